@@ -1,0 +1,375 @@
+package value
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"strconv"
+	"unicode/utf16"
+	"unicode/utf8"
+)
+
+// MaxDepth is the deepest nesting of arrays and objects Decode accepts.
+const MaxDepth = 10000
+
+// SyntaxError is a JSON syntax error at a byte offset of the input.
+type SyntaxError struct {
+	Offset int64
+	Msg    string
+}
+
+func (e *SyntaxError) Error() string {
+	return fmt.Sprintf("invalid JSON at offset %d: %s", e.Offset, e.Msg)
+}
+
+// Decode parses one JSON value. Objects become *Object with their key order kept,
+// arrays []any, strings string, true/false bool, null nil. Integers become int64
+// (uint64 above int64's range, json.Number beyond that, so no digit is ever lost);
+// numbers with a fraction or exponent become float64. Trailing data other than
+// white space is an error. Decode is safe for concurrent use.
+func Decode(data []byte) (any, error) {
+	d := decoder{data: data}
+	d.skipSpace()
+	v, err := d.value(0)
+	if err != nil {
+		return nil, err
+	}
+	d.skipSpace()
+	if d.pos < len(d.data) {
+		return nil, d.errorf("unexpected %s after the value", d.preview())
+	}
+	return v, nil
+}
+
+// DecodeString is Decode for a string.
+func DecodeString(s string) (any, error) { return Decode([]byte(s)) }
+
+type decoder struct {
+	data []byte
+	pos  int
+	buf  []byte
+}
+
+func (d *decoder) errorf(format string, args ...any) error {
+	return &SyntaxError{Offset: int64(d.pos), Msg: fmt.Sprintf(format, args...)}
+}
+
+func (d *decoder) preview() string {
+	if d.pos >= len(d.data) {
+		return "end of input"
+	}
+	r, _ := utf8.DecodeRune(d.data[d.pos:])
+	return strconv.QuoteRune(r)
+}
+
+func (d *decoder) skipSpace() {
+	for d.pos < len(d.data) {
+		switch d.data[d.pos] {
+		case ' ', '\t', '\n', '\r':
+			d.pos++
+		default:
+			return
+		}
+	}
+}
+
+func (d *decoder) value(depth int) (any, error) {
+	if d.pos >= len(d.data) {
+		return nil, d.errorf("unexpected end of input, expected a value")
+	}
+	switch c := d.data[d.pos]; {
+	case c == '{':
+		return d.object(depth + 1)
+	case c == '[':
+		return d.array(depth + 1)
+	case c == '"':
+		return d.string()
+	case c == '-' || (c >= '0' && c <= '9'):
+		return d.number()
+	case c == 't':
+		return d.literal("true", true)
+	case c == 'f':
+		return d.literal("false", false)
+	case c == 'n':
+		return d.literal("null", nil)
+	default:
+		return nil, d.errorf("unexpected %s, expected a value", d.preview())
+	}
+}
+
+func (d *decoder) literal(word string, v any) (any, error) {
+	if len(d.data)-d.pos >= len(word) && string(d.data[d.pos:d.pos+len(word)]) == word {
+		d.pos += len(word)
+		return v, nil
+	}
+	return nil, d.errorf("invalid literal, expected %s", word)
+}
+
+func (d *decoder) object(depth int) (any, error) {
+	if depth > MaxDepth {
+		return nil, d.errorf("nesting deeper than %d", MaxDepth)
+	}
+	d.pos++ // {
+	o := &Object{}
+	d.skipSpace()
+	if d.pos < len(d.data) && d.data[d.pos] == '}' {
+		d.pos++
+		return o, nil
+	}
+	for {
+		d.skipSpace()
+		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
+			return nil, d.errorf("unexpected %s, expected a string key", d.preview())
+		}
+		k, err := d.string()
+		if err != nil {
+			return nil, err
+		}
+		d.skipSpace()
+		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
+			return nil, d.errorf("unexpected %s, expected ':' after key", d.preview())
+		}
+		d.pos++
+		d.skipSpace()
+		v, err := d.value(depth)
+		if err != nil {
+			return nil, err
+		}
+		// A repeated key keeps its first position and its last value, as most decoders do.
+		o.Set(k.(string), v)
+		d.skipSpace()
+		if d.pos >= len(d.data) {
+			return nil, d.errorf("unexpected end of input, expected ',' or '}'")
+		}
+		switch d.data[d.pos] {
+		case ',':
+			d.pos++
+		case '}':
+			d.pos++
+			return o, nil
+		default:
+			return nil, d.errorf("unexpected %s, expected ',' or '}'", d.preview())
+		}
+	}
+}
+
+func (d *decoder) array(depth int) (any, error) {
+	if depth > MaxDepth {
+		return nil, d.errorf("nesting deeper than %d", MaxDepth)
+	}
+	d.pos++ // [
+	a := []any{}
+	d.skipSpace()
+	if d.pos < len(d.data) && d.data[d.pos] == ']' {
+		d.pos++
+		return a, nil
+	}
+	for {
+		d.skipSpace()
+		v, err := d.value(depth)
+		if err != nil {
+			return nil, err
+		}
+		a = append(a, v)
+		d.skipSpace()
+		if d.pos >= len(d.data) {
+			return nil, d.errorf("unexpected end of input, expected ',' or ']'")
+		}
+		switch d.data[d.pos] {
+		case ',':
+			d.pos++
+		case ']':
+			d.pos++
+			return a, nil
+		default:
+			return nil, d.errorf("unexpected %s, expected ',' or ']'", d.preview())
+		}
+	}
+}
+
+func (d *decoder) string() (any, error) {
+	d.pos++ // opening quote
+	start := d.pos
+	// Fast path: no escapes, valid UTF-8.
+	for d.pos < len(d.data) {
+		c := d.data[d.pos]
+		if c == '"' {
+			s := string(d.data[start:d.pos])
+			d.pos++
+			return s, nil
+		}
+		if c == '\\' || c < 0x20 || c >= 0x80 {
+			break
+		}
+		d.pos++
+	}
+	d.buf = append(d.buf[:0], d.data[start:d.pos]...)
+	for d.pos < len(d.data) {
+		c := d.data[d.pos]
+		switch {
+		case c == '"':
+			d.pos++
+			return string(d.buf), nil
+		case c < 0x20:
+			return nil, d.errorf("control character %#02x in string", c)
+		case c == '\\':
+			if d.pos+1 >= len(d.data) {
+				return nil, d.errorf("unexpected end of input in string escape")
+			}
+			e := d.data[d.pos+1]
+			d.pos += 2
+			switch e {
+			case '"', '\\', '/':
+				d.buf = append(d.buf, e)
+			case 'b':
+				d.buf = append(d.buf, '\b')
+			case 'f':
+				d.buf = append(d.buf, '\f')
+			case 'n':
+				d.buf = append(d.buf, '\n')
+			case 'r':
+				d.buf = append(d.buf, '\r')
+			case 't':
+				d.buf = append(d.buf, '\t')
+			case 'u':
+				r, ok := d.hex4()
+				if !ok {
+					return nil, d.errorf("invalid \\u escape")
+				}
+				if utf16.IsSurrogate(r) {
+					r2 := rune(-1)
+					if d.pos+1 < len(d.data) && d.data[d.pos] == '\\' && d.data[d.pos+1] == 'u' {
+						save := d.pos
+						d.pos += 2
+						var ok2 bool
+						r2, ok2 = d.hex4()
+						if !ok2 {
+							d.pos = save
+							r2 = -1
+						}
+					}
+					if dec := utf16.DecodeRune(r, r2); dec != utf8.RuneError {
+						r = dec
+					} else {
+						if r2 >= 0 {
+							d.pos -= 6
+						}
+						r = utf8.RuneError
+					}
+				}
+				d.buf = utf8.AppendRune(d.buf, r)
+			default:
+				d.pos--
+				return nil, d.errorf("invalid escape %s", d.preview())
+			}
+		case c < 0x80:
+			d.buf = append(d.buf, c)
+			d.pos++
+		default:
+			r, size := utf8.DecodeRune(d.data[d.pos:])
+			if r == utf8.RuneError && size == 1 {
+				d.buf = utf8.AppendRune(d.buf, utf8.RuneError)
+			} else {
+				d.buf = append(d.buf, d.data[d.pos:d.pos+size]...)
+			}
+			d.pos += size
+		}
+	}
+	return nil, d.errorf("unexpected end of input in string")
+}
+
+func (d *decoder) hex4() (rune, bool) {
+	if d.pos+4 > len(d.data) {
+		return 0, false
+	}
+	var r rune
+	for _, c := range d.data[d.pos : d.pos+4] {
+		switch {
+		case c >= '0' && c <= '9':
+			r = r<<4 | rune(c-'0')
+		case c >= 'a' && c <= 'f':
+			r = r<<4 | rune(c-'a'+10)
+		case c >= 'A' && c <= 'F':
+			r = r<<4 | rune(c-'A'+10)
+		default:
+			return 0, false
+		}
+	}
+	d.pos += 4
+	return r, true
+}
+
+func (d *decoder) number() (any, error) {
+	start := d.pos
+	if d.data[d.pos] == '-' {
+		d.pos++
+	}
+	digits := d.pos
+	for d.pos < len(d.data) && d.data[d.pos] >= '0' && d.data[d.pos] <= '9' {
+		d.pos++
+	}
+	if d.pos == digits {
+		return nil, d.errorf("invalid number, expected a digit")
+	}
+	if d.data[digits] == '0' && d.pos-digits > 1 {
+		d.pos = digits + 1
+		return nil, d.errorf("invalid number, leading zero")
+	}
+	isInt := true
+	if d.pos < len(d.data) && d.data[d.pos] == '.' {
+		isInt = false
+		d.pos++
+		f := d.pos
+		for d.pos < len(d.data) && d.data[d.pos] >= '0' && d.data[d.pos] <= '9' {
+			d.pos++
+		}
+		if d.pos == f {
+			return nil, d.errorf("invalid number, expected a digit after '.'")
+		}
+	}
+	if d.pos < len(d.data) && (d.data[d.pos] == 'e' || d.data[d.pos] == 'E') {
+		isInt = false
+		d.pos++
+		if d.pos < len(d.data) && (d.data[d.pos] == '+' || d.data[d.pos] == '-') {
+			d.pos++
+		}
+		e := d.pos
+		for d.pos < len(d.data) && d.data[d.pos] >= '0' && d.data[d.pos] <= '9' {
+			d.pos++
+		}
+		if d.pos == e {
+			return nil, d.errorf("invalid number, expected a digit in exponent")
+		}
+	}
+	text := d.data[start:d.pos]
+	if isInt {
+		if len(text) < 19 { // fits int64 for sure: parse without strconv's allocation-free but slower path
+			var n int64
+			neg := text[0] == '-'
+			t := text
+			if neg {
+				t = t[1:]
+			}
+			for _, c := range t {
+				n = n*10 + int64(c-'0')
+			}
+			if neg {
+				n = -n
+			}
+			return n, nil
+		}
+		s := string(text)
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return n, nil
+		}
+		if n, err := strconv.ParseUint(s, 10, 64); err == nil {
+			return n, nil
+		}
+		return json.Number(s), nil
+	}
+	f, err := strconv.ParseFloat(string(text), 64)
+	if err != nil || math.IsInf(f, 0) {
+		return json.Number(string(text)), nil
+	}
+	return f, nil
+}

@@ -1,0 +1,183 @@
+package value
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"math"
+	"reflect"
+	"strconv"
+	"time"
+	"unicode/utf8"
+)
+
+// Encode returns the compact JSON encoding of v. See AppendJSON.
+func Encode(v any) ([]byte, error) { return AppendJSON(make([]byte, 0, 256), v) }
+
+// MustEncodeString encodes v and returns it as a string, or a quoted error for
+// values that cannot be encoded. It is meant for messages and logs.
+func MustEncodeString(v any) string {
+	b, err := Encode(v)
+	if err != nil {
+		return strconv.Quote(err.Error())
+	}
+	return string(b)
+}
+
+// AppendJSON appends the compact JSON encoding of v to dst. Objects keep their
+// key order; integers are written exactly; floats use the shortest form that
+// reads back the same (an integral float keeps a ".0" so it stays a float).
+// Values of other Go types are encoded as encoding/json would.
+func AppendJSON(dst []byte, v any) ([]byte, error) {
+	switch t := v.(type) {
+	case nil:
+		return append(dst, "null"...), nil
+	case *Object:
+		if t == nil {
+			return append(dst, "null"...), nil
+		}
+		dst = append(dst, '{')
+		for i, k := range t.keys {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = AppendString(dst, k)
+			dst = append(dst, ':')
+			var err error
+			if dst, err = AppendJSON(dst, t.vals[i]); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, '}'), nil
+	case []any:
+		dst = append(dst, '[')
+		for i, x := range t {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			var err error
+			if dst, err = AppendJSON(dst, x); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, ']'), nil
+	case string:
+		return AppendString(dst, t), nil
+	case bool:
+		return strconv.AppendBool(dst, t), nil
+	case int64:
+		return strconv.AppendInt(dst, t, 10), nil
+	case int:
+		return strconv.AppendInt(dst, int64(t), 10), nil
+	case int32:
+		return strconv.AppendInt(dst, int64(t), 10), nil
+	case uint64:
+		return strconv.AppendUint(dst, t, 10), nil
+	case uint:
+		return strconv.AppendUint(dst, uint64(t), 10), nil
+	case float64:
+		return appendFloat(dst, t)
+	case float32:
+		return appendFloat(dst, float64(t))
+	case json.Number:
+		if t == "" {
+			return append(dst, '0'), nil
+		}
+		return append(dst, t...), nil
+	case []byte:
+		dst = append(dst, '"')
+		dst = base64.StdEncoding.AppendEncode(dst, t)
+		return append(dst, '"'), nil
+	case time.Time:
+		return AppendString(dst, t.Format(time.RFC3339Nano)), nil
+	case map[string]any, []string, []map[string]any:
+		return AppendJSON(dst, FromGo(t))
+	case json.Marshaler:
+		b, err := t.MarshalJSON()
+		if err != nil {
+			return dst, err
+		}
+		return append(dst, b...), nil
+	}
+	rv := reflect.ValueOf(v)
+	switch rv.Kind() {
+	case reflect.Int, reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		return strconv.AppendInt(dst, rv.Int(), 10), nil
+	case reflect.Uint, reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		return strconv.AppendUint(dst, rv.Uint(), 10), nil
+	case reflect.Func, reflect.Chan:
+		return dst, fmt.Errorf("cannot encode a %s as JSON", TypeName(v))
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return dst, err
+	}
+	return append(dst, b...), nil
+}
+
+func appendFloat(dst []byte, f float64) ([]byte, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return dst, fmt.Errorf("cannot encode %v as JSON", f)
+	}
+	if f == math.Trunc(f) && math.Abs(f) < 1e21 {
+		dst = strconv.AppendFloat(dst, f, 'f', -1, 64)
+		return append(dst, ".0"...), nil
+	}
+	abs := math.Abs(f)
+	format := byte('f')
+	if abs < 1e-6 || abs >= 1e21 {
+		format = 'e'
+	}
+	return strconv.AppendFloat(dst, f, format, -1, 64), nil
+}
+
+const hexDigits = "0123456789abcdef"
+
+// AppendString appends s as a quoted JSON string. HTML characters are not escaped.
+func AppendString(dst []byte, s string) []byte {
+	dst = append(dst, '"')
+	start := 0
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c >= 0x20 && c != '"' && c != '\\' && c < utf8.RuneSelf {
+			i++
+			continue
+		}
+		if c < utf8.RuneSelf {
+			dst = append(dst, s[start:i]...)
+			switch c {
+			case '"', '\\':
+				dst = append(dst, '\\', c)
+			case '\n':
+				dst = append(dst, '\\', 'n')
+			case '\r':
+				dst = append(dst, '\\', 'r')
+			case '\t':
+				dst = append(dst, '\\', 't')
+			default:
+				dst = append(dst, '\\', 'u', '0', '0', hexDigits[c>>4], hexDigits[c&0xF])
+			}
+			i++
+			start = i
+			continue
+		}
+		r, size := utf8.DecodeRuneInString(s[i:])
+		if r == utf8.RuneError && size == 1 {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, `\ufffd`...)
+			i += size
+			start = i
+			continue
+		}
+		if r == '\u2028' || r == '\u2029' {
+			dst = append(dst, s[start:i]...)
+			dst = append(dst, '\\', 'u', '2', '0', '2', hexDigits[r&0xF])
+			i += size
+			start = i
+			continue
+		}
+		i += size
+	}
+	dst = append(dst, s[start:]...)
+	return append(dst, '"')
+}

@@ -1,0 +1,217 @@
+package value
+
+import (
+	"slices"
+)
+
+// indexThreshold is the size above which an Object keeps a key index. Below it a
+// linear scan over the keys is faster than hashing and costs no allocation.
+const indexThreshold = 12
+
+// Object is a JSON object that remembers the order in which its keys were first
+// set. The zero value is an empty object ready to use. An Object is not safe for
+// concurrent mutation; readers may share one that nobody writes.
+type Object struct {
+	keys []string
+	vals []any
+	idx  map[string]int
+}
+
+// NewObject returns an empty object with room for n keys.
+func NewObject(n int) *Object {
+	return &Object{keys: make([]string, 0, n), vals: make([]any, 0, n)}
+}
+
+// ObjectOf builds an object from alternating keys and values, in that order.
+// It panics if a key is not a string; it is meant for literals in code and tests.
+func ObjectOf(kv ...any) *Object {
+	o := NewObject(len(kv) / 2)
+	for i := 0; i+1 < len(kv); i += 2 {
+		o.Set(kv[i].(string), kv[i+1])
+	}
+	return o
+}
+
+// Len returns the number of keys.
+func (o *Object) Len() int {
+	if o == nil {
+		return 0
+	}
+	return len(o.keys)
+}
+
+func (o *Object) find(k string) int {
+	if o.idx != nil {
+		if i, ok := o.idx[k]; ok {
+			return i
+		}
+		return -1
+	}
+	for i, key := range o.keys {
+		if key == k {
+			return i
+		}
+	}
+	return -1
+}
+
+// Get returns the value under k and whether k is present.
+func (o *Object) Get(k string) (any, bool) {
+	if o == nil {
+		return nil, false
+	}
+	if i := o.find(k); i >= 0 {
+		return o.vals[i], true
+	}
+	return nil, false
+}
+
+// Has reports whether k is present.
+func (o *Object) Has(k string) bool {
+	return o != nil && o.find(k) >= 0
+}
+
+// Set stores v under k. A new key goes last; an existing key keeps its place.
+func (o *Object) Set(k string, v any) {
+	if i := o.find(k); i >= 0 {
+		o.vals[i] = v
+		return
+	}
+	o.keys = append(o.keys, k)
+	o.vals = append(o.vals, v)
+	if o.idx != nil {
+		o.idx[k] = len(o.keys) - 1
+	} else if len(o.keys) > indexThreshold {
+		o.reindex()
+	}
+}
+
+func (o *Object) reindex() {
+	o.idx = make(map[string]int, len(o.keys))
+	for i, k := range o.keys {
+		o.idx[k] = i
+	}
+}
+
+// Delete removes k, keeping the order of the other keys, and reports whether it was there.
+func (o *Object) Delete(k string) bool {
+	if o == nil {
+		return false
+	}
+	i := o.find(k)
+	if i < 0 {
+		return false
+	}
+	o.keys = slices.Delete(o.keys, i, i+1)
+	o.vals = slices.Delete(o.vals, i, i+1)
+	if o.idx != nil {
+		if len(o.keys) > indexThreshold {
+			o.reindex()
+		} else {
+			o.idx = nil
+		}
+	}
+	return true
+}
+
+// Keys returns the keys in order. The slice is the object's own: do not modify it.
+func (o *Object) Keys() []string {
+	if o == nil {
+		return nil
+	}
+	return o.keys
+}
+
+// At returns the i-th key and value, 0 <= i < Len().
+func (o *Object) At(i int) (string, any) { return o.keys[i], o.vals[i] }
+
+// SetAt replaces the value of the i-th key.
+func (o *Object) SetAt(i int, v any) { o.vals[i] = v }
+
+// Range calls fn for every key in order until fn returns false.
+func (o *Object) Range(fn func(k string, v any) bool) {
+	if o == nil {
+		return
+	}
+	for i, k := range o.keys {
+		if !fn(k, o.vals[i]) {
+			return
+		}
+	}
+}
+
+// Clone returns a shallow copy: a new object holding the same values.
+func (o *Object) Clone() *Object {
+	if o == nil {
+		return nil
+	}
+	c := &Object{keys: slices.Clone(o.keys), vals: slices.Clone(o.vals)}
+	if o.idx != nil {
+		c.reindex()
+	}
+	return c
+}
+
+// SortKeys reorders the keys with less.
+func (o *Object) SortKeys(less func(a, b string) int) {
+	type kv struct {
+		k string
+		v any
+	}
+	pairs := make([]kv, len(o.keys))
+	for i := range o.keys {
+		pairs[i] = kv{o.keys[i], o.vals[i]}
+	}
+	slices.SortStableFunc(pairs, func(a, b kv) int { return less(a.k, b.k) })
+	for i, p := range pairs {
+		o.keys[i], o.vals[i] = p.k, p.v
+	}
+	if o.idx != nil {
+		o.reindex()
+	}
+}
+
+// MarshalJSON encodes the object with its keys in order.
+func (o *Object) MarshalJSON() ([]byte, error) {
+	return AppendJSON(nil, o)
+}
+
+// UnmarshalJSON decodes a JSON object, keeping its key order.
+func (o *Object) UnmarshalJSON(b []byte) error {
+	v, err := Decode(b)
+	if err != nil {
+		return err
+	}
+	obj, ok := v.(*Object)
+	if !ok {
+		return &SyntaxError{Offset: 0, Msg: "expected a JSON object, got " + TypeName(v)}
+	}
+	*o = *obj
+	return nil
+}
+
+// DeepCopy returns a copy of v that shares no mutable object or array with it.
+func DeepCopy(v any) any {
+	switch t := v.(type) {
+	case *Object:
+		if t == nil {
+			return (*Object)(nil)
+		}
+		c := &Object{keys: slices.Clone(t.keys), vals: make([]any, len(t.vals))}
+		for i, x := range t.vals {
+			c.vals[i] = DeepCopy(x)
+		}
+		if t.idx != nil {
+			c.reindex()
+		}
+		return c
+	case []any:
+		c := make([]any, len(t))
+		for i, x := range t {
+			c[i] = DeepCopy(x)
+		}
+		return c
+	default:
+		return v
+	}
+}
