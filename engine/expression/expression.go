@@ -1,0 +1,219 @@
+package expression
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/file"
+	"github.com/expr-lang/expr/vm"
+
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+// Env is what an expression sees. Message is the current message; Vars,
+// Globals and Metadata are objects (nil counts as empty). Account is set only
+// where account references are allowed (header values).
+type Env struct {
+	Message  any `expr:"message"`
+	Vars     any `expr:"vars"`
+	Globals  any `expr:"globals"`
+	Global   any `expr:"global"`
+	Metadata any `expr:"metadata"`
+	Account  any `expr:"account"`
+}
+
+// Options change what an expression may reference.
+type Options struct {
+	// AllowAccount permits `account.NAME.field`. Digibee allows account fields in
+	// header values only, so that secrets do not travel in bodies and logs.
+	AllowAccount bool
+}
+
+// Error is a compile error at a byte offset of the source string.
+type Error struct {
+	Offset int    // byte offset in the template or expression source
+	Msg    string // what is wrong
+}
+
+func (e *Error) Error() string { return e.Msg }
+
+// EvalError is an evaluation error of one expression.
+type EvalError struct {
+	Source string // the expression source
+	Err    error
+}
+
+func (e *EvalError) Error() string {
+	return fmt.Sprintf("evaluating %s: %v", preview(e.Source), e.Err)
+}
+
+func (e *EvalError) Unwrap() error { return e.Err }
+
+// Expr is a compiled expression. It is immutable and safe for concurrent use.
+type Expr struct {
+	src  string
+	prog *vm.Program
+}
+
+// Source returns the expression's source text.
+func (e *Expr) Source() string { return e.src }
+
+// Compile compiles one expression (no braces).
+func Compile(src string, opts Options) (*Expr, error) {
+	if strings.TrimSpace(src) == "" {
+		return nil, &Error{Offset: 0, Msg: "empty expression"}
+	}
+	p := &patcher{opts: opts}
+	options := append(baseOptions(), expr.Patch(p))
+	prog, err := expr.Compile(src, options...)
+	if p.err != nil {
+		return nil, p.err
+	}
+	if err != nil {
+		return nil, compileError(src, err)
+	}
+	return &Expr{src: src, prog: prog}, nil
+}
+
+func compileError(src string, err error) *Error {
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		return &Error{Offset: runeOffsetToByte(src, fe.From), Msg: fe.Message}
+	}
+	return &Error{Offset: 0, Msg: err.Error()}
+}
+
+func runeOffsetToByte(s string, runes int) int {
+	n := 0
+	for i := range s {
+		if n == runes {
+			return i
+		}
+		n++
+	}
+	return len(s)
+}
+
+var vmPool = sync.Pool{New: func() any { return new(vm.VM) }}
+
+// Eval evaluates the expression in env. Integers come back as int64 and
+// objects as *value.Object, whatever expr produced.
+func (e *Expr) Eval(env *Env) (out any, err error) {
+	m := vmPool.Get().(*vm.VM)
+	out, err = m.Run(e.prog, env)
+	vmPool.Put(m)
+	if err != nil {
+		return nil, &EvalError{Source: e.src, Err: cleanError(err)}
+	}
+	return normalize(out), nil
+}
+
+// cleanError drops expr's snippet, which repeats the source the caller names anyway.
+func cleanError(err error) error {
+	var fe *file.Error
+	if errors.As(err, &fe) {
+		return errors.New(fe.Message)
+	}
+	return err
+}
+
+// Bool evaluates a condition: the result must be a boolean; nil counts as false.
+func (e *Expr) Bool(env *Env) (bool, error) {
+	v, err := e.Eval(env)
+	if err != nil {
+		return false, err
+	}
+	switch b := v.(type) {
+	case bool:
+		return b, nil
+	case nil:
+		return false, nil
+	}
+	return false, &EvalError{Source: e.src, Err: fmt.Errorf("condition gave %s %s, expected true or false", value.TypeName(v), preview(value.MustEncodeString(v)))}
+}
+
+// normalize turns what expr produces into the value model.
+func normalize(v any) any {
+	switch t := v.(type) {
+	case nil, string, bool, int64, float64, *value.Object:
+		return v
+	case int:
+		return int64(t)
+	case []any:
+		for i, x := range t {
+			t[i] = normalize(x)
+		}
+		return t
+	}
+	return value.FromGo(v)
+}
+
+func preview(s string) string {
+	const max = 60
+	if len(s) > max {
+		s = s[:max-3] + "..."
+	}
+	return fmt.Sprintf("%q", s)
+}
+
+// patcher rewrites the parsed expression so that it works on the value model:
+// member access and `in` go through functions that know *value.Object, object
+// literals keep their key order, comparisons treat nil as Nectar documents,
+// and catalogue functions are found whatever their case.
+type patcher struct {
+	opts Options
+	err  *Error
+}
+
+func (p *patcher) Visit(node *ast.Node) {
+	switch n := (*node).(type) {
+	case *ast.IdentifierNode:
+		if n.Value == "account" && !p.opts.AllowAccount && p.err == nil {
+			p.err = &Error{Offset: n.Location().From, Msg: "account fields may only be used in header values"}
+		}
+	case *ast.MemberNode:
+		ast.Patch(node, &ast.CallNode{
+			Callee:    &ast.IdentifierNode{Value: "__get"},
+			Arguments: []ast.Node{n.Node, n.Property},
+		})
+	case *ast.MapNode:
+		args := make([]ast.Node, 0, 2*len(n.Pairs))
+		for _, pn := range n.Pairs {
+			pair := pn.(*ast.PairNode)
+			args = append(args, pair.Key, pair.Value)
+		}
+		ast.Patch(node, &ast.CallNode{Callee: &ast.IdentifierNode{Value: "__object"}, Arguments: args})
+	case *ast.BinaryNode:
+		if fn, ok := binaryFuncs[n.Operator]; ok {
+			ast.Patch(node, &ast.CallNode{
+				Callee:    &ast.IdentifierNode{Value: fn},
+				Arguments: []ast.Node{n.Left, n.Right},
+			})
+		}
+	case *ast.CallNode:
+		id, ok := n.Callee.(*ast.IdentifierNode)
+		if !ok {
+			return
+		}
+		if _, own := ownFuncs[id.Value]; own {
+			return
+		}
+		if _, ok := catalogue[id.Value]; ok {
+			return
+		}
+		if upper := strings.ToUpper(id.Value); upper != id.Value {
+			if _, ok := catalogue[upper]; ok && !isBuiltin(id.Value) {
+				id.Value = upper
+			}
+		}
+	}
+}
+
+var binaryFuncs = map[string]string{
+	"==": "__eq", "!=": "__ne", "in": "__in",
+	"<": "__lt", "<=": "__le", ">": "__gt", ">=": "__ge",
+}

@@ -1,0 +1,124 @@
+package expression_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/nectar-run/nectar/engine/expression"
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+func mustDecode(t testing.TB, s string) any {
+	t.Helper()
+	v, err := value.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestTemplate(t *testing.T) {
+	tests := []struct {
+		name, src, message, want string
+	}{
+		{"text joins parts", "Hello, {{ message.name }}!", `{"name":"Ada"}`, `"Hello, Ada!"`},
+		{"single expression keeps its type", "{{ len(message.name) }}", `{"name":"Ada"}`, `3`},
+		{"object literal keeps key order", `{{ {"z": 1, "a": message.n} }}`, `{"n":2}`, `{"z":1,"a":2}`},
+		{"missing key is nil", "{{ message.a.b.c }}", `{}`, `null`},
+		{"whole message with $", "{{ message.$ }}", `{"x":[1,2]}`, `{"x":[1,2]}`},
+		{"negative index", "{{ message.x[-1] }}", `{"x":[1,2]}`, `2`},
+		{"big integers stay exact", "{{ message.id }}", `{"id":1234567890123456789}`, `1234567890123456789`},
+		{"nil in text is empty", "a{{ message.x }}b", `{}`, `"ab"`},
+		{"objects in text are JSON", "v={{ message.o }}", `{"o":{"k":true}}`, `"v={\"k\":true}"`},
+		{"in works on objects", `{{ "a" in message }}`, `{"a":1}`, `true`},
+		{"equality is deep", `{{ message.a == message.b }}`, `{"a":{"x":[1]},"b":{"x":[1.0]}}`, `true`},
+		{"comparison with nil is false", `{{ message.n > 1 }}`, `{}`, `false`},
+		{"int and float compare", `{{ message.n >= 1.5 }}`, `{"n":2}`, `true`},
+		{"keys in order", `{{ keys(message) }}`, `{"b":1,"a":2}`, `["b","a"]`},
+		{"filter with predicate", `{{ map(filter(message.items, .price > 1), .name) }}`, `{"items":[{"name":"a","price":1},{"name":"b","price":3}]}`, `["b"]`},
+		{"braces in strings", `{{ "}}" + message.s }}`, `{"s":"x"}`, `"}}x"`},
+		{"literal text", `plain`, `{}`, `"plain"`},
+		{"arithmetic", `{{ message.a * 2 + 1 }}`, `{"a":20}`, `41`},
+		{"toJSON keeps order", `{{ toJSON(message) }}`, `{"b":1,"a":2}`, `"{\"b\":1,\"a\":2}"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			tpl, err := expression.CompileTemplate(tt.src, expression.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := tpl.Eval(&expression.Env{Message: mustDecode(t, tt.message)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := value.MustEncodeString(got); s != tt.want {
+				t.Errorf("got %s, want %s", s, tt.want)
+			}
+		})
+	}
+}
+
+func TestCompileErrors(t *testing.T) {
+	tests := []struct {
+		name, src  string
+		wantOffset int
+		wantMsg    string
+	}{
+		{"unclosed", "a {{ message.x", 2, "unclosed"},
+		{"empty", "x{{ }}", 1, "empty"},
+		{"unknown name", "ab{{ foo.bar }}", 5, "unknown name foo"},
+		{"syntax", "{{ 1 + }}", 6, "unexpected"},
+		{"account outside headers", "{{ account.crm.password }}", 3, "header values"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := expression.CompileTemplate(tt.src, expression.Options{})
+			if err == nil {
+				t.Fatal("no error")
+			}
+			ce := err.(*expression.Error)
+			if ce.Offset != tt.wantOffset || !strings.Contains(ce.Msg, tt.wantMsg) {
+				t.Errorf("got offset %d %q, want %d %q", ce.Offset, ce.Msg, tt.wantOffset, tt.wantMsg)
+			}
+		})
+	}
+}
+
+func TestEvalError(t *testing.T) {
+	tpl, err := expression.CompileTemplate(`{{ message.a + message.b }}`, expression.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = tpl.Eval(&expression.Env{Message: mustDecode(t, `{"a":{},"b":1}`)})
+	if err == nil || !strings.Contains(err.Error(), "message.a + message.b") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func BenchmarkTemplate(b *testing.B) {
+	tpl, err := expression.CompileTemplate("{{ globals.greeting }}, {{ message.name }}!", expression.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := &expression.Env{Message: mustDecode(b, `{"name":"Ada"}`), Globals: mustDecode(b, `{"greeting":"Hello"}`)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := tpl.Eval(env); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func BenchmarkCondition(b *testing.B) {
+	e, err := expression.Compile(`message.name != nil && message.name != ""`, expression.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := &expression.Env{Message: mustDecode(b, `{"name":"Ada"}`)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if ok, err := e.Bool(env); err != nil || !ok {
+			b.Fatal(err)
+		}
+	}
+}

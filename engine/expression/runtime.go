@@ -1,0 +1,260 @@
+package expression
+
+import (
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/expr-lang/expr"
+	"github.com/expr-lang/expr/builtin"
+
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+// ownFuncs are the functions behind the rewritten operators and the builtins
+// Nectar replaces so that they understand *value.Object.
+var ownFuncs = map[string]func(args ...any) (any, error){
+	"__get":    get,
+	"__object": object,
+	"__eq":     func(a ...any) (any, error) { return value.Equal(a[0], a[1]), nil },
+	"__ne":     func(a ...any) (any, error) { return !value.Equal(a[0], a[1]), nil },
+	"__in":     in,
+	"__lt":     compare(func(c int) bool { return c < 0 }),
+	"__le":     compare(func(c int) bool { return c <= 0 }),
+	"__gt":     compare(func(c int) bool { return c > 0 }),
+	"__ge":     compare(func(c int) bool { return c >= 0 }),
+	"len":      length,
+	"keys":     keys,
+	"values":   values,
+	"toJSON":   toJSON,
+	"fromJSON": fromJSON,
+	"type":     func(a ...any) (any, error) { return value.TypeName(arg(a, 0)), nil },
+}
+
+var (
+	optionsOnce sync.Once
+	options     []expr.Option
+)
+
+func baseOptions() []expr.Option {
+	optionsOnce.Do(func() {
+		options = []expr.Option{expr.Env(Env{})}
+		for name, fn := range ownFuncs {
+			options = append(options, expr.Function(name, fn))
+		}
+		for name, f := range catalogue {
+			options = append(options, expr.Function(name, f.Fn))
+		}
+	})
+	return append([]expr.Option(nil), options...)
+}
+
+var builtinNames = func() map[string]bool {
+	m := map[string]bool{}
+	for _, b := range builtin.Builtins {
+		m[b.Name] = true
+	}
+	return m
+}()
+
+func isBuiltin(name string) bool { return builtinNames[name] }
+
+func arg(a []any, i int) any {
+	if i < len(a) {
+		return a[i]
+	}
+	return nil
+}
+
+// get is member access: obj.key, obj["key"], list[i] (negative from the end).
+// A missing key, an index out of range or a nil base give nil.
+func get(a ...any) (any, error) {
+	switch base := a[0].(type) {
+	case *value.Object:
+		key, ok := a[1].(string)
+		if !ok {
+			return nil, fmt.Errorf("cannot index an object with %s", value.TypeName(a[1]))
+		}
+		v, found := base.Get(key)
+		if !found && key == "$" {
+			return base, nil
+		}
+		return v, nil
+	case nil:
+		return nil, nil
+	case []any:
+		i, ok := value.ToInt(a[1])
+		if !ok {
+			if s, isStr := a[1].(string); isStr && s == "$" {
+				return base, nil
+			}
+			return nil, fmt.Errorf("cannot index an array with %s", value.TypeName(a[1]))
+		}
+		if i < 0 {
+			i += int64(len(base))
+		}
+		if i < 0 || i >= int64(len(base)) {
+			return nil, nil
+		}
+		return base[i], nil
+	case string:
+		if s, ok := a[1].(string); ok && s == "$" {
+			return base, nil
+		}
+		i, ok := value.ToInt(a[1])
+		if !ok {
+			return nil, fmt.Errorf("cannot read field %s of a string", strconv.Quote(fmt.Sprint(a[1])))
+		}
+		r := []rune(base)
+		if i < 0 {
+			i += int64(len(r))
+		}
+		if i < 0 || i >= int64(len(r)) {
+			return nil, nil
+		}
+		return string(r[i]), nil
+	case map[string]any:
+		key, _ := a[1].(string)
+		return base[key], nil
+	default:
+		if s, ok := a[1].(string); ok && s == "$" {
+			return base, nil
+		}
+		return nil, fmt.Errorf("cannot read field %s of a %s", preview(fmt.Sprint(a[1])), value.TypeName(a[0]))
+	}
+}
+
+func object(a ...any) (any, error) {
+	o := value.NewObject(len(a) / 2)
+	for i := 0; i+1 < len(a); i += 2 {
+		k, ok := a[i].(string)
+		if !ok {
+			k = fmt.Sprint(a[i])
+		}
+		o.Set(k, normalize(a[i+1]))
+	}
+	return o, nil
+}
+
+func in(a ...any) (any, error) {
+	switch c := a[1].(type) {
+	case *value.Object:
+		k, ok := a[0].(string)
+		return ok && c.Has(k), nil
+	case []any:
+		for _, x := range c {
+			if value.Equal(a[0], x) {
+				return true, nil
+			}
+		}
+		return false, nil
+	case string:
+		s, ok := a[0].(string)
+		return ok && strings.Contains(c, s), nil
+	case nil:
+		return false, nil
+	}
+	return nil, fmt.Errorf("cannot use 'in' on a %s", value.TypeName(a[1]))
+}
+
+var errIncomparable = errors.New("incomparable")
+
+func compare(ok func(int) bool) func(a ...any) (any, error) {
+	return func(a ...any) (any, error) {
+		x, y := a[0], a[1]
+		if x == nil || y == nil {
+			return false, nil
+		}
+		// Fast paths for the common cases.
+		switch xv := x.(type) {
+		case int64:
+			switch yv := y.(type) {
+			case int64:
+				return ok(cmpInt(xv, yv)), nil
+			case int:
+				return ok(cmpInt(xv, int64(yv))), nil
+			}
+		case int:
+			if yv, isInt := y.(int); isInt {
+				return ok(cmpInt(int64(xv), int64(yv))), nil
+			}
+		case string:
+			if yv, isStr := y.(string); isStr {
+				return ok(strings.Compare(xv, yv)), nil
+			}
+		}
+		if value.IsNumber(x) && value.IsNumber(y) {
+			return ok(value.Compare(x, y)), nil
+		}
+		if _, isTime := x.(interface{ Unix() int64 }); isTime {
+			return nil, errIncomparable
+		}
+		return nil, fmt.Errorf("cannot compare %s with %s", value.TypeName(x), value.TypeName(y))
+	}
+}
+
+func cmpInt(a, b int64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+func length(a ...any) (any, error) {
+	switch v := arg(a, 0).(type) {
+	case string:
+		return int64(len([]rune(v))), nil
+	case []any:
+		return int64(len(v)), nil
+	case *value.Object:
+		return int64(v.Len()), nil
+	case nil:
+		return int64(0), nil
+	}
+	return nil, fmt.Errorf("len: cannot take the length of a %s", value.TypeName(arg(a, 0)))
+}
+
+func keys(a ...any) (any, error) {
+	o, ok := arg(a, 0).(*value.Object)
+	if !ok {
+		return nil, fmt.Errorf("keys: expected an object, got %s", value.TypeName(arg(a, 0)))
+	}
+	out := make([]any, o.Len())
+	for i, k := range o.Keys() {
+		out[i] = k
+	}
+	return out, nil
+}
+
+func values(a ...any) (any, error) {
+	o, ok := arg(a, 0).(*value.Object)
+	if !ok {
+		return nil, fmt.Errorf("values: expected an object, got %s", value.TypeName(arg(a, 0)))
+	}
+	out := make([]any, o.Len())
+	for i := range out {
+		_, out[i] = o.At(i)
+	}
+	return out, nil
+}
+
+func toJSON(a ...any) (any, error) {
+	b, err := value.Encode(arg(a, 0))
+	if err != nil {
+		return nil, fmt.Errorf("toJSON: %w", err)
+	}
+	return string(b), nil
+}
+
+func fromJSON(a ...any) (any, error) {
+	s, ok := arg(a, 0).(string)
+	if !ok {
+		return nil, fmt.Errorf("fromJSON: expected a string, got %s", value.TypeName(arg(a, 0)))
+	}
+	return value.DecodeString(s)
+}

@@ -1,0 +1,162 @@
+package expression
+
+import (
+	"strconv"
+	"strings"
+
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+// Template is a compiled string with `{{ }}` expressions. It is immutable and
+// safe for concurrent use.
+type Template struct {
+	src    string
+	parts  []part
+	single *Expr // the template is exactly one {{ }}: its value keeps its type
+}
+
+type part struct {
+	text string
+	expr *Expr
+}
+
+// HasExpressions reports whether s contains a `{{`.
+func HasExpressions(s string) bool { return strings.Contains(s, "{{") }
+
+// CompileTemplate compiles a template. Errors are *Error with the byte offset
+// inside src.
+func CompileTemplate(src string, opts Options) (*Template, error) {
+	t := &Template{src: src}
+	rest := src
+	offset := 0
+	for {
+		i := strings.Index(rest, "{{")
+		if i < 0 {
+			if rest != "" {
+				t.parts = append(t.parts, part{text: rest})
+			}
+			break
+		}
+		if i > 0 {
+			t.parts = append(t.parts, part{text: rest[:i]})
+		}
+		body := rest[i+2:]
+		end := closing(body)
+		if end < 0 {
+			return nil, &Error{Offset: offset + i, Msg: "unclosed {{: expected }}"}
+		}
+		inner := body[:end]
+		lead := len(inner) - len(strings.TrimLeft(inner, " \t\n\r"))
+		e, err := Compile(inner, opts)
+		if err != nil {
+			ce := err.(*Error)
+			pos := offset + i + 2 + ce.Offset
+			if ce.Msg == "empty expression" {
+				pos = offset + i
+				ce.Msg = "empty {{ }}"
+			} else if ce.Offset == 0 {
+				pos += lead
+			}
+			return nil, &Error{Offset: pos, Msg: ce.Msg}
+		}
+		t.parts = append(t.parts, part{expr: e})
+		consumed := i + 2 + end + 2
+		rest = rest[consumed:]
+		offset += consumed
+	}
+	if len(t.parts) == 1 && t.parts[0].expr != nil {
+		t.single = t.parts[0].expr
+	}
+	return t, nil
+}
+
+// closing finds the "}}" that ends an expression, skipping string literals.
+func closing(s string) int {
+	var quote byte
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case quote != 0:
+			if c == '\\' {
+				i++
+			} else if c == quote {
+				quote = 0
+			}
+		case c == '"' || c == '\'' || c == '`':
+			quote = c
+		case c == '}' && i+1 < len(s) && s[i+1] == '}':
+			// "}}}" closes after an object literal's own brace.
+			for i+2 < len(s) && s[i+2] == '}' {
+				i++
+			}
+			return i
+		}
+	}
+	return -1
+}
+
+// Source returns the template's source text.
+func (t *Template) Source() string { return t.src }
+
+// IsLiteral reports whether the template has no expression.
+func (t *Template) IsLiteral() bool {
+	for _, p := range t.parts {
+		if p.expr != nil {
+			return false
+		}
+	}
+	return true
+}
+
+// Eval evaluates the template. A template that is exactly one `{{ }}` gives
+// the expression's value; otherwise the text with every value written in
+// (strings as they are, null as empty, other values as JSON).
+func (t *Template) Eval(env *Env) (any, error) {
+	if t.single != nil {
+		return t.single.Eval(env)
+	}
+	if len(t.parts) == 1 {
+		return t.parts[0].text, nil
+	}
+	if len(t.parts) == 0 {
+		return "", nil
+	}
+	var b []byte
+	for _, p := range t.parts {
+		if p.expr == nil {
+			b = append(b, p.text...)
+			continue
+		}
+		v, err := p.expr.Eval(env)
+		if err != nil {
+			return nil, err
+		}
+		b = AppendText(b, v)
+	}
+	return string(b), nil
+}
+
+// AppendText appends v as text: strings as they are, nil as nothing, numbers
+// and booleans in their JSON form, objects and arrays as JSON.
+func AppendText(b []byte, v any) []byte {
+	switch t := v.(type) {
+	case string:
+		return append(b, t...)
+	case nil:
+		return b
+	case int64:
+		return strconv.AppendInt(b, t, 10)
+	case bool:
+		return strconv.AppendBool(b, t)
+	case float64:
+		if t == float64(int64(t)) && t < 1e15 && t > -1e15 {
+			return strconv.AppendInt(b, int64(t), 10)
+		}
+		return strconv.AppendFloat(b, t, 'f', -1, 64)
+	}
+	out, err := value.AppendJSON(b, v)
+	if err != nil {
+		return append(b, err.Error()...)
+	}
+	return out
+}
