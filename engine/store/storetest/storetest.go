@@ -596,7 +596,7 @@ func keysOf(items []store.Item) []string {
 
 func testList(t *testing.T, st store.Store) {
 	ctx := t.Context()
-	keys := []string{"a", "a/1", "a/2", "a/3", "a\xff", "a\xff\xff", "ab", "b", "b/1", "c"}
+	keys := []string{"a", "a/1", "a/2", "a/3", "ab", "a\xff", "a\xff\xff", "b", "b/1", "c"} // bytewise order
 	for _, i := range rand.Perm(len(keys)) {
 		mustPut(t, st, "list", keys[i], "v:"+keys[i])
 	}
@@ -614,9 +614,10 @@ func testList(t *testing.T, st store.Store) {
 		{"prefix matching none", store.ListOptions{Prefix: "zz"}, []string{}},
 		{"limit", store.ListOptions{Limit: 3}, []string{"a", "a/1", "a/2"}},
 		{"limit reversed", store.ListOptions{Limit: 2, Reverse: true}, []string{"c", "b/1"}},
-		{"after", store.ListOptions{After: "a\xff\xff", Limit: 2}, []string{"ab", "b"}},
-		{"after a missing key", store.ListOptions{After: "a/25"}, []string{"a/3", "a\xff", "a\xff\xff", "ab", "b", "b/1", "c"}},
-		{"after reversed", store.ListOptions{After: "ab", Reverse: true, Limit: 2}, []string{"a\xff\xff", "a\xff"}},
+		{"after", store.ListOptions{After: "a\xff", Limit: 2}, []string{"a\xff\xff", "b"}},
+		{"after a missing key", store.ListOptions{After: "a/25"}, []string{"a/3", "ab", "a\xff", "a\xff\xff", "b", "b/1", "c"}},
+		{"after reversed", store.ListOptions{After: "b", Reverse: true, Limit: 2}, []string{"a\xff\xff", "a\xff"}},
+		{"after with prefix ending in 0xff reversed", store.ListOptions{Prefix: "a\xff", After: "a\xff\xff", Reverse: true}, []string{"a\xff"}},
 		{"after with prefix", store.ListOptions{Prefix: "a/", After: "a/1"}, []string{"a/2", "a/3"}},
 		{"after with prefix reversed", store.ListOptions{Prefix: "a/", After: "a/3", Reverse: true}, []string{"a/2", "a/1"}},
 		{"after before prefix", store.ListOptions{Prefix: "b", After: "a"}, []string{"b", "b/1"}},

@@ -1,0 +1,97 @@
+package bolt
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+
+	bbolt "go.etcd.io/bbolt"
+)
+
+// committer groups concurrent writes into shared transactions. The first
+// writer to find no commit running becomes the leader and commits alone at
+// once; writers arriving meanwhile queue up, and when the leader is done the
+// first of them leads the next commit with all of the queue. Each write
+// function must be safe to run again: when a shared transaction fails, every
+// function in it is rerun in a transaction of its own, so one failing write
+// cannot fail the others.
+type committer struct {
+	db      *bbolt.DB
+	mu      sync.Mutex
+	running bool
+	queue   []*pending
+}
+
+type pending struct {
+	fn   func(*bbolt.Tx) error
+	done chan error // receives the result, or errLead
+}
+
+// errLead tells a queued writer that it leads the next commit.
+var errLead = errors.New("bolt: lead the next commit")
+
+func (c *committer) run(fn func(*bbolt.Tx) error) error {
+	p := &pending{fn: fn, done: make(chan error, 1)}
+	c.mu.Lock()
+	c.queue = append(c.queue, p)
+	if c.running {
+		c.mu.Unlock()
+		if err := <-p.done; err != errLead {
+			return err
+		}
+		c.mu.Lock()
+	}
+	c.running = true
+	batch := c.queue
+	c.queue = nil
+	c.mu.Unlock()
+
+	c.commit(batch)
+
+	c.mu.Lock()
+	if len(c.queue) > 0 {
+		c.queue[0].done <- errLead // running stays true: leadership passes on
+	} else {
+		c.running = false
+	}
+	c.mu.Unlock()
+	return <-p.done
+}
+
+// commit runs batch in one transaction and hands each writer its result.
+func (c *committer) commit(batch []*pending) {
+	if len(batch) == 1 {
+		batch[0].done <- wrap(c.db.Update(safely(batch[0].fn)))
+		return
+	}
+	err := c.db.Update(func(tx *bbolt.Tx) error {
+		for _, p := range batch {
+			if err := safely(p.fn)(tx); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err == nil {
+		for _, p := range batch {
+			p.done <- nil
+		}
+		return
+	}
+	for _, p := range batch {
+		p.done <- wrap(c.db.Update(safely(p.fn)))
+	}
+}
+
+// safely turns a panic in fn into an error, so that the leader goes on to
+// hand leadership to the next writer.
+func safely(fn func(*bbolt.Tx) error) func(*bbolt.Tx) error {
+	return func(tx *bbolt.Tx) (err error) {
+		defer func() {
+			if p := recover(); p != nil {
+				err = fmt.Errorf("panic in a write: %v", p)
+			}
+		}()
+		return fn(tx)
+	}
+}

@@ -1,0 +1,66 @@
+package bolt
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nectar-run/nectar/engine/store"
+)
+
+// lease is a held lock. freed is closed when it is released or replaced
+// after expiring, which wakes the waiters to try again.
+type lease struct {
+	expires time.Time
+	freed   chan struct{}
+}
+
+// Lock implements store.Store. bbolt allows one process on the file, so the
+// lease lives in this process's memory; it still expires after ttl, as the
+// PostgreSQL lease does, so code behaves the same on both stores.
+func (s *Store) Lock(ctx context.Context, name string, ttl time.Duration) (func(), error) {
+	if err := s.check(ctx); err != nil {
+		return nil, fmt.Errorf("store: lock %q: %w", name, err)
+	}
+	if ttl <= 0 {
+		return nil, fmt.Errorf("%w: lock ttl %s is not positive", store.ErrInvalid, ttl)
+	}
+	for {
+		now := time.Now()
+		s.lmu.Lock()
+		cur := s.leases[name]
+		if cur == nil || !now.Before(cur.expires) {
+			if cur != nil {
+				close(cur.freed) // expired: its holder's release will find it gone
+			}
+			l := &lease{expires: now.Add(ttl), freed: make(chan struct{})}
+			s.leases[name] = l
+			s.lmu.Unlock()
+			return func() { s.release(name, l) }, nil
+		}
+		freed, wait := cur.freed, cur.expires.Sub(now)
+		s.lmu.Unlock()
+
+		timer := time.NewTimer(wait)
+		select {
+		case <-freed:
+		case <-timer.C:
+		case <-ctx.Done():
+			timer.Stop()
+			return nil, fmt.Errorf("store: lock %q: %w", name, ctx.Err())
+		case <-s.stop:
+			timer.Stop()
+			return nil, store.ErrClosed
+		}
+		timer.Stop()
+	}
+}
+
+func (s *Store) release(name string, l *lease) {
+	s.lmu.Lock()
+	defer s.lmu.Unlock()
+	if s.leases[name] == l {
+		delete(s.leases, name)
+		close(l.freed)
+	}
+}
