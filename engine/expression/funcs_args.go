@@ -1,0 +1,276 @@
+package expression
+
+import (
+	"encoding/json"
+	"fmt"
+	"math"
+	"regexp"
+	"strconv"
+	"strings"
+	"sync"
+
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+// Categories of the function catalogue, in the order docs/functions.md lists them.
+const (
+	catLogic  = "Logic and comparison"
+	catString = "String"
+	catNumber = "Number"
+	catMath   = "Math"
+	catDate   = "Date"
+	catJSON   = "JSON and arrays"
+	catUtil   = "Utilities"
+	catCrypto = "Encoding, hashing and random values"
+)
+
+// FunctionCategories lists the categories of the catalogue in documentation order.
+var FunctionCategories = []string{catLogic, catString, catNumber, catMath, catDate, catJSON, catUtil, catCrypto}
+
+var categoryOf = map[string]string{}
+
+// FunctionCategory returns the documentation category of the named catalogue
+// function (one of FunctionCategories), or "" for an unknown name. It is meant
+// for docs and `nectar functions`; the map is written only by init functions.
+func FunctionCategory(name string) string { return categoryOf[strings.ToUpper(name)] }
+
+// registerIn registers functions under a documentation category.
+func registerIn(cat string, fs ...Function) {
+	register(fs...)
+	for _, f := range fs {
+		categoryOf[f.Name] = cat
+	}
+}
+
+// arity checks the number of arguments of a call.
+func arity(name string, args []any, lo, hi int) error {
+	n := len(args)
+	if n >= lo && (hi < 0 || n <= hi) {
+		return nil
+	}
+	switch {
+	case hi < 0:
+		return fmt.Errorf("%s: expects at least %d argument%s, got %d", name, lo, plural(lo), n)
+	case lo == hi:
+		return fmt.Errorf("%s: expects %d argument%s, got %d", name, lo, plural(lo), n)
+	}
+	return fmt.Errorf("%s: expects %d to %d arguments, got %d", name, lo, hi, n)
+}
+
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
+}
+
+// norm brings a value produced by expr (int, map[string]any, …) into the value model.
+func norm(v any) any {
+	switch v.(type) {
+	case nil, string, bool, int64, float64, *value.Object:
+		return v
+	}
+	return value.FromGo(v)
+}
+
+// opt returns args[i], or nil when the argument is absent.
+func opt(args []any, i int) any {
+	if i < len(args) {
+		return args[i]
+	}
+	return nil
+}
+
+// text converts a scalar to its string form: strings as they are, numbers and
+// booleans as JSON writes them. ok is false for null, arrays and objects.
+func text(v any) (string, bool) {
+	switch t := v.(type) {
+	case string:
+		return t, true
+	case bool:
+		return strconv.FormatBool(t), true
+	case int64:
+		return strconv.FormatInt(t, 10), true
+	case int:
+		return strconv.Itoa(t), true
+	case json.Number:
+		return string(t), true
+	case float64:
+		return formatFloat(t), true
+	}
+	if value.IsNumber(v) {
+		return value.MustEncodeString(norm(v)), true
+	}
+	return "", false
+}
+
+// formatFloat writes a float as JSON does: 2.0 stays "2.0", as Java's
+// Double.toString (and so Digibee) writes it.
+func formatFloat(f float64) string {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return strconv.FormatFloat(f, 'g', -1, 64)
+	}
+	b, _ := value.AppendJSON(make([]byte, 0, 24), f)
+	return string(b)
+}
+
+// stringify is TOSTRING: scalars as text, null as "null", arrays and objects as JSON.
+func stringify(v any) string {
+	if s, ok := text(v); ok {
+		return s
+	}
+	return value.MustEncodeString(norm(v))
+}
+
+// argText returns argument i as a string; numbers and booleans are converted.
+func argText(name string, args []any, i int) (string, error) {
+	if i >= len(args) {
+		return "", argError(name, i, "missing")
+	}
+	s, ok := text(args[i])
+	if !ok {
+		return "", argError(name, i, "expected a string, got %s", value.TypeName(norm(args[i])))
+	}
+	return s, nil
+}
+
+// optText returns argument i as a string, or def when it is absent or null.
+func optText(name string, args []any, i int, def string) (string, error) {
+	if i >= len(args) || args[i] == nil {
+		return def, nil
+	}
+	return argText(name, args, i)
+}
+
+// toNumber converts a number or a numeric string to float64.
+func toNumber(v any) (float64, bool) {
+	if f, ok := value.ToFloat(v); ok {
+		return f, true
+	}
+	if s, ok := v.(string); ok {
+		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		return f, err == nil
+	}
+	return 0, false
+}
+
+// argFloat returns argument i as a float64; numeric strings are accepted.
+func argFloat(name string, args []any, i int) (float64, error) {
+	if i >= len(args) {
+		return 0, argError(name, i, "missing")
+	}
+	f, ok := toNumber(args[i])
+	if !ok {
+		return 0, argError(name, i, "expected a number, got %s", describe(args[i]))
+	}
+	return f, nil
+}
+
+// toInteger converts a number or numeric string to int64, truncating fractions.
+func toInteger(v any) (int64, bool) {
+	if n, ok := value.ToInt(v); ok {
+		return n, true
+	}
+	if s, ok := v.(string); ok {
+		s = strings.TrimSpace(s)
+		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
+			return n, true
+		}
+		if f, err := strconv.ParseFloat(s, 64); err == nil {
+			return value.ToInt(f)
+		}
+	}
+	return 0, false
+}
+
+// argInt returns argument i as an int64; fractions are truncated.
+func argInt(name string, args []any, i int) (int64, error) {
+	if i >= len(args) {
+		return 0, argError(name, i, "missing")
+	}
+	n, ok := toInteger(args[i])
+	if !ok {
+		return 0, argError(name, i, "expected an integer, got %s", describe(args[i]))
+	}
+	return n, nil
+}
+
+// optBool returns argument i as a bool, or def when absent or null.
+func optBool(name string, args []any, i int, def bool) (bool, error) {
+	if i >= len(args) || args[i] == nil {
+		return def, nil
+	}
+	switch t := args[i].(type) {
+	case bool:
+		return t, nil
+	case string:
+		if b, err := strconv.ParseBool(t); err == nil {
+			return b, nil
+		}
+	}
+	return false, argError(name, i, "expected a boolean, got %s", describe(args[i]))
+}
+
+// argArray returns argument i as an array.
+func argArray(name string, args []any, i int) ([]any, error) {
+	if i >= len(args) {
+		return nil, argError(name, i, "missing")
+	}
+	a, ok := norm(args[i]).([]any)
+	if !ok {
+		return nil, argError(name, i, "expected an array, got %s", describe(args[i]))
+	}
+	return a, nil
+}
+
+// describe names the type of a value for an error message, with a short preview of strings.
+func describe(v any) string {
+	v = norm(v)
+	if s, ok := v.(string); ok {
+		if len(s) > 24 {
+			s = s[:24] + "…"
+		}
+		return "string " + strconv.Quote(s)
+	}
+	return value.TypeName(v)
+}
+
+// finite refuses NaN and infinities, which JSON cannot hold.
+func finite(name string, f float64) (any, error) {
+	if math.IsNaN(f) || math.IsInf(f, 0) {
+		return nil, fmt.Errorf("%s: result is not a finite number", name)
+	}
+	return f, nil
+}
+
+// regexCache holds compiled regular expressions by source. Patterns usually are
+// literals of a pipeline, so the set is small; it stops growing at a bound so
+// that patterns built from data cannot exhaust memory.
+var regexCache struct {
+	sync.Mutex
+	m map[string]*regexp.Regexp
+}
+
+const regexCacheMax = 512
+
+func compileRegex(src string) (*regexp.Regexp, error) {
+	regexCache.Lock()
+	re, ok := regexCache.m[src]
+	regexCache.Unlock()
+	if ok {
+		return re, nil
+	}
+	re, err := regexp.Compile(src)
+	if err != nil {
+		return nil, err
+	}
+	regexCache.Lock()
+	if regexCache.m == nil {
+		regexCache.m = map[string]*regexp.Regexp{}
+	}
+	if len(regexCache.m) < regexCacheMax {
+		regexCache.m[src] = re
+	}
+	regexCache.Unlock()
+	return re, nil
+}

@@ -1,0 +1,103 @@
+package expression_test
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/expr-lang/expr"
+
+	"github.com/nectar-run/nectar/engine/expression"
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+// exprOptions exposes the catalogue to expr directly, so that examples are
+// checked with the real expression syntax even before the compiler wires the
+// catalogue in.
+func exprOptions() []expr.Option {
+	var opts []expr.Option
+	for _, f := range expression.Functions() {
+		fn := f.Fn
+		opts = append(opts, expr.Function(f.Name, func(params ...any) (any, error) { return fn(params...) }))
+	}
+	return opts
+}
+
+// TestFuncCatalogueExamples evaluates every example and compares it with its
+// documented result, JSON to JSON (so 34.0 and 34 differ).
+func TestFuncCatalogueExamples(t *testing.T) {
+	opts := exprOptions()
+	for _, f := range expression.Functions() {
+		t.Run(f.Name, func(t *testing.T) {
+			if f.Usage == "" || f.Doc == "" || f.Example == "" || f.Fn == nil {
+				t.Fatalf("%s lacks usage, doc, example or Fn", f.Name)
+			}
+			if !strings.Contains(f.Example, f.Name+"(") {
+				t.Errorf("example %q does not call %s", f.Example, f.Name)
+			}
+			if expression.FunctionCategory(f.Name) == "" {
+				t.Errorf("%s has no category", f.Name)
+			}
+			prog, err := expr.Compile(f.Example, opts...)
+			if err != nil {
+				t.Fatalf("example %q does not compile: %v", f.Example, err)
+			}
+			got, err := expr.Run(prog, nil)
+			if err != nil {
+				t.Fatalf("example %q: %v", f.Example, err)
+			}
+			gotJSON, err := value.Encode(got)
+			if err != nil {
+				t.Fatalf("example %q gave %#v, which is not JSON: %v", f.Example, got, err)
+			}
+			if f.Result == "" {
+				return // not deterministic: it ran, which is what can be checked
+			}
+			want, err := value.DecodeString(f.Result)
+			if err != nil {
+				t.Fatalf("result %q is not JSON: %v", f.Result, err)
+			}
+			if wantJSON := value.MustEncodeString(want); string(gotJSON) != wantJSON {
+				t.Errorf("%s = %s, documented %s", f.Example, gotJSON, wantJSON)
+			}
+		})
+	}
+}
+
+// TestFuncNoPanic calls every function with no arguments, nulls and wrong
+// types: each must return a value or an error, never panic.
+func TestFuncNoPanic(t *testing.T) {
+	odd := []any{
+		nil, true, "", "x", int(-1), int64(1 << 40), -0.5, 1e300, []any{}, []any{nil, "a", 1},
+		value.NewObject(0), value.ObjectOf("a", int64(1)), map[string]any{"b": nil}, (*value.Object)(nil), struct{}{},
+	}
+	for _, f := range expression.Functions() {
+		t.Run(f.Name, func(t *testing.T) {
+			call := func(args ...any) {
+				defer func() {
+					if r := recover(); r != nil {
+						t.Fatalf("%s(%#v) panicked: %v", f.Name, args, r)
+					}
+				}()
+				_, _ = f.Fn(args...)
+			}
+			call()
+			for n := 1; n <= 8; n++ {
+				call(make([]any, n)...)
+			}
+			for _, a := range odd {
+				for n := 1; n <= 4; n++ {
+					args := make([]any, n)
+					for i := range args {
+						args[i] = a
+					}
+					call(args...)
+				}
+				for _, b := range odd {
+					call(a, b)
+					call("x", a, b)
+					call(a, "yyyy", b)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,252 @@
+package expression
+
+import (
+	"crypto/hmac"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/sha512"
+	"crypto/subtle"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/hex"
+	"hash"
+	"net/url"
+	"strings"
+)
+
+// maxRandomBytes bounds RANDOMSECRET.
+const maxRandomBytes = 1024
+
+func init() {
+	registerIn(catCrypto,
+		Function{
+			Name: "SHA256", Usage: "SHA256(s)",
+			Doc:     "Hex-encoded SHA-256 digest of the UTF-8 bytes of s (numbers and booleans are hashed as text).",
+			Example: `SHA256("abc")`, Result: `"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"`,
+			Fn: digestFn("SHA256", sha256.New),
+		},
+		Function{
+			Name: "SHA512", Usage: "SHA512(s)",
+			Doc:     "Hex-encoded SHA-512 digest of the UTF-8 bytes of s.",
+			Example: `SHA512("abc")`, Result: `"ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"`,
+			Fn: digestFn("SHA512", sha512.New),
+		},
+		Function{
+			Name: "HMACSHA256", Usage: "HMACSHA256(key, s)",
+			Doc:     "Hex-encoded HMAC-SHA-256 of s with key, as webhook signatures (GitHub, Stripe, Shopify) use. Compare signatures with CONSTANTTIMEEQUALS.",
+			Example: `HMACSHA256("key", "The quick brown fox jumps over the lazy dog")`, Result: `"f7bc83f430538424b13298e6aa6fb143ef4d59a14946175997479dbc2d1a3cd8"`,
+			Fn: hmacFn("HMACSHA256", sha256.New),
+		},
+		Function{
+			Name: "HMACSHA512", Usage: "HMACSHA512(key, s)",
+			Doc:     "Hex-encoded HMAC-SHA-512 of s with key.",
+			Example: `HMACSHA512("key", "The quick brown fox jumps over the lazy dog")`, Result: `"b42af09057bac1e2d41708e48a902e09b5ff7f12ab428a4fe86653c73dd248fb82f948a549f7b791a5b41915ee4d1ec3935357e4e2317250d0372afa2ebeeb3a"`,
+			Fn: hmacFn("HMACSHA512", sha512.New),
+		},
+		Function{
+			Name: "CONSTANTTIMEEQUALS", Usage: "CONSTANTTIMEEQUALS(a, b)",
+			Doc:     "True when the strings are equal, compared in time that does not depend on where they differ; use it to check signatures and tokens. Null equals nothing.",
+			Example: `CONSTANTTIMEEQUALS("abc", "abc")`, Result: `true`,
+			Fn: fnConstantTimeEquals,
+		},
+		Function{
+			Name: "RANDOMSECRET", Usage: "RANDOMSECRET(bytes?=32)",
+			Doc:     "bytes random bytes from crypto/rand (1 to 1024), URL-safe Base64 without padding: a secret, API key or nonce.",
+			Example: `RANDOMSECRET(32)`,
+			Fn: fnRandomSecret,
+		},
+		Function{
+			Name: "RANDOMID", Usage: "RANDOMID(prefix?)",
+			Doc:     "A random identifier of 130 bits from crypto/rand: 26 lower-case base32 characters (a–z, 2–7), safe in URLs and file names, after the optional prefix.",
+			Example: `RANDOMID("ord_")`,
+			Fn: fnRandomID,
+		},
+		Function{
+			Name: "HEXENCODE", Usage: "HEXENCODE(s)",
+			Doc:     "Lower-case hexadecimal of the UTF-8 bytes of s. Null gives null.",
+			Example: `HEXENCODE("Hi!")`, Result: `"486921"`,
+			Fn: stringMap("HEXENCODE", func(s string) string { return hex.EncodeToString([]byte(s)) }),
+		},
+		Function{
+			Name: "HEXDECODE", Usage: "HEXDECODE(s)",
+			Doc:     "The text whose bytes s holds in hexadecimal (either case). Null gives null.",
+			Example: `HEXDECODE("486921")`, Result: `"Hi!"`,
+			Fn: fnHexDecode,
+		},
+		Function{
+			Name: "QUERYESCAPE", Usage: "QUERYESCAPE(s)",
+			Doc:     "Escapes s for a URL query component (Go's url.QueryEscape: a space becomes +, everything but letters, digits and -_.~ is percent-encoded). Null gives null.",
+			Example: `QUERYESCAPE("a b&c=d/é")`, Result: `"a+b%26c%3Dd%2F%C3%A9"`,
+			Fn: stringMap("QUERYESCAPE", url.QueryEscape),
+		},
+		Function{
+			Name: "URLENCODE", Usage: "URLENCODE(s)",
+			Doc:     "Another name for QUERYESCAPE.",
+			Example: `URLENCODE("x=1 y")`, Result: `"x%3D1+y"`,
+			Fn: stringMap("URLENCODE", url.QueryEscape),
+		},
+		Function{
+			Name: "QUERYUNESCAPE", Usage: "QUERYUNESCAPE(s)",
+			Doc:     "Reverses QUERYESCAPE: + becomes a space and %XX sequences are decoded. A malformed escape is an error.",
+			Example: `QUERYUNESCAPE("a+b%26c")`, Result: `"a b&c"`,
+			Fn: unescapeFn("QUERYUNESCAPE", url.QueryUnescape),
+		},
+		Function{
+			Name: "PATHESCAPE", Usage: "PATHESCAPE(s)",
+			Doc:     "Escapes s for one segment of a URL path: a space becomes %20 and / is escaped.",
+			Example: `PATHESCAPE("a b/c")`, Result: `"a%20b%2Fc"`,
+			Fn: stringMap("PATHESCAPE", url.PathEscape),
+		},
+	)
+}
+
+func digestFn(name string, h func() hash.Hash) func(args ...any) (any, error) {
+	return func(args ...any) (any, error) {
+		if err := arity(name, args, 1, 1); err != nil {
+			return nil, err
+		}
+		s, err := argText(name, args, 0)
+		if err != nil {
+			return nil, err
+		}
+		d := h()
+		d.Write([]byte(s))
+		return hex.EncodeToString(d.Sum(nil)), nil
+	}
+}
+
+func hmacFn(name string, h func() hash.Hash) func(args ...any) (any, error) {
+	return func(args ...any) (any, error) {
+		if err := arity(name, args, 2, 2); err != nil {
+			return nil, err
+		}
+		key, err := argText(name, args, 0)
+		if err != nil {
+			return nil, err
+		}
+		s, err := argText(name, args, 1)
+		if err != nil {
+			return nil, err
+		}
+		m := hmac.New(h, []byte(key))
+		m.Write([]byte(s))
+		return hex.EncodeToString(m.Sum(nil)), nil
+	}
+}
+
+func fnConstantTimeEquals(args ...any) (any, error) {
+	const name = "CONSTANTTIMEEQUALS"
+	if err := arity(name, args, 2, 2); err != nil {
+		return nil, err
+	}
+	if args[0] == nil || args[1] == nil {
+		return false, nil
+	}
+	a, err := argText(name, args, 0)
+	if err != nil {
+		return nil, err
+	}
+	b, err := argText(name, args, 1)
+	if err != nil {
+		return nil, err
+	}
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1, nil
+}
+
+func fnRandomSecret(args ...any) (any, error) {
+	const name = "RANDOMSECRET"
+	if err := arity(name, args, 0, 1); err != nil {
+		return nil, err
+	}
+	n := int64(32)
+	if opt(args, 0) != nil {
+		var err error
+		if n, err = argInt(name, args, 0); err != nil {
+			return nil, err
+		}
+	}
+	if n < 1 || n > maxRandomBytes {
+		return nil, argError(name, 0, "byte count must be between 1 and %d, got %d", maxRandomBytes, n)
+	}
+	b := make([]byte, n)
+	rand.Read(b) // never returns an error (crypto/rand, Go 1.24+)
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+func fnRandomID(args ...any) (any, error) {
+	if err := arity("RANDOMID", args, 0, 1); err != nil {
+		return nil, err
+	}
+	prefix, err := optText("RANDOMID", args, 0, "")
+	if err != nil {
+		return nil, err
+	}
+	var b [17]byte // 136 bits drawn; 26 base32 characters keep 130 of them
+	rand.Read(b[:])
+	return prefix + idEncoding.EncodeToString(b[:])[:26], nil
+}
+
+func fnHexDecode(args ...any) (any, error) {
+	if err := arity("HEXDECODE", args, 1, 1); err != nil {
+		return nil, err
+	}
+	if args[0] == nil {
+		return nil, nil
+	}
+	s, err := argText("HEXDECODE", args, 0)
+	if err != nil {
+		return nil, err
+	}
+	b, err := hex.DecodeString(strings.TrimSpace(s))
+	if err != nil {
+		return nil, argError("HEXDECODE", 0, "not hexadecimal: %s", strings.TrimPrefix(err.Error(), "encoding/hex: "))
+	}
+	return string(b), nil
+}
+
+func unescapeFn(name string, f func(string) (string, error)) func(args ...any) (any, error) {
+	return func(args ...any) (any, error) {
+		if err := arity(name, args, 1, 1); err != nil {
+			return nil, err
+		}
+		if args[0] == nil {
+			return nil, nil
+		}
+		s, err := argText(name, args, 0)
+		if err != nil {
+			return nil, err
+		}
+		out, err := f(s)
+		if err != nil {
+			return nil, argError(name, 0, "malformed escape: %s", err.Error())
+		}
+		return out, nil
+	}
+}
+
+// randomFrom returns n characters drawn uniformly from alphabet with crypto/rand.
+// Bytes at or above the largest multiple of len(alphabet) are rejected, so no
+// character is more likely than another.
+func randomFrom(alphabet string, n int) string {
+	if n == 0 {
+		return ""
+	}
+	size := len(alphabet)
+	limit := 256 - 256%size
+	out := make([]byte, 0, n)
+	buf := make([]byte, n+n/4+8)
+	for len(out) < n {
+		rand.Read(buf)
+		for _, c := range buf {
+			if int(c) < limit {
+				out = append(out, alphabet[int(c)%size])
+				if len(out) == n {
+					break
+				}
+			}
+		}
+	}
+	return string(out)
+}
