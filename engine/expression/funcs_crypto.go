@@ -53,13 +53,13 @@ func init() {
 			Name: "RANDOMSECRET", Usage: "RANDOMSECRET(bytes?=32)",
 			Doc:     "bytes random bytes from crypto/rand (1 to 1024), URL-safe Base64 without padding: a secret, API key or nonce.",
 			Example: `RANDOMSECRET(32)`,
-			Fn: fnRandomSecret,
+			Fn:      fnRandomSecret,
 		},
 		Function{
 			Name: "RANDOMID", Usage: "RANDOMID(prefix?)",
 			Doc:     "A random identifier of 130 bits from crypto/rand: 26 lower-case base32 characters (a–z, 2–7), safe in URLs and file names, after the optional prefix.",
 			Example: `RANDOMID("ord_")`,
-			Fn: fnRandomID,
+			Fn:      fnRandomID,
 		},
 		Function{
 			Name: "HEXENCODE", Usage: "HEXENCODE(s)",

@@ -53,7 +53,7 @@ func init() {
 			Name: "RANDOMNUMBERS", Usage: "RANDOMNUMBERS(min, max)",
 			Doc:     "A random integer between min and max, both included (any 64-bit range). Not for secrets: use RANDOMSECRET.",
 			Example: `RANDOMNUMBERS(1, 6)`,
-			Fn: fnRandomNumbers,
+			Fn:      fnRandomNumbers,
 		},
 	)
 }

@@ -54,7 +54,7 @@ func init() {
 			Name: "UUID", Usage: "UUID()",
 			Doc:     "A random (version 4) UUID from crypto/rand, in lower case.",
 			Example: `UUID()`,
-			Fn: fnUUID,
+			Fn:      fnUUID,
 		},
 		Function{
 			Name: "TOBOOLEAN", Usage: "TOBOOLEAN(v)",
