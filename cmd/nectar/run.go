@@ -1,0 +1,217 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+// maxInput is the largest input message nectar run reads.
+const maxInput = 1 << 30
+
+func runCmd(g *globals) *cobra.Command {
+	var (
+		input       string
+		vars        []string
+		globalsFile string
+		trace       bool
+	)
+	cmd := &cobra.Command{
+		Use:   "run FILE|NAME",
+		Short: "Run a pipeline once: JSON in, JSON out",
+		Long: `Run a pipeline once. The input message is read from --input (a file, or - for
+standard input), or from standard input when it is not a terminal, else {}.
+The final message is printed as JSON. On failure the error object
+{"timestamp","error","code",…} is printed on standard error and the exit
+code is 1 (2 when the pipeline does not load, 3 when the input is not JSON).`,
+		Example: `  echo '{"name":"Ada"}' | nectar run greet.yaml
+  nectar run greet.yaml --input in.json --var region=eu --globals prod.yaml`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			opts, err := loadOptions(globalsFile)
+			if err != nil {
+				fmt.Fprintf(g.stderr, "nectar: %v\n", err)
+				return &exitError{2}
+			}
+			p, lib, err := resolvePipeline(args[0], opts)
+			if err != nil {
+				printLoadError(g.stderr, err)
+				return &exitError{2}
+			}
+			defer p.Close(context.Background())
+			in, err := readInput(g, input)
+			if err != nil {
+				fmt.Fprintf(g.stderr, "nectar: %v\n", err)
+				return &exitError{3}
+			}
+			vs, err := parseVars(vars)
+			if err != nil {
+				fmt.Fprintf(g.stderr, "nectar: %v\n", err)
+				return &exitError{64}
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			rt := &engine.Runtime{Pipelines: lib, Logger: g.logger()}
+			if err := setupRuntime(ctx, g, rt); err != nil {
+				fmt.Fprintf(g.stderr, "nectar: %v\n", err)
+				return &exitError{1}
+			}
+			ro := engine.RunOptions{Vars: vs}
+			if trace {
+				ro.Trace = &engine.Trace{}
+			}
+			out, err := p.Run(ctx, rt, in, ro)
+			if trace {
+				printTrace(g.stderr, ro.Trace)
+			}
+			if err != nil {
+				b, _ := value.Encode(engine.AsError(err).Object())
+				fmt.Fprintf(g.stderr, "%s\n", b)
+				return &exitError{1}
+			}
+			b, err := value.Encode(out)
+			if err != nil {
+				fmt.Fprintf(g.stderr, "nectar: the result cannot be written as JSON: %v\n", err)
+				return &exitError{1}
+			}
+			g.stdout.Write(append(b, '\n'))
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&input, "input", "i", "", "input message file, or - for standard input")
+	cmd.Flags().StringArrayVar(&vars, "var", nil, "set vars.KEY (repeatable): --var key=value (value parsed as JSON when it is JSON)")
+	cmd.Flags().StringVar(&globalsFile, "globals", "", "a YAML or JSON file of globals for one environment, merged over the pipeline's own")
+	cmd.Flags().BoolVar(&trace, "trace", false, "print each step's outcome and duration on standard error")
+	return cmd
+}
+
+// setupRuntime plugs services into the runtime; other files add to it.
+var runtimeSetups []func(ctx context.Context, g *globals, rt *engine.Runtime) error
+
+func setupRuntime(ctx context.Context, g *globals, rt *engine.Runtime) error {
+	for _, s := range runtimeSetups {
+		if err := s(ctx, g, rt); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func loadOptions(globalsFile string) (engine.LoadOptions, error) {
+	if globalsFile == "" {
+		return engine.LoadOptions{}, nil
+	}
+	o, err := engine.LoadGlobals(globalsFile)
+	if err != nil {
+		return engine.LoadOptions{}, err
+	}
+	return engine.LoadOptions{Globals: o}, nil
+}
+
+// resolvePipeline loads FILE, or finds NAME among the shipped pipelines and
+// NAME.yaml in the current folder.
+func resolvePipeline(arg string, opts engine.LoadOptions) (*engine.Pipeline, *engine.Library, error) {
+	if st, err := os.Stat(arg); err == nil && !st.IsDir() {
+		p, err := engine.LoadFile(arg, opts)
+		if err != nil {
+			return nil, nil, err
+		}
+		lib := newLibrary(opts, filepath.Dir(arg))
+		lib.Add(p)
+		return p, lib, nil
+	}
+	lib := newLibrary(opts, ".")
+	if p, ok := lib.Pipeline(arg); ok && !strings.ContainsAny(arg, `/\`) {
+		return p, lib, nil
+	}
+	return nil, nil, fmt.Errorf("%s: no such file, and no pipeline of that name", arg)
+}
+
+// newLibrary is a library over dirs plus the shipped pipelines.
+var newLibrary = func(opts engine.LoadOptions, dirs ...string) *engine.Library {
+	return engine.NewLibrary(opts, dirs...)
+}
+
+func readInput(g *globals, input string) (any, error) {
+	var r io.Reader
+	switch {
+	case input == "-":
+		r = g.stdin
+	case input != "":
+		f, err := os.Open(input)
+		if err != nil {
+			return nil, err
+		}
+		defer f.Close()
+		r = f
+	default:
+		if f, ok := g.stdin.(*os.File); ok {
+			if st, err := f.Stat(); err == nil && st.Mode()&os.ModeCharDevice != 0 {
+				return value.NewObject(0), nil
+			}
+		}
+		r = g.stdin
+	}
+	data, err := io.ReadAll(io.LimitReader(r, maxInput+1))
+	if err != nil {
+		return nil, fmt.Errorf("reading input: %w", err)
+	}
+	if len(data) > maxInput {
+		return nil, fmt.Errorf("input is larger than %d bytes", maxInput)
+	}
+	if len(strings.TrimSpace(string(data))) == 0 {
+		return value.NewObject(0), nil
+	}
+	v, err := value.Decode(data)
+	if err != nil {
+		return nil, fmt.Errorf("input is not JSON: %w", err)
+	}
+	return v, nil
+}
+
+func parseVars(kvs []string) (*value.Object, error) {
+	o := value.NewObject(len(kvs))
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--var %q: expected key=value", kv)
+		}
+		if parsed, err := value.DecodeString(v); err == nil {
+			o.Set(k, parsed)
+		} else {
+			o.Set(k, v)
+		}
+	}
+	return o, nil
+}
+
+func printLoadError(w io.Writer, err error) {
+	les := engine.LoadErrors(err)
+	if len(les) == 0 {
+		fmt.Fprintf(w, "nectar: %v\n", err)
+		return
+	}
+	for _, le := range les {
+		fmt.Fprintln(w, le.Error())
+	}
+}
+
+func printTrace(w io.Writer, t *engine.Trace) {
+	for _, s := range t.Steps {
+		line := fmt.Sprintf("trace: %-24s %-10s %-9s %s", s.Step, s.Connector, s.Outcome, s.Duration)
+		if s.Error != "" {
+			line += " " + s.Error
+		}
+		fmt.Fprintln(w, line)
+	}
+}

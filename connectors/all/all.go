@@ -1,0 +1,18 @@
+// Package all registers every connector that ships with Nectar. The nectar
+// command imports it; the engine never does, so an embedding program can pick
+// the connectors it wants.
+package all
+
+import (
+	_ "github.com/nectar-run/nectar/connectors/assert"
+	_ "github.com/nectar-run/nectar/connectors/choice"
+	_ "github.com/nectar-run/nectar/connectors/dowhile"
+	_ "github.com/nectar-run/nectar/connectors/foreach"
+	_ "github.com/nectar-run/nectar/connectors/jq"
+	_ "github.com/nectar-run/nectar/connectors/log"
+	_ "github.com/nectar-run/nectar/connectors/parallel"
+	_ "github.com/nectar-run/nectar/connectors/pipeline"
+	_ "github.com/nectar-run/nectar/connectors/set"
+	_ "github.com/nectar-run/nectar/connectors/throw"
+	_ "github.com/nectar-run/nectar/connectors/try"
+)

@@ -1,0 +1,90 @@
+// Package parallel implements the parallel connector: it runs several branches
+// on the same input at once and collects their results, as an object keyed by
+// branch name when every branch is named, else as a list in branch order. The
+// first failing branch cancels the others and fails the step.
+package parallel
+
+import (
+	"context"
+	"sync"
+
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+func init() {
+	engine.Register(engine.Connector[Config]{
+		Name:    "parallel",
+		Summary: "Runs branches concurrently on the same input and collects their results.",
+		Compile: compile,
+	})
+}
+
+// Config holds the options of a parallel step.
+type Config struct {
+	Branches []Branch `yaml:"branches" required:"true" doc:"the branches"`
+}
+
+// Branch is one line of work.
+type Branch struct {
+	Name  string       `yaml:"name" doc:"the key of this branch's result"`
+	Steps engine.Steps `yaml:"steps" required:"true" doc:"the branch's steps"`
+}
+
+type step struct {
+	branches []Branch
+	named    bool
+}
+
+func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
+	if len(cfg.Branches) == 0 {
+		return nil, cc.Errorf("branches", "expected at least one branch")
+	}
+	s := &step{branches: cfg.Branches, named: true}
+	seen := map[string]bool{}
+	for _, b := range cfg.Branches {
+		if b.Name == "" {
+			s.named = false
+		} else if seen[b.Name] {
+			return nil, cc.Errorf("branches", "branch name %q used twice", b.Name)
+		}
+		seen[b.Name] = true
+	}
+	return s, nil
+}
+
+// Execute runs every branch, each with its own copy of vars.
+func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	results := make([]any, len(s.branches))
+	var (
+		wg       sync.WaitGroup
+		once     sync.Once
+		firstErr error
+	)
+	for i := range s.branches {
+		wg.Add(1)
+		go func(i int) {
+			defer wg.Done()
+			out, err := s.branches[i].Steps.Run(ctx, x.Fork(), in)
+			if err != nil {
+				once.Do(func() { firstErr = err; cancel() })
+				return
+			}
+			results[i] = out
+		}(i)
+	}
+	wg.Wait()
+	if firstErr != nil {
+		return nil, firstErr
+	}
+	if !s.named {
+		return results, nil
+	}
+	out := value.NewObject(len(results))
+	for i, b := range s.branches {
+		out.Set(b.Name, results[i])
+	}
+	return out, nil
+}

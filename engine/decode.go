@@ -1,0 +1,636 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"strconv"
+	"strings"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/nectar-run/nectar/engine/expression"
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+// Compiler is handed to a connector's Compile function. It knows where the
+// step is in its file, so a connector can report a problem at one of its
+// options (ErrorAt), and it compiles nested parts. It is used only during load.
+type Compiler struct {
+	l      *loader
+	path   string                // e.g. steps[2].jq
+	node   *yaml.Node            // the connector's configuration node
+	fields map[string]*yaml.Node // option name → value node
+}
+
+// Path returns the step's path in the file, like steps[2].jq.
+func (cc *Compiler) Path() string { return cc.path }
+
+// File returns the pipeline file's name.
+func (cc *Compiler) File() string { return cc.l.file }
+
+// Dir returns the directory of the pipeline file, for options that name files
+// next to it (spec_file, …).
+func (cc *Compiler) Dir() string { return cc.l.dir }
+
+// Resolve returns the path of a file named by an option, relative to the
+// pipeline file's directory.
+func (cc *Compiler) Resolve(name string) string {
+	if filepath.IsAbs(name) {
+		return name
+	}
+	return filepath.Join(cc.l.dir, name)
+}
+
+// Node returns the YAML node of an option, or the connector's node for "".
+func (cc *Compiler) Node(option string) *yaml.Node {
+	if option == "" {
+		return cc.node
+	}
+	if n, ok := cc.fields[option]; ok {
+		return n
+	}
+	return cc.node
+}
+
+// ErrorAt returns a load error positioned at an option. If err carries an
+// offset inside the option's string (an *expression.Error, or any error with
+// an Offset() int method), the position points at that character.
+func (cc *Compiler) ErrorAt(option string, err error) error {
+	n := cc.Node(option)
+	path := cc.path
+	if option != "" {
+		path += "." + option
+	}
+	le := cc.l.errorAt(n, path, err)
+	return le
+}
+
+// Errorf is ErrorAt with a formatted message.
+func (cc *Compiler) Errorf(option, format string, args ...any) error {
+	return cc.ErrorAt(option, fmt.Errorf(format, args...))
+}
+
+// ErrorAtNode returns a load error at any node inside the step's options.
+func (cc *Compiler) ErrorAtNode(n *yaml.Node, path string, err error) error {
+	return cc.l.errorAt(n, cc.path+"."+path, err)
+}
+
+// Global returns a global of the pipeline being loaded (after --globals), for
+// options that are fixed per environment.
+func (cc *Compiler) Global(name string) (any, bool) { return cc.l.globals.Get(name) }
+
+// PipelineName returns the name of the pipeline being loaded.
+func (cc *Compiler) PipelineName() string { return cc.l.name }
+
+func (cc *Compiler) addErr(err error) {
+	if err == nil {
+		return
+	}
+	les := LoadErrors(err)
+	if len(les) == 0 {
+		*cc.l.errs = append(*cc.l.errs, cc.l.errorAt(cc.node, cc.path, err))
+		return
+	}
+	*cc.l.errs = append(*cc.l.errs, les...)
+}
+
+var (
+	templateType  = reflect.TypeFor[Template]()
+	conditionType = reflect.TypeFor[Condition]()
+	exprType      = reflect.TypeFor[Expr]()
+	dynamicType   = reflect.TypeFor[Dynamic]()
+	rawType       = reflect.TypeFor[Raw]()
+	durationType  = reflect.TypeFor[Duration]()
+	stepsType     = reflect.TypeFor[Steps]()
+	nodeType      = reflect.TypeFor[*yaml.Node]()
+)
+
+// decodeInto decodes node into rv strictly, recording every problem.
+func (cc *Compiler) decodeInto(node *yaml.Node, rv reflect.Value, path string) {
+	l := cc.l
+	node = resolveAlias(node)
+	t := rv.Type()
+	fail := func(format string, args ...any) {
+		*l.errs = append(*l.errs, l.errorAt(node, path, fmt.Errorf(format, args...)))
+	}
+	switch t {
+	case templateType:
+		if node.Kind != yaml.ScalarNode || node.Tag == "!!null" {
+			fail("expected a string, got %s", kindName(node))
+			return
+		}
+		tpl, err := expression.CompileTemplate(node.Value, expression.Options{AllowAccount: cc.allowAccount(path)})
+		if err != nil {
+			*l.errs = append(*l.errs, l.errorAt(node, path, err))
+			return
+		}
+		rv.Set(reflect.ValueOf(Template{t: tpl, set: true}))
+		return
+	case conditionType, exprType:
+		if node.Kind != yaml.ScalarNode || node.Tag == "!!null" {
+			fail("expected an expression, got %s", kindName(node))
+			return
+		}
+		src := strings.TrimSpace(node.Value)
+		// Accept a condition written in braces too: "{{ x > 1 }}".
+		if strings.HasPrefix(src, "{{") && strings.HasSuffix(src, "}}") && strings.Count(src, "{{") == 1 {
+			src = strings.TrimSpace(src[2 : len(src)-2])
+		}
+		e, err := expression.Compile(src, expression.Options{})
+		if err != nil {
+			*l.errs = append(*l.errs, l.errorAt(node, path, err))
+			return
+		}
+		if t == conditionType {
+			rv.Set(reflect.ValueOf(Condition{e: e}))
+		} else {
+			rv.Set(reflect.ValueOf(Expr{e: e}))
+		}
+		return
+	case dynamicType:
+		n := l.dynamic(node, path, cc.allowAccount(path))
+		if n != nil {
+			rv.Set(reflect.ValueOf(Dynamic{n: n, set: true}))
+		}
+		return
+	case rawType:
+		v, err := nodeValue(node)
+		if err != nil {
+			*l.errs = append(*l.errs, l.errorAt(node, path, err))
+			return
+		}
+		rv.Set(reflect.ValueOf(Raw{Value: v, Node: node}))
+		return
+	case durationType:
+		if node.Kind != yaml.ScalarNode {
+			fail("expected a duration like 30s or 1500ms, got %s", kindName(node))
+			return
+		}
+		d, ok := parseDuration(node.Value)
+		if !ok {
+			fail("expected a duration like 30s, 1m or 1500ms, got %q", node.Value)
+			return
+		}
+		rv.SetInt(int64(d))
+		return
+	case stepsType:
+		if node.Kind != yaml.SequenceNode {
+			fail("expected a list of steps, got %s", kindName(node))
+			return
+		}
+		rv.Set(reflect.ValueOf(l.steps(node, path)))
+		return
+	case nodeType:
+		rv.Set(reflect.ValueOf(node))
+		return
+	}
+
+	switch t.Kind() {
+	case reflect.Pointer:
+		if node.Tag == "!!null" {
+			return
+		}
+		p := reflect.New(t.Elem())
+		cc.decodeInto(node, p.Elem(), path)
+		rv.Set(p)
+	case reflect.Struct:
+		if node.Kind != yaml.MappingNode {
+			fail("expected an object with options %s, got %s", optionList(t), kindName(node))
+			return
+		}
+		cc.decodeStruct(node, rv, path)
+	case reflect.Slice:
+		if node.Kind != yaml.SequenceNode {
+			// A single value where a list is expected is a list of one, as
+			// users write `methods: GET` as readily as `methods: [GET]`.
+			if node.Kind == yaml.ScalarNode && node.Tag != "!!null" && (t.Elem().Kind() != reflect.Struct || isSpecial(t.Elem())) {
+				s := reflect.MakeSlice(t, 1, 1)
+				cc.decodeInto(node, s.Index(0), path)
+				rv.Set(s)
+				return
+			}
+			fail("expected a list, got %s", kindName(node))
+			return
+		}
+		s := reflect.MakeSlice(t, len(node.Content), len(node.Content))
+		for i, c := range node.Content {
+			cc.decodeInto(c, s.Index(i), fmt.Sprintf("%s[%d]", path, i))
+		}
+		rv.Set(s)
+	case reflect.Map:
+		if node.Kind != yaml.MappingNode {
+			fail("expected an object, got %s", kindName(node))
+			return
+		}
+		m := reflect.MakeMapWithSize(t, len(node.Content)/2)
+		seen := map[string]bool{}
+		for i := 0; i+1 < len(node.Content); i += 2 {
+			k, v := node.Content[i], node.Content[i+1]
+			if seen[k.Value] {
+				*l.errs = append(*l.errs, l.errorAt(k, path+"."+k.Value, errors.New("duplicate key")))
+				continue
+			}
+			seen[k.Value] = true
+			ev := reflect.New(t.Elem()).Elem()
+			cc.decodeInto(v, ev, path+"."+k.Value)
+			m.SetMapIndex(reflect.ValueOf(k.Value).Convert(t.Key()), ev)
+		}
+		rv.Set(m)
+	case reflect.Interface:
+		v, err := nodeValue(node)
+		if err != nil {
+			*l.errs = append(*l.errs, l.errorAt(node, path, err))
+			return
+		}
+		if v != nil {
+			rv.Set(reflect.ValueOf(v))
+		}
+	case reflect.String:
+		if node.Kind != yaml.ScalarNode || node.Tag == "!!null" {
+			fail("expected a string, got %s", kindName(node))
+			return
+		}
+		rv.SetString(node.Value)
+	case reflect.Bool:
+		b, err := strconv.ParseBool(node.Value)
+		if node.Kind != yaml.ScalarNode || err != nil {
+			fail("expected true or false, got %s", describe(node))
+			return
+		}
+		rv.SetBool(b)
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		n, err := strconv.ParseInt(strings.ReplaceAll(node.Value, "_", ""), 0, 64)
+		if node.Kind != yaml.ScalarNode || err != nil {
+			fail("expected a whole number, got %s", describe(node))
+			return
+		}
+		rv.SetInt(n)
+	case reflect.Float64:
+		f, err := strconv.ParseFloat(node.Value, 64)
+		if node.Kind != yaml.ScalarNode || err != nil {
+			fail("expected a number, got %s", describe(node))
+			return
+		}
+		rv.SetFloat(f)
+	default:
+		fail("option type %s is not supported", t)
+	}
+}
+
+// allowAccount reports whether account references are allowed at path:
+// in header values only, as in Digibee.
+func (cc *Compiler) allowAccount(path string) bool {
+	return strings.Contains(path, ".headers.")
+}
+
+type fieldInfo struct {
+	name     string
+	index    []int
+	required bool
+	def      string
+	hasDef   bool
+	enum     []string
+	doc      string
+}
+
+func structFields(t reflect.Type) []fieldInfo {
+	var out []fieldInfo
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if !f.IsExported() {
+			continue
+		}
+		tag := f.Tag.Get("yaml")
+		name, opts, _ := strings.Cut(tag, ",")
+		if name == "-" {
+			continue
+		}
+		if f.Anonymous && strings.Contains(opts, "inline") {
+			for _, sub := range structFields(f.Type) {
+				sub.index = append([]int{i}, sub.index...)
+				out = append(out, sub)
+			}
+			continue
+		}
+		if name == "" {
+			name = strings.ToLower(f.Name)
+		}
+		fi := fieldInfo{name: name, index: []int{i}, required: f.Tag.Get("required") == "true", doc: f.Tag.Get("doc")}
+		fi.def, fi.hasDef = f.Tag.Lookup("default")
+		if e := f.Tag.Get("enum"); e != "" {
+			fi.enum = strings.Split(e, ",")
+		}
+		out = append(out, fi)
+	}
+	return out
+}
+
+func (cc *Compiler) decodeStruct(node *yaml.Node, rv reflect.Value, path string) {
+	l := cc.l
+	fields := structFields(rv.Type())
+	byName := make(map[string]*fieldInfo, len(fields))
+	names := make([]string, len(fields))
+	for i := range fields {
+		byName[fields[i].name] = &fields[i]
+		names[i] = fields[i].name
+	}
+	seen := map[string]bool{}
+	for i := 0; i+1 < len(node.Content); i += 2 {
+		k, v := node.Content[i], node.Content[i+1]
+		p := path + "." + k.Value
+		if seen[k.Value] {
+			*l.errs = append(*l.errs, l.errorAt(k, p, errors.New("duplicate key")))
+			continue
+		}
+		seen[k.Value] = true
+		f, ok := byName[k.Value]
+		if !ok {
+			*l.errs = append(*l.errs, l.errorAt(k, p, unknownError("option", k.Value, names)))
+			continue
+		}
+		fv := rv.FieldByIndex(f.index)
+		cc.decodeInto(v, fv, p)
+		if len(f.enum) > 0 && fv.Kind() == reflect.String && fv.String() != "" && !contains(f.enum, fv.String()) {
+			*l.errs = append(*l.errs, l.errorAt(v, p, fmt.Errorf("expected one of %s, got %q", strings.Join(f.enum, ", "), fv.String())))
+		}
+	}
+	for i := range fields {
+		f := &fields[i]
+		if seen[f.name] {
+			continue
+		}
+		if f.required {
+			*l.errs = append(*l.errs, l.errorAt(node, path, fmt.Errorf("missing required option %q", f.name)))
+			continue
+		}
+		if f.hasDef {
+			dn := &yaml.Node{Kind: yaml.ScalarNode, Tag: "!!str", Value: f.def, Line: node.Line, Column: node.Column}
+			cc.decodeInto(dn, rv.FieldByIndex(f.index), path+"."+f.name)
+		}
+	}
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func optionList(t reflect.Type) string {
+	var names []string
+	for _, f := range structFields(t) {
+		names = append(names, f.name)
+	}
+	if len(names) > 6 {
+		names = append(names[:6], "…")
+	}
+	return strings.Join(names, ", ")
+}
+
+func resolveAlias(n *yaml.Node) *yaml.Node {
+	for n != nil && n.Kind == yaml.AliasNode {
+		n = n.Alias
+	}
+	return n
+}
+
+func kindName(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "an object"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.ScalarNode:
+		switch n.Tag {
+		case "!!null":
+			return "nothing"
+		case "!!int", "!!float":
+			return "a number"
+		case "!!bool":
+			return "a boolean"
+		}
+		return "a string"
+	}
+	return "nothing"
+}
+
+func describe(n *yaml.Node) string {
+	if n.Kind == yaml.ScalarNode && n.Tag != "!!null" {
+		return fmt.Sprintf("%s %q", kindName(n), n.Value)
+	}
+	return kindName(n)
+}
+
+// nodeValue converts a YAML node into the value model, keeping key order and
+// exact integers.
+func nodeValue(n *yaml.Node) (any, error) {
+	n = resolveAlias(n)
+	switch n.Kind {
+	case yaml.DocumentNode:
+		if len(n.Content) == 0 {
+			return nil, nil
+		}
+		return nodeValue(n.Content[0])
+	case yaml.MappingNode:
+		o := value.NewObject(len(n.Content) / 2)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k := n.Content[i]
+			if k.Kind != yaml.ScalarNode {
+				return nil, errors.New("object keys must be strings")
+			}
+			if k.Tag == "!!merge" {
+				return nil, errors.New("merge keys (<<) are not supported")
+			}
+			if o.Has(k.Value) {
+				return nil, fmt.Errorf("duplicate key %q", k.Value)
+			}
+			v, err := nodeValue(n.Content[i+1])
+			if err != nil {
+				return nil, err
+			}
+			o.Set(k.Value, v)
+		}
+		return o, nil
+	case yaml.SequenceNode:
+		out := make([]any, len(n.Content))
+		for i, c := range n.Content {
+			v, err := nodeValue(c)
+			if err != nil {
+				return nil, err
+			}
+			out[i] = v
+		}
+		return out, nil
+	case yaml.ScalarNode:
+		return scalarValue(n)
+	}
+	return nil, nil
+}
+
+func scalarValue(n *yaml.Node) (any, error) {
+	switch n.ShortTag() {
+	case "!!null":
+		return nil, nil
+	case "!!bool":
+		b, err := strconv.ParseBool(n.Value)
+		if err != nil {
+			// YAML 1.1 words (yes/no/on/off) are strings in YAML 1.2, as here.
+			return n.Value, nil
+		}
+		return b, nil
+	case "!!int":
+		v, err := value.DecodeString(strings.ReplaceAll(n.Value, "_", ""))
+		if err == nil && value.IsNumber(v) {
+			return v, nil
+		}
+		if i, err := strconv.ParseInt(strings.ReplaceAll(n.Value, "_", ""), 0, 64); err == nil {
+			return i, nil
+		}
+		return n.Value, nil
+	case "!!float":
+		f, err := strconv.ParseFloat(n.Value, 64)
+		if err != nil {
+			var v float64
+			if n.Decode(&v) == nil {
+				return v, nil
+			}
+			return n.Value, nil
+		}
+		return f, nil
+	case "!!timestamp":
+		if t, err := time.Parse(time.RFC3339Nano, n.Value); err == nil {
+			return t.Format(time.RFC3339Nano), nil
+		}
+		return n.Value, nil
+	}
+	return n.Value, nil
+}
+
+// unknownError says that name is not one of known, with a suggestion.
+func unknownError(what, name string, known []string) error {
+	if s := suggest(name, known); s != "" {
+		return fmt.Errorf("unknown %s; did you mean %q?", what, s)
+	}
+	if len(known) > 0 && len(known) <= 12 {
+		return fmt.Errorf("unknown %s; expected one of %s", what, strings.Join(known, ", "))
+	}
+	return fmt.Errorf("unknown %s", what)
+}
+
+// suggest returns the known name closest to name, if it is close enough.
+func suggest(name string, known []string) string {
+	best, bestD := "", 1<<30
+	for _, k := range known {
+		d := levenshtein(strings.ToLower(name), strings.ToLower(k))
+		if d < bestD {
+			best, bestD = k, d
+		}
+	}
+	limit := 2
+	if len(name) > 8 {
+		limit = 3
+	}
+	if bestD <= limit && bestD < len(name) {
+		return best
+	}
+	return ""
+}
+
+func levenshtein(a, b string) int {
+	ra, rb := []rune(a), []rune(b)
+	prev := make([]int, len(rb)+1)
+	cur := make([]int, len(rb)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(ra); i++ {
+		cur[0] = i
+		for j := 1; j <= len(rb); j++ {
+			cost := 1
+			if ra[i-1] == rb[j-1] {
+				cost = 0
+			}
+			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(rb)]
+}
+
+// describeOptions lists a struct's options for docs and schema.
+func describeOptions(t reflect.Type) []OptionInfo {
+	if t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct || isSpecial(t) {
+		return nil
+	}
+	var out []OptionInfo
+	for _, f := range structFields(t) {
+		ft := t.FieldByIndex(f.index).Type
+		oi := OptionInfo{Name: f.name, Type: typeName(ft), Required: f.required, Default: f.def, Enum: f.enum, Doc: f.doc}
+		inner := ft
+		for inner.Kind() == reflect.Pointer || inner.Kind() == reflect.Slice {
+			inner = inner.Elem()
+		}
+		if inner.Kind() == reflect.Struct && !isSpecial(inner) {
+			oi.Options = describeOptions(inner)
+		}
+		out = append(out, oi)
+	}
+	return out
+}
+
+func isSpecial(t reflect.Type) bool {
+	switch t {
+	case templateType, conditionType, exprType, dynamicType, rawType, durationType, stepsType:
+		return true
+	}
+	return false
+}
+
+func typeName(t reflect.Type) string {
+	switch t {
+	case templateType:
+		return "template"
+	case conditionType:
+		return "condition"
+	case exprType:
+		return "expression"
+	case dynamicType:
+		return "json template"
+	case rawType:
+		return "json"
+	case durationType:
+		return "duration"
+	case stepsType:
+		return "steps"
+	case nodeType:
+		return "any"
+	}
+	switch t.Kind() {
+	case reflect.Pointer:
+		return typeName(t.Elem())
+	case reflect.String:
+		return "string"
+	case reflect.Bool:
+		return "boolean"
+	case reflect.Int, reflect.Int64, reflect.Int32:
+		return "integer"
+	case reflect.Float64:
+		return "number"
+	case reflect.Slice:
+		return "list of " + typeName(t.Elem())
+	case reflect.Map:
+		return "map of " + typeName(t.Elem())
+	case reflect.Struct:
+		return "object"
+	}
+	return "any"
+}

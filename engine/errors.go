@@ -1,0 +1,176 @@
+package engine
+
+import (
+	"errors"
+	"fmt"
+	"sort"
+	"strings"
+	"time"
+
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+// LoadError is a problem at a place in a pipeline file. The loader returns all
+// problems of a file together, joined with errors.Join and sorted by position.
+type LoadError struct {
+	File      string
+	Path      string // like steps[2].jq.query
+	Line, Col int
+	Err       error
+}
+
+func (e *LoadError) Error() string {
+	switch {
+	case e.Line > 0 && e.Path != "":
+		return fmt.Sprintf("%s:%d:%d: %s: %v", e.File, e.Line, e.Col, e.Path, e.Err)
+	case e.Line > 0:
+		return fmt.Sprintf("%s:%d:%d: %v", e.File, e.Line, e.Col, e.Err)
+	case e.Path != "":
+		return fmt.Sprintf("%s: %s: %v", e.File, e.Path, e.Err)
+	}
+	return fmt.Sprintf("%s: %v", e.File, e.Err)
+}
+
+func (e *LoadError) Unwrap() error { return e.Err }
+
+// LoadErrors returns the individual problems inside an error returned by Load.
+func LoadErrors(err error) []*LoadError {
+	var out []*LoadError
+	var walk func(error)
+	walk = func(err error) {
+		if err == nil {
+			return
+		}
+		if le, ok := err.(*LoadError); ok {
+			out = append(out, le)
+			return
+		}
+		if j, ok := err.(interface{ Unwrap() []error }); ok {
+			for _, e := range j.Unwrap() {
+				walk(e)
+			}
+			return
+		}
+		walk(errors.Unwrap(err))
+	}
+	walk(err)
+	return out
+}
+
+func joinSorted(errs []*LoadError) error {
+	if len(errs) == 0 {
+		return nil
+	}
+	sort.SliceStable(errs, func(i, j int) bool {
+		if errs[i].Line != errs[j].Line {
+			return errs[i].Line < errs[j].Line
+		}
+		return errs[i].Col < errs[j].Col
+	})
+	list := make([]error, len(errs))
+	for i, e := range errs {
+		list[i] = e
+	}
+	return errors.Join(list...)
+}
+
+// Error is an execution error in the shape Digibee users know:
+// {"timestamp", "error", "code"} plus where it happened. Connectors raise it
+// with NewError; any other error a step returns is wrapped into one with code
+// 500 when it leaves the step.
+type Error struct {
+	Timestamp   int64  // epoch milliseconds
+	Message     string // the "error" field
+	Code        int    // an HTTP-like status
+	Pipeline    string
+	Step        string
+	ExecutionID string
+	// Fields are extra fields of a custom error object (throw with an object),
+	// written after the standard ones.
+	Fields *value.Object
+	// Cause is the underlying error, if any. It is not serialised.
+	Cause error
+}
+
+// NewError returns an error with a status code and a message.
+func NewError(code int, format string, args ...any) *Error {
+	return &Error{Timestamp: time.Now().UnixMilli(), Code: code, Message: fmt.Sprintf(format, args...)}
+}
+
+func (e *Error) Error() string {
+	var b strings.Builder
+	if e.Pipeline != "" {
+		b.WriteString(e.Pipeline)
+		if e.Step != "" {
+			b.WriteString(": step ")
+			b.WriteString(e.Step)
+		}
+		b.WriteString(": ")
+	}
+	fmt.Fprintf(&b, "%d: %s", e.Code, e.Message)
+	return b.String()
+}
+
+func (e *Error) Unwrap() error { return e.Cause }
+
+// Object returns the error as a message value: the standard error object.
+func (e *Error) Object() *value.Object {
+	o := value.NewObject(6 + e.Fields.Len())
+	o.Set("timestamp", e.Timestamp)
+	o.Set("error", e.Message)
+	o.Set("code", int64(e.Code))
+	if e.Pipeline != "" {
+		o.Set("pipeline", e.Pipeline)
+	}
+	if e.Step != "" {
+		o.Set("step", e.Step)
+	}
+	if e.ExecutionID != "" {
+		o.Set("execution_id", e.ExecutionID)
+	}
+	e.Fields.Range(func(k string, v any) bool {
+		if !o.Has(k) {
+			o.Set(k, v)
+		}
+		return true
+	})
+	return o
+}
+
+// MarshalJSON writes the error object.
+func (e *Error) MarshalJSON() ([]byte, error) { return value.Encode(e.Object()) }
+
+// AsError converts any error to an *Error, keeping an *Error found in the
+// chain and giving others code 500 (504 for a deadline).
+func AsError(err error) *Error {
+	if err == nil {
+		return nil
+	}
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	code := 500
+	if errors.Is(err, errDeadline) || isDeadline(err) {
+		code = 504
+	}
+	return &Error{Timestamp: time.Now().UnixMilli(), Code: code, Message: err.Error(), Cause: err}
+}
+
+// ErrCallDepth is returned when pipelines call each other deeper than MaxCallDepth.
+var ErrCallDepth = errors.New("pipeline call depth exceeded")
+
+// ErrUnknownPipeline is returned when a pipeline step names a pipeline that is not loaded.
+var ErrUnknownPipeline = errors.New("unknown pipeline")
+
+var errDeadline = errors.New("timeout")
+
+// OffsetError is an error at a byte offset inside an option's string value.
+// Compiler.ErrorAt points at that character (file:line:col).
+type OffsetError struct {
+	Offset int
+	Err    error
+}
+
+func (e *OffsetError) Error() string { return e.Err.Error() }
+func (e *OffsetError) Unwrap() error { return e.Err }

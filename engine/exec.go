@@ -1,0 +1,518 @@
+package engine
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nectar-run/nectar/engine/expression"
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+// Pipeline is a loaded, compiled pipeline. It is immutable and safe for
+// concurrent executions.
+type Pipeline struct {
+	Name            string
+	Description     string
+	File            string
+	Globals         *value.Object
+	Trigger         *Trigger
+	SensitiveFields []string
+	Timeout         time.Duration
+	steps           Steps
+	closers         []Closer
+}
+
+// Close releases what the pipeline's steps hold.
+func (p *Pipeline) Close(ctx context.Context) error {
+	var errs []error
+	for _, c := range p.closers {
+		errs = append(errs, c.Close(ctx))
+	}
+	p.closers = nil
+	return errors.Join(errs...)
+}
+
+// Resolver finds pipelines by name for the pipeline connector.
+type Resolver interface {
+	Pipeline(name string) (*Pipeline, bool)
+}
+
+// Runtime holds what executions share: where to find other pipelines, the
+// logger, and services that later parts of Nectar plug in. A Runtime is safe
+// for concurrent use once built; set its fields before the first Run.
+type Runtime struct {
+	Pipelines Resolver
+	Logger    *slog.Logger
+	// MaxCallDepth bounds pipelines calling pipelines (default 16).
+	MaxCallDepth int
+	// Services holds shared services by key (accounts, store, events, …).
+	// Connectors look them up with Service.
+	services sync.Map
+}
+
+// SetService registers a shared service under key.
+func (rt *Runtime) SetService(key, svc any) { rt.services.Store(key, svc) }
+
+// Service returns the shared service under key.
+func (rt *Runtime) Service(key any) (any, bool) { return rt.services.Load(key) }
+
+// RunOptions are per-execution inputs besides the message.
+type RunOptions struct {
+	ExecutionID string
+	// Metadata fields added to metadata (request, consumer, trigger, …).
+	Metadata *value.Object
+	// Vars are the initial vars.
+	Vars *value.Object
+	// Trace, when set, receives one record per step run.
+	Trace *Trace
+	// Logger overrides the runtime's logger for this execution.
+	Logger *slog.Logger
+}
+
+// Trace collects per-step records of one execution. It is safe for
+// concurrent use (parallel branches append to it).
+type Trace struct {
+	mu    sync.Mutex
+	Steps []StepRecord
+}
+
+// StepRecord is what one step run did.
+type StepRecord struct {
+	Step      string        `json:"step"`
+	Path      string        `json:"path"`
+	Connector string        `json:"connector"`
+	Start     time.Time     `json:"start"`
+	Duration  time.Duration `json:"duration_ns"`
+	Outcome   string        `json:"outcome"` // ok, skipped, error, continued
+	Error     string        `json:"error,omitempty"`
+	Attempts  int           `json:"attempts,omitempty"`
+}
+
+func (t *Trace) add(r StepRecord) {
+	t.mu.Lock()
+	t.Steps = append(t.Steps, r)
+	t.mu.Unlock()
+}
+
+// Exec is the state of one execution: its vars, metadata and services. Steps
+// receive it in Execute. An Exec is used by one goroutine at a time; parallel
+// branches get their own (Fork).
+type Exec struct {
+	ID       string
+	Pipeline *Pipeline
+	Runtime  *Runtime
+	Vars     *value.Object
+	Metadata *value.Object
+	Logger   *slog.Logger
+	Trace    *Trace
+	Start    time.Time
+
+	depth   int
+	scope   expression.Env
+	step    *stepRunner
+	shared  *execShared
+	account any
+}
+
+// execShared is what an execution and its forks have in common.
+type execShared struct {
+	mu       sync.Mutex
+	workDir  string
+	cleanups []func()
+}
+
+// NewExecutionID returns a random execution id.
+func NewExecutionID() string {
+	var b [12]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
+
+// Run executes the pipeline on input and returns the final message. The
+// error, if any, is an *Error with the pipeline, step and execution id filled.
+func (p *Pipeline) Run(ctx context.Context, rt *Runtime, input any, opts RunOptions) (any, error) {
+	x := p.newExec(rt, opts, 0)
+	defer x.finish()
+	if p.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.Timeout)
+		defer cancel()
+	}
+	out, err := p.steps.Run(ctx, x, input)
+	if err != nil {
+		return nil, x.fillError(err)
+	}
+	return out, nil
+}
+
+func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, depth int) *Exec {
+	if rt == nil {
+		rt = &Runtime{}
+	}
+	id := opts.ExecutionID
+	if id == "" {
+		id = NewExecutionID()
+	}
+	now := time.Now()
+	md := value.NewObject(8)
+	md.Set("execution_id", id)
+	md.Set("pipeline", p.Name)
+	md.Set("start", now.UnixMilli())
+	opts.Metadata.Range(func(k string, v any) bool { md.Set(k, v); return true })
+	vars := opts.Vars
+	if vars == nil {
+		vars = value.NewObject(0)
+	}
+	logger := opts.Logger
+	if logger == nil {
+		logger = rt.Logger
+	}
+	if logger == nil {
+		logger = slog.Default()
+	}
+	x := &Exec{
+		ID: id, Pipeline: p, Runtime: rt, Vars: vars, Metadata: md,
+		Logger: logger.With("execution_id", id, "pipeline", p.Name),
+		Trace:  opts.Trace, Start: now, depth: depth, shared: &execShared{},
+	}
+	x.scope = expression.Env{Vars: vars, Globals: p.Globals, Global: p.Globals, Metadata: md}
+	return x
+}
+
+func (x *Exec) finish() {
+	x.shared.mu.Lock()
+	cleanups := x.shared.cleanups
+	x.shared.cleanups = nil
+	dir := x.shared.workDir
+	x.shared.mu.Unlock()
+	for i := len(cleanups) - 1; i >= 0; i-- {
+		cleanups[i]()
+	}
+	if dir != "" {
+		os.RemoveAll(dir)
+	}
+}
+
+// Fork returns an Exec for a concurrent branch: same execution, own vars
+// (a copy of the current ones), own expression scope.
+func (x *Exec) Fork() *Exec {
+	c := *x
+	c.Vars = x.Vars.Clone()
+	if c.Vars == nil {
+		c.Vars = value.NewObject(0)
+	}
+	c.scope.Vars = c.Vars
+	return &c
+}
+
+// WorkDir returns the execution's private working directory, created on first
+// use and removed when the execution ends.
+func (x *Exec) WorkDir() (string, error) {
+	x.shared.mu.Lock()
+	defer x.shared.mu.Unlock()
+	if x.shared.workDir == "" {
+		dir, err := os.MkdirTemp("", "nectar-exec-"+x.ID+"-")
+		if err != nil {
+			return "", err
+		}
+		x.shared.workDir = dir
+	}
+	return x.shared.workDir, nil
+}
+
+// OnFinish registers fn to run when the execution ends.
+func (x *Exec) OnFinish(fn func()) {
+	x.shared.mu.Lock()
+	x.shared.cleanups = append(x.shared.cleanups, fn)
+	x.shared.mu.Unlock()
+}
+
+// Depth returns how many pipeline calls deep this execution is.
+func (x *Exec) Depth() int { return x.depth }
+
+// StepName returns the name of the step being run.
+func (x *Exec) StepName() string {
+	if x.step == nil {
+		return ""
+	}
+	return x.step.name
+}
+
+// SetAccountScope sets what `account.NAME.field` reads in header templates.
+func (x *Exec) SetAccountScope(v any) { x.scope.Account = v }
+
+// env returns the expression scope for msg. It reuses one Env per Exec, so
+// evaluation allocates nothing for the scope.
+func (x *Exec) env(msg any) *expression.Env {
+	x.scope.Message = msg
+	return &x.scope
+}
+
+// exprError names the pipeline and step of an evaluation error.
+func (x *Exec) exprError(err error) error {
+	e := &Error{Timestamp: time.Now().UnixMilli(), Code: 500, Message: err.Error(), Cause: err}
+	return e
+}
+
+// fillError converts err into an *Error naming where it happened.
+func (x *Exec) fillError(err error) *Error {
+	e := AsError(err)
+	if e.Pipeline == "" {
+		e.Pipeline = x.Pipeline.Name
+	}
+	if e.ExecutionID == "" {
+		e.ExecutionID = x.ID
+	}
+	return e
+}
+
+// CallPipeline runs another pipeline as part of this execution (the pipeline
+// connector). Its errors keep the inner pipeline and step.
+func (x *Exec) CallPipeline(ctx context.Context, p *Pipeline, input any, vars *value.Object) (any, error) {
+	max := x.Runtime.MaxCallDepth
+	if max <= 0 {
+		max = 16
+	}
+	if x.depth+1 > max {
+		return nil, NewError(508, "%v: %s calls %s %d levels deep", ErrCallDepth, x.Pipeline.Name, p.Name, x.depth+1)
+	}
+	opts := RunOptions{ExecutionID: x.ID, Vars: vars, Trace: x.Trace, Logger: x.Runtime.Logger}
+	md := value.NewObject(2)
+	md.Set("caller", x.Pipeline.Name)
+	opts.Metadata = md
+	c := p.newExec(x.Runtime, opts, x.depth+1)
+	c.shared = x.shared
+	out, err := p.steps.Run(ctx, c, input)
+	if err != nil {
+		return nil, c.fillError(err)
+	}
+	return out, nil
+}
+
+// Run runs the steps in order over in and returns the final message.
+func (s Steps) Run(ctx context.Context, x *Exec, in any) (any, error) {
+	msg := in
+	for _, r := range s.list {
+		if err := ctx.Err(); err != nil {
+			return nil, r.contextError(x, err)
+		}
+		var err error
+		msg, err = r.run(ctx, x, msg)
+		if err != nil {
+			return nil, err
+		}
+	}
+	return msg, nil
+}
+
+// stepRunner wraps a connector step with the options every step has.
+type stepRunner struct {
+	name            string
+	path            string
+	connector       string
+	cond            *expression.Expr
+	from            *expression.Expr
+	to              *target
+	continueOnError bool
+	retry           *RetryPolicy
+	timeout         time.Duration
+	step            Step
+}
+
+func (r *stepRunner) run(ctx context.Context, x *Exec, msg any) (out any, err error) {
+	var start time.Time
+	if x.Trace != nil {
+		start = time.Now()
+	}
+	prev := x.step
+	x.step = r
+	defer func() { x.step = prev }()
+	if r.cond != nil {
+		ok, err := r.cond.Bool(x.env(msg))
+		if err != nil {
+			return nil, r.fail(x, x.exprError(err))
+		}
+		if !ok {
+			if x.Trace != nil {
+				x.Trace.add(StepRecord{Step: r.name, Path: r.path, Connector: r.connector, Start: start, Outcome: "skipped"})
+			}
+			return msg, nil
+		}
+	}
+	in := msg
+	if r.from != nil {
+		if in, err = r.from.Eval(x.env(msg)); err != nil {
+			return nil, r.fail(x, x.exprError(err))
+		}
+	}
+	attempts := 1
+	res, err := r.execute(ctx, x, in)
+	if err != nil && r.retry != nil {
+		for attempts < r.retry.Attempts && r.retry.retries(AsError(err)) && ctx.Err() == nil {
+			t := time.NewTimer(r.retry.wait(attempts))
+			select {
+			case <-ctx.Done():
+				t.Stop()
+			case <-t.C:
+			}
+			if ctx.Err() != nil {
+				break
+			}
+			attempts++
+			x.Logger.Debug("retrying step", "step", r.name, "attempt", attempts, "error", err)
+			res, err = r.execute(ctx, x, in)
+			if err == nil {
+				break
+			}
+		}
+	}
+	outcome := "ok"
+	if err != nil {
+		e := r.fail(x, err)
+		if !r.continueOnError {
+			if x.Trace != nil {
+				x.Trace.add(StepRecord{Step: r.name, Path: r.path, Connector: r.connector, Start: start, Duration: time.Since(start), Outcome: "error", Error: e.Message, Attempts: attempts})
+			}
+			return nil, e
+		}
+		res, outcome = e.Object(), "continued"
+	}
+	if r.to != nil {
+		res, err = r.to.place(x, msg, res)
+		if err != nil {
+			return nil, r.fail(x, err)
+		}
+	}
+	if x.Trace != nil {
+		x.Trace.add(StepRecord{Step: r.name, Path: r.path, Connector: r.connector, Start: start, Duration: time.Since(start), Outcome: outcome, Attempts: attempts})
+	}
+	return res, nil
+}
+
+// execute runs the connector once, with the step timeout, turning a panic
+// into an error.
+func (r *stepRunner) execute(ctx context.Context, x *Exec, in any) (out any, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			x.Logger.Error("connector panicked", "step", r.name, "connector", r.connector, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			out, err = nil, NewError(500, "connector %s failed unexpectedly: %v", r.connector, p)
+		}
+	}()
+	if r.timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, r.timeout)
+		defer cancel()
+		out, err = r.step.Execute(ctx, x, in)
+		if err != nil && ctx.Err() == context.DeadlineExceeded {
+			return nil, &Error{Timestamp: time.Now().UnixMilli(), Code: 504, Message: fmt.Sprintf("step timed out after %s", r.timeout), Cause: err}
+		}
+		return out, err
+	}
+	return r.step.Execute(ctx, x, in)
+}
+
+// fail names the step in an error raised inside it (an error from a nested
+// step or pipeline keeps its own, innermost, step).
+func (r *stepRunner) fail(x *Exec, err error) *Error {
+	e := AsError(err)
+	if e.Step == "" {
+		e.Step = r.name
+	}
+	if e.Pipeline == "" {
+		e.Pipeline = x.Pipeline.Name
+	}
+	if e.ExecutionID == "" {
+		e.ExecutionID = x.ID
+	}
+	return e
+}
+
+func (r *stepRunner) contextError(x *Exec, err error) *Error {
+	code := 499
+	msg := "execution cancelled"
+	if errors.Is(err, context.DeadlineExceeded) {
+		code, msg = 504, "execution timed out"
+	}
+	return r.fail(x, &Error{Timestamp: time.Now().UnixMilli(), Code: code, Message: msg, Cause: err})
+}
+
+func isDeadline(err error) bool { return errors.Is(err, context.DeadlineExceeded) }
+
+// target is where a step's result goes: vars.NAME… or message.PATH….
+type target struct {
+	vars bool
+	path []string
+}
+
+func parseTarget(s string) (*target, error) {
+	parts := strings.Split(strings.TrimSpace(s), ".")
+	for _, p := range parts {
+		if p == "" {
+			return nil, fmt.Errorf("expected vars.NAME or message.PATH, got %q", s)
+		}
+	}
+	switch parts[0] {
+	case "vars":
+		if len(parts) < 2 {
+			return nil, errors.New("expected vars.NAME: name the variable")
+		}
+		return &target{vars: true, path: parts[1:]}, nil
+	case "message":
+		if len(parts) == 1 {
+			return nil, nil // the default: the result replaces the message
+		}
+		return &target{path: parts[1:]}, nil
+	}
+	return nil, fmt.Errorf("expected vars.NAME or message.PATH, got %q", s)
+}
+
+// place puts res at the target and returns the message that follows the step.
+func (t *target) place(x *Exec, msg, res any) (any, error) {
+	if t.vars {
+		if len(t.path) == 1 {
+			x.Vars.Set(t.path[0], res)
+			return msg, nil
+		}
+		cur, _ := x.Vars.Get(t.path[0])
+		nv, err := setPath(cur, t.path[1:], res)
+		if err != nil {
+			return nil, err
+		}
+		x.Vars.Set(t.path[0], nv)
+		return msg, nil
+	}
+	return setPath(msg, t.path, res)
+}
+
+// setPath returns a copy of root with v set at path. Objects along the path
+// are copied (values are shared, never mutated); missing ones are created.
+func setPath(root any, path []string, v any) (any, error) {
+	if len(path) == 0 {
+		return v, nil
+	}
+	var o *value.Object
+	switch t := root.(type) {
+	case *value.Object:
+		o = t.Clone()
+	case nil:
+		o = value.NewObject(1)
+	default:
+		return nil, fmt.Errorf("cannot set %q inside a %s", path[0], value.TypeName(root))
+	}
+	child, _ := o.Get(path[0])
+	nv, err := setPath(child, path[1:], v)
+	if err != nil {
+		return nil, err
+	}
+	o.Set(path[0], nv)
+	return o, nil
+}

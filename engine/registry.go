@@ -1,0 +1,138 @@
+package engine
+
+import (
+	"context"
+	"fmt"
+	"reflect"
+	"sort"
+	"sync"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Step is a compiled connector step. Execute runs it over one message and
+// returns the step's result. It must be safe for concurrent use by many
+// executions, keep no per-run state, and must not modify in (values in a
+// message are shared, never mutated: build new objects instead).
+type Step interface {
+	Execute(ctx context.Context, x *Exec, in any) (any, error)
+}
+
+// Closer is implemented by steps that hold resources. Close runs when the
+// pipeline is unloaded, and after a failed load.
+type Closer interface {
+	Close(ctx context.Context) error
+}
+
+// Connector declares a connector: its YAML key, a one-line summary, its
+// options (the fields of C, with yaml, doc, required, default and enum tags)
+// and Compile, which turns decoded options into a Step once, at load.
+type Connector[C any] struct {
+	Name    string
+	Summary string
+	// Doc is an optional longer description in Markdown.
+	Doc     string
+	Compile func(cfg C, cc *Compiler) (Step, error)
+}
+
+// connectorDef is the type-erased form of Connector[C] kept in the registry.
+type connectorDef interface {
+	name() string
+	summary() string
+	doc() string
+	configType() reflect.Type
+	compile(node *yaml.Node, cc *Compiler) (Step, error)
+}
+
+func (c Connector[C]) name() string             { return c.Name }
+func (c Connector[C]) summary() string          { return c.Summary }
+func (c Connector[C]) doc() string              { return c.Doc }
+func (c Connector[C]) configType() reflect.Type { return reflect.TypeFor[C]() }
+
+func (c Connector[C]) compile(node *yaml.Node, cc *Compiler) (Step, error) {
+	var cfg C
+	before := len(*cc.l.errs)
+	cc.decodeInto(node, reflect.ValueOf(&cfg).Elem(), cc.path)
+	if len(*cc.l.errs) > before {
+		return nil, nil // decoding errors are already recorded
+	}
+	return c.Compile(cfg, cc)
+}
+
+var (
+	registryMu sync.RWMutex
+	registry   = map[string]connectorDef{}
+)
+
+// Register adds a connector. It is called from init functions and panics on
+// an empty or duplicate name, so two packages cannot claim one key.
+func Register[C any](c Connector[C]) {
+	if c.Name == "" || c.Compile == nil {
+		panic("engine: Register needs a name and a Compile function")
+	}
+	if _, reserved := stepOptions[c.Name]; reserved {
+		panic(fmt.Sprintf("engine: connector name %q is a step option", c.Name))
+	}
+	registryMu.Lock()
+	defer registryMu.Unlock()
+	if _, dup := registry[c.Name]; dup {
+		panic(fmt.Sprintf("engine: connector %q registered twice", c.Name))
+	}
+	registry[c.Name] = c
+}
+
+func lookup(name string) (connectorDef, bool) {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	c, ok := registry[name]
+	return c, ok
+}
+
+func connectorNames() []string {
+	registryMu.RLock()
+	defer registryMu.RUnlock()
+	names := make([]string, 0, len(registry))
+	for n := range registry {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return names
+}
+
+// ConnectorInfo describes a registered connector for docs and the CLI.
+type ConnectorInfo struct {
+	Name    string
+	Summary string
+	Doc     string
+	Options []OptionInfo
+	// List is true when the connector's configuration is a list (like choice).
+	List bool
+}
+
+// OptionInfo describes one option of a connector or trigger.
+type OptionInfo struct {
+	Name     string
+	Type     string // string, template, condition, integer, number, boolean, duration, list of …, object, any
+	Required bool
+	Default  string
+	Enum     []string
+	Doc      string
+	Options  []OptionInfo // for nested objects and lists of objects
+}
+
+// Connectors describes every registered connector, sorted by name.
+func Connectors() []ConnectorInfo {
+	var out []ConnectorInfo
+	for _, n := range connectorNames() {
+		c, _ := lookup(n)
+		t := c.configType()
+		info := ConnectorInfo{Name: n, Summary: c.summary(), Doc: c.doc()}
+		if t.Kind() == reflect.Slice {
+			info.List = true
+			t = t.Elem()
+		}
+		info.Options = describeOptions(t)
+		out = append(out, info)
+	}
+	return out
+}

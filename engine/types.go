@@ -1,0 +1,235 @@
+package engine
+
+import (
+	"strconv"
+	"time"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/nectar-run/nectar/engine/expression"
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+// Template is an option whose string may hold `{{ }}` expressions, compiled
+// at load. The zero Template is unset.
+type Template struct {
+	t   *expression.Template
+	set bool
+}
+
+// NewTemplate compiles a template outside a pipeline file (for tests and
+// programmatic pipelines).
+func NewTemplate(src string) (Template, error) {
+	t, err := expression.CompileTemplate(src, expression.Options{})
+	if err != nil {
+		return Template{}, err
+	}
+	return Template{t: t, set: true}, nil
+}
+
+// IsSet reports whether the option was given.
+func (t Template) IsSet() bool { return t.set }
+
+// Source returns the template text.
+func (t Template) Source() string {
+	if t.t == nil {
+		return ""
+	}
+	return t.t.Source()
+}
+
+// Literal returns the text of a template without expressions.
+func (t Template) Literal() (string, bool) {
+	if t.t == nil || !t.t.IsLiteral() {
+		return "", false
+	}
+	return t.t.Source(), true
+}
+
+// Eval evaluates the template against a message. An unset template gives nil.
+func (t Template) Eval(x *Exec, msg any) (any, error) {
+	if t.t == nil {
+		return nil, nil
+	}
+	v, err := t.t.Eval(x.env(msg))
+	if err != nil {
+		return nil, x.exprError(err)
+	}
+	return v, nil
+}
+
+// String evaluates the template as text.
+func (t Template) String(x *Exec, msg any) (string, error) {
+	v, err := t.Eval(x, msg)
+	if err != nil {
+		return "", err
+	}
+	if s, ok := v.(string); ok {
+		return s, nil
+	}
+	return string(expression.AppendText(nil, v)), nil
+}
+
+// Condition is a boolean expression option (that, when, if), compiled at load.
+type Condition struct {
+	e *expression.Expr
+}
+
+// NewCondition compiles a condition outside a pipeline file.
+func NewCondition(src string) (Condition, error) {
+	e, err := expression.Compile(src, expression.Options{})
+	if err != nil {
+		return Condition{}, err
+	}
+	return Condition{e: e}, nil
+}
+
+// IsSet reports whether the option was given.
+func (c Condition) IsSet() bool { return c.e != nil }
+
+// Source returns the expression text.
+func (c Condition) Source() string {
+	if c.e == nil {
+		return ""
+	}
+	return c.e.Source()
+}
+
+// Eval evaluates the condition; nil counts as false, a non-boolean is an error.
+func (c Condition) Eval(x *Exec, msg any) (bool, error) {
+	ok, err := c.e.Bool(x.env(msg))
+	if err != nil {
+		return false, x.exprError(err)
+	}
+	return ok, nil
+}
+
+// Expr is an option holding a plain expression (no braces) that yields a value.
+type Expr struct {
+	e *expression.Expr
+}
+
+// IsSet reports whether the option was given.
+func (e Expr) IsSet() bool { return e.e != nil }
+
+// Eval evaluates the expression.
+func (e Expr) Eval(x *Exec, msg any) (any, error) {
+	if e.e == nil {
+		return nil, nil
+	}
+	v, err := e.e.Eval(x.env(msg))
+	if err != nil {
+		return nil, x.exprError(err)
+	}
+	return v, nil
+}
+
+// Dynamic is an option holding any JSON-like value (object, list, scalar)
+// whose strings may hold `{{ }}` expressions, like Digibee's JSON Generator.
+// Constant parts are built once at load and shared.
+type Dynamic struct {
+	n   dynNode
+	set bool
+}
+
+// IsSet reports whether the option was given.
+func (d Dynamic) IsSet() bool { return d.set }
+
+// Eval builds the value for a message.
+func (d Dynamic) Eval(x *Exec, msg any) (any, error) {
+	if d.n == nil {
+		return nil, nil
+	}
+	return d.n.eval(x, msg)
+}
+
+// Constant returns the value when it holds no expression.
+func (d Dynamic) Constant() (any, bool) {
+	if c, ok := d.n.(constNode); ok {
+		return c.v, true
+	}
+	return nil, d.n == nil
+}
+
+type dynNode interface {
+	eval(x *Exec, msg any) (any, error)
+}
+
+type constNode struct{ v any }
+
+func (c constNode) eval(*Exec, any) (any, error) { return c.v, nil }
+
+type tmplNode struct{ t *expression.Template }
+
+func (n tmplNode) eval(x *Exec, msg any) (any, error) {
+	v, err := n.t.Eval(x.env(msg))
+	if err != nil {
+		return nil, x.exprError(err)
+	}
+	return v, nil
+}
+
+type objNode struct {
+	keys  []string
+	nodes []dynNode
+}
+
+func (n *objNode) eval(x *Exec, msg any) (any, error) {
+	o := value.NewObject(len(n.keys))
+	for i, k := range n.keys {
+		v, err := n.nodes[i].eval(x, msg)
+		if err != nil {
+			return nil, err
+		}
+		o.Set(k, v)
+	}
+	return o, nil
+}
+
+type listNode struct{ nodes []dynNode }
+
+func (n *listNode) eval(x *Exec, msg any) (any, error) {
+	out := make([]any, len(n.nodes))
+	for i, c := range n.nodes {
+		v, err := c.eval(x, msg)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = v
+	}
+	return out, nil
+}
+
+// Raw is an option kept as a plain value (no expressions), with its YAML node
+// so that a connector can point at a place inside it (JOLT specs do).
+type Raw struct {
+	Value any
+	Node  *yaml.Node
+}
+
+// IsSet reports whether the option was given.
+func (r Raw) IsSet() bool { return r.Node != nil }
+
+// Duration is a length of time written as "30s", "1m30s", "250ms" or a whole
+// number of milliseconds.
+type Duration time.Duration
+
+// D returns the time.Duration.
+func (d Duration) D() time.Duration { return time.Duration(d) }
+
+func parseDuration(s string) (time.Duration, bool) {
+	if n, err := strconv.ParseInt(s, 10, 64); err == nil && n >= 0 {
+		return time.Duration(n) * time.Millisecond, true
+	}
+	d, err := time.ParseDuration(s)
+	return d, err == nil && d >= 0
+}
+
+// Steps is an option holding nested steps (choice branches, try blocks, loop
+// bodies), compiled with the pipeline.
+type Steps struct {
+	list []*stepRunner
+}
+
+// Len returns the number of steps.
+func (s Steps) Len() int { return len(s.list) }
