@@ -7,9 +7,9 @@ package jq
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
-	"encoding/json"
 	"math/big"
 
 	"github.com/itchyny/gojq"
