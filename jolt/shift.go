@@ -1,0 +1,372 @@
+package jolt
+
+import (
+	"cmp"
+	"slices"
+	"strconv"
+	"strings"
+
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+// shiftSpec is one key of a shift spec: a composite (its value is an object
+// of further keys) or a leaf (its value is one or more output paths).
+type shiftSpec struct {
+	pe *pathElem
+
+	// composite
+	special  []*shiftSpec          // @, $, #, @(..): applied whenever the parent matches
+	literals []*shiftSpec          // in spec order
+	litIndex map[string]*shiftSpec // literal key -> spec
+	computed []*shiftSpec          // wildcards, in precedence order
+	strategy execStrategy
+
+	// leaf
+	leaf    bool
+	writers []*pathWriter
+}
+
+// execStrategy says how a composite visits its input (upstream's ExecutionStrategy).
+type execStrategy uint8
+
+const (
+	esLiterals             execStrategy = iota // only literal children: look them up
+	esComputed                                 // only wildcard children: try each input key
+	esConflict                                 // both, and a key could match both: per key, literal first
+	esLiteralsThenComputed                     // both, disjoint: literals first, then wildcards
+)
+
+type shiftOp struct{ root *shiftSpec }
+
+func compileShift(spec any, path []any) (*shiftOp, error) {
+	o, ok := spec.(*value.Object)
+	if !ok || o == nil {
+		return nil, specErr(path, "shift expects an object spec, got %s", value.TypeName(spec))
+	}
+	root, err := newShiftComposite(&pathElem{kind: ekLiteral, key: "root", canon: "root"}, o, path)
+	if err != nil {
+		return nil, err
+	}
+	return &shiftOp{root: root}, nil
+}
+
+func newShiftSpec(key string, rhs any, path []any) (*shiftSpec, error) {
+	pe, msg := parseKey(key)
+	if msg != "" {
+		return nil, specErr(path, "%s", msg)
+	}
+	switch pe.kind {
+	case ekLiteral, ekStarAll, ekStarSingle, ekStarDouble, ekStarRegex, ekAmp, ekAt, ekDollar, ekHash, ekTranspose, ekArray:
+	default:
+		return nil, specErr(path, "key %s is not valid on the left-hand side", preview(key))
+	}
+	if o, ok := rhs.(*value.Object); ok {
+		return newShiftComposite(pe, o, path)
+	}
+	return newShiftLeaf(pe, rhs, path)
+}
+
+func newShiftComposite(pe *pathElem, o *value.Object, path []any) (*shiftSpec, error) {
+	switch pe.kind {
+	case ekAt:
+		return nil, specErr(path, "an @ key cannot have children")
+	case ekDollar:
+		return nil, specErr(path, "a $ key cannot have children")
+	}
+	if o.Len() == 0 {
+		return nil, specErr(path, "a key with an empty {} as its value is not valid")
+	}
+	s := &shiftSpec{pe: pe, litIndex: map[string]*shiftSpec{}}
+	seen := map[string]bool{}
+	for i := 0; i < o.Len(); i++ {
+		raw, rhs := o.At(i)
+		cpath := child(path, raw)
+		for _, k := range strings.Split(raw, "|") {
+			c, err := newShiftSpec(k, rhs, cpath)
+			if err != nil {
+				return nil, err
+			}
+			if seen[c.pe.canon] {
+				return nil, specErr(cpath, "duplicate key %s (same as another key once its wildcards are written out)", preview(c.pe.canon))
+			}
+			seen[c.pe.canon] = true
+			switch c.pe.kind {
+			case ekLiteral:
+				s.literals = append(s.literals, c)
+				s.litIndex[c.pe.key] = c
+			case ekAt, ekHash, ekDollar, ekTranspose:
+				s.special = append(s.special, c)
+			default:
+				s.computed = append(s.computed, c)
+			}
+		}
+	}
+	slices.SortStableFunc(s.computed, func(a, b *shiftSpec) int { return compareComputed(a.pe, b.pe) })
+	s.strategy = chooseStrategy(s.literals, s.computed, func(c *shiftSpec) *pathElem { return c.pe })
+	return s, nil
+}
+
+// computedRank is the precedence of wildcard kinds: & first, then the most
+// specific stars, the lone * last.
+func computedRank(k elemKind) int {
+	switch k {
+	case ekAmp, ekArray:
+		return 1
+	case ekStarRegex:
+		return 2
+	case ekStarDouble:
+		return 3
+	case ekStarSingle:
+		return 4
+	}
+	return 5
+}
+
+// compareComputed orders wildcard keys as upstream's ComputedKeysComparator:
+// by kind, then the longer (more specific) canonical form first, then alphabetically.
+func compareComputed(a, b *pathElem) int {
+	if c := cmp.Compare(computedRank(a.kind), computedRank(b.kind)); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(len(b.canon), len(a.canon)); c != 0 {
+		return c
+	}
+	return strings.Compare(a.canon, b.canon)
+}
+
+func chooseStrategy[T any](literals, computed []T, pe func(T) *pathElem) execStrategy {
+	if len(computed) == 0 {
+		return esLiterals
+	}
+	if len(literals) == 0 {
+		return esComputed
+	}
+	for _, c := range computed {
+		e := pe(c)
+		if !e.isStar() {
+			return esConflict
+		}
+		for _, l := range literals {
+			if e.starMatch(pe(l).key) {
+				return esConflict
+			}
+		}
+	}
+	return esLiteralsThenComputed
+}
+
+func newShiftLeaf(pe *pathElem, rhs any, path []any) (*shiftSpec, error) {
+	s := &shiftSpec{pe: pe, leaf: true}
+	switch r := rhs.(type) {
+	case string:
+		w, msg := parseWriter(r)
+		if msg != "" {
+			return nil, specErr(path, "%s", msg)
+		}
+		s.writers = []*pathWriter{w}
+	case []any:
+		for i, x := range r {
+			str, ok := x.(string)
+			if !ok {
+				return nil, specErr(child(path, i), "an output path must be a string, got %s", value.TypeName(x))
+			}
+			w, msg := parseWriter(str)
+			if msg != "" {
+				return nil, specErr(child(path, i), "%s", msg)
+			}
+			s.writers = append(s.writers, w)
+		}
+	case nil:
+		// Matches and writes nothing: a way to drop data.
+	default:
+		return nil, specErr(path, "the value of a shift key must be an object, an output path or a list of them, got %s", value.TypeName(rhs))
+	}
+	return s, nil
+}
+
+func (op *shiftOp) apply(st *state, input any) (any, error) {
+	holder := value.NewObject(1)
+	if err := st.push(input, match{key: "root"}); err != nil {
+		return nil, err
+	}
+	if _, err := op.root.apply(st, "root", input, holder); err != nil {
+		return nil, err
+	}
+	out, _ := holder.Get("root")
+	return out, nil
+}
+
+// apply runs this spec on one input key and its value; it reports whether the
+// key was handled, so that wildcard siblings need not see it.
+func (s *shiftSpec) apply(st *state, key string, in any, out *value.Object) (bool, error) {
+	mark := len(st.arena)
+	defer func() { st.arena = st.arena[:mark] }()
+	m, ok, err := st.matchKey(s.pe, key)
+	if err != nil || !ok {
+		return false, err
+	}
+	if s.leaf {
+		return s.applyLeaf(st, m, in, out)
+	}
+	if s.pe.kind == ekTranspose {
+		v, found, err := st.transposeValue(s.pe.tp)
+		if err != nil || !found {
+			return false, err
+		}
+		in = v
+	}
+	if err := st.push(in, m); err != nil {
+		return false, err
+	}
+	for _, sp := range s.special {
+		if _, err := sp.apply(st, key, in, out); err != nil {
+			return false, err
+		}
+	}
+	if err := s.process(st, in, out); err != nil {
+		return false, err
+	}
+	st.pop()
+	st.countMatch()
+	return true, nil
+}
+
+func (s *shiftSpec) applyLeaf(st *state, m match, in any, out *value.Object) (bool, error) {
+	var data any
+	real := false
+	switch s.pe.kind {
+	case ekDollar, ekHash:
+		data = m.key
+	case ekAt:
+		data = in
+	case ekTranspose:
+		v, found, err := st.transposeValue(s.pe.tp)
+		if err != nil || !found {
+			return false, err
+		}
+		data = v
+	default:
+		data = in
+		real = true
+	}
+	if len(s.writers) > 0 {
+		// The output must share nothing with the input: later operations of
+		// a chain change it in place.
+		data = value.DeepCopy(data)
+	}
+	if err := st.push(in, m); err != nil {
+		return false, err
+	}
+	for i, w := range s.writers {
+		d := data
+		if i > 0 {
+			d = value.DeepCopy(data)
+		}
+		if err := st.write(w, out, d); err != nil {
+			return false, err
+		}
+	}
+	st.pop()
+	if real {
+		st.countMatch()
+	}
+	return real, nil
+}
+
+// process walks the children over the input at this level.
+func (s *shiftSpec) process(st *state, in any, out *value.Object) error {
+	switch t := in.(type) {
+	case *value.Object:
+		return s.processObject(st, t, out)
+	case []any:
+		return s.processList(st, t, out)
+	case nil:
+		return nil
+	default:
+		return s.processScalar(st, javaString(in), out)
+	}
+}
+
+func (s *shiftSpec) processObject(st *state, o *value.Object, out *value.Object) error {
+	if s.strategy == esLiterals || s.strategy == esLiteralsThenComputed {
+		for _, c := range s.literals {
+			if v, ok := o.Get(c.pe.key); ok {
+				if _, err := c.apply(st, c.pe.key, v, out); err != nil {
+					return err
+				}
+			}
+		}
+		if s.strategy == esLiterals {
+			return nil
+		}
+	}
+	for i := 0; i < o.Len(); i++ {
+		k, v := o.At(i)
+		if err := s.applyKey(st, k, v, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *shiftSpec) processList(st *state, l []any, out *value.Object) error {
+	if s.strategy == esLiterals || s.strategy == esLiteralsThenComputed {
+		for _, c := range s.literals {
+			if n, ok := nonNegInt(c.pe.key); ok && n < len(l) {
+				if _, err := c.apply(st, c.pe.key, l[n], out); err != nil {
+					return err
+				}
+			}
+		}
+		if s.strategy == esLiterals {
+			return nil
+		}
+	}
+	for i, v := range l {
+		if err := s.applyKey(st, strconv.Itoa(i), v, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *shiftSpec) processScalar(st *state, key string, out *value.Object) error {
+	if s.strategy != esComputed {
+		if c := s.litIndex[key]; c != nil {
+			if _, err := c.apply(st, key, nil, out); err != nil {
+				return err
+			}
+			if s.strategy != esLiteralsThenComputed {
+				return nil
+			}
+		} else if s.strategy == esLiterals {
+			return nil
+		}
+	}
+	return s.applyComputed(st, key, nil, out)
+}
+
+// applyKey handles one input key: the literal child if there is one (only
+// when a key could match both), else the first wildcard that takes it.
+func (s *shiftSpec) applyKey(st *state, k string, v any, out *value.Object) error {
+	if s.strategy == esConflict {
+		if c := s.litIndex[k]; c != nil {
+			_, err := c.apply(st, k, v, out)
+			return err
+		}
+	}
+	return s.applyComputed(st, k, v, out)
+}
+
+func (s *shiftSpec) applyComputed(st *state, k string, v any, out *value.Object) error {
+	for _, c := range s.computed {
+		ok, err := c.apply(st, k, v, out)
+		if err != nil {
+			return err
+		}
+		if ok {
+			return nil
+		}
+	}
+	return nil
+}

@@ -1,0 +1,348 @@
+package jolt
+
+import (
+	"strings"
+
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+// stepType is how an output or read path walks a container.
+type stepType uint8
+
+const (
+	stMap  stepType = iota // a key of an object
+	stList                 // [n] an index of an array
+	stAuto                 // [] append to an array
+)
+
+// pathReader reads down a dotted path such as "a.&1.[2]" (upstream's
+// TransposeReader). Its elements are evaluated against the walked path.
+type pathReader struct {
+	elems []*pathElem
+	types []stepType
+	canon string
+}
+
+// pathWriter writes data at a dotted output path (upstream's ShiftrWriter).
+// The first element is always the literal "root" of the output holder.
+type pathWriter struct {
+	elems []*pathElem
+	types []stepType
+}
+
+// fixLeadingBracketSugar turns "data[2]" into "data.[2]" so that the path can
+// be split on dots.
+func fixLeadingBracketSugar(s string) string {
+	if s == "" || !strings.Contains(s, "[") {
+		return s
+	}
+	var b strings.Builder
+	prev := s[0]
+	b.WriteByte(prev)
+	for i := 1; i < len(s); i++ {
+		c := s[i]
+		if c == '[' && prev != '\\' && prev != '@' && prev != '.' {
+			b.WriteByte('.')
+		}
+		b.WriteByte(c)
+		prev = c
+	}
+	return b.String()
+}
+
+// splitDotNotation splits a dotted path into its keys, keeping "@(...)"
+// groups (which may hold dots) whole and honouring "\." escapes.
+func splitDotNotation(s string) ([]string, string) {
+	var out []string
+	var sb strings.Builder
+	prevEsc := false
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		curEsc := c == '\\' && !prevEsc
+		switch {
+		case prevEsc && c != '.' && c != '\\':
+			sb.WriteByte('\\')
+			sb.WriteByte(c)
+		case c == '@':
+			sb.WriteByte('@')
+			at, n, msg := parseAtSegment(s[i+1:], s)
+			if msg != "" {
+				return nil, msg
+			}
+			sb.WriteString(at)
+			i += n
+			cur := sb.String()
+			if !(strings.Contains(cur, "[") && !strings.Contains(cur, "]")) {
+				out = append(out, cur)
+				sb.Reset()
+			}
+		case c == '.':
+			if prevEsc {
+				sb.WriteByte('.')
+			} else if sb.Len() > 0 {
+				out = append(out, sb.String())
+				sb.Reset()
+			}
+		case !curEsc:
+			sb.WriteByte(c)
+		}
+		prevEsc = curEsc
+	}
+	if sb.Len() > 0 {
+		out = append(out, sb.String())
+	}
+	return out, ""
+}
+
+// parseAtSegment reads what follows an '@' in a dotted path: "(a.b)" up to
+// the matching parenthesis, or "abc" up to the next dot (returned as "(abc)").
+// n is how many bytes of rest it consumed.
+func parseAtSegment(rest, whole string) (string, int, string) {
+	if rest == "" {
+		return "", 0, ""
+	}
+	c := rest[0]
+	if c == '.' {
+		return "", 0, "cannot parse " + preview(whole) + ": @ followed by a dot"
+	}
+	if c == '(' {
+		depth := 1
+		for i := 1; i < len(rest); i++ {
+			switch rest[i] {
+			case '(':
+				return "", 0, "cannot parse " + preview(whole) + ": too many open parentheses"
+			case ')':
+				depth--
+			}
+			if depth == 0 {
+				return rest[:i+1], i + 1, ""
+			}
+		}
+		return "", 0, "cannot parse " + preview(whole) + ": @( has no matching )"
+	}
+	for i := 1; i < len(rest); i++ {
+		if rest[i] == '.' {
+			// "@abc.def": the canonical "@(abc)", and the dot is consumed.
+			return "(" + rest[:i] + ")", i + 1, ""
+		}
+	}
+	return rest, len(rest), ""
+}
+
+// parseEvaluatable parses a dotted path into elements that can be evaluated
+// to keys: literals, & references, @ transposes and array indexes.
+func parseEvaluatable(dot string) ([]*pathElem, []stepType, string) {
+	keys, msg := splitDotNotation(fixLeadingBracketSugar(dot))
+	if msg != "" {
+		return nil, nil, msg
+	}
+	elems := make([]*pathElem, 0, len(keys))
+	types := make([]stepType, 0, len(keys))
+	for _, k := range keys {
+		e, msg := parseKey(k)
+		if msg != "" {
+			return nil, nil, msg
+		}
+		switch e.kind {
+		case ekAt:
+			return nil, nil, "a lone @ is not valid in path " + preview(dot)
+		case ekLiteral, ekAmp, ekTranspose, ekArray:
+		default:
+			return nil, nil, "key " + preview(k) + " is not valid in output path " + preview(dot)
+		}
+		elems = append(elems, e)
+		switch {
+		case e.canon == "[]":
+			types = append(types, stAuto)
+		case strings.HasPrefix(e.canon, "[") && strings.HasSuffix(e.canon, "]"):
+			types = append(types, stList)
+		default:
+			types = append(types, stMap)
+		}
+	}
+	return elems, types, ""
+}
+
+func parseReader(dot string) (*pathReader, string) {
+	elems, types, msg := parseEvaluatable(dot)
+	if msg != "" {
+		return nil, msg
+	}
+	canon := make([]string, len(elems))
+	for i, e := range elems {
+		canon[i] = e.canon
+	}
+	return &pathReader{elems: elems, types: types, canon: strings.Join(canon, ".")}, ""
+}
+
+// parseWriter parses one right-hand-side output path of a shift.
+func parseWriter(rhs string) (*pathWriter, string) {
+	if (strings.Contains(rhs, "*") && !strings.Contains(rhs, `\*`)) || (strings.Contains(rhs, "$") && !strings.Contains(rhs, `\$`)) {
+		return nil, "output path " + preview(rhs) + " cannot contain * or $"
+	}
+	full := "root"
+	if strings.TrimSpace(rhs) != "" {
+		full = "root." + rhs
+	}
+	elems, types, msg := parseEvaluatable(full)
+	if msg != "" {
+		return nil, msg
+	}
+	return &pathWriter{elems: elems, types: types}, ""
+}
+
+// evalKeys evaluates the elements onto the arena; ok is false when one of
+// them has no usable value. The caller truncates the arena afterwards.
+func (st *state) evalKeys(elems []*pathElem) ([]string, bool, error) {
+	base := len(st.arena)
+	for _, e := range elems {
+		s, ok, err := st.eval(e)
+		if err != nil || !ok {
+			st.arena = st.arena[:base]
+			return nil, false, err
+		}
+		st.arena = append(st.arena, s)
+	}
+	return st.arena[base:], true, nil
+}
+
+// read walks tree down r (upstream's SimpleTraversr get). ok is false when
+// the path does not exist; a present null gives (nil, true).
+func (st *state) read(r *pathReader, tree any) (any, bool, error) {
+	mark := len(st.arena)
+	keys, ok, err := st.evalKeys(r.elems)
+	if err != nil || !ok {
+		st.arena = st.arena[:mark]
+		return nil, false, err
+	}
+	cur := tree
+	found := true
+	for i, k := range keys {
+		if cur == nil {
+			found = false
+			break
+		}
+		switch r.types[i] {
+		case stMap:
+			o, isObj := cur.(*value.Object)
+			if !isObj {
+				found = false
+				break
+			}
+			cur, found = o.Get(k)
+		case stList:
+			a, isArr := cur.([]any)
+			n, okN := nonNegInt(k)
+			if !isArr || !okN || n >= len(a) {
+				found = false
+				break
+			}
+			cur = a[n]
+		default:
+			found = false
+		}
+		if !found {
+			break
+		}
+	}
+	st.arena = st.arena[:mark]
+	if !found {
+		return nil, false, nil
+	}
+	return cur, true, nil
+}
+
+// write puts data at w's path in holder, shift style: a second value landing
+// on the same place turns it into a list (upstream's ShiftrTraversr).
+func (st *state) write(w *pathWriter, holder *value.Object, data any) error {
+	mark := len(st.arena)
+	keys, ok, err := st.evalKeys(w.elems)
+	if err != nil || !ok {
+		st.arena = st.arena[:mark]
+		return err
+	}
+	st.writes++
+	if st.writes > MaxWrites {
+		return ErrOutputTooLarge
+	}
+	setPath(holder, w.types, keys, data)
+	st.arena = st.arena[:mark]
+	return nil
+}
+
+func newContainer(t stepType) any {
+	if t == stMap {
+		return value.NewObject(4)
+	}
+	return make([]any, 0, 4)
+}
+
+// setPath sets data under tree and returns tree, which changes when tree is
+// an array that had to grow. A container of the wrong type stops the write.
+func setPath(tree any, types []stepType, keys []string, data any) any {
+	last := len(keys) == 1
+	switch types[0] {
+	case stMap:
+		o, ok := tree.(*value.Object)
+		if !ok {
+			return tree
+		}
+		k := keys[0]
+		sub, _ := o.Get(k)
+		if last {
+			o.Set(k, merge(sub, data))
+			return tree
+		}
+		created := sub == nil
+		if created {
+			sub = newContainer(types[1])
+		}
+		nsub := setPath(sub, types[1:], keys[1:], data)
+		if created {
+			o.Set(k, nsub)
+		} else if _, isArr := nsub.([]any); isArr {
+			o.Set(k, nsub)
+		}
+		return tree
+	case stList:
+		a, ok := tree.([]any)
+		if !ok {
+			return tree
+		}
+		n, _ := nonNegInt(keys[0])
+		for len(a) <= n {
+			a = append(a, nil)
+		}
+		if last {
+			a[n] = merge(a[n], data)
+			return a
+		}
+		sub := a[n]
+		if sub == nil {
+			sub = newContainer(types[1])
+		}
+		a[n] = setPath(sub, types[1:], keys[1:], data)
+		return a
+	default: // stAuto: every write appends
+		a, ok := tree.([]any)
+		if !ok {
+			return tree
+		}
+		if last {
+			return append(a, data)
+		}
+		return append(a, setPath(newContainer(types[1]), types[1:], keys[1:], data))
+	}
+}
+
+// merge is what lands at a place that may already hold a value: the data if
+// empty, else both in a list (appending if it already is one).
+func merge(existing, data any) any {
+	if existing == nil {
+		return data
+	}
+	if l, ok := existing.([]any); ok {
+		return append(l, data)
+	}
+	return []any{existing, data}
+}
