@@ -101,3 +101,52 @@ func TestFuncNoPanic(t *testing.T) {
 		})
 	}
 }
+
+// fcase is one direct call of a catalogue function.
+type fcase struct {
+	name    string
+	fn      string
+	args    []any
+	want    string // JSON of the result, compared exactly (34.0 is not 34)
+	wantErr string // substring of the error; empty when the call succeeds
+}
+
+func lookup(t testing.TB, name string) func(args ...any) (any, error) {
+	t.Helper()
+	for _, f := range expression.Functions() {
+		if f.Name == name {
+			return f.Fn
+		}
+	}
+	t.Fatalf("no function %s", name)
+	return nil
+}
+
+func runCases(t *testing.T, cases []fcase) {
+	t.Helper()
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			got, err := lookup(t, tc.fn)(tc.args...)
+			if tc.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("%s%v: error %v, want it to contain %q (result %#v)", tc.fn, tc.args, err, tc.wantErr, got)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatalf("%s%v: %v", tc.fn, tc.args, err)
+			}
+			gotJSON, err := value.Encode(got)
+			if err != nil {
+				t.Fatalf("%s%v = %#v, not JSON: %v", tc.fn, tc.args, got, err)
+			}
+			want, err := value.DecodeString(tc.want)
+			if err != nil {
+				t.Fatalf("want %q is not JSON: %v", tc.want, err)
+			}
+			if !value.Equal(got, want) || string(gotJSON) != value.MustEncodeString(want) {
+				t.Errorf("%s%v = %s, want %s", tc.fn, tc.args, gotJSON, value.MustEncodeString(want))
+			}
+		})
+	}
+}
