@@ -177,8 +177,8 @@ func (k *defaultKey) applyTo(container any) any {
 	}
 	switch k.op {
 	case defLiteral:
-		v, _ := o.Get(k.raw)
-		if nv := k.fill(v); !sameRef(nv, v) {
+		v, present := o.Get(k.raw)
+		if nv := k.fill(v); !present || !sameRef(nv, v) {
 			o.Set(k.raw, nv)
 		}
 	case defStar:

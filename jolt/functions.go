@@ -80,22 +80,13 @@ func buildEvaluator(rhs string, path []any) (evaluator, error) {
 	}
 	body := rhs[1:]
 	if !strings.Contains(body, "(") && !strings.HasSuffix(body, ")") {
-		fn, ok := stockFunctions[body]
-		if !ok {
-			return evaluator{}, specErr(path, "unknown function %s", preview(body))
-		}
-		return evaluator{fn: fn, noArgs: true}, nil
+		return evaluator{fn: lookupFunction(body), noArgs: true}, nil
 	}
 	open := strings.IndexByte(body, '(')
 	if open < 0 || !strings.HasSuffix(body, ")") {
 		return evaluator{}, specErr(path, "cannot parse function call %s", preview(rhs))
 	}
-	name := body[:open]
-	fn, ok := stockFunctions[name]
-	if !ok {
-		return evaluator{}, specErr(path, "unknown function %s", preview(name))
-	}
-	ev := evaluator{fn: fn}
+	ev := evaluator{fn: lookupFunction(body[:open])}
 	for _, a := range splitFunctionArgs(body[open+1 : len(body)-1]) {
 		arg, err := buildArg(a, true, path)
 		if err != nil {
@@ -104,6 +95,16 @@ func buildEvaluator(rhs string, path []any) (evaluator, error) {
 		ev.args = append(ev.args, arg)
 	}
 	return ev, nil
+}
+
+// lookupFunction finds a stock function. As in upstream JOLT, an unknown
+// name is not a spec error: the function gives no value, so a fallback list
+// moves on to its next entry.
+func lookupFunction(name string) *function {
+	if fn, ok := stockFunctions[name]; ok {
+		return fn
+	}
+	return &function{name: name, call: func([]any) (any, bool) { return nil, false }}
 }
 
 // splitFunctionArgs splits "a, @(1,b), 'c,d'" on commas outside parentheses and quotes.

@@ -325,6 +325,7 @@ func parseAmp(key string) (*pathElem, string) {
 	}
 	if lit.Len() > 0 {
 		e.toks = append(e.toks, ampToken{lit: lit.String()})
+		canon.WriteString(lit.String())
 	}
 	e.canon = canon.String()
 	return e, ""
