@@ -68,20 +68,31 @@ func Load(file string, data []byte, opts LoadOptions) (p *Pipeline, err error) {
 }
 
 // yamlError turns a yaml.v3 syntax error ("yaml: line 3: …") into a LoadError.
+// yaml.v3 counts lines from 1 for scanner errors but from 0 for parser
+// errors, and leaves the line out on the first line; this evens that out.
 func yamlError(file string, err error) error {
-	msg := err.Error()
-	msg = strings.TrimPrefix(msg, "yaml: ")
-	line := 0
+	msg := strings.TrimPrefix(err.Error(), "yaml: ")
+	line := 1
 	if strings.HasPrefix(msg, "line ") {
-		var rest string
 		if _, scanErr := fmt.Sscanf(msg, "line %d:", &line); scanErr == nil {
 			if i := strings.Index(msg, ":"); i >= 0 {
-				rest = strings.TrimSpace(msg[i+1:])
+				msg = strings.TrimSpace(msg[i+1:])
 			}
-			msg = rest
+			for _, p := range parserErrors {
+				if msg == p {
+					line++
+					break
+				}
+			}
 		}
 	}
 	return &LoadError{File: file, Line: line, Col: 1, Err: errors.New(msg)}
+}
+
+var parserErrors = []string{
+	"did not find expected <document start>", "did not find expected node content",
+	"did not find expected key", "did not find expected '-' indicator",
+	"did not find expected ',' or ']'", "did not find expected ',' or '}'",
 }
 
 type loader struct {

@@ -76,7 +76,7 @@ func Compile(src string, opts Options) (*Expr, error) {
 	if err != nil {
 		return nil, compileError(src, err)
 	}
-	return &Expr{src: src, prog: prog}, nil
+	return &Expr{src: strings.TrimSpace(src), prog: prog}, nil
 }
 
 func compileError(src string, err error) *Error {
@@ -116,10 +116,16 @@ func (e *Expr) Eval(env *Env) (out any, err error) {
 func cleanError(err error) error {
 	var fe *file.Error
 	if errors.As(err, &fe) {
-		return errors.New(fe.Message)
+		return errors.New(typeNames.Replace(fe.Message))
 	}
 	return err
 }
+
+// typeNames turns Go type names in expr's messages into JSON ones.
+var typeNames = strings.NewReplacer(
+	"*value.Object", "object", "value.Object", "object", "[]interface {}", "array",
+	"int64", "number", "float64", "number", "<nil>", "null", "map[string]interface {}", "object",
+)
 
 // Bool evaluates a condition: the result must be a boolean; nil counts as false.
 func (e *Expr) Bool(env *Env) (bool, error) {

@@ -1,0 +1,289 @@
+package engine_test
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/value"
+
+	_ "github.com/nectar-run/nectar/connectors/all"
+)
+
+// panicky is a connector that panics, to prove a panic fails one execution only.
+type panicky struct{}
+
+func (panicky) Execute(context.Context, *engine.Exec, any) (any, error) { panic("boom") }
+
+// sleepy waits for its duration or the context.
+type sleepy struct{ d time.Duration }
+
+func (s sleepy) Execute(ctx context.Context, _ *engine.Exec, in any) (any, error) {
+	t := time.NewTimer(s.d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-t.C:
+		return in, nil
+	}
+}
+
+// flaky fails until its counter reaches n; the counter lives in vars.
+type flaky struct{ n int64 }
+
+func (f flaky) Execute(_ context.Context, x *engine.Exec, in any) (any, error) {
+	c, _ := x.Vars.Get("tries")
+	n, _ := value.ToInt(c)
+	x.Vars.Set("tries", n+1)
+	if n+1 < f.n {
+		return nil, engine.NewError(503, "not yet (try %d)", n+1)
+	}
+	return value.ObjectOf("tries", n+1), nil
+}
+
+type testConfig struct {
+	Sleep engine.Duration `yaml:"sleep"`
+	Until int64           `yaml:"until"`
+}
+
+func init() {
+	engine.Register(engine.Connector[testConfig]{Name: "test-panic", Summary: "panics", Compile: func(testConfig, *engine.Compiler) (engine.Step, error) { return panicky{}, nil }})
+	engine.Register(engine.Connector[testConfig]{Name: "test-sleep", Summary: "sleeps", Compile: func(c testConfig, _ *engine.Compiler) (engine.Step, error) { return sleepy{c.Sleep.D()}, nil }})
+	engine.Register(engine.Connector[testConfig]{Name: "test-flaky", Summary: "fails until", Compile: func(c testConfig, _ *engine.Compiler) (engine.Step, error) { return flaky{c.Until}, nil }})
+}
+
+func load(t testing.TB, src string) *engine.Pipeline {
+	t.Helper()
+	p, err := engine.Load("test.yaml", []byte(src), engine.LoadOptions{})
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	t.Cleanup(func() { p.Close(context.Background()) })
+	return p
+}
+
+func run(t testing.TB, p *engine.Pipeline, input string) (string, error) {
+	t.Helper()
+	in, err := value.DecodeString(input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	lib := engine.NewLibrary(engine.LoadOptions{})
+	lib.Add(p)
+	out, err := p.Run(context.Background(), &engine.Runtime{Pipelines: lib}, in, engine.RunOptions{})
+	if err != nil {
+		return "", err
+	}
+	return value.MustEncodeString(out), nil
+}
+
+func TestRun(t *testing.T) {
+	tests := []struct {
+		name, pipeline, input, want, wantErr string
+	}{
+		{
+			name: "the acceptance example greets",
+			pipeline: `
+name: greet
+globals: {greeting: Hello}
+steps:
+  - name: require a name
+    assert: {that: 'message.name != nil && message.name != ""', status: 400, error: name is required}
+  - set: {text: "{{ globals.greeting }}, {{ message.name }}!", length: "{{ len(message.name) }}"}
+  - choice:
+      - when: message.length > 40
+        steps: [{throw: {status: 422, error: name too long}}]
+      - otherwise:
+          - log: {message: "greeted"}
+`,
+			input: `{"name":"Ada"}`, want: `{"text":"Hello, Ada!","length":3}`,
+		},
+		{
+			name:     "assert failure carries status and message",
+			pipeline: "name: a\nsteps:\n  - assert: {that: message.n > 1, status: 422, error: 'n must be above 1, got {{ message.n }}'}\n",
+			input:    `{"n":0}`, wantErr: "422: n must be above 1, got 0",
+		},
+		{
+			name:     "missing field is false, not a panic",
+			pipeline: "name: a\nsteps:\n  - assert: {that: message.n > 1}\n",
+			input:    `{}`, wantErr: "400: assertion failed: message.n > 1",
+		},
+		{
+			name:     "if skips a step",
+			pipeline: "name: a\nsteps:\n  - if: message.go\n    set: {went: true}\n",
+			input:    `{"go":false}`, want: `{"go":false}`,
+		},
+		{
+			name:     "to vars keeps the message",
+			pipeline: "name: a\nsteps:\n  - set: {x: 1}\n    to: vars.saved\n  - set: {msg: '{{ message.a }}', saved: '{{ vars.saved.x }}'}\n",
+			input:    `{"a":"kept"}`, want: `{"msg":"kept","saved":1}`,
+		},
+		{
+			name:     "to message path merges the result",
+			pipeline: "name: a\nsteps:\n  - set: {id: 7}\n    to: message.customer.ref\n",
+			input:    `{"a":1,"customer":{"name":"x"}}`, want: `{"a":1,"customer":{"name":"x","ref":{"id":7}}}`,
+		},
+		{
+			name:     "from picks the input",
+			pipeline: "name: a\nsteps:\n  - jq: {query: '.+1'}\n    from: message.n\n",
+			input:    `{"n":41}`, want: `42`,
+		},
+		{
+			name:     "on_error continue gives the error object",
+			pipeline: "name: a\nsteps:\n  - name: boom\n    throw: {status: 409, error: conflict}\n    on_error: continue\n  - set: {code: '{{ message.code }}', error: '{{ message.error }}', step: '{{ message.step }}'}\n",
+			input:    `{}`, want: `{"code":409,"error":"conflict","step":"boom"}`,
+		},
+		{
+			name:     "a panicking connector fails the execution only",
+			pipeline: "name: a\nsteps:\n  - test-panic: {}\n",
+			input:    `{}`, wantErr: "500: connector test-panic failed unexpectedly: boom",
+		},
+		{
+			name:     "step timeout gives 504",
+			pipeline: "name: a\nsteps:\n  - test-sleep: {sleep: 1m}\n    timeout: 10ms\n",
+			input:    `{}`, wantErr: "504: step timed out after 10ms",
+		},
+		{
+			name:     "retry runs again until success",
+			pipeline: "name: a\nsteps:\n  - test-flaky: {until: 3}\n    retry: {attempts: 3, backoff: 1ms}\n",
+			input:    `{}`, want: `{"tries":3}`,
+		},
+		{
+			name:     "retry gives up after attempts",
+			pipeline: "name: a\nsteps:\n  - test-flaky: {until: 5}\n    retry: {attempts: 2, backoff: 1ms}\n",
+			input:    `{}`, wantErr: "503: not yet (try 2)",
+		},
+		{
+			name:     "retry only for listed codes",
+			pipeline: "name: a\nsteps:\n  - test-flaky: {until: 2}\n    retry: {attempts: 3, backoff: 1ms, codes: [500]}\n",
+			input:    `{}`, wantErr: "503: not yet (try 1)",
+		},
+		{
+			name:     "try catches and finally runs",
+			pipeline: "name: a\nsteps:\n  - try:\n      steps: [{throw: {status: 418, error: teapot}}]\n      catch: [{set: {caught: '{{ message.error }}', code: '{{ message.code }}'}}]\n      finally: [{set: {ignored: true}}]\n",
+			input:    `{}`, want: `{"caught":"teapot","code":418}`,
+		},
+		{
+			name:     "for-each keeps input order and counts failures",
+			pipeline: "name: a\nsteps:\n  - for-each:\n      items: message.xs\n      parallel: 4\n      steps:\n        - assert: {that: message != 2, status: 422}\n        - jq: {query: '. * 10'}\n  - set: {t: '{{ message.total }}', f: '{{ message.failed }}', first: '{{ message.results[0] }}', last: '{{ message.results[3] }}', err: '{{ message.results[1].code }}'}\n",
+			input:    `{"xs":[1,2,3,4]}`, want: `{"t":4,"f":1,"first":10,"last":40,"err":422}`,
+		},
+		{
+			name:     "for-each over a non-list is an error",
+			pipeline: "name: a\nsteps:\n  - for-each: {items: message.x, steps: [{log: {message: x}}]}\n",
+			input:    `{"x":{"a":1}}`, wantErr: "for-each: items gave object, expected a list",
+		},
+		{
+			name:     "do-while accumulates until the condition",
+			pipeline: "name: a\nsteps:\n  - do-while:\n      until: message.n >= 5\n      steps: [{set: {n: '{{ message.n + 1 }}'}}]\n",
+			input:    `{"n":0}`, want: `{"n":5}`,
+		},
+		{
+			name:     "parallel collects named branches",
+			pipeline: "name: a\nsteps:\n  - parallel:\n      branches:\n        - {name: double, steps: [{jq: {query: '.n * 2'}}]}\n        - {name: same, steps: [{jq: {query: '.n'}}]}\n",
+			input:    `{"n":21}`, want: `{"double":42,"same":21}`,
+		},
+		{
+			name:     "a pipeline calling itself forever stops",
+			pipeline: "name: loop\nsteps:\n  - pipeline: {name: loop}\n",
+			input:    `{}`, wantErr: "508: pipeline call depth exceeded",
+		},
+		{
+			name:     "runtime expression errors name the step and expression",
+			pipeline: "name: a\nsteps:\n  - name: add\n    set: {x: '{{ message.a + message.b }}'}\n",
+			input:    `{"a":{},"b":1}`, wantErr: "a: step add: 500: evaluating \"message.a + message.b\"",
+		},
+		{
+			name:     "integers survive exactly",
+			pipeline: "name: a\nsteps:\n  - set: {id: '{{ message.id }}', ms: 3600000, f: 1.5}\n",
+			input:    `{"id":9223372036854775807}`, want: `{"id":9223372036854775807,"ms":3600000,"f":1.5}`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := load(t, tt.pipeline)
+			got, err := run(t, p, tt.input)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got error %v, want %q", err, tt.wantErr)
+				}
+				var e *engine.Error
+				if !errors.As(err, &e) || e.ExecutionID == "" || e.Pipeline == "" {
+					t.Fatalf("error is not a filled *engine.Error: %#v", err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestErrorObject(t *testing.T) {
+	p := load(t, "name: e\nsteps:\n  - name: fail here\n    throw: {status: 409, error: taken}\n")
+	_, err := run(t, p, `{}`)
+	obj := engine.AsError(err).Object()
+	for _, k := range []string{"timestamp", "error", "code", "pipeline", "step", "execution_id"} {
+		if !obj.Has(k) {
+			t.Errorf("error object lacks %q: %s", k, value.MustEncodeString(obj))
+		}
+	}
+	if got := obj.Keys()[:3]; strings.Join(got, ",") != "timestamp,error,code" {
+		t.Errorf("key order %v", got)
+	}
+}
+
+func TestCustomErrorObject(t *testing.T) {
+	p := load(t, "name: e\nsteps:\n  - throw: {object: {error: 'bad {{ message.id }}', code: 422, field: id}}\n")
+	_, err := run(t, p, `{"id":"x1"}`)
+	e := engine.AsError(err)
+	if e.Code != 422 || e.Message != "bad x1" {
+		t.Fatalf("got %v", e)
+	}
+	if f, _ := e.Object().Get("field"); f != "id" {
+		t.Errorf("custom field lost: %s", value.MustEncodeString(e.Object()))
+	}
+}
+
+func TestCancellationReachesSteps(t *testing.T) {
+	p := load(t, "name: c\nsteps:\n  - test-sleep: {sleep: 1m}\n")
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		_, err := p.Run(ctx, nil, value.NewObject(0), engine.RunOptions{})
+		done <- err
+	}()
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Fatal("cancelled run succeeded")
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("cancellation did not reach the step")
+	}
+}
+
+func TestTrace(t *testing.T) {
+	p := load(t, "name: t\nsteps:\n  - name: one\n    set: {a: 1}\n  - name: two\n    if: 'false'\n    set: {b: 2}\n  - name: three\n    throw: {error: x}\n    on_error: continue\n")
+	tr := &engine.Trace{}
+	if _, err := p.Run(context.Background(), nil, value.NewObject(0), engine.RunOptions{Trace: tr}); err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, s := range tr.Steps {
+		got = append(got, s.Step+":"+s.Connector+":"+s.Outcome)
+	}
+	want := "one:set:ok two:set:skipped three:throw:continued"
+	if strings.Join(got, " ") != want {
+		t.Errorf("got %v, want %s", got, want)
+	}
+}
