@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -64,13 +65,55 @@ func plural(n int) string {
 	return "s"
 }
 
-// norm brings a value produced by expr (int, map[string]any, …) into the value model.
+// norm brings a value produced by expr (int, map[string]any, …) into the value
+// model, converting nested arrays and maps as well. Values already in the model
+// are returned as they are, without copying.
 func norm(v any) any {
-	switch v.(type) {
+	switch t := v.(type) {
 	case nil, string, bool, int64, float64, *value.Object:
 		return v
+	case []any:
+		for i, x := range t {
+			if !inModel(x) {
+				out := make([]any, len(t))
+				copy(out, t[:i])
+				for j := i; j < len(t); j++ {
+					out[j] = norm(t[j])
+				}
+				return out
+			}
+		}
+		return t
+	case map[string]any:
+		keys := make([]string, 0, len(t))
+		for k := range t {
+			keys = append(keys, k)
+		}
+		slices.Sort(keys)
+		o := value.NewObject(len(keys))
+		for _, k := range keys {
+			o.Set(k, norm(t[k]))
+		}
+		return o
 	}
 	return value.FromGo(v)
+}
+
+// inModel reports whether v needs no conversion by norm. Objects are trusted
+// to hold model values; arrays are checked element by element.
+func inModel(v any) bool {
+	switch t := v.(type) {
+	case nil, string, bool, int64, float64, uint64, json.Number, *value.Object:
+		return true
+	case []any:
+		for _, x := range t {
+			if !inModel(x) {
+				return false
+			}
+		}
+		return true
+	}
+	return false
 }
 
 // opt returns args[i], or nil when the argument is absent.
