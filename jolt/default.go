@@ -81,7 +81,7 @@ func newDefaultKey(rawKey string, spec any, inArray bool, path []any, root bool)
 	if inArray && k.op != defStar {
 		for _, s := range k.keys {
 			n, err := strconv.Atoi(s)
-			if err != nil || n < 0 {
+			if err != nil || n < 0 || n > MaxArrayIndex {
 				return nil, specErr(path, "key %s is under an array ([]) key, so it must be an index", preview(rawKey))
 			}
 			k.ints = append(k.ints, n)

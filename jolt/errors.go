@@ -87,6 +87,9 @@ const (
 	MaxDepth = 1000
 	// MaxWrites is the most values one shift may write.
 	MaxWrites = 10_000_000
+	// MaxArrayIndex is the largest array index a spec or a reference may
+	// write to; a larger one would make a huge array of nulls.
+	MaxArrayIndex = 1 << 20
 )
 
 // specErr builds a SpecError at path (copied) plus extra elements.

@@ -373,7 +373,7 @@ func parseArray(key string) (*pathElem, string) {
 		e.canon = "[" + tp.canon() + "]"
 	default:
 		n, ok := nonNegInt(meat)
-		if !ok {
+		if !ok || n > MaxArrayIndex {
 			return nil, "bad explicit array index " + preview(meat) + " in key " + preview(key)
 		}
 		e.arr, e.index, e.indexStr = arrExplicit, n, meat

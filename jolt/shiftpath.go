@@ -265,6 +265,14 @@ func (st *state) write(w *pathWriter, holder *value.Object, data any) error {
 	if st.writes > MaxWrites {
 		return ErrOutputTooLarge
 	}
+	for i, t := range w.types {
+		if t == stList {
+			if n, _ := nonNegInt(keys[i]); n > MaxArrayIndex {
+				st.arena = st.arena[:mark]
+				return ErrOutputTooLarge
+			}
+		}
+	}
 	setPath(holder, w.types, keys, data)
 	st.arena = st.arena[:mark]
 	return nil
