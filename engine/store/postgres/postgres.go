@@ -1,0 +1,516 @@
+// Package postgres is the implementation of store.Store for several Nectar
+// replicas sharing one PostgreSQL database (github.com/jackc/pgx/v5). It
+// keeps the semantics of the bbolt store exactly (the storetest suite runs
+// against both); what changes is that every replica sees every write at
+// once, and that Lock excludes across replicas.
+//
+// Open creates or upgrades the schema: numbered migrations, applied in one
+// transaction under a PostgreSQL advisory lock, so replicas starting
+// together apply each migration once. All tables are named nectar_*; give
+// Nectar its own database or schema (search_path in the DSN).
+//
+// Locks are lease rows with an expiry, judged by the database clock: a
+// replica that dies holding one blocks the others for at most the TTL.
+// Releasing a lease notifies waiters on every replica (LISTEN/NOTIFY), so
+// they do not wait for a poll.
+package postgres
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/nectar-run/nectar/engine/store"
+)
+
+// Option configures Open.
+type Option func(*options)
+
+type options struct {
+	purgeInterval time.Duration
+	maxConns      int32
+}
+
+// WithPurgeInterval sets how often expired keys and leases are deleted
+// (they are invisible as soon as they expire). The default is one minute; 0
+// disables the periodic purge (Purge still works).
+func WithPurgeInterval(d time.Duration) Option { return func(o *options) { o.purgeInterval = d } }
+
+// WithMaxConns caps the connection pool; the default is pgxpool's (the
+// larger of 4 and the number of CPUs), or pool_max_conns in the DSN.
+func WithMaxConns(n int32) Option { return func(o *options) { o.maxConns = n } }
+
+// Store is the PostgreSQL store. Create it with Open; it is safe for
+// concurrent use, and one per process is enough.
+type Store struct {
+	pool   *pgxpool.Pool
+	closed atomic.Bool
+	stop   chan struct{}
+	wg     sync.WaitGroup
+	once   sync.Once
+
+	wmu     sync.Mutex
+	waiters map[string]chan struct{} // closed when the lock may have been freed
+}
+
+var _ store.Store = (*Store)(nil)
+
+// Open connects to the database at dsn (a postgres:// URL or key=value
+// string, as pgx accepts), applies the migrations this version of Nectar
+// needs, and returns the store. ctx bounds the connection and the
+// migrations, not the store's life.
+func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
+	o := options{purgeInterval: time.Minute}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		// pgx's parse errors can quote the DSN, password included.
+		return nil, errors.New("postgres: the connection string does not parse (want postgres://user:password@host:port/database)")
+	}
+	if o.maxConns > 0 {
+		cfg.MaxConns = o.maxConns
+	}
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	if err := migrate(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	s := &Store{pool: pool, stop: make(chan struct{}), waiters: make(map[string]chan struct{})}
+	s.wg.Add(2)
+	go s.listen()
+	go s.purger(o.purgeInterval)
+	return s, nil
+}
+
+// Close stops the background work, waits for calls in progress and closes
+// the pool. Calling it again does nothing.
+func (s *Store) Close() error {
+	s.once.Do(func() {
+		s.closed.Store(true)
+		close(s.stop)
+		s.wg.Wait()
+		s.pool.Close()
+	})
+	return nil
+}
+
+func (s *Store) check(ctx context.Context) error {
+	if s.closed.Load() {
+		return store.ErrClosed
+	}
+	return ctx.Err()
+}
+
+// wrap turns pgx errors into the store's.
+func (s *Store) wrap(err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case s.closed.Load():
+		return store.ErrClosed
+	}
+	return fmt.Errorf("postgres: %w", err)
+}
+
+const live = `(expires_at IS NULL OR expires_at > now())`
+
+func expiry(t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	return t
+}
+
+func item(key string, val []byte, rev int64, exp *time.Time) store.Item {
+	it := store.Item{Key: key, Value: val, Rev: uint64(rev)}
+	if it.Value == nil {
+		it.Value = []byte{}
+	}
+	if exp != nil {
+		it.ExpiresAt = *exp
+	}
+	return it
+}
+
+// Get implements store.Store.
+func (s *Store) Get(ctx context.Context, bucket, key string) (store.Item, error) {
+	if err := s.check(ctx); err != nil {
+		return store.Item{}, err
+	}
+	if err := store.CheckKey(bucket, key); err != nil {
+		return store.Item{}, err
+	}
+	var val []byte
+	var rev int64
+	var exp *time.Time
+	err := s.pool.QueryRow(ctx, `SELECT value, rev, expires_at FROM nectar_kv WHERE bucket = $1 AND key = $2 AND `+live,
+		bucket, []byte(key)).Scan(&val, &rev, &exp)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return store.Item{}, store.ErrNotFound
+	}
+	if err != nil {
+		return store.Item{}, s.wrap(err)
+	}
+	return item(key, val, rev, exp), nil
+}
+
+const upsert = `INSERT INTO nectar_kv (bucket, key, value, rev, expires_at)
+VALUES ($1, $2, $3, nextval('nectar_rev'), $4)
+ON CONFLICT (bucket, key) DO UPDATE SET value = EXCLUDED.value, rev = EXCLUDED.rev, expires_at = EXCLUDED.expires_at`
+
+// Put implements store.Store.
+func (s *Store) Put(ctx context.Context, bucket, key string, val []byte, opts ...store.WriteOption) (uint64, error) {
+	if err := s.check(ctx); err != nil {
+		return 0, err
+	}
+	if err := store.CheckKey(bucket, key); err != nil {
+		return 0, err
+	}
+	var rev int64
+	err := s.pool.QueryRow(ctx, upsert+` RETURNING rev`,
+		bucket, []byte(key), nonNil(val), expiry(store.Options(opts).ExpiresAt)).Scan(&rev)
+	if err != nil {
+		return 0, s.wrap(err)
+	}
+	return uint64(rev), nil
+}
+
+// nonNil keeps a nil value from becoming SQL NULL.
+func nonNil(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
+}
+
+// createSQL writes only over a missing or expired key.
+const createSQL = upsert + ` WHERE nectar_kv.expires_at IS NOT NULL AND nectar_kv.expires_at <= now() RETURNING rev`
+
+// Create implements store.Store.
+func (s *Store) Create(ctx context.Context, bucket, key string, val []byte, opts ...store.WriteOption) (uint64, error) {
+	return s.create(ctx, bucket, key, val, opts, store.ErrExists)
+}
+
+func (s *Store) create(ctx context.Context, bucket, key string, val []byte, opts []store.WriteOption, exists error) (uint64, error) {
+	if err := s.check(ctx); err != nil {
+		return 0, err
+	}
+	if err := store.CheckKey(bucket, key); err != nil {
+		return 0, err
+	}
+	var rev int64
+	err := s.pool.QueryRow(ctx, createSQL, bucket, []byte(key), nonNil(val), expiry(store.Options(opts).ExpiresAt)).Scan(&rev)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, exists
+	}
+	if err != nil {
+		return 0, s.wrap(err)
+	}
+	return uint64(rev), nil
+}
+
+// CompareAndSwap implements store.Store.
+func (s *Store) CompareAndSwap(ctx context.Context, bucket, key string, rev uint64, val []byte, opts ...store.WriteOption) (uint64, error) {
+	if rev == 0 {
+		return s.create(ctx, bucket, key, val, opts, store.ErrConflict)
+	}
+	if err := s.check(ctx); err != nil {
+		return 0, err
+	}
+	if err := store.CheckKey(bucket, key); err != nil {
+		return 0, err
+	}
+	var next int64
+	err := s.pool.QueryRow(ctx, `UPDATE nectar_kv SET value = $3, rev = nextval('nectar_rev'), expires_at = $4
+WHERE bucket = $1 AND key = $2 AND rev = $5 AND `+live+` RETURNING rev`,
+		bucket, []byte(key), nonNil(val), expiry(store.Options(opts).ExpiresAt), int64(rev)).Scan(&next)
+	if errors.Is(err, pgx.ErrNoRows) {
+		return 0, store.ErrConflict
+	}
+	if err != nil {
+		return 0, s.wrap(err)
+	}
+	return uint64(next), nil
+}
+
+// errRetry makes Update try again: a concurrent writer created the key
+// between our read and our insert.
+var errRetry = errors.New("postgres: retry update")
+
+// Update implements store.Store. The row is locked with SELECT ... FOR
+// UPDATE; a missing key cannot be locked, so a concurrent Create can win
+// the insert, and then fn runs again on the new value.
+func (s *Store) Update(ctx context.Context, bucket, key string, fn store.UpdateFunc, opts ...store.WriteOption) (store.Item, error) {
+	if err := s.check(ctx); err != nil {
+		return store.Item{}, err
+	}
+	if err := store.CheckKey(bucket, key); err != nil {
+		return store.Item{}, err
+	}
+	w := store.Options(opts)
+	for attempt := 0; ; attempt++ {
+		it, err := s.update(ctx, bucket, key, fn, w)
+		if !retryable(err) || attempt == 20 {
+			return it, err
+		}
+	}
+}
+
+func retryable(err error) bool {
+	if errors.Is(err, errRetry) {
+		return true
+	}
+	var pgErr *pgconn.PgError
+	// serialization_failure, deadlock_detected, unique_violation
+	return errors.As(err, &pgErr) && (pgErr.Code == "40001" || pgErr.Code == "40P01" || pgErr.Code == "23505")
+}
+
+func (s *Store) update(ctx context.Context, bucket, key string, fn store.UpdateFunc, w store.Write) (store.Item, error) {
+	tx, err := s.pool.Begin(ctx)
+	if err != nil {
+		return store.Item{}, s.wrap(err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after Commit
+	k := []byte(key)
+	var (
+		cur          []byte
+		rev          int64
+		exp          *time.Time
+		alive, found bool
+	)
+	err = tx.QueryRow(ctx, `SELECT value, rev, expires_at, `+live+` FROM nectar_kv WHERE bucket = $1 AND key = $2 FOR UPDATE`,
+		bucket, k).Scan(&cur, &rev, &exp, &alive)
+	switch {
+	case err == nil:
+		found = true
+	case !errors.Is(err, pgx.ErrNoRows):
+		return store.Item{}, s.wrap(err)
+	}
+	if !alive {
+		cur, exp = nil, nil
+	}
+	next, err := call(fn, cur, alive)
+	switch {
+	case errors.Is(err, store.SkipWrite):
+		if !alive {
+			return store.Item{}, nil
+		}
+		return item(key, cur, rev, exp), nil
+	case errors.Is(err, store.DeleteKey):
+		if found {
+			if _, err := tx.Exec(ctx, `DELETE FROM nectar_kv WHERE bucket = $1 AND key = $2`, bucket, k); err != nil {
+				return store.Item{}, s.wrap(err)
+			}
+		}
+		return store.Item{}, s.wrap(tx.Commit(ctx))
+	case err != nil:
+		return store.Item{}, err
+	}
+	newExp := expiry(w.ExpiresAt)
+	if !w.Set && exp != nil {
+		newExp = *exp
+	}
+	if found {
+		err = tx.QueryRow(ctx, `UPDATE nectar_kv SET value = $3, rev = nextval('nectar_rev'), expires_at = $4
+WHERE bucket = $1 AND key = $2 RETURNING rev, expires_at`, bucket, k, nonNil(next), newExp).Scan(&rev, &exp)
+	} else {
+		err = tx.QueryRow(ctx, `INSERT INTO nectar_kv (bucket, key, value, rev, expires_at)
+VALUES ($1, $2, $3, nextval('nectar_rev'), $4) ON CONFLICT DO NOTHING RETURNING rev, expires_at`,
+			bucket, k, nonNil(next), newExp).Scan(&rev, &exp)
+		if errors.Is(err, pgx.ErrNoRows) {
+			return store.Item{}, errRetry
+		}
+	}
+	if err != nil {
+		return store.Item{}, s.wrap(err)
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return store.Item{}, s.wrap(err)
+	}
+	return item(key, next, rev, exp), nil
+}
+
+// call runs an UpdateFunc, turning a panic into an error.
+func call(fn store.UpdateFunc, cur []byte, ok bool) (next []byte, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			err = fmt.Errorf("store: update function panicked: %v", p)
+		}
+	}()
+	return fn(cur, ok)
+}
+
+// Delete implements store.Store.
+func (s *Store) Delete(ctx context.Context, bucket, key string) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	if err := store.CheckKey(bucket, key); err != nil {
+		return err
+	}
+	var alive bool
+	err := s.pool.QueryRow(ctx, `DELETE FROM nectar_kv WHERE bucket = $1 AND key = $2 RETURNING `+live,
+		bucket, []byte(key)).Scan(&alive)
+	if errors.Is(err, pgx.ErrNoRows) || (err == nil && !alive) {
+		return store.ErrNotFound
+	}
+	return s.wrap(err)
+}
+
+// List implements store.Store.
+func (s *Store) List(ctx context.Context, bucket string, opts store.ListOptions) ([]store.Item, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, err
+	}
+	if err := store.CheckBucket(bucket); err != nil {
+		return nil, err
+	}
+	var q strings.Builder
+	q.WriteString(`SELECT key, value, rev, expires_at FROM nectar_kv WHERE bucket = $1 AND ` + live)
+	args := []any{bucket}
+	arg := func(v any) string {
+		args = append(args, v)
+		return fmt.Sprintf("$%d", len(args))
+	}
+	if opts.Prefix != "" {
+		q.WriteString(" AND key >= " + arg([]byte(opts.Prefix)))
+		if end := prefixEnd(opts.Prefix); end != nil {
+			q.WriteString(" AND key < " + arg(end))
+		}
+	}
+	if opts.After != "" {
+		if opts.Reverse {
+			q.WriteString(" AND key < " + arg([]byte(opts.After)))
+		} else {
+			q.WriteString(" AND key > " + arg([]byte(opts.After)))
+		}
+	}
+	q.WriteString(" ORDER BY key")
+	if opts.Reverse {
+		q.WriteString(" DESC")
+	}
+	if opts.Limit > 0 {
+		q.WriteString(" LIMIT " + arg(opts.Limit))
+	}
+	rows, err := s.pool.Query(ctx, q.String(), args...)
+	if err != nil {
+		return nil, s.wrap(err)
+	}
+	items := []store.Item{}
+	var (
+		key, val []byte
+		rev      int64
+		exp      *time.Time
+	)
+	_, err = pgx.ForEachRow(rows, []any{&key, &val, &rev, &exp}, func() error {
+		items = append(items, item(string(key), val, rev, exp))
+		val = nil // the next row must not reuse this row's buffer
+		return nil
+	})
+	if err != nil {
+		return nil, s.wrap(err)
+	}
+	return items, nil
+}
+
+// prefixEnd returns the smallest key above every key starting with prefix,
+// or nil when there is none (prefix is all 0xff bytes).
+func prefixEnd(prefix string) []byte {
+	p := []byte(strings.TrimRight(prefix, "\xff"))
+	if len(p) == 0 {
+		return nil
+	}
+	p[len(p)-1]++
+	return p
+}
+
+// Apply implements store.Store. The ops go to the server in one round trip
+// inside one transaction.
+func (s *Store) Apply(ctx context.Context, ops ...store.Op) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	for _, op := range ops {
+		if err := store.CheckKey(op.Bucket, op.Key); err != nil {
+			return err
+		}
+	}
+	if len(ops) == 0 {
+		return nil
+	}
+	return s.wrap(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		var b pgx.Batch
+		for _, op := range ops {
+			if op.Delete {
+				b.Queue(`DELETE FROM nectar_kv WHERE bucket = $1 AND key = $2`, op.Bucket, []byte(op.Key))
+			} else {
+				b.Queue(upsert, op.Bucket, []byte(op.Key), nonNil(op.Value), expiry(op.ExpiresAt))
+			}
+		}
+		return tx.SendBatch(ctx, &b).Close()
+	}))
+}
+
+// Purge deletes the keys and leases that have expired and returns how many
+// keys it deleted. The store calls it periodically (WithPurgeInterval).
+func (s *Store) Purge(ctx context.Context) (int, error) {
+	total := 0
+	for {
+		if err := s.check(ctx); err != nil {
+			return total, err
+		}
+		tag, err := s.pool.Exec(ctx, `DELETE FROM nectar_kv WHERE ctid IN
+(SELECT ctid FROM nectar_kv WHERE expires_at <= now() LIMIT 1000)`)
+		if err != nil {
+			return total, s.wrap(err)
+		}
+		total += int(tag.RowsAffected())
+		if tag.RowsAffected() < 1000 {
+			break
+		}
+	}
+	_, err := s.pool.Exec(ctx, `DELETE FROM nectar_locks WHERE expires_at <= now()`)
+	return total, s.wrap(err)
+}
+
+func (s *Store) purger(every time.Duration) {
+	defer s.wg.Done()
+	if every <= 0 {
+		return
+	}
+	t := time.NewTicker(every)
+	defer t.Stop()
+	for {
+		select {
+		case <-s.stop:
+			return
+		case <-t.C:
+			ctx, cancel := context.WithTimeout(context.Background(), every)
+			// A failed purge is retried at the next tick; expired keys stay
+			// invisible meanwhile, so there is nothing to report.
+			_, _ = s.Purge(ctx)
+			cancel()
+		}
+	}
+}
+
+func token() string {
+	var b [16]byte
+	_, _ = rand.Read(b[:])
+	return hex.EncodeToString(b[:])
+}
