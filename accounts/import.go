@@ -1,0 +1,176 @@
+package accounts
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+
+	"github.com/nectar-run/nectar/engine/secret"
+	"github.com/nectar-run/nectar/engine/store"
+)
+
+// File is the shape of an accounts file for `nectar accounts import`:
+//
+//	providers:
+//	  - name: acme
+//	    auth_url: https://login.acme.example/authorize
+//	    token_url: https://login.acme.example/token
+//	accounts:
+//	  - name: crm
+//	    type: oauth2-client-credentials
+//	    token_url: https://crm.example/oauth/token
+//	    client_id: nectar
+//	    client_secret: ${file:crm-secret.txt}
+//	    scopes: [contacts.read]
+//
+// Values may hold ${env:NAME} (an environment variable, which must be set)
+// and ${file:PATH} (a file's content without its final newline; relative
+// to the accounts file), so the file itself holds no secret.
+type File struct {
+	Providers []*Provider `yaml:"providers"`
+	Accounts  []*Account  `yaml:"accounts"`
+}
+
+var refRE = regexp.MustCompile(`\$\{(env|file):([^}]*)\}`)
+
+// ParseFile reads an accounts file, expanding ${env:…} and ${file:…}
+// references (file paths relative to dir). Unknown fields are errors.
+func ParseFile(data []byte, dir string) (*File, error) {
+	var root yaml.Node
+	if err := yaml.Unmarshal(data, &root); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+	}
+	if err := expandRefs(&root, dir); err != nil {
+		return nil, err
+	}
+	expanded, err := yaml.Marshal(&root)
+	if err != nil {
+		return nil, err
+	}
+	var f File
+	dec := yaml.NewDecoder(bytes.NewReader(expanded))
+	dec.KnownFields(true)
+	if err := dec.Decode(&f); err != nil && !errors.Is(err, io.EOF) {
+		// yaml errors quote field names, never values we expanded.
+		return nil, fmt.Errorf("%w: %s", ErrInvalid, scrub(err.Error()))
+	}
+	return &f, nil
+}
+
+// scrub keeps yaml's "line N: field x not found" messages but drops quoted
+// values, which may be expanded secrets.
+func scrub(msg string) string {
+	if i := strings.Index(msg, "cannot unmarshal"); i >= 0 {
+		return msg[:i] + "a value has the wrong type"
+	}
+	return msg
+}
+
+func expandRefs(n *yaml.Node, dir string) error {
+	if n.Kind == yaml.ScalarNode {
+		if !strings.Contains(n.Value, "${") {
+			return nil
+		}
+		var err error
+		n.Value = refRE.ReplaceAllStringFunc(n.Value, func(ref string) string {
+			m := refRE.FindStringSubmatch(ref)
+			switch m[1] {
+			case "env":
+				v, ok := os.LookupEnv(m[2])
+				if !ok && err == nil {
+					err = fmt.Errorf("%w: line %d: environment variable %s is not set", ErrInvalid, n.Line, m[2])
+				}
+				return v
+			default:
+				p := m[2]
+				if !filepath.IsAbs(p) {
+					p = filepath.Join(dir, p)
+				}
+				b, rerr := os.ReadFile(p)
+				if rerr != nil && err == nil {
+					err = fmt.Errorf("%w: line %d: %v", ErrInvalid, n.Line, rerr)
+				}
+				return strings.TrimRight(string(b), "\r\n")
+			}
+		})
+		n.Style = yaml.DoubleQuotedStyle
+		n.Tag = "!!str"
+		return err
+	}
+	for _, c := range n.Content {
+		if err := expandRefs(c, dir); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Import stores the providers and accounts of f, replacing those of the
+// same names, and returns the account names. Every definition is validated
+// before anything is written.
+func (m *Manager) Import(ctx context.Context, f *File) ([]string, error) {
+	for _, p := range f.Providers {
+		if err := p.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	for _, p := range f.Providers {
+		if err := m.PutProvider(ctx, p); err != nil {
+			return nil, err
+		}
+	}
+	for _, a := range f.Accounts {
+		if err := a.Validate(); err != nil {
+			return nil, err
+		}
+	}
+	names := make([]string, 0, len(f.Accounts))
+	for _, a := range f.Accounts {
+		if err := m.Put(ctx, a); err != nil {
+			return names, err
+		}
+		names = append(names, a.Name)
+	}
+	return names, nil
+}
+
+// RotateKey reseals every value of SealedBuckets from the old master key to
+// next, and returns how many values it wrote. It is safe to run again after
+// an interruption: values already sealed with next are left alone. Save the
+// new key (secret.SaveKey) only after it succeeds.
+func RotateKey(ctx context.Context, st store.Store, old, next *secret.Sealer) (int, error) {
+	n := 0
+	for _, bucket := range SealedBuckets {
+		items, err := st.List(ctx, bucket, store.ListOptions{})
+		if err != nil {
+			return n, fmt.Errorf("accounts: rotate key: listing %s: %w", bucket, err)
+		}
+		ops := make([]store.Op, 0, len(items))
+		for _, it := range items {
+			blob, err := secret.Reseal(old, next, it.Value, aad(bucket, it.Key))
+			if err != nil {
+				return n, fmt.Errorf("accounts: rotate key: %s/%s: %w", bucket, it.Key, err)
+			}
+			if bytes.Equal(blob, it.Value) {
+				continue
+			}
+			ops = append(ops, store.Op{Bucket: bucket, Key: it.Key, Value: blob, ExpiresAt: it.ExpiresAt})
+		}
+		if len(ops) == 0 {
+			continue
+		}
+		if err := st.Apply(ctx, ops...); err != nil {
+			return n, fmt.Errorf("accounts: rotate key: writing %s: %w", bucket, err)
+		}
+		n += len(ops)
+	}
+	return n, nil
+}
