@@ -27,6 +27,7 @@ func TestFuncFormatNumber(t *testing.T) {
 		f("half even up", 3.5, "0", "", nil, `"4"`),
 		f("half even on the decimal as written", 0.125, "0.00", "", nil, `"0.12"`),
 		f("half even above half", 0.1251, "0.00", "", nil, `"0.13"`),
+		f("half up on the decimal as written, not the double", 2.675, "0.00", "", "HALF_UP", `"2.68"`),
 		f("rounding up", 3.8454, "#.###", "", "UP", `"3.846"`),
 		f("rounding down", 3.8456, "#.###", "", "DOWN", `"3.845"`),
 		f("rounding ceiling negative", -3.8454, "#.###", "", "CEILING", `"-3.845"`),
