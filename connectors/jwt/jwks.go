@@ -1,0 +1,203 @@
+package jwt
+
+import (
+	"context"
+	"crypto/ecdsa"
+	"crypto/ed25519"
+	"crypto/elliptic"
+	"crypto/rsa"
+	"encoding/base64"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math/big"
+	"net/http"
+	"sync"
+	"time"
+)
+
+// jwk is one JSON Web Key (RFC 7517), public or symmetric.
+type jwk struct {
+	Kty string `json:"kty"`
+	Kid string `json:"kid"`
+	Use string `json:"use"`
+	Alg string `json:"alg"`
+	N   string `json:"n"`
+	E   string `json:"e"`
+	Crv string `json:"crv"`
+	X   string `json:"x"`
+	Y   string `json:"y"`
+	K   string `json:"k"`
+}
+
+// parseJWKS returns the keys of a JWK Set that suit alg. Keys for another
+// algorithm, family or curve, keys for encryption and keys that cannot be
+// parsed are skipped (a provider's set often mixes them); a set with no
+// usable key is an error.
+func parseJWKS(data []byte, a algorithm) ([]verifyKey, error) {
+	var set struct {
+		Keys []jwk `json:"keys"`
+	}
+	if err := json.Unmarshal(data, &set); err != nil {
+		return nil, errors.New("not a JSON Web Key Set")
+	}
+	var out []verifyKey
+	for _, k := range set.Keys {
+		if k.Use != "" && k.Use != "sig" || k.Alg != "" && k.Alg != a.name {
+			continue
+		}
+		key, err := k.key()
+		if err != nil || a.check(key) != nil {
+			continue
+		}
+		out = append(out, verifyKey{kid: k.Kid, key: key})
+	}
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no key in the set suits %s", a.name)
+	}
+	return out, nil
+}
+
+func b64(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
+
+func (k jwk) key() (any, error) {
+	switch k.Kty {
+	case "RSA":
+		n, err1 := b64(k.N)
+		e, err2 := b64(k.E)
+		if err1 != nil || err2 != nil || len(n) == 0 || len(e) == 0 || len(e) > 4 {
+			return nil, errors.New("bad RSA key")
+		}
+		exp := 0
+		for _, c := range e {
+			exp = exp<<8 | int(c)
+		}
+		return &rsa.PublicKey{N: new(big.Int).SetBytes(n), E: exp}, nil
+	case "EC":
+		var c elliptic.Curve
+		switch k.Crv {
+		case "P-256":
+			c = elliptic.P256()
+		case "P-384":
+			c = elliptic.P384()
+		case "P-521":
+			c = elliptic.P521()
+		default:
+			return nil, errors.New("unsupported curve")
+		}
+		x, err1 := b64(k.X)
+		y, err2 := b64(k.Y)
+		if err1 != nil || err2 != nil {
+			return nil, errors.New("bad EC key")
+		}
+		size := (c.Params().BitSize + 7) / 8
+		if len(x) != size || len(y) != size {
+			return nil, errors.New("bad EC key")
+		}
+		// ecdsa.ParseUncompressedPublicKey checks that the point is on the curve.
+		raw := append(append([]byte{4}, x...), y...)
+		return ecdsa.ParseUncompressedPublicKey(c, raw)
+	case "OKP":
+		x, err := b64(k.X)
+		if k.Crv != "Ed25519" || err != nil || len(x) != ed25519.PublicKeySize {
+			return nil, errors.New("bad OKP key")
+		}
+		return ed25519.PublicKey(x), nil
+	case "oct":
+		s, err := b64(k.K)
+		if err != nil || len(s) == 0 {
+			return nil, errors.New("bad oct key")
+		}
+		return s, nil
+	}
+	return nil, errors.New("unsupported key type")
+}
+
+// jwksClient fetches remote key sets. Its timeout bounds a fetch that the
+// execution's context does not.
+var jwksClient = &http.Client{Timeout: 10 * time.Second}
+
+// maxJWKSSize bounds a fetched key set.
+const maxJWKSSize = 1 << 20
+
+// remoteJWKS is a key set fetched from a URL and cached. Keys are refetched
+// when older than refresh, and when a token names a kid the set lacks, at
+// most once per minRefetch, so forged kids cannot make Nectar hammer the
+// provider. It is safe for concurrent use; one fetch runs at a time.
+type remoteJWKS struct {
+	url     string
+	alg     algorithm
+	refresh time.Duration
+
+	mu      sync.Mutex
+	keys    []verifyKey
+	fetched time.Time
+}
+
+func newRemoteJWKS(url string, a algorithm, refresh time.Duration) *remoteJWKS {
+	return &remoteJWKS{url: url, alg: a, refresh: refresh}
+}
+
+func (r *remoteJWKS) minRefetch() time.Duration { return min(r.refresh, 30*time.Second) }
+
+// keysFor returns the cached keys, fetching them first when they are stale,
+// or when kid is not among them and the last fetch is old enough.
+func (r *remoteJWKS) keysFor(ctx context.Context, kid string) ([]verifyKey, error) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	age := time.Since(r.fetched)
+	stale := r.keys == nil || age >= r.refresh
+	if !stale && kid != "" && !hasKid(r.keys, kid) && age >= r.minRefetch() {
+		stale = true
+	}
+	if stale {
+		keys, err := r.fetch(ctx)
+		r.fetched = time.Now()
+		switch {
+		case err == nil:
+			r.keys = keys
+		case r.keys == nil:
+			return nil, err
+		}
+		// On a failed refetch the previous keys stay in use.
+	}
+	return r.keys, nil
+}
+
+func hasKid(keys []verifyKey, kid string) bool {
+	for _, k := range keys {
+		if k.kid == kid {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *remoteJWKS) fetch(ctx context.Context) ([]verifyKey, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url, nil)
+	if err != nil {
+		return nil, fmt.Errorf("jwks_url: %w", err)
+	}
+	req.Header.Set("Accept", "application/jwk-set+json, application/json")
+	resp, err := jwksClient.Do(req)
+	if err != nil {
+		return nil, fmt.Errorf("fetching the JWKS: %w", err)
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("fetching the JWKS: status %d", resp.StatusCode)
+	}
+	data, err := io.ReadAll(io.LimitReader(resp.Body, maxJWKSSize+1))
+	if err != nil {
+		return nil, fmt.Errorf("fetching the JWKS: %w", err)
+	}
+	if len(data) > maxJWKSSize {
+		return nil, fmt.Errorf("the JWKS is larger than %d bytes", maxJWKSSize)
+	}
+	keys, err := parseJWKS(data, r.alg)
+	if err != nil {
+		return nil, fmt.Errorf("the fetched JWKS: %w", err)
+	}
+	return keys, nil
+}

@@ -1,0 +1,363 @@
+// Package jwt implements the jwt connector: it signs JSON Web Tokens
+// (HS256/384/512, RS256/384/512, PS256/384/512, ES256/384/512, EdDSA) from
+// claims written in the pipeline, verifies them with the algorithm pinned by
+// the step (so `alg: none` and algorithm confusion are refused: an RS256
+// step never accepts an HS256 token signed with its public key as the
+// secret), checking exp, nbf, iat, iss, aud and required claims with a small
+// leeway, and decodes them without verification when asked to, under an
+// operation and result fields that say so. Keys come from accounts (see
+// KeySource), never from pipeline text; they are parsed once and cached.
+// Signing and verifying are done by github.com/golang-jwt/jwt/v5.
+package jwt
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	gojwt "github.com/golang-jwt/jwt/v5"
+
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+func init() {
+	engine.Register(engine.Connector[Config]{
+		Name:    "jwt",
+		Summary: "Signs, verifies or decodes JSON Web Tokens with keys from accounts.",
+		Compile: compile,
+	})
+}
+
+// Config holds the options of a jwt step. Which options apply depends on the
+// operation; giving one that does not apply is a load error.
+type Config struct {
+	Operation string `yaml:"operation" required:"true" enum:"sign,verify,decode" doc:"sign: make a token; verify: check a token and return its claims; decode: read a token WITHOUT checking its signature or dates"`
+	Account   string `yaml:"account" doc:"sign, verify: the account holding the key: a secret (HS*), a private key (sign), a public key, a JWKS or a JWKS URL (verify)"`
+	Algorithm string `yaml:"algorithm" enum:"HS256,HS384,HS512,RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA" doc:"sign, verify: the JWS algorithm; verify accepts only tokens signed with it"`
+	Type      string `yaml:"type" doc:"sign: the typ header (default JWT); verify: the token's typ header must equal it (an application/ prefix and case are ignored)"`
+
+	Claims      engine.Dynamic    `yaml:"claims" doc:"sign: the claims, an object whose strings may hold {{ }}; the options below override the claims they set"`
+	Issuer      []engine.Template `yaml:"issuer" doc:"sign: the iss claim; verify: the accepted issuers, one of which must match"`
+	Audience    []engine.Template `yaml:"audience" doc:"sign: the aud claim (a string for one value, a list for several); verify: the token's aud must hold one of these"`
+	Subject     engine.Template   `yaml:"subject" doc:"sign: the sub claim; verify: the sub claim must equal it"`
+	ID          engine.Template   `yaml:"id" doc:"sign: the jti claim"`
+	GenerateID  bool              `yaml:"generate_id" doc:"sign: set jti to a random 128-bit id (when id is not given)"`
+	ExpiresIn   *engine.Duration  `yaml:"expires_in" doc:"sign: set exp this long after now, like 1h or 15m"`
+	NotBeforeIn *engine.Duration  `yaml:"not_before_in" doc:"sign: set nbf this long after now (0s: now)"`
+	IssuedAt    bool              `yaml:"issued_at" default:"true" doc:"sign: set iat to now"`
+
+	Token         engine.Template `yaml:"token" doc:"verify, decode: the token; a leading \"Bearer \" is removed"`
+	Leeway        engine.Duration `yaml:"leeway" default:"30s" doc:"verify: clock skew allowed when checking exp, nbf and iat"`
+	RequireExpiry bool            `yaml:"require_exp" default:"true" doc:"verify: refuse tokens without an exp claim"`
+	Require       []string        `yaml:"require" doc:"verify: claims that must be present (and not null)"`
+	JWKSRefresh   engine.Duration `yaml:"jwks_refresh" default:"5m" doc:"verify: how long keys fetched from the account's JWKS URL are kept; a token with an unknown kid refetches them sooner"`
+}
+
+// appliesTo lists, for each option that applies to some operations only,
+// the operations it applies to.
+var appliesTo = map[string][]string{
+	"account":       {"sign", "verify"},
+	"algorithm":     {"sign", "verify"},
+	"type":          {"sign", "verify"},
+	"claims":        {"sign"},
+	"issuer":        {"sign", "verify"},
+	"audience":      {"sign", "verify"},
+	"subject":       {"sign", "verify"},
+	"id":            {"sign"},
+	"generate_id":   {"sign"},
+	"expires_in":    {"sign"},
+	"not_before_in": {"sign"},
+	"issued_at":     {"sign"},
+	"token":         {"verify", "decode"},
+	"leeway":        {"verify"},
+	"require_exp":   {"verify"},
+	"require":       {"verify"},
+	"jwks_refresh":  {"verify"},
+}
+
+// maxTokenSize bounds the tokens verify and decode read, so that a huge
+// Authorization header costs nothing to refuse.
+const maxTokenSize = 64 << 10
+
+func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
+	var errs []error
+	for opt, ops := range appliesTo {
+		if cc.Node(opt) != cc.Node("") && !contains(ops, cfg.Operation) {
+			errs = append(errs, cc.Errorf(opt, "%s does not use this option (it applies to %s)", cfg.Operation, strings.Join(ops, ", ")))
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	switch cfg.Operation {
+	case "sign":
+		return compileSign(cfg, cc)
+	case "verify":
+		return compileVerify(cfg, cc)
+	}
+	if !cfg.Token.IsSet() {
+		return nil, cc.Errorf("", "decode needs the token option")
+	}
+	return &decodeStep{token: cfg.Token, parser: gojwt.NewParser()}, nil
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// keyOptions checks account and algorithm, which sign and verify need.
+func keyOptions(cfg Config, cc *engine.Compiler) (algorithm, error) {
+	var errs []error
+	if cfg.Account == "" {
+		errs = append(errs, cc.Errorf("", "%s needs the account option (keys never come from pipeline text)", cfg.Operation))
+	}
+	a, ok := algorithms[cfg.Algorithm]
+	if !ok {
+		errs = append(errs, cc.Errorf("", "%s needs the algorithm option", cfg.Operation))
+	}
+	return a, errors.Join(errs...)
+}
+
+// signStep signs tokens.
+type signStep struct {
+	keys      *keyCache
+	method    gojwt.SigningMethod
+	claims    engine.Dynamic
+	issuer    engine.Template
+	audience  []engine.Template
+	subject   engine.Template
+	id        engine.Template
+	genID     bool
+	expiresIn time.Duration
+	hasExp    bool
+	nbfIn     time.Duration
+	hasNbf    bool
+	issuedAt  bool
+	// set names the registered claims the options write, which claims
+	// from the claims option give way to.
+	set map[string]bool
+}
+
+var _ engine.Step = (*signStep)(nil)
+
+func compileSign(cfg Config, cc *engine.Compiler) (engine.Step, error) {
+	a, err := keyOptions(cfg, cc)
+	if err != nil {
+		return nil, err
+	}
+	if len(cfg.Issuer) > 1 {
+		return nil, cc.Errorf("issuer", "sign writes one issuer, got %d", len(cfg.Issuer))
+	}
+	if c, ok := cfg.Claims.Constant(); ok && c != nil {
+		if _, isObj := c.(*value.Object); !isObj {
+			return nil, cc.Errorf("claims", "expected an object of claims, got %s", value.TypeName(c))
+		}
+	}
+	typ := cfg.Type
+	if typ == "" {
+		typ = "JWT"
+	}
+	s := &signStep{
+		keys:     &keyCache{account: cfg.Account, alg: a, typ: typ},
+		method:   a.method,
+		claims:   cfg.Claims,
+		audience: cfg.Audience,
+		subject:  cfg.Subject,
+		id:       cfg.ID,
+		genID:    cfg.GenerateID,
+		issuedAt: cfg.IssuedAt,
+		set:      map[string]bool{},
+	}
+	if len(cfg.Issuer) == 1 {
+		s.issuer = cfg.Issuer[0]
+		s.set["iss"] = true
+	}
+	if s.subject.IsSet() {
+		s.set["sub"] = true
+	}
+	if len(s.audience) > 0 {
+		s.set["aud"] = true
+	}
+	if cfg.ExpiresIn != nil {
+		s.expiresIn, s.hasExp = cfg.ExpiresIn.D(), true
+		s.set["exp"] = true
+	}
+	if cfg.NotBeforeIn != nil {
+		s.nbfIn, s.hasNbf = cfg.NotBeforeIn.D(), true
+		s.set["nbf"] = true
+	}
+	if s.issuedAt {
+		s.set["iat"] = true
+	}
+	if s.id.IsSet() || s.genID {
+		s.set["jti"] = true
+	}
+	return s, nil
+}
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+
+// Execute signs a token and returns {"success": true, "jws": TOKEN}.
+func (s *signStep) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
+	ks, err := s.keys.get(ctx, sourceOf(x.Runtime))
+	if err != nil {
+		return nil, keyError(s.keys.account, err)
+	}
+	if ks.sign == nil {
+		return nil, engine.NewError(500, "account %q has no key to sign %s tokens with (a secret or a private key)", s.keys.account, s.keys.alg.name)
+	}
+	var claims *value.Object
+	if s.claims.IsSet() {
+		v, err := s.claims.Eval(x, in)
+		if err != nil {
+			return nil, err
+		}
+		switch c := v.(type) {
+		case *value.Object:
+			claims = c
+		case nil:
+		default:
+			return nil, engine.NewError(500, "claims: expected an object, got %s", value.TypeName(v))
+		}
+	}
+	bp := bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	p, err := s.payload((*bp)[:0], x, in, claims, time.Now())
+	*bp = p[:0]
+	if err != nil {
+		return nil, err
+	}
+	n := len(ks.header) + 1 + base64.RawURLEncoding.EncodedLen(len(p))
+	tok := make([]byte, n, n+1+base64.RawURLEncoding.EncodedLen(512/8*2))
+	copy(tok, ks.header)
+	tok[len(ks.header)] = '.'
+	base64.RawURLEncoding.Encode(tok[len(ks.header)+1:], p)
+	sig, err := s.method.Sign(string(tok), ks.sign)
+	if err != nil {
+		return nil, engine.NewError(500, "signing the token: %v", err)
+	}
+	tok = append(tok, '.')
+	tok = base64.RawURLEncoding.AppendEncode(tok, sig)
+	out := value.NewObject(2)
+	out.Set("success", true)
+	out.Set("jws", string(tok))
+	return out, nil
+}
+
+// payload appends the claims as JSON: the registered claims the options
+// set, then the claims option's, minus those the options override.
+func (s *signStep) payload(p []byte, x *engine.Exec, in any, claims *value.Object, now time.Time) ([]byte, error) {
+	p = append(p, '{')
+	first := true
+	key := func(k string) {
+		if !first {
+			p = append(p, ',')
+		}
+		first = false
+		p = value.AppendString(p, k)
+		p = append(p, ':')
+	}
+	str := func(k string, t engine.Template) error {
+		v, err := t.String(x, in)
+		if err != nil {
+			return err
+		}
+		key(k)
+		p = value.AppendString(p, v)
+		return nil
+	}
+	if s.issuer.IsSet() {
+		if err := str("iss", s.issuer); err != nil {
+			return p, err
+		}
+	}
+	if s.subject.IsSet() {
+		if err := str("sub", s.subject); err != nil {
+			return p, err
+		}
+	}
+	switch len(s.audience) {
+	case 0:
+	case 1:
+		if err := str("aud", s.audience[0]); err != nil {
+			return p, err
+		}
+	default:
+		key("aud")
+		p = append(p, '[')
+		for i, t := range s.audience {
+			v, err := t.String(x, in)
+			if err != nil {
+				return p, err
+			}
+			if i > 0 {
+				p = append(p, ',')
+			}
+			p = value.AppendString(p, v)
+		}
+		p = append(p, ']')
+	}
+	unix := now.Unix()
+	if s.hasExp {
+		key("exp")
+		p = appendInt(p, now.Add(s.expiresIn).Unix())
+	}
+	if s.hasNbf {
+		key("nbf")
+		p = appendInt(p, now.Add(s.nbfIn).Unix())
+	}
+	if s.issuedAt {
+		key("iat")
+		p = appendInt(p, unix)
+	}
+	if s.id.IsSet() {
+		if err := str("jti", s.id); err != nil {
+			return p, err
+		}
+	} else if s.genID {
+		var b [16]byte
+		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
+		key("jti")
+		p = append(p, '"')
+		p = base64.RawURLEncoding.AppendEncode(p, b[:])
+		p = append(p, '"')
+	}
+	for i := 0; i < claims.Len(); i++ {
+		k, v := claims.At(i)
+		if s.set[k] {
+			continue
+		}
+		key(k)
+		var err error
+		if p, err = value.AppendJSON(p, v); err != nil {
+			return p, engine.NewError(500, "claims: %s: %v", k, err)
+		}
+	}
+	return append(p, '}'), nil
+}
+
+func appendInt(p []byte, n int64) []byte { return strconv.AppendInt(p, n, 10) }
+
+func appendJSONString(p []byte, s string) []byte { return value.AppendString(p, s) }
+
+// keyError turns a key source or key parsing error into the step's error.
+// These are configuration problems, not the caller's, so they are 500s; they
+// name the account and never the key.
+func keyError(account string, err error) error {
+	if errors.Is(err, ErrUnknownAccount) {
+		return &engine.Error{Timestamp: time.Now().UnixMilli(), Code: 500, Message: fmt.Sprintf("account %q not found", account), Cause: err}
+	}
+	return &engine.Error{Timestamp: time.Now().UnixMilli(), Code: 500, Message: fmt.Sprintf("account %q: %v", account, err), Cause: err}
+}
