@@ -13,6 +13,7 @@ import (
 	_ "github.com/nectar-run/nectar/connectors/log"
 	_ "github.com/nectar-run/nectar/connectors/parallel"
 	_ "github.com/nectar-run/nectar/connectors/pipeline"
+	_ "github.com/nectar-run/nectar/connectors/rest"
 	_ "github.com/nectar-run/nectar/connectors/set"
 	_ "github.com/nectar-run/nectar/connectors/throw"
 	_ "github.com/nectar-run/nectar/connectors/try"
