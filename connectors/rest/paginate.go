@@ -121,5 +121,3 @@ func nextLink(base *url.URL, links []string) *url.URL {
 	}
 	return nil
 }
-
-
