@@ -47,6 +47,21 @@
 // Create a key with an expiry instead: the first writer wins, and the
 // others get ErrExists.
 //
+// # Patterns
+//
+// One OAuth refresh across replicas: take Lock("refresh/<account>", ttl),
+// read the token again (another holder may have refreshed it), refresh only
+// if still needed, write the new token, release.
+//
+// A schedule tick that fires once: Create("ticks", "<schedule>@<time>",
+// ..., TTL(...)); only the creator runs the tick.
+//
+// An at-least-once queue (events): producers Put keys that sort by time
+// ("<unix nanos>/<id>"); a consumer Lists a few, claims each with
+// Create("claims", key, ..., TTL(lease)), processes it, then Applies the
+// deletion of the event and the claim together. A consumer that dies leaves
+// a claim that expires, and the event is taken again.
+//
 // # Concurrency
 //
 // A Store is safe for concurrent use; share one per process. Writes to one
