@@ -273,33 +273,40 @@ func (s *Store) Get(ctx context.Context, bucket, key string) (store.Item, error)
 // put writes val at key, keeping the expiry index in step, and returns the
 // new revision.
 func put(tx *bbolt.Tx, bucket, key string, val []byte, exp int64) (uint64, error) {
+	rev, _, err := putRecord(tx, bucket, key, val, exp)
+	return rev, err
+}
+
+// putRecord is put that also returns the stored copy of val: memory of ours,
+// not bbolt's, so it stays valid after the transaction.
+func putRecord(tx *bbolt.Tx, bucket, key string, val []byte, exp int64) (uint64, []byte, error) {
 	b, err := tx.Bucket(dataBucket).CreateBucketIfNotExists([]byte(bucket))
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	k := []byte(key)
 	if old, ok := decode(b.Get(k)); ok && old.exp != 0 {
 		if err := tx.Bucket(expiryBucket).Delete(expiryKey(old.exp, bucket, key)); err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 	}
 	rev, err := b.NextSequence()
 	if err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	rec := make([]byte, headerSize+len(val))
 	binary.BigEndian.PutUint64(rec, rev)
 	binary.BigEndian.PutUint64(rec[8:], uint64(exp))
 	copy(rec[headerSize:], val)
 	if err := b.Put(k, rec); err != nil {
-		return 0, err
+		return 0, nil, err
 	}
 	if exp != 0 {
 		if err := tx.Bucket(expiryBucket).Put(expiryKey(exp, bucket, key), nil); err != nil {
-			return 0, err
+			return 0, nil, err
 		}
 	}
-	return rev, nil
+	return rev, rec[headerSize:], nil
 }
 
 // del removes key and its expiry index entry; it reports whether a live
@@ -416,11 +423,13 @@ func (s *Store) Update(ctx context.Context, bucket, key string, fn store.UpdateF
 		if w.Set {
 			exp = unixNano(w.ExpiresAt)
 		}
-		rev, err := put(tx, bucket, key, next, exp)
+		// next may alias cur, which is bbolt's memory: hand the caller
+		// the stored copy instead.
+		rev, stored, err := putRecord(tx, bucket, key, next, exp)
 		if err != nil {
 			return err
 		}
-		it = store.Item{Key: key, Value: next, Rev: rev}
+		it = store.Item{Key: key, Value: stored, Rev: rev}
 		if exp != 0 {
 			it.ExpiresAt = time.Unix(0, exp)
 		}

@@ -339,6 +339,24 @@ func testUpdate(t *testing.T, st store.Store) {
 			t.Fatalf("aborted Update wrote: %q rev %d", got.Value, got.Rev)
 		}
 	})
+	t.Run("fn may return cur itself", func(t *testing.T) {
+		mustPut(t, st, "b", "same", "unchanged")
+		got, err := st.Update(ctx, "b", "same", func(cur []byte, ok bool) ([]byte, error) { return cur, nil })
+		if err != nil {
+			t.Fatal(err)
+		}
+		// Grow the store so that an implementation handing out its own
+		// memory would show it: the returned value must stay intact.
+		big := bytes.Repeat([]byte("x"), 64<<10)
+		for i := range 64 {
+			if _, err := st.Put(ctx, "grow", strconv.Itoa(i), big); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if string(got.Value) != "unchanged" {
+			t.Fatalf("Update returned %q after more writes", got.Value)
+		}
+	})
 	t.Run("DeleteKey deletes", func(t *testing.T) {
 		got, err := st.Update(ctx, "b", "k", func([]byte, bool) ([]byte, error) { return nil, store.DeleteKey })
 		if err != nil || got.Rev != 0 {
