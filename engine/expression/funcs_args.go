@@ -286,34 +286,39 @@ func finite(name string, f float64) (any, error) {
 	return f, nil
 }
 
-// regexCache holds compiled regular expressions by source. Patterns usually are
-// literals of a pipeline, so the set is small; it stops growing at a bound so
-// that patterns built from data cannot exhaust memory.
-var regexCache struct {
-	sync.Mutex
-	m map[string]*regexp.Regexp
+// compiled is a cache of things compiled from source text: regular
+// expressions, JSONPaths, number and date patterns, time zones. Sources are
+// usually literals of a pipeline, so the set is small; it stops growing at a
+// bound so that sources built from message data cannot exhaust memory.
+type compiled[V any] struct {
+	mu sync.RWMutex
+	m  map[string]V
 }
 
-const regexCacheMax = 512
+const compiledMax = 1024
 
-func compileRegex(src string) (*regexp.Regexp, error) {
-	regexCache.Lock()
-	re, ok := regexCache.m[src]
-	regexCache.Unlock()
+func (c *compiled[V]) get(src string, build func(string) (V, error)) (V, error) {
+	c.mu.RLock()
+	v, ok := c.m[src]
+	c.mu.RUnlock()
 	if ok {
-		return re, nil
+		return v, nil
 	}
-	re, err := regexp.Compile(src)
+	v, err := build(src)
 	if err != nil {
-		return nil, err
+		return v, err
 	}
-	regexCache.Lock()
-	if regexCache.m == nil {
-		regexCache.m = map[string]*regexp.Regexp{}
+	c.mu.Lock()
+	if c.m == nil {
+		c.m = map[string]V{}
 	}
-	if len(regexCache.m) < regexCacheMax {
-		regexCache.m[src] = re
+	if len(c.m) < compiledMax {
+		c.m[src] = v
 	}
-	regexCache.Unlock()
-	return re, nil
+	c.mu.Unlock()
+	return v, nil
 }
+
+var regexCache compiled[*regexp.Regexp]
+
+func compileRegex(src string) (*regexp.Regexp, error) { return regexCache.get(src, regexp.Compile) }

@@ -122,6 +122,23 @@ func lookup(t testing.TB, name string) func(args ...any) (any, error) {
 	return nil
 }
 
+// lookupFn is lookup for fuzz targets, where no *testing.T exists yet.
+func lookupFn(name string) func(args ...any) (any, error) {
+	for _, f := range expression.Functions() {
+		if f.Name == name {
+			return f.Fn
+		}
+	}
+	panic("no function " + name)
+}
+
+func mustBeJSON(t *testing.T, v any) {
+	t.Helper()
+	if _, err := value.Encode(v); err != nil {
+		t.Fatalf("result %#v is not JSON: %v", v, err)
+	}
+}
+
 func runCases(t *testing.T, cases []fcase) {
 	t.Helper()
 	for _, tc := range cases {

@@ -4,7 +4,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 	_ "time/tzdata" // IANA zones work in minimal containers too
 	"unicode"
@@ -63,20 +62,9 @@ type zone struct {
 	region bool
 }
 
-var zoneCache sync.Map // string → zone
+var zoneCache compiled[zone]
 
-func parseZone(s string) (zone, error) {
-	s = strings.TrimSpace(s)
-	if z, ok := zoneCache.Load(s); ok {
-		return z.(zone), nil
-	}
-	z, err := lookupZone(s)
-	if err != nil {
-		return zone{}, err
-	}
-	zoneCache.Store(s, z)
-	return z, nil
-}
+func parseZone(s string) (zone, error) { return zoneCache.get(strings.TrimSpace(s), lookupZone) }
 
 var utcZone = zone{loc: time.FixedZone("UTC", 0), region: true}
 
@@ -217,14 +205,15 @@ type dateToken struct {
 	opt    []dateToken
 }
 
-var datePatternCache sync.Map // string → []dateToken
+var datePatternCache compiled[[]dateToken]
 
 const patternLetters = "GuyDMLdQqYwWEecFaKkHhmsSAnNVzOXxZ"
 
 func parseDatePattern(p string) ([]dateToken, error) {
-	if t, ok := datePatternCache.Load(p); ok {
-		return t.([]dateToken), nil
-	}
+	return datePatternCache.get(p, buildDatePattern)
+}
+
+func buildDatePattern(p string) ([]dateToken, error) {
 	toks, rest, err := parseDateTokens(p, 0)
 	if err != nil {
 		return nil, err
@@ -232,7 +221,6 @@ func parseDatePattern(p string) ([]dateToken, error) {
 	if rest != len(p) {
 		return nil, fmt.Errorf("unmatched ] in pattern %q", p)
 	}
-	datePatternCache.Store(p, toks)
 	return toks, nil
 }
 
@@ -636,7 +624,7 @@ func (dp *dateParser) number(tk dateToken, fixed int, next []dateToken) error {
 	if fixed > 0 && reserved > 0 {
 		take = fixed
 	}
-	take = min(take, maxW)
+	take = min(take, maxW, run)
 	if fixed > 0 && take > fixed {
 		take = fixed
 	}

@@ -6,7 +6,6 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"unicode/utf8"
 
 	"github.com/nectar-run/nectar/engine/value"
@@ -45,30 +44,9 @@ type jsonPath struct {
 	definite bool   // yields one value rather than a list
 }
 
-var jsonPathCache sync.Map // string → *jsonPath
+var jsonPathCache compiled[*jsonPath]
 
-const jsonPathCacheMax = 1024
-
-var jsonPathCacheLen int64
-
-var jsonPathCacheMu sync.Mutex
-
-func compileJSONPath(src string) (*jsonPath, error) {
-	if p, ok := jsonPathCache.Load(src); ok {
-		return p.(*jsonPath), nil
-	}
-	p, err := parseJSONPath(src)
-	if err != nil {
-		return nil, err
-	}
-	jsonPathCacheMu.Lock()
-	if jsonPathCacheLen < jsonPathCacheMax {
-		jsonPathCache.Store(src, p)
-		jsonPathCacheLen++
-	}
-	jsonPathCacheMu.Unlock()
-	return p, nil
-}
+func compileJSONPath(src string) (*jsonPath, error) { return jsonPathCache.get(src, parseJSONPath) }
 
 type jpParser struct {
 	s   string

@@ -7,7 +7,6 @@ import (
 	"math/rand/v2"
 	"strconv"
 	"strings"
-	"sync"
 
 	"github.com/nectar-run/nectar/engine/value"
 )
@@ -318,12 +317,13 @@ type numPattern struct {
 	minExp                                     int
 }
 
-var patternCache sync.Map // string → *numPattern (bounded by the patterns in pipelines)
+var numPatternCache compiled[*numPattern]
 
 func parseNumPattern(src string) (*numPattern, error) {
-	if p, ok := patternCache.Load(src); ok {
-		return p.(*numPattern), nil
-	}
+	return numPatternCache.get(src, buildNumPattern)
+}
+
+func buildNumPattern(src string) (*numPattern, error) {
 	p := &numPattern{multiplier: 1}
 	pos, neg, hasNeg := splitSubpatterns(src)
 	prefix, number, suffix, err := splitPattern(pos, p)
@@ -344,7 +344,6 @@ func parseNumPattern(src string) (*numPattern, error) {
 	} else {
 		p.negPrefix, p.negSuffix = string(mkMinus)+prefix, suffix
 	}
-	patternCache.Store(src, p)
 	return p, nil
 }
 
