@@ -285,61 +285,74 @@ func newContainer(t stepType) any {
 	return make([]any, 0, 4)
 }
 
-// setPath sets data under tree and returns tree, which changes when tree is
-// an array that had to grow. A container of the wrong type stops the write.
-func setPath(tree any, types []stepType, keys []string, data any) any {
+// setPath sets data under tree. When tree is an array that had to grow, it
+// returns the new slice and true, and the caller stores it in place of the
+// old one; otherwise nothing needs storing (and no slice is boxed into an
+// interface, which would allocate). A container of the wrong type stops the write.
+func setPath(tree any, types []stepType, keys []string, data any) ([]any, bool) {
 	last := len(keys) == 1
 	switch types[0] {
 	case stMap:
 		o, ok := tree.(*value.Object)
 		if !ok {
-			return tree
+			return nil, false
 		}
 		k := keys[0]
 		sub, _ := o.Get(k)
 		if last {
 			o.Set(k, merge(sub, data))
-			return tree
+			return nil, false
 		}
-		created := sub == nil
-		if created {
+		if sub == nil {
 			sub = newContainer(types[1])
+			if nl, grew := setPath(sub, types[1:], keys[1:], data); grew {
+				o.Set(k, nl)
+			} else {
+				o.Set(k, sub)
+			}
+			return nil, false
 		}
-		nsub := setPath(sub, types[1:], keys[1:], data)
-		if created {
-			o.Set(k, nsub)
-		} else if _, isArr := nsub.([]any); isArr {
-			o.Set(k, nsub)
+		if nl, grew := setPath(sub, types[1:], keys[1:], data); grew {
+			o.Set(k, nl)
 		}
-		return tree
+		return nil, false
 	case stList:
 		a, ok := tree.([]any)
 		if !ok {
-			return tree
+			return nil, false
 		}
 		n, _ := nonNegInt(keys[0])
+		grew := false
 		for len(a) <= n {
 			a = append(a, nil)
+			grew = true
 		}
 		if last {
 			a[n] = merge(a[n], data)
-			return a
+			return a, grew
 		}
 		sub := a[n]
 		if sub == nil {
 			sub = newContainer(types[1])
+			a[n] = sub
 		}
-		a[n] = setPath(sub, types[1:], keys[1:], data)
-		return a
+		if nl, g := setPath(sub, types[1:], keys[1:], data); g {
+			a[n] = nl
+		}
+		return a, grew
 	default: // stAuto: every write appends
 		a, ok := tree.([]any)
 		if !ok {
-			return tree
+			return nil, false
 		}
 		if last {
-			return append(a, data)
+			return append(a, data), true
 		}
-		return append(a, setPath(newContainer(types[1]), types[1:], keys[1:], data))
+		sub := newContainer(types[1])
+		if nl, g := setPath(sub, types[1:], keys[1:], data); g {
+			sub = nl
+		}
+		return append(a, sub), true
 	}
 }
 
