@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"unicode/utf16"
 
 	"github.com/nectar-run/nectar/engine/value"
@@ -93,6 +94,12 @@ func buildEvaluator(rhs string, path []any) (evaluator, error) {
 			return evaluator{}, err
 		}
 		ev.args = append(ev.args, arg)
+	}
+	if ev.fn.name == "split" && len(ev.args) > 0 {
+		// Compile a constant separator now, so that Apply does not.
+		if sep, ok := ev.args[0].lit.(string); ok && ev.args[0].kind == argLiteral {
+			splitRegexp(sep)
+		}
 	}
 	return ev, nil
 }
@@ -900,18 +907,29 @@ func pad(left bool, src string, l []any) (any, bool) {
 
 var splitCache sync.Map // separator -> *regexp.Regexp
 
+// splitRegexp returns the compiled separator, nil if it is not a valid
+// expression. Separators read from data are cached too, up to a bound.
+func splitRegexp(sep string) *regexp.Regexp {
+	if v, ok := splitCache.Load(sep); ok {
+		return v.(*regexp.Regexp)
+	}
+	re, err := regexp.Compile(sep)
+	if err != nil {
+		return nil
+	}
+	if splitCacheSize.Add(1) <= 1024 {
+		splitCache.Store(sep, re)
+	}
+	return re
+}
+
+var splitCacheSize atomic.Int64
+
 // javaSplit is Java's String.split(regex): trailing empty strings dropped.
 func javaSplit(s, sep string) (any, bool) {
-	var re *regexp.Regexp
-	if v, ok := splitCache.Load(sep); ok {
-		re = v.(*regexp.Regexp)
-	} else {
-		var err error
-		re, err = regexp.Compile(sep)
-		if err != nil {
-			return nil, false
-		}
-		splitCache.Store(sep, re)
+	re := splitRegexp(sep)
+	if re == nil {
+		return nil, false
 	}
 	idx := re.FindAllStringIndex(s, -1)
 	if len(idx) == 0 {
