@@ -1,0 +1,137 @@
+// Package respond implements the respond connector: it sets the status,
+// headers and body of the HTTP response of an HTTP-triggered execution,
+// with any content type, and passes its input through, so the pipeline may
+// go on after it. The response is written when the execution ends (a later
+// respond wins; a later error wins too), or at once with send: true. Outside
+// an HTTP-triggered execution (nectar run, a schedule or an event) it does
+// nothing but pass the message through.
+package respond
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"strconv"
+
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/triggers"
+)
+
+func init() {
+	engine.Register(engine.Connector[Config]{
+		Name:    "respond",
+		Summary: "Sets the HTTP response (status, headers, body of any content type); the message passes through.",
+		Compile: compile,
+	})
+}
+
+// Config holds the options of a respond step.
+type Config struct {
+	Status      engine.Template            `yaml:"status" default:"200" doc:"the HTTP status (may be an expression)"`
+	Headers     map[string]engine.Template `yaml:"headers" doc:"response headers"`
+	Body        engine.Dynamic             `yaml:"body" doc:"the body: a string is sent as it is, anything else as JSON; default: the step's input message"`
+	ContentType string                     `yaml:"content_type" doc:"the Content-Type; default application/json for JSON bodies, text/plain; charset=utf-8 for strings"`
+	Send        bool                       `yaml:"send" doc:"write the response to the client now; the pipeline goes on, and what it does later reaches only the execution history"`
+}
+
+type step struct {
+	cfg     Config
+	headers []header
+}
+
+type header struct {
+	name string
+	tpl  engine.Template
+}
+
+var _ engine.Step = (*step)(nil)
+
+func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
+	s := &step{cfg: cfg}
+	if lit, ok := cfg.Status.Literal(); ok {
+		if _, ok := toStatus(lit); !ok {
+			return nil, cc.Errorf("status", "expected an HTTP status between 100 and 599, got %q", lit)
+		}
+	}
+	for k, t := range cfg.Headers {
+		s.headers = append(s.headers, header{http.CanonicalHeaderKey(k), t})
+	}
+	return s, nil
+}
+
+// Execute sets the response of the current HTTP request and returns in.
+func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
+	r := triggers.ResponseFrom(ctx)
+	if r == nil {
+		x.Logger.Debug("respond: not an HTTP execution; nothing to answer")
+		return in, nil
+	}
+	sv, err := s.cfg.Status.Eval(x, in)
+	if err != nil {
+		return nil, err
+	}
+	status, ok := toStatus(sv)
+	if !ok {
+		return nil, engine.NewError(500, "respond: status gave %s, expected a number between 100 and 599", value.MustEncodeString(sv))
+	}
+	body := in
+	if s.cfg.Body.IsSet() {
+		if body, err = s.cfg.Body.Eval(x, in); err != nil {
+			return nil, err
+		}
+	}
+	h := make(http.Header, len(s.headers)+1)
+	var data []byte
+	if str, ok := body.(string); ok {
+		data = []byte(str)
+		h.Set("Content-Type", "text/plain; charset=utf-8")
+	} else {
+		if data, err = value.Encode(body); err != nil {
+			return nil, engine.NewError(500, "respond: the body cannot be written as JSON: %v", err)
+		}
+		h.Set("Content-Type", "application/json")
+	}
+	if s.cfg.ContentType != "" {
+		h.Set("Content-Type", s.cfg.ContentType)
+	}
+	for _, hd := range s.headers {
+		v, err := hd.tpl.String(x, in)
+		if err != nil {
+			return nil, err
+		}
+		h.Set(hd.name, v)
+	}
+	if s.cfg.Send {
+		if !r.Send(status, h, data) {
+			x.Logger.Warn("respond: the response was already sent; this one is not", "status", status)
+		}
+	} else {
+		r.Set(status, h, data)
+	}
+	return in, nil
+}
+
+func toStatus(v any) (int, bool) {
+	var n int64
+	switch t := v.(type) {
+	case string:
+		i, err := strconv.Atoi(t)
+		if err != nil {
+			return 0, false
+		}
+		n = int64(i)
+	default:
+		var ok bool
+		if n, ok = value.ToInt(v); !ok {
+			return 0, false
+		}
+	}
+	if n < 100 || n > 599 {
+		return 0, false
+	}
+	return int(n), true
+}
+
+// String describes the step for debugging.
+func (s *step) String() string { return fmt.Sprintf("respond %s", s.cfg.Status.Source()) }

@@ -1,0 +1,520 @@
+// Package history records every execution nectar serve runs — pipeline,
+// trigger, consumer, start, end, status, duration, error, the per-step trace
+// and size-capped input and output snapshots with sensitive fields masked —
+// and reads the records back for `nectar executions` and the management API.
+//
+// # Recording
+//
+// Record is called on the request path, so it only queues the execution's
+// values (messages are immutable and shared, so nothing is copied); one
+// background goroutine masks, encodes and writes them in batches with one
+// store.Apply per batch. When the queue is full Record waits, so every
+// execution is recorded and a slow disk slows callers down rather than
+// losing records. Close flushes what is queued.
+//
+// # Storage
+//
+// Records live in the store bucket "executions" under their id, which starts
+// with the start time (so ids sort by time), each with an expiry of MaxAge; a
+// bucket "executions-ids" holds the ids alone so that the count limit
+// (MaxRecords) is kept without reading records.
+package history
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/binary"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/store"
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+// Buckets used by the recorder.
+const (
+	Bucket    = "executions"
+	IDsBucket = "executions-ids"
+)
+
+// Status values of a record.
+const (
+	StatusOK     = "ok"
+	StatusFailed = "failed"
+)
+
+// Execution is what the server hands to Record: live values, encoded later.
+type Execution struct {
+	ID       string
+	Pipeline *engine.Pipeline
+	Trigger  string // http, schedule, event
+	Consumer string
+	Start    time.Time
+	End      time.Time
+	Input    any
+	Output   any
+	Err      *engine.Error
+	Trace    *engine.Trace
+	// Request is "METHOD /path" for HTTP executions.
+	Request string
+	// Code is the HTTP status answered (HTTP executions) or the error code.
+	Code int
+}
+
+// Record is a stored execution.
+type Record struct {
+	ID              string              `json:"id"`
+	Pipeline        string              `json:"pipeline"`
+	Trigger         string              `json:"trigger"`
+	Consumer        string              `json:"consumer,omitempty"`
+	Request         string              `json:"request,omitempty"`
+	Start           time.Time           `json:"start"`
+	End             time.Time           `json:"end"`
+	DurationMS      float64             `json:"duration_ms"`
+	Status          string              `json:"status"`
+	Code            int                 `json:"code"`
+	Error           json.RawMessage     `json:"error,omitempty"`
+	Steps           []engine.StepRecord `json:"steps,omitempty"`
+	Input           json.RawMessage     `json:"input,omitempty"`
+	InputTruncated  bool                `json:"input_truncated,omitempty"`
+	Output          json.RawMessage     `json:"output,omitempty"`
+	OutputTruncated bool                `json:"output_truncated,omitempty"`
+}
+
+// Options configure a Recorder.
+type Options struct {
+	// MaxRecords is how many records are kept (default 10000); older ones
+	// are deleted.
+	MaxRecords int
+	// MaxAge is how long a record is kept (default 7 days).
+	MaxAge time.Duration
+	// SnapshotBytes caps each input and output snapshot (default 32 KB);
+	// larger ones keep their beginning and are marked truncated.
+	SnapshotBytes int
+	// SensitiveFields are field names whose values are masked as *** in
+	// every pipeline's snapshots, besides the pipeline's own
+	// sensitive_fields and DefaultSensitiveFields.
+	SensitiveFields []string
+	// SecretValues, when set, returns strings (account secrets) masked
+	// wherever they appear as a whole string value.
+	SecretValues func() []string
+	// Queue is the number of executions waiting to be written (default 8192).
+	Queue int
+	// Observe, when set, is called on the background goroutine for every
+	// execution (metrics use it for step durations).
+	Observe func(*Execution)
+	Logger  *slog.Logger
+}
+
+// DefaultSensitiveFields are masked in every snapshot.
+var DefaultSensitiveFields = []string{
+	"password", "passwd", "secret", "client_secret", "token", "access_token", "refresh_token", "id_token",
+	"api_key", "apikey", "apiKey", "authorization", "Authorization", "private_key", "privateKey", "credentials",
+}
+
+// Recorder writes execution records in the background. Create it with New;
+// it is safe for concurrent use.
+type Recorder struct {
+	st     store.Store
+	opts   Options
+	queue  chan *Execution
+	done   chan struct{}
+	flushQ chan chan struct{}
+	once   sync.Once
+	count  int
+	global map[string]bool
+	logger *slog.Logger
+
+	mu     sync.RWMutex // held for reading while sending, so Close cannot close the queue under a sender
+	closed bool
+}
+
+// New starts a recorder writing to st (nil: observe only, store nothing).
+func New(ctx context.Context, st store.Store, opts Options) (*Recorder, error) {
+	if opts.MaxRecords <= 0 {
+		opts.MaxRecords = 10000
+	}
+	if opts.MaxAge <= 0 {
+		opts.MaxAge = 7 * 24 * time.Hour
+	}
+	if opts.SnapshotBytes <= 0 {
+		opts.SnapshotBytes = 32 << 10
+	}
+	if opts.Queue <= 0 {
+		opts.Queue = 8192
+	}
+	r := &Recorder{st: st, opts: opts, queue: make(chan *Execution, opts.Queue), done: make(chan struct{}),
+		flushQ: make(chan chan struct{}), global: map[string]bool{}, logger: opts.Logger}
+	if r.logger == nil {
+		r.logger = slog.Default()
+	}
+	for _, f := range DefaultSensitiveFields {
+		r.global[f] = true
+	}
+	for _, f := range opts.SensitiveFields {
+		r.global[f] = true
+	}
+	if st != nil {
+		ids, err := st.List(ctx, IDsBucket, store.ListOptions{})
+		if err != nil {
+			return nil, fmt.Errorf("counting execution records: %w", err)
+		}
+		r.count = len(ids)
+	}
+	go r.loop()
+	return r, nil
+}
+
+// NewID returns a new execution id: 12 hex digits of the time in
+// milliseconds, then 12 random hex digits, so ids sort by start time.
+func NewID(t time.Time) string {
+	var b [12]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(t.UnixMilli())<<16)
+	_, _ = rand.Read(b[6:])
+	return hex.EncodeToString(b[:])
+}
+
+// Record queues an execution. It waits while the queue is full and drops
+// the record (logging it) only after Close.
+func (r *Recorder) Record(e *Execution) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	if r.closed {
+		r.logger.Warn("execution not recorded: history is closed", "execution_id", e.ID)
+		return
+	}
+	r.queue <- e
+}
+
+// Flush waits until everything queued so far is written.
+func (r *Recorder) Flush(ctx context.Context) error {
+	ack := make(chan struct{})
+	select {
+	case r.flushQ <- ack:
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+	select {
+	case <-ack:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// Close writes what is queued and stops the recorder. Records after Close
+// are dropped.
+func (r *Recorder) Close(ctx context.Context) error {
+	r.once.Do(func() {
+		r.mu.Lock()
+		r.closed = true
+		close(r.queue)
+		r.mu.Unlock()
+	})
+	select {
+	case <-r.done:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("flushing execution history: %w", ctx.Err())
+	}
+}
+
+const maxBatch = 512
+
+func (r *Recorder) loop() {
+	defer close(r.done)
+	batch := make([]*Execution, 0, maxBatch)
+	for {
+		var ack chan struct{}
+		select {
+		case e, ok := <-r.queue:
+			if !ok {
+				r.write(batch)
+				return
+			}
+			batch = append(batch, e)
+			// Take whatever else is already queued: one commit for all.
+		more:
+			for len(batch) < maxBatch {
+				select {
+				case e, ok := <-r.queue:
+					if !ok {
+						r.write(batch)
+						return
+					}
+					batch = append(batch, e)
+				default:
+					break more
+				}
+			}
+		case ack = <-r.flushQ:
+			// Drain the queue before acknowledging.
+			for drained := false; !drained; {
+				select {
+				case e, ok := <-r.queue:
+					if !ok {
+						r.write(batch)
+						close(ack)
+						return
+					}
+					batch = append(batch, e)
+				default:
+					drained = true
+				}
+			}
+		}
+		r.write(batch)
+		batch = batch[:0]
+		if ack != nil {
+			close(ack)
+		}
+	}
+}
+
+func (r *Recorder) write(batch []*Execution) {
+	if len(batch) == 0 {
+		return
+	}
+	if r.opts.Observe != nil {
+		for _, e := range batch {
+			r.opts.Observe(e)
+		}
+	}
+	if r.st == nil {
+		return
+	}
+	var secrets []string
+	if r.opts.SecretValues != nil {
+		secrets = r.opts.SecretValues()
+	}
+	ops := make([]store.Op, 0, 2*len(batch)+16)
+	for _, e := range batch {
+		b, err := json.Marshal(r.record(e, secrets))
+		if err != nil {
+			r.logger.Error("execution not recorded", "execution_id", e.ID, "error", err)
+			continue
+		}
+		exp := store.ExpireAt(e.Start.Add(r.opts.MaxAge))
+		ops = append(ops, store.PutOp(Bucket, e.ID, b, exp), store.PutOp(IDsBucket, e.ID, nil, exp))
+	}
+	r.count += len(batch)
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if over := r.count - r.opts.MaxRecords; over > r.opts.MaxRecords/10 {
+		old, err := r.st.List(ctx, IDsBucket, store.ListOptions{Limit: over})
+		if err == nil {
+			for _, it := range old {
+				ops = append(ops, store.DeleteOp(Bucket, it.Key), store.DeleteOp(IDsBucket, it.Key))
+			}
+			r.count -= len(old)
+		}
+	}
+	if err := r.st.Apply(ctx, ops...); err != nil {
+		r.logger.Error("execution history not written", "records", len(batch), "error", err)
+	}
+}
+
+// record builds the stored form of e: masked, capped snapshots.
+func (r *Recorder) record(e *Execution, secrets []string) *Record {
+	rec := &Record{
+		ID: e.ID, Trigger: e.Trigger, Consumer: e.Consumer, Request: e.Request,
+		Start: e.Start.UTC(), End: e.End.UTC(), DurationMS: float64(e.End.Sub(e.Start).Microseconds()) / 1000,
+		Status: StatusOK, Code: e.Code,
+	}
+	var fields []string
+	if e.Pipeline != nil {
+		rec.Pipeline = e.Pipeline.Name
+		fields = e.Pipeline.SensitiveFields
+	}
+	m := &masker{global: r.global, local: fields, secrets: secrets}
+	if e.Err != nil {
+		rec.Status = StatusFailed
+		if rec.Code == 0 {
+			rec.Code = e.Err.Code
+		}
+		rec.Error, _ = value.Encode(m.mask(e.Err.Object()))
+	} else if rec.Code == 0 {
+		rec.Code = 200
+	}
+	if e.Trace != nil {
+		rec.Steps = e.Trace.Steps
+	}
+	rec.Input, rec.InputTruncated = r.snapshot(m, e.Input)
+	if e.Err == nil {
+		rec.Output, rec.OutputTruncated = r.snapshot(m, e.Output)
+	}
+	return rec
+}
+
+// TruncatedMark ends a snapshot cut at SnapshotBytes.
+const TruncatedMark = "…[truncated]"
+
+func (r *Recorder) snapshot(m *masker, v any) (json.RawMessage, bool) {
+	b, err := value.Encode(m.mask(v))
+	if err != nil {
+		b, _ = json.Marshal(fmt.Sprintf("<not JSON: %v>", err))
+	}
+	if len(b) <= r.opts.SnapshotBytes {
+		return b, false
+	}
+	cut := b[:r.opts.SnapshotBytes]
+	s, _ := json.Marshal(string(cut) + TruncatedMark)
+	return s, true
+}
+
+// masker replaces the values of sensitive fields with "***".
+type masker struct {
+	global  map[string]bool
+	local   []string
+	secrets []string
+}
+
+func (m *masker) sensitive(k string) bool {
+	if m.global[k] {
+		return true
+	}
+	for _, f := range m.local {
+		if f == k {
+			return true
+		}
+	}
+	return false
+}
+
+// mask returns v with sensitive values replaced; parts without any are
+// shared, not copied.
+func (m *masker) mask(v any) any {
+	switch t := v.(type) {
+	case *value.Object:
+		var out *value.Object
+		for i := range t.Len() {
+			k, c := t.At(i)
+			var nc any
+			if m.sensitive(k) && c != nil {
+				nc = "***"
+			} else {
+				nc = m.mask(c)
+			}
+			if out == nil && !same(nc, c) {
+				out = t.Clone()
+			}
+			if out != nil {
+				out.SetAt(i, nc)
+			}
+		}
+		if out == nil {
+			return t
+		}
+		return out
+	case []any:
+		var out []any
+		for i, c := range t {
+			nc := m.mask(c)
+			if out == nil && !same(nc, c) {
+				out = append([]any(nil), t...)
+			}
+			if out != nil {
+				out[i] = nc
+			}
+		}
+		if out == nil {
+			return t
+		}
+		return out
+	case string:
+		for _, s := range m.secrets {
+			if s != "" && t == s {
+				return "***"
+			}
+		}
+	}
+	return v
+}
+
+// same reports whether mask left c alone (pointer identity for containers).
+func same(a, b any) bool {
+	switch x := a.(type) {
+	case *value.Object:
+		y, ok := b.(*value.Object)
+		return ok && x == y
+	case []any:
+		y, ok := b.([]any)
+		return ok && len(x) == len(y) && (len(x) == 0 || &x[0] == &y[0])
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	}
+	return true
+}
+
+// Filter selects records for List.
+type Filter struct {
+	Pipeline string
+	Status   string // ok or failed
+	Trigger  string
+	// Before lists records older than this id (the last id of a page).
+	Before string
+	// Limit caps the result (default 50).
+	Limit int
+}
+
+// List returns records matching f, newest first, without snapshots and steps.
+func List(ctx context.Context, st store.Store, f Filter) ([]*Record, error) {
+	if f.Limit <= 0 {
+		f.Limit = 50
+	}
+	var out []*Record
+	after := f.Before
+	for len(out) < f.Limit {
+		items, err := st.List(ctx, Bucket, store.ListOptions{Reverse: true, After: after, Limit: 200})
+		if err != nil {
+			return nil, fmt.Errorf("listing executions: %w", err)
+		}
+		for _, it := range items {
+			var rec Record
+			if err := json.Unmarshal(it.Value, &rec); err != nil {
+				continue
+			}
+			if f.Pipeline != "" && rec.Pipeline != f.Pipeline || f.Status != "" && rec.Status != f.Status || f.Trigger != "" && rec.Trigger != f.Trigger {
+				continue
+			}
+			rec.Steps, rec.Input, rec.Output = nil, nil, nil
+			out = append(out, &rec)
+			if len(out) == f.Limit {
+				break
+			}
+		}
+		if len(items) < 200 {
+			break
+		}
+		after = items[len(items)-1].Key
+	}
+	return out, nil
+}
+
+// ErrNotFound is returned by Get for an unknown or expired id.
+var ErrNotFound = errors.New("history: no such execution")
+
+// Get returns the record of execution id.
+func Get(ctx context.Context, st store.Store, id string) (*Record, error) {
+	it, err := st.Get(ctx, Bucket, id)
+	if err != nil {
+		if errors.Is(err, store.ErrNotFound) {
+			return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+		}
+		return nil, err
+	}
+	var rec Record
+	if err := json.Unmarshal(it.Value, &rec); err != nil {
+		return nil, fmt.Errorf("reading execution %s: %w", id, err)
+	}
+	return &rec, nil
+}

@@ -1,0 +1,328 @@
+package server
+
+import (
+	"encoding/json"
+	"errors"
+	"io"
+	"net/http"
+	"os"
+	"strconv"
+
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+
+	"github.com/nectar-run/nectar/consumers"
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/triggers"
+)
+
+// apiHandler builds the management API:
+//
+//	GET    /healthz                       liveness
+//	GET    /readyz                        readiness (503 before Start and while shutting down)
+//	GET    /metrics                       Prometheus metrics
+//	GET    /api/pipelines                 served pipelines
+//	GET    /api/pipelines/{name}          one pipeline, with its source
+//	POST   /api/pipelines/validate        validate a pipeline file sent as the body
+//	POST   /api/reload                    reload changed pipeline files
+//	GET    /api/executions                ?pipeline=&status=&trigger=&before=&limit=
+//	GET    /api/executions/{id}           one execution record
+//	GET    /api/consumers                 consumers (no secrets)
+//	POST   /api/consumers                 {name, description, pipelines, rate_limit}
+//	GET    /api/consumers/{name}
+//	DELETE /api/consumers/{name}
+//	POST   /api/consumers/{name}/keys     issue an API key (shown once)
+//	DELETE /api/consumers/{name}/keys/{id}
+//	POST   /api/consumers/{name}/basic    {username}: issue a Basic password (shown once)
+//
+// Everything under /api/ needs the admin key, except public mounts.
+func (s *Server) apiHandler() http.Handler {
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeValue(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
+		if !s.ready.Load() {
+			writeError(w, http.StatusServiceUnavailable, "not ready")
+			return
+		}
+		writeValue(w, http.StatusOK, map[string]any{"status": "ready", "pipelines": len(s.gen.Load().versions)})
+	})
+	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
+	admin := func(pattern string, h http.HandlerFunc) {
+		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+			if !s.checkAdmin(r) {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="nectar-admin"`)
+				writeError(w, http.StatusUnauthorized, "the management API needs the admin key (Authorization: Bearer KEY)")
+				return
+			}
+			h(w, r)
+		})
+	}
+	admin("GET /api/pipelines", s.apiPipelines)
+	admin("GET /api/pipelines/{name}", s.apiPipeline)
+	admin("POST /api/pipelines/validate", s.apiValidate)
+	admin("POST /api/reload", func(w http.ResponseWriter, r *http.Request) {
+		err := s.Reload(r.Context())
+		res := map[string]any{"reloaded": true}
+		if err != nil {
+			res["errors"] = loadErrors(err)
+		}
+		writeValue(w, http.StatusOK, res)
+	})
+	admin("GET /api/executions", s.apiExecutions)
+	admin("GET /api/executions/{id}", s.apiExecution)
+	admin("GET /api/consumers", func(w http.ResponseWriter, r *http.Request) {
+		if m := s.consumers(w); m != nil {
+			writeValue(w, http.StatusOK, m.List())
+		}
+	})
+	admin("POST /api/consumers", s.apiCreateConsumer)
+	admin("GET /api/consumers/{name}", func(w http.ResponseWriter, r *http.Request) {
+		if m := s.consumers(w); m != nil {
+			c, ok := m.Get(r.PathValue("name"))
+			if !ok {
+				writeError(w, http.StatusNotFound, "no consumer "+r.PathValue("name"))
+				return
+			}
+			writeValue(w, http.StatusOK, c)
+		}
+	})
+	admin("DELETE /api/consumers/{name}", func(w http.ResponseWriter, r *http.Request) {
+		if m := s.consumers(w); m != nil {
+			if err := m.Delete(r.Context(), r.PathValue("name")); err != nil {
+				writeConsumerError(w, err)
+				return
+			}
+			writeValue(w, http.StatusOK, map[string]any{"deleted": r.PathValue("name")})
+		}
+	})
+	admin("POST /api/consumers/{name}/keys", func(w http.ResponseWriter, r *http.Request) {
+		if m := s.consumers(w); m != nil {
+			key, err := m.AddKey(r.Context(), r.PathValue("name"))
+			if err != nil {
+				writeConsumerError(w, err)
+				return
+			}
+			writeValue(w, http.StatusCreated, map[string]string{"consumer": r.PathValue("name"), "key": key})
+		}
+	})
+	admin("DELETE /api/consumers/{name}/keys/{id}", func(w http.ResponseWriter, r *http.Request) {
+		if m := s.consumers(w); m != nil {
+			if err := m.RemoveKey(r.Context(), r.PathValue("name"), r.PathValue("id")); err != nil {
+				writeConsumerError(w, err)
+				return
+			}
+			writeValue(w, http.StatusOK, map[string]any{"deleted": r.PathValue("id")})
+		}
+	})
+	admin("POST /api/consumers/{name}/basic", func(w http.ResponseWriter, r *http.Request) {
+		if m := s.consumers(w); m != nil {
+			var in struct {
+				Username string `json:"username"`
+			}
+			if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&in); err != nil {
+				writeError(w, http.StatusBadRequest, "expected {\"username\": …}: "+err.Error())
+				return
+			}
+			pwd, err := m.AddBasic(r.Context(), r.PathValue("name"), in.Username)
+			if err != nil {
+				writeConsumerError(w, err)
+				return
+			}
+			writeValue(w, http.StatusCreated, map[string]string{"consumer": r.PathValue("name"), "username": in.Username, "password": pwd})
+		}
+	})
+	for _, m := range s.opts.Mount {
+		if m.Public {
+			mux.Handle(m.Pattern, m.Handler)
+		} else {
+			h := m.Handler
+			admin(m.Pattern, h.ServeHTTP)
+		}
+	}
+	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "no management endpoint "+r.Method+" "+r.URL.Path)
+	})
+	return mux
+}
+
+func writeValue(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeJSON(w, code, b)
+}
+
+// pipelineInfo is how the API shows a pipeline.
+type pipelineInfo struct {
+	Name        string         `json:"name"`
+	Description string         `json:"description,omitempty"`
+	File        string         `json:"file"`
+	Trigger     map[string]any `json:"trigger,omitempty"`
+	Source      string         `json:"source,omitempty"`
+}
+
+func describePipeline(v *version) pipelineInfo {
+	info := pipelineInfo{Name: v.p.Name, Description: v.p.Description, File: v.file}
+	if v.p.Trigger == nil {
+		return info
+	}
+	t := map[string]any{"kind": v.p.Trigger.Kind}
+	switch c := v.p.Trigger.Config.(type) {
+	case *triggers.HTTP:
+		t["path"], t["methods"], t["auth"] = c.Path, c.Methods, c.Auth
+	case *triggers.Schedule:
+		t["cron"], t["timezone"] = c.Cron, c.Timezone
+	case *triggers.Event:
+		t["name"], t["concurrency"] = c.Name, c.Concurrency
+	}
+	info.Trigger = t
+	return info
+}
+
+func (s *Server) apiPipelines(w http.ResponseWriter, r *http.Request) {
+	g := s.gen.Load()
+	out := make([]pipelineInfo, 0, len(g.versions))
+	for _, v := range g.versions {
+		out = append(out, describePipeline(v))
+	}
+	writeValue(w, http.StatusOK, out)
+}
+
+func (s *Server) apiPipeline(w http.ResponseWriter, r *http.Request) {
+	v := s.gen.Load().byName[r.PathValue("name")]
+	if v == nil {
+		writeError(w, http.StatusNotFound, "no pipeline "+r.PathValue("name"))
+		return
+	}
+	info := describePipeline(v)
+	if !v.shipped {
+		if b, err := os.ReadFile(v.file); err == nil {
+			info.Source = string(b)
+		}
+	}
+	writeValue(w, http.StatusOK, info)
+}
+
+type loadError struct {
+	File  string `json:"file"`
+	Line  int    `json:"line,omitempty"`
+	Col   int    `json:"col,omitempty"`
+	Path  string `json:"path,omitempty"`
+	Error string `json:"error"`
+}
+
+func loadErrors(err error) []loadError {
+	var out []loadError
+	for _, le := range engine.LoadErrors(err) {
+		out = append(out, loadError{File: le.File, Line: le.Line, Col: le.Col, Path: le.Path, Error: le.Err.Error()})
+	}
+	if len(out) == 0 && err != nil {
+		out = append(out, loadError{Error: err.Error()})
+	}
+	return out
+}
+
+func (s *Server) apiValidate(w http.ResponseWriter, r *http.Request) {
+	data, err := io.ReadAll(io.LimitReader(r.Body, engine.MaxFileSize+1))
+	if err != nil {
+		writeError(w, http.StatusBadRequest, "reading the body: "+err.Error())
+		return
+	}
+	name := r.URL.Query().Get("file")
+	if name == "" {
+		name = "pipeline.yaml"
+	}
+	p, err := engine.Load(name, data, s.opts.Load)
+	if err != nil {
+		writeValue(w, http.StatusOK, map[string]any{"valid": false, "errors": loadErrors(err)})
+		return
+	}
+	_ = p.Close(r.Context())
+	writeValue(w, http.StatusOK, map[string]any{"valid": true, "name": p.Name})
+}
+
+func (s *Server) apiExecutions(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Store == nil || s.opts.HistoryOff {
+		writeError(w, http.StatusNotFound, "execution history is off")
+		return
+	}
+	q := r.URL.Query()
+	limit, _ := strconv.Atoi(q.Get("limit"))
+	if limit > 1000 {
+		limit = 1000
+	}
+	// Records still queued are written first, so a caller sees its own runs.
+	_ = s.hist.Flush(r.Context())
+	recs, err := history.List(r.Context(), s.opts.Store, history.Filter{
+		Pipeline: q.Get("pipeline"), Status: q.Get("status"), Trigger: q.Get("trigger"), Before: q.Get("before"), Limit: limit,
+	})
+	if err != nil {
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	if recs == nil {
+		recs = []*history.Record{}
+	}
+	writeValue(w, http.StatusOK, recs)
+}
+
+func (s *Server) apiExecution(w http.ResponseWriter, r *http.Request) {
+	if s.opts.Store == nil || s.opts.HistoryOff {
+		writeError(w, http.StatusNotFound, "execution history is off")
+		return
+	}
+	_ = s.hist.Flush(r.Context())
+	rec, err := history.Get(r.Context(), s.opts.Store, r.PathValue("id"))
+	if err != nil {
+		if errors.Is(err, history.ErrNotFound) {
+			writeError(w, http.StatusNotFound, err.Error())
+			return
+		}
+		writeError(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	writeValue(w, http.StatusOK, rec)
+}
+
+func (s *Server) consumers(w http.ResponseWriter) *consumers.Manager {
+	if s.opts.Consumers == nil {
+		writeError(w, http.StatusNotFound, "consumers need a store")
+		return nil
+	}
+	return s.opts.Consumers
+}
+
+func (s *Server) apiCreateConsumer(w http.ResponseWriter, r *http.Request) {
+	m := s.consumers(w)
+	if m == nil {
+		return
+	}
+	var c consumers.Consumer
+	if err := json.NewDecoder(io.LimitReader(r.Body, 1<<20)).Decode(&c); err != nil {
+		writeError(w, http.StatusBadRequest, "expected a consumer {name, description, pipelines, rate_limit}: "+err.Error())
+		return
+	}
+	out, err := m.Create(r.Context(), c)
+	if err != nil {
+		writeConsumerError(w, err)
+		return
+	}
+	writeValue(w, http.StatusCreated, out)
+}
+
+func writeConsumerError(w http.ResponseWriter, err error) {
+	switch {
+	case errors.Is(err, consumers.ErrNotFound):
+		writeError(w, http.StatusNotFound, err.Error())
+	case errors.Is(err, consumers.ErrExists):
+		writeError(w, http.StatusConflict, err.Error())
+	case errors.Is(err, consumers.ErrInvalid):
+		writeError(w, http.StatusBadRequest, err.Error())
+	default:
+		writeError(w, http.StatusInternalServerError, err.Error())
+	}
+}

@@ -1,0 +1,203 @@
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"errors"
+	"fmt"
+	"net/http"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/nectar-run/nectar/consumers"
+	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/triggers"
+)
+
+// authenticate finds the caller of r with the trigger's auth modes. It
+// returns status 401 (no or wrong credentials) or 403 (a consumer not
+// allowed on the pipeline, a token without a required scope) with a message,
+// or the caller (nil for auth: none).
+func (s *Server) authenticate(r *http.Request, cfg *triggers.HTTP, pipeline string) (*caller, int, string) {
+	if len(cfg.Auth) == 0 || cfg.Auth[0] == "none" {
+		return nil, 0, ""
+	}
+	var has func(string) bool = func(m string) bool { return slices.Contains(cfg.Auth, m) }
+	presented := false
+	if key := r.Header.Get("apikey"); key != "" && has("apikey") {
+		presented = true
+		if s.opts.Consumers != nil {
+			if c, ok := s.opts.Consumers.AuthenticateKey(key); ok {
+				return consumerCaller(c, "apikey", pipeline)
+			}
+		}
+	}
+	authz := r.Header.Get("Authorization")
+	scheme, cred, _ := strings.Cut(authz, " ")
+	switch {
+	case strings.EqualFold(scheme, "basic") && has("basic"):
+		presented = true
+		user, pass, ok := r.BasicAuth()
+		if ok && s.opts.Consumers != nil {
+			if c, ok := s.opts.Consumers.AuthenticateBasic(user, pass); ok {
+				return consumerCaller(c, "basic", pipeline)
+			}
+		}
+	case strings.EqualFold(scheme, "bearer") && has("jwt"):
+		presented = true
+		return s.verifyJWT(r.Context(), strings.TrimSpace(cred), cfg.JWT)
+	}
+	if presented {
+		return nil, http.StatusUnauthorized, "invalid credentials"
+	}
+	return nil, http.StatusUnauthorized, "missing credentials: send " + strings.Join(credentialNames(cfg), " or ")
+}
+
+func credentialNames(cfg *triggers.HTTP) []string {
+	var out []string
+	for _, m := range cfg.Auth {
+		switch m {
+		case "apikey":
+			out = append(out, "an API key in the apikey header")
+		case "basic":
+			out = append(out, "Basic credentials")
+		case "jwt":
+			out = append(out, "a bearer token")
+		}
+	}
+	return out
+}
+
+func challenge(cfg *triggers.HTTP) string {
+	if slices.Contains(cfg.Auth, "jwt") {
+		return `Bearer realm="nectar"`
+	}
+	if slices.Contains(cfg.Auth, "basic") {
+		return `Basic realm="nectar"`
+	}
+	return `apikey realm="nectar"`
+}
+
+func consumerCaller(c *consumers.Consumer, method, pipeline string) (*caller, int, string) {
+	if !c.Allows(pipeline) {
+		return nil, http.StatusForbidden, "consumer " + c.Name + " is not allowed on pipeline " + pipeline
+	}
+	return &caller{consumer: c, method: method, subject: c.Name}, 0, ""
+}
+
+// verifyJWT checks a bearer token's signature with the key of the trigger's
+// account, its time claims, issuer, audience and scopes.
+func (s *Server) verifyJWT(ctx context.Context, token string, cfg *triggers.JWT) (*caller, int, string) {
+	if s.opts.JWTKey == nil || cfg == nil {
+		s.log.Error("a trigger needs JWT keys, but no account manager runs")
+		return nil, http.StatusUnauthorized, "invalid credentials"
+	}
+	key, err := s.opts.JWTKey(ctx, cfg.Account)
+	if err != nil {
+		s.log.Error("jwt key not available", "account", cfg.Account, "error", err.Error())
+		return nil, http.StatusUnauthorized, "invalid credentials"
+	}
+	opts := []jwt.ParserOption{jwt.WithExpirationRequired(), jwt.WithLeeway(30 * time.Second)}
+	if cfg.Issuer != "" {
+		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
+	}
+	if cfg.Audience != "" {
+		opts = append(opts, jwt.WithAudience(cfg.Audience))
+	}
+	claims := jwt.MapClaims{}
+	_, err = jwt.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
+		switch key.(type) {
+		case []byte:
+			if _, ok := t.Method.(*jwt.SigningMethodHMAC); !ok {
+				return nil, fmt.Errorf("unexpected signing method %s", t.Method.Alg())
+			}
+		default:
+			if _, ok := t.Method.(*jwt.SigningMethodHMAC); ok {
+				return nil, errors.New("an HMAC token for a public key") // the classic key-confusion attack
+			}
+		}
+		return key, nil
+	}, opts...)
+	if err != nil {
+		return nil, http.StatusUnauthorized, "invalid token"
+	}
+	have := tokenScopes(claims)
+	for _, want := range cfg.Scopes {
+		if !slices.Contains(have, want) {
+			return nil, http.StatusForbidden, "token lacks scope " + want
+		}
+	}
+	sub, _ := claims["sub"].(string)
+	return &caller{method: "jwt", subject: sub, claims: value.FromGo(map[string]any(claims)).(*value.Object)}, 0, ""
+}
+
+func tokenScopes(c jwt.MapClaims) []string {
+	var out []string
+	for _, k := range []string{"scope", "scp", "scopes"} {
+		switch v := c[k].(type) {
+		case string:
+			out = append(out, strings.Fields(v)...)
+		case []any:
+			for _, x := range v {
+				if s, ok := x.(string); ok {
+					out = append(out, s)
+				}
+			}
+		}
+	}
+	return out
+}
+
+// rateLimited applies the consumer's own limit and the trigger's limit
+// (per consumer, or per client address without auth).
+func (s *Server) rateLimited(r *http.Request, cfg *triggers.HTTP, pipeline string, who *caller, now time.Time) (time.Duration, bool) {
+	if who != nil && who.consumer != nil && who.consumer.RateLimit != nil {
+		l := who.consumer.RateLimit
+		if every, err := l.Interval(); err == nil {
+			if ok, wait := s.limiter.Allow("consumer\x00"+who.consumer.Name, l.Requests, every, now); !ok {
+				return wait, true
+			}
+		}
+	}
+	if cfg.RateLimit == nil {
+		return 0, false
+	}
+	every, err := consumers.Limit{Per: cfg.RateLimit.Per}.Interval()
+	if err != nil {
+		return 0, false
+	}
+	key := "pipeline\x00" + pipeline + "\x00"
+	if who != nil {
+		key += who.subject
+	} else {
+		key += clientAddr(r)
+	}
+	ok, wait := s.limiter.Allow(key, cfg.RateLimit.Requests, every, now)
+	return wait, !ok
+}
+
+func clientAddr(r *http.Request) string {
+	host := r.RemoteAddr
+	if i := strings.LastIndexByte(host, ':'); i >= 0 {
+		host = host[:i]
+	}
+	return host
+}
+
+// checkAdmin reports whether r carries the admin key (Authorization: Bearer
+// KEY, or X-Nectar-Admin-Key).
+func (s *Server) checkAdmin(r *http.Request) bool {
+	if s.opts.AdminKey == "" {
+		return false
+	}
+	got := r.Header.Get("X-Nectar-Admin-Key")
+	if got == "" {
+		if scheme, cred, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "bearer") {
+			got = strings.TrimSpace(cred)
+		}
+	}
+	return subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.AdminKey)) == 1
+}

@@ -1,0 +1,469 @@
+package server
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+	"unicode/utf8"
+
+	"github.com/nectar-run/nectar/consumers"
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/triggers"
+)
+
+// ServeHTTP routes management paths to the API and the rest to the
+// pipelines of the current generation.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	p := r.URL.Path
+	if strings.HasPrefix(p, "/api/") || p == "/api" || p == "/healthz" || p == "/readyz" || p == "/metrics" {
+		s.api.ServeHTTP(w, r)
+		return
+	}
+	s.gen.Load().mux.ServeHTTP(w, r)
+}
+
+// Handler returns the server's http.Handler.
+func (s *Server) Handler() http.Handler { return s }
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+const maxPooled = 64 << 10
+
+func getBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+func putBuf(b *[]byte) {
+	if cap(*b) <= maxPooled {
+		*b = (*b)[:0]
+		bufPool.Put(b)
+	}
+}
+
+// ServeHTTP runs the pipeline serving the request's method.
+func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	v := rt.methods[r.Method]
+	if v == nil {
+		if r.Method == http.MethodOptions && rt.cors != nil {
+			rt.preflight(w, r)
+			return
+		}
+		w.Header().Set("Allow", rt.allow)
+		writeError(w, http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed on "+rt.path+"; use "+rt.allow)
+		return
+	}
+	v.inflight.Add(1)
+	defer v.inflight.Done()
+	rt.s.serve(w, r, rt, v)
+}
+
+func (rt *route) preflight(w http.ResponseWriter, r *http.Request) {
+	c := rt.cors
+	h := w.Header()
+	if !setOrigin(h, c, r.Header.Get("Origin")) {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	methods := c.Methods
+	if len(methods) == 0 {
+		methods = strings.Split(rt.allow, ", ")
+	}
+	h.Set("Access-Control-Allow-Methods", strings.Join(methods, ", "))
+	if len(c.Headers) > 0 {
+		h.Set("Access-Control-Allow-Headers", strings.Join(c.Headers, ", "))
+	}
+	if c.MaxAge > 0 {
+		h.Set("Access-Control-Max-Age", strconv.Itoa(int(c.MaxAge.D().Seconds())))
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// setOrigin sets Access-Control-Allow-Origin when origin is allowed.
+func setOrigin(h http.Header, c *triggers.CORS, origin string) bool {
+	if origin == "" {
+		return false
+	}
+	allowed := ""
+	for _, o := range c.Origins {
+		if o == "*" {
+			allowed = "*"
+			if c.AllowCredentials {
+				allowed = origin // * is not allowed with credentials
+			}
+			break
+		}
+		if strings.EqualFold(o, origin) {
+			allowed = origin
+			break
+		}
+	}
+	if allowed == "" {
+		return false
+	}
+	h.Set("Access-Control-Allow-Origin", allowed)
+	if allowed != "*" {
+		h.Add("Vary", "Origin")
+	}
+	if c.AllowCredentials {
+		h.Set("Access-Control-Allow-Credentials", "true")
+	}
+	if len(c.ExposeHeaders) > 0 {
+		h.Set("Access-Control-Expose-Headers", strings.Join(c.ExposeHeaders, ", "))
+	}
+	return true
+}
+
+// caller is who sent a request.
+type caller struct {
+	consumer *consumers.Consumer
+	method   string // apikey, basic, jwt
+	subject  string
+	claims   *value.Object
+}
+
+// serve runs one HTTP-triggered execution.
+func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt *route, v *version) {
+	start := time.Now()
+	s.metrics.inflight.Inc()
+	defer s.metrics.inflight.Dec()
+	cfg := v.p.Trigger.Config.(*triggers.HTTP)
+	code := 0
+	defer func() {
+		if p := recover(); p != nil {
+			s.log.Error("request handler panicked", "pipeline", v.p.Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			if code == 0 {
+				code = http.StatusInternalServerError
+				writeError(w, code, "internal error")
+			}
+		}
+		v.pm.request(code)
+	}()
+	h := w.Header()
+	if cfg.CORS != nil {
+		setOrigin(h, cfg.CORS, r.Header.Get("Origin"))
+	}
+	for k, val := range cfg.Headers {
+		h.Set(k, val)
+	}
+	who, status, reason := s.authenticate(r, cfg, v.p.Name)
+	if status != 0 {
+		if status == http.StatusUnauthorized {
+			h.Set("WWW-Authenticate", challenge(cfg))
+		}
+		code = status
+		writeError(w, status, reason)
+		return
+	}
+	if wait, limited := s.rateLimited(r, cfg, v.p.Name, who, start); limited {
+		h.Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		code = http.StatusTooManyRequests
+		writeError(w, code, "rate limit exceeded; retry in "+strconv.Itoa(int(math.Ceil(wait.Seconds())))+"s")
+		return
+	}
+	max := cfg.MaxBodyBytes()
+	if r.ContentLength > max {
+		code = http.StatusRequestEntityTooLarge
+		writeError(w, code, "request body is larger than "+cfg.MaxBody)
+		return
+	}
+	body := getBuf()
+	defer putBuf(body)
+	data, err := readBody(r.Body, *body, max)
+	*body = data[:0]
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			code = http.StatusRequestEntityTooLarge
+			writeError(w, code, "request body is larger than "+cfg.MaxBody)
+			return
+		}
+		code = http.StatusBadRequest
+		writeError(w, code, "reading the request body: "+err.Error())
+		return
+	}
+	ctype := r.Header.Get("Content-Type")
+	req := requestMetadata(r, rt, cfg, ctype)
+	msg, err2 := parseBody(data, ctype, req)
+	if err2 != "" {
+		code = http.StatusBadRequest
+		writeError(w, code, err2)
+		return
+	}
+	md := value.NewObject(3)
+	md.Set("trigger", "http")
+	md.Set("request", req)
+	consumerName := ""
+	if who != nil {
+		co := value.NewObject(3)
+		co.Set("name", who.subject)
+		co.Set("auth", who.method)
+		if who.claims != nil {
+			co.Set("claims", who.claims)
+		}
+		md.Set("consumer", co)
+		consumerName = who.subject
+	}
+	id := history.NewID(start)
+	ctx, cancel := context.WithTimeout(r.Context(), cfg.Timeout.D())
+	defer cancel()
+	resp := triggers.NewResponse(func(status int, hd http.Header, b []byte) {
+		code = status
+		writeResponse(w, status, hd, b)
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+	})
+	ctx = triggers.WithResponse(ctx, resp)
+	var trace *engine.Trace
+	if !s.opts.HistoryOff {
+		trace = &engine.Trace{}
+	}
+	h.Set("X-Execution-Id", id)
+	out, runErr := v.p.Run(ctx, s.rt, msg, engine.RunOptions{ExecutionID: id, Metadata: md, Trace: trace})
+	end := time.Now()
+	var e *engine.Error
+	if runErr != nil {
+		e = engine.AsError(runErr)
+		if ctx.Err() == context.DeadlineExceeded && r.Context().Err() == nil {
+			e.Code = http.StatusGatewayTimeout
+			if !strings.Contains(e.Message, "timed out") {
+				e.Message = "execution timed out after " + cfg.Timeout.D().String() + ": " + e.Message
+			}
+		}
+		if e.Code >= 500 {
+			s.log.Warn("execution failed", "execution_id", id, "pipeline", v.p.Name, "code", e.Code, "error", e.Message)
+		}
+	}
+	rs, rh, rb, set, sent := resp.Get()
+	switch {
+	case sent:
+		// answered early by respond send: true
+	case e != nil:
+		code = statusOf(e.Code)
+		b := getBuf()
+		*b, _ = value.AppendJSON((*b)[:0], e.Object())
+		writeJSON(w, code, *b)
+		putBuf(b)
+	case set:
+		code = rs
+		writeResponse(w, rs, rh, rb)
+	default:
+		code = http.StatusOK
+		b := getBuf()
+		var encErr error
+		*b, encErr = value.AppendJSON((*b)[:0], out)
+		if encErr != nil {
+			code = http.StatusInternalServerError
+			writeError(w, code, "the final message cannot be written as JSON: "+encErr.Error())
+		} else {
+			writeJSON(w, code, *b)
+		}
+		putBuf(b)
+	}
+	if e != nil {
+		v.pm.failed.Inc()
+	} else {
+		v.pm.ok.Inc()
+	}
+	v.pm.duration.Observe(end.Sub(start).Seconds())
+	s.hist.Record(&history.Execution{
+		ID: id, Pipeline: v.p, Trigger: "http", Consumer: consumerName, Start: start, End: end,
+		Input: msg, Output: out, Err: e, Trace: trace, Request: r.Method + " " + r.URL.Path, Code: code,
+	})
+}
+
+func statusOf(code int) int {
+	if code < 100 || code > 599 {
+		return http.StatusInternalServerError
+	}
+	return code
+}
+
+// readBody reads at most max bytes into buf.
+func readBody(body io.ReadCloser, buf []byte, max int64) ([]byte, error) {
+	if body == nil || body == http.NoBody {
+		return buf[:0], nil
+	}
+	lr := io.LimitReader(body, max+1)
+	b := bytes.NewBuffer(buf[:0])
+	if _, err := b.ReadFrom(lr); err != nil {
+		return b.Bytes(), err
+	}
+	if int64(b.Len()) > max {
+		return b.Bytes(), &http.MaxBytesError{Limit: max}
+	}
+	return b.Bytes(), nil
+}
+
+// requestMetadata builds metadata.request.
+func requestMetadata(r *http.Request, rt *route, cfg *triggers.HTTP, ctype string) *value.Object {
+	req := value.NewObject(7)
+	req.Set("method", r.Method)
+	req.Set("path", r.URL.Path)
+	params := value.NewObject(len(rt.params))
+	for _, p := range rt.params {
+		params.Set(p, r.PathValue(p))
+	}
+	req.Set("params", params)
+	var q *value.Object
+	if r.URL.RawQuery != "" {
+		vals, _ := url.ParseQuery(r.URL.RawQuery)
+		q = valuesObject(vals)
+	} else {
+		q = value.NewObject(0)
+	}
+	req.Set("query", q)
+	hdr := value.NewObject(len(r.Header))
+	authed := len(cfg.Auth) > 0 && cfg.Auth[0] != "none"
+	for k, vals := range r.Header {
+		lk := strings.ToLower(k)
+		if authed && (lk == "apikey" || lk == "authorization") {
+			continue // the consumer is in metadata.consumer; the credential stays out of the pipeline
+		}
+		if len(vals) == 1 {
+			hdr.Set(lk, vals[0])
+		} else {
+			hdr.Set(lk, strings.Join(vals, ", "))
+		}
+	}
+	req.Set("headers", hdr)
+	req.Set("content_type", ctype)
+	req.Set("remote_addr", r.RemoteAddr)
+	return req
+}
+
+func valuesObject(vals map[string][]string) *value.Object {
+	o := value.NewObject(len(vals))
+	for k, vs := range vals {
+		if len(vs) == 1 {
+			o.Set(k, vs[0])
+			continue
+		}
+		list := make([]any, len(vs))
+		for i, s := range vs {
+			list[i] = s
+		}
+		o.Set(k, list)
+	}
+	return o
+}
+
+// parseBody turns the request body into the message: JSON parsed, forms as
+// objects, text as a string, other bytes as base64 text. It returns a
+// message for the client on malformed input.
+func parseBody(data []byte, ctype string, req *value.Object) (any, string) {
+	if len(bytes.TrimSpace(data)) == 0 {
+		return value.NewObject(0), ""
+	}
+	mt := ctype
+	if i := strings.IndexByte(mt, ';'); i >= 0 {
+		mt = mt[:i]
+	}
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	switch {
+	case mt == "application/json" || strings.HasSuffix(mt, "+json") || mt == "" && looksJSON(data):
+		v, err := value.Decode(data)
+		if err != nil {
+			return nil, "malformed JSON: " + err.Error()
+		}
+		return v, ""
+	case mt == "application/x-www-form-urlencoded":
+		vals, err := url.ParseQuery(string(data))
+		if err != nil {
+			return nil, "malformed form: " + err.Error()
+		}
+		return valuesObject(vals), ""
+	case mt == "multipart/form-data":
+		return parseMultipart(data, ctype)
+	case strings.HasPrefix(mt, "text/") || strings.HasSuffix(mt, "xml") || mt == "" || utf8.Valid(data) && !strings.HasPrefix(mt, "application/octet-stream"):
+		return string(data), ""
+	}
+	req.Set("body_encoding", "base64")
+	return base64.StdEncoding.EncodeToString(data), ""
+}
+
+func looksJSON(data []byte) bool {
+	t := bytes.TrimSpace(data)
+	return len(t) > 0 && (t[0] == '{' || t[0] == '[')
+}
+
+// parseMultipart gives form fields as strings and files as
+// {filename, content_type, size, content (base64)}.
+func parseMultipart(data []byte, ctype string) (any, string) {
+	_, params, err := mime.ParseMediaType(ctype)
+	if err != nil || params["boundary"] == "" {
+		return nil, "malformed multipart body: no boundary"
+	}
+	mr := multipart.NewReader(bytes.NewReader(data), params["boundary"])
+	out := value.NewObject(4)
+	for {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, "malformed multipart body: " + err.Error()
+		}
+		b, err := io.ReadAll(part)
+		if err != nil {
+			return nil, "malformed multipart body: " + err.Error()
+		}
+		name := part.FormName()
+		if part.FileName() == "" {
+			out.Set(name, string(b))
+			continue
+		}
+		f := value.NewObject(4)
+		f.Set("filename", part.FileName())
+		f.Set("content_type", part.Header.Get("Content-Type"))
+		f.Set("size", int64(len(b)))
+		f.Set("content", base64.StdEncoding.EncodeToString(b))
+		out.Set(name, f)
+	}
+	return out, ""
+}
+
+func writeJSON(w http.ResponseWriter, code int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	_, _ = w.Write(body)
+}
+
+func writeResponse(w http.ResponseWriter, code int, hd http.Header, body []byte) {
+	h := w.Header()
+	for k, vs := range hd {
+		h[k] = vs
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	_, _ = w.Write(body)
+}
+
+// writeError writes the standard error object {timestamp, error, code}.
+func writeError(w http.ResponseWriter, code int, msg string) {
+	b := getBuf()
+	*b = append((*b)[:0], `{"timestamp":`...)
+	*b = strconv.AppendInt(*b, time.Now().UnixMilli(), 10)
+	*b = append(*b, `,"error":`...)
+	*b = value.AppendString(*b, msg)
+	*b = append(*b, `,"code":`...)
+	*b = strconv.AppendInt(*b, int64(code), 10)
+	*b = append(*b, '}')
+	writeJSON(w, code, *b)
+	putBuf(b)
+}

@@ -1,0 +1,478 @@
+// Package server is `nectar serve`: one process that serves every pipeline's
+// trigger (http routes, schedules, event subscriptions), the management API
+// under /api/, /healthz, /readyz and /metrics, records every execution in the
+// history, and reloads pipeline files when they change.
+//
+// # Lifecycle
+//
+// New loads the pipelines and builds the routes; Handler is the http.Handler
+// to serve; Start starts schedules, event subscriptions and file polling;
+// Shutdown stops them, waits for running executions within its context and
+// flushes the history. The caller owns the http.Server (and so its
+// graceful Shutdown) and the store.
+//
+// # Reloading
+//
+// Reload (called on SIGHUP, by the file poller and by POST /api/reload)
+// loads the files that changed. A file that no longer loads keeps its
+// previous version and the reason is logged; a new version replaces the
+// old one atomically for new requests, while requests in flight finish on
+// the version they started with, which is closed afterwards.
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"os"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/nectar-run/nectar/consumers"
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/store"
+	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/triggers"
+	"github.com/nectar-run/nectar/triggers/events"
+)
+
+// Options configure a Server.
+type Options struct {
+	// Dir is the folder of pipeline files served and watched ("" for none).
+	Dir string
+	// Shipped holds pipelines that ship with Nectar (embedded); a file in
+	// Dir with the same pipeline name replaces one of them.
+	Shipped fs.FS
+	// Load are the options every pipeline is loaded with (globals).
+	Load engine.LoadOptions
+	// Runtime is shared by every execution; the server sets its Pipelines
+	// (a library of the served pipelines), its Logger when nil, and the
+	// event bus service. nil makes one.
+	Runtime *engine.Runtime
+	// Store keeps the execution history and consumers (nil: neither).
+	Store store.Store
+	// Consumers authenticate callers (nil: auth apikey and basic fail).
+	Consumers *consumers.Manager
+	// History configures the execution history; HistoryOff turns it off.
+	History    history.Options
+	HistoryOff bool
+	// Bus carries events (default: an in-process events.Memory).
+	Bus events.Bus
+	// AdminKey protects /api/. Empty refuses every /api/ request.
+	AdminKey string
+	// JWTKey returns the key that verifies bearer tokens of triggers with
+	// auth: jwt: []byte for HMAC, or a crypto public key.
+	JWTKey func(ctx context.Context, account string) (any, error)
+	// Mount adds handlers to the management API (accounts). Patterns are
+	// http.ServeMux patterns under /api/; Public ones skip the admin key
+	// (an OAuth callback a browser follows).
+	Mount []Mount
+	// Registry receives the server's metrics (default: a new registry with
+	// the Go and process collectors).
+	Registry *prometheus.Registry
+	// ReloadInterval is how often Dir is polled for changes (0: never; use
+	// Reload or SIGHUP).
+	ReloadInterval time.Duration
+	Logger         *slog.Logger
+}
+
+// Mount is a handler added to the management API.
+type Mount struct {
+	Pattern string
+	Handler http.Handler
+	Public  bool
+}
+
+// Server serves pipelines. Create it with New.
+type Server struct {
+	opts    Options
+	rt      *engine.Runtime
+	lib     *engine.Library
+	log     *slog.Logger
+	reg     *prometheus.Registry
+	metrics *metrics
+	hist    *history.Recorder
+	bus     events.Bus
+	ownBus  bool
+	limiter *consumers.Limiter
+	api     http.Handler
+
+	gen atomic.Pointer[generation]
+
+	reloadMu sync.Mutex
+	files    map[string]fileState // path → state, under reloadMu
+
+	runMu   sync.Mutex
+	runners map[*version]func(ctx context.Context) // stop functions of schedules and subscriptions
+	started bool
+	ready   atomic.Bool
+	closing atomic.Bool
+
+	bg      sync.WaitGroup // background executions (schedules, events)
+	stopBg  context.CancelFunc
+	bgCtx   context.Context
+	retired sync.WaitGroup
+}
+
+// version is one loaded version of a pipeline, counted while in use.
+type version struct {
+	p        *engine.Pipeline
+	file     string
+	shipped  bool
+	inflight sync.WaitGroup
+	pm       *pipelineMetrics
+}
+
+type fileState struct {
+	mod  time.Time
+	size int64
+	name string // pipeline name, "" when the file never loaded
+}
+
+// New loads the pipelines and prepares the server. Problems with single
+// files are logged, not returned: the server serves what loads.
+func New(ctx context.Context, opts Options) (*Server, error) {
+	s := &Server{opts: opts, files: map[string]fileState{}, runners: map[*version]func(context.Context){}, limiter: consumers.NewLimiter()}
+	s.log = opts.Logger
+	if s.log == nil {
+		s.log = slog.Default()
+	}
+	s.rt = opts.Runtime
+	if s.rt == nil {
+		s.rt = &engine.Runtime{}
+	}
+	if s.rt.Logger == nil {
+		s.rt.Logger = s.log
+	}
+	s.lib = engine.NewLibrary(opts.Load)
+	s.rt.Pipelines = s.lib
+	s.bus = opts.Bus
+	if s.bus == nil {
+		s.bus = events.NewMemory()
+		s.ownBus = true
+	}
+	s.rt.SetService(events.ServiceKey{}, countingBus{s.bus, s})
+	s.reg = opts.Registry
+	if s.reg == nil {
+		s.reg = prometheus.NewRegistry()
+		s.reg.MustRegister(prometheus.NewGoCollector(), prometheus.NewProcessCollector(prometheus.ProcessCollectorOpts{}))
+	}
+	s.metrics = newMetrics(s.reg)
+	s.bgCtx, s.stopBg = context.WithCancel(context.Background())
+	hopts := opts.History
+	if hopts.Logger == nil {
+		hopts.Logger = s.log
+	}
+	hopts.Observe = s.metrics.observe
+	var hst store.Store
+	if !opts.HistoryOff {
+		hst = opts.Store
+	}
+	hist, err := history.New(ctx, hst, hopts)
+	if err != nil {
+		return nil, err
+	}
+	s.hist = hist
+	s.gen.Store(&generation{})
+	if err := s.load(ctx, true); err != nil {
+		return nil, err
+	}
+	s.api = s.apiHandler()
+	return s, nil
+}
+
+// countingBus counts published events for /metrics.
+type countingBus struct {
+	events.Bus
+	s *Server
+}
+
+func (b countingBus) Publish(ctx context.Context, name string, payload any) error {
+	err := b.Bus.Publish(ctx, name, payload)
+	if err == nil {
+		b.s.metrics.eventsQueued.Inc()
+	}
+	return err
+}
+
+// Library returns the library of served pipelines.
+func (s *Server) Library() *engine.Library { return s.lib }
+
+// Runtime returns the runtime executions share.
+func (s *Server) Runtime() *engine.Runtime { return s.rt }
+
+// Registry returns the metrics registry.
+func (s *Server) Registry() *prometheus.Registry { return s.reg }
+
+// History returns the recorder.
+func (s *Server) History() *history.Recorder { return s.hist }
+
+// Reload loads the pipeline files that changed since the last load and
+// swaps them in. It returns the problems of files that failed to load (the
+// previous versions stay).
+func (s *Server) Reload(ctx context.Context) error { return s.load(ctx, false) }
+
+// load scans Dir (and, the first time, the shipped pipelines), loads what
+// changed, and installs a new generation.
+func (s *Server) load(ctx context.Context, first bool) error {
+	s.reloadMu.Lock()
+	defer s.reloadMu.Unlock()
+	old := s.gen.Load()
+	// Current versions by file.
+	byFile := map[string]*version{}
+	for _, v := range old.versions {
+		byFile[v.file] = v
+	}
+	var files []string
+	if s.opts.Dir != "" {
+		var err error
+		files, err = engine.PipelineFiles(s.opts.Dir)
+		if err != nil && !(first && errors.Is(err, fs.ErrNotExist)) {
+			return fmt.Errorf("listing pipelines in %s: %w", s.opts.Dir, err)
+		}
+		sort.Strings(files)
+	}
+	var next []*version
+	var errs []error
+	changed := false
+	seen := map[string]bool{}
+	for _, f := range files {
+		seen[f] = true
+		st, err := os.Stat(f)
+		if err != nil {
+			continue
+		}
+		prev, had := s.files[f]
+		cur := byFile[f]
+		if had && prev.mod.Equal(st.ModTime()) && prev.size == st.Size() {
+			if cur != nil {
+				next = append(next, cur)
+			}
+			continue
+		}
+		changed = true
+		p, err := engine.LoadFile(f, s.opts.Load)
+		s.files[f] = fileState{mod: st.ModTime(), size: st.Size()}
+		if err != nil {
+			s.metrics.reloads.WithLabelValues("failed").Inc()
+			errs = append(errs, err)
+			if cur != nil {
+				s.log.Error("pipeline file does not load; keeping the previous version", "file", f, "pipeline", cur.p.Name, "error", err.Error())
+				next = append(next, cur)
+			} else {
+				s.log.Error("pipeline file does not load", "file", f, "error", err.Error())
+			}
+			continue
+		}
+		s.metrics.reloads.WithLabelValues("ok").Inc()
+		if !first {
+			s.log.Info("pipeline loaded", "file", f, "pipeline", p.Name)
+		}
+		next = append(next, &version{p: p, file: f})
+	}
+	for f := range s.files {
+		if !seen[f] {
+			delete(s.files, f)
+			changed = true
+			s.log.Info("pipeline file removed", "file", f)
+		}
+	}
+	if first && s.opts.Shipped != nil {
+		shipped, err := loadShipped(s.opts.Shipped, s.opts.Load)
+		if err != nil {
+			s.log.Error("shipped pipelines do not load", "error", err.Error())
+		}
+		next = append(next, shipped...)
+		changed = true
+	} else {
+		for _, v := range old.versions {
+			if v.shipped {
+				next = append(next, v)
+			}
+		}
+	}
+	if !changed && !first {
+		return nil
+	}
+	gen, rejected := s.build(next, old)
+	for _, v := range rejected {
+		if v.err != nil {
+			errs = append(errs, v.err)
+		}
+	}
+	s.install(gen, old)
+	return errors.Join(errs...)
+}
+
+func loadShipped(fsys fs.FS, opts engine.LoadOptions) ([]*version, error) {
+	var out []*version
+	var errs []error
+	err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() || !(strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml")) {
+			return err
+		}
+		data, err := fs.ReadFile(fsys, path)
+		if err != nil {
+			return err
+		}
+		p, err := engine.Load("shipped:"+path, data, opts)
+		if err != nil {
+			errs = append(errs, err)
+			return nil
+		}
+		out = append(out, &version{p: p, file: "shipped:" + path, shipped: true})
+		return nil
+	})
+	return out, errors.Join(append(errs, err)...)
+}
+
+// install makes gen current: the library, the runners, and retiring the
+// versions gen no longer holds.
+func (s *Server) install(gen *generation, old *generation) {
+	keep := map[*version]bool{}
+	for _, v := range gen.versions {
+		keep[v] = true
+	}
+	s.gen.Store(gen)
+	// The library points at the current versions; replaced ones are closed
+	// through their own version below, once no request uses them.
+	for _, v := range gen.versions {
+		s.lib.Add(v.p)
+	}
+	names := map[string]bool{}
+	for _, v := range gen.versions {
+		names[v.p.Name] = true
+	}
+	for _, p := range s.lib.All() {
+		if !names[p.Name] {
+			s.lib.Remove(p.Name)
+		}
+	}
+	s.runMu.Lock()
+	if s.started {
+		for _, v := range gen.versions {
+			if _, running := s.runners[v]; !running {
+				s.startRunner(v)
+			}
+		}
+	}
+	var stops []func(context.Context)
+	for v, stop := range s.runners {
+		if !keep[v] {
+			stops = append(stops, stop)
+			delete(s.runners, v)
+		}
+	}
+	s.runMu.Unlock()
+	for _, v := range old.versions {
+		if keep[v] {
+			continue
+		}
+		s.retired.Add(1)
+		go func(v *version) {
+			defer s.retired.Done()
+			// Requests that picked the old generation just before the swap
+			// may not have counted themselves in yet: give them a moment.
+			time.Sleep(time.Second)
+			v.inflight.Wait()
+			if err := v.p.Close(context.Background()); err != nil {
+				s.log.Warn("closing a replaced pipeline", "pipeline", v.p.Name, "error", err.Error())
+			}
+		}(v)
+	}
+	for _, stop := range stops {
+		go stop(context.Background())
+	}
+}
+
+// Start starts schedules, event subscriptions and, with ReloadInterval, the
+// file poller. It returns at once.
+func (s *Server) Start() {
+	s.runMu.Lock()
+	s.started = true
+	for _, v := range s.gen.Load().versions {
+		if _, running := s.runners[v]; !running {
+			s.startRunner(v)
+		}
+	}
+	s.runMu.Unlock()
+	if s.opts.ReloadInterval > 0 && s.opts.Dir != "" {
+		s.bg.Add(1)
+		go func() {
+			defer s.bg.Done()
+			t := time.NewTicker(s.opts.ReloadInterval)
+			defer t.Stop()
+			for {
+				select {
+				case <-s.bgCtx.Done():
+					return
+				case <-t.C:
+					_ = s.Reload(s.bgCtx)
+				}
+			}
+		}()
+	}
+	s.ready.Store(true)
+}
+
+// startRunner starts v's schedule or subscription; runMu is held.
+func (s *Server) startRunner(v *version) {
+	if v.p.Trigger == nil {
+		return
+	}
+	switch cfg := v.p.Trigger.Config.(type) {
+	case *triggers.Schedule:
+		s.runners[v] = s.startSchedule(v, cfg)
+	case *triggers.Event:
+		s.runners[v] = s.subscribe(v, cfg)
+	}
+}
+
+// Shutdown stops schedules, subscriptions and polling, waits for running
+// executions until ctx ends, and flushes the history. Call it after the
+// http.Server's Shutdown, so that no request is still arriving.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.closing.Store(true)
+	s.ready.Store(false)
+	s.runMu.Lock()
+	stops := make([]func(context.Context), 0, len(s.runners))
+	for v, stop := range s.runners {
+		stops = append(stops, stop)
+		delete(s.runners, v)
+	}
+	s.started = false
+	s.runMu.Unlock()
+	var wg sync.WaitGroup
+	for _, stop := range stops {
+		wg.Add(1)
+		go func() { defer wg.Done(); stop(ctx) }()
+	}
+	wg.Wait()
+	var errs []error
+	if s.ownBus {
+		if m, ok := s.bus.(*events.Memory); ok {
+			errs = append(errs, m.Close(ctx))
+		}
+	}
+	s.stopBg()
+	done := make(chan struct{})
+	go func() { s.bg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-ctx.Done():
+		errs = append(errs, fmt.Errorf("background executions still running: %w", ctx.Err()))
+	}
+	errs = append(errs, s.hist.Close(ctx))
+	for _, v := range s.gen.Load().versions {
+		errs = append(errs, v.p.Close(ctx))
+	}
+	return errors.Join(errs...)
+}

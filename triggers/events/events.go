@@ -1,0 +1,211 @@
+// Package events is the bus between the event connector, which publishes a
+// named event with a payload, and the pipelines whose trigger is
+// `event: NAME`, which run for it asynchronously.
+//
+// Bus is deliberately small so that another implementation (a PostgreSQL
+// table shared by replicas) can replace Memory, the in-process bus nectar
+// serve uses by default.
+//
+// # Delivery
+//
+// Publish hands the payload to every subscription of the name. Each
+// subscription has a queue and a number of workers; when its queue is full,
+// Publish waits (back-pressure on the publishing execution) until there is
+// room or its context ends. A published event with no subscriber is dropped
+// and counted. Delivery is at most once: events still queued when the process
+// stops are lost unless Close is given time to drain them.
+package events
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+)
+
+// Bus delivers named events to subscribers. Implementations are safe for
+// concurrent use.
+type Bus interface {
+	// Publish delivers payload to every subscriber of name, waiting while a
+	// subscriber's queue is full. It returns when the event is queued
+	// everywhere, not when it is handled. payload is shared, never modified.
+	Publish(ctx context.Context, name string, payload any) error
+	// Subscribe runs h for each event of name with at most opts.Concurrency
+	// runs at once, until the returned cancel is called; cancel waits for the
+	// queue to drain and runs to finish, or ctx to end.
+	Subscribe(name string, opts SubscribeOptions, h Handler) (cancel func(ctx context.Context) error)
+}
+
+// Handler handles one event. Its error is the handler's own business (the
+// server records it in the execution history); the bus does not retry.
+type Handler func(ctx context.Context, ev Event)
+
+// Event is one delivered event.
+type Event struct {
+	Name    string
+	Payload any
+	// Source is the execution that published it, if any.
+	Source string
+}
+
+// SubscribeOptions bound a subscription.
+type SubscribeOptions struct {
+	// Concurrency is the number of handlers run at once (at least 1).
+	Concurrency int
+	// Queue is the number of events waiting for a handler.
+	Queue int
+}
+
+// ServiceKey is the engine.Runtime service key of the Bus.
+type ServiceKey struct{}
+
+type sourceKey struct{}
+
+// WithSource returns ctx naming the execution that publishes.
+func WithSource(ctx context.Context, executionID string) context.Context {
+	return context.WithValue(ctx, sourceKey{}, executionID)
+}
+
+// ErrClosed is returned by Publish after Close.
+var ErrClosed = errors.New("events: bus closed")
+
+// Memory is the in-process Bus.
+type Memory struct {
+	mu      sync.RWMutex
+	subs    map[string][]*subscription
+	closed  bool
+	Dropped atomic.Int64 // events published with no subscriber
+}
+
+// NewMemory returns an empty in-process bus.
+func NewMemory() *Memory { return &Memory{subs: map[string][]*subscription{}} }
+
+type subscription struct {
+	name  string
+	queue chan Event
+	h     Handler
+	wg    sync.WaitGroup
+	stop  chan struct{}
+	once  sync.Once
+	ctx   context.Context
+	abort context.CancelFunc
+}
+
+// Publish implements Bus.
+func (m *Memory) Publish(ctx context.Context, name string, payload any) error {
+	m.mu.RLock()
+	if m.closed {
+		m.mu.RUnlock()
+		return ErrClosed
+	}
+	subs := m.subs[name]
+	m.mu.RUnlock()
+	if len(subs) == 0 {
+		m.Dropped.Add(1)
+		return nil
+	}
+	src, _ := ctx.Value(sourceKey{}).(string)
+	ev := Event{Name: name, Payload: payload, Source: src}
+	for _, s := range subs {
+		select {
+		case s.queue <- ev:
+		case <-s.stop:
+			// The subscription went away while we waited: skip it.
+		case <-ctx.Done():
+			return fmt.Errorf("publishing event %s: %w", name, ctx.Err())
+		}
+	}
+	return nil
+}
+
+// Subscribe implements Bus.
+func (m *Memory) Subscribe(name string, opts SubscribeOptions, h Handler) func(ctx context.Context) error {
+	if opts.Concurrency < 1 {
+		opts.Concurrency = 1
+	}
+	if opts.Queue < 0 {
+		opts.Queue = 0
+	}
+	s := &subscription{name: name, queue: make(chan Event, opts.Queue), h: h, stop: make(chan struct{})}
+	s.ctx, s.abort = context.WithCancel(context.Background())
+	for range opts.Concurrency {
+		s.wg.Add(1)
+		go s.work()
+	}
+	m.mu.Lock()
+	m.subs[name] = append(m.subs[name], s)
+	m.mu.Unlock()
+	return func(ctx context.Context) error {
+		m.mu.Lock()
+		list := m.subs[name]
+		for i, x := range list {
+			if x == s {
+				m.subs[name] = append(list[:i:i], list[i+1:]...)
+				break
+			}
+		}
+		if len(m.subs[name]) == 0 {
+			delete(m.subs, name)
+		}
+		m.mu.Unlock()
+		return s.close(ctx)
+	}
+}
+
+func (s *subscription) work() {
+	defer s.wg.Done()
+	for {
+		select {
+		case ev := <-s.queue:
+			s.h(s.ctx, ev)
+		case <-s.stop:
+			// Drain what is queued, then stop.
+			for {
+				select {
+				case ev := <-s.queue:
+					s.h(s.ctx, ev)
+				default:
+					return
+				}
+			}
+		}
+	}
+}
+
+// close stops taking events, lets the workers drain the queue and waits for
+// them; when ctx ends first, running handlers see their context cancelled.
+func (s *subscription) close(ctx context.Context) error {
+	s.once.Do(func() { close(s.stop) })
+	done := make(chan struct{})
+	go func() { s.wg.Wait(); close(done) }()
+	select {
+	case <-done:
+		s.abort()
+		return nil
+	case <-ctx.Done():
+		s.abort()
+		<-done
+		return fmt.Errorf("event subscription %s: %w", s.name, ctx.Err())
+	}
+}
+
+// Close stops the bus: Publish fails from now on, and every subscription
+// drains as its cancel would.
+func (m *Memory) Close(ctx context.Context) error {
+	m.mu.Lock()
+	m.closed = true
+	var all []*subscription
+	for _, l := range m.subs {
+		all = append(all, l...)
+	}
+	m.subs = map[string][]*subscription{}
+	m.mu.Unlock()
+	var errs []error
+	for _, s := range all {
+		errs = append(errs, s.close(ctx))
+	}
+	return errors.Join(errs...)
+}
+
+var _ Bus = (*Memory)(nil)

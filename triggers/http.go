@@ -1,0 +1,197 @@
+package triggers
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+
+	"github.com/nectar-run/nectar/engine"
+)
+
+// HTTP holds the options of an http trigger.
+type HTTP struct {
+	Path      string            `yaml:"path" required:"true" doc:"route, starting with /; {name} matches one segment (metadata.request.params.name), a final {name...} the rest of the path"`
+	Methods   []string          `yaml:"methods" default:"POST" doc:"accepted methods; others get 405 with an Allow header"`
+	MaxBody   string            `yaml:"max_body" default:"5MB" doc:"largest request body (B, KB, MB); larger ones get 413"`
+	Timeout   engine.Duration   `yaml:"timeout" default:"30s" doc:"the execution fails with 504 when it runs longer"`
+	Auth      []string          `yaml:"auth" default:"none" doc:"how callers authenticate: none, apikey (a consumer key in the apikey header), basic (a consumer's Basic credential), jwt (a bearer token signed with the key of jwt.account); several are alternatives"`
+	JWT       *JWT              `yaml:"jwt" doc:"how a bearer JWT is verified (auth: jwt)"`
+	RateLimit *RateLimit        `yaml:"rate_limit" doc:"requests allowed per caller (consumer, or client address without auth) in an interval; more get 429 with Retry-After"`
+	CORS      *CORS             `yaml:"cors" doc:"answer browser preflight requests and add Access-Control-* headers"`
+	Headers   map[string]string `yaml:"headers" doc:"extra headers on every response"`
+
+	maxBody int64
+}
+
+// JWT says how a bearer token is verified.
+type JWT struct {
+	Account  string   `yaml:"account" required:"true" doc:"the account holding the verification key (an HMAC secret or a PEM public key)"`
+	Scopes   []string `yaml:"scopes" doc:"scopes the token must all carry (in its scope or scp claim); a token without them gets 403"`
+	Issuer   string   `yaml:"issuer" doc:"required iss claim"`
+	Audience string   `yaml:"audience" doc:"required aud claim"`
+}
+
+// RateLimit is a number of requests per interval.
+type RateLimit struct {
+	Requests int    `yaml:"requests" required:"true" doc:"requests allowed in each interval"`
+	Per      string `yaml:"per" default:"minute" enum:"second,minute,hour,day" doc:"the interval"`
+}
+
+// CORS holds cross-origin options.
+type CORS struct {
+	Origins          []string        `yaml:"origins" default:"*" doc:"allowed origins, or *"`
+	Methods          []string        `yaml:"methods" doc:"allowed methods (default: the trigger's)"`
+	Headers          []string        `yaml:"headers" default:"Content-Type,Authorization,apikey" doc:"allowed request headers"`
+	ExposeHeaders    []string        `yaml:"expose_headers" doc:"response headers scripts may read"`
+	AllowCredentials bool            `yaml:"allow_credentials" doc:"send Access-Control-Allow-Credentials: true"`
+	MaxAge           engine.Duration `yaml:"max_age" default:"10m" doc:"how long a browser may cache a preflight answer"`
+}
+
+// MaxBodyBytes returns max_body in bytes.
+func (h *HTTP) MaxBodyBytes() int64 { return h.maxBody }
+
+// AuthModes are the values auth accepts.
+var AuthModes = []string{"none", "apikey", "basic", "jwt"}
+
+// reservedPrefixes are paths the server keeps for itself.
+var reservedPrefixes = []string{"/api/", "/healthz", "/readyz", "/metrics", "/debug/"}
+
+func validateHTTP(h *HTTP) error {
+	var errs []error
+	if err := CheckPath(h.Path); err != nil {
+		errs = append(errs, fmt.Errorf("path: %w", err))
+	}
+	for i, m := range h.Methods {
+		up := strings.ToUpper(m)
+		if !validMethod(up) {
+			errs = append(errs, fmt.Errorf("methods[%d]: %q is not an HTTP method", i, m))
+		}
+		h.Methods[i] = up
+	}
+	n, err := ParseSize(h.MaxBody)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("max_body: %w", err))
+	}
+	h.maxBody = n
+	if h.Timeout <= 0 {
+		errs = append(errs, errors.New("timeout: must be above 0"))
+	}
+	none := false
+	for i, a := range h.Auth {
+		switch a {
+		case "none":
+			none = true
+		case "apikey", "basic":
+		case "jwt":
+			if h.JWT == nil {
+				errs = append(errs, errors.New("auth: jwt needs a jwt block naming the account that holds the key"))
+			}
+		default:
+			errs = append(errs, fmt.Errorf("auth[%d]: expected one of %s, got %q", i, strings.Join(AuthModes, ", "), a))
+		}
+	}
+	if none && len(h.Auth) > 1 {
+		errs = append(errs, errors.New("auth: none cannot be combined with other modes"))
+	}
+	if h.RateLimit != nil && h.RateLimit.Requests <= 0 {
+		errs = append(errs, errors.New("rate_limit.requests: must be above 0"))
+	}
+	for k := range h.Headers {
+		if !validHeaderName(k) {
+			errs = append(errs, fmt.Errorf("headers: %q is not a valid header name", k))
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// CheckPath reports whether p is a route the server accepts: it starts with
+// a slash, its {name} wildcards are whole segments, and it is not one of the
+// server's own paths (/api/, /healthz, /readyz, /metrics).
+func CheckPath(p string) error {
+	if !strings.HasPrefix(p, "/") {
+		return fmt.Errorf("%q must start with /", p)
+	}
+	for _, r := range reservedPrefixes {
+		if p == strings.TrimSuffix(r, "/") || strings.HasPrefix(p, r) {
+			return fmt.Errorf("%q is reserved for the server (%s)", p, r)
+		}
+	}
+	segs := strings.Split(p[1:], "/")
+	names := map[string]bool{}
+	for i, s := range segs {
+		if !strings.ContainsAny(s, "{}") {
+			continue
+		}
+		if !strings.HasPrefix(s, "{") || !strings.HasSuffix(s, "}") {
+			return fmt.Errorf("segment %q: a {name} wildcard must be a whole segment", s)
+		}
+		name := s[1 : len(s)-1]
+		if strings.HasSuffix(name, "...") {
+			if i != len(segs)-1 {
+				return fmt.Errorf("segment %q: {name...} must be the last segment", s)
+			}
+			name = strings.TrimSuffix(name, "...")
+		}
+		if name == "" || !isIdent(name) {
+			return fmt.Errorf("segment %q: a wildcard name is letters, digits and _", s)
+		}
+		if names[name] {
+			return fmt.Errorf("wildcard {%s} appears twice", name)
+		}
+		names[name] = true
+	}
+	return nil
+}
+
+func isIdent(s string) bool {
+	for i, r := range s {
+		if !(r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || i > 0 && r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+func validMethod(m string) bool {
+	switch m {
+	case http.MethodGet, http.MethodHead, http.MethodPost, http.MethodPut, http.MethodPatch,
+		http.MethodDelete, http.MethodOptions:
+		return true
+	}
+	return false
+}
+
+func validHeaderName(k string) bool {
+	if k == "" {
+		return false
+	}
+	for _, r := range k {
+		if !(r == '-' || r == '_' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
+			return false
+		}
+	}
+	return true
+}
+
+// ParseSize reads a size like 5MB, 512KB, 1024 or 1.5MB (units B, KB, MB,
+// GB, powers of 1024).
+func ParseSize(s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		m      int64
+	}{{"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}} {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.m
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || f <= 0 {
+		return 0, fmt.Errorf("expected a size like 5MB or 512KB, got %q", s)
+	}
+	return int64(f * float64(mult)), nil
+}

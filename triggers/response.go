@@ -1,0 +1,75 @@
+package triggers
+
+import (
+	"context"
+	"net/http"
+	"sync"
+)
+
+// Response is the HTTP response a pipeline shapes with the respond
+// connector. The server puts one in the context of each HTTP-triggered
+// execution; respond steps (also inside called pipelines and parallel
+// branches) set it; the server writes it when the execution ends, or at once
+// when a step asks to send it early. It is safe for concurrent use.
+type Response struct {
+	mu     sync.Mutex
+	set    bool
+	sent   bool
+	status int
+	header http.Header
+	body   []byte
+	send   func(status int, header http.Header, body []byte)
+}
+
+type responseKey struct{}
+
+// NewResponse returns an empty Response. send, when not nil, writes a
+// response to the client at once (Send calls it once).
+func NewResponse(send func(status int, header http.Header, body []byte)) *Response {
+	return &Response{send: send}
+}
+
+// WithResponse returns ctx carrying r.
+func WithResponse(ctx context.Context, r *Response) context.Context {
+	return context.WithValue(ctx, responseKey{}, r)
+}
+
+// ResponseFrom returns the Response of the HTTP request that started the
+// execution, or nil when it was not started by one.
+func ResponseFrom(ctx context.Context) *Response {
+	r, _ := ctx.Value(responseKey{}).(*Response)
+	return r
+}
+
+// Set replaces the response; a later Set wins. header may be nil.
+func (r *Response) Set(status int, header http.Header, body []byte) {
+	r.mu.Lock()
+	r.set, r.status, r.header, r.body = true, status, header, body
+	r.mu.Unlock()
+}
+
+// Send sets the response and writes it to the client now. It reports false
+// when a response was already sent; later responses and errors of the
+// execution then reach only the execution history.
+func (r *Response) Send(status int, header http.Header, body []byte) bool {
+	r.mu.Lock()
+	if r.sent || r.send == nil {
+		r.set, r.status, r.header, r.body = true, status, header, body
+		sent := r.sent
+		r.mu.Unlock()
+		return !sent && r.send == nil
+	}
+	r.set, r.sent, r.status, r.header, r.body = true, true, status, header, body
+	send := r.send
+	r.mu.Unlock()
+	send(status, header, body)
+	return true
+}
+
+// Get returns the response set by Set or Send, and whether one was set and
+// whether it was already sent.
+func (r *Response) Get() (status int, header http.Header, body []byte, set, sent bool) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.status, r.header, r.body, r.set, r.sent
+}
