@@ -1,0 +1,256 @@
+// Package accountstest is a fake OAuth2 authorization server and API for
+// tests, on a loopback httptest server: it runs the authorization code flow
+// with PKCE, the refresh-token grant (optionally rotating single-use
+// refresh tokens), the client-credentials grant, and an API that checks
+// bearer tokens and can refuse them as 401, 403 or a 200 with an error
+// body. It counts token requests, so tests can prove that concurrent users
+// share one renewal.
+package accountstest
+
+import (
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"sync"
+	"sync/atomic"
+)
+
+// Client credentials the fake accepts.
+const (
+	ClientID     = "nectar-client"
+	ClientSecret = "fake-client-secret-Zq8x" // tests grep for it
+)
+
+// Provider is the fake. Change its fields before use, or under Lock.
+type Provider struct {
+	*httptest.Server
+
+	mu sync.Mutex
+	// ExpiresIn is the expires_in of issued tokens (0: omitted).
+	ExpiresIn int
+	// Rotate makes refresh tokens single-use: each refresh issues a new one
+	// and the old one answers invalid_grant.
+	Rotate bool
+	// NoRefreshToken makes the code exchange return no refresh token.
+	NoRefreshToken bool
+	// BasicAuth requires client credentials in a Basic header (else in
+	// the body).
+	BasicAuth bool
+	// RefuseAs is how the API refuses an unknown token: 401 (default), 403,
+	// or 200 for {"error":{"code":"602"}}.
+	RefuseAs int
+
+	tokenRequests atomic.Int64
+	apiRequests   atomic.Int64
+	seq           int
+	issued        []string
+	codes         map[string]codeGrant
+	access        map[string]bool
+	refresh       map[string]bool
+	// Requests holds the last token-request forms, for inspection.
+	Forms []url.Values
+}
+
+type codeGrant struct {
+	redirect, challenge string
+}
+
+// New starts a fake provider; it is closed with the test.
+func New(t interface {
+	Cleanup(func())
+}) *Provider {
+	p := &Provider{ExpiresIn: 3600, codes: map[string]codeGrant{}, access: map[string]bool{}, refresh: map[string]bool{}}
+	mux := http.NewServeMux()
+	mux.HandleFunc("/authorize", p.authorize)
+	mux.HandleFunc("/token", p.token)
+	mux.HandleFunc("/api/", p.api)
+	p.Server = httptest.NewServer(mux)
+	t.Cleanup(p.Server.Close)
+	return p
+}
+
+// TokenRequests is how many requests reached /token.
+func (p *Provider) TokenRequests() int64 { return p.tokenRequests.Load() }
+
+// APIRequests is how many requests reached /api/.
+func (p *Provider) APIRequests() int64 { return p.apiRequests.Load() }
+
+// Set changes the fake's settings under its lock.
+func (p *Provider) Set(fn func(p *Provider)) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	fn(p)
+}
+
+// ExpireAccessTokens makes every issued access token invalid, as if they
+// had expired at the server.
+func (p *Provider) ExpireAccessTokens() {
+	p.mu.Lock()
+	p.access = map[string]bool{}
+	p.mu.Unlock()
+}
+
+// RevokeRefreshTokens makes every refresh token answer invalid_grant.
+func (p *Provider) RevokeRefreshTokens() {
+	p.mu.Lock()
+	p.refresh = map[string]bool{}
+	p.mu.Unlock()
+}
+
+// IssuedSecrets returns every access and refresh token issued, to check
+// that none leaks.
+func (p *Provider) IssuedSecrets() []string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]string(nil), p.issued...)
+}
+
+func (p *Provider) authorize(w http.ResponseWriter, r *http.Request) {
+	q := r.URL.Query()
+	if q.Get("client_id") != ClientID || q.Get("response_type") != "code" {
+		http.Error(w, "bad client", http.StatusBadRequest)
+		return
+	}
+	if q.Get("code_challenge_method") != "S256" || q.Get("code_challenge") == "" {
+		http.Error(w, "PKCE S256 required", http.StatusBadRequest)
+		return
+	}
+	p.mu.Lock()
+	p.seq++
+	code := fmt.Sprintf("code-%d", p.seq)
+	p.codes[code] = codeGrant{redirect: q.Get("redirect_uri"), challenge: q.Get("code_challenge")}
+	p.mu.Unlock()
+	to, err := url.Parse(q.Get("redirect_uri"))
+	if err != nil {
+		http.Error(w, "bad redirect_uri", http.StatusBadRequest)
+		return
+	}
+	back := to.Query()
+	back.Set("code", code)
+	back.Set("state", q.Get("state"))
+	to.RawQuery = back.Encode()
+	http.Redirect(w, r, to.String(), http.StatusFound)
+}
+
+func (p *Provider) fail(w http.ResponseWriter, status int, code string) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(status)
+	fmt.Fprintf(w, `{"error":%q,"error_description":"fake says %s"}`, code, code)
+}
+
+func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
+	p.tokenRequests.Add(1)
+	if err := r.ParseForm(); err != nil {
+		p.fail(w, 400, "invalid_request")
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.Forms = append(p.Forms, r.PostForm)
+	id, secret := r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
+	if p.BasicAuth {
+		u, s, ok := r.BasicAuth()
+		if !ok {
+			p.fail(w, 401, "invalid_client")
+			return
+		}
+		id, _ = url.QueryUnescape(u)
+		secret, _ = url.QueryUnescape(s)
+	}
+	grant := r.PostForm.Get("grant_type")
+	if grant != "urn:ietf:params:oauth:grant-type:jwt-bearer" && (id != ClientID || subtle.ConstantTimeCompare([]byte(secret), []byte(ClientSecret)) != 1) {
+		p.fail(w, 401, "invalid_client")
+		return
+	}
+	withRefresh := false
+	switch grant {
+	case "client_credentials":
+	case "authorization_code":
+		c, ok := p.codes[r.PostForm.Get("code")]
+		delete(p.codes, r.PostForm.Get("code")) // a code works once
+		if !ok || c.redirect != r.PostForm.Get("redirect_uri") {
+			p.fail(w, 400, "invalid_grant")
+			return
+		}
+		sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
+		if base64.RawURLEncoding.EncodeToString(sum[:]) != c.challenge {
+			p.fail(w, 400, "invalid_grant")
+			return
+		}
+		withRefresh = !p.NoRefreshToken
+	case "refresh_token":
+		rt := r.PostForm.Get("refresh_token")
+		if !p.refresh[rt] {
+			p.fail(w, 400, "invalid_grant")
+			return
+		}
+		if p.Rotate {
+			delete(p.refresh, rt)
+			withRefresh = true
+		}
+	case "urn:ietf:params:oauth:grant-type:jwt-bearer":
+		if r.PostForm.Get("assertion") == "" {
+			p.fail(w, 400, "invalid_grant")
+			return
+		}
+	default:
+		p.fail(w, 400, "unsupported_grant_type")
+		return
+	}
+	p.seq++
+	out := map[string]any{"access_token": fmt.Sprintf("fake-access-%d-Kx7", p.seq), "token_type": "Bearer"}
+	p.access[out["access_token"].(string)] = true
+	p.issued = append(p.issued, out["access_token"].(string))
+	if withRefresh {
+		rt := fmt.Sprintf("fake-refresh-%d-Vb2", p.seq)
+		p.refresh[rt] = true
+		p.issued = append(p.issued, rt)
+		out["refresh_token"] = rt
+	}
+	if p.ExpiresIn > 0 {
+		out["expires_in"] = p.ExpiresIn
+	}
+	if s := r.PostForm.Get("scope"); s != "" {
+		out["scope"] = s
+	}
+	w.Header().Set("Content-Type", "application/json")
+	json.NewEncoder(w).Encode(out)
+}
+
+// api answers /api/... for a valid token: {"ok":true,"path":...,"body":...};
+// otherwise it refuses as RefuseAs says. /api/items?page=N serves pages.
+func (p *Provider) api(w http.ResponseWriter, r *http.Request) {
+	p.apiRequests.Add(1)
+	tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
+	if tok == "" {
+		tok = r.URL.Query().Get("access_token")
+	}
+	p.mu.Lock()
+	ok, refuse := p.access[tok], p.RefuseAs
+	p.mu.Unlock()
+	w.Header().Set("Content-Type", "application/json")
+	if !ok {
+		switch refuse {
+		case 403:
+			w.WriteHeader(403)
+			fmt.Fprint(w, `{"error":"forbidden"}`)
+		case 200:
+			fmt.Fprint(w, `{"error":{"code":"602","message":"Access token expired"}}`)
+		default:
+			w.WriteHeader(401)
+			fmt.Fprint(w, `{"error":"invalid_token"}`)
+		}
+		return
+	}
+	var body any
+	if r.Body != nil {
+		json.NewDecoder(r.Body).Decode(&body)
+	}
+	json.NewEncoder(w).Encode(map[string]any{"ok": true, "path": r.URL.Path, "body": body})
+}
