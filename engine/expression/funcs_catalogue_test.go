@@ -1,6 +1,8 @@
 package expression_test
 
 import (
+	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 
@@ -45,6 +47,7 @@ func TestFuncCatalogueExamples(t *testing.T) {
 			if err != nil {
 				t.Fatalf("example %q: %v", f.Example, err)
 			}
+			mustBeJSON(t, got)
 			gotJSON, err := value.Encode(got)
 			if err != nil {
 				t.Fatalf("example %q gave %#v, which is not JSON: %v", f.Example, got, err)
@@ -78,7 +81,11 @@ func TestFuncNoPanic(t *testing.T) {
 						t.Fatalf("%s(%#v) panicked: %v", f.Name, args, r)
 					}
 				}()
-				_, _ = f.Fn(args...)
+				if out, err := f.Fn(args...); err == nil {
+					if bad := modelType(out); bad != "" {
+						t.Fatalf("%s(%#v) = %#v, which holds a %s", f.Name, args, out, bad)
+					}
+				}
 			}
 			call()
 			for n := 1; n <= 8; n++ {
@@ -132,8 +139,32 @@ func lookupFn(name string) func(args ...any) (any, error) {
 	panic("no function " + name)
 }
 
+// modelType reports the first value in v that is outside the value model
+// (an int, a map, …), or "" when every value is in it.
+func modelType(v any) string {
+	switch x := v.(type) {
+	case nil, bool, string, int64, uint64, float64, json.Number:
+		return ""
+	case *value.Object:
+		bad := ""
+		x.Range(func(_ string, e any) bool { bad = modelType(e); return bad == "" })
+		return bad
+	case []any:
+		for _, e := range x {
+			if bad := modelType(e); bad != "" {
+				return bad
+			}
+		}
+		return ""
+	}
+	return fmt.Sprintf("%T", v)
+}
+
 func mustBeJSON(t *testing.T, v any) {
 	t.Helper()
+	if bad := modelType(v); bad != "" {
+		t.Fatalf("result %#v holds a %s, outside the value model", v, bad)
+	}
 	if _, err := value.Encode(v); err != nil {
 		t.Fatalf("result %#v is not JSON: %v", v, err)
 	}
@@ -153,6 +184,7 @@ func runCases(t *testing.T, cases []fcase) {
 			if err != nil {
 				t.Fatalf("%s%v: %v", tc.fn, tc.args, err)
 			}
+			mustBeJSON(t, got)
 			gotJSON, err := value.Encode(got)
 			if err != nil {
 				t.Fatalf("%s%v = %#v, not JSON: %v", tc.fn, tc.args, got, err)
