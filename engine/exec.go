@@ -181,7 +181,7 @@ func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, depth int) *Exec {
 	}
 	x := &Exec{
 		ID: id, Pipeline: p, Runtime: rt, Vars: vars, Metadata: md,
-		Logger: logger.With("execution_id", id, "pipeline", p.Name),
+		Logger: slog.New(&execHandler{h: logger.Handler(), id: id, pipeline: p.Name}),
 		Trace:  opts.Trace, Start: now, depth: depth, shared: &execShared{},
 	}
 	x.scope = expression.Env{Vars: vars, Globals: p.Globals, Global: p.Globals, Metadata: md}
@@ -515,4 +515,27 @@ func setPath(root any, path []string, v any) (any, error) {
 	}
 	o.Set(path[0], nv)
 	return o, nil
+}
+
+// execHandler adds the execution id and pipeline to every record. Unlike
+// Logger.With, it formats nothing until a record is actually logged, so an
+// execution that logs nothing pays two small allocations for its logger.
+type execHandler struct {
+	h            slog.Handler
+	id, pipeline string
+}
+
+func (e *execHandler) Enabled(ctx context.Context, l slog.Level) bool { return e.h.Enabled(ctx, l) }
+
+func (e *execHandler) Handle(ctx context.Context, r slog.Record) error {
+	r.AddAttrs(slog.String("execution_id", e.id), slog.String("pipeline", e.pipeline))
+	return e.h.Handle(ctx, r)
+}
+
+func (e *execHandler) WithAttrs(as []slog.Attr) slog.Handler {
+	return &execHandler{h: e.h.WithAttrs(as), id: e.id, pipeline: e.pipeline}
+}
+
+func (e *execHandler) WithGroup(name string) slog.Handler {
+	return slog.New(e.h).With("execution_id", e.id, "pipeline", e.pipeline).WithGroup(name).Handler()
 }

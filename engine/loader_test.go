@@ -92,7 +92,7 @@ func TestLoadErrors(t *testing.T) {
 		{
 			name: "unknown trigger",
 			src:  "name: a\ntrigger: {htp: {}}\nsteps:\n  - set: {a: 1}\n",
-			want: []string{`f.yaml:2:11: trigger.htp: unknown trigger`},
+			want: []string{`f.yaml:2:11: trigger.htp: unknown trigger; did you mean "http"?`},
 		},
 	}
 	for _, tt := range tests {

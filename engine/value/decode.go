@@ -48,6 +48,12 @@ type decoder struct {
 	data []byte
 	pos  int
 	buf  []byte
+	// keys and vals are scratch stacks shared by all nesting levels: an object
+	// or array collects its members there and is then allocated at its exact
+	// size, instead of growing its own slices by appending.
+	keys   []string
+	vals   []any
+	intern map[string]string
 }
 
 func (d *decoder) errorf(format string, args ...any) error {
@@ -110,18 +116,18 @@ func (d *decoder) object(depth int) (any, error) {
 		return nil, d.errorf("nesting deeper than %d", MaxDepth)
 	}
 	d.pos++ // {
-	o := &Object{}
 	d.skipSpace()
 	if d.pos < len(d.data) && d.data[d.pos] == '}' {
 		d.pos++
-		return o, nil
+		return &Object{}, nil
 	}
+	kbase, vbase := len(d.keys), len(d.vals)
 	for {
 		d.skipSpace()
 		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
 			return nil, d.errorf("unexpected %s, expected a string key", d.preview())
 		}
-		k, err := d.string()
+		k, err := d.key()
 		if err != nil {
 			return nil, err
 		}
@@ -135,8 +141,8 @@ func (d *decoder) object(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		// A repeated key keeps its first position and its last value, as most decoders do.
-		o.Set(k.(string), v)
+		d.keys = append(d.keys, k)
+		d.vals = append(d.vals, v)
 		d.skipSpace()
 		if d.pos >= len(d.data) {
 			return nil, d.errorf("unexpected end of input, expected ',' or '}'")
@@ -146,11 +152,26 @@ func (d *decoder) object(depth int) (any, error) {
 			d.pos++
 		case '}':
 			d.pos++
-			return o, nil
+			return d.finishObject(kbase, vbase), nil
 		default:
 			return nil, d.errorf("unexpected %s, expected ',' or '}'", d.preview())
 		}
 	}
+}
+
+// finishObject builds the object whose members sit on the scratch stacks
+// above base, and pops them.
+func (d *decoder) finishObject(kbase, vbase int) *Object {
+	n := len(d.keys) - kbase
+	o := &Object{keys: make([]string, 0, n), vals: make([]any, 0, n)}
+	for i := 0; i < n; i++ {
+		// A repeated key keeps its first position and its last value, as most decoders do.
+		o.Set(d.keys[kbase+i], d.vals[vbase+i])
+	}
+	clear(d.vals[vbase:])
+	d.keys = d.keys[:kbase]
+	d.vals = d.vals[:vbase]
+	return o
 }
 
 func (d *decoder) array(depth int) (any, error) {
@@ -158,19 +179,19 @@ func (d *decoder) array(depth int) (any, error) {
 		return nil, d.errorf("nesting deeper than %d", MaxDepth)
 	}
 	d.pos++ // [
-	a := []any{}
 	d.skipSpace()
 	if d.pos < len(d.data) && d.data[d.pos] == ']' {
 		d.pos++
-		return a, nil
+		return []any{}, nil
 	}
+	base := len(d.vals)
 	for {
 		d.skipSpace()
 		v, err := d.value(depth)
 		if err != nil {
 			return nil, err
 		}
-		a = append(a, v)
+		d.vals = append(d.vals, v)
 		d.skipSpace()
 		if d.pos >= len(d.data) {
 			return nil, d.errorf("unexpected end of input, expected ',' or ']'")
@@ -180,11 +201,48 @@ func (d *decoder) array(depth int) (any, error) {
 			d.pos++
 		case ']':
 			d.pos++
+			a := make([]any, len(d.vals)-base)
+			copy(a, d.vals[base:])
+			clear(d.vals[base:])
+			d.vals = d.vals[:base]
 			return a, nil
 		default:
 			return nil, d.errorf("unexpected %s, expected ',' or ']'", d.preview())
 		}
 	}
+}
+
+// key reads an object key. Keys repeat across the records of an array, so
+// short ones are interned: one string per distinct key per Decode.
+func (d *decoder) key() (string, error) {
+	start := d.pos + 1
+	for i := start; i < len(d.data) && i-start <= 32; i++ {
+		c := d.data[i]
+		if c == '"' {
+			raw := d.data[start:i]
+			if s, ok := d.intern[string(raw)]; ok {
+				d.pos = i + 1
+				return s, nil
+			}
+			s := string(raw)
+			if d.intern == nil {
+				d.intern = make(map[string]string, 16)
+			}
+			if len(d.intern) < 1024 {
+				d.intern[s] = s
+			}
+			d.pos = i + 1
+			return s, nil
+		}
+		if c == '\\' || c < 0x20 || c >= 0x80 {
+			break
+		}
+	}
+	v, err := d.string()
+	if err != nil {
+		return "", err
+	}
+	return v.(string), nil
 }
 
 func (d *decoder) string() (any, error) {

@@ -128,7 +128,16 @@ func appendFloat(dst []byte, f float64) ([]byte, error) {
 	if abs < 1e-6 || abs >= 1e21 {
 		format = 'e'
 	}
-	return strconv.AppendFloat(dst, f, format, -1, 64), nil
+	start := len(dst)
+	dst = strconv.AppendFloat(dst, f, format, -1, 64)
+	if format == 'e' {
+		// Go writes 3e-07; JSON writers usually write 3e-7.
+		if n := len(dst); n-start >= 4 && dst[n-2] == '0' && (dst[n-3] == '-' || dst[n-3] == '+') {
+			dst[n-2] = dst[n-1]
+			dst = dst[:n-1]
+		}
+	}
+	return dst, nil
 }
 
 const hexDigits = "0123456789abcdef"

@@ -1,0 +1,74 @@
+package engine_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+// order1KB builds a ~1 KB order message.
+func order1KB() string {
+	var items []string
+	for i := 0; i < 8; i++ {
+		items = append(items, fmt.Sprintf(`{"sku":"SKU-%04d","name":"Item number %d","qty":%d,"price":%d.5}`, i, i, i+1, 10+i))
+	}
+	return `{"id":"ord-1","customer":{"id":42,"name":"Ada Lovelace","email":"ada@example.com"},"status":"open","items":[` + strings.Join(items, ",") + `],"total":123.5,"notes":"leave at the door"}`
+}
+
+func benchPipeline(b *testing.B, src, input string) {
+	p, err := engine.Load("bench.yaml", []byte(src), engine.LoadOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	in, err := value.DecodeString(input)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rt := &engine.Runtime{Logger: slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.Run(ctx, rt, in, engine.RunOptions{ExecutionID: "bench"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+func steps(n int, step string) string {
+	var sb strings.Builder
+	sb.WriteString("name: bench\nsteps:\n")
+	for i := 0; i < n; i++ {
+		sb.WriteString("  - " + step + "\n")
+	}
+	return sb.String()
+}
+
+// BenchmarkPipeline measures per-step overhead: divide ns/op by the step count.
+func BenchmarkPipeline(b *testing.B) {
+	b.Run("1-step/log-disabled", func(b *testing.B) {
+		benchPipeline(b, steps(1, "log: {level: debug, message: 'x {{ message.id }}'}"), order1KB())
+	})
+	b.Run("10-steps/log-disabled", func(b *testing.B) {
+		benchPipeline(b, steps(10, "log: {level: debug, message: 'x {{ message.id }}'}"), order1KB())
+	})
+	b.Run("10-steps/assert", func(b *testing.B) {
+		benchPipeline(b, steps(10, "assert: {that: 'message.total > 0'}"), order1KB())
+	})
+	b.Run("10-steps/set-template", func(b *testing.B) {
+		benchPipeline(b, steps(10, "set: {id: '{{ message.id }}', total: '{{ message.total }}'}"), `{"id":"a","total":1}`)
+	})
+}
+
+func BenchmarkAssert(b *testing.B) {
+	benchPipeline(b, steps(1, `assert: {that: 'message.customer.name != nil && message.total > 0', status: 422}`), order1KB())
+}
+
+func BenchmarkJQ1KB(b *testing.B) {
+	benchPipeline(b, steps(1, `jq: {query: '.items | map(.price * .qty) | add'}`), order1KB())
+}

@@ -1,0 +1,90 @@
+package value_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+func record(i int) string {
+	return fmt.Sprintf(`{"id":%d,"sku":"SKU-%06d","name":"Item number %d with a longer name","qty":%d,"price":%d.25,"tags":["a","b","c"],"active":true,"meta":{"created":"2024-01-02T03:04:05Z","by":"importer"}}`, i, i, i, i%7, i%100)
+}
+
+func message(size int) []byte {
+	var sb strings.Builder
+	sb.WriteString(`{"batch":"b-1","records":[`)
+	for i := 0; sb.Len() < size-64; i++ {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(record(i))
+	}
+	sb.WriteString(`]}`)
+	return []byte(sb.String())
+}
+
+func BenchmarkDecode(b *testing.B) {
+	for _, size := range []struct {
+		name string
+		n    int
+	}{{"1KB", 1 << 10}, {"1MB", 1 << 20}} {
+		data := message(size.n)
+		b.Run(size.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := value.Decode(data); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		// The baseline: encoding/json into map[string]any (which loses key order).
+		b.Run(size.name+"/encoding-json-baseline", func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				var v any
+				if err := json.Unmarshal(data, &v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+func BenchmarkEncode(b *testing.B) {
+	for _, size := range []struct {
+		name string
+		n    int
+	}{{"1KB", 1 << 10}, {"1MB", 1 << 20}} {
+		data := message(size.n)
+		v, err := value.Decode(data)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run(size.name, func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			buf := make([]byte, 0, len(data)+1024)
+			for b.Loop() {
+				if buf, err = value.AppendJSON(buf[:0], v); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		var m any
+		json.Unmarshal(data, &m)
+		b.Run(size.name+"/encoding-json-baseline", func(b *testing.B) {
+			b.SetBytes(int64(len(data)))
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := json.Marshal(m); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

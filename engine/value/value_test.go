@@ -1,0 +1,139 @@
+package value_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+func TestRoundTrip(t *testing.T) {
+	tests := []struct{ name, in, want string }{
+		{"key order is kept", `{"b":1,"a":2,"c":{"z":1,"y":[1,{"q":1,"p":2}]}}`, ""},
+		{"integers are exact", `{"big":9223372036854775807,"neg":-9223372036854775808,"u":18446744073709551615,"huge":123456789012345678901234567890}`, ""},
+		{"floats stay floats", `[1.0,2.5,-0.125,1e+300,3.0e-7]`, `[1.0,2.5,-0.125,1e+300,3e-7]`},
+		{"nested arrays of objects", `[[{"a":[{"b":[]}]},{}],[],[[]]]`, ""},
+		{"escapes", `"a\"b\\c\n\t\u00e9\ud83d\ude00\u0001"`, `"a\"b\\c\n\té😀\u0001"`},
+		{"white space", " { \"a\" : [ 1 , 2 ] } ", `{"a":[1,2]}`},
+		{"repeated key keeps first place, last value", `{"a":1,"b":2,"a":3}`, `{"a":3,"b":2}`},
+		{"many keys get an index", `{"k0":0,"k1":1,"k2":2,"k3":3,"k4":4,"k5":5,"k6":6,"k7":7,"k8":8,"k9":9,"k10":10,"k11":11,"k12":12,"k13":13,"k14":14}`, ""},
+		{"html is not escaped", `"<a href='x'>&</a>"`, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			v, err := value.DecodeString(tt.in)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := value.MustEncodeString(v)
+			want := tt.want
+			if want == "" {
+				want = tt.in
+			}
+			if got != want {
+				t.Errorf("got  %s\nwant %s", got, want)
+			}
+		})
+	}
+}
+
+func TestDecodeErrors(t *testing.T) {
+	tests := []struct {
+		name, in string
+		offset   int64
+	}{
+		{"empty", ``, 0},
+		{"trailing garbage", `{} x`, 3},
+		{"missing colon", `{"a" 1}`, 5},
+		{"leading zero", `01`, 1},
+		{"unterminated string", `"abc`, 4},
+		{"bad literal", `[tru]`, 1},
+		{"trailing comma", `[1,]`, 3},
+		{"control character", "\"a\x01\"", 2},
+		{"bad escape", `"\x"`, 2},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := value.DecodeString(tt.in)
+			se, ok := err.(*value.SyntaxError)
+			if !ok {
+				t.Fatalf("got %v, want a syntax error", err)
+			}
+			if se.Offset != tt.offset {
+				t.Errorf("offset %d, want %d (%v)", se.Offset, tt.offset, err)
+			}
+		})
+	}
+}
+
+func TestDeepNestingIsRefused(t *testing.T) {
+	in := strings.Repeat("[", value.MaxDepth+1) + strings.Repeat("]", value.MaxDepth+1)
+	if _, err := value.DecodeString(in); err == nil || !strings.Contains(err.Error(), "nesting") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+func TestObject(t *testing.T) {
+	o := value.NewObject(0)
+	for i := 0; i < 20; i++ {
+		o.Set(string(rune('a'+i)), int64(i))
+	}
+	o.Delete("c")
+	o.Set("a", "first")
+	if got := strings.Join(o.Keys()[:3], ""); got != "abd" {
+		t.Errorf("keys %q", got)
+	}
+	if v, _ := o.Get("t"); v != int64(19) {
+		t.Errorf("indexed get gave %v", v)
+	}
+	c := value.DeepCopy(o).(*value.Object)
+	c.Set("b", "changed")
+	if v, _ := o.Get("b"); v != int64(1) {
+		t.Errorf("deep copy shares state")
+	}
+}
+
+func TestEqualAndCompare(t *testing.T) {
+	a, _ := value.DecodeString(`{"x":[1,2.0,{"y":null}],"z":"s"}`)
+	b, _ := value.DecodeString(`{"z":"s","x":[1.0,2,{"y":null}]}`)
+	if !value.Equal(a, b) {
+		t.Error("equal values differ")
+	}
+	if value.Compare(int64(2), 1.5) <= 0 || value.Compare("a", "b") >= 0 || value.Compare(nil, false) >= 0 {
+		t.Error("compare order")
+	}
+}
+
+// FuzzDecode checks Decode against encoding/json: both accept the same
+// documents, and a decoded document re-encodes to an equal value.
+func FuzzDecode(f *testing.F) {
+	for _, s := range []string{`{"a":[1,2,{"b":null}]}`, `"\ud83d\ude00"`, `-0.5e10`, `[]`, `{"a":1,"a":2}`, `123456789012345678901234`} {
+		f.Add([]byte(s))
+	}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := value.Decode(data)
+		valid := json.Valid(data)
+		if (err == nil) != valid {
+			t.Fatalf("Decode err=%v, json.Valid=%v for %q", err, valid, data)
+		}
+		if err != nil {
+			return
+		}
+		out, err := value.Encode(v)
+		if err != nil {
+			return // NaN-free by construction; huge floats become json.Number
+		}
+		v2, err := value.Decode(out)
+		if err != nil {
+			t.Fatalf("re-decode of %q: %v", out, err)
+		}
+		if !value.Equal(v, v2) {
+			t.Fatalf("round trip changed %q into %q", data, out)
+		}
+		if bytes.Contains(data, []byte(`\u`)) {
+			return
+		}
+	})
+}
