@@ -199,3 +199,29 @@ func runCases(t *testing.T, cases []fcase) {
 		})
 	}
 }
+
+// TestFuncConcurrent runs functions with shared caches from many goroutines;
+// run with -race it checks that the catalogue is safe for concurrent use.
+func TestFuncConcurrent(t *testing.T) {
+	calls := []struct {
+		fn   string
+		args []any
+	}{
+		{"FORMATDATE", []any{"10/10/2010", "dd/MM/yyyy", "yyyy-MM-dd", nil, "America/Sao_Paulo"}},
+		{"FORMATNUMBER", []any{1234.5, "#,##0.00", "pt-br"}},
+		{"JSONPATH", []any{`{"a":[1,2,3]}`, "$.a[?(@ > 1)]"}},
+		{"REPLACE", []any{"a-b", "-", "+"}},
+		{"RANDOMSTRINGS", []any{"ALPHANUMERIC", 8}},
+	}
+	for g := range 8 {
+		t.Run(fmt.Sprint("goroutine ", g), func(t *testing.T) {
+			t.Parallel()
+			for i := range 50 {
+				c := calls[(i+g)%len(calls)]
+				if _, err := lookup(t, c.fn)(c.args...); err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	}
+}
