@@ -28,7 +28,7 @@ import (
 
 	gojwt "github.com/golang-jwt/jwt/v5"
 
-	_ "github.com/nectar-run/nectar/connectors/all"
+	_ "github.com/nectar-run/nectar/connectors/set"
 	"github.com/nectar-run/nectar/connectors/jwt"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/secret"

@@ -1,0 +1,438 @@
+package objectstore_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nectar-run/nectar/connectors/objectstore"
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/store"
+	"github.com/nectar-run/nectar/engine/store/bolt"
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+func newRuntime(t testing.TB, opts ...bolt.Option) (*engine.Runtime, store.Store) {
+	t.Helper()
+	st, err := bolt.Open(t.TempDir(), opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	rt := &engine.Runtime{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	objectstore.Install(rt, st)
+	return rt, st
+}
+
+func load(t testing.TB, steps string) *engine.Pipeline {
+	t.Helper()
+	p, err := engine.Load("test.yaml", []byte("name: t\nsteps:\n"+steps), engine.LoadOptions{})
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	return p
+}
+
+// step is one run of one step, and what it must give.
+type step struct {
+	yaml, input, want, wantErr string
+}
+
+func runSteps(t *testing.T, rt *engine.Runtime, steps []step) {
+	t.Helper()
+	for i, s := range steps {
+		p := load(t, "  - object-store: "+s.yaml+"\n")
+		in, err := value.DecodeString(s.input)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, err := p.Run(context.Background(), rt, in, engine.RunOptions{})
+		if s.wantErr != "" {
+			e := engine.AsError(err)
+			if err == nil || fmt.Sprintf("%d: %s", e.Code, e.Message) != s.wantErr {
+				t.Fatalf("step %d: got %v (%s), want error %s", i, err, value.MustEncodeString(out), s.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("step %d: %v", i, err)
+		}
+		if got := value.MustEncodeString(out); got != s.want {
+			t.Fatalf("step %d:\ngot  %s\nwant %s", i, got, s.want)
+		}
+	}
+}
+
+const in0 = `{}`
+
+func TestOperations(t *testing.T) {
+	tests := []struct {
+		name  string
+		steps []step
+	}{
+		{"insert then get", []step{
+			{`{operation: insert, collection: c, id: a1, document: {name: Ada, n: 1}}`, in0, `{"data":[{"name":"Ada","n":1,"_oId":"a1"}],"updateCount":1}`, ""},
+			{`{operation: get, collection: c, id: a1}`, in0, `{"name":"Ada","n":1,"_oId":"a1"}`, ""},
+		}},
+		{"insert of an existing id is a conflict", []step{
+			{`{operation: insert, collection: c, id: a1, document: {n: 1}}`, in0, `{"data":[{"n":1,"_oId":"a1"}],"updateCount":1}`, ""},
+			{`{operation: insert, collection: c, id: a1, document: {n: 2}}`, in0, "", `409: document "a1" already exists in c`},
+			{`{operation: get, collection: c, id: a1}`, in0, `{"n":1,"_oId":"a1"}`, ""},
+		}},
+		{"the _oId of a document is not stored", []step{
+			{`{operation: insert, collection: c, id: a1, document: "{{ message }}"}`, `{"_oId":"zzz","n":1}`, `{"data":[{"n":1,"_oId":"a1"}],"updateCount":1}`, ""},
+		}},
+		{"collection, id and document from templates", []step{
+			{`{operation: insert, collection: "{{ message.kind }}s", id: "{{ message.id }}", document: {name: "{{ message.name }}", tags: "{{ message.tags }}"}}`, `{"kind":"order","id":42,"name":"x","tags":["a","b"]}`, `{"data":[{"name":"x","tags":["a","b"],"_oId":"42"}],"updateCount":1}`, ""},
+			{`{operation: get, collection: orders, id: "42"}`, in0, `{"name":"x","tags":["a","b"],"_oId":"42"}`, ""},
+		}},
+		{"get of a missing document", []step{
+			{`{operation: get, collection: c, id: nope}`, in0, "", `404: document "nope" not found in c`},
+			{`{operation: get, collection: c, id: nope, not_found: "null"}`, in0, `null`, ""},
+		}},
+		{"update merges as RFC 7396 says", []step{
+			{`{operation: insert, collection: c, id: a1, document: {name: Ada, phone: "1", address: {city: London, zip: N1}}}`, in0, `{"data":[{"name":"Ada","phone":"1","address":{"city":"London","zip":"N1"},"_oId":"a1"}],"updateCount":1}`, ""},
+			{`{operation: update, collection: c, id: a1, document: {phone: null, address: {city: Cambridge, zip: null}, tier: gold}}`, in0, `{"data":[{"name":"Ada","address":{"city":"Cambridge"},"tier":"gold","_oId":"a1"}],"updateCount":1}`, ""},
+			{`{operation: get, collection: c, id: a1}`, in0, `{"name":"Ada","address":{"city":"Cambridge"},"tier":"gold","_oId":"a1"}`, ""},
+		}},
+		{"update replaces", []step{
+			{`{operation: insert, collection: c, id: a1, document: {name: Ada, n: 1}}`, in0, `{"data":[{"name":"Ada","n":1,"_oId":"a1"}],"updateCount":1}`, ""},
+			{`{operation: update, collection: c, id: a1, mode: replace, document: {n: 2, x: null}}`, in0, `{"data":[{"n":2,"x":null,"_oId":"a1"}],"updateCount":1}`, ""},
+		}},
+		{"update of a missing document", []step{
+			{`{operation: update, collection: c, id: nope, document: {n: 1}}`, in0, "", `404: document "nope" not found in c`},
+			{`{operation: update, collection: c, id: nope, document: {n: 1}, not_found: "null"}`, in0, `{"data":[],"updateCount":0}`, ""},
+			{`{operation: get, collection: c, id: nope, not_found: "null"}`, in0, `null`, ""},
+		}},
+		{"upsert creates", []step{
+			{`{operation: update, collection: c, id: u1, upsert: true, document: {n: 1, gone: null}}`, in0, `{"data":[{"n":1,"_oId":"u1"}],"updateCount":1}`, ""},
+			{`{operation: update, collection: c, id: u1, upsert: true, document: {m: 2}}`, in0, `{"data":[{"n":1,"m":2,"_oId":"u1"}],"updateCount":1}`, ""},
+		}},
+		{"update with match is a compare-and-set", []step{
+			{`{operation: insert, collection: c, id: f1, document: {gen: 1, family: {active: true}}}`, in0, `{"data":[{"gen":1,"family":{"active":true},"_oId":"f1"}],"updateCount":1}`, ""},
+			{`{operation: update, collection: c, id: f1, match: {gen: "{{ message.gen }}", family.active: true}, document: {gen: 2}}`, `{"gen":1}`, `{"data":[{"gen":2,"family":{"active":true},"_oId":"f1"}],"updateCount":1}`, ""},
+			{`{operation: update, collection: c, id: f1, match: {gen: "{{ message.gen }}"}, document: {gen: 2}}`, `{"gen":1}`, "", `409: document "f1" does not match`},
+			{`{operation: update, collection: c, id: f1, match: {revoked: null}, document: {revoked: true}}`, in0, `{"data":[{"gen":2,"family":{"active":true},"revoked":true,"_oId":"f1"}],"updateCount":1}`, ""},
+			{`{operation: update, collection: c, id: f1, match: {revoked: null}, document: {revoked: true}}`, in0, "", `409: document "f1" does not match`},
+		}},
+		{"delete", []step{
+			{`{operation: insert, collection: c, id: d1, document: {n: 1}}`, in0, `{"data":[{"n":1,"_oId":"d1"}],"updateCount":1}`, ""},
+			{`{operation: delete, collection: c, id: d1, match: {n: 2}}`, in0, "", `409: document "d1" does not match`},
+			{`{operation: delete, collection: c, id: d1, match: {n: 1}}`, in0, `{"data":[],"updateCount":1}`, ""},
+			{`{operation: delete, collection: c, id: d1}`, in0, "", `404: document "d1" not found in c`},
+			{`{operation: delete, collection: c, id: d1, not_found: "null"}`, in0, `{"data":[],"updateCount":0}`, ""},
+			{`{operation: insert, collection: c, id: d1, document: {n: 3}}`, in0, `{"data":[{"n":3,"_oId":"d1"}],"updateCount":1}`, ""},
+			{`{operation: delete, collection: c, id: d1}`, in0, `{"data":[],"updateCount":1}`, ""},
+		}},
+		{"collections are separate", []step{
+			{`{operation: insert, collection: one, id: x, document: {n: 1}}`, in0, `{"data":[{"n":1,"_oId":"x"}],"updateCount":1}`, ""},
+			{`{operation: get, collection: two, id: x, not_found: "null"}`, in0, `null`, ""},
+		}},
+		{"find", []step{
+			{`{operation: insert, collection: p, id: a, document: {name: Ada, tier: gold, address: {country: UK}}}`, in0, `{"data":[{"name":"Ada","tier":"gold","address":{"country":"UK"},"_oId":"a"}],"updateCount":1}`, ""},
+			{`{operation: insert, collection: p, id: b, document: {name: Bob, tier: silver, address: {country: UK}}}`, in0, `{"data":[{"name":"Bob","tier":"silver","address":{"country":"UK"},"_oId":"b"}],"updateCount":1}`, ""},
+			{`{operation: insert, collection: p, id: c, document: {name: Cy, tier: gold, address: {country: FR}, vip: true}}`, in0, `{"data":[{"name":"Cy","tier":"gold","address":{"country":"FR"},"vip":true,"_oId":"c"}],"updateCount":1}`, ""},
+			{`{operation: find, collection: p, query: {tier: gold}}`, in0, `{"data":[{"name":"Ada","tier":"gold","address":{"country":"UK"},"_oId":"a"},{"name":"Cy","tier":"gold","address":{"country":"FR"},"vip":true,"_oId":"c"}],"rowCount":2}`, ""},
+			{`{operation: find, collection: p, query: {tier: gold, address.country: "{{ message.c }}"}}`, `{"c":"UK"}`, `{"data":[{"name":"Ada","tier":"gold","address":{"country":"UK"},"_oId":"a"}],"rowCount":1}`, ""},
+			{`{operation: find, collection: p, query: {vip: null}}`, in0, `{"data":[{"name":"Ada","tier":"gold","address":{"country":"UK"},"_oId":"a"},{"name":"Bob","tier":"silver","address":{"country":"UK"},"_oId":"b"}],"rowCount":2}`, ""},
+			{`{operation: find, collection: p, query: {address: {country: FR}}}`, in0, `{"data":[{"name":"Cy","tier":"gold","address":{"country":"FR"},"vip":true,"_oId":"c"}],"rowCount":1}`, ""},
+			{`{operation: find, collection: p, limit: 1, skip: 1}`, in0, `{"data":[{"name":"Bob","tier":"silver","address":{"country":"UK"},"_oId":"b"}],"rowCount":1}`, ""},
+			{`{operation: find, collection: p, query: {tier: bronze}}`, in0, `{"data":[],"rowCount":0}`, ""},
+			{`{operation: find, collection: empty}`, in0, `{"data":[],"rowCount":0}`, ""},
+		}},
+		{"bad values at run time", []step{
+			{`{operation: insert, collection: "{{ message.c }}", document: {}}`, `{"c":"a/b"}`, "", `400: collection: a collection name may hold letters, digits, '-', '_' and '.', not '/'`},
+			{`{operation: get, collection: c, id: "{{ message.id }}"}`, `{}`, "", `400: id: the document id is empty`},
+			{`{operation: insert, collection: c, document: "{{ message.doc }}"}`, `{"doc":[1]}`, "", `400: document: expected an object, got array`},
+			{`{operation: insert, collection: c, document: {}, ttl: "{{ message.ttl }}"}`, `{"ttl":"soon"}`, "", `400: ttl: expected a ttl like 30m, 24h or a number of milliseconds, got "soon"`},
+			{`{operation: insert, collection: c, document: {}, ttl: "{{ message.ttl }}"}`, `{"ttl":-5}`, "", `400: ttl: must be above 0, got -5`},
+			{`{operation: find, collection: c, query: "{{ message.q }}"}`, `{"q":"x"}`, "", `400: query: expected an object, got string`},
+		}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rt, _ := newRuntime(t)
+			runSteps(t, rt, tt.steps)
+		})
+	}
+}
+
+func TestGeneratedIDs(t *testing.T) {
+	rt, _ := newRuntime(t)
+	p := load(t, "  - object-store: {operation: insert, collection: g, document: \"{{ message }}\"}\n")
+	var ids []string
+	for i := range 3 {
+		out, err := p.Run(context.Background(), rt, value.ObjectOf("i", int64(i)), engine.RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		doc := out.(*value.Object)
+		data, _ := doc.Get("data")
+		id, _ := data.([]any)[0].(*value.Object).Get("_oId")
+		ids = append(ids, id.(string))
+	}
+	re := regexp.MustCompile(`^[0-9a-f]{24}$`)
+	for _, id := range ids {
+		if !re.MatchString(id) {
+			t.Errorf("id %q is not 24 hex digits", id)
+		}
+	}
+	if ids[0] == ids[1] || ids[1] == ids[2] {
+		t.Errorf("ids repeat: %v", ids)
+	}
+	if ids[0][:12] > ids[2][:12] {
+		t.Errorf("ids are not in time order: %v", ids)
+	}
+}
+
+// TestExpiry checks what each write does to the document's expiry in the
+// store, and that an expired document is gone, without waiting for time to
+// pass.
+func TestExpiry(t *testing.T) {
+	rt, st := newRuntime(t)
+	ctx := context.Background()
+	expiry := func(id string) time.Time {
+		t.Helper()
+		it, err := st.Get(ctx, "objects/e", id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return it.ExpiresAt
+	}
+	near := func(got time.Time, d time.Duration) bool {
+		want := time.Now().Add(d)
+		return got.After(want.Add(-time.Minute)) && got.Before(want.Add(time.Minute))
+	}
+	runSteps(t, rt, []step{
+		{`{operation: insert, collection: e, id: a, document: {}, ttl: 2h}`, in0, `{"data":[{"_oId":"a"}],"updateCount":1}`, ""},
+		{`{operation: insert, collection: e, id: b, document: {}, ttl: "{{ message.ms }}"}`, `{"ms":600000}`, `{"data":[{"_oId":"b"}],"updateCount":1}`, ""},
+		{`{operation: insert, collection: e, id: c, document: {}}`, in0, `{"data":[{"_oId":"c"}],"updateCount":1}`, ""},
+	})
+	if !near(expiry("a"), 2*time.Hour) || !near(expiry("b"), 10*time.Minute) || !expiry("c").IsZero() {
+		t.Fatalf("expiries: a %v, b %v, c %v", expiry("a"), expiry("b"), expiry("c"))
+	}
+	before := expiry("a")
+	runSteps(t, rt, []step{
+		{`{operation: update, collection: e, id: a, document: {n: 1}}`, in0, `{"data":[{"n":1,"_oId":"a"}],"updateCount":1}`, ""},
+		{`{operation: update, collection: e, id: c, document: {n: 1}, ttl: 5h}`, in0, `{"data":[{"n":1,"_oId":"c"}],"updateCount":1}`, ""},
+	})
+	if !expiry("a").Equal(before) {
+		t.Errorf("an update without ttl changed the expiry: %v, was %v", expiry("a"), before)
+	}
+	if !near(expiry("c"), 5*time.Hour) {
+		t.Errorf("an update with ttl set expiry %v", expiry("c"))
+	}
+	// A document past its expiry is missing to every operation.
+	if _, err := st.Put(ctx, "objects/e", "old", []byte(`{"n":1}`), store.ExpireAt(time.Now().Add(-time.Second))); err != nil {
+		t.Fatal(err)
+	}
+	runSteps(t, rt, []step{
+		{`{operation: get, collection: e, id: old, not_found: "null"}`, in0, `null`, ""},
+		{`{operation: find, collection: e, query: {n: 1}}`, in0, `{"data":[{"n":1,"_oId":"a"},{"n":1,"_oId":"c"}],"rowCount":2}`, ""},
+		{`{operation: insert, collection: e, id: old, document: {n: 2}}`, in0, `{"data":[{"n":2,"_oId":"old"}],"updateCount":1}`, ""},
+	})
+}
+
+// TestConcurrentCompareAndSet runs many updates with the same match at
+// once: exactly one wins, as refresh-token rotation needs.
+func TestConcurrentCompareAndSet(t *testing.T) {
+	rt, _ := newRuntime(t, bolt.WithNoSync())
+	runSteps(t, rt, []step{{`{operation: insert, collection: f, id: fam, document: {gen: 0}}`, in0, `{"data":[{"gen":0,"_oId":"fam"}],"updateCount":1}`, ""}})
+	p := load(t, "  - object-store: {operation: update, collection: f, id: fam, match: {gen: 0}, document: {gen: 1, by: \"{{ message.n }}\"}}\n")
+	const n = 16
+	var wg sync.WaitGroup
+	codes := make([]int, n)
+	for i := range n {
+		wg.Go(func() {
+			_, err := p.Run(context.Background(), rt, value.ObjectOf("n", int64(i)), engine.RunOptions{})
+			if err != nil {
+				codes[i] = engine.AsError(err).Code
+			} else {
+				codes[i] = 200
+			}
+		})
+	}
+	wg.Wait()
+	won := 0
+	for _, c := range codes {
+		switch c {
+		case 200:
+			won++
+		case 409:
+		default:
+			t.Errorf("unexpected code %d", c)
+		}
+	}
+	if won != 1 {
+		t.Errorf("%d updates won, want 1", won)
+	}
+}
+
+// TestFindStreams finds across more documents than one page of the store.
+func TestFindStreams(t *testing.T) {
+	rt, st := newRuntime(t)
+	var ops []store.Op
+	for i := range 1000 {
+		ops = append(ops, store.PutOp("objects/big", fmt.Sprintf("%04d", i), fmt.Appendf(nil, `{"i":%d,"even":%t}`, i, i%2 == 0)))
+	}
+	if err := st.Apply(context.Background(), ops...); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name, yaml string
+		count      int
+		last       string
+	}{
+		{"every document", `{operation: find, collection: big, limit: 0}`, 1000, "0999"},
+		{"half of them", `{operation: find, collection: big, limit: 0, query: {even: false}}`, 500, "0999"},
+		{"the limit stops the scan", `{operation: find, collection: big, limit: 300, query: {even: true}}`, 300, "0598"},
+		{"skip past a page", `{operation: find, collection: big, skip: 400, limit: 3, query: {even: true}}`, 3, "0804"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, err := load(t, "  - object-store: "+tt.yaml+"\n").Run(context.Background(), rt, nil, engine.RunOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			o := out.(*value.Object)
+			data, _ := o.Get("data")
+			list := data.([]any)
+			rc, _ := o.Get("rowCount")
+			if len(list) != tt.count || rc != int64(tt.count) {
+				t.Fatalf("got %d documents (rowCount %v), want %d", len(list), rc, tt.count)
+			}
+			if id, _ := list[len(list)-1].(*value.Object).Get("_oId"); id != tt.last {
+				t.Errorf("last id %v, want %s", id, tt.last)
+			}
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct{ name, yaml, wantErr string }{
+		{"bad collection", `{operation: get, collection: "a b", id: x}`, `steps[0].object-store.collection: a collection name may hold letters, digits, '-', '_' and '.', not ' '`},
+		{"get without id", `{operation: get, collection: c}`, "get needs the id option"},
+		{"insert without document", `{operation: insert, collection: c}`, "insert needs the document option"},
+		{"option of another operation", `{operation: get, collection: c, id: x, query: {a: 1}}`, "steps[0].object-store.query: get does not use this option (it applies to find)"},
+		{"document not an object", `{operation: insert, collection: c, document: [1]}`, "steps[0].object-store.document: expected an object, got array"},
+		{"bad ttl", `{operation: insert, collection: c, document: {}, ttl: soon}`, `steps[0].object-store.ttl: expected a ttl like 30m, 24h or a number of milliseconds, got "soon"`},
+		{"bad mode", `{operation: update, collection: c, id: x, document: {}, mode: patch}`, `expected one of merge, replace, got "patch"`},
+		{"negative limit", `{operation: find, collection: c, limit: -1}`, "limit and skip cannot be negative"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := engine.Load("p.yaml", []byte("name: p\nsteps:\n  - object-store: "+tt.yaml+"\n"), engine.LoadOptions{})
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("got %v\nwant %s", err, tt.wantErr)
+			}
+		})
+	}
+}
+
+func TestNoStore(t *testing.T) {
+	p := load(t, "  - object-store: {operation: get, collection: c, id: x}\n")
+	_, err := p.Run(context.Background(), &engine.Runtime{}, nil, engine.RunOptions{})
+	if e := engine.AsError(err); e == nil || e.Code != 500 || !strings.Contains(e.Message, "store is not available") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// TestExample runs example.yaml on example.input.json twice (it must be
+// repeatable) and compares the result with example.want.json.
+func TestExample(t *testing.T) {
+	rt, _ := newRuntime(t)
+	p, err := engine.LoadFile("example.yaml", engine.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	input, err := os.ReadFile("example.input.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("example.want.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, err := value.Decode(input)
+	if err != nil {
+		t.Fatal(err)
+	}
+	w, err := value.Decode(want)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 {
+		out, err := p.Run(context.Background(), rt, in, engine.RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !value.Equal(out, w) {
+			t.Fatalf("got  %s\nwant %s", value.MustEncodeString(out), strings.TrimSpace(string(want)))
+		}
+	}
+}
+
+func benchRun(b *testing.B, rt *engine.Runtime, p *engine.Pipeline, in func(i int) any) {
+	ctx := context.Background()
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		if _, err := p.Run(ctx, rt, in(i), engine.RunOptions{ExecutionID: "bench"}); err != nil {
+			b.Fatal(err)
+		}
+		i++
+	}
+}
+
+// BenchmarkObjectStore measures each operation through a one-step pipeline
+// on a bbolt store (synced writes, as in production, for insert and
+// update), next to the store call alone.
+func BenchmarkObjectStore(b *testing.B) {
+	doc := value.ObjectOf("name", "Ada", "tier", "gold", "address", value.ObjectOf("city", "London", "country", "UK"), "n", int64(1))
+	b.Run("insert", func(b *testing.B) {
+		rt, _ := newRuntime(b)
+		p := load(b, "  - object-store: {operation: insert, collection: b, id: \"{{ message.id }}\", document: \"{{ message.doc }}\"}\n")
+		benchRun(b, rt, p, func(i int) any { return value.ObjectOf("id", fmt.Sprint(i), "doc", doc) })
+	})
+	b.Run("insert/store-only", func(b *testing.B) {
+		_, st := newRuntime(b)
+		raw := []byte(value.MustEncodeString(doc))
+		b.ReportAllocs()
+		i := 0
+		for b.Loop() {
+			if _, err := st.Create(context.Background(), "objects/b", fmt.Sprint(i), raw); err != nil {
+				b.Fatal(err)
+			}
+			i++
+		}
+	})
+	b.Run("get", func(b *testing.B) {
+		rt, st := newRuntime(b)
+		st.Put(context.Background(), "objects/b", "a1", []byte(value.MustEncodeString(doc)))
+		p := load(b, "  - object-store: {operation: get, collection: b, id: a1}\n")
+		benchRun(b, rt, p, func(int) any { return nil })
+	})
+	b.Run("update-merge", func(b *testing.B) {
+		rt, st := newRuntime(b)
+		st.Put(context.Background(), "objects/b", "a1", []byte(value.MustEncodeString(doc)))
+		p := load(b, "  - object-store: {operation: update, collection: b, id: a1, document: {n: \"{{ message.n }}\"}}\n")
+		benchRun(b, rt, p, func(i int) any { return value.ObjectOf("n", int64(i)) })
+	})
+	b.Run("find-1000", func(b *testing.B) {
+		rt, st := newRuntime(b)
+		var ops []store.Op
+		for i := range 1000 {
+			ops = append(ops, store.PutOp("objects/b", fmt.Sprintf("%04d", i), fmt.Appendf(nil, `{"i":%d,"tier":%q}`, i, []string{"gold", "silver"}[i%2])))
+		}
+		st.Apply(context.Background(), ops...)
+		p := load(b, "  - object-store: {operation: find, collection: b, query: {tier: gold}, limit: 0}\n")
+		benchRun(b, rt, p, func(int) any { return nil })
+	})
+}
