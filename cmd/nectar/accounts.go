@@ -1,0 +1,718 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"gopkg.in/yaml.v3"
+
+	"github.com/nectar-run/nectar/accounts"
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/secret"
+	"github.com/nectar-run/nectar/engine/store/bolt"
+)
+
+func init() {
+	extraCommands = append(extraCommands, accountsCmd, providersCmd)
+	runtimeSetups = append(runtimeSetups, setupAccounts)
+}
+
+// setupAccounts installs the accounts manager when the data directory holds
+// a store, so steps with an account option find it. Without a store there
+// are no accounts, and nectar run does not create a data directory.
+func setupAccounts(ctx context.Context, g *globals, rt *engine.Runtime) error {
+	if _, err := os.Stat(filepath.Join(g.dataDir, bolt.FileName)); err != nil {
+		return nil
+	}
+	m, err := g.accountsManager(ctx)
+	if err != nil {
+		return err
+	}
+	accounts.Install(rt, m)
+	return nil
+}
+
+func (g *globals) accountsManager(ctx context.Context) (*accounts.Manager, error) {
+	st, err := g.openStore(ctx)
+	if err != nil {
+		return nil, err
+	}
+	s, err := g.sealer()
+	if err != nil {
+		return nil, err
+	}
+	return accounts.NewManager(st, s, accounts.WithLogger(g.logger())), nil
+}
+
+func accountsCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "accounts",
+		Short: "Create, authorize, test and list the accounts steps call APIs with",
+		Long: `Accounts are who Nectar is when it calls an API. They live sealed
+(AES-256-GCM) in the data directory; steps name them with account: NAME, and
+OAuth tokens are obtained, cached and renewed by themselves.
+
+Types: ` + strings.Join(accounts.Types, ", ") + `.
+Secrets are never given on the command line: pass --X-file PATH or --X-env VAR.`,
+	}
+	cmd.AddCommand(accountsCreateCmd(g), accountsListCmd(g), accountsShowCmd(g), accountsDeleteCmd(g),
+		accountsAuthorizeCmd(g), accountsTestCmd(g), accountsImportCmd(g), accountsRotateKeyCmd(g))
+	return cmd
+}
+
+// secretFlag is a secret read from a file or an environment variable.
+type secretFlag struct{ file, env string }
+
+func (s *secretFlag) add(cmd *cobra.Command, name, what string) {
+	cmd.Flags().StringVar(&s.file, name+"-file", "", what+": read from this file (final newline dropped)")
+	cmd.Flags().StringVar(&s.env, name+"-env", "", what+": read from this environment variable")
+}
+
+func (s *secretFlag) value(name string) (secret.Secret, error) {
+	switch {
+	case s.file != "" && s.env != "":
+		return secret.Secret{}, fmt.Errorf("--%s-file and --%s-env: give one", name, name)
+	case s.file == "-":
+		b, err := io.ReadAll(os.Stdin)
+		return secret.New(strings.TrimRight(string(b), "\r\n")), err
+	case s.file != "":
+		b, err := os.ReadFile(s.file)
+		if err != nil {
+			return secret.Secret{}, fmt.Errorf("--%s-file: %w", name, err)
+		}
+		return secret.New(strings.TrimRight(string(b), "\r\n")), nil
+	case s.env != "":
+		v, ok := os.LookupEnv(s.env)
+		if !ok {
+			return secret.Secret{}, fmt.Errorf("--%s-env: %s is not set", name, s.env)
+		}
+		return secret.New(v), nil
+	}
+	return secret.Secret{}, nil
+}
+
+func parsePairs(flag string, kvs []string) (map[string]string, error) {
+	if len(kvs) == 0 {
+		return nil, nil
+	}
+	out := make(map[string]string, len(kvs))
+	for _, kv := range kvs {
+		k, v, ok := strings.Cut(kv, "=")
+		if !ok || k == "" {
+			return nil, fmt.Errorf("--%s %q: expected key=value", flag, kv)
+		}
+		out[k] = v
+	}
+	return out, nil
+}
+
+func accountsCreateCmd(g *globals) *cobra.Command {
+	var (
+		a                                                         accounts.Account
+		password, apiKey, headerValue, token, clientSecret, saKey secretFlag
+		scopes, tokenReqParams, tokenReqHeaders                   []string
+		lifetime                                                  string
+		authStatus                                                int
+		authPath, authValues                                      string
+		test                                                      accounts.TestRequest
+		testValues                                                string
+		replace                                                   bool
+	)
+	cmd := &cobra.Command{
+		Use:   "create NAME --type TYPE [options]",
+		Short: "Create an account",
+		Example: `  nectar accounts create crm --type oauth2-client-credentials --token-url https://crm.example/oauth/token \
+      --client-id nectar --client-secret-file secret.txt --scope "contacts.read contacts.write"
+  nectar accounts create drive --type oauth2 --provider google --client-id ID --client-secret-file secret.txt \
+      --scope https://www.googleapis.com/auth/drive
+  nectar accounts create shop --type api-key --key-name X-Api-Key --api-key-env SHOP_KEY`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			a.Name = args[0]
+			var err error
+			for _, s := range []struct {
+				name string
+				f    *secretFlag
+				to   *secret.Secret
+			}{{"password", &password, &a.Password}, {"api-key", &apiKey, &a.APIKey}, {"header-value", &headerValue, &a.HeaderValue},
+				{"token", &token, &a.Token}, {"client-secret", &clientSecret, &a.ClientSecret}, {"service-account-key", &saKey, &a.ServiceAccountKey}} {
+				if *s.to, err = s.f.value(s.name); err != nil {
+					return err
+				}
+			}
+			for _, s := range scopes {
+				a.Scopes = append(a.Scopes, strings.Fields(s)...)
+			}
+			if a.TokenParams, err = parsePairs("token-request-param", tokenReqParams); err != nil {
+				return err
+			}
+			if a.TokenHeaders, err = parsePairs("token-request-header", tokenReqHeaders); err != nil {
+				return err
+			}
+			if lifetime != "" {
+				if err := a.TokenLifetime.UnmarshalText([]byte(lifetime)); err != nil {
+					return fmt.Errorf("--token-lifetime: %w", err)
+				}
+			}
+			a.AuthError = accounts.AuthErrorRule{Status: authStatus, Path: authPath, Values: splitList(authValues)}
+			if test.URL != "" {
+				test.SuccessValues = splitList(testValues)
+				a.Test = &test
+			}
+			m, err := g.accountsManager(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if replace {
+				err = m.Put(cmd.Context(), &a)
+			} else {
+				err = m.Create(cmd.Context(), &a)
+			}
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "created account %s (%s)\n", a.Name, a.Type)
+			if a.Type == accounts.TypeOAuth2 {
+				fmt.Fprintf(g.stdout, "next: nectar accounts authorize %s\n", a.Name)
+			}
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&a.Type, "type", "", "account type: "+strings.Join(accounts.Types, ", "))
+	f.StringVar(&a.Description, "description", "", "what the account is for")
+	f.StringVar(&a.Username, "username", "", "basic: the user name")
+	password.add(cmd, "password", "basic: the password")
+	f.StringVar(&a.KeyName, "key-name", "", "api-key: the header or query parameter name")
+	f.StringVar(&a.KeyIn, "key-in", "", "api-key: header (default) or query")
+	apiKey.add(cmd, "api-key", "api-key: the key")
+	f.StringVar(&a.HeaderName, "header-name", "", "custom-header: the header name")
+	headerValue.add(cmd, "header-value", "custom-header: the header value")
+	token.add(cmd, "token", "bearer: the token")
+	saKey.add(cmd, "service-account-key", "google-service-account: the JSON key")
+	f.StringVar(&a.Subject, "subject", "", "google-service-account: the user to impersonate (domain-wide delegation)")
+	f.StringVar(&a.Provider, "provider", "", "oauth2: google, microsoft, mercadolivre or a custom provider")
+	f.StringVar(&a.Tenant, "tenant", "", "oauth2 with microsoft: common (default), organizations, consumers or a tenant id")
+	f.StringVar(&a.AuthURL, "auth-url", "", "oauth2: authorization URL (instead of a provider)")
+	f.StringVar(&a.TokenURL, "token-url", "", "oauth2, oauth2-client-credentials: token URL")
+	f.StringVar(&a.ClientID, "client-id", "", "OAuth client id")
+	clientSecret.add(cmd, "client-secret", "OAuth client secret")
+	f.StringArrayVar(&scopes, "scope", nil, "scopes (repeatable, or space-separated)")
+	f.StringVar(&a.ScopeDelimiter, "scope-delimiter", "", "joins scopes in token requests (default a space)")
+	f.StringVar(&a.ClientAuth, "client-auth", "", "client credentials in token requests: body (default) or basic")
+	f.StringArrayVar(&tokenReqParams, "token-request-param", nil, "extra token-request parameter key=value (audience, resource…; repeatable)")
+	f.StringArrayVar(&tokenReqHeaders, "token-request-header", nil, "token-request header key=value (repeatable)")
+	f.StringVar(&a.TokenLocation, "token-location", "", "where API requests carry the token: header (default), query or body")
+	f.StringVar(&a.TokenHeader, "token-header", "", "header name for the token (default Authorization)")
+	f.StringVar(&a.TokenScheme, "token-scheme", "", "scheme before the token (default Bearer; none for the bare token)")
+	f.StringVar(&a.TokenParam, "token-param", "", "query or body field for the token (default access_token)")
+	f.StringVar(&lifetime, "token-lifetime", "", "lifetime of tokens sent without expires_in (default 1h)")
+	f.StringVar(&a.RedirectURI, "redirect-uri", "", "oauth2: fixed loopback callback, like http://127.0.0.1:8085/callback (default: a random port)")
+	f.IntVar(&authStatus, "auth-error-status", 0, "status that means the token was refused, besides 401")
+	f.StringVar(&authPath, "auth-error-path", "", "JSON field of the response body that signals an auth error")
+	f.StringVar(&authValues, "auth-error-values", "", "comma-separated values of --auth-error-path that mean auth failed")
+	f.Float64Var(&a.RateLimit, "rate-limit", 0, "requests per second across all steps (0: none)")
+	f.IntVar(&a.Burst, "burst", 0, "burst of the rate limit (default 1)")
+	f.IntVar(&a.Concurrency, "concurrency", 0, "requests in flight at most (0: no limit)")
+	f.StringVar(&a.BaseURL, "base-url", "", "base of a relative --test-url")
+	f.StringVar(&test.URL, "test-url", "", "URL of the test request (relative to --base-url, or absolute)")
+	f.StringVar(&test.Method, "test-method", "", "method of the test request (default GET)")
+	f.StringVar(&test.Body, "test-body", "", "JSON body of the test request")
+	f.StringVar(&test.SuccessPath, "test-success-path", "", "JSON field of the test answer that shows success")
+	f.StringVar(&testValues, "test-success-values", "", "comma-separated values of --test-success-path that mean success")
+	f.BoolVar(&replace, "replace", false, "replace an account of the same name")
+	return cmd
+}
+
+func splitList(s string) []string {
+	var out []string
+	for _, v := range strings.Split(s, ",") {
+		if v = strings.TrimSpace(v); v != "" {
+			out = append(out, v)
+		}
+	}
+	return out
+}
+
+func tokenState(st accounts.TokenStatus, typ string) string {
+	switch {
+	case st.NeedsReauth:
+		return "needs authorization"
+	case typ == accounts.TypeOAuth2 && !st.HasToken:
+		return "not authorized"
+	case st.HasToken && !st.Expiry.IsZero():
+		s := "token until " + st.Expiry.Local().Format(time.DateTime)
+		if !st.Renewable {
+			s += " (not renewable)"
+		}
+		return s
+	case st.HasToken:
+		return "token"
+	case typ == accounts.TypeBasic || typ == accounts.TypeAPIKey || typ == accounts.TypeCustomHeader || typ == accounts.TypeBearer:
+		return "static"
+	}
+	return "no token yet"
+}
+
+func accountsListCmd(g *globals) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "list",
+		Short: "List accounts (never their secrets)",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			m, err := g.accountsManager(cmd.Context())
+			if err != nil {
+				return err
+			}
+			list, err := m.List(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				type row struct {
+					*accounts.Account
+					State string `json:"state"`
+				}
+				rows := make([]row, 0, len(list))
+				for _, a := range list {
+					st, _ := m.Status(cmd.Context(), a.Name)
+					rows = append(rows, row{a, tokenState(st, a.Type)})
+				}
+				return writeJSON(g.stdout, rows)
+			}
+			tw := tabwriter.NewWriter(g.stdout, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tTYPE\tWHERE\tSTATE")
+			for _, a := range list {
+				st, _ := m.Status(cmd.Context(), a.Name)
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Name, a.Type, where(a), tokenState(st, a.Type))
+			}
+			return tw.Flush()
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func where(a *accounts.Account) string {
+	switch {
+	case a.Provider != "":
+		return "provider " + a.Provider
+	case a.TokenURL != "":
+		if u, err := url.Parse(a.TokenURL); err == nil {
+			return u.Host
+		}
+	case a.BaseURL != "":
+		if u, err := url.Parse(a.BaseURL); err == nil {
+			return u.Host
+		}
+	}
+	return "-"
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func accountsShowCmd(g *globals) *cobra.Command {
+	var asJSON bool
+	cmd := &cobra.Command{
+		Use:   "show NAME",
+		Short: "Show an account's definition and token state (secrets as ***)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := g.accountsManager(cmd.Context())
+			if err != nil {
+				return err
+			}
+			a, err := m.Get(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			st, err := m.Status(cmd.Context(), a.Name)
+			if err != nil {
+				return err
+			}
+			if asJSON {
+				return writeJSON(g.stdout, struct {
+					*accounts.Account
+					State       string    `json:"state"`
+					Expiry      time.Time `json:"expiry,omitzero"`
+					Scope       string    `json:"granted_scope,omitempty"`
+					Renewable   bool      `json:"renewable"`
+					TokenSHA256 string    `json:"token_sha256_prefix,omitempty"`
+				}{a, tokenState(st, a.Type), st.Expiry, st.Scope, st.Renewable, st.AccessTokenHash})
+			}
+			b, err := yaml.Marshal(a)
+			if err != nil {
+				return err
+			}
+			g.stdout.Write(b)
+			fmt.Fprintf(g.stdout, "state: %s\n", tokenState(st, a.Type))
+			if st.Scope != "" {
+				fmt.Fprintf(g.stdout, "granted_scope: %s\n", st.Scope)
+			}
+			if st.AccessTokenHash != "" {
+				fmt.Fprintf(g.stdout, "token_sha256_prefix: %s\n", st.AccessTokenHash)
+			}
+			if st.NeedsReauth {
+				fmt.Fprintf(g.stdout, "reason: %s\nfix: nectar accounts authorize %s\n", st.ReauthReason, a.Name)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
+	return cmd
+}
+
+func accountsDeleteCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "delete NAME",
+		Short: "Delete an account and its tokens",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := g.accountsManager(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := m.Delete(cmd.Context(), args[0]); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "deleted account %s\n", args[0])
+			return nil
+		},
+	}
+}
+
+func accountsAuthorizeCmd(g *globals) *cobra.Command {
+	var timeout time.Duration
+	cmd := &cobra.Command{
+		Use:   "authorize NAME",
+		Short: "Log in through the account's OAuth provider and store its tokens",
+		Long: `Prints the provider's consent URL and waits for the provider to redirect the
+browser back to a loopback callback on 127.0.0.1 (the account's redirect_uri, or
+a random port). Register http://127.0.0.1 (any port) or the fixed redirect_uri
+with the provider's app. The tokens are stored sealed.`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := g.accountsManager(cmd.Context())
+			if err != nil {
+				return err
+			}
+			res, err := m.Authorize(cmd.Context(), args[0], accounts.AuthorizeOptions{
+				Timeout: timeout,
+				Prompt: func(u string) {
+					fmt.Fprintf(g.stdout, "Open this URL in a browser and consent:\n\n  %s\n\nWaiting for the provider to call back…\n", u)
+				},
+			})
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "authorized %s", args[0])
+			if res.Scope != "" {
+				fmt.Fprintf(g.stdout, " (scopes: %s)", res.Scope)
+			}
+			fmt.Fprintln(g.stdout)
+			if res.Warning != "" {
+				fmt.Fprintf(g.stderr, "warning: %s\n", res.Warning)
+			}
+			return nil
+		},
+	}
+	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "how long to wait for the callback")
+	return cmd
+}
+
+func accountsTestCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "test NAME",
+		Short: "Get a token and send the account's test request; explain a failure",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := g.accountsManager(cmd.Context())
+			if err != nil {
+				return err
+			}
+			res, err := m.Test(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			if res.Token {
+				fmt.Fprintln(g.stdout, "token: ok")
+			}
+			if res.Request != "" {
+				fmt.Fprintf(g.stdout, "request: %s -> %d\n", res.Request, res.Status)
+			}
+			if !res.OK {
+				fmt.Fprintf(g.stdout, "FAILED: %s\n", res.Problem)
+				return &exitError{1}
+			}
+			if res.Problem != "" {
+				fmt.Fprintf(g.stdout, "note: %s\n", res.Problem)
+			}
+			fmt.Fprintf(g.stdout, "account %s works\n", args[0])
+			return nil
+		},
+	}
+}
+
+func accountsImportCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "import FILE",
+		Short: "Create or replace the providers and accounts of a YAML file (${env:X}, ${file:path} expanded)",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			data, err := os.ReadFile(args[0])
+			if err != nil {
+				return err
+			}
+			f, err := accounts.ParseFile(data, filepath.Dir(args[0]))
+			if err != nil {
+				return fmt.Errorf("%s: %w", args[0], err)
+			}
+			m, err := g.accountsManager(cmd.Context())
+			if err != nil {
+				return err
+			}
+			names, err := m.Import(cmd.Context(), f)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "imported %d providers and %d accounts: %s\n", len(f.Providers), len(names), strings.Join(names, ", "))
+			return nil
+		},
+	}
+}
+
+func accountsRotateKeyCmd(g *globals) *cobra.Command {
+	var newKeyFile string
+	cmd := &cobra.Command{
+		Use:   "rotate-key",
+		Short: "Reseal every account and token with a new master key",
+		Long: `Generates a new master key, reseals every sealed value with it, then replaces
+the key file in the data directory. When the key comes from NECTAR_MASTER_KEY,
+give the new key with --new-key-file (base64 of 32 bytes; generate one with
+head -c 32 /dev/urandom | base64) and set NECTAR_MASTER_KEY to it afterwards.
+An interrupted rotation can be run again.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			st, err := g.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			old, err := g.sealer()
+			if err != nil {
+				return err
+			}
+			_, fromEnv := os.LookupEnv(secret.EnvKey)
+			var key []byte
+			switch {
+			case newKeyFile != "":
+				b, err := os.ReadFile(newKeyFile)
+				if err != nil {
+					return err
+				}
+				if key, err = secret.ParseKey(string(b)); err != nil {
+					return fmt.Errorf("%s: %w", newKeyFile, err)
+				}
+			case fromEnv:
+				return fmt.Errorf("the master key comes from %s: give the new key with --new-key-file", secret.EnvKey)
+			default:
+				key = secret.GenerateKey()
+			}
+			next, err := secret.NewSealer(key)
+			if err != nil {
+				return err
+			}
+			if !fromEnv {
+				// Keep the new key next to the old one until the rotation is
+				// done, so an interruption loses nothing.
+				pending := filepath.Join(g.dataDir, secret.KeyFile+".next")
+				if err := os.WriteFile(pending, []byte(secret.EncodeKey(key)+"\n"), 0o600); err != nil {
+					return err
+				}
+				defer os.Remove(pending)
+			}
+			n, err := accounts.RotateKey(ctx, st, old, next)
+			if err != nil {
+				return err
+			}
+			if fromEnv {
+				fmt.Fprintf(g.stdout, "resealed %d values with key %s; now set %s to the new key\n", n, next.KeyID(), secret.EnvKey)
+				return nil
+			}
+			if err := secret.SaveKey(g.dataDir, key); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "resealed %d values; the master key is now %s (was %s)\n", n, next.KeyID(), old.KeyID())
+			return nil
+		},
+	}
+	cmd.Flags().StringVar(&newKeyFile, "new-key-file", "", "file holding the new master key (base64)")
+	return cmd
+}
+
+func providersCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "providers",
+		Short: "List, add and show OAuth2 providers for oauth2 accounts",
+	}
+	cmd.AddCommand(providersListCmd(g), providersAddCmd(g), providersShowCmd(g))
+	return cmd
+}
+
+func providersListCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "list",
+		Short: "List providers: google, microsoft, mercadolivre and custom ones",
+		Args:  cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			m, err := g.accountsManager(cmd.Context())
+			if err != nil {
+				return err
+			}
+			list, err := m.Providers(cmd.Context())
+			if err != nil {
+				return err
+			}
+			tw := tabwriter.NewWriter(g.stdout, 2, 4, 2, ' ', 0)
+			fmt.Fprintln(tw, "NAME\tKIND\tAUTH URL")
+			for _, p := range list {
+				kind := "custom"
+				if p.Builtin() {
+					kind = "built-in"
+				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Name, kind, p.AuthURL)
+			}
+			return tw.Flush()
+		},
+	}
+}
+
+func providersShowCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "show NAME",
+		Short: "Show a provider",
+		Args:  cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			m, err := g.accountsManager(cmd.Context())
+			if err != nil {
+				return err
+			}
+			p, err := m.Provider(cmd.Context(), args[0])
+			if err != nil {
+				return err
+			}
+			b, err := yaml.Marshal(p)
+			if err != nil {
+				return err
+			}
+			g.stdout.Write(b)
+			if p.Builtin() {
+				fmt.Fprintln(g.stdout, "builtin: true")
+			}
+			return nil
+		},
+	}
+}
+
+func providersAddCmd(g *globals) *cobra.Command {
+	var (
+		p      accounts.Provider
+		base   string
+		scopes []string
+		params []string
+		noPKCE bool
+	)
+	cmd := &cobra.Command{
+		Use:   "add NAME --auth-url URL --token-url URL [options]",
+		Short: "Add or replace a custom provider (--base copies a built-in one)",
+		Example: `  nectar providers add acme --auth-url https://login.acme.example/authorize --token-url https://login.acme.example/token
+  nectar providers add work-ms --base microsoft --default-tenant contoso.onmicrosoft.com`,
+		Args: cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			out := &accounts.Provider{Name: args[0], PKCE: true}
+			if base != "" {
+				b, ok := accounts.BuiltinProvider(base)
+				if !ok {
+					return fmt.Errorf("--base %s: not a built-in provider (google, microsoft, mercadolivre)", base)
+				}
+				out = b
+				out.Name = args[0]
+			}
+			f := cmd.Flags()
+			set := func(flag string, dst *string, v string) {
+				if f.Changed(flag) {
+					*dst = v
+				}
+			}
+			set("auth-url", &out.AuthURL, p.AuthURL)
+			set("token-url", &out.TokenURL, p.TokenURL)
+			set("refresh-url", &out.RefreshURL, p.RefreshURL)
+			set("prompt", &out.Prompt, p.Prompt)
+			set("scope-delimiter", &out.ScopeDelimiter, p.ScopeDelimiter)
+			set("token-location", &out.TokenLocation, p.TokenLocation)
+			set("token-param", &out.TokenParam, p.TokenParam)
+			set("default-tenant", &out.DefaultTenant, p.DefaultTenant)
+			for _, s := range scopes {
+				out.Scopes = append(out.Scopes, strings.Fields(s)...)
+			}
+			extra, err := parsePairs("param", params)
+			if err != nil {
+				return err
+			}
+			if len(extra) > 0 {
+				merged := map[string]string{}
+				for k, v := range out.AuthParams {
+					merged[k] = v
+				}
+				for k, v := range extra {
+					merged[k] = v
+				}
+				out.AuthParams = merged
+			}
+			if noPKCE {
+				out.PKCE = false
+			}
+			if f.Changed("redirect-on-refresh") {
+				out.RedirectOnRefresh = p.RedirectOnRefresh
+			}
+			m, err := g.accountsManager(cmd.Context())
+			if err != nil {
+				return err
+			}
+			if err := m.PutProvider(cmd.Context(), out); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "saved provider %s\n", out.Name)
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&base, "base", "", "start from a built-in provider: google, microsoft or mercadolivre")
+	f.StringVar(&p.AuthURL, "auth-url", "", "authorization (consent) URL; may hold {tenant}")
+	f.StringVar(&p.TokenURL, "token-url", "", "token URL (code exchange); may hold {tenant}")
+	f.StringVar(&p.RefreshURL, "refresh-url", "", "refresh URL (default: the token URL)")
+	f.StringVar(&p.Prompt, "prompt", "", "prompt parameter: consent, login, none or select_account")
+	f.StringArrayVar(&scopes, "scope", nil, "scopes every account of this provider gets (repeatable)")
+	f.StringVar(&p.ScopeDelimiter, "scope-delimiter", "", "joins scopes (default a space)")
+	f.StringArrayVar(&params, "param", nil, "extra consent-URL parameter key=value (repeatable)")
+	f.BoolVar(&noPKCE, "no-pkce", false, "do not send a PKCE challenge (servers that reject it)")
+	f.BoolVar(&p.RedirectOnRefresh, "redirect-on-refresh", false, "send redirect_uri with refresh requests too")
+	f.StringVar(&p.TokenLocation, "token-location", "", "where API requests carry the token: header, query or body")
+	f.StringVar(&p.TokenParam, "token-param", "", "query or body field for the token")
+	f.StringVar(&p.DefaultTenant, "default-tenant", "", "fills {tenant} when an account names none")
+	return cmd
+}
