@@ -28,8 +28,8 @@ import (
 
 	gojwt "github.com/golang-jwt/jwt/v5"
 
-	_ "github.com/nectar-run/nectar/connectors/set"
 	"github.com/nectar-run/nectar/connectors/jwt"
+	_ "github.com/nectar-run/nectar/connectors/set"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/secret"
 	"github.com/nectar-run/nectar/engine/value"
