@@ -439,8 +439,10 @@ func prefixEnd(prefix string) []byte {
 	return p
 }
 
-// Apply implements store.Store. The ops go to the server in one round trip
-// inside one transaction.
+// Apply implements store.Store. However many ops there are, it sends two
+// statements (one DELETE, one INSERT over arrays) in one round trip inside
+// one transaction. When ops touch a key twice, the last op wins, as if they
+// ran in order.
 func (s *Store) Apply(ctx context.Context, ops ...store.Op) error {
 	if err := s.check(ctx); err != nil {
 		return err
@@ -453,14 +455,41 @@ func (s *Store) Apply(ctx context.Context, ops ...store.Op) error {
 	if len(ops) == 0 {
 		return nil
 	}
+	type bk struct{ bucket, key string }
+	last := make(map[bk]int, len(ops))
+	for i, op := range ops {
+		last[bk{op.Bucket, op.Key}] = i
+	}
+	var (
+		delBuckets, putBuckets []string
+		delKeys, putKeys, vals [][]byte
+		exps                   []*time.Time
+	)
+	for i, op := range ops {
+		if last[bk{op.Bucket, op.Key}] != i {
+			continue
+		}
+		if op.Delete {
+			delBuckets, delKeys = append(delBuckets, op.Bucket), append(delKeys, []byte(op.Key))
+			continue
+		}
+		putBuckets, putKeys, vals = append(putBuckets, op.Bucket), append(putKeys, []byte(op.Key)), append(vals, nonNil(op.Value))
+		var exp *time.Time
+		if !op.ExpiresAt.IsZero() {
+			exp = &op.ExpiresAt
+		}
+		exps = append(exps, exp)
+	}
 	return s.wrap(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var b pgx.Batch
-		for _, op := range ops {
-			if op.Delete {
-				b.Queue(`DELETE FROM nectar_kv WHERE bucket = $1 AND key = $2`, op.Bucket, []byte(op.Key))
-			} else {
-				b.Queue(upsert, op.Bucket, []byte(op.Key), nonNil(op.Value), expiry(op.ExpiresAt))
-			}
+		if len(delKeys) > 0 {
+			b.Queue(`DELETE FROM nectar_kv WHERE (bucket, key) IN (SELECT * FROM unnest($1::text[], $2::bytea[]))`, delBuckets, delKeys)
+		}
+		if len(putKeys) > 0 {
+			b.Queue(`INSERT INTO nectar_kv (bucket, key, value, rev, expires_at)
+SELECT b, k, v, nextval('nectar_rev'), e FROM unnest($1::text[], $2::bytea[], $3::bytea[], $4::timestamptz[]) AS t(b, k, v, e)
+ON CONFLICT (bucket, key) DO UPDATE SET value = EXCLUDED.value, rev = EXCLUDED.rev, expires_at = EXCLUDED.expires_at`,
+				putBuckets, putKeys, vals, exps)
 		}
 		return tx.SendBatch(ctx, &b).Close()
 	}))

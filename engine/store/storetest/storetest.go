@@ -728,6 +728,23 @@ func testApply(t *testing.T, st store.Store) {
 	if err := st.Apply(ctx); err != nil {
 		t.Fatalf("empty Apply: %v", err)
 	}
+	// Ops touching one key apply in order: the last one wins.
+	err = st.Apply(ctx,
+		store.PutOp("order", "put-then-delete", []byte("1")),
+		store.PutOp("order", "put-twice", []byte("1")),
+		store.DeleteOp("order", "put-then-delete"),
+		store.PutOp("order", "put-twice", []byte("2")),
+		store.DeleteOp("order", "delete-then-put"),
+		store.PutOp("order", "delete-then-put", []byte("3")),
+	)
+	if err != nil {
+		t.Fatal(err)
+	}
+	order, err := st.List(ctx, "order", store.ListOptions{})
+	if err != nil || !slices.Equal(keysOf(order), []string{"delete-then-put", "put-twice"}) ||
+		string(order[0].Value) != "3" || string(order[1].Value) != "2" {
+		t.Fatalf("after ordered Apply: %q, %v", keysOf(order), err)
+	}
 }
 
 func testApplyAtomic(t *testing.T, st store.Store) {
