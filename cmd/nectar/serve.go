@@ -1,0 +1,410 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"crypto/x509"
+	"encoding/base64"
+	"encoding/json"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/nectar-run/nectar/accounts"
+	"github.com/nectar-run/nectar/consumers"
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/server"
+)
+
+// shippedPipelines holds the pipelines that ship with Nectar (package
+// pipelines embeds them and sets this in init). nectar serve serves them
+// next to --dir; a file there with the same name replaces one.
+var shippedPipelines fs.FS
+
+// adminKeyFile holds the generated admin key in the data directory.
+const adminKeyFile = "admin.key"
+
+// serveFile tells other nectar commands where the running server listens.
+const serveFile = "serve.json"
+
+func init() {
+	extraCommands = append(extraCommands, serveCmd)
+}
+
+// defaultDir is the pipelines folder nectar serve uses without --dir:
+// ./pipelines when it exists, else ./examples (a fresh checkout), else ".".
+func defaultDir() string {
+	for _, d := range []string{"pipelines", "examples"} {
+		if st, err := os.Stat(d); err == nil && st.IsDir() {
+			return d
+		}
+	}
+	return "."
+}
+
+func serveCmd(g *globals) *cobra.Command {
+	var (
+		dir, addr, globalsFile string
+		reload, shutdown       time.Duration
+		noHistory              bool
+		histMax                int
+		histAge                time.Duration
+		sensitive              []string
+	)
+	cmd := &cobra.Command{
+		Use:   "serve",
+		Short: "Serve every pipeline's trigger, the management API and metrics",
+		Long: `Serve runs every pipeline of --dir (default: ./pipelines if it exists, else
+./examples, else the current folder) and the pipelines that ship with Nectar:
+http triggers as routes, schedules on their cron, event subscriptions. It also
+serves the management API under /api/ (admin key: NECTAR_ADMIN_KEY, or
+admin.key in --data-dir, generated on first start), /healthz, /readyz and
+/metrics (Prometheus), records every execution in the history (nectar
+executions list), and reloads pipeline files when they change or on SIGHUP,
+keeping the previous version of a file that no longer loads.
+
+SIGTERM or SIGINT stop it gracefully: no new requests, running executions
+finish within --shutdown-timeout, the history is flushed. Logs are JSON
+unless --log-format text.`,
+		Example: `  nectar serve
+  nectar serve --dir pipelines --addr 0.0.0.0:8080 --data-dir /var/lib/nectar`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if !cmd.Flags().Changed("log-format") && os.Getenv("NECTAR_LOG_FORMAT") == "" {
+				g.logFormat = "json"
+			}
+			if dir == "" {
+				dir = defaultDir()
+			}
+			log := g.logger()
+			opts, err := loadOptions(globalsFile)
+			if err != nil {
+				return err
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			if err := os.MkdirAll(g.dataDir, 0o700); err != nil {
+				return fmt.Errorf("creating the data directory: %w", err)
+			}
+			st, err := g.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			adminKey, err := loadAdminKey(g.dataDir)
+			if err != nil {
+				return err
+			}
+			cm, err := consumers.New(ctx, st)
+			if err != nil {
+				return err
+			}
+			rt := &engine.Runtime{Logger: log}
+			if err := setupRuntime(ctx, g, rt); err != nil {
+				return err
+			}
+			am, ok := accounts.FromRuntime(rt)
+			if !ok {
+				sealer, err := g.sealer()
+				if err != nil {
+					return err
+				}
+				am = accounts.NewManager(st, sealer, accounts.WithLogger(log))
+				accounts.Install(rt, am)
+			}
+			srv, err := server.New(ctx, server.Options{
+				Dir: dir, Shipped: shippedPipelines, Load: opts, Runtime: rt, Store: st, Consumers: cm,
+				HistoryOff: noHistory,
+				History:    history.Options{MaxRecords: histMax, MaxAge: histAge, SensitiveFields: sensitive, Logger: log},
+				AdminKey:   adminKey, JWTKey: jwtKeyFrom(am), Mount: accountMounts(am, log),
+				ReloadInterval: reload, Logger: log,
+			})
+			if err != nil {
+				return err
+			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("listening on %s: %w", addr, err)
+			}
+			hs := &http.Server{
+				Handler:           srv.Handler(),
+				ReadHeaderTimeout: 10 * time.Second,
+				IdleTimeout:       2 * time.Minute,
+				ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+			}
+			info, _ := json.Marshal(map[string]any{"addr": ln.Addr().String(), "pid": os.Getpid()})
+			infoPath := filepath.Join(g.dataDir, serveFile)
+			if err := os.WriteFile(infoPath, info, 0o600); err != nil {
+				log.Warn("cannot write serve.json; nectar executions will not find this server", "error", err.Error())
+			}
+			defer os.Remove(infoPath)
+			srv.Start()
+			hup := make(chan os.Signal, 1)
+			signal.Notify(hup, syscall.SIGHUP)
+			defer signal.Stop(hup)
+			go func() {
+				for range hup {
+					log.Info("SIGHUP: reloading pipelines")
+					_ = srv.Reload(context.Background())
+				}
+			}()
+			served := make(chan error, 1)
+			go func() { served <- hs.Serve(ln) }()
+			log.Info("nectar serving", "addr", ln.Addr().String(), "dir", dir, "pipelines", len(srv.Library().All()), "data_dir", g.dataDir)
+			select {
+			case err := <-served:
+				return fmt.Errorf("serving: %w", err)
+			case <-ctx.Done():
+			}
+			log.Info("shutting down", "timeout", shutdown.String())
+			sctx, cancel := context.WithTimeout(context.Background(), shutdown)
+			defer cancel()
+			var errs []error
+			if err := hs.Shutdown(sctx); err != nil {
+				errs = append(errs, fmt.Errorf("stopping the HTTP server: %w", err))
+			}
+			if err := srv.Shutdown(sctx); err != nil {
+				errs = append(errs, err)
+			}
+			if err := errors.Join(errs...); err != nil {
+				log.Error("shutdown incomplete", "error", err.Error())
+				return &exitError{1}
+			}
+			log.Info("stopped")
+			return nil
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&dir, "dir", "", "folder of pipeline files (default ./pipelines, else ./examples, else .)")
+	f.StringVar(&addr, "addr", envOr("NECTAR_ADDR", "127.0.0.1:8080"), "address to listen on")
+	f.StringVar(&globalsFile, "globals", "", "a YAML or JSON file of globals for this environment")
+	f.DurationVar(&reload, "reload-interval", 2*time.Second, "how often pipeline files are checked for changes (0: only on SIGHUP)")
+	f.DurationVar(&shutdown, "shutdown-timeout", 30*time.Second, "how long running executions may take to finish on SIGTERM")
+	f.BoolVar(&noHistory, "no-history", false, "do not record executions")
+	f.IntVar(&histMax, "history-max", 10000, "execution records kept")
+	f.DurationVar(&histAge, "history-max-age", 7*24*time.Hour, "how long execution records are kept")
+	f.StringSliceVar(&sensitive, "sensitive-fields", nil, "field names masked as *** in every execution record (besides each pipeline's sensitive_fields and the usual password, token, secret…)")
+	return cmd
+}
+
+// loadAdminKey returns NECTAR_ADMIN_KEY, or the key in admin.key, created
+// with mode 0600 on first use.
+func loadAdminKey(dataDir string) (string, error) {
+	if k := os.Getenv("NECTAR_ADMIN_KEY"); k != "" {
+		return k, nil
+	}
+	path := filepath.Join(dataDir, adminKeyFile)
+	b, err := os.ReadFile(path)
+	if err == nil {
+		if k := strings.TrimSpace(string(b)); k != "" {
+			return k, nil
+		}
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", fmt.Errorf("reading the admin key: %w", err)
+	}
+	raw := make([]byte, 32)
+	_, _ = rand.Read(raw)
+	k := "nka_" + base64.RawURLEncoding.EncodeToString(raw)
+	if err := os.MkdirAll(dataDir, 0o700); err != nil {
+		return "", err
+	}
+	if err := os.WriteFile(path, []byte(k+"\n"), 0o600); err != nil {
+		return "", fmt.Errorf("writing the admin key: %w", err)
+	}
+	return k, nil
+}
+
+// jwtKeyFrom reads the verification key of a jwt trigger from an account:
+// a PEM public key (RSA, EC, Ed25519) or an HMAC secret, found in the
+// account's api_key, token or password.
+func jwtKeyFrom(am *accounts.Manager) func(ctx context.Context, name string) (any, error) {
+	return func(ctx context.Context, name string) (any, error) {
+		a, err := am.Get(ctx, name)
+		if err != nil {
+			return nil, err
+		}
+		var raw string
+		for _, s := range []string{a.APIKey.Reveal(), a.Token.Reveal(), a.HeaderValue.Reveal(), a.Password.Reveal()} {
+			if s != "" {
+				raw = s
+				break
+			}
+		}
+		if raw == "" {
+			return nil, fmt.Errorf("account %s holds no key (put an HMAC secret or a PEM public key in api_key or token)", name)
+		}
+		if blk, _ := pem.Decode([]byte(raw)); blk != nil {
+			if k, err := x509.ParsePKIXPublicKey(blk.Bytes); err == nil {
+				return k, nil
+			}
+			if c, err := x509.ParseCertificate(blk.Bytes); err == nil {
+				return c.PublicKey, nil
+			}
+			if k, err := x509.ParsePKCS1PublicKey(blk.Bytes); err == nil {
+				return k, nil
+			}
+			return nil, fmt.Errorf("account %s: the PEM block is not a public key", name)
+		}
+		return []byte(raw), nil
+	}
+}
+
+// accountMounts adds the accounts endpoints to the management API.
+func accountMounts(am *accounts.Manager, log *slog.Logger) []server.Mount {
+	list := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		all, err := am.List(r.Context())
+		if err != nil {
+			apiError(w, http.StatusInternalServerError, err.Error())
+			return
+		}
+		type row struct {
+			*accounts.Account
+			Status any `json:"status,omitempty"`
+		}
+		out := make([]row, 0, len(all))
+		for _, a := range all {
+			st, _ := am.Status(r.Context(), a.Name)
+			out = append(out, row{a, st})
+		}
+		apiJSON(w, http.StatusOK, out)
+	})
+	authorize := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		name := r.PathValue("name")
+		urls := make(chan string, 1)
+		errc := make(chan error, 1)
+		go func() {
+			res, err := am.Authorize(context.Background(), name, accounts.AuthorizeOptions{Prompt: func(u string) { urls <- u }})
+			if err != nil {
+				log.Warn("account authorization failed", "account", name, "error", err.Error())
+				errc <- err
+				return
+			}
+			log.Info("account authorized", "account", name, "scope", res.Scope)
+		}()
+		select {
+		case u := <-urls:
+			apiJSON(w, http.StatusOK, map[string]string{"account": name, "consent_url": u,
+				"note": "open the consent URL in a browser on this host; the provider redirects to a loopback callback"})
+		case err := <-errc:
+			apiError(w, http.StatusBadRequest, err.Error())
+		case <-time.After(30 * time.Second):
+			apiError(w, http.StatusGatewayTimeout, "no consent URL")
+		}
+	})
+	return []server.Mount{
+		{Pattern: "GET /api/accounts", Handler: list},
+		{Pattern: "POST /api/accounts/{name}/authorize", Handler: authorize},
+	}
+}
+
+func apiJSON(w http.ResponseWriter, code int, v any) {
+	b, _ := json.Marshal(v)
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	w.Write(b)
+}
+
+func apiError(w http.ResponseWriter, code int, msg string) {
+	apiJSON(w, code, map[string]any{"timestamp": time.Now().UnixMilli(), "error": msg, "code": code})
+}
+
+// apiClient talks to a running nectar serve of the same data directory.
+type apiClient struct {
+	base string
+	key  string
+}
+
+// runningServer returns a client for the server using --data-dir, or nil
+// when none answers.
+func runningServer(g *globals) *apiClient {
+	b, err := os.ReadFile(filepath.Join(g.dataDir, serveFile))
+	if err != nil {
+		return nil
+	}
+	var info struct {
+		Addr string `json:"addr"`
+	}
+	if json.Unmarshal(b, &info) != nil || info.Addr == "" {
+		return nil
+	}
+	key, err := loadAdminKey(g.dataDir)
+	if err != nil {
+		return nil
+	}
+	c := &apiClient{base: "http://" + info.Addr, key: key}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/healthz", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil
+	}
+	return c
+}
+
+// do sends a management request and decodes a 2xx JSON answer into out.
+func (c *apiClient) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.key)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("asking the running server: %w", err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return err
+	}
+	if resp.StatusCode/100 != 2 {
+		var e struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(data, &e) == nil && e.Error != "" {
+			return &apiStatusError{resp.StatusCode, e.Error}
+		}
+		return &apiStatusError{resp.StatusCode, strings.TrimSpace(string(data))}
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(data, out)
+}
+
+type apiStatusError struct {
+	code int
+	msg  string
+}
+
+func (e *apiStatusError) Error() string { return e.msg }
