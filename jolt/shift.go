@@ -36,7 +36,12 @@ const (
 	esLiteralsThenComputed                     // both, disjoint: literals first, then wildcards
 )
 
-type shiftOp struct{ root *shiftSpec }
+type shiftOp struct {
+	root *shiftSpec
+	// rootKeys > 0 when every output path starts with an object key: the
+	// output object is then made up front with room for that many keys.
+	rootKeys int
+}
 
 func compileShift(spec any, path []any) (*shiftOp, error) {
 	o, ok := spec.(*value.Object)
@@ -47,7 +52,31 @@ func compileShift(spec any, path []any) (*shiftOp, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &shiftOp{root: root}, nil
+	op := &shiftOp{root: root}
+	keys := map[string]bool{}
+	objectRoot := true
+	root.walkWriters(func(w *pathWriter) {
+		if len(w.types) < 2 || w.types[1] != stMap {
+			objectRoot = false
+			return
+		}
+		keys[w.elems[1].canon] = true
+	})
+	if objectRoot {
+		op.rootKeys = max(len(keys), 1)
+	}
+	return op, nil
+}
+
+func (s *shiftSpec) walkWriters(fn func(*pathWriter)) {
+	for _, w := range s.writers {
+		fn(w)
+	}
+	for _, group := range [][]*shiftSpec{s.special, s.literals, s.computed} {
+		for _, c := range group {
+			c.walkWriters(fn)
+		}
+	}
 }
 
 func newShiftSpec(key string, rhs any, path []any) (*shiftSpec, error) {
@@ -186,6 +215,9 @@ func newShiftLeaf(pe *pathElem, rhs any, path []any) (*shiftSpec, error) {
 
 func (op *shiftOp) apply(st *state, input any) (any, error) {
 	holder := value.NewObject(1)
+	if op.rootKeys > 0 {
+		holder.Set("root", value.NewObject(op.rootKeys))
+	}
 	if err := st.push(input, match{key: "root"}); err != nil {
 		return nil, err
 	}
@@ -193,6 +225,10 @@ func (op *shiftOp) apply(st *state, input any) (any, error) {
 		return nil, err
 	}
 	out, _ := holder.Get("root")
+	if o, ok := out.(*value.Object); ok && op.rootKeys > 0 && o.Len() == 0 {
+		// Nothing was written: JOLT's output is null, not an empty object.
+		return nil, nil
+	}
 	return out, nil
 }
 
@@ -200,7 +236,12 @@ func (op *shiftOp) apply(st *state, input any) (any, error) {
 // key was handled, so that wildcard siblings need not see it.
 func (s *shiftSpec) apply(st *state, key string, in any, out *value.Object) (bool, error) {
 	mark := len(st.arena)
-	defer func() { st.arena = st.arena[:mark] }()
+	ok, err := s.applyMatched(st, key, in, out)
+	st.arena = st.arena[:mark] // captures of this match are no longer referenced
+	return ok, err
+}
+
+func (s *shiftSpec) applyMatched(st *state, key string, in any, out *value.Object) (bool, error) {
 	m, ok, err := st.matchKey(s.pe, key)
 	if err != nil || !ok {
 		return false, err
