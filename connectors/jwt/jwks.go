@@ -14,6 +14,7 @@ import (
 	"math/big"
 	"net/http"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -124,45 +125,79 @@ const maxJWKSSize = 1 << 20
 // remoteJWKS is a key set fetched from a URL and cached. Keys are refetched
 // when older than refresh, and when a token names a kid the set lacks, at
 // most once per minRefetch, so forged kids cannot make Nectar hammer the
-// provider. It is safe for concurrent use; one fetch runs at a time.
+// provider. It is safe for concurrent use: reads of fresh keys take no
+// lock, and one fetch runs at a time.
 type remoteJWKS struct {
 	url     string
 	alg     algorithm
 	refresh time.Duration
 
-	mu      sync.Mutex
-	keys    []verifyKey
-	fetched time.Time
+	mu  sync.Mutex // held while fetching
+	cur atomic.Pointer[fetchedKeys]
+}
+
+type fetchedKeys struct {
+	keys []verifyKey
+	at   time.Time
+}
+
+// remotes holds one remoteJWKS per URL, algorithm and refresh, shared by
+// every step of the process, so steps verifying against one provider fetch
+// its keys once.
+var remotes sync.Map // remoteKey → *remoteJWKS
+
+type remoteKey struct {
+	url, alg string
+	refresh  time.Duration
 }
 
 func newRemoteJWKS(url string, a algorithm, refresh time.Duration) *remoteJWKS {
-	return &remoteJWKS{url: url, alg: a, refresh: refresh}
+	k := remoteKey{url, a.name, refresh}
+	if r, ok := remotes.Load(k); ok {
+		return r.(*remoteJWKS)
+	}
+	r, _ := remotes.LoadOrStore(k, &remoteJWKS{url: url, alg: a, refresh: refresh})
+	return r.(*remoteJWKS)
 }
 
 func (r *remoteJWKS) minRefetch() time.Duration { return min(r.refresh, 30*time.Second) }
 
+// usable reports whether f can answer for kid without a fetch.
+func (r *remoteJWKS) usable(f *fetchedKeys, kid string) bool {
+	if f == nil {
+		return false
+	}
+	age := time.Since(f.at)
+	if age >= r.refresh {
+		return false
+	}
+	return kid == "" || hasKid(f.keys, kid) || age < r.minRefetch()
+}
+
 // keysFor returns the cached keys, fetching them first when they are stale,
 // or when kid is not among them and the last fetch is old enough.
 func (r *remoteJWKS) keysFor(ctx context.Context, kid string) ([]verifyKey, error) {
+	if f := r.cur.Load(); r.usable(f, kid) {
+		return f.keys, nil
+	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	age := time.Since(r.fetched)
-	stale := r.keys == nil || age >= r.refresh
-	if !stale && kid != "" && !hasKid(r.keys, kid) && age >= r.minRefetch() {
-		stale = true
+	f := r.cur.Load()
+	if r.usable(f, kid) {
+		return f.keys, nil // fetched while this call waited
 	}
-	if stale {
-		keys, err := r.fetch(ctx)
-		r.fetched = time.Now()
-		switch {
-		case err == nil:
-			r.keys = keys
-		case r.keys == nil:
-			return nil, err
-		}
-		// On a failed refetch the previous keys stay in use.
+	keys, err := r.fetch(ctx)
+	switch {
+	case err == nil:
+		r.cur.Store(&fetchedKeys{keys: keys, at: time.Now()})
+		return keys, nil
+	case f == nil:
+		return nil, err
 	}
-	return r.keys, nil
+	// A failed refetch keeps the previous keys, and tries again after
+	// minRefetch, not at once on every call.
+	r.cur.Store(&fetchedKeys{keys: f.keys, at: time.Now().Add(r.minRefetch() - r.refresh)})
+	return f.keys, nil
 }
 
 func hasKid(keys []verifyKey, kid string) bool {

@@ -593,6 +593,19 @@ func TestRemoteJWKS(t *testing.T) {
 	if err := verify("0s", forge(t, gojwt.SigningMethodRS256, f.rsa2, c, map[string]any{"kid": "two"})); err != nil {
 		t.Fatalf("after rotation: %v", err)
 	}
+	// A provider that fails after a successful fetch: the keys fetched
+	// before stay in use.
+	srv.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		http.Error(w, "down", http.StatusBadGateway)
+	})
+	before := fetches.Load()
+	if err := verify("0s", forge(t, gojwt.SigningMethodRS256, f.rsa2, c, map[string]any{"kid": "two"})); err != nil {
+		t.Fatalf("with the provider down: %v", err)
+	}
+	if fetches.Load() == before {
+		t.Error("the provider was not asked again")
+	}
 	// A dead provider is a 503, not the caller's fault.
 	src.set("remote", jwt.KeyMaterial{JWKSURL: srv.URL + "/gone"})
 	srv.Config.Handler = http.NotFoundHandler()

@@ -403,11 +403,18 @@ func (s *step) insert(ctx context.Context, x *engine.Exec, in any, st store.Stor
 		}
 		return nil, storeError(err, "insert")
 	}
-	out, err := decode(raw, id)
-	if err != nil {
-		return nil, err
+	return result([]any{withID(doc, id)}, 1), nil
+}
+
+// withID returns a copy of doc with id as its _oId, last.
+func withID(doc *value.Object, id string) *value.Object {
+	out := doc.Clone()
+	if out == nil {
+		out = value.NewObject(1)
 	}
-	return result([]any{out}, 1), nil
+	out.Delete("_oId")
+	out.Set("_oId", id)
+	return out
 }
 
 func (s *step) get(ctx context.Context, x *engine.Exec, in any, st store.Store, bucket, coll string) (any, error) {
@@ -492,12 +499,7 @@ func (s *step) update(ctx context.Context, x *engine.Exec, in any, st store.Stor
 		}
 		return nil, storeError(err, "update")
 	}
-	out := written.Clone()
-	if out.Has("_oId") {
-		out.Delete("_oId")
-	}
-	out.Set("_oId", id)
-	return result([]any{out}, 1), nil
+	return result([]any{withID(written, id)}, 1), nil
 }
 
 func (s *step) delete(ctx context.Context, x *engine.Exec, in any, st store.Store, bucket, coll string) (any, error) {
