@@ -62,14 +62,14 @@ type Consumer struct {
 // Key is an API key as stored: its hash and a short id to tell keys apart.
 type Key struct {
 	ID      string    `json:"id"` // the first characters of the key, safe to show
-	Hash    string    `json:"hash"`
+	Hash    string    `json:"hash,omitempty"`
 	Created time.Time `json:"created"`
 }
 
 // Basic is a Basic credential as stored.
 type Basic struct {
 	Username string    `json:"username"`
-	Hash     string    `json:"hash"`
+	Hash     string    `json:"hash,omitempty"`
 	Created  time.Time `json:"created"`
 }
 

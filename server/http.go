@@ -79,7 +79,11 @@ func (rt *route) preflight(w http.ResponseWriter, r *http.Request) {
 	}
 	methods := c.Methods
 	if len(methods) == 0 {
-		methods = strings.Split(rt.allow, ", ")
+		for _, m := range strings.Split(rt.allow, ", ") {
+			if m != http.MethodOptions {
+				methods = append(methods, m)
+			}
+		}
 	}
 	h.Set("Access-Control-Allow-Methods", strings.Join(methods, ", "))
 	if len(c.Headers) > 0 {

@@ -182,7 +182,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s.hist = hist
 	s.gen.Store(&generation{})
-	if err := s.load(ctx, true); err != nil {
+	if _, err := s.load(ctx, true); err != nil {
 		return nil, err
 	}
 	s.api = s.apiHandler()
@@ -218,11 +218,15 @@ func (s *Server) History() *history.Recorder { return s.hist }
 // Reload loads the pipeline files that changed since the last load and
 // swaps them in. It returns the problems of files that failed to load (the
 // previous versions stay).
-func (s *Server) Reload(ctx context.Context) error { return s.load(ctx, false) }
+func (s *Server) Reload(ctx context.Context) error {
+	problems, err := s.load(ctx, false)
+	return errors.Join(err, problems)
+}
 
 // load scans Dir (and, the first time, the shipped pipelines), loads what
-// changed, and installs a new generation.
-func (s *Server) load(ctx context.Context, first bool) error {
+// changed, and installs a new generation. problems are the files that did
+// not load (logged); err is a failure to read Dir at all.
+func (s *Server) load(ctx context.Context, first bool) (problems, err error) {
 	s.reloadMu.Lock()
 	defer s.reloadMu.Unlock()
 	old := s.gen.Load()
@@ -236,7 +240,7 @@ func (s *Server) load(ctx context.Context, first bool) error {
 		var err error
 		files, err = engine.PipelineFiles(s.opts.Dir)
 		if err != nil && !(first && errors.Is(err, fs.ErrNotExist)) {
-			return fmt.Errorf("listing pipelines in %s: %w", s.opts.Dir, err)
+			return nil, fmt.Errorf("listing pipelines in %s: %w", s.opts.Dir, err)
 		}
 		sort.Strings(files)
 	}
@@ -300,7 +304,7 @@ func (s *Server) load(ctx context.Context, first bool) error {
 		}
 	}
 	if !changed && !first {
-		return nil
+		return nil, nil
 	}
 	gen, rejected := s.build(next, old)
 	for _, v := range rejected {
@@ -309,7 +313,7 @@ func (s *Server) load(ctx context.Context, first bool) error {
 		}
 	}
 	s.install(gen, old)
-	return errors.Join(errs...)
+	return errors.Join(errs...), nil
 }
 
 func loadShipped(fsys fs.FS, opts engine.LoadOptions) ([]*version, error) {

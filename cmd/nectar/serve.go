@@ -25,6 +25,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nectar-run/nectar/accounts"
+	"github.com/nectar-run/nectar/connectors/objectstore"
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/history"
@@ -116,6 +117,9 @@ unless --log-format text.`,
 			rt := &engine.Runtime{Logger: log}
 			if err := setupRuntime(ctx, g, rt); err != nil {
 				return err
+			}
+			if _, ok := objectstore.FromRuntime(rt); !ok {
+				objectstore.Install(rt, st)
 			}
 			am, ok := accounts.FromRuntime(rt)
 			if !ok {
