@@ -54,7 +54,9 @@ func init() {
 
 type stepFunc func(ctx context.Context, x *engine.Exec, in any) (any, error)
 
-func (f stepFunc) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) { return f(ctx, x, in) }
+func (f stepFunc) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
+	return f(ctx, x, in)
+}
 
 var (
 	chanMu   sync.Mutex
