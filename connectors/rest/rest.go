@@ -93,6 +93,11 @@ type header struct {
 	sensitiv bool
 }
 
+var (
+	acceptJSON = []string{"application/json, */*;q=0.5"}
+	userAgent  = []string{"nectar"}
+)
+
 type param struct {
 	name string
 	tpl  engine.Template
@@ -260,11 +265,11 @@ func (s *step) buildHeaders(ctx context.Context, x *engine.Exec, in any) (http.H
 		}
 		hdr[h.name] = []string{v}
 	}
-	if hdr.Get("Accept") == "" {
-		hdr.Set("Accept", "application/json, */*;q=0.5")
+	if _, ok := hdr["Accept"]; !ok {
+		hdr["Accept"] = acceptJSON
 	}
-	if hdr.Get("User-Agent") == "" {
-		hdr.Set("User-Agent", "nectar")
+	if _, ok := hdr["User-Agent"]; !ok {
+		hdr["User-Agent"] = userAgent
 	}
 	return hdr, nil
 }
@@ -438,11 +443,17 @@ func (s *step) call(ctx context.Context, x *engine.Exec, u *url.URL, hdr http.He
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	req, err := http.NewRequestWithContext(ctx, s.cfg.Method, u.String(), rd)
+	// The URL is parsed already: build the request around it rather than
+	// print and parse it again.
+	req, err := http.NewRequestWithContext(ctx, s.cfg.Method, "", rd)
 	if err != nil {
 		return nil, nil, engine.NewError(500, "rest: %v", err)
 	}
-	req.Header = hdr.Clone()
+	req.URL, req.Host = u, u.Host
+	req.Header = hdr
+	if s.cfg.Pagination != nil {
+		req.Header = hdr.Clone()
+	}
 	if s.cfg.GzipBody && body != nil {
 		req.Header.Set("Content-Encoding", "gzip")
 	}
