@@ -43,7 +43,7 @@ type Config struct {
 	Upsert     bool            `yaml:"upsert" doc:"update: create the document when it is missing"`
 	Match      engine.Dynamic  `yaml:"match" doc:"update, delete: field values the stored document must have (dotted paths reach inside objects), or the step fails with 409: a compare-and-set"`
 	NotFound   string          `yaml:"not_found" default:"error" enum:"error,null" doc:"get, update, delete: a missing document is an error (404), or null: get gives null, update and delete an updateCount of 0"`
-	Query      engine.Dynamic  `yaml:"query" doc:"find: field values the documents must have (dotted paths reach inside objects; null matches a missing field); none: every document"`
+	Query      engine.Dynamic  `yaml:"query" doc:"find: field values the documents must have (dotted paths reach inside objects, _oId is the id, null matches a missing field); none: every document"`
 	Limit      int             `yaml:"limit" default:"100" doc:"find: the most documents returned; 0: no limit"`
 	Skip       int             `yaml:"skip" doc:"find: matching documents to pass over first"`
 	TTL        engine.Template `yaml:"ttl" doc:"insert, update: the document expires this long after the write: 30m, 24h, or milliseconds; update without ttl keeps the document's expiry"`
@@ -471,7 +471,7 @@ func (s *step) update(ctx context.Context, x *engine.Exec, in any, st store.Stor
 		} else if !s.upsert {
 			return nil, errMissing
 		}
-		if match != nil && !matches(doc, match) {
+		if match != nil && !matches(doc, id, match) {
 			return nil, errMismatch
 		}
 		next := patch
@@ -522,7 +522,7 @@ func (s *step) delete(ctx context.Context, x *engine.Exec, in any, st store.Stor
 			if err != nil {
 				return nil, err
 			}
-			if !matches(doc, match) {
+			if !matches(doc, id, match) {
 				return nil, errMismatch
 			}
 			return nil, store.DeleteKey
@@ -562,17 +562,18 @@ func (s *step) find(ctx context.Context, x *engine.Exec, in any, st store.Store,
 			return nil, storeError(err, "find")
 		}
 		for _, it := range items {
-			doc, err := decode(it.Value, it.Key)
+			doc, err := decodeDoc(it.Value, it.Key)
 			if err != nil {
 				return nil, err
 			}
-			if query != nil && !matches(doc, query) {
+			if query != nil && !matches(doc, it.Key, query) {
 				continue
 			}
 			if skip > 0 {
 				skip--
 				continue
 			}
+			doc.Set("_oId", it.Key) // doc is fresh: ours to change
 			data = append(data, doc)
 			if s.limit > 0 && len(data) == s.limit {
 				return findResult(data), nil
@@ -592,12 +593,17 @@ func findResult(data []any) *value.Object {
 	return o
 }
 
-// matches reports whether doc has every field value of query. Keys are
-// dotted paths; a null value matches a missing field too.
-func matches(doc, query *value.Object) bool {
+// matches reports whether doc, whose id is id, has every field value of
+// query. Keys are dotted paths, or _oId for the id; a null value matches a
+// missing field too.
+func matches(doc *value.Object, id string, query *value.Object) bool {
 	for i := 0; i < query.Len(); i++ {
 		path, want := query.At(i)
-		got, ok := lookup(doc, path)
+		var got any = id
+		ok := true
+		if path != "_oId" {
+			got, ok = lookup(doc, path)
+		}
 		if !ok {
 			if want != nil {
 				return false

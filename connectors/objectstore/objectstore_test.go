@@ -144,6 +144,7 @@ func TestOperations(t *testing.T) {
 			{`{operation: find, collection: p, query: {vip: null}}`, in0, `{"data":[{"name":"Ada","tier":"gold","address":{"country":"UK"},"_oId":"a"},{"name":"Bob","tier":"silver","address":{"country":"UK"},"_oId":"b"}],"rowCount":2}`, ""},
 			{`{operation: find, collection: p, query: {address: {country: FR}}}`, in0, `{"data":[{"name":"Cy","tier":"gold","address":{"country":"FR"},"vip":true,"_oId":"c"}],"rowCount":1}`, ""},
 			{`{operation: find, collection: p, limit: 1, skip: 1}`, in0, `{"data":[{"name":"Bob","tier":"silver","address":{"country":"UK"},"_oId":"b"}],"rowCount":1}`, ""},
+			{`{operation: find, collection: p, query: {_oId: b}}`, in0, `{"data":[{"name":"Bob","tier":"silver","address":{"country":"UK"},"_oId":"b"}],"rowCount":1}`, ""},
 			{`{operation: find, collection: p, query: {tier: bronze}}`, in0, `{"data":[],"rowCount":0}`, ""},
 			{`{operation: find, collection: empty}`, in0, `{"data":[],"rowCount":0}`, ""},
 		}},
