@@ -562,3 +562,44 @@ func ParseYAML(data []byte) (any, error) {
 	}
 	return nodeValue(&doc)
 }
+
+// NodeValue converts a YAML node into the value model, keeping key order and
+// exact integers. Connectors use it for files they read next to a pipeline.
+func NodeValue(n *yaml.Node) (any, error) { return nodeValue(n) }
+
+// NodeAt returns the node at path inside n: ints index lists, strings name
+// object keys (the key's node is returned, so an error points at the key).
+// It returns the deepest node found when the path leaves the tree.
+func NodeAt(n *yaml.Node, path []any) *yaml.Node {
+	cur := resolveAlias(n)
+	if cur != nil && cur.Kind == yaml.DocumentNode && len(cur.Content) > 0 {
+		cur = cur.Content[0]
+	}
+	for _, p := range path {
+		switch k := p.(type) {
+		case int:
+			if cur.Kind != yaml.SequenceNode || k < 0 || k >= len(cur.Content) {
+				return cur
+			}
+			cur = resolveAlias(cur.Content[k])
+		case string:
+			if cur.Kind != yaml.MappingNode {
+				return cur
+			}
+			found := false
+			for i := 0; i+1 < len(cur.Content); i += 2 {
+				if cur.Content[i].Value == k {
+					if p == path[len(path)-1] {
+						return cur.Content[i]
+					}
+					cur, found = resolveAlias(cur.Content[i+1]), true
+					break
+				}
+			}
+			if !found {
+				return cur
+			}
+		}
+	}
+	return cur
+}

@@ -19,6 +19,7 @@ import (
 	_ "github.com/nectar-run/nectar/connectors/rest"
 	_ "github.com/nectar-run/nectar/connectors/set"
 	_ "github.com/nectar-run/nectar/connectors/throw"
+	_ "github.com/nectar-run/nectar/connectors/transform"
 	_ "github.com/nectar-run/nectar/connectors/try"
 	_ "github.com/nectar-run/nectar/triggers"
 )

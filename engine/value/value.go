@@ -266,10 +266,15 @@ func FromGo(v any) any {
 	return out
 }
 
-func sameValue(a, b any) bool {
-	switch a.(type) {
-	case *Object, []any, nil, bool, string, int64, uint64, float64, json.Number:
+// sameValue reports whether converted is orig unchanged, so FromGo can keep
+// the original slice when no element needed converting.
+func sameValue(converted, orig any) bool {
+	switch o := orig.(type) {
+	case *Object, nil, bool, string, int64, uint64, float64, json.Number:
 		return true
+	case []any:
+		c, ok := converted.([]any)
+		return ok && len(c) == len(o) && (len(o) == 0 || &c[0] == &o[0])
 	}
 	return false
 }

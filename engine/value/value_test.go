@@ -137,3 +137,14 @@ func FuzzDecode(f *testing.F) {
 		}
 	})
 }
+
+func TestFromGoConvertsNestedMaps(t *testing.T) {
+	in := []any{1, map[string]any{"b": 1, "a": []any{map[string]any{"x": int32(2)}}}}
+	got := value.MustEncodeString(value.FromGo(in))
+	if got != `[1,{"a":[{"x":2}],"b":1}]` {
+		t.Fatalf("got %s", got)
+	}
+	if _, ok := value.FromGo(in).([]any)[1].(*value.Object); !ok {
+		t.Fatal("nested map not converted")
+	}
+}

@@ -1,0 +1,108 @@
+package transform_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	_ "github.com/nectar-run/nectar/connectors/all"
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+func TestExample(t *testing.T) {
+	p, err := engine.LoadFile("example.yaml", engine.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in, _ := os.ReadFile("example.input.json")
+	want, _ := os.ReadFile("example.want.json")
+	v, err := value.Decode(in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 2; i++ { // twice: a compiled spec keeps no state
+		out, err := p.Run(context.Background(), nil, v, engine.RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := value.MustEncodeString(out); got != strings.TrimSpace(string(want)) {
+			t.Fatalf("got  %s\nwant %s", got, want)
+		}
+	}
+	if got := value.MustEncodeString(v); got != value.MustEncodeString(mustDecode(t, string(in))) {
+		t.Fatal("the input message was modified")
+	}
+}
+
+func mustDecode(t *testing.T, s string) any {
+	v, err := value.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestContextReadsVarsAndGlobals(t *testing.T) {
+	src := `name: ctx
+globals: {rate: 2, label: from-globals}
+steps:
+  - set: {label: from-vars}
+    to: vars.label
+  - transform:
+      spec:
+        - operation: modify-overwrite-beta
+          spec: {rate: "^rate", label: "^label"}
+`
+	p, err := engine.Load("ctx.yaml", []byte(src), engine.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.Run(context.Background(), nil, mustDecode(t, `{}`), engine.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := value.MustEncodeString(out); got != `{"rate":2,"label":{"label":"from-vars"}}` {
+		t.Fatalf("got %s", got)
+	}
+}
+
+func TestBadSpecPointsAtTheKey(t *testing.T) {
+	tests := []struct{ name, src, want string }{
+		{"unknown operation", "name: a\nsteps:\n  - transform:\n      spec:\n        - operation: shiftr\n          spec: {a: b}\n",
+			"bad.yaml:5:11: steps[0].transform.spec[0][\"operation\"]"},
+		{"bad shift key", "name: a\nsteps:\n  - transform:\n      spec:\n        - operation: shift\n          spec:\n            \"@(1,\": x\n",
+			"bad.yaml:7:13: steps[0].transform.spec[0][\"spec\"][\"@(1,\"]"},
+		{"not a chain", "name: a\nsteps:\n  - transform: {spec: {operation: shift}}\n", "bad.yaml:3:23: steps[0].transform.spec: expected a JOLT chain"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := engine.Load("bad.yaml", []byte(tt.src), engine.LoadOptions{})
+			if err == nil || !strings.HasPrefix(err.Error(), tt.want) {
+				t.Fatalf("got %v\nwant prefix %s", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestSpecFile(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "spec.json"), []byte("[\n  {\"operation\": \"shift\",\n   \"spec\": {\"a\": \"b\"}}\n]\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "bad.json"), []byte("[\n  {\"operation\": \"remove\",\n   \"spec\": {\"a\": 1}}\n]\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "p.yaml"), []byte("name: a\nsteps:\n  - transform: {spec_file: spec.json}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "q.yaml"), []byte("name: q\nsteps:\n  - transform: {spec_file: bad.json}\n"), 0o644)
+	p, err := engine.LoadFile(filepath.Join(dir, "p.yaml"), engine.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.Run(context.Background(), nil, mustDecode(t, `{"a":1}`), engine.RunOptions{})
+	if err != nil || value.MustEncodeString(out) != `{"b":1}` {
+		t.Fatalf("got %v %v", value.MustEncodeString(out), err)
+	}
+	_, err = engine.LoadFile(filepath.Join(dir, "q.yaml"), engine.LoadOptions{})
+	if err == nil || !strings.Contains(err.Error(), "bad.json:3:") {
+		t.Fatalf("error does not point into the spec file: %v", err)
+	}
+}
