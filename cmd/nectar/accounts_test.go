@@ -1,0 +1,166 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/nectar-run/nectar/accounts/accountstest"
+	"github.com/nectar-run/nectar/engine/secret"
+	"github.com/nectar-run/nectar/engine/store/bolt"
+)
+
+// nectar runs the command line in-process and returns its output.
+func nectar(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errOut bytes.Buffer
+	code := Main(args, strings.NewReader(stdin), &out, &errOut)
+	return out.String(), errOut.String(), code
+}
+
+func TestAccountsCommands(t *testing.T) {
+	t.Setenv(secret.EnvKey, "")
+	os.Unsetenv(secret.EnvKey)
+	fake := accountstest.New(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	secretFile := filepath.Join(dir, "secret.txt")
+	os.WriteFile(secretFile, []byte(accountstest.ClientSecret+"\n"), 0o600)
+	dd := "--data-dir=" + data
+
+	steps := []struct {
+		args     []string
+		wantCode int
+		want     []string
+	}{
+		{[]string{"accounts", "create", "crm", "--type", "oauth2-client-credentials", "--token-url", fake.URL + "/token",
+			"--client-id", accountstest.ClientID, "--client-secret-file", secretFile, "--scope", "contacts.read contacts.write",
+			"--base-url", fake.URL + "/api", "--test-url", "/me", "--test-success-path", "ok", "--test-success-values", "true"}, 0, []string{"created account crm"}},
+		{[]string{"accounts", "create", "crm", "--type", "bearer", "--token-env", "NOPE_UNSET"}, 1, []string{"NOPE_UNSET is not set"}},
+		{[]string{"providers", "add", "fake", "--auth-url", fake.URL + "/authorize", "--token-url", fake.URL + "/token"}, 0, []string{"saved provider fake"}},
+		{[]string{"providers", "list"}, 0, []string{"google", "microsoft", "mercadolivre", "fake", "custom"}},
+		{[]string{"providers", "show", "google"}, 0, []string{"access_type: offline", "builtin: true"}},
+		{[]string{"accounts", "create", "drive", "--type", "oauth2", "--provider", "fake", "--client-id", accountstest.ClientID,
+			"--client-secret-file", secretFile, "--scope", "drive"}, 0, []string{"nectar accounts authorize drive"}},
+		{[]string{"accounts", "test", "crm"}, 0, []string{"token: ok", "-> 200", "account crm works"}},
+		{[]string{"accounts", "test", "drive"}, 1, []string{"nectar accounts authorize drive"}},
+		{[]string{"accounts", "list"}, 0, []string{"crm", "oauth2-client-credentials", "token until", "drive", "not authorized"}},
+		{[]string{"accounts", "show", "crm"}, 0, []string{"client_secret: '***'", "token_sha256_prefix"}},
+		{[]string{"accounts", "show", "crm", "--json"}, 0, []string{`"client_secret": "***"`}},
+		{[]string{"accounts", "show", "nope"}, 1, []string{"unknown account"}},
+	}
+	var outputs []string
+	for _, s := range steps {
+		out, errOut, code := nectar(t, "", append([]string{dd}, s.args...)...)
+		outputs = append(outputs, out, errOut)
+		all := out + errOut
+		if code != s.wantCode {
+			t.Fatalf("nectar %s: exit %d; want %d\n%s", strings.Join(s.args, " "), code, s.wantCode, all)
+		}
+		for _, w := range s.want {
+			if !strings.Contains(all, w) {
+				t.Fatalf("nectar %s: output lacks %q:\n%s", strings.Join(s.args, " "), w, all)
+			}
+		}
+	}
+
+	// authorize: the test reads the consent URL and acts as the browser.
+	pr, pw := io.Pipe()
+	done := make(chan int, 1)
+	var errOut bytes.Buffer
+	go func() {
+		done <- Main([]string{dd, "accounts", "authorize", "drive", "--timeout", "20s"}, strings.NewReader(""), pw, &errOut)
+		pw.Close()
+	}()
+	sc := bufio.NewScanner(pr)
+	var transcript strings.Builder
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		transcript.WriteString(line + "\n")
+		if strings.HasPrefix(line, fake.URL+"/authorize?") {
+			resp, err := http.Get(line)
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+		}
+	}
+	if code := <-done; code != 0 || !strings.Contains(transcript.String(), "authorized drive") {
+		t.Fatalf("authorize: exit %d\n%s%s", code, transcript.String(), errOut.String())
+	}
+	outputs = append(outputs, transcript.String())
+
+	// A pipeline step uses the account.
+	pipeline := filepath.Join(dir, "call.yaml")
+	os.WriteFile(pipeline, []byte(`name: call
+steps:
+  - rest:
+      url: "`+fake.URL+`/api/files"
+      account: drive
+      stop_on_client_error: true
+`), 0o600)
+	out, errText, code := nectar(t, "{}", dd, "run", pipeline)
+	if code != 0 || !strings.Contains(out, `"ok":true`) {
+		t.Fatalf("run: exit %d\n%s%s", code, out, errText)
+	}
+	outputs = append(outputs, out, errText)
+
+	out, errText, code = nectar(t, "", dd, "accounts", "rotate-key")
+	if code != 0 || !strings.Contains(out, "resealed 4 values") {
+		t.Fatalf("rotate-key: exit %d\n%s%s", code, out, errText)
+	}
+	if out, _, code := nectar(t, "", dd, "accounts", "test", "crm"); code != 0 {
+		t.Fatalf("after rotate-key: %s", out)
+	}
+	if out, _, code := nectar(t, "", dd, "accounts", "delete", "crm"); code != 0 || !strings.Contains(out, "deleted account crm") {
+		t.Fatalf("delete: %s", out)
+	}
+
+	db, err := os.ReadFile(filepath.Join(data, bolt.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range append(fake.IssuedSecrets(), accountstest.ClientSecret) {
+		if bytes.Contains(db, []byte(s)) {
+			t.Errorf("the bbolt file holds %q in clear", s)
+		}
+		for _, o := range outputs {
+			if strings.Contains(o, s) {
+				t.Errorf("output shows %q:\n%s", s, o)
+			}
+		}
+	}
+}
+
+func TestAccountsImport(t *testing.T) {
+	t.Setenv(secret.EnvKey, secret.EncodeKey(secret.GenerateKey()))
+	fake := accountstest.New(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "secret.txt"), []byte(accountstest.ClientSecret), 0o600)
+	t.Setenv("FAKE_TOKEN_URL", fake.URL+"/token")
+	file := filepath.Join(dir, "accounts.yaml")
+	os.WriteFile(file, []byte(`
+accounts:
+  - name: crm
+    type: oauth2-client-credentials
+    token_url: ${env:FAKE_TOKEN_URL}
+    client_id: nectar-client
+    client_secret: ${file:secret.txt}
+`), 0o600)
+	dd := "--data-dir=" + filepath.Join(dir, "data")
+	out, errOut, code := nectar(t, "", dd, "accounts", "import", file)
+	if code != 0 || !strings.Contains(out, "imported 0 providers and 1 accounts: crm") {
+		t.Fatalf("import: %d %s%s", code, out, errOut)
+	}
+	if out, errOut, code := nectar(t, "", dd, "accounts", "test", "crm"); code != 0 || !strings.Contains(out, "token: ok") {
+		t.Fatalf("test: %d %s%s", code, out, errOut)
+	}
+	if _, errOut, code := nectar(t, "", dd, "accounts", "rotate-key"); code == 0 || !strings.Contains(errOut, "--new-key-file") {
+		t.Fatalf("rotate-key with the key in the environment: %d %s", code, errOut)
+	}
+}
