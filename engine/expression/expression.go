@@ -57,6 +57,7 @@ func (e *EvalError) Unwrap() error { return e.Err }
 type Expr struct {
 	src  string
 	prog *vm.Program
+	path *pathExpr // set when the expression is a plain path: evaluated without the VM
 }
 
 // Source returns the expression's source text.
@@ -76,7 +77,7 @@ func Compile(src string, opts Options) (*Expr, error) {
 	if err != nil {
 		return nil, compileError(src, err)
 	}
-	return &Expr{src: strings.TrimSpace(src), prog: prog}, nil
+	return &Expr{src: strings.TrimSpace(src), prog: prog, path: simplePath(src)}, nil
 }
 
 func compileError(src string, err error) *Error {
@@ -103,6 +104,13 @@ var vmPool = sync.Pool{New: func() any { return new(vm.VM) }}
 // Eval evaluates the expression in env. Integers come back as int64 and
 // objects as *value.Object, whatever expr produced.
 func (e *Expr) Eval(env *Env) (out any, err error) {
+	if e.path != nil {
+		out, err = e.path.eval(env)
+		if err != nil {
+			return nil, &EvalError{Source: e.src, Err: err}
+		}
+		return out, nil
+	}
 	m := vmPool.Get().(*vm.VM)
 	out, err = m.Run(e.prog, env)
 	vmPool.Put(m)

@@ -16,7 +16,7 @@ import (
 // ownFuncs are the functions behind the rewritten operators and the builtins
 // Nectar replaces so that they understand *value.Object.
 var ownFuncs = map[string]func(args ...any) (any, error){
-	"__get":    get,
+	"__get":    getFunc,
 	"__object": object,
 	"__eq":     func(a ...any) (any, error) { return value.Equal(a[0], a[1]), nil },
 	"__ne":     func(a ...any) (any, error) { return !value.Equal(a[0], a[1]), nil },
@@ -70,7 +70,10 @@ func arg(a []any, i int) any {
 
 // get is member access: obj.key, obj["key"], list[i] (negative from the end).
 // A missing key, an index out of range or a nil base give nil.
-func get(a ...any) (any, error) {
+func getFunc(a ...any) (any, error) { return get(a[0], a[1]) }
+
+func get(base0, key any) (any, error) {
+	a := [2]any{base0, key}
 	switch base := a[0].(type) {
 	case *value.Object:
 		key, ok := a[1].(string)

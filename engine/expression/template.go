@@ -121,7 +121,7 @@ func (t *Template) Eval(env *Env) (any, error) {
 	if len(t.parts) == 0 {
 		return "", nil
 	}
-	var b []byte
+	b := make([]byte, 0, len(t.src))
 	for _, p := range t.parts {
 		if p.expr == nil {
 			b = append(b, p.text...)
