@@ -18,6 +18,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nectar-run/nectar/engine"
@@ -78,17 +79,46 @@ type serviceKey struct{}
 // nectar command calls it while it builds the runtime, before the first run.
 func Install(rt *engine.Runtime, st store.Store) { rt.SetService(serviceKey{}, st) }
 
+// InstallOpener makes the store returned by open the store of the object-store
+// steps run with rt; open is called once, by the first step that needs it, so
+// that `nectar run` opens the data directory only for pipelines that use it.
+func InstallOpener(rt *engine.Runtime, open func() (store.Store, error)) {
+	rt.SetService(serviceKey{}, &lazyStore{open: open})
+}
+
+type lazyStore struct {
+	once sync.Once
+	open func() (store.Store, error)
+	st   store.Store
+	err  error
+}
+
+func (l *lazyStore) get() (store.Store, error) {
+	l.once.Do(func() { l.st, l.err = l.open() })
+	return l.st, l.err
+}
+
 // FromRuntime returns the store installed in rt, if any.
 func FromRuntime(rt *engine.Runtime) (store.Store, bool) {
+	st, err := storeOf(rt)
+	return st, err == nil && st != nil
+}
+
+func storeOf(rt *engine.Runtime) (store.Store, error) {
 	if rt == nil {
-		return nil, false
+		return nil, nil
 	}
 	v, ok := rt.Service(serviceKey{})
 	if !ok {
-		return nil, false
+		return nil, nil
 	}
-	st, ok := v.(store.Store)
-	return st, ok
+	switch t := v.(type) {
+	case store.Store:
+		return t, nil
+	case *lazyStore:
+		return t.get()
+	}
+	return nil, nil
 }
 
 type step struct {
@@ -210,8 +240,11 @@ func preview(s string) string {
 // Execute runs the operation. It is safe for concurrent use; writes to one
 // document are atomic in the store.
 func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
-	st, ok := FromRuntime(x.Runtime)
-	if !ok {
+	st, err := storeOf(x.Runtime)
+	if err != nil {
+		return nil, engine.NewError(503, "object-store: opening Nectar's store: %v", err)
+	}
+	if st == nil {
 		return nil, engine.NewError(500, "object-store: Nectar's store is not available in this runtime")
 	}
 	bucket, coll, err := s.bucketFor(x, in)

@@ -54,7 +54,12 @@ type decoder struct {
 	keys   []string
 	vals   []any
 	intern map[string]string
+	nkeys  int
 }
+
+// internAfter is how many keys a document has before keys are interned: small
+// documents do not pay for the map.
+const internAfter = 32
 
 func (d *decoder) errorf(format string, args ...any) error {
 	return &SyntaxError{Offset: int64(d.pos), Msg: fmt.Sprintf(format, args...)}
@@ -215,6 +220,14 @@ func (d *decoder) array(depth int) (any, error) {
 // key reads an object key. Keys repeat across the records of an array, so
 // short ones are interned: one string per distinct key per Decode.
 func (d *decoder) key() (string, error) {
+	d.nkeys++
+	if d.nkeys <= internAfter {
+		v, err := d.string()
+		if err != nil {
+			return "", err
+		}
+		return v.(string), nil
+	}
 	start := d.pos + 1
 	for i := start; i < len(d.data) && i-start <= 32; i++ {
 		c := d.data[i]
