@@ -40,8 +40,9 @@ type Manager struct {
 	sealer *secret.Sealer
 	o      options
 
-	mu      sync.Mutex
-	entries map[string]*entry
+	// entries maps account names to *entry; a sync.Map because every
+	// request reads it and accounts are rarely written.
+	entries sync.Map
 	group   singleflight.Group
 }
 
@@ -116,7 +117,7 @@ func NewManager(st store.Store, sealer *secret.Sealer, opts ...Option) *Manager 
 	if o.logger == nil {
 		o.logger = slog.Default()
 	}
-	return &Manager{st: st, sealer: sealer, o: o, entries: map[string]*entry{}}
+	return &Manager{st: st, sealer: sealer, o: o}
 }
 
 type serviceKey struct{}
@@ -182,11 +183,7 @@ func (m *Manager) write(ctx context.Context, a *Account, create bool) error {
 
 // forget drops the in-memory state of an account, so the next use reads it
 // again.
-func (m *Manager) forget(name string) {
-	m.mu.Lock()
-	delete(m.entries, name)
-	m.mu.Unlock()
-}
+func (m *Manager) forget(name string) { m.entries.Delete(name) }
 
 // Get returns the account called name, secrets included (they stay
 // secret.Secret values).
@@ -246,13 +243,11 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 // entry returns the in-memory state of account name, reading the
 // definition from the store on first use and after accountTTL.
 func (m *Manager) entry(ctx context.Context, name string) (*entry, *loadedAccount, error) {
-	m.mu.Lock()
-	e := m.entries[name]
-	if e == nil {
-		e = &entry{name: name}
-		m.entries[name] = e
+	v, ok := m.entries.Load(name)
+	if !ok {
+		v, _ = m.entries.LoadOrStore(name, &entry{name: name})
 	}
-	m.mu.Unlock()
+	e := v.(*entry)
 	la := e.acct.Load()
 	if la != nil && m.o.now().Sub(la.loadedAt) < m.o.accountTTL {
 		return e, la, nil

@@ -17,6 +17,7 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -505,7 +506,8 @@ func (s *step) sendError(ctx context.Context, u *url.URL, err error) error {
 		err = ue.Err
 	}
 	code := 502
-	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+	var ne net.Error
+	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil || (errors.As(err, &ne) && ne.Timeout()) {
 		code = 504
 	}
 	return &engine.Error{Code: code, Message: fmt.Sprintf("rest: %s %s: %v", s.cfg.Method, httpclient.Redact(u), err), Cause: err, Timestamp: nowMillis()}
