@@ -1,0 +1,118 @@
+package main
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestRunGreet(t *testing.T) {
+	greet := filepath.Join("..", "..", "examples", "greet", "greet.yaml")
+	tests := []struct {
+		name, stdin  string
+		args         []string
+		wantOut      string
+		wantErr      []string
+		wantCode     int
+		wantNoStderr bool
+	}{
+		{name: "the acceptance example", stdin: `{"name":"Ada"}`, args: []string{"run", greet, "--log-level", "warn"},
+			wantOut: `{"text":"Hello, Ada!","length":3}` + "\n", wantNoStderr: true},
+		{name: "a failed assert prints the error object", stdin: `{}`, args: []string{"run", greet},
+			wantErr: []string{`"error":"name is required"`, `"code":400`, `"step":"require a name"`}, wantCode: 1},
+		{name: "input that is not JSON", stdin: `{"name":`, args: []string{"run", greet},
+			wantErr: []string{"input is not JSON", "offset 8"}, wantCode: 3},
+		{name: "no such pipeline", args: []string{"run", "nope.yaml"},
+			wantErr: []string{"nope.yaml: no such file, and no pipeline of that name"}, wantCode: 2},
+		{name: "--var sets vars", stdin: `{}`, args: []string{"run", "testdata/vars.yaml", "--var", "n=41", "--var", "s=text"},
+			wantOut: `{"n":42,"s":"text"}` + "\n"},
+		{name: "--globals overrides globals", stdin: `{"name":"Ada"}`, args: []string{"run", greet, "--globals", "testdata/prod-globals.yaml", "--log-level", "warn"},
+			wantOut: `{"text":"Bonjour, Ada!","length":3}` + "\n"},
+		{name: "unknown command", args: []string{"rnu"}, wantErr: []string{"unknown command"}, wantCode: 64},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out, errOut, code := nectar(t, tt.stdin, tt.args...)
+			if code != tt.wantCode {
+				t.Fatalf("exit %d, want %d; stderr: %s", code, tt.wantCode, errOut)
+			}
+			if tt.wantOut != "" && out != tt.wantOut {
+				t.Errorf("stdout %q, want %q", out, tt.wantOut)
+			}
+			for _, w := range tt.wantErr {
+				if !strings.Contains(errOut, w) {
+					t.Errorf("stderr lacks %q: %s", w, errOut)
+				}
+			}
+			if tt.wantNoStderr && errOut != "" {
+				t.Errorf("unexpected stderr: %s", errOut)
+			}
+			if strings.Contains(errOut, "goroutine ") {
+				t.Errorf("a stack trace reached the user: %s", errOut)
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "good.yaml"), []byte("name: good\nsteps:\n  - set: {a: 1}\n"), 0o644)
+	os.WriteFile(filepath.Join(dir, "bad.yaml"), []byte("name: bad\nsteps:\n  - rest:\n      methd: GET\n"), 0o644)
+	out, errOut, code := nectar(t, "", "validate", dir)
+	if code != 2 {
+		t.Fatalf("exit %d, want 2", code)
+	}
+	if !strings.Contains(out, "good.yaml: ok (good)") {
+		t.Errorf("stdout: %s", out)
+	}
+	for _, w := range []string{`bad.yaml:4:7: steps[0].rest.methd: unknown option; did you mean "method"?`, `bad.yaml:4:7: steps[0].rest: missing required option "url"`} {
+		if !strings.Contains(errOut, w) {
+			t.Errorf("stderr lacks %q:\n%s", w, errOut)
+		}
+	}
+}
+
+func TestLargeInput(t *testing.T) {
+	if testing.Short() {
+		t.Skip("50 MB input")
+	}
+	var b strings.Builder
+	b.WriteString(`{"items":[`)
+	for i := 0; b.Len() < 50<<20; i++ {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteString(`{"id":1234567890123,"name":"a fairly long name for an item","tags":["x","y"]}`)
+	}
+	b.WriteString(`]}`)
+	out, errOut, code := nectar(t, b.String(), "run", "testdata/count.yaml")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	if !strings.HasPrefix(out, `{"count":`) {
+		t.Fatalf("stdout %.100s", out)
+	}
+}
+
+func TestJolt(t *testing.T) {
+	out, errOut, code := nectar(t, `{"rating":{"primary":{"value":3}}}`, "jolt", "--spec", "testdata/rating.json")
+	if code != 0 || out != `{"Rating":3}`+"\n" {
+		t.Fatalf("exit %d, stdout %q, stderr %s", code, out, errOut)
+	}
+	_, errOut, code = nectar(t, `{}`, "jolt", "--spec", "testdata/bad-spec.json")
+	if code != 2 || !strings.Contains(errOut, "bad-spec.json") {
+		t.Fatalf("exit %d, stderr %s", code, errOut)
+	}
+}
+
+func TestSchemaAndConnectors(t *testing.T) {
+	out, _, code := nectar(t, "", "schema")
+	if code != 0 || !strings.Contains(out, `"$schema"`) || !strings.Contains(out, `"for-each"`) {
+		t.Fatalf("schema: exit %d %.200s", code, out)
+	}
+	out, _, code = nectar(t, "", "connectors", "assert")
+	if code != 0 || !strings.Contains(out, "that: list of condition (required)") {
+		t.Fatalf("connectors assert: %s", out)
+	}
+}
