@@ -1,0 +1,187 @@
+package throw_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	_ "github.com/nectar-run/nectar/connectors/all"
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+func load(t testing.TB, src string) *engine.Pipeline {
+	t.Helper()
+	p, err := engine.Load("test.yaml", []byte(src), engine.LoadOptions{})
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	t.Cleanup(func() { p.Close(context.Background()) })
+	return p
+}
+
+func mustDecode(t testing.TB, s string) any {
+	t.Helper()
+	v, err := value.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// errorObject returns the error object without its timestamp and execution
+// id, which change from run to run.
+func errorObject(err error) string {
+	o := engine.AsError(err).Object().Clone()
+	o.Delete("timestamp")
+	o.Delete("execution_id")
+	return value.MustEncodeString(o)
+}
+
+func TestThrow(t *testing.T) {
+	tests := []struct{ name, step, input, want string }{
+		{
+			name: "status and message", step: `{name: reject, throw: {status: 409, error: order already exists}}`,
+			input: `{}`, want: `{"error":"order already exists","code":409,"pipeline":"test","step":"reject"}`,
+		},
+		{
+			name: "status defaults to 500", step: `{name: t, throw: {error: boom}}`,
+			input: `{}`, want: `{"error":"boom","code":500,"pipeline":"test","step":"t"}`,
+		},
+		{
+			name: "templates in status and message", step: `{name: t, throw: {status: "{{ message.code }}", error: "order {{ message.id }}: {{ message.reason }}"}}`,
+			input: `{"code":404,"id":"A-1","reason":"not found"}`, want: `{"error":"order A-1: not found","code":404,"pipeline":"test","step":"t"}`,
+		},
+		{
+			name: "a numeric string status", step: `{name: t, throw: {status: "{{ message.code }}", error: x}}`,
+			input: `{"code":"422"}`, want: `{"error":"x","code":422,"pipeline":"test","step":"t"}`,
+		},
+		{
+			name: "a status that is not an HTTP status fails with 500", step: `{name: t, throw: {status: "{{ message.code }}", error: x}}`,
+			input: `{"code":99}`, want: `{"error":"throw: status gave 99, expected a number between 100 and 599","code":500,"pipeline":"test","step":"t"}`,
+		},
+		{
+			name: "a custom object keeps its fields after the standard ones", step: `{name: t, throw: {status: 400, object: {error: "invalid {{ message.field }}", code: 422, field: "{{ message.field }}", details: {max: 10}}}}`,
+			input: `{"field":"qty"}`, want: `{"error":"invalid qty","code":422,"pipeline":"test","step":"t","field":"qty","details":{"max":10}}`,
+		},
+		{
+			name: "a custom object without code takes status", step: `{name: t, throw: {status: 403, object: {error: denied, reason: scope}}}`,
+			input: `{}`, want: `{"error":"denied","code":403,"pipeline":"test","step":"t","reason":"scope"}`,
+		},
+		{
+			name: "error wins over the object's error", step: `{name: t, throw: {error: plain, object: {error: ignored, extra: 1}}}`,
+			input: `{}`, want: `{"error":"plain","code":500,"pipeline":"test","step":"t","extra":1}`,
+		},
+		{
+			name: "an object without error keeps the default message", step: `{name: t, throw: {status: 400, object: {reason: r}}}`,
+			input: `{}`, want: `{"error":"error","code":400,"pipeline":"test","step":"t","reason":"r"}`,
+		},
+		{
+			name: "an object built by one expression", step: `{name: t, throw: {object: "{{ message.problem }}"}}`,
+			input: `{"problem":{"error":"from upstream","code":502,"upstream":"crm"}}`, want: `{"error":"from upstream","code":502,"pipeline":"test","step":"t","upstream":"crm"}`,
+		},
+		{
+			name: "an object expression that is not an object", step: `{name: t, throw: {object: "{{ message.problem }}"}}`,
+			input: `{"problem":"text"}`, want: `{"error":"throw: object gave a string, expected an object","code":500,"pipeline":"test","step":"t"}`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := load(t, "name: test\nsteps:\n  - "+tt.step+"\n")
+			_, err := p.Run(context.Background(), nil, mustDecode(t, tt.input), engine.RunOptions{})
+			if err == nil {
+				t.Fatal("throw did not fail")
+			}
+			if got := errorObject(err); got != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+			if e := engine.AsError(err); e.Timestamp == 0 || e.ExecutionID == "" {
+				t.Errorf("timestamp or execution id missing: %#v", e)
+			}
+		})
+	}
+}
+
+// TestCatchSeesCustomFields checks that a custom error's fields reach a catch
+// block as data.
+func TestCatchSeesCustomFields(t *testing.T) {
+	p := load(t, `name: test
+steps:
+  - try:
+      steps:
+        - throw: {object: {error: out of stock, code: 409, sku: "{{ message.sku }}"}}
+      catch:
+        - set: {status: "{{ message.code }}", sku: "{{ message.sku }}", why: "{{ message.error }}"}
+`)
+	out, err := p.Run(context.Background(), nil, mustDecode(t, `{"sku":"X1"}`), engine.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := value.MustEncodeString(out), `{"status":409,"sku":"X1","why":"out of stock"}`; got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct{ name, step, want string }{
+		{"neither error nor object", `{throw: {status: 400}}`, "test.yaml:3:13: steps[0].throw: expected error (a message) or object (a custom error object)"},
+		{"bad template", `{throw: {error: "{{ message. }}"}}`, "steps[0].throw.error:"},
+		{"unknown option", `{throw: {message: x}}`, "steps[0].throw.message: unknown option"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := engine.Load("test.yaml", []byte("name: test\nsteps:\n  - "+tt.step+"\n"), engine.LoadOptions{})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestExample(t *testing.T) {
+	p, err := engine.LoadFile("example.yaml", engine.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	in, err := os.ReadFile("example.input.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("example.want.err")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = p.Run(context.Background(), nil, mustDecode(t, string(in)), engine.RunOptions{})
+	if err == nil || !strings.Contains(err.Error(), strings.TrimSpace(string(want))) {
+		t.Fatalf("got error %v, want one containing %q", err, strings.TrimSpace(string(want)))
+	}
+}
+
+// Example raises a custom error object whose extra fields travel with the
+// standard {timestamp, error, code, pipeline, step, execution_id}.
+func Example() {
+	p, err := engine.Load("stock.yaml", []byte(`
+name: stock
+steps:
+  - name: out of stock
+    if: message.stock < message.qty
+    throw:
+      object:
+        error: "not enough {{ message.sku }}"
+        code: 409
+        available: "{{ message.stock }}"
+`), engine.LoadOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	in, _ := value.DecodeString(`{"sku":"X1","qty":5,"stock":2}`)
+	_, err = p.Run(context.Background(), nil, in, engine.RunOptions{ExecutionID: "e1"})
+	obj := engine.AsError(err).Object()
+	obj.Delete("timestamp")
+	fmt.Println(value.MustEncodeString(obj))
+	// Output: {"error":"not enough X1","code":409,"pipeline":"stock","step":"out of stock","execution_id":"e1","available":2}
+}
