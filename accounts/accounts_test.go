@@ -571,3 +571,30 @@ func TestSecretsNeverInClear(t *testing.T) {
 		}
 	}
 }
+
+// TestAuthorizedByAnotherProcess: the account is marked as needing
+// authorization; a replica sharing the store authorizes it; this one
+// notices within the account TTL, without asking the provider meanwhile.
+func TestAuthorizedByAnotherProcess(t *testing.T) {
+	e := newEnv(t)
+	e.create(e.oauth2("drive"))
+	e.authorize("drive")
+	first := &env{t: t, m: accounts.NewManager(e.st, e.sealer, accounts.WithClock(e.clock.now)), fake: e.fake}
+	e.fake.RevokeRefreshTokens()
+	e.fake.ExpireAccessTokens()
+	if _, _, err := first.get("drive"); !errors.Is(err, accounts.ErrRefreshRejected) {
+		t.Fatalf("after revocation: %v", err)
+	}
+	e.authorize("drive") // the other process
+	before := e.fake.TokenRequests()
+	if _, _, err := first.get("drive"); !errors.Is(err, accounts.ErrNeedsReauthorization) {
+		t.Fatalf("within the TTL the mark holds: %v", err)
+	}
+	e.clock.advance(31 * time.Second)
+	if status, _, err := first.get("drive"); err != nil || status != 200 {
+		t.Fatalf("after another process authorized: %d %v", status, err)
+	}
+	if n := e.fake.TokenRequests() - before; n != 0 {
+		t.Fatalf("%d token requests; the stored token should be used", n)
+	}
+}

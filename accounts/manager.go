@@ -49,10 +49,12 @@ type Manager struct {
 // entry is one account's in-memory state: its definition (re-read from the
 // store every accountTTL) and its current token.
 type entry struct {
-	name   string
-	acct   atomic.Pointer[loadedAccount]
-	tok    atomic.Pointer[Token]
-	loadMu sync.Mutex
+	name string
+	acct atomic.Pointer[loadedAccount]
+	tok  atomic.Pointer[Token]
+	// markedAt is when tok was found marked as needing authorization.
+	markedAt atomic.Int64
+	loadMu   sync.Mutex
 
 	limitOnce sync.Once
 	limiter   *rate.Limiter

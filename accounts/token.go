@@ -150,7 +150,9 @@ func (m *Manager) Status(ctx context.Context, name string) (TokenStatus, error) 
 // process through singleflight, across replicas through the store's lock).
 func (m *Manager) accessToken(ctx context.Context, e *entry, la *loadedAccount, stale string) (*Token, error) {
 	if t := e.tok.Load(); t != nil {
-		if t.Reauth != "" && t.Shape == la.shape {
+		// Fail fast while the account is marked; look at the store again
+		// now and then, since another process may have authorized it.
+		if t.Reauth != "" && t.Shape == la.shape && m.o.now().Sub(time.Unix(0, e.markedAt.Load())) < m.o.accountTTL {
 			return nil, &ReauthError{Account: e.name, Reason: t.Reauth}
 		}
 		if m.usable(t, la.shape) && (stale == "" || t.AccessToken != stale) {
@@ -190,6 +192,7 @@ func (m *Manager) renew(ctx context.Context, e *entry, la *loadedAccount, stale 
 	}
 	if cur != nil && cur.Shape == la.shape {
 		if cur.Reauth != "" {
+			e.markedAt.Store(m.o.now().UnixNano())
 			e.tok.Store(cur)
 			return nil, &ReauthError{Account: e.name, Reason: cur.Reauth}
 		}
@@ -240,6 +243,7 @@ func (m *Manager) renew(ctx context.Context, e *entry, la *loadedAccount, stale 
 			if serr := m.saveToken(ctx, e.name, dead); serr != nil {
 				m.o.logger.Warn("cannot record that the account needs authorization", "account", e.name, "error", serr)
 			}
+			e.markedAt.Store(m.o.now().UnixNano())
 			e.tok.Store(dead)
 			return nil, fmt.Errorf("%w: %w", &ReauthError{Account: e.name, Reason: dead.Reauth}, err)
 		}
