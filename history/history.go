@@ -29,6 +29,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"strconv"
 	"sync"
 	"time"
 
@@ -297,11 +298,7 @@ func (r *Recorder) write(batch []*Execution) {
 	}
 	ops := make([]store.Op, 0, 2*len(batch)+16)
 	for _, e := range batch {
-		b, err := json.Marshal(r.record(e, secrets))
-		if err != nil {
-			r.logger.Error("execution not recorded", "execution_id", e.ID, "error", err)
-			continue
-		}
+		b := r.appendRecord(make([]byte, 0, 2*r.opts.SnapshotBytes/8+1024), e, secrets)
 		exp := store.ExpireAt(e.Start.Add(r.opts.MaxAge))
 		ops = append(ops, store.PutOp(Bucket, e.ID, b, exp), store.PutOp(IDsBucket, e.ID, nil, exp))
 	}
@@ -322,52 +319,113 @@ func (r *Recorder) write(batch []*Execution) {
 	}
 }
 
-// record builds the stored form of e: masked, capped snapshots.
-func (r *Recorder) record(e *Execution, secrets []string) *Record {
-	rec := &Record{
-		ID: e.ID, Trigger: e.Trigger, Consumer: e.Consumer, Request: e.Request,
-		Start: e.Start.UTC(), End: e.End.UTC(), DurationMS: float64(e.End.Sub(e.Start).Microseconds()) / 1000,
-		Status: StatusOK, Code: e.Code,
-	}
-	var fields []string
-	if e.Pipeline != nil {
-		rec.Pipeline = e.Pipeline.Name
-		fields = e.Pipeline.SensitiveFields
-	}
-	m := &masker{global: r.global, local: fields, secrets: secrets}
-	if e.Err != nil {
-		rec.Status = StatusFailed
-		if rec.Code == 0 {
-			rec.Code = e.Err.Code
-		}
-		rec.Error, _ = value.Encode(m.mask(e.Err.Object()))
-	} else if rec.Code == 0 {
-		rec.Code = 200
-	}
-	if e.Trace != nil {
-		rec.Steps = e.Trace.Steps
-	}
-	rec.Input, rec.InputTruncated = r.snapshot(m, e.Input)
-	if e.Err == nil {
-		rec.Output, rec.OutputTruncated = r.snapshot(m, e.Output)
-	}
-	return rec
-}
-
 // TruncatedMark ends a snapshot cut at SnapshotBytes.
 const TruncatedMark = "…[truncated]"
 
-func (r *Recorder) snapshot(m *masker, v any) (json.RawMessage, bool) {
-	b, err := value.Encode(m.mask(v))
+// appendRecord writes the stored form of e (a Record's JSON) to dst:
+// masked, capped snapshots. It is written by hand, not with encoding/json,
+// because it runs for every execution and the snapshots are already JSON.
+func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []byte {
+	var fields []string
+	name := ""
+	if e.Pipeline != nil {
+		name = e.Pipeline.Name
+		fields = e.Pipeline.SensitiveFields
+	}
+	m := &masker{global: r.global, local: fields, secrets: secrets}
+	status, code := StatusOK, e.Code
+	if e.Err != nil {
+		status = StatusFailed
+		if code == 0 {
+			code = e.Err.Code
+		}
+	} else if code == 0 {
+		code = 200
+	}
+	dst = append(dst, `{"id":`...)
+	dst = value.AppendString(dst, e.ID)
+	dst = append(dst, `,"pipeline":`...)
+	dst = value.AppendString(dst, name)
+	dst = append(dst, `,"trigger":`...)
+	dst = value.AppendString(dst, e.Trigger)
+	if e.Consumer != "" {
+		dst = append(dst, `,"consumer":`...)
+		dst = value.AppendString(dst, e.Consumer)
+	}
+	if e.Request != "" {
+		dst = append(dst, `,"request":`...)
+		dst = value.AppendString(dst, e.Request)
+	}
+	dst = append(dst, `,"start":"`...)
+	dst = e.Start.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, `","end":"`...)
+	dst = e.End.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = append(dst, `","duration_ms":`...)
+	dst = strconv.AppendFloat(dst, float64(e.End.Sub(e.Start).Microseconds())/1000, 'f', -1, 64)
+	dst = append(dst, `,"status":"`...)
+	dst = append(dst, status...)
+	dst = append(dst, `","code":`...)
+	dst = strconv.AppendInt(dst, int64(code), 10)
+	if e.Err != nil {
+		dst = append(dst, `,"error":`...)
+		dst, _ = value.AppendJSON(dst, m.mask(e.Err.Object()))
+	}
+	if e.Trace != nil && len(e.Trace.Steps) > 0 {
+		dst = append(dst, `,"steps":[`...)
+		for i, st := range e.Trace.Steps {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(dst, `{"step":`...)
+			dst = value.AppendString(dst, st.Step)
+			dst = append(dst, `,"path":`...)
+			dst = value.AppendString(dst, st.Path)
+			dst = append(dst, `,"connector":`...)
+			dst = value.AppendString(dst, st.Connector)
+			dst = append(dst, `,"start":"`...)
+			dst = st.Start.UTC().AppendFormat(dst, time.RFC3339Nano)
+			dst = append(dst, `","duration_ns":`...)
+			dst = strconv.AppendInt(dst, int64(st.Duration), 10)
+			dst = append(dst, `,"outcome":`...)
+			dst = value.AppendString(dst, st.Outcome)
+			if st.Error != "" {
+				dst = append(dst, `,"error":`...)
+				dst = value.AppendString(dst, st.Error)
+			}
+			if st.Attempts > 1 {
+				dst = append(dst, `,"attempts":`...)
+				dst = strconv.AppendInt(dst, int64(st.Attempts), 10)
+			}
+			dst = append(dst, '}')
+		}
+		dst = append(dst, ']')
+	}
+	dst = r.appendSnapshot(dst, "input", m, e.Input)
+	if e.Err == nil {
+		dst = r.appendSnapshot(dst, "output", m, e.Output)
+	}
+	return append(dst, '}')
+}
+
+// appendSnapshot writes ,"name":JSON, or the JSON cut at SnapshotBytes as a
+// string ending in TruncatedMark with ,"name_truncated":true.
+func (r *Recorder) appendSnapshot(dst []byte, name string, m *masker, v any) []byte {
+	dst = append(dst, ',', '"')
+	dst = append(dst, name...)
+	dst = append(dst, '"', ':')
+	mark := len(dst)
+	dst, err := value.AppendJSON(dst, m.mask(v))
 	if err != nil {
-		b, _ = json.Marshal(fmt.Sprintf("<not JSON: %v>", err))
+		dst = value.AppendString(dst[:mark], "<not JSON: "+err.Error()+">")
 	}
-	if len(b) <= r.opts.SnapshotBytes {
-		return b, false
+	if len(dst)-mark <= r.opts.SnapshotBytes {
+		return dst
 	}
-	cut := b[:r.opts.SnapshotBytes]
-	s, _ := json.Marshal(string(cut) + TruncatedMark)
-	return s, true
+	cut := string(dst[mark : mark+r.opts.SnapshotBytes])
+	dst = value.AppendString(dst[:mark], cut+TruncatedMark)
+	dst = append(dst, `,"`...)
+	dst = append(dst, name...)
+	return append(dst, `_truncated":true`...)
 }
 
 // masker replaces the values of sensitive fields with "***".

@@ -1,0 +1,53 @@
+#!/usr/bin/env bash
+# Load script: an HTTP-triggered pipeline (assert + JOLT shift renaming five
+# fields, passing the rest) under nectar serve, with execution history on,
+# against the hand-written net/http handler of bench/baseline, both on the
+# same ~1 KB record. Prints requests/s and p99 of each and the ratio.
+#
+#   bench/run.sh [duration] [connections] [threads]
+#
+# Needs wrk (apt-get install -y wrk). Not part of the test suite.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DUR=${1:-15s}
+CONN=${2:-32}
+THREADS=${3:-2}
+TMP=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$TMP"' EXIT
+
+go build -o "$TMP/nectar" ./cmd/nectar
+go build -o "$TMP/baseline" ./bench/cmd/baseline
+
+cat > "$TMP/post.lua" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/json"
+local f = io.open("bench/record.json", "rb")
+wrk.body = f:read("*a")
+f:close()
+LUA
+
+"$TMP/nectar" serve --dir bench/pipelines --data-dir "$TMP/data" --addr 127.0.0.1:8090 --log-level warn --reload-interval 0 &
+"$TMP/baseline" -addr 127.0.0.1:8091 &
+for port in 8090 8091; do
+  for _ in $(seq 100); do
+    curl -fsS -o /dev/null -X POST -H 'Content-Type: application/json' --data @bench/record.json "http://127.0.0.1:$port/bench" && break
+    sleep 0.1
+  done
+done
+
+measure() { # name url
+  wrk -t"$THREADS" -c"$CONN" -d2s -s "$TMP/post.lua" "$2" >/dev/null # warm up
+  wrk -t"$THREADS" -c"$CONN" -d"$DUR" --latency -s "$TMP/post.lua" "$2" > "$TMP/$1.txt"
+  rps=$(awk '/Requests\/sec/ {print $2}' "$TMP/$1.txt")
+  p99=$(awk '$1=="99%" {print $2}' "$TMP/$1.txt")
+  non2xx=$(awk '/Non-2xx/ {print $4}' "$TMP/$1.txt")
+  echo "$1 $rps $p99 ${non2xx:-0}"
+}
+
+b=$(measure baseline http://127.0.0.1:8091/bench)
+n=$(measure nectar http://127.0.0.1:8090/bench)
+printf '%-10s %12s %10s %8s\n' handler "requests/s" p99 non-2xx
+printf '%-10s %12s %10s %8s\n' $b
+printf '%-10s %12s %10s %8s\n' $n
+awk -v a="$(echo $n | cut -d' ' -f2)" -v b="$(echo $b | cut -d' ' -f2)" 'BEGIN {printf "nectar/baseline throughput: %.0f%%\n", 100*a/b}'
+echo "executions recorded: $(curl -fsS -H "Authorization: Bearer $(cat "$TMP/data/admin.key")" 'http://127.0.0.1:8090/api/executions?limit=1000' | grep -o '"id"' | wc -l) (last 1000 listed)"
