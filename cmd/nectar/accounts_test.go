@@ -15,8 +15,9 @@ import (
 	"github.com/nectar-run/nectar/engine/store/bolt"
 )
 
-// accountsCLI runs the command line in-process and returns its output.
-func accountsCLI(t *testing.T, stdin string, args ...string) (string, string, int) {
+// nectar runs the command line in-process and returns its output (shared by
+// the command tests of this package).
+func nectar(t *testing.T, stdin string, args ...string) (string, string, int) {
 	t.Helper()
 	var out, errOut bytes.Buffer
 	code := Main(args, strings.NewReader(stdin), &out, &errOut)
@@ -56,7 +57,7 @@ func TestAccountsCommands(t *testing.T) {
 	}
 	var outputs []string
 	for _, s := range steps {
-		out, errOut, code := accountsCLI(t, "", append([]string{dd}, s.args...)...)
+		out, errOut, code := nectar(t, "", append([]string{dd}, s.args...)...)
 		outputs = append(outputs, out, errOut)
 		all := out + errOut
 		if code != s.wantCode {
@@ -104,20 +105,20 @@ steps:
       account: drive
       stop_on_client_error: true
 `), 0o600)
-	out, errText, code := accountsCLI(t, "{}", dd, "run", pipeline)
+	out, errText, code := nectar(t, "{}", dd, "run", pipeline)
 	if code != 0 || !strings.Contains(out, `"ok":true`) {
 		t.Fatalf("run: exit %d\n%s%s", code, out, errText)
 	}
 	outputs = append(outputs, out, errText)
 
-	out, errText, code = accountsCLI(t, "", dd, "accounts", "rotate-key")
+	out, errText, code = nectar(t, "", dd, "accounts", "rotate-key")
 	if code != 0 || !strings.Contains(out, "resealed 4 values") {
 		t.Fatalf("rotate-key: exit %d\n%s%s", code, out, errText)
 	}
-	if out, _, code := accountsCLI(t, "", dd, "accounts", "test", "crm"); code != 0 {
+	if out, _, code := nectar(t, "", dd, "accounts", "test", "crm"); code != 0 {
 		t.Fatalf("after rotate-key: %s", out)
 	}
-	if out, _, code := accountsCLI(t, "", dd, "accounts", "delete", "crm"); code != 0 || !strings.Contains(out, "deleted account crm") {
+	if out, _, code := nectar(t, "", dd, "accounts", "delete", "crm"); code != 0 || !strings.Contains(out, "deleted account crm") {
 		t.Fatalf("delete: %s", out)
 	}
 
@@ -153,14 +154,14 @@ accounts:
     client_secret: ${file:secret.txt}
 `), 0o600)
 	dd := "--data-dir=" + filepath.Join(dir, "data")
-	out, errOut, code := accountsCLI(t, "", dd, "accounts", "import", file)
+	out, errOut, code := nectar(t, "", dd, "accounts", "import", file)
 	if code != 0 || !strings.Contains(out, "imported 0 providers and 1 accounts: crm") {
 		t.Fatalf("import: %d %s%s", code, out, errOut)
 	}
-	if out, errOut, code := accountsCLI(t, "", dd, "accounts", "test", "crm"); code != 0 || !strings.Contains(out, "token: ok") {
+	if out, errOut, code := nectar(t, "", dd, "accounts", "test", "crm"); code != 0 || !strings.Contains(out, "token: ok") {
 		t.Fatalf("test: %d %s%s", code, out, errOut)
 	}
-	if _, errOut, code := accountsCLI(t, "", dd, "accounts", "rotate-key"); code == 0 || !strings.Contains(errOut, "--new-key-file") {
+	if _, errOut, code := nectar(t, "", dd, "accounts", "rotate-key"); code == 0 || !strings.Contains(errOut, "--new-key-file") {
 		t.Fatalf("rotate-key with the key in the environment: %d %s", code, errOut)
 	}
 }
