@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"github.com/nectar-run/nectar/engine/store/open"
 	"io"
 	"net/url"
 	"os"
@@ -30,8 +31,10 @@ func init() {
 // a store, so steps with an account option find it. Without a store there
 // are no accounts, and nectar run does not create a data directory.
 func setupAccounts(ctx context.Context, g *globals, rt *engine.Runtime) error {
-	if _, err := os.Stat(filepath.Join(g.dataDir, bolt.FileName)); err != nil {
-		return nil
+	if kind, _, err := open.Choose(g.storeDSN); err != nil || kind != open.Postgres {
+		if _, err := os.Stat(filepath.Join(g.dataDir, bolt.FileName)); err != nil {
+			return nil
+		}
 	}
 	m, err := g.accountsManager(ctx)
 	if err != nil {

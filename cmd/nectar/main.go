@@ -30,6 +30,7 @@ type globals struct {
 	logLevel       string
 	logFormat      string
 	dataDir        string
+	storeDSN       string
 }
 
 func (g *globals) logger() *slog.Logger {
@@ -90,6 +91,7 @@ whose OAuth tokens attach themselves, and answer.
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", envOr("NECTAR_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", envOr("NECTAR_LOG_FORMAT", "text"), "log format: text or json")
 	root.PersistentFlags().StringVar(&g.dataDir, "data-dir", envOr("NECTAR_DATA_DIR", ".nectar"), "where Nectar keeps its data (accounts, tokens, executions)")
+	root.PersistentFlags().StringVar(&g.storeDSN, "store", "", "the store: empty for the embedded bbolt file in --data-dir, or postgres://… to share one PostgreSQL database between replicas (default $NECTAR_STORE)")
 	root.AddCommand(runCmd(g), validateCmd(g), schemaCmd(g), connectorsCmd(g), functionsCmd(g), versionCmd(g))
 	for _, add := range extraCommands {
 		root.AddCommand(add(g))

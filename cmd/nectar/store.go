@@ -9,7 +9,7 @@ import (
 
 	"github.com/nectar-run/nectar/engine/secret"
 	"github.com/nectar-run/nectar/engine/store"
-	"github.com/nectar-run/nectar/engine/store/bolt"
+	"github.com/nectar-run/nectar/engine/store/open"
 )
 
 // opened is what a process opened from --data-dir: the store and the sealer,
@@ -17,6 +17,7 @@ import (
 type opened struct {
 	storeOnce sync.Once
 	st        store.Store
+	desc      string // what was opened, for logs (passwords masked)
 	stErr     error
 
 	sealerOnce sync.Once
@@ -57,12 +58,12 @@ func (g *globals) openStore(ctx context.Context) (store.Store, error) {
 			o.stErr = err
 			return
 		}
-		st, err := bolt.Open(g.dataDir)
+		st, desc, err := open.Open(ctx, g.dataDir, g.storeDSN)
 		if err != nil {
-			o.stErr = fmt.Errorf("opening the data directory %s: %w", g.dataDir, err)
+			o.stErr = fmt.Errorf("opening the store: %w", err)
 			return
 		}
-		o.st = st
+		o.st, o.desc = st, desc
 	})
 	return o.st, o.stErr
 }
@@ -73,8 +74,26 @@ func (g *globals) openStore(ctx context.Context) (store.Store, error) {
 func (g *globals) sealer() (*secret.Sealer, error) {
 	o := g.opened()
 	o.sealerOnce.Do(func() {
-		s, _, err := secret.Load(g.dataDir)
+		kind, _, err := open.Choose(g.storeDSN)
 		if err != nil {
+			o.sealerErr = err
+			return
+		}
+		var s *secret.Sealer
+		if kind == open.Postgres {
+			// Replicas share one database, so they must share one key: the
+			// sealer checks the key against the one recorded in the store.
+			st, err := g.openStore(context.Background())
+			if err != nil {
+				o.sealerErr = err
+				return
+			}
+			s, _, err = open.Sealer(context.Background(), st, kind, g.dataDir)
+			if err != nil {
+				o.sealerErr = fmt.Errorf("loading the master key: %w", err)
+				return
+			}
+		} else if s, _, err = secret.Load(g.dataDir); err != nil {
 			o.sealerErr = fmt.Errorf("loading the master key: %w", err)
 			return
 		}
