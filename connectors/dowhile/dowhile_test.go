@@ -1,0 +1,226 @@
+package dowhile_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	_ "github.com/nectar-run/nectar/connectors/all"
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+// sleep takes its time whatever the context says (a slow call that does not
+// watch for cancellation); wait blocks until the context ends.
+type sleep struct{ d time.Duration }
+
+func (s sleep) Execute(_ context.Context, _ *engine.Exec, in any) (any, error) {
+	time.Sleep(s.d)
+	return in, nil
+}
+
+type wait struct{}
+
+func (wait) Execute(ctx context.Context, _ *engine.Exec, _ any) (any, error) {
+	<-ctx.Done()
+	return nil, ctx.Err()
+}
+
+type testConfig struct {
+	For engine.Duration `yaml:"for"`
+}
+
+func init() {
+	engine.Register(engine.Connector[testConfig]{Name: "test-sleep", Summary: "sleeps",
+		Compile: func(c testConfig, _ *engine.Compiler) (engine.Step, error) { return sleep{c.For.D()}, nil }})
+	engine.Register(engine.Connector[testConfig]{Name: "test-wait", Summary: "blocks until cancelled",
+		Compile: func(testConfig, *engine.Compiler) (engine.Step, error) { return wait{}, nil }})
+}
+
+func load(t testing.TB, src string) *engine.Pipeline {
+	t.Helper()
+	p, err := engine.Load("test.yaml", []byte(src), engine.LoadOptions{})
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	t.Cleanup(func() { p.Close(context.Background()) })
+	return p
+}
+
+func mustDecode(t testing.TB, s string) any {
+	t.Helper()
+	v, err := value.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestDoWhile(t *testing.T) {
+	tests := []struct {
+		name, step, input, want, wantErr string
+	}{
+		{
+			name:  "until: each iteration gets the previous result",
+			step:  "do-while:\n      until: message.n >= 3\n      steps: [{set: {n: '{{ message.n + 1 }}', trail: '{{ message.trail }}{{ message.n }}'}}]",
+			input: `{"n":0,"trail":""}`, want: `{"n":3,"trail":"012"}`,
+		},
+		{
+			name:  "while: goes on while the condition holds",
+			step:  "do-while:\n      while: message.page < message.pages\n      steps: [{set: {page: '{{ message.page + 1 }}', pages: '{{ message.pages }}'}}]",
+			input: `{"page":0,"pages":4}`, want: `{"page":4,"pages":4}`,
+		},
+		{
+			name:  "the body runs once even when the condition holds from the start",
+			step:  "do-while:\n      until: 'true'\n      steps: [{set: {ran: '{{ vars.iteration }}'}}]",
+			input: `{}`, want: `{"ran":1}`,
+		},
+		{
+			name:  "vars.iteration counts from 1",
+			step:  "do-while:\n      until: len(message) == 3\n      steps: [{set: '{{ PUSH(message, vars.iteration) }}'}]",
+			input: `[]`, want: `[1,2,3]`,
+		},
+		{
+			name:  "vars set in an iteration are seen by the next one",
+			step:  "do-while:\n      until: vars.sum >= 10\n      steps: [{set: '{{ (vars.sum ?? 0) + 4 }}', to: vars.sum}]\n  - set: '{{ vars.sum }}'",
+			input: `{}`, want: `12`,
+		},
+		{
+			name:  "max_iterations ends the loop with the last result",
+			step:  "do-while:\n      until: 'false'\n      max_iterations: 3\n      steps: [{set: '{{ message + 1 }}'}]",
+			input: `0`, want: `3`,
+		},
+		{
+			name:  "fail_on_max fails with 508",
+			step:  "name: poll\n    do-while:\n      until: message.status == 'done'\n      max_iterations: 2\n      fail_on_max: true\n      steps: [{set: {status: pending}}]",
+			input: `{}`, wantErr: "test: step poll: 508: do-while: condition not met after 2 iterations",
+		},
+		{
+			name:  "an error in an iteration stops the loop and names the inner step",
+			step:  "do-while:\n      until: 'false'\n      steps:\n        - set: '{{ message + 1 }}'\n        - name: too many\n          assert: {that: message < 3, status: 409, error: 'stopped at {{ message }} in iteration {{ vars.iteration }}'}",
+			input: `0`, wantErr: "test: step too many: 409: stopped at 3 in iteration 3",
+		},
+		{
+			name:  "a condition that is not a boolean is an error",
+			step:  "name: loop\n    do-while:\n      until: message\n      steps: [{set: 1}]",
+			input: `{}`, wantErr: `test: step loop: 500: evaluating "message": condition gave number`,
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := load(t, "name: test\nsteps:\n  - "+tt.step+"\n")
+			out, err := p.Run(context.Background(), nil, mustDecode(t, tt.input), engine.RunOptions{})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := value.MustEncodeString(out); got != tt.want {
+				t.Errorf("got  %s\nwant %s", got, tt.want)
+			}
+		})
+	}
+}
+
+// TestTimeout runs in a synctest bubble, so the loop's timeout passes on a
+// fake clock: no test waits for real time.
+func TestTimeout(t *testing.T) {
+	tests := []struct {
+		name, step, wantErr string
+	}{
+		{
+			name:    "between iterations the loop reports the iteration it stopped at",
+			step:    "name: loop\n    do-while:\n      until: 'false'\n      timeout: 2500ms\n      steps: [{test-sleep: {for: 1s}}]",
+			wantErr: "test: step loop: 504: do-while: timed out after 2.5s in iteration 4",
+		},
+		{
+			name:    "inside an iteration the waiting step fails with 504",
+			step:    "name: loop\n    do-while:\n      until: 'false'\n      timeout: 1m\n      steps: [{name: slow call, test-wait: {}}]",
+			wantErr: "test: step slow call: 504:",
+		},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				p := load(t, "name: test\nsteps:\n  - "+tt.step+"\n")
+				_, err := p.Run(context.Background(), nil, value.NewObject(0), engine.RunOptions{})
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got error %v, want %q", err, tt.wantErr)
+				}
+			})
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct{ name, step, want string }{
+		{"neither until nor while", "{steps: [{set: 1}]}", "steps[0].do-while: expected exactly one of until and while"},
+		{"both until and while", "{until: 'true', while: 'true', steps: [{set: 1}]}", "steps[0].do-while: expected exactly one of until and while"},
+		{"max_iterations 0", "{until: 'true', max_iterations: 0, steps: [{set: 1}]}", "steps[0].do-while.max_iterations: expected at least 1, got 0"},
+		{"bad timeout", "{until: 'true', timeout: soon, steps: [{set: 1}]}", `steps[0].do-while.timeout: expected a duration like 30s, 1m or 1500ms, got "soon"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := engine.Load("test.yaml", []byte("name: test\nsteps:\n  - do-while: "+tt.step+"\n"), engine.LoadOptions{})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+func TestExample(t *testing.T) {
+	p, err := engine.LoadFile("example.yaml", engine.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	in, err := os.ReadFile("example.input.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("example.want.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.Run(context.Background(), nil, mustDecode(t, string(in)), engine.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, w := value.MustEncodeString(out), value.MustEncodeString(mustDecode(t, string(want))); got != w {
+		t.Errorf("got  %s\nwant %s", got, w)
+	}
+}
+
+// Example doubles a number until it passes 100: each iteration's result is
+// the next one's message.
+func Example() {
+	p, err := engine.Load("double.yaml", []byte(`
+name: double
+steps:
+  - do-while:
+      until: message.n > 100
+      steps:
+        - set: {n: "{{ message.n * 2 }}", iterations: "{{ vars.iteration }}"}
+`), engine.LoadOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	in, _ := value.DecodeString(`{"n":3}`)
+	out, err := p.Run(context.Background(), nil, in, engine.RunOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	fmt.Println(value.MustEncodeString(out))
+	// Output: {"n":192,"iterations":6}
+}
