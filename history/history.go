@@ -15,9 +15,10 @@
 // # Storage
 //
 // Records live in the store bucket "executions" under their id, which starts
-// with the start time (so ids sort by time), each with an expiry of MaxAge; a
-// bucket "executions-ids" holds the ids alone so that the count limit
-// (MaxRecords) is kept without reading records.
+// with the start time (so ids sort by time, oldest first). The limits
+// (MaxRecords, and MaxAge checked once a minute) are kept by deleting the
+// oldest records in the same batches that write new ones; there is no
+// per-key expiry, which would cost an index write per record.
 package history
 
 import (
@@ -38,11 +39,8 @@ import (
 	"github.com/nectar-run/nectar/engine/value"
 )
 
-// Buckets used by the recorder.
-const (
-	Bucket    = "executions"
-	IDsBucket = "executions-ids"
-)
+// Bucket is the store bucket of execution records.
+const Bucket = "executions"
 
 // Status values of a record.
 const (
@@ -132,6 +130,9 @@ type Recorder struct {
 	global map[string]bool
 	logger *slog.Logger
 
+	buf         []byte
+	lastAgeTrim time.Time
+
 	mu     sync.RWMutex // held for reading while sending, so Close cannot close the queue under a sender
 	closed bool
 }
@@ -162,7 +163,7 @@ func New(ctx context.Context, st store.Store, opts Options) (*Recorder, error) {
 		r.global[f] = true
 	}
 	if st != nil {
-		ids, err := st.List(ctx, IDsBucket, store.ListOptions{})
+		ids, err := st.List(ctx, Bucket, store.ListOptions{})
 		if err != nil {
 			return nil, fmt.Errorf("counting execution records: %w", err)
 		}
@@ -296,27 +297,74 @@ func (r *Recorder) write(batch []*Execution) {
 	if r.opts.SecretValues != nil {
 		secrets = r.opts.SecretValues()
 	}
+	// One buffer for the whole batch: each record is a slice of it.
+	buf := r.buf[:0]
+	ends := make([]int, len(batch))
+	for i, e := range batch {
+		buf = r.appendRecord(buf, e, secrets)
+		ends[i] = len(buf)
+	}
 	ops := make([]store.Op, 0, 2*len(batch)+16)
-	for _, e := range batch {
-		b := r.appendRecord(make([]byte, 0, 2*r.opts.SnapshotBytes/8+1024), e, secrets)
-		exp := store.ExpireAt(e.Start.Add(r.opts.MaxAge))
-		ops = append(ops, store.PutOp(Bucket, e.ID, b, exp), store.PutOp(IDsBucket, e.ID, nil, exp))
+	start := 0
+	for i, e := range batch {
+		ops = append(ops, store.Op{Bucket: Bucket, Key: e.ID, Value: buf[start:ends[i]:ends[i]]})
+		start = ends[i]
 	}
 	r.count += len(batch)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if over := r.count - r.opts.MaxRecords; over > r.opts.MaxRecords/10 {
-		old, err := r.st.List(ctx, IDsBucket, store.ListOptions{Limit: over})
-		if err == nil {
-			for _, it := range old {
-				ops = append(ops, store.DeleteOp(Bucket, it.Key), store.DeleteOp(IDsBucket, it.Key))
-			}
-			r.count -= len(old)
-		}
-	}
+	ops = append(ops, r.trim(ctx)...)
 	if err := r.st.Apply(ctx, ops...); err != nil {
 		r.logger.Error("execution history not written", "records", len(batch), "error", err)
 	}
+	// The store does not keep values past Apply: reuse the buffer.
+	if cap(buf) <= 8<<20 {
+		r.buf = buf[:0]
+	}
+}
+
+// trim returns deletions that keep the history within MaxRecords (when it
+// is 10% over) and MaxAge (checked once a minute). Ids start with their time,
+// so the oldest records come first.
+func (r *Recorder) trim(ctx context.Context) []store.Op {
+	var ops []store.Op
+	del := func(id string) {
+		ops = append(ops, store.DeleteOp(Bucket, id))
+		r.count--
+	}
+	if over := r.count - r.opts.MaxRecords; over > r.opts.MaxRecords/10 {
+		old, err := r.st.List(ctx, Bucket, store.ListOptions{Limit: over})
+		if err == nil {
+			for _, it := range old {
+				del(it.Key)
+			}
+		}
+	}
+	if now := time.Now(); len(ops) == 0 && now.Sub(r.lastAgeTrim) > time.Minute {
+		r.lastAgeTrim = now
+		cutoff := now.Add(-r.opts.MaxAge)
+		old, err := r.st.List(ctx, Bucket, store.ListOptions{Limit: 1000})
+		if err == nil {
+			for _, it := range old {
+				if t, ok := IDTime(it.Key); ok && t.Before(cutoff) {
+					del(it.Key)
+				}
+			}
+		}
+	}
+	return ops
+}
+
+// IDTime returns the start time encoded in an execution id.
+func IDTime(id string) (time.Time, bool) {
+	if len(id) < 12 {
+		return time.Time{}, false
+	}
+	ms, err := strconv.ParseUint(id[:12], 16, 64)
+	if err != nil {
+		return time.Time{}, false
+	}
+	return time.UnixMilli(int64(ms)), true
 }
 
 // TruncatedMark ends a snapshot cut at SnapshotBytes.
