@@ -9,6 +9,7 @@ import (
 	_ "github.com/nectar-run/nectar/connectors/dowhile"
 	_ "github.com/nectar-run/nectar/connectors/event"
 	_ "github.com/nectar-run/nectar/connectors/foreach"
+	_ "github.com/nectar-run/nectar/connectors/gdrive"
 	_ "github.com/nectar-run/nectar/connectors/jq"
 	_ "github.com/nectar-run/nectar/connectors/jwt"
 	_ "github.com/nectar-run/nectar/connectors/log"

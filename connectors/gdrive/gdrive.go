@@ -1,0 +1,384 @@
+// Package gdrive implements the google-drive connector over the Drive API
+// v3: list files (a folder, a Drive query, pages followed to the end or to
+// a limit), get metadata, download (binary files, and Google Docs exported
+// to a format), upload (multipart for small files, resumable in chunks for
+// large ones, creating or replacing), create folders, copy, move or rename,
+// delete (to the trash or for good) and share. Shared drives work with the
+// flags Drive needs. Requests go through the shared HTTP client
+// (connectors/httpclient), so `account:` attaches an OAuth token that is
+// renewed and retried by itself. Downloads land in the execution's working
+// directory and the message gets a file reference; uploads take one, or
+// content given in the message. Files stream: memory stays flat whatever
+// their size.
+package gdrive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strings"
+	"time"
+
+	"github.com/nectar-run/nectar/accounts"
+	"github.com/nectar-run/nectar/connectors/httpclient"
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/triggers"
+)
+
+func init() {
+	engine.Register(engine.Connector[Config]{
+		Name:    "google-drive",
+		Summary: "Lists, downloads, uploads, copies, moves, deletes and shares Google Drive files, with an OAuth account.",
+		Compile: compile,
+	})
+}
+
+// Config holds the options of a google-drive step.
+type Config struct {
+	Operation string `yaml:"operation" required:"true" enum:"list,get,download,upload,create_folder,copy,move,delete,share" doc:"what to do"`
+
+	FileID    engine.Template `yaml:"file_id" doc:"the file or folder acted on (get, download, copy, move, delete, share); for upload, the file whose content is replaced"`
+	FolderID  engine.Template `yaml:"folder_id" doc:"list: the folder listed; upload, create_folder: the parent (default: My Drive's root); copy, move: the destination folder"`
+	Name      engine.Template `yaml:"name" doc:"upload: the remote name (default: the local file's); create_folder: the folder's name; copy, move: the new name"`
+	Query     engine.Template `yaml:"query" doc:"list: a Drive query (name contains 'report' and modifiedTime > '2024-01-01T00:00:00'), joined to folder_id with and; trashed files are left out unless the query mentions trashed"`
+	Fields    string          `yaml:"fields" default:"id,name,mimeType,size,parents,createdTime,modifiedTime,md5Checksum,webViewLink,trashed,driveId" doc:"the file fields returned (Drive's fields syntax for one file)"`
+	OrderBy   string          `yaml:"order_by" doc:"list: sort keys, like modifiedTime desc,name"`
+	PageSize  int             `yaml:"page_size" default:"100" doc:"list: files asked per request (1 to 1000)"`
+	Limit     int             `yaml:"limit" doc:"list: most files returned; 0 follows the pages to the end"`
+	PageToken engine.Template `yaml:"page_token" doc:"list: start at this page (the next_page_token of an earlier list)"`
+
+	File          engine.Template `yaml:"file" doc:"upload: a file reference ({path, name, mime_type}, as download returns) or a path in the execution's working directory"`
+	Content       engine.Template `yaml:"content" doc:"upload: the content as text (instead of file)"`
+	ContentBase64 engine.Template `yaml:"content_base64" doc:"upload: the content in base64 (instead of file)"`
+	MimeType      engine.Template `yaml:"mime_type" doc:"upload: the content's MIME type (default: the reference's, else from the name's extension)"`
+	ConvertTo     string          `yaml:"convert_to" doc:"upload: convert to this Google Workspace type, like application/vnd.google-apps.spreadsheet for a CSV"`
+	IfExists      string          `yaml:"if_exists" default:"create" enum:"create,replace,fail" doc:"upload without file_id when the folder already has a file of that name: create another (Drive allows duplicate names), replace its content, or fail with 409"`
+	ChunkSize     string          `yaml:"chunk_size" default:"8MB" doc:"upload: size of each resumable chunk (a multiple of 256KB)"`
+	ResumableOver string          `yaml:"resumable_over" default:"5MB" doc:"upload: files larger than this are sent resumable in chunks; smaller ones in one multipart request"`
+
+	ExportMimeType engine.Template `yaml:"export_mime_type" doc:"download of a Google Docs, Sheets, Slides or Drawings file: the format exported (default: docx, xlsx, pptx, png)"`
+	LocalName      engine.Template `yaml:"local_name" doc:"download: the local file name (default: the remote name)"`
+	AllowAnyPath   bool            `yaml:"allow_any_path" doc:"upload: take file paths outside the execution's working directory (only for messages you trust)"`
+
+	Permanent  bool        `yaml:"permanent" doc:"delete: delete for good instead of moving to the trash"`
+	Permission *Permission `yaml:"permission" doc:"share: who gets which role"`
+
+	DriveID   engine.Template `yaml:"drive_id" doc:"list: the shared drive searched (sets corpora=drive)"`
+	Corpora   string          `yaml:"corpora" enum:"user,drive,domain,allDrives" doc:"list: which files the query applies to (default: user, or drive with drive_id)"`
+	AllDrives bool            `yaml:"all_drives" default:"true" doc:"send supportsAllDrives, and for list includeItemsFromAllDrives, so files of shared drives are found"`
+
+	BaseURL       string `yaml:"base_url" default:"https://www.googleapis.com" doc:"the Drive API's base URL (for tests or a proxy)"`
+	UploadBaseURL string `yaml:"upload_base_url" default:"https://www.googleapis.com" doc:"the base URL of Drive uploads"`
+
+	httpclient.Config `yaml:",inline"`
+}
+
+// Permission is the permission a share operation creates.
+type Permission struct {
+	Role               string          `yaml:"role" required:"true" enum:"reader,commenter,writer,fileOrganizer,organizer,owner" doc:"the role granted"`
+	Type               string          `yaml:"type" required:"true" enum:"user,group,domain,anyone" doc:"who gets it"`
+	EmailAddress       engine.Template `yaml:"email_address" doc:"the user's or group's address (type user or group)"`
+	Domain             engine.Template `yaml:"domain" doc:"the domain (type domain)"`
+	AllowFileDiscovery bool            `yaml:"allow_file_discovery" doc:"type domain or anyone: the file can be found by search"`
+	Notify             bool            `yaml:"notify" doc:"email the user or group about the share"`
+	EmailMessage       engine.Template `yaml:"email_message" doc:"text added to the notification email"`
+}
+
+const (
+	folderType  = "application/vnd.google-apps.folder"
+	minChunk    = 256 << 10
+	maxPageSize = 1000
+)
+
+type step struct {
+	cfg       Config
+	op        string
+	client    *httpclient.Client
+	api, up   string // https://www.googleapis.com/drive/v3, …/upload/drive/v3
+	upURL     *url.URL
+	chunk     int64
+	resumable int64
+	fields    string
+}
+
+var (
+	_ engine.Step   = (*step)(nil)
+	_ engine.Closer = (*step)(nil)
+)
+
+func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
+	s := &step{cfg: cfg, op: cfg.Operation, fields: cfg.Fields}
+	for _, b := range []struct{ opt, v string }{{"base_url", cfg.BaseURL}, {"upload_base_url", cfg.UploadBaseURL}} {
+		u, err := url.Parse(b.v)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, cc.Errorf(b.opt, "expected an http or https URL, got %q", b.v)
+		}
+	}
+	s.api = strings.TrimRight(cfg.BaseURL, "/") + "/drive/v3"
+	s.up = strings.TrimRight(cfg.UploadBaseURL, "/") + "/upload/drive/v3"
+	s.upURL, _ = url.Parse(s.up)
+	need := func(opt string, t engine.Template) error {
+		if !t.IsSet() {
+			return cc.Errorf(opt, "%s is required by operation %s", opt, s.op)
+		}
+		return nil
+	}
+	switch s.op {
+	case "get", "download", "copy", "delete", "share":
+		if err := need("file_id", cfg.FileID); err != nil {
+			return nil, err
+		}
+	case "move":
+		if err := need("file_id", cfg.FileID); err != nil {
+			return nil, err
+		}
+		if !cfg.FolderID.IsSet() && !cfg.Name.IsSet() {
+			return nil, cc.Errorf("folder_id", "move needs folder_id (the destination), name (the new name) or both")
+		}
+	case "create_folder":
+		if err := need("name", cfg.Name); err != nil {
+			return nil, err
+		}
+	case "upload":
+		n := 0
+		for _, t := range []engine.Template{cfg.File, cfg.Content, cfg.ContentBase64} {
+			if t.IsSet() {
+				n++
+			}
+		}
+		if n != 1 {
+			return nil, cc.Errorf("file", "upload takes exactly one of file, content and content_base64")
+		}
+		if !cfg.Name.IsSet() && !cfg.File.IsSet() && !cfg.FileID.IsSet() {
+			return nil, cc.Errorf("name", "name is required when uploading content")
+		}
+	}
+	if s.op == "share" {
+		p := cfg.Permission
+		if p == nil {
+			return nil, cc.Errorf("permission", "share needs permission: {role, type, email_address | domain}")
+		}
+		if (p.Type == "user" || p.Type == "group") && !p.EmailAddress.IsSet() {
+			return nil, cc.Errorf("permission", "a %s permission needs email_address", p.Type)
+		}
+		if p.Type == "domain" && !p.Domain.IsSet() {
+			return nil, cc.Errorf("permission", "a domain permission needs domain")
+		}
+	}
+	if cfg.PageSize < 1 || cfg.PageSize > maxPageSize {
+		return nil, cc.Errorf("page_size", "expected 1 to %d, got %d", maxPageSize, cfg.PageSize)
+	}
+	if cfg.Limit < 0 {
+		return nil, cc.Errorf("limit", "expected 0 (no limit) or more, got %d", cfg.Limit)
+	}
+	var err error
+	if s.chunk, err = triggers.ParseSize(cfg.ChunkSize); err != nil {
+		return nil, cc.ErrorAt("chunk_size", err)
+	}
+	if s.chunk < minChunk || s.chunk%minChunk != 0 {
+		return nil, cc.Errorf("chunk_size", "Drive takes chunks in multiples of 256KB, got %d bytes", s.chunk)
+	}
+	if s.resumable, err = triggers.ParseSize(cfg.ResumableOver); err != nil {
+		return nil, cc.ErrorAt("resumable_over", err)
+	}
+	if s.client, err = cfg.Config.Build(cc); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+// Close closes idle connections.
+func (s *step) Close(ctx context.Context) error { return s.client.Close(ctx) }
+
+// Execute runs the operation. It does not modify in.
+func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
+	switch s.op {
+	case "list":
+		return s.list(ctx, x, in)
+	case "get":
+		return s.get(ctx, x, in)
+	case "download":
+		return s.download(ctx, x, in)
+	case "upload":
+		return s.upload(ctx, x, in)
+	case "create_folder":
+		return s.createFolder(ctx, x, in)
+	case "copy":
+		return s.copy(ctx, x, in)
+	case "move":
+		return s.move(ctx, x, in)
+	case "delete":
+		return s.delete(ctx, x, in)
+	case "share":
+		return s.share(ctx, x, in)
+	}
+	return nil, engine.NewError(500, "google-drive: unknown operation %s", s.op)
+}
+
+// str evaluates an optional template as text ("" when unset).
+func str(x *engine.Exec, in any, t engine.Template) (string, error) {
+	if !t.IsSet() {
+		return "", nil
+	}
+	return t.String(x, in)
+}
+
+// query returns the parameters every call carries.
+func (s *step) query() url.Values {
+	q := url.Values{}
+	if s.cfg.AllDrives {
+		q.Set("supportsAllDrives", "true")
+	}
+	return q
+}
+
+// fileURL is the API URL of a file, with sub appended (like "/copy").
+func (s *step) fileURL(id, sub string, q url.Values) string {
+	return s.api + "/files/" + url.PathEscape(id) + sub + "?" + q.Encode()
+}
+
+// send sends req with the client's retries and turns transport failures
+// into step errors.
+func (s *step) send(ctx context.Context, x *engine.Exec, req *http.Request) (*http.Response, error) {
+	req.Header.Set("User-Agent", "nectar")
+	resp, err := s.client.Do(ctx, x, req)
+	if err != nil {
+		return nil, s.transportError(ctx, req, err)
+	}
+	return resp, nil
+}
+
+// call sends a request with an optional JSON body and decodes the JSON
+// answer; an error answer becomes a step error with Drive's message and
+// status.
+func (s *step) call(ctx context.Context, x *engine.Exec, method, u string, body any) (any, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := value.Encode(body)
+		if err != nil {
+			return nil, engine.NewError(500, "google-drive: %v", err)
+		}
+		rd = strings.NewReader(string(b))
+	}
+	req, err := http.NewRequestWithContext(ctx, method, u, rd)
+	if err != nil {
+		return nil, engine.NewError(500, "google-drive: %v", err)
+	}
+	req.Header.Set("Accept", "application/json")
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json; charset=UTF-8")
+	}
+	resp, err := s.send(ctx, x, req)
+	if err != nil {
+		return nil, err
+	}
+	return s.decode(ctx, req, resp)
+}
+
+// decode reads a JSON answer, or the error it carries.
+func (s *step) decode(ctx context.Context, req *http.Request, resp *http.Response) (any, error) {
+	data, err := s.client.ReadBody(resp)
+	if err != nil {
+		if errors.Is(err, httpclient.ErrTooLarge) {
+			return nil, engine.NewError(502, "google-drive: %s %s: %v", s.op, httpclient.Redact(req.URL), err)
+		}
+		return nil, s.transportError(ctx, req, err)
+	}
+	if resp.StatusCode >= 400 {
+		return nil, s.apiError(resp.StatusCode, data)
+	}
+	if len(data) == 0 {
+		return nil, nil
+	}
+	v, err := value.Decode(data)
+	if err != nil {
+		return nil, engine.NewError(502, "google-drive: %s: the answer is not JSON: %v", s.op, err)
+	}
+	return v, nil
+}
+
+// apiError is Drive's error answer as a step error:
+// {"error": {"code": 404, "message": "File not found: x.", "errors":
+// [{"reason": "notFound", …}]}} gives 404 "google-drive: get: File not
+// found: x. (notFound)"; the error object carries status and body.
+func (s *step) apiError(status int, data []byte) error {
+	msg, reason := http.StatusText(status), ""
+	v, err := value.Decode(data)
+	if o, ok := v.(*value.Object); ok && err == nil {
+		if eo, ok := get(o, "error").(*value.Object); ok {
+			if m, ok := get(eo, "message").(string); ok && m != "" {
+				msg = m
+			}
+			if list, ok := get(eo, "errors").([]any); ok && len(list) > 0 {
+				if first, ok := list[0].(*value.Object); ok {
+					reason, _ = get(first, "reason").(string)
+				}
+			}
+		} else if m, ok := get(o, "error").(string); ok {
+			// OAuth-style {"error": "invalid_token", "error_description": …}
+			msg = m
+			if d, ok := get(o, "error_description").(string); ok {
+				msg += ": " + d
+			}
+		}
+	} else if len(data) > 0 && len(data) < 512 {
+		msg = strings.TrimSpace(string(data))
+	}
+	if reason != "" {
+		msg += " (" + reason + ")"
+	}
+	e := engine.NewError(status, "google-drive: %s: %s", s.op, msg)
+	e.Fields = value.NewObject(2)
+	e.Fields.Set("status", int64(status))
+	if v != nil && err == nil {
+		e.Fields.Set("body", v)
+	} else {
+		e.Fields.Set("body", string(data))
+	}
+	return e
+}
+
+// transportError turns a failure to get an answer into a step error:
+// account problems keep their meaning (401 to authorize again, 502 when
+// the provider refused to issue a token), others are 502 or 504.
+func (s *step) transportError(ctx context.Context, req *http.Request, err error) error {
+	var e *engine.Error
+	if errors.As(err, &e) {
+		return e
+	}
+	if errors.Is(err, accounts.ErrNeedsReauthorization) {
+		return &engine.Error{Code: 401, Message: "google-drive: " + err.Error(), Cause: err, Timestamp: time.Now().UnixMilli()}
+	}
+	if errors.Is(err, accounts.ErrTokenRequest) {
+		return &engine.Error{Code: 502, Message: "google-drive: " + err.Error(), Cause: err, Timestamp: time.Now().UnixMilli()}
+	}
+	if errors.Is(err, accounts.ErrUnknownAccount) || errors.Is(err, accounts.ErrNoManager) {
+		return &engine.Error{Code: 500, Message: "google-drive: " + err.Error(), Cause: err, Timestamp: time.Now().UnixMilli()}
+	}
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		err = ue.Err
+	}
+	code := 502
+	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
+		code = 504
+	}
+	return &engine.Error{Code: code, Message: fmt.Sprintf("google-drive: %s %s: %v", s.op, httpclient.Redact(req.URL), err), Cause: err, Timestamp: time.Now().UnixMilli()}
+}
+
+func get(o *value.Object, k string) any {
+	if o == nil {
+		return nil
+	}
+	v, _ := o.Get(k)
+	return v
+}
+
+// quote writes s as a string literal of Drive's query language.
+func quote(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`).Replace(s) + "'"
+}

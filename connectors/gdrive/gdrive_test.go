@@ -1,0 +1,609 @@
+package gdrive_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nectar-run/nectar/accounts"
+	"github.com/nectar-run/nectar/accounts/accountstest"
+	_ "github.com/nectar-run/nectar/connectors/all"
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/secret"
+	"github.com/nectar-run/nectar/engine/store/bolt"
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+func init() {
+	// test-gdrive-read reads the file a reference points at, from inside the
+	// execution (its working directory is gone once the run ends).
+	engine.Register(engine.Connector[struct{}]{Name: "test-gdrive-read", Summary: "test helper", Compile: func(struct{}, *engine.Compiler) (engine.Step, error) {
+		return readStep{}, nil
+	}})
+}
+
+type readStep struct{}
+
+func (readStep) Execute(_ context.Context, x *engine.Exec, in any) (any, error) {
+	o, _ := in.(*value.Object)
+	p, _ := o.Get("path")
+	data, err := os.ReadFile(p.(string))
+	if err != nil {
+		return nil, err
+	}
+	dir, _ := x.WorkDir()
+	out := o.Clone()
+	out.Set("content", string(data))
+	out.Set("in_workdir", filepath.Dir(p.(string)) == dir)
+	return out, nil
+}
+
+// env is a runtime with an accounts manager on a bbolt store in a
+// temporary directory, and the fake Drive.
+type env struct {
+	t     *testing.T
+	rt    *engine.Runtime
+	m     *accounts.Manager
+	drive *fakeDrive
+}
+
+func newEnv(t *testing.T, opts ...accounts.Option) *env {
+	t.Helper()
+	st, err := bolt.Open(t.TempDir(), bolt.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	sealer, _ := secret.NewSealer(secret.GenerateKey())
+	m := accounts.NewManager(st, sealer, opts...)
+	rt := &engine.Runtime{}
+	accounts.Install(rt, m)
+	if err := m.Put(context.Background(), &accounts.Account{Name: "drive", Type: accounts.TypeBearer, Token: secret.New("test-token")}); err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, rt: rt, m: m, drive: newFakeDrive(t)}
+}
+
+// load loads a pipeline of steps; %[1]s in src is the fake's URL.
+func (e *env) load(src string) *engine.Pipeline {
+	e.t.Helper()
+	src = strings.ReplaceAll(src, "FAKE", e.drive.URL)
+	p, err := engine.Load("test.yaml", []byte("name: t\nsteps:\n"+src), engine.LoadOptions{})
+	if err != nil {
+		e.t.Fatalf("load: %v", err)
+	}
+	e.t.Cleanup(func() { p.Close(context.Background()) })
+	return p
+}
+
+func (e *env) run(p *engine.Pipeline, in string) (*value.Object, error) {
+	e.t.Helper()
+	msg, err := value.DecodeString(in)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := p.Run(ctx, e.rt, msg, engine.RunOptions{})
+	if err != nil {
+		return nil, err
+	}
+	o, _ := out.(*value.Object)
+	return o, nil
+}
+
+func (e *env) mustRun(p *engine.Pipeline, in string) *value.Object {
+	e.t.Helper()
+	out, err := e.run(p, in)
+	if err != nil {
+		e.t.Fatalf("run: %v", err)
+	}
+	return out
+}
+
+func get(v any, path ...string) any {
+	for _, k := range path {
+		o, ok := v.(*value.Object)
+		if !ok {
+			return nil
+		}
+		v, _ = o.Get(k)
+	}
+	return v
+}
+
+const base = `      account: drive
+      base_url: FAKE
+      upload_base_url: FAKE
+      retry_backoff: 1ms
+`
+
+func TestListFollowsPages(t *testing.T) {
+	e := newEnv(t)
+	for i := range 250 {
+		e.drive.add(fmt.Sprintf("report-%03d.csv", i), "text/csv", "fold", []byte("a,b\n"))
+	}
+	e.drive.add("elsewhere.txt", "text/plain", "other", nil)
+	tests := []struct {
+		name      string
+		opts      string
+		count     int64
+		pages     int64
+		nextToken any
+		pageSizes []string
+	}{
+		{"to the end", "", 250, 3, nil, []string{"pageSize=100", "pageSize=100", "pageSize=100"}},
+		{"to a limit, asking only for what is left", "      limit: 120\n", 120, 2, "tok-120", []string{"pageSize=100", "pageSize=20"}},
+		{"a limit inside the first page", "      limit: 7\n      page_size: 50\n", 7, 1, "tok-7", []string{"pageSize=7"}},
+		{"from a page token", "      page_token: tok-200\n", 50, 1, nil, []string{"pageSize=100"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(e.drive.log())
+			p := e.load(`  - google-drive:
+      operation: list
+      folder_id: "{{ message.folder }}"
+` + tt.opts + base)
+			out := e.mustRun(p, `{"folder":"fold"}`)
+			if get(out, "count") != tt.count || get(out, "pages") != tt.pages || get(out, "next_page_token") != tt.nextToken {
+				t.Fatalf("got count %v pages %v next %v", get(out, "count"), get(out, "pages"), get(out, "next_page_token"))
+			}
+			files := get(out, "files").([]any)
+			if int64(len(files)) != tt.count || get(files[0], "name") == nil || get(files[0], "id") == nil {
+				t.Fatalf("files: %d, first %s", len(files), value.MustEncodeString(files[0]))
+			}
+			reqs := e.drive.log()[before:]
+			if len(reqs) != len(tt.pageSizes) {
+				t.Fatalf("requests: %q", reqs)
+			}
+			for i, r := range reqs {
+				for _, want := range []string{tt.pageSizes[i], "q=%27fold%27+in+parents+and+trashed+%3D+false", "supportsAllDrives=true", "includeItemsFromAllDrives=true", "fields=nextPageToken%2CincompleteSearch%2Cfiles%28id%2Cname"} {
+					if !strings.Contains(r, want) {
+						t.Errorf("request %d lacks %s: %s", i, want, r)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestListSharedDriveAndQuery(t *testing.T) {
+	e := newEnv(t)
+	p := e.load(`  - google-drive:
+      operation: list
+      query: "name contains 'it''s' and mimeType != 'application/vnd.google-apps.folder'"
+      drive_id: "0AbcShared"
+      order_by: modifiedTime desc
+      fields: id,name
+` + base)
+	e.mustRun(p, `{}`)
+	r := e.drive.log()[0]
+	for _, want := range []string{"corpora=drive", "driveId=0AbcShared", "orderBy=modifiedTime+desc", "files%28id%2Cname%29", "q=%28name+contains"} {
+		if !strings.Contains(r, want) {
+			t.Errorf("request lacks %s: %s", want, r)
+		}
+	}
+}
+
+func TestDownloadToTheWorkingDirectory(t *testing.T) {
+	e := newEnv(t)
+	bin := e.drive.add("photo.png", "image/png", "root", []byte("\x89PNG fake bytes"))
+	doc := e.drive.add("Budget", "application/vnd.google-apps.spreadsheet", "root", nil)
+	folder := e.drive.add("Folder", "application/vnd.google-apps.folder", "root", nil)
+	tests := []struct {
+		name, id, opts       string
+		wantName, wantType   string
+		wantContent, wantErr string
+		wantRequestContains  string
+	}{
+		{"binary with alt=media", bin, "", "photo.png", "image/png", "\x89PNG fake bytes", "", "alt=media"},
+		{"google sheet exported to xlsx by default", doc, "", "Budget.xlsx", "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "Budget exported as application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "", "/export?mimeType="},
+		{"google sheet exported to the format asked", doc, "      export_mime_type: text/csv\n", "Budget.csv", "text/csv", "Budget exported as text/csv", "", "mimeType=text%2Fcsv"},
+		{"local name", bin, "      local_name: \"{{ message.id }}.bin\"\n", bin + ".bin", "image/png", "\x89PNG fake bytes", "", ""},
+		{"a folder cannot be downloaded", folder, "", "", "", "", "400: google-drive: download: " + folder + " is a folder", ""},
+		{"missing file", "nope", "", "", "", "", "404: google-drive: download: File not found: nope. (notFound)", ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(e.drive.log())
+			p := e.load(`  - google-drive:
+      operation: download
+      file_id: "{{ message.id }}"
+` + tt.opts + base + `  - test-gdrive-read: {}
+`)
+			out, err := e.run(p, `{"id":"`+tt.id+`"}`)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got error %v, want %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if get(out, "id") != tt.id || get(out, "name") != tt.wantName || get(out, "mime_type") != tt.wantType ||
+				get(out, "content") != tt.wantContent || get(out, "size") != int64(len(tt.wantContent)) || get(out, "in_workdir") != true {
+				t.Fatalf("got %s", value.MustEncodeString(out))
+			}
+			if _, err := os.Stat(get(out, "path").(string)); !os.IsNotExist(err) {
+				t.Fatalf("the downloaded file outlived its execution: %v", err)
+			}
+			if tt.wantRequestContains != "" && !strings.Contains(strings.Join(e.drive.log()[before:], "\n"), tt.wantRequestContains) {
+				t.Fatalf("no request with %s: %q", tt.wantRequestContains, e.drive.log()[before:])
+			}
+		})
+	}
+}
+
+func TestSmallUploads(t *testing.T) {
+	e := newEnv(t)
+	existing := e.drive.add("notes.txt", "text/plain", "fold", []byte("old"))
+	t.Run("text content, multipart, in a folder", func(t *testing.T) {
+		p := e.load(`  - google-drive:
+      operation: upload
+      folder_id: fold
+      name: "hello-{{ message.n }}.txt"
+      content: "hello {{ message.n }}"
+` + base)
+		out := e.mustRun(p, `{"n":1}`)
+		id, _ := get(out, "id").(string)
+		f := e.drive.file(id)
+		if f == nil || f.Name != "hello-1.txt" || string(f.Data) != "hello 1" || f.Parents[0] != "fold" || !strings.HasPrefix(f.MimeType, "text/plain") {
+			t.Fatalf("stored %+v from %s", f, value.MustEncodeString(out))
+		}
+		if r := e.drive.log(); !strings.Contains(r[len(r)-1], "uploadType=multipart") {
+			t.Fatalf("not a multipart upload: %s", r[len(r)-1])
+		}
+	})
+	t.Run("base64 content replaces by name", func(t *testing.T) {
+		p := e.load(`  - google-drive:
+      operation: upload
+      folder_id: fold
+      name: notes.txt
+      content_base64: "{{ message.b64 }}"
+      if_exists: replace
+` + base)
+		out := e.mustRun(p, `{"b64":"bmV3IG5vdGVz"}`)
+		if get(out, "id") != existing || string(e.drive.file(existing).Data) != "new notes" {
+			t.Fatalf("got %s, stored %q", value.MustEncodeString(out), e.drive.file(existing).Data)
+		}
+		r := e.drive.log()
+		if !strings.HasPrefix(r[len(r)-1], "PATCH /upload/drive/v3/files/"+existing+"?") {
+			t.Fatalf("not an update: %s", r[len(r)-1])
+		}
+	})
+	t.Run("if_exists fail", func(t *testing.T) {
+		p := e.load(`  - google-drive:
+      operation: upload
+      folder_id: fold
+      name: notes.txt
+      content: x
+      if_exists: fail
+` + base)
+		_, err := e.run(p, `{}`)
+		if e := engine.AsError(err); e == nil || e.Code != 409 || !strings.Contains(e.Message, "already has a file named notes.txt") {
+			t.Fatalf("got %v", err)
+		}
+	})
+	t.Run("a path outside the working directory is refused", func(t *testing.T) {
+		p := e.load(`  - google-drive:
+      operation: upload
+      file: /etc/hostname
+` + base)
+		_, err := e.run(p, `{}`)
+		if e := engine.AsError(err); e == nil || e.Code != 400 || !strings.Contains(e.Message, "outside the execution's working directory") {
+			t.Fatalf("got %v", err)
+		}
+	})
+}
+
+// writeGen writes n generated bytes to a file in dir.
+func writeGen(t testing.TB, dir string, n int64) string {
+	t.Helper()
+	p := filepath.Join(dir, "big.bin")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(f, genReader(n)); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	return p
+}
+
+func TestResumableUploadRetriesAFailedChunk(t *testing.T) {
+	e := newEnv(t)
+	const size = 20 << 20
+	path := writeGen(t, t.TempDir(), size)
+	var failed atomic.Bool
+	e.drive.failChunk = func(n int) bool { return n == 2 && !failed.Swap(true) }
+	p := e.load(`  - google-drive:
+      operation: upload
+      folder_id: fold
+      file: "{{ message.path }}"
+      allow_any_path: true
+      chunk_size: 8MB
+` + base)
+	out := e.mustRun(p, `{"path":"`+path+`"}`)
+	f := e.drive.file(get(out, "id").(string))
+	if f == nil || f.Size != size || f.MD5 != genMD5(size) || f.Name != "big.bin" || get(out, "md5Checksum") != f.MD5 {
+		t.Fatalf("stored %v, answer %s", f, value.MustEncodeString(out))
+	}
+	var puts []string
+	for _, r := range e.drive.log() {
+		if strings.HasPrefix(r, "PUT ") {
+			puts = append(puts, r)
+		}
+	}
+	// 3 chunks, one failed and resent after a status query, from where
+	// Drive said it stood (8 MiB + 256 KiB kept).
+	if e.drive.statusQ != 1 || e.drive.chunks != 4 || len(puts) != 5 {
+		t.Fatalf("status queries %d, chunks %d, PUTs %q", e.drive.statusQ, e.drive.chunks, puts)
+	}
+	if !strings.Contains(e.drive.log()[0], "uploadType=resumable") {
+		t.Fatalf("first request %s", e.drive.log()[0])
+	}
+}
+
+func TestUploadSessionGivesUpAfterRetries(t *testing.T) {
+	e := newEnv(t)
+	path := writeGen(t, t.TempDir(), 6<<20)
+	e.drive.failChunk = func(int) bool { return true }
+	p := e.load(`  - google-drive:
+      operation: upload
+      file: "{{ message.path }}"
+      allow_any_path: true
+      chunk_size: 1MB
+      retries: 2
+` + base)
+	_, err := e.run(p, `{"path":"`+path+`"}`)
+	if e := engine.AsError(err); e == nil || e.Code != 503 || !strings.Contains(e.Message, "Backend Error (backendError)") {
+		t.Fatalf("got %v", err)
+	}
+}
+
+// oauthEnv is an env whose account is an oauth2 account of a fake provider,
+// authorized through the browser flow, and whose Drive checks tokens with
+// the provider.
+func oauthEnv(t *testing.T) (*env, *accountstest.Provider) {
+	fake := accountstest.New(t)
+	e := newEnv(t)
+	ctx := context.Background()
+	if err := e.m.PutProvider(ctx, &accounts.Provider{Name: "fake", AuthURL: fake.URL + "/authorize", TokenURL: fake.URL + "/token", PKCE: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.m.Put(ctx, &accounts.Account{Name: "drive", Type: accounts.TypeOAuth2, Provider: "fake", ClientID: accountstest.ClientID,
+		ClientSecret: secret.New(accountstest.ClientSecret), Scopes: []string{"https://www.googleapis.com/auth/drive"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, err := e.m.Authorize(ctx, "drive", accounts.AuthorizeOptions{Timeout: 10 * time.Second, Prompt: func(consent string) {
+		resp, err := http.Get(consent)
+		if err != nil {
+			t.Errorf("browser: %v", err)
+			return
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.drive.auth = func(r *http.Request) bool {
+		req, _ := http.NewRequest(http.MethodGet, fake.URL+"/api/check", nil)
+		req.Header.Set("Authorization", r.Header.Get("Authorization"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}
+	return e, fake
+}
+
+func TestTokenExpiresMidUpload(t *testing.T) {
+	e, fake := oauthEnv(t)
+	const size = 20 << 20
+	path := writeGen(t, t.TempDir(), size)
+	e.drive.afterChunk = func(n int) {
+		if n == 1 {
+			fake.ExpireAccessTokens() // the next chunk's token is refused
+		}
+	}
+	p := e.load(`  - google-drive:
+      operation: upload
+      file: "{{ message.path }}"
+      allow_any_path: true
+` + base)
+	before := fake.TokenRequests()
+	out := e.mustRun(p, `{"path":"`+path+`"}`)
+	f := e.drive.file(get(out, "id").(string))
+	if f == nil || f.MD5 != genMD5(size) {
+		t.Fatalf("stored %v", f)
+	}
+	if n := fake.TokenRequests() - before; n != 1 {
+		t.Fatalf("%d token requests, want 1 refresh", n)
+	}
+	if got := fake.Forms[len(fake.Forms)-1].Get("grant_type"); got != "refresh_token" {
+		t.Fatalf("renewed with %s", got)
+	}
+	var unauthorized int
+	for _, r := range e.drive.log() {
+		if strings.HasPrefix(r, "PUT ") {
+			unauthorized++
+		}
+	}
+	if unauthorized != 4 { // 3 chunks + the refused one sent again
+		t.Fatalf("%d chunk PUTs, want 4", unauthorized)
+	}
+}
+
+func TestProviderErrorsSurface(t *testing.T) {
+	e := newEnv(t)
+	tests := []struct {
+		name, step, wantMsg string
+		code                int
+	}{
+		{"not found", "      operation: get\n      file_id: missing\n", "google-drive: get: File not found: missing. (notFound)", 404},
+		{"refused token", "      operation: list\n      account: other\n", "google-drive: list: Request had invalid authentication credentials. Expected OAuth 2 access token. (authError)", 401},
+	}
+	e.m.Put(context.Background(), &accounts.Account{Name: "other", Type: accounts.TypeBearer, Token: secret.New("wrong-token")})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := `  - google-drive:
+` + tt.step + `      base_url: FAKE
+      upload_base_url: FAKE
+`
+			if !strings.Contains(tt.step, "account:") {
+				src += "      account: drive\n"
+			}
+			_, err := e.run(e.load(src), `{}`)
+			ee := engine.AsError(err)
+			if ee == nil || ee.Code != tt.code || ee.Message != tt.wantMsg {
+				t.Fatalf("got %v", err)
+			}
+			body := get(ee.Object(), "body", "error", "errors")
+			if list, ok := body.([]any); !ok || len(list) != 1 {
+				t.Fatalf("error object %s", value.MustEncodeString(ee.Object()))
+			}
+			for _, s := range []string{"wrong-token", "test-token"} {
+				if strings.Contains(value.MustEncodeString(ee.Object()), s) {
+					t.Fatalf("the error shows a token: %s", value.MustEncodeString(ee.Object()))
+				}
+			}
+		})
+	}
+}
+
+func TestFolderCopyMoveDeleteShare(t *testing.T) {
+	e := newEnv(t)
+	src := e.drive.add("a.txt", "text/plain", "inbox", []byte("a"))
+	run := func(step, in string) *value.Object {
+		t.Helper()
+		return e.mustRun(e.load("  - google-drive:\n"+step+base), in)
+	}
+	folder := run("      operation: create_folder\n      name: \"{{ message.name }}\"\n      folder_id: root\n", `{"name":"Archive"}`)
+	fid := get(folder, "id").(string)
+	if f := e.drive.file(fid); f.MimeType != "application/vnd.google-apps.folder" || f.Name != "Archive" || f.Parents[0] != "root" {
+		t.Fatalf("folder %+v", f)
+	}
+	cp := run("      operation: copy\n      file_id: "+src+"\n      folder_id: "+fid+"\n      name: a-copy.txt\n", `{}`)
+	if f := e.drive.file(get(cp, "id").(string)); f.Name != "a-copy.txt" || f.Parents[0] != fid || string(f.Data) != "a" {
+		t.Fatalf("copy %+v", f)
+	}
+	run("      operation: move\n      file_id: "+src+"\n      folder_id: "+fid+"\n      name: moved.txt\n", `{}`)
+	if f := e.drive.file(src); f.Name != "moved.txt" || len(f.Parents) != 1 || f.Parents[0] != fid {
+		t.Fatalf("moved %+v", f)
+	}
+	log := e.drive.log()
+	if last := log[len(log)-1]; !strings.Contains(last, "addParents="+fid) || !strings.Contains(last, "removeParents=inbox") || !strings.HasPrefix(last, "PATCH ") {
+		t.Fatalf("move request %s", last)
+	}
+	perm := run(`      operation: share
+      file_id: `+src+`
+      permission: {role: writer, type: user, email_address: "{{ message.email }}", notify: true, email_message: hi}
+`, `{"email":"ada@example.com"}`)
+	if get(perm, "role") != "writer" || get(perm, "emailAddress") != "ada@example.com" || get(perm, "sendNotificationEmail") != "true" {
+		t.Fatalf("permission %s", value.MustEncodeString(perm))
+	}
+	del := run("      operation: delete\n      file_id: "+src+"\n", `{}`)
+	if f := e.drive.file(src); f == nil || !f.Trashed || get(del, "deleted") != true || get(del, "permanent") != false {
+		t.Fatalf("trashed %+v %s", f, value.MustEncodeString(del))
+	}
+	run("      operation: delete\n      file_id: "+src+"\n      permanent: true\n", `{}`)
+	if f := e.drive.file(src); f != nil {
+		t.Fatalf("still there: %+v", f)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct{ name, step, want string }{
+		{"get without file_id", "{operation: get}", "file_id is required by operation get"},
+		{"upload without content", "{operation: upload}", "upload takes exactly one of file, content and content_base64"},
+		{"upload of content without a name", "{operation: upload, content: x}", "name is required when uploading content"},
+		{"chunk size not a multiple of 256KB", "{operation: upload, file: a, chunk_size: 300KB}", "multiples of 256KB"},
+		{"move with nothing to do", "{operation: move, file_id: x}", "move needs folder_id"},
+		{"share without an address", "{operation: share, file_id: x, permission: {role: reader, type: user}}", "needs email_address"},
+		{"bad base URL", "{operation: list, base_url: 'ftp://x'}", "expected an http or https URL"},
+		{"unknown operation", "{operation: rename}", "operation"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := engine.Load("t.yaml", []byte("name: t\nsteps:\n  - google-drive: "+tt.step+"\n"), engine.LoadOptions{})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// peakHeap samples HeapInuse while fn runs and returns the largest value.
+func peakHeap(fn func()) uint64 {
+	runtime.GC()
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		var ms runtime.MemStats
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	})
+	fn()
+	close(stop)
+	wg.Wait()
+	return peak.Load()
+}
+
+// TestMemoryStaysFlat moves a 200 MB file (generated on the fly by the
+// fake, never held in memory) from Drive to Drive: a download into the
+// working directory, then a resumable upload in 8 MB chunks.
+func TestMemoryStaysFlat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moves 200 MB")
+	}
+	e := newEnv(t)
+	const size = 200 << 20
+	id := e.drive.add("big.bin", "application/octet-stream", "root", nil)
+	e.drive.mu.Lock()
+	e.drive.files[id].Gen, e.drive.files[id].Size = true, size
+	e.drive.mu.Unlock()
+	p := e.load(`  - google-drive:
+      operation: download
+      file_id: "{{ message.id }}"
+` + base + `  - google-drive:
+      operation: upload
+      folder_id: backup
+      file: "{{ message }}"
+` + base)
+	var out *value.Object
+	peak := peakHeap(func() { out = e.mustRun(p, `{"id":"`+id+`"}`) })
+	f := e.drive.file(get(out, "id").(string))
+	if f == nil || f.Size != size || f.MD5 != genMD5(size) || f.Parents[0] != "backup" {
+		t.Fatalf("stored %+v", f)
+	}
+	t.Logf("moved %d MB; peak heap in use %.1f MB", size>>20, float64(peak)/(1<<20))
+	if peak > 64<<20 {
+		t.Fatalf("peak heap %d MB, want under 64 MB", peak>>20)
+	}
+}
