@@ -1,0 +1,176 @@
+package pipelines
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/base64"
+	"encoding/pem"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/nectar-run/nectar/accounts"
+	"github.com/nectar-run/nectar/connectors/jwt"
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/secret"
+)
+
+// The accounts holding the signing keys of the shipped OAuth2 pipelines.
+// AccountKeys creates them on first use with a random 512-bit secret, so a
+// fresh nectar serve issues tokens with no setup; deleting one (nectar
+// accounts delete) makes a new key on next use, which invalidates every
+// token signed with the old one.
+const (
+	AccessTokenAccount  = "nectar-oauth-access"  // HS256, access tokens
+	RefreshTokenAccount = "nectar-oauth-refresh" // HS512, refresh tokens
+)
+
+// GeneratedAccounts are the accounts AccountKeys creates when they are
+// missing. Only these: a typo in another pipeline's account option must
+// stay an error, not become a new key.
+var GeneratedAccounts = []string{AccessTokenAccount, RefreshTokenAccount}
+
+// keyTTL is how long key material read from an account is used before the
+// account is read again, so a key rotated by nectar accounts (or another
+// replica) is picked up.
+const keyTTL = 30 * time.Second
+
+// AccountKeys is a jwt.KeySource over the accounts manager of a runtime.
+// An account's key is its token, api_key, password or header_value (the
+// first that is set), read as: a PEM private key, a PEM public key or
+// certificate, a JWKS (JSON text), a JWKS URL (http or https), or else an
+// HMAC secret. It is the same mapping as the jwt auth of http triggers, so
+// one account serves both. Key material is kept in memory for 30 s: the
+// jwt connector asks on every execution. It is safe for concurrent use.
+type AccountKeys struct {
+	rt  *engine.Runtime
+	now func() time.Time
+
+	mu    sync.RWMutex
+	cache map[string]cachedKey
+	fill  sync.Mutex // one store read at a time when the cache misses
+}
+
+type cachedKey struct {
+	m  jwt.KeyMaterial
+	at time.Time
+}
+
+// NewAccountKeys returns a key source reading the accounts manager
+// installed in rt (looked up on each miss, so it may be installed later).
+func NewAccountKeys(rt *engine.Runtime) *AccountKeys {
+	return &AccountKeys{rt: rt, now: time.Now, cache: map[string]cachedKey{}}
+}
+
+// InstallKeys makes the jwt steps run with rt take their keys from NECTAR_JWT_*
+// environment variables when they are set, else from rt's accounts (see
+// AccountKeys). nectar serve and nectar run call it while building the
+// runtime; programs embedding the shipped pipelines do the same.
+func InstallKeys(rt *engine.Runtime) {
+	jwt.SetKeySource(rt, jwt.Sources{jwt.NewEnvSource(), NewAccountKeys(rt)})
+}
+
+// JWTKey implements jwt.KeySource.
+func (k *AccountKeys) JWTKey(ctx context.Context, account string) (jwt.KeyMaterial, error) {
+	now := k.now()
+	k.mu.RLock()
+	c, ok := k.cache[account]
+	k.mu.RUnlock()
+	if ok && now.Sub(c.at) < keyTTL {
+		return c.m, nil
+	}
+	k.fill.Lock()
+	defer k.fill.Unlock()
+	k.mu.RLock()
+	c, ok = k.cache[account]
+	k.mu.RUnlock()
+	if ok && now.Sub(c.at) < keyTTL {
+		return c.m, nil
+	}
+	m, err := k.read(ctx, account)
+	if err != nil {
+		return jwt.KeyMaterial{}, err
+	}
+	k.mu.Lock()
+	k.cache[account] = cachedKey{m: m, at: now}
+	k.mu.Unlock()
+	return m, nil
+}
+
+func (k *AccountKeys) read(ctx context.Context, name string) (jwt.KeyMaterial, error) {
+	am, ok := accounts.FromRuntime(k.rt)
+	if !ok {
+		return jwt.KeyMaterial{}, fmt.Errorf("%w %q (no accounts store)", jwt.ErrUnknownAccount, name)
+	}
+	a, err := am.Get(ctx, name)
+	if errors.Is(err, accounts.ErrUnknownAccount) && generated(name) {
+		a, err = generate(ctx, am, name)
+	}
+	if errors.Is(err, accounts.ErrUnknownAccount) {
+		return jwt.KeyMaterial{}, fmt.Errorf("%w %q", jwt.ErrUnknownAccount, name)
+	}
+	if err != nil {
+		return jwt.KeyMaterial{}, err
+	}
+	return Material(a)
+}
+
+func generated(name string) bool {
+	for _, g := range GeneratedAccounts {
+		if g == name {
+			return true
+		}
+	}
+	return false
+}
+
+// generate creates a signing-key account. Two processes may race: the one
+// that loses reads the winner's key.
+func generate(ctx context.Context, am *accounts.Manager, name string) (*accounts.Account, error) {
+	raw := make([]byte, 64)
+	_, _ = rand.Read(raw) // crypto/rand.Read never fails
+	a := &accounts.Account{
+		Name:        name,
+		Type:        accounts.TypeBearer,
+		Description: "HMAC key of Nectar's OAuth2 token endpoint (shipped pipelines); generated on first use. Deleting it invalidates every token it signed.",
+		Token:       secret.New(base64.RawURLEncoding.EncodeToString(raw)),
+	}
+	err := am.Create(ctx, a)
+	if errors.Is(err, accounts.ErrExists) {
+		return am.Get(ctx, name)
+	}
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// Material reads the key an account holds (see AccountKeys).
+func Material(a *accounts.Account) (jwt.KeyMaterial, error) {
+	var raw secret.Secret
+	for _, s := range []secret.Secret{a.Token, a.APIKey, a.Password, a.HeaderValue} {
+		if !s.IsZero() {
+			raw = s
+			break
+		}
+	}
+	if raw.IsZero() {
+		return jwt.KeyMaterial{}, fmt.Errorf("account %s holds no key (put an HMAC secret, a PEM key, a JWKS or a JWKS URL in its token or api_key)", a.Name)
+	}
+	text := strings.TrimSpace(raw.Reveal())
+	switch {
+	case strings.HasPrefix(text, "-----BEGIN"):
+		blk, _ := pem.Decode([]byte(text))
+		if blk != nil && strings.Contains(blk.Type, "PRIVATE KEY") {
+			return jwt.KeyMaterial{PrivateKey: secret.New(text)}, nil
+		}
+		return jwt.KeyMaterial{PublicKey: text}, nil
+	case strings.HasPrefix(text, "{"):
+		return jwt.KeyMaterial{JWKS: text}, nil
+	case strings.HasPrefix(text, "https://") || strings.HasPrefix(text, "http://"):
+		return jwt.KeyMaterial{JWKSURL: text}, nil
+	}
+	return jwt.KeyMaterial{Secret: raw}, nil
+}

@@ -1,0 +1,27 @@
+// Package pipelines holds the pipelines that ship inside the nectar binary:
+// the credential provider and token generator of Digibee's OAuth2
+// integration model, and the standard OAuth2 endpoints built on them
+// (token, introspection, revocation, authorization-server metadata). They
+// are plain Nectar pipelines — YAML files embedded in FS — served by
+// nectar serve next to the user's own and runnable by name with nectar
+// run; a file of the same pipeline name in the served folder replaces one.
+//
+// The package also registers the verify-key connector (a caller's key
+// checked against one held by an environment variable or an account,
+// without the expected key ever entering the message), and provides
+// AccountKeys, the accounts-backed jwt.KeySource that creates the signing
+// keys on first use. See README.md for the design: token formats,
+// rotation with reuse detection, what a verification costs.
+package pipelines
+
+import (
+	"embed"
+	"io/fs"
+)
+
+//go:embed *.yaml
+var files embed.FS
+
+// FS holds the shipped pipeline files, one pipeline per .yaml file at its
+// root.
+var FS fs.FS = files
