@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"strconv"
 
@@ -34,6 +35,7 @@ import (
 //	POST   /api/consumers/{name}/keys     issue an API key (shown once)
 //	DELETE /api/consumers/{name}/keys/{id}
 //	POST   /api/consumers/{name}/basic    {username}: issue a Basic password (shown once)
+//	GET    /debug/pprof/...               Go profiles (net/http/pprof)
 //
 // Everything under /api/ needs the admin key, except public mounts.
 func (s *Server) apiHandler() http.Handler {
@@ -133,6 +135,11 @@ func (s *Server) apiHandler() http.Handler {
 			writeValue(w, http.StatusCreated, map[string]string{"consumer": r.PathValue("name"), "username": in.Username, "password": pwd})
 		}
 	})
+	// Profiles of the running process, for the admin only.
+	admin("GET /debug/pprof/", pprof.Index)
+	admin("GET /debug/pprof/profile", pprof.Profile)
+	admin("GET /debug/pprof/trace", pprof.Trace)
+	admin("GET /debug/pprof/symbol", pprof.Symbol)
 	for _, m := range s.opts.Mount {
 		if m.Public {
 			mux.Handle(m.Pattern, m.Handler)
