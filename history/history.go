@@ -462,7 +462,7 @@ func (r *Recorder) appendSnapshot(dst []byte, name string, m *masker, v any) []b
 	dst = append(dst, name...)
 	dst = append(dst, '"', ':')
 	mark := len(dst)
-	dst, err := value.AppendJSON(dst, m.mask(v))
+	dst, err := m.appendJSON(dst, v)
 	if err != nil {
 		dst = value.AppendString(dst[:mark], "<not JSON: "+err.Error()+">")
 	}
@@ -493,6 +493,54 @@ func (m *masker) sensitive(k string) bool {
 		}
 	}
 	return false
+}
+
+// appendJSON writes v as JSON with sensitive values replaced, in one pass
+// and without copying v.
+func (m *masker) appendJSON(dst []byte, v any) ([]byte, error) {
+	var err error
+	switch t := v.(type) {
+	case *value.Object:
+		if t == nil {
+			return append(dst, "null"...), nil
+		}
+		dst = append(dst, '{')
+		for i := range t.Len() {
+			k, c := t.At(i)
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = value.AppendString(dst, k)
+			dst = append(dst, ':')
+			if c != nil && m.sensitive(k) {
+				dst = append(dst, `"***"`...)
+				continue
+			}
+			if dst, err = m.appendJSON(dst, c); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, '}'), nil
+	case []any:
+		dst = append(dst, '[')
+		for i, c := range t {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			if dst, err = m.appendJSON(dst, c); err != nil {
+				return dst, err
+			}
+		}
+		return append(dst, ']'), nil
+	case string:
+		for _, s := range m.secrets {
+			if s != "" && t == s {
+				return append(dst, `"***"`...), nil
+			}
+		}
+		return value.AppendString(dst, t), nil
+	}
+	return value.AppendJSON(dst, v)
 }
 
 // mask returns v with sensitive values replaced; parts without any are
