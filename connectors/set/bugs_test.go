@@ -22,3 +22,23 @@ func TestBugYAMLBigIntegerBecomesFloat(t *testing.T) {
 		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }
+
+// TestBugNestedObjectLiteralClosingBraces: a template whose object literal
+// ends with a nested one, "{{ {a: {b: 1}} }}", does not load ("unexpected
+// token EOF"): engine/expression/template.go closing() ends the expression at
+// the first "}}" it meets outside a string, which here closes the inner
+// object. "{{ {a: {b: 1} } }}" works. Expected: braces of object literals are
+// counted, so the nested literal loads.
+func TestBugNestedObjectLiteralClosingBraces(t *testing.T) {
+	p, err := engine.Load("test.yaml", []byte("name: test\nsteps:\n  - set: {o: '{{ {a: {b: 1}} }}'}\n"), engine.LoadOptions{})
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	out, err := p.Run(context.Background(), nil, value.NewObject(0), engine.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := value.MustEncodeString(out), `{"o":{"a":{"b":1}}}`; got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
+	}
+}
