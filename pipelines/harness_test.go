@@ -59,6 +59,8 @@ type nectar struct {
 	am       *accounts.Manager
 	cm       *consumers.Manager
 	logs     *lockedBuffer
+	srv      *server.Server
+	rt       *engine.Runtime
 	stop     func() // shuts the server down and flushes the history; idempotent
 }
 
@@ -107,8 +109,9 @@ func startNectar(t testing.TB) *nectar {
 		t.Fatal(err)
 	}
 	base := "http://" + ln.Addr().String()
-	globals := value.NewObject(1)
+	globals := value.NewObject(2)
 	globals.Set("customer_api", base+"/customers")
+	globals.Set("oauth_issuer", base) // as a --globals file would in production
 	srv, err := server.New(ctx, server.Options{
 		Dir: dir, Shipped: pipelines.FS, Load: engine.LoadOptions{Globals: globals},
 		Runtime: rt, Store: st, Consumers: cm, AdminKey: "admin", Logger: log,
@@ -122,7 +125,7 @@ func startNectar(t testing.TB) *nectar {
 	hs.Listener = ln
 	hs.Start()
 	var once sync.Once
-	n := &nectar{url: base, storeDir: storeDir, am: am, cm: cm, logs: logs}
+	n := &nectar{url: base, storeDir: storeDir, am: am, cm: cm, logs: logs, srv: srv, rt: rt}
 	n.stop = func() {
 		once.Do(func() {
 			hs.Close()
@@ -300,4 +303,22 @@ func createAPIKeyAccount(t testing.TB, n *nectar, name, key string) {
 	if err != nil {
 		t.Fatal(err)
 	}
+}
+
+// run runs a served pipeline in-process, as a schedule would.
+func (n *nectar) run(t testing.TB, name, input string) (any, error) {
+	t.Helper()
+	p, ok := n.srv.Library().Pipeline(name)
+	if !ok {
+		t.Fatalf("no pipeline %s", name)
+	}
+	in, err := value.Decode([]byte(input))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return p.Run(context.Background(), n.rt, in, engine.RunOptions{})
+}
+
+func consumersConsumer(name string) consumers.Consumer {
+	return consumers.Consumer{Name: name, Pipelines: []string{"*"}}
 }
