@@ -103,6 +103,10 @@ type Options struct {
 	// SecretValues, when set, returns strings (account secrets) masked
 	// wherever they appear as a whole string value.
 	SecretValues func() []string
+	// Snapshots says which records keep input and output snapshots: "all"
+	// (the default), "failed" (only failed executions; the cheapest setting
+	// that still shows what broke) or "none".
+	Snapshots string
 	// Queue is the number of executions waiting to be written (default 8192).
 	Queue int
 	// Observe, when set, is called on the background goroutine for every
@@ -448,9 +452,13 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 		}
 		dst = append(dst, ']')
 	}
-	dst = r.appendSnapshot(dst, "input", m, e.Input)
-	if e.Err == nil {
-		dst = r.appendSnapshot(dst, "output", m, e.Output)
+	switch {
+	case r.opts.Snapshots == "none", r.opts.Snapshots == "failed" && e.Err == nil:
+	default:
+		dst = r.appendSnapshot(dst, "input", m, e.Input)
+		if e.Err == nil {
+			dst = r.appendSnapshot(dst, "output", m, e.Output)
+		}
 	}
 	return append(dst, '}')
 }

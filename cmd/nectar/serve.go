@@ -66,6 +66,7 @@ func serveCmd(g *globals) *cobra.Command {
 		histMax                int
 		histAge                time.Duration
 		sensitive              []string
+		snapshots              string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -133,7 +134,7 @@ unless --log-format text.`,
 			srv, err := server.New(ctx, server.Options{
 				Dir: dir, Shipped: shippedPipelines, Load: opts, Runtime: rt, Store: st, Consumers: cm,
 				HistoryOff: noHistory,
-				History:    history.Options{MaxRecords: histMax, MaxAge: histAge, SensitiveFields: sensitive, Logger: log},
+				History:    history.Options{MaxRecords: histMax, MaxAge: histAge, SensitiveFields: sensitive, Snapshots: snapshots, Logger: log},
 				AdminKey:   adminKey, JWTKey: jwtKeyFrom(am), Mount: accountMounts(am, log),
 				ReloadInterval: reload, Logger: log,
 			})
@@ -201,6 +202,7 @@ unless --log-format text.`,
 	f.BoolVar(&noHistory, "no-history", false, "do not record executions")
 	f.IntVar(&histMax, "history-max", 10000, "execution records kept")
 	f.DurationVar(&histAge, "history-max-age", 7*24*time.Hour, "how long execution records are kept")
+	f.StringVar(&snapshots, "history-snapshots", "all", "which execution records keep input and output: all, failed or none")
 	f.StringSliceVar(&sensitive, "sensitive-fields", nil, "field names masked as *** in every execution record (besides each pipeline's sensitive_fields and the usual password, token, secret…)")
 	return cmd
 }
