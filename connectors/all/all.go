@@ -14,6 +14,7 @@ import (
 	_ "github.com/nectar-run/nectar/connectors/jwt"
 	_ "github.com/nectar-run/nectar/connectors/log"
 	_ "github.com/nectar-run/nectar/connectors/objectstore"
+	_ "github.com/nectar-run/nectar/connectors/onedrive"
 	_ "github.com/nectar-run/nectar/connectors/parallel"
 	_ "github.com/nectar-run/nectar/connectors/pipeline"
 	_ "github.com/nectar-run/nectar/connectors/respond"

@@ -1,0 +1,518 @@
+package onedrive_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nectar-run/nectar/accounts"
+	"github.com/nectar-run/nectar/accounts/accountstest"
+	_ "github.com/nectar-run/nectar/connectors/all"
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/secret"
+	"github.com/nectar-run/nectar/engine/store/bolt"
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+func init() {
+	// test-onedrive-read reads the file a reference points at, from inside
+	// the execution (its working directory is gone once the run ends).
+	engine.Register(engine.Connector[struct{}]{Name: "test-onedrive-read", Summary: "test helper", Compile: func(struct{}, *engine.Compiler) (engine.Step, error) {
+		return readStep{}, nil
+	}})
+}
+
+type readStep struct{}
+
+func (readStep) Execute(_ context.Context, x *engine.Exec, in any) (any, error) {
+	o, _ := in.(*value.Object)
+	p, _ := o.Get("path")
+	data, err := os.ReadFile(p.(string))
+	if err != nil {
+		return nil, err
+	}
+	dir, _ := x.WorkDir()
+	out := o.Clone()
+	out.Set("content", string(data))
+	out.Set("in_workdir", filepath.Dir(p.(string)) == dir)
+	return out, nil
+}
+
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) now() time.Time { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
+func (c *clock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+type env struct {
+	t     *testing.T
+	rt    *engine.Runtime
+	m     *accounts.Manager
+	graph *fakeGraph
+}
+
+func newEnv(t *testing.T, opts ...accounts.Option) *env {
+	t.Helper()
+	st, err := bolt.Open(t.TempDir(), bolt.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	sealer, _ := secret.NewSealer(secret.GenerateKey())
+	m := accounts.NewManager(st, sealer, opts...)
+	rt := &engine.Runtime{}
+	accounts.Install(rt, m)
+	if err := m.Put(context.Background(), &accounts.Account{Name: "onedrive", Type: accounts.TypeBearer, Token: secret.New("test-token")}); err != nil {
+		t.Fatal(err)
+	}
+	return &env{t: t, rt: rt, m: m, graph: newFakeGraph(t)}
+}
+
+func (e *env) load(src string) *engine.Pipeline {
+	e.t.Helper()
+	src = strings.ReplaceAll(src, "FAKE", e.graph.URL+"/v1.0")
+	p, err := engine.Load("test.yaml", []byte("name: t\nsteps:\n"+src), engine.LoadOptions{})
+	if err != nil {
+		e.t.Fatalf("load: %v", err)
+	}
+	e.t.Cleanup(func() { p.Close(context.Background()) })
+	return p
+}
+
+func (e *env) run(p *engine.Pipeline, in string) (*value.Object, error) {
+	e.t.Helper()
+	msg, err := value.DecodeString(in)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := p.Run(ctx, e.rt, msg, engine.RunOptions{})
+	if err != nil {
+		return nil, err
+	}
+	o, _ := out.(*value.Object)
+	return o, nil
+}
+
+func (e *env) mustRun(p *engine.Pipeline, in string) *value.Object {
+	e.t.Helper()
+	out, err := e.run(p, in)
+	if err != nil {
+		e.t.Fatalf("run: %v", err)
+	}
+	return out
+}
+
+func get(v any, path ...string) any {
+	for _, k := range path {
+		o, ok := v.(*value.Object)
+		if !ok {
+			return nil
+		}
+		v, _ = o.Get(k)
+	}
+	return v
+}
+
+const base = `      account: onedrive
+      base_url: FAKE
+      retry_backoff: 1ms
+      poll_interval: 1ms
+`
+
+func TestListFollowsNextLink(t *testing.T) {
+	e := newEnv(t)
+	docs := e.graph.add("root", "Documents", nil, true)
+	for i := range 45 {
+		e.graph.add(docs, fmt.Sprintf("file-%02d.txt", i), []byte("x"), false)
+	}
+	tests := []struct {
+		name, opts, in string
+		count, pages   int64
+		hasNext        bool
+		wantFirst      string
+	}{
+		{"by path to the end", "      path: \"{{ message.folder }}\"\n      page_size: 20\n", `{"folder":"/Documents"}`, 45, 3, false, "/me/drive/root:/Documents:/children?$top=20"},
+		{"by id to a limit", "      item_id: " + docs + "\n      page_size: 20\n      limit: 30\n", `{}`, 30, 2, true, "/me/drive/items/" + docs + "/children?$top=20"},
+		{"a drive by id, with select", "      drive_id: drive1\n      path: /Documents\n      select: id,name\n", `{}`, 45, 1, false, "/drives/drive1/root:/Documents:/children?$select=id%2Cname&$top=200"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			before := len(e.graph.log())
+			out := e.mustRun(e.load("  - onedrive:\n      operation: list\n"+tt.opts+base), tt.in)
+			if get(out, "count") != tt.count || get(out, "pages") != tt.pages || (get(out, "next_link") != nil) != tt.hasNext {
+				t.Fatalf("got %v items in %v pages, next %v", get(out, "count"), get(out, "pages"), get(out, "next_link"))
+			}
+			items := get(out, "items").([]any)
+			if get(items[0], "name") != "file-00.txt" || get(items[len(items)-1], "id") == nil {
+				t.Fatalf("items %s", value.MustEncodeString(items[0]))
+			}
+			reqs := e.graph.log()[before:]
+			if !strings.Contains(reqs[0], tt.wantFirst) {
+				t.Fatalf("first request %s, want %s", reqs[0], tt.wantFirst)
+			}
+			if tt.hasNext {
+				next := e.mustRun(e.load("  - onedrive:\n      operation: list\n      next_link: \"{{ message.next_link }}\"\n"+base), value.MustEncodeString(out))
+				if get(next, "count") != int64(45-30) {
+					t.Fatalf("the rest: %v", get(next, "count"))
+				}
+			}
+		})
+	}
+	t.Run("a next_link to another host is refused", func(t *testing.T) {
+		_, err := e.run(e.load("  - onedrive:\n      operation: list\n      next_link: https://evil.example/v1.0/x\n"+base), `{}`)
+		if ee := engine.AsError(err); ee == nil || ee.Code != 400 || !strings.Contains(ee.Message, "next_link must be a") {
+			t.Fatalf("got %v", err)
+		}
+	})
+}
+
+func TestSearch(t *testing.T) {
+	e := newEnv(t)
+	e.graph.add("root", "it's budget.xlsx", []byte("x"), false)
+	e.graph.add("root", "notes.txt", []byte("x"), false)
+	out := e.mustRun(e.load("  - onedrive:\n      operation: search\n      query: \"it's\"\n"+base), `{}`)
+	if get(out, "count") != int64(1) || get(get(out, "items").([]any)[0], "name") != "it's budget.xlsx" {
+		t.Fatalf("got %s", value.MustEncodeString(out))
+	}
+	if r := e.graph.log()[0]; !strings.Contains(r, "/me/drive/root/search(q='it''s')") {
+		t.Fatalf("request %s", r)
+	}
+}
+
+func TestDownloadFollowsTheRedirectWithoutTheToken(t *testing.T) {
+	e := newEnv(t)
+	docs := e.graph.add("root", "Documents", nil, true)
+	id := e.graph.add(docs, "report.txt", []byte("quarterly numbers"), false)
+	tests := []struct{ name, opts, wantName string }{
+		{"by path", "      path: /Documents/report.txt\n", "report.txt"},
+		{"by id, renamed", "      item_id: \"{{ message.id }}\"\n      local_name: copy.txt\n", "copy.txt"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			out := e.mustRun(e.load("  - onedrive:\n      operation: download\n"+tt.opts+base+"  - test-onedrive-read: {}\n"), `{"id":"`+id+`"}`)
+			if get(out, "id") != id || get(out, "name") != tt.wantName || get(out, "content") != "quarterly numbers" ||
+				get(out, "size") != int64(17) || get(out, "mime_type") != "text/plain" || get(out, "in_workdir") != true {
+				t.Fatalf("got %s", value.MustEncodeString(out))
+			}
+			if _, err := os.Stat(get(out, "path").(string)); !os.IsNotExist(err) {
+				t.Fatalf("the downloaded file outlived its execution: %v", err)
+			}
+		})
+	}
+	if len(e.graph.leaks) > 0 {
+		t.Fatalf("the token went to the pre-authenticated host: %q", e.graph.leaks)
+	}
+	_, err := e.run(e.load("  - onedrive:\n      operation: download\n      path: /Documents\n"+base), `{}`)
+	if ee := engine.AsError(err); ee == nil || ee.Code != 400 || !strings.Contains(ee.Message, "/Documents is a folder") {
+		t.Fatalf("folder: %v", err)
+	}
+}
+
+func TestSimpleUpload(t *testing.T) {
+	e := newEnv(t)
+	docs := e.graph.add("root", "Documents", nil, true)
+	out := e.mustRun(e.load(`  - onedrive:
+      operation: upload
+      folder_path: /Documents
+      name: "hello-{{ message.n }}.txt"
+      content: "hello {{ message.n }}"
+`+base), `{"n":2}`)
+	it := e.graph.item(get(out, "id").(string))
+	if it == nil || it.Parent != docs || it.Name != "hello-2.txt" || string(it.Data) != "hello 2" || !strings.HasPrefix(it.MimeType, "text/plain") {
+		t.Fatalf("stored %+v", it)
+	}
+	r := e.graph.log()
+	if last := r[len(r)-1]; !strings.HasPrefix(last, "PUT /v1.0/me/drive/root:/Documents/hello-2.txt:/content?@microsoft.graph.conflictBehavior=replace") {
+		t.Fatalf("request %s", last)
+	}
+	// Into a folder by id, base64.
+	out = e.mustRun(e.load(`  - onedrive:
+      operation: upload
+      folder_id: `+docs+`
+      name: b.bin
+      content_base64: AAEC
+`+base), `{}`)
+	if it := e.graph.item(get(out, "id").(string)); it == nil || string(it.Data) != "\x00\x01\x02" || it.Parent != docs {
+		t.Fatalf("stored %+v", it)
+	}
+}
+
+func writeGen(t testing.TB, dir string, n int64) string {
+	t.Helper()
+	p := filepath.Join(dir, "big.bin")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(f, genReader(n)); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	return p
+}
+
+func TestUploadSessionResumesAFailedChunk(t *testing.T) {
+	e := newEnv(t)
+	e.graph.add("root", "Backups", nil, true)
+	const size = 20 << 20
+	path := writeGen(t, t.TempDir(), size)
+	var failed atomic.Bool
+	e.graph.failChunk = func(n int) bool { return n == 2 && !failed.Swap(true) }
+	out := e.mustRun(e.load(`  - onedrive:
+      operation: upload
+      folder_path: /Backups
+      file: "{{ message.path }}"
+      allow_any_path: true
+      chunk_size: 6400KB
+`+base), `{"path":"`+path+`"}`)
+	it := e.graph.item(get(out, "id").(string))
+	if it == nil || it.Size != size || it.SHA256 != genSHA256(size) || it.Name != "big.bin" || get(out, "file", "hashes", "sha256Hash") != it.SHA256 {
+		t.Fatalf("stored %+v, answer %s", it, value.MustEncodeString(out))
+	}
+	// 20 MiB in 6.25 MiB chunks is 4 chunks; the second failed after 320
+	// KiB were kept, the session was asked once, and the upload went on
+	// from there: 5 chunk PUTs.
+	if e.graph.statusGets != 1 || e.graph.chunks != 5 {
+		t.Fatalf("status GETs %d, chunks %d", e.graph.statusGets, e.graph.chunks)
+	}
+	if len(e.graph.leaks) > 0 {
+		t.Fatalf("the token went to the upload URL: %q", e.graph.leaks)
+	}
+}
+
+func TestUploadSessionGivesUpAndCancels(t *testing.T) {
+	e := newEnv(t)
+	path := writeGen(t, t.TempDir(), 5<<20)
+	e.graph.failChunk = func(int) bool { return true }
+	_, err := e.run(e.load(`  - onedrive:
+      operation: upload
+      file: "{{ message.path }}"
+      allow_any_path: true
+      chunk_size: 320KB
+      retries: 1
+`+base), `{"path":"`+path+`"}`)
+	if ee := engine.AsError(err); ee == nil || ee.Code != 500 || ee.Message != "onedrive: upload: An unspecified error has occurred. (generalException)" {
+		t.Fatalf("got %v", err)
+	}
+	if len(e.graph.sessions) != 0 {
+		t.Fatalf("the session was not deleted")
+	}
+}
+
+func TestShortLivedTokenRenewedMidListing(t *testing.T) {
+	fake := accountstest.New(t)
+	fake.Set(func(p *accountstest.Provider) { p.ExpiresIn = 120 }) // two minutes
+	clk := &clock{t: time.Now()}
+	e := newEnv(t, accounts.WithClock(clk.now))
+	ctx := context.Background()
+	if err := e.m.PutProvider(ctx, &accounts.Provider{Name: "ms", AuthURL: fake.URL + "/authorize", TokenURL: fake.URL + "/token", PKCE: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.m.Put(ctx, &accounts.Account{Name: "onedrive", Type: accounts.TypeOAuth2, Provider: "ms", ClientID: accountstest.ClientID,
+		ClientSecret: secret.New(accountstest.ClientSecret), Scopes: []string{"offline_access", "Files.ReadWrite.All"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.m.Authorize(ctx, "onedrive", accounts.AuthorizeOptions{Timeout: 10 * time.Second, Prompt: func(consent string) {
+		resp, err := http.Get(consent)
+		if err == nil {
+			io.Copy(io.Discard, resp.Body)
+			resp.Body.Close()
+		}
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	e.graph.auth = func(r *http.Request) bool {
+		req, _ := http.NewRequest(http.MethodGet, fake.URL+"/api/check", nil)
+		req.Header.Set("Authorization", r.Header.Get("Authorization"))
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return false
+		}
+		resp.Body.Close()
+		return resp.StatusCode == 200
+	}
+	// After the first page, the token's two minutes are over: the provider
+	// refuses it and the clock says so.
+	e.graph.afterPage = func(n int) {
+		if n == 1 {
+			fake.ExpireAccessTokens()
+			clk.advance(3 * time.Minute)
+		}
+	}
+	for i := range 5 {
+		e.graph.add("root", fmt.Sprintf("f%d.txt", i), []byte("x"), false)
+	}
+	before := fake.TokenRequests()
+	out := e.mustRun(e.load("  - onedrive:\n      operation: list\n      page_size: 2\n"+base), `{}`)
+	if get(out, "count") != int64(5) || get(out, "pages") != int64(3) {
+		t.Fatalf("got %s", value.MustEncodeString(out))
+	}
+	if n := fake.TokenRequests() - before; n != 1 {
+		t.Fatalf("%d token requests, want 1 renewal", n)
+	}
+	if g := fake.Forms[len(fake.Forms)-1].Get("grant_type"); g != "refresh_token" {
+		t.Fatalf("renewed with %s", g)
+	}
+}
+
+func TestGraphErrorsSurface(t *testing.T) {
+	e := newEnv(t)
+	e.graph.add("root", "Taken", nil, true)
+	tests := []struct {
+		name, step, msg string
+		code            int
+	}{
+		{"missing item", "      operation: get\n      path: /nope.txt\n", "onedrive: get: Item does not exist (itemNotFound)", 404},
+		{"name taken", "      operation: create_folder\n      name: Taken\n", "onedrive: create_folder: The specified item name already exists. (nameAlreadyExists)", 409},
+		{"expired token", "      operation: list\n      account: stale\n", "onedrive: list: Access token has expired or is not yet valid. (InvalidAuthenticationToken)", 401},
+	}
+	e.m.Put(context.Background(), &accounts.Account{Name: "stale", Type: accounts.TypeBearer, Token: secret.New("stale-token")})
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := "  - onedrive:\n" + tt.step + "      base_url: FAKE\n"
+			if !strings.Contains(tt.step, "account:") {
+				src += "      account: onedrive\n"
+			}
+			_, err := e.run(e.load(src), `{}`)
+			ee := engine.AsError(err)
+			if ee == nil || ee.Code != tt.code || ee.Message != tt.msg {
+				t.Fatalf("got %v", err)
+			}
+			if get(ee.Object(), "body", "error", "innerError", "request-id") != "req-1" {
+				t.Fatalf("error object %s", value.MustEncodeString(ee.Object()))
+			}
+		})
+	}
+}
+
+func TestFolderCopyMoveDelete(t *testing.T) {
+	e := newEnv(t)
+	src := e.graph.add("root", "a.txt", []byte("a"), false)
+	run := func(step string) *value.Object {
+		t.Helper()
+		return e.mustRun(e.load("  - onedrive:\n"+step+base), `{}`)
+	}
+	folder := run("      operation: create_folder\n      name: Archive\n")
+	fid := get(folder, "id").(string)
+	if it := e.graph.item(fid); it == nil || !it.Folder || it.Parent != "root" {
+		t.Fatalf("folder %+v", it)
+	}
+	cp := run("      operation: copy\n      path: /a.txt\n      folder_path: /Archive\n      name: a-copy.txt\n")
+	if it := e.graph.item(get(cp, "id").(string)); it == nil || it.Name != "a-copy.txt" || it.Parent != fid || string(it.Data) != "a" {
+		t.Fatalf("copy %s", value.MustEncodeString(cp))
+	}
+	pending := run("      operation: copy\n      item_id: " + src + "\n      name: b.txt\n      wait: false\n")
+	if get(pending, "status") != "inProgress" || !strings.Contains(get(pending, "monitor").(string), "/monitor/") {
+		t.Fatalf("pending %s", value.MustEncodeString(pending))
+	}
+	run("      operation: move\n      item_id: " + src + "\n      folder_id: " + fid + "\n      name: moved.txt\n")
+	if it := e.graph.item(src); it.Name != "moved.txt" || it.Parent != fid {
+		t.Fatalf("moved %+v", it)
+	}
+	del := run("      operation: delete\n      path: /Archive/moved.txt\n")
+	if e.graph.item(src) != nil || get(del, "deleted") != true || get(del, "path") != "/Archive/moved.txt" {
+		t.Fatalf("deleted %s", value.MustEncodeString(del))
+	}
+	if len(e.graph.leaks) > 0 {
+		t.Fatalf("the token went to the monitor: %q", e.graph.leaks)
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct{ name, step, want string }{
+		{"get without an item", "{operation: get}", "get needs the item: path or item_id"},
+		{"path and item_id", "{operation: get, path: /a, item_id: b}", "give path or item_id, not both"},
+		{"search without query", "{operation: search}", "query is required by operation search"},
+		{"chunk size not a multiple of 320KB", "{operation: upload, file: a, chunk_size: 1MB}", "multiples of 320KB"},
+		{"upload of content without a name", "{operation: upload, content: x}", "name is required when uploading content"},
+		{"copy with nowhere to go", "{operation: copy, path: /a}", "copy needs folder_path"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := engine.Load("t.yaml", []byte("name: t\nsteps:\n  - onedrive: "+tt.step+"\n"), engine.LoadOptions{})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// peakHeap samples HeapInuse while fn runs and returns the largest value.
+func peakHeap(fn func()) uint64 {
+	runtime.GC()
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		var ms runtime.MemStats
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	})
+	fn()
+	close(stop)
+	wg.Wait()
+	return peak.Load()
+}
+
+// TestMemoryStaysFlat moves a 200 MB file (generated on the fly by the
+// fake, never held in memory) from one OneDrive folder to another: a
+// download into the working directory, then an upload session in 10 MB
+// chunks.
+func TestMemoryStaysFlat(t *testing.T) {
+	if testing.Short() {
+		t.Skip("moves 200 MB")
+	}
+	e := newEnv(t)
+	const size = 200 << 20
+	e.graph.add("root", "Backups", nil, true)
+	id := e.graph.add("root", "big.bin", nil, false)
+	e.graph.mu.Lock()
+	e.graph.items[id].Gen, e.graph.items[id].Size = true, size
+	e.graph.mu.Unlock()
+	p := e.load(`  - onedrive:
+      operation: download
+      item_id: "{{ message.id }}"
+` + base + `  - onedrive:
+      operation: upload
+      folder_path: /Backups
+      file: "{{ message }}"
+` + base)
+	var out *value.Object
+	peak := peakHeap(func() { out = e.mustRun(p, `{"id":"`+id+`"}`) })
+	it := e.graph.item(get(out, "id").(string))
+	if it == nil || it.Size != size || it.SHA256 != genSHA256(size) {
+		t.Fatalf("stored %+v", it)
+	}
+	t.Logf("moved %d MB; peak heap in use %.1f MB", size>>20, float64(peak)/(1<<20))
+	if peak > 64<<20 {
+		t.Fatalf("peak heap %d MB, want under 64 MB", peak>>20)
+	}
+}

@@ -1,0 +1,415 @@
+package onedrive
+
+import (
+	"context"
+	"net/http"
+	"net/url"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nectar-run/nectar/connectors/files"
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+// list pages through a folder's children (or search results) with
+// @odata.nextLink, to the end or the limit. The result is {items, count,
+// pages} plus next_link when items remain.
+func (s *step) list(ctx context.Context, x *engine.Exec, in any) (any, error) {
+	next, err := str(x, in, s.cfg.NextLink)
+	if err != nil {
+		return nil, err
+	}
+	u := next
+	if u != "" {
+		// The token goes with the request: only to Graph itself.
+		nu, err := url.Parse(u)
+		if err != nil || nu.Scheme != s.baseU.Scheme || !strings.EqualFold(nu.Host, s.baseU.Host) {
+			return nil, engine.NewError(400, "onedrive: %s: next_link must be a %s URL", s.op, s.baseU.Host)
+		}
+	} else {
+		folder, _, err := s.folderOrRoot(x, in)
+		if err != nil {
+			return nil, err
+		}
+		if s.op == "search" {
+			q, err := str(x, in, s.cfg.Query)
+			if err != nil {
+				return nil, err
+			}
+			// search(q='…') takes an OData string: quotes are doubled.
+			u = folder + "/search(q='" + url.PathEscape(strings.ReplaceAll(q, "'", "''")) + "')"
+		} else {
+			u = folder + "/children"
+		}
+		top := s.cfg.PageSize
+		if s.cfg.Limit > 0 && s.cfg.Limit < top {
+			top = s.cfg.Limit
+		}
+		if s.cfg.Select != "" {
+			u += odata("$select", s.cfg.Select) + "&" + odata("$top", strconv.Itoa(top))[1:]
+		} else {
+			u += odata("$top", strconv.Itoa(top))
+		}
+	}
+	items := make([]any, 0, 16)
+	pages := 0
+	for u != "" {
+		if left := s.cfg.Limit - len(items); s.cfg.Limit > 0 && left < s.cfg.PageSize {
+			// Ask only for what is left, so next_link starts right after
+			// the last item returned.
+			u = topRE.ReplaceAllString(u, "${1}${2}top="+strconv.Itoa(left))
+		}
+		v, _, err := s.call(ctx, x, http.MethodGet, u, nil)
+		if err != nil {
+			return nil, err
+		}
+		pages++
+		o := asObject(v)
+		list, _ := get(o, "value").([]any)
+		items = append(items, list...)
+		nl, _ := get(o, "@odata.nextLink").(string)
+		if nl == u {
+			nl = ""
+		}
+		u = nl
+		if s.cfg.Limit > 0 && len(items) >= s.cfg.Limit {
+			break
+		}
+	}
+	if s.cfg.Limit > 0 && len(items) > s.cfg.Limit {
+		items = items[:s.cfg.Limit]
+	}
+	res := value.NewObject(4)
+	res.Set("items", items)
+	res.Set("count", int64(len(items)))
+	res.Set("pages", int64(pages))
+	if u != "" {
+		res.Set("next_link", u)
+	}
+	return res, nil
+}
+
+// folderOrRoot is the item the step names (path or item_id), the root by
+// default.
+func (s *step) folderOrRoot(x *engine.Exec, in any) (string, string, error) {
+	return s.item(x, in)
+}
+
+func (s *step) get(ctx context.Context, x *engine.Exec, in any) (any, error) {
+	u, _, err := s.item(x, in)
+	if err != nil {
+		return nil, err
+	}
+	if s.cfg.Select != "" {
+		u += odata("$select", s.cfg.Select)
+	}
+	v, _, err := s.call(ctx, x, http.MethodGet, u, nil)
+	return v, err
+}
+
+// download reads the item's name and type, then GETs /content, which
+// answers 302 to a pre-authenticated URL: that one is fetched without the
+// token and streamed into the working directory.
+func (s *step) download(ctx context.Context, x *engine.Exec, in any) (any, error) {
+	u, label, err := s.item(x, in)
+	if err != nil {
+		return nil, err
+	}
+	localName, err := str(x, in, s.cfg.LocalName)
+	if err != nil {
+		return nil, err
+	}
+	v, _, err := s.call(ctx, x, http.MethodGet, u+odata("$select", "id,name,size,file,folder"), nil)
+	if err != nil {
+		return nil, err
+	}
+	meta := asObject(v)
+	if get(meta, "folder") != nil {
+		return nil, engine.NewError(400, "onedrive: download: %s is a folder; list it and download its files", label)
+	}
+	id, _ := get(meta, "id").(string)
+	name, _ := get(meta, "name").(string)
+	mt, _ := get(asObject(get(meta, "file")), "mimeType").(string)
+	if localName != "" {
+		name = localName
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u+"/content", nil)
+	if err != nil {
+		return nil, engine.NewError(500, "onedrive: %v", err)
+	}
+	hc, err := s.client.HTTPClient(x)
+	if err != nil {
+		return nil, s.transportError(ctx, req, err)
+	}
+	noFollow := *hc
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	req.Header.Set("User-Agent", "nectar")
+	resp, err := noFollow.Do(req)
+	if err != nil {
+		return nil, s.transportError(ctx, req, err)
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
+		resp.Body.Close()
+		loc, err := req.URL.Parse(resp.Header.Get("Location"))
+		if err != nil || resp.Header.Get("Location") == "" {
+			return nil, engine.NewError(502, "onedrive: download: a %d answer without a usable Location", resp.StatusCode)
+		}
+		// The download URL is pre-authenticated and short-lived: no token.
+		if req, err = http.NewRequestWithContext(ctx, http.MethodGet, loc.String(), nil); err != nil {
+			return nil, engine.NewError(500, "onedrive: %v", err)
+		}
+		if resp, err = s.send(ctx, x, s.bare, req); err != nil {
+			return nil, err
+		}
+	}
+	if resp.StatusCode >= 400 {
+		return nil, s.readError(resp)
+	}
+	defer resp.Body.Close()
+	r, err := files.Save(x, name, mt, resp.Body)
+	if err != nil {
+		return nil, s.transportError(ctx, req, err)
+	}
+	return r.Object(id), nil
+}
+
+// parent evaluates folder_path / folder_id into the folder's URL (the
+// root by default), its id (when given) and its path.
+func (s *step) parent(x *engine.Exec, in any) (drive, folderURL, id, path string, err error) {
+	if drive, err = s.drive(x, in); err != nil {
+		return
+	}
+	if id, err = str(x, in, s.cfg.FolderID); err != nil {
+		return
+	}
+	if path, err = str(x, in, s.cfg.FolderPath); err != nil {
+		return
+	}
+	return drive, ref(drive, id, path), id, path, nil
+}
+
+func (s *step) createFolder(ctx context.Context, x *engine.Exec, in any) (any, error) {
+	name, err := str(x, in, s.cfg.Name)
+	if err != nil {
+		return nil, err
+	}
+	_, folder, _, _, err := s.parent(x, in)
+	if err != nil {
+		return nil, err
+	}
+	cb := s.cfg.ConflictBehavior
+	if cb == "" {
+		cb = "fail"
+	}
+	body := value.ObjectOf("name", name, "folder", value.NewObject(0), "@microsoft.graph.conflictBehavior", cb)
+	v, _, err := s.call(ctx, x, http.MethodPost, folder+"/children", body)
+	return v, err
+}
+
+// destination returns the parentReference of folder_path / folder_id
+// (nil when neither is set): the id, read from Graph for a path.
+func (s *step) destination(ctx context.Context, x *engine.Exec, in any) (*value.Object, error) {
+	if !s.cfg.FolderPath.IsSet() && !s.cfg.FolderID.IsSet() {
+		return nil, nil
+	}
+	_, folder, id, _, err := s.parent(x, in)
+	if err != nil {
+		return nil, err
+	}
+	pr := value.NewObject(2)
+	driveID, err := str(x, in, s.cfg.DriveID)
+	if err != nil {
+		return nil, err
+	}
+	if id == "" {
+		v, _, err := s.call(ctx, x, http.MethodGet, folder+odata("$select", "id,parentReference"), nil)
+		if err != nil {
+			return nil, err
+		}
+		id, _ = get(asObject(v), "id").(string)
+		if driveID == "" {
+			driveID, _ = get(asObject(get(asObject(v), "parentReference")), "driveId").(string)
+		}
+	}
+	if driveID != "" {
+		pr.Set("driveId", driveID)
+	}
+	pr.Set("id", id)
+	return pr, nil
+}
+
+// copy starts Graph's asynchronous copy (202 with a monitor URL in
+// Location) and, with wait, polls the monitor until the copy is done.
+func (s *step) copy(ctx context.Context, x *engine.Exec, in any) (any, error) {
+	u, _, err := s.item(x, in)
+	if err != nil {
+		return nil, err
+	}
+	name, err := str(x, in, s.cfg.Name)
+	if err != nil {
+		return nil, err
+	}
+	dest, err := s.destination(ctx, x, in)
+	if err != nil {
+		return nil, err
+	}
+	body := value.NewObject(2)
+	if dest != nil {
+		body.Set("parentReference", dest)
+	}
+	if name != "" {
+		body.Set("name", name)
+	}
+	u += "/copy"
+	if s.cfg.ConflictBehavior != "" {
+		u += odata("@microsoft.graph.conflictBehavior", s.cfg.ConflictBehavior)
+	}
+	_, resp, err := s.call(ctx, x, http.MethodPost, u, body)
+	if err != nil {
+		return nil, err
+	}
+	monitor := resp.Header.Get("Location")
+	if monitor == "" {
+		return nil, engine.NewError(502, "onedrive: copy: Graph accepted the copy but gave no monitor URL")
+	}
+	status := value.ObjectOf("status", "inProgress", "monitor", monitor)
+	if !s.cfg.Wait {
+		return status, nil
+	}
+	drive, err := s.drive(x, in)
+	if err != nil {
+		return nil, err
+	}
+	deadline := time.Now().Add(s.cfg.MaxWait.D())
+	for {
+		item, st, err := s.poll(ctx, x, drive, monitor)
+		if err != nil || item != nil {
+			return item, err
+		}
+		if st != nil {
+			status = st
+			status.Set("monitor", monitor)
+		}
+		if time.Now().Add(s.cfg.PollInterval.D()).After(deadline) {
+			return status, nil
+		}
+		t := time.NewTimer(s.cfg.PollInterval.D())
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return nil, engine.NewError(504, "onedrive: copy: still running when the step ran out of time (monitor %s)", monitor)
+		case <-t.C:
+		}
+	}
+}
+
+// poll looks at a copy monitor once (an asyncJobStatus; the monitor is
+// pre-authenticated, so no token). It returns the new item when the copy
+// is done, else the status.
+func (s *step) poll(ctx context.Context, x *engine.Exec, drive, monitor string) (any, *value.Object, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, monitor, nil)
+	if err != nil {
+		return nil, nil, engine.NewError(502, "onedrive: copy: bad monitor URL: %v", err)
+	}
+	hc, err := s.bare.HTTPClient(x)
+	if err != nil {
+		return nil, nil, s.transportError(ctx, req, err)
+	}
+	noFollow := *hc
+	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	resp, err := noFollow.Do(req)
+	if err != nil {
+		return nil, nil, s.transportError(ctx, req, err)
+	}
+	if resp.StatusCode >= 300 && resp.StatusCode < 400 && resp.Header.Get("Location") != "" {
+		// Done: the monitor redirects to the new item.
+		resp.Body.Close()
+		loc, err := req.URL.Parse(resp.Header.Get("Location"))
+		if err != nil {
+			return nil, nil, engine.NewError(502, "onedrive: copy: bad Location: %v", err)
+		}
+		v, _, err := s.call(ctx, x, http.MethodGet, loc.String(), nil)
+		return v, nil, err
+	}
+	v, err := s.decode(ctx, req, resp)
+	if err != nil {
+		return nil, nil, err
+	}
+	st := asObject(v)
+	switch get(st, "status") {
+	case "completed":
+		id, _ := get(st, "resourceId").(string)
+		if id == "" {
+			return st, nil, nil
+		}
+		item, _, err := s.call(ctx, x, http.MethodGet, ref(drive, id, ""), nil)
+		return item, nil, err
+	case "failed":
+		msg := "the copy failed"
+		if eo, ok := get(st, "error").(*value.Object); ok {
+			if m, ok := get(eo, "message").(string); ok {
+				msg = m
+			}
+		}
+		e := engine.NewError(502, "onedrive: copy: %s", msg)
+		e.Fields = value.ObjectOf("body", st)
+		return nil, nil, e
+	}
+	return nil, st, nil
+}
+
+// move renames the item and/or moves it under folder_path / folder_id
+// (PATCH with parentReference and name).
+func (s *step) move(ctx context.Context, x *engine.Exec, in any) (any, error) {
+	u, _, err := s.item(x, in)
+	if err != nil {
+		return nil, err
+	}
+	name, err := str(x, in, s.cfg.Name)
+	if err != nil {
+		return nil, err
+	}
+	dest, err := s.destination(ctx, x, in)
+	if err != nil {
+		return nil, err
+	}
+	body := value.NewObject(2)
+	if dest != nil {
+		body.Set("parentReference", dest)
+	}
+	if name != "" {
+		body.Set("name", name)
+	}
+	if s.cfg.ConflictBehavior != "" {
+		u += odata("@microsoft.graph.conflictBehavior", s.cfg.ConflictBehavior)
+	}
+	v, _, err := s.call(ctx, x, http.MethodPatch, u, body)
+	return v, err
+}
+
+func (s *step) delete(ctx context.Context, x *engine.Exec, in any) (any, error) {
+	u, label, err := s.item(x, in)
+	if err != nil {
+		return nil, err
+	}
+	if _, _, err := s.call(ctx, x, http.MethodDelete, u, nil); err != nil {
+		return nil, err
+	}
+	key := "id"
+	if s.cfg.Path.IsSet() {
+		key = "path"
+	}
+	return value.ObjectOf(key, label, "deleted", true), nil
+}
+
+// topRE finds the $top parameter of a nextLink.
+var topRE = regexp.MustCompile(`([?&])(\$|%24)top=\d+`)
+
+// odata writes "?key=value" with the key as Graph documents it ($top,
+// @microsoft.graph.conflictBehavior) and the value escaped.
+func odata(key, val string) string {
+	return "?" + key + "=" + url.QueryEscape(val)
+}

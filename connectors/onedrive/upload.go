@@ -1,0 +1,273 @@
+package onedrive
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nectar-run/nectar/accounts"
+	"github.com/nectar-run/nectar/connectors/files"
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+// source opens what an upload sends: file, content or content_base64.
+func (s *step) source(x *engine.Exec, in any, name, mimeType string) (*files.Source, error) {
+	switch {
+	case s.cfg.File.IsSet():
+		v, err := s.cfg.File.Eval(x, in)
+		if err != nil {
+			return nil, err
+		}
+		src, err := files.Open(x, v, s.cfg.AllowAnyPath)
+		if err != nil {
+			return nil, engine.NewError(400, "onedrive: upload: file: %v", err)
+		}
+		if mimeType != "" {
+			src.MimeType = mimeType
+		}
+		return src, nil
+	case s.cfg.Content.IsSet():
+		c, err := s.cfg.Content.String(x, in)
+		if err != nil {
+			return nil, err
+		}
+		src, _ := files.Content(name, mimeType, c, false)
+		return src, nil
+	default:
+		c, err := s.cfg.ContentBase64.String(x, in)
+		if err != nil {
+			return nil, err
+		}
+		src, err := files.Content(name, mimeType, c, true)
+		if err != nil {
+			return nil, engine.NewError(400, "onedrive: upload: %v", err)
+		}
+		return src, nil
+	}
+}
+
+// upload puts a file in folder_path / folder_id (the root by default):
+// one PUT to …:/name:/content up to 4 MB, an upload session above.
+func (s *step) upload(ctx context.Context, x *engine.Exec, in any) (any, error) {
+	name, err := str(x, in, s.cfg.Name)
+	if err != nil {
+		return nil, err
+	}
+	mimeType, err := str(x, in, s.cfg.MimeType)
+	if err != nil {
+		return nil, err
+	}
+	src, err := s.source(x, in, name, mimeType)
+	if err != nil {
+		return nil, err
+	}
+	defer src.Close()
+	if name == "" {
+		name = src.Name
+	}
+	if name == "" || strings.ContainsAny(name, "/\\") {
+		return nil, engine.NewError(400, "onedrive: upload: %q is not a file name", name)
+	}
+	drive, _, folderID, folderPath, err := s.parent(x, in)
+	if err != nil {
+		return nil, err
+	}
+	target := child(drive, folderID, folderPath, name)
+	cb := s.cfg.ConflictBehavior
+	if cb == "" {
+		cb = "replace"
+	}
+	if src.Size <= simpleMax {
+		req, err := http.NewRequestWithContext(ctx, http.MethodPut, target+"/content"+odata("@microsoft.graph.conflictBehavior", cb), nil)
+		if err != nil {
+			return nil, engine.NewError(500, "onedrive: %v", err)
+		}
+		src.SetBody(req, nil, 0, src.Size, nil)
+		req.Header.Set("Content-Type", src.MimeType)
+		req.Header.Set("Accept", "application/json")
+		resp, err := s.send(ctx, x, s.client, req)
+		if err != nil {
+			return nil, err
+		}
+		return s.decode(ctx, req, resp)
+	}
+	return s.session(ctx, x, target, cb, src)
+}
+
+// session runs an upload session: createUploadSession gives an uploadUrl
+// (pre-authenticated: chunks go without the token), chunks are PUT with
+// Content-Range in multiples of 320 KiB; Graph answers 202 with
+// nextExpectedRanges until the last, answered 200 or 201 with the item.
+// After a failed chunk (a 5xx, 429 or a broken connection) it GETs the
+// session and resumes at the first missing range; a session that is gone
+// (404) is started again once. When it gives up it deletes the session.
+func (s *step) session(ctx context.Context, x *engine.Exec, target, cb string, src *files.Source) (any, error) {
+	start := func() (string, error) {
+		body := value.ObjectOf("item", value.ObjectOf("@microsoft.graph.conflictBehavior", cb))
+		v, _, err := s.call(ctx, x, http.MethodPost, target+"/createUploadSession", body)
+		if err != nil {
+			return "", err
+		}
+		u, _ := get(asObject(v), "uploadUrl").(string)
+		if u == "" {
+			return "", engine.NewError(502, "onedrive: upload: Graph gave no uploadUrl")
+		}
+		return u, nil
+	}
+	upload, err := start()
+	if err != nil {
+		return nil, err
+	}
+	hc, err := s.bare.HTTPClient(x)
+	if err != nil {
+		return nil, err
+	}
+	total := src.Size
+	var off int64
+	failures, restarts := 0, 0
+	for {
+		n := min(s.chunk, total-off)
+		item, next, done, err := s.putChunk(ctx, hc, upload, src, off, n)
+		if err == nil {
+			if done {
+				return item, nil
+			}
+			if next > off {
+				failures = 0
+			} else if failures++; failures > s.cfg.Retries {
+				s.cancel(hc, upload)
+				return nil, engine.NewError(502, "onedrive: upload: Graph does not take the bytes from %d on", off)
+			}
+			off = next
+			continue
+		}
+		var e *engine.Error
+		if errors.As(err, &e) && e.Code == http.StatusNotFound && restarts == 0 {
+			restarts++
+			if upload, err = start(); err != nil {
+				return nil, err
+			}
+			off, failures = 0, 0
+			continue
+		}
+		fragmentKnown := errors.As(err, &e) && e.Code == http.StatusRequestedRangeNotSatisfiable
+		if !(fragmentKnown || retryable(ctx, err)) || failures >= s.cfg.Retries {
+			s.cancel(hc, upload)
+			return nil, err
+		}
+		failures++
+		x.Logger.Debug("upload chunk failed; asking Graph which ranges it still expects", "offset", off, "attempt", failures+1, "error", err)
+		if !fragmentKnown && !sleep(ctx, s.cfg.RetryBackoff.D()<<(failures-1)) {
+			return nil, ctx.Err()
+		}
+		next, err = s.status(ctx, hc, upload)
+		switch {
+		case err != nil && retryable(ctx, err) && failures < s.cfg.Retries:
+			continue
+		case err != nil:
+			s.cancel(hc, upload)
+			return nil, err
+		}
+		off = next
+	}
+}
+
+// putChunk sends n bytes from off to the upload URL.
+func (s *step) putChunk(ctx context.Context, hc *http.Client, upload string, src *files.Source, off, n int64) (any, int64, bool, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodPut, upload, nil)
+	if err != nil {
+		return nil, 0, false, engine.NewError(502, "onedrive: upload: bad uploadUrl: %v", err)
+	}
+	src.SetBody(req, nil, off, n, nil)
+	req.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, src.Size))
+	resp, err := hc.Do(req)
+	if err != nil {
+		return nil, 0, false, s.transportError(ctx, req, err)
+	}
+	switch resp.StatusCode {
+	case http.StatusOK, http.StatusCreated:
+		v, err := s.decode(ctx, req, resp)
+		return v, 0, true, err
+	case http.StatusAccepted:
+		v, err := s.decode(ctx, req, resp)
+		if err != nil {
+			return nil, 0, false, err
+		}
+		next, err := nextExpected(asObject(v))
+		return nil, next, false, err
+	}
+	return nil, 0, false, s.readError(resp)
+}
+
+// status asks the session which ranges it still expects.
+func (s *step) status(ctx context.Context, hc *http.Client, upload string) (int64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, upload, nil)
+	if err != nil {
+		return 0, engine.NewError(502, "onedrive: upload: bad uploadUrl: %v", err)
+	}
+	resp, err := hc.Do(req)
+	if err != nil {
+		return 0, s.transportError(ctx, req, err)
+	}
+	v, err := s.decode(ctx, req, resp)
+	if err != nil {
+		return 0, err
+	}
+	return nextExpected(asObject(v))
+}
+
+// nextExpected reads the start of the first of nextExpectedRanges
+// ("26-", "0-25").
+func nextExpected(o *value.Object) (int64, error) {
+	list, _ := get(o, "nextExpectedRanges").([]any)
+	if len(list) == 0 {
+		return 0, engine.NewError(502, "onedrive: upload: the session lists no nextExpectedRanges")
+	}
+	r, _ := list[0].(string)
+	startText, _, _ := strings.Cut(r, "-")
+	n, err := strconv.ParseInt(strings.TrimSpace(startText), 10, 64)
+	if err != nil || n < 0 {
+		return 0, engine.NewError(502, "onedrive: upload: unreadable nextExpectedRanges %q", r)
+	}
+	return n, nil
+}
+
+// cancel deletes an upload session, so its fragments do not linger.
+func (s *step) cancel(hc *http.Client, upload string) {
+	ctx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	if req, err := http.NewRequestWithContext(ctx, http.MethodDelete, upload, nil); err == nil {
+		if resp, err := hc.Do(req); err == nil {
+			resp.Body.Close()
+		}
+	}
+}
+
+// retryable reports whether a failed chunk may be sent again: a 5xx, a
+// 429 or a broken connection, but not an account that cannot get a token.
+func retryable(ctx context.Context, err error) bool {
+	var e *engine.Error
+	if ctx.Err() != nil || !errors.As(err, &e) || errors.Is(err, accounts.ErrTokenRequest) || errors.Is(err, accounts.ErrNeedsReauthorization) {
+		return false
+	}
+	return e.Code >= 500 || e.Code == http.StatusTooManyRequests
+}
+
+func sleep(ctx context.Context, d time.Duration) bool {
+	if d <= 0 {
+		return ctx.Err() == nil
+	}
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return true
+	case <-ctx.Done():
+		return false
+	}
+}
