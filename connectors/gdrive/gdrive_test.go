@@ -607,3 +607,31 @@ func TestMemoryStaysFlat(t *testing.T) {
 		t.Fatalf("peak heap %d MB, want under 64 MB", peak>>20)
 	}
 }
+
+// TestExample runs example.yaml against the fake Drive, its account
+// pointed at the fake by adding base_url to its steps.
+func TestExample(t *testing.T) {
+	e := newEnv(t)
+	e.drive.add("q3.pdf", "application/pdf", "inbox", []byte("%PDF-1.7 q3"))
+	e.drive.add("q2.pdf", "application/pdf", "inbox", []byte("%PDF-1.7 q2"))
+	src, err := os.ReadFile("example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	yaml := strings.ReplaceAll(string(src), "      account: drive\n", "      account: drive\n      base_url: "+e.drive.URL+"\n      upload_base_url: "+e.drive.URL+"\n")
+	p, err := engine.Load("example.yaml", []byte(yaml), engine.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	in, _ := os.ReadFile("example.input.json")
+	msg, _ := value.Decode(in)
+	out, err := p.Run(context.Background(), e.rt, msg, engine.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile("example.want.json")
+	if wantV, _ := value.Decode(want); !value.Equal(out, wantV) {
+		t.Fatalf("got %s\nwant %s", value.MustEncodeString(out), want)
+	}
+}

@@ -516,3 +516,31 @@ func TestMemoryStaysFlat(t *testing.T) {
 		t.Fatalf("peak heap %d MB, want under 64 MB", peak>>20)
 	}
 }
+
+// TestExample runs example.yaml against the fake Graph, its steps pointed
+// at the fake by adding base_url.
+func TestExample(t *testing.T) {
+	e := newEnv(t)
+	notes := e.graph.add("root", "Notes", nil, true)
+	e.graph.add(notes, "older.txt", []byte("x"), false)
+	src, err := os.ReadFile("example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	yaml := strings.ReplaceAll(string(src), "      account: onedrive\n", "      account: onedrive\n      base_url: "+e.graph.URL+"/v1.0\n")
+	p, err := engine.Load("example.yaml", []byte(yaml), engine.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	in, _ := os.ReadFile("example.input.json")
+	msg, _ := value.Decode(in)
+	out, err := p.Run(context.Background(), e.rt, msg, engine.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, _ := os.ReadFile("example.want.json")
+	if wantV, _ := value.Decode(want); !value.Equal(out, wantV) {
+		t.Fatalf("got %s\nwant %s", value.MustEncodeString(out), want)
+	}
+}
