@@ -635,3 +635,39 @@ func TestExample(t *testing.T) {
 		t.Fatalf("got %s\nwant %s", value.MustEncodeString(out), want)
 	}
 }
+
+// TestDriveReportExample runs examples/drive-report against the fake Drive.
+func TestDriveReportExample(t *testing.T) {
+	e := newEnv(t)
+	e.drive.add(`plan "v2".docx`, "application/pdf", "watched", []byte("x"))
+	e.drive.add("notes.txt", "text/plain", "watched", []byte("yz"))
+	src, err := os.ReadFile("../../examples/drive-report/drive-report.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	yaml := strings.ReplaceAll(string(src), "      account: drive\n", "      account: drive\n      base_url: "+e.drive.URL+"\n      upload_base_url: "+e.drive.URL+"\n")
+	p, err := engine.Load("drive-report.yaml", []byte(yaml), engine.LoadOptions{Globals: value.ObjectOf(
+		"folder_id", "watched", "reports_folder_id", "reports", "share_with", "lead@example.com")})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	out, err := p.Run(context.Background(), e.rt, value.NewObject(0), engine.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if get(out, "changed") != int64(2) {
+		t.Fatalf("got %s", value.MustEncodeString(out))
+	}
+	f := e.drive.file(get(out, "report", "id").(string))
+	want := "\"name\",\"modified\",\"modified_by\",\"size\",\"link\"\n\"plan \"\"v2\"\".docx\",,\"\",\"1\",\"\"\n\"notes.txt\",,\"\",\"2\",\"\""
+	if f == nil || f.MimeType != "application/vnd.google-apps.spreadsheet" || f.Parents[0] != "reports" || string(f.Data) != want {
+		t.Fatalf("report %+v\n%s", f, f.Data)
+	}
+	if len(e.drive.perms) != 1 || e.drive.perms[0]["emailAddress"] != "lead@example.com" {
+		t.Fatalf("permissions %v", e.drive.perms)
+	}
+	if !strings.Contains(e.drive.log()[0], "modifiedTime+%3E+%27") {
+		t.Fatalf("list request %s", e.drive.log()[0])
+	}
+}
