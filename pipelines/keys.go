@@ -37,8 +37,9 @@ var GeneratedAccounts = []string{AccessTokenAccount, RefreshTokenAccount}
 // replica) is picked up.
 const keyTTL = 30 * time.Second
 
-// AccountKeys is a jwt.KeySource over the accounts manager of a runtime.
-// An account's key is its token, api_key, password or header_value (the
+// AccountKeys is a jwt.KeySource over the accounts manager of a runtime,
+// after the NECTAR_JWT_* environment variables (jwt.EnvSource), which win
+// when they are set. An account's key is its token, api_key, password or header_value (the
 // first that is set), read as: a PEM private key, a PEM public key or
 // certificate, a JWKS (JSON text), a JWKS URL (http or https), or else an
 // HMAC secret. It is the same mapping as the jwt auth of http triggers, so
@@ -46,6 +47,7 @@ const keyTTL = 30 * time.Second
 // jwt connector asks on every execution. It is safe for concurrent use.
 type AccountKeys struct {
 	rt  *engine.Runtime
+	env *jwt.EnvSource
 	now func() time.Time
 
 	mu    sync.RWMutex
@@ -61,7 +63,7 @@ type cachedKey struct {
 // NewAccountKeys returns a key source reading the accounts manager
 // installed in rt (looked up on each miss, so it may be installed later).
 func NewAccountKeys(rt *engine.Runtime) *AccountKeys {
-	return &AccountKeys{rt: rt, now: time.Now, cache: map[string]cachedKey{}}
+	return &AccountKeys{rt: rt, env: jwt.NewEnvSource(), now: time.Now, cache: map[string]cachedKey{}}
 }
 
 // InstallKeys makes the jwt steps run with rt take their keys from NECTAR_JWT_*
@@ -69,7 +71,7 @@ func NewAccountKeys(rt *engine.Runtime) *AccountKeys {
 // AccountKeys). nectar serve and nectar run call it while building the
 // runtime; programs embedding the shipped pipelines do the same.
 func InstallKeys(rt *engine.Runtime) {
-	jwt.SetKeySource(rt, jwt.Sources{jwt.NewEnvSource(), NewAccountKeys(rt)})
+	jwt.SetKeySource(rt, NewAccountKeys(rt))
 }
 
 // JWTKey implements jwt.KeySource.
@@ -99,7 +101,14 @@ func (k *AccountKeys) JWTKey(ctx context.Context, account string) (jwt.KeyMateri
 	return m, nil
 }
 
+// read asks the environment, then the accounts. Both answers are cached by
+// JWTKey: jwt.EnvSource keeps what it found but not that it found nothing,
+// so asking it first on every execution would read the environment each
+// time.
 func (k *AccountKeys) read(ctx context.Context, name string) (jwt.KeyMaterial, error) {
+	if m, err := k.env.JWTKey(ctx, name); !errors.Is(err, jwt.ErrUnknownAccount) {
+		return m, err
+	}
 	am, ok := accounts.FromRuntime(k.rt)
 	if !ok {
 		return jwt.KeyMaterial{}, fmt.Errorf("%w %q (no accounts store)", jwt.ErrUnknownAccount, name)
