@@ -31,7 +31,7 @@ import (
 // {"error": {"code", "message", "errors": [{"domain", "reason", "message"}]}}.
 type fakeDrive struct {
 	*httptest.Server
-	t *testing.T
+	t testing.TB
 
 	// auth checks the bearer token; nil accepts "Bearer test-token".
 	auth func(r *http.Request) bool
@@ -76,7 +76,7 @@ type session struct {
 	data     []byte
 }
 
-func newFakeDrive(t *testing.T) *fakeDrive {
+func newFakeDrive(t testing.TB) *fakeDrive {
 	f := &fakeDrive{t: t, files: map[string]*fakeFile{}, sessions: map[string]*session{}, keep: 32 << 20}
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
 	t.Cleanup(f.Server.Close)

@@ -50,13 +50,13 @@ func (readStep) Execute(_ context.Context, x *engine.Exec, in any) (any, error) 
 // env is a runtime with an accounts manager on a bbolt store in a
 // temporary directory, and the fake Drive.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	rt    *engine.Runtime
 	m     *accounts.Manager
 	drive *fakeDrive
 }
 
-func newEnv(t *testing.T, opts ...accounts.Option) *env {
+func newEnv(t testing.TB, opts ...accounts.Option) *env {
 	t.Helper()
 	st, err := bolt.Open(t.TempDir(), bolt.WithNoSync())
 	if err != nil {
