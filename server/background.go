@@ -125,7 +125,7 @@ func (s *Server) claimTick(ctx context.Context, pipeline string, tick time.Time)
 
 // subscribe runs v for each event of its name.
 func (s *Server) subscribe(v *version, cfg *triggers.Event) func(context.Context) {
-	cancel := s.bus.Subscribe(cfg.Name, events.SubscribeOptions{Concurrency: cfg.Concurrency, Queue: cfg.Queue}, func(ctx context.Context, ev events.Event) {
+	cancel := s.bus.Subscribe(cfg.Name, events.SubscribeOptions{Concurrency: cfg.Concurrency, Queue: cfg.Queue, Group: v.p.Name}, func(ctx context.Context, ev events.Event) {
 		md := value.NewObject(2)
 		em := value.NewObject(2)
 		em.Set("name", ev.Name)

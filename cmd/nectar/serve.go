@@ -28,8 +28,10 @@ import (
 	"github.com/nectar-run/nectar/connectors/objectstore"
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/store/open"
 	"github.com/nectar-run/nectar/history"
 	"github.com/nectar-run/nectar/server"
+	"github.com/nectar-run/nectar/triggers/events"
 )
 
 // shippedPipelines holds the pipelines that ship with Nectar (package
@@ -67,6 +69,7 @@ func serveCmd(g *globals) *cobra.Command {
 		histAge                time.Duration
 		sensitive              []string
 		snapshots              string
+		eventLease             time.Duration
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -131,8 +134,24 @@ unless --log-format text.`,
 				am = accounts.NewManager(st, sealer, accounts.WithLogger(log))
 				accounts.Install(rt, am)
 			}
+			// Replicas sharing a PostgreSQL store share its events too: a
+			// table with leases, so an event published on one replica runs
+			// on another, and survives the death of the one running it.
+			bus, err := openBus(ctx, g, eventLease, log)
+			if err != nil {
+				return err
+			}
+			if bus != nil {
+				defer func() {
+					cctx, cancel := context.WithTimeout(context.Background(), shutdown)
+					defer cancel()
+					if err := bus.Close(cctx); err != nil {
+						log.Warn("closing the event bus", "error", err.Error())
+					}
+				}()
+			}
 			srv, err := server.New(ctx, server.Options{
-				Dir: dir, Shipped: shippedPipelines, Load: opts, Runtime: rt, Store: st, Consumers: cm,
+				Dir: dir, Shipped: shippedPipelines, Load: opts, Runtime: rt, Store: st, Consumers: cm, Bus: busOption(bus),
 				HistoryOff: noHistory,
 				History:    history.Options{MaxRecords: histMax, MaxAge: histAge, SensitiveFields: sensitive, Snapshots: snapshots, Logger: log},
 				AdminKey:   adminKey, JWTKey: jwtKeyFrom(am), Mount: accountMounts(am, log),
@@ -203,8 +222,31 @@ unless --log-format text.`,
 	f.IntVar(&histMax, "history-max", 10000, "execution records kept")
 	f.DurationVar(&histAge, "history-max-age", 7*24*time.Hour, "how long execution records are kept")
 	f.StringVar(&snapshots, "history-snapshots", "all", "which execution records keep input and output: all, failed or none")
+	f.DurationVar(&eventLease, "event-lease", 30*time.Second, "with a PostgreSQL store: how long an event being handled stays invisible to the other replicas without news from its replica (the redelivery delay when a replica dies)")
 	f.StringSliceVar(&sensitive, "sensitive-fields", nil, "field names masked as *** in every execution record (besides each pipeline's sensitive_fields and the usual password, token, secret…)")
 	return cmd
+}
+
+// openBus opens the PostgreSQL event bus when the store is PostgreSQL, and
+// returns nil for bbolt (the server then uses its in-process bus).
+func openBus(ctx context.Context, g *globals, lease time.Duration, log *slog.Logger) (*events.Postgres, error) {
+	kind, dsn, err := open.Choose(g.storeDSN)
+	if err != nil || kind != open.Postgres {
+		return nil, err
+	}
+	bus, err := events.OpenPostgres(ctx, dsn, events.PostgresOptions{Lease: lease, Logger: log})
+	if err != nil {
+		return nil, fmt.Errorf("opening the event bus: %w", err)
+	}
+	return bus, nil
+}
+
+// busOption keeps a nil *events.Postgres from becoming a non-nil Bus.
+func busOption(b *events.Postgres) events.Bus {
+	if b == nil {
+		return nil
+	}
+	return b
 }
 
 // loadAdminKey returns NECTAR_ADMIN_KEY, or the key in admin.key, created

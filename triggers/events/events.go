@@ -2,9 +2,9 @@
 // named event with a payload, and the pipelines whose trigger is
 // `event: NAME`, which run for it asynchronously.
 //
-// Bus is deliberately small so that another implementation (a PostgreSQL
-// table shared by replicas) can replace Memory, the in-process bus nectar
-// serve uses by default.
+// Bus is deliberately small so that another implementation can replace
+// Memory, the in-process bus nectar serve uses with the bbolt store:
+// Postgres, a table shared by the replicas of a PostgreSQL store.
 //
 // # Delivery
 //
@@ -55,6 +55,10 @@ type SubscribeOptions struct {
 	Concurrency int
 	// Queue is the number of events waiting for a handler.
 	Queue int
+	// Group names the subscription across processes sharing a bus
+	// (Postgres): each event goes to one subscriber of each group. nectar
+	// serve uses the pipeline's name. Memory ignores it.
+	Group string
 }
 
 // ServiceKey is the engine.Runtime service key of the Bus.

@@ -1,0 +1,681 @@
+package events
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+// Postgres is the Bus shared by several nectar serve replicas on one
+// PostgreSQL database: an event published on any replica is handled by a
+// subscriber on any replica, at least once.
+//
+// # Model
+//
+// A subscription belongs to a group (SubscribeOptions.Group; nectar serve
+// uses the pipeline's name). Every replica serving the pipeline subscribes
+// with the same group, and the group is what gets the event: Publish
+// inserts one row per group subscribed to the name anywhere (the table
+// nectar_event_subs, where each replica registers its groups and renews
+// them), and NOTIFYs the replicas. Each replica claims rows of its groups
+// with UPDATE … FOR UPDATE SKIP LOCKED, which makes a row invisible to the
+// others for the lease; the lease is extended while the handler runs, and
+// the row is deleted when the handler returns. A replica that dies leaves
+// rows whose lease runs out: another replica takes them again. So an event
+// is handled once per group, or more than once when a replica dies (or
+// stalls past its lease) mid-run; it is never lost once Publish returned.
+//
+// Publish returns when the rows are committed, not when a handler runs:
+// there is no back-pressure (SubscribeOptions.Queue is not used). An event
+// whose name has no live subscription anywhere is dropped and counted, as
+// with Memory. A handler stopped by the subscription's cancel (its context
+// ended) leaves its event to be taken again at once by another replica.
+//
+// Claiming is woken by LISTEN/NOTIFY and otherwise polls every
+// PostgresOptions.Poll, which is also how expired leases are found.
+type Postgres struct {
+	pool    *pgxpool.Pool
+	o       PostgresOptions
+	replica string
+
+	mu     sync.Mutex
+	subs   map[string][]*pgSub // by event name
+	closed bool
+
+	fmu      sync.Mutex
+	inflight map[int64]int // claimed rows being handled here (count of handlers)
+
+	stop    chan struct{}
+	bg      sync.WaitGroup
+	crashed atomic.Bool
+
+	// Dropped counts events published when no replica subscribes to
+	// their name.
+	Dropped atomic.Int64
+}
+
+// PostgresOptions configure OpenPostgres. Zero values take the defaults.
+type PostgresOptions struct {
+	// Lease is how long a claimed event stays invisible to other replicas
+	// without news from its handler: the delay before the event of a dead
+	// replica is redelivered. The lease is renewed every Lease/3 while the
+	// handler runs. Default 30 s.
+	Lease time.Duration
+	// Poll bounds the wait between claims when no notification comes.
+	// Default 1 s.
+	Poll time.Duration
+	// SubscriptionTTL is how long a replica's subscription stays registered
+	// without being renewed (it is renewed every third of it): events keep
+	// queueing for a crashed replica's pipelines for that long. Default 5
+	// minutes.
+	SubscriptionTTL time.Duration
+	// Retention is how long an event waits for a handler before it is
+	// deleted (its group's pipeline was removed while replicas were down).
+	// Default 7 days.
+	Retention time.Duration
+	// MaxConns caps the bus's connection pool (besides one listening
+	// connection). Default 4.
+	MaxConns int32
+	// Logger receives problems with the database (default slog.Default()).
+	Logger *slog.Logger
+}
+
+func (o *PostgresOptions) defaults() {
+	if o.Lease <= 0 {
+		o.Lease = 30 * time.Second
+	}
+	if o.Poll <= 0 {
+		o.Poll = time.Second
+	}
+	if o.SubscriptionTTL <= 0 {
+		o.SubscriptionTTL = 5 * time.Minute
+	}
+	if o.Retention <= 0 {
+		o.Retention = 7 * 24 * time.Hour
+	}
+	if o.MaxConns <= 0 {
+		o.MaxConns = 4
+	}
+	if o.Logger == nil {
+		o.Logger = slog.Default()
+	}
+}
+
+// pgChannel is the LISTEN/NOTIFY channel of published events; the payload
+// is the event name.
+const pgChannel = "nectar_events"
+
+// pgMigrations are the bus's tables, versioned apart from the store's
+// (nectar_bus_schema). Never edit one that shipped: append.
+var pgMigrations = []string{
+	`CREATE TABLE nectar_events (
+	id           bigserial PRIMARY KEY,
+	grp          text NOT NULL,
+	name         text NOT NULL,
+	payload      bytea NOT NULL,
+	source       text NOT NULL DEFAULT '',
+	published_at timestamptz NOT NULL DEFAULT now(),
+	visible_at   timestamptz NOT NULL DEFAULT now(),
+	attempts     integer NOT NULL DEFAULT 0,
+	owner        text NOT NULL DEFAULT ''
+);
+CREATE INDEX nectar_events_claim ON nectar_events (grp, visible_at, id);
+CREATE TABLE nectar_event_subs (
+	name       text NOT NULL,
+	grp        text NOT NULL,
+	replica    text NOT NULL,
+	expires_at timestamptz NOT NULL,
+	PRIMARY KEY (name, grp, replica)
+);`,
+}
+
+// busMigrationLock keys the advisory lock serialising the bus's
+// migrations across replicas ("nbus").
+const busMigrationLock = 0x6e627573
+
+// OpenPostgres connects to the database at dsn (a postgres:// URL, as
+// --store takes), creates or upgrades the bus's tables (safe from several
+// replicas at once) and starts listening. ctx bounds the connection and the
+// migration. Close it after the subscriptions are cancelled.
+func OpenPostgres(ctx context.Context, dsn string, opts PostgresOptions) (*Postgres, error) {
+	opts.defaults()
+	cfg, err := pgxpool.ParseConfig(dsn)
+	if err != nil {
+		// pgx's parse errors can quote the DSN, password included.
+		return nil, errors.New("events: the connection string does not parse (want postgres://user:password@host:port/database)")
+	}
+	cfg.MaxConns = opts.MaxConns
+	pool, err := pgxpool.NewWithConfig(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("events: %w", err)
+	}
+	if err := migrateBus(ctx, pool); err != nil {
+		pool.Close()
+		return nil, err
+	}
+	b := &Postgres{pool: pool, o: opts, replica: randomID(), subs: map[string][]*pgSub{}, inflight: map[int64]int{}, stop: make(chan struct{})}
+	b.bg.Add(3)
+	go b.listen()
+	go b.extend()
+	go b.housekeep()
+	return b, nil
+}
+
+func randomID() string {
+	var r [8]byte
+	_, _ = rand.Read(r[:])
+	return hex.EncodeToString(r[:])
+}
+
+func migrateBus(ctx context.Context, pool *pgxpool.Pool) error {
+	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(busMigrationLock)); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS nectar_bus_schema (
+	version    integer PRIMARY KEY,
+	applied_at timestamptz NOT NULL DEFAULT now()
+)`); err != nil {
+			return err
+		}
+		var have int
+		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM nectar_bus_schema`).Scan(&have); err != nil {
+			return err
+		}
+		if have > len(pgMigrations) {
+			return fmt.Errorf("the event tables are at version %d, newer than this nectar knows (%d): upgrade nectar", have, len(pgMigrations))
+		}
+		for v := have + 1; v <= len(pgMigrations); v++ {
+			if _, err := tx.Exec(ctx, pgMigrations[v-1]); err != nil {
+				return fmt.Errorf("migration %d: %w", v, err)
+			}
+			if _, err := tx.Exec(ctx, `INSERT INTO nectar_bus_schema (version) VALUES ($1)`, v); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("events: migrate: %w", err)
+	}
+	return nil
+}
+
+// Publish implements Bus: it stores one row per group subscribed to name on
+// any replica and wakes them. When it returns nil the event is durable.
+func (b *Postgres) Publish(ctx context.Context, name string, payload any) error {
+	b.mu.Lock()
+	closed := b.closed
+	b.mu.Unlock()
+	if closed {
+		return ErrClosed
+	}
+	data, err := value.Encode(payload)
+	if err != nil {
+		return fmt.Errorf("publishing event %s: %w", name, err)
+	}
+	src, _ := ctx.Value(sourceKey{}).(string)
+	// One statement: the rows and the notification commit together, and
+	// the notification is sent only when some group takes the event.
+	var n int64
+	err = b.pool.QueryRow(ctx, `WITH ins AS (
+	INSERT INTO nectar_events (grp, name, payload, source)
+	SELECT DISTINCT grp, $1, $2::bytea, $3 FROM nectar_event_subs WHERE name = $1 AND expires_at > now()
+	RETURNING 1),
+c AS (SELECT count(*) AS n FROM ins)
+SELECT c.n FROM c LEFT JOIN LATERAL (SELECT pg_notify('`+pgChannel+`', $1) WHERE c.n > 0) x ON true`,
+		name, data, src).Scan(&n)
+	if err != nil {
+		if ctx.Err() != nil {
+			return fmt.Errorf("publishing event %s: %w", name, ctx.Err())
+		}
+		return fmt.Errorf("publishing event %s: %w", name, err)
+	}
+	if n == 0 {
+		b.Dropped.Add(1)
+	}
+	return nil
+}
+
+// pgSub is one local subscription.
+type pgSub struct {
+	b     *Postgres
+	name  string
+	grp   string
+	conc  int
+	h     Handler
+	wake  chan struct{} // a notification or a freed slot
+	stop  chan struct{}
+	once  sync.Once
+	done  chan struct{} // the claimer returned
+	wg    sync.WaitGroup
+	sem   chan struct{}
+	ctx   context.Context
+	abort context.CancelFunc
+}
+
+// Subscribe implements Bus. opts.Group names the subscription across
+// replicas (default: the event name, so that one subscriber in the cluster
+// gets each event); opts.Queue is not used.
+func (b *Postgres) Subscribe(name string, opts SubscribeOptions, h Handler) func(ctx context.Context) error {
+	if opts.Concurrency < 1 {
+		opts.Concurrency = 1
+	}
+	grp := opts.Group
+	if grp == "" {
+		grp = name
+	}
+	s := &pgSub{b: b, name: name, grp: grp, conc: opts.Concurrency, h: h,
+		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), sem: make(chan struct{}, opts.Concurrency)}
+	s.ctx, s.abort = context.WithCancel(context.Background())
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		close(s.done)
+		return func(context.Context) error { return nil }
+	}
+	b.subs[name] = append(b.subs[name], s)
+	b.mu.Unlock()
+	// Register before returning, so that an event published after Subscribe
+	// returns is kept for this group. A failure is retried by housekeeping.
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if err := b.register(ctx, []*pgSub{s}); err != nil {
+		b.o.Logger.Warn("event subscription not registered yet; retrying", "event", name, "group", grp, "error", err.Error())
+	}
+	cancel()
+	go s.claimLoop()
+	return func(ctx context.Context) error {
+		b.mu.Lock()
+		list := b.subs[name]
+		if i := slices.Index(list, s); i >= 0 {
+			b.subs[name] = slices.Delete(slices.Clone(list), i, i+1)
+		}
+		if len(b.subs[name]) == 0 {
+			delete(b.subs, name)
+		}
+		b.mu.Unlock()
+		err := s.close(ctx)
+		b.unregister(s)
+		return err
+	}
+}
+
+// register upserts the replica's rows for subs.
+func (b *Postgres) register(ctx context.Context, subs []*pgSub) error {
+	if len(subs) == 0 {
+		return nil
+	}
+	names := make([]string, len(subs))
+	grps := make([]string, len(subs))
+	for i, s := range subs {
+		names[i], grps[i] = s.name, s.grp
+	}
+	_, err := b.pool.Exec(ctx, `INSERT INTO nectar_event_subs (name, grp, replica, expires_at)
+SELECT n, g, $3, now() + $4 * interval '1 microsecond' FROM unnest($1::text[], $2::text[]) AS t(n, g)
+ON CONFLICT (name, grp, replica) DO UPDATE SET expires_at = EXCLUDED.expires_at`,
+		names, grps, b.replica, b.o.SubscriptionTTL.Microseconds())
+	return err
+}
+
+// unregister deletes the replica's row for s unless another local
+// subscription has the same name and group (a reloaded pipeline).
+func (b *Postgres) unregister(s *pgSub) {
+	b.mu.Lock()
+	for _, x := range b.subs[s.name] {
+		if x.grp == s.grp {
+			b.mu.Unlock()
+			return
+		}
+	}
+	b.mu.Unlock()
+	if b.crashed.Load() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, _ = b.pool.Exec(ctx, `DELETE FROM nectar_event_subs WHERE name = $1 AND grp = $2 AND replica = $3`, s.name, s.grp, b.replica)
+}
+
+func (s *pgSub) signal() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+type pgEvent struct {
+	id      int64
+	name    string
+	payload []byte
+	source  string
+}
+
+// claimLoop claims events while there are free handler slots, and waits
+// for a notification, a freed slot or the poll otherwise.
+func (s *pgSub) claimLoop() {
+	defer close(s.done)
+	b := s.b
+	timer := time.NewTimer(0)
+	defer timer.Stop()
+	var failures int
+	for {
+		select {
+		case <-s.stop:
+			return
+		default:
+		}
+		free := s.conc - len(s.sem)
+		more := false
+		if free > 0 {
+			evs, err := s.claim(free)
+			switch {
+			case err != nil && s.ctx.Err() == nil:
+				if failures++; failures == 1 || failures%60 == 0 {
+					b.o.Logger.Warn("claiming events", "event", s.name, "group", s.grp, "error", err.Error())
+				}
+			case err == nil:
+				failures = 0
+			}
+			for _, ev := range evs {
+				s.sem <- struct{}{}
+				s.wg.Add(1)
+				go s.handle(ev)
+			}
+			more = len(evs) == free
+		}
+		if more {
+			continue
+		}
+		timer.Reset(b.o.Poll)
+		select {
+		case <-s.stop:
+			return
+		case <-s.wake:
+		case <-timer.C:
+		}
+		if !timer.Stop() {
+			select {
+			case <-timer.C:
+			default:
+			}
+		}
+	}
+}
+
+// claim takes up to n visible events of the group and leases them.
+func (s *pgSub) claim(n int) ([]pgEvent, error) {
+	b := s.b
+	if b.crashed.Load() {
+		return nil, nil
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, 30*time.Second)
+	defer cancel()
+	rows, err := b.pool.Query(ctx, `UPDATE nectar_events SET visible_at = now() + $3 * interval '1 microsecond', attempts = attempts + 1, owner = $4
+WHERE id IN (SELECT id FROM nectar_events WHERE grp = $1 AND visible_at <= now() ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
+RETURNING id, name, payload, source`, s.grp, n, b.o.Lease.Microseconds(), b.replica)
+	if err != nil {
+		return nil, err
+	}
+	var evs []pgEvent
+	for rows.Next() {
+		var ev pgEvent
+		if err := rows.Scan(&ev.id, &ev.name, &ev.payload, &ev.source); err != nil {
+			rows.Close()
+			return nil, err
+		}
+		evs = append(evs, ev)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(evs) == 0 {
+		return nil, nil
+	}
+	slices.SortFunc(evs, func(a, b pgEvent) int { return int(a.id - b.id) })
+	b.fmu.Lock()
+	for _, ev := range evs {
+		b.inflight[ev.id]++
+	}
+	b.fmu.Unlock()
+	return evs, nil
+}
+
+// handle runs the handler for one claimed event, then deletes it (or, when
+// the subscription was aborted mid-run, hands it back at once).
+func (s *pgSub) handle(ev pgEvent) {
+	b := s.b
+	defer func() {
+		<-s.sem
+		s.signal()
+		s.wg.Done()
+	}()
+	defer func() {
+		b.fmu.Lock()
+		if b.inflight[ev.id]--; b.inflight[ev.id] <= 0 {
+			delete(b.inflight, ev.id)
+		}
+		b.fmu.Unlock()
+	}()
+	payload, err := value.Decode(ev.payload)
+	if err != nil {
+		// Not ours to fix by retrying: the row cannot become readable.
+		b.o.Logger.Error("event payload does not decode; dropping it", "event", ev.name, "id", ev.id, "error", err.Error())
+	} else {
+		s.h(s.ctx, Event{Name: ev.name, Payload: payload, Source: ev.source})
+	}
+	if b.crashed.Load() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if s.ctx.Err() != nil && err == nil {
+		_, err = b.pool.Exec(ctx, `UPDATE nectar_events SET visible_at = now() WHERE id = $1 AND owner = $2`, ev.id, b.replica)
+	} else {
+		_, err = b.pool.Exec(ctx, `DELETE FROM nectar_events WHERE id = $1`, ev.id)
+	}
+	if err != nil {
+		// The lease runs out and the event is handled again: at least once.
+		b.o.Logger.Warn("event handled but not acknowledged; it will be delivered again", "event", ev.name, "id", ev.id, "error", err.Error())
+	}
+}
+
+// close stops claiming and waits for running handlers until ctx ends, when
+// they see their context cancelled.
+func (s *pgSub) close(ctx context.Context) error {
+	s.once.Do(func() { close(s.stop) })
+	<-s.done
+	finished := make(chan struct{})
+	go func() { s.wg.Wait(); close(finished) }()
+	select {
+	case <-finished:
+		s.abort()
+		return nil
+	case <-ctx.Done():
+		s.abort()
+		<-finished
+		return fmt.Errorf("event subscription %s: %w", s.name, ctx.Err())
+	}
+}
+
+// extend renews the leases of the events handled here.
+func (b *Postgres) extend() {
+	defer b.bg.Done()
+	t := time.NewTicker(b.o.Lease / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-t.C:
+		}
+		if b.crashed.Load() {
+			continue
+		}
+		b.fmu.Lock()
+		ids := make([]int64, 0, len(b.inflight))
+		for id := range b.inflight {
+			ids = append(ids, id)
+		}
+		b.fmu.Unlock()
+		if len(ids) == 0 {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), b.o.Lease/3)
+		_, err := b.pool.Exec(ctx, `UPDATE nectar_events SET visible_at = now() + $2 * interval '1 microsecond' WHERE id = ANY($1) AND owner = $3`,
+			ids, b.o.Lease.Microseconds(), b.replica)
+		cancel()
+		if err != nil {
+			b.o.Logger.Warn("renewing event leases", "events", len(ids), "error", err.Error())
+		}
+	}
+}
+
+// housekeep renews this replica's subscriptions and deletes expired
+// subscriptions and events past the retention.
+func (b *Postgres) housekeep() {
+	defer b.bg.Done()
+	t := time.NewTicker(b.o.SubscriptionTTL / 3)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-t.C:
+		}
+		if b.crashed.Load() {
+			continue
+		}
+		b.mu.Lock()
+		var all []*pgSub
+		for _, l := range b.subs {
+			all = append(all, l...)
+		}
+		b.mu.Unlock()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		if err := b.register(ctx, all); err != nil {
+			b.o.Logger.Warn("renewing event subscriptions", "error", err.Error())
+		}
+		_, _ = b.pool.Exec(ctx, `DELETE FROM nectar_event_subs WHERE expires_at < now()`)
+		tag, err := b.pool.Exec(ctx, `DELETE FROM nectar_events WHERE published_at < now() - $1 * interval '1 microsecond'`, b.o.Retention.Microseconds())
+		if err == nil && tag.RowsAffected() > 0 {
+			b.o.Logger.Warn("events deleted unhandled after the retention", "events", tag.RowsAffected(), "retention", b.o.Retention.String())
+		}
+		cancel()
+	}
+}
+
+// listen holds one connection LISTENing for published events, waking the
+// local subscriptions of the name; it reconnects after failures, waking
+// everyone (a notification may have been missed; polling covers the gap).
+func (b *Postgres) listen() {
+	defer b.bg.Done()
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() {
+		<-b.stop
+		cancel()
+	}()
+	for ctx.Err() == nil {
+		err := b.listenOnce(ctx)
+		if ctx.Err() != nil {
+			return
+		}
+		if err != nil {
+			b.o.Logger.Debug("event listener reconnecting", "error", err.Error())
+		}
+		b.wakeAll("")
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(time.Second):
+		}
+	}
+}
+
+func (b *Postgres) listenOnce(ctx context.Context) error {
+	conn, err := pgx.ConnectConfig(ctx, b.pool.Config().ConnConfig.Copy())
+	if err != nil {
+		return err
+	}
+	defer conn.Close(context.Background())
+	if _, err := conn.Exec(ctx, "LISTEN "+pgChannel); err != nil {
+		return err
+	}
+	b.wakeAll("") // events published before LISTEN took effect
+	for {
+		n, err := conn.WaitForNotification(ctx)
+		if err != nil {
+			if errors.Is(err, context.Canceled) {
+				return nil
+			}
+			return err
+		}
+		b.wakeAll(n.Payload)
+	}
+}
+
+// wakeAll wakes the local subscriptions of name, or all of them when name
+// is empty.
+func (b *Postgres) wakeAll(name string) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if name != "" {
+		for _, s := range b.subs[name] {
+			s.signal()
+		}
+		return
+	}
+	for _, l := range b.subs {
+		for _, s := range l {
+			s.signal()
+		}
+	}
+}
+
+// Close stops the bus: Publish fails from now on, every subscription
+// drains as its cancel would (within ctx), this replica's subscriptions
+// are unregistered, and the connections close. Events not yet handled stay
+// in the table for the other replicas.
+func (b *Postgres) Close(ctx context.Context) error {
+	b.mu.Lock()
+	if b.closed {
+		b.mu.Unlock()
+		return nil
+	}
+	b.closed = true
+	var all []*pgSub
+	for _, l := range b.subs {
+		all = append(all, l...)
+	}
+	b.subs = map[string][]*pgSub{}
+	b.mu.Unlock()
+	var errs []error
+	for _, s := range all {
+		errs = append(errs, s.close(ctx))
+	}
+	close(b.stop)
+	b.bg.Wait()
+	if !b.crashed.Load() {
+		dctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
+		_, err := b.pool.Exec(dctx, `DELETE FROM nectar_event_subs WHERE replica = $1`, b.replica)
+		cancel()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("events: unregistering: %w", err))
+		}
+	}
+	b.pool.Close()
+	return errors.Join(errs...)
+}
+
+var _ Bus = (*Postgres)(nil)

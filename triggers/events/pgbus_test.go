@@ -1,0 +1,255 @@
+package events_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/nectar-run/nectar/engine/store/postgres/pgtest"
+	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/triggers/events"
+)
+
+func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
+
+// openBus opens a bus on dsn, closed when t ends.
+func openBus(t *testing.T, dsn string, o events.PostgresOptions) *events.Postgres {
+	t.Helper()
+	b, err := events.OpenPostgres(context.Background(), dsn, o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		b.Close(ctx)
+	})
+	return b
+}
+
+// collector records what handlers received, by label.
+type collector struct {
+	mu  sync.Mutex
+	got map[string][]string
+	ch  chan struct{}
+}
+
+func newCollector() *collector {
+	return &collector{got: map[string][]string{}, ch: make(chan struct{}, 1000)}
+}
+
+func (c *collector) handler(label string) events.Handler {
+	return func(ctx context.Context, ev events.Event) {
+		b, _ := value.Encode(ev.Payload)
+		c.mu.Lock()
+		c.got[label] = append(c.got[label], string(b)+"|"+ev.Source)
+		c.mu.Unlock()
+		c.ch <- struct{}{}
+	}
+}
+
+// wait waits for n handled events in all.
+func (c *collector) wait(t *testing.T, n int) {
+	t.Helper()
+	for range n {
+		select {
+		case <-c.ch:
+		case <-time.After(30 * time.Second):
+			t.Fatalf("timed out waiting for events; got %v", c.snapshot())
+		}
+	}
+}
+
+func (c *collector) snapshot() map[string][]string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := map[string][]string{}
+	for k, v := range c.got {
+		out[k] = append([]string(nil), v...)
+	}
+	return out
+}
+
+func TestPostgresDeliversAcrossReplicas(t *testing.T) {
+	dsn := pgtest.Database(t)
+	a := openBus(t, dsn, events.PostgresOptions{})
+	b := openBus(t, dsn, events.PostgresOptions{})
+	c := newCollector()
+	// Group p1 runs on replica b only; group p2 on both: p2's events are
+	// shared between them, each handled once.
+	b.Subscribe("orders.created", events.SubscribeOptions{Concurrency: 2, Group: "p1"}, c.handler("p1@b"))
+	a.Subscribe("orders.created", events.SubscribeOptions{Concurrency: 2, Group: "p2"}, c.handler("p2@a"))
+	b.Subscribe("orders.created", events.SubscribeOptions{Concurrency: 2, Group: "p2"}, c.handler("p2@b"))
+	const n = 40
+	ctx := events.WithSource(context.Background(), "exec-1")
+	for i := range n {
+		payload := value.NewObject(2)
+		payload.Set("z", int64(i))
+		payload.Set("a", "first key stays second")
+		if err := a.Publish(ctx, "orders.created", payload); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.wait(t, 2*n)
+	got := c.snapshot()
+	if len(got["p1@b"]) != n {
+		t.Fatalf("group p1 handled %d events, want %d", len(got["p1@b"]), n)
+	}
+	seen := map[string]bool{}
+	for _, e := range append(got["p2@a"], got["p2@b"]...) {
+		if seen[e] {
+			t.Errorf("group p2 handled %s twice", e)
+		}
+		seen[e] = true
+	}
+	if len(seen) != n {
+		t.Errorf("group p2 handled %d distinct events, want %d", len(seen), n)
+	}
+	if want := `{"z":0,"a":"first key stays second"}|exec-1`; got["p1@b"][0] != want {
+		t.Errorf("first event %s, want %s (key order and source kept)", got["p1@b"][0], want)
+	}
+	if a.Dropped.Load() != 0 {
+		t.Errorf("dropped %d", a.Dropped.Load())
+	}
+}
+
+func TestPostgresDropsWithoutSubscribers(t *testing.T) {
+	dsn := pgtest.Database(t)
+	a := openBus(t, dsn, events.PostgresOptions{})
+	if err := a.Publish(context.Background(), "nobody.listens", "x"); err != nil {
+		t.Fatal(err)
+	}
+	if a.Dropped.Load() != 1 {
+		t.Fatalf("dropped %d, want 1", a.Dropped.Load())
+	}
+	// After the only subscription is cancelled, events are dropped again.
+	cancel := a.Subscribe("later", events.SubscribeOptions{}, func(context.Context, events.Event) {})
+	if err := cancel(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	a.Publish(context.Background(), "later", "x")
+	if a.Dropped.Load() != 2 {
+		t.Fatalf("dropped %d after cancel, want 2", a.Dropped.Load())
+	}
+	a.Close(context.Background())
+	if err := a.Publish(context.Background(), "later", "x"); err != events.ErrClosed {
+		t.Fatalf("publish after close: %v", err)
+	}
+}
+
+// TestPostgresRedeliversAfterCrash: a replica claims an event and dies
+// mid-run; another replica of the same group handles it once the lease
+// runs out.
+func TestPostgresRedeliversAfterCrash(t *testing.T) {
+	dsn := pgtest.Database(t)
+	opts := events.PostgresOptions{Lease: 500 * time.Millisecond, Poll: 50 * time.Millisecond}
+	dying := openBus(t, dsn, opts)
+	started := make(chan struct{})
+	stuck := make(chan struct{})
+	defer close(stuck)
+	dying.Subscribe("jobs", events.SubscribeOptions{Group: "worker"}, func(ctx context.Context, ev events.Event) {
+		close(started)
+		<-stuck
+	})
+	if err := dying.Publish(context.Background(), "jobs", "job-1"); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	events.Crash(dying)
+	survivor := openBus(t, dsn, opts)
+	c := newCollector()
+	survivor.Subscribe("jobs", events.SubscribeOptions{Group: "worker"}, c.handler("survivor"))
+	c.wait(t, 1)
+	if got := c.snapshot()["survivor"]; len(got) != 1 || got[0] != `"job-1"|` {
+		t.Fatalf("survivor got %v", got)
+	}
+}
+
+// TestPostgresCancelHandsBack: a handler cut short by its subscription's
+// cancel (shutdown timeout) leaves the event to another replica at once.
+func TestPostgresCancelHandsBack(t *testing.T) {
+	dsn := pgtest.Database(t)
+	opts := events.PostgresOptions{Lease: time.Hour, Poll: 50 * time.Millisecond}
+	a := openBus(t, dsn, opts)
+	started := make(chan struct{})
+	cancelA := a.Subscribe("jobs", events.SubscribeOptions{Group: "worker"}, func(ctx context.Context, ev events.Event) {
+		close(started)
+		<-ctx.Done()
+	})
+	b := openBus(t, dsn, opts)
+	if err := a.Publish(context.Background(), "jobs", "job-1"); err != nil {
+		t.Fatal(err)
+	}
+	<-started
+	c := newCollector()
+	b.Subscribe("jobs", events.SubscribeOptions{Group: "worker"}, c.handler("b"))
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := cancelA(ctx); err == nil {
+		t.Fatal("cancel with a done context returned nil while a handler ran")
+	}
+	c.wait(t, 1) // without the hand-back, the one-hour lease would hold it
+}
+
+// TestPostgresLeaseRenewed: a handler that runs longer than the lease keeps
+// its event; no other replica gets it.
+func TestPostgresLeaseRenewed(t *testing.T) {
+	if testing.Short() {
+		t.Skip("waits several leases")
+	}
+	dsn := pgtest.Database(t)
+	opts := events.PostgresOptions{Lease: 300 * time.Millisecond, Poll: 20 * time.Millisecond}
+	a := openBus(t, dsn, opts)
+	b := openBus(t, dsn, opts)
+	c := newCollector()
+	slow := func(label string) events.Handler {
+		h := c.handler(label)
+		return func(ctx context.Context, ev events.Event) {
+			time.Sleep(1200 * time.Millisecond) // four leases
+			h(ctx, ev)
+		}
+	}
+	a.Subscribe("slow", events.SubscribeOptions{Group: "g"}, slow("a"))
+	b.Subscribe("slow", events.SubscribeOptions{Group: "g"}, slow("b"))
+	for i := range 2 {
+		if err := a.Publish(context.Background(), "slow", fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c.wait(t, 2)
+	// Leave time for a wrongly expired lease to be claimed again.
+	time.Sleep(600 * time.Millisecond)
+	got := c.snapshot()
+	if n := len(got["a"]) + len(got["b"]); n != 2 {
+		t.Fatalf("handled %d times, want 2: %v", n, got)
+	}
+}
+
+func BenchmarkPostgresPublish(b *testing.B) {
+	dsn := pgtest.Database(b)
+	bus, err := events.OpenPostgres(context.Background(), dsn, events.PostgresOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer bus.Close(context.Background())
+	done := make(chan struct{}, 1024)
+	bus.Subscribe("bench", events.SubscribeOptions{Concurrency: 8, Group: "g"}, func(context.Context, events.Event) { done <- struct{}{} })
+	payload := value.NewObject(2)
+	payload.Set("id", "order-1")
+	payload.Set("total", 12.5)
+	ctx := context.Background()
+	b.ReportAllocs()
+	n := 0
+	for b.Loop() {
+		if err := bus.Publish(ctx, "bench", payload); err != nil {
+			b.Fatal(err)
+		}
+		n++
+	}
+	for range n {
+		<-done
+	}
+}
