@@ -1,0 +1,83 @@
+#!/usr/bin/env bash
+# Load script: POST /oauth/token (client_credentials, client authenticated
+# with HTTP Basic) served by the shipped oauth-token pipeline under nectar
+# serve, against the hand-written net/http token server of bench/oauth
+# (cmd/baseline), which does the same checks and signing on the same kind
+# of store. Prints requests/s and p99 of each and the ratio; nectar is
+# measured with execution history on (the default) and off.
+#
+#   bench/oauth/run.sh [duration] [connections] [threads]
+#
+# Needs wrk (apt-get install -y wrk). Not part of the test suite.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+DUR=${1:-15s}
+CONN=${2:-32}
+THREADS=${3:-2}
+TMP=$(mktemp -d)
+trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$TMP"' EXIT
+
+go build -o "$TMP/nectar" ./cmd/nectar
+go build -o "$TMP/baseline" ./bench/oauth/cmd/baseline
+export NECTAR_CREDENTIALS_APIKEY=bench-admin-key
+empty=$(mktemp -d -p "$TMP")
+
+wait_up() { # url
+  for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done
+  echo "nothing answers at $1" >&2; exit 1
+}
+
+# nectar: a fresh data directory, a client created through the credential provider.
+start_nectar() { # port data-dir extra-flags...
+  local port=$1 dir=$2; shift 2
+  "$TMP/nectar" serve --dir "$empty" --data-dir "$dir" --addr "127.0.0.1:$port" --log-level warn --reload-interval 0 "$@" &
+  wait_up "http://127.0.0.1:$port/healthz"
+}
+start_nectar 8094 "$TMP/data-history"
+start_nectar 8095 "$TMP/data-nohistory" --no-history
+create() { # port
+  curl -fsS -X POST -H 'Content-Type: application/json' \
+    --data '{"partnerId":"bench","executionType":"create","apikey":"bench-admin-key"}' "http://127.0.0.1:$1/credential-provider"
+}
+c1=$(create 8094)
+c2=$(create 8095)
+field() { sed -E "s/.*\"$1\":\"([^\"]*)\".*/\1/"; }
+
+"$TMP/baseline" -addr 127.0.0.1:8093 -client-id bench-client -client-secret bench-secret-0123456789abcdefghijklmnopqrstuv &
+wait_up "http://127.0.0.1:8093/oauth/token"
+
+script() { # file id secret
+  cat > "$1" <<LUA
+wrk.method = "POST"
+wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"
+wrk.headers["Authorization"] = "Basic $(printf '%s:%s' "$2" "$3" | base64 -w0)"
+wrk.body = "grant_type=client_credentials"
+LUA
+}
+script "$TMP/baseline.lua" bench-client bench-secret-0123456789abcdefghijklmnopqrstuv
+script "$TMP/history.lua" "$(echo "$c1" | field clientId)" "$(echo "$c1" | field clientSecret)"
+script "$TMP/nohistory.lua" "$(echo "$c2" | field clientId)" "$(echo "$c2" | field clientSecret)"
+for s in baseline:8093 history:8094 nohistory:8095; do
+  code=$(curl -s -o /dev/null -w '%{http_code}' -X POST -H 'Content-Type: application/x-www-form-urlencoded' \
+    -H "$(grep Authorization "$TMP/${s%%:*}.lua" | sed -E 's/.*\["(.*)"\] = "(.*)"/\1: \2/')" --data grant_type=client_credentials "http://127.0.0.1:${s##*:}/oauth/token")
+  [ "$code" = 200 ] || { echo "${s%%:*}: a token request answered $code" >&2; exit 1; }
+done
+
+measure() { # name port
+  wrk -t"$THREADS" -c"$CONN" -d2s -s "$TMP/$1.lua" "http://127.0.0.1:$2/oauth/token" >/dev/null # warm up
+  wrk -t"$THREADS" -c"$CONN" -d"$DUR" --latency -s "$TMP/$1.lua" "http://127.0.0.1:$2/oauth/token" > "$TMP/$1.txt"
+  rps=$(awk '/Requests\/sec/ {print $2}' "$TMP/$1.txt")
+  p99=$(awk '$1=="99%" {print $2}' "$TMP/$1.txt")
+  non2xx=$(awk '/Non-2xx/ {print $4}' "$TMP/$1.txt")
+  echo "$1 $rps $p99 ${non2xx:-0}"
+}
+
+b=$(measure baseline 8093)
+h=$(measure history 8094)
+n=$(measure nohistory 8095)
+printf '%-22s %12s %10s %8s\n' "token endpoint" "requests/s" p99 non-2xx
+printf '%-22s %12s %10s %8s\n' $b
+printf '%-22s %12s %10s %8s\n' "nectar" $(echo $h | cut -d' ' -f2-)
+printf '%-22s %12s %10s %8s\n' "nectar --no-history" $(echo $n | cut -d' ' -f2-)
+ratio() { awk -v a="$(echo $1 | cut -d' ' -f2)" -v b="$(echo $b | cut -d' ' -f2)" 'BEGIN {printf "%.0f%%", 100*a/b}'; }
+echo "nectar/baseline throughput: $(ratio "$h") (history on), $(ratio "$n") (history off); aim: at least 75%"
