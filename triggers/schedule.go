@@ -37,8 +37,11 @@ func validateSchedule(s *Schedule) error {
 	if err != nil {
 		errs = append(errs, fmt.Errorf("cron: %w", err))
 	} else {
-		if spec, ok := sched.(*cron.SpecSchedule); ok {
-			spec.Location = loc
+		switch c := sched.(type) {
+		case *cron.SpecSchedule:
+			c.Location = loc
+		case cron.ConstantDelaySchedule:
+			sched = alignedEvery{c.Delay}
 		}
 		s.sched = sched
 	}
@@ -47,3 +50,11 @@ func validateSchedule(s *Schedule) error {
 	}
 	return errors.Join(errs...)
 }
+
+// alignedEvery is an @every schedule whose ticks are multiples of the delay
+// since the zero time, rather than counted from when a process started:
+// replicas sharing a store then compute the same ticks, and claim each
+// once (robfig/cron's ConstantDelaySchedule counts from its argument).
+type alignedEvery struct{ d time.Duration }
+
+func (a alignedEvery) Next(t time.Time) time.Time { return t.Truncate(a.d).Add(a.d) }

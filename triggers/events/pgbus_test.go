@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -108,8 +109,8 @@ func TestPostgresDeliversAcrossReplicas(t *testing.T) {
 	if len(seen) != n {
 		t.Errorf("group p2 handled %d distinct events, want %d", len(seen), n)
 	}
-	if want := `{"z":0,"a":"first key stays second"}|exec-1`; got["p1@b"][0] != want {
-		t.Errorf("first event %s, want %s (key order and source kept)", got["p1@b"][0], want)
+	if want := `{"z":0,"a":"first key stays second"}|exec-1`; !slices.Contains(got["p1@b"], want) {
+		t.Errorf("no event %s among %v (key order and source kept)", want, got["p1@b"])
 	}
 	if a.Dropped.Load() != 0 {
 		t.Errorf("dropped %d", a.Dropped.Load())
