@@ -88,10 +88,22 @@ var (
 	basic = "Basic " + base64.StdEncoding.EncodeToString([]byte(clientID+":"+clientSecret))
 )
 
-func tokenRequest(h http.Handler) *httptest.ResponseRecorder {
-	req := httptest.NewRequest(http.MethodPost, "/oauth/token", strings.NewReader(form))
+var bodyForm = url.Values{"grant_type": {"client_credentials"}, "client_id": {clientID}, "client_secret": {clientSecret}}.Encode()
+
+func tokenRequest(h http.Handler) *httptest.ResponseRecorder { return tokenRequestAuth(h, true) }
+
+// tokenRequestAuth sends the client credentials in HTTP Basic, or in the
+// form body.
+func tokenRequestAuth(h http.Handler, inBasic bool) *httptest.ResponseRecorder {
+	body := bodyForm
+	if inBasic {
+		body = form
+	}
+	req := httptest.NewRequest(http.MethodPost, "/oauth/token", strings.NewReader(body))
 	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Authorization", basic)
+	if inBasic {
+		req.Header.Set("Authorization", basic)
+	}
 	w := httptest.NewRecorder()
 	h.ServeHTTP(w, req)
 	return w
@@ -118,24 +130,29 @@ func TestSameAnswers(t *testing.T) {
 // BenchmarkClientCredentials issues a token pair for a client authenticated
 // with HTTP Basic: the shipped oauth-token pipeline behind nectar serve's
 // handler (with and without execution history) next to the hand-written
-// handler doing the same checks and signing, in the same run, in-process.
+// handler doing the same checks and signing, in the same run, in-process;
+// client credentials in HTTP Basic, then in the form body.
 func BenchmarkClientCredentials(b *testing.B) {
+	base, withHistory, noHistory := baselineHandler(b), nectarHandler(b, true), nectarHandler(b, false)
 	for _, bc := range []struct {
-		name string
-		h    http.Handler
+		name  string
+		h     http.Handler
+		basic bool
 	}{
-		{"baseline", baselineHandler(b)},
-		{"pipeline", nectarHandler(b, true)},
-		{"pipeline-no-history", nectarHandler(b, false)},
+		{"basic/baseline", base, true},
+		{"basic/pipeline", withHistory, true},
+		{"basic/pipeline-no-history", noHistory, true},
+		{"body/baseline", base, false},
+		{"body/pipeline-no-history", noHistory, false},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			if w := tokenRequest(bc.h); w.Code != 200 {
+			if w := tokenRequestAuth(bc.h, bc.basic); w.Code != 200 {
 				b.Fatalf("%d %s", w.Code, w.Body)
 			}
 			b.ReportAllocs()
 			b.ResetTimer()
 			for b.Loop() {
-				if w := tokenRequest(bc.h); w.Code != 200 {
+				if w := tokenRequestAuth(bc.h, bc.basic); w.Code != 200 {
 					b.Fatalf("%d %s", w.Code, w.Body)
 				}
 			}
