@@ -6,6 +6,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,9 +23,9 @@ var (
 	meetMu   sync.Mutex
 	meetN    int
 	meetOf   int
-	meetDone = make(chan struct{})
+	meetDone chan struct{}
 
-	cancelled sync.WaitGroup
+	waitsStarted, waitsCancelled atomic.Int64
 )
 
 func (meet) Execute(ctx context.Context, _ *engine.Exec, in any) (any, error) {
@@ -45,8 +46,9 @@ func (meet) Execute(ctx context.Context, _ *engine.Exec, in any) (any, error) {
 type wait struct{}
 
 func (wait) Execute(ctx context.Context, _ *engine.Exec, _ any) (any, error) {
+	waitsStarted.Add(1)
 	<-ctx.Done()
-	cancelled.Done()
+	waitsCancelled.Add(1)
 	return nil, ctx.Err()
 }
 
@@ -156,7 +158,9 @@ func TestParallel(t *testing.T) {
 // TestBranchesRunAtOnce: each branch waits until all three have started, so
 // the step finishes only if they run concurrently.
 func TestBranchesRunAtOnce(t *testing.T) {
-	meetOf = 3
+	meetMu.Lock()
+	meetN, meetOf, meetDone = 0, 3, make(chan struct{})
+	meetMu.Unlock()
 	p := load(t, "name: test\nsteps:\n  - parallel:\n      branches:\n        - {name: a, steps: [{test-meet: {}}, {set: a}]}\n        - {name: b, steps: [{test-meet: {}}, {set: b}]}\n        - {name: c, steps: [{test-meet: {}}, {set: c}]}\n")
 	got, err := run(t, p, `{}`)
 	if err != nil {
@@ -168,10 +172,13 @@ func TestBranchesRunAtOnce(t *testing.T) {
 }
 
 // TestFailureCancelsTheOthers: two branches wait for cancellation; the third
-// fails. The step returns the failure, after the waiting branches saw their
-// context cancelled (the step waits for every branch to end).
+// fails. The step waits for every branch to end, so it returns only if the
+// waiting branches (those that got as far as waiting) were cancelled; without
+// cancellation this test hangs. The run has no deadline of its own, so only
+// the failing branch can cancel them.
 func TestFailureCancelsTheOthers(t *testing.T) {
-	cancelled.Add(2)
+	waitsStarted.Store(0)
+	waitsCancelled.Store(0)
 	p := load(t, `name: test
 steps:
   - parallel:
@@ -180,11 +187,13 @@ steps:
         - {name: failing, steps: [{name: boom, throw: {status: 502, error: upstream down}}]}
         - {name: slow2, steps: [{test-wait: {}}, {set: never}]}
 `)
-	_, err := run(t, p, `{}`)
+	_, err := p.Run(context.Background(), nil, value.NewObject(0), engine.RunOptions{})
 	if err == nil || !strings.Contains(err.Error(), "test: step boom: 502: upstream down") {
 		t.Fatalf("got %v, want the failing branch's error", err)
 	}
-	cancelled.Wait() // returns at once: both waiting branches were cancelled
+	if s, c := waitsStarted.Load(), waitsCancelled.Load(); s != c {
+		t.Errorf("%d branches started waiting, %d were cancelled", s, c)
+	}
 }
 
 func TestLoadErrors(t *testing.T) {
