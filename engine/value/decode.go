@@ -28,7 +28,15 @@ func (e *SyntaxError) Error() string {
 // numbers with a fraction or exponent become float64. Trailing data other than
 // white space is an error. Decode is safe for concurrent use.
 func Decode(data []byte) (any, error) {
-	d := decoder{data: data}
+	// One copy of the document: every string without escapes in it is then a
+	// substring of that copy, which costs no allocation.
+	return DecodeString(string(data))
+}
+
+// DecodeString is Decode for a string. Strings in the result share memory
+// with s.
+func DecodeString(s string) (any, error) {
+	d := decoder{data: s}
 	d.skipSpace()
 	v, err := d.value(0)
 	if err != nil {
@@ -41,25 +49,16 @@ func Decode(data []byte) (any, error) {
 	return v, nil
 }
 
-// DecodeString is Decode for a string.
-func DecodeString(s string) (any, error) { return Decode([]byte(s)) }
-
 type decoder struct {
-	data []byte
+	data string
 	pos  int
 	buf  []byte
-	// keys and vals are scratch stacks shared by all nesting levels: an object
-	// or array collects its members there and is then allocated at its exact
-	// size, instead of growing its own slices by appending.
-	keys   []string
+	// fields and vals are scratch stacks shared by all nesting levels: an
+	// object or array collects its members there and is then allocated at its
+	// exact size, instead of growing its own slice by appending.
+	fields []field
 	vals   []any
-	intern map[string]string
-	nkeys  int
 }
-
-// internAfter is how many keys a document has before keys are interned: small
-// documents do not pay for the map.
-const internAfter = 32
 
 func (d *decoder) errorf(format string, args ...any) error {
 	return &SyntaxError{Offset: int64(d.pos), Msg: fmt.Sprintf(format, args...)}
@@ -69,7 +68,7 @@ func (d *decoder) preview() string {
 	if d.pos >= len(d.data) {
 		return "end of input"
 	}
-	r, _ := utf8.DecodeRune(d.data[d.pos:])
+	r, _ := utf8.DecodeRuneInString(d.data[d.pos:])
 	return strconv.QuoteRune(r)
 }
 
@@ -109,7 +108,7 @@ func (d *decoder) value(depth int) (any, error) {
 }
 
 func (d *decoder) literal(word string, v any) (any, error) {
-	if len(d.data)-d.pos >= len(word) && string(d.data[d.pos:d.pos+len(word)]) == word {
+	if len(d.data)-d.pos >= len(word) && d.data[d.pos:d.pos+len(word)] == word {
 		d.pos += len(word)
 		return v, nil
 	}
@@ -126,7 +125,7 @@ func (d *decoder) object(depth int) (any, error) {
 		d.pos++
 		return &Object{}, nil
 	}
-	kbase, vbase := len(d.keys), len(d.vals)
+	base := len(d.fields)
 	for {
 		d.skipSpace()
 		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
@@ -146,8 +145,7 @@ func (d *decoder) object(depth int) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		d.keys = append(d.keys, k)
-		d.vals = append(d.vals, v)
+		d.fields = append(d.fields, field{k, v})
 		d.skipSpace()
 		if d.pos >= len(d.data) {
 			return nil, d.errorf("unexpected end of input, expected ',' or '}'")
@@ -157,25 +155,31 @@ func (d *decoder) object(depth int) (any, error) {
 			d.pos++
 		case '}':
 			d.pos++
-			return d.finishObject(kbase, vbase), nil
+			return d.finishObject(base), nil
 		default:
 			return nil, d.errorf("unexpected %s, expected ',' or '}'", d.preview())
 		}
 	}
 }
 
-// finishObject builds the object whose members sit on the scratch stacks
+// finishObject builds the object whose members sit on the scratch stack
 // above base, and pops them.
-func (d *decoder) finishObject(kbase, vbase int) *Object {
-	n := len(d.keys) - kbase
-	o := &Object{keys: make([]string, 0, n), vals: make([]any, 0, n)}
-	for i := 0; i < n; i++ {
+func (d *decoder) finishObject(base int) *Object {
+	members := d.fields[base:]
+	o := &Object{fields: make([]field, 0, len(members))}
+	for _, f := range members {
 		// A repeated key keeps its first position and its last value, as most decoders do.
-		o.Set(d.keys[kbase+i], d.vals[vbase+i])
+		if len(o.fields) < indexThreshold && !o.Has(f.k) {
+			o.fields = append(o.fields, f)
+		} else {
+			o.Set(f.k, f.v)
+		}
 	}
-	clear(d.vals[vbase:])
-	d.keys = d.keys[:kbase]
-	d.vals = d.vals[:vbase]
+	if len(o.fields) > indexThreshold && o.idx == nil {
+		o.reindex()
+	}
+	clear(members)
+	d.fields = d.fields[:base]
 	return o
 }
 
@@ -217,40 +221,8 @@ func (d *decoder) array(depth int) (any, error) {
 	}
 }
 
-// key reads an object key. Keys repeat across the records of an array, so
-// short ones are interned: one string per distinct key per Decode.
+// key reads an object key.
 func (d *decoder) key() (string, error) {
-	d.nkeys++
-	if d.nkeys <= internAfter {
-		v, err := d.string()
-		if err != nil {
-			return "", err
-		}
-		return v.(string), nil
-	}
-	start := d.pos + 1
-	for i := start; i < len(d.data) && i-start <= 32; i++ {
-		c := d.data[i]
-		if c == '"' {
-			raw := d.data[start:i]
-			if s, ok := d.intern[string(raw)]; ok {
-				d.pos = i + 1
-				return s, nil
-			}
-			s := string(raw)
-			if d.intern == nil {
-				d.intern = make(map[string]string, 16)
-			}
-			if len(d.intern) < 1024 {
-				d.intern[s] = s
-			}
-			d.pos = i + 1
-			return s, nil
-		}
-		if c == '\\' || c < 0x20 || c >= 0x80 {
-			break
-		}
-	}
 	v, err := d.string()
 	if err != nil {
 		return "", err
@@ -265,11 +237,18 @@ func (d *decoder) string() (any, error) {
 	for d.pos < len(d.data) {
 		c := d.data[d.pos]
 		if c == '"' {
-			s := string(d.data[start:d.pos])
+			s := d.data[start:d.pos]
 			d.pos++
 			return s, nil
 		}
-		if c == '\\' || c < 0x20 || c >= 0x80 {
+		if c >= 0x80 {
+			if r, size := utf8.DecodeRuneInString(d.data[d.pos:]); r != utf8.RuneError || size > 1 {
+				d.pos += size
+				continue
+			}
+			break
+		}
+		if c == '\\' || c < 0x20 {
 			break
 		}
 		d.pos++
@@ -337,7 +316,7 @@ func (d *decoder) string() (any, error) {
 			d.buf = append(d.buf, c)
 			d.pos++
 		default:
-			r, size := utf8.DecodeRune(d.data[d.pos:])
+			r, size := utf8.DecodeRuneInString(d.data[d.pos:])
 			if r == utf8.RuneError && size == 1 {
 				d.buf = utf8.AppendRune(d.buf, utf8.RuneError)
 			} else {
@@ -429,7 +408,7 @@ func (d *decoder) number() (any, error) {
 			}
 			return n, nil
 		}
-		s := string(text)
+		s := text
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
 			return n, nil
 		}
@@ -438,9 +417,9 @@ func (d *decoder) number() (any, error) {
 		}
 		return json.Number(s), nil
 	}
-	f, err := strconv.ParseFloat(string(text), 64)
+	f, err := strconv.ParseFloat(text, 64)
 	if err != nil || math.IsInf(f, 0) {
-		return json.Number(string(text)), nil
+		return json.Number(text), nil
 	}
 	return f, nil
 }

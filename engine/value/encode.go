@@ -37,14 +37,14 @@ func AppendJSON(dst []byte, v any) ([]byte, error) {
 			return append(dst, "null"...), nil
 		}
 		dst = append(dst, '{')
-		for i, k := range t.keys {
+		for i := range t.fields {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = AppendString(dst, k)
+			dst = AppendString(dst, t.fields[i].k)
 			dst = append(dst, ':')
 			var err error
-			if dst, err = AppendJSON(dst, t.vals[i]); err != nil {
+			if dst, err = AppendJSON(dst, t.fields[i].v); err != nil {
 				return dst, err
 			}
 		}

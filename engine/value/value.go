@@ -113,9 +113,9 @@ func Equal(a, b any) bool {
 		if !ok || x.Len() != y.Len() {
 			return false
 		}
-		for i, k := range x.Keys() {
-			yv, ok := y.Get(k)
-			if !ok || !Equal(x.vals[i], yv) {
+		for i := 0; i < x.Len(); i++ {
+			yv, ok := y.Get(x.fields[i].k)
+			if !ok || !Equal(x.fields[i].v, yv) {
 				return false
 			}
 		}
@@ -298,8 +298,8 @@ func ToGo(v any) any {
 			return nil
 		}
 		m := make(map[string]any, t.Len())
-		for i, k := range t.keys {
-			m[k] = ToGo(t.vals[i])
+		for _, f := range t.fields {
+			m[f.k] = ToGo(f.v)
 		}
 		return m
 	case []any:
