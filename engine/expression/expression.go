@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"strings"
 	"sync"
+	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -166,6 +167,21 @@ func normalize(v any) any {
 	return value.FromGo(v)
 }
 
+// previewValue writes v as JSON, cut short: a string shows once quoted, an
+// object as its JSON text.
+func previewValue(v any) string {
+	const max = 60
+	s := value.MustEncodeString(v)
+	if len(s) > max {
+		cut := max - 3
+		for cut > 0 && !utf8.RuneStart(s[cut]) {
+			cut--
+		}
+		s = s[:cut] + "..."
+	}
+	return s
+}
+
 func preview(s string) string {
 	const max = 60
 	if len(s) > max {
@@ -201,7 +217,20 @@ func (p *patcher) Visit(node *ast.Node) {
 			args = append(args, pair.Key, pair.Value)
 		}
 		ast.Patch(node, &ast.CallNode{Callee: &ast.IdentifierNode{Value: "__object"}, Arguments: args})
+	case *ast.UnaryNode:
+		if n.Operator == "!" || n.Operator == "not" {
+			n.Node = boolOperand(n.Node)
+		}
+	case *ast.ConditionalNode:
+		n.Cond = boolOperand(n.Cond)
 	case *ast.BinaryNode:
+		switch n.Operator {
+		case "&&", "||", "and", "or":
+			// Wrapping the operands, not the operator, keeps expr's short
+			// circuit: the right operand is evaluated only when needed.
+			n.Left, n.Right = boolOperand(n.Left), boolOperand(n.Right)
+			return
+		}
 		if fn, ok := binaryFuncs[n.Operator]; ok {
 			ast.Patch(node, &ast.CallNode{
 				Callee:    &ast.IdentifierNode{Value: fn},
@@ -225,6 +254,39 @@ func (p *patcher) Visit(node *ast.Node) {
 			}
 		}
 	}
+}
+
+// boolOperand wraps an operand of a boolean operator in __bool, so that null
+// counts as false there as it does in a condition (Digibee does the same);
+// expr itself would fail on null with Go's "interface conversion" message.
+// Operands known to give a boolean are left as they are.
+func boolOperand(n ast.Node) ast.Node {
+	if givesBool(n) {
+		return n
+	}
+	call := &ast.CallNode{Callee: &ast.IdentifierNode{Value: "__bool"}, Arguments: []ast.Node{n}}
+	call.SetLocation(n.Location())
+	return call
+}
+
+// givesBool reports whether n, as patched, always gives a boolean.
+func givesBool(n ast.Node) bool {
+	switch n := n.(type) {
+	case *ast.BoolNode:
+		return true
+	case *ast.UnaryNode:
+		return n.Operator == "!" || n.Operator == "not"
+	case *ast.BinaryNode:
+		switch n.Operator {
+		case "&&", "||", "and", "or", "matches", "contains", "startsWith", "endsWith":
+			return true
+		}
+	case *ast.CallNode:
+		if id, ok := n.Callee.(*ast.IdentifierNode); ok {
+			return boolFuncs[id.Value]
+		}
+	}
+	return false
 }
 
 var binaryFuncs = map[string]string{

@@ -122,3 +122,40 @@ func BenchmarkCondition(b *testing.B) {
 		}
 	}
 }
+
+func TestBooleanOperators(t *testing.T) {
+	tests := []struct{ name, src, message, want, wantErr string }{
+		{"not null is true", `!message.x`, `{}`, `true`, ""},
+		{"not spelled out", `not message.x`, `{}`, `true`, ""},
+		{"null or true", `message.a || message.b`, `{"b":true}`, `true`, ""},
+		{"null and true", `message.a && message.b`, `{"b":true}`, `false`, ""},
+		{"and spelled out", `message.a and true`, `{"a":true}`, `true`, ""},
+		{"null as a ternary's test", `message.a ? "yes" : "no"`, `{}`, `"no"`, ""},
+		{"or short-circuits", `true || message.s > 1`, `{"s":{}}`, `true`, ""},
+		{"and short-circuits", `message.a && message.s > 1`, `{"s":{}}`, `false`, ""},
+		{"not in", `"a" not in message`, `{}`, `true`, ""},
+		{"a string is not a boolean", `!message.s`, `{"s":"open"}`, ``, `expected true, false or null, got string "open"`},
+		{"a number is not a boolean", `message.n || message.m`, `{"n":1}`, ``, `expected true, false or null, got number 1`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := expression.Compile(tt.src, expression.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := e.Eval(&expression.Env{Message: mustDecode(t, tt.message)})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got %v, want an error with %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := value.MustEncodeString(got); s != tt.want {
+				t.Errorf("got %s, want %s", s, tt.want)
+			}
+		})
+	}
+}

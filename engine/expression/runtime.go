@@ -21,6 +21,7 @@ var ownFuncs = map[string]func(args ...any) (any, error){
 	"__eq":     func(a ...any) (any, error) { return value.Equal(a[0], a[1]), nil },
 	"__ne":     func(a ...any) (any, error) { return !value.Equal(a[0], a[1]), nil },
 	"__in":     in,
+	"__bool":   toBool,
 	"__lt":     compare(func(c int) bool { return c < 0 }),
 	"__le":     compare(func(c int) bool { return c <= 0 }),
 	"__gt":     compare(func(c int) bool { return c > 0 }),
@@ -33,6 +34,13 @@ var ownFuncs = map[string]func(args ...any) (any, error){
 	"type":     func(a ...any) (any, error) { return value.TypeName(arg(a, 0)), nil },
 }
 
+// boolFuncs are the own functions that always give a boolean. The checker is
+// told so, which spares expr a dereference of their results.
+var boolFuncs = map[string]bool{
+	"__eq": true, "__ne": true, "__in": true, "__bool": true,
+	"__lt": true, "__le": true, "__gt": true, "__ge": true,
+}
+
 var (
 	optionsOnce sync.Once
 	options     []expr.Option
@@ -42,7 +50,14 @@ func baseOptions() []expr.Option {
 	optionsOnce.Do(func() {
 		options = []expr.Option{expr.Env(Env{})}
 		for name, fn := range ownFuncs {
-			options = append(options, expr.Function(name, fn))
+			switch {
+			case name == "__bool":
+				options = append(options, expr.Function(name, fn, new(func(any) bool)))
+			case boolFuncs[name]:
+				options = append(options, expr.Function(name, fn, new(func(any, any) bool)))
+			default:
+				options = append(options, expr.Function(name, fn))
+			}
 		}
 		for name, f := range catalogue {
 			options = append(options, expr.Function(name, f.Fn))
@@ -160,6 +175,18 @@ func in(a ...any) (any, error) {
 		return false, nil
 	}
 	return nil, fmt.Errorf("cannot use 'in' on a %s", value.TypeName(a[1]))
+}
+
+// toBool is an operand of !, not, &&, || and ?: — null counts as false; any
+// other value than a boolean is an error, as a condition's would be.
+func toBool(a ...any) (any, error) {
+	switch b := a[0].(type) {
+	case bool:
+		return b, nil
+	case nil:
+		return false, nil
+	}
+	return nil, fmt.Errorf("expected true, false or null, got %s %s", value.TypeName(a[0]), previewValue(a[0]))
 }
 
 var errIncomparable = errors.New("incomparable")

@@ -7,18 +7,18 @@ import (
 	"github.com/nectar-run/nectar/engine"
 )
 
-// TestBugNullInBooleanOperators: a missing field is null and a condition
-// counts null as false, but the boolean operators fail on null with Go's
-// internal message "interface conversion: interface {} is nil, not bool"
-// (engine/expression/expression.go, patcher: `!`, `not`, `&&` and `||` are
-// not rewritten for null as the comparisons are). `!message.blocked` is the
-// usual way to say "unless blocked". Expected: null acts as false in them.
-func TestBugNullInBooleanOperators(t *testing.T) {
+// TestNullCountsAsFalseInBooleanOperators: a missing field is null, and the
+// boolean operators count it as false, as a condition does (Digibee too), so
+// `!message.blocked` says "unless blocked". They used to fail with Go's
+// "interface conversion: interface {} is nil, not bool".
+func TestNullCountsAsFalseInBooleanOperators(t *testing.T) {
 	tests := []struct{ name, that, input string }{
 		{"not null", `"!message.blocked"`, `{}`},
 		{"not null, spelled not", `"not message.blocked"`, `{}`},
 		{"null or true", `"message.a || message.b"`, `{"b":true}`},
 		{"null and false, negated", `"!(message.a && message.b)"`, `{}`},
+		{"null as a ternary's test", `"(message.a ? 1 : 2) == 2"`, `{}`},
+		{"the right operand is read only when needed", `"message.ok || message.n.x > 1"`, `{"ok":true}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
