@@ -31,6 +31,7 @@ import (
 	"fmt"
 	"log/slog"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -60,6 +61,11 @@ type Execution struct {
 	Output   any
 	Err      *engine.Error
 	Trace    *engine.Trace
+	// InputJSON and OutputJSON, when set, are the JSON text of Input and
+	// Output as received and answered (an HTTP body). The snapshot then
+	// copies the text instead of encoding the value again, unless a
+	// sensitive field or a secret may be in it.
+	InputJSON, OutputJSON string
 	// Request is "METHOD /path" for HTTP executions.
 	Request string
 	// Code is the HTTP status answered (HTTP executions) or the error code.
@@ -455,9 +461,9 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 	switch {
 	case r.opts.Snapshots == "none", r.opts.Snapshots == "failed" && e.Err == nil:
 	default:
-		dst = r.appendSnapshot(dst, "input", m, e.Input)
+		dst = r.appendSnapshot(dst, "input", m, e.Input, e.InputJSON)
 		if e.Err == nil {
-			dst = r.appendSnapshot(dst, "output", m, e.Output)
+			dst = r.appendSnapshot(dst, "output", m, e.Output, e.OutputJSON)
 		}
 	}
 	return append(dst, '}')
@@ -465,14 +471,19 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 
 // appendSnapshot writes ,"name":JSON, or the JSON cut at SnapshotBytes as a
 // string ending in TruncatedMark with ,"name_truncated":true.
-func (r *Recorder) appendSnapshot(dst []byte, name string, m *masker, v any) []byte {
+func (r *Recorder) appendSnapshot(dst []byte, name string, m *masker, v any, raw string) []byte {
 	dst = append(dst, ',', '"')
 	dst = append(dst, name...)
 	dst = append(dst, '"', ':')
 	mark := len(dst)
-	dst, err := m.appendJSON(dst, v)
-	if err != nil {
-		dst = value.AppendString(dst[:mark], "<not JSON: "+err.Error()+">")
+	if raw != "" && m.clean(raw) {
+		dst = append(dst, raw...)
+	} else {
+		var err error
+		dst, err = m.appendJSON(dst, v)
+		if err != nil {
+			dst = value.AppendString(dst[:mark], "<not JSON: "+err.Error()+">")
+		}
 	}
 	if len(dst)-mark <= r.opts.SnapshotBytes {
 		return dst
@@ -489,6 +500,46 @@ type masker struct {
 	global  map[string]bool
 	local   []string
 	secrets []string
+}
+
+// clean reports whether JSON text certainly holds no sensitive field and no
+// secret, so that it can be stored as it is. Text with escapes is never
+// clean: an escaped key could spell a sensitive name.
+func (m *masker) clean(raw string) bool {
+	if strings.IndexByte(raw, '\\') >= 0 {
+		return false
+	}
+	for k := range m.global {
+		if containsKey(raw, k) {
+			return false
+		}
+	}
+	for _, k := range m.local {
+		if containsKey(raw, k) {
+			return false
+		}
+	}
+	for _, s := range m.secrets {
+		if s != "" && strings.Contains(raw, s) {
+			return false
+		}
+	}
+	return true
+}
+
+// containsKey reports whether "k" appears in raw.
+func containsKey(raw, k string) bool {
+	for i := 0; ; {
+		j := strings.Index(raw[i:], k)
+		if j < 0 {
+			return false
+		}
+		at := i + j
+		if at > 0 && raw[at-1] == '"' && at+len(k) < len(raw) && raw[at+len(k)] == '"' {
+			return true
+		}
+		i = at + 1
+	}
 }
 
 func (m *masker) sensitive(k string) bool {

@@ -200,7 +200,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt *route, v *ver
 	}
 	ctype := r.Header.Get("Content-Type")
 	req := requestMetadata(r, rt, cfg, ctype)
-	msg, err2 := parseBody(data, ctype, req)
+	msg, rawInput, err2 := parseBody(data, ctype, req)
 	if err2 != "" {
 		code = http.StatusBadRequest
 		writeError(w, code, err2)
@@ -252,6 +252,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt *route, v *ver
 		}
 	}
 	rs, rh, rb, set, sent := resp.Get()
+	rawOutput := ""
 	switch {
 	case sent:
 		// answered early by respond send: true
@@ -274,6 +275,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt *route, v *ver
 			writeError(w, code, "the final message cannot be written as JSON: "+encErr.Error())
 		} else {
 			writeJSON(w, code, *b)
+			if !s.opts.HistoryOff {
+				rawOutput = string(*b) // the history keeps what was answered
+			}
 		}
 		putBuf(b)
 	}
@@ -286,6 +290,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt *route, v *ver
 	s.hist.Record(&history.Execution{
 		ID: id, Pipeline: v.p, Trigger: "http", Consumer: consumerName, Start: start, End: end,
 		Input: msg, Output: out, Err: e, Trace: trace, Request: r.Method + " " + r.URL.Path, Code: code,
+		InputJSON: rawInput, OutputJSON: rawOutput,
 	})
 }
 
@@ -368,9 +373,12 @@ func valuesObject(vals map[string][]string) *value.Object {
 // parseBody turns the request body into the message: JSON parsed, forms as
 // objects, text as a string, other bytes as base64 text. It returns a
 // message for the client on malformed input.
-func parseBody(data []byte, ctype string, req *value.Object) (any, string) {
+// parseBody turns a request body into the message. For a JSON body it also
+// returns the body's text, which the execution history keeps as the input
+// snapshot instead of encoding the message again.
+func parseBody(data []byte, ctype string, req *value.Object) (any, string, string) {
 	if len(bytes.TrimSpace(data)) == 0 {
-		return value.NewObject(0), ""
+		return value.NewObject(0), "", ""
 	}
 	mt := ctype
 	if i := strings.IndexByte(mt, ';'); i >= 0 {
@@ -379,24 +387,26 @@ func parseBody(data []byte, ctype string, req *value.Object) (any, string) {
 	mt = strings.ToLower(strings.TrimSpace(mt))
 	switch {
 	case mt == "application/json" || strings.HasSuffix(mt, "+json") || mt == "" && looksJSON(data):
-		v, err := value.Decode(data)
+		text := string(data) // the one copy: the message's strings share it
+		v, err := value.DecodeString(text)
 		if err != nil {
-			return nil, "malformed JSON: " + err.Error()
+			return nil, "", "malformed JSON: " + err.Error()
 		}
-		return v, ""
+		return v, text, ""
 	case mt == "application/x-www-form-urlencoded":
 		vals, err := url.ParseQuery(string(data))
 		if err != nil {
-			return nil, "malformed form: " + err.Error()
+			return nil, "", "malformed form: " + err.Error()
 		}
-		return valuesObject(vals), ""
+		return valuesObject(vals), "", ""
 	case mt == "multipart/form-data":
-		return parseMultipart(data, ctype)
+		v, err := parseMultipart(data, ctype)
+		return v, "", err
 	case strings.HasPrefix(mt, "text/") || strings.HasSuffix(mt, "xml") || mt == "" || utf8.Valid(data) && !strings.HasPrefix(mt, "application/octet-stream"):
-		return string(data), ""
+		return string(data), "", ""
 	}
 	req.Set("body_encoding", "base64")
-	return base64.StdEncoding.EncodeToString(data), ""
+	return base64.StdEncoding.EncodeToString(data), "", ""
 }
 
 func looksJSON(data []byte) bool {
