@@ -148,7 +148,7 @@ func (e *Expr) Bool(env *Env) (bool, error) {
 	case nil:
 		return false, nil
 	}
-	return false, &EvalError{Source: e.src, Err: fmt.Errorf("condition gave %s %s, expected true or false", value.TypeName(v), preview(value.MustEncodeString(v)))}
+	return false, &EvalError{Source: e.src, Err: fmt.Errorf("condition gave %s %s, expected true or false", value.TypeName(v), previewValue(v))}
 }
 
 // normalize turns what expr produces into the value model.

@@ -159,3 +159,24 @@ func TestBooleanOperators(t *testing.T) {
 		})
 	}
 }
+
+func TestConditionErrorShowsTheValueOnce(t *testing.T) {
+	tests := []struct{ name, message, want string }{
+		{"string", `{"s":"open"}`, `condition gave string "open", expected true or false`},
+		{"number", `{"s":1}`, `condition gave number 1, expected true or false`},
+		{"object", `{"s":{"a":1}}`, `condition gave object {"a":1}, expected true or false`},
+		{"long string is cut", `{"s":"` + strings.Repeat("é", 40) + `"}`, `condition gave string "` + strings.Repeat("é", 28) + `...`},
+	}
+	e, err := expression.Compile(`message.s`, expression.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := e.Bool(&expression.Env{Message: mustDecode(t, tt.message)})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Errorf("got %v, want %s", err, tt.want)
+			}
+		})
+	}
+}
