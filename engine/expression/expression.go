@@ -3,6 +3,7 @@ package expression
 import (
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"sync"
 	"unicode/utf8"
@@ -197,6 +198,7 @@ func preview(s string) string {
 type patcher struct {
 	opts Options
 	err  *Error
+	lets int // variables introduced for ??
 }
 
 func (p *patcher) Visit(node *ast.Node) {
@@ -230,6 +232,9 @@ func (p *patcher) Visit(node *ast.Node) {
 			// circuit: the right operand is evaluated only when needed.
 			n.Left, n.Right = boolOperand(n.Left), boolOperand(n.Right)
 			return
+		case "??":
+			ast.Patch(node, p.coalesce(n))
+			return
 		}
 		if fn, ok := binaryFuncs[n.Operator]; ok {
 			ast.Patch(node, &ast.CallNode{
@@ -253,6 +258,27 @@ func (p *patcher) Visit(node *ast.Node) {
 				id.Value = upper
 			}
 		}
+	}
+}
+
+// coalesce rewrites `a ?? b` as `let v = a; v != nil ? v : b`. expr compiles
+// ?? with a dereference of both operands, which turns a *value.Object into a
+// copy of the struct (seen as {}), so `x ?? {a: 1}` gave {}. The rewrite keeps
+// ?? evaluating b only when a is null.
+func (p *patcher) coalesce(n *ast.BinaryNode) ast.Node {
+	p.lets++
+	name := "__coalesce" + strconv.Itoa(p.lets)
+	return &ast.VariableDeclaratorNode{
+		Name:  name,
+		Value: n.Left,
+		Expr: &ast.ConditionalNode{
+			Cond: &ast.CallNode{
+				Callee:    &ast.IdentifierNode{Value: "__ne"},
+				Arguments: []ast.Node{&ast.IdentifierNode{Value: name}, &ast.NilNode{}},
+			},
+			Exp1: &ast.IdentifierNode{Value: name},
+			Exp2: n.Right,
+		},
 	}
 }
 

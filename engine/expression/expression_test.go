@@ -180,3 +180,34 @@ func TestConditionErrorShowsTheValueOnce(t *testing.T) {
 		})
 	}
 }
+
+func TestCoalesce(t *testing.T) {
+	tests := []struct{ name, src, message, want string }{
+		{"null gives the object literal", `nil ?? {x: 1}`, `{}`, `{"x":1}`},
+		{"missing field gives an empty object", `message.x ?? {}`, `{}`, `{}`},
+		{"missing field gives a nested literal", `message.x ?? {a: {b: [1]}}`, `{}`, `{"a":{"b":[1]}}`},
+		{"an object on the left is kept", `message.o ?? 1`, `{"o":{"k":true}}`, `{"k":true}`},
+		{"an object on the right is kept", `message.x ?? message.o`, `{"o":{"k":true}}`, `{"k":true}`},
+		{"false is not null", `message.f ?? true`, `{"f":false}`, `false`},
+		{"chained", `message.a ?? message.b ?? {c: 3}`, `{}`, `{"c":3}`},
+		{"nested in the right operand", `message.a ?? (message.b ?? 2)`, `{"b":1}`, `1`},
+		{"right operand evaluated only when needed", `message.a ?? (message.s > 1)`, `{"a":true,"s":{}}`, `true`},
+		{"in a predicate", `map(message.items, #.n ?? {})`, `{"items":[{"n":{"v":1}},{}]}`, `[{"v":1},{}]`},
+		{"after an optional chain", `message?.a?.b ?? "none"`, `{}`, `"none"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := expression.Compile(tt.src, expression.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := e.Eval(&expression.Env{Message: mustDecode(t, tt.message)})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := value.MustEncodeString(got); s != tt.want {
+				t.Errorf("got %s, want %s", s, tt.want)
+			}
+		})
+	}
+}
