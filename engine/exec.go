@@ -506,7 +506,7 @@ func setPath(root any, path []string, v any) (any, error) {
 	case nil:
 		o = value.NewObject(1)
 	default:
-		return nil, fmt.Errorf("cannot set %q inside a %s", path[0], value.TypeName(root))
+		return nil, fmt.Errorf("cannot set %q inside %s", path[0], expression.TypeWithArticle(root))
 	}
 	child, _ := o.Get(path[0])
 	nv, err := setPath(child, path[1:], v)

@@ -11,6 +11,7 @@ import (
 	gojwt "github.com/golang-jwt/jwt/v5"
 
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/expression"
 	"github.com/nectar-run/nectar/engine/value"
 )
 
@@ -365,13 +366,13 @@ func (c *claimSet) GetAudience() (gojwt.ClaimStrings, error) {
 		for _, s := range a {
 			str, ok := s.(string)
 			if !ok {
-				return nil, fmt.Errorf("%w: aud holds a %s", gojwt.ErrInvalidType, value.TypeName(s))
+				return nil, fmt.Errorf("%w: aud holds %s", gojwt.ErrInvalidType, expression.TypeWithArticle(s))
 			}
 			out = append(out, str)
 		}
 		return out, nil
 	}
-	return nil, fmt.Errorf("%w: aud is a %s", gojwt.ErrInvalidType, value.TypeName(v))
+	return nil, fmt.Errorf("%w: aud is %s", gojwt.ErrInvalidType, expression.TypeWithArticle(v))
 }
 
 // decodeStep reads tokens without verifying them.

@@ -12,6 +12,7 @@ import (
 	"sync"
 
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/expression"
 	"github.com/nectar-run/nectar/engine/value"
 )
 
@@ -114,7 +115,7 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 		}
 		o, ok := v.(*value.Object)
 		if !ok {
-			return nil, engine.NewError(500, "pipeline: vars gave a %s, expected an object", value.TypeName(v))
+			return nil, engine.NewError(500, "pipeline: vars gave %s, expected an object", expression.TypeWithArticle(v))
 		}
 		vars = o.Clone()
 	}

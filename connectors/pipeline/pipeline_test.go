@@ -90,7 +90,7 @@ func TestPipeline(t *testing.T) {
 		{
 			name:   "vars that are not an object",
 			caller: "steps:\n  - name: call\n    pipeline: {name: child, vars: '{{ message.list }}'}\n",
-			input:  `{"list":[1]}`, wantErr: "test: step call: 500: pipeline: vars gave a array, expected an object",
+			input:  `{"list":[1]}`, wantErr: "test: step call: 500: pipeline: vars gave an array, expected an object",
 		},
 		{
 			name:   "on_error continue gets the inner error object",

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/expression"
 	"github.com/nectar-run/nectar/engine/value"
 )
 
@@ -60,7 +61,7 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 		}
 		obj, ok := v.(*value.Object)
 		if !ok {
-			return nil, engine.NewError(500, "throw: object gave a %s, expected an object", value.TypeName(v))
+			return nil, engine.NewError(500, "throw: object gave %s, expected an object", expression.TypeWithArticle(v))
 		}
 		if m, ok := obj.Get("error"); ok && !s.cfg.Error.IsSet() {
 			e.Message = fmt.Sprint(m)

@@ -211,3 +211,51 @@ func TestCoalesce(t *testing.T) {
 		})
 	}
 }
+
+func TestListsFromBuiltins(t *testing.T) {
+	tests := []struct{ name, src, want, wantErr string }{
+		{"in a split", `"b" in split("a,b", ",")`, `true`, ""},
+		{"not in a split", `"c" in split("a,b", ",")`, `false`, ""},
+		{"index a split", `split("a,b", ",")[1]`, `"b"`, ""},
+		{"negative index of a split", `split("a,b", ",")[-2]`, `"a"`, ""},
+		{"length of a split", `len(split("a,b,c", ","))`, `3`, ""},
+		{"in on a number", `1 in 2`, ``, `cannot use 'in' on a number`},
+		{"length of a boolean", `len(true)`, ``, `len: cannot take the length of a boolean`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			e, err := expression.Compile(tt.src, expression.Options{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := e.Eval(&expression.Env{})
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got %v, want an error with %q", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := value.MustEncodeString(got); s != tt.want {
+				t.Errorf("got %s, want %s", s, tt.want)
+			}
+		})
+	}
+}
+
+func TestTypeWithArticle(t *testing.T) {
+	tests := []struct {
+		v    any
+		want string
+	}{
+		{nil, "null"}, {[]any{}, "an array"}, {[]string{}, "an array"}, {value.NewObject(0), "an object"},
+		{"s", "a string"}, {int64(1), "a number"}, {true, "a boolean"},
+	}
+	for _, tt := range tests {
+		if got := expression.TypeWithArticle(tt.v); got != tt.want {
+			t.Errorf("TypeWithArticle(%#v) = %q, want %q", tt.v, got, tt.want)
+		}
+	}
+}

@@ -3,6 +3,7 @@ package expression
 import (
 	"errors"
 	"fmt"
+	"reflect"
 	"strconv"
 	"strings"
 	"sync"
@@ -140,7 +141,20 @@ func get(base0, key any) (any, error) {
 		if s, ok := a[1].(string); ok && s == "$" {
 			return base, nil
 		}
-		return nil, fmt.Errorf("cannot read field %s of a %s", preview(fmt.Sprint(a[1])), value.TypeName(a[0]))
+		if rv, ok := list(base); ok { // []string from split and the like
+			i, ok := value.ToInt(a[1])
+			if !ok {
+				return nil, fmt.Errorf("cannot index an array with %s", value.TypeName(a[1]))
+			}
+			if i < 0 {
+				i += int64(rv.Len())
+			}
+			if i < 0 || i >= int64(rv.Len()) {
+				return nil, nil
+			}
+			return normalize(rv.Index(int(i)).Interface()), nil
+		}
+		return nil, fmt.Errorf("cannot read field %s of %s", preview(fmt.Sprint(a[1])), TypeWithArticle(a[0]))
 	}
 }
 
@@ -174,7 +188,38 @@ func in(a ...any) (any, error) {
 	case nil:
 		return false, nil
 	}
-	return nil, fmt.Errorf("cannot use 'in' on a %s", value.TypeName(a[1]))
+	if rv, ok := list(a[1]); ok { // []string from split and the like
+		for i := range rv.Len() {
+			if value.Equal(a[0], rv.Index(i).Interface()) {
+				return true, nil
+			}
+		}
+		return false, nil
+	}
+	return nil, fmt.Errorf("cannot use 'in' on %s", TypeWithArticle(a[1]))
+}
+
+// list gives v as a reflect.Value when it is a Go slice or array other than
+// []any: expr's builtins return []string (split) and such.
+func list(v any) (reflect.Value, bool) {
+	rv := reflect.ValueOf(v)
+	if k := rv.Kind(); k == reflect.Slice || k == reflect.Array {
+		return rv, true
+	}
+	return reflect.Value{}, false
+}
+
+// TypeWithArticle names v's JSON type for a message, with its article:
+// "an array", "an object", "a string", "null". It is value.TypeName for prose.
+func TypeWithArticle(v any) string {
+	switch t := value.TypeName(v); t {
+	case "null":
+		return t
+	case "array", "object":
+		return "an " + t
+	default:
+		return "a " + t
+	}
 }
 
 // toBool is an operand of !, not, &&, || and ?: — null counts as false; any
@@ -246,7 +291,10 @@ func length(a ...any) (any, error) {
 	case nil:
 		return int64(0), nil
 	}
-	return nil, fmt.Errorf("len: cannot take the length of a %s", value.TypeName(arg(a, 0)))
+	if rv, ok := list(arg(a, 0)); ok {
+		return int64(rv.Len()), nil
+	}
+	return nil, fmt.Errorf("len: cannot take the length of %s", TypeWithArticle(arg(a, 0)))
 }
 
 func keys(a ...any) (any, error) {
