@@ -5,6 +5,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/nectar-run/nectar/engine/value"
 )
 
 func TestRunGreet(t *testing.T) {
@@ -114,5 +116,52 @@ func TestSchemaAndConnectors(t *testing.T) {
 	out, _, code = nectar(t, "", "connectors", "assert")
 	if code != 0 || !strings.Contains(out, "that: list of condition (required)") {
 		t.Fatalf("connectors assert: %s", out)
+	}
+}
+
+// TestJoltConformanceThroughCLI runs a few of the JOLT conformance cases
+// through `nectar jolt`, as a user would (the jolt package runs all of them
+// in process).
+func TestJoltConformanceThroughCLI(t *testing.T) {
+	cases := []string{"shift-wildcardsWithOr", "chain-integration-firstSample", "modify-overwrite-beta-functions-stringsSplitTest", "default-firstSample", "cardinality-starTestData"}
+	for _, name := range cases {
+		t.Run(name, func(t *testing.T) {
+			data, err := os.ReadFile(filepath.Join("..", "..", "jolt", "testdata", "conformance", "cases", name+".json"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := value.Decode(data)
+			if err != nil {
+				t.Fatal(err)
+			}
+			tc := c.(*value.Object)
+			op, _ := tc.Get("operation")
+			spec, _ := tc.Get("spec")
+			if op != "chain" {
+				spec = []any{value.ObjectOf("operation", op, "spec", spec)}
+			}
+			dir := t.TempDir()
+			specFile := filepath.Join(dir, "spec.json")
+			os.WriteFile(specFile, []byte(value.MustEncodeString(spec)), 0o644)
+			args := []string{"jolt", "--spec", specFile}
+			if ctx, ok := tc.Get("context"); ok {
+				ctxFile := filepath.Join(dir, "context.json")
+				os.WriteFile(ctxFile, []byte(value.MustEncodeString(ctx)), 0o644)
+				args = append(args, "--context", ctxFile)
+			}
+			input, _ := tc.Get("input")
+			out, errOut, code := nectar(t, value.MustEncodeString(input), args...)
+			if code != 0 {
+				t.Fatalf("exit %d: %s", code, errOut)
+			}
+			got, err := value.DecodeString(out)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, _ := tc.Get("expected")
+			if !value.Equal(got, want) {
+				t.Errorf("got  %s\nwant %s", value.MustEncodeString(got), value.MustEncodeString(want))
+			}
+		})
 	}
 }
