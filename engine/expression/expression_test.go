@@ -259,3 +259,14 @@ func TestTypeWithArticle(t *testing.T) {
 		}
 	}
 }
+
+func TestUnknownNamesInOperands(t *testing.T) {
+	for _, src := range []string{`mesage.x > 1`, `mesage == 1`, `!mesage`, `mesage || true`, `mesage ?? 1`, `mesage ? 1 : 2`, `"a" in mesage`} {
+		t.Run(src, func(t *testing.T) {
+			_, err := expression.Compile(src, expression.Options{})
+			if err == nil || !strings.Contains(err.Error(), "unknown name mesage") {
+				t.Errorf("got %v, want unknown name mesage", err)
+			}
+		})
+	}
+}

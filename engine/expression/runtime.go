@@ -35,8 +35,9 @@ var ownFuncs = map[string]func(args ...any) (any, error){
 	"type":     func(a ...any) (any, error) { return value.TypeName(arg(a, 0)), nil },
 }
 
-// boolFuncs are the own functions that always give a boolean. The checker is
-// told so, which spares expr a dereference of their results.
+// boolFuncs are the own functions that always give a boolean. They are not
+// declared to expr with a typed signature: the checker would then skip their
+// arguments on its last pass and miss an unknown name in them.
 var boolFuncs = map[string]bool{
 	"__eq": true, "__ne": true, "__in": true, "__bool": true,
 	"__lt": true, "__le": true, "__gt": true, "__ge": true,
@@ -51,14 +52,7 @@ func baseOptions() []expr.Option {
 	optionsOnce.Do(func() {
 		options = []expr.Option{expr.Env(Env{})}
 		for name, fn := range ownFuncs {
-			switch {
-			case name == "__bool":
-				options = append(options, expr.Function(name, fn, new(func(any) bool)))
-			case boolFuncs[name]:
-				options = append(options, expr.Function(name, fn, new(func(any, any) bool)))
-			default:
-				options = append(options, expr.Function(name, fn))
-			}
+			options = append(options, expr.Function(name, fn))
 		}
 		for name, f := range catalogue {
 			options = append(options, expr.Function(name, f.Fn))
