@@ -70,25 +70,28 @@ func CompileTemplate(src string, opts Options) (*Template, error) {
 	return t, nil
 }
 
-// closing finds the "}}" that ends an expression, skipping string literals.
+// closing finds the "}}" that ends an expression. It skips string literals and
+// counts the braces of object literals, so that in "{{ {a: {b: 1}} }}" the
+// "}}" of the nested literals does not end the expression.
 func closing(s string) int {
 	var quote byte
+	depth := 0
 	for i := 0; i < len(s); i++ {
 		c := s[i]
 		switch {
 		case quote != 0:
-			if c == '\\' {
+			if c == '\\' && quote != '`' { // raw strings have no escapes
 				i++
 			} else if c == quote {
 				quote = 0
 			}
 		case c == '"' || c == '\'' || c == '`':
 			quote = c
+		case c == '{':
+			depth++
+		case c == '}' && depth > 0:
+			depth--
 		case c == '}' && i+1 < len(s) && s[i+1] == '}':
-			// "}}}" closes after an object literal's own brace.
-			for i+2 < len(s) && s[i+2] == '}' {
-				i++
-			}
 			return i
 		}
 	}
