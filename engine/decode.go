@@ -494,6 +494,15 @@ func scalarValue(n *yaml.Node) (any, error) {
 		}
 		return n.Value, nil
 	case "!!float":
+		// yaml.v3 tags an integer too large for int64 as a float; it stays an
+		// exact number, as it does in JSON input.
+		if n.Style&yaml.TaggedStyle == 0 {
+			if digits, ok := plainInteger(n.Value); ok {
+				if v, err := value.DecodeString(digits); err == nil && value.IsNumber(v) {
+					return v, nil
+				}
+			}
+		}
 		f, err := strconv.ParseFloat(n.Value, 64)
 		if err != nil {
 			var v float64
@@ -510,6 +519,22 @@ func scalarValue(n *yaml.Node) (any, error) {
 		return n.Value, nil
 	}
 	return n.Value, nil
+}
+
+// plainInteger returns s as a JSON integer when it is a decimal integer
+// literal (sign, digits, underscores between digits).
+func plainInteger(s string) (string, bool) {
+	s = strings.TrimPrefix(strings.ReplaceAll(s, "_", ""), "+")
+	digits := strings.TrimPrefix(s, "-")
+	if digits == "" || (len(digits) > 1 && digits[0] == '0') {
+		return "", false
+	}
+	for i := 0; i < len(digits); i++ {
+		if digits[i] < '0' || digits[i] > '9' {
+			return "", false
+		}
+	}
+	return s, true
 }
 
 // unknownError says that name is not one of known, with a suggestion.

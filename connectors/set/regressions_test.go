@@ -8,18 +8,29 @@ import (
 	"github.com/nectar-run/nectar/engine/value"
 )
 
-// TestBugYAMLBigIntegerBecomesFloat: an integer constant too large for
-// uint64, written in a pipeline file, turns into a float and loses digits
-// (engine/decode.go scalarValue: yaml.v3 tags it !!float). The same number in
-// the JSON input stays exact, so a pipeline cannot write one back.
-func TestBugYAMLBigIntegerBecomesFloat(t *testing.T) {
-	p := load(t, "name: test\nsteps:\n  - set: {id: 123456789012345678901}\n")
-	out, err := p.Run(context.Background(), nil, value.NewObject(0), engine.RunOptions{})
-	if err != nil {
-		t.Fatal(err)
+// TestYAMLBigIntegersStayExact: an integer constant too large for int64,
+// written in a pipeline file, stays exact, as it does in JSON input (yaml.v3
+// tags it !!float, and it used to become a float and lose digits).
+func TestYAMLBigIntegersStayExact(t *testing.T) {
+	tests := []struct{ name, yaml, want string }{
+		{"beyond uint64", `123456789012345678901`, `123456789012345678901`},
+		{"negative beyond int64", `-123456789012345678901`, `-123456789012345678901`},
+		{"with a plus sign and underscores", `+123_456_789_012_345_678_901`, `123456789012345678901`},
+		{"int64 stays an integer", `9223372036854775807`, `9223372036854775807`},
+		{"a float stays a float", `1.5e3`, `1500.0`},
+		{"an explicit float tag wins", `!!float 12`, `12.0`},
 	}
-	if got, want := value.MustEncodeString(out), `{"id":123456789012345678901}`; got != want {
-		t.Errorf("got  %s\nwant %s", got, want)
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := load(t, "name: test\nsteps:\n  - set: {id: "+tt.yaml+"}\n")
+			out, err := p.Run(context.Background(), nil, value.NewObject(0), engine.RunOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got, want := value.MustEncodeString(out), `{"id":`+tt.want+`}`; got != want {
+				t.Errorf("got  %s\nwant %s", got, want)
+			}
+		})
 	}
 }
 
