@@ -60,6 +60,7 @@ type Expr struct {
 	src  string
 	prog *vm.Program
 	path *pathExpr // set when the expression is a plain path: evaluated without the VM
+	fast evalFn    // set when the expression compiles to closures: evaluated without the VM
 }
 
 // Source returns the expression's source text.
@@ -79,7 +80,11 @@ func Compile(src string, opts Options) (*Expr, error) {
 	if err != nil {
 		return nil, compileError(src, err)
 	}
-	return &Expr{src: strings.TrimSpace(src), prog: prog, path: simplePath(src)}, nil
+	e := &Expr{src: strings.TrimSpace(src), prog: prog, path: simplePath(src)}
+	if e.path == nil && !vmOnly {
+		e.fast = compileFast(prog.Node())
+	}
+	return e, nil
 }
 
 func compileError(src string, err error) *Error {
@@ -101,6 +106,10 @@ func runeOffsetToByte(s string, runes int) int {
 	return len(s)
 }
 
+// vmOnly makes Compile leave every expression to expr's virtual machine; the
+// tests set it to check that the closure form gives the same results.
+var vmOnly = false
+
 var vmPool = sync.Pool{New: func() any { return new(vm.VM) }}
 
 // Eval evaluates the expression in env. Integers come back as int64 and
@@ -112,6 +121,19 @@ func (e *Expr) Eval(env *Env) (out any, err error) {
 			return nil, &EvalError{Source: e.src, Err: err}
 		}
 		return out, nil
+	}
+	if e.fast != nil {
+		defer func() {
+			// The VM turns a panicking function into an error; so does this path.
+			if r := recover(); r != nil {
+				out, err = nil, &EvalError{Source: e.src, Err: fmt.Errorf("%v", r)}
+			}
+		}()
+		out, err = e.fast(env)
+		if err != nil {
+			return nil, &EvalError{Source: e.src, Err: err}
+		}
+		return normalize(out), nil
 	}
 	m := vmPool.Get().(*vm.VM)
 	out, err = m.Run(e.prog, env)

@@ -1,0 +1,13 @@
+package expression
+
+// SetVMOnly makes Compile leave every expression to expr's virtual machine,
+// so tests can check that both forms give the same results. It returns a
+// function restoring the previous setting.
+func SetVMOnly(on bool) func() {
+	prev := vmOnly
+	vmOnly = on
+	return func() { vmOnly = prev }
+}
+
+// HasFastPath reports whether an expression runs without the VM.
+func (e *Expr) HasFastPath() bool { return e.fast != nil || e.path != nil }

@@ -1,0 +1,355 @@
+package expression
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/expr-lang/expr/ast"
+
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+// evalFn is an expression compiled to Go closures. Most expressions in
+// pipelines are built from a few node kinds — paths, literals, comparisons,
+// boolean logic, ?:, ?? and function calls — and for those a tree of
+// closures is several times faster than expr's virtual machine, which
+// allocates its stack and argument buffers on every run. compileFast
+// returns nil for anything else, and the VM runs it; both give the same
+// results (expression tests run every case both ways).
+type evalFn func(env *Env) (any, error)
+
+func compileFast(n ast.Node) evalFn {
+	switch t := n.(type) {
+	case *ast.NilNode:
+		return func(*Env) (any, error) { return nil, nil }
+	case *ast.BoolNode:
+		v := t.Value
+		return func(*Env) (any, error) { return v, nil }
+	case *ast.IntegerNode:
+		v := int64(t.Value)
+		return func(*Env) (any, error) { return v, nil }
+	case *ast.FloatNode:
+		v := t.Value
+		return func(*Env) (any, error) { return v, nil }
+	case *ast.StringNode:
+		v := t.Value
+		return func(*Env) (any, error) { return v, nil }
+	case *ast.IdentifierNode:
+		switch t.Value {
+		case "message":
+			return func(e *Env) (any, error) { return e.Message, nil }
+		case "vars":
+			return func(e *Env) (any, error) { return e.Vars, nil }
+		case "globals":
+			return func(e *Env) (any, error) { return e.Globals, nil }
+		case "global":
+			return func(e *Env) (any, error) { return e.Global, nil }
+		case "metadata":
+			return func(e *Env) (any, error) { return e.Metadata, nil }
+		case "account":
+			return func(e *Env) (any, error) { return e.Account, nil }
+		}
+		return nil
+	case *ast.CallNode:
+		return compileCall(t)
+	case *ast.VariableDeclaratorNode:
+		// The patcher writes a ?? b as let __coalesceN = a; __coalesceN != nil ? __coalesceN : b.
+		c, ok := t.Expr.(*ast.ConditionalNode)
+		if !ok || !strings.HasPrefix(t.Name, "__coalesce") {
+			return nil
+		}
+		a, b := compileFast(t.Value), compileFast(c.Exp2)
+		if a == nil || b == nil {
+			return nil
+		}
+		return func(e *Env) (any, error) {
+			v, err := a(e)
+			if err != nil || v != nil {
+				return v, err
+			}
+			return b(e)
+		}
+	case *ast.ArrayNode:
+		items := make([]evalFn, len(t.Nodes))
+		for i, n := range t.Nodes {
+			if items[i] = compileFast(n); items[i] == nil {
+				return nil
+			}
+		}
+		return func(e *Env) (any, error) {
+			out := make([]any, len(items))
+			for i, f := range items {
+				v, err := f(e)
+				if err != nil {
+					return nil, err
+				}
+				out[i] = v
+			}
+			return out, nil
+		}
+	case *ast.UnaryNode:
+		x := compileFast(t.Node)
+		if x == nil {
+			return nil
+		}
+		switch t.Operator {
+		case "!", "not":
+			return func(e *Env) (any, error) {
+				v, err := x(e)
+				if err != nil {
+					return nil, err
+				}
+				b, ok := v.(bool)
+				if !ok {
+					return nil, fmt.Errorf("invalid operation: ! on %s", value.TypeName(v))
+				}
+				return !b, nil
+			}
+		case "-":
+			return func(e *Env) (any, error) {
+				v, err := x(e)
+				if err != nil {
+					return nil, err
+				}
+				return arith("-", int64(0), v)
+			}
+		}
+		return nil
+	case *ast.BinaryNode:
+		return compileBinary(t)
+	case *ast.ConditionalNode:
+		c, a, b := compileFast(t.Cond), compileFast(t.Exp1), compileFast(t.Exp2)
+		if c == nil || a == nil || b == nil {
+			return nil
+		}
+		return func(e *Env) (any, error) {
+			v, err := c(e)
+			if err != nil {
+				return nil, err
+			}
+			cond, ok := v.(bool)
+			if !ok {
+				return nil, fmt.Errorf("non-bool expression (type %s) used as condition", value.TypeName(v))
+			}
+			if cond {
+				return a(e)
+			}
+			return b(e)
+		}
+	}
+	return nil
+}
+
+func compileCall(t *ast.CallNode) evalFn {
+	id, ok := t.Callee.(*ast.IdentifierNode)
+	if !ok {
+		return nil
+	}
+	fn := ownFuncs[id.Value]
+	if fn == nil {
+		if f, ok := catalogue[id.Value]; ok {
+			fn = f.Fn
+		}
+	}
+	if fn == nil {
+		return nil
+	}
+	args := make([]evalFn, len(t.Arguments))
+	for i, a := range t.Arguments {
+		if args[i] = compileFast(a); args[i] == nil {
+			return nil
+		}
+	}
+	switch len(args) {
+	case 0:
+		return func(*Env) (any, error) { return fn() }
+	case 1:
+		a0 := args[0]
+		return func(e *Env) (any, error) {
+			v0, err := a0(e)
+			if err != nil {
+				return nil, err
+			}
+			return fn(v0)
+		}
+	case 2:
+		a0, a1 := args[0], args[1]
+		if id.Value == "__get" {
+			return func(e *Env) (any, error) {
+				v0, err := a0(e)
+				if err != nil {
+					return nil, err
+				}
+				v1, err := a1(e)
+				if err != nil {
+					return nil, err
+				}
+				return get(v0, v1)
+			}
+		}
+		return func(e *Env) (any, error) {
+			v0, err := a0(e)
+			if err != nil {
+				return nil, err
+			}
+			v1, err := a1(e)
+			if err != nil {
+				return nil, err
+			}
+			return fn(v0, v1)
+		}
+	}
+	return func(e *Env) (any, error) {
+		vals := make([]any, len(args))
+		for i, a := range args {
+			v, err := a(e)
+			if err != nil {
+				return nil, err
+			}
+			vals[i] = v
+		}
+		return fn(vals...)
+	}
+}
+
+func compileBinary(t *ast.BinaryNode) evalFn {
+	l, r := compileFast(t.Left), compileFast(t.Right)
+	if l == nil || r == nil {
+		return nil
+	}
+	op := t.Operator
+	switch op {
+	case "&&", "and", "||", "or":
+		and := op == "&&" || op == "and"
+		return func(e *Env) (any, error) {
+			v, err := l(e)
+			if err != nil {
+				return nil, err
+			}
+			b, ok := v.(bool)
+			if !ok {
+				return nil, fmt.Errorf("invalid operation: %s on %s", op, value.TypeName(v))
+			}
+			if b != and { // false && …, true || …: short-circuit
+				return b, nil
+			}
+			v, err = r(e)
+			if err != nil {
+				return nil, err
+			}
+			if b, ok = v.(bool); !ok {
+				return nil, fmt.Errorf("invalid operation: %s on %s", op, value.TypeName(v))
+			}
+			return b, nil
+		}
+	case "??":
+		return func(e *Env) (any, error) {
+			v, err := l(e)
+			if err != nil || v != nil {
+				return v, err
+			}
+			return r(e)
+		}
+	case "+", "-", "*", "/", "%", "**", "^":
+		return func(e *Env) (any, error) {
+			a, err := l(e)
+			if err != nil {
+				return nil, err
+			}
+			b, err := r(e)
+			if err != nil {
+				return nil, err
+			}
+			return arith(op, a, b)
+		}
+	case "contains", "startsWith", "endsWith":
+		return func(e *Env) (any, error) {
+			a, err := l(e)
+			if err != nil {
+				return nil, err
+			}
+			b, err := r(e)
+			if err != nil {
+				return nil, err
+			}
+			as, ok1 := a.(string)
+			bs, ok2 := b.(string)
+			if !ok1 || !ok2 {
+				return nil, fmt.Errorf("invalid operation: %s %s %s", value.TypeName(a), op, value.TypeName(b))
+			}
+			switch op {
+			case "contains":
+				return strings.Contains(as, bs), nil
+			case "startsWith":
+				return strings.HasPrefix(as, bs), nil
+			}
+			return strings.HasSuffix(as, bs), nil
+		}
+	}
+	return nil
+}
+
+var errDivZero = errors.New("integer divide by zero")
+
+// arith applies an arithmetic operator as expr does: integers stay integers
+// except for / and **, which give floats; + also joins strings.
+func arith(op string, a, b any) (any, error) {
+	if op == "+" {
+		if as, ok := a.(string); ok {
+			if bs, ok := b.(string); ok {
+				return as + bs, nil
+			}
+		}
+	}
+	ai, aInt := intOf(a)
+	bi, bInt := intOf(b)
+	if aInt && bInt {
+		switch op {
+		case "+":
+			return ai + bi, nil
+		case "-":
+			return ai - bi, nil
+		case "*":
+			return ai * bi, nil
+		case "%":
+			if bi == 0 {
+				return nil, errDivZero
+			}
+			return ai % bi, nil
+		}
+	}
+	af, aok := value.ToFloat(a)
+	bf, bok := value.ToFloat(b)
+	if !aok || !bok || !value.IsNumber(a) || !value.IsNumber(b) {
+		return nil, fmt.Errorf("invalid operation: %s %s %s", value.TypeName(a), op, value.TypeName(b))
+	}
+	switch op {
+	case "+":
+		return af + bf, nil
+	case "-":
+		return af - bf, nil
+	case "*":
+		return af * bf, nil
+	case "/":
+		return af / bf, nil
+	case "**", "^":
+		return math.Pow(af, bf), nil
+	case "%":
+		return nil, fmt.Errorf("invalid operation: %s %% %s", value.TypeName(a), value.TypeName(b))
+	}
+	return nil, fmt.Errorf("unknown operator %s", op)
+}
+
+func intOf(v any) (int64, bool) {
+	switch t := v.(type) {
+	case int64:
+		return t, true
+	case int:
+		return int64(t), true
+	case int32:
+		return int64(t), true
+	}
+	return 0, false
+}
