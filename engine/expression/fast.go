@@ -167,6 +167,15 @@ func compileCall(t *ast.CallNode) evalFn {
 		return func(*Env) (any, error) { return fn() }
 	case 1:
 		a0 := args[0]
+		if f1 := unaryDirect[id.Value]; f1 != nil {
+			return func(e *Env) (any, error) {
+				v0, err := a0(e)
+				if err != nil {
+					return nil, err
+				}
+				return f1(v0)
+			}
+		}
 		return func(e *Env) (any, error) {
 			v0, err := a0(e)
 			if err != nil {
@@ -176,7 +185,7 @@ func compileCall(t *ast.CallNode) evalFn {
 		}
 	case 2:
 		a0, a1 := args[0], args[1]
-		if id.Value == "__get" {
+		if f2 := binaryDirect[id.Value]; f2 != nil {
 			return func(e *Env) (any, error) {
 				v0, err := a0(e)
 				if err != nil {
@@ -186,7 +195,7 @@ func compileCall(t *ast.CallNode) evalFn {
 				if err != nil {
 					return nil, err
 				}
-				return get(v0, v1)
+				return f2(v0, v1)
 			}
 		}
 		return func(e *Env) (any, error) {
@@ -213,6 +222,31 @@ func compileCall(t *ast.CallNode) evalFn {
 		return fn(vals...)
 	}
 }
+
+// binaryDirect and unaryDirect call the functions behind rewritten operators
+// without packing their arguments into a slice.
+var (
+	binaryDirect = map[string]func(a, b any) (any, error){
+		"__get": get,
+		"__eq":  func(a, b any) (any, error) { return value.Equal(a, b), nil },
+		"__ne":  func(a, b any) (any, error) { return !value.Equal(a, b), nil },
+		"__lt":  compare2(func(c int) bool { return c < 0 }),
+		"__le":  compare2(func(c int) bool { return c <= 0 }),
+		"__gt":  compare2(func(c int) bool { return c > 0 }),
+		"__ge":  compare2(func(c int) bool { return c >= 0 }),
+	}
+	unaryDirect = map[string]func(a any) (any, error){
+		"__bool": func(a any) (any, error) {
+			switch b := a.(type) {
+			case bool:
+				return b, nil
+			case nil:
+				return false, nil
+			}
+			return toBool(a)
+		},
+	}
+)
 
 func compileBinary(t *ast.BinaryNode) evalFn {
 	l, r := compileFast(t.Left), compileFast(t.Right)

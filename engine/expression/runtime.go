@@ -83,12 +83,11 @@ func arg(a []any, i int) any {
 func getFunc(a ...any) (any, error) { return get(a[0], a[1]) }
 
 func get(base0, key any) (any, error) {
-	a := [2]any{base0, key}
-	switch base := a[0].(type) {
+	switch base := base0.(type) {
 	case *value.Object:
-		key, ok := a[1].(string)
+		key, ok := key.(string)
 		if !ok {
-			return nil, fmt.Errorf("cannot index an object with %s", value.TypeName(a[1]))
+			return nil, fmt.Errorf("cannot index an object with %s", value.TypeName(key))
 		}
 		v, found := base.Get(key)
 		if !found && key == "$" {
@@ -98,12 +97,12 @@ func get(base0, key any) (any, error) {
 	case nil:
 		return nil, nil
 	case []any:
-		i, ok := value.ToInt(a[1])
+		i, ok := value.ToInt(key)
 		if !ok {
-			if s, isStr := a[1].(string); isStr && s == "$" {
+			if s, isStr := key.(string); isStr && s == "$" {
 				return base, nil
 			}
-			return nil, fmt.Errorf("cannot index an array with %s", value.TypeName(a[1]))
+			return nil, fmt.Errorf("cannot index an array with %s", value.TypeName(key))
 		}
 		if i < 0 {
 			i += int64(len(base))
@@ -113,12 +112,12 @@ func get(base0, key any) (any, error) {
 		}
 		return base[i], nil
 	case string:
-		if s, ok := a[1].(string); ok && s == "$" {
+		if s, ok := key.(string); ok && s == "$" {
 			return base, nil
 		}
-		i, ok := value.ToInt(a[1])
+		i, ok := value.ToInt(key)
 		if !ok {
-			return nil, fmt.Errorf("cannot read field %s of a string", strconv.Quote(fmt.Sprint(a[1])))
+			return nil, fmt.Errorf("cannot read field %s of a string", strconv.Quote(fmt.Sprint(key)))
 		}
 		r := []rune(base)
 		if i < 0 {
@@ -129,16 +128,16 @@ func get(base0, key any) (any, error) {
 		}
 		return string(r[i]), nil
 	case map[string]any:
-		key, _ := a[1].(string)
+		key, _ := key.(string)
 		return base[key], nil
 	default:
-		if s, ok := a[1].(string); ok && s == "$" {
+		if s, ok := key.(string); ok && s == "$" {
 			return base, nil
 		}
 		if rv, ok := list(base); ok { // []string from split and the like
-			i, ok := value.ToInt(a[1])
+			i, ok := value.ToInt(key)
 			if !ok {
-				return nil, fmt.Errorf("cannot index an array with %s", value.TypeName(a[1]))
+				return nil, fmt.Errorf("cannot index an array with %s", value.TypeName(key))
 			}
 			if i < 0 {
 				i += int64(rv.Len())
@@ -148,7 +147,7 @@ func get(base0, key any) (any, error) {
 			}
 			return normalize(rv.Index(int(i)).Interface()), nil
 		}
-		return nil, fmt.Errorf("cannot read field %s of %s", preview(fmt.Sprint(a[1])), TypeWithArticle(a[0]))
+		return nil, fmt.Errorf("cannot read field %s of %s", preview(fmt.Sprint(key)), TypeWithArticle(base0))
 	}
 }
 
@@ -231,8 +230,12 @@ func toBool(a ...any) (any, error) {
 var errIncomparable = errors.New("incomparable")
 
 func compare(ok func(int) bool) func(a ...any) (any, error) {
-	return func(a ...any) (any, error) {
-		x, y := a[0], a[1]
+	c := compare2(ok)
+	return func(a ...any) (any, error) { return c(a[0], a[1]) }
+}
+
+func compare2(ok func(int) bool) func(x, y any) (any, error) {
+	return func(x, y any) (any, error) {
 		if x == nil || y == nil {
 			return false, nil
 		}
