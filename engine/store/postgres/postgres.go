@@ -46,8 +46,8 @@ type options struct {
 // disables the periodic purge (Purge still works).
 func WithPurgeInterval(d time.Duration) Option { return func(o *options) { o.purgeInterval = d } }
 
-// WithMaxConns caps the connection pool; the default is pgxpool's (the
-// larger of 4 and the number of CPUs), or pool_max_conns in the DSN.
+// WithMaxConns caps the connection pool; the default is pool_max_conns in
+// the DSN, else DefaultMaxConns.
 func WithMaxConns(n int32) Option { return func(o *options) { o.maxConns = n } }
 
 // Store is the PostgreSQL store. Create it with Open; it is safe for
@@ -69,6 +69,12 @@ var _ store.Store = (*Store)(nil)
 // string, as pgx accepts), applies the migrations this version of Nectar
 // needs, and returns the store. ctx bounds the connection and the
 // migrations, not the store's life.
+// DefaultMaxConns is the pool size when neither WithMaxConns nor
+// pool_max_conns sets one. pgxpool's own default (4 on small machines) makes
+// a serving replica's requests queue for connections: each HTTP execution
+// that touches the store holds one for a round trip.
+const DefaultMaxConns = 16
+
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	o := options{purgeInterval: time.Minute}
 	for _, opt := range opts {
@@ -79,8 +85,11 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		// pgx's parse errors can quote the DSN, password included.
 		return nil, errors.New("postgres: the connection string does not parse (want postgres://user:password@host:port/database)")
 	}
-	if o.maxConns > 0 {
+	switch {
+	case o.maxConns > 0:
 		cfg.MaxConns = o.maxConns
+	case !strings.Contains(dsn, "pool_max_conns"):
+		cfg.MaxConns = DefaultMaxConns
 	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
