@@ -18,14 +18,21 @@ type panicky struct{}
 
 func (panicky) Execute(context.Context, *engine.Exec, any) (any, error) { panic("boom") }
 
-// sleepy waits for its duration or the context.
-type sleepy struct{ d time.Duration }
+// sleepy waits for its duration or the context. With swallow, it reports the
+// end of the context as a 500 without wrapping it, as a careless connector would.
+type sleepy struct {
+	d       time.Duration
+	swallow bool
+}
 
 func (s sleepy) Execute(ctx context.Context, _ *engine.Exec, in any) (any, error) {
 	t := time.NewTimer(s.d)
 	defer t.Stop()
 	select {
 	case <-ctx.Done():
+		if s.swallow {
+			return nil, engine.NewError(500, "sleep: %v", ctx.Err())
+		}
 		return nil, ctx.Err()
 	case <-t.C:
 		return in, nil
@@ -46,13 +53,16 @@ func (f flaky) Execute(_ context.Context, x *engine.Exec, in any) (any, error) {
 }
 
 type testConfig struct {
-	Sleep engine.Duration `yaml:"sleep"`
-	Until int64           `yaml:"until"`
+	Sleep   engine.Duration `yaml:"sleep"`
+	Swallow bool            `yaml:"swallow"`
+	Until   int64           `yaml:"until"`
 }
 
 func init() {
 	engine.Register(engine.Connector[testConfig]{Name: "test-panic", Summary: "panics", Compile: func(testConfig, *engine.Compiler) (engine.Step, error) { return panicky{}, nil }})
-	engine.Register(engine.Connector[testConfig]{Name: "test-sleep", Summary: "sleeps", Compile: func(c testConfig, _ *engine.Compiler) (engine.Step, error) { return sleepy{c.Sleep.D()}, nil }})
+	engine.Register(engine.Connector[testConfig]{Name: "test-sleep", Summary: "sleeps", Compile: func(c testConfig, _ *engine.Compiler) (engine.Step, error) {
+		return sleepy{c.Sleep.D(), c.Swallow}, nil
+	}})
 	engine.Register(engine.Connector[testConfig]{Name: "test-flaky", Summary: "fails until", Compile: func(c testConfig, _ *engine.Compiler) (engine.Step, error) { return flaky{c.Until}, nil }})
 }
 
@@ -146,6 +156,26 @@ steps:
 			name:     "step timeout gives 504",
 			pipeline: "name: a\nsteps:\n  - test-sleep: {sleep: 1m}\n    timeout: 10ms\n",
 			input:    `{}`, wantErr: "504: step timed out after 10ms",
+		},
+		{
+			name:     "step timeout gives 504 whatever the connector made of it",
+			pipeline: "name: a\nsteps:\n  - test-sleep: {sleep: 1m, swallow: true}\n    timeout: 10ms\n",
+			input:    `{}`, wantErr: "504: step timed out after 10ms",
+		},
+		{
+			name:     "pipeline timeout gives 504 whatever the connector made of it",
+			pipeline: "name: a\ntimeout: 10ms\nsteps:\n  - test-sleep: {sleep: 1m, swallow: true}\n",
+			input:    `{}`, wantErr: "a: step test-sleep#1: 504: execution timed out",
+		},
+		{
+			name:     "pipeline timeout within a longer step timeout",
+			pipeline: "name: a\ntimeout: 10ms\nsteps:\n  - test-sleep: {sleep: 1m}\n    timeout: 1m\n",
+			input:    `{}`, wantErr: "504: execution timed out",
+		},
+		{
+			name:     "pipeline timeout names the innermost step",
+			pipeline: "name: a\ntimeout: 10ms\nsteps:\n  - do-while:\n      until: 'true'\n      steps: [{name: nap, test-sleep: {sleep: 1m, swallow: true}}]\n",
+			input:    `{}`, wantErr: "step nap: 504: execution timed out",
 		},
 		{
 			name:     "retry runs again until success",

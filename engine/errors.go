@@ -92,9 +92,17 @@ type Error struct {
 	Cause error
 }
 
-// NewError returns an error with a status code and a message.
+// NewError returns an error with a status code and a message. A %w verb
+// keeps the wrapped error as the Cause (errors.Is and errors.As see it), as
+// fmt.Errorf does.
 func NewError(code int, format string, args ...any) *Error {
-	return &Error{Timestamp: time.Now().UnixMilli(), Code: code, Message: fmt.Sprintf(format, args...)}
+	err := fmt.Errorf(format, args...)
+	e := &Error{Timestamp: time.Now().UnixMilli(), Code: code, Message: err.Error()}
+	switch err.(type) {
+	case interface{ Unwrap() error }, interface{ Unwrap() []error }:
+		e.Cause = err
+	}
+	return e
 }
 
 func (e *Error) Error() string {

@@ -399,7 +399,9 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any) (out any, err er
 }
 
 // execute runs the connector once, with the step timeout, turning a panic
-// into an error.
+// into an error. A step that fails once its deadline has passed (its own
+// timeout, the pipeline's, or the caller's) fails with 504, whatever error the
+// connector made of the cancellation.
 func (r *stepRunner) execute(ctx context.Context, x *Exec, in any) (out any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -407,17 +409,31 @@ func (r *stepRunner) execute(ctx context.Context, x *Exec, in any) (out any, err
 			out, err = nil, NewError(500, "connector %s failed unexpectedly: %v", r.connector, p)
 		}
 	}()
+	stepCtx := ctx
 	if r.timeout > 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, r.timeout)
+		stepCtx, cancel = context.WithTimeout(ctx, r.timeout)
 		defer cancel()
-		out, err = r.step.Execute(ctx, x, in)
-		if err != nil && ctx.Err() == context.DeadlineExceeded {
-			return nil, &Error{Timestamp: time.Now().UnixMilli(), Code: 504, Message: fmt.Sprintf("step timed out after %s", r.timeout), Cause: err}
-		}
-		return out, err
 	}
-	return r.step.Execute(ctx, x, in)
+	out, err = r.step.Execute(stepCtx, x, in)
+	if err != nil && stepCtx.Err() == context.DeadlineExceeded {
+		return nil, r.timedOut(ctx, err)
+	}
+	return out, err
+}
+
+// timedOut turns the error of a step stopped by a deadline into a 504. A 504
+// from a nested step is kept, so that it names the innermost step.
+func (r *stepRunner) timedOut(parent context.Context, err error) error {
+	var e *Error
+	if errors.As(err, &e) && e.Code == 504 {
+		return err
+	}
+	msg := "execution timed out"
+	if r.timeout > 0 && parent.Err() == nil {
+		msg = fmt.Sprintf("step timed out after %s", r.timeout)
+	}
+	return &Error{Timestamp: time.Now().UnixMilli(), Code: 504, Message: msg, Cause: err}
 }
 
 // fail names the step in an error raised inside it (an error from a nested

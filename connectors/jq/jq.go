@@ -94,7 +94,7 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (out any, er
 			if errors.As(err, &he) && he.Value() == nil {
 				break
 			}
-			return nil, engine.NewError(500, "jq: %v", err)
+			return nil, engine.NewError(500, "jq: %w", err)
 		}
 		results = append(results, v)
 		if len(results) > 1 {
