@@ -64,7 +64,11 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 			return nil, engine.NewError(500, "throw: object gave %s, expected an object", expression.TypeWithArticle(v))
 		}
 		if m, ok := obj.Get("error"); ok && !s.cfg.Error.IsSet() {
-			e.Message = fmt.Sprint(m)
+			if str, isStr := m.(string); isStr {
+				e.Message = str
+			} else {
+				e.Message = value.MustEncodeString(m) // an object or a list reads as JSON
+			}
 		}
 		if c, ok := obj.Get("code"); ok {
 			if code, ok := toCode(c); ok {
