@@ -70,6 +70,20 @@ func (t Template) String(x *Exec, msg any) (string, error) {
 	return string(expression.AppendText(nil, v)), nil
 }
 
+// Text evaluates the template as text like String, passing the value of each
+// expression through mapValue first (nil: unchanged); literal text is kept as
+// written.
+func (t Template) Text(x *Exec, msg any, mapValue func(any) any) (string, error) {
+	if t.t == nil {
+		return "", nil
+	}
+	s, err := t.t.Text(x.env(msg), mapValue)
+	if err != nil {
+		return "", x.exprError(err)
+	}
+	return s, nil
+}
+
 // Condition is a boolean expression option (that, when, if), compiled at load.
 type Condition struct {
 	e *expression.Expr

@@ -276,3 +276,23 @@ func TestUnknownNamesInOperands(t *testing.T) {
 		})
 	}
 }
+
+func TestTemplateText(t *testing.T) {
+	tpl, err := expression.CompileTemplate(`id {{ message.id }}: {{ message.o }}`, expression.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	upper := func(v any) any {
+		if s, ok := v.(string); ok {
+			return strings.ToUpper(s)
+		}
+		return v
+	}
+	got, err := tpl.Text(&expression.Env{Message: mustDecode(t, `{"id":"a","o":{"k":"v"}}`)}, upper)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := `id A: {"k":"v"}`; got != want {
+		t.Errorf("got %s, want %s", got, want)
+	}
+}

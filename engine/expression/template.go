@@ -139,6 +139,32 @@ func (t *Template) Eval(env *Env) (any, error) {
 	return string(b), nil
 }
 
+// Text evaluates the template as text, passing every expression's value
+// through mapValue (when not nil) before it is written: the log connector
+// masks sensitive fields of the objects a message embeds this way, leaving the
+// literal text alone.
+func (t *Template) Text(env *Env, mapValue func(any) any) (string, error) {
+	if t.single == nil && len(t.parts) == 1 {
+		return t.parts[0].text, nil
+	}
+	b := make([]byte, 0, len(t.src))
+	for _, p := range t.parts {
+		if p.expr == nil {
+			b = append(b, p.text...)
+			continue
+		}
+		v, err := p.expr.Eval(env)
+		if err != nil {
+			return "", err
+		}
+		if mapValue != nil {
+			v = mapValue(v)
+		}
+		b = AppendText(b, v)
+	}
+	return string(b), nil
+}
+
 // AppendText appends v as text: strings as they are, nil as nothing, numbers
 // and booleans in their JSON form, objects and arrays as JSON.
 func AppendText(b []byte, v any) []byte {
