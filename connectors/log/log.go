@@ -1,13 +1,19 @@
 // Package log implements the log connector: it writes one structured log line
-// (log/slog) at a level, with a message template and optional fields, and
-// passes the message through unchanged. Every line carries the execution id.
+// (log/slog) at a level, with a message template and optional fields in the
+// order of the file, and passes the message through unchanged. Every line
+// carries the execution id; the pipeline's sensitive_fields are masked as ***
+// in the fields, at any depth.
 package log
 
 import (
 	"context"
 	"log/slog"
+	"slices"
+
+	"gopkg.in/yaml.v3"
 
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/value"
 )
 
 func init() {
@@ -20,24 +26,19 @@ func init() {
 
 // Config holds the options of a log step.
 type Config struct {
-	Message engine.Template            `yaml:"message" required:"true" doc:"the log message"`
-	Level   string                     `yaml:"level" default:"info" enum:"debug,info,warn,error" doc:"severity"`
-	Fields  map[string]engine.Template `yaml:"fields" doc:"extra structured fields"`
+	Message engine.Template `yaml:"message" required:"true" doc:"the log message"`
+	Level   string          `yaml:"level" default:"info" enum:"debug,info,warn,error" doc:"severity"`
+	Fields  engine.Dynamic  `yaml:"fields" doc:"extra structured fields, an object written in its order; values may hold {{ }}"`
 }
 
 type step struct {
 	msg    engine.Template
 	level  slog.Level
-	fields []field
-}
-
-type field struct {
-	key string
-	tpl engine.Template
+	fields engine.Dynamic
 }
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
-	s := &step{msg: cfg.Message}
+	s := &step{msg: cfg.Message, fields: cfg.Fields}
 	switch cfg.Level {
 	case "debug":
 		s.level = slog.LevelDebug
@@ -48,8 +49,8 @@ func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	default:
 		s.level = slog.LevelInfo
 	}
-	for k, t := range cfg.Fields {
-		s.fields = append(s.fields, field{k, t})
+	if n := cc.Node("fields"); cfg.Fields.IsSet() && n.Kind != yaml.MappingNode {
+		return nil, cc.Errorf("fields", "expected an object of fields")
 	}
 	return s, nil
 }
@@ -59,19 +60,95 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 	if !x.Logger.Enabled(ctx, s.level) {
 		return in, nil
 	}
-	msg, err := s.msg.String(x, in)
+	sensitive := x.Pipeline.SensitiveFields
+	var maskValue func(any) any
+	if len(sensitive) > 0 {
+		maskValue = func(v any) any { return mask(v, sensitive) }
+	}
+	msg, err := s.msg.Text(x, in, maskValue)
 	if err != nil {
 		return nil, err
 	}
-	attrs := make([]slog.Attr, 0, len(s.fields)+1)
-	attrs = append(attrs, slog.String("step", x.StepName()))
-	for _, f := range s.fields {
-		v, err := f.tpl.Eval(x, in)
+	attrs := []slog.Attr{slog.String("step", x.StepName())}
+	if s.fields.IsSet() {
+		v, err := s.fields.Eval(x, in)
 		if err != nil {
 			return nil, err
 		}
-		attrs = append(attrs, slog.Any(f.key, v))
+		fields, _ := v.(*value.Object)
+		attrs = slices.Grow(attrs, fields.Len())
+		fields.Range(func(k string, v any) bool {
+			if v != nil && slices.Contains(sensitive, k) {
+				v = masked
+			} else if len(sensitive) > 0 {
+				v = mask(v, sensitive)
+			}
+			attrs = append(attrs, slog.Any(k, v))
+			return true
+		})
 	}
 	x.Logger.LogAttrs(ctx, s.level, msg, attrs...)
 	return in, nil
+}
+
+const masked = "***"
+
+// mask returns v with the values of sensitive keys replaced by ***, at any
+// depth. Parts without any are shared, not copied; v itself is not changed.
+func mask(v any, sensitive []string) any {
+	switch t := v.(type) {
+	case *value.Object:
+		var out *value.Object
+		for i := range t.Len() {
+			k, c := t.At(i)
+			nc := c
+			if c != nil && slices.Contains(sensitive, k) {
+				nc = masked
+			} else {
+				nc = mask(c, sensitive)
+			}
+			if out == nil && !same(nc, c) {
+				out = t.Clone()
+			}
+			if out != nil {
+				out.SetAt(i, nc)
+			}
+		}
+		if out == nil {
+			return t
+		}
+		return out
+	case []any:
+		var out []any
+		for i, c := range t {
+			nc := mask(c, sensitive)
+			if out == nil && !same(nc, c) {
+				out = slices.Clone(t)
+			}
+			if out != nil {
+				out[i] = nc
+			}
+		}
+		if out == nil {
+			return t
+		}
+		return out
+	}
+	return v
+}
+
+// same reports whether mask left c alone: only objects and lists change.
+func same(a, b any) bool {
+	switch x := a.(type) {
+	case *value.Object:
+		y, ok := b.(*value.Object)
+		return ok && x == y
+	case []any:
+		y, ok := b.([]any)
+		return ok && len(x) == len(y) && (len(x) == 0 || &x[0] == &y[0])
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	}
+	return true
 }
