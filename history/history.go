@@ -503,19 +503,28 @@ type masker struct {
 }
 
 // clean reports whether JSON text certainly holds no sensitive field and no
-// secret, so that it can be stored as it is. Text with escapes is never
-// clean: an escaped key could spell a sensitive name.
+// secret, so that it can be stored as it is. It reads the text once, looking
+// up every object key. Text with escapes is never clean: an escaped key could
+// spell a sensitive name.
 func (m *masker) clean(raw string) bool {
 	if strings.IndexByte(raw, '\\') >= 0 {
 		return false
 	}
-	for k := range m.global {
-		if containsKey(raw, k) {
+	for i := 0; i < len(raw); i++ {
+		if raw[i] != '"' {
+			continue
+		}
+		end := strings.IndexByte(raw[i+1:], '"')
+		if end < 0 {
 			return false
 		}
-	}
-	for _, k := range m.local {
-		if containsKey(raw, k) {
+		key := raw[i+1 : i+1+end]
+		i += end + 1
+		j := i + 1
+		for j < len(raw) && (raw[j] == ' ' || raw[j] == '\t' || raw[j] == '\n' || raw[j] == '\r') {
+			j++
+		}
+		if j < len(raw) && raw[j] == ':' && m.sensitive(key) {
 			return false
 		}
 	}
@@ -525,21 +534,6 @@ func (m *masker) clean(raw string) bool {
 		}
 	}
 	return true
-}
-
-// containsKey reports whether "k" appears in raw.
-func containsKey(raw, k string) bool {
-	for i := 0; ; {
-		j := strings.Index(raw[i:], k)
-		if j < 0 {
-			return false
-		}
-		at := i + j
-		if at > 0 && raw[at-1] == '"' && at+len(k) < len(raw) && raw[at+len(k)] == '"' {
-			return true
-		}
-		i = at + 1
-	}
 }
 
 func (m *masker) sensitive(k string) bool {
