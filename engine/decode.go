@@ -82,6 +82,11 @@ func (cc *Compiler) ErrorAtNode(n *yaml.Node, path string, err error) error {
 // options that are fixed per environment.
 func (cc *Compiler) Global(name string) (any, bool) { return cc.l.globals.Get(name) }
 
+// LoadOptions returns the options the pipeline is being loaded with, for a
+// connector that loads another pipeline file (the pipeline connector), so that
+// the environment's --globals reach it too.
+func (cc *Compiler) LoadOptions() LoadOptions { return cc.l.opts }
+
 // PipelineName returns the name of the pipeline being loaded.
 func (cc *Compiler) PipelineName() string { return cc.l.name }
 

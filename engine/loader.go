@@ -40,7 +40,7 @@ const MaxFileSize = 8 << 20
 // for files the pipeline refers to. Every problem of the file is reported
 // together; a pipeline with any problem is not returned.
 func Load(file string, data []byte, opts LoadOptions) (p *Pipeline, err error) {
-	l := &loader{file: file, dir: filepath.Dir(file), src: data, errs: new([]*LoadError)}
+	l := &loader{file: file, dir: filepath.Dir(file), src: data, errs: new([]*LoadError), opts: opts}
 	defer func() {
 		// A connector's compile function must not take the process down.
 		if r := recover(); r != nil {
@@ -103,6 +103,7 @@ type loader struct {
 	errs    *[]*LoadError
 	name    string
 	globals *value.Object
+	opts    LoadOptions // as given to Load, for the pipelines a step loads in turn
 	closers []Closer
 	count   int // steps compiled, to name unnamed steps
 }

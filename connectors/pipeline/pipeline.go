@@ -37,6 +37,7 @@ type step struct {
 	file  string
 	input engine.Dynamic
 	vars  engine.Dynamic
+	opts  engine.LoadOptions // the caller's, so that its --globals reach the called file
 
 	once    sync.Once
 	loaded  *engine.Pipeline
@@ -47,13 +48,13 @@ func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	if (cfg.Name == "") == (cfg.File == "") {
 		return nil, cc.Errorf("", "expected exactly one of name and file")
 	}
-	s := &step{name: cfg.Name, input: cfg.Input, vars: cfg.Vars}
+	s := &step{name: cfg.Name, input: cfg.Input, vars: cfg.Vars, opts: cc.LoadOptions()}
 	if cfg.File != "" {
 		s.file = cc.Resolve(cfg.File)
 		// Validate the called file now, unless it is this very file (a
 		// recursive pipeline), which is loaded on first use instead.
 		if abs(s.file) != abs(cc.File()) {
-			p, err := engine.LoadFile(s.file, engine.LoadOptions{})
+			p, err := engine.LoadFile(s.file, s.opts)
 			if err != nil {
 				return nil, cc.ErrorAt("file", err)
 			}
@@ -81,7 +82,7 @@ func (s *step) Close(ctx context.Context) error {
 
 func (s *step) target(x *engine.Exec) (*engine.Pipeline, error) {
 	if s.file != "" {
-		s.once.Do(func() { s.loaded, s.loadErr = engine.LoadFile(s.file, engine.LoadOptions{}) })
+		s.once.Do(func() { s.loaded, s.loadErr = engine.LoadFile(s.file, s.opts) })
 		if s.loadErr != nil {
 			return nil, engine.NewError(500, "pipeline %s: %v", s.file, s.loadErr)
 		}
