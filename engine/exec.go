@@ -285,7 +285,13 @@ func (x *Exec) CallPipeline(ctx context.Context, p *Pipeline, input any, vars *v
 	if x.depth+1 > max {
 		return nil, NewError(508, "%v: %s calls %s %d levels deep", ErrCallDepth, x.Pipeline.Name, p.Name, x.depth+1)
 	}
-	opts := RunOptions{ExecutionID: x.ID, Vars: vars, Trace: x.Trace, Logger: x.Runtime.Logger}
+	// The called pipeline logs where the caller does (RunOptions.Logger of the
+	// execution, not the runtime's), under the same execution id.
+	base := x.Logger.Handler()
+	if eh, ok := base.(*execHandler); ok {
+		base = eh.h
+	}
+	opts := RunOptions{ExecutionID: x.ID, Vars: vars, Trace: x.Trace, Logger: slog.New(base)}
 	md := value.NewObject(2)
 	md.Set("caller", x.Pipeline.Name)
 	opts.Metadata = md
