@@ -21,6 +21,9 @@ func BenchmarkFunc(b *testing.B) {
 		{"JSONPATH-deep", "JSONPATH", []any{doc, "$..price"}},
 		{"SHA256", "SHA256", []any{"The quick brown fox jumps over the lazy dog"}},
 		{"UUID", "UUID", nil},
+		{"BASEDECODE", "BASEDECODE", []any{"dXNlcjpwYTU1"}},
+		{"BASEDECODE-latin1", "BASEDECODE", []any{"dXNlcjpwYTU1", "ISO-8859-1"}},
+		{"BASEENCODE", "BASEENCODE", []any{"user:pa55"}},
 	}
 	for _, c := range cases {
 		fn := lookup(b, c.fn)

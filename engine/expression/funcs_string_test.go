@@ -2,6 +2,7 @@ package expression_test
 
 import (
 	"regexp"
+	"strings"
 	"testing"
 
 	"github.com/nectar-run/nectar/engine/value"
@@ -126,5 +127,31 @@ func TestFuncRandomStrings(t *testing.T) {
 	b, _ := lookup(t, "RANDOMSTRINGS")("ALPHANUMERIC", 32)
 	if a == b {
 		t.Fatal("two random strings are equal")
+	}
+}
+
+func TestCharsetNames(t *testing.T) {
+	decode := lookup(t, "BASEDECODE")
+	tests := []struct{ name, charset, want, wantErr string }{
+		{"utf-8", "utf-8", "São", ""},
+		{"underscores", "UTF_8", "São", ""},
+		{"latin 1 with a space", "Latin 1", "SÃ£o", ""},
+		{"iso-8859-1", "iso-8859-1", "SÃ£o", ""},
+		{"unknown", "EBCDIC", "", `unsupported charset "EBCDIC"`},
+		{"longer than any name", "UTF-8-UTF-8-UTF-8-UTF-8", "", "unsupported charset"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got, err := decode("U8Ojbw==", tt.charset)
+			if tt.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got %v, %v; want an error with %q", got, err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil || got != tt.want {
+				t.Errorf("got %v, %v; want %q", got, err, tt.want)
+			}
+		})
 	}
 }

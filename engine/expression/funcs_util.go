@@ -88,7 +88,8 @@ func encodeCharset(name string, args []any, i int, s string) ([]byte, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch normCharset(cs) {
+	norm := normCharset(cs)
+	switch norm {
 	case "UTF8":
 		return []byte(s), nil
 	case "ISO88591", "LATIN1":
@@ -97,7 +98,7 @@ func encodeCharset(name string, args []any, i int, s string) ([]byte, error) {
 		return narrow(s, 0x7f), nil
 	case "UTF16", "UTF16BE":
 		b := []byte{}
-		if normCharset(cs) == "UTF16" {
+		if norm == "UTF16" {
 			b = append(b, 0xfe, 0xff)
 		}
 		for _, u := range utf16.Encode([]rune(s)) {
@@ -120,18 +121,19 @@ func decodeCharset(name string, args []any, i int, b []byte) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	switch normCharset(cs) {
+	norm := normCharset(cs)
+	switch norm {
 	case "UTF8":
 		return strings.ToValidUTF8(string(b), "\uFFFD"), nil
 	case "ISO88591", "LATIN1", "USASCII", "ASCII":
-		r := make([]rune, len(b))
-		for j, c := range b {
-			r[j] = rune(c)
+		out := make([]byte, 0, 2*len(b))
+		for _, c := range b {
+			out = utf8.AppendRune(out, rune(c))
 		}
-		return string(r), nil
+		return string(out), nil
 	case "UTF16", "UTF16BE", "UTF16LE":
-		le := normCharset(cs) == "UTF16LE"
-		if normCharset(cs) == "UTF16" && len(b) >= 2 {
+		le := norm == "UTF16LE"
+		if norm == "UTF16" && len(b) >= 2 {
 			switch {
 			case b[0] == 0xfe && b[1] == 0xff:
 				b = b[2:]
@@ -152,8 +154,36 @@ func decodeCharset(name string, args []any, i int, b []byte) (string, error) {
 	return "", argError(name, i, "unsupported charset %q", cs)
 }
 
+// charsetNames are the charset names normCharset knows, normalised.
+var charsetNames = [...]string{"UTF8", "ISO88591", "LATIN1", "USASCII", "ASCII", "UTF16", "UTF16BE", "UTF16LE"}
+
+// normCharset returns the known charset name cs spells ("utf-8", "ISO_8859-1"
+// and "Latin 1" are UTF8, ISO88591 and LATIN1), or "" for an unknown one. It
+// upper-cases and drops - _ and spaces in a buffer on the stack, so it
+// allocates nothing: it runs on every BASEDECODE and friends.
 func normCharset(cs string) string {
-	return strings.NewReplacer("-", "", "_", "", " ", "").Replace(strings.ToUpper(cs))
+	var buf [16]byte
+	n := 0
+	for i := 0; i < len(cs); i++ {
+		c := cs[i]
+		switch {
+		case c == '-' || c == '_' || c == ' ':
+			continue
+		case 'a' <= c && c <= 'z':
+			c -= 'a' - 'A'
+		}
+		if n == len(buf) {
+			return ""
+		}
+		buf[n] = c
+		n++
+	}
+	for _, k := range charsetNames {
+		if string(buf[:n]) == k {
+			return k
+		}
+	}
+	return ""
 }
 
 func narrow(s string, maxRune rune) []byte {
