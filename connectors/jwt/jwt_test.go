@@ -646,6 +646,16 @@ func TestEnvSource(t *testing.T) {
 			}
 		})
 	}
+	// Read once per process: a miss stays a miss, and a hit stays the same,
+	// whatever the environment says later.
+	t.Setenv("NECTAR_JWT_ENV_TEST_NONE_SECRET", hmacSecret)
+	t.Setenv("NECTAR_JWT_ENV_TEST_HMAC_SECRET", "changed")
+	if _, err := env.JWTKey(context.Background(), "env-test-none"); !errors.Is(err, jwt.ErrUnknownAccount) {
+		t.Errorf("a cached miss gave %v, want ErrUnknownAccount", err)
+	}
+	if m, err := env.JWTKey(context.Background(), "env-test.hmac"); err != nil || m.Secret.Reveal() != hmacSecret {
+		t.Errorf("a cached hit changed (%v)", err)
+	}
 	if got := jwt.EnvPrefix("token-signing"); got != "NECTAR_JWT_TOKEN_SIGNING_" {
 		t.Errorf("EnvPrefix = %s", got)
 	}

@@ -124,11 +124,20 @@ var defaultEnv = NewEnvSource()
 // process: restart to rotate. An EnvSource is safe for concurrent use.
 type EnvSource struct {
 	mu    sync.RWMutex
-	cache map[string]KeyMaterial
+	cache map[string]envEntry
+}
+
+// envEntry is what reading an account gave: its material, or why there is
+// none. Misses and errors are kept too, so that an unknown account (a Sources
+// chain asks every source in turn) does not read the environment, and files,
+// on every call.
+type envEntry struct {
+	m   KeyMaterial
+	err error
 }
 
 // NewEnvSource returns an EnvSource with an empty cache.
-func NewEnvSource() *EnvSource { return &EnvSource{cache: map[string]KeyMaterial{}} }
+func NewEnvSource() *EnvSource { return &EnvSource{cache: map[string]envEntry{}} }
 
 // EnvPrefix returns the prefix of the variables that hold an account's keys.
 func EnvPrefix(account string) string {
@@ -145,25 +154,28 @@ func EnvPrefix(account string) string {
 	return b.String()
 }
 
-// JWTKey implements KeySource.
+// JWTKey implements KeySource. The first call for an account reads the
+// environment; later calls give the same material or the same error.
 func (e *EnvSource) JWTKey(_ context.Context, account string) (KeyMaterial, error) {
 	e.mu.RLock()
-	m, ok := e.cache[account]
+	en, ok := e.cache[account]
 	e.mu.RUnlock()
 	if ok {
-		return m, nil
+		return en.m, en.err
 	}
 	m, err := readEnv(EnvPrefix(account))
-	if err != nil {
-		return KeyMaterial{}, fmt.Errorf("account %q: %w", account, err)
-	}
-	if m.IsZero() {
-		return KeyMaterial{}, fmt.Errorf("%w %q (no %s* variables)", ErrUnknownAccount, account, EnvPrefix(account))
+	switch {
+	case err != nil:
+		en = envEntry{err: fmt.Errorf("account %q: %w", account, err)}
+	case m.IsZero():
+		en = envEntry{err: fmt.Errorf("%w %q (no %s* variables)", ErrUnknownAccount, account, EnvPrefix(account))}
+	default:
+		en = envEntry{m: m}
 	}
 	e.mu.Lock()
-	e.cache[account] = m
+	e.cache[account] = en
 	e.mu.Unlock()
-	return m, nil
+	return en.m, en.err
 }
 
 func readEnv(prefix string) (KeyMaterial, error) {
