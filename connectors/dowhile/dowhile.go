@@ -1,11 +1,13 @@
 // Package dowhile implements the do-while connector: it runs nested steps
 // repeatedly, each iteration's result being the next one's message, until a
 // condition is true (until) or while one holds (while), at most
-// max_iterations times and within a timeout. vars.iteration counts from 1.
+// max_iterations times and within a timeout. vars.iteration (or the variable
+// index_var names) counts from 1.
 package dowhile
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/nectar-run/nectar/engine"
@@ -22,6 +24,7 @@ func init() {
 // Config holds the options of a do-while step.
 type Config struct {
 	Steps         engine.Steps     `yaml:"steps" required:"true" doc:"steps of one iteration; vars.iteration is 1, 2, 3…"`
+	IndexVar      string           `yaml:"index_var" default:"iteration" doc:"the variable counting the iterations; give nested loops different ones"`
 	Until         engine.Condition `yaml:"until" doc:"stop after an iteration whose result makes this true"`
 	While         engine.Condition `yaml:"while" doc:"go on while this is true of the last result"`
 	MaxIterations int              `yaml:"max_iterations" default:"10" doc:"iterations at most"`
@@ -35,6 +38,9 @@ func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	if cfg.Until.IsSet() == cfg.While.IsSet() {
 		return nil, cc.Errorf("", "expected exactly one of until and while")
 	}
+	if !isName(cfg.IndexVar) {
+		return nil, cc.Errorf("index_var", "expected a variable name (letters, digits and _), got %q", cfg.IndexVar)
+	}
 	if cfg.MaxIterations < 1 {
 		return nil, cc.Errorf("max_iterations", "expected at least 1, got %d", cfg.MaxIterations)
 	}
@@ -43,6 +49,7 @@ func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 
 // Execute runs the loop.
 func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
+	parent := ctx
 	if s.cfg.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, s.cfg.Timeout.D())
@@ -53,9 +60,15 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 		if ctx.Err() != nil {
 			return nil, engine.NewError(504, "do-while: timed out after %s in iteration %d", time.Duration(s.cfg.Timeout), i)
 		}
-		x.Vars.Set("iteration", int64(i))
+		x.Vars.Set(s.cfg.IndexVar, int64(i))
 		out, err := s.cfg.Steps.Run(ctx, x, msg)
 		if err != nil {
+			if ctx.Err() == context.DeadlineExceeded && parent.Err() == nil {
+				// The loop's own timeout stopped a step: say so, naming the step.
+				e := engine.AsError(err)
+				return nil, &engine.Error{Timestamp: e.Timestamp, Code: 504, Step: e.Step, Pipeline: e.Pipeline, ExecutionID: e.ExecutionID,
+					Message: fmt.Sprintf("do-while: timed out after %s in iteration %d", time.Duration(s.cfg.Timeout), i), Cause: err}
+			}
 			return nil, err
 		}
 		msg = out
@@ -78,4 +91,14 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 		return nil, engine.NewError(508, "do-while: condition not met after %d iterations", s.cfg.MaxIterations)
 	}
 	return msg, nil
+}
+
+// isName reports whether s can be read as vars.s in an expression.
+func isName(s string) bool {
+	for i, r := range s {
+		if r != '_' && !('a' <= r && r <= 'z') && !('A' <= r && r <= 'Z') && (i == 0 || !('0' <= r && r <= '9')) {
+			return false
+		}
+	}
+	return s != ""
 }

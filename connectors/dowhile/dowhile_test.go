@@ -85,6 +85,16 @@ func TestDoWhile(t *testing.T) {
 			input: `[]`, want: `[1,2,3]`,
 		},
 		{
+			name: "nested loops count with their own index_var",
+			step: "do-while:\n      index_var: outer\n      until: vars.outer == 2\n      steps:\n        - do-while:\n            index_var: inner\n            until: vars.inner == 3\n            steps: [{set: '{{ PUSH(message, vars.outer * 10 + vars.inner) }}'}]",
+			input: `[]`, want: `[11,12,13,21,22,23]`,
+		},
+		{
+			name:  "index_var leaves vars.iteration alone",
+			step:  "do-while:\n      index_var: page\n      until: vars.page == 2\n      steps: [{set: '{{ [vars.page, vars.iteration] }}'}]",
+			input: `{}`, want: `[2,null]`,
+		},
+		{
 			name:  "vars set in an iteration are seen by the next one",
 			step:  "do-while:\n      until: vars.sum >= 10\n      steps: [{set: '{{ (vars.sum ?? 0) + 4 }}', to: vars.sum}]\n  - set: '{{ vars.sum }}'",
 			input: `{}`, want: `12`,
@@ -144,7 +154,7 @@ func TestTimeout(t *testing.T) {
 		{
 			name:    "inside an iteration the waiting step fails with 504",
 			step:    "name: loop\n    do-while:\n      until: 'false'\n      timeout: 1m\n      steps: [{name: slow call, test-wait: {}}]",
-			wantErr: "test: step slow call: 504:",
+			wantErr: "test: step slow call: 504: do-while: timed out after 1m0s in iteration 1",
 		},
 	}
 	for _, tt := range tests {
@@ -165,6 +175,8 @@ func TestLoadErrors(t *testing.T) {
 		{"neither until nor while", "{steps: [{set: 1}]}", "steps[0].do-while: expected exactly one of until and while"},
 		{"both until and while", "{until: 'true', while: 'true', steps: [{set: 1}]}", "steps[0].do-while: expected exactly one of until and while"},
 		{"max_iterations 0", "{until: 'true', max_iterations: 0, steps: [{set: 1}]}", "steps[0].do-while.max_iterations: expected at least 1, got 0"},
+		{"index_var not a name", "{until: 'true', index_var: 'a.b', steps: [{set: 1}]}", `steps[0].do-while.index_var: expected a variable name (letters, digits and _), got "a.b"`},
+		{"empty index_var", "{until: 'true', index_var: '', steps: [{set: 1}]}", `steps[0].do-while.index_var: expected a variable name`},
 		{"bad timeout", "{until: 'true', timeout: soon, steps: [{set: 1}]}", `steps[0].do-while.timeout: expected a duration like 30s, 1m or 1500ms, got "soon"`},
 	}
 	for _, tt := range tests {

@@ -25,6 +25,7 @@ func init() {
 type Config struct {
 	Items       engine.Expr  `yaml:"items" default:"message" doc:"expression giving the list; each element becomes the message of one run"`
 	Steps       engine.Steps `yaml:"steps" required:"true" doc:"steps run per element; vars.index holds the element's index"`
+	IndexVar    string       `yaml:"index_var" default:"index" doc:"the variable holding the element's index; give nested loops different ones"`
 	Parallel    int          `yaml:"parallel" default:"1" doc:"how many elements run at once"`
 	StopOnError bool         `yaml:"stop_on_error" doc:"fail the whole loop at the first failing element"`
 }
@@ -32,6 +33,9 @@ type Config struct {
 type step struct{ cfg Config }
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
+	if !isName(cfg.IndexVar) {
+		return nil, cc.Errorf("index_var", "expected a variable name (letters, digits and _), got %q", cfg.IndexVar)
+	}
 	if cfg.Parallel < 1 || cfg.Parallel > 1000 {
 		return nil, cc.Errorf("parallel", "expected a number from 1 to 1000, got %d", cfg.Parallel)
 	}
@@ -56,7 +60,7 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 	failed := make([]bool, len(items))
 	run := func(ctx context.Context, i int) error {
 		ix := x.Fork()
-		ix.Vars.Set("index", int64(i))
+		ix.Vars.Set(s.cfg.IndexVar, int64(i))
 		out, err := s.cfg.Steps.Run(ctx, ix, items[i])
 		if err != nil {
 			if s.cfg.StopOnError {
@@ -126,4 +130,14 @@ func parallel(ctx context.Context, n, limit int, fn func(context.Context, int) e
 		return firstErr
 	}
 	return ctx.Err()
+}
+
+// isName reports whether s can be read as vars.s in an expression.
+func isName(s string) bool {
+	for i, r := range s {
+		if r != '_' && !('a' <= r && r <= 'z') && !('A' <= r && r <= 'Z') && (i == 0 || !('0' <= r && r <= '9')) {
+			return false
+		}
+	}
+	return s != ""
 }

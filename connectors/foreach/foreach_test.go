@@ -162,6 +162,11 @@ func TestForEach(t *testing.T) {
 			input: `{"xs":[1,2,3,4]}`, want: `{"total":2,"success":2,"failed":0,"results":[3,5]}`,
 		},
 		{
+			name:  "nested loops with their own index_var",
+			step:  "for-each:\n      index_var: row\n      steps:\n        - for-each:\n            index_var: col\n            steps: [{set: '{{ vars.row }}.{{ vars.col }}'}]\n        - set: '{{ message.results }}'",
+			input: `[[1,2],[3]]`, want: `{"total":2,"success":2,"failed":0,"results":[["0.0","0.1"],["1.0"]]}`,
+		},
+		{
 			name:  "nested loops",
 			step:  "for-each:\n      steps:\n        - for-each:\n            steps: [{set: '{{ message * 10 }}'}]\n        - set: '{{ message.results }}'",
 			input: `[[1,2],[3]]`, want: `{"total":2,"success":2,"failed":0,"results":[[10,20],[30]]}`,
@@ -251,6 +256,7 @@ func TestLoadErrors(t *testing.T) {
 		{"no steps", "{items: message}", `steps[0].for-each: missing required option "steps"`},
 		{"items in braces compile", "{items: '{{ message.xs }}', steps: [{set: a}]}", ""},
 		{"bad items", "{items: 'message.', steps: [{set: a}]}", "steps[0].for-each.items:"},
+		{"index_var not a name", "{index_var: 1x, steps: [{set: a}]}", `steps[0].for-each.index_var: expected a variable name (letters, digits and _), got "1x"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
