@@ -85,8 +85,8 @@ func TestDoWhile(t *testing.T) {
 			input: `[]`, want: `[1,2,3]`,
 		},
 		{
-			name: "nested loops count with their own index_var",
-			step: "do-while:\n      index_var: outer\n      until: vars.outer == 2\n      steps:\n        - do-while:\n            index_var: inner\n            until: vars.inner == 3\n            steps: [{set: '{{ PUSH(message, vars.outer * 10 + vars.inner) }}'}]",
+			name:  "nested loops count with their own index_var",
+			step:  "do-while:\n      index_var: outer\n      until: vars.outer == 2\n      steps:\n        - do-while:\n            index_var: inner\n            until: vars.inner == 3\n            steps: [{set: '{{ PUSH(message, vars.outer * 10 + vars.inner) }}'}]",
 			input: `[]`, want: `[11,12,13,21,22,23]`,
 		},
 		{
