@@ -44,10 +44,20 @@ measure() { # name url
   echo "$1 $rps $p99 ${non2xx:-0}"
 }
 
-b=$(measure baseline http://127.0.0.1:8091/bench)
-n=$(measure nectar http://127.0.0.1:8090/bench)
-printf '%-10s %12s %10s %8s\n' handler "requests/s" p99 non-2xx
-printf '%-10s %12s %10s %8s\n' $b
-printf '%-10s %12s %10s %8s\n' $n
-awk -v a="$(echo $n | cut -d' ' -f2)" -v b="$(echo $b | cut -d' ' -f2)" 'BEGIN {printf "nectar/baseline throughput: %.0f%%\n", 100*a/b}'
+# Rounds alternate the two handlers, so that load from anything else on the
+# machine falls on both alike; the medians are reported.
+ROUNDS=${ROUNDS:-3}
+: > "$TMP/results"
+for r in $(seq "$ROUNDS"); do
+  measure baseline http://127.0.0.1:8091/bench >> "$TMP/results"
+  measure nectar http://127.0.0.1:8090/bench >> "$TMP/results"
+done
+median() { # name column
+  awk -v n="$1" -v c="$2" '$1==n {print $c}' "$TMP/results" | sed 's/ms$//' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
+}
+printf '%-10s %12s %10s\n' handler "requests/s" "p99 (ms)"
+for h in baseline nectar; do
+  printf '%-10s %12s %10s\n' "$h" "$(median $h 2)" "$(median $h 3)"
+done
+awk -v a="$(median nectar 2)" -v b="$(median baseline 2)" 'BEGIN {printf "nectar/baseline throughput: %.0f%% (median of '"$ROUNDS"' alternating rounds)\n", 100*a/b}'
 echo "executions recorded: $(curl -fsS -H "Authorization: Bearer $(cat "$TMP/data/admin.key")" 'http://127.0.0.1:8090/api/executions?limit=1000' | grep -o '"id"' | wc -l) (last 1000 listed)"
