@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/url"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -329,16 +330,24 @@ func requestMetadata(r *http.Request, rt *route, cfg *triggers.HTTP, ctype strin
 	req.Set("params", params)
 	var q *value.Object
 	if r.URL.RawQuery != "" {
-		vals, _ := url.ParseQuery(r.URL.RawQuery)
-		q = valuesObject(vals)
+		q, _ = queryObject(r.URL.RawQuery)
 	} else {
 		q = value.NewObject(0)
 	}
 	req.Set("query", q)
 	hdr := value.NewObject(len(r.Header))
 	authed := len(cfg.Auth) > 0 && cfg.Auth[0] != "none"
-	for k, vals := range r.Header {
-		lk := strings.ToLower(k)
+	// Headers in name order, so that metadata (and any output built from it)
+	// is the same for the same request.
+	var stack [32]string
+	names := stack[:0]
+	for k := range r.Header {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		vals := r.Header[k]
+		lk := lowerHeader(k)
 		if authed && (lk == "apikey" || lk == "authorization") {
 			continue // the consumer is in metadata.consumer; the credential stays out of the pipeline
 		}
@@ -354,28 +363,65 @@ func requestMetadata(r *http.Request, rt *route, cfg *triggers.HTTP, ctype strin
 	return req
 }
 
-func valuesObject(vals map[string][]string) *value.Object {
-	o := value.NewObject(len(vals))
-	for k, vs := range vals {
-		if len(vs) == 1 {
-			o.Set(k, vs[0])
-			continue
-		}
-		list := make([]any, len(vs))
-		for i, s := range vs {
-			list[i] = s
-		}
-		o.Set(k, list)
+// commonHeaders maps canonical header names to lower case without
+// allocating a new string per request.
+var commonHeaders = func() map[string]string {
+	m := map[string]string{}
+	for _, h := range []string{"Accept", "Accept-Encoding", "Accept-Language", "Apikey", "Authorization", "Cache-Control",
+		"Connection", "Content-Length", "Content-Type", "Cookie", "Host", "Origin", "Referer", "User-Agent",
+		"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Request-Id", "Traceparent"} {
+		m[h] = strings.ToLower(h)
 	}
-	return o
+	return m
+}()
+
+func lowerHeader(k string) string {
+	if l, ok := commonHeaders[k]; ok {
+		return l
+	}
+	return strings.ToLower(k)
 }
 
+// queryObject parses a query string or a form body into an object whose
+// keys keep the order of the text; a repeated name gives a list. Like
+// url.ParseQuery, it keeps what parses and reports the first bad part.
+func queryObject(raw string) (*value.Object, error) {
+	o := value.NewObject(4)
+	var firstErr error
+	for raw != "" {
+		var kv string
+		kv, raw, _ = strings.Cut(raw, "&")
+		if kv == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		k, err1 := url.QueryUnescape(k)
+		v, err2 := url.QueryUnescape(v)
+		if err := errors.Join(err1, err2); err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		switch prev, ok := o.Get(k); {
+		case !ok:
+			o.Set(k, v)
+		case isList(prev):
+			o.Set(k, append(prev.([]any), v))
+		default:
+			o.Set(k, []any{prev, v})
+		}
+	}
+	return o, firstErr
+}
+
+func isList(v any) bool { _, ok := v.([]any); return ok }
+
 // parseBody turns the request body into the message: JSON parsed, forms as
-// objects, text as a string, other bytes as base64 text. It returns a
+// objects, text as a string, other bytes as base64 text. For a JSON body it
+// also returns the body's text, which the execution history keeps as the
+// input snapshot instead of encoding the message again. The last result is a
 // message for the client on malformed input.
-// parseBody turns a request body into the message. For a JSON body it also
-// returns the body's text, which the execution history keeps as the input
-// snapshot instead of encoding the message again.
 func parseBody(data []byte, ctype string, req *value.Object) (any, string, string) {
 	if len(bytes.TrimSpace(data)) == 0 {
 		return value.NewObject(0), "", ""
@@ -394,11 +440,11 @@ func parseBody(data []byte, ctype string, req *value.Object) (any, string, strin
 		}
 		return v, text, ""
 	case mt == "application/x-www-form-urlencoded":
-		vals, err := url.ParseQuery(string(data))
+		form, err := queryObject(string(data))
 		if err != nil {
 			return nil, "", "malformed form: " + err.Error()
 		}
-		return valuesObject(vals), "", ""
+		return form, "", ""
 	case mt == "multipart/form-data":
 		v, err := parseMultipart(data, ctype)
 		return v, "", err
