@@ -6,17 +6,20 @@
 // nectar serve next to the user's own and runnable by name with nectar
 // run; a file of the same pipeline name in the served folder replaces one.
 //
-// The package also registers the verify-key connector (a caller's key
-// checked against one held by an environment variable or an account,
-// without the expected key ever entering the message), and provides
-// AccountKeys, the accounts-backed jwt.KeySource that creates the signing
-// keys on first use. See README.md for the design: token formats,
+// The pipelines use the verify-key connector (connectors/verifykey: a
+// caller's key checked against one held by an environment variable or an
+// account, without the expected key ever entering the message), which this
+// package imports so that it is registered wherever they are loaded. The
+// package also provides AccountKeys, the accounts-backed jwt.KeySource that
+// creates the signing keys on first use. See README.md for the design: token formats,
 // rotation with reuse detection, what a verification costs.
 package pipelines
 
 import (
 	"embed"
 	"io/fs"
+
+	_ "github.com/nectar-run/nectar/connectors/verifykey" // the pipelines' verify-key steps
 )
 
 //go:embed *.yaml

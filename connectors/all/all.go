@@ -23,5 +23,6 @@ import (
 	_ "github.com/nectar-run/nectar/connectors/throw"
 	_ "github.com/nectar-run/nectar/connectors/transform"
 	_ "github.com/nectar-run/nectar/connectors/try"
+	_ "github.com/nectar-run/nectar/connectors/verifykey"
 	_ "github.com/nectar-run/nectar/triggers"
 )

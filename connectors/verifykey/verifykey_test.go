@@ -1,0 +1,184 @@
+package verifykey_test
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+
+	"github.com/nectar-run/nectar/accounts"
+	_ "github.com/nectar-run/nectar/connectors/all"
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/secret"
+	"github.com/nectar-run/nectar/engine/store/bolt"
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+func load(t testing.TB, src string) *engine.Pipeline {
+	t.Helper()
+	p, err := engine.Load("test.yaml", []byte(src), engine.LoadOptions{})
+	if err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	t.Cleanup(func() { p.Close(context.Background()) })
+	return p
+}
+
+func mustDecode(t testing.TB, s string) any {
+	t.Helper()
+	v, err := value.DecodeString(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// runtime returns a runtime whose accounts manager, over a bbolt store in a
+// temporary directory, holds the account partners with api_key k-account.
+func runtime(t testing.TB) *engine.Runtime {
+	t.Helper()
+	st, err := bolt.Open(t.TempDir(), bolt.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	sealer, _ := secret.NewSealer(secret.GenerateKey())
+	m := accounts.NewManager(st, sealer)
+	if err := m.Create(context.Background(), &accounts.Account{Name: "partners", Type: "api-key", KeyName: "x-api-key", APIKey: secret.New("k-account")}); err != nil {
+		t.Fatal(err)
+	}
+	rt := &engine.Runtime{}
+	accounts.Install(rt, m)
+	return rt
+}
+
+func TestVerifyKey(t *testing.T) {
+	t.Setenv("NECTAR_TEST_APIKEY", "k-env")
+	tests := []struct {
+		name, step, input string
+		accounts          bool
+		wantErr           string
+		wantCode          int
+	}{
+		{name: "the environment's key passes", step: `{key: '{{ message.k }}', env: NECTAR_TEST_APIKEY}`, input: `{"k":"k-env"}`},
+		{name: "a wrong key fails with 401", step: `{key: '{{ message.k }}', env: NECTAR_TEST_APIKEY}`, input: `{"k":"k-en"}`, wantErr: "401: invalid key", wantCode: 401},
+		{name: "a missing key fails as a wrong one", step: `{key: '{{ message.k }}', env: NECTAR_TEST_APIKEY}`, input: `{}`, wantErr: "401: invalid key", wantCode: 401},
+		{name: "a key that is not a string fails", step: `{key: '{{ message.k }}', env: NECTAR_TEST_APIKEY}`, input: `{"k":1}`, wantErr: "401: invalid key", wantCode: 401},
+		{name: "status and error are the step's", step: `{key: '{{ message.k }}', env: NECTAR_TEST_APIKEY, status: 403, error: 'no entry for {{ message.who }}'}`, input: `{"k":"x","who":"acme"}`, wantErr: "403: no entry for acme", wantCode: 403},
+		{name: "the environment wins over the account", step: `{key: '{{ message.k }}', env: NECTAR_TEST_APIKEY, account: partners}`, input: `{"k":"k-account"}`, accounts: true, wantErr: "401: invalid key", wantCode: 401},
+		{name: "the account's key when the variable is not set", step: `{key: '{{ message.k }}', env: NECTAR_UNSET_APIKEY, account: partners}`, input: `{"k":"k-account"}`, accounts: true},
+		{name: "an unknown account and no variable is 503", step: `{key: '{{ message.k }}', env: NECTAR_UNSET_APIKEY, account: nobody}`, input: `{"k":"x"}`, accounts: true, wantErr: "503: verify-key: no key is configured: set NECTAR_UNSET_APIKEY or create the account nobody", wantCode: 503},
+		{name: "no accounts store and no variable is 503", step: `{key: '{{ message.k }}', account: partners}`, input: `{"k":"k-account"}`, wantErr: "503: verify-key: no key is configured: create the account partners", wantCode: 503},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := load(t, "name: test\nsteps:\n  - verify-key: "+tt.step+"\n")
+			var rt *engine.Runtime
+			if tt.accounts {
+				rt = runtime(t)
+			}
+			in := mustDecode(t, tt.input)
+			out, err := p.Run(context.Background(), rt, in, engine.RunOptions{})
+			if tt.wantErr != "" {
+				e := engine.AsError(err)
+				if e == nil || e.Code != tt.wantCode || !strings.Contains(err.Error(), tt.wantErr) {
+					t.Fatalf("got %v, want %q", err, tt.wantErr)
+				}
+				for _, k := range []string{"k-env", "k-account"} {
+					if strings.Contains(value.MustEncodeString(e.Object()), k) {
+						t.Errorf("the error object shows the expected key: %s", value.MustEncodeString(e.Object()))
+					}
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if out != in {
+				t.Error("the message did not pass through unchanged")
+			}
+		})
+	}
+}
+
+func TestLoadErrors(t *testing.T) {
+	tests := []struct{ name, step, want string }{
+		{"neither env nor account", `{key: x}`, "steps[0].verify-key: expected env, account or both: where the expected key lives"},
+		{"env outside NECTAR_…APIKEY", `{key: x, env: HOME}`, `steps[0].verify-key.env: expected a variable named NECTAR_…APIKEY, got "HOME"`},
+		{"status not an error", `{key: x, env: NECTAR_A_APIKEY, status: 200}`, "steps[0].verify-key.status: expected an error status between 400 and 599, got 200"},
+		{"no key", `{env: NECTAR_A_APIKEY}`, `steps[0].verify-key: missing required option "key"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := engine.Load("test.yaml", []byte("name: test\nsteps:\n  - verify-key: "+tt.step+"\n"), engine.LoadOptions{})
+			if err == nil || !strings.Contains(err.Error(), tt.want) {
+				t.Fatalf("got %v, want %q", err, tt.want)
+			}
+		})
+	}
+}
+
+// TestExample runs example.yaml on example.input.json and compares the
+// result with example.want.json.
+func TestExample(t *testing.T) {
+	t.Setenv("NECTAR_PARTNERS_APIKEY", "k-3f9a1c7e")
+	p, err := engine.LoadFile("example.yaml", engine.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer p.Close(context.Background())
+	in, err := os.ReadFile("example.input.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := os.ReadFile("example.want.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := p.Run(context.Background(), nil, mustDecode(t, string(in)), engine.RunOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, w := value.MustEncodeString(out), value.MustEncodeString(mustDecode(t, string(want))); got != w {
+		t.Errorf("got  %s\nwant %s", got, w)
+	}
+}
+
+func BenchmarkVerifyKey(b *testing.B) {
+	b.Setenv("NECTAR_BENCH_APIKEY", "k-3f9a1c7e5b2d4a6c8e0f")
+	p := load(b, "name: bench\nsteps:\n  - verify-key: {key: '{{ message.k }}', env: NECTAR_BENCH_APIKEY}\n")
+	in := mustDecode(b, `{"k":"k-3f9a1c7e5b2d4a6c8e0f"}`)
+	rt := &engine.Runtime{}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := p.Run(context.Background(), rt, in, engine.RunOptions{ExecutionID: "x"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// Example lets a request through only with the key of NECTAR_DOCS_APIKEY.
+func Example() {
+	os.Setenv("NECTAR_DOCS_APIKEY", "k-1")
+	defer os.Unsetenv("NECTAR_DOCS_APIKEY")
+	p, err := engine.Load("partners.yaml", []byte(`
+name: partners
+steps:
+  - verify-key: {key: "{{ message.apikey }}", env: NECTAR_DOCS_APIKEY, error: invalid apikey}
+`), engine.LoadOptions{})
+	if err != nil {
+		fmt.Println(err)
+		return
+	}
+	for _, key := range []string{"k-1", "k-2"} {
+		if _, err := p.Run(context.Background(), nil, value.ObjectOf("apikey", key), engine.RunOptions{}); err != nil {
+			fmt.Println(key, engine.AsError(err).Code, engine.AsError(err).Message)
+			continue
+		}
+		fmt.Println(key, "passes")
+	}
+	// Output:
+	// k-1 passes
+	// k-2 401 invalid apikey
+}
