@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"reflect"
+	"runtime"
 	"sort"
+	"strings"
 	"sync"
 
 	"gopkg.in/yaml.v3"
@@ -41,6 +43,7 @@ type connectorDef interface {
 	summary() string
 	doc() string
 	configType() reflect.Type
+	pkg() string
 	compile(node *yaml.Node, cc *Compiler) (Step, error)
 }
 
@@ -48,6 +51,21 @@ func (c Connector[C]) name() string             { return c.Name }
 func (c Connector[C]) summary() string          { return c.Summary }
 func (c Connector[C]) doc() string              { return c.Doc }
 func (c Connector[C]) configType() reflect.Type { return reflect.TypeFor[C]() }
+
+// pkg returns the import path of the package Compile is in, from its symbol
+// name ("github.com/nectar-run/nectar/connectors/set.compile").
+func (c Connector[C]) pkg() string {
+	f := runtime.FuncForPC(reflect.ValueOf(c.Compile).Pointer())
+	if f == nil {
+		return ""
+	}
+	name := f.Name()
+	slash := strings.LastIndexByte(name, '/') + 1
+	if dot := strings.IndexByte(name[slash:], '.'); dot >= 0 {
+		return name[:slash+dot]
+	}
+	return name
+}
 
 func (c Connector[C]) compile(node *yaml.Node, cc *Compiler) (Step, error) {
 	var cfg C
@@ -107,6 +125,10 @@ type ConnectorInfo struct {
 	Options []OptionInfo
 	// List is true when the connector's configuration is a list (like choice).
 	List bool
+	// Package is the import path of the package implementing the connector
+	// (the one its Compile function is in), like
+	// github.com/nectar-run/nectar/connectors/jq: where its README lives.
+	Package string
 }
 
 // OptionInfo describes one option of a connector or trigger.
@@ -132,6 +154,7 @@ func Connectors() []ConnectorInfo {
 			t = t.Elem()
 		}
 		info.Options = describeOptions(t)
+		info.Package = c.pkg()
 		out = append(out, info)
 	}
 	return out

@@ -17,15 +17,24 @@ const (
 	optionsEnd   = "<!-- /options -->"
 )
 
+// module is the import path of this repository's module.
+const module = "github.com/nectar-run/nectar/"
+
 // TestConnectorReadmes checks that every connector has a README whose options
 // table is the one its declaration generates, so docs and code cannot drift.
+// The README is found next to the package that declares the connector's
+// options (google-drive is in connectors/gdrive), whatever its name.
 func TestConnectorReadmes(t *testing.T) {
 	for _, c := range engine.Connectors() {
 		if strings.HasPrefix(c.Name, "test-") {
 			continue
 		}
-		path := filepath.Join("..", "..", "connectors", strings.ReplaceAll(c.Name, "-", ""), "README.md")
 		t.Run(c.Name, func(t *testing.T) {
+			dir, ok := strings.CutPrefix(c.Package, module)
+			if !ok {
+				t.Fatalf("connector %s is declared outside this module (%q)", c.Name, c.Package)
+			}
+			path := filepath.Join("..", "..", filepath.FromSlash(dir), "README.md")
 			data, err := os.ReadFile(path)
 			if err != nil {
 				t.Fatalf("connector %s has no README: %v", c.Name, err)
