@@ -205,7 +205,7 @@ steps:
 		{
 			name:     "for-each over a non-list is an error",
 			pipeline: "name: a\nsteps:\n  - for-each: {items: message.x, steps: [{log: {message: x}}]}\n",
-			input:    `{"x":{"a":1}}`, wantErr: "for-each: items gave object, expected a list",
+			input:    `{"x":{"a":1}}`, wantErr: "for-each: items gave an object, expected a list",
 		},
 		{
 			name:     "do-while accumulates until the condition",

@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/expression"
 	"github.com/nectar-run/nectar/engine/value"
 )
 
@@ -54,7 +55,7 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 		items = t
 	case nil:
 	default:
-		return nil, engine.NewError(500, "for-each: items gave %s, expected a list", value.TypeName(v))
+		return nil, engine.NewError(500, "for-each: items gave %s, expected a list", expression.TypeWithArticle(v))
 	}
 	results := make([]any, len(items))
 	failed := make([]bool, len(items))

@@ -154,7 +154,7 @@ func TestForEach(t *testing.T) {
 		{
 			name:  "items that are not a list fail the step",
 			step:  "for-each:\n      items: message.x\n      steps: [{log: {message: never}}]",
-			input: `{"x":{"a":1}}`, wantErr: "test: step for-each#1: 500: for-each: items gave object, expected a list",
+			input: `{"x":{"a":1}}`, wantErr: "test: step for-each#1: 500: for-each: items gave an object, expected a list",
 		},
 		{
 			name:  "items from an expression",
