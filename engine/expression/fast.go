@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"github.com/expr-lang/expr/ast"
+	"github.com/expr-lang/expr/builtin"
 
 	"github.com/nectar-run/nectar/engine/value"
 )
@@ -70,6 +71,76 @@ func compileFast(n ast.Node) evalFn {
 				return v, err
 			}
 			return b(e)
+		}
+	case *ast.BuiltinNode:
+		return compileBuiltin(t)
+	case *ast.SliceNode:
+		x := compileFast(t.Node)
+		var from, to evalFn
+		if t.From != nil {
+			if from = compileFast(t.From); from == nil {
+				return nil
+			}
+		}
+		if t.To != nil {
+			if to = compileFast(t.To); to == nil {
+				return nil
+			}
+		}
+		if x == nil {
+			return nil
+		}
+		return func(e *Env) (any, error) {
+			v, err := x(e)
+			if err != nil {
+				return nil, err
+			}
+			var n int
+			switch s := v.(type) {
+			case string:
+				n = len(s)
+			case []any:
+				n = len(s)
+			default:
+				return nil, fmt.Errorf("cannot slice %s", value.TypeName(v))
+			}
+			a, b := 0, n
+			if from != nil {
+				f, err := from(e)
+				if err != nil {
+					return nil, err
+				}
+				i, ok := value.ToInt(f)
+				if !ok {
+					return nil, fmt.Errorf("cannot slice with %s", value.TypeName(f))
+				}
+				a = int(i)
+			}
+			if to != nil {
+				tv, err := to(e)
+				if err != nil {
+					return nil, err
+				}
+				i, ok := value.ToInt(tv)
+				if !ok {
+					return nil, fmt.Errorf("cannot slice with %s", value.TypeName(tv))
+				}
+				b = int(i)
+			}
+			// As expr does: negative indexes count from the end, and both ends
+			// are clamped into the value.
+			if a < 0 {
+				a = max(n+a, 0)
+			}
+			if b < 0 {
+				b = max(n+b, 0)
+			}
+			b = min(b, n)
+			a = min(a, b)
+			if s, ok := v.(string); ok {
+				return s[a:b], nil
+			}
+			return v.([]any)[a:b], nil
 		}
 	case *ast.ArrayNode:
 		items := make([]evalFn, len(t.Nodes))
@@ -140,6 +211,53 @@ func compileFast(n ast.Node) evalFn {
 		}
 	}
 	return nil
+}
+
+// compileBuiltin calls one of expr's plain builtins (lower, trim, split,
+// first, fromBase64, …) directly; the ones taking predicates stay with the VM.
+func compileBuiltin(t *ast.BuiltinNode) evalFn {
+	id, ok := builtin.Index[t.Name]
+	if !ok {
+		return nil
+	}
+	f := builtin.Builtins[id]
+	if f.Predicate || f.Fast == nil && f.Func == nil && f.Safe == nil {
+		return nil
+	}
+	args := make([]evalFn, len(t.Arguments))
+	for i, a := range t.Arguments {
+		if args[i] = compileFast(a); args[i] == nil {
+			return nil
+		}
+	}
+	if f.Fast != nil && len(args) == 1 {
+		a0, fast := args[0], f.Fast
+		return func(e *Env) (any, error) {
+			v, err := a0(e)
+			if err != nil {
+				return nil, err
+			}
+			return fast(v), nil // a panic becomes an error in Eval, as in the VM
+		}
+	}
+	return func(e *Env) (any, error) {
+		vals := make([]any, len(args))
+		for i, a := range args {
+			v, err := a(e)
+			if err != nil {
+				return nil, err
+			}
+			vals[i] = v
+		}
+		if f.Safe != nil {
+			out, _, err := f.Safe(vals...)
+			return out, err
+		}
+		if f.Func != nil {
+			return f.Func(vals...)
+		}
+		return nil, fmt.Errorf("%s: wrong number of arguments", t.Name)
+	}
 }
 
 func compileCall(t *ast.CallNode) evalFn {

@@ -30,7 +30,11 @@ func TestFastPathMatchesVM(t *testing.T) {
 		// Errors must agree too.
 		{`message.a + message.o`, true}, {`message.s % 2`, true}, {`message.a ? 1 : 2`, true}, {`message.a && true`, true},
 		// Left to the VM: builtins with predicates, slices, pipes.
-		{`map(message.o.x, # == 1)`, false}, {`message.s[0:1]`, false}, {`lower(message.s)`, false},
+		{`message.s[0:1]`, true}, {`message.s[1:]`, true}, {`message.o.x[-2:]`, true}, {`message.s[5:9]`, true},
+		{`lower(message.s)`, true}, {`upper(message.s)`, true}, {`trim("  a ")`, true}, {`split("a,b,c", ",", 2)`, true},
+		{`first(split("a:b", ":"))`, true}, {`last(split("a:b", ":"))`, true}, {`fromBase64("eDp5")`, true},
+		{`lower(message.a)`, true}, {`message.s[message.o]`, true}, {`max(1, message.a, 1.5)`, true},
+		{`map(message.o.x, # == 1)`, false},
 	}
 	for _, tt := range exprs {
 		t.Run(tt.src, func(t *testing.T) {
