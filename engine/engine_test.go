@@ -317,3 +317,15 @@ func TestTrace(t *testing.T) {
 		t.Errorf("got %v, want %s", got, want)
 	}
 }
+
+func TestCalledPipelineKeepsItsTimeout(t *testing.T) {
+	inner := load(t, "name: inner\ntimeout: 20ms\nsteps:\n  - test-sleep: {sleep: 1m}\n")
+	outer := load(t, "name: outer\nsteps:\n  - pipeline: {name: inner}\n")
+	lib := engine.NewLibrary(engine.LoadOptions{})
+	lib.Add(inner)
+	lib.Add(outer)
+	_, err := outer.Run(context.Background(), &engine.Runtime{Pipelines: lib}, value.NewObject(0), engine.RunOptions{})
+	if e := engine.AsError(err); e == nil || e.Code != 504 || e.Pipeline != "inner" {
+		t.Fatalf("got %v, want a 504 from inner", err)
+	}
+}

@@ -297,6 +297,11 @@ func (x *Exec) CallPipeline(ctx context.Context, p *Pipeline, input any, vars *v
 	opts.Metadata = md
 	c := p.newExec(x.Runtime, opts, x.depth+1)
 	c.shared = x.shared
+	if p.Timeout > 0 {
+		var cancel context.CancelFunc
+		ctx, cancel = context.WithTimeout(ctx, p.Timeout)
+		defer cancel()
+	}
 	out, err := p.steps.Run(ctx, c, input)
 	if err != nil {
 		return nil, c.fillError(err)

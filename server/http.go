@@ -322,6 +322,7 @@ func readBody(body io.ReadCloser, buf []byte, max int64) ([]byte, error) {
 func requestMetadata(r *http.Request, rt *route, cfg *triggers.HTTP, ctype string) *value.Object {
 	req := value.NewObject(7)
 	req.Set("method", r.Method)
+	req.Set("host", r.Host)
 	req.Set("path", r.URL.Path)
 	params := value.NewObject(len(rt.params))
 	for _, p := range rt.params {
