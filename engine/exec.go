@@ -99,6 +99,9 @@ type StepRecord struct {
 
 func (t *Trace) add(r StepRecord) {
 	t.mu.Lock()
+	if t.Steps == nil {
+		t.Steps = make([]StepRecord, 0, 16)
+	}
 	t.Steps = append(t.Steps, r)
 	t.mu.Unlock()
 }

@@ -72,6 +72,19 @@ type Execution struct {
 	Code int
 }
 
+// StepRecord is one step of a stored execution. Times are microseconds
+// from the execution's start, which keeps records small and quick to write.
+type StepRecord struct {
+	Step       string `json:"step"`
+	Path       string `json:"path"`
+	Connector  string `json:"connector"`
+	OffsetUS   int64  `json:"offset_us"`
+	DurationUS int64  `json:"duration_us"`
+	Outcome    string `json:"outcome"`
+	Error      string `json:"error,omitempty"`
+	Attempts   int    `json:"attempts,omitempty"`
+}
+
 // Record is a stored execution.
 type Record struct {
 	ID              string              `json:"id"`
@@ -85,7 +98,7 @@ type Record struct {
 	Status          string              `json:"status"`
 	Code            int                 `json:"code"`
 	Error           json.RawMessage     `json:"error,omitempty"`
-	Steps           []engine.StepRecord `json:"steps,omitempty"`
+	Steps           []StepRecord        `json:"steps,omitempty"`
 	Input           json.RawMessage     `json:"input,omitempty"`
 	InputTruncated  bool                `json:"input_truncated,omitempty"`
 	Output          json.RawMessage     `json:"output,omitempty"`
@@ -454,10 +467,10 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 			dst = value.AppendString(dst, st.Path)
 			dst = append(dst, `,"connector":`...)
 			dst = value.AppendString(dst, st.Connector)
-			dst = append(dst, `,"start":"`...)
-			dst = st.Start.UTC().AppendFormat(dst, time.RFC3339Nano)
-			dst = append(dst, `","duration_ns":`...)
-			dst = strconv.AppendInt(dst, int64(st.Duration), 10)
+			dst = append(dst, `,"offset_us":`...)
+			dst = strconv.AppendInt(dst, st.Start.Sub(e.Start).Microseconds(), 10)
+			dst = append(dst, `,"duration_us":`...)
+			dst = strconv.AppendInt(dst, st.Duration.Microseconds(), 10)
 			dst = append(dst, `,"outcome":`...)
 			dst = value.AppendString(dst, st.Outcome)
 			if st.Error != "" {
