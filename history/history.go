@@ -22,6 +22,7 @@
 package history
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -30,6 +31,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -87,22 +89,22 @@ type StepRecord struct {
 
 // Record is a stored execution.
 type Record struct {
-	ID              string              `json:"id"`
-	Pipeline        string              `json:"pipeline"`
-	Trigger         string              `json:"trigger"`
-	Consumer        string              `json:"consumer,omitempty"`
-	Request         string              `json:"request,omitempty"`
-	Start           time.Time           `json:"start"`
-	End             time.Time           `json:"end"`
-	DurationMS      float64             `json:"duration_ms"`
-	Status          string              `json:"status"`
-	Code            int                 `json:"code"`
-	Error           json.RawMessage     `json:"error,omitempty"`
-	Steps           []StepRecord        `json:"steps,omitempty"`
-	Input           json.RawMessage     `json:"input,omitempty"`
-	InputTruncated  bool                `json:"input_truncated,omitempty"`
-	Output          json.RawMessage     `json:"output,omitempty"`
-	OutputTruncated bool                `json:"output_truncated,omitempty"`
+	ID              string          `json:"id"`
+	Pipeline        string          `json:"pipeline"`
+	Trigger         string          `json:"trigger"`
+	Consumer        string          `json:"consumer,omitempty"`
+	Request         string          `json:"request,omitempty"`
+	Start           time.Time       `json:"start"`
+	End             time.Time       `json:"end"`
+	DurationMS      float64         `json:"duration_ms"`
+	Status          string          `json:"status"`
+	Code            int             `json:"code"`
+	Error           json.RawMessage `json:"error,omitempty"`
+	Steps           []StepRecord    `json:"steps,omitempty"`
+	Input           json.RawMessage `json:"input,omitempty"`
+	InputTruncated  bool            `json:"input_truncated,omitempty"`
+	Output          json.RawMessage `json:"output,omitempty"`
+	OutputTruncated bool            `json:"output_truncated,omitempty"`
 }
 
 // Options configure a Recorder.
@@ -190,7 +192,9 @@ func New(ctx context.Context, st store.Store, opts Options) (*Recorder, error) {
 		if err != nil {
 			return nil, fmt.Errorf("counting execution records: %w", err)
 		}
-		r.count = len(ids)
+		for _, it := range ids {
+			r.count += segmentCount(it.Key)
+		}
 	}
 	go r.loop()
 	return r, nil
@@ -334,18 +338,38 @@ func (r *Recorder) write(batch []*Execution) {
 	if r.opts.SecretValues != nil {
 		secrets = r.opts.SecretValues()
 	}
-	// One buffer for the whole batch: each record is a slice of it.
+	// Records are stored in segments: a JSON array of records in id order
+	// under one key, which costs the store one write where a key per record
+	// cost one each. A segment is cut at maxSegment bytes.
+	slices.SortFunc(batch, func(a, b *Execution) int { return strings.Compare(a.ID, b.ID) })
 	buf := r.buf[:0]
-	ends := make([]int, len(batch))
-	for i, e := range batch {
-		buf = r.appendRecord(buf, e, secrets)
-		ends[i] = len(buf)
+	var ops []store.Op
+	var segs []segmentSpan
+	first, n := 0, 0
+	flush := func(end int) {
+		if n == 0 {
+			return
+		}
+		buf = append(buf, ']')
+		segs = append(segs, segmentSpan{start: first, end: len(buf), key: segmentKey(batch[end-n].ID, n)})
+		first, n = len(buf), 0
 	}
-	ops := make([]store.Op, 0, 2*len(batch)+16)
-	start := 0
 	for i, e := range batch {
-		ops = append(ops, store.Op{Bucket: Bucket, Key: e.ID, Value: buf[start:ends[i]:ends[i]]})
-		start = ends[i]
+		if n == 0 {
+			first = len(buf)
+			buf = append(buf, '[')
+		} else {
+			buf = append(buf, ',')
+		}
+		buf = r.appendRecord(buf, e, secrets)
+		n++
+		if len(buf)-first >= maxSegment {
+			flush(i + 1)
+		}
+	}
+	flush(len(batch))
+	for _, sg := range segs {
+		ops = append(ops, store.Op{Bucket: Bucket, Key: sg.key, Value: buf[sg.start:sg.end:sg.end]})
 	}
 	r.count += len(batch)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -360,19 +384,60 @@ func (r *Recorder) write(batch []*Execution) {
 	}
 }
 
+// maxSegment is the size at which a segment of records is cut.
+const maxSegment = 256 << 10
+
+type segmentSpan struct {
+	start, end int
+	key        string
+}
+
+// segmentKey names a segment: the id of its first (oldest) record, then
+// the number of records, so that keys sort by time and the history can be
+// counted without reading the records.
+func segmentKey(firstID string, n int) string {
+	return firstID + ":" + strconv.Itoa(n)
+}
+
+// segmentCount returns the number of records of a segment key. A key
+// without a count is a single record (written before segments existed).
+func segmentCount(key string) int {
+	if i := strings.IndexByte(key, ':'); i >= 0 {
+		if n, err := strconv.Atoi(key[i+1:]); err == nil {
+			return n
+		}
+	}
+	return 1
+}
+
+// segmentRecords returns the raw records of a stored segment (or of a
+// single stored record).
+func segmentRecords(v []byte) ([]json.RawMessage, error) {
+	if len(v) > 0 && v[0] == '{' {
+		return []json.RawMessage{v}, nil
+	}
+	var recs []json.RawMessage
+	err := json.Unmarshal(v, &recs)
+	return recs, err
+}
+
 // trim returns deletions that keep the history within MaxRecords (when it
 // is 10% over) and MaxAge (checked once a minute). Ids start with their time,
 // so the oldest records come first.
 func (r *Recorder) trim(ctx context.Context) []store.Op {
 	var ops []store.Op
-	del := func(id string) {
-		ops = append(ops, store.DeleteOp(Bucket, id))
-		r.count--
+	del := func(key string) {
+		ops = append(ops, store.DeleteOp(Bucket, key))
+		r.count -= segmentCount(key)
 	}
 	if over := r.count - r.opts.MaxRecords; over > r.opts.MaxRecords/10 {
+		// Oldest segments first, until the history is back within MaxRecords.
 		old, err := r.st.List(ctx, Bucket, store.ListOptions{Limit: over})
 		if err == nil {
 			for _, it := range old {
+				if r.count-r.opts.MaxRecords <= 0 {
+					break
+				}
 				del(it.Key)
 			}
 		}
@@ -700,7 +765,10 @@ type Filter struct {
 	Limit int
 }
 
-// List returns records matching f, newest first, without snapshots and steps.
+// List returns records matching f, newest first, without snapshots and
+// steps. Records are read segment by segment, newest segment first; within
+// a segment they are in id (start time) order, so an execution that ran far
+// longer than those around it may be listed a little out of place.
 func List(ctx context.Context, st store.Store, f Filter) ([]*Record, error) {
 	if f.Limit <= 0 {
 		f.Limit = 50
@@ -708,25 +776,34 @@ func List(ctx context.Context, st store.Store, f Filter) ([]*Record, error) {
 	var out []*Record
 	after := f.Before
 	for len(out) < f.Limit {
-		items, err := st.List(ctx, Bucket, store.ListOptions{Reverse: true, After: after, Limit: 200})
+		items, err := st.List(ctx, Bucket, store.ListOptions{Reverse: true, After: after, Limit: 50})
 		if err != nil {
 			return nil, fmt.Errorf("listing executions: %w", err)
 		}
 		for _, it := range items {
-			var rec Record
-			if err := json.Unmarshal(it.Value, &rec); err != nil {
+			raws, err := segmentRecords(it.Value)
+			if err != nil {
 				continue
 			}
-			if f.Pipeline != "" && rec.Pipeline != f.Pipeline || f.Status != "" && rec.Status != f.Status || f.Trigger != "" && rec.Trigger != f.Trigger {
-				continue
-			}
-			rec.Steps, rec.Input, rec.Output = nil, nil, nil
-			out = append(out, &rec)
-			if len(out) == f.Limit {
-				break
+			for k := len(raws) - 1; k >= 0; k-- {
+				var rec Record
+				if err := json.Unmarshal(raws[k], &rec); err != nil {
+					continue
+				}
+				if f.Before != "" && rec.ID >= f.Before {
+					continue
+				}
+				if f.Pipeline != "" && rec.Pipeline != f.Pipeline || f.Status != "" && rec.Status != f.Status || f.Trigger != "" && rec.Trigger != f.Trigger {
+					continue
+				}
+				rec.Steps, rec.Input, rec.Output = nil, nil, nil
+				out = append(out, &rec)
+				if len(out) == f.Limit {
+					return out, nil
+				}
 			}
 		}
-		if len(items) < 200 {
+		if len(items) < 50 {
 			break
 		}
 		after = items[len(items)-1].Key
@@ -734,21 +811,51 @@ func List(ctx context.Context, st store.Store, f Filter) ([]*Record, error) {
 	return out, nil
 }
 
+// getScan bounds how many segments Get reads looking for an id: the record
+// of an execution is in a segment written when it ended, whose first id is
+// at most its own.
+const getScan = 256
+
 // ErrNotFound is returned by Get for an unknown or expired id.
 var ErrNotFound = errors.New("history: no such execution")
 
 // Get returns the record of execution id.
 func Get(ctx context.Context, st store.Store, id string) (*Record, error) {
-	it, err := st.Get(ctx, Bucket, id)
-	if err != nil {
-		if errors.Is(err, store.ErrNotFound) {
-			return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	if id == "" || strings.ContainsAny(id, ":") {
+		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
+	}
+	needle := []byte(`{"id":` + strconv.Quote(id))
+	// Segments whose first id is at most id, newest first.
+	after := id + ":\xff"
+	for seen := 0; seen < getScan; {
+		items, err := st.List(ctx, Bucket, store.ListOptions{Reverse: true, After: after, Limit: 16})
+		if err != nil {
+			return nil, err
 		}
-		return nil, err
+		for _, it := range items {
+			seen++
+			if !bytes.Contains(it.Value, needle) {
+				continue
+			}
+			raws, err := segmentRecords(it.Value)
+			if err != nil {
+				return nil, fmt.Errorf("reading execution %s: %w", id, err)
+			}
+			for _, raw := range raws {
+				if !bytes.HasPrefix(raw, needle) {
+					continue
+				}
+				var rec Record
+				if err := json.Unmarshal(raw, &rec); err != nil {
+					return nil, fmt.Errorf("reading execution %s: %w", id, err)
+				}
+				return &rec, nil
+			}
+		}
+		if len(items) < 16 {
+			break
+		}
+		after = items[len(items)-1].Key
 	}
-	var rec Record
-	if err := json.Unmarshal(it.Value, &rec); err != nil {
-		return nil, fmt.Errorf("reading execution %s: %w", id, err)
-	}
-	return &rec, nil
+	return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
 }

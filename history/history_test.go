@@ -61,3 +61,79 @@ func TestSnapshotsFromRawText(t *testing.T) {
 	}
 	r.Close(ctx)
 }
+
+// TestSegments writes records in several batches and reads each back, lists
+// them newest first across segments, and trims whole segments.
+func TestSegments(t *testing.T) {
+	dir := t.TempDir()
+	st, err := bolt.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	r, err := history.New(ctx, st, history.Options{MaxRecords: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	start := time.Now().Add(-time.Hour)
+	for batch := 0; batch < 5; batch++ {
+		for i := 0; i < 10; i++ {
+			at := start.Add(time.Duration(batch*10+i) * time.Second)
+			id := history.NewID(at)
+			ids = append(ids, id)
+			pipeline := "even"
+			if i%2 == 1 {
+				pipeline = "odd"
+			}
+			r.Record(&history.Execution{ID: id, Pipeline: nil, Trigger: pipeline, Start: at, End: at.Add(time.Millisecond), Input: value.ObjectOf("n", int64(batch*10+i))})
+		}
+		if err := r.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// 50 records with MaxRecords 40: trimming starts above 44, by whole segments.
+	recs, err := history.List(ctx, st, history.Filter{Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(recs) != 40 || recs[0].ID != ids[49] || recs[39].ID != ids[10] {
+		t.Fatalf("listed %d records, first %s last %s; want 40 from %s down to %s", len(recs), recs[0].ID, recs[len(recs)-1].ID, ids[49], ids[10])
+	}
+	for i := 1; i < len(recs); i++ {
+		if recs[i].ID >= recs[i-1].ID {
+			t.Fatalf("not newest first at %d", i)
+		}
+	}
+	if _, err := history.Get(ctx, st, ids[3]); err == nil {
+		t.Errorf("a trimmed record is still there")
+	}
+	for _, id := range ids[10:] {
+		rec, err := history.Get(ctx, st, id)
+		if err != nil || rec.ID != id {
+			t.Fatalf("get %s: %v", id, err)
+		}
+	}
+	page, err := history.List(ctx, st, history.Filter{Trigger: "odd", Before: ids[30], Limit: 3})
+	if err != nil || len(page) != 3 || page[0].ID != ids[29] || page[2].ID != ids[25] {
+		t.Fatalf("filtered page: %v %v", page, err)
+	}
+	r.Close(ctx)
+	st.Close()
+	// The count survives a restart: no trim until the history grows again.
+	st, err = bolt.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	r, err = history.New(ctx, st, history.Options{MaxRecords: 40})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Record(&history.Execution{ID: history.NewID(time.Now()), Trigger: "x", Start: time.Now(), End: time.Now()})
+	r.Close(ctx)
+	recs, _ = history.List(ctx, st, history.Filter{Limit: 100})
+	if len(recs) != 41 {
+		t.Fatalf("after restart: %d records, want 41", len(recs))
+	}
+}
