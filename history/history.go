@@ -157,6 +157,7 @@ type Recorder struct {
 
 	buf         []byte
 	lastAgeTrim time.Time
+	segments    []string // keys of the stored segments, oldest first
 
 	mu     sync.RWMutex // held for reading while sending, so Close cannot close the queue under a sender
 	closed bool
@@ -194,6 +195,7 @@ func New(ctx context.Context, st store.Store, opts Options) (*Recorder, error) {
 		}
 		for _, it := range ids {
 			r.count += segmentCount(it.Key)
+			r.segments = append(r.segments, it.Key)
 		}
 	}
 	go r.loop()
@@ -370,6 +372,7 @@ func (r *Recorder) write(batch []*Execution) {
 	flush(len(batch))
 	for _, sg := range segs {
 		ops = append(ops, store.Op{Bucket: Bucket, Key: sg.key, Value: buf[sg.start:sg.end:sg.end]})
+		r.addSegment(sg.key)
 	}
 	r.count += len(batch)
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -424,37 +427,42 @@ func segmentRecords(v []byte) ([]json.RawMessage, error) {
 // trim returns deletions that keep the history within MaxRecords (when it
 // is 10% over) and MaxAge (checked once a minute). Ids start with their time,
 // so the oldest records come first.
-func (r *Recorder) trim(ctx context.Context) []store.Op {
+func (r *Recorder) trim(context.Context) []store.Op {
 	var ops []store.Op
-	del := func(key string) {
+	drop := func() {
+		key := r.segments[0]
+		r.segments = r.segments[1:]
 		ops = append(ops, store.DeleteOp(Bucket, key))
 		r.count -= segmentCount(key)
 	}
-	if over := r.count - r.opts.MaxRecords; over > r.opts.MaxRecords/10 {
+	if r.count-r.opts.MaxRecords > r.opts.MaxRecords/10 {
 		// Oldest segments first, until the history is back within MaxRecords.
-		old, err := r.st.List(ctx, Bucket, store.ListOptions{Limit: over})
-		if err == nil {
-			for _, it := range old {
-				if r.count-r.opts.MaxRecords <= 0 {
-					break
-				}
-				del(it.Key)
-			}
+		for len(r.segments) > 1 && r.count-r.opts.MaxRecords > 0 {
+			drop()
 		}
 	}
 	if now := time.Now(); len(ops) == 0 && now.Sub(r.lastAgeTrim) > time.Minute {
 		r.lastAgeTrim = now
 		cutoff := now.Add(-r.opts.MaxAge)
-		old, err := r.st.List(ctx, Bucket, store.ListOptions{Limit: 1000})
-		if err == nil {
-			for _, it := range old {
-				if t, ok := IDTime(it.Key); ok && t.Before(cutoff) {
-					del(it.Key)
-				}
+		for len(r.segments) > 1 {
+			t, ok := IDTime(r.segments[0])
+			if !ok || !t.Before(cutoff) {
+				break
 			}
+			drop()
 		}
 	}
 	return ops
+}
+
+// addSegment records a written segment key, keeping the keys in order (a
+// segment is almost always the newest; a late one is put in its place).
+func (r *Recorder) addSegment(key string) {
+	i := len(r.segments)
+	for i > 0 && r.segments[i-1] > key {
+		i--
+	}
+	r.segments = slices.Insert(r.segments, i, key)
 }
 
 // IDTime returns the start time encoded in an execution id.
