@@ -23,6 +23,7 @@ import (
 	"time"
 
 	"github.com/nectar-run/nectar/accounts"
+	"github.com/nectar-run/nectar/connectors/files"
 	"github.com/nectar-run/nectar/connectors/httpclient"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
@@ -43,7 +44,6 @@ type Config struct {
 
 	FileID    engine.Template `yaml:"file_id" doc:"the file or folder acted on (get, download, copy, move, delete, share); for upload, the file whose content is replaced"`
 	FolderID  engine.Template `yaml:"folder_id" doc:"list: the folder listed; upload, create_folder: the parent (default: My Drive's root); copy, move: the destination folder"`
-	Name      engine.Template `yaml:"name" doc:"upload: the remote name (default: the local file's); create_folder: the folder's name; copy, move: the new name"`
 	Query     engine.Template `yaml:"query" doc:"list: a Drive query (name contains 'report' and modifiedTime > '2024-01-01T00:00:00'), joined to folder_id with and; trashed files are left out unless the query mentions trashed"`
 	Fields    string          `yaml:"fields" default:"id,name,mimeType,size,parents,createdTime,modifiedTime,md5Checksum,webViewLink,trashed,driveId" doc:"the file fields returned (Drive's fields syntax for one file)"`
 	OrderBy   string          `yaml:"order_by" doc:"list: sort keys, like modifiedTime desc,name"`
@@ -51,18 +51,14 @@ type Config struct {
 	Limit     int             `yaml:"limit" doc:"list: most files returned; 0 follows the pages to the end"`
 	PageToken engine.Template `yaml:"page_token" doc:"list: start at this page (the next_page_token of an earlier list)"`
 
-	File          engine.Template `yaml:"file" doc:"upload: a file reference ({path, name, mime_type}, as download returns) or a path in the execution's working directory"`
-	Content       engine.Template `yaml:"content" doc:"upload: the content as text (instead of file)"`
-	ContentBase64 engine.Template `yaml:"content_base64" doc:"upload: the content in base64 (instead of file)"`
-	MimeType      engine.Template `yaml:"mime_type" doc:"upload: the content's MIME type (default: the reference's, else from the name's extension)"`
-	ConvertTo     string          `yaml:"convert_to" doc:"upload: convert to this Google Workspace type, like application/vnd.google-apps.spreadsheet for a CSV"`
-	IfExists      string          `yaml:"if_exists" default:"create" enum:"create,replace,fail" doc:"upload without file_id when the folder already has a file of that name: create another (Drive allows duplicate names), replace its content, or fail with 409"`
-	ChunkSize     string          `yaml:"chunk_size" default:"8MB" doc:"upload: size of each resumable chunk (a multiple of 256KB)"`
-	ResumableOver string          `yaml:"resumable_over" default:"5MB" doc:"upload: files larger than this are sent resumable in chunks; smaller ones in one multipart request"`
+	files.Upload  `yaml:",inline"`
+	ConvertTo     string `yaml:"convert_to" doc:"upload: convert to this Google Workspace type, like application/vnd.google-apps.spreadsheet for a CSV"`
+	IfExists      string `yaml:"if_exists" default:"create" enum:"create,replace,fail" doc:"upload without file_id when the folder already has a file of that name: create another (Drive allows duplicate names), replace its content, or fail with 409"`
+	ChunkSize     string `yaml:"chunk_size" default:"8MB" doc:"upload: size of each resumable chunk (a multiple of 256KB)"`
+	ResumableOver string `yaml:"resumable_over" default:"5MB" doc:"upload: files larger than this are sent resumable in chunks; smaller ones in one multipart request"`
 
 	ExportMimeType engine.Template `yaml:"export_mime_type" doc:"download of a Google Docs, Sheets, Slides or Drawings file: the format exported (default: docx, xlsx, pptx, png)"`
 	LocalName      engine.Template `yaml:"local_name" doc:"download: the local file name (default: the remote name)"`
-	AllowAnyPath   bool            `yaml:"allow_any_path" doc:"upload: take file paths outside the execution's working directory (only for messages you trust)"`
 
 	Permanent  bool        `yaml:"permanent" doc:"delete: delete for good instead of moving to the trash"`
 	Permission *Permission `yaml:"permission" doc:"share: who gets which role"`
@@ -144,17 +140,8 @@ func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 			return nil, err
 		}
 	case "upload":
-		n := 0
-		for _, t := range []engine.Template{cfg.File, cfg.Content, cfg.ContentBase64} {
-			if t.IsSet() {
-				n++
-			}
-		}
-		if n != 1 {
-			return nil, cc.Errorf("file", "upload takes exactly one of file, content and content_base64")
-		}
-		if !cfg.Name.IsSet() && !cfg.File.IsSet() && !cfg.FileID.IsSet() {
-			return nil, cc.Errorf("name", "name is required when uploading content")
+		if err := cfg.Upload.Check(cc, cfg.FileID.IsSet()); err != nil {
+			return nil, err
 		}
 	}
 	if s.op == "share" {

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/nectar-run/nectar/accounts"
+	"github.com/nectar-run/nectar/connectors/files"
 	"github.com/nectar-run/nectar/connectors/httpclient"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
@@ -47,21 +48,16 @@ type Config struct {
 	ItemID     engine.Template `yaml:"item_id" doc:"the item acted on, by id (instead of path)"`
 	FolderPath engine.Template `yaml:"folder_path" doc:"upload, create_folder: the parent folder by path (default: the root); copy, move: the destination"`
 	FolderID   engine.Template `yaml:"folder_id" doc:"the parent or destination folder by id (instead of folder_path)"`
-	Name       engine.Template `yaml:"name" doc:"upload: the remote name (default: the local file's); create_folder: the folder's name; copy, move: the new name"`
 	Query      engine.Template `yaml:"query" doc:"search: the text searched in names, metadata and content"`
 	Select     string          `yaml:"select" doc:"the driveItem properties returned ($select), like id,name,size,lastModifiedDateTime; default: all"`
 	PageSize   int             `yaml:"page_size" default:"200" doc:"list, search: items asked per request ($top, 1 to 1000)"`
 	Limit      int             `yaml:"limit" doc:"list, search: most items returned; 0 follows @odata.nextLink to the end"`
 	NextLink   engine.Template `yaml:"next_link" doc:"list, search: go on from this next_link of an earlier call"`
 
-	File             engine.Template `yaml:"file" doc:"upload: a file reference ({path, name, mime_type}, as download returns) or a path in the execution's working directory"`
-	Content          engine.Template `yaml:"content" doc:"upload: the content as text (instead of file)"`
-	ContentBase64    engine.Template `yaml:"content_base64" doc:"upload: the content in base64 (instead of file)"`
-	MimeType         engine.Template `yaml:"mime_type" doc:"upload: the content's MIME type (default: the reference's, else from the name's extension)"`
+	files.Upload     `yaml:",inline"`
 	ConflictBehavior string          `yaml:"conflict_behavior" enum:"fail,replace,rename" doc:"when the name is taken (@microsoft.graph.conflictBehavior): upload defaults to replace, create_folder and copy to fail"`
 	ChunkSize        string          `yaml:"chunk_size" default:"10MB" doc:"upload: size of each upload-session chunk (a multiple of 320KB, at most 60MB); files up to 4MB go in one PUT"`
 	LocalName        engine.Template `yaml:"local_name" doc:"download: the local file name (default: the remote name)"`
-	AllowAnyPath     bool            `yaml:"allow_any_path" doc:"upload: take file paths outside the execution's working directory (only for messages you trust)"`
 
 	Wait         bool            `yaml:"wait" default:"true" doc:"copy: poll the copy's monitor URL until it is done and return the new item; false returns the monitor at once"`
 	PollInterval engine.Duration `yaml:"poll_interval" default:"1s" doc:"copy: wait between two looks at the monitor"`
@@ -131,17 +127,8 @@ func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 			return nil, cc.Errorf("folder_path", "move needs folder_path or folder_id (the destination), name (the new name) or both")
 		}
 	case "upload":
-		n := 0
-		for _, t := range []engine.Template{cfg.File, cfg.Content, cfg.ContentBase64} {
-			if t.IsSet() {
-				n++
-			}
-		}
-		if n != 1 {
-			return nil, cc.Errorf("file", "upload takes exactly one of file, content and content_base64")
-		}
-		if !cfg.Name.IsSet() && !cfg.File.IsSet() {
-			return nil, cc.Errorf("name", "name is required when uploading content")
+		if err := cfg.Upload.Check(cc, false); err != nil {
+			return nil, err
 		}
 	}
 	if cfg.PageSize < 1 || cfg.PageSize > 1000 {

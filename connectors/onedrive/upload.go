@@ -15,54 +15,10 @@ import (
 	"github.com/nectar-run/nectar/engine/value"
 )
 
-// source opens what an upload sends: file, content or content_base64.
-func (s *step) source(x *engine.Exec, in any, name, mimeType string) (*files.Source, error) {
-	switch {
-	case s.cfg.File.IsSet():
-		v, err := s.cfg.File.Eval(x, in)
-		if err != nil {
-			return nil, err
-		}
-		src, err := files.Open(x, v, s.cfg.AllowAnyPath)
-		if err != nil {
-			return nil, engine.NewError(400, "onedrive: upload: file: %v", err)
-		}
-		if mimeType != "" {
-			src.MimeType = mimeType
-		}
-		return src, nil
-	case s.cfg.Content.IsSet():
-		c, err := s.cfg.Content.String(x, in)
-		if err != nil {
-			return nil, err
-		}
-		src, _ := files.Content(name, mimeType, c, false)
-		return src, nil
-	default:
-		c, err := s.cfg.ContentBase64.String(x, in)
-		if err != nil {
-			return nil, err
-		}
-		src, err := files.Content(name, mimeType, c, true)
-		if err != nil {
-			return nil, engine.NewError(400, "onedrive: upload: %v", err)
-		}
-		return src, nil
-	}
-}
-
 // upload puts a file in folder_path / folder_id (the root by default):
 // one PUT to …:/name:/content up to 4 MB, an upload session above.
 func (s *step) upload(ctx context.Context, x *engine.Exec, in any) (any, error) {
-	name, err := str(x, in, s.cfg.Name)
-	if err != nil {
-		return nil, err
-	}
-	mimeType, err := str(x, in, s.cfg.MimeType)
-	if err != nil {
-		return nil, err
-	}
-	src, err := s.source(x, in, name, mimeType)
+	src, name, err := s.cfg.Upload.Source(x, in, "onedrive")
 	if err != nil {
 		return nil, err
 	}
