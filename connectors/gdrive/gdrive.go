@@ -14,15 +14,9 @@ package gdrive
 
 import (
 	"context"
-	"errors"
-	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
-	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/connectors/files"
 	"github.com/nectar-run/nectar/connectors/httpclient"
 	"github.com/nectar-run/nectar/engine"
@@ -91,9 +85,9 @@ const (
 )
 
 type step struct {
+	files.API
 	cfg       Config
 	op        string
-	client    *httpclient.Client
 	api, up   string // https://www.googleapis.com/drive/v3, …/upload/drive/v3
 	upURL     *url.URL
 	chunk     int64
@@ -108,6 +102,7 @@ var (
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	s := &step{cfg: cfg, op: cfg.Operation, fields: cfg.Fields}
+	s.API = files.API{Connector: "google-drive", Op: cfg.Operation, JSONType: "application/json; charset=UTF-8", Detail: reason}
 	for _, b := range []struct{ opt, v string }{{"base_url", cfg.BaseURL}, {"upload_base_url", cfg.UploadBaseURL}} {
 		u, err := url.Parse(b.v)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -172,14 +167,14 @@ func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	if s.resumable, err = triggers.ParseSize(cfg.ResumableOver); err != nil {
 		return nil, cc.ErrorAt("resumable_over", err)
 	}
-	if s.client, err = cfg.Config.Build(cc); err != nil {
+	if s.Client, err = cfg.Config.Build(cc); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
 // Close closes idle connections.
-func (s *step) Close(ctx context.Context) error { return s.client.Close(ctx) }
+func (s *step) Close(ctx context.Context) error { return s.Client.Close(ctx) }
 
 // Execute runs the operation. It does not modify in.
 func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
@@ -228,133 +223,15 @@ func (s *step) fileURL(id, sub string, q url.Values) string {
 	return s.api + "/files/" + url.PathEscape(id) + sub + "?" + q.Encode()
 }
 
-// send sends req with the client's retries and turns transport failures
-// into step errors.
-func (s *step) send(ctx context.Context, x *engine.Exec, req *http.Request) (*http.Response, error) {
-	req.Header.Set("User-Agent", "nectar")
-	resp, err := s.client.Do(ctx, x, req)
-	if err != nil {
-		return nil, s.transportError(ctx, req, err)
+// reason is the reason of Drive's first error: {"error": {"message":
+// "File not found: x.", "errors": [{"reason": "notFound", …}]}} gives
+// "google-drive: get: File not found: x. (notFound)".
+func reason(eo *value.Object) string {
+	if list, ok := get(eo, "errors").([]any); ok && len(list) > 0 {
+		r, _ := get(asObject(list[0]), "reason").(string)
+		return r
 	}
-	return resp, nil
-}
-
-// call sends a request with an optional JSON body and decodes the JSON
-// answer; an error answer becomes a step error with Drive's message and
-// status.
-func (s *step) call(ctx context.Context, x *engine.Exec, method, u string, body any) (any, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := value.Encode(body)
-		if err != nil {
-			return nil, engine.NewError(500, "google-drive: %v", err)
-		}
-		rd = strings.NewReader(string(b))
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return nil, engine.NewError(500, "google-drive: %v", err)
-	}
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json; charset=UTF-8")
-	}
-	resp, err := s.send(ctx, x, req)
-	if err != nil {
-		return nil, err
-	}
-	return s.decode(ctx, req, resp)
-}
-
-// decode reads a JSON answer, or the error it carries.
-func (s *step) decode(ctx context.Context, req *http.Request, resp *http.Response) (any, error) {
-	data, err := s.client.ReadBody(resp)
-	if err != nil {
-		if errors.Is(err, httpclient.ErrTooLarge) {
-			return nil, engine.NewError(502, "google-drive: %s %s: %v", s.op, httpclient.Redact(req.URL), err)
-		}
-		return nil, s.transportError(ctx, req, err)
-	}
-	if resp.StatusCode >= 400 {
-		return nil, s.apiError(resp.StatusCode, data)
-	}
-	if len(data) == 0 {
-		return nil, nil
-	}
-	v, err := value.Decode(data)
-	if err != nil {
-		return nil, engine.NewError(502, "google-drive: %s: the answer is not JSON: %v", s.op, err)
-	}
-	return v, nil
-}
-
-// apiError is Drive's error answer as a step error:
-// {"error": {"code": 404, "message": "File not found: x.", "errors":
-// [{"reason": "notFound", …}]}} gives 404 "google-drive: get: File not
-// found: x. (notFound)"; the error object carries status and body.
-func (s *step) apiError(status int, data []byte) error {
-	msg, reason := http.StatusText(status), ""
-	v, err := value.Decode(data)
-	if o, ok := v.(*value.Object); ok && err == nil {
-		if eo, ok := get(o, "error").(*value.Object); ok {
-			if m, ok := get(eo, "message").(string); ok && m != "" {
-				msg = m
-			}
-			if list, ok := get(eo, "errors").([]any); ok && len(list) > 0 {
-				if first, ok := list[0].(*value.Object); ok {
-					reason, _ = get(first, "reason").(string)
-				}
-			}
-		} else if m, ok := get(o, "error").(string); ok {
-			// OAuth-style {"error": "invalid_token", "error_description": …}
-			msg = m
-			if d, ok := get(o, "error_description").(string); ok {
-				msg += ": " + d
-			}
-		}
-	} else if len(data) > 0 && len(data) < 512 {
-		msg = strings.TrimSpace(string(data))
-	}
-	if reason != "" {
-		msg += " (" + reason + ")"
-	}
-	e := engine.NewError(status, "google-drive: %s: %s", s.op, msg)
-	e.Fields = value.NewObject(2)
-	e.Fields.Set("status", int64(status))
-	if v != nil && err == nil {
-		e.Fields.Set("body", v)
-	} else {
-		e.Fields.Set("body", string(data))
-	}
-	return e
-}
-
-// transportError turns a failure to get an answer into a step error:
-// account problems keep their meaning (401 to authorize again, 502 when
-// the provider refused to issue a token), others are 502 or 504.
-func (s *step) transportError(ctx context.Context, req *http.Request, err error) error {
-	var e *engine.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	if errors.Is(err, accounts.ErrNeedsReauthorization) {
-		return &engine.Error{Code: 401, Message: "google-drive: " + err.Error(), Cause: err, Timestamp: time.Now().UnixMilli()}
-	}
-	if errors.Is(err, accounts.ErrTokenRequest) {
-		return &engine.Error{Code: 502, Message: "google-drive: " + err.Error(), Cause: err, Timestamp: time.Now().UnixMilli()}
-	}
-	if errors.Is(err, accounts.ErrUnknownAccount) || errors.Is(err, accounts.ErrNoManager) {
-		return &engine.Error{Code: 500, Message: "google-drive: " + err.Error(), Cause: err, Timestamp: time.Now().UnixMilli()}
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	code := 502
-	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
-		code = 504
-	}
-	return &engine.Error{Code: code, Message: fmt.Sprintf("google-drive: %s %s: %v", s.op, httpclient.Redact(req.URL), err), Cause: err, Timestamp: time.Now().UnixMilli()}
+	return ""
 }
 
 func get(o *value.Object, k string) any {

@@ -77,7 +77,7 @@ func (s *step) list(ctx context.Context, x *engine.Exec, in any) (any, error) {
 		} else {
 			q.Del("pageToken")
 		}
-		v, err := s.call(ctx, x, http.MethodGet, s.api+"/files?"+q.Encode(), nil)
+		v, err := s.Call(ctx, x, http.MethodGet, s.api+"/files?"+q.Encode(), nil)
 		if err != nil {
 			return nil, err
 		}
@@ -133,7 +133,7 @@ func (s *step) get(ctx context.Context, x *engine.Exec, in any) (any, error) {
 	}
 	q := s.query()
 	q.Set("fields", s.fields)
-	return s.call(ctx, x, http.MethodGet, s.fileURL(id, "", q), nil)
+	return s.Call(ctx, x, http.MethodGet, s.fileURL(id, "", q), nil)
 }
 
 // exports are the formats Google Workspace files are exported to by
@@ -185,7 +185,7 @@ func (s *step) download(ctx context.Context, x *engine.Exec, in any) (any, error
 	}
 	q := s.query()
 	q.Set("fields", "id,name,mimeType,size")
-	v, err := s.call(ctx, x, http.MethodGet, s.fileURL(id, "", q), nil)
+	v, err := s.Call(ctx, x, http.MethodGet, s.fileURL(id, "", q), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -226,18 +226,18 @@ func (s *step) download(ctx context.Context, x *engine.Exec, in any) (any, error
 	if err != nil {
 		return nil, engine.NewError(500, "google-drive: %v", err)
 	}
-	resp, err := s.send(ctx, x, req)
+	resp, err := s.Send(ctx, x, req)
 	if err != nil {
 		return nil, err
 	}
 	defer resp.Body.Close()
 	if resp.StatusCode >= 400 {
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-		return nil, s.apiError(resp.StatusCode, data)
+		return nil, s.APIError(resp.StatusCode, data)
 	}
 	ref, err := files.Save(x, name, mt, resp.Body)
 	if err != nil {
-		return nil, s.transportError(ctx, req, err)
+		return nil, s.TransportError(ctx, req, err)
 	}
 	return ref.Object(id), nil
 }
@@ -259,7 +259,7 @@ func (s *step) createFolder(ctx context.Context, x *engine.Exec, in any) (any, e
 	}
 	q := s.query()
 	q.Set("fields", s.fields)
-	return s.call(ctx, x, http.MethodPost, s.api+"/files?"+q.Encode(), body)
+	return s.Call(ctx, x, http.MethodPost, s.api+"/files?"+q.Encode(), body)
 }
 
 func (s *step) copy(ctx context.Context, x *engine.Exec, in any) (any, error) {
@@ -284,7 +284,7 @@ func (s *step) copy(ctx context.Context, x *engine.Exec, in any) (any, error) {
 	}
 	q := s.query()
 	q.Set("fields", s.fields)
-	return s.call(ctx, x, http.MethodPost, s.fileURL(id, "/copy", q), body)
+	return s.Call(ctx, x, http.MethodPost, s.fileURL(id, "/copy", q), body)
 }
 
 // move renames a file and/or moves it to folder_id: Drive's files.update
@@ -306,7 +306,7 @@ func (s *step) move(ctx context.Context, x *engine.Exec, in any) (any, error) {
 	if parent != "" {
 		pq := s.query()
 		pq.Set("fields", "parents")
-		v, err := s.call(ctx, x, http.MethodGet, s.fileURL(id, "", pq), nil)
+		v, err := s.Call(ctx, x, http.MethodGet, s.fileURL(id, "", pq), nil)
 		if err != nil {
 			return nil, err
 		}
@@ -328,7 +328,7 @@ func (s *step) move(ctx context.Context, x *engine.Exec, in any) (any, error) {
 		body.Set("name", name)
 	}
 	q.Set("fields", s.fields)
-	return s.call(ctx, x, http.MethodPatch, s.fileURL(id, "", q), body)
+	return s.Call(ctx, x, http.MethodPatch, s.fileURL(id, "", q), body)
 }
 
 // delete moves a file to the trash, or deletes it for good with permanent.
@@ -339,12 +339,12 @@ func (s *step) delete(ctx context.Context, x *engine.Exec, in any) (any, error) 
 	}
 	q := s.query()
 	if s.cfg.Permanent {
-		if _, err := s.call(ctx, x, http.MethodDelete, s.fileURL(id, "", q), nil); err != nil {
+		if _, err := s.Call(ctx, x, http.MethodDelete, s.fileURL(id, "", q), nil); err != nil {
 			return nil, err
 		}
 	} else {
 		q.Set("fields", "id")
-		if _, err := s.call(ctx, x, http.MethodPatch, s.fileURL(id, "", q), value.ObjectOf("trashed", true)); err != nil {
+		if _, err := s.Call(ctx, x, http.MethodPatch, s.fileURL(id, "", q), value.ObjectOf("trashed", true)); err != nil {
 			return nil, err
 		}
 	}
@@ -391,7 +391,7 @@ func (s *step) share(ctx context.Context, x *engine.Exec, in any) (any, error) {
 	if p.Role == "owner" {
 		q.Set("transferOwnership", "true")
 	}
-	return s.call(ctx, x, http.MethodPost, s.fileURL(id, "/permissions", q), body)
+	return s.Call(ctx, x, http.MethodPost, s.fileURL(id, "/permissions", q), body)
 }
 
 func asObject(v any) *value.Object {

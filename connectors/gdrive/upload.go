@@ -85,7 +85,7 @@ func (s *step) findByName(ctx context.Context, x *engine.Exec, name, folder stri
 	q.Set("q", "name = "+quote(name)+" and "+quote(folder)+" in parents and trashed = false")
 	q.Set("fields", "files(id)")
 	q.Set("pageSize", "1")
-	v, err := s.call(ctx, x, http.MethodGet, s.api+"/files?"+q.Encode(), nil)
+	v, err := s.Call(ctx, x, http.MethodGet, s.api+"/files?"+q.Encode(), nil)
 	if err != nil {
 		return "", err
 	}
@@ -120,11 +120,11 @@ func (s *step) multipart(ctx context.Context, x *engine.Exec, method, u string, 
 	src.SetBody(req, []byte(head), 0, src.Size, []byte(tail))
 	req.Header.Set("Content-Type", "multipart/related; boundary="+boundary)
 	req.Header.Set("Accept", "application/json")
-	resp, err := s.send(ctx, x, req)
+	resp, err := s.Send(ctx, x, req)
 	if err != nil {
 		return nil, err
 	}
-	return s.decode(ctx, req, resp)
+	return s.Decode(ctx, req, resp)
 }
 
 // resumableUpload runs Drive's resumable protocol: it starts a session
@@ -142,9 +142,9 @@ func (s *step) resumableUpload(ctx context.Context, x *engine.Exec, method, u st
 	}
 	// Chunks go out without the client's own retries: a failed chunk is
 	// retried the protocol's way, from where Drive says it stands.
-	hc, err := s.client.HTTPClient(x)
+	hc, err := s.Client.HTTPClient(x)
 	if err != nil {
-		return nil, s.transportError(ctx, &http.Request{Method: http.MethodPut, URL: s.upURL}, err)
+		return nil, s.TransportError(ctx, &http.Request{Method: http.MethodPut, URL: s.upURL}, err)
 	}
 	total := src.Size
 	var off int64
@@ -215,7 +215,7 @@ func (s *step) putChunk(ctx context.Context, hc *http.Client, session string, sr
 	req.Header.Set("Content-Type", src.MimeType)
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, 0, false, s.transportError(ctx, req, err)
+		return nil, 0, false, s.TransportError(ctx, req, err)
 	}
 	return s.chunkAnswer(ctx, req, resp)
 }
@@ -236,14 +236,14 @@ func (s *step) startSession(ctx context.Context, x *engine.Exec, method, u strin
 	req.Header.Set("Content-Type", "application/json; charset=UTF-8")
 	req.Header.Set("X-Upload-Content-Type", src.MimeType)
 	req.Header.Set("X-Upload-Content-Length", strconv.FormatInt(src.Size, 10))
-	resp, err := s.send(ctx, x, req)
+	resp, err := s.Send(ctx, x, req)
 	if err != nil {
 		return "", err
 	}
 	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 	resp.Body.Close()
 	if resp.StatusCode >= 400 {
-		return "", s.apiError(resp.StatusCode, data)
+		return "", s.APIError(resp.StatusCode, data)
 	}
 	loc := resp.Header.Get("Location")
 	if loc == "" {
@@ -262,7 +262,7 @@ func (s *step) startSession(ctx context.Context, x *engine.Exec, method, u strin
 func (s *step) chunkAnswer(ctx context.Context, req *http.Request, resp *http.Response) (any, int64, bool, error) {
 	switch {
 	case resp.StatusCode == http.StatusOK || resp.StatusCode == http.StatusCreated:
-		v, err := s.decode(ctx, req, resp)
+		v, err := s.Decode(ctx, req, resp)
 		return v, 0, true, err
 	case resp.StatusCode == http.StatusPermanentRedirect:
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
@@ -272,7 +272,7 @@ func (s *step) chunkAnswer(ctx context.Context, req *http.Request, resp *http.Re
 	default:
 		data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
 		resp.Body.Close()
-		return nil, 0, false, s.apiError(resp.StatusCode, data)
+		return nil, 0, false, s.APIError(resp.StatusCode, data)
 	}
 }
 
@@ -285,7 +285,7 @@ func (s *step) uploadStatus(ctx context.Context, hc *http.Client, session string
 	req.Header.Set("Content-Range", fmt.Sprintf("bytes */%d", total))
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, 0, false, s.transportError(ctx, req, err)
+		return nil, 0, false, s.TransportError(ctx, req, err)
 	}
 	return s.chunkAnswer(ctx, req, resp)
 }

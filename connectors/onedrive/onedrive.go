@@ -16,14 +16,9 @@ package onedrive
 import (
 	"context"
 	"errors"
-	"fmt"
-	"io"
-	"net/http"
 	"net/url"
 	"strings"
-	"time"
 
-	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/connectors/files"
 	"github.com/nectar-run/nectar/connectors/httpclient"
 	"github.com/nectar-run/nectar/engine"
@@ -75,13 +70,13 @@ const (
 )
 
 type step struct {
-	cfg    Config
-	op     string
-	client *httpclient.Client // with the account
-	bare   *httpclient.Client // without: pre-authenticated URLs (downloads, upload sessions, monitors)
-	base   string
-	baseU  *url.URL
-	chunk  int64
+	files.API // Client: with the account
+	cfg       Config
+	op        string
+	bare      *httpclient.Client // without: pre-authenticated URLs (downloads, upload sessions, monitors)
+	base      string
+	baseU     *url.URL
+	chunk     int64
 }
 
 var (
@@ -91,6 +86,7 @@ var (
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	s := &step{cfg: cfg, op: cfg.Operation, base: strings.TrimRight(cfg.BaseURL, "/")}
+	s.API = files.API{Connector: "onedrive", Op: cfg.Operation, JSONType: "application/json", Detail: code}
 	u, err := url.Parse(s.base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 		return nil, cc.Errorf("base_url", "expected an http or https URL, got %q", cfg.BaseURL)
@@ -146,7 +142,7 @@ func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	if cfg.PollInterval.D() <= 0 {
 		return nil, cc.Errorf("poll_interval", "expected a positive duration")
 	}
-	if s.client, err = cfg.Config.Build(cc); err != nil {
+	if s.Client, err = cfg.Config.Build(cc); err != nil {
 		return nil, err
 	}
 	bare := cfg.Config
@@ -159,7 +155,7 @@ func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 
 // Close closes idle connections.
 func (s *step) Close(ctx context.Context) error {
-	return errors.Join(s.client.Close(ctx), s.bare.Close(ctx))
+	return errors.Join(s.Client.Close(ctx), s.bare.Close(ctx))
 }
 
 // Execute runs the operation. It does not modify in.
@@ -260,137 +256,12 @@ func (s *step) item(x *engine.Exec, in any) (string, string, error) {
 	return ref(drive, id, p), label, nil
 }
 
-// send sends req with the client's retries and turns transport failures
-// into step errors.
-func (s *step) send(ctx context.Context, x *engine.Exec, c *httpclient.Client, req *http.Request) (*http.Response, error) {
-	req.Header.Set("User-Agent", "nectar")
-	resp, err := c.Do(ctx, x, req)
-	if err != nil {
-		return nil, s.transportError(ctx, req, err)
-	}
-	return resp, nil
-}
-
-// call sends a request with an optional JSON body through the account and
-// decodes the JSON answer; an error answer becomes a step error with
-// Graph's message and status.
-func (s *step) call(ctx context.Context, x *engine.Exec, method, u string, body any) (any, *http.Response, error) {
-	var rd io.Reader
-	if body != nil {
-		b, err := value.Encode(body)
-		if err != nil {
-			return nil, nil, engine.NewError(500, "onedrive: %v", err)
-		}
-		rd = strings.NewReader(string(b))
-	}
-	req, err := http.NewRequestWithContext(ctx, method, u, rd)
-	if err != nil {
-		return nil, nil, engine.NewError(500, "onedrive: %v", err)
-	}
-	req.Header.Set("Accept", "application/json")
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := s.send(ctx, x, s.client, req)
-	if err != nil {
-		return nil, nil, err
-	}
-	v, err := s.decode(ctx, req, resp)
-	return v, resp, err
-}
-
-// decode reads a JSON answer, or the error it carries.
-func (s *step) decode(ctx context.Context, req *http.Request, resp *http.Response) (any, error) {
-	data, err := s.client.ReadBody(resp)
-	if err != nil {
-		if errors.Is(err, httpclient.ErrTooLarge) {
-			return nil, engine.NewError(502, "onedrive: %s %s: %v", s.op, httpclient.Redact(req.URL), err)
-		}
-		return nil, s.transportError(ctx, req, err)
-	}
-	if resp.StatusCode >= 400 {
-		return nil, s.apiError(resp.StatusCode, data)
-	}
-	if len(data) == 0 {
-		return nil, nil
-	}
-	v, err := value.Decode(data)
-	if err != nil {
-		return nil, engine.NewError(502, "onedrive: %s: the answer is not JSON: %v", s.op, err)
-	}
-	return v, nil
-}
-
-// readError reads an error answer's body (bounded) and returns the step
-// error.
-func (s *step) readError(resp *http.Response) error {
-	data, _ := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	resp.Body.Close()
-	return s.apiError(resp.StatusCode, data)
-}
-
-// apiError is Graph's error answer as a step error: {"error": {"code":
-// "itemNotFound", "message": "Item does not exist", "innerError": {…}}}
-// gives 404 "onedrive: get: Item does not exist (itemNotFound)"; the error
-// object carries status and body.
-func (s *step) apiError(status int, data []byte) error {
-	msg, code := http.StatusText(status), ""
-	v, err := value.Decode(data)
-	if o, ok := v.(*value.Object); ok && err == nil {
-		if eo, ok := get(o, "error").(*value.Object); ok {
-			if m, ok := get(eo, "message").(string); ok && m != "" {
-				msg = m
-			}
-			code, _ = get(eo, "code").(string)
-		} else if m, ok := get(o, "error").(string); ok {
-			msg = m
-			if d, ok := get(o, "error_description").(string); ok {
-				msg += ": " + d
-			}
-		}
-	} else if len(data) > 0 && len(data) < 512 {
-		msg = strings.TrimSpace(string(data))
-	}
-	if code != "" {
-		msg += " (" + code + ")"
-	}
-	e := engine.NewError(status, "onedrive: %s: %s", s.op, msg)
-	e.Fields = value.NewObject(2)
-	e.Fields.Set("status", int64(status))
-	if v != nil && err == nil {
-		e.Fields.Set("body", v)
-	} else {
-		e.Fields.Set("body", string(data))
-	}
-	return e
-}
-
-// transportError turns a failure to get an answer into a step error:
-// account problems keep their meaning (401 to authorize again, 502 when
-// the provider refused to issue a token), others are 502 or 504.
-func (s *step) transportError(ctx context.Context, req *http.Request, err error) error {
-	var e *engine.Error
-	if errors.As(err, &e) {
-		return e
-	}
-	now := time.Now().UnixMilli()
-	switch {
-	case errors.Is(err, accounts.ErrNeedsReauthorization):
-		return &engine.Error{Code: 401, Message: "onedrive: " + err.Error(), Cause: err, Timestamp: now}
-	case errors.Is(err, accounts.ErrTokenRequest):
-		return &engine.Error{Code: 502, Message: "onedrive: " + err.Error(), Cause: err, Timestamp: now}
-	case errors.Is(err, accounts.ErrUnknownAccount) || errors.Is(err, accounts.ErrNoManager):
-		return &engine.Error{Code: 500, Message: "onedrive: " + err.Error(), Cause: err, Timestamp: now}
-	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
-	code := 502
-	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
-		code = 504
-	}
-	return &engine.Error{Code: code, Message: fmt.Sprintf("onedrive: %s %s: %v", s.op, httpclient.Redact(req.URL), err), Cause: err, Timestamp: now}
+// code is Graph's error code: {"error": {"code": "itemNotFound",
+// "message": "Item does not exist"}} gives "onedrive: get: Item does not
+// exist (itemNotFound)".
+func code(eo *value.Object) string {
+	c, _ := get(eo, "code").(string)
+	return c
 }
 
 func get(o *value.Object, k string) any {

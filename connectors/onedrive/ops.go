@@ -62,7 +62,7 @@ func (s *step) list(ctx context.Context, x *engine.Exec, in any) (any, error) {
 			// the last item returned.
 			u = topRE.ReplaceAllString(u, "${1}${2}top="+strconv.Itoa(left))
 		}
-		v, _, err := s.call(ctx, x, http.MethodGet, u, nil)
+		v, err := s.Call(ctx, x, http.MethodGet, u, nil)
 		if err != nil {
 			return nil, err
 		}
@@ -106,7 +106,7 @@ func (s *step) get(ctx context.Context, x *engine.Exec, in any) (any, error) {
 	if s.cfg.Select != "" {
 		u += odata("$select", s.cfg.Select)
 	}
-	v, _, err := s.call(ctx, x, http.MethodGet, u, nil)
+	v, err := s.Call(ctx, x, http.MethodGet, u, nil)
 	return v, err
 }
 
@@ -122,7 +122,7 @@ func (s *step) download(ctx context.Context, x *engine.Exec, in any) (any, error
 	if err != nil {
 		return nil, err
 	}
-	v, _, err := s.call(ctx, x, http.MethodGet, u+odata("$select", "id,name,size,file,folder"), nil)
+	v, err := s.Call(ctx, x, http.MethodGet, u+odata("$select", "id,name,size,file,folder"), nil)
 	if err != nil {
 		return nil, err
 	}
@@ -140,16 +140,16 @@ func (s *step) download(ctx context.Context, x *engine.Exec, in any) (any, error
 	if err != nil {
 		return nil, engine.NewError(500, "onedrive: %v", err)
 	}
-	hc, err := s.client.HTTPClient(x)
+	hc, err := s.Client.HTTPClient(x)
 	if err != nil {
-		return nil, s.transportError(ctx, req, err)
+		return nil, s.TransportError(ctx, req, err)
 	}
 	noFollow := *hc
 	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	req.Header.Set("User-Agent", "nectar")
 	resp, err := noFollow.Do(req)
 	if err != nil {
-		return nil, s.transportError(ctx, req, err)
+		return nil, s.TransportError(ctx, req, err)
 	}
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 {
 		resp.Body.Close()
@@ -161,17 +161,17 @@ func (s *step) download(ctx context.Context, x *engine.Exec, in any) (any, error
 		if req, err = http.NewRequestWithContext(ctx, http.MethodGet, loc.String(), nil); err != nil {
 			return nil, engine.NewError(500, "onedrive: %v", err)
 		}
-		if resp, err = s.send(ctx, x, s.bare, req); err != nil {
+		if resp, err = s.SendWith(ctx, x, s.bare, req); err != nil {
 			return nil, err
 		}
 	}
 	if resp.StatusCode >= 400 {
-		return nil, s.readError(resp)
+		return nil, s.ReadError(resp)
 	}
 	defer resp.Body.Close()
 	r, err := files.Save(x, name, mt, resp.Body)
 	if err != nil {
-		return nil, s.transportError(ctx, req, err)
+		return nil, s.TransportError(ctx, req, err)
 	}
 	return r.Object(id), nil
 }
@@ -205,7 +205,7 @@ func (s *step) createFolder(ctx context.Context, x *engine.Exec, in any) (any, e
 		cb = "fail"
 	}
 	body := value.ObjectOf("name", name, "folder", value.NewObject(0), "@microsoft.graph.conflictBehavior", cb)
-	v, _, err := s.call(ctx, x, http.MethodPost, folder+"/children", body)
+	v, err := s.Call(ctx, x, http.MethodPost, folder+"/children", body)
 	return v, err
 }
 
@@ -225,7 +225,7 @@ func (s *step) destination(ctx context.Context, x *engine.Exec, in any) (*value.
 		return nil, err
 	}
 	if id == "" {
-		v, _, err := s.call(ctx, x, http.MethodGet, folder+odata("$select", "id,parentReference"), nil)
+		v, err := s.Call(ctx, x, http.MethodGet, folder+odata("$select", "id,parentReference"), nil)
 		if err != nil {
 			return nil, err
 		}
@@ -267,7 +267,7 @@ func (s *step) copy(ctx context.Context, x *engine.Exec, in any) (any, error) {
 	if s.cfg.ConflictBehavior != "" {
 		u += odata("@microsoft.graph.conflictBehavior", s.cfg.ConflictBehavior)
 	}
-	_, resp, err := s.call(ctx, x, http.MethodPost, u, body)
+	_, resp, err := s.CallResponse(ctx, x, http.MethodPost, u, body)
 	if err != nil {
 		return nil, err
 	}
@@ -316,13 +316,13 @@ func (s *step) poll(ctx context.Context, x *engine.Exec, drive, monitor string) 
 	}
 	hc, err := s.bare.HTTPClient(x)
 	if err != nil {
-		return nil, nil, s.transportError(ctx, req, err)
+		return nil, nil, s.TransportError(ctx, req, err)
 	}
 	noFollow := *hc
 	noFollow.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	resp, err := noFollow.Do(req)
 	if err != nil {
-		return nil, nil, s.transportError(ctx, req, err)
+		return nil, nil, s.TransportError(ctx, req, err)
 	}
 	if resp.StatusCode >= 300 && resp.StatusCode < 400 && resp.Header.Get("Location") != "" {
 		// Done: the monitor redirects to the new item.
@@ -331,10 +331,10 @@ func (s *step) poll(ctx context.Context, x *engine.Exec, drive, monitor string) 
 		if err != nil {
 			return nil, nil, engine.NewError(502, "onedrive: copy: bad Location: %v", err)
 		}
-		v, _, err := s.call(ctx, x, http.MethodGet, loc.String(), nil)
+		v, err := s.Call(ctx, x, http.MethodGet, loc.String(), nil)
 		return v, nil, err
 	}
-	v, err := s.decode(ctx, req, resp)
+	v, err := s.Decode(ctx, req, resp)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -345,7 +345,7 @@ func (s *step) poll(ctx context.Context, x *engine.Exec, drive, monitor string) 
 		if id == "" {
 			return st, nil, nil
 		}
-		item, _, err := s.call(ctx, x, http.MethodGet, ref(drive, id, ""), nil)
+		item, err := s.Call(ctx, x, http.MethodGet, ref(drive, id, ""), nil)
 		return item, nil, err
 	case "failed":
 		msg := "the copy failed"
@@ -386,7 +386,7 @@ func (s *step) move(ctx context.Context, x *engine.Exec, in any) (any, error) {
 	if s.cfg.ConflictBehavior != "" {
 		u += odata("@microsoft.graph.conflictBehavior", s.cfg.ConflictBehavior)
 	}
-	v, _, err := s.call(ctx, x, http.MethodPatch, u, body)
+	v, err := s.Call(ctx, x, http.MethodPatch, u, body)
 	return v, err
 }
 
@@ -395,7 +395,7 @@ func (s *step) delete(ctx context.Context, x *engine.Exec, in any) (any, error) 
 	if err != nil {
 		return nil, err
 	}
-	if _, _, err := s.call(ctx, x, http.MethodDelete, u, nil); err != nil {
+	if _, err := s.Call(ctx, x, http.MethodDelete, u, nil); err != nil {
 		return nil, err
 	}
 	key := "id"

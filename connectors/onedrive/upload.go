@@ -46,11 +46,11 @@ func (s *step) upload(ctx context.Context, x *engine.Exec, in any) (any, error) 
 		src.SetBody(req, nil, 0, src.Size, nil)
 		req.Header.Set("Content-Type", src.MimeType)
 		req.Header.Set("Accept", "application/json")
-		resp, err := s.send(ctx, x, s.client, req)
+		resp, err := s.Send(ctx, x, req)
 		if err != nil {
 			return nil, err
 		}
-		return s.decode(ctx, req, resp)
+		return s.Decode(ctx, req, resp)
 	}
 	return s.session(ctx, x, target, cb, src)
 }
@@ -65,7 +65,7 @@ func (s *step) upload(ctx context.Context, x *engine.Exec, in any) (any, error) 
 func (s *step) session(ctx context.Context, x *engine.Exec, target, cb string, src *files.Source) (any, error) {
 	start := func() (string, error) {
 		body := value.ObjectOf("item", value.ObjectOf("@microsoft.graph.conflictBehavior", cb))
-		v, _, err := s.call(ctx, x, http.MethodPost, target+"/createUploadSession", body)
+		v, err := s.Call(ctx, x, http.MethodPost, target+"/createUploadSession", body)
 		if err != nil {
 			return "", err
 		}
@@ -143,21 +143,21 @@ func (s *step) putChunk(ctx context.Context, hc *http.Client, upload string, src
 	req.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, src.Size))
 	resp, err := hc.Do(req)
 	if err != nil {
-		return nil, 0, false, s.transportError(ctx, req, err)
+		return nil, 0, false, s.TransportError(ctx, req, err)
 	}
 	switch resp.StatusCode {
 	case http.StatusOK, http.StatusCreated:
-		v, err := s.decode(ctx, req, resp)
+		v, err := s.Decode(ctx, req, resp)
 		return v, 0, true, err
 	case http.StatusAccepted:
-		v, err := s.decode(ctx, req, resp)
+		v, err := s.Decode(ctx, req, resp)
 		if err != nil {
 			return nil, 0, false, err
 		}
 		next, err := nextExpected(asObject(v))
 		return nil, next, false, err
 	}
-	return nil, 0, false, s.readError(resp)
+	return nil, 0, false, s.ReadError(resp)
 }
 
 // status asks the session which ranges it still expects.
@@ -168,9 +168,9 @@ func (s *step) status(ctx context.Context, hc *http.Client, upload string) (int6
 	}
 	resp, err := hc.Do(req)
 	if err != nil {
-		return 0, s.transportError(ctx, req, err)
+		return 0, s.TransportError(ctx, req, err)
 	}
-	v, err := s.decode(ctx, req, resp)
+	v, err := s.Decode(ctx, req, resp)
 	if err != nil {
 		return 0, err
 	}
