@@ -15,22 +15,11 @@ import (
 // list follows files.list pages until the end or the limit. The result is
 // {files, count, pages} plus next_page_token when files remain.
 func (s *step) list(ctx context.Context, x *engine.Exec, in any) (any, error) {
-	folder, err := str(x, in, s.cfg.FolderID)
+	opts, err := files.Strings(x, in, s.cfg.FolderID, s.cfg.Query, s.cfg.PageToken, s.cfg.DriveID)
 	if err != nil {
 		return nil, err
 	}
-	query, err := str(x, in, s.cfg.Query)
-	if err != nil {
-		return nil, err
-	}
-	token, err := str(x, in, s.cfg.PageToken)
-	if err != nil {
-		return nil, err
-	}
-	driveID, err := str(x, in, s.cfg.DriveID)
-	if err != nil {
-		return nil, err
-	}
+	folder, query, token, driveID := opts[0], opts[1], opts[2], opts[3]
 	var clauses []string
 	if folder != "" {
 		clauses = append(clauses, quote(folder)+" in parents")
@@ -175,14 +164,11 @@ func (s *step) download(ctx context.Context, x *engine.Exec, in any) (any, error
 	if err != nil {
 		return nil, err
 	}
-	localName, err := str(x, in, s.cfg.LocalName)
+	opts, err := files.Strings(x, in, s.cfg.LocalName, s.cfg.ExportMimeType)
 	if err != nil {
 		return nil, err
 	}
-	exportType, err := str(x, in, s.cfg.ExportMimeType)
-	if err != nil {
-		return nil, err
-	}
+	localName, exportType := opts[0], opts[1]
 	q := s.query()
 	q.Set("fields", "id,name,mimeType,size")
 	v, err := s.Call(ctx, x, http.MethodGet, s.fileURL(id, "", q), nil)
@@ -243,14 +229,11 @@ func (s *step) download(ctx context.Context, x *engine.Exec, in any) (any, error
 }
 
 func (s *step) createFolder(ctx context.Context, x *engine.Exec, in any) (any, error) {
-	name, err := str(x, in, s.cfg.Name)
+	opts, err := files.Strings(x, in, s.cfg.Name, s.cfg.FolderID)
 	if err != nil {
 		return nil, err
 	}
-	parent, err := str(x, in, s.cfg.FolderID)
-	if err != nil {
-		return nil, err
-	}
+	name, parent := opts[0], opts[1]
 	body := value.NewObject(3)
 	body.Set("name", name)
 	body.Set("mimeType", folderType)
@@ -267,14 +250,11 @@ func (s *step) copy(ctx context.Context, x *engine.Exec, in any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	name, err := str(x, in, s.cfg.Name)
+	opts, err := files.Strings(x, in, s.cfg.Name, s.cfg.FolderID)
 	if err != nil {
 		return nil, err
 	}
-	parent, err := str(x, in, s.cfg.FolderID)
-	if err != nil {
-		return nil, err
-	}
+	name, parent := opts[0], opts[1]
 	body := value.NewObject(2)
 	if name != "" {
 		body.Set("name", name)
@@ -294,14 +274,11 @@ func (s *step) move(ctx context.Context, x *engine.Exec, in any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	name, err := str(x, in, s.cfg.Name)
+	opts, err := files.Strings(x, in, s.cfg.Name, s.cfg.FolderID)
 	if err != nil {
 		return nil, err
 	}
-	parent, err := str(x, in, s.cfg.FolderID)
-	if err != nil {
-		return nil, err
-	}
+	name, parent := opts[0], opts[1]
 	q := s.query()
 	if parent != "" {
 		pq := s.query()

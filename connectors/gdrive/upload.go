@@ -10,7 +10,6 @@ import (
 	"net/http"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/connectors/files"
@@ -22,14 +21,11 @@ import (
 // file of that name in the folder, with if_exists: replace). Small files go
 // in one multipart request, larger ones resumable in chunks.
 func (s *step) upload(ctx context.Context, x *engine.Exec, in any) (any, error) {
-	fileID, err := str(x, in, s.cfg.FileID)
+	opts, err := files.Strings(x, in, s.cfg.FileID, s.cfg.FolderID)
 	if err != nil {
 		return nil, err
 	}
-	folder, err := str(x, in, s.cfg.FolderID)
-	if err != nil {
-		return nil, err
-	}
+	fileID, folder := opts[0], opts[1]
 	src, name, err := s.cfg.Upload.Source(x, in, "google-drive")
 	if err != nil {
 		return nil, err
@@ -178,7 +174,7 @@ func (s *step) resumableUpload(ctx context.Context, x *engine.Exec, method, u st
 		}
 		failures++
 		x.Logger.Debug("upload chunk failed; asking Drive where the upload stands", "offset", off, "attempt", failures+1, "error", err)
-		if !sleep(ctx, s.cfg.RetryBackoff.D()<<(failures-1)) {
+		if !files.Sleep(ctx, s.cfg.RetryBackoff.D()<<(failures-1)) {
 			return nil, ctx.Err()
 		}
 		res, next, done, err = s.uploadStatus(ctx, hc, session, total)
@@ -303,18 +299,4 @@ func rangeEnd(h string) (int64, error) {
 		return 0, engine.NewError(502, "google-drive: upload: unreadable Range header %q", h)
 	}
 	return n + 1, nil
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

@@ -118,7 +118,7 @@ func (s *step) session(ctx context.Context, x *engine.Exec, target, cb string, s
 		}
 		failures++
 		x.Logger.Debug("upload chunk failed; asking Graph which ranges it still expects", "offset", off, "attempt", failures+1, "error", err)
-		if !fragmentKnown && !sleep(ctx, s.cfg.RetryBackoff.D()<<(failures-1)) {
+		if !fragmentKnown && !files.Sleep(ctx, s.cfg.RetryBackoff.D()<<(failures-1)) {
 			return nil, ctx.Err()
 		}
 		next, err = s.status(ctx, hc, upload)
@@ -212,18 +212,4 @@ func retryable(ctx context.Context, err error) bool {
 		return false
 	}
 	return e.Code >= 500 || e.Code == http.StatusTooManyRequests
-}
-
-func sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
