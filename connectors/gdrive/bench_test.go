@@ -29,7 +29,7 @@ func BenchmarkMove(b *testing.B) {
 			b.SetBytes(size)
 			b.ReportAllocs()
 			for b.Loop() {
-				e.mustRun(p, in)
+				e.MustRun(p, in)
 			}
 		})
 	}

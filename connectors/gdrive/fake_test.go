@@ -5,9 +5,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/nectar-run/nectar/connectors/files/filestest"
 	"hash"
 	"io"
-	"math/rand/v2"
 	"mime"
 	"mime/multipart"
 	"net/http"
@@ -136,13 +136,7 @@ func (f *fakeDrive) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.requests = append(f.requests, r.Method+" "+r.URL.Path+"?"+r.URL.RawQuery)
 	f.mu.Unlock()
-	ok := false
-	if f.auth != nil {
-		ok = f.auth(r)
-	} else {
-		ok = r.Header.Get("Authorization") == "Bearer test-token"
-	}
-	if !ok {
+	if !filestest.Authorized(r, f.auth) {
 		f.fail(w, 401, "authError", "Request had invalid authentication credentials. Expected OAuth 2 access token.")
 		return
 	}
@@ -255,7 +249,7 @@ func (f *fakeDrive) fileOp(w http.ResponseWriter, r *http.Request, id, sub strin
 		w.Header().Set("Content-Type", ff.MimeType)
 		w.Header().Set("Content-Length", strconv.FormatInt(ff.Size, 10))
 		if ff.Gen {
-			io.Copy(w, genReader(ff.Size))
+			io.Copy(w, filestest.GenReader(ff.Size))
 			return
 		}
 		w.Write(ff.Data)
@@ -486,15 +480,9 @@ func (f *fakeDrive) progress(w http.ResponseWriter, s *session) {
 	w.WriteHeader(http.StatusPermanentRedirect)
 }
 
-// genReader is n bytes of deterministic pseudo-random content, made on
-// the fly.
-func genReader(n int64) io.Reader {
-	return io.LimitReader(rand.NewChaCha8([32]byte{'n', 'e', 'c', 't', 'a', 'r'}), n)
-}
-
-// genMD5 is the MD5 of genReader(n).
+// genMD5 is the MD5 of filestest.GenReader(n).
 func genMD5(n int64) string {
 	h := md5.New()
-	io.Copy(h, genReader(n))
+	io.Copy(h, filestest.GenReader(n))
 	return hex.EncodeToString(h.Sum(nil))
 }

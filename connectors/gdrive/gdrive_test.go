@@ -7,9 +7,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,109 +15,33 @@ import (
 	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/accounts/accountstest"
 	_ "github.com/nectar-run/nectar/connectors/all"
+	"github.com/nectar-run/nectar/connectors/files/filestest"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/secret"
-	"github.com/nectar-run/nectar/engine/store/bolt"
 	"github.com/nectar-run/nectar/engine/value"
 )
 
-func init() {
-	// test-gdrive-read reads the file a reference points at, from inside the
-	// execution (its working directory is gone once the run ends).
-	engine.Register(engine.Connector[struct{}]{Name: "test-gdrive-read", Summary: "test helper", Compile: func(struct{}, *engine.Compiler) (engine.Step, error) {
-		return readStep{}, nil
-	}})
-}
-
-type readStep struct{}
-
-func (readStep) Execute(_ context.Context, x *engine.Exec, in any) (any, error) {
-	o, _ := in.(*value.Object)
-	p, _ := o.Get("path")
-	data, err := os.ReadFile(p.(string))
-	if err != nil {
-		return nil, err
-	}
-	dir, _ := x.WorkDir()
-	out := o.Clone()
-	out.Set("content", string(data))
-	out.Set("in_workdir", filepath.Dir(p.(string)) == dir)
-	return out, nil
-}
+func init() { filestest.RegisterReadStep("test-gdrive-read") }
 
 // env is a runtime with an accounts manager on a bbolt store in a
-// temporary directory, and the fake Drive.
+// temporary directory, and the fake.
 type env struct {
-	t     testing.TB
-	rt    *engine.Runtime
-	m     *accounts.Manager
+	*filestest.Env
 	drive *fakeDrive
 }
 
 func newEnv(t testing.TB, opts ...accounts.Option) *env {
 	t.Helper()
-	st, err := bolt.Open(t.TempDir(), bolt.WithNoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	sealer, _ := secret.NewSealer(secret.GenerateKey())
-	m := accounts.NewManager(st, sealer, opts...)
-	rt := &engine.Runtime{}
-	accounts.Install(rt, m)
-	if err := m.Put(context.Background(), &accounts.Account{Name: "drive", Type: accounts.TypeBearer, Token: secret.New("test-token")}); err != nil {
-		t.Fatal(err)
-	}
-	return &env{t: t, rt: rt, m: m, drive: newFakeDrive(t)}
+	return &env{Env: filestest.NewEnv(t, "drive", opts...), drive: newFakeDrive(t)}
 }
 
-// load loads a pipeline of steps; %[1]s in src is the fake's URL.
+// load loads a pipeline of steps; FAKE in src is the fake's URL.
 func (e *env) load(src string) *engine.Pipeline {
-	e.t.Helper()
-	src = strings.ReplaceAll(src, "FAKE", e.drive.URL)
-	p, err := engine.Load("test.yaml", []byte("name: t\nsteps:\n"+src), engine.LoadOptions{})
-	if err != nil {
-		e.t.Fatalf("load: %v", err)
-	}
-	e.t.Cleanup(func() { p.Close(context.Background()) })
-	return p
+	e.T.Helper()
+	return e.Load(strings.ReplaceAll(src, "FAKE", e.drive.URL))
 }
 
-func (e *env) run(p *engine.Pipeline, in string) (*value.Object, error) {
-	e.t.Helper()
-	msg, err := value.DecodeString(in)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	out, err := p.Run(ctx, e.rt, msg, engine.RunOptions{})
-	if err != nil {
-		return nil, err
-	}
-	o, _ := out.(*value.Object)
-	return o, nil
-}
-
-func (e *env) mustRun(p *engine.Pipeline, in string) *value.Object {
-	e.t.Helper()
-	out, err := e.run(p, in)
-	if err != nil {
-		e.t.Fatalf("run: %v", err)
-	}
-	return out
-}
-
-func get(v any, path ...string) any {
-	for _, k := range path {
-		o, ok := v.(*value.Object)
-		if !ok {
-			return nil
-		}
-		v, _ = o.Get(k)
-	}
-	return v
-}
+var get = filestest.Get
 
 const base = `      account: drive
       base_url: FAKE
@@ -153,7 +75,7 @@ func TestListFollowsPages(t *testing.T) {
       operation: list
       folder_id: "{{ message.folder }}"
 ` + tt.opts + base)
-			out := e.mustRun(p, `{"folder":"fold"}`)
+			out := e.MustRun(p, `{"folder":"fold"}`)
 			if get(out, "count") != tt.count || get(out, "pages") != tt.pages || get(out, "next_page_token") != tt.nextToken {
 				t.Fatalf("got count %v pages %v next %v", get(out, "count"), get(out, "pages"), get(out, "next_page_token"))
 			}
@@ -185,7 +107,7 @@ func TestListSharedDriveAndQuery(t *testing.T) {
       order_by: modifiedTime desc
       fields: id,name
 ` + base)
-	e.mustRun(p, `{}`)
+	e.MustRun(p, `{}`)
 	r := e.drive.log()[0]
 	for _, want := range []string{"corpora=drive", "driveId=0AbcShared", "orderBy=modifiedTime+desc", "files%28id%2Cname%29", "q=%28name+contains"} {
 		if !strings.Contains(r, want) {
@@ -220,7 +142,7 @@ func TestDownloadToTheWorkingDirectory(t *testing.T) {
       file_id: "{{ message.id }}"
 ` + tt.opts + base + `  - test-gdrive-read: {}
 `)
-			out, err := e.run(p, `{"id":"`+tt.id+`"}`)
+			out, err := e.Run(p, `{"id":"`+tt.id+`"}`)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("got error %v, want %q", err, tt.wantErr)
@@ -254,7 +176,7 @@ func TestSmallUploads(t *testing.T) {
       name: "hello-{{ message.n }}.txt"
       content: "hello {{ message.n }}"
 ` + base)
-		out := e.mustRun(p, `{"n":1}`)
+		out := e.MustRun(p, `{"n":1}`)
 		id, _ := get(out, "id").(string)
 		f := e.drive.file(id)
 		if f == nil || f.Name != "hello-1.txt" || string(f.Data) != "hello 1" || f.Parents[0] != "fold" || !strings.HasPrefix(f.MimeType, "text/plain") {
@@ -272,7 +194,7 @@ func TestSmallUploads(t *testing.T) {
       content_base64: "{{ message.b64 }}"
       if_exists: replace
 ` + base)
-		out := e.mustRun(p, `{"b64":"bmV3IG5vdGVz"}`)
+		out := e.MustRun(p, `{"b64":"bmV3IG5vdGVz"}`)
 		if get(out, "id") != existing || string(e.drive.file(existing).Data) != "new notes" {
 			t.Fatalf("got %s, stored %q", value.MustEncodeString(out), e.drive.file(existing).Data)
 		}
@@ -289,7 +211,7 @@ func TestSmallUploads(t *testing.T) {
       content: x
       if_exists: fail
 ` + base)
-		_, err := e.run(p, `{}`)
+		_, err := e.Run(p, `{}`)
 		if e := engine.AsError(err); e == nil || e.Code != 409 || !strings.Contains(e.Message, "already has a file named notes.txt") {
 			t.Fatalf("got %v", err)
 		}
@@ -299,7 +221,7 @@ func TestSmallUploads(t *testing.T) {
       operation: upload
       file: /etc/hostname
 ` + base)
-		_, err := e.run(p, `{}`)
+		_, err := e.Run(p, `{}`)
 		if e := engine.AsError(err); e == nil || e.Code != 400 || !strings.Contains(e.Message, "outside the execution's working directory") {
 			t.Fatalf("got %v", err)
 		}
@@ -314,7 +236,7 @@ func writeGen(t testing.TB, dir string, n int64) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := io.Copy(f, genReader(n)); err != nil {
+	if _, err := io.Copy(f, filestest.GenReader(n)); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()
@@ -334,7 +256,7 @@ func TestResumableUploadRetriesAFailedChunk(t *testing.T) {
       allow_any_path: true
       chunk_size: 8MB
 ` + base)
-	out := e.mustRun(p, `{"path":"`+path+`"}`)
+	out := e.MustRun(p, `{"path":"`+path+`"}`)
 	f := e.drive.file(get(out, "id").(string))
 	if f == nil || f.Size != size || f.MD5 != genMD5(size) || f.Name != "big.bin" || get(out, "md5Checksum") != f.MD5 {
 		t.Fatalf("stored %v, answer %s", f, value.MustEncodeString(out))
@@ -366,7 +288,7 @@ func TestUploadSessionGivesUpAfterRetries(t *testing.T) {
       chunk_size: 1MB
       retries: 2
 ` + base)
-	_, err := e.run(p, `{"path":"`+path+`"}`)
+	_, err := e.Run(p, `{"path":"`+path+`"}`)
 	if e := engine.AsError(err); e == nil || e.Code != 503 || !strings.Contains(e.Message, "Backend Error (backendError)") {
 		t.Fatalf("got %v", err)
 	}
@@ -379,14 +301,14 @@ func oauthEnv(t *testing.T) (*env, *accountstest.Provider) {
 	fake := accountstest.New(t)
 	e := newEnv(t)
 	ctx := context.Background()
-	if err := e.m.PutProvider(ctx, &accounts.Provider{Name: "fake", AuthURL: fake.URL + "/authorize", TokenURL: fake.URL + "/token", PKCE: true}); err != nil {
+	if err := e.M.PutProvider(ctx, &accounts.Provider{Name: "fake", AuthURL: fake.URL + "/authorize", TokenURL: fake.URL + "/token", PKCE: true}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.m.Put(ctx, &accounts.Account{Name: "drive", Type: accounts.TypeOAuth2, Provider: "fake", ClientID: accountstest.ClientID,
+	if err := e.M.Put(ctx, &accounts.Account{Name: "drive", Type: accounts.TypeOAuth2, Provider: "fake", ClientID: accountstest.ClientID,
 		ClientSecret: secret.New(accountstest.ClientSecret), Scopes: []string{"https://www.googleapis.com/auth/drive"}}); err != nil {
 		t.Fatal(err)
 	}
-	_, err := e.m.Authorize(ctx, "drive", accounts.AuthorizeOptions{Timeout: 10 * time.Second, Prompt: func(consent string) {
+	_, err := e.M.Authorize(ctx, "drive", accounts.AuthorizeOptions{Timeout: 10 * time.Second, Prompt: func(consent string) {
 		resp, err := http.Get(consent)
 		if err != nil {
 			t.Errorf("browser: %v", err)
@@ -426,7 +348,7 @@ func TestTokenExpiresMidUpload(t *testing.T) {
       allow_any_path: true
 ` + base)
 	before := fake.TokenRequests()
-	out := e.mustRun(p, `{"path":"`+path+`"}`)
+	out := e.MustRun(p, `{"path":"`+path+`"}`)
 	f := e.drive.file(get(out, "id").(string))
 	if f == nil || f.MD5 != genMD5(size) {
 		t.Fatalf("stored %v", f)
@@ -457,7 +379,7 @@ func TestProviderErrorsSurface(t *testing.T) {
 		{"not found", "      operation: get\n      file_id: missing\n", "google-drive: get: File not found: missing. (notFound)", 404},
 		{"refused token", "      operation: list\n      account: other\n", "google-drive: list: Request had invalid authentication credentials. Expected OAuth 2 access token. (authError)", 401},
 	}
-	e.m.Put(context.Background(), &accounts.Account{Name: "other", Type: accounts.TypeBearer, Token: secret.New("wrong-token")})
+	e.M.Put(context.Background(), &accounts.Account{Name: "other", Type: accounts.TypeBearer, Token: secret.New("wrong-token")})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := `  - google-drive:
@@ -467,7 +389,7 @@ func TestProviderErrorsSurface(t *testing.T) {
 			if !strings.Contains(tt.step, "account:") {
 				src += "      account: drive\n"
 			}
-			_, err := e.run(e.load(src), `{}`)
+			_, err := e.Run(e.load(src), `{}`)
 			ee := engine.AsError(err)
 			if ee == nil || ee.Code != tt.code || ee.Message != tt.wantMsg {
 				t.Fatalf("got %v", err)
@@ -490,7 +412,7 @@ func TestFolderCopyMoveDeleteShare(t *testing.T) {
 	src := e.drive.add("a.txt", "text/plain", "inbox", []byte("a"))
 	run := func(step, in string) *value.Object {
 		t.Helper()
-		return e.mustRun(e.load("  - google-drive:\n"+step+base), in)
+		return e.MustRun(e.load("  - google-drive:\n"+step+base), in)
 	}
 	folder := run("      operation: create_folder\n      name: \"{{ message.name }}\"\n      folder_id: root\n", `{"name":"Archive"}`)
 	fid := get(folder, "id").(string)
@@ -547,34 +469,6 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
-// peakHeap samples HeapInuse while fn runs and returns the largest value.
-func peakHeap(fn func()) uint64 {
-	runtime.GC()
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		var ms runtime.MemStats
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peak.Load() {
-				peak.Store(ms.HeapInuse)
-			}
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-		}
-	})
-	fn()
-	close(stop)
-	wg.Wait()
-	return peak.Load()
-}
-
 // TestMemoryStaysFlat moves a 200 MB file (generated on the fly by the
 // fake, never held in memory) from Drive to Drive: a download into the
 // working directory, then a resumable upload in 8 MB chunks.
@@ -597,7 +491,7 @@ func TestMemoryStaysFlat(t *testing.T) {
       file: "{{ message }}"
 ` + base)
 	var out *value.Object
-	peak := peakHeap(func() { out = e.mustRun(p, `{"id":"`+id+`"}`) })
+	peak := filestest.PeakHeap(func() { out = e.MustRun(p, `{"id":"`+id+`"}`) })
 	f := e.drive.file(get(out, "id").(string))
 	if f == nil || f.Size != size || f.MD5 != genMD5(size) || f.Parents[0] != "backup" {
 		t.Fatalf("stored %+v", f)
@@ -626,7 +520,7 @@ func TestExample(t *testing.T) {
 	defer p.Close(context.Background())
 	in, _ := os.ReadFile("example.input.json")
 	msg, _ := value.Decode(in)
-	out, err := p.Run(context.Background(), e.rt, msg, engine.RunOptions{})
+	out, err := p.Run(context.Background(), e.RT, msg, engine.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -652,7 +546,7 @@ func TestDriveReportExample(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close(context.Background())
-	out, err := p.Run(context.Background(), e.rt, value.NewObject(0), engine.RunOptions{})
+	out, err := p.Run(context.Background(), e.RT, value.NewObject(0), engine.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

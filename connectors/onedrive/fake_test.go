@@ -5,9 +5,9 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"github.com/nectar-run/nectar/connectors/files/filestest"
 	"hash"
 	"io"
-	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
 	"regexp"
@@ -33,7 +33,7 @@ type fakeGraph struct {
 	// other is the host of download URLs, upload URLs and copy monitors,
 	// which must not receive the token.
 	other *httptest.Server
-	t     *testing.T
+	t     testing.TB
 
 	// auth checks the bearer token; nil accepts "Bearer test-token".
 	auth func(r *http.Request) bool
@@ -75,7 +75,7 @@ type upSession struct {
 	data     []byte
 }
 
-func newFakeGraph(t *testing.T) *fakeGraph {
+func newFakeGraph(t testing.TB) *fakeGraph {
 	f := &fakeGraph{t: t, items: map[string]*item{}, sessions: map[string]*upSession{}, monitors: map[string]int{}, keep: 32 << 20}
 	f.items["root"] = &item{ID: "root", Name: "root", Folder: true}
 	f.Server = httptest.NewServer(http.HandlerFunc(f.serve))
@@ -187,13 +187,7 @@ func (f *fakeGraph) serve(w http.ResponseWriter, r *http.Request) {
 	f.mu.Lock()
 	f.requests = append(f.requests, r.Method+" "+r.URL.Path+"?"+r.URL.RawQuery)
 	f.mu.Unlock()
-	ok := false
-	if f.auth != nil {
-		ok = f.auth(r)
-	} else {
-		ok = r.Header.Get("Authorization") == "Bearer test-token"
-	}
-	if !ok {
+	if !filestest.Authorized(r, f.auth) {
 		f.fail(w, 401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.")
 		return
 	}
@@ -442,7 +436,7 @@ func (f *fakeGraph) serveOther(w http.ResponseWriter, r *http.Request) {
 		w.Header().Set("Content-Type", "application/octet-stream")
 		w.Header().Set("Content-Length", strconv.FormatInt(it.Size, 10))
 		if it.Gen {
-			io.Copy(w, genReader(it.Size))
+			io.Copy(w, filestest.GenReader(it.Size))
 			return
 		}
 		w.Write(it.Data)
@@ -549,15 +543,9 @@ type writerFunc func([]byte) (int, error)
 
 func (w writerFunc) Write(p []byte) (int, error) { return w(p) }
 
-// genReader is n bytes of deterministic pseudo-random content, made on
-// the fly.
-func genReader(n int64) io.Reader {
-	return io.LimitReader(rand.NewChaCha8([32]byte{'g', 'r', 'a', 'p', 'h'}), n)
-}
-
-// genSHA256 is the SHA-256 of genReader(n).
+// genSHA256 is the SHA-256 of filestest.GenReader(n).
 func genSHA256(n int64) string {
 	h := sha256.New()
-	io.Copy(h, genReader(n))
+	io.Copy(h, filestest.GenReader(n))
 	return hex.EncodeToString(h.Sum(nil))
 }

@@ -7,7 +7,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -17,35 +16,13 @@ import (
 	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/accounts/accountstest"
 	_ "github.com/nectar-run/nectar/connectors/all"
+	"github.com/nectar-run/nectar/connectors/files/filestest"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/secret"
-	"github.com/nectar-run/nectar/engine/store/bolt"
 	"github.com/nectar-run/nectar/engine/value"
 )
 
-func init() {
-	// test-onedrive-read reads the file a reference points at, from inside
-	// the execution (its working directory is gone once the run ends).
-	engine.Register(engine.Connector[struct{}]{Name: "test-onedrive-read", Summary: "test helper", Compile: func(struct{}, *engine.Compiler) (engine.Step, error) {
-		return readStep{}, nil
-	}})
-}
-
-type readStep struct{}
-
-func (readStep) Execute(_ context.Context, x *engine.Exec, in any) (any, error) {
-	o, _ := in.(*value.Object)
-	p, _ := o.Get("path")
-	data, err := os.ReadFile(p.(string))
-	if err != nil {
-		return nil, err
-	}
-	dir, _ := x.WorkDir()
-	out := o.Clone()
-	out.Set("content", string(data))
-	out.Set("in_workdir", filepath.Dir(p.(string)) == dir)
-	return out, nil
-}
+func init() { filestest.RegisterReadStep("test-onedrive-read") }
 
 type clock struct {
 	mu sync.Mutex
@@ -59,76 +36,25 @@ func (c *clock) advance(d time.Duration) {
 	c.mu.Unlock()
 }
 
+// env is a runtime with an accounts manager on a bbolt store in a
+// temporary directory, and the fake.
 type env struct {
-	t     *testing.T
-	rt    *engine.Runtime
-	m     *accounts.Manager
+	*filestest.Env
 	graph *fakeGraph
 }
 
-func newEnv(t *testing.T, opts ...accounts.Option) *env {
+func newEnv(t testing.TB, opts ...accounts.Option) *env {
 	t.Helper()
-	st, err := bolt.Open(t.TempDir(), bolt.WithNoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	sealer, _ := secret.NewSealer(secret.GenerateKey())
-	m := accounts.NewManager(st, sealer, opts...)
-	rt := &engine.Runtime{}
-	accounts.Install(rt, m)
-	if err := m.Put(context.Background(), &accounts.Account{Name: "onedrive", Type: accounts.TypeBearer, Token: secret.New("test-token")}); err != nil {
-		t.Fatal(err)
-	}
-	return &env{t: t, rt: rt, m: m, graph: newFakeGraph(t)}
+	return &env{Env: filestest.NewEnv(t, "onedrive", opts...), graph: newFakeGraph(t)}
 }
 
+// load loads a pipeline of steps; FAKE in src is the fake's URL.
 func (e *env) load(src string) *engine.Pipeline {
-	e.t.Helper()
-	src = strings.ReplaceAll(src, "FAKE", e.graph.URL+"/v1.0")
-	p, err := engine.Load("test.yaml", []byte("name: t\nsteps:\n"+src), engine.LoadOptions{})
-	if err != nil {
-		e.t.Fatalf("load: %v", err)
-	}
-	e.t.Cleanup(func() { p.Close(context.Background()) })
-	return p
+	e.T.Helper()
+	return e.Load(strings.ReplaceAll(src, "FAKE", e.graph.URL+"/v1.0"))
 }
 
-func (e *env) run(p *engine.Pipeline, in string) (*value.Object, error) {
-	e.t.Helper()
-	msg, err := value.DecodeString(in)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
-	defer cancel()
-	out, err := p.Run(ctx, e.rt, msg, engine.RunOptions{})
-	if err != nil {
-		return nil, err
-	}
-	o, _ := out.(*value.Object)
-	return o, nil
-}
-
-func (e *env) mustRun(p *engine.Pipeline, in string) *value.Object {
-	e.t.Helper()
-	out, err := e.run(p, in)
-	if err != nil {
-		e.t.Fatalf("run: %v", err)
-	}
-	return out
-}
-
-func get(v any, path ...string) any {
-	for _, k := range path {
-		o, ok := v.(*value.Object)
-		if !ok {
-			return nil
-		}
-		v, _ = o.Get(k)
-	}
-	return v
-}
+var get = filestest.Get
 
 const base = `      account: onedrive
       base_url: FAKE
@@ -155,7 +81,7 @@ func TestListFollowsNextLink(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			before := len(e.graph.log())
-			out := e.mustRun(e.load("  - onedrive:\n      operation: list\n"+tt.opts+base), tt.in)
+			out := e.MustRun(e.load("  - onedrive:\n      operation: list\n"+tt.opts+base), tt.in)
 			if get(out, "count") != tt.count || get(out, "pages") != tt.pages || (get(out, "next_link") != nil) != tt.hasNext {
 				t.Fatalf("got %v items in %v pages, next %v", get(out, "count"), get(out, "pages"), get(out, "next_link"))
 			}
@@ -168,7 +94,7 @@ func TestListFollowsNextLink(t *testing.T) {
 				t.Fatalf("first request %s, want %s", reqs[0], tt.wantFirst)
 			}
 			if tt.hasNext {
-				next := e.mustRun(e.load("  - onedrive:\n      operation: list\n      next_link: \"{{ message.next_link }}\"\n"+base), value.MustEncodeString(out))
+				next := e.MustRun(e.load("  - onedrive:\n      operation: list\n      next_link: \"{{ message.next_link }}\"\n"+base), value.MustEncodeString(out))
 				if get(next, "count") != int64(45-30) {
 					t.Fatalf("the rest: %v", get(next, "count"))
 				}
@@ -176,7 +102,7 @@ func TestListFollowsNextLink(t *testing.T) {
 		})
 	}
 	t.Run("a next_link to another host is refused", func(t *testing.T) {
-		_, err := e.run(e.load("  - onedrive:\n      operation: list\n      next_link: https://evil.example/v1.0/x\n"+base), `{}`)
+		_, err := e.Run(e.load("  - onedrive:\n      operation: list\n      next_link: https://evil.example/v1.0/x\n"+base), `{}`)
 		if ee := engine.AsError(err); ee == nil || ee.Code != 400 || !strings.Contains(ee.Message, "next_link must be a") {
 			t.Fatalf("got %v", err)
 		}
@@ -187,7 +113,7 @@ func TestSearch(t *testing.T) {
 	e := newEnv(t)
 	e.graph.add("root", "it's budget.xlsx", []byte("x"), false)
 	e.graph.add("root", "notes.txt", []byte("x"), false)
-	out := e.mustRun(e.load("  - onedrive:\n      operation: search\n      query: \"it's\"\n"+base), `{}`)
+	out := e.MustRun(e.load("  - onedrive:\n      operation: search\n      query: \"it's\"\n"+base), `{}`)
 	if get(out, "count") != int64(1) || get(get(out, "items").([]any)[0], "name") != "it's budget.xlsx" {
 		t.Fatalf("got %s", value.MustEncodeString(out))
 	}
@@ -206,7 +132,7 @@ func TestDownloadFollowsTheRedirectWithoutTheToken(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			out := e.mustRun(e.load("  - onedrive:\n      operation: download\n"+tt.opts+base+"  - test-onedrive-read: {}\n"), `{"id":"`+id+`"}`)
+			out := e.MustRun(e.load("  - onedrive:\n      operation: download\n"+tt.opts+base+"  - test-onedrive-read: {}\n"), `{"id":"`+id+`"}`)
 			if get(out, "id") != id || get(out, "name") != tt.wantName || get(out, "content") != "quarterly numbers" ||
 				get(out, "size") != int64(17) || get(out, "mime_type") != "text/plain" || get(out, "in_workdir") != true {
 				t.Fatalf("got %s", value.MustEncodeString(out))
@@ -219,7 +145,7 @@ func TestDownloadFollowsTheRedirectWithoutTheToken(t *testing.T) {
 	if len(e.graph.leaks) > 0 {
 		t.Fatalf("the token went to the pre-authenticated host: %q", e.graph.leaks)
 	}
-	_, err := e.run(e.load("  - onedrive:\n      operation: download\n      path: /Documents\n"+base), `{}`)
+	_, err := e.Run(e.load("  - onedrive:\n      operation: download\n      path: /Documents\n"+base), `{}`)
 	if ee := engine.AsError(err); ee == nil || ee.Code != 400 || !strings.Contains(ee.Message, "/Documents is a folder") {
 		t.Fatalf("folder: %v", err)
 	}
@@ -228,7 +154,7 @@ func TestDownloadFollowsTheRedirectWithoutTheToken(t *testing.T) {
 func TestSimpleUpload(t *testing.T) {
 	e := newEnv(t)
 	docs := e.graph.add("root", "Documents", nil, true)
-	out := e.mustRun(e.load(`  - onedrive:
+	out := e.MustRun(e.load(`  - onedrive:
       operation: upload
       folder_path: /Documents
       name: "hello-{{ message.n }}.txt"
@@ -243,7 +169,7 @@ func TestSimpleUpload(t *testing.T) {
 		t.Fatalf("request %s", last)
 	}
 	// Into a folder by id, base64.
-	out = e.mustRun(e.load(`  - onedrive:
+	out = e.MustRun(e.load(`  - onedrive:
       operation: upload
       folder_id: `+docs+`
       name: b.bin
@@ -261,7 +187,7 @@ func writeGen(t testing.TB, dir string, n int64) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := io.Copy(f, genReader(n)); err != nil {
+	if _, err := io.Copy(f, filestest.GenReader(n)); err != nil {
 		t.Fatal(err)
 	}
 	f.Close()
@@ -275,7 +201,7 @@ func TestUploadSessionResumesAFailedChunk(t *testing.T) {
 	path := writeGen(t, t.TempDir(), size)
 	var failed atomic.Bool
 	e.graph.failChunk = func(n int) bool { return n == 2 && !failed.Swap(true) }
-	out := e.mustRun(e.load(`  - onedrive:
+	out := e.MustRun(e.load(`  - onedrive:
       operation: upload
       folder_path: /Backups
       file: "{{ message.path }}"
@@ -301,7 +227,7 @@ func TestUploadSessionGivesUpAndCancels(t *testing.T) {
 	e := newEnv(t)
 	path := writeGen(t, t.TempDir(), 5<<20)
 	e.graph.failChunk = func(int) bool { return true }
-	_, err := e.run(e.load(`  - onedrive:
+	_, err := e.Run(e.load(`  - onedrive:
       operation: upload
       file: "{{ message.path }}"
       allow_any_path: true
@@ -322,14 +248,14 @@ func TestShortLivedTokenRenewedMidListing(t *testing.T) {
 	clk := &clock{t: time.Now()}
 	e := newEnv(t, accounts.WithClock(clk.now))
 	ctx := context.Background()
-	if err := e.m.PutProvider(ctx, &accounts.Provider{Name: "ms", AuthURL: fake.URL + "/authorize", TokenURL: fake.URL + "/token", PKCE: true}); err != nil {
+	if err := e.M.PutProvider(ctx, &accounts.Provider{Name: "ms", AuthURL: fake.URL + "/authorize", TokenURL: fake.URL + "/token", PKCE: true}); err != nil {
 		t.Fatal(err)
 	}
-	if err := e.m.Put(ctx, &accounts.Account{Name: "onedrive", Type: accounts.TypeOAuth2, Provider: "ms", ClientID: accountstest.ClientID,
+	if err := e.M.Put(ctx, &accounts.Account{Name: "onedrive", Type: accounts.TypeOAuth2, Provider: "ms", ClientID: accountstest.ClientID,
 		ClientSecret: secret.New(accountstest.ClientSecret), Scopes: []string{"offline_access", "Files.ReadWrite.All"}}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := e.m.Authorize(ctx, "onedrive", accounts.AuthorizeOptions{Timeout: 10 * time.Second, Prompt: func(consent string) {
+	if _, err := e.M.Authorize(ctx, "onedrive", accounts.AuthorizeOptions{Timeout: 10 * time.Second, Prompt: func(consent string) {
 		resp, err := http.Get(consent)
 		if err == nil {
 			io.Copy(io.Discard, resp.Body)
@@ -360,7 +286,7 @@ func TestShortLivedTokenRenewedMidListing(t *testing.T) {
 		e.graph.add("root", fmt.Sprintf("f%d.txt", i), []byte("x"), false)
 	}
 	before := fake.TokenRequests()
-	out := e.mustRun(e.load("  - onedrive:\n      operation: list\n      page_size: 2\n"+base), `{}`)
+	out := e.MustRun(e.load("  - onedrive:\n      operation: list\n      page_size: 2\n"+base), `{}`)
 	if get(out, "count") != int64(5) || get(out, "pages") != int64(3) {
 		t.Fatalf("got %s", value.MustEncodeString(out))
 	}
@@ -383,14 +309,14 @@ func TestGraphErrorsSurface(t *testing.T) {
 		{"name taken", "      operation: create_folder\n      name: Taken\n", "onedrive: create_folder: The specified item name already exists. (nameAlreadyExists)", 409},
 		{"expired token", "      operation: list\n      account: stale\n", "onedrive: list: Access token has expired or is not yet valid. (InvalidAuthenticationToken)", 401},
 	}
-	e.m.Put(context.Background(), &accounts.Account{Name: "stale", Type: accounts.TypeBearer, Token: secret.New("stale-token")})
+	e.M.Put(context.Background(), &accounts.Account{Name: "stale", Type: accounts.TypeBearer, Token: secret.New("stale-token")})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := "  - onedrive:\n" + tt.step + "      base_url: FAKE\n"
 			if !strings.Contains(tt.step, "account:") {
 				src += "      account: onedrive\n"
 			}
-			_, err := e.run(e.load(src), `{}`)
+			_, err := e.Run(e.load(src), `{}`)
 			ee := engine.AsError(err)
 			if ee == nil || ee.Code != tt.code || ee.Message != tt.msg {
 				t.Fatalf("got %v", err)
@@ -407,7 +333,7 @@ func TestFolderCopyMoveDelete(t *testing.T) {
 	src := e.graph.add("root", "a.txt", []byte("a"), false)
 	run := func(step string) *value.Object {
 		t.Helper()
-		return e.mustRun(e.load("  - onedrive:\n"+step+base), `{}`)
+		return e.MustRun(e.load("  - onedrive:\n"+step+base), `{}`)
 	}
 	folder := run("      operation: create_folder\n      name: Archive\n")
 	fid := get(folder, "id").(string)
@@ -454,34 +380,6 @@ func TestLoadErrors(t *testing.T) {
 	}
 }
 
-// peakHeap samples HeapInuse while fn runs and returns the largest value.
-func peakHeap(fn func()) uint64 {
-	runtime.GC()
-	var peak atomic.Uint64
-	stop := make(chan struct{})
-	var wg sync.WaitGroup
-	wg.Go(func() {
-		var ms runtime.MemStats
-		tick := time.NewTicker(5 * time.Millisecond)
-		defer tick.Stop()
-		for {
-			runtime.ReadMemStats(&ms)
-			if ms.HeapInuse > peak.Load() {
-				peak.Store(ms.HeapInuse)
-			}
-			select {
-			case <-stop:
-				return
-			case <-tick.C:
-			}
-		}
-	})
-	fn()
-	close(stop)
-	wg.Wait()
-	return peak.Load()
-}
-
 // TestMemoryStaysFlat moves a 200 MB file (generated on the fly by the
 // fake, never held in memory) from one OneDrive folder to another: a
 // download into the working directory, then an upload session in 10 MB
@@ -506,7 +404,7 @@ func TestMemoryStaysFlat(t *testing.T) {
       file: "{{ message }}"
 ` + base)
 	var out *value.Object
-	peak := peakHeap(func() { out = e.mustRun(p, `{"id":"`+id+`"}`) })
+	peak := filestest.PeakHeap(func() { out = e.MustRun(p, `{"id":"`+id+`"}`) })
 	it := e.graph.item(get(out, "id").(string))
 	if it == nil || it.Size != size || it.SHA256 != genSHA256(size) {
 		t.Fatalf("stored %+v", it)
@@ -535,7 +433,7 @@ func TestExample(t *testing.T) {
 	defer p.Close(context.Background())
 	in, _ := os.ReadFile("example.input.json")
 	msg, _ := value.Decode(in)
-	out, err := p.Run(context.Background(), e.rt, msg, engine.RunOptions{})
+	out, err := p.Run(context.Background(), e.RT, msg, engine.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}

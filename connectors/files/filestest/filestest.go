@@ -1,0 +1,175 @@
+// Package filestest holds what the tests of the file connectors
+// (google-drive, onedrive) share: a runtime with an accounts manager on a
+// real bbolt store, pipelines loaded from step lists, a step that reads
+// the file a reference points at, the bearer-token check of the fakes,
+// content generated on the fly and a peak-heap sampler.
+package filestest
+
+import (
+	"context"
+	"io"
+	"math/rand/v2"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nectar-run/nectar/accounts"
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/secret"
+	"github.com/nectar-run/nectar/engine/store/bolt"
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+// Token is the bearer token of the account an Env holds.
+const Token = "test-token"
+
+// Env is a runtime with an accounts manager on a bbolt store in a
+// temporary directory, holding one bearer account with Token.
+type Env struct {
+	T  testing.TB
+	RT *engine.Runtime
+	M  *accounts.Manager
+}
+
+// NewEnv returns an Env whose account is named account.
+func NewEnv(t testing.TB, account string, opts ...accounts.Option) *Env {
+	t.Helper()
+	st, err := bolt.Open(t.TempDir(), bolt.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	sealer, _ := secret.NewSealer(secret.GenerateKey())
+	m := accounts.NewManager(st, sealer, opts...)
+	rt := &engine.Runtime{}
+	accounts.Install(rt, m)
+	if err := m.Put(context.Background(), &accounts.Account{Name: account, Type: accounts.TypeBearer, Token: secret.New(Token)}); err != nil {
+		t.Fatal(err)
+	}
+	return &Env{T: t, RT: rt, M: m}
+}
+
+// Load loads a pipeline named t whose steps are src (a YAML list); it is
+// closed when the test ends.
+func (e *Env) Load(src string) *engine.Pipeline {
+	e.T.Helper()
+	p, err := engine.Load("test.yaml", []byte("name: t\nsteps:\n"+src), engine.LoadOptions{})
+	if err != nil {
+		e.T.Fatalf("load: %v", err)
+	}
+	e.T.Cleanup(func() { p.Close(context.Background()) })
+	return p
+}
+
+// Run runs p on the JSON message in and returns the output object.
+func (e *Env) Run(p *engine.Pipeline, in string) (*value.Object, error) {
+	e.T.Helper()
+	msg, err := value.DecodeString(in)
+	if err != nil {
+		e.T.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	out, err := p.Run(ctx, e.RT, msg, engine.RunOptions{})
+	if err != nil {
+		return nil, err
+	}
+	o, _ := out.(*value.Object)
+	return o, nil
+}
+
+// MustRun is Run that fails the test on an error.
+func (e *Env) MustRun(p *engine.Pipeline, in string) *value.Object {
+	e.T.Helper()
+	out, err := e.Run(p, in)
+	if err != nil {
+		e.T.Fatalf("run: %v", err)
+	}
+	return out
+}
+
+// RegisterReadStep registers a connector named name that reads the file a
+// reference points at, from inside the execution (its working directory
+// is gone once the run ends): the reference comes back with content and
+// in_workdir.
+func RegisterReadStep(name string) {
+	engine.Register(engine.Connector[struct{}]{Name: name, Summary: "test helper", Compile: func(struct{}, *engine.Compiler) (engine.Step, error) {
+		return readStep{}, nil
+	}})
+}
+
+type readStep struct{}
+
+func (readStep) Execute(_ context.Context, x *engine.Exec, in any) (any, error) {
+	o, _ := in.(*value.Object)
+	p, _ := o.Get("path")
+	data, err := os.ReadFile(p.(string))
+	if err != nil {
+		return nil, err
+	}
+	dir, _ := x.WorkDir()
+	out := o.Clone()
+	out.Set("content", string(data))
+	out.Set("in_workdir", filepath.Dir(p.(string)) == dir)
+	return out, nil
+}
+
+// Get follows path through nested objects; nil where it stops.
+func Get(v any, path ...string) any {
+	for _, k := range path {
+		o, ok := v.(*value.Object)
+		if !ok {
+			return nil
+		}
+		v, _ = o.Get(k)
+	}
+	return v
+}
+
+// Authorized reports whether a fake should serve r: auth decides when set,
+// else r must carry the bearer Token.
+func Authorized(r *http.Request, auth func(*http.Request) bool) bool {
+	if auth != nil {
+		return auth(r)
+	}
+	return r.Header.Get("Authorization") == "Bearer "+Token
+}
+
+// GenReader is n bytes of deterministic pseudo-random content, made on
+// the fly.
+func GenReader(n int64) io.Reader {
+	return io.LimitReader(rand.NewChaCha8([32]byte{'n', 'e', 'c', 't', 'a', 'r'}), n)
+}
+
+// PeakHeap samples HeapInuse while fn runs and returns the largest value.
+func PeakHeap(fn func()) uint64 {
+	runtime.GC()
+	var peak atomic.Uint64
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		var ms runtime.MemStats
+		tick := time.NewTicker(5 * time.Millisecond)
+		defer tick.Stop()
+		for {
+			runtime.ReadMemStats(&ms)
+			if ms.HeapInuse > peak.Load() {
+				peak.Store(ms.HeapInuse)
+			}
+			select {
+			case <-stop:
+				return
+			case <-tick.C:
+			}
+		}
+	})
+	fn()
+	close(stop)
+	wg.Wait()
+	return peak.Load()
+}
