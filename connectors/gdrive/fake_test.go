@@ -452,17 +452,8 @@ func (f *fakeDrive) chunk(w http.ResponseWriter, r *http.Request, id string) {
 }
 
 func (f *fakeDrive) save(s *session, r io.Reader) {
-	var dst io.Writer = s.h
-	if s.total <= f.keep {
-		dst = io.MultiWriter(s.h, writerFunc(func(p []byte) (int, error) { s.data = append(s.data, p...); return len(p), nil }))
-	}
-	n, _ := io.Copy(dst, r)
-	s.received += n
+	s.received += filestest.Receive(s.h, &s.data, s.total <= f.keep, r)
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (w writerFunc) Write(p []byte) (int, error) { return w(p) }
 
 // progress answers 308 with the Range held, or the file once complete.
 func (f *fakeDrive) progress(w http.ResponseWriter, s *session) {

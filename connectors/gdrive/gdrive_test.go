@@ -449,7 +449,7 @@ func TestFolderCopyMoveDeleteShare(t *testing.T) {
 }
 
 func TestLoadErrors(t *testing.T) {
-	tests := []struct{ name, step, want string }{
+	filestest.LoadErrors(t, "google-drive", []struct{ Name, Step, Want string }{
 		{"get without file_id", "{operation: get}", "file_id is required by operation get"},
 		{"upload without content", "{operation: upload}", "upload takes exactly one of file, content and content_base64"},
 		{"upload of content without a name", "{operation: upload, content: x}", "name is required when uploading content"},
@@ -458,15 +458,7 @@ func TestLoadErrors(t *testing.T) {
 		{"share without an address", "{operation: share, file_id: x, permission: {role: reader, type: user}}", "needs email_address"},
 		{"bad base URL", "{operation: list, base_url: 'ftp://x'}", "expected an http or https URL"},
 		{"unknown operation", "{operation: rename}", "operation"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := engine.Load("t.yaml", []byte("name: t\nsteps:\n  - google-drive: "+tt.step+"\n"), engine.LoadOptions{})
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("got %v, want %q", err, tt.want)
-			}
-		})
-	}
+	})
 }
 
 // TestMemoryStaysFlat moves a 200 MB file (generated on the fly by the

@@ -531,17 +531,8 @@ func (f *fakeGraph) chunk(w http.ResponseWriter, r *http.Request, sid string) {
 }
 
 func (f *fakeGraph) save(s *upSession, r io.Reader) {
-	var dst io.Writer = s.h
-	if s.total <= f.keep {
-		dst = io.MultiWriter(s.h, writerFunc(func(p []byte) (int, error) { s.data = append(s.data, p...); return len(p), nil }))
-	}
-	n, _ := io.Copy(dst, r)
-	s.received += n
+	s.received += filestest.Receive(s.h, &s.data, s.total <= f.keep, r)
 }
-
-type writerFunc func([]byte) (int, error)
-
-func (w writerFunc) Write(p []byte) (int, error) { return w(p) }
 
 // genSHA256 is the SHA-256 of filestest.GenReader(n).
 func genSHA256(n int64) string {

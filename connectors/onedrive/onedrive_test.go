@@ -362,22 +362,14 @@ func TestFolderCopyMoveDelete(t *testing.T) {
 }
 
 func TestLoadErrors(t *testing.T) {
-	tests := []struct{ name, step, want string }{
+	filestest.LoadErrors(t, "onedrive", []struct{ Name, Step, Want string }{
 		{"get without an item", "{operation: get}", "get needs the item: path or item_id"},
 		{"path and item_id", "{operation: get, path: /a, item_id: b}", "give path or item_id, not both"},
 		{"search without query", "{operation: search}", "query is required by operation search"},
 		{"chunk size not a multiple of 320KB", "{operation: upload, file: a, chunk_size: 1MB}", "multiples of 320KB"},
 		{"upload of content without a name", "{operation: upload, content: x}", "name is required when uploading content"},
 		{"copy with nowhere to go", "{operation: copy, path: /a}", "copy needs folder_path"},
-	}
-	for _, tt := range tests {
-		t.Run(tt.name, func(t *testing.T) {
-			_, err := engine.Load("t.yaml", []byte("name: t\nsteps:\n  - onedrive: "+tt.step+"\n"), engine.LoadOptions{})
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("got %v, want %q", err, tt.want)
-			}
-		})
-	}
+	})
 }
 
 // TestMemoryStaysFlat moves a 200 MB file (generated on the fly by the

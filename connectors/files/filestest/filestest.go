@@ -13,6 +13,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -173,3 +174,34 @@ func PeakHeap(fn func()) uint64 {
 	wg.Wait()
 	return peak.Load()
 }
+
+// LoadErrors loads each step under connector and checks that it fails:
+// Step is the connector's options in YAML flow style, Want a part of the
+// error.
+func LoadErrors(t *testing.T, connector string, tests []struct{ Name, Step, Want string }) {
+	t.Helper()
+	for _, tt := range tests {
+		t.Run(tt.Name, func(t *testing.T) {
+			_, err := engine.Load("t.yaml", []byte("name: t\nsteps:\n  - "+connector+": "+tt.Step+"\n"), engine.LoadOptions{})
+			if err == nil || !strings.Contains(err.Error(), tt.Want) {
+				t.Fatalf("got %v, want %q", err, tt.Want)
+			}
+		})
+	}
+}
+
+// Receive copies r into h (a running checksum), also appending it to
+// *data when keep, and returns the number of bytes copied: how a fake
+// takes uploaded content without holding large files in memory.
+func Receive(h io.Writer, data *[]byte, keep bool, r io.Reader) int64 {
+	dst := h
+	if keep {
+		dst = io.MultiWriter(h, appender{data})
+	}
+	n, _ := io.Copy(dst, r)
+	return n
+}
+
+type appender struct{ p *[]byte }
+
+func (a appender) Write(b []byte) (int, error) { *a.p = append(*a.p, b...); return len(b), nil }
