@@ -245,16 +245,24 @@ func (s *step) createFolder(ctx context.Context, x *engine.Exec, in any) (any, e
 	return s.Call(ctx, x, http.MethodPost, s.api+"/files?"+q.Encode(), body)
 }
 
-func (s *step) copy(ctx context.Context, x *engine.Exec, in any) (any, error) {
-	id, err := s.fileID(x, in)
-	if err != nil {
-		return nil, err
+// destination evaluates what copy and move take: file_id, name and
+// folder_id.
+func (s *step) destination(x *engine.Exec, in any) (id, name, parent string, err error) {
+	if id, err = s.fileID(x, in); err != nil {
+		return "", "", "", err
 	}
 	opts, err := files.Strings(x, in, s.cfg.Name, s.cfg.FolderID)
 	if err != nil {
+		return "", "", "", err
+	}
+	return id, opts[0], opts[1], nil
+}
+
+func (s *step) copy(ctx context.Context, x *engine.Exec, in any) (any, error) {
+	id, name, parent, err := s.destination(x, in)
+	if err != nil {
 		return nil, err
 	}
-	name, parent := opts[0], opts[1]
 	body := value.NewObject(2)
 	if name != "" {
 		body.Set("name", name)
@@ -270,15 +278,10 @@ func (s *step) copy(ctx context.Context, x *engine.Exec, in any) (any, error) {
 // move renames a file and/or moves it to folder_id: Drive's files.update
 // with addParents and removeParents (the current parents, read first).
 func (s *step) move(ctx context.Context, x *engine.Exec, in any) (any, error) {
-	id, err := s.fileID(x, in)
+	id, name, parent, err := s.destination(x, in)
 	if err != nil {
 		return nil, err
 	}
-	opts, err := files.Strings(x, in, s.cfg.Name, s.cfg.FolderID)
-	if err != nil {
-		return nil, err
-	}
-	name, parent := opts[0], opts[1]
 	q := s.query()
 	if parent != "" {
 		pq := s.query()

@@ -241,20 +241,20 @@ func (s *step) destination(ctx context.Context, x *engine.Exec, in any) (*value.
 	return pr, nil
 }
 
-// copy starts Graph's asynchronous copy (202 with a monitor URL in
-// Location) and, with wait, polls the monitor until the copy is done.
-func (s *step) copy(ctx context.Context, x *engine.Exec, in any) (any, error) {
+// relocation evaluates what copy and move take and returns the item's URL
+// and the request body: {parentReference, name}, each when given.
+func (s *step) relocation(ctx context.Context, x *engine.Exec, in any) (string, *value.Object, error) {
 	u, _, err := s.item(x, in)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	name, err := str(x, in, s.cfg.Name)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	dest, err := s.destination(ctx, x, in)
 	if err != nil {
-		return nil, err
+		return "", nil, err
 	}
 	body := value.NewObject(2)
 	if dest != nil {
@@ -262,6 +262,16 @@ func (s *step) copy(ctx context.Context, x *engine.Exec, in any) (any, error) {
 	}
 	if name != "" {
 		body.Set("name", name)
+	}
+	return u, body, nil
+}
+
+// copy starts Graph's asynchronous copy (202 with a monitor URL in
+// Location) and, with wait, polls the monitor until the copy is done.
+func (s *step) copy(ctx context.Context, x *engine.Exec, in any) (any, error) {
+	u, body, err := s.relocation(ctx, x, in)
+	if err != nil {
+		return nil, err
 	}
 	u += "/copy"
 	if s.cfg.ConflictBehavior != "" {
@@ -364,24 +374,9 @@ func (s *step) poll(ctx context.Context, x *engine.Exec, drive, monitor string) 
 // move renames the item and/or moves it under folder_path / folder_id
 // (PATCH with parentReference and name).
 func (s *step) move(ctx context.Context, x *engine.Exec, in any) (any, error) {
-	u, _, err := s.item(x, in)
+	u, body, err := s.relocation(ctx, x, in)
 	if err != nil {
 		return nil, err
-	}
-	name, err := str(x, in, s.cfg.Name)
-	if err != nil {
-		return nil, err
-	}
-	dest, err := s.destination(ctx, x, in)
-	if err != nil {
-		return nil, err
-	}
-	body := value.NewObject(2)
-	if dest != nil {
-		body.Set("parentReference", dest)
-	}
-	if name != "" {
-		body.Set("name", name)
 	}
 	if s.cfg.ConflictBehavior != "" {
 		u += odata("@microsoft.graph.conflictBehavior", s.cfg.ConflictBehavior)
