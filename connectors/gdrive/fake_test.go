@@ -44,15 +44,15 @@ type fakeDrive struct {
 	// their size and MD5.
 	keep int64
 
-	mu       sync.Mutex
-	files    map[string]*fakeFile
-	order    []string
-	seq      int
-	sessions map[string]*session
-	chunks   int
-	statusQ  int
-	requests []string
-	perms    []map[string]any
+	mu                 sync.Mutex
+	files              map[string]*fakeFile
+	order              []string
+	seq                int
+	sessions           map[string]*session
+	chunks             int
+	statusQ            int
+	filestest.Requests // the requests received
+	perms              []map[string]any
 }
 
 type fakeFile struct {
@@ -101,25 +101,15 @@ func (f *fakeDrive) file(id string) *fakeFile {
 	return f.files[id]
 }
 
-func (f *fakeDrive) log() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.requests...)
-}
-
 func (f *fakeDrive) fail(w http.ResponseWriter, code int, reason, msg string) {
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{
+	f.reply(w, code, map[string]any{"error": map[string]any{
 		"code": code, "message": msg,
 		"errors": []any{map[string]any{"domain": "global", "reason": reason, "message": msg}},
 	}})
 }
 
 func (f *fakeDrive) reply(w http.ResponseWriter, code int, v any) {
-	w.Header().Set("Content-Type", "application/json; charset=UTF-8")
-	w.WriteHeader(code)
-	json.NewEncoder(w).Encode(v)
+	filestest.Reply(w, "application/json; charset=UTF-8", code, v)
 }
 
 func (ff *fakeFile) resource() map[string]any {
@@ -133,9 +123,7 @@ var (
 )
 
 func (f *fakeDrive) serve(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	f.requests = append(f.requests, r.Method+" "+r.URL.Path+"?"+r.URL.RawQuery)
-	f.mu.Unlock()
+	f.Add(r.Method + " " + r.URL.Path + "?" + r.URL.RawQuery)
 	if !filestest.Authorized(r, f.auth) {
 		f.fail(w, 401, "authError", "Request had invalid authentication credentials. Expected OAuth 2 access token.")
 		return

@@ -44,17 +44,17 @@ type fakeGraph struct {
 	afterPage func(n int)
 	keep      int64
 
-	mu         sync.Mutex
-	items      map[string]*item
-	order      []string
-	seq        int
-	sessions   map[string]*upSession
-	chunks     int
-	statusGets int
-	pages      int
-	monitors   map[string]int
-	leaks      []string // requests to other carrying Authorization
-	requests   []string
+	mu                 sync.Mutex
+	items              map[string]*item
+	order              []string
+	seq                int
+	sessions           map[string]*upSession
+	chunks             int
+	statusGets         int
+	pages              int
+	monitors           map[string]int
+	leaks              []string // requests to other carrying Authorization
+	filestest.Requests          // the requests received
 }
 
 type item struct {
@@ -140,23 +140,13 @@ func (f *fakeGraph) resolveLocked(from, path string) *item {
 	return cur
 }
 
-func (f *fakeGraph) log() []string {
-	f.mu.Lock()
-	defer f.mu.Unlock()
-	return append([]string(nil), f.requests...)
-}
-
 func (f *fakeGraph) fail(w http.ResponseWriter, status int, code, msg string) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(map[string]any{"error": map[string]any{"code": code, "message": msg,
+	f.reply(w, status, map[string]any{"error": map[string]any{"code": code, "message": msg,
 		"innerError": map[string]any{"date": "2024-01-01T00:00:00", "request-id": "req-1", "client-request-id": "req-1"}}})
 }
 
 func (f *fakeGraph) reply(w http.ResponseWriter, status int, v any) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(status)
-	json.NewEncoder(w).Encode(v)
+	filestest.Reply(w, "application/json", status, v)
 }
 
 // resource is the driveItem; call with f.mu held.
@@ -184,9 +174,7 @@ var (
 )
 
 func (f *fakeGraph) serve(w http.ResponseWriter, r *http.Request) {
-	f.mu.Lock()
-	f.requests = append(f.requests, r.Method+" "+r.URL.Path+"?"+r.URL.RawQuery)
-	f.mu.Unlock()
+	f.Add(r.Method + " " + r.URL.Path + "?" + r.URL.RawQuery)
 	if !filestest.Authorized(r, f.auth) {
 		f.fail(w, 401, "InvalidAuthenticationToken", "Access token has expired or is not yet valid.")
 		return
@@ -416,8 +404,8 @@ var contentRange = regexp.MustCompile(`^bytes (\d+)-(\d+)/(\d+)$`)
 // serveOther is the host of pre-authenticated URLs: downloads, upload
 // sessions and copy monitors. A request with a token is a leak.
 func (f *fakeGraph) serveOther(w http.ResponseWriter, r *http.Request) {
+	f.Add("OTHER " + r.Method + " " + r.URL.Path)
 	f.mu.Lock()
-	f.requests = append(f.requests, "OTHER "+r.Method+" "+r.URL.Path)
 	if r.Header.Get("Authorization") != "" {
 		f.leaks = append(f.leaks, r.Method+" "+r.URL.Path)
 	}

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -80,7 +79,7 @@ func TestListFollowsNextLink(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			before := len(e.graph.log())
+			before := len(e.graph.Log())
 			out := e.MustRun(e.load("  - onedrive:\n      operation: list\n"+tt.opts+base), tt.in)
 			if get(out, "count") != tt.count || get(out, "pages") != tt.pages || (get(out, "next_link") != nil) != tt.hasNext {
 				t.Fatalf("got %v items in %v pages, next %v", get(out, "count"), get(out, "pages"), get(out, "next_link"))
@@ -89,7 +88,7 @@ func TestListFollowsNextLink(t *testing.T) {
 			if get(items[0], "name") != "file-00.txt" || get(items[len(items)-1], "id") == nil {
 				t.Fatalf("items %s", value.MustEncodeString(items[0]))
 			}
-			reqs := e.graph.log()[before:]
+			reqs := e.graph.Log()[before:]
 			if !strings.Contains(reqs[0], tt.wantFirst) {
 				t.Fatalf("first request %s, want %s", reqs[0], tt.wantFirst)
 			}
@@ -117,7 +116,7 @@ func TestSearch(t *testing.T) {
 	if get(out, "count") != int64(1) || get(get(out, "items").([]any)[0], "name") != "it's budget.xlsx" {
 		t.Fatalf("got %s", value.MustEncodeString(out))
 	}
-	if r := e.graph.log()[0]; !strings.Contains(r, "/me/drive/root/search(q='it''s')") {
+	if r := e.graph.Log()[0]; !strings.Contains(r, "/me/drive/root/search(q='it''s')") {
 		t.Fatalf("request %s", r)
 	}
 }
@@ -164,7 +163,7 @@ func TestSimpleUpload(t *testing.T) {
 	if it == nil || it.Parent != docs || it.Name != "hello-2.txt" || string(it.Data) != "hello 2" || !strings.HasPrefix(it.MimeType, "text/plain") {
 		t.Fatalf("stored %+v", it)
 	}
-	r := e.graph.log()
+	r := e.graph.Log()
 	if last := r[len(r)-1]; !strings.HasPrefix(last, "PUT /v1.0/me/drive/root:/Documents/hello-2.txt:/content?@microsoft.graph.conflictBehavior=replace") {
 		t.Fatalf("request %s", last)
 	}
@@ -180,25 +179,11 @@ func TestSimpleUpload(t *testing.T) {
 	}
 }
 
-func writeGen(t testing.TB, dir string, n int64) string {
-	t.Helper()
-	p := filepath.Join(dir, "big.bin")
-	f, err := os.Create(p)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := io.Copy(f, filestest.GenReader(n)); err != nil {
-		t.Fatal(err)
-	}
-	f.Close()
-	return p
-}
-
 func TestUploadSessionResumesAFailedChunk(t *testing.T) {
 	e := newEnv(t)
 	e.graph.add("root", "Backups", nil, true)
 	const size = 20 << 20
-	path := writeGen(t, t.TempDir(), size)
+	path := filestest.WriteGen(t, t.TempDir(), size)
 	var failed atomic.Bool
 	e.graph.failChunk = func(n int) bool { return n == 2 && !failed.Swap(true) }
 	out := e.MustRun(e.load(`  - onedrive:
@@ -225,7 +210,7 @@ func TestUploadSessionResumesAFailedChunk(t *testing.T) {
 
 func TestUploadSessionGivesUpAndCancels(t *testing.T) {
 	e := newEnv(t)
-	path := writeGen(t, t.TempDir(), 5<<20)
+	path := filestest.WriteGen(t, t.TempDir(), 5<<20)
 	e.graph.failChunk = func(int) bool { return true }
 	_, err := e.Run(e.load(`  - onedrive:
       operation: upload

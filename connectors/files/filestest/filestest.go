@@ -7,6 +7,7 @@ package filestest
 
 import (
 	"context"
+	"encoding/json"
 	"io"
 	"math/rand/v2"
 	"net/http"
@@ -205,3 +206,47 @@ func Receive(h io.Writer, data *[]byte, keep bool, r io.Reader) int64 {
 type appender struct{ p *[]byte }
 
 func (a appender) Write(b []byte) (int, error) { *a.p = append(*a.p, b...); return len(b), nil }
+
+// WriteGen writes n bytes of GenReader to big.bin in dir and returns its
+// path.
+func WriteGen(t testing.TB, dir string, n int64) string {
+	t.Helper()
+	p := filepath.Join(dir, "big.bin")
+	f, err := os.Create(p)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := io.Copy(f, GenReader(n)); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	return p
+}
+
+// Requests is the log of the requests a fake received, one line each;
+// safe for concurrent use.
+type Requests struct {
+	mu   sync.Mutex
+	list []string
+}
+
+// Add appends a line to the log.
+func (l *Requests) Add(line string) {
+	l.mu.Lock()
+	l.list = append(l.list, line)
+	l.mu.Unlock()
+}
+
+// Log returns a copy of the log.
+func (l *Requests) Log() []string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]string(nil), l.list...)
+}
+
+// Reply writes v as a JSON answer with status and contentType.
+func Reply(w http.ResponseWriter, contentType string, status int, v any) {
+	w.Header().Set("Content-Type", contentType)
+	w.WriteHeader(status)
+	json.NewEncoder(w).Encode(v)
+}
