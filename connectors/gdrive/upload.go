@@ -4,14 +4,12 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
 	"strconv"
 	"strings"
 
-	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/connectors/files"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
@@ -142,62 +140,25 @@ func (s *step) resumableUpload(ctx context.Context, x *engine.Exec, method, u st
 	if err != nil {
 		return nil, s.TransportError(ctx, &http.Request{Method: http.MethodPut, URL: s.upURL}, err)
 	}
-	total := src.Size
-	var off int64
-	failures, restarts := 0, 0
-	for {
-		res, next, done, err := s.putChunk(ctx, hc, session, src, off, min(s.chunk, total-off))
-		if err == nil {
-			if done {
-				return res, nil
-			}
-			if next > off {
-				failures = 0
-			} else if failures++; failures > s.cfg.Retries {
-				return nil, engine.NewError(502, "google-drive: upload: Drive does not take the bytes from %d on", off)
-			}
-			off = next
-			continue
-		}
-		var e *engine.Error
-		if errors.As(err, &e) && e.Code == http.StatusNotFound && restarts == 0 {
+	r := files.Resumable{
+		Connector: "google-drive", Provider: "Drive",
+		Size: src.Size, Chunk: s.chunk,
+		Retries: s.cfg.Retries, Backoff: s.cfg.RetryBackoff.D(),
+		Logger:    x.Logger,
+		StatusLog: "upload chunk failed; asking Drive where the upload stands",
+		Restart: func() (err error) {
 			// The session expired (they last a week): start over, once.
-			restarts++
-			if session, err = s.startSession(ctx, x, method, u, meta, src); err != nil {
-				return nil, err
-			}
-			off, failures = 0, 0
-			continue
-		}
-		if !retryable(ctx, err) || failures >= s.cfg.Retries {
-			return nil, err
-		}
-		failures++
-		x.Logger.Debug("upload chunk failed; asking Drive where the upload stands", "offset", off, "attempt", failures+1, "error", err)
-		if !files.Sleep(ctx, s.cfg.RetryBackoff.D()<<(failures-1)) {
-			return nil, ctx.Err()
-		}
-		res, next, done, err = s.uploadStatus(ctx, hc, session, total)
-		switch {
-		case err != nil && retryable(ctx, err) && failures < s.cfg.Retries:
-			continue // send the chunk again from where we were
-		case err != nil:
-			return nil, err
-		case done:
-			return res, nil
-		}
-		off = next
+			session, err = s.startSession(ctx, x, method, u, meta, src)
+			return err
+		},
+		Put: func(off, n int64) (any, int64, bool, error) {
+			return s.putChunk(ctx, hc, session, src, off, n)
+		},
+		Status: func() (any, int64, bool, error) {
+			return s.uploadStatus(ctx, hc, session, src.Size)
+		},
 	}
-}
-
-// retryable reports whether a failed chunk may be sent again: a 5xx, a
-// 429 or a broken connection, but not an account that cannot get a token.
-func retryable(ctx context.Context, err error) bool {
-	var e *engine.Error
-	if ctx.Err() != nil || !errors.As(err, &e) || errors.Is(err, accounts.ErrTokenRequest) || errors.Is(err, accounts.ErrNeedsReauthorization) {
-		return false
-	}
-	return e.Code >= 500 || e.Code == http.StatusTooManyRequests
+	return r.Run(ctx)
 }
 
 // putChunk sends n bytes from off.

@@ -9,7 +9,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/connectors/files"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
@@ -83,54 +82,31 @@ func (s *step) session(ctx context.Context, x *engine.Exec, target, cb string, s
 	if err != nil {
 		return nil, err
 	}
-	total := src.Size
-	var off int64
-	failures, restarts := 0, 0
-	for {
-		n := min(s.chunk, total-off)
-		item, next, done, err := s.putChunk(ctx, hc, upload, src, off, n)
-		if err == nil {
-			if done {
-				return item, nil
-			}
-			if next > off {
-				failures = 0
-			} else if failures++; failures > s.cfg.Retries {
-				s.cancel(hc, upload)
-				return nil, engine.NewError(502, "onedrive: upload: Graph does not take the bytes from %d on", off)
-			}
-			off = next
-			continue
-		}
-		var e *engine.Error
-		if errors.As(err, &e) && e.Code == http.StatusNotFound && restarts == 0 {
-			restarts++
-			if upload, err = start(); err != nil {
-				return nil, err
-			}
-			off, failures = 0, 0
-			continue
-		}
-		fragmentKnown := errors.As(err, &e) && e.Code == http.StatusRequestedRangeNotSatisfiable
-		if !(fragmentKnown || retryable(ctx, err)) || failures >= s.cfg.Retries {
-			s.cancel(hc, upload)
-			return nil, err
-		}
-		failures++
-		x.Logger.Debug("upload chunk failed; asking Graph which ranges it still expects", "offset", off, "attempt", failures+1, "error", err)
-		if !fragmentKnown && !files.Sleep(ctx, s.cfg.RetryBackoff.D()<<(failures-1)) {
-			return nil, ctx.Err()
-		}
-		next, err = s.status(ctx, hc, upload)
-		switch {
-		case err != nil && retryable(ctx, err) && failures < s.cfg.Retries:
-			continue
-		case err != nil:
-			s.cancel(hc, upload)
-			return nil, err
-		}
-		off = next
+	r := files.Resumable{
+		Connector: "onedrive", Provider: "Graph",
+		Size: src.Size, Chunk: s.chunk,
+		Retries: s.cfg.Retries, Backoff: s.cfg.RetryBackoff.D(),
+		Logger:    x.Logger,
+		StatusLog: "upload chunk failed; asking Graph which ranges it still expects",
+		Restart: func() (err error) {
+			upload, err = start()
+			return err
+		},
+		Put: func(off, n int64) (any, int64, bool, error) {
+			return s.putChunk(ctx, hc, upload, src, off, n)
+		},
+		Status: func() (any, int64, bool, error) {
+			next, err := s.status(ctx, hc, upload)
+			return nil, next, false, err
+		},
+		Cancel: func() { s.cancel(hc, upload) },
+		AtOnce: func(err error) bool {
+			// 416: Graph has the fragment already; its status says what next.
+			var e *engine.Error
+			return errors.As(err, &e) && e.Code == http.StatusRequestedRangeNotSatisfiable
+		},
 	}
+	return r.Run(ctx)
 }
 
 // putChunk sends n bytes from off to the upload URL.
@@ -202,14 +178,4 @@ func (s *step) cancel(hc *http.Client, upload string) {
 			resp.Body.Close()
 		}
 	}
-}
-
-// retryable reports whether a failed chunk may be sent again: a 5xx, a
-// 429 or a broken connection, but not an account that cannot get a token.
-func retryable(ctx context.Context, err error) bool {
-	var e *engine.Error
-	if ctx.Err() != nil || !errors.As(err, &e) || errors.Is(err, accounts.ErrTokenRequest) || errors.Is(err, accounts.ErrNeedsReauthorization) {
-		return false
-	}
-	return e.Code >= 500 || e.Code == http.StatusTooManyRequests
 }
