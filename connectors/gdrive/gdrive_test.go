@@ -454,10 +454,7 @@ func TestMemoryStaysFlat(t *testing.T) {
 	}
 	e := newEnv(t)
 	const size = 200 << 20
-	id := e.drive.add("big.bin", "application/octet-stream", "root", nil)
-	e.drive.mu.Lock()
-	e.drive.files[id].Gen, e.drive.files[id].Size = true, size
-	e.drive.mu.Unlock()
+	id := e.drive.addGen("big.bin", size)
 	p := e.load(`  - google-drive:
       operation: download
       file_id: "{{ message.id }}"
