@@ -4,33 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
 	_ "github.com/nectar-run/nectar/connectors/all"
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/enginetest"
 	"github.com/nectar-run/nectar/engine/value"
 )
-
-func load(t testing.TB, src string) *engine.Pipeline {
-	t.Helper()
-	p, err := engine.Load("test.yaml", []byte(src), engine.LoadOptions{})
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	t.Cleanup(func() { p.Close(context.Background()) })
-	return p
-}
-
-func mustDecode(t testing.TB, s string) any {
-	t.Helper()
-	v, err := value.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
 
 func TestAssert(t *testing.T) {
 	tests := []struct {
@@ -92,8 +73,8 @@ func TestAssert(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := load(t, "name: test\nsteps:\n  - "+tt.steps+"\n")
-			in := mustDecode(t, tt.input)
+			p := enginetest.Load(t, "name: test\nsteps:\n  - "+tt.steps+"\n")
+			in := enginetest.Decode(t, tt.input)
 			out, err := p.Run(context.Background(), nil, in, engine.RunOptions{})
 			if tt.wantErr == "" {
 				if err != nil {
@@ -125,35 +106,13 @@ func TestLoadErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := engine.Load("test.yaml", []byte("name: test\nsteps:\n  - "+tt.step+"\n"), engine.LoadOptions{})
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("got %v, want %q", err, tt.want)
-			}
+			enginetest.WantLoadError(t, "test.yaml", "name: test\nsteps:\n  - "+tt.step+"\n", tt.want)
 		})
 	}
 }
 
 func TestExample(t *testing.T) {
-	p, err := engine.LoadFile("example.yaml", engine.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close(context.Background())
-	in, err := os.ReadFile("example.input.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile("example.want.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := p.Run(context.Background(), nil, mustDecode(t, string(in)), engine.RunOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, w := value.MustEncodeString(out), value.MustEncodeString(mustDecode(t, string(want))); got != w {
-		t.Errorf("got  %s\nwant %s", got, w)
-	}
+	enginetest.RunExample(t, ".", enginetest.Example{})
 }
 
 // Example shows an assert guarding a pipeline's input: the error carries the
@@ -187,8 +146,8 @@ func BenchmarkAssert(b *testing.B) {
 		{"three conditions", `{assert: {that: ["message.n > 1", "message.id != nil", "len(message.items) > 0"]}}`},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			p := load(b, "name: bench\nsteps:\n  - "+bc.steps+"\n")
-			in := mustDecode(b, `{"id":"A-1","n":2,"items":[1,2,3]}`)
+			p := enginetest.Load(b, "name: bench\nsteps:\n  - "+bc.steps+"\n")
+			in := enginetest.Decode(b, `{"id":"A-1","n":2,"items":[1,2,3]}`)
 			rt := &engine.Runtime{}
 			ctx := context.Background()
 			b.ReportAllocs()

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/enginetest"
 )
 
 // TestNullCountsAsFalseInBooleanOperators: a missing field is null, and the
@@ -22,8 +23,8 @@ func TestNullCountsAsFalseInBooleanOperators(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := load(t, "name: test\nsteps:\n  - assert: {that: "+tt.that+"}\n")
-			if _, err := p.Run(context.Background(), nil, mustDecode(t, tt.input), engine.RunOptions{}); err != nil {
+			p := enginetest.Load(t, "name: test\nsteps:\n  - assert: {that: "+tt.that+"}\n")
+			if _, err := p.Run(context.Background(), nil, enginetest.Decode(t, tt.input), engine.RunOptions{}); err != nil {
 				t.Errorf("got %v, want the condition to hold", err)
 			}
 		})

@@ -3,7 +3,6 @@ package dowhile_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -11,6 +10,7 @@ import (
 
 	_ "github.com/nectar-run/nectar/connectors/all"
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/enginetest"
 	"github.com/nectar-run/nectar/engine/value"
 )
 
@@ -39,25 +39,6 @@ func init() {
 		Compile: func(c testConfig, _ *engine.Compiler) (engine.Step, error) { return sleep{c.For.D()}, nil }})
 	engine.Register(engine.Connector[testConfig]{Name: "test-wait", Summary: "blocks until cancelled",
 		Compile: func(testConfig, *engine.Compiler) (engine.Step, error) { return wait{}, nil }})
-}
-
-func load(t testing.TB, src string) *engine.Pipeline {
-	t.Helper()
-	p, err := engine.Load("test.yaml", []byte(src), engine.LoadOptions{})
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	t.Cleanup(func() { p.Close(context.Background()) })
-	return p
-}
-
-func mustDecode(t testing.TB, s string) any {
-	t.Helper()
-	v, err := value.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
 }
 
 func TestDoWhile(t *testing.T) {
@@ -122,20 +103,9 @@ func TestDoWhile(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := load(t, "name: test\nsteps:\n  - "+tt.step+"\n")
-			out, err := p.Run(context.Background(), nil, mustDecode(t, tt.input), engine.RunOptions{})
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("got error %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := value.MustEncodeString(out); got != tt.want {
-				t.Errorf("got  %s\nwant %s", got, tt.want)
-			}
+			p := enginetest.Load(t, "name: test\nsteps:\n  - "+tt.step+"\n")
+			got, err := enginetest.Run(t, p, tt.input)
+			enginetest.Want(t, got, err, tt.want, tt.wantErr)
 		})
 	}
 }
@@ -160,7 +130,7 @@ func TestTimeout(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
-				p := load(t, "name: test\nsteps:\n  - "+tt.step+"\n")
+				p := enginetest.Load(t, "name: test\nsteps:\n  - "+tt.step+"\n")
 				_, err := p.Run(context.Background(), nil, value.NewObject(0), engine.RunOptions{})
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
 					t.Fatalf("got error %v, want %q", err, tt.wantErr)
@@ -181,35 +151,13 @@ func TestLoadErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := engine.Load("test.yaml", []byte("name: test\nsteps:\n  - do-while: "+tt.step+"\n"), engine.LoadOptions{})
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("got %v, want %q", err, tt.want)
-			}
+			enginetest.WantLoadError(t, "test.yaml", "name: test\nsteps:\n  - do-while: "+tt.step+"\n", tt.want)
 		})
 	}
 }
 
 func TestExample(t *testing.T) {
-	p, err := engine.LoadFile("example.yaml", engine.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close(context.Background())
-	in, err := os.ReadFile("example.input.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile("example.want.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := p.Run(context.Background(), nil, mustDecode(t, string(in)), engine.RunOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, w := value.MustEncodeString(out), value.MustEncodeString(mustDecode(t, string(want))); got != w {
-		t.Errorf("got  %s\nwant %s", got, w)
-	}
+	enginetest.RunExample(t, ".", enginetest.Example{})
 }
 
 // Example doubles a number until it passes 100: each iteration's result is

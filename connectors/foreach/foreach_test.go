@@ -13,6 +13,7 @@ import (
 
 	_ "github.com/nectar-run/nectar/connectors/all"
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/enginetest"
 	"github.com/nectar-run/nectar/engine/value"
 )
 
@@ -59,25 +60,6 @@ func init() {
 		Compile: func(struct{}, *engine.Compiler) (engine.Step, error) { return barrierStep{}, nil }})
 }
 
-func load(t testing.TB, src string) *engine.Pipeline {
-	t.Helper()
-	p, err := engine.Load("test.yaml", []byte(src), engine.LoadOptions{})
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	t.Cleanup(func() { p.Close(context.Background()) })
-	return p
-}
-
-func mustDecode(t testing.TB, s string) any {
-	t.Helper()
-	v, err := value.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
 // run runs a pipeline and returns its output and the log lines' messages.
 func run(t *testing.T, p *engine.Pipeline, input string) (string, []string, error) {
 	t.Helper()
@@ -86,7 +68,7 @@ func run(t *testing.T, p *engine.Pipeline, input string) (string, []string, erro
 	// The deadline only keeps a broken barrier from hanging the test.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	in := mustDecode(t, input)
+	in := enginetest.Decode(t, input)
 	before := value.MustEncodeString(in)
 	out, err := p.Run(ctx, &engine.Runtime{Logger: logger}, in, engine.RunOptions{ExecutionID: "exec-1"})
 	if value.MustEncodeString(in) != before {
@@ -95,7 +77,7 @@ func run(t *testing.T, p *engine.Pipeline, input string) (string, []string, erro
 	var lines []string
 	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
 		if l != "" {
-			m, _ := mustDecode(t, l).(*value.Object).Get("msg")
+			m, _ := enginetest.Decode(t, l).(*value.Object).Get("msg")
 			lines = append(lines, m.(string))
 		}
 	}
@@ -174,7 +156,7 @@ func TestForEach(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := load(t, "name: test\nsteps:\n  - "+tt.step+"\n")
+			p := enginetest.Load(t, "name: test\nsteps:\n  - "+tt.step+"\n")
 			got, logs, err := run(t, p, tt.input)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -194,7 +176,7 @@ func TestForEach(t *testing.T) {
 
 // dropTimestamps removes the timestamp of error objects among the results.
 func dropTimestamps(t *testing.T, s string) string {
-	v := mustDecode(t, s)
+	v := enginetest.Decode(t, s)
 	o, ok := v.(*value.Object)
 	if !ok {
 		return s
@@ -214,7 +196,7 @@ func dropTimestamps(t *testing.T, s string) string {
 // ever in flight, and the results come back in input order.
 func TestParallelKeepsOrder(t *testing.T) {
 	gate = &barrier{n: 4, ch: make(chan struct{})}
-	p := load(t, "name: test\nsteps:\n  - for-each:\n      parallel: 4\n      steps:\n        - test-barrier: {}\n        - set: '{{ vars.index }}-{{ message }}'\n")
+	p := enginetest.Load(t, "name: test\nsteps:\n  - for-each:\n      parallel: 4\n      steps:\n        - test-barrier: {}\n        - set: '{{ vars.index }}-{{ message }}'\n")
 	got, _, err := run(t, p, `["a","b","c","d","e","f","g","h","i","j","k","l"]`)
 	if err != nil {
 		t.Fatal(err)
@@ -232,7 +214,7 @@ func TestParallelKeepsOrder(t *testing.T) {
 // the elements still waiting are cancelled instead of left running.
 func TestParallelStopOnError(t *testing.T) {
 	gate = &barrier{n: 1000, ch: make(chan struct{})} // never released: only cancellation ends a wait
-	p := load(t, `name: test
+	p := enginetest.Load(t, `name: test
 steps:
   - for-each:
       parallel: 3
@@ -292,7 +274,7 @@ func TestExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := value.MustEncodeString(mustDecode(t, string(want))); got != w {
+	if w := value.MustEncodeString(enginetest.Decode(t, string(want))); got != w {
 		t.Errorf("got  %s\nwant %s", got, w)
 	}
 }

@@ -3,7 +3,6 @@ package jq_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"testing"
 
@@ -12,27 +11,9 @@ import (
 	_ "github.com/nectar-run/nectar/connectors/all"
 	"github.com/nectar-run/nectar/connectors/jq"
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/enginetest"
 	"github.com/nectar-run/nectar/engine/value"
 )
-
-func load(t testing.TB, src string) *engine.Pipeline {
-	t.Helper()
-	p, err := engine.Load("test.yaml", []byte(src), engine.LoadOptions{})
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	t.Cleanup(func() { p.Close(context.Background()) })
-	return p
-}
-
-func mustDecode(t testing.TB, s string) any {
-	t.Helper()
-	v, err := value.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
 
 func TestJQ(t *testing.T) {
 	tests := []struct {
@@ -102,29 +83,13 @@ func TestJQ(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := load(t, "name: test\n"+tt.pipeline)
-			in := mustDecode(t, tt.input)
-			before := value.MustEncodeString(in)
+			p := enginetest.Load(t, "name: test\n"+tt.pipeline)
 			opts := engine.RunOptions{ExecutionID: "exec-1"}
 			if tt.vars != "" {
-				opts.Vars = mustDecode(t, tt.vars).(*value.Object)
+				opts.Vars = enginetest.Decode(t, tt.vars).(*value.Object)
 			}
-			out, err := p.Run(context.Background(), nil, in, opts)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("got error %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := value.MustEncodeString(out); got != tt.want {
-				t.Errorf("got  %s\nwant %s", got, tt.want)
-			}
-			if value.MustEncodeString(in) != before {
-				t.Error("the input message was modified")
-			}
+			got, err := enginetest.RunWith(context.Background(), t, p, nil, tt.input, opts)
+			enginetest.Want(t, got, err, tt.want, tt.wantErr)
 		})
 	}
 }
@@ -138,10 +103,7 @@ func TestLoadErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := engine.Load("test.yaml", []byte(tt.src), engine.LoadOptions{})
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("got %v, want %q", err, tt.want)
-			}
+			enginetest.WantLoadError(t, "test.yaml", tt.src, tt.want)
 		})
 	}
 }
@@ -149,7 +111,7 @@ func TestLoadErrors(t *testing.T) {
 // TestTimeoutStopsAProgram proves that a long program stops at the step's
 // timeout: gojq runs with the step's context.
 func TestTimeoutStopsAProgram(t *testing.T) {
-	p := load(t, "name: test\nsteps:\n  - jq: {query: 'last(range(1e15))'}\n    timeout: 20ms\n")
+	p := enginetest.Load(t, "name: test\nsteps:\n  - jq: {query: 'last(range(1e15))'}\n    timeout: 20ms\n")
 	_, err := p.Run(context.Background(), nil, value.NewObject(0), engine.RunOptions{})
 	if e := engine.AsError(err); e == nil || e.Code != 504 {
 		t.Fatalf("got %v, want a 504", err)
@@ -157,7 +119,7 @@ func TestTimeoutStopsAProgram(t *testing.T) {
 }
 
 func TestConcurrentRuns(t *testing.T) {
-	p := load(t, "name: test\nsteps:\n  - jq: {query: '{n: (.n * 2), v: $vars.k}'}\n")
+	p := enginetest.Load(t, "name: test\nsteps:\n  - jq: {query: '{n: (.n * 2), v: $vars.k}'}\n")
 	done := make(chan error, 16)
 	for i := 0; i < 16; i++ {
 		go func(i int) {
@@ -177,7 +139,7 @@ func TestConcurrentRuns(t *testing.T) {
 }
 
 func TestConversions(t *testing.T) {
-	in := mustDecode(t, `{"b":[1,2.5,"x",null,true],"a":{"n":18446744073709551615}}`)
+	in := enginetest.Decode(t, `{"b":[1,2.5,"x",null,true],"a":{"n":18446744073709551615}}`)
 	got := value.MustEncodeString(jq.FromJQ(jq.ToJQ(in)))
 	if want := `{"a":{"n":18446744073709551615},"b":[1,2.5,"x",null,true]}`; got != want {
 		t.Errorf("got  %s\nwant %s", got, want)
@@ -185,26 +147,7 @@ func TestConversions(t *testing.T) {
 }
 
 func TestExample(t *testing.T) {
-	p, err := engine.LoadFile("example.yaml", engine.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close(context.Background())
-	in, err := os.ReadFile("example.input.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile("example.want.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := p.Run(context.Background(), nil, mustDecode(t, string(in)), engine.RunOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, w := value.MustEncodeString(out), value.MustEncodeString(mustDecode(t, string(want))); got != w {
-		t.Errorf("got  %s\nwant %s", got, w)
-	}
+	enginetest.RunExample(t, ".", enginetest.Example{})
 }
 
 // Example totals an order with jq, reading a tax rate from the pipeline's
@@ -243,7 +186,7 @@ func order1KB(tb testing.TB) any {
 		fmt.Fprintf(&b, `{"sku":"SKU-%04d","name":"item %d","price":%d.5,"qty":%d}`, i, i, i+1, i%3+1)
 	}
 	b.WriteString(`]}`)
-	return mustDecode(tb, b.String())
+	return enginetest.Decode(tb, b.String())
 }
 
 // BenchmarkJQ1KB runs a jq step over a 1 KB order in a one-step pipeline,
@@ -253,7 +196,7 @@ func BenchmarkJQ1KB(b *testing.B) {
 	const query = ".items | map(.price * .qty) | add"
 	in := order1KB(b)
 	b.Run("step", func(b *testing.B) {
-		p := load(b, "name: bench\nsteps:\n  - jq: {query: '"+query+"'}\n")
+		p := enginetest.Load(b, "name: bench\nsteps:\n  - jq: {query: '"+query+"'}\n")
 		rt := &engine.Runtime{}
 		ctx := context.Background()
 		b.ReportAllocs()

@@ -11,27 +11,9 @@ import (
 
 	_ "github.com/nectar-run/nectar/connectors/all"
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/enginetest"
 	"github.com/nectar-run/nectar/engine/value"
 )
-
-func load(t testing.TB, src string) *engine.Pipeline {
-	t.Helper()
-	p, err := engine.Load("test.yaml", []byte(src), engine.LoadOptions{})
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	t.Cleanup(func() { p.Close(context.Background()) })
-	return p
-}
-
-func mustDecode(t testing.TB, s string) any {
-	t.Helper()
-	v, err := value.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
 
 // capture runs a pipeline with a JSON slog handler at level and returns the
 // log records, each decoded in its key order, without their time.
@@ -39,14 +21,14 @@ func capture(t *testing.T, p *engine.Pipeline, input string, level slog.Level) (
 	t.Helper()
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: level}))
-	in := mustDecode(t, input)
+	in := enginetest.Decode(t, input)
 	out, err := p.Run(context.Background(), &engine.Runtime{Logger: logger}, in, engine.RunOptions{ExecutionID: "exec-1"})
 	var records []*value.Object
 	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
 		if line == "" {
 			continue
 		}
-		r := mustDecode(t, line).(*value.Object)
+		r := enginetest.Decode(t, line).(*value.Object)
 		r.Delete("time")
 		records = append(records, r)
 	}
@@ -97,13 +79,13 @@ func TestLog(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := load(t, "name: test\nsteps:\n  - "+tt.steps+"\n")
+			p := enginetest.Load(t, "name: test\nsteps:\n  - "+tt.steps+"\n")
 			in := tt.input
 			out, records, err := capture(t, p, in, tt.level)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := value.MustEncodeString(out); got != value.MustEncodeString(mustDecode(t, in)) {
+			if got := value.MustEncodeString(out); got != value.MustEncodeString(enginetest.Decode(t, in)) {
 				t.Errorf("the message changed: %s", got)
 			}
 			var got []string
@@ -118,8 +100,8 @@ func TestLog(t *testing.T) {
 }
 
 func TestMessagePassesThroughUnchanged(t *testing.T) {
-	p := load(t, "name: test\nsteps:\n  - log: {message: x}\n")
-	in := mustDecode(t, `{"b":1,"a":[1,{"c":2}]}`)
+	p := enginetest.Load(t, "name: test\nsteps:\n  - log: {message: x}\n")
+	in := enginetest.Decode(t, `{"b":1,"a":[1,{"c":2}]}`)
 	out, err := p.Run(context.Background(), &engine.Runtime{Logger: slog.New(slog.DiscardHandler)}, in, engine.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -130,7 +112,7 @@ func TestMessagePassesThroughUnchanged(t *testing.T) {
 }
 
 func TestTemplateError(t *testing.T) {
-	p := load(t, "name: test\nsteps:\n  - name: l\n    log: {message: '{{ message.a * 2 }}'}\n")
+	p := enginetest.Load(t, "name: test\nsteps:\n  - name: l\n    log: {message: '{{ message.a * 2 }}'}\n")
 	_, records, err := capture(t, p, `{"a":"x"}`, slog.LevelInfo)
 	if err == nil || !strings.Contains(err.Error(), `test: step l: 500: evaluating "message.a * 2"`) {
 		t.Fatalf("got %v", err)
@@ -147,10 +129,7 @@ func TestLoadErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := engine.Load("test.yaml", []byte("name: test\nsteps:\n  - "+tt.step+"\n"), engine.LoadOptions{})
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("got %v, want %q", err, tt.want)
-			}
+			enginetest.WantLoadError(t, "test.yaml", "name: test\nsteps:\n  - "+tt.step+"\n", tt.want)
 		})
 	}
 }
@@ -173,7 +152,7 @@ func TestExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, w := value.MustEncodeString(out), value.MustEncodeString(mustDecode(t, string(want))); got != w {
+	if got, w := value.MustEncodeString(out), value.MustEncodeString(enginetest.Decode(t, string(want))); got != w {
 		t.Errorf("got  %s\nwant %s", got, w)
 	}
 	if len(records) != 2 {

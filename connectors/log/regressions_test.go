@@ -5,7 +5,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/enginetest"
 	"github.com/nectar-run/nectar/engine/value"
 )
 
@@ -13,7 +13,7 @@ import (
 // every load (they used to come from a Go map, in a random order).
 func TestFieldsKeepTheirOrder(t *testing.T) {
 	for i := 0; i < 5; i++ {
-		p := load(t, "name: test\nsteps:\n  - {name: l, log: {message: m, fields: {a: '1', b: '2', c: '3', d: '4', e: '5', f: '6', g: '7', h: '8'}}}\n")
+		p := enginetest.Load(t, "name: test\nsteps:\n  - {name: l, log: {message: m, fields: {a: '1', b: '2', c: '3', d: '4', e: '5', f: '6', g: '7', h: '8'}}}\n")
 		_, records, err := capture(t, p, `{}`, slog.LevelInfo)
 		if err != nil {
 			t.Fatal(err)
@@ -55,7 +55,7 @@ func TestSensitiveFieldsAreMaskedInLogs(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := load(t, "name: test\nsensitive_fields: [card_number, cvv]\nsteps:\n  - log: "+tt.log+"\n")
+			p := enginetest.Load(t, "name: test\nsensitive_fields: [card_number, cvv]\nsteps:\n  - log: "+tt.log+"\n")
 			out, records, err := capture(t, p, input, slog.LevelInfo)
 			if err != nil {
 				t.Fatal(err)
@@ -71,8 +71,5 @@ func TestSensitiveFieldsAreMaskedInLogs(t *testing.T) {
 }
 
 func TestFieldsMustBeAnObject(t *testing.T) {
-	_, err := engine.Load("test.yaml", []byte("name: test\nsteps:\n  - log: {message: m, fields: [a, b]}\n"), engine.LoadOptions{})
-	if err == nil || !strings.Contains(err.Error(), "steps[0].log.fields: expected an object of fields") {
-		t.Fatalf("got %v", err)
-	}
+	enginetest.WantLoadError(t, "test.yaml", "name: test\nsteps:\n  - log: {message: m, fields: [a, b]}\n", "steps[0].log.fields: expected an object of fields")
 }

@@ -12,6 +12,7 @@ import (
 
 	_ "github.com/nectar-run/nectar/connectors/all"
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/enginetest"
 	"github.com/nectar-run/nectar/engine/value"
 )
 
@@ -59,31 +60,12 @@ func init() {
 		Compile: func(struct{}, *engine.Compiler) (engine.Step, error) { return wait{}, nil }})
 }
 
-func load(t testing.TB, src string) *engine.Pipeline {
-	t.Helper()
-	p, err := engine.Load("test.yaml", []byte(src), engine.LoadOptions{})
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	t.Cleanup(func() { p.Close(context.Background()) })
-	return p
-}
-
-func mustDecode(t testing.TB, s string) any {
-	t.Helper()
-	v, err := value.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
 func run(t *testing.T, p *engine.Pipeline, input string) (string, error) {
 	t.Helper()
 	// The deadline only keeps a broken cancellation from hanging the test.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	in := mustDecode(t, input)
+	in := enginetest.Decode(t, input)
 	before := value.MustEncodeString(in)
 	out, err := p.Run(ctx, nil, in, engine.RunOptions{})
 	if value.MustEncodeString(in) != before {
@@ -137,7 +119,7 @@ func TestParallel(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := load(t, "name: test\nsteps:\n  - set: start\n    to: vars.tag\n  - parallel:\n      branches:\n"+tt.branches+"\n")
+			p := enginetest.Load(t, "name: test\nsteps:\n  - set: start\n    to: vars.tag\n  - parallel:\n      branches:\n"+tt.branches+"\n")
 			got, err := run(t, p, tt.input)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -161,7 +143,7 @@ func TestBranchesRunAtOnce(t *testing.T) {
 	meetMu.Lock()
 	meetN, meetOf, meetDone = 0, 3, make(chan struct{})
 	meetMu.Unlock()
-	p := load(t, "name: test\nsteps:\n  - parallel:\n      branches:\n        - {name: a, steps: [{test-meet: {}}, {set: a}]}\n        - {name: b, steps: [{test-meet: {}}, {set: b}]}\n        - {name: c, steps: [{test-meet: {}}, {set: c}]}\n")
+	p := enginetest.Load(t, "name: test\nsteps:\n  - parallel:\n      branches:\n        - {name: a, steps: [{test-meet: {}}, {set: a}]}\n        - {name: b, steps: [{test-meet: {}}, {set: b}]}\n        - {name: c, steps: [{test-meet: {}}, {set: c}]}\n")
 	got, err := run(t, p, `{}`)
 	if err != nil {
 		t.Fatal(err)
@@ -179,7 +161,7 @@ func TestBranchesRunAtOnce(t *testing.T) {
 func TestFailureCancelsTheOthers(t *testing.T) {
 	waitsStarted.Store(0)
 	waitsCancelled.Store(0)
-	p := load(t, `name: test
+	p := enginetest.Load(t, `name: test
 steps:
   - parallel:
       branches:
@@ -204,10 +186,7 @@ func TestLoadErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := engine.Load("test.yaml", []byte("name: test\nsteps:\n  - parallel: "+tt.step+"\n"), engine.LoadOptions{})
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("got %v, want %q", err, tt.want)
-			}
+			enginetest.WantLoadError(t, "test.yaml", "name: test\nsteps:\n  - parallel: "+tt.step+"\n", tt.want)
 		})
 	}
 }
@@ -230,7 +209,7 @@ func TestExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := value.MustEncodeString(mustDecode(t, string(want))); got != w {
+	if w := value.MustEncodeString(enginetest.Decode(t, string(want))); got != w {
 		t.Errorf("got  %s\nwant %s", got, w)
 	}
 }

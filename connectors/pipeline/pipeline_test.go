@@ -4,39 +4,19 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
-	"strings"
 	"testing"
 
 	_ "github.com/nectar-run/nectar/connectors/all"
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/enginetest"
 	"github.com/nectar-run/nectar/engine/value"
 )
-
-func load(t testing.TB, src string) *engine.Pipeline {
-	t.Helper()
-	p, err := engine.Load("test.yaml", []byte(src), engine.LoadOptions{})
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	t.Cleanup(func() { p.Close(context.Background()) })
-	return p
-}
-
-func mustDecode(t testing.TB, s string) any {
-	t.Helper()
-	v, err := value.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
 
 // library holds the given pipelines by name.
 func library(t testing.TB, srcs ...string) *engine.Library {
 	lib := engine.NewLibrary(engine.LoadOptions{})
 	for _, src := range srcs {
-		lib.Add(load(t, src))
+		lib.Add(enginetest.Load(t, src))
 	}
 	return lib
 }
@@ -101,22 +81,11 @@ func TestPipeline(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			lib := library(t, child, "name: setter\nsteps:\n  - set: x\n    to: vars.inner\n")
-			p := load(t, "name: test\n"+tt.caller)
-			out, err := p.Run(context.Background(), &engine.Runtime{Pipelines: lib}, mustDecode(t, tt.input), engine.RunOptions{ExecutionID: "exec-1"})
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("got error %v, want %q", err, tt.wantErr)
-				}
-				if e := engine.AsError(err); e.ExecutionID != "exec-1" {
-					t.Errorf("execution id %q, want the caller's", e.ExecutionID)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := value.MustEncodeString(out); got != tt.want {
-				t.Errorf("got  %s\nwant %s", got, tt.want)
+			p := enginetest.Load(t, "name: test\n"+tt.caller)
+			got, err := enginetest.RunWith(context.Background(), t, p, &engine.Runtime{Pipelines: lib}, tt.input, engine.RunOptions{ExecutionID: "exec-1"})
+			enginetest.Want(t, got, err, tt.want, tt.wantErr)
+			if e := engine.AsError(err); tt.wantErr != "" && e.ExecutionID != "exec-1" {
+				t.Errorf("execution id %q, want the caller's", e.ExecutionID)
 			}
 		})
 	}
@@ -137,19 +106,8 @@ func TestByFile(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer p.Close(context.Background())
-			out, err := p.Run(context.Background(), nil, mustDecode(t, tt.input), engine.RunOptions{})
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("got error %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := value.MustEncodeString(out); got != tt.want {
-				t.Errorf("got  %s\nwant %s", got, tt.want)
-			}
+			got, err := enginetest.Run(t, p, tt.input)
+			enginetest.Want(t, got, err, tt.want, tt.wantErr)
 		})
 	}
 }
@@ -158,7 +116,7 @@ func TestByFile(t *testing.T) {
 // time NAME is called.
 func TestByNameFromAFolder(t *testing.T) {
 	lib := engine.NewLibrary(engine.LoadOptions{}, "testdata")
-	p := load(t, "name: test\nsteps:\n  - pipeline: {name: price, input: {sku: A, qty: 2, price: 4}}\n")
+	p := enginetest.Load(t, "name: test\nsteps:\n  - pipeline: {name: price, input: {sku: A, qty: 2, price: 4}}\n")
 	out, err := p.Run(context.Background(), &engine.Runtime{Pipelines: lib}, value.NewObject(0), engine.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -201,35 +159,13 @@ func TestLoadErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := engine.Load(tt.file, []byte(tt.src), engine.LoadOptions{})
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("got %v, want %q", err, tt.want)
-			}
+			enginetest.WantLoadError(t, tt.file, tt.src, tt.want)
 		})
 	}
 }
 
 func TestExample(t *testing.T) {
-	p, err := engine.LoadFile("example.yaml", engine.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close(context.Background())
-	in, err := os.ReadFile("example.input.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile("example.want.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := p.Run(context.Background(), nil, mustDecode(t, string(in)), engine.RunOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, w := value.MustEncodeString(out), value.MustEncodeString(mustDecode(t, string(want))); got != w {
-		t.Errorf("got  %s\nwant %s", got, w)
-	}
+	enginetest.RunExample(t, ".", enginetest.Example{})
 }
 
 // Example calls a pipeline by name from a library, as nectar serve and

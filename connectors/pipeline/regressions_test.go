@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/enginetest"
 	"github.com/nectar-run/nectar/engine/value"
 )
 
@@ -23,7 +24,7 @@ func TestGlobalsFileReachesPipelinesCalledByFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer p.Close(context.Background())
-	out, err := p.Run(context.Background(), nil, mustDecode(t, `{"sku":"X1","qty":1}`), engine.RunOptions{})
+	out, err := p.Run(context.Background(), nil, enginetest.Decode(t, `{"sku":"X1","qty":1}`), engine.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -37,7 +38,7 @@ func TestGlobalsFileReachesPipelinesCalledByFile(t *testing.T) {
 // execution id and its own pipeline name.
 func TestCalledPipelineLogsToTheExecutionsLogger(t *testing.T) {
 	lib := library(t, "name: inner\nsteps:\n  - log: {message: from inner}\n")
-	p := load(t, "name: outer\nsteps:\n  - log: {message: from outer}\n  - pipeline: {name: inner}\n")
+	p := enginetest.Load(t, "name: outer\nsteps:\n  - log: {message: from outer}\n  - pipeline: {name: inner}\n")
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewTextHandler(&buf, nil))
 	rt := &engine.Runtime{Pipelines: lib, Logger: slog.New(slog.DiscardHandler)}

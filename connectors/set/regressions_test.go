@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/enginetest"
 	"github.com/nectar-run/nectar/engine/value"
 )
 
@@ -22,7 +23,7 @@ func TestYAMLBigIntegersStayExact(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := load(t, "name: test\nsteps:\n  - set: {id: "+tt.yaml+"}\n")
+			p := enginetest.Load(t, "name: test\nsteps:\n  - set: {id: "+tt.yaml+"}\n")
 			out, err := p.Run(context.Background(), nil, value.NewObject(0), engine.RunOptions{})
 			if err != nil {
 				t.Fatal(err)
@@ -38,10 +39,7 @@ func TestYAMLBigIntegersStayExact(t *testing.T) {
 // nested one, "{{ {a: {b: 1}} }}", loads: the "}}" of the literals does not end
 // the template (it used to, giving "unexpected token EOF").
 func TestNestedObjectLiteralLoads(t *testing.T) {
-	p, err := engine.Load("test.yaml", []byte("name: test\nsteps:\n  - set: {o: '{{ {a: {b: 1}} }}'}\n"), engine.LoadOptions{})
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
+	p := enginetest.Load(t, "name: test\nsteps:\n  - set: {o: '{{ {a: {b: 1}} }}'}\n")
 	out, err := p.Run(context.Background(), nil, value.NewObject(0), engine.RunOptions{})
 	if err != nil {
 		t.Fatal(err)

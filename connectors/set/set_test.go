@@ -3,33 +3,13 @@ package set_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"strings"
 	"testing"
 
 	_ "github.com/nectar-run/nectar/connectors/all"
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/enginetest"
 	"github.com/nectar-run/nectar/engine/value"
 )
-
-func load(t testing.TB, src string) *engine.Pipeline {
-	t.Helper()
-	p, err := engine.Load("test.yaml", []byte(src), engine.LoadOptions{})
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	t.Cleanup(func() { p.Close(context.Background()) })
-	return p
-}
-
-func mustDecode(t testing.TB, s string) any {
-	t.Helper()
-	v, err := value.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
 
 func TestSet(t *testing.T) {
 	tests := []struct {
@@ -106,25 +86,9 @@ func TestSet(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := load(t, "name: test\n"+tt.pipeline)
-			in := mustDecode(t, tt.input)
-			before := value.MustEncodeString(in)
-			out, err := p.Run(context.Background(), nil, in, engine.RunOptions{})
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("got error %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got := value.MustEncodeString(out); got != tt.want {
-				t.Errorf("got  %s\nwant %s", got, tt.want)
-			}
-			if value.MustEncodeString(in) != before {
-				t.Error("the input message was modified")
-			}
+			p := enginetest.Load(t, "name: test\n"+tt.pipeline)
+			got, err := enginetest.Run(t, p, tt.input)
+			enginetest.Want(t, got, err, tt.want, tt.wantErr)
 		})
 	}
 }
@@ -132,7 +96,7 @@ func TestSet(t *testing.T) {
 // TestConstantsAreNotMutated runs a template whose result a later step
 // changes, twice: the constant parts built at load must come back intact.
 func TestConstantsAreNotMutated(t *testing.T) {
-	p := load(t, "name: test\nsteps:\n  - set: {list: [1, 2], obj: {a: 1}}\n  - set: 'x'\n    to: message.obj.b\n")
+	p := enginetest.Load(t, "name: test\nsteps:\n  - set: {list: [1, 2], obj: {a: 1}}\n  - set: 'x'\n    to: message.obj.b\n")
 	for i := 0; i < 2; i++ {
 		out, err := p.Run(context.Background(), nil, value.NewObject(0), engine.RunOptions{})
 		if err != nil {
@@ -153,35 +117,13 @@ func TestLoadErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := engine.Load("test.yaml", []byte("name: test\nsteps:\n  - "+tt.step+"\n"), engine.LoadOptions{})
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("got %v, want %q", err, tt.want)
-			}
+			enginetest.WantLoadError(t, "test.yaml", "name: test\nsteps:\n  - "+tt.step+"\n", tt.want)
 		})
 	}
 }
 
 func TestExample(t *testing.T) {
-	p, err := engine.LoadFile("example.yaml", engine.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close(context.Background())
-	in, err := os.ReadFile("example.input.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile("example.want.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := p.Run(context.Background(), nil, mustDecode(t, string(in)), engine.RunOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, w := value.MustEncodeString(out), value.MustEncodeString(mustDecode(t, string(want))); got != w {
-		t.Errorf("got  %s\nwant %s", got, w)
-	}
+	enginetest.RunExample(t, ".", enginetest.Example{})
 }
 
 // Example builds an HTTP-style response from the incoming message: constant
@@ -217,8 +159,8 @@ func BenchmarkSet(b *testing.B) {
 		{"five fields", `{set: {id: "{{ message.id }}", name: "{{ message.name }}", greeting: "Hello, {{ message.name }}!", n: "{{ len(message.items) }}", ok: true}}`},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
-			p := load(b, "name: bench\nsteps:\n  - "+bc.step+"\n")
-			in := mustDecode(b, `{"id":42,"name":"Ada","items":["a","b"]}`)
+			p := enginetest.Load(b, "name: bench\nsteps:\n  - "+bc.step+"\n")
+			in := enginetest.Decode(b, `{"id":42,"name":"Ada","items":["a","b"]}`)
 			rt := &engine.Runtime{}
 			ctx := context.Background()
 			b.ReportAllocs()

@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/enginetest"
 )
 
 // TestObjectErrorThatIsNotAStringReadsAsJSON: a custom object whose "error"
@@ -20,8 +21,8 @@ func TestObjectErrorThatIsNotAStringReadsAsJSON(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := load(t, "name: test\nsteps:\n  - throw: {object: "+tt.object+"}\n")
-			_, err := p.Run(context.Background(), nil, mustDecode(t, `{}`), engine.RunOptions{})
+			p := enginetest.Load(t, "name: test\nsteps:\n  - throw: {object: "+tt.object+"}\n")
+			_, err := p.Run(context.Background(), nil, enginetest.Decode(t, `{}`), engine.RunOptions{})
 			if got := engine.AsError(err).Message; got != tt.want {
 				t.Errorf("got message %q, want %q", got, tt.want)
 			}

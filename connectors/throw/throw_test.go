@@ -9,27 +9,9 @@ import (
 
 	_ "github.com/nectar-run/nectar/connectors/all"
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/enginetest"
 	"github.com/nectar-run/nectar/engine/value"
 )
-
-func load(t testing.TB, src string) *engine.Pipeline {
-	t.Helper()
-	p, err := engine.Load("test.yaml", []byte(src), engine.LoadOptions{})
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	t.Cleanup(func() { p.Close(context.Background()) })
-	return p
-}
-
-func mustDecode(t testing.TB, s string) any {
-	t.Helper()
-	v, err := value.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
 
 // errorObject returns the error object without its timestamp and execution
 // id, which change from run to run.
@@ -89,8 +71,8 @@ func TestThrow(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := load(t, "name: test\nsteps:\n  - "+tt.step+"\n")
-			_, err := p.Run(context.Background(), nil, mustDecode(t, tt.input), engine.RunOptions{})
+			p := enginetest.Load(t, "name: test\nsteps:\n  - "+tt.step+"\n")
+			_, err := p.Run(context.Background(), nil, enginetest.Decode(t, tt.input), engine.RunOptions{})
 			if err == nil {
 				t.Fatal("throw did not fail")
 			}
@@ -107,7 +89,7 @@ func TestThrow(t *testing.T) {
 // TestCatchSeesCustomFields checks that a custom error's fields reach a catch
 // block as data.
 func TestCatchSeesCustomFields(t *testing.T) {
-	p := load(t, `name: test
+	p := enginetest.Load(t, `name: test
 steps:
   - try:
       steps:
@@ -115,7 +97,7 @@ steps:
       catch:
         - set: {status: "{{ message.code }}", sku: "{{ message.sku }}", why: "{{ message.error }}"}
 `)
-	out, err := p.Run(context.Background(), nil, mustDecode(t, `{"sku":"X1"}`), engine.RunOptions{})
+	out, err := p.Run(context.Background(), nil, enginetest.Decode(t, `{"sku":"X1"}`), engine.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,10 +114,7 @@ func TestLoadErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := engine.Load("test.yaml", []byte("name: test\nsteps:\n  - "+tt.step+"\n"), engine.LoadOptions{})
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("got %v, want %q", err, tt.want)
-			}
+			enginetest.WantLoadError(t, "test.yaml", "name: test\nsteps:\n  - "+tt.step+"\n", tt.want)
 		})
 	}
 }
@@ -154,7 +133,7 @@ func TestExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, err = p.Run(context.Background(), nil, mustDecode(t, string(in)), engine.RunOptions{})
+	_, err = p.Run(context.Background(), nil, enginetest.Decode(t, string(in)), engine.RunOptions{})
 	if err == nil || !strings.Contains(err.Error(), strings.TrimSpace(string(want))) {
 		t.Fatalf("got error %v, want one containing %q", err, strings.TrimSpace(string(want)))
 	}

@@ -12,6 +12,7 @@ import (
 
 	_ "github.com/nectar-run/nectar/connectors/all"
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/enginetest"
 	"github.com/nectar-run/nectar/engine/value"
 )
 
@@ -28,38 +29,19 @@ func init() {
 		Compile: func(struct{}, *engine.Compiler) (engine.Step, error) { return wait{}, nil }})
 }
 
-func load(t testing.TB, src string) *engine.Pipeline {
-	t.Helper()
-	p, err := engine.Load("test.yaml", []byte(src), engine.LoadOptions{})
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	t.Cleanup(func() { p.Close(context.Background()) })
-	return p
-}
-
-func mustDecode(t testing.TB, s string) any {
-	t.Helper()
-	v, err := value.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
-
 // run runs a pipeline and returns its output, its error and the messages of
 // the log lines it wrote, so tests can see that finally ran.
 func run(t *testing.T, ctx context.Context, p *engine.Pipeline, input string) (string, error, []string) {
 	t.Helper()
 	var buf bytes.Buffer
 	logger := slog.New(slog.NewJSONHandler(&buf, nil))
-	out, err := p.Run(ctx, &engine.Runtime{Logger: logger}, mustDecode(t, input), engine.RunOptions{ExecutionID: "exec-1"})
+	out, err := p.Run(ctx, &engine.Runtime{Logger: logger}, enginetest.Decode(t, input), engine.RunOptions{ExecutionID: "exec-1"})
 	var lines []string
 	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
 		if l == "" {
 			continue
 		}
-		m, _ := mustDecode(t, l).(*value.Object).Get("msg")
+		m, _ := enginetest.Decode(t, l).(*value.Object).Get("msg")
 		lines = append(lines, m.(string))
 	}
 	if err != nil {
@@ -144,7 +126,7 @@ func TestTry(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := load(t, "name: test\nsteps:\n  - try:\n      "+tt.steps+"\n")
+			p := enginetest.Load(t, "name: test\nsteps:\n  - try:\n      "+tt.steps+"\n")
 			got, err, logs := run(t, context.Background(), p, tt.input)
 			if tt.wantErr != "" {
 				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
@@ -166,7 +148,7 @@ func TestTry(t *testing.T) {
 // still runs finally, which gets a live context to clean up with.
 func TestFinallyRunsOnTimeout(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
-		p := load(t, `name: test
+		p := enginetest.Load(t, `name: test
 steps:
   - name: guarded
     timeout: 5s
@@ -193,10 +175,7 @@ func TestLoadErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := engine.Load("test.yaml", []byte("name: test\nsteps:\n  - try: "+tt.try+"\n"), engine.LoadOptions{})
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("got %v, want %q", err, tt.want)
-			}
+			enginetest.WantLoadError(t, "test.yaml", "name: test\nsteps:\n  - try: "+tt.try+"\n", tt.want)
 		})
 	}
 }
@@ -219,7 +198,7 @@ func TestExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if w := value.MustEncodeString(mustDecode(t, string(want))); got != w {
+	if w := value.MustEncodeString(enginetest.Decode(t, string(want))); got != w {
 		t.Errorf("got  %s\nwant %s", got, w)
 	}
 }

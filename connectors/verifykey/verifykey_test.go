@@ -10,29 +10,11 @@ import (
 	"github.com/nectar-run/nectar/accounts"
 	_ "github.com/nectar-run/nectar/connectors/all"
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/enginetest"
 	"github.com/nectar-run/nectar/engine/secret"
 	"github.com/nectar-run/nectar/engine/store/bolt"
 	"github.com/nectar-run/nectar/engine/value"
 )
-
-func load(t testing.TB, src string) *engine.Pipeline {
-	t.Helper()
-	p, err := engine.Load("test.yaml", []byte(src), engine.LoadOptions{})
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	t.Cleanup(func() { p.Close(context.Background()) })
-	return p
-}
-
-func mustDecode(t testing.TB, s string) any {
-	t.Helper()
-	v, err := value.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
-}
 
 // runtime returns a runtime whose accounts manager, over a bbolt store in a
 // temporary directory, holds the account partners with api_key k-account.
@@ -73,12 +55,12 @@ func TestVerifyKey(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := load(t, "name: test\nsteps:\n  - verify-key: "+tt.step+"\n")
+			p := enginetest.Load(t, "name: test\nsteps:\n  - verify-key: "+tt.step+"\n")
 			var rt *engine.Runtime
 			if tt.accounts {
 				rt = runtime(t)
 			}
-			in := mustDecode(t, tt.input)
+			in := enginetest.Decode(t, tt.input)
 			out, err := p.Run(context.Background(), rt, in, engine.RunOptions{})
 			if tt.wantErr != "" {
 				e := engine.AsError(err)
@@ -111,10 +93,7 @@ func TestLoadErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := engine.Load("test.yaml", []byte("name: test\nsteps:\n  - verify-key: "+tt.step+"\n"), engine.LoadOptions{})
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("got %v, want %q", err, tt.want)
-			}
+			enginetest.WantLoadError(t, "test.yaml", "name: test\nsteps:\n  - verify-key: "+tt.step+"\n", tt.want)
 		})
 	}
 }
@@ -136,19 +115,19 @@ func TestExample(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := p.Run(context.Background(), nil, mustDecode(t, string(in)), engine.RunOptions{})
+	out, err := p.Run(context.Background(), nil, enginetest.Decode(t, string(in)), engine.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got, w := value.MustEncodeString(out), value.MustEncodeString(mustDecode(t, string(want))); got != w {
+	if got, w := value.MustEncodeString(out), value.MustEncodeString(enginetest.Decode(t, string(want))); got != w {
 		t.Errorf("got  %s\nwant %s", got, w)
 	}
 }
 
 func BenchmarkVerifyKey(b *testing.B) {
 	b.Setenv("NECTAR_BENCH_APIKEY", "k-3f9a1c7e5b2d4a6c8e0f")
-	p := load(b, "name: bench\nsteps:\n  - verify-key: {key: '{{ message.k }}', env: NECTAR_BENCH_APIKEY}\n")
-	in := mustDecode(b, `{"k":"k-3f9a1c7e5b2d4a6c8e0f"}`)
+	p := enginetest.Load(b, "name: bench\nsteps:\n  - verify-key: {key: '{{ message.k }}', env: NECTAR_BENCH_APIKEY}\n")
+	in := enginetest.Decode(b, `{"k":"k-3f9a1c7e5b2d4a6c8e0f"}`)
 	rt := &engine.Runtime{}
 	b.ReportAllocs()
 	for b.Loop() {
