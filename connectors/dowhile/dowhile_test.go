@@ -3,7 +3,6 @@ package dowhile_test
 import (
 	"context"
 	"fmt"
-	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -131,10 +130,8 @@ func TestTimeout(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				p := enginetest.Load(t, "name: test\nsteps:\n  - "+tt.step+"\n")
-				_, err := p.Run(context.Background(), nil, value.NewObject(0), engine.RunOptions{})
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("got error %v, want %q", err, tt.wantErr)
-				}
+				got, err := enginetest.Run(t, p, `{}`)
+				enginetest.Want(t, got, err, "", tt.wantErr)
 			})
 		})
 	}

@@ -1,11 +1,9 @@
 package foreach_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"sync"
 	"testing"
@@ -63,28 +61,12 @@ func init() {
 // run runs a pipeline and returns its output and the log lines' messages.
 func run(t *testing.T, p *engine.Pipeline, input string) (string, []string, error) {
 	t.Helper()
-	var buf bytes.Buffer
-	logger := slog.New(slog.NewJSONHandler(&buf, nil))
+	logger, log := enginetest.CaptureLog(slog.LevelInfo)
 	// The deadline only keeps a broken barrier from hanging the test.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	in := enginetest.Decode(t, input)
-	before := value.MustEncodeString(in)
-	out, err := p.Run(ctx, &engine.Runtime{Logger: logger}, in, engine.RunOptions{ExecutionID: "exec-1"})
-	if value.MustEncodeString(in) != before {
-		t.Error("the input message was modified")
-	}
-	var lines []string
-	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
-		if l != "" {
-			m, _ := enginetest.Decode(t, l).(*value.Object).Get("msg")
-			lines = append(lines, m.(string))
-		}
-	}
-	if err != nil {
-		return "", lines, err
-	}
-	return value.MustEncodeString(out), lines, nil
+	out, err := enginetest.RunWith(ctx, t, p, &engine.Runtime{Logger: logger}, input, engine.RunOptions{ExecutionID: "exec-1"})
+	return out, log.Messages(t), err
 }
 
 func TestForEach(t *testing.T) {
@@ -158,15 +140,10 @@ func TestForEach(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := enginetest.Load(t, "name: test\nsteps:\n  - "+tt.step+"\n")
 			got, logs, err := run(t, p, tt.input)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("got error %v, want %q", err, tt.wantErr)
-				}
-			} else if err != nil {
-				t.Fatal(err)
-			} else if got = dropTimestamps(t, got); got != tt.want {
-				t.Errorf("got  %s\nwant %s", got, tt.want)
+			if err == nil {
+				got = dropTimestamps(t, got)
 			}
+			enginetest.Want(t, got, err, tt.want, tt.wantErr)
 			if g := strings.Join(logs, "|"); g != tt.wantLogs {
 				t.Errorf("got log lines %q, want %q", g, tt.wantLogs)
 			}
@@ -242,41 +219,19 @@ func TestLoadErrors(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			_, err := engine.Load("test.yaml", []byte("name: test\nsteps:\n  - for-each: "+tt.step+"\n"), engine.LoadOptions{})
+			src := "name: test\nsteps:\n  - for-each: " + tt.step + "\n"
 			if tt.want == "" {
-				if err != nil {
-					t.Fatal(err)
-				}
+				enginetest.Load(t, src)
 				return
 			}
-			if err == nil || !strings.Contains(err.Error(), tt.want) {
-				t.Fatalf("got %v, want %q", err, tt.want)
-			}
+			enginetest.WantLoadError(t, "test.yaml", src, tt.want)
 		})
 	}
 }
 
 func TestExample(t *testing.T) {
-	p, err := engine.LoadFile("example.yaml", engine.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close(context.Background())
-	in, err := os.ReadFile("example.input.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile("example.want.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, _, err := run(t, p, string(in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if w := value.MustEncodeString(enginetest.Decode(t, string(want))); got != w {
-		t.Errorf("got  %s\nwant %s", got, w)
-	}
+	logger, _ := enginetest.CaptureLog(slog.LevelInfo)
+	enginetest.RunExample(t, ".", enginetest.Example{Runtime: &engine.Runtime{Logger: logger}})
 }
 
 // Example prices the lines of an order two at a time; the summary counts the

@@ -1,7 +1,6 @@
 package log_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
@@ -19,20 +18,9 @@ import (
 // log records, each decoded in its key order, without their time.
 func capture(t *testing.T, p *engine.Pipeline, input string, level slog.Level) (any, []*value.Object, error) {
 	t.Helper()
-	var buf bytes.Buffer
-	logger := slog.New(slog.NewJSONHandler(&buf, &slog.HandlerOptions{Level: level}))
-	in := enginetest.Decode(t, input)
-	out, err := p.Run(context.Background(), &engine.Runtime{Logger: logger}, in, engine.RunOptions{ExecutionID: "exec-1"})
-	var records []*value.Object
-	for _, line := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
-		if line == "" {
-			continue
-		}
-		r := enginetest.Decode(t, line).(*value.Object)
-		r.Delete("time")
-		records = append(records, r)
-	}
-	return out, records, err
+	logger, log := enginetest.CaptureLog(level)
+	out, err := p.Run(context.Background(), &engine.Runtime{Logger: logger}, enginetest.Decode(t, input), engine.RunOptions{ExecutionID: "exec-1"})
+	return out, log.Records(t), err
 }
 
 func TestLog(t *testing.T) {
@@ -135,27 +123,9 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestExample(t *testing.T) {
-	p, err := engine.LoadFile("example.yaml", engine.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close(context.Background())
-	in, err := os.ReadFile("example.input.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile("example.want.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, records, err := capture(t, p, string(in), slog.LevelInfo)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, w := value.MustEncodeString(out), value.MustEncodeString(enginetest.Decode(t, string(want))); got != w {
-		t.Errorf("got  %s\nwant %s", got, w)
-	}
-	if len(records) != 2 {
+	logger, log := enginetest.CaptureLog(slog.LevelInfo)
+	enginetest.RunExample(t, ".", enginetest.Example{Runtime: &engine.Runtime{Logger: logger}})
+	if records := log.Records(t); len(records) != 2 {
 		t.Errorf("got %d log lines, want 2: %v", len(records), records)
 	}
 }

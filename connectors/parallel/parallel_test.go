@@ -3,7 +3,6 @@ package parallel_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -65,16 +64,7 @@ func run(t *testing.T, p *engine.Pipeline, input string) (string, error) {
 	// The deadline only keeps a broken cancellation from hanging the test.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	in := enginetest.Decode(t, input)
-	before := value.MustEncodeString(in)
-	out, err := p.Run(ctx, nil, in, engine.RunOptions{})
-	if value.MustEncodeString(in) != before {
-		t.Error("the input message was modified")
-	}
-	if err != nil {
-		return "", err
-	}
-	return value.MustEncodeString(out), nil
+	return enginetest.RunWith(ctx, t, p, nil, input, engine.RunOptions{})
 }
 
 func TestParallel(t *testing.T) {
@@ -121,18 +111,7 @@ func TestParallel(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := enginetest.Load(t, "name: test\nsteps:\n  - set: start\n    to: vars.tag\n  - parallel:\n      branches:\n"+tt.branches+"\n")
 			got, err := run(t, p, tt.input)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("got error %v, want %q", err, tt.wantErr)
-				}
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			if got != tt.want {
-				t.Errorf("got  %s\nwant %s", got, tt.want)
-			}
+			enginetest.Want(t, got, err, tt.want, tt.wantErr)
 		})
 	}
 }
@@ -192,26 +171,7 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestExample(t *testing.T) {
-	p, err := engine.LoadFile("example.yaml", engine.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close(context.Background())
-	in, err := os.ReadFile("example.input.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile("example.want.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err := run(t, p, string(in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if w := value.MustEncodeString(enginetest.Decode(t, string(want))); got != w {
-		t.Errorf("got  %s\nwant %s", got, w)
-	}
+	enginetest.RunExample(t, ".", enginetest.Example{})
 }
 
 // Example computes two figures from one order at once; named branches give

@@ -3,8 +3,6 @@ package throw_test
 import (
 	"context"
 	"fmt"
-	"os"
-	"strings"
 	"testing"
 
 	_ "github.com/nectar-run/nectar/connectors/all"
@@ -120,23 +118,7 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestExample(t *testing.T) {
-	p, err := engine.LoadFile("example.yaml", engine.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close(context.Background())
-	in, err := os.ReadFile("example.input.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile("example.want.err")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, err = p.Run(context.Background(), nil, enginetest.Decode(t, string(in)), engine.RunOptions{})
-	if err == nil || !strings.Contains(err.Error(), strings.TrimSpace(string(want))) {
-		t.Fatalf("got error %v, want one containing %q", err, strings.TrimSpace(string(want)))
-	}
+	enginetest.RunExample(t, ".", enginetest.Example{})
 }
 
 // Example raises a custom error object whose extra fields travel with the

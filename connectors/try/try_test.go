@@ -1,11 +1,9 @@
 package try_test
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
-	"os"
 	"strings"
 	"testing"
 	"testing/synctest"
@@ -33,21 +31,9 @@ func init() {
 // the log lines it wrote, so tests can see that finally ran.
 func run(t *testing.T, ctx context.Context, p *engine.Pipeline, input string) (string, error, []string) {
 	t.Helper()
-	var buf bytes.Buffer
-	logger := slog.New(slog.NewJSONHandler(&buf, nil))
-	out, err := p.Run(ctx, &engine.Runtime{Logger: logger}, enginetest.Decode(t, input), engine.RunOptions{ExecutionID: "exec-1"})
-	var lines []string
-	for _, l := range strings.Split(strings.TrimSpace(buf.String()), "\n") {
-		if l == "" {
-			continue
-		}
-		m, _ := enginetest.Decode(t, l).(*value.Object).Get("msg")
-		lines = append(lines, m.(string))
-	}
-	if err != nil {
-		return "", err, lines
-	}
-	return value.MustEncodeString(out), nil, lines
+	logger, log := enginetest.CaptureLog(slog.LevelInfo)
+	out, err := enginetest.RunWith(ctx, t, p, &engine.Runtime{Logger: logger}, input, engine.RunOptions{ExecutionID: "exec-1"})
+	return out, err, log.Messages(t)
 }
 
 func TestTry(t *testing.T) {
@@ -128,15 +114,7 @@ func TestTry(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			p := enginetest.Load(t, "name: test\nsteps:\n  - try:\n      "+tt.steps+"\n")
 			got, err, logs := run(t, context.Background(), p, tt.input)
-			if tt.wantErr != "" {
-				if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-					t.Fatalf("got error %v, want %q", err, tt.wantErr)
-				}
-			} else if err != nil {
-				t.Fatal(err)
-			} else if got != tt.want {
-				t.Errorf("got  %s\nwant %s", got, tt.want)
-			}
+			enginetest.Want(t, got, err, tt.want, tt.wantErr)
 			if g := strings.Join(logs, "|"); g != tt.wantLogs {
 				t.Errorf("got log lines %q, want %q", g, tt.wantLogs)
 			}
@@ -181,26 +159,8 @@ func TestLoadErrors(t *testing.T) {
 }
 
 func TestExample(t *testing.T) {
-	p, err := engine.LoadFile("example.yaml", engine.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close(context.Background())
-	in, err := os.ReadFile("example.input.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile("example.want.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	got, err, _ := run(t, context.Background(), p, string(in))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if w := value.MustEncodeString(enginetest.Decode(t, string(want))); got != w {
-		t.Errorf("got  %s\nwant %s", got, w)
-	}
+	logger, _ := enginetest.CaptureLog(slog.LevelInfo)
+	enginetest.RunExample(t, ".", enginetest.Example{Runtime: &engine.Runtime{Logger: logger}})
 }
 
 // Example turns a failure into a response: catch sees the error object as

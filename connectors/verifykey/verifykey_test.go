@@ -102,26 +102,7 @@ func TestLoadErrors(t *testing.T) {
 // result with example.want.json.
 func TestExample(t *testing.T) {
 	t.Setenv("NECTAR_PARTNERS_APIKEY", "k-3f9a1c7e")
-	p, err := engine.LoadFile("example.yaml", engine.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer p.Close(context.Background())
-	in, err := os.ReadFile("example.input.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile("example.want.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := p.Run(context.Background(), nil, enginetest.Decode(t, string(in)), engine.RunOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got, w := value.MustEncodeString(out), value.MustEncodeString(enginetest.Decode(t, string(want))); got != w {
-		t.Errorf("got  %s\nwant %s", got, w)
-	}
+	enginetest.RunExample(t, ".", enginetest.Example{})
 }
 
 func BenchmarkVerifyKey(b *testing.B) {
