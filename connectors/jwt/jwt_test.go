@@ -31,6 +31,7 @@ import (
 	"github.com/nectar-run/nectar/connectors/jwt"
 	_ "github.com/nectar-run/nectar/connectors/set"
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/enginetest"
 	"github.com/nectar-run/nectar/engine/secret"
 	"github.com/nectar-run/nectar/engine/value"
 )
@@ -143,22 +144,9 @@ func newRuntime(t testing.TB) (*engine.Runtime, *source) {
 	return rt, src
 }
 
-func load(t testing.TB, src string) *engine.Pipeline {
-	t.Helper()
-	p, err := engine.Load("test.yaml", []byte(src), engine.LoadOptions{})
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	return p
-}
-
 func run(t testing.TB, rt *engine.Runtime, p *engine.Pipeline, input string) (any, error) {
 	t.Helper()
-	in, err := value.DecodeString(input)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return p.Run(context.Background(), rt, in, engine.RunOptions{})
+	return p.Run(context.Background(), rt, enginetest.Decode(t, input), engine.RunOptions{})
 }
 
 func get(v any, path ...string) any {
@@ -218,7 +206,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 	rt, _ := newRuntime(t)
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := load(t, signAndVerify(tt.alg, tt.sign, tt.verify))
+			p := enginetest.Load(t, signAndVerify(tt.alg, tt.sign, tt.verify))
 			out, err := run(t, rt, p, `{"user":"ada","scope":"profile"}`)
 			if err != nil {
 				t.Fatal(err)
@@ -248,7 +236,7 @@ func TestSignVerifyRoundTrip(t *testing.T) {
 
 func TestSignedHeader(t *testing.T) {
 	rt, _ := newRuntime(t)
-	p := load(t, `name: h
+	p := enginetest.Load(t, `name: h
 steps:
   - jwt: {operation: sign, account: rsa, algorithm: RS256, type: at+jwt, issued_at: false}
   - jwt: {operation: decode, token: "{{ message.jws }}"}
@@ -356,7 +344,7 @@ func TestVerifyRefuses(t *testing.T) {
 			if tt.extra != "" {
 				src += "      " + tt.extra + "\n"
 			}
-			p := load(t, src)
+			p := enginetest.Load(t, src)
 			in := value.ObjectOf("token", tt.token, "iss", "nectar")
 			out, err := p.Run(context.Background(), rt, in, engine.RunOptions{})
 			if tt.wantErr == "" {
@@ -393,7 +381,7 @@ func TestDecode(t *testing.T) {
 		{"empty", "", "", "400: no token"},
 	}
 	rt, _ := newRuntime(t)
-	p := load(t, "name: d\nsteps:\n  - jwt: {operation: decode, token: \"{{ message.token }}\"}\n")
+	p := enginetest.Load(t, "name: d\nsteps:\n  - jwt: {operation: decode, token: \"{{ message.token }}\"}\n")
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out, err := p.Run(context.Background(), rt, value.ObjectOf("token", tt.token), engine.RunOptions{})
@@ -457,7 +445,7 @@ func TestAccountProblems(t *testing.T) {
 			if tt.op == "verify" {
 				step = fmt.Sprintf(`jwt: {operation: verify, account: %s, algorithm: %s, token: "{{ message.t }}"}`, tt.account, tt.alg)
 			}
-			p := load(t, "name: a\nsteps:\n  - "+step+"\n")
+			p := enginetest.Load(t, "name: a\nsteps:\n  - "+step+"\n")
 			_, err := p.Run(context.Background(), rt, value.ObjectOf("t", "a.b.c"), engine.RunOptions{})
 			if tt.wantErr == "" {
 				// HS512 needs 64 bytes; the base64 secret decodes to 64: the
@@ -484,7 +472,7 @@ func TestAccountProblems(t *testing.T) {
 // is parsed once, and new material is used at once.
 func TestKeyRotation(t *testing.T) {
 	rt, src := newRuntime(t)
-	p := load(t, `name: r
+	p := enginetest.Load(t, `name: r
 steps:
   - jwt: {operation: sign, account: rot, algorithm: HS256, expires_in: 1m}
   - jwt: {operation: verify, account: rot, algorithm: HS256, token: "{{ message.jws }}"}
@@ -493,7 +481,7 @@ steps:
 	if _, err := run(t, rt, p, `{}`); err != nil {
 		t.Fatal(err)
 	}
-	old := load(t, "name: s\nsteps:\n  - jwt: {operation: sign, account: rot, algorithm: HS256, expires_in: 1m}\n")
+	old := enginetest.Load(t, "name: s\nsteps:\n  - jwt: {operation: sign, account: rot, algorithm: HS256, expires_in: 1m}\n")
 	tok, err := run(t, rt, old, `{}`)
 	if err != nil {
 		t.Fatal(err)
@@ -502,7 +490,7 @@ steps:
 	if _, err := run(t, rt, p, `{}`); err != nil {
 		t.Fatalf("after rotation: %v", err)
 	}
-	verify := load(t, "name: v\nsteps:\n  - jwt: {operation: verify, account: rot, algorithm: HS256, token: \"{{ message.jws }}\"}\n")
+	verify := enginetest.Load(t, "name: v\nsteps:\n  - jwt: {operation: verify, account: rot, algorithm: HS256, token: \"{{ message.jws }}\"}\n")
 	_, err = verify.Run(context.Background(), rt, tok, engine.RunOptions{})
 	if e := engine.AsError(err); e == nil || e.Code != 401 {
 		t.Fatalf("a token signed with the old secret: got %v, want 401", err)
@@ -543,7 +531,7 @@ func TestInlineJWKS(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			p := load(t, fmt.Sprintf("name: j\nsteps:\n  - jwt: {operation: verify, account: jwks, algorithm: %s, token: \"{{ message.t }}\"}\n", tt.alg))
+			p := enginetest.Load(t, fmt.Sprintf("name: j\nsteps:\n  - jwt: {operation: verify, account: jwks, algorithm: %s, token: \"{{ message.t }}\"}\n", tt.alg))
 			_, err := p.Run(context.Background(), rt, value.ObjectOf("t", tt.token), engine.RunOptions{})
 			if tt.wantCode == 0 && err != nil {
 				t.Fatal(err)
@@ -571,7 +559,7 @@ func TestRemoteJWKS(t *testing.T) {
 	src.set("remote", jwt.KeyMaterial{JWKSURL: srv.URL})
 	c := gojwt.MapClaims{"exp": time.Now().Unix() + 60}
 	verify := func(refresh string, tok string) error {
-		p := load(t, "name: j\nsteps:\n  - jwt: {operation: verify, account: remote, algorithm: RS256, jwks_refresh: "+refresh+", token: \"{{ message.t }}\"}\n")
+		p := enginetest.Load(t, "name: j\nsteps:\n  - jwt: {operation: verify, account: remote, algorithm: RS256, jwks_refresh: "+refresh+", token: \"{{ message.t }}\"}\n")
 		var err error
 		for range 3 {
 			if _, err = p.Run(context.Background(), rt, value.ObjectOf("t", tok), engine.RunOptions{}); err != nil {
@@ -664,7 +652,7 @@ func TestEnvSource(t *testing.T) {
 	jwt.SetKeySource(rt, jwt.Sources{jwt.KeySourceFunc(func(context.Context, string) (jwt.KeyMaterial, error) {
 		return jwt.KeyMaterial{}, jwt.ErrUnknownAccount
 	}), env})
-	p := load(t, "name: e\nsteps:\n  - jwt: {operation: sign, account: env-test-rsa, algorithm: RS256}\n  - jwt: {operation: decode, token: \"{{ message.jws }}\"}\n")
+	p := enginetest.Load(t, "name: e\nsteps:\n  - jwt: {operation: sign, account: env-test-rsa, algorithm: RS256}\n  - jwt: {operation: decode, token: \"{{ message.jws }}\"}\n")
 	out, err := p.Run(context.Background(), rt, nil, engine.RunOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -678,33 +666,7 @@ func TestEnvSource(t *testing.T) {
 // result with example.want.json.
 func TestExample(t *testing.T) {
 	t.Setenv("NECTAR_JWT_EXAMPLE_SECRET", hmacSecret)
-	p, err := engine.LoadFile("example.yaml", engine.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	input, err := os.ReadFile("example.input.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile("example.want.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := value.Decode(input)
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := p.Run(context.Background(), &engine.Runtime{}, in, engine.RunOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := value.Decode(want)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !value.Equal(out, w) {
-		t.Errorf("got  %s\nwant %s", value.MustEncodeString(out), strings.TrimSpace(string(want)))
-	}
+	enginetest.RunExample(t, ".", enginetest.Example{Runtime: &engine.Runtime{}})
 }
 
 func benchRun(b *testing.B, rt *engine.Runtime, p *engine.Pipeline, in any) {
@@ -723,7 +685,7 @@ func BenchmarkSignHS256(b *testing.B) {
 	rt, _ := newRuntime(b)
 	in := value.ObjectOf("client", "c-123", "scope", "profile address")
 	b.Run("pipeline", func(b *testing.B) {
-		p := load(b, `name: s
+		p := enginetest.Load(b, `name: s
 steps:
   - jwt:
       operation: sign
@@ -766,7 +728,7 @@ func BenchmarkVerify(b *testing.B) {
 			b.Fatal(err)
 		}
 		b.Run(tc.alg+"/pipeline", func(b *testing.B) {
-			p := load(b, fmt.Sprintf("name: v\nsteps:\n  - jwt: {operation: verify, account: %s, algorithm: %s, token: \"{{ message.token }}\"}\n", tc.account, tc.alg))
+			p := enginetest.Load(b, fmt.Sprintf("name: v\nsteps:\n  - jwt: {operation: verify, account: %s, algorithm: %s, token: \"{{ message.token }}\"}\n", tc.account, tc.alg))
 			benchRun(b, rt, p, value.ObjectOf("token", tok))
 		})
 		b.Run(tc.alg+"/golang-jwt", func(b *testing.B) {

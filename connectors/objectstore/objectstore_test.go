@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"regexp"
 	"strings"
 	"sync"
@@ -14,6 +13,7 @@ import (
 
 	"github.com/nectar-run/nectar/connectors/objectstore"
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/enginetest"
 	"github.com/nectar-run/nectar/engine/store"
 	"github.com/nectar-run/nectar/engine/store/bolt"
 	"github.com/nectar-run/nectar/engine/value"
@@ -33,11 +33,7 @@ func newRuntime(t testing.TB, opts ...bolt.Option) (*engine.Runtime, store.Store
 
 func load(t testing.TB, steps string) *engine.Pipeline {
 	t.Helper()
-	p, err := engine.Load("test.yaml", []byte("name: t\nsteps:\n"+steps), engine.LoadOptions{})
-	if err != nil {
-		t.Fatalf("load: %v", err)
-	}
-	return p
+	return enginetest.Load(t, "name: t\nsteps:\n"+steps)
 }
 
 // step is one run of one step, and what it must give.
@@ -49,11 +45,7 @@ func runSteps(t *testing.T, rt *engine.Runtime, steps []step) {
 	t.Helper()
 	for i, s := range steps {
 		p := load(t, "  - object-store: "+s.yaml+"\n")
-		in, err := value.DecodeString(s.input)
-		if err != nil {
-			t.Fatal(err)
-		}
-		out, err := p.Run(context.Background(), rt, in, engine.RunOptions{})
+		out, err := p.Run(context.Background(), rt, enginetest.Decode(t, s.input), engine.RunOptions{})
 		if s.wantErr != "" {
 			e := engine.AsError(err)
 			if err == nil || fmt.Sprintf("%d: %s", e.Code, e.Message) != s.wantErr {
@@ -349,35 +341,7 @@ func TestNoStore(t *testing.T) {
 // repeatable) and compares the result with example.want.json.
 func TestExample(t *testing.T) {
 	rt, _ := newRuntime(t)
-	p, err := engine.LoadFile("example.yaml", engine.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	input, err := os.ReadFile("example.input.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	want, err := os.ReadFile("example.want.json")
-	if err != nil {
-		t.Fatal(err)
-	}
-	in, err := value.Decode(input)
-	if err != nil {
-		t.Fatal(err)
-	}
-	w, err := value.Decode(want)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for range 2 {
-		out, err := p.Run(context.Background(), rt, in, engine.RunOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !value.Equal(out, w) {
-			t.Fatalf("got  %s\nwant %s", value.MustEncodeString(out), strings.TrimSpace(string(want)))
-		}
-	}
+	enginetest.RunExample(t, ".", enginetest.Example{Runtime: rt, Runs: 2})
 }
 
 func benchRun(b *testing.B, rt *engine.Runtime, p *engine.Pipeline, in func(i int) any) {

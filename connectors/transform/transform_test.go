@@ -9,40 +9,19 @@ import (
 
 	_ "github.com/nectar-run/nectar/connectors/all"
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/enginetest"
 	"github.com/nectar-run/nectar/engine/value"
 )
 
 func TestExample(t *testing.T) {
-	p, err := engine.LoadFile("example.yaml", engine.LoadOptions{})
+	out := enginetest.RunExample(t, ".", enginetest.Example{Runs: 2}) // twice: a compiled spec keeps no state
+	want, err := os.ReadFile("example.want.json")
 	if err != nil {
 		t.Fatal(err)
 	}
-	in, _ := os.ReadFile("example.input.json")
-	want, _ := os.ReadFile("example.want.json")
-	v, err := value.Decode(in)
-	if err != nil {
-		t.Fatal(err)
+	if got := value.MustEncodeString(out); got != strings.TrimSpace(string(want)) {
+		t.Fatalf("got  %s\nwant %s", got, want)
 	}
-	for i := 0; i < 2; i++ { // twice: a compiled spec keeps no state
-		out, err := p.Run(context.Background(), nil, v, engine.RunOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got := value.MustEncodeString(out); got != strings.TrimSpace(string(want)) {
-			t.Fatalf("got  %s\nwant %s", got, want)
-		}
-	}
-	if got := value.MustEncodeString(v); got != value.MustEncodeString(mustDecode(t, string(in))) {
-		t.Fatal("the input message was modified")
-	}
-}
-
-func mustDecode(t *testing.T, s string) any {
-	v, err := value.DecodeString(s)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
 }
 
 func TestContextReadsVarsAndGlobals(t *testing.T) {
@@ -56,17 +35,8 @@ steps:
         - operation: modify-overwrite-beta
           spec: {rate: "^rate", label: "^label"}
 `
-	p, err := engine.Load("ctx.yaml", []byte(src), engine.LoadOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	out, err := p.Run(context.Background(), nil, mustDecode(t, `{}`), engine.RunOptions{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := value.MustEncodeString(out); got != `{"rate":2,"label":{"label":"from-vars"}}` {
-		t.Fatalf("got %s", got)
-	}
+	got, err := enginetest.Run(t, enginetest.Load(t, src), `{}`)
+	enginetest.Want(t, got, err, `{"rate":2,"label":{"label":"from-vars"}}`, "")
 }
 
 func TestBadSpecPointsAtTheKey(t *testing.T) {
@@ -97,7 +67,7 @@ func TestSpecFile(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	out, err := p.Run(context.Background(), nil, mustDecode(t, `{"a":1}`), engine.RunOptions{})
+	out, err := p.Run(context.Background(), nil, enginetest.Decode(t, `{"a":1}`), engine.RunOptions{})
 	if err != nil || value.MustEncodeString(out) != `{"b":1}` {
 		t.Fatalf("got %v %v", value.MustEncodeString(out), err)
 	}
