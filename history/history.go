@@ -14,11 +14,15 @@
 //
 // # Storage
 //
-// Records live in the store bucket "executions" under their id, which starts
-// with the start time (so ids sort by time, oldest first). The limits
-// (MaxRecords, and MaxAge checked once a minute) are kept by deleting the
-// oldest records in the same batches that write new ones; there is no
-// per-key expiry, which would cost an index write per record.
+// Records live in the store bucket "executions" in segments: the records of
+// one batch under one key, the id of its first record and the count
+// ("<id>:<n>"). Ids start with the start time, so keys sort by time, oldest
+// first. A segment is {"records":[…],"steps":[…]}: each record's steps are
+// indexes into the segment's table of distinct steps, with offsets,
+// durations and outcomes. The limits (MaxRecords, and MaxAge checked once a
+// minute) are kept by deleting the oldest segments in the same batches that
+// write new ones; there is no per-key expiry, which would cost an index
+// write per record.
 package history
 
 import (
@@ -156,6 +160,7 @@ type Recorder struct {
 	logger *slog.Logger
 
 	buf         []byte
+	table       stepTable
 	lastAgeTrim time.Time
 	segments    []string // keys of the stored segments, oldest first
 
@@ -340,9 +345,12 @@ func (r *Recorder) write(batch []*Execution) {
 	if r.opts.SecretValues != nil {
 		secrets = r.opts.SecretValues()
 	}
-	// Records are stored in segments: a JSON array of records in id order
+	// Records are stored in segments: the records of a batch in id order
 	// under one key, which costs the store one write where a key per record
-	// cost one each. A segment is cut at maxSegment bytes.
+	// cost one each. A segment is cut at maxSegment bytes. Steps are written
+	// as indexes into a table of the segment's distinct steps (name, path,
+	// connector), which a pipeline's executions share: records are a third
+	// of the size they would be with every step spelled out.
 	slices.SortFunc(batch, func(a, b *Execution) int { return strings.Compare(a.ID, b.ID) })
 	buf := r.buf[:0]
 	var ops []store.Op
@@ -352,14 +360,28 @@ func (r *Recorder) write(batch []*Execution) {
 		if n == 0 {
 			return
 		}
-		buf = append(buf, ']')
+		buf = append(buf, `],"steps":[`...)
+		for i, k := range r.table.keys {
+			if i > 0 {
+				buf = append(buf, ',')
+			}
+			buf = append(buf, '[')
+			buf = value.AppendString(buf, k.step)
+			buf = append(buf, ',')
+			buf = value.AppendString(buf, k.path)
+			buf = append(buf, ',')
+			buf = value.AppendString(buf, k.connector)
+			buf = append(buf, ']')
+		}
+		buf = append(buf, "]}"...)
 		segs = append(segs, segmentSpan{start: first, end: len(buf), key: segmentKey(batch[end-n].ID, n)})
 		first, n = len(buf), 0
 	}
 	for i, e := range batch {
 		if n == 0 {
 			first = len(buf)
-			buf = append(buf, '[')
+			buf = append(buf, segmentPrefix...)
+			r.table.reset()
 		} else {
 			buf = append(buf, ',')
 		}
@@ -413,15 +435,112 @@ func segmentCount(key string) int {
 	return 1
 }
 
+// segmentPrefix starts a stored segment: {"records":[…],"steps":[…]}.
+const segmentPrefix = `{"records":[`
+
+// stepKey is what a step table entry holds.
+type stepKey struct{ step, path, connector string }
+
+// stepTable numbers the distinct steps of a segment.
+type stepTable struct {
+	index map[stepKey]int
+	keys  []stepKey
+}
+
+func (t *stepTable) reset() {
+	if t.index == nil {
+		t.index = map[stepKey]int{}
+	}
+	clear(t.index)
+	t.keys = t.keys[:0]
+}
+
+// id returns the index of a step, adding it when new.
+func (t *stepTable) id(s *engine.StepRecord) int {
+	k := stepKey{s.Step, s.Path, s.Connector}
+	if i, ok := t.index[k]; ok {
+		return i
+	}
+	t.index[k] = len(t.keys)
+	t.keys = append(t.keys, k)
+	return len(t.keys) - 1
+}
+
+// storedSegment is a segment as stored; its records hold their steps as
+// [table index, offset_us, duration_us, outcome, error?, attempts?].
+type storedSegment struct {
+	Records []json.RawMessage `json:"records"`
+	Steps   [][3]string       `json:"steps"`
+}
+
+// storedRecord reads a record of a segment.
+type storedRecord struct {
+	Record
+	Steps []json.RawMessage `json:"steps,omitempty"`
+}
+
 // segmentRecords returns the raw records of a stored segment (or of a
-// single stored record).
-func segmentRecords(v []byte) ([]json.RawMessage, error) {
-	if len(v) > 0 && v[0] == '{' {
-		return []json.RawMessage{v}, nil
+// single stored record, or of a segment written as a plain array of
+// records by earlier versions) and its step table.
+func segmentRecords(v []byte) ([]json.RawMessage, [][3]string, error) {
+	switch {
+	case bytes.HasPrefix(v, []byte(segmentPrefix)):
+		var sg storedSegment
+		err := json.Unmarshal(v, &sg)
+		return sg.Records, sg.Steps, err
+	case len(v) > 0 && v[0] == '{':
+		return []json.RawMessage{v}, nil, nil
 	}
 	var recs []json.RawMessage
 	err := json.Unmarshal(v, &recs)
-	return recs, err
+	return recs, nil, err
+}
+
+// decodeRecord reads one raw record of a segment with step table table
+// (nil: steps are spelled out), with its steps or without.
+func decodeRecord(raw json.RawMessage, table [][3]string, steps bool) (*Record, error) {
+	if table == nil {
+		var rec Record
+		err := json.Unmarshal(raw, &rec)
+		return &rec, err
+	}
+	var sr storedRecord
+	if err := json.Unmarshal(raw, &sr); err != nil {
+		return nil, err
+	}
+	rec := &sr.Record
+	if !steps {
+		return rec, nil
+	}
+	rec.Steps = make([]StepRecord, 0, len(sr.Steps))
+	for _, s := range sr.Steps {
+		var f []any
+		d := json.NewDecoder(bytes.NewReader(s))
+		d.UseNumber()
+		if err := d.Decode(&f); err != nil {
+			return nil, err
+		}
+		if len(f) < 4 {
+			return nil, fmt.Errorf("a step of %d fields", len(f))
+		}
+		i, _ := f[0].(json.Number).Int64()
+		if i < 0 || int(i) >= len(table) {
+			return nil, fmt.Errorf("step %d is not in the table of %d", i, len(table))
+		}
+		st := StepRecord{Step: table[i][0], Path: table[i][1], Connector: table[i][2]}
+		st.OffsetUS, _ = f[1].(json.Number).Int64()
+		st.DurationUS, _ = f[2].(json.Number).Int64()
+		st.Outcome, _ = f[3].(string)
+		if len(f) > 4 {
+			st.Error, _ = f[4].(string)
+		}
+		if len(f) > 5 {
+			a, _ := f[5].(json.Number).Int64()
+			st.Attempts = int(a)
+		}
+		rec.Steps = append(rec.Steps, st)
+	}
+	return rec, nil
 }
 
 // trim returns deletions that keep the history within MaxRecords (when it
@@ -530,31 +649,28 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 	}
 	if e.Trace != nil && len(e.Trace.Steps) > 0 {
 		dst = append(dst, `,"steps":[`...)
-		for i, st := range e.Trace.Steps {
+		for i := range e.Trace.Steps {
+			st := &e.Trace.Steps[i]
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = append(dst, `{"step":`...)
-			dst = value.AppendString(dst, st.Step)
-			dst = append(dst, `,"path":`...)
-			dst = value.AppendString(dst, st.Path)
-			dst = append(dst, `,"connector":`...)
-			dst = value.AppendString(dst, st.Connector)
-			dst = append(dst, `,"offset_us":`...)
+			dst = append(dst, '[')
+			dst = strconv.AppendInt(dst, int64(r.table.id(st)), 10)
+			dst = append(dst, ',')
 			dst = strconv.AppendInt(dst, st.Start.Sub(e.Start).Microseconds(), 10)
-			dst = append(dst, `,"duration_us":`...)
+			dst = append(dst, ',')
 			dst = strconv.AppendInt(dst, st.Duration.Microseconds(), 10)
-			dst = append(dst, `,"outcome":`...)
+			dst = append(dst, ',')
 			dst = value.AppendString(dst, st.Outcome)
-			if st.Error != "" {
-				dst = append(dst, `,"error":`...)
+			if st.Error != "" || st.Attempts > 1 {
+				dst = append(dst, ',')
 				dst = value.AppendString(dst, st.Error)
 			}
 			if st.Attempts > 1 {
-				dst = append(dst, `,"attempts":`...)
+				dst = append(dst, ',')
 				dst = strconv.AppendInt(dst, int64(st.Attempts), 10)
 			}
-			dst = append(dst, '}')
+			dst = append(dst, ']')
 		}
 		dst = append(dst, ']')
 	}
@@ -789,13 +905,13 @@ func List(ctx context.Context, st store.Store, f Filter) ([]*Record, error) {
 			return nil, fmt.Errorf("listing executions: %w", err)
 		}
 		for _, it := range items {
-			raws, err := segmentRecords(it.Value)
+			raws, table, err := segmentRecords(it.Value)
 			if err != nil {
 				continue
 			}
 			for k := len(raws) - 1; k >= 0; k-- {
-				var rec Record
-				if err := json.Unmarshal(raws[k], &rec); err != nil {
+				rec, err := decodeRecord(raws[k], table, false)
+				if err != nil {
 					continue
 				}
 				if f.Before != "" && rec.ID >= f.Before {
@@ -805,7 +921,7 @@ func List(ctx context.Context, st store.Store, f Filter) ([]*Record, error) {
 					continue
 				}
 				rec.Steps, rec.Input, rec.Output = nil, nil, nil
-				out = append(out, &rec)
+				out = append(out, rec)
 				if len(out) == f.Limit {
 					return out, nil
 				}
@@ -845,7 +961,7 @@ func Get(ctx context.Context, st store.Store, id string) (*Record, error) {
 			if !bytes.Contains(it.Value, needle) {
 				continue
 			}
-			raws, err := segmentRecords(it.Value)
+			raws, table, err := segmentRecords(it.Value)
 			if err != nil {
 				return nil, fmt.Errorf("reading execution %s: %w", id, err)
 			}
@@ -853,11 +969,11 @@ func Get(ctx context.Context, st store.Store, id string) (*Record, error) {
 				if !bytes.HasPrefix(raw, needle) {
 					continue
 				}
-				var rec Record
-				if err := json.Unmarshal(raw, &rec); err != nil {
+				rec, err := decodeRecord(raw, table, true)
+				if err != nil {
 					return nil, fmt.Errorf("reading execution %s: %w", id, err)
 				}
-				return &rec, nil
+				return rec, nil
 			}
 		}
 		if len(items) < 16 {

@@ -2,10 +2,13 @@ package history_test
 
 import (
 	"context"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/store"
 	"github.com/nectar-run/nectar/engine/store/bolt"
 	"github.com/nectar-run/nectar/engine/value"
 	"github.com/nectar-run/nectar/history"
@@ -136,4 +139,141 @@ func TestSegments(t *testing.T) {
 	if len(recs) != 41 {
 		t.Fatalf("after restart: %d records, want 41", len(recs))
 	}
+}
+
+// trace returns a trace of n steps of which the third failed after two
+// attempts.
+func trace(start time.Time, n int) *engine.Trace {
+	tr := &engine.Trace{}
+	for i := range n {
+		s := engine.StepRecord{Step: fmt.Sprintf("step %d", i), Path: fmt.Sprintf("steps[%d]", i), Connector: "set",
+			Start: start.Add(time.Duration(i) * time.Millisecond), Duration: time.Duration(i) * time.Microsecond, Outcome: "ok"}
+		if i == 2 {
+			s.Outcome, s.Error, s.Attempts = "continued", `bad "input"`, 2
+		}
+		tr.Steps = append(tr.Steps, s)
+	}
+	return tr
+}
+
+// TestStepsRoundTrip checks that steps written as indexes into a segment's
+// step table read back as they were recorded, in one segment and across
+// segments.
+func TestStepsRoundTrip(t *testing.T) {
+	st, err := bolt.Open(t.TempDir(), bolt.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	r, err := history.New(ctx, st, history.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	var ids []string
+	for batch, sizes := range [][]int{{4, 6, 0}, {1, 5}} {
+		for i, n := range sizes {
+			at := start.Add(time.Duration(batch*10+i) * time.Second)
+			id := history.NewID(at)
+			ids = append(ids, id)
+			r.Record(&history.Execution{ID: id, Trigger: "http", Start: at, End: at.Add(time.Second), Trace: trace(at, n)})
+		}
+		if err := r.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i, n := range []int{4, 6, 0, 1, 5} {
+		rec, err := history.Get(ctx, st, ids[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(rec.Steps) != n {
+			t.Fatalf("record %d: %d steps, want %d", i, len(rec.Steps), n)
+		}
+		for j, s := range rec.Steps {
+			want := history.StepRecord{Step: fmt.Sprintf("step %d", j), Path: fmt.Sprintf("steps[%d]", j), Connector: "set",
+				OffsetUS: int64(j) * 1000, DurationUS: int64(j), Outcome: "ok"}
+			if j == 2 {
+				want.Outcome, want.Error, want.Attempts = "continued", `bad "input"`, 2
+			}
+			if s != want {
+				t.Errorf("record %d step %d = %+v, want %+v", i, j, s, want)
+			}
+		}
+	}
+	r.Close(ctx)
+}
+
+// TestEarlierFormats reads records stored by earlier versions: one record
+// under its id, and a segment written as a plain array of records.
+func TestEarlierFormats(t *testing.T) {
+	st, err := bolt.Open(t.TempDir(), bolt.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	step := `"steps":[{"step":"a","path":"steps[0]","connector":"log","offset_us":1,"duration_us":2,"outcome":"ok"}]`
+	single := `{"id":"0001","pipeline":"p","trigger":"http","status":"ok","code":200,` + step + `}`
+	array := `[{"id":"0002","pipeline":"p","trigger":"http","status":"failed","code":500,` + step + `},{"id":"0003","pipeline":"q","trigger":"http","status":"ok","code":200}]`
+	if err := st.Apply(ctx, store.Op{Bucket: history.Bucket, Key: "0001", Value: []byte(single)},
+		store.Op{Bucket: history.Bucket, Key: "0002:2", Value: []byte(array)}); err != nil {
+		t.Fatal(err)
+	}
+	for _, id := range []string{"0001", "0002"} {
+		rec, err := history.Get(ctx, st, id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if rec.ID != id || len(rec.Steps) != 1 || rec.Steps[0] != (history.StepRecord{Step: "a", Path: "steps[0]", Connector: "log", OffsetUS: 1, DurationUS: 2, Outcome: "ok"}) {
+			t.Errorf("Get(%s) = %+v", id, rec)
+		}
+	}
+	recs, err := history.List(ctx, st, history.Filter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got []string
+	for _, r := range recs {
+		got = append(got, r.ID+"/"+r.Status)
+	}
+	if strings.Join(got, " ") != "0003/ok 0002/failed 0001/ok" {
+		t.Errorf("List = %v", got)
+	}
+}
+
+// BenchmarkRecord measures recording an execution of the shape of a token
+// request (16 steps, small input and output with masked tokens) through
+// to the bbolt file: the background cost of history per execution.
+func BenchmarkRecord(b *testing.B) {
+	st, err := bolt.Open(b.TempDir(), bolt.WithNoSync())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	ctx := context.Background()
+	r, err := history.New(ctx, st, history.Options{Queue: 1024})
+	if err != nil {
+		b.Fatal(err)
+	}
+	in, _ := value.DecodeString(`{"grant_type":"client_credentials"}`)
+	out, _ := value.DecodeString(`{"access_token":"eyJhbGciOiJIUzI1NiJ9.e30.x","token_type":"Bearer","expires_in":3600,"refresh_token":"eyJhbGciOiJIUzUxMiJ9.e30.y","scope":"profile"}`)
+	start := time.Now()
+	tr := trace(start, 16)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		r.Record(&history.Execution{ID: history.NewID(start), Trigger: "http", Start: start, End: start.Add(time.Millisecond),
+			Input: in, InputJSON: `{"grant_type":"client_credentials"}`, Output: out, Trace: tr, Request: "POST /oauth/token", Code: 200})
+		if i%512 == 511 {
+			if err := r.Flush(ctx); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+	if err := r.Flush(ctx); err != nil {
+		b.Fatal(err)
+	}
+	b.StopTimer()
+	r.Close(ctx)
 }
