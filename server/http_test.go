@@ -299,6 +299,20 @@ steps:
 	if code != 200 || !strings.Contains(body, `"pipeline":"login"`) || strings.Contains(body, `"pipeline":"fail"`) {
 		t.Errorf("API list: %d %s", code, body)
 	}
+	// Recorded executions feed the step duration histograms.
+	e.do(t, "POST", "/login", `{"user":"bob"}`, nil)
+	if err := e.srv.History().Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	_, _, metrics := e.do(t, "GET", "/metrics", "", nil)
+	for _, want := range []string{
+		`nectar_step_duration_seconds_count{connector="set",pipeline="login"} 2`,
+		`nectar_step_duration_seconds_count{connector="throw",pipeline="fail"} 1`,
+	} {
+		if !strings.Contains(metrics, want) {
+			t.Errorf("metrics lack %s", want)
+		}
+	}
 }
 
 func TestManagementAPI(t *testing.T) {

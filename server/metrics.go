@@ -18,6 +18,10 @@ type metrics struct {
 	inflight     prometheus.Gauge
 	reloads      *prometheus.CounterVec
 	eventsQueued prometheus.Counter
+
+	// stepSeries caches the step histograms by pipeline and connector; only
+	// observe (the history goroutine) uses it.
+	stepSeries map[[2]string]prometheus.Observer
 }
 
 var durationBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
@@ -45,6 +49,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		eventsQueued: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "nectar_events_published_total", Help: "Events published on the bus.",
 		}),
+		stepSeries: map[[2]string]prometheus.Observer{},
 	}
 	reg.MustRegister(m.executions, m.duration, m.steps, m.requests, m.inflight, m.reloads, m.eventsQueued)
 	return m
@@ -56,11 +61,18 @@ func (m *metrics) observe(e *history.Execution) {
 	if e.Trace == nil || e.Pipeline == nil {
 		return
 	}
-	for _, s := range e.Trace.Steps {
+	for i := range e.Trace.Steps {
+		s := &e.Trace.Steps[i]
 		if s.Outcome == "skipped" {
 			continue
 		}
-		m.steps.WithLabelValues(e.Pipeline.Name, s.Connector).Observe(s.Duration.Seconds())
+		k := [2]string{e.Pipeline.Name, s.Connector}
+		o, ok := m.stepSeries[k]
+		if !ok {
+			o = m.steps.WithLabelValues(k[0], k[1])
+			m.stepSeries[k] = o
+		}
+		o.Observe(s.Duration.Seconds())
 	}
 }
 
