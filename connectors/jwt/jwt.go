@@ -16,6 +16,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"hash"
 	"strconv"
 	"strings"
 	"sync"
@@ -244,8 +245,15 @@ func (s *signStep) Execute(ctx context.Context, x *engine.Exec, in any) (any, er
 	copy(tok, ks.header)
 	tok[len(ks.header)] = '.'
 	base64.RawURLEncoding.Encode(tok[len(ks.header)+1:], p)
-	sig, err := s.method.Sign(string(tok), ks.sign)
-	if err != nil {
+	var sig []byte
+	if ks.macs != nil {
+		// HMAC: a hash keyed once per key set, reset for each token.
+		h := ks.macs.Get().(hash.Hash)
+		h.Reset()
+		h.Write(tok)
+		sig = h.Sum((*bp)[:0])
+		ks.macs.Put(h)
+	} else if sig, err = s.method.Sign(string(tok), ks.sign); err != nil {
 		return nil, engine.NewError(500, "signing the token: %v", err)
 	}
 	tok = append(tok, '.')

@@ -6,12 +6,16 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/elliptic"
+	"crypto/hmac"
 	"crypto/rsa"
+	"crypto/sha256"
+	"crypto/sha512"
 	"crypto/x509"
 	"encoding/base64"
 	"encoding/pem"
 	"errors"
 	"fmt"
+	"hash"
 	"os"
 	"strings"
 	"sync"
@@ -226,13 +230,14 @@ type algorithm struct {
 	method gojwt.SigningMethod
 	family string // hmac, rsa, ec, ed25519
 	curve  elliptic.Curve
-	minLen int // HMAC key bytes
+	minLen int              // HMAC key bytes
+	hash   func() hash.Hash // HMAC hash
 }
 
 var algorithms = map[string]algorithm{
-	"HS256": {name: "HS256", method: gojwt.SigningMethodHS256, family: "hmac", minLen: 32},
-	"HS384": {name: "HS384", method: gojwt.SigningMethodHS384, family: "hmac", minLen: 48},
-	"HS512": {name: "HS512", method: gojwt.SigningMethodHS512, family: "hmac", minLen: 64},
+	"HS256": {name: "HS256", method: gojwt.SigningMethodHS256, family: "hmac", minLen: 32, hash: sha256.New},
+	"HS384": {name: "HS384", method: gojwt.SigningMethodHS384, family: "hmac", minLen: 48, hash: sha512.New384},
+	"HS512": {name: "HS512", method: gojwt.SigningMethodHS512, family: "hmac", minLen: 64, hash: sha512.New},
 	"RS256": {name: "RS256", method: gojwt.SigningMethodRS256, family: "rsa"},
 	"RS384": {name: "RS384", method: gojwt.SigningMethodRS384, family: "rsa"},
 	"RS512": {name: "RS512", method: gojwt.SigningMethodRS512, family: "rsa"},
@@ -262,8 +267,9 @@ type verifyKey struct {
 // immutable once built, except for the remote JWKS it may refer to.
 type keySet struct {
 	mat    KeyMaterial
-	sign   any    // the signing key, or nil
-	header string // base64url of the JOSE header for signing
+	sign   any        // the signing key, or nil
+	macs   *sync.Pool // HMAC algorithms: hash.Hash keyed with the secret, so signing does not key one each time
+	header string     // base64url of the JOSE header for signing
 	verify []verifyKey
 	remote *remoteJWKS
 	err    error // why the material cannot be used (kept, so a bad account is not parsed on every run)
@@ -343,6 +349,7 @@ func (ks *keySet) build(a algorithm, refresh time.Duration) error {
 			return err
 		}
 		ks.sign = key
+		ks.macs = &sync.Pool{New: func() any { return hmac.New(a.hash, key) }}
 		ks.verify = []verifyKey{{kid: m.KeyID, key: key}}
 		return nil
 	}
