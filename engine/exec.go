@@ -143,7 +143,7 @@ func NewExecutionID() string {
 // Run executes the pipeline on input and returns the final message. The
 // error, if any, is an *Error with the pipeline, step and execution id filled.
 func (p *Pipeline) Run(ctx context.Context, rt *Runtime, input any, opts RunOptions) (any, error) {
-	x := p.newExec(rt, opts, 0)
+	x := p.newExec(rt, opts, nil)
 	defer x.finish()
 	if p.Timeout > 0 {
 		var cancel context.CancelFunc
@@ -157,7 +157,10 @@ func (p *Pipeline) Run(ctx context.Context, rt *Runtime, input any, opts RunOpti
 	return out, nil
 }
 
-func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, depth int) *Exec {
+// newExec starts an execution of p; caller is the execution calling p as a
+// subpipeline (nil for a top-level run), whose id, working directory and
+// log destination the new one shares.
+func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, caller *Exec) *Exec {
 	if rt == nil {
 		rt = &Runtime{}
 	}
@@ -170,23 +173,35 @@ func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, depth int) *Exec {
 	md.Set("execution_id", id)
 	md.Set("pipeline", p.Name)
 	md.Set("start", now.UnixMilli())
+	if caller != nil {
+		md.Set("caller", caller.Pipeline.Name)
+	}
 	opts.Metadata.Range(func(k string, v any) bool { md.Set(k, v); return true })
 	vars := opts.Vars
 	if vars == nil {
 		vars = value.NewObject(0)
 	}
-	logger := opts.Logger
-	if logger == nil {
-		logger = rt.Logger
+	x := &Exec{ID: id, Pipeline: p, Runtime: rt, Vars: vars, Metadata: md, Trace: opts.Trace, Start: now}
+	var h slog.Handler
+	if caller != nil {
+		// The called pipeline logs where the caller does (RunOptions.Logger
+		// of the execution, not the runtime's), under the same execution id.
+		h = caller.Logger.Handler()
+		if eh, ok := h.(*execHandler); ok {
+			h = eh.h
+		}
+		x.depth, x.shared = caller.depth+1, caller.shared
+	} else {
+		logger := opts.Logger
+		if logger == nil {
+			logger = rt.Logger
+		}
+		if logger == nil {
+			logger = slog.Default()
+		}
+		h, x.shared = logger.Handler(), &execShared{}
 	}
-	if logger == nil {
-		logger = slog.Default()
-	}
-	x := &Exec{
-		ID: id, Pipeline: p, Runtime: rt, Vars: vars, Metadata: md,
-		Logger: slog.New(&execHandler{h: logger.Handler(), id: id, pipeline: p.Name}),
-		Trace:  opts.Trace, Start: now, depth: depth, shared: &execShared{},
-	}
+	x.Logger = slog.New(&execHandler{h: h, id: id, pipeline: p.Name})
 	x.scope = expression.Env{Vars: vars, Globals: p.Globals, Global: p.Globals, Metadata: md}
 	return x
 }
@@ -288,18 +303,7 @@ func (x *Exec) CallPipeline(ctx context.Context, p *Pipeline, input any, vars *v
 	if x.depth+1 > max {
 		return nil, NewError(508, "%v: %s calls %s %d levels deep", ErrCallDepth, x.Pipeline.Name, p.Name, x.depth+1)
 	}
-	// The called pipeline logs where the caller does (RunOptions.Logger of the
-	// execution, not the runtime's), under the same execution id.
-	base := x.Logger.Handler()
-	if eh, ok := base.(*execHandler); ok {
-		base = eh.h
-	}
-	opts := RunOptions{ExecutionID: x.ID, Vars: vars, Trace: x.Trace, Logger: slog.New(base)}
-	md := value.NewObject(2)
-	md.Set("caller", x.Pipeline.Name)
-	opts.Metadata = md
-	c := p.newExec(x.Runtime, opts, x.depth+1)
-	c.shared = x.shared
+	c := p.newExec(x.Runtime, RunOptions{ExecutionID: x.ID, Vars: vars, Trace: x.Trace}, x)
 	if p.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.Timeout)
