@@ -3,6 +3,7 @@ package history_test
 import (
 	"context"
 	"fmt"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -276,4 +277,16 @@ func BenchmarkRecord(b *testing.B) {
 	}
 	b.StopTimer()
 	r.Close(ctx)
+	segs, err := st.List(ctx, history.Bucket, store.ListOptions{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	size, n := 0, 0
+	for _, sg := range segs {
+		size += len(sg.Value)
+		_, c, _ := strings.Cut(sg.Key, ":")
+		k, _ := strconv.Atoi(c)
+		n += k
+	}
+	b.ReportMetric(float64(size)/float64(n), "stored-B/record")
 }
