@@ -17,9 +17,9 @@
 // Records live in the store bucket "executions" in segments: the records of
 // one batch under one key, the id of its first record and the count
 // ("<id>:<n>"). Ids start with the start time, so keys sort by time, oldest
-// first. A segment is {"records":[…],"steps":[…]}: each record's steps are
-// indexes into the segment's table of distinct steps, with offsets,
-// durations and outcomes. The limits (MaxRecords, and MaxAge checked once a
+// first. A segment is {"records":[…],"steps":[…]}, stored compressed (S2):
+// each record's steps are indexes into the segment's table of distinct
+// steps, with offsets, durations and outcomes. The limits (MaxRecords, and MaxAge checked once a
 // minute) are kept by deleting the oldest segments in the same batches that
 // write new ones; there is no per-key expiry, which would cost an index
 // write per record.
@@ -40,6 +40,8 @@ import (
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/klauspost/compress/s2"
 
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/store"
@@ -159,7 +161,7 @@ type Recorder struct {
 	global map[string]bool
 	logger *slog.Logger
 
-	buf         []byte
+	buf, zbuf   []byte
 	table       stepTable
 	lastAgeTrim time.Time
 	segments    []string // keys of the stored segments, oldest first
@@ -392,8 +394,25 @@ func (r *Recorder) write(batch []*Execution) {
 		}
 	}
 	flush(len(batch))
+	// Segments are stored compressed (S2): records of one pipeline repeat
+	// their keys, steps and much of their snapshots, and writing fewer bytes
+	// costs the store less than compressing them costs here.
+	z := r.zbuf[:0]
+	for i, sg := range segs {
+		need := 1 + s2.MaxEncodedLen(sg.end-sg.start)
+		if cap(z)-len(z) < need {
+			nz := make([]byte, len(z), 2*cap(z)+need)
+			copy(nz, z)
+			z = nz
+		}
+		start := len(z)
+		z = append(z, compressedSegment)
+		enc := s2.Encode(z[len(z):len(z)+need-1], buf[sg.start:sg.end])
+		z = z[:len(z)+len(enc)]
+		segs[i].start, segs[i].end = start, len(z)
+	}
 	for _, sg := range segs {
-		ops = append(ops, store.Op{Bucket: Bucket, Key: sg.key, Value: buf[sg.start:sg.end:sg.end]})
+		ops = append(ops, store.Op{Bucket: Bucket, Key: sg.key, Value: z[sg.start:sg.end:sg.end]})
 		r.addSegment(sg.key)
 	}
 	r.count += len(batch)
@@ -403,9 +422,12 @@ func (r *Recorder) write(batch []*Execution) {
 	if err := r.st.Apply(ctx, ops...); err != nil {
 		r.logger.Error("execution history not written", "records", len(batch), "error", err)
 	}
-	// The store does not keep values past Apply: reuse the buffer.
+	// The store does not keep values past Apply: reuse the buffers.
 	if cap(buf) <= 8<<20 {
 		r.buf = buf[:0]
+	}
+	if cap(z) <= 8<<20 {
+		r.zbuf = z[:0]
 	}
 }
 
@@ -435,8 +457,24 @@ func segmentCount(key string) int {
 	return 1
 }
 
-// segmentPrefix starts a stored segment: {"records":[…],"steps":[…]}.
+// segmentPrefix starts a segment: {"records":[…],"steps":[…]}.
 const segmentPrefix = `{"records":[`
+
+// compressedSegment is the first byte of a stored segment: the rest is the
+// segment compressed as an S2 block. (JSON never starts with it.)
+const compressedSegment = 1
+
+// segmentText returns the JSON text of a stored segment.
+func segmentText(v []byte) ([]byte, error) {
+	if len(v) == 0 || v[0] != compressedSegment {
+		return v, nil
+	}
+	out, err := s2.Decode(nil, v[1:])
+	if err != nil {
+		return nil, fmt.Errorf("decompressing a segment: %w", err)
+	}
+	return out, nil
+}
 
 // stepKey is what a step table entry holds.
 type stepKey struct{ step, path, connector string }
@@ -479,7 +517,7 @@ type storedRecord struct {
 	Steps []json.RawMessage `json:"steps,omitempty"`
 }
 
-// segmentRecords returns the raw records of a stored segment (or of a
+// segmentRecords returns the raw records of a segment's text (or of a
 // single stored record, or of a segment written as a plain array of
 // records by earlier versions) and its step table.
 func segmentRecords(v []byte) ([]json.RawMessage, [][3]string, error) {
@@ -905,7 +943,11 @@ func List(ctx context.Context, st store.Store, f Filter) ([]*Record, error) {
 			return nil, fmt.Errorf("listing executions: %w", err)
 		}
 		for _, it := range items {
-			raws, table, err := segmentRecords(it.Value)
+			text, err := segmentText(it.Value)
+			if err != nil {
+				continue
+			}
+			raws, table, err := segmentRecords(text)
 			if err != nil {
 				continue
 			}
@@ -958,10 +1000,14 @@ func Get(ctx context.Context, st store.Store, id string) (*Record, error) {
 		}
 		for _, it := range items {
 			seen++
-			if !bytes.Contains(it.Value, needle) {
+			text, err := segmentText(it.Value)
+			if err != nil {
+				return nil, fmt.Errorf("reading execution %s: %w", id, err)
+			}
+			if !bytes.Contains(text, needle) {
 				continue
 			}
-			raws, table, err := segmentRecords(it.Value)
+			raws, table, err := segmentRecords(text)
 			if err != nil {
 				return nil, fmt.Errorf("reading execution %s: %w", id, err)
 			}

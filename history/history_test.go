@@ -3,6 +3,7 @@ package history_test
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"strconv"
 	"strings"
 	"testing"
@@ -258,14 +259,29 @@ func BenchmarkRecord(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
+	// Executions as a token endpoint records them: the same steps, input
+	// and masked output, with their own times and step durations.
 	in, _ := value.DecodeString(`{"grant_type":"client_credentials"}`)
 	out, _ := value.DecodeString(`{"access_token":"eyJhbGciOiJIUzI1NiJ9.e30.x","token_type":"Bearer","expires_in":3600,"refresh_token":"eyJhbGciOiJIUzUxMiJ9.e30.y","scope":"profile"}`)
-	start := time.Now()
-	tr := trace(start, 16)
+	rnd := rand.New(rand.NewPCG(1, 2))
+	execs := make([]history.Execution, 256)
+	at := time.Now()
+	for i := range execs {
+		at = at.Add(time.Duration(rnd.IntN(100_000)))
+		tr := trace(at, 16)
+		off := at
+		for j := range tr.Steps {
+			off = off.Add(time.Duration(rnd.IntN(20_000)))
+			tr.Steps[j].Start, tr.Steps[j].Duration = off, time.Duration(rnd.IntN(15_000))
+		}
+		execs[i] = history.Execution{Trigger: "http", Start: at, End: off.Add(time.Duration(rnd.IntN(10_000))), Input: in,
+			InputJSON: `{"grant_type":"client_credentials"}`, Output: out, Trace: tr, Request: "POST /oauth/token", Code: 200}
+	}
 	b.ReportAllocs()
 	for i := 0; b.Loop(); i++ {
-		r.Record(&history.Execution{ID: history.NewID(start), Trigger: "http", Start: start, End: start.Add(time.Millisecond),
-			Input: in, InputJSON: `{"grant_type":"client_credentials"}`, Output: out, Trace: tr, Request: "POST /oauth/token", Code: 200})
+		e := execs[i%len(execs)]
+		e.ID = history.NewID(e.Start)
+		r.Record(&e)
 		if i%512 == 511 {
 			if err := r.Flush(ctx); err != nil {
 				b.Fatal(err)

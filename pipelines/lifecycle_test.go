@@ -4,6 +4,7 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"encoding/base64"
+	"encoding/json"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 	gojwt "github.com/golang-jwt/jwt/v5"
 
 	"github.com/nectar-run/nectar/engine/store/bolt"
+	"github.com/nectar-run/nectar/history"
 	"github.com/nectar-run/nectar/pipelines"
 )
 
@@ -91,6 +93,33 @@ func TestLifecycle(t *testing.T) {
 	}
 	if strings.Contains(string(db), adminKey) || strings.Contains(n.logs.String(), adminKey) {
 		t.Error("the administrator key is in the store file or the logs")
+	}
+	// Execution records are stored compressed, where a grep of the file
+	// could miss a secret: read each one back whole.
+	st, err := bolt.Open(n.storeDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	ctx := t.Context()
+	list, err := history.List(ctx, st, history.Filter{Limit: 1000})
+	if err != nil || len(list) < 8 {
+		t.Fatalf("%d execution records, %v; want the whole flow's", len(list), err)
+	}
+	masked := false
+	for _, r := range list {
+		rec, err := history.Get(ctx, st, r.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := json.Marshal(rec)
+		if strings.Contains(string(b), c.secret) || strings.Contains(string(b), adminKey) {
+			t.Errorf("execution record %s (%s) holds a secret: %s", rec.ID, rec.Pipeline, b)
+		}
+		masked = masked || strings.Contains(string(b), `"clientSecret":"***"`)
+	}
+	if !masked {
+		t.Error("no record shows the masked client secret of the create call; the check above proves little")
 	}
 }
 
