@@ -19,10 +19,10 @@
 // ("<id>:<n>"). Ids start with the start time, so keys sort by time, oldest
 // first. A segment is {"records":[…],"steps":[…]}, stored compressed (S2):
 // each record's steps are indexes into the segment's table of distinct
-// steps, with offsets, durations and outcomes. The limits (MaxRecords, and MaxAge checked once a
-// minute) are kept by deleting the oldest segments in the same batches that
-// write new ones; there is no per-key expiry, which would cost an index
-// write per record.
+// steps, with offsets, durations and outcomes. The limits (MaxRecords, and
+// MaxAge checked once a minute) are kept by deleting the oldest segments in
+// the same batches that write new ones; there is no per-key expiry, which
+// would cost an index write per record.
 package history
 
 import (
@@ -351,8 +351,8 @@ func (r *Recorder) write(batch []*Execution) {
 	// under one key, which costs the store one write where a key per record
 	// cost one each. A segment is cut at maxSegment bytes. Steps are written
 	// as indexes into a table of the segment's distinct steps (name, path,
-	// connector), which a pipeline's executions share: records are a third
-	// of the size they would be with every step spelled out.
+	// connector), which a pipeline's executions share, rather than spelled
+	// out in every record.
 	slices.SortFunc(batch, func(a, b *Execution) int { return strings.Compare(a.ID, b.ID) })
 	buf := r.buf[:0]
 	var ops []store.Op
@@ -552,28 +552,27 @@ func decodeRecord(raw json.RawMessage, table [][3]string, steps bool) (*Record, 
 	}
 	rec.Steps = make([]StepRecord, 0, len(sr.Steps))
 	for _, s := range sr.Steps {
-		var f []any
-		d := json.NewDecoder(bytes.NewReader(s))
-		d.UseNumber()
-		if err := d.Decode(&f); err != nil {
+		var f []any // JSON numbers as float64: exact for any offset in µs
+		if err := json.Unmarshal(s, &f); err != nil {
 			return nil, err
 		}
 		if len(f) < 4 {
 			return nil, fmt.Errorf("a step of %d fields", len(f))
 		}
-		i, _ := f[0].(json.Number).Int64()
+		i, _ := f[0].(float64)
 		if i < 0 || int(i) >= len(table) {
-			return nil, fmt.Errorf("step %d is not in the table of %d", i, len(table))
+			return nil, fmt.Errorf("step %v is not in the table of %d", f[0], len(table))
 		}
-		st := StepRecord{Step: table[i][0], Path: table[i][1], Connector: table[i][2]}
-		st.OffsetUS, _ = f[1].(json.Number).Int64()
-		st.DurationUS, _ = f[2].(json.Number).Int64()
+		st := StepRecord{Step: table[int(i)][0], Path: table[int(i)][1], Connector: table[int(i)][2]}
+		off, _ := f[1].(float64)
+		dur, _ := f[2].(float64)
+		st.OffsetUS, st.DurationUS = int64(off), int64(dur)
 		st.Outcome, _ = f[3].(string)
 		if len(f) > 4 {
 			st.Error, _ = f[4].(string)
 		}
 		if len(f) > 5 {
-			a, _ := f[5].(json.Number).Int64()
+			a, _ := f[5].(float64)
 			st.Attempts = int(a)
 		}
 		rec.Steps = append(rec.Steps, st)

@@ -243,6 +243,13 @@ func TestEarlierFormats(t *testing.T) {
 	if strings.Join(got, " ") != "0003/ok 0002/failed 0001/ok" {
 		t.Errorf("List = %v", got)
 	}
+	// A damaged compressed segment is an error that says so, not garbage.
+	if err := st.Apply(ctx, store.Op{Bucket: history.Bucket, Key: "0004:1", Value: []byte{1, 0xff, 0xff, 0xff}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := history.Get(ctx, st, "0004"); err == nil || !strings.Contains(err.Error(), "decompressing a segment") {
+		t.Errorf("Get of a damaged segment: %v", err)
+	}
 }
 
 // BenchmarkRecord measures recording an execution of the shape of a token
