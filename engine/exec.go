@@ -85,16 +85,23 @@ type Trace struct {
 	Steps []StepRecord
 }
 
+// StepInfo describes one step of a loaded pipeline. Trace records point to
+// it, so recording a step copies none of it.
+type StepInfo struct {
+	Pipeline  string `json:"pipeline"` // the pipeline the step belongs to (a called one for its steps)
+	Step      string `json:"step"`     // the step's name, or connector#n
+	Path      string `json:"path"`     // where it is in its pipeline file, like steps[2].try.steps[0]
+	Connector string `json:"connector"`
+}
+
 // StepRecord is what one step run did.
 type StepRecord struct {
-	Step      string        `json:"step"`
-	Path      string        `json:"path"`
-	Connector string        `json:"connector"`
-	Start     time.Time     `json:"start"`
-	Duration  time.Duration `json:"duration_ns"`
-	Outcome   string        `json:"outcome"` // ok, skipped, error, continued
-	Error     string        `json:"error,omitempty"`
-	Attempts  int           `json:"attempts,omitempty"`
+	*StepInfo
+	Start    time.Time     `json:"start"`
+	Duration time.Duration `json:"duration_ns"`
+	Outcome  string        `json:"outcome"` // ok, skipped, error, continued
+	Error    string        `json:"error,omitempty"`
+	Attempts int           `json:"attempts,omitempty"`
 }
 
 func (t *Trace) add(r StepRecord) {
@@ -262,7 +269,7 @@ func (x *Exec) StepName() string {
 	if x.step == nil {
 		return ""
 	}
-	return x.step.name
+	return x.step.info.Step
 }
 
 // SetAccountScope sets what `account.NAME.field` reads in header templates.
@@ -334,9 +341,7 @@ func (s Steps) Run(ctx context.Context, x *Exec, in any) (any, error) {
 
 // stepRunner wraps a connector step with the options every step has.
 type stepRunner struct {
-	name            string
-	path            string
-	connector       string
+	info            StepInfo
 	cond            *expression.Expr
 	from            *expression.Expr
 	to              *target
@@ -361,7 +366,7 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any) (out any, err er
 		}
 		if !ok {
 			if x.Trace != nil {
-				x.Trace.add(StepRecord{Step: r.name, Path: r.path, Connector: r.connector, Start: start, Outcome: "skipped"})
+				x.Trace.add(StepRecord{StepInfo: &r.info, Start: start, Outcome: "skipped"})
 			}
 			return msg, nil
 		}
@@ -386,7 +391,7 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any) (out any, err er
 				break
 			}
 			attempts++
-			x.Logger.Debug("retrying step", "step", r.name, "attempt", attempts, "error", err)
+			x.Logger.Debug("retrying step", "step", r.info.Step, "attempt", attempts, "error", err)
 			res, err = r.execute(ctx, x, in)
 			if err == nil {
 				break
@@ -398,7 +403,7 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any) (out any, err er
 		e := r.fail(x, err)
 		if !r.continueOnError {
 			if x.Trace != nil {
-				x.Trace.add(StepRecord{Step: r.name, Path: r.path, Connector: r.connector, Start: start, Duration: time.Since(start), Outcome: "error", Error: e.Message, Attempts: attempts})
+				x.Trace.add(StepRecord{StepInfo: &r.info, Start: start, Duration: time.Since(start), Outcome: "error", Error: e.Message, Attempts: attempts})
 			}
 			return nil, e
 		}
@@ -411,7 +416,7 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any) (out any, err er
 		}
 	}
 	if x.Trace != nil {
-		x.Trace.add(StepRecord{Step: r.name, Path: r.path, Connector: r.connector, Start: start, Duration: time.Since(start), Outcome: outcome, Attempts: attempts})
+		x.Trace.add(StepRecord{StepInfo: &r.info, Start: start, Duration: time.Since(start), Outcome: outcome, Attempts: attempts})
 	}
 	return res, nil
 }
@@ -423,8 +428,8 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any) (out any, err er
 func (r *stepRunner) execute(ctx context.Context, x *Exec, in any) (out any, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			x.Logger.Error("connector panicked", "step", r.name, "connector", r.connector, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
-			out, err = nil, NewError(500, "connector %s failed unexpectedly: %v", r.connector, p)
+			x.Logger.Error("connector panicked", "step", r.info.Step, "connector", r.info.Connector, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
+			out, err = nil, NewError(500, "connector %s failed unexpectedly: %v", r.info.Connector, p)
 		}
 	}()
 	stepCtx := ctx
@@ -459,7 +464,7 @@ func (r *stepRunner) timedOut(parent context.Context, err error) error {
 func (r *stepRunner) fail(x *Exec, err error) *Error {
 	e := AsError(err)
 	if e.Step == "" {
-		e.Step = r.name
+		e.Step = r.info.Step
 	}
 	if e.Pipeline == "" {
 		e.Pipeline = x.Pipeline.Name

@@ -302,7 +302,7 @@ func (l *loader) step(n *yaml.Node, path string) *stepRunner {
 		return nil
 	}
 	l.count++
-	r := &stepRunner{path: path}
+	r := &stepRunner{info: StepInfo{Pipeline: l.name, Path: path}}
 	var connKey, connVal *yaml.Node
 	seen := map[string]bool{}
 	bad := false
@@ -339,9 +339,9 @@ func (l *loader) step(n *yaml.Node, path string) *stepRunner {
 		}
 		return nil
 	}
-	r.connector = connKey.Value
-	if r.name == "" {
-		r.name = fmt.Sprintf("%s#%d", connKey.Value, l.count)
+	r.info.Connector = connKey.Value
+	if r.info.Step == "" {
+		r.info.Step = fmt.Sprintf("%s#%d", connKey.Value, l.count)
 	}
 	def, _ := lookup(connKey.Value)
 	cpath := path + "." + connKey.Value
@@ -383,7 +383,7 @@ func (l *loader) stepOption(r *stepRunner, key string, v *yaml.Node, path string
 	cc := &Compiler{l: l, path: path, node: v}
 	switch key {
 	case "name":
-		cc.decodeInto(v, reflect.ValueOf(&r.name).Elem(), p)
+		cc.decodeInto(v, reflect.ValueOf(&r.info.Step).Elem(), p)
 	case "description":
 		var s string
 		cc.decodeInto(v, reflect.ValueOf(&s).Elem(), p)

@@ -83,9 +83,12 @@ type Execution struct {
 // StepRecord is one step of a stored execution. Times are microseconds
 // from the execution's start, which keeps records small and quick to write.
 type StepRecord struct {
-	Step       string `json:"step"`
-	Path       string `json:"path"`
-	Connector  string `json:"connector"`
+	Step      string `json:"step"`
+	Path      string `json:"path"`
+	Connector string `json:"connector"`
+	// Pipeline is set for the steps of a called pipeline (pipeline
+	// connector): their paths are in that pipeline's file.
+	Pipeline   string `json:"pipeline,omitempty"`
 	OffsetUS   int64  `json:"offset_us"`
 	DurationUS int64  `json:"duration_us"`
 	Outcome    string `json:"outcome"`
@@ -368,11 +371,13 @@ func (r *Recorder) write(batch []*Execution) {
 				buf = append(buf, ',')
 			}
 			buf = append(buf, '[')
-			buf = value.AppendString(buf, k.step)
+			buf = value.AppendString(buf, k.Step)
 			buf = append(buf, ',')
-			buf = value.AppendString(buf, k.path)
+			buf = value.AppendString(buf, k.Path)
 			buf = append(buf, ',')
-			buf = value.AppendString(buf, k.connector)
+			buf = value.AppendString(buf, k.Connector)
+			buf = append(buf, ',')
+			buf = value.AppendString(buf, k.Pipeline)
 			buf = append(buf, ']')
 		}
 		buf = append(buf, "]}"...)
@@ -476,39 +481,38 @@ func segmentText(v []byte) ([]byte, error) {
 	return out, nil
 }
 
-// stepKey is what a step table entry holds.
-type stepKey struct{ step, path, connector string }
-
-// stepTable numbers the distinct steps of a segment.
+// stepTable numbers the distinct steps of a segment. Steps are told apart
+// by their engine.StepInfo, which a loaded pipeline's runs share.
 type stepTable struct {
-	index map[stepKey]int
-	keys  []stepKey
+	index map[*engine.StepInfo]int
+	keys  []*engine.StepInfo
 }
 
 func (t *stepTable) reset() {
 	if t.index == nil {
-		t.index = map[stepKey]int{}
+		t.index = map[*engine.StepInfo]int{}
 	}
 	clear(t.index)
+	clear(t.keys) // no pipeline kept alive by the table
 	t.keys = t.keys[:0]
 }
 
 // id returns the index of a step, adding it when new.
 func (t *stepTable) id(s *engine.StepRecord) int {
-	k := stepKey{s.Step, s.Path, s.Connector}
-	if i, ok := t.index[k]; ok {
+	if i, ok := t.index[s.StepInfo]; ok {
 		return i
 	}
-	t.index[k] = len(t.keys)
-	t.keys = append(t.keys, k)
+	t.index[s.StepInfo] = len(t.keys)
+	t.keys = append(t.keys, s.StepInfo)
 	return len(t.keys) - 1
 }
 
-// storedSegment is a segment as stored; its records hold their steps as
-// [table index, offset_us, duration_us, outcome, error?, attempts?].
+// storedSegment is a segment as stored. Its step table holds [step, path,
+// connector, pipeline]; records hold their steps as [table index,
+// offset_us, duration_us, outcome, error?, attempts?].
 type storedSegment struct {
 	Records []json.RawMessage `json:"records"`
-	Steps   [][3]string       `json:"steps"`
+	Steps   [][]string        `json:"steps"`
 }
 
 // storedRecord reads a record of a segment.
@@ -520,7 +524,7 @@ type storedRecord struct {
 // segmentRecords returns the raw records of a segment's text (or of a
 // single stored record, or of a segment written as a plain array of
 // records by earlier versions) and its step table.
-func segmentRecords(v []byte) ([]json.RawMessage, [][3]string, error) {
+func segmentRecords(v []byte) ([]json.RawMessage, [][]string, error) {
 	switch {
 	case bytes.HasPrefix(v, []byte(segmentPrefix)):
 		var sg storedSegment
@@ -536,7 +540,7 @@ func segmentRecords(v []byte) ([]json.RawMessage, [][3]string, error) {
 
 // decodeRecord reads one raw record of a segment with step table table
 // (nil: steps are spelled out), with its steps or without.
-func decodeRecord(raw json.RawMessage, table [][3]string, steps bool) (*Record, error) {
+func decodeRecord(raw json.RawMessage, table [][]string, steps bool) (*Record, error) {
 	if table == nil {
 		var rec Record
 		err := json.Unmarshal(raw, &rec)
@@ -560,10 +564,14 @@ func decodeRecord(raw json.RawMessage, table [][3]string, steps bool) (*Record, 
 			return nil, fmt.Errorf("a step of %d fields", len(f))
 		}
 		i, _ := f[0].(float64)
-		if i < 0 || int(i) >= len(table) {
+		if i < 0 || int(i) >= len(table) || len(table[int(i)]) < 3 {
 			return nil, fmt.Errorf("step %v is not in the table of %d", f[0], len(table))
 		}
-		st := StepRecord{Step: table[int(i)][0], Path: table[int(i)][1], Connector: table[int(i)][2]}
+		t := table[int(i)]
+		st := StepRecord{Step: t[0], Path: t[1], Connector: t[2]}
+		if len(t) > 3 && t[3] != rec.Pipeline {
+			st.Pipeline = t[3]
+		}
 		off, _ := f[1].(float64)
 		dur, _ := f[2].(float64)
 		st.OffsetUS, st.DurationUS = int64(off), int64(dur)

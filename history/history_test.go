@@ -143,13 +143,24 @@ func TestSegments(t *testing.T) {
 	}
 }
 
+// stepInfos are the steps traces are made of, shared as a loaded
+// pipeline's are; the second belongs to a called pipeline.
+var stepInfos = func() []*engine.StepInfo {
+	infos := make([]*engine.StepInfo, 32)
+	for i := range infos {
+		infos[i] = &engine.StepInfo{Step: fmt.Sprintf("step %d", i), Path: fmt.Sprintf("steps[%d]", i), Connector: "set"}
+	}
+	infos[1].Pipeline = "called"
+	return infos
+}()
+
 // trace returns a trace of n steps of which the third failed after two
 // attempts.
 func trace(start time.Time, n int) *engine.Trace {
 	tr := &engine.Trace{}
 	for i := range n {
-		s := engine.StepRecord{Step: fmt.Sprintf("step %d", i), Path: fmt.Sprintf("steps[%d]", i), Connector: "set",
-			Start: start.Add(time.Duration(i) * time.Millisecond), Duration: time.Duration(i) * time.Microsecond, Outcome: "ok"}
+		s := engine.StepRecord{StepInfo: stepInfos[i], Start: start.Add(time.Duration(i) * time.Millisecond),
+			Duration: time.Duration(i) * time.Microsecond, Outcome: "ok"}
 		if i == 2 {
 			s.Outcome, s.Error, s.Attempts = "continued", `bad "input"`, 2
 		}
@@ -196,6 +207,9 @@ func TestStepsRoundTrip(t *testing.T) {
 		for j, s := range rec.Steps {
 			want := history.StepRecord{Step: fmt.Sprintf("step %d", j), Path: fmt.Sprintf("steps[%d]", j), Connector: "set",
 				OffsetUS: int64(j) * 1000, DurationUS: int64(j), Outcome: "ok"}
+			if j == 1 {
+				want.Pipeline = "called"
+			}
 			if j == 2 {
 				want.Outcome, want.Error, want.Attempts = "continued", `bad "input"`, 2
 			}

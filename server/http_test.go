@@ -263,7 +263,13 @@ trigger:
   http: {path: /login}
 steps:
   - set: {user: "{{ message.user }}", password: "{{ message.password }}", ssn: "{{ message.ssn }}"}
-`, "fail.yaml": httpPipelines["fail.yaml"]}, nil)
+`, "fail.yaml": httpPipelines["fail.yaml"], "outer.yaml": `
+name: outer
+trigger:
+  http: {path: /outer}
+steps:
+  - pipeline: {name: login}
+`}, nil)
 	code, hdr, _ := e.do(t, "POST", "/login", `{"user":"ada","password":"hunter2","ssn":"123"}`, nil)
 	if code != 200 {
 		t.Fatal(code)
@@ -299,14 +305,25 @@ steps:
 	if code != 200 || !strings.Contains(body, `"pipeline":"login"`) || strings.Contains(body, `"pipeline":"fail"`) {
 		t.Errorf("API list: %d %s", code, body)
 	}
-	// Recorded executions feed the step duration histograms.
-	e.do(t, "POST", "/login", `{"user":"bob"}`, nil)
+	// A called pipeline's steps are recorded as its own.
+	_, hdr, _ = e.do(t, "POST", "/outer", `{"user":"bob"}`, nil)
 	if err := e.srv.History().Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
+	rec, err = history.Get(ctx, e.st, hdr.Get("X-Execution-Id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.Steps) != 2 || rec.Steps[0].Pipeline != "login" || rec.Steps[0].Path != "steps[0]" || rec.Steps[0].Connector != "set" ||
+		rec.Steps[1].Pipeline != "" || rec.Steps[1].Connector != "pipeline" {
+		t.Errorf("steps of a call: %+v", rec.Steps)
+	}
+	// Recorded executions feed the step duration histograms, a called
+	// pipeline's steps under its name.
 	_, _, metrics := e.do(t, "GET", "/metrics", "", nil)
 	for _, want := range []string{
 		`nectar_step_duration_seconds_count{connector="set",pipeline="login"} 2`,
+		`nectar_step_duration_seconds_count{connector="pipeline",pipeline="outer"} 1`,
 		`nectar_step_duration_seconds_count{connector="throw",pipeline="fail"} 1`,
 	} {
 		if !strings.Contains(metrics, want) {

@@ -35,7 +35,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "nectar_execution_duration_seconds", Help: "Execution durations by pipeline and trigger.", Buckets: durationBuckets,
 		}, []string{"pipeline", "trigger"}),
 		steps: prometheus.NewHistogramVec(prometheus.HistogramOpts{
-			Name: "nectar_step_duration_seconds", Help: "Step durations by pipeline and connector.", Buckets: durationBuckets,
+			Name: "nectar_step_duration_seconds", Help: "Step durations by pipeline (the step's own, for a called pipeline's steps) and connector.", Buckets: durationBuckets,
 		}, []string{"pipeline", "connector"}),
 		requests: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nectar_http_requests_total", Help: "HTTP requests by route and status code.",
@@ -66,7 +66,7 @@ func (m *metrics) observe(e *history.Execution) {
 		if s.Outcome == "skipped" {
 			continue
 		}
-		k := [2]string{e.Pipeline.Name, s.Connector}
+		k := [2]string{s.Pipeline, s.Connector} // a called pipeline's steps count under its name
 		o, ok := m.stepSeries[k]
 		if !ok {
 			o = m.steps.WithLabelValues(k[0], k[1])
