@@ -266,9 +266,10 @@ func compileCall(t *ast.CallNode) evalFn {
 		return nil
 	}
 	fn := ownFuncs[id.Value]
+	var unary func(any) (any, error)
 	if fn == nil {
 		if f, ok := catalogue[id.Value]; ok {
-			fn = f.Fn
+			fn, unary = f.Fn, f.Unary
 		}
 	}
 	if fn == nil {
@@ -285,7 +286,11 @@ func compileCall(t *ast.CallNode) evalFn {
 		return func(*Env) (any, error) { return fn() }
 	case 1:
 		a0 := args[0]
-		if f1 := unaryDirect[id.Value]; f1 != nil {
+		f1 := unaryDirect[id.Value]
+		if f1 == nil {
+			f1 = unary
+		}
+		if f1 != nil {
 			return func(e *Env) (any, error) {
 				v0, err := a0(e)
 				if err != nil {

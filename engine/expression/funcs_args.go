@@ -170,9 +170,14 @@ func argText(name string, args []any, i int) (string, error) {
 	if i >= len(args) {
 		return "", argError(name, i, "missing")
 	}
-	s, ok := text(args[i])
+	return textAt(name, i, args[i])
+}
+
+// textAt returns v, argument i of a function, as a string.
+func textAt(name string, i int, v any) (string, error) {
+	s, ok := text(v)
 	if !ok {
-		return "", argError(name, i, "expected a string, got %s", value.TypeName(norm(args[i])))
+		return "", argError(name, i, "expected a string, got %s", value.TypeName(norm(v)))
 	}
 	return s, nil
 }

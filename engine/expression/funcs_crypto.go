@@ -23,13 +23,13 @@ func init() {
 			Name: "SHA256", Usage: "SHA256(s)",
 			Doc:     "Hex-encoded SHA-256 digest of the UTF-8 bytes of s (numbers and booleans are hashed as text).",
 			Example: `SHA256("abc")`, Result: `"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"`,
-			Fn: digestFn("SHA256", sha256.New),
+			Unary: digestFn("SHA256", func(s string) string { d := sha256.Sum256([]byte(s)); return hex.EncodeToString(d[:]) }),
 		},
 		Function{
 			Name: "SHA512", Usage: "SHA512(s)",
 			Doc:     "Hex-encoded SHA-512 digest of the UTF-8 bytes of s.",
 			Example: `SHA512("abc")`, Result: `"ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"`,
-			Fn: digestFn("SHA512", sha512.New),
+			Unary: digestFn("SHA512", func(s string) string { d := sha512.Sum512([]byte(s)); return hex.EncodeToString(d[:]) }),
 		},
 		Function{
 			Name: "HMACSHA256", Usage: "HMACSHA256(key, s)",
@@ -89,7 +89,7 @@ func init() {
 			Name: "QUERYUNESCAPE", Usage: "QUERYUNESCAPE(s)",
 			Doc:     "Reverses QUERYESCAPE: + becomes a space and %XX sequences are decoded. A malformed escape is an error.",
 			Example: `QUERYUNESCAPE("a+b%26c")`, Result: `"a b&c"`,
-			Fn: unescapeFn("QUERYUNESCAPE", url.QueryUnescape),
+			Unary: unescapeFn("QUERYUNESCAPE", url.QueryUnescape),
 		},
 		Function{
 			Name: "PATHESCAPE", Usage: "PATHESCAPE(s)",
@@ -100,18 +100,15 @@ func init() {
 	)
 }
 
-func digestFn(name string, h func() hash.Hash) func(args ...any) (any, error) {
-	return func(args ...any) (any, error) {
-		if err := arity(name, args, 1, 1); err != nil {
-			return nil, err
-		}
-		s, err := argText(name, args, 0)
+// digestFn is a one-argument function returning the hex digest of a
+// string that sum computes.
+func digestFn(name string, sum func(string) string) func(v any) (any, error) {
+	return func(v any) (any, error) {
+		s, err := textAt(name, 0, v)
 		if err != nil {
 			return nil, err
 		}
-		d := h()
-		d.Write([]byte(s))
-		return hex.EncodeToString(d.Sum(nil)), nil
+		return sum(s), nil
 	}
 }
 
@@ -206,15 +203,12 @@ func fnHexDecode(args ...any) (any, error) {
 	return string(b), nil
 }
 
-func unescapeFn(name string, f func(string) (string, error)) func(args ...any) (any, error) {
-	return func(args ...any) (any, error) {
-		if err := arity(name, args, 1, 1); err != nil {
-			return nil, err
-		}
-		if args[0] == nil {
+func unescapeFn(name string, f func(string) (string, error)) func(v any) (any, error) {
+	return func(v any) (any, error) {
+		if v == nil {
 			return nil, nil
 		}
-		s, err := argText(name, args, 0)
+		s, err := textAt(name, 0, v)
 		if err != nil {
 			return nil, err
 		}

@@ -229,11 +229,6 @@ func typeTest(name, what, example string, test func(any) bool) Function {
 		Name: name, Usage: name + "(v)",
 		Doc:     "True when v is " + what + ".",
 		Example: example, Result: "true",
-		Fn: func(args ...any) (any, error) {
-			if err := arity(name, args, 1, 1); err != nil {
-				return nil, err
-			}
-			return test(norm(args[0])), nil
-		},
+		Unary: func(v any) (any, error) { return test(norm(v)), nil },
 	}
 }

@@ -22,6 +22,10 @@ type Function struct {
 	Example string // an expression using the function, e.g. `CONCAT("a", "b")`
 	Result  string // the example's result as JSON (a test evaluates every example); "" when not deterministic
 	Fn      func(args ...any) (any, error)
+	// Unary, for a function of exactly one argument, may be given instead
+	// of Fn (which register then derives from it): compiled calls use it
+	// directly, without packing the argument into a slice.
+	Unary func(v any) (any, error)
 }
 
 var catalogue = map[string]*Function{}
@@ -36,6 +40,18 @@ func register(fs ...Function) {
 		}
 		if _, dup := catalogue[f.Name]; dup {
 			panic(fmt.Sprintf("expression: function %s registered twice", f.Name))
+		}
+		if u := f.Unary; u != nil {
+			if f.Fn != nil {
+				panic(fmt.Sprintf("expression: function %s has both Fn and Unary", f.Name))
+			}
+			name := f.Name
+			f.Fn = func(args ...any) (any, error) {
+				if err := arity(name, args, 1, 1); err != nil {
+					return nil, err
+				}
+				return u(args[0])
+			}
 		}
 		catalogue[f.Name] = &f
 	}
