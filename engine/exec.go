@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -41,6 +42,28 @@ func (p *Pipeline) Close(ctx context.Context) error {
 	return errors.Join(errs...)
 }
 
+// DefaultSensitiveFields are field names whose values Nectar masks as ***
+// wherever it shows data (log lines, execution records), in every pipeline.
+var DefaultSensitiveFields = []string{
+	"password", "passwd", "secret", "client_secret", "token", "access_token", "refresh_token", "id_token",
+	"api_key", "apikey", "apiKey", "authorization", "Authorization", "private_key", "privateKey", "credentials",
+}
+
+var defaultSensitive = func() map[string]bool {
+	m := make(map[string]bool, len(DefaultSensitiveFields))
+	for _, f := range DefaultSensitiveFields {
+		m[f] = true
+	}
+	return m
+}()
+
+// Sensitive reports whether the values of field k are masked as *** in what
+// x shows: one of DefaultSensitiveFields, of the pipeline's
+// sensitive_fields or of the runtime's SensitiveFields.
+func (x *Exec) Sensitive(k string) bool {
+	return defaultSensitive[k] || slices.Contains(x.Pipeline.SensitiveFields, k) || slices.Contains(x.Runtime.SensitiveFields, k)
+}
+
 // Resolver finds pipelines by name for the pipeline connector.
 type Resolver interface {
 	Pipeline(name string) (*Pipeline, bool)
@@ -54,6 +77,10 @@ type Runtime struct {
 	Logger    *slog.Logger
 	// MaxCallDepth bounds pipelines calling pipelines (default 16).
 	MaxCallDepth int
+	// SensitiveFields are field names masked as *** in every pipeline's log
+	// lines, besides DefaultSensitiveFields and each pipeline's own
+	// sensitive_fields (nectar serve --sensitive-fields).
+	SensitiveFields []string
 	// Services holds shared services by key (accounts, store, events, …).
 	// Connectors look them up with Service.
 	services sync.Map

@@ -145,11 +145,9 @@ type Options struct {
 	Logger  *slog.Logger
 }
 
-// DefaultSensitiveFields are masked in every snapshot.
-var DefaultSensitiveFields = []string{
-	"password", "passwd", "secret", "client_secret", "token", "access_token", "refresh_token", "id_token",
-	"api_key", "apikey", "apiKey", "authorization", "Authorization", "private_key", "privateKey", "credentials",
-}
+// DefaultSensitiveFields are masked in every snapshot (the engine's, which
+// log lines mask too).
+var DefaultSensitiveFields = engine.DefaultSensitiveFields
 
 // Recorder writes execution records in the background. Create it with New;
 // it is safe for concurrent use.

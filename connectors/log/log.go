@@ -1,8 +1,10 @@
 // Package log implements the log connector: it writes one structured log line
 // (log/slog) at a level, with a message template and optional fields in the
 // order of the file, and passes the message through unchanged. Every line
-// carries the execution id; the pipeline's sensitive_fields are masked as ***
-// in the fields, at any depth.
+// carries the execution id; sensitive fields (engine.Exec.Sensitive: the
+// usual password, token, secret…, the pipeline's sensitive_fields and the
+// server's) are masked as *** in the fields and in objects the message
+// embeds, at any depth.
 package log
 
 import (
@@ -60,12 +62,8 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 	if !x.Logger.Enabled(ctx, s.level) {
 		return in, nil
 	}
-	sensitive := x.Pipeline.SensitiveFields
-	var maskValue func(any) any
-	if len(sensitive) > 0 {
-		maskValue = func(v any) any { return mask(v, sensitive) }
-	}
-	msg, err := s.msg.Text(x, in, maskValue)
+	sensitive := x.Sensitive
+	msg, err := s.msg.Text(x, in, func(v any) any { return mask(v, sensitive) })
 	if err != nil {
 		return nil, err
 	}
@@ -78,9 +76,9 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 		fields, _ := v.(*value.Object)
 		attrs = slices.Grow(attrs, fields.Len())
 		fields.Range(func(k string, v any) bool {
-			if v != nil && slices.Contains(sensitive, k) {
+			if v != nil && sensitive(k) {
 				v = masked
-			} else if len(sensitive) > 0 {
+			} else {
 				v = mask(v, sensitive)
 			}
 			attrs = append(attrs, slog.Any(k, v))
@@ -95,14 +93,14 @@ const masked = "***"
 
 // mask returns v with the values of sensitive keys replaced by ***, at any
 // depth. Parts without any are shared, not copied; v itself is not changed.
-func mask(v any, sensitive []string) any {
+func mask(v any, sensitive func(string) bool) any {
 	switch t := v.(type) {
 	case *value.Object:
 		var out *value.Object
 		for i := range t.Len() {
 			k, c := t.At(i)
 			nc := c
-			if c != nil && slices.Contains(sensitive, k) {
+			if c != nil && sensitive(k) {
 				nc = masked
 			} else {
 				nc = mask(c, sensitive)

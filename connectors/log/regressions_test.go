@@ -1,10 +1,12 @@
 package log_test
 
 import (
+	"context"
 	"log/slog"
 	"strings"
 	"testing"
 
+	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/enginetest"
 	"github.com/nectar-run/nectar/engine/value"
 )
@@ -67,6 +69,22 @@ func TestSensitiveFieldsAreMaskedInLogs(t *testing.T) {
 				t.Errorf("the message changed: %s", got)
 			}
 		})
+	}
+}
+
+// TestUsualSecretsAreMaskedInLogs: fields named like the usual secrets
+// (password, token, …) and those the server lists are masked without a
+// pipeline naming them, as they are in execution records.
+func TestUsualSecretsAreMaskedInLogs(t *testing.T) {
+	p := enginetest.Load(t, "name: test\nsteps:\n  - log: {message: 'login {{ message }}', fields: {password: '{{ message.password }}', user: '{{ message.user }}'}}\n")
+	logger, log := enginetest.CaptureLog(slog.LevelInfo)
+	in := `{"user":"ada","password":"hunter2","session":{"token":"t0k3n","pin":"1234"}}`
+	if _, err := p.Run(context.Background(), &engine.Runtime{Logger: logger, SensitiveFields: []string{"pin"}}, enginetest.Decode(t, in), engine.RunOptions{ExecutionID: "exec-1"}); err != nil {
+		t.Fatal(err)
+	}
+	want := `{"level":"INFO","msg":"login {\"user\":\"ada\",\"password\":\"***\",\"session\":{\"token\":\"***\",\"pin\":\"***\"}}","step":"log#1","password":"***","user":"ada","execution_id":"exec-1","pipeline":"test"}`
+	if got := value.MustEncodeString(log.Records(t)[0]); got != want {
+		t.Errorf("got  %s\nwant %s", got, want)
 	}
 }
 
