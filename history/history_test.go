@@ -143,6 +143,18 @@ func TestSegments(t *testing.T) {
 	}
 }
 
+// tempStore opens a bbolt store in a temporary directory, closed at the
+// end of the test.
+func tempStore(tb testing.TB) *bolt.Store {
+	tb.Helper()
+	st, err := bolt.Open(tb.TempDir(), bolt.WithNoSync())
+	if err != nil {
+		tb.Fatal(err)
+	}
+	tb.Cleanup(func() { st.Close() })
+	return st
+}
+
 // stepInfos are the steps traces are made of, shared as a loaded
 // pipeline's are; the second belongs to a called pipeline.
 var stepInfos = func() []*engine.StepInfo {
@@ -173,11 +185,7 @@ func trace(start time.Time, n int) *engine.Trace {
 // step table read back as they were recorded, in one segment and across
 // segments.
 func TestStepsRoundTrip(t *testing.T) {
-	st, err := bolt.Open(t.TempDir(), bolt.WithNoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := tempStore(t)
 	ctx := context.Background()
 	r, err := history.New(ctx, st, history.Options{})
 	if err != nil {
@@ -224,11 +232,7 @@ func TestStepsRoundTrip(t *testing.T) {
 // TestEarlierFormats reads records stored by earlier versions: one record
 // under its id, and a segment written as a plain array of records.
 func TestEarlierFormats(t *testing.T) {
-	st, err := bolt.Open(t.TempDir(), bolt.WithNoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := tempStore(t)
 	ctx := context.Background()
 	step := `"steps":[{"step":"a","path":"steps[0]","connector":"log","offset_us":1,"duration_us":2,"outcome":"ok"}]`
 	single := `{"id":"0001","pipeline":"p","trigger":"http","status":"ok","code":200,` + step + `}`
@@ -270,11 +274,7 @@ func TestEarlierFormats(t *testing.T) {
 // request (16 steps, small input and output with masked tokens) through
 // to the bbolt file: the background cost of history per execution.
 func BenchmarkRecord(b *testing.B) {
-	st, err := bolt.Open(b.TempDir(), bolt.WithNoSync())
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer st.Close()
+	st := tempStore(b)
 	ctx := context.Background()
 	r, err := history.New(ctx, st, history.Options{Queue: 1024})
 	if err != nil {
