@@ -60,4 +60,7 @@ for h in baseline nectar; do
   printf '%-10s %12s %10s\n' "$h" "$(median $h 2)" "$(median $h 3)"
 done
 awk -v a="$(median nectar 2)" -v b="$(median baseline 2)" 'BEGIN {printf "nectar/baseline throughput: %.0f%% (median of '"$ROUNDS"' alternating rounds)\n", 100*a/b}'
+# Each round's own ratio, to show how much the machine moved.
+awk '$1=="baseline" {b[++nb]=$2} $1=="nectar" {n[++nn]=$2}
+  END {printf "per round:"; for (i=1; i<=nb; i++) printf " %.0f%%", 100*n[i]/b[i]; print ""}' "$TMP/results"
 echo "executions recorded: $(curl -fsS -H "Authorization: Bearer $(cat "$TMP/data/admin.key")" 'http://127.0.0.1:8090/api/executions?limit=1000' | grep -o '"id"' | wc -l) (last 1000 listed)"

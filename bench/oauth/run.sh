@@ -90,3 +90,6 @@ printf '%-22s %12s %10s\n' "nectar" "$(median history 2)" "$(median history 3)"
 printf '%-22s %12s %10s\n' "nectar --no-history" "$(median nohistory 2)" "$(median nohistory 3)"
 ratio() { awk -v a="$(median $1 2)" -v b="$(median baseline 2)" 'BEGIN {printf "%.0f%%", 100*a/b}'; }
 echo "nectar/baseline throughput: $(ratio history) (history on), $(ratio nohistory) (history off); median of $ROUNDS alternating rounds; aim: at least 75%"
+# Each round's own ratios, to show how much the machine moved.
+awk '$1=="baseline" {b[++nb]=$2} $1=="history" {h[++nh]=$2} $1=="nohistory" {o[++no]=$2}
+  END {printf "per round (history on / off):"; for (i=1; i<=nb; i++) printf " %.0f%%/%.0f%%", 100*h[i]/b[i], 100*o[i]/b[i]; print ""}' "$TMP/results"
