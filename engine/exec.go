@@ -57,11 +57,26 @@ var defaultSensitive = func() map[string]bool {
 	return m
 }()
 
+// SensitiveField reports whether the values of field k are masked as ***:
+// k is one of DefaultSensitiveFields or in one of lists. Log lines and
+// execution records both decide with it.
+func SensitiveField(k string, lists ...[]string) bool {
+	if defaultSensitive[k] {
+		return true
+	}
+	for _, l := range lists {
+		if slices.Contains(l, k) {
+			return true
+		}
+	}
+	return false
+}
+
 // Sensitive reports whether the values of field k are masked as *** in what
 // x shows: one of DefaultSensitiveFields, of the pipeline's
 // sensitive_fields or of the runtime's SensitiveFields.
 func (x *Exec) Sensitive(k string) bool {
-	return defaultSensitive[k] || slices.Contains(x.Pipeline.SensitiveFields, k) || slices.Contains(x.Runtime.SensitiveFields, k)
+	return SensitiveField(k, x.Pipeline.SensitiveFields, x.Runtime.SensitiveFields)
 }
 
 // Resolver finds pipelines by name for the pipeline connector.
@@ -78,8 +93,8 @@ type Runtime struct {
 	// MaxCallDepth bounds pipelines calling pipelines (default 16).
 	MaxCallDepth int
 	// SensitiveFields are field names masked as *** in every pipeline's log
-	// lines, besides DefaultSensitiveFields and each pipeline's own
-	// sensitive_fields (nectar serve --sensitive-fields).
+	// lines and execution records, besides DefaultSensitiveFields and each
+	// pipeline's own sensitive_fields (nectar serve --sensitive-fields).
 	SensitiveFields []string
 	// Services holds shared services by key (accounts, store, events, …).
 	// Connectors look them up with Service.

@@ -128,7 +128,8 @@ type Options struct {
 	SnapshotBytes int
 	// SensitiveFields are field names whose values are masked as *** in
 	// every pipeline's snapshots, besides the pipeline's own
-	// sensitive_fields and DefaultSensitiveFields.
+	// sensitive_fields and engine.DefaultSensitiveFields (the server passes
+	// its runtime's).
 	SensitiveFields []string
 	// SecretValues, when set, returns strings (account secrets) masked
 	// wherever they appear as a whole string value.
@@ -145,10 +146,6 @@ type Options struct {
 	Logger  *slog.Logger
 }
 
-// DefaultSensitiveFields are masked in every snapshot (the engine's, which
-// log lines mask too).
-var DefaultSensitiveFields = engine.DefaultSensitiveFields
-
 // Recorder writes execution records in the background. Create it with New;
 // it is safe for concurrent use.
 type Recorder struct {
@@ -159,7 +156,6 @@ type Recorder struct {
 	flushQ chan chan struct{}
 	once   sync.Once
 	count  int
-	global map[string]bool
 	logger *slog.Logger
 
 	buf, zbuf   []byte
@@ -186,15 +182,9 @@ func New(ctx context.Context, st store.Store, opts Options) (*Recorder, error) {
 		opts.Queue = 8192
 	}
 	r := &Recorder{st: st, opts: opts, queue: make(chan *Execution, opts.Queue), done: make(chan struct{}),
-		flushQ: make(chan chan struct{}), global: map[string]bool{}, logger: opts.Logger}
+		flushQ: make(chan chan struct{}), logger: opts.Logger}
 	if r.logger == nil {
 		r.logger = slog.Default()
-	}
-	for _, f := range DefaultSensitiveFields {
-		r.global[f] = true
-	}
-	for _, f := range opts.SensitiveFields {
-		r.global[f] = true
 	}
 	if st != nil {
 		ids, err := st.List(ctx, Bucket, store.ListOptions{})
@@ -652,7 +642,7 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 		name = e.Pipeline.Name
 		fields = e.Pipeline.SensitiveFields
 	}
-	m := &masker{global: r.global, local: fields, secrets: secrets}
+	m := &masker{global: r.opts.SensitiveFields, local: fields, secrets: secrets}
 	status, code := StatusOK, e.Code
 	if e.Err != nil {
 		status = StatusFailed
@@ -756,8 +746,8 @@ func (r *Recorder) appendSnapshot(dst []byte, name string, m *masker, v any, raw
 
 // masker replaces the values of sensitive fields with "***".
 type masker struct {
-	global  map[string]bool
-	local   []string
+	global  []string // Options.SensitiveFields
+	local   []string // the pipeline's sensitive_fields
 	secrets []string
 }
 
@@ -795,17 +785,7 @@ func (m *masker) clean(raw string) bool {
 	return true
 }
 
-func (m *masker) sensitive(k string) bool {
-	if m.global[k] {
-		return true
-	}
-	for _, f := range m.local {
-		if f == k {
-			return true
-		}
-	}
-	return false
-}
+func (m *masker) sensitive(k string) bool { return engine.SensitiveField(k, m.local, m.global) }
 
 // appendJSON writes v as JSON with sensitive values replaced, in one pass
 // and without copying v.

@@ -12,6 +12,7 @@ import (
 	"github.com/golang-jwt/jwt/v5"
 
 	"github.com/nectar-run/nectar/consumers"
+	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/history"
 	"github.com/nectar-run/nectar/server"
 )
@@ -365,5 +366,30 @@ func TestManagementAPI(t *testing.T) {
 				t.Errorf("API shows key hashes: %s", body)
 			}
 		})
+	}
+}
+
+// TestRuntimeSensitiveFieldsReachTheHistory: the names the server masks in
+// log lines (Runtime.SensitiveFields, nectar serve --sensitive-fields) are
+// masked in execution records too.
+func TestRuntimeSensitiveFieldsReachTheHistory(t *testing.T) {
+	e := start(t, map[string]string{"pin.yaml": `
+name: pin
+trigger:
+  http: {path: /pin}
+steps:
+  - set: {user: "{{ message.user }}", pin: "{{ message.pin }}"}
+`}, func(o *server.Options) { o.Runtime = &engine.Runtime{SensitiveFields: []string{"pin"}} })
+	_, hdr, _ := e.do(t, "POST", "/pin", `{"user":"ada","pin":"4321"}`, nil)
+	ctx := context.Background()
+	if err := e.srv.History().Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := history.Get(ctx, e.st, hdr.Get("X-Execution-Id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(rec.Input) + string(rec.Output); strings.Contains(got, "4321") || !strings.Contains(string(rec.Output), `"pin":"***"`) {
+		t.Errorf("pin not masked: input %s output %s", rec.Input, rec.Output)
 	}
 }

@@ -28,6 +28,7 @@ import (
 	"log/slog"
 	"net/http"
 	"os"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -168,6 +169,8 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	s.metrics = newMetrics(s.reg)
 	s.bgCtx, s.stopBg = context.WithCancel(context.Background())
 	hopts := opts.History
+	// What the runtime masks in log lines, the history masks too.
+	hopts.SensitiveFields = append(slices.Clip(hopts.SensitiveFields), s.rt.SensitiveFields...)
 	if hopts.Logger == nil {
 		hopts.Logger = s.log
 	}

@@ -153,7 +153,7 @@ unless --log-format text.`,
 			srv, err := server.New(ctx, server.Options{
 				Dir: dir, Shipped: shippedPipelines, Load: opts, Runtime: rt, Store: st, Consumers: cm, Bus: busOption(bus),
 				HistoryOff: noHistory,
-				History:    history.Options{MaxRecords: histMax, MaxAge: histAge, SensitiveFields: sensitive, Snapshots: snapshots, Logger: log},
+				History:    history.Options{MaxRecords: histMax, MaxAge: histAge, Snapshots: snapshots, Logger: log},
 				AdminKey:   adminKey, JWTKey: jwtKeyFrom(am), Mount: accountMounts(am, log),
 				ReloadInterval: reload, Logger: log,
 			})
