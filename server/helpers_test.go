@@ -18,6 +18,7 @@ import (
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/store/bolt"
 	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/history"
 	"github.com/nectar-run/nectar/server"
 )
 
@@ -134,6 +135,21 @@ func start(t *testing.T, files map[string]string, mod func(*server.Options)) *en
 		st.Close()
 	})
 	return e
+}
+
+// record flushes the history and returns the record of the execution
+// whose response headers are hdr.
+func (e *env) record(t *testing.T, hdr http.Header) *history.Record {
+	t.Helper()
+	ctx := context.Background()
+	if err := e.srv.History().Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := history.Get(ctx, e.st, hdr.Get("X-Execution-Id"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return rec
 }
 
 // do sends a request and returns status, headers and body.

@@ -277,13 +277,7 @@ steps:
 	}
 	e.do(t, "POST", "/fail", `{"id":1}`, nil)
 	ctx := context.Background()
-	if err := e.srv.History().Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	rec, err := history.Get(ctx, e.st, hdr.Get("X-Execution-Id"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec := e.record(t, hdr)
 	b, _ := json.Marshal(rec)
 	s := string(b)
 	for _, leak := range []string{"hunter2", `"123"`} {
@@ -308,13 +302,7 @@ steps:
 	}
 	// A called pipeline's steps are recorded as its own.
 	_, hdr, _ = e.do(t, "POST", "/outer", `{"user":"bob"}`, nil)
-	if err := e.srv.History().Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	rec, err = history.Get(ctx, e.st, hdr.Get("X-Execution-Id"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec = e.record(t, hdr)
 	if len(rec.Steps) != 2 || rec.Steps[0].Pipeline != "login" || rec.Steps[0].Path != "steps[0]" || rec.Steps[0].Connector != "set" ||
 		rec.Steps[1].Pipeline != "" || rec.Steps[1].Connector != "pipeline" {
 		t.Errorf("steps of a call: %+v", rec.Steps)
@@ -381,14 +369,7 @@ steps:
   - set: {user: "{{ message.user }}", pin: "{{ message.pin }}"}
 `}, func(o *server.Options) { o.Runtime = &engine.Runtime{SensitiveFields: []string{"pin"}} })
 	_, hdr, _ := e.do(t, "POST", "/pin", `{"user":"ada","pin":"4321"}`, nil)
-	ctx := context.Background()
-	if err := e.srv.History().Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	rec, err := history.Get(ctx, e.st, hdr.Get("X-Execution-Id"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	rec := e.record(t, hdr)
 	if got := string(rec.Input) + string(rec.Output); strings.Contains(got, "4321") || !strings.Contains(string(rec.Output), `"pin":"***"`) {
 		t.Errorf("pin not masked: input %s output %s", rec.Input, rec.Output)
 	}
