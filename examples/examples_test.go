@@ -1,7 +1,8 @@
 // Package examples_test runs the example pipelines of the repository: each
 // NAME.yaml under examples/ that has a NAME.input.json next to it runs with
 // that input, and its output must equal NAME.want.json (or its error must
-// contain the text of NAME.want.err). Every example YAML, those of the
+// contain the text of NAME.want.err); each line of NAME.want.log, when there
+// is one, must be the message of a line the run logged. Every example YAML, those of the
 // connectors included, must load; a connector's own test runs its example
 // with the services it needs (a store, an account, a fake API).
 package examples_test
@@ -9,13 +10,16 @@ package examples_test
 import (
 	"context"
 	"flag"
+	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
 	_ "github.com/nectar-run/nectar/connectors/all"
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/enginetest"
 	"github.com/nectar-run/nectar/engine/value"
 )
 
@@ -58,7 +62,16 @@ func TestExamples(t *testing.T) {
 			if err != nil {
 				t.Fatalf("%s.input.json: %v", base, err)
 			}
-			out, runErr := p.Run(context.Background(), &engine.Runtime{Pipelines: lib}, in, engine.RunOptions{})
+			logger, logged := enginetest.CaptureLog(slog.LevelDebug)
+			out, runErr := p.Run(context.Background(), &engine.Runtime{Pipelines: lib, Logger: logger}, in, engine.RunOptions{})
+			if wantLog, err := os.ReadFile(base + ".want.log"); err == nil {
+				msgs := logged.Messages(t)
+				for _, line := range strings.Split(strings.TrimSpace(string(wantLog)), "\n") {
+					if !slices.Contains(msgs, line) {
+						t.Errorf("no log line %q; logged %q", line, msgs)
+					}
+				}
+			}
 			if wantErr, err := os.ReadFile(base + ".want.err"); err == nil {
 				if runErr == nil || !strings.Contains(runErr.Error(), strings.TrimSpace(string(wantErr))) {
 					t.Fatalf("got error %v, want one containing %q", runErr, strings.TrimSpace(string(wantErr)))
