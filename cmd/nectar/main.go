@@ -90,7 +90,9 @@ whose OAuth tokens attach themselves, and answer.
   nectar connectors                      list connectors and their options`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		Version:       versionLine(),
 	}
+	root.SetVersionTemplate("{{.Version}}\n")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", envOr("NECTAR_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", envOr("NECTAR_LOG_FORMAT", "text"), "log format: text or json")
 	root.PersistentFlags().StringVar(&g.dataDir, "data-dir", envOr("NECTAR_DATA_DIR", ".nectar"), "where Nectar keeps its data (accounts, tokens, executions)")

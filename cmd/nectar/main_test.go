@@ -165,3 +165,15 @@ func TestJoltConformanceThroughCLI(t *testing.T) {
 		})
 	}
 }
+
+// TestVersion: `nectar --version` prints what `nectar version` prints.
+func TestVersion(t *testing.T) {
+	cmdOut, _, code := nectar(t, "", "version")
+	if code != 0 || !strings.HasPrefix(cmdOut, "nectar ") {
+		t.Fatalf("nectar version: exit %d, %q", code, cmdOut)
+	}
+	flagOut, errOut, code := nectar(t, "", "--version")
+	if code != 0 || flagOut != cmdOut {
+		t.Fatalf("nectar --version: exit %d, %q (stderr %q), want %q", code, flagOut, errOut, cmdOut)
+	}
+}
