@@ -3,7 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,8 +11,10 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	nectarjwt "github.com/nectar-run/nectar/connectors/jwt"
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/secret"
 	"github.com/nectar-run/nectar/history"
 	"github.com/nectar-run/nectar/server"
 )
@@ -125,11 +127,20 @@ steps:
 
 var jwtSecret = []byte("a test HMAC secret of enough length!")
 
-func jwtKeys(ctx context.Context, account string) (any, error) {
+// jwtKeys is the key source of the jwt triggers (and steps) in these tests.
+var jwtKeys = nectarjwt.KeySourceFunc(func(ctx context.Context, account string) (nectarjwt.KeyMaterial, error) {
 	if account != "signer" {
-		return nil, errors.New("unknown account")
+		return nectarjwt.KeyMaterial{}, fmt.Errorf("%w %q", nectarjwt.ErrUnknownAccount, account)
 	}
-	return jwtSecret, nil
+	return nectarjwt.KeyMaterial{Secret: secret.New(string(jwtSecret))}, nil
+})
+
+// withJWTKeys gives the server a runtime whose jwt key source is jwtKeys.
+func withJWTKeys(o *server.Options) {
+	if o.Runtime == nil {
+		o.Runtime = &engine.Runtime{}
+	}
+	nectarjwt.SetKeySource(o.Runtime, jwtKeys)
 }
 
 func token(t *testing.T, claims jwt.MapClaims, key []byte) string {
@@ -142,7 +153,7 @@ func token(t *testing.T, claims jwt.MapClaims, key []byte) string {
 }
 
 func TestHTTPStatuses(t *testing.T) {
-	e := start(t, httpPipelines, func(o *server.Options) { o.JWTKey = jwtKeys })
+	e := start(t, httpPipelines, withJWTKeys)
 	ctx := context.Background()
 	if _, err := e.cm.Create(ctx, consumers.Consumer{Name: "shop", Pipelines: []string{"secure"}}); err != nil {
 		t.Fatal(err)

@@ -37,6 +37,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/nectar-run/nectar/connectors/jwt"
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/store"
@@ -69,9 +70,6 @@ type Options struct {
 	Bus events.Bus
 	// AdminKey protects /api/. Empty refuses every /api/ request.
 	AdminKey string
-	// JWTKey returns the key that verifies bearer tokens of triggers with
-	// auth: jwt: []byte for HMAC, or a crypto public key.
-	JWTKey func(ctx context.Context, account string) (any, error)
 	// Mount adds handlers to the management API (accounts). Patterns are
 	// http.ServeMux patterns under /api/; Public ones skip the admin key
 	// (an OAuth callback a browser follows).
@@ -104,6 +102,7 @@ type Server struct {
 	bus     events.Bus
 	ownBus  bool
 	limiter *consumers.Limiter
+	jwt     *jwt.Verifier // auth: jwt, with the keys the jwt steps of Runtime use
 	api     http.Handler
 
 	gen atomic.Pointer[generation]
@@ -155,6 +154,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s.lib = engine.NewLibrary(opts.Load)
 	s.rt.Pipelines = s.lib
+	s.jwt = jwt.NewVerifier(s.rt)
 	s.bus = opts.Bus
 	if s.bus == nil {
 		s.bus = events.NewMemory()

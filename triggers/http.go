@@ -27,7 +27,7 @@ type HTTP struct {
 
 // JWT says how a bearer token is verified.
 type JWT struct {
-	Account  string   `yaml:"account" required:"true" doc:"the account holding the verification key (an HMAC secret or a PEM public key)"`
+	Account  string   `yaml:"account" required:"true" doc:"the account holding the verification key, read as the jwt connector reads it (an HMAC secret, a PEM key, a JWKS or a JWKS URL; NECTAR_JWT_<ACCOUNT>_* variables win); HMAC tokens are accepted only for a secret"`
 	Scopes   []string `yaml:"scopes" doc:"scopes the token must all carry (in its scope or scp claim); a token without them gets 403"`
 	Issuer   string   `yaml:"issuer" doc:"required iss claim"`
 	Audience string   `yaml:"audience" doc:"required aud claim"`
