@@ -57,7 +57,10 @@ type Options struct {
 	Load engine.LoadOptions
 	// Runtime is shared by every execution; the server sets its Pipelines
 	// (a library of the served pipelines), its Logger when nil, and the
-	// event bus service. nil makes one.
+	// event bus service. nil makes one. Triggers with auth: jwt verify
+	// tokens with the jwt key source installed in it (jwt.SetKeySource;
+	// nectar serve installs pipelines.InstallKeys: NECTAR_JWT_* variables,
+	// then the accounts), exactly as its jwt steps do.
 	Runtime *engine.Runtime
 	// Store keeps the execution history and consumers (nil: neither).
 	Store store.Store
