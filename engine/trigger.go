@@ -23,10 +23,67 @@ type Trigger struct {
 
 // TriggerKind declares a trigger kind for the loader: its key, summary and
 // options (the fields of C), and an optional Validate run after decoding.
+// Validate may return several errors with errors.Join; those that are
+// *OptionError are positioned at their option, the others at the trigger.
 type TriggerKind[C any] struct {
 	Name     string
 	Summary  string
 	Validate func(cfg *C) error
+}
+
+// OptionError is an error of a trigger's Validate about one option, named by
+// its dotted path inside the trigger's block, like "cors.allow_credentials".
+// The load error is positioned at that option (at the deepest part of the
+// path the file has, when the option was left to its default) and its path
+// names it.
+type OptionError struct {
+	Option string
+	Err    error
+}
+
+func (e *OptionError) Error() string { return e.Option + ": " + e.Err.Error() }
+func (e *OptionError) Unwrap() error { return e.Err }
+
+// optionNode finds the node of a dotted option path ("a.b.c") under n, or
+// the deepest node of the path that the file has.
+func optionNode(n *yaml.Node, path string) *yaml.Node {
+	for _, name := range strings.Split(path, ".") {
+		next := mappingValue(resolveAlias(n), name)
+		if next == nil {
+			break
+		}
+		n = next
+	}
+	return n
+}
+
+func mappingValue(n *yaml.Node, key string) *yaml.Node {
+	if n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+// addValidateErr adds the errors of a trigger's Validate, each *OptionError
+// at its option.
+func (cc *Compiler) addValidateErr(err error) {
+	errs := []error{err}
+	if j, ok := err.(interface{ Unwrap() []error }); ok {
+		errs = j.Unwrap()
+	}
+	for _, e := range errs {
+		var oe *OptionError
+		if errors.As(e, &oe) {
+			*cc.l.errs = append(*cc.l.errs, cc.l.errorAt(optionNode(cc.node, oe.Option), cc.path+"."+oe.Option, oe.Err))
+			continue
+		}
+		cc.addErr(e)
+	}
 }
 
 type triggerDef interface {
@@ -61,7 +118,7 @@ func (k TriggerKind[C]) decode(node *yaml.Node, cc *Compiler) any {
 	}
 	if k.Validate != nil {
 		if err := k.Validate(cfg); err != nil {
-			cc.addErr(err)
+			cc.addValidateErr(err)
 			return nil
 		}
 	}

@@ -4,10 +4,8 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
-	"encoding/pem"
 	"errors"
 	"fmt"
-	"strings"
 	"sync"
 	"time"
 
@@ -39,12 +37,11 @@ const keyTTL = 30 * time.Second
 
 // AccountKeys is a jwt.KeySource over the accounts manager of a runtime,
 // after the NECTAR_JWT_* environment variables (jwt.EnvSource), which win
-// when they are set. An account's key is its token, api_key, password or header_value (the
-// first that is set), read as: a PEM private key, a PEM public key or
-// certificate, a JWKS (JSON text), a JWKS URL (http or https), or else an
-// HMAC secret. It is the same mapping as the jwt auth of http triggers, so
-// one account serves both. Key material is kept in memory for 30 s: the
-// jwt connector asks on every execution. It is safe for concurrent use.
+// when they are set. An account's key is read by jwt.AccountMaterial, the
+// same function the jwt auth of http triggers and verify-key use, so one
+// account serves all three. Key material is kept in memory for 30 s: the
+// jwt connector and the jwt triggers ask on every execution. It is safe for
+// concurrent use.
 type AccountKeys struct {
 	rt  *engine.Runtime
 	env *jwt.EnvSource
@@ -123,7 +120,7 @@ func (k *AccountKeys) read(ctx context.Context, name string) (jwt.KeyMaterial, e
 	if err != nil {
 		return jwt.KeyMaterial{}, err
 	}
-	return Material(a)
+	return jwt.AccountMaterial(a)
 }
 
 func generated(name string) bool {
@@ -154,32 +151,4 @@ func generate(ctx context.Context, am *accounts.Manager, name string) (*accounts
 		return nil, err
 	}
 	return a, nil
-}
-
-// Material reads the key an account holds (see AccountKeys).
-func Material(a *accounts.Account) (jwt.KeyMaterial, error) {
-	var raw secret.Secret
-	for _, s := range []secret.Secret{a.Token, a.APIKey, a.Password, a.HeaderValue} {
-		if !s.IsZero() {
-			raw = s
-			break
-		}
-	}
-	if raw.IsZero() {
-		return jwt.KeyMaterial{}, fmt.Errorf("account %s holds no key (put an HMAC secret, a PEM key, a JWKS or a JWKS URL in its token or api_key)", a.Name)
-	}
-	text := strings.TrimSpace(raw.Reveal())
-	switch {
-	case strings.HasPrefix(text, "-----BEGIN"):
-		blk, _ := pem.Decode([]byte(text))
-		if blk != nil && strings.Contains(blk.Type, "PRIVATE KEY") {
-			return jwt.KeyMaterial{PrivateKey: secret.New(text)}, nil
-		}
-		return jwt.KeyMaterial{PublicKey: text}, nil
-	case strings.HasPrefix(text, "{"):
-		return jwt.KeyMaterial{JWKS: text}, nil
-	case strings.HasPrefix(text, "https://") || strings.HasPrefix(text, "http://"):
-		return jwt.KeyMaterial{JWKSURL: text}, nil
-	}
-	return jwt.KeyMaterial{Secret: raw}, nil
 }

@@ -3,16 +3,14 @@ package server
 import (
 	"context"
 	"crypto/subtle"
-	"errors"
-	"fmt"
 	"net/http"
 	"slices"
 	"strings"
 	"time"
 
-	"github.com/golang-jwt/jwt/v5"
-
+	"github.com/nectar-run/nectar/connectors/jwt"
 	"github.com/nectar-run/nectar/consumers"
+	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
 	"github.com/nectar-run/nectar/triggers"
 )
@@ -88,41 +86,25 @@ func consumerCaller(c *consumers.Consumer, method, pipeline string) (*caller, in
 	return &caller{consumer: c, method: method, subject: c.Name}, 0, ""
 }
 
-// verifyJWT checks a bearer token's signature with the key of the trigger's
-// account, its time claims, issuer, audience and scopes.
+// verifyJWT checks a bearer token with the jwt connector's verifier and the
+// key of the trigger's account (see jwt.Verifier: the accepted algorithms
+// follow from the kind of key), then its scopes.
 func (s *Server) verifyJWT(ctx context.Context, token string, cfg *triggers.JWT) (*caller, int, string) {
-	if s.opts.JWTKey == nil || cfg == nil {
-		s.log.Error("a trigger needs JWT keys, but no account manager runs")
+	if cfg == nil {
 		return nil, http.StatusUnauthorized, "invalid credentials"
 	}
-	key, err := s.opts.JWTKey(ctx, cfg.Account)
+	claims, err := s.jwt.Verify(ctx, cfg.Account, token, jwt.VerifyOptions{Issuer: cfg.Issuer, Audience: cfg.Audience})
 	if err != nil {
+		e := engine.AsError(err)
+		switch e.Code {
+		case http.StatusUnauthorized:
+			return nil, http.StatusUnauthorized, e.Message
+		case http.StatusServiceUnavailable:
+			s.log.Error("jwt keys not available", "account", cfg.Account, "error", err.Error())
+			return nil, http.StatusServiceUnavailable, "the keys that verify tokens cannot be fetched"
+		}
 		s.log.Error("jwt key not available", "account", cfg.Account, "error", err.Error())
 		return nil, http.StatusUnauthorized, "invalid credentials"
-	}
-	opts := []jwt.ParserOption{jwt.WithExpirationRequired(), jwt.WithLeeway(30 * time.Second)}
-	if cfg.Issuer != "" {
-		opts = append(opts, jwt.WithIssuer(cfg.Issuer))
-	}
-	if cfg.Audience != "" {
-		opts = append(opts, jwt.WithAudience(cfg.Audience))
-	}
-	claims := jwt.MapClaims{}
-	_, err = jwt.ParseWithClaims(token, claims, func(t *jwt.Token) (any, error) {
-		switch key.(type) {
-		case []byte:
-			if _, ok := t.Method.(*jwt.SigningMethodHMAC); !ok {
-				return nil, fmt.Errorf("unexpected signing method %s", t.Method.Alg())
-			}
-		default:
-			if _, ok := t.Method.(*jwt.SigningMethodHMAC); ok {
-				return nil, errors.New("an HMAC token for a public key") // the classic key-confusion attack
-			}
-		}
-		return key, nil
-	}, opts...)
-	if err != nil {
-		return nil, http.StatusUnauthorized, "invalid token"
 	}
 	have := tokenScopes(claims)
 	for _, want := range cfg.Scopes {
@@ -130,14 +112,16 @@ func (s *Server) verifyJWT(ctx context.Context, token string, cfg *triggers.JWT)
 			return nil, http.StatusForbidden, "token lacks scope " + want
 		}
 	}
-	sub, _ := claims["sub"].(string)
-	return &caller{method: "jwt", subject: sub, claims: value.FromGo(map[string]any(claims)).(*value.Object)}, 0, ""
+	sub, _ := claims.Get("sub")
+	subject, _ := sub.(string)
+	return &caller{method: "jwt", subject: subject, claims: claims}, 0, ""
 }
 
-func tokenScopes(c jwt.MapClaims) []string {
+func tokenScopes(c *value.Object) []string {
 	var out []string
 	for _, k := range []string{"scope", "scp", "scopes"} {
-		switch v := c[k].(type) {
+		v, _ := c.Get(k)
+		switch v := v.(type) {
 		case string:
 			out = append(out, strings.Fields(v)...)
 		case []any:

@@ -104,10 +104,10 @@ func setOrigin(h http.Header, c *triggers.CORS, origin string) bool {
 	allowed := ""
 	for _, o := range c.Origins {
 		if o == "*" {
+			// Never the caller's origin in place of *: with credentials
+			// that would trust every site (the loader refuses * with
+			// allow_credentials; browsers refuse * with credentials).
 			allowed = "*"
-			if c.AllowCredentials {
-				allowed = origin // * is not allowed with credentials
-			}
 			break
 		}
 		if strings.EqualFold(o, origin) {
@@ -122,7 +122,7 @@ func setOrigin(h http.Header, c *triggers.CORS, origin string) bool {
 	if allowed != "*" {
 		h.Add("Vary", "Origin")
 	}
-	if c.AllowCredentials {
+	if c.AllowCredentials && allowed != "*" {
 		h.Set("Access-Control-Allow-Credentials", "true")
 	}
 	if len(c.ExposeHeaders) > 0 {

@@ -3,7 +3,7 @@ package server_test
 import (
 	"context"
 	"encoding/json"
-	"errors"
+	"fmt"
 	"net/http"
 	"strings"
 	"testing"
@@ -11,8 +11,10 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
+	nectarjwt "github.com/nectar-run/nectar/connectors/jwt"
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/secret"
 	"github.com/nectar-run/nectar/history"
 	"github.com/nectar-run/nectar/server"
 )
@@ -114,6 +116,16 @@ trigger:
 steps:
   - set: {ok: true}
 `,
+	"cors-credentials.yaml": `
+name: cors-credentials
+trigger:
+  http:
+    path: /cors-credentials
+    methods: [POST]
+    cors: {origins: ["https://app.example", "https://admin.example"], allow_credentials: true}
+steps:
+  - set: {ok: true}
+`,
 	"text.yaml": `
 name: text
 trigger:
@@ -125,11 +137,20 @@ steps:
 
 var jwtSecret = []byte("a test HMAC secret of enough length!")
 
-func jwtKeys(ctx context.Context, account string) (any, error) {
+// jwtKeys is the key source of the jwt triggers (and steps) in these tests.
+var jwtKeys = nectarjwt.KeySourceFunc(func(ctx context.Context, account string) (nectarjwt.KeyMaterial, error) {
 	if account != "signer" {
-		return nil, errors.New("unknown account")
+		return nectarjwt.KeyMaterial{}, fmt.Errorf("%w %q", nectarjwt.ErrUnknownAccount, account)
 	}
-	return jwtSecret, nil
+	return nectarjwt.KeyMaterial{Secret: secret.New(string(jwtSecret))}, nil
+})
+
+// withJWTKeys gives the server a runtime whose jwt key source is jwtKeys.
+func withJWTKeys(o *server.Options) {
+	if o.Runtime == nil {
+		o.Runtime = &engine.Runtime{}
+	}
+	nectarjwt.SetKeySource(o.Runtime, jwtKeys)
 }
 
 func token(t *testing.T, claims jwt.MapClaims, key []byte) string {
@@ -142,7 +163,7 @@ func token(t *testing.T, claims jwt.MapClaims, key []byte) string {
 }
 
 func TestHTTPStatuses(t *testing.T) {
-	e := start(t, httpPipelines, func(o *server.Options) { o.JWTKey = jwtKeys })
+	e := start(t, httpPipelines, withJWTKeys)
 	ctx := context.Background()
 	if _, err := e.cm.Create(ctx, consumers.Consumer{Name: "shop", Pipelines: []string{"secure"}}); err != nil {
 		t.Fatal(err)
@@ -191,6 +212,14 @@ func TestHTTPStatuses(t *testing.T) {
 		{"text body becomes a string", "POST", "/text", "<x>1</x>", map[string]string{"Content-Type": "application/xml"}, 200, []string{`"got":"<x>1</x>"`}, nil},
 		{"CORS preflight", "OPTIONS", "/cors", "", map[string]string{"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}, 204, nil, map[string]string{"Access-Control-Allow-Origin": "https://app.example", "Access-Control-Allow-Methods": "POST"}},
 		{"CORS origin on a request", "POST", "/cors", "", map[string]string{"Origin": "https://app.example"}, 200, nil, map[string]string{"Access-Control-Allow-Origin": "https://app.example"}},
+		{"CORS with credentials reflects a listed origin", "POST", "/cors-credentials", "", map[string]string{"Origin": "https://admin.example"}, 200, nil,
+			map[string]string{"Access-Control-Allow-Origin": "https://admin.example", "Access-Control-Allow-Credentials": "true", "Vary": "Origin"}},
+		{"CORS with credentials preflight for a listed origin", "OPTIONS", "/cors-credentials", "", map[string]string{"Origin": "https://app.example", "Access-Control-Request-Method": "POST"}, 204, nil,
+			map[string]string{"Access-Control-Allow-Origin": "https://app.example", "Access-Control-Allow-Credentials": "true"}},
+		{"CORS with credentials does not reflect another origin", "POST", "/cors-credentials", "", map[string]string{"Origin": "https://evil.example"}, 200, nil,
+			map[string]string{"Access-Control-Allow-Origin": "", "Access-Control-Allow-Credentials": ""}},
+		{"CORS with credentials preflight for another origin", "OPTIONS", "/cors-credentials", "", map[string]string{"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"}, 204, nil,
+			map[string]string{"Access-Control-Allow-Origin": "", "Access-Control-Allow-Credentials": "", "Access-Control-Allow-Methods": ""}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -372,5 +401,28 @@ steps:
 	rec := e.record(t, hdr)
 	if got := string(rec.Input) + string(rec.Output); strings.Contains(got, "4321") || !strings.Contains(string(rec.Output), `"pin":"***"`) {
 		t.Errorf("pin not masked: input %s output %s", rec.Input, rec.Output)
+	}
+}
+
+// TestCORSCredentialsAnyOrigin serves a trigger sending credentials to any
+// origin (the default origins). Such a file does not load, so the browser of
+// a user visiting https://evil.example never gets its origin reflected with
+// Access-Control-Allow-Credentials; nectar validate and the logs say where.
+func TestCORSCredentialsAnyOrigin(t *testing.T) {
+	e := start(t, map[string]string{"cors-any.yaml": `
+name: cors-any
+trigger:
+  http:
+    path: /cors-any
+    methods: [POST]
+    cors: {allow_credentials: true}
+steps:
+  - set: {secret: data}
+`}, nil)
+	for _, method := range []string{"POST", "OPTIONS"} {
+		code, hdr, body := e.do(t, method, "/cors-any", "", map[string]string{"Origin": "https://evil.example", "Access-Control-Request-Method": "POST"})
+		if code != http.StatusNotFound || hdr.Get("Access-Control-Allow-Origin") != "" || hdr.Get("Access-Control-Allow-Credentials") != "" {
+			t.Errorf("%s: %d %v %s, want 404 without Access-Control-Allow-*", method, code, hdr, body)
+		}
 	}
 }

@@ -37,6 +37,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/nectar-run/nectar/connectors/jwt"
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/store"
@@ -56,7 +57,10 @@ type Options struct {
 	Load engine.LoadOptions
 	// Runtime is shared by every execution; the server sets its Pipelines
 	// (a library of the served pipelines), its Logger when nil, and the
-	// event bus service. nil makes one.
+	// event bus service. nil makes one. Triggers with auth: jwt verify
+	// tokens with the jwt key source installed in it (jwt.SetKeySource;
+	// nectar serve installs pipelines.InstallKeys: NECTAR_JWT_* variables,
+	// then the accounts), exactly as its jwt steps do.
 	Runtime *engine.Runtime
 	// Store keeps the execution history and consumers (nil: neither).
 	Store store.Store
@@ -69,9 +73,6 @@ type Options struct {
 	Bus events.Bus
 	// AdminKey protects /api/. Empty refuses every /api/ request.
 	AdminKey string
-	// JWTKey returns the key that verifies bearer tokens of triggers with
-	// auth: jwt: []byte for HMAC, or a crypto public key.
-	JWTKey func(ctx context.Context, account string) (any, error)
 	// Mount adds handlers to the management API (accounts). Patterns are
 	// http.ServeMux patterns under /api/; Public ones skip the admin key
 	// (an OAuth callback a browser follows).
@@ -104,6 +105,7 @@ type Server struct {
 	bus     events.Bus
 	ownBus  bool
 	limiter *consumers.Limiter
+	jwt     *jwt.Verifier // auth: jwt, with the keys the jwt steps of Runtime use
 	api     http.Handler
 
 	gen atomic.Pointer[generation]
@@ -155,6 +157,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s.lib = engine.NewLibrary(opts.Load)
 	s.rt.Pipelines = s.lib
+	s.jwt = jwt.NewVerifier(s.rt)
 	s.bus = opts.Bus
 	if s.bus == nil {
 		s.bus = events.NewMemory()

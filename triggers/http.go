@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -27,7 +28,7 @@ type HTTP struct {
 
 // JWT says how a bearer token is verified.
 type JWT struct {
-	Account  string   `yaml:"account" required:"true" doc:"the account holding the verification key (an HMAC secret or a PEM public key)"`
+	Account  string   `yaml:"account" required:"true" doc:"the account holding the verification key, read as the jwt connector reads it (an HMAC secret, a PEM key, a JWKS or a JWKS URL; NECTAR_JWT_<ACCOUNT>_* variables win); HMAC tokens are accepted only for a secret"`
 	Scopes   []string `yaml:"scopes" doc:"scopes the token must all carry (in its scope or scp claim); a token without them gets 403"`
 	Issuer   string   `yaml:"issuer" doc:"required iss claim"`
 	Audience string   `yaml:"audience" doc:"required aud claim"`
@@ -41,11 +42,11 @@ type RateLimit struct {
 
 // CORS holds cross-origin options.
 type CORS struct {
-	Origins          []string        `yaml:"origins" default:"*" doc:"allowed origins, or *"`
+	Origins          []string        `yaml:"origins" default:"*" doc:"allowed origins, or * (not with allow_credentials)"`
 	Methods          []string        `yaml:"methods" doc:"allowed methods (default: the trigger's)"`
 	Headers          []string        `yaml:"headers" default:"Content-Type,Authorization,apikey" doc:"allowed request headers"`
 	ExposeHeaders    []string        `yaml:"expose_headers" doc:"response headers scripts may read"`
-	AllowCredentials bool            `yaml:"allow_credentials" doc:"send Access-Control-Allow-Credentials: true"`
+	AllowCredentials bool            `yaml:"allow_credentials" doc:"send Access-Control-Allow-Credentials: true to the listed origins; needs origins listed, * is a load error"`
 	MaxAge           engine.Duration `yaml:"max_age" default:"10m" doc:"how long a browser may cache a preflight answer"`
 }
 
@@ -95,6 +96,11 @@ func validateHTTP(h *HTTP) error {
 	if none && len(h.Auth) > 1 {
 		errs = append(errs, errors.New("auth: none cannot be combined with other modes"))
 	}
+	if h.CORS != nil {
+		if err := validateCORS(h.CORS); err != nil {
+			errs = append(errs, err)
+		}
+	}
 	if h.RateLimit != nil && h.RateLimit.Requests <= 0 {
 		errs = append(errs, errors.New("rate_limit.requests: must be above 0"))
 	}
@@ -104,6 +110,22 @@ func validateHTTP(h *HTTP) error {
 		}
 	}
 	return errors.Join(errs...)
+}
+
+// errCredentialsAnyOrigin is why credentials need listed origins: with
+// credentials the server answers each origin with itself (browsers refuse *
+// there), so "any origin" would let every site's pages send requests with the
+// user's cookies or HTTP credentials and read the answers.
+var errCredentialsAnyOrigin = errors.New("credentials need the allowed origins listed (origins: [https://app.example]), not *: any site could then send requests with the user's cookies and read the answers")
+
+func validateCORS(c *CORS) error {
+	if !c.AllowCredentials {
+		return nil
+	}
+	if slices.Contains(c.Origins, "*") {
+		return &engine.OptionError{Option: "cors.allow_credentials", Err: errCredentialsAnyOrigin}
+	}
+	return nil
 }
 
 // CheckPath reports whether p is a route the server accepts: it starts with

@@ -4,10 +4,8 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
-	"crypto/x509"
 	"encoding/base64"
 	"encoding/json"
-	"encoding/pem"
 	"errors"
 	"fmt"
 	"io"
@@ -154,7 +152,7 @@ unless --log-format text.`,
 				Dir: dir, Shipped: shippedPipelines, Load: opts, Runtime: rt, Store: st, Consumers: cm, Bus: busOption(bus),
 				HistoryOff: noHistory,
 				History:    history.Options{MaxRecords: histMax, MaxAge: histAge, Snapshots: snapshots, Logger: log},
-				AdminKey:   adminKey, JWTKey: jwtKeyFrom(am), Mount: accountMounts(am, log),
+				AdminKey:   adminKey, Mount: accountMounts(am, log),
 				ReloadInterval: reload, Logger: log,
 			})
 			if err != nil {
@@ -274,41 +272,6 @@ func loadAdminKey(dataDir string) (string, error) {
 		return "", fmt.Errorf("writing the admin key: %w", err)
 	}
 	return k, nil
-}
-
-// jwtKeyFrom reads the verification key of a jwt trigger from an account:
-// a PEM public key (RSA, EC, Ed25519) or an HMAC secret, found in the
-// account's api_key, token or password.
-func jwtKeyFrom(am *accounts.Manager) func(ctx context.Context, name string) (any, error) {
-	return func(ctx context.Context, name string) (any, error) {
-		a, err := am.Get(ctx, name)
-		if err != nil {
-			return nil, err
-		}
-		var raw string
-		for _, s := range []string{a.APIKey.Reveal(), a.Token.Reveal(), a.HeaderValue.Reveal(), a.Password.Reveal()} {
-			if s != "" {
-				raw = s
-				break
-			}
-		}
-		if raw == "" {
-			return nil, fmt.Errorf("account %s holds no key (put an HMAC secret or a PEM public key in api_key or token)", name)
-		}
-		if blk, _ := pem.Decode([]byte(raw)); blk != nil {
-			if k, err := x509.ParsePKIXPublicKey(blk.Bytes); err == nil {
-				return k, nil
-			}
-			if c, err := x509.ParseCertificate(blk.Bytes); err == nil {
-				return c.PublicKey, nil
-			}
-			if k, err := x509.ParsePKCS1PublicKey(blk.Bytes); err == nil {
-				return k, nil
-			}
-			return nil, fmt.Errorf("account %s: the PEM block is not a public key", name)
-		}
-		return []byte(raw), nil
-	}
 }
 
 // accountMounts adds the accounts endpoints to the management API.

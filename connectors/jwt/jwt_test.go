@@ -731,6 +731,17 @@ func BenchmarkVerify(b *testing.B) {
 			p := enginetest.Load(b, fmt.Sprintf("name: v\nsteps:\n  - jwt: {operation: verify, account: %s, algorithm: %s, token: \"{{ message.token }}\"}\n", tc.account, tc.alg))
 			benchRun(b, rt, p, value.ObjectOf("token", tok))
 		})
+		b.Run(tc.alg+"/trigger", func(b *testing.B) {
+			// The jwt auth of http triggers (jwt.Verifier).
+			v := jwt.NewVerifier(rt)
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := v.Verify(ctx, tc.account, tok, jwt.VerifyOptions{}); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 		b.Run(tc.alg+"/golang-jwt", func(b *testing.B) {
 			parser := gojwt.NewParser(gojwt.WithValidMethods([]string{tc.alg}), gojwt.WithLeeway(30*time.Second), gojwt.WithIssuedAt(), gojwt.WithExpirationRequired())
 			b.ReportAllocs()

@@ -500,6 +500,12 @@ func (c *keyCache) get(ctx context.Context, src KeySource) (*keySet, error) {
 	if err != nil {
 		return nil, err
 	}
+	return c.of(m)
+}
+
+// of returns the parsed keys of m, parsing them only when m is not the
+// material of the last call.
+func (c *keyCache) of(m KeyMaterial) (*keySet, error) {
 	ks := c.cur.Load()
 	if ks == nil || ks.mat != m {
 		c.mu.Lock()

@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -67,6 +68,7 @@ func compileVerify(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 var (
 	errNoKey    = errors.New("no key matches the token's kid")
 	errKeyFetch = errors.New("the keys cannot be fetched")
+	errUnsuited = errors.New("the account's key does not suit the algorithm")
 )
 
 // unauthorized is the error of a refused token: 401, a message that says
@@ -127,19 +129,27 @@ func (s *verifyStep) Execute(ctx context.Context, x *engine.Exec, in any) (any, 
 
 // refusal maps a library error to the step's error.
 func (s *verifyStep) refusal(t *gojwt.Token, err error) error {
+	return refusal(t, err, s.keys.account, []string{s.keys.alg.name}, s.keys.alg.name)
+}
+
+// refusal maps a library error to the error of a refused token; accepted
+// are the algorithms the parser accepts, which expected names for a person.
+func refusal(t *gojwt.Token, err error, account string, accepted []string, expected string) error {
 	switch {
 	case errors.Is(err, gojwt.ErrTokenMalformed):
 		return unauthorized(err, "malformed")
 	case t != nil && t.Method == nil:
 		// ParseUnverified did not know the algorithm ("none" is known, and
 		// refused below).
-		return unauthorized(err, "algorithm %s is not accepted; expected %s", previewAlg(t), s.keys.alg.name)
-	case t != nil && t.Method.Alg() != s.keys.alg.name:
-		return unauthorized(err, "algorithm %s is not accepted; expected %s", previewAlg(t), s.keys.alg.name)
+		return unauthorized(err, "algorithm %s is not accepted; expected %s", previewAlg(t), expected)
+	case t != nil && !slices.Contains(accepted, t.Method.Alg()):
+		return unauthorized(err, "algorithm %s is not accepted; expected %s", previewAlg(t), expected)
+	case errors.Is(err, errUnsuited):
+		return unauthorized(err, "the account's key does not verify %s tokens", previewAlg(t))
 	case errors.Is(err, errNoKey):
 		return unauthorized(err, "no key matches its kid")
 	case errors.Is(err, errKeyFetch):
-		return &engine.Error{Timestamp: time.Now().UnixMilli(), Code: 503, Message: fmt.Sprintf("account %q: the JWKS cannot be fetched", s.keys.account), Cause: err}
+		return &engine.Error{Timestamp: time.Now().UnixMilli(), Code: 503, Message: fmt.Sprintf("account %q: the JWKS cannot be fetched", account), Cause: err}
 	case errors.Is(err, gojwt.ErrTokenSignatureInvalid):
 		return unauthorized(err, "signature does not match")
 	case errors.Is(err, gojwt.ErrTokenExpired):

@@ -15,6 +15,7 @@ import (
 	"regexp"
 
 	"github.com/nectar-run/nectar/accounts"
+	"github.com/nectar-run/nectar/connectors/jwt"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
 )
@@ -33,7 +34,7 @@ func init() {
 type Config struct {
 	Key     engine.Template `yaml:"key" required:"true" doc:"the key the caller presented, like {{ message.apikey }}"`
 	Env     string          `yaml:"env" doc:"an environment variable holding the expected key, used when it is set; only NECTAR_…_APIKEY names, so a pipeline cannot test guesses against other secrets of the process"`
-	Account string          `yaml:"account" doc:"the account holding the expected key (its api_key, token, password or header_value), used when env is not set"`
+	Account string          `yaml:"account" doc:"the account holding the expected key (its token, api_key, password or header_value, the first that is set; a PEM key, a JWKS or a URL there is public and refused), used when env is not set"`
 	Status  int             `yaml:"status" default:"401" doc:"the error's code when the key is missing or wrong"`
 	Error   engine.Template `yaml:"error" doc:"the error message (default: invalid key)"`
 }
@@ -106,11 +107,18 @@ func (s *step) expected(ctx context.Context, x *engine.Exec) (string, error) {
 			case err != nil:
 				return "", engine.NewError(500, "verify-key: reading account %s: %v", value.MustEncodeString(s.cfg.Account), err)
 			default:
-				for _, k := range []string{a.APIKey.Reveal(), a.Token.Reveal(), a.Password.Reveal(), a.HeaderValue.Reveal()} {
-					if k != "" {
-						return k, nil
-					}
+				// One reading of an account's key for verify-key, the jwt
+				// steps and the jwt auth of triggers.
+				m, err := jwt.AccountMaterial(a)
+				if err != nil {
+					break // no key: the 503 below says where to put one
 				}
+				if m.Secret.IsZero() {
+					// A PEM key, a JWKS or a JWKS URL: public, so anyone
+					// could present it.
+					return "", engine.NewError(500, "verify-key: account %s holds a public key (PEM, JWKS or JWKS URL), which anyone may know; it needs a secret key", value.MustEncodeString(s.cfg.Account))
+				}
+				return m.Secret.Reveal(), nil
 			}
 		}
 	}

@@ -30,6 +30,11 @@ func runtime(t testing.TB) *engine.Runtime {
 	if err := m.Create(context.Background(), &accounts.Account{Name: "partners", Type: "api-key", KeyName: "x-api-key", APIKey: secret.New("k-account")}); err != nil {
 		t.Fatal(err)
 	}
+	// idp holds the public URL of a JWKS, as for a jwt trigger: anyone can
+	// read it, so it is no key to compare with.
+	if err := m.Create(context.Background(), &accounts.Account{Name: "idp", Type: "bearer", Token: secret.New("https://idp.example/.well-known/jwks.json")}); err != nil {
+		t.Fatal(err)
+	}
 	rt := &engine.Runtime{}
 	accounts.Install(rt, m)
 	return rt
@@ -51,6 +56,8 @@ func TestVerifyKey(t *testing.T) {
 		{name: "the environment wins over the account", step: `{key: '{{ message.k }}', env: NECTAR_TEST_APIKEY, account: partners}`, input: `{"k":"k-account"}`, accounts: true, wantErr: "401: invalid key", wantCode: 401},
 		{name: "the account's key when the variable is not set", step: `{key: '{{ message.k }}', env: NECTAR_UNSET_APIKEY, account: partners}`, input: `{"k":"k-account"}`, accounts: true},
 		{name: "an unknown account and no variable is 503", step: `{key: '{{ message.k }}', env: NECTAR_UNSET_APIKEY, account: nobody}`, input: `{"k":"x"}`, accounts: true, wantErr: "503: verify-key: no key is configured: set NECTAR_UNSET_APIKEY or create the account nobody", wantCode: 503},
+		{name: "a public JWKS URL is no key", step: `{key: '{{ message.k }}', account: idp}`, input: `{"k":"https://idp.example/.well-known/jwks.json"}`, accounts: true, wantErr: "500: verify-key: account \"idp\" holds a public key", wantCode: 500},
+		{name: "a token forged with the JWKS URL is refused", step: `{key: '{{ message.k }}', account: idp}`, input: `{"k":"eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJhdHRhY2tlciJ9.x"}`, accounts: true, wantErr: "500: verify-key: account \"idp\" holds a public key", wantCode: 500},
 		{name: "no accounts store and no variable is 503", step: `{key: '{{ message.k }}', account: partners}`, input: `{"k":"k-account"}`, wantErr: "503: verify-key: no key is configured: create the account partners", wantCode: 503},
 	}
 	for _, tt := range tests {
