@@ -101,50 +101,60 @@ func TestOAuthErrorShapes(t *testing.T) {
 }
 
 // TestDiscoveryIgnoresForwardedHeaders: the RFC 8414 metadata names the one
-// configured issuer whatever X-Forwarded-* or Host headers say, so a
-// cache cannot be poisoned with another host's endpoints, and its issuer is
-// the iss of the tokens.
+// issuer the server decided at start whatever Host, X-Forwarded-* or
+// Forwarded headers say, so a shared cache cannot be poisoned with another
+// host's endpoints, and its issuer is the iss of the tokens: derived from the
+// listen address when the globals set none, as configured (without a
+// trailing slash) when they do.
 func TestDiscoveryIgnoresForwardedHeaders(t *testing.T) {
 	t.Setenv("NECTAR_CREDENTIALS_APIKEY", adminKey)
-	n := startNectar(t)
-	c := n.createClient(t, nil)
-	iss := str(decodeClaims(t, n.token(t, c).access)["iss"])
-	if iss != n.url {
-		t.Fatalf("token iss %q, want the configured issuer %q", iss, n.url)
-	}
 	for _, tc := range []struct {
-		name string
-		hdr  http.Header
+		name    string
+		globals func(base string) map[string]any
+		want    func(base string) string
 	}{
-		{"plain", nil},
-		{"X-Forwarded-Host", http.Header{"X-Forwarded-Host": {"evil.example"}}},
-		{"two X-Forwarded-Host", http.Header{"X-Forwarded-Host": {"a", "b"}}},
-		{"X-Forwarded-Proto and Host", http.Header{"X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"evil.example"}}},
-		{"Forwarded", http.Header{"Forwarded": {"host=evil.example;proto=https"}}},
+		{"no oauth_issuer", nil, func(base string) string { return base }},
+		{"oauth_issuer with a trailing slash", func(string) map[string]any { return map[string]any{"oauth_issuer": "https://auth.example.com/"} }, func(string) string { return "https://auth.example.com" }},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			req, err := http.NewRequest(http.MethodGet, n.url+"/.well-known/oauth-authorization-server", nil)
-			if err != nil {
-				t.Fatal(err)
+			n := startNectarWith(t, tc.globals)
+			want := tc.want(n.url)
+			c := n.createClient(t, nil)
+			if iss := decodeClaims(t, n.token(t, c).access)["iss"]; iss != want {
+				t.Errorf("token iss %v, want %s", iss, want)
 			}
-			for k, v := range tc.hdr {
-				req.Header[k] = v
-			}
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer resp.Body.Close()
-			var md map[string]any
-			if err := json.NewDecoder(resp.Body).Decode(&md); err != nil || resp.StatusCode != 200 {
-				t.Fatalf("metadata: %d %v", resp.StatusCode, err)
-			}
-			if md["issuer"] != iss {
-				t.Errorf("issuer %v, want the tokens' iss %q", md["issuer"], iss)
-			}
-			for k, path := range map[string]string{"token_endpoint": "/oauth/token", "introspection_endpoint": "/oauth/introspect", "revocation_endpoint": "/oauth/revoke"} {
-				if md[k] != iss+path {
-					t.Errorf("%s %v, want %s", k, md[k], iss+path)
+			for _, hdr := range []http.Header{
+				nil,
+				{"X-Forwarded-Host": {"evil.example"}},
+				{"X-Forwarded-Host": {"a", "b"}},
+				{"X-Forwarded-Proto": {"https"}, "X-Forwarded-Host": {"evil.example"}},
+				{"Forwarded": {"host=evil.example;proto=https"}},
+			} {
+				req, err := http.NewRequest(http.MethodGet, n.url+"/.well-known/oauth-authorization-server", nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				req.Host = "other.example" // the Host header is the client's to choose too
+				for k, v := range hdr {
+					req.Header[k] = v
+				}
+				resp, err := http.DefaultClient.Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var md map[string]any
+				err = json.NewDecoder(resp.Body).Decode(&md)
+				resp.Body.Close()
+				if err != nil || resp.StatusCode != 200 {
+					t.Fatalf("metadata with %v: %d %v", hdr, resp.StatusCode, err)
+				}
+				if md["issuer"] != want {
+					t.Errorf("with %v: issuer %v, want %s", hdr, md["issuer"], want)
+				}
+				for k, path := range map[string]string{"token_endpoint": "/oauth/token", "introspection_endpoint": "/oauth/introspect", "revocation_endpoint": "/oauth/revoke"} {
+					if md[k] != want+path {
+						t.Errorf("with %v: %s %v, want %s", hdr, k, md[k], want+path)
+					}
 				}
 			}
 		})
