@@ -24,7 +24,8 @@ const IssuerGlobal = "oauth_issuer"
 // X-Forwarded-Host…) can change it.
 //
 // An oauth_issuer the globals set must be an absolute http or https URL
-// without query, fragment or user info; a trailing slash is removed.
+// without query, fragment or user info; trailing slashes are removed and
+// the scheme is written in lower case.
 // Without one, the issuer is the address the server listens on,
 // http://IP:port, with localhost for an unspecified address (0.0.0.0, ::),
 // and unspecified reports that case: a server reached under another name
@@ -69,5 +70,5 @@ func checkIssuer(v any) (string, error) {
 	case u.RawQuery != "" || u.ForceQuery || u.Fragment != "" || u.User != nil:
 		return "", fmt.Errorf("oauth_issuer: %q must not have a query, a fragment or user info (RFC 8414 §2)", s)
 	}
-	return strings.TrimSuffix(s, "/"), nil
+	return strings.TrimRight(u.String(), "/"), nil
 }
