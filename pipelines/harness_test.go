@@ -73,6 +73,13 @@ var examples = []string{
 
 func startNectar(t testing.TB) *nectar {
 	t.Helper()
+	return startNectarWith(t, nil)
+}
+
+// startNectarWith starts a server whose globals, as a --globals file would
+// give them, are extra (base is the server's URL).
+func startNectarWith(t testing.TB, extra func(base string) map[string]any) *nectar {
+	t.Helper()
 	dir := t.TempDir()
 	for _, f := range examples {
 		data, err := os.ReadFile(f)
@@ -111,7 +118,17 @@ func startNectar(t testing.TB) *nectar {
 	base := "http://" + ln.Addr().String()
 	globals := value.NewObject(2)
 	globals.Set("customer_api", base+"/customers")
-	globals.Set("oauth_issuer", base) // as a --globals file would in production
+	if extra != nil {
+		for k, v := range extra(base) {
+			globals.Set(k, v)
+		}
+	}
+	// Without an oauth_issuer in the globals the issuer comes from the
+	// listen address, as with a nectar serve without a --globals file.
+	globals, _, _, err = pipelines.SetIssuer(globals, ln.Addr())
+	if err != nil {
+		t.Fatal(err)
+	}
 	srv, err := server.New(ctx, server.Options{
 		Dir: dir, Shipped: pipelines.FS, Load: engine.LoadOptions{Globals: globals},
 		Runtime: rt, Store: st, Consumers: cm, AdminKey: "admin", Logger: log,

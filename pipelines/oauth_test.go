@@ -112,15 +112,16 @@ func TestTokenEndpoint(t *testing.T) {
 		{"wrong secret in Basic", cc, basic(c.id, "nope"), 401, "invalid_client"},
 		{"wrong secret in body", with(body, "client_secret", "nope"), nil, 401, "invalid_client"},
 		{"no client authentication", cc, nil, 401, "invalid_client"},
+		{"refresh without client authentication", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {str(refreshed.json(t)["refresh_token"])}}, nil, 401, "invalid_client"},
 		{"malformed Basic", cc, map[string]string{"Authorization": "Basic %%%"}, 401, "invalid_client"},
 		{"Basic and body at once", with(body, "client_id", c.id), basic(c.id, c.secret), 400, "invalid_request"},
 		{"no grant_type", url.Values{"client_id": {c.id}, "client_secret": {c.secret}}, nil, 400, "invalid_request"},
 		{"unsupported grant", with(body, "grant_type", "password"), nil, 400, "unsupported_grant_type"},
 		{"repeated parameter", url.Values{"grant_type": {"client_credentials", "client_credentials"}, "client_id": {c.id}, "client_secret": {c.secret}}, nil, 400, "invalid_request"},
 		{"scope beyond the client's", with(body, "scope", "profile banking"), nil, 400, "invalid_scope"},
-		{"used refresh token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {str(m["refresh_token"])}}, nil, 400, "invalid_grant"},
+		{"used refresh token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {str(m["refresh_token"])}}, basic(c.id, c.secret), 400, "invalid_grant"},
 		{"refresh token of another client", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {str(refreshed.json(t)["refresh_token"])}}, basic(other.id, other.secret), 400, "invalid_grant"},
-		{"access token as refresh token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {str(m["access_token"])}}, nil, 400, "invalid_grant"},
+		{"access token as refresh token", url.Values{"grant_type": {"refresh_token"}, "refresh_token": {str(m["access_token"])}}, basic(c.id, c.secret), 400, "invalid_grant"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

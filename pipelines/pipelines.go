@@ -11,7 +11,8 @@
 // account, without the expected key ever entering the message), which this
 // package imports so that it is registered wherever they are loaded. The
 // package also provides AccountKeys, the accounts-backed jwt.KeySource that
-// creates the signing keys on first use. See README.md for the design: token formats,
+// creates the signing keys on first use, and SetIssuer, which decides the
+// OAuth2 issuer once for the tokens and the metadata. See README.md for the design: token formats,
 // rotation with reuse detection, what a verification costs.
 package pipelines
 

@@ -203,9 +203,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt *route, v *ver
 	req := requestMetadata(r, rt, cfg, ctype)
 	msg, rawInput, err2 := parseBody(data, ctype, req)
 	if err2 != "" {
-		code = http.StatusBadRequest
-		writeError(w, code, err2)
-		return
+		if cfg.MalformedBody != "pass" {
+			code = http.StatusBadRequest
+			writeError(w, code, err2)
+			return
+		}
+		req.Set("body_error", err2) // the pipeline answers it in its own format
+		msg, rawInput = nil, ""
 	}
 	md := value.NewObject(3)
 	md.Set("trigger", "http")

@@ -22,6 +22,9 @@ type HTTP struct {
 	RateLimit *RateLimit        `yaml:"rate_limit" doc:"requests allowed per caller (consumer, or client address without auth) in an interval; more get 429 with Retry-After"`
 	CORS      *CORS             `yaml:"cors" doc:"answer browser preflight requests and add Access-Control-* headers"`
 	Headers   map[string]string `yaml:"headers" doc:"extra headers on every response"`
+	// MalformedBody lets a pipeline that must answer errors in its own
+	// format (the OAuth2 endpoints: RFC 6749 §5.2) answer this one too.
+	MalformedBody string `yaml:"malformed_body" default:"reject" enum:"reject,pass" doc:"a body that does not parse as its Content-Type says (malformed JSON, form or multipart): reject answers 400 before the pipeline runs; pass runs the pipeline with a null message and the reason in metadata.request.body_error"`
 
 	maxBody int64
 }

@@ -3,6 +3,8 @@ package main
 import (
 	"context"
 	"io/fs"
+	"log/slog"
+	"net"
 	"strings"
 
 	"github.com/nectar-run/nectar/engine"
@@ -22,6 +24,18 @@ func init() {
 	}
 	runtimeSetups = append(runtimeSetups, func(ctx context.Context, g *globals, rt *engine.Runtime) error {
 		pipelines.InstallKeys(rt)
+		return nil
+	})
+	// One OAuth2 issuer for the tokens and the metadata, decided at start.
+	serveSetups = append(serveSetups, func(opts *engine.LoadOptions, listen net.Addr, log *slog.Logger) error {
+		globals, issuer, unspecified, err := pipelines.SetIssuer(opts.Globals, listen)
+		if err != nil {
+			return err
+		}
+		opts.Globals = globals
+		if unspecified {
+			log.Warn("oauth_issuer is not set: tokens and the OAuth2 metadata name "+issuer+"; set oauth_issuer in a --globals file to the URL clients use", "oauth_issuer", issuer)
+		}
 		return nil
 	})
 }

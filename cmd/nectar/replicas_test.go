@@ -90,13 +90,15 @@ func newCluster(t *testing.T) *cluster {
 }
 
 // start starts one replica serving dir (its own data directory), with the
-// name given in its globals as replica, and waits until it serves.
+// name given in its globals as replica, and waits until it serves. The
+// replicas share one OAuth2 issuer, the address a load balancer in front
+// of them would have: each would otherwise name its own listen address.
 func (c *cluster) start(name, dir string, args ...string) *serveProc {
 	t := c.t
 	t.Helper()
 	data := t.TempDir()
 	globals := filepath.Join(data, "globals.yaml")
-	os.WriteFile(globals, []byte("replica: "+name+"\n"), 0o600)
+	os.WriteFile(globals, []byte("replica: "+name+"\noauth_issuer: https://nectar.example\n"), 0o600)
 	cmd := exec.Command(c.bin, append([]string{"serve", "--dir", dir, "--data-dir", data, "--addr", "127.0.0.1:0",
 		"--reload-interval", "0", "--globals", globals, "--shutdown-timeout", "5s"}, args...)...)
 	cmd.Env = append(os.Environ(), "NECTAR_STORE="+c.dsn, secret.EnvKey+"="+c.masterKey,

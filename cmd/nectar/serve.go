@@ -37,6 +37,11 @@ import (
 // next to --dir; a file there with the same name replaces one.
 var shippedPipelines fs.FS
 
+// serveSetups adjust the load options once the listen address is known
+// (package pipelines derives the OAuth2 issuer from it when the globals do
+// not set one).
+var serveSetups []func(opts *engine.LoadOptions, listen net.Addr, log *slog.Logger) error
+
 // adminKeyFile holds the generated admin key in the data directory.
 const adminKeyFile = "admin.key"
 
@@ -148,6 +153,19 @@ unless --log-format text.`,
 					}
 				}()
 			}
+			ln, err := net.Listen("tcp", addr)
+			if err != nil {
+				return fmt.Errorf("listening on %s: %w", addr, err)
+			}
+			defer ln.Close() // hs.Serve closes it too; this is for the returns before
+			for _, setup := range serveSetups {
+				if err := setup(&opts, ln.Addr(), log); err != nil {
+					if globalsFile != "" {
+						return fmt.Errorf("%s: %w", globalsFile, err)
+					}
+					return err
+				}
+			}
 			srv, err := server.New(ctx, server.Options{
 				Dir: dir, Shipped: shippedPipelines, Load: opts, Runtime: rt, Store: st, Consumers: cm, Bus: busOption(bus),
 				HistoryOff: noHistory,
@@ -157,10 +175,6 @@ unless --log-format text.`,
 			})
 			if err != nil {
 				return err
-			}
-			ln, err := net.Listen("tcp", addr)
-			if err != nil {
-				return fmt.Errorf("listening on %s: %w", addr, err)
 			}
 			hs := &http.Server{
 				Handler:           srv.Handler(),
