@@ -45,6 +45,11 @@ const adminKeyFile = "admin.key"
 // serveFile tells other nectar commands where the running server listens.
 const serveFile = "serve.json"
 
+// consumersRefresh is how often nectar serve checks the store for consumer
+// changes made elsewhere: a key revoked or a consumer deleted through one
+// replica is refused by the others within this, plus one reload.
+const consumersRefresh = time.Second
+
 func init() {
 	extraCommands = append(extraCommands, serveCmd)
 }
@@ -118,6 +123,9 @@ unless --log-format text.`,
 			if err != nil {
 				return err
 			}
+			// Consumers changed by another replica (or by nectar consumers
+			// on the store) are seen within consumersRefresh.
+			go cm.Watch(ctx, consumersRefresh, log)
 			rt := &engine.Runtime{Logger: log, SensitiveFields: sensitive}
 			if err := setupRuntime(ctx, g, rt); err != nil {
 				return err
