@@ -106,6 +106,8 @@ type Server struct {
 	limiter *consumers.Limiter
 	api     http.Handler
 
+	writeGrace atomic.Int64 // Limits.WriteGrace, set by HTTPServer
+
 	gen atomic.Pointer[generation]
 
 	reloadMu sync.Mutex
