@@ -225,6 +225,15 @@ func (c *limitedConn) Close() error {
 	return err
 }
 
+// CloseWrite half-closes a TCP connection, as net/http does before closing
+// one (so that the client reads the last answer rather than a reset).
+func (c *limitedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 // release counts c out of its listener (once).
 func (c *limitedConn) release() { c.closed.Do(func() { c.l.active.Add(-1) }) }
 

@@ -185,3 +185,28 @@ steps:
 	default:
 	}
 }
+
+// TestPipelineAnswersPastTheServersWriteTimeout: a pipeline whose trigger
+// allows longer than the server's WriteTimeout still gets its answer out
+// (here its 504, after its 1.5s timeout, past a WriteTimeout of 0.5s): the
+// write deadline of a pipeline request follows its trigger's timeout.
+func TestPipelineAnswersPastTheServersWriteTimeout(t *testing.T) {
+	e := start(t, map[string]string{"long.yaml": `name: long
+trigger:
+  http: {path: /long, methods: [POST], timeout: 1500ms}
+steps:
+  - test-block: {}
+`}, nil)
+	addr := serveLimited(t, e, server.Limits{MaxConnections: 20, ReadTimeout: 500 * time.Millisecond, WriteTimeout: 500 * time.Millisecond})
+	client := &http.Client{Timeout: 20 * time.Second}
+	resp, err := client.Post("http://"+addr+"/long", "application/json", strings.NewReader(`{"id":1}`))
+	if err != nil {
+		t.Fatalf("no answer: %v", err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusGatewayTimeout {
+		t.Fatalf("%d %s, want the pipeline's 504", resp.StatusCode, b)
+	}
+	checkError(t, "long pipeline", b, http.StatusGatewayTimeout)
+}
