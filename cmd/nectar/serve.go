@@ -89,6 +89,12 @@ admin.key in --data-dir, generated on first start), /healthz, /readyz and
 executions list), and reloads pipeline files when they change or on SIGHUP,
 keeping the previous version of a file that no longer loads.
 
+At most --max-connections connections are served at once (default: half the
+open-file limit); beyond them a client gets 503 at once, and a few more stay
+reserved for /healthz and /readyz. A request's body must arrive within its
+trigger's timeout (else 408), and consumers changed on another replica are
+seen within a second.
+
 SIGTERM or SIGINT stop it gracefully: no new requests, running executions
 finish within --shutdown-timeout, the history is flushed. Logs are JSON
 unless --log-format text.`,
