@@ -62,6 +62,9 @@ type Limits struct {
 	WriteGrace time.Duration
 	// IdleTimeout closes idle keep-alive connections (default 2m).
 	IdleTimeout time.Duration
+	// Logger receives a warning, at most once a minute, while connections
+	// are refused (nil: none).
+	Logger *slog.Logger
 }
 
 func (l Limits) withDefaults() Limits {
@@ -141,7 +144,7 @@ func LimitListener(ln net.Listener, lim Limits) net.Listener {
 	}
 	lim = lim.withDefaults()
 	return &limitListener{Listener: ln, max: int64(lim.MaxConnections), reserve: int64(lim.ProbeReserve),
-		probeTimeout: lim.ProbeTimeout, refusing: make(chan struct{}, refusers)}
+		probeTimeout: lim.ProbeTimeout, refusing: make(chan struct{}, refusers), log: lim.Logger}
 }
 
 // refusers bounds the connections being answered 503 at once; beyond it a
@@ -160,6 +163,23 @@ type limitListener struct {
 	probeTimeout time.Duration
 	active       atomic.Int64
 	refusing     chan struct{}
+	log          *slog.Logger
+	refused      atomic.Int64 // since the last warning
+	warned       atomic.Int64 // time of the last warning, Unix nanoseconds
+}
+
+// warn logs, at most once a minute, that connections are being refused.
+func (l *limitListener) warn() {
+	n := l.refused.Add(1)
+	if l.log == nil {
+		return
+	}
+	now, last := time.Now().UnixNano(), l.warned.Load()
+	if now-last < int64(time.Minute) || !l.warned.CompareAndSwap(last, now) {
+		return
+	}
+	l.refused.Add(-n)
+	l.log.Warn("connection limit reached: refusing connections with 503", "max_connections", l.max, "refused", n)
 }
 
 func (l *limitListener) Accept() (net.Conn, error) {
@@ -178,6 +198,7 @@ func (l *limitListener) Accept() (net.Conn, error) {
 			return &limitedConn{Conn: c, l: l, probe: true, until: until}, nil
 		}
 		l.active.Add(-1)
+		l.warn()
 		select {
 		case l.refusing <- struct{}{}:
 			go func() {

@@ -181,7 +181,7 @@ unless --log-format text.`,
 			if maxConns == 0 {
 				maxConns = defaultMaxConnections(fdLimit())
 			}
-			lim := server.Limits{MaxConnections: maxConns}
+			lim := server.Limits{MaxConnections: maxConns, Logger: log}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return fmt.Errorf("listening on %s: %w", addr, err)
