@@ -9,6 +9,16 @@
 // A Manager holds every consumer in memory for the request path (one map
 // lookup and a constant-time compare per request) and writes through to the
 // store, bucket "consumers". It is safe for concurrent use.
+//
+// # Replicas
+//
+// Every write (Create, Delete, AddKey, RemoveKey, AddBasic) also rewrites
+// one key, "generation" in bucket "consumers-generation", whose store
+// revision then rises. Watch polls that revision (one small read) and
+// reloads the consumers when it moved, so that a consumer deleted or a key
+// revoked through one replica is refused by every replica sharing the store
+// within one Watch interval plus the time of a reload (nectar serve polls
+// every second).
 package consumers
 
 import (
@@ -21,6 +31,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
 	"sync"
@@ -32,6 +43,13 @@ import (
 
 // Bucket is the store bucket holding consumers, one JSON record per name.
 const Bucket = "consumers"
+
+// GenerationBucket holds the key GenerationKey, rewritten after every change
+// of a consumer; its revision is what Watch compares.
+const (
+	GenerationBucket = "consumers-generation"
+	GenerationKey    = "generation"
+)
 
 // KeyPrefix starts every API key Nectar issues, so that a leaked key is easy
 // to recognise in a scanner.
@@ -115,9 +133,11 @@ func (c *Consumer) Public() *Consumer {
 
 // Manager holds the consumers. Create it with New.
 type Manager struct {
-	st  store.Store
-	mu  sync.Mutex // serialises writes
-	idx atomic.Pointer[index]
+	st       store.Store
+	mu       sync.Mutex // serialises writes
+	reloadMu sync.Mutex // serialises reloads, so that a later listing is never replaced by an earlier one
+	idx      atomic.Pointer[index]
+	seen     atomic.Uint64 // revision of the generation key the index reflects (0: none yet)
 }
 
 type index struct {
@@ -139,6 +159,14 @@ func New(ctx context.Context, st store.Store) (*Manager, error) {
 // Reload reads the consumers again from the store (after another process
 // changed them).
 func (m *Manager) Reload(ctx context.Context) error {
+	m.reloadMu.Lock()
+	defer m.reloadMu.Unlock()
+	// The generation is read before the listing: a write that lands in
+	// between bumps it again, and the next Refresh reloads once more.
+	gen, err := m.generation(ctx)
+	if err != nil {
+		return err
+	}
 	items, err := m.st.List(ctx, Bucket, store.ListOptions{})
 	if err != nil {
 		return fmt.Errorf("loading consumers: %w", err)
@@ -152,6 +180,73 @@ func (m *Manager) Reload(ctx context.Context) error {
 		list = append(list, &c)
 	}
 	m.idx.Store(buildIndex(list))
+	m.seen.Store(gen)
+	return nil
+}
+
+// generation returns the revision of the generation key (0 when no consumer
+// was ever written).
+func (m *Manager) generation(ctx context.Context) (uint64, error) {
+	it, err := m.st.Get(ctx, GenerationBucket, GenerationKey)
+	if errors.Is(err, store.ErrNotFound) {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, fmt.Errorf("reading the consumers generation: %w", err)
+	}
+	return it.Rev, nil
+}
+
+// Refresh reloads the consumers when another Manager on the same store
+// (another replica, or the nectar consumers command) changed them since the
+// last load, and reports whether it did. It costs one read of one key when
+// nothing changed.
+func (m *Manager) Refresh(ctx context.Context) (bool, error) {
+	gen, err := m.generation(ctx)
+	if err != nil {
+		return false, err
+	}
+	if gen == m.seen.Load() {
+		return false, nil
+	}
+	return true, m.Reload(ctx)
+}
+
+// Watch calls Refresh every interval until ctx ends. A failing Refresh is
+// logged once, and its recovery once, on log (nil: not logged); the
+// consumers last loaded stay in use meanwhile.
+func (m *Manager) Watch(ctx context.Context, every time.Duration, log *slog.Logger) {
+	t := time.NewTicker(every)
+	defer t.Stop()
+	failing := false
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		_, err := m.Refresh(ctx)
+		switch {
+		case err != nil && !failing && ctx.Err() == nil:
+			failing = true
+			if log != nil {
+				log.Warn("cannot check consumers for changes made by other replicas; revocations made elsewhere wait until it works", "error", err.Error())
+			}
+		case err == nil && failing:
+			failing = false
+			if log != nil {
+				log.Info("consumers checked for changes again")
+			}
+		}
+	}
+}
+
+// bump rewrites the generation key after a write, so that every Watch on
+// the store reloads.
+func (m *Manager) bump(ctx context.Context) error {
+	if _, err := m.st.Put(ctx, GenerationBucket, GenerationKey, []byte(time.Now().UTC().Format(time.RFC3339Nano))); err != nil {
+		return fmt.Errorf("announcing the consumers change to other replicas: %w", err)
+	}
 	return nil
 }
 
@@ -262,7 +357,7 @@ func (m *Manager) Create(ctx context.Context, c Consumer) (*Consumer, error) {
 		}
 		return nil, fmt.Errorf("creating consumer %s: %w", c.Name, err)
 	}
-	return c.Public(), m.reloadLocked(ctx)
+	return c.Public(), m.changed(ctx)
 }
 
 // Delete removes a consumer; its keys stop working at once.
@@ -275,7 +370,7 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 		}
 		return fmt.Errorf("deleting consumer %s: %w", name, err)
 	}
-	return m.reloadLocked(ctx)
+	return m.changed(ctx)
 }
 
 // AddKey issues a new API key for the consumer and returns it; it is not
@@ -343,10 +438,14 @@ func (m *Manager) update(ctx context.Context, name string, fn func(c *Consumer) 
 	if err != nil {
 		return err
 	}
-	return m.reloadLocked(ctx)
+	return m.changed(ctx)
 }
 
-func (m *Manager) reloadLocked(ctx context.Context) error { return m.Reload(ctx) }
+// changed announces a write to the other Managers on the store and reloads
+// this one; m.mu is held.
+func (m *Manager) changed(ctx context.Context) error {
+	return errors.Join(m.bump(ctx), m.Reload(ctx))
+}
 
 func hash(s string) string {
 	h := sha256.Sum256([]byte(s))

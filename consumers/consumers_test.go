@@ -88,3 +88,60 @@ func TestLimiterWindows(t *testing.T) {
 		t.Fatal("next window refused")
 	}
 }
+
+// TestRefreshSeesOtherManagersWrites: two Managers on one store (two
+// replicas on one database): a key revoked and a consumer deleted through
+// one are refused by the other after its next Refresh, and a Refresh with
+// nothing changed reloads nothing.
+func TestRefreshSeesOtherManagersWrites(t *testing.T) {
+	ctx := context.Background()
+	st, err := bolt.Open(t.TempDir(), bolt.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	a, err := consumers.New(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := consumers.New(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	refresh := func(want bool) {
+		t.Helper()
+		got, err := b.Refresh(ctx)
+		if err != nil || got != want {
+			t.Fatalf("Refresh = %v, %v; want %v", got, err, want)
+		}
+	}
+	refresh(false)
+	if _, err := a.Create(ctx, consumers.Consumer{Name: "shop", Pipelines: []string{"*"}}); err != nil {
+		t.Fatal(err)
+	}
+	key, err := a.AddKey(ctx, "shop")
+	if err != nil {
+		t.Fatal(err)
+	}
+	refresh(true)
+	refresh(false)
+	if _, ok := b.AuthenticateKey(key); !ok {
+		t.Fatal("a key issued through a is refused by b")
+	}
+	if err := a.RemoveKey(ctx, "shop", key[:len(consumers.KeyPrefix)+6]); err != nil {
+		t.Fatal(err)
+	}
+	refresh(true)
+	if _, ok := b.AuthenticateKey(key); ok {
+		t.Fatal("a key revoked through a still works on b")
+	}
+	key2, _ := a.AddKey(ctx, "shop")
+	refresh(true)
+	if err := a.Delete(ctx, "shop"); err != nil {
+		t.Fatal(err)
+	}
+	refresh(true)
+	if _, ok := b.AuthenticateKey(key2); ok {
+		t.Fatal("the key of a consumer deleted through a still works on b")
+	}
+}

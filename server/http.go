@@ -10,6 +10,7 @@ import (
 	"math"
 	"mime"
 	"mime/multipart"
+	"net"
 	"net/http"
 	"net/url"
 	"runtime/debug"
@@ -68,6 +69,7 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	v.inflight.Add(1)
 	defer v.inflight.Done()
+	rt.s.bodyDeadline(w, r, v.p.Trigger.Config.(*triggers.HTTP).Timeout.D())
 	rt.s.serve(w, r, rt, v)
 }
 
@@ -193,6 +195,12 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt *route, v *ver
 		if errors.As(err, &tooBig) {
 			code = http.StatusRequestEntityTooLarge
 			writeError(w, code, "request body is larger than "+cfg.MaxBody)
+			return
+		}
+		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+			code = http.StatusRequestTimeout
+			h.Set("Connection", "close")
+			writeError(w, code, "the request body did not arrive within the trigger's timeout of "+cfg.Timeout.D().String())
 			return
 		}
 		code = http.StatusBadRequest

@@ -9,7 +9,8 @@
 // to serve; Start starts schedules, event subscriptions and file polling;
 // Shutdown stops them, waits for running executions within its context and
 // flushes the history. The caller owns the http.Server (and so its
-// graceful Shutdown) and the store.
+// graceful Shutdown) and the store; HTTPServer and LimitListener give it
+// the deadlines and the connection cap of nectar serve (see Limits).
 //
 // # Reloading
 //
@@ -107,6 +108,8 @@ type Server struct {
 	limiter *consumers.Limiter
 	jwt     *jwt.Verifier // auth: jwt, with the keys the jwt steps of Runtime use
 	api     http.Handler
+
+	writeGrace atomic.Int64 // Limits.WriteGrace, set by HTTPServer
 
 	gen atomic.Pointer[generation]
 

@@ -677,3 +677,89 @@ func TestReplicasSurviveKill(t *testing.T) {
 		}
 	}
 }
+
+// TestReplicasConsumerRevocation: a consumer created through replica A can
+// call a pipeline on replica B, and once its key is revoked (or the
+// consumer deleted) through A, B refuses it too. nectar serve checks the
+// store for consumer changes every second; the test allows 5 s.
+func TestReplicasConsumerRevocation(t *testing.T) {
+	c := newCluster(t)
+	dir := t.TempDir()
+	os.WriteFile(filepath.Join(dir, "orders.yaml"), []byte(`name: orders
+trigger:
+  http: {path: /orders, methods: [POST], auth: [apikey]}
+steps:
+  - log: {message: order}
+`), 0o600)
+	a, b := c.start("a", dir), c.start("b", dir)
+	admin := []string{"Authorization", "Bearer " + adminKey}
+	if code, body := post(t, a.base+"/api/consumers", "application/json", `{"name":"shop","pipelines":["orders"]}`, admin...); code != http.StatusCreated && code != http.StatusOK {
+		t.Fatalf("creating the consumer on A: %d %s", code, body)
+	}
+	issue := func() string {
+		t.Helper()
+		code, body := post(t, a.base+"/api/consumers/shop/keys", "application/json", "", admin...)
+		var out struct{ Key string }
+		if code != http.StatusCreated || json.Unmarshal(body, &out) != nil || out.Key == "" {
+			t.Fatalf("issuing a key on A: %d %s", code, body)
+		}
+		return out.Key
+	}
+	call := func(p *serveProc, key string) int {
+		code, _ := post(t, p.base+"/orders", "application/json", `{"id":1}`, "apikey", key)
+		return code
+	}
+	// until polls B's answer to key until it is want, for at most 5 s.
+	until := func(what, key string, want int) {
+		t.Helper()
+		deadline := time.Now().Add(5 * time.Second)
+		got := call(b, key)
+		for got != want {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: replica B still answers %d after 5 s, want %d", what, got, want)
+			}
+			time.Sleep(50 * time.Millisecond)
+			got = call(b, key)
+		}
+	}
+	key := issue()
+	if code := call(a, key); code != http.StatusOK {
+		t.Fatalf("the new key on A: %d", code)
+	}
+	until("a key issued on A", key, http.StatusOK)
+
+	id := key[:len("nk_")+6]
+	if code, body := send(t, http.MethodDelete, a.base+"/api/consumers/shop/keys/"+id, admin...); code != http.StatusOK {
+		t.Fatalf("revoking the key on A: %d %s", code, body)
+	}
+	if code := call(a, key); code != http.StatusUnauthorized {
+		t.Fatalf("the revoked key on A: %d", code)
+	}
+	until("a key revoked on A", key, http.StatusUnauthorized)
+
+	key2 := issue()
+	until("a second key issued on A", key2, http.StatusOK)
+	if code, body := send(t, http.MethodDelete, a.base+"/api/consumers/shop", admin...); code != http.StatusOK {
+		t.Fatalf("deleting the consumer on A: %d %s", code, body)
+	}
+	until("a consumer deleted on A", key2, http.StatusUnauthorized)
+}
+
+// send makes a request without a body and returns the status and answer.
+func send(t *testing.T, method, url string, header ...string) (int, []byte) {
+	t.Helper()
+	req, err := http.NewRequest(method, url, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i+1 < len(header); i += 2 {
+		req.Header.Set(header[i], header[i+1])
+	}
+	resp, err := client.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, b
+}

@@ -48,6 +48,11 @@ const adminKeyFile = "admin.key"
 // serveFile tells other nectar commands where the running server listens.
 const serveFile = "serve.json"
 
+// consumersRefresh is how often nectar serve checks the store for consumer
+// changes made elsewhere: a key revoked or a consumer deleted through one
+// replica is refused by the others within this, plus one reload.
+const consumersRefresh = time.Second
+
 func init() {
 	extraCommands = append(extraCommands, serveCmd)
 }
@@ -73,6 +78,7 @@ func serveCmd(g *globals) *cobra.Command {
 		sensitive              []string
 		snapshots              string
 		eventLease             time.Duration
+		maxConns               int
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -85,6 +91,12 @@ admin.key in --data-dir, generated on first start), /healthz, /readyz and
 /metrics (Prometheus), records every execution in the history (nectar
 executions list), and reloads pipeline files when they change or on SIGHUP,
 keeping the previous version of a file that no longer loads.
+
+At most --max-connections connections are served at once (default: half the
+open-file limit); beyond them a client gets 503 at once, and a few more stay
+reserved for /healthz and /readyz. A request's body must arrive within its
+trigger's timeout (else 408), and consumers changed on another replica are
+seen within a second.
 
 SIGTERM or SIGINT stop it gracefully: no new requests, running executions
 finish within --shutdown-timeout, the history is flushed. Logs are JSON
@@ -121,6 +133,9 @@ unless --log-format text.`,
 			if err != nil {
 				return err
 			}
+			// Consumers changed by another replica (or by nectar consumers
+			// on the store) are seen within consumersRefresh.
+			go cm.Watch(ctx, consumersRefresh, log)
 			rt := &engine.Runtime{Logger: log, SensitiveFields: sensitive}
 			if err := setupRuntime(ctx, g, rt); err != nil {
 				return err
@@ -153,11 +168,19 @@ unless --log-format text.`,
 					}
 				}()
 			}
+			if maxConns < 0 {
+				return fmt.Errorf("--max-connections: %d is below 0", maxConns)
+			}
+			if maxConns == 0 {
+				maxConns = defaultMaxConnections(fdLimit())
+			}
+			lim := server.Limits{MaxConnections: maxConns, Logger: log}
 			ln, err := net.Listen("tcp", addr)
 			if err != nil {
 				return fmt.Errorf("listening on %s: %w", addr, err)
 			}
 			defer ln.Close() // hs.Serve closes it too; this is for the returns before
+			ln = server.LimitListener(ln, lim)
 			for _, setup := range serveSetups {
 				if err := setup(&opts, ln.Addr(), log); err != nil {
 					if globalsFile != "" {
@@ -176,12 +199,7 @@ unless --log-format text.`,
 			if err != nil {
 				return err
 			}
-			hs := &http.Server{
-				Handler:           srv.Handler(),
-				ReadHeaderTimeout: 10 * time.Second,
-				IdleTimeout:       2 * time.Minute,
-				ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
-			}
+			hs := srv.HTTPServer(lim)
 			info, _ := json.Marshal(map[string]any{"addr": ln.Addr().String(), "pid": os.Getpid()})
 			infoPath := filepath.Join(g.dataDir, serveFile)
 			if err := os.WriteFile(infoPath, info, 0o600); err != nil {
@@ -200,7 +218,7 @@ unless --log-format text.`,
 			}()
 			served := make(chan error, 1)
 			go func() { served <- hs.Serve(ln) }()
-			log.Info("nectar serving", "addr", ln.Addr().String(), "dir", dir, "pipelines", len(srv.Library().All()), "data_dir", g.dataDir)
+			log.Info("nectar serving", "addr", ln.Addr().String(), "dir", dir, "pipelines", len(srv.Library().All()), "data_dir", g.dataDir, "max_connections", maxConns)
 			select {
 			case err := <-served:
 				return fmt.Errorf("serving: %w", err)
@@ -235,8 +253,20 @@ unless --log-format text.`,
 	f.DurationVar(&histAge, "history-max-age", 7*24*time.Hour, "how long execution records are kept")
 	f.StringVar(&snapshots, "history-snapshots", "all", "which execution records keep input and output: all, failed or none")
 	f.DurationVar(&eventLease, "event-lease", 30*time.Second, "with a PostgreSQL store: how long an event being handled stays invisible to the other replicas without news from its replica (the redelivery delay when a replica dies)")
+	f.IntVar(&maxConns, "max-connections", 0, "connections served at once; more get 503 at once, and a few more are kept for /healthz and /readyz (0: half the open-file limit, at most 10000)")
 	f.StringSliceVar(&sensitive, "sensitive-fields", nil, "field names masked as *** in every execution record and log line (besides each pipeline's sensitive_fields and the usual password, token, secret…)")
 	return cmd
+}
+
+// defaultMaxConnections is the connection cap without --max-connections:
+// half the open-file limit, leaving the other half to the store, pipeline
+// files and outgoing connections, between 16 and 10000 (10000 when the limit
+// is unknown).
+func defaultMaxConnections(fds uint64) int {
+	if fds == 0 {
+		return 10000
+	}
+	return int(max(16, min(10000, fds/2)))
 }
 
 // openBus opens the PostgreSQL event bus when the store is PostgreSQL, and

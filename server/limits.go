@@ -1,0 +1,314 @@
+package server
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// Limits bound what one client can hold of the server: how long a request
+// may take to arrive and to be answered, and how many connections are
+// served at once.
+//
+// # Deadlines
+//
+// A request's headers must arrive within ReadHeaderTimeout. The body of a
+// request to a pipeline must arrive within the trigger's timeout, counted
+// from the start of the request (a body still arriving then is answered 408
+// and the connection closed); once the body is in, the answer must be
+// written within the trigger's timeout plus WriteGrace, counted from then.
+// Other requests (the management API, /healthz, /metrics) must arrive
+// within ReadTimeout and be answered within WriteTimeout. An idle
+// keep-alive connection is closed after IdleTimeout.
+//
+// # Connections
+//
+// With MaxConnections above 0, the listener LimitListener returns serves at
+// most MaxConnections connections for any request, plus ProbeReserve
+// connections that answer only GET /healthz and GET /readyz (any other
+// request on them gets 503), live at most ProbeTimeout and close after
+// their answer. A connection beyond both is answered at once with a bare
+// HTTP/1.1 503 and a JSON error body, and closed. So a flood of slow
+// clients gets 503s, not the file descriptors the server needs for its
+// store and its health probes, and a load balancer's probes still reach
+// /healthz while the flood lasts, as long as the flood does not also keep
+// ProbeReserve connections open without sending their headers (each is cut
+// off after ProbeTimeout).
+type Limits struct {
+	// MaxConnections caps the connections served at once (0: no cap).
+	MaxConnections int
+	// ProbeReserve is the number of connections kept, beyond
+	// MaxConnections, for health probes (default 8).
+	ProbeReserve int
+	// ProbeTimeout is the longest a reserved connection lives (default 5s).
+	ProbeTimeout time.Duration
+	// ReadHeaderTimeout bounds the arrival of a request's headers
+	// (default 10s).
+	ReadHeaderTimeout time.Duration
+	// ReadTimeout bounds the arrival of a request other than a pipeline's,
+	// body included (default 30s).
+	ReadTimeout time.Duration
+	// WriteTimeout bounds the answer to a request other than a pipeline's
+	// (default 60s).
+	WriteTimeout time.Duration
+	// WriteGrace is how long a pipeline's answer may take to write beyond
+	// the trigger's timeout (default 10s).
+	WriteGrace time.Duration
+	// IdleTimeout closes idle keep-alive connections (default 2m).
+	IdleTimeout time.Duration
+	// Logger receives a warning, at most once a minute, while connections
+	// are refused (nil: none).
+	Logger *slog.Logger
+}
+
+func (l Limits) withDefaults() Limits {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d <= 0 {
+			*d = v
+		}
+	}
+	def(&l.ProbeTimeout, 5*time.Second)
+	def(&l.ReadHeaderTimeout, 10*time.Second)
+	def(&l.ReadTimeout, 30*time.Second)
+	def(&l.WriteTimeout, 60*time.Second)
+	def(&l.WriteGrace, 10*time.Second)
+	def(&l.IdleTimeout, 2*time.Minute)
+	if l.ProbeReserve <= 0 {
+		l.ProbeReserve = 8
+	}
+	return l
+}
+
+// HTTPServer returns an http.Server that serves s with lim's deadlines.
+// Serve it on LimitListener(ln, lim) to apply lim's connection cap. The
+// caller owns it (Serve, Shutdown).
+func (s *Server) HTTPServer(lim Limits) *http.Server {
+	lim = lim.withDefaults()
+	s.writeGrace.Store(int64(lim.WriteGrace))
+	return &http.Server{
+		Handler:           probeOnly{s},
+		ReadHeaderTimeout: lim.ReadHeaderTimeout,
+		ReadTimeout:       lim.ReadTimeout,
+		WriteTimeout:      lim.WriteTimeout,
+		IdleTimeout:       lim.IdleTimeout,
+		ErrorLog:          slog.NewLogLogger(s.log.Handler(), slog.LevelWarn),
+		ConnContext: func(ctx context.Context, c net.Conn) context.Context {
+			if lc, ok := c.(*limitedConn); ok && lc.probe {
+				return context.WithValue(ctx, probeConnKey{}, true)
+			}
+			return ctx
+		},
+	}
+}
+
+type probeConnKey struct{}
+
+// probeOnly answers only health probes on the reserved connections.
+type probeOnly struct{ h http.Handler }
+
+func (p probeOnly) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	if r.Context().Value(probeConnKey{}) != nil {
+		w.Header().Set("Connection", "close")
+		if !(r.Method == http.MethodGet || r.Method == http.MethodHead) || r.URL.Path != "/healthz" && r.URL.Path != "/readyz" {
+			// Hijacked, the connection frees its reserved place before the
+			// answer, rather than after the half-second net/http lingers on
+			// a closing connection: refused requests do not crowd out probes.
+			if c, _, err := http.NewResponseController(w).Hijack(); err == nil {
+				if lc, ok := c.(*limitedConn); ok {
+					lc.release()
+					refuse(c, lc.l.max)
+					return
+				}
+				c.Close()
+				return
+			}
+			w.Header().Set("Retry-After", "1")
+			writeError(w, http.StatusServiceUnavailable, "the server is at its connection limit; retry later")
+			return
+		}
+	}
+	p.h.ServeHTTP(w, r)
+}
+
+// LimitListener returns ln with lim's connection cap (ln itself when
+// lim.MaxConnections is 0). See Limits.
+func LimitListener(ln net.Listener, lim Limits) net.Listener {
+	if lim.MaxConnections <= 0 {
+		return ln
+	}
+	lim = lim.withDefaults()
+	return &limitListener{Listener: ln, max: int64(lim.MaxConnections), reserve: int64(lim.ProbeReserve),
+		probeTimeout: lim.ProbeTimeout, refusing: make(chan struct{}, refusers), log: lim.Logger}
+}
+
+// refusers bounds the connections being answered 503 at once; beyond it a
+// refused connection is closed without an answer. Each is held at most
+// refuseLinger, waiting for the client to close first (closing a
+// connection with unread data resets it, and the client may lose the
+// answer).
+const (
+	refusers     = 32
+	refuseLinger = 500 * time.Millisecond
+)
+
+type limitListener struct {
+	net.Listener
+	max, reserve int64
+	probeTimeout time.Duration
+	active       atomic.Int64
+	refusing     chan struct{}
+	log          *slog.Logger
+	refused      atomic.Int64 // since the last warning
+	warned       atomic.Int64 // time of the last warning, Unix nanoseconds
+}
+
+// warn logs, at most once a minute, that connections are being refused.
+func (l *limitListener) warn() {
+	n := l.refused.Add(1)
+	if l.log == nil {
+		return
+	}
+	now, last := time.Now().UnixNano(), l.warned.Load()
+	if now-last < int64(time.Minute) || !l.warned.CompareAndSwap(last, now) {
+		return
+	}
+	l.refused.Add(-n)
+	l.log.Warn("connection limit reached: refusing connections with 503", "max_connections", l.max, "refused", n)
+}
+
+func (l *limitListener) Accept() (net.Conn, error) {
+	for {
+		c, err := l.Listener.Accept()
+		if err != nil {
+			return nil, err
+		}
+		n := l.active.Add(1)
+		switch {
+		case n <= l.max:
+			return &limitedConn{Conn: c, l: l}, nil
+		case n <= l.max+l.reserve:
+			until := time.Now().Add(l.probeTimeout)
+			_ = c.SetDeadline(until)
+			return &limitedConn{Conn: c, l: l, probe: true, until: until}, nil
+		}
+		l.active.Add(-1)
+		l.warn()
+		select {
+		case l.refusing <- struct{}{}:
+			go func() {
+				defer func() { <-l.refusing }()
+				refuse(c, l.max)
+			}()
+		default:
+			c.Close()
+		}
+	}
+}
+
+// refuse answers a connection beyond the cap with a 503 and closes it,
+// reading what the client sent meanwhile so that the close does not reset
+// the connection before the client reads the answer.
+func refuse(c net.Conn, max int64) {
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(refuseLinger))
+	body := `{"timestamp":` + strconv.FormatInt(time.Now().UnixMilli(), 10) +
+		`,"error":"the server is at its limit of ` + strconv.FormatInt(max, 10) + ` connections; retry later","code":503}`
+	resp := "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) +
+		"\r\nRetry-After: 1\r\nConnection: close\r\n\r\n" + body
+	if _, err := io.WriteString(c, resp); err != nil {
+		return
+	}
+	if cw, ok := c.(interface{ CloseWrite() error }); ok {
+		_ = cw.CloseWrite()
+		_, _ = io.Copy(io.Discard, io.LimitReader(c, 64<<10))
+	}
+}
+
+// limitedConn counts itself out of its listener when closed; a probe
+// connection never outlives its deadline, whatever the server sets.
+type limitedConn struct {
+	net.Conn
+	l      *limitListener
+	probe  bool
+	until  time.Time
+	closed sync.Once
+}
+
+func (c *limitedConn) Close() error {
+	err := c.Conn.Close()
+	c.release()
+	return err
+}
+
+// CloseWrite half-closes a TCP connection, as net/http does before closing
+// one (so that the client reads the last answer rather than a reset).
+func (c *limitedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
+// release counts c out of its listener (once).
+func (c *limitedConn) release() { c.closed.Do(func() { c.l.active.Add(-1) }) }
+
+func (c *limitedConn) clamp(t time.Time) time.Time {
+	if c.probe && (t.IsZero() || t.After(c.until)) {
+		return c.until
+	}
+	return t
+}
+
+func (c *limitedConn) SetDeadline(t time.Time) error     { return c.Conn.SetDeadline(c.clamp(t)) }
+func (c *limitedConn) SetReadDeadline(t time.Time) error { return c.Conn.SetReadDeadline(c.clamp(t)) }
+func (c *limitedConn) SetWriteDeadline(t time.Time) error {
+	return c.Conn.SetWriteDeadline(c.clamp(t))
+}
+
+// bodyDeadline bounds the arrival of a pipeline request's body by the
+// trigger's timeout, counted from the request's start; once the body is
+// in, it lifts the read deadline (so that the server's watch for a client
+// hanging up does not cancel the running execution) and gives the answer
+// the timeout plus the write grace.
+func (s *Server) bodyDeadline(w http.ResponseWriter, r *http.Request, timeout time.Duration) {
+	rc := http.NewResponseController(w)
+	now := time.Now()
+	grace := time.Duration(s.writeGrace.Load())
+	if grace <= 0 {
+		grace = 10 * time.Second
+	}
+	if rc.SetReadDeadline(now.Add(timeout)) != nil {
+		return // not a connection of an http.Server (a test recorder)
+	}
+	_ = rc.SetWriteDeadline(now.Add(timeout + timeout + grace))
+	if r.Body == nil || r.Body == http.NoBody {
+		_ = rc.SetReadDeadline(time.Time{})
+		_ = rc.SetWriteDeadline(time.Now().Add(timeout + grace))
+		return
+	}
+	r.Body = &deadlineBody{ReadCloser: r.Body, done: func() {
+		_ = rc.SetReadDeadline(time.Time{})
+		_ = rc.SetWriteDeadline(time.Now().Add(timeout + grace))
+	}}
+}
+
+// deadlineBody calls done once, when the body has been read to its end.
+type deadlineBody struct {
+	io.ReadCloser
+	done func()
+}
+
+func (b *deadlineBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err == io.EOF && b.done != nil {
+		b.done()
+		b.done = nil
+	}
+	return n, err
+}
