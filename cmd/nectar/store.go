@@ -7,6 +7,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/engine/secret"
 	"github.com/nectar-run/nectar/engine/store"
 	"github.com/nectar-run/nectar/engine/store/open"
@@ -69,8 +70,10 @@ func (g *globals) openStore(ctx context.Context) (store.Store, error) {
 }
 
 // sealer returns the sealer for the master key (NECTAR_MASTER_KEY, or the
-// key file in --data-dir, generated on first use), loaded once per process.
-// Safe for concurrent use.
+// key file in --data-dir), loaded once per process and checked against the
+// store: a key other than the one that sealed the store's accounts is
+// refused, and a key file is generated only for a store that holds no
+// sealed value (see open.Sealer). Safe for concurrent use.
 func (g *globals) sealer() (*secret.Sealer, error) {
 	o := g.opened()
 	o.sealerOnce.Do(func() {
@@ -79,21 +82,13 @@ func (g *globals) sealer() (*secret.Sealer, error) {
 			o.sealerErr = err
 			return
 		}
-		var s *secret.Sealer
-		if kind == open.Postgres {
-			// Replicas share one database, so they must share one key: the
-			// sealer checks the key against the one recorded in the store.
-			st, err := g.openStore(context.Background())
-			if err != nil {
-				o.sealerErr = err
-				return
-			}
-			s, _, err = open.Sealer(context.Background(), st, kind, g.dataDir)
-			if err != nil {
-				o.sealerErr = fmt.Errorf("loading the master key: %w", err)
-				return
-			}
-		} else if s, _, err = secret.Load(g.dataDir); err != nil {
+		st, err := g.openStore(context.Background())
+		if err != nil {
+			o.sealerErr = err
+			return
+		}
+		s, _, err := open.Sealer(context.Background(), st, kind, g.dataDir, accounts.SealedBuckets...)
+		if err != nil {
 			o.sealerErr = fmt.Errorf("loading the master key: %w", err)
 			return
 		}
