@@ -3,6 +3,7 @@ package main_test
 import (
 	"bufio"
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/nectar-run/nectar/engine/secret"
+	"github.com/nectar-run/nectar/engine/store/bolt"
 )
 
 // keyID is the id nectar prints for key.
@@ -159,4 +161,47 @@ func TestMasterKeyMustMatchTheStore(t *testing.T) {
 			p.cmd.Wait()
 		}
 	})
+}
+
+// TestServeRefusesDamagedStore starts nectar serve on a bbolt file whose
+// pages (all but the two meta pages) were overwritten: it must exit with an
+// error naming the file and what to do, not crash with a panic.
+func TestServeRefusesDamagedStore(t *testing.T) {
+	bin := buildNectar(t)
+	data := t.TempDir()
+	st, err := bolt.Open(data, bolt.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 300 {
+		if _, err := st.Put(t.Context(), "things", fmt.Sprintf("k%05d", i), []byte(strings.Repeat("v", 200))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st.Close()
+	path := filepath.Join(data, bolt.FileName)
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fi, _ := f.Stat()
+	for pg := int64(2); pg < fi.Size()/4096; pg++ { // pages of 4096 bytes; 0 and 1 are the meta pages
+		if _, err := f.WriteAt([]byte(strings.Repeat("\xa5", 64)), pg*4096); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f.Close()
+
+	log, code := serveOnce(t, bin, data)
+	if code == 0 {
+		t.Errorf("nectar serve: exit 0")
+	}
+	for _, w := range []string{path, "damaged", "restore it from a backup", "nectar store check"} {
+		if !strings.Contains(log, w) {
+			t.Errorf("nectar serve: output lacks %q:\n%s", w, log)
+		}
+	}
+	if strings.Contains(log, "goroutine ") || strings.Contains(log, "panic") {
+		t.Errorf("nectar serve panicked:\n%s", log)
+	}
 }

@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"path/filepath"
 	"sync"
 
 	"github.com/spf13/cobra"
@@ -10,6 +12,7 @@ import (
 	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/engine/secret"
 	"github.com/nectar-run/nectar/engine/store"
+	"github.com/nectar-run/nectar/engine/store/bolt"
 	"github.com/nectar-run/nectar/engine/store/open"
 )
 
@@ -32,6 +35,8 @@ var (
 )
 
 func init() {
+	extraCommands = append(extraCommands, storeCmd)
+
 	// Every command closes what it opened when it ends (cobra runs
 	// finalizers after each Execute), so a test calling Main many times in
 	// one process does not leak bbolt files.
@@ -60,6 +65,9 @@ func (g *globals) openStore(ctx context.Context) (store.Store, error) {
 			return
 		}
 		st, desc, err := open.Open(ctx, g.dataDir, g.storeDSN)
+		if errors.Is(err, bolt.ErrCorrupt) {
+			err = fmt.Errorf("%w (nectar store check --data-dir %s lists the damage)", err, g.dataDir)
+		}
 		if err != nil {
 			o.stErr = fmt.Errorf("opening the store: %w", err)
 			return
@@ -107,5 +115,44 @@ func closeOpened() {
 		if o.st != nil {
 			_ = o.st.Close()
 		}
+	}
+}
+
+func storeCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "store",
+		Short: "Check the store in the data directory",
+	}
+	cmd.AddCommand(storeCheckCmd(g))
+	return cmd
+}
+
+func storeCheckCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "check",
+		Short: "Read the whole bbolt file and report any damage",
+		Long: `Reads every page of the bbolt file nectar.db in --data-dir (both meta pages,
+every bucket, key and value) and runs bbolt's own consistency check, without
+changing the file. It exits 0 when the file is sound, 1 with the damage listed
+otherwise: then stop nectar and restore the file from a backup. Stop nectar
+first: the check waits at most 2 seconds for the file.
+
+For a PostgreSQL store, use PostgreSQL's own tools (such as amcheck).`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			kind, _, err := open.Choose(g.storeDSN)
+			if err != nil {
+				return err
+			}
+			if kind != open.Bolt {
+				return errors.New("nectar store check reads the bbolt file; for a PostgreSQL store use PostgreSQL's own tools (such as amcheck)")
+			}
+			path := filepath.Join(g.dataDir, bolt.FileName)
+			if err := bolt.Check(path); err != nil {
+				return err
+			}
+			fmt.Fprintf(g.stdout, "%s: ok\n", path)
+			return nil
+		},
 	}
 }
