@@ -96,7 +96,10 @@ var _ store.Store = (*Store)(nil)
 
 // Open opens or creates dir/nectar.db, creating dir with mode 0700 and the
 // file with mode 0600 when they do not exist. It returns an error wrapping
-// ErrLocked when another process keeps the file.
+// ErrLocked when another process keeps the file, and one wrapping
+// ErrCorrupt, naming the file, when the file is damaged: Open reads every
+// page of it first (see Check), which doubles the time bbolt takes to open
+// (BenchmarkOpen: about 35 ms more for 100 000 records on 2 cores).
 func Open(dir string, opts ...Option) (*Store, error) {
 	o := options{timeout: 2 * time.Second, purgeInterval: time.Minute}
 	for _, opt := range opts {
