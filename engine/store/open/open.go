@@ -218,21 +218,22 @@ func (ks KeyState) Accepts(id string) error {
 // against st (see CheckKey), so that a restart or replica with another key
 // fails at start, with an error wrapping secret.ErrWrongKey that names both
 // key ids, rather than on every secret it reads. A key file is generated
-// only for a bbolt store that holds no sealed value and records no key;
-// otherwise a missing key is ErrNoKey (or ErrSharedKey for a new PostgreSQL
-// store). sealedBuckets are the buckets of sealed values
+// only for a bbolt store that holds no sealed value (the new key is then
+// recorded as the store's); otherwise a missing key is ErrNoKey, or
+// ErrSharedKey for a PostgreSQL store. sealedBuckets are the buckets of sealed values
 // (accounts.SealedBuckets). It returns the key's source for a log line.
 func Sealer(ctx context.Context, st store.Store, kind Kind, dataDir string, sealedBuckets ...string) (*secret.Sealer, string, error) {
 	if dataDir == "" {
 		dataDir = DefaultDataDir
 	}
 	key, source, err := secret.FindKey(dataDir)
+	generated := false
 	if errors.Is(err, fs.ErrNotExist) {
 		ks, kerr := ReadKeyState(ctx, st, sealedBuckets...)
 		switch {
 		case kerr != nil:
 			return nil, "", kerr
-		case ks.Bound():
+		case len(ks.Sealed) > 0:
 			return nil, "", fmt.Errorf("%w: %s is not set and %s does not exist, but this store's secrets were sealed with key id %s; "+
 				"restore %s from a backup or set %s to that key (a new key could not open them, so none was generated)",
 				ErrNoKey, secret.EnvKey, filepath.Join(dataDir, secret.KeyFile), ks.IDs(), secret.KeyFile, secret.EnvKey)
@@ -240,6 +241,7 @@ func Sealer(ctx context.Context, st store.Store, kind Kind, dataDir string, seal
 			return nil, "", ErrSharedKey
 		}
 		key, source, err = secret.LoadKey(dataDir)
+		generated = true
 	}
 	if err != nil {
 		return nil, "", err
@@ -247,6 +249,13 @@ func Sealer(ctx context.Context, st store.Store, kind Kind, dataDir string, seal
 	s, err := secret.NewSealer(key)
 	if err != nil {
 		return nil, "", err
+	}
+	if generated {
+		// Nothing is sealed: the new key becomes the store's, whatever
+		// key id an earlier one recorded.
+		if err := RecordKey(ctx, st, s); err != nil {
+			return nil, "", err
+		}
 	}
 	if err := CheckKey(ctx, st, s, sealedBuckets...); err != nil {
 		if errors.Is(err, secret.ErrWrongKey) {

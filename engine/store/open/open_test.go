@@ -256,3 +256,34 @@ func readKeyFile(t *testing.T, path string) []byte {
 	}
 	return k
 }
+
+// TestSealerNewKeyForEmptyStore: a bbolt store that recorded a key but
+// holds no sealed value gets a new key file when the old one is gone
+// (nothing is lost), and the new key becomes the store's.
+func TestSealerNewKeyForEmptyStore(t *testing.T) {
+	t.Setenv(open.EnvStore, "")
+	t.Setenv(secret.EnvKey, "")
+	os.Unsetenv(secret.EnvKey)
+	dir := t.TempDir()
+	st, _, err := open.Open(t.Context(), dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	first, _, err := open.Sealer(t.Context(), st, open.Bolt, dir, accounts.SealedBuckets...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(dir, secret.KeyFile))
+	second, _, err := open.Sealer(t.Context(), st, open.Bolt, dir, accounts.SealedBuckets...)
+	if err != nil || second.KeyID() == first.KeyID() {
+		t.Fatalf("Sealer after the key file of an empty store was removed: %v", err)
+	}
+	ks, err := open.ReadKeyState(t.Context(), st, accounts.SealedBuckets...)
+	if err != nil || ks.Recorded != second.KeyID() {
+		t.Fatalf("recorded key id %q (%v); want %s", ks.Recorded, err, second.KeyID())
+	}
+	if _, _, err := open.Sealer(t.Context(), st, open.Bolt, dir, accounts.SealedBuckets...); err != nil {
+		t.Fatalf("restart with the new key: %v", err)
+	}
+}
