@@ -287,3 +287,31 @@ func TestSealerNewKeyForEmptyStore(t *testing.T) {
 		t.Fatalf("restart with the new key: %v", err)
 	}
 }
+
+// TestSealerPointsAtPendingKey: a rotation that resealed everything but
+// stopped before replacing master.key is refused with a pointer to
+// master.key.next, which holds the key the store expects.
+func TestSealerPointsAtPendingKey(t *testing.T) {
+	t.Setenv(open.EnvStore, "")
+	t.Setenv(secret.EnvKey, "")
+	os.Unsetenv(secret.EnvKey)
+	dir := t.TempDir()
+	st, _, err := open.Open(t.Context(), dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	nextKey := secret.GenerateKey()
+	next, _ := secret.NewSealer(nextKey)
+	if err := accounts.NewManager(st, next).Put(t.Context(), &accounts.Account{Name: "crm", Type: "bearer", Token: secret.New("t")}); err != nil {
+		t.Fatal(err)
+	}
+	open.RecordKey(t.Context(), st, next)
+	secret.SaveKey(dir, secret.GenerateKey()) // the old key, still in place
+	pending := filepath.Join(dir, secret.KeyFile+".next")
+	os.WriteFile(pending, []byte(secret.EncodeKey(nextKey)+"\n"), 0o600)
+	_, _, err = open.Sealer(t.Context(), st, open.Bolt, dir, accounts.SealedBuckets...)
+	if !errors.Is(err, secret.ErrWrongKey) || !strings.Contains(err.Error(), pending) || !strings.Contains(err.Error(), "rename it to master.key") {
+		t.Fatalf("Sealer: %v", err)
+	}
+}
