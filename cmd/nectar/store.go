@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
+	"os"
 	"path/filepath"
 	"sync"
 
@@ -121,7 +123,7 @@ func closeOpened() {
 func storeCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "store",
-		Short: "Check the store in the data directory",
+		Short: "Check the store in the data directory: its file and its master key",
 	}
 	cmd.AddCommand(storeCheckCmd(g))
 	return cmd
@@ -130,28 +132,66 @@ func storeCmd(g *globals) *cobra.Command {
 func storeCheckCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "check",
-		Short: "Read the whole bbolt file and report any damage",
+		Short: "Check the bbolt file for damage, and the master key against the store",
 		Long: `Reads every page of the bbolt file nectar.db in --data-dir (both meta pages,
 every bucket, key and value) and runs bbolt's own consistency check, without
-changing the file. It exits 0 when the file is sound, 1 with the damage listed
-otherwise: then stop nectar and restore the file from a backup. Stop nectar
-first: the check waits at most 2 seconds for the file.
+changing the file; stop nectar first, the check waits at most 2 seconds for
+the file. For a PostgreSQL store, use PostgreSQL's own tools (such as
+amcheck) for the data.
 
-For a PostgreSQL store, use PostgreSQL's own tools (such as amcheck).`,
+Then it checks the master key (NECTAR_MASTER_KEY, or master.key in
+--data-dir) against the key ids of the store's sealed values, as nectar serve
+does at start, and prints the key ids; it never generates a key.
+
+It exits 0 when all is well, 1 with the problem otherwise. A damaged file:
+stop nectar and restore it from a backup.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
 			kind, _, err := open.Choose(g.storeDSN)
 			if err != nil {
 				return err
 			}
-			if kind != open.Bolt {
-				return errors.New("nectar store check reads the bbolt file; for a PostgreSQL store use PostgreSQL's own tools (such as amcheck)")
+			if kind == open.Bolt {
+				path := filepath.Join(g.dataDir, bolt.FileName)
+				if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+					return fmt.Errorf("no store in %s (%s does not exist)", g.dataDir, bolt.FileName)
+				}
+				if err := bolt.Check(path); err != nil {
+					return err
+				}
+				fmt.Fprintf(g.stdout, "%s: ok\n", path)
 			}
-			path := filepath.Join(g.dataDir, bolt.FileName)
-			if err := bolt.Check(path); err != nil {
+			st, err := g.openStore(ctx)
+			if err != nil {
 				return err
 			}
-			fmt.Fprintf(g.stdout, "%s: ok\n", path)
+			ks, err := open.ReadKeyState(ctx, st, accounts.SealedBuckets...)
+			if err != nil {
+				return err
+			}
+			key, source, err := secret.FindKey(g.dataDir)
+			switch {
+			case errors.Is(err, fs.ErrNotExist) && len(ks.Sealed) == 0:
+				fmt.Fprintln(g.stdout, "master key: none yet, and nothing sealed")
+				return nil
+			case errors.Is(err, fs.ErrNotExist):
+				return fmt.Errorf("%w: %s is not set and %s does not exist, but this store's secrets were sealed with key id %s",
+					open.ErrNoKey, secret.EnvKey, filepath.Join(g.dataDir, secret.KeyFile), ks.IDs())
+			case err != nil:
+				return err
+			}
+			s, err := secret.NewSealer(key)
+			if err != nil {
+				return err
+			}
+			if err := ks.Accepts(s.KeyID()); err != nil {
+				return fmt.Errorf("%w (key from %s)", err, source)
+			}
+			if len(ks.Sealed) > 1 {
+				return fmt.Errorf("a key rotation is unfinished: sealed values carry key ids %s; run nectar accounts rotate-key again", ks.IDs())
+			}
+			fmt.Fprintf(g.stdout, "master key: ok, id %s (from %s); sealed values: %d\n", s.KeyID(), source, ks.Sealed[s.KeyID()])
 			return nil
 		},
 	}

@@ -1,12 +1,15 @@
 package main
 
 import (
+	"errors"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 
+	"github.com/nectar-run/nectar/engine/secret"
 	"github.com/nectar-run/nectar/engine/store/bolt"
 )
 
@@ -69,5 +72,57 @@ func TestStoreCheck(t *testing.T) {
 	}
 	if code == 0 || code == 70 || strings.Contains(errOut, "goroutine ") || strings.Contains(errOut, "panic") {
 		t.Errorf("executions list of a damaged store: exit %d\n%s", code, errOut)
+	}
+}
+
+// TestStoreCheckKey: nectar store check compares the master key with the
+// store's sealed values, names the key ids, and never writes a key file.
+func TestStoreCheckKey(t *testing.T) {
+	t.Setenv(secret.EnvKey, "")
+	os.Unsetenv(secret.EnvKey)
+	t.Setenv("SC_TOKEN", "tok")
+	data := t.TempDir()
+	dd := "--data-dir=" + data
+	out, errOut, code := nectar(t, "", dd, "store", "check")
+	if code == 0 || !strings.Contains(errOut, "no store in "+data) {
+		t.Fatalf("store check of an empty directory: exit %d\n%s%s", code, out, errOut)
+	}
+	st, err := bolt.Open(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	out, errOut, code = nectar(t, "", dd, "store", "check")
+	if code != 0 || !strings.Contains(out, "master key: none yet") {
+		t.Fatalf("store check of a fresh directory: exit %d\n%s%s", code, out, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(data, secret.KeyFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("store check wrote a key file: %v", err)
+	}
+	if out, errOut, code := nectar(t, "", dd, "accounts", "create", "crm", "--type", "bearer", "--token-env", "SC_TOKEN"); code != 0 {
+		t.Fatalf("create: %s%s", out, errOut)
+	}
+	b, _ := os.ReadFile(filepath.Join(data, secret.KeyFile))
+	key, _ := secret.ParseKey(string(b))
+	s, _ := secret.NewSealer(key)
+	out, errOut, code = nectar(t, "", dd, "store", "check")
+	if code != 0 || !strings.Contains(out, "master key: ok, id "+s.KeyID()) {
+		t.Fatalf("store check with the right key: exit %d\n%s%s", code, out, errOut)
+	}
+	wrong := secret.GenerateKey()
+	ws, _ := secret.NewSealer(wrong)
+	t.Setenv(secret.EnvKey, secret.EncodeKey(wrong))
+	_, errOut, code = nectar(t, "", dd, "store", "check")
+	if code == 0 || !strings.Contains(errOut, s.KeyID()) || !strings.Contains(errOut, ws.KeyID()) {
+		t.Fatalf("store check with another key: exit %d\n%s", code, errOut)
+	}
+	os.Unsetenv(secret.EnvKey)
+	os.Remove(filepath.Join(data, secret.KeyFile))
+	_, errOut, code = nectar(t, "", dd, "store", "check")
+	if code == 0 || !strings.Contains(errOut, s.KeyID()) {
+		t.Fatalf("store check without the key: exit %d\n%s", code, errOut)
+	}
+	if _, err := os.Stat(filepath.Join(data, secret.KeyFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("store check wrote a key file: %v", err)
 	}
 }
