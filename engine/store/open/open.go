@@ -181,10 +181,6 @@ func ReadKeyState(ctx context.Context, st store.Store, sealedBuckets ...string) 
 	return ks, nil
 }
 
-// Bound reports whether the store is bound to a master key: it records one,
-// or holds values sealed with one.
-func (ks KeyState) Bound() bool { return ks.Recorded != "" || len(ks.Sealed) > 0 }
-
 // IDs returns the key ids the store expects, for messages: those of its
 // sealed values, else the recorded one.
 func (ks KeyState) IDs() string {
@@ -211,6 +207,10 @@ func (ks KeyState) Accepts(id string) error {
 		len(ks.Sealed) == 0 && (ks.Recorded == "" || ks.Recorded == id) {
 		return nil
 	}
+	if len(ks.Sealed) == 0 {
+		return fmt.Errorf("%w: this store records master key id %s (the key it was first opened with; nothing is sealed yet), but the master key has id %s",
+			secret.ErrWrongKey, ks.Recorded, id)
+	}
 	return fmt.Errorf("%w: this store's secrets were sealed with key id %s, but the master key has id %s", secret.ErrWrongKey, ks.IDs(), id)
 }
 
@@ -220,8 +220,9 @@ func (ks KeyState) Accepts(id string) error {
 // key ids, rather than on every secret it reads. A key file is generated
 // only for a bbolt store that holds no sealed value (the new key is then
 // recorded as the store's); otherwise a missing key is ErrNoKey, or
-// ErrSharedKey for a PostgreSQL store. sealedBuckets are the buckets of sealed values
-// (accounts.SealedBuckets). It returns the key's source for a log line.
+// ErrSharedKey for a PostgreSQL store. sealedBuckets are the buckets of
+// sealed values (accounts.SealedBuckets). It returns the key's source for a
+// log line.
 func Sealer(ctx context.Context, st store.Store, kind Kind, dataDir string, sealedBuckets ...string) (*secret.Sealer, string, error) {
 	if dataDir == "" {
 		dataDir = DefaultDataDir
