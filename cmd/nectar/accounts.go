@@ -534,6 +534,13 @@ An interrupted rotation can be run again.`,
 				return fmt.Errorf("the master key comes from %s: give the new key with --new-key-file", secret.EnvKey)
 			default:
 				key = secret.GenerateKey()
+				// An interrupted rotation left its new key here, and some
+				// values may be sealed with it already: finish with it.
+				if b, err := os.ReadFile(filepath.Join(g.dataDir, secret.KeyFile+".next")); err == nil {
+					if k, err := secret.ParseKey(string(b)); err == nil {
+						key = k
+					}
+				}
 			}
 			next, err := secret.NewSealer(key)
 			if err != nil {
@@ -546,10 +553,13 @@ An interrupted rotation can be run again.`,
 				if err := os.WriteFile(pending, []byte(secret.EncodeKey(key)+"\n"), 0o600); err != nil {
 					return err
 				}
-				defer os.Remove(pending)
 			}
 			n, err := accounts.RotateKey(ctx, st, old, next)
 			if err != nil {
+				return err
+			}
+			// The store now expects the new key (see open.Sealer).
+			if err := open.RecordKey(ctx, st, next); err != nil {
 				return err
 			}
 			if fromEnv {
@@ -559,6 +569,9 @@ An interrupted rotation can be run again.`,
 			if err := secret.SaveKey(g.dataDir, key); err != nil {
 				return err
 			}
+			// Only now: had the rotation failed, values sealed with the
+			// new key would need it (a second run picks it up).
+			_ = os.Remove(filepath.Join(g.dataDir, secret.KeyFile+".next"))
 			fmt.Fprintf(g.stdout, "resealed %d values; the master key is now %s (was %s)\n", n, next.KeyID(), old.KeyID())
 			return nil
 		},

@@ -2,13 +2,19 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"sync"
 
 	"github.com/spf13/cobra"
 
+	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/engine/secret"
 	"github.com/nectar-run/nectar/engine/store"
+	"github.com/nectar-run/nectar/engine/store/bolt"
 	"github.com/nectar-run/nectar/engine/store/open"
 )
 
@@ -31,6 +37,8 @@ var (
 )
 
 func init() {
+	extraCommands = append(extraCommands, storeCmd)
+
 	// Every command closes what it opened when it ends (cobra runs
 	// finalizers after each Execute), so a test calling Main many times in
 	// one process does not leak bbolt files.
@@ -59,6 +67,9 @@ func (g *globals) openStore(ctx context.Context) (store.Store, error) {
 			return
 		}
 		st, desc, err := open.Open(ctx, g.dataDir, g.storeDSN)
+		if errors.Is(err, bolt.ErrCorrupt) {
+			err = fmt.Errorf("%w (nectar store check --data-dir %s lists the damage)", err, g.dataDir)
+		}
 		if err != nil {
 			o.stErr = fmt.Errorf("opening the store: %w", err)
 			return
@@ -69,8 +80,10 @@ func (g *globals) openStore(ctx context.Context) (store.Store, error) {
 }
 
 // sealer returns the sealer for the master key (NECTAR_MASTER_KEY, or the
-// key file in --data-dir, generated on first use), loaded once per process.
-// Safe for concurrent use.
+// key file in --data-dir), loaded once per process and checked against the
+// store: a key other than the one that sealed the store's accounts is
+// refused, and a key file is generated only for a store that holds no
+// sealed value (see open.Sealer). Safe for concurrent use.
 func (g *globals) sealer() (*secret.Sealer, error) {
 	o := g.opened()
 	o.sealerOnce.Do(func() {
@@ -79,21 +92,13 @@ func (g *globals) sealer() (*secret.Sealer, error) {
 			o.sealerErr = err
 			return
 		}
-		var s *secret.Sealer
-		if kind == open.Postgres {
-			// Replicas share one database, so they must share one key: the
-			// sealer checks the key against the one recorded in the store.
-			st, err := g.openStore(context.Background())
-			if err != nil {
-				o.sealerErr = err
-				return
-			}
-			s, _, err = open.Sealer(context.Background(), st, kind, g.dataDir)
-			if err != nil {
-				o.sealerErr = fmt.Errorf("loading the master key: %w", err)
-				return
-			}
-		} else if s, _, err = secret.Load(g.dataDir); err != nil {
+		st, err := g.openStore(context.Background())
+		if err != nil {
+			o.sealerErr = err
+			return
+		}
+		s, _, err := open.Sealer(context.Background(), st, kind, g.dataDir, accounts.SealedBuckets...)
+		if err != nil {
 			o.sealerErr = fmt.Errorf("loading the master key: %w", err)
 			return
 		}
@@ -112,5 +117,82 @@ func closeOpened() {
 		if o.st != nil {
 			_ = o.st.Close()
 		}
+	}
+}
+
+func storeCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "store",
+		Short: "Check the store in the data directory: its file and its master key",
+	}
+	cmd.AddCommand(storeCheckCmd(g))
+	return cmd
+}
+
+func storeCheckCmd(g *globals) *cobra.Command {
+	return &cobra.Command{
+		Use:   "check",
+		Short: "Check the bbolt file for damage, and the master key against the store",
+		Long: `Reads every page of the bbolt file nectar.db in --data-dir (both meta pages,
+every bucket, key and value) and runs bbolt's own consistency check, without
+changing the file; stop nectar first, the check waits at most 2 seconds for
+the file. For a PostgreSQL store, use PostgreSQL's own tools (such as
+amcheck) for the data.
+
+Then it checks the master key (NECTAR_MASTER_KEY, or master.key in
+--data-dir) against the key ids of the store's sealed values, as nectar serve
+does at start, and prints the key ids; it never generates a key.
+
+It exits 0 when all is well, 1 with the problem otherwise. A damaged file:
+stop nectar and restore it from a backup.`,
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			ctx := cmd.Context()
+			kind, _, err := open.Choose(g.storeDSN)
+			if err != nil {
+				return err
+			}
+			if kind == open.Bolt {
+				path := filepath.Join(g.dataDir, bolt.FileName)
+				if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
+					return fmt.Errorf("no store in %s (%s does not exist)", g.dataDir, bolt.FileName)
+				}
+				if err := bolt.Check(path); err != nil {
+					return err
+				}
+				fmt.Fprintf(g.stdout, "%s: ok\n", path)
+			}
+			st, err := g.openStore(ctx)
+			if err != nil {
+				return err
+			}
+			ks, err := open.ReadKeyState(ctx, st, accounts.SealedBuckets...)
+			if err != nil {
+				return err
+			}
+			key, source, err := secret.FindKey(g.dataDir)
+			switch {
+			case errors.Is(err, fs.ErrNotExist) && len(ks.Sealed) == 0:
+				fmt.Fprintln(g.stdout, "master key: none yet, and nothing sealed")
+				return nil
+			case errors.Is(err, fs.ErrNotExist):
+				return fmt.Errorf("%w: %s is not set and %s does not exist, but this store's secrets were sealed with key id %s",
+					open.ErrNoKey, secret.EnvKey, filepath.Join(g.dataDir, secret.KeyFile), ks.IDs())
+			case err != nil:
+				return err
+			}
+			s, err := secret.NewSealer(key)
+			if err != nil {
+				return err
+			}
+			if err := ks.Accepts(s.KeyID()); err != nil {
+				return fmt.Errorf("%w (key from %s)", err, source)
+			}
+			if len(ks.Sealed) > 1 {
+				return fmt.Errorf("a key rotation is unfinished: sealed values carry key ids %s; run nectar accounts rotate-key again", ks.IDs())
+			}
+			fmt.Fprintf(g.stdout, "master key: ok, id %s (from %s); sealed values: %d\n", s.KeyID(), source, ks.Sealed[s.KeyID()])
+			return nil
+		},
 	}
 }

@@ -65,6 +65,26 @@ const howToGenerate = "generate one with: head -c 32 /dev/urandom | base64"
 // agree on one generated key. A key file readable or writable by other users
 // is refused with ErrKeyFileMode.
 func LoadKey(dataDir string) (key []byte, source string, err error) {
+	key, source, err = FindKey(dataDir)
+	if _, env := os.LookupEnv(EnvKey); env || !errors.Is(err, fs.ErrNotExist) {
+		return key, source, err
+	}
+	path := filepath.Join(dataDir, KeyFile)
+	if err := createKeyFile(dataDir, GenerateKey()); err != nil {
+		return nil, "", err
+	}
+	key, err = readKeyFile(path) // another process may have won the race
+	if err != nil {
+		return nil, "", err
+	}
+	return key, "key file " + path, nil
+}
+
+// FindKey is LoadKey without generating: when NECTAR_MASTER_KEY is unset
+// and dataDir/master.key does not exist, it returns an error wrapping
+// fs.ErrNotExist. Use it where generating a key would be wrong, such as a
+// store that already holds sealed values.
+func FindKey(dataDir string) (key []byte, source string, err error) {
 	if v, ok := os.LookupEnv(EnvKey); ok {
 		key, err := ParseKey(v)
 		if err != nil {
@@ -74,12 +94,6 @@ func LoadKey(dataDir string) (key []byte, source string, err error) {
 	}
 	path := filepath.Join(dataDir, KeyFile)
 	key, err = readKeyFile(path)
-	if errors.Is(err, fs.ErrNotExist) {
-		if err := createKeyFile(dataDir, GenerateKey()); err != nil {
-			return nil, "", err
-		}
-		key, err = readKeyFile(path) // another process may have won the race
-	}
 	if err != nil {
 		return nil, "", err
 	}

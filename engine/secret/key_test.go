@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/hex"
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -158,5 +159,32 @@ func TestLoadKeyRace(t *testing.T) {
 		if id != ids[0] {
 			t.Fatalf("concurrent first starts generated different keys: %v", ids)
 		}
+	}
+}
+
+// TestFindKeyNeverGenerates: FindKey reports a missing key instead of
+// writing one, and BlobKeyID reads the id of the key a blob was sealed with.
+func TestFindKeyNeverGenerates(t *testing.T) {
+	t.Setenv(secret.EnvKey, "")
+	os.Unsetenv(secret.EnvKey)
+	dir := t.TempDir()
+	if _, _, err := secret.FindKey(dir); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("FindKey without a key: %v", err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, secret.KeyFile)); !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("FindKey wrote a key file: %v", err)
+	}
+	s, _, err := secret.Load(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, _, err := secret.FindKey(dir); err != nil {
+		t.Fatalf("FindKey after Load: %v", err)
+	}
+	if id, ok := secret.BlobKeyID(s.Seal([]byte("x"), nil)); !ok || id != s.KeyID() {
+		t.Fatalf("BlobKeyID = %s, %v; want %s", id, ok, s.KeyID())
+	}
+	if _, ok := secret.BlobKeyID([]byte("not sealed")); ok {
+		t.Fatal("BlobKeyID of plain bytes")
 	}
 }

@@ -62,6 +62,16 @@ func NewSealer(key []byte) (*Sealer, error) {
 // is safe to print: it identifies the key without revealing it.
 func (s *Sealer) KeyID() string { return hex.EncodeToString(s.id[:]) }
 
+// BlobKeyID returns the id of the key that sealed blob (as KeyID spells
+// it), read from the blob's header without opening it; false when blob is
+// not a sealed blob.
+func BlobKeyID(blob []byte) (string, bool) {
+	if len(blob) < headSize+16 || blob[0] != version { // 16: the GCM tag
+		return "", false
+	}
+	return hex.EncodeToString(blob[1 : 1+idSize]), true
+}
+
 // Seal encrypts plaintext with a fresh random nonce. aad (associated data,
 // may be nil) is authenticated but not stored: Open must be given the same,
 // so passing where the blob lives (such as "accounts/crm") stops a blob

@@ -7,7 +7,8 @@
 // The key is 32 random bytes. Nectar takes it from the environment variable
 // NECTAR_MASTER_KEY (base64 of the 32 bytes) when set; otherwise from the
 // file master.key in the data directory, which is generated on first start
-// with mode 0600. A key file that other users can read or write is refused,
+// with mode 0600 (package open generates it only for a store that holds no
+// sealed value: a new key could not open them). A key file that other users can read or write is refused,
 // as ssh refuses such a private key: fix it with chmod 600. Keep a copy of
 // the key: without it, sealed secrets cannot be recovered.
 //

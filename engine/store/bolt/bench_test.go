@@ -110,3 +110,31 @@ func BenchmarkApply100(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkOpen opens a file of 100 000 records: the cost of the walk that
+// Open makes before bbolt's own (see verify in check.go).
+func BenchmarkOpen(b *testing.B) {
+	dir := b.TempDir()
+	st, err := bolt.Open(dir, bolt.WithNoSync())
+	if err != nil {
+		b.Fatal(err)
+	}
+	ops := make([]store.Op, 0, 1000)
+	for i := range 100_000 {
+		ops = append(ops, store.Op{Bucket: "executions", Key: fmt.Sprintf("%08d", i), Value: record})
+		if len(ops) == cap(ops) {
+			if err := st.Apply(b.Context(), ops...); err != nil {
+				b.Fatal(err)
+			}
+			ops = ops[:0]
+		}
+	}
+	st.Close()
+	for b.Loop() {
+		st, err := bolt.Open(dir)
+		if err != nil {
+			b.Fatal(err)
+		}
+		st.Close()
+	}
+}

@@ -17,6 +17,7 @@ import (
 // cannot fail the others.
 type committer struct {
 	db      *bbolt.DB
+	path    string // for errors
 	mu      sync.Mutex
 	running bool
 	queue   []*pending
@@ -61,10 +62,10 @@ func (c *committer) run(fn func(*bbolt.Tx) error) error {
 // commit runs batch in one transaction and hands each writer its result.
 func (c *committer) commit(batch []*pending) {
 	if len(batch) == 1 {
-		batch[0].done <- wrap(c.db.Update(safely(batch[0].fn)))
+		batch[0].done <- c.update(safely(batch[0].fn))
 		return
 	}
-	err := c.db.Update(func(tx *bbolt.Tx) error {
+	err := c.update(func(tx *bbolt.Tx) error {
 		for _, p := range batch {
 			if err := safely(p.fn)(tx); err != nil {
 				return err
@@ -79,8 +80,14 @@ func (c *committer) commit(batch []*pending) {
 		return
 	}
 	for _, p := range batch {
-		p.done <- wrap(c.db.Update(safely(p.fn)))
+		p.done <- c.update(safely(p.fn))
 	}
+}
+
+// update runs fn in a write transaction; a panic of bbolt's on a damaged
+// page (while committing, say) is an error wrapping ErrCorrupt.
+func (c *committer) update(fn func(*bbolt.Tx) error) error {
+	return wrap(damaged(c.path, guard(func() error { return c.db.Update(fn) })))
 }
 
 // safely turns a panic in fn into an error, so that the leader goes on to

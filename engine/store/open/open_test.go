@@ -7,6 +7,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/engine/secret"
 	"github.com/nectar-run/nectar/engine/store/bolt"
 	"github.com/nectar-run/nectar/engine/store/open"
@@ -114,5 +115,203 @@ func TestOpenPostgresNeedsSharedKey(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, secret.KeyFile)); !errors.Is(err, os.ErrNotExist) {
 		t.Fatalf("a key file was generated: %v", err)
+	}
+}
+
+// TestSealerRefusesAnotherKey runs the start-up key check on both stores:
+// once the store holds an account sealed with one key, another key (in
+// master.key or NECTAR_MASTER_KEY) or no key is refused with the key ids
+// named, and no key file is ever generated for it.
+func TestSealerRefusesAnotherKey(t *testing.T) {
+	for _, kind := range []open.Kind{open.Bolt, open.Postgres} {
+		for _, recorded := range []bool{true, false} {
+			name := string(kind)
+			if !recorded {
+				name += " sealed before the key id was recorded"
+			}
+			t.Run(name, func(t *testing.T) { testSealerRefusesAnotherKey(t, kind, recorded) })
+		}
+	}
+}
+
+func testSealerRefusesAnotherKey(t *testing.T, kind open.Kind, recorded bool) {
+	t.Setenv(secret.EnvKey, "")
+	os.Unsetenv(secret.EnvKey)
+	dsn := ""
+	if kind == open.Postgres {
+		dsn = pgtest.Database(t)
+	}
+	t.Setenv(open.EnvStore, dsn)
+	dir := t.TempDir()
+	keyFile := filepath.Join(dir, secret.KeyFile)
+	st, _, err := open.Open(t.Context(), dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+
+	good, other := secret.GenerateKey(), secret.GenerateKey()
+	goodS, _ := secret.NewSealer(good)
+	otherS, _ := secret.NewSealer(other)
+	if kind == open.Bolt {
+		// (d) a fresh store: the key file is generated.
+		s, _, err := open.Sealer(t.Context(), st, kind, dir, accounts.SealedBuckets...)
+		if err != nil {
+			t.Fatalf("fresh store: %v", err)
+		}
+		if err := secret.SaveKey(dir, good); err != nil {
+			t.Fatal(err)
+		}
+		if gen := readKeyFile(t, keyFile); gen == nil || s.KeyID() == goodS.KeyID() {
+			t.Fatal("no key was generated")
+		}
+		if err := open.RecordKey(t.Context(), st, goodS); err != nil { // as rotate-key would
+			t.Fatal(err)
+		}
+	} else {
+		t.Setenv(secret.EnvKey, secret.EncodeKey(good))
+	}
+	if recorded {
+		if _, _, err := open.Sealer(t.Context(), st, kind, dir, accounts.SealedBuckets...); err != nil {
+			t.Fatal(err)
+		}
+	} else if kind == open.Bolt {
+		// A store whose accounts were sealed by a nectar that did not
+		// record the key id: only the values' headers say which key.
+		os.Remove(keyFile)
+		st.Close()
+		os.Remove(filepath.Join(dir, bolt.FileName))
+		if st, _, err = open.Open(t.Context(), dir, ""); err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		secret.SaveKey(dir, good)
+	}
+	m := accounts.NewManager(st, goodS)
+	if err := m.Put(t.Context(), &accounts.Account{Name: "crm", Type: "bearer", Token: secret.New("tok-123")}); err != nil {
+		t.Fatal(err)
+	}
+	os.Unsetenv(secret.EnvKey)
+
+	check := func(t *testing.T, wantErr error, want ...string) {
+		t.Helper()
+		s, _, err := open.Sealer(t.Context(), st, kind, dir, accounts.SealedBuckets...)
+		if wantErr == nil {
+			if err != nil || s.KeyID() != goodS.KeyID() {
+				t.Fatalf("Sealer: %v", err)
+			}
+			return
+		}
+		if !errors.Is(err, wantErr) {
+			t.Fatalf("Sealer error %v; want %v", err, wantErr)
+		}
+		for _, w := range want {
+			if !strings.Contains(err.Error(), w) {
+				t.Errorf("error lacks %q: %v", w, err)
+			}
+		}
+		for _, k := range [][]byte{good, other} {
+			if strings.Contains(err.Error(), secret.EncodeKey(k)) {
+				t.Errorf("error shows a key: %v", err)
+			}
+		}
+	}
+	t.Run("another key in master.key", func(t *testing.T) { // (a)
+		if err := secret.SaveKey(dir, other); err != nil {
+			t.Fatal(err)
+		}
+		defer secret.SaveKey(dir, good)
+		check(t, secret.ErrWrongKey, goodS.KeyID(), otherS.KeyID(), keyFile)
+	})
+	t.Run("another key in NECTAR_MASTER_KEY", func(t *testing.T) { // (b)
+		t.Setenv(secret.EnvKey, secret.EncodeKey(other))
+		check(t, secret.ErrWrongKey, goodS.KeyID(), otherS.KeyID(), secret.EnvKey)
+	})
+	t.Run("no key", func(t *testing.T) { // (c)
+		if err := os.Remove(keyFile); err != nil && kind == open.Bolt {
+			t.Fatal(err)
+		}
+		defer secret.SaveKey(dir, good)
+		check(t, open.ErrNoKey, goodS.KeyID(), keyFile, secret.EnvKey)
+		if _, err := os.Stat(keyFile); !errors.Is(err, os.ErrNotExist) {
+			t.Fatalf("a key file was generated: %v", err)
+		}
+	})
+	t.Run("the right key", func(t *testing.T) { // (e)
+		check(t, nil)
+		t.Setenv(secret.EnvKey, secret.EncodeKey(good))
+		check(t, nil)
+	})
+}
+
+func readKeyFile(t *testing.T, path string) []byte {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	k, err := secret.ParseKey(string(b))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+// TestSealerNewKeyForEmptyStore: a bbolt store that recorded a key but
+// holds no sealed value gets a new key file when the old one is gone
+// (nothing is lost), and the new key becomes the store's.
+func TestSealerNewKeyForEmptyStore(t *testing.T) {
+	t.Setenv(open.EnvStore, "")
+	t.Setenv(secret.EnvKey, "")
+	os.Unsetenv(secret.EnvKey)
+	dir := t.TempDir()
+	st, _, err := open.Open(t.Context(), dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	first, _, err := open.Sealer(t.Context(), st, open.Bolt, dir, accounts.SealedBuckets...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Remove(filepath.Join(dir, secret.KeyFile))
+	second, _, err := open.Sealer(t.Context(), st, open.Bolt, dir, accounts.SealedBuckets...)
+	if err != nil || second.KeyID() == first.KeyID() {
+		t.Fatalf("Sealer after the key file of an empty store was removed: %v", err)
+	}
+	ks, err := open.ReadKeyState(t.Context(), st, accounts.SealedBuckets...)
+	if err != nil || ks.Recorded != second.KeyID() {
+		t.Fatalf("recorded key id %q (%v); want %s", ks.Recorded, err, second.KeyID())
+	}
+	if _, _, err := open.Sealer(t.Context(), st, open.Bolt, dir, accounts.SealedBuckets...); err != nil {
+		t.Fatalf("restart with the new key: %v", err)
+	}
+}
+
+// TestSealerPointsAtPendingKey: a rotation that resealed everything but
+// stopped before replacing master.key is refused with a pointer to
+// master.key.next, which holds the key the store expects.
+func TestSealerPointsAtPendingKey(t *testing.T) {
+	t.Setenv(open.EnvStore, "")
+	t.Setenv(secret.EnvKey, "")
+	os.Unsetenv(secret.EnvKey)
+	dir := t.TempDir()
+	st, _, err := open.Open(t.Context(), dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	nextKey := secret.GenerateKey()
+	next, _ := secret.NewSealer(nextKey)
+	if err := accounts.NewManager(st, next).Put(t.Context(), &accounts.Account{Name: "crm", Type: "bearer", Token: secret.New("t")}); err != nil {
+		t.Fatal(err)
+	}
+	open.RecordKey(t.Context(), st, next)
+	secret.SaveKey(dir, secret.GenerateKey()) // the old key, still in place
+	pending := filepath.Join(dir, secret.KeyFile+".next")
+	os.WriteFile(pending, []byte(secret.EncodeKey(nextKey)+"\n"), 0o600)
+	_, _, err = open.Sealer(t.Context(), st, open.Bolt, dir, accounts.SealedBuckets...)
+	if !errors.Is(err, secret.ErrWrongKey) || !strings.Contains(err.Error(), pending) || !strings.Contains(err.Error(), "rename it to master.key") {
+		t.Fatalf("Sealer: %v", err)
 	}
 }
