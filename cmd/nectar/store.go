@@ -58,7 +58,7 @@ func (g *globals) openStore(ctx context.Context) (store.Store, error) {
 			o.stErr = err
 			return
 		}
-		st, desc, err := open.Open(ctx, g.dataDir, g.storeDSN)
+		st, desc, err := open.Open(ctx, g.dataDir, g.storeDSN, open.WithLogger(g.logger()))
 		if err != nil {
 			o.stErr = fmt.Errorf("opening the store: %w", err)
 			return

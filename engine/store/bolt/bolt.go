@@ -187,6 +187,23 @@ func wrap(err error) error {
 	return fmt.Errorf("bolt: %w", err)
 }
 
+// Ping implements store.Store: it reads the file's meta bucket in a
+// transaction. A full disk shows only in the errors of writes.
+func (s *Store) Ping(ctx context.Context) error {
+	if s.closed.Load() {
+		return store.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.view(func(tx *bbolt.Tx) error {
+		if tx.Bucket(metaBucket) == nil {
+			return errors.New("bolt: the meta bucket is missing")
+		}
+		return nil
+	})
+}
+
 func (s *Store) view(fn func(tx *bbolt.Tx) error) error { return wrap(s.db.View(fn)) }
 
 // record is a decoded stored value; value aliases bbolt's memory and is
