@@ -20,7 +20,7 @@ import (
 // apiHandler builds the management API:
 //
 //	GET    /healthz                       liveness
-//	GET    /readyz                        readiness (503 before Start and while shutting down)
+//	GET    /readyz                        readiness (503 before Start, while shutting down and while the store does not answer)
 //	GET    /metrics                       Prometheus metrics
 //	GET    /api/pipelines                 served pipelines
 //	GET    /api/pipelines/{name}          one pipeline, with its source
@@ -43,13 +43,7 @@ func (s *Server) apiHandler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeValue(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !s.ready.Load() {
-			writeError(w, http.StatusServiceUnavailable, "not ready")
-			return
-		}
-		writeValue(w, http.StatusOK, map[string]any{"status": "ready", "pipelines": len(s.gen.Load().versions)})
-	})
+	mux.HandleFunc("GET /readyz", s.serveReady)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
 	admin := func(pattern string, h http.HandlerFunc) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {

@@ -18,6 +18,7 @@ type metrics struct {
 	inflight     prometheus.Gauge
 	reloads      *prometheus.CounterVec
 	eventsQueued prometheus.Counter
+	ticksSkipped *prometheus.CounterVec
 
 	// stepSeries caches the step histograms by pipeline and connector; only
 	// observe (the history goroutine) uses it.
@@ -49,9 +50,12 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		eventsQueued: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "nectar_events_published_total", Help: "Events published on the bus.",
 		}),
+		ticksSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nectar_schedule_ticks_skipped_total", Help: "Schedule ticks not run because the store could not record their claim (it was down, frozen or full), by pipeline.",
+		}, []string{"pipeline"}),
 		stepSeries: map[[2]string]prometheus.Observer{},
 	}
-	reg.MustRegister(m.executions, m.duration, m.steps, m.requests, m.inflight, m.reloads, m.eventsQueued)
+	reg.MustRegister(m.executions, m.duration, m.steps, m.requests, m.inflight, m.reloads, m.eventsQueued, m.ticksSkipped)
 	return m
 }
 

@@ -117,6 +117,8 @@ type Server struct {
 	ready   atomic.Bool
 	closing atomic.Bool
 
+	readiness readiness // the store's last check, for /readyz
+
 	bg      sync.WaitGroup // background executions (schedules, events)
 	stopBg  context.CancelFunc
 	bgCtx   context.Context

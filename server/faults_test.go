@@ -1,0 +1,261 @@
+package server_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/nectar-run/nectar/consumers"
+	"github.com/nectar-run/nectar/engine/store/postgres"
+	"github.com/nectar-run/nectar/engine/store/postgres/pgtest"
+	"github.com/nectar-run/nectar/server"
+)
+
+// Fault tests run the server on a PostgreSQL cluster of their own, which
+// they stop, restart and freeze: the faults are real.
+
+// cluster starts a throwaway PostgreSQL cluster for t.
+func cluster(t *testing.T) *pgtest.Cluster {
+	t.Helper()
+	c, err := pgtest.StartCluster()
+	if err != nil {
+		if errors.Is(err, pgtest.ErrNoPostgres) && os.Getenv("CI") == "" {
+			t.Skip(err)
+		}
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := c.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return c
+}
+
+// pgEnv is a server on a PostgreSQL store.
+type pgEnv struct {
+	srv  *server.Server
+	http *httptest.Server
+	st   *postgres.Store
+	reg  *prometheus.Registry
+}
+
+// startPG serves the pipeline files (name → YAML) on the cluster c. Several
+// calls on one cluster are replicas.
+func startPG(t *testing.T, c *pgtest.Cluster, files map[string]string, mod func(*server.Options)) *pgEnv {
+	t.Helper()
+	dir := t.TempDir()
+	for name, src := range files {
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := postgres.Open(ctx, c.DSN+"&connect_timeout=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cm, err := consumers.New(ctx, st)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reg := prometheus.NewRegistry()
+	opts := server.Options{Dir: dir, Store: st, Consumers: cm, AdminKey: "admin-key", Logger: quietLogger(), Registry: reg}
+	if mod != nil {
+		mod(&opts)
+	}
+	srv, err := server.New(ctx, opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	hs := httptest.NewServer(srv.Handler())
+	t.Cleanup(func() {
+		hs.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		_ = srv.Shutdown(ctx) // the store may be gone: history not flushed is what some tests check
+		st.Close()
+	})
+	return &pgEnv{srv: srv, http: hs, st: st, reg: reg}
+}
+
+// counter returns the value of the counter name{label=value} in reg.
+func counter(t *testing.T, reg *prometheus.Registry, name, label, value string) float64 {
+	t.Helper()
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, mf := range mfs {
+		if mf.GetName() != name {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == label && l.GetValue() == value {
+					return m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	return 0
+}
+
+// eventually polls cond until it holds, failing after a generous bound (a
+// hang, not a timing assertion).
+func eventually(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("still not %s after 60s", what)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+// TestScheduleSkipsTicksWhileStoreIsDown: two replicas share a PostgreSQL
+// store and an every-second schedule. While PostgreSQL is stopped no tick
+// can be claimed, so none runs (they used to run on every replica) and the
+// skips are counted; once it is back, each tick runs once again.
+func TestScheduleSkipsTicksWhileStoreIsDown(t *testing.T) {
+	c := cluster(t)
+	files := map[string]string{"tick.yaml": `
+name: tick
+trigger:
+  schedule: {cron: "* * * * * *"}
+steps:
+  - test-notify: {channel: pg-tick}
+`}
+	replicas := []*pgEnv{startPG(t, c, files, nil), startPG(t, c, files, nil)}
+	ran := map[string]int{} // tick → runs
+	tickOf := func() time.Time {
+		got := receive(t, "pg-tick")
+		md, _ := got.Get("metadata")
+		var m struct {
+			Schedule struct{ Tick time.Time } `json:"schedule"`
+		}
+		if err := json.Unmarshal([]byte(mustJSON(md)), &m); err != nil {
+			t.Fatal(err)
+		}
+		k := m.Schedule.Tick.Format(time.RFC3339)
+		ran[k]++
+		if ran[k] > 1 {
+			t.Errorf("tick %s ran %d times", k, ran[k])
+		}
+		return m.Schedule.Tick
+	}
+	tickOf()
+
+	if err := c.Halt(); err != nil {
+		t.Fatal(err)
+	}
+	haltedAt := time.Now()
+	skipped := func() (n float64) {
+		for _, r := range replicas {
+			n += counter(t, r.reg, "nectar_schedule_ticks_skipped_total", "pipeline", "tick")
+		}
+		return n
+	}
+	// Both replicas skip every tick of the outage: wait for three each.
+	eventually(t, "skipping ticks", func() bool {
+		for _, r := range replicas {
+			if counter(t, r.reg, "nectar_schedule_ticks_skipped_total", "pipeline", "tick") < 3 {
+				return false
+			}
+		}
+		return true
+	})
+	restartAt := time.Now()
+	nSkipped := skipped()
+	if err := c.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	// Runs claimed before the halt may still arrive; a run of a tick of the
+	// outage must not.
+	outage := 0
+	for {
+		tick := tickOf()
+		if tick.After(haltedAt) && tick.Before(restartAt) {
+			outage++
+			t.Errorf("tick %s of the outage ran", tick.Format(time.RFC3339))
+		}
+		if tick.After(restartAt) {
+			break
+		}
+	}
+	tickOf() // and again: ticks keep running once each
+	t.Logf("outage of %s: %.0f ticks skipped across 2 replicas, %d ran", restartAt.Sub(haltedAt).Round(100*time.Millisecond), nSkipped, outage)
+}
+
+// readyz returns /readyz's status and body.
+func readyz(t *testing.T, e *pgEnv) (int, map[string]any) {
+	t.Helper()
+	cl := &http.Client{Timeout: 30 * time.Second} // far above the check's bound: a hang fails
+	resp, err := cl.Get(e.http.URL + "/readyz")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var body map[string]any
+	if err := json.NewDecoder(resp.Body).Decode(&body); err != nil {
+		t.Fatal(err)
+	}
+	return resp.StatusCode, body
+}
+
+// TestReadyzFollowsStore: /readyz is 503 naming the store while PostgreSQL
+// is stopped or frozen (it used to stay 200), 200 again once it is back;
+// /healthz stays 200 throughout.
+func TestReadyzFollowsStore(t *testing.T) {
+	c := cluster(t)
+	e := startPG(t, c, nil, nil)
+	if code, body := readyz(t, e); code != 200 {
+		t.Fatalf("healthy store: /readyz %d %v", code, body)
+	}
+	notReady := func(what string) {
+		t.Helper()
+		var body map[string]any
+		eventually(t, "503 "+what, func() bool {
+			var code int
+			code, body = readyz(t, e)
+			return code == http.StatusServiceUnavailable
+		})
+		if checks, _ := body["checks"].(map[string]any); checks["store"] != "unavailable" {
+			t.Fatalf("%s: /readyz body %v does not name the store", what, body)
+		}
+		if resp, err := http.Get(e.http.URL + "/healthz"); err != nil || resp.StatusCode != 200 {
+			t.Fatalf("%s: /healthz %v %v", what, resp, err)
+		}
+	}
+	ready := func(what string) {
+		t.Helper()
+		eventually(t, "200 "+what, func() bool { code, _ := readyz(t, e); return code == http.StatusOK })
+	}
+	if err := c.Halt(); err != nil {
+		t.Fatal(err)
+	}
+	notReady("with PostgreSQL stopped")
+	if err := c.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	ready("after the restart")
+	if err := c.Freeze(); err != nil {
+		t.Fatal(err)
+	}
+	start := time.Now()
+	notReady("with PostgreSQL frozen")
+	t.Logf("frozen: /readyz 503 after %s", time.Since(start).Round(10*time.Millisecond))
+	c.Thaw()
+	ready("after the thaw")
+}
