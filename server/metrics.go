@@ -59,6 +59,15 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 	return m
 }
 
+// registerHistory exports the records the history dropped because the
+// store refused them for too long.
+func registerHistory(reg prometheus.Registerer, h *history.Recorder) {
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "nectar_history_dropped_total",
+		Help: "Execution records dropped because the store refused them longer than the history's retry buffer holds.",
+	}, func() float64 { return float64(h.Dropped()) }))
+}
+
 // observe records step durations; it runs on the history goroutine, off the
 // request path.
 func (m *metrics) observe(e *history.Execution) {

@@ -186,6 +186,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.hist = hist
+	registerHistory(s.reg, hist)
 	s.gen.Store(&generation{})
 	if _, err := s.load(ctx, true); err != nil {
 		return nil, err
