@@ -1,21 +1,31 @@
 package server_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
+	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/nectar-run/nectar/connectors/objectstore"
 	"github.com/nectar-run/nectar/consumers"
+	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/store/postgres"
 	"github.com/nectar-run/nectar/engine/store/postgres/pgtest"
+	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/pipelines"
 	"github.com/nectar-run/nectar/server"
 )
 
@@ -38,6 +48,24 @@ func cluster(t *testing.T) *pgtest.Cluster {
 		}
 	})
 	return c
+}
+
+// syncBuffer collects logs written concurrently.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
 
 // pgEnv is a server on a PostgreSQL store.
@@ -258,4 +286,67 @@ func TestReadyzFollowsStore(t *testing.T) {
 	t.Logf("frozen: /readyz 503 after %s", time.Since(start).Round(10*time.Millisecond))
 	c.Thaw()
 	ready("after the thaw")
+}
+
+// TestStoreFailureAnswersGenerically sends the credential provider's
+// client_credentials grant, with no key at all, while PostgreSQL is
+// stopped. The answer used to be a 500 carrying the driver's error: the
+// database user and name and the server's address. Now it is a generic
+// error naming the execution; the detail stays in the log and the record.
+func TestStoreFailureAnswersGenerically(t *testing.T) {
+	c := cluster(t)
+	var logs syncBuffer
+	rt := &engine.Runtime{}
+	e := startPG(t, c, nil, func(o *server.Options) {
+		o.Shipped = pipelines.FS
+		o.Runtime = rt
+		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	objectstore.Install(rt, e.st)
+	if err := c.Halt(); err != nil {
+		t.Fatal(err)
+	}
+	u, _ := url.Parse(c.DSN)
+	// The first call meets the connections PostgreSQL cut as it stopped;
+	// the second one's connection is refused, an error naming user,
+	// database and address.
+	var id string
+	for range 2 {
+		resp, err := http.Post(e.http.URL+"/credential-provider", "application/json",
+			strings.NewReader(`{"grant_type":"client_credentials","username":"some-client","password":"some-secret"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		body := string(b)
+		id = resp.Header.Get("X-Execution-Id")
+		t.Logf("answer with PostgreSQL stopped: %d %s", resp.StatusCode, body)
+		for _, leak := range []string{u.Host, u.Port(), "postgres", "user=", "database=", "dial", "SQLSTATE"} {
+			if strings.Contains(body, leak) {
+				t.Errorf("the answer names %q: %s", leak, body)
+			}
+		}
+		if resp.StatusCode < 500 || id == "" || !strings.Contains(body, id) {
+			t.Fatalf("answer %d %s: want a 5xx naming the execution %s", resp.StatusCode, body, id)
+		}
+	}
+	if !strings.Contains(logs.String(), id) || !strings.Contains(logs.String(), u.Host) {
+		t.Errorf("the log does not hold the detail of %s:\n%s", id, logs.String())
+	}
+	if err := c.Restart(); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := e.srv.History().Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := history.Get(ctx, e.st, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(rec.Error), u.Host) {
+		t.Errorf("the record's error %s does not hold the detail", rec.Error)
+	}
 }

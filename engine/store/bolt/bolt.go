@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -183,6 +184,9 @@ func wrap(err error) error {
 		return nil
 	case errors.Is(err, bbolterrors.ErrDatabaseNotOpen):
 		return store.ErrClosed
+	case errors.As(err, new(syscall.Errno)):
+		// The file cannot be read or written: a full disk, an I/O error.
+		return fmt.Errorf("bolt: %w: %w", store.ErrUnavailable, err)
 	}
 	return fmt.Errorf("bolt: %w", err)
 }

@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nectar-run/nectar/engine/store"
 	"github.com/nectar-run/nectar/engine/store/postgres"
 	"github.com/nectar-run/nectar/engine/store/postgres/pgtest"
 )
@@ -86,7 +87,7 @@ func TestOpenSilentServer(t *testing.T) {
 	if ctx.Err() != nil {
 		t.Fatalf("Open waited until the test's watchdog: %v", err)
 	}
-	if !errors.Is(err, postgres.ErrUnavailable) || !strings.Contains(err.Error(), addr) || strings.Contains(err.Error(), "hunter2") {
+	if !errors.Is(err, store.ErrUnavailable) || !strings.Contains(err.Error(), addr) || strings.Contains(err.Error(), "hunter2") {
 		t.Fatalf("error %q: want ErrUnavailable naming %s, without the password", err, addr)
 	}
 	if l := logs.String(); !strings.Contains(l, "connecting to PostgreSQL") || !strings.Contains(l, addr) ||
@@ -117,7 +118,7 @@ func TestOpenFrozenServer(t *testing.T) {
 		st.Close()
 		t.Fatal("Open succeeded against a frozen server")
 	}
-	if ctx.Err() != nil || !errors.Is(err, postgres.ErrUnavailable) || !strings.Contains(err.Error(), "connect_timeout 1s") {
+	if ctx.Err() != nil || !errors.Is(err, store.ErrUnavailable) || !strings.Contains(err.Error(), "connect_timeout 1s") {
 		t.Fatalf("error %q: want ErrUnavailable after connect_timeout 1s", err)
 	}
 	c.Thaw()
@@ -151,13 +152,13 @@ func TestPingOutage(t *testing.T) {
 	if err := c.Freeze(); err != nil {
 		t.Fatal(err)
 	}
-	if err := ping(); !errors.Is(err, postgres.ErrUnavailable) {
+	if err := ping(); !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("frozen: Ping = %v; want ErrUnavailable", err)
 	}
 	if err := c.Halt(); err != nil {
 		t.Fatal(err)
 	}
-	if err := ping(); !errors.Is(err, postgres.ErrUnavailable) {
+	if err := ping(); !errors.Is(err, store.ErrUnavailable) {
 		t.Fatalf("stopped: Ping = %v; want ErrUnavailable", err)
 	}
 	if err := c.Restart(); err != nil {

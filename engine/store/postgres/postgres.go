@@ -82,10 +82,6 @@ const DefaultMaxConns = 16
 // every later call, wait forever.
 const DefaultConnectTimeout = 10 * time.Second
 
-// ErrUnavailable is wrapped by the errors of Open and Ping when the server
-// cannot be reached or does not answer in time.
-var ErrUnavailable = errors.New("postgres: the database is unavailable")
-
 // WithLogger makes Open say what it waits for (the server's address and the
 // connect timeout, never the password). The default logs nothing.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
@@ -95,7 +91,7 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 // needs, and returns the store. ctx bounds the connection and the
 // migrations, not the store's life. The first connection is bounded by
 // connect_timeout (DefaultConnectTimeout unless the DSN sets one): a server
-// that does not answer within it is an error wrapping ErrUnavailable.
+// that does not answer within it is an error wrapping store.ErrUnavailable.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	o := options{purgeInterval: time.Minute}
 	for _, opt := range opts {
@@ -131,8 +127,8 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		if ctx.Err() != nil {
 			return nil, fmt.Errorf("postgres: connecting to %s: %w", addr, ctx.Err())
 		}
-		return nil, fmt.Errorf("%w: no answer from %s within connect_timeout %s (set connect_timeout=SECONDS in the connection string to wait longer): %w",
-			ErrUnavailable, addr, cfg.ConnConfig.ConnectTimeout, err)
+		return nil, fmt.Errorf("postgres: no answer from %s within connect_timeout %s (set connect_timeout=SECONDS in the connection string to wait longer): %w: %w",
+			addr, cfg.ConnConfig.ConnectTimeout, store.ErrUnavailable, err)
 	}
 	if err := migrate(ctx, pool); err != nil {
 		pool.Close()
@@ -147,7 +143,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 
 // Ping checks that the database answers a round trip within ctx; a
 // readiness check calls it with a short deadline. Its error wraps
-// ErrUnavailable.
+// store.ErrUnavailable.
 func (s *Store) Ping(ctx context.Context) error {
 	if err := s.check(ctx); err != nil {
 		return err
@@ -156,7 +152,7 @@ func (s *Store) Ping(ctx context.Context) error {
 		if s.closed.Load() {
 			return store.ErrClosed
 		}
-		return fmt.Errorf("%w: %w", ErrUnavailable, err)
+		return fmt.Errorf("postgres: %w: %w", store.ErrUnavailable, err)
 	}
 	return nil
 }
@@ -180,15 +176,19 @@ func (s *Store) check(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// wrap turns pgx errors into the store's.
+// wrap turns pgx errors into the store's: every failure of the driver or
+// the database wraps store.ErrUnavailable, except a call its caller
+// cancelled.
 func (s *Store) wrap(err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case s.closed.Load():
 		return store.ErrClosed
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("postgres: %w", err)
 	}
-	return fmt.Errorf("postgres: %w", err)
+	return fmt.Errorf("postgres: %w: %w", store.ErrUnavailable, err)
 }
 
 const live = `(expires_at IS NULL OR expires_at > now())`
