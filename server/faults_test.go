@@ -11,9 +11,12 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -22,6 +25,8 @@ import (
 	"github.com/nectar-run/nectar/connectors/objectstore"
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/store"
+	"github.com/nectar-run/nectar/engine/store/bolt"
 	"github.com/nectar-run/nectar/engine/store/postgres"
 	"github.com/nectar-run/nectar/engine/store/postgres/pgtest"
 	"github.com/nectar-run/nectar/history"
@@ -80,6 +85,20 @@ type pgEnv struct {
 // calls on one cluster are replicas.
 func startPG(t *testing.T, c *pgtest.Cluster, files map[string]string, mod func(*server.Options)) *pgEnv {
 	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := postgres.Open(ctx, c.DSN+"&connect_timeout=2")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := startOn(t, st, files, mod)
+	e.st = st
+	return e
+}
+
+// startOn serves the pipeline files on st, which it closes at the end.
+func startOn(t *testing.T, st store.Store, files map[string]string, mod func(*server.Options)) *pgEnv {
+	t.Helper()
 	dir := t.TempDir()
 	for name, src := range files {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o600); err != nil {
@@ -88,10 +107,6 @@ func startPG(t *testing.T, c *pgtest.Cluster, files map[string]string, mod func(
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	st, err := postgres.Open(ctx, c.DSN+"&connect_timeout=2")
-	if err != nil {
-		t.Fatal(err)
-	}
 	cm, err := consumers.New(ctx, st)
 	if err != nil {
 		t.Fatal(err)
@@ -114,7 +129,7 @@ func startPG(t *testing.T, c *pgtest.Cluster, files map[string]string, mod func(
 		_ = srv.Shutdown(ctx) // the store may be gone: history not flushed is what some tests check
 		st.Close()
 	})
-	return &pgEnv{srv: srv, http: hs, st: st, reg: reg}
+	return &pgEnv{srv: srv, http: hs, reg: reg}
 }
 
 // counter returns the value of the counter name{label=value} in reg.
@@ -349,4 +364,124 @@ func TestStoreFailureAnswersGenerically(t *testing.T) {
 	if !strings.Contains(string(rec.Error), u.Host) {
 		t.Errorf("the record's error %s does not hold the detail", rec.Error)
 	}
+}
+
+// fullDisk mounts a tmpfs of size bytes for t; the test is skipped when it
+// cannot be mounted (mounting needs root).
+func fullDisk(t *testing.T, size int) string {
+	t.Helper()
+	dir := t.TempDir()
+	if out, err := exec.Command("mount", "-t", "tmpfs", "-o", "size="+strconv.Itoa(size), "tmpfs", dir).CombinedOutput(); err != nil {
+		t.Skipf("cannot mount a tmpfs for a full disk: %v %s", err, out)
+	}
+	t.Cleanup(func() {
+		if out, err := exec.Command("umount", dir).CombinedOutput(); err != nil {
+			t.Errorf("umount %s: %v %s", dir, err, out)
+		}
+	})
+	return dir
+}
+
+// fill writes a file in dir until the disk is full, and returns its path.
+func fill(t *testing.T, dir string) string {
+	t.Helper()
+	path := filepath.Join(dir, "filler")
+	f, err := os.Create(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	chunk := make([]byte, 4096)
+	for {
+		if _, err := f.Write(chunk); err != nil {
+			if !errors.Is(err, syscall.ENOSPC) {
+				t.Fatal(err)
+			}
+			return path
+		}
+	}
+}
+
+// TestFullDisk serves a bbolt store on a tmpfs that fills up. Writes fail:
+// the caller gets a generic error, not the file's path; /readyz is 503
+// naming the store (it stayed 200); the history keeps the records it could
+// not write (a full disk used to lose every batch) and writes them all once
+// space is back.
+func TestFullDisk(t *testing.T) {
+	dir := fullDisk(t, 8<<20)
+	st, err := bolt.Open(filepath.Join(dir, "data"), bolt.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := startOn(t, st, map[string]string{"put.yaml": `
+name: put
+trigger:
+  http: {path: /put, max_body: 1MB}
+steps:
+  - object-store: {operation: insert, collection: docs, document: "{{ message }}"}
+`}, nil)
+	rt := e.srv.Runtime()
+	objectstore.Install(rt, st)
+	post := func(doc string) (int, string, string) {
+		resp, err := http.Post(e.http.URL+"/put", "application/json", strings.NewReader(doc))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp.StatusCode, string(b), resp.Header.Get("X-Execution-Id")
+	}
+	var ids []string
+	if code, body, id := post(`{"n":0}`); code != 200 {
+		t.Fatalf("before the disk is full: %d %s", code, body)
+	} else {
+		ids = append(ids, id)
+	}
+	filler := fill(t, dir)
+	big := `{"pad":"` + strings.Repeat("x", 512<<10) + `"}`
+	code, body, id := post(big)
+	ids = append(ids, id)
+	t.Logf("insert on a full disk: %d %s", code, body)
+	if code < 500 || !strings.Contains(body, id) || strings.Contains(body, dir) || strings.Contains(body, "space") {
+		t.Fatalf("insert on a full disk answers %d %s: want a 5xx naming execution %s, not the file", code, body, id)
+	}
+	for i := range 50 {
+		_, _, id := post(`{"n":` + strconv.Itoa(i+1) + `}`)
+		ids = append(ids, id)
+	}
+	var rbody map[string]any
+	eventually(t, "503 with a full disk", func() bool {
+		var code int
+		code, rbody = readyz(t, e)
+		return code == http.StatusServiceUnavailable
+	})
+	if checks, _ := rbody["checks"].(map[string]any); checks["store"] != "unavailable" {
+		t.Fatalf("/readyz body %v does not name the store", rbody)
+	}
+	// The history could not write these executions while the disk was full.
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	err = e.srv.History().Flush(ctx)
+	cancel()
+	if err == nil {
+		t.Log("the history was written despite the full disk")
+	}
+	if err := os.Remove(filler); err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel = context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := e.srv.History().Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	lost := 0
+	for _, id := range ids {
+		if _, err := history.Get(ctx, st, id); err != nil {
+			lost++
+		}
+	}
+	t.Logf("full disk: %d executions, %d records lost, %d dropped", len(ids), lost, e.srv.History().Dropped())
+	if lost > 0 {
+		t.Fatalf("%d of %d records lost", lost, len(ids))
+	}
+	eventually(t, "200 with space back", func() bool { code, _ := readyz(t, e); return code == http.StatusOK })
 }

@@ -191,14 +191,22 @@ func wrap(err error) error {
 	return fmt.Errorf("bolt: %w", err)
 }
 
-// Ping implements store.Store: it reads the file's meta bucket in a
-// transaction. A full disk shows only in the errors of writes.
+// pingFailures is how long a write the file refused (a full disk) keeps
+// Ping failing when no write succeeds after it.
+const pingFailures = 30 * time.Second
+
+// Ping implements store.Store: it fails while the file refuses writes (the
+// last commit failed with store.ErrUnavailable, less than 30 s ago, and
+// none succeeded since), and otherwise reads the file's meta bucket.
 func (s *Store) Ping(ctx context.Context) error {
 	if s.closed.Load() {
 		return store.ErrClosed
 	}
 	if err := ctx.Err(); err != nil {
 		return err
+	}
+	if err := s.commit.lastFailure(pingFailures); err != nil {
+		return fmt.Errorf("bolt: the last write failed: %w", err)
 	}
 	return s.view(func(tx *bbolt.Tx) error {
 		if tx.Bucket(metaBucket) == nil {

@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	bbolt "go.etcd.io/bbolt"
+
+	"github.com/nectar-run/nectar/engine/store"
 )
 
 // committer groups concurrent writes into shared transactions. The first
@@ -20,6 +23,38 @@ type committer struct {
 	mu      sync.Mutex
 	running bool
 	queue   []*pending
+
+	// The last commit the file refused (a full disk, an I/O error), until
+	// a commit succeeds: Ping reports it.
+	failMu   sync.Mutex
+	failedAt time.Time
+	failErr  error
+}
+
+// note keeps track of commits the file refuses: err is a commit's result.
+func (c *committer) note(err error) error {
+	switch {
+	case err == nil:
+		c.failMu.Lock()
+		c.failedAt, c.failErr = time.Time{}, nil
+		c.failMu.Unlock()
+	case errors.Is(err, store.ErrUnavailable):
+		c.failMu.Lock()
+		c.failedAt, c.failErr = time.Now(), err
+		c.failMu.Unlock()
+	}
+	return err
+}
+
+// lastFailure returns the error of the last refused commit when no commit
+// succeeded since and it is recent (within d).
+func (c *committer) lastFailure(d time.Duration) error {
+	c.failMu.Lock()
+	defer c.failMu.Unlock()
+	if c.failErr != nil && time.Since(c.failedAt) < d {
+		return c.failErr
+	}
+	return nil
 }
 
 type pending struct {
@@ -61,7 +96,7 @@ func (c *committer) run(fn func(*bbolt.Tx) error) error {
 // commit runs batch in one transaction and hands each writer its result.
 func (c *committer) commit(batch []*pending) {
 	if len(batch) == 1 {
-		batch[0].done <- wrap(c.db.Update(safely(batch[0].fn)))
+		batch[0].done <- c.note(wrap(c.db.Update(safely(batch[0].fn))))
 		return
 	}
 	err := c.db.Update(func(tx *bbolt.Tx) error {
@@ -73,13 +108,14 @@ func (c *committer) commit(batch []*pending) {
 		return nil
 	})
 	if err == nil {
+		c.note(nil)
 		for _, p := range batch {
 			p.done <- nil
 		}
 		return
 	}
 	for _, p := range batch {
-		p.done <- wrap(c.db.Update(safely(p.fn)))
+		p.done <- c.note(wrap(c.db.Update(safely(p.fn))))
 	}
 }
 
