@@ -1,8 +1,10 @@
 package history_test
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"os"
 	"strconv"
 	"strings"
@@ -187,4 +189,57 @@ func TestHistoryTrimConvergesAfterOutages(t *testing.T) {
 	if err := r.Close(context.Background()); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestHistoryDropsCountedAtClose: records the store still refuses when
+// Close's context ends are dropped, counted by Dropped and logged once.
+func TestHistoryDropsCountedAtClose(t *testing.T) {
+	c, st := pgCluster(t)
+	var logs syncBuffer
+	r, err := history.New(context.Background(), st, history.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Halt(); err != nil {
+		t.Fatal(err)
+	}
+	const n = 50
+	for range n {
+		r.Record(execution())
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+	defer cancel()
+	if err := r.Close(ctx); err == nil {
+		t.Log("Close returned within its context")
+	}
+	// Close gave up waiting; the recorder drops what is pending as it stops.
+	eventually := time.Now().Add(time.Minute)
+	for r.Dropped() < n && time.Now().Before(eventually) {
+		time.Sleep(10 * time.Millisecond)
+	}
+	if r.Dropped() != n {
+		t.Fatalf("Dropped = %d; want %d", r.Dropped(), n)
+	}
+	if got := strings.Count(logs.String(), "records dropped"); got != 1 {
+		t.Fatalf("%d log lines about dropped records; want 1:\n%s", got, logs.String())
+	}
+	t.Logf("PostgreSQL stopped at Close: %d records dropped and counted", r.Dropped())
+}
+
+// syncBuffer collects logs written concurrently.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.b.String()
 }
