@@ -18,6 +18,12 @@
 // the server as the "postgres" system user (created by the Debian
 // package) with runuser, and makes its directory that user's.
 //
+// Fault tests start a cluster of their own (StartCluster) and break it for
+// real: Halt stops the server (fast mode, data kept), Restart starts it again
+// on the same port, Freeze stops every server process with SIGSTOP (a hung
+// host: connections are accepted by the kernel and never answered) and Thaw
+// resumes them.
+//
 // When no PostgreSQL binaries are found, tests that need a cluster are
 // skipped, unless the environment variable CI is set, where they fail. Set
 // NECTAR_PG_BIN to the directory holding initdb and pg_ctl to use other
