@@ -349,6 +349,19 @@ func TestStoreFailureAnswersGenerically(t *testing.T) {
 	if !strings.Contains(logs.String(), id) || !strings.Contains(logs.String(), u.Host) {
 		t.Errorf("the log does not hold the detail of %s:\n%s", id, logs.String())
 	}
+	// The management API reads the history from the store: a generic 503
+	// too, without waiting for the history to be written.
+	req, _ := http.NewRequest("GET", e.http.URL+"/api/executions", nil)
+	req.Header.Set("Authorization", "Bearer admin-key")
+	resp, err := (&http.Client{Timeout: 30 * time.Second}).Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusServiceUnavailable || strings.Contains(string(b), u.Host) || strings.Contains(string(b), "postgres") {
+		t.Errorf("GET /api/executions with PostgreSQL stopped: %d %s", resp.StatusCode, b)
+	}
 	if err := c.Restart(); err != nil {
 		t.Fatal(err)
 	}
