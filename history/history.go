@@ -492,7 +492,7 @@ func (r *Recorder) commit(puts []store.Op) {
 	cancel()
 	if err == nil {
 		if r.report.failing {
-			r.logger.Info("execution history written again", "records", r.report.pendingRecords(r.pending)+segmentsRecords(puts),
+			r.logger.Info("execution history written again", "records", segmentsRecords(r.pending)+segmentsRecords(puts),
 				"failed_writes", r.report.failures)
 			r.report = faultReport{lastDrop: r.report.lastDrop, sinceDrop: r.report.sinceDrop}
 		}
@@ -515,7 +515,7 @@ func (r *Recorder) commit(puts []store.Op) {
 	r.report.failures++
 	if now := time.Now(); !r.report.failing || now.Sub(r.report.logged) >= time.Minute {
 		r.report.failing, r.report.logged = true, now
-		r.logger.Error("execution history not written; retrying", "pending_records", r.report.pendingRecords(r.pending),
+		r.logger.Error("execution history not written; retrying", "pending_records", segmentsRecords(r.pending),
 			"pending_bytes", r.pendingBytes, "failed_writes", r.report.failures, "error", err.Error())
 	}
 	r.backoff = min(max(2*r.backoff, minBackoff), maxBackoff)
@@ -621,8 +621,7 @@ type faultReport struct {
 	sinceDrop int
 }
 
-func (faultReport) pendingRecords(pending []store.Op) int { return segmentsRecords(pending) }
-
+// segmentsRecords counts the records of segment writes.
 func segmentsRecords(ops []store.Op) int {
 	n := 0
 	for _, op := range ops {
