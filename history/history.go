@@ -8,9 +8,25 @@
 // Record is called on the request path, so it only queues the execution's
 // values (messages are immutable and shared, so nothing is copied); one
 // background goroutine masks, encodes and writes them in batches with one
-// store.Apply per batch. When the queue is full Record waits, so every
-// execution is recorded and a slow disk slows callers down rather than
-// losing records. Close flushes what is queued.
+// store.Apply per batch. When the queue is full Record waits, so a slow disk
+// slows callers down rather than losing records. Close flushes what is
+// queued.
+//
+// # When the store fails
+//
+// A batch the store refuses (PostgreSQL down or restarting, a full disk) is
+// kept, encoded, and written again with the next batch or after a backoff
+// (100 ms doubling to 5 s), together with the trim's deletions, which are
+// kept until they succeed too: an outage loses no record and the history
+// returns within its limits after it. Each write waits at most 10 s, so a
+// frozen store holds the queue no longer than that. Kept batches are bounded
+// (MaxPendingBytes of encoded records): beyond it the oldest are dropped,
+// counted by Dropped (nectar serve exports nectar_history_dropped_total) and
+// logged once a minute at most. Records still kept when Close's context ends
+// are dropped the same way. So every record is stored if the store comes
+// back before the buffer fills, and none is stored twice: a batch is one
+// transaction, and writing a segment again (a commit whose answer was lost)
+// rewrites the same key with the same records.
 //
 // # Storage
 //
@@ -39,6 +55,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/klauspost/compress/s2"
@@ -161,7 +178,18 @@ type Recorder struct {
 	buf, zbuf   []byte
 	table       stepTable
 	lastAgeTrim time.Time
-	segments    []string // keys of the stored segments, oldest first
+	segments    []string // keys of the stored (or pending) segments, oldest first
+
+	// What a failed write left to do, retried until it succeeds.
+	pending      []store.Op // segments not yet written, oldest first
+	pendingBytes int
+	deletes      []store.Op      // trim deletions not yet applied
+	acks         []chan struct{} // Flush callers waiting for pending
+	retry        *time.Timer
+	backoff      time.Duration
+	closeCtx     context.Context // set by Close: how long to keep retrying
+	dropped      atomic.Int64
+	report       faultReport
 
 	mu     sync.RWMutex // held for reading while sending, so Close cannot close the queue under a sender
 	closed bool
@@ -240,11 +268,13 @@ func (r *Recorder) Flush(ctx context.Context) error {
 }
 
 // Close writes what is queued and stops the recorder. Records after Close
-// are dropped.
+// are dropped; so are records the store still refuses when ctx ends (counted
+// by Dropped).
 func (r *Recorder) Close(ctx context.Context) error {
 	r.once.Do(func() {
 		r.mu.Lock()
 		r.closed = true
+		r.closeCtx = ctx // read by loop after the queue is closed
 		close(r.queue)
 		r.mu.Unlock()
 	})
@@ -265,12 +295,18 @@ const linger = 25 * time.Millisecond
 
 func (r *Recorder) loop() {
 	defer close(r.done)
+	defer r.finish()
 	batch := make([]*Execution, 0, maxBatch)
 	timer := time.NewTimer(time.Hour)
 	timer.Stop()
+	r.retry = time.NewTimer(time.Hour)
+	r.retry.Stop()
 	for {
 		var ack chan struct{}
 		select {
+		case <-r.retry.C:
+			r.commit(nil)
+			continue
 		case e, ok := <-r.queue:
 			if !ok {
 				r.write(batch)
@@ -305,7 +341,7 @@ func (r *Recorder) loop() {
 				case e, ok := <-r.queue:
 					if !ok {
 						r.write(batch)
-						close(ack)
+						r.acks = append(r.acks, ack)
 						return
 					}
 					batch = append(batch, e)
@@ -317,7 +353,9 @@ func (r *Recorder) loop() {
 		r.write(batch)
 		batch = batch[:0]
 		if ack != nil {
-			close(ack)
+			// Flush returns once what it waited for is written (or dropped).
+			r.acks = append(r.acks, ack)
+			r.settle()
 		}
 	}
 }
@@ -409,12 +447,7 @@ func (r *Recorder) write(batch []*Execution) {
 		r.addSegment(sg.key)
 	}
 	r.count += len(batch)
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	ops = append(ops, r.trim(ctx)...)
-	if err := r.st.Apply(ctx, ops...); err != nil {
-		r.logger.Error("execution history not written", "records", len(batch), "error", err)
-	}
+	r.commit(ops)
 	// The store does not keep values past Apply: reuse the buffers.
 	if cap(buf) <= 8<<20 {
 		r.buf = buf[:0]
@@ -422,6 +455,179 @@ func (r *Recorder) write(batch []*Execution) {
 	if cap(z) <= 8<<20 {
 		r.zbuf = z[:0]
 	}
+}
+
+// MaxPendingBytes bounds the encoded records a recorder keeps while the
+// store refuses its writes; beyond it the oldest are dropped (see Dropped).
+const MaxPendingBytes = 64 << 20
+
+// writeTimeout bounds one write of the history: a store that does not
+// answer (a frozen database) fails it, and it is retried.
+const writeTimeout = 10 * time.Second
+
+// Backoff between retries of a failed write.
+const (
+	minBackoff = 100 * time.Millisecond
+	maxBackoff = 5 * time.Second
+)
+
+// commit writes puts (the segments of a new batch) with the segments and
+// deletions earlier writes left pending, in one store.Apply. When the store
+// refuses, everything is kept for a retry after a backoff; while a retry is
+// scheduled, new batches join the pending ones without a write of their own.
+// puts' values may be reused by the caller after commit returns.
+func (r *Recorder) commit(puts []store.Op) {
+	r.deletes = append(r.deletes, r.trim()...)
+	if r.backoff > 0 && puts != nil {
+		r.keep(puts)
+		return
+	}
+	if len(r.pending)+len(puts)+len(r.deletes) == 0 {
+		return
+	}
+	ops := make([]store.Op, 0, len(r.pending)+len(puts)+len(r.deletes))
+	ops = append(append(append(ops, r.pending...), puts...), r.deletes...)
+	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
+	err := r.st.Apply(ctx, ops...)
+	cancel()
+	if err == nil {
+		if r.report.failing {
+			r.logger.Info("execution history written again", "records", segmentsRecords(r.pending)+segmentsRecords(puts),
+				"failed_writes", r.report.failures)
+			r.report = faultReport{lastDrop: r.report.lastDrop, sinceDrop: r.report.sinceDrop}
+		}
+		clear(r.pending)
+		r.pending, r.pendingBytes = r.pending[:0], 0
+		clear(r.deletes)
+		r.deletes = r.deletes[:0]
+		r.backoff = 0
+		r.settle()
+		return
+	}
+	r.keep(puts)
+	if errors.Is(err, store.ErrInvalid) {
+		// Nothing to retry: the store will refuse these ops again.
+		r.drop(len(r.pending), err)
+		clear(r.deletes)
+		r.deletes = r.deletes[:0]
+		return
+	}
+	r.report.failures++
+	if now := time.Now(); !r.report.failing || now.Sub(r.report.logged) >= time.Minute {
+		r.report.failing, r.report.logged = true, now
+		r.logger.Error("execution history not written; retrying", "pending_records", segmentsRecords(r.pending),
+			"pending_bytes", r.pendingBytes, "failed_writes", r.report.failures, "error", err.Error())
+	}
+	r.backoff = min(max(2*r.backoff, minBackoff), maxBackoff)
+	r.retry.Reset(r.backoff)
+	// Beyond the buffer, the oldest records go.
+	n := 0
+	for b := r.pendingBytes; b > MaxPendingBytes && n < len(r.pending); n++ {
+		b -= len(r.pending[n].Value)
+	}
+	r.drop(n, err)
+}
+
+// keep adds puts to the pending segments, copying their values.
+func (r *Recorder) keep(puts []store.Op) {
+	for _, op := range puts {
+		op.Value = bytes.Clone(op.Value)
+		r.pending = append(r.pending, op)
+		r.pendingBytes += len(op.Value)
+	}
+}
+
+// drop gives up the n oldest pending segments: their records are counted
+// in Dropped and no longer in the history's size.
+func (r *Recorder) drop(n int, cause error) {
+	if n == 0 {
+		return
+	}
+	records := 0
+	for _, op := range r.pending[:n] {
+		c := segmentCount(op.Key)
+		records += c
+		r.pendingBytes -= len(op.Value)
+		if i, ok := slices.BinarySearch(r.segments, op.Key); ok {
+			r.segments = slices.Delete(r.segments, i, i+1)
+			r.count -= c
+		}
+	}
+	clear(r.pending[:n])
+	r.pending = slices.Delete(r.pending, 0, n)
+	r.dropped.Add(int64(records))
+	r.report.sinceDrop += records
+	if now := time.Now(); now.Sub(r.report.lastDrop) >= time.Minute {
+		r.logger.Error("execution history records dropped: the store refused them for too long", "records", r.report.sinceDrop,
+			"dropped_total", r.dropped.Load(), "error", cause.Error())
+		r.report.lastDrop, r.report.sinceDrop = now, 0
+	}
+	if len(r.pending) == 0 {
+		r.backoff = 0
+		r.retry.Stop()
+	}
+	r.settle()
+}
+
+// settle releases the Flush callers once nothing is pending.
+func (r *Recorder) settle() {
+	if len(r.pending) > 0 {
+		return
+	}
+	for _, a := range r.acks {
+		close(a)
+	}
+	r.acks = r.acks[:0]
+}
+
+// finish runs when the queue is closed and written: it retries what is
+// pending until Close's context ends, then drops the rest.
+func (r *Recorder) finish() {
+	r.mu.RLock()
+	ctx := r.closeCtx
+	r.mu.RUnlock()
+	if ctx == nil {
+		ctx = context.Background()
+	}
+	for len(r.pending) > 0 || len(r.deletes) > 0 && r.st != nil {
+		if r.backoff > 0 {
+			select {
+			case <-r.retry.C:
+			case <-ctx.Done():
+				r.drop(len(r.pending), fmt.Errorf("closing the history: %w", ctx.Err()))
+				r.settle()
+				return
+			}
+		}
+		r.commit(nil)
+		if r.backoff == 0 {
+			break
+		}
+	}
+	r.settle()
+}
+
+// Dropped returns how many records were dropped because the store refused
+// them for longer than the retry buffer holds (or until Close's context
+// ended). nectar serve exports it as nectar_history_dropped_total.
+func (r *Recorder) Dropped() int64 { return r.dropped.Load() }
+
+// faultReport keeps the logging of store failures to a line a minute.
+type faultReport struct {
+	failing   bool
+	failures  int
+	logged    time.Time
+	lastDrop  time.Time
+	sinceDrop int
+}
+
+// segmentsRecords counts the records of segment writes.
+func segmentsRecords(ops []store.Op) int {
+	n := 0
+	for _, op := range ops {
+		n += segmentCount(op.Key)
+	}
+	return n
 }
 
 // maxSegment is the size at which a segment of records is cut.
@@ -579,7 +785,11 @@ func decodeRecord(raw json.RawMessage, table [][]string, steps bool) (*Record, e
 // trim returns deletions that keep the history within MaxRecords (when it
 // is 10% over) and MaxAge (checked once a minute). Ids start with their time,
 // so the oldest records come first.
-func (r *Recorder) trim(context.Context) []store.Op {
+//
+// The deletions are kept (Recorder.deletes) until a write applies them, so
+// a failed write does not lose them: the history converges to its limits
+// after any failure.
+func (r *Recorder) trim() []store.Op {
 	var ops []store.Op
 	drop := func() {
 		key := r.segments[0]

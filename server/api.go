@@ -1,6 +1,7 @@
 package server
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -8,11 +9,13 @@ import (
 	"net/http/pprof"
 	"os"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
 
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/store"
 	"github.com/nectar-run/nectar/history"
 	"github.com/nectar-run/nectar/triggers"
 )
@@ -20,7 +23,7 @@ import (
 // apiHandler builds the management API:
 //
 //	GET    /healthz                       liveness
-//	GET    /readyz                        readiness (503 before Start and while shutting down)
+//	GET    /readyz                        readiness (503 before Start, while shutting down and while the store does not answer)
 //	GET    /metrics                       Prometheus metrics
 //	GET    /api/pipelines                 served pipelines
 //	GET    /api/pipelines/{name}          one pipeline, with its source
@@ -43,13 +46,7 @@ func (s *Server) apiHandler() http.Handler {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		writeValue(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if !s.ready.Load() {
-			writeError(w, http.StatusServiceUnavailable, "not ready")
-			return
-		}
-		writeValue(w, http.StatusOK, map[string]any{"status": "ready", "pipelines": len(s.gen.Load().versions)})
-	})
+	mux.HandleFunc("GET /readyz", s.serveReady)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(s.reg, promhttp.HandlerOpts{}))
 	admin := func(pattern string, h http.HandlerFunc) {
 		mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
@@ -263,12 +260,12 @@ func (s *Server) apiExecutions(w http.ResponseWriter, r *http.Request) {
 		limit = 1000
 	}
 	// Records still queued are written first, so a caller sees its own runs.
-	_ = s.hist.Flush(r.Context())
+	s.flushHistory(r.Context())
 	recs, err := history.List(r.Context(), s.opts.Store, history.Filter{
 		Pipeline: q.Get("pipeline"), Status: q.Get("status"), Trigger: q.Get("trigger"), Before: q.Get("before"), Limit: limit,
 	})
 	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
+		s.storeFailed(w, "listing executions", err)
 		return
 	}
 	if recs == nil {
@@ -282,17 +279,38 @@ func (s *Server) apiExecution(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "execution history is off")
 		return
 	}
-	_ = s.hist.Flush(r.Context())
+	s.flushHistory(r.Context())
 	rec, err := history.Get(r.Context(), s.opts.Store, r.PathValue("id"))
 	if err != nil {
 		if errors.Is(err, history.ErrNotFound) {
 			writeError(w, http.StatusNotFound, err.Error())
 			return
 		}
-		writeError(w, http.StatusInternalServerError, err.Error())
+		s.storeFailed(w, "reading an execution", err)
 		return
 	}
 	writeValue(w, http.StatusOK, rec)
+}
+
+// flushHistory writes what the history queued before an API call reads it,
+// waiting at most 2 s: while the store refuses writes, the records stay
+// queued and the call reads what is stored.
+func (s *Server) flushHistory(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_ = s.hist.Flush(ctx)
+}
+
+// storeFailed answers a failed read of the store: 503 and a generic message
+// when the store is unavailable (its error, which names hosts, users or
+// paths, goes to the log), 500 with the error otherwise.
+func (s *Server) storeFailed(w http.ResponseWriter, what string, err error) {
+	if errors.Is(err, store.ErrUnavailable) {
+		s.log.Error(what+" failed: the store is unavailable", "error", err.Error())
+		writeError(w, http.StatusServiceUnavailable, what+" failed: the store is unavailable")
+		return
+	}
+	writeError(w, http.StatusInternalServerError, err.Error())
 }
 
 func (s *Server) consumers(w http.ResponseWriter) *consumers.Manager {

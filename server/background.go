@@ -106,19 +106,35 @@ func (s *Server) startSchedule(v *version, cfg *triggers.Schedule) func(context.
 	}
 }
 
-// claimTick makes a tick run once across processes sharing the store: the
-// first to create the tick's key runs it.
+// claimTimeout bounds the claim of a tick: a store that hangs (a frozen
+// database) skips the tick rather than holding the schedule.
+const claimTimeout = 5 * time.Second
+
+// claimTick makes a tick run at most once across processes sharing the
+// store: the first to create the tick's key runs it. When the store cannot
+// record the claim (down, frozen, full), nobody can tell whether another
+// replica runs the tick, so it is skipped: logged and counted in
+// nectar_schedule_ticks_skipped_total. Running it anyway would run it once
+// per replica.
 func (s *Server) claimTick(ctx context.Context, pipeline string, tick time.Time) bool {
 	if s.opts.Store == nil {
 		return true
 	}
 	key := pipeline + "@" + tick.UTC().Format(time.RFC3339Nano)
-	_, err := s.opts.Store.Create(ctx, "schedule-ticks", key, nil, store.TTL(24*time.Hour))
+	cctx, cancel := context.WithTimeout(ctx, claimTimeout)
+	defer cancel()
+	_, err := s.opts.Store.Create(cctx, "schedule-ticks", key, nil, store.TTL(24*time.Hour))
 	if errors.Is(err, store.ErrExists) {
 		return false
 	}
 	if err != nil {
-		s.log.Warn("schedule tick not claimed in the store; running anyway", "pipeline", pipeline, "error", err.Error())
+		if ctx.Err() != nil {
+			return false // stopping
+		}
+		s.metrics.ticksSkipped.WithLabelValues(pipeline).Inc()
+		s.log.Error("schedule tick skipped: the store cannot record its claim, so it could run on several replicas",
+			"pipeline", pipeline, "tick", tick.UTC().Format(time.RFC3339), "error", err.Error())
+		return false
 	}
 	return true
 }

@@ -23,6 +23,7 @@ import (
 
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/store"
 	"github.com/nectar-run/nectar/engine/value"
 	"github.com/nectar-run/nectar/history"
 	"github.com/nectar-run/nectar/triggers"
@@ -271,8 +272,16 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt *route, v *ver
 		// answered early by respond send: true
 	case e != nil:
 		code = statusOf(e.Code)
+		pub := e
+		if code >= 500 && errors.Is(e, store.ErrUnavailable) {
+			// The store's error names hosts, users, databases or file
+			// paths: the caller gets the execution id; the log line above
+			// and the execution record keep the detail.
+			pub = &engine.Error{Timestamp: e.Timestamp, Code: e.Code, Pipeline: e.Pipeline, Step: e.Step, ExecutionID: id,
+				Message: "internal error: the store is unavailable; see execution " + id}
+		}
 		b := getBuf()
-		*b, _ = value.AppendJSON((*b)[:0], e.Object())
+		*b, _ = value.AppendJSON((*b)[:0], pub.Object())
 		writeJSON(w, code, *b)
 		putBuf(b)
 	case set:

@@ -18,6 +18,7 @@ type metrics struct {
 	inflight     prometheus.Gauge
 	reloads      *prometheus.CounterVec
 	eventsQueued prometheus.Counter
+	ticksSkipped *prometheus.CounterVec
 
 	// stepSeries caches the step histograms by pipeline and connector; only
 	// observe (the history goroutine) uses it.
@@ -49,10 +50,22 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		eventsQueued: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "nectar_events_published_total", Help: "Events published on the bus.",
 		}),
+		ticksSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nectar_schedule_ticks_skipped_total", Help: "Schedule ticks not run because the store could not record their claim (it was down, frozen or full), by pipeline.",
+		}, []string{"pipeline"}),
 		stepSeries: map[[2]string]prometheus.Observer{},
 	}
-	reg.MustRegister(m.executions, m.duration, m.steps, m.requests, m.inflight, m.reloads, m.eventsQueued)
+	reg.MustRegister(m.executions, m.duration, m.steps, m.requests, m.inflight, m.reloads, m.eventsQueued, m.ticksSkipped)
 	return m
+}
+
+// registerHistory exports the records the history dropped because the
+// store refused them for too long.
+func registerHistory(reg prometheus.Registerer, h *history.Recorder) {
+	reg.MustRegister(prometheus.NewCounterFunc(prometheus.CounterOpts{
+		Name: "nectar_history_dropped_total",
+		Help: "Execution records dropped because the store refused them longer than the history's retry buffer holds.",
+	}, func() float64 { return float64(h.Dropped()) }))
 }
 
 // observe records step durations; it runs on the history goroutine, off the

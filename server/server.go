@@ -122,6 +122,8 @@ type Server struct {
 	ready   atomic.Bool
 	closing atomic.Bool
 
+	readiness readiness // the store's last check, for /readyz
+
 	bg      sync.WaitGroup // background executions (schedules, events)
 	stopBg  context.CancelFunc
 	bgCtx   context.Context
@@ -190,6 +192,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 		return nil, err
 	}
 	s.hist = hist
+	registerHistory(s.reg, hist)
 	s.gen.Store(&generation{})
 	if _, err := s.load(ctx, true); err != nil {
 		return nil, err

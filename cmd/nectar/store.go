@@ -66,7 +66,7 @@ func (g *globals) openStore(ctx context.Context) (store.Store, error) {
 			o.stErr = err
 			return
 		}
-		st, desc, err := open.Open(ctx, g.dataDir, g.storeDSN)
+		st, desc, err := open.Open(ctx, g.dataDir, g.storeDSN, open.WithLogger(g.logger()))
 		if errors.Is(err, bolt.ErrCorrupt) {
 			err = fmt.Errorf("%w (nectar store check --data-dir %s lists the damage)", err, g.dataDir)
 		}

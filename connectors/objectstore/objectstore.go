@@ -395,6 +395,12 @@ func storeError(err error, what string) error {
 	if errors.Is(err, store.ErrClosed) {
 		return &engine.Error{Timestamp: time.Now().UnixMilli(), Code: 503, Message: what + ": the store is closed", Cause: err}
 	}
+	if errors.Is(err, store.ErrUnavailable) {
+		// The message keeps the driver's detail for the log and the
+		// execution record; the HTTP trigger answers a generic error
+		// (errors.Is(err, store.ErrUnavailable) tells it).
+		return &engine.Error{Timestamp: time.Now().UnixMilli(), Code: 503, Message: what + ": " + err.Error(), Cause: err}
+	}
 	return fmt.Errorf("%s: %w", what, err)
 }
 

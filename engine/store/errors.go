@@ -22,6 +22,14 @@ var (
 	// that were still running when Close finished.
 	ErrClosed = errors.New("store: closed")
 
+	// ErrUnavailable is wrapped by the errors of a store that cannot serve
+	// the call: the database is down, does not answer in time or fails the
+	// statement, or the file cannot be read or written (a full disk). The
+	// rest of the error is the driver's detail (addresses, user and
+	// database names, file paths): log it, record it, but do not answer it
+	// to a caller.
+	ErrUnavailable = errors.New("store: unavailable")
+
 	// ErrInvalid is returned when a bucket or key is not acceptable (see
 	// CheckKey), or an option is out of range (a lock TTL that is not
 	// positive).

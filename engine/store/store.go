@@ -78,6 +78,11 @@ type Store interface {
 	// call more than once and after the lease expired.
 	Lock(ctx context.Context, name string, ttl time.Duration) (release func(), err error)
 
+	// Ping checks, within ctx, that the store can serve calls: that the
+	// database answers (PostgreSQL) or the file is open (bbolt). Readiness
+	// checks call it with a short deadline, so it must be cheap.
+	Ping(ctx context.Context) error
+
 	// Close releases the store's resources, waiting for calls in progress
 	// to finish. Calls after Close return ErrClosed.
 	Close() error

@@ -21,6 +21,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	bbolt "go.etcd.io/bbolt"
@@ -209,8 +210,36 @@ func wrap(err error) error {
 		return store.ErrClosed
 	case errors.Is(err, ErrCorrupt):
 		return err
+	case errors.As(err, new(syscall.Errno)):
+		// The file cannot be read or written: a full disk, an I/O error.
+		return fmt.Errorf("bolt: %w: %w", store.ErrUnavailable, err)
 	}
 	return fmt.Errorf("bolt: %w", err)
+}
+
+// pingFailures is how long a write the file refused (a full disk) keeps
+// Ping failing when no write succeeds after it.
+const pingFailures = 30 * time.Second
+
+// Ping implements store.Store: it fails while the file refuses writes (the
+// last commit failed with store.ErrUnavailable, less than 30 s ago, and
+// none succeeded since), and otherwise reads the file's meta bucket.
+func (s *Store) Ping(ctx context.Context) error {
+	if s.closed.Load() {
+		return store.ErrClosed
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if err := s.commit.lastFailure(pingFailures); err != nil {
+		return fmt.Errorf("bolt: the last write failed: %w", err)
+	}
+	return s.view(func(tx *bbolt.Tx) error {
+		if tx.Bucket(metaBucket) == nil {
+			return errors.New("bolt: the meta bucket is missing")
+		}
+		return nil
+	})
 }
 
 // view runs fn in a read transaction; a panic of bbolt's on a damaged page

@@ -4,8 +4,11 @@ import (
 	"errors"
 	"fmt"
 	"sync"
+	"time"
 
 	bbolt "go.etcd.io/bbolt"
+
+	"github.com/nectar-run/nectar/engine/store"
 )
 
 // committer groups concurrent writes into shared transactions. The first
@@ -21,6 +24,38 @@ type committer struct {
 	mu      sync.Mutex
 	running bool
 	queue   []*pending
+
+	// The last commit the file refused (a full disk, an I/O error), until
+	// a commit succeeds: Ping reports it.
+	failMu   sync.Mutex
+	failedAt time.Time
+	failErr  error
+}
+
+// note keeps track of commits the file refuses: err is a commit's result.
+func (c *committer) note(err error) error {
+	switch {
+	case err == nil:
+		c.failMu.Lock()
+		c.failedAt, c.failErr = time.Time{}, nil
+		c.failMu.Unlock()
+	case errors.Is(err, store.ErrUnavailable):
+		c.failMu.Lock()
+		c.failedAt, c.failErr = time.Now(), err
+		c.failMu.Unlock()
+	}
+	return err
+}
+
+// lastFailure returns the error of the last refused commit when no commit
+// succeeded since and it is recent (within d).
+func (c *committer) lastFailure(d time.Duration) error {
+	c.failMu.Lock()
+	defer c.failMu.Unlock()
+	if c.failErr != nil && time.Since(c.failedAt) < d {
+		return c.failErr
+	}
+	return nil
 }
 
 type pending struct {
@@ -74,6 +109,7 @@ func (c *committer) commit(batch []*pending) {
 		return nil
 	})
 	if err == nil {
+		c.note(nil)
 		for _, p := range batch {
 			p.done <- nil
 		}
@@ -87,7 +123,7 @@ func (c *committer) commit(batch []*pending) {
 // update runs fn in a write transaction; a panic of bbolt's on a damaged
 // page (while committing, say) is an error wrapping ErrCorrupt.
 func (c *committer) update(fn func(*bbolt.Tx) error) error {
-	return wrap(damaged(c.path, guard(func() error { return c.db.Update(fn) })))
+	return c.note(wrap(damaged(c.path, guard(func() error { return c.db.Update(fn) }))))
 }
 
 // safely turns a panic in fn into an error, so that the leader goes on to

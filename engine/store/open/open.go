@@ -28,6 +28,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"log/slog"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -75,10 +76,27 @@ func Choose(dsn string) (Kind, string, error) {
 	return "", "", fmt.Errorf("store: unknown store (scheme %q): use \"bolt\" or a postgres:// URL", scheme)
 }
 
+// Option configures Open.
+type Option func(*options)
+
+type options struct{ logger *slog.Logger }
+
+// WithLogger makes Open log what it waits for: with PostgreSQL, the
+// server's address and the connect timeout before the first connection.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
 // Open opens the store that dsn (or NECTAR_STORE) selects: PostgreSQL for a
 // postgres:// URL, else bbolt in dataDir (DefaultDataDir when empty). It
 // also returns a description for a log line, with any password masked.
-func Open(ctx context.Context, dataDir, dsn string) (store.Store, string, error) {
+//
+// Opening PostgreSQL waits at most connect_timeout (from the DSN, else
+// postgres.DefaultConnectTimeout) for the server to answer; a server that is
+// down or frozen is an error wrapping postgres.ErrUnavailable.
+func Open(ctx context.Context, dataDir, dsn string, opts ...Option) (store.Store, string, error) {
+	var o options
+	for _, opt := range opts {
+		opt(&o)
+	}
 	kind, dsn, err := Choose(dsn)
 	if err != nil {
 		return nil, "", err
@@ -88,7 +106,11 @@ func Open(ctx context.Context, dataDir, dsn string) (store.Store, string, error)
 	}
 	switch kind {
 	case Postgres:
-		st, err := postgres.Open(ctx, dsn)
+		var popts []postgres.Option
+		if o.logger != nil {
+			popts = append(popts, postgres.WithLogger(o.logger))
+		}
+		st, err := postgres.Open(ctx, dsn, popts...)
 		if err != nil {
 			return nil, "", err
 		}

@@ -21,6 +21,9 @@ import (
 	"encoding/hex"
 	"errors"
 	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -39,6 +42,7 @@ type Option func(*options)
 type options struct {
 	purgeInterval time.Duration
 	maxConns      int32
+	logger        *slog.Logger
 }
 
 // WithPurgeInterval sets how often expired keys and leases are deleted
@@ -65,16 +69,29 @@ type Store struct {
 
 var _ store.Store = (*Store)(nil)
 
-// Open connects to the database at dsn (a postgres:// URL or key=value
-// string, as pgx accepts), applies the migrations this version of Nectar
-// needs, and returns the store. ctx bounds the connection and the
-// migrations, not the store's life.
 // DefaultMaxConns is the pool size when neither WithMaxConns nor
 // pool_max_conns sets one. pgxpool's own default (4 on small machines) makes
 // a serving replica's requests queue for connections: each HTTP execution
 // that touches the store holds one for a round trip.
 const DefaultMaxConns = 16
 
+// DefaultConnectTimeout bounds each connection attempt (TCP connect, TLS
+// and the start-up exchange) when neither the DSN's connect_timeout nor the
+// PGCONNECT_TIMEOUT environment variable sets a bound. Without one, a server
+// that accepts connections but never answers (a frozen host) makes Open, and
+// every later call, wait forever.
+const DefaultConnectTimeout = 10 * time.Second
+
+// WithLogger makes Open say what it waits for (the server's address and the
+// connect timeout, never the password). The default logs nothing.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// Open connects to the database at dsn (a postgres:// URL or key=value
+// string, as pgx accepts), applies the migrations this version of Nectar
+// needs, and returns the store. ctx bounds the connection and the
+// migrations, not the store's life. The first connection is bounded by
+// connect_timeout (DefaultConnectTimeout unless the DSN sets one): a server
+// that does not answer within it is an error wrapping store.ErrUnavailable.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	o := options{purgeInterval: time.Minute}
 	for _, opt := range opts {
@@ -91,9 +108,27 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	case !strings.Contains(dsn, "pool_max_conns"):
 		cfg.MaxConns = DefaultMaxConns
 	}
+	if cfg.ConnConfig.ConnectTimeout <= 0 {
+		cfg.ConnConfig.ConnectTimeout = DefaultConnectTimeout
+	}
+	addr := net.JoinHostPort(cfg.ConnConfig.Host, strconv.Itoa(int(cfg.ConnConfig.Port)))
+	if o.logger != nil {
+		o.logger.Info("connecting to PostgreSQL", "addr", addr, "database", cfg.ConnConfig.Database,
+			"connect_timeout", cfg.ConnConfig.ConnectTimeout.String())
+	}
 	pool, err := pgxpool.NewWithConfig(ctx, cfg)
 	if err != nil {
 		return nil, fmt.Errorf("postgres: %w", err)
+	}
+	// The pool connects lazily: connect now, so that a server that is down
+	// or does not answer fails Open with a clear error, within the bound.
+	if err := pool.Ping(ctx); err != nil {
+		pool.Close()
+		if ctx.Err() != nil {
+			return nil, fmt.Errorf("postgres: connecting to %s: %w", addr, ctx.Err())
+		}
+		return nil, fmt.Errorf("postgres: no answer from %s within connect_timeout %s (set connect_timeout=SECONDS in the connection string to wait longer): %w: %w",
+			addr, cfg.ConnConfig.ConnectTimeout, store.ErrUnavailable, err)
 	}
 	if err := migrate(ctx, pool); err != nil {
 		pool.Close()
@@ -104,6 +139,22 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 	go s.listen()
 	go s.purger(o.purgeInterval)
 	return s, nil
+}
+
+// Ping checks that the database answers a round trip within ctx; a
+// readiness check calls it with a short deadline. Its error wraps
+// store.ErrUnavailable.
+func (s *Store) Ping(ctx context.Context) error {
+	if err := s.check(ctx); err != nil {
+		return err
+	}
+	if err := s.pool.Ping(ctx); err != nil {
+		if s.closed.Load() {
+			return store.ErrClosed
+		}
+		return fmt.Errorf("postgres: %w: %w", store.ErrUnavailable, err)
+	}
+	return nil
 }
 
 // Close stops the background work, waits for calls in progress and closes
@@ -125,15 +176,19 @@ func (s *Store) check(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// wrap turns pgx errors into the store's.
+// wrap turns pgx errors into the store's: every failure of the driver or
+// the database wraps store.ErrUnavailable, except a call its caller
+// cancelled.
 func (s *Store) wrap(err error) error {
 	switch {
 	case err == nil:
 		return nil
 	case s.closed.Load():
 		return store.ErrClosed
+	case errors.Is(err, context.Canceled):
+		return fmt.Errorf("postgres: %w", err)
 	}
-	return fmt.Errorf("postgres: %w", err)
+	return fmt.Errorf("postgres: %w: %w", store.ErrUnavailable, err)
 }
 
 const live = `(expires_at IS NULL OR expires_at > now())`

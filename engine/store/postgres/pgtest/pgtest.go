@@ -18,6 +18,12 @@
 // the server as the "postgres" system user (created by the Debian
 // package) with runuser, and makes its directory that user's.
 //
+// Fault tests start a cluster of their own (StartCluster) and break it for
+// real: Halt stops the server (fast mode, data kept), Restart starts it again
+// on the same port, Freeze stops every server process with SIGSTOP (a hung
+// host: connections are accepted by the kernel and never answered) and Thaw
+// resumes them.
+//
 // When no PostgreSQL binaries are found, tests that need a cluster are
 // skipped, unless the environment variable CI is set, where they fail. Set
 // NECTAR_PG_BIN to the directory holding initdb and pg_ctl to use other
@@ -38,6 +44,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"testing"
 	"time"
 
@@ -51,7 +58,9 @@ type Cluster struct {
 
 	dir, bin string
 	runAs    string // system user running the server, "" for ourselves
+	opts     string // server options, kept so that Restart listens on the same port
 	n        atomic.Int64
+	frozen   []int // processes stopped by Freeze
 }
 
 // ErrNoPostgres is returned by StartCluster when no PostgreSQL server
@@ -124,6 +133,7 @@ func StartCluster() (*Cluster, error) {
 			"-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
 			"-c", "max_connections=300", "-c", "shared_buffers=32MB",
 		}, " ")
+		c.opts = opts
 		out, err := c.run("pg_ctl", "-D", data, "-l", filepath.Join(dir, "log"), "-w", "-t", "60", "-o", opts, "start")
 		if err == nil {
 			c.DSN = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
@@ -168,7 +178,12 @@ func freePort() (int, error) {
 
 // Stop stops the cluster at once and deletes its directory.
 func (c *Cluster) Stop() error {
-	out, err := c.run("pg_ctl", "-D", filepath.Join(c.dir, "data"), "-m", "immediate", "-w", "stop")
+	c.Thaw()
+	var out []byte
+	var err error
+	if _, serr := os.Stat(filepath.Join(c.dir, "data", "postmaster.pid")); serr == nil { // not halted
+		out, err = c.run("pg_ctl", "-D", filepath.Join(c.dir, "data"), "-m", "immediate", "-w", "stop")
+	}
 	if rerr := os.RemoveAll(c.dir); err == nil && rerr != nil {
 		err = rerr
 	}
@@ -294,4 +309,92 @@ func Shared(t testing.TB) *Cluster {
 		skipOrFail(t, err)
 	}
 	return c
+}
+
+// Fault injection. A test that needs the store to fail starts its own
+// cluster (StartCluster, or Start) and stops, restarts or freezes it: the
+// faults are the real ones, seen by the real driver.
+
+// Halt stops the server (fast mode: every connection is cut at once, as in
+// an outage, and what was committed is kept), keeping its data for Restart.
+// Not immediate mode: the cluster runs without fsync, so a crash loses what
+// was committed, tables included.
+func (c *Cluster) Halt() error {
+	c.Thaw()
+	out, err := c.run("pg_ctl", "-D", filepath.Join(c.dir, "data"), "-m", "fast", "-w", "stop")
+	if err != nil {
+		return fmt.Errorf("pgtest: pg_ctl stop: %w\n%s", err, out)
+	}
+	return nil
+}
+
+// Restart starts a halted server again, on the same port and with the same
+// data.
+func (c *Cluster) Restart() error {
+	data := filepath.Join(c.dir, "data")
+	out, err := c.run("pg_ctl", "-D", data, "-l", filepath.Join(c.dir, "log"), "-w", "-t", "60", "-o", c.opts, "start")
+	if err != nil {
+		log, _ := os.ReadFile(filepath.Join(c.dir, "log"))
+		return fmt.Errorf("pgtest: pg_ctl start: %w\n%s\n%s", err, out, tail(log, 2000))
+	}
+	return nil
+}
+
+// Freeze stops every process of the server with SIGSTOP: connections stay
+// open and new ones are accepted by the kernel, but nothing answers, as
+// with a hung host. Thaw resumes them.
+func (c *Cluster) Freeze() error {
+	pids, err := c.processes()
+	if err != nil {
+		return err
+	}
+	for _, pid := range pids {
+		if err := syscall.Kill(pid, syscall.SIGSTOP); err == nil {
+			c.frozen = append(c.frozen, pid)
+		}
+	}
+	return nil
+}
+
+// Thaw resumes the processes Freeze stopped.
+func (c *Cluster) Thaw() {
+	for _, pid := range c.frozen {
+		_ = syscall.Kill(pid, syscall.SIGCONT)
+	}
+	c.frozen = nil
+}
+
+// processes returns the postmaster's pid and its children's.
+func (c *Cluster) processes() ([]int, error) {
+	b, err := os.ReadFile(filepath.Join(c.dir, "data", "postmaster.pid"))
+	if err != nil {
+		return nil, fmt.Errorf("pgtest: the server is not running: %w", err)
+	}
+	line, _, _ := strings.Cut(string(b), "\n")
+	pm, err := strconv.Atoi(strings.TrimSpace(line))
+	if err != nil {
+		return nil, fmt.Errorf("pgtest: postmaster.pid: %w", err)
+	}
+	pids := []int{pm}
+	entries, _ := os.ReadDir("/proc")
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		st, err := os.ReadFile(filepath.Join("/proc", e.Name(), "stat"))
+		if err != nil {
+			continue
+		}
+		// pid (comm) state ppid ...: comm may hold spaces, so read after ')'.
+		i := strings.LastIndexByte(string(st), ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(st[i+1:]))
+		if len(f) > 1 && f[1] == strconv.Itoa(pm) {
+			pids = append(pids, pid)
+		}
+	}
+	return pids, nil
 }
