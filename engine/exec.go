@@ -171,6 +171,10 @@ type Runtime struct {
 	// lines and execution records, besides DefaultSensitiveFields and each
 	// pipeline's own sensitive_fields (nectar serve --sensitive-fields).
 	SensitiveFields []string
+	// Secrets are the secret values Nectar holds (admin key, account
+	// secrets and tokens…), masked wherever they appear in log lines and
+	// execution records. Whatever reads a secret adds it.
+	Secrets Secrets
 	// Services holds shared services by key (accounts, store, events, …).
 	// Connectors look them up with Service.
 	services sync.Map
