@@ -118,7 +118,10 @@ unless --log-format text.`,
 			if err != nil {
 				return err
 			}
-			rt := &engine.Runtime{Logger: log, SensitiveFields: sensitive}
+			rt := &engine.Runtime{SensitiveFields: sensitive}
+			// Every log line masks the secrets the runtime learns.
+			log = slog.New(engine.MaskLogs(log.Handler(), rt))
+			rt.Logger = log
 			if err := setupRuntime(ctx, g, rt); err != nil {
 				return err
 			}
