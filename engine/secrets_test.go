@@ -18,8 +18,8 @@ func TestMaskSecrets(t *testing.T) {
 	for in, want := range map[string]string{
 		"https://x/?key=acct-key-0123456789&page=2": "https://x/?key=***&page=2",
 		"pin 1234 and other-secret, other-secret":   "pin 1234 and ***, ***",
-		"nothing here":                              "nothing here",
-		"short":                                     "short",
+		"nothing here": "nothing here",
+		"short":        "short",
 	} {
 		if got := engine.MaskSecrets(in, secrets); got != want {
 			t.Errorf("MaskSecrets(%q) = %q, want %q", in, got, want)
