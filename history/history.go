@@ -576,7 +576,8 @@ func decodeRecord(raw json.RawMessage, table [][]string, steps bool) (*Record, e
 			return nil, fmt.Errorf("a step of %d fields", len(f))
 		}
 		i, _ := f[0].(float64)
-		if i < 0 || int(i) >= len(table) || len(table[int(i)]) < 3 {
+		// Compared as a float: a huge index must not become a negative int.
+		if !(i >= 0 && i < float64(len(table))) || len(table[int(i)]) < 3 {
 			return nil, fmt.Errorf("step %v is not in the table of %d", f[0], len(table))
 		}
 		t := table[int(i)]
