@@ -226,7 +226,7 @@ unless --log-format text.`,
 	f.DurationVar(&histAge, "history-max-age", 7*24*time.Hour, "how long execution records are kept")
 	f.StringVar(&snapshots, "history-snapshots", "all", "which execution records keep input and output: all, failed or none")
 	f.DurationVar(&eventLease, "event-lease", 30*time.Second, "with a PostgreSQL store: how long an event being handled stays invisible to the other replicas without news from its replica (the redelivery delay when a replica dies)")
-	f.StringSliceVar(&sensitive, "sensitive-fields", nil, "field names masked as *** in every execution record and log line (besides each pipeline's sensitive_fields and the usual password, token, secret…)")
+	f.StringSliceVar(&sensitive, "sensitive-fields", nil, "field names masked as *** in every execution record and log line, in any case and with or without _ or - (besides each pipeline's sensitive_fields and the usual password, token, secret…)")
 	return cmd
 }
 
