@@ -2,6 +2,7 @@ package history
 
 import (
 	"context"
+	"runtime"
 	"testing"
 	"time"
 
@@ -90,4 +91,21 @@ func recordedSegments(f *testing.F) [][]byte {
 		out = append(out, append([]byte(nil), it.Value...))
 	}
 	return out
+}
+
+// TestDamagedSegmentAllocatesLittle: a stored segment whose S2 header claims
+// 4 GB (found by FuzzDecodeSegment: the fuzzing worker was killed for its
+// memory) is refused before anything of that size is allocated.
+func TestDamagedSegmentAllocatesLittle(t *testing.T) {
+	v := []byte("\x01\xe9\xff\xff\xff\x0f")
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	_, err := segmentText(v)
+	runtime.ReadMemStats(&after)
+	if err == nil {
+		t.Fatal("a damaged segment was read")
+	}
+	if n := after.TotalAlloc - before.TotalAlloc; n > 1<<20 {
+		t.Fatalf("reading a damaged segment allocated %d bytes", n)
+	}
 }

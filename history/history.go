@@ -481,10 +481,23 @@ const segmentPrefix = `{"records":[`
 // segment compressed as an S2 block. (JSON never starts with it.)
 const compressedSegment = 1
 
+// maxSegmentText bounds the text of a stored segment: segments are cut at
+// maxSegment, plus one record (snapshots capped at SnapshotBytes, a trace).
+const maxSegmentText = 64 << 20
+
 // segmentText returns the JSON text of a stored segment.
 func segmentText(v []byte) ([]byte, error) {
 	if len(v) == 0 || v[0] != compressedSegment {
 		return v, nil
+	}
+	// The block's header says how long its text is: a damaged one could ask
+	// for gigabytes, so the length is checked before anything is allocated.
+	n, err := s2.DecodedLen(v[1:])
+	if err == nil && n > maxSegmentText {
+		err = fmt.Errorf("it says it holds %d bytes, more than a segment ever does (%d)", n, maxSegmentText)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("decompressing a segment: %w", err)
 	}
 	out, err := s2.Decode(nil, v[1:])
 	if err != nil {
