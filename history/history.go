@@ -186,6 +186,7 @@ type Recorder struct {
 	table       stepTable
 	lastAgeTrim time.Time
 	segments    []string // keys of the stored segments, oldest first
+	masker      masker
 
 	mu     sync.RWMutex // held for reading while sending, so Close cannot close the queue under a sender
 	closed bool
@@ -680,7 +681,11 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 		name = e.Pipeline.Name
 		fields = e.Pipeline.SensitiveFields
 	}
-	m := &masker{global: r.opts.SensitiveFields, local: fields, secrets: secrets, seen: e.Secrets}
+	// One masker, reused: write runs on one goroutine.
+	m := &r.masker
+	clear(m.seen[:cap(m.seen)]) // the last record's secrets are not kept
+	seen := append(m.seen[:0], e.Secrets...)
+	*m = masker{global: r.opts.SensitiveFields, local: fields, secrets: secrets, seen: seen}
 	status, code := StatusOK, e.Code
 	if e.Err != nil {
 		status = StatusFailed
@@ -869,7 +874,12 @@ func (m *masker) clean(raw string) bool {
 func (m *masker) sensitive(k string) bool { return engine.SensitiveField(k, m.local, m.global) }
 
 // str returns s with the secrets masked.
-func (m *masker) str(s string) string { return engine.MaskSecrets(s, m.secrets, m.seen) }
+func (m *masker) str(s string) string {
+	if len(m.secrets) == 0 && len(m.seen) == 0 {
+		return s
+	}
+	return engine.MaskSecrets(s, m.secrets, m.seen)
+}
 
 // note adds the strings of v, the value of a sensitive field, to the
 // record's secrets. all says whether nested values count (they do under a
