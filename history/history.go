@@ -685,7 +685,10 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 	m := &r.masker
 	clear(m.seen[:cap(m.seen)]) // the last record's secrets are not kept
 	seen := append(m.seen[:0], e.Secrets...)
-	*m = masker{global: r.opts.SensitiveFields, local: fields, secrets: secrets, seen: seen}
+	if m.known == nil {
+		m.known = make(map[string]bool, 64)
+	}
+	*m = masker{global: r.opts.SensitiveFields, local: fields, secrets: secrets, seen: seen, known: m.known}
 	status, code := StatusOK, e.Code
 	if e.Err != nil {
 		status = StatusFailed
@@ -840,6 +843,9 @@ type masker struct {
 	// values of the input's sensitive fields, noted while noting is set.
 	seen   []string
 	noting bool
+	// known remembers which keys are default sensitive names (the
+	// recorder's, kept across records).
+	known map[string]bool
 }
 
 // clean reports whether JSON text certainly holds no sensitive field and no
@@ -871,7 +877,29 @@ func (m *masker) clean(raw string) bool {
 	return !engine.HoldsSecret(raw, m.secrets, m.seen)
 }
 
-func (m *masker) sensitive(k string) bool { return engine.SensitiveField(k, m.local, m.global) }
+// sensitive reports whether k is a sensitive name. Whether it is one of
+// engine.DefaultSensitiveFields is remembered per key (records repeat their
+// keys): one map lookup, where deciding costs a normalization.
+func (m *masker) sensitive(k string) bool {
+	if len(m.local) > 0 || len(m.global) > 0 {
+		return engine.SensitiveField(k, m.local, m.global)
+	}
+	if m.known == nil {
+		return engine.SensitiveField(k)
+	}
+	is, ok := m.known[k]
+	if !ok {
+		if len(m.known) >= maxKnownKeys {
+			clear(m.known)
+		}
+		is = engine.SensitiveField(k)
+		m.known[k] = is
+	}
+	return is
+}
+
+// maxKnownKeys bounds the keys whose sensitivity a recorder remembers.
+const maxKnownKeys = 4096
 
 // str returns s with the secrets masked.
 func (m *masker) str(s string) string {
