@@ -44,6 +44,9 @@ type Manager struct {
 	// request reads it and accounts are rarely written.
 	entries sync.Map
 	group   singleflight.Group
+	// secrets, once Install ran, learns every secret and token the manager
+	// reads, so that log lines and execution records mask them.
+	secrets atomic.Pointer[engine.Secrets]
 }
 
 // entry is one account's in-memory state: its definition (re-read from the
@@ -126,7 +129,17 @@ type serviceKey struct{}
 
 // Install makes m the runtime's accounts manager, which steps with an
 // account option use.
-func Install(rt *engine.Runtime, m *Manager) { rt.SetService(serviceKey{}, m) }
+func Install(rt *engine.Runtime, m *Manager) {
+	m.secrets.Store(&rt.Secrets)
+	rt.SetService(serviceKey{}, m)
+}
+
+// learn adds secret values to the runtime's Secrets (after Install).
+func (m *Manager) learn(values ...string) {
+	if s := m.secrets.Load(); s != nil {
+		s.Add(values...)
+	}
+}
 
 // FromRuntime returns the runtime's accounts manager, if one was installed.
 func FromRuntime(rt *engine.Runtime) (*Manager, bool) {
@@ -205,7 +218,13 @@ func (m *Manager) openAccount(name string, blob []byte) (*Account, error) {
 	if err != nil {
 		return nil, fmt.Errorf("accounts: opening %s: %w", name, err)
 	}
-	return decodeAccount(plain)
+	a, err := decodeAccount(plain)
+	if err == nil {
+		for _, s := range a.secrets() {
+			m.learn(s.Reveal())
+		}
+	}
+	return a, err
 }
 
 // List returns every account, by name.

@@ -107,10 +107,12 @@ func (m *Manager) loadToken(ctx context.Context, name string) (*Token, uint64, e
 	if err := json.Unmarshal(plain, &t); err != nil {
 		return nil, 0, fmt.Errorf("accounts: the stored token of %s is not readable: %w", name, err)
 	}
+	m.learn(t.AccessToken, t.RefreshToken)
 	return &t, it.Rev, nil
 }
 
 func (m *Manager) saveToken(ctx context.Context, name string, t *Token) error {
+	m.learn(t.AccessToken, t.RefreshToken)
 	plain, err := json.Marshal(t)
 	if err != nil {
 		return err

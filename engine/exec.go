@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -44,29 +43,105 @@ func (p *Pipeline) Close(ctx context.Context) error {
 
 // DefaultSensitiveFields are field names whose values Nectar masks as ***
 // wherever it shows data (log lines, execution records), in every pipeline.
+// Names match as SensitiveField says: api_key also covers apiKey, API-KEY
+// and ApiKey.
 var DefaultSensitiveFields = []string{
 	"password", "passwd", "secret", "client_secret", "token", "access_token", "refresh_token", "id_token",
-	"api_key", "apikey", "apiKey", "authorization", "Authorization", "private_key", "privateKey", "credentials",
+	"api_key", "x_api_key", "authorization", "proxy_authorization", "private_key", "credentials",
+	"cookie", "set_cookie",
 }
 
 var defaultSensitive = func() map[string]bool {
 	m := make(map[string]bool, len(DefaultSensitiveFields))
 	for _, f := range DefaultSensitiveFields {
-		m[f] = true
+		m[NormalizeField(f)] = true
 	}
 	return m
 }()
 
+// NormalizeField returns the form in which field names are compared:
+// ASCII letters lowered, _ and - dropped, so that client_secret,
+// clientSecret, client-secret and CLIENT_SECRET are one name.
+func NormalizeField(k string) string {
+	if normal(k) {
+		return k
+	}
+	b := make([]byte, 0, len(k))
+	return string(appendNormal(b, k))
+}
+
+// normal reports whether k is already in NormalizeField's form.
+func normal(k string) bool {
+	for i := 0; i < len(k); i++ {
+		if c := k[i]; c == '_' || c == '-' || c >= 'A' && c <= 'Z' {
+			return false
+		}
+	}
+	return true
+}
+
+func appendNormal(b []byte, k string) []byte {
+	for i := 0; i < len(k); i++ {
+		switch c := k[i]; {
+		case c == '_' || c == '-':
+		case c >= 'A' && c <= 'Z':
+			b = append(b, c+'a'-'A')
+		default:
+			b = append(b, c)
+		}
+	}
+	return b
+}
+
+// sameField reports whether a and b are one name once normalized, without
+// allocating.
+func sameField(a, b string) bool {
+	i, j := 0, 0
+	for {
+		for i < len(a) && (a[i] == '_' || a[i] == '-') {
+			i++
+		}
+		for j < len(b) && (b[j] == '_' || b[j] == '-') {
+			j++
+		}
+		if i == len(a) || j == len(b) {
+			return i == len(a) && j == len(b)
+		}
+		x, y := a[i], b[j]
+		if x >= 'A' && x <= 'Z' {
+			x += 'a' - 'A'
+		}
+		if y >= 'A' && y <= 'Z' {
+			y += 'a' - 'A'
+		}
+		if x != y {
+			return false
+		}
+		i++
+		j++
+	}
+}
+
 // SensitiveField reports whether the values of field k are masked as ***:
-// k is one of DefaultSensitiveFields or in one of lists. Log lines and
+// k is one of DefaultSensitiveFields or in one of lists, compared after
+// NormalizeField (case-insensitive, _ and - ignored). Log lines and
 // execution records both decide with it.
 func SensitiveField(k string, lists ...[]string) bool {
-	if defaultSensitive[k] {
-		return true
+	if normal(k) {
+		if defaultSensitive[k] {
+			return true
+		}
+	} else {
+		var stack [64]byte
+		if defaultSensitive[string(appendNormal(stack[:0], k))] {
+			return true
+		}
 	}
 	for _, l := range lists {
-		if slices.Contains(l, k) {
-			return true
+		for _, f := range l {
+			if sameField(k, f) {
+				return true
+			}
 		}
 	}
 	return false
@@ -96,6 +171,10 @@ type Runtime struct {
 	// lines and execution records, besides DefaultSensitiveFields and each
 	// pipeline's own sensitive_fields (nectar serve --sensitive-fields).
 	SensitiveFields []string
+	// Secrets are the secret values Nectar holds (admin key, account
+	// secrets and tokens…), masked wherever they appear in log lines and
+	// execution records. Whatever reads a secret adds it.
+	Secrets Secrets
 	// Services holds shared services by key (accounts, store, events, …).
 	// Connectors look them up with Service.
 	services sync.Map

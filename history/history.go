@@ -45,6 +45,7 @@ import (
 	"bytes"
 	"context"
 	"crypto/rand"
+	"encoding/base64"
 	"encoding/binary"
 	"encoding/hex"
 	"encoding/json"
@@ -91,10 +92,29 @@ type Execution struct {
 	// copies the text instead of encoding the value again, unless a
 	// sensitive field or a secret may be in it.
 	InputJSON, OutputJSON string
+	// InputBody, when set, says Input is a request body that was not parsed
+	// into fields (text, or its bytes as base64), where a secret cannot be
+	// told by its field name. Its snapshot is then {"content_type", "size",
+	// "not_stored"} when the pipeline has sensitive_fields (or
+	// Options.SensitiveFields are set) or when its bytes hold a known secret;
+	// otherwise it is the text with secret values masked.
+	InputBody *Body
+	// Secrets are values seen in the request (the caller's API key, Basic
+	// password, bearer token, sensitive query parameters), masked wherever
+	// they appear in this record, like Options.SecretValues.
+	Secrets []string
 	// Request is "METHOD /path" for HTTP executions.
 	Request string
 	// Code is the HTTP status answered (HTTP executions) or the error code.
 	Code int
+}
+
+// Body describes a request body that was not parsed into fields.
+type Body struct {
+	ContentType string
+	Size        int
+	// Base64 says Input is the body's bytes as base64 text.
+	Base64 bool
 }
 
 // StepRecord is one step of a stored execution. Times are microseconds
@@ -148,8 +168,12 @@ type Options struct {
 	// sensitive_fields and engine.DefaultSensitiveFields (the server passes
 	// its runtime's).
 	SensitiveFields []string
-	// SecretValues, when set, returns strings (account secrets) masked
-	// wherever they appear as a whole string value.
+	// SecretValues, when set, returns the secret values Nectar holds (admin
+	// key, account secrets and tokens; the server passes its runtime's
+	// engine.Secrets). They are masked as *** wherever they appear in a
+	// record, also inside longer strings; values shorter than
+	// engine.MinSecretLen are skipped. The values of sensitive fields of a
+	// record's input are masked the same way in the rest of that record.
 	SecretValues func() []string
 	// Snapshots says which records keep input and output snapshots: "all"
 	// (the default), "failed" (only failed executions; the cheapest setting
@@ -179,6 +203,7 @@ type Recorder struct {
 	table       stepTable
 	lastAgeTrim time.Time
 	segments    []string // keys of the stored (or pending) segments, oldest first
+	masker      masker
 
 	// What a failed write left to do, retried until it succeeds.
 	pending      []store.Op // segments not yet written, oldest first
@@ -663,10 +688,23 @@ const segmentPrefix = `{"records":[`
 // segment compressed as an S2 block. (JSON never starts with it.)
 const compressedSegment = 1
 
+// maxSegmentText bounds the text of a stored segment: segments are cut at
+// maxSegment, plus one record (snapshots capped at SnapshotBytes, a trace).
+const maxSegmentText = 64 << 20
+
 // segmentText returns the JSON text of a stored segment.
 func segmentText(v []byte) ([]byte, error) {
 	if len(v) == 0 || v[0] != compressedSegment {
 		return v, nil
+	}
+	// The block's header says how long its text is: a damaged one could ask
+	// for gigabytes, so the length is checked before anything is allocated.
+	n, err := s2.DecodedLen(v[1:])
+	if err == nil && n > maxSegmentText {
+		err = fmt.Errorf("it says it holds %d bytes, more than a segment ever does (%d)", n, maxSegmentText)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("decompressing a segment: %w", err)
 	}
 	out, err := s2.Decode(nil, v[1:])
 	if err != nil {
@@ -758,7 +796,8 @@ func decodeRecord(raw json.RawMessage, table [][]string, steps bool) (*Record, e
 			return nil, fmt.Errorf("a step of %d fields", len(f))
 		}
 		i, _ := f[0].(float64)
-		if i < 0 || int(i) >= len(table) || len(table[int(i)]) < 3 {
+		// Compared as a float: a huge index must not become a negative int.
+		if !(i >= 0 && i < float64(len(table))) || len(table[int(i)]) < 3 {
 			return nil, fmt.Errorf("step %v is not in the table of %d", f[0], len(table))
 		}
 		t := table[int(i)]
@@ -852,7 +891,14 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 		name = e.Pipeline.Name
 		fields = e.Pipeline.SensitiveFields
 	}
-	m := &masker{global: r.opts.SensitiveFields, local: fields, secrets: secrets}
+	// One masker, reused: write runs on one goroutine.
+	m := &r.masker
+	clear(m.seen[:cap(m.seen)]) // the last record's secrets are not kept
+	seen := append(m.seen[:0], e.Secrets...)
+	if m.known == nil {
+		m.known = make(map[string]bool, 64)
+	}
+	*m = masker{global: r.opts.SensitiveFields, local: fields, secrets: secrets, seen: seen, known: m.known}
 	status, code := StatusOK, e.Code
 	if e.Err != nil {
 		status = StatusFailed
@@ -874,7 +920,7 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 	}
 	if e.Request != "" {
 		dst = append(dst, `,"request":`...)
-		dst = value.AppendString(dst, e.Request)
+		dst = value.AppendString(dst, m.str(e.Request))
 	}
 	dst = append(dst, `,"start":"`...)
 	dst = e.Start.UTC().AppendFormat(dst, time.RFC3339Nano)
@@ -886,6 +932,25 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 	dst = append(dst, status...)
 	dst = append(dst, `","code":`...)
 	dst = strconv.AppendInt(dst, int64(code), 10)
+	// Snapshots come first: the values of the input's sensitive fields are
+	// masked in the error and steps too.
+	switch {
+	case r.opts.Snapshots == "none", r.opts.Snapshots == "failed" && e.Err == nil:
+		if e.Err != nil && (e.InputJSON == "" || !m.clean(e.InputJSON)) {
+			m.note(e.Input, false)
+		}
+	default:
+		m.noting = true
+		if b := e.InputBody; b != nil {
+			dst = r.appendBody(dst, m, b, e.Input)
+		} else {
+			dst = r.appendSnapshot(dst, "input", m, e.Input, e.InputJSON)
+		}
+		m.noting = false
+		if e.Err == nil {
+			dst = r.appendSnapshot(dst, "output", m, e.Output, e.OutputJSON)
+		}
+	}
 	if e.Err != nil {
 		dst = append(dst, `,"error":`...)
 		dst, _ = value.AppendJSON(dst, m.mask(e.Err.Object()))
@@ -907,7 +972,7 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 			dst = value.AppendString(dst, st.Outcome)
 			if st.Error != "" || st.Attempts > 1 {
 				dst = append(dst, ',')
-				dst = value.AppendString(dst, st.Error)
+				dst = value.AppendString(dst, m.str(st.Error))
 			}
 			if st.Attempts > 1 {
 				dst = append(dst, ',')
@@ -916,14 +981,6 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 			dst = append(dst, ']')
 		}
 		dst = append(dst, ']')
-	}
-	switch {
-	case r.opts.Snapshots == "none", r.opts.Snapshots == "failed" && e.Err == nil:
-	default:
-		dst = r.appendSnapshot(dst, "input", m, e.Input, e.InputJSON)
-		if e.Err == nil {
-			dst = r.appendSnapshot(dst, "output", m, e.Output, e.OutputJSON)
-		}
 	}
 	return append(dst, '}')
 }
@@ -954,11 +1011,51 @@ func (r *Recorder) appendSnapshot(dst []byte, name string, m *masker, v any, raw
 	return append(dst, `_truncated":true`...)
 }
 
-// masker replaces the values of sensitive fields with "***".
+// appendBody writes the input snapshot of an execution whose input is a
+// body not parsed into fields (b): only its type and size when the pipeline
+// names sensitive fields or the body holds a known secret, else the masked
+// text.
+func (r *Recorder) appendBody(dst []byte, m *masker, b *Body, in any) []byte {
+	reason := ""
+	text, _ := in.(string)
+	switch {
+	case len(m.local) > 0 || len(m.global) > 0:
+		reason = "a body not parsed into fields, in a pipeline with sensitive_fields"
+	case b.Base64:
+		raw, err := base64.StdEncoding.DecodeString(text)
+		if err != nil || engine.HoldsSecret(string(raw), m.secrets, m.seen) {
+			reason = "a body holding a secret Nectar knows"
+		}
+	}
+	if reason == "" {
+		return r.appendSnapshot(dst, "input", m, in, "")
+	}
+	// Not stored here, nor where the pipeline copied it.
+	if len(text) >= engine.MinSecretLen {
+		m.seen = append(m.seen, text)
+	}
+	dst = append(dst, `,"input":{"content_type":`...)
+	dst = value.AppendString(dst, b.ContentType)
+	dst = append(dst, `,"size":`...)
+	dst = strconv.AppendInt(dst, int64(b.Size), 10)
+	dst = append(dst, `,"not_stored":`...)
+	dst = value.AppendString(dst, reason)
+	return append(dst, '}')
+}
+
+// masker replaces the values of sensitive fields with "***", and secret
+// values with "***" wherever they appear.
 type masker struct {
 	global  []string // Options.SensitiveFields
 	local   []string // the pipeline's sensitive_fields
-	secrets []string
+	secrets []string // Options.SecretValues
+	// seen are the record's own secrets: Execution.Secrets, then the
+	// values of the input's sensitive fields, noted while noting is set.
+	seen   []string
+	noting bool
+	// known remembers which keys are default sensitive names (the
+	// recorder's, kept across records).
+	known map[string]bool
 }
 
 // clean reports whether JSON text certainly holds no sensitive field and no
@@ -987,15 +1084,61 @@ func (m *masker) clean(raw string) bool {
 			return false
 		}
 	}
-	for _, s := range m.secrets {
-		if s != "" && strings.Contains(raw, s) {
-			return false
-		}
-	}
-	return true
+	return !engine.HoldsSecret(raw, m.secrets, m.seen)
 }
 
-func (m *masker) sensitive(k string) bool { return engine.SensitiveField(k, m.local, m.global) }
+// sensitive reports whether k is a sensitive name. Whether it is one of
+// engine.DefaultSensitiveFields is remembered per key (records repeat their
+// keys): one map lookup, where deciding costs a normalization.
+func (m *masker) sensitive(k string) bool {
+	if len(m.local) > 0 || len(m.global) > 0 {
+		return engine.SensitiveField(k, m.local, m.global)
+	}
+	if m.known == nil {
+		return engine.SensitiveField(k)
+	}
+	is, ok := m.known[k]
+	if !ok {
+		if len(m.known) >= maxKnownKeys {
+			clear(m.known)
+		}
+		is = engine.SensitiveField(k)
+		m.known[k] = is
+	}
+	return is
+}
+
+// maxKnownKeys bounds the keys whose sensitivity a recorder remembers.
+const maxKnownKeys = 4096
+
+// str returns s with the secrets masked.
+func (m *masker) str(s string) string {
+	if len(m.secrets) == 0 && len(m.seen) == 0 {
+		return s
+	}
+	return engine.MaskSecrets(s, m.secrets, m.seen)
+}
+
+// note adds the strings of v, the value of a sensitive field, to the
+// record's secrets. all says whether nested values count (they do under a
+// sensitive name; elsewhere only the values of sensitive fields do).
+func (m *masker) note(v any, all bool) {
+	switch t := v.(type) {
+	case string:
+		if all && len(t) >= engine.MinSecretLen && !slices.Contains(m.seen, t) {
+			m.seen = append(m.seen, t)
+		}
+	case *value.Object:
+		for i := range t.Len() {
+			k, c := t.At(i)
+			m.note(c, all || m.sensitive(k))
+		}
+	case []any:
+		for _, c := range t {
+			m.note(c, all)
+		}
+	}
+}
 
 // appendJSON writes v as JSON with sensitive values replaced, in one pass
 // and without copying v.
@@ -1012,9 +1155,12 @@ func (m *masker) appendJSON(dst []byte, v any) ([]byte, error) {
 			if i > 0 {
 				dst = append(dst, ',')
 			}
-			dst = value.AppendString(dst, k)
+			dst = value.AppendString(dst, m.str(k))
 			dst = append(dst, ':')
 			if c != nil && m.sensitive(k) {
+				if m.noting {
+					m.note(c, true)
+				}
 				dst = append(dst, `"***"`...)
 				continue
 			}
@@ -1035,12 +1181,7 @@ func (m *masker) appendJSON(dst []byte, v any) ([]byte, error) {
 		}
 		return append(dst, ']'), nil
 	case string:
-		for _, s := range m.secrets {
-			if s != "" && t == s {
-				return append(dst, `"***"`...), nil
-			}
-		}
-		return value.AppendString(dst, t), nil
+		return value.AppendString(dst, m.str(t)), nil
 	}
 	return value.AppendJSON(dst, v)
 }
@@ -1055,6 +1196,9 @@ func (m *masker) mask(v any) any {
 			k, c := t.At(i)
 			var nc any
 			if m.sensitive(k) && c != nil {
+				if m.noting {
+					m.note(c, true)
+				}
 				nc = "***"
 			} else {
 				nc = m.mask(c)
@@ -1086,11 +1230,7 @@ func (m *masker) mask(v any) any {
 		}
 		return out
 	case string:
-		for _, s := range m.secrets {
-			if s != "" && t == s {
-				return "***"
-			}
-		}
+		return m.str(t)
 	}
 	return v
 }

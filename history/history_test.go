@@ -2,6 +2,7 @@ package history_test
 
 import (
 	"context"
+	"encoding/base64"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -65,6 +66,97 @@ func TestSnapshotsFromRawText(t *testing.T) {
 		})
 	}
 	r.Close(ctx)
+}
+
+// TestSecretsMaskedInsideStrings (#12.3): secret values Nectar knows, those
+// the request carried and the values of the input's sensitive fields are
+// masked inside longer strings anywhere in the record; values shorter than
+// engine.MinSecretLen are not; bodies not parsed into fields are stored as
+// their type and size when they may hold a secret.
+func TestSecretsMaskedInsideStrings(t *testing.T) {
+	st := tempStore(t)
+	ctx := context.Background()
+	r, err := history.New(ctx, st, history.Options{SecretValues: func() []string { return []string{"tiny", "acct-key-0123456789"} }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sensitive := &engine.Pipeline{Name: "p", SensitiveFields: []string{"pin"}}
+	plain := &engine.Pipeline{Name: "q"}
+	decode := func(s string) any {
+		v, err := value.DecodeString(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return v
+	}
+	b64 := func(s string) string { return base64.StdEncoding.EncodeToString([]byte(s)) }
+	tests := []struct {
+		name      string
+		e         history.Execution
+		want, not []string
+	}{
+		{"a known secret inside a URL", history.Execution{Pipeline: plain, Input: decode(`{}`),
+			Output: decode(`{"next":"https://api.example/x?key=acct-key-0123456789&page=2","tiny":"a tiny word"}`)},
+			[]string{`x?key=***&page=2`, `"a tiny word"`}, []string{"acct-key-0123456789"}},
+		{"a sensitive value repeated elsewhere", history.Execution{Pipeline: plain, Input: decode(`{"Client-Secret":"cs-abcdefgh-42"}`),
+			InputJSON: `{"Client-Secret":"cs-abcdefgh-42"}`, Output: decode(`{"said":"your secret is cs-abcdefgh-42"}`)},
+			[]string{`"Client-Secret":"***"`, `"said":"your secret is ***"`}, []string{"cs-abcdefgh-42"}},
+		{"a request credential in an error", history.Execution{Pipeline: plain, Input: decode(`{}`), Secrets: []string{"basic-pass-987654"},
+			Err: engine.NewError(401, "client basic-pass-987654 is unknown")},
+			[]string{`client *** is unknown`}, []string{"basic-pass-987654"}},
+		{"text to a pipeline with sensitive_fields", history.Execution{Pipeline: sensitive, Input: "pin=12345678", Output: decode(`{"echo":"pin=12345678"}`),
+			InputBody: &history.Body{ContentType: "text/plain", Size: 12}},
+			[]string{`{"content_type":"text/plain","size":12,"not_stored":"a body not parsed into fields, in a pipeline with sensitive_fields"}`, `"echo":"***"`}, []string{"12345678"}},
+		{"text to a plain pipeline is masked", history.Execution{Pipeline: plain, Input: "k=acct-key-0123456789",
+			InputBody: &history.Body{ContentType: "text/plain", Size: 21}},
+			[]string{`"k=***"`}, []string{"acct-key-0123456789"}},
+		{"bytes holding a known secret", history.Execution{Pipeline: plain, Input: b64("\x00\x01\x02acct-key-0123456789"),
+			InputBody: &history.Body{ContentType: "application/octet-stream", Size: 22, Base64: true}},
+			[]string{`"not_stored":"a body holding a secret Nectar knows"`}, []string{b64("\x00\x01\x02acct-key-0123456789")}},
+		{"bytes holding none are kept", history.Execution{Pipeline: plain, Input: b64("\x00\x01plain"),
+			InputBody: &history.Body{ContentType: "application/octet-stream", Size: 7, Base64: true}},
+			[]string{`"` + b64("\x00\x01plain") + `"`}, nil},
+	}
+	ids := make([]string, len(tests))
+	for i := range tests {
+		e := tests[i].e
+		ids[i] = history.NewID(time.Now())
+		e.ID, e.Trigger, e.Start, e.End = ids[i], "http", time.Now(), time.Now()
+		r.Record(&e)
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			rec, err := history.Get(ctx, st, ids[i])
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := string(rec.Input) + " " + string(rec.Output) + " " + string(rec.Error)
+			for _, w := range tt.want {
+				if !strings.Contains(got, w) {
+					t.Errorf("record %s lacks %s", got, w)
+				}
+			}
+			for _, n := range tt.not {
+				if strings.Contains(got, n) {
+					t.Errorf("record %s holds %s", got, n)
+				}
+			}
+		})
+	}
+	r.Close(ctx)
+}
+
+// BenchmarkRecordWithSecrets is BenchmarkRecord with the secrets a server
+// holds (admin key, a few account secrets and tokens) to look for.
+func BenchmarkRecordWithSecrets(b *testing.B) {
+	secrets := make([]string, 16)
+	for i := range secrets {
+		secrets[i] = fmt.Sprintf("secret-%02d-%s", i, strings.Repeat("x", 32))
+	}
+	benchmarkRecord(b, history.Options{Queue: 1024, SecretValues: func() []string { return secrets }})
 }
 
 // TestSegments writes records in several batches and reads each back, lists
@@ -273,10 +365,12 @@ func TestEarlierFormats(t *testing.T) {
 // BenchmarkRecord measures recording an execution of the shape of a token
 // request (16 steps, small input and output with masked tokens) through
 // to the bbolt file: the background cost of history per execution.
-func BenchmarkRecord(b *testing.B) {
+func BenchmarkRecord(b *testing.B) { benchmarkRecord(b, history.Options{Queue: 1024}) }
+
+func benchmarkRecord(b *testing.B, opts history.Options) {
 	st := tempStore(b)
 	ctx := context.Background()
-	r, err := history.New(ctx, st, history.Options{Queue: 1024})
+	r, err := history.New(ctx, st, opts)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -210,16 +210,18 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt *route, v *ver
 	}
 	ctype := r.Header.Get("Content-Type")
 	req := requestMetadata(r, rt, cfg, ctype)
-	msg, rawInput, err2 := parseBody(data, ctype, req)
-	if err2 != "" {
+	in := parseBody(data, ctype, req)
+	if in.bad != "" {
 		if cfg.MalformedBody != "pass" {
 			code = http.StatusBadRequest
-			writeError(w, code, err2)
+			writeError(w, code, in.bad)
 			return
 		}
-		req.Set("body_error", err2) // the pipeline answers it in its own format
-		msg, rawInput = nil, ""
+		req.Set("body_error", in.bad) // the pipeline answers it in its own format
+		in.msg, in.raw = nil, ""
 	}
+	msg := in.msg
+	secrets := requestSecrets(r, req, v.p.SensitiveFields, s.rt.SensitiveFields)
 	md := value.NewObject(3)
 	md.Set("trigger", "http")
 	md.Set("request", req)
@@ -262,7 +264,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt *route, v *ver
 			}
 		}
 		if e.Code >= 500 {
-			s.log.Warn("execution failed", "execution_id", id, "pipeline", v.p.Name, "code", e.Code, "error", e.Message)
+			s.log.Warn("execution failed", "execution_id", id, "pipeline", v.p.Name, "code", e.Code, "error", engine.MaskSecrets(e.Message, secrets))
 		}
 	}
 	rs, rh, rb, set, sent := resp.Get()
@@ -312,7 +314,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt *route, v *ver
 	s.hist.Record(&history.Execution{
 		ID: id, Pipeline: v.p, Trigger: "http", Consumer: consumerName, Start: start, End: end,
 		Input: msg, Output: out, Err: e, Trace: trace, Request: r.Method + " " + r.URL.Path, Code: code,
-		InputJSON: rawInput, OutputJSON: rawOutput,
+		InputJSON: in.raw, OutputJSON: rawOutput, InputBody: in.unparsed, Secrets: secrets,
 	})
 }
 
@@ -337,6 +339,56 @@ func readBody(body io.ReadCloser, buf []byte, max int64) ([]byte, error) {
 		return b.Bytes(), &http.MaxBytesError{Limit: max}
 	}
 	return b.Bytes(), nil
+}
+
+// requestSecrets returns the secrets a request carries outside its body:
+// the API key (apikey, X-Api-Key), the Authorization credential (a bearer
+// token; a Basic credential and its password), and query parameters with a
+// sensitive name. The execution's record masks them wherever they appear.
+// Values shorter than engine.MinSecretLen are left out.
+func requestSecrets(r *http.Request, req *value.Object, lists ...[]string) []string {
+	var out []string
+	add := func(v string) {
+		if len(v) >= engine.MinSecretLen && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	for _, h := range [...]string{"Apikey", "X-Api-Key"} {
+		for _, v := range r.Header[h] {
+			add(strings.TrimSpace(v))
+		}
+	}
+	for _, v := range r.Header["Authorization"] {
+		scheme, cred, _ := strings.Cut(strings.TrimSpace(v), " ")
+		cred = strings.TrimSpace(cred)
+		add(cred)
+		if strings.EqualFold(scheme, "basic") {
+			if raw, err := base64.StdEncoding.DecodeString(cred); err == nil {
+				_, pass, _ := strings.Cut(string(raw), ":")
+				add(pass)
+			}
+		}
+	}
+	if r.URL.RawQuery != "" {
+		q, _ := req.Get("query")
+		if q, ok := q.(*value.Object); ok {
+			q.Range(func(k string, v any) bool {
+				if engine.SensitiveField(k, lists...) {
+					switch t := v.(type) {
+					case string:
+						add(t)
+					case []any:
+						for _, c := range t {
+							s, _ := c.(string)
+							add(s)
+						}
+					}
+				}
+				return true
+			})
+		}
+	}
+	return out
 }
 
 // requestMetadata builds metadata.request.
@@ -439,14 +491,30 @@ func queryObject(raw string) (*value.Object, error) {
 
 func isList(v any) bool { _, ok := v.([]any); return ok }
 
+// body is a request body turned into the message.
+type body struct {
+	msg any
+	// raw is the body's text for a JSON body, which the execution history
+	// keeps as the input snapshot instead of encoding the message again.
+	raw string
+	// unparsed is set when the body was not parsed into fields (text, or
+	// bytes as base64): its secrets cannot be told by field names.
+	unparsed *history.Body
+	// bad is a message for the client on malformed input.
+	bad string
+}
+
 // parseBody turns the request body into the message: JSON parsed, forms as
-// objects, text as a string, other bytes as base64 text. For a JSON body it
-// also returns the body's text, which the execution history keeps as the
-// input snapshot instead of encoding the message again. The last result is a
-// message for the client on malformed input.
-func parseBody(data []byte, ctype string, req *value.Object) (any, string, string) {
+// objects, text as a string, other bytes as base64 text.
+//
+// A form body (application/x-www-form-urlencoded, what curl -d sends by
+// default) whose first non-space byte is { is read as JSON when it is one
+// JSON object: that is what its sender meant. One that starts with { but is
+// not a JSON object is refused with a message saying so, rather than read
+// as a form of one odd key.
+func parseBody(data []byte, ctype string, req *value.Object) body {
 	if len(bytes.TrimSpace(data)) == 0 {
-		return value.NewObject(0), "", ""
+		return body{msg: value.NewObject(0)}
 	}
 	mt := ctype
 	if i := strings.IndexByte(mt, ';'); i >= 0 {
@@ -458,23 +526,37 @@ func parseBody(data []byte, ctype string, req *value.Object) (any, string, strin
 		text := string(data) // the one copy: the message's strings share it
 		v, err := value.DecodeString(text)
 		if err != nil {
-			return nil, "", "malformed JSON: " + err.Error()
+			return body{bad: "malformed JSON: " + err.Error()}
 		}
-		return v, text, ""
+		return body{msg: v, raw: text}
 	case mt == "application/x-www-form-urlencoded":
+		if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '{' {
+			text := string(data)
+			v, err := value.DecodeString(text)
+			if err != nil {
+				return body{bad: "the body looks like JSON (it starts with {) but is sent as application/x-www-form-urlencoded " +
+					"and is not valid JSON: " + err.Error() + "; send JSON with Content-Type: application/json " +
+					"(curl: -H 'Content-Type: application/json' or --json)"}
+			}
+			if _, ok := v.(*value.Object); !ok {
+				return body{bad: "the body looks like JSON (it starts with {) but is sent as application/x-www-form-urlencoded " +
+					"and is not one JSON object; send JSON with Content-Type: application/json"}
+			}
+			return body{msg: v, raw: text}
+		}
 		form, err := queryObject(string(data))
 		if err != nil {
-			return nil, "", "malformed form: " + err.Error()
+			return body{bad: "malformed form: " + err.Error()}
 		}
-		return form, "", ""
+		return body{msg: form}
 	case mt == "multipart/form-data":
 		v, err := parseMultipart(data, ctype)
-		return v, "", err
+		return body{msg: v, bad: err}
 	case strings.HasPrefix(mt, "text/") || strings.HasSuffix(mt, "xml") || mt == "" || utf8.Valid(data) && !strings.HasPrefix(mt, "application/octet-stream"):
-		return string(data), "", ""
+		return body{msg: string(data), unparsed: &history.Body{ContentType: mt, Size: len(data)}}
 	}
 	req.Set("body_encoding", "base64")
-	return base64.StdEncoding.EncodeToString(data), "", ""
+	return body{msg: base64.StdEncoding.EncodeToString(data), unparsed: &history.Body{ContentType: mt, Size: len(data), Base64: true}}
 }
 
 func looksJSON(data []byte) bool {

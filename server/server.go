@@ -160,6 +160,12 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	if s.rt.Logger == nil {
 		s.rt.Logger = s.log
 	}
+	// Log lines and execution records mask the secrets Nectar holds
+	// wherever they appear: the admin key, and what accounts and steps add
+	// to the runtime's Secrets as they read it.
+	s.rt.Secrets.Add(opts.AdminKey)
+	s.log = slog.New(engine.MaskLogs(s.log.Handler(), s.rt))
+	s.rt.Logger = slog.New(engine.MaskLogs(s.rt.Logger.Handler(), s.rt))
 	s.lib = engine.NewLibrary(opts.Load)
 	s.rt.Pipelines = s.lib
 	s.jwt = jwt.NewVerifier(s.rt)
@@ -179,6 +185,9 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	hopts := opts.History
 	// What the runtime masks in log lines, the history masks too.
 	hopts.SensitiveFields = append(slices.Clip(hopts.SensitiveFields), s.rt.SensitiveFields...)
+	if hopts.SecretValues == nil {
+		hopts.SecretValues = s.rt.Secrets.Values
+	}
 	if hopts.Logger == nil {
 		hopts.Logger = s.log
 	}

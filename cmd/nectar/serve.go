@@ -133,10 +133,13 @@ unless --log-format text.`,
 			if err != nil {
 				return err
 			}
+			rt := &engine.Runtime{SensitiveFields: sensitive}
+			// Every log line masks the secrets the runtime learns.
+			log = slog.New(engine.MaskLogs(log.Handler(), rt))
+			rt.Logger = log
 			// Consumers changed by another replica (or by nectar consumers
 			// on the store) are seen within consumersRefresh.
 			go cm.Watch(ctx, consumersRefresh, log)
-			rt := &engine.Runtime{Logger: log, SensitiveFields: sensitive}
 			if err := setupRuntime(ctx, g, rt); err != nil {
 				return err
 			}
@@ -254,7 +257,7 @@ unless --log-format text.`,
 	f.StringVar(&snapshots, "history-snapshots", "all", "which execution records keep input and output: all, failed or none")
 	f.DurationVar(&eventLease, "event-lease", 30*time.Second, "with a PostgreSQL store: how long an event being handled stays invisible to the other replicas without news from its replica (the redelivery delay when a replica dies)")
 	f.IntVar(&maxConns, "max-connections", 0, "connections served at once; more get 503 at once, and a few more are kept for /healthz and /readyz (0: half the open-file limit, at most 10000)")
-	f.StringSliceVar(&sensitive, "sensitive-fields", nil, "field names masked as *** in every execution record and log line (besides each pipeline's sensitive_fields and the usual password, token, secret…)")
+	f.StringSliceVar(&sensitive, "sensitive-fields", nil, "field names masked as *** in every execution record and log line, in any case and with or without _ or - (besides each pipeline's sensitive_fields and the usual password, token, secret…)")
 	return cmd
 }
 

@@ -96,6 +96,7 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 func (s *step) expected(ctx context.Context, x *engine.Exec) (string, error) {
 	if s.cfg.Env != "" {
 		if k := os.Getenv(s.cfg.Env); k != "" {
+			x.Runtime.Secrets.Add(k) // masked wherever it appears in logs and records
 			return k, nil
 		}
 	}

@@ -1,0 +1,142 @@
+package engine
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+// MaskLogs returns a handler that writes through h with what rt holds
+// secret masked: the values of attributes with a sensitive name
+// (SensitiveField with rt.SensitiveFields) become ***, and the values of
+// rt.Secrets are masked wherever they appear in the message and in string,
+// error and Stringer values. A handler that already masks is returned as it
+// is.
+func MaskLogs(h slog.Handler, rt *Runtime) slog.Handler {
+	if _, ok := h.(*maskHandler); ok {
+		return h
+	}
+	return &maskHandler{h: h, rt: rt}
+}
+
+type maskHandler struct {
+	h  slog.Handler
+	rt *Runtime
+}
+
+func (m *maskHandler) Enabled(ctx context.Context, l slog.Level) bool { return m.h.Enabled(ctx, l) }
+
+func (m *maskHandler) Handle(ctx context.Context, r slog.Record) error {
+	secrets := m.rt.Secrets.Values()
+	nr := slog.NewRecord(r.Time, r.Level, MaskSecrets(r.Message, secrets), r.PC)
+	r.Attrs(func(a slog.Attr) bool {
+		nr.AddAttrs(m.attr(a, secrets))
+		return true
+	})
+	return m.h.Handle(ctx, nr)
+}
+
+func (m *maskHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	secrets := m.rt.Secrets.Values()
+	out := make([]slog.Attr, len(attrs))
+	for i, a := range attrs {
+		out[i] = m.attr(a, secrets)
+	}
+	return &maskHandler{h: m.h.WithAttrs(out), rt: m.rt}
+}
+
+func (m *maskHandler) WithGroup(name string) slog.Handler {
+	return &maskHandler{h: m.h.WithGroup(name), rt: m.rt}
+}
+
+func (m *maskHandler) attr(a slog.Attr, secrets []string) slog.Attr {
+	v := a.Value.Resolve()
+	if SensitiveField(a.Key, m.rt.SensitiveFields) && !(v.Kind() == slog.KindAny && v.Any() == nil) {
+		return slog.String(a.Key, "***")
+	}
+	switch v.Kind() {
+	case slog.KindString:
+		return slog.String(a.Key, MaskSecrets(v.String(), secrets))
+	case slog.KindGroup:
+		g := v.Group()
+		out := make([]any, len(g))
+		for i, c := range g {
+			out[i] = m.attr(c, secrets)
+		}
+		return slog.Group(a.Key, out...)
+	case slog.KindAny:
+		switch x := v.Any().(type) {
+		case *value.Object, []any:
+			if nv := maskValue(x, secrets); !sameValue(nv, x) {
+				return slog.Any(a.Key, nv)
+			}
+		case error:
+			if s := x.Error(); HoldsSecret(s, secrets) {
+				return slog.String(a.Key, MaskSecrets(s, secrets))
+			}
+		case interface{ String() string }:
+			if s := x.String(); HoldsSecret(s, secrets) {
+				return slog.String(a.Key, MaskSecrets(s, secrets))
+			}
+		}
+	}
+	return slog.Attr{Key: a.Key, Value: v}
+}
+
+// maskValue returns v with secrets masked in its strings; parts without
+// any are shared, not copied.
+func maskValue(v any, secrets []string) any {
+	switch t := v.(type) {
+	case string:
+		return MaskSecrets(t, secrets)
+	case *value.Object:
+		var out *value.Object
+		for i := range t.Len() {
+			_, c := t.At(i)
+			nc := maskValue(c, secrets)
+			if out == nil && !sameValue(nc, c) {
+				out = t.Clone()
+			}
+			if out != nil {
+				out.SetAt(i, nc)
+			}
+		}
+		if out == nil {
+			return t
+		}
+		return out
+	case []any:
+		var out []any
+		for i, c := range t {
+			nc := maskValue(c, secrets)
+			if out == nil && !sameValue(nc, c) {
+				out = append([]any(nil), t...)
+			}
+			if out != nil {
+				out[i] = nc
+			}
+		}
+		if out == nil {
+			return t
+		}
+		return out
+	}
+	return v
+}
+
+// sameValue reports whether maskValue left c alone.
+func sameValue(a, b any) bool {
+	switch x := a.(type) {
+	case *value.Object:
+		y, ok := b.(*value.Object)
+		return ok && x == y
+	case []any:
+		y, ok := b.([]any)
+		return ok && len(x) == len(y) && (len(x) == 0 || &x[0] == &y[0])
+	case string:
+		y, ok := b.(string)
+		return ok && x == y
+	}
+	return true
+}
