@@ -2,9 +2,9 @@ package rest_test
 
 import (
 	"bufio"
-	"errors"
 	"context"
 	"crypto/tls"
+	"errors"
 	"net"
 	"net/http"
 	"net/http/httptest"
