@@ -386,3 +386,34 @@ steps:
 		t.Fatalf("the server got %d uploads", n)
 	}
 }
+
+// TestAllowedHostsWidenTheAccountsHosts: allowed_hosts adds hosts (here
+// localhost on the second server's port); the rule compares host names, so
+// the same server reached as 127.0.0.1 is still refused.
+func TestAllowedHostsWidenTheAccountsHosts(t *testing.T) {
+	api := newRecorder(t, nil)
+	second := newRecorder(t, nil)
+	_, port, _ := net.SplitHostPort(hostPort(t, second.URL))
+	rt, m, _ := runtime(t)
+	if err := m.Put(context.Background(), &accounts.Account{Name: "b", Type: accounts.TypeBearer, Token: secret.New(bearerTok),
+		BaseURL: api.URL, AllowedHosts: []string{"localhost:" + port}}); err != nil {
+		t.Fatal(err)
+	}
+	p := load(t, `name: t
+steps:
+  - rest: {url: "{{ message.url }}", account: b, retries: 0}
+`)
+	if _, err := run(t, p, rt, `{"url":"http://localhost:`+port+`/ok"}`); err != nil {
+		t.Fatal(err)
+	}
+	if got := second.requests(); len(got) != 1 || got[0].Header.Get("Authorization") != "Bearer "+bearerTok {
+		t.Fatalf("the allowed host got %v", got)
+	}
+	_, err := run(t, p, rt, `{"url":"http://127.0.0.1:`+port+`/ok"}`)
+	if err == nil || !strings.Contains(err.Error(), "127.0.0.1:"+port) || !strings.Contains(err.Error(), "localhost:"+port) {
+		t.Fatalf("error %v; want a refusal listing the allowed hosts", err)
+	}
+	if n := len(second.requests()); n != 1 {
+		t.Fatalf("the second server got %d requests, want 1", n)
+	}
+}
