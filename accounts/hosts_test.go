@@ -12,6 +12,7 @@ import (
 
 	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/engine/secret"
+	"github.com/nectar-run/nectar/engine/store/bolt"
 )
 
 // TestHostRule checks which URLs an account's credentials may go to: the
@@ -160,5 +161,30 @@ func TestRoundTripperRefusesOtherHostsBeforeAnyToken(t *testing.T) {
 	// Its own host still works.
 	if status, _, err := e.get("cc"); err != nil || status != 200 {
 		t.Fatalf("to the account's host: %d %v", status, err)
+	}
+}
+
+// BenchmarkCheckHost is the cost the host rule adds to every request: the
+// account's hosts (base_url parsed, provider hosts, allowed_hosts) matched
+// against the URL, the account already loaded.
+func BenchmarkCheckHost(b *testing.B) {
+	st, err := bolt.Open(b.TempDir(), bolt.WithNoSync())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	sealer, _ := secret.NewSealer(secret.GenerateKey())
+	m := accounts.NewManager(st, sealer)
+	ctx := context.Background()
+	if err := m.Put(ctx, &accounts.Account{Name: "b", Type: accounts.TypeBearer, Token: secret.New("t"),
+		BaseURL: "https://api.example.com/v2", AllowedHosts: []string{"*.cdn.example.com", "files.example.net:8443"}}); err != nil {
+		b.Fatal(err)
+	}
+	u, _ := url.Parse("https://x.cdn.example.com/a/b?c=d")
+	b.ReportAllocs()
+	for b.Loop() {
+		if err := m.CheckHost(ctx, "b", u); err != nil {
+			b.Fatal(err)
+		}
 	}
 }
