@@ -366,7 +366,8 @@ func accountsShowCmd(g *globals) *cobra.Command {
 					Scope       string    `json:"granted_scope,omitempty"`
 					Renewable   bool      `json:"renewable"`
 					TokenSHA256 string    `json:"token_sha256_prefix,omitempty"`
-				}{a, tokenState(st, a.Type), st.Expiry, st.Scope, st.Renewable, st.AccessTokenHash})
+					Hosts       []string  `json:"credentials_go_to"`
+				}{a, tokenState(st, a.Type), st.Expiry, st.Scope, st.Renewable, st.AccessTokenHash, append([]string{}, a.Hosts()...)})
 			}
 			b, err := yaml.Marshal(a)
 			if err != nil {
@@ -374,6 +375,11 @@ func accountsShowCmd(g *globals) *cobra.Command {
 			}
 			g.stdout.Write(b)
 			fmt.Fprintf(g.stdout, "state: %s\n", tokenState(st, a.Type))
+			if h := a.Hosts(); len(h) > 0 {
+				fmt.Fprintf(g.stdout, "credentials_go_to: %s\n", strings.Join(h, ", "))
+			} else {
+				fmt.Fprintf(g.stdout, "credentials_go_to: nowhere; set allowed_hosts (nectar accounts create %s --replace ... --allowed-host HOST) or base_url\n", a.Name)
+			}
 			if st.Scope != "" {
 				fmt.Fprintf(g.stdout, "granted_scope: %s\n", st.Scope)
 			}

@@ -57,7 +57,8 @@ func TestAccountsCommands(t *testing.T) {
 		{[]string{"accounts", "list"}, 0, []string{"crm", "oauth2-client-credentials", "token until", "drive", "not authorized"}},
 		{[]string{"accounts", "show", "crm"}, 0, []string{"client_secret: '***'", "token_sha256_prefix"}},
 		{[]string{"accounts", "show", "crm", "--json"}, 0, []string{`"client_secret": "***"`}},
-		{[]string{"accounts", "show", "drive"}, 0, []string{"allowed_hosts:", hostOf(fake.URL)}},
+		{[]string{"accounts", "show", "drive"}, 0, []string{"allowed_hosts:", "credentials_go_to: " + hostOf(fake.URL)}},
+		{[]string{"accounts", "show", "crm", "--json"}, 0, []string{`"credentials_go_to": [`, `"` + hostOf(fake.URL) + `"`}},
 		{[]string{"accounts", "show", "nope"}, 1, []string{"unknown account"}},
 	}
 	var outputs []string
