@@ -46,7 +46,7 @@ import (
 
 // Config holds the HTTP options shared by connectors that call APIs.
 type Config struct {
-	Account            string          `yaml:"account" doc:"the account applied to every request (nectar accounts list); its token is obtained, cached, renewed and retried by itself"`
+	Account            string          `yaml:"account" doc:"the account applied to every request (nectar accounts list); its token is obtained, cached, renewed and retried by itself, and goes only to the account's hosts (base_url, provider, allowed_hosts)"`
 	ConnectTimeout     engine.Duration `yaml:"connect_timeout" default:"30s" doc:"how long to wait for the connection (and TLS handshake)"`
 	ReadTimeout        engine.Duration `yaml:"read_timeout" default:"30s" doc:"how long to wait for the response headers once the request is sent"`
 	Retries            int             `yaml:"retries" default:"2" doc:"retries of idempotent requests (GET, HEAD, OPTIONS, PUT, DELETE) on 5xx and connection errors, and of any request on a rate-limit answer (429); 0 disables"`

@@ -216,6 +216,10 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 		}
 		u.RawQuery = q.Encode()
 	}
+	// Refuse a host before account fields are even read for the headers.
+	if err := s.checkHeaderAccounts(ctx, x, u); err != nil {
+		return nil, err
+	}
 	hdr, err := s.buildHeaders(ctx, x, in)
 	if err != nil {
 		return nil, err
