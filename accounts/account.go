@@ -102,8 +102,17 @@ type Account struct {
 	Burst       int     `yaml:"burst,omitempty" json:"burst,omitempty"`
 	Concurrency int     `yaml:"concurrency,omitempty" json:"concurrency,omitempty"`
 
-	// BaseURL is what the test request's relative URL is resolved against.
+	// BaseURL is the API's base: the test request's relative URL is
+	// resolved against it, and its host (with its port, when it names one)
+	// is a host the account's credentials may go to.
 	BaseURL string `yaml:"base_url,omitempty" json:"base_url,omitempty"`
+	// AllowedHosts are more hosts the account's credentials may go to
+	// (Celigo's "valid domain names"): host (any port), host:port, or
+	// *.example.com (every name below example.com, not example.com
+	// itself). With BaseURL and a built-in provider's API hosts they are
+	// the only hosts a request made with the account may reach; a request
+	// to any other host fails before a credential is attached. See Hosts.
+	AllowedHosts []string `yaml:"allowed_hosts,omitempty" json:"allowed_hosts,omitempty"`
 	// Test is the request `nectar accounts test` makes.
 	Test *TestRequest `yaml:"test,omitempty" json:"test,omitempty"`
 }
@@ -239,6 +248,11 @@ func (a *Account) Validate() error {
 		p, perr := url.Parse(u.v)
 		if perr != nil || (p.Scheme != "http" && p.Scheme != "https") || p.Host == "" {
 			return bad("%s must be an http(s) URL", u.field)
+		}
+	}
+	for _, h := range a.AllowedHosts {
+		if err := checkHostPattern(h); err != nil {
+			return bad("allowed_hosts: %v", err)
 		}
 	}
 	if a.RedirectURI != "" {

@@ -89,7 +89,7 @@ func (e *env) clientCredentials(name string) *accounts.Account {
 	return &accounts.Account{
 		Name: name, Type: accounts.TypeClientCredentials, TokenURL: e.fake.URL + "/token",
 		ClientID: accountstest.ClientID, ClientSecret: secret.New(accountstest.ClientSecret),
-		Scopes: []string{"contacts.read", "contacts.write"},
+		Scopes: []string{"contacts.read", "contacts.write"}, BaseURL: e.fake.URL,
 	}
 }
 
@@ -97,7 +97,7 @@ func (e *env) oauth2(name string) *accounts.Account {
 	return &accounts.Account{
 		Name: name, Type: accounts.TypeOAuth2, Provider: "fake",
 		ClientID: accountstest.ClientID, ClientSecret: secret.New(accountstest.ClientSecret),
-		Scopes: []string{"drive"},
+		Scopes: []string{"drive"}, BaseURL: e.fake.URL,
 	}
 }
 
@@ -392,6 +392,7 @@ func TestStaticAccounts(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			a := tt.a
 			a.Name = fmt.Sprintf("static%d", i)
+			a.BaseURL = srv.URL
 			e.create(&a)
 			rt, _ := e.m.RoundTripper(a.Name, nil)
 			req, _ := http.NewRequest("GET", srv.URL+"/x?q=1", nil)
@@ -419,8 +420,8 @@ func TestCredentialsDroppedOnRedirectToAnotherHost(t *testing.T) {
 	}))
 	t.Cleanup(a.Close)
 	e := newEnv(t)
-	e.create(&accounts.Account{Name: "k", Type: "api-key", KeyName: "key", KeyIn: "query", APIKey: secret.New("qk-1")})
-	e.create(&accounts.Account{Name: "b", Type: "bearer", Token: secret.New("bt-1")})
+	e.create(&accounts.Account{Name: "k", Type: "api-key", KeyName: "key", KeyIn: "query", APIKey: secret.New("qk-1"), BaseURL: a.URL})
+	e.create(&accounts.Account{Name: "b", Type: "bearer", Token: secret.New("bt-1"), BaseURL: a.URL})
 	for _, name := range []string{"k", "b"} {
 		rt, _ := e.m.RoundTripper(name, nil)
 		resp, err := (&http.Client{Transport: rt}).Get(a.URL + "/start")
@@ -487,6 +488,7 @@ accounts:
     client_secret: ${file:secret.txt}
     scopes: [a, b]
     token_params: {audience: https://api.example}
+    allowed_hosts: ["127.0.0.1"]
 `), dir)
 	if err != nil {
 		t.Fatal(err)
@@ -533,7 +535,7 @@ func TestSecretsNeverInClear(t *testing.T) {
 	e.fake.Set(func(p *accountstest.Provider) { p.Rotate = true })
 	e.create(e.clientCredentials("crm"))
 	e.create(e.oauth2("drive"))
-	e.create(&accounts.Account{Name: "basic", Type: "basic", Username: "u", Password: secret.New("basic-password-Qw3")})
+	e.create(&accounts.Account{Name: "basic", Type: "basic", Username: "u", Password: secret.New("basic-password-Qw3"), BaseURL: e.fake.URL})
 	e.authorize("drive")
 	var outputs []string
 	for range 2 {

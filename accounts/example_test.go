@@ -29,7 +29,8 @@ func ExampleManager_RoundTripper() {
 	m := accounts.NewManager(st, sealer)
 
 	ctx := context.Background()
-	err := m.Create(ctx, &accounts.Account{Name: "shop", Type: accounts.TypeAPIKey, KeyName: "X-Api-Key", APIKey: secret.New("k-123")})
+	err := m.Create(ctx, &accounts.Account{Name: "shop", Type: accounts.TypeAPIKey, KeyName: "X-Api-Key", APIKey: secret.New("k-123"),
+		BaseURL: api.URL}) // the key goes to this host only
 	if err != nil {
 		fmt.Println(err)
 		return

@@ -152,7 +152,9 @@ func TestGoogleServiceAccount(t *testing.T) {
 		"private_key": string(pemKey), "private_key_id": "kid-1", "token_uri": e.fake.URL + "/token",
 	})
 	e.create(&accounts.Account{Name: "gsa", Type: accounts.TypeGoogleServiceAccount, ServiceAccountKey: secret.New(string(sa)),
-		Scopes: []string{"https://www.googleapis.com/auth/drive"}, Subject: "ada@example.com"})
+		Scopes: []string{"https://www.googleapis.com/auth/drive"}, Subject: "ada@example.com",
+		// The fake API stands for *.googleapis.com.
+		AllowedHosts: []string{"127.0.0.1"}})
 	if status, body, err := e.get("gsa"); err != nil || status != 200 {
 		t.Fatalf("%d %s %v", status, body, err)
 	}

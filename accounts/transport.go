@@ -31,9 +31,17 @@ import (
 // When the response is an auth error by the account's rules (401 by
 // default, or auth_error's status and/or body path and values), the token
 // is renewed and the request sent again once; its body is re-read through
-// req.GetBody (a body without GetBody is buffered first). A request that a
-// redirect sent to another host than the original one gets no credentials.
-// The account's rate and concurrency limits apply to every attempt.
+// req.GetBody (a body without GetBody is buffered first).
+//
+// Credentials go only to the account's hosts (Account.Hosts: base_url's
+// host, a built-in provider's API hosts, allowed_hosts): a request to any
+// other host fails with a *HostError (ErrHostNotAllowed) before a
+// credential is attached or a token obtained; next-page URLs and every
+// other request made through the round tripper obey the same rule. A
+// request that a redirect sent to another host than the original one, or
+// from https down to http, gets no credentials (and is not checked: it
+// carries nothing of the account). The account's rate and concurrency
+// limits apply to every attempt.
 //
 // The account is looked up when a request is made, not here: the
 // round tripper stays valid when the account is created or changed later.
@@ -60,7 +68,7 @@ const maxAuthBody = 1 << 20
 
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if redirectedAway(req) {
-		// Credentials belong to the first host only.
+		// Credentials belong to the first host, over the first scheme, only.
 		return t.base.RoundTrip(req)
 	}
 	ctx := req.Context()
@@ -70,6 +78,10 @@ func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
 		return nil, err
 	}
 	a := la.a
+	if err := checkHost(a, req.URL); err != nil {
+		closeBody(req)
+		return nil, err
+	}
 	if lim, sem := e.limits(a); lim != nil || sem != nil {
 		if lim != nil {
 			if err := lim.Wait(ctx); err != nil {
@@ -352,7 +364,8 @@ func splitPath(path string) []string {
 	return out
 }
 
-// redirectedAway reports whether req follows a redirect from another host.
+// redirectedAway reports whether req follows a redirect from another host,
+// or from https to http (a downgrade would send credentials in clear text).
 func redirectedAway(req *http.Request) bool {
 	if req.Response == nil || req.Response.Request == nil {
 		return false
@@ -361,7 +374,14 @@ func redirectedAway(req *http.Request) bool {
 	for first.Response != nil && first.Response.Request != nil {
 		first = first.Response.Request
 	}
-	return !strings.EqualFold(first.URL.Host, req.URL.Host)
+	return !strings.EqualFold(first.URL.Host, req.URL.Host) || Downgraded(first.URL, req.URL)
+}
+
+// Downgraded reports whether a request went from https (or wss) at from to
+// plain http (or ws) at to.
+func Downgraded(from, to *url.URL) bool {
+	secure := func(s string) bool { return strings.EqualFold(s, "https") || strings.EqualFold(s, "wss") }
+	return secure(from.Scheme) && !secure(to.Scheme)
 }
 
 func closeBody(req *http.Request) {

@@ -286,6 +286,7 @@ func TestExamples(t *testing.T) {
 	if err := n.am.Create(context.Background(), &accounts.Account{
 		Name: "nectar-self", Type: accounts.TypeClientCredentials, TokenURL: n.url + "/oauth/token",
 		ClientID: c.id, ClientSecret: secret.New(c.secret), Scopes: []string{"profile"},
+		BaseURL: n.url, // the token goes to this Nectar only
 	}); err != nil {
 		t.Fatal(err)
 	}

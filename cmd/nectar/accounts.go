@@ -122,7 +122,7 @@ func accountsCreateCmd(g *globals) *cobra.Command {
 	var (
 		a                                                         accounts.Account
 		password, apiKey, headerValue, token, clientSecret, saKey secretFlag
-		scopes, tokenReqParams, tokenReqHeaders                   []string
+		scopes, tokenReqParams, tokenReqHeaders, allowedHosts     []string
 		lifetime                                                  string
 		authStatus                                                int
 		authPath, authValues                                      string
@@ -134,10 +134,17 @@ func accountsCreateCmd(g *globals) *cobra.Command {
 		Use:   "create NAME --type TYPE [options]",
 		Short: "Create an account",
 		Example: `  nectar accounts create crm --type oauth2-client-credentials --token-url https://crm.example/oauth/token \
-      --client-id nectar --client-secret-file secret.txt --scope "contacts.read contacts.write"
+      --client-id nectar --client-secret-file secret.txt --scope "contacts.read contacts.write" \
+      --base-url https://api.crm.example
   nectar accounts create drive --type oauth2 --provider google --client-id ID --client-secret-file secret.txt \
       --scope https://www.googleapis.com/auth/drive
-  nectar accounts create shop --type api-key --key-name X-Api-Key --api-key-env SHOP_KEY`,
+  nectar accounts create shop --type api-key --key-name X-Api-Key --api-key-env SHOP_KEY \
+      --allowed-host api.shop.example --allowed-host "*.cdn.shop.example"
+
+An account's credentials go only to its hosts: the host of --base-url, a
+built-in provider's API hosts (google: *.googleapis.com; microsoft:
+graph.microsoft.com; mercadolivre: api.mercadolibre.com) and --allowed-host.
+An account with none of them is refused at every request.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a.Name = args[0]
@@ -154,6 +161,9 @@ func accountsCreateCmd(g *globals) *cobra.Command {
 			}
 			for _, s := range scopes {
 				a.Scopes = append(a.Scopes, strings.Fields(s)...)
+			}
+			for _, h := range allowedHosts {
+				a.AllowedHosts = append(a.AllowedHosts, splitList(h)...)
 			}
 			if a.TokenParams, err = parsePairs("token-request-param", tokenReqParams); err != nil {
 				return err
@@ -226,7 +236,8 @@ func accountsCreateCmd(g *globals) *cobra.Command {
 	f.Float64Var(&a.RateLimit, "rate-limit", 0, "requests per second across all steps (0: none)")
 	f.IntVar(&a.Burst, "burst", 0, "burst of the rate limit (default 1)")
 	f.IntVar(&a.Concurrency, "concurrency", 0, "requests in flight at most (0: no limit)")
-	f.StringVar(&a.BaseURL, "base-url", "", "base of a relative --test-url")
+	f.StringVar(&a.BaseURL, "base-url", "", "the API's base URL: its host (and port, if given) may receive the credentials; base of a relative --test-url")
+	f.StringArrayVar(&allowedHosts, "allowed-host", nil, "another host the credentials may go to: host, host:port or *.example.com (repeatable, or comma-separated)")
 	f.StringVar(&test.URL, "test-url", "", "URL of the test request (relative to --base-url, or absolute)")
 	f.StringVar(&test.Method, "test-method", "", "method of the test request (default GET)")
 	f.StringVar(&test.Body, "test-body", "", "JSON body of the test request")
@@ -355,7 +366,8 @@ func accountsShowCmd(g *globals) *cobra.Command {
 					Scope       string    `json:"granted_scope,omitempty"`
 					Renewable   bool      `json:"renewable"`
 					TokenSHA256 string    `json:"token_sha256_prefix,omitempty"`
-				}{a, tokenState(st, a.Type), st.Expiry, st.Scope, st.Renewable, st.AccessTokenHash})
+					Hosts       []string  `json:"credentials_go_to"`
+				}{a, tokenState(st, a.Type), st.Expiry, st.Scope, st.Renewable, st.AccessTokenHash, append([]string{}, a.Hosts()...)})
 			}
 			b, err := yaml.Marshal(a)
 			if err != nil {
@@ -363,6 +375,11 @@ func accountsShowCmd(g *globals) *cobra.Command {
 			}
 			g.stdout.Write(b)
 			fmt.Fprintf(g.stdout, "state: %s\n", tokenState(st, a.Type))
+			if h := a.Hosts(); len(h) > 0 {
+				fmt.Fprintf(g.stdout, "credentials_go_to: %s\n", strings.Join(h, ", "))
+			} else {
+				fmt.Fprintf(g.stdout, "credentials_go_to: nowhere; set allowed_hosts (nectar accounts create %s --replace ... --allowed-host HOST) or base_url\n", a.Name)
+			}
 			if st.Scope != "" {
 				fmt.Fprintf(g.stdout, "granted_scope: %s\n", st.Scope)
 			}

@@ -5,9 +5,12 @@ import (
 	"bytes"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/nectar-run/nectar/accounts/accountstest"
@@ -47,12 +50,15 @@ func TestAccountsCommands(t *testing.T) {
 		{[]string{"providers", "list"}, 0, []string{"google", "microsoft", "mercadolivre", "fake", "custom"}},
 		{[]string{"providers", "show", "google"}, 0, []string{"access_type: offline", "builtin: true"}},
 		{[]string{"accounts", "create", "drive", "--type", "oauth2", "--provider", "fake", "--client-id", accountstest.ClientID,
-			"--client-secret-file", secretFile, "--scope", "drive"}, 0, []string{"nectar accounts authorize drive"}},
+			"--client-secret-file", secretFile, "--scope", "drive", "--allowed-host", hostOf(fake.URL)}, 0, []string{"nectar accounts authorize drive"}},
+		{[]string{"accounts", "create", "bad", "--type", "bearer", "--token-file", secretFile, "--allowed-host", "https://x.example/api"}, 1, []string{"allowed_hosts", "no scheme or path"}},
 		{[]string{"accounts", "test", "crm"}, 0, []string{"token: ok", "-> 200", "account crm works"}},
 		{[]string{"accounts", "test", "drive"}, 1, []string{"nectar accounts authorize drive"}},
 		{[]string{"accounts", "list"}, 0, []string{"crm", "oauth2-client-credentials", "token until", "drive", "not authorized"}},
 		{[]string{"accounts", "show", "crm"}, 0, []string{"client_secret: '***'", "token_sha256_prefix"}},
 		{[]string{"accounts", "show", "crm", "--json"}, 0, []string{`"client_secret": "***"`}},
+		{[]string{"accounts", "show", "drive"}, 0, []string{"allowed_hosts:", "credentials_go_to: " + hostOf(fake.URL)}},
+		{[]string{"accounts", "show", "crm", "--json"}, 0, []string{`"credentials_go_to": [`, `"` + hostOf(fake.URL) + `"`}},
 		{[]string{"accounts", "show", "nope"}, 1, []string{"unknown account"}},
 	}
 	var outputs []string
@@ -111,6 +117,21 @@ steps:
 	}
 	outputs = append(outputs, out, errText)
 
+	// #19.1: nectar run with a URL from the message that points at another
+	// host fails before the token is attached.
+	var elsewhere atomic.Int64
+	other := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { elsewhere.Add(1) }))
+	t.Cleanup(other.Close)
+	os.WriteFile(pipeline, []byte(`name: call
+steps:
+  - rest: {url: "{{ message.callback_url }}", account: drive, retries: 0}
+`), 0o600)
+	out, errText, code = nectar(t, `{"callback_url":"`+other.URL+`/exfil"}`, dd, "run", pipeline)
+	if code == 0 || !strings.Contains(errText, "may not send its credentials to "+hostOf(other.URL)) || !strings.Contains(errText, "allowed_hosts") || elsewhere.Load() != 0 {
+		t.Fatalf("run to another host: exit %d, %d requests there\n%s%s", code, elsewhere.Load(), out, errText)
+	}
+	outputs = append(outputs, out, errText)
+
 	out, errText, code = nectar(t, "", dd, "accounts", "rotate-key")
 	if code != 0 || !strings.Contains(out, "resealed 4 values") {
 		t.Fatalf("rotate-key: exit %d\n%s%s", code, out, errText)
@@ -164,4 +185,13 @@ accounts:
 	if _, errOut, code := nectar(t, "", dd, "accounts", "rotate-key"); code == 0 || !strings.Contains(errOut, "--new-key-file") {
 		t.Fatalf("rotate-key with the key in the environment: %d %s", code, errOut)
 	}
+}
+
+// hostOf is the host:port of a test server's URL.
+func hostOf(raw string) string {
+	u, err := url.Parse(raw)
+	if err != nil {
+		panic(err)
+	}
+	return u.Host
 }

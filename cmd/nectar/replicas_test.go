@@ -262,7 +262,8 @@ func TestReplicasRefreshOnce(t *testing.T) {
 	for i := range nAccounts {
 		name := fmt.Sprintf("crm-%d", i)
 		err := am.Create(ctx, &accounts.Account{Name: name, Type: accounts.TypeOAuth2, AuthURL: fake.URL + "/authorize", TokenURL: fake.URL + "/token",
-			ClientID: accountstest.ClientID, ClientSecret: secret.New(accountstest.ClientSecret), Scopes: []string{"contacts"}})
+			ClientID: accountstest.ClientID, ClientSecret: secret.New(accountstest.ClientSecret), Scopes: []string{"contacts"},
+			BaseURL: fake.URL})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -159,7 +159,10 @@ func (a *API) TransportError(ctx context.Context, req *http.Request, err error) 
 		return e
 	}
 	now := time.Now().UnixMilli()
+	var he *accounts.HostError
 	switch {
+	case errors.As(err, &he):
+		return &engine.Error{Code: 403, Message: a.Connector + ": " + a.Op + ": " + he.Error(), Cause: err, Timestamp: now}
 	case errors.Is(err, accounts.ErrNeedsReauthorization):
 		return &engine.Error{Code: 401, Message: a.Connector + ": " + err.Error(), Cause: err, Timestamp: now}
 	case errors.Is(err, accounts.ErrTokenRequest):

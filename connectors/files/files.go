@@ -230,7 +230,7 @@ func Open(x *engine.Exec, v any, anyPath bool) (*Source, error) {
 	}
 	p = filepath.Clean(p)
 	if !anyPath && !inside(dir, p) {
-		return nil, fmt.Errorf("%w: %s", ErrOutsideWorkDir, p)
+		return nil, fmt.Errorf("%w: %s (set allow_any_path: true on the step to take such paths, only for messages you trust)", ErrOutsideWorkDir, p)
 	}
 	f, err := os.Open(p)
 	if err != nil {

@@ -289,7 +289,8 @@ func oauthEnv(t *testing.T) (*env, *accountstest.Provider) {
 		t.Fatal(err)
 	}
 	if err := e.M.Put(ctx, &accounts.Account{Name: "drive", Type: accounts.TypeOAuth2, Provider: "fake", ClientID: accountstest.ClientID,
-		ClientSecret: secret.New(accountstest.ClientSecret), Scopes: []string{"https://www.googleapis.com/auth/drive"}}); err != nil {
+		ClientSecret: secret.New(accountstest.ClientSecret), Scopes: []string{"https://www.googleapis.com/auth/drive"},
+		AllowedHosts: []string{"127.0.0.1"}}); err != nil {
 		t.Fatal(err)
 	}
 	_, err := e.M.Authorize(ctx, "drive", accounts.AuthorizeOptions{Timeout: 10 * time.Second, Prompt: func(consent string) {
@@ -363,7 +364,7 @@ func TestProviderErrorsSurface(t *testing.T) {
 		{"not found", "      operation: get\n      file_id: missing\n", "google-drive: get: File not found: missing. (notFound)", 404},
 		{"refused token", "      operation: list\n      account: other\n", "google-drive: list: Request had invalid authentication credentials. Expected OAuth 2 access token. (authError)", 401},
 	}
-	e.M.Put(context.Background(), &accounts.Account{Name: "other", Type: accounts.TypeBearer, Token: secret.New("wrong-token")})
+	e.M.Put(context.Background(), &accounts.Account{Name: "other", Type: accounts.TypeBearer, Token: secret.New("wrong-token"), AllowedHosts: []string{"127.0.0.1"}})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := `  - google-drive:

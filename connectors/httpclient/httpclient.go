@@ -3,7 +3,10 @@
 // with `yaml:",inline"`, call Config.Build in compile, and send requests
 // with Client.Do, which applies the step's account (package accounts),
 // retries with backoff honouring Retry-After, and drops credentials on a
-// redirect to another host.
+// redirect to another host or from https to http. The account's host rule
+// (accounts.Account.Hosts) applies to every request, redirects and next
+// pages included: a request to a host the account does not allow fails
+// with accounts.ErrHostNotAllowed before any credential is attached.
 //
 //	type Config struct {
 //		Folder string `yaml:"folder"`
@@ -43,7 +46,7 @@ import (
 
 // Config holds the HTTP options shared by connectors that call APIs.
 type Config struct {
-	Account            string          `yaml:"account" doc:"the account applied to every request (nectar accounts list); its token is obtained, cached, renewed and retried by itself"`
+	Account            string          `yaml:"account" doc:"the account applied to every request (nectar accounts list); its token is obtained, cached, renewed and retried by itself, and goes only to the account's hosts (base_url, provider, allowed_hosts)"`
 	ConnectTimeout     engine.Duration `yaml:"connect_timeout" default:"30s" doc:"how long to wait for the connection (and TLS handshake)"`
 	ReadTimeout        engine.Duration `yaml:"read_timeout" default:"30s" doc:"how long to wait for the response headers once the request is sent"`
 	Retries            int             `yaml:"retries" default:"2" doc:"retries of idempotent requests (GET, HEAD, OPTIONS, PUT, DELETE) on 5xx and connection errors, and of any request on a rate-limit answer (429); 0 disables"`
@@ -52,7 +55,7 @@ type Config struct {
 	RetryAfterHeader   string          `yaml:"retry_after_header" default:"Retry-After" doc:"the response header that says how long to wait (seconds or an HTTP date)"`
 	RateLimitError     RateLimitRule   `yaml:"rate_limit_error" doc:"how the API signals a rate limit besides 429 (Celigo's overrides): status, path (JSON field in the body) and values"`
 	MaxResponseSize    int64           `yaml:"max_response_size" default:"33554432" doc:"largest response body read, in bytes; larger fails with 502"`
-	FollowRedirects    bool            `yaml:"follow_redirects" default:"true" doc:"follow 3xx redirects (up to 10); credentials are never sent to another host"`
+	FollowRedirects    bool            `yaml:"follow_redirects" default:"true" doc:"follow 3xx redirects (up to 10); credentials are never sent to another host, nor from https to http"`
 	InsecureSkipVerify bool            `yaml:"insecure_skip_verify" doc:"accept any TLS certificate (only for tests)"`
 	CAFile             string          `yaml:"ca_file" doc:"PEM file of extra certificate authorities to trust, besides the system's"`
 	CertFile           string          `yaml:"cert_file" doc:"PEM client certificate for mutual TLS (with key_file)"`
@@ -74,7 +77,8 @@ type RateLimitRule struct {
 type Client struct {
 	cfg       Config
 	transport *http.Transport
-	// sensitive headers are removed on a redirect to another host.
+	// sensitive headers are removed on a redirect to another host or from
+	// https to http.
 	sensitive []string
 	cur       atomic.Pointer[bound]
 }
@@ -150,7 +154,8 @@ func New(c Config, tlsCfg *tls.Config) *Client {
 }
 
 // SensitiveHeaders adds header names that are removed when a redirect leads
-// to another host (headers whose values carry account fields).
+// to another host or from https to http (headers whose values carry
+// account fields).
 func (c *Client) SensitiveHeaders(names ...string) {
 	c.sensitive = append(c.sensitive, names...)
 }
@@ -198,7 +203,7 @@ func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
 	if len(via) >= 10 {
 		return errors.New("stopped after 10 redirects")
 	}
-	if !strings.EqualFold(via[0].URL.Host, req.URL.Host) {
+	if !strings.EqualFold(via[0].URL.Host, req.URL.Host) || accounts.Downgraded(via[0].URL, req.URL) {
 		for _, h := range c.sensitive {
 			req.Header.Del(h)
 		}
@@ -272,7 +277,7 @@ func retryableError(ctx context.Context, err error) bool {
 	if ctx.Err() != nil {
 		return false
 	}
-	for _, e := range []error{accounts.ErrNeedsReauthorization, accounts.ErrUnknownAccount, accounts.ErrTokenRequest, accounts.ErrInvalid, accounts.ErrUnknownProvider, accounts.ErrNoManager} {
+	for _, e := range []error{accounts.ErrNeedsReauthorization, accounts.ErrUnknownAccount, accounts.ErrTokenRequest, accounts.ErrInvalid, accounts.ErrUnknownProvider, accounts.ErrNoManager, accounts.ErrHostNotAllowed} {
 		if errors.Is(err, e) {
 			return false
 		}

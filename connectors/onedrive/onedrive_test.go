@@ -237,7 +237,8 @@ func TestShortLivedTokenRenewedMidListing(t *testing.T) {
 		t.Fatal(err)
 	}
 	if err := e.M.Put(ctx, &accounts.Account{Name: "onedrive", Type: accounts.TypeOAuth2, Provider: "ms", ClientID: accountstest.ClientID,
-		ClientSecret: secret.New(accountstest.ClientSecret), Scopes: []string{"offline_access", "Files.ReadWrite.All"}}); err != nil {
+		ClientSecret: secret.New(accountstest.ClientSecret), Scopes: []string{"offline_access", "Files.ReadWrite.All"},
+		AllowedHosts: []string{"127.0.0.1"}}); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := e.M.Authorize(ctx, "onedrive", accounts.AuthorizeOptions{Timeout: 10 * time.Second, Prompt: func(consent string) {
@@ -294,7 +295,7 @@ func TestGraphErrorsSurface(t *testing.T) {
 		{"name taken", "      operation: create_folder\n      name: Taken\n", "onedrive: create_folder: The specified item name already exists. (nameAlreadyExists)", 409},
 		{"expired token", "      operation: list\n      account: stale\n", "onedrive: list: Access token has expired or is not yet valid. (InvalidAuthenticationToken)", 401},
 	}
-	e.M.Put(context.Background(), &accounts.Account{Name: "stale", Type: accounts.TypeBearer, Token: secret.New("stale-token")})
+	e.M.Put(context.Background(), &accounts.Account{Name: "stale", Type: accounts.TypeBearer, Token: secret.New("stale-token"), AllowedHosts: []string{"127.0.0.1"}})
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			src := "  - onedrive:\n" + tt.step + "      base_url: FAKE\n"

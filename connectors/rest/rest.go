@@ -21,8 +21,6 @@ import (
 	"net/http"
 	"net/textproto"
 	"net/url"
-	"os"
-	"path/filepath"
 	"regexp"
 	"sort"
 	"strconv"
@@ -30,6 +28,7 @@ import (
 	"unicode/utf8"
 
 	"github.com/nectar-run/nectar/accounts"
+	"github.com/nectar-run/nectar/connectors/files"
 	"github.com/nectar-run/nectar/connectors/httpclient"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
@@ -56,6 +55,7 @@ type Config struct {
 	StopOnServerError bool                       `yaml:"stop_on_server_error" doc:"fail the step on a 5xx answer"`
 	ResponseBody      string                     `yaml:"response_body" default:"auto" enum:"auto,json,text,base64" doc:"how the response body is returned: auto parses JSON, keeps text and base64-encodes binary"`
 	Pagination        *Pagination                `yaml:"pagination" doc:"follow pages and collect their items into one list"`
+	AllowAnyPath      bool                       `yaml:"allow_any_path" doc:"multipart: take files paths outside the execution's working directory (only for messages you trust)"`
 
 	httpclient.Config `yaml:",inline"`
 }
@@ -216,6 +216,10 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 		}
 		u.RawQuery = q.Encode()
 	}
+	// Refuse a host before account fields are even read for the headers.
+	if err := s.checkHeaderAccounts(ctx, x, u); err != nil {
+		return nil, err
+	}
 	hdr, err := s.buildHeaders(ctx, x, in)
 	if err != nil {
 		return nil, err
@@ -349,7 +353,8 @@ func (s *step) buildBody(x *engine.Exec, in any, ctHeader string) ([]byte, strin
 }
 
 // multipart builds a multipart/form-data body from {fields: {...}, files:
-// {field: path}}; paths are relative to the execution's working directory.
+// {field: path or file reference}}; paths are relative to the execution's
+// working directory and must stay inside it unless allow_any_path is set.
 func (s *step) multipart(x *engine.Exec, v any) ([]byte, string, error) {
 	o, ok := v.(*value.Object)
 	if !ok {
@@ -358,7 +363,7 @@ func (s *step) multipart(x *engine.Exec, v any) ([]byte, string, error) {
 	var buf bytes.Buffer
 	w := multipart.NewWriter(&buf)
 	fields, _ := o.Get("fields")
-	files, _ := o.Get("files")
+	fileList, _ := o.Get("files")
 	if !o.Has("fields") && !o.Has("files") {
 		fields = o
 	}
@@ -372,30 +377,24 @@ func (s *step) multipart(x *engine.Exec, v any) ([]byte, string, error) {
 			return nil, "", err
 		}
 	}
-	if fo, ok := files.(*value.Object); ok {
+	if fo, ok := fileList.(*value.Object); ok {
 		var ferr error
 		fo.Range(func(field string, p any) bool {
-			path, _ := p.(string)
-			if path == "" {
-				ferr = engine.NewError(500, "rest: files.%s must be a file path", field)
+			if p == nil || p == "" {
+				ferr = engine.NewError(400, "rest: files.%s must be a file path or reference", field)
 				return false
 			}
-			if !filepath.IsAbs(path) {
-				dir, err := x.WorkDir()
-				if err != nil {
-					ferr = err
-					return false
-				}
-				path = filepath.Join(dir, path)
-			}
-			data, err := os.ReadFile(path)
+			// The guard of the file connectors: the file must be in the
+			// execution's working directory unless allow_any_path is set.
+			src, err := files.Open(x, p, s.cfg.AllowAnyPath)
 			if err != nil {
-				ferr = engine.NewError(500, "rest: files.%s: %v", field, err)
+				ferr = engine.NewError(400, "rest: files.%s: %v", field, err)
 				return false
 			}
-			part, err := w.CreateFormFile(field, filepath.Base(path))
+			defer src.Close()
+			part, err := w.CreateFormFile(field, src.Name)
 			if err == nil {
-				_, err = part.Write(data)
+				_, err = io.Copy(part, src.Section(0, src.Size))
 			}
 			ferr = err
 			return err == nil
@@ -451,6 +450,11 @@ func (s *step) call(ctx context.Context, x *engine.Exec, u *url.URL, hdr http.He
 		return nil, nil, engine.NewError(500, "rest: %v", err)
 	}
 	req.URL, req.Host = u, u.Host
+	// Headers that carry account fields obey the account's host rule, like
+	// the account option does (its round tripper checks by itself).
+	if err := s.checkHeaderAccounts(ctx, x, u); err != nil {
+		return nil, nil, err
+	}
 	req.Header = hdr
 	if s.cfg.Pagination != nil {
 		req.Header = hdr.Clone()
@@ -492,13 +496,35 @@ func (s *step) call(ctx context.Context, x *engine.Exec, u *url.URL, hdr http.He
 	return r, resp, nil
 }
 
+// checkHeaderAccounts refuses u when a header template reads fields of an
+// account whose credentials may not go to u's host.
+func (s *step) checkHeaderAccounts(ctx context.Context, x *engine.Exec, u *url.URL) error {
+	if len(s.accountRef) == 0 {
+		return nil
+	}
+	m, ok := accounts.FromRuntime(x.Runtime)
+	if !ok {
+		return engine.NewError(500, "rest: headers use account fields, but %v", accounts.ErrNoManager)
+	}
+	for _, name := range s.accountRef {
+		if err := m.CheckHost(ctx, name, u); err != nil {
+			return accountError(err)
+		}
+	}
+	return nil
+}
+
 func (s *step) sendError(ctx context.Context, u *url.URL, err error) error {
 	var e *engine.Error
 	if errors.As(err, &e) {
 		return e
 	}
+	var he *accounts.HostError
+	if errors.As(err, &he) {
+		return accountError(he)
+	}
 	if errors.Is(err, accounts.ErrNeedsReauthorization) || errors.Is(err, accounts.ErrUnknownAccount) ||
-		errors.Is(err, accounts.ErrTokenRequest) || errors.Is(err, accounts.ErrNoManager) {
+		errors.Is(err, accounts.ErrTokenRequest) || errors.Is(err, accounts.ErrNoManager) || errors.Is(err, accounts.ErrHostNotAllowed) {
 		return accountError(err)
 	}
 	var ue *url.Error
@@ -521,6 +547,8 @@ func accountError(err error) error {
 		code = 401
 	case errors.Is(err, accounts.ErrTokenRequest):
 		code = 502
+	case errors.Is(err, accounts.ErrHostNotAllowed):
+		code = 403
 	}
 	return &engine.Error{Code: code, Message: "rest: " + err.Error(), Cause: err, Timestamp: nowMillis()}
 }

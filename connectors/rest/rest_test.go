@@ -275,6 +275,7 @@ steps:
   - rest:
       method: POST
       url: "`+srv.URL+`"
+      allow_any_path: true
       body_type: multipart
       body:
         fields: {title: "{{ message.title }}"}
@@ -413,6 +414,8 @@ func fakeAccount(t testing.TB, m *accounts.Manager, fake *accountstest.Provider,
 	a := &accounts.Account{
 		Name: name, Type: accounts.TypeClientCredentials, TokenURL: fake.URL + "/token",
 		ClientID: accountstest.ClientID, ClientSecret: secret.New(accountstest.ClientSecret),
+		// Every test server is on 127.0.0.1, on any port.
+		AllowedHosts: []string{"127.0.0.1"},
 	}
 	for _, e := range edit {
 		e(a)
@@ -473,7 +476,7 @@ func TestAccountInHeaderTemplates(t *testing.T) {
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.Header.Clone() }))
 	t.Cleanup(srv.Close)
 	rt, m, _ := runtime(t)
-	if err := m.Put(context.Background(), &accounts.Account{Name: "custom1", Type: "custom-header", HeaderName: "X-Key", HeaderValue: secret.New("hv-9")}); err != nil {
+	if err := m.Put(context.Background(), &accounts.Account{Name: "custom1", Type: "custom-header", HeaderName: "X-Key", HeaderValue: secret.New("hv-9"), BaseURL: srv.URL}); err != nil {
 		t.Fatal(err)
 	}
 	p := load(t, `name: t
@@ -505,7 +508,7 @@ func TestNeedsReauthorizationFailsTheStep(t *testing.T) {
 	if err := m.PutProvider(context.Background(), &accounts.Provider{Name: "fake", AuthURL: fake.URL + "/authorize", TokenURL: fake.URL + "/token", PKCE: true}); err != nil {
 		t.Fatal(err)
 	}
-	if err := m.Put(context.Background(), &accounts.Account{Name: "drive", Type: "oauth2", Provider: "fake", ClientID: accountstest.ClientID}); err != nil {
+	if err := m.Put(context.Background(), &accounts.Account{Name: "drive", Type: "oauth2", Provider: "fake", ClientID: accountstest.ClientID, BaseURL: fake.URL}); err != nil {
 		t.Fatal(err)
 	}
 	p := load(t, "name: t\nsteps:\n  - rest: {url: \""+fake.URL+"/api/x\", account: drive}\n")
@@ -527,7 +530,7 @@ func TestAccountLimits(t *testing.T) {
 		srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
 		t.Cleanup(srv.Close)
 		rt, m, _ := runtime(t)
-		m.Put(context.Background(), &accounts.Account{Name: "slow", Type: "bearer", Token: secret.New("t"), RateLimit: 0.01, Burst: 1})
+		m.Put(context.Background(), &accounts.Account{Name: "slow", Type: "bearer", Token: secret.New("t"), RateLimit: 0.01, Burst: 1, BaseURL: srv.URL})
 		p := load(t, "name: t\nsteps:\n  - rest: {url: \""+srv.URL+"\", account: slow, retries: 0}\n")
 		if _, err := run(t, p, rt, `{}`); err != nil {
 			t.Fatal(err)
@@ -559,7 +562,7 @@ func TestAccountLimits(t *testing.T) {
 		}))
 		t.Cleanup(srv.Close)
 		rt, m, _ := runtime(t)
-		m.Put(context.Background(), &accounts.Account{Name: "narrow", Type: "bearer", Token: secret.New("t"), Concurrency: 2})
+		m.Put(context.Background(), &accounts.Account{Name: "narrow", Type: "bearer", Token: secret.New("t"), Concurrency: 2, BaseURL: srv.URL})
 		p := load(t, "name: t\nsteps:\n  - rest: {url: \""+srv.URL+"\", account: narrow}\n")
 		var wg sync.WaitGroup
 		for range 6 {
@@ -589,8 +592,8 @@ func TestCredentialsDroppedOnCrossHostRedirect(t *testing.T) {
 	}))
 	t.Cleanup(first.Close)
 	rt, m, _ := runtime(t)
-	m.Put(context.Background(), &accounts.Account{Name: "b", Type: "bearer", Token: secret.New("bt-7")})
-	m.Put(context.Background(), &accounts.Account{Name: "c", Type: "custom-header", HeaderName: "X-Secret", HeaderValue: secret.New("cv-7")})
+	m.Put(context.Background(), &accounts.Account{Name: "b", Type: "bearer", Token: secret.New("bt-7"), BaseURL: first.URL})
+	m.Put(context.Background(), &accounts.Account{Name: "c", Type: "custom-header", HeaderName: "X-Secret", HeaderValue: secret.New("cv-7"), BaseURL: first.URL})
 	p := load(t, `name: t
 steps:
   - rest:
@@ -649,7 +652,7 @@ func TestSecretsNotInOutputs(t *testing.T) {
 	fake := accountstest.New(t)
 	rt, m, dir := runtime(t)
 	fakeAccount(t, m, fake, "crm")
-	m.Put(context.Background(), &accounts.Account{Name: "k", Type: "api-key", KeyName: "api_key", KeyIn: "query", APIKey: secret.New("query-key-Lm4")})
+	m.Put(context.Background(), &accounts.Account{Name: "k", Type: "api-key", KeyName: "api_key", KeyIn: "query", APIKey: secret.New("query-key-Lm4"), AllowedHosts: []string{"127.0.0.1"}})
 	var outputs []string
 	for _, step := range []string{
 		`{url: "` + fake.URL + `/api/a", account: crm}`,

@@ -50,7 +50,9 @@ func NewEnv(t testing.TB, account string, opts ...accounts.Option) *Env {
 	m := accounts.NewManager(st, sealer, opts...)
 	rt := &engine.Runtime{}
 	accounts.Install(rt, m)
-	if err := m.Put(context.Background(), &accounts.Account{Name: account, Type: accounts.TypeBearer, Token: secret.New(Token)}); err != nil {
+	// The fake APIs are on 127.0.0.1 (any port): they stand for the real
+	// API hosts the account's token may go to.
+	if err := m.Put(context.Background(), &accounts.Account{Name: account, Type: accounts.TypeBearer, Token: secret.New(Token), AllowedHosts: []string{"127.0.0.1"}}); err != nil {
 		t.Fatal(err)
 	}
 	return &Env{T: t, RT: rt, M: m}
