@@ -31,6 +31,8 @@ import (
 //	    client_secret: ${file:crm-secret.txt}
 //	    scopes: [contacts.read]
 //
+// A provider sends a PKCE challenge unless it says pkce: false.
+//
 // Values may hold ${env:NAME} (an environment variable, which must be set)
 // and ${file:PATH} (a file's content without its final newline; relative
 // to the accounts file), so the file itself holds no secret.
@@ -51,6 +53,7 @@ func ParseFile(data []byte, dir string) (*File, error) {
 	if err := expandRefs(&root, dir); err != nil {
 		return nil, err
 	}
+	noPKCEKey := providersWithoutPKCE(&root)
 	expanded, err := yaml.Marshal(&root)
 	if err != nil {
 		return nil, err
@@ -62,7 +65,41 @@ func ParseFile(data []byte, dir string) (*File, error) {
 		// yaml errors quote field names, never values we expanded.
 		return nil, fmt.Errorf("%w: %s", ErrInvalid, scrub(err.Error()))
 	}
+	// PKCE is on unless the file says pkce: false, as with providers add.
+	for _, i := range noPKCEKey {
+		if i < len(f.Providers) && f.Providers[i] != nil {
+			f.Providers[i].PKCE = true
+		}
+	}
 	return &f, nil
+}
+
+// providersWithoutPKCE returns the indexes of the file's providers that do
+// not mention pkce.
+func providersWithoutPKCE(root *yaml.Node) []int {
+	doc := root
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
+		doc = doc.Content[0]
+	}
+	if doc.Kind != yaml.MappingNode {
+		return nil
+	}
+	var out []int
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		if doc.Content[i].Value != "providers" || doc.Content[i+1].Kind != yaml.SequenceNode {
+			continue
+		}
+		for j, p := range doc.Content[i+1].Content {
+			has := false
+			for k := 0; p.Kind == yaml.MappingNode && k+1 < len(p.Content); k += 2 {
+				has = has || p.Content[k].Value == "pkce"
+			}
+			if !has {
+				out = append(out, j)
+			}
+		}
+	}
+	return out
 }
 
 // scrub keeps yaml's "line N: field x not found" messages but drops quoted
@@ -128,7 +165,7 @@ func (m *Manager) Import(ctx context.Context, f *File) ([]string, error) {
 		}
 	}
 	for _, a := range f.Accounts {
-		if err := a.Validate(); err != nil {
+		if err := validateAccount(a); err != nil {
 			return nil, err
 		}
 	}

@@ -140,6 +140,10 @@ func (t *transport) send(ctx context.Context, req *http.Request, e *entry, la *l
 		resp.Body.Close()
 		return nil, err
 	}
+	if tok2.AccessToken == tok.AccessToken {
+		// Renewed moments ago and refused again: not renewed (NoRenewWindow).
+		return resp, nil
+	}
 	out2, err := withToken(req, la, tok2.AccessToken, true)
 	if err != nil {
 		return resp, nil
