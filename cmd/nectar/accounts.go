@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"github.com/nectar-run/nectar/engine/store/open"
 	"io"
@@ -277,19 +278,31 @@ func accountsListCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// One unreadable record does not hide the others: they are
+			// listed, and it is flagged.
 			list, err := m.List(cmd.Context())
-			if err != nil {
+			var broken *accounts.ListError
+			if err != nil && !errors.As(err, &broken) {
 				return err
+			}
+			if broken != nil {
+				fmt.Fprintf(g.stderr, "warning: %v\n", broken)
 			}
 			if asJSON {
 				type row struct {
 					*accounts.Account
-					State string `json:"state"`
+					State   string `json:"state"`
+					Problem string `json:"problem,omitempty"`
 				}
 				rows := make([]row, 0, len(list))
 				for _, a := range list {
 					st, _ := m.Status(cmd.Context(), a.Name)
-					rows = append(rows, row{a, tokenState(st, a.Type)})
+					rows = append(rows, row{Account: a.Masked(), State: tokenState(st, a.Type)})
+				}
+				if broken != nil {
+					for _, u := range broken.Unreadable {
+						rows = append(rows, row{Account: &accounts.Account{Name: u.Name}, State: "unreadable", Problem: u.Problem})
+					}
 				}
 				return writeJSON(g.stdout, rows)
 			}
@@ -298,6 +311,11 @@ func accountsListCmd(g *globals) *cobra.Command {
 			for _, a := range list {
 				st, _ := m.Status(cmd.Context(), a.Name)
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Name, a.Type, where(a), tokenState(st, a.Type))
+			}
+			if broken != nil {
+				for _, u := range broken.Unreadable {
+					fmt.Fprintf(tw, "%s\t-\t-\tunreadable: %s\n", u.Name, u.Problem)
+				}
 			}
 			return tw.Flush()
 		},
@@ -347,6 +365,7 @@ func accountsShowCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			a = a.Masked() // token_params and token_headers values too
 			if asJSON {
 				return writeJSON(g.stdout, struct {
 					*accounts.Account
@@ -596,6 +615,10 @@ func providersListCmd(g *globals) *cobra.Command {
 				kind := "custom"
 				if p.Builtin() {
 					kind = "built-in"
+				}
+				if p.Problem() != "" {
+					fmt.Fprintf(tw, "%s\t%s\tunusable: %s\n", p.Name, kind, p.Problem())
+					continue
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Name, kind, p.AuthURL)
 			}
