@@ -138,6 +138,10 @@ func TestUnsealedProviderRecordRefused(t *testing.T) {
 			t.Fatalf("providers list does not flag the unsealed record: %+v", p)
 		}
 	}
+	next, _ := secret.NewSealer(secret.GenerateKey())
+	if _, err := accounts.RotateKey(context.Background(), e.st, e.sealer, next); err == nil || !strings.Contains(err.Error(), "not sealed") {
+		t.Fatalf("RotateKey over an unsealed provider: %v; want it refused with the fix", err)
+	}
 	// The migration: the administrator adds the provider again.
 	e.open()
 	e.clock.advance(time.Minute)

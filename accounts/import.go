@@ -184,28 +184,40 @@ func (m *Manager) Import(ctx context.Context, f *File) ([]string, error) {
 // an interruption: values already sealed with next are left alone. Save the
 // new key (secret.SaveKey) only after it succeeds.
 func RotateKey(ctx context.Context, st store.Store, old, next *secret.Sealer) (int, error) {
-	n := 0
+	// Every value is resealed before anything is written: a value that
+	// cannot be (an unsealed provider record) stops the rotation early.
+	var all [][]store.Op
 	for _, bucket := range SealedBuckets {
 		items, err := st.List(ctx, bucket, store.ListOptions{})
 		if err != nil {
-			return n, fmt.Errorf("accounts: rotate key: listing %s: %w", bucket, err)
+			return 0, fmt.Errorf("accounts: rotate key: listing %s: %w", bucket, err)
 		}
 		ops := make([]store.Op, 0, len(items))
 		for _, it := range items {
 			blob, err := secret.Reseal(old, next, it.Value, aad(bucket, it.Key))
+			if err != nil && bucket == providersBucket {
+				// An unsealed provider record: say so, with the fix.
+				if _, perr := (&Manager{sealer: old}).openProvider(it.Key, it.Value); perr != nil {
+					err = perr
+				}
+			}
 			if err != nil {
-				return n, fmt.Errorf("accounts: rotate key: %s/%s: %w", bucket, it.Key, err)
+				return 0, fmt.Errorf("accounts: rotate key: %s/%s: %w", bucket, it.Key, err)
 			}
 			if bytes.Equal(blob, it.Value) {
 				continue
 			}
 			ops = append(ops, store.Op{Bucket: bucket, Key: it.Key, Value: blob, ExpiresAt: it.ExpiresAt})
 		}
+		all = append(all, ops)
+	}
+	n := 0
+	for i, ops := range all {
 		if len(ops) == 0 {
 			continue
 		}
 		if err := st.Apply(ctx, ops...); err != nil {
-			return n, fmt.Errorf("accounts: rotate key: writing %s: %w", bucket, err)
+			return n, fmt.Errorf("accounts: rotate key: writing %s: %w", SealedBuckets[i], err)
 		}
 		n += len(ops)
 	}

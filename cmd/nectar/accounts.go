@@ -734,7 +734,7 @@ func providersAddCmd(g *globals) *cobra.Command {
 	f.StringVar(&p.Prompt, "prompt", "", "prompt parameter: consent, login, none or select_account")
 	f.StringArrayVar(&scopes, "scope", nil, "scopes every account of this provider gets (repeatable)")
 	f.StringVar(&p.ScopeDelimiter, "scope-delimiter", "", "joins scopes (default a space)")
-	f.StringArrayVar(&params, "param", nil, "extra consent-URL parameter key=value (repeatable)")
+	f.StringArrayVar(&params, "param", nil, "extra consent-URL parameter key=value (repeatable; not response_type, client_id, redirect_uri, state, code_challenge, code_challenge_method)")
 	f.BoolVar(&noPKCE, "no-pkce", false, "do not send a PKCE challenge (servers that reject it)")
 	f.BoolVar(&p.RedirectOnRefresh, "redirect-on-refresh", false, "send redirect_uri with refresh requests too")
 	f.StringVar(&p.TokenLocation, "token-location", "", "where API requests carry the token: header, query or body")
