@@ -302,6 +302,20 @@ func TestRefreshStorms(t *testing.T) {
 			t.Fatalf("metric counts %v successful token requests; want 3", got)
 		}
 	})
+	t.Run("a token the API accepted is renewed at its first refusal", func(t *testing.T) {
+		e := newEnv(t)
+		e.create(e.clientCredentials("crm"))
+		e.get("crm")
+		for round := range 3 {
+			e.fake.ExpireAccessTokens() // within the window, each time
+			if status, _, err := e.get("crm"); err != nil || status != 200 {
+				t.Fatalf("round %d: %d %v", round, status, err)
+			}
+		}
+		if n := e.fake.TokenRequests(); n != 4 {
+			t.Fatalf("%d token requests; want 4 (the first token, three renewals)", n)
+		}
+	})
 	t.Run("auth_error.path matches ordinary error bodies", func(t *testing.T) {
 		e := newEnv(t)
 		e.fake.Set(func(p *accountstest.Provider) { p.RefuseAll, p.RefuseAs = true, 200 })

@@ -62,8 +62,8 @@ type entry struct {
 	tok  atomic.Pointer[Token]
 	// markedAt is when tok was found marked as needing authorization.
 	markedAt atomic.Int64
-	// forcedAt is when the last renewal caused by an auth error finished.
-	forcedAt atomic.Int64
+	// refused is the last token the API refused right after its renewal.
+	refused atomic.Pointer[refusal]
 	// brk fails renewals fast while the token endpoint keeps failing.
 	brk    breaker
 	loadMu sync.Mutex
@@ -71,6 +71,11 @@ type entry struct {
 	limitOnce sync.Once
 	limiter   *rate.Limiter
 	sem       chan struct{}
+}
+
+type refusal struct {
+	token string
+	at    time.Time
 }
 
 type loadedAccount struct {

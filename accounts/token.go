@@ -47,9 +47,10 @@ const (
 	// larger value is clamped, so a token is renewed at least yearly and a
 	// huge number cannot overflow the expiry.
 	MaxTokenLifetime = 365 * 24 * time.Hour
-	// NoRenewWindow is how long a token obtained because the API refused
-	// the previous one is not renewed again: an API that refuses every
-	// token costs one token request per window, not one per call.
+	// NoRenewWindow is how long a token is not renewed again after the API
+	// refused it on the retry that followed its renewal (a token it had
+	// accepted may be renewed at its first refusal): an API that refuses
+	// every token costs one token request per window, not one per call.
 	NoRenewWindow = 30 * time.Second
 	// BackoffMin and BackoffMax bound the wait after a failed token
 	// request: it starts at BackoffMin and doubles with each consecutive
@@ -189,10 +190,10 @@ func (m *Manager) accessToken(ctx context.Context, e *entry, la *loadedAccount, 
 		if m.usable(t, la.shape) && (stale == "" || t.AccessToken != stale) {
 			return t, nil
 		}
-		// The API refused a token obtained for that very reason moments
-		// ago: another renewal would not help. The caller gets the same
-		// token back and returns the API's answer as it is.
-		if stale != "" && t.AccessToken == stale && m.o.now().Sub(time.Unix(0, e.forcedAt.Load())) < NoRenewWindow {
+		// The API refused this token on the retry that followed its
+		// renewal, moments ago: another renewal would not help. The caller
+		// gets the same token back and returns the API's answer as it is.
+		if r := e.refused.Load(); stale != "" && t.AccessToken == stale && r != nil && r.token == stale && m.o.now().Sub(r.at) < NoRenewWindow {
 			return t, nil
 		}
 	}
@@ -215,6 +216,12 @@ func (m *Manager) accessToken(ctx context.Context, e *entry, la *loadedAccount, 
 		}
 		return res.Val.(*Token), nil
 	}
+}
+
+// refusedFresh records that the API refused token on the retry that
+// followed its renewal.
+func (m *Manager) refusedFresh(e *entry, token string) {
+	e.refused.Store(&refusal{token: token, at: m.o.now()})
 }
 
 // renew runs once at a time per account (singleflight) and, through the
@@ -310,9 +317,6 @@ func (m *Manager) renew(ctx context.Context, e *entry, la *loadedAccount, stale 
 		return nil, fmt.Errorf("accounts: renewing the token of %s: %w", e.name, err)
 	}
 	e.brk.reset()
-	if stale != "" {
-		e.forcedAt.Store(m.o.now().UnixNano())
-	}
 	next.Shape = la.shape
 	if next.Scope == "" && cur != nil {
 		next.Scope = cur.Scope

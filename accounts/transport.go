@@ -150,7 +150,11 @@ func (t *transport) send(ctx context.Context, req *http.Request, e *entry, la *l
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
-	return t.base.RoundTrip(out2)
+	resp2, err := t.base.RoundTrip(out2)
+	if err == nil && t.authFailed(resp2, a) {
+		t.m.refusedFresh(e, tok2.AccessToken) // not renewed again for NoRenewWindow
+	}
+	return resp2, err
 }
 
 // withToken returns a copy of req carrying the access token. again means
