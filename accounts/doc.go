@@ -1,8 +1,9 @@
 // Package accounts holds who Nectar is when it calls an API: account
 // definitions (basic, api-key, custom-header, bearer,
 // google-service-account, oauth2-client-credentials and oauth2 through a
-// provider), sealed at rest in the store's bucket "accounts", and their
-// OAuth tokens, sealed in the bucket "tokens".
+// provider), sealed at rest in the store's bucket "accounts", their
+// OAuth tokens, sealed in the bucket "tokens", and custom providers, sealed
+// in the bucket "providers".
 //
 // # Basics
 //
@@ -29,6 +30,17 @@
 // stored. invalid_grant marks the account as needing authorization: every
 // use then fails at once with a *ReauthError naming the command that fixes
 // it (nectar accounts authorize NAME).
+//
+// # Caveats
+//
+// Token endpoints are not trusted: token requests follow no redirect and
+// go only to https (or loopback http) URLs; a refresh token goes only to
+// the endpoint it was issued for; an answer is checked (printable tokens,
+// bearer type, numeric expires_in, at most MaxTokenLifetime) before it is
+// stored. A token the API refuses right after its renewal is not renewed
+// again for NoRenewWindow, and a failing endpoint is asked again only after
+// a backoff between BackoffMin and BackoffMax; Collector counts token
+// requests per account.
 //
 // # Concurrency
 //

@@ -3,6 +3,7 @@ package accounts
 import (
 	"errors"
 	"fmt"
+	"strings"
 )
 
 // These errors are returned by the Manager and by the round tripper it
@@ -94,4 +95,26 @@ func (e *TokenError) Error() string {
 // code is invalid_grant.
 func (e *TokenError) Is(target error) bool {
 	return target == ErrTokenRequest || (target == ErrRefreshRejected && e.Code == "invalid_grant")
+}
+
+// ListError is returned by List, with the accounts it could read, when
+// some account records cannot be opened (sealed with another master key,
+// or damaged).
+type ListError struct {
+	Unreadable []Unreadable
+}
+
+// Unreadable is an account record List could not open, and why.
+type Unreadable struct {
+	Name    string `json:"name"`
+	Problem string `json:"problem"`
+}
+
+func (e *ListError) Error() string {
+	names := make([]string, len(e.Unreadable))
+	for i, u := range e.Unreadable {
+		names[i] = u.Name
+	}
+	return fmt.Sprintf("accounts: %d account record(s) cannot be read: %s (delete them, or restore the master key they were sealed with)",
+		len(names), strings.Join(names, ", "))
 }

@@ -62,8 +62,10 @@ func (m *Manager) serviceAccountToken(ctx context.Context, a *Account) (*Token, 
 		"iss":   sa.ClientEmail,
 		"scope": strings.Join(a.Scopes, " "),
 		"aud":   tokenURL,
-		"iat":   now.Add(-10 * time.Second).Unix(),
-		"exp":   now.Add(time.Hour).Unix(),
+		// Google accepts exp - iat of at most one hour; iat is set back a
+		// little for clock skew, exp follows it by exactly one hour.
+		"iat": now.Add(-10 * time.Second).Unix(),
+		"exp": now.Add(-10*time.Second + time.Hour).Unix(),
 	}
 	if a.Subject != "" {
 		claims["sub"] = a.Subject

@@ -31,6 +31,8 @@ import (
 //	    client_secret: ${file:crm-secret.txt}
 //	    scopes: [contacts.read]
 //
+// A provider sends a PKCE challenge unless it says pkce: false.
+//
 // Values may hold ${env:NAME} (an environment variable, which must be set)
 // and ${file:PATH} (a file's content without its final newline; relative
 // to the accounts file), so the file itself holds no secret.
@@ -51,6 +53,7 @@ func ParseFile(data []byte, dir string) (*File, error) {
 	if err := expandRefs(&root, dir); err != nil {
 		return nil, err
 	}
+	noPKCEKey := providersWithoutPKCE(&root)
 	expanded, err := yaml.Marshal(&root)
 	if err != nil {
 		return nil, err
@@ -62,7 +65,41 @@ func ParseFile(data []byte, dir string) (*File, error) {
 		// yaml errors quote field names, never values we expanded.
 		return nil, fmt.Errorf("%w: %s", ErrInvalid, scrub(err.Error()))
 	}
+	// PKCE is on unless the file says pkce: false, as with providers add.
+	for _, i := range noPKCEKey {
+		if i < len(f.Providers) && f.Providers[i] != nil {
+			f.Providers[i].PKCE = true
+		}
+	}
 	return &f, nil
+}
+
+// providersWithoutPKCE returns the indexes of the file's providers that do
+// not mention pkce.
+func providersWithoutPKCE(root *yaml.Node) []int {
+	doc := root
+	if doc.Kind == yaml.DocumentNode && len(doc.Content) > 0 {
+		doc = doc.Content[0]
+	}
+	if doc.Kind != yaml.MappingNode {
+		return nil
+	}
+	var out []int
+	for i := 0; i+1 < len(doc.Content); i += 2 {
+		if doc.Content[i].Value != "providers" || doc.Content[i+1].Kind != yaml.SequenceNode {
+			continue
+		}
+		for j, p := range doc.Content[i+1].Content {
+			has := false
+			for k := 0; p.Kind == yaml.MappingNode && k+1 < len(p.Content); k += 2 {
+				has = has || p.Content[k].Value == "pkce"
+			}
+			if !has {
+				out = append(out, j)
+			}
+		}
+	}
+	return out
 }
 
 // scrub keeps yaml's "line N: field x not found" messages but drops quoted
@@ -128,7 +165,7 @@ func (m *Manager) Import(ctx context.Context, f *File) ([]string, error) {
 		}
 	}
 	for _, a := range f.Accounts {
-		if err := a.Validate(); err != nil {
+		if err := validateAccount(a); err != nil {
 			return nil, err
 		}
 	}
@@ -147,28 +184,40 @@ func (m *Manager) Import(ctx context.Context, f *File) ([]string, error) {
 // an interruption: values already sealed with next are left alone. Save the
 // new key (secret.SaveKey) only after it succeeds.
 func RotateKey(ctx context.Context, st store.Store, old, next *secret.Sealer) (int, error) {
-	n := 0
+	// Every value is resealed before anything is written: a value that
+	// cannot be (an unsealed provider record) stops the rotation early.
+	var all [][]store.Op
 	for _, bucket := range SealedBuckets {
 		items, err := st.List(ctx, bucket, store.ListOptions{})
 		if err != nil {
-			return n, fmt.Errorf("accounts: rotate key: listing %s: %w", bucket, err)
+			return 0, fmt.Errorf("accounts: rotate key: listing %s: %w", bucket, err)
 		}
 		ops := make([]store.Op, 0, len(items))
 		for _, it := range items {
 			blob, err := secret.Reseal(old, next, it.Value, aad(bucket, it.Key))
+			if err != nil && bucket == providersBucket {
+				// An unsealed provider record: say so, with the fix.
+				if _, perr := (&Manager{sealer: old}).openProvider(it.Key, it.Value); perr != nil {
+					err = perr
+				}
+			}
 			if err != nil {
-				return n, fmt.Errorf("accounts: rotate key: %s/%s: %w", bucket, it.Key, err)
+				return 0, fmt.Errorf("accounts: rotate key: %s/%s: %w", bucket, it.Key, err)
 			}
 			if bytes.Equal(blob, it.Value) {
 				continue
 			}
 			ops = append(ops, store.Op{Bucket: bucket, Key: it.Key, Value: blob, ExpiresAt: it.ExpiresAt})
 		}
+		all = append(all, ops)
+	}
+	n := 0
+	for i, ops := range all {
 		if len(ops) == 0 {
 			continue
 		}
 		if err := st.Apply(ctx, ops...); err != nil {
-			return n, fmt.Errorf("accounts: rotate key: writing %s: %w", bucket, err)
+			return n, fmt.Errorf("accounts: rotate key: writing %s: %w", SealedBuckets[i], err)
 		}
 		n += len(ops)
 	}

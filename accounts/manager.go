@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/singleflight"
 	"golang.org/x/time/rate"
 
@@ -28,7 +29,7 @@ const (
 // master key, with the associated data bucket+"/"+key. RotateKey reseals
 // all of them; a package that seals values the same way may append its
 // bucket in init.
-var SealedBuckets = []string{accountsBucket, tokensBucket}
+var SealedBuckets = []string{accountsBucket, tokensBucket, providersBucket}
 
 // Manager holds the account definitions (sealed in the store's bucket
 // "accounts") and one token cache per account (tokens sealed in the bucket
@@ -47,6 +48,13 @@ type Manager struct {
 	// secrets, once Install ran, learns every secret and token the manager
 	// reads, so that log lines and execution records mask them.
 	secrets atomic.Pointer[engine.Secrets]
+
+	// tokenClient is o.client without redirects.
+	tokenClient *http.Client
+	// tokenRequests counts token requests by account and result.
+	tokenRequests *prometheus.CounterVec
+	// authSlots holds one value per pending authorization.
+	authSlots chan struct{}
 }
 
 // entry is one account's in-memory state: its definition (re-read from the
@@ -57,11 +65,20 @@ type entry struct {
 	tok  atomic.Pointer[Token]
 	// markedAt is when tok was found marked as needing authorization.
 	markedAt atomic.Int64
-	loadMu   sync.Mutex
+	// refused is the last token the API refused right after its renewal.
+	refused atomic.Pointer[refusal]
+	// brk fails renewals fast while the token endpoint keeps failing.
+	brk    breaker
+	loadMu sync.Mutex
 
 	limitOnce sync.Once
 	limiter   *rate.Limiter
 	sem       chan struct{}
+}
+
+type refusal struct {
+	token string
+	at    time.Time
 }
 
 type loadedAccount struct {
@@ -122,7 +139,58 @@ func NewManager(st store.Store, sealer *secret.Sealer, opts ...Option) *Manager 
 	if o.logger == nil {
 		o.logger = slog.Default()
 	}
-	return &Manager{st: st, sealer: sealer, o: o}
+	tc := *o.client
+	tc.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
+	return &Manager{st: st, sealer: sealer, o: o, tokenClient: &tc,
+		tokenRequests: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "nectar_account_token_requests_total",
+			Help: "Requests to token endpoints by account and result (ok, error).",
+		}, []string{"account", "result"}),
+		authSlots: make(chan struct{}, MaxPendingAuthorizations),
+	}
+}
+
+// Collector returns the Manager's metrics (nectar_account_token_requests_total
+// by account and result), for a Prometheus registry.
+func (m *Manager) Collector() prometheus.Collector { return m.tokenRequests }
+
+// breaker is an account's circuit around its token endpoint: after a failed
+// token request, renewals fail fast for a backoff that starts at BackoffMin
+// and doubles with each consecutive failure up to BackoffMax.
+type breaker struct {
+	mu        sync.Mutex
+	failures  int
+	openUntil time.Time
+	last      error // wraps ErrTokenRequest
+}
+
+// check returns an error while the circuit is open.
+func (b *breaker) check(now time.Time, name string) error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.failures == 0 || !now.Before(b.openUntil) {
+		return nil
+	}
+	return fmt.Errorf("accounts: the token endpoint of %s failed %d time(s) in a row; it is not asked again until %s; the last failure: %w",
+		name, b.failures, b.openUntil.UTC().Format(time.RFC3339), b.last)
+}
+
+func (b *breaker) fail(now time.Time, err error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.failures++
+	wait := BackoffMax
+	if b.failures < 20 {
+		wait = min(BackoffMin<<(b.failures-1), BackoffMax)
+	}
+	b.openUntil = now.Add(wait)
+	b.last = err
+}
+
+func (b *breaker) reset() {
+	b.mu.Lock()
+	b.failures = 0
+	b.mu.Unlock()
 }
 
 type serviceKey struct{}
@@ -168,7 +236,7 @@ func (m *Manager) Put(ctx context.Context, a *Account) error {
 }
 
 func (m *Manager) write(ctx context.Context, a *Account, create bool) error {
-	if err := a.Validate(); err != nil {
+	if err := validateAccount(a); err != nil {
 		return err
 	}
 	if a.Type == TypeOAuth2 && a.Provider != "" {
@@ -227,22 +295,76 @@ func (m *Manager) openAccount(name string, blob []byte) (*Account, error) {
 	return a, err
 }
 
-// List returns every account, by name.
+// List returns every account, by name. When some records cannot be read
+// (another master key, corruption), it returns the others and a *ListError
+// naming the unreadable ones.
 func (m *Manager) List(ctx context.Context) ([]*Account, error) {
 	items, err := m.st.List(ctx, accountsBucket, store.ListOptions{})
 	if err != nil {
 		return nil, fmt.Errorf("accounts: listing: %w", err)
 	}
 	out := make([]*Account, 0, len(items))
+	var bad []Unreadable
 	for _, it := range items {
 		a, err := m.openAccount(it.Key, it.Value)
 		if err != nil {
-			return nil, err
+			bad = append(bad, Unreadable{Name: it.Key, Problem: err.Error()})
+			continue
 		}
 		out = append(out, a)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	if len(bad) > 0 {
+		return out, &ListError{Unreadable: bad}
+	}
 	return out, nil
+}
+
+// Masked returns a copy of a for display: secrets already print as ***;
+// Masked also hides the values of token_params and token_headers, which
+// often carry keys (an audience is harmless, an API key header is not).
+func (a *Account) Masked() *Account {
+	c := *a
+	mask := func(in map[string]string) map[string]string {
+		if in == nil {
+			return nil
+		}
+		out := make(map[string]string, len(in))
+		for k := range in {
+			out[k] = "***"
+		}
+		return out
+	}
+	c.TokenParams, c.TokenHeaders = mask(a.TokenParams), mask(a.TokenHeaders)
+	return &c
+}
+
+// validateAccount is Account.Validate plus the rules on the endpoints
+// Nectar sends secrets to: https (plain http only on loopback), no
+// fragment, and a service-account key's token_uri likewise.
+func validateAccount(a *Account) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	if !a.oauth() {
+		return nil
+	}
+	for _, u := range []struct{ field, v string }{{"token_url", a.TokenURL}, {"auth_url", a.AuthURL}} {
+		if u.v == "" {
+			continue
+		}
+		if err := checkEndpoint(u.field, u.v); err != nil {
+			return fmt.Errorf("%w: account %s: %v", ErrInvalid, a.Name, err)
+		}
+	}
+	if a.Type == TypeGoogleServiceAccount && a.TokenURL == "" {
+		if sa, err := parseServiceAccount(a.ServiceAccountKey); err == nil {
+			if err := checkEndpoint("service_account_key token_uri", sa.TokenURI); err != nil {
+				return fmt.Errorf("%w: account %s: %v", ErrInvalid, a.Name, err)
+			}
+		}
+	}
+	return nil
 }
 
 // Delete removes an account and its tokens.

@@ -1,10 +1,12 @@
 package accounts
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net"
 	"net/url"
 	"slices"
 	"sort"
@@ -53,10 +55,15 @@ type Provider struct {
 	Notes string `yaml:"notes,omitempty" json:"notes,omitempty"`
 
 	builtin bool
+	problem string
 }
 
 // Builtin reports whether the provider ships with Nectar.
 func (p *Provider) Builtin() bool { return p.builtin }
+
+// Problem, for a provider returned by Providers, says why its stored
+// record cannot be used (not sealed, another master key); empty when it can.
+func (p *Provider) Problem() string { return p.problem }
 
 var builtinProviders = map[string]*Provider{
 	"google": {
@@ -96,6 +103,57 @@ var builtinProviders = map[string]*Provider{
 
 const providersBucket = "providers"
 
+// checkEndpoint refuses a URL Nectar would send secrets or consent
+// parameters to unless it is https, or plain http to a loopback address
+// (127.0.0.0/8, [::1], localhost: tests and local development), without
+// a #fragment. {tenant} placeholders are allowed.
+func checkEndpoint(field, raw string) error {
+	x, err := url.Parse(strings.ReplaceAll(raw, "{tenant}", "t"))
+	if err != nil || (x.Scheme != "http" && x.Scheme != "https") || x.Host == "" {
+		return fmt.Errorf("%s must be an https URL", field)
+	}
+	if x.Scheme == "http" && !loopbackHost(x.Hostname()) {
+		return fmt.Errorf("%s must be an https URL (plain http is allowed only for loopback addresses such as 127.0.0.1)", field)
+	}
+	if strings.Contains(raw, "#") {
+		return fmt.Errorf("%s must not have a #fragment (it would swallow the parameters Nectar adds)", field)
+	}
+	return nil
+}
+
+func loopbackHost(h string) bool {
+	if strings.EqualFold(h, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(h)
+	return ip != nil && ip.IsLoopback()
+}
+
+// openProvider reads a stored provider record. Records are sealed like
+// accounts (associated data providers/NAME), so nobody without the master
+// key can point a provider elsewhere. A record in clear, written by a
+// Nectar that did not seal providers or by someone without the key, is
+// refused: it is not trusted, and not resealed, until an administrator
+// adds the provider again.
+func (m *Manager) openProvider(name string, blob []byte) (*Provider, error) {
+	plain, err := m.sealer.Open(blob, aad(providersBucket, name))
+	if err != nil {
+		if t := bytes.TrimSpace(blob); len(t) > 0 && t[0] == '{' {
+			return nil, fmt.Errorf("accounts: provider %s is not sealed (written by an older Nectar, or by someone without the master key), so it is not used; check its URLs and add it again: nectar providers add %s … (or nectar accounts import FILE)", name, name)
+		}
+		return nil, fmt.Errorf("accounts: opening provider %s: %w", name, err)
+	}
+	var p Provider
+	if err := json.Unmarshal(plain, &p); err != nil {
+		return nil, fmt.Errorf("accounts: provider %s is not readable: %w", name, err)
+	}
+	return &p, nil
+}
+
+// ReservedAuthParams are the consent-URL parameters Nectar sets itself;
+// auth_params cannot override them.
+var ReservedAuthParams = []string{"response_type", "client_id", "redirect_uri", "state", "code_challenge", "code_challenge_method"}
+
 // Validate checks a provider definition. Its errors wrap ErrInvalid.
 func (p *Provider) Validate() error {
 	if !nameRE.MatchString(p.Name) {
@@ -108,9 +166,13 @@ func (p *Provider) Validate() error {
 			}
 			return fmt.Errorf("%w: provider %s: %s is required", ErrInvalid, p.Name, u.field)
 		}
-		x, err := url.Parse(strings.ReplaceAll(u.v, "{tenant}", "t"))
-		if err != nil || (x.Scheme != "http" && x.Scheme != "https") || x.Host == "" {
-			return fmt.Errorf("%w: provider %s: %s must be an http(s) URL", ErrInvalid, p.Name, u.field)
+		if err := checkEndpoint(u.field, u.v); err != nil {
+			return fmt.Errorf("%w: provider %s: %v", ErrInvalid, p.Name, err)
+		}
+	}
+	for k := range p.AuthParams {
+		if slices.Contains(ReservedAuthParams, k) {
+			return fmt.Errorf("%w: provider %s: auth_params cannot set %s: Nectar sets %s itself", ErrInvalid, p.Name, k, strings.Join(ReservedAuthParams, ", "))
 		}
 	}
 	if p.Prompt != "" && !slices.Contains([]string{"consent", "login", "none", "select_account"}, p.Prompt) {
@@ -130,11 +192,11 @@ func (m *Manager) Providers(ctx context.Context) ([]*Provider, error) {
 		return nil, fmt.Errorf("accounts: listing providers: %w", err)
 	}
 	for _, it := range items {
-		var p Provider
-		if err := json.Unmarshal(it.Value, &p); err != nil {
-			return nil, fmt.Errorf("accounts: provider %s is not readable: %w", it.Key, err)
+		p, err := m.openProvider(it.Key, it.Value)
+		if err != nil {
+			p = &Provider{Name: it.Key, problem: err.Error()}
 		}
-		out = append(out, &p)
+		out = append(out, p)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
 	return out, nil
@@ -152,11 +214,7 @@ func (m *Manager) Provider(ctx context.Context, name string) (*Provider, error) 
 	if err != nil {
 		return nil, fmt.Errorf("accounts: provider %s: %w", name, err)
 	}
-	var p Provider
-	if err := json.Unmarshal(it.Value, &p); err != nil {
-		return nil, fmt.Errorf("accounts: provider %s is not readable: %w", name, err)
-	}
-	return &p, nil
+	return m.openProvider(name, it.Value)
 }
 
 // BuiltinProvider returns a copy of the built-in provider called name, to
@@ -185,7 +243,7 @@ func (m *Manager) PutProvider(ctx context.Context, p *Provider) error {
 	if err != nil {
 		return err
 	}
-	if _, err := m.st.Put(ctx, providersBucket, p.Name, b); err != nil {
+	if _, err := m.st.Put(ctx, providersBucket, p.Name, m.sealer.Seal(b, aad(providersBucket, p.Name))); err != nil {
 		return fmt.Errorf("accounts: saving provider %s: %w", p.Name, err)
 	}
 	return nil

@@ -11,6 +11,7 @@ import (
 	"mime"
 	"net/http"
 	"net/url"
+	"regexp"
 	"sort"
 	"strconv"
 	"strings"
@@ -34,7 +35,30 @@ type Token struct {
 	Shape string `json:"shape,omitempty"`
 	// Reauth, when set, is why the account needs `accounts authorize`.
 	Reauth string `json:"reauth,omitempty"`
+	// Endpoint is the URL the refresh token was issued for: it is sent
+	// nowhere else (a changed token or refresh URL needs authorizing
+	// again). Empty for tokens stored before Nectar recorded it.
+	Endpoint string `json:"endpoint,omitempty"`
 }
+
+// The limits Nectar applies to token endpoints (docs/security.md).
+const (
+	// MaxTokenLifetime caps the lifetime an expires_in may claim: a
+	// larger value is clamped, so a token is renewed at least yearly and a
+	// huge number cannot overflow the expiry.
+	MaxTokenLifetime = 365 * 24 * time.Hour
+	// NoRenewWindow is how long a token is not renewed again after the API
+	// refused it on the retry that followed its renewal (a token it had
+	// accepted may be renewed at its first refusal): an API that refuses
+	// every token costs one token request per window, not one per call.
+	NoRenewWindow = 30 * time.Second
+	// BackoffMin and BackoffMax bound the wait after a failed token
+	// request: it starts at BackoffMin and doubles with each consecutive
+	// failure up to BackoffMax. Meanwhile uses of the account fail fast
+	// with the last error, without asking the endpoint.
+	BackoffMin = time.Second
+	BackoffMax = 5 * time.Minute
+)
 
 // TokenStatus describes an account's token without revealing it, for
 // `nectar accounts show`.
@@ -107,6 +131,14 @@ func (m *Manager) loadToken(ctx context.Context, name string) (*Token, uint64, e
 	if err := json.Unmarshal(plain, &t); err != nil {
 		return nil, 0, fmt.Errorf("accounts: the stored token of %s is not readable: %w", name, err)
 	}
+	// A token stored before answers were checked may hold a CR or LF that
+	// breaks every request: drop it, so the next use renews it.
+	if !printableToken(t.AccessToken) {
+		t.AccessToken = ""
+	}
+	if !printableToken(t.RefreshToken) {
+		t.RefreshToken = ""
+	}
 	m.learn(t.AccessToken, t.RefreshToken)
 	return &t, it.Rev, nil
 }
@@ -160,6 +192,15 @@ func (m *Manager) accessToken(ctx context.Context, e *entry, la *loadedAccount, 
 		if m.usable(t, la.shape) && (stale == "" || t.AccessToken != stale) {
 			return t, nil
 		}
+		// The API refused this token on the retry that followed its
+		// renewal, moments ago: another renewal would not help. The caller
+		// gets the same token back and returns the API's answer as it is.
+		if r := e.refused.Load(); stale != "" && t.AccessToken == stale && r != nil && r.token == stale && m.o.now().Sub(r.at) < NoRenewWindow {
+			return t, nil
+		}
+	}
+	if err := e.brk.check(m.o.now(), e.name); err != nil {
+		return nil, err
 	}
 	ch := m.group.DoChan(e.name+"\x00"+stale, func() (any, error) {
 		// The renewal outlives a caller that gives up: others wait on it,
@@ -177,6 +218,12 @@ func (m *Manager) accessToken(ctx context.Context, e *entry, la *loadedAccount, 
 		}
 		return res.Val.(*Token), nil
 	}
+}
+
+// refusedFresh records that the API refused token on the retry that
+// followed its renewal.
+func (m *Manager) refusedFresh(e *entry, token string) {
+	e.refused.Store(&refusal{token: token, at: m.o.now()})
 }
 
 // renew runs once at a time per account (singleflight) and, through the
@@ -208,6 +255,9 @@ func (m *Manager) renew(ctx context.Context, e *entry, la *loadedAccount, stale 
 	if err != nil {
 		return nil, err
 	}
+	if err := e.brk.check(m.o.now(), e.name); err != nil {
+		return nil, err
+	}
 	var next *Token
 	switch a.Type {
 	case TypeClientCredentials:
@@ -226,13 +276,29 @@ func (m *Manager) renew(ctx context.Context, e *entry, la *loadedAccount, stale 
 			}
 			return nil, &ReauthError{Account: e.name, Reason: reason}
 		}
+		// A refresh token goes only to the endpoint it was issued for (a
+		// token stored before Nectar recorded it: to the one its shape
+		// names). Anything else needs a person to authorize again.
+		bound := cur.Endpoint
+		if bound == "" && cur.Shape == la.shape {
+			bound = r.refreshURL
+		}
+		if bound != r.refreshURL {
+			mark := &Token{Shape: la.shape, Reauth: "its token endpoint changed since it was authorized (now " + redactURL(r.refreshURL) + "); the refresh token and client secret are sent only where the token came from"}
+			e.markedAt.Store(m.o.now().UnixNano())
+			e.tok.Store(mark)
+			return nil, &ReauthError{Account: e.name, Reason: mark.Reauth}
+		}
 		form := url.Values{"grant_type": {"refresh_token"}, "refresh_token": {cur.RefreshToken}}
 		if r.redirectOnRefresh && a.RedirectURI != "" {
 			form.Set("redirect_uri", a.RedirectURI)
 		}
 		next, err = m.tokenRequest(ctx, a, r.refreshURL, form)
-		if err == nil && next.RefreshToken == "" {
-			next.RefreshToken = cur.RefreshToken // RFC 6749 §6: the old one stays valid
+		if err == nil {
+			if next.RefreshToken == "" {
+				next.RefreshToken = cur.RefreshToken // RFC 6749 §6: the old one stays valid
+			}
+			next.Endpoint = r.refreshURL
 		}
 	default:
 		return nil, fmt.Errorf("accounts: account %s of type %s has no token", e.name, a.Type)
@@ -249,8 +315,10 @@ func (m *Manager) renew(ctx context.Context, e *entry, la *loadedAccount, stale 
 			e.tok.Store(dead)
 			return nil, fmt.Errorf("%w: %w", &ReauthError{Account: e.name, Reason: dead.Reauth}, err)
 		}
+		e.brk.fail(m.o.now(), err)
 		return nil, fmt.Errorf("accounts: renewing the token of %s: %w", e.name, err)
 	}
+	e.brk.reset()
 	next.Shape = la.shape
 	if next.Scope == "" && cur != nil {
 		next.Scope = cur.Scope
@@ -270,8 +338,20 @@ const maxTokenResponse = 1 << 20
 
 // tokenRequest posts form to a token endpoint with the account's client
 // authentication, extra parameters and header overrides, and parses the
-// answer. An error answer never becomes a Token.
-func (m *Manager) tokenRequest(ctx context.Context, a *Account, tokenURL string, form url.Values) (*Token, error) {
+// answer. An error answer never becomes a Token, nor does an answer that is
+// not a usable token (see checkToken). Redirects are not followed: the
+// form carries the client secret and the grant.
+func (m *Manager) tokenRequest(ctx context.Context, a *Account, tokenURL string, form url.Values) (t *Token, err error) {
+	defer func() {
+		result := "ok"
+		if err != nil {
+			result = "error"
+		}
+		m.tokenRequests.WithLabelValues(a.Name, result).Inc()
+	}()
+	if err := checkEndpoint("token endpoint", tokenURL); err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrTokenRequest, err)
+	}
 	for k, v := range a.TokenParams {
 		form.Set(k, v)
 	}
@@ -296,11 +376,19 @@ func (m *Manager) tokenRequest(ctx context.Context, a *Account, tokenURL string,
 		req.Header.Set(k, v)
 	}
 	start := m.o.now()
-	resp, err := m.o.client.Do(req)
+	resp, err := m.tokenClient.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %w", ErrTokenRequest, redactURL(tokenURL), errors.Unwrap(err))
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode/100 == 3 {
+		to := "nowhere"
+		if loc, err := resp.Location(); err == nil {
+			to = loc.Host
+		}
+		return nil, fmt.Errorf("%w: %s answered %d, a redirect to %s; token requests do not follow redirects (they carry the client secret): set the token URL to the final address",
+			ErrTokenRequest, redactURL(tokenURL), resp.StatusCode, preview(to, 100))
+	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenResponse))
 	if err != nil {
 		return nil, fmt.Errorf("%w: reading the answer of %s: %v", ErrTokenRequest, redactURL(tokenURL), err)
@@ -309,22 +397,74 @@ func (m *Manager) tokenRequest(ctx context.Context, a *Account, tokenURL string,
 	if code := fields["error"]; resp.StatusCode/100 != 2 || code != "" {
 		return nil, &TokenError{Status: resp.StatusCode, Code: preview(code, 60), Description: preview(fields["error_description"], 200)}
 	}
-	t := &Token{AccessToken: fields["access_token"], TokenType: fields["token_type"], RefreshToken: fields["refresh_token"], Scope: fields["scope"]}
-	if t.AccessToken == "" {
-		return nil, fmt.Errorf("%w: %s answered %d without an access_token", ErrTokenRequest, redactURL(tokenURL), resp.StatusCode)
-	}
 	lifetime := time.Duration(a.TokenLifetime)
 	if lifetime <= 0 {
 		lifetime = m.o.defaultLifetime
 	}
-	if s := fields["expires_in"]; s != "" {
-		if n, err := strconv.ParseFloat(s, 64); err == nil && n > 0 {
-			lifetime = time.Duration(n * float64(time.Second))
-		}
+	t, expiresIn, err := checkToken(fields)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s answered %d with %v; nothing was stored", ErrTokenRequest, redactURL(tokenURL), resp.StatusCode, err)
+	}
+	if expiresIn > 0 {
+		lifetime = expiresIn
 	}
 	t.Lifetime = lifetime
 	t.Expiry = start.Add(lifetime)
 	return t, nil
+}
+
+// notScalar stands for a JSON object or array in a token answer: it fails
+// every check of checkToken.
+const notScalar = "\x00"
+
+// checkToken turns the fields of a successful token answer into a Token,
+// or says what makes it unusable: an access or refresh token that is not
+// printable ASCII without spaces (it would break or inject headers), a
+// token_type other than bearer (any case) or none, or an expires_in that
+// is not a non-negative decimal number. A huge expires_in is clamped to
+// MaxTokenLifetime; 0 or none gives 0 (the caller's default).
+func checkToken(fields map[string]string) (*Token, time.Duration, error) {
+	t := &Token{AccessToken: fields["access_token"], TokenType: fields["token_type"], RefreshToken: fields["refresh_token"], Scope: fields["scope"]}
+	if t.AccessToken == "" {
+		return nil, 0, errors.New("no access_token")
+	}
+	if !printableToken(t.AccessToken) {
+		return nil, 0, errors.New("an access_token that is not printable text (control characters, spaces or an object)")
+	}
+	if t.RefreshToken != "" && !printableToken(t.RefreshToken) {
+		return nil, 0, errors.New("a refresh_token that is not printable text (control characters, spaces or an object)")
+	}
+	if t.TokenType != "" && !strings.EqualFold(t.TokenType, "bearer") {
+		return nil, 0, fmt.Errorf("token_type %q (Nectar sends bearer tokens only)", preview(t.TokenType, 30))
+	}
+	if strings.ContainsRune(t.Scope, 0) {
+		t.Scope = ""
+	}
+	s := fields["expires_in"]
+	if s == "" {
+		return t, 0, nil
+	}
+	if !decimalRE.MatchString(s) {
+		return nil, 0, fmt.Errorf("expires_in %q, which is not a number of seconds", preview(strings.ReplaceAll(s, notScalar, "{…}"), 30))
+	}
+	n, err := strconv.ParseFloat(s, 64)
+	if err != nil || n >= MaxTokenLifetime.Seconds() {
+		return t, MaxTokenLifetime, nil // digits only: too large to parse is too large
+	}
+	return t, time.Duration(n * float64(time.Second)), nil
+}
+
+var decimalRE = regexp.MustCompile(`^[0-9]+(\.[0-9]+)?$`)
+
+// printableToken reports whether s is visible ASCII (RFC 6750's b64token
+// and more, but never a control character or a space).
+func printableToken(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] < 0x21 || s[i] > 0x7e {
+			return false
+		}
+	}
+	return true
 }
 
 // parseTokenBody reads a token answer: JSON (the standard), or
@@ -344,7 +484,9 @@ func parseTokenBody(contentType string, body []byte) map[string]string {
 			case nil:
 			default:
 				// An error object such as {"error":{"code":…}}: keep a trace
-				// of it without its content.
+				// of it without its content. Other objects and arrays fail
+				// checkToken.
+				out[k] = notScalar
 				if k == "error" {
 					out[k] = "error"
 				}

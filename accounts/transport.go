@@ -152,13 +152,21 @@ func (t *transport) send(ctx context.Context, req *http.Request, e *entry, la *l
 		resp.Body.Close()
 		return nil, err
 	}
+	if tok2.AccessToken == tok.AccessToken {
+		// Renewed moments ago and refused again: not renewed (NoRenewWindow).
+		return resp, nil
+	}
 	out2, err := withToken(req, la, tok2.AccessToken, true)
 	if err != nil {
 		return resp, nil
 	}
 	io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 	resp.Body.Close()
-	return t.base.RoundTrip(out2)
+	resp2, err := t.base.RoundTrip(out2)
+	if err == nil && t.authFailed(resp2, a) {
+		t.m.refusedFresh(e, tok2.AccessToken) // not renewed again for NoRenewWindow
+	}
+	return resp2, err
 }
 
 // withToken returns a copy of req carrying the access token. again means

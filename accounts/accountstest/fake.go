@@ -45,6 +45,16 @@ type Provider struct {
 	// RefuseAs is how the API refuses an unknown token: 401 (default), 403,
 	// or 200 for {"error":{"code":"602"}}.
 	RefuseAs int
+	// RefuseAll makes the API refuse every token, even valid ones (an API
+	// that always answers 401, or whose ordinary errors match a rule).
+	RefuseAll bool
+	// Override replaces fields of issued token answers; a json.RawMessage
+	// value is sent as it is (expires_in: 1e20, a token with CR/LF…).
+	Override map[string]any
+	// TokenHook, when set, sees every /token request first; when it
+	// returns true it has answered and the fake does nothing more (a
+	// token endpoint that fails, redirects or stalls).
+	TokenHook func(w http.ResponseWriter, r *http.Request) bool
 
 	tokenRequests atomic.Int64
 	apiRequests   atomic.Int64
@@ -146,6 +156,12 @@ func (p *Provider) fail(w http.ResponseWriter, status int, code string) {
 
 func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	p.tokenRequests.Add(1)
+	p.mu.Lock()
+	hook := p.TokenHook
+	p.mu.Unlock()
+	if hook != nil && hook(w, r) {
+		return
+	}
 	if err := r.ParseForm(); err != nil {
 		p.fail(w, 400, "invalid_request")
 		return
@@ -219,6 +235,9 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	if s := r.PostForm.Get("scope"); s != "" {
 		out["scope"] = s
 	}
+	for k, v := range p.Override {
+		out[k] = v
+	}
 	w.Header().Set("Content-Type", "application/json")
 	json.NewEncoder(w).Encode(out)
 }
@@ -232,7 +251,7 @@ func (p *Provider) api(w http.ResponseWriter, r *http.Request) {
 		tok = r.URL.Query().Get("access_token")
 	}
 	p.mu.Lock()
-	ok, refuse := p.access[tok], p.RefuseAs
+	ok, refuse := p.access[tok] && !p.RefuseAll, p.RefuseAs
 	p.mu.Unlock()
 	w.Header().Set("Content-Type", "application/json")
 	if !ok {

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"github.com/nectar-run/nectar/engine/store/open"
 	"io"
@@ -288,19 +289,31 @@ func accountsListCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			// One unreadable record does not hide the others: they are
+			// listed, and it is flagged.
 			list, err := m.List(cmd.Context())
-			if err != nil {
+			var broken *accounts.ListError
+			if err != nil && !errors.As(err, &broken) {
 				return err
+			}
+			if broken != nil {
+				fmt.Fprintf(g.stderr, "warning: %v\n", broken)
 			}
 			if asJSON {
 				type row struct {
 					*accounts.Account
-					State string `json:"state"`
+					State   string `json:"state"`
+					Problem string `json:"problem,omitempty"`
 				}
 				rows := make([]row, 0, len(list))
 				for _, a := range list {
 					st, _ := m.Status(cmd.Context(), a.Name)
-					rows = append(rows, row{a, tokenState(st, a.Type)})
+					rows = append(rows, row{Account: a.Masked(), State: tokenState(st, a.Type)})
+				}
+				if broken != nil {
+					for _, u := range broken.Unreadable {
+						rows = append(rows, row{Account: &accounts.Account{Name: u.Name}, State: "unreadable", Problem: u.Problem})
+					}
 				}
 				return writeJSON(g.stdout, rows)
 			}
@@ -309,6 +322,11 @@ func accountsListCmd(g *globals) *cobra.Command {
 			for _, a := range list {
 				st, _ := m.Status(cmd.Context(), a.Name)
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Name, a.Type, where(a), tokenState(st, a.Type))
+			}
+			if broken != nil {
+				for _, u := range broken.Unreadable {
+					fmt.Fprintf(tw, "%s\t-\t-\tunreadable: %s\n", u.Name, u.Problem)
+				}
 			}
 			return tw.Flush()
 		},
@@ -358,6 +376,7 @@ func accountsShowCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
+			a = a.Masked() // token_params and token_headers values too
 			if asJSON {
 				return writeJSON(g.stdout, struct {
 					*accounts.Account
@@ -627,6 +646,10 @@ func providersListCmd(g *globals) *cobra.Command {
 				if p.Builtin() {
 					kind = "built-in"
 				}
+				if p.Problem() != "" {
+					fmt.Fprintf(tw, "%s\t%s\tunusable: %s\n", p.Name, kind, p.Problem())
+					continue
+				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Name, kind, p.AuthURL)
 			}
 			return tw.Flush()
@@ -741,7 +764,7 @@ func providersAddCmd(g *globals) *cobra.Command {
 	f.StringVar(&p.Prompt, "prompt", "", "prompt parameter: consent, login, none or select_account")
 	f.StringArrayVar(&scopes, "scope", nil, "scopes every account of this provider gets (repeatable)")
 	f.StringVar(&p.ScopeDelimiter, "scope-delimiter", "", "joins scopes (default a space)")
-	f.StringArrayVar(&params, "param", nil, "extra consent-URL parameter key=value (repeatable)")
+	f.StringArrayVar(&params, "param", nil, "extra consent-URL parameter key=value (repeatable; not response_type, client_id, redirect_uri, state, code_challenge, code_challenge_method)")
 	f.BoolVar(&noPKCE, "no-pkce", false, "do not send a PKCE challenge (servers that reject it)")
 	f.BoolVar(&p.RedirectOnRefresh, "redirect-on-refresh", false, "send redirect_uri with refresh requests too")
 	f.StringVar(&p.TokenLocation, "token-location", "", "where API requests carry the token: header, query or body")

@@ -3,7 +3,9 @@ package main
 import (
 	"bufio"
 	"bytes"
+	"context"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -13,6 +15,7 @@ import (
 	"sync/atomic"
 	"testing"
 
+	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/accounts/accountstest"
 	"github.com/nectar-run/nectar/engine/secret"
 	"github.com/nectar-run/nectar/engine/store/bolt"
@@ -133,7 +136,8 @@ steps:
 	outputs = append(outputs, out, errText)
 
 	out, errText, code = nectar(t, "", dd, "accounts", "rotate-key")
-	if code != 0 || !strings.Contains(out, "resealed 4 values") {
+	// 2 accounts, 2 tokens, 1 provider (sealed since issue #19)
+	if code != 0 || !strings.Contains(out, "resealed 5 values") {
 		t.Fatalf("rotate-key: exit %d\n%s%s", code, out, errText)
 	}
 	if out, _, code := nectar(t, "", dd, "accounts", "test", "crm"); code != 0 {
@@ -194,4 +198,70 @@ func hostOf(raw string) string {
 		panic(err)
 	}
 	return u.Host
+}
+
+// TestAccountsListingMasksAndFlagsUnreadable: token_params and
+// token_headers values (often keys) are masked by accounts show, list
+// --json and GET /api/accounts; an unreadable account record is flagged
+// while the others are still listed.
+func TestAccountsListingMasksAndFlagsUnreadable(t *testing.T) {
+	t.Setenv(secret.EnvKey, "")
+	os.Unsetenv(secret.EnvKey)
+	fake := accountstest.New(t)
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	secretFile := filepath.Join(dir, "secret.txt")
+	os.WriteFile(secretFile, []byte(accountstest.ClientSecret+"\n"), 0o600)
+	dd := "--data-dir=" + data
+	for _, name := range []string{"crm", "zeta"} {
+		if out, errOut, code := nectar(t, "", dd, "accounts", "create", name, "--type", "oauth2-client-credentials", "--token-url", fake.URL+"/token",
+			"--client-id", accountstest.ClientID, "--client-secret-file", secretFile,
+			"--token-request-param", "audience=aud-secret-1", "--token-request-header", "X-Api-Key=hdr-secret-2"); code != 0 {
+			t.Fatalf("create %s: %s%s", name, out, errOut)
+		}
+	}
+	st, err := bolt.Open(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := st.Put(context.Background(), "accounts", "broken", []byte("not a sealed record")); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+
+	var outputs []string
+	for _, args := range [][]string{{"accounts", "list"}, {"accounts", "list", "--json"}, {"accounts", "show", "crm"}, {"accounts", "show", "crm", "--json"}} {
+		out, errOut, code := nectar(t, "", append([]string{dd}, args...)...)
+		if code != 0 {
+			t.Fatalf("nectar %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+		}
+		if args[1] == "list" && (!strings.Contains(out, "crm") || !strings.Contains(out, "zeta") || !strings.Contains(out, "broken") || !strings.Contains(out, "unreadable")) {
+			t.Fatalf("nectar %s does not list the readable accounts and flag the broken one:\n%s%s", strings.Join(args, " "), out, errOut)
+		}
+		outputs = append(outputs, out+errOut)
+	}
+
+	st, err = bolt.Open(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	sealer, _, err := secret.Load(data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := httptest.NewRecorder()
+	accountMounts(accounts.NewManager(st, sealer), slog.New(slog.DiscardHandler))[0].Handler.ServeHTTP(rec, httptest.NewRequest("GET", "/api/accounts", nil))
+	api := rec.Body.String()
+	if rec.Code != 200 || !strings.Contains(api, `"crm"`) || !strings.Contains(api, `"broken"`) || !strings.Contains(api, "unreadable") {
+		t.Fatalf("GET /api/accounts: %d %s", rec.Code, api)
+	}
+	outputs = append(outputs, api)
+	for _, o := range outputs {
+		for _, s := range []string{"aud-secret-1", "hdr-secret-2", accountstest.ClientSecret} {
+			if strings.Contains(o, s) {
+				t.Errorf("output shows %q:\n%s", s, o)
+			}
+		}
+	}
 }

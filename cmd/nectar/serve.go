@@ -202,6 +202,9 @@ unless --log-format text.`,
 			if err != nil {
 				return err
 			}
+			if err := srv.Registry().Register(am.Collector()); err != nil {
+				return fmt.Errorf("registering the accounts metrics: %w", err)
+			}
 			hs := srv.HTTPServer(lim)
 			info, _ := json.Marshal(map[string]any{"addr": ln.Addr().String(), "pid": os.Getpid()})
 			infoPath := filepath.Join(g.dataDir, serveFile)
@@ -324,19 +327,27 @@ func loadAdminKey(dataDir string) (string, error) {
 // accountMounts adds the accounts endpoints to the management API.
 func accountMounts(am *accounts.Manager, log *slog.Logger) []server.Mount {
 	list := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		// Unreadable records are listed as such, after the others.
 		all, err := am.List(r.Context())
-		if err != nil {
+		var broken *accounts.ListError
+		if err != nil && !errors.As(err, &broken) {
 			apiError(w, http.StatusInternalServerError, err.Error())
 			return
 		}
 		type row struct {
 			*accounts.Account
-			Status any `json:"status,omitempty"`
+			Status  any    `json:"status,omitempty"`
+			Problem string `json:"problem,omitempty"`
 		}
 		out := make([]row, 0, len(all))
 		for _, a := range all {
 			st, _ := am.Status(r.Context(), a.Name)
-			out = append(out, row{a, st})
+			out = append(out, row{Account: a.Masked(), Status: st})
+		}
+		if broken != nil {
+			for _, u := range broken.Unreadable {
+				out = append(out, row{Account: &accounts.Account{Name: u.Name}, Status: "unreadable", Problem: u.Problem})
+			}
 		}
 		apiJSON(w, http.StatusOK, out)
 	})
