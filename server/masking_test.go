@@ -103,7 +103,7 @@ steps:
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx := context.Background()
 	am := accounts.NewManager(st, sealer, accounts.WithLogger(log))
-	if err := am.Put(ctx, &accounts.Account{Name: "partner", Type: "api-key", KeyName: "api_key", KeyIn: "query", APIKey: secret.New(accountKey)}); err != nil {
+	if err := am.Put(ctx, &accounts.Account{Name: "partner", Type: "api-key", KeyName: "api_key", KeyIn: "query", APIKey: secret.New(accountKey), BaseURL: upstream.URL}); err != nil {
 		t.Fatal(err)
 	}
 	rt := &engine.Runtime{Logger: log}
