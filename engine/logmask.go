@@ -68,7 +68,7 @@ func (m *maskHandler) attr(a slog.Attr, secrets []string) slog.Attr {
 	case slog.KindAny:
 		switch x := v.Any().(type) {
 		case *value.Object, []any:
-			if nv := maskValue(x, secrets); !sameValue(nv, x) {
+			if nv := maskValue(x, secrets); !value.Same(nv, x) {
 				return slog.Any(a.Key, nv)
 			}
 		case error:
@@ -87,56 +87,10 @@ func (m *maskHandler) attr(a slog.Attr, secrets []string) slog.Attr {
 // maskValue returns v with secrets masked in its strings; parts without
 // any are shared, not copied.
 func maskValue(v any, secrets []string) any {
-	switch t := v.(type) {
-	case string:
-		return MaskSecrets(t, secrets)
-	case *value.Object:
-		var out *value.Object
-		for i := range t.Len() {
-			_, c := t.At(i)
-			nc := maskValue(c, secrets)
-			if out == nil && !sameValue(nc, c) {
-				out = t.Clone()
-			}
-			if out != nil {
-				out.SetAt(i, nc)
-			}
+	return value.Replace(v, func(_ string, c any) (any, bool) {
+		if s, ok := c.(string); ok {
+			return MaskSecrets(s, secrets), true
 		}
-		if out == nil {
-			return t
-		}
-		return out
-	case []any:
-		var out []any
-		for i, c := range t {
-			nc := maskValue(c, secrets)
-			if out == nil && !sameValue(nc, c) {
-				out = append([]any(nil), t...)
-			}
-			if out != nil {
-				out[i] = nc
-			}
-		}
-		if out == nil {
-			return t
-		}
-		return out
-	}
-	return v
-}
-
-// sameValue reports whether maskValue left c alone.
-func sameValue(a, b any) bool {
-	switch x := a.(type) {
-	case *value.Object:
-		y, ok := b.(*value.Object)
-		return ok && x == y
-	case []any:
-		y, ok := b.([]any)
-		return ok && len(x) == len(y) && (len(x) == 0 || &x[0] == &y[0])
-	case string:
-		y, ok := b.(string)
-		return ok && x == y
-	}
-	return true
+		return nil, false
+	})
 }

@@ -1189,66 +1189,18 @@ func (m *masker) appendJSON(dst []byte, v any) ([]byte, error) {
 // mask returns v with sensitive values replaced; parts without any are
 // shared, not copied.
 func (m *masker) mask(v any) any {
-	switch t := v.(type) {
-	case *value.Object:
-		var out *value.Object
-		for i := range t.Len() {
-			k, c := t.At(i)
-			var nc any
-			if m.sensitive(k) && c != nil {
-				if m.noting {
-					m.note(c, true)
-				}
-				nc = "***"
-			} else {
-				nc = m.mask(c)
+	return value.Replace(v, func(k string, c any) (any, bool) {
+		if c != nil && k != "" && m.sensitive(k) {
+			if m.noting {
+				m.note(c, true)
 			}
-			if out == nil && !same(nc, c) {
-				out = t.Clone()
-			}
-			if out != nil {
-				out.SetAt(i, nc)
-			}
+			return "***", true
 		}
-		if out == nil {
-			return t
+		if s, ok := c.(string); ok {
+			return m.str(s), true
 		}
-		return out
-	case []any:
-		var out []any
-		for i, c := range t {
-			nc := m.mask(c)
-			if out == nil && !same(nc, c) {
-				out = append([]any(nil), t...)
-			}
-			if out != nil {
-				out[i] = nc
-			}
-		}
-		if out == nil {
-			return t
-		}
-		return out
-	case string:
-		return m.str(t)
-	}
-	return v
-}
-
-// same reports whether mask left c alone (pointer identity for containers).
-func same(a, b any) bool {
-	switch x := a.(type) {
-	case *value.Object:
-		y, ok := b.(*value.Object)
-		return ok && x == y
-	case []any:
-		y, ok := b.([]any)
-		return ok && len(x) == len(y) && (len(x) == 0 || &x[0] == &y[0])
-	case string:
-		y, ok := b.(string)
-		return ok && x == y
-	}
-	return true
+		return nil, false
+	})
 }
 
 // Filter selects records for List.

@@ -94,59 +94,10 @@ const masked = "***"
 // mask returns v with the values of sensitive keys replaced by ***, at any
 // depth. Parts without any are shared, not copied; v itself is not changed.
 func mask(v any, sensitive func(string) bool) any {
-	switch t := v.(type) {
-	case *value.Object:
-		var out *value.Object
-		for i := range t.Len() {
-			k, c := t.At(i)
-			nc := c
-			if c != nil && sensitive(k) {
-				nc = masked
-			} else {
-				nc = mask(c, sensitive)
-			}
-			if out == nil && !same(nc, c) {
-				out = t.Clone()
-			}
-			if out != nil {
-				out.SetAt(i, nc)
-			}
+	return value.Replace(v, func(k string, c any) (any, bool) {
+		if c != nil && k != "" && sensitive(k) {
+			return masked, true
 		}
-		if out == nil {
-			return t
-		}
-		return out
-	case []any:
-		var out []any
-		for i, c := range t {
-			nc := mask(c, sensitive)
-			if out == nil && !same(nc, c) {
-				out = slices.Clone(t)
-			}
-			if out != nil {
-				out[i] = nc
-			}
-		}
-		if out == nil {
-			return t
-		}
-		return out
-	}
-	return v
-}
-
-// same reports whether mask left c alone: only objects and lists change.
-func same(a, b any) bool {
-	switch x := a.(type) {
-	case *value.Object:
-		y, ok := b.(*value.Object)
-		return ok && x == y
-	case []any:
-		y, ok := b.([]any)
-		return ok && len(x) == len(y) && (len(x) == 0 || &x[0] == &y[0])
-	case string:
-		y, ok := b.(string)
-		return ok && x == y
-	}
-	return true
+		return nil, false
+	})
 }
