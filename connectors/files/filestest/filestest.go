@@ -252,3 +252,33 @@ func Reply(w http.ResponseWriter, contentType string, status int, v any) {
 	w.WriteHeader(status)
 	json.NewEncoder(w).Encode(v)
 }
+
+// HostRule checks that a step sends no token to a host that is not its
+// account's: for an account of provider (whose API host apiHost must be
+// named in the error) and for a bearer account whose base_url is
+// pinnedBaseURL, the step that step(account) builds fails with 403 naming
+// the host of fakeURL and allowed_hosts, and requests (the fake's log) stays
+// empty. load loads a pipeline of that step.
+func HostRule(t *testing.T, e *Env, provider, apiHost, pinnedBaseURL, fakeURL string, load func(src string) *engine.Pipeline, step func(account string) string, requests func() []string) {
+	t.Helper()
+	ctx := context.Background()
+	if err := e.M.Put(ctx, &accounts.Account{Name: "viaprovider", Type: accounts.TypeOAuth2, Provider: provider, ClientID: "id"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.M.Put(ctx, &accounts.Account{Name: "pinned", Type: accounts.TypeBearer, Token: secret.New(Token), BaseURL: pinnedBaseURL}); err != nil {
+		t.Fatal(err)
+	}
+	host := strings.TrimPrefix(strings.TrimPrefix(fakeURL, "http://"), "https://")
+	for _, name := range []string{"viaprovider", "pinned"} {
+		t.Run(name, func(t *testing.T) {
+			_, err := e.Run(load(step(name)), `{}`)
+			ee := engine.AsError(err)
+			if ee == nil || ee.Code != 403 || !strings.Contains(ee.Message, host) || !strings.Contains(ee.Message, "allowed_hosts") || (name == "viaprovider" && !strings.Contains(ee.Message, apiHost)) {
+				t.Fatalf("error %v; want a 403 naming the host and allowed_hosts", err)
+			}
+		})
+	}
+	if log := requests(); len(log) != 0 {
+		t.Fatalf("the fake got requests: %v", log)
+	}
+}
