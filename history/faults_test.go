@@ -1,7 +1,6 @@
 package history_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -12,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nectar-run/nectar/engine/enginetest"
 	"github.com/nectar-run/nectar/engine/store"
 	"github.com/nectar-run/nectar/engine/store/postgres"
 	"github.com/nectar-run/nectar/engine/store/postgres/pgtest"
@@ -195,7 +195,7 @@ func TestHistoryTrimConvergesAfterOutages(t *testing.T) {
 // Close's context ends are dropped, counted by Dropped and logged once.
 func TestHistoryDropsCountedAtClose(t *testing.T) {
 	c, st := pgCluster(t)
-	var logs syncBuffer
+	var logs enginetest.Log
 	r, err := history.New(context.Background(), st, history.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err != nil {
 		t.Fatal(err)
@@ -224,22 +224,4 @@ func TestHistoryDropsCountedAtClose(t *testing.T) {
 		t.Fatalf("%d log lines about dropped records; want 1:\n%s", got, logs.String())
 	}
 	t.Logf("PostgreSQL stopped at Close: %d records dropped and counted", r.Dropped())
-}
-
-// syncBuffer collects logs written concurrently.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
 }

@@ -23,6 +23,7 @@ import (
 	"github.com/nectar-run/nectar/connectors/objectstore"
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/enginetest"
 	"github.com/nectar-run/nectar/engine/store"
 	"github.com/nectar-run/nectar/engine/store/bolt"
 	"github.com/nectar-run/nectar/engine/store/postgres"
@@ -290,7 +291,7 @@ func TestReadyzFollowsStore(t *testing.T) {
 // error naming the execution; the detail stays in the log and the record.
 func TestStoreFailureAnswersGenerically(t *testing.T) {
 	c := cluster(t)
-	var logs syncBuffer
+	var logs enginetest.Log
 	rt := &engine.Runtime{}
 	e := startPG(t, c, nil, func(o *server.Options) {
 		o.Shipped = pipelines.FS

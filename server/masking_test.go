@@ -22,6 +22,7 @@ import (
 	"github.com/nectar-run/nectar/connectors/objectstore"
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/enginetest"
 	"github.com/nectar-run/nectar/engine/secret"
 	"github.com/nectar-run/nectar/engine/store"
 	"github.com/nectar-run/nectar/engine/store/bolt"
@@ -99,7 +100,7 @@ steps:
 	if err != nil {
 		t.Fatal(err)
 	}
-	logs := &syncBuffer{}
+	logs := &enginetest.Log{}
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx := context.Background()
 	am := accounts.NewManager(st, sealer, accounts.WithLogger(log))

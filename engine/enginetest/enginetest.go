@@ -103,7 +103,8 @@ func WantLoadError(tb testing.TB, file, src, want string) {
 	}
 }
 
-// Log collects what a logger from CaptureLog writes, as JSON lines.
+// Log collects what a logger from CaptureLog writes, as JSON lines; it is
+// also a log destination safe for concurrent writes.
 type Log struct {
 	mu  sync.Mutex
 	buf bytes.Buffer
@@ -114,6 +115,20 @@ func (l *Log) Write(b []byte) (int, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.buf.Write(b)
+}
+
+// String returns everything written so far.
+func (l *Log) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.buf.String()
+}
+
+// Bytes returns a copy of everything written so far.
+func (l *Log) Bytes() []byte {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return bytes.Clone(l.buf.Bytes())
 }
 
 // CaptureLog returns a logger writing JSON lines at level and up, and the

@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"log/slog"
@@ -11,28 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nectar-run/nectar/engine/enginetest"
 	"github.com/nectar-run/nectar/engine/store"
 	"github.com/nectar-run/nectar/engine/store/postgres"
 	"github.com/nectar-run/nectar/engine/store/postgres/pgtest"
 )
-
-// syncBuffer is a log destination safe for concurrent writes.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (b *syncBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.Write(p)
-}
-
-func (b *syncBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.b.String()
-}
 
 // silentServer accepts connections on loopback and never writes a byte: a
 // PostgreSQL that hangs after accept.
@@ -73,7 +55,7 @@ func silentServer(t *testing.T) string {
 func TestOpenSilentServer(t *testing.T) {
 	t.Parallel()
 	addr := silentServer(t)
-	var logs syncBuffer
+	var logs enginetest.Log
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	// The watchdog only keeps a regression from hanging the suite: it is far
 	// beyond the default timeout, and the test fails if it is what ended Open.
