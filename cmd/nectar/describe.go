@@ -23,7 +23,7 @@ trigger and step declarations, for editors (VS Code's YAML extension, JetBrains 
 
 and, in a pipeline file, "# yaml-language-server: $schema=nectar.schema.json" (VS Code)
 or "# $schema: nectar.schema.json" (JetBrains). See docs/pipelines.md, "Editor support".`,
-		Args:  cobra.NoArgs,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := value.Encode(engine.Schema())
 			if err != nil {
