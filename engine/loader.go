@@ -274,7 +274,7 @@ type stepCommon struct {
 	Description string      `yaml:"description" doc:"free text for readers"`
 	If          Condition   `yaml:"if" doc:"condition: the step runs only when it is true"`
 	From        Expr        `yaml:"from" doc:"expression: the step's input instead of the whole message"`
-	To          string      `yaml:"to" doc:"where the result goes: vars.NAME, or message.PATH to set it inside the message; default: it replaces the message"`
+	To          string      `yaml:"to" pattern:"^\\s*(vars(\\.[^.]+)+|message(\\.[^.]+)*)\\s*$" doc:"where the result goes: vars.NAME, or message.PATH to set it inside the message; default: it replaces the message"`
 	OnError     string      `yaml:"on_error" enum:"fail,continue" doc:"fail (default) or continue: continue makes the error object the step's result"`
 	Retry       RetryPolicy `yaml:"retry" doc:"run the step again on failure"`
 	Timeout     Duration    `yaml:"timeout" doc:"duration: the step fails with code 504 when it runs longer"`

@@ -197,12 +197,17 @@ func scalarForm(t reflect.Type) *value.Object {
 	return nil
 }
 
-// fieldSchema is the schema of one option of struct t, with its enum,
-// default and doc.
+// fieldSchema is the schema of one option of struct t, with its pattern,
+// enum, default and doc.
 func fieldSchema(t reflect.Type, f fieldInfo) *value.Object {
-	ft := t.FieldByIndex(f.index).Type
+	sf := t.FieldByIndex(f.index)
+	ft := sf.Type
 	var s *value.Object
-	if len(f.enum) > 0 && ft.Kind() == reflect.String {
+	if p := sf.Tag.Get("pattern"); p != "" && ft.Kind() == reflect.String {
+		// A pattern tag tells editors the shape a string option's own
+		// check (in the loader or the connector) wants.
+		s = value.ObjectOf("type", "string", "pattern", p)
+	} else if len(f.enum) > 0 && ft.Kind() == reflect.String {
 		// decodeStruct checks the enum of string options only.
 		enum := make([]any, len(f.enum))
 		for i, e := range f.enum {
