@@ -18,9 +18,15 @@ import (
 // single value; a Dynamic (set, body, …) takes any value. So a file Nectar
 // loads validates, and the schema still rejects an unknown connector,
 // trigger or option, a step with no or two connectors, and a value of the
-// wrong kind for a boolean, number, duration, list or object option. The few
-// checks it cannot express (an expression's syntax, a cron line, a file named
-// by an option) are `nectar validate`'s.
+// wrong kind for a boolean, number, duration, list or object option. It is
+// stricter than the loader in one place, on purpose: a boolean option takes
+// true or false and a number option a number, not the text ("true", 1, "3")
+// strconv would also read. The checks it cannot express (an expression's
+// syntax, a cron line, a file named by an option) are `nectar validate`'s.
+//
+// The schema uses only keywords that mean the same in draft 7, for editors
+// that know no later draft; cmd/nectar's tests validate every shipped
+// pipeline with it under both.
 func Schema() *value.Object {
 	stepProps := value.NewObject(32)
 	for _, f := range structFields(stepCommonType) {
