@@ -113,7 +113,8 @@ func jsonable(v any) (any, error) {
 }
 
 // pipelineFiles lists the YAML files of pipelines/, examples/, the
-// connectors' examples and golden cases, and this command's testdata.
+// connectors' examples and golden cases, and this command's testdata, but
+// for globals files (globals.yaml, NAME.globals.yaml).
 func pipelineFiles(t *testing.T) []string {
 	t.Helper()
 	root := filepath.Join("..", "..")
@@ -122,6 +123,10 @@ func pipelineFiles(t *testing.T) []string {
 		err := filepath.WalkDir(filepath.Join(root, dir), func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
+			}
+			base := d.Name()
+			if base == "globals.yaml" || strings.HasSuffix(base, ".globals.yaml") {
+				return nil // an environment's --globals file, not a pipeline
 			}
 			if ext := filepath.Ext(path); !d.IsDir() && (ext == ".yaml" || ext == ".yml") {
 				files = append(files, path)
