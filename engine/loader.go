@@ -266,17 +266,31 @@ func checkName(s string) error {
 	return nil
 }
 
-// stepOptions are the keys every step accepts next to its connector key.
-var stepOptions = map[string]string{
-	"name":        "a name for the step, shown in errors, logs and traces",
-	"description": "free text for readers",
-	"if":          "condition: the step runs only when it is true",
-	"from":        "expression: the step's input instead of the whole message",
-	"to":          "where the result goes: vars.NAME, or message.PATH to set it inside the message; default: it replaces the message",
-	"on_error":    "fail (default) or continue: continue makes the error object the step's result",
-	"retry":       "{attempts, backoff, max_backoff, codes}: run the step again on failure",
-	"timeout":     "duration: the step fails with code 504 when it runs longer",
+// stepCommon declares the options every step accepts next to its connector
+// key, for the registry, the schema and the docs; stepOption decodes each
+// into the type declared here.
+type stepCommon struct {
+	Name        string      `yaml:"name" doc:"a name for the step, shown in errors, logs and traces"`
+	Description string      `yaml:"description" doc:"free text for readers"`
+	If          Condition   `yaml:"if" doc:"condition: the step runs only when it is true"`
+	From        Expr        `yaml:"from" doc:"expression: the step's input instead of the whole message"`
+	To          string      `yaml:"to" pattern:"^\\s*(vars(\\.[^.]+)+|message(\\.[^.]+)*)\\s*$" doc:"where the result goes: vars.NAME, or message.PATH to set it inside the message; default: it replaces the message"`
+	OnError     string      `yaml:"on_error" enum:"fail,continue" doc:"fail (default) or continue: continue makes the error object the step's result"`
+	Retry       RetryPolicy `yaml:"retry" doc:"run the step again on failure"`
+	Timeout     Duration    `yaml:"timeout" doc:"duration: the step fails with code 504 when it runs longer"`
 }
+
+var stepCommonType = reflect.TypeFor[stepCommon]()
+
+// stepOptions are the keys every step accepts next to its connector key,
+// with their docs.
+var stepOptions = func() map[string]string {
+	m := map[string]string{}
+	for _, f := range structFields(stepCommonType) {
+		m[f.name] = f.doc
+	}
+	return m
+}()
 
 func stepOptionNames() []string {
 	names := make([]string, 0, len(stepOptions))

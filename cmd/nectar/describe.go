@@ -16,8 +16,14 @@ func schemaCmd(g *globals) *cobra.Command {
 	return &cobra.Command{
 		Use:   "schema",
 		Short: "Print the JSON Schema of pipeline files",
-		Long:  "Print a JSON Schema of pipeline files, generated from the connector declarations (for editors: yaml-language-server).",
-		Args:  cobra.NoArgs,
+		Long: `Print a JSON Schema (draft 2020-12) of pipeline files, generated from the connector,
+trigger and step declarations, for editors (VS Code's YAML extension, JetBrains IDEs):
+
+  nectar schema > nectar.schema.json
+
+and, in a pipeline file, "# yaml-language-server: $schema=nectar.schema.json" (VS Code)
+or "# $schema: nectar.schema.json" (JetBrains). See docs/pipelines.md, "Editor support".`,
+		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			b, err := value.Encode(engine.Schema())
 			if err != nil {
