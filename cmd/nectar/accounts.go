@@ -65,7 +65,11 @@ func accountsCmd(g *globals) *cobra.Command {
 OAuth tokens are obtained, cached and renewed by themselves.
 
 Types: ` + strings.Join(accounts.Types, ", ") + `.
-Secrets are never given on the command line: pass --X-file PATH or --X-env VAR.`,
+Secrets are never given on the command line: pass --X-file PATH or --X-env VAR.
+
+While nectar serve runs on the same --data-dir, these commands go through its
+management API (the admin key: NECTAR_ADMIN_KEY, or admin.key in --data-dir),
+so changes apply at once; rotate-key refuses until the server stops.`,
 	}
 	cmd.AddCommand(accountsCreateCmd(g), accountsListCmd(g), accountsShowCmd(g), accountsDeleteCmd(g),
 		accountsAuthorizeCmd(g), accountsTestCmd(g), accountsImportCmd(g), accountsRotateKeyCmd(g))
@@ -414,7 +418,11 @@ func accountsAuthorizeCmd(g *globals) *cobra.Command {
 		Long: `Prints the provider's consent URL and waits for the provider to redirect the
 browser back to a loopback callback on 127.0.0.1 (the account's redirect_uri, or
 a random port). Register http://127.0.0.1 (any port) or the fixed redirect_uri
-with the provider's app. The tokens are stored sealed.`,
+with the provider's app. The tokens are stored sealed.
+
+While nectar serve runs on the same --data-dir, the server runs the flow (its
+callback listener, on this host's loopback) and stores the tokens; this
+command prints the consent URL and waits for the outcome.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			ops, err := g.accountOps(cmd.Context())
