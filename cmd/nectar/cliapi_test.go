@@ -183,6 +183,22 @@ steps:
 		t.Fatalf("the other data directory lists the server's executions:\n%s", out)
 	}
 
+	// A serve.json left by a killed server, whose address another
+	// server (A) took since: the commands use their own store.
+	dead := exec.Command("true")
+	if err := dead.Run(); err != nil {
+		t.Fatal(err)
+	}
+	info, _ := os.ReadFile(filepath.Join(dataA, "serve.json"))
+	var si map[string]any
+	json.Unmarshal(info, &si)
+	si["pid"] = dead.Process.Pid
+	stale, _ := json.Marshal(si)
+	os.WriteFile(filepath.Join(dataB, "serve.json"), stale, 0o600)
+	if out := run(0, "", b, "accounts", "list"); strings.Contains(out, "crm") || !strings.Contains(out, "local") {
+		t.Fatalf("with a stale serve.json naming another server's address:\n%s", out)
+	}
+
 	// Import, and delete.
 	file := filepath.Join(root, "accounts.yaml")
 	os.WriteFile(file, []byte("accounts:\n  - name: imported\n    type: bearer\n    token: ${file:secret.txt}\n    base_url: "+fake.URL+"\n"), 0o600)

@@ -10,7 +10,9 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/nectar-run/nectar/server"
@@ -76,6 +78,9 @@ func runningServer(g *globals) *apiClient {
 	if json.Unmarshal(b, &info) != nil || info.Addr == "" {
 		return nil
 	}
+	if info.PID != 0 && !processAlive(info.PID) {
+		return nil // left by a server that was killed
+	}
 	c := &apiClient{base: "http://" + info.Addr, key: readAdminKey(g.dataDir), pid: info.PID, dataDir: g.dataDir}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
@@ -104,6 +109,20 @@ func runningServer(g *globals) *apiClient {
 		return nil // serve.json is stale: another process listens there
 	}
 	return c
+}
+
+// processAlive reports whether process pid exists (on Windows, whether it
+// can be found).
+func processAlive(pid int) bool {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	if runtime.GOOS == "windows" {
+		return true
+	}
+	err = p.Signal(syscall.Signal(0))
+	return err == nil || errors.Is(err, syscall.EPERM)
 }
 
 // refuseWhileServing is for the commands that need the store to
