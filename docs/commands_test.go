@@ -123,7 +123,7 @@ func commands(lines []string) []command {
 		l = strings.TrimPrefix(l, "$ ")
 		for strings.HasSuffix(l, "\\") && i+1 < len(lines) {
 			i++
-			l = strings.TrimSuffix(l, "\\") + "\n" + lines[i]
+			l += "\n" + lines[i] // the backslash stays: bash joins the lines
 		}
 		if t := strings.TrimSpace(l); t == "" || strings.HasPrefix(t, "#") {
 			continue

@@ -96,15 +96,23 @@ func (lib *Library) All() []*Pipeline {
 
 // PipelineFiles lists the pipeline files (*.yaml, *.yml) in dir, not
 // descending into folders whose name starts with "." or "_" or testdata.
+// dir itself may be a symbolic link to a folder.
 func PipelineFiles(dir string) ([]string, error) {
 	var files []string
-	err := filepath.WalkDir(dir, func(path string, d fs.DirEntry, err error) error {
+	root := dir
+	if st, err := os.Lstat(dir); err == nil && st.Mode()&fs.ModeSymlink != 0 {
+		// A folder that is a symbolic link (a Kubernetes ConfigMap mount)
+		// is walked as the folder it points to: with a trailing separator
+		// the walk follows it, and the paths still start with dir.
+		root = dir + string(filepath.Separator)
+	}
+	err := filepath.WalkDir(root, func(path string, d fs.DirEntry, err error) error {
 		if err != nil {
 			return err
 		}
 		name := d.Name()
 		if d.IsDir() {
-			if path != dir && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata") {
+			if path != root && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata") {
 				return filepath.SkipDir
 			}
 			return nil

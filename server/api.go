@@ -29,6 +29,7 @@ import (
 //	GET    /api/pipelines/{name}          one pipeline, with its source
 //	POST   /api/pipelines/validate        validate a pipeline file sent as the body
 //	POST   /api/reload                    reload changed pipeline files
+//	POST   /api/run                       run a pipeline once (RunRequest → RunResult), recorded with trigger "run"
 //	GET    /api/executions                ?pipeline=&status=&trigger=&before=&limit=
 //	GET    /api/executions/{id}           one execution record
 //	GET    /api/consumers                 consumers (no secrets)
@@ -69,6 +70,7 @@ func (s *Server) apiHandler() http.Handler {
 		}
 		writeValue(w, http.StatusOK, res)
 	})
+	admin("POST /api/run", s.apiRun)
 	admin("GET /api/executions", s.apiExecutions)
 	admin("GET /api/executions/{id}", s.apiExecution)
 	admin("GET /api/consumers", func(w http.ResponseWriter, r *http.Request) {

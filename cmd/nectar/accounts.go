@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"github.com/nectar-run/nectar/engine/store/open"
 	"io"
@@ -66,7 +65,11 @@ func accountsCmd(g *globals) *cobra.Command {
 OAuth tokens are obtained, cached and renewed by themselves.
 
 Types: ` + strings.Join(accounts.Types, ", ") + `.
-Secrets are never given on the command line: pass --X-file PATH or --X-env VAR.`,
+Secrets are never given on the command line: pass --X-file PATH or --X-env VAR.
+
+While nectar serve runs on the same --data-dir, these commands go through its
+management API (the admin key: NECTAR_ADMIN_KEY, or admin.key in --data-dir),
+so changes apply at once; rotate-key refuses until the server stops.`,
 	}
 	cmd.AddCommand(accountsCreateCmd(g), accountsListCmd(g), accountsShowCmd(g), accountsDeleteCmd(g),
 		accountsAuthorizeCmd(g), accountsTestCmd(g), accountsImportCmd(g), accountsRotateKeyCmd(g))
@@ -182,16 +185,11 @@ An account with none of them is refused at every request.`,
 				test.SuccessValues = splitList(testValues)
 				a.Test = &test
 			}
-			m, err := g.accountsManager(cmd.Context())
+			ops, err := g.accountOps(cmd.Context())
 			if err != nil {
 				return err
 			}
-			if replace {
-				err = m.Put(cmd.Context(), &a)
-			} else {
-				err = m.Create(cmd.Context(), &a)
-			}
-			if err != nil {
+			if err := ops.put(cmd.Context(), &a, replace); err != nil {
 				return err
 			}
 			fmt.Fprintf(g.stdout, "created account %s (%s)\n", a.Name, a.Type)
@@ -285,48 +283,30 @@ func accountsListCmd(g *globals) *cobra.Command {
 		Short: "List accounts (never their secrets)",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			m, err := g.accountsManager(cmd.Context())
+			ops, err := g.accountOps(cmd.Context())
 			if err != nil {
 				return err
 			}
 			// One unreadable record does not hide the others: they are
 			// listed, and it is flagged.
-			list, err := m.List(cmd.Context())
-			var broken *accounts.ListError
-			if err != nil && !errors.As(err, &broken) {
+			rows, warning, err := ops.list(cmd.Context())
+			if err != nil {
 				return err
 			}
-			if broken != nil {
-				fmt.Fprintf(g.stderr, "warning: %v\n", broken)
+			if warning != "" {
+				fmt.Fprintf(g.stderr, "warning: %s\n", warning)
 			}
 			if asJSON {
-				type row struct {
-					*accounts.Account
-					State   string `json:"state"`
-					Problem string `json:"problem,omitempty"`
-				}
-				rows := make([]row, 0, len(list))
-				for _, a := range list {
-					st, _ := m.Status(cmd.Context(), a.Name)
-					rows = append(rows, row{Account: a.Masked(), State: tokenState(st, a.Type)})
-				}
-				if broken != nil {
-					for _, u := range broken.Unreadable {
-						rows = append(rows, row{Account: &accounts.Account{Name: u.Name}, State: "unreadable", Problem: u.Problem})
-					}
-				}
 				return writeJSON(g.stdout, rows)
 			}
 			tw := tabwriter.NewWriter(g.stdout, 2, 4, 2, ' ', 0)
 			fmt.Fprintln(tw, "NAME\tTYPE\tWHERE\tSTATE")
-			for _, a := range list {
-				st, _ := m.Status(cmd.Context(), a.Name)
-				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", a.Name, a.Type, where(a), tokenState(st, a.Type))
-			}
-			if broken != nil {
-				for _, u := range broken.Unreadable {
-					fmt.Fprintf(tw, "%s\t-\t-\tunreadable: %s\n", u.Name, u.Problem)
+			for _, r := range rows {
+				if r.State == "unreadable" {
+					fmt.Fprintf(tw, "%s\t-\t-\tunreadable: %s\n", r.Name, r.Problem)
+					continue
 				}
+				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, r.Type, where(r.Account), r.State)
 			}
 			return tw.Flush()
 		},
@@ -364,19 +344,15 @@ func accountsShowCmd(g *globals) *cobra.Command {
 		Short: "Show an account's definition and token state (secrets as ***)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := g.accountsManager(cmd.Context())
+			ops, err := g.accountOps(cmd.Context())
 			if err != nil {
 				return err
 			}
-			a, err := m.Get(cmd.Context(), args[0])
+			// Masked: token_params and token_headers values too.
+			a, st, err := ops.get(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			st, err := m.Status(cmd.Context(), a.Name)
-			if err != nil {
-				return err
-			}
-			a = a.Masked() // token_params and token_headers values too
 			if asJSON {
 				return writeJSON(g.stdout, struct {
 					*accounts.Account
@@ -421,11 +397,11 @@ func accountsDeleteCmd(g *globals) *cobra.Command {
 		Short: "Delete an account and its tokens",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := g.accountsManager(cmd.Context())
+			ops, err := g.accountOps(cmd.Context())
 			if err != nil {
 				return err
 			}
-			if err := m.Delete(cmd.Context(), args[0]); err != nil {
+			if err := ops.remove(cmd.Context(), args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(g.stdout, "deleted account %s\n", args[0])
@@ -442,18 +418,19 @@ func accountsAuthorizeCmd(g *globals) *cobra.Command {
 		Long: `Prints the provider's consent URL and waits for the provider to redirect the
 browser back to a loopback callback on 127.0.0.1 (the account's redirect_uri, or
 a random port). Register http://127.0.0.1 (any port) or the fixed redirect_uri
-with the provider's app. The tokens are stored sealed.`,
+with the provider's app. The tokens are stored sealed.
+
+While nectar serve runs on the same --data-dir, the server runs the flow (its
+callback listener, on this host's loopback) and stores the tokens; this
+command prints the consent URL and waits for the outcome.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := g.accountsManager(cmd.Context())
+			ops, err := g.accountOps(cmd.Context())
 			if err != nil {
 				return err
 			}
-			res, err := m.Authorize(cmd.Context(), args[0], accounts.AuthorizeOptions{
-				Timeout: timeout,
-				Prompt: func(u string) {
-					fmt.Fprintf(g.stdout, "Open this URL in a browser and consent:\n\n  %s\n\nWaiting for the provider to call back…\n", u)
-				},
+			res, err := ops.authorize(cmd.Context(), args[0], timeout, func(u string) {
+				fmt.Fprintf(g.stdout, "Open this URL in a browser and consent:\n\n  %s\n\nWaiting for the provider to call back…\n", u)
 			})
 			if err != nil {
 				return err
@@ -479,11 +456,11 @@ func accountsTestCmd(g *globals) *cobra.Command {
 		Short: "Get a token and send the account's test request; explain a failure",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := g.accountsManager(cmd.Context())
+			ops, err := g.accountOps(cmd.Context())
 			if err != nil {
 				return err
 			}
-			res, err := m.Test(cmd.Context(), args[0])
+			res, err := ops.test(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
@@ -520,11 +497,11 @@ func accountsImportCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return fmt.Errorf("%s: %w", args[0], err)
 			}
-			m, err := g.accountsManager(cmd.Context())
+			ops, err := g.accountOps(cmd.Context())
 			if err != nil {
 				return err
 			}
-			names, err := m.Import(cmd.Context(), f)
+			names, err := ops.importFile(cmd.Context(), f)
 			if err != nil {
 				return err
 			}
@@ -547,6 +524,9 @@ An interrupted rotation can be run again.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if err := refuseWhileServing(g, "nectar accounts rotate-key"); err != nil {
+				return err
+			}
 			st, err := g.openStore(ctx)
 			if err != nil {
 				return err
@@ -631,11 +611,11 @@ func providersListCmd(g *globals) *cobra.Command {
 		Short: "List providers: google, microsoft, mercadolivre and custom ones",
 		Args:  cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			m, err := g.accountsManager(cmd.Context())
+			ops, err := g.accountOps(cmd.Context())
 			if err != nil {
 				return err
 			}
-			list, err := m.Providers(cmd.Context())
+			list, err := ops.providers(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -643,11 +623,11 @@ func providersListCmd(g *globals) *cobra.Command {
 			fmt.Fprintln(tw, "NAME\tKIND\tAUTH URL")
 			for _, p := range list {
 				kind := "custom"
-				if p.Builtin() {
+				if p.Builtin {
 					kind = "built-in"
 				}
-				if p.Problem() != "" {
-					fmt.Fprintf(tw, "%s\t%s\tunusable: %s\n", p.Name, kind, p.Problem())
+				if p.Problem != "" {
+					fmt.Fprintf(tw, "%s\t%s\tunusable: %s\n", p.Name, kind, p.Problem)
 					continue
 				}
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Name, kind, p.AuthURL)
@@ -663,20 +643,20 @@ func providersShowCmd(g *globals) *cobra.Command {
 		Short: "Show a provider",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			m, err := g.accountsManager(cmd.Context())
+			ops, err := g.accountOps(cmd.Context())
 			if err != nil {
 				return err
 			}
-			p, err := m.Provider(cmd.Context(), args[0])
+			p, err := ops.provider(cmd.Context(), args[0])
 			if err != nil {
 				return err
 			}
-			b, err := yaml.Marshal(p)
+			b, err := yaml.Marshal(p.Provider)
 			if err != nil {
 				return err
 			}
 			g.stdout.Write(b)
-			if p.Builtin() {
+			if p.Builtin {
 				fmt.Fprintln(g.stdout, "builtin: true")
 			}
 			return nil
@@ -745,11 +725,11 @@ func providersAddCmd(g *globals) *cobra.Command {
 			if f.Changed("redirect-on-refresh") {
 				out.RedirectOnRefresh = p.RedirectOnRefresh
 			}
-			m, err := g.accountsManager(cmd.Context())
+			ops, err := g.accountOps(cmd.Context())
 			if err != nil {
 				return err
 			}
-			if err := m.PutProvider(cmd.Context(), out); err != nil {
+			if err := ops.putProvider(cmd.Context(), out); err != nil {
 				return err
 			}
 			fmt.Fprintf(g.stdout, "saved provider %s\n", out.Name)

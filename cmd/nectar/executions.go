@@ -79,7 +79,7 @@ otherwise they read the data directory.`,
 	}
 	list.Flags().StringVar(&pipeline, "pipeline", "", "only this pipeline")
 	list.Flags().StringVar(&status, "status", "", "only ok or failed executions")
-	list.Flags().StringVar(&trigger, "trigger", "", "only executions of this trigger (http, schedule, event)")
+	list.Flags().StringVar(&trigger, "trigger", "", "only executions of this trigger (http, schedule, event, run)")
 	list.Flags().StringVar(&before, "before", "", "only executions older than this id (paging)")
 	list.Flags().IntVar(&limit, "limit", 50, "at most this many")
 	list.Flags().BoolVar(&asJSON, "json", false, "print JSON")

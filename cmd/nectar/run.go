@@ -33,11 +33,19 @@ func runCmd(g *globals) *cobra.Command {
 standard input), or from standard input when it is not a terminal, else {}.
 The final message is printed as JSON. On failure the error object
 {"timestamp","error","code",…} is printed on standard error and the exit
-code is 1 (2 when the pipeline does not load, 3 when the input is not JSON).`,
+code is 1 (2 when the pipeline does not load, 3 when the input is not JSON).
+
+While nectar serve runs on the same --data-dir, the pipeline runs there
+(POST /api/run): with the server's accounts, object store and pipelines,
+recorded in its history (nectar executions list --trigger run). FILE is
+sent as it is; a NAME must be a pipeline the server serves.`,
 		Example: `  echo '{"name":"Ada"}' | nectar run greet.yaml
   nectar run greet.yaml --input in.json --var region=eu --globals prod.yaml`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
+			if c := runningServer(g); c != nil {
+				return runOnServer(cmd.Context(), g, c, args[0], input, vars, globalsFile, trace)
+			}
 			opts, err := loadOptions(globalsFile)
 			if err != nil {
 				fmt.Fprintf(g.stderr, "nectar: %v\n", err)

@@ -1,14 +1,12 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"net"
@@ -196,7 +194,7 @@ unless --log-format text.`,
 				Dir: dir, Shipped: shippedPipelines, Load: opts, Runtime: rt, Store: st, Consumers: cm, Bus: busOption(bus),
 				HistoryOff: noHistory,
 				History:    history.Options{MaxRecords: histMax, MaxAge: histAge, Snapshots: snapshots, Logger: log},
-				AdminKey:   adminKey, Mount: accountMounts(am, log),
+				AdminKey:   adminKey, Mount: append(accountMounts(am, log), serveMount()),
 				ReloadInterval: reload, Logger: log,
 			})
 			if err != nil {
@@ -206,7 +204,7 @@ unless --log-format text.`,
 				return fmt.Errorf("registering the accounts metrics: %w", err)
 			}
 			hs := srv.HTTPServer(lim)
-			info, _ := json.Marshal(map[string]any{"addr": ln.Addr().String(), "pid": os.Getpid()})
+			info, _ := json.Marshal(serveInfo{Addr: ln.Addr().String(), PID: os.Getpid()})
 			infoPath := filepath.Join(g.dataDir, serveFile)
 			if err := os.WriteFile(infoPath, info, 0o600); err != nil {
 				log.Warn("cannot write serve.json; nectar executions will not find this server", "error", err.Error())
@@ -324,62 +322,6 @@ func loadAdminKey(dataDir string) (string, error) {
 	return k, nil
 }
 
-// accountMounts adds the accounts endpoints to the management API.
-func accountMounts(am *accounts.Manager, log *slog.Logger) []server.Mount {
-	list := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		// Unreadable records are listed as such, after the others.
-		all, err := am.List(r.Context())
-		var broken *accounts.ListError
-		if err != nil && !errors.As(err, &broken) {
-			apiError(w, http.StatusInternalServerError, err.Error())
-			return
-		}
-		type row struct {
-			*accounts.Account
-			Status  any    `json:"status,omitempty"`
-			Problem string `json:"problem,omitempty"`
-		}
-		out := make([]row, 0, len(all))
-		for _, a := range all {
-			st, _ := am.Status(r.Context(), a.Name)
-			out = append(out, row{Account: a.Masked(), Status: st})
-		}
-		if broken != nil {
-			for _, u := range broken.Unreadable {
-				out = append(out, row{Account: &accounts.Account{Name: u.Name}, Status: "unreadable", Problem: u.Problem})
-			}
-		}
-		apiJSON(w, http.StatusOK, out)
-	})
-	authorize := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		name := r.PathValue("name")
-		urls := make(chan string, 1)
-		errc := make(chan error, 1)
-		go func() {
-			res, err := am.Authorize(context.Background(), name, accounts.AuthorizeOptions{Prompt: func(u string) { urls <- u }})
-			if err != nil {
-				log.Warn("account authorization failed", "account", name, "error", err.Error())
-				errc <- err
-				return
-			}
-			log.Info("account authorized", "account", name, "scope", res.Scope)
-		}()
-		select {
-		case u := <-urls:
-			apiJSON(w, http.StatusOK, map[string]string{"account": name, "consent_url": u,
-				"note": "open the consent URL in a browser on this host; the provider redirects to a loopback callback"})
-		case err := <-errc:
-			apiError(w, http.StatusBadRequest, err.Error())
-		case <-time.After(30 * time.Second):
-			apiError(w, http.StatusGatewayTimeout, "no consent URL")
-		}
-	})
-	return []server.Mount{
-		{Pattern: "GET /api/accounts", Handler: list},
-		{Pattern: "POST /api/accounts/{name}/authorize", Handler: authorize},
-	}
-}
-
 func apiJSON(w http.ResponseWriter, code int, v any) {
 	b, _ := json.Marshal(v)
 	w.Header().Set("Content-Type", "application/json")
@@ -390,90 +332,3 @@ func apiJSON(w http.ResponseWriter, code int, v any) {
 func apiError(w http.ResponseWriter, code int, msg string) {
 	apiJSON(w, code, map[string]any{"timestamp": time.Now().UnixMilli(), "error": msg, "code": code})
 }
-
-// apiClient talks to a running nectar serve of the same data directory.
-type apiClient struct {
-	base string
-	key  string
-}
-
-// runningServer returns a client for the server using --data-dir, or nil
-// when none answers.
-func runningServer(g *globals) *apiClient {
-	b, err := os.ReadFile(filepath.Join(g.dataDir, serveFile))
-	if err != nil {
-		return nil
-	}
-	var info struct {
-		Addr string `json:"addr"`
-	}
-	if json.Unmarshal(b, &info) != nil || info.Addr == "" {
-		return nil
-	}
-	key, err := loadAdminKey(g.dataDir)
-	if err != nil {
-		return nil
-	}
-	c := &apiClient{base: "http://" + info.Addr, key: key}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-	defer cancel()
-	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/healthz", nil)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return nil
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return nil
-	}
-	return c
-}
-
-// do sends a management request and decodes a 2xx JSON answer into out.
-func (c *apiClient) do(ctx context.Context, method, path string, body, out any) error {
-	var rd io.Reader
-	if body != nil {
-		b, err := json.Marshal(body)
-		if err != nil {
-			return err
-		}
-		rd = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Authorization", "Bearer "+c.key)
-	if body != nil {
-		req.Header.Set("Content-Type", "application/json")
-	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		return fmt.Errorf("asking the running server: %w", err)
-	}
-	defer resp.Body.Close()
-	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
-	if err != nil {
-		return err
-	}
-	if resp.StatusCode/100 != 2 {
-		var e struct {
-			Error string `json:"error"`
-		}
-		if json.Unmarshal(data, &e) == nil && e.Error != "" {
-			return &apiStatusError{resp.StatusCode, e.Error}
-		}
-		return &apiStatusError{resp.StatusCode, strings.TrimSpace(string(data))}
-	}
-	if out == nil {
-		return nil
-	}
-	return json.Unmarshal(data, out)
-}
-
-type apiStatusError struct {
-	code int
-	msg  string
-}
-
-func (e *apiStatusError) Error() string { return e.msg }

@@ -135,8 +135,8 @@ func storeCheckCmd(g *globals) *cobra.Command {
 		Short: "Check the bbolt file for damage, and the master key against the store",
 		Long: `Reads every page of the bbolt file nectar.db in --data-dir (both meta pages,
 every bucket, key and value) and runs bbolt's own consistency check, without
-changing the file; stop nectar first, the check waits at most 2 seconds for
-the file. For a PostgreSQL store, use PostgreSQL's own tools (such as
+changing the file; stop nectar serve first (the check refuses to run while
+it serves --data-dir). For a PostgreSQL store, use PostgreSQL's own tools (such as
 amcheck) for the data.
 
 Then it checks the master key (NECTAR_MASTER_KEY, or master.key in
@@ -148,6 +148,9 @@ stop nectar and restore it from a backup.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
+			if err := refuseWhileServing(g, "nectar store check"); err != nil {
+				return err
+			}
 			kind, _, err := open.Choose(g.storeDSN)
 			if err != nil {
 				return err

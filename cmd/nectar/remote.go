@@ -1,0 +1,194 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/nectar-run/nectar/server"
+)
+
+// The rule every command that reads or writes the store follows:
+//
+// While a nectar serve runs on the same --data-dir (serve.json there names
+// its address and process id, and the server at that address answers with
+// that process id), the command goes through the server's management API
+// with the admin key (NECTAR_ADMIN_KEY, else admin.key in --data-dir):
+// accounts, providers, consumers, executions and run. Otherwise it opens the
+// store itself. Commands that need the store to themselves (accounts
+// rotate-key, store check) refuse while the server runs. So the CLI never
+// races the server for the bbolt file, and never reads another data
+// directory's store by mistake.
+
+// serveInfo is the content of serve.json.
+type serveInfo struct {
+	Addr string `json:"addr"`
+	PID  int    `json:"pid"`
+}
+
+// serveMount answers GET /api/serve with the server's process id, so a
+// command can tell that the server at serve.json's address is the one that
+// wrote it (and not another one listening there since).
+func serveMount() server.Mount {
+	return server.Mount{Pattern: "GET /api/serve", Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		apiJSON(w, http.StatusOK, map[string]int{"pid": os.Getpid()})
+	})}
+}
+
+// apiClient talks to a running nectar serve of the same data directory.
+type apiClient struct {
+	base    string
+	key     string
+	pid     int
+	dataDir string
+}
+
+// readAdminKey returns NECTAR_ADMIN_KEY, or the key in admin.key; unlike
+// loadAdminKey it never creates one ("" when there is none).
+func readAdminKey(dataDir string) string {
+	if k := os.Getenv("NECTAR_ADMIN_KEY"); k != "" {
+		return k
+	}
+	b, err := os.ReadFile(filepath.Join(dataDir, adminKeyFile))
+	if err != nil {
+		return ""
+	}
+	return strings.TrimSpace(string(b))
+}
+
+// runningServer returns a client for the nectar serve using --data-dir, or
+// nil when none runs: no serve.json, or nothing answering at its address,
+// or a server there that is not the process serve.json names.
+func runningServer(g *globals) *apiClient {
+	b, err := os.ReadFile(filepath.Join(g.dataDir, serveFile))
+	if err != nil {
+		return nil
+	}
+	var info serveInfo
+	if json.Unmarshal(b, &info) != nil || info.Addr == "" {
+		return nil
+	}
+	if info.PID != 0 && !processAlive(info.PID) {
+		return nil // left by a server that was killed
+	}
+	c := &apiClient{base: "http://" + info.Addr, key: readAdminKey(g.dataDir), pid: info.PID, dataDir: g.dataDir}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/healthz", nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return nil
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return nil
+	}
+	var who struct {
+		PID int `json:"pid"`
+	}
+	err = c.do(ctx, http.MethodGet, "/api/serve", nil, &who)
+	var se *apiStatusError
+	switch {
+	case errors.As(err, &se) && se.code == http.StatusUnauthorized:
+		// The right server, most likely, with a key we lack: say so at
+		// the first real call rather than open a store it holds.
+		return c
+	case err != nil && errors.As(err, &se) && se.code == http.StatusNotFound:
+		return c // a server from before /api/serve
+	case err != nil || (info.PID != 0 && who.PID != info.PID):
+		return nil // serve.json is stale: another process listens there
+	}
+	return c
+}
+
+// processAlive reports whether process pid exists (on Windows, whether it
+// can be found).
+func processAlive(pid int) bool {
+	p, err := os.FindProcess(pid)
+	if err != nil {
+		return false
+	}
+	if runtime.GOOS == "windows" {
+		return true
+	}
+	err = p.Signal(syscall.Signal(0))
+	return err == nil || errors.Is(err, syscall.EPERM)
+}
+
+// refuseWhileServing is for the commands that need the store to
+// themselves: while a nectar serve runs on --data-dir they fail, saying to
+// stop it.
+func refuseWhileServing(g *globals, command string) error {
+	c := runningServer(g)
+	if c == nil {
+		return nil
+	}
+	return fmt.Errorf("%s needs the store to itself, and nectar serve (pid %d, listening on %s) is using --data-dir %s: stop it, run %s, then start it again",
+		command, c.pid, strings.TrimPrefix(c.base, "http://"), g.dataDir, command)
+}
+
+// do sends a management request and decodes a 2xx JSON answer into out.
+func (c *apiClient) do(ctx context.Context, method, path string, body, out any) error {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, rd)
+	if err != nil {
+		return err
+	}
+	req.Header.Set("Authorization", "Bearer "+c.key)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return fmt.Errorf("asking the running nectar serve at %s: %w", c.base, err)
+	}
+	defer resp.Body.Close()
+	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
+	if err != nil {
+		return fmt.Errorf("reading the answer of nectar serve at %s: %w", c.base, err)
+	}
+	if resp.StatusCode/100 != 2 {
+		if resp.StatusCode == http.StatusUnauthorized && path != "/api/serve" {
+			return &apiStatusError{resp.StatusCode, fmt.Sprintf(
+				"nectar serve at %s (serve.json in %s) refused the admin key: set NECTAR_ADMIN_KEY to the key it runs with, or stop it to use the data directory directly",
+				strings.TrimPrefix(c.base, "http://"), c.dataDir), data}
+		}
+		var e struct {
+			Error string `json:"error"`
+		}
+		if json.Unmarshal(data, &e) == nil && e.Error != "" {
+			return &apiStatusError{resp.StatusCode, e.Error, data}
+		}
+		return &apiStatusError{resp.StatusCode, strings.TrimSpace(string(data)), data}
+	}
+	if out == nil {
+		return nil
+	}
+	return json.Unmarshal(data, out)
+}
+
+// apiStatusError is a management API answer other than 2xx.
+type apiStatusError struct {
+	code int
+	msg  string
+	body []byte
+}
+
+func (e *apiStatusError) Error() string { return e.msg }
