@@ -103,7 +103,7 @@ type command struct {
 }
 
 // commands splits a shell block into its commands, joining lines continued
-// with a backslash.
+// with a backslash (the backslash and newline stay, for bash to join).
 func commands(lines []string) []command {
 	transcript := false
 	for _, l := range lines {
@@ -123,7 +123,7 @@ func commands(lines []string) []command {
 		l = strings.TrimPrefix(l, "$ ")
 		for strings.HasSuffix(l, "\\") && i+1 < len(lines) {
 			i++
-			l = strings.TrimSuffix(l, "\\") + "\n" + lines[i]
+			l += "\n" + lines[i]
 		}
 		if t := strings.TrimSpace(l); t == "" || strings.HasPrefix(t, "#") {
 			continue
