@@ -271,15 +271,17 @@ func (m *Manager) exchange(ctx context.Context, a *Account, r *resolved, name, c
 	out := &AuthorizeResult{Scope: tok.Scope, Expiry: tok.Expiry, Renewable: tok.RefreshToken != ""}
 	if !out.Renewable {
 		out.Warning = fmt.Sprintf("%v: %s works until %s, then needs authorizing again. To get a renewable token, revoke this app's access at the provider%s, then run: nectar accounts authorize %s",
-			ErrNoRefreshToken, name, tok.Expiry.Format(time.RFC3339), revokeHint(a.Provider), name)
+			ErrNoRefreshToken, name, tok.Expiry.Format(time.RFC3339), revokeHint(r.kind), name)
 	}
 	return out, nil
 }
 
-func revokeHint(provider string) string {
-	switch provider {
+// revokeHint is the provider-specific part of the no-refresh-token advice;
+// kind is the built-in provider, or the one a custom provider was based on.
+func revokeHint(kind string) string {
+	switch kind {
 	case "google":
-		return " (https://myaccount.google.com/permissions)"
+		return " (https://myaccount.google.com/permissions; Google issues a refresh token only to a consent URL with access_type=offline and prompt=consent)"
 	case "microsoft":
 		return " (https://account.live.com/consent/Manage, and check the offline_access scope)"
 	case "mercadolivre":

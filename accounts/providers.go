@@ -258,6 +258,9 @@ type resolved struct {
 	prompt                        string
 	authParams                    map[string]string
 	pkce, redirectOnRefresh       bool
+	// kind is the built-in provider the account's provider is, or was
+	// copied from (--base): what provider-specific advice is keyed on.
+	kind string
 }
 
 func (m *Manager) resolve(ctx context.Context, a *Account) (*resolved, error) {
@@ -288,6 +291,10 @@ func (m *Manager) resolve(ctx context.Context, a *Account) (*resolved, error) {
 			}
 		}
 		r.prompt, r.authParams, r.pkce, r.redirectOnRefresh = p.Prompt, p.AuthParams, p.PKCE, p.RedirectOnRefresh
+		r.kind = p.Name
+		if p.Base != "" {
+			r.kind = p.Base
+		}
 	}
 	if r.refreshURL == "" {
 		r.refreshURL = r.tokenURL

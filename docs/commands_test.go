@@ -103,7 +103,7 @@ type command struct {
 }
 
 // commands splits a shell block into its commands, joining lines continued
-// with a backslash.
+// with a backslash (the backslash and newline stay, for bash to join).
 func commands(lines []string) []command {
 	transcript := false
 	for _, l := range lines {

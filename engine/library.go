@@ -97,6 +97,9 @@ func (lib *Library) All() []*Pipeline {
 // PipelineFiles lists the pipeline files (*.yaml, *.yml) in dir, not
 // descending into folders whose name starts with "." or "_" or testdata.
 // dir itself may be a symbolic link to a folder.
+// Globals files are not pipelines: a file named globals.yaml or
+// NAME.globals.yaml (or .yml) is left out (see IsGlobalsFile), so an
+// environment's --globals file can live next to its pipelines.
 func PipelineFiles(dir string) ([]string, error) {
 	var files []string
 	root := dir
@@ -117,12 +120,25 @@ func PipelineFiles(dir string) ([]string, error) {
 			}
 			return nil
 		}
-		if ext := filepath.Ext(name); (ext == ".yaml" || ext == ".yml") && !strings.HasPrefix(name, "_") {
+		if ext := filepath.Ext(name); (ext == ".yaml" || ext == ".yml") && !strings.HasPrefix(name, "_") && !IsGlobalsFile(name) {
 			files = append(files, path)
 		}
 		return nil
 	})
 	return files, err
+}
+
+// IsGlobalsFile reports whether a file of that name is a globals file, not
+// a pipeline: globals.yaml, globals.yml, or one ending in .globals.yaml or
+// .globals.yml (prod.globals.yaml). PipelineFiles leaves such files out.
+func IsGlobalsFile(name string) bool {
+	base := strings.ToLower(filepath.Base(name))
+	for _, ext := range []string{".yaml", ".yml"} {
+		if stem, ok := strings.CutSuffix(base, ext); ok && (stem == "globals" || strings.HasSuffix(stem, ".globals")) {
+			return true
+		}
+	}
+	return false
 }
 
 // LoadDir loads every pipeline file in dir into the library. It returns the

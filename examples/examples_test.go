@@ -5,6 +5,8 @@
 // is one, must be the message of a line the run logged. Every example YAML, those of the
 // connectors included, must load; a connector's own test runs its example
 // with the services it needs (a store, an account, a fake API).
+// TestConnectorExamplesRunAsDocumented (connector_examples_test.go) runs the
+// connector examples with the built nectar, as docs/pipelines.md says.
 package examples_test
 
 import (

@@ -94,7 +94,8 @@ whose OAuth tokens attach themselves, and answer.
 	}
 	root.SetVersionTemplate("{{.Version}}\n")
 	root.PersistentFlags().StringVar(&g.logLevel, "log-level", envOr("NECTAR_LOG_LEVEL", "info"), "log level: debug, info, warn, error")
-	root.PersistentFlags().StringVar(&g.logFormat, "log-format", envOr("NECTAR_LOG_FORMAT", "text"), "log format: text or json")
+	// Empty is the command's default: json for serve, text for the others.
+	root.PersistentFlags().StringVar(&g.logFormat, "log-format", envOr("NECTAR_LOG_FORMAT", ""), "log format: text or json (default json for nectar serve, text for the other commands)")
 	root.PersistentFlags().StringVar(&g.dataDir, "data-dir", envOr("NECTAR_DATA_DIR", ".nectar"), "where Nectar keeps its data (accounts, tokens, executions)")
 	root.PersistentFlags().StringVar(&g.storeDSN, "store", "", "the store: empty for the embedded bbolt file in --data-dir, or postgres://… to share one PostgreSQL database between replicas (default $NECTAR_STORE)")
 	root.AddCommand(runCmd(g), validateCmd(g), schemaCmd(g), connectorsCmd(g), functionsCmd(g), versionCmd(g))

@@ -56,14 +56,46 @@ func init() {
 }
 
 // defaultDir is the pipelines folder nectar serve uses without --dir:
-// ./pipelines when it exists, else ./examples (a fresh checkout), else ".".
+// ./pipelines when it exists, else ./examples (a fresh checkout), else none
+// ("": only the shipped pipelines). It never falls back to the current
+// folder: in a home directory that would load every YAML file below it.
 func defaultDir() string {
 	for _, d := range []string{"pipelines", "examples"} {
 		if st, err := os.Stat(d); err == nil && st.IsDir() {
 			return d
 		}
 	}
-	return "."
+	return ""
+}
+
+// checkServeDirs refuses a --dir that is not a folder (a misspelt name would
+// otherwise serve only the shipped pipelines, silently) and a --globals file
+// inside it that would be loaded as a pipeline.
+func checkServeDirs(dir, globalsFile string) error {
+	st, err := os.Stat(dir)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return fmt.Errorf("--dir %s: no such folder (give the folder of your pipeline files; without --dir, nectar serve uses ./pipelines or ./examples)", dir)
+	case err != nil:
+		return fmt.Errorf("--dir %s: %w", dir, err)
+	case !st.IsDir():
+		return fmt.Errorf("--dir %s: not a folder (give the folder of your pipeline files; nectar run runs one file)", dir)
+	}
+	if ext := filepath.Ext(globalsFile); globalsFile == "" || ext != ".yaml" && ext != ".yml" || engine.IsGlobalsFile(globalsFile) {
+		return nil // not a file PipelineFiles lists
+	}
+	absDir, err1 := filepath.Abs(dir)
+	absGlobals, err2 := filepath.Abs(globalsFile)
+	if err1 != nil || err2 != nil {
+		return nil
+	}
+	if rel, err := filepath.Rel(absDir, absGlobals); err == nil && rel != ".." && !strings.HasPrefix(rel, ".."+string(filepath.Separator)) {
+		name := filepath.Base(globalsFile)
+		stem := strings.TrimSuffix(name, filepath.Ext(name))
+		return fmt.Errorf("--globals %s is inside --dir %s, where every YAML file is a pipeline: rename it %s.globals%s (files named globals.yaml or *.globals.yaml are not pipelines) or move it out of %s",
+			globalsFile, dir, stem, filepath.Ext(name), dir)
+	}
+	return nil
 }
 
 func serveCmd(g *globals) *cobra.Command {
@@ -82,7 +114,7 @@ func serveCmd(g *globals) *cobra.Command {
 		Use:   "serve",
 		Short: "Serve every pipeline's trigger, the management API and metrics",
 		Long: `Serve runs every pipeline of --dir (default: ./pipelines if it exists, else
-./examples, else the current folder) and the pipelines that ship with Nectar:
+./examples, else none) and the pipelines that ship with Nectar:
 http triggers as routes, schedules on their cron, event subscriptions. It also
 serves the management API under /api/ (admin key: NECTAR_ADMIN_KEY, or
 admin.key in --data-dir, generated on first start), /healthz, /readyz and
@@ -106,10 +138,16 @@ unless --log-format text.`,
 			if !cmd.Flags().Changed("log-format") && os.Getenv("NECTAR_LOG_FORMAT") == "" {
 				g.logFormat = "json"
 			}
-			if dir == "" {
-				dir = defaultDir()
-			}
 			log := g.logger()
+			if cmd.Flags().Changed("dir") {
+				if err := checkServeDirs(dir, globalsFile); err != nil {
+					return err
+				}
+			} else if dir = defaultDir(); dir == "" {
+				log.Info("no --dir, and no ./pipelines or ./examples folder: serving only the shipped pipelines")
+			} else if err := checkServeDirs(dir, globalsFile); err != nil {
+				return err
+			}
 			opts, err := loadOptions(globalsFile)
 			if err != nil {
 				return err
@@ -247,7 +285,7 @@ unless --log-format text.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringVar(&dir, "dir", "", "folder of pipeline files (default ./pipelines, else ./examples, else .)")
+	f.StringVar(&dir, "dir", "", "folder of pipeline files, globals.yaml and *.globals.yaml excepted (default ./pipelines, else ./examples, else only the shipped pipelines)")
 	f.StringVar(&addr, "addr", envOr("NECTAR_ADDR", "127.0.0.1:8080"), "address to listen on")
 	f.StringVar(&globalsFile, "globals", "", "a YAML or JSON file of globals for this environment")
 	f.DurationVar(&reload, "reload-interval", 2*time.Second, "how often pipeline files are checked for changes (0: only on SIGHUP)")
