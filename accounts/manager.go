@@ -321,7 +321,8 @@ func (m *Manager) List(ctx context.Context) ([]*Account, error) {
 }
 
 // Masked returns a copy of a for display: secrets already print as ***;
-// Masked also hides the values of token_params and token_headers, which
+// Masked also hides the values of token_params, token_headers and
+// refresh_headers and the token_body and refresh_body templates, which
 // often carry keys (an audience is harmless, an API key header is not).
 func (a *Account) Masked() *Account {
 	c := *a
@@ -335,7 +336,12 @@ func (a *Account) Masked() *Account {
 		}
 		return out
 	}
-	c.TokenParams, c.TokenHeaders = mask(a.TokenParams), mask(a.TokenHeaders)
+	c.TokenParams, c.TokenHeaders, c.RefreshHeaders = mask(a.TokenParams), mask(a.TokenHeaders), mask(a.RefreshHeaders)
+	for _, b := range []*string{&c.TokenBody, &c.RefreshBody} {
+		if *b != "" {
+			*b = "***"
+		}
+	}
 	return &c
 }
 

@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net/http"
 	"net/url"
 	"regexp"
 	"sort"
@@ -90,6 +89,13 @@ func shapeOf(a *Account, r *resolved) string {
 	for _, k := range keys {
 		w(k)
 		w(a.TokenParams[k])
+	}
+	// Body overrides shape the token too (an audience in a JSON body); an
+	// account without them keeps the shape it had before they existed.
+	if a.TokenBody != "" || a.RefreshBody != "" {
+		w("\x00bodies")
+		w(a.TokenBody)
+		w(a.RefreshBody)
 	}
 	if a.Type == TypeGoogleServiceAccount {
 		if sa, err := parseServiceAccount(a.ServiceAccountKey); err == nil {
@@ -337,8 +343,8 @@ func (m *Manager) renew(ctx context.Context, e *entry, la *loadedAccount, stale 
 const maxTokenResponse = 1 << 20
 
 // tokenRequest posts form to a token endpoint with the account's client
-// authentication, extra parameters and header overrides, and parses the
-// answer. An error answer never becomes a Token, nor does an answer that is
+// authentication, extra parameters and overrides (newTokenRequest), and
+// parses the answer. An error answer never becomes a Token, nor does an answer that is
 // not a usable token (see checkToken). Redirects are not followed: the
 // form carries the client secret and the grant.
 func (m *Manager) tokenRequest(ctx context.Context, a *Account, tokenURL string, form url.Values) (t *Token, err error) {
@@ -352,28 +358,9 @@ func (m *Manager) tokenRequest(ctx context.Context, a *Account, tokenURL string,
 	if err := checkEndpoint("token endpoint", tokenURL); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrTokenRequest, err)
 	}
-	for k, v := range a.TokenParams {
-		form.Set(k, v)
-	}
-	basic := a.ClientAuth == "basic"
-	if !basic && a.ClientID != "" {
-		form.Set("client_id", a.ClientID)
-		if !a.ClientSecret.IsZero() {
-			form.Set("client_secret", a.ClientSecret.Reveal())
-		}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
+	req, err := newTokenRequest(ctx, a, tokenURL, form)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrTokenRequest, err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	if basic {
-		// RFC 6749 §2.3.1: form-encode both parts before Basic encoding.
-		req.SetBasicAuth(url.QueryEscape(a.ClientID), url.QueryEscape(a.ClientSecret.Reveal()))
-	}
-	for k, v := range a.TokenHeaders {
-		req.Header.Set(k, v)
+		return nil, fmt.Errorf("%w: %s: %v", ErrTokenRequest, redactURL(tokenURL), err)
 	}
 	start := m.o.now()
 	resp, err := m.tokenClient.Do(req)

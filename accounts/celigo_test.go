@@ -1,0 +1,177 @@
+package accounts_test
+
+// Tests of issue #13: what Celigo's OAuth 2.0 HTTP connection has and
+// Nectar lacked. Each asserts what the fake provider received, byte for
+// byte.
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/nectar-run/nectar/accounts"
+	"github.com/nectar-run/nectar/accounts/accountstest"
+	"github.com/nectar-run/nectar/engine/secret"
+)
+
+// lastAt returns the last request the fake received at path.
+func lastAt(t *testing.T, p *accountstest.Provider, path string) accountstest.Received {
+	t.Helper()
+	got := p.ReceivedAt(path)
+	if len(got) == 0 {
+		t.Fatalf("the fake received no request at %s", path)
+	}
+	return got[len(got)-1]
+}
+
+func TestTokenRequestContentTypeJSONSendsJSON(t *testing.T) {
+	e := newEnv(t)
+	a := e.clientCredentials("crm")
+	a.TokenHeaders = map[string]string{"Content-Type": "application/json"}
+	a.TokenParams = map[string]string{"audience": "https://crm.example/api"}
+	e.create(a)
+	if status, body, err := e.get("crm"); err != nil || status != 200 {
+		t.Fatalf("%d %s %v", status, body, err)
+	}
+	r := lastAt(t, e.fake, "/token")
+	want := `{"audience":"https://crm.example/api","client_id":"nectar-client","client_secret":"` + accountstest.ClientSecret +
+		`","grant_type":"client_credentials","scope":"contacts.read contacts.write"}`
+	if r.Method != "POST" || r.ContentType != "application/json" || string(r.Body) != want {
+		t.Fatalf("the token endpoint received %s %q %s\nwant POST application/json %s", r.Method, r.ContentType, r.Body, want)
+	}
+}
+
+func TestTokenBodyOverride(t *testing.T) {
+	for _, tc := range []struct {
+		name, contentType, body, want string
+	}{
+		{
+			name:        "json with Celigo placeholders",
+			contentType: "application/json",
+			body:        `{"grant_type":"client_credentials","client_id":"{{{clientId}}}","client_secret":"{{ client_secret }}","scope":"{{scope}}","audience":"api"}`,
+			want:        `{"grant_type":"client_credentials","client_id":"nectar-client","client_secret":"` + accountstest.ClientSecret + `","scope":"contacts.read contacts.write","audience":"api"}`,
+		},
+		{
+			name: "form",
+			body: `grant_type=client_credentials&client_id={{client_id}}&client_secret={{client_secret}}&scope={{scope}}&audience=api`,
+			want: `grant_type=client_credentials&client_id=nectar-client&client_secret=` + accountstest.ClientSecret + `&scope=contacts.read+contacts.write&audience=api`,
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			a := e.clientCredentials("crm")
+			if tc.contentType != "" {
+				a.TokenHeaders = map[string]string{"content-type": tc.contentType}
+			}
+			a.TokenParams = map[string]string{"ignored": "because the body is overridden"}
+			a.TokenBody = tc.body
+			e.create(a)
+			if status, body, err := e.get("crm"); err != nil || status != 200 {
+				t.Fatalf("%d %s %v", status, body, err)
+			}
+			r := lastAt(t, e.fake, "/token")
+			ct := tc.contentType
+			if ct == "" {
+				ct = "application/x-www-form-urlencoded"
+			}
+			if r.Method != "POST" || r.ContentType != ct || string(r.Body) != tc.want {
+				t.Fatalf("the token endpoint received %s %q %s\nwant POST %s %s", r.Method, r.ContentType, r.Body, ct, tc.want)
+			}
+		})
+	}
+}
+
+// A value is escaped for where it lands: a secret with a quote cannot
+// close the JSON string, one with & cannot add a form field.
+func TestTokenBodyEscapesValues(t *testing.T) {
+	const tricky = `a"b&c=d\e`
+	for _, tc := range []struct{ contentType, body, want string }{
+		{"application/json", `{"client_secret":"{{client_secret}}"}`, `{"client_secret":"a\"b&c=d\\e"}`},
+		{"application/x-www-form-urlencoded", `client_secret={{client_secret}}`, `client_secret=a%22b%26c%3Dd%5Ce`},
+		{"text/plain", `secret: {{client_secret}}`, `secret: a"b&c=d\e`},
+	} {
+		t.Run(tc.contentType, func(t *testing.T) {
+			e := newEnv(t)
+			a := e.clientCredentials("crm")
+			a.ClientSecret = secret.New(tricky)
+			a.TokenHeaders = map[string]string{"Content-Type": tc.contentType}
+			a.TokenBody = tc.body
+			e.create(a)
+			e.get("crm") // the fake refuses the secret; what it received counts
+			if r := lastAt(t, e.fake, "/token"); string(r.Body) != tc.want {
+				t.Fatalf("body %s, want %s", r.Body, tc.want)
+			}
+		})
+	}
+}
+
+func TestRefreshRequestOverrides(t *testing.T) {
+	e := newEnv(t)
+	a := e.oauth2("drive")
+	a.TokenHeaders = map[string]string{"X-Token": "every token request"}
+	a.RefreshHeaders = map[string]string{"Content-Type": "application/json", "X-Refresh": "{{client_id}}"}
+	a.RefreshBody = `{"grant_type":"refresh_token","refresh_token":"{{{refreshToken}}}","client_id":"{{clientId}}","client_secret":"{{clientSecret}}"}`
+	e.create(a)
+	e.authorize("drive")
+	exchange := lastAt(t, e.fake, "/token")
+	if exchange.ContentType != "application/x-www-form-urlencoded" || exchange.Header.Get("X-Refresh") != "" ||
+		exchange.Header.Get("X-Token") != "every token request" || !strings.HasPrefix(string(exchange.Body), "client_id=") {
+		t.Fatalf("the code exchange took the refresh overrides: %q %v %s", exchange.ContentType, exchange.Header, exchange.Body)
+	}
+	issued := e.fake.IssuedSecrets()
+	rt := issued[len(issued)-1]
+	if !strings.HasPrefix(rt, "fake-refresh-") {
+		t.Fatalf("no refresh token issued: %v", issued)
+	}
+	e.clock.advance(2 * time.Hour)
+	if status, body, err := e.get("drive"); err != nil || status != 200 {
+		t.Fatalf("%d %s %v", status, body, err)
+	}
+	r := lastAt(t, e.fake, "/token")
+	want := `{"grant_type":"refresh_token","refresh_token":"` + rt + `","client_id":"nectar-client","client_secret":"` + accountstest.ClientSecret + `"}`
+	if r.Method != "POST" || r.ContentType != "application/json" || string(r.Body) != want ||
+		r.Header.Get("X-Refresh") != accountstest.ClientID || r.Header.Get("X-Token") != "every token request" {
+		t.Fatalf("the refresh request was %s %q %v %s\nwant POST application/json %s", r.Method, r.ContentType, r.Header, r.Body, want)
+	}
+	if n := len(e.fake.ReceivedAt("/token")); n != 2 {
+		t.Fatalf("%d token requests, want the exchange and one refresh", n)
+	}
+}
+
+func TestTokenOverridesValidation(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct {
+		name, want string
+		edit       func(a *accounts.Account)
+	}{
+		{"unknown placeholder", "unknown placeholder {{password}}", func(a *accounts.Account) { a.TokenBody = `x={{password}}` }},
+		{"unknown header placeholder", "unknown placeholder {{nope}}", func(a *accounts.Account) { a.TokenHeaders = map[string]string{"X": "{{nope}}"} }},
+		{"json body that is not json", "not JSON once its placeholders are filled in", func(a *accounts.Account) {
+			a.TokenHeaders = map[string]string{"Content-Type": "application/json"}
+			a.TokenBody = `{"client_id":{{client_id}}}`
+		}},
+		{"refresh body on client credentials", "refresh_headers and refresh_body are for type oauth2", func(a *accounts.Account) { a.RefreshBody = `x=1` }},
+		{"plain http revoke url", "revoke_url must be an https URL", func(a *accounts.Account) { a.RevokeURL = "http://revoke.example/revoke" }},
+		{"test method", "test.method must be GET, POST or PUT", func(a *accounts.Account) { a.Test = &accounts.TestRequest{URL: "/me", Method: "DELETE"} }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			a := e.clientCredentials("crm")
+			tc.edit(a)
+			err := e.m.Put(context.Background(), a)
+			if !errors.Is(err, accounts.ErrInvalid) || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("error %v, want ErrInvalid with %q", err, tc.want)
+			}
+		})
+	}
+}
+
+func TestMaskedHidesTokenBodies(t *testing.T) {
+	a := &accounts.Account{Name: "x", TokenBody: `{"k":"hard-coded-key"}`, RefreshBody: "k=hard-coded-key",
+		RefreshHeaders: map[string]string{"X-Key": "hard-coded-key"}}
+	m := a.Masked()
+	if m.TokenBody != "***" || m.RefreshBody != "***" || m.RefreshHeaders["X-Key"] != "***" || a.TokenBody == "***" {
+		t.Fatalf("masked %+v (original %+v)", m, a)
+	}
+}
