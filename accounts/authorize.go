@@ -55,7 +55,9 @@ const MaxPendingAuthorizations = 8
 // verifier), the tokens are stored sealed, and only then does the callback
 // page say whether it worked. Without a refresh token the tokens are stored
 // as not renewable and the result's Warning says what to do. Authorize
-// clears a needs-reauthorization mark. At most MaxPendingAuthorizations run
+// clears a needs-reauthorization mark. When the account has a revoke_url,
+// the tokens the new ones replace are then revoked there (RFC 7009: the
+// refresh token, else the access token); a failure is logged, not returned. At most MaxPendingAuthorizations run
 // at once.
 func (m *Manager) Authorize(ctx context.Context, name string, opts AuthorizeOptions) (*AuthorizeResult, error) {
 	a, err := m.Get(ctx, name)
@@ -241,8 +243,17 @@ func (m *Manager) Authorize(ctx context.Context, name string, opts AuthorizeOpti
 	case <-ctx.Done():
 		return nil, fmt.Errorf("%w: %w", ErrAuthorization, ctx.Err())
 	}
+	var old *Token
+	if a.RevokeURL != "" {
+		old, _, _ = m.loadToken(ctx, name)
+	}
 	out, err := m.exchange(ctx, a, r, name, res.code, res.err, redirect, verifier)
 	res.reply <- err
+	if err == nil && old != nil {
+		// The new tokens are stored: revoke the ones they replace.
+		cur, _, _ := m.loadToken(ctx, name)
+		m.revokeOld(ctx, a, old, cur, "authorized again")
+	}
 	return out, err
 }
 

@@ -5,8 +5,11 @@ package accounts_test
 // byte.
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
+	"net/http"
 	"strings"
 	"testing"
 	"time"
@@ -173,5 +176,136 @@ func TestMaskedHidesTokenBodies(t *testing.T) {
 	m := a.Masked()
 	if m.TokenBody != "***" || m.RefreshBody != "***" || m.RefreshHeaders["X-Key"] != "***" || a.TokenBody == "***" {
 		t.Fatalf("masked %+v (original %+v)", m, a)
+	}
+}
+
+// managerLoggingTo returns a Manager over e's store that logs to buf.
+func (e *env) managerLoggingTo(buf *bytes.Buffer) *accounts.Manager {
+	return accounts.NewManager(e.st, e.sealer, accounts.WithClock(e.clock.now),
+		accounts.WithLogger(slog.New(slog.NewTextHandler(buf, &slog.HandlerOptions{Level: slog.LevelDebug}))))
+}
+
+func TestRevokeOnDelete(t *testing.T) {
+	t.Run("refresh token", func(t *testing.T) {
+		e := newEnv(t)
+		a := e.oauth2("drive")
+		a.RevokeURL = e.fake.URL + "/revoke"
+		e.create(a)
+		e.authorize("drive")
+		issued := e.fake.IssuedSecrets()
+		access, refresh := issued[0], issued[1]
+		var log bytes.Buffer
+		if err := e.managerLoggingTo(&log).Delete(context.Background(), "drive"); err != nil {
+			t.Fatal(err)
+		}
+		r := lastAt(t, e.fake, "/revoke")
+		want := "client_id=nectar-client&client_secret=" + accountstest.ClientSecret + "&token=" + refresh + "&token_type_hint=refresh_token"
+		if r.Method != "POST" || r.ContentType != "application/x-www-form-urlencoded" || string(r.Body) != want {
+			t.Fatalf("the revocation endpoint received %s %q %s\nwant POST form %s", r.Method, r.ContentType, r.Body, want)
+		}
+		if e.fake.Valid(refresh) || !e.fake.Valid(access) {
+			t.Fatalf("after the revocation: refresh token valid %v, access token valid %v", e.fake.Valid(refresh), e.fake.Valid(access))
+		}
+		if !strings.Contains(log.String(), "token revoked") || strings.Contains(log.String(), refresh) {
+			t.Fatalf("log: %s", log.String())
+		}
+	})
+	t.Run("access token with basic client auth", func(t *testing.T) {
+		e := newEnv(t)
+		e.fake.Set(func(p *accountstest.Provider) { p.BasicAuth = true })
+		a := e.clientCredentials("crm")
+		a.ClientAuth = "basic"
+		a.RevokeURL = e.fake.URL + "/revoke"
+		e.create(a)
+		if status, _, err := e.get("crm"); err != nil || status != 200 {
+			t.Fatalf("%d %v", status, err)
+		}
+		access := e.fake.IssuedSecrets()[0]
+		if err := e.m.Delete(context.Background(), "crm"); err != nil {
+			t.Fatal(err)
+		}
+		r := lastAt(t, e.fake, "/revoke")
+		if string(r.Body) != "token="+access+"&token_type_hint=access_token" || !strings.HasPrefix(r.Header.Get("Authorization"), "Basic ") {
+			t.Fatalf("the revocation endpoint received %v %s", r.Header, r.Body)
+		}
+		if e.fake.Valid(access) {
+			t.Fatal("the access token was not revoked")
+		}
+	})
+}
+
+func TestRevokeOnReauthorize(t *testing.T) {
+	e := newEnv(t)
+	a := e.oauth2("drive")
+	a.RevokeURL = e.fake.URL + "/revoke"
+	e.create(a)
+	e.authorize("drive")
+	first := e.fake.IssuedSecrets()[1]
+	if got := e.fake.ReceivedAt("/revoke"); len(got) != 0 {
+		t.Fatalf("the first authorization revoked something: %s", got[0].Body)
+	}
+	e.authorize("drive")
+	second := e.fake.IssuedSecrets()[3]
+	r := lastAt(t, e.fake, "/revoke")
+	if !strings.Contains(string(r.Body), "&token="+first+"&token_type_hint=refresh_token") || e.fake.Valid(first) {
+		t.Fatalf("the revocation endpoint received %s (old refresh token still valid: %v)", r.Body, e.fake.Valid(first))
+	}
+	if !e.fake.Valid(second) {
+		t.Fatal("the new refresh token was revoked")
+	}
+	if status, _, err := e.get("drive"); err != nil || status != 200 {
+		t.Fatalf("the account does not work after authorizing again: %d %v", status, err)
+	}
+}
+
+func TestRevokeFailuresAreLoggedNotFatal(t *testing.T) {
+	for _, tc := range []struct {
+		name, want string
+		setup      func(e *env, a *accounts.Account)
+		received   func(e *env) int
+	}{
+		{"503", "answered 503 server_error", func(e *env, a *accounts.Account) {
+			e.fake.Set(func(p *accountstest.Provider) { p.RevokeStatus = 503 })
+		}, func(e *env) int { return len(e.fake.ReceivedAt("/revoke")) }},
+		{"redirect", "revocation requests do not follow redirects", func(e *env, a *accounts.Account) {
+			col := newCollector(t)
+			a.RevokeURL = redirector(t, http.StatusTemporaryRedirect, col.URL).URL + "/revoke"
+			t.Cleanup(func() {
+				if got := col.received(); len(got) != 0 {
+					t.Errorf("the redirect was followed: %v", got)
+				}
+			})
+		}, func(e *env) int { return 1 }},
+		{"unreachable", "connection refused", func(e *env, a *accounts.Account) {
+			a.RevokeURL = "http://127.0.0.1:1/revoke"
+		}, func(e *env) int { return 1 }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			a := e.oauth2("drive")
+			a.RevokeURL = e.fake.URL + "/revoke"
+			tc.setup(e, a)
+			e.create(a)
+			e.authorize("drive")
+			refresh := e.fake.IssuedSecrets()[1]
+			var log bytes.Buffer
+			if err := e.managerLoggingTo(&log).Delete(context.Background(), "drive"); err != nil {
+				t.Fatalf("Delete failed with the revocation: %v", err)
+			}
+			if _, err := e.m.Get(context.Background(), "drive"); !errors.Is(err, accounts.ErrUnknownAccount) {
+				t.Fatalf("the account is still there: %v", err)
+			}
+			if tc.received(e) != 1 {
+				t.Fatalf("the revocation was not attempted")
+			}
+			l := log.String()
+			if !strings.Contains(l, "token revocation failed") || !strings.Contains(l, tc.want) ||
+				strings.Contains(l, refresh) || strings.Contains(l, accountstest.ClientSecret) {
+				t.Fatalf("log: %s", l)
+			}
+			if !e.fake.Valid(refresh) {
+				t.Fatal("the refresh token was revoked after all")
+			}
+		})
 	}
 }

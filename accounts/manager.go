@@ -373,8 +373,16 @@ func validateAccount(a *Account) error {
 	return nil
 }
 
-// Delete removes an account and its tokens.
+// Delete removes an account and its tokens. When the account has a
+// revoke_url, its refresh token (else its access token) is then revoked
+// there; a failed revocation is logged, and the account is deleted anyway.
 func (m *Manager) Delete(ctx context.Context, name string) error {
+	// Read what to revoke first; an unreadable record is deleted all the same.
+	a, _ := m.Get(ctx, name)
+	var old *Token
+	if a != nil && a.RevokeURL != "" {
+		old, _, _ = m.loadToken(ctx, name)
+	}
 	err := m.st.Delete(ctx, accountsBucket, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("%w %q", ErrUnknownAccount, name)
@@ -386,6 +394,7 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 		return fmt.Errorf("accounts: deleting the tokens of %s: %w", name, err)
 	}
 	m.forget(name)
+	m.revokeOld(ctx, a, old, nil, "deleted")
 	return nil
 }
 
