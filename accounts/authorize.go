@@ -35,8 +35,13 @@ type AuthorizeResult struct {
 	Scope     string
 	Expiry    time.Time
 	Renewable bool
-	// Warning, when set, tells the user what to do (no refresh token).
+	// Warning, when set, tells the user what to do (no refresh token, a
+	// failed test request).
 	Warning string
+	// Test is the outcome of the account's test request, sent once the
+	// tokens are stored (nil when it declares none or test_on_save is
+	// false).
+	Test *TestResult
 }
 
 // MaxPendingAuthorizations caps the authorizations a Manager runs at
@@ -254,7 +259,31 @@ func (m *Manager) Authorize(ctx context.Context, name string, opts AuthorizeOpti
 		cur, _, _ := m.loadToken(ctx, name)
 		m.revokeOld(ctx, a, old, cur, "authorized again")
 	}
+	if err == nil && a.Test != nil && a.testOnSave() {
+		m.testAuthorized(ctx, name, out)
+	}
 	return out, err
+}
+
+// testAuthorized runs the test request of a newly authorized account
+// (Celigo's "Save & authorize"). The tokens stay stored whatever the
+// outcome; a failure is added to the result's Warning.
+func (m *Manager) testAuthorized(ctx context.Context, name string, out *AuthorizeResult) {
+	res, err := m.Test(ctx, name)
+	if err != nil {
+		res = &TestResult{Problem: err.Error()}
+	}
+	out.Test = res
+	if !res.OK {
+		w := "the test request failed: " + res.Problem
+		if res.Request != "" && res.Status != 0 {
+			w += fmt.Sprintf(" (%s -> %d)", res.Request, res.Status)
+		}
+		if out.Warning != "" {
+			w = out.Warning + "; " + w
+		}
+		out.Warning = w
+	}
 }
 
 // exchange trades the callback's code for tokens and stores them.

@@ -309,3 +309,147 @@ func TestRevokeFailuresAreLoggedNotFatal(t *testing.T) {
 		})
 	}
 }
+
+func TestSaveTestsTheAccountFirst(t *testing.T) {
+	e := newEnv(t)
+	a := e.clientCredentials("crm")
+	a.Test = &accounts.TestRequest{URL: "/api/me", Method: "POST", Body: `{"q":1}`, SuccessPath: "ok", SuccessValues: []string{"true"}}
+	res, err := e.m.Save(context.Background(), a, accounts.SaveOptions{})
+	if err != nil || res == nil || !res.OK || !res.Token || res.Status != 200 {
+		t.Fatalf("Save: %+v %v", res, err)
+	}
+	r := lastAt(t, e.fake, "/api/me")
+	tok := e.fake.IssuedSecrets()[0]
+	if r.Method != "POST" || r.ContentType != "application/json" || string(r.Body) != `{"q":1}` || r.Header.Get("Authorization") != "Bearer "+tok {
+		t.Fatalf("the API received %s %q %s %v", r.Method, r.ContentType, r.Body, r.Header)
+	}
+	if _, err := e.m.Get(context.Background(), "crm"); err != nil {
+		t.Fatalf("not saved: %v", err)
+	}
+	// The test's token is kept: the first use asks for no other.
+	if status, _, err := e.get("crm"); err != nil || status != 200 || e.fake.TokenRequests() != 1 {
+		t.Fatalf("%d %v, %d token requests", status, err, e.fake.TokenRequests())
+	}
+	if _, err := e.m.Save(context.Background(), a, accounts.SaveOptions{}); !errors.Is(err, accounts.ErrExists) {
+		t.Fatalf("Save of a taken name without Replace: %v", err)
+	}
+}
+
+// Celigo's semantics: the account is saved only if its test succeeds.
+func TestSaveRefusesAFailingAccount(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		edit func(e *env, a *accounts.Account)
+		want string
+	}{
+		{"token refused", func(e *env, a *accounts.Account) { a.ClientSecret = secret.New("wrong") }, "invalid_client"},
+		{"401", func(e *env, a *accounts.Account) { e.fake.Set(func(p *accountstest.Provider) { p.RefuseAll = true }) },
+			"the API refused the credentials (401 Unauthorized)"},
+		{"auth error rule on a 200 body, with its message", func(e *env, a *accounts.Account) {
+			e.fake.Set(func(p *accountstest.Provider) { p.RefuseAll, p.RefuseAs = true, 200 })
+			a.AuthError = accounts.AuthErrorRule{Path: "error.code", Values: []string{"602"}}
+			a.Test.ErrorMessagePath = "error.message"
+		}, "the API refused the credentials (200 OK); check them, the scopes and the API's permissions: Access token expired"},
+		{"error path and values", func(e *env, a *accounts.Account) {
+			a.Test = &accounts.TestRequest{URL: "/api/me", Method: "PUT", Body: `{"status":"failed","detail":"quota exceeded"}`,
+				ErrorPath: "body.status", ErrorValues: []string{"failed", "blocked"}, ErrorMessagePath: "body.detail"}
+		}, `the answer (200) has body.status = "failed", an error: quota exceeded`},
+		{"success values are exact", func(e *env, a *accounts.Account) {
+			a.Test.SuccessPath, a.Test.SuccessValues = "ok", []string{"True"}
+		}, `ok is "true"; expected one of ["True"]`},
+		{"missing success field", func(e *env, a *accounts.Account) { a.Test.SuccessPath = "user.id" }, "has no field user.id"},
+		{"not 2xx", func(e *env, a *accounts.Account) { a.Test.URL = "/missing" }, "the API answered 404 Not Found"},
+		{"host not allowed", func(e *env, a *accounts.Account) {
+			a.BaseURL, a.AllowedHosts = "", []string{"api.example.com"}
+			a.Test.URL = e.fake.URL + "/api/me"
+		}, "may not send its credentials to"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			a := e.clientCredentials("crm")
+			a.Test = &accounts.TestRequest{URL: "/api/me"}
+			tc.edit(e, a)
+			res, err := e.m.Save(context.Background(), a, accounts.SaveOptions{})
+			var te *accounts.TestError
+			if !errors.Is(err, accounts.ErrTestFailed) || !errors.As(err, &te) || res == nil || res.OK || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Save: %+v %v\nwant ErrTestFailed with %q", res, err, tc.want)
+			}
+			if strings.Contains(err.Error(), accountstest.ClientSecret) || !strings.Contains(err.Error(), "--no-test") {
+				t.Fatalf("error: %v", err)
+			}
+			if _, err := e.m.Get(context.Background(), "crm"); !errors.Is(err, accounts.ErrUnknownAccount) {
+				t.Fatalf("a failing account was saved: %v", err)
+			}
+			if st, _ := e.m.Status(context.Background(), "crm"); st.HasToken {
+				t.Fatal("a token was stored")
+			}
+			// The opt-outs save it untested: --no-test, test_on_save: false.
+			if res, err := e.m.Save(context.Background(), a, accounts.SaveOptions{NoTest: true}); err != nil || res != nil {
+				t.Fatalf("Save with NoTest: %+v %v", res, err)
+			}
+			off := false
+			a.TestOnSave = &off
+			if res, err := e.m.Save(context.Background(), a, accounts.SaveOptions{Replace: true}); err != nil || res != nil {
+				t.Fatalf("Save with test_on_save false: %+v %v", res, err)
+			}
+		})
+	}
+}
+
+func TestSaveKeepsTheOldDefinitionWhenTheTestFails(t *testing.T) {
+	e := newEnv(t)
+	a := e.clientCredentials("crm")
+	if _, err := e.m.Save(context.Background(), a, accounts.SaveOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	b := e.clientCredentials("crm")
+	b.ClientSecret = secret.New("wrong")
+	if _, err := e.m.Save(context.Background(), b, accounts.SaveOptions{Replace: true}); !errors.Is(err, accounts.ErrTestFailed) {
+		t.Fatalf("Save: %v", err)
+	}
+	if got, err := e.m.Get(context.Background(), "crm"); err != nil || got.ClientSecret.Reveal() != accountstest.ClientSecret {
+		t.Fatalf("the old definition was replaced: %v", err)
+	}
+}
+
+func TestImportTestsEveryAccountBeforeWritingAny(t *testing.T) {
+	e := newEnv(t)
+	good := e.clientCredentials("good")
+	bad := e.clientCredentials("bad")
+	bad.ClientSecret = secret.New("wrong")
+	_, err := e.m.Import(context.Background(), &accounts.File{Accounts: []*accounts.Account{good, bad}})
+	if !errors.Is(err, accounts.ErrTestFailed) || !strings.Contains(err.Error(), "account bad was not saved") {
+		t.Fatalf("Import: %v", err)
+	}
+	for _, name := range []string{"good", "bad"} {
+		if _, err := e.m.Get(context.Background(), name); !errors.Is(err, accounts.ErrUnknownAccount) {
+			t.Fatalf("%s was written: %v", name, err)
+		}
+	}
+	names, err := e.m.Import(context.Background(), &accounts.File{Accounts: []*accounts.Account{good, bad}}, accounts.SaveOptions{NoTest: true})
+	if err != nil || len(names) != 2 {
+		t.Fatalf("Import with NoTest: %v %v", names, err)
+	}
+}
+
+// An oauth2 account has no token before it is authorized: saving does not
+// test it, authorizing does (Celigo's "Save & authorize").
+func TestAuthorizeRunsTheTestRequest(t *testing.T) {
+	e := newEnv(t)
+	a := e.oauth2("drive")
+	a.Test = &accounts.TestRequest{URL: "/api/me", SuccessPath: "ok", SuccessValues: []string{"yes"}}
+	res, err := e.m.Save(context.Background(), a, accounts.SaveOptions{})
+	if err != nil || !res.OK || !strings.Contains(res.Problem, "not tested") {
+		t.Fatalf("Save: %+v %v", res, err)
+	}
+	out := e.authorize("drive")
+	if out.Test == nil || out.Test.OK || !strings.Contains(out.Warning, `the test request failed: ok is "true"; expected one of ["yes"]`) {
+		t.Fatalf("Authorize: %+v %+v", out, out.Test)
+	}
+	if r := lastAt(t, e.fake, "/api/me"); r.Method != "GET" || !strings.HasPrefix(r.Header.Get("Authorization"), "Bearer fake-access-") {
+		t.Fatalf("the API received %s %v", r.Method, r.Header)
+	}
+	if st, _ := e.m.Status(context.Background(), "drive"); !st.HasToken {
+		t.Fatal("the tokens were not kept")
+	}
+}

@@ -151,9 +151,17 @@ func expandRefs(n *yaml.Node, dir string) error {
 }
 
 // Import stores the providers and accounts of f, replacing those of the
-// same names, and returns the account names. Every definition is validated
-// before anything is written.
-func (m *Manager) Import(ctx context.Context, f *File) ([]string, error) {
+// same names, and returns the account names. Every definition is validated,
+// and every account tested as Save tests it (unless opts says NoTest, or
+// the account test_on_save: false), before anything is written: one
+// failure (a *TestError) writes nothing. The tokens the tests obtained
+// are kept. The providers are stored first, so an oauth2 account can name
+// a provider of the same file.
+func (m *Manager) Import(ctx context.Context, f *File, opts ...SaveOptions) ([]string, error) {
+	var o SaveOptions
+	if len(opts) > 0 {
+		o = opts[0]
+	}
 	for _, p := range f.Providers {
 		if err := p.Validate(); err != nil {
 			return nil, err
@@ -169,11 +177,20 @@ func (m *Manager) Import(ctx context.Context, f *File) ([]string, error) {
 			return nil, err
 		}
 	}
+	tokens := make([]*Token, len(f.Accounts))
+	for i, a := range f.Accounts {
+		_, tok, err := m.testBeforeSave(ctx, a, o)
+		if err != nil {
+			return nil, err
+		}
+		tokens[i] = tok
+	}
 	names := make([]string, 0, len(f.Accounts))
-	for _, a := range f.Accounts {
+	for i, a := range f.Accounts {
 		if err := m.Put(ctx, a); err != nil {
 			return names, err
 		}
+		m.keepTestToken(ctx, a.Name, tokens[i])
 		names = append(names, a.Name)
 	}
 	return names, nil

@@ -266,14 +266,8 @@ func (m *Manager) renew(ctx context.Context, e *entry, la *loadedAccount, stale 
 	}
 	var next *Token
 	switch a.Type {
-	case TypeClientCredentials:
-		form := url.Values{"grant_type": {"client_credentials"}}
-		if len(r.scopes) > 0 {
-			form.Set("scope", strings.Join(r.scopes, r.delim))
-		}
-		next, err = m.tokenRequest(ctx, a, r.tokenURL, form)
-	case TypeGoogleServiceAccount:
-		next, err = m.serviceAccountToken(ctx, a)
+	case TypeClientCredentials, TypeGoogleServiceAccount:
+		next, err = m.grantToken(ctx, a, r)
 	case TypeOAuth2:
 		if cur == nil || cur.RefreshToken == "" {
 			reason := "it was never authorized"
@@ -337,6 +331,19 @@ func (m *Manager) renew(ctx context.Context, e *entry, la *loadedAccount, stale 
 	e.tok.Store(next)
 	m.o.logger.Debug("account token renewed", "account", e.name, "expiry", next.Expiry)
 	return next, nil
+}
+
+// grantToken obtains a token for an account that needs no person: the
+// client-credentials grant, or a service account's JWT-bearer grant.
+func (m *Manager) grantToken(ctx context.Context, a *Account, r *resolved) (*Token, error) {
+	if a.Type == TypeGoogleServiceAccount {
+		return m.serviceAccountToken(ctx, a)
+	}
+	form := url.Values{"grant_type": {"client_credentials"}}
+	if len(r.scopes) > 0 {
+		form.Set("scope", strings.Join(r.scopes, r.delim))
+	}
+	return m.tokenRequest(ctx, a, r.tokenURL, form)
 }
 
 // maxTokenResponse bounds what is read from a token endpoint.

@@ -5,8 +5,9 @@
 // bearer tokens and can refuse them as 401, 403 or a 200 with an error
 // body. It counts token requests, so tests can prove that concurrent users
 // share one renewal. Its token endpoint takes form or JSON bodies; a
-// revocation endpoint (RFC 7009) is at /revoke. Received keeps every token
-// and revocation request as it arrived (method, content type, body bytes).
+// revocation endpoint (RFC 7009) is at /revoke. Received keeps every token,
+// revocation and API request as it arrived (method, content type, body
+// bytes).
 package accountstest
 
 import (
@@ -74,7 +75,8 @@ type Provider struct {
 	// Forms holds the token-request parameters (of form or JSON bodies),
 	// for inspection.
 	Forms []url.Values
-	// Received holds every request to /token and /revoke as it arrived.
+	// Received holds every request to /token, /revoke and /api/ as it
+	// arrived.
 	Received []Received
 }
 
@@ -87,7 +89,8 @@ type Received struct {
 	Body        []byte
 }
 
-// ReceivedAt returns the requests that reached path (/token or /revoke).
+// ReceivedAt returns the requests that reached path (/token, /revoke,
+// /api/me…).
 func (p *Provider) ReceivedAt(path string) []Received {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -353,6 +356,10 @@ func (p *Provider) Valid(token string) bool {
 // otherwise it refuses as RefuseAs says. /api/items?page=N serves pages.
 func (p *Provider) api(w http.ResponseWriter, r *http.Request) {
 	p.apiRequests.Add(1)
+	raw, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	p.mu.Lock()
+	p.Received = append(p.Received, Received{Method: r.Method, Path: r.URL.Path, ContentType: r.Header.Get("Content-Type"), Header: r.Header.Clone(), Body: raw})
+	p.mu.Unlock()
 	tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if tok == "" {
 		tok = r.URL.Query().Get("access_token")
@@ -375,8 +382,6 @@ func (p *Provider) api(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body any
-	if r.Body != nil {
-		json.NewDecoder(r.Body).Decode(&body)
-	}
+	json.Unmarshal(raw, &body)
 	json.NewEncoder(w).Encode(map[string]any{"ok": true, "path": r.URL.Path, "body": body})
 }
