@@ -301,6 +301,7 @@ func (m *Manager) exchange(ctx context.Context, a *Account, r *resolved, name, c
 	}
 	tok.Shape = shapeOf(a, r)
 	tok.Endpoint = r.refreshURL
+	tok.RevokeURL = a.RevokeURL
 	if tok.Scope == "" {
 		tok.Scope = strings.Join(r.scopes, " ")
 	}

@@ -453,3 +453,45 @@ func TestAuthorizeRunsTheTestRequest(t *testing.T) {
 		t.Fatal("the tokens were not kept")
 	}
 }
+
+// A refresh token goes only where it came from: a revoke_url set or
+// changed after the authorization would otherwise carry it anywhere on
+// the next delete.
+func TestRevokeGoesOnlyToTheEndpointTheTokenWasIssuedUnder(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		first func(e *env) string // revoke_url at authorization
+	}{
+		{"changed", func(e *env) string { return e.fake.URL + "/revoke" }},
+		{"set afterwards", func(e *env) string { return "" }},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newEnv(t)
+			col := newCollector(t)
+			a := e.oauth2("drive")
+			a.RevokeURL = tc.first(e)
+			e.create(a)
+			e.authorize("drive")
+			refresh := e.fake.IssuedSecrets()[1]
+			a.RevokeURL = col.URL + "/revoke"
+			e.create(a)
+			e.clock.advance(2 * time.Hour) // a refresh keeps the revoke_url of the authorization
+			if status, _, err := e.get("drive"); err != nil || status != 200 {
+				t.Fatalf("%d %v", status, err)
+			}
+			var log bytes.Buffer
+			if err := e.managerLoggingTo(&log).Delete(context.Background(), "drive"); err != nil {
+				t.Fatal(err)
+			}
+			if got := col.received(); len(got) != 0 {
+				t.Fatalf("the token went to the new revoke_url: %v", got)
+			}
+			if got := e.fake.ReceivedAt("/revoke"); len(got) != 0 {
+				t.Fatalf("the token went to the old revoke_url: %s", got[0].Body)
+			}
+			if l := log.String(); !strings.Contains(l, "token not revoked") || strings.Contains(l, refresh) {
+				t.Fatalf("log: %s", l)
+			}
+		})
+	}
+}

@@ -16,8 +16,9 @@ const revokeTimeout = 10 * time.Second
 
 // revokeOld revokes at a's revoke_url (RFC 7009) the refresh token of old,
 // or its access token when it has none, unless cur (the token that
-// replaced it, nil after a deletion) holds the same one. A failure is
-// logged, never returned: the account is deleted or authorized anyway.
+// replaced it, nil after a deletion) holds the same one, or old was issued
+// under another revoke_url (Token.RevokeURL). A failure is logged, never
+// returned: the account is deleted or authorized anyway.
 func (m *Manager) revokeOld(ctx context.Context, a *Account, old, cur *Token, when string) {
 	if a == nil || a.RevokeURL == "" || old == nil {
 		return
@@ -27,6 +28,12 @@ func (m *Manager) revokeOld(ctx context.Context, a *Account, old, cur *Token, wh
 		token, hint = old.AccessToken, "access_token"
 	}
 	if token == "" || (cur != nil && (token == cur.RefreshToken || token == cur.AccessToken)) {
+		return
+	}
+	if old.RevokeURL != a.RevokeURL {
+		// A token goes only to the revocation endpoint it was issued under:
+		// a revoke_url set or changed since then could send it anywhere.
+		m.o.logger.Warn("token not revoked: revoke_url was set or changed after the token was issued, and a token is sent only to the revocation endpoint it was issued under", "account", a.Name, "when", when, "token", hint)
 		return
 	}
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), revokeTimeout)

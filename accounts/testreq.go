@@ -75,6 +75,7 @@ func (m *Manager) testUnsaved(ctx context.Context, a *Account) (*TestResult, *To
 			return res, nil, nil
 		}
 		tok.Shape = shapeOf(a, r)
+		tok.RevokeURL = a.RevokeURL
 		res.Token = true
 	}
 	res, err := m.testRequest(ctx, a, &fixedTransport{a: a, la: la, tok: tok, base: m.o.client.Transport}, res)

@@ -38,6 +38,10 @@ type Token struct {
 	// nowhere else (a changed token or refresh URL needs authorizing
 	// again). Empty for tokens stored before Nectar recorded it.
 	Endpoint string `json:"endpoint,omitempty"`
+	// RevokeURL is the account's revoke_url when the token was issued (by
+	// authorize, for refreshed tokens): the token is revoked only there,
+	// and only while the account still names it.
+	RevokeURL string `json:"revoke_url,omitempty"`
 }
 
 // The limits Nectar applies to token endpoints (docs/security.md).
@@ -299,6 +303,7 @@ func (m *Manager) renew(ctx context.Context, e *entry, la *loadedAccount, stale 
 				next.RefreshToken = cur.RefreshToken // RFC 6749 §6: the old one stays valid
 			}
 			next.Endpoint = r.refreshURL
+			next.RevokeURL = cur.RevokeURL // where it was authorized
 		}
 	default:
 		return nil, fmt.Errorf("accounts: account %s of type %s has no token", e.name, a.Type)
@@ -319,6 +324,9 @@ func (m *Manager) renew(ctx context.Context, e *entry, la *loadedAccount, stale 
 		return nil, fmt.Errorf("accounts: renewing the token of %s: %w", e.name, err)
 	}
 	e.brk.reset()
+	if a.Type != TypeOAuth2 {
+		next.RevokeURL = a.RevokeURL
+	}
 	next.Shape = la.shape
 	if next.Scope == "" && cur != nil {
 		next.Scope = cur.Scope
