@@ -151,12 +151,12 @@ func expandRefs(n *yaml.Node, dir string) error {
 }
 
 // Import stores the providers and accounts of f, replacing those of the
-// same names, and returns the account names. Every definition is validated,
-// and every account tested as Save tests it (unless opts says NoTest, or
-// the account test_on_save: false), before anything is written: one
-// failure (a *TestError) writes nothing. The tokens the tests obtained
-// are kept. The providers are stored first, so an oauth2 account can name
-// a provider of the same file.
+// same names, and returns the account names. Every definition is
+// validated, then the providers are stored (an oauth2 account may name one
+// of the same file), then every account is tested as Save tests it (unless
+// opts says NoTest, or the account says test_on_save: false) before any
+// account is written: one failure (a *TestError) writes no account. The
+// tokens the tests obtained are kept.
 func (m *Manager) Import(ctx context.Context, f *File, opts ...SaveOptions) ([]string, error) {
 	var o SaveOptions
 	if len(opts) > 0 {
@@ -167,13 +167,13 @@ func (m *Manager) Import(ctx context.Context, f *File, opts ...SaveOptions) ([]s
 			return nil, err
 		}
 	}
-	for _, p := range f.Providers {
-		if err := m.PutProvider(ctx, p); err != nil {
+	for _, a := range f.Accounts {
+		if err := validateAccount(a); err != nil {
 			return nil, err
 		}
 	}
-	for _, a := range f.Accounts {
-		if err := validateAccount(a); err != nil {
+	for _, p := range f.Providers {
+		if err := m.PutProvider(ctx, p); err != nil {
 			return nil, err
 		}
 	}
