@@ -495,3 +495,14 @@ func TestRevokeGoesOnlyToTheEndpointTheTokenWasIssuedUnder(t *testing.T) {
 		})
 	}
 }
+
+func TestSaveOfAStaticAccountWithoutTestSendsNothing(t *testing.T) {
+	e := newEnv(t)
+	a := &accounts.Account{Name: "shop", Type: accounts.TypeBearer, Token: secret.New("tok"), BaseURL: e.fake.URL}
+	if res, err := e.m.Save(context.Background(), a, accounts.SaveOptions{}); err != nil || res != nil {
+		t.Fatalf("Save: %+v %v", res, err)
+	}
+	if n := len(e.fake.Received); n != 0 {
+		t.Fatalf("%d requests were sent", n)
+	}
+}

@@ -265,8 +265,8 @@ func (m *Manager) Save(ctx context.Context, a *Account, opts SaveOptions) (*Test
 }
 
 func (m *Manager) testBeforeSave(ctx context.Context, a *Account, opts SaveOptions) (*TestResult, *Token, error) {
-	if opts.NoTest || !a.testOnSave() {
-		return nil, nil, nil
+	if opts.NoTest || !a.testOnSave() || (!a.oauth() && a.Test == nil) {
+		return nil, nil, nil // nothing to test
 	}
 	res, tok, err := m.testUnsaved(ctx, a)
 	if err != nil {
