@@ -70,9 +70,25 @@ type Account struct {
 	// (the default) or "basic" (an Authorization: Basic header).
 	ClientAuth string `yaml:"client_auth,omitempty" json:"client_auth,omitempty"`
 	// TokenParams are extra token-request body parameters (audience,
-	// resource…); TokenHeaders replace token-request headers.
+	// resource…), literal; TokenHeaders replace token-request headers
+	// (refreshes included) and may hold placeholders (TemplateNames).
 	TokenParams  map[string]string `yaml:"token_params,omitempty" json:"token_params,omitempty"`
 	TokenHeaders map[string]string `yaml:"token_headers,omitempty" json:"token_headers,omitempty"`
+	// TokenBody replaces the body of access-token requests (client
+	// credentials, code exchange): a template whose {{client_id}},
+	// {{client_secret}}, {{scope}}… placeholders are filled in, escaped for
+	// the Content-Type (token_headers). Without it the parameters are sent
+	// as a JSON object when that Content-Type is JSON, as a form otherwise.
+	TokenBody string `yaml:"token_body,omitempty" json:"token_body,omitempty"`
+	// RefreshHeaders replace headers of refresh requests (after
+	// TokenHeaders); RefreshBody replaces their body, like TokenBody
+	// ({{refresh_token}}). oauth2 accounts only.
+	RefreshHeaders map[string]string `yaml:"refresh_headers,omitempty" json:"refresh_headers,omitempty"`
+	RefreshBody    string            `yaml:"refresh_body,omitempty" json:"refresh_body,omitempty"`
+	// RevokeURL is the token revocation endpoint (RFC 7009): when the
+	// account is deleted or authorized again, its old refresh token (else
+	// its access token) is revoked there. A failure is logged, not fatal.
+	RevokeURL string `yaml:"revoke_url,omitempty" json:"revoke_url,omitempty"`
 	// TokenLocation is where the access token goes in API requests:
 	// "header" (TokenHeader, default Authorization, with TokenScheme,
 	// default Bearer; "none" sends the bare token), "query" (parameter
@@ -113,8 +129,12 @@ type Account struct {
 	// the only hosts a request made with the account may reach; a request
 	// to any other host fails before a credential is attached. See Hosts.
 	AllowedHosts []string `yaml:"allowed_hosts,omitempty" json:"allowed_hosts,omitempty"`
-	// Test is the request `nectar accounts test` makes.
+	// Test is the request `nectar accounts test` makes, and that saving
+	// the account makes first (Celigo's "How to test this connection?").
 	Test *TestRequest `yaml:"test,omitempty" json:"test,omitempty"`
+	// TestOnSave, when false, saves the account without testing it first
+	// (--no-test). Unset means true.
+	TestOnSave *bool `yaml:"test_on_save,omitempty" json:"test_on_save,omitempty"`
 }
 
 // AuthErrorRule says which responses mean "the credentials were refused":
@@ -130,15 +150,22 @@ type AuthErrorRule struct {
 
 // TestRequest is an authenticated request that shows whether an account
 // works (Celigo's "How to test this connection?"): URL relative to BaseURL
-// or absolute, Method (default GET), an optional Body, and an optional
-// SuccessPath whose value must be one of SuccessValues (otherwise any 2xx
-// answer is a success).
+// or absolute, Method GET (default), POST or PUT, an optional JSON Body.
+// The test fails when the request cannot be sent, when the answer is not
+// 2xx or is an auth error by the account's auth_error rule, when the field
+// at ErrorPath exists and holds one of ErrorValues (any value when none are
+// given), or when SuccessPath is set and its field is missing or holds none
+// of SuccessValues (exact, case-sensitive; any value when none are given).
+// ErrorMessagePath names the field whose text the failure quotes.
 type TestRequest struct {
-	URL           string   `yaml:"url" json:"url"`
-	Method        string   `yaml:"method,omitempty" json:"method,omitempty"`
-	Body          string   `yaml:"body,omitempty" json:"body,omitempty"`
-	SuccessPath   string   `yaml:"success_path,omitempty" json:"success_path,omitempty"`
-	SuccessValues []string `yaml:"success_values,omitempty" json:"success_values,omitempty"`
+	URL              string   `yaml:"url" json:"url"`
+	Method           string   `yaml:"method,omitempty" json:"method,omitempty"`
+	Body             string   `yaml:"body,omitempty" json:"body,omitempty"`
+	SuccessPath      string   `yaml:"success_path,omitempty" json:"success_path,omitempty"`
+	SuccessValues    []string `yaml:"success_values,omitempty" json:"success_values,omitempty"`
+	ErrorPath        string   `yaml:"error_path,omitempty" json:"error_path,omitempty"`
+	ErrorValues      []string `yaml:"error_values,omitempty" json:"error_values,omitempty"`
+	ErrorMessagePath string   `yaml:"error_message_path,omitempty" json:"error_message_path,omitempty"`
 }
 
 // Duration is a length of time written as "90s" or "1h"; a bare number is
@@ -273,8 +300,32 @@ func (a *Account) Validate() error {
 	if a.Test != nil && a.Test.URL == "" {
 		return bad("test.url is required when test is set")
 	}
+	if a.Test != nil && a.Test.Method != "" && !slices.Contains([]string{"GET", "POST", "PUT"}, a.Test.Method) {
+		return bad("test.method must be GET, POST or PUT, not %q", preview(a.Test.Method, 20))
+	}
+	if a.Test != nil && a.Test.Body != "" && !json.Valid([]byte(a.Test.Body)) {
+		return bad("test.body must be JSON (it is sent as application/json)")
+	}
+	overrides := a.TokenBody != "" || len(a.RefreshHeaders) > 0 || a.RefreshBody != "" || a.RevokeURL != ""
+	if overrides && a.Type != TypeOAuth2 && a.Type != TypeClientCredentials {
+		return bad("token_body, refresh_headers, refresh_body and revoke_url are for types oauth2 and oauth2-client-credentials")
+	}
+	if (len(a.RefreshHeaders) > 0 || a.RefreshBody != "") && a.Type != TypeOAuth2 {
+		return bad("refresh_headers and refresh_body are for type oauth2 (only its tokens are refreshed)")
+	}
+	if err := a.validateTokenRequests(); err != nil {
+		return bad("%v", err)
+	}
+	if a.RevokeURL != "" {
+		if err := checkEndpoint("revoke_url", a.RevokeURL); err != nil {
+			return bad("%v", err)
+		}
+	}
 	return nil
 }
+
+// testOnSave reports whether saving the account tests it first.
+func (a *Account) testOnSave() bool { return a.TestOnSave == nil || *a.TestOnSave }
 
 // record is an account as stored: the definition without its secrets (they
 // marshal as "***") plus the secrets in clear, all sealed together.

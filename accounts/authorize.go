@@ -35,8 +35,13 @@ type AuthorizeResult struct {
 	Scope     string
 	Expiry    time.Time
 	Renewable bool
-	// Warning, when set, tells the user what to do (no refresh token).
+	// Warning, when set, tells the user what to do (no refresh token, a
+	// failed test request).
 	Warning string
+	// Test is the outcome of the account's test request, sent once the
+	// tokens are stored (nil when it declares none or test_on_save is
+	// false).
+	Test *TestResult
 }
 
 // MaxPendingAuthorizations caps the authorizations a Manager runs at
@@ -55,7 +60,9 @@ const MaxPendingAuthorizations = 8
 // verifier), the tokens are stored sealed, and only then does the callback
 // page say whether it worked. Without a refresh token the tokens are stored
 // as not renewable and the result's Warning says what to do. Authorize
-// clears a needs-reauthorization mark. At most MaxPendingAuthorizations run
+// clears a needs-reauthorization mark. When the account has a revoke_url,
+// the tokens the new ones replace are then revoked there (RFC 7009: the
+// refresh token, else the access token); a failure is logged, not returned. At most MaxPendingAuthorizations run
 // at once.
 func (m *Manager) Authorize(ctx context.Context, name string, opts AuthorizeOptions) (*AuthorizeResult, error) {
 	a, err := m.Get(ctx, name)
@@ -241,9 +248,42 @@ func (m *Manager) Authorize(ctx context.Context, name string, opts AuthorizeOpti
 	case <-ctx.Done():
 		return nil, fmt.Errorf("%w: %w", ErrAuthorization, ctx.Err())
 	}
+	var old *Token
+	if a.RevokeURL != "" {
+		old, _, _ = m.loadToken(ctx, name)
+	}
 	out, err := m.exchange(ctx, a, r, name, res.code, res.err, redirect, verifier)
 	res.reply <- err
+	if err == nil && old != nil {
+		// The new tokens are stored: revoke the ones they replace.
+		cur, _, _ := m.loadToken(ctx, name)
+		m.revokeOld(ctx, a, old, cur, "authorized again")
+	}
+	if err == nil && a.Test != nil && a.testOnSave() {
+		m.testAuthorized(ctx, name, out)
+	}
 	return out, err
+}
+
+// testAuthorized runs the test request of a newly authorized account
+// (Celigo's "Save & authorize"). The tokens stay stored whatever the
+// outcome; a failure is added to the result's Warning.
+func (m *Manager) testAuthorized(ctx context.Context, name string, out *AuthorizeResult) {
+	res, err := m.Test(ctx, name)
+	if err != nil {
+		res = &TestResult{Problem: err.Error()}
+	}
+	out.Test = res
+	if !res.OK {
+		w := "the test request failed: " + res.Problem
+		if res.Request != "" && res.Status != 0 {
+			w += fmt.Sprintf(" (%s -> %d)", res.Request, res.Status)
+		}
+		if out.Warning != "" {
+			w = out.Warning + "; " + w
+		}
+		out.Warning = w
+	}
 }
 
 // exchange trades the callback's code for tokens and stores them.
@@ -261,6 +301,7 @@ func (m *Manager) exchange(ctx context.Context, a *Account, r *resolved, name, c
 	}
 	tok.Shape = shapeOf(a, r)
 	tok.Endpoint = r.refreshURL
+	tok.RevokeURL = a.RevokeURL
 	if tok.Scope == "" {
 		tok.Scope = strings.Join(r.scopes, " ")
 	}

@@ -591,7 +591,8 @@ func TestPendingAuthorizationsAreCapped(t *testing.T) {
 func TestServiceAccountAssertionLifetime(t *testing.T) {
 	e := newEnv(t)
 	e.create(&accounts.Account{Name: "gsa", Type: accounts.TypeGoogleServiceAccount,
-		ServiceAccountKey: secret.New(serviceAccountKey(t, e.fake.URL+"/token")), Scopes: []string{"s"}, BaseURL: e.fake.URL})
+		ServiceAccountKey: secret.New(serviceAccountKey(t, e.fake.URL+"/token")), Scopes: []string{"s"},
+		AllowedHosts: []string{"127.0.0.1"}}) // the fake API stands for *.googleapis.com
 	if status, _, err := e.get("gsa"); err != nil || status != 200 {
 		t.Fatalf("%d %v", status, err)
 	}

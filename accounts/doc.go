@@ -40,7 +40,12 @@
 // stored. A token the API refuses right after its renewal is not renewed
 // again for NoRenewWindow, and a failing endpoint is asked again only after
 // a backoff between BackoffMin and BackoffMax; Collector counts token
-// requests per account.
+// requests per account. Revocation endpoints (revoke_url) obey the same
+// rules, and a failed revocation is logged, never fatal.
+//
+// Save and Import test an account (its token, its test request) before
+// they store it, and store nothing when the test fails (a *TestError);
+// Create and Put store without testing.
 //
 // # Concurrency
 //

@@ -52,6 +52,11 @@ var (
 	// authorization code flow.
 	ErrNotOAuth = errors.New("accounts: account type has no authorization flow")
 
+	// ErrTestFailed is returned (inside a *TestError) by Save and Import
+	// when an account's test failed: its token could not be obtained, or
+	// its test request failed. Nothing was saved.
+	ErrTestFailed = errors.New("accounts: the account's test failed")
+
 	// ErrNoManager is returned by steps that need accounts when the runtime
 	// has no accounts manager installed.
 	ErrNoManager = errors.New("accounts: no accounts are configured")

@@ -151,16 +151,19 @@ func expandRefs(n *yaml.Node, dir string) error {
 }
 
 // Import stores the providers and accounts of f, replacing those of the
-// same names, and returns the account names. Every definition is validated
-// before anything is written.
-func (m *Manager) Import(ctx context.Context, f *File) ([]string, error) {
-	for _, p := range f.Providers {
-		if err := p.Validate(); err != nil {
-			return nil, err
-		}
+// same names, and returns the account names. Every definition is
+// validated, then the providers are stored (an oauth2 account may name one
+// of the same file), then every account is tested as Save tests it (unless
+// opts says NoTest, or the account says test_on_save: false) before any
+// account is written: one failure (a *TestError) writes no account. The
+// tokens the tests obtained are kept.
+func (m *Manager) Import(ctx context.Context, f *File, opts ...SaveOptions) ([]string, error) {
+	var o SaveOptions
+	if len(opts) > 0 {
+		o = opts[0]
 	}
 	for _, p := range f.Providers {
-		if err := m.PutProvider(ctx, p); err != nil {
+		if err := p.Validate(); err != nil {
 			return nil, err
 		}
 	}
@@ -169,11 +172,25 @@ func (m *Manager) Import(ctx context.Context, f *File) ([]string, error) {
 			return nil, err
 		}
 	}
+	for _, p := range f.Providers {
+		if err := m.PutProvider(ctx, p); err != nil {
+			return nil, err
+		}
+	}
+	tokens := make([]*Token, len(f.Accounts))
+	for i, a := range f.Accounts {
+		_, tok, err := m.testBeforeSave(ctx, a, o)
+		if err != nil {
+			return nil, err
+		}
+		tokens[i] = tok
+	}
 	names := make([]string, 0, len(f.Accounts))
-	for _, a := range f.Accounts {
+	for i, a := range f.Accounts {
 		if err := m.Put(ctx, a); err != nil {
 			return names, err
 		}
+		m.keepTestToken(ctx, a.Name, tokens[i])
 		names = append(names, a.Name)
 	}
 	return names, nil

@@ -321,7 +321,8 @@ func (m *Manager) List(ctx context.Context) ([]*Account, error) {
 }
 
 // Masked returns a copy of a for display: secrets already print as ***;
-// Masked also hides the values of token_params and token_headers, which
+// Masked also hides the values of token_params, token_headers and
+// refresh_headers and the token_body and refresh_body templates, which
 // often carry keys (an audience is harmless, an API key header is not).
 func (a *Account) Masked() *Account {
 	c := *a
@@ -335,7 +336,12 @@ func (a *Account) Masked() *Account {
 		}
 		return out
 	}
-	c.TokenParams, c.TokenHeaders = mask(a.TokenParams), mask(a.TokenHeaders)
+	c.TokenParams, c.TokenHeaders, c.RefreshHeaders = mask(a.TokenParams), mask(a.TokenHeaders), mask(a.RefreshHeaders)
+	for _, b := range []*string{&c.TokenBody, &c.RefreshBody} {
+		if *b != "" {
+			*b = "***"
+		}
+	}
 	return &c
 }
 
@@ -367,8 +373,16 @@ func validateAccount(a *Account) error {
 	return nil
 }
 
-// Delete removes an account and its tokens.
+// Delete removes an account and its tokens. When the account has a
+// revoke_url, its refresh token (else its access token) is then revoked
+// there; a failed revocation is logged, and the account is deleted anyway.
 func (m *Manager) Delete(ctx context.Context, name string) error {
+	// Read what to revoke first; an unreadable record is deleted all the same.
+	a, _ := m.Get(ctx, name)
+	var old *Token
+	if a != nil && a.RevokeURL != "" {
+		old, _, _ = m.loadToken(ctx, name)
+	}
 	err := m.st.Delete(ctx, accountsBucket, name)
 	if errors.Is(err, store.ErrNotFound) {
 		return fmt.Errorf("%w %q", ErrUnknownAccount, name)
@@ -380,6 +394,7 @@ func (m *Manager) Delete(ctx context.Context, name string) error {
 		return fmt.Errorf("accounts: deleting the tokens of %s: %w", name, err)
 	}
 	m.forget(name)
+	m.revokeOld(ctx, a, old, nil, "deleted")
 	return nil
 }
 

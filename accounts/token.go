@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"mime"
-	"net/http"
 	"net/url"
 	"regexp"
 	"sort"
@@ -39,6 +38,10 @@ type Token struct {
 	// nowhere else (a changed token or refresh URL needs authorizing
 	// again). Empty for tokens stored before Nectar recorded it.
 	Endpoint string `json:"endpoint,omitempty"`
+	// RevokeURL is the account's revoke_url when the token was issued (by
+	// authorize, for refreshed tokens): the token is revoked only there,
+	// and only while the account still names it.
+	RevokeURL string `json:"revoke_url,omitempty"`
 }
 
 // The limits Nectar applies to token endpoints (docs/security.md).
@@ -90,6 +93,13 @@ func shapeOf(a *Account, r *resolved) string {
 	for _, k := range keys {
 		w(k)
 		w(a.TokenParams[k])
+	}
+	// Body overrides shape the token too (an audience in a JSON body); an
+	// account without them keeps the shape it had before they existed.
+	if a.TokenBody != "" || a.RefreshBody != "" {
+		w("\x00bodies")
+		w(a.TokenBody)
+		w(a.RefreshBody)
 	}
 	if a.Type == TypeGoogleServiceAccount {
 		if sa, err := parseServiceAccount(a.ServiceAccountKey); err == nil {
@@ -260,14 +270,8 @@ func (m *Manager) renew(ctx context.Context, e *entry, la *loadedAccount, stale 
 	}
 	var next *Token
 	switch a.Type {
-	case TypeClientCredentials:
-		form := url.Values{"grant_type": {"client_credentials"}}
-		if len(r.scopes) > 0 {
-			form.Set("scope", strings.Join(r.scopes, r.delim))
-		}
-		next, err = m.tokenRequest(ctx, a, r.tokenURL, form)
-	case TypeGoogleServiceAccount:
-		next, err = m.serviceAccountToken(ctx, a)
+	case TypeClientCredentials, TypeGoogleServiceAccount:
+		next, err = m.grantToken(ctx, a, r)
 	case TypeOAuth2:
 		if cur == nil || cur.RefreshToken == "" {
 			reason := "it was never authorized"
@@ -299,6 +303,7 @@ func (m *Manager) renew(ctx context.Context, e *entry, la *loadedAccount, stale 
 				next.RefreshToken = cur.RefreshToken // RFC 6749 §6: the old one stays valid
 			}
 			next.Endpoint = r.refreshURL
+			next.RevokeURL = cur.RevokeURL // where it was authorized
 		}
 	default:
 		return nil, fmt.Errorf("accounts: account %s of type %s has no token", e.name, a.Type)
@@ -319,6 +324,9 @@ func (m *Manager) renew(ctx context.Context, e *entry, la *loadedAccount, stale 
 		return nil, fmt.Errorf("accounts: renewing the token of %s: %w", e.name, err)
 	}
 	e.brk.reset()
+	if a.Type != TypeOAuth2 {
+		next.RevokeURL = a.RevokeURL
+	}
 	next.Shape = la.shape
 	if next.Scope == "" && cur != nil {
 		next.Scope = cur.Scope
@@ -333,12 +341,25 @@ func (m *Manager) renew(ctx context.Context, e *entry, la *loadedAccount, stale 
 	return next, nil
 }
 
+// grantToken obtains a token for an account that needs no person: the
+// client-credentials grant, or a service account's JWT-bearer grant.
+func (m *Manager) grantToken(ctx context.Context, a *Account, r *resolved) (*Token, error) {
+	if a.Type == TypeGoogleServiceAccount {
+		return m.serviceAccountToken(ctx, a)
+	}
+	form := url.Values{"grant_type": {"client_credentials"}}
+	if len(r.scopes) > 0 {
+		form.Set("scope", strings.Join(r.scopes, r.delim))
+	}
+	return m.tokenRequest(ctx, a, r.tokenURL, form)
+}
+
 // maxTokenResponse bounds what is read from a token endpoint.
 const maxTokenResponse = 1 << 20
 
 // tokenRequest posts form to a token endpoint with the account's client
-// authentication, extra parameters and header overrides, and parses the
-// answer. An error answer never becomes a Token, nor does an answer that is
+// authentication, extra parameters and overrides (newTokenRequest), and
+// parses the answer. An error answer never becomes a Token, nor does an answer that is
 // not a usable token (see checkToken). Redirects are not followed: the
 // form carries the client secret and the grant.
 func (m *Manager) tokenRequest(ctx context.Context, a *Account, tokenURL string, form url.Values) (t *Token, err error) {
@@ -352,28 +373,9 @@ func (m *Manager) tokenRequest(ctx context.Context, a *Account, tokenURL string,
 	if err := checkEndpoint("token endpoint", tokenURL); err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrTokenRequest, err)
 	}
-	for k, v := range a.TokenParams {
-		form.Set(k, v)
-	}
-	basic := a.ClientAuth == "basic"
-	if !basic && a.ClientID != "" {
-		form.Set("client_id", a.ClientID)
-		if !a.ClientSecret.IsZero() {
-			form.Set("client_secret", a.ClientSecret.Reveal())
-		}
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, tokenURL, strings.NewReader(form.Encode()))
+	req, err := newTokenRequest(ctx, a, tokenURL, form)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrTokenRequest, err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
-	if basic {
-		// RFC 6749 §2.3.1: form-encode both parts before Basic encoding.
-		req.SetBasicAuth(url.QueryEscape(a.ClientID), url.QueryEscape(a.ClientSecret.Reveal()))
-	}
-	for k, v := range a.TokenHeaders {
-		req.Header.Set(k, v)
+		return nil, fmt.Errorf("%w: %s: %v", ErrTokenRequest, redactURL(tokenURL), err)
 	}
 	start := m.o.now()
 	resp, err := m.tokenClient.Do(req)

@@ -268,31 +268,42 @@ func applyStatic(req *http.Request, a *Account) {
 // authFailed applies the account's auth-error rules to resp. When it has to
 // look at the body, it reads it and puts it back.
 func (t *transport) authFailed(resp *http.Response, a *Account) bool {
-	r := a.AuthError
-	if resp.StatusCode == http.StatusUnauthorized {
+	return a.AuthError.refuses(resp.StatusCode, func() []byte { return peekBody(resp) })
+}
+
+// refuses reports whether an answer with status, and the JSON body that
+// body returns (called only when needed), is an auth error by the rule.
+func (r AuthErrorRule) refuses(status int, body func() []byte) bool {
+	if status == http.StatusUnauthorized {
 		return true
 	}
-	if r.Status != 0 && resp.StatusCode != r.Status {
+	if r.Status != 0 && status != r.Status {
 		return false
 	}
 	if r.Path == "" {
 		return r.Status != 0
 	}
-	return bodyMatches(resp, r.Path, r.Values)
+	return valueIn(body(), r.Path, r.Values)
 }
 
-// bodyMatches reports whether the JSON body's field at path holds one of
-// values (any value when values is empty). The body stays readable.
-func bodyMatches(resp *http.Response, path string, values []string) bool {
+// peekBody returns the first maxAuthBody bytes of resp's body, which stays
+// readable from its start.
+func peekBody(resp *http.Response) []byte {
 	if resp.Body == nil || resp.Body == http.NoBody {
-		return false
+		return nil
 	}
 	head, err := io.ReadAll(io.LimitReader(resp.Body, maxAuthBody))
 	resp.Body = &joinedBody{Reader: io.MultiReader(bytes.NewReader(head), resp.Body), Closer: resp.Body}
 	if err != nil {
-		return false
+		return nil
 	}
-	v, ok := Lookup(head, path)
+	return head
+}
+
+// valueIn reports whether the JSON document's field at path holds one of
+// values (any value but "" when values is empty).
+func valueIn(doc []byte, path string, values []string) bool {
+	v, ok := Lookup(doc, path)
 	if !ok {
 		return false
 	}

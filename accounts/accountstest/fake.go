@@ -4,7 +4,10 @@
 // refresh tokens), the client-credentials grant, and an API that checks
 // bearer tokens and can refuse them as 401, 403 or a 200 with an error
 // body. It counts token requests, so tests can prove that concurrent users
-// share one renewal.
+// share one renewal. Its token endpoint takes form or JSON bodies; a
+// revocation endpoint (RFC 7009) is at /revoke. Received keeps every token,
+// revocation and API request as it arrived (method, content type, body
+// bytes).
 package accountstest
 
 import (
@@ -13,6 +16,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"io"
+	"mime"
 	"net/http"
 	"net/http/httptest"
 	"net/url"
@@ -56,6 +61,10 @@ type Provider struct {
 	// token endpoint that fails, redirects or stalls).
 	TokenHook func(w http.ResponseWriter, r *http.Request) bool
 
+	// RevokeStatus, when set, is the status /revoke answers with (an
+	// error body for 4xx and 5xx), and the token is not revoked.
+	RevokeStatus int
+
 	tokenRequests atomic.Int64
 	apiRequests   atomic.Int64
 	seq           int
@@ -63,8 +72,35 @@ type Provider struct {
 	codes         map[string]codeGrant
 	access        map[string]bool
 	refresh       map[string]bool
-	// Requests holds the last token-request forms, for inspection.
+	// Forms holds the token-request parameters (of form or JSON bodies),
+	// for inspection.
 	Forms []url.Values
+	// Received holds every request to /token, /revoke and /api/ as it
+	// arrived.
+	Received []Received
+}
+
+// Received is a request as the fake received it.
+type Received struct {
+	Method      string
+	Path        string
+	ContentType string
+	Header      http.Header
+	Body        []byte
+}
+
+// ReceivedAt returns the requests that reached path (/token, /revoke,
+// /api/me…).
+func (p *Provider) ReceivedAt(path string) []Received {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	var out []Received
+	for _, r := range p.Received {
+		if r.Path == path {
+			out = append(out, r)
+		}
+	}
+	return out
 }
 
 type codeGrant struct {
@@ -79,6 +115,7 @@ func New(t interface {
 	mux := http.NewServeMux()
 	mux.HandleFunc("/authorize", p.authorize)
 	mux.HandleFunc("/token", p.token)
+	mux.HandleFunc("/revoke", p.revoke)
 	mux.HandleFunc("/api/", p.api)
 	p.Server = httptest.NewServer(mux)
 	t.Cleanup(p.Server.Close)
@@ -162,25 +199,16 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	if hook != nil && hook(w, r) {
 		return
 	}
-	if err := r.ParseForm(); err != nil {
+	form, ok := p.receive(r)
+	if !ok {
 		p.fail(w, 400, "invalid_request")
 		return
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	p.Forms = append(p.Forms, r.PostForm)
-	id, secret := r.PostForm.Get("client_id"), r.PostForm.Get("client_secret")
-	if p.BasicAuth {
-		u, s, ok := r.BasicAuth()
-		if !ok {
-			p.fail(w, 401, "invalid_client")
-			return
-		}
-		id, _ = url.QueryUnescape(u)
-		secret, _ = url.QueryUnescape(s)
-	}
-	grant := r.PostForm.Get("grant_type")
-	if grant != "urn:ietf:params:oauth:grant-type:jwt-bearer" && (id != ClientID || subtle.ConstantTimeCompare([]byte(secret), []byte(ClientSecret)) != 1) {
+	p.Forms = append(p.Forms, form)
+	grant := form.Get("grant_type")
+	if grant != "urn:ietf:params:oauth:grant-type:jwt-bearer" && !p.clientOK(r, form) {
 		p.fail(w, 401, "invalid_client")
 		return
 	}
@@ -188,20 +216,20 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	switch grant {
 	case "client_credentials":
 	case "authorization_code":
-		c, ok := p.codes[r.PostForm.Get("code")]
-		delete(p.codes, r.PostForm.Get("code")) // a code works once
-		if !ok || c.redirect != r.PostForm.Get("redirect_uri") {
+		c, ok := p.codes[form.Get("code")]
+		delete(p.codes, form.Get("code")) // a code works once
+		if !ok || c.redirect != form.Get("redirect_uri") {
 			p.fail(w, 400, "invalid_grant")
 			return
 		}
-		sum := sha256.Sum256([]byte(r.PostForm.Get("code_verifier")))
+		sum := sha256.Sum256([]byte(form.Get("code_verifier")))
 		if base64.RawURLEncoding.EncodeToString(sum[:]) != c.challenge {
 			p.fail(w, 400, "invalid_grant")
 			return
 		}
 		withRefresh = !p.NoRefreshToken
 	case "refresh_token":
-		rt := r.PostForm.Get("refresh_token")
+		rt := form.Get("refresh_token")
 		if !p.refresh[rt] {
 			p.fail(w, 400, "invalid_grant")
 			return
@@ -211,7 +239,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 			withRefresh = true
 		}
 	case "urn:ietf:params:oauth:grant-type:jwt-bearer":
-		if r.PostForm.Get("assertion") == "" {
+		if form.Get("assertion") == "" {
 			p.fail(w, 400, "invalid_grant")
 			return
 		}
@@ -232,7 +260,7 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	if p.ExpiresIn > 0 {
 		out["expires_in"] = p.ExpiresIn
 	}
-	if s := r.PostForm.Get("scope"); s != "" {
+	if s := form.Get("scope"); s != "" {
 		out["scope"] = s
 	}
 	for k, v := range p.Override {
@@ -242,10 +270,96 @@ func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
 	json.NewEncoder(w).Encode(out)
 }
 
+// receive records r and returns its parameters: a form body, or a JSON
+// object body (Content-Type application/json) whose values are strings or
+// numbers. ok is false for a body of neither kind.
+func (p *Provider) receive(r *http.Request) (url.Values, bool) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	p.mu.Lock()
+	p.Received = append(p.Received, Received{Method: r.Method, Path: r.URL.Path, ContentType: r.Header.Get("Content-Type"), Header: r.Header.Clone(), Body: body})
+	p.mu.Unlock()
+	if err != nil || r.Method != http.MethodPost {
+		return nil, false
+	}
+	mt, _, _ := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if mt == "application/json" {
+		var obj map[string]any
+		if json.Unmarshal(body, &obj) != nil {
+			return nil, false
+		}
+		form := url.Values{}
+		for k, v := range obj {
+			switch v := v.(type) {
+			case string:
+				form.Set(k, v)
+			case float64:
+				form.Set(k, fmt.Sprint(v))
+			default:
+				return nil, false
+			}
+		}
+		return form, true
+	}
+	if mt != "application/x-www-form-urlencoded" {
+		return nil, false
+	}
+	form, err := url.ParseQuery(string(body))
+	return form, err == nil
+}
+
+// clientOK checks the client credentials of a token or revocation request:
+// in a Basic header when BasicAuth is set, else in the parameters.
+func (p *Provider) clientOK(r *http.Request, form url.Values) bool {
+	id, secret := form.Get("client_id"), form.Get("client_secret")
+	if p.BasicAuth {
+		u, s, ok := r.BasicAuth()
+		if !ok {
+			return false
+		}
+		id, _ = url.QueryUnescape(u)
+		secret, _ = url.QueryUnescape(s)
+	}
+	return id == ClientID && subtle.ConstantTimeCompare([]byte(secret), []byte(ClientSecret)) == 1
+}
+
+// revoke is the revocation endpoint (RFC 7009): with the client's
+// credentials, it forgets the token (access or refresh) and answers 200,
+// also for a token it does not know (§2.2); RevokeStatus scripts a failure.
+func (p *Provider) revoke(w http.ResponseWriter, r *http.Request) {
+	form, ok := p.receive(r)
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case !ok || form.Get("token") == "":
+		p.fail(w, 400, "invalid_request")
+	case !p.clientOK(r, form):
+		p.fail(w, 401, "invalid_client")
+	case p.RevokeStatus >= 400:
+		p.fail(w, p.RevokeStatus, "server_error")
+	case p.RevokeStatus != 0:
+		w.WriteHeader(p.RevokeStatus)
+	default:
+		delete(p.access, form.Get("token"))
+		delete(p.refresh, form.Get("token"))
+		w.WriteHeader(http.StatusOK)
+	}
+}
+
+// Valid reports whether token is a live access or refresh token.
+func (p *Provider) Valid(token string) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.access[token] || p.refresh[token]
+}
+
 // api answers /api/... for a valid token: {"ok":true,"path":...,"body":...};
 // otherwise it refuses as RefuseAs says. /api/items?page=N serves pages.
 func (p *Provider) api(w http.ResponseWriter, r *http.Request) {
 	p.apiRequests.Add(1)
+	raw, _ := io.ReadAll(io.LimitReader(r.Body, 1<<20))
+	p.mu.Lock()
+	p.Received = append(p.Received, Received{Method: r.Method, Path: r.URL.Path, ContentType: r.Header.Get("Content-Type"), Header: r.Header.Clone(), Body: raw})
+	p.mu.Unlock()
 	tok := strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer ")
 	if tok == "" {
 		tok = r.URL.Query().Get("access_token")
@@ -268,8 +382,6 @@ func (p *Provider) api(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	var body any
-	if r.Body != nil {
-		json.NewDecoder(r.Body).Decode(&body)
-	}
+	json.Unmarshal(raw, &body)
 	json.NewEncoder(w).Encode(map[string]any{"ok": true, "path": r.URL.Path, "body": body})
 }

@@ -133,6 +133,9 @@ func accountsCreateCmd(g *globals) *cobra.Command {
 		test                                                      accounts.TestRequest
 		testValues                                                string
 		replace                                                   bool
+		refreshHeaders                                            []string
+		testErrorValues                                           string
+		noTest                                                    bool
 	)
 	cmd := &cobra.Command{
 		Use:   "create NAME --type TYPE [options]",
@@ -175,6 +178,9 @@ An account with none of them is refused at every request.`,
 			if a.TokenHeaders, err = parsePairs("token-request-header", tokenReqHeaders); err != nil {
 				return err
 			}
+			if a.RefreshHeaders, err = parsePairs("refresh-request-header", refreshHeaders); err != nil {
+				return err
+			}
 			if lifetime != "" {
 				if err := a.TokenLifetime.UnmarshalText([]byte(lifetime)); err != nil {
 					return fmt.Errorf("--token-lifetime: %w", err)
@@ -183,16 +189,22 @@ An account with none of them is refused at every request.`,
 			a.AuthError = accounts.AuthErrorRule{Status: authStatus, Path: authPath, Values: splitList(authValues)}
 			if test.URL != "" {
 				test.SuccessValues = splitList(testValues)
+				test.ErrorValues = splitList(testErrorValues)
 				a.Test = &test
 			}
 			ops, err := g.accountOps(cmd.Context())
 			if err != nil {
 				return err
 			}
-			if err := ops.put(cmd.Context(), &a, replace); err != nil {
+			// Tested first (token, test request); saved only if it works.
+			res, err := ops.put(cmd.Context(), &a, accounts.SaveOptions{Replace: replace, NoTest: noTest})
+			if err != nil {
 				return err
 			}
 			fmt.Fprintf(g.stdout, "created account %s (%s)\n", a.Name, a.Type)
+			if res != nil && res.Problem != "" {
+				fmt.Fprintf(g.stdout, "note: %s\n", res.Problem)
+			}
 			if a.Type == accounts.TypeOAuth2 {
 				fmt.Fprintf(g.stdout, "next: nectar accounts authorize %s\n", a.Name)
 			}
@@ -222,7 +234,11 @@ An account with none of them is refused at every request.`,
 	f.StringVar(&a.ScopeDelimiter, "scope-delimiter", "", "joins scopes in token requests (default a space)")
 	f.StringVar(&a.ClientAuth, "client-auth", "", "client credentials in token requests: body (default) or basic")
 	f.StringArrayVar(&tokenReqParams, "token-request-param", nil, "extra token-request parameter key=value (audience, resource…; repeatable)")
-	f.StringArrayVar(&tokenReqHeaders, "token-request-header", nil, "token-request header key=value (repeatable)")
+	f.StringArrayVar(&tokenReqHeaders, "token-request-header", nil, "token-request header key=value (repeatable; refreshes too)")
+	f.StringVar(&a.TokenBody, "token-request-body", "", "access-token request body template, with {{client_id}}, {{client_secret}}, {{scope}}… (JSON with a JSON Content-Type header)")
+	f.StringArrayVar(&refreshHeaders, "refresh-request-header", nil, "oauth2: refresh-request header key=value (repeatable)")
+	f.StringVar(&a.RefreshBody, "refresh-request-body", "", "oauth2: refresh-request body template, with {{refresh_token}}, {{client_id}}…")
+	f.StringVar(&a.RevokeURL, "revoke-url", "", "token revocation endpoint (RFC 7009), called when the account is deleted or authorized again")
 	f.StringVar(&a.TokenLocation, "token-location", "", "where API requests carry the token: header (default), query or body")
 	f.StringVar(&a.TokenHeader, "token-header", "", "header name for the token (default Authorization)")
 	f.StringVar(&a.TokenScheme, "token-scheme", "", "scheme before the token (default Bearer; none for the bare token)")
@@ -242,6 +258,10 @@ An account with none of them is refused at every request.`,
 	f.StringVar(&test.Body, "test-body", "", "JSON body of the test request")
 	f.StringVar(&test.SuccessPath, "test-success-path", "", "JSON field of the test answer that shows success")
 	f.StringVar(&testValues, "test-success-values", "", "comma-separated values of --test-success-path that mean success")
+	f.StringVar(&test.ErrorPath, "test-error-path", "", "JSON field of the test answer that shows failure")
+	f.StringVar(&testErrorValues, "test-error-values", "", "comma-separated values of --test-error-path that mean failure (default: any)")
+	f.StringVar(&test.ErrorMessagePath, "test-error-message-path", "", "JSON field of the test answer whose text a failure quotes")
+	f.BoolVar(&noTest, "no-test", false, "save without testing the account first (its token, its test request)")
 	f.BoolVar(&replace, "replace", false, "replace an account of the same name")
 	return cmd
 }
@@ -484,7 +504,8 @@ func accountsTestCmd(g *globals) *cobra.Command {
 }
 
 func accountsImportCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var noTest bool
+	cmd := &cobra.Command{
 		Use:   "import FILE",
 		Short: "Create or replace the providers and accounts of a YAML file (${env:X}, ${file:path} expanded)",
 		Args:  cobra.ExactArgs(1),
@@ -501,7 +522,7 @@ func accountsImportCmd(g *globals) *cobra.Command {
 			if err != nil {
 				return err
 			}
-			names, err := ops.importFile(cmd.Context(), f)
+			names, err := ops.importFile(cmd.Context(), f, accounts.SaveOptions{NoTest: noTest})
 			if err != nil {
 				return err
 			}
@@ -509,6 +530,8 @@ func accountsImportCmd(g *globals) *cobra.Command {
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&noTest, "no-test", false, "import without testing the accounts first")
+	return cmd
 }
 
 func accountsRotateKeyCmd(g *globals) *cobra.Command {

@@ -23,12 +23,12 @@ import (
 // (see remote.go for the rule). Secrets go to the server only in the
 // "secrets" object of a request; no answer carries one.
 type accountOps interface {
-	put(ctx context.Context, a *accounts.Account, replace bool) error
+	put(ctx context.Context, a *accounts.Account, opts accounts.SaveOptions) (*accounts.TestResult, error)
 	list(ctx context.Context) (rows []accountRow, warning string, err error)
 	get(ctx context.Context, name string) (*accounts.Account, accounts.TokenStatus, error)
 	remove(ctx context.Context, name string) error
 	test(ctx context.Context, name string) (*accounts.TestResult, error)
-	importFile(ctx context.Context, f *accounts.File) ([]string, error)
+	importFile(ctx context.Context, f *accounts.File, opts accounts.SaveOptions) ([]string, error)
 	authorize(ctx context.Context, name string, timeout time.Duration, prompt func(string)) (*accounts.AuthorizeResult, error)
 	providers(ctx context.Context) ([]providerRow, error)
 	provider(ctx context.Context, name string) (*providerRow, error)
@@ -119,11 +119,10 @@ func (w accountWire) account() (*accounts.Account, error) {
 // storeAccounts works on the store directly.
 type storeAccounts struct{ m *accounts.Manager }
 
-func (s storeAccounts) put(ctx context.Context, a *accounts.Account, replace bool) error {
-	if replace {
-		return s.m.Put(ctx, a)
-	}
-	return s.m.Create(ctx, a)
+// put tests a first (unless opts say not to) and saves it only if the
+// test passed.
+func (s storeAccounts) put(ctx context.Context, a *accounts.Account, opts accounts.SaveOptions) (*accounts.TestResult, error) {
+	return s.m.Save(ctx, a, opts)
 }
 
 func (s storeAccounts) list(ctx context.Context) ([]accountRow, string, error) {
@@ -162,8 +161,8 @@ func (s storeAccounts) remove(ctx context.Context, name string) error { return s
 func (s storeAccounts) test(ctx context.Context, name string) (*accounts.TestResult, error) {
 	return s.m.Test(ctx, name)
 }
-func (s storeAccounts) importFile(ctx context.Context, f *accounts.File) ([]string, error) {
-	return s.m.Import(ctx, f)
+func (s storeAccounts) importFile(ctx context.Context, f *accounts.File, opts accounts.SaveOptions) ([]string, error) {
+	return s.m.Import(ctx, f, opts)
 }
 func (s storeAccounts) authorize(ctx context.Context, name string, timeout time.Duration, prompt func(string)) (*accounts.AuthorizeResult, error) {
 	return s.m.Authorize(ctx, name, accounts.AuthorizeOptions{Timeout: timeout, Prompt: prompt})
@@ -204,12 +203,19 @@ func accountPath(name string, rest ...string) string {
 	return p
 }
 
-func (a apiAccounts) put(ctx context.Context, acc *accounts.Account, replace bool) error {
+func (a apiAccounts) put(ctx context.Context, acc *accounts.Account, opts accounts.SaveOptions) (*accounts.TestResult, error) {
 	method := http.MethodPost
-	if replace {
+	if opts.Replace {
 		method = http.MethodPut
 	}
-	return a.c.do(ctx, method, accountPath(acc.Name), wireAccount(acc), nil)
+	p := accountPath(acc.Name)
+	if opts.NoTest {
+		p += "?test=false"
+	}
+	var out struct {
+		Test *accounts.TestResult `json:"test"`
+	}
+	return out.Test, a.c.do(ctx, method, p, wireAccount(acc), &out)
 }
 
 func (a apiAccounts) list(ctx context.Context) ([]accountRow, string, error) {
@@ -265,7 +271,7 @@ type importWire struct {
 	Accounts  []accountWire        `json:"accounts"`
 }
 
-func (a apiAccounts) importFile(ctx context.Context, f *accounts.File) ([]string, error) {
+func (a apiAccounts) importFile(ctx context.Context, f *accounts.File, opts accounts.SaveOptions) ([]string, error) {
 	in := importWire{Providers: f.Providers, Accounts: make([]accountWire, len(f.Accounts))}
 	for i, acc := range f.Accounts {
 		in.Accounts[i] = wireAccount(acc)
@@ -273,7 +279,11 @@ func (a apiAccounts) importFile(ctx context.Context, f *accounts.File) ([]string
 	var out struct {
 		Accounts []string `json:"accounts"`
 	}
-	return out.Accounts, a.c.do(ctx, http.MethodPost, "/api/accounts/import", in, &out)
+	p := "/api/accounts/import"
+	if opts.NoTest {
+		p += "?test=false"
+	}
+	return out.Accounts, a.c.do(ctx, http.MethodPost, p, in, &out)
 }
 
 // authorizeState is GET /api/accounts/{name}/authorize.
@@ -388,14 +398,15 @@ func accountMounts(am *accounts.Manager, log *slog.Logger) []server.Mount {
 			if err == nil && a.Name != r.PathValue("name") {
 				err = fmt.Errorf("%w: the body names account %q, the path %q", accounts.ErrInvalid, a.Name, r.PathValue("name"))
 			}
+			var res *accounts.TestResult
 			if err == nil {
-				err = ops.put(r.Context(), a, replace)
+				res, err = ops.put(r.Context(), a, accounts.SaveOptions{Replace: replace, NoTest: r.URL.Query().Get("test") == "false"})
 			}
 			if err != nil {
 				accountsAPIError(w, err)
 				return
 			}
-			apiJSON(w, http.StatusCreated, map[string]string{"account": a.Name, "type": a.Type})
+			apiJSON(w, http.StatusCreated, map[string]any{"account": a.Name, "type": a.Type, "test": res})
 		}
 	}
 	get := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -435,7 +446,7 @@ func accountMounts(am *accounts.Manager, log *slog.Logger) []server.Mount {
 			}
 			f.Accounts = append(f.Accounts, a)
 		}
-		names, err := ops.importFile(r.Context(), f)
+		names, err := ops.importFile(r.Context(), f, accounts.SaveOptions{NoTest: r.URL.Query().Get("test") == "false"})
 		if err != nil {
 			accountsAPIError(w, err)
 			return
@@ -513,6 +524,8 @@ func accountsAPIError(w http.ResponseWriter, err error) {
 		code = http.StatusConflict
 	case errors.Is(err, accounts.ErrInvalid), errors.Is(err, accounts.ErrNotOAuth), errors.Is(err, accounts.ErrAuthorization):
 		code = http.StatusBadRequest
+	case errors.Is(err, accounts.ErrTestFailed):
+		code = http.StatusUnprocessableEntity // tested before saving: nothing was saved
 	}
 	apiError(w, code, err.Error())
 }
