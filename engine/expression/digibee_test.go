@@ -13,6 +13,16 @@ import (
 // or the error.
 func evalBothWays(t *testing.T, src string, env *expression.Env) (string, error) {
 	t.Helper()
+	results, errs := evalTwice(src, env)
+	if results[0] != results[1] || (errs[0] == nil) != (errs[1] == nil) {
+		t.Fatalf("%s: closures gave %s %v, the VM %s %v", src, results[0], errs[0], results[1], errs[1])
+	}
+	return results[0], errs[0]
+}
+
+// evalTwice gives the results (as JSON) and errors of src as closures and
+// with the VM alone.
+func evalTwice(src string, env *expression.Env) ([2]string, [2]error) {
 	var results [2]string
 	var errs [2]error
 	for i, vmOnly := range []bool{false, true} {
@@ -30,10 +40,7 @@ func evalBothWays(t *testing.T, src string, env *expression.Env) (string, error)
 		}
 		results[i] = value.MustEncodeString(v)
 	}
-	if results[0] != results[1] || (errs[0] == nil) != (errs[1] == nil) {
-		t.Fatalf("%s: closures gave %s %v, the VM %s %v", src, results[0], errs[0], results[1], errs[1])
-	}
-	return results[0], errs[0]
+	return results, errs
 }
 
 // TestDigibeeSyntax runs expressions as Digibee pipelines write them: null for
