@@ -23,13 +23,18 @@ type escapeEdit struct{ pos, added int }
 // is doubled, so it reaches the string as itself. \' in "…" and \" in '…' are
 // the quote, as in Java and JSON. Raw strings (`…`) and comments are left
 // alone. The edits let compile errors point into the original text.
+//
+// It also upper-cases the Digibee functions whose lower-case names are
+// operators of expr (and, or, contains, matches) or its if keyword, where
+// they are called: and(a, b) is AND(a, b), but a and (b) stays the operator.
 func digibeeSource(src string) (string, []escapeEdit) {
-	if !strings.Contains(src, `\`) {
+	if !strings.Contains(src, `\`) && !hasKeywordCall(src) {
 		return src, nil // the common case: nothing to read differently
 	}
 	var b strings.Builder
 	var edits []escapeEdit
-	runes := 0 // runes written to b
+	called := false // a keyword call was upper-cased
+	runes := 0      // runes written to b
 	write := func(s string) {
 		b.WriteString(s)
 		runes += utf8.RuneCountInString(s)
@@ -37,6 +42,17 @@ func digibeeSource(src string) (string, []escapeEdit) {
 	for i := 0; i < len(src); {
 		c := src[i]
 		switch {
+		case isWordByte(c) && (i == 0 || !isWordByte(src[i-1]) && src[i-1] != '.'):
+			j := i
+			for j < len(src) && isWordByte(src[j]) {
+				j++
+			}
+			word := src[i:j]
+			if up, ok := keywordFuncs[word]; ok && !prevOperand(src[:i]) && isDigibeeCall(src[j:], word) {
+				word, called = up, true
+			}
+			write(word)
+			i = j
 		case c == '"' || c == '\'':
 			j := i + 1
 			write(src[i:j])
@@ -102,7 +118,7 @@ func digibeeSource(src string) (string, []escapeEdit) {
 			i += size
 		}
 	}
-	if edits == nil {
+	if edits == nil && !called {
 		return src, nil
 	}
 	return b.String(), edits
@@ -145,6 +161,70 @@ func knownEscape(s string, quote byte) int {
 		return digits(1, 4, isHex)
 	}
 	return 0
+}
+
+// keywordFuncs are the Digibee functions whose lower-case name is a word of
+// expr's language, with the name that calls them.
+var keywordFuncs = map[string]string{"and": "AND", "or": "OR", "contains": "CONTAINS", "matches": "MATCHES", "if": "IF"}
+
+// operatorWords are expr's operator words: after one, an operand follows.
+var operatorWords = map[string]bool{"and": true, "or": true, "not": true, "in": true, "contains": true,
+	"matches": true, "startsWith": true, "endsWith": true, "if": true, "else": true, "let": true}
+
+func hasKeywordCall(src string) bool {
+	for w := range keywordFuncs {
+		if strings.Contains(src, w+"(") || strings.Contains(src, w+" (") {
+			return true
+		}
+	}
+	return false
+}
+
+func isWordByte(c byte) bool {
+	return c == '_' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z'
+}
+
+// prevOperand reports whether the text before a word ends an operand, so
+// that the word is an operator (a and (b)) rather than a call (x + and(…)).
+func prevOperand(before string) bool {
+	before = strings.TrimRight(before, " \t\n\r")
+	if before == "" {
+		return false
+	}
+	c := before[len(before)-1]
+	if !isWordByte(c) {
+		return c == ')' || c == ']' || c == '}' || c == '"' || c == '\'' || c == '`'
+	}
+	k := len(before)
+	for k > 0 && isWordByte(before[k-1]) {
+		k--
+	}
+	return !operatorWords[before[k:]]
+}
+
+// isDigibeeCall reports whether rest, which follows the word, is the
+// argument list of a call: "(" after optional spaces, and for if, not expr's
+// if (cond) { … } statement.
+func isDigibeeCall(rest, word string) bool {
+	rest = strings.TrimLeft(rest, " \t\n\r")
+	if !strings.HasPrefix(rest, "(") {
+		return false
+	}
+	if word != "if" {
+		return true
+	}
+	depth := 0
+	for i := 0; i < len(rest); i++ {
+		switch rest[i] {
+		case '(':
+			depth++
+		case ')':
+			if depth--; depth == 0 {
+				return !strings.HasPrefix(strings.TrimLeft(rest[i+1:], " \t\n\r"), "{")
+			}
+		}
+	}
+	return true
 }
 
 func isOctal(c byte) bool { return c >= '0' && c <= '7' }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"testing"
 
+	"gopkg.in/yaml.v3"
+
 	"github.com/nectar-run/nectar/engine/expression"
 	"github.com/nectar-run/nectar/engine/value"
 )
@@ -92,6 +94,21 @@ func TestDigibeeSyntax(t *testing.T) {
 		{"SPLIT is Digibee's", `SPLIT("a.b", "\.")`, `["a","b"]`},
 		{"toJSON stays Nectar's", `toJSON({"a": 1})`, `"{\"a\":1}"`},
 		{"expr builtins without a Digibee twin", `upper(lower("Ab"))`, `"AB"`},
+
+		{"and called", `and(true, false)`, `false`},
+		{"or called", `or(false, message.x)`, `false`},
+		{"if called", `if(message.y > 1, "big", null)`, `"big"`},
+		{"contains called", `contains(message.s, "cd")`, `true`},
+		{"matches called", `IF(matches(message.code, "\d+-\d+"), 1, 2)`, `1`},
+		{"keyword calls nested", `and(or(false, true), contains("ab", "b"))`, `true`},
+		{"And capitalised", `And(true, true)`, `true`},
+		{"and stays the operator", `message.y > 1 and (message.y < 5)`, `true`},
+		{"or stays the operator", `(false) or (true)`, `true`},
+		{"contains stays the operator", `message.s contains ("cd")`, `true`},
+		{"not and", `not and(true, false)`, `true`},
+		{"expr's if statement is left alone", `if (message.y > 1) { "big" } else { "small" }`, `"big"`},
+		{"a keyword in a string is text", `"and(1)"`, `"and(1)"`},
+		{"not is NOT", `not(true)`, `false`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -146,5 +163,57 @@ func TestDigibeeTemplate(t *testing.T) {
 	got, err := tpl.Eval(&expression.Env{Message: mustDecode(t, `{"c":"123"}`)})
 	if err != nil || got != "code 123!" {
 		t.Fatalf("got %v, %v", got, err)
+	}
+}
+
+// TestDigibeeYAMLQuoting checks the table of docs/functions.md ("Coming from
+// Digibee"): how each YAML scalar style delivers a backslash to the
+// expression.
+func TestDigibeeYAMLQuoting(t *testing.T) {
+	tests := []struct {
+		name, yaml string
+		loads      bool
+	}{
+		{"plain", `that: MATCHES(message.code, "\d+")`, true},
+		{"single-quoted", `that: 'MATCHES(message.code, "\d+")'`, true},
+		{"double-quoted", `that: "MATCHES(message.code, '\d+')"`, false},
+		{"double-quoted, doubled", `that: "MATCHES(message.code, '\\d+')"`, true},
+		{"block", "that: |\n  MATCHES(message.code, \"\\d+\")\n", true},
+		{"template in single quotes", `that: '{{ REPLACE(message.code, "\D", "") == "123" }}'`, true},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			var doc struct{ That string }
+			err := yaml.Unmarshal([]byte(tt.yaml), &doc)
+			if !tt.loads {
+				if err == nil || !strings.Contains(err.Error(), "unknown escape character") {
+					t.Fatalf("%s loaded (%q, %v); the docs say YAML refuses it", tt.yaml, doc.That, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			tpl, err := expression.CompileTemplate(doc.That, expression.Options{})
+			src := doc.That
+			if !strings.Contains(src, "{{") {
+				_, err = expression.Compile(src, expression.Options{})
+			}
+			if err != nil {
+				t.Fatalf("%q: %v", src, err)
+			}
+			if tpl != nil && strings.Contains(src, "{{") {
+				got, err := tpl.Eval(&expression.Env{Message: mustDecode(t, `{"code":"1-2-3"}`)})
+				if err != nil || got != true {
+					t.Fatalf("%q gave %v, %v", src, got, err)
+				}
+				return
+			}
+			e, _ := expression.Compile(src, expression.Options{})
+			ok, err := e.Bool(&expression.Env{Message: mustDecode(t, `{"code":"123"}`)})
+			if err != nil || !ok {
+				t.Fatalf("%q gave %v, %v", src, ok, err)
+			}
+		})
 	}
 }
