@@ -82,6 +82,13 @@ var digibeeExamples = []digibeeExample{
 	{src: `TODOUBLE(12)`, want: `12.0`},
 	{src: `TOINT(12.345)`, want: `12`},
 	{src: `TOLONG("123456789012")`, want: `123456789012`},
+	// DecimalFormat's engineering notation, as Java's documentation shows it.
+	{src: `FORMATNUMBER(12345, "##0.##E0")`, want: `"12.3E3"`},
+	{src: `FORMATNUMBER(12345, "##0.#####E0")`, want: `"12.345E3"`},
+	{src: `FORMATNUMBER(123456, "##0.#####E0")`, want: `"123.456E3"`},
+	{src: `FORMATNUMBER(0.00123, "##0.#####E0")`, want: `"1.23E-3"`},
+	{src: `FORMATNUMBER(999.99, "##0.#E0")`, want: `"1E3"`},
+	{src: `FORMATNUMBER(0.00123, "00.###E0")`, want: `"12.3E-4"`},
 	{src: `TONUMBER("R$ 1.234,56", "'R$ '###,###.##", "pt-br")`, want: `1234.56`},
 	{src: `TONUMBER("1,234", "#,###", "en-us", true)`, want: `1234`},
 	{src: `RANDOMNUMBERS(1, 10)`, match: `^([1-9]|10)$`},
