@@ -246,14 +246,16 @@ func originalOffset(from int, edits []escapeEdit) int {
 }
 
 // exprSpellings are the spellings of catalogue names that stay expr's
-// builtins. Each is used in Nectar's shipped pipelines with expr's meaning,
-// which Digibee's function of the same name cannot take over:
+// builtins, because expr's meaning is used (in Nectar's shipped pipelines or
+// docs) and Digibee's function of the same name cannot take it over:
 // join(array, sep) where JOIN(sep, values…) puts the separator first,
 // split(s, sep, n?) cutting at a literal separator where SPLIT(s, regex)
-// takes a regular expression and drops trailing empty parts, and toJSON(v)
-// writing JSON text where TOJSON(s) reads it. Every other spelling of a
-// catalogue name, concat or Concat or cOnCaT, calls the catalogue function.
-var exprSpellings = map[string]bool{"join": true, "split": true, "toJSON": true}
+// takes a regular expression and drops trailing empty parts, toJSON(v)
+// writing JSON text where TOJSON(s) reads it, and sum(list, predicate),
+// which expr's parser reads as a predicate call (sum(list) is the same total
+// either way). Every other spelling of a catalogue name, concat or Concat or
+// cOnCaT, calls the catalogue function.
+var exprSpellings = map[string]bool{"join": true, "split": true, "toJSON": true, "sum": true}
 
 // overriddenBuiltins are the expr builtins whose spelling calls a catalogue
 // function instead (concat, replace, trim, abs, max, now, …): they are

@@ -19,8 +19,8 @@
 // under their upper-case names (CONCAT, DEFAULT, FORMATDATE, …) next to expr's
 // own builtins. An expression copied from a Digibee pipeline loads unchanged:
 // names are case-insensitive (concat and Concat call CONCAT, also where expr
-// has a builtin of that name, except join, split and toJSON, which stay
-// expr's); and(…), or(…), contains(…), matches(…) and if(…) written as calls
+// has a builtin of that name, except join, split, toJSON and sum, which
+// stay expr's); and(…), or(…), contains(…), matches(…) and if(…) written as calls
 // are Digibee's functions; null is the null literal, as nil is; and in string
 // literals a backslash that is not one of expr's escapes stays a backslash
 // ("\d" is the regular expression \d). docs/functions.md, "Coming from
