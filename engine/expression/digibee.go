@@ -273,3 +273,33 @@ func overriddenBuiltins() []string {
 	}
 	return out
 }
+
+func init() { ownFuncs["concat"] = concatSpelling }
+
+// concatSpelling is the spelling concat. Called with lists only (nulls
+// aside), it joins them as expr's builtin does, which Nectar's examples use
+// (concat(message.items ?? [], page.items)); with anything else it is
+// Digibee's CONCAT, which joins text. Digibee's CONCAT of lists alone would
+// give their JSON texts run together, which no pipeline means.
+func concatSpelling(args ...any) (any, error) {
+	lists := 0
+	for _, a := range args {
+		switch a.(type) {
+		case []any:
+			lists++
+		case nil:
+		default:
+			return catalogue["CONCAT"].Fn(args...)
+		}
+	}
+	if lists == 0 {
+		return catalogue["CONCAT"].Fn(args...)
+	}
+	out := []any{}
+	for _, a := range args {
+		if l, ok := a.([]any); ok {
+			out = append(out, l...)
+		}
+	}
+	return out, nil
+}

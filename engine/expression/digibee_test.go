@@ -79,6 +79,10 @@ func TestDigibeeSyntax(t *testing.T) {
 
 		{"concat lower case", `concat("a", "b", 1)`, `"ab1"`},
 		{"Concat capitalised", `Concat("a", "b")`, `"ab"`},
+		{"concat of lists joins them, as expr's", `concat(message.list, ["c"], null)`, `["a","b","c"]`},
+		{"concat of a list and text is CONCAT", `concat("x", message.list)`, `"x[\"a\",\"b\"]"`},
+		{"concat of nulls is CONCAT", `concat(null, message.x)`, `""`},
+		{"CONCAT of lists stays Digibee's", `CONCAT([1], [2])`, `"[1][2]"`},
 		{"replace is Digibee's regex REPLACE", `replace(message.code, "[0-9]", "#")`, `"###-##"`},
 		{"trim", `trim("  a  ")`, `"a"`},
 		{"abs gives a float as in Digibee", `abs(-34)`, `34.0`},
