@@ -253,8 +253,8 @@ func originalOffset(from int, edits []escapeEdit) int {
 // takes a regular expression and drops trailing empty parts, toJSON(v)
 // writing JSON text where TOJSON(s) reads it, and sum(list, predicate),
 // which expr's parser reads as a predicate call (sum(list) is the same total
-// either way). Every other spelling of a catalogue name, concat or Concat or
-// cOnCaT, calls the catalogue function.
+// either way). Every other spelling of a catalogue name, Concat or cOnCaT,
+// calls the catalogue function; concat itself is concatSpelling.
 var exprSpellings = map[string]bool{"join": true, "split": true, "toJSON": true, "sum": true}
 
 // overriddenBuiltins are the expr builtins whose spelling calls a catalogue
