@@ -16,9 +16,15 @@
 // nil (<, <=, >, >=) are false. Object literals keep their key order.
 //
 // The function catalogue (Functions) holds Digibee's Double Braces functions
-// under their upper-case names (CONCAT, DEFAULT, FORMATDATE, …; names are
-// case-insensitive where they do not clash with an expr builtin) next to
-// expr's own builtins.
+// under their upper-case names (CONCAT, DEFAULT, FORMATDATE, …) next to expr's
+// own builtins. An expression copied from a Digibee pipeline loads unchanged:
+// names are case-insensitive (concat and Concat call CONCAT, also where expr
+// has a builtin of that name, except join, split, toJSON and sum, which
+// stay expr's); and(…), or(…), contains(…), matches(…) and if(…) written as calls
+// are Digibee's functions; null is the null literal, as nil is; and in string
+// literals a backslash that is not one of expr's escapes stays a backslash
+// ("\d" is the regular expression \d). docs/functions.md, "Coming from
+// Digibee", states the rules.
 //
 // # Concurrency
 //

@@ -71,26 +71,28 @@ func Compile(src string, opts Options) (*Expr, error) {
 	if strings.TrimSpace(src) == "" {
 		return nil, &Error{Offset: 0, Msg: "empty expression"}
 	}
+	read, edits := digibeeSource(src)
 	p := &patcher{opts: opts}
 	options := append(baseOptions(), expr.Patch(p))
-	prog, err := expr.Compile(src, options...)
+	prog, err := expr.Compile(read, options...)
 	if p.err != nil {
+		p.err.Offset = originalOffset(p.err.Offset, edits)
 		return nil, p.err
 	}
 	if err != nil {
-		return nil, compileError(src, err)
+		return nil, compileError(src, err, edits)
 	}
-	e := &Expr{src: strings.TrimSpace(src), prog: prog, path: simplePath(src)}
+	e := &Expr{src: strings.TrimSpace(src), prog: prog, path: simplePath(read)}
 	if e.path == nil && !vmOnly {
 		e.fast = compileFast(prog.Node())
 	}
 	return e, nil
 }
 
-func compileError(src string, err error) *Error {
+func compileError(src string, err error, edits []escapeEdit) *Error {
 	var fe *file.Error
 	if errors.As(err, &fe) {
-		return &Error{Offset: runeOffsetToByte(src, fe.From), Msg: fe.Message}
+		return &Error{Offset: runeOffsetToByte(src, originalOffset(fe.From, edits)), Msg: fe.Message}
 	}
 	return &Error{Offset: 0, Msg: err.Error()}
 }
@@ -226,6 +228,13 @@ type patcher struct {
 func (p *patcher) Visit(node *ast.Node) {
 	switch n := (*node).(type) {
 	case *ast.IdentifierNode:
+		if n.Value == "null" {
+			// Digibee writes null where expr writes nil: both are the literal.
+			nilNode := &ast.NilNode{}
+			nilNode.SetLocation(n.Location())
+			ast.Patch(node, nilNode)
+			return
+		}
 		if n.Value == "account" && !p.opts.AllowAccount && p.err == nil {
 			p.err = &Error{Offset: n.Location().From, Msg: "account fields may only be used in header values"}
 		}
@@ -276,7 +285,7 @@ func (p *patcher) Visit(node *ast.Node) {
 			return
 		}
 		if upper := strings.ToUpper(id.Value); upper != id.Value {
-			if _, ok := catalogue[upper]; ok && !isBuiltin(id.Value) {
+			if _, ok := catalogue[upper]; ok && !exprSpellings[id.Value] {
 				id.Value = upper
 			}
 		}

@@ -40,6 +40,9 @@ func FuzzFuncJSONPath(f *testing.F) {
 	f.Add(store, "$..book[?(@.price < 10 && @.author =~ /.*REES/i)].title")
 	f.Add(`{"a":[1,2,{"b":[3]}]}`, "$.a[-1:].b[0,1].length()")
 	f.Add(`[[1],[2,[3]]]`, "$..[?(@ size 1 || !(@[0] in [1, 'x']))]")
+	f.Add(`{"n":[1,2],"o":{"a":{"v":1},"b":2}}`, "$.n.append(3, $.n.max()).sum($.n.min()).concat('x')")
+	f.Add(`{"o":{"a":{"v":1},"b":2}}`, "$..['a', 'b'].v")
+	f.Add(`{"s":["1"]}`, "$[?(/1/ =~ @.s && @.s[0] == 1)].s.index(-1)")
 	jsonPath := lookupFn("JSONPATH")
 	f.Fuzz(func(t *testing.T, doc, path string) {
 		if out, err := jsonPath(doc, path); err == nil {

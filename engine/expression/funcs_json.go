@@ -12,10 +12,11 @@ func init() {
 	registerIn(catJSON,
 		Function{
 			Name: "JSONPATH", Usage: "JSONPATH(v, path)",
-			Doc: "Queries v (a value, or JSON text) with Jayway-style JSONPath: $, .name, ['name'], [0], [-1], [0,2], [1:3], *, ..name, " +
-				"filters [?(@.price < 10 && @.tag == 'x')] with == != < <= > >= =~ /regex/i in nin contains size empty, and the functions " +
-				"min() max() avg() stddev() sum() length() first() last() keys(). A path with a wildcard, deep scan, filter, slice or several indexes " +
-				"gives an array of matches; otherwise the one value, or null when it is missing.",
+			Doc: "Queries v (a value, or JSON text) with JSONPath as Jayway JsonPath reads it: $, .name, ['name'], ['a','b'] (an object of those properties), " +
+				"[0], $.[0], [-1], [0,2], [1:3], *, ..name, filters [?(@.price < 10 && @.tag == 'x')] with == != < <= > >= =~ /regex/i in nin " +
+				"subsetof anyof noneof contains size empty, and the functions min() max() avg() stddev() sum() length() size() first() last() index(n) " +
+				"keys() concat() append(), with arguments and chained ($.sum(1, $.a.max()), $.a.append(3).avg()). A path with a wildcard, deep scan, " +
+				"filter, slice or several indexes gives an array of matches; otherwise the one value, or null when it is missing.",
 			Example: `JSONPATH({"items": [{"sku": "a", "price": 5}, {"sku": "b", "price": 15}]}, "$.items[?(@.price > 10)].sku")`,
 			Result:  `["b"]`,
 			Fn:      fnJSONPath,

@@ -43,7 +43,7 @@ func TestFuncJSONPath(t *testing.T) {
 		q("negative index", "$.store.book[-1].author", `"J. R. R. Tolkien"`),
 		q("bracket names", "$['store']['bicycle']['color']", `"red"`),
 		q("double-quoted bracket name", `$["store"].bicycle.color`, `"red"`),
-		q("several names", "$.store.bicycle['color','price']", `["red",19.95]`),
+		q("several names make an object, as in Jayway", "$.store.bicycle['color','price']", `{"color":"red","price":19.95}`),
 		q("several indexes", "$.store.book[0,1].price", `[8.95,12.99]`),
 		q("slice", "$.store.book[:2].price", `[8.95,12.99]`),
 		q("slice from", "$.store.book[2:].price", `[8.99,22.99]`),

@@ -12,9 +12,11 @@ import (
 )
 
 // This file implements the JSONPath dialect of Jayway JsonPath, which Digibee's
-// JSONPATH uses: $, .name, ['name'], [n], [i,j], [start:end], *, ..name,
-// [?(filter)] and the functions min, max, avg, stddev, sum, length, first,
-// last and keys.
+// JSONPATH uses: $, .name, ['name'], ['a','b'], [n], [i,j], [start:end], *,
+// ..name, [?(filter)] and the functions min, max, avg, stddev, sum, length,
+// size, first, last, index, keys, concat and append, with arguments and
+// chained (.append(1).avg()) as in Jayway. testdata/jsonpath-conformance
+// holds cases ported from Jayway's own test suite.
 
 type segKind int
 
@@ -40,8 +42,15 @@ type jpSegment struct {
 
 type jsonPath struct {
 	segs     []jpSegment
-	fn       string // trailing function, e.g. "length"
-	definite bool   // yields one value rather than a list
+	fns      []jpCall // trailing functions, e.g. .length() or .append(1).avg()
+	definite bool     // yields one value rather than a list
+}
+
+// jpCall is a function call ending a path: its name and arguments (literals
+// or paths from @ or $).
+type jpCall struct {
+	name string
+	args []jpOperand
 }
 
 var jsonPathCache compiled[*jsonPath]
@@ -93,14 +102,33 @@ func parseJSONPath(src string) (*jsonPath, error) {
 	return path, nil
 }
 
+// setDefinite decides whether path yields one value: no deep scan, wildcard,
+// filter, slice or list of indexes, and a list of names only as the last
+// step (Jayway then gives one object holding those properties).
+func (path *jsonPath) setDefinite() {
+	path.definite = true
+	for i, seg := range path.segs {
+		switch {
+		case seg.deep, seg.kind == segWildcard, seg.kind == segFilter, seg.kind == segSlice,
+			seg.kind == segIndexes && len(seg.indexes) > 1,
+			seg.kind == segNames && len(seg.names) > 1 && i < len(path.segs)-1:
+			path.definite = false
+		}
+	}
+}
+
 // segments parses the segments after $ or @. In a filter operand (inFilter),
 // it stops at the first character that cannot continue a path.
 func (p *jpParser) segments(path *jsonPath, inFilter bool) error {
+	defer path.setDefinite()
 	for p.pos < len(p.s) {
-		if path.fn != "" {
-			return p.errorf("a function must end the path")
-		}
 		c := p.peek()
+		if len(path.fns) > 0 && c != '.' {
+			if inFilter {
+				return nil
+			}
+			return p.errorf("only a function may follow a function")
+		}
 		switch {
 		case c == '.':
 			p.pos++
@@ -108,15 +136,19 @@ func (p *jpParser) segments(path *jsonPath, inFilter bool) error {
 			if p.peek() == '.' {
 				deep = true
 				p.pos++
-				path.definite = false
 			}
 			if p.peek() == '[' {
-				if !deep {
-					return p.errorf("unexpected [ after .")
-				}
-				continue // ..[…] is handled by the bracket case with deep set below
+				// ..[…] is handled by the bracket case with deep set below;
+				// Jayway reads .[…] as […] ($.[0] is $[0]).
+				continue
+			}
+			if p.pos == len(p.s) {
+				return p.errorf("a path may not end with %q", p.s[p.pos-1-btoi(deep):])
 			}
 			if p.peek() == '*' {
+				if len(path.fns) > 0 {
+					return p.errorf("only a function may follow a function")
+				}
 				p.pos++
 				path.segs = append(path.segs, jpSegment{kind: segWildcard, deep: deep})
 				path.definite = false
@@ -130,13 +162,18 @@ func (p *jpParser) segments(path *jsonPath, inFilter bool) error {
 			if name == "" {
 				return p.errorf("expected a property name")
 			}
-			if strings.HasPrefix(p.s[p.pos:], "()") && !deep {
-				p.pos += 2
+			if p.peek() == '(' && !deep {
 				if !jsonPathFuncs[name] {
-					return p.errorf("unknown function %s()", name)
+					return p.errorf("unknown function %s(); Nectar's JSONPATH knows %s", name, jsonPathFuncList)
 				}
-				path.fn = name
+				call, err := p.call(name)
+				if err != nil {
+					return err
+				}
+				path.fns = append(path.fns, call)
 				continue
+			} else if len(path.fns) > 0 {
+				return p.errorf("only a function may follow a function")
 			}
 			path.segs = append(path.segs, jpSegment{kind: segNames, deep: deep, names: []string{name}})
 		case c == '[':
@@ -146,10 +183,15 @@ func (p *jpParser) segments(path *jsonPath, inFilter bool) error {
 				return err
 			}
 			seg.deep = deep
-			if seg.kind != segNames && seg.kind != segIndexes || len(seg.names) > 1 || len(seg.indexes) > 1 {
-				path.definite = false
-			}
 			path.segs = append(path.segs, seg)
+		case !inFilter && isNameChar(c) && p.pos > 0 && (p.s[p.pos-1] == ']'):
+			// Jayway reads a name right after a bracket as a property:
+			// $..[*]foo is $..[*].foo.
+			start := p.pos
+			for p.pos < len(p.s) && isNameChar(p.s[p.pos]) {
+				p.pos++
+			}
+			path.segs = append(path.segs, jpSegment{kind: segNames, names: []string{p.s[start:p.pos]}})
 		default:
 			if inFilter {
 				return nil
@@ -161,11 +203,59 @@ func (p *jpParser) segments(path *jsonPath, inFilter bool) error {
 }
 
 func isNameChar(c byte) bool {
-	return c == '_' || c == '-' || c == '$' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
+	return c == '_' || c == '-' || c == '$' || c == '@' || c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= 0x80
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
 }
 
 var jsonPathFuncs = map[string]bool{"min": true, "max": true, "avg": true, "stddev": true, "sum": true,
-	"length": true, "size": true, "first": true, "last": true, "keys": true}
+	"length": true, "size": true, "first": true, "last": true, "index": true, "keys": true,
+	"concat": true, "append": true}
+
+const jsonPathFuncList = "min(), max(), avg(), stddev(), sum(), length(), size(), first(), last(), index(n), keys(), concat() and append()"
+
+// call parses the arguments of a function, from its '(': literals and paths
+// from @ or $, separated by commas.
+func (p *jpParser) call(name string) (jpCall, error) {
+	p.pos++ // (
+	c := jpCall{name: name}
+	for {
+		p.skipSpace()
+		if p.peek() == ')' && len(c.args) == 0 {
+			p.pos++
+			break
+		}
+		arg, err := p.operand()
+		if err != nil {
+			return c, err
+		}
+		c.args = append(c.args, arg)
+		p.skipSpace()
+		if p.peek() == ',' {
+			p.pos++
+			continue
+		}
+		if p.peek() != ')' {
+			return c, p.errorf("expected , or ) in the arguments of %s()", name)
+		}
+		p.pos++
+		break
+	}
+	if name == "index" {
+		if len(c.args) != 1 || c.args[0].isPath {
+			return c, p.errorf("index() takes one integer")
+		}
+		if _, ok := c.args[0].lit.(int64); !ok {
+			return c, p.errorf("index() takes one integer")
+		}
+	}
+	return c, nil
+}
 
 // bracket parses […] starting at '['.
 func (p *jpParser) bracket() (jpSegment, error) {
@@ -353,8 +443,19 @@ func (e *jpCompare) eval(cur, root any) bool {
 		return lok
 	}
 	if e.op == "=~" {
-		s, ok := l.(string)
-		return lok && ok && e.right.regex != nil && e.right.regex.MatchString(s)
+		// As Jayway: a string matches the whole pattern; an array matches
+		// when one of its strings does.
+		switch t := l.(type) {
+		case string:
+			return lok && e.right.regex.MatchString(t)
+		case []any:
+			for _, x := range t {
+				if s, ok := x.(string); ok && e.right.regex.MatchString(s) {
+					return true
+				}
+			}
+		}
+		return false
 	}
 	r, rok := e.right.value(cur, root)
 	if !lok || !rok {
@@ -362,9 +463,9 @@ func (e *jpCompare) eval(cur, root any) bool {
 	}
 	switch e.op {
 	case "==":
-		return value.Equal(l, r)
+		return jpEqual(l, r)
 	case "!=", "<>":
-		return !value.Equal(l, r)
+		return !jpEqual(l, r)
 	case "<", "<=", ">", ">=":
 		var c int
 		switch {
@@ -461,6 +562,23 @@ func (e *jpCompare) eval(cur, root any) bool {
 	return false
 }
 
+// jpEqual is == in a filter: deep equality, where a number equals a string
+// that reads as the same number ('1' == 1), as in Jayway.
+func jpEqual(l, r any) bool {
+	if _, ok := r.(string); ok && value.IsNumber(l) {
+		l, r = r, l
+	}
+	if s, ok := l.(string); ok && value.IsNumber(r) {
+		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+		if err != nil {
+			return false
+		}
+		rf, _ := value.ToFloat(r)
+		return f == rf
+	}
+	return value.Equal(l, r)
+}
+
 func (p *jpParser) orExpr() (jpExpr, error) {
 	left, err := p.andExpr()
 	if err != nil {
@@ -530,6 +648,24 @@ func (p *jpParser) unary() (jpExpr, error) {
 var jpOperators = []string{"==", "!=", "<>", "<=", ">=", "=~", "<", ">", " in ", " nin ", " subsetof ", " anyof ", " noneof ", " size ", " empty ", " contains "}
 
 func (p *jpParser) comparison() (jpExpr, error) {
+	p.skipSpace()
+	if p.peek() == '/' {
+		// /regex/ =~ @.x, the pattern first, as Jayway allows.
+		re, err := p.regex()
+		if err != nil {
+			return nil, err
+		}
+		p.skipSpace()
+		if !strings.HasPrefix(p.s[p.pos:], "=~") {
+			return nil, p.errorf("expected =~ after a regular expression")
+		}
+		p.pos += 2
+		right, err := p.operand()
+		if err != nil {
+			return nil, err
+		}
+		return &jpCompare{left: right, op: "=~", right: jpOperand{regex: re, isRegex: true}}, nil
+	}
 	left, err := p.operand()
 	if err != nil {
 		return nil, err
@@ -694,7 +830,12 @@ func (path *jsonPath) evaluate(start, root any) (any, bool, error) {
 	for i := range path.segs {
 		seg := &path.segs[i]
 		var next []any
+		leafProps := i == len(path.segs)-1 && seg.kind == segNames && len(seg.names) > 1
 		for _, n := range nodes {
+			if leafProps {
+				next = seg.props(n, next)
+				continue
+			}
 			if seg.deep {
 				next = seg.applyDeep(n, root, next)
 			} else {
@@ -717,14 +858,20 @@ func (path *jsonPath) evaluate(start, root any) (any, bool, error) {
 		}
 		result = nodes
 	}
-	if path.fn == "" {
-		return result, found, nil
+	for _, call := range path.fns {
+		if !found {
+			return nil, false, fmt.Errorf("%s() of a missing value", call.name)
+		}
+		args := make([]any, len(call.args))
+		for j := range call.args {
+			args[j], _ = call.args[j].value(start, root)
+		}
+		var err error
+		if result, err = applyPathFunc(call.name, result, args); err != nil {
+			return nil, false, err
+		}
 	}
-	if !found {
-		return nil, false, fmt.Errorf("%s() of a missing value", path.fn)
-	}
-	v, err := applyPathFunc(path.fn, result)
-	return v, err == nil, err
+	return result, found, nil
 }
 
 func (seg *jpSegment) apply(n, root any, out []any) []any {
@@ -773,6 +920,37 @@ func (seg *jpSegment) apply(n, root any, out []any) []any {
 			}
 		}
 	}
+	return out
+}
+
+// props applies ['a', 'b'] as the last step, as Jayway does: each object
+// gives one object holding those of the properties it has. A deep scan
+// (..['a', 'b']) gives the objects, n or below it, that have all of them.
+func (seg *jpSegment) props(n any, out []any) []any {
+	pick := func(o *value.Object, all bool) {
+		p := value.NewObject(len(seg.names))
+		for _, name := range seg.names {
+			if v, ok := o.Get(name); ok {
+				p.Set(name, v)
+			} else if all {
+				return
+			}
+		}
+		out = append(out, p)
+	}
+	if !seg.deep {
+		if o, ok := n.(*value.Object); ok {
+			pick(o, false)
+		}
+		return out
+	}
+	visit := func(x any) {
+		if o, ok := x.(*value.Object); ok {
+			pick(o, true)
+		}
+	}
+	visit(n)
+	walkChildren(n, visit)
 	return out
 }
 
@@ -843,8 +1021,42 @@ func walkChildren(n any, fn func(any)) {
 	}
 }
 
-func applyPathFunc(fn string, v any) (any, error) {
+// applyPathFunc applies a function ending a path to the path's value v, with
+// the values of its arguments, as Jayway's functions do.
+func applyPathFunc(fn string, v any, args []any) (any, error) {
 	switch fn {
+	case "append":
+		a, ok := v.([]any)
+		if !ok {
+			return v, nil
+		}
+		return append(append([]any(nil), a...), args...), nil
+	case "concat":
+		var b strings.Builder
+		if a, ok := v.([]any); ok {
+			for _, x := range a {
+				if s, ok := x.(string); ok {
+					b.WriteString(s)
+				}
+			}
+		}
+		for _, x := range args {
+			b.Write(AppendText(nil, x))
+		}
+		return b.String(), nil
+	case "index":
+		a, ok := v.([]any)
+		if !ok {
+			return nil, fmt.Errorf("index() of %s", value.TypeName(v))
+		}
+		i := int(args[0].(int64))
+		if i < 0 {
+			i += len(a)
+		}
+		if i < 0 || i >= len(a) {
+			return nil, nil
+		}
+		return a[i], nil
 	case "length", "size":
 		switch t := v.(type) {
 		case []any:
@@ -878,14 +1090,28 @@ func applyPathFunc(fn string, v any) (any, error) {
 		}
 		return a[len(a)-1], nil
 	}
-	a, ok := v.([]any)
-	if !ok {
-		return nil, fmt.Errorf("%s() of %s", fn, value.TypeName(v))
-	}
+	// The numeric functions take the numbers of an array, and their
+	// arguments (an array argument gives its numbers), as Jayway does.
 	var nums []float64
-	for _, x := range a {
+	add := func(x any) {
 		if f, ok := value.ToFloat(x); ok && value.IsNumber(x) {
 			nums = append(nums, f)
+		}
+	}
+	a, isArray := v.([]any)
+	if !isArray && len(args) == 0 {
+		return nil, fmt.Errorf("%s() of %s", fn, value.TypeName(v))
+	}
+	for _, x := range a {
+		add(x)
+	}
+	for _, x := range args {
+		if xs, ok := x.([]any); ok {
+			for _, y := range xs {
+				add(y)
+			}
+		} else {
+			add(x)
 		}
 	}
 	if len(nums) == 0 {

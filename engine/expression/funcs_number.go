@@ -309,7 +309,7 @@ const (
 // numPattern is a parsed DecimalFormat pattern.
 type numPattern struct {
 	posPrefix, posSuffix, negPrefix, negSuffix string
-	minInt, minFrac, maxFrac                   int
+	minInt, maxInt, minFrac, maxFrac           int
 	group                                      int  // grouping size, 0 for none
 	showPoint                                  bool // "0." shows the point even without fraction
 	multiplier                                 int
@@ -447,10 +447,12 @@ func (p *numPattern) parseNumber(num string) error {
 		case '0':
 			zeroSeen = true
 			p.minInt++
+			p.maxInt++
 		case '#':
 			if zeroSeen {
 				return fmt.Errorf("# after 0 in pattern %q", num)
 			}
+			p.maxInt++
 		}
 	}
 	if i := strings.LastIndexByte(intPart, ','); i >= 0 {
@@ -529,6 +531,9 @@ func (p *numPattern) formatPlain(x decimal, loc numLocale) string {
 // formatExponent writes scientific notation: minInt digits (at least one)
 // before the point, as many significant digits as the pattern allows.
 func (p *numPattern) formatExponent(x decimal, loc numLocale, mode string) string {
+	if p.maxInt > p.minInt && p.maxInt > 1 {
+		return p.formatEngineering(x, loc, mode)
+	}
 	intDigits := max(p.minInt, 1)
 	exp := 0
 	if !x.isZero() {
@@ -541,6 +546,41 @@ func (p *numPattern) formatExponent(x decimal, loc numLocale, mode string) strin
 		}
 	}
 	body := p.formatPlain(x, numLocale{decimal: loc.decimal})
+	es := strconv.Itoa(abs(exp))
+	if len(es) < p.minExp {
+		es = strings.Repeat("0", p.minExp-len(es)) + es
+	}
+	if exp < 0 {
+		es = "-" + es
+	}
+	return body + "E" + es
+}
+
+// formatEngineering writes Java's engineering notation, chosen by a pattern
+// with more integer digits than required (##0.##E0): the exponent is a
+// multiple of the number of integer digits, and the mantissa has minInt +
+// maxFrac significant digits (12345 with ##0.##E0 is 12.3E3).
+func (p *numPattern) formatEngineering(x decimal, loc numLocale, mode string) string {
+	sig := max(p.minInt+p.maxFrac, 1)
+	exp, ints := 0, 1
+	if !x.isZero() {
+		for range 2 { // a second pass when rounding carries into a new digit (999.9 → 1.00E3)
+			e := x.point - 1 // the exponent with one integer digit
+			exp = e - ((e%p.maxInt)+p.maxInt)%p.maxInt
+			ints = e - exp + 1
+			y := decimal{neg: x.neg, d: append([]byte(nil), x.d...), point: ints}
+			_ = y.round(max(sig-ints, 0), mode)
+			if y.point == ints {
+				x = y
+				break
+			}
+			x = decimal{neg: y.neg, d: y.d, point: y.point + exp}
+		}
+	}
+	q := *p
+	q.minInt, q.group, q.showPoint = 1, 0, p.showPoint
+	q.minFrac = min(p.minFrac, max(sig-ints, 0))
+	body := q.formatPlain(x, numLocale{decimal: loc.decimal})
 	es := strconv.Itoa(abs(exp))
 	if len(es) < p.minExp {
 		es = strings.Repeat("0", p.minExp-len(es)) + es

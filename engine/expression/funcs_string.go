@@ -55,9 +55,9 @@ func init() {
 		},
 		Function{
 			Name: "NORMALIZE", Usage: "NORMALIZE(s)",
-			Doc:     "Removes diacritics (accents): the string is decomposed (Unicode NFD) and combining marks are dropped. Null gives null.",
-			Example: `NORMALIZE("São Paulo, Señor Müller")`, Result: `"Sao Paulo, Senor Muller"`,
-			Fn: stringMap("NORMALIZE", stripMarks),
+			Doc:     "Turns s into ASCII as Digibee does: the string is decomposed (Unicode NFD), accents drop off their letters, and every character that is still not ASCII is removed (ligatures such as æ and œ, ß, ø, other scripts, symbols such as €). Null gives null.",
+			Example: `NORMALIZE("São Paulo, Señor Müller, œuvre")`, Result: `"Sao Paulo, Senor Muller, uvre"`,
+			Fn: stringMap("NORMALIZE", toASCII),
 		},
 		Function{
 			Name: "CONCAT", Usage: "CONCAT(v1, v2, …)",
@@ -207,6 +207,26 @@ func stringMap(name string, f func(string) string) func(args ...any) (any, error
 		}
 		return f(s), nil
 	}
+}
+
+// toASCII is NORMALIZE: Java's Normalizer.normalize(s, NFD) followed by
+// removing [^\p{ASCII}], the reading of "special characters" Digibee's
+// NORMALIZE has: accented letters keep their base letter, and what has no
+// ASCII base letter (æ, œ, ß, ø, ł, €, other scripts) is removed.
+func toASCII(s string) string {
+	s = stripMarks(s)
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			b := make([]byte, 0, len(s))
+			for j := 0; j < len(s); j++ {
+				if s[j] < utf8.RuneSelf {
+					b = append(b, s[j])
+				}
+			}
+			return string(b)
+		}
+	}
+	return s
 }
 
 func stripMarks(s string) string {

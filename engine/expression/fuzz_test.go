@@ -14,6 +14,10 @@ func FuzzTemplate(f *testing.F) {
 		"Hello, {{ message.name }}!", "{{ len(message.items) }}", `{{ {"a": 1, "b": [1, 2]} }}`,
 		"{{ message.a > 1 ? 'x' : 'y' }}", "{{ }}", "{{ message", `{{ "}}" }}`, "a {{ 1 }} b {{ 2 }} c",
 		"{{ map(message.items, .price) }}", "{{ CONCAT(message.a, 'x') }}", "{{ message.$ }}",
+		// Digibee's reading: null, kept backslashes, keyword calls.
+		`{{ MATCHES(message.a, "\d{3}-\d+\.") }}`, `{{ IF(ISNULL(message.x), null, "\x41\'\u{1F600}") }}`,
+		`{{ and(or(false, true), contains("a\q", "\q")) }}`, "{{ if(true, 1, 2) }} {{ if (1 > 0) { 1 } else { 2 } }}",
+		`{{ "\" }}`, `{{ '\"' + "\'" /* \z */ }}`,
 	} {
 		f.Add(s)
 	}

@@ -57,6 +57,9 @@ func baseOptions() []expr.Option {
 		for name, f := range catalogue {
 			options = append(options, expr.Function(name, f.Fn))
 		}
+		for _, name := range overriddenBuiltins() {
+			options = append(options, expr.Function(name, catalogue[strings.ToUpper(name)].Fn))
+		}
 	})
 	return append([]expr.Option(nil), options...)
 }
@@ -68,8 +71,6 @@ var builtinNames = func() map[string]bool {
 	}
 	return m
 }()
-
-func isBuiltin(name string) bool { return builtinNames[name] }
 
 func arg(a []any, i int) any {
 	if i < len(a) {
