@@ -21,6 +21,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/store"
@@ -275,12 +276,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt *route, v *ver
 	case e != nil:
 		code = statusOf(e.Code)
 		pub := e
-		if code >= 500 && errors.Is(e, store.ErrUnavailable) {
-			// The store's error names hosts, users, databases or file
-			// paths: the caller gets the execution id; the log line above
-			// and the execution record keep the detail.
-			pub = &engine.Error{Timestamp: e.Timestamp, Code: e.Code, Pipeline: e.Pipeline, Step: e.Step, ExecutionID: id,
-				Message: "internal error: the store is unavailable; see execution " + id}
+		if g := generic(e, id); g != nil {
+			pub = g
+			code = g.Code
 		}
 		b := getBuf()
 		*b, _ = value.AppendJSON((*b)[:0], pub.Object())
@@ -316,6 +314,33 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt *route, v *ver
 		Input: msg, Output: out, Err: e, Trace: trace, Request: r.Method + " " + r.URL.Path, Code: code,
 		InputJSON: in.raw, OutputJSON: rawOutput, InputBody: in.unparsed, Secrets: secrets,
 	})
+}
+
+// generic returns what the caller of an HTTP trigger gets instead of e
+// when e's message is internal: it names hosts, ports, URLs, database
+// users, file paths or account names. The caller gets a generic message
+// and the execution id; the execution's log line and record keep the
+// detail. It returns nil when e can be answered as it is.
+//
+//   - a store failure (store.ErrUnavailable, code 500 and above): its
+//     code, "internal error: the store is unavailable; see execution ID";
+//   - a failure of an account a step uses (accounts: token endpoint
+//     errors, authorization needed, host not allowed, unknown account):
+//     502, "an account used by this pipeline failed; see execution ID".
+//     Its own code (401 for an account to authorize again, 403 for a
+//     host the account may not reach) would blame the caller.
+func generic(e *engine.Error, id string) *engine.Error {
+	var code int
+	var msg string
+	switch {
+	case statusOf(e.Code) >= 500 && errors.Is(e, store.ErrUnavailable):
+		code, msg = e.Code, "internal error: the store is unavailable; see execution "+id
+	case accounts.IsAccountFailure(e):
+		code, msg = http.StatusBadGateway, "an account used by this pipeline failed; see execution "+id
+	default:
+		return nil
+	}
+	return &engine.Error{Timestamp: e.Timestamp, Code: code, Pipeline: e.Pipeline, Step: e.Step, ExecutionID: id, Message: msg}
 }
 
 func statusOf(code int) int {
