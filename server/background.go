@@ -143,8 +143,10 @@ func (s *Server) claimTick(ctx context.Context, pipeline string, tick time.Time)
 func (s *Server) subscribe(v *version, cfg *triggers.Event) func(context.Context) {
 	cancel := s.bus.Subscribe(cfg.Name, events.SubscribeOptions{Concurrency: cfg.Concurrency, Queue: cfg.Queue, Group: v.p.Name}, func(ctx context.Context, ev events.Event) {
 		md := value.NewObject(2)
-		em := value.NewObject(2)
+		em := value.NewObject(4)
 		em.Set("name", ev.Name)
+		em.Set("id", ev.ID)
+		em.Set("attempt", int64(ev.Attempt))
 		if ev.Source != "" {
 			em.Set("source_execution_id", ev.Source)
 		}

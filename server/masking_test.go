@@ -103,7 +103,8 @@ steps:
 	log := slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	ctx := context.Background()
 	am := accounts.NewManager(st, sealer, accounts.WithLogger(log))
-	if err := am.Put(ctx, &accounts.Account{Name: "partner", Type: "api-key", KeyName: "api_key", KeyIn: "query", APIKey: secret.New(accountKey)}); err != nil {
+	if err := am.Put(ctx, &accounts.Account{Name: "partner", Type: "api-key", KeyName: "api_key", KeyIn: "query", APIKey: secret.New(accountKey),
+		AllowedHosts: []string{strings.TrimPrefix(upstream.URL, "http://")}}); err != nil {
 		t.Fatal(err)
 	}
 	rt := &engine.Runtime{Logger: log}

@@ -139,6 +139,9 @@ CREATE TABLE nectar_event_subs (
 	expires_at timestamptz NOT NULL,
 	PRIMARY KEY (name, grp, replica)
 );`,
+	// event_id names the published event across its groups' rows and
+	// redeliveries (Event.ID); rows published before it have ''.
+	`ALTER TABLE nectar_events ADD COLUMN event_id text NOT NULL DEFAULT '';`,
 }
 
 // busMigrationLock keys the advisory lock serialising the bus's
@@ -231,12 +234,12 @@ func (b *Postgres) Publish(ctx context.Context, name string, payload any) error 
 	// the notification is sent only when some group takes the event.
 	var n int64
 	err = b.pool.QueryRow(ctx, `WITH ins AS (
-	INSERT INTO nectar_events (grp, name, payload, source)
-	SELECT DISTINCT grp, $1, $2::bytea, $3 FROM nectar_event_subs WHERE name = $1 AND expires_at > now()
+	INSERT INTO nectar_events (grp, name, payload, source, event_id)
+	SELECT DISTINCT grp, $1, $2::bytea, $3, $4 FROM nectar_event_subs WHERE name = $1 AND expires_at > now()
 	RETURNING 1),
 c AS (SELECT count(*) AS n FROM ins)
 SELECT c.n FROM c LEFT JOIN LATERAL (SELECT pg_notify('`+pgChannel+`', $1) WHERE c.n > 0) x ON true`,
-		name, data, src).Scan(&n)
+		name, data, src, NewID()).Scan(&n)
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("publishing event %s: %w", name, ctx.Err())
@@ -356,10 +359,12 @@ func (s *pgSub) signal() {
 }
 
 type pgEvent struct {
-	id      int64
-	name    string
-	payload []byte
-	source  string
+	id       int64
+	name     string
+	payload  []byte
+	source   string
+	eventID  string
+	attempts int
 }
 
 // claimLoop claims events while there are free handler slots, and waits
@@ -424,14 +429,14 @@ func (s *pgSub) claim(n int) ([]pgEvent, error) {
 	defer cancel()
 	rows, err := b.pool.Query(ctx, `UPDATE nectar_events SET visible_at = now() + $3 * interval '1 microsecond', attempts = attempts + 1, owner = $4
 WHERE id IN (SELECT id FROM nectar_events WHERE grp = $1 AND visible_at <= now() ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
-RETURNING id, name, payload, source`, s.grp, n, b.o.Lease.Microseconds(), b.replica)
+RETURNING id, name, payload, source, event_id, attempts`, s.grp, n, b.o.Lease.Microseconds(), b.replica)
 	if err != nil {
 		return nil, err
 	}
 	var evs []pgEvent
 	for rows.Next() {
 		var ev pgEvent
-		if err := rows.Scan(&ev.id, &ev.name, &ev.payload, &ev.source); err != nil {
+		if err := rows.Scan(&ev.id, &ev.name, &ev.payload, &ev.source, &ev.eventID, &ev.attempts); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -473,7 +478,11 @@ func (s *pgSub) handle(ev pgEvent) {
 		// Not ours to fix by retrying: the row cannot become readable.
 		b.o.Logger.Error("event payload does not decode; dropping it", "event", ev.name, "id", ev.id, "error", err.Error())
 	} else {
-		s.h(s.ctx, Event{Name: ev.name, Payload: payload, Source: ev.source})
+		id := ev.eventID
+		if id == "" {
+			id = fmt.Sprintf("row-%d", ev.id) // published by a Nectar before event ids
+		}
+		s.h(s.ctx, Event{Name: ev.name, Payload: payload, Source: ev.source, ID: id, Attempt: ev.attempts})
 	}
 	if b.crashed.Load() {
 		return
