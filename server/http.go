@@ -71,6 +71,8 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	v.inflight.Add(1)
 	defer v.inflight.Done()
+	rt.s.active.add()
+	defer rt.s.active.done()
 	rt.s.bodyDeadline(w, r, v.p.Trigger.Config.(*triggers.HTTP).Timeout.D())
 	rt.s.serve(w, r, rt, v)
 }
@@ -240,6 +242,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt *route, v *ver
 	id := history.NewID(start)
 	ctx, cancel := context.WithTimeout(r.Context(), cfg.Timeout.D())
 	defer cancel()
+	// A shutdown whose drain runs out of time cancels the execution.
+	defer context.AfterFunc(s.execCtx, cancel)()
 	resp := triggers.NewResponse(func(status int, hd http.Header, b []byte) {
 		code = status
 		writeResponse(w, status, hd, b)
@@ -258,11 +262,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt *route, v *ver
 	var e *engine.Error
 	if runErr != nil {
 		e = engine.AsError(runErr)
-		if ctx.Err() == context.DeadlineExceeded && r.Context().Err() == nil {
+		switch {
+		case ctx.Err() == context.DeadlineExceeded && r.Context().Err() == nil:
 			e.Code = http.StatusGatewayTimeout
 			if !strings.Contains(e.Message, "timed out") {
 				e.Message = "execution timed out after " + cfg.Timeout.D().String() + ": " + e.Message
 			}
+		case s.execCtx.Err() != nil && r.Context().Err() == nil:
+			e.Code = http.StatusServiceUnavailable
+			e.Message = errShutdownCut + ": " + e.Message
 		}
 		if e.Code >= 500 {
 			s.log.Warn("execution failed", "execution_id", id, "pipeline", v.p.Name, "code", e.Code, "error", engine.MaskSecrets(e.Message, secrets))
@@ -342,6 +350,9 @@ func generic(e *engine.Error, id string) *engine.Error {
 	}
 	return &engine.Error{Timestamp: e.Timestamp, Code: code, Pipeline: e.Pipeline, Step: e.Step, ExecutionID: id, Message: msg}
 }
+
+// errShutdownCut starts the message of an execution a shutdown cancelled.
+const errShutdownCut = "execution cancelled: the server shut down before it ended (--shutdown-timeout)"
 
 func statusOf(code int) int {
 	if code < 100 || code > 599 {

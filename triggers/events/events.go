@@ -78,6 +78,16 @@ type SubscribeOptions struct {
 	Group string
 }
 
+// IntakeStopper is a Bus whose subscriptions take events published by other
+// processes (Postgres). StopIntake stops them from starting handlers while
+// the running ones finish; a process stopping calls it before draining, so
+// that the events it would have started go to the other processes. Memory
+// has no such method: its events come from its own process, and its
+// subscriptions drain their queue when cancelled.
+type IntakeStopper interface {
+	StopIntake()
+}
+
 // ServiceKey is the engine.Runtime service key of the Bus.
 type ServiceKey struct{}
 

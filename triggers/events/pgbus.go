@@ -57,6 +57,11 @@ type Postgres struct {
 	fmu      sync.Mutex
 	inflight map[int64]int // claimed rows being handled here (count of handlers)
 
+	// intakeMu orders StopIntake with the start of handlers: once
+	// StopIntake returns, no handler starts here.
+	intakeMu      sync.RWMutex
+	intakeStopped bool
+
 	stop    chan struct{}
 	bg      sync.WaitGroup
 	crashed atomic.Bool
@@ -284,7 +289,7 @@ func (b *Postgres) Subscribe(name string, opts SubscribeOptions, h Handler) func
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), sem: make(chan struct{}, opts.Concurrency)}
 	s.ctx, s.abort = context.WithCancel(context.Background())
 	b.mu.Lock()
-	if b.closed {
+	if b.closed || b.intakeIsStopped() {
 		b.mu.Unlock()
 		close(s.done)
 		return func(context.Context) error { return nil }
@@ -381,6 +386,9 @@ func (s *pgSub) claimLoop() {
 			return
 		default:
 		}
+		if b.intakeIsStopped() {
+			return
+		}
 		free := s.conc - len(s.sem)
 		more := false
 		if free > 0 {
@@ -393,10 +401,8 @@ func (s *pgSub) claimLoop() {
 			case err == nil:
 				failures = 0
 			}
-			for _, ev := range evs {
-				s.sem <- struct{}{}
-				s.wg.Add(1)
-				go s.handle(ev)
+			if !s.start(evs) {
+				return
 			}
 			more = len(evs) == free
 		}
@@ -417,6 +423,70 @@ func (s *pgSub) claimLoop() {
 			}
 		}
 	}
+}
+
+// start starts a handler for each claimed event, or, once StopIntake was
+// called, hands them back unstarted and reports false.
+func (s *pgSub) start(evs []pgEvent) bool {
+	b := s.b
+	b.intakeMu.RLock()
+	defer b.intakeMu.RUnlock()
+	if b.intakeStopped {
+		b.handBack(evs)
+		return false
+	}
+	for _, ev := range evs {
+		s.sem <- struct{}{}
+		s.wg.Add(1)
+		go s.handle(ev)
+	}
+	return true
+}
+
+// handBack makes claimed events that were never started visible again at
+// once, as if never claimed, for the other replicas.
+func (b *Postgres) handBack(evs []pgEvent) {
+	if len(evs) == 0 {
+		return
+	}
+	ids := make([]int64, len(evs))
+	b.fmu.Lock()
+	for i, ev := range evs {
+		ids[i] = ev.id
+		if b.inflight[ev.id]--; b.inflight[ev.id] <= 0 {
+			delete(b.inflight, ev.id)
+		}
+	}
+	b.fmu.Unlock()
+	if b.crashed.Load() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := b.pool.Exec(ctx, `UPDATE nectar_events SET visible_at = now(), attempts = greatest(attempts - 1, 0), owner = '' WHERE id = ANY($1) AND owner = $2`, ids, b.replica)
+	if err != nil {
+		// The lease runs out and another replica takes them then.
+		b.o.Logger.Warn("handing back events claimed during shutdown", "events", len(ids), "error", err.Error())
+	}
+}
+
+// StopIntake stops this replica from starting handlers: no subscription
+// claims an event from now on (one claimed meanwhile is handed back
+// unstarted), while the handlers already running go on. nectar serve calls
+// it first on SIGTERM, so that the events published while it drains go to
+// the other replicas instead of being started here and cut by the
+// shutdown's deadline. Cancel the subscriptions (or Close) afterwards to
+// wait for the running handlers.
+func (b *Postgres) StopIntake() {
+	b.intakeMu.Lock()
+	b.intakeStopped = true
+	b.intakeMu.Unlock()
+}
+
+func (b *Postgres) intakeIsStopped() bool {
+	b.intakeMu.RLock()
+	defer b.intakeMu.RUnlock()
+	return b.intakeStopped
 }
 
 // claim takes up to n visible events of the group and leases them.
