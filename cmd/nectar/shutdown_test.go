@@ -67,7 +67,7 @@ func TestShutdownUnderLoad(t *testing.T) {
 		calls         = map[string][]string{} // order → replicas that called for it
 		victimExecs   []string                // executions of the victim, by their id
 		afterRelease  []string                // orders started on the victim after SIGTERM
-		holding       bool // the victim's calls are held from now on
+		holding       bool                    // the victim's calls are held from now on
 		released      bool
 		heldOnVictim  = make(chan struct{}, 16)
 		slowStarted   = make(chan struct{}, 1)
