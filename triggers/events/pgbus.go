@@ -43,6 +43,11 @@ import (
 // with Memory. A handler stopped by the subscription's cancel (its context
 // ended) leaves its event to be taken again at once by another replica.
 //
+// Every row of one publish carries the same Event.ID, kept across
+// redeliveries, and the claim counts Event.Attempt: a handler keys its
+// effect on the ID to act once. StopIntake, for a replica shutting down,
+// stops its claims while its running handlers finish.
+//
 // Claiming is woken by LISTEN/NOTIFY and otherwise polls every
 // PostgresOptions.Poll, which is also how expired leases are found.
 type Postgres struct {
