@@ -17,6 +17,8 @@ import (
 func (s *Server) runBackground(ctx context.Context, v *version, kind string, input any, md *value.Object, timeout time.Duration) {
 	v.inflight.Add(1)
 	defer v.inflight.Done()
+	s.active.add()
+	defer s.active.done()
 	start := time.Now()
 	id := history.NewID(start)
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -31,8 +33,14 @@ func (s *Server) runBackground(ctx context.Context, v *version, kind string, inp
 	var e *engine.Error
 	if err != nil {
 		e = engine.AsError(err)
-		if errors.Is(ctx.Err(), context.DeadlineExceeded) {
+		switch {
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
 			e.Code = 504
+		case s.execCtx.Err() != nil || ctx.Err() != nil:
+			// Cut by a shutdown: a schedule's run is not made up; an event
+			// goes back to a shared bus and runs again elsewhere.
+			e.Code = 503
+			e.Message = errShutdownCut + ": " + e.Message
 		}
 		s.log.Warn("execution failed", "execution_id", id, "pipeline", v.p.Name, "trigger", kind, "code", e.Code, "error", e.Message)
 		v.pm.failed.Inc()
@@ -70,8 +78,8 @@ func (s *Server) startSchedule(v *version, cfg *triggers.Schedule) func(context.
 				return
 			case <-t.C:
 			}
-			if !s.claimTick(ctx, v.p.Name, next) {
-				continue
+			if !s.claimTick(ctx, v.p.Name, next) || ctx.Err() != nil {
+				continue // the loop ends on the next turn when stopping
 			}
 			md := value.NewObject(2)
 			sm := value.NewObject(2)
@@ -82,7 +90,7 @@ func (s *Server) startSchedule(v *version, cfg *triggers.Schedule) func(context.
 				s.bg.Add(1)
 				go func() {
 					defer s.bg.Done()
-					s.runBackground(context.WithoutCancel(ctx), v, "schedule", input, md, cfg.Timeout.D())
+					s.runBackground(s.execCtx, v, "schedule", input, md, cfg.Timeout.D())
 				}()
 				continue
 			}
@@ -93,7 +101,7 @@ func (s *Server) startSchedule(v *version, cfg *triggers.Schedule) func(context.
 			}
 			// Without overlap the run happens here: ticks that pass while it
 			// runs are skipped, since the next tick is computed after it.
-			s.runBackground(context.WithoutCancel(ctx), v, "schedule", input, md, cfg.Timeout.D())
+			s.runBackground(s.execCtx, v, "schedule", input, md, cfg.Timeout.D())
 			<-running
 		}
 	}()
@@ -143,8 +151,10 @@ func (s *Server) claimTick(ctx context.Context, pipeline string, tick time.Time)
 func (s *Server) subscribe(v *version, cfg *triggers.Event) func(context.Context) {
 	cancel := s.bus.Subscribe(cfg.Name, events.SubscribeOptions{Concurrency: cfg.Concurrency, Queue: cfg.Queue, Group: v.p.Name}, func(ctx context.Context, ev events.Event) {
 		md := value.NewObject(2)
-		em := value.NewObject(2)
+		em := value.NewObject(4)
 		em.Set("name", ev.Name)
+		em.Set("id", ev.ID)
+		em.Set("attempt", int64(ev.Attempt))
 		if ev.Source != "" {
 			em.Set("source_execution_id", ev.Source)
 		}

@@ -21,6 +21,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/store"
@@ -70,6 +71,8 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	v.inflight.Add(1)
 	defer v.inflight.Done()
+	rt.s.active.add()
+	defer rt.s.active.done()
 	rt.s.bodyDeadline(w, r, v.p.Trigger.Config.(*triggers.HTTP).Timeout.D())
 	rt.s.serve(w, r, rt, v)
 }
@@ -154,7 +157,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt *route, v *ver
 			s.log.Error("request handler panicked", "pipeline", v.p.Name, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			if code == 0 {
 				code = http.StatusInternalServerError
-				writeError(w, code, "internal error")
+				writeErrorAs(w, cfg, code, "internal error")
 			}
 		}
 		v.pm.request(code)
@@ -172,19 +175,19 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt *route, v *ver
 			h.Set("WWW-Authenticate", challenge(cfg))
 		}
 		code = status
-		writeError(w, status, reason)
+		writeErrorAs(w, cfg, status, reason)
 		return
 	}
 	if wait, limited := s.rateLimited(r, cfg, v.p.Name, who, start); limited {
 		h.Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 		code = http.StatusTooManyRequests
-		writeError(w, code, "rate limit exceeded; retry in "+strconv.Itoa(int(math.Ceil(wait.Seconds())))+"s")
+		writeErrorAs(w, cfg, code, "rate limit exceeded; retry in "+strconv.Itoa(int(math.Ceil(wait.Seconds())))+"s")
 		return
 	}
 	max := cfg.MaxBodyBytes()
 	if r.ContentLength > max {
 		code = http.StatusRequestEntityTooLarge
-		writeError(w, code, "request body is larger than "+cfg.MaxBody)
+		writeErrorAs(w, cfg, code, "request body is larger than "+cfg.MaxBody)
 		return
 	}
 	body := getBuf()
@@ -195,17 +198,17 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt *route, v *ver
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			code = http.StatusRequestEntityTooLarge
-			writeError(w, code, "request body is larger than "+cfg.MaxBody)
+			writeErrorAs(w, cfg, code, "request body is larger than "+cfg.MaxBody)
 			return
 		}
 		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
 			code = http.StatusRequestTimeout
 			h.Set("Connection", "close")
-			writeError(w, code, "the request body did not arrive within the trigger's timeout of "+cfg.Timeout.D().String())
+			writeErrorAs(w, cfg, code, "the request body did not arrive within the trigger's timeout of "+cfg.Timeout.D().String())
 			return
 		}
 		code = http.StatusBadRequest
-		writeError(w, code, "reading the request body: "+err.Error())
+		writeErrorAs(w, cfg, code, "reading the request body: "+err.Error())
 		return
 	}
 	ctype := r.Header.Get("Content-Type")
@@ -214,7 +217,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt *route, v *ver
 	if in.bad != "" {
 		if cfg.MalformedBody != "pass" {
 			code = http.StatusBadRequest
-			writeError(w, code, in.bad)
+			writeErrorAs(w, cfg, code, in.bad)
 			return
 		}
 		req.Set("body_error", in.bad) // the pipeline answers it in its own format
@@ -239,6 +242,8 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt *route, v *ver
 	id := history.NewID(start)
 	ctx, cancel := context.WithTimeout(r.Context(), cfg.Timeout.D())
 	defer cancel()
+	// A shutdown whose drain runs out of time cancels the execution.
+	defer context.AfterFunc(s.execCtx, cancel)()
 	resp := triggers.NewResponse(func(status int, hd http.Header, b []byte) {
 		code = status
 		writeResponse(w, status, hd, b)
@@ -257,11 +262,15 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt *route, v *ver
 	var e *engine.Error
 	if runErr != nil {
 		e = engine.AsError(runErr)
-		if ctx.Err() == context.DeadlineExceeded && r.Context().Err() == nil {
+		switch {
+		case ctx.Err() == context.DeadlineExceeded && r.Context().Err() == nil:
 			e.Code = http.StatusGatewayTimeout
 			if !strings.Contains(e.Message, "timed out") {
 				e.Message = "execution timed out after " + cfg.Timeout.D().String() + ": " + e.Message
 			}
+		case s.execCtx.Err() != nil && r.Context().Err() == nil:
+			e.Code = http.StatusServiceUnavailable
+			e.Message = errShutdownCut + ": " + e.Message
 		}
 		if e.Code >= 500 {
 			s.log.Warn("execution failed", "execution_id", id, "pipeline", v.p.Name, "code", e.Code, "error", engine.MaskSecrets(e.Message, secrets))
@@ -275,12 +284,13 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt *route, v *ver
 	case e != nil:
 		code = statusOf(e.Code)
 		pub := e
-		if code >= 500 && errors.Is(e, store.ErrUnavailable) {
-			// The store's error names hosts, users, databases or file
-			// paths: the caller gets the execution id; the log line above
-			// and the execution record keep the detail.
-			pub = &engine.Error{Timestamp: e.Timestamp, Code: e.Code, Pipeline: e.Pipeline, Step: e.Step, ExecutionID: id,
-				Message: "internal error: the store is unavailable; see execution " + id}
+		if g := generic(e, id); g != nil {
+			pub = g
+			code = g.Code
+		}
+		if cfg.ErrorFormat == triggers.ErrorFormatOAuth2 {
+			writeErrorAs(w, cfg, code, pub.Message)
+			break
 		}
 		b := getBuf()
 		*b, _ = value.AppendJSON((*b)[:0], pub.Object())
@@ -296,7 +306,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt *route, v *ver
 		*b, encErr = value.AppendJSON((*b)[:0], out)
 		if encErr != nil {
 			code = http.StatusInternalServerError
-			writeError(w, code, "the final message cannot be written as JSON: "+encErr.Error())
+			writeErrorAs(w, cfg, code, "the final message cannot be written as JSON: "+encErr.Error())
 		} else {
 			writeJSON(w, code, *b)
 			if !s.opts.HistoryOff {
@@ -317,6 +327,36 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt *route, v *ver
 		InputJSON: in.raw, OutputJSON: rawOutput, InputBody: in.unparsed, Secrets: secrets,
 	})
 }
+
+// generic returns what the caller of an HTTP trigger gets instead of e
+// when e's message is internal: it names hosts, ports, URLs, database
+// users, file paths or account names. The caller gets a generic message
+// and the execution id; the execution's log line and record keep the
+// detail. It returns nil when e can be answered as it is.
+//
+//   - a store failure (store.ErrUnavailable, code 500 and above): its
+//     code, "internal error: the store is unavailable; see execution ID";
+//   - a failure of an account a step uses (accounts: token endpoint
+//     errors, authorization needed, host not allowed, unknown account):
+//     502, "an account used by this pipeline failed; see execution ID".
+//     Its own code (401 for an account to authorize again, 403 for a
+//     host the account may not reach) would blame the caller.
+func generic(e *engine.Error, id string) *engine.Error {
+	var code int
+	var msg string
+	switch {
+	case statusOf(e.Code) >= 500 && errors.Is(e, store.ErrUnavailable):
+		code, msg = e.Code, "internal error: the store is unavailable; see execution "+id
+	case accounts.IsAccountFailure(e):
+		code, msg = http.StatusBadGateway, "an account used by this pipeline failed; see execution "+id
+	default:
+		return nil
+	}
+	return &engine.Error{Timestamp: e.Timestamp, Code: code, Pipeline: e.Pipeline, Step: e.Step, ExecutionID: id, Message: msg}
+}
+
+// errShutdownCut starts the message of an execution a shutdown cancelled.
+const errShutdownCut = "execution cancelled: the server shut down before it ended (--shutdown-timeout)"
 
 func statusOf(code int) int {
 	if code < 100 || code > 599 {
@@ -616,6 +656,48 @@ func writeResponse(w http.ResponseWriter, code int, hd http.Header, body []byte)
 	h.Set("Content-Length", strconv.Itoa(len(body)))
 	w.WriteHeader(code)
 	_, _ = w.Write(body)
+}
+
+// writeErrorAs writes an error the server answers itself for a route (not
+// the pipeline's answer) in the trigger's error_format: the standard
+// object, or for oauth2 RFC 6749 §5.2's {error, error_description}.
+func writeErrorAs(w http.ResponseWriter, cfg *triggers.HTTP, code int, msg string) {
+	if cfg.ErrorFormat != triggers.ErrorFormatOAuth2 {
+		writeError(w, code, msg)
+		return
+	}
+	status, oauthCode, desc := oauthError(code, msg)
+	b := getBuf()
+	*b = append((*b)[:0], `{"error":`...)
+	*b = value.AppendString(*b, oauthCode)
+	*b = append(*b, `,"error_description":`...)
+	*b = value.AppendString(*b, desc)
+	*b = append(*b, '}')
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="nectar", error="invalid_client"`)
+	}
+	writeJSON(w, status, *b)
+	putBuf(b)
+}
+
+// oauthError maps a status and message to RFC 6749 §5.2. A server that
+// cannot answer now (503, 504: a timeout, the store, a shutdown) says
+// temporarily_unavailable with 503, so that clients retry; other 5xx are
+// server_error, described only as internal (the message may name hosts);
+// 4xx keep their status: 401 invalid_client, 429 temporarily_unavailable,
+// the others invalid_request with the message.
+func oauthError(code int, msg string) (status int, oauthCode, desc string) {
+	switch {
+	case code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout:
+		return http.StatusServiceUnavailable, "temporarily_unavailable", "the server could not answer in time; retry later"
+	case code >= 500:
+		return http.StatusInternalServerError, "server_error", "internal error"
+	case code == http.StatusUnauthorized:
+		return code, "invalid_client", msg
+	case code == http.StatusTooManyRequests:
+		return code, "temporarily_unavailable", msg
+	}
+	return statusOf(code), "invalid_request", msg
 }
 
 // writeError writes the standard error object {timestamp, error, code}.

@@ -87,10 +87,17 @@ func (l Limits) withDefaults() Limits {
 
 // HTTPServer returns an http.Server that serves s with lim's deadlines.
 // Serve it on LimitListener(ln, lim) to apply lim's connection cap. The
-// caller owns it (Serve, Shutdown).
+// caller serves it; s.Shutdown shuts it down, in its sequence (call only
+// s.Shutdown). Call HTTPServer once.
 func (s *Server) HTTPServer(lim Limits) *http.Server {
 	lim = lim.withDefaults()
 	s.writeGrace.Store(int64(lim.WriteGrace))
+	hs := s.httpServer(lim)
+	s.hs.Store(hs)
+	return hs
+}
+
+func (s *Server) httpServer(lim Limits) *http.Server {
 	return &http.Server{
 		Handler:           probeOnly{s},
 		ReadHeaderTimeout: lim.ReadHeaderTimeout,

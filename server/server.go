@@ -7,10 +7,35 @@
 //
 // New loads the pipelines and builds the routes; Handler is the http.Handler
 // to serve; Start starts schedules, event subscriptions and file polling;
-// Shutdown stops them, waits for running executions within its context and
-// flushes the history. The caller owns the http.Server (and so its
-// graceful Shutdown) and the store; HTTPServer and LimitListener give it
-// the deadlines and the connection cap of nectar serve (see Limits).
+// Shutdown stops everything in one sequence (below). The caller owns the
+// store and serves the http.Server; HTTPServer and LimitListener give it
+// the deadlines and the connection cap of nectar serve (see Limits), and
+// Shutdown shuts down the http.Server HTTPServer made.
+//
+// # Shutdown
+//
+// Shutdown(ctx) runs these steps; nectar serve calls it on SIGTERM with
+// --shutdown-timeout:
+//
+//  1. Intake (StopIntake, which nectar serve calls at once on the signal):
+//     /readyz answers 503, schedules fire no more ticks, file polling stops,
+//     and a shared event bus (events.IntakeStopper: PostgreSQL) claims no
+//     more events, so the events published meanwhile go to the other
+//     replicas instead of being started here.
+//  2. Drain, until the last fifth of ctx's time (at most 5 s) is left: the
+//     http.Server stops accepting connections and waits for its requests;
+//     then event subscriptions (an in-process bus drains its queue) and
+//     schedules wait for their running executions.
+//  3. Cut: executions still running at the end of the drain are cancelled.
+//     An HTTP caller gets 503; an event goes back to the bus, where another
+//     replica runs it again (at least once); a schedule's run is recorded
+//     as failed. Each records itself.
+//  4. Flush, in the time left: the history writes every record, then the
+//     pipelines close.
+//
+// Shutdown returns an error only when something is lost: records the store
+// refused (the history's own bound), or executions that ignored their
+// cancellation past ctx. Executions cut in step 3 are logged, not errors.
 //
 // # Reloading
 //
@@ -124,6 +149,11 @@ type Server struct {
 
 	readiness readiness // the store's last check, for /readyz
 
+	hs        atomic.Pointer[http.Server] // made by HTTPServer; shut down by Shutdown
+	active    tracker                     // running executions: requests, schedules, events
+	execCtx   context.Context             // cancelled when Shutdown cuts what still runs
+	abortExec context.CancelFunc
+
 	bg      sync.WaitGroup // background executions (schedules, events)
 	stopBg  context.CancelFunc
 	bgCtx   context.Context
@@ -182,6 +212,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s.metrics = newMetrics(s.reg)
 	s.bgCtx, s.stopBg = context.WithCancel(context.Background())
+	s.execCtx, s.abortExec = context.WithCancel(context.Background())
 	hopts := opts.History
 	// What the runtime masks in log lines, the history masks too.
 	hopts.SensitiveFields = append(slices.Clip(hopts.SensitiveFields), s.rt.SensitiveFields...)
@@ -461,43 +492,146 @@ func (s *Server) startRunner(v *version) {
 	}
 }
 
-// Shutdown stops schedules, subscriptions and polling, waits for running
-// executions until ctx ends, and flushes the history. Call it after the
-// http.Server's Shutdown, so that no request is still arriving.
-func (s *Server) Shutdown(ctx context.Context) error {
-	s.closing.Store(true)
+// StopIntake is the first step of Shutdown: schedules, file polling and a
+// shared event bus start nothing from now on, and /readyz answers 503;
+// what runs goes on. It returns at once. nectar serve calls it as soon as
+// it gets SIGTERM, then Shutdown.
+func (s *Server) StopIntake() {
+	if s.closing.Swap(true) {
+		return
+	}
 	s.ready.Store(false)
+	s.runMu.Lock()
+	s.started = false // a reload now starts no schedule or subscription
+	s.runMu.Unlock()
+	s.stopBg() // schedule loops and the file poller
+	if is, ok := s.bus.(events.IntakeStopper); ok {
+		is.StopIntake()
+	}
+}
+
+// The last part of Shutdown's time, 1/flushShare of it and at most
+// maxFlushReserve, is kept for the history's flush: a request that uses
+// the whole budget is cut before it, not after.
+const (
+	flushShare      = 5
+	maxFlushReserve = 5 * time.Second
+)
+
+// Shutdown stops the server in the sequence the package doc describes:
+// intake, drain, cut, flush. ctx bounds it all; without a deadline it
+// waits for every execution.
+func (s *Server) Shutdown(ctx context.Context) error {
+	s.StopIntake()
+	drainCtx := ctx
+	if deadline, ok := ctx.Deadline(); ok {
+		reserve := min(time.Until(deadline)/flushShare, maxFlushReserve)
+		var cancel context.CancelFunc
+		drainCtx, cancel = context.WithDeadline(ctx, deadline.Add(-reserve))
+		defer cancel()
+	}
+	// Drain: HTTP first, so that what its requests publish on an
+	// in-process bus is still handled; then subscriptions and schedules.
+	hs := s.hs.Load()
+	if hs != nil {
+		_ = hs.Shutdown(drainCtx) // past drainCtx, its requests are cut below
+	}
 	s.runMu.Lock()
 	stops := make([]func(context.Context), 0, len(s.runners))
 	for v, stop := range s.runners {
 		stops = append(stops, stop)
 		delete(s.runners, v)
 	}
-	s.started = false
 	s.runMu.Unlock()
-	var wg sync.WaitGroup
-	for _, stop := range stops {
-		wg.Add(1)
-		go func() { defer wg.Done(); stop(ctx) }()
-	}
-	wg.Wait()
-	var errs []error
-	if s.ownBus {
-		if m, ok := s.bus.(*events.Memory); ok {
-			errs = append(errs, m.Close(ctx))
+	// A subscription's stop waits for its handlers; past drainCtx it cancels
+	// them (an event goes back to a shared bus) and waits for them to return.
+	stopped := make(chan struct{})
+	go func() {
+		var wg sync.WaitGroup
+		for _, stop := range stops {
+			wg.Add(1)
+			go func() { defer wg.Done(); stop(drainCtx) }()
 		}
-	}
-	s.stopBg()
-	done := make(chan struct{})
-	go func() { s.bg.Wait(); close(done) }()
+		wg.Wait()
+		if s.ownBus {
+			if m, ok := s.bus.(*events.Memory); ok {
+				_ = m.Close(drainCtx)
+			}
+		}
+		close(stopped)
+	}()
 	select {
-	case <-done:
-	case <-ctx.Done():
-		errs = append(errs, fmt.Errorf("background executions still running: %w", ctx.Err()))
+	case <-stopped:
+	case <-drainCtx.Done():
 	}
+	if s.active.wait(drainCtx) != nil {
+		// Cut: what still runs is cancelled and records itself.
+		s.log.Warn("shutdown: the drain ran out of time; cancelling the executions still running (an HTTP caller gets 503, an event goes back to the bus)",
+			"executions", s.active.count())
+		s.abortExec()
+	}
+	var errs []error
+	select {
+	case <-stopped:
+	case <-ctx.Done():
+	}
+	if err := s.active.wait(ctx); err != nil {
+		errs = append(errs, fmt.Errorf("%d executions still running after their cancellation; their records are lost", s.active.count()))
+	}
+	if hs != nil {
+		_ = hs.Close() // connections whose request was cut
+	}
+	// Flush: whatever is left of ctx, at least the reserve.
 	errs = append(errs, s.hist.Close(ctx))
 	for _, v := range s.gen.Load().versions {
 		errs = append(errs, v.p.Close(ctx))
 	}
 	return errors.Join(errs...)
+}
+
+// tracker counts running executions and lets Shutdown wait for none.
+type tracker struct {
+	mu   sync.Mutex
+	n    int
+	idle chan struct{} // closed when n drops to 0
+}
+
+func (t *tracker) add() {
+	t.mu.Lock()
+	if t.n == 0 {
+		t.idle = make(chan struct{})
+	}
+	t.n++
+	t.mu.Unlock()
+}
+
+func (t *tracker) done() {
+	t.mu.Lock()
+	if t.n--; t.n == 0 {
+		close(t.idle)
+	}
+	t.mu.Unlock()
+}
+
+func (t *tracker) count() int {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	return t.n
+}
+
+// wait returns nil when no execution runs, or ctx's error.
+func (t *tracker) wait(ctx context.Context) error {
+	t.mu.Lock()
+	if t.n == 0 {
+		t.mu.Unlock()
+		return nil
+	}
+	idle := t.idle
+	t.mu.Unlock()
+	select {
+	case <-idle:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }

@@ -25,9 +25,19 @@ type HTTP struct {
 	// MalformedBody lets a pipeline that must answer errors in its own
 	// format (the OAuth2 endpoints: RFC 6749 §5.2) answer this one too.
 	MalformedBody string `yaml:"malformed_body" default:"reject" enum:"reject,pass" doc:"a body that does not parse as its Content-Type says (malformed JSON, form or multipart): reject answers 400 before the pipeline runs; pass runs the pipeline with a null message and the reason in metadata.request.body_error"`
+	// ErrorFormat shapes the errors nectar serve answers itself for the
+	// route, where the pipeline cannot answer: the OAuth2 endpoints answer
+	// a timeout in RFC 6749 §5.2's shape too.
+	ErrorFormat string `yaml:"error_format" default:"nectar" enum:"nectar,oauth2" doc:"the shape of the errors nectar serve answers itself for this route (a timeout, an execution that failed without answering, a body too large, late or malformed, a rate limit): nectar is {timestamp, error, code, …}; oauth2 is RFC 6749 §5.2 {error, error_description}: 503 and 504 become 503 temporarily_unavailable, other 5xx 500 server_error, 401 invalid_client, 429 temporarily_unavailable, other 4xx invalid_request"`
 
 	maxBody int64
 }
+
+// The values of error_format.
+const (
+	ErrorFormatNectar = "nectar"
+	ErrorFormatOAuth2 = "oauth2"
+)
 
 // JWT says how a bearer token is verified.
 type JWT struct {

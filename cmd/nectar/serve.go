@@ -128,9 +128,14 @@ reserved for /healthz and /readyz. A request's body must arrive within its
 trigger's timeout (else 408), and consumers changed on another replica are
 seen within a second.
 
-SIGTERM or SIGINT stop it gracefully: no new requests, running executions
-finish within --shutdown-timeout, the history is flushed. Logs are JSON
-unless --log-format text.`,
+SIGTERM or SIGINT stop it gracefully, in this order: (1) schedules and
+events start nothing more (with PostgreSQL, the other replicas take the
+events) and /readyz answers 503; (2) no new connections, and running
+requests and executions may finish until the last fifth of
+--shutdown-timeout (at most 5s) is left; (3) those still running are
+cancelled (an HTTP caller gets 503, an event goes back to the other
+replicas); (4) the history is flushed in the time left. It exits 0 unless
+execution records were lost. Logs are JSON unless --log-format text.`,
 		Example: `  nectar serve
   nectar serve --dir pipelines --addr 0.0.0.0:8080 --data-dir /var/lib/nectar`,
 		Args: cobra.NoArgs,
@@ -266,17 +271,15 @@ unless --log-format text.`,
 				return fmt.Errorf("serving: %w", err)
 			case <-ctx.Done():
 			}
-			log.Info("shutting down", "timeout", shutdown.String())
+			// One sequence (server.Server.Shutdown): stop the intake of
+			// schedules and events first, so that nothing starts here any
+			// more; then drain HTTP and running executions; then flush the
+			// history in the time kept for it.
 			sctx, cancel := context.WithTimeout(context.Background(), shutdown)
 			defer cancel()
-			var errs []error
-			if err := hs.Shutdown(sctx); err != nil {
-				errs = append(errs, fmt.Errorf("stopping the HTTP server: %w", err))
-			}
+			srv.StopIntake()
+			log.Info("shutting down", "timeout", shutdown.String())
 			if err := srv.Shutdown(sctx); err != nil {
-				errs = append(errs, err)
-			}
-			if err := errors.Join(errs...); err != nil {
 				log.Error("shutdown incomplete", "error", err.Error())
 				return &exitError{1}
 			}
@@ -289,7 +292,7 @@ unless --log-format text.`,
 	f.StringVar(&addr, "addr", envOr("NECTAR_ADDR", "127.0.0.1:8080"), "address to listen on")
 	f.StringVar(&globalsFile, "globals", "", "a YAML or JSON file of globals for this environment")
 	f.DurationVar(&reload, "reload-interval", 2*time.Second, "how often pipeline files are checked for changes (0: only on SIGHUP)")
-	f.DurationVar(&shutdown, "shutdown-timeout", 30*time.Second, "how long running executions may take to finish on SIGTERM")
+	f.DurationVar(&shutdown, "shutdown-timeout", 30*time.Second, "how long a SIGTERM's shutdown takes at most: running executions may take all of it but the last fifth (at most 5s), kept for flushing the history")
 	f.BoolVar(&noHistory, "no-history", false, "do not record executions")
 	f.IntVar(&histMax, "history-max", 10000, "execution records kept")
 	f.DurationVar(&histAge, "history-max-age", 7*24*time.Hour, "how long execution records are kept")

@@ -18,6 +18,8 @@ package events
 
 import (
 	"context"
+	"crypto/rand"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"sync"
@@ -47,6 +49,21 @@ type Event struct {
 	Payload any
 	// Source is the execution that published it, if any.
 	Source string
+	// ID names the published event: every subscriber of it sees the same
+	// ID, and so does every redelivery of it (Postgres delivers at least
+	// once). A handler that must act once keys its effect on it.
+	ID string
+	// Attempt counts deliveries of the event to its subscription: 1, then
+	// 2 and more when Postgres delivers it again (its replica died or
+	// stalled past the lease). Memory always says 1.
+	Attempt int
+}
+
+// NewID returns a new event id: 24 hex digits, random.
+func NewID() string {
+	var r [12]byte
+	_, _ = rand.Read(r[:])
+	return hex.EncodeToString(r[:])
 }
 
 // SubscribeOptions bound a subscription.
@@ -59,6 +76,16 @@ type SubscribeOptions struct {
 	// (Postgres): each event goes to one subscriber of each group. nectar
 	// serve uses the pipeline's name. Memory ignores it.
 	Group string
+}
+
+// IntakeStopper is a Bus whose subscriptions take events published by other
+// processes (Postgres). StopIntake stops them from starting handlers while
+// the running ones finish; a process stopping calls it before draining, so
+// that the events it would have started go to the other processes. Memory
+// has no such method: its events come from its own process, and its
+// subscriptions drain their queue when cancelled.
+type IntakeStopper interface {
+	StopIntake()
 }
 
 // ServiceKey is the engine.Runtime service key of the Bus.
@@ -110,7 +137,7 @@ func (m *Memory) Publish(ctx context.Context, name string, payload any) error {
 		return nil
 	}
 	src, _ := ctx.Value(sourceKey{}).(string)
-	ev := Event{Name: name, Payload: payload, Source: src}
+	ev := Event{Name: name, Payload: payload, Source: src, ID: NewID(), Attempt: 1}
 	for _, s := range subs {
 		select {
 		case s.queue <- ev:

@@ -43,6 +43,11 @@ import (
 // with Memory. A handler stopped by the subscription's cancel (its context
 // ended) leaves its event to be taken again at once by another replica.
 //
+// Every row of one publish carries the same Event.ID, kept across
+// redeliveries, and the claim counts Event.Attempt: a handler keys its
+// effect on the ID to act once. StopIntake, for a replica shutting down,
+// stops its claims while its running handlers finish.
+//
 // Claiming is woken by LISTEN/NOTIFY and otherwise polls every
 // PostgresOptions.Poll, which is also how expired leases are found.
 type Postgres struct {
@@ -56,6 +61,11 @@ type Postgres struct {
 
 	fmu      sync.Mutex
 	inflight map[int64]int // claimed rows being handled here (count of handlers)
+
+	// intakeMu orders StopIntake with the start of handlers: once
+	// StopIntake returns, no handler starts here.
+	intakeMu      sync.RWMutex
+	intakeStopped bool
 
 	stop    chan struct{}
 	bg      sync.WaitGroup
@@ -139,6 +149,9 @@ CREATE TABLE nectar_event_subs (
 	expires_at timestamptz NOT NULL,
 	PRIMARY KEY (name, grp, replica)
 );`,
+	// event_id names the published event across its groups' rows and
+	// redeliveries (Event.ID); rows published before it have ''.
+	`ALTER TABLE nectar_events ADD COLUMN event_id text NOT NULL DEFAULT '';`,
 }
 
 // busMigrationLock keys the advisory lock serialising the bus's
@@ -231,12 +244,12 @@ func (b *Postgres) Publish(ctx context.Context, name string, payload any) error 
 	// the notification is sent only when some group takes the event.
 	var n int64
 	err = b.pool.QueryRow(ctx, `WITH ins AS (
-	INSERT INTO nectar_events (grp, name, payload, source)
-	SELECT DISTINCT grp, $1, $2::bytea, $3 FROM nectar_event_subs WHERE name = $1 AND expires_at > now()
+	INSERT INTO nectar_events (grp, name, payload, source, event_id)
+	SELECT DISTINCT grp, $1, $2::bytea, $3, $4 FROM nectar_event_subs WHERE name = $1 AND expires_at > now()
 	RETURNING 1),
 c AS (SELECT count(*) AS n FROM ins)
 SELECT c.n FROM c LEFT JOIN LATERAL (SELECT pg_notify('`+pgChannel+`', $1) WHERE c.n > 0) x ON true`,
-		name, data, src).Scan(&n)
+		name, data, src, NewID()).Scan(&n)
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("publishing event %s: %w", name, ctx.Err())
@@ -281,7 +294,7 @@ func (b *Postgres) Subscribe(name string, opts SubscribeOptions, h Handler) func
 		wake: make(chan struct{}, 1), stop: make(chan struct{}), done: make(chan struct{}), sem: make(chan struct{}, opts.Concurrency)}
 	s.ctx, s.abort = context.WithCancel(context.Background())
 	b.mu.Lock()
-	if b.closed {
+	if b.closed || b.intakeIsStopped() {
 		b.mu.Unlock()
 		close(s.done)
 		return func(context.Context) error { return nil }
@@ -356,10 +369,12 @@ func (s *pgSub) signal() {
 }
 
 type pgEvent struct {
-	id      int64
-	name    string
-	payload []byte
-	source  string
+	id       int64
+	name     string
+	payload  []byte
+	source   string
+	eventID  string
+	attempts int
 }
 
 // claimLoop claims events while there are free handler slots, and waits
@@ -376,6 +391,9 @@ func (s *pgSub) claimLoop() {
 			return
 		default:
 		}
+		if b.intakeIsStopped() {
+			return
+		}
 		free := s.conc - len(s.sem)
 		more := false
 		if free > 0 {
@@ -388,10 +406,8 @@ func (s *pgSub) claimLoop() {
 			case err == nil:
 				failures = 0
 			}
-			for _, ev := range evs {
-				s.sem <- struct{}{}
-				s.wg.Add(1)
-				go s.handle(ev)
+			if !s.start(evs) {
+				return
 			}
 			more = len(evs) == free
 		}
@@ -414,6 +430,70 @@ func (s *pgSub) claimLoop() {
 	}
 }
 
+// start starts a handler for each claimed event, or, once StopIntake was
+// called, hands them back unstarted and reports false.
+func (s *pgSub) start(evs []pgEvent) bool {
+	b := s.b
+	b.intakeMu.RLock()
+	defer b.intakeMu.RUnlock()
+	if b.intakeStopped {
+		b.handBack(evs)
+		return false
+	}
+	for _, ev := range evs {
+		s.sem <- struct{}{}
+		s.wg.Add(1)
+		go s.handle(ev)
+	}
+	return true
+}
+
+// handBack makes claimed events that were never started visible again at
+// once, as if never claimed, for the other replicas.
+func (b *Postgres) handBack(evs []pgEvent) {
+	if len(evs) == 0 {
+		return
+	}
+	ids := make([]int64, len(evs))
+	b.fmu.Lock()
+	for i, ev := range evs {
+		ids[i] = ev.id
+		if b.inflight[ev.id]--; b.inflight[ev.id] <= 0 {
+			delete(b.inflight, ev.id)
+		}
+	}
+	b.fmu.Unlock()
+	if b.crashed.Load() {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	_, err := b.pool.Exec(ctx, `UPDATE nectar_events SET visible_at = now(), attempts = greatest(attempts - 1, 0), owner = '' WHERE id = ANY($1) AND owner = $2`, ids, b.replica)
+	if err != nil {
+		// The lease runs out and another replica takes them then.
+		b.o.Logger.Warn("handing back events claimed during shutdown", "events", len(ids), "error", err.Error())
+	}
+}
+
+// StopIntake stops this replica from starting handlers: no subscription
+// claims an event from now on (one claimed meanwhile is handed back
+// unstarted), while the handlers already running go on. nectar serve calls
+// it first on SIGTERM, so that the events published while it drains go to
+// the other replicas instead of being started here and cut by the
+// shutdown's deadline. Cancel the subscriptions (or Close) afterwards to
+// wait for the running handlers.
+func (b *Postgres) StopIntake() {
+	b.intakeMu.Lock()
+	b.intakeStopped = true
+	b.intakeMu.Unlock()
+}
+
+func (b *Postgres) intakeIsStopped() bool {
+	b.intakeMu.RLock()
+	defer b.intakeMu.RUnlock()
+	return b.intakeStopped
+}
+
 // claim takes up to n visible events of the group and leases them.
 func (s *pgSub) claim(n int) ([]pgEvent, error) {
 	b := s.b
@@ -424,14 +504,14 @@ func (s *pgSub) claim(n int) ([]pgEvent, error) {
 	defer cancel()
 	rows, err := b.pool.Query(ctx, `UPDATE nectar_events SET visible_at = now() + $3 * interval '1 microsecond', attempts = attempts + 1, owner = $4
 WHERE id IN (SELECT id FROM nectar_events WHERE grp = $1 AND visible_at <= now() ORDER BY id LIMIT $2 FOR UPDATE SKIP LOCKED)
-RETURNING id, name, payload, source`, s.grp, n, b.o.Lease.Microseconds(), b.replica)
+RETURNING id, name, payload, source, event_id, attempts`, s.grp, n, b.o.Lease.Microseconds(), b.replica)
 	if err != nil {
 		return nil, err
 	}
 	var evs []pgEvent
 	for rows.Next() {
 		var ev pgEvent
-		if err := rows.Scan(&ev.id, &ev.name, &ev.payload, &ev.source); err != nil {
+		if err := rows.Scan(&ev.id, &ev.name, &ev.payload, &ev.source, &ev.eventID, &ev.attempts); err != nil {
 			rows.Close()
 			return nil, err
 		}
@@ -473,7 +553,11 @@ func (s *pgSub) handle(ev pgEvent) {
 		// Not ours to fix by retrying: the row cannot become readable.
 		b.o.Logger.Error("event payload does not decode; dropping it", "event", ev.name, "id", ev.id, "error", err.Error())
 	} else {
-		s.h(s.ctx, Event{Name: ev.name, Payload: payload, Source: ev.source})
+		id := ev.eventID
+		if id == "" {
+			id = fmt.Sprintf("row-%d", ev.id) // published by a Nectar before event ids
+		}
+		s.h(s.ctx, Event{Name: ev.name, Payload: payload, Source: ev.source, ID: id, Attempt: ev.attempts})
 	}
 	if b.crashed.Load() {
 		return

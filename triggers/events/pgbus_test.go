@@ -254,3 +254,73 @@ func BenchmarkPostgresPublish(b *testing.B) {
 		<-done
 	}
 }
+
+// TestPostgresStopIntake: after StopIntake a replica starts no handler,
+// while its running handler finishes; the events published meanwhile are
+// run by the other replica, each once, with attempt 1 and the id they were
+// published with.
+func TestPostgresStopIntake(t *testing.T) {
+	dsn := pgtest.Database(t)
+	stopping := openBus(t, dsn, events.PostgresOptions{})
+	other := openBus(t, dsn, events.PostgresOptions{})
+	running := make(chan struct{})
+	release := make(chan struct{})
+	var mu sync.Mutex
+	var onStopping []string
+	cancel := stopping.Subscribe("orders", events.SubscribeOptions{Concurrency: 2, Group: "g"}, func(ctx context.Context, ev events.Event) {
+		mu.Lock()
+		onStopping = append(onStopping, ev.ID)
+		first := len(onStopping) == 1
+		mu.Unlock()
+		if first {
+			close(running)
+			<-release
+		}
+	})
+	if err := stopping.Publish(context.Background(), "orders", "first"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-running:
+	case <-time.After(30 * time.Second):
+		t.Fatal("the first event did not run")
+	}
+	stopping.StopIntake()
+	type seen struct {
+		id      string
+		attempt int
+	}
+	got := make(chan seen, 100)
+	other.Subscribe("orders", events.SubscribeOptions{Concurrency: 2, Group: "g"}, func(ctx context.Context, ev events.Event) {
+		got <- seen{ev.ID, ev.Attempt}
+	})
+	const n = 10
+	for i := range n {
+		if err := stopping.Publish(context.Background(), "orders", fmt.Sprint(i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	ids := map[string]bool{}
+	for range n {
+		select {
+		case s := <-got:
+			if s.id == "" || ids[s.id] || s.attempt != 1 {
+				t.Errorf("event %q attempt %d (seen before: %v)", s.id, s.attempt, ids[s.id])
+			}
+			ids[s.id] = true
+		case <-time.After(30 * time.Second):
+			t.Fatalf("the other replica ran %d of %d events", len(ids), n)
+		}
+	}
+	close(release)
+	ctx, stop := context.WithTimeout(context.Background(), 10*time.Second)
+	defer stop()
+	if err := cancel(ctx); err != nil {
+		t.Errorf("the running handler did not finish: %v", err)
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if len(onStopping) != 1 {
+		t.Errorf("the stopping replica ran %d events, want only the one running when its intake stopped", len(onStopping))
+	}
+}
