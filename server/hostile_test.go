@@ -13,6 +13,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nectar-run/nectar/engine/enginetest"
 	"github.com/nectar-run/nectar/server"
@@ -168,5 +169,35 @@ steps:
 		if strings.Contains(body, leak) {
 			t.Errorf("the anonymous caller is told %q: %s", leak, body)
 		}
+	}
+}
+
+// TestHostileIdleConnectionsTakeTheProbeReserve: docs/security.md says that
+// beyond --max-connections "8 more connections are kept for GET /healthz and
+// /readyz only" and that anyone who reaches the port may not exhaust the
+// server's connections. Connections that send nothing take the reserved
+// places as well as the served ones, so MaxConnections+ProbeReserve idle
+// sockets (re-opened as they are cut off: ~6 connections a second against
+// nectar serve --max-connections 20) keep /healthz answering 503.
+func TestHostileIdleConnectionsTakeTheProbeReserve(t *testing.T) {
+	e := start(t, map[string]string{"x.yaml": "name: x\ntrigger:\n  http: {path: /x}\nsteps:\n  - set: {ok: true}\n"}, nil)
+	const max, reserve = 4, 2
+	addr := serveLimited(t, e, server.Limits{MaxConnections: max, ProbeReserve: reserve})
+	for range max + reserve {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { c.Close() })
+	}
+	time.Sleep(200 * time.Millisecond) // let the server accept them
+	client := &http.Client{Timeout: 3 * time.Second, Transport: &http.Transport{DisableKeepAlives: true}}
+	resp, err := client.Get("http://" + addr + "/healthz")
+	if err != nil {
+		t.Fatalf("/healthz while %d idle connections are open: %v", max+reserve, err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		t.Fatalf("/healthz while %d connections that sent nothing are open: %d, want 200", max+reserve, resp.StatusCode)
 	}
 }
