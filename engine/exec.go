@@ -197,6 +197,10 @@ type RunOptions struct {
 	Trace *Trace
 	// Logger overrides the runtime's logger for this execution.
 	Logger *slog.Logger
+	// Secrets are this execution's own secret values (the credentials its
+	// request carried), masked as *** in its log lines like the runtime's
+	// Secrets, without joining the runtime's set.
+	Secrets []string
 }
 
 // Trace collects per-step records of one execution. It is safe for
@@ -327,7 +331,7 @@ func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, caller *Exec) *Exec {
 		if logger == nil {
 			logger = slog.Default()
 		}
-		h, x.shared = logger.Handler(), &execShared{}
+		h, x.shared = maskExtra(logger.Handler(), rt, opts.Secrets), &execShared{}
 	}
 	x.Logger = slog.New(&execHandler{h: h, id: id, pipeline: p.Name})
 	x.scope = expression.Env{Vars: vars, Globals: p.Globals, Global: p.Globals, Metadata: md}

@@ -252,7 +252,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt *route, v *ver
 		trace = &engine.Trace{}
 	}
 	h.Set("X-Execution-Id", id)
-	out, runErr := v.p.Run(ctx, s.rt, msg, engine.RunOptions{ExecutionID: id, Metadata: md, Trace: trace})
+	out, runErr := v.p.Run(ctx, s.rt, msg, engine.RunOptions{ExecutionID: id, Metadata: md, Trace: trace, Secrets: secrets})
 	end := time.Now()
 	var e *engine.Error
 	if runErr != nil {
