@@ -5,6 +5,7 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"log/slog"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -70,6 +71,94 @@ steps:
 			}
 			if !seen {
 				t.Errorf("no masked log line of execution %s: %s", id, logs.String())
+			}
+		})
+	}
+}
+
+// TestJSONBodyVariantsAreMasked: JSON sent as a form (curl -d) after a
+// UTF-8 byte order mark or a non-breaking space, or as an array of
+// objects, is read as JSON, so its client_secret is masked by name in the
+// record and the log; a BOM before an application/json body is dropped; a
+// form body starting with [ that is not JSON is a 400 saying so.
+func TestJSONBodyVariantsAreMasked(t *testing.T) {
+	e, logs := hostileStart(t)
+	const secret = "probe-client-secret-0123456789"
+	form := "application/x-www-form-urlencoded"
+	obj := `{"client_secret":"` + secret + `"}`
+	for _, c := range []struct{ name, ctype, body string }{
+		{"BOM before an object sent as a form", form, "\ufeff" + obj},
+		{"array of objects sent as a form", form, "[" + obj + "]"},
+		{"non-breaking space before an object sent as a form", form, "\u00a0" + obj},
+		{"BOM and spaces before an array sent as a form", form, "\ufeff \n[" + obj + "]"},
+		{"BOM before application/json", "application/json", "\ufeff" + obj},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			code, h, resp := e.do(t, "POST", "/echo", c.body, map[string]string{"Content-Type": c.ctype})
+			if code != 200 {
+				t.Fatalf("status %d: %s", code, resp)
+			}
+			b, _ := json.Marshal(e.record(t, h))
+			if strings.Contains(string(b), secret) || !strings.Contains(string(b), `client_secret`) {
+				t.Errorf("the record does not hold the body as JSON with client_secret masked: %s", b)
+			}
+			for _, line := range strings.Split(logs.String(), "\n") {
+				if strings.Contains(line, h.Get("X-Execution-Id")) && strings.Contains(line, secret) {
+					t.Errorf("a log line holds the client_secret in clear: %s", line)
+				}
+			}
+		})
+	}
+	code, _, resp := e.do(t, "POST", "/echo", "\ufeff[{\"client_secret\":", map[string]string{"Content-Type": form})
+	if code != 400 || !strings.Contains(resp, "looks like JSON (it starts with [)") || strings.Contains(resp, secret) {
+		t.Errorf("broken JSON array sent as a form: status %d: %s", code, resp)
+	}
+}
+
+// TestTooManyFieldsAreRefused: a form body, a query string or a multipart
+// body of more than server.MaxFormFields fields (each costs far more memory
+// than its bytes: 450k fields in 4.4 MB took 115 MB) is a 400 that names
+// the limit; exactly the limit is accepted.
+func TestTooManyFieldsAreRefused(t *testing.T) {
+	e := start(t, map[string]string{"f.yaml": `
+name: f
+trigger:
+  http: {path: /f, max_body: 8MB}
+steps:
+  - set: {ok: true}
+`}, nil)
+	fields := func(n int) string { return strings.Repeat("a=1&", n-1) + "a=1" }
+	limit := strconv.Itoa(server.MaxFormFields)
+	multipart := func(n int) (string, string) {
+		var b strings.Builder
+		for range n {
+			b.WriteString("--B\r\nContent-Disposition: form-data; name=\"a\"\r\n\r\n1\r\n")
+		}
+		b.WriteString("--B--\r\n")
+		return b.String(), "multipart/form-data; boundary=B"
+	}
+	over, mct := multipart(server.MaxFormFields + 1)
+	at, _ := multipart(server.MaxFormFields)
+	for _, c := range []struct {
+		name, path, ctype, body string
+		code                    int
+		want                    string
+	}{
+		{"450k form fields", "/f", "application/x-www-form-urlencoded", fields(450000), 400, "at most " + limit},
+		{"one field over the limit", "/f", "application/x-www-form-urlencoded", fields(server.MaxFormFields + 1), 400, "at most " + limit},
+		{"at the limit", "/f", "application/x-www-form-urlencoded", fields(server.MaxFormFields), 200, `"ok":true`},
+		{"query over the limit", "/f?" + fields(server.MaxFormFields+1), "", "", 400, "at most " + limit},
+		{"multipart over the limit", "/f", mct, over, 400, "at most " + limit},
+		{"multipart at the limit", "/f", mct, at, 200, `"ok":true`},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			hdr := map[string]string{}
+			if c.ctype != "" {
+				hdr["Content-Type"] = c.ctype
+			}
+			code, _, resp := e.do(t, "POST", c.path, c.body, hdr)
+			if code != c.code || !strings.Contains(resp, c.want) || !json.Valid([]byte(resp)) {
+				t.Errorf("status %d, want %d with %q: %.300s", code, c.code, c.want, resp)
 			}
 		})
 	}
