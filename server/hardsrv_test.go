@@ -1,13 +1,16 @@
 package server_test
 
 import (
+	"bufio"
 	"context"
 	"encoding/base64"
 	"encoding/json"
 	"log/slog"
+	"net"
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine/enginetest"
@@ -159,6 +162,57 @@ steps:
 			code, _, resp := e.do(t, "POST", c.path, c.body, hdr)
 			if code != c.code || !strings.Contains(resp, c.want) || !json.Valid([]byte(resp)) {
 				t.Errorf("status %d, want %d with %q: %.300s", code, c.code, c.want, resp)
+			}
+		})
+	}
+}
+
+// TestProbeReserveServesOnlyProbes: with the served connections all held,
+// a reserved connection answers GET or HEAD /healthz and /readyz (even
+// when the request line arrives in pieces) and answers 503 to anything
+// else as soon as its first bytes show it is not a probe.
+func TestProbeReserveServesOnlyProbes(t *testing.T) {
+	e := start(t, map[string]string{"x.yaml": "name: x\ntrigger:\n  http: {path: /x}\nsteps:\n  - set: {ok: true}\n"}, nil)
+	addr := serveLimited(t, e, server.Limits{MaxConnections: 1, ProbeReserve: 1, ReadHeaderTimeout: time.Minute})
+	idle, err := net.Dial("tcp", addr) // holds the one served connection
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer idle.Close()
+	// The idle connection is served once a request on another connection
+	// is answered 503 by the reserve (it was accepted first).
+	for _, c := range []struct {
+		name  string
+		parts []string
+		code  int
+	}{
+		{"a request to a pipeline", []string{"GET /x HTTP/1.1\r\nHost: x\r\n\r\n"}, 503},
+		{"GET /healthz in pieces", []string{"GE", "T /heal", "thz HTTP/1.1\r\nHost: x\r\n\r\n"}, 200},
+		{"HEAD /readyz", []string{"HEAD /readyz HTTP/1.1\r\nHost: x\r\n\r\n"}, 200},
+		{"GET /healthz?verbose", []string{"GET /healthz?verbose=1 HTTP/1.1\r\nHost: x\r\n\r\n"}, 200},
+		{"a longer path", []string{"GET /healthzz HTTP/1.1\r\nHost: x\r\n\r\n"}, 503},
+		{"POST /healthz", []string{"POST /healthz HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"}, 503},
+		{"the management API", []string{"GET /api/pipelines HTTP/1.1\r\nHost: x\r\n\r\n"}, 503},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			conn, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer conn.Close()
+			for _, p := range c.parts {
+				if _, err := conn.Write([]byte(p)); err != nil {
+					t.Fatal(err)
+				}
+				time.Sleep(10 * time.Millisecond) // separate segments, not a timing assertion
+			}
+			conn.SetReadDeadline(time.Now().Add(20 * time.Second)) // a hang, not a timing assertion
+			line, err := bufio.NewReader(conn).ReadString('\n')
+			if err != nil {
+				t.Fatalf("no answer: %v", err)
+			}
+			if want := "HTTP/1.1 " + strconv.Itoa(c.code) + " "; !strings.HasPrefix(line, want) {
+				t.Fatalf("answer %q, want %s", line, want)
 			}
 		})
 	}
