@@ -217,3 +217,29 @@ func TestProbeReserveServesOnlyProbes(t *testing.T) {
 		})
 	}
 }
+
+// TestOtherCredentialNamesAreMasked: fields named as other APIs name
+// credentials, or with a space after the name, are masked by name in the
+// record and the log lines of the execution.
+func TestOtherCredentialNamesAreMasked(t *testing.T) {
+	e, logs := hostileStart(t)
+	const v = "probe-value-0123456789abcdef"
+	for _, name := range []string{"pwd", "otp", "passphrase", "credential", "secret_key", "AccessKey", "session_token", "X-Auth-Token", "privateKey", "password "} {
+		t.Run(name, func(t *testing.T) {
+			body, _ := json.Marshal(map[string]string{name: v + name})
+			code, h, resp := e.do(t, "POST", "/echo", string(body), map[string]string{"Content-Type": "application/json"})
+			if code != 200 {
+				t.Fatalf("status %d: %s", code, resp)
+			}
+			b, _ := json.Marshal(e.record(t, h))
+			if strings.Contains(string(b), v) {
+				t.Errorf("the record holds %q in clear: %s", name, b)
+			}
+			for _, line := range strings.Split(logs.String(), "\n") {
+				if strings.Contains(line, h.Get("X-Execution-Id")) && strings.Contains(line, v) {
+					t.Errorf("a log line holds %q in clear: %s", name, line)
+				}
+			}
+		})
+	}
+}
