@@ -29,7 +29,10 @@ func maskExtra(h slog.Handler, rt *Runtime, extra []string) slog.Handler {
 		return h
 	}
 	if m, ok := h.(*maskHandler); ok {
-		return &maskHandler{h: m.h, rt: m.rt, extra: append(m.extra[:len(m.extra):len(m.extra)], extra...)}
+		if len(m.extra) > 0 {
+			extra = append(m.extra[:len(m.extra):len(m.extra)], extra...)
+		}
+		return &maskHandler{h: m.h, rt: m.rt, extra: extra}
 	}
 	return &maskHandler{h: h, rt: rt, extra: extra}
 }
