@@ -43,11 +43,12 @@ func (p *Pipeline) Close(ctx context.Context) error {
 
 // DefaultSensitiveFields are field names whose values Nectar masks as ***
 // wherever it shows data (log lines, execution records), in every pipeline.
-// Names match as SensitiveField says: api_key also covers apiKey, API-KEY
-// and ApiKey.
+// Names match as SensitiveField says: api_key also covers apiKey, API-KEY,
+// ApiKey and " api key ".
 var DefaultSensitiveFields = []string{
-	"password", "passwd", "secret", "client_secret", "token", "access_token", "refresh_token", "id_token",
-	"api_key", "x_api_key", "authorization", "proxy_authorization", "private_key", "credentials",
+	"password", "passwd", "pwd", "passphrase", "secret", "client_secret", "secret_key", "access_key",
+	"token", "access_token", "refresh_token", "id_token", "session_token", "x_auth_token", "otp",
+	"api_key", "x_api_key", "authorization", "proxy_authorization", "private_key", "credential", "credentials",
 	"cookie", "set_cookie",
 }
 
@@ -60,8 +61,9 @@ var defaultSensitive = func() map[string]bool {
 }()
 
 // NormalizeField returns the form in which field names are compared:
-// ASCII letters lowered, _ and - dropped, so that client_secret,
-// clientSecret, client-secret and CLIENT_SECRET are one name.
+// ASCII letters lowered, _, -, spaces and tabs dropped, so that
+// client_secret, clientSecret, client-secret, CLIENT_SECRET and
+// "client_secret " are one name.
 func NormalizeField(k string) string {
 	if normal(k) {
 		return k
@@ -73,17 +75,20 @@ func NormalizeField(k string) string {
 // normal reports whether k is already in NormalizeField's form.
 func normal(k string) bool {
 	for i := 0; i < len(k); i++ {
-		if c := k[i]; c == '_' || c == '-' || c >= 'A' && c <= 'Z' {
+		if c := k[i]; ignored(c) || c >= 'A' && c <= 'Z' {
 			return false
 		}
 	}
 	return true
 }
 
+// ignored reports whether c is left out of field names compared.
+func ignored(c byte) bool { return c == '_' || c == '-' || c == ' ' || c == '\t' }
+
 func appendNormal(b []byte, k string) []byte {
 	for i := 0; i < len(k); i++ {
 		switch c := k[i]; {
-		case c == '_' || c == '-':
+		case ignored(c):
 		case c >= 'A' && c <= 'Z':
 			b = append(b, c+'a'-'A')
 		default:
@@ -98,10 +103,10 @@ func appendNormal(b []byte, k string) []byte {
 func sameField(a, b string) bool {
 	i, j := 0, 0
 	for {
-		for i < len(a) && (a[i] == '_' || a[i] == '-') {
+		for i < len(a) && ignored(a[i]) {
 			i++
 		}
-		for j < len(b) && (b[j] == '_' || b[j] == '-') {
+		for j < len(b) && ignored(b[j]) {
 			j++
 		}
 		if i == len(a) || j == len(b) {
@@ -124,7 +129,7 @@ func sameField(a, b string) bool {
 
 // SensitiveField reports whether the values of field k are masked as ***:
 // k is one of DefaultSensitiveFields or in one of lists, compared after
-// NormalizeField (case-insensitive, _ and - ignored). Log lines and
+// NormalizeField (case-insensitive, _, -, spaces and tabs ignored). Log lines and
 // execution records both decide with it.
 func SensitiveField(k string, lists ...[]string) bool {
 	if normal(k) {
@@ -197,6 +202,10 @@ type RunOptions struct {
 	Trace *Trace
 	// Logger overrides the runtime's logger for this execution.
 	Logger *slog.Logger
+	// Secrets are this execution's own secret values (the credentials its
+	// request carried), masked as *** in its log lines like the runtime's
+	// Secrets, without joining the runtime's set.
+	Secrets []string
 }
 
 // Trace collects per-step records of one execution. It is safe for
@@ -327,7 +336,7 @@ func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, caller *Exec) *Exec {
 		if logger == nil {
 			logger = slog.Default()
 		}
-		h, x.shared = logger.Handler(), &execShared{}
+		h, x.shared = maskExtra(logger.Handler(), rt, opts.Secrets), &execShared{}
 	}
 	x.Logger = slog.New(&execHandler{h: h, id: id, pipeline: p.Name})
 	x.scope = expression.Env{Vars: vars, Globals: p.Globals, Global: p.Globals, Metadata: md}

@@ -20,16 +20,35 @@ func MaskLogs(h slog.Handler, rt *Runtime) slog.Handler {
 	return &maskHandler{h: h, rt: rt}
 }
 
+// maskExtra returns h masking extra as well as what rt holds: the secrets
+// of one execution (the credentials its request carried), which the
+// runtime's set must not keep. With no extra, h is returned as it is, so an
+// execution whose request carried none pays nothing.
+func maskExtra(h slog.Handler, rt *Runtime, extra []string) slog.Handler {
+	if len(extra) == 0 {
+		return h
+	}
+	if m, ok := h.(*maskHandler); ok {
+		if len(m.extra) > 0 {
+			extra = append(m.extra[:len(m.extra):len(m.extra)], extra...)
+		}
+		return &maskHandler{h: m.h, rt: m.rt, extra: extra}
+	}
+	return &maskHandler{h: h, rt: rt, extra: extra}
+}
+
 type maskHandler struct {
 	h  slog.Handler
 	rt *Runtime
+	// extra are one execution's own secrets (RunOptions.Secrets).
+	extra []string
 }
 
 func (m *maskHandler) Enabled(ctx context.Context, l slog.Level) bool { return m.h.Enabled(ctx, l) }
 
 func (m *maskHandler) Handle(ctx context.Context, r slog.Record) error {
 	secrets := m.rt.Secrets.Values()
-	nr := slog.NewRecord(r.Time, r.Level, MaskSecrets(r.Message, secrets), r.PC)
+	nr := slog.NewRecord(r.Time, r.Level, MaskSecrets(r.Message, secrets, m.extra), r.PC)
 	r.Attrs(func(a slog.Attr) bool {
 		nr.AddAttrs(m.attr(a, secrets))
 		return true
@@ -43,11 +62,11 @@ func (m *maskHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
 	for i, a := range attrs {
 		out[i] = m.attr(a, secrets)
 	}
-	return &maskHandler{h: m.h.WithAttrs(out), rt: m.rt}
+	return &maskHandler{h: m.h.WithAttrs(out), rt: m.rt, extra: m.extra}
 }
 
 func (m *maskHandler) WithGroup(name string) slog.Handler {
-	return &maskHandler{h: m.h.WithGroup(name), rt: m.rt}
+	return &maskHandler{h: m.h.WithGroup(name), rt: m.rt, extra: m.extra}
 }
 
 func (m *maskHandler) attr(a slog.Attr, secrets []string) slog.Attr {
@@ -57,7 +76,7 @@ func (m *maskHandler) attr(a slog.Attr, secrets []string) slog.Attr {
 	}
 	switch v.Kind() {
 	case slog.KindString:
-		return slog.String(a.Key, MaskSecrets(v.String(), secrets))
+		return slog.String(a.Key, MaskSecrets(v.String(), secrets, m.extra))
 	case slog.KindGroup:
 		g := v.Group()
 		out := make([]any, len(g))
@@ -68,16 +87,16 @@ func (m *maskHandler) attr(a slog.Attr, secrets []string) slog.Attr {
 	case slog.KindAny:
 		switch x := v.Any().(type) {
 		case *value.Object, []any:
-			if nv := maskValue(x, secrets); !value.Same(nv, x) {
+			if nv := maskValue(x, secrets, m.extra); !value.Same(nv, x) {
 				return slog.Any(a.Key, nv)
 			}
 		case error:
-			if s := x.Error(); HoldsSecret(s, secrets) {
-				return slog.String(a.Key, MaskSecrets(s, secrets))
+			if s := x.Error(); HoldsSecret(s, secrets, m.extra) {
+				return slog.String(a.Key, MaskSecrets(s, secrets, m.extra))
 			}
 		case interface{ String() string }:
-			if s := x.String(); HoldsSecret(s, secrets) {
-				return slog.String(a.Key, MaskSecrets(s, secrets))
+			if s := x.String(); HoldsSecret(s, secrets, m.extra) {
+				return slog.String(a.Key, MaskSecrets(s, secrets, m.extra))
 			}
 		}
 	}
@@ -86,10 +105,10 @@ func (m *maskHandler) attr(a slog.Attr, secrets []string) slog.Attr {
 
 // maskValue returns v with secrets masked in its strings; parts without
 // any are shared, not copied.
-func maskValue(v any, secrets []string) any {
+func maskValue(v any, secrets, extra []string) any {
 	return value.Replace(v, func(_ string, c any) (any, bool) {
 		if s, ok := c.(string); ok {
-			return MaskSecrets(s, secrets), true
+			return MaskSecrets(s, secrets, extra), true
 		}
 		return nil, false
 	})

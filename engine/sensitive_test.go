@@ -43,3 +43,27 @@ func BenchmarkSensitiveField(b *testing.B) {
 		engine.SensitiveField("ClientSecret", local)
 	}
 }
+
+// TestSensitiveFieldNamesOfOtherAPIs: names other APIs give credentials
+// (AWS SecretAccessKey's secret_key, access_key, session_token; X-Auth-Token;
+// pwd, otp, passphrase, private_key, credential) are masked by default, and
+// spaces around or inside a key do not hide one ("password ", " api key").
+func TestSensitiveFieldNamesOfOtherAPIs(t *testing.T) {
+	for _, k := range []string{
+		"credential", "Credentials", "secret_key", "SecretKey", "access_key", "AccessKey", "session_token",
+		"SessionToken", "x-auth-token", "X_AUTH_TOKEN", "pwd", "PWD", "otp", "OTP", "passphrase", "PassPhrase",
+		"private_key", "privateKey", "password ", " password", "\tpassword", " client secret ", "api key",
+	} {
+		if !engine.SensitiveField(k) {
+			t.Errorf("SensitiveField(%q) = false, want true", k)
+		}
+	}
+	for _, k := range []string{"credentialed", "otp_sent", "access", "session", " ", "key id"} {
+		if engine.SensitiveField(k) {
+			t.Errorf("SensitiveField(%q) = true, want false", k)
+		}
+	}
+	if !engine.SensitiveField("card number ", []string{"card_number"}) {
+		t.Error(`SensitiveField("card number ", [card_number]) = false, want true`)
+	}
+}

@@ -19,6 +19,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode"
 	"unicode/utf8"
 
 	"github.com/nectar-run/nectar/accounts"
@@ -184,6 +185,11 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt *route, v *ver
 		writeErrorAs(w, cfg, code, "rate limit exceeded; retry in "+strconv.Itoa(int(math.Ceil(wait.Seconds())))+"s")
 		return
 	}
+	if n := fieldCount(r.URL.RawQuery); n > MaxFormFields {
+		code = http.StatusBadRequest
+		writeError(w, code, "the query string has "+strconv.Itoa(n)+" parameters; at most "+strconv.Itoa(MaxFormFields)+" are accepted")
+		return
+	}
 	max := cfg.MaxBodyBytes()
 	if r.ContentLength > max {
 		code = http.StatusRequestEntityTooLarge
@@ -257,7 +263,7 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, rt *route, v *ver
 		trace = &engine.Trace{}
 	}
 	h.Set("X-Execution-Id", id)
-	out, runErr := v.p.Run(ctx, s.rt, msg, engine.RunOptions{ExecutionID: id, Metadata: md, Trace: trace})
+	out, runErr := v.p.Run(ctx, s.rt, msg, engine.RunOptions{ExecutionID: id, Metadata: md, Trace: trace, Secrets: secrets})
 	end := time.Now()
 	var e *engine.Error
 	if runErr != nil {
@@ -547,13 +553,22 @@ type body struct {
 // parseBody turns the request body into the message: JSON parsed, forms as
 // objects, text as a string, other bytes as base64 text.
 //
+// A UTF-8 byte order mark and Unicode white space (a non-breaking space
+// too) before a JSON or form body are dropped: many editors save JSON files
+// with a BOM, and curl -d @file.json sends them as they are.
+//
 // A form body (application/x-www-form-urlencoded, what curl -d sends by
-// default) whose first non-space byte is { is read as JSON when it is one
-// JSON object: that is what its sender meant. One that starts with { but is
-// not a JSON object is refused with a message saying so, rather than read
-// as a form of one odd key.
+// default) whose first character after those is { or [ is read as JSON
+// when it is one JSON object or array: that is what its sender meant, and
+// its fields are then masked by name. One that starts with { or [ but is
+// not valid JSON is refused with a message saying so, rather than read as
+// a form of one odd key holding the whole document.
+//
+// A form (or multipart) body of more than MaxFormFields fields is refused:
+// each field costs far more memory than its bytes.
 func parseBody(data []byte, ctype string, req *value.Object) body {
-	if len(bytes.TrimSpace(data)) == 0 {
+	t := trimLead(data)
+	if len(bytes.TrimSpace(t)) == 0 {
 		return body{msg: value.NewObject(0)}
 	}
 	mt := ctype
@@ -562,27 +577,26 @@ func parseBody(data []byte, ctype string, req *value.Object) body {
 	}
 	mt = strings.ToLower(strings.TrimSpace(mt))
 	switch {
-	case mt == "application/json" || strings.HasSuffix(mt, "+json") || mt == "" && looksJSON(data):
-		text := string(data) // the one copy: the message's strings share it
+	case mt == "application/json" || strings.HasSuffix(mt, "+json") || mt == "" && looksJSON(t):
+		text := string(t) // the one copy: the message's strings share it
 		v, err := value.DecodeString(text)
 		if err != nil {
 			return body{bad: "malformed JSON: " + err.Error()}
 		}
 		return body{msg: v, raw: text}
 	case mt == "application/x-www-form-urlencoded":
-		if t := bytes.TrimLeft(data, " \t\r\n"); len(t) > 0 && t[0] == '{' {
-			text := string(data)
+		if looksJSON(t) {
+			text := string(t)
 			v, err := value.DecodeString(text)
 			if err != nil {
-				return body{bad: "the body looks like JSON (it starts with {) but is sent as application/x-www-form-urlencoded " +
-					"and is not valid JSON: " + err.Error() + "; send JSON with Content-Type: application/json " +
-					"(curl: -H 'Content-Type: application/json' or --json)"}
-			}
-			if _, ok := v.(*value.Object); !ok {
-				return body{bad: "the body looks like JSON (it starts with {) but is sent as application/x-www-form-urlencoded " +
-					"and is not one JSON object; send JSON with Content-Type: application/json"}
+				return body{bad: "the body looks like JSON (it starts with " + string(t[0]) + ") but is sent as " +
+					"application/x-www-form-urlencoded and is not valid JSON: " + err.Error() +
+					"; send JSON with Content-Type: application/json (curl: -H 'Content-Type: application/json' or --json)"}
 			}
 			return body{msg: v, raw: text}
+		}
+		if n := fieldCount(data); n > MaxFormFields {
+			return body{bad: "the form body has " + strconv.Itoa(n) + " fields; at most " + strconv.Itoa(MaxFormFields) + " are accepted"}
 		}
 		form, err := queryObject(string(data))
 		if err != nil {
@@ -599,8 +613,34 @@ func parseBody(data []byte, ctype string, req *value.Object) body {
 	return body{msg: base64.StdEncoding.EncodeToString(data), unparsed: &history.Body{ContentType: mt, Size: len(data), Base64: true}}
 }
 
-func looksJSON(data []byte) bool {
-	t := bytes.TrimSpace(data)
+// MaxFormFields is the most fields a form or multipart body, or a query
+// string, may have.
+const MaxFormFields = 10000
+
+// fieldCount counts the non-empty &-separated parts of a form or query,
+// without allocating.
+func fieldCount[T string | []byte](raw T) int {
+	n, start := 0, 0
+	for i := 0; i <= len(raw); i++ {
+		if i == len(raw) || raw[i] == '&' {
+			if i > start {
+				n++
+			}
+			start = i + 1
+		}
+	}
+	return n
+}
+
+// trimLead drops byte order marks and Unicode white space at the start of
+// data.
+func trimLead(data []byte) []byte {
+	return bytes.TrimLeftFunc(data, func(r rune) bool { return r == '\uFEFF' || unicode.IsSpace(r) })
+}
+
+// looksJSON reports whether t (trimmed by trimLead) starts a JSON object or
+// array.
+func looksJSON(t []byte) bool {
 	return len(t) > 0 && (t[0] == '{' || t[0] == '[')
 }
 
@@ -613,10 +653,13 @@ func parseMultipart(data []byte, ctype string) (any, string) {
 	}
 	mr := multipart.NewReader(bytes.NewReader(data), params["boundary"])
 	out := value.NewObject(4)
-	for {
+	for n := 0; ; n++ {
 		part, err := mr.NextPart()
 		if err == io.EOF {
 			break
+		}
+		if n == MaxFormFields {
+			return nil, "the multipart body has more than " + strconv.Itoa(MaxFormFields) + " parts; at most " + strconv.Itoa(MaxFormFields) + " are accepted"
 		}
 		if err != nil {
 			return nil, "malformed multipart body: " + err.Error()

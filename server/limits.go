@@ -31,15 +31,22 @@ import (
 //
 // With MaxConnections above 0, the listener LimitListener returns serves at
 // most MaxConnections connections for any request, plus ProbeReserve
-// connections that answer only GET /healthz and GET /readyz (any other
-// request on them gets 503), live at most ProbeTimeout and close after
-// their answer. A connection beyond both is answered at once with a bare
-// HTTP/1.1 503 and a JSON error body, and closed. So a flood of slow
-// clients gets 503s, not the file descriptors the server needs for its
-// store and its health probes, and a load balancer's probes still reach
-// /healthz while the flood lasts, as long as the flood does not also keep
-// ProbeReserve connections open without sending their headers (each is cut
-// off after ProbeTimeout).
+// connections that answer only GET (or HEAD) /healthz and /readyz, live at
+// most ProbeTimeout and close after their answer. A connection beyond both
+// is answered at once with a bare HTTP/1.1 503 and a JSON error body, and
+// closed. So a flood of slow clients gets 503s, not the file descriptors
+// the server needs for its store and its health probes.
+//
+// A reserved connection must prove it is a probe: its first bytes must
+// arrive within ProbeProof and start "GET /healthz", "GET /readyz" or the
+// same with HEAD. Any other request is answered 503 as soon as its first
+// bytes show it is not a probe, and a connection that sends nothing is
+// closed after ProbeProof; either way its place is free again at once. A
+// flood of connections that send nothing thus holds each reserved place at
+// most ProbeProof: a probe gets through as soon as one is free, but a flood
+// that reopens its connections faster than that can still keep the reserve
+// full. For probes that nothing on the main port can crowd out, serve
+// HealthHandler on a listener of its own (nectar serve --health-addr).
 type Limits struct {
 	// MaxConnections caps the connections served at once (0: no cap).
 	MaxConnections int
@@ -48,6 +55,9 @@ type Limits struct {
 	ProbeReserve int
 	// ProbeTimeout is the longest a reserved connection lives (default 5s).
 	ProbeTimeout time.Duration
+	// ProbeProof is how long a reserved connection may take to send the
+	// first bytes that show it is a health probe (default 1s).
+	ProbeProof time.Duration
 	// ReadHeaderTimeout bounds the arrival of a request's headers
 	// (default 10s).
 	ReadHeaderTimeout time.Duration
@@ -74,6 +84,7 @@ func (l Limits) withDefaults() Limits {
 		}
 	}
 	def(&l.ProbeTimeout, 5*time.Second)
+	def(&l.ProbeProof, time.Second)
 	def(&l.ReadHeaderTimeout, 10*time.Second)
 	def(&l.ReadTimeout, 30*time.Second)
 	def(&l.WriteTimeout, 60*time.Second)
@@ -151,7 +162,7 @@ func LimitListener(ln net.Listener, lim Limits) net.Listener {
 	}
 	lim = lim.withDefaults()
 	return &limitListener{Listener: ln, max: int64(lim.MaxConnections), reserve: int64(lim.ProbeReserve),
-		probeTimeout: lim.ProbeTimeout, refusing: make(chan struct{}, refusers), log: lim.Logger}
+		probeTimeout: lim.ProbeTimeout, probeProof: lim.ProbeProof, refusing: make(chan struct{}, refusers), log: lim.Logger}
 }
 
 // refusers bounds the connections being answered 503 at once; beyond it a
@@ -168,6 +179,7 @@ type limitListener struct {
 	net.Listener
 	max, reserve int64
 	probeTimeout time.Duration
+	probeProof   time.Duration
 	active       atomic.Int64
 	refusing     chan struct{}
 	log          *slog.Logger
@@ -238,13 +250,100 @@ func refuse(c net.Conn, max int64) {
 }
 
 // limitedConn counts itself out of its listener when closed; a probe
-// connection never outlives its deadline, whatever the server sets.
+// connection never outlives its deadline, whatever the server sets, and
+// must prove it is a probe with its first bytes.
 type limitedConn struct {
 	net.Conn
 	l      *limitListener
 	probe  bool
 	until  time.Time
 	closed sync.Once
+	// For a probe connection: whether its first bytes were checked, those
+	// bytes (handed to the server before the rest), and the read deadline
+	// the server last set (Unix nanoseconds, 0 for none).
+	proved bool
+	head   []byte
+	rd     atomic.Int64
+}
+
+// probeStarts are the starts of the only requests a reserved connection
+// serves.
+var probeStarts = []string{"GET /healthz ", "GET /healthz?", "GET /readyz ", "GET /readyz?",
+	"HEAD /healthz ", "HEAD /healthz?", "HEAD /readyz ", "HEAD /readyz?"}
+
+// probeStart reports whether b starts a probe request (yes), cannot be one
+// (no), or is too short to tell.
+func probeStart(b []byte) (yes, no bool) {
+	for _, p := range probeStarts {
+		n := min(len(b), len(p))
+		if string(b[:n]) == p[:n] {
+			if n == len(p) {
+				return true, false
+			}
+			return false, false
+		}
+	}
+	return false, true
+}
+
+func (c *limitedConn) Read(p []byte) (int, error) {
+	if c.probe && !c.proved {
+		c.proved = true
+		if err := c.prove(); err != nil {
+			return 0, err
+		}
+	}
+	if len(c.head) > 0 {
+		n := copy(p, c.head)
+		c.head = c.head[n:]
+		return n, nil
+	}
+	return c.Conn.Read(p)
+}
+
+// prove reads the first bytes of a reserved connection, waiting at most
+// the listener's probeProof. A connection that sends nothing by then is
+// closed; one whose bytes start another request is answered 503 and
+// closed. Either frees its reserved place at once.
+func (c *limitedConn) prove() error {
+	_ = c.Conn.SetReadDeadline(c.clamp(time.Now().Add(c.l.probeProof)))
+	var buf [16]byte
+	n := 0
+	for {
+		m, err := c.Conn.Read(buf[n:])
+		n += m
+		yes, no := probeStart(buf[:n])
+		switch {
+		case yes:
+			c.head = append([]byte(nil), buf[:n]...)
+			_ = c.Conn.SetReadDeadline(c.clamp(c.readDeadline()))
+			return nil
+		case no:
+			c.release()
+			refuse(c.Conn, c.l.max)
+			return io.EOF // net/http closes the connection without a word of its own
+		case err != nil:
+			c.Close()
+			return err
+		}
+	}
+}
+
+func (c *limitedConn) readDeadline() time.Time {
+	if ns := c.rd.Load(); ns != 0 {
+		return time.Unix(0, ns)
+	}
+	return time.Time{}
+}
+
+func (c *limitedConn) noteRead(t time.Time) {
+	if c.probe {
+		ns := int64(0)
+		if !t.IsZero() {
+			ns = t.UnixNano()
+		}
+		c.rd.Store(ns)
+	}
 }
 
 func (c *limitedConn) Close() error {
@@ -272,8 +371,15 @@ func (c *limitedConn) clamp(t time.Time) time.Time {
 	return t
 }
 
-func (c *limitedConn) SetDeadline(t time.Time) error     { return c.Conn.SetDeadline(c.clamp(t)) }
-func (c *limitedConn) SetReadDeadline(t time.Time) error { return c.Conn.SetReadDeadline(c.clamp(t)) }
+func (c *limitedConn) SetDeadline(t time.Time) error {
+	c.noteRead(t)
+	return c.Conn.SetDeadline(c.clamp(t))
+}
+
+func (c *limitedConn) SetReadDeadline(t time.Time) error {
+	c.noteRead(t)
+	return c.Conn.SetReadDeadline(c.clamp(t))
+}
 func (c *limitedConn) SetWriteDeadline(t time.Time) error {
 	return c.Conn.SetWriteDeadline(c.clamp(t))
 }

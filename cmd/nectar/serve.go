@@ -109,6 +109,7 @@ func serveCmd(g *globals) *cobra.Command {
 		snapshots              string
 		eventLease             time.Duration
 		maxConns               int
+		healthAddr             string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -124,7 +125,11 @@ keeping the previous version of a file that no longer loads.
 
 At most --max-connections connections are served at once (default: half the
 open-file limit); beyond them a client gets 503 at once, and a few more stay
-reserved for /healthz and /readyz. A request's body must arrive within its
+reserved for /healthz and /readyz (a reserved connection must send
+"GET /healthz" or "GET /readyz" within a second, else it is closed).
+--health-addr serves /healthz and /readyz alone on a second address, whose
+connections the main port's flood cannot take: point load balancer and
+Kubernetes probes there. A request's body must arrive within its
 trigger's timeout (else 408), and consumers changed on another replica are
 seen within a second.
 
@@ -247,6 +252,20 @@ execution records were lost. Logs are JSON unless --log-format text.`,
 				return fmt.Errorf("registering the accounts metrics: %w", err)
 			}
 			hs := srv.HTTPServer(lim)
+			var health *http.Server
+			if healthAddr != "" {
+				hln, err := net.Listen("tcp", healthAddr)
+				if err != nil {
+					return fmt.Errorf("--health-addr: listening on %s: %w", healthAddr, err)
+				}
+				health = srv.HealthServer()
+				go func() {
+					if err := health.Serve(hln); err != nil && !errors.Is(err, http.ErrServerClosed) {
+						log.Error("the health listener stopped", "addr", hln.Addr().String(), "error", err.Error())
+					}
+				}()
+				log.Info("serving /healthz and /readyz", "health_addr", hln.Addr().String())
+			}
 			info, _ := json.Marshal(serveInfo{Addr: ln.Addr().String(), PID: os.Getpid()})
 			infoPath := filepath.Join(g.dataDir, serveFile)
 			if err := os.WriteFile(infoPath, info, 0o600); err != nil {
@@ -279,7 +298,12 @@ execution records were lost. Logs are JSON unless --log-format text.`,
 			defer cancel()
 			srv.StopIntake()
 			log.Info("shutting down", "timeout", shutdown.String())
-			if err := srv.Shutdown(sctx); err != nil {
+			err = srv.Shutdown(sctx)
+			if health != nil {
+				// Last: /readyz there answered 503 while the rest shut down.
+				health.Close()
+			}
+			if err != nil {
 				log.Error("shutdown incomplete", "error", err.Error())
 				return &exitError{1}
 			}
@@ -299,6 +323,7 @@ execution records were lost. Logs are JSON unless --log-format text.`,
 	f.StringVar(&snapshots, "history-snapshots", "all", "which execution records keep input and output: all, failed or none")
 	f.DurationVar(&eventLease, "event-lease", 30*time.Second, "with a PostgreSQL store: how long an event being handled stays invisible to the other replicas without news from its replica (the redelivery delay when a replica dies)")
 	f.IntVar(&maxConns, "max-connections", 0, "connections served at once; more get 503 at once, and a few more are kept for /healthz and /readyz (0: half the open-file limit, at most 10000)")
+	f.StringVar(&healthAddr, "health-addr", envOr("NECTAR_HEALTH_ADDR", ""), "a second address serving only GET /healthz and /readyz, whose connections a flood on --addr cannot take (for load balancer and Kubernetes probes; keep it private)")
 	f.StringSliceVar(&sensitive, "sensitive-fields", nil, "field names masked as *** in every execution record and log line, in any case and with or without _ or - (besides each pipeline's sensitive_fields and the usual password, token, secret…)")
 	return cmd
 }

@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"mime"
 	"net/http"
 	"os"
@@ -199,7 +200,8 @@ var ErrOutsideWorkDir = errors.New("the file is outside the execution's working 
 // with path, and optionally name and mime_type, as downloads return), or a
 // path. A relative path is taken inside the execution's working directory;
 // an absolute one must be inside it too unless anyPath is set, so a message
-// cannot make a pipeline upload files of the server.
+// cannot make a pipeline upload files of the server. Errors name the path
+// as given, never the working directory's place on the server.
 func Open(x *engine.Exec, v any, anyPath bool) (*Source, error) {
 	var p, name, mt string
 	switch t := v.(type) {
@@ -225,25 +227,26 @@ func Open(x *engine.Exec, v any, anyPath bool) (*Source, error) {
 	if err != nil {
 		return nil, fmt.Errorf("working directory: %w", err)
 	}
+	given := p
 	if !filepath.IsAbs(p) {
 		p = filepath.Join(dir, p)
 	}
 	p = filepath.Clean(p)
 	if !anyPath && !inside(dir, p) {
-		return nil, fmt.Errorf("%w: %s (set allow_any_path: true on the step to take such paths, only for messages you trust)", ErrOutsideWorkDir, p)
+		return nil, fmt.Errorf("%w: %q (set allow_any_path: true on the step to take such paths, only for messages you trust)", ErrOutsideWorkDir, given)
 	}
 	f, err := os.Open(p)
 	if err != nil {
-		return nil, err
+		return nil, asGiven(err, given)
 	}
 	st, err := f.Stat()
 	if err != nil {
 		f.Close()
-		return nil, err
+		return nil, asGiven(err, given)
 	}
 	if st.IsDir() {
 		f.Close()
-		return nil, fmt.Errorf("%s is a directory", p)
+		return nil, fmt.Errorf("%q is a directory", given)
 	}
 	if name == "" {
 		name = filepath.Base(p)
@@ -252,6 +255,16 @@ func Open(x *engine.Exec, v any, anyPath bool) (*Source, error) {
 		mt = TypeByName(name)
 	}
 	return &Source{Name: name, Size: st.Size(), MimeType: mt, r: f, f: f}, nil
+}
+
+// asGiven returns err with the path it names replaced by the path as the
+// step was given it (a relative path would otherwise show where the
+// execution's working directory is on the server).
+func asGiven(err error, given string) error {
+	if pe, ok := errors.AsType[*fs.PathError](err); ok {
+		return &fs.PathError{Op: pe.Op, Path: given, Err: pe.Err}
+	}
+	return err
 }
 
 // inside reports whether p is in dir, symbolic links resolved.

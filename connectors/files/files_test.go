@@ -153,3 +153,34 @@ func TestSafeName(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenErrorsNameThePathAsGiven: a path refused by the guard, missing,
+// or a directory is named in the error as the step was given it, never
+// with the execution's working directory (/tmp/nectar-exec-<id>-<rand>),
+// which would tell a caller where the server keeps its files.
+func TestOpenErrorsNameThePathAsGiven(t *testing.T) {
+	within(t, func(x *engine.Exec) {
+		wd, _ := x.WorkDir()
+		if err := os.Mkdir(filepath.Join(wd, "sub"), 0o700); err != nil {
+			t.Fatal(err)
+		}
+		for _, c := range []struct{ name, path string }{
+			{"out of the directory", "../../etc/passwd"},
+			{"a sibling directory", "../other/x.pdf"},
+			{"a missing file", "missing.pdf"},
+			{"a directory", "sub"},
+		} {
+			_, err := files.Open(x, c.path, false)
+			if err == nil {
+				t.Errorf("%s: no error", c.name)
+				continue
+			}
+			if msg := err.Error(); strings.Contains(msg, wd) || strings.Contains(msg, filepath.Dir(wd)+string(filepath.Separator)) || !strings.Contains(msg, c.path) {
+				t.Errorf("%s: error %q does not name %q as given, or names the working directory %s", c.name, msg, c.path, wd)
+			}
+		}
+		if _, err := files.Open(x, "missing.pdf", false); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("a missing file: %v, want os.ErrNotExist", err)
+		}
+	})
+}
