@@ -23,9 +23,16 @@ type HostError struct {
 	Account string
 	Host    string
 	Allowed []string
+	// PlainHTTP is set when the host is allowed over https only and the
+	// request is plain http.
+	PlainHTTP bool
 }
 
 func (e *HostError) Error() string {
+	if e.PlainHTTP {
+		return fmt.Sprintf("account %s may not send its credentials over plain http to %s (allowed: %s); use https, or, if that API has no https, add http://%s to the account's allowed_hosts",
+			e.Account, e.Host, strings.Join(e.Allowed, ", "), e.Host)
+	}
 	if len(e.Allowed) == 0 {
 		return fmt.Sprintf("account %s has no hosts its credentials may go to (it has no base_url, allowed_hosts or provider), so it is not sent to %s; set allowed_hosts (nectar accounts create %s --replace ... --allowed-host %s)",
 			e.Account, e.Host, e.Account, e.Host)
@@ -48,16 +55,22 @@ var providerHosts = map[string][]string{
 }
 
 // Hosts returns the hosts the account's credentials may go to, as
-// host[:port] patterns (see AllowedHosts): the host of base_url (with its
-// port when base_url names one), the API hosts of a built-in provider
-// (Google's *.googleapis.com, also for google-service-account; Microsoft
-// Graph's graph.microsoft.com; Mercado Livre's api.mercadolibre.com), and
-// allowed_hosts. Empty means nowhere: every authenticated request fails.
+// patterns (see AllowedHosts): the host of base_url (with its port when
+// base_url names one, and its scheme: https://api.example.com), the API
+// hosts of a built-in provider (Google's *.googleapis.com, also for
+// google-service-account; Microsoft Graph's graph.microsoft.com; Mercado
+// Livre's api.mercadolibre.com), and allowed_hosts. Empty means nowhere:
+// every authenticated request fails.
+//
+// A pattern is host, host:port or *.domain, with an optional scheme:
+// https:// allows https only; http:// allows http and https; without a
+// scheme https is allowed, and plain http only to a loopback host
+// (localhost, 127.0.0.0/8, ::1, as for token URLs), where nothing crosses a network.
 func (a *Account) Hosts() []string {
 	var out []string
 	if a.BaseURL != "" {
 		if u, err := url.Parse(a.BaseURL); err == nil && u.Host != "" {
-			out = append(out, strings.ToLower(u.Host))
+			out = append(out, strings.ToLower(u.Scheme)+"://"+strings.ToLower(u.Host))
 		}
 	}
 	p := a.Provider
@@ -84,38 +97,69 @@ func (m *Manager) CheckHost(ctx context.Context, account string, u *url.URL) err
 
 func checkHost(a *Account, u *url.URL) error {
 	hosts := a.Hosts()
+	plain := false
 	for _, h := range hosts {
-		if hostMatches(h, u) {
+		switch hostMatches(h, u) {
+		case matched:
 			return nil
+		case httpsOnly:
+			plain = true
 		}
 	}
-	return &HostError{Account: a.Name, Host: u.Host, Allowed: hosts}
+	return &HostError{Account: a.Name, Host: u.Host, Allowed: hosts, PlainHTTP: plain}
 }
 
-// hostMatches reports whether u's host and port match pattern: host,
-// host:port, *.domain or *.domain:port. Without a port any port matches;
-// *.domain matches every name below domain, not domain itself.
-func hostMatches(pattern string, u *url.URL) bool {
-	ph, pp := splitHostPort(pattern)
+// match is the verdict of hostMatches.
+type match int
+
+const (
+	noMatch   match = iota
+	matched         // the host, port and scheme match
+	httpsOnly       // the host and port match, but the URL is plain http and the pattern allows https only
+)
+
+// hostMatches reports whether u's scheme, host and port match pattern (see
+// Account.Hosts). Without a port any port matches; *.domain matches every
+// name below domain, not domain itself. A URL whose scheme is neither http
+// nor https never matches.
+func hostMatches(pattern string, u *url.URL) match {
+	scheme := strings.ToLower(u.Scheme)
+	if scheme != "http" && scheme != "https" {
+		return noMatch
+	}
+	pscheme, rest := patternScheme(pattern)
+	ph, pp := splitHostPort(rest)
 	host := strings.TrimSuffix(strings.ToLower(u.Hostname()), ".")
 	if pp != "" {
 		port := u.Port()
 		if port == "" {
-			switch strings.ToLower(u.Scheme) {
-			case "https":
-				port = "443"
-			case "http":
-				port = "80"
-			}
+			port = map[string]string{"https": "443", "http": "80"}[scheme]
 		}
 		if port != pp {
-			return false
+			return noMatch
 		}
 	}
 	if suffix, ok := strings.CutPrefix(ph, "*."); ok {
-		return strings.HasSuffix(host, "."+suffix)
+		if !strings.HasSuffix(host, "."+suffix) {
+			return noMatch
+		}
+	} else if host != ph {
+		return noMatch
 	}
-	return host == ph
+	if scheme == "http" && (pscheme == "https" || pscheme == "" && !loopbackHost(host)) {
+		return httpsOnly
+	}
+	return matched
+}
+
+// patternScheme splits the scheme ("http", "https" or "") off a pattern.
+func patternScheme(p string) (scheme, rest string) {
+	for _, s := range []string{"https", "http"} {
+		if len(p) > len(s)+3 && strings.EqualFold(p[:len(s)+3], s+"://") {
+			return s, p[len(s)+3:]
+		}
+	}
+	return "", p
 }
 
 // splitHostPort splits a pattern into its lower-case host (IPv6 without
@@ -132,10 +176,11 @@ func splitHostPort(p string) (host, port string) {
 
 // checkHostPattern validates an allowed_hosts entry.
 func checkHostPattern(p string) error {
-	if strings.Contains(p, "://") || strings.ContainsAny(p, "/?#@ \t") {
-		return fmt.Errorf("%q is not a host: write host, host:port or *.domain (no scheme or path)", p)
+	_, rest := patternScheme(p)
+	if strings.Contains(rest, "://") || strings.ContainsAny(rest, "/?#@ \t") {
+		return fmt.Errorf("%q is not a host: write host, host:port or *.domain, optionally after https:// or http:// (no path)", p)
 	}
-	host, port := splitHostPort(p)
+	host, port := splitHostPort(rest)
 	if port != "" {
 		if n, err := strconv.Atoi(port); err != nil || n <= 0 || n > 65535 {
 			return fmt.Errorf("%q: the port must be a number", p)

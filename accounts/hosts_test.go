@@ -17,7 +17,10 @@ import (
 
 // TestHostRule checks which URLs an account's credentials may go to: the
 // host of base_url (port-aware when base_url names a port), a built-in
-// provider's API hosts, and allowed_hosts with wildcards and ports.
+// provider's API hosts, and allowed_hosts with wildcards, ports and
+// schemes. Plain http is allowed only where the rule says http: an
+// http:// base_url or allowed_hosts entry, or a loopback host written
+// without a scheme.
 func TestHostRule(t *testing.T) {
 	bearer := func(edit func(a *accounts.Account)) *accounts.Account {
 		a := &accounts.Account{Type: accounts.TypeBearer, Token: secret.New("t")}
@@ -35,8 +38,13 @@ func TestHostRule(t *testing.T) {
 	}{
 		{"base_url without a port: its host on any port",
 			bearer(func(a *accounts.Account) { a.BaseURL = "https://api.example.com/v2" }),
-			[]string{"https://api.example.com/x", "https://API.Example.COM./x", "https://api.example.com:8443/x", "http://api.example.com/x"},
-			[]string{"https://evil.example.com/", "https://api.example.com.evil.net/", "https://example.com/", "https://xapi.example.com/"}},
+			[]string{"https://api.example.com/x", "https://API.Example.COM./x", "https://api.example.com:8443/x"},
+			[]string{"https://evil.example.com/", "https://api.example.com.evil.net/", "https://example.com/", "https://xapi.example.com/",
+				"http://api.example.com/x", "HTTP://api.example.com:8443/x", "ftp://api.example.com/", "ws://api.example.com/"}},
+		{"https base_url on loopback: https only",
+			bearer(func(a *accounts.Account) { a.BaseURL = "https://127.0.0.1:18201" }),
+			[]string{"https://127.0.0.1:18201/x"},
+			[]string{"http://127.0.0.1:18201/plain", "http://127.0.0.1:18202/"}},
 		{"base_url with a port: that port only",
 			bearer(func(a *accounts.Account) { a.BaseURL = "http://127.0.0.1:8080/api" }),
 			[]string{"http://127.0.0.1:8080/other", "https://127.0.0.1:8080/"},
@@ -44,7 +52,13 @@ func TestHostRule(t *testing.T) {
 		{"wildcard: names below the domain, not the domain",
 			bearer(func(a *accounts.Account) { a.AllowedHosts = []string{"*.example.com"} }),
 			[]string{"https://a.example.com/", "https://a.b.example.com:9/"},
-			[]string{"https://example.com/", "https://badexample.com/", "https://a.example.com.evil.net/"}},
+			[]string{"https://example.com/", "https://badexample.com/", "https://a.example.com.evil.net/", "http://a.example.com/"}},
+		{"allowed_hosts schemes: https:// only https, http:// both",
+			bearer(func(a *accounts.Account) {
+				a.AllowedHosts = []string{"https://127.0.0.1:9000", "http://legacy.example.com", "HTTP://*.old.example"}
+			}),
+			[]string{"https://127.0.0.1:9000/", "http://legacy.example.com/", "https://legacy.example.com/", "http://a.old.example:81/"},
+			[]string{"http://127.0.0.1:9000/", "http://new.example.com/", "http://old.example/"}},
 		{"an entry with a port: the scheme's default port counts",
 			bearer(func(a *accounts.Account) { a.AllowedHosts = []string{"api.example.com:443", "*.svc.example:8443"} }),
 			[]string{"https://api.example.com/", "https://api.example.com:443/", "https://x.svc.example:8443/"},
@@ -55,7 +69,7 @@ func TestHostRule(t *testing.T) {
 			[]string{"http://[::1]:8081/", "http://127.0.0.1:8080/"}},
 		{"google provider", oauth("google"),
 			[]string{"https://www.googleapis.com/drive/v3/files", "https://sheets.googleapis.com/v4"},
-			[]string{"https://googleapis.com/", "https://graph.microsoft.com/", "https://www.googleapis.com.evil.net/"}},
+			[]string{"https://googleapis.com/", "https://graph.microsoft.com/", "https://www.googleapis.com.evil.net/", "http://www.googleapis.com/drive/v3/files"}},
 		{"microsoft provider", oauth("microsoft"),
 			[]string{"https://graph.microsoft.com/v1.0/me"},
 			[]string{"https://graph.microsoft.us/v1.0/me", "https://login.microsoftonline.com/"}},
@@ -106,13 +120,13 @@ func TestHostRule(t *testing.T) {
 }
 
 func TestAllowedHostsValidation(t *testing.T) {
-	for _, bad := range []string{"https://api.example.com", "api.example.com/v1", "*", "*.", "a.*.example.com", "api.example.com:https", "api.example.com:0", "user@api.example.com", "", "api example.com", "api..example.com"} {
+	for _, bad := range []string{"ftp://api.example.com", "https://api.example.com/v1", "http://", "api.example.com/v1", "*", "*.", "a.*.example.com", "api.example.com:https", "api.example.com:0", "user@api.example.com", "", "api example.com", "api..example.com"} {
 		a := &accounts.Account{Name: "a", Type: accounts.TypeBearer, Token: secret.New("t"), AllowedHosts: []string{bad}}
 		if err := a.Validate(); !errors.Is(err, accounts.ErrInvalid) || !strings.Contains(err.Error(), "allowed_hosts") {
 			t.Errorf("%q: %v; want an allowed_hosts error", bad, err)
 		}
 	}
-	for _, good := range []string{"api.example.com", "*.example.com", "api.example.com:8443", "127.0.0.1", "[::1]:8080", "::1", "LOCALHOST"} {
+	for _, good := range []string{"api.example.com", "*.example.com", "api.example.com:8443", "127.0.0.1", "[::1]:8080", "::1", "LOCALHOST", "https://api.example.com", "http://legacy.example.com:8080", "HTTP://*.example.com"} {
 		a := &accounts.Account{Name: "a", Type: accounts.TypeBearer, Token: secret.New("t"), AllowedHosts: []string{good}}
 		if err := a.Validate(); err != nil {
 			t.Errorf("%q: %v", good, err)

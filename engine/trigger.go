@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"reflect"
 	"sort"
+	"strconv"
 	"strings"
 	"sync"
 
@@ -44,15 +45,22 @@ type OptionError struct {
 func (e *OptionError) Error() string { return e.Option + ": " + e.Err.Error() }
 func (e *OptionError) Unwrap() error { return e.Err }
 
-// optionNode finds the node of a dotted option path ("a.b.c") under n, or
-// the deepest node of the path that the file has.
+// optionNode finds the node of a dotted option path ("a.b.c", "a.b[2]"
+// for an element of a list) under n, or the deepest node of the path that
+// the file has.
 func optionNode(n *yaml.Node, path string) *yaml.Node {
 	for _, name := range strings.Split(path, ".") {
+		name, index, _ := strings.Cut(name, "[")
 		next := mappingValue(resolveAlias(n), name)
 		if next == nil {
 			break
 		}
 		n = next
+		if i, err := strconv.Atoi(strings.TrimSuffix(index, "]")); err == nil {
+			if s := resolveAlias(n); s.Kind == yaml.SequenceNode && i >= 0 && i < len(s.Content) {
+				n = s.Content[i]
+			}
+		}
 	}
 	return n
 }

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"net/url"
 	"slices"
 	"strconv"
 	"strings"
@@ -55,7 +56,7 @@ type RateLimit struct {
 
 // CORS holds cross-origin options.
 type CORS struct {
-	Origins          []string        `yaml:"origins" default:"*" doc:"allowed origins, or * (not with allow_credentials)"`
+	Origins          []string        `yaml:"origins" default:"*" doc:"allowed origins, each scheme://host[:port] exactly (no wildcards), or * (not with allow_credentials, nor is \"null\")"`
 	Methods          []string        `yaml:"methods" doc:"allowed methods (default: the trigger's)"`
 	Headers          []string        `yaml:"headers" default:"Content-Type,Authorization,apikey" doc:"allowed request headers"`
 	ExposeHeaders    []string        `yaml:"expose_headers" doc:"response headers scripts may read"`
@@ -110,9 +111,7 @@ func validateHTTP(h *HTTP) error {
 		errs = append(errs, errors.New("auth: none cannot be combined with other modes"))
 	}
 	if h.CORS != nil {
-		if err := validateCORS(h.CORS); err != nil {
-			errs = append(errs, err)
-		}
+		errs = append(errs, validateCORS(h.CORS)...)
 	}
 	if h.RateLimit != nil && h.RateLimit.Requests <= 0 {
 		errs = append(errs, errors.New("rate_limit.requests: must be above 0"))
@@ -131,12 +130,52 @@ func validateHTTP(h *HTTP) error {
 // user's cookies or HTTP credentials and read the answers.
 var errCredentialsAnyOrigin = errors.New("credentials need the allowed origins listed (origins: [https://app.example]), not *: any site could then send requests with the user's cookies and read the answers")
 
-func validateCORS(c *CORS) error {
-	if !c.AllowCredentials {
-		return nil
+// errCredentialsNullOrigin is why "null" cannot go with credentials:
+// browsers send Origin: null from sandboxed iframes, data: and file: pages
+// and some redirects, which any site can produce, so answering it with
+// credentials trusts every site.
+var errCredentialsNullOrigin = errors.New(`origin "null" cannot be used with allow_credentials: any site can send Origin: null (from a sandboxed iframe) and would then send requests with the user's cookies and read the answers`)
+
+// validateCORS returns every problem of c, each an *engine.OptionError at
+// its option (the loader positions each at its own node).
+func validateCORS(c *CORS) []error {
+	var errs []error
+	if c.AllowCredentials && slices.Contains(c.Origins, "*") {
+		errs = append(errs, &engine.OptionError{Option: "cors.allow_credentials", Err: errCredentialsAnyOrigin})
 	}
-	if slices.Contains(c.Origins, "*") {
-		return &engine.OptionError{Option: "cors.allow_credentials", Err: errCredentialsAnyOrigin}
+	for i, o := range c.Origins {
+		opt := fmt.Sprintf("cors.origins[%d]", i)
+		switch {
+		case o == "*":
+		case strings.EqualFold(o, "null"):
+			if c.AllowCredentials {
+				errs = append(errs, &engine.OptionError{Option: opt, Err: errCredentialsNullOrigin})
+			}
+		default:
+			if err := checkOrigin(o); err != nil {
+				errs = append(errs, &engine.OptionError{Option: opt, Err: err})
+			}
+		}
+	}
+	return errs
+}
+
+// checkOrigin reports whether o is an origin as browsers send it in the
+// Origin header (scheme://host[:port], nothing else), which the server
+// compares with the header exactly (without case). Anything else would
+// never match, so it is an error rather than a silently dead entry;
+// wildcards are refused, not matched: list each origin.
+func checkOrigin(o string) error {
+	u, err := url.Parse(o)
+	switch {
+	case strings.Contains(o, "*"):
+		return fmt.Errorf("%q: wildcard origins are not supported (they would never match); list each origin, as in https://app.example.com", o)
+	case err != nil || u.Scheme == "" || u.Host == "" || u.Opaque != "":
+		return fmt.Errorf("%q is not an origin: write scheme://host[:port], as in https://app.example.com", o)
+	case u.Scheme != "http" && u.Scheme != "https":
+		return fmt.Errorf("%q: an origin's scheme is http or https", o)
+	case u.User != nil || u.Path != "" || u.RawQuery != "" || u.Fragment != "" || strings.HasSuffix(o, "?") || strings.HasSuffix(o, "#"):
+		return fmt.Errorf("%q: an origin is scheme://host[:port] only, without a path, a trailing slash or a query (it would never match)", o)
 	}
 	return nil
 }

@@ -54,14 +54,14 @@ func TestAccountsCommands(t *testing.T) {
 		{[]string{"providers", "show", "google"}, 0, []string{"access_type: offline", "builtin: true"}},
 		{[]string{"accounts", "create", "drive", "--type", "oauth2", "--provider", "fake", "--client-id", accountstest.ClientID,
 			"--client-secret-file", secretFile, "--scope", "drive", "--allowed-host", hostOf(fake.URL)}, 0, []string{"nectar accounts authorize drive"}},
-		{[]string{"accounts", "create", "bad", "--type", "bearer", "--token-file", secretFile, "--allowed-host", "https://x.example/api"}, 1, []string{"allowed_hosts", "no scheme or path"}},
+		{[]string{"accounts", "create", "bad", "--type", "bearer", "--token-file", secretFile, "--allowed-host", "https://x.example/api"}, 1, []string{"allowed_hosts", "no path"}},
 		{[]string{"accounts", "test", "crm"}, 0, []string{"token: ok", "-> 200", "account crm works"}},
 		{[]string{"accounts", "test", "drive"}, 1, []string{"nectar accounts authorize drive"}},
 		{[]string{"accounts", "list"}, 0, []string{"crm", "oauth2-client-credentials", "token until", "drive", "not authorized"}},
 		{[]string{"accounts", "show", "crm"}, 0, []string{"client_secret: '***'", "token_sha256_prefix"}},
 		{[]string{"accounts", "show", "crm", "--json"}, 0, []string{`"client_secret": "***"`}},
 		{[]string{"accounts", "show", "drive"}, 0, []string{"allowed_hosts:", "credentials_go_to: " + hostOf(fake.URL)}},
-		{[]string{"accounts", "show", "crm", "--json"}, 0, []string{`"credentials_go_to": [`, `"` + hostOf(fake.URL) + `"`}},
+		{[]string{"accounts", "show", "crm", "--json"}, 0, []string{`"credentials_go_to": [`, `"http://` + hostOf(fake.URL) + `"`}},
 		{[]string{"accounts", "show", "nope"}, 1, []string{"unknown account"}},
 	}
 	var outputs []string

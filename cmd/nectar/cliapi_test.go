@@ -129,7 +129,7 @@ steps:
 	if out := run(0, "", a, "accounts", "list"); !strings.Contains(out, "crm") || !strings.Contains(out, "oauth2-client-credentials") {
 		t.Fatalf("accounts list through the server:\n%s", out)
 	}
-	if out := run(0, "", a, "accounts", "show", "crm"); !strings.Contains(out, "client_secret: '***'") || !strings.Contains(out, "credentials_go_to: "+hostOf(fake.URL)) {
+	if out := run(0, "", a, "accounts", "show", "crm"); !strings.Contains(out, "client_secret: '***'") || !strings.Contains(out, "credentials_go_to: http://"+hostOf(fake.URL)) {
 		t.Fatalf("accounts show through the server:\n%s", out)
 	}
 	if out := run(0, "", a, "accounts", "test", "crm"); !strings.Contains(out, "account crm works") {

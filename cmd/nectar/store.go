@@ -130,7 +130,8 @@ func storeCmd(g *globals) *cobra.Command {
 }
 
 func storeCheckCmd(g *globals) *cobra.Command {
-	return &cobra.Command{
+	var acceptPrevious bool
+	cmd := &cobra.Command{
 		Use:   "check",
 		Short: "Check the bbolt file for damage, and the master key against the store",
 		Long: `Reads every page of the bbolt file nectar.db in --data-dir (both meta pages,
@@ -144,7 +145,14 @@ Then it checks the master key (NECTAR_MASTER_KEY, or master.key in
 does at start, and prints the key ids; it never generates a key.
 
 It exits 0 when all is well, 1 with the problem otherwise. A damaged file:
-stop nectar and restore it from a backup.`,
+stop nectar and restore it from a backup.
+
+A file whose only damage is one of its two meta pages is refused by every
+command: bbolt would open it at the commit of the other page, and if the
+damaged page held the newest commit, that write would be lost without a word.
+--accept-previous-commit is the explicit choice to open it there anyway: it
+rewrites the damaged meta page from the sound one (losing the newest commit if
+the damaged page held it), then checks the file again.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			ctx := cmd.Context()
@@ -160,10 +168,24 @@ stop nectar and restore it from a backup.`,
 				if _, err := os.Stat(path); errors.Is(err, fs.ErrNotExist) {
 					return fmt.Errorf("no store in %s (%s does not exist)", g.dataDir, bolt.FileName)
 				}
-				if err := bolt.Check(path); err != nil {
+				err := bolt.Check(path)
+				if err != nil && acceptPrevious {
+					st, oerr := bolt.Open(g.dataDir, bolt.WithAcceptPreviousCommit())
+					if oerr != nil {
+						return oerr
+					}
+					if cerr := st.Close(); cerr != nil {
+						return cerr
+					}
+					fmt.Fprintf(g.stdout, "%s: opened at the previous commit; the damaged meta page is rewritten\n", path)
+					err = bolt.Check(path)
+				}
+				if err != nil {
 					return err
 				}
 				fmt.Fprintf(g.stdout, "%s: ok\n", path)
+			} else if acceptPrevious {
+				return errors.New("--accept-previous-commit is for the bbolt store (nectar.db); this store is PostgreSQL")
 			}
 			st, err := g.openStore(ctx)
 			if err != nil {
@@ -198,4 +220,7 @@ stop nectar and restore it from a backup.`,
 			return nil
 		},
 	}
+	cmd.Flags().BoolVar(&acceptPrevious, "accept-previous-commit", false,
+		"when one meta page of nectar.db is damaged, rewrite it from the other, accepting the loss of the newest commit")
+	return cmd
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -124,5 +125,69 @@ func TestStoreCheckKey(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(data, secret.KeyFile)); !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("store check wrote a key file: %v", err)
+	}
+}
+
+// TestStoreDamagedNewestMeta: the meta page of the newest commit of
+// nectar.db is damaged (its magic number overwritten). accounts list
+// refuses the file rather than open it at the previous commit without a
+// word; store check says so and names --accept-previous-commit, which
+// opens the file at the previous commit and leaves it sound. An empty
+// nectar.db is refused, not taken for a new store.
+func TestStoreDamagedNewestMeta(t *testing.T) {
+	t.Setenv(secret.EnvKey, "")
+	os.Unsetenv(secret.EnvKey)
+	t.Setenv("SC_TOKEN", "tok")
+	data := t.TempDir()
+	dd := "--data-dir=" + data
+	for _, name := range []string{"first", "last"} {
+		if out, errOut, code := nectar(t, "", dd, "accounts", "create", name, "--type", "bearer", "--token-env", "SC_TOKEN"); code != 0 {
+			t.Fatalf("create: %s%s", out, errOut)
+		}
+	}
+	path := filepath.Join(data, bolt.FileName)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	txid := func(pg int) uint64 { return binary.LittleEndian.Uint64(b[pg*4096+16+48:]) }
+	newest := 0
+	if txid(1) > txid(0) {
+		newest = 1
+	}
+	copy(b[newest*4096+16:], []byte{0, 0, 0, 0})
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	out, errOut, code := nectar(t, "", dd, "accounts", "list")
+	if code == 0 || !strings.Contains(errOut, path) || !strings.Contains(errOut, "damaged") || !strings.Contains(errOut, "--accept-previous-commit") {
+		t.Fatalf("accounts list of a file whose newest meta page is damaged: exit %d\n%s%s", code, out, errOut)
+	}
+	if after, _ := os.ReadFile(path); string(after) != string(b) {
+		t.Fatal("accounts list changed the damaged file (the evidence)")
+	}
+	out, errOut, code = nectar(t, "", dd, "store", "check")
+	if code != 1 || !strings.Contains(errOut, "bad magic number") || !strings.Contains(errOut, "--accept-previous-commit") {
+		t.Fatalf("store check: exit %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = nectar(t, "", dd, "store", "check", "--accept-previous-commit")
+	if code != 0 || !strings.Contains(out, "opened at the previous commit") || !strings.Contains(out, path+": ok") {
+		t.Fatalf("store check --accept-previous-commit: exit %d\n%s%s", code, out, errOut)
+	}
+	out, errOut, code = nectar(t, "", dd, "accounts", "list")
+	if code != 0 || !strings.Contains(out, "first") {
+		t.Fatalf("accounts list after accepting the previous commit: exit %d\n%s%s", code, out, errOut)
+	}
+
+	empty := t.TempDir()
+	if err := os.WriteFile(filepath.Join(empty, bolt.FileName), nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"accounts", "list"}, {"store", "check"}} {
+		out, errOut, code = nectar(t, "", append([]string{"--data-dir=" + empty}, args...)...)
+		if code == 0 || !strings.Contains(errOut, "is empty") || !strings.Contains(errOut, "delete it to start a new store") {
+			t.Errorf("%v with an empty nectar.db: exit %d\n%s%s", args, code, out, errOut)
+		}
 	}
 }

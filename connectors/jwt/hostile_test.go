@@ -2,9 +2,11 @@ package jwt_test
 
 import (
 	"context"
+	"encoding/base64"
 	"encoding/json"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -13,6 +15,8 @@ import (
 
 	"github.com/nectar-run/nectar/connectors/jwt"
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/enginetest"
+	"github.com/nectar-run/nectar/engine/value"
 )
 
 // TestHostileForgedAlgorithmDoesNotRefetchJWKS (hostile probe): an
@@ -57,5 +61,65 @@ func TestHostileForgedAlgorithmDoesNotRefetchJWKS(t *testing.T) {
 	}
 	if codes[401] != n {
 		t.Errorf("answers to forged ES256 tokens: %v, want %d × 401", codes, n)
+	}
+}
+
+// TestRemoteJWKSOneFetchForEveryAlgorithm: a provider publishing an RSA and
+// an EC key is fetched once, and the one fetched set verifies the tokens of
+// both algorithms (the cache is per URL, not per algorithm).
+func TestRemoteJWKSOneFetchForEveryAlgorithm(t *testing.T) {
+	f := keys(t)
+	rt, src := newRuntime(t)
+	var fetches atomic.Int64
+	ecJWK := map[string]any{
+		"kty": "EC", "kid": "e1", "use": "sig", "alg": "ES256", "crv": "P-256",
+		"x": base64.RawURLEncoding.EncodeToString(f.ec.PublicKey.X.FillBytes(make([]byte, 32))),
+		"y": base64.RawURLEncoding.EncodeToString(f.ec.PublicKey.Y.FillBytes(make([]byte, 32))),
+	}
+	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		json.NewEncoder(w).Encode(map[string]any{"keys": []any{jwkOf(t, "k1", &f.rsa.PublicKey), ecJWK}})
+	}))
+	t.Cleanup(jwks.Close)
+	src.set("idp2", jwt.KeyMaterial{JWKSURL: jwks.URL})
+	v := jwt.NewVerifier(rt)
+	claims := gojwt.MapClaims{"sub": "s", "exp": time.Now().Add(time.Hour).Unix()}
+	for _, tok := range []string{
+		forge(t, gojwt.SigningMethodRS256, f.rsa, claims, map[string]any{"kid": "k1"}),
+		forge(t, gojwt.SigningMethodES256, f.ec, claims, map[string]any{"kid": "e1"}),
+	} {
+		if _, err := v.Verify(context.Background(), "idp2", tok, jwt.VerifyOptions{}); err != nil {
+			t.Fatalf("a token signed with a published key is refused: %v", err)
+		}
+	}
+	if n := fetches.Load(); n != 1 {
+		t.Errorf("RS256 and ES256 tokens made %d fetches of one JWKS URL, want 1", n)
+	}
+}
+
+// TestVerifyStepNoKeyForAlgorithm: a verify step whose algorithm no key of
+// the fetched set suits refuses tokens with 401 "no key for alg", fetching
+// the set once, not on every run with a 503.
+func TestVerifyStepNoKeyForAlgorithm(t *testing.T) {
+	f := keys(t)
+	rt, src := newRuntime(t)
+	var fetches atomic.Int64
+	jwks := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		fetches.Add(1)
+		json.NewEncoder(w).Encode(map[string]any{"keys": []any{jwkOf(t, "k1", &f.rsa.PublicKey)}})
+	}))
+	t.Cleanup(jwks.Close)
+	src.set("rsa-only", jwt.KeyMaterial{JWKSURL: jwks.URL})
+	p := enginetest.Load(t, "name: j\nsteps:\n  - jwt: {operation: verify, account: rsa-only, algorithm: ES256, token: \"{{ message.t }}\"}\n")
+	tok := forge(t, gojwt.SigningMethodES256, f.ec, gojwt.MapClaims{"exp": time.Now().Unix() + 60}, map[string]any{"kid": "k1"})
+	for range 5 {
+		_, err := p.Run(context.Background(), rt, value.ObjectOf("t", tok), engine.RunOptions{})
+		e := engine.AsError(err)
+		if e == nil || e.Code != 401 || !strings.Contains(e.Message, "no key for alg") {
+			t.Fatalf("got %v, want 401 no key for alg", err)
+		}
+	}
+	if n := fetches.Load(); n != 1 {
+		t.Errorf("5 runs fetched the JWKS %d times, want 1", n)
 	}
 }

@@ -37,27 +37,61 @@ type jwk struct {
 // parsed are skipped (a provider's set often mixes them); a set with no
 // usable key is an error.
 func parseJWKS(data []byte, a algorithm) ([]verifyKey, error) {
+	set, err := parseJWKSet(data)
+	if err != nil {
+		return nil, err
+	}
+	out := set.suiting(a)
+	if len(out) == 0 {
+		return nil, fmt.Errorf("no key in the set suits %s", a.name)
+	}
+	return out, nil
+}
+
+// setKey is one signature key of a JWK Set, with the algorithm its alg
+// member restricts it to ("" when it has none).
+type setKey struct {
+	verifyKey
+	alg string
+}
+
+// jwkSet is the parsed form of a JWK Set: every key that can verify
+// signatures, for whatever algorithm.
+type jwkSet []setKey
+
+// parseJWKSet parses a JWK Set, keeping every signature key it can parse.
+// It is an error only when data is not a JWK Set at all.
+func parseJWKSet(data []byte) (jwkSet, error) {
 	var set struct {
 		Keys []jwk `json:"keys"`
 	}
 	if err := json.Unmarshal(data, &set); err != nil {
 		return nil, errors.New("not a JSON Web Key Set")
 	}
-	var out []verifyKey
+	var out jwkSet
 	for _, k := range set.Keys {
-		if k.Use != "" && k.Use != "sig" || k.Alg != "" && k.Alg != a.name {
+		if k.Use != "" && k.Use != "sig" {
 			continue
 		}
 		key, err := k.key()
-		if err != nil || a.check(key) != nil {
+		if err != nil {
 			continue
 		}
-		out = append(out, verifyKey{kid: k.Kid, key: key})
-	}
-	if len(out) == 0 {
-		return nil, fmt.Errorf("no key in the set suits %s", a.name)
+		out = append(out, setKey{verifyKey: verifyKey{kid: k.Kid, key: key}, alg: k.Alg})
 	}
 	return out, nil
+}
+
+// suiting returns the keys of s that suit a (nil when none does).
+func (s jwkSet) suiting(a algorithm) []verifyKey {
+	var out []verifyKey
+	for _, k := range s {
+		if k.alg != "" && k.alg != a.name || a.check(k.key) != nil {
+			continue
+		}
+		out = append(out, k.verifyKey)
+	}
+	return out
 }
 
 func b64(s string) ([]byte, error) { return base64.RawURLEncoding.DecodeString(s) }
@@ -122,14 +156,17 @@ var jwksClient = &http.Client{Timeout: 10 * time.Second}
 // maxJWKSSize bounds a fetched key set.
 const maxJWKSSize = 1 << 20
 
-// remoteJWKS is a key set fetched from a URL and cached. Keys are refetched
-// when older than refresh, and when a token names a kid the set lacks, at
-// most once per minRefetch, so forged kids cannot make Nectar hammer the
-// provider. It is safe for concurrent use: reads of fresh keys take no
-// lock, and one fetch runs at a time.
+// remoteJWKS is a key set fetched from a URL and cached, whole: one cache
+// per URL serves every algorithm, and a token picks from it the keys that
+// suit its algorithm. Keys are refetched when older than refresh, and when a
+// token names a kid the set lacks, at most once per minRefetch, so forged
+// kids cannot make Nectar hammer the provider. A token whose algorithm no
+// key of the set suits is refused (errNoAlgKey) without a fetch: the set is
+// what the provider publishes, whatever algorithm a caller writes in a
+// header. It is safe for concurrent use: reads of fresh keys take no lock,
+// and one fetch runs at a time.
 type remoteJWKS struct {
 	url     string
-	alg     algorithm
 	refresh time.Duration
 
 	mu  sync.Mutex // held while fetching
@@ -137,26 +174,37 @@ type remoteJWKS struct {
 }
 
 type fetchedKeys struct {
-	keys []verifyKey
-	at   time.Time
+	set   jwkSet
+	byAlg map[string][]verifyKey // the keys of set suiting each algorithm, computed once per fetch
+	at    time.Time
 }
 
-// remotes holds one remoteJWKS per URL, algorithm and refresh, shared by
-// every step of the process, so steps verifying against one provider fetch
-// its keys once.
+func newFetchedKeys(set jwkSet, at time.Time) *fetchedKeys {
+	f := &fetchedKeys{set: set, byAlg: make(map[string][]verifyKey, len(algorithms)), at: at}
+	for name, a := range algorithms {
+		if keys := set.suiting(a); len(keys) > 0 {
+			f.byAlg[name] = keys
+		}
+	}
+	return f
+}
+
+// remotes holds one remoteJWKS per URL and refresh, shared by every step of
+// the process and every algorithm, so steps verifying against one provider
+// fetch its keys once.
 var remotes sync.Map // remoteKey → *remoteJWKS
 
 type remoteKey struct {
-	url, alg string
-	refresh  time.Duration
+	url     string
+	refresh time.Duration
 }
 
-func newRemoteJWKS(url string, a algorithm, refresh time.Duration) *remoteJWKS {
-	k := remoteKey{url, a.name, refresh}
+func newRemoteJWKS(url string, refresh time.Duration) *remoteJWKS {
+	k := remoteKey{url, refresh}
 	if r, ok := remotes.Load(k); ok {
 		return r.(*remoteJWKS)
 	}
-	r, _ := remotes.LoadOrStore(k, &remoteJWKS{url: url, alg: a, refresh: refresh})
+	r, _ := remotes.LoadOrStore(k, &remoteJWKS{url: url, refresh: refresh})
 	return r.(*remoteJWKS)
 }
 
@@ -171,37 +219,51 @@ func (r *remoteJWKS) usable(f *fetchedKeys, kid string) bool {
 	if age >= r.refresh {
 		return false
 	}
-	return kid == "" || hasKid(f.keys, kid) || age < r.minRefetch()
+	return kid == "" || hasKid(f.set, kid) || age < r.minRefetch()
 }
 
-// keysFor returns the cached keys, fetching them first when they are stale,
-// or when kid is not among them and the last fetch is old enough.
-func (r *remoteJWKS) keysFor(ctx context.Context, kid string) ([]verifyKey, error) {
+// keysFor returns the cached keys that suit a, fetching the set first when
+// it is stale, or when kid is not in it and the last fetch is old enough.
+// When no key of the set suits a, it returns errNoAlgKey.
+func (r *remoteJWKS) keysFor(ctx context.Context, kid string, a algorithm) ([]verifyKey, error) {
+	f, err := r.current(ctx, kid)
+	if err != nil {
+		return nil, err
+	}
+	keys := f.byAlg[a.name]
+	if len(keys) == 0 {
+		return nil, fmt.Errorf("%w %s", errNoAlgKey, a.name)
+	}
+	return keys, nil
+}
+
+func (r *remoteJWKS) current(ctx context.Context, kid string) (*fetchedKeys, error) {
 	if f := r.cur.Load(); r.usable(f, kid) {
-		return f.keys, nil
+		return f, nil
 	}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	f := r.cur.Load()
 	if r.usable(f, kid) {
-		return f.keys, nil // fetched while this call waited
+		return f, nil // fetched while this call waited
 	}
-	keys, err := r.fetch(ctx)
+	set, err := r.fetch(ctx)
 	switch {
 	case err == nil:
-		r.cur.Store(&fetchedKeys{keys: keys, at: time.Now()})
-		return keys, nil
+		nf := newFetchedKeys(set, time.Now())
+		r.cur.Store(nf)
+		return nf, nil
 	case f == nil:
 		return nil, err
 	}
 	// A failed refetch keeps the previous keys, and tries again after
 	// minRefetch, not at once on every call.
-	r.cur.Store(&fetchedKeys{keys: f.keys, at: time.Now().Add(r.minRefetch() - r.refresh)})
-	return f.keys, nil
+	r.cur.Store(&fetchedKeys{set: f.set, byAlg: f.byAlg, at: time.Now().Add(r.minRefetch() - r.refresh)})
+	return f, nil
 }
 
-func hasKid(keys []verifyKey, kid string) bool {
-	for _, k := range keys {
+func hasKid(set jwkSet, kid string) bool {
+	for _, k := range set {
 		if k.kid == kid {
 			return true
 		}
@@ -209,7 +271,7 @@ func hasKid(keys []verifyKey, kid string) bool {
 	return false
 }
 
-func (r *remoteJWKS) fetch(ctx context.Context) ([]verifyKey, error) {
+func (r *remoteJWKS) fetch(ctx context.Context) (jwkSet, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.url, nil)
 	if err != nil {
 		return nil, fmt.Errorf("jwks_url: %w", err)
@@ -230,9 +292,9 @@ func (r *remoteJWKS) fetch(ctx context.Context) ([]verifyKey, error) {
 	if len(data) > maxJWKSSize {
 		return nil, fmt.Errorf("the JWKS is larger than %d bytes", maxJWKSSize)
 	}
-	keys, err := parseJWKS(data, r.alg)
+	set, err := parseJWKSet(data)
 	if err != nil {
 		return nil, fmt.Errorf("the fetched JWKS: %w", err)
 	}
-	return keys, nil
+	return set, nil
 }

@@ -272,7 +272,8 @@ type keySet struct {
 	header string     // base64url of the JOSE header for signing
 	verify []verifyKey
 	remote *remoteJWKS
-	err    error // why the material cannot be used (kept, so a bad account is not parsed on every run)
+	alg    algorithm // the algorithm the keys are for (picks keys from remote)
+	err    error     // why the material cannot be used (kept, so a bad account is not parsed on every run)
 }
 
 // check returns an error when key suits alg, naming what is wrong without
@@ -324,7 +325,7 @@ func publicOf(key any) any {
 // buildKeySet parses m for alg. Errors say what is wrong with the account,
 // never what the key is.
 func buildKeySet(m KeyMaterial, a algorithm, typ string, refresh time.Duration) *keySet {
-	ks := &keySet{mat: m}
+	ks := &keySet{mat: m, alg: a}
 	ks.err = ks.build(a, refresh)
 	if ks.err == nil {
 		ks.header = encodeHeader(a.name, typ, m.KeyID)
@@ -385,7 +386,7 @@ func (ks *keySet) build(a algorithm, refresh time.Duration) error {
 		ks.verify = append(ks.verify, keys...)
 	}
 	if m.JWKSURL != "" {
-		ks.remote = newRemoteJWKS(m.JWKSURL, a, refresh)
+		ks.remote = newRemoteJWKS(m.JWKSURL, refresh)
 	}
 	if ks.sign == nil && len(ks.verify) == 0 && ks.remote == nil {
 		return fmt.Errorf("%s needs a private key, a public key or a JWKS, and the account has none", a.name)

@@ -67,6 +67,7 @@ func compileVerify(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 // These errors tell why a key could not be chosen for a token.
 var (
 	errNoKey    = errors.New("no key matches the token's kid")
+	errNoAlgKey = errors.New("no key of the JWKS suits")
 	errKeyFetch = errors.New("the keys cannot be fetched")
 	errUnsuited = errors.New("the account's key does not suit the algorithm")
 )
@@ -146,6 +147,8 @@ func refusal(t *gojwt.Token, err error, account string, accepted []string, expec
 		return unauthorized(err, "algorithm %s is not accepted; expected %s", previewAlg(t), expected)
 	case errors.Is(err, errUnsuited):
 		return unauthorized(err, "the account's key does not verify %s tokens", previewAlg(t))
+	case errors.Is(err, errNoAlgKey):
+		return unauthorized(err, "no key for alg %s", previewAlg(t))
 	case errors.Is(err, errNoKey):
 		return unauthorized(err, "no key matches its kid")
 	case errors.Is(err, errKeyFetch):
@@ -268,8 +271,13 @@ func (ks *keySet) keyFor(ctx context.Context, t *gojwt.Token) (any, error) {
 	kid, _ := t.Header["kid"].(string)
 	keys := ks.verify
 	if ks.remote != nil {
-		remote, err := ks.remote.keysFor(ctx, kid)
-		if err != nil {
+		remote, err := ks.remote.keysFor(ctx, kid, ks.alg)
+		switch {
+		case errors.Is(err, errNoAlgKey):
+			if len(keys) == 0 {
+				return nil, err
+			}
+		case err != nil:
 			return nil, fmt.Errorf("%w: %w", errKeyFetch, err)
 		}
 		if len(keys) == 0 {

@@ -57,9 +57,10 @@ const headerSize = 16
 type Option func(*options)
 
 type options struct {
-	timeout       time.Duration
-	noSync        bool
-	purgeInterval time.Duration
+	timeout        time.Duration
+	noSync         bool
+	purgeInterval  time.Duration
+	acceptPrevious bool
 }
 
 // WithTimeout sets how long Open waits for another process to release the
@@ -71,6 +72,15 @@ func WithTimeout(d time.Duration) Option { return func(o *options) { o.timeout =
 // crash of the process but not of the machine. Meant for tests and
 // benchmarks.
 func WithNoSync() Option { return func(o *options) { o.noSync = true } }
+
+// WithAcceptPreviousCommit lets Open open a file whose one meta page is
+// damaged, at the commit of the other (sound) page, accepting the loss of
+// the damaged page's commit when it was the newest. Open's first commit
+// then rewrites the damaged page. Without it Open refuses such a file with
+// ErrCorrupt, because bbolt would silently drop the newest commit. Meant
+// for nectar store check --accept-previous-commit, the user's explicit
+// choice.
+func WithAcceptPreviousCommit() Option { return func(o *options) { o.acceptPrevious = true } }
 
 // WithPurgeInterval sets how often expired keys are deleted from the file
 // (they are invisible as soon as they expire). The default is one minute;
@@ -113,8 +123,11 @@ func Open(dir string, opts ...Option) (*Store, error) {
 	// bbolt rebuilds the free list at open by walking the file in a
 	// goroutine of its own, where a damaged page is a panic that kills the
 	// process: walk it first where a panic can be caught.
-	if fi, err := os.Stat(path); err == nil && fi.Size() > 0 {
-		if err := verify(path, o.timeout); err != nil {
+	if fi, err := os.Stat(path); err == nil {
+		if fi.Size() == 0 {
+			return nil, emptyFile(path)
+		}
+		if err := verify(path, o.timeout, o.acceptPrevious); err != nil {
 			return nil, err
 		}
 	}

@@ -16,6 +16,20 @@ import (
 	bbolterrors "go.etcd.io/bbolt/errors"
 )
 
+// emptyFile is the error for an existing database file of 0 bytes: bbolt
+// would take it for a new store, and every record would be gone without a
+// word.
+func emptyFile(path string) error {
+	return fmt.Errorf("%w: %s is empty (0 bytes): restore it from a backup, or delete it to start a new store", ErrCorrupt, path)
+}
+
+// metasOf returns the meta pages of path, or zero values when it cannot
+// be read.
+func metasOf(path string) [2]metaPage {
+	m, _ := readMetas(path)
+	return m
+}
+
 // ErrCorrupt is returned by Open, Check and any call that meets a damaged
 // database file. The wrapping error names the file and what is wrong.
 var ErrCorrupt = errors.New("bolt: database file is damaged")
@@ -101,7 +115,10 @@ func walk(tx *bbolt.Tx, values bool) error {
 
 // verify opens path read-only and walks it (see walk), so that Open meets a
 // damaged file with an error instead of a crash.
-func verify(path string, timeout time.Duration) error {
+// Unless acceptPrevious, a file with one damaged meta page is refused (see
+// oneMetaDamaged); the check runs while the file is locked, so a meta page
+// being written by another process is never mistaken for damage.
+func verify(path string, timeout time.Duration, acceptPrevious bool) error {
 	db, err := openReadOnly(path, timeout)
 	if err != nil {
 		if errors.Is(err, ErrLocked) {
@@ -113,6 +130,11 @@ func verify(path string, timeout time.Duration) error {
 		return fmt.Errorf("bolt: open %s: %w", path, err)
 	}
 	defer db.Close()
+	if !acceptPrevious {
+		if err := metaDamage(path); err != nil {
+			return err
+		}
+	}
 	err = guard(func() error { return db.View(func(tx *bbolt.Tx) error { return walk(tx, false) }) })
 	if err != nil {
 		return corrupt(path, err) // a panic, or keys out of order
@@ -142,8 +164,12 @@ func openReadOnly(path string, timeout time.Duration) (*bbolt.DB, error) {
 // file, so it fails with ErrLocked (after 2 seconds) while a nectar process
 // has the file open. It never changes the file.
 func Check(path string) error {
-	if _, err := os.Stat(path); err != nil {
+	fi, err := os.Stat(path)
+	if err != nil {
 		return fmt.Errorf("bolt: %w", err)
+	}
+	if fi.Size() == 0 {
+		return emptyFile(path)
 	}
 	problems := checkMeta(path)
 	db, err := openReadOnly(path, 2*time.Second)
@@ -177,6 +203,11 @@ func Check(path string) error {
 	if len(problems) == 0 {
 		return nil
 	}
+	if len(problems) == 2 && oneMetaDamaged(metasOf(path)) != "" {
+		// Only a meta page is damaged: the file can be opened at the
+		// previous commit.
+		return fmt.Errorf("%w: %s: %s: %s", ErrCorrupt, path, strings.Join(problems, "; "), AcceptPreviousCommitHint)
+	}
 	return corrupt(path, strings.Join(problems, "; "))
 }
 
@@ -192,16 +223,21 @@ const (
 	metaSize    = metaSumAt + 8
 )
 
-// checkMeta checks both meta pages of the file at path. bbolt opens a file
-// with one bad meta page from the other (losing the last write at most),
-// but a second fault would then be fatal.
-func checkMeta(path string) []string {
+// metaPage is what readMetas found in one meta page: a problem, or the
+// txid of its commit.
+type metaPage struct {
+	problem string
+	txid    uint64
+}
+
+// readMetas reads both meta pages of the file at path.
+func readMetas(path string) ([2]metaPage, error) {
+	var out [2]metaPage
 	f, err := os.Open(path)
 	if err != nil {
-		return []string{err.Error()}
+		return out, err
 	}
 	defer f.Close()
-	var problems []string
 	buf := make([]byte, pageHeader+metaSize)
 	pageSize := int64(0)
 	for pg := range int64(2) {
@@ -215,7 +251,7 @@ func checkMeta(path string) []string {
 			if errors.Is(err, io.EOF) {
 				err = errors.New("file too short")
 			}
-			problems = append(problems, fmt.Sprintf("meta page %d: %v", pg, err))
+			out[pg].problem = fmt.Sprintf("meta page %d: %v", pg, err)
 			continue
 		}
 		m := buf[pageHeader:]
@@ -223,14 +259,81 @@ func checkMeta(path string) []string {
 		h.Write(m[:metaSumAt])
 		switch {
 		case binary.LittleEndian.Uint32(m) != metaMagic:
-			problems = append(problems, fmt.Sprintf("meta page %d: bad magic number", pg))
+			out[pg].problem = fmt.Sprintf("meta page %d: bad magic number", pg)
 		case binary.LittleEndian.Uint32(m[4:]) != metaVersion:
-			problems = append(problems, fmt.Sprintf("meta page %d: unknown version %d", pg, binary.LittleEndian.Uint32(m[4:])))
+			out[pg].problem = fmt.Sprintf("meta page %d: unknown version %d", pg, binary.LittleEndian.Uint32(m[4:]))
 		case binary.LittleEndian.Uint64(m[metaSumAt:]) != h.Sum64():
-			problems = append(problems, fmt.Sprintf("meta page %d: checksum mismatch", pg))
-		case pg == 0:
-			pageSize = int64(binary.LittleEndian.Uint32(m[8:]))
+			out[pg].problem = fmt.Sprintf("meta page %d: checksum mismatch", pg)
+		default:
+			out[pg].txid = binary.LittleEndian.Uint64(m[metaSumAt-8:])
+			if pg == 0 {
+				pageSize = int64(binary.LittleEndian.Uint32(m[8:]))
+			}
 		}
 	}
+	return out, nil
+}
+
+// checkMeta checks both meta pages of the file at path. bbolt opens a file
+// with one bad meta page from the other, but a second fault would then be
+// fatal, and the bad page may have held the newest commit (see
+// oneMetaDamaged).
+func checkMeta(path string) []string {
+	metas, err := readMetas(path)
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var problems []string
+	for _, m := range metas {
+		if m.problem != "" {
+			problems = append(problems, m.problem)
+		}
+	}
+	if msg := oneMetaDamaged(metas); msg != "" {
+		problems = append(problems, msg)
+	}
 	return problems
+}
+
+// AcceptPreviousCommitHint is what to do about a file with one damaged meta
+// page; errors of Open and Check end with it.
+const AcceptPreviousCommitHint = "restore it from a backup, or open it at the previous commit, accepting the loss of the last write, " +
+	"with nectar store check --accept-previous-commit"
+
+// oneMetaDamaged returns, when exactly one meta page of metas is damaged,
+// what opening the file would do; else "". bbolt writes the meta page of
+// each commit last, alternating between the two pages, and opens a file
+// from the sound page with the higher txid: a meta page torn by a crash
+// costs the commit it was writing, which was never acknowledged. But damage
+// at rest to the page of the newest commit costs that commit, acknowledged
+// long ago, silently; and the next commit overwrites the damaged page,
+// erasing the evidence. The two cannot be told apart (the damaged page's
+// txid cannot be trusted), so Nectar does not choose: Open refuses, and the
+// user restores a backup or accepts the previous commit
+// (WithAcceptPreviousCommit).
+func oneMetaDamaged(metas [2]metaPage) string {
+	bad, good := metas[0], metas[1]
+	if (bad.problem == "") == (good.problem == "") {
+		return ""
+	}
+	if bad.problem == "" {
+		bad, good = good, bad
+	}
+	return fmt.Sprintf("the other meta page is sound, and the file would open at its commit (txid %d), losing the newest commit "+
+		"if the damaged page held it (a write acknowledged long ago, unless the machine crashed while writing it)", good.txid)
+}
+
+// metaDamage returns an error wrapping ErrCorrupt when exactly one meta
+// page of the file at path is damaged (see oneMetaDamaged).
+func metaDamage(path string) error {
+	metas, err := readMetas(path)
+	if err != nil {
+		return fmt.Errorf("bolt: %w", err)
+	}
+	msg := oneMetaDamaged(metas)
+	if msg == "" {
+		return nil
+	}
+	problem := metas[0].problem + metas[1].problem
+	return fmt.Errorf("%w: %s: %s; %s: %s", ErrCorrupt, path, problem, msg, AcceptPreviousCommitHint)
 }

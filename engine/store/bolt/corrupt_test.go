@@ -82,7 +82,9 @@ func TestOpenCorruptFile(t *testing.T) {
 	tests := []struct {
 		name    string
 		corrupt func(t *testing.T, path string)
-		opens   bool // bbolt falls back to the other meta page
+		// Only one meta page is damaged: bbolt would fall back to the
+		// other, so Open refuses unless told to accept the previous commit.
+		previous bool
 	}{
 		{name: "header of the root page", corrupt: func(t *testing.T, path string) {
 			overwrite(t, path, rootPage(t, path), 0, 16)
@@ -100,7 +102,7 @@ func TestOpenCorruptFile(t *testing.T) {
 			overwrite(t, path, 0, 16, 64)
 			overwrite(t, path, 1, 16, 64)
 		}},
-		{name: "one meta page", opens: true, corrupt: func(t *testing.T, path string) {
+		{name: "one meta page", previous: true, corrupt: func(t *testing.T, path string) {
 			overwrite(t, path, 0, 16+32, 8) // meta 0's root page id
 		}},
 	}
@@ -118,18 +120,15 @@ func TestOpenCorruptFile(t *testing.T) {
 			}
 
 			st, err := bolt.Open(dir)
-			if tt.opens {
-				if err != nil {
-					t.Fatalf("Open: %v; bbolt should fall back to the other meta page", err)
-				}
-				st.Close()
-				return
-			}
 			if err == nil {
 				st.Close()
 				t.Fatal("Open of a corrupt file succeeded")
 			}
-			for _, w := range []string{path, "damaged", "restore it from a backup"} {
+			want := []string{path, "damaged", "restore it from a backup"}
+			if tt.previous {
+				want = append(want, "--accept-previous-commit")
+			}
+			for _, w := range want {
 				if !strings.Contains(err.Error(), w) {
 					t.Errorf("Open error lacks %q: %v", w, err)
 				}
@@ -137,6 +136,23 @@ func TestOpenCorruptFile(t *testing.T) {
 			if !errors.Is(err, bolt.ErrCorrupt) {
 				t.Errorf("Open error does not wrap ErrCorrupt: %v", err)
 			}
+			if !tt.previous {
+				return
+			}
+			// The user's explicit choice: open at the previous commit. The
+			// first commit rewrites the damaged page, and the file is sound.
+			st, err = bolt.Open(dir, bolt.WithAcceptPreviousCommit())
+			if err != nil {
+				t.Fatalf("Open with WithAcceptPreviousCommit: %v", err)
+			}
+			st.Close()
+			if err := bolt.Check(path); err != nil {
+				t.Fatalf("Check after accepting the previous commit: %v", err)
+			}
+			if st, err = bolt.Open(dir); err != nil {
+				t.Fatalf("Open after accepting the previous commit: %v", err)
+			}
+			st.Close()
 		})
 	}
 }

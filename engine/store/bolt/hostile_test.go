@@ -5,6 +5,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/nectar-run/nectar/engine/store/bolt"
@@ -66,4 +67,80 @@ func TestHostileOpenRefusesDamagedNewestMeta(t *testing.T) {
 	if !errors.Is(err, bolt.ErrCorrupt) {
 		t.Fatalf("open: %v, want a damage error", err)
 	}
+}
+
+// TestOpenRefusesEmptyFile: an existing nectar.db of 0 bytes (truncated by
+// a bad copy or a full disk) is not taken for a new store; Open and Check
+// say it is empty and what to do, and the file stays as it is.
+func TestOpenRefusesEmptyFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, bolt.FileName)
+	if err := os.WriteFile(path, nil, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	st, err := bolt.Open(dir, bolt.WithNoSync())
+	if err == nil {
+		st.Close()
+		t.Fatal("an empty nectar.db opened as a new store")
+	}
+	for _, e := range []error{err, bolt.Check(path)} {
+		if !errors.Is(e, bolt.ErrCorrupt) || !strings.Contains(e.Error(), path+" is empty") ||
+			!strings.Contains(e.Error(), "delete it to start a new store") {
+			t.Errorf("got %v, want ErrCorrupt saying %s is empty", e, path)
+		}
+	}
+	if fi, err := os.Stat(path); err != nil || fi.Size() != 0 {
+		t.Errorf("the empty file was changed: %v, %v", fi, err)
+	}
+}
+
+// TestAcceptPreviousCommit: the newest meta page is damaged; Open refuses,
+// naming the way out; Open with WithAcceptPreviousCommit opens at the
+// previous commit (the last write is gone, as the user accepted), rewrites
+// the damaged page, and the file is sound again.
+func TestAcceptPreviousCommit(t *testing.T) {
+	dir := t.TempDir()
+	st, err := bolt.Open(dir, bolt.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	st.Put(t.Context(), "accounts", "first", []byte("v1"))
+	st.Put(t.Context(), "accounts", "last", []byte("v2"))
+	st.Close()
+	path := filepath.Join(dir, bolt.FileName)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newest := int64(0)
+	if binary.LittleEndian.Uint64(b[pageSize+16+48:]) > binary.LittleEndian.Uint64(b[16+48:]) {
+		newest = 1
+	}
+	copy(b[newest*pageSize+16:], []byte{0, 0, 0, 0})
+	if err := os.WriteFile(path, b, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = bolt.Open(dir, bolt.WithNoSync())
+	if !errors.Is(err, bolt.ErrCorrupt) || !strings.Contains(err.Error(), "--accept-previous-commit") {
+		t.Fatalf("Open: %v, want ErrCorrupt naming --accept-previous-commit", err)
+	}
+	if err := bolt.Check(path); err == nil || !strings.Contains(err.Error(), "--accept-previous-commit") {
+		t.Fatalf("Check: %v, want the damage and --accept-previous-commit", err)
+	}
+	st, err = bolt.Open(dir, bolt.WithNoSync(), bolt.WithAcceptPreviousCommit())
+	if err != nil {
+		t.Fatalf("Open with WithAcceptPreviousCommit: %v", err)
+	}
+	if v, err := st.Get(t.Context(), "accounts", "first"); err != nil || string(v.Value) != "v1" {
+		t.Errorf("the previous commit's record: %v, %v", v, err)
+	}
+	st.Close()
+	if err := bolt.Check(path); err != nil {
+		t.Fatalf("Check after accepting the previous commit: %v", err)
+	}
+	st, err = bolt.Open(dir, bolt.WithNoSync())
+	if err != nil {
+		t.Fatalf("Open after accepting the previous commit: %v", err)
+	}
+	st.Close()
 }
