@@ -24,6 +24,7 @@ import (
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/store"
 	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/internal/text"
 )
 
 func init() {
@@ -230,12 +231,8 @@ func parseTTL(s string) (time.Duration, error) {
 	return d, nil
 }
 
-func preview(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
-}
+// preview shortens a document id or option for a message.
+func preview(s string) string { return text.Preview(s, 40) }
 
 // Execute runs the operation. It is safe for concurrent use; writes to one
 // document are atomic in the store.

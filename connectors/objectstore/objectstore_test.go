@@ -145,6 +145,8 @@ func TestOperations(t *testing.T) {
 			{`{operation: get, collection: c, id: "{{ message.id }}"}`, `{}`, "", `400: id: the document id is empty`},
 			{`{operation: insert, collection: c, document: "{{ message.doc }}"}`, `{"doc":[1]}`, "", `400: document: expected an object, got array`},
 			{`{operation: insert, collection: c, document: {}, ttl: "{{ message.ttl }}"}`, `{"ttl":"soon"}`, "", `400: ttl: expected a ttl like 30m, 24h or a number of milliseconds, got "soon"`},
+			// A long value is cut for the message at a rune boundary, never inside é.
+			{`{operation: insert, collection: c, document: {}, ttl: "{{ message.ttl }}"}`, `{"ttl":"aéééééééééééééééééééééééééééééé"}`, "", `400: ttl: expected a ttl like 30m, 24h or a number of milliseconds, got "aééééééééééééééééééé…"`},
 			{`{operation: insert, collection: c, document: {}, ttl: "{{ message.ttl }}"}`, `{"ttl":-5}`, "", `400: ttl: must be above 0, got -5`},
 			{`{operation: find, collection: c, query: "{{ message.q }}"}`, `{"q":"x"}`, "", `400: query: expected an object, got string`},
 		}},

@@ -32,6 +32,7 @@ import (
 	"github.com/nectar-run/nectar/connectors/httpclient"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
+	ntext "github.com/nectar-run/nectar/internal/text"
 )
 
 func init() {
@@ -609,12 +610,8 @@ func (s *step) decodeBody(resp *http.Response, data []byte) any {
 	return base64.StdEncoding.EncodeToString(data)
 }
 
-func preview(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "…"
-	}
-	return s
-}
+// preview shortens a URL for a message.
+func preview(s string) string { return ntext.Preview(s, 80) }
 
 // splitPath splits a body path like data.items or meta[0].next.
 func splitPath(p string) []string {
