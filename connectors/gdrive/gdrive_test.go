@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -389,6 +390,48 @@ func TestProviderErrorsSurface(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestConnectTimeoutIs504 checks that an API whose TLS handshake does not
+// finish within connect_timeout fails the step with 504, as the rest
+// connector does (httpclient.TransportStatus), not 502: the transport's
+// timeout is a net.Error whose Timeout() is true, not a context deadline.
+func TestConnectTimeoutIs504(t *testing.T) {
+	e := newEnv(t)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	go func() { // accept connections and never answer the TLS hello
+		var conns []net.Conn
+		defer func() {
+			for _, c := range conns {
+				c.Close()
+			}
+		}()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			conns = append(conns, c)
+		}
+	}()
+	u := "https://" + ln.Addr().String()
+	_, err = e.Run(e.Load(`  - google-drive:
+      operation: get
+      file_id: f1
+      account: drive
+      base_url: `+u+`
+      upload_base_url: `+u+`
+      connect_timeout: 20ms
+      retries: 0
+`), `{}`)
+	ee := engine.AsError(err)
+	if ee == nil || ee.Code != 504 {
+		t.Fatalf("got %v, want a 504 step error", err)
 	}
 }
 

@@ -17,7 +17,6 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -524,32 +523,24 @@ func (s *step) sendError(ctx context.Context, u *url.URL, err error) error {
 	if errors.As(err, &he) {
 		return accountError(he)
 	}
-	if errors.Is(err, accounts.ErrNeedsReauthorization) || errors.Is(err, accounts.ErrUnknownAccount) ||
-		errors.Is(err, accounts.ErrTokenRequest) || errors.Is(err, accounts.ErrNoManager) || errors.Is(err, accounts.ErrHostNotAllowed) {
+	if _, ok := httpclient.AccountStatus(err); ok {
 		return accountError(err)
 	}
+	code := httpclient.TransportStatus(ctx, err)
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	code := 502
-	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil || (errors.As(err, &ne) && ne.Timeout()) {
-		code = 504
-	}
 	return &engine.Error{Code: code, Message: fmt.Sprintf("rest: %s %s: %v", s.cfg.Method, httpclient.Redact(u), err), Cause: err, Timestamp: nowMillis()}
 }
 
-// accountError is a step error for an account that cannot be used.
+// accountError is a step error for an account that cannot be used: its
+// status is httpclient.AccountStatus, or 500 for any other failure to read
+// the account (its store).
 func accountError(err error) error {
-	code := 500
-	switch {
-	case errors.Is(err, accounts.ErrNeedsReauthorization):
-		code = 401
-	case errors.Is(err, accounts.ErrTokenRequest):
-		code = 502
-	case errors.Is(err, accounts.ErrHostNotAllowed):
-		code = 403
+	code, ok := httpclient.AccountStatus(err)
+	if !ok {
+		code = 500
 	}
 	return &engine.Error{Code: code, Message: "rest: " + err.Error(), Cause: err, Timestamp: nowMillis()}
 }
