@@ -2,6 +2,7 @@ package gdrive_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/accounts/accountstest"
 	_ "github.com/nectar-run/nectar/connectors/all"
+	"github.com/nectar-run/nectar/connectors/files"
 	"github.com/nectar-run/nectar/connectors/files/filestest"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/secret"
@@ -390,6 +392,19 @@ func TestProviderErrorsSurface(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestUploadOutsideWorkDirIsMatchable checks that the refusal of a file
+// outside the working directory wraps files.ErrOutsideWorkDir.
+func TestUploadOutsideWorkDirIsMatchable(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.Run(e.load(`  - google-drive:
+      operation: upload
+      file: /etc/hostname
+`+base), `{}`)
+	if !errors.Is(err, files.ErrOutsideWorkDir) || engine.AsError(err).Code != 400 {
+		t.Fatalf("got %#v, want a 400 wrapping files.ErrOutsideWorkDir", err)
 	}
 }
 

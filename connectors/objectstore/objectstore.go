@@ -239,7 +239,7 @@ func preview(s string) string { return text.Preview(s, 40) }
 func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
 	st, err := storeOf(x.Runtime)
 	if err != nil {
-		return nil, engine.NewError(503, "object-store: opening Nectar's store: %v", err)
+		return nil, engine.NewError(503, "object-store: opening Nectar's store: %w", err)
 	}
 	if st == nil {
 		return nil, engine.NewError(500, "object-store: Nectar's store is not available in this runtime")

@@ -2,6 +2,7 @@ package objectstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -402,4 +403,23 @@ func BenchmarkObjectStore(b *testing.B) {
 		p := load(b, "  - object-store: {operation: find, collection: b, query: {tier: gold}, limit: 0}\n")
 		benchRun(b, rt, p, func(int) any { return nil })
 	})
+}
+
+// TestStoreOpenErrorIsMatchable checks that a store that cannot be opened
+// (its file held by another open) fails the step with a 503 that wraps the
+// store's error, so that errors.Is finds bolt.ErrLocked.
+func TestStoreOpenErrorIsMatchable(t *testing.T) {
+	dir := t.TempDir()
+	held, err := bolt.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { held.Close() })
+	rt := &engine.Runtime{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	objectstore.InstallOpener(rt, func() (store.Store, error) { return bolt.Open(dir, bolt.WithTimeout(time.Millisecond)) })
+	p := load(t, "  - object-store: {operation: get, collection: c, id: x}\n")
+	_, err = p.Run(context.Background(), rt, value.NewObject(0), engine.RunOptions{})
+	if !errors.Is(err, bolt.ErrLocked) || engine.AsError(err).Code != 503 {
+		t.Fatalf("got %#v, want a 503 wrapping bolt.ErrLocked", err)
+	}
 }

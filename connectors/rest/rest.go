@@ -246,7 +246,7 @@ func (s *step) buildHeaders(ctx context.Context, x *engine.Exec, in any) (http.H
 	if len(s.accountRef) > 0 {
 		m, ok := accounts.FromRuntime(x.Runtime)
 		if !ok {
-			return nil, engine.NewError(500, "rest: headers use account fields, but %v", accounts.ErrNoManager)
+			return nil, engine.NewError(500, "rest: headers use account fields, but %w", accounts.ErrNoManager)
 		}
 		scope := value.NewObject(len(s.accountRef))
 		for _, name := range s.accountRef {
@@ -504,7 +504,7 @@ func (s *step) checkHeaderAccounts(ctx context.Context, x *engine.Exec, u *url.U
 	}
 	m, ok := accounts.FromRuntime(x.Runtime)
 	if !ok {
-		return engine.NewError(500, "rest: headers use account fields, but %v", accounts.ErrNoManager)
+		return engine.NewError(500, "rest: headers use account fields, but %w", accounts.ErrNoManager)
 	}
 	for _, name := range s.accountRef {
 		if err := m.CheckHost(ctx, name, u); err != nil {

@@ -471,6 +471,23 @@ steps:
 	}
 }
 
+// TestAccountHeadersWithoutManager checks that a header template reading an
+// account, run without an account manager, fails with a 500 that wraps
+// accounts.ErrNoManager (errors.Is matches it).
+func TestAccountHeadersWithoutManager(t *testing.T) {
+	p := load(t, `name: t
+steps:
+  - rest:
+      url: "http://127.0.0.1:1/"
+      headers:
+        X-Key: "{{ account.custom1.value }}"
+`)
+	_, err := run(t, p, &engine.Runtime{}, `{}`)
+	if !errors.Is(err, accounts.ErrNoManager) || engine.AsError(err).Code != 500 {
+		t.Fatalf("got %#v, want a 500 wrapping accounts.ErrNoManager", err)
+	}
+}
+
 func TestAccountInHeaderTemplates(t *testing.T) {
 	var got http.Header
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { got = r.Header.Clone() }))
