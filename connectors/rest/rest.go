@@ -158,8 +158,8 @@ func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 		if p.MaxPages <= 0 {
 			return nil, cc.Errorf("pagination", "max_pages must be at least 1")
 		}
-		s.itemsPath = splitPath(p.ItemsPath)
-		s.nextPath = splitPath(p.NextPath)
+		s.itemsPath = value.SplitPath(p.ItemsPath)
+		s.nextPath = value.SplitPath(p.NextPath)
 	}
 	client, err := cfg.Config.Build(cc)
 	if err != nil {
@@ -603,16 +603,6 @@ func (s *step) decodeBody(resp *http.Response, data []byte) any {
 
 // preview shortens a URL for a message.
 func preview(s string) string { return ntext.Preview(s, 80) }
-
-// splitPath splits a body path like data.items or meta[0].next.
-func splitPath(p string) []string {
-	p = strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(p), "$"), ".")
-	if p == "" {
-		return nil
-	}
-	p = strings.NewReplacer("[", ".", "]", "").Replace(p)
-	return strings.Split(p, ".")
-}
 
 // lookup follows path in a message value.
 func lookup(v any, path []string) (any, bool) {

@@ -392,6 +392,7 @@ func TestPagination(t *testing.T) {
 		{"cursor", "/cursor", "{type: cursor, next_path: meta.cursor, cursor_param: cursor, items_path: data}", all, 3, false},
 		{"page number until an empty page", "/page", "{type: page, items_path: results}", all, 4, false},
 		{"max_pages stops it", "/page", "{type: page, items_path: results, max_pages: 2}", all[:6], 2, true},
+		{"quoted bracket keys, as account paths take them", "/cursor", `{type: cursor, next_path: "meta['cursor']", cursor_param: cursor, items_path: "$['data']"}`, all, 3, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
