@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"strings"
@@ -21,6 +20,7 @@ import (
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/secret"
 	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/internal/nettest"
 )
 
 func init() { filestest.RegisterReadStep("test-gdrive-read") }
@@ -414,28 +414,8 @@ func TestUploadOutsideWorkDirIsMatchable(t *testing.T) {
 // timeout is a net.Error whose Timeout() is true, not a context deadline.
 func TestConnectTimeoutIs504(t *testing.T) {
 	e := newEnv(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	go func() { // accept connections and never answer the TLS hello
-		var conns []net.Conn
-		defer func() {
-			for _, c := range conns {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns = append(conns, c)
-		}
-	}()
-	u := "https://" + ln.Addr().String()
-	_, err = e.Run(e.Load(`  - google-drive:
+	u := "https://" + nettest.Silent(t) // never answers the TLS hello
+	_, err := e.Run(e.Load(`  - google-drive:
       operation: get
       file_id: f1
       account: drive

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/connectors/httpclient"
+	"github.com/nectar-run/nectar/internal/nettest"
 )
 
 // TestTransportStatus sends real requests on loopback that fail in each way
@@ -35,26 +36,7 @@ func TestTransportStatus(t *testing.T) {
 	}
 	closedAddr := ln.Addr().String()
 	ln.Close()
-	silent, err := net.Listen("tcp", "127.0.0.1:0") // accepts, never answers a TLS hello
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { silent.Close() })
-	go func() {
-		var conns []net.Conn
-		defer func() {
-			for _, c := range conns {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := silent.Accept()
-			if err != nil {
-				return
-			}
-			conns = append(conns, c)
-		}
-	}()
+	silent := nettest.Silent(t) // never answers a TLS hello
 
 	get := func(c *http.Client, ctx context.Context, u string) error {
 		req, err := http.NewRequestWithContext(ctx, "GET", u, nil)
@@ -87,7 +69,7 @@ func TestTransportStatus(t *testing.T) {
 		{"context deadline", expired, func() error { return get(plain, expired, hang.URL) }, 504},
 		{"run cancelled", cancelled, func() error { return get(plain, cancelled, hang.URL) }, 504},
 		{"read timeout (net.Error timeout)", bg, func() error { return get(readTimeout, bg, hang.URL) }, 504},
-		{"TLS handshake timeout (net.Error timeout, no context deadline)", bg, func() error { return get(handshakeTimeout, bg, "https://"+silent.Addr().String()+"/") }, 504},
+		{"TLS handshake timeout (net.Error timeout, no context deadline)", bg, func() error { return get(handshakeTimeout, bg, "https://"+silent+"/") }, 504},
 		{"connection refused", bg, func() error { return get(plain, bg, "http://"+closedAddr+"/") }, 502},
 		{"DNS: unknown host", bg, func() error {
 			return &url.Error{Op: "Get", URL: "http://nosuch.invalid/", Err: &net.OpError{Op: "dial", Net: "tcp", Err: &net.DNSError{Err: "no such host", Name: "nosuch.invalid", IsNotFound: true}}}
