@@ -190,26 +190,6 @@ func TestParallelKeepsOrder(t *testing.T) {
 
 // TestParallelStopOnError: the failing element's error fails the loop, and
 // the elements still waiting are cancelled instead of left running.
-func TestParallelStopOnError(t *testing.T) {
-	gate = &barrier{n: 1000, ch: make(chan struct{})} // never released: only cancellation ends a wait
-	p := enginetest.Load(t, `name: test
-steps:
-  - for-each:
-      parallel: 3
-      stop_on_error: true
-      steps:
-        - choice:
-            - when: message == "bad"
-              steps: [{name: reject, throw: {status: 422, error: "rejected {{ vars.index }}"}}]
-            - otherwise:
-                - test-barrier: {}
-`)
-	_, _, err := run(t, p, `["a","bad","c","d"]`)
-	if err == nil || !strings.Contains(err.Error(), "test: step reject: 422: rejected 1") {
-		t.Fatalf("got %v, want the failing element's error", err)
-	}
-}
-
 // started counts the elements that reached a test-started step.
 var started atomic.Int64
 
@@ -225,11 +205,11 @@ func init() {
 		Compile: func(struct{}, *engine.Compiler) (engine.Step, error) { return startedStep{}, nil }})
 }
 
-// TestParallelStartsNothingAfterAnError checks that an element waiting for a
-// free slot when another fails is not started: "a" holds one slot until it
-// is cancelled, "bad" fails, and "c", which waited for bad's slot, must not
-// run its steps.
-func TestParallelStartsNothingAfterAnError(t *testing.T) {
+// TestParallelStopOnError checks that the first error fails the step,
+// cancels the elements running ("a" holds one slot until it is cancelled)
+// and starts none of those waiting for a slot ("c" and "d" must not run
+// their steps).
+func TestParallelStopOnError(t *testing.T) {
 	gate = &barrier{n: 1000, ch: make(chan struct{})} // never released: only cancellation ends a wait
 	started.Store(0)
 	p := enginetest.Load(t, `name: test
@@ -246,7 +226,7 @@ steps:
             - otherwise:
                 - test-started: {}
 `)
-	_, _, err := run(t, p, `["a","bad","c"]`)
+	_, _, err := run(t, p, `["a","bad","c","d"]`)
 	if err == nil || !strings.Contains(err.Error(), "test: step reject: 422: rejected 1") {
 		t.Fatalf("got %v, want the failing element's error", err)
 	}
