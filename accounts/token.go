@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/nectar-run/nectar/engine/store"
+	"github.com/nectar-run/nectar/internal/text"
 )
 
 // Token is an account's OAuth token as stored (sealed) in the bucket
@@ -515,10 +516,7 @@ func preview(s string, n int) string {
 		}
 		return r
 	}, s)
-	if len(s) > n {
-		return s[:n] + "…"
-	}
-	return s
+	return text.Preview(s, n)
 }
 
 // redactURL drops the query and user info of a URL for messages.

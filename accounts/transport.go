@@ -329,7 +329,7 @@ func Lookup(doc []byte, path string) (string, bool) {
 	if err := dec.Decode(&v); err != nil {
 		return "", false
 	}
-	for _, part := range splitPath(path) {
+	for _, part := range value.SplitPath(path) {
 		switch c := v.(type) {
 		case map[string]any:
 			next, ok := c[part]
@@ -356,31 +356,6 @@ func Lookup(doc []byte, path string) (string, bool) {
 		b, _ := json.Marshal(v)
 		return string(b), true
 	}
-}
-
-func splitPath(path string) []string {
-	path = strings.TrimPrefix(strings.TrimPrefix(path, "$"), ".")
-	var out []string
-	for _, seg := range strings.Split(path, ".") {
-		for seg != "" {
-			i := strings.IndexByte(seg, '[')
-			if i < 0 {
-				out = append(out, seg)
-				break
-			}
-			if i > 0 {
-				out = append(out, seg[:i])
-			}
-			j := strings.IndexByte(seg[i:], ']')
-			if j < 0 {
-				out = append(out, seg[i+1:])
-				break
-			}
-			out = append(out, strings.Trim(seg[i+1:i+j], `"'`))
-			seg = seg[i+j+1:]
-		}
-	}
-	return out
 }
 
 // redirectedAway reports whether req follows a redirect from another host,

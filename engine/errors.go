@@ -159,19 +159,19 @@ func AsError(err error) *Error {
 		return e
 	}
 	code := 500
-	if errors.Is(err, errDeadline) || isDeadline(err) {
+	if isDeadline(err) {
 		code = 504
 	}
 	return &Error{Timestamp: time.Now().UnixMilli(), Code: code, Message: err.Error(), Cause: err}
 }
 
-// ErrCallDepth is returned when pipelines call each other deeper than MaxCallDepth.
+// ErrCallDepth is returned (wrapped in a 508 *Error) when pipelines call
+// each other deeper than MaxCallDepth.
 var ErrCallDepth = errors.New("pipeline call depth exceeded")
 
-// ErrUnknownPipeline is returned when a pipeline step names a pipeline that is not loaded.
+// ErrUnknownPipeline is returned (wrapped in a 404 *Error) when a pipeline
+// step names a pipeline that is not loaded.
 var ErrUnknownPipeline = errors.New("unknown pipeline")
-
-var errDeadline = errors.New("timeout")
 
 // OffsetError is an error at a byte offset inside an option's string value.
 // Compiler.ErrorAt points at that character (file:line:col).

@@ -438,7 +438,7 @@ func (x *Exec) CallPipeline(ctx context.Context, p *Pipeline, input any, vars *v
 		max = 16
 	}
 	if x.depth+1 > max {
-		return nil, NewError(508, "%v: %s calls %s %d levels deep", ErrCallDepth, x.Pipeline.Name, p.Name, x.depth+1)
+		return nil, NewError(508, "%w: %s calls %s %d levels deep", ErrCallDepth, x.Pipeline.Name, p.Name, x.depth+1)
 	}
 	c := p.newExec(x.Runtime, RunOptions{ExecutionID: x.ID, Vars: vars, Trace: x.Trace}, x)
 	if p.Timeout > 0 {

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+
+	"github.com/nectar-run/nectar/internal/text"
 )
 
 // SpecError is a bad spec, found by Compile or CompileChain. Path is the
@@ -112,9 +114,5 @@ func child(path []any, key any) []any {
 
 // preview quotes s for an error message, shortened if long.
 func preview(s string) string {
-	const max = 64
-	if len(s) > max {
-		s = s[:max] + "…"
-	}
-	return strconv.Quote(s)
+	return strconv.Quote(text.Preview(s, 64))
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"reflect"
+	"strconv"
+	"strings"
 	"sync"
 	"testing"
 
@@ -52,6 +54,20 @@ func TestSpecErrorPath(t *testing.T) {
 				t.Fatalf("path %#v, want %#v (%v)", se.Path, tt.want, err)
 			}
 		})
+	}
+}
+
+// TestSpecErrorPreviewCutsAtRuneBoundary checks that a long name quoted in a
+// spec error is shortened without splitting a multi-byte character.
+func TestSpecErrorPreviewCutsAtRuneBoundary(t *testing.T) {
+	op := "a" + strings.Repeat("é", 40) // byte 64 is inside an é
+	_, err := jolt.Compile(op, mustDecode(t, `{}`))
+	if err == nil {
+		t.Fatal("no error")
+	}
+	want := strconv.Quote("a" + strings.Repeat("é", 31) + "…")
+	if !strings.Contains(err.Error(), want) {
+		t.Fatalf("got %q, want it to quote %s", err, want)
 	}
 }
 

@@ -2,11 +2,12 @@ package main_test
 
 import (
 	"context"
-	"net"
 	"os/exec"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/nectar-run/nectar/internal/nettest"
 )
 
 // TestServeSilentPostgres starts `nectar serve` on a PostgreSQL address that
@@ -15,27 +16,7 @@ import (
 // DSN's connect_timeout has passed.
 func TestServeSilentPostgres(t *testing.T) {
 	bin := sharedNectar(t)
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	go func() {
-		var conns []net.Conn // kept open, never written to
-		defer func() {
-			for _, c := range conns {
-				c.Close()
-			}
-		}()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			conns = append(conns, c)
-		}
-	}()
-	addr := ln.Addr().String()
+	addr := nettest.Silent(t)
 	// The watchdog only keeps a regression from hanging the suite.
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()

@@ -149,9 +149,10 @@ func (a *API) APIError(status int, data []byte) error {
 	return e
 }
 
-// TransportError turns a failure to get an answer into a step error:
-// account problems keep their meaning (401 to authorize again, 502 when
-// the provider refused to issue a token, 500 for a missing account),
+// TransportError turns a failure to get an answer into a step error whose
+// status is httpclient.TransportStatus: account problems keep their meaning
+// (401 to authorize again, 403 for a host the account may not reach, 502
+// when the provider refused to issue a token, 500 for a missing account),
 // others are 502, or 504 when the time ran out.
 func (a *API) TransportError(ctx context.Context, req *http.Request, err error) error {
 	var e *engine.Error
@@ -159,24 +160,17 @@ func (a *API) TransportError(ctx context.Context, req *http.Request, err error) 
 		return e
 	}
 	now := time.Now().UnixMilli()
+	code := httpclient.TransportStatus(ctx, err)
 	var he *accounts.HostError
-	switch {
-	case errors.As(err, &he):
-		return &engine.Error{Code: 403, Message: a.Connector + ": " + a.Op + ": " + he.Error(), Cause: err, Timestamp: now}
-	case errors.Is(err, accounts.ErrNeedsReauthorization):
-		return &engine.Error{Code: 401, Message: a.Connector + ": " + err.Error(), Cause: err, Timestamp: now}
-	case errors.Is(err, accounts.ErrTokenRequest):
-		return &engine.Error{Code: 502, Message: a.Connector + ": " + err.Error(), Cause: err, Timestamp: now}
-	case errors.Is(err, accounts.ErrUnknownAccount) || errors.Is(err, accounts.ErrNoManager):
-		return &engine.Error{Code: 500, Message: a.Connector + ": " + err.Error(), Cause: err, Timestamp: now}
+	if errors.As(err, &he) {
+		return &engine.Error{Code: code, Message: a.Connector + ": " + a.Op + ": " + he.Error(), Cause: err, Timestamp: now}
+	}
+	if _, ok := httpclient.AccountStatus(err); ok {
+		return &engine.Error{Code: code, Message: a.Connector + ": " + err.Error(), Cause: err, Timestamp: now}
 	}
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
-	}
-	code := 502
-	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil {
-		code = 504
 	}
 	return &engine.Error{Code: code, Message: fmt.Sprintf("%s: %s %s: %v", a.Connector, a.Op, httpclient.Redact(req.URL), err), Cause: err, Timestamp: now}
 }

@@ -56,7 +56,7 @@ func (u *Upload) Source(x *engine.Exec, in any, connector string) (*Source, stri
 		}
 		src, err := Open(x, v, u.AllowAnyPath)
 		if err != nil {
-			return nil, "", engine.NewError(400, "%s: upload: file: %v", connector, err)
+			return nil, "", engine.NewError(400, "%s: upload: file: %w", connector, err)
 		}
 		if mimeType != "" {
 			src.MimeType = mimeType

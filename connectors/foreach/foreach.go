@@ -7,11 +7,11 @@ package foreach
 
 import (
 	"context"
-	"sync"
 
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/expression"
 	"github.com/nectar-run/nectar/engine/value"
+	"golang.org/x/sync/errgroup"
 )
 
 func init() {
@@ -99,36 +99,23 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 	return out, nil
 }
 
-// parallel runs fn(0..n-1) with at most limit at once, stopping at the first error.
+// parallel runs fn(0..n-1) with at most limit at once. The first error
+// cancels the context of the others, starts no more, and is returned once
+// all that started have ended; without one, it returns ctx's error (the run
+// was cancelled before every element started).
 func parallel(ctx context.Context, n, limit int, fn func(context.Context, int) error) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	var (
-		wg       sync.WaitGroup
-		once     sync.Once
-		firstErr error
-	)
-	sem := make(chan struct{}, limit)
-	for i := 0; i < n; i++ {
-		select {
-		case sem <- struct{}{}:
-		case <-ctx.Done():
-		}
-		if ctx.Err() != nil {
-			break
-		}
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			defer func() { <-sem }()
-			if err := fn(ctx, i); err != nil {
-				once.Do(func() { firstErr = err; cancel() })
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(limit)
+	for i := 0; i < n && gctx.Err() == nil; i++ {
+		g.Go(func() error {
+			if gctx.Err() != nil { // cancelled while waiting for a slot: start nothing more
+				return nil
 			}
-		}(i)
+			return fn(gctx, i)
+		})
 	}
-	wg.Wait()
-	if firstErr != nil {
-		return firstErr
+	if err := g.Wait(); err != nil {
+		return err
 	}
 	return ctx.Err()
 }

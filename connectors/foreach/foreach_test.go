@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -189,23 +190,48 @@ func TestParallelKeepsOrder(t *testing.T) {
 
 // TestParallelStopOnError: the failing element's error fails the loop, and
 // the elements still waiting are cancelled instead of left running.
+// started counts the elements that reached a test-started step.
+var started atomic.Int64
+
+type startedStep struct{}
+
+func (startedStep) Execute(_ context.Context, _ *engine.Exec, in any) (any, error) {
+	started.Add(1)
+	return in, nil
+}
+
+func init() {
+	engine.Register(engine.Connector[struct{}]{Name: "test-started", Summary: "counts the elements that reach it",
+		Compile: func(struct{}, *engine.Compiler) (engine.Step, error) { return startedStep{}, nil }})
+}
+
+// TestParallelStopOnError checks that the first error fails the step,
+// cancels the elements running ("a" holds one slot until it is cancelled)
+// and starts none of those waiting for a slot ("c" and "d" must not run
+// their steps).
 func TestParallelStopOnError(t *testing.T) {
 	gate = &barrier{n: 1000, ch: make(chan struct{})} // never released: only cancellation ends a wait
+	started.Store(0)
 	p := enginetest.Load(t, `name: test
 steps:
   - for-each:
-      parallel: 3
+      parallel: 2
       stop_on_error: true
       steps:
         - choice:
+            - when: message == "a"
+              steps: [{test-barrier: {}}]
             - when: message == "bad"
               steps: [{name: reject, throw: {status: 422, error: "rejected {{ vars.index }}"}}]
             - otherwise:
-                - test-barrier: {}
+                - test-started: {}
 `)
 	_, _, err := run(t, p, `["a","bad","c","d"]`)
 	if err == nil || !strings.Contains(err.Error(), "test: step reject: 422: rejected 1") {
 		t.Fatalf("got %v, want the failing element's error", err)
+	}
+	if n := started.Load(); n != 0 {
+		t.Fatalf("%d element(s) started after the error", n)
 	}
 }
 

@@ -2,6 +2,7 @@ package gdrive_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -14,10 +15,12 @@ import (
 	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/accounts/accountstest"
 	_ "github.com/nectar-run/nectar/connectors/all"
+	"github.com/nectar-run/nectar/connectors/files"
 	"github.com/nectar-run/nectar/connectors/files/filestest"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/secret"
 	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/internal/nettest"
 )
 
 func init() { filestest.RegisterReadStep("test-gdrive-read") }
@@ -389,6 +392,41 @@ func TestProviderErrorsSurface(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestUploadOutsideWorkDirIsMatchable checks that the refusal of a file
+// outside the working directory wraps files.ErrOutsideWorkDir.
+func TestUploadOutsideWorkDirIsMatchable(t *testing.T) {
+	e := newEnv(t)
+	_, err := e.Run(e.load(`  - google-drive:
+      operation: upload
+      file: /etc/hostname
+`+base), `{}`)
+	if !errors.Is(err, files.ErrOutsideWorkDir) || engine.AsError(err).Code != 400 {
+		t.Fatalf("got %#v, want a 400 wrapping files.ErrOutsideWorkDir", err)
+	}
+}
+
+// TestConnectTimeoutIs504 checks that an API whose TLS handshake does not
+// finish within connect_timeout fails the step with 504, as the rest
+// connector does (httpclient.TransportStatus), not 502: the transport's
+// timeout is a net.Error whose Timeout() is true, not a context deadline.
+func TestConnectTimeoutIs504(t *testing.T) {
+	e := newEnv(t)
+	u := "https://" + nettest.Silent(t) // never answers the TLS hello
+	_, err := e.Run(e.Load(`  - google-drive:
+      operation: get
+      file_id: f1
+      account: drive
+      base_url: `+u+`
+      upload_base_url: `+u+`
+      connect_timeout: 20ms
+      retries: 0
+`), `{}`)
+	ee := engine.AsError(err)
+	if ee == nil || ee.Code != 504 {
+		t.Fatalf("got %v, want a 504 step error", err)
 	}
 }
 

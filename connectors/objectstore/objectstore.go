@@ -24,6 +24,7 @@ import (
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/store"
 	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/internal/text"
 )
 
 func init() {
@@ -230,19 +231,15 @@ func parseTTL(s string) (time.Duration, error) {
 	return d, nil
 }
 
-func preview(s string) string {
-	if len(s) > 40 {
-		return s[:40] + "…"
-	}
-	return s
-}
+// preview shortens a document id or option for a message.
+func preview(s string) string { return text.Preview(s, 40) }
 
 // Execute runs the operation. It is safe for concurrent use; writes to one
 // document are atomic in the store.
 func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
 	st, err := storeOf(x.Runtime)
 	if err != nil {
-		return nil, engine.NewError(503, "object-store: opening Nectar's store: %v", err)
+		return nil, engine.NewError(503, "object-store: opening Nectar's store: %w", err)
 	}
 	if st == nil {
 		return nil, engine.NewError(500, "object-store: Nectar's store is not available in this runtime")

@@ -2,6 +2,7 @@ package objectstore_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -145,6 +146,8 @@ func TestOperations(t *testing.T) {
 			{`{operation: get, collection: c, id: "{{ message.id }}"}`, `{}`, "", `400: id: the document id is empty`},
 			{`{operation: insert, collection: c, document: "{{ message.doc }}"}`, `{"doc":[1]}`, "", `400: document: expected an object, got array`},
 			{`{operation: insert, collection: c, document: {}, ttl: "{{ message.ttl }}"}`, `{"ttl":"soon"}`, "", `400: ttl: expected a ttl like 30m, 24h or a number of milliseconds, got "soon"`},
+			// A long value is cut for the message at a rune boundary, never inside é.
+			{`{operation: insert, collection: c, document: {}, ttl: "{{ message.ttl }}"}`, `{"ttl":"aéééééééééééééééééééééééééééééé"}`, "", `400: ttl: expected a ttl like 30m, 24h or a number of milliseconds, got "aééééééééééééééééééé…"`},
 			{`{operation: insert, collection: c, document: {}, ttl: "{{ message.ttl }}"}`, `{"ttl":-5}`, "", `400: ttl: must be above 0, got -5`},
 			{`{operation: find, collection: c, query: "{{ message.q }}"}`, `{"q":"x"}`, "", `400: query: expected an object, got string`},
 		}},
@@ -400,4 +403,23 @@ func BenchmarkObjectStore(b *testing.B) {
 		p := load(b, "  - object-store: {operation: find, collection: b, query: {tier: gold}, limit: 0}\n")
 		benchRun(b, rt, p, func(int) any { return nil })
 	})
+}
+
+// TestStoreOpenErrorIsMatchable checks that a store that cannot be opened
+// (its file held by another open) fails the step with a 503 that wraps the
+// store's error, so that errors.Is finds bolt.ErrLocked.
+func TestStoreOpenErrorIsMatchable(t *testing.T) {
+	dir := t.TempDir()
+	held, err := bolt.Open(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { held.Close() })
+	rt := &engine.Runtime{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	objectstore.InstallOpener(rt, func() (store.Store, error) { return bolt.Open(dir, bolt.WithTimeout(time.Millisecond)) })
+	p := load(t, "  - object-store: {operation: get, collection: c, id: x}\n")
+	_, err = p.Run(context.Background(), rt, value.NewObject(0), engine.RunOptions{})
+	if !errors.Is(err, bolt.ErrLocked) || engine.AsError(err).Code != 503 {
+		t.Fatalf("got %#v, want a 503 wrapping bolt.ErrLocked", err)
+	}
 }

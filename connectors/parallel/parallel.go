@@ -6,10 +6,10 @@ package parallel
 
 import (
 	"context"
-	"sync"
 
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
+	"golang.org/x/sync/errgroup"
 )
 
 func init() {
@@ -55,29 +55,22 @@ func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 
 // Execute runs every branch, each with its own copy of vars.
 func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	results := make([]any, len(s.branches))
-	var (
-		wg       sync.WaitGroup
-		once     sync.Once
-		firstErr error
-	)
+	// The first failing branch cancels gctx, so the others stop, and its
+	// error is the step's once every branch has ended.
+	g, gctx := errgroup.WithContext(ctx)
 	for i := range s.branches {
-		wg.Add(1)
-		go func(i int) {
-			defer wg.Done()
-			out, err := s.branches[i].Steps.Run(ctx, x.Fork(), in)
+		g.Go(func() error {
+			out, err := s.branches[i].Steps.Run(gctx, x.Fork(), in)
 			if err != nil {
-				once.Do(func() { firstErr = err; cancel() })
-				return
+				return err
 			}
 			results[i] = out
-		}(i)
+			return nil
+		})
 	}
-	wg.Wait()
-	if firstErr != nil {
-		return nil, firstErr
+	if err := g.Wait(); err != nil {
+		return nil, err
 	}
 	if !s.named {
 		return results, nil

@@ -93,7 +93,7 @@ func (s *step) target(x *engine.Exec) (*engine.Pipeline, error) {
 			return p, nil
 		}
 	}
-	return nil, engine.NewError(404, "%v %q", engine.ErrUnknownPipeline, s.name)
+	return nil, engine.NewError(404, "%w %q", engine.ErrUnknownPipeline, s.name)
 }
 
 // Execute calls the pipeline.

@@ -91,6 +91,16 @@ func TestPipeline(t *testing.T) {
 	}
 }
 
+// TestUnknownPipelineIsMatchable checks that the 404 of an unknown name
+// wraps ErrUnknownPipeline, so that callers can match it with errors.Is.
+func TestUnknownPipelineIsMatchable(t *testing.T) {
+	p := enginetest.Load(t, "name: test\nsteps:\n  - name: call\n    pipeline: {name: nowhere}\n")
+	_, err := p.Run(context.Background(), &engine.Runtime{Pipelines: library(t)}, value.NewObject(0), engine.RunOptions{})
+	if !errors.Is(err, engine.ErrUnknownPipeline) || engine.AsError(err).Code != 404 {
+		t.Fatalf("got %#v, want a 404 wrapping ErrUnknownPipeline", err)
+	}
+}
+
 func TestByFile(t *testing.T) {
 	tests := []struct {
 		name, file, input, want, wantErr string
@@ -143,8 +153,8 @@ func TestCallDepth(t *testing.T) {
 			if err == nil || err.Error() != tt.want {
 				t.Fatalf("got %v, want %q", err, tt.want)
 			}
-			if !errors.Is(err, engine.ErrCallDepth) && engine.AsError(err).Code != 508 {
-				t.Errorf("not a call depth error: %#v", err)
+			if !errors.Is(err, engine.ErrCallDepth) || engine.AsError(err).Code != 508 {
+				t.Errorf("not a 508 wrapping ErrCallDepth: %#v", err)
 			}
 		})
 	}

@@ -17,7 +17,6 @@ import (
 	"io"
 	"mime"
 	"mime/multipart"
-	"net"
 	"net/http"
 	"net/textproto"
 	"net/url"
@@ -32,6 +31,7 @@ import (
 	"github.com/nectar-run/nectar/connectors/httpclient"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
+	ntext "github.com/nectar-run/nectar/internal/text"
 )
 
 func init() {
@@ -158,8 +158,8 @@ func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 		if p.MaxPages <= 0 {
 			return nil, cc.Errorf("pagination", "max_pages must be at least 1")
 		}
-		s.itemsPath = splitPath(p.ItemsPath)
-		s.nextPath = splitPath(p.NextPath)
+		s.itemsPath = value.SplitPath(p.ItemsPath)
+		s.nextPath = value.SplitPath(p.NextPath)
 	}
 	client, err := cfg.Config.Build(cc)
 	if err != nil {
@@ -246,7 +246,7 @@ func (s *step) buildHeaders(ctx context.Context, x *engine.Exec, in any) (http.H
 	if len(s.accountRef) > 0 {
 		m, ok := accounts.FromRuntime(x.Runtime)
 		if !ok {
-			return nil, engine.NewError(500, "rest: headers use account fields, but %v", accounts.ErrNoManager)
+			return nil, engine.NewError(500, "rest: headers use account fields, but %w", accounts.ErrNoManager)
 		}
 		scope := value.NewObject(len(s.accountRef))
 		for _, name := range s.accountRef {
@@ -504,7 +504,7 @@ func (s *step) checkHeaderAccounts(ctx context.Context, x *engine.Exec, u *url.U
 	}
 	m, ok := accounts.FromRuntime(x.Runtime)
 	if !ok {
-		return engine.NewError(500, "rest: headers use account fields, but %v", accounts.ErrNoManager)
+		return engine.NewError(500, "rest: headers use account fields, but %w", accounts.ErrNoManager)
 	}
 	for _, name := range s.accountRef {
 		if err := m.CheckHost(ctx, name, u); err != nil {
@@ -523,32 +523,24 @@ func (s *step) sendError(ctx context.Context, u *url.URL, err error) error {
 	if errors.As(err, &he) {
 		return accountError(he)
 	}
-	if errors.Is(err, accounts.ErrNeedsReauthorization) || errors.Is(err, accounts.ErrUnknownAccount) ||
-		errors.Is(err, accounts.ErrTokenRequest) || errors.Is(err, accounts.ErrNoManager) || errors.Is(err, accounts.ErrHostNotAllowed) {
+	if _, ok := httpclient.AccountStatus(err); ok {
 		return accountError(err)
 	}
+	code := httpclient.TransportStatus(ctx, err)
 	var ue *url.Error
 	if errors.As(err, &ue) {
 		err = ue.Err
 	}
-	code := 502
-	var ne net.Error
-	if errors.Is(err, context.DeadlineExceeded) || ctx.Err() != nil || (errors.As(err, &ne) && ne.Timeout()) {
-		code = 504
-	}
 	return &engine.Error{Code: code, Message: fmt.Sprintf("rest: %s %s: %v", s.cfg.Method, httpclient.Redact(u), err), Cause: err, Timestamp: nowMillis()}
 }
 
-// accountError is a step error for an account that cannot be used.
+// accountError is a step error for an account that cannot be used: its
+// status is httpclient.AccountStatus, or 500 for any other failure to read
+// the account (its store).
 func accountError(err error) error {
-	code := 500
-	switch {
-	case errors.Is(err, accounts.ErrNeedsReauthorization):
-		code = 401
-	case errors.Is(err, accounts.ErrTokenRequest):
-		code = 502
-	case errors.Is(err, accounts.ErrHostNotAllowed):
-		code = 403
+	code, ok := httpclient.AccountStatus(err)
+	if !ok {
+		code = 500
 	}
 	return &engine.Error{Code: code, Message: "rest: " + err.Error(), Cause: err, Timestamp: nowMillis()}
 }
@@ -609,22 +601,8 @@ func (s *step) decodeBody(resp *http.Response, data []byte) any {
 	return base64.StdEncoding.EncodeToString(data)
 }
 
-func preview(s string) string {
-	if len(s) > 80 {
-		return s[:80] + "…"
-	}
-	return s
-}
-
-// splitPath splits a body path like data.items or meta[0].next.
-func splitPath(p string) []string {
-	p = strings.TrimPrefix(strings.TrimPrefix(strings.TrimSpace(p), "$"), ".")
-	if p == "" {
-		return nil
-	}
-	p = strings.NewReplacer("[", ".", "]", "").Replace(p)
-	return strings.Split(p, ".")
-}
+// preview shortens a URL for a message.
+func preview(s string) string { return ntext.Preview(s, 80) }
 
 // lookup follows path in a message value.
 func lookup(v any, path []string) (any, bool) {

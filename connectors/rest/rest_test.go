@@ -392,6 +392,7 @@ func TestPagination(t *testing.T) {
 		{"cursor", "/cursor", "{type: cursor, next_path: meta.cursor, cursor_param: cursor, items_path: data}", all, 3, false},
 		{"page number until an empty page", "/page", "{type: page, items_path: results}", all, 4, false},
 		{"max_pages stops it", "/page", "{type: page, items_path: results, max_pages: 2}", all[:6], 2, true},
+		{"quoted bracket keys, as account paths take them", "/cursor", `{type: cursor, next_path: "meta['cursor']", cursor_param: cursor, items_path: "$['data']"}`, all, 3, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -468,6 +469,23 @@ steps:
 	wg.Wait()
 	if n := fake.TokenRequests() - before; n != 1 {
 		t.Fatalf("%d token requests for 64 concurrent steps; want exactly 1", n)
+	}
+}
+
+// TestAccountHeadersWithoutManager checks that a header template reading an
+// account, run without an account manager, fails with a 500 that wraps
+// accounts.ErrNoManager (errors.Is matches it).
+func TestAccountHeadersWithoutManager(t *testing.T) {
+	p := load(t, `name: t
+steps:
+  - rest:
+      url: "http://127.0.0.1:1/"
+      headers:
+        X-Key: "{{ account.custom1.value }}"
+`)
+	_, err := run(t, p, &engine.Runtime{}, `{}`)
+	if !errors.Is(err, accounts.ErrNoManager) || engine.AsError(err).Code != 500 {
+		t.Fatalf("got %#v, want a 500 wrapping accounts.ErrNoManager", err)
 	}
 }
 

@@ -106,7 +106,7 @@ func (s *step) expected(ctx context.Context, x *engine.Exec) (string, error) {
 			switch {
 			case errors.Is(err, accounts.ErrUnknownAccount):
 			case err != nil:
-				return "", engine.NewError(500, "verify-key: reading account %s: %v", value.MustEncodeString(s.cfg.Account), err)
+				return "", engine.NewError(500, "verify-key: reading account %s: %w", value.MustEncodeString(s.cfg.Account), err)
 			default:
 				// One reading of an account's key for verify-key, the jwt
 				// steps and the jwt auth of triggers.

@@ -2,6 +2,7 @@ package verifykey_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -148,4 +149,27 @@ steps:
 	// Output:
 	// k-1 passes
 	// k-2 401 invalid apikey
+}
+
+// TestAccountReadErrorIsMatchable checks that an account that cannot be read
+// (sealed with another master key) fails the step with a 500 that wraps the
+// cause, so that errors.Is finds secret.ErrWrongKey.
+func TestAccountReadErrorIsMatchable(t *testing.T) {
+	st, err := bolt.Open(t.TempDir(), bolt.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	sealer, _ := secret.NewSealer(secret.GenerateKey())
+	if err := accounts.NewManager(st, sealer).Create(context.Background(), &accounts.Account{Name: "partners", Type: "api-key", KeyName: "x-api-key", APIKey: secret.New("k-account")}); err != nil {
+		t.Fatal(err)
+	}
+	other, _ := secret.NewSealer(secret.GenerateKey())
+	rt := &engine.Runtime{}
+	accounts.Install(rt, accounts.NewManager(st, other))
+	p := enginetest.Load(t, "name: test\nsteps:\n  - verify-key: {key: '{{ message.k }}', account: partners}\n")
+	_, err = p.Run(context.Background(), rt, enginetest.Decode(t, `{"k":"k-account"}`), engine.RunOptions{})
+	if !errors.Is(err, secret.ErrWrongKey) || engine.AsError(err).Code != 500 {
+		t.Fatalf("got %#v, want a 500 wrapping secret.ErrWrongKey", err)
+	}
 }

@@ -6,7 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"sync"
-	"unicode/utf8"
 
 	"github.com/expr-lang/expr"
 	"github.com/expr-lang/expr/ast"
@@ -14,6 +13,7 @@ import (
 	"github.com/expr-lang/expr/vm"
 
 	"github.com/nectar-run/nectar/engine/value"
+	ntext "github.com/nectar-run/nectar/internal/text"
 )
 
 // Env is what an expression sees. Message is the current message; Vars,
@@ -195,24 +195,15 @@ func normalize(v any) any {
 // previewValue writes v as JSON, cut short: a string shows once quoted, an
 // object as its JSON text.
 func previewValue(v any) string {
-	const max = 60
-	s := value.MustEncodeString(v)
-	if len(s) > max {
-		cut := max - 3
-		for cut > 0 && !utf8.RuneStart(s[cut]) {
-			cut--
-		}
-		s = s[:cut] + "..."
-	}
-	return s
+	return ntext.Preview(value.MustEncodeString(v), previewMax)
 }
 
+// previewMax is how many bytes of a value or of source text a message quotes.
+const previewMax = 60
+
+// preview quotes s for a message, cut short at a rune boundary.
 func preview(s string) string {
-	const max = 60
-	if len(s) > max {
-		s = s[:max-3] + "..."
-	}
-	return fmt.Sprintf("%q", s)
+	return strconv.Quote(ntext.Preview(s, previewMax))
 }
 
 // patcher rewrites the parsed expression so that it works on the value model:

@@ -1,6 +1,7 @@
 package expression_test
 
 import (
+	"strconv"
 	"strings"
 	"testing"
 
@@ -101,6 +102,24 @@ func TestEvalError(t *testing.T) {
 	}
 }
 
+// TestEvalErrorPreviewCutsAtRuneBoundary checks that a long expression quoted
+// in an error is shortened without splitting a multi-byte character.
+func TestEvalErrorPreviewCutsAtRuneBoundary(t *testing.T) {
+	src := `message.a + "` + strings.Repeat("é", 40) + `"`
+	e, err := expression.Compile(src, expression.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.Eval(&expression.Env{Message: mustDecode(t, `{"a":{}}`)})
+	if err == nil {
+		t.Fatal("no error")
+	}
+	want := strconv.Quote(`message.a + "` + strings.Repeat("é", 23) + "…")
+	if !strings.HasPrefix(err.Error(), "evaluating "+want+":") {
+		t.Fatalf("got %q, want it to start with evaluating %s", err, want)
+	}
+}
+
 func BenchmarkTemplate(b *testing.B) {
 	tpl, err := expression.CompileTemplate("{{ globals.greeting }}, {{ message.name }}!", expression.Options{})
 	if err != nil {
@@ -171,7 +190,7 @@ func TestConditionErrorShowsTheValueOnce(t *testing.T) {
 		{"string", `{"s":"open"}`, `condition gave string "open", expected true or false`},
 		{"number", `{"s":1}`, `condition gave number 1, expected true or false`},
 		{"object", `{"s":{"a":1}}`, `condition gave object {"a":1}, expected true or false`},
-		{"long string is cut", `{"s":"` + strings.Repeat("é", 40) + `"}`, `condition gave string "` + strings.Repeat("é", 28) + `...`},
+		{"long string is cut", `{"s":"` + strings.Repeat("é", 40) + `"}`, `condition gave string "` + strings.Repeat("é", 29) + `…`},
 	}
 	e, err := expression.Compile(`message.s`, expression.Options{})
 	if err != nil {

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"log/slog"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -14,39 +12,8 @@ import (
 	"github.com/nectar-run/nectar/engine/store"
 	"github.com/nectar-run/nectar/engine/store/postgres"
 	"github.com/nectar-run/nectar/engine/store/postgres/pgtest"
+	"github.com/nectar-run/nectar/internal/nettest"
 )
-
-// silentServer accepts connections on loopback and never writes a byte: a
-// PostgreSQL that hangs after accept.
-func silentServer(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return ln.Addr().String()
-}
 
 // TestOpenSilentServer: a server that accepts and never answers used to
 // make Open wait forever, without a log line. Now the default connect
@@ -54,7 +21,7 @@ func silentServer(t *testing.T) string {
 // what happened without the password.
 func TestOpenSilentServer(t *testing.T) {
 	t.Parallel()
-	addr := silentServer(t)
+	addr := nettest.Silent(t)
 	var logs enginetest.Log
 	log := slog.New(slog.NewTextHandler(&logs, nil))
 	// The watchdog only keeps a regression from hanging the suite: it is far
