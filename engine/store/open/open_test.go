@@ -9,6 +9,7 @@ import (
 
 	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/engine/secret"
+	"github.com/nectar-run/nectar/engine/store"
 	"github.com/nectar-run/nectar/engine/store/bolt"
 	"github.com/nectar-run/nectar/engine/store/open"
 	"github.com/nectar-run/nectar/engine/store/postgres/pgtest"
@@ -62,6 +63,22 @@ func TestRedact(t *testing.T) {
 			}
 		})
 	}
+}
+
+// openBolt opens a bbolt store in a new folder, with neither NECTAR_STORE
+// nor NECTAR_MASTER_KEY set; it is closed when the test ends.
+func openBolt(t *testing.T) (string, store.Store) {
+	t.Helper()
+	t.Setenv(open.EnvStore, "")
+	t.Setenv(secret.EnvKey, "")
+	os.Unsetenv(secret.EnvKey)
+	dir := t.TempDir()
+	st, _, err := open.Open(t.Context(), dir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	return dir, st
 }
 
 func TestOpenBoltAndCheckKey(t *testing.T) {
@@ -261,15 +278,7 @@ func readKeyFile(t *testing.T, path string) []byte {
 // holds no sealed value gets a new key file when the old one is gone
 // (nothing is lost), and the new key becomes the store's.
 func TestSealerNewKeyForEmptyStore(t *testing.T) {
-	t.Setenv(open.EnvStore, "")
-	t.Setenv(secret.EnvKey, "")
-	os.Unsetenv(secret.EnvKey)
-	dir := t.TempDir()
-	st, _, err := open.Open(t.Context(), dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	dir, st := openBolt(t)
 	first, _, err := open.Sealer(t.Context(), st, open.Bolt, dir, accounts.SealedBuckets...)
 	if err != nil {
 		t.Fatal(err)
@@ -292,15 +301,7 @@ func TestSealerNewKeyForEmptyStore(t *testing.T) {
 // stopped before replacing master.key is refused with a pointer to
 // master.key.next, which holds the key the store expects.
 func TestSealerPointsAtPendingKey(t *testing.T) {
-	t.Setenv(open.EnvStore, "")
-	t.Setenv(secret.EnvKey, "")
-	os.Unsetenv(secret.EnvKey)
-	dir := t.TempDir()
-	st, _, err := open.Open(t.Context(), dir, "")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	dir, st := openBolt(t)
 	nextKey := secret.GenerateKey()
 	next, _ := secret.NewSealer(nextKey)
 	if err := accounts.NewManager(st, next).Put(t.Context(), &accounts.Account{Name: "crm", Type: "bearer", Token: secret.New("t")}); err != nil {
@@ -310,7 +311,7 @@ func TestSealerPointsAtPendingKey(t *testing.T) {
 	secret.SaveKey(dir, secret.GenerateKey()) // the old key, still in place
 	pending := filepath.Join(dir, secret.KeyFile+".next")
 	os.WriteFile(pending, []byte(secret.EncodeKey(nextKey)+"\n"), 0o600)
-	_, _, err = open.Sealer(t.Context(), st, open.Bolt, dir, accounts.SealedBuckets...)
+	_, _, err := open.Sealer(t.Context(), st, open.Bolt, dir, accounts.SealedBuckets...)
 	if !errors.Is(err, secret.ErrWrongKey) || !strings.Contains(err.Error(), pending) || !strings.Contains(err.Error(), "rename it to master.key") {
 		t.Fatalf("Sealer: %v", err)
 	}
