@@ -147,20 +147,7 @@ steps:
 		t.Fatalf("delete: %s", out)
 	}
 
-	db, err := os.ReadFile(filepath.Join(data, bolt.FileName))
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, s := range append(fake.IssuedSecrets(), accountstest.ClientSecret) {
-		if bytes.Contains(db, []byte(s)) {
-			t.Errorf("the bbolt file holds %q in clear", s)
-		}
-		for _, o := range outputs {
-			if strings.Contains(o, s) {
-				t.Errorf("output shows %q:\n%s", s, o)
-			}
-		}
-	}
+	noSecretIn(t, data, outputs, append(fake.IssuedSecrets(), accountstest.ClientSecret)...)
 }
 
 func TestAccountsImport(t *testing.T) {
@@ -259,6 +246,26 @@ func TestAccountsListingMasksAndFlagsUnreadable(t *testing.T) {
 	outputs = append(outputs, api)
 	for _, o := range outputs {
 		for _, s := range []string{"aud-secret-1", "hdr-secret-2", accountstest.ClientSecret} {
+			if strings.Contains(o, s) {
+				t.Errorf("output shows %q:\n%s", s, o)
+			}
+		}
+	}
+}
+
+// noSecretIn fails t when the bbolt file of the data directory or one of
+// the outputs holds one of the secrets in clear.
+func noSecretIn(t *testing.T, dataDir string, outputs []string, secrets ...string) {
+	t.Helper()
+	db, err := os.ReadFile(filepath.Join(dataDir, bolt.FileName))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range secrets {
+		if bytes.Contains(db, []byte(s)) {
+			t.Errorf("the bbolt file holds %q in clear", s)
+		}
+		for _, o := range outputs {
 			if strings.Contains(o, s) {
 				t.Errorf("output shows %q:\n%s", s, o)
 			}
