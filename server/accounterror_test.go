@@ -7,18 +7,12 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"net/url"
-	"os"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/nectar-run/nectar/accounts"
-	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/secret"
-	"github.com/nectar-run/nectar/engine/store/bolt"
-	"github.com/nectar-run/nectar/history"
 	"github.com/nectar-run/nectar/server"
 )
 
@@ -38,59 +32,32 @@ func TestAccountFailureAnswersGenerically(t *testing.T) {
 	}))
 	defer upstream.Close()
 	const accountName = "partner-erp-prod"
-	dir := t.TempDir()
-	os.WriteFile(filepath.Join(dir, "orders.yaml"), []byte(`name: orders
+	e := start(t, map[string]string{"orders.yaml": `name: orders
 trigger:
   http: {path: /orders, methods: [POST]}
 steps:
-  - rest: {url: "`+upstream.URL+`/orders", method: POST, account: `+accountName+`}
-`), 0o600)
-	st, err := bolt.Open(t.TempDir(), bolt.WithNoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	sealer, err := secret.NewSealer(secret.GenerateKey())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	am := accounts.NewManager(st, sealer, accounts.WithLogger(quietLogger()))
-	if err := am.Put(ctx, &accounts.Account{Name: accountName, Type: accounts.TypeClientCredentials,
-		TokenURL: tokenSrv.URL + "/oauth/token", ClientID: "nectar", ClientSecret: secret.New("client-secret-value-123"),
-		AllowedHosts: []string{"127.0.0.1"}}); err != nil {
-		t.Fatal(err)
-	}
-	rt := &engine.Runtime{}
-	accounts.Install(rt, am)
-	cm, err := consumers.New(ctx, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv, err := server.New(ctx, server.Options{Dir: dir, Runtime: rt, Store: st, Consumers: cm, AdminKey: "admin-key", Logger: quietLogger()})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	hs := httptest.NewServer(srv.Handler())
-	defer hs.Close()
-	defer func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		_ = srv.Shutdown(ctx)
-	}()
+  - rest: {url: "` + upstream.URL + `/orders", method: POST, account: ` + accountName + `}
+`}, func(o *server.Options) {
+		sealer, err := secret.NewSealer(secret.GenerateKey())
+		if err != nil {
+			t.Fatal(err)
+		}
+		am := accounts.NewManager(o.Store, sealer, accounts.WithLogger(quietLogger()))
+		if err := am.Put(context.Background(), &accounts.Account{Name: accountName, Type: accounts.TypeClientCredentials,
+			TokenURL: tokenSrv.URL + "/oauth/token", ClientID: "nectar", ClientSecret: secret.New("client-secret-value-123"),
+			AllowedHosts: []string{"127.0.0.1"}}); err != nil {
+			t.Fatal(err)
+		}
+		o.Runtime = &engine.Runtime{}
+		accounts.Install(o.Runtime, am)
+	})
 
-	resp, err := hs.Client().Post(hs.URL+"/orders", "application/json", strings.NewReader(`{"id":1}`))
-	if err != nil {
-		t.Fatal(err)
-	}
+	code, hdr, raw := e.do(t, "POST", "/orders", `{"id":1}`, map[string]string{"Content-Type": "application/json"})
 	var body map[string]any
-	raw := new(strings.Builder)
-	json.NewDecoder(teeReader(resp.Body, raw)).Decode(&body)
-	resp.Body.Close()
-	id := resp.Header.Get("X-Execution-Id")
-	if resp.StatusCode != http.StatusBadGateway {
-		t.Errorf("status %d, want 502: %s", resp.StatusCode, raw)
+	json.Unmarshal([]byte(raw), &body)
+	id := hdr.Get("X-Execution-Id")
+	if code != http.StatusBadGateway {
+		t.Errorf("status %d, want 502: %s", code, raw)
 	}
 	if want := "an account used by this pipeline failed; see execution " + id; body["error"] != want {
 		t.Errorf("error %q, want %q", body["error"], want)
@@ -101,35 +68,15 @@ steps:
 	u, _ := url.Parse(tokenSrv.URL)
 	host, port, _ := net.SplitHostPort(u.Host)
 	for _, leak := range []string{tokenSrv.URL, u.Host, host, ":" + port, "/oauth/token", accountName, "token endpoint", "exploded"} {
-		if strings.Contains(raw.String(), leak) {
+		if strings.Contains(raw, leak) {
 			t.Errorf("the caller's answer shows %q: %s", leak, raw)
 		}
 	}
 	// The record keeps the detail.
-	if err := srv.History().Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	rec, err := history.Get(ctx, st, id)
-	if err != nil {
-		t.Fatal(err)
-	}
-	b, _ := json.Marshal(rec)
+	b, _ := json.Marshal(e.record(t, hdr))
 	for _, want := range []string{accountName, "token endpoint answered 500"} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("the execution record lacks %q: %s", want, b)
 		}
 	}
 }
-
-type tee struct {
-	r interface{ Read([]byte) (int, error) }
-	w *strings.Builder
-}
-
-func (t tee) Read(p []byte) (int, error) {
-	n, err := t.r.Read(p)
-	t.w.Write(p[:n])
-	return n, err
-}
-
-func teeReader(r interface{ Read([]byte) (int, error) }, w *strings.Builder) tee { return tee{r, w} }
