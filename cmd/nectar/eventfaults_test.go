@@ -75,9 +75,7 @@ func TestFrozenReplicaRedeliversSameEventID(t *testing.T) {
 	consumers := map[string]*serveProc{"c1": c.start("c1", subDir, "--event-lease", "2s"), "c2": c.start("c2", subDir, "--event-lease", "2s")}
 	st := c.openStore()
 
-	if code, body := post(t, pub.base+"/orders", "application/json", `{"id":"o1"}`); code != 200 {
-		t.Fatalf("publish: %d %s", code, body)
-	}
+	publish(t, pub.base, `{"id":"o1"}`)
 	var frozen string
 	select {
 	case frozen = <-first:

@@ -516,6 +516,15 @@ steps:
       document: {id: "{{ message.id }}", replica: "{{ globals.replica }}"}
 `
 
+// publish posts an order to the publish pipeline served at base, which
+// publishes it as an event.
+func publish(t *testing.T, base, order string) {
+	t.Helper()
+	if code, body := post(t, base+"/orders", "application/json", order); code != 200 {
+		t.Fatalf("publish: %d %s", code, body)
+	}
+}
+
 // TestReplicasEvents: events published on one replica are consumed on the
 // others, each at least once (a redelivery finds its document already
 // inserted); when the replica running an event dies, another one runs it
@@ -560,15 +569,11 @@ func TestReplicasEvents(t *testing.T) {
 
 	const n = 30
 	for i := range n {
-		if code, body := post(t, pub.base+"/orders", "application/json", fmt.Sprintf(`{"id":"o%d"}`, i)); code != 200 {
-			t.Fatalf("publish: %d %s", code, body)
-		}
+		publish(t, pub.base, fmt.Sprintf(`{"id":"o%d"}`, i))
 	}
 	eventually(t, "every event consumed", func() bool { return len(documents(t, st, "consumed")) == n })
 
-	if code, body := post(t, pub.base+"/orders", "application/json", `{"id":"stuck"}`); code != 200 {
-		t.Fatalf("publish: %d %s", code, body)
-	}
+	publish(t, pub.base, `{"id":"stuck"}`)
 	var victim string
 	select {
 	case victim = <-stuckSeen:
