@@ -9,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nectar-run/nectar/engine/secret"
+	"github.com/nectar-run/nectar/secret"
 )
 
 // The account types.

@@ -12,7 +12,7 @@ import (
 
 	"github.com/golang-jwt/jwt/v5"
 
-	"github.com/nectar-run/nectar/engine/secret"
+	"github.com/nectar-run/nectar/secret"
 )
 
 // serviceAccount is the part of a Google service-account JSON key Nectar

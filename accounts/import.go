@@ -13,8 +13,8 @@ import (
 
 	"gopkg.in/yaml.v3"
 
-	"github.com/nectar-run/nectar/engine/secret"
-	"github.com/nectar-run/nectar/engine/store"
+	"github.com/nectar-run/nectar/secret"
+	"github.com/nectar-run/nectar/store"
 )
 
 // File is the shape of an accounts file for `nectar accounts import`:

@@ -16,8 +16,8 @@ import (
 	"golang.org/x/time/rate"
 
 	"github.com/nectar-run/nectar/engine"
-	"github.com/nectar-run/nectar/engine/secret"
-	"github.com/nectar-run/nectar/engine/store"
+	"github.com/nectar-run/nectar/secret"
+	"github.com/nectar-run/nectar/store"
 )
 
 const (

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/nectar-run/nectar/accounts"
-	"github.com/nectar-run/nectar/engine/secret"
+	"github.com/nectar-run/nectar/secret"
 )
 
 // sniffListener hands its Accept the connections that start a TLS

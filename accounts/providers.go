@@ -12,7 +12,7 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/nectar-run/nectar/engine/store"
+	"github.com/nectar-run/nectar/store"
 )
 
 // Provider is an OAuth2 authorization server that oauth2 accounts log in

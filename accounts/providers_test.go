@@ -16,7 +16,7 @@ import (
 
 	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/accounts/accountstest"
-	"github.com/nectar-run/nectar/engine/secret"
+	"github.com/nectar-run/nectar/secret"
 )
 
 // consentURL starts Authorize and returns the consent URL it prints,

@@ -16,8 +16,8 @@ import (
 	"strings"
 	"time"
 
-	"github.com/nectar-run/nectar/engine/store"
 	"github.com/nectar-run/nectar/internal/text"
+	"github.com/nectar-run/nectar/store"
 )
 
 // Token is an account's OAuth token as stored (sealed) in the bucket

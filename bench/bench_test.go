@@ -14,8 +14,8 @@ import (
 
 	"github.com/nectar-run/nectar/bench/baseline"
 	_ "github.com/nectar-run/nectar/connectors/all"
-	"github.com/nectar-run/nectar/engine/store/bolt"
 	"github.com/nectar-run/nectar/server"
+	"github.com/nectar-run/nectar/store/bolt"
 )
 
 func record(b *testing.B) []byte {

@@ -38,7 +38,7 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/nectar-run/nectar/engine/store"
+	"github.com/nectar-run/nectar/store"
 )
 
 // Bucket is the store bucket holding consumers, one JSON record per name.

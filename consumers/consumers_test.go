@@ -8,7 +8,7 @@ import (
 	"time"
 
 	"github.com/nectar-run/nectar/consumers"
-	"github.com/nectar-run/nectar/engine/store/bolt"
+	"github.com/nectar-run/nectar/store/bolt"
 )
 
 func TestKeysAreHashedAndAuthenticate(t *testing.T) {

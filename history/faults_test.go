@@ -12,10 +12,10 @@ import (
 	"time"
 
 	"github.com/nectar-run/nectar/engine/enginetest"
-	"github.com/nectar-run/nectar/engine/store"
-	"github.com/nectar-run/nectar/engine/store/postgres"
-	"github.com/nectar-run/nectar/engine/store/postgres/pgtest"
 	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/store"
+	"github.com/nectar-run/nectar/store/postgres"
+	"github.com/nectar-run/nectar/store/postgres/pgtest"
 )
 
 // Fault tests record into a PostgreSQL cluster of their own, which they

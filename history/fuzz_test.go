@@ -9,9 +9,9 @@ import (
 	"github.com/klauspost/compress/s2"
 
 	"github.com/nectar-run/nectar/engine"
-	"github.com/nectar-run/nectar/engine/store"
-	"github.com/nectar-run/nectar/engine/store/bolt"
 	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/store"
+	"github.com/nectar-run/nectar/store/bolt"
 )
 
 // FuzzDecodeSegment feeds arbitrary stored values to what reads the history

@@ -62,8 +62,8 @@ import (
 	"github.com/klauspost/compress/s2"
 
 	"github.com/nectar-run/nectar/engine"
-	"github.com/nectar-run/nectar/engine/store"
 	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/store"
 )
 
 // Bucket is the store bucket of execution records.

@@ -11,10 +11,10 @@ import (
 	"time"
 
 	"github.com/nectar-run/nectar/engine"
-	"github.com/nectar-run/nectar/engine/store"
-	"github.com/nectar-run/nectar/engine/store/bolt"
 	"github.com/nectar-run/nectar/engine/value"
 	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/store"
+	"github.com/nectar-run/nectar/store/bolt"
 )
 
 // TestSnapshotsFromRawText checks that the JSON text of a request is kept as

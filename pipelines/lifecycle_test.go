@@ -14,9 +14,9 @@ import (
 
 	gojwt "github.com/golang-jwt/jwt/v5"
 
-	"github.com/nectar-run/nectar/engine/store/bolt"
 	"github.com/nectar-run/nectar/history"
 	"github.com/nectar-run/nectar/pipelines"
+	"github.com/nectar-run/nectar/store/bolt"
 )
 
 // TestLifecycle walks the reference's whole flow over HTTP: create → token

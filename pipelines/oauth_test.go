@@ -13,8 +13,8 @@ import (
 
 	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/engine"
-	"github.com/nectar-run/nectar/engine/secret"
 	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/secret"
 )
 
 // TestClientCredentialsLibrary: golang.org/x/oauth2/clientcredentials gets

@@ -15,8 +15,8 @@ import (
 
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
-	"github.com/nectar-run/nectar/engine/store"
 	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/store"
 	"github.com/nectar-run/nectar/triggers"
 )
 

@@ -6,11 +6,11 @@ import (
 	"time"
 
 	"github.com/nectar-run/nectar/engine"
-	"github.com/nectar-run/nectar/engine/store"
 	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/events"
 	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/store"
 	"github.com/nectar-run/nectar/triggers"
-	"github.com/nectar-run/nectar/triggers/events"
 )
 
 // runBackground runs a schedule- or event-triggered execution and records it.

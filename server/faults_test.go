@@ -24,13 +24,13 @@ import (
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/enginetest"
-	"github.com/nectar-run/nectar/engine/store"
-	"github.com/nectar-run/nectar/engine/store/bolt"
-	"github.com/nectar-run/nectar/engine/store/postgres"
-	"github.com/nectar-run/nectar/engine/store/postgres/pgtest"
 	"github.com/nectar-run/nectar/history"
 	"github.com/nectar-run/nectar/pipelines"
 	"github.com/nectar-run/nectar/server"
+	"github.com/nectar-run/nectar/store"
+	"github.com/nectar-run/nectar/store/bolt"
+	"github.com/nectar-run/nectar/store/postgres"
+	"github.com/nectar-run/nectar/store/postgres/pgtest"
 )
 
 // Fault tests run the server on a PostgreSQL cluster of their own, which

@@ -16,10 +16,10 @@ import (
 	_ "github.com/nectar-run/nectar/connectors/all"
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
-	"github.com/nectar-run/nectar/engine/store/bolt"
 	"github.com/nectar-run/nectar/engine/value"
 	"github.com/nectar-run/nectar/history"
 	"github.com/nectar-run/nectar/server"
+	"github.com/nectar-run/nectar/store/bolt"
 )
 
 // Test connectors: one that panics, one that waits for its context, one

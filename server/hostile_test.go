@@ -6,7 +6,7 @@ import (
 	"encoding/json"
 	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/engine"
-	"github.com/nectar-run/nectar/engine/secret"
+	"github.com/nectar-run/nectar/secret"
 	"io"
 	"log/slog"
 	"net"

@@ -25,9 +25,9 @@ import (
 	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
-	"github.com/nectar-run/nectar/engine/store"
 	"github.com/nectar-run/nectar/engine/value"
 	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/store"
 	"github.com/nectar-run/nectar/triggers"
 )
 

@@ -14,8 +14,8 @@ import (
 	nectarjwt "github.com/nectar-run/nectar/connectors/jwt"
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
-	"github.com/nectar-run/nectar/engine/secret"
 	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/secret"
 	"github.com/nectar-run/nectar/server"
 )
 

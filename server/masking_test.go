@@ -23,12 +23,12 @@ import (
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/enginetest"
-	"github.com/nectar-run/nectar/engine/secret"
-	"github.com/nectar-run/nectar/engine/store"
-	"github.com/nectar-run/nectar/engine/store/bolt"
 	"github.com/nectar-run/nectar/history"
 	"github.com/nectar-run/nectar/pipelines"
+	"github.com/nectar-run/nectar/secret"
 	"github.com/nectar-run/nectar/server"
+	"github.com/nectar-run/nectar/store"
+	"github.com/nectar-run/nectar/store/bolt"
 )
 
 func randomSecret(t *testing.T) string {

@@ -66,10 +66,10 @@ import (
 	"github.com/nectar-run/nectar/connectors/jwt"
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
-	"github.com/nectar-run/nectar/engine/store"
+	"github.com/nectar-run/nectar/events"
 	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/store"
 	"github.com/nectar-run/nectar/triggers"
-	"github.com/nectar-run/nectar/triggers/events"
 )
 
 // Options configure a Server.

@@ -16,10 +16,10 @@ import (
 	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/connectors/objectstore"
 	"github.com/nectar-run/nectar/engine"
-	"github.com/nectar-run/nectar/engine/secret"
-	"github.com/nectar-run/nectar/engine/store"
 	"github.com/nectar-run/nectar/pipelines"
+	"github.com/nectar-run/nectar/secret"
 	"github.com/nectar-run/nectar/server"
+	"github.com/nectar-run/nectar/store"
 )
 
 // shortTimeout returns a shipped pipeline with its trigger's timeout set

@@ -2,7 +2,7 @@
 // schedule and event — so that the loader validates a pipeline's trigger block
 // (`nectar validate`, `nectar schema`) without starting anything. Serving them
 // is the job of package server (`nectar serve`); the event connector and the
-// event trigger meet on the bus of package triggers/events.
+// event trigger meet on the bus of package events.
 //
 // A pipeline has at most one trigger:
 //

@@ -26,7 +26,7 @@ import (
 
 	gojwt "github.com/golang-jwt/jwt/v5"
 
-	"github.com/nectar-run/nectar/engine/store"
+	"github.com/nectar-run/nectar/store"
 )
 
 // ClientsBucket is where the credential provider keeps clients (the

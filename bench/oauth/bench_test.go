@@ -19,10 +19,10 @@ import (
 	"github.com/nectar-run/nectar/connectors/objectstore"
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
-	"github.com/nectar-run/nectar/engine/secret"
-	"github.com/nectar-run/nectar/engine/store/bolt"
 	"github.com/nectar-run/nectar/pipelines"
+	"github.com/nectar-run/nectar/secret"
 	"github.com/nectar-run/nectar/server"
+	"github.com/nectar-run/nectar/store/bolt"
 )
 
 const (

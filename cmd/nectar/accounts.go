@@ -4,7 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/nectar-run/nectar/engine/store/open"
+	"github.com/nectar-run/nectar/store/open"
 	"io"
 	"net/url"
 	"os"
@@ -18,8 +18,8 @@ import (
 
 	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/engine"
-	"github.com/nectar-run/nectar/engine/secret"
-	"github.com/nectar-run/nectar/engine/store/bolt"
+	"github.com/nectar-run/nectar/secret"
+	"github.com/nectar-run/nectar/store/bolt"
 )
 
 func init() {

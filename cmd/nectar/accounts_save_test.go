@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	"github.com/nectar-run/nectar/accounts/accountstest"
-	"github.com/nectar-run/nectar/engine/secret"
+	"github.com/nectar-run/nectar/secret"
 )
 
 // TestAccountsSaveTestsFirst: accounts create and import test an account

@@ -14,7 +14,7 @@ import (
 	"time"
 
 	"github.com/nectar-run/nectar/accounts"
-	"github.com/nectar-run/nectar/engine/secret"
+	"github.com/nectar-run/nectar/secret"
 	"github.com/nectar-run/nectar/server"
 )
 

@@ -15,7 +15,7 @@ import (
 	"time"
 
 	"github.com/nectar-run/nectar/accounts/accountstest"
-	"github.com/nectar-run/nectar/engine/secret"
+	"github.com/nectar-run/nectar/secret"
 )
 
 // servedBinary builds the nectar binary (the build cache makes it quick

@@ -18,7 +18,7 @@ import (
 
 	gojwt "github.com/golang-jwt/jwt/v5"
 
-	"github.com/nectar-run/nectar/engine/secret"
+	"github.com/nectar-run/nectar/secret"
 )
 
 // jwtAuthPipelines are served by TestServeJWTAuth: an auth: jwt trigger per

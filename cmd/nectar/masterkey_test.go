@@ -11,8 +11,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nectar-run/nectar/engine/secret"
-	"github.com/nectar-run/nectar/engine/store/bolt"
+	"github.com/nectar-run/nectar/secret"
+	"github.com/nectar-run/nectar/store/bolt"
 )
 
 // keyID is the id nectar prints for key.

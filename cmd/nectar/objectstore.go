@@ -5,7 +5,7 @@ import (
 
 	"github.com/nectar-run/nectar/connectors/objectstore"
 	"github.com/nectar-run/nectar/engine"
-	"github.com/nectar-run/nectar/engine/store"
+	"github.com/nectar-run/nectar/store"
 )
 
 func init() {

@@ -21,11 +21,11 @@ import (
 
 	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/accounts/accountstest"
-	"github.com/nectar-run/nectar/engine/secret"
-	"github.com/nectar-run/nectar/engine/store"
-	"github.com/nectar-run/nectar/engine/store/open"
-	"github.com/nectar-run/nectar/engine/store/postgres"
-	"github.com/nectar-run/nectar/engine/store/postgres/pgtest"
+	"github.com/nectar-run/nectar/secret"
+	"github.com/nectar-run/nectar/store"
+	"github.com/nectar-run/nectar/store/open"
+	"github.com/nectar-run/nectar/store/postgres"
+	"github.com/nectar-run/nectar/store/postgres/pgtest"
 )
 
 // The tests of this file run several `nectar serve` processes on one

@@ -24,10 +24,10 @@ import (
 	"github.com/nectar-run/nectar/connectors/objectstore"
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
-	"github.com/nectar-run/nectar/engine/store/open"
+	"github.com/nectar-run/nectar/events"
 	"github.com/nectar-run/nectar/history"
 	"github.com/nectar-run/nectar/server"
-	"github.com/nectar-run/nectar/triggers/events"
+	"github.com/nectar-run/nectar/store/open"
 )
 
 // shippedPipelines holds the pipelines that ship with Nectar (package

@@ -12,10 +12,10 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nectar-run/nectar/accounts"
-	"github.com/nectar-run/nectar/engine/secret"
-	"github.com/nectar-run/nectar/engine/store"
-	"github.com/nectar-run/nectar/engine/store/bolt"
-	"github.com/nectar-run/nectar/engine/store/open"
+	"github.com/nectar-run/nectar/secret"
+	"github.com/nectar-run/nectar/store"
+	"github.com/nectar-run/nectar/store/bolt"
+	"github.com/nectar-run/nectar/store/open"
 )
 
 // opened is what a process opened from --data-dir: the store and the sealer,

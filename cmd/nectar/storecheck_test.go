@@ -10,8 +10,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nectar-run/nectar/engine/secret"
-	"github.com/nectar-run/nectar/engine/store/bolt"
+	"github.com/nectar-run/nectar/secret"
+	"github.com/nectar-run/nectar/store/bolt"
 )
 
 // damageStore writes a bbolt store with some records in dataDir, then

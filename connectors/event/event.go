@@ -12,8 +12,8 @@ import (
 	"time"
 
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/events"
 	"github.com/nectar-run/nectar/triggers"
-	"github.com/nectar-run/nectar/triggers/events"
 )
 
 func init() {

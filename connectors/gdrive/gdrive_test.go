@@ -18,9 +18,9 @@ import (
 	"github.com/nectar-run/nectar/connectors/files"
 	"github.com/nectar-run/nectar/connectors/files/filestest"
 	"github.com/nectar-run/nectar/engine"
-	"github.com/nectar-run/nectar/engine/secret"
 	"github.com/nectar-run/nectar/engine/value"
 	"github.com/nectar-run/nectar/internal/nettest"
+	"github.com/nectar-run/nectar/secret"
 )
 
 func init() { filestest.RegisterReadStep("test-gdrive-read") }

@@ -6,7 +6,7 @@ import (
 	"strings"
 
 	"github.com/nectar-run/nectar/accounts"
-	"github.com/nectar-run/nectar/engine/secret"
+	"github.com/nectar-run/nectar/secret"
 )
 
 // AccountMaterial reads the key an account holds. It is the one place that

@@ -32,8 +32,8 @@ import (
 	_ "github.com/nectar-run/nectar/connectors/set"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/enginetest"
-	"github.com/nectar-run/nectar/engine/secret"
 	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/secret"
 )
 
 // hmacSecret is 64 bytes: enough for HS512.

@@ -25,7 +25,7 @@ import (
 	gojwt "github.com/golang-jwt/jwt/v5"
 
 	"github.com/nectar-run/nectar/engine"
-	"github.com/nectar-run/nectar/engine/secret"
+	"github.com/nectar-run/nectar/secret"
 )
 
 // KeyMaterial is the key material of one account, as the account stores it.

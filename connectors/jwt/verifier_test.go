@@ -14,7 +14,7 @@ import (
 	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/connectors/jwt"
 	"github.com/nectar-run/nectar/engine"
-	"github.com/nectar-run/nectar/engine/secret"
+	"github.com/nectar-run/nectar/secret"
 )
 
 // TestVerifierPinsAlgorithmToKey sends the Verifier of auth: jwt triggers

@@ -22,9 +22,9 @@ import (
 	"time"
 
 	"github.com/nectar-run/nectar/engine"
-	"github.com/nectar-run/nectar/engine/store"
 	"github.com/nectar-run/nectar/engine/value"
 	"github.com/nectar-run/nectar/internal/text"
+	"github.com/nectar-run/nectar/store"
 )
 
 func init() {

@@ -17,8 +17,8 @@ import (
 	_ "github.com/nectar-run/nectar/connectors/all"
 	"github.com/nectar-run/nectar/connectors/files/filestest"
 	"github.com/nectar-run/nectar/engine"
-	"github.com/nectar-run/nectar/engine/secret"
 	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/secret"
 )
 
 func init() { filestest.RegisterReadStep("test-onedrive-read") }

@@ -24,9 +24,9 @@ import (
 	"github.com/nectar-run/nectar/accounts/accountstest"
 	_ "github.com/nectar-run/nectar/connectors/all"
 	"github.com/nectar-run/nectar/engine"
-	"github.com/nectar-run/nectar/engine/secret"
-	"github.com/nectar-run/nectar/engine/store/bolt"
 	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/secret"
+	"github.com/nectar-run/nectar/store/bolt"
 )
 
 // runtime returns a runtime with an accounts manager over a bbolt store in

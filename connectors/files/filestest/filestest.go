@@ -22,9 +22,9 @@ import (
 
 	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/engine"
-	"github.com/nectar-run/nectar/engine/secret"
-	"github.com/nectar-run/nectar/engine/store/bolt"
 	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/secret"
+	"github.com/nectar-run/nectar/store/bolt"
 )
 
 // Token is the bearer token of the account an Env holds.

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"github.com/nectar-run/nectar/bench/oauth"
-	"github.com/nectar-run/nectar/engine/store/bolt"
+	"github.com/nectar-run/nectar/store/bolt"
 )
 
 func main() {

@@ -35,10 +35,10 @@ import (
 	"sort"
 	"strings"
 
-	"github.com/nectar-run/nectar/engine/secret"
-	"github.com/nectar-run/nectar/engine/store"
-	"github.com/nectar-run/nectar/engine/store/bolt"
-	"github.com/nectar-run/nectar/engine/store/postgres"
+	"github.com/nectar-run/nectar/secret"
+	"github.com/nectar-run/nectar/store"
+	"github.com/nectar-run/nectar/store/bolt"
+	"github.com/nectar-run/nectar/store/postgres"
 )
 
 // EnvStore is the environment variable read when no --store is given.

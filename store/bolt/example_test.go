@@ -8,8 +8,8 @@ import (
 	"strconv"
 	"time"
 
-	"github.com/nectar-run/nectar/engine/store"
-	"github.com/nectar-run/nectar/engine/store/bolt"
+	"github.com/nectar-run/nectar/store"
+	"github.com/nectar-run/nectar/store/bolt"
 )
 
 // ExampleStore_Update counts runs with an atomic read-modify-write.

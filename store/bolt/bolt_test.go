@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nectar-run/nectar/engine/store"
-	"github.com/nectar-run/nectar/engine/store/bolt"
-	"github.com/nectar-run/nectar/engine/store/storetest"
+	"github.com/nectar-run/nectar/store"
+	"github.com/nectar-run/nectar/store/bolt"
+	"github.com/nectar-run/nectar/store/storetest"
 )
 
 func TestStore(t *testing.T) {

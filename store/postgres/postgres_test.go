@@ -8,10 +8,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nectar-run/nectar/engine/store"
-	"github.com/nectar-run/nectar/engine/store/postgres"
-	"github.com/nectar-run/nectar/engine/store/postgres/pgtest"
-	"github.com/nectar-run/nectar/engine/store/storetest"
+	"github.com/nectar-run/nectar/store"
+	"github.com/nectar-run/nectar/store/postgres"
+	"github.com/nectar-run/nectar/store/postgres/pgtest"
+	"github.com/nectar-run/nectar/store/storetest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }

@@ -12,7 +12,7 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/nectar-run/nectar/engine/secret"
+	"github.com/nectar-run/nectar/secret"
 )
 
 func TestParseKey(t *testing.T) {

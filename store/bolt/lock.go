@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/nectar-run/nectar/engine/store"
+	"github.com/nectar-run/nectar/store"
 )
 
 // lease is a held lock. freed is closed when it is released or replaced

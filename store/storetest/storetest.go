@@ -30,7 +30,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nectar-run/nectar/engine/store"
+	"github.com/nectar-run/nectar/store"
 )
 
 // Run runs the whole suite as subtests of t. open must return a new, empty

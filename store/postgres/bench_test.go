@@ -7,8 +7,8 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nectar-run/nectar/engine/store"
-	"github.com/nectar-run/nectar/engine/store/postgres/pgtest"
+	"github.com/nectar-run/nectar/store"
+	"github.com/nectar-run/nectar/store/postgres/pgtest"
 )
 
 // record is the size of a small execution record or token.

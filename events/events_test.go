@@ -5,7 +5,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nectar-run/nectar/triggers/events"
+	"github.com/nectar-run/nectar/events"
 )
 
 func TestFanOutAndBackPressure(t *testing.T) {

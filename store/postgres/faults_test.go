@@ -9,10 +9,10 @@ import (
 	"time"
 
 	"github.com/nectar-run/nectar/engine/enginetest"
-	"github.com/nectar-run/nectar/engine/store"
-	"github.com/nectar-run/nectar/engine/store/postgres"
-	"github.com/nectar-run/nectar/engine/store/postgres/pgtest"
 	"github.com/nectar-run/nectar/internal/nettest"
+	"github.com/nectar-run/nectar/store"
+	"github.com/nectar-run/nectar/store/postgres"
+	"github.com/nectar-run/nectar/store/postgres/pgtest"
 )
 
 // TestOpenSilentServer: a server that accepts and never answers used to

@@ -8,7 +8,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nectar-run/nectar/engine/store/bolt"
+	"github.com/nectar-run/nectar/store/bolt"
 )
 
 // TestHostileOpenRefusesDamagedNewestMeta (hostile probe): docs/security.md

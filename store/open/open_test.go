@@ -8,11 +8,11 @@ import (
 	"testing"
 
 	"github.com/nectar-run/nectar/accounts"
-	"github.com/nectar-run/nectar/engine/secret"
-	"github.com/nectar-run/nectar/engine/store"
-	"github.com/nectar-run/nectar/engine/store/bolt"
-	"github.com/nectar-run/nectar/engine/store/open"
-	"github.com/nectar-run/nectar/engine/store/postgres/pgtest"
+	"github.com/nectar-run/nectar/secret"
+	"github.com/nectar-run/nectar/store"
+	"github.com/nectar-run/nectar/store/bolt"
+	"github.com/nectar-run/nectar/store/open"
+	"github.com/nectar-run/nectar/store/postgres/pgtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }

@@ -9,8 +9,8 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nectar-run/nectar/engine/store"
-	"github.com/nectar-run/nectar/engine/store/bolt"
+	"github.com/nectar-run/nectar/store"
+	"github.com/nectar-run/nectar/store/bolt"
 )
 
 // bbolt's file layout: pages of 4096 bytes (the OS page size here); pages 0

@@ -9,9 +9,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nectar-run/nectar/engine/store/postgres/pgtest"
 	"github.com/nectar-run/nectar/engine/value"
-	"github.com/nectar-run/nectar/triggers/events"
+	"github.com/nectar-run/nectar/events"
+	"github.com/nectar-run/nectar/store/postgres/pgtest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }

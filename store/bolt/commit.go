@@ -8,7 +8,7 @@ import (
 
 	bbolt "go.etcd.io/bbolt"
 
-	"github.com/nectar-run/nectar/engine/store"
+	"github.com/nectar-run/nectar/store"
 )
 
 // committer groups concurrent writes into shared transactions. The first

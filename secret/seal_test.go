@@ -6,7 +6,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/nectar-run/nectar/engine/secret"
+	"github.com/nectar-run/nectar/secret"
 )
 
 func mustSealer(t testing.TB, key []byte) *secret.Sealer {
