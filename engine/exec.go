@@ -24,7 +24,7 @@ type Pipeline struct {
 	Description     string
 	File            string
 	Globals         *value.Object
-	Trigger         *Trigger
+	Trigger         *TriggerBlock
 	SensitiveFields []string
 	Timeout         time.Duration
 	steps           Steps

@@ -4,9 +4,7 @@ import (
 	"context"
 	"fmt"
 	"reflect"
-	"runtime"
 	"sort"
-	"strings"
 	"sync"
 
 	"gopkg.in/yaml.v3"
@@ -54,18 +52,7 @@ func (c Connector[C]) configType() reflect.Type { return reflect.TypeFor[C]() }
 
 // pkg returns the import path of the package Compile is in, from its symbol
 // name ("github.com/nectar-run/nectar/connectors/set.compile").
-func (c Connector[C]) pkg() string {
-	f := runtime.FuncForPC(reflect.ValueOf(c.Compile).Pointer())
-	if f == nil {
-		return ""
-	}
-	name := f.Name()
-	slash := strings.LastIndexByte(name, '/') + 1
-	if dot := strings.IndexByte(name[slash:], '.'); dot >= 0 {
-		return name[:slash+dot]
-	}
-	return name
-}
+func (c Connector[C]) pkg() string { return funcPackage(c.Compile) }
 
 func (c Connector[C]) compile(node *yaml.Node, cc *Compiler) (Step, error) {
 	var cfg C

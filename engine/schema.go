@@ -56,9 +56,7 @@ func Schema() *value.Object {
 
 	trig := value.NewObject(4)
 	for _, n := range triggerNames() {
-		triggerMu.RLock()
-		d := triggers[n]
-		triggerMu.RUnlock()
+		d, _ := lookupTrigger(n)
 		t := d.configType()
 		// `event: orders.created` is the trigger's first option; a trigger
 		// left empty is one with no options.

@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"crypto/subtle"
 	"encoding/json"
 	"errors"
 	"io"
@@ -9,6 +10,7 @@ import (
 	"net/http/pprof"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus/promhttp"
@@ -16,8 +18,8 @@ import (
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/internal/httpjson"
 	"github.com/nectar-run/nectar/store"
-	"github.com/nectar-run/nectar/triggers"
 )
 
 // apiHandler builds the management API:
@@ -153,14 +155,11 @@ func (s *Server) apiHandler() http.Handler {
 	return mux
 }
 
-func writeValue(w http.ResponseWriter, code int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		writeError(w, http.StatusInternalServerError, err.Error())
-		return
-	}
-	writeJSON(w, code, b)
-}
+var (
+	writeValue = httpjson.Value
+	writeError = httpjson.Error
+	writeJSON  = httpjson.JSON
+)
 
 // pipelineInfo is how the API shows a pipeline.
 type pipelineInfo struct {
@@ -171,22 +170,42 @@ type pipelineInfo struct {
 	Source      string         `json:"source,omitempty"`
 }
 
+// Served describes a pipeline the server serves: its name, its file, and
+// what its trigger says of itself (engine.Trigger's Describe, with its
+// kind), for the management API and consoles.
+type Served struct {
+	Name        string
+	Description string
+	File        string
+	Shipped     bool
+	// Trigger is nil for a pipeline without a trigger.
+	Trigger map[string]any
+}
+
+// Pipelines lists the pipelines served now, in the order of their files.
+func (s *Server) Pipelines() []Served {
+	g := s.gen.Load()
+	out := make([]Served, 0, len(g.versions))
+	for _, v := range g.versions {
+		out = append(out, describe(v))
+	}
+	return out
+}
+
+func describe(v *version) Served {
+	d := Served{Name: v.p.Name, Description: v.p.Description, File: v.file, Shipped: v.shipped}
+	if t := v.trigger(); t != nil {
+		d.Trigger = map[string]any{"kind": v.p.Trigger.Kind}
+		for k, val := range t.Describe() {
+			d.Trigger[k] = val
+		}
+	}
+	return d
+}
+
 func describePipeline(v *version) pipelineInfo {
-	info := pipelineInfo{Name: v.p.Name, Description: v.p.Description, File: v.file}
-	if v.p.Trigger == nil {
-		return info
-	}
-	t := map[string]any{"kind": v.p.Trigger.Kind}
-	switch c := v.p.Trigger.Config.(type) {
-	case *triggers.HTTP:
-		t["path"], t["methods"], t["auth"] = c.Path, c.Methods, c.Auth
-	case *triggers.Schedule:
-		t["cron"], t["timezone"] = c.Cron, c.Timezone
-	case *triggers.Event:
-		t["name"], t["concurrency"] = c.Name, c.Concurrency
-	}
-	info.Trigger = t
-	return info
+	d := describe(v)
+	return pipelineInfo{Name: d.Name, Description: d.Description, File: d.File, Trigger: d.Trigger}
 }
 
 func (s *Server) apiPipelines(w http.ResponseWriter, r *http.Request) {
@@ -352,4 +371,19 @@ func writeConsumerError(w http.ResponseWriter, err error) {
 	default:
 		writeError(w, http.StatusInternalServerError, err.Error())
 	}
+}
+
+// checkAdmin reports whether r carries the admin key (Authorization: Bearer
+// KEY, or X-Nectar-Admin-Key).
+func (s *Server) checkAdmin(r *http.Request) bool {
+	if s.opts.AdminKey == "" {
+		return false
+	}
+	got := r.Header.Get("X-Nectar-Admin-Key")
+	if got == "" {
+		if scheme, cred, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "bearer") {
+			got = strings.TrimSpace(cred)
+		}
+	}
+	return subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.AdminKey)) == 1
 }

@@ -15,6 +15,7 @@ import (
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine/enginetest"
 	"github.com/nectar-run/nectar/server"
+	httptrigger "github.com/nectar-run/nectar/triggers/http"
 )
 
 // TestLogLinesMaskConsumerCredentials: a consumer's real API key (nk_…)
@@ -119,7 +120,7 @@ func TestJSONBodyVariantsAreMasked(t *testing.T) {
 }
 
 // TestTooManyFieldsAreRefused: a form body, a query string or a multipart
-// body of more than server.MaxFormFields fields (each costs far more memory
+// body of more than httptrigger.MaxFormFields fields (each costs far more memory
 // than its bytes: 450k fields in 4.4 MB took 115 MB) is a 400 that names
 // the limit; exactly the limit is accepted.
 func TestTooManyFieldsAreRefused(t *testing.T) {
@@ -131,7 +132,7 @@ steps:
   - set: {ok: true}
 `}, nil)
 	fields := func(n int) string { return strings.Repeat("a=1&", n-1) + "a=1" }
-	limit := strconv.Itoa(server.MaxFormFields)
+	limit := strconv.Itoa(httptrigger.MaxFormFields)
 	multipart := func(n int) (string, string) {
 		var b strings.Builder
 		for range n {
@@ -140,17 +141,17 @@ steps:
 		b.WriteString("--B--\r\n")
 		return b.String(), "multipart/form-data; boundary=B"
 	}
-	over, mct := multipart(server.MaxFormFields + 1)
-	at, _ := multipart(server.MaxFormFields)
+	over, mct := multipart(httptrigger.MaxFormFields + 1)
+	at, _ := multipart(httptrigger.MaxFormFields)
 	for _, c := range []struct {
 		name, path, ctype, body string
 		code                    int
 		want                    string
 	}{
 		{"450k form fields", "/f", "application/x-www-form-urlencoded", fields(450000), 400, "at most " + limit},
-		{"one field over the limit", "/f", "application/x-www-form-urlencoded", fields(server.MaxFormFields + 1), 400, "at most " + limit},
-		{"at the limit", "/f", "application/x-www-form-urlencoded", fields(server.MaxFormFields), 200, `"ok":true`},
-		{"query over the limit", "/f?" + fields(server.MaxFormFields+1), "", "", 400, "at most " + limit},
+		{"one field over the limit", "/f", "application/x-www-form-urlencoded", fields(httptrigger.MaxFormFields + 1), 400, "at most " + limit},
+		{"at the limit", "/f", "application/x-www-form-urlencoded", fields(httptrigger.MaxFormFields), 200, `"ok":true`},
+		{"query over the limit", "/f?" + fields(httptrigger.MaxFormFields+1), "", "", 400, "at most " + limit},
 		{"multipart over the limit", "/f", mct, over, 400, "at most " + limit},
 		{"multipart at the limit", "/f", mct, at, 200, `"ok":true`},
 	} {

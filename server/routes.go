@@ -6,8 +6,10 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"time"
 
-	"github.com/nectar-run/nectar/triggers"
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/internal/httpjson"
 )
 
 // generation is one immutable set of served pipelines and their routes.
@@ -19,14 +21,21 @@ type generation struct {
 	routes   []*route
 }
 
-// route is one path and the pipelines serving its methods.
+// route is one path pattern and the pipeline versions serving its
+// methods, from the routes their triggers declared (engine.Router).
 type route struct {
-	s       *Server
-	path    string
-	params  []string
-	methods map[string]*version
-	allow   string
-	cors    *triggers.CORS
+	s         *Server
+	pattern   string
+	methods   map[string]routeTarget
+	allow     string
+	preflight func(w http.ResponseWriter, r *http.Request, allow string)
+}
+
+// routeTarget is what serves one method of a route.
+type routeTarget struct {
+	v       *version
+	h       http.Handler
+	timeout time.Duration
 }
 
 type rejection struct {
@@ -35,107 +44,115 @@ type rejection struct {
 }
 
 // build makes a generation of versions: one per pipeline name (the first
-// wins), routes for http triggers (a method served twice on one path, or
-// paths the router cannot tell apart, reject the later pipeline).
-func (s *Server) build(versions []*version, old *generation) (*generation, []rejection) {
+// wins), and the routes their triggers declare (a method served twice on
+// one path, or paths the router cannot tell apart, reject the later
+// pipeline).
+func (s *Server) build(versions []*version) (*generation, []rejection) {
 	g := &generation{byName: map[string]*version{}, mux: http.NewServeMux()}
 	var rejected []rejection
+	reject := func(v *version, err error) {
+		s.log.Error("pipeline not served", "pipeline", v.p.Name, "file", v.file, "error", err.Error())
+		rejected = append(rejected, rejection{v, err})
+		delete(g.byName, v.p.Name)
+	}
 	for _, v := range versions {
 		if other, dup := g.byName[v.p.Name]; dup {
 			if v.shipped {
 				continue // a file of the same name replaces a shipped pipeline
 			}
-			err := fmt.Errorf("%s: pipeline name %q is already used by %s", v.file, v.p.Name, other.file)
-			s.log.Error("pipeline not served", "file", v.file, "error", err.Error())
-			rejected = append(rejected, rejection{v, err})
+			reject(v, fmt.Errorf("%s: pipeline name %q is already used by %s", v.file, v.p.Name, other.file))
+			g.byName[v.p.Name] = other
 			continue
 		}
 		g.byName[v.p.Name] = v
 		g.versions = append(g.versions, v)
 	}
-	byPath := map[string]*route{}
-	var paths []string
+	byPattern := map[string]*route{}
+	var patterns []string
 	keep := g.versions[:0:0]
 	for _, v := range g.versions {
-		h, ok := triggerHTTP(v)
-		if !ok {
-			keep = append(keep, v)
+		if clash := s.addRoutes(v, byPattern, &patterns); clash != "" {
+			reject(v, fmt.Errorf("%s: %s", v.file, clash))
 			continue
-		}
-		pattern := h.Path
-		if strings.HasSuffix(pattern, "/") {
-			pattern += "{$}" // exact match, not a subtree
-		}
-		r := byPath[pattern]
-		if r == nil {
-			r = &route{s: s, path: pattern, params: pathParams(h.Path), methods: map[string]*version{}, cors: h.CORS}
-			byPath[pattern] = r
-			paths = append(paths, pattern)
-		}
-		var clash string
-		for _, m := range h.Methods {
-			if other, taken := r.methods[m]; taken {
-				clash = fmt.Sprintf("%s %s is already served by pipeline %s", m, h.Path, other.p.Name)
-				break
-			}
-		}
-		if clash != "" {
-			err := fmt.Errorf("%s: %s", v.file, clash)
-			s.log.Error("pipeline not served", "pipeline", v.p.Name, "error", err.Error())
-			rejected = append(rejected, rejection{v, err})
-			delete(g.byName, v.p.Name)
-			continue
-		}
-		for _, m := range h.Methods {
-			r.methods[m] = v
-		}
-		if r.cors == nil {
-			r.cors = h.CORS
 		}
 		keep = append(keep, v)
 	}
 	g.versions = keep
-	sort.Strings(paths)
-	for _, p := range paths {
-		r := byPath[p]
+	sort.Strings(patterns)
+	for _, p := range patterns {
+		r := byPattern[p]
 		var allow []string
 		for m := range r.methods {
 			allow = append(allow, m)
 		}
-		if r.cors != nil && !slices.Contains(allow, http.MethodOptions) {
+		if r.preflight != nil && !slices.Contains(allow, http.MethodOptions) {
 			allow = append(allow, http.MethodOptions)
 		}
 		sort.Strings(allow)
 		r.allow = strings.Join(allow, ", ")
 		if err := register(g.mux, p, r); err != nil {
-			for _, v := range r.methods {
-				err := fmt.Errorf("%s: route %s: %w", v.file, p, err)
-				s.log.Error("pipeline not served", "pipeline", v.p.Name, "error", err.Error())
-				rejected = append(rejected, rejection{v, err})
-				delete(g.byName, v.p.Name)
-				g.versions = slices.DeleteFunc(g.versions, func(x *version) bool { return x == v })
+			for _, t := range r.methods {
+				if _, served := g.byName[t.v.p.Name]; served {
+					reject(t.v, fmt.Errorf("%s: route %s: %w", t.v.file, p, err))
+					g.versions = slices.DeleteFunc(g.versions, func(x *version) bool { return x == t.v })
+				}
 			}
 			continue
 		}
 		g.routes = append(g.routes, r)
 	}
-	if _, taken := byPath["/{$}"]; !taken {
+	if _, taken := byPattern["/{$}"]; !taken {
 		g.mux.Handle("/{$}", http.HandlerFunc(notFound))
 	}
 	g.mux.Handle("/", http.HandlerFunc(notFound))
 	for _, v := range g.versions {
 		if v.pm == nil {
-			kind, route := "manual", ""
+			kind, path := "manual", ""
 			if v.p.Trigger != nil {
 				kind = v.p.Trigger.Kind
 			}
-			if h, ok := triggerHTTP(v); ok {
-				route = h.Path
+			if len(v.routes) > 0 {
+				path = v.routes[0].Pattern
 			}
-			v.pm = s.metrics.forPipeline(v.p.Name, kind, route)
+			v.pm = s.metrics.forPipeline(v.p.Name, kind, strings.TrimSuffix(path, "{$}"))
 		}
 	}
 	return g, rejected
+}
+
+// addRoutes adds v's routes to byPattern, asking its trigger for them the
+// first time. It returns why v cannot be served there ("" when it can): a
+// method another pipeline already serves on one of its paths.
+func (s *Server) addRoutes(v *version, byPattern map[string]*route, patterns *[]string) string {
+	if v.routes == nil {
+		if r, ok := v.trigger().(engine.Router); ok {
+			v.routes = r.Routes(v.host)
+		}
+	}
+	for _, rt := range v.routes {
+		if r := byPattern[rt.Pattern]; r != nil {
+			for _, m := range rt.Methods {
+				if other, taken := r.methods[m]; taken {
+					return fmt.Sprintf("%s %s is already served by pipeline %s", m, strings.TrimSuffix(rt.Pattern, "{$}"), other.v.p.Name)
+				}
+			}
+		}
+	}
+	for _, rt := range v.routes {
+		r := byPattern[rt.Pattern]
+		if r == nil {
+			r = &route{s: s, pattern: rt.Pattern, methods: map[string]routeTarget{}}
+			byPattern[rt.Pattern] = r
+			*patterns = append(*patterns, rt.Pattern)
+		}
+		for _, m := range rt.Methods {
+			r.methods[m] = routeTarget{v: v, h: rt.Handler, timeout: rt.Timeout}
+		}
+		if r.preflight == nil {
+			r.preflight = rt.Preflight
+		}
+	}
+	return ""
 }
 
 // register adds a route, turning the router's panic on a conflicting
@@ -150,24 +167,75 @@ func register(mux *http.ServeMux, pattern string, h http.Handler) (err error) {
 	return nil
 }
 
-func triggerHTTP(v *version) (*triggers.HTTP, bool) {
-	if v.p.Trigger == nil {
-		return nil, false
-	}
-	h, ok := v.p.Trigger.Config.(*triggers.HTTP)
-	return h, ok
-}
-
-func pathParams(path string) []string {
-	var out []string
-	for _, seg := range strings.Split(path, "/") {
-		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
-			out = append(out, strings.TrimSuffix(seg[1:len(seg)-1], "..."))
-		}
-	}
-	return out
-}
-
 func notFound(w http.ResponseWriter, r *http.Request) {
-	writeError(w, http.StatusNotFound, "no pipeline serves "+r.Method+" "+r.URL.Path)
+	httpjson.Error(w, http.StatusNotFound, "no pipeline serves "+r.Method+" "+r.URL.Path)
+}
+
+// ServeHTTP hands the request to the pipeline serving its method, counted
+// in flight for that version; it answers 405 (with Allow) for other
+// methods, and OPTIONS with the route's preflight when it has one.
+func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	t, ok := rt.methods[r.Method]
+	if !ok {
+		if r.Method == http.MethodOptions && rt.preflight != nil {
+			rt.preflight(w, r, rt.allow)
+			return
+		}
+		w.Header().Set("Allow", rt.allow)
+		httpjson.Error(w, http.StatusMethodNotAllowed, "method "+r.Method+" is not allowed on "+rt.pattern+"; use "+rt.allow)
+		return
+	}
+	s := rt.s
+	if !t.v.acquire() {
+		// Retired between the generation's load and now: the current
+		// generation serves the request.
+		s.gen.Load().mux.ServeHTTP(w, r)
+		return
+	}
+	defer t.v.release(s)
+	s.active.add()
+	defer s.active.done()
+	s.metrics.inflight.Inc()
+	defer s.metrics.inflight.Dec()
+	s.bodyDeadline(w, r, t.timeout)
+	sw := &statusWriter{ResponseWriter: w}
+	defer func() { t.v.pm.request(sw.status()) }()
+	t.h.ServeHTTP(sw, r)
+}
+
+// statusWriter notes the status a handler answers, for
+// nectar_http_requests_total.
+type statusWriter struct {
+	http.ResponseWriter
+	code int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.code == 0 {
+		w.code = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.code == 0 {
+		w.code = http.StatusOK
+	}
+	return w.ResponseWriter.Write(b)
+}
+
+func (w *statusWriter) Flush() {
+	if f, ok := w.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
+
+// Unwrap gives http.ResponseController the connection's writer (deadlines).
+func (w *statusWriter) Unwrap() http.ResponseWriter { return w.ResponseWriter }
+
+func (w *statusWriter) status() int {
+	if w.code == 0 {
+		return http.StatusOK
+	}
+	return w.code
 }

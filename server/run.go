@@ -98,8 +98,11 @@ func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
 			writeValue(w, http.StatusNotFound, RunLoadError{Error: "no pipeline " + req.Pipeline + " is served here", Code: http.StatusNotFound})
 			return
 		}
-		v.inflight.Add(1)
-		defer v.inflight.Done()
+		if !v.acquire() {
+			writeValue(w, http.StatusServiceUnavailable, RunLoadError{Error: "pipeline " + req.Pipeline + " was just replaced; retry", Code: http.StatusServiceUnavailable})
+			return
+		}
+		defer v.release(s)
 		p = v.p
 	} else {
 		opts := s.opts.Load

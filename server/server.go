@@ -63,13 +63,13 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
-	"github.com/nectar-run/nectar/connectors/jwt"
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/events"
 	"github.com/nectar-run/nectar/history"
 	"github.com/nectar-run/nectar/store"
 	"github.com/nectar-run/nectar/triggers"
+	_ "github.com/nectar-run/nectar/triggers/all" // every trigger kind that ships with Nectar
 )
 
 // Options configure a Server.
@@ -83,7 +83,9 @@ type Options struct {
 	Load engine.LoadOptions
 	// Runtime is shared by every execution; the server sets its Pipelines
 	// (a library of the served pipelines), its Logger when nil, and the
-	// event bus service. nil makes one. Triggers with auth: jwt verify
+	// services trigger modules use: the event bus (events.ServiceKey), the
+	// consumers (triggers.ConsumersKey) and the rate limiter
+	// (triggers.LimiterKey). nil makes one. Triggers with auth: jwt verify
 	// tokens with the jwt key source installed in it (jwt.SetKeySource;
 	// nectar serve installs pipelines.InstallKeys: NECTAR_JWT_* variables,
 	// then the accounts), exactly as its jwt steps do.
@@ -130,8 +132,6 @@ type Server struct {
 	hist    *history.Recorder
 	bus     events.Bus
 	ownBus  bool
-	limiter *consumers.Limiter
-	jwt     *jwt.Verifier // auth: jwt, with the keys the jwt steps of Runtime use
 	api     http.Handler
 
 	writeGrace atomic.Int64 // Limits.WriteGrace, set by HTTPServer
@@ -141,9 +141,8 @@ type Server struct {
 	reloadMu sync.Mutex
 	files    map[string]fileState // path → state, under reloadMu
 
-	runMu   sync.Mutex
-	runners map[*version]func(ctx context.Context) // stop functions of schedules and subscriptions
-	started bool
+	runMu   sync.Mutex // guards started and the versions' started
+	started bool       // triggers start: between Start and StopIntake
 	ready   atomic.Bool
 	closing atomic.Bool
 
@@ -154,19 +153,10 @@ type Server struct {
 	execCtx   context.Context             // cancelled when Shutdown cuts what still runs
 	abortExec context.CancelFunc
 
-	bg      sync.WaitGroup // background executions (schedules, events)
-	stopBg  context.CancelFunc
-	bgCtx   context.Context
-	retired sync.WaitGroup
-}
-
-// version is one loaded version of a pipeline, counted while in use.
-type version struct {
-	p        *engine.Pipeline
-	file     string
-	shipped  bool
-	inflight sync.WaitGroup
-	pm       *pipelineMetrics
+	bg       sync.WaitGroup     // the file poller
+	stopBg   context.CancelFunc // ends the intake: triggers' Start context
+	bgCtx    context.Context
+	retiring sync.WaitGroup // retired versions whose triggers are stopping
 }
 
 type fileState struct {
@@ -178,7 +168,7 @@ type fileState struct {
 // New loads the pipelines and prepares the server. Problems with single
 // files are logged, not returned: the server serves what loads.
 func New(ctx context.Context, opts Options) (*Server, error) {
-	s := &Server{opts: opts, files: map[string]fileState{}, runners: map[*version]func(context.Context){}, limiter: consumers.NewLimiter()}
+	s := &Server{opts: opts, files: map[string]fileState{}}
 	s.log = opts.Logger
 	if s.log == nil {
 		s.log = slog.Default()
@@ -198,13 +188,16 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	s.rt.Logger = slog.New(engine.MaskLogs(s.rt.Logger.Handler(), s.rt))
 	s.lib = engine.NewLibrary(opts.Load)
 	s.rt.Pipelines = s.lib
-	s.jwt = jwt.NewVerifier(s.rt)
 	s.bus = opts.Bus
 	if s.bus == nil {
 		s.bus = events.NewMemory()
 		s.ownBus = true
 	}
 	s.rt.SetService(events.ServiceKey{}, countingBus{s.bus, s})
+	if opts.Consumers != nil {
+		s.rt.SetService(triggers.ConsumersKey{}, opts.Consumers)
+	}
+	s.rt.SetService(triggers.LimiterKey{}, consumers.NewLimiter())
 	s.reg = opts.Registry
 	if s.reg == nil {
 		s.reg = prometheus.NewRegistry()
@@ -332,7 +325,7 @@ func (s *Server) load(ctx context.Context, first bool) (problems, err error) {
 		if !first {
 			s.log.Info("pipeline loaded", "file", f, "pipeline", p.Name)
 		}
-		next = append(next, &version{p: p, file: f})
+		next = append(next, newVersion(s, p, f, false))
 	}
 	for f := range s.files {
 		if !seen[f] {
@@ -342,7 +335,7 @@ func (s *Server) load(ctx context.Context, first bool) (problems, err error) {
 		}
 	}
 	if first && s.opts.Shipped != nil {
-		shipped, err := loadShipped(s.opts.Shipped, s.opts.Load)
+		shipped, err := s.loadShipped()
 		if err != nil {
 			s.log.Error("shipped pipelines do not load", "error", err.Error())
 		}
@@ -358,17 +351,30 @@ func (s *Server) load(ctx context.Context, first bool) (problems, err error) {
 	if !changed && !first {
 		return nil, nil
 	}
-	gen, rejected := s.build(next, old)
+	gen, rejected := s.build(next)
 	for _, v := range rejected {
 		if v.err != nil {
 			errs = append(errs, v.err)
+		}
+	}
+	// Versions loaded now that the generation does not serve (rejected,
+	// or a shipped pipeline a file replaces) are closed at once.
+	known := map[*version]bool{}
+	for _, v := range append(slices.Clip(gen.versions), old.versions...) {
+		known[v] = true
+	}
+	for _, v := range next {
+		if !known[v] {
+			known[v] = true
+			v.release(s)
 		}
 	}
 	s.install(gen, old)
 	return errors.Join(errs...), nil
 }
 
-func loadShipped(fsys fs.FS, opts engine.LoadOptions) ([]*version, error) {
+func (s *Server) loadShipped() ([]*version, error) {
+	fsys, opts := s.opts.Shipped, s.opts.Load
 	var out []*version
 	var errs []error
 	err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
@@ -384,14 +390,16 @@ func loadShipped(fsys fs.FS, opts engine.LoadOptions) ([]*version, error) {
 			errs = append(errs, err)
 			return nil
 		}
-		out = append(out, &version{p: p, file: "shipped:" + path, shipped: true})
+		out = append(out, newVersion(s, p, "shipped:"+path, true))
 		return nil
 	})
 	return out, errors.Join(append(errs, err)...)
 }
 
-// install makes gen current: the library, the runners, and retiring the
-// versions gen no longer holds.
+// install makes gen current: the library, the triggers of its new
+// versions (once the server started), and retiring the versions gen no
+// longer holds: their triggers stop, then the server drops its reference,
+// and each pipeline closes when its last run ends.
 func (s *Server) install(gen *generation, old *generation) {
 	keep := map[*version]bool{}
 	for _, v := range gen.versions {
@@ -415,49 +423,36 @@ func (s *Server) install(gen *generation, old *generation) {
 	s.runMu.Lock()
 	if s.started {
 		for _, v := range gen.versions {
-			if _, running := s.runners[v]; !running {
-				s.startRunner(v)
-			}
-		}
-	}
-	var stops []func(context.Context)
-	for v, stop := range s.runners {
-		if !keep[v] {
-			stops = append(stops, stop)
-			delete(s.runners, v)
+			s.startTrigger(v)
 		}
 	}
 	s.runMu.Unlock()
+	var retired []*version
 	for _, v := range old.versions {
-		if keep[v] {
-			continue
+		if !keep[v] {
+			retired = append(retired, v)
 		}
-		s.retired.Add(1)
-		go func(v *version) {
-			defer s.retired.Done()
-			// Requests that picked the old generation just before the swap
-			// may not have counted themselves in yet: give them a moment.
-			time.Sleep(time.Second)
-			v.inflight.Wait()
-			if err := v.p.Close(context.Background()); err != nil {
-				s.log.Warn("closing a replaced pipeline", "pipeline", v.p.Name, "error", err.Error())
-			}
-		}(v)
 	}
-	for _, stop := range stops {
-		go stop(context.Background())
+	if len(retired) == 0 {
+		return
 	}
+	s.retiring.Add(1)
+	go func() {
+		defer s.retiring.Done()
+		s.stopTriggers(context.Background(), retired)
+		for _, v := range retired {
+			v.release(s)
+		}
+	}()
 }
 
-// Start starts schedules, event subscriptions and, with ReloadInterval, the
-// file poller. It returns at once.
+// Start starts the triggers (schedules, event subscriptions) and, with
+// ReloadInterval, the file poller. It returns at once.
 func (s *Server) Start() {
 	s.runMu.Lock()
 	s.started = true
 	for _, v := range s.gen.Load().versions {
-		if _, running := s.runners[v]; !running {
-			s.startRunner(v)
-		}
+		s.startTrigger(v)
 	}
 	s.runMu.Unlock()
 	if s.opts.ReloadInterval > 0 && s.opts.Dir != "" {
@@ -479,16 +474,16 @@ func (s *Server) Start() {
 	s.ready.Store(true)
 }
 
-// startRunner starts v's schedule or subscription; runMu is held.
-func (s *Server) startRunner(v *version) {
-	if v.p.Trigger == nil {
+// startTrigger starts v's trigger once; runMu is held. Its context is the
+// intake, which StopIntake ends.
+func (s *Server) startTrigger(v *version) {
+	t := v.trigger()
+	if t == nil || v.started {
 		return
 	}
-	switch cfg := v.p.Trigger.Config.(type) {
-	case *triggers.Schedule:
-		s.runners[v] = s.startSchedule(v, cfg)
-	case *triggers.Event:
-		s.runners[v] = s.subscribe(v, cfg)
+	v.started = true
+	if err := t.Start(s.bgCtx, v.host); err != nil {
+		s.log.Error("trigger does not start", "pipeline", v.p.Name, "error", err.Error())
 	}
 }
 
@@ -502,9 +497,9 @@ func (s *Server) StopIntake() {
 	}
 	s.ready.Store(false)
 	s.runMu.Lock()
-	s.started = false // a reload now starts no schedule or subscription
+	s.started = false // a reload now starts no trigger
 	s.runMu.Unlock()
-	s.stopBg() // schedule loops and the file poller
+	s.stopBg() // the triggers' intake (schedule loops) and the file poller
 	if is, ok := s.bus.(events.IntakeStopper); ok {
 		is.StopIntake()
 	}
@@ -536,23 +531,12 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	if hs != nil {
 		_ = hs.Shutdown(drainCtx) // past drainCtx, its requests are cut below
 	}
-	s.runMu.Lock()
-	stops := make([]func(context.Context), 0, len(s.runners))
-	for v, stop := range s.runners {
-		stops = append(stops, stop)
-		delete(s.runners, v)
-	}
-	s.runMu.Unlock()
-	// A subscription's stop waits for its handlers; past drainCtx it cancels
-	// them (an event goes back to a shared bus) and waits for them to return.
+	gen := s.gen.Load()
+	// A trigger's Stop waits for its runs; past drainCtx it cancels them
+	// (a subscription's event goes back to a shared bus) and returns.
 	stopped := make(chan struct{})
 	go func() {
-		var wg sync.WaitGroup
-		for _, stop := range stops {
-			wg.Add(1)
-			go func() { defer wg.Done(); stop(drainCtx) }()
-		}
-		wg.Wait()
+		s.stopTriggers(drainCtx, gen.versions)
 		if s.ownBus {
 			if m, ok := s.bus.(*events.Memory); ok {
 				_ = m.Close(drainCtx)
@@ -583,8 +567,17 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	}
 	// Flush: whatever is left of ctx, at least the reserve.
 	errs = append(errs, s.hist.Close(ctx))
-	for _, v := range s.gen.Load().versions {
-		errs = append(errs, v.p.Close(ctx))
+	// Versions retired by a reload close once their triggers stopped; the
+	// current ones as the server drops its reference (at once, with no run
+	// left).
+	retired := make(chan struct{})
+	go func() { s.retiring.Wait(); close(retired) }()
+	select {
+	case <-retired:
+	case <-ctx.Done():
+	}
+	for _, v := range gen.versions {
+		errs = append(errs, v.release(s))
 	}
 	return errors.Join(errs...)
 }

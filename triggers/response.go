@@ -7,10 +7,10 @@ import (
 )
 
 // Response is the HTTP response a pipeline shapes with the respond
-// connector. The server puts one in the context of each HTTP-triggered
-// execution; respond steps (also inside called pipelines and parallel
-// branches) set it; the server writes it when the execution ends, or at once
-// when a step asks to send it early. It is safe for concurrent use.
+// connector. The http trigger (triggers/http) puts one in the context of
+// each execution it starts; respond steps (also inside called pipelines and
+// parallel branches) set it; the trigger writes it when the execution ends,
+// or at once when a step asks to send it early. It is safe for concurrent use.
 type Response struct {
 	mu     sync.Mutex
 	set    bool

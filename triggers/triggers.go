@@ -1,42 +1,93 @@
-// Package triggers declares the trigger kinds a pipeline file may use — http,
-// schedule and event — so that the loader validates a pipeline's trigger block
-// (`nectar validate`, `nectar schema`) without starting anything. Serving them
-// is the job of package server (`nectar serve`); the event connector and the
-// event trigger meet on the bus of package events.
+// Package triggers holds what trigger modules share with each other and
+// with connectors; the kinds themselves are modules in their own packages:
 //
-// A pipeline has at most one trigger:
+//	triggers/http      routes on nectar serve's listener (auth, CORS, limits, respond)
+//	triggers/schedule  a cron loop, each tick claimed once across replicas
+//	triggers/event     subscriptions on the event bus of package events
+//	triggers/all       imports every kind that ships with Nectar
 //
-//	trigger:
-//	  http: {path: /customers/{id}, methods: [GET], auth: apikey}
+// A kind declares itself with engine.RegisterTrigger in init() and compiles
+// into an engine.Trigger that a host (package server) starts for each
+// pipeline version it serves; see engine.TriggerKind and engine.Host.
+// Adding a kind is a new package under triggers/ and one import line in
+// triggers/all.
 //
-//	trigger:
-//	  schedule: {cron: "0 */5 * * * *", timezone: Europe/Paris}
-//
-//	trigger:
-//	  event: orders.created
-//
-// The configuration types are exported so that the server reads the decoded
-// options from engine.Pipeline.Trigger.Config (a *HTTP, *Schedule or *Event).
+// Here: Response, the HTTP answer the respond connector shapes and the http
+// trigger writes; CheckEventName, shared by the event connector and the event
+// trigger; ParseSize; the runtime service keys the host fills for trigger
+// modules; and RunBackground, the run of a trigger that answers nobody
+// (schedule, event).
 package triggers
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/value"
 )
 
-func init() {
-	engine.RegisterTrigger(engine.TriggerKind[HTTP]{
-		Name:     "http",
-		Summary:  "Runs the pipeline for each HTTP request on a path; the final message is the response.",
-		Validate: validateHTTP,
-	})
-	engine.RegisterTrigger(engine.TriggerKind[Schedule]{
-		Name:     "schedule",
-		Summary:  "Runs the pipeline on a cron schedule (seconds first) in a time zone.",
-		Validate: validateSchedule,
-	})
-	engine.RegisterTrigger(engine.TriggerKind[Event]{
-		Name:     "event",
-		Summary:  "Runs the pipeline, asynchronously, for each event of a name published by the event connector.",
-		Validate: validateEvent,
-	})
+// ConsumersKey is the engine.Runtime service key of the *consumers.Manager
+// that authenticates callers (auth: apikey and basic). The host sets it when
+// it has consumers.
+type ConsumersKey struct{}
+
+// LimiterKey is the engine.Runtime service key of the *consumers.Limiter
+// that every rate limit of the host shares (a consumer's own limit spans
+// all its pipelines).
+type LimiterKey struct{}
+
+// CutMessage starts the message of an execution a shutdown cancelled
+// (engine.Execution.Cut).
+const CutMessage = "execution cancelled: the server shut down before it ended (--shutdown-timeout)"
+
+// RunBackground runs one execution that answers nobody (a schedule's tick,
+// an event) within timeout, and records it. A run past its timeout fails
+// with 504; one cut by a shutdown (or whose ctx ended: an event goes back
+// to a shared bus) with 503. kind is the trigger's name; md the metadata
+// (metadata.trigger is added).
+func RunBackground(ctx context.Context, h engine.Host, kind string, input any, md *value.Object, timeout time.Duration) {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	x := &engine.Execution{Trigger: kind, Input: input, Metadata: md}
+	h.Run(ctx, x)
+	if e := x.Err; e != nil {
+		switch {
+		case errors.Is(ctx.Err(), context.DeadlineExceeded):
+			e.Code = http.StatusGatewayTimeout
+		case x.Cut || ctx.Err() != nil:
+			// Cut by a shutdown: a schedule's run is not made up; an event
+			// goes back to a shared bus and runs again elsewhere.
+			e.Code = http.StatusServiceUnavailable
+			e.Message = CutMessage + ": " + e.Message
+		}
+		h.Logger().Warn("execution failed", "execution_id", x.ID, "pipeline", h.Pipeline().Name, "trigger", kind, "code", e.Code, "error", e.Message)
+	}
+	h.Record(x)
+}
+
+// ParseSize reads a size like 5MB, 512KB, 1024 or 1.5MB (units B, KB, MB,
+// GB, powers of 1024).
+func ParseSize(s string) (int64, error) {
+	t := strings.ToUpper(strings.TrimSpace(s))
+	mult := int64(1)
+	for _, u := range []struct {
+		suffix string
+		m      int64
+	}{{"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}} {
+		if strings.HasSuffix(t, u.suffix) {
+			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.m
+			break
+		}
+	}
+	f, err := strconv.ParseFloat(t, 64)
+	if err != nil || f <= 0 {
+		return 0, fmt.Errorf("expected a size like 5MB or 512KB, got %q", s)
+	}
+	return int64(f * float64(mult)), nil
 }

@@ -24,5 +24,5 @@ import (
 	_ "github.com/nectar-run/nectar/connectors/transform"
 	_ "github.com/nectar-run/nectar/connectors/try"
 	_ "github.com/nectar-run/nectar/connectors/verifykey"
-	_ "github.com/nectar-run/nectar/triggers"
+	_ "github.com/nectar-run/nectar/triggers/all"
 )

@@ -1,4 +1,15 @@
-package triggers
+// Package http is the http trigger kind: a pipeline served as a route of
+// nectar serve's listener. It authenticates the caller (consumers' API keys
+// and Basic credentials, bearer JWTs), applies CORS, rate limits and the body
+// limit, parses the request into the message and metadata.request, runs the
+// pipeline through its engine.Host and answers the final message, or what a
+// respond step set (triggers.Response), or the error.
+//
+//	trigger:
+//	  http: {path: /customers/{id}, methods: [GET], auth: apikey}
+//
+// See README.md for the options, the message and the answers.
+package http
 
 import (
 	"errors"
@@ -6,11 +17,19 @@ import (
 	"net/http"
 	"net/url"
 	"slices"
-	"strconv"
 	"strings"
 
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/triggers"
 )
+
+func init() {
+	engine.RegisterTrigger(engine.TriggerKind[HTTP]{
+		Name:    "http",
+		Summary: "Runs the pipeline for each HTTP request on a path; the final message is the response.",
+		Compile: compile,
+	})
+}
 
 // HTTP holds the options of an http trigger.
 type HTTP struct {
@@ -73,25 +92,28 @@ var AuthModes = []string{"none", "apikey", "basic", "jwt"}
 // reservedPrefixes are paths the server keeps for itself.
 var reservedPrefixes = []string{"/api/", "/healthz", "/readyz", "/metrics", "/debug/"}
 
-func validateHTTP(h *HTTP) error {
+// check returns every problem of h's options, each an *engine.OptionError
+// at its option, and sets what follows from them (the methods in upper
+// case, max_body in bytes).
+func (h *HTTP) check() []error {
 	var errs []error
 	if err := CheckPath(h.Path); err != nil {
-		errs = append(errs, fmt.Errorf("path: %w", err))
+		errs = append(errs, &engine.OptionError{Option: "path", Err: err})
 	}
 	for i, m := range h.Methods {
 		up := strings.ToUpper(m)
 		if !validMethod(up) {
-			errs = append(errs, fmt.Errorf("methods[%d]: %q is not an HTTP method", i, m))
+			errs = append(errs, engine.OptionErrorf(fmt.Sprintf("methods[%d]", i), "%q is not an HTTP method", m))
 		}
 		h.Methods[i] = up
 	}
-	n, err := ParseSize(h.MaxBody)
+	n, err := triggers.ParseSize(h.MaxBody)
 	if err != nil {
-		errs = append(errs, fmt.Errorf("max_body: %w", err))
+		errs = append(errs, &engine.OptionError{Option: "max_body", Err: err})
 	}
 	h.maxBody = n
 	if h.Timeout <= 0 {
-		errs = append(errs, errors.New("timeout: must be above 0"))
+		errs = append(errs, engine.OptionErrorf("timeout", "must be above 0"))
 	}
 	none := false
 	for i, a := range h.Auth {
@@ -101,27 +123,27 @@ func validateHTTP(h *HTTP) error {
 		case "apikey", "basic":
 		case "jwt":
 			if h.JWT == nil {
-				errs = append(errs, errors.New("auth: jwt needs a jwt block naming the account that holds the key"))
+				errs = append(errs, engine.OptionErrorf(fmt.Sprintf("auth[%d]", i), "jwt needs a jwt block naming the account that holds the key"))
 			}
 		default:
-			errs = append(errs, fmt.Errorf("auth[%d]: expected one of %s, got %q", i, strings.Join(AuthModes, ", "), a))
+			errs = append(errs, engine.OptionErrorf(fmt.Sprintf("auth[%d]", i), "expected one of %s, got %q", strings.Join(AuthModes, ", "), a))
 		}
 	}
 	if none && len(h.Auth) > 1 {
-		errs = append(errs, errors.New("auth: none cannot be combined with other modes"))
+		errs = append(errs, engine.OptionErrorf("auth", "none cannot be combined with other modes"))
 	}
 	if h.CORS != nil {
 		errs = append(errs, validateCORS(h.CORS)...)
 	}
 	if h.RateLimit != nil && h.RateLimit.Requests <= 0 {
-		errs = append(errs, errors.New("rate_limit.requests: must be above 0"))
+		errs = append(errs, engine.OptionErrorf("rate_limit.requests", "must be above 0"))
 	}
 	for k := range h.Headers {
 		if !validHeaderName(k) {
-			errs = append(errs, fmt.Errorf("headers: %q is not a valid header name", k))
+			errs = append(errs, engine.OptionErrorf("headers", "%q is not a valid header name", k))
 		}
 	}
-	return errors.Join(errs...)
+	return errs
 }
 
 // errCredentialsAnyOrigin is why credentials need listed origins: with
@@ -247,25 +269,4 @@ func validHeaderName(k string) bool {
 		}
 	}
 	return true
-}
-
-// ParseSize reads a size like 5MB, 512KB, 1024 or 1.5MB (units B, KB, MB,
-// GB, powers of 1024).
-func ParseSize(s string) (int64, error) {
-	t := strings.ToUpper(strings.TrimSpace(s))
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		m      int64
-	}{{"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}} {
-		if strings.HasSuffix(t, u.suffix) {
-			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.m
-			break
-		}
-	}
-	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || f <= 0 {
-		return 0, fmt.Errorf("expected a size like 5MB or 512KB, got %q", s)
-	}
-	return int64(f * float64(mult)), nil
 }

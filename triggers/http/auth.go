@@ -1,8 +1,7 @@
-package server
+package http
 
 import (
 	"context"
-	"crypto/subtle"
 	"net/http"
 	"slices"
 	"strings"
@@ -12,14 +11,14 @@ import (
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
-	"github.com/nectar-run/nectar/triggers"
 )
 
 // authenticate finds the caller of r with the trigger's auth modes. It
 // returns status 401 (no or wrong credentials) or 403 (a consumer not
 // allowed on the pipeline, a token without a required scope) with a message,
 // or the caller (nil for auth: none).
-func (s *Server) authenticate(r *http.Request, cfg *triggers.HTTP, pipeline string) (*caller, int, string) {
+func (s *server) authenticate(r *http.Request, pipeline string) (*caller, int, string) {
+	cfg := s.cfg
 	if len(cfg.Auth) == 0 || cfg.Auth[0] == "none" {
 		return nil, 0, ""
 	}
@@ -27,8 +26,8 @@ func (s *Server) authenticate(r *http.Request, cfg *triggers.HTTP, pipeline stri
 	presented := false
 	if key := r.Header.Get("apikey"); key != "" && has("apikey") {
 		presented = true
-		if s.opts.Consumers != nil {
-			if c, ok := s.opts.Consumers.AuthenticateKey(key); ok {
+		if s.consumers != nil {
+			if c, ok := s.consumers.AuthenticateKey(key); ok {
 				return consumerCaller(c, "apikey", pipeline)
 			}
 		}
@@ -39,8 +38,8 @@ func (s *Server) authenticate(r *http.Request, cfg *triggers.HTTP, pipeline stri
 	case strings.EqualFold(scheme, "basic") && has("basic"):
 		presented = true
 		user, pass, ok := r.BasicAuth()
-		if ok && s.opts.Consumers != nil {
-			if c, ok := s.opts.Consumers.AuthenticateBasic(user, pass); ok {
+		if ok && s.consumers != nil {
+			if c, ok := s.consumers.AuthenticateBasic(user, pass); ok {
 				return consumerCaller(c, "basic", pipeline)
 			}
 		}
@@ -54,7 +53,7 @@ func (s *Server) authenticate(r *http.Request, cfg *triggers.HTTP, pipeline stri
 	return nil, http.StatusUnauthorized, "missing credentials: send " + strings.Join(credentialNames(cfg), " or ")
 }
 
-func credentialNames(cfg *triggers.HTTP) []string {
+func credentialNames(cfg *HTTP) []string {
 	var out []string
 	for _, m := range cfg.Auth {
 		switch m {
@@ -69,7 +68,7 @@ func credentialNames(cfg *triggers.HTTP) []string {
 	return out
 }
 
-func challenge(cfg *triggers.HTTP) string {
+func challenge(cfg *HTTP) string {
 	if slices.Contains(cfg.Auth, "jwt") {
 		return `Bearer realm="nectar"`
 	}
@@ -86,10 +85,18 @@ func consumerCaller(c *consumers.Consumer, method, pipeline string) (*caller, in
 	return &caller{consumer: c, method: method, subject: c.Name}, 0, ""
 }
 
+// caller is who sent a request.
+type caller struct {
+	consumer *consumers.Consumer
+	method   string // apikey, basic, jwt
+	subject  string
+	claims   *value.Object
+}
+
 // verifyJWT checks a bearer token with the jwt connector's verifier and the
 // key of the trigger's account (see jwt.Verifier: the accepted algorithms
 // follow from the kind of key), then its scopes.
-func (s *Server) verifyJWT(ctx context.Context, token string, cfg *triggers.JWT) (*caller, int, string) {
+func (s *server) verifyJWT(ctx context.Context, token string, cfg *JWT) (*caller, int, string) {
 	if cfg == nil {
 		return nil, http.StatusUnauthorized, "invalid credentials"
 	}
@@ -100,10 +107,10 @@ func (s *Server) verifyJWT(ctx context.Context, token string, cfg *triggers.JWT)
 		case http.StatusUnauthorized:
 			return nil, http.StatusUnauthorized, e.Message
 		case http.StatusServiceUnavailable:
-			s.log.Error("jwt keys not available", "account", cfg.Account, "error", err.Error())
+			s.h.Logger().Error("jwt keys not available", "account", cfg.Account, "error", err.Error())
 			return nil, http.StatusServiceUnavailable, "the keys that verify tokens cannot be fetched"
 		}
-		s.log.Error("jwt key not available", "account", cfg.Account, "error", err.Error())
+		s.h.Logger().Error("jwt key not available", "account", cfg.Account, "error", err.Error())
 		return nil, http.StatusUnauthorized, "invalid credentials"
 	}
 	have := tokenScopes(claims)
@@ -137,7 +144,8 @@ func tokenScopes(c *value.Object) []string {
 
 // rateLimited applies the consumer's own limit and the trigger's limit
 // (per consumer, or per client address without auth).
-func (s *Server) rateLimited(r *http.Request, cfg *triggers.HTTP, pipeline string, who *caller, now time.Time) (time.Duration, bool) {
+func (s *server) rateLimited(r *http.Request, pipeline string, who *caller, now time.Time) (time.Duration, bool) {
+	cfg := s.cfg
 	if who != nil && who.consumer != nil && who.consumer.RateLimit != nil {
 		l := who.consumer.RateLimit
 		if every, err := l.Interval(); err == nil {
@@ -169,19 +177,4 @@ func clientAddr(r *http.Request) string {
 		host = host[:i]
 	}
 	return host
-}
-
-// checkAdmin reports whether r carries the admin key (Authorization: Bearer
-// KEY, or X-Nectar-Admin-Key).
-func (s *Server) checkAdmin(r *http.Request) bool {
-	if s.opts.AdminKey == "" {
-		return false
-	}
-	got := r.Header.Get("X-Nectar-Admin-Key")
-	if got == "" {
-		if scheme, cred, ok := strings.Cut(r.Header.Get("Authorization"), " "); ok && strings.EqualFold(scheme, "bearer") {
-			got = strings.TrimSpace(cred)
-		}
-	}
-	return subtle.ConstantTimeCompare([]byte(got), []byte(s.opts.AdminKey)) == 1
 }

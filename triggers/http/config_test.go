@@ -1,4 +1,4 @@
-package triggers_test
+package http_test
 
 import (
 	"strings"
@@ -6,7 +6,7 @@ import (
 
 	_ "github.com/nectar-run/nectar/connectors/set"
 	"github.com/nectar-run/nectar/engine"
-	_ "github.com/nectar-run/nectar/triggers"
+	_ "github.com/nectar-run/nectar/triggers/http"
 )
 
 // TestCORSCredentialsNeedOrigins loads http triggers whose cors block sends

@@ -1,0 +1,83 @@
+// Package httpjson writes the JSON answers nectar serve gives itself: the
+// standard error object {timestamp, error, code}, a value, a pipeline's
+// response. The server (management API, routing) and the http trigger share
+// it, so that every error a client gets from Nectar has one shape.
+package httpjson
+
+import (
+	"encoding/json"
+	"net/http"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+const maxPooled = 64 << 10
+
+// GetBuf returns an empty buffer from a pool; PutBuf gives it back.
+func GetBuf() *[]byte { return bufPool.Get().(*[]byte) }
+
+// PutBuf returns b to the pool (unless it grew large).
+func PutBuf(b *[]byte) {
+	if cap(*b) <= maxPooled {
+		*b = (*b)[:0]
+		bufPool.Put(b)
+	}
+}
+
+// JSON writes body, a JSON document, with code.
+func JSON(w http.ResponseWriter, code int, body []byte) {
+	h := w.Header()
+	h.Set("Content-Type", "application/json")
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	_, _ = w.Write(body)
+}
+
+// Response writes a response as a pipeline shaped it: its headers, its
+// body (any type), with code.
+func Response(w http.ResponseWriter, code int, hd http.Header, body []byte) {
+	h := w.Header()
+	for k, vs := range hd {
+		h[k] = vs
+	}
+	h.Set("Content-Length", strconv.Itoa(len(body)))
+	w.WriteHeader(code)
+	_, _ = w.Write(body)
+}
+
+// Value writes v encoded by encoding/json with code.
+func Value(w http.ResponseWriter, code int, v any) {
+	b, err := json.Marshal(v)
+	if err != nil {
+		Error(w, http.StatusInternalServerError, err.Error())
+		return
+	}
+	JSON(w, code, b)
+}
+
+// Error writes the standard error object {timestamp, error, code}.
+func Error(w http.ResponseWriter, code int, msg string) {
+	b := GetBuf()
+	*b = append((*b)[:0], `{"timestamp":`...)
+	*b = strconv.AppendInt(*b, time.Now().UnixMilli(), 10)
+	*b = append(*b, `,"error":`...)
+	*b = value.AppendString(*b, msg)
+	*b = append(*b, `,"code":`...)
+	*b = strconv.AppendInt(*b, int64(code), 10)
+	*b = append(*b, '}')
+	JSON(w, code, *b)
+	PutBuf(b)
+}
+
+// Status returns code when it is an HTTP status, else 500.
+func Status(code int) int {
+	if code < 100 || code > 599 {
+		return http.StatusInternalServerError
+	}
+	return code
+}

@@ -1,0 +1,332 @@
+package http
+
+import (
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"io"
+	"mime"
+	"mime/multipart"
+	"net/http"
+	"net/url"
+	"slices"
+	"strconv"
+	"strings"
+	"unicode"
+	"unicode/utf8"
+
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+// readBody reads at most max bytes into buf.
+func readBody(body io.ReadCloser, buf []byte, max int64) ([]byte, error) {
+	if body == nil || body == http.NoBody {
+		return buf[:0], nil
+	}
+	lr := io.LimitReader(body, max+1)
+	b := bytes.NewBuffer(buf[:0])
+	if _, err := b.ReadFrom(lr); err != nil {
+		return b.Bytes(), err
+	}
+	if int64(b.Len()) > max {
+		return b.Bytes(), &http.MaxBytesError{Limit: max}
+	}
+	return b.Bytes(), nil
+}
+
+// requestSecrets returns the secrets a request carries outside its body:
+// the API key (apikey, X-Api-Key), the Authorization credential (a bearer
+// token; a Basic credential and its password), and query parameters with a
+// sensitive name. The execution's record masks them wherever they appear.
+// Values shorter than engine.MinSecretLen are left out.
+func requestSecrets(r *http.Request, req *value.Object, lists ...[]string) []string {
+	var out []string
+	add := func(v string) {
+		if len(v) >= engine.MinSecretLen && !slices.Contains(out, v) {
+			out = append(out, v)
+		}
+	}
+	for _, h := range [...]string{"Apikey", "X-Api-Key"} {
+		for _, v := range r.Header[h] {
+			add(strings.TrimSpace(v))
+		}
+	}
+	for _, v := range r.Header["Authorization"] {
+		scheme, cred, _ := strings.Cut(strings.TrimSpace(v), " ")
+		cred = strings.TrimSpace(cred)
+		add(cred)
+		if strings.EqualFold(scheme, "basic") {
+			if raw, err := base64.StdEncoding.DecodeString(cred); err == nil {
+				_, pass, _ := strings.Cut(string(raw), ":")
+				add(pass)
+			}
+		}
+	}
+	if r.URL.RawQuery != "" {
+		q, _ := req.Get("query")
+		if q, ok := q.(*value.Object); ok {
+			q.Range(func(k string, v any) bool {
+				if engine.SensitiveField(k, lists...) {
+					switch t := v.(type) {
+					case string:
+						add(t)
+					case []any:
+						for _, c := range t {
+							s, _ := c.(string)
+							add(s)
+						}
+					}
+				}
+				return true
+			})
+		}
+	}
+	return out
+}
+
+// requestMetadata builds metadata.request.
+func requestMetadata(r *http.Request, params []string, cfg *HTTP, ctype string) *value.Object {
+	req := value.NewObject(7)
+	req.Set("method", r.Method)
+	req.Set("host", r.Host)
+	req.Set("path", r.URL.Path)
+	po := value.NewObject(len(params))
+	for _, p := range params {
+		po.Set(p, r.PathValue(p))
+	}
+	req.Set("params", po)
+	var q *value.Object
+	if r.URL.RawQuery != "" {
+		q, _ = queryObject(r.URL.RawQuery)
+	} else {
+		q = value.NewObject(0)
+	}
+	req.Set("query", q)
+	hdr := value.NewObject(len(r.Header))
+	authed := len(cfg.Auth) > 0 && cfg.Auth[0] != "none"
+	// Headers in name order, so that metadata (and any output built from it)
+	// is the same for the same request.
+	var stack [32]string
+	names := stack[:0]
+	for k := range r.Header {
+		names = append(names, k)
+	}
+	slices.Sort(names)
+	for _, k := range names {
+		vals := r.Header[k]
+		lk := lowerHeader(k)
+		if authed && (lk == "apikey" || lk == "authorization") {
+			continue // the consumer is in metadata.consumer; the credential stays out of the pipeline
+		}
+		if len(vals) == 1 {
+			hdr.Set(lk, vals[0])
+		} else {
+			hdr.Set(lk, strings.Join(vals, ", "))
+		}
+	}
+	req.Set("headers", hdr)
+	req.Set("content_type", ctype)
+	req.Set("remote_addr", r.RemoteAddr)
+	return req
+}
+
+// commonHeaders maps canonical header names to lower case without
+// allocating a new string per request.
+var commonHeaders = func() map[string]string {
+	m := map[string]string{}
+	for _, h := range []string{"Accept", "Accept-Encoding", "Accept-Language", "Apikey", "Authorization", "Cache-Control",
+		"Connection", "Content-Length", "Content-Type", "Cookie", "Host", "Origin", "Referer", "User-Agent",
+		"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Request-Id", "Traceparent"} {
+		m[h] = strings.ToLower(h)
+	}
+	return m
+}()
+
+func lowerHeader(k string) string {
+	if l, ok := commonHeaders[k]; ok {
+		return l
+	}
+	return strings.ToLower(k)
+}
+
+// queryObject parses a query string or a form body into an object whose
+// keys keep the order of the text; a repeated name gives a list. Like
+// url.ParseQuery, it keeps what parses and reports the first bad part.
+func queryObject(raw string) (*value.Object, error) {
+	o := value.NewObject(4)
+	var firstErr error
+	for raw != "" {
+		var kv string
+		kv, raw, _ = strings.Cut(raw, "&")
+		if kv == "" {
+			continue
+		}
+		k, v, _ := strings.Cut(kv, "=")
+		k, err1 := url.QueryUnescape(k)
+		v, err2 := url.QueryUnescape(v)
+		if err := errors.Join(err1, err2); err != nil {
+			if firstErr == nil {
+				firstErr = err
+			}
+			continue
+		}
+		switch prev, ok := o.Get(k); {
+		case !ok:
+			o.Set(k, v)
+		case isList(prev):
+			o.Set(k, append(prev.([]any), v))
+		default:
+			o.Set(k, []any{prev, v})
+		}
+	}
+	return o, firstErr
+}
+
+func isList(v any) bool { _, ok := v.([]any); return ok }
+
+// body is a request body turned into the message.
+type body struct {
+	msg any
+	// raw is the body's text for a JSON body, which the execution history
+	// keeps as the input snapshot instead of encoding the message again.
+	raw string
+	// unparsed is set when the body was not parsed into fields (text, or
+	// bytes as base64): its secrets cannot be told by field names.
+	unparsed *engine.UnparsedBody
+	// bad is a message for the client on malformed input.
+	bad string
+}
+
+// parseBody turns the request body into the message: JSON parsed, forms as
+// objects, text as a string, other bytes as base64 text.
+//
+// A UTF-8 byte order mark and Unicode white space (a non-breaking space
+// too) before a JSON or form body are dropped: many editors save JSON files
+// with a BOM, and curl -d @file.json sends them as they are.
+//
+// A form body (application/x-www-form-urlencoded, what curl -d sends by
+// default) whose first character after those is { or [ is read as JSON
+// when it is one JSON object or array: that is what its sender meant, and
+// its fields are then masked by name. One that starts with { or [ but is
+// not valid JSON is refused with a message saying so, rather than read as
+// a form of one odd key holding the whole document.
+//
+// A form (or multipart) body of more than MaxFormFields fields is refused:
+// each field costs far more memory than its bytes.
+func parseBody(data []byte, ctype string, req *value.Object) body {
+	t := trimLead(data)
+	if len(bytes.TrimSpace(t)) == 0 {
+		return body{msg: value.NewObject(0)}
+	}
+	mt := ctype
+	if i := strings.IndexByte(mt, ';'); i >= 0 {
+		mt = mt[:i]
+	}
+	mt = strings.ToLower(strings.TrimSpace(mt))
+	switch {
+	case mt == "application/json" || strings.HasSuffix(mt, "+json") || mt == "" && looksJSON(t):
+		text := string(t) // the one copy: the message's strings share it
+		v, err := value.DecodeString(text)
+		if err != nil {
+			return body{bad: "malformed JSON: " + err.Error()}
+		}
+		return body{msg: v, raw: text}
+	case mt == "application/x-www-form-urlencoded":
+		if looksJSON(t) {
+			text := string(t)
+			v, err := value.DecodeString(text)
+			if err != nil {
+				return body{bad: "the body looks like JSON (it starts with " + string(t[0]) + ") but is sent as " +
+					"application/x-www-form-urlencoded and is not valid JSON: " + err.Error() +
+					"; send JSON with Content-Type: application/json (curl: -H 'Content-Type: application/json' or --json)"}
+			}
+			return body{msg: v, raw: text}
+		}
+		if n := fieldCount(data); n > MaxFormFields {
+			return body{bad: "the form body has " + strconv.Itoa(n) + " fields; at most " + strconv.Itoa(MaxFormFields) + " are accepted"}
+		}
+		form, err := queryObject(string(data))
+		if err != nil {
+			return body{bad: "malformed form: " + err.Error()}
+		}
+		return body{msg: form}
+	case mt == "multipart/form-data":
+		v, err := parseMultipart(data, ctype)
+		return body{msg: v, bad: err}
+	case strings.HasPrefix(mt, "text/") || strings.HasSuffix(mt, "xml") || mt == "" || utf8.Valid(data) && !strings.HasPrefix(mt, "application/octet-stream"):
+		return body{msg: string(data), unparsed: &engine.UnparsedBody{ContentType: mt, Size: len(data)}}
+	}
+	req.Set("body_encoding", "base64")
+	return body{msg: base64.StdEncoding.EncodeToString(data), unparsed: &engine.UnparsedBody{ContentType: mt, Size: len(data), Base64: true}}
+}
+
+// MaxFormFields is the most fields a form or multipart body, or a query
+// string, may have.
+const MaxFormFields = 10000
+
+// fieldCount counts the non-empty &-separated parts of a form or query,
+// without allocating.
+func fieldCount[T string | []byte](raw T) int {
+	n, start := 0, 0
+	for i := 0; i <= len(raw); i++ {
+		if i == len(raw) || raw[i] == '&' {
+			if i > start {
+				n++
+			}
+			start = i + 1
+		}
+	}
+	return n
+}
+
+// trimLead drops byte order marks and Unicode white space at the start of
+// data.
+func trimLead(data []byte) []byte {
+	return bytes.TrimLeftFunc(data, func(r rune) bool { return r == '\uFEFF' || unicode.IsSpace(r) })
+}
+
+// looksJSON reports whether t (trimmed by trimLead) starts a JSON object or
+// array.
+func looksJSON(t []byte) bool {
+	return len(t) > 0 && (t[0] == '{' || t[0] == '[')
+}
+
+// parseMultipart gives form fields as strings and files as
+// {filename, content_type, size, content (base64)}.
+func parseMultipart(data []byte, ctype string) (any, string) {
+	_, params, err := mime.ParseMediaType(ctype)
+	if err != nil || params["boundary"] == "" {
+		return nil, "malformed multipart body: no boundary"
+	}
+	mr := multipart.NewReader(bytes.NewReader(data), params["boundary"])
+	out := value.NewObject(4)
+	for n := 0; ; n++ {
+		part, err := mr.NextPart()
+		if err == io.EOF {
+			break
+		}
+		if n == MaxFormFields {
+			return nil, "the multipart body has more than " + strconv.Itoa(MaxFormFields) + " parts; at most " + strconv.Itoa(MaxFormFields) + " are accepted"
+		}
+		if err != nil {
+			return nil, "malformed multipart body: " + err.Error()
+		}
+		b, err := io.ReadAll(part)
+		if err != nil {
+			return nil, "malformed multipart body: " + err.Error()
+		}
+		name := part.FormName()
+		if part.FileName() == "" {
+			out.Set(name, string(b))
+			continue
+		}
+		f := value.NewObject(4)
+		f.Set("filename", part.FileName())
+		f.Set("content_type", part.Header.Get("Content-Type"))
+		f.Set("size", int64(len(b)))
+		f.Set("content", base64.StdEncoding.EncodeToString(b))
+		out.Set(name, f)
+	}
+	return out, ""
+}

@@ -1,0 +1,397 @@
+package http
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"net"
+	"net/http"
+	"runtime/debug"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/nectar-run/nectar/accounts"
+	"github.com/nectar-run/nectar/connectors/jwt"
+	"github.com/nectar-run/nectar/consumers"
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/internal/httpjson"
+	"github.com/nectar-run/nectar/store"
+	"github.com/nectar-run/nectar/triggers"
+)
+
+// compile checks the options; the trigger is served by the host as a route
+// (see Routes).
+func compile(cfg *HTTP, cc *engine.Compiler) (engine.Trigger, error) {
+	if errs := cfg.check(); len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return &trigger{cfg: cfg, params: pathParams(cfg.Path)}, nil
+}
+
+// trigger is a compiled http trigger: a route of the host's listener.
+type trigger struct {
+	cfg    *HTTP
+	params []string // the path's {name} wildcards
+}
+
+var (
+	_ engine.Trigger = (*trigger)(nil)
+	_ engine.Router  = (*trigger)(nil)
+)
+
+// Start and Stop have nothing to do: the host serves the routes while it
+// serves the pipeline version, and waits for their requests.
+func (t *trigger) Start(context.Context, engine.Host) error { return nil }
+func (t *trigger) Stop(context.Context) error               { return nil }
+
+// Describe gives the route, its methods and its auth modes.
+func (t *trigger) Describe() map[string]any {
+	return map[string]any{"path": t.cfg.Path, "methods": t.cfg.Methods, "auth": t.cfg.Auth}
+}
+
+// Routes returns the trigger's one route. A path ending in / matches
+// exactly, not the subtree.
+func (t *trigger) Routes(h engine.Host) []engine.Route {
+	pattern := t.cfg.Path
+	if strings.HasSuffix(pattern, "/") {
+		pattern += "{$}"
+	}
+	rt := h.Runtime()
+	s := &server{trigger: t, h: h, jwt: jwt.NewVerifier(rt)}
+	if svc, ok := rt.Service(triggers.ConsumersKey{}); ok {
+		s.consumers, _ = svc.(*consumers.Manager)
+	}
+	if svc, ok := rt.Service(triggers.LimiterKey{}); ok {
+		s.limiter, _ = svc.(*consumers.Limiter)
+	}
+	if s.limiter == nil {
+		s.limiter = consumers.NewLimiter()
+	}
+	r := engine.Route{Pattern: pattern, Methods: t.cfg.Methods, Handler: s, Timeout: t.cfg.Timeout.D()}
+	if t.cfg.CORS != nil {
+		r.Preflight = t.preflight
+	}
+	return []engine.Route{r}
+}
+
+// server serves the trigger's requests for one pipeline version.
+type server struct {
+	*trigger
+	h         engine.Host
+	jwt       *jwt.Verifier // auth: jwt, with the keys the jwt steps of the runtime use
+	consumers *consumers.Manager
+	limiter   *consumers.Limiter
+}
+
+func (t *trigger) preflight(w http.ResponseWriter, r *http.Request, allow string) {
+	c := t.cfg.CORS
+	h := w.Header()
+	if !setOrigin(h, c, r.Header.Get("Origin")) {
+		w.WriteHeader(http.StatusNoContent)
+		return
+	}
+	methods := c.Methods
+	if len(methods) == 0 {
+		for _, m := range strings.Split(allow, ", ") {
+			if m != http.MethodOptions {
+				methods = append(methods, m)
+			}
+		}
+	}
+	h.Set("Access-Control-Allow-Methods", strings.Join(methods, ", "))
+	if len(c.Headers) > 0 {
+		h.Set("Access-Control-Allow-Headers", strings.Join(c.Headers, ", "))
+	}
+	if c.MaxAge > 0 {
+		h.Set("Access-Control-Max-Age", strconv.Itoa(int(c.MaxAge.D().Seconds())))
+	}
+	w.WriteHeader(http.StatusNoContent)
+}
+
+// setOrigin sets Access-Control-Allow-Origin when origin is allowed.
+func setOrigin(h http.Header, c *CORS, origin string) bool {
+	if origin == "" {
+		return false
+	}
+	allowed := ""
+	for _, o := range c.Origins {
+		if o == "*" {
+			// Never the caller's origin in place of *: with credentials
+			// that would trust every site (the loader refuses * with
+			// allow_credentials; browsers refuse * with credentials).
+			allowed = "*"
+			break
+		}
+		if strings.EqualFold(o, origin) {
+			allowed = origin
+			break
+		}
+	}
+	if allowed == "" {
+		return false
+	}
+	h.Set("Access-Control-Allow-Origin", allowed)
+	if allowed != "*" {
+		h.Add("Vary", "Origin")
+	}
+	if c.AllowCredentials && allowed != "*" {
+		h.Set("Access-Control-Allow-Credentials", "true")
+	}
+	if len(c.ExposeHeaders) > 0 {
+		h.Set("Access-Control-Expose-Headers", strings.Join(c.ExposeHeaders, ", "))
+	}
+	return true
+}
+
+// ServeHTTP runs one HTTP-triggered execution: auth, rate limit, body,
+// run, answer, record.
+func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	start := time.Now()
+	cfg := s.cfg
+	p := s.h.Pipeline()
+	log := s.h.Logger()
+	code := 0
+	defer func() {
+		if rec := recover(); rec != nil {
+			log.Error("request handler panicked", "pipeline", p.Name, "panic", fmt.Sprint(rec), "stack", string(debug.Stack()))
+			if code == 0 {
+				code = http.StatusInternalServerError
+				writeErrorAs(w, cfg, code, "internal error")
+			}
+		}
+	}()
+	h := w.Header()
+	if cfg.CORS != nil {
+		setOrigin(h, cfg.CORS, r.Header.Get("Origin"))
+	}
+	for k, val := range cfg.Headers {
+		h.Set(k, val)
+	}
+	who, status, reason := s.authenticate(r, p.Name)
+	if status != 0 {
+		if status == http.StatusUnauthorized {
+			h.Set("WWW-Authenticate", challenge(cfg))
+		}
+		code = status
+		writeErrorAs(w, cfg, status, reason)
+		return
+	}
+	if wait, limited := s.rateLimited(r, p.Name, who, start); limited {
+		h.Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
+		code = http.StatusTooManyRequests
+		writeErrorAs(w, cfg, code, "rate limit exceeded; retry in "+strconv.Itoa(int(math.Ceil(wait.Seconds())))+"s")
+		return
+	}
+	if n := fieldCount(r.URL.RawQuery); n > MaxFormFields {
+		code = http.StatusBadRequest
+		httpjson.Error(w, code, "the query string has "+strconv.Itoa(n)+" parameters; at most "+strconv.Itoa(MaxFormFields)+" are accepted")
+		return
+	}
+	max := cfg.MaxBodyBytes()
+	if r.ContentLength > max {
+		code = http.StatusRequestEntityTooLarge
+		writeErrorAs(w, cfg, code, "request body is larger than "+cfg.MaxBody)
+		return
+	}
+	body := httpjson.GetBuf()
+	defer httpjson.PutBuf(body)
+	data, err := readBody(r.Body, *body, max)
+	*body = data[:0]
+	if err != nil {
+		var tooBig *http.MaxBytesError
+		if errors.As(err, &tooBig) {
+			code = http.StatusRequestEntityTooLarge
+			writeErrorAs(w, cfg, code, "request body is larger than "+cfg.MaxBody)
+			return
+		}
+		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
+			code = http.StatusRequestTimeout
+			h.Set("Connection", "close")
+			writeErrorAs(w, cfg, code, "the request body did not arrive within the trigger's timeout of "+cfg.Timeout.D().String())
+			return
+		}
+		code = http.StatusBadRequest
+		writeErrorAs(w, cfg, code, "reading the request body: "+err.Error())
+		return
+	}
+	ctype := r.Header.Get("Content-Type")
+	req := requestMetadata(r, s.params, cfg, ctype)
+	in := parseBody(data, ctype, req)
+	if in.bad != "" {
+		if cfg.MalformedBody != "pass" {
+			code = http.StatusBadRequest
+			writeErrorAs(w, cfg, code, in.bad)
+			return
+		}
+		req.Set("body_error", in.bad) // the pipeline answers it in its own format
+		in.msg, in.raw = nil, ""
+	}
+	md := value.NewObject(3)
+	md.Set("trigger", "http")
+	md.Set("request", req)
+	x := &engine.Execution{
+		Trigger: "http", Input: in.msg, Metadata: md, Start: start, ID: history.NewID(start),
+		Secrets: requestSecrets(r, req, p.SensitiveFields, s.h.Runtime().SensitiveFields),
+	}
+	if who != nil {
+		co := value.NewObject(3)
+		co.Set("name", who.subject)
+		co.Set("auth", who.method)
+		if who.claims != nil {
+			co.Set("claims", who.claims)
+		}
+		md.Set("consumer", co)
+		x.Consumer = who.subject
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), cfg.Timeout.D())
+	defer cancel()
+	resp := triggers.NewResponse(func(status int, hd http.Header, b []byte) {
+		code = status
+		httpjson.Response(w, status, hd, b)
+		if f, ok := w.(http.Flusher); ok {
+			f.Flush()
+		}
+	})
+	ctx = triggers.WithResponse(ctx, resp)
+	h.Set("X-Execution-Id", x.ID)
+	s.h.Run(ctx, x)
+	e := x.Err
+	if e != nil {
+		switch {
+		case ctx.Err() == context.DeadlineExceeded && r.Context().Err() == nil:
+			e.Code = http.StatusGatewayTimeout
+			if !strings.Contains(e.Message, "timed out") {
+				e.Message = "execution timed out after " + cfg.Timeout.D().String() + ": " + e.Message
+			}
+		case x.Cut && r.Context().Err() == nil:
+			e.Code = http.StatusServiceUnavailable
+			e.Message = triggers.CutMessage + ": " + e.Message
+		}
+		if e.Code >= 500 {
+			log.Warn("execution failed", "execution_id", x.ID, "pipeline", p.Name, "code", e.Code, "error", engine.MaskSecrets(e.Message, x.Secrets))
+		}
+	}
+	rs, rh, rb, set, sent := resp.Get()
+	switch {
+	case sent:
+		// answered early by respond send: true
+	case e != nil:
+		code = httpjson.Status(e.Code)
+		pub := e
+		if g := generic(e, x.ID); g != nil {
+			pub = g
+			code = g.Code
+		}
+		if cfg.ErrorFormat == ErrorFormatOAuth2 {
+			writeErrorAs(w, cfg, code, pub.Message)
+			break
+		}
+		b := httpjson.GetBuf()
+		*b, _ = value.AppendJSON((*b)[:0], pub.Object())
+		httpjson.JSON(w, code, *b)
+		httpjson.PutBuf(b)
+	case set:
+		code = rs
+		httpjson.Response(w, rs, rh, rb)
+	default:
+		code = http.StatusOK
+		b := httpjson.GetBuf()
+		var encErr error
+		*b, encErr = value.AppendJSON((*b)[:0], x.Output)
+		if encErr != nil {
+			code = http.StatusInternalServerError
+			writeErrorAs(w, cfg, code, "the final message cannot be written as JSON: "+encErr.Error())
+		} else {
+			httpjson.JSON(w, code, *b)
+			if x.Trace != nil {
+				x.OutputJSON = string(*b) // the history keeps what was answered
+			}
+		}
+		httpjson.PutBuf(b)
+	}
+	x.Request, x.Code, x.InputJSON, x.InputBody = r.Method+" "+r.URL.Path, code, in.raw, in.unparsed
+	s.h.Record(x)
+}
+
+// generic returns what the caller of an HTTP trigger gets instead of e
+// when e's message is internal: it names hosts, ports, URLs, database
+// users, file paths or account names. The caller gets a generic message
+// and the execution id; the execution's log line and record keep the
+// detail. It returns nil when e can be answered as it is.
+//
+//   - a store failure (store.ErrUnavailable, code 500 and above): its
+//     code, "internal error: the store is unavailable; see execution ID";
+//   - a failure of an account a step uses (accounts: token endpoint
+//     errors, authorization needed, host not allowed, unknown account):
+//     502, "an account used by this pipeline failed; see execution ID".
+//     Its own code (401 for an account to authorize again, 403 for a
+//     host the account may not reach) would blame the caller.
+func generic(e *engine.Error, id string) *engine.Error {
+	var code int
+	var msg string
+	switch {
+	case httpjson.Status(e.Code) >= 500 && errors.Is(e, store.ErrUnavailable):
+		code, msg = e.Code, "internal error: the store is unavailable; see execution "+id
+	case accounts.IsAccountFailure(e):
+		code, msg = http.StatusBadGateway, "an account used by this pipeline failed; see execution "+id
+	default:
+		return nil
+	}
+	return &engine.Error{Timestamp: e.Timestamp, Code: code, Pipeline: e.Pipeline, Step: e.Step, ExecutionID: id, Message: msg}
+}
+
+// writeErrorAs writes an error the trigger answers itself (not the
+// pipeline's answer) in its error_format: the standard object, or for
+// oauth2 RFC 6749 §5.2's {error, error_description}.
+func writeErrorAs(w http.ResponseWriter, cfg *HTTP, code int, msg string) {
+	if cfg.ErrorFormat != ErrorFormatOAuth2 {
+		httpjson.Error(w, code, msg)
+		return
+	}
+	status, oauthCode, desc := oauthError(code, msg)
+	b := httpjson.GetBuf()
+	*b = append((*b)[:0], `{"error":`...)
+	*b = value.AppendString(*b, oauthCode)
+	*b = append(*b, `,"error_description":`...)
+	*b = value.AppendString(*b, desc)
+	*b = append(*b, '}')
+	if status == http.StatusUnauthorized {
+		w.Header().Set("WWW-Authenticate", `Basic realm="nectar", error="invalid_client"`)
+	}
+	httpjson.JSON(w, status, *b)
+	httpjson.PutBuf(b)
+}
+
+// oauthError maps a status and message to RFC 6749 §5.2. A server that
+// cannot answer now (503, 504: a timeout, the store, a shutdown) says
+// temporarily_unavailable with 503, so that clients retry; other 5xx are
+// server_error, described only as internal (the message may name hosts);
+// 4xx keep their status: 401 invalid_client, 429 temporarily_unavailable,
+// the others invalid_request with the message.
+func oauthError(code int, msg string) (status int, oauthCode, desc string) {
+	switch {
+	case code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout:
+		return http.StatusServiceUnavailable, "temporarily_unavailable", "the server could not answer in time; retry later"
+	case code >= 500:
+		return http.StatusInternalServerError, "server_error", "internal error"
+	case code == http.StatusUnauthorized:
+		return code, "invalid_client", msg
+	case code == http.StatusTooManyRequests:
+		return code, "temporarily_unavailable", msg
+	}
+	return httpjson.Status(code), "invalid_request", msg
+}
+
+func pathParams(path string) []string {
+	var out []string
+	for _, seg := range strings.Split(path, "/") {
+		if strings.HasPrefix(seg, "{") && strings.HasSuffix(seg, "}") {
+			out = append(out, strings.TrimSuffix(seg[1:len(seg)-1], "..."))
+		}
+	}
+	return out
+}
