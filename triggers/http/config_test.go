@@ -60,3 +60,25 @@ func TestCORSCredentialsNeedOrigins(t *testing.T) {
 		})
 	}
 }
+
+// TestEveryProblemAtItsOption loads an http trigger with several bad
+// options: each problem is reported at its own option's line and column,
+// the second and later ones too (they were all reported at the trigger's
+// block, where only the first option happens to be).
+func TestEveryProblemAtItsOption(t *testing.T) {
+	src := "name: a\ntrigger:\n  http:\n    path: nope\n    methods: [GET, FOO]\n    max_body: lots\n    auth: [none, apikey]\nsteps:\n  - set: {a: 1}\n"
+	_, err := engine.Load("f.yaml", []byte(src), engine.LoadOptions{})
+	var got []string
+	for _, le := range engine.LoadErrors(err) {
+		got = append(got, le.Error())
+	}
+	want := []string{
+		`f.yaml:4:11: trigger.http.path: "nope" must start with /`,
+		`f.yaml:5:20: trigger.http.methods[1]: "FOO" is not an HTTP method`,
+		`f.yaml:6:15: trigger.http.max_body: expected a size like 5MB or 512KB, got "lots"`,
+		`f.yaml:7:11: trigger.http.auth: none cannot be combined with other modes`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}

@@ -1,0 +1,173 @@
+package schedule_test
+
+import (
+	"bytes"
+	"context"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	_ "github.com/nectar-run/nectar/connectors/all"
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/server"
+)
+
+// hold is a test connector: a step that says it started on started, then
+// waits for release (or its context).
+type hold struct {
+	started chan struct{}
+	release chan struct{}
+}
+
+var holds = struct {
+	sync.Mutex
+	m map[string]*hold
+}{m: map[string]*hold{}}
+
+func holdNamed(name string) *hold {
+	holds.Lock()
+	defer holds.Unlock()
+	h := holds.m[name]
+	if h == nil {
+		h = &hold{started: make(chan struct{}, 100), release: make(chan struct{})}
+		holds.m[name] = h
+	}
+	return h
+}
+
+type stepFunc func(ctx context.Context, x *engine.Exec, in any) (any, error)
+
+func (f stepFunc) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) { return f(ctx, x, in) }
+
+func init() {
+	type holdCfg struct {
+		Name string `yaml:"name" required:"true"`
+	}
+	engine.Register(engine.Connector[holdCfg]{Name: "test-hold", Summary: "waits for the test", Compile: func(c holdCfg, _ *engine.Compiler) (engine.Step, error) {
+		h := holdNamed(c.Name)
+		return stepFunc(func(ctx context.Context, x *engine.Exec, in any) (any, error) {
+			h.started <- struct{}{}
+			select {
+			case <-h.release:
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+			return in, nil
+		}), nil
+	}})
+}
+
+// syncBuffer is a log sink safe for the server's goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// serve serves one pipeline file with a real server (no store: every tick
+// is claimed) and returns it with its log.
+func serve(t *testing.T, name, src string) (*server.Server, *syncBuffer) {
+	t.Helper()
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	log := &syncBuffer{}
+	srv, err := server.New(context.Background(), server.Options{Dir: dir, HistoryOff: true, Logger: slog.New(slog.NewTextHandler(log, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv.Start()
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		if err := srv.Shutdown(ctx); err != nil {
+			t.Errorf("shutdown: %v", err)
+		}
+	})
+	return srv, log
+}
+
+func skippedTicks(t *testing.T, srv *server.Server, pipeline string) int64 {
+	t.Helper()
+	for _, p := range srv.Pipelines() {
+		if p.Name == pipeline {
+			n, _ := p.Trigger["skipped_ticks"].(int64)
+			return n
+		}
+	}
+	t.Fatalf("pipeline %s is not served", pipeline)
+	return 0
+}
+
+// TestTickWhileRunningIsSkipped: a schedule firing every second whose run
+// lasts until the test releases it. The ticks that come meanwhile are
+// skipped (counted in the trigger's description, logged), and no second
+// run starts while the first one runs. Without the no-overlap guard a
+// second run starts at the next tick and nothing is skipped.
+func TestTickWhileRunningIsSkipped(t *testing.T) {
+	h := holdNamed("overlap")
+	srv, log := serve(t, "long.yaml", `
+name: long
+trigger:
+  schedule: {cron: "* * * * * *", timeout: 1h}
+steps:
+  - test-hold: {name: overlap}
+`)
+	<-h.started
+	deadline := time.Now().Add(30 * time.Second) // a hang, not a timing assertion
+	for skippedTicks(t, srv, "long") == 0 {
+		select {
+		case <-h.started:
+			t.Fatal("a second run started while the first one was running")
+		case <-time.After(50 * time.Millisecond):
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("no tick was skipped while the run was in progress")
+		}
+	}
+	select {
+	case <-h.started:
+		t.Fatal("a second run started while the first one was running")
+	default:
+	}
+	if !strings.Contains(log.String(), "schedule tick skipped: the previous run is still running") {
+		t.Errorf("the skipped tick is not logged:\n%s", log.String())
+	}
+	close(h.release) // the first run ends; later ticks run again
+	<-h.started
+}
+
+// TestScheduleProblemsAtTheirOptions: each problem of a schedule trigger is
+// reported at its own option.
+func TestScheduleProblemsAtTheirOptions(t *testing.T) {
+	src := "name: a\ntrigger:\n  schedule:\n    cron: \"bad cron\"\n    timezone: Mars/Olympus\n    timeout: 0s\nsteps:\n  - set: {a: 1}\n"
+	_, err := engine.Load("f.yaml", []byte(src), engine.LoadOptions{})
+	var got []string
+	for _, le := range engine.LoadErrors(err) {
+		got = append(got, le.Error())
+	}
+	want := []string{
+		`f.yaml:4:11: trigger.schedule.cron: expected 5 to 6 fields, found 2: [bad cron]`,
+		`f.yaml:5:15: trigger.schedule.timezone: unknown time zone "Mars/Olympus"`,
+		`f.yaml:6:14: trigger.schedule.timeout: must be above 0`,
+	}
+	if strings.Join(got, "\n") != strings.Join(want, "\n") {
+		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
+	}
+}
