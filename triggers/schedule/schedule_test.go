@@ -41,7 +41,9 @@ func holdNamed(name string) *hold {
 
 type stepFunc func(ctx context.Context, x *engine.Exec, in any) (any, error)
 
-func (f stepFunc) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) { return f(ctx, x, in) }
+func (f stepFunc) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
+	return f(ctx, x, in)
+}
 
 func init() {
 	type holdCfg struct {
