@@ -45,7 +45,7 @@ import (
 // repository's root.
 func docFiles(t *testing.T) []string {
 	files := []string{"README.md", "pipelines/README.md", "accounts/README.md", "triggers/README.md"}
-	for _, pattern := range []string{"docs/*.md", "examples/*/README.md", "connectors/*/README.md"} {
+	for _, pattern := range []string{"docs/*.md", "examples/*/README.md", "connectors/*/README.md", "triggers/*/README.md"} {
 		m, err := filepath.Glob(filepath.Join("..", pattern))
 		if err != nil {
 			t.Fatal(err)

@@ -173,3 +173,25 @@ func TestScheduleProblemsAtTheirOptions(t *testing.T) {
 		t.Errorf("got:\n%s\nwant:\n%s", strings.Join(got, "\n"), strings.Join(want, "\n"))
 	}
 }
+
+// TestExample serves example.yaml: its description gives the cron and the
+// next run, at 02:30 in Paris.
+func TestExample(t *testing.T) {
+	src, err := os.ReadFile("example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv, _ := serve(t, "example.yaml", string(src))
+	ps := srv.Pipelines()
+	if len(ps) != 1 || ps[0].Trigger["kind"] != "schedule" || ps[0].Trigger["cron"] != "0 30 2 * * *" {
+		t.Fatalf("served: %+v", ps)
+	}
+	next, err := time.Parse(time.RFC3339, ps[0].Trigger["next_run"].(string))
+	if err != nil {
+		t.Fatal(err)
+	}
+	paris, _ := time.LoadLocation("Europe/Paris")
+	if p := next.In(paris); p.Hour() != 2 || p.Minute() != 30 || !next.After(time.Now()) {
+		t.Errorf("next run %s (%s in Paris)", next, p)
+	}
+}
