@@ -1,16 +1,22 @@
-// Package server is `nectar serve`: one process that serves every pipeline's
-// trigger (http routes, schedules, event subscriptions), the management API
-// under /api/, /healthz, /readyz and /metrics, records every execution in the
-// history, and reloads pipeline files when they change.
+// Package server is `nectar serve`, the host of trigger modules: one
+// process that serves every pipeline's trigger (http routes, schedules,
+// event subscriptions: engine.Trigger values the trigger kinds of
+// triggers/all compile), the management API under /api/, /healthz, /readyz
+// and /metrics, records every execution in the history, and reloads
+// pipeline files when they change. It knows no trigger kind: it gives each
+// served pipeline version's trigger an engine.Host (host.go), routes the
+// engine.Route values of engine.Router triggers (routes.go), and starts and
+// stops the triggers with the versions.
 //
 // # Lifecycle
 //
 // New loads the pipelines and builds the routes; Handler is the http.Handler
-// to serve; Start starts schedules, event subscriptions and file polling;
-// Shutdown stops everything in one sequence (below). The caller owns the
-// store and serves the http.Server; HTTPServer and LimitListener give it
-// the deadlines and the connection cap of nectar serve (see Limits), and
-// Shutdown shuts down the http.Server HTTPServer made.
+// to serve; Start starts the triggers (schedules, event subscriptions) and
+// file polling; Shutdown stops everything in one sequence (below). The
+// caller owns the store and serves the http.Server; HTTPServer and
+// LimitListener give it the deadlines and the connection cap of nectar
+// serve (see Limits), and Shutdown shuts down the http.Server HTTPServer
+// made.
 //
 // # Shutdown
 //
@@ -43,7 +49,10 @@
 // loads the files that changed. A file that no longer loads keeps its
 // previous version and the reason is logged; a new version replaces the
 // old one atomically for new requests, while requests in flight finish on
-// the version they started with, which is closed afterwards.
+// the version they started with. A replaced version's trigger is stopped
+// first (it waits for the runs it started); the version is counted (one
+// reference while served, one per run in flight) and its pipeline closes
+// when the last reference goes.
 package server
 
 import (
