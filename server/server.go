@@ -165,7 +165,7 @@ type Server struct {
 	bg       sync.WaitGroup     // the file poller
 	stopBg   context.CancelFunc // ends the intake: triggers' Start context
 	bgCtx    context.Context
-	retiring sync.WaitGroup // retired versions whose triggers are stopping
+	retiring tracker // retired versions whose triggers are stopping
 }
 
 type fileState struct {
@@ -445,9 +445,9 @@ func (s *Server) install(gen *generation, old *generation) {
 	if len(retired) == 0 {
 		return
 	}
-	s.retiring.Add(1)
+	s.retiring.add()
 	go func() {
-		defer s.retiring.Done()
+		defer s.retiring.done()
 		s.stopTriggers(context.Background(), retired)
 		for _, v := range retired {
 			v.release(s)
@@ -579,12 +579,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	// Versions retired by a reload close once their triggers stopped; the
 	// current ones as the server drops its reference (at once, with no run
 	// left).
-	retired := make(chan struct{})
-	go func() { s.retiring.Wait(); close(retired) }()
-	select {
-	case <-retired:
-	case <-ctx.Done():
-	}
+	_ = s.retiring.wait(ctx)
 	for _, v := range gen.versions {
 		errs = append(errs, v.release(s))
 	}

@@ -90,8 +90,9 @@ type trigger struct {
 	sched cron.Schedule
 	input any
 
-	cancel  context.CancelFunc
-	loop    chan struct{} // closed when the loop has returned
+	mu      sync.Mutex
+	cancel  context.CancelFunc // nil before Start
+	loop    chan struct{}      // closed when the loop has returned
 	runs    sync.WaitGroup
 	running atomic.Int32 // runs in progress
 	skipped atomic.Int64 // ticks skipped because a run was in progress
@@ -114,13 +115,19 @@ func (t *trigger) Describe() map[string]any {
 
 // Start runs the loop until ctx (the host's intake) ends or Stop.
 func (t *trigger) Start(ctx context.Context, h engine.Host) error {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	if t.cancel != nil {
+		return errors.New("schedule: started twice")
+	}
 	ctx, t.cancel = context.WithCancel(ctx)
 	t.loop = make(chan struct{})
+	loop := t.loop
 	// Runs are not cancelled with the intake: Stop waits for them, and a
 	// shutdown that runs out of time cuts them through the host.
 	runCtx := context.WithoutCancel(ctx)
 	go func() {
-		defer close(t.loop)
+		defer close(loop)
 		for {
 			next := t.sched.Next(time.Now())
 			if next.IsZero() {
@@ -169,13 +176,16 @@ func (t *trigger) tick(ctx, runCtx context.Context, h engine.Host, tick time.Tim
 
 // Stop ends the loop and waits for the runs in progress until ctx ends.
 func (t *trigger) Stop(ctx context.Context) error {
-	if t.cancel == nil {
+	t.mu.Lock()
+	cancel, loop := t.cancel, t.loop
+	t.mu.Unlock()
+	if cancel == nil {
 		return nil // never started
 	}
-	t.cancel()
+	cancel()
 	done := make(chan struct{})
 	go func() {
-		<-t.loop
+		<-loop
 		t.runs.Wait()
 		close(done)
 	}()
