@@ -201,6 +201,11 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	sw := &statusWriter{ResponseWriter: w}
 	defer func() { t.v.pm.request(sw.status()) }()
 	t.h.ServeHTTP(sw, r)
+	if s.closing.Load() {
+		// The answer leaves before the request counts as done: a shutdown
+		// waiting for the last request closes the connections right after.
+		sw.Flush()
+	}
 }
 
 // statusWriter notes the status a handler answers, for
