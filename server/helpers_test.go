@@ -1,92 +1,31 @@
 package server_test
 
 import (
-	"context"
-	"errors"
-	"io"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
-	"strings"
-	"sync"
 	"testing"
-	"time"
 
-	_ "github.com/nectar-run/nectar/connectors/all"
 	"github.com/nectar-run/nectar/consumers"
-	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
 	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/internal/servertest"
 	"github.com/nectar-run/nectar/server"
 	"github.com/nectar-run/nectar/store/bolt"
 )
 
-// Test connectors: one that panics, one that waits for its context, one
-// that hands its input to a test through a named channel.
-func init() {
-	engine.Register(engine.Connector[struct{}]{Name: "test-panic", Summary: "panics", Compile: func(struct{}, *engine.Compiler) (engine.Step, error) {
-		return stepFunc(func(ctx context.Context, x *engine.Exec, in any) (any, error) { panic("boom") }), nil
-	}})
-	engine.Register(engine.Connector[struct{}]{Name: "test-block", Summary: "waits for its context", Compile: func(struct{}, *engine.Compiler) (engine.Step, error) {
-		return stepFunc(func(ctx context.Context, x *engine.Exec, in any) (any, error) {
-			<-ctx.Done()
-			return nil, ctx.Err()
-		}), nil
-	}})
-	type notifyCfg struct {
-		Channel string `yaml:"channel" required:"true"`
-	}
-	engine.Register(engine.Connector[notifyCfg]{Name: "test-notify", Summary: "sends its input to a test", Compile: func(c notifyCfg, _ *engine.Compiler) (engine.Step, error) {
-		return stepFunc(func(ctx context.Context, x *engine.Exec, in any) (any, error) {
-			ch := channel(c.Channel)
-			o := value.NewObject(2)
-			o.Set("message", in)
-			o.Set("metadata", x.Metadata)
-			select {
-			case ch <- o:
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-			return in, nil
-		}), nil
-	}})
-}
+// The server's tests serve pipelines with internal/servertest (shared with
+// the trigger kinds' tests), which registers the test connectors
+// test-panic, test-block and test-notify.
 
-type stepFunc func(ctx context.Context, x *engine.Exec, in any) (any, error)
+type stepFunc = servertest.StepFunc
 
-func (f stepFunc) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
-	return f(ctx, x, in)
-}
-
-var (
-	chanMu   sync.Mutex
-	channels = map[string]chan *value.Object{}
-)
-
-func channel(name string) chan *value.Object {
-	chanMu.Lock()
-	defer chanMu.Unlock()
-	ch := channels[name]
-	if ch == nil {
-		ch = make(chan *value.Object, 100)
-		channels[name] = ch
-	}
-	return ch
-}
+func channel(name string) chan *value.Object { return servertest.Channel(name) }
 
 // receive waits for a value on a test channel, failing after a generous
 // timeout (a hang, not a timing assertion).
-func receive(t *testing.T, name string) *value.Object {
-	t.Helper()
-	select {
-	case v := <-channel(name):
-		return v
-	case <-time.After(20 * time.Second):
-		t.Fatalf("nothing arrived on %s", name)
-		return nil
-	}
-}
+func receive(t *testing.T, name string) *value.Object { t.Helper(); return servertest.Receive(t, name) }
+
+func mustJSON(v any) string { return servertest.MustJSON(v) }
 
 type env struct {
 	srv  *server.Server
@@ -94,91 +33,25 @@ type env struct {
 	dir  string
 	cm   *consumers.Manager
 	st   *bolt.Store
+	e    *servertest.Env
 }
 
 // start serves the pipeline files (name → YAML) from a temporary folder.
 func start(t *testing.T, files map[string]string, mod func(*server.Options)) *env {
 	t.Helper()
-	dir := t.TempDir()
-	for name, src := range files {
-		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	st, err := bolt.Open(t.TempDir(), bolt.WithNoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	cm, err := consumers.New(ctx, st)
-	if err != nil {
-		t.Fatal(err)
-	}
-	opts := server.Options{Dir: dir, Store: st, Consumers: cm, AdminKey: "admin-key", Logger: quietLogger()}
-	if mod != nil {
-		mod(&opts)
-	}
-	srv, err := server.New(ctx, opts)
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	hs := httptest.NewServer(srv.Handler())
-	e := &env{srv: srv, http: hs, dir: dir, cm: cm, st: st}
-	t.Cleanup(func() {
-		hs.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(ctx); err != nil && !errors.Is(err, context.Canceled) {
-			t.Errorf("shutdown: %v", err)
-		}
-		st.Close()
-	})
-	return e
+	e := servertest.Start(t, files, mod)
+	return &env{srv: e.Srv, http: e.HTTP, dir: e.Dir, cm: e.Consumers, st: e.Store, e: e}
 }
 
 // record flushes the history and returns the record of the execution
 // whose response headers are hdr.
 func (e *env) record(t *testing.T, hdr http.Header) *history.Record {
 	t.Helper()
-	ctx := context.Background()
-	if err := e.srv.History().Flush(ctx); err != nil {
-		t.Fatal(err)
-	}
-	rec, err := history.Get(ctx, e.st, hdr.Get("X-Execution-Id"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	return rec
+	return e.e.Record(t, hdr)
 }
 
 // do sends a request and returns status, headers and body.
 func (e *env) do(t *testing.T, method, path, body string, hdr map[string]string) (int, http.Header, string) {
 	t.Helper()
-	var rd io.Reader
-	if body != "" {
-		rd = strings.NewReader(body)
-	}
-	req, err := http.NewRequest(method, e.http.URL+path, rd)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for k, v := range hdr {
-		req.Header.Set(k, v)
-	}
-	resp, err := e.http.Client().Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	return resp.StatusCode, resp.Header, string(b)
-}
-
-func mustJSON(v any) string {
-	b, err := value.Encode(v)
-	if err != nil {
-		return err.Error()
-	}
-	return string(b)
+	return e.e.Do(t, method, path, body, hdr)
 }

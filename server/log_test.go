@@ -1,8 +1,5 @@
 package server_test
 
-import (
-	"io"
-	"log/slog"
-)
+import "github.com/nectar-run/nectar/internal/servertest"
 
-func quietLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+var quietLogger = servertest.QuietLogger

@@ -6,75 +6,12 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
-	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/internal/servertest"
 	"github.com/nectar-run/nectar/server"
 )
-
-// Test connectors of reloads: test-hold says it started, then waits for
-// the test; test-closed says when its pipeline is closed.
-type latch struct {
-	started chan struct{}
-	release chan struct{}
-	closed  chan struct{}
-}
-
-var latches = struct {
-	sync.Mutex
-	m map[string]*latch
-}{m: map[string]*latch{}}
-
-func latchNamed(name string) *latch {
-	latches.Lock()
-	defer latches.Unlock()
-	l := latches.m[name]
-	if l == nil {
-		l = &latch{started: make(chan struct{}, 100), release: make(chan struct{}), closed: make(chan struct{}, 100)}
-		latches.m[name] = l
-	}
-	return l
-}
-
-type closedStep struct{ l *latch }
-
-func (s closedStep) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) { return in, nil }
-func (s closedStep) Close(ctx context.Context) error {
-	s.l.closed <- struct{}{}
-	return nil
-}
-
-func init() {
-	type named struct {
-		Name string `yaml:"name" required:"true"`
-	}
-	engine.Register(engine.Connector[named]{Name: "test-hold", Summary: "waits for the test", Compile: func(c named, _ *engine.Compiler) (engine.Step, error) {
-		l := latchNamed(c.Name)
-		return stepFunc(func(ctx context.Context, x *engine.Exec, in any) (any, error) {
-			l.started <- struct{}{}
-			select {
-			case <-l.release:
-				return in, nil
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-		}), nil
-	}})
-	engine.Register(engine.Connector[named]{Name: "test-closed", Summary: "tells the test when its pipeline closes", Compile: func(c named, _ *engine.Compiler) (engine.Step, error) {
-		return closedStep{latchNamed(c.Name)}, nil
-	}})
-}
-
-func wasClosed(l *latch) bool {
-	select {
-	case <-l.closed:
-		return true
-	default:
-		return false
-	}
-}
 
 // TestRetiredVersionClosesWithItsLastRun: a reload replaces a pipeline
 // while a request runs on its old version. New requests get the new
@@ -96,15 +33,15 @@ func TestRetiredVersionClosesWithItsLastRun(t *testing.T) {
 	srv.Start()
 	hs := httptest.NewServer(srv.Handler())
 	defer hs.Close()
-	e := &env{srv: srv, http: hs, dir: dir}
-	old, run := latchNamed("reload-v1"), latchNamed("reload-run")
+	e := &servertest.Env{Srv: srv, HTTP: hs, Dir: dir}
+	old, run := servertest.Hold("reload-v1"), servertest.Hold("reload-run")
 
 	answered := make(chan string, 1)
 	go func() {
-		code, _, body := e.do(t, "POST", "/hot", "", nil)
+		code, _, body := e.Do(t, "POST", "/hot", "", nil)
 		answered <- strconv.Itoa(code) + " " + body
 	}()
-	<-run.started // the request runs on version 1
+	<-run.Started // the request runs on version 1
 
 	v2 := "name: hot\ntrigger:\n  http: {path: /hot}\nsteps:\n  - test-closed: {name: reload-v2}\n  - set: {version: 2}\n"
 	if err := os.WriteFile(path, []byte(v2), 0o600); err != nil {
@@ -115,13 +52,13 @@ func TestRetiredVersionClosesWithItsLastRun(t *testing.T) {
 	if err := srv.Reload(ctx); err != nil {
 		t.Fatal(err)
 	}
-	if _, _, body := e.do(t, "POST", "/hot", "", nil); body != `{"version":2}` {
+	if _, _, body := e.Do(t, "POST", "/hot", "", nil); body != `{"version":2}` {
 		t.Fatalf("after the reload: %s", body)
 	}
-	if wasClosed(old) {
+	if old.WasClosed() {
 		t.Fatal("version 1 was closed while a request still ran on it")
 	}
-	close(run.release)
+	close(run.Release)
 	if got := <-answered; got != `200 {"version":1}` {
 		t.Fatalf("the request on version 1 answered %s", got)
 	}
@@ -130,10 +67,10 @@ func TestRetiredVersionClosesWithItsLastRun(t *testing.T) {
 	if err := srv.Shutdown(sctx); err != nil {
 		t.Fatal(err)
 	}
-	if !wasClosed(old) {
+	if !old.WasClosed() {
 		t.Fatal("Shutdown returned with the replaced version 1 still open")
 	}
-	if !wasClosed(latchNamed("reload-v2")) {
+	if !servertest.Hold("reload-v2").WasClosed() {
 		t.Fatal("Shutdown returned with version 2 still open")
 	}
 }

@@ -2,8 +2,10 @@
 // server, a bbolt store in a temporary folder, consumers, an httptest
 // server on loopback) for the tests of the server and of the trigger kinds.
 // It registers test connectors: test-panic (panics), test-block (waits for
-// its context) and test-notify (hands its input and metadata to the test on
-// a named channel). Import it from tests only.
+// its context), test-notify (hands its input and metadata to the test on
+// a named channel), test-hold (says it started, then waits for the test to
+// let it go: Hold) and test-closed (says when its pipeline closes: Hold's
+// Closed). Import it from tests only.
 package servertest
 
 import (
@@ -56,6 +58,71 @@ func init() {
 			return in, nil
 		}), nil
 	}})
+
+	type named struct {
+		Name string `yaml:"name" required:"true"`
+	}
+	engine.Register(engine.Connector[named]{Name: "test-hold", Summary: "waits for the test", Compile: func(c named, _ *engine.Compiler) (engine.Step, error) {
+		l := Hold(c.Name)
+		return StepFunc(func(ctx context.Context, x *engine.Exec, in any) (any, error) {
+			l.Started <- struct{}{}
+			select {
+			case <-l.Release:
+				return in, nil
+			case <-ctx.Done():
+				return nil, ctx.Err()
+			}
+		}), nil
+	}})
+	engine.Register(engine.Connector[named]{Name: "test-closed", Summary: "tells the test when its pipeline closes", Compile: func(c named, _ *engine.Compiler) (engine.Step, error) {
+		return closedStep{Hold(c.Name)}, nil
+	}})
+}
+
+// Latch is what test-hold and test-closed steps of one name share with
+// the test: Started gets a value as each test-hold run starts, which then
+// waits until Release is closed; Closed gets a value as each pipeline
+// holding a test-closed step of the name closes.
+type Latch struct {
+	Started chan struct{}
+	Release chan struct{}
+	Closed  chan struct{}
+}
+
+var latches = struct {
+	sync.Mutex
+	m map[string]*Latch
+}{m: map[string]*Latch{}}
+
+// Hold returns the latch of a name.
+func Hold(name string) *Latch {
+	latches.Lock()
+	defer latches.Unlock()
+	l := latches.m[name]
+	if l == nil {
+		l = &Latch{Started: make(chan struct{}, 100), Release: make(chan struct{}), Closed: make(chan struct{}, 100)}
+		latches.m[name] = l
+	}
+	return l
+}
+
+// WasClosed reports whether a pipeline with the latch's test-closed step
+// closed (since the last call).
+func (l *Latch) WasClosed() bool {
+	select {
+	case <-l.Closed:
+		return true
+	default:
+		return false
+	}
+}
+
+type closedStep struct{ l *Latch }
+
+func (s closedStep) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) { return in, nil }
+func (s closedStep) Close(ctx context.Context) error {
+	s.l.Closed <- struct{}{}
+	return nil
 }
 
 // StepFunc is a step of a test connector.

@@ -11,57 +11,10 @@ import (
 	"testing"
 	"time"
 
-	_ "github.com/nectar-run/nectar/connectors/all"
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/internal/servertest"
 	"github.com/nectar-run/nectar/server"
 )
-
-// hold is a test connector: a step that says it started on started, then
-// waits for release (or its context).
-type hold struct {
-	started chan struct{}
-	release chan struct{}
-}
-
-var holds = struct {
-	sync.Mutex
-	m map[string]*hold
-}{m: map[string]*hold{}}
-
-func holdNamed(name string) *hold {
-	holds.Lock()
-	defer holds.Unlock()
-	h := holds.m[name]
-	if h == nil {
-		h = &hold{started: make(chan struct{}, 100), release: make(chan struct{})}
-		holds.m[name] = h
-	}
-	return h
-}
-
-type stepFunc func(ctx context.Context, x *engine.Exec, in any) (any, error)
-
-func (f stepFunc) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
-	return f(ctx, x, in)
-}
-
-func init() {
-	type holdCfg struct {
-		Name string `yaml:"name" required:"true"`
-	}
-	engine.Register(engine.Connector[holdCfg]{Name: "test-hold", Summary: "waits for the test", Compile: func(c holdCfg, _ *engine.Compiler) (engine.Step, error) {
-		h := holdNamed(c.Name)
-		return stepFunc(func(ctx context.Context, x *engine.Exec, in any) (any, error) {
-			h.started <- struct{}{}
-			select {
-			case <-h.release:
-			case <-ctx.Done():
-				return nil, ctx.Err()
-			}
-			return in, nil
-		}), nil
-	}})
-}
 
 // syncBuffer is a log sink safe for the server's goroutines.
 type syncBuffer struct {
@@ -123,7 +76,7 @@ func skippedTicks(t *testing.T, srv *server.Server, pipeline string) int64 {
 // run starts while the first one runs. Without the no-overlap guard a
 // second run starts at the next tick and nothing is skipped.
 func TestTickWhileRunningIsSkipped(t *testing.T) {
-	h := holdNamed("overlap")
+	h := servertest.Hold("overlap")
 	srv, log := serve(t, "long.yaml", `
 name: long
 trigger:
@@ -131,11 +84,11 @@ trigger:
 steps:
   - test-hold: {name: overlap}
 `)
-	<-h.started
+	<-h.Started
 	deadline := time.Now().Add(30 * time.Second) // a hang, not a timing assertion
 	for skippedTicks(t, srv, "long") == 0 {
 		select {
-		case <-h.started:
+		case <-h.Started:
 			t.Fatal("a second run started while the first one was running")
 		case <-time.After(50 * time.Millisecond):
 		}
@@ -144,15 +97,15 @@ steps:
 		}
 	}
 	select {
-	case <-h.started:
+	case <-h.Started:
 		t.Fatal("a second run started while the first one was running")
 	default:
 	}
 	if !strings.Contains(log.String(), "schedule tick skipped: the previous run is still running") {
 		t.Errorf("the skipped tick is not logged:\n%s", log.String())
 	}
-	close(h.release) // the first run ends; later ticks run again
-	<-h.started
+	close(h.Release) // the first run ends; later ticks run again
+	<-h.Started
 }
 
 // TestScheduleProblemsAtTheirOptions: each problem of a schedule trigger is

@@ -1,9 +1,11 @@
-package server_test
+package http_test
 
 import (
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/nectar-run/nectar/internal/servertest"
 )
 
 var bodyPipelines = map[string]string{
@@ -21,7 +23,7 @@ steps:
 // is { and which is a JSON object is read as JSON; one that starts with {
 // but is not JSON is a 400 saying so, never a form with one odd key.
 func TestJSONSentAsForm(t *testing.T) {
-	e := start(t, bodyPipelines, nil)
+	e := servertest.Start(t, bodyPipelines, nil)
 	form := map[string]string{"Content-Type": "application/x-www-form-urlencoded"} // what curl -d sends
 	tests := []struct {
 		name string
@@ -41,7 +43,7 @@ func TestJSONSentAsForm(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			code, _, body := e.do(t, "POST", "/got", tt.body, form)
+			code, _, body := e.Do(t, "POST", "/got", tt.body, form)
 			if code != tt.code {
 				t.Fatalf("status %d, want %d: %s", code, tt.code, body)
 			}

@@ -1,8 +1,10 @@
-package server_test
+package http_test
 
 import (
 	"strings"
 	"testing"
+
+	"github.com/nectar-run/nectar/internal/servertest"
 )
 
 // TestMalformedBodyPass: with malformed_body: pass the pipeline runs on a
@@ -10,7 +12,7 @@ import (
 // metadata.request.body_error, and answers in its own format; without it
 // the server refuses the body with 400 before the pipeline runs.
 func TestMalformedBodyPass(t *testing.T) {
-	e := start(t, map[string]string{
+	e := servertest.Start(t, map[string]string{
 		"own.yaml": `
 name: own
 trigger:
@@ -34,17 +36,17 @@ steps:
 		{"multipart without a boundary", "multipart/form-data", "x", "malformed multipart body"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			code, _, body := e.do(t, "POST", "/own", tc.body, map[string]string{"Content-Type": tc.ctype})
+			code, _, body := e.Do(t, "POST", "/own", tc.body, map[string]string{"Content-Type": tc.ctype})
 			if code != 400 || !strings.Contains(body, `"kind":"null"`) || !strings.Contains(body, `"why":"`+tc.why) {
 				t.Errorf("pass: %d %s, want the pipeline's answer with kind null and why %q", code, body, tc.why)
 			}
-			code, _, body = e.do(t, "POST", "/default", tc.body, map[string]string{"Content-Type": tc.ctype})
+			code, _, body = e.Do(t, "POST", "/default", tc.body, map[string]string{"Content-Type": tc.ctype})
 			if code != 400 || !strings.Contains(body, `"code":400`) || strings.Contains(body, "ran") {
 				t.Errorf("reject: %d %s, want the server's 400", code, body)
 			}
 		})
 	}
-	if code, _, body := e.do(t, "POST", "/own", `{"a":1}`, map[string]string{"Content-Type": "application/json"}); !strings.Contains(body, `"kind":"parsed"`) || strings.Contains(body, "malformed") {
+	if code, _, body := e.Do(t, "POST", "/own", `{"a":1}`, map[string]string{"Content-Type": "application/json"}); !strings.Contains(body, `"kind":"parsed"`) || strings.Contains(body, "malformed") {
 		t.Errorf("a good body with pass: %d %s", code, body)
 	}
 }
