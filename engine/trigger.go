@@ -113,10 +113,14 @@ type Host interface {
 	Runtime() *Runtime
 	// Logger masks the secrets the runtime knows.
 	Logger() *slog.Logger
-	// Run runs the pipeline once with x's Input and Metadata, and fills
-	// x's results. The execution counts as in flight for the version and
-	// for the host's shutdown; when the shutdown cuts what still runs, its
-	// ctx is cancelled and x.Cut is set.
+	// Context returns the context to run an execution in: parent with
+	// timeout, also cancelled when a shutdown cuts the executions still
+	// running (Run then sets Execution.Cut). Call cancel when done.
+	Context(parent context.Context, timeout time.Duration) (ctx context.Context, cancel context.CancelFunc)
+	// Run runs the pipeline once in ctx (from Context) with x's Input and
+	// Metadata, and fills x's results. The execution counts as in flight
+	// for the version (which stays open meanwhile) and for the host's
+	// shutdown.
 	Run(ctx context.Context, x *Execution)
 	// Record counts x in the pipeline's metrics and writes it to the
 	// execution history (off the caller's path).
@@ -133,8 +137,8 @@ type Host interface {
 // trigger sets what comes before Run; Run sets the results; the trigger may
 // add what it answered (an HTTP request) before Record.
 type Execution struct {
-	// Trigger is the kind that started the execution (metadata.trigger and
-	// the history's trigger).
+	// Trigger is the kind that started the execution: the history's
+	// trigger, and metadata.trigger unless Metadata has one.
 	Trigger  string
 	Input    any
 	Metadata *value.Object

@@ -88,8 +88,16 @@ func (h *host) Logger() *slog.Logger       { return h.s.log }
 // that outlived its Stop).
 var errRetired = engine.NewError(503, "the pipeline version was replaced; retry")
 
+// Context is parent with timeout, cancelled too when a shutdown whose
+// drain ran out of time cuts what still runs.
+func (h *host) Context(parent context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithTimeout(parent, timeout)
+	stop := context.AfterFunc(h.s.execCtx, cancel)
+	return ctx, func() { stop(); cancel() }
+}
+
 // Run runs the version's pipeline once, counted in flight for the version
-// and for the shutdown, and cancelled when the shutdown cuts.
+// and for the shutdown.
 func (h *host) Run(ctx context.Context, x *engine.Execution) {
 	s, v := h.s, h.v
 	if x.Start.IsZero() {
@@ -105,16 +113,12 @@ func (h *host) Run(ctx context.Context, x *engine.Execution) {
 	defer v.release(s)
 	s.active.add()
 	defer s.active.done()
-	if x.Metadata != nil {
+	if x.Metadata != nil && !x.Metadata.Has("trigger") {
 		x.Metadata.Set("trigger", x.Trigger)
 	}
 	if !s.opts.HistoryOff {
 		x.Trace = &engine.Trace{}
 	}
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
-	// A shutdown whose drain runs out of time cancels the execution.
-	defer context.AfterFunc(s.execCtx, cancel)()
 	out, err := v.p.Run(ctx, s.rt, x.Input, engine.RunOptions{ExecutionID: x.ID, Metadata: x.Metadata, Trace: x.Trace, Secrets: x.Secrets})
 	x.End, x.Output = time.Now(), out
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"sort"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/nectar-run/nectar/engine"
@@ -198,8 +199,13 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.metrics.inflight.Inc()
 	defer s.metrics.inflight.Dec()
 	s.bodyDeadline(w, r, t.timeout)
-	sw := &statusWriter{ResponseWriter: w}
-	defer func() { t.v.pm.request(sw.status()) }()
+	sw := statusWriters.Get().(*statusWriter)
+	sw.ResponseWriter, sw.code = w, 0
+	defer func() {
+		t.v.pm.request(sw.status())
+		sw.ResponseWriter = nil
+		statusWriters.Put(sw)
+	}()
 	t.h.ServeHTTP(sw, r)
 	if s.closing.Load() {
 		// The answer leaves before the request counts as done: a shutdown
@@ -207,6 +213,8 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		sw.Flush()
 	}
 }
+
+var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
 
 // statusWriter notes the status a handler answers, for
 // nectar_http_requests_total.

@@ -52,7 +52,7 @@ const CutMessage = "execution cancelled: the server shut down before it ended (-
 // to a shared bus) with 503. kind is the trigger's name; md the metadata
 // (metadata.trigger is added).
 func RunBackground(ctx context.Context, h engine.Host, kind string, input any, md *value.Object, timeout time.Duration) {
-	ctx, cancel := context.WithTimeout(ctx, timeout)
+	ctx, cancel := h.Context(ctx, timeout)
 	defer cancel()
 	x := &engine.Execution{Trigger: kind, Input: input, Metadata: md}
 	h.Run(ctx, x)

@@ -247,7 +247,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		md.Set("consumer", co)
 		x.Consumer = who.subject
 	}
-	ctx, cancel := context.WithTimeout(r.Context(), cfg.Timeout.D())
+	ctx, cancel := s.h.Context(r.Context(), cfg.Timeout.D())
 	defer cancel()
 	resp := triggers.NewResponse(func(status int, hd http.Header, b []byte) {
 		code = status
