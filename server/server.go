@@ -56,7 +56,6 @@ import (
 	"os"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -68,6 +67,7 @@ import (
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/events"
 	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/pipelines"
 	"github.com/nectar-run/nectar/store"
 	"github.com/nectar-run/nectar/triggers"
 )
@@ -342,11 +342,13 @@ func (s *Server) load(ctx context.Context, first bool) (problems, err error) {
 		}
 	}
 	if first && s.opts.Shipped != nil {
-		shipped, err := loadShipped(s.opts.Shipped, s.opts.Load)
+		shipped, err := pipelines.Load(s.opts.Shipped, s.opts.Load)
 		if err != nil {
 			s.log.Error("shipped pipelines do not load", "error", err.Error())
 		}
-		next = append(next, shipped...)
+		for _, p := range shipped {
+			next = append(next, &version{p: p, file: p.File, shipped: true})
+		}
 		changed = true
 	} else {
 		for _, v := range old.versions {
@@ -366,28 +368,6 @@ func (s *Server) load(ctx context.Context, first bool) (problems, err error) {
 	}
 	s.install(gen, old)
 	return errors.Join(errs...), nil
-}
-
-func loadShipped(fsys fs.FS, opts engine.LoadOptions) ([]*version, error) {
-	var out []*version
-	var errs []error
-	err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !(strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml")) {
-			return err
-		}
-		data, err := fs.ReadFile(fsys, path)
-		if err != nil {
-			return err
-		}
-		p, err := engine.Load("shipped:"+path, data, opts)
-		if err != nil {
-			errs = append(errs, err)
-			return nil
-		}
-		out = append(out, &version{p: p, file: "shipped:" + path, shipped: true})
-		return nil
-	})
-	return out, errors.Join(append(errs, err)...)
 }
 
 // install makes gen current: the library, the runners, and retiring the
