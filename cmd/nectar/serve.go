@@ -27,7 +27,8 @@ import (
 	"github.com/nectar-run/nectar/events"
 	"github.com/nectar-run/nectar/history"
 	"github.com/nectar-run/nectar/server"
-	"github.com/nectar-run/nectar/store/open"
+	"github.com/nectar-run/nectar/store"
+	"github.com/nectar-run/nectar/store/postgres"
 )
 
 // shippedPipelines holds the pipelines that ship with Nectar (package
@@ -204,7 +205,7 @@ execution records were lost. Logs are JSON unless --log-format text.`,
 			// Replicas sharing a PostgreSQL store share its events too: a
 			// table with leases, so an event published on one replica runs
 			// on another, and survives the death of the one running it.
-			bus, err := openBus(ctx, g, eventLease, log)
+			bus, err := openBus(ctx, st, eventLease, log)
 			if err != nil {
 				return err
 			}
@@ -339,22 +340,23 @@ func defaultMaxConnections(fds uint64) int {
 	return int(max(16, min(10000, fds/2)))
 }
 
-// openBus opens the PostgreSQL event bus when the store is PostgreSQL, and
-// returns nil for bbolt (the server then uses its in-process bus).
-func openBus(ctx context.Context, g *globals, lease time.Duration, log *slog.Logger) (*events.Postgres, error) {
-	kind, dsn, err := open.Choose(g.storeDSN)
-	if err != nil || kind != open.Postgres {
-		return nil, err
+// openBus opens the PostgreSQL store's event bus when the store is
+// PostgreSQL, and returns nil for bbolt (the server then uses its
+// in-process bus).
+func openBus(ctx context.Context, st store.Store, lease time.Duration, log *slog.Logger) (*postgres.Bus, error) {
+	pg, ok := st.(*postgres.Store)
+	if !ok {
+		return nil, nil
 	}
-	bus, err := events.OpenPostgres(ctx, dsn, events.PostgresOptions{Lease: lease, Logger: log})
+	bus, err := pg.Bus(ctx, postgres.BusOptions{Lease: lease, Logger: log})
 	if err != nil {
 		return nil, fmt.Errorf("opening the event bus: %w", err)
 	}
 	return bus, nil
 }
 
-// busOption keeps a nil *events.Postgres from becoming a non-nil Bus.
-func busOption(b *events.Postgres) events.Bus {
+// busOption keeps a nil *postgres.Bus from becoming a non-nil Bus.
+func busOption(b *postgres.Bus) events.Bus {
 	if b == nil {
 		return nil
 	}

@@ -13,6 +13,11 @@
 // replica that dies holding one blocks the others for at most the TTL.
 // Releasing a lease notifies waiters on every replica (LISTEN/NOTIFY), so
 // they do not wait for a poll.
+//
+// The store also carries the event bus of its replicas (Store.Bus, an
+// events.Bus): tables next to the store's, the same pool, and the same
+// listening connection, one per store, which hands each notification to
+// the lock waiters or to the bus by its channel.
 package postgres
 
 import (
@@ -65,6 +70,8 @@ type Store struct {
 
 	wmu     sync.Mutex
 	waiters map[string]chan struct{} // closed when the lock may have been freed
+
+	bus atomic.Pointer[Bus] // the open event bus (Store.Bus), woken by listen
 }
 
 var _ store.Store = (*Store)(nil)
