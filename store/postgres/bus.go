@@ -10,7 +10,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/nectar-run/nectar/engine/value"
@@ -151,9 +150,9 @@ CREATE TABLE nectar_event_subs (
 	`ALTER TABLE nectar_events ADD COLUMN event_id text NOT NULL DEFAULT '';`,
 }
 
-// busMigrationLock keys the advisory lock serialising the bus's
-// migrations across replicas ("nbus").
-const busMigrationLock = 0x6e627573
+// busSchema is the bus's tables, versioned apart from the store's
+// (nectar_bus_schema; "nbus" in ASCII keys its lock).
+var busSchema = schema{what: "the event tables are", table: "nectar_bus_schema", lock: 0x6e627573, migrations: pgMigrations}
 
 // ErrBusOpen is returned by Store.Bus while the store has a bus that is
 // not closed: one bus per store, since the store's listener wakes one.
@@ -172,48 +171,14 @@ func (s *Store) Bus(ctx context.Context, opts BusOptions) (*Bus, error) {
 	if !s.bus.CompareAndSwap(nil, b) {
 		return nil, ErrBusOpen
 	}
-	if err := migrateBus(ctx, s.pool); err != nil {
+	if err := busSchema.migrate(ctx, s.pool); err != nil {
 		s.bus.CompareAndSwap(b, nil)
 		return nil, err
 	}
 	b.bg.Add(2)
-	go b.extend()
-	go b.housekeep()
+	go b.every(b.o.Lease/3, b.extend)
+	go b.every(b.o.SubscriptionTTL/3, b.housekeep)
 	return b, nil
-}
-
-func migrateBus(ctx context.Context, pool *pgxpool.Pool) error {
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(busMigrationLock)); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS nectar_bus_schema (
-	version    integer PRIMARY KEY,
-	applied_at timestamptz NOT NULL DEFAULT now()
-)`); err != nil {
-			return err
-		}
-		var have int
-		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM nectar_bus_schema`).Scan(&have); err != nil {
-			return err
-		}
-		if have > len(pgMigrations) {
-			return fmt.Errorf("the event tables are at version %d, newer than this nectar knows (%d): upgrade nectar", have, len(pgMigrations))
-		}
-		for v := have + 1; v <= len(pgMigrations); v++ {
-			if _, err := tx.Exec(ctx, pgMigrations[v-1]); err != nil {
-				return fmt.Errorf("migration %d: %w", v, err)
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO nectar_bus_schema (version) VALUES ($1)`, v); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("postgres: migrating the event tables: %w", err)
-	}
-	return nil
 }
 
 // Publish implements Bus: it stores one row per group subscribed to name on
@@ -583,10 +548,10 @@ func (s *pgSub) close(ctx context.Context) error {
 	}
 }
 
-// extend renews the leases of the events handled here.
-func (b *Bus) extend() {
+// every runs f every d until Close, skipping the ticks of a crashed bus.
+func (b *Bus) every(d time.Duration, f func()) {
 	defer b.bg.Done()
-	t := time.NewTicker(b.o.Lease / 3)
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
@@ -594,59 +559,50 @@ func (b *Bus) extend() {
 			return
 		case <-t.C:
 		}
-		if b.crashed.Load() {
-			continue
+		if !b.crashed.Load() {
+			f()
 		}
-		b.fmu.Lock()
-		ids := make([]int64, 0, len(b.inflight))
-		for id := range b.inflight {
-			ids = append(ids, id)
-		}
-		b.fmu.Unlock()
-		if len(ids) == 0 {
-			continue
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), b.o.Lease/3)
-		_, err := b.pool.Exec(ctx, `UPDATE nectar_events SET visible_at = now() + $2 * interval '1 microsecond' WHERE id = ANY($1) AND owner = $3`,
-			ids, b.o.Lease.Microseconds(), b.replica)
-		cancel()
-		if err != nil {
-			b.o.Logger.Warn("renewing event leases", "events", len(ids), "error", err.Error())
-		}
+	}
+}
+
+// extend renews the leases of the events handled here.
+func (b *Bus) extend() {
+	b.fmu.Lock()
+	ids := make([]int64, 0, len(b.inflight))
+	for id := range b.inflight {
+		ids = append(ids, id)
+	}
+	b.fmu.Unlock()
+	if len(ids) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.o.Lease/3)
+	_, err := b.pool.Exec(ctx, `UPDATE nectar_events SET visible_at = now() + $2 * interval '1 microsecond' WHERE id = ANY($1) AND owner = $3`,
+		ids, b.o.Lease.Microseconds(), b.replica)
+	cancel()
+	if err != nil {
+		b.o.Logger.Warn("renewing event leases", "events", len(ids), "error", err.Error())
 	}
 }
 
 // housekeep renews this replica's subscriptions and deletes expired
 // subscriptions and events past the retention.
 func (b *Bus) housekeep() {
-	defer b.bg.Done()
-	t := time.NewTicker(b.o.SubscriptionTTL / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-b.stop:
-			return
-		case <-t.C:
-		}
-		if b.crashed.Load() {
-			continue
-		}
-		b.mu.Lock()
-		var all []*pgSub
-		for _, l := range b.subs {
-			all = append(all, l...)
-		}
-		b.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := b.register(ctx, all); err != nil {
-			b.o.Logger.Warn("renewing event subscriptions", "error", err.Error())
-		}
-		_, _ = b.pool.Exec(ctx, `DELETE FROM nectar_event_subs WHERE expires_at < now()`)
-		tag, err := b.pool.Exec(ctx, `DELETE FROM nectar_events WHERE published_at < now() - $1 * interval '1 microsecond'`, b.o.Retention.Microseconds())
-		if err == nil && tag.RowsAffected() > 0 {
-			b.o.Logger.Warn("events deleted unhandled after the retention", "events", tag.RowsAffected(), "retention", b.o.Retention.String())
-		}
-		cancel()
+	b.mu.Lock()
+	var all []*pgSub
+	for _, l := range b.subs {
+		all = append(all, l...)
+	}
+	b.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := b.register(ctx, all); err != nil {
+		b.o.Logger.Warn("renewing event subscriptions", "error", err.Error())
+	}
+	_, _ = b.pool.Exec(ctx, `DELETE FROM nectar_event_subs WHERE expires_at < now()`)
+	tag, err := b.pool.Exec(ctx, `DELETE FROM nectar_events WHERE published_at < now() - $1 * interval '1 microsecond'`, b.o.Retention.Microseconds())
+	if err == nil && tag.RowsAffected() > 0 {
+		b.o.Logger.Warn("events deleted unhandled after the retention", "events", tag.RowsAffected(), "retention", b.o.Retention.String())
 	}
 }
 

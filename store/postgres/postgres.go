@@ -137,7 +137,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("postgres: no answer from %s within connect_timeout %s (set connect_timeout=SECONDS in the connection string to wait longer): %w: %w",
 			addr, cfg.ConnConfig.ConnectTimeout, store.ErrUnavailable, err)
 	}
-	if err := migrate(ctx, pool); err != nil {
+	if err := storeSchema.migrate(ctx, pool); err != nil {
 		pool.Close()
 		return nil, err
 	}
