@@ -129,13 +129,16 @@ func resolvePipeline(arg string, opts engine.LoadOptions, log *slog.Logger) (*en
 		if err != nil {
 			return nil, nil, err
 		}
-		lib, err := app.Library(opts, []string{filepath.Dir(arg)}, p)
+		lib, err := app.Library(opts, filepath.Dir(arg))
 		if err != nil {
 			log.Warn("shipped pipelines do not load", "error", err.Error())
 		}
+		if shipped := lib.Add(p); shipped != nil {
+			shipped.Close(context.Background()) // p replaces it
+		}
 		return p, lib, nil
 	}
-	lib, err := app.Library(opts, []string{"."})
+	lib, err := app.Library(opts, ".")
 	if err != nil {
 		log.Warn("shipped pipelines do not load", "error", err.Error())
 	}

@@ -194,16 +194,14 @@ func (a *App) SetListenAddr(listen net.Addr) error {
 	return nil
 }
 
-// Library returns a library holding first, finding pipelines by name in
-// dirs (NAME.yaml), and holding the shipped pipelines that neither
-// replaces (pipelines.AddTo: by pipeline name). The error reports shipped
-// pipelines that do not load with opts; the library is usable all the
-// same.
-func Library(opts engine.LoadOptions, dirs []string, first ...*engine.Pipeline) (*engine.Library, error) {
+// Library returns a library that finds pipelines by name in dirs
+// (NAME.yaml) and holds the shipped pipelines that no pipeline of dirs
+// replaces (pipelines.AddTo: by pipeline name). A pipeline added to it
+// later replaces a shipped one of its name (close the one Add returns).
+// The error reports shipped pipelines that do not load with opts; the
+// library is usable all the same.
+func Library(opts engine.LoadOptions, dirs ...string) (*engine.Library, error) {
 	lib := engine.NewLibrary(opts, dirs...)
-	for _, p := range first {
-		lib.Add(p)
-	}
 	return lib, pipelines.AddTo(lib, pipelines.FS, opts)
 }
 

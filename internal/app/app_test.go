@@ -110,10 +110,15 @@ func TestLibraryKeepsTheUsersPipeline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	lib, err := app.Library(engine.LoadOptions{}, nil, mine)
+	lib, err := app.Library(engine.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
+	shipped := lib.Add(mine)
+	if shipped == nil || shipped.File != "shipped:oauth-metadata.yaml" {
+		t.Fatalf("Add replaced %v, want the shipped oauth-metadata", shipped)
+	}
+	shipped.Close(context.Background())
 	if p, _ := lib.Pipeline("oauth-metadata"); p != mine {
 		t.Errorf("oauth-metadata is %v, want the user's", p)
 	}
