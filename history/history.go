@@ -949,7 +949,7 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 	if m.known == nil {
 		m.known = make(map[string]bool, 64)
 	}
-	*m = masker{global: r.opts.SensitiveFields, local: fields, secrets: secrets, seen: seen, known: m.known}
+	*m = masker{global: r.opts.SensitiveFields, local: fields, secrets: secrets, seen: seen, known: m.known, mask: m.mask}
 	status, code := StatusOK, e.Code
 	if e.Err != nil {
 		status = StatusFailed
@@ -988,7 +988,9 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 	switch {
 	case r.opts.Snapshots == "none", r.opts.Snapshots == "failed" && e.Err == nil:
 		if e.Err != nil && (e.InputJSON == "" || !m.clean(e.InputJSON)) {
-			m.note(e.Input, false)
+			m.noting = true
+			m.apply(e.Input) // only to note the input's sensitive values
+			m.noting = false
 		}
 	default:
 		m.noting = true
@@ -1004,7 +1006,7 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 	}
 	if e.Err != nil {
 		dst = append(dst, `,"error":`...)
-		dst, _ = value.AppendJSON(dst, m.mask(e.Err.Object()))
+		dst, _ = value.AppendJSON(dst, m.apply(e.Err.Object()))
 	}
 	if e.Trace != nil && len(e.Trace.Steps) > 0 {
 		dst = append(dst, `,"steps":[`...)
@@ -1047,7 +1049,7 @@ func (r *Recorder) appendSnapshot(dst []byte, name string, m *masker, v any, raw
 		dst = append(dst, raw...)
 	} else {
 		var err error
-		dst, err = m.appendJSON(dst, v)
+		dst, err = value.AppendJSON(dst, m.apply(v))
 		if err != nil {
 			dst = value.AppendString(dst[:mark], "<not JSON: "+err.Error()+">")
 		}
@@ -1095,7 +1097,7 @@ func (r *Recorder) appendBody(dst []byte, m *masker, b *Body, in any) []byte {
 }
 
 // masker replaces the values of sensitive fields with "***", and secret
-// values with "***" wherever they appear.
+// values with "***" wherever they appear, with engine.Mask.
 type masker struct {
 	global  []string // Options.SensitiveFields
 	local   []string // the pipeline's sensitive_fields
@@ -1107,6 +1109,7 @@ type masker struct {
 	// known remembers which keys are default sensitive names (the
 	// recorder's, kept across records).
 	known map[string]bool
+	mask  *engine.Masking // the recorder's, reused
 }
 
 // clean reports whether JSON text certainly holds no sensitive field and no
@@ -1170,88 +1173,24 @@ func (m *masker) str(s string) string {
 	return engine.MaskSecrets(s, m.secrets, m.seen)
 }
 
-// note adds the strings of v, the value of a sensitive field, to the
-// record's secrets. all says whether nested values count (they do under a
-// sensitive name; elsewhere only the values of sensitive fields do).
-func (m *masker) note(v any, all bool) {
-	switch t := v.(type) {
-	case string:
-		if all && len(t) >= engine.MinSecretLen && !slices.Contains(m.seen, t) {
-			m.seen = append(m.seen, t)
-		}
-	case *value.Object:
-		for i := range t.Len() {
-			k, c := t.At(i)
-			m.note(c, all || m.sensitive(k))
-		}
-	case []any:
-		for _, c := range t {
-			m.note(c, all)
-		}
+// apply returns v masked; parts without anything to mask are shared, not
+// copied. While noting, the strings of the values of sensitive fields are
+// added to the record's secrets, and so masked in the rest of the record.
+func (m *masker) apply(v any) any {
+	if m.mask == nil {
+		m.mask = &engine.Masking{Field: m.sensitive, Hidden: m.note}
 	}
+	m.mask.Secrets = append(m.mask.Secrets[:0], m.secrets, m.seen)
+	return engine.Mask(v, m.mask)
 }
 
-// appendJSON writes v as JSON with sensitive values replaced, in one pass
-// and without copying v.
-func (m *masker) appendJSON(dst []byte, v any) ([]byte, error) {
-	var err error
-	switch t := v.(type) {
-	case *value.Object:
-		if t == nil {
-			return append(dst, "null"...), nil
-		}
-		dst = append(dst, '{')
-		for i := range t.Len() {
-			k, c := t.At(i)
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = value.AppendString(dst, m.str(k))
-			dst = append(dst, ':')
-			if c != nil && m.sensitive(k) {
-				if m.noting {
-					m.note(c, true)
-				}
-				dst = append(dst, `"***"`...)
-				continue
-			}
-			if dst, err = m.appendJSON(dst, c); err != nil {
-				return dst, err
-			}
-		}
-		return append(dst, '}'), nil
-	case []any:
-		dst = append(dst, '[')
-		for i, c := range t {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			if dst, err = m.appendJSON(dst, c); err != nil {
-				return dst, err
-			}
-		}
-		return append(dst, ']'), nil
-	case string:
-		return value.AppendString(dst, m.str(t)), nil
+// note adds s, a string of a sensitive field's value, to the record's
+// secrets while noting.
+func (m *masker) note(s string) {
+	if m.noting && len(s) >= engine.MinSecretLen && !slices.Contains(m.seen, s) {
+		m.seen = append(m.seen, s)
+		m.mask.Secrets[1] = m.seen
 	}
-	return value.AppendJSON(dst, v)
-}
-
-// mask returns v with sensitive values replaced; parts without any are
-// shared, not copied.
-func (m *masker) mask(v any) any {
-	return value.Replace(v, func(k string, c any) (any, bool) {
-		if c != nil && k != "" && m.sensitive(k) {
-			if m.noting {
-				m.note(c, true)
-			}
-			return "***", true
-		}
-		if s, ok := c.(string); ok {
-			return m.str(s), true
-		}
-		return nil, false
-	})
 }
 
 // Filter selects records for List.
