@@ -196,7 +196,8 @@ type RunOptions struct {
 	ExecutionID string
 	// Metadata fields added to metadata (request, consumer, trigger, …).
 	Metadata *value.Object
-	// Vars are the initial vars.
+	// Vars are the initial vars. The execution sets its vars in this
+	// object, which is not copied.
 	Vars *value.Object
 	// Trace, when set, receives one record per step run.
 	Trace *Trace
