@@ -27,10 +27,7 @@ func TestSnapshotsFromRawText(t *testing.T) {
 	}
 	defer st.Close()
 	ctx := context.Background()
-	r, err := history.New(ctx, st, history.Options{SecretValues: func() []string { return []string{"s3cr3t-value"} }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newRecorder(t, st, history.Options{SecretValues: func() []string { return []string{"s3cr3t-value"} }})
 	tests := []struct {
 		name, raw, want string
 	}{
@@ -77,10 +74,7 @@ func TestSnapshotsFromRawText(t *testing.T) {
 func TestSecretsMaskedInsideStrings(t *testing.T) {
 	st := tempStore(t)
 	ctx := context.Background()
-	r, err := history.New(ctx, st, history.Options{SecretValues: func() []string { return []string{"tiny", "acct-key-0123456789"} }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newRecorder(t, st, history.Options{SecretValues: func() []string { return []string{"tiny", "acct-key-0123456789"} }})
 	sensitive := &engine.Pipeline{Name: "p", SensitiveFields: []string{"pin"}}
 	plain := &engine.Pipeline{Name: "q"}
 	decode := func(s string) any {
@@ -169,10 +163,7 @@ func TestSegments(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	r, err := history.New(ctx, st, history.Options{MaxRecords: 40})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newRecorder(t, st, history.Options{MaxRecords: 40})
 	var ids []string
 	start := time.Now().Add(-time.Hour)
 	for batch := 0; batch < 5; batch++ {
@@ -224,10 +215,7 @@ func TestSegments(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	r, err = history.New(ctx, st, history.Options{MaxRecords: 40})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r = newRecorder(t, st, history.Options{MaxRecords: 40})
 	r.Record(&history.Execution{ID: history.NewID(time.Now()), Trigger: "x", Start: time.Now(), End: time.Now()})
 	r.Close(ctx)
 	recs, _ = history.List(ctx, st, history.Filter{Limit: 100})
@@ -280,10 +268,7 @@ func trace(start time.Time, n int) *engine.Trace {
 func TestStepsRoundTrip(t *testing.T) {
 	st := tempStore(t)
 	ctx := context.Background()
-	r, err := history.New(ctx, st, history.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newRecorder(t, st, history.Options{})
 	start := time.Now()
 	var ids []string
 	for batch, sizes := range [][]int{{4, 6, 0}, {1, 5}} {
@@ -369,10 +354,7 @@ func BenchmarkRecord(b *testing.B) { benchmarkRecord(b, history.Options{Queue: 1
 func benchmarkRecord(b *testing.B, opts history.Options) {
 	st := tempStore(b)
 	ctx := context.Background()
-	r, err := history.New(ctx, st, opts)
-	if err != nil {
-		b.Fatal(err)
-	}
+	r := newRecorder(b, st, opts)
 	// Executions as a token endpoint records them: the same steps, input
 	// and masked output, with their own times and step durations.
 	in, _ := value.DecodeString(`{"grant_type":"client_credentials"}`)
@@ -428,10 +410,7 @@ func benchmarkRecord(b *testing.B, opts history.Options) {
 func BenchmarkGet(b *testing.B) {
 	st := tempStore(b)
 	ctx := context.Background()
-	r, err := history.New(ctx, st, history.Options{})
-	if err != nil {
-		b.Fatal(err)
-	}
+	r := newRecorder(b, st, history.Options{})
 	in, _ := value.DecodeString(`{"grant_type":"client_credentials"}`)
 	out, _ := value.DecodeString(`{"access_token":"eyJhbGciOiJIUzI1NiJ9.e30.x","token_type":"Bearer","expires_in":3600,"scope":"profile"}`)
 	at := time.Now().Add(-time.Hour)
@@ -494,10 +473,7 @@ func record(t *testing.T, r *history.Recorder, start time.Time, n, per int) []st
 func TestListReportsDamagedSegments(t *testing.T) {
 	st := tempStore(t)
 	ctx := context.Background()
-	r, err := history.New(ctx, st, history.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newRecorder(t, st, history.Options{})
 	ids := record(t, r, time.Now().Add(-time.Hour), 3, 2)
 	r.Close(ctx)
 	segs, err := st.List(ctx, history.Bucket, store.ListOptions{})
@@ -550,10 +526,7 @@ func TestIndexFollowsTrim(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	r, err := history.New(ctx, st, history.Options{MaxRecords: 20})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newRecorder(t, st, history.Options{MaxRecords: 20})
 	ids := record(t, r, time.Now().Add(-time.Hour), 20, 5)
 	r.Close(ctx)
 	check := func(when string) {
@@ -599,11 +572,18 @@ func TestIndexFollowsTrim(t *testing.T) {
 		store.PutOp(history.IndexBucket, index[0].Key[:12]+"000000000000:5", index[0].Value)); err != nil {
 		t.Fatal(err)
 	}
-	r, err = history.New(ctx, st, history.Options{MaxRecords: 20})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r = newRecorder(t, st, history.Options{MaxRecords: 20})
 	r.Close(ctx)
 	check("after New")
 	st.Close()
+}
+
+// newRecorder starts a recorder writing to st.
+func newRecorder(tb testing.TB, st store.Store, opts history.Options) *history.Recorder {
+	tb.Helper()
+	r, err := history.New(context.Background(), st, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return r
 }
