@@ -1369,7 +1369,8 @@ func indexOnce(ctx context.Context, st store.Store) (bool, error) {
 // reindex makes the index agree with segs, every segment of the store: it
 // writes the entries of segments without one (written before the index
 // existed) and deletes the entries of segments that are gone. A segment
-// that cannot be read gets no entry (List reports it).
+// that cannot be read gets an empty entry (List reports it), so that the
+// index is not built again for it.
 func reindex(ctx context.Context, st store.Store, segs []store.Item) error {
 	entries, err := st.List(ctx, IndexBucket, store.ListOptions{})
 	if err != nil {
@@ -1385,11 +1386,8 @@ func reindex(ctx context.Context, st store.Store, segs []store.Item) error {
 			delete(orphan, sg.Key)
 			continue
 		}
-		raws, _, err := readSegment(sg.Value)
-		if err != nil {
-			continue
-		}
-		var entry []byte
+		raws, _, _ := readSegment(sg.Value)
+		entry := []byte{}
 		for _, raw := range raws {
 			var rec struct {
 				ID string `json:"id"`

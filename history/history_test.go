@@ -330,6 +330,11 @@ func TestUnknownFormatsListedAsDamaged(t *testing.T) {
 			t.Errorf("Get(%s) = %+v, %v", id, rec, err)
 		}
 	}
+	// Each has an empty index entry, so the index is built once, not on
+	// every Get that misses.
+	if index, err := st.List(ctx, history.IndexBucket, store.ListOptions{}); err != nil || len(index) != 4 {
+		t.Errorf("index: %d entries, %v; want 4", len(index), err)
+	}
 	recs, err := history.List(ctx, st, history.Filter{})
 	if err != nil {
 		t.Fatal(err)
