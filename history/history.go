@@ -171,9 +171,10 @@ type Record struct {
 	Output          json.RawMessage `json:"output,omitempty"`
 	OutputTruncated bool            `json:"output_truncated,omitempty"`
 	// Records is set only when Status is "damaged": List found stored
-	// records it cannot read (a segment whose bytes went bad); ID is the id
-	// of the segment's first record, Records how many records are lost and
-	// Error ({"error": …}) names the segment and says what is wrong.
+	// records it cannot read (a segment whose bytes went bad); ID and Start
+	// are the id and start of the segment's first record, Records how many
+	// records are lost and Error ({"error": …}) names the segment and says
+	// what is wrong.
 	Records int `json:"records,omitempty"`
 }
 
@@ -1269,7 +1270,8 @@ func List(ctx context.Context, st store.Store, f Filter) ([]*Record, error) {
 func damaged(key string, n int, err error) *Record {
 	id, _, _ := strings.Cut(key, ":")
 	msg := fmt.Sprintf("%d execution records of segment %s cannot be read: %v", n, key, err)
-	return &Record{ID: id, Status: StatusDamaged, Records: n, Error: append(value.AppendString([]byte(`{"error":`), msg), '}')}
+	start, _ := IDTime(id)
+	return &Record{ID: id, Start: start, Status: StatusDamaged, Records: n, Error: append(value.AppendString([]byte(`{"error":`), msg), '}')}
 }
 
 // getScan bounds how many segments Get looks at for an id: the record of an

@@ -510,8 +510,8 @@ func TestListReportsDamagedSegments(t *testing.T) {
 		if f == (history.Filter{}) {
 			d = recs[2]
 		}
-		if d.Records != 2 || !strings.Contains(string(d.Error), "decompressing a segment") || !strings.Contains(string(d.Error), mid.Key) {
-			t.Errorf("damaged entry: %d records, error %s", d.Records, d.Error)
+		if at, _ := history.IDTime(ids[2]); d.Records != 2 || !d.Start.Equal(at) || !strings.Contains(string(d.Error), "decompressing a segment") || !strings.Contains(string(d.Error), mid.Key) {
+			t.Errorf("damaged entry: %d records, start %s, error %s", d.Records, d.Start, d.Error)
 		}
 	}
 	if _, err := history.Get(ctx, st, ids[3]); err == nil || !strings.Contains(err.Error(), "decompressing a segment") {
