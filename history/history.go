@@ -266,16 +266,13 @@ func New(ctx context.Context, st store.Store, opts Options) (*Recorder, error) {
 		r.logger = slog.Default()
 	}
 	if st != nil {
-		segs, err := st.List(ctx, Bucket, store.ListOptions{})
+		segs, err := reindex(ctx, st)
 		if err != nil {
-			return nil, fmt.Errorf("counting execution records: %w", err)
+			return nil, err
 		}
 		for _, it := range segs {
 			r.count += segmentCount(it.Key)
 			r.segments = append(r.segments, it.Key)
-		}
-		if err := reindex(ctx, st, segs); err != nil {
-			return nil, err
 		}
 	}
 	go r.loop()
@@ -550,8 +547,10 @@ func (r *Recorder) commit(puts []segmentWrite) {
 		return
 	}
 	ops := make([]store.Op, 0, 2*(len(r.pending)+len(puts))+len(r.deletes))
-	for _, sg := range slices.Concat(r.pending, puts) {
-		ops = append(ops, store.Op{Bucket: Bucket, Key: sg.key, Value: sg.value}, store.Op{Bucket: IndexBucket, Key: sg.key, Value: sg.index})
+	for _, segs := range [2][]segmentWrite{r.pending, puts} {
+		for _, sg := range segs {
+			ops = append(ops, store.Op{Bucket: Bucket, Key: sg.key, Value: sg.value}, store.Op{Bucket: IndexBucket, Key: sg.key, Value: sg.index})
+		}
 	}
 	ops = append(ops, r.deletes...)
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
@@ -1361,22 +1360,29 @@ func indexOnce(ctx context.Context, st store.Store) (bool, error) {
 	if err != nil || len(some) > 0 {
 		return false, err
 	}
-	segs, err := st.List(ctx, Bucket, store.ListOptions{})
-	if err != nil || len(segs) == 0 {
-		return false, err
-	}
-	return true, reindex(ctx, st, segs)
+	segs, err := reindex(ctx, st)
+	return len(segs) > 0, err
 }
 
-// reindex makes the index agree with segs, every segment of the store: it
-// writes the entries of segments without one (written before the index
-// existed) and deletes the entries of segments that are gone. A segment
-// that cannot be read gets an empty entry (List reports it), so that the
-// index is not built again for it.
-func reindex(ctx context.Context, st store.Store, segs []store.Item) error {
+// reindex makes the index agree with the segments of the store, which it
+// returns: it writes the entries of segments without one (written before
+// the index existed) and deletes the entries of segments that are gone. A
+// segment that cannot be read gets an empty entry (List reports it), so
+// that the index is not built again for it.
+//
+// The index is listed before the segments: a segment and its entry are
+// written together and deleted together, so an entry listed whose segment
+// is not was deleted since, never written since. (An entry written here
+// for a segment another replica trims meanwhile is an orphan that Get
+// passes over and the next reindex deletes.)
+func reindex(ctx context.Context, st store.Store) ([]store.Item, error) {
 	entries, err := st.List(ctx, IndexBucket, store.ListOptions{})
 	if err != nil {
-		return fmt.Errorf("reading the execution index: %w", err)
+		return nil, fmt.Errorf("reading the execution index: %w", err)
+	}
+	segs, err := st.List(ctx, Bucket, store.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("counting execution records: %w", err)
 	}
 	orphan := make(map[string]bool, len(entries))
 	for _, it := range entries {
@@ -1404,7 +1410,7 @@ func reindex(ctx context.Context, st store.Store, segs []store.Item) error {
 		ops = append(ops, store.DeleteOp(IndexBucket, key))
 	}
 	if err := st.Apply(ctx, ops...); err != nil {
-		return fmt.Errorf("indexing execution records: %w", err)
+		return nil, fmt.Errorf("indexing execution records: %w", err)
 	}
-	return nil
+	return segs, nil
 }
