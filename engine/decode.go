@@ -17,7 +17,9 @@ import (
 
 // Compiler is handed to a connector's Compile function. It knows where the
 // step is in its file, so a connector can report a problem at one of its
-// options (ErrorAt), and it compiles nested parts. It is used only during load.
+// options (ErrorAt). Nested steps (an option of type Steps) are already
+// compiled when Compile runs: they are compiled as the options are decoded.
+// It is used only during load.
 type Compiler struct {
 	l      *loader
 	path   string                // e.g. steps[2].jq
@@ -35,8 +37,8 @@ func (cc *Compiler) File() string { return cc.l.file }
 // next to it (spec_file, …).
 func (cc *Compiler) Dir() string { return cc.l.dir }
 
-// Resolve returns the path of a file named by an option, relative to the
-// pipeline file's directory.
+// Resolve returns the path of a file named by an option: a relative name is
+// taken from the pipeline file's directory, an absolute one as it is.
 func (cc *Compiler) Resolve(name string) string {
 	if filepath.IsAbs(name) {
 		return name
@@ -44,7 +46,8 @@ func (cc *Compiler) Resolve(name string) string {
 	return filepath.Join(cc.l.dir, name)
 }
 
-// Node returns the YAML node of an option, or the connector's node for "".
+// Node returns the YAML node of an option, or the connector's node for ""
+// and for an option the step does not set.
 func (cc *Compiler) Node(option string) *yaml.Node {
 	if option == "" {
 		return cc.node
@@ -55,9 +58,11 @@ func (cc *Compiler) Node(option string) *yaml.Node {
 	return cc.node
 }
 
-// ErrorAt returns a load error positioned at an option. If err carries an
-// offset inside the option's string (an *expression.Error, or any error with
-// an Offset() int method), the position points at that character.
+// ErrorAt returns a load error positioned at an option (at the connector's
+// block when the option is not set). If err carries an offset inside the option's
+// string (an *expression.Error or an *OffsetError) and the option is a
+// scalar, the position points at that character. A *LoadError in err is
+// returned as it is.
 func (cc *Compiler) ErrorAt(option string, err error) error {
 	n := cc.Node(option)
 	path := cc.path
@@ -542,7 +547,9 @@ func plainInteger(s string) (string, bool) {
 	return s, true
 }
 
-// unknownError says that name is not one of known, with a suggestion.
+// unknownError says that name is not one of known, suggesting the closest
+// known name when one is close enough, else listing them when there are 12
+// or fewer.
 func unknownError(what, name string, known []string) error {
 	if s := suggest(name, known); s != "" {
 		return fmt.Errorf("unknown %s; did you mean %q?", what, s)
