@@ -109,6 +109,7 @@ var (
 	dynamicType   = reflect.TypeFor[Dynamic]()
 	rawType       = reflect.TypeFor[Raw]()
 	durationType  = reflect.TypeFor[Duration]()
+	sizeType      = reflect.TypeFor[Size]()
 	stepsType     = reflect.TypeFor[Steps]()
 	nodeType      = reflect.TypeFor[*yaml.Node]()
 )
@@ -180,6 +181,18 @@ func (cc *Compiler) decodeInto(node *yaml.Node, rv reflect.Value, path string) {
 			return
 		}
 		rv.SetInt(int64(d))
+		return
+	case sizeType:
+		if node.Kind != yaml.ScalarNode || node.Tag == "!!null" {
+			fail("expected a size like 10MB or 512KiB, got %s", kindName(node))
+			return
+		}
+		n, err := ParseSize(node.Value)
+		if err != nil {
+			*l.errs = append(*l.errs, l.errorAt(node, path, err))
+			return
+		}
+		rv.SetInt(n)
 		return
 	case stepsType:
 		if node.Kind != yaml.SequenceNode {
@@ -619,7 +632,7 @@ func describeOptions(t reflect.Type) []OptionInfo {
 
 func isSpecial(t reflect.Type) bool {
 	switch t {
-	case templateType, conditionType, exprType, dynamicType, rawType, durationType, stepsType:
+	case templateType, conditionType, exprType, dynamicType, rawType, durationType, sizeType, stepsType:
 		return true
 	}
 	return false
@@ -639,6 +652,8 @@ func typeName(t reflect.Type) string {
 		return "json"
 	case durationType:
 		return "duration"
+	case sizeType:
+		return "size"
 	case stepsType:
 		return "steps"
 	case nodeType:

@@ -134,7 +134,7 @@ type ConnectorInfo struct {
 // OptionInfo describes one option of a connector or trigger.
 type OptionInfo struct {
 	Name     string
-	Type     string // string, template, condition, integer, number, boolean, duration, list of …, object, any
+	Type     string // string, template, condition, integer, number, boolean, duration, size, list of …, object, any
 	Required bool
 	Default  string
 	Enum     []string

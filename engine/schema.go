@@ -131,6 +131,8 @@ func typeSchema(t reflect.Type) *value.Object {
 		return value.NewObject(2) // any value
 	case durationType:
 		return value.ObjectOf("type", []any{"string", "integer"}, "minimum", int64(0), "pattern", durationPattern)
+	case sizeType:
+		return value.ObjectOf("type", []any{"string", "integer"}, "minimum", int64(1), "pattern", sizePattern)
 	case stepsType:
 		return value.ObjectOf("type", "array", "items", value.ObjectOf("$ref", "#/$defs/step"))
 	}
@@ -180,7 +182,7 @@ func typeSchema(t reflect.Type) *value.Object {
 // or nil when it accepts none (an object, a map, nested steps).
 func scalarForm(t reflect.Type) *value.Object {
 	switch t {
-	case templateType, conditionType, exprType, durationType:
+	case templateType, conditionType, exprType, durationType, sizeType:
 		return typeSchema(t)
 	case dynamicType, rawType, nodeType:
 		return scalarText()
@@ -235,7 +237,7 @@ func fieldSchema(t reflect.Type, f fieldInfo) *value.Object {
 // tag reads as one.
 func defaultValue(t reflect.Type, def string) (any, bool) {
 	switch t {
-	case templateType, durationType:
+	case templateType, durationType, sizeType:
 		return def, true
 	}
 	switch t.Kind() {

@@ -21,7 +21,6 @@ import (
 	"github.com/nectar-run/nectar/connectors/httpclient"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
-	"github.com/nectar-run/nectar/triggers"
 )
 
 func init() {
@@ -46,10 +45,10 @@ type Config struct {
 	PageToken engine.Template `yaml:"page_token" doc:"list: start at this page (the next_page_token of an earlier list)"`
 
 	files.Upload  `yaml:",inline"`
-	ConvertTo     string `yaml:"convert_to" doc:"upload: convert to this Google Workspace type, like application/vnd.google-apps.spreadsheet for a CSV"`
-	IfExists      string `yaml:"if_exists" default:"create" enum:"create,replace,fail" doc:"upload without file_id when the folder already has a file of that name: create another (Drive allows duplicate names), replace its content, or fail with 409"`
-	ChunkSize     string `yaml:"chunk_size" default:"8MB" doc:"upload: size of each resumable chunk (a multiple of 256KB)"`
-	ResumableOver string `yaml:"resumable_over" default:"5MB" doc:"upload: files larger than this are sent resumable in chunks; smaller ones in one multipart request"`
+	ConvertTo     string      `yaml:"convert_to" doc:"upload: convert to this Google Workspace type, like application/vnd.google-apps.spreadsheet for a CSV"`
+	IfExists      string      `yaml:"if_exists" default:"create" enum:"create,replace,fail" doc:"upload without file_id when the folder already has a file of that name: create another (Drive allows duplicate names), replace its content, or fail with 409"`
+	ChunkSize     engine.Size `yaml:"chunk_size" default:"8MB" doc:"upload: size of each resumable chunk (a multiple of 256KB)"`
+	ResumableOver engine.Size `yaml:"resumable_over" default:"5MB" doc:"upload: files larger than this are sent resumable in chunks; smaller ones in one multipart request"`
 
 	ExportMimeType engine.Template `yaml:"export_mime_type" doc:"download of a Google Docs, Sheets, Slides or Drawings file: the format exported (default: docx, xlsx, pptx, png)"`
 	LocalName      engine.Template `yaml:"local_name" doc:"download: the local file name (default: the remote name)"`
@@ -157,16 +156,11 @@ func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	if cfg.Limit < 0 {
 		return nil, cc.Errorf("limit", "expected 0 (no limit) or more, got %d", cfg.Limit)
 	}
-	var err error
-	if s.chunk, err = triggers.ParseSize(cfg.ChunkSize); err != nil {
-		return nil, cc.ErrorAt("chunk_size", err)
-	}
+	s.chunk, s.resumable = cfg.ChunkSize.Bytes(), cfg.ResumableOver.Bytes()
 	if s.chunk < minChunk || s.chunk%minChunk != 0 {
 		return nil, cc.Errorf("chunk_size", "Drive takes chunks in multiples of 256KB, got %d bytes", s.chunk)
 	}
-	if s.resumable, err = triggers.ParseSize(cfg.ResumableOver); err != nil {
-		return nil, cc.ErrorAt("resumable_over", err)
-	}
+	var err error
 	if s.Client, err = cfg.Config.Build(cc); err != nil {
 		return nil, err
 	}

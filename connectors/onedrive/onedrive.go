@@ -23,7 +23,6 @@ import (
 	"github.com/nectar-run/nectar/connectors/httpclient"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
-	"github.com/nectar-run/nectar/triggers"
 )
 
 func init() {
@@ -51,7 +50,7 @@ type Config struct {
 
 	files.Upload     `yaml:",inline"`
 	ConflictBehavior string          `yaml:"conflict_behavior" enum:"fail,replace,rename" doc:"when the name is taken (@microsoft.graph.conflictBehavior): upload defaults to replace, create_folder and copy to fail"`
-	ChunkSize        string          `yaml:"chunk_size" default:"10MB" doc:"upload: size of each upload-session chunk (a multiple of 320KB, at most 60MB); files up to 4MB go in one PUT"`
+	ChunkSize        engine.Size     `yaml:"chunk_size" default:"10MB" doc:"upload: size of each upload-session chunk (a multiple of 320KB, at most 60MB); files up to 4MB go in one PUT"`
 	LocalName        engine.Template `yaml:"local_name" doc:"download: the local file name (default: the remote name)"`
 
 	Wait         bool            `yaml:"wait" default:"true" doc:"copy: poll the copy's monitor URL until it is done and return the new item; false returns the monitor at once"`
@@ -133,9 +132,7 @@ func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	if cfg.Limit < 0 {
 		return nil, cc.Errorf("limit", "expected 0 (no limit) or more, got %d", cfg.Limit)
 	}
-	if s.chunk, err = triggers.ParseSize(cfg.ChunkSize); err != nil {
-		return nil, cc.ErrorAt("chunk_size", err)
-	}
+	s.chunk = cfg.ChunkSize.Bytes()
 	if s.chunk%unit != 0 || s.chunk > maxChunk {
 		return nil, cc.Errorf("chunk_size", "Graph takes chunks in multiples of 320KB up to 60MB, got %d bytes", s.chunk)
 	}
