@@ -141,16 +141,26 @@ func typeSchema(t reflect.Type) *value.Object {
 		return nullable(typeSchema(t.Elem()))
 	case reflect.Struct:
 		props := value.NewObject(t.NumField())
-		var required []any
+		var required, opsRules []any
 		for _, f := range structFields(t) {
 			props.Set(f.name, fieldSchema(t, f))
 			if f.required {
 				required = append(required, f.name)
 			}
+			if len(f.ops) > 0 {
+				// An option of some operations only: when it is given, the
+				// operation is one of them.
+				opsRules = append(opsRules, value.ObjectOf(
+					"if", value.ObjectOf("required", []any{f.name}),
+					"then", value.ObjectOf("properties", value.ObjectOf(operationOption, value.ObjectOf("enum", anySlice(f.ops))))))
+			}
 		}
 		s := value.ObjectOf("type", "object", "properties", props, "additionalProperties", false)
 		if len(required) > 0 {
 			s.Set("required", required)
+		}
+		if len(opsRules) > 0 {
+			s.Set("allOf", opsRules)
 		}
 		return s
 	case reflect.Slice:
@@ -217,11 +227,7 @@ func fieldSchema(t reflect.Type, f fieldInfo) *value.Object {
 		s = value.ObjectOf("type", "string", "pattern", p)
 	} else if len(f.enum) > 0 && ft.Kind() == reflect.String {
 		// decodeStruct checks the enum of string options only.
-		enum := make([]any, len(f.enum))
-		for i, e := range f.enum {
-			enum[i] = e
-		}
-		s = value.ObjectOf("enum", enum)
+		s = value.ObjectOf("enum", anySlice(f.enum))
 	} else {
 		s = typeSchema(ft)
 	}
@@ -273,6 +279,14 @@ func nullable(s *value.Object) *value.Object {
 		return s
 	}
 	return value.ObjectOf("anyOf", []any{value.ObjectOf("type", "null"), s})
+}
+
+func anySlice(list []string) []any {
+	out := make([]any, len(list))
+	for i, e := range list {
+		out[i] = e
+	}
+	return out
 }
 
 func withDoc(s *value.Object, doc string) *value.Object {

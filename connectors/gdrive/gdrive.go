@@ -35,29 +35,29 @@ func init() {
 type Config struct {
 	Operation string `yaml:"operation" required:"true" enum:"list,get,download,upload,create_folder,copy,move,delete,share" doc:"what to do"`
 
-	FileID    engine.Template `yaml:"file_id" doc:"the file or folder acted on (get, download, copy, move, delete, share); for upload, the file whose content is replaced"`
-	FolderID  engine.Template `yaml:"folder_id" doc:"list: the folder listed; upload, create_folder: the parent (default: My Drive's root); copy, move: the destination folder"`
-	Query     engine.Template `yaml:"query" doc:"list: a Drive query (name contains 'report' and modifiedTime > '2024-01-01T00:00:00'), joined to folder_id with and; trashed files are left out unless the query mentions trashed"`
+	FileID    engine.Template `yaml:"file_id" ops:"get,download,copy,move,delete,share,upload" doc:"the file or folder acted on (get, download, copy, move, delete, share); for upload, the file whose content is replaced"`
+	FolderID  engine.Template `yaml:"folder_id" ops:"list,upload,create_folder,copy,move" doc:"list: the folder listed; upload, create_folder: the parent (default: My Drive's root); copy, move: the destination folder"`
+	Query     engine.Template `yaml:"query" ops:"list" doc:"a Drive query (name contains 'report' and modifiedTime > '2024-01-01T00:00:00'), joined to folder_id with and; trashed files are left out unless the query mentions trashed"`
 	Fields    string          `yaml:"fields" default:"id,name,mimeType,size,parents,createdTime,modifiedTime,md5Checksum,webViewLink,trashed,driveId" doc:"the file fields returned (Drive's fields syntax for one file)"`
-	OrderBy   string          `yaml:"order_by" doc:"list: sort keys, like modifiedTime desc,name"`
-	PageSize  int             `yaml:"page_size" default:"100" doc:"list: files asked per request (1 to 1000)"`
-	Limit     int             `yaml:"limit" doc:"list: most files returned; 0 follows the pages to the end"`
-	PageToken engine.Template `yaml:"page_token" doc:"list: start at this page (the next_page_token of an earlier list)"`
+	OrderBy   string          `yaml:"order_by" ops:"list" doc:"sort keys, like modifiedTime desc,name"`
+	PageSize  int             `yaml:"page_size" ops:"list" default:"100" doc:"files asked per request (1 to 1000)"`
+	Limit     int             `yaml:"limit" ops:"list" doc:"most files returned; 0 follows the pages to the end"`
+	PageToken engine.Template `yaml:"page_token" ops:"list" doc:"start at this page (the next_page_token of an earlier list)"`
 
 	files.Upload  `yaml:",inline"`
-	ConvertTo     string      `yaml:"convert_to" doc:"upload: convert to this Google Workspace type, like application/vnd.google-apps.spreadsheet for a CSV"`
-	IfExists      string      `yaml:"if_exists" default:"create" enum:"create,replace,fail" doc:"upload without file_id when the folder already has a file of that name: create another (Drive allows duplicate names), replace its content, or fail with 409"`
-	ChunkSize     engine.Size `yaml:"chunk_size" default:"8MB" doc:"upload: size of each resumable chunk (a multiple of 256KB)"`
-	ResumableOver engine.Size `yaml:"resumable_over" default:"5MB" doc:"upload: files larger than this are sent resumable in chunks; smaller ones in one multipart request"`
+	ConvertTo     string      `yaml:"convert_to" ops:"upload" doc:"convert to this Google Workspace type, like application/vnd.google-apps.spreadsheet for a CSV"`
+	IfExists      string      `yaml:"if_exists" ops:"upload" default:"create" enum:"create,replace,fail" doc:"upload without file_id when the folder already has a file of that name: create another (Drive allows duplicate names), replace its content, or fail with 409"`
+	ChunkSize     engine.Size `yaml:"chunk_size" ops:"upload" default:"8MB" doc:"size of each resumable chunk (a multiple of 256KB)"`
+	ResumableOver engine.Size `yaml:"resumable_over" ops:"upload" default:"5MB" doc:"files larger than this are sent resumable in chunks; smaller ones in one multipart request"`
 
-	ExportMimeType engine.Template `yaml:"export_mime_type" doc:"download of a Google Docs, Sheets, Slides or Drawings file: the format exported (default: docx, xlsx, pptx, png)"`
-	LocalName      engine.Template `yaml:"local_name" doc:"download: the local file name (default: the remote name)"`
+	ExportMimeType engine.Template `yaml:"export_mime_type" ops:"download" doc:"download of a Google Docs, Sheets, Slides or Drawings file: the format exported (default: docx, xlsx, pptx, png)"`
+	LocalName      engine.Template `yaml:"local_name" ops:"download" doc:"the local file name (default: the remote name)"`
 
-	Permanent  bool        `yaml:"permanent" doc:"delete: delete for good instead of moving to the trash"`
-	Permission *Permission `yaml:"permission" doc:"share: who gets which role"`
+	Permanent  bool        `yaml:"permanent" ops:"delete" doc:"delete for good instead of moving to the trash"`
+	Permission *Permission `yaml:"permission" ops:"share" doc:"who gets which role"`
 
-	DriveID   engine.Template `yaml:"drive_id" doc:"list: the shared drive searched (sets corpora=drive)"`
-	Corpora   string          `yaml:"corpora" enum:"user,drive,domain,allDrives" doc:"list: which files the query applies to (default: user, or drive with drive_id)"`
+	DriveID   engine.Template `yaml:"drive_id" ops:"list" doc:"the shared drive searched (sets corpora=drive)"`
+	Corpora   string          `yaml:"corpora" ops:"list" enum:"user,drive,domain,allDrives" doc:"which files the query applies to (default: user, or drive with drive_id)"`
 	AllDrives bool            `yaml:"all_drives" default:"true" doc:"send supportsAllDrives, and for list includeItemsFromAllDrives, so files of shared drives are found"`
 
 	BaseURL       string `yaml:"base_url" default:"https://www.googleapis.com" doc:"the Drive API's base URL (for tests or a proxy)"`

@@ -481,6 +481,7 @@ func TestLoadErrors(t *testing.T) {
 		{"share without an address", "{operation: share, file_id: x, permission: {role: reader, type: user}}", "needs email_address"},
 		{"bad base URL", "{operation: list, base_url: 'ftp://x'}", "expected an http or https URL"},
 		{"unknown operation", "{operation: rename}", "operation"},
+		{"option of another operation", "{operation: list, permanent: true}", "t.yaml:3:48: steps[0].google-drive.permanent: list does not use this option (it applies to delete)"},
 	})
 }
 

@@ -39,29 +39,16 @@ func init() {
 type Config struct {
 	Operation  string          `yaml:"operation" required:"true" enum:"insert,get,update,delete,find" doc:"what to do"`
 	Collection engine.Template `yaml:"collection" required:"true" doc:"the collection: letters, digits, '-', '_' and '.', at most 200; created by the first write"`
-	ID         engine.Template `yaml:"id" doc:"the document's id (at most 1024 bytes); insert generates one (24 hex digits, in time order) when it is not given; get, update and delete need it"`
-	Document   engine.Dynamic  `yaml:"document" doc:"insert, update: the document, an object (an _oId field in it is not stored)"`
-	Mode       string          `yaml:"mode" default:"merge" enum:"merge,replace" doc:"update: merge applies the document as a JSON merge patch (RFC 7396: objects merge, a null removes a field); replace stores it as it is"`
-	Upsert     bool            `yaml:"upsert" doc:"update: create the document when it is missing"`
-	Match      engine.Dynamic  `yaml:"match" doc:"update, delete: field values the stored document must have (dotted paths reach inside objects), or the step fails with 409: a compare-and-set"`
-	NotFound   string          `yaml:"not_found" default:"error" enum:"error,null" doc:"get, update, delete: a missing document is an error (404), or null: get gives null, update and delete an updateCount of 0"`
-	Query      engine.Dynamic  `yaml:"query" doc:"find: field values the documents must have (dotted paths reach inside objects, _oId is the id, null matches a missing field); none: every document"`
-	Limit      int             `yaml:"limit" default:"100" doc:"find: the most documents returned; 0: no limit"`
-	Skip       int             `yaml:"skip" doc:"find: matching documents to pass over first"`
-	TTL        engine.Template `yaml:"ttl" doc:"insert, update: the document expires this long after the write: 30m, 24h, or milliseconds; update without ttl keeps the document's expiry"`
-}
-
-var appliesTo = map[string][]string{
-	"document":  {"insert", "update"},
-	"mode":      {"update"},
-	"upsert":    {"update"},
-	"match":     {"update", "delete"},
-	"not_found": {"get", "update", "delete"},
-	"query":     {"find"},
-	"limit":     {"find"},
-	"skip":      {"find"},
-	"ttl":       {"insert", "update"},
-	"id":        {"insert", "get", "update", "delete"},
+	ID         engine.Template `yaml:"id" ops:"insert,get,update,delete" doc:"the document's id (at most 1024 bytes); insert generates one (24 hex digits, in time order) when it is not given; get, update and delete need it"`
+	Document   engine.Dynamic  `yaml:"document" ops:"insert,update" doc:"the document, an object (an _oId field in it is not stored)"`
+	Mode       string          `yaml:"mode" ops:"update" default:"merge" enum:"merge,replace" doc:"merge applies the document as a JSON merge patch (RFC 7396: objects merge, a null removes a field); replace stores it as it is"`
+	Upsert     bool            `yaml:"upsert" ops:"update" doc:"create the document when it is missing"`
+	Match      engine.Dynamic  `yaml:"match" ops:"update,delete" doc:"field values the stored document must have (dotted paths reach inside objects), or the step fails with 409: a compare-and-set"`
+	NotFound   string          `yaml:"not_found" ops:"get,update,delete" default:"error" enum:"error,null" doc:"a missing document is an error (404), or null: get gives null, update and delete an updateCount of 0"`
+	Query      engine.Dynamic  `yaml:"query" ops:"find" doc:"field values the documents must have (dotted paths reach inside objects, _oId is the id, null matches a missing field); none: every document"`
+	Limit      int             `yaml:"limit" ops:"find" default:"100" doc:"the most documents returned; 0: no limit"`
+	Skip       int             `yaml:"skip" ops:"find" doc:"matching documents to pass over first"`
+	TTL        engine.Template `yaml:"ttl" ops:"insert,update" doc:"the document expires this long after the write: 30m, 24h, or milliseconds; update without ttl keeps the document's expiry"`
 }
 
 // MaxDocumentSize is the largest document, in bytes of JSON, that insert
@@ -143,11 +130,6 @@ var _ engine.Step = (*step)(nil)
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	var errs []error
-	for opt, ops := range appliesTo {
-		if cc.Node(opt) != cc.Node("") && !contains(ops, cfg.Operation) {
-			errs = append(errs, cc.Errorf(opt, "%s does not use this option (it applies to %s)", cfg.Operation, strings.Join(ops, ", ")))
-		}
-	}
 	s := &step{
 		op: cfg.Operation, collection: cfg.Collection, id: cfg.ID, document: cfg.Document,
 		replace: cfg.Mode == "replace", upsert: cfg.Upsert, match: cfg.Match,
@@ -192,15 +174,6 @@ func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func checkCollection(name string) error {

@@ -38,24 +38,24 @@ type Config struct {
 	Operation string `yaml:"operation" required:"true" enum:"list,search,get,download,upload,create_folder,copy,move,delete" doc:"what to do"`
 
 	DriveID    engine.Template `yaml:"drive_id" doc:"the drive (/drives/{id}); default: the signed-in user's (/me/drive)"`
-	Path       engine.Template `yaml:"path" doc:"the item acted on, by path from the drive's root, like /Documents/report.pdf; list: the folder (default: the root); search: the folder searched"`
-	ItemID     engine.Template `yaml:"item_id" doc:"the item acted on, by id (instead of path)"`
-	FolderPath engine.Template `yaml:"folder_path" doc:"upload, create_folder: the parent folder by path (default: the root); copy, move: the destination"`
-	FolderID   engine.Template `yaml:"folder_id" doc:"the parent or destination folder by id (instead of folder_path)"`
-	Query      engine.Template `yaml:"query" doc:"search: the text searched in names, metadata and content"`
-	Select     string          `yaml:"select" doc:"the driveItem properties returned ($select), like id,name,size,lastModifiedDateTime; default: all"`
-	PageSize   int             `yaml:"page_size" default:"200" doc:"list, search: items asked per request ($top, 1 to 1000)"`
-	Limit      int             `yaml:"limit" doc:"list, search: most items returned; 0 follows @odata.nextLink to the end"`
-	NextLink   engine.Template `yaml:"next_link" doc:"list, search: go on from this next_link of an earlier call"`
+	Path       engine.Template `yaml:"path" ops:"list,search,get,download,copy,move,delete" doc:"the item acted on, by path from the drive's root, like /Documents/report.pdf; list: the folder (default: the root); search: the folder searched"`
+	ItemID     engine.Template `yaml:"item_id" ops:"list,search,get,download,copy,move,delete" doc:"the item acted on, by id (instead of path)"`
+	FolderPath engine.Template `yaml:"folder_path" ops:"upload,create_folder,copy,move" doc:"upload, create_folder: the parent folder by path (default: the root); copy, move: the destination"`
+	FolderID   engine.Template `yaml:"folder_id" ops:"upload,create_folder,copy,move" doc:"the parent or destination folder by id (instead of folder_path)"`
+	Query      engine.Template `yaml:"query" ops:"search" doc:"the text searched in names, metadata and content"`
+	Select     string          `yaml:"select" ops:"list,search,get" doc:"the driveItem properties returned ($select), like id,name,size,lastModifiedDateTime; default: all"`
+	PageSize   int             `yaml:"page_size" ops:"list,search" default:"200" doc:"items asked per request ($top, 1 to 1000)"`
+	Limit      int             `yaml:"limit" ops:"list,search" doc:"most items returned; 0 follows @odata.nextLink to the end"`
+	NextLink   engine.Template `yaml:"next_link" ops:"list,search" doc:"go on from this next_link of an earlier call"`
 
 	files.Upload     `yaml:",inline"`
-	ConflictBehavior string          `yaml:"conflict_behavior" enum:"fail,replace,rename" doc:"when the name is taken (@microsoft.graph.conflictBehavior): upload defaults to replace, create_folder and copy to fail"`
-	ChunkSize        engine.Size     `yaml:"chunk_size" default:"10MB" doc:"upload: size of each upload-session chunk (a multiple of 320KB, at most 60MB); files up to 4MB go in one PUT"`
-	LocalName        engine.Template `yaml:"local_name" doc:"download: the local file name (default: the remote name)"`
+	ConflictBehavior string          `yaml:"conflict_behavior" ops:"upload,create_folder,copy,move" enum:"fail,replace,rename" doc:"when the name is taken (@microsoft.graph.conflictBehavior): upload defaults to replace, create_folder and copy to fail"`
+	ChunkSize        engine.Size     `yaml:"chunk_size" ops:"upload" default:"10MB" doc:"size of each upload-session chunk (a multiple of 320KB, at most 60MB); files up to 4MB go in one PUT"`
+	LocalName        engine.Template `yaml:"local_name" ops:"download" doc:"the local file name (default: the remote name)"`
 
-	Wait         bool            `yaml:"wait" default:"true" doc:"copy: poll the copy's monitor URL until it is done and return the new item; false returns the monitor at once"`
-	PollInterval engine.Duration `yaml:"poll_interval" default:"1s" doc:"copy: wait between two looks at the monitor"`
-	MaxWait      engine.Duration `yaml:"max_wait" default:"5m" doc:"copy: after this long, return the monitor instead of the item"`
+	Wait         bool            `yaml:"wait" ops:"copy" default:"true" doc:"poll the copy's monitor URL until it is done and return the new item; false returns the monitor at once"`
+	PollInterval engine.Duration `yaml:"poll_interval" ops:"copy" default:"1s" doc:"wait between two looks at the monitor"`
+	MaxWait      engine.Duration `yaml:"max_wait" ops:"copy" default:"5m" doc:"after this long, return the monitor instead of the item"`
 
 	BaseURL string `yaml:"base_url" default:"https://graph.microsoft.com/v1.0" doc:"Microsoft Graph's base URL (for tests, a national cloud or a proxy)"`
 
