@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -61,13 +60,13 @@ func (a *API) CallResponse(ctx context.Context, x *engine.Exec, method, u string
 	if body != nil {
 		b, err := value.Encode(body)
 		if err != nil {
-			return nil, nil, engine.NewError(500, "%s: %v", a.Connector, err)
+			return nil, nil, engine.NewError(500, "%s: %w", a.Connector, err)
 		}
 		rd = strings.NewReader(string(b))
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
-		return nil, nil, engine.NewError(500, "%s: %v", a.Connector, err)
+		return nil, nil, engine.NewError(500, "%s: %w", a.Connector, httpclient.WithoutURL(err))
 	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
@@ -86,7 +85,7 @@ func (a *API) Decode(ctx context.Context, req *http.Request, resp *http.Response
 	data, err := a.Client.ReadBody(resp)
 	if err != nil {
 		if errors.Is(err, httpclient.ErrTooLarge) {
-			return nil, engine.NewError(502, "%s: %s %s: %v", a.Connector, a.Op, httpclient.Redact(req.URL), err)
+			return nil, engine.NewError(502, "%s: %s %s: %w", a.Connector, a.Op, httpclient.Redact(req.URL), err)
 		}
 		return nil, a.TransportError(ctx, req, err)
 	}
@@ -98,7 +97,7 @@ func (a *API) Decode(ctx context.Context, req *http.Request, resp *http.Response
 	}
 	v, err := value.Decode(data)
 	if err != nil {
-		return nil, engine.NewError(502, "%s: %s: the answer is not JSON: %v", a.Connector, a.Op, err)
+		return nil, engine.NewError(502, "%s: %s: the answer is not JSON: %w", a.Connector, a.Op, err)
 	}
 	return v, nil
 }
@@ -168,10 +167,7 @@ func (a *API) TransportError(ctx context.Context, req *http.Request, err error) 
 	if _, ok := httpclient.AccountStatus(err); ok {
 		return &engine.Error{Code: code, Message: a.Connector + ": " + err.Error(), Cause: err, Timestamp: now}
 	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
+	err = httpclient.WithoutURL(err)
 	return &engine.Error{Code: code, Message: fmt.Sprintf("%s: %s %s: %v", a.Connector, a.Op, httpclient.Redact(req.URL), err), Cause: err, Timestamp: now}
 }
 

@@ -76,7 +76,7 @@ func (u *Upload) Source(x *engine.Exec, in any, connector string) (*Source, stri
 		}
 		src, err := Content(name, mimeType, c, true)
 		if err != nil {
-			return nil, "", engine.NewError(400, "%s: upload: %v", connector, err)
+			return nil, "", engine.NewError(400, "%s: upload: %w", connector, err)
 		}
 		return src, name, nil
 	}

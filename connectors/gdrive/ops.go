@@ -210,7 +210,7 @@ func (s *step) download(ctx context.Context, x *engine.Exec, in any) (any, error
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, engine.NewError(500, "google-drive: %v", err)
+		return nil, engine.NewError(500, "google-drive: %w", err)
 	}
 	resp, err := s.Send(ctx, x, req)
 	if err != nil {

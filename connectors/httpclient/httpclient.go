@@ -388,6 +388,19 @@ func (c *Client) ReadBody(resp *http.Response) ([]byte, error) {
 	return w.Bytes(), nil
 }
 
+// WithoutURL returns err without the URL a *url.Error (from url.Parse,
+// http.NewRequest or a client's Do) quotes in its message: that error's own
+// cause. A URL may carry a token in its query or user info, or be
+// pre-authenticated (upload sessions, monitors), so messages name a URL only
+// through Redact. Other errors are returned as they are.
+func WithoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
+}
+
 // Redact returns a URL for messages: no user info, no query, no fragment.
 func Redact(u *url.URL) string {
 	c := *u

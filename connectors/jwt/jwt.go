@@ -213,7 +213,7 @@ func (s *signStep) Execute(ctx context.Context, x *engine.Exec, in any) (any, er
 		sig = h.Sum((*bp)[:0])
 		ks.macs.Put(h)
 	} else if sig, err = s.method.Sign(string(tok), ks.sign); err != nil {
-		return nil, engine.NewError(500, "signing the token: %v", err)
+		return nil, engine.NewError(500, "signing the token: %w", err)
 	}
 	tok = append(tok, '.')
 	tok = base64.RawURLEncoding.AppendEncode(tok, sig)
@@ -309,7 +309,7 @@ func (s *signStep) payload(p []byte, x *engine.Exec, in any, claims *value.Objec
 		key(k)
 		var err error
 		if p, err = value.AppendJSON(p, v); err != nil {
-			return p, engine.NewError(500, "claims: %s: %v", k, err)
+			return p, engine.NewError(500, "claims: %s: %w", k, err)
 		}
 	}
 	return append(p, '}'), nil

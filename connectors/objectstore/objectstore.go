@@ -243,7 +243,7 @@ func (s *step) bucketFor(x *engine.Exec, in any) (bucket, coll string, err error
 		return "", "", err
 	}
 	if err := checkCollection(coll); err != nil {
-		return "", "", engine.NewError(400, "collection: %v", err)
+		return "", "", engine.NewError(400, "collection: %w", err)
 	}
 	return BucketPrefix + coll, coll, nil
 }
@@ -296,7 +296,7 @@ func (s *step) writeOpts(x *engine.Exec, in any) ([]store.WriteOption, error) {
 			d = time.Duration(t * float64(time.Millisecond))
 		case string:
 			if d, err = parseTTL(t); err != nil {
-				return nil, engine.NewError(400, "ttl: %v", err)
+				return nil, engine.NewError(400, "ttl: %w", err)
 			}
 		default:
 			return nil, engine.NewError(400, "ttl: expected a duration or milliseconds, got %s", value.TypeName(v))
@@ -326,7 +326,7 @@ func encode(doc *value.Object) ([]byte, error) {
 	}
 	b, err := value.AppendJSON(make([]byte, 0, 256), doc)
 	if err != nil {
-		return nil, engine.NewError(400, "document: %v", err)
+		return nil, engine.NewError(400, "document: %w", err)
 	}
 	if len(b) > MaxDocumentSize {
 		return nil, engine.NewError(413, "document: %d bytes of JSON is more than %d", len(b), MaxDocumentSize)
@@ -360,7 +360,7 @@ func decode(raw []byte, id string) (*value.Object, error) {
 
 func storeError(err error, what string) error {
 	if errors.Is(err, store.ErrInvalid) {
-		return engine.NewError(400, "%s: %v", what, err)
+		return engine.NewError(400, "%s: %w", what, err)
 	}
 	if errors.Is(err, store.ErrClosed) {
 		return &engine.Error{Timestamp: time.Now().UnixMilli(), Code: 503, Message: what + ": the store is closed", Cause: err}

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nectar-run/nectar/connectors/files"
+	"github.com/nectar-run/nectar/connectors/httpclient"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
 )
@@ -138,7 +139,7 @@ func (s *step) download(ctx context.Context, x *engine.Exec, in any) (any, error
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u+"/content", nil)
 	if err != nil {
-		return nil, engine.NewError(500, "onedrive: %v", err)
+		return nil, engine.NewError(500, "onedrive: %w", err)
 	}
 	hc, err := s.Client.HTTPClient(x)
 	if err != nil {
@@ -159,7 +160,7 @@ func (s *step) download(ctx context.Context, x *engine.Exec, in any) (any, error
 		}
 		// The download URL is pre-authenticated and short-lived: no token.
 		if req, err = http.NewRequestWithContext(ctx, http.MethodGet, loc.String(), nil); err != nil {
-			return nil, engine.NewError(500, "onedrive: %v", err)
+			return nil, engine.NewError(500, "onedrive: %w", httpclient.WithoutURL(err))
 		}
 		if resp, err = s.SendWith(ctx, x, s.bare, req); err != nil {
 			return nil, err
@@ -322,7 +323,7 @@ func (s *step) copy(ctx context.Context, x *engine.Exec, in any) (any, error) {
 func (s *step) poll(ctx context.Context, x *engine.Exec, drive, monitor string) (any, *value.Object, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, monitor, nil)
 	if err != nil {
-		return nil, nil, engine.NewError(502, "onedrive: copy: bad monitor URL: %v", err)
+		return nil, nil, engine.NewError(502, "onedrive: copy: bad monitor URL: %w", httpclient.WithoutURL(err))
 	}
 	hc, err := s.bare.HTTPClient(x)
 	if err != nil {
@@ -339,7 +340,7 @@ func (s *step) poll(ctx context.Context, x *engine.Exec, drive, monitor string) 
 		resp.Body.Close()
 		loc, err := req.URL.Parse(resp.Header.Get("Location"))
 		if err != nil {
-			return nil, nil, engine.NewError(502, "onedrive: copy: bad Location: %v", err)
+			return nil, nil, engine.NewError(502, "onedrive: copy: bad Location: %w", httpclient.WithoutURL(err))
 		}
 		v, err := s.Call(ctx, x, http.MethodGet, loc.String(), nil)
 		return v, nil, err
