@@ -58,7 +58,7 @@ func (t Template) Eval(x *Exec, msg any) (any, error) {
 	return v, nil
 }
 
-// String evaluates the template as text.
+// String evaluates the template as text; an unset template gives "".
 func (t Template) String(x *Exec, msg any) (string, error) {
 	v, err := t.Eval(x, msg)
 	if err != nil {

@@ -179,3 +179,39 @@ func field(o *value.Object, k string) any {
 	v, _ := o.Get(k)
 	return v
 }
+
+// Pages gathers a listing page by page. fetch gets one page of at most size
+// items from cursor (a page token, a next link; "" for the first page of a
+// token listing) and returns its items with the cursor of the next page
+// ("" at the end; the same cursor again ends too, as a loop). Pages stops
+// at limit items (0: no limit), asking each page only for what is left so
+// that the next cursor starts right after the last item returned. It
+// returns at most limit items, the pages fetched and the cursor to go on
+// from ("" when the listing is complete).
+func Pages(limit, pageSize int, cursor string, fetch func(cursor string, size int) ([]any, string, error)) (items []any, pages int, next string, err error) {
+	items = make([]any, 0, 16)
+	for {
+		size := pageSize
+		if limit > 0 && limit-len(items) < size {
+			size = limit - len(items)
+		}
+		list, nc, err := fetch(cursor, size)
+		if err != nil {
+			return nil, pages, "", err
+		}
+		pages++
+		items = append(items, list...)
+		if nc == "" || nc == cursor {
+			cursor = ""
+			break
+		}
+		cursor = nc
+		if limit > 0 && len(items) >= limit {
+			break
+		}
+	}
+	if limit > 0 && len(items) > limit {
+		items = items[:limit]
+	}
+	return items, pages, cursor, nil
+}

@@ -87,7 +87,8 @@ type step struct {
 	files.API
 	cfg       Config
 	op        string
-	api, up   string // https://www.googleapis.com/drive/v3, …/upload/drive/v3
+	run       func(*step, context.Context, *engine.Exec, any) (any, error) // operations[op]
+	api, up   string                                                       // https://www.googleapis.com/drive/v3, …/upload/drive/v3
 	upURL     *url.URL
 	chunk     int64
 	resumable int64
@@ -100,7 +101,7 @@ var (
 )
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
-	s := &step{cfg: cfg, op: cfg.Operation, fields: cfg.Fields}
+	s := &step{cfg: cfg, op: cfg.Operation, run: operations[cfg.Operation], fields: cfg.Fields}
 	s.API = files.API{Connector: "google-drive", Op: cfg.Operation, JSONType: "application/json; charset=UTF-8", Detail: reason}
 	for _, b := range []struct{ opt, v string }{{"base_url", cfg.BaseURL}, {"upload_base_url", cfg.UploadBaseURL}} {
 		u, err := url.Parse(b.v)
@@ -170,37 +171,16 @@ func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 // Close closes idle connections.
 func (s *step) Close(ctx context.Context) error { return s.Client.Close(ctx) }
 
-// Execute runs the operation. It does not modify in.
-func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
-	switch s.op {
-	case "list":
-		return s.list(ctx, x, in)
-	case "get":
-		return s.get(ctx, x, in)
-	case "download":
-		return s.download(ctx, x, in)
-	case "upload":
-		return s.upload(ctx, x, in)
-	case "create_folder":
-		return s.createFolder(ctx, x, in)
-	case "copy":
-		return s.copy(ctx, x, in)
-	case "move":
-		return s.move(ctx, x, in)
-	case "delete":
-		return s.delete(ctx, x, in)
-	case "share":
-		return s.share(ctx, x, in)
-	}
-	return nil, engine.NewError(500, "google-drive: unknown operation %s", s.op)
+// operations maps each operation to the method that runs it.
+var operations = map[string]func(*step, context.Context, *engine.Exec, any) (any, error){
+	"list": (*step).list, "get": (*step).get, "download": (*step).download, "upload": (*step).upload,
+	"create_folder": (*step).createFolder, "copy": (*step).copy, "move": (*step).move,
+	"delete": (*step).delete, "share": (*step).share,
 }
 
-// str evaluates an optional template as text ("" when unset).
-func str(x *engine.Exec, in any, t engine.Template) (string, error) {
-	if !t.IsSet() {
-		return "", nil
-	}
-	return t.String(x, in)
+// Execute runs the operation. It does not modify in.
+func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
+	return s.run(s, ctx, x, in)
 }
 
 // query returns the parameters every call carries.

@@ -72,7 +72,8 @@ type step struct {
 	files.API // Client: with the account
 	cfg       Config
 	op        string
-	bare      *httpclient.Client // without: pre-authenticated URLs (downloads, upload sessions, monitors)
+	run       func(*step, context.Context, *engine.Exec, any) (any, error) // operations[op]
+	bare      *httpclient.Client                                           // without: pre-authenticated URLs (downloads, upload sessions, monitors)
 	base      string
 	baseU     *url.URL
 	chunk     int64
@@ -84,7 +85,7 @@ var (
 )
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
-	s := &step{cfg: cfg, op: cfg.Operation, base: strings.TrimRight(cfg.BaseURL, "/")}
+	s := &step{cfg: cfg, op: cfg.Operation, run: operations[cfg.Operation], base: strings.TrimRight(cfg.BaseURL, "/")}
 	s.API = files.API{Connector: "onedrive", Op: cfg.Operation, JSONType: "application/json", Detail: code}
 	u, err := url.Parse(s.base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -155,40 +156,21 @@ func (s *step) Close(ctx context.Context) error {
 	return errors.Join(s.Client.Close(ctx), s.bare.Close(ctx))
 }
 
-// Execute runs the operation. It does not modify in.
-func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
-	switch s.op {
-	case "list", "search":
-		return s.list(ctx, x, in)
-	case "get":
-		return s.get(ctx, x, in)
-	case "download":
-		return s.download(ctx, x, in)
-	case "upload":
-		return s.upload(ctx, x, in)
-	case "create_folder":
-		return s.createFolder(ctx, x, in)
-	case "copy":
-		return s.copy(ctx, x, in)
-	case "move":
-		return s.move(ctx, x, in)
-	case "delete":
-		return s.delete(ctx, x, in)
-	}
-	return nil, engine.NewError(500, "onedrive: unknown operation %s", s.op)
+// operations maps each operation to the method that runs it.
+var operations = map[string]func(*step, context.Context, *engine.Exec, any) (any, error){
+	"list": (*step).list, "search": (*step).list, "get": (*step).get, "download": (*step).download,
+	"upload": (*step).upload, "create_folder": (*step).createFolder, "copy": (*step).copy,
+	"move": (*step).move, "delete": (*step).delete,
 }
 
-// str evaluates an optional template as text ("" when unset).
-func str(x *engine.Exec, in any, t engine.Template) (string, error) {
-	if !t.IsSet() {
-		return "", nil
-	}
-	return t.String(x, in)
+// Execute runs the operation. It does not modify in.
+func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
+	return s.run(s, ctx, x, in)
 }
 
 // drive returns the drive's URL: /me/drive or /drives/{id}.
 func (s *step) drive(x *engine.Exec, in any) (string, error) {
-	id, err := str(x, in, s.cfg.DriveID)
+	id, err := s.cfg.DriveID.String(x, in)
 	if err != nil || id == "" {
 		return s.base + "/me/drive", err
 	}
@@ -235,11 +217,11 @@ func (s *step) item(x *engine.Exec, in any) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	id, err := str(x, in, s.cfg.ItemID)
+	id, err := s.cfg.ItemID.String(x, in)
 	if err != nil {
 		return "", "", err
 	}
-	p, err := str(x, in, s.cfg.Path)
+	p, err := s.cfg.Path.String(x, in)
 	if err != nil {
 		return "", "", err
 	}

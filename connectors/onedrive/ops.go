@@ -19,7 +19,7 @@ import (
 // @odata.nextLink, to the end or the limit. The result is {items, count,
 // pages} plus next_link when items remain.
 func (s *step) list(ctx context.Context, x *engine.Exec, in any) (any, error) {
-	next, err := str(x, in, s.cfg.NextLink)
+	next, err := s.cfg.NextLink.String(x, in)
 	if err != nil {
 		return nil, err
 	}
@@ -36,7 +36,7 @@ func (s *step) list(ctx context.Context, x *engine.Exec, in any) (any, error) {
 			return nil, err
 		}
 		if s.op == "search" {
-			q, err := str(x, in, s.cfg.Query)
+			q, err := s.cfg.Query.String(x, in)
 			if err != nil {
 				return nil, err
 			}
@@ -55,33 +55,25 @@ func (s *step) list(ctx context.Context, x *engine.Exec, in any) (any, error) {
 			u += odata("$top", strconv.Itoa(top))
 		}
 	}
-	items := make([]any, 0, 16)
-	pages := 0
-	for u != "" {
-		if left := s.cfg.Limit - len(items); s.cfg.Limit > 0 && left < s.cfg.PageSize {
-			// Ask only for what is left, so next_link starts right after
-			// the last item returned.
-			u = topRE.ReplaceAllString(u, "${1}${2}top="+strconv.Itoa(left))
+	items, pages, u, err := files.Pages(s.cfg.Limit, s.cfg.PageSize, u, func(u string, size int) ([]any, string, error) {
+		if size < s.cfg.PageSize {
+			// Ask only for what is left (the first URL asks for it already).
+			u = topRE.ReplaceAllString(u, "${1}${2}top="+strconv.Itoa(size))
 		}
 		v, err := s.Call(ctx, x, http.MethodGet, u, nil)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		pages++
 		o := asObject(v)
 		list, _ := get(o, "value").([]any)
-		items = append(items, list...)
-		nl, _ := get(o, "@odata.nextLink").(string)
-		if nl == u {
-			nl = ""
+		next, _ := get(o, "@odata.nextLink").(string)
+		if next == u {
+			next = ""
 		}
-		u = nl
-		if s.cfg.Limit > 0 && len(items) >= s.cfg.Limit {
-			break
-		}
-	}
-	if s.cfg.Limit > 0 && len(items) > s.cfg.Limit {
-		items = items[:s.cfg.Limit]
+		return list, next, nil
+	})
+	if err != nil {
+		return nil, err
 	}
 	res := value.NewObject(4)
 	res.Set("items", items)
@@ -119,7 +111,7 @@ func (s *step) download(ctx context.Context, x *engine.Exec, in any) (any, error
 	if err != nil {
 		return nil, err
 	}
-	localName, err := str(x, in, s.cfg.LocalName)
+	localName, err := s.cfg.LocalName.String(x, in)
 	if err != nil {
 		return nil, err
 	}
@@ -183,17 +175,17 @@ func (s *step) parent(x *engine.Exec, in any) (drive, folderURL, id, path string
 	if drive, err = s.drive(x, in); err != nil {
 		return
 	}
-	if id, err = str(x, in, s.cfg.FolderID); err != nil {
+	if id, err = s.cfg.FolderID.String(x, in); err != nil {
 		return
 	}
-	if path, err = str(x, in, s.cfg.FolderPath); err != nil {
+	if path, err = s.cfg.FolderPath.String(x, in); err != nil {
 		return
 	}
 	return drive, ref(drive, id, path), id, path, nil
 }
 
 func (s *step) createFolder(ctx context.Context, x *engine.Exec, in any) (any, error) {
-	name, err := str(x, in, s.cfg.Name)
+	name, err := s.cfg.Name.String(x, in)
 	if err != nil {
 		return nil, err
 	}
@@ -221,7 +213,7 @@ func (s *step) destination(ctx context.Context, x *engine.Exec, in any) (*value.
 		return nil, err
 	}
 	pr := value.NewObject(2)
-	driveID, err := str(x, in, s.cfg.DriveID)
+	driveID, err := s.cfg.DriveID.String(x, in)
 	if err != nil {
 		return nil, err
 	}
@@ -249,7 +241,7 @@ func (s *step) relocation(ctx context.Context, x *engine.Exec, in any) (string, 
 	if err != nil {
 		return "", nil, err
 	}
-	name, err := str(x, in, s.cfg.Name)
+	name, err := s.cfg.Name.String(x, in)
 	if err != nil {
 		return "", nil, err
 	}

@@ -241,13 +241,9 @@ func compileBuiltin(t *ast.BuiltinNode) evalFn {
 		}
 	}
 	return func(e *Env) (any, error) {
-		vals := make([]any, len(args))
-		for i, a := range args {
-			v, err := a(e)
-			if err != nil {
-				return nil, err
-			}
-			vals[i] = v
+		vals, err := evalAll(e, args)
+		if err != nil {
+			return nil, err
 		}
 		if f.Safe != nil {
 			out, _, err := f.Safe(vals...)
@@ -258,6 +254,19 @@ func compileBuiltin(t *ast.BuiltinNode) evalFn {
 		}
 		return nil, fmt.Errorf("%s: wrong number of arguments", t.Name)
 	}
+}
+
+// evalAll evaluates the arguments of a call, in order.
+func evalAll(e *Env, args []evalFn) ([]any, error) {
+	vals := make([]any, len(args))
+	for i, a := range args {
+		v, err := a(e)
+		if err != nil {
+			return nil, err
+		}
+		vals[i] = v
+	}
+	return vals, nil
 }
 
 func compileCall(t *ast.CallNode) evalFn {
@@ -285,41 +294,28 @@ func compileCall(t *ast.CallNode) evalFn {
 	case 0:
 		return func(*Env) (any, error) { return fn() }
 	case 1:
+		// A function of one or two arguments is called without packing
+		// them into a slice: directly when it has such a form.
 		a0 := args[0]
 		f1 := unaryDirect[id.Value]
 		if f1 == nil {
 			f1 = unary
 		}
-		if f1 != nil {
-			return func(e *Env) (any, error) {
-				v0, err := a0(e)
-				if err != nil {
-					return nil, err
-				}
-				return f1(v0)
-			}
+		if f1 == nil {
+			f1 = func(v any) (any, error) { return fn(v) }
 		}
 		return func(e *Env) (any, error) {
 			v0, err := a0(e)
 			if err != nil {
 				return nil, err
 			}
-			return fn(v0)
+			return f1(v0)
 		}
 	case 2:
 		a0, a1 := args[0], args[1]
-		if f2 := binaryDirect[id.Value]; f2 != nil {
-			return func(e *Env) (any, error) {
-				v0, err := a0(e)
-				if err != nil {
-					return nil, err
-				}
-				v1, err := a1(e)
-				if err != nil {
-					return nil, err
-				}
-				return f2(v0, v1)
-			}
+		f2 := binaryDirect[id.Value]
+		if f2 == nil {
+			f2 = func(v0, v1 any) (any, error) { return fn(v0, v1) }
 		}
 		return func(e *Env) (any, error) {
 			v0, err := a0(e)
@@ -330,17 +326,13 @@ func compileCall(t *ast.CallNode) evalFn {
 			if err != nil {
 				return nil, err
 			}
-			return fn(v0, v1)
+			return f2(v0, v1)
 		}
 	}
 	return func(e *Env) (any, error) {
-		vals := make([]any, len(args))
-		for i, a := range args {
-			v, err := a(e)
-			if err != nil {
-				return nil, err
-			}
-			vals[i] = v
+		vals, err := evalAll(e, args)
+		if err != nil {
+			return nil, err
 		}
 		return fn(vals...)
 	}

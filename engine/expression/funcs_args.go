@@ -173,6 +173,20 @@ func argText(name string, args []any, i int) (string, error) {
 	return textAt(name, i, args[i])
 }
 
+// firstText checks the number of arguments of a call and returns the first
+// as a string; ok is false when it is null (the function gives null, or its
+// own value for it) or on an error.
+func firstText(name string, args []any, min, max int) (s string, ok bool, err error) {
+	if err := arity(name, args, min, max); err != nil {
+		return "", false, err
+	}
+	if args[0] == nil {
+		return "", false, nil
+	}
+	s, err = argText(name, args, 0)
+	return s, err == nil, err
+}
+
 // textAt returns v, argument i of a function, as a string.
 func textAt(name string, i int, v any) (string, error) {
 	s, ok := text(v)
