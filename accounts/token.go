@@ -8,10 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/url"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -86,12 +87,7 @@ func shapeOf(a *Account, r *resolved) string {
 	w(a.ClientID)
 	w(a.Subject)
 	w(strings.Join(r.scopes, "\x01"))
-	keys := make([]string, 0, len(a.TokenParams))
-	for k := range a.TokenParams {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(a.TokenParams)) {
 		w(k)
 		w(a.TokenParams[k])
 	}

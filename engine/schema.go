@@ -2,7 +2,6 @@ package engine
 
 import (
 	"reflect"
-	"sort"
 	"strconv"
 
 	"github.com/nectar-run/nectar/engine/value"
@@ -294,13 +293,4 @@ func withDoc(s *value.Object, doc string) *value.Object {
 		s.Set("description", doc)
 	}
 	return s
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

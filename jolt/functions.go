@@ -717,28 +717,16 @@ func FunctionNames() []string {
 func numberItself(a any) (any, bool) { return a, value.IsNumber(a) }
 
 func toInteger(a any) (any, bool) {
-	if s, ok := a.(string); ok {
-		n, ok := parseJavaNumber(s)
-		if !ok {
-			return nil, false
-		}
-		a = n
-	}
-	if !value.IsNumber(a) {
+	a, ok := toNumber(a)
+	if !ok {
 		return nil, false
 	}
 	return javaIntValue(toFloat(a), a), true
 }
 
 func toLong(a any) (any, bool) {
-	if s, ok := a.(string); ok {
-		n, ok := parseJavaNumber(s)
-		if !ok {
-			return nil, false
-		}
-		a = n
-	}
-	if !value.IsNumber(a) {
+	a, ok := toNumber(a)
+	if !ok {
 		return nil, false
 	}
 	return longValue(a), true
@@ -753,12 +741,9 @@ func toDouble(a any) (any, bool) {
 }
 
 func absValue(a any) (any, bool) {
-	if s, ok := a.(string); ok {
-		n, ok := parseJavaNumber(s)
-		if !ok {
-			return nil, false
-		}
-		a = n
+	a, ok := toNumber(a)
+	if !ok {
+		return nil, false
 	}
 	switch numKind(a) {
 	case jInt:
@@ -798,12 +783,9 @@ func minMax(l []any, isMax bool) (any, bool) {
 		return a < b
 	}
 	for _, x := range l {
-		if s, ok := x.(string); ok {
-			n, ok := parseJavaNumber(s)
-			if !ok {
-				continue
-			}
-			x = n
+		x, ok := toNumber(x)
+		if !ok {
+			continue
 		}
 		switch numKind(x) {
 		case jInt:

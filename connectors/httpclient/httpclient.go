@@ -42,6 +42,7 @@ import (
 
 	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/internal/wait"
 )
 
 // Config holds the HTTP options shared by connectors that call APIs.
@@ -246,7 +247,7 @@ func (c *Client) Do(ctx context.Context, x *engine.Exec, req *http.Request) (*ht
 			if last || !idem || !retryableError(ctx, err) {
 				return nil, err
 			}
-			if !c.wait(ctx, c.backoff(attempt)) {
+			if !wait.Sleep(ctx, c.backoff(attempt)) {
 				return nil, err
 			}
 			if x != nil {
@@ -267,7 +268,7 @@ func (c *Client) Do(ctx context.Context, x *engine.Exec, req *http.Request) (*ht
 		if x != nil {
 			x.Logger.Debug("retrying request", "attempt", attempt+2, "status", resp.StatusCode, "wait", d)
 		}
-		if !c.wait(ctx, d) {
+		if !wait.Sleep(ctx, d) {
 			return nil, ctx.Err()
 		}
 	}
@@ -322,20 +323,6 @@ func (c *Client) retryAfter(resp *http.Response, attempt int) (time.Duration, bo
 		return 0, false
 	}
 	return d, true
-}
-
-func (c *Client) wait(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }
 
 func (c *Client) rateLimited(resp *http.Response) bool {

@@ -358,6 +358,26 @@ func decode(raw []byte, id string) (*value.Object, error) {
 	return o, nil
 }
 
+// writeFailed is the outcome of an update or delete that failed: a missing
+// document is a 404 (or a count of 0 with not_found: null), one that does
+// not match is a 409, an *engine.Error stays as it is, and a store error is
+// mapped by storeError.
+func (s *step) writeFailed(err error, id, coll, op string) (any, error) {
+	switch {
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, errMissing):
+		if s.nullOnMiss {
+			return result(nil, 0), nil
+		}
+		return nil, engine.NewError(404, "document %q not found in %s", preview(id), coll)
+	case errors.Is(err, errMismatch):
+		return nil, engine.NewError(409, "document %q does not match", preview(id))
+	}
+	if _, ok := err.(*engine.Error); ok {
+		return nil, err
+	}
+	return nil, storeError(err, op)
+}
+
 func storeError(err error, what string) error {
 	if errors.Is(err, store.ErrInvalid) {
 		return engine.NewError(400, "%s: %w", what, err)
@@ -494,19 +514,8 @@ func (s *step) update(ctx context.Context, x *engine.Exec, in any, st store.Stor
 		written = next
 		return raw, nil
 	}, opts...)
-	switch {
-	case errors.Is(err, errMissing):
-		if s.nullOnMiss {
-			return result(nil, 0), nil
-		}
-		return nil, engine.NewError(404, "document %q not found in %s", preview(id), coll)
-	case errors.Is(err, errMismatch):
-		return nil, engine.NewError(409, "document %q does not match", preview(id))
-	case err != nil:
-		if _, ok := err.(*engine.Error); ok {
-			return nil, err
-		}
-		return nil, storeError(err, "update")
+	if err != nil {
+		return s.writeFailed(err, id, coll, "update")
 	}
 	return result([]any{withID(written, id)}, 1), nil
 }
@@ -537,16 +546,8 @@ func (s *step) delete(ctx context.Context, x *engine.Exec, in any, st store.Stor
 			return nil, store.DeleteKey
 		})
 	}
-	switch {
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, errMissing):
-		if s.nullOnMiss {
-			return result(nil, 0), nil
-		}
-		return nil, engine.NewError(404, "document %q not found in %s", preview(id), coll)
-	case errors.Is(err, errMismatch):
-		return nil, engine.NewError(409, "document %q does not match", preview(id))
-	case err != nil:
-		return nil, storeError(err, "delete")
+	if err != nil {
+		return s.writeFailed(err, id, coll, "delete")
 	}
 	return result(nil, 1), nil
 }

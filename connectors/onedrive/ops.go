@@ -13,6 +13,7 @@ import (
 	"github.com/nectar-run/nectar/connectors/httpclient"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/internal/wait"
 )
 
 // list pages through a folder's children (or search results) with
@@ -299,12 +300,8 @@ func (s *step) copy(ctx context.Context, x *engine.Exec, in any) (any, error) {
 		if time.Now().Add(s.cfg.PollInterval.D()).After(deadline) {
 			return status, nil
 		}
-		t := time.NewTimer(s.cfg.PollInterval.D())
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !wait.Sleep(ctx, s.cfg.PollInterval.D()) {
 			return nil, engine.NewError(504, "onedrive: copy: still running when the step ran out of time (monitor %s)", monitor)
-		case <-t.C:
 		}
 	}
 }

@@ -15,12 +15,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -550,11 +552,7 @@ func statusMessage(resp *http.Response) string {
 }
 
 func headerObject(h http.Header) *value.Object {
-	keys := make([]string, 0, len(h))
-	for k := range h {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(h))
 	o := value.NewObject(len(keys))
 	for _, k := range keys {
 		vs := h[k]

@@ -3,6 +3,7 @@ package expression
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -85,11 +86,7 @@ func norm(v any) any {
 		}
 		return t
 	case map[string]any:
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
+		keys := slices.Sorted(maps.Keys(t))
 		o := value.NewObject(len(keys))
 		for _, k := range keys {
 			o.Set(k, norm(t[k]))

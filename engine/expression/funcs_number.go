@@ -609,20 +609,27 @@ func localizeAffix(a string, loc numLocale) string {
 var roundingModes = map[string]bool{"UP": true, "DOWN": true, "CEILING": true, "FLOOR": true,
 	"HALF_UP": true, "HALF_DOWN": true, "HALF_EVEN": true, "UNNECESSARY": true}
 
-func fnFormatNumber(args ...any) (any, error) {
-	const name = "FORMATNUMBER"
+// patternArgs reads the arguments FORMATNUMBER and TONUMBER share: the
+// pattern (argument 2) and the locale (argument 3), after the arity check.
+func patternArgs(name string, args []any) (*numPattern, numLocale, error) {
 	if err := arity(name, args, 2, 4); err != nil {
-		return nil, err
+		return nil, numLocale{}, err
 	}
 	src, err := argText(name, args, 1)
 	if err != nil {
-		return nil, err
+		return nil, numLocale{}, err
 	}
 	p, err := parseNumPattern(src)
 	if err != nil {
-		return nil, argError(name, 1, "%s", err.Error())
+		return nil, numLocale{}, argError(name, 1, "%s", err.Error())
 	}
 	loc, err := lookupLocale(name, args, 2)
+	return p, loc, err
+}
+
+func fnFormatNumber(args ...any) (any, error) {
+	const name = "FORMATNUMBER"
+	p, loc, err := patternArgs(name, args)
 	if err != nil {
 		return nil, err
 	}
@@ -660,18 +667,7 @@ func fnFormatNumber(args ...any) (any, error) {
 
 func fnToNumber(args ...any) (any, error) {
 	const name = "TONUMBER"
-	if err := arity(name, args, 2, 4); err != nil {
-		return nil, err
-	}
-	src, err := argText(name, args, 1)
-	if err != nil {
-		return nil, err
-	}
-	p, err := parseNumPattern(src)
-	if err != nil {
-		return nil, argError(name, 1, "%s", err.Error())
-	}
-	loc, err := lookupLocale(name, args, 2)
+	p, loc, err := patternArgs(name, args)
 	if err != nil {
 		return nil, err
 	}

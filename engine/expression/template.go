@@ -117,25 +117,11 @@ func (t *Template) Eval(env *Env) (any, error) {
 	if t.single != nil {
 		return t.single.Eval(env)
 	}
-	if len(t.parts) == 1 {
-		return t.parts[0].text, nil
+	s, err := t.Text(env, nil)
+	if err != nil {
+		return nil, err
 	}
-	if len(t.parts) == 0 {
-		return "", nil
-	}
-	b := make([]byte, 0, len(t.src))
-	for _, p := range t.parts {
-		if p.expr == nil {
-			b = append(b, p.text...)
-			continue
-		}
-		v, err := p.expr.Eval(env)
-		if err != nil {
-			return nil, err
-		}
-		b = value.AppendText(b, v)
-	}
-	return string(b), nil
+	return s, nil
 }
 
 // Text evaluates the template as text, passing every expression's value
