@@ -325,14 +325,20 @@ func longValue(v any) int64 {
 	if n, ok := v.(int64); ok {
 		return n
 	}
-	f := toFloat(v)
+	return saturate(toFloat(v), math.MinInt64, math.MaxInt64)
+}
+
+// saturate is Java's conversion of a double to an integer type of range
+// [lo, hi]: NaN is 0, the fraction is dropped, and values beyond the range
+// give its ends.
+func saturate(f float64, lo, hi int64) int64 {
 	switch {
 	case math.IsNaN(f):
 		return 0
-	case f >= math.MaxInt64:
-		return math.MaxInt64
-	case f <= math.MinInt64:
-		return math.MinInt64
+	case f >= float64(hi):
+		return hi
+	case f <= float64(lo):
+		return lo
 	}
 	return int64(f)
 }

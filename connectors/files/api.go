@@ -215,3 +215,17 @@ func Pages(limit, pageSize int, cursor string, fetch func(cursor string, size in
 	}
 	return items, pages, cursor, nil
 }
+
+// Listing is the result of a listing gathered by Pages: {<items>: [...],
+// count, pages}, plus <nextKey> with the cursor to go on from when items
+// remain.
+func Listing(itemsKey string, items []any, pages int, nextKey, next string) *value.Object {
+	res := value.NewObject(5)
+	res.Set(itemsKey, items)
+	res.Set("count", int64(len(items)))
+	res.Set("pages", int64(pages))
+	if next != "" {
+		res.Set(nextKey, next)
+	}
+	return res
+}

@@ -73,13 +73,7 @@ func (s *step) list(ctx context.Context, x *engine.Exec, in any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := value.NewObject(5)
-	res.Set("files", out)
-	res.Set("count", int64(len(out)))
-	res.Set("pages", int64(pages))
-	if token != "" {
-		res.Set("next_page_token", token)
-	}
+	res := files.Listing("files", out, pages, "next_page_token", token)
 	if incomplete {
 		res.Set("incomplete_search", true)
 	}

@@ -76,14 +76,7 @@ func (s *step) list(ctx context.Context, x *engine.Exec, in any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	res := value.NewObject(4)
-	res.Set("items", items)
-	res.Set("count", int64(len(items)))
-	res.Set("pages", int64(pages))
-	if u != "" {
-		res.Set("next_link", u)
-	}
-	return res, nil
+	return files.Listing("items", items, pages, "next_link", u), nil
 }
 
 // folderOrRoot is the item the step names (path or item_id), the root by

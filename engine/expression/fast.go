@@ -104,28 +104,13 @@ func compileFast(n ast.Node) evalFn {
 			default:
 				return nil, fmt.Errorf("cannot slice %s", value.TypeName(v))
 			}
-			a, b := 0, n
-			if from != nil {
-				f, err := from(e)
-				if err != nil {
-					return nil, err
-				}
-				i, ok := value.ToInt(f)
-				if !ok {
-					return nil, fmt.Errorf("cannot slice with %s", value.TypeName(f))
-				}
-				a = int(i)
+			a, err := sliceBound(e, from, 0)
+			if err != nil {
+				return nil, err
 			}
-			if to != nil {
-				tv, err := to(e)
-				if err != nil {
-					return nil, err
-				}
-				i, ok := value.ToInt(tv)
-				if !ok {
-					return nil, fmt.Errorf("cannot slice with %s", value.TypeName(tv))
-				}
-				b = int(i)
+			b, err := sliceBound(e, to, n)
+			if err != nil {
+				return nil, err
 			}
 			// As expr does: negative indexes count from the end, and both ends
 			// are clamped into the value.
@@ -149,17 +134,7 @@ func compileFast(n ast.Node) evalFn {
 				return nil
 			}
 		}
-		return func(e *Env) (any, error) {
-			out := make([]any, len(items))
-			for i, f := range items {
-				v, err := f(e)
-				if err != nil {
-					return nil, err
-				}
-				out[i] = v
-			}
-			return out, nil
-		}
+		return func(e *Env) (any, error) { return evalAll(e, items) }
 	case *ast.UnaryNode:
 		x := compileFast(t.Node)
 		if x == nil {
@@ -256,7 +231,23 @@ func compileBuiltin(t *ast.BuiltinNode) evalFn {
 	}
 }
 
-// evalAll evaluates the arguments of a call, in order.
+// sliceBound evaluates one end of a slice, def when it is not written.
+func sliceBound(e *Env, f evalFn, def int) (int, error) {
+	if f == nil {
+		return def, nil
+	}
+	v, err := f(e)
+	if err != nil {
+		return 0, err
+	}
+	i, ok := value.ToInt(v)
+	if !ok {
+		return 0, fmt.Errorf("cannot slice with %s", value.TypeName(v))
+	}
+	return int(i), nil
+}
+
+// evalAll evaluates the arguments of a call (or the items of an array), in order.
 func evalAll(e *Env, args []evalFn) ([]any, error) {
 	vals := make([]any, len(args))
 	for i, a := range args {

@@ -546,14 +546,7 @@ func (p *numPattern) formatExponent(x decimal, loc numLocale, mode string) strin
 		}
 	}
 	body := p.formatPlain(x, numLocale{decimal: loc.decimal})
-	es := strconv.Itoa(abs(exp))
-	if len(es) < p.minExp {
-		es = strings.Repeat("0", p.minExp-len(es)) + es
-	}
-	if exp < 0 {
-		es = "-" + es
-	}
-	return body + "E" + es
+	return body + p.exponentText(exp)
 }
 
 // formatEngineering writes Java's engineering notation, chosen by a pattern
@@ -581,6 +574,11 @@ func (p *numPattern) formatEngineering(x decimal, loc numLocale, mode string) st
 	q.minInt, q.group, q.showPoint = 1, 0, p.showPoint
 	q.minFrac = min(p.minFrac, max(sig-ints, 0))
 	body := q.formatPlain(x, numLocale{decimal: loc.decimal})
+	return body + p.exponentText(exp)
+}
+
+// exponentText writes E and the exponent with at least the pattern's digits.
+func (p *numPattern) exponentText(exp int) string {
 	es := strconv.Itoa(abs(exp))
 	if len(es) < p.minExp {
 		es = strings.Repeat("0", p.minExp-len(es)) + es
@@ -588,7 +586,7 @@ func (p *numPattern) formatEngineering(x decimal, loc numLocale, mode string) st
 	if exp < 0 {
 		es = "-" + es
 	}
-	return body + "E" + es
+	return "E" + es
 }
 
 func abs(n int) int {
