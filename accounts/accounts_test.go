@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -576,5 +577,14 @@ func TestAuthorizedByAnotherProcess(t *testing.T) {
 	}
 	if n := e.fake.TokenRequests() - before; n != 0 {
 		t.Fatalf("%d token requests; the stored token should be used", n)
+	}
+}
+
+// TestParseFileErrorsAreMatchable: a ${file:…} reference to a missing file
+// is ErrInvalid and keeps its cause (errors.Is sees fs.ErrNotExist).
+func TestParseFileErrorsAreMatchable(t *testing.T) {
+	_, err := accounts.ParseFile([]byte("accounts:\n  - name: x\n    token: ${file:missing.txt}\n"), t.TempDir())
+	if !errors.Is(err, accounts.ErrInvalid) || !errors.Is(err, fs.ErrNotExist) {
+		t.Fatalf("got %v, want ErrInvalid wrapping fs.ErrNotExist", err)
 	}
 }

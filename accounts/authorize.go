@@ -78,7 +78,7 @@ func (m *Manager) Authorize(ctx context.Context, name string, opts AuthorizeOpti
 	}
 	for _, u := range []struct{ field, v string }{{"auth_url", r.authURL}, {"token_url", r.tokenURL}, {"refresh_url", r.refreshURL}} {
 		if err := checkEndpoint(u.field, u.v); err != nil {
-			return nil, fmt.Errorf("%w: account %s: %v", ErrAuthorization, name, err)
+			return nil, fmt.Errorf("%w: account %s: %w", ErrAuthorization, name, err)
 		}
 	}
 	select {
@@ -116,7 +116,7 @@ func (m *Manager) Authorize(ctx context.Context, name string, opts AuthorizeOpti
 			if i > 0 && !errors.Is(err, syscall.EADDRINUSE) {
 				continue // no IPv6 loopback here: nobody can take it either
 			}
-			return nil, fmt.Errorf("%w: listening for the callback on %s: %v", ErrAuthorization, addr, err)
+			return nil, fmt.Errorf("%w: listening for the callback on %s: %w", ErrAuthorization, addr, err)
 		}
 		lns = append(lns, ln)
 	}

@@ -51,7 +51,7 @@ func parseServiceAccount(s secret.Secret) (*serviceAccount, error) {
 func (m *Manager) serviceAccountToken(ctx context.Context, a *Account) (*Token, error) {
 	sa, err := parseServiceAccount(a.ServiceAccountKey)
 	if err != nil {
-		return nil, fmt.Errorf("%w: service_account_key: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: service_account_key: %w", ErrInvalid, err)
 	}
 	tokenURL := sa.TokenURI
 	if a.TokenURL != "" {
@@ -76,7 +76,7 @@ func (m *Manager) serviceAccountToken(ctx context.Context, a *Account) (*Token, 
 	}
 	assertion, err := tok.SignedString(sa.key)
 	if err != nil {
-		return nil, fmt.Errorf("%w: signing the assertion: %v", ErrTokenRequest, err)
+		return nil, fmt.Errorf("%w: signing the assertion: %w", ErrTokenRequest, err)
 	}
 	form := url.Values{"grant_type": {"urn:ietf:params:oauth:grant-type:jwt-bearer"}, "assertion": {assertion}}
 	// The JWT authenticates the client: no client id or secret is sent.

@@ -48,7 +48,7 @@ var refRE = regexp.MustCompile(`\$\{(env|file):([^}]*)\}`)
 func ParseFile(data []byte, dir string) (*File, error) {
 	var root yaml.Node
 	if err := yaml.Unmarshal(data, &root); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInvalid, err)
+		return nil, fmt.Errorf("%w: %w", ErrInvalid, err)
 	}
 	if err := expandRefs(&root, dir); err != nil {
 		return nil, err
@@ -133,7 +133,7 @@ func expandRefs(n *yaml.Node, dir string) error {
 				}
 				b, rerr := os.ReadFile(p)
 				if rerr != nil && err == nil {
-					err = fmt.Errorf("%w: line %d: %v", ErrInvalid, n.Line, rerr)
+					err = fmt.Errorf("%w: line %d: %w", ErrInvalid, n.Line, rerr)
 				}
 				return strings.TrimRight(string(b), "\r\n")
 			}

@@ -360,13 +360,13 @@ func validateAccount(a *Account) error {
 			continue
 		}
 		if err := checkEndpoint(u.field, u.v); err != nil {
-			return fmt.Errorf("%w: account %s: %v", ErrInvalid, a.Name, err)
+			return fmt.Errorf("%w: account %s: %w", ErrInvalid, a.Name, err)
 		}
 	}
 	if a.Type == TypeGoogleServiceAccount && a.TokenURL == "" {
 		if sa, err := parseServiceAccount(a.ServiceAccountKey); err == nil {
 			if err := checkEndpoint("service_account_key token_uri", sa.TokenURI); err != nil {
-				return fmt.Errorf("%w: account %s: %v", ErrInvalid, a.Name, err)
+				return fmt.Errorf("%w: account %s: %w", ErrInvalid, a.Name, err)
 			}
 		}
 	}

@@ -167,7 +167,7 @@ func (p *Provider) Validate() error {
 			return fmt.Errorf("%w: provider %s: %s is required", ErrInvalid, p.Name, u.field)
 		}
 		if err := checkEndpoint(u.field, u.v); err != nil {
-			return fmt.Errorf("%w: provider %s: %v", ErrInvalid, p.Name, err)
+			return fmt.Errorf("%w: provider %s: %w", ErrInvalid, p.Name, err)
 		}
 	}
 	for k := range p.AuthParams {

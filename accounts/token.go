@@ -8,10 +8,11 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"net/url"
 	"regexp"
-	"sort"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -86,12 +87,7 @@ func shapeOf(a *Account, r *resolved) string {
 	w(a.ClientID)
 	w(a.Subject)
 	w(strings.Join(r.scopes, "\x01"))
-	keys := make([]string, 0, len(a.TokenParams))
-	for k := range a.TokenParams {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	for _, k := range keys {
+	for _, k := range slices.Sorted(maps.Keys(a.TokenParams)) {
 		w(k)
 		w(a.TokenParams[k])
 	}
@@ -372,11 +368,11 @@ func (m *Manager) tokenRequest(ctx context.Context, a *Account, tokenURL string,
 		m.tokenRequests.WithLabelValues(a.Name, result).Inc()
 	}()
 	if err := checkEndpoint("token endpoint", tokenURL); err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrTokenRequest, err)
+		return nil, fmt.Errorf("%w: %w", ErrTokenRequest, err)
 	}
 	req, err := newTokenRequest(ctx, a, tokenURL, form)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrTokenRequest, redactURL(tokenURL), err)
+		return nil, fmt.Errorf("%w: %s: %w", ErrTokenRequest, redactURL(tokenURL), err)
 	}
 	start := m.o.now()
 	resp, err := m.tokenClient.Do(req)
@@ -394,7 +390,7 @@ func (m *Manager) tokenRequest(ctx context.Context, a *Account, tokenURL string,
 	}
 	body, err := io.ReadAll(io.LimitReader(resp.Body, maxTokenResponse))
 	if err != nil {
-		return nil, fmt.Errorf("%w: reading the answer of %s: %v", ErrTokenRequest, redactURL(tokenURL), err)
+		return nil, fmt.Errorf("%w: reading the answer of %s: %w", ErrTokenRequest, redactURL(tokenURL), err)
 	}
 	fields := parseTokenBody(resp.Header.Get("Content-Type"), body)
 	if code := fields["error"]; resp.StatusCode/100 != 2 || code != "" {
@@ -406,7 +402,7 @@ func (m *Manager) tokenRequest(ctx context.Context, a *Account, tokenURL string,
 	}
 	t, expiresIn, err := checkToken(fields)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s answered %d with %v; nothing was stored", ErrTokenRequest, redactURL(tokenURL), resp.StatusCode, err)
+		return nil, fmt.Errorf("%w: %s answered %d with %w; nothing was stored", ErrTokenRequest, redactURL(tokenURL), resp.StatusCode, err)
 	}
 	if expiresIn > 0 {
 		lifetime = expiresIn

@@ -6,11 +6,12 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"mime"
 	"net/http"
 	"net/url"
 	"regexp"
-	"sort"
+	"slices"
 	"strings"
 )
 
@@ -216,11 +217,7 @@ func newTokenRequest(ctx context.Context, a *Account, endpoint string, form url.
 		body = []byte(expandTemplate(tmpl, vars, rawValue))
 	case isJSONType(ct):
 		// The parameters as a JSON object of strings, keys sorted.
-		keys := make([]string, 0, len(params))
-		for k := range params {
-			keys = append(keys, k)
-		}
-		sort.Strings(keys)
+		keys := slices.Sorted(maps.Keys(params))
 		var b bytes.Buffer
 		b.WriteByte('{')
 		for i, k := range keys {

@@ -17,7 +17,9 @@ import (
 
 // Compiler is handed to a connector's Compile function. It knows where the
 // step is in its file, so a connector can report a problem at one of its
-// options (ErrorAt), and it compiles nested parts. It is used only during load.
+// options (ErrorAt). Nested steps (an option of type Steps) are already
+// compiled when Compile runs: they are compiled as the options are decoded.
+// It is used only during load.
 type Compiler struct {
 	l      *loader
 	path   string                // e.g. steps[2].jq
@@ -35,8 +37,8 @@ func (cc *Compiler) File() string { return cc.l.file }
 // next to it (spec_file, …).
 func (cc *Compiler) Dir() string { return cc.l.dir }
 
-// Resolve returns the path of a file named by an option, relative to the
-// pipeline file's directory.
+// Resolve returns the path of a file named by an option: a relative name is
+// taken from the pipeline file's directory, an absolute one as it is.
 func (cc *Compiler) Resolve(name string) string {
 	if filepath.IsAbs(name) {
 		return name
@@ -44,7 +46,8 @@ func (cc *Compiler) Resolve(name string) string {
 	return filepath.Join(cc.l.dir, name)
 }
 
-// Node returns the YAML node of an option, or the connector's node for "".
+// Node returns the YAML node of an option, or the connector's node for ""
+// and for an option the step does not set.
 func (cc *Compiler) Node(option string) *yaml.Node {
 	if option == "" {
 		return cc.node
@@ -55,9 +58,11 @@ func (cc *Compiler) Node(option string) *yaml.Node {
 	return cc.node
 }
 
-// ErrorAt returns a load error positioned at an option. If err carries an
-// offset inside the option's string (an *expression.Error, or any error with
-// an Offset() int method), the position points at that character.
+// ErrorAt returns a load error positioned at an option (at the connector's
+// block when the option is not set). If err carries an offset inside the option's
+// string (an *expression.Error or an *OffsetError) and the option is a
+// scalar, the position points at that character. A *LoadError in err is
+// returned as it is.
 func (cc *Compiler) ErrorAt(option string, err error) error {
 	n := cc.Node(option)
 	path := cc.path
@@ -109,6 +114,7 @@ var (
 	dynamicType   = reflect.TypeFor[Dynamic]()
 	rawType       = reflect.TypeFor[Raw]()
 	durationType  = reflect.TypeFor[Duration]()
+	sizeType      = reflect.TypeFor[Size]()
 	stepsType     = reflect.TypeFor[Steps]()
 	nodeType      = reflect.TypeFor[*yaml.Node]()
 )
@@ -180,6 +186,18 @@ func (cc *Compiler) decodeInto(node *yaml.Node, rv reflect.Value, path string) {
 			return
 		}
 		rv.SetInt(int64(d))
+		return
+	case sizeType:
+		if node.Kind != yaml.ScalarNode || node.Tag == "!!null" {
+			fail("expected a size like 10MB or 512KiB, got %s", kindName(node))
+			return
+		}
+		n, err := ParseSize(node.Value)
+		if err != nil {
+			*l.errs = append(*l.errs, l.errorAt(node, path, err))
+			return
+		}
+		rv.SetInt(n)
 		return
 	case stepsType:
 		if node.Kind != yaml.SequenceNode {
@@ -299,7 +317,13 @@ type fieldInfo struct {
 	hasDef   bool
 	enum     []string
 	doc      string
+	// ops lists the operations the option applies to (its ops tag, or the
+	// ops tag of the inline struct it comes from); empty: every operation.
+	ops []string
 }
+
+// operationOption is the option whose value the ops tags of a struct name.
+const operationOption = "operation"
 
 func structFields(t reflect.Type) []fieldInfo {
 	var out []fieldInfo
@@ -313,9 +337,13 @@ func structFields(t reflect.Type) []fieldInfo {
 		if name == "-" {
 			continue
 		}
+		ops := splitTag(f.Tag.Get("ops"))
 		if f.Anonymous && strings.Contains(opts, "inline") {
 			for _, sub := range structFields(f.Type) {
 				sub.index = append([]int{i}, sub.index...)
+				if len(sub.ops) == 0 {
+					sub.ops = ops
+				}
 				out = append(out, sub)
 			}
 			continue
@@ -323,14 +351,46 @@ func structFields(t reflect.Type) []fieldInfo {
 		if name == "" {
 			name = strings.ToLower(f.Name)
 		}
-		fi := fieldInfo{name: name, index: []int{i}, required: f.Tag.Get("required") == "true", doc: f.Tag.Get("doc")}
+		fi := fieldInfo{name: name, index: []int{i}, required: f.Tag.Get("required") == "true", doc: f.Tag.Get("doc"), ops: ops}
 		fi.def, fi.hasDef = f.Tag.Lookup("default")
-		if e := f.Tag.Get("enum"); e != "" {
-			fi.enum = strings.Split(e, ",")
-		}
+		fi.enum = splitTag(f.Tag.Get("enum"))
 		out = append(out, fi)
 	}
 	return out
+}
+
+func splitTag(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+// checkOps panics when the ops tags of struct t (and of the structs it holds)
+// do not name operations of its operation option: a declaration mistake,
+// caught when the connector registers.
+func checkOps(t reflect.Type) {
+	for t.Kind() == reflect.Pointer || t.Kind() == reflect.Slice || t.Kind() == reflect.Map {
+		t = t.Elem()
+	}
+	if t.Kind() != reflect.Struct || isSpecial(t) {
+		return
+	}
+	fields := structFields(t)
+	var opField *fieldInfo
+	for i := range fields {
+		if fields[i].name == operationOption {
+			opField = &fields[i]
+		}
+	}
+	for _, f := range fields {
+		checkOps(t.FieldByIndex(f.index).Type)
+		for _, op := range f.ops {
+			if opField == nil || t.FieldByIndex(opField.index).Type.Kind() != reflect.String || !contains(opField.enum, op) {
+				panic(fmt.Sprintf("engine: %s: option %q applies to operation %q, which is not in the enum of a string option %q", t, f.name, op, operationOption))
+			}
+		}
+	}
 }
 
 func (cc *Compiler) decodeStruct(node *yaml.Node, rv reflect.Value, path string) {
@@ -343,6 +403,7 @@ func (cc *Compiler) decodeStruct(node *yaml.Node, rv reflect.Value, path string)
 		names[i] = fields[i].name
 	}
 	seen := map[string]bool{}
+	var opsGiven []int // the given options that apply to some operations only
 	for i := 0; i+1 < len(node.Content); i += 2 {
 		k, v := node.Content[i], node.Content[i+1]
 		p := path + "." + k.Value
@@ -360,6 +421,21 @@ func (cc *Compiler) decodeStruct(node *yaml.Node, rv reflect.Value, path string)
 		cc.decodeInto(v, fv, p)
 		if len(f.enum) > 0 && fv.Kind() == reflect.String && fv.String() != "" && !contains(f.enum, fv.String()) {
 			*l.errs = append(*l.errs, l.errorAt(v, p, fmt.Errorf("expected one of %s, got %q", strings.Join(f.enum, ", "), fv.String())))
+		}
+		if len(f.ops) > 0 {
+			opsGiven = append(opsGiven, i)
+		}
+	}
+	// An option given for an operation it does not apply to is an error at
+	// the option, naming the operations it applies to (the ops tags).
+	if op, ok := byName[operationOption]; ok && len(opsGiven) > 0 {
+		if name := rv.FieldByIndex(op.index).String(); contains(op.enum, name) {
+			for _, i := range opsGiven {
+				k, v := node.Content[i], node.Content[i+1]
+				if f := byName[k.Value]; !contains(f.ops, name) {
+					*l.errs = append(*l.errs, l.errorAt(v, path+"."+k.Value, fmt.Errorf("%s does not use this option (it applies to %s)", name, strings.Join(f.ops, ", "))))
+				}
+			}
 		}
 	}
 	for i := range fields {
@@ -542,7 +618,9 @@ func plainInteger(s string) (string, bool) {
 	return s, true
 }
 
-// unknownError says that name is not one of known, with a suggestion.
+// unknownError says that name is not one of known, suggesting the closest
+// known name when one is close enough, else listing them when there are 12
+// or fewer.
 func unknownError(what, name string, known []string) error {
 	if s := suggest(name, known); s != "" {
 		return fmt.Errorf("unknown %s; did you mean %q?", what, s)
@@ -604,7 +682,7 @@ func describeOptions(t reflect.Type) []OptionInfo {
 	var out []OptionInfo
 	for _, f := range structFields(t) {
 		ft := t.FieldByIndex(f.index).Type
-		oi := OptionInfo{Name: f.name, Type: typeName(ft), Required: f.required, Default: f.def, Enum: f.enum, Doc: f.doc}
+		oi := OptionInfo{Name: f.name, Type: typeName(ft), Required: f.required, Default: f.def, Enum: f.enum, Doc: f.doc, Operations: f.ops}
 		inner := ft
 		for inner.Kind() == reflect.Pointer || inner.Kind() == reflect.Slice {
 			inner = inner.Elem()
@@ -619,7 +697,7 @@ func describeOptions(t reflect.Type) []OptionInfo {
 
 func isSpecial(t reflect.Type) bool {
 	switch t {
-	case templateType, conditionType, exprType, dynamicType, rawType, durationType, stepsType:
+	case templateType, conditionType, exprType, dynamicType, rawType, durationType, sizeType, stepsType:
 		return true
 	}
 	return false
@@ -639,6 +717,8 @@ func typeName(t reflect.Type) string {
 		return "json"
 	case durationType:
 		return "duration"
+	case sizeType:
+		return "size"
 	case stepsType:
 		return "steps"
 	case nodeType:

@@ -180,8 +180,8 @@ type Runtime struct {
 	// secrets and tokens…), masked wherever they appear in log lines and
 	// execution records. Whatever reads a secret adds it.
 	Secrets Secrets
-	// Services holds shared services by key (accounts, store, events, …).
-	// Connectors look them up with Service.
+	// services holds shared services by key (accounts, store, events, …),
+	// set with SetService; connectors look them up with Service.
 	services sync.Map
 }
 
@@ -196,7 +196,8 @@ type RunOptions struct {
 	ExecutionID string
 	// Metadata fields added to metadata (request, consumer, trigger, …).
 	Metadata *value.Object
-	// Vars are the initial vars.
+	// Vars are the initial vars. The execution sets its vars in this
+	// object, which is not copied.
 	Vars *value.Object
 	// Trace, when set, receives one record per step run.
 	Trace *Trace
@@ -208,8 +209,9 @@ type RunOptions struct {
 	Secrets []string
 }
 
-// Trace collects per-step records of one execution. It is safe for
-// concurrent use (parallel branches append to it).
+// Trace collects per-step records of one execution. Appending is safe for
+// concurrent use (parallel branches append to it); read Steps once the
+// execution has ended.
 type Trace struct {
 	mu    sync.Mutex
 	Steps []StepRecord
@@ -243,8 +245,8 @@ func (t *Trace) add(r StepRecord) {
 	t.mu.Unlock()
 }
 
-// Exec is the state of one execution: its vars, metadata and services. Steps
-// receive it in Execute. An Exec is used by one goroutine at a time; parallel
+// Exec is the state of one execution: its vars, metadata, logger and trace
+// (the shared services are its Runtime's). Steps receive it in Execute. An Exec is used by one goroutine at a time; parallel
 // branches get their own (Fork).
 type Exec struct {
 	ID       string
@@ -412,7 +414,8 @@ func (x *Exec) env(msg any) *expression.Env {
 	return &x.scope
 }
 
-// exprError names the pipeline and step of an evaluation error.
+// exprError makes an evaluation error a 500 *Error; the step it happened
+// in, and its pipeline, are named when it leaves the step (stepRunner.fail).
 func (x *Exec) exprError(err error) error {
 	e := &Error{Timestamp: time.Now().UnixMilli(), Code: 500, Message: err.Error(), Cause: err}
 	return e

@@ -87,7 +87,7 @@ func (m *maskHandler) attr(a slog.Attr, secrets []string) slog.Attr {
 	case slog.KindAny:
 		switch x := v.Any().(type) {
 		case *value.Object, []any:
-			if nv := maskValue(x, secrets, m.extra); !value.Same(nv, x) {
+			if nv := Mask(x, &Masking{Secrets: [][]string{secrets, m.extra}}); !value.Same(nv, x) {
 				return slog.Any(a.Key, nv)
 			}
 		case error:
@@ -101,15 +101,4 @@ func (m *maskHandler) attr(a slog.Attr, secrets []string) slog.Attr {
 		}
 	}
 	return slog.Attr{Key: a.Key, Value: v}
-}
-
-// maskValue returns v with secrets masked in its strings; parts without
-// any are shared, not copied.
-func maskValue(v any, secrets, extra []string) any {
-	return value.Replace(v, func(_ string, c any) (any, bool) {
-		if s, ok := c.(string); ok {
-			return MaskSecrets(s, secrets, extra), true
-		}
-		return nil, false
-	})
 }

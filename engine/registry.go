@@ -25,8 +25,15 @@ type Closer interface {
 }
 
 // Connector declares a connector: its YAML key, a one-line summary, its
-// options (the fields of C, with yaml, doc, required, default and enum tags)
-// and Compile, which turns decoded options into a Step once, at load.
+// options (the fields of C, with yaml, doc, required, default, enum and ops
+// tags) and Compile, which turns decoded options into a Step once, at load.
+//
+// A connector with several operations has a string option "operation" with
+// an enum of them; an option that applies to some operations only says which
+// in an ops tag (`ops:"get,put"`; on an inline struct, for all its options).
+// The decoder then refuses that option, at its position, under another
+// operation; the schema and the README table say the same. Register panics
+// when an ops tag names an operation the enum does not hold.
 type Connector[C any] struct {
 	Name    string
 	Summary string
@@ -78,6 +85,7 @@ func Register[C any](c Connector[C]) {
 	if _, reserved := stepOptions[c.Name]; reserved {
 		panic(fmt.Sprintf("engine: connector name %q is a step option", c.Name))
 	}
+	checkOps(c.configType())
 	registryMu.Lock()
 	defer registryMu.Unlock()
 	if _, dup := registry[c.Name]; dup {
@@ -121,12 +129,15 @@ type ConnectorInfo struct {
 // OptionInfo describes one option of a connector or trigger.
 type OptionInfo struct {
 	Name     string
-	Type     string // string, template, condition, integer, number, boolean, duration, list of …, object, any
+	Type     string // string, template, condition, integer, number, boolean, duration, size, list of …, object, any
 	Required bool
 	Default  string
 	Enum     []string
 	Doc      string
-	Options  []OptionInfo // for nested objects and lists of objects
+	// Operations lists the operations the option applies to (its ops tag);
+	// empty when it applies to every operation or the connector has none.
+	Operations []string
+	Options    []OptionInfo // for nested objects and lists of objects
 }
 
 // Connectors describes every registered connector, sorted by name.

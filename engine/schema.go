@@ -2,7 +2,6 @@ package engine
 
 import (
 	"reflect"
-	"sort"
 	"strconv"
 
 	"github.com/nectar-run/nectar/engine/value"
@@ -129,6 +128,8 @@ func typeSchema(t reflect.Type) *value.Object {
 		return value.NewObject(2) // any value
 	case durationType:
 		return value.ObjectOf("type", []any{"string", "integer"}, "minimum", int64(0), "pattern", durationPattern)
+	case sizeType:
+		return value.ObjectOf("type", []any{"string", "integer"}, "minimum", int64(1), "pattern", sizePattern)
 	case stepsType:
 		return value.ObjectOf("type", "array", "items", value.ObjectOf("$ref", "#/$defs/step"))
 	}
@@ -137,16 +138,26 @@ func typeSchema(t reflect.Type) *value.Object {
 		return nullable(typeSchema(t.Elem()))
 	case reflect.Struct:
 		props := value.NewObject(t.NumField())
-		var required []any
+		var required, opsRules []any
 		for _, f := range structFields(t) {
 			props.Set(f.name, fieldSchema(t, f))
 			if f.required {
 				required = append(required, f.name)
 			}
+			if len(f.ops) > 0 {
+				// An option of some operations only: when it is given, the
+				// operation is one of them.
+				opsRules = append(opsRules, value.ObjectOf(
+					"if", value.ObjectOf("required", []any{f.name}),
+					"then", value.ObjectOf("properties", value.ObjectOf(operationOption, value.ObjectOf("enum", anySlice(f.ops))))))
+			}
 		}
 		s := value.ObjectOf("type", "object", "properties", props, "additionalProperties", false)
 		if len(required) > 0 {
 			s.Set("required", required)
+		}
+		if len(opsRules) > 0 {
+			s.Set("allOf", opsRules)
 		}
 		return s
 	case reflect.Slice:
@@ -178,7 +189,7 @@ func typeSchema(t reflect.Type) *value.Object {
 // or nil when it accepts none (an object, a map, nested steps).
 func scalarForm(t reflect.Type) *value.Object {
 	switch t {
-	case templateType, conditionType, exprType, durationType:
+	case templateType, conditionType, exprType, durationType, sizeType:
 		return typeSchema(t)
 	case dynamicType, rawType, nodeType:
 		return scalarText()
@@ -213,11 +224,7 @@ func fieldSchema(t reflect.Type, f fieldInfo) *value.Object {
 		s = value.ObjectOf("type", "string", "pattern", p)
 	} else if len(f.enum) > 0 && ft.Kind() == reflect.String {
 		// decodeStruct checks the enum of string options only.
-		enum := make([]any, len(f.enum))
-		for i, e := range f.enum {
-			enum[i] = e
-		}
-		s = value.ObjectOf("enum", enum)
+		s = value.ObjectOf("enum", anySlice(f.enum))
 	} else {
 		s = typeSchema(ft)
 	}
@@ -233,7 +240,7 @@ func fieldSchema(t reflect.Type, f fieldInfo) *value.Object {
 // tag reads as one.
 func defaultValue(t reflect.Type, def string) (any, bool) {
 	switch t {
-	case templateType, durationType:
+	case templateType, durationType, sizeType:
 		return def, true
 	}
 	switch t.Kind() {
@@ -271,18 +278,17 @@ func nullable(s *value.Object) *value.Object {
 	return value.ObjectOf("anyOf", []any{value.ObjectOf("type", "null"), s})
 }
 
+func anySlice(list []string) []any {
+	out := make([]any, len(list))
+	for i, e := range list {
+		out[i] = e
+	}
+	return out
+}
+
 func withDoc(s *value.Object, doc string) *value.Object {
 	if doc != "" {
 		s.Set("description", doc)
 	}
 	return s
-}
-
-func sortedKeys[V any](m map[string]V) []string {
-	keys := make([]string, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
-	return keys
 }

@@ -4,6 +4,8 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+
+	"github.com/nectar-run/nectar/engine/value"
 )
 
 // MinSecretLen is the length under which a secret value is not masked
@@ -100,4 +102,96 @@ func HoldsSecret(text string, lists ...[]string) bool {
 		}
 	}
 	return false
+}
+
+// Masked is what Mask puts in place of what it hides.
+const Masked = "***"
+
+// Masking says what Mask hides in a value.
+type Masking struct {
+	// Field reports whether the value of a field is hidden (nil: none is):
+	// for instance Exec.Sensitive, or SensitiveField with the lists that
+	// apply. A null value stays null.
+	Field func(name string) bool
+	// Secrets are lists of values hidden wherever they appear in a string or
+	// a field name, also inside longer text (see MaskSecrets). Mask reads
+	// them as it goes, so Hidden may add to them: a value it adds is hidden
+	// in the rest of the walk.
+	Secrets [][]string
+	// Hidden, when set, is called with every string inside a value hidden
+	// under a field name (the value itself when it is a string).
+	Hidden func(s string)
+
+	replacer func(string, any) (any, bool) // m.replace, made once
+}
+
+// Mask returns v, a value of the value model (value.Decode), with what m
+// says is secret replaced by Masked: the values of the fields m.Field names,
+// at any depth, and m.Secrets inside strings and field names. Parts holding
+// nothing secret are shared, not copied; v itself is not changed. It is the
+// one masking walk of Nectar: log lines (MaskLogs), the log connector and
+// the execution history use it.
+func Mask(v any, m *Masking) any {
+	if m.replacer == nil {
+		m.replacer = m.replace
+	}
+	return value.Replace(v, m.replacer)
+}
+
+func (m *Masking) replace(k string, v any) (any, bool) {
+	if v != nil && k != "" && m.Field != nil && m.Field(k) {
+		if m.Hidden != nil {
+			reveal(v, m.Hidden)
+		}
+		return Masked, true
+	}
+	switch t := v.(type) {
+	case string:
+		if s := m.text(t); s != t {
+			return s, true
+		}
+	case *value.Object:
+		// A secret in a field name: the object is rebuilt with its names
+		// masked (rare; otherwise Replace copies only what changes).
+		for i := range t.Len() {
+			if k, _ := t.At(i); m.text(k) != k {
+				out := value.NewObject(t.Len())
+				for i := range t.Len() {
+					k, c := t.At(i)
+					nc, ok := m.replace(k, c)
+					if !ok {
+						nc = Mask(c, m)
+					}
+					out.Set(m.text(k), nc)
+				}
+				return out, true
+			}
+		}
+	}
+	return nil, false
+}
+
+// text returns s with m's secrets masked.
+func (m *Masking) text(s string) string {
+	if len(m.Secrets) == 0 {
+		return s
+	}
+	return MaskSecrets(s, m.Secrets...)
+}
+
+// reveal calls f with every string of v.
+func reveal(v any, f func(string)) {
+	switch t := v.(type) {
+	case string:
+		f(t)
+	case *value.Object:
+		for i := range t.Len() {
+			_, c := t.At(i)
+			reveal(c, f)
+		}
+	case []any:
+		for _, c := range t {
+			reveal(c, f)
+		}
+	}
 }

@@ -3,6 +3,7 @@ package engine_test
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"testing"
@@ -53,5 +54,61 @@ func TestMaskLogs(t *testing.T) {
 	}
 	if !strings.Contains(out, `"count":3`) || !strings.Contains(out, `"PIN":"***"`) {
 		t.Errorf("log lost its fields: %s", out)
+	}
+}
+
+// ExampleMask hides the values of sensitive fields at any depth and a known
+// secret inside longer text; the value given is not changed.
+func ExampleMask() {
+	in, _ := value.DecodeString(`{"user":"ada","auth":{"Client-Secret":"cs-42"},"note":"key acct-key-0123456789 sent"}`)
+	out := engine.Mask(in, &engine.Masking{
+		Field:   func(k string) bool { return engine.SensitiveField(k) },
+		Secrets: [][]string{{"acct-key-0123456789"}},
+	})
+	fmt.Println(value.MustEncodeString(out))
+	fmt.Println(value.MustEncodeString(in))
+	// Output:
+	// {"user":"ada","auth":{"Client-Secret":"***"},"note":"key *** sent"}
+	// {"user":"ada","auth":{"Client-Secret":"cs-42"},"note":"key acct-key-0123456789 sent"}
+}
+
+// TestMask: the one masking walk hides the values of named fields (not
+// nulls), secrets in strings and in field names at any depth, shares what
+// holds nothing secret, and hands Hidden the strings it hides, which, added
+// to Secrets, are hidden in the rest of the value.
+func TestMask(t *testing.T) {
+	in, err := value.DecodeString(`{"a":{"pin":{"x":["pin-value-1234",7]},"none":null,"pin2":null},` +
+		`"list":["say pin-value-1234",{"acct-key-0123456789":1}],"same":{"b":[1,"c"]}}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var hidden []string
+	m := &engine.Masking{
+		Field:   func(k string) bool { return strings.HasPrefix(k, "pin") },
+		Secrets: [][]string{{"acct-key-0123456789"}, nil},
+	}
+	m.Hidden = func(s string) {
+		hidden = append(hidden, s)
+		m.Secrets[1] = append(m.Secrets[1], s)
+	}
+	out := engine.Mask(in, m)
+	want := `{"a":{"pin":"***","none":null,"pin2":null},"list":["say ***",{"***":1}],"same":{"b":[1,"c"]}}`
+	if got := value.MustEncodeString(out); got != want {
+		t.Errorf("Mask = %s\nwant   %s", got, want)
+	}
+	if strings.Join(hidden, ",") != "pin-value-1234" {
+		t.Errorf("Hidden saw %q", hidden)
+	}
+	o, i := out.(*value.Object), in.(*value.Object)
+	os2, _ := o.Get("same")
+	is2, _ := i.Get("same")
+	if !value.Same(os2, is2) {
+		t.Error("a part holding nothing secret was copied")
+	}
+	if value.MustEncodeString(in) == want {
+		t.Error("Mask changed its input")
+	}
+	if got := engine.Mask(in, &engine.Masking{}); !value.Same(got, in) {
+		t.Error("nothing to mask, but a copy came back")
 	}
 }

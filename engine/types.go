@@ -58,7 +58,7 @@ func (t Template) Eval(x *Exec, msg any) (any, error) {
 	return v, nil
 }
 
-// String evaluates the template as text.
+// String evaluates the template as text; an unset template gives "".
 func (t Template) String(x *Exec, msg any) (string, error) {
 	v, err := t.Eval(x, msg)
 	if err != nil {
@@ -67,7 +67,7 @@ func (t Template) String(x *Exec, msg any) (string, error) {
 	if s, ok := v.(string); ok {
 		return s, nil
 	}
-	return string(expression.AppendText(nil, v)), nil
+	return string(value.AppendText(nil, v)), nil
 }
 
 // Text evaluates the template as text like String, passing the value of each

@@ -2,18 +2,23 @@
 // named event with a payload, and the pipelines whose trigger is
 // `event: NAME`, which run for it asynchronously.
 //
-// Bus is deliberately small so that another implementation can replace
-// Memory, the in-process bus nectar serve uses with the bbolt store:
-// Postgres, a table shared by the replicas of a PostgreSQL store.
+// Bus is deliberately small so that one process or several can share it.
+// This package holds the interface and Memory, the in-process bus nectar
+// serve uses with the bbolt store. The bus of replicas sharing a
+// PostgreSQL store lives with that store (store/postgres: Store.Bus), on
+// its tables, pool and listening connection; it delivers at least once,
+// across replicas, and also implements IntakeStopper.
 //
-// # Delivery
+// # Delivery by Memory
 //
 // Publish hands the payload to every subscription of the name. Each
-// subscription has a queue and a number of workers; when its queue is full,
-// Publish waits (back-pressure on the publishing execution) until there is
-// room or its context ends. A published event with no subscriber is dropped
-// and counted. Delivery is at most once: events still queued when the process
-// stops are lost unless Close is given time to drain them.
+// subscription has a queue (SubscribeOptions.Queue) and a number of
+// workers; when its queue is full, Publish waits (back-pressure on the
+// publishing execution) until there is room or its context ends. A
+// published event with no subscriber is dropped and counted (Dropped).
+// Delivery is at most once: events still queued when the process stops are
+// lost unless Close, or the subscription's cancel, is given time to drain
+// them.
 package events
 
 import (
@@ -34,13 +39,15 @@ type Bus interface {
 	// everywhere, not when it is handled. payload is shared, never modified.
 	Publish(ctx context.Context, name string, payload any) error
 	// Subscribe runs h for each event of name with at most opts.Concurrency
-	// runs at once, until the returned cancel is called; cancel waits for the
-	// queue to drain and runs to finish, or ctx to end.
+	// runs at once, until the returned cancel is called; cancel waits for
+	// the events the subscription took (Memory: its queue) to be handled,
+	// or ctx to end, when running handlers see their context cancelled.
 	Subscribe(name string, opts SubscribeOptions, h Handler) (cancel func(ctx context.Context) error)
 }
 
-// Handler handles one event. Its error is the handler's own business (the
-// server records it in the execution history); the bus does not retry.
+// Handler handles one event. It returns nothing: how the run went is the
+// handler's own business (the server records it in the execution history),
+// and the bus does not retry a failed run.
 type Handler func(ctx context.Context, ev Event)
 
 // Event is one delivered event.
@@ -50,12 +57,12 @@ type Event struct {
 	// Source is the execution that published it, if any.
 	Source string
 	// ID names the published event: every subscriber of it sees the same
-	// ID, and so does every redelivery of it (Postgres delivers at least
-	// once). A handler that must act once keys its effect on it.
+	// ID, and so does every redelivery of it (the PostgreSQL bus delivers
+	// at least once). A handler that must act once keys its effect on it.
 	ID string
 	// Attempt counts deliveries of the event to its subscription: 1, then
-	// 2 and more when Postgres delivers it again (its replica died or
-	// stalled past the lease). Memory always says 1.
+	// 2 and more when the PostgreSQL bus delivers it again (its replica
+	// died or stalled past the lease). Memory always says 1.
 	Attempt int
 }
 
@@ -70,16 +77,17 @@ func NewID() string {
 type SubscribeOptions struct {
 	// Concurrency is the number of handlers run at once (at least 1).
 	Concurrency int
-	// Queue is the number of events waiting for a handler.
+	// Queue is the number of events waiting for a handler (Memory; the
+	// PostgreSQL bus keeps them in its table and ignores it).
 	Queue int
-	// Group names the subscription across processes sharing a bus
-	// (Postgres): each event goes to one subscriber of each group. nectar
-	// serve uses the pipeline's name. Memory ignores it.
+	// Group names the subscription across processes sharing a bus (the
+	// PostgreSQL bus): each event goes to one subscriber of each group.
+	// nectar serve uses the pipeline's name. Memory ignores it.
 	Group string
 }
 
 // IntakeStopper is a Bus whose subscriptions take events published by other
-// processes (Postgres). StopIntake stops them from starting handlers while
+// processes (the PostgreSQL bus, store/postgres). StopIntake stops them from starting handlers while
 // the running ones finish; a process stopping calls it before draining, so
 // that the events it would have started go to the other processes. Memory
 // has no such method: its events come from its own process, and its
@@ -96,6 +104,13 @@ type sourceKey struct{}
 // WithSource returns ctx naming the execution that publishes.
 func WithSource(ctx context.Context, executionID string) context.Context {
 	return context.WithValue(ctx, sourceKey{}, executionID)
+}
+
+// SourceOf returns the execution WithSource put in ctx, or "". A Bus
+// publishing with ctx records it as the events' Source.
+func SourceOf(ctx context.Context) string {
+	src, _ := ctx.Value(sourceKey{}).(string)
+	return src
 }
 
 // ErrClosed is returned by Publish after Close.
@@ -136,8 +151,7 @@ func (m *Memory) Publish(ctx context.Context, name string, payload any) error {
 		m.Dropped.Add(1)
 		return nil
 	}
-	src, _ := ctx.Value(sourceKey{}).(string)
-	ev := Event{Name: name, Payload: payload, Source: src, ID: NewID(), Attempt: 1}
+	ev := Event{Name: name, Payload: payload, Source: SourceOf(ctx), ID: NewID(), Attempt: 1}
 	for _, s := range subs {
 		select {
 		case s.queue <- ev:

@@ -94,10 +94,7 @@ func flush(t *testing.T, r *history.Recorder) {
 // restart used to lose hundreds), and none is dropped.
 func TestHistorySurvivesRestart(t *testing.T) {
 	c, st := pgCluster(t)
-	r, err := history.New(context.Background(), st, history.Options{MaxRecords: 100000})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newRecorder(t, st, history.Options{MaxRecords: 100000})
 	const writers, each = 4, 500
 	ids := make(chan string, writers*each)
 	var wg sync.WaitGroup
@@ -152,10 +149,7 @@ func TestHistorySurvivesRestart(t *testing.T) {
 func TestHistoryTrimConvergesAfterOutages(t *testing.T) {
 	c, st := pgCluster(t)
 	const max = 100
-	r, err := history.New(context.Background(), st, history.Options{MaxRecords: max})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newRecorder(t, st, history.Options{MaxRecords: max})
 	record := func(n int) {
 		for range n {
 			r.Record(execution())
@@ -196,10 +190,7 @@ func TestHistoryTrimConvergesAfterOutages(t *testing.T) {
 func TestHistoryDropsCountedAtClose(t *testing.T) {
 	c, st := pgCluster(t)
 	var logs enginetest.Log
-	r, err := history.New(context.Background(), st, history.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newRecorder(t, st, history.Options{Logger: slog.New(slog.NewTextHandler(&logs, nil))})
 	if err := c.Halt(); err != nil {
 		t.Fatal(err)
 	}

@@ -23,7 +23,7 @@ func FuzzDecodeSegment(f *testing.F) {
 		if len(v) > 1 && v[0] == compressedSegment {
 			text, err := s2.Decode(nil, v[1:])
 			if err == nil {
-				f.Add(text) // the text, stored uncompressed as early versions did
+				f.Add(text) // the text, uncompressed: refused
 			}
 			f.Add(v[:len(v)/2]) // cut short
 		}

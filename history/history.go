@@ -35,14 +35,26 @@
 // ("<id>:<n>"). Ids start with the start time, so keys sort by time, oldest
 // first. A segment is {"records":[…],"steps":[…]}, stored compressed (S2):
 // each record's steps are indexes into the segment's table of distinct
-// steps, with offsets, durations and outcomes. The limits (MaxRecords, and
-// MaxAge checked once a minute) are kept by deleting the oldest segments in
-// the same batches that write new ones; there is no per-key expiry, which
-// would cost an index write per record.
+// steps, with offsets, durations and outcomes. This is the only form the
+// history reads: a value in any other (those of development versions, never
+// released) is reported as damaged, like a segment whose bytes went bad.
+//
+// The bucket "executions-index" holds, under each segment's key, the ids of
+// its records, one a line: Get reads the entries below an id (small,
+// uncompressed) to find the one segment to decompress. The entry is written
+// in the same store.Apply as its segment and deleted with it, so the index
+// holds one entry per stored segment. New writes the entries a store lacks
+// (one written before the index existed) and deletes those of segments that
+// are gone; Get does the same once when it finds the index empty.
+//
+// The limits (MaxRecords, and MaxAge checked once a minute) are kept by
+// deleting the oldest segments in the same batches that write new ones;
+// there is no per-key expiry, which would cost a write per record.
 package history
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/base64"
@@ -69,10 +81,17 @@ import (
 // Bucket is the store bucket of execution records.
 const Bucket = "executions"
 
+// IndexBucket is the store bucket of the index Get reads: under each
+// segment's key, the ids of its records, one a line.
+const IndexBucket = "executions-index"
+
 // Status values of a record.
 const (
 	StatusOK     = "ok"
 	StatusFailed = "failed"
+	// StatusDamaged marks what List returns in place of stored records it
+	// cannot read (see Record.Records).
+	StatusDamaged = "damaged"
 )
 
 // Execution is what the server hands to Record: live values, encoded later.
@@ -151,6 +170,12 @@ type Record struct {
 	InputTruncated  bool            `json:"input_truncated,omitempty"`
 	Output          json.RawMessage `json:"output,omitempty"`
 	OutputTruncated bool            `json:"output_truncated,omitempty"`
+	// Records is set only when Status is "damaged": List found stored
+	// records it cannot read (a segment whose bytes went bad); ID and Start
+	// are the id and start of the segment's first record, Records how many
+	// records are lost and Error ({"error": …}) names the segment and says
+	// what is wrong.
+	Records int `json:"records,omitempty"`
 }
 
 // Options configure a Recorder.
@@ -200,13 +225,14 @@ type Recorder struct {
 	logger *slog.Logger
 
 	buf, zbuf   []byte
+	ibuf        []byte // index entries of a batch
 	table       stepTable
 	lastAgeTrim time.Time
 	segments    []string // keys of the stored (or pending) segments, oldest first
 	masker      masker
 
 	// What a failed write left to do, retried until it succeeds.
-	pending      []store.Op // segments not yet written, oldest first
+	pending      []segmentWrite // segments not yet written, oldest first
 	pendingBytes int
 	deletes      []store.Op      // trim deletions not yet applied
 	acks         []chan struct{} // Flush callers waiting for pending
@@ -240,11 +266,11 @@ func New(ctx context.Context, st store.Store, opts Options) (*Recorder, error) {
 		r.logger = slog.Default()
 	}
 	if st != nil {
-		ids, err := st.List(ctx, Bucket, store.ListOptions{})
+		segs, err := reindex(ctx, st)
 		if err != nil {
-			return nil, fmt.Errorf("counting execution records: %w", err)
+			return nil, err
 		}
-		for _, it := range ids {
+		for _, it := range segs {
 			r.count += segmentCount(it.Key)
 			r.segments = append(r.segments, it.Key)
 		}
@@ -409,7 +435,6 @@ func (r *Recorder) write(batch []*Execution) {
 	// out in every record.
 	slices.SortFunc(batch, func(a, b *Execution) int { return strings.Compare(a.ID, b.ID) })
 	buf := r.buf[:0]
-	var ops []store.Op
 	var segs []segmentSpan
 	first, n := 0, 0
 	flush := func(end int) {
@@ -432,7 +457,7 @@ func (r *Recorder) write(batch []*Execution) {
 			buf = append(buf, ']')
 		}
 		buf = append(buf, "]}"...)
-		segs = append(segs, segmentSpan{start: first, end: len(buf), key: segmentKey(batch[end-n].ID, n)})
+		segs = append(segs, segmentSpan{start: first, end: len(buf), first: end - n, key: segmentKey(batch[end-n].ID, n)})
 		first, n = len(buf), 0
 	}
 	for i, e := range batch {
@@ -467,18 +492,28 @@ func (r *Recorder) write(batch []*Execution) {
 		z = z[:len(z)+len(enc)]
 		segs[i].start, segs[i].end = start, len(z)
 	}
-	for _, sg := range segs {
-		ops = append(ops, store.Op{Bucket: Bucket, Key: sg.key, Value: z[sg.start:sg.end:sg.end]})
+	// Each segment's index entry lists its ids, for Get.
+	idx := r.ibuf[:0]
+	puts := make([]segmentWrite, len(segs))
+	for i, sg := range segs {
+		start := len(idx)
+		for _, e := range batch[sg.first : sg.first+segmentCount(sg.key)] {
+			idx = appendIndex(idx, e.ID)
+		}
+		puts[i] = segmentWrite{key: sg.key, value: z[sg.start:sg.end:sg.end], index: idx[start:len(idx):len(idx)]}
 		r.addSegment(sg.key)
 	}
 	r.count += len(batch)
-	r.commit(ops)
+	r.commit(puts)
 	// The store does not keep values past Apply: reuse the buffers.
 	if cap(buf) <= 8<<20 {
 		r.buf = buf[:0]
 	}
 	if cap(z) <= 8<<20 {
 		r.zbuf = z[:0]
+	}
+	if cap(idx) <= 1<<20 {
+		r.ibuf = idx[:0]
 	}
 }
 
@@ -496,12 +531,13 @@ const (
 	maxBackoff = 5 * time.Second
 )
 
-// commit writes puts (the segments of a new batch) with the segments and
-// deletions earlier writes left pending, in one store.Apply. When the store
-// refuses, everything is kept for a retry after a backoff; while a retry is
-// scheduled, new batches join the pending ones without a write of their own.
-// puts' values may be reused by the caller after commit returns.
-func (r *Recorder) commit(puts []store.Op) {
+// commit writes puts (the segments of a new batch and their index entries)
+// with the segments and deletions earlier writes left pending, in one
+// store.Apply. When the store refuses, everything is kept for a retry after
+// a backoff; while a retry is scheduled, new batches join the pending ones
+// without a write of their own. puts' values may be reused by the caller
+// after commit returns.
+func (r *Recorder) commit(puts []segmentWrite) {
 	r.deletes = append(r.deletes, r.trim()...)
 	if r.backoff > 0 && puts != nil {
 		r.keep(puts)
@@ -510,8 +546,13 @@ func (r *Recorder) commit(puts []store.Op) {
 	if len(r.pending)+len(puts)+len(r.deletes) == 0 {
 		return
 	}
-	ops := make([]store.Op, 0, len(r.pending)+len(puts)+len(r.deletes))
-	ops = append(append(append(ops, r.pending...), puts...), r.deletes...)
+	ops := make([]store.Op, 0, 2*(len(r.pending)+len(puts))+len(r.deletes))
+	for _, segs := range [2][]segmentWrite{r.pending, puts} {
+		for _, sg := range segs {
+			ops = append(ops, store.Op{Bucket: Bucket, Key: sg.key, Value: sg.value}, store.Op{Bucket: IndexBucket, Key: sg.key, Value: sg.index})
+		}
+	}
+	ops = append(ops, r.deletes...)
 	ctx, cancel := context.WithTimeout(context.Background(), writeTimeout)
 	err := r.st.Apply(ctx, ops...)
 	cancel()
@@ -548,19 +589,22 @@ func (r *Recorder) commit(puts []store.Op) {
 	// Beyond the buffer, the oldest records go.
 	n := 0
 	for b := r.pendingBytes; b > MaxPendingBytes && n < len(r.pending); n++ {
-		b -= len(r.pending[n].Value)
+		b -= r.pending[n].size()
 	}
 	r.drop(n, err)
 }
 
 // keep adds puts to the pending segments, copying their values.
-func (r *Recorder) keep(puts []store.Op) {
-	for _, op := range puts {
-		op.Value = bytes.Clone(op.Value)
-		r.pending = append(r.pending, op)
-		r.pendingBytes += len(op.Value)
+func (r *Recorder) keep(puts []segmentWrite) {
+	for _, sg := range puts {
+		sg.value, sg.index = bytes.Clone(sg.value), bytes.Clone(sg.index)
+		r.pending = append(r.pending, sg)
+		r.pendingBytes += sg.size()
 	}
 }
+
+// size is the number of bytes a pending segment holds.
+func (sg *segmentWrite) size() int { return len(sg.value) + len(sg.index) }
 
 // drop gives up the n oldest pending segments: their records are counted
 // in Dropped and no longer in the history's size.
@@ -569,11 +613,11 @@ func (r *Recorder) drop(n int, cause error) {
 		return
 	}
 	records := 0
-	for _, op := range r.pending[:n] {
-		c := segmentCount(op.Key)
+	for _, sg := range r.pending[:n] {
+		c := segmentCount(sg.key)
 		records += c
-		r.pendingBytes -= len(op.Value)
-		if i, ok := slices.BinarySearch(r.segments, op.Key); ok {
+		r.pendingBytes -= sg.size()
+		if i, ok := slices.BinarySearch(r.segments, sg.key); ok {
 			r.segments = slices.Delete(r.segments, i, i+1)
 			r.count -= c
 		}
@@ -647,10 +691,10 @@ type faultReport struct {
 }
 
 // segmentsRecords counts the records of segment writes.
-func segmentsRecords(ops []store.Op) int {
+func segmentsRecords(segs []segmentWrite) int {
 	n := 0
-	for _, op := range ops {
-		n += segmentCount(op.Key)
+	for _, sg := range segs {
+		n += segmentCount(sg.key)
 	}
 	return n
 }
@@ -658,9 +702,17 @@ func segmentsRecords(ops []store.Op) int {
 // maxSegment is the size at which a segment of records is cut.
 const maxSegment = 256 << 10
 
+// segmentSpan is a segment being written: its bytes in the batch's
+// buffer, the index of its first execution in the batch, and its key.
 type segmentSpan struct {
-	start, end int
-	key        string
+	start, end, first int
+	key               string
+}
+
+// segmentWrite is a segment to store: its key, value and index entry.
+type segmentWrite struct {
+	key          string
+	value, index []byte
 }
 
 // segmentKey names a segment: the id of its first (oldest) record, then
@@ -670,15 +722,15 @@ func segmentKey(firstID string, n int) string {
 	return firstID + ":" + strconv.Itoa(n)
 }
 
-// segmentCount returns the number of records of a segment key. A key
-// without a count is a single record (written before segments existed).
+// segmentCount returns the number of records of a segment key (0 for a
+// key that is not a segment's).
 func segmentCount(key string) int {
 	if i := strings.IndexByte(key, ':'); i >= 0 {
-		if n, err := strconv.Atoi(key[i+1:]); err == nil {
+		if n, err := strconv.Atoi(key[i+1:]); err == nil && n > 0 {
 			return n
 		}
 	}
-	return 1
+	return 0
 }
 
 // segmentPrefix starts a segment: {"records":[…],"steps":[…]}.
@@ -695,7 +747,7 @@ const maxSegmentText = 64 << 20
 // segmentText returns the JSON text of a stored segment.
 func segmentText(v []byte) ([]byte, error) {
 	if len(v) == 0 || v[0] != compressedSegment {
-		return v, nil
+		return nil, errors.New("not a segment of execution records (no compressed block)")
 	}
 	// The block's header says how long its text is: a damaged one could ask
 	// for gigabytes, so the length is checked before anything is allocated.
@@ -753,31 +805,30 @@ type storedRecord struct {
 	Steps []json.RawMessage `json:"steps,omitempty"`
 }
 
-// segmentRecords returns the raw records of a segment's text (or of a
-// single stored record, or of a segment written as a plain array of
-// records by earlier versions) and its step table.
+// segmentRecords returns the raw records of a segment's text and its step
+// table.
 func segmentRecords(v []byte) ([]json.RawMessage, [][]string, error) {
-	switch {
-	case bytes.HasPrefix(v, []byte(segmentPrefix)):
-		var sg storedSegment
-		err := json.Unmarshal(v, &sg)
-		return sg.Records, sg.Steps, err
-	case len(v) > 0 && v[0] == '{':
-		return []json.RawMessage{v}, nil, nil
+	if !bytes.HasPrefix(v, []byte(segmentPrefix)) {
+		return nil, nil, errors.New("not a segment of execution records (no records)")
 	}
-	var recs []json.RawMessage
-	err := json.Unmarshal(v, &recs)
-	return recs, nil, err
+	var sg storedSegment
+	err := json.Unmarshal(v, &sg)
+	return sg.Records, sg.Steps, err
 }
 
-// decodeRecord reads one raw record of a segment with step table table
-// (nil: steps are spelled out), with its steps or without.
-func decodeRecord(raw json.RawMessage, table [][]string, steps bool) (*Record, error) {
-	if table == nil {
-		var rec Record
-		err := json.Unmarshal(raw, &rec)
-		return &rec, err
+// readSegment returns the raw records of a stored segment and its step
+// table.
+func readSegment(v []byte) ([]json.RawMessage, [][]string, error) {
+	text, err := segmentText(v)
+	if err != nil {
+		return nil, nil, err
 	}
+	return segmentRecords(text)
+}
+
+// decodeRecord reads one raw record of a segment with step table table,
+// with its steps or without.
+func decodeRecord(raw json.RawMessage, table [][]string, steps bool) (*Record, error) {
 	var sr storedRecord
 	if err := json.Unmarshal(raw, &sr); err != nil {
 		return nil, err
@@ -833,7 +884,7 @@ func (r *Recorder) trim() []store.Op {
 	drop := func() {
 		key := r.segments[0]
 		r.segments = r.segments[1:]
-		ops = append(ops, store.DeleteOp(Bucket, key))
+		ops = append(ops, store.DeleteOp(Bucket, key), store.DeleteOp(IndexBucket, key))
 		r.count -= segmentCount(key)
 	}
 	if r.count-r.opts.MaxRecords > r.opts.MaxRecords/10 {
@@ -898,7 +949,7 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 	if m.known == nil {
 		m.known = make(map[string]bool, 64)
 	}
-	*m = masker{global: r.opts.SensitiveFields, local: fields, secrets: secrets, seen: seen, known: m.known}
+	*m = masker{global: r.opts.SensitiveFields, local: fields, secrets: secrets, seen: seen, known: m.known, mask: m.mask}
 	status, code := StatusOK, e.Code
 	if e.Err != nil {
 		status = StatusFailed
@@ -937,7 +988,9 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 	switch {
 	case r.opts.Snapshots == "none", r.opts.Snapshots == "failed" && e.Err == nil:
 		if e.Err != nil && (e.InputJSON == "" || !m.clean(e.InputJSON)) {
-			m.note(e.Input, false)
+			m.noting = true
+			m.apply(e.Input) // only to note the input's sensitive values
+			m.noting = false
 		}
 	default:
 		m.noting = true
@@ -953,7 +1006,7 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 	}
 	if e.Err != nil {
 		dst = append(dst, `,"error":`...)
-		dst, _ = value.AppendJSON(dst, m.mask(e.Err.Object()))
+		dst, _ = value.AppendJSON(dst, m.apply(e.Err.Object()))
 	}
 	if e.Trace != nil && len(e.Trace.Steps) > 0 {
 		dst = append(dst, `,"steps":[`...)
@@ -996,7 +1049,7 @@ func (r *Recorder) appendSnapshot(dst []byte, name string, m *masker, v any, raw
 		dst = append(dst, raw...)
 	} else {
 		var err error
-		dst, err = m.appendJSON(dst, v)
+		dst, err = value.AppendJSON(dst, m.apply(v))
 		if err != nil {
 			dst = value.AppendString(dst[:mark], "<not JSON: "+err.Error()+">")
 		}
@@ -1044,7 +1097,7 @@ func (r *Recorder) appendBody(dst []byte, m *masker, b *Body, in any) []byte {
 }
 
 // masker replaces the values of sensitive fields with "***", and secret
-// values with "***" wherever they appear.
+// values with "***" wherever they appear, with engine.Mask.
 type masker struct {
 	global  []string // Options.SensitiveFields
 	local   []string // the pipeline's sensitive_fields
@@ -1056,6 +1109,7 @@ type masker struct {
 	// known remembers which keys are default sensitive names (the
 	// recorder's, kept across records).
 	known map[string]bool
+	mask  *engine.Masking // the recorder's, reused
 }
 
 // clean reports whether JSON text certainly holds no sensitive field and no
@@ -1119,88 +1173,24 @@ func (m *masker) str(s string) string {
 	return engine.MaskSecrets(s, m.secrets, m.seen)
 }
 
-// note adds the strings of v, the value of a sensitive field, to the
-// record's secrets. all says whether nested values count (they do under a
-// sensitive name; elsewhere only the values of sensitive fields do).
-func (m *masker) note(v any, all bool) {
-	switch t := v.(type) {
-	case string:
-		if all && len(t) >= engine.MinSecretLen && !slices.Contains(m.seen, t) {
-			m.seen = append(m.seen, t)
-		}
-	case *value.Object:
-		for i := range t.Len() {
-			k, c := t.At(i)
-			m.note(c, all || m.sensitive(k))
-		}
-	case []any:
-		for _, c := range t {
-			m.note(c, all)
-		}
+// apply returns v masked; parts without anything to mask are shared, not
+// copied. While noting, the strings of the values of sensitive fields are
+// added to the record's secrets, and so masked in the rest of the record.
+func (m *masker) apply(v any) any {
+	if m.mask == nil {
+		m.mask = &engine.Masking{Field: m.sensitive, Hidden: m.note}
 	}
+	m.mask.Secrets = append(m.mask.Secrets[:0], m.secrets, m.seen)
+	return engine.Mask(v, m.mask)
 }
 
-// appendJSON writes v as JSON with sensitive values replaced, in one pass
-// and without copying v.
-func (m *masker) appendJSON(dst []byte, v any) ([]byte, error) {
-	var err error
-	switch t := v.(type) {
-	case *value.Object:
-		if t == nil {
-			return append(dst, "null"...), nil
-		}
-		dst = append(dst, '{')
-		for i := range t.Len() {
-			k, c := t.At(i)
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			dst = value.AppendString(dst, m.str(k))
-			dst = append(dst, ':')
-			if c != nil && m.sensitive(k) {
-				if m.noting {
-					m.note(c, true)
-				}
-				dst = append(dst, `"***"`...)
-				continue
-			}
-			if dst, err = m.appendJSON(dst, c); err != nil {
-				return dst, err
-			}
-		}
-		return append(dst, '}'), nil
-	case []any:
-		dst = append(dst, '[')
-		for i, c := range t {
-			if i > 0 {
-				dst = append(dst, ',')
-			}
-			if dst, err = m.appendJSON(dst, c); err != nil {
-				return dst, err
-			}
-		}
-		return append(dst, ']'), nil
-	case string:
-		return value.AppendString(dst, m.str(t)), nil
+// note adds s, a string of a sensitive field's value, to the record's
+// secrets while noting.
+func (m *masker) note(s string) {
+	if m.noting && len(s) >= engine.MinSecretLen && !slices.Contains(m.seen, s) {
+		m.seen = append(m.seen, s)
+		m.mask.Secrets[1] = m.seen
 	}
-	return value.AppendJSON(dst, v)
-}
-
-// mask returns v with sensitive values replaced; parts without any are
-// shared, not copied.
-func (m *masker) mask(v any) any {
-	return value.Replace(v, func(k string, c any) (any, bool) {
-		if c != nil && k != "" && m.sensitive(k) {
-			if m.noting {
-				m.note(c, true)
-			}
-			return "***", true
-		}
-		if s, ok := c.(string); ok {
-			return m.str(s), true
-		}
-		return nil, false
-	})
 }
 
 // Filter selects records for List.
@@ -1218,11 +1208,26 @@ type Filter struct {
 // steps. Records are read segment by segment, newest segment first; within
 // a segment they are in id (start time) order, so an execution that ran far
 // longer than those around it may be listed a little out of place.
+//
+// Stored records List cannot read are not skipped: they are listed, in
+// their place and whatever the filter, as one Record of Status "damaged"
+// per segment (see Record.Records).
 func List(ctx context.Context, st store.Store, f Filter) ([]*Record, error) {
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
 	var out []*Record
+	add := func(rec *Record) bool {
+		if f.Before != "" && rec.ID >= f.Before {
+			return false
+		}
+		if rec.Status != StatusDamaged && (f.Pipeline != "" && rec.Pipeline != f.Pipeline ||
+			f.Status != "" && rec.Status != f.Status || f.Trigger != "" && rec.Trigger != f.Trigger) {
+			return false
+		}
+		out = append(out, rec)
+		return len(out) == f.Limit
+	}
 	after := f.Before
 	for len(out) < f.Limit {
 		items, err := st.List(ctx, Bucket, store.ListOptions{Reverse: true, After: after, Limit: 50})
@@ -1230,30 +1235,25 @@ func List(ctx context.Context, st store.Store, f Filter) ([]*Record, error) {
 			return nil, fmt.Errorf("listing executions: %w", err)
 		}
 		for _, it := range items {
-			text, err := segmentText(it.Value)
+			raws, table, err := readSegment(it.Value)
+			lost := 0
 			if err != nil {
-				continue
-			}
-			raws, table, err := segmentRecords(text)
-			if err != nil {
-				continue
+				raws, lost = nil, segmentCount(it.Key)
 			}
 			for k := len(raws) - 1; k >= 0; k-- {
-				rec, err := decodeRecord(raws[k], table, false)
-				if err != nil {
-					continue
-				}
-				if f.Before != "" && rec.ID >= f.Before {
-					continue
-				}
-				if f.Pipeline != "" && rec.Pipeline != f.Pipeline || f.Status != "" && rec.Status != f.Status || f.Trigger != "" && rec.Trigger != f.Trigger {
+				rec, rerr := decodeRecord(raws[k], table, false)
+				if rerr != nil {
+					err = cmp.Or(err, rerr)
+					lost++
 					continue
 				}
 				rec.Steps, rec.Input, rec.Output = nil, nil, nil
-				out = append(out, rec)
-				if len(out) == f.Limit {
+				if add(rec) {
 					return out, nil
 				}
+			}
+			if err != nil && add(damaged(it.Key, lost, err)) {
+				return out, nil
 			}
 		}
 		if len(items) < 50 {
@@ -1264,55 +1264,153 @@ func List(ctx context.Context, st store.Store, f Filter) ([]*Record, error) {
 	return out, nil
 }
 
-// getScan bounds how many segments Get reads looking for an id: the record
-// of an execution is in a segment written when it ended, whose first id is
-// at most its own.
+// damaged returns the entry List gives for n records of segment key that
+// cannot be read.
+func damaged(key string, n int, err error) *Record {
+	id, _, _ := strings.Cut(key, ":")
+	msg := fmt.Sprintf("%d execution records of segment %s cannot be read: %v", n, key, err)
+	start, _ := IDTime(id)
+	return &Record{ID: id, Start: start, Status: StatusDamaged, Records: n, Error: append(value.AppendString([]byte(`{"error":`), msg), '}')}
+}
+
+// getScan bounds how many segments Get looks at for an id: the record of an
+// execution is in a segment written when it ended, whose first id is at
+// most its own.
 const getScan = 256
 
 // ErrNotFound is returned by Get for an unknown or expired id.
 var ErrNotFound = errors.New("history: no such execution")
 
-// Get returns the record of execution id.
+// Get returns the record of execution id. The index (IndexBucket) says
+// which segment holds it, so only that segment is read; a store whose index
+// is empty (written before the index existed) is indexed first, once.
 func Get(ctx context.Context, st store.Store, id string) (*Record, error) {
-	if id == "" || strings.ContainsAny(id, ":") {
+	if id == "" || strings.ContainsAny(id, ":\n") {
 		return nil, fmt.Errorf("%w: %q", ErrNotFound, id)
 	}
+	key, err := lookup(ctx, st, id)
+	if errors.Is(err, ErrNotFound) {
+		if built, berr := indexOnce(ctx, st); berr != nil {
+			return nil, berr
+		} else if built {
+			key, err = lookup(ctx, st, id)
+		}
+	}
+	if err != nil {
+		return nil, err
+	}
+	it, err := st.Get(ctx, Bucket, key)
+	if errors.Is(err, store.ErrNotFound) { // trimmed since
+		return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	}
+	if err != nil {
+		return nil, err
+	}
+	raws, table, err := readSegment(it.Value)
+	if err != nil {
+		return nil, fmt.Errorf("reading execution %s: segment %s: %w", id, key, err)
+	}
 	needle := []byte(`{"id":` + strconv.Quote(id))
-	// Segments whose first id is at most id, newest first.
+	for _, raw := range raws {
+		if !bytes.HasPrefix(raw, needle) {
+			continue
+		}
+		rec, err := decodeRecord(raw, table, true)
+		if err != nil {
+			return nil, fmt.Errorf("reading execution %s: %w", id, err)
+		}
+		return rec, nil
+	}
+	return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+}
+
+// appendIndex adds id to an index entry.
+func appendIndex(dst []byte, id string) []byte {
+	return append(append(dst, id...), '\n')
+}
+
+// lookup returns the key of the segment holding id, from the index: the
+// entries of segments whose first id is at most id, newest first.
+func lookup(ctx context.Context, st store.Store, id string) (string, error) {
+	line := []byte("\n" + id + "\n")
 	after := id + ":\xff"
 	for seen := 0; seen < getScan; {
-		items, err := st.List(ctx, Bucket, store.ListOptions{Reverse: true, After: after, Limit: 16})
+		items, err := st.List(ctx, IndexBucket, store.ListOptions{Reverse: true, After: after, Limit: 64})
 		if err != nil {
-			return nil, err
+			return "", fmt.Errorf("reading the execution index: %w", err)
 		}
 		for _, it := range items {
 			seen++
-			text, err := segmentText(it.Value)
-			if err != nil {
-				return nil, fmt.Errorf("reading execution %s: %w", id, err)
-			}
-			if !bytes.Contains(text, needle) {
-				continue
-			}
-			raws, table, err := segmentRecords(text)
-			if err != nil {
-				return nil, fmt.Errorf("reading execution %s: %w", id, err)
-			}
-			for _, raw := range raws {
-				if !bytes.HasPrefix(raw, needle) {
-					continue
-				}
-				rec, err := decodeRecord(raw, table, true)
-				if err != nil {
-					return nil, fmt.Errorf("reading execution %s: %w", id, err)
-				}
-				return rec, nil
+			if bytes.HasPrefix(it.Value, line[1:]) || bytes.Contains(it.Value, line) {
+				return it.Key, nil
 			}
 		}
-		if len(items) < 16 {
+		if len(items) < 64 {
 			break
 		}
 		after = items[len(items)-1].Key
 	}
-	return nil, fmt.Errorf("%w: %s", ErrNotFound, id)
+	return "", fmt.Errorf("%w: %s", ErrNotFound, id)
+}
+
+// indexOnce indexes a store whose index is empty while it holds segments
+// (written before the index existed), and reports whether it did.
+func indexOnce(ctx context.Context, st store.Store) (bool, error) {
+	some, err := st.List(ctx, IndexBucket, store.ListOptions{Limit: 1})
+	if err != nil || len(some) > 0 {
+		return false, err
+	}
+	segs, err := reindex(ctx, st)
+	return len(segs) > 0, err
+}
+
+// reindex makes the index agree with the segments of the store, which it
+// returns: it writes the entries of segments without one (written before
+// the index existed) and deletes the entries of segments that are gone. A
+// segment that cannot be read gets an empty entry (List reports it), so
+// that the index is not built again for it.
+//
+// The index is listed before the segments: a segment and its entry are
+// written together and deleted together, so an entry listed whose segment
+// is not was deleted since, never written since. (An entry written here
+// for a segment another replica trims meanwhile is an orphan that Get
+// passes over and the next reindex deletes.)
+func reindex(ctx context.Context, st store.Store) ([]store.Item, error) {
+	entries, err := st.List(ctx, IndexBucket, store.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("reading the execution index: %w", err)
+	}
+	segs, err := st.List(ctx, Bucket, store.ListOptions{})
+	if err != nil {
+		return nil, fmt.Errorf("counting execution records: %w", err)
+	}
+	orphan := make(map[string]bool, len(entries))
+	for _, it := range entries {
+		orphan[it.Key] = true
+	}
+	var ops []store.Op
+	for _, sg := range segs {
+		if orphan[sg.Key] {
+			delete(orphan, sg.Key)
+			continue
+		}
+		raws, _, _ := readSegment(sg.Value)
+		entry := []byte{}
+		for _, raw := range raws {
+			var rec struct {
+				ID string `json:"id"`
+			}
+			if json.Unmarshal(raw, &rec) == nil {
+				entry = appendIndex(entry, rec.ID)
+			}
+		}
+		ops = append(ops, store.PutOp(IndexBucket, sg.Key, entry))
+	}
+	for key := range orphan {
+		ops = append(ops, store.DeleteOp(IndexBucket, key))
+	}
+	if err := st.Apply(ctx, ops...); err != nil {
+		return nil, fmt.Errorf("indexing execution records: %w", err)
+	}
+	return segs, nil
 }

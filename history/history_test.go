@@ -3,6 +3,7 @@ package history_test
 import (
 	"context"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"math/rand/v2"
 	"strconv"
@@ -26,10 +27,7 @@ func TestSnapshotsFromRawText(t *testing.T) {
 	}
 	defer st.Close()
 	ctx := context.Background()
-	r, err := history.New(ctx, st, history.Options{SecretValues: func() []string { return []string{"s3cr3t-value"} }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newRecorder(t, st, history.Options{SecretValues: func() []string { return []string{"s3cr3t-value"} }})
 	tests := []struct {
 		name, raw, want string
 	}{
@@ -76,10 +74,7 @@ func TestSnapshotsFromRawText(t *testing.T) {
 func TestSecretsMaskedInsideStrings(t *testing.T) {
 	st := tempStore(t)
 	ctx := context.Background()
-	r, err := history.New(ctx, st, history.Options{SecretValues: func() []string { return []string{"tiny", "acct-key-0123456789"} }})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newRecorder(t, st, history.Options{SecretValues: func() []string { return []string{"tiny", "acct-key-0123456789"} }})
 	sensitive := &engine.Pipeline{Name: "p", SensitiveFields: []string{"pin"}}
 	plain := &engine.Pipeline{Name: "q"}
 	decode := func(s string) any {
@@ -168,10 +163,7 @@ func TestSegments(t *testing.T) {
 		t.Fatal(err)
 	}
 	ctx := context.Background()
-	r, err := history.New(ctx, st, history.Options{MaxRecords: 40})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newRecorder(t, st, history.Options{MaxRecords: 40})
 	var ids []string
 	start := time.Now().Add(-time.Hour)
 	for batch := 0; batch < 5; batch++ {
@@ -223,10 +215,7 @@ func TestSegments(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	r, err = history.New(ctx, st, history.Options{MaxRecords: 40})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r = newRecorder(t, st, history.Options{MaxRecords: 40})
 	r.Record(&history.Execution{ID: history.NewID(time.Now()), Trigger: "x", Start: time.Now(), End: time.Now()})
 	r.Close(ctx)
 	recs, _ = history.List(ctx, st, history.Filter{Limit: 100})
@@ -279,10 +268,7 @@ func trace(start time.Time, n int) *engine.Trace {
 func TestStepsRoundTrip(t *testing.T) {
 	st := tempStore(t)
 	ctx := context.Background()
-	r, err := history.New(ctx, st, history.Options{})
-	if err != nil {
-		t.Fatal(err)
-	}
+	r := newRecorder(t, st, history.Options{})
 	start := time.Now()
 	var ids []string
 	for batch, sizes := range [][]int{{4, 6, 0}, {1, 5}} {
@@ -321,26 +307,33 @@ func TestStepsRoundTrip(t *testing.T) {
 	r.Close(ctx)
 }
 
-// TestEarlierFormats reads records stored by earlier versions: one record
-// under its id, and a segment written as a plain array of records.
-func TestEarlierFormats(t *testing.T) {
+// TestUnknownFormatsListedAsDamaged: values in forms the recorder never
+// writes — those of development versions that were never released (one
+// record under its id, a plain array of records, an uncompressed segment)
+// and a compressed block cut short — are not read as records: List reports
+// each as damaged, and Get does not find their ids.
+func TestUnknownFormatsListedAsDamaged(t *testing.T) {
 	st := tempStore(t)
 	ctx := context.Background()
 	step := `"steps":[{"step":"a","path":"steps[0]","connector":"log","offset_us":1,"duration_us":2,"outcome":"ok"}]`
 	single := `{"id":"0001","pipeline":"p","trigger":"http","status":"ok","code":200,` + step + `}`
 	array := `[{"id":"0002","pipeline":"p","trigger":"http","status":"failed","code":500,` + step + `},{"id":"0003","pipeline":"q","trigger":"http","status":"ok","code":200}]`
+	plain := `{"records":[{"id":"0004","pipeline":"p","trigger":"http","status":"ok","code":200}],"steps":[]}`
 	if err := st.Apply(ctx, store.Op{Bucket: history.Bucket, Key: "0001", Value: []byte(single)},
-		store.Op{Bucket: history.Bucket, Key: "0002:2", Value: []byte(array)}); err != nil {
+		store.Op{Bucket: history.Bucket, Key: "0002:2", Value: []byte(array)},
+		store.Op{Bucket: history.Bucket, Key: "0004:1", Value: []byte(plain)},
+		store.Op{Bucket: history.Bucket, Key: "0005:1", Value: []byte{1, 0xff, 0xff, 0xff}}); err != nil {
 		t.Fatal(err)
 	}
-	for _, id := range []string{"0001", "0002"} {
-		rec, err := history.Get(ctx, st, id)
-		if err != nil {
-			t.Fatal(err)
+	for _, id := range []string{"0001", "0002", "0004", "0005"} {
+		if rec, err := history.Get(ctx, st, id); !errors.Is(err, history.ErrNotFound) {
+			t.Errorf("Get(%s) = %+v, %v", id, rec, err)
 		}
-		if rec.ID != id || len(rec.Steps) != 1 || rec.Steps[0] != (history.StepRecord{Step: "a", Path: "steps[0]", Connector: "log", OffsetUS: 1, DurationUS: 2, Outcome: "ok"}) {
-			t.Errorf("Get(%s) = %+v", id, rec)
-		}
+	}
+	// Each has an empty index entry, so the index is built once, not on
+	// every Get that misses.
+	if index, err := st.List(ctx, history.IndexBucket, store.ListOptions{}); err != nil || len(index) != 4 {
+		t.Errorf("index: %d entries, %v; want 4", len(index), err)
 	}
 	recs, err := history.List(ctx, st, history.Filter{})
 	if err != nil {
@@ -348,17 +341,13 @@ func TestEarlierFormats(t *testing.T) {
 	}
 	var got []string
 	for _, r := range recs {
-		got = append(got, r.ID+"/"+r.Status)
+		got = append(got, fmt.Sprintf("%s/%s/%d", r.ID, r.Status, r.Records))
 	}
-	if strings.Join(got, " ") != "0003/ok 0002/failed 0001/ok" {
+	if strings.Join(got, " ") != "0005/damaged/1 0004/damaged/1 0002/damaged/2 0001/damaged/0" {
 		t.Errorf("List = %v", got)
 	}
-	// A damaged compressed segment is an error that says so, not garbage.
-	if err := st.Apply(ctx, store.Op{Bucket: history.Bucket, Key: "0004:1", Value: []byte{1, 0xff, 0xff, 0xff}}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := history.Get(ctx, st, "0004"); err == nil || !strings.Contains(err.Error(), "decompressing a segment") {
-		t.Errorf("Get of a damaged segment: %v", err)
+	if !strings.Contains(string(recs[0].Error), "decompressing a segment") {
+		t.Errorf("a damaged compressed segment: %s", recs[0].Error)
 	}
 }
 
@@ -370,10 +359,7 @@ func BenchmarkRecord(b *testing.B) { benchmarkRecord(b, history.Options{Queue: 1
 func benchmarkRecord(b *testing.B, opts history.Options) {
 	st := tempStore(b)
 	ctx := context.Background()
-	r, err := history.New(ctx, st, opts)
-	if err != nil {
-		b.Fatal(err)
-	}
+	r := newRecorder(b, st, opts)
 	// Executions as a token endpoint records them: the same steps, input
 	// and masked output, with their own times and step durations.
 	in, _ := value.DecodeString(`{"grant_type":"client_credentials"}`)
@@ -420,4 +406,189 @@ func benchmarkRecord(b *testing.B, opts history.Options) {
 		n += k
 	}
 	b.ReportMetric(float64(size)/float64(n), "stored-B/record")
+}
+
+// BenchmarkGet reads records back from a history of 256 segments of 32
+// records (token requests with 16 steps): the newest record, one in the
+// middle, the oldest, and an id newer than all that is not there (which
+// once meant decompressing 256 segments).
+func BenchmarkGet(b *testing.B) {
+	st := tempStore(b)
+	ctx := context.Background()
+	r := newRecorder(b, st, history.Options{})
+	in, _ := value.DecodeString(`{"grant_type":"client_credentials"}`)
+	out, _ := value.DecodeString(`{"access_token":"eyJhbGciOiJIUzI1NiJ9.e30.x","token_type":"Bearer","expires_in":3600,"scope":"profile"}`)
+	at := time.Now().Add(-time.Hour)
+	var ids []string
+	for range 256 {
+		for range 32 {
+			at = at.Add(time.Millisecond)
+			id := history.NewID(at)
+			ids = append(ids, id)
+			r.Record(&history.Execution{ID: id, Trigger: "http", Start: at, End: at.Add(time.Millisecond), Input: in, Output: out,
+				Trace: trace(at, 16), Request: "POST /oauth/token", Code: 200})
+		}
+		if err := r.Flush(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	if err := r.Close(ctx); err != nil {
+		b.Fatal(err)
+	}
+	missing := history.NewID(at.Add(time.Second))
+	for _, c := range []struct{ name, id string }{{"newest", ids[len(ids)-1]}, {"middle", ids[len(ids)/2]}, {"oldest", ids[0]}, {"missing", missing}} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				rec, err := history.Get(ctx, st, c.id)
+				if c.id == missing {
+					if !errors.Is(err, history.ErrNotFound) {
+						b.Fatalf("Get(missing) = %v, %v", rec, err)
+					}
+				} else if err != nil || rec.ID != c.id {
+					b.Fatalf("Get(%s) = %v, %v", c.id, rec, err)
+				}
+			}
+		})
+	}
+}
+
+// record writes n batches of per records each (one segment a batch) and
+// returns their ids, oldest first.
+func record(t *testing.T, r *history.Recorder, start time.Time, n, per int) []string {
+	t.Helper()
+	var ids []string
+	for i := range n * per {
+		at := start.Add(time.Duration(i) * time.Second)
+		id := history.NewID(at)
+		ids = append(ids, id)
+		r.Record(&history.Execution{ID: id, Trigger: "http", Start: at, End: at.Add(time.Millisecond), Input: value.ObjectOf("n", int64(i))})
+		if i%per == per-1 {
+			if err := r.Flush(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	return ids
+}
+
+// TestListReportsDamagedSegments: a stored segment that cannot be read is
+// listed as a "damaged" entry that says which records it held and why, in
+// its place among the others, and Get of one of its records says the
+// same; before, List skipped it without a word.
+func TestListReportsDamagedSegments(t *testing.T) {
+	st := tempStore(t)
+	ctx := context.Background()
+	r := newRecorder(t, st, history.Options{})
+	ids := record(t, r, time.Now().Add(-time.Hour), 3, 2)
+	r.Close(ctx)
+	segs, err := st.List(ctx, history.Bucket, store.ListOptions{})
+	if err != nil || len(segs) != 3 {
+		t.Fatalf("%d segments, %v", len(segs), err)
+	}
+	// The middle segment's bytes go bad: a compressed block cut short.
+	mid := segs[1]
+	if _, err := st.Put(ctx, history.Bucket, mid.Key, mid.Value[:len(mid.Value)/2]); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []history.Filter{{}, {Status: "failed"}, {Pipeline: "p"}} {
+		recs, err := history.List(ctx, st, f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got []string
+		for _, rec := range recs {
+			got = append(got, rec.ID+"/"+rec.Status)
+		}
+		want := ids[5] + "/ok " + ids[4] + "/ok " + ids[2] + "/damaged " + ids[1] + "/ok " + ids[0] + "/ok"
+		if f.Status != "" || f.Pipeline != "" {
+			want = ids[2] + "/damaged" // it may hold records of any pipeline and status
+		}
+		if strings.Join(got, " ") != want {
+			t.Fatalf("List(%+v) = %v, want %s", f, got, want)
+		}
+		d := recs[0]
+		if f == (history.Filter{}) {
+			d = recs[2]
+		}
+		if at, _ := history.IDTime(ids[2]); d.Records != 2 || !d.Start.Equal(at) || !strings.Contains(string(d.Error), "decompressing a segment") || !strings.Contains(string(d.Error), mid.Key) {
+			t.Errorf("damaged entry: %d records, start %s, error %s", d.Records, d.Start, d.Error)
+		}
+	}
+	if _, err := history.Get(ctx, st, ids[3]); err == nil || !strings.Contains(err.Error(), "decompressing a segment") {
+		t.Errorf("Get of a record of the damaged segment: %v", err)
+	}
+}
+
+// TestIndexFollowsTrim: the index Get reads (execution id → segment) loses
+// a segment's entry in the batch that trims the segment, so a trimmed
+// record is not found and the index holds one entry per stored segment,
+// however long the history runs; a store written without the index (or
+// whose index was lost) is indexed again by Get once, and by New.
+func TestIndexFollowsTrim(t *testing.T) {
+	dir := t.TempDir()
+	st, err := bolt.Open(dir, bolt.WithNoSync())
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	r := newRecorder(t, st, history.Options{MaxRecords: 20})
+	ids := record(t, r, time.Now().Add(-time.Hour), 20, 5)
+	r.Close(ctx)
+	check := func(when string) {
+		t.Helper()
+		for i, id := range ids {
+			rec, err := history.Get(ctx, st, id)
+			switch {
+			case i < 80 && !errors.Is(err, history.ErrNotFound):
+				t.Fatalf("%s: trimmed record %d: %v, %v", when, i, rec, err)
+			case i >= 80 && (err != nil || rec.ID != id):
+				t.Fatalf("%s: record %d: %v, %v", when, i, rec, err)
+			}
+		}
+		segs, err := st.List(ctx, history.Bucket, store.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		index, err := st.List(ctx, history.IndexBucket, store.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(segs) != 4 || len(index) != len(segs) {
+			t.Fatalf("%s: %d segments, %d index entries; want 4 of each", when, len(segs), len(index))
+		}
+		for i := range segs {
+			if index[i].Key != segs[i].Key {
+				t.Fatalf("%s: index entry %s for segment %s", when, index[i].Key, segs[i].Key)
+			}
+		}
+	}
+	check("after trimming")
+	// The index is lost (or was never written): Get builds it once.
+	index, _ := st.List(ctx, history.IndexBucket, store.ListOptions{})
+	for _, it := range index {
+		if err := st.Delete(ctx, history.IndexBucket, it.Key); err != nil {
+			t.Fatal(err)
+		}
+	}
+	check("without an index")
+	// New indexes a segment whose entry is missing, and drops an entry
+	// whose segment is gone.
+	if err := st.Apply(ctx, store.DeleteOp(history.IndexBucket, index[3].Key),
+		store.PutOp(history.IndexBucket, index[0].Key[:12]+"000000000000:5", index[0].Value)); err != nil {
+		t.Fatal(err)
+	}
+	r = newRecorder(t, st, history.Options{MaxRecords: 20})
+	r.Close(ctx)
+	check("after New")
+	st.Close()
+}
+
+// newRecorder starts a recorder writing to st.
+func newRecorder(tb testing.TB, st store.Store, opts history.Options) *history.Recorder {
+	tb.Helper()
+	r, err := history.New(context.Background(), st, opts)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return r
 }

@@ -325,14 +325,20 @@ func longValue(v any) int64 {
 	if n, ok := v.(int64); ok {
 		return n
 	}
-	f := toFloat(v)
+	return saturate(toFloat(v), math.MinInt64, math.MaxInt64)
+}
+
+// saturate is Java's conversion of a double to an integer type of range
+// [lo, hi]: NaN is 0, the fraction is dropped, and values beyond the range
+// give its ends.
+func saturate(f float64, lo, hi int64) int64 {
 	switch {
 	case math.IsNaN(f):
 		return 0
-	case f >= math.MaxInt64:
-		return math.MaxInt64
-	case f <= math.MinInt64:
-		return math.MinInt64
+	case f >= float64(hi):
+		return hi
+	case f <= float64(lo):
+		return lo
 	}
 	return int64(f)
 }
@@ -717,28 +723,16 @@ func FunctionNames() []string {
 func numberItself(a any) (any, bool) { return a, value.IsNumber(a) }
 
 func toInteger(a any) (any, bool) {
-	if s, ok := a.(string); ok {
-		n, ok := parseJavaNumber(s)
-		if !ok {
-			return nil, false
-		}
-		a = n
-	}
-	if !value.IsNumber(a) {
+	a, ok := toNumber(a)
+	if !ok {
 		return nil, false
 	}
 	return javaIntValue(toFloat(a), a), true
 }
 
 func toLong(a any) (any, bool) {
-	if s, ok := a.(string); ok {
-		n, ok := parseJavaNumber(s)
-		if !ok {
-			return nil, false
-		}
-		a = n
-	}
-	if !value.IsNumber(a) {
+	a, ok := toNumber(a)
+	if !ok {
 		return nil, false
 	}
 	return longValue(a), true
@@ -753,12 +747,9 @@ func toDouble(a any) (any, bool) {
 }
 
 func absValue(a any) (any, bool) {
-	if s, ok := a.(string); ok {
-		n, ok := parseJavaNumber(s)
-		if !ok {
-			return nil, false
-		}
-		a = n
+	a, ok := toNumber(a)
+	if !ok {
+		return nil, false
 	}
 	switch numKind(a) {
 	case jInt:
@@ -798,12 +789,9 @@ func minMax(l []any, isMax bool) (any, bool) {
 		return a < b
 	}
 	for _, x := range l {
-		if s, ok := x.(string); ok {
-			n, ok := parseJavaNumber(s)
-			if !ok {
-				continue
-			}
-			x = n
+		x, ok := toNumber(x)
+		if !ok {
+			continue
 		}
 		switch numKind(x) {
 		case jInt:

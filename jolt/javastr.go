@@ -117,13 +117,5 @@ func javaIntValue(f float64, v any) int64 {
 	case int:
 		return int64(int32(t))
 	}
-	switch {
-	case math.IsNaN(f):
-		return 0
-	case f >= math.MaxInt32:
-		return math.MaxInt32
-	case f <= math.MinInt32:
-		return math.MinInt32
-	}
-	return int64(int32(f))
+	return saturate(f, math.MinInt32, math.MaxInt32)
 }

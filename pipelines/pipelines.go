@@ -10,10 +10,14 @@
 // caller's key checked against one held by an environment variable or an
 // account, without the expected key ever entering the message), which this
 // package imports so that it is registered wherever they are loaded. The
-// package also provides AccountKeys, the accounts-backed jwt.KeySource that
-// creates the signing keys on first use, and SetIssuer, which decides the
-// OAuth2 issuer once for the tokens and the metadata. See README.md for the design: token formats,
-// rotation with reuse detection, what a verification costs.
+// package also provides Load and AddTo, the one loader of these files
+// (nectar serve and nectar run both use it; a user's pipeline replaces a
+// shipped one by pipeline name, and a file that does not load is
+// reported), AccountKeys, the accounts-backed jwt.KeySource that creates
+// the signing keys on first use, and SetIssuer, which decides the OAuth2
+// issuer once for the tokens and the metadata. See README.md for the
+// design: token formats, rotation with reuse detection, what a
+// verification costs.
 package pipelines
 
 import (

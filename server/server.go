@@ -65,7 +65,6 @@ import (
 	"os"
 	"slices"
 	"sort"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -76,6 +75,7 @@ import (
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/events"
 	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/pipelines"
 	"github.com/nectar-run/nectar/store"
 	"github.com/nectar-run/nectar/triggers"
 	_ "github.com/nectar-run/nectar/triggers/all" // every trigger kind that ships with Nectar
@@ -344,11 +344,13 @@ func (s *Server) load(ctx context.Context, first bool) (problems, err error) {
 		}
 	}
 	if first && s.opts.Shipped != nil {
-		shipped, err := s.loadShipped()
+		shipped, err := pipelines.Load(s.opts.Shipped, s.opts.Load)
 		if err != nil {
 			s.log.Error("shipped pipelines do not load", "error", err.Error())
 		}
-		next = append(next, shipped...)
+		for _, p := range shipped {
+			next = append(next, newVersion(s, p, p.File, true))
+		}
 		changed = true
 	} else {
 		for _, v := range old.versions {
@@ -380,29 +382,6 @@ func (s *Server) load(ctx context.Context, first bool) (problems, err error) {
 	}
 	s.install(gen, old)
 	return errors.Join(errs...), nil
-}
-
-func (s *Server) loadShipped() ([]*version, error) {
-	fsys, opts := s.opts.Shipped, s.opts.Load
-	var out []*version
-	var errs []error
-	err := fs.WalkDir(fsys, ".", func(path string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() || !(strings.HasSuffix(path, ".yaml") || strings.HasSuffix(path, ".yml")) {
-			return err
-		}
-		data, err := fs.ReadFile(fsys, path)
-		if err != nil {
-			return err
-		}
-		p, err := engine.Load("shipped:"+path, data, opts)
-		if err != nil {
-			errs = append(errs, err)
-			return nil
-		}
-		out = append(out, newVersion(s, p, "shipped:"+path, true))
-		return nil
-	})
-	return out, errors.Join(append(errs, err)...)
 }
 
 // install makes gen current: the library, the triggers of its new

@@ -1,10 +1,8 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
-	"github.com/nectar-run/nectar/store/open"
 	"io"
 	"net/url"
 	"os"
@@ -17,44 +15,9 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/nectar-run/nectar/accounts"
-	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/secret"
-	"github.com/nectar-run/nectar/store/bolt"
+	"github.com/nectar-run/nectar/store/open"
 )
-
-func init() {
-	extraCommands = append(extraCommands, accountsCmd, providersCmd)
-	runtimeSetups = append(runtimeSetups, setupAccounts)
-}
-
-// setupAccounts installs the accounts manager when the data directory holds
-// a store, so steps with an account option find it. Without a store there
-// are no accounts, and nectar run does not create a data directory.
-func setupAccounts(ctx context.Context, g *globals, rt *engine.Runtime) error {
-	if kind, _, err := open.Choose(g.storeDSN); err != nil || kind != open.Postgres {
-		if _, err := os.Stat(filepath.Join(g.dataDir, bolt.FileName)); err != nil {
-			return nil
-		}
-	}
-	m, err := g.accountsManager(ctx)
-	if err != nil {
-		return err
-	}
-	accounts.Install(rt, m)
-	return nil
-}
-
-func (g *globals) accountsManager(ctx context.Context) (*accounts.Manager, error) {
-	st, err := g.openStore(ctx)
-	if err != nil {
-		return nil, err
-	}
-	s, err := g.sealer()
-	if err != nil {
-		return nil, err
-	}
-	return accounts.NewManager(st, s, accounts.WithLogger(g.logger())), nil
-}
 
 func accountsCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
@@ -550,11 +513,11 @@ An interrupted rotation can be run again.`,
 			if err := refuseWhileServing(g, "nectar accounts rotate-key"); err != nil {
 				return err
 			}
-			st, err := g.openStore(ctx)
+			st, err := g.data().Store(ctx)
 			if err != nil {
 				return err
 			}
-			old, err := g.sealer()
+			old, err := g.data().Sealer(ctx)
 			if err != nil {
 				return err
 			}

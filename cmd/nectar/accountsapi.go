@@ -340,7 +340,7 @@ func (g *globals) accountOps(ctx context.Context) (accountOps, error) {
 	if c := runningServer(g); c != nil {
 		return apiAccounts{c}, nil
 	}
-	m, err := g.accountsManager(ctx)
+	m, err := g.data().Accounts(ctx)
 	if err != nil {
 		return nil, err
 	}

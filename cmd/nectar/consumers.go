@@ -12,10 +12,6 @@ import (
 	"github.com/nectar-run/nectar/consumers"
 )
 
-func init() {
-	extraCommands = append(extraCommands, consumersCmd)
-}
-
 // consumerOps is what the consumers commands need, from a running server's
 // API or from the store directly.
 type consumerOps interface {
@@ -72,7 +68,7 @@ func openConsumers(ctx context.Context, g *globals) (consumerOps, error) {
 	if c := runningServer(g); c != nil {
 		return apiConsumers{c}, nil
 	}
-	st, err := g.openStore(ctx)
+	st, err := g.data().Store(ctx)
 	if err != nil {
 		return nil, err
 	}

@@ -91,10 +91,20 @@ func printOptions(w io.Writer, opts []engine.OptionInfo, indent string) {
 
 // OptionsMarkdown renders options as the Markdown table used in connector READMEs.
 func OptionsMarkdown(opts []engine.OptionInfo) string {
+	// A connector with operations gets a column saying which options apply
+	// to which (their ops tags); the others keep five columns.
+	withOps := false
+	for _, o := range opts {
+		withOps = withOps || len(o.Operations) > 0
+	}
 	var b strings.Builder
-	b.WriteString("| option | type | required | default | description |\n|---|---|---|---|---|\n")
-	var rows func(opts []engine.OptionInfo, prefix string)
-	rows = func(opts []engine.OptionInfo, prefix string) {
+	if withOps {
+		b.WriteString("| option | type | required | default | operations | description |\n|---|---|---|---|---|---|\n")
+	} else {
+		b.WriteString("| option | type | required | default | description |\n|---|---|---|---|---|\n")
+	}
+	var rows func(opts []engine.OptionInfo, prefix, ops string)
+	rows = func(opts []engine.OptionInfo, prefix, ops string) {
 		for _, o := range opts {
 			req := ""
 			if o.Required {
@@ -104,11 +114,20 @@ func OptionsMarkdown(opts []engine.OptionInfo) string {
 			if len(o.Enum) > 0 {
 				doc += " (one of: " + strings.Join(o.Enum, ", ") + ")"
 			}
-			fmt.Fprintf(&b, "| `%s%s` | %s | %s | %s | %s |\n", prefix, o.Name, o.Type, req, o.Default, strings.ReplaceAll(doc, "|", "\\|"))
-			rows(o.Options, prefix+o.Name+".")
+			opsCol := ""
+			if withOps {
+				if len(o.Operations) > 0 {
+					ops = strings.Join(o.Operations, ", ")
+				} else if prefix == "" {
+					ops = "all"
+				}
+				opsCol = " " + ops + " |"
+			}
+			fmt.Fprintf(&b, "| `%s%s` | %s | %s | %s |%s %s |\n", prefix, o.Name, o.Type, req, o.Default, opsCol, strings.ReplaceAll(doc, "|", "\\|"))
+			rows(o.Options, prefix+o.Name+".", ops)
 		}
 	}
-	rows(opts, "")
+	rows(opts, "", "")
 	return b.String()
 }
 

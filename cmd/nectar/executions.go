@@ -13,10 +13,6 @@ import (
 	"github.com/nectar-run/nectar/history"
 )
 
-func init() {
-	extraCommands = append(extraCommands, executionsCmd)
-}
-
 // The execution history lives in the bbolt file, which one process opens at
 // a time: while nectar serve runs on the same --data-dir, these commands
 // read through its management API (found in serve.json, with the admin
@@ -55,7 +51,7 @@ otherwise they read the data directory.`,
 					return err
 				}
 			} else {
-				st, err := g.openStore(cmd.Context())
+				st, err := g.data().Store(cmd.Context())
 				if err != nil {
 					return err
 				}
@@ -94,7 +90,7 @@ otherwise they read the data directory.`,
 					return err
 				}
 			} else {
-				st, err := g.openStore(cmd.Context())
+				st, err := g.data().Store(cmd.Context())
 				if err != nil {
 					return err
 				}

@@ -11,10 +11,6 @@ import (
 	"github.com/nectar-run/nectar/jolt"
 )
 
-func init() {
-	extraCommands = append(extraCommands, joltCmd)
-}
-
 func joltCmd(g *globals) *cobra.Command {
 	var specFile, contextFile string
 	cmd := &cobra.Command{

@@ -8,10 +8,12 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
 	_ "github.com/nectar-run/nectar/connectors/all"
+	"github.com/nectar-run/nectar/internal/app"
 )
 
 func main() {
@@ -23,6 +25,18 @@ type exitError struct{ code int }
 
 func (e *exitError) Error() string { return fmt.Sprintf("exit %d", e.code) }
 
+// exitUsage is the exit code of a command called wrongly (sysexits.h
+// EX_USAGE).
+const exitUsage = 64
+
+// usageError is a command called wrongly: an unknown command or flag, a
+// flag value that does not parse, a wrong number of arguments. Main exits
+// 64 for it, and 1 for any other error, whatever its message says.
+type usageError struct{ err error }
+
+func (e *usageError) Error() string { return e.err.Error() }
+func (e *usageError) Unwrap() error { return e.err }
+
 // globals are the flags every command shares.
 type globals struct {
 	stdin          io.Reader
@@ -31,6 +45,24 @@ type globals struct {
 	logFormat      string
 	dataDir        string
 	storeDSN       string
+
+	dataOnce sync.Once
+	d        *app.Data
+}
+
+// data is the store and master key of --data-dir and --store, opened on
+// first use and closed by Main when the command ends.
+func (g *globals) data() *app.Data {
+	g.dataOnce.Do(func() { g.d = app.NewData(g.dataDir, g.storeDSN, g.logger()) })
+	return g.d
+}
+
+// close closes what the command opened through data.
+func (g *globals) close() {
+	g.dataOnce.Do(func() {}) // a data call after this opens nothing
+	if g.d != nil {
+		_ = g.d.Close()
+	}
 }
 
 func (g *globals) logger() *slog.Logger {
@@ -54,6 +86,7 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		}
 	}()
 	g := &globals{stdin: stdin, stdout: stdout, stderr: stderr}
+	defer g.close()
 	root := newRoot(g)
 	if cmd, _, err := root.Find(args); err == nil && cmd.Name() == "serve" {
 		tuneGC()
@@ -71,8 +104,9 @@ func Main(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		return ee.code
 	}
 	fmt.Fprintf(stderr, "nectar: %v\n", err)
-	if strings.Contains(err.Error(), "unknown command") || strings.Contains(err.Error(), "flag") || strings.Contains(err.Error(), "arg") {
-		return 64
+	var ue *usageError
+	if errors.As(err, &ue) {
+		return exitUsage
 	}
 	return 1
 }
@@ -98,15 +132,56 @@ whose OAuth tokens attach themselves, and answer.
 	root.PersistentFlags().StringVar(&g.logFormat, "log-format", envOr("NECTAR_LOG_FORMAT", ""), "log format: text or json (default json for nectar serve, text for the other commands)")
 	root.PersistentFlags().StringVar(&g.dataDir, "data-dir", envOr("NECTAR_DATA_DIR", ".nectar"), "where Nectar keeps its data (accounts, tokens, executions)")
 	root.PersistentFlags().StringVar(&g.storeDSN, "store", "", "the store: empty for the embedded bbolt file in --data-dir, or postgres://… to share one PostgreSQL database between replicas (default $NECTAR_STORE)")
-	root.AddCommand(runCmd(g), validateCmd(g), schemaCmd(g), connectorsCmd(g), functionsCmd(g), versionCmd(g))
-	for _, add := range extraCommands {
-		root.AddCommand(add(g))
-	}
+	root.AddCommand(
+		runCmd(g),
+		validateCmd(g),
+		serveCmd(g),
+		accountsCmd(g),
+		providersCmd(g),
+		consumersCmd(g),
+		executionsCmd(g),
+		storeCmd(g),
+		joltCmd(g),
+		schemaCmd(g),
+		connectorsCmd(g),
+		functionsCmd(g),
+		versionCmd(g),
+	)
+	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return &usageError{err} })
+	typeUsageErrors(root)
 	return root
 }
 
-// extraCommands lets other files of this package add commands in init.
-var extraCommands []func(g *globals) *cobra.Command
+// typeUsageErrors makes every argument error of cmd and its subcommands a
+// usageError, and a command that only groups subcommands (root, accounts,
+// store…) refuse an unknown one as a usage error; alone, it prints its
+// help. (cobra would print the help and succeed for "nectar store chek".)
+func typeUsageErrors(cmd *cobra.Command) {
+	if cmd.HasSubCommands() && !cmd.Runnable() {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			if len(args) == 0 {
+				return nil
+			}
+			msg := fmt.Sprintf("unknown command %q for %q", args[0], c.CommandPath())
+			if s := c.SuggestionsFor(args[0]); len(s) > 0 {
+				msg += "\n\nDid you mean this?\n\t" + strings.Join(s, "\n\t")
+			}
+			return errors.New(msg)
+		}
+		cmd.RunE = func(c *cobra.Command, _ []string) error { return c.Help() }
+	}
+	if valid := cmd.Args; valid != nil {
+		cmd.Args = func(c *cobra.Command, args []string) error {
+			if err := valid(c, args); err != nil {
+				return &usageError{err}
+			}
+			return nil
+		}
+	}
+	for _, sub := range cmd.Commands() {
+		typeUsageErrors(sub)
+	}
+}
 
 func envOr(key, def string) string {
 	if v := os.Getenv(key); v != "" {

@@ -177,3 +177,40 @@ func TestVersion(t *testing.T) {
 		t.Fatalf("nectar --version: exit %d, %q (stderr %q), want %q", code, flagOut, errOut, cmdOut)
 	}
 }
+
+// TestExitCodes: 64 is for usage errors only (an unknown command or flag,
+// a wrong number of arguments, a flag value that does not parse), known by
+// their type; any other failure is 1, whatever words its message holds.
+// The exit code used to be chosen by matching "flag", "arg" or "unknown
+// command" in the message: a missing globals file named charges.yaml made
+// nectar serve exit 64.
+func TestExitCodes(t *testing.T) {
+	dir := t.TempDir()
+	data := "--data-dir=" + filepath.Join(dir, "data")
+	served := filepath.Join(dir, "pipelines")
+	if err := os.Mkdir(served, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantErr  string
+	}{
+		{"unknown command", []string{"rnu"}, 64, `unknown command "rnu"`},
+		{"unknown flag", []string{"validate", "--nosuch", "x.yaml"}, 64, "unknown flag: --nosuch"},
+		{"flag value that does not parse", []string{"serve", data, "--max-connections", "many"}, 64, `invalid argument "many"`},
+		{"too many arguments", []string{"run", "a.yaml", "b.yaml"}, 64, "accepts 1 arg(s), received 2"},
+		{"no argument", []string{"validate"}, 64, "requires at least 1 arg(s)"},
+		{"unknown subcommand", []string{"store", "chek", data}, 64, `unknown command "chek"`},
+		{"a failure whose message says arg", []string{"serve", data, "--dir", served, "--globals", filepath.Join(dir, "charges.yaml")}, 1, "charges.yaml: no such file"},
+		{"a failure whose message says flag", []string{"serve", data, "--dir", served, "--globals", filepath.Join(dir, "flags.yaml")}, 1, "flags.yaml: no such file"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, errOut, code := nectar(t, "", tc.args...)
+			if code != tc.wantCode || !strings.Contains(errOut, tc.wantErr) {
+				t.Fatalf("exit %d, want %d; stderr (want %q):\n%s", code, tc.wantCode, tc.wantErr, errOut)
+			}
+		})
+	}
+}

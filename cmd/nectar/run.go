@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/internal/app"
 )
 
 // maxInput is the largest input message nectar run reads.
@@ -51,7 +53,8 @@ sent as it is; a NAME must be a pipeline the server serves.`,
 				fmt.Fprintf(g.stderr, "nectar: %v\n", err)
 				return &exitError{2}
 			}
-			p, lib, err := resolvePipeline(args[0], opts)
+			log := g.logger()
+			p, lib, err := resolvePipeline(args[0], opts, log)
 			if err != nil {
 				printLoadError(g.stderr, err)
 				return &exitError{2}
@@ -65,15 +68,17 @@ sent as it is; a NAME must be a pipeline the server serves.`,
 			vs, err := parseVars(vars)
 			if err != nil {
 				fmt.Fprintf(g.stderr, "nectar: %v\n", err)
-				return &exitError{64}
+				return &exitError{exitUsage}
 			}
 			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
 			defer stop()
-			rt := &engine.Runtime{Pipelines: lib, Logger: g.logger()}
-			if err := setupRuntime(ctx, g, rt); err != nil {
+			a, err := app.Open(ctx, app.Config{DataDir: g.dataDir, StoreDSN: g.storeDSN, Logger: log, Load: opts, Pipelines: lib})
+			if err != nil {
 				fmt.Fprintf(g.stderr, "nectar: %v\n", err)
 				return &exitError{1}
 			}
+			defer a.Close(context.Background())
+			rt := a.Runtime
 			ro := engine.RunOptions{Vars: vs}
 			if trace {
 				ro.Trace = &engine.Trace{}
@@ -103,18 +108,6 @@ sent as it is; a NAME must be a pipeline the server serves.`,
 	return cmd
 }
 
-// setupRuntime plugs services into the runtime; other files add to it.
-var runtimeSetups []func(ctx context.Context, g *globals, rt *engine.Runtime) error
-
-func setupRuntime(ctx context.Context, g *globals, rt *engine.Runtime) error {
-	for _, s := range runtimeSetups {
-		if err := s(ctx, g, rt); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
 func loadOptions(globalsFile string) (engine.LoadOptions, error) {
 	if globalsFile == "" {
 		return engine.LoadOptions{}, nil
@@ -127,27 +120,32 @@ func loadOptions(globalsFile string) (engine.LoadOptions, error) {
 }
 
 // resolvePipeline loads FILE, or finds NAME among the shipped pipelines and
-// NAME.yaml in the current folder.
-func resolvePipeline(arg string, opts engine.LoadOptions) (*engine.Pipeline, *engine.Library, error) {
+// NAME.yaml in the current folder. The library holds the pipeline, finds
+// others in its folder, and holds the shipped pipelines it does not
+// replace; a shipped pipeline that does not load with opts is logged.
+func resolvePipeline(arg string, opts engine.LoadOptions, log *slog.Logger) (*engine.Pipeline, *engine.Library, error) {
 	if st, err := os.Stat(arg); err == nil && !st.IsDir() {
 		p, err := engine.LoadFile(arg, opts)
 		if err != nil {
 			return nil, nil, err
 		}
-		lib := newLibrary(opts, filepath.Dir(arg))
-		lib.Add(p)
+		lib, err := app.Library(opts, filepath.Dir(arg))
+		if err != nil {
+			log.Warn("shipped pipelines do not load", "error", err.Error())
+		}
+		if shipped := lib.Add(p); shipped != nil {
+			shipped.Close(context.Background()) // p replaces it
+		}
 		return p, lib, nil
 	}
-	lib := newLibrary(opts, ".")
+	lib, err := app.Library(opts, ".")
+	if err != nil {
+		log.Warn("shipped pipelines do not load", "error", err.Error())
+	}
 	if p, ok := lib.Pipeline(arg); ok && !strings.ContainsAny(arg, `/\`) {
 		return p, lib, nil
 	}
 	return nil, nil, fmt.Errorf("%s: no such file, and no pipeline of that name", arg)
-}
-
-// newLibrary is a library over dirs plus the shipped pipelines.
-var newLibrary = func(opts engine.LoadOptions, dirs ...string) *engine.Library {
-	return engine.NewLibrary(opts, dirs...)
 }
 
 func readInput(g *globals, input string) (any, error) {

@@ -8,7 +8,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"log/slog"
 	"net"
 	"net/http"
 	"os"
@@ -20,40 +19,18 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/nectar-run/nectar/accounts"
-	"github.com/nectar-run/nectar/connectors/objectstore"
-	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
-	"github.com/nectar-run/nectar/events"
 	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/internal/app"
+	"github.com/nectar-run/nectar/pipelines"
 	"github.com/nectar-run/nectar/server"
-	"github.com/nectar-run/nectar/store/open"
 )
-
-// shippedPipelines holds the pipelines that ship with Nectar (package
-// pipelines embeds them and sets this in init). nectar serve serves them
-// next to --dir; a file there with the same name replaces one.
-var shippedPipelines fs.FS
-
-// serveSetups adjust the load options once the listen address is known
-// (package pipelines derives the OAuth2 issuer from it when the globals do
-// not set one).
-var serveSetups []func(opts *engine.LoadOptions, listen net.Addr, log *slog.Logger) error
 
 // adminKeyFile holds the generated admin key in the data directory.
 const adminKeyFile = "admin.key"
 
 // serveFile tells other nectar commands where the running server listens.
 const serveFile = "serve.json"
-
-// consumersRefresh is how often nectar serve checks the store for consumer
-// changes made elsewhere: a key revoked or a consumer deleted through one
-// replica is refused by the others within this, plus one reload.
-const consumersRefresh = time.Second
-
-func init() {
-	extraCommands = append(extraCommands, serveCmd)
-}
 
 // defaultDir is the pipelines folder nectar serve uses without --dir:
 // ./pipelines when it exists, else ./examples (a fresh checkout), else none
@@ -124,7 +101,7 @@ executions list), and reloads pipeline files when they change or on SIGHUP,
 keeping the previous version of a file that no longer loads.
 
 At most --max-connections connections are served at once (default: half the
-open-file limit); beyond them a client gets 503 at once, and a few more stay
+open-file limit, between 16 and 10000); beyond them a client gets 503 at once, and a few more stay
 reserved for /healthz and /readyz (a reserved connection must send
 "GET /healthz" or "GET /readyz" within a second, else it is closed).
 --health-addr serves /healthz and /readyz alone on a second address, whose
@@ -140,7 +117,8 @@ requests and executions may finish until the last fifth of
 --shutdown-timeout (at most 5s) is left; (3) those still running are
 cancelled (an HTTP caller gets 503, an event goes back to the other
 replicas); (4) the history is flushed in the time left. It exits 0 unless
-execution records were lost. Logs are JSON unless --log-format text.`,
+execution records were lost. Logs are JSON unless --log-format (or
+NECTAR_LOG_FORMAT) says text.`,
 		Example: `  nectar serve
   nectar serve --dir pipelines --addr 0.0.0.0:8080 --data-dir /var/lib/nectar`,
 		Args: cobra.NoArgs,
@@ -162,66 +140,32 @@ execution records were lost. Logs are JSON unless --log-format text.`,
 			if err != nil {
 				return err
 			}
-			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
-			defer stop()
-			if err := os.MkdirAll(g.dataDir, 0o700); err != nil {
-				return fmt.Errorf("creating the data directory: %w", err)
-			}
-			st, err := g.openStore(ctx)
-			if err != nil {
-				return err
-			}
-			adminKey, err := loadAdminKey(g.dataDir)
-			if err != nil {
-				return err
-			}
-			cm, err := consumers.New(ctx, st)
-			if err != nil {
-				return err
-			}
-			rt := &engine.Runtime{SensitiveFields: sensitive}
-			// Every log line masks the secrets the runtime learns.
-			log = slog.New(engine.MaskLogs(log.Handler(), rt))
-			rt.Logger = log
-			// Consumers changed by another replica (or by nectar consumers
-			// on the store) are seen within consumersRefresh.
-			go cm.Watch(ctx, consumersRefresh, log)
-			if err := setupRuntime(ctx, g, rt); err != nil {
-				return err
-			}
-			if _, ok := objectstore.FromRuntime(rt); !ok {
-				objectstore.Install(rt, st)
-			}
-			am, ok := accounts.FromRuntime(rt)
-			if !ok {
-				sealer, err := g.sealer()
-				if err != nil {
-					return err
-				}
-				am = accounts.NewManager(st, sealer, accounts.WithLogger(log))
-				accounts.Install(rt, am)
-			}
-			// Replicas sharing a PostgreSQL store share its events too: a
-			// table with leases, so an event published on one replica runs
-			// on another, and survives the death of the one running it.
-			bus, err := openBus(ctx, g, eventLease, log)
-			if err != nil {
-				return err
-			}
-			if bus != nil {
-				defer func() {
-					cctx, cancel := context.WithTimeout(context.Background(), shutdown)
-					defer cancel()
-					if err := bus.Close(cctx); err != nil {
-						log.Warn("closing the event bus", "error", err.Error())
-					}
-				}()
-			}
 			if maxConns < 0 {
 				return fmt.Errorf("--max-connections: %d is below 0", maxConns)
 			}
 			if maxConns == 0 {
 				maxConns = defaultMaxConnections(fdLimit())
+			}
+			ctx, stop := signal.NotifyContext(cmd.Context(), os.Interrupt, syscall.SIGTERM)
+			defer stop()
+			a, err := app.Open(ctx, app.Config{
+				DataDir: g.dataDir, StoreDSN: g.storeDSN, Logger: log, SensitiveFields: sensitive, Load: opts,
+				Serve: true, EventLease: eventLease,
+			})
+			if err != nil {
+				return err
+			}
+			defer func() {
+				cctx, cancel := context.WithTimeout(context.Background(), shutdown)
+				defer cancel()
+				if err := a.Close(cctx); err != nil {
+					log.Warn("closing the runtime", "error", err.Error())
+				}
+			}()
+			log = a.Logger
+			adminKey, err := loadAdminKey(g.dataDir)
+			if err != nil {
+				return err
 			}
 			lim := server.Limits{MaxConnections: maxConns, Logger: log}
 			ln, err := net.Listen("tcp", addr)
@@ -230,25 +174,23 @@ execution records were lost. Logs are JSON unless --log-format text.`,
 			}
 			defer ln.Close() // hs.Serve closes it too; this is for the returns before
 			ln = server.LimitListener(ln, lim)
-			for _, setup := range serveSetups {
-				if err := setup(&opts, ln.Addr(), log); err != nil {
-					if globalsFile != "" {
-						return fmt.Errorf("%s: %w", globalsFile, err)
-					}
-					return err
+			if err := a.SetListenAddr(ln.Addr()); err != nil {
+				if globalsFile != "" {
+					return fmt.Errorf("%s: %w", globalsFile, err)
 				}
+				return err
 			}
 			srv, err := server.New(ctx, server.Options{
-				Dir: dir, Shipped: shippedPipelines, Load: opts, Runtime: rt, Store: st, Consumers: cm, Bus: busOption(bus),
+				Dir: dir, Shipped: pipelines.FS, Load: a.Load, Runtime: a.Runtime, Store: a.Store, Consumers: a.Consumers, Bus: a.Bus,
 				HistoryOff: noHistory,
 				History:    history.Options{MaxRecords: histMax, MaxAge: histAge, Snapshots: snapshots, Logger: log},
-				AdminKey:   adminKey, Mount: append(accountMounts(am, log), serveMount()),
+				AdminKey:   adminKey, Mount: append(accountMounts(a.Accounts, log), serveMount()),
 				ReloadInterval: reload, Logger: log,
 			})
 			if err != nil {
 				return err
 			}
-			if err := srv.Registry().Register(am.Collector()); err != nil {
+			if err := srv.Registry().Register(a.Accounts.Collector()); err != nil {
 				return fmt.Errorf("registering the accounts metrics: %w", err)
 			}
 			hs := srv.HTTPServer(lim)
@@ -337,28 +279,6 @@ func defaultMaxConnections(fds uint64) int {
 		return 10000
 	}
 	return int(max(16, min(10000, fds/2)))
-}
-
-// openBus opens the PostgreSQL event bus when the store is PostgreSQL, and
-// returns nil for bbolt (the server then uses its in-process bus).
-func openBus(ctx context.Context, g *globals, lease time.Duration, log *slog.Logger) (*events.Postgres, error) {
-	kind, dsn, err := open.Choose(g.storeDSN)
-	if err != nil || kind != open.Postgres {
-		return nil, err
-	}
-	bus, err := events.OpenPostgres(ctx, dsn, events.PostgresOptions{Lease: lease, Logger: log})
-	if err != nil {
-		return nil, fmt.Errorf("opening the event bus: %w", err)
-	}
-	return bus, nil
-}
-
-// busOption keeps a nil *events.Postgres from becoming a non-nil Bus.
-func busOption(b *events.Postgres) events.Bus {
-	if b == nil {
-		return nil
-	}
-	return b
 }
 
 // loadAdminKey returns NECTAR_ADMIN_KEY, or the key in admin.key, created

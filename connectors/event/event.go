@@ -50,7 +50,7 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 		return nil, err
 	}
 	if err := triggers.CheckEventName(name); err != nil {
-		return nil, engine.NewError(500, "event: %v", err)
+		return nil, engine.NewError(500, "event: %w", err)
 	}
 	payload := in
 	if s.cfg.Payload.IsSet() {

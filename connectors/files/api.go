@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"net/url"
 	"strings"
 	"time"
 
@@ -61,13 +60,13 @@ func (a *API) CallResponse(ctx context.Context, x *engine.Exec, method, u string
 	if body != nil {
 		b, err := value.Encode(body)
 		if err != nil {
-			return nil, nil, engine.NewError(500, "%s: %v", a.Connector, err)
+			return nil, nil, engine.NewError(500, "%s: %w", a.Connector, err)
 		}
 		rd = strings.NewReader(string(b))
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u, rd)
 	if err != nil {
-		return nil, nil, engine.NewError(500, "%s: %v", a.Connector, err)
+		return nil, nil, engine.NewError(500, "%s: %w", a.Connector, httpclient.WithoutURL(err))
 	}
 	req.Header.Set("Accept", "application/json")
 	if body != nil {
@@ -86,7 +85,7 @@ func (a *API) Decode(ctx context.Context, req *http.Request, resp *http.Response
 	data, err := a.Client.ReadBody(resp)
 	if err != nil {
 		if errors.Is(err, httpclient.ErrTooLarge) {
-			return nil, engine.NewError(502, "%s: %s %s: %v", a.Connector, a.Op, httpclient.Redact(req.URL), err)
+			return nil, engine.NewError(502, "%s: %s %s: %w", a.Connector, a.Op, httpclient.Redact(req.URL), err)
 		}
 		return nil, a.TransportError(ctx, req, err)
 	}
@@ -98,7 +97,7 @@ func (a *API) Decode(ctx context.Context, req *http.Request, resp *http.Response
 	}
 	v, err := value.Decode(data)
 	if err != nil {
-		return nil, engine.NewError(502, "%s: %s: the answer is not JSON: %v", a.Connector, a.Op, err)
+		return nil, engine.NewError(502, "%s: %s: the answer is not JSON: %w", a.Connector, a.Op, err)
 	}
 	return v, nil
 }
@@ -168,10 +167,7 @@ func (a *API) TransportError(ctx context.Context, req *http.Request, err error) 
 	if _, ok := httpclient.AccountStatus(err); ok {
 		return &engine.Error{Code: code, Message: a.Connector + ": " + err.Error(), Cause: err, Timestamp: now}
 	}
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
+	err = httpclient.WithoutURL(err)
 	return &engine.Error{Code: code, Message: fmt.Sprintf("%s: %s %s: %v", a.Connector, a.Op, httpclient.Redact(req.URL), err), Cause: err, Timestamp: now}
 }
 
@@ -182,4 +178,54 @@ func field(o *value.Object, k string) any {
 	}
 	v, _ := o.Get(k)
 	return v
+}
+
+// Pages gathers a listing page by page. fetch gets one page of at most size
+// items from cursor (a page token, a next link; "" for the first page of a
+// token listing) and returns its items with the cursor of the next page
+// ("" at the end; the same cursor again ends too, as a loop). Pages stops
+// at limit items (0: no limit), asking each page only for what is left so
+// that the next cursor starts right after the last item returned. It
+// returns at most limit items, the pages fetched and the cursor to go on
+// from ("" when the listing is complete).
+func Pages(limit, pageSize int, cursor string, fetch func(cursor string, size int) ([]any, string, error)) (items []any, pages int, next string, err error) {
+	items = make([]any, 0, 16)
+	for {
+		size := pageSize
+		if limit > 0 && limit-len(items) < size {
+			size = limit - len(items)
+		}
+		list, nc, err := fetch(cursor, size)
+		if err != nil {
+			return nil, pages, "", err
+		}
+		pages++
+		items = append(items, list...)
+		if nc == "" || nc == cursor {
+			cursor = ""
+			break
+		}
+		cursor = nc
+		if limit > 0 && len(items) >= limit {
+			break
+		}
+	}
+	if limit > 0 && len(items) > limit {
+		items = items[:limit]
+	}
+	return items, pages, cursor, nil
+}
+
+// Listing is the result of a listing gathered by Pages: {<items>: [...],
+// count, pages}, plus <nextKey> with the cursor to go on from when items
+// remain.
+func Listing(itemsKey string, items []any, pages int, nextKey, next string) *value.Object {
+	res := value.NewObject(5)
+	res.Set(itemsKey, items)
+	res.Set("count", int64(len(items)))
+	res.Set("pages", int64(pages))
+	if next != "" {
+		res.Set(nextKey, next)
+	}
+	return res
 }

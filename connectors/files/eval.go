@@ -1,9 +1,6 @@
 package files
 
 import (
-	"context"
-	"time"
-
 	"github.com/nectar-run/nectar/engine"
 )
 
@@ -19,20 +16,4 @@ func Strings(x *engine.Exec, in any, ts ...engine.Template) ([]string, error) {
 		out[i] = s
 	}
 	return out, nil
-}
-
-// Sleep waits d, or until ctx is done; it reports whether ctx is still
-// live.
-func Sleep(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
 }

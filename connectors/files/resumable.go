@@ -9,6 +9,7 @@ import (
 
 	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/internal/wait"
 )
 
 // Resumable is the chunk loop of a resumable upload session (Drive's
@@ -84,7 +85,7 @@ func (r *Resumable) Run(ctx context.Context) (any, error) {
 		}
 		failures++
 		r.Logger.Debug(r.StatusLog, "offset", off, "attempt", failures+1, "error", err)
-		if !atOnce && !Sleep(ctx, r.Backoff<<(failures-1)) {
+		if !atOnce && !wait.Sleep(ctx, r.Backoff<<(failures-1)) {
 			return nil, ctx.Err()
 		}
 		res, next, done, err = r.Status()

@@ -8,12 +8,12 @@ import (
 // Embed it in a Config with `yaml:",inline"`: the options keep their names
 // (name, file, content, content_base64, mime_type, allow_any_path).
 type Upload struct {
-	Name          engine.Template `yaml:"name" doc:"upload: the remote name (default: the local file's); create_folder: the folder's name; copy, move: the new name"`
-	File          engine.Template `yaml:"file" doc:"upload: a file reference ({path, name, mime_type}, as download returns) or a path in the execution's working directory"`
-	Content       engine.Template `yaml:"content" doc:"upload: the content as text (instead of file)"`
-	ContentBase64 engine.Template `yaml:"content_base64" doc:"upload: the content in base64 (instead of file)"`
-	MimeType      engine.Template `yaml:"mime_type" doc:"upload: the content's MIME type (default: the reference's, else from the name's extension)"`
-	AllowAnyPath  bool            `yaml:"allow_any_path" doc:"upload: take file paths outside the execution's working directory (only for messages you trust)"`
+	Name          engine.Template `yaml:"name" ops:"upload,create_folder,copy,move" doc:"upload: the remote name (default: the local file's); create_folder: the folder's name; copy, move: the new name"`
+	File          engine.Template `yaml:"file" ops:"upload" doc:"a file reference ({path, name, mime_type}, as download returns) or a path in the execution's working directory"`
+	Content       engine.Template `yaml:"content" ops:"upload" doc:"the content as text (instead of file)"`
+	ContentBase64 engine.Template `yaml:"content_base64" ops:"upload" doc:"the content in base64 (instead of file)"`
+	MimeType      engine.Template `yaml:"mime_type" ops:"upload" doc:"the content's MIME type (default: the reference's, else from the name's extension)"`
+	AllowAnyPath  bool            `yaml:"allow_any_path" ops:"upload" doc:"take file paths outside the execution's working directory (only for messages you trust)"`
 }
 
 // Check validates the upload options at load: exactly one of file, content
@@ -76,7 +76,7 @@ func (u *Upload) Source(x *engine.Exec, in any, connector string) (*Source, stri
 		}
 		src, err := Content(name, mimeType, c, true)
 		if err != nil {
-			return nil, "", engine.NewError(400, "%s: upload: %v", connector, err)
+			return nil, "", engine.NewError(400, "%s: upload: %w", connector, err)
 		}
 		return src, name, nil
 	}

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/nectar-run/nectar/connectors/files/filestest"
 	"hash"
 	"io"
 	"mime"
@@ -18,6 +17,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/nectar-run/nectar/connectors/files/filestest"
 )
 
 // fakeDrive is a loopback stand-in for the Drive API v3, written from its

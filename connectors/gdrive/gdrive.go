@@ -21,7 +21,6 @@ import (
 	"github.com/nectar-run/nectar/connectors/httpclient"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
-	"github.com/nectar-run/nectar/triggers"
 )
 
 func init() {
@@ -36,29 +35,29 @@ func init() {
 type Config struct {
 	Operation string `yaml:"operation" required:"true" enum:"list,get,download,upload,create_folder,copy,move,delete,share" doc:"what to do"`
 
-	FileID    engine.Template `yaml:"file_id" doc:"the file or folder acted on (get, download, copy, move, delete, share); for upload, the file whose content is replaced"`
-	FolderID  engine.Template `yaml:"folder_id" doc:"list: the folder listed; upload, create_folder: the parent (default: My Drive's root); copy, move: the destination folder"`
-	Query     engine.Template `yaml:"query" doc:"list: a Drive query (name contains 'report' and modifiedTime > '2024-01-01T00:00:00'), joined to folder_id with and; trashed files are left out unless the query mentions trashed"`
+	FileID    engine.Template `yaml:"file_id" ops:"get,download,copy,move,delete,share,upload" doc:"the file or folder acted on (get, download, copy, move, delete, share); for upload, the file whose content is replaced"`
+	FolderID  engine.Template `yaml:"folder_id" ops:"list,upload,create_folder,copy,move" doc:"list: the folder listed; upload, create_folder: the parent (default: My Drive's root); copy, move: the destination folder"`
+	Query     engine.Template `yaml:"query" ops:"list" doc:"a Drive query (name contains 'report' and modifiedTime > '2024-01-01T00:00:00'), joined to folder_id with and; trashed files are left out unless the query mentions trashed"`
 	Fields    string          `yaml:"fields" default:"id,name,mimeType,size,parents,createdTime,modifiedTime,md5Checksum,webViewLink,trashed,driveId" doc:"the file fields returned (Drive's fields syntax for one file)"`
-	OrderBy   string          `yaml:"order_by" doc:"list: sort keys, like modifiedTime desc,name"`
-	PageSize  int             `yaml:"page_size" default:"100" doc:"list: files asked per request (1 to 1000)"`
-	Limit     int             `yaml:"limit" doc:"list: most files returned; 0 follows the pages to the end"`
-	PageToken engine.Template `yaml:"page_token" doc:"list: start at this page (the next_page_token of an earlier list)"`
+	OrderBy   string          `yaml:"order_by" ops:"list" doc:"sort keys, like modifiedTime desc,name"`
+	PageSize  int             `yaml:"page_size" ops:"list" default:"100" doc:"files asked per request (1 to 1000)"`
+	Limit     int             `yaml:"limit" ops:"list" doc:"most files returned; 0 follows the pages to the end"`
+	PageToken engine.Template `yaml:"page_token" ops:"list" doc:"start at this page (the next_page_token of an earlier list)"`
 
 	files.Upload  `yaml:",inline"`
-	ConvertTo     string `yaml:"convert_to" doc:"upload: convert to this Google Workspace type, like application/vnd.google-apps.spreadsheet for a CSV"`
-	IfExists      string `yaml:"if_exists" default:"create" enum:"create,replace,fail" doc:"upload without file_id when the folder already has a file of that name: create another (Drive allows duplicate names), replace its content, or fail with 409"`
-	ChunkSize     string `yaml:"chunk_size" default:"8MB" doc:"upload: size of each resumable chunk (a multiple of 256KB)"`
-	ResumableOver string `yaml:"resumable_over" default:"5MB" doc:"upload: files larger than this are sent resumable in chunks; smaller ones in one multipart request"`
+	ConvertTo     string      `yaml:"convert_to" ops:"upload" doc:"convert to this Google Workspace type, like application/vnd.google-apps.spreadsheet for a CSV"`
+	IfExists      string      `yaml:"if_exists" ops:"upload" default:"create" enum:"create,replace,fail" doc:"upload without file_id when the folder already has a file of that name: create another (Drive allows duplicate names), replace its content, or fail with 409"`
+	ChunkSize     engine.Size `yaml:"chunk_size" ops:"upload" default:"8MB" doc:"size of each resumable chunk (a multiple of 256KB)"`
+	ResumableOver engine.Size `yaml:"resumable_over" ops:"upload" default:"5MB" doc:"files larger than this are sent resumable in chunks; smaller ones in one multipart request"`
 
-	ExportMimeType engine.Template `yaml:"export_mime_type" doc:"download of a Google Docs, Sheets, Slides or Drawings file: the format exported (default: docx, xlsx, pptx, png)"`
-	LocalName      engine.Template `yaml:"local_name" doc:"download: the local file name (default: the remote name)"`
+	ExportMimeType engine.Template `yaml:"export_mime_type" ops:"download" doc:"download of a Google Docs, Sheets, Slides or Drawings file: the format exported (default: docx, xlsx, pptx, png)"`
+	LocalName      engine.Template `yaml:"local_name" ops:"download" doc:"the local file name (default: the remote name)"`
 
-	Permanent  bool        `yaml:"permanent" doc:"delete: delete for good instead of moving to the trash"`
-	Permission *Permission `yaml:"permission" doc:"share: who gets which role"`
+	Permanent  bool        `yaml:"permanent" ops:"delete" doc:"delete for good instead of moving to the trash"`
+	Permission *Permission `yaml:"permission" ops:"share" doc:"who gets which role"`
 
-	DriveID   engine.Template `yaml:"drive_id" doc:"list: the shared drive searched (sets corpora=drive)"`
-	Corpora   string          `yaml:"corpora" enum:"user,drive,domain,allDrives" doc:"list: which files the query applies to (default: user, or drive with drive_id)"`
+	DriveID   engine.Template `yaml:"drive_id" ops:"list" doc:"the shared drive searched (sets corpora=drive)"`
+	Corpora   string          `yaml:"corpora" ops:"list" enum:"user,drive,domain,allDrives" doc:"which files the query applies to (default: user, or drive with drive_id)"`
 	AllDrives bool            `yaml:"all_drives" default:"true" doc:"send supportsAllDrives, and for list includeItemsFromAllDrives, so files of shared drives are found"`
 
 	BaseURL       string `yaml:"base_url" default:"https://www.googleapis.com" doc:"the Drive API's base URL (for tests or a proxy)"`
@@ -88,7 +87,8 @@ type step struct {
 	files.API
 	cfg       Config
 	op        string
-	api, up   string // https://www.googleapis.com/drive/v3, …/upload/drive/v3
+	run       func(*step, context.Context, *engine.Exec, any) (any, error) // operations[op]
+	api, up   string                                                       // https://www.googleapis.com/drive/v3, …/upload/drive/v3
 	upURL     *url.URL
 	chunk     int64
 	resumable int64
@@ -101,7 +101,7 @@ var (
 )
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
-	s := &step{cfg: cfg, op: cfg.Operation, fields: cfg.Fields}
+	s := &step{cfg: cfg, op: cfg.Operation, run: operations[cfg.Operation], fields: cfg.Fields}
 	s.API = files.API{Connector: "google-drive", Op: cfg.Operation, JSONType: "application/json; charset=UTF-8", Detail: reason}
 	for _, b := range []struct{ opt, v string }{{"base_url", cfg.BaseURL}, {"upload_base_url", cfg.UploadBaseURL}} {
 		u, err := url.Parse(b.v)
@@ -157,16 +157,11 @@ func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	if cfg.Limit < 0 {
 		return nil, cc.Errorf("limit", "expected 0 (no limit) or more, got %d", cfg.Limit)
 	}
-	var err error
-	if s.chunk, err = triggers.ParseSize(cfg.ChunkSize); err != nil {
-		return nil, cc.ErrorAt("chunk_size", err)
-	}
+	s.chunk, s.resumable = cfg.ChunkSize.Bytes(), cfg.ResumableOver.Bytes()
 	if s.chunk < minChunk || s.chunk%minChunk != 0 {
 		return nil, cc.Errorf("chunk_size", "Drive takes chunks in multiples of 256KB, got %d bytes", s.chunk)
 	}
-	if s.resumable, err = triggers.ParseSize(cfg.ResumableOver); err != nil {
-		return nil, cc.ErrorAt("resumable_over", err)
-	}
+	var err error
 	if s.Client, err = cfg.Config.Build(cc); err != nil {
 		return nil, err
 	}
@@ -176,37 +171,16 @@ func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 // Close closes idle connections.
 func (s *step) Close(ctx context.Context) error { return s.Client.Close(ctx) }
 
-// Execute runs the operation. It does not modify in.
-func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
-	switch s.op {
-	case "list":
-		return s.list(ctx, x, in)
-	case "get":
-		return s.get(ctx, x, in)
-	case "download":
-		return s.download(ctx, x, in)
-	case "upload":
-		return s.upload(ctx, x, in)
-	case "create_folder":
-		return s.createFolder(ctx, x, in)
-	case "copy":
-		return s.copy(ctx, x, in)
-	case "move":
-		return s.move(ctx, x, in)
-	case "delete":
-		return s.delete(ctx, x, in)
-	case "share":
-		return s.share(ctx, x, in)
-	}
-	return nil, engine.NewError(500, "google-drive: unknown operation %s", s.op)
+// operations maps each operation to the method that runs it.
+var operations = map[string]func(*step, context.Context, *engine.Exec, any) (any, error){
+	"list": (*step).list, "get": (*step).get, "download": (*step).download, "upload": (*step).upload,
+	"create_folder": (*step).createFolder, "copy": (*step).copy, "move": (*step).move,
+	"delete": (*step).delete, "share": (*step).share,
 }
 
-// str evaluates an optional template as text ("" when unset).
-func str(x *engine.Exec, in any, t engine.Template) (string, error) {
-	if !t.IsSet() {
-		return "", nil
-	}
-	return t.String(x, in)
+// Execute runs the operation. It does not modify in.
+func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
+	return s.run(s, ctx, x, in)
 }
 
 // query returns the parameters every call carries.

@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/http/httptest"
+	"net/url"
 	"os"
 	"strings"
 	"sync/atomic"
@@ -481,6 +483,7 @@ func TestLoadErrors(t *testing.T) {
 		{"share without an address", "{operation: share, file_id: x, permission: {role: reader, type: user}}", "needs email_address"},
 		{"bad base URL", "{operation: list, base_url: 'ftp://x'}", "expected an http or https URL"},
 		{"unknown operation", "{operation: rename}", "operation"},
+		{"option of another operation", "{operation: list, permanent: true}", "t.yaml:3:48: steps[0].google-drive.permanent: list does not use this option (it applies to delete)"},
 	})
 }
 
@@ -575,5 +578,39 @@ func TestDriveReportExample(t *testing.T) {
 	}
 	if !strings.Contains(e.drive.Log()[0], "modifiedTime+%3E+%27") {
 		t.Fatalf("list request %s", e.drive.Log()[0])
+	}
+}
+
+// TestBadSessionURINamesNoSecret: Drive answers a resumable upload with a
+// session URI that cannot be read. The session URI is pre-authenticated
+// (its upload_id is the credential), so the error says what is wrong with
+// it without quoting it, and keeps the cause for errors.As.
+func TestBadSessionURINamesNoSecret(t *testing.T) {
+	e := newEnv(t)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Location", "/upload/drive/v3/files%zz?upload_id=SESSION-SECRET-123")
+		w.WriteHeader(http.StatusOK)
+	}))
+	defer up.Close()
+	p := e.load(`  - google-drive:
+      operation: upload
+      name: a.txt
+      content: hello
+      resumable_over: 1
+      account: drive
+      base_url: FAKE
+      upload_base_url: ` + up.URL + `
+`)
+	_, err := e.Run(p, `{}`)
+	ee := engine.AsError(err)
+	if ee == nil || ee.Code != 502 || !strings.Contains(ee.Message, "bad session URI") {
+		t.Fatalf("got %v", err)
+	}
+	if strings.Contains(ee.Message, "SESSION-SECRET") || strings.Contains(value.MustEncodeString(ee.Object()), "SESSION-SECRET") {
+		t.Fatalf("the error quotes the session URI: %s", ee.Message)
+	}
+	var esc url.EscapeError
+	if !errors.As(err, &esc) || string(esc) != "%zz" {
+		t.Fatalf("the cause is lost: %#v", ee.Cause)
 	}
 }

@@ -50,16 +50,8 @@ func (s *step) list(ctx context.Context, x *engine.Exec, in any) (any, error) {
 		q.Set("includeItemsFromAllDrives", "true")
 		q.Set("supportsAllDrives", "true")
 	}
-	out := make([]any, 0, 16)
-	pages := 0
 	incomplete := false
-	for {
-		size := s.cfg.PageSize
-		if s.cfg.Limit > 0 && s.cfg.Limit-len(out) < size {
-			// Ask for what is left, so the next page token starts right
-			// after the last file returned.
-			size = s.cfg.Limit - len(out)
-		}
+	out, pages, token, err := files.Pages(s.cfg.Limit, s.cfg.PageSize, token, func(token string, size int) ([]any, string, error) {
 		q.Set("pageSize", strconv.Itoa(size))
 		if token != "" {
 			q.Set("pageToken", token)
@@ -68,35 +60,20 @@ func (s *step) list(ctx context.Context, x *engine.Exec, in any) (any, error) {
 		}
 		v, err := s.Call(ctx, x, http.MethodGet, s.api+"/files?"+q.Encode(), nil)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		pages++
 		o, _ := v.(*value.Object)
 		list, _ := get(o, "files").([]any)
-		out = append(out, list...)
 		if b, _ := get(o, "incompleteSearch").(bool); b {
 			incomplete = true
 		}
 		next, _ := get(o, "nextPageToken").(string)
-		if next == "" || next == token {
-			token = ""
-			break
-		}
-		token = next
-		if s.cfg.Limit > 0 && len(out) >= s.cfg.Limit {
-			break
-		}
+		return list, next, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	if s.cfg.Limit > 0 && len(out) > s.cfg.Limit {
-		out = out[:s.cfg.Limit]
-	}
-	res := value.NewObject(5)
-	res.Set("files", out)
-	res.Set("count", int64(len(out)))
-	res.Set("pages", int64(pages))
-	if token != "" {
-		res.Set("next_page_token", token)
-	}
+	res := files.Listing("files", out, pages, "next_page_token", token)
 	if incomplete {
 		res.Set("incomplete_search", true)
 	}
@@ -210,7 +187,7 @@ func (s *step) download(ctx context.Context, x *engine.Exec, in any) (any, error
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
 	if err != nil {
-		return nil, engine.NewError(500, "google-drive: %v", err)
+		return nil, engine.NewError(500, "google-drive: %w", err)
 	}
 	resp, err := s.Send(ctx, x, req)
 	if err != nil {
@@ -343,13 +320,13 @@ func (s *step) share(ctx context.Context, x *engine.Exec, in any) (any, error) {
 	body.Set("type", p.Type)
 	switch p.Type {
 	case "user", "group":
-		email, err := str(x, in, p.EmailAddress)
+		email, err := p.EmailAddress.String(x, in)
 		if err != nil {
 			return nil, err
 		}
 		body.Set("emailAddress", email)
 	case "domain":
-		d, err := str(x, in, p.Domain)
+		d, err := p.Domain.String(x, in)
 		if err != nil {
 			return nil, err
 		}
@@ -362,7 +339,7 @@ func (s *step) share(ctx context.Context, x *engine.Exec, in any) (any, error) {
 	q.Set("fields", "id,type,role,emailAddress,domain,allowFileDiscovery")
 	if p.Type == "user" || p.Type == "group" {
 		q.Set("sendNotificationEmail", strconv.FormatBool(p.Notify || p.Role == "owner"))
-		if msg, err := str(x, in, p.EmailMessage); err != nil {
+		if msg, err := p.EmailMessage.String(x, in); err != nil {
 			return nil, err
 		} else if msg != "" && (p.Notify || p.Role == "owner") {
 			q.Set("emailMessage", msg)

@@ -11,6 +11,7 @@ import (
 	"strings"
 
 	"github.com/nectar-run/nectar/connectors/files"
+	"github.com/nectar-run/nectar/connectors/httpclient"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
 )
@@ -96,7 +97,7 @@ func (s *step) findByName(ctx context.Context, x *engine.Exec, name, folder stri
 func (s *step) multipart(ctx context.Context, x *engine.Exec, method, u string, meta *value.Object, src *files.Source) (any, error) {
 	metaJSON, err := value.Encode(meta)
 	if err != nil {
-		return nil, engine.NewError(500, "google-drive: %v", err)
+		return nil, engine.NewError(500, "google-drive: %w", err)
 	}
 	var rb [12]byte
 	rand.Read(rb[:])
@@ -109,7 +110,7 @@ func (s *step) multipart(ctx context.Context, x *engine.Exec, method, u string, 
 	q.Set("fields", s.fields)
 	req, err := http.NewRequestWithContext(ctx, method, u+"?"+q.Encode(), nil)
 	if err != nil {
-		return nil, engine.NewError(500, "google-drive: %v", err)
+		return nil, engine.NewError(500, "google-drive: %w", err)
 	}
 	src.SetBody(req, []byte(head), 0, src.Size, []byte(tail))
 	req.Header.Set("Content-Type", "multipart/related; boundary="+boundary)
@@ -165,7 +166,7 @@ func (s *step) resumableUpload(ctx context.Context, x *engine.Exec, method, u st
 func (s *step) putChunk(ctx context.Context, hc *http.Client, session string, src *files.Source, off, n int64) (any, int64, bool, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, session, nil)
 	if err != nil {
-		return nil, 0, false, engine.NewError(500, "google-drive: %v", err)
+		return nil, 0, false, engine.NewError(500, "google-drive: %w", err)
 	}
 	src.SetBody(req, nil, off, n, nil)
 	req.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, src.Size))
@@ -181,14 +182,14 @@ func (s *step) putChunk(ctx context.Context, hc *http.Client, session string, sr
 func (s *step) startSession(ctx context.Context, x *engine.Exec, method, u string, meta *value.Object, src *files.Source) (string, error) {
 	metaJSON, err := value.Encode(meta)
 	if err != nil {
-		return "", engine.NewError(500, "google-drive: %v", err)
+		return "", engine.NewError(500, "google-drive: %w", err)
 	}
 	q := s.query()
 	q.Set("uploadType", "resumable")
 	q.Set("fields", s.fields)
 	req, err := http.NewRequestWithContext(ctx, method, u+"?"+q.Encode(), strings.NewReader(string(metaJSON)))
 	if err != nil {
-		return "", engine.NewError(500, "google-drive: %v", err)
+		return "", engine.NewError(500, "google-drive: %w", err)
 	}
 	req.Header.Set("Content-Type", "application/json; charset=UTF-8")
 	req.Header.Set("X-Upload-Content-Type", src.MimeType)
@@ -208,7 +209,7 @@ func (s *step) startSession(ctx context.Context, x *engine.Exec, method, u strin
 	}
 	lu, err := req.URL.Parse(loc)
 	if err != nil {
-		return "", engine.NewError(502, "google-drive: upload: bad session URI: %v", err)
+		return "", engine.NewError(502, "google-drive: upload: bad session URI: %w", httpclient.WithoutURL(err))
 	}
 	return lu.String(), nil
 }
@@ -237,7 +238,7 @@ func (s *step) chunkAnswer(ctx context.Context, req *http.Request, resp *http.Re
 func (s *step) uploadStatus(ctx context.Context, hc *http.Client, session string, total int64) (any, int64, bool, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, session, http.NoBody)
 	if err != nil {
-		return nil, 0, false, engine.NewError(500, "google-drive: %v", err)
+		return nil, 0, false, engine.NewError(500, "google-drive: %w", err)
 	}
 	req.Header.Set("Content-Range", fmt.Sprintf("bytes */%d", total))
 	resp, err := hc.Do(req)

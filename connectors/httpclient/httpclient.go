@@ -42,6 +42,7 @@ import (
 
 	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/internal/wait"
 )
 
 // Config holds the HTTP options shared by connectors that call APIs.
@@ -246,7 +247,7 @@ func (c *Client) Do(ctx context.Context, x *engine.Exec, req *http.Request) (*ht
 			if last || !idem || !retryableError(ctx, err) {
 				return nil, err
 			}
-			if !c.wait(ctx, c.backoff(attempt)) {
+			if !wait.Sleep(ctx, c.backoff(attempt)) {
 				return nil, err
 			}
 			if x != nil {
@@ -267,7 +268,7 @@ func (c *Client) Do(ctx context.Context, x *engine.Exec, req *http.Request) (*ht
 		if x != nil {
 			x.Logger.Debug("retrying request", "attempt", attempt+2, "status", resp.StatusCode, "wait", d)
 		}
-		if !c.wait(ctx, d) {
+		if !wait.Sleep(ctx, d) {
 			return nil, ctx.Err()
 		}
 	}
@@ -324,20 +325,6 @@ func (c *Client) retryAfter(resp *http.Response, attempt int) (time.Duration, bo
 	return d, true
 }
 
-func (c *Client) wait(ctx context.Context, d time.Duration) bool {
-	if d <= 0 {
-		return ctx.Err() == nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return true
-	case <-ctx.Done():
-		return false
-	}
-}
-
 func (c *Client) rateLimited(resp *http.Response) bool {
 	r := c.cfg.RateLimitError
 	if resp.StatusCode == http.StatusTooManyRequests {
@@ -386,6 +373,19 @@ func (c *Client) ReadBody(resp *http.Response) ([]byte, error) {
 		return nil, fmt.Errorf("%w (%d bytes)", ErrTooLarge, max)
 	}
 	return w.Bytes(), nil
+}
+
+// WithoutURL returns err without the URL a *url.Error (from url.Parse,
+// http.NewRequest or a client's Do) quotes in its message: that error's own
+// cause. A URL may carry a token in its query or user info, or be
+// pre-authenticated (upload sessions, monitors), so messages name a URL only
+// through Redact. Other errors are returned as they are.
+func WithoutURL(err error) error {
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		return ue.Err
+	}
+	return err
 }
 
 // Redact returns a URL for messages: no user info, no query, no fragment.

@@ -18,7 +18,6 @@ import (
 	"fmt"
 	"hash"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -37,50 +36,28 @@ func init() {
 }
 
 // Config holds the options of a jwt step. Which options apply depends on the
-// operation; giving one that does not apply is a load error.
+// operation (their ops tags); giving one that does not apply is a load error.
 type Config struct {
 	Operation string `yaml:"operation" required:"true" enum:"sign,verify,decode" doc:"sign: make a token; verify: check a token and return its claims; decode: read a token WITHOUT checking its signature or dates"`
-	Account   string `yaml:"account" doc:"sign, verify: the account holding the key: a secret (HS*), a private key (sign), a public key, a JWKS or a JWKS URL (verify)"`
-	Algorithm string `yaml:"algorithm" enum:"HS256,HS384,HS512,RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA" doc:"sign, verify: the JWS algorithm; verify accepts only tokens signed with it"`
-	Type      string `yaml:"type" doc:"sign: the typ header (default JWT); verify: the token's typ header must equal it (an application/ prefix and case are ignored)"`
+	Account   string `yaml:"account" ops:"sign,verify" doc:"the account holding the key: a secret (HS*), a private key (sign), a public key, a JWKS or a JWKS URL (verify)"`
+	Algorithm string `yaml:"algorithm" ops:"sign,verify" enum:"HS256,HS384,HS512,RS256,RS384,RS512,PS256,PS384,PS512,ES256,ES384,ES512,EdDSA" doc:"the JWS algorithm; verify accepts only tokens signed with it"`
+	Type      string `yaml:"type" ops:"sign,verify" doc:"sign: the typ header (default JWT); verify: the token's typ header must equal it (an application/ prefix and case are ignored)"`
 
-	Claims      engine.Dynamic    `yaml:"claims" doc:"sign: the claims, an object whose strings may hold {{ }}; the options below override the claims they set"`
-	Issuer      []engine.Template `yaml:"issuer" doc:"sign: the iss claim; verify: the accepted issuers, one of which must match"`
-	Audience    []engine.Template `yaml:"audience" doc:"sign: the aud claim (a string for one value, a list for several); verify: the token's aud must hold one of these"`
-	Subject     engine.Template   `yaml:"subject" doc:"sign: the sub claim; verify: the sub claim must equal it"`
-	ID          engine.Template   `yaml:"id" doc:"sign: the jti claim"`
-	GenerateID  bool              `yaml:"generate_id" doc:"sign: set jti to a random 128-bit id (when id is not given)"`
-	ExpiresIn   *engine.Duration  `yaml:"expires_in" doc:"sign: set exp this long after now, like 1h or 15m"`
-	NotBeforeIn *engine.Duration  `yaml:"not_before_in" doc:"sign: set nbf this long after now (0s: now)"`
-	IssuedAt    bool              `yaml:"issued_at" default:"true" doc:"sign: set iat to now"`
+	Claims      engine.Dynamic    `yaml:"claims" ops:"sign" doc:"the claims, an object whose strings may hold {{ }}; the options below override the claims they set"`
+	Issuer      []engine.Template `yaml:"issuer" ops:"sign,verify" doc:"sign: the iss claim; verify: the accepted issuers, one of which must match"`
+	Audience    []engine.Template `yaml:"audience" ops:"sign,verify" doc:"sign: the aud claim (a string for one value, a list for several); verify: the token's aud must hold one of these"`
+	Subject     engine.Template   `yaml:"subject" ops:"sign,verify" doc:"sign: the sub claim; verify: the sub claim must equal it"`
+	ID          engine.Template   `yaml:"id" ops:"sign" doc:"the jti claim"`
+	GenerateID  bool              `yaml:"generate_id" ops:"sign" doc:"set jti to a random 128-bit id (when id is not given)"`
+	ExpiresIn   *engine.Duration  `yaml:"expires_in" ops:"sign" doc:"set exp this long after now, like 1h or 15m"`
+	NotBeforeIn *engine.Duration  `yaml:"not_before_in" ops:"sign" doc:"set nbf this long after now (0s: now)"`
+	IssuedAt    bool              `yaml:"issued_at" ops:"sign" default:"true" doc:"set iat to now"`
 
-	Token         engine.Template `yaml:"token" doc:"verify, decode: the token; a leading \"Bearer \" is removed"`
-	Leeway        engine.Duration `yaml:"leeway" default:"30s" doc:"verify: clock skew allowed when checking exp, nbf and iat"`
-	RequireExpiry bool            `yaml:"require_exp" default:"true" doc:"verify: refuse tokens without an exp claim"`
-	Require       []string        `yaml:"require" doc:"verify: claims that must be present (and not null)"`
-	JWKSRefresh   engine.Duration `yaml:"jwks_refresh" default:"5m" doc:"verify: how long keys fetched from the account's JWKS URL are kept; a token with an unknown kid refetches them sooner"`
-}
-
-// appliesTo lists, for each option that applies to some operations only,
-// the operations it applies to.
-var appliesTo = map[string][]string{
-	"account":       {"sign", "verify"},
-	"algorithm":     {"sign", "verify"},
-	"type":          {"sign", "verify"},
-	"claims":        {"sign"},
-	"issuer":        {"sign", "verify"},
-	"audience":      {"sign", "verify"},
-	"subject":       {"sign", "verify"},
-	"id":            {"sign"},
-	"generate_id":   {"sign"},
-	"expires_in":    {"sign"},
-	"not_before_in": {"sign"},
-	"issued_at":     {"sign"},
-	"token":         {"verify", "decode"},
-	"leeway":        {"verify"},
-	"require_exp":   {"verify"},
-	"require":       {"verify"},
-	"jwks_refresh":  {"verify"},
+	Token         engine.Template `yaml:"token" ops:"verify,decode" doc:"the token; a leading \"Bearer \" is removed"`
+	Leeway        engine.Duration `yaml:"leeway" ops:"verify" default:"30s" doc:"clock skew allowed when checking exp, nbf and iat"`
+	RequireExpiry bool            `yaml:"require_exp" ops:"verify" default:"true" doc:"refuse tokens without an exp claim"`
+	Require       []string        `yaml:"require" ops:"verify" doc:"claims that must be present (and not null)"`
+	JWKSRefresh   engine.Duration `yaml:"jwks_refresh" ops:"verify" default:"5m" doc:"how long keys fetched from the account's JWKS URL are kept; a token with an unknown kid refetches them sooner"`
 }
 
 // maxTokenSize bounds the tokens verify and decode read, so that a huge
@@ -88,15 +65,6 @@ var appliesTo = map[string][]string{
 const maxTokenSize = 64 << 10
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
-	var errs []error
-	for opt, ops := range appliesTo {
-		if cc.Node(opt) != cc.Node("") && !contains(ops, cfg.Operation) {
-			errs = append(errs, cc.Errorf(opt, "%s does not use this option (it applies to %s)", cfg.Operation, strings.Join(ops, ", ")))
-		}
-	}
-	if len(errs) > 0 {
-		return nil, errors.Join(errs...)
-	}
 	switch cfg.Operation {
 	case "sign":
 		return compileSign(cfg, cc)
@@ -107,15 +75,6 @@ func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 		return nil, cc.Errorf("", "decode needs the token option")
 	}
 	return &decodeStep{token: cfg.Token, parser: gojwt.NewParser()}, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 // keyOptions checks account and algorithm, which sign and verify need.
@@ -254,7 +213,7 @@ func (s *signStep) Execute(ctx context.Context, x *engine.Exec, in any) (any, er
 		sig = h.Sum((*bp)[:0])
 		ks.macs.Put(h)
 	} else if sig, err = s.method.Sign(string(tok), ks.sign); err != nil {
-		return nil, engine.NewError(500, "signing the token: %v", err)
+		return nil, engine.NewError(500, "signing the token: %w", err)
 	}
 	tok = append(tok, '.')
 	tok = base64.RawURLEncoding.AppendEncode(tok, sig)
@@ -350,7 +309,7 @@ func (s *signStep) payload(p []byte, x *engine.Exec, in any, claims *value.Objec
 		key(k)
 		var err error
 		if p, err = value.AppendJSON(p, v); err != nil {
-			return p, engine.NewError(500, "claims: %s: %v", k, err)
+			return p, engine.NewError(500, "claims: %s: %w", k, err)
 		}
 	}
 	return append(p, '}'), nil

@@ -411,6 +411,7 @@ func TestLoadErrors(t *testing.T) {
 		{"alg none cannot be configured", `jwt: {operation: verify, account: hmac, algorithm: none, token: x}`, `expected one of HS256`},
 		{"option of another operation", `jwt: {operation: verify, account: hmac, algorithm: HS256, token: x, expires_in: 1h}`, "steps[0].jwt.expires_in: verify does not use this option (it applies to sign)"},
 		{"decode with a key", `jwt: {operation: decode, token: x, account: hmac}`, "steps[0].jwt.account: decode does not use this option"},
+		{"option of another operation, at its place", `jwt: {operation: sign, account: hmac, algorithm: HS256, leeway: 1s}`, "p.yaml:3:69: steps[0].jwt.leeway: sign does not use this option (it applies to verify)"},
 		{"two issuers to sign", `jwt: {operation: sign, account: hmac, algorithm: HS256, issuer: [a, b]}`, "sign writes one issuer, got 2"},
 		{"claims not an object", `jwt: {operation: sign, account: hmac, algorithm: HS256, claims: [1]}`, "expected an object of claims, got array"},
 		{"leeway too large", `jwt: {operation: verify, account: hmac, algorithm: HS256, token: x, leeway: 1h}`, "at most 5m is accepted"},

@@ -62,8 +62,8 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 	if !x.Logger.Enabled(ctx, s.level) {
 		return in, nil
 	}
-	sensitive := x.Sensitive
-	msg, err := s.msg.Text(x, in, func(v any) any { return mask(v, sensitive) })
+	mask := &engine.Masking{Field: x.Sensitive}
+	msg, err := s.msg.Text(x, in, func(v any) any { return engine.Mask(v, mask) })
 	if err != nil {
 		return nil, err
 	}
@@ -73,31 +73,13 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 		if err != nil {
 			return nil, err
 		}
-		fields, _ := v.(*value.Object)
+		fields, _ := engine.Mask(v, mask).(*value.Object)
 		attrs = slices.Grow(attrs, fields.Len())
 		fields.Range(func(k string, v any) bool {
-			if v != nil && sensitive(k) {
-				v = masked
-			} else {
-				v = mask(v, sensitive)
-			}
 			attrs = append(attrs, slog.Any(k, v))
 			return true
 		})
 	}
 	x.Logger.LogAttrs(ctx, s.level, msg, attrs...)
 	return in, nil
-}
-
-const masked = "***"
-
-// mask returns v with the values of sensitive keys replaced by ***, at any
-// depth. Parts without any are shared, not copied; v itself is not changed.
-func mask(v any, sensitive func(string) bool) any {
-	return value.Replace(v, func(k string, c any) (any, bool) {
-		if c != nil && k != "" && sensitive(k) {
-			return masked, true
-		}
-		return nil, false
-	})
 }

@@ -39,29 +39,16 @@ func init() {
 type Config struct {
 	Operation  string          `yaml:"operation" required:"true" enum:"insert,get,update,delete,find" doc:"what to do"`
 	Collection engine.Template `yaml:"collection" required:"true" doc:"the collection: letters, digits, '-', '_' and '.', at most 200; created by the first write"`
-	ID         engine.Template `yaml:"id" doc:"the document's id (at most 1024 bytes); insert generates one (24 hex digits, in time order) when it is not given; get, update and delete need it"`
-	Document   engine.Dynamic  `yaml:"document" doc:"insert, update: the document, an object (an _oId field in it is not stored)"`
-	Mode       string          `yaml:"mode" default:"merge" enum:"merge,replace" doc:"update: merge applies the document as a JSON merge patch (RFC 7396: objects merge, a null removes a field); replace stores it as it is"`
-	Upsert     bool            `yaml:"upsert" doc:"update: create the document when it is missing"`
-	Match      engine.Dynamic  `yaml:"match" doc:"update, delete: field values the stored document must have (dotted paths reach inside objects), or the step fails with 409: a compare-and-set"`
-	NotFound   string          `yaml:"not_found" default:"error" enum:"error,null" doc:"get, update, delete: a missing document is an error (404), or null: get gives null, update and delete an updateCount of 0"`
-	Query      engine.Dynamic  `yaml:"query" doc:"find: field values the documents must have (dotted paths reach inside objects, _oId is the id, null matches a missing field); none: every document"`
-	Limit      int             `yaml:"limit" default:"100" doc:"find: the most documents returned; 0: no limit"`
-	Skip       int             `yaml:"skip" doc:"find: matching documents to pass over first"`
-	TTL        engine.Template `yaml:"ttl" doc:"insert, update: the document expires this long after the write: 30m, 24h, or milliseconds; update without ttl keeps the document's expiry"`
-}
-
-var appliesTo = map[string][]string{
-	"document":  {"insert", "update"},
-	"mode":      {"update"},
-	"upsert":    {"update"},
-	"match":     {"update", "delete"},
-	"not_found": {"get", "update", "delete"},
-	"query":     {"find"},
-	"limit":     {"find"},
-	"skip":      {"find"},
-	"ttl":       {"insert", "update"},
-	"id":        {"insert", "get", "update", "delete"},
+	ID         engine.Template `yaml:"id" ops:"insert,get,update,delete" doc:"the document's id (at most 1024 bytes); insert generates one (24 hex digits, in time order) when it is not given; get, update and delete need it"`
+	Document   engine.Dynamic  `yaml:"document" ops:"insert,update" doc:"the document, an object (an _oId field in it is not stored)"`
+	Mode       string          `yaml:"mode" ops:"update" default:"merge" enum:"merge,replace" doc:"merge applies the document as a JSON merge patch (RFC 7396: objects merge, a null removes a field); replace stores it as it is"`
+	Upsert     bool            `yaml:"upsert" ops:"update" doc:"create the document when it is missing"`
+	Match      engine.Dynamic  `yaml:"match" ops:"update,delete" doc:"field values the stored document must have (dotted paths reach inside objects), or the step fails with 409: a compare-and-set"`
+	NotFound   string          `yaml:"not_found" ops:"get,update,delete" default:"error" enum:"error,null" doc:"a missing document is an error (404), or null: get gives null, update and delete an updateCount of 0"`
+	Query      engine.Dynamic  `yaml:"query" ops:"find" doc:"field values the documents must have (dotted paths reach inside objects, _oId is the id, null matches a missing field); none: every document"`
+	Limit      int             `yaml:"limit" ops:"find" default:"100" doc:"the most documents returned; 0: no limit"`
+	Skip       int             `yaml:"skip" ops:"find" doc:"matching documents to pass over first"`
+	TTL        engine.Template `yaml:"ttl" ops:"insert,update" doc:"the document expires this long after the write: 30m, 24h, or milliseconds; update without ttl keeps the document's expiry"`
 }
 
 // MaxDocumentSize is the largest document, in bytes of JSON, that insert
@@ -143,11 +130,6 @@ var _ engine.Step = (*step)(nil)
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	var errs []error
-	for opt, ops := range appliesTo {
-		if cc.Node(opt) != cc.Node("") && !contains(ops, cfg.Operation) {
-			errs = append(errs, cc.Errorf(opt, "%s does not use this option (it applies to %s)", cfg.Operation, strings.Join(ops, ", ")))
-		}
-	}
 	s := &step{
 		op: cfg.Operation, collection: cfg.Collection, id: cfg.ID, document: cfg.Document,
 		replace: cfg.Mode == "replace", upsert: cfg.Upsert, match: cfg.Match,
@@ -192,15 +174,6 @@ func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 		return nil, err
 	}
 	return s, nil
-}
-
-func contains(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
-		}
-	}
-	return false
 }
 
 func checkCollection(name string) error {
@@ -270,7 +243,7 @@ func (s *step) bucketFor(x *engine.Exec, in any) (bucket, coll string, err error
 		return "", "", err
 	}
 	if err := checkCollection(coll); err != nil {
-		return "", "", engine.NewError(400, "collection: %v", err)
+		return "", "", engine.NewError(400, "collection: %w", err)
 	}
 	return BucketPrefix + coll, coll, nil
 }
@@ -323,7 +296,7 @@ func (s *step) writeOpts(x *engine.Exec, in any) ([]store.WriteOption, error) {
 			d = time.Duration(t * float64(time.Millisecond))
 		case string:
 			if d, err = parseTTL(t); err != nil {
-				return nil, engine.NewError(400, "ttl: %v", err)
+				return nil, engine.NewError(400, "ttl: %w", err)
 			}
 		default:
 			return nil, engine.NewError(400, "ttl: expected a duration or milliseconds, got %s", value.TypeName(v))
@@ -353,7 +326,7 @@ func encode(doc *value.Object) ([]byte, error) {
 	}
 	b, err := value.AppendJSON(make([]byte, 0, 256), doc)
 	if err != nil {
-		return nil, engine.NewError(400, "document: %v", err)
+		return nil, engine.NewError(400, "document: %w", err)
 	}
 	if len(b) > MaxDocumentSize {
 		return nil, engine.NewError(413, "document: %d bytes of JSON is more than %d", len(b), MaxDocumentSize)
@@ -385,9 +358,29 @@ func decode(raw []byte, id string) (*value.Object, error) {
 	return o, nil
 }
 
+// writeFailed is the outcome of an update or delete that failed: a missing
+// document is a 404 (or a count of 0 with not_found: null), one that does
+// not match is a 409, an *engine.Error stays as it is, and a store error is
+// mapped by storeError.
+func (s *step) writeFailed(err error, id, coll, op string) (any, error) {
+	switch {
+	case errors.Is(err, store.ErrNotFound), errors.Is(err, errMissing):
+		if s.nullOnMiss {
+			return result(nil, 0), nil
+		}
+		return nil, engine.NewError(404, "document %q not found in %s", preview(id), coll)
+	case errors.Is(err, errMismatch):
+		return nil, engine.NewError(409, "document %q does not match", preview(id))
+	}
+	if _, ok := err.(*engine.Error); ok {
+		return nil, err
+	}
+	return nil, storeError(err, op)
+}
+
 func storeError(err error, what string) error {
 	if errors.Is(err, store.ErrInvalid) {
-		return engine.NewError(400, "%s: %v", what, err)
+		return engine.NewError(400, "%s: %w", what, err)
 	}
 	if errors.Is(err, store.ErrClosed) {
 		return &engine.Error{Timestamp: time.Now().UnixMilli(), Code: 503, Message: what + ": the store is closed", Cause: err}
@@ -521,19 +514,8 @@ func (s *step) update(ctx context.Context, x *engine.Exec, in any, st store.Stor
 		written = next
 		return raw, nil
 	}, opts...)
-	switch {
-	case errors.Is(err, errMissing):
-		if s.nullOnMiss {
-			return result(nil, 0), nil
-		}
-		return nil, engine.NewError(404, "document %q not found in %s", preview(id), coll)
-	case errors.Is(err, errMismatch):
-		return nil, engine.NewError(409, "document %q does not match", preview(id))
-	case err != nil:
-		if _, ok := err.(*engine.Error); ok {
-			return nil, err
-		}
-		return nil, storeError(err, "update")
+	if err != nil {
+		return s.writeFailed(err, id, coll, "update")
 	}
 	return result([]any{withID(written, id)}, 1), nil
 }
@@ -564,16 +546,8 @@ func (s *step) delete(ctx context.Context, x *engine.Exec, in any, st store.Stor
 			return nil, store.DeleteKey
 		})
 	}
-	switch {
-	case errors.Is(err, store.ErrNotFound), errors.Is(err, errMissing):
-		if s.nullOnMiss {
-			return result(nil, 0), nil
-		}
-		return nil, engine.NewError(404, "document %q not found in %s", preview(id), coll)
-	case errors.Is(err, errMismatch):
-		return nil, engine.NewError(409, "document %q does not match", preview(id))
-	case err != nil:
-		return nil, storeError(err, "delete")
+	if err != nil {
+		return s.writeFailed(err, id, coll, "delete")
 	}
 	return result(nil, 1), nil
 }

@@ -317,6 +317,7 @@ func TestLoadErrors(t *testing.T) {
 		{"get without id", `{operation: get, collection: c}`, "get needs the id option"},
 		{"insert without document", `{operation: insert, collection: c}`, "insert needs the document option"},
 		{"option of another operation", `{operation: get, collection: c, id: x, query: {a: 1}}`, "steps[0].object-store.query: get does not use this option (it applies to find)"},
+		{"option of another operation, at its place", `{operation: find, collection: c, upsert: true}`, "p.yaml:3:60: steps[0].object-store.upsert: find does not use this option (it applies to update)"},
 		{"document not an object", `{operation: insert, collection: c, document: [1]}`, "steps[0].object-store.document: expected an object, got array"},
 		{"bad ttl", `{operation: insert, collection: c, document: {}, ttl: soon}`, `steps[0].object-store.ttl: expected a ttl like 30m, 24h or a number of milliseconds, got "soon"`},
 		{"bad mode", `{operation: update, collection: c, id: x, document: {}, mode: patch}`, `expected one of merge, replace, got "patch"`},

@@ -5,7 +5,6 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"fmt"
-	"github.com/nectar-run/nectar/connectors/files/filestest"
 	"hash"
 	"io"
 	"net/http"
@@ -15,6 +14,8 @@ import (
 	"strings"
 	"sync"
 	"testing"
+
+	"github.com/nectar-run/nectar/connectors/files/filestest"
 )
 
 // fakeGraph is a loopback stand-in for the Microsoft Graph drive API,

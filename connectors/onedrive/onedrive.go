@@ -23,7 +23,6 @@ import (
 	"github.com/nectar-run/nectar/connectors/httpclient"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
-	"github.com/nectar-run/nectar/triggers"
 )
 
 func init() {
@@ -39,24 +38,24 @@ type Config struct {
 	Operation string `yaml:"operation" required:"true" enum:"list,search,get,download,upload,create_folder,copy,move,delete" doc:"what to do"`
 
 	DriveID    engine.Template `yaml:"drive_id" doc:"the drive (/drives/{id}); default: the signed-in user's (/me/drive)"`
-	Path       engine.Template `yaml:"path" doc:"the item acted on, by path from the drive's root, like /Documents/report.pdf; list: the folder (default: the root); search: the folder searched"`
-	ItemID     engine.Template `yaml:"item_id" doc:"the item acted on, by id (instead of path)"`
-	FolderPath engine.Template `yaml:"folder_path" doc:"upload, create_folder: the parent folder by path (default: the root); copy, move: the destination"`
-	FolderID   engine.Template `yaml:"folder_id" doc:"the parent or destination folder by id (instead of folder_path)"`
-	Query      engine.Template `yaml:"query" doc:"search: the text searched in names, metadata and content"`
-	Select     string          `yaml:"select" doc:"the driveItem properties returned ($select), like id,name,size,lastModifiedDateTime; default: all"`
-	PageSize   int             `yaml:"page_size" default:"200" doc:"list, search: items asked per request ($top, 1 to 1000)"`
-	Limit      int             `yaml:"limit" doc:"list, search: most items returned; 0 follows @odata.nextLink to the end"`
-	NextLink   engine.Template `yaml:"next_link" doc:"list, search: go on from this next_link of an earlier call"`
+	Path       engine.Template `yaml:"path" ops:"list,search,get,download,copy,move,delete" doc:"the item acted on, by path from the drive's root, like /Documents/report.pdf; list: the folder (default: the root); search: the folder searched"`
+	ItemID     engine.Template `yaml:"item_id" ops:"list,search,get,download,copy,move,delete" doc:"the item acted on, by id (instead of path)"`
+	FolderPath engine.Template `yaml:"folder_path" ops:"upload,create_folder,copy,move" doc:"upload, create_folder: the parent folder by path (default: the root); copy, move: the destination"`
+	FolderID   engine.Template `yaml:"folder_id" ops:"upload,create_folder,copy,move" doc:"the parent or destination folder by id (instead of folder_path)"`
+	Query      engine.Template `yaml:"query" ops:"search" doc:"the text searched in names, metadata and content"`
+	Select     string          `yaml:"select" ops:"list,search,get" doc:"the driveItem properties returned ($select), like id,name,size,lastModifiedDateTime; default: all"`
+	PageSize   int             `yaml:"page_size" ops:"list,search" default:"200" doc:"items asked per request ($top, 1 to 1000)"`
+	Limit      int             `yaml:"limit" ops:"list,search" doc:"most items returned; 0 follows @odata.nextLink to the end"`
+	NextLink   engine.Template `yaml:"next_link" ops:"list,search" doc:"go on from this next_link of an earlier call"`
 
 	files.Upload     `yaml:",inline"`
-	ConflictBehavior string          `yaml:"conflict_behavior" enum:"fail,replace,rename" doc:"when the name is taken (@microsoft.graph.conflictBehavior): upload defaults to replace, create_folder and copy to fail"`
-	ChunkSize        string          `yaml:"chunk_size" default:"10MB" doc:"upload: size of each upload-session chunk (a multiple of 320KB, at most 60MB); files up to 4MB go in one PUT"`
-	LocalName        engine.Template `yaml:"local_name" doc:"download: the local file name (default: the remote name)"`
+	ConflictBehavior string          `yaml:"conflict_behavior" ops:"upload,create_folder,copy,move" enum:"fail,replace,rename" doc:"when the name is taken (@microsoft.graph.conflictBehavior): upload defaults to replace, create_folder and copy to fail"`
+	ChunkSize        engine.Size     `yaml:"chunk_size" ops:"upload" default:"10MB" doc:"size of each upload-session chunk (a multiple of 320KB, at most 60MB); files up to 4MB go in one PUT"`
+	LocalName        engine.Template `yaml:"local_name" ops:"download" doc:"the local file name (default: the remote name)"`
 
-	Wait         bool            `yaml:"wait" default:"true" doc:"copy: poll the copy's monitor URL until it is done and return the new item; false returns the monitor at once"`
-	PollInterval engine.Duration `yaml:"poll_interval" default:"1s" doc:"copy: wait between two looks at the monitor"`
-	MaxWait      engine.Duration `yaml:"max_wait" default:"5m" doc:"copy: after this long, return the monitor instead of the item"`
+	Wait         bool            `yaml:"wait" ops:"copy" default:"true" doc:"poll the copy's monitor URL until it is done and return the new item; false returns the monitor at once"`
+	PollInterval engine.Duration `yaml:"poll_interval" ops:"copy" default:"1s" doc:"wait between two looks at the monitor"`
+	MaxWait      engine.Duration `yaml:"max_wait" ops:"copy" default:"5m" doc:"after this long, return the monitor instead of the item"`
 
 	BaseURL string `yaml:"base_url" default:"https://graph.microsoft.com/v1.0" doc:"Microsoft Graph's base URL (for tests, a national cloud or a proxy)"`
 
@@ -73,7 +72,8 @@ type step struct {
 	files.API // Client: with the account
 	cfg       Config
 	op        string
-	bare      *httpclient.Client // without: pre-authenticated URLs (downloads, upload sessions, monitors)
+	run       func(*step, context.Context, *engine.Exec, any) (any, error) // operations[op]
+	bare      *httpclient.Client                                           // without: pre-authenticated URLs (downloads, upload sessions, monitors)
 	base      string
 	baseU     *url.URL
 	chunk     int64
@@ -85,7 +85,7 @@ var (
 )
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
-	s := &step{cfg: cfg, op: cfg.Operation, base: strings.TrimRight(cfg.BaseURL, "/")}
+	s := &step{cfg: cfg, op: cfg.Operation, run: operations[cfg.Operation], base: strings.TrimRight(cfg.BaseURL, "/")}
 	s.API = files.API{Connector: "onedrive", Op: cfg.Operation, JSONType: "application/json", Detail: code}
 	u, err := url.Parse(s.base)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
@@ -133,9 +133,7 @@ func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	if cfg.Limit < 0 {
 		return nil, cc.Errorf("limit", "expected 0 (no limit) or more, got %d", cfg.Limit)
 	}
-	if s.chunk, err = triggers.ParseSize(cfg.ChunkSize); err != nil {
-		return nil, cc.ErrorAt("chunk_size", err)
-	}
+	s.chunk = cfg.ChunkSize.Bytes()
 	if s.chunk%unit != 0 || s.chunk > maxChunk {
 		return nil, cc.Errorf("chunk_size", "Graph takes chunks in multiples of 320KB up to 60MB, got %d bytes", s.chunk)
 	}
@@ -158,40 +156,21 @@ func (s *step) Close(ctx context.Context) error {
 	return errors.Join(s.Client.Close(ctx), s.bare.Close(ctx))
 }
 
-// Execute runs the operation. It does not modify in.
-func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
-	switch s.op {
-	case "list", "search":
-		return s.list(ctx, x, in)
-	case "get":
-		return s.get(ctx, x, in)
-	case "download":
-		return s.download(ctx, x, in)
-	case "upload":
-		return s.upload(ctx, x, in)
-	case "create_folder":
-		return s.createFolder(ctx, x, in)
-	case "copy":
-		return s.copy(ctx, x, in)
-	case "move":
-		return s.move(ctx, x, in)
-	case "delete":
-		return s.delete(ctx, x, in)
-	}
-	return nil, engine.NewError(500, "onedrive: unknown operation %s", s.op)
+// operations maps each operation to the method that runs it.
+var operations = map[string]func(*step, context.Context, *engine.Exec, any) (any, error){
+	"list": (*step).list, "search": (*step).list, "get": (*step).get, "download": (*step).download,
+	"upload": (*step).upload, "create_folder": (*step).createFolder, "copy": (*step).copy,
+	"move": (*step).move, "delete": (*step).delete,
 }
 
-// str evaluates an optional template as text ("" when unset).
-func str(x *engine.Exec, in any, t engine.Template) (string, error) {
-	if !t.IsSet() {
-		return "", nil
-	}
-	return t.String(x, in)
+// Execute runs the operation. It does not modify in.
+func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
+	return s.run(s, ctx, x, in)
 }
 
 // drive returns the drive's URL: /me/drive or /drives/{id}.
 func (s *step) drive(x *engine.Exec, in any) (string, error) {
-	id, err := str(x, in, s.cfg.DriveID)
+	id, err := s.cfg.DriveID.String(x, in)
 	if err != nil || id == "" {
 		return s.base + "/me/drive", err
 	}
@@ -238,11 +217,11 @@ func (s *step) item(x *engine.Exec, in any) (string, string, error) {
 	if err != nil {
 		return "", "", err
 	}
-	id, err := str(x, in, s.cfg.ItemID)
+	id, err := s.cfg.ItemID.String(x, in)
 	if err != nil {
 		return "", "", err
 	}
-	p, err := str(x, in, s.cfg.Path)
+	p, err := s.cfg.Path.String(x, in)
 	if err != nil {
 		return "", "", err
 	}

@@ -58,7 +58,6 @@ var get = filestest.Get
 const base = `      account: onedrive
       base_url: FAKE
       retry_backoff: 1ms
-      poll_interval: 1ms
 `
 
 func TestListFollowsNextLink(t *testing.T) {
@@ -326,7 +325,7 @@ func TestFolderCopyMoveDelete(t *testing.T) {
 	if it := e.graph.item(fid); it == nil || !it.Folder || it.Parent != "root" {
 		t.Fatalf("folder %+v", it)
 	}
-	cp := run("      operation: copy\n      path: /a.txt\n      folder_path: /Archive\n      name: a-copy.txt\n")
+	cp := run("      operation: copy\n      path: /a.txt\n      folder_path: /Archive\n      name: a-copy.txt\n      poll_interval: 1ms\n")
 	if it := e.graph.item(get(cp, "id").(string)); it == nil || it.Name != "a-copy.txt" || it.Parent != fid || string(it.Data) != "a" {
 		t.Fatalf("copy %s", value.MustEncodeString(cp))
 	}
@@ -355,6 +354,7 @@ func TestLoadErrors(t *testing.T) {
 		{"chunk size not a multiple of 320KB", "{operation: upload, file: a, chunk_size: 1MB}", "multiples of 320KB"},
 		{"upload of content without a name", "{operation: upload, content: x}", "name is required when uploading content"},
 		{"copy with nowhere to go", "{operation: copy, path: /a}", "copy needs folder_path"},
+		{"option of another operation", "{operation: get, path: /a, chunk_size: 1MB}", "t.yaml:3:54: steps[0].onedrive.chunk_size: get does not use this option (it applies to upload)"},
 	})
 }
 

@@ -10,15 +10,17 @@ import (
 	"time"
 
 	"github.com/nectar-run/nectar/connectors/files"
+	"github.com/nectar-run/nectar/connectors/httpclient"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/internal/wait"
 )
 
 // list pages through a folder's children (or search results) with
 // @odata.nextLink, to the end or the limit. The result is {items, count,
 // pages} plus next_link when items remain.
 func (s *step) list(ctx context.Context, x *engine.Exec, in any) (any, error) {
-	next, err := str(x, in, s.cfg.NextLink)
+	next, err := s.cfg.NextLink.String(x, in)
 	if err != nil {
 		return nil, err
 	}
@@ -35,7 +37,7 @@ func (s *step) list(ctx context.Context, x *engine.Exec, in any) (any, error) {
 			return nil, err
 		}
 		if s.op == "search" {
-			q, err := str(x, in, s.cfg.Query)
+			q, err := s.cfg.Query.String(x, in)
 			if err != nil {
 				return nil, err
 			}
@@ -54,42 +56,27 @@ func (s *step) list(ctx context.Context, x *engine.Exec, in any) (any, error) {
 			u += odata("$top", strconv.Itoa(top))
 		}
 	}
-	items := make([]any, 0, 16)
-	pages := 0
-	for u != "" {
-		if left := s.cfg.Limit - len(items); s.cfg.Limit > 0 && left < s.cfg.PageSize {
-			// Ask only for what is left, so next_link starts right after
-			// the last item returned.
-			u = topRE.ReplaceAllString(u, "${1}${2}top="+strconv.Itoa(left))
+	items, pages, u, err := files.Pages(s.cfg.Limit, s.cfg.PageSize, u, func(u string, size int) ([]any, string, error) {
+		if size < s.cfg.PageSize {
+			// Ask only for what is left (the first URL asks for it already).
+			u = topRE.ReplaceAllString(u, "${1}${2}top="+strconv.Itoa(size))
 		}
 		v, err := s.Call(ctx, x, http.MethodGet, u, nil)
 		if err != nil {
-			return nil, err
+			return nil, "", err
 		}
-		pages++
 		o := asObject(v)
 		list, _ := get(o, "value").([]any)
-		items = append(items, list...)
-		nl, _ := get(o, "@odata.nextLink").(string)
-		if nl == u {
-			nl = ""
+		next, _ := get(o, "@odata.nextLink").(string)
+		if next == u {
+			next = ""
 		}
-		u = nl
-		if s.cfg.Limit > 0 && len(items) >= s.cfg.Limit {
-			break
-		}
+		return list, next, nil
+	})
+	if err != nil {
+		return nil, err
 	}
-	if s.cfg.Limit > 0 && len(items) > s.cfg.Limit {
-		items = items[:s.cfg.Limit]
-	}
-	res := value.NewObject(4)
-	res.Set("items", items)
-	res.Set("count", int64(len(items)))
-	res.Set("pages", int64(pages))
-	if u != "" {
-		res.Set("next_link", u)
-	}
-	return res, nil
+	return files.Listing("items", items, pages, "next_link", u), nil
 }
 
 // folderOrRoot is the item the step names (path or item_id), the root by
@@ -118,7 +105,7 @@ func (s *step) download(ctx context.Context, x *engine.Exec, in any) (any, error
 	if err != nil {
 		return nil, err
 	}
-	localName, err := str(x, in, s.cfg.LocalName)
+	localName, err := s.cfg.LocalName.String(x, in)
 	if err != nil {
 		return nil, err
 	}
@@ -138,7 +125,7 @@ func (s *step) download(ctx context.Context, x *engine.Exec, in any) (any, error
 	}
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u+"/content", nil)
 	if err != nil {
-		return nil, engine.NewError(500, "onedrive: %v", err)
+		return nil, engine.NewError(500, "onedrive: %w", err)
 	}
 	hc, err := s.Client.HTTPClient(x)
 	if err != nil {
@@ -159,7 +146,7 @@ func (s *step) download(ctx context.Context, x *engine.Exec, in any) (any, error
 		}
 		// The download URL is pre-authenticated and short-lived: no token.
 		if req, err = http.NewRequestWithContext(ctx, http.MethodGet, loc.String(), nil); err != nil {
-			return nil, engine.NewError(500, "onedrive: %v", err)
+			return nil, engine.NewError(500, "onedrive: %w", httpclient.WithoutURL(err))
 		}
 		if resp, err = s.SendWith(ctx, x, s.bare, req); err != nil {
 			return nil, err
@@ -182,17 +169,17 @@ func (s *step) parent(x *engine.Exec, in any) (drive, folderURL, id, path string
 	if drive, err = s.drive(x, in); err != nil {
 		return
 	}
-	if id, err = str(x, in, s.cfg.FolderID); err != nil {
+	if id, err = s.cfg.FolderID.String(x, in); err != nil {
 		return
 	}
-	if path, err = str(x, in, s.cfg.FolderPath); err != nil {
+	if path, err = s.cfg.FolderPath.String(x, in); err != nil {
 		return
 	}
 	return drive, ref(drive, id, path), id, path, nil
 }
 
 func (s *step) createFolder(ctx context.Context, x *engine.Exec, in any) (any, error) {
-	name, err := str(x, in, s.cfg.Name)
+	name, err := s.cfg.Name.String(x, in)
 	if err != nil {
 		return nil, err
 	}
@@ -220,7 +207,7 @@ func (s *step) destination(ctx context.Context, x *engine.Exec, in any) (*value.
 		return nil, err
 	}
 	pr := value.NewObject(2)
-	driveID, err := str(x, in, s.cfg.DriveID)
+	driveID, err := s.cfg.DriveID.String(x, in)
 	if err != nil {
 		return nil, err
 	}
@@ -248,7 +235,7 @@ func (s *step) relocation(ctx context.Context, x *engine.Exec, in any) (string, 
 	if err != nil {
 		return "", nil, err
 	}
-	name, err := str(x, in, s.cfg.Name)
+	name, err := s.cfg.Name.String(x, in)
 	if err != nil {
 		return "", nil, err
 	}
@@ -306,12 +293,8 @@ func (s *step) copy(ctx context.Context, x *engine.Exec, in any) (any, error) {
 		if time.Now().Add(s.cfg.PollInterval.D()).After(deadline) {
 			return status, nil
 		}
-		t := time.NewTimer(s.cfg.PollInterval.D())
-		select {
-		case <-ctx.Done():
-			t.Stop()
+		if !wait.Sleep(ctx, s.cfg.PollInterval.D()) {
 			return nil, engine.NewError(504, "onedrive: copy: still running when the step ran out of time (monitor %s)", monitor)
-		case <-t.C:
 		}
 	}
 }
@@ -322,7 +305,7 @@ func (s *step) copy(ctx context.Context, x *engine.Exec, in any) (any, error) {
 func (s *step) poll(ctx context.Context, x *engine.Exec, drive, monitor string) (any, *value.Object, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, monitor, nil)
 	if err != nil {
-		return nil, nil, engine.NewError(502, "onedrive: copy: bad monitor URL: %v", err)
+		return nil, nil, engine.NewError(502, "onedrive: copy: bad monitor URL: %w", httpclient.WithoutURL(err))
 	}
 	hc, err := s.bare.HTTPClient(x)
 	if err != nil {
@@ -339,7 +322,7 @@ func (s *step) poll(ctx context.Context, x *engine.Exec, drive, monitor string) 
 		resp.Body.Close()
 		loc, err := req.URL.Parse(resp.Header.Get("Location"))
 		if err != nil {
-			return nil, nil, engine.NewError(502, "onedrive: copy: bad Location: %v", err)
+			return nil, nil, engine.NewError(502, "onedrive: copy: bad Location: %w", httpclient.WithoutURL(err))
 		}
 		v, err := s.Call(ctx, x, http.MethodGet, loc.String(), nil)
 		return v, nil, err

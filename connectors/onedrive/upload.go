@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nectar-run/nectar/connectors/files"
+	"github.com/nectar-run/nectar/connectors/httpclient"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
 )
@@ -40,7 +41,7 @@ func (s *step) upload(ctx context.Context, x *engine.Exec, in any) (any, error) 
 	if src.Size <= simpleMax {
 		req, err := http.NewRequestWithContext(ctx, http.MethodPut, target+"/content"+odata("@microsoft.graph.conflictBehavior", cb), nil)
 		if err != nil {
-			return nil, engine.NewError(500, "onedrive: %v", err)
+			return nil, engine.NewError(500, "onedrive: %w", err)
 		}
 		src.SetBody(req, nil, 0, src.Size, nil)
 		req.Header.Set("Content-Type", src.MimeType)
@@ -113,7 +114,7 @@ func (s *step) session(ctx context.Context, x *engine.Exec, target, cb string, s
 func (s *step) putChunk(ctx context.Context, hc *http.Client, upload string, src *files.Source, off, n int64) (any, int64, bool, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodPut, upload, nil)
 	if err != nil {
-		return nil, 0, false, engine.NewError(502, "onedrive: upload: bad uploadUrl: %v", err)
+		return nil, 0, false, engine.NewError(502, "onedrive: upload: bad uploadUrl: %w", httpclient.WithoutURL(err))
 	}
 	src.SetBody(req, nil, off, n, nil)
 	req.Header.Set("Content-Range", fmt.Sprintf("bytes %d-%d/%d", off, off+n-1, src.Size))
@@ -140,7 +141,7 @@ func (s *step) putChunk(ctx context.Context, hc *http.Client, upload string, src
 func (s *step) status(ctx context.Context, hc *http.Client, upload string) (int64, error) {
 	req, err := http.NewRequestWithContext(ctx, http.MethodGet, upload, nil)
 	if err != nil {
-		return 0, engine.NewError(502, "onedrive: upload: bad uploadUrl: %v", err)
+		return 0, engine.NewError(502, "onedrive: upload: bad uploadUrl: %w", httpclient.WithoutURL(err))
 	}
 	resp, err := hc.Do(req)
 	if err != nil {

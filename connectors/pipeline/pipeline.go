@@ -84,7 +84,7 @@ func (s *step) target(x *engine.Exec) (*engine.Pipeline, error) {
 	if s.file != "" {
 		s.once.Do(func() { s.loaded, s.loadErr = engine.LoadFile(s.file, s.opts) })
 		if s.loadErr != nil {
-			return nil, engine.NewError(500, "pipeline %s: %v", s.file, s.loadErr)
+			return nil, engine.NewError(500, "pipeline %s: %w", s.file, s.loadErr)
 		}
 		return s.loaded, nil
 	}

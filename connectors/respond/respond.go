@@ -88,7 +88,7 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 		h.Set("Content-Type", "text/plain; charset=utf-8")
 	} else {
 		if data, err = value.Encode(body); err != nil {
-			return nil, engine.NewError(500, "respond: the body cannot be written as JSON: %v", err)
+			return nil, engine.NewError(500, "respond: the body cannot be written as JSON: %w", err)
 		}
 		h.Set("Content-Type", "application/json")
 	}

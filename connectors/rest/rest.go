@@ -15,12 +15,14 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"mime"
 	"mime/multipart"
 	"net/http"
 	"net/textproto"
 	"net/url"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -304,7 +306,7 @@ func (s *step) buildBody(x *engine.Exec, in any, ctHeader string) ([]byte, strin
 	switch kind {
 	case "json":
 		if b, err = value.Encode(v); err != nil {
-			return nil, "", engine.NewError(500, "rest: body cannot be written as JSON: %v", err)
+			return nil, "", engine.NewError(500, "rest: body cannot be written as JSON: %w", err)
 		}
 		ct = "application/json"
 	case "form":
@@ -335,7 +337,7 @@ func (s *step) buildBody(x *engine.Exec, in any, ctHeader string) ([]byte, strin
 			return nil, "", engine.NewError(500, "rest: a raw body must be a base64 string, got %s", value.TypeName(v))
 		}
 		if b, err = base64.StdEncoding.DecodeString(str); err != nil {
-			return nil, "", engine.NewError(500, "rest: a raw body must be base64: %v", err)
+			return nil, "", engine.NewError(500, "rest: a raw body must be base64: %w", err)
 		}
 		ct = "application/octet-stream"
 	}
@@ -388,7 +390,7 @@ func (s *step) multipart(x *engine.Exec, v any) ([]byte, string, error) {
 			// execution's working directory unless allow_any_path is set.
 			src, err := files.Open(x, p, s.cfg.AllowAnyPath)
 			if err != nil {
-				ferr = engine.NewError(400, "rest: files.%s: %v", field, err)
+				ferr = engine.NewError(400, "rest: files.%s: %w", field, err)
 				return false
 			}
 			defer src.Close()
@@ -447,7 +449,7 @@ func (s *step) call(ctx context.Context, x *engine.Exec, u *url.URL, hdr http.He
 	// print and parse it again.
 	req, err := http.NewRequestWithContext(ctx, s.cfg.Method, "", rd)
 	if err != nil {
-		return nil, nil, engine.NewError(500, "rest: %v", err)
+		return nil, nil, engine.NewError(500, "rest: %w", httpclient.WithoutURL(err))
 	}
 	req.URL, req.Host = u, u.Host
 	// Headers that carry account fields obey the account's host rule, like
@@ -469,7 +471,7 @@ func (s *step) call(ctx context.Context, x *engine.Exec, u *url.URL, hdr http.He
 	data, err := s.client.ReadBody(resp)
 	if err != nil {
 		if errors.Is(err, httpclient.ErrTooLarge) {
-			return nil, nil, engine.NewError(502, "rest: %s %s: %v", s.cfg.Method, httpclient.Redact(u), err)
+			return nil, nil, engine.NewError(502, "rest: %s %s: %w", s.cfg.Method, httpclient.Redact(u), err)
 		}
 		return nil, nil, s.sendError(ctx, u, err)
 	}
@@ -527,10 +529,7 @@ func (s *step) sendError(ctx context.Context, u *url.URL, err error) error {
 		return accountError(err)
 	}
 	code := httpclient.TransportStatus(ctx, err)
-	var ue *url.Error
-	if errors.As(err, &ue) {
-		err = ue.Err
-	}
+	err = httpclient.WithoutURL(err)
 	return &engine.Error{Code: code, Message: fmt.Sprintf("rest: %s %s: %v", s.cfg.Method, httpclient.Redact(u), err), Cause: err, Timestamp: nowMillis()}
 }
 
@@ -553,11 +552,7 @@ func statusMessage(resp *http.Response) string {
 }
 
 func headerObject(h http.Header) *value.Object {
-	keys := make([]string, 0, len(h))
-	for k := range h {
-		keys = append(keys, k)
-	}
-	sort.Strings(keys)
+	keys := slices.Sorted(maps.Keys(h))
 	o := value.NewObject(len(keys))
 	for _, k := range keys {
 		vs := h[k]

@@ -131,7 +131,7 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 	}
 	out, err := s.t.Apply(in, jctx)
 	if err != nil {
-		return nil, engine.NewError(422, "transform: %v", err)
+		return nil, engine.NewError(422, "transform: %w", err)
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package transform_test
 
 import (
 	"context"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/enginetest"
 	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/jolt"
 )
 
 func TestExample(t *testing.T) {
@@ -74,5 +76,15 @@ func TestSpecFile(t *testing.T) {
 	_, err = engine.LoadFile(filepath.Join(dir, "q.yaml"), engine.LoadOptions{})
 	if err == nil || !strings.Contains(err.Error(), "bad.json:3:") {
 		t.Fatalf("error does not point into the spec file: %v", err)
+	}
+}
+
+// TestRunErrorIsMatchable: a JOLT error at run time fails the step with 422
+// and stays matchable with errors.Is (jolt's sentinels).
+func TestRunErrorIsMatchable(t *testing.T) {
+	src := "name: a\nsteps:\n  - transform:\n      spec:\n        - operation: default\n          spec: {x: 1}\n"
+	_, err := enginetest.Run(t, enginetest.Load(t, src), `[{"a":1}]`)
+	if e := engine.AsError(err); e == nil || e.Code != 422 || !errors.Is(err, jolt.ErrTopLevelArray) {
+		t.Fatalf("got %#v, want a 422 wrapping jolt.ErrTopLevelArray", err)
 	}
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nectar-run/nectar/engine/value"
 	ntext "github.com/nectar-run/nectar/internal/text"
+	"github.com/nectar-run/nectar/jsonpath"
 )
 
 // Env is what an expression sees. Message is the current message; Vars,
@@ -272,14 +273,31 @@ func (p *patcher) Visit(node *ast.Node) {
 		if _, own := ownFuncs[id.Value]; own {
 			return
 		}
-		if _, ok := catalogue[id.Value]; ok {
-			return
-		}
-		if upper := strings.ToUpper(id.Value); upper != id.Value {
-			if _, ok := catalogue[upper]; ok && !exprSpellings[id.Value] {
-				id.Value = upper
+		if _, ok := catalogue[id.Value]; !ok {
+			if upper := strings.ToUpper(id.Value); upper != id.Value {
+				if _, ok := catalogue[upper]; ok && !exprSpellings[id.Value] {
+					id.Value = upper
+				}
 			}
 		}
+		p.compileLiterals(id.Value, n.Arguments)
+	}
+}
+
+// compileLiterals compiles, when the expression is compiled, the arguments
+// of a call that a function would compile at its first run, when they are
+// literals: a JSONPATH path. A mistake in one is then a compile error at the
+// argument, and the run finds it compiled.
+func (p *patcher) compileLiterals(fn string, args []ast.Node) {
+	if fn != "JSONPATH" || len(args) != 2 || p.err != nil {
+		return
+	}
+	lit, ok := args[1].(*ast.StringNode)
+	if !ok {
+		return
+	}
+	if _, err := jsonPathCache.get(lit.Value, jsonpath.Compile); err != nil {
+		p.err = &Error{Offset: args[1].Location().From, Msg: argError("JSONPATH", 1, "%s", err.Error()).Error()}
 	}
 }
 

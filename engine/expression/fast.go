@@ -104,28 +104,13 @@ func compileFast(n ast.Node) evalFn {
 			default:
 				return nil, fmt.Errorf("cannot slice %s", value.TypeName(v))
 			}
-			a, b := 0, n
-			if from != nil {
-				f, err := from(e)
-				if err != nil {
-					return nil, err
-				}
-				i, ok := value.ToInt(f)
-				if !ok {
-					return nil, fmt.Errorf("cannot slice with %s", value.TypeName(f))
-				}
-				a = int(i)
+			a, err := sliceBound(e, from, 0)
+			if err != nil {
+				return nil, err
 			}
-			if to != nil {
-				tv, err := to(e)
-				if err != nil {
-					return nil, err
-				}
-				i, ok := value.ToInt(tv)
-				if !ok {
-					return nil, fmt.Errorf("cannot slice with %s", value.TypeName(tv))
-				}
-				b = int(i)
+			b, err := sliceBound(e, to, n)
+			if err != nil {
+				return nil, err
 			}
 			// As expr does: negative indexes count from the end, and both ends
 			// are clamped into the value.
@@ -149,17 +134,7 @@ func compileFast(n ast.Node) evalFn {
 				return nil
 			}
 		}
-		return func(e *Env) (any, error) {
-			out := make([]any, len(items))
-			for i, f := range items {
-				v, err := f(e)
-				if err != nil {
-					return nil, err
-				}
-				out[i] = v
-			}
-			return out, nil
-		}
+		return func(e *Env) (any, error) { return evalAll(e, items) }
 	case *ast.UnaryNode:
 		x := compileFast(t.Node)
 		if x == nil {
@@ -241,13 +216,9 @@ func compileBuiltin(t *ast.BuiltinNode) evalFn {
 		}
 	}
 	return func(e *Env) (any, error) {
-		vals := make([]any, len(args))
-		for i, a := range args {
-			v, err := a(e)
-			if err != nil {
-				return nil, err
-			}
-			vals[i] = v
+		vals, err := evalAll(e, args)
+		if err != nil {
+			return nil, err
 		}
 		if f.Safe != nil {
 			out, _, err := f.Safe(vals...)
@@ -258,6 +229,35 @@ func compileBuiltin(t *ast.BuiltinNode) evalFn {
 		}
 		return nil, fmt.Errorf("%s: wrong number of arguments", t.Name)
 	}
+}
+
+// sliceBound evaluates one end of a slice, def when it is not written.
+func sliceBound(e *Env, f evalFn, def int) (int, error) {
+	if f == nil {
+		return def, nil
+	}
+	v, err := f(e)
+	if err != nil {
+		return 0, err
+	}
+	i, ok := value.ToInt(v)
+	if !ok {
+		return 0, fmt.Errorf("cannot slice with %s", value.TypeName(v))
+	}
+	return int(i), nil
+}
+
+// evalAll evaluates the arguments of a call (or the items of an array), in order.
+func evalAll(e *Env, args []evalFn) ([]any, error) {
+	vals := make([]any, len(args))
+	for i, a := range args {
+		v, err := a(e)
+		if err != nil {
+			return nil, err
+		}
+		vals[i] = v
+	}
+	return vals, nil
 }
 
 func compileCall(t *ast.CallNode) evalFn {
@@ -285,41 +285,28 @@ func compileCall(t *ast.CallNode) evalFn {
 	case 0:
 		return func(*Env) (any, error) { return fn() }
 	case 1:
+		// A function of one or two arguments is called without packing
+		// them into a slice: directly when it has such a form.
 		a0 := args[0]
 		f1 := unaryDirect[id.Value]
 		if f1 == nil {
 			f1 = unary
 		}
-		if f1 != nil {
-			return func(e *Env) (any, error) {
-				v0, err := a0(e)
-				if err != nil {
-					return nil, err
-				}
-				return f1(v0)
-			}
+		if f1 == nil {
+			f1 = func(v any) (any, error) { return fn(v) }
 		}
 		return func(e *Env) (any, error) {
 			v0, err := a0(e)
 			if err != nil {
 				return nil, err
 			}
-			return fn(v0)
+			return f1(v0)
 		}
 	case 2:
 		a0, a1 := args[0], args[1]
-		if f2 := binaryDirect[id.Value]; f2 != nil {
-			return func(e *Env) (any, error) {
-				v0, err := a0(e)
-				if err != nil {
-					return nil, err
-				}
-				v1, err := a1(e)
-				if err != nil {
-					return nil, err
-				}
-				return f2(v0, v1)
-			}
+		f2 := binaryDirect[id.Value]
+		if f2 == nil {
+			f2 = func(v0, v1 any) (any, error) { return fn(v0, v1) }
 		}
 		return func(e *Env) (any, error) {
 			v0, err := a0(e)
@@ -330,17 +317,13 @@ func compileCall(t *ast.CallNode) evalFn {
 			if err != nil {
 				return nil, err
 			}
-			return fn(v0, v1)
+			return f2(v0, v1)
 		}
 	}
 	return func(e *Env) (any, error) {
-		vals := make([]any, len(args))
-		for i, a := range args {
-			v, err := a(e)
-			if err != nil {
-				return nil, err
-			}
-			vals[i] = v
+		vals, err := evalAll(e, args)
+		if err != nil {
+			return nil, err
 		}
 		return fn(vals...)
 	}

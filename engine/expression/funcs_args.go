@@ -3,6 +3,7 @@ package expression
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"regexp"
 	"slices"
@@ -85,11 +86,7 @@ func norm(v any) any {
 		}
 		return t
 	case map[string]any:
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
+		keys := slices.Sorted(maps.Keys(t))
 		o := value.NewObject(len(keys))
 		for _, k := range keys {
 			o.Set(k, norm(t[k]))
@@ -171,6 +168,20 @@ func argText(name string, args []any, i int) (string, error) {
 		return "", argError(name, i, "missing")
 	}
 	return textAt(name, i, args[i])
+}
+
+// firstText checks the number of arguments of a call and returns the first
+// as a string; ok is false when it is null (the function gives null, or its
+// own value for it) or on an error.
+func firstText(name string, args []any, min, max int) (s string, ok bool, err error) {
+	if err := arity(name, args, min, max); err != nil {
+		return "", false, err
+	}
+	if args[0] == nil {
+		return "", false, nil
+	}
+	s, err = argText(name, args, 0)
+	return s, err == nil, err
 }
 
 // textAt returns v, argument i of a function, as a string.

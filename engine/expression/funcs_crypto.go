@@ -186,14 +186,8 @@ func fnRandomID(args ...any) (any, error) {
 }
 
 func fnHexDecode(args ...any) (any, error) {
-	if err := arity("HEXDECODE", args, 1, 1); err != nil {
-		return nil, err
-	}
-	if args[0] == nil {
-		return nil, nil
-	}
-	s, err := argText("HEXDECODE", args, 0)
-	if err != nil {
+	s, ok, err := firstText("HEXDECODE", args, 1, 1)
+	if !ok {
 		return nil, err
 	}
 	b, err := hex.DecodeString(strings.TrimSpace(s))

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/jsonpath"
 )
 
 func init() {
@@ -100,6 +101,10 @@ func init() {
 	)
 }
 
+// jsonPathCache holds the paths JSONPATH compiled: those of literals when
+// the expression is compiled (see patcher), the others at their first use.
+var jsonPathCache compiled[*jsonpath.Path]
+
 func fnJSONPath(args ...any) (any, error) {
 	if err := arity("JSONPATH", args, 2, 2); err != nil {
 		return nil, err
@@ -108,7 +113,7 @@ func fnJSONPath(args ...any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	path, err := compileJSONPath(src)
+	path, err := jsonPathCache.get(src, jsonpath.Compile)
 	if err != nil {
 		return nil, argError("JSONPATH", 1, "%s", err.Error())
 	}
@@ -118,7 +123,7 @@ func fnJSONPath(args ...any) (any, error) {
 			doc = v
 		}
 	}
-	v, _, err := path.evaluate(doc, doc)
+	v, err := path.Evaluate(doc)
 	if err != nil {
 		return nil, fmt.Errorf("JSONPATH: %w", err)
 	}

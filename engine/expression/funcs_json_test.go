@@ -1,8 +1,11 @@
 package expression_test
 
 import (
+	"errors"
+	"strings"
 	"testing"
 
+	"github.com/nectar-run/nectar/engine/expression"
 	"github.com/nectar-run/nectar/engine/value"
 )
 
@@ -140,5 +143,60 @@ func TestFuncArraysDoNotMutate(t *testing.T) {
 	}
 	if value.MustEncodeString(in) != `[1,2,3]` {
 		t.Fatalf("input changed to %s", value.MustEncodeString(in))
+	}
+}
+
+// TestJSONPathUnsupportedIsNamed: what Nectar's JSONPATH does not have is
+// refused with a message that names it.
+func TestJSONPathUnsupportedIsNamed(t *testing.T) {
+	for path, want := range map[string]string{
+		"$.a.toUpper()":        "unknown function toUpper(); Nectar's JSONPATH knows min(), max()",
+		"$.a.length().b":       "only a function may follow a function",
+		"$.a.index('x')":       "index() takes one integer",
+		"$.a.sum(1, 2":         "expected , or ) in the arguments of sum()",
+		"$[?(/x/ == @.a)]":     "expected =~ after a regular expression",
+		"$[?(@.a =~ /(?=x)/)]": "invalid regular expression",
+	} {
+		vars := value.NewObject(1)
+		vars.Set("path", path)
+		e, err := expression.Compile(`JSONPATH(message, vars.path)`, expression.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = e.Eval(&expression.Env{Message: mustDecode(t, `{"a":[1]}`), Vars: vars})
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: got %v, want an error with %q", path, err, want)
+		}
+	}
+}
+
+// TestJSONPathLiteralCompiledWithTheExpression: a literal path that cannot
+// be read is an error of the expression, at the path, not of each run.
+func TestJSONPathLiteralCompiledWithTheExpression(t *testing.T) {
+	for _, tc := range []struct{ src, want string }{
+		{`JSONPATH(message, "$.a[?(@.b == 1]")`, `JSONPATH: argument 2: invalid JSONPath "$.a[?(@.b == 1]" at 14: expected )`},
+		{`jsonpath(message, '$.a.toUpper()')`, `JSONPATH: argument 2: invalid JSONPath "$.a.toUpper()" at 11: unknown function toUpper()`},
+		{`1 + LEN(JSONPATH(message.doc, " "))`, `JSONPATH: argument 2: empty JSONPath`},
+	} {
+		_, err := expression.Compile(tc.src, expression.Options{})
+		var ce *expression.Error
+		if !errors.As(err, &ce) || !strings.HasPrefix(ce.Msg, tc.want) {
+			t.Errorf("%s: got %v, want %s…", tc.src, err, tc.want)
+			continue
+		}
+		// The error points at the path's opening quote.
+		if want := strings.LastIndex(tc.src, ", ") + 2; ce.Offset != want {
+			t.Errorf("%s: error at %d, want %d", tc.src, ce.Offset, want)
+		}
+	}
+	// A path that is not a literal is read when it runs.
+	e, err := expression.Compile(`JSONPATH(message, vars.path)`, expression.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	vars := value.NewObject(1)
+	vars.Set("path", "$.a[")
+	if _, err := e.Eval(&expression.Env{Message: mustDecode(t, `{}`), Vars: vars}); err == nil || !strings.Contains(err.Error(), "invalid JSONPath") {
+		t.Fatalf("got %v", err)
 	}
 }

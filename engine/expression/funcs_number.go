@@ -546,14 +546,7 @@ func (p *numPattern) formatExponent(x decimal, loc numLocale, mode string) strin
 		}
 	}
 	body := p.formatPlain(x, numLocale{decimal: loc.decimal})
-	es := strconv.Itoa(abs(exp))
-	if len(es) < p.minExp {
-		es = strings.Repeat("0", p.minExp-len(es)) + es
-	}
-	if exp < 0 {
-		es = "-" + es
-	}
-	return body + "E" + es
+	return body + p.exponentText(exp)
 }
 
 // formatEngineering writes Java's engineering notation, chosen by a pattern
@@ -581,6 +574,11 @@ func (p *numPattern) formatEngineering(x decimal, loc numLocale, mode string) st
 	q.minInt, q.group, q.showPoint = 1, 0, p.showPoint
 	q.minFrac = min(p.minFrac, max(sig-ints, 0))
 	body := q.formatPlain(x, numLocale{decimal: loc.decimal})
+	return body + p.exponentText(exp)
+}
+
+// exponentText writes E and the exponent with at least the pattern's digits.
+func (p *numPattern) exponentText(exp int) string {
 	es := strconv.Itoa(abs(exp))
 	if len(es) < p.minExp {
 		es = strings.Repeat("0", p.minExp-len(es)) + es
@@ -588,7 +586,7 @@ func (p *numPattern) formatEngineering(x decimal, loc numLocale, mode string) st
 	if exp < 0 {
 		es = "-" + es
 	}
-	return body + "E" + es
+	return "E" + es
 }
 
 func abs(n int) int {
@@ -609,20 +607,27 @@ func localizeAffix(a string, loc numLocale) string {
 var roundingModes = map[string]bool{"UP": true, "DOWN": true, "CEILING": true, "FLOOR": true,
 	"HALF_UP": true, "HALF_DOWN": true, "HALF_EVEN": true, "UNNECESSARY": true}
 
-func fnFormatNumber(args ...any) (any, error) {
-	const name = "FORMATNUMBER"
+// patternArgs reads the arguments FORMATNUMBER and TONUMBER share: the
+// pattern (argument 2) and the locale (argument 3), after the arity check.
+func patternArgs(name string, args []any) (*numPattern, numLocale, error) {
 	if err := arity(name, args, 2, 4); err != nil {
-		return nil, err
+		return nil, numLocale{}, err
 	}
 	src, err := argText(name, args, 1)
 	if err != nil {
-		return nil, err
+		return nil, numLocale{}, err
 	}
 	p, err := parseNumPattern(src)
 	if err != nil {
-		return nil, argError(name, 1, "%s", err.Error())
+		return nil, numLocale{}, argError(name, 1, "%s", err.Error())
 	}
 	loc, err := lookupLocale(name, args, 2)
+	return p, loc, err
+}
+
+func fnFormatNumber(args ...any) (any, error) {
+	const name = "FORMATNUMBER"
+	p, loc, err := patternArgs(name, args)
 	if err != nil {
 		return nil, err
 	}
@@ -660,18 +665,7 @@ func fnFormatNumber(args ...any) (any, error) {
 
 func fnToNumber(args ...any) (any, error) {
 	const name = "TONUMBER"
-	if err := arity(name, args, 2, 4); err != nil {
-		return nil, err
-	}
-	src, err := argText(name, args, 1)
-	if err != nil {
-		return nil, err
-	}
-	p, err := parseNumPattern(src)
-	if err != nil {
-		return nil, argError(name, 1, "%s", err.Error())
-	}
-	loc, err := lookupLocale(name, args, 2)
+	p, loc, err := patternArgs(name, args)
 	if err != nil {
 		return nil, err
 	}

@@ -195,14 +195,8 @@ func init() {
 // stringMap builds a function of one string argument; null gives null.
 func stringMap(name string, f func(string) string) func(args ...any) (any, error) {
 	return func(args ...any) (any, error) {
-		if err := arity(name, args, 1, 1); err != nil {
-			return nil, err
-		}
-		if args[0] == nil {
-			return nil, nil
-		}
-		s, err := argText(name, args, 0)
-		if err != nil {
+		s, ok, err := firstText(name, args, 1, 1)
+		if !ok {
 			return nil, err
 		}
 		return f(s), nil
@@ -339,15 +333,12 @@ func byteOffset(s string, chars int64) int {
 }
 
 func fnIndexOf(args ...any) (any, error) {
-	if err := arity("INDEXOF", args, 2, 3); err != nil {
-		return nil, err
-	}
-	if args[0] == nil {
-		return int64(-1), nil
-	}
-	s, err := argText("INDEXOF", args, 0)
+	s, ok, err := firstText("INDEXOF", args, 2, 3)
 	if err != nil {
 		return nil, err
+	}
+	if !ok {
+		return int64(-1), nil
 	}
 	sub, err := argText("INDEXOF", args, 1)
 	if err != nil {
@@ -368,15 +359,12 @@ func fnIndexOf(args ...any) (any, error) {
 }
 
 func fnLastIndexOf(args ...any) (any, error) {
-	if err := arity("LASTINDEXOF", args, 2, 2); err != nil {
-		return nil, err
-	}
-	if args[0] == nil {
-		return int64(-1), nil
-	}
-	s, err := argText("LASTINDEXOF", args, 0)
+	s, ok, err := firstText("LASTINDEXOF", args, 2, 2)
 	if err != nil {
 		return nil, err
+	}
+	if !ok {
+		return int64(-1), nil
 	}
 	sub, err := argText("LASTINDEXOF", args, 1)
 	if err != nil {
@@ -707,14 +695,8 @@ func fnSplit(args ...any) (any, error) {
 
 func fnSubstring(args ...any) (any, error) {
 	const name = "SUBSTRING"
-	if err := arity(name, args, 2, 4); err != nil {
-		return nil, err
-	}
-	if args[0] == nil {
-		return nil, nil
-	}
-	s, err := argText(name, args, 0)
-	if err != nil {
+	s, ok, err := firstText(name, args, 2, 4)
+	if !ok {
 		return nil, err
 	}
 	strict, err := optBool(name, args, 3, true)
@@ -743,14 +725,8 @@ func fnSubstring(args ...any) (any, error) {
 
 func padFn(name string, left bool) func(args ...any) (any, error) {
 	return func(args ...any) (any, error) {
-		if err := arity(name, args, 2, 3); err != nil {
-			return nil, err
-		}
-		if args[0] == nil {
-			return nil, nil
-		}
-		s, err := argText(name, args, 0)
-		if err != nil {
+		s, ok, err := firstText(name, args, 2, 3)
+		if !ok {
 			return nil, err
 		}
 		size, err := argInt(name, args, 1)

@@ -199,14 +199,8 @@ func narrow(s string, maxRune rune) []byte {
 
 func baseEncodeFn(name string, enc *base64.Encoding) func(args ...any) (any, error) {
 	return func(args ...any) (any, error) {
-		if err := arity(name, args, 1, 2); err != nil {
-			return nil, err
-		}
-		if args[0] == nil {
-			return nil, nil
-		}
-		s, err := argText(name, args, 0)
-		if err != nil {
+		s, ok, err := firstText(name, args, 1, 2)
+		if !ok {
 			return nil, err
 		}
 		b, err := encodeCharset(name, args, 1, s)
@@ -219,14 +213,8 @@ func baseEncodeFn(name string, enc *base64.Encoding) func(args ...any) (any, err
 
 func baseDecodeFn(name string, enc *base64.Encoding) func(args ...any) (any, error) {
 	return func(args ...any) (any, error) {
-		if err := arity(name, args, 1, 2); err != nil {
-			return nil, err
-		}
-		if args[0] == nil {
-			return nil, nil
-		}
-		s, err := argText(name, args, 0)
-		if err != nil {
+		s, ok, err := firstText(name, args, 1, 2)
+		if !ok {
 			return nil, err
 		}
 		s = strings.TrimRight(strings.TrimSpace(s), "=")
@@ -239,14 +227,8 @@ func baseDecodeFn(name string, enc *base64.Encoding) func(args ...any) (any, err
 }
 
 func fnURIEncode(args ...any) (any, error) {
-	if err := arity("URIENCODE", args, 1, 2); err != nil {
-		return nil, err
-	}
-	if args[0] == nil {
-		return nil, nil
-	}
-	s, err := argText("URIENCODE", args, 0)
-	if err != nil {
+	s, ok, err := firstText("URIENCODE", args, 1, 2)
+	if !ok {
 		return nil, err
 	}
 	b, err := encodeCharset("URIENCODE", args, 1, s)
@@ -270,14 +252,8 @@ func fnURIEncode(args ...any) (any, error) {
 }
 
 func fnURIDecode(args ...any) (any, error) {
-	if err := arity("URIDECODE", args, 1, 2); err != nil {
-		return nil, err
-	}
-	if args[0] == nil {
-		return nil, nil
-	}
-	s, err := argText("URIDECODE", args, 0)
-	if err != nil {
+	s, ok, err := firstText("URIDECODE", args, 1, 2)
+	if !ok {
 		return nil, err
 	}
 	out := make([]byte, 0, len(s))

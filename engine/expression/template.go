@@ -1,7 +1,6 @@
 package expression
 
 import (
-	"strconv"
 	"strings"
 
 	"github.com/nectar-run/nectar/engine/value"
@@ -118,25 +117,11 @@ func (t *Template) Eval(env *Env) (any, error) {
 	if t.single != nil {
 		return t.single.Eval(env)
 	}
-	if len(t.parts) == 1 {
-		return t.parts[0].text, nil
+	s, err := t.Text(env, nil)
+	if err != nil {
+		return nil, err
 	}
-	if len(t.parts) == 0 {
-		return "", nil
-	}
-	b := make([]byte, 0, len(t.src))
-	for _, p := range t.parts {
-		if p.expr == nil {
-			b = append(b, p.text...)
-			continue
-		}
-		v, err := p.expr.Eval(env)
-		if err != nil {
-			return nil, err
-		}
-		b = AppendText(b, v)
-	}
-	return string(b), nil
+	return s, nil
 }
 
 // Text evaluates the template as text, passing every expression's value
@@ -160,32 +145,7 @@ func (t *Template) Text(env *Env, mapValue func(any) any) (string, error) {
 		if mapValue != nil {
 			v = mapValue(v)
 		}
-		b = AppendText(b, v)
+		b = value.AppendText(b, v)
 	}
 	return string(b), nil
-}
-
-// AppendText appends v as text: strings as they are, nil as nothing, numbers
-// and booleans in their JSON form, objects and arrays as JSON.
-func AppendText(b []byte, v any) []byte {
-	switch t := v.(type) {
-	case string:
-		return append(b, t...)
-	case nil:
-		return b
-	case int64:
-		return strconv.AppendInt(b, t, 10)
-	case bool:
-		return strconv.AppendBool(b, t)
-	case float64:
-		if t == float64(int64(t)) && t < 1e15 && t > -1e15 {
-			return strconv.AppendInt(b, int64(t), 10)
-		}
-		return strconv.AppendFloat(b, t, 'f', -1, 64)
-	}
-	out, err := value.AppendJSON(b, v)
-	if err != nil {
-		return append(b, err.Error()...)
-	}
-	return out
 }

@@ -190,3 +190,28 @@ func AppendString(dst []byte, s string) []byte {
 	dst = append(dst, s[start:]...)
 	return append(dst, '"')
 }
+
+// AppendText appends v as text: strings as they are, nil as nothing, numbers
+// and booleans in their JSON form, objects and arrays as JSON.
+func AppendText(b []byte, v any) []byte {
+	switch t := v.(type) {
+	case string:
+		return append(b, t...)
+	case nil:
+		return b
+	case int64:
+		return strconv.AppendInt(b, t, 10)
+	case bool:
+		return strconv.AppendBool(b, t)
+	case float64:
+		if t == float64(int64(t)) && t < 1e15 && t > -1e15 {
+			return strconv.AppendInt(b, int64(t), 10)
+		}
+		return strconv.AppendFloat(b, t, 'f', -1, 64)
+	}
+	out, err := AppendJSON(b, v)
+	if err != nil {
+		return append(b, err.Error()...)
+	}
+	return out
+}

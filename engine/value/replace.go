@@ -9,8 +9,8 @@ package value
 // takes the value's place and Replace does not look inside it; otherwise
 // Replace goes on into the members of an object or a list.
 //
-// The log connector, log-line masking and the execution history mask
-// secrets this way.
+// engine.Mask, the one masking walk of Nectar (log lines, the log
+// connector, the execution history), is built on it.
 func Replace(v any, f func(key string, v any) (any, bool)) any {
 	return replace("", v, f)
 }

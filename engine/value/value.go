@@ -2,6 +2,7 @@ package value
 
 import (
 	"encoding/json"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -183,11 +184,7 @@ func FromGo(v any) any {
 		}
 		return out
 	case map[string]any:
-		keys := make([]string, 0, len(t))
-		for k := range t {
-			keys = append(keys, k)
-		}
-		slices.Sort(keys)
+		keys := slices.Sorted(maps.Keys(t))
 		o := NewObject(len(keys))
 		for _, k := range keys {
 			o.Set(k, FromGo(t[k]))

@@ -2,19 +2,16 @@ package postgres
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/nectar-run/nectar/store"
 )
 
-// notifyChannel is the LISTEN/NOTIFY channel on which releases are
+// lockChannel is the LISTEN/NOTIFY channel on which releases are
 // announced; the payload is the lock name.
-const notifyChannel = "nectar_locks"
+const lockChannel = "nectar_locks"
 
 // maxPoll bounds the wait between attempts when no notification comes (the
 // listener is reconnecting, or a lease expired without a release).
@@ -83,7 +80,7 @@ func (s *Store) release(name, holder string) {
 	// A failed release is not reported: the lease then expires after its
 	// TTL, which is the guarantee callers rely on anyway.
 	_, _ = s.pool.Exec(ctx, `WITH gone AS (DELETE FROM nectar_locks WHERE name = $1 AND holder = $2 RETURNING name)
-SELECT pg_notify('`+notifyChannel+`', name) FROM gone`, name, holder)
+SELECT pg_notify('`+lockChannel+`', name) FROM gone`, name, holder)
 }
 
 // waiter returns a channel closed at the next notification for name.
@@ -113,50 +110,5 @@ func (s *Store) wakeAll() {
 	for name, ch := range s.waiters {
 		close(ch)
 		delete(s.waiters, name)
-	}
-}
-
-// listen holds one connection that LISTENs for releases, reconnecting
-// after failures, until Close.
-func (s *Store) listen() {
-	defer s.wg.Done()
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		<-s.stop
-		cancel()
-	}()
-	for ctx.Err() == nil {
-		err := s.listenOnce(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		_ = err // waiters poll meanwhile; retry after a pause
-		s.wakeAll()
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Second):
-		}
-	}
-}
-
-func (s *Store) listenOnce(ctx context.Context) error {
-	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+notifyChannel); err != nil {
-		return err
-	}
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			if errors.Is(err, context.Canceled) {
-				return nil
-			}
-			return err
-		}
-		s.wake(n.Payload)
 	}
 }

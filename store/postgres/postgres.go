@@ -13,6 +13,11 @@
 // replica that dies holding one blocks the others for at most the TTL.
 // Releasing a lease notifies waiters on every replica (LISTEN/NOTIFY), so
 // they do not wait for a poll.
+//
+// The store also carries the event bus of its replicas (Store.Bus, an
+// events.Bus): tables next to the store's, the same pool, and the same
+// listening connection, one per store, which hands each notification to
+// the lock waiters or to the bus by its channel.
 package postgres
 
 import (
@@ -65,6 +70,8 @@ type Store struct {
 
 	wmu     sync.Mutex
 	waiters map[string]chan struct{} // closed when the lock may have been freed
+
+	bus atomic.Pointer[Bus] // the open event bus (Store.Bus), woken by listen
 }
 
 var _ store.Store = (*Store)(nil)
@@ -130,7 +137,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		return nil, fmt.Errorf("postgres: no answer from %s within connect_timeout %s (set connect_timeout=SECONDS in the connection string to wait longer): %w: %w",
 			addr, cfg.ConnConfig.ConnectTimeout, store.ErrUnavailable, err)
 	}
-	if err := migrate(ctx, pool); err != nil {
+	if err := storeSchema.migrate(ctx, pool); err != nil {
 		pool.Close()
 		return nil, err
 	}

@@ -1,5 +1,5 @@
-package events
+package postgres
 
 // Crash makes b behave as a replica that died: it stops renewing leases,
 // claiming and acknowledging, and leaves its rows in the database.
-func Crash(b *Postgres) { b.crashed.Store(true) }
+func Crash(b *Bus) { b.crashed.Store(true) }

@@ -1,22 +1,11 @@
-package expression
+package jsonpath
 
 import (
 	"fmt"
-	"math"
 	"regexp"
 	"strconv"
 	"strings"
-	"unicode/utf8"
-
-	"github.com/nectar-run/nectar/engine/value"
 )
-
-// This file implements the JSONPath dialect of Jayway JsonPath, which Digibee's
-// JSONPATH uses: $, .name, ['name'], ['a','b'], [n], [i,j], [start:end], *,
-// ..name, [?(filter)] and the functions min, max, avg, stddev, sum, length,
-// size, first, last, index, keys, concat and append, with arguments and
-// chained (.append(1).avg()) as in Jayway. testdata/jsonpath-conformance
-// holds cases ported from Jayway's own test suite.
 
 type segKind int
 
@@ -40,12 +29,6 @@ type jpSegment struct {
 	filter     jpExpr
 }
 
-type jsonPath struct {
-	segs     []jpSegment
-	fns      []jpCall // trailing functions, e.g. .length() or .append(1).avg()
-	definite bool     // yields one value rather than a list
-}
-
 // jpCall is a function call ending a path: its name and arguments (literals
 // or paths from @ or $).
 type jpCall struct {
@@ -53,17 +36,13 @@ type jpCall struct {
 	args []jpOperand
 }
 
-var jsonPathCache compiled[*jsonPath]
-
-func compileJSONPath(src string) (*jsonPath, error) { return jsonPathCache.get(src, parseJSONPath) }
-
 type jpParser struct {
 	s   string
 	pos int
 }
 
 func (p *jpParser) errorf(format string, args ...any) error {
-	return fmt.Errorf("invalid JSONPath %q at %d: %s", p.s, p.pos, fmt.Sprintf(format, args...))
+	return &Error{Path: p.s, Offset: p.pos, Msg: fmt.Sprintf(format, args...)}
 }
 
 func (p *jpParser) peek() byte {
@@ -79,11 +58,12 @@ func (p *jpParser) skipSpace() {
 	}
 }
 
-func parseJSONPath(src string) (*jsonPath, error) {
+// parse reads a path; see Compile.
+func parse(src string) (*Path, error) {
 	s := strings.TrimSpace(src)
 	switch {
 	case s == "":
-		return nil, fmt.Errorf("empty JSONPath")
+		return nil, &Error{Path: src, Offset: -1, Msg: "empty JSONPath"}
 	case s[0] == '$' || s[0] == '@':
 		s = "$" + s[1:]
 	case s[0] == '[' || s[0] == '.':
@@ -92,7 +72,7 @@ func parseJSONPath(src string) (*jsonPath, error) {
 		s = "$." + s
 	}
 	p := &jpParser{s: s, pos: 1}
-	path := &jsonPath{definite: true}
+	path := &Path{definite: true}
 	if err := p.segments(path, false); err != nil {
 		return nil, err
 	}
@@ -105,7 +85,7 @@ func parseJSONPath(src string) (*jsonPath, error) {
 // setDefinite decides whether path yields one value: no deep scan, wildcard,
 // filter, slice or list of indexes, and a list of names only as the last
 // step (Jayway then gives one object holding those properties).
-func (path *jsonPath) setDefinite() {
+func (path *Path) setDefinite() {
 	path.definite = true
 	for i, seg := range path.segs {
 		switch {
@@ -119,7 +99,7 @@ func (path *jsonPath) setDefinite() {
 
 // segments parses the segments after $ or @. In a filter operand (inFilter),
 // it stops at the first character that cannot continue a path.
-func (p *jpParser) segments(path *jsonPath, inFilter bool) error {
+func (p *jpParser) segments(path *Path, inFilter bool) error {
 	defer path.setDefinite()
 	for p.pos < len(p.s) {
 		c := p.peek()
@@ -391,194 +371,6 @@ func (p *jpParser) indexes() (jpSegment, error) {
 	return seg, nil
 }
 
-// Filter expressions.
-
-type jpExpr interface {
-	eval(cur, root any) bool
-}
-
-type jpOr struct{ a, b jpExpr }
-type jpAnd struct{ a, b jpExpr }
-type jpNot struct{ e jpExpr }
-
-func (e jpOr) eval(cur, root any) bool  { return e.a.eval(cur, root) || e.b.eval(cur, root) }
-func (e jpAnd) eval(cur, root any) bool { return e.a.eval(cur, root) && e.b.eval(cur, root) }
-func (e jpNot) eval(cur, root any) bool { return !e.e.eval(cur, root) }
-
-// jpOperand is a literal or a path relative to @ (current) or $ (root).
-type jpOperand struct {
-	lit     any
-	path    *jsonPath
-	root    bool
-	isPath  bool
-	regex   *regexp.Regexp
-	isRegex bool
-}
-
-// value returns the operand's value and whether it exists.
-func (o *jpOperand) value(cur, root any) (any, bool) {
-	if !o.isPath {
-		return o.lit, true
-	}
-	start := cur
-	if o.root {
-		start = root
-	}
-	v, ok, err := o.path.evaluate(start, root)
-	if err != nil {
-		return nil, false
-	}
-	return v, ok
-}
-
-type jpCompare struct {
-	left  jpOperand
-	op    string // "" tests existence
-	right jpOperand
-}
-
-func (e *jpCompare) eval(cur, root any) bool {
-	l, lok := e.left.value(cur, root)
-	if e.op == "" {
-		return lok
-	}
-	if e.op == "=~" {
-		// As Jayway: a string matches the whole pattern; an array matches
-		// when one of its strings does.
-		switch t := l.(type) {
-		case string:
-			return lok && e.right.regex.MatchString(t)
-		case []any:
-			for _, x := range t {
-				if s, ok := x.(string); ok && e.right.regex.MatchString(s) {
-					return true
-				}
-			}
-		}
-		return false
-	}
-	r, rok := e.right.value(cur, root)
-	if !lok || !rok {
-		return e.op == "!=" || e.op == "<>"
-	}
-	switch e.op {
-	case "==":
-		return jpEqual(l, r)
-	case "!=", "<>":
-		return !jpEqual(l, r)
-	case "<", "<=", ">", ">=":
-		var c int
-		switch {
-		case value.IsNumber(l) && value.IsNumber(r):
-			c = value.Compare(l, r)
-		default:
-			ls, lok := l.(string)
-			rs, rok := r.(string)
-			if !lok || !rok {
-				return false
-			}
-			c = strings.Compare(ls, rs)
-		}
-		switch e.op {
-		case "<":
-			return c < 0
-		case "<=":
-			return c <= 0
-		case ">":
-			return c > 0
-		}
-		return c >= 0
-	case "in", "nin":
-		arr, _ := r.([]any)
-		found := false
-		for _, x := range arr {
-			if value.Equal(l, x) {
-				found = true
-				break
-			}
-		}
-		return found == (e.op == "in")
-	case "contains":
-		switch t := l.(type) {
-		case string:
-			s, ok := r.(string)
-			return ok && strings.Contains(t, s)
-		case []any:
-			for _, x := range t {
-				if value.Equal(x, r) {
-					return true
-				}
-			}
-		}
-		return false
-	case "subsetof", "anyof", "noneof":
-		la, lok := l.([]any)
-		ra, rok := r.([]any)
-		if !lok || !rok {
-			return false
-		}
-		count := 0
-		for _, x := range la {
-			for _, y := range ra {
-				if value.Equal(x, y) {
-					count++
-					break
-				}
-			}
-		}
-		switch e.op {
-		case "subsetof":
-			return count == len(la)
-		case "anyof":
-			return count > 0
-		}
-		return count == 0
-	case "size":
-		n, ok := value.ToInt(r)
-		if !ok {
-			return false
-		}
-		switch t := l.(type) {
-		case string:
-			return int64(utf8.RuneCountInString(t)) == n
-		case []any:
-			return int64(len(t)) == n
-		case *value.Object:
-			return int64(t.Len()) == n
-		}
-		return false
-	case "empty":
-		want, _ := r.(bool)
-		switch t := l.(type) {
-		case string:
-			return (t == "") == want
-		case []any:
-			return (len(t) == 0) == want
-		case *value.Object:
-			return (t.Len() == 0) == want
-		}
-		return false
-	}
-	return false
-}
-
-// jpEqual is == in a filter: deep equality, where a number equals a string
-// that reads as the same number ('1' == 1), as in Jayway.
-func jpEqual(l, r any) bool {
-	if _, ok := r.(string); ok && value.IsNumber(l) {
-		l, r = r, l
-	}
-	if s, ok := l.(string); ok && value.IsNumber(r) {
-		f, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
-		if err != nil {
-			return false
-		}
-		rf, _ := value.ToFloat(r)
-		return f == rf
-	}
-	return value.Equal(l, r)
-}
-
 func (p *jpParser) orExpr() (jpExpr, error) {
 	left, err := p.andExpr()
 	if err != nil {
@@ -746,7 +538,7 @@ func (p *jpParser) regex() (*regexp.Regexp, error) {
 	if flags != "" {
 		src = "(?" + flags + ")" + src
 	}
-	re, err := compileRegex(src)
+	re, err := regexp.Compile(src)
 	if err != nil {
 		return nil, p.errorf("invalid regular expression: %s", err.Error())
 	}
@@ -758,7 +550,7 @@ func (p *jpParser) operand() (jpOperand, error) {
 	switch c := p.peek(); {
 	case c == '@' || c == '$':
 		p.pos++
-		path := &jsonPath{definite: true}
+		path := &Path{definite: true}
 		if err := p.segments(path, true); err != nil {
 			return jpOperand{}, err
 		}
@@ -821,321 +613,4 @@ func (p *jpParser) arrayLiteral() ([]any, error) {
 			return nil, p.errorf("expected , or ] in array")
 		}
 	}
-}
-
-// evaluate runs the path from start. A definite path returns its one value
-// (ok false when missing); an indefinite one returns an array of matches.
-func (path *jsonPath) evaluate(start, root any) (any, bool, error) {
-	nodes := []any{start}
-	for i := range path.segs {
-		seg := &path.segs[i]
-		var next []any
-		leafProps := i == len(path.segs)-1 && seg.kind == segNames && len(seg.names) > 1
-		for _, n := range nodes {
-			if leafProps {
-				next = seg.props(n, next)
-				continue
-			}
-			if seg.deep {
-				next = seg.applyDeep(n, root, next)
-			} else {
-				next = seg.apply(n, root, next)
-			}
-		}
-		nodes = next
-	}
-	var result any
-	found := true
-	if path.definite {
-		if len(nodes) == 0 {
-			result, found = nil, false
-		} else {
-			result = nodes[0]
-		}
-	} else {
-		if nodes == nil {
-			nodes = []any{}
-		}
-		result = nodes
-	}
-	for _, call := range path.fns {
-		if !found {
-			return nil, false, fmt.Errorf("%s() of a missing value", call.name)
-		}
-		args := make([]any, len(call.args))
-		for j := range call.args {
-			args[j], _ = call.args[j].value(start, root)
-		}
-		var err error
-		if result, err = applyPathFunc(call.name, result, args); err != nil {
-			return nil, false, err
-		}
-	}
-	return result, found, nil
-}
-
-func (seg *jpSegment) apply(n, root any, out []any) []any {
-	switch seg.kind {
-	case segNames:
-		if o, ok := n.(*value.Object); ok {
-			for _, name := range seg.names {
-				if v, ok := o.Get(name); ok {
-					out = append(out, v)
-				}
-			}
-		}
-	case segWildcard:
-		switch t := n.(type) {
-		case *value.Object:
-			t.Range(func(_ string, v any) bool { out = append(out, v); return true })
-		case []any:
-			out = append(out, t...)
-		}
-	case segIndexes:
-		if a, ok := n.([]any); ok {
-			for _, i := range seg.indexes {
-				if i < 0 {
-					i += len(a)
-				}
-				if i >= 0 && i < len(a) {
-					out = append(out, a[i])
-				}
-			}
-		}
-	case segSlice:
-		if a, ok := n.([]any); ok {
-			out = seg.slice(a, out)
-		}
-	case segFilter:
-		switch t := n.(type) {
-		case []any:
-			for _, x := range t {
-				if seg.filter.eval(x, root) {
-					out = append(out, x)
-				}
-			}
-		case *value.Object:
-			if seg.filter.eval(t, root) {
-				out = append(out, t)
-			}
-		}
-	}
-	return out
-}
-
-// props applies ['a', 'b'] as the last step, as Jayway does: each object
-// gives one object holding those of the properties it has. A deep scan
-// (..['a', 'b']) gives the objects, n or below it, that have all of them.
-func (seg *jpSegment) props(n any, out []any) []any {
-	pick := func(o *value.Object, all bool) {
-		p := value.NewObject(len(seg.names))
-		for _, name := range seg.names {
-			if v, ok := o.Get(name); ok {
-				p.Set(name, v)
-			} else if all {
-				return
-			}
-		}
-		out = append(out, p)
-	}
-	if !seg.deep {
-		if o, ok := n.(*value.Object); ok {
-			pick(o, false)
-		}
-		return out
-	}
-	visit := func(x any) {
-		if o, ok := x.(*value.Object); ok {
-			pick(o, true)
-		}
-	}
-	visit(n)
-	walkChildren(n, visit)
-	return out
-}
-
-func (seg *jpSegment) slice(a []any, out []any) []any {
-	n := len(a)
-	norm := func(i, def int, has bool) int {
-		if !has {
-			return def
-		}
-		if i < 0 {
-			i += n
-		}
-		return min(max(i, 0), n)
-	}
-	if seg.step > 0 {
-		for i := norm(seg.start, 0, seg.hasStart); i < norm(seg.end, n, seg.hasEnd); i += seg.step {
-			out = append(out, a[i])
-		}
-		return out
-	}
-	start, end := n-1, -1
-	if seg.hasStart {
-		start = min(norm(seg.start, 0, true), n-1)
-	}
-	if seg.hasEnd {
-		end = norm(seg.end, 0, true)
-	}
-	for i := start; i > end && i >= 0; i += seg.step {
-		out = append(out, a[i])
-	}
-	return out
-}
-
-// applyDeep applies the segment at n and at every container below it, in
-// document order as Jayway does. A deep filter or wildcard selects every
-// matching descendant once.
-func (seg *jpSegment) applyDeep(n, root any, out []any) []any {
-	if seg.kind == segFilter || seg.kind == segWildcard {
-		walkChildren(n, func(c any) {
-			if seg.kind == segWildcard || seg.filter.eval(c, root) {
-				out = append(out, c)
-			}
-		})
-		return out
-	}
-	out = seg.apply(n, root, out)
-	switch t := n.(type) {
-	case *value.Object:
-		t.Range(func(_ string, v any) bool { out = seg.applyDeep(v, root, out); return true })
-	case []any:
-		for _, v := range t {
-			out = seg.applyDeep(v, root, out)
-		}
-	}
-	return out
-}
-
-// walkChildren calls fn for every descendant of n, parents before children.
-func walkChildren(n any, fn func(any)) {
-	switch t := n.(type) {
-	case *value.Object:
-		t.Range(func(_ string, v any) bool { fn(v); walkChildren(v, fn); return true })
-	case []any:
-		for _, v := range t {
-			fn(v)
-			walkChildren(v, fn)
-		}
-	}
-}
-
-// applyPathFunc applies a function ending a path to the path's value v, with
-// the values of its arguments, as Jayway's functions do.
-func applyPathFunc(fn string, v any, args []any) (any, error) {
-	switch fn {
-	case "append":
-		a, ok := v.([]any)
-		if !ok {
-			return v, nil
-		}
-		return append(append([]any(nil), a...), args...), nil
-	case "concat":
-		var b strings.Builder
-		if a, ok := v.([]any); ok {
-			for _, x := range a {
-				if s, ok := x.(string); ok {
-					b.WriteString(s)
-				}
-			}
-		}
-		for _, x := range args {
-			b.Write(AppendText(nil, x))
-		}
-		return b.String(), nil
-	case "index":
-		a, ok := v.([]any)
-		if !ok {
-			return nil, fmt.Errorf("index() of %s", value.TypeName(v))
-		}
-		i := int(args[0].(int64))
-		if i < 0 {
-			i += len(a)
-		}
-		if i < 0 || i >= len(a) {
-			return nil, nil
-		}
-		return a[i], nil
-	case "length", "size":
-		switch t := v.(type) {
-		case []any:
-			return int64(len(t)), nil
-		case *value.Object:
-			return int64(t.Len()), nil
-		case string:
-			return int64(utf8.RuneCountInString(t)), nil
-		}
-		return nil, fmt.Errorf("length() of %s", value.TypeName(v))
-	case "keys":
-		o, ok := v.(*value.Object)
-		if !ok {
-			return nil, fmt.Errorf("keys() of %s", value.TypeName(v))
-		}
-		out := make([]any, 0, o.Len())
-		for _, k := range o.Keys() {
-			out = append(out, k)
-		}
-		return out, nil
-	case "first", "last":
-		a, ok := v.([]any)
-		if !ok {
-			return nil, fmt.Errorf("%s() of %s", fn, value.TypeName(v))
-		}
-		if len(a) == 0 {
-			return nil, nil
-		}
-		if fn == "first" {
-			return a[0], nil
-		}
-		return a[len(a)-1], nil
-	}
-	// The numeric functions take the numbers of an array, and their
-	// arguments (an array argument gives its numbers), as Jayway does.
-	var nums []float64
-	add := func(x any) {
-		if f, ok := value.ToFloat(x); ok && value.IsNumber(x) {
-			nums = append(nums, f)
-		}
-	}
-	a, isArray := v.([]any)
-	if !isArray && len(args) == 0 {
-		return nil, fmt.Errorf("%s() of %s", fn, value.TypeName(v))
-	}
-	for _, x := range a {
-		add(x)
-	}
-	for _, x := range args {
-		if xs, ok := x.([]any); ok {
-			for _, y := range xs {
-				add(y)
-			}
-		} else {
-			add(x)
-		}
-	}
-	if len(nums) == 0 {
-		return nil, fmt.Errorf("%s() of an array without numbers", fn)
-	}
-	sum, lo, hi := 0.0, math.Inf(1), math.Inf(-1)
-	for _, f := range nums {
-		sum += f
-		lo, hi = math.Min(lo, f), math.Max(hi, f)
-	}
-	mean := sum / float64(len(nums))
-	switch fn {
-	case "min":
-		return lo, nil
-	case "max":
-		return hi, nil
-	case "sum":
-		return sum, nil
-	case "avg":
-		return mean, nil
-	}
-	sq := 0.0 // stddev: population standard deviation, as Jayway
-	for _, f := range nums {
-		sq += (f - mean) * (f - mean)
-	}
-	return math.Sqrt(sq / float64(len(nums))), nil
 }

@@ -1,9 +1,7 @@
-package events
+package postgres
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,15 +10,17 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/events"
 )
 
-// Postgres is the Bus shared by several nectar serve replicas on one
+// Bus is the events.Bus shared by several nectar serve replicas on one
 // PostgreSQL database: an event published on any replica is handled by a
-// subscriber on any replica, at least once.
+// subscriber on any replica, at least once. It is opened from the Store
+// (Store.Bus) and shares its connection pool and its one listening
+// connection.
 //
 // # Model
 //
@@ -48,11 +48,13 @@ import (
 // effect on the ID to act once. StopIntake, for a replica shutting down,
 // stops its claims while its running handlers finish.
 //
-// Claiming is woken by LISTEN/NOTIFY and otherwise polls every
-// PostgresOptions.Poll, which is also how expired leases are found.
-type Postgres struct {
+// Claiming is woken by LISTEN/NOTIFY (the store's listener hands the
+// bus the notifications of its channel) and otherwise polls every
+// BusOptions.Poll, which is also how expired leases are found.
+type Bus struct {
+	st      *Store
 	pool    *pgxpool.Pool
-	o       PostgresOptions
+	o       BusOptions
 	replica string
 
 	mu     sync.Mutex
@@ -76,8 +78,8 @@ type Postgres struct {
 	Dropped atomic.Int64
 }
 
-// PostgresOptions configure OpenPostgres. Zero values take the defaults.
-type PostgresOptions struct {
+// BusOptions configure Store.Bus. Zero values take the defaults.
+type BusOptions struct {
 	// Lease is how long a claimed event stays invisible to other replicas
 	// without news from its handler: the delay before the event of a dead
 	// replica is redelivered. The lease is renewed every Lease/3 while the
@@ -95,14 +97,11 @@ type PostgresOptions struct {
 	// deleted (its group's pipeline was removed while replicas were down).
 	// Default 7 days.
 	Retention time.Duration
-	// MaxConns caps the bus's connection pool (besides one listening
-	// connection). Default 4.
-	MaxConns int32
 	// Logger receives problems with the database (default slog.Default()).
 	Logger *slog.Logger
 }
 
-func (o *PostgresOptions) defaults() {
+func (o *BusOptions) defaults() {
 	if o.Lease <= 0 {
 		o.Lease = 30 * time.Second
 	}
@@ -115,17 +114,14 @@ func (o *PostgresOptions) defaults() {
 	if o.Retention <= 0 {
 		o.Retention = 7 * 24 * time.Hour
 	}
-	if o.MaxConns <= 0 {
-		o.MaxConns = 4
-	}
 	if o.Logger == nil {
 		o.Logger = slog.Default()
 	}
 }
 
-// pgChannel is the LISTEN/NOTIFY channel of published events; the payload
+// busChannel is the LISTEN/NOTIFY channel of published events; the payload
 // is the event name.
-const pgChannel = "nectar_events"
+const busChannel = "nectar_events"
 
 // pgMigrations are the bus's tables, versioned apart from the store's
 // (nectar_bus_schema). Never edit one that shipped: append.
@@ -154,92 +150,51 @@ CREATE TABLE nectar_event_subs (
 	`ALTER TABLE nectar_events ADD COLUMN event_id text NOT NULL DEFAULT '';`,
 }
 
-// busMigrationLock keys the advisory lock serialising the bus's
-// migrations across replicas ("nbus").
-const busMigrationLock = 0x6e627573
+// busSchema is the bus's tables, versioned apart from the store's
+// (nectar_bus_schema; "nbus" in ASCII keys its lock).
+var busSchema = schema{what: "the event tables are", table: "nectar_bus_schema", lock: 0x6e627573, migrations: pgMigrations}
 
-// OpenPostgres connects to the database at dsn (a postgres:// URL, as
-// --store takes), creates or upgrades the bus's tables (safe from several
-// replicas at once) and starts listening. ctx bounds the connection and the
-// migration. Close it after the subscriptions are cancelled.
-func OpenPostgres(ctx context.Context, dsn string, opts PostgresOptions) (*Postgres, error) {
+// ErrBusOpen is returned by Store.Bus while the store has a bus that is
+// not closed: one bus per store, since the store's listener wakes one.
+var ErrBusOpen = errors.New("postgres: the store already has an open event bus")
+
+// Bus creates or upgrades the bus's tables (safe from several replicas at
+// once) and returns the store's event bus, which uses the store's pool and
+// its listening connection. ctx bounds the migration. Close the bus after
+// its subscriptions are cancelled, and before the store.
+func (s *Store) Bus(ctx context.Context, opts BusOptions) (*Bus, error) {
+	if err := s.check(ctx); err != nil {
+		return nil, fmt.Errorf("postgres: opening the event bus: %w", err)
+	}
 	opts.defaults()
-	cfg, err := pgxpool.ParseConfig(dsn)
-	if err != nil {
-		// pgx's parse errors can quote the DSN, password included.
-		return nil, errors.New("events: the connection string does not parse (want postgres://user:password@host:port/database)")
+	b := &Bus{st: s, pool: s.pool, o: opts, replica: token(), subs: map[string][]*pgSub{}, inflight: map[int64]int{}, stop: make(chan struct{})}
+	if !s.bus.CompareAndSwap(nil, b) {
+		return nil, ErrBusOpen
 	}
-	cfg.MaxConns = opts.MaxConns
-	pool, err := pgxpool.NewWithConfig(ctx, cfg)
-	if err != nil {
-		return nil, fmt.Errorf("events: %w", err)
-	}
-	if err := migrateBus(ctx, pool); err != nil {
-		pool.Close()
+	if err := busSchema.migrate(ctx, s.pool); err != nil {
+		s.bus.CompareAndSwap(b, nil)
 		return nil, err
 	}
-	b := &Postgres{pool: pool, o: opts, replica: randomID(), subs: map[string][]*pgSub{}, inflight: map[int64]int{}, stop: make(chan struct{})}
-	b.bg.Add(3)
-	go b.listen()
-	go b.extend()
-	go b.housekeep()
+	b.bg.Add(2)
+	go b.every(b.o.Lease/3, b.extend)
+	go b.every(b.o.SubscriptionTTL/3, b.housekeep)
 	return b, nil
-}
-
-func randomID() string {
-	var r [8]byte
-	_, _ = rand.Read(r[:])
-	return hex.EncodeToString(r[:])
-}
-
-func migrateBus(ctx context.Context, pool *pgxpool.Pool) error {
-	err := pgx.BeginFunc(ctx, pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, int64(busMigrationLock)); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS nectar_bus_schema (
-	version    integer PRIMARY KEY,
-	applied_at timestamptz NOT NULL DEFAULT now()
-)`); err != nil {
-			return err
-		}
-		var have int
-		if err := tx.QueryRow(ctx, `SELECT coalesce(max(version), 0) FROM nectar_bus_schema`).Scan(&have); err != nil {
-			return err
-		}
-		if have > len(pgMigrations) {
-			return fmt.Errorf("the event tables are at version %d, newer than this nectar knows (%d): upgrade nectar", have, len(pgMigrations))
-		}
-		for v := have + 1; v <= len(pgMigrations); v++ {
-			if _, err := tx.Exec(ctx, pgMigrations[v-1]); err != nil {
-				return fmt.Errorf("migration %d: %w", v, err)
-			}
-			if _, err := tx.Exec(ctx, `INSERT INTO nectar_bus_schema (version) VALUES ($1)`, v); err != nil {
-				return err
-			}
-		}
-		return nil
-	})
-	if err != nil {
-		return fmt.Errorf("events: migrate: %w", err)
-	}
-	return nil
 }
 
 // Publish implements Bus: it stores one row per group subscribed to name on
 // any replica and wakes them. When it returns nil the event is durable.
-func (b *Postgres) Publish(ctx context.Context, name string, payload any) error {
+func (b *Bus) Publish(ctx context.Context, name string, payload any) error {
 	b.mu.Lock()
 	closed := b.closed
 	b.mu.Unlock()
 	if closed {
-		return ErrClosed
+		return events.ErrClosed
 	}
 	data, err := value.Encode(payload)
 	if err != nil {
 		return fmt.Errorf("publishing event %s: %w", name, err)
 	}
-	src, _ := ctx.Value(sourceKey{}).(string)
+	src := events.SourceOf(ctx)
 	// One statement: the rows and the notification commit together, and
 	// the notification is sent only when some group takes the event.
 	var n int64
@@ -248,8 +203,8 @@ func (b *Postgres) Publish(ctx context.Context, name string, payload any) error 
 	SELECT DISTINCT grp, $1, $2::bytea, $3, $4 FROM nectar_event_subs WHERE name = $1 AND expires_at > now()
 	RETURNING 1),
 c AS (SELECT count(*) AS n FROM ins)
-SELECT c.n FROM c LEFT JOIN LATERAL (SELECT pg_notify('`+pgChannel+`', $1) WHERE c.n > 0) x ON true`,
-		name, data, src, NewID()).Scan(&n)
+SELECT c.n FROM c LEFT JOIN LATERAL (SELECT pg_notify('`+busChannel+`', $1) WHERE c.n > 0) x ON true`,
+		name, data, src, events.NewID()).Scan(&n)
 	if err != nil {
 		if ctx.Err() != nil {
 			return fmt.Errorf("publishing event %s: %w", name, ctx.Err())
@@ -264,11 +219,11 @@ SELECT c.n FROM c LEFT JOIN LATERAL (SELECT pg_notify('`+pgChannel+`', $1) WHERE
 
 // pgSub is one local subscription.
 type pgSub struct {
-	b     *Postgres
+	b     *Bus
 	name  string
 	grp   string
 	conc  int
-	h     Handler
+	h     events.Handler
 	wake  chan struct{} // a notification or a freed slot
 	stop  chan struct{}
 	once  sync.Once
@@ -282,7 +237,7 @@ type pgSub struct {
 // Subscribe implements Bus. opts.Group names the subscription across
 // replicas (default: the event name, so that one subscriber in the cluster
 // gets each event); opts.Queue is not used.
-func (b *Postgres) Subscribe(name string, opts SubscribeOptions, h Handler) func(ctx context.Context) error {
+func (b *Bus) Subscribe(name string, opts events.SubscribeOptions, h events.Handler) func(ctx context.Context) error {
 	if opts.Concurrency < 1 {
 		opts.Concurrency = 1
 	}
@@ -326,7 +281,7 @@ func (b *Postgres) Subscribe(name string, opts SubscribeOptions, h Handler) func
 }
 
 // register upserts the replica's rows for subs.
-func (b *Postgres) register(ctx context.Context, subs []*pgSub) error {
+func (b *Bus) register(ctx context.Context, subs []*pgSub) error {
 	if len(subs) == 0 {
 		return nil
 	}
@@ -344,7 +299,7 @@ ON CONFLICT (name, grp, replica) DO UPDATE SET expires_at = EXCLUDED.expires_at`
 
 // unregister deletes the replica's row for s unless another local
 // subscription has the same name and group (a reloaded pipeline).
-func (b *Postgres) unregister(s *pgSub) {
+func (b *Bus) unregister(s *pgSub) {
 	b.mu.Lock()
 	for _, x := range b.subs[s.name] {
 		if x.grp == s.grp {
@@ -450,7 +405,7 @@ func (s *pgSub) start(evs []pgEvent) bool {
 
 // handBack makes claimed events that were never started visible again at
 // once, as if never claimed, for the other replicas.
-func (b *Postgres) handBack(evs []pgEvent) {
+func (b *Bus) handBack(evs []pgEvent) {
 	if len(evs) == 0 {
 		return
 	}
@@ -482,13 +437,13 @@ func (b *Postgres) handBack(evs []pgEvent) {
 // the other replicas instead of being started here and cut by the
 // shutdown's deadline. Cancel the subscriptions (or Close) afterwards to
 // wait for the running handlers.
-func (b *Postgres) StopIntake() {
+func (b *Bus) StopIntake() {
 	b.intakeMu.Lock()
 	b.intakeStopped = true
 	b.intakeMu.Unlock()
 }
 
-func (b *Postgres) intakeIsStopped() bool {
+func (b *Bus) intakeIsStopped() bool {
 	b.intakeMu.RLock()
 	defer b.intakeMu.RUnlock()
 	return b.intakeStopped
@@ -557,7 +512,7 @@ func (s *pgSub) handle(ev pgEvent) {
 		if id == "" {
 			id = fmt.Sprintf("row-%d", ev.id) // published by a Nectar before event ids
 		}
-		s.h(s.ctx, Event{Name: ev.name, Payload: payload, Source: ev.source, ID: id, Attempt: ev.attempts})
+		s.h(s.ctx, events.Event{Name: ev.name, Payload: payload, Source: ev.source, ID: id, Attempt: ev.attempts})
 	}
 	if b.crashed.Load() {
 		return
@@ -593,10 +548,10 @@ func (s *pgSub) close(ctx context.Context) error {
 	}
 }
 
-// extend renews the leases of the events handled here.
-func (b *Postgres) extend() {
+// every runs f every d until Close, skipping the ticks of a crashed bus.
+func (b *Bus) every(d time.Duration, f func()) {
 	defer b.bg.Done()
-	t := time.NewTicker(b.o.Lease / 3)
+	t := time.NewTicker(d)
 	defer t.Stop()
 	for {
 		select {
@@ -604,114 +559,56 @@ func (b *Postgres) extend() {
 			return
 		case <-t.C:
 		}
-		if b.crashed.Load() {
-			continue
+		if !b.crashed.Load() {
+			f()
 		}
-		b.fmu.Lock()
-		ids := make([]int64, 0, len(b.inflight))
-		for id := range b.inflight {
-			ids = append(ids, id)
-		}
-		b.fmu.Unlock()
-		if len(ids) == 0 {
-			continue
-		}
-		ctx, cancel := context.WithTimeout(context.Background(), b.o.Lease/3)
-		_, err := b.pool.Exec(ctx, `UPDATE nectar_events SET visible_at = now() + $2 * interval '1 microsecond' WHERE id = ANY($1) AND owner = $3`,
-			ids, b.o.Lease.Microseconds(), b.replica)
-		cancel()
-		if err != nil {
-			b.o.Logger.Warn("renewing event leases", "events", len(ids), "error", err.Error())
-		}
+	}
+}
+
+// extend renews the leases of the events handled here.
+func (b *Bus) extend() {
+	b.fmu.Lock()
+	ids := make([]int64, 0, len(b.inflight))
+	for id := range b.inflight {
+		ids = append(ids, id)
+	}
+	b.fmu.Unlock()
+	if len(ids) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), b.o.Lease/3)
+	_, err := b.pool.Exec(ctx, `UPDATE nectar_events SET visible_at = now() + $2 * interval '1 microsecond' WHERE id = ANY($1) AND owner = $3`,
+		ids, b.o.Lease.Microseconds(), b.replica)
+	cancel()
+	if err != nil {
+		b.o.Logger.Warn("renewing event leases", "events", len(ids), "error", err.Error())
 	}
 }
 
 // housekeep renews this replica's subscriptions and deletes expired
 // subscriptions and events past the retention.
-func (b *Postgres) housekeep() {
-	defer b.bg.Done()
-	t := time.NewTicker(b.o.SubscriptionTTL / 3)
-	defer t.Stop()
-	for {
-		select {
-		case <-b.stop:
-			return
-		case <-t.C:
-		}
-		if b.crashed.Load() {
-			continue
-		}
-		b.mu.Lock()
-		var all []*pgSub
-		for _, l := range b.subs {
-			all = append(all, l...)
-		}
-		b.mu.Unlock()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		if err := b.register(ctx, all); err != nil {
-			b.o.Logger.Warn("renewing event subscriptions", "error", err.Error())
-		}
-		_, _ = b.pool.Exec(ctx, `DELETE FROM nectar_event_subs WHERE expires_at < now()`)
-		tag, err := b.pool.Exec(ctx, `DELETE FROM nectar_events WHERE published_at < now() - $1 * interval '1 microsecond'`, b.o.Retention.Microseconds())
-		if err == nil && tag.RowsAffected() > 0 {
-			b.o.Logger.Warn("events deleted unhandled after the retention", "events", tag.RowsAffected(), "retention", b.o.Retention.String())
-		}
-		cancel()
+func (b *Bus) housekeep() {
+	b.mu.Lock()
+	var all []*pgSub
+	for _, l := range b.subs {
+		all = append(all, l...)
 	}
-}
-
-// listen holds one connection LISTENing for published events, waking the
-// local subscriptions of the name; it reconnects after failures, waking
-// everyone (a notification may have been missed; polling covers the gap).
-func (b *Postgres) listen() {
-	defer b.bg.Done()
-	ctx, cancel := context.WithCancel(context.Background())
-	go func() {
-		<-b.stop
-		cancel()
-	}()
-	for ctx.Err() == nil {
-		err := b.listenOnce(ctx)
-		if ctx.Err() != nil {
-			return
-		}
-		if err != nil {
-			b.o.Logger.Debug("event listener reconnecting", "error", err.Error())
-		}
-		b.wakeAll("")
-		select {
-		case <-ctx.Done():
-			return
-		case <-time.After(time.Second):
-		}
+	b.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	if err := b.register(ctx, all); err != nil {
+		b.o.Logger.Warn("renewing event subscriptions", "error", err.Error())
 	}
-}
-
-func (b *Postgres) listenOnce(ctx context.Context) error {
-	conn, err := pgx.ConnectConfig(ctx, b.pool.Config().ConnConfig.Copy())
-	if err != nil {
-		return err
-	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "LISTEN "+pgChannel); err != nil {
-		return err
-	}
-	b.wakeAll("") // events published before LISTEN took effect
-	for {
-		n, err := conn.WaitForNotification(ctx)
-		if err != nil {
-			if errors.Is(err, context.Canceled) {
-				return nil
-			}
-			return err
-		}
-		b.wakeAll(n.Payload)
+	_, _ = b.pool.Exec(ctx, `DELETE FROM nectar_event_subs WHERE expires_at < now()`)
+	tag, err := b.pool.Exec(ctx, `DELETE FROM nectar_events WHERE published_at < now() - $1 * interval '1 microsecond'`, b.o.Retention.Microseconds())
+	if err == nil && tag.RowsAffected() > 0 {
+		b.o.Logger.Warn("events deleted unhandled after the retention", "events", tag.RowsAffected(), "retention", b.o.Retention.String())
 	}
 }
 
 // wakeAll wakes the local subscriptions of name, or all of them when name
 // is empty.
-func (b *Postgres) wakeAll(name string) {
+func (b *Bus) wakeAll(name string) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	if name != "" {
@@ -729,9 +626,10 @@ func (b *Postgres) wakeAll(name string) {
 
 // Close stops the bus: Publish fails from now on, every subscription
 // drains as its cancel would (within ctx), this replica's subscriptions
-// are unregistered, and the connections close. Events not yet handled stay
-// in the table for the other replicas.
-func (b *Postgres) Close(ctx context.Context) error {
+// are unregistered, and the store no longer wakes it (the store stays open:
+// close it afterwards). Events not yet handled stay in the table for the
+// other replicas.
+func (b *Bus) Close(ctx context.Context) error {
 	b.mu.Lock()
 	if b.closed {
 		b.mu.Unlock()
@@ -755,11 +653,14 @@ func (b *Postgres) Close(ctx context.Context) error {
 		_, err := b.pool.Exec(dctx, `DELETE FROM nectar_event_subs WHERE replica = $1`, b.replica)
 		cancel()
 		if err != nil {
-			errs = append(errs, fmt.Errorf("events: unregistering: %w", err))
+			errs = append(errs, fmt.Errorf("postgres: unregistering the event subscriptions: %w", err))
 		}
 	}
-	b.pool.Close()
+	b.st.bus.CompareAndSwap(b, nil)
 	return errors.Join(errs...)
 }
 
-var _ Bus = (*Postgres)(nil)
+var (
+	_ events.Bus           = (*Bus)(nil)
+	_ events.IntakeStopper = (*Bus)(nil)
+)

@@ -1,25 +1,28 @@
-package events_test
+package postgres_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
-	"os"
 	"slices"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
+
 	"github.com/nectar-run/nectar/engine/value"
 	"github.com/nectar-run/nectar/events"
+	"github.com/nectar-run/nectar/store/postgres"
 	"github.com/nectar-run/nectar/store/postgres/pgtest"
 )
 
-func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
-
-// openBus opens a bus on dsn, closed when t ends.
-func openBus(t *testing.T, dsn string, o events.PostgresOptions) *events.Postgres {
+// openBus opens a store on dsn, as a replica does, and its bus; both are
+// closed when t ends, the bus first.
+func openBus(t testing.TB, dsn string, o postgres.BusOptions) *postgres.Bus {
 	t.Helper()
-	b, err := events.OpenPostgres(context.Background(), dsn, o)
+	st := open(t, dsn)
+	b, err := st.Bus(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,8 +79,8 @@ func (c *collector) snapshot() map[string][]string {
 
 func TestPostgresDeliversAcrossReplicas(t *testing.T) {
 	dsn := pgtest.Database(t)
-	a := openBus(t, dsn, events.PostgresOptions{})
-	b := openBus(t, dsn, events.PostgresOptions{})
+	a := openBus(t, dsn, postgres.BusOptions{})
+	b := openBus(t, dsn, postgres.BusOptions{})
 	c := newCollector()
 	// Group p1 runs on replica b only; group p2 on both: p2's events are
 	// shared between them, each handled once.
@@ -119,7 +122,7 @@ func TestPostgresDeliversAcrossReplicas(t *testing.T) {
 
 func TestPostgresDropsWithoutSubscribers(t *testing.T) {
 	dsn := pgtest.Database(t)
-	a := openBus(t, dsn, events.PostgresOptions{})
+	a := openBus(t, dsn, postgres.BusOptions{})
 	if err := a.Publish(context.Background(), "nobody.listens", "x"); err != nil {
 		t.Fatal(err)
 	}
@@ -146,7 +149,7 @@ func TestPostgresDropsWithoutSubscribers(t *testing.T) {
 // runs out.
 func TestPostgresRedeliversAfterCrash(t *testing.T) {
 	dsn := pgtest.Database(t)
-	opts := events.PostgresOptions{Lease: 500 * time.Millisecond, Poll: 50 * time.Millisecond}
+	opts := postgres.BusOptions{Lease: 500 * time.Millisecond, Poll: 50 * time.Millisecond}
 	dying := openBus(t, dsn, opts)
 	started := make(chan struct{})
 	stuck := make(chan struct{})
@@ -159,7 +162,7 @@ func TestPostgresRedeliversAfterCrash(t *testing.T) {
 		t.Fatal(err)
 	}
 	<-started
-	events.Crash(dying)
+	postgres.Crash(dying)
 	survivor := openBus(t, dsn, opts)
 	c := newCollector()
 	survivor.Subscribe("jobs", events.SubscribeOptions{Group: "worker"}, c.handler("survivor"))
@@ -173,7 +176,7 @@ func TestPostgresRedeliversAfterCrash(t *testing.T) {
 // cancel (shutdown timeout) leaves the event to another replica at once.
 func TestPostgresCancelHandsBack(t *testing.T) {
 	dsn := pgtest.Database(t)
-	opts := events.PostgresOptions{Lease: time.Hour, Poll: 50 * time.Millisecond}
+	opts := postgres.BusOptions{Lease: time.Hour, Poll: 50 * time.Millisecond}
 	a := openBus(t, dsn, opts)
 	started := make(chan struct{})
 	cancelA := a.Subscribe("jobs", events.SubscribeOptions{Group: "worker"}, func(ctx context.Context, ev events.Event) {
@@ -202,7 +205,7 @@ func TestPostgresLeaseRenewed(t *testing.T) {
 		t.Skip("waits several leases")
 	}
 	dsn := pgtest.Database(t)
-	opts := events.PostgresOptions{Lease: 300 * time.Millisecond, Poll: 20 * time.Millisecond}
+	opts := postgres.BusOptions{Lease: 300 * time.Millisecond, Poll: 20 * time.Millisecond}
 	a := openBus(t, dsn, opts)
 	b := openBus(t, dsn, opts)
 	c := newCollector()
@@ -231,11 +234,7 @@ func TestPostgresLeaseRenewed(t *testing.T) {
 
 func BenchmarkPostgresPublish(b *testing.B) {
 	dsn := pgtest.Database(b)
-	bus, err := events.OpenPostgres(context.Background(), dsn, events.PostgresOptions{})
-	if err != nil {
-		b.Fatal(err)
-	}
-	defer bus.Close(context.Background())
+	bus := openBus(b, dsn, postgres.BusOptions{})
 	done := make(chan struct{}, 1024)
 	bus.Subscribe("bench", events.SubscribeOptions{Concurrency: 8, Group: "g"}, func(context.Context, events.Event) { done <- struct{}{} })
 	payload := value.NewObject(2)
@@ -261,8 +260,8 @@ func BenchmarkPostgresPublish(b *testing.B) {
 // published with.
 func TestPostgresStopIntake(t *testing.T) {
 	dsn := pgtest.Database(t)
-	stopping := openBus(t, dsn, events.PostgresOptions{})
-	other := openBus(t, dsn, events.PostgresOptions{})
+	stopping := openBus(t, dsn, postgres.BusOptions{})
+	other := openBus(t, dsn, postgres.BusOptions{})
 	running := make(chan struct{})
 	release := make(chan struct{})
 	var mu sync.Mutex
@@ -323,4 +322,50 @@ func TestPostgresStopIntake(t *testing.T) {
 	if len(onStopping) != 1 {
 		t.Errorf("the stopping replica ran %d events, want only the one running when its intake stopped", len(onStopping))
 	}
+}
+
+// TestBusSharesTheStoresListener: a store and its bus hold one listening
+// connection between them (they used to hold one each, and the bus its own
+// pool), and a store has one bus at a time.
+func TestBusSharesTheStoresListener(t *testing.T) {
+	dsn := pgtest.Database(t)
+	st := open(t, dsn)
+	b, err := st.Bus(context.Background(), postgres.BusOptions{Poll: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close(context.Background())
+	if _, err := st.Bus(context.Background(), postgres.BusOptions{}); !errors.Is(err, postgres.ErrBusOpen) {
+		t.Fatalf("a second bus on one store: %v, want ErrBusOpen", err)
+	}
+	// With an hour's poll, only the store's listener can wake the
+	// subscription.
+	got := make(chan string, 1)
+	b.Subscribe("woken", events.SubscribeOptions{Group: "g"}, func(_ context.Context, ev events.Event) { got <- ev.Payload.(string) })
+	if err := b.Publish(context.Background(), "woken", "by the listener"); err != nil {
+		t.Fatal(err)
+	}
+	if p := <-got; p != "by the listener" {
+		t.Fatalf("payload %q", p)
+	}
+	var listening int
+	q := `SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND query LIKE 'LISTEN %'`
+	if err := pgx.BeginFunc(context.Background(), mustConn(t, dsn), func(tx pgx.Tx) error {
+		return tx.QueryRow(context.Background(), q).Scan(&listening)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if listening != 1 {
+		t.Fatalf("%d listening connections for a store and its bus, want 1", listening)
+	}
+}
+
+func mustConn(t *testing.T, dsn string) *pgx.Conn {
+	t.Helper()
+	c, err := pgx.Connect(context.Background(), dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close(context.Background()) })
+	return c
 }
