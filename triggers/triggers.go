@@ -14,18 +14,14 @@
 //
 // Here: Response, the HTTP answer the respond connector shapes and the http
 // trigger writes; CheckEventName, shared by the event connector and the event
-// trigger; ParseSize; the runtime service keys the host fills for trigger
-// modules; and RunBackground, the run of a trigger that answers nobody
-// (schedule, event).
+// trigger; the runtime service keys the host fills for trigger modules; and
+// RunBackground, the run of a trigger that answers nobody (schedule, event).
 package triggers
 
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net/http"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/nectar-run/nectar/engine"
@@ -69,25 +65,4 @@ func RunBackground(ctx context.Context, h engine.Host, kind string, input any, m
 		h.Logger().Warn("execution failed", "execution_id", x.ID, "pipeline", h.Pipeline().Name, "trigger", kind, "code", e.Code, "error", e.Message)
 	}
 	h.Record(x)
-}
-
-// ParseSize reads a size like 5MB, 512KB, 1024 or 1.5MB (units B, KB, MB,
-// GB, powers of 1024).
-func ParseSize(s string) (int64, error) {
-	t := strings.ToUpper(strings.TrimSpace(s))
-	mult := int64(1)
-	for _, u := range []struct {
-		suffix string
-		m      int64
-	}{{"KB", 1 << 10}, {"MB", 1 << 20}, {"GB", 1 << 30}, {"K", 1 << 10}, {"M", 1 << 20}, {"G", 1 << 30}, {"B", 1}} {
-		if strings.HasSuffix(t, u.suffix) {
-			t, mult = strings.TrimSpace(strings.TrimSuffix(t, u.suffix)), u.m
-			break
-		}
-	}
-	f, err := strconv.ParseFloat(t, 64)
-	if err != nil || f <= 0 {
-		return 0, fmt.Errorf("expected a size like 5MB or 512KB, got %q", s)
-	}
-	return int64(f * float64(mult)), nil
 }

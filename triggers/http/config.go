@@ -20,7 +20,6 @@ import (
 	"strings"
 
 	"github.com/nectar-run/nectar/engine"
-	"github.com/nectar-run/nectar/triggers"
 )
 
 func init() {
@@ -107,7 +106,7 @@ func (h *HTTP) check() []error {
 		}
 		h.Methods[i] = up
 	}
-	n, err := triggers.ParseSize(h.MaxBody)
+	n, err := engine.ParseSize(h.MaxBody)
 	if err != nil {
 		errs = append(errs, &engine.OptionError{Option: "max_body", Err: err})
 	}

@@ -75,7 +75,7 @@ func TestEveryProblemAtItsOption(t *testing.T) {
 	want := []string{
 		`f.yaml:4:11: trigger.http.path: "nope" must start with /`,
 		`f.yaml:5:20: trigger.http.methods[1]: "FOO" is not an HTTP method`,
-		`f.yaml:6:15: trigger.http.max_body: expected a size like 5MB or 512KB, got "lots"`,
+		`f.yaml:6:15: trigger.http.max_body: expected a size like 5MB, 512KiB or a number of bytes, got "lots"`,
 		`f.yaml:7:11: trigger.http.auth: none cannot be combined with other modes`,
 	}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
