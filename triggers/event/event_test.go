@@ -3,48 +3,26 @@ package event_test
 import (
 	"context"
 	"os"
-	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
-	_ "github.com/nectar-run/nectar/connectors/all"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/events"
 	"github.com/nectar-run/nectar/history"
-	"github.com/nectar-run/nectar/server"
-	"github.com/nectar-run/nectar/store/bolt"
+	"github.com/nectar-run/nectar/internal/servertest"
 )
 
 // TestExample serves example.yaml, publishes an orders.created event on
 // the server's bus and finds the run in the history.
 func TestExample(t *testing.T) {
-	dir := t.TempDir()
 	src, err := os.ReadFile("example.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "example.yaml"), src, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	st, err := bolt.Open(t.TempDir(), bolt.WithNoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	e := servertest.Start(t, map[string]string{"example.yaml": string(src)}, nil)
+	srv, st := e.Srv, e.Store
 	ctx := context.Background()
-	srv, err := server.New(ctx, server.Options{Dir: dir, Store: st})
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv.Start()
-	defer func() {
-		sctx, cancel := context.WithTimeout(ctx, 10*time.Second)
-		defer cancel()
-		if err := srv.Shutdown(sctx); err != nil {
-			t.Error(err)
-		}
-	}()
 	svc, _ := srv.Runtime().Service(events.ServiceKey{})
 	if err := svc.(events.Bus).Publish(ctx, "orders.created", map[string]any{"id": "o-1"}); err != nil {
 		t.Fatal(err)

@@ -1,49 +1,30 @@
 package schedule_test
 
 import (
-	"bytes"
 	"context"
 	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/enginetest"
 	"github.com/nectar-run/nectar/internal/servertest"
 	"github.com/nectar-run/nectar/server"
 )
 
-// syncBuffer is a log sink safe for the server's goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // serve serves one pipeline file with a real server (no store: every tick
 // is claimed) and returns it with its log.
-func serve(t *testing.T, name, src string) (*server.Server, *syncBuffer) {
+func serve(t *testing.T, name, src string) (*server.Server, *enginetest.Log) {
 	t.Helper()
 	dir := t.TempDir()
 	if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	log := &syncBuffer{}
-	srv, err := server.New(context.Background(), server.Options{Dir: dir, HistoryOff: true, Logger: slog.New(slog.NewTextHandler(log, nil))})
+	logger, log := enginetest.CaptureLog(slog.LevelInfo)
+	srv, err := server.New(context.Background(), server.Options{Dir: dir, HistoryOff: true, Logger: logger})
 	if err != nil {
 		t.Fatal(err)
 	}
