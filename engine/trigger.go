@@ -19,17 +19,6 @@ import (
 	"github.com/nectar-run/nectar/engine/value"
 )
 
-// A trigger kind is a module, declared once like a connector: a
-// TriggerKind names it, its options struct C drives strict decoding (every
-// problem at its file:line:col), `nectar schema` and its README table, and
-// Compile turns the decoded options into a Trigger at load. The loader never
-// starts anything: a host (package server, `nectar serve`) starts the
-// Trigger of each pipeline version it serves and stops it before retiring
-// the version.
-//
-// A kind lives in its own package under triggers/ and registers in init();
-// triggers/all imports every kind that ships with Nectar.
-
 // TriggerBlock is a pipeline's parsed trigger block: its kind (http,
 // schedule, event, …), its decoded options (a *C of the kind's
 // TriggerKind[C]), where the block is in its file, and the Trigger its
@@ -46,6 +35,15 @@ type TriggerBlock struct {
 // options (the fields of C, with yaml, doc, required, default and enum
 // tags, as a connector's) and Compile, which checks the decoded options and
 // returns the Trigger, once, at load.
+//
+// A trigger kind is a module, declared once like a connector: its options
+// struct drives strict decoding (every problem at its file:line:col),
+// `nectar schema` and its README table. The loader never starts anything:
+// a host (package server, `nectar serve`) starts the Trigger of each
+// pipeline version it serves and stops it before retiring the version. A
+// kind lives in its own package under triggers/ and registers in init()
+// with RegisterTrigger; triggers/all imports every kind that ships with
+// Nectar.
 //
 // Compile reports each problem at its option: with cc.ErrorAt(option, err),
 // or as an *OptionError naming the option's dotted path; several problems
