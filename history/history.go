@@ -197,6 +197,7 @@ type Recorder struct {
 	flushQ chan chan struct{}
 	once   sync.Once
 	count  int
+	size   atomic.Int64 // count, for Size
 	logger *slog.Logger
 
 	buf, zbuf   []byte
@@ -246,6 +247,7 @@ func New(ctx context.Context, st store.Store, opts Options) (*Recorder, error) {
 		}
 		for _, it := range ids {
 			r.count += segmentCount(it.Key)
+			r.size.Store(int64(r.count))
 			r.segments = append(r.segments, it.Key)
 		}
 	}
@@ -472,6 +474,7 @@ func (r *Recorder) write(batch []*Execution) {
 		r.addSegment(sg.key)
 	}
 	r.count += len(batch)
+	r.size.Store(int64(r.count))
 	r.commit(ops)
 	// The store does not keep values past Apply: reuse the buffers.
 	if cap(buf) <= 8<<20 {
@@ -576,6 +579,7 @@ func (r *Recorder) drop(n int, cause error) {
 		if i, ok := slices.BinarySearch(r.segments, op.Key); ok {
 			r.segments = slices.Delete(r.segments, i, i+1)
 			r.count -= c
+			r.size.Store(int64(r.count))
 		}
 	}
 	clear(r.pending[:n])
@@ -631,6 +635,9 @@ func (r *Recorder) finish() {
 	}
 	r.settle()
 }
+
+// Size returns the number of records kept (stored, or queued to be).
+func (r *Recorder) Size() int64 { return r.size.Load() }
 
 // Dropped returns how many records were dropped because the store refused
 // them for longer than the retry buffer holds (or until Close's context
@@ -835,6 +842,7 @@ func (r *Recorder) trim() []store.Op {
 		r.segments = r.segments[1:]
 		ops = append(ops, store.DeleteOp(Bucket, key))
 		r.count -= segmentCount(key)
+		r.size.Store(int64(r.count))
 	}
 	if r.count-r.opts.MaxRecords > r.opts.MaxRecords/10 {
 		// Oldest segments first, until the history is back within MaxRecords.
@@ -1210,6 +1218,10 @@ type Filter struct {
 	Trigger  string
 	// Before lists records older than this id (the last id of a page).
 	Before string
+	// Since lists only records whose id is at least this: ids start with
+	// their start time (IDPrefix), so Since bounds the start time, and
+	// List stops reading at the first segment older than it.
+	Since string
 	// Limit caps the result (default 50).
 	Limit int
 }
@@ -1243,7 +1255,7 @@ func List(ctx context.Context, st store.Store, f Filter) ([]*Record, error) {
 				if err != nil {
 					continue
 				}
-				if f.Before != "" && rec.ID >= f.Before {
+				if f.Before != "" && rec.ID >= f.Before || f.Since != "" && rec.ID < f.Since {
 					continue
 				}
 				if f.Pipeline != "" && rec.Pipeline != f.Pipeline || f.Status != "" && rec.Status != f.Status || f.Trigger != "" && rec.Trigger != f.Trigger {
@@ -1256,13 +1268,17 @@ func List(ctx context.Context, st store.Store, f Filter) ([]*Record, error) {
 				}
 			}
 		}
-		if len(items) < 50 {
-			break
+		if len(items) < 50 || f.Since != "" && items[len(items)-1].Key < f.Since {
+			break // a segment's key is its oldest id: the rest is older
 		}
 		after = items[len(items)-1].Key
 	}
 	return out, nil
 }
+
+// IDPrefix returns the start of the ids of executions started at t: ids
+// of executions started at t or later are at least it.
+func IDPrefix(t time.Time) string { return fmt.Sprintf("%012x", t.UnixMilli()) }
 
 // getScan bounds how many segments Get reads looking for an id: the record
 // of an execution is in a segment written when it ended, whose first id is
