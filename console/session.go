@@ -118,12 +118,12 @@ func (c *Console) setCookie(w http.ResponseWriter, r *http.Request, value string
 // Origin with every POST (and Sec-Fetch-Site); when present they must name
 // this host.
 func sameOrigin(r *http.Request) bool {
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
-		return false
+	if site := r.Header.Get("Sec-Fetch-Site"); site != "" {
+		return site == "same-origin" || site == "none"
 	}
 	o := r.Header.Get("Origin")
-	if o == "" {
-		return true
+	if o == "" || o == "null" {
+		return true // an older browser, or a client that is not one: the CSRF token decides
 	}
 	u, err := url.Parse(o)
 	return err == nil && u.Host == r.Host

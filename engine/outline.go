@@ -218,7 +218,9 @@ func (w *outlineWalker) addBlock(v reflect.Value, field string) {
 			b.Label = rest
 		}
 	}
-	w.blocks = append(w.blocks, b)
+	if len(b.Steps) > 0 { // an empty block is an option not written
+		w.blocks = append(w.blocks, b)
+	}
 }
 
 func conditionSource(v reflect.Value) string {
