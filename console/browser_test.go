@@ -103,13 +103,15 @@ steps:
 // consoleEnv is nectar serve in process: the server with a real bbolt
 // store, its accounts and consumers, and the console in front.
 type consoleEnv struct {
-	url    string
-	srv    *server.Server
-	cm     *consumers.Manager
-	am     *accounts.Manager
-	fake   *accountstest.Provider
-	pages  *pageLog
-	orders *engine.Pipeline
+	url   string
+	srv   *server.Server
+	cm    *consumers.Manager
+	am    *accounts.Manager
+	fake  *accountstest.Provider
+	pages *pageLog
+	// handler is what the server serves, the console in front.
+	handler http.Handler
+	orders  *engine.Pipeline
 }
 
 // pageLog keeps every body the console sent, to check that none holds a
@@ -147,7 +149,7 @@ func (l *pageLog) wrap(h http.Handler) http.Handler {
 	})
 }
 
-func startConsole(t *testing.T) *consoleEnv {
+func startConsole(t testing.TB, mod ...func(*server.Options)) *consoleEnv {
 	t.Helper()
 	dir := t.TempDir()
 	for name, src := range map[string]string{"orders.yaml": ordersYAML, "stamp.yaml": stampYAML, "broken.yaml": brokenYAML} {
@@ -172,7 +174,11 @@ func startConsole(t *testing.T) *consoleEnv {
 	am := accounts.NewManager(st, sealer, accounts.WithLogger(log))
 	rt := &engine.Runtime{}
 	accounts.Install(rt, am)
-	srv, err := server.New(ctx, server.Options{Dir: dir, Store: st, Consumers: cm, Runtime: rt, AdminKey: adminKey, Logger: log})
+	opts := server.Options{Dir: dir, Store: st, Consumers: cm, Runtime: rt, AdminKey: adminKey, Logger: log}
+	for _, m := range mod {
+		m(&opts)
+	}
+	srv, err := server.New(ctx, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -196,7 +202,7 @@ func startConsole(t *testing.T) *consoleEnv {
 		}
 		st.Close()
 	})
-	e := &consoleEnv{url: "http://" + ln.Addr().String(), srv: srv, cm: cm, am: am, pages: pages}
+	e := &consoleEnv{url: "http://" + ln.Addr().String(), srv: srv, cm: cm, am: am, pages: pages, handler: hs.Handler}
 	for _, p := range srv.Library().All() {
 		if p.Name == "orders" {
 			e.orders = p
@@ -297,7 +303,7 @@ func screenshot(t *testing.T, ctx context.Context, name string, secrets func() [
 			t.Errorf("the screen of %s shows a secret (%.6s…)", name, s)
 		}
 	}
-	png := get(t, ctx, "screenshot "+name, chromedp.FullScreenshot(80))
+	png := get(t, ctx, "screenshot "+name, chromedp.FullScreenshot(100))
 	if err := os.MkdirAll("../docs/images", 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -56,8 +56,10 @@ type Backend interface {
 	// Problems returns the pipeline files that do not load now, each with
 	// its source and errors.
 	Problems(ctx context.Context) []Pipeline
-	// Executions lists execution records, newest first, without snapshots.
-	Executions(ctx context.Context, f Filter) ([]*history.Record, error)
+	// Executions lists execution records, newest first, without snapshots
+	// (history.ListScan): at most f.Scan records are read (0: no bound);
+	// resume is where to go on when that bound stopped the listing.
+	Executions(ctx context.Context, f Filter) (recs []*history.Record, resume string, err error)
 	// Execution returns one record with its steps and snapshots
 	// (history.ErrNotFound when unknown).
 	Execution(ctx context.Context, id string) (*history.Record, error)
@@ -102,10 +104,12 @@ type Trigger struct {
 	Event string
 }
 
-// Filter selects executions; Since and Before bound the start time.
+// Filter selects executions; Since and Before bound the start time, and
+// Scan the records read.
 type Filter struct {
 	history.Filter
 	Since time.Time
+	Scan  int
 }
 
 // RunResult is the outcome of Backend.Run.

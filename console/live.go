@@ -30,7 +30,7 @@ func (c *Console) live(w http.ResponseWriter, r *http.Request, _ *session) {
 		// A stream lives longer than the server's write timeout: each
 		// round moves the deadline on.
 		_ = rc.SetWriteDeadline(time.Now().Add(c.opts.LivePoll + 30*time.Second))
-		recs, err := c.b.Executions(r.Context(), Filter{Filter: history.Filter{Limit: 20}})
+		recs, _, err := c.b.Executions(r.Context(), Filter{Filter: history.Filter{Limit: 20}})
 		if err == nil {
 			var buf bytes.Buffer
 			for i := len(recs) - 1; i >= 0; i-- {

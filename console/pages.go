@@ -185,7 +185,7 @@ const (
 
 func (c *Console) stats(r *http.Request) map[string]*pipelineStats {
 	out := map[string]*pipelineStats{}
-	recs, err := c.b.Executions(r.Context(), Filter{Filter: history.Filter{Limit: statsScan}, Since: time.Now().Add(-statsWindow)})
+	recs, _, err := c.b.Executions(r.Context(), Filter{Filter: history.Filter{Limit: statsScan}, Since: time.Now().Add(-statsWindow), Scan: statsScan})
 	if err != nil {
 		return out
 	}
@@ -350,7 +350,13 @@ func (c *Console) connectorPage(w http.ResponseWriter, r *http.Request, _ *sessi
 
 // --- executions
 
-const pageSize = 50
+// pageSize is the executions shown per page; pageScan the records read at
+// most to fill one, so that a filter that matches little still answers
+// quickly (the page then links to the older records).
+const (
+	pageSize = 50
+	pageScan = 2000
+)
 
 // idAt is the smallest execution id of an execution started at t.
 func idAt(t time.Time) string { return fmt.Sprintf("%012x", t.UnixMilli()) }
@@ -366,7 +372,7 @@ func parseTime(s string) (time.Time, bool) {
 
 // executionsQuery reads the filters of the executions list.
 func executionsQuery(q url.Values) (Filter, error) {
-	f := Filter{Filter: history.Filter{Pipeline: q.Get("pipeline"), Status: q.Get("status"), Trigger: q.Get("trigger"), Before: q.Get("before"), Limit: pageSize}}
+	f := Filter{Filter: history.Filter{Pipeline: q.Get("pipeline"), Status: q.Get("status"), Trigger: q.Get("trigger"), Before: q.Get("before"), Limit: pageSize}, Scan: pageScan}
 	if f.Status != "" && f.Status != history.StatusOK && f.Status != history.StatusFailed {
 		return f, fmt.Errorf("status must be ok or failed, not %q", f.Status)
 	}
@@ -397,18 +403,23 @@ func (c *Console) executionsPage(w http.ResponseWriter, r *http.Request, _ *sess
 		c.render(w, r, http.StatusBadRequest, "executions", page{Title: "Executions", Nav: "executions", Error: err.Error(), Data: data})
 		return
 	}
-	recs, err := c.b.Executions(r.Context(), f)
+	recs, resume, err := c.b.Executions(r.Context(), f)
 	if err != nil {
 		c.render(w, r, http.StatusServiceUnavailable, "executions", page{Title: "Executions", Nav: "executions", Error: err.Error(), Data: data})
 		return
 	}
 	data["Records"] = recs
-	if len(recs) == pageSize {
+	if len(recs) == pageSize || resume != "" {
 		next := url.Values{}
 		for k, v := range q {
 			next[k] = v
 		}
-		next.Set("before", recs[len(recs)-1].ID)
+		if resume != "" {
+			next.Set("before", resume)
+			data["Partial"] = pageScan
+		} else {
+			next.Set("before", recs[len(recs)-1].ID)
+		}
 		data["Older"] = next.Encode()
 	}
 	// The live stream adds new executions only to an unfiltered first page.

@@ -1231,15 +1231,25 @@ type Filter struct {
 // a segment they are in id (start time) order, so an execution that ran far
 // longer than those around it may be listed a little out of place.
 func List(ctx context.Context, st store.Store, f Filter) ([]*Record, error) {
+	out, _, err := ListScan(ctx, st, f, 0)
+	return out, err
+}
+
+// ListScan is List reading at most scan records (0: no bound), so that a
+// filter few records match answers in bounded time. When it stops at the
+// bound, resume is the id of the last record it read: pass it as Before to
+// go on from there ("" when the history was read to its end or the page
+// is full).
+func ListScan(ctx context.Context, st store.Store, f Filter, scan int) (out []*Record, resume string, err error) {
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
-	var out []*Record
+	read := 0
 	after := f.Before
 	for len(out) < f.Limit {
 		items, err := st.List(ctx, Bucket, store.ListOptions{Reverse: true, After: after, Limit: 50})
 		if err != nil {
-			return nil, fmt.Errorf("listing executions: %w", err)
+			return nil, "", fmt.Errorf("listing executions: %w", err)
 		}
 		for _, it := range items {
 			text, err := segmentText(it.Value)
@@ -1258,13 +1268,16 @@ func List(ctx context.Context, st store.Store, f Filter) ([]*Record, error) {
 				if f.Before != "" && rec.ID >= f.Before || f.Since != "" && rec.ID < f.Since {
 					continue
 				}
-				if f.Pipeline != "" && rec.Pipeline != f.Pipeline || f.Status != "" && rec.Status != f.Status || f.Trigger != "" && rec.Trigger != f.Trigger {
-					continue
+				read++
+				if !(f.Pipeline != "" && rec.Pipeline != f.Pipeline || f.Status != "" && rec.Status != f.Status || f.Trigger != "" && rec.Trigger != f.Trigger) {
+					rec.Steps, rec.Input, rec.Output = nil, nil, nil
+					out = append(out, rec)
+					if len(out) == f.Limit {
+						return out, "", nil
+					}
 				}
-				rec.Steps, rec.Input, rec.Output = nil, nil, nil
-				out = append(out, rec)
-				if len(out) == f.Limit {
-					return out, nil
+				if scan > 0 && read >= scan {
+					return out, rec.ID, nil
 				}
 			}
 		}
@@ -1273,7 +1286,7 @@ func List(ctx context.Context, st store.Store, f Filter) ([]*Record, error) {
 		}
 		after = items[len(items)-1].Key
 	}
-	return out, nil
+	return out, "", nil
 }
 
 // IDPrefix returns the start of the ids of executions started at t: ids

@@ -143,16 +143,16 @@ func (b *consoleBackend) check(ctx context.Context, file string) ([]byte, fileCh
 	return data, ck, true
 }
 
-func (b *consoleBackend) Executions(ctx context.Context, f console.Filter) ([]*history.Record, error) {
+func (b *consoleBackend) Executions(ctx context.Context, f console.Filter) ([]*history.Record, string, error) {
 	if b.s.opts.Store == nil || b.s.opts.HistoryOff {
-		return nil, errHistoryOff
+		return nil, "", errHistoryOff
 	}
 	b.s.flushHistory(ctx)
 	hf := f.Filter
 	if !f.Since.IsZero() {
 		hf.Since = history.IDPrefix(f.Since)
 	}
-	return history.List(ctx, b.s.opts.Store, hf)
+	return history.ListScan(ctx, b.s.opts.Store, hf, f.Scan)
 }
 
 func (b *consoleBackend) Execution(ctx context.Context, id string) (*history.Record, error) {
