@@ -39,9 +39,8 @@ func (f *authFlows) get(name string) *authFlow {
 // startAuthorize is POST /accounts/{name}/authorize: it starts the flow and
 // shows the page that sends the person to the provider.
 func (c *Console) startAuthorize(w http.ResponseWriter, r *http.Request, _ *session) {
-	am := c.b.Accounts()
+	am := c.accounts(w)
 	if am == nil {
-		jsonError(w, http.StatusNotFound, "accounts need a store")
 		return
 	}
 	name := r.PathValue("name")

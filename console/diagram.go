@@ -142,8 +142,8 @@ func (sw *svgWriter) step(s engine.OutlineStep, x, y int, calls func(string) []e
 		if b.When != "" {
 			label += " when " + b.When
 		}
-		if len(label) > 40 {
-			label = label[:39] + "…"
+		if fit := bw / 7; len(label) > fit { // about 7 px a character
+			label = label[:fit-1] + "…"
 		}
 		sw.b.WriteString(`<text x="` + itoa(bx) + `" y="` + itoa(by+12) + `" class="block"><title>` + esc(b.Label+" "+b.When) + `</title>` + esc(label) + `</text>`)
 		sw.steps_(b.Steps, bx, by+headH, calls, depth)

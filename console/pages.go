@@ -441,7 +441,13 @@ func timeline(rec *history.Record) []timelineStep {
 		total = max(total, float64(s.OffsetUS+s.DurationUS))
 	}
 	steps := slices.Clone(rec.Steps)
-	sort.SliceStable(steps, func(i, j int) bool { return steps[i].OffsetUS < steps[j].OffsetUS })
+	// By start; a block starts with its first step, and is listed first.
+	sort.SliceStable(steps, func(i, j int) bool {
+		if steps[i].OffsetUS != steps[j].OffsetUS {
+			return steps[i].OffsetUS < steps[j].OffsetUS
+		}
+		return len(steps[i].Path) < len(steps[j].Path)
+	})
 	out := make([]timelineStep, len(steps))
 	for i, s := range steps {
 		called := s.Pipeline != "" && s.Pipeline != rec.Pipeline
@@ -552,9 +558,8 @@ func (c *Console) showAccount(w http.ResponseWriter, r *http.Request, test *acco
 }
 
 func (c *Console) testAccount(w http.ResponseWriter, r *http.Request, _ *session) {
-	am := c.b.Accounts()
+	am := c.accounts(w)
 	if am == nil {
-		jsonError(w, http.StatusNotFound, "accounts need a store")
 		return
 	}
 	res, err := am.Test(r.Context(), r.PathValue("name"))
@@ -578,9 +583,8 @@ func (c *Console) consumersPage(w http.ResponseWriter, r *http.Request, _ *sessi
 }
 
 func (c *Console) createConsumer(w http.ResponseWriter, r *http.Request, _ *session) {
-	cm := c.b.Consumers()
+	cm := c.consumers(w)
 	if cm == nil {
-		jsonError(w, http.StatusNotFound, "consumers need a store")
 		return
 	}
 	in := consumers.Consumer{Name: strings.TrimSpace(r.PostFormValue("name")), Description: r.PostFormValue("description")}
@@ -615,9 +619,8 @@ func consumerStatus(err error) int {
 // issueKey answers the new key as JSON, for the script to show once: it
 // is never part of a page.
 func (c *Console) issueKey(w http.ResponseWriter, r *http.Request, _ *session) {
-	cm := c.b.Consumers()
+	cm := c.consumers(w)
 	if cm == nil {
-		jsonError(w, http.StatusNotFound, "consumers need a store")
 		return
 	}
 	key, err := cm.AddKey(r.Context(), r.PathValue("name"))
@@ -629,9 +632,8 @@ func (c *Console) issueKey(w http.ResponseWriter, r *http.Request, _ *session) {
 }
 
 func (c *Console) issueBasic(w http.ResponseWriter, r *http.Request, _ *session) {
-	cm := c.b.Consumers()
+	cm := c.consumers(w)
 	if cm == nil {
-		jsonError(w, http.StatusNotFound, "consumers need a store")
 		return
 	}
 	user := strings.TrimSpace(r.PostFormValue("username"))
@@ -644,9 +646,8 @@ func (c *Console) issueBasic(w http.ResponseWriter, r *http.Request, _ *session)
 }
 
 func (c *Console) revokeKey(w http.ResponseWriter, r *http.Request, _ *session) {
-	cm := c.b.Consumers()
+	cm := c.consumers(w)
 	if cm == nil {
-		jsonError(w, http.StatusNotFound, "consumers need a store")
 		return
 	}
 	if err := cm.RemoveKey(r.Context(), r.PathValue("name"), r.PathValue("id")); err != nil {
@@ -663,6 +664,25 @@ func (c *Console) healthPage(w http.ResponseWriter, r *http.Request, _ *session)
 }
 
 // --- helpers
+
+// consumers returns the consumers manager, or answers 404 when there is
+// none (no store).
+func (c *Console) consumers(w http.ResponseWriter) *consumers.Manager {
+	cm := c.b.Consumers()
+	if cm == nil {
+		jsonError(w, http.StatusNotFound, "consumers need a store")
+	}
+	return cm
+}
+
+// accounts returns the accounts manager, or answers 404 when there is none.
+func (c *Console) accounts(w http.ResponseWriter) *accounts.Manager {
+	am := c.b.Accounts()
+	if am == nil {
+		jsonError(w, http.StatusNotFound, "accounts need a store")
+	}
+	return am
+}
 
 func since(t time.Time) string {
 	if t.IsZero() {
