@@ -475,7 +475,11 @@ func TestConsoleInBrowser(t *testing.T) {
 	})
 
 	t.Run("authorize an account in the browser", func(t *testing.T) {
-		do(t, b, "open the account", chromedp.Navigate(base+"/accounts/drive"), chromedp.WaitVisible(chromedp.ID("token-state")))
+		do(t, b, "open the accounts", chromedp.Navigate(base+"/accounts"), chromedp.WaitVisible(chromedp.ID("providers")))
+		if list := text(t, b, "#accounts") + text(t, b, "#providers"); !strings.Contains(list, "drive") || !strings.Contains(list, "oauth2") || !strings.Contains(list, "S256") {
+			t.Errorf("accounts page: %q", list)
+		}
+		do(t, b, "open the account", chromedp.Click(chromedp.CSS(`#accounts a[href$="/accounts/drive"]`)), chromedp.WaitVisible(chromedp.ID("token-state")))
 		if before := text(t, b, "#token-state"); !strings.Contains(before, "needs authorization") {
 			t.Errorf("before: %q", before)
 		}

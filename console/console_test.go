@@ -12,7 +12,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nectar-run/nectar/accounts"
+	"github.com/nectar-run/nectar/accounts/accountstest"
+	"github.com/nectar-run/nectar/console"
 	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/secret"
 	"github.com/nectar-run/nectar/server"
 )
 
@@ -137,5 +141,70 @@ func BenchmarkExecutionsPage(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// TestSessionExpires signs in to a console whose sessions last a
+// nanosecond: the cookie it gets is refused at once.
+func TestSessionExpires(t *testing.T) {
+	e := startConsole(t)
+	c := console.New(console.Options{Backend: e.srv.ConsoleBackend(server.ConsoleOptions{}), SessionTTL: time.Nanosecond})
+	hs := httptest.NewServer(console.Route(c, http.NotFoundHandler()))
+	t.Cleanup(hs.Close)
+	jar, _ := cookiejar.New(nil)
+	client := &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	resp, err := client.PostForm(hs.URL+"/console/login", url.Values{"key": {adminKey}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || len(resp.Cookies()) != 1 {
+		t.Fatalf("sign-in: %d, %d cookies", resp.StatusCode, len(resp.Cookies()))
+	}
+	resp, err = client.Get(hs.URL + "/console/pipelines")
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusSeeOther || resp.Header.Get("Location") != "/console/login" {
+		t.Fatalf("an expired session got %d %s", resp.StatusCode, resp.Header.Get("Location"))
+	}
+}
+
+// TestMissingRefreshTokenAdvice authorizes an account whose provider
+// gives no refresh token: its page says what to do, and shows no token.
+func TestMissingRefreshTokenAdvice(t *testing.T) {
+	e := startConsole(t)
+	fake := accountstest.New(t)
+	fake.Set(func(p *accountstest.Provider) { p.NoRefreshToken = true })
+	ctx := context.Background()
+	if err := e.am.PutProvider(ctx, &accounts.Provider{Name: "fake", AuthURL: fake.URL + "/authorize", TokenURL: fake.URL + "/token", PKCE: true}); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.am.Put(ctx, &accounts.Account{Name: "mail", Type: accounts.TypeOAuth2, Provider: "fake", ClientID: accountstest.ClientID,
+		ClientSecret: secret.New(accountstest.ClientSecret), Scopes: []string{"mail"}, BaseURL: fake.URL}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.am.Authorize(ctx, "mail", accounts.AuthorizeOptions{Prompt: func(u string) {
+		if resp, err := http.Get(u); err == nil { // the fake consents at once and redirects to the callback
+			resp.Body.Close()
+		}
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	c, _ := signIn(t, e)
+	resp, err := c.Get(e.url + "/console/accounts/mail")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !strings.Contains(string(page), "gave no refresh token") || !strings.Contains(string(page), "Renewable</dt><dd>no") {
+		t.Fatalf("the account page lacks the advice:\n%s", page)
+	}
+	for _, s := range append(fake.IssuedSecrets(), accountstest.ClientSecret) {
+		if strings.Contains(string(page), s) {
+			t.Fatalf("the account page shows a secret (%.6s…)", s)
+		}
 	}
 }

@@ -523,9 +523,12 @@ func (c *Console) accountRow(r *http.Request, a *accounts.Account) accountRow {
 
 func (c *Console) accountsPage(w http.ResponseWriter, r *http.Request, _ *session) {
 	rows, err := c.accountRows(r)
-	pg := page{Title: "Accounts", Nav: "accounts", Data: rows}
+	data := map[string]any{"Rows": rows}
+	pg := page{Title: "Accounts", Nav: "accounts", Data: data}
 	if err != nil {
 		pg.Error = err.Error()
+	} else if provs, err := c.b.Accounts().Providers(r.Context()); err == nil {
+		data["Providers"] = provs
 	}
 	c.render(w, r, http.StatusOK, "accounts", pg)
 }

@@ -6,6 +6,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -19,6 +20,7 @@ import (
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/store"
 	"github.com/nectar-run/nectar/triggers"
 )
 
@@ -29,14 +31,56 @@ type ConsoleOptions struct {
 	StoreKind string // bolt, postgres
 }
 
-// ConsoleBackend returns the console's view of s (package console).
+// ConsoleBackend returns the console's view of s (package console). With
+// a PostgreSQL store, the replica announces itself in the store until
+// StopIntake, so the health page counts the replicas sharing it.
 func (s *Server) ConsoleBackend(opts ConsoleOptions) console.Backend {
-	return &consoleBackend{s: s, opts: opts, checks: map[string]fileCheck{}}
+	b := &consoleBackend{s: s, opts: opts, checks: map[string]fileCheck{}}
+	if opts.StoreKind == "postgres" && s.opts.Store != nil {
+		host, _ := os.Hostname()
+		b.replica = fmt.Sprintf("%s/%d/%s", host, os.Getpid(), history.NewID(time.Now())[12:])
+		b.beat(s.bgCtx)
+		go b.heartbeat(s.bgCtx)
+	}
+	return b
+}
+
+// Replicas announce themselves in replicasBucket every replicaBeat; an
+// announcement expires after three beats missed.
+const (
+	replicasBucket = "replicas"
+	replicaBeat    = 10 * time.Second
+)
+
+func (b *consoleBackend) beat(ctx context.Context) {
+	ctx, cancel := context.WithTimeout(ctx, replicaBeat)
+	defer cancel()
+	if _, err := b.s.opts.Store.Put(ctx, replicasBucket, b.replica, []byte(time.Now().UTC().Format(time.RFC3339)), store.TTL(3*replicaBeat)); err != nil && ctx.Err() == nil {
+		b.s.log.Warn("console: announcing this replica failed", "error", err.Error())
+	}
+}
+
+func (b *consoleBackend) heartbeat(ctx context.Context) {
+	t := time.NewTicker(replicaBeat)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			// Stopping: this replica is no longer seen.
+			dctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_ = b.s.opts.Store.Delete(dctx, replicasBucket, b.replica)
+			cancel()
+			return
+		case <-t.C:
+			b.beat(ctx)
+		}
+	}
 }
 
 type consoleBackend struct {
-	s    *Server
-	opts ConsoleOptions
+	s       *Server
+	opts    ConsoleOptions
+	replica string // this replica's key in replicasBucket ("": not announced)
 
 	mu     sync.Mutex
 	checks map[string]fileCheck // file → its last check
@@ -226,6 +270,11 @@ func (b *consoleBackend) Health(ctx context.Context) console.Health {
 	}
 	if b.s.opts.Store != nil && !b.s.opts.HistoryOff {
 		h.HistorySize = int(b.s.hist.Size())
+	}
+	if b.replica != "" {
+		if items, err := b.s.opts.Store.List(ctx, replicasBucket, store.ListOptions{}); err == nil {
+			h.Replicas = len(items)
+		}
 	}
 	return h
 }
