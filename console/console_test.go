@@ -208,3 +208,36 @@ func TestMissingRefreshTokenAdvice(t *testing.T) {
 		}
 	}
 }
+
+// TestPagesAnswer opens every page a signed-in person can reach, and the
+// connector docs a diagram links to.
+func TestPagesAnswer(t *testing.T) {
+	e := startConsole(t)
+	c, _ := signIn(t, e)
+	for path, want := range map[string]string{
+		"/console/pipelines":              `href="/console/pipelines/orders"`,
+		"/console/pipelines/orders":       `href="/console/connectors/for-each"`,
+		"/console/connectors/for-each":    "<code>items</code>",
+		"/console/executions?status=nope": "status must be ok or failed",
+		"/console/executions?from=monday": "is not a time",
+		"/console/accounts":               `id="accounts"`,
+		"/console/consumers":              `id="new-consumer"`,
+		"/console/health":                 `id="health"`,
+		"/console/nowhere":                "No console page",
+		"/console/pipelines/nope":         "No pipeline nope",
+		"/console/executions/0000":        "no such execution",
+	} {
+		resp, err := c.Get(e.url + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if !strings.Contains(string(body), want) {
+			t.Errorf("GET %s (%d) lacks %s", path, resp.StatusCode, want)
+		}
+		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
+			t.Errorf("GET %s: CSP %q", path, csp)
+		}
+	}
+}
