@@ -20,6 +20,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/cdproto/target"
 	"github.com/chromedp/chromedp"
@@ -92,6 +93,20 @@ steps:
       order: "{{ message }}"
 `
 
+const hourlyYAML = `name: hourly
+trigger:
+  schedule: { cron: "@every 1h" }
+steps:
+  - set: { tick: true }
+`
+
+const auditYAML = `name: audit
+trigger:
+  event: { name: orders.created }
+steps:
+  - log: { message: "order {{ message.id }}" }
+`
+
 const brokenYAML = `name: broken
 steps:
   - name: fine
@@ -152,7 +167,7 @@ func (l *pageLog) wrap(h http.Handler) http.Handler {
 func startConsole(t testing.TB, mod ...func(*server.Options)) *consoleEnv {
 	t.Helper()
 	dir := t.TempDir()
-	for name, src := range map[string]string{"orders.yaml": ordersYAML, "stamp.yaml": stampYAML, "broken.yaml": brokenYAML} {
+	for name, src := range map[string]string{"orders.yaml": ordersYAML, "stamp.yaml": stampYAML, "broken.yaml": brokenYAML, "hourly.yaml": hourlyYAML, "audit.yaml": auditYAML} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -375,11 +390,10 @@ func TestConsoleInBrowser(t *testing.T) {
 	t.Run("sign in and see the pipelines", func(t *testing.T) {
 		do(t, b, "sign in",
 			chromedp.Clear(chromedp.ID("key")),
-			chromedp.SendKeys(chromedp.ID("key"), adminKey),
-			chromedp.Click(chromedp.ID("signin")),
+			chromedp.SendKeys(chromedp.ID("key"), adminKey+"\r"), // Enter: by keyboard
 			chromedp.WaitVisible(chromedp.ID("pipelines")))
 		rows := text(t, b, "#pipelines")
-		for _, want := range []string{"orders", "POST /orders", "stamp"} {
+		for _, want := range []string{"orders", "POST /orders", "stamp", "schedule @every 1h · next in", "event orders.created"} {
 			if !strings.Contains(rows, want) {
 				t.Errorf("the pipelines table lacks %q:\n%s", want, rows)
 			}
@@ -520,7 +534,7 @@ func TestConsoleInBrowser(t *testing.T) {
 		}
 		issued = append(issued, key)
 		do(t, b, "revoke it",
-			chromedp.Click(chromedp.ID("hide-secret")),
+			chromedp.Navigate(base+"/consumers"),
 			chromedp.WaitVisible(chromedp.CSS("#consumer-shop .revoke")),
 			chromedp.Click(chromedp.CSS("#consumer-shop .revoke")),
 			chromedp.WaitNotPresent(chromedp.CSS("#consumer-shop .revoke")))
@@ -550,6 +564,19 @@ func TestConsoleInBrowser(t *testing.T) {
 			if !strings.Contains(h, want) {
 				t.Errorf("health lacks %q: %q", want, h)
 			}
+		}
+		// The colours follow prefers-color-scheme.
+		background := `getComputedStyle(document.body).backgroundColor`
+		light := get(t, b, "light background", chromedp.Evaluate[string](background))
+		if _, err := chromedp.Call(b, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{Features: []*emulation.MediaFeature{{Name: "prefers-color-scheme", Value: "dark"}}}); err != nil {
+			t.Fatal(err)
+		}
+		dark := get(t, b, "dark background", chromedp.Evaluate[string](background))
+		if _, err := chromedp.Call(b, emulation.SetEmulatedMedia, emulation.SetEmulatedMediaParams{}); err != nil {
+			t.Fatal(err)
+		}
+		if light == dark {
+			t.Errorf("the background is %s in light and dark", light)
 		}
 	})
 

@@ -236,6 +236,10 @@ func TestPagesAnswer(t *testing.T) {
 		if !strings.Contains(string(body), want) {
 			t.Errorf("GET %s (%d) lacks %s", path, resp.StatusCode, want)
 		}
+		// Offline: nothing is loaded from, or linked to, another host.
+		if m := regexp.MustCompile(`(src|href|action)="(https?:)?//`).Find(body); m != nil {
+			t.Errorf("GET %s refers to another host: %s", path, m)
+		}
 		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
 			t.Errorf("GET %s: CSP %q", path, csp)
 		}
