@@ -24,7 +24,7 @@ type authFlows struct {
 // its own loopback callback listener; the console's page links to the
 // consent URL and polls for the outcome.
 type authFlow struct {
-	Consent string
+	Consent string // under authFlows.mu
 	done    chan struct{}
 	res     *accounts.AuthorizeResult
 	err     error
@@ -47,12 +47,14 @@ func (c *Console) startAuthorize(w http.ResponseWriter, r *http.Request, _ *sess
 	consent := make(chan string, 1)
 	fl := &authFlow{done: make(chan struct{})}
 	c.flows.mu.Lock()
-	if old := c.flows.running[name]; old != nil {
+	if old := c.flows.running[name]; old != nil && old.Consent != "" {
 		select {
 		case <-old.done:
 		default:
+			// One flow per account at a time: this one is still waiting.
+			consent := old.Consent
 			c.flows.mu.Unlock()
-			c.render(w, r, http.StatusOK, "authorize", page{Title: "Authorize " + name, Nav: "accounts", Data: map[string]any{"Name": name, "Consent": old.Consent}})
+			c.render(w, r, http.StatusOK, "authorize", page{Title: "Authorize " + name, Nav: "accounts", Data: map[string]any{"Name": name, "Consent": consent}})
 			return
 		}
 	}
@@ -74,7 +76,9 @@ func (c *Console) startAuthorize(w http.ResponseWriter, r *http.Request, _ *sess
 	}()
 	select {
 	case u := <-consent:
+		c.flows.mu.Lock()
 		fl.Consent = u
+		c.flows.mu.Unlock()
 	case <-fl.done:
 		c.showAccount(w, r, nil, "Authorization failed: "+fl.err.Error())
 		return

@@ -556,7 +556,7 @@ func (c *Console) showAccount(w http.ResponseWriter, r *http.Request, test *acco
 		note = "Authorized."
 	}
 	c.render(w, r, http.StatusOK, "account", page{Title: a.Name, Nav: "accounts", Note: note, Data: map[string]any{
-		"Row": c.accountRow(r, a), "Test": test, "OAuth": a.Type == accounts.TypeOAuth2, "Flow": c.flows.get(a.Name),
+		"Row": c.accountRow(r, a), "Test": test, "OAuth": a.Type == accounts.TypeOAuth2,
 	}})
 }
 
