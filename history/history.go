@@ -1269,6 +1269,9 @@ func ListScan(ctx context.Context, st store.Store, f Filter, scan int) (out []*R
 					lost++
 					continue
 				}
+				if f.Before != "" && rec.ID >= f.Before || f.Since != "" && rec.ID < f.Since {
+					continue // outside the window: not counted as read
+				}
 				rec.Steps, rec.Input, rec.Output = nil, nil, nil
 				if add(rec) {
 					return out, "", nil
