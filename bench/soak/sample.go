@@ -1,0 +1,115 @@
+package main
+
+import (
+	"bufio"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// A sample is one row of the CSV: the server's state every 10 s, and what
+// the load saw in the window that ended then.
+type sample struct {
+	T          time.Duration // since the warm-up began
+	Phase      string        // warmup, load, after
+	RSS        float64       // process_resident_memory_bytes
+	HeapAlloc  float64       // go_memstats_heap_alloc_bytes
+	HeapGoal   float64       // go_memstats_next_gc_bytes
+	Goroutines float64       // go_goroutines
+	FDs        float64       // process_open_fds
+	History    int           // execution records stored
+	Executions float64       // nectar_executions_total, every status
+	Failed     float64       // nectar_executions_total{status="failed"}
+	Window     window        // the load's window
+	// The fake's counters, cumulative.
+	TokenRequests, Refused, APICalls, Events, Ticks int64
+	Published                                       int64 // events published (soak-publish answered 200)
+}
+
+// metrics reads the series the soak needs from nectar's /metrics
+// (Prometheus text format): the value of each name, summed over its
+// labels; "name|status=failed" sums the series with that label.
+func metrics(ctx context.Context, c *http.Client, base string) (map[string]float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+	if err != nil {
+		return nil, err
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return nil, fmt.Errorf("/metrics answered %s", res.Status)
+	}
+	out := map[string]float64{}
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		line := sc.Text()
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		sp := strings.LastIndexByte(line, ' ')
+		if sp < 0 {
+			continue
+		}
+		v, err := strconv.ParseFloat(line[sp+1:], 64)
+		if err != nil {
+			continue
+		}
+		name, labels, _ := strings.Cut(line[:sp], "{")
+		out[name] += v
+		if name == "nectar_executions_total" && strings.Contains(labels, `status="failed"`) {
+			out[name+"|status=failed"] += v
+		}
+	}
+	return out, sc.Err()
+}
+
+// historySize counts the execution records stored, a page of 1000 at a time
+// (GET /api/executions, newest first, before= the last id of a page).
+func historySize(ctx context.Context, c *http.Client, base, adminKey string) (int, error) {
+	n, before := 0, ""
+	for range 1000 {
+		u := base + "/api/executions?limit=1000"
+		if before != "" {
+			u += "&before=" + url.QueryEscape(before)
+		}
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+		if err != nil {
+			return 0, err
+		}
+		req.Header.Set("Authorization", "Bearer "+adminKey)
+		res, err := c.Do(req)
+		if err != nil {
+			return 0, err
+		}
+		var recs []struct {
+			ID string `json:"id"`
+		}
+		body, err := io.ReadAll(res.Body)
+		res.Body.Close()
+		if err == nil && res.StatusCode != http.StatusOK {
+			err = fmt.Errorf("/api/executions answered %s: %s", res.Status, preview(body))
+		}
+		if err == nil {
+			err = json.Unmarshal(body, &recs)
+		}
+		if err != nil {
+			return 0, err
+		}
+		n += len(recs)
+		if len(recs) < 1000 {
+			return n, nil
+		}
+		before = recs[len(recs)-1].ID
+	}
+	return n, fmt.Errorf("more than a million execution records")
+}
