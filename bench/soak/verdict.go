@@ -130,14 +130,15 @@ func (v *verdict) refTime() time.Duration {
 }
 
 // growth returns the value at ref and at the end of the load samples: each
-// the median of three samples (those nearest ref; the last three), so that
-// one reading taken at a GC's peak does not decide.
+// the median of three samples (the last one at or before ref and its two
+// neighbours; the last three), so that one reading taken at a GC's peak
+// does not decide.
 func growth(load []sample, ref time.Duration, get func(sample) float64) (from, to float64, ok bool) {
 	if len(load) < 4 {
 		return 0, 0, false
 	}
-	i := 0
-	for i < len(load)-1 && load[i].T < ref {
+	i := 0 // the last sample at or before ref
+	for i < len(load)-1 && load[i+1].T <= ref {
 		i++
 	}
 	i = max(1, min(i, len(load)-2))
