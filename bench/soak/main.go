@@ -73,6 +73,9 @@ func main() {
 	defer cancel()
 	ok, err := soak(ctx, c)
 	if err != nil {
+		if ctx.Err() != nil {
+			err = fmt.Errorf("stopped before the end (%w): %w", context.Cause(ctx), err)
+		}
 		fmt.Fprintln(os.Stderr, "soak:", err)
 		os.Exit(2)
 	}

@@ -15,5 +15,12 @@ trap 'rm -rf "$TMP"' EXIT
 go build -o "$TMP/nectar" ./cmd/nectar
 go build -o "$TMP/soak" ./bench/soak
 # The driver is bounded (the warm-up, DURATION and five minutes at most)
-# and stops the server it starts, also on Ctrl-C.
-"$TMP/soak" -nectar "$TMP/nectar" -duration "$DUR" "$@"
+# and stops the server it starts; a TERM or INT sent here is passed on to
+# it, so that it stops the server and reports before this script exits.
+set +e
+"$TMP/soak" -nectar "$TMP/nectar" -duration "$DUR" "$@" &
+driver=$!
+trap 'kill -TERM "$driver" 2>/dev/null' TERM INT
+wait "$driver"; rc=$?
+while kill -0 "$driver" 2>/dev/null; do wait "$driver"; rc=$?; done
+exit "$rc"

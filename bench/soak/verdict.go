@@ -16,8 +16,8 @@ const (
 	fdSlack        = 2   // open fds the idle level may differ by
 	maxGrowth      = 0.1 // RSS and heap growth from the reference point to the end
 	historyBatch   = 512 // records the history writes at most in one batch (history.maxBatch)
-	p99Factor      = 1.5 // median p99 of the second half vs the first half
-	p99Slack       = 5 * time.Millisecond
+	p99Factor      = 2.0 // median p99 of the second half vs the first half
+	p99Slack       = 10 * time.Millisecond
 	minTicks       = 0.8 // schedule runs per second of load, at least
 )
 
@@ -79,7 +79,7 @@ func (v *verdict) rules() []rule {
 			continue
 		}
 		g := to/from - 1
-		add(m.name, g < maxGrowth, "%.1f MB at %s → %.1f MB at the end: %+.1f %% (limit %+.0f %%)",
+		add(m.name, g < maxGrowth, "%.1f MB at %s of load → %.1f MB at the end: %+.1f %% (limit %+.0f %%)",
 			from/1e6, (ref - v.loadStart).Round(time.Second), to/1e6, 100*g, 100*maxGrowth)
 	}
 
