@@ -443,8 +443,8 @@ func (r *run) sampleEvery(ctx context.Context, phase <-chan string) error {
 			return fmt.Errorf("sampling: %w", err)
 		}
 		r.samples = append(r.samples, s)
-		fmt.Printf("soak: %4.0fs %-6s rss %6.1f MB, heap %6.1f MB (goal %6.1f), %4.0f goroutines, %3.0f fds, history %5d, %5d requests, %d errors, p99 %s\n",
-			s.T.Seconds(), s.Phase, s.RSS/1e6, s.HeapAlloc/1e6, s.HeapGoal/1e6, s.Goroutines, s.FDs, s.History, s.Window.requests, s.Window.errors, s.Window.p99.Round(10*time.Microsecond))
+		fmt.Printf("soak: %4.0fs %-6s rss %6.1f MB, live heap %6.1f MB, %4.0f goroutines, %3.0f fds, history %5d, %5d requests, %d errors, p99 %s\n",
+			s.T.Seconds(), s.Phase, s.RSS/1e6, s.HeapLive/1e6, s.Goroutines, s.FDs, s.History, s.Window.requests, s.Window.errors, s.Window.p99.Round(10*time.Microsecond))
 	}
 }
 
@@ -457,10 +457,15 @@ func (r *run) sample(ctx context.Context, phase string, w window) (sample, error
 	if err != nil {
 		return sample{}, err
 	}
+	live, err := liveHeap(ctx, r.api, r.base, r.adminKey)
+	if err != nil {
+		return sample{}, err
+	}
 	f := r.fake
 	return sample{
 		T: time.Since(r.begin), Phase: phase,
 		RSS: m["process_resident_memory_bytes"], HeapAlloc: m["go_memstats_heap_alloc_bytes"], HeapGoal: m["go_memstats_next_gc_bytes"],
+		HeapLive:   live,
 		Goroutines: m["go_goroutines"], FDs: m["process_open_fds"], History: h,
 		Executions: m["nectar_executions_total"], Failed: m["nectar_executions_total|status=failed"],
 		Window:        w,

@@ -23,6 +23,7 @@ type panel struct {
 var panels = []panel{
 	{"memory (MB)", []series{
 		{"RSS", "#1f77b4", func(s sample) float64 { return s.RSS / 1e6 }},
+		{"heap live", "#d62728", func(s sample) float64 { return s.HeapLive / 1e6 }},
 		{"heap alloc", "#ff7f0e", func(s sample) float64 { return s.HeapAlloc / 1e6 }},
 		{"heap goal", "#2ca02c", func(s sample) float64 { return s.HeapGoal / 1e6 }},
 	}},

@@ -21,6 +21,7 @@ type sample struct {
 	RSS        float64       // process_resident_memory_bytes
 	HeapAlloc  float64       // go_memstats_heap_alloc_bytes
 	HeapGoal   float64       // go_memstats_next_gc_bytes
+	HeapLive   float64       // HeapAlloc right after a forced GC: the live heap
 	Goroutines float64       // go_goroutines
 	FDs        float64       // process_open_fds
 	History    int           // execution records stored
@@ -112,4 +113,37 @@ func historySize(ctx context.Context, c *http.Client, base, adminKey string) (in
 		before = recs[len(recs)-1].ID
 	}
 	return n, fmt.Errorf("more than a million execution records")
+}
+
+// liveHeap forces a GC in the server and returns its HeapAlloc right after:
+// the live heap. It reads the heap profile (GET /debug/pprof/heap?gc=1,
+// admin key), whose text form ends with the runtime's MemStats. The heap
+// in use at a random moment (go_memstats_heap_alloc_bytes) carries up to a
+// GC cycle of garbage, and the GC's goal moves in steps of a cycle: neither
+// shows a slow leak within minutes.
+func liveHeap(ctx context.Context, c *http.Client, base, adminKey string) (float64, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/debug/pprof/heap?gc=1&debug=1", nil)
+	if err != nil {
+		return 0, err
+	}
+	req.Header.Set("Authorization", "Bearer "+adminKey)
+	res, err := c.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer res.Body.Close()
+	if res.StatusCode != http.StatusOK {
+		return 0, fmt.Errorf("/debug/pprof/heap answered %s", res.Status)
+	}
+	sc := bufio.NewScanner(res.Body)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for sc.Scan() {
+		if v, ok := strings.CutPrefix(sc.Text(), "# HeapAlloc = "); ok {
+			return strconv.ParseFloat(v, 64)
+		}
+	}
+	if err := sc.Err(); err != nil {
+		return 0, err
+	}
+	return 0, fmt.Errorf("/debug/pprof/heap has no HeapAlloc line")
 }

@@ -49,11 +49,11 @@ func run60() *verdict {
 	}
 	for i := range 6 {
 		v.samples = append(v.samples, sample{
-			T: time.Duration(20+10*i) * time.Second, Phase: "load", RSS: 48e6, HeapGoal: 16e6, History: 2100,
+			T: time.Duration(20+10*i) * time.Second, Phase: "load", RSS: 48e6, HeapLive: 8e6, History: 2100,
 			Executions: float64(2000 * (i + 1)), Window: window{requests: 1200, p99: 8 * time.Millisecond},
 		})
 	}
-	v.samples = append(v.samples, sample{T: 85 * time.Second, Phase: "after", RSS: 48e6, HeapGoal: 16e6, History: 2100, Executions: 12000})
+	v.samples = append(v.samples, sample{T: 85 * time.Second, Phase: "after", RSS: 48e6, HeapLive: 8e6, History: 2100, Executions: 12000})
 	return v
 }
 
@@ -94,7 +94,7 @@ func TestRulesCatch(t *testing.T) {
 		}},
 		{"heap flat", func(v *verdict) {
 			for i := 3; i < 6; i++ {
-				v.samples[i].HeapGoal = 18e6
+				v.samples[i].HeapLive = 9e6 // +12.5 %, +1 MB
 			}
 		}},
 		{"history trimmed", func(v *verdict) { v.samples[4].History = 2713 }},
@@ -113,6 +113,19 @@ func TestRulesCatch(t *testing.T) {
 				t.Errorf("failing rules %v, want [%s]", f, tc.rule)
 			}
 		})
+	}
+}
+
+func TestRulesToleratesHalfAMegabyteOfHeap(t *testing.T) {
+	v := run60()
+	for i := range 3 {
+		v.samples[i].HeapLive = 3e6
+	}
+	for i := 3; i < 6; i++ {
+		v.samples[i].HeapLive = 3.45e6 // +15 %, but 0.45 MB
+	}
+	if f := failing(v); len(f) > 0 {
+		t.Fatalf("a small heap moving by 0.45 MB fails %v", f)
 	}
 }
 
