@@ -513,22 +513,11 @@ func (r *run) idle(ctx context.Context, want *idleLevel) (idleLevel, error) {
 // to name in the output folder: the two idle dumps side by side show what a
 // leak is made of.
 func (r *run) dumpGoroutines(ctx context.Context, name string) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.base+"/debug/pprof/goroutine?debug=1", nil)
-	if err != nil {
-		return
-	}
-	req.Header.Set("Authorization", "Bearer "+r.adminKey)
-	res, err := r.probe.Do(req)
-	if err != nil {
-		fmt.Fprintln(os.Stderr, "soak: goroutine dump:", err)
-		return
-	}
-	defer res.Body.Close()
-	b, err := io.ReadAll(res.Body)
-	if err == nil && res.StatusCode == http.StatusOK {
+	b, err := get(ctx, r.probe, r.base+"/debug/pprof/goroutine?debug=1", r.adminKey)
+	if err == nil {
 		err = os.WriteFile(filepath.Join(r.c.out, name), b, 0o644)
 	}
-	if err != nil || res.StatusCode != http.StatusOK {
-		fmt.Fprintln(os.Stderr, "soak: goroutine dump:", res.Status, err)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "soak: goroutine dump:", err)
 	}
 }

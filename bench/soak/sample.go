@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -37,23 +36,13 @@ type sample struct {
 // (Prometheus text format): the value of each name, summed over its
 // labels; "name|status=failed" sums the series with that label.
 func metrics(ctx context.Context, c *http.Client, base string) (map[string]float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
+	body, err := get(ctx, c, base+"/metrics", "")
 	if err != nil {
 		return nil, err
-	}
-	res, err := c.Do(req)
-	if err != nil {
-		return nil, err
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return nil, fmt.Errorf("/metrics answered %s", res.Status)
 	}
 	out := map[string]float64{}
-	sc := bufio.NewScanner(res.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		line := sc.Text()
+	for line := range strings.Lines(string(body)) {
+		line = strings.TrimSpace(line)
 		if line == "" || line[0] == '#' {
 			continue
 		}
@@ -71,7 +60,29 @@ func metrics(ctx context.Context, c *http.Client, base string) (map[string]float
 			out[name+"|status=failed"] += v
 		}
 	}
-	return out, sc.Err()
+	return out, nil
+}
+
+// get sends GET u (with the admin key unless it is empty) and returns the
+// body of a 200 answer; any other answer is an error quoting its start.
+func get(ctx context.Context, c *http.Client, u, adminKey string) ([]byte, error) {
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
+	if err != nil {
+		return nil, err
+	}
+	if adminKey != "" {
+		req.Header.Set("Authorization", "Bearer "+adminKey)
+	}
+	res, err := c.Do(req)
+	if err != nil {
+		return nil, err
+	}
+	defer res.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(res.Body, 64<<20))
+	if err == nil && res.StatusCode != http.StatusOK {
+		err = fmt.Errorf("GET %s answered %s: %s", req.URL.Path, res.Status, preview(body))
+	}
+	return body, err
 }
 
 // historySize counts the execution records stored, a page of 1000 at a time
@@ -83,23 +94,10 @@ func historySize(ctx context.Context, c *http.Client, base, adminKey string) (in
 		if before != "" {
 			u += "&before=" + url.QueryEscape(before)
 		}
-		req, err := http.NewRequestWithContext(ctx, http.MethodGet, u, nil)
-		if err != nil {
-			return 0, err
-		}
-		req.Header.Set("Authorization", "Bearer "+adminKey)
-		res, err := c.Do(req)
-		if err != nil {
-			return 0, err
-		}
 		var recs []struct {
 			ID string `json:"id"`
 		}
-		body, err := io.ReadAll(res.Body)
-		res.Body.Close()
-		if err == nil && res.StatusCode != http.StatusOK {
-			err = fmt.Errorf("/api/executions answered %s: %s", res.Status, preview(body))
-		}
+		body, err := get(ctx, c, u, adminKey)
 		if err == nil {
 			err = json.Unmarshal(body, &recs)
 		}
@@ -122,28 +120,14 @@ func historySize(ctx context.Context, c *http.Client, base, adminKey string) (in
 // GC cycle of garbage, and the GC's goal moves in steps of a cycle: neither
 // shows a slow leak within minutes.
 func liveHeap(ctx context.Context, c *http.Client, base, adminKey string) (float64, error) {
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, base+"/debug/pprof/heap?gc=1&debug=1", nil)
+	body, err := get(ctx, c, base+"/debug/pprof/heap?gc=1&debug=1", adminKey)
 	if err != nil {
 		return 0, err
 	}
-	req.Header.Set("Authorization", "Bearer "+adminKey)
-	res, err := c.Do(req)
-	if err != nil {
-		return 0, err
-	}
-	defer res.Body.Close()
-	if res.StatusCode != http.StatusOK {
-		return 0, fmt.Errorf("/debug/pprof/heap answered %s", res.Status)
-	}
-	sc := bufio.NewScanner(res.Body)
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	for sc.Scan() {
-		if v, ok := strings.CutPrefix(sc.Text(), "# HeapAlloc = "); ok {
+	for line := range strings.Lines(string(body)) {
+		if v, ok := strings.CutPrefix(strings.TrimSpace(line), "# HeapAlloc = "); ok {
 			return strconv.ParseFloat(v, 64)
 		}
-	}
-	if err := sc.Err(); err != nil {
-		return 0, err
 	}
 	return 0, fmt.Errorf("/debug/pprof/heap has no HeapAlloc line")
 }
