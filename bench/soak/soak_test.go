@@ -76,8 +76,8 @@ func TestRulesPassAFlatRun(t *testing.T) {
 // Each case breaks one thing of a passing run; exactly that rule fails.
 func TestRulesCatch(t *testing.T) {
 	for _, tc := range []struct {
-		rule   string
-		break_ func(v *verdict)
+		rule  string
+		spoil func(v *verdict)
 	}{
 		{"no error answers", func(v *verdict) { v.failed = 1 }},
 		{"server kept up", func(v *verdict) { v.skipped = 3 }},
@@ -108,7 +108,7 @@ func TestRulesCatch(t *testing.T) {
 	} {
 		t.Run(tc.rule, func(t *testing.T) {
 			v := run60()
-			tc.break_(v)
+			tc.spoil(v)
 			if f := failing(v); len(f) != 1 || f[0] != tc.rule {
 				t.Errorf("failing rules %v, want [%s]", f, tc.rule)
 			}
