@@ -101,7 +101,7 @@ func TestRulesCatch(t *testing.T) {
 		{"history trimmed", func(v *verdict) { v.samples[len(v.samples)-1].Executions = 2500 }},
 		{"p99 stable", func(v *verdict) {
 			for i := 4; i < 6; i++ {
-				v.samples[i].Window.p99 = 30 * time.Millisecond
+				v.samples[i].Window.p99 = 300 * time.Millisecond
 			}
 		}},
 		{"server stopped cleanly", func(v *verdict) { v.serverExit = "exit status 1" }},
