@@ -222,6 +222,7 @@ type Recorder struct {
 	flushQ chan chan struct{}
 	once   sync.Once
 	count  int
+	size   atomic.Int64 // count, for Size
 	logger *slog.Logger
 
 	buf, zbuf   []byte
@@ -272,6 +273,7 @@ func New(ctx context.Context, st store.Store, opts Options) (*Recorder, error) {
 		}
 		for _, it := range segs {
 			r.count += segmentCount(it.Key)
+			r.size.Store(int64(r.count))
 			r.segments = append(r.segments, it.Key)
 		}
 	}
@@ -504,6 +506,7 @@ func (r *Recorder) write(batch []*Execution) {
 		r.addSegment(sg.key)
 	}
 	r.count += len(batch)
+	r.size.Store(int64(r.count))
 	r.commit(puts)
 	// The store does not keep values past Apply: reuse the buffers.
 	if cap(buf) <= 8<<20 {
@@ -620,6 +623,7 @@ func (r *Recorder) drop(n int, cause error) {
 		if i, ok := slices.BinarySearch(r.segments, sg.key); ok {
 			r.segments = slices.Delete(r.segments, i, i+1)
 			r.count -= c
+			r.size.Store(int64(r.count))
 		}
 	}
 	clear(r.pending[:n])
@@ -675,6 +679,9 @@ func (r *Recorder) finish() {
 	}
 	r.settle()
 }
+
+// Size returns the number of records kept (stored, or queued to be).
+func (r *Recorder) Size() int64 { return r.size.Load() }
 
 // Dropped returns how many records were dropped because the store refused
 // them for longer than the retry buffer holds (or until Close's context
@@ -886,6 +893,7 @@ func (r *Recorder) trim() []store.Op {
 		r.segments = r.segments[1:]
 		ops = append(ops, store.DeleteOp(Bucket, key), store.DeleteOp(IndexBucket, key))
 		r.count -= segmentCount(key)
+		r.size.Store(int64(r.count))
 	}
 	if r.count-r.opts.MaxRecords > r.opts.MaxRecords/10 {
 		// Oldest segments first, until the history is back within MaxRecords.
@@ -1200,6 +1208,10 @@ type Filter struct {
 	Trigger  string
 	// Before lists records older than this id (the last id of a page).
 	Before string
+	// Since lists only records whose id is at least this: ids start with
+	// their start time (IDPrefix), so Since bounds the start time, and
+	// List stops reading at the first segment older than it.
+	Since string
 	// Limit caps the result (default 50).
 	Limit int
 }
@@ -1213,12 +1225,22 @@ type Filter struct {
 // their place and whatever the filter, as one Record of Status "damaged"
 // per segment (see Record.Records).
 func List(ctx context.Context, st store.Store, f Filter) ([]*Record, error) {
+	out, _, err := ListScan(ctx, st, f, 0)
+	return out, err
+}
+
+// ListScan is List reading at most scan records (0: no bound), so that a
+// filter few records match answers in bounded time. When it stops at the
+// bound, resume is the id of the last record it read: pass it as Before to
+// go on from there ("" when the history was read to its end or the page
+// is full).
+func ListScan(ctx context.Context, st store.Store, f Filter, scan int) (out []*Record, resume string, err error) {
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
-	var out []*Record
+	read := 0
 	add := func(rec *Record) bool {
-		if f.Before != "" && rec.ID >= f.Before {
+		if f.Before != "" && rec.ID >= f.Before || f.Since != "" && rec.ID < f.Since && rec.Status != StatusDamaged {
 			return false
 		}
 		if rec.Status != StatusDamaged && (f.Pipeline != "" && rec.Pipeline != f.Pipeline ||
@@ -1232,7 +1254,7 @@ func List(ctx context.Context, st store.Store, f Filter) ([]*Record, error) {
 	for len(out) < f.Limit {
 		items, err := st.List(ctx, Bucket, store.ListOptions{Reverse: true, After: after, Limit: 50})
 		if err != nil {
-			return nil, fmt.Errorf("listing executions: %w", err)
+			return nil, "", fmt.Errorf("listing executions: %w", err)
 		}
 		for _, it := range items {
 			raws, table, err := readSegment(it.Value)
@@ -1247,21 +1269,27 @@ func List(ctx context.Context, st store.Store, f Filter) ([]*Record, error) {
 					lost++
 					continue
 				}
+				if f.Before != "" && rec.ID >= f.Before || f.Since != "" && rec.ID < f.Since {
+					continue // outside the window: not counted as read
+				}
 				rec.Steps, rec.Input, rec.Output = nil, nil, nil
 				if add(rec) {
-					return out, nil
+					return out, "", nil
+				}
+				if read++; scan > 0 && read >= scan {
+					return out, rec.ID, nil
 				}
 			}
 			if err != nil && add(damaged(it.Key, lost, err)) {
-				return out, nil
+				return out, "", nil
 			}
 		}
-		if len(items) < 50 {
-			break
+		if len(items) < 50 || f.Since != "" && items[len(items)-1].Key < f.Since {
+			break // a segment's key is its oldest id: the rest is older
 		}
 		after = items[len(items)-1].Key
 	}
-	return out, nil
+	return out, "", nil
 }
 
 // damaged returns the entry List gives for n records of segment key that
@@ -1272,6 +1300,10 @@ func damaged(key string, n int, err error) *Record {
 	start, _ := IDTime(id)
 	return &Record{ID: id, Start: start, Status: StatusDamaged, Records: n, Error: append(value.AppendString([]byte(`{"error":`), msg), '}')}
 }
+
+// IDPrefix returns the start of the ids of executions started at t: ids
+// of executions started at t or later are at least it.
+func IDPrefix(t time.Time) string { return fmt.Sprintf("%012x", t.UnixMilli()) }
 
 // getScan bounds how many segments Get looks at for an id: the record of an
 // execution is in a segment written when it ended, whose first id is at

@@ -87,6 +87,8 @@ func serveCmd(g *globals) *cobra.Command {
 		eventLease             time.Duration
 		maxConns               int
 		healthAddr             string
+		consoleOn              bool
+		consolePath            string
 	)
 	cmd := &cobra.Command{
 		Use:   "serve",
@@ -194,6 +196,11 @@ NECTAR_LOG_FORMAT) says text.`,
 				return fmt.Errorf("registering the accounts metrics: %w", err)
 			}
 			hs := srv.HTTPServer(lim)
+			var consoleFlag *bool
+			if cmd.Flags().Changed("console") {
+				consoleFlag = &consoleOn
+			}
+			serveConsole(consoleFlag, consolePath, ln.Addr(), srv, hs, g, log)
 			var health *http.Server
 			if healthAddr != "" {
 				hln, err := net.Listen("tcp", healthAddr)
@@ -266,6 +273,8 @@ NECTAR_LOG_FORMAT) says text.`,
 	f.DurationVar(&eventLease, "event-lease", 30*time.Second, "with a PostgreSQL store: how long an event being handled stays invisible to the other replicas without news from its replica (the redelivery delay when a replica dies)")
 	f.IntVar(&maxConns, "max-connections", 0, "connections served at once; more get 503 at once, and a few more are kept for /healthz and /readyz (0: half the open-file limit, at most 10000)")
 	f.StringVar(&healthAddr, "health-addr", envOr("NECTAR_HEALTH_ADDR", ""), "a second address serving only GET /healthz and /readyz, whose connections a flood on --addr cannot take (for load balancer and Kubernetes probes; keep it private)")
+	f.BoolVar(&consoleOn, "console", false, "serve the console (pages for a browser; sign in with the admin key) at --console-path (default: on when --addr is a loopback address, off otherwise)")
+	f.StringVar(&consolePath, "console-path", "/console", "the path the console is served at")
 	f.StringSliceVar(&sensitive, "sensitive-fields", nil, "field names masked as *** in every execution record and log line, in any case and with or without _ or - (besides each pipeline's sensitive_fields and the usual password, token, secret…)")
 	return cmd
 }

@@ -108,7 +108,7 @@ func (t *trigger) Next(after time.Time) time.Time { return t.sched.Next(after) }
 func (t *trigger) Describe() map[string]any {
 	d := map[string]any{"cron": t.cfg.Cron, "timezone": t.cfg.Timezone, "skipped_ticks": t.skipped.Load()}
 	if next := t.sched.Next(time.Now()); !next.IsZero() {
-		d["next_run"] = next.UTC().Format(time.RFC3339)
+		d["next_run"] = next // in the trigger's time zone
 	}
 	return d
 }

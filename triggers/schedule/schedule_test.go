@@ -120,10 +120,7 @@ func TestExample(t *testing.T) {
 	if len(ps) != 1 || ps[0].Trigger["kind"] != "schedule" || ps[0].Trigger["cron"] != "0 30 2 * * *" {
 		t.Fatalf("served: %+v", ps)
 	}
-	next, err := time.Parse(time.RFC3339, ps[0].Trigger["next_run"].(string))
-	if err != nil {
-		t.Fatal(err)
-	}
+	next, _ := ps[0].Trigger["next_run"].(time.Time)
 	paris, _ := time.LoadLocation("Europe/Paris")
 	if p := next.In(paris); p.Hour() != 2 || p.Minute() != 30 || !next.After(time.Now()) {
 		t.Errorf("next run %s (%s in Paris)", next, p)
