@@ -430,16 +430,16 @@ type stepKey struct{ pipeline, step string }
 func stepIndex(p *engine.Pipeline, lib *engine.Library) map[stepKey]*stepMeta {
 	idx := map[stepKey]*stepMeta{}
 	add := func(q *engine.Pipeline) {
+		var mine []*stepMeta
 		for _, b := range q.Outline() {
 			for _, st := range b.Steps {
-				idx[stepKey{q.Name, st.Step}] = &stepMeta{connector: st.Connector, path: st.Path}
+				m := &stepMeta{connector: st.Connector, path: st.Path}
+				idx[stepKey{q.Name, st.Step}] = m
+				mine = append(mine, m)
 			}
 		}
 		for _, b := range q.Outline() {
-			if b.Path == "steps" {
-				continue
-			}
-			for _, m := range idx {
+			for _, m := range mine {
 				if strings.HasPrefix(b.Path, m.path+".") {
 					m.container = true
 				}

@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	_ "github.com/nectar-run/nectar/connectors/all"
+	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/pipetest"
 )
 
@@ -548,5 +549,31 @@ cases:
 	}
 	if only := runDir(t, dir, pipetest.Options{Run: regexp.MustCompile(`/pass`)}); len(only.Results) != 1 {
 		t.Errorf("--run /pass ran %d cases, want 1", len(only.Results))
+	}
+}
+
+// TestMockOfAStepAtTheSamePlaceAsAnotherPipelinesTry: a library that holds
+// other pipelines (nectar test's holds the shipped ones) must not make a
+// plain step unmockable because another pipeline has a try at its place.
+func TestMockOfAStepAtTheSamePlaceAsAnotherPipelinesTry(t *testing.T) {
+	dir := writeFiles(t, map[string]string{
+		"other/guarded.yaml": "name: guarded\nsteps:\n  - try:\n      steps: [{set: {a: 1}}]\n      catch: [{set: {a: 2}}]\n",
+		"p.yaml":             "name: p\nsteps:\n  - name: fetch\n    rest: {url: https://api.example.com}\n",
+		"p.test.yaml":        "cases:\n  - name: a\n    mocks: [{step: fetch, result: 1}]\n    expect: {output: 1}\n",
+	})
+	withOthers := func(opts engine.LoadOptions, dirs ...string) *engine.Library {
+		lib := engine.NewLibrary(opts, dirs...)
+		if err := lib.LoadDir(filepath.Join(dir, "other")); err != nil {
+			t.Fatal(err)
+		}
+		return lib
+	}
+	s, err := pipetest.LoadFile(filepath.Join(dir, "p.test.yaml"), pipetest.LoadOptions{Library: withOthers})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if r := pipetest.RunCase(context.Background(), s, s.Cases[0], pipetest.Options{}); !r.Passed {
+		t.Errorf("failed: %q", r.Failures)
 	}
 }
