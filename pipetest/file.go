@@ -58,6 +58,7 @@ type Answer struct {
 	Result   engine.Raw      `yaml:"result" doc:"the step's result"`
 	Error    *MockError      `yaml:"error" doc:"the step fails with this error"`
 	Response *Response       `yaml:"response" doc:"HTTP steps: the server's answer; the connector runs and reads it (status, headers, body)"`
+	Pass     bool            `yaml:"pass" doc:"the step answers its input unchanged, as if it had checked it and let it through"`
 	Delay    engine.Duration `yaml:"delay" doc:"wait this long before answering (a step timeout shorter than it fails the step with 504)"`
 }
 
@@ -85,16 +86,25 @@ type RequestCheck struct {
 
 // Expect is what a run must do.
 type Expect struct {
-	Output         engine.Raw   `yaml:"output" doc:"the final message equals this"`
-	OutputFile     string       `yaml:"output_file" doc:"the final message equals the JSON or YAML in this file"`
-	OutputContains engine.Raw   `yaml:"output_contains" doc:"the final message contains this (a JSON subset: objects may have more keys)"`
-	Error          *ErrorExpect `yaml:"error" doc:"the run fails with this error"`
-	Ran            []string     `yaml:"ran" doc:"steps that ran (by name)"`
-	NotRan         []string     `yaml:"not_ran" doc:"steps that did not run"`
-	Calls          []CallExpect `yaml:"calls" doc:"steps called a number of times, with these inputs"`
-	Logs           []string     `yaml:"logs" doc:"regular expressions: each matches a line logged (message and fields, as key=value)"`
-	Vars           engine.Raw   `yaml:"vars" doc:"the vars at the end contain this (a JSON subset)"`
-	MaxDurationMS  int          `yaml:"max_duration_ms" doc:"the run takes at most this many milliseconds"`
+	Output         engine.Raw      `yaml:"output" doc:"the final message equals this"`
+	OutputFile     string          `yaml:"output_file" doc:"the final message equals the JSON or YAML in this file"`
+	OutputContains engine.Raw      `yaml:"output_contains" doc:"the final message contains this (a JSON subset: objects may have more keys)"`
+	Error          *ErrorExpect    `yaml:"error" doc:"the run fails with this error"`
+	Ran            []string        `yaml:"ran" doc:"steps that ran (by name)"`
+	NotRan         []string        `yaml:"not_ran" doc:"steps that did not run"`
+	Calls          []CallExpect    `yaml:"calls" doc:"steps called a number of times, with these inputs"`
+	Logs           []string        `yaml:"logs" doc:"regular expressions: each matches a line logged (message and fields, as key=value)"`
+	Vars           engine.Raw      `yaml:"vars" doc:"the vars at the end contain this (a JSON subset)"`
+	MaxDurationMS  int             `yaml:"max_duration_ms" doc:"the run takes at most this many milliseconds"`
+	Response       *ResponseExpect `yaml:"response" doc:"the HTTP response the pipeline's respond steps set (status, headers, body)"`
+}
+
+// ResponseExpect is the HTTP response a run must set with respond.
+type ResponseExpect struct {
+	Status       int               `yaml:"status" doc:"the status"`
+	Headers      map[string]string `yaml:"headers" doc:"headers the response has, with these values"`
+	Body         engine.Raw        `yaml:"body" doc:"the body equals this: JSON compared as values, a string as text"`
+	BodyContains engine.Raw        `yaml:"body_contains" doc:"the JSON body contains this (a JSON subset)"`
 }
 
 // ErrorExpect is the error a run must end with.
@@ -537,18 +547,18 @@ func (c *checker) mock(m *Mock, path []any, p *engine.Pipeline, known map[stepKe
 		return nil
 	}
 	answers := m.Results
-	if m.Result.IsSet() || m.Error != nil || m.Response != nil {
+	if m.Result.IsSet() || m.Error != nil || m.Response != nil || m.Pass {
 		if len(answers) > 0 {
-			c.failAt(append(path, "results"), "expected one answer (result, error or response) or results, not both")
+			c.failAt(append(path, "results"), "expected one answer (result, error, response or pass) or results, not both")
 			return nil
 		}
 		answers = []Answer{m.Answer}
 	} else if m.Delay > 0 && len(answers) == 0 {
-		c.failAt(path, "delay needs an answer after it: result, error or response")
+		c.failAt(path, "delay needs an answer after it: result, error, response or pass")
 		return nil
 	}
 	if len(answers) == 0 {
-		c.failAt(path, "a mock needs an answer: result, error, response or results")
+		c.failAt(path, "a mock needs an answer: result, error, response, pass or results")
 		return nil
 	}
 	isHTTP := slices.Contains(httpConnectors, connector)
@@ -558,21 +568,22 @@ func (c *checker) mock(m *Mock, path []any, p *engine.Pipeline, known map[stepKe
 			ap = append(append([]any{}, path...), "results", i)
 		}
 		n := 0
-		for _, set := range []bool{a.Result.IsSet(), a.Error != nil, a.Response != nil} {
+		for _, set := range []bool{a.Result.IsSet(), a.Error != nil, a.Response != nil, a.Pass} {
 			if set {
 				n++
 			}
 		}
 		if n != 1 {
-			c.failAt(ap, "expected exactly one of result, error and response")
+			c.failAt(ap, "expected exactly one of result, error, response and pass")
 			return nil
 		}
 		if a.Response != nil && !isHTTP {
 			c.failAt(append(ap, "response"), "response answers HTTP requests (%s steps); this is a %s step: answer with result", strings.Join(httpConnectors, ", "), connector)
 			return nil
 		}
-		ans := answer{delay: a.Delay.D()}
+		ans := answer{delay: a.Delay.D(), pass: a.Pass}
 		switch {
+		case a.Pass:
 		case a.Result.IsSet():
 			ans.result, ans.hasResult = a.Result.Value, true
 		case a.Error != nil:
@@ -689,10 +700,16 @@ func (c *checker) expect(e *Expect, path []any, p *engine.Pipeline, known map[st
 		x.vars = c.object(e.Vars, append(path, "vars"))
 		x.hasVars = true
 	}
+	if e.Response != nil {
+		x.response = e.Response
+		if e.Response.Status == 0 && len(e.Response.Headers) == 0 && !e.Response.Body.IsSet() && !e.Response.BodyContains.IsSet() {
+			c.failAt(append(path, "response"), "expected status, headers, body or body_contains")
+		}
+	}
 	if e.MaxDurationMS < 0 {
 		c.failAt(append(path, "max_duration_ms"), "expected a number of milliseconds, 0 or more")
 	}
-	if !x.hasOutput && !x.hasContains && x.err == nil && len(x.ran)+len(x.notRan)+len(x.calls)+len(x.logs) == 0 && !x.hasVars && x.maxDuration == 0 && len(e.Ran)+len(e.NotRan)+len(e.Calls) == 0 {
+	if !x.hasOutput && !x.hasContains && x.err == nil && len(x.ran)+len(x.notRan)+len(x.calls)+len(x.logs) == 0 && !x.hasVars && x.maxDuration == 0 && x.response == nil && len(e.Ran)+len(e.NotRan)+len(e.Calls) == 0 {
 		c.failAt(path, "nothing expected: give output, output_contains, error, ran, not_ran, calls, logs, vars or max_duration_ms")
 	}
 	return x

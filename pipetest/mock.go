@@ -36,6 +36,7 @@ type answer struct {
 	hasResult bool
 	err       *MockError
 	response  *Response
+	pass      bool
 	delay     time.Duration
 }
 
@@ -148,6 +149,9 @@ func (r *run) intercept(ctx context.Context, x *engine.Exec, in any) (any, error
 	}
 	if a.err != nil {
 		return nil, &engine.Error{Timestamp: time.Now().UnixMilli(), Code: a.err.Code, Message: a.err.Error}, true
+	}
+	if a.pass {
+		return in, nil, true
 	}
 	return a.result, nil, true
 }

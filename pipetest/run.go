@@ -14,6 +14,7 @@ import (
 	"github.com/nectar-run/nectar/connectors/httpclient"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/triggers"
 )
 
 // expect is a checked Expect.
@@ -30,6 +31,7 @@ type expect struct {
 	vars        *value.Object
 	hasVars     bool
 	maxDuration time.Duration
+	response    *ResponseExpect
 }
 
 type callCheck struct {
@@ -169,6 +171,10 @@ func runCase(ctx context.Context, s *Suite, tc *TestCase, opts Options, cov *col
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
+	// Every case runs as an HTTP-triggered execution would, so that its
+	// respond steps set a response to check.
+	resp := triggers.NewResponse(nil)
+	ctx = triggers.WithResponse(ctx, resp)
 	start := time.Now()
 	out, err := tc.pipeline.Run(ctx, rt, tc.input, ro)
 	res.Duration = time.Since(start)
@@ -176,6 +182,9 @@ func runCase(ctx context.Context, s *Suite, tc *TestCase, opts Options, cov *col
 		cov.add(ro.Trace)
 	}
 	r.check(tc.expect, out, err, vars, logs, res.Duration)
+	if tc.expect.response != nil {
+		r.checkResponse(tc.expect.response, resp)
+	}
 	res.Failures = r.failures
 	res.Passed = len(res.Failures) == 0
 	return res
@@ -298,6 +307,47 @@ func (r *run) check(x *expect, out any, err error, vars *value.Object, logs *log
 	}
 	if x.maxDuration > 0 && d > x.maxDuration {
 		r.fail("the run took %s, more than max_duration_ms %d", d.Round(time.Microsecond), x.maxDuration.Milliseconds())
+	}
+}
+
+// checkResponse compares the response the run's respond steps set.
+func (r *run) checkResponse(want *ResponseExpect, resp *triggers.Response) {
+	status, header, body, set, _ := resp.Get()
+	if !set {
+		r.fail("response: none was set (no respond step ran)")
+		return
+	}
+	if want.Status != 0 && status != want.Status {
+		r.fail("response: status: want %d, got %d", want.Status, status)
+	}
+	for k, v := range want.Headers {
+		if got := header.Get(k); got != v {
+			r.fail("response: header %s: want %q, got %q", k, v, got)
+		}
+	}
+	if !want.Body.IsSet() && !want.BodyContains.IsSet() {
+		return
+	}
+	if s, ok := want.Body.Value.(string); ok && want.Body.IsSet() {
+		if s != string(body) {
+			r.fail("response: body: want %q, got %q", s, preview(string(body)))
+		}
+		return
+	}
+	got, err := value.Decode(body)
+	if err != nil {
+		r.fail("response: body: want JSON, got %q", preview(string(body)))
+		return
+	}
+	if want.Body.IsSet() {
+		for _, d := range Diff(want.Body.Value, got, false) {
+			r.fail("response: body: %s", d)
+		}
+	}
+	if want.BodyContains.IsSet() {
+		for _, d := range Diff(want.BodyContains.Value, got, true) {
+			r.fail("response: body: %s", d)
+		}
 	}
 }
 
