@@ -42,6 +42,7 @@ type collector struct {
 	mu       sync.Mutex
 	outlines map[string]*engine.Pipeline
 	tested   map[string]bool
+	libs     []*lazyLib
 	hits     map[string]map[string]*hit // pipeline → step path → hit
 }
 
@@ -50,10 +51,9 @@ func newCollector(suites []*Suite) *collector {
 	for _, s := range suites {
 		c.outlines[s.Pipeline.Name] = s.Pipeline
 		c.tested[s.Pipeline.Name] = true
-		for _, p := range s.lib.All() {
-			if _, ok := c.outlines[p.Name]; !ok {
-				c.outlines[p.Name] = p
-			}
+		c.libs = append(c.libs, s.lib)
+		for _, tc := range s.Cases {
+			c.libs = append(c.libs, tc.lib)
 		}
 	}
 	return c
@@ -87,6 +87,20 @@ func (c *collector) add(t *engine.Trace) {
 func (c *collector) report() *Coverage {
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	// Pipelines called for real were found in a library the runs made.
+	for n := range c.hits {
+		if _, ok := c.outlines[n]; ok {
+			continue
+		}
+		for _, l := range c.libs {
+			if lib := l.made(); lib != nil {
+				if p, ok := lib.Pipeline(n); ok {
+					c.outlines[n] = p
+					break
+				}
+			}
+		}
+	}
 	var names []string
 	for n := range c.outlines {
 		if c.tested[n] || c.hits[n] != nil {

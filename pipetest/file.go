@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -127,7 +128,7 @@ type Suite struct {
 	File     string
 	Pipeline *engine.Pipeline
 	Cases    []*TestCase
-	lib      *engine.Library
+	lib      *lazyLib
 	closers  []*engine.Pipeline
 }
 
@@ -143,6 +144,7 @@ type TestCase struct {
 	Name     string
 	Line     int
 	pipeline *engine.Pipeline
+	lib      *lazyLib
 	input    any
 	metadata *value.Object
 	vars     *value.Object
@@ -239,7 +241,7 @@ type checker struct {
 	file, dir string
 	root      *yaml.Node
 	errs      []error
-	lib       *engine.Library
+	lib       *lazyLib
 }
 
 func (c *checker) failAt(path []any, format string, args ...any) {
@@ -323,14 +325,17 @@ func (c *checker) suite(f *File, opts LoadOptions) *Suite {
 		dir = filepath.Dir(pfile)
 	}
 	s := &Suite{File: c.file}
-	load := func(globals *value.Object) (*engine.Pipeline, *engine.Library, error) {
+	// The library (the pipelines a tested one calls by name: its folder's
+	// and the shipped ones) is made on first use: most tests mock their
+	// pipeline steps and never need it.
+	load := func(globals *value.Object) (*engine.Pipeline, *lazyLib, error) {
 		lo := engine.LoadOptions{Globals: globals}
 		dirs := []string{dir}
 		if filepath.Base(c.dir) == "tests" && pfile == "" {
 			dirs = append(dirs, filepath.Dir(c.dir))
 		}
-		lib := newLib(lo, dirs...)
 		if pfile == "" {
+			lib := &lazyLib{mk: func() *engine.Library { return newLib(lo, dirs...) }}
 			p, ok := lib.Pipeline(f.Pipeline)
 			if !ok {
 				return nil, nil, fmt.Errorf("no pipeline named %q (beside the test file, or shipped)", f.Pipeline)
@@ -342,7 +347,11 @@ func (c *checker) suite(f *File, opts LoadOptions) *Suite {
 			return nil, nil, err
 		}
 		s.closers = append(s.closers, p)
-		lib.Add(p)
+		lib := &lazyLib{mk: func() *engine.Library {
+			l := newLib(lo, dirs...)
+			l.Add(p)
+			return l
+		}}
 		return p, lib, nil
 	}
 	p, lib, err := load(fileGlobals)
@@ -355,7 +364,7 @@ func (c *checker) suite(f *File, opts LoadOptions) *Suite {
 		return s
 	}
 	s.Pipeline, s.lib, c.lib = p, lib, lib
-	known := stepIndex(p, lib)
+	known := stepIndex(p)
 	fileMocks := make([]*mock, 0, len(f.Mocks))
 	for i := range f.Mocks {
 		if m := c.mock(&f.Mocks[i], []any{"mocks", i}, p, known); m != nil {
@@ -373,17 +382,17 @@ func (c *checker) suite(f *File, opts LoadOptions) *Suite {
 			c.failAt(append(path, "name"), "a case named %q is already in this file", cs.Name)
 		}
 		names[cs.Name] = true
-		tc := &TestCase{Name: cs.Name, Line: engine.NodeAt(c.root, path).Line, pipeline: p}
+		tc := &TestCase{Name: cs.Name, Line: engine.NodeAt(c.root, path).Line, pipeline: p, lib: lib}
 		if g := c.object(cs.Globals, append(path, "globals")); g != nil {
 			merged := value.NewObject(0)
 			fileGlobals.Range(func(k string, v any) bool { merged.Set(k, v); return true })
 			g.Range(func(k string, v any) bool { merged.Set(k, v); return true })
-			cp, _, err := load(merged)
+			cp, clib, err := load(merged)
 			if err != nil {
 				c.failAt(append(path, "globals"), "the pipeline does not load with these globals: %v", err)
 				continue
 			}
-			tc.pipeline = cp
+			tc.pipeline, tc.lib = cp, clib
 		}
 		tc.input = c.input(cs, path)
 		tc.metadata = c.object(cs.Metadata, append(path, "metadata"))
@@ -434,38 +443,46 @@ func (c *checker) readValue(name string, path []any) (any, bool) {
 // stepKey names a step of a pipeline.
 type stepKey struct{ pipeline, step string }
 
-// stepIndex lists the steps of p and of the pipelines it calls that the
-// library holds, with whether each holds nested steps (those cannot be
-// mocked: their own steps can).
-func stepIndex(p *engine.Pipeline, lib *engine.Library) map[stepKey]*stepMeta {
+// stepIndex lists the steps of p, with whether each holds nested steps
+// (those cannot be mocked: their own steps can).
+func stepIndex(p *engine.Pipeline) map[stepKey]*stepMeta {
 	idx := map[stepKey]*stepMeta{}
-	add := func(q *engine.Pipeline) {
-		var mine []*stepMeta
-		for _, b := range q.Outline() {
-			for _, st := range b.Steps {
-				m := &stepMeta{connector: st.Connector, path: st.Path}
-				idx[stepKey{q.Name, st.Step}] = m
-				mine = append(mine, m)
-			}
-		}
-		for _, b := range q.Outline() {
-			for _, m := range mine {
-				if strings.HasPrefix(b.Path, m.path+".") {
-					m.container = true
-				}
-			}
+	var mine []*stepMeta
+	for _, b := range p.Outline() {
+		for _, st := range b.Steps {
+			m := &stepMeta{connector: st.Connector, path: st.Path}
+			idx[stepKey{p.Name, st.Step}] = m
+			mine = append(mine, m)
 		}
 	}
-	add(p)
-	if lib != nil {
-		for _, q := range lib.All() {
-			if q != p && q.Name != p.Name {
-				add(q)
+	for _, b := range p.Outline() {
+		for _, m := range mine {
+			if strings.HasPrefix(b.Path, m.path+".") {
+				m.container = true
 			}
 		}
 	}
 	return idx
 }
+
+// lazyLib is a library made on first use. It is an engine.Resolver.
+type lazyLib struct {
+	once sync.Once
+	mk   func() *engine.Library
+	lib  *engine.Library
+}
+
+func (l *lazyLib) get() *engine.Library {
+	l.once.Do(func() { l.lib = l.mk() })
+	return l.lib
+}
+
+// Pipeline finds a pipeline by name in the library.
+func (l *lazyLib) Pipeline(name string) (*engine.Pipeline, bool) { return l.get().Pipeline(name) }
+
+// made returns the library if it was made, else nil. Call it only once the
+// runs that may make it are over.
+func (l *lazyLib) made() *engine.Library { return l.lib }
 
 type stepMeta struct {
 	connector string
@@ -485,7 +502,7 @@ func (c *checker) stepRef(pipeline, step string, p *engine.Pipeline, known map[s
 	if !ok && c.lib != nil && pipeline != p.Name {
 		// A called pipeline the library has not loaded yet.
 		if q, found := c.lib.Pipeline(pipeline); found {
-			for k, v := range stepIndex(q, nil) {
+			for k, v := range stepIndex(q) {
 				known[k] = v
 			}
 			m, ok = known[stepKey{pipeline, step}]

@@ -152,7 +152,7 @@ func runCase(ctx context.Context, s *Suite, tc *TestCase, opts Options, cov *col
 	} else {
 		logger = discard
 	}
-	rt := &engine.Runtime{Pipelines: s.lib, Logger: logger, Intercept: r.intercept, SkipRetryWait: true}
+	rt := &engine.Runtime{Pipelines: tc.lib, Logger: logger, Intercept: r.intercept, SkipRetryWait: true}
 	rt.SetService(httpclient.WrapKey{}, httpclient.Wrap(r.wrap))
 	if opts.Setup != nil {
 		opts.Setup(rt)
@@ -365,6 +365,7 @@ func Load(paths []string, opts LoadOptions) ([]*Suite, error) {
 	if len(files) == 0 {
 		return nil, fmt.Errorf("no test files (NAME.test.yaml, or tests/*.yaml) in %s", strings.Join(paths, ", "))
 	}
+	opts.Library = sharedLibraries(opts.Library)
 	var suites []*Suite
 	var errs []error
 	for _, f := range files {
@@ -376,4 +377,29 @@ func Load(paths []string, opts LoadOptions) ([]*Suite, error) {
 		suites = append(suites, s)
 	}
 	return suites, joinErrs(errs)
+}
+
+// sharedLibraries returns newLib memoized by folders and globals: the test
+// files of one folder, and the cases with the same globals, share one
+// library (loading the shipped pipelines once, not once per file).
+func sharedLibraries(newLib func(engine.LoadOptions, ...string) *engine.Library) func(engine.LoadOptions, ...string) *engine.Library {
+	if newLib == nil {
+		newLib = engine.NewLibrary
+	}
+	var mu sync.Mutex
+	libs := map[string]*engine.Library{}
+	return func(opts engine.LoadOptions, dirs ...string) *engine.Library {
+		key := strings.Join(dirs, "\x00")
+		if opts.Globals != nil {
+			key += "\x00" + value.MustEncodeString(opts.Globals)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		if lib, ok := libs[key]; ok {
+			return lib
+		}
+		lib := newLib(opts, dirs...)
+		libs[key] = lib
+		return lib
+	}
 }
