@@ -178,7 +178,7 @@ func (r *run) wrap(x *engine.Exec, next http.RoundTripper) http.RoundTripper {
 			}
 			msg := fmt.Sprintf("step %q sends %s %s://%s%s, which no mock answers: mock the step (mocks: [{step: %s, result: …}]) or point it at a loopback test server", name, req.Method, req.URL.Scheme, req.URL.Host, req.URL.Path, name)
 			r.fail("%s", msg)
-			return nil, fmt.Errorf("%w: nectar test: %s", accounts.ErrHostNotAllowed, msg)
+			return nil, refused{}
 		}
 		if m.request != nil {
 			r.checkRequest(info.Step, m.request, req)
@@ -190,6 +190,13 @@ func (r *run) wrap(x *engine.Exec, next http.RoundTripper) http.RoundTripper {
 		return a.response.http(req)
 	})
 }
+
+// refused is the error of a request that would leave the machine. It is
+// accounts.ErrHostNotAllowed for the HTTP client, which does not retry it.
+type refused struct{}
+
+func (refused) Error() string        { return "nectar test: not mocked, and not a loopback address" }
+func (refused) Is(target error) bool { return target == accounts.ErrHostNotAllowed }
 
 type roundTripper func(*http.Request) (*http.Response, error)
 

@@ -226,7 +226,14 @@ func (r *run) check(x *expect, out any, err error, vars *value.Object, logs *log
 	if err != nil {
 		e := engine.AsError(err)
 		if x.err == nil {
-			r.fail("the run failed: %s", show(e.Object()))
+			where := ""
+			if e.Step != "" {
+				where = fmt.Sprintf(" in step %q", e.Step)
+				if e.Pipeline != "" && e.Pipeline != r.tc.pipeline.Name {
+					where += " of pipeline " + e.Pipeline
+				}
+			}
+			r.fail("the run failed%s: %d %s", where, e.Code, e.Message)
 		} else {
 			if x.err.Code != 0 && e.Code != x.err.Code {
 				r.fail("error code: want %d, got %d (%s)", x.err.Code, e.Code, preview(e.Message))
