@@ -229,6 +229,10 @@ type RunOptions struct {
 type Trace struct {
 	mu    sync.Mutex
 	Steps []StepRecord
+	// KeepResult, when set, says which steps' records keep their result
+	// (StepRecord.Result): the execution history keeps the answers of the
+	// steps that call other systems, for nectar test record to replay.
+	KeepResult func(*StepInfo) bool
 }
 
 // StepInfo describes one step of a loaded pipeline. Trace records point to
@@ -248,6 +252,12 @@ type StepRecord struct {
 	Outcome  string        `json:"outcome"` // ok, skipped, error, continued
 	Error    string        `json:"error,omitempty"`
 	Attempts int           `json:"attempts,omitempty"`
+	// Code is the error's code when Outcome is error or continued.
+	Code int `json:"code,omitempty"`
+	// Result is what the step returned, when Trace.KeepResult asked for
+	// it (Kept): before `to` placed it.
+	Result any  `json:"result,omitempty"`
+	Kept   bool `json:"-"`
 }
 
 func (t *Trace) add(r StepRecord) {
@@ -557,16 +567,22 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any) (out any, err er
 			}
 		}
 	}
-	outcome := "ok"
+	outcome, code := "ok", 0
 	if err != nil {
 		e := r.fail(x, err)
 		if !r.continueOnError {
 			if x.Trace != nil {
-				x.Trace.add(StepRecord{StepInfo: &r.info, Start: start, Duration: time.Since(start), Outcome: "error", Error: e.Message, Attempts: attempts})
+				x.Trace.add(StepRecord{StepInfo: &r.info, Start: start, Duration: time.Since(start), Outcome: "error", Error: e.Message, Attempts: attempts, Code: e.Code})
 			}
 			return nil, e
 		}
 		res, outcome = e.Object(), "continued"
+		code = e.Code
+	}
+	var kept any
+	keep := x.Trace != nil && x.Trace.KeepResult != nil && outcome == "ok" && x.Trace.KeepResult(&r.info)
+	if keep {
+		kept = res
 	}
 	if r.to != nil {
 		res, err = r.to.place(x, msg, res)
@@ -575,7 +591,7 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any) (out any, err er
 		}
 	}
 	if x.Trace != nil {
-		x.Trace.add(StepRecord{StepInfo: &r.info, Start: start, Duration: time.Since(start), Outcome: outcome, Attempts: attempts})
+		x.Trace.add(StepRecord{StepInfo: &r.info, Start: start, Duration: time.Since(start), Outcome: outcome, Attempts: attempts, Code: code, Result: kept, Kept: keep})
 	}
 	return res, nil
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"net/url"
 	"os"
 	"os/signal"
 	"regexp"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nectar-run/nectar/history"
 	"github.com/nectar-run/nectar/pipetest"
 )
 
@@ -96,6 +98,7 @@ nectar validate), 64 on a bad flag. See docs/testing.md.`,
 			return nil
 		},
 	}
+	cmd.AddCommand(testRecordCmd(g))
 	cmd.Flags().StringVar(&run, "run", "", "run only the cases whose PIPELINE/CASE matches this regular expression")
 	cmd.Flags().StringVar(&junit, "junit", "", "also write the results as JUnit XML to this file (for CI systems)")
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print the results as JSON instead of text")
@@ -116,4 +119,58 @@ func writeJUnit(path string, rep *pipetest.Report) error {
 		return err
 	}
 	return f.Close()
+}
+
+func testRecordCmd(g *globals) *cobra.Command {
+	var out string
+	cmd := &cobra.Command{
+		Use:   "record EXECUTION_ID",
+		Short: "Write a test case that replays a recorded execution",
+		Long: `Write a test case from an execution recorded by nectar serve: its input, the
+answers of its rest, google-drive, onedrive and pipeline steps as mocks, its
+output (or error) as the expectation. Values the history masked stay masked.
+The history keeps those answers only with its exchanges option on.
+
+The case is printed, or written to --output (a new file; the pipeline is
+named in it, so it may live anywhere: NAME.test.yaml beside the pipeline is
+found by nectar test).`,
+		Example: `  nectar test record 0193a1b2c3d4e5f6a7b8c9d0 -o orders.replay.test.yaml`,
+		Args:    cobra.ExactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			var rec *history.Record
+			if c := runningServer(g); c != nil {
+				if err := c.do(cmd.Context(), "GET", "/api/executions/"+url.PathEscape(args[0]), nil, &rec); err != nil {
+					return err
+				}
+			} else {
+				st, err := g.openStore(cmd.Context())
+				if err != nil {
+					return err
+				}
+				if rec, err = history.Get(cmd.Context(), st, args[0]); err != nil {
+					return err
+				}
+			}
+			text, err := pipetest.RecordCase(rec)
+			if err != nil {
+				return err
+			}
+			if out == "" {
+				_, err = g.stdout.Write(text)
+				return err
+			}
+			text = append([]byte("pipeline: "+rec.Pipeline+"\n"), text...)
+			f, err := os.OpenFile(out, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+			if err != nil {
+				return err
+			}
+			if _, err := f.Write(text); err != nil {
+				f.Close()
+				return err
+			}
+			return f.Close()
+		},
+	}
+	cmd.Flags().StringVarP(&out, "output", "o", "", "write the test file here (it must not exist) instead of printing the case")
+	return cmd
 }

@@ -1,10 +1,20 @@
 package main
 
 import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/store/open"
 )
 
 // TestTestCommand runs nectar test as a user does: a failing case prints
@@ -76,5 +86,63 @@ cases:
 	_, errOut, code = nectar(t, "", "test", dir)
 	if code != 2 || !strings.Contains(errOut, `quote.test.yaml:3:14: cases[0].mocks[0].step: no step "price" in pipeline quote`) {
 		t.Errorf("exit %d, want 2 with the problem positioned; stderr:\n%s", code, errOut)
+	}
+}
+
+// TestTestRecord: nectar test record turns an execution that nectar serve
+// recorded (with the history's exchanges kept) into a test file that
+// nectar test then runs, offline.
+func TestTestRecord(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"amount":7}`)
+	}))
+	dir, dataDir := t.TempDir(), t.TempDir()
+	pipelineFile := filepath.Join(dir, "price.yaml")
+	os.WriteFile(pipelineFile, []byte(`name: price
+steps:
+  - name: price list
+    rest: {url: "`+api.URL+`/items/{{ message.sku }}"}
+    to: vars.price
+  - set: {sku: "{{ message.sku }}", total: "{{ message.qty * vars.price.body.amount }}"}
+`), 0o644)
+	p, err := engine.LoadFile(pipelineFile, engine.LoadOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	st, _, err := open.Open(ctx, dataDir, "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist, err := history.New(ctx, st, history.Options{Exchanges: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := value.ObjectOf("sku", "A-1", "qty", int64(3))
+	tr := &engine.Trace{KeepResult: history.KeepResult}
+	id := history.NewID(time.Now())
+	start := time.Now()
+	out, err := p.Run(ctx, &engine.Runtime{}, in, engine.RunOptions{ExecutionID: id, Trace: tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	hist.Record(&history.Execution{ID: id, Pipeline: p, Trigger: "http", Start: start, End: time.Now(), Input: in, Output: out, Trace: tr})
+	if err := hist.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	st.Close()
+	api.Close()
+
+	testFile := filepath.Join(dir, "price.replay.test.yaml")
+	if _, errOut, code := nectar(t, "", "--data-dir", dataDir, "test", "record", id, "-o", testFile); code != 0 {
+		t.Fatalf("record: exit %d: %s", code, errOut)
+	}
+	out2, errOut, code := nectar(t, "", "test", testFile, "-v")
+	if code != 0 || !strings.Contains(out2, "ok    price/execution "+id) {
+		t.Errorf("the replay: exit %d\n%s%s", code, out2, errOut)
+	}
+	if _, errOut, code := nectar(t, "", "--data-dir", dataDir, "test", "record", "0000", "-o", testFile); code == 0 {
+		t.Errorf("recording over an existing file, or an unknown id, succeeded: %s", errOut)
 	}
 }
