@@ -104,7 +104,14 @@ func Run(ctx context.Context, suites []*Suite, opts Options) *Report {
 	rep := &Report{Results: make([]Result, len(jobs))}
 	var cov *collector
 	if opts.Cover {
-		cov = newCollector(suites)
+		// Coverage of the suites --run selected cases of, only.
+		var selected []*Suite
+		for _, j := range jobs {
+			if len(selected) == 0 || selected[len(selected)-1] != j.s {
+				selected = append(selected, j.s)
+			}
+		}
+		cov = newCollector(selected)
 	}
 	work := make(chan job)
 	var wg sync.WaitGroup

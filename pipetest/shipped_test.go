@@ -44,7 +44,8 @@ func TestShippedPipelinesAndExamples(t *testing.T) {
 			t.Errorf("example %s has no test file (%s)", f, strings.TrimSuffix(f, ".yaml")+".test.yaml")
 		}
 	}
-	for _, name := range []string{"credential-provider", "token-generator", "oauth-token", "oauth-verify", "oauth-metadata", "oauth-error"} {
+	for _, name := range []string{"credential-provider", "token-generator", "oauth-token", "oauth-verify", "oauth-metadata", "oauth-error",
+		"oauth-authenticate", "oauth-grant", "oauth-introspect", "oauth-revoke"} {
 		if !tested[filepath.Join("..", "pipelines", name+".yaml")] {
 			t.Errorf("shipped pipeline %s has no test file in pipelines/tests", name)
 		}
