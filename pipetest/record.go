@@ -2,9 +2,11 @@ package pipetest
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
 	"regexp"
 	"strings"
 
@@ -139,4 +141,37 @@ func isExchange(connector string) bool {
 func yamlString(s string) string {
 	b, _ := json.Marshal(s)
 	return string(b)
+}
+
+// RecordHandler serves GET …/{id}: the test case RecordCase writes for the
+// execution get returns (history.Get over the server's store), as
+// application/yaml. Errors are JSON bodies {"error", "code"}: 404 for an
+// unknown id (history.ErrNotFound), 409 when the record cannot be replayed.
+// The management API serves it as GET /api/executions/{id}/test.
+func RecordHandler(get func(ctx context.Context, id string) (*history.Record, error)) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rec, err := get(r.Context(), r.PathValue("id"))
+		if err != nil {
+			code := http.StatusInternalServerError
+			if errors.Is(err, history.ErrNotFound) {
+				code = http.StatusNotFound
+			}
+			writeError(w, code, err)
+			return
+		}
+		text, err := RecordCase(rec)
+		if err != nil {
+			writeError(w, http.StatusConflict, err)
+			return
+		}
+		w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
+		w.Write(text)
+	})
+}
+
+func writeError(w http.ResponseWriter, code int, err error) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(code)
+	b, _ := json.Marshal(map[string]any{"error": err.Error(), "code": code})
+	w.Write(append(b, '\n'))
 }

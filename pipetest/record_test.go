@@ -150,3 +150,38 @@ steps:
 		t.Errorf("got %v, want ErrNoExchanges", err)
 	}
 }
+
+// TestRecordHandler serves the recorded case over HTTP, as the management
+// API does, and answers an unknown id with a JSON 404.
+func TestRecordHandler(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"p.yaml": "name: p\nsteps:\n  - name: call\n    pipeline: {name: q}\n", "q.yaml": "name: q\nsteps:\n  - set: {v: 1}\n"})
+	lib := engine.NewLibrary(engine.LoadOptions{}, dir)
+	p, _ := lib.Pipeline("p")
+	rec := recordRun(t, p, lib, `{}`, true)
+	mux := http.NewServeMux()
+	mux.Handle("GET /api/executions/{id}/test", pipetest.RecordHandler(func(_ context.Context, id string) (*history.Record, error) {
+		if id != rec.ID {
+			return nil, history.ErrNotFound
+		}
+		return rec, nil
+	}))
+	srv := httptest.NewServer(mux)
+	defer srv.Close()
+	for _, tc := range []struct {
+		id, want string
+		code     int
+	}{
+		{rec.ID, `result: {"v":1}`, 200},
+		{"nope", `"code":404`, 404},
+	} {
+		resp, err := http.Get(srv.URL + "/api/executions/" + tc.id + "/test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.code || !strings.Contains(string(body), tc.want) {
+			t.Errorf("%s: %d %s, want %d with %q", tc.id, resp.StatusCode, body, tc.code, tc.want)
+		}
+	}
+}
