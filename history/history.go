@@ -1128,7 +1128,7 @@ func (r *Recorder) appendSnapshot(dst []byte, name string, m *masker, v any, raw
 func (r *Recorder) appendResult(dst []byte, m *masker, v any) []byte {
 	dst = append(dst, ',')
 	mark := len(dst)
-	dst, err := m.appendJSON(dst, v)
+	dst, err := value.AppendJSON(dst, m.apply(v))
 	if err != nil {
 		return value.AppendString(dst[:mark], "<not JSON: "+err.Error()+">")
 	}

@@ -10,13 +10,11 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/internal/app"
 	"github.com/nectar-run/nectar/pipetest"
 )
-
-func init() {
-	extraCommands = append(extraCommands, testCmd)
-}
 
 func testCmd(g *globals) *cobra.Command {
 	var (
@@ -58,7 +56,7 @@ nectar validate), 64 on a bad flag. See docs/testing.md.`,
 				}
 				opts.Run = re
 			}
-			suites, err := pipetest.Load(args, pipetest.LoadOptions{Library: newLibrary})
+			suites, err := pipetest.Load(args, pipetest.LoadOptions{Library: testLibrary})
 			defer func() {
 				for _, s := range suites {
 					s.Close()
@@ -109,6 +107,14 @@ nectar validate), 64 on a bad flag. See docs/testing.md.`,
 	return cmd
 }
 
+// testLibrary is the library a tested pipeline calls others in: its folder
+// and the shipped pipelines, as nectar run has it. A shipped pipeline that
+// does not load is left out (its own tests report it).
+func testLibrary(opts engine.LoadOptions, dirs ...string) *engine.Library {
+	lib, _ := app.Library(opts, dirs...)
+	return lib
+}
+
 func writeJUnit(path string, rep *pipetest.Report) error {
 	f, err := os.Create(path)
 	if err != nil {
@@ -143,7 +149,7 @@ found by nectar test).`,
 					return err
 				}
 			} else {
-				st, err := g.openStore(cmd.Context())
+				st, err := g.data().Store(cmd.Context())
 				if err != nil {
 					return err
 				}
