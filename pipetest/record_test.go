@@ -23,13 +23,18 @@ import (
 // exchanges (a real bbolt store), and returns the stored record.
 func recordRun(t *testing.T, p *engine.Pipeline, lib *engine.Library, input string, exchanges bool) *history.Record {
 	t.Helper()
+	return recordWith(t, p, lib, input, history.Options{Exchanges: exchanges})
+}
+
+func recordWith(t *testing.T, p *engine.Pipeline, lib *engine.Library, input string, opts history.Options) *history.Record {
+	t.Helper()
 	st, err := bolt.Open(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { st.Close() })
 	ctx := context.Background()
-	rec, err := history.New(ctx, st, history.Options{Exchanges: exchanges})
+	rec, err := history.New(ctx, st, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -39,7 +44,7 @@ func recordRun(t *testing.T, p *engine.Pipeline, lib *engine.Library, input stri
 		t.Fatal(err)
 	}
 	tr := &engine.Trace{}
-	if exchanges {
+	if opts.Exchanges {
 		tr.KeepResult = history.KeepResult
 	}
 	id := history.NewID(time.Now())
@@ -183,5 +188,25 @@ func TestRecordHandler(t *testing.T) {
 		if resp.StatusCode != tc.code || !strings.Contains(string(body), tc.want) {
 			t.Errorf("%s: %d %s, want %d with %q", tc.id, resp.StatusCode, body, tc.code, tc.want)
 		}
+	}
+}
+
+// TestRecordedAnswersAreCapped: an answer larger than the history's
+// ExchangeBytes is cut when stored; the recorded case says to mock that
+// step by hand instead of replaying a cut value.
+func TestRecordedAnswersAreCapped(t *testing.T) {
+	dir := writeFiles(t, map[string]string{"p.yaml": "name: p\nsteps:\n  - name: call\n    pipeline: {name: q}\n", "q.yaml": "name: q\nsteps:\n  - set: {v: \"0123456789012345678901234567890123456789\"}\n"})
+	lib := engine.NewLibrary(engine.LoadOptions{}, dir)
+	p, _ := lib.Pipeline("p")
+	rec := recordWith(t, p, lib, `{}`, history.Options{Exchanges: true, ExchangeBytes: 16})
+	if n := len(rec.Steps); n == 0 || rec.Steps[n-1].Step != "call" || !strings.HasSuffix(string(rec.Steps[n-1].Result), history.TruncatedMark+`"`) {
+		t.Fatalf("the kept answer is not cut at 16 bytes: %+v", rec.Steps)
+	}
+	text, err := pipetest.RecordCase(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(text), `# Note: the answer of step "call" was larger than the history keeps`) || strings.Contains(string(text), "mocks:") {
+		t.Errorf("the case:\n%s", text)
 	}
 }
