@@ -134,19 +134,23 @@ func pipelineCoverage(p *engine.Pipeline, hits map[string]*hit) PipelineCoverage
 		}
 		return hit{}
 	}
+	// branch counts one branch, covered or missed (what says which).
+	branch := func(covered bool, what string) {
+		pc.Branches++
+		if covered {
+			pc.BranchesCovered++
+		} else {
+			pc.Missed = append(pc.Missed, what)
+		}
+	}
 	for _, b := range p.Outline() {
 		if b.Path != "steps" {
-			pc.Branches++
 			reached := false
 			for _, st := range b.Steps {
 				h := get(st.Path)
 				reached = reached || h.ran || h.skipped
 			}
-			if reached {
-				pc.BranchesCovered++
-			} else {
-				pc.Missed = append(pc.Missed, "branch "+b.Path)
-			}
+			branch(reached, "branch "+b.Path)
 		}
 		for _, st := range b.Steps {
 			h := get(st.Path)
@@ -157,20 +161,10 @@ func pipelineCoverage(p *engine.Pipeline, hits map[string]*hit) PipelineCoverage
 				pc.Missed = append(pc.Missed, fmt.Sprintf("step %s (%s)", st.Step, st.Path))
 			}
 			if st.Conditional {
-				pc.Branches++
-				if h.skipped {
-					pc.BranchesCovered++
-				} else {
-					pc.Missed = append(pc.Missed, fmt.Sprintf("if false: step %s skipped (%s.if)", st.Step, st.Path))
-				}
+				branch(h.skipped, fmt.Sprintf("if false: step %s skipped (%s.if)", st.Step, st.Path))
 			}
 			if st.Retries {
-				pc.Branches++
-				if h.retried {
-					pc.BranchesCovered++
-				} else {
-					pc.Missed = append(pc.Missed, fmt.Sprintf("retry: step %s run again (%s.retry)", st.Step, st.Path))
-				}
+				branch(h.retried, fmt.Sprintf("retry: step %s run again (%s.retry)", st.Step, st.Path))
 			}
 		}
 	}

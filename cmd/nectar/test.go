@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"fmt"
 	"net/url"
 	"os"
@@ -107,6 +108,21 @@ nectar validate), 64 on a bad flag. See docs/testing.md.`,
 	return cmd
 }
 
+// executionRecord reads an execution's record from the running server's
+// management API, or else from the store in --data-dir.
+func executionRecord(ctx context.Context, g *globals, id string) (*history.Record, error) {
+	var rec *history.Record
+	if c := runningServer(g); c != nil {
+		err := c.do(ctx, "GET", "/api/executions/"+url.PathEscape(id), nil, &rec)
+		return rec, err
+	}
+	st, err := g.data().Store(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return history.Get(ctx, st, id)
+}
+
 // testLibrary is the library a tested pipeline calls others in: its folder
 // and the shipped pipelines, as nectar run has it. A shipped pipeline that
 // does not load is left out (its own tests report it).
@@ -143,19 +159,9 @@ found by nectar test).`,
 		Example: `  nectar test record 0193a1b2c3d4e5f6a7b8c9d0 -o orders.replay.test.yaml`,
 		Args:    cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var rec *history.Record
-			if c := runningServer(g); c != nil {
-				if err := c.do(cmd.Context(), "GET", "/api/executions/"+url.PathEscape(args[0]), nil, &rec); err != nil {
-					return err
-				}
-			} else {
-				st, err := g.data().Store(cmd.Context())
-				if err != nil {
-					return err
-				}
-				if rec, err = history.Get(cmd.Context(), st, args[0]); err != nil {
-					return err
-				}
+			rec, err := executionRecord(cmd.Context(), g, args[0])
+			if err != nil {
+				return err
 			}
 			text, err := pipetest.RecordCase(rec)
 			if err != nil {
