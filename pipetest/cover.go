@@ -143,16 +143,16 @@ func pipelineCoverage(p *engine.Pipeline, hits map[string]*hit) PipelineCoverage
 			pc.Missed = append(pc.Missed, what)
 		}
 	}
-	for _, b := range p.Outline() {
-		if b.Path != "steps" {
+	for _, b := range blocks(p) {
+		if b.path != "steps" {
 			reached := false
-			for _, st := range b.Steps {
+			for _, st := range b.steps {
 				h := get(st.Path)
 				reached = reached || h.ran || h.skipped
 			}
-			branch(reached, "branch "+b.Path)
+			branch(reached, "branch "+b.path)
 		}
-		for _, st := range b.Steps {
+		for _, st := range b.steps {
 			h := get(st.Path)
 			pc.Steps++
 			if h.ran {
@@ -160,10 +160,10 @@ func pipelineCoverage(p *engine.Pipeline, hits map[string]*hit) PipelineCoverage
 			} else {
 				pc.Missed = append(pc.Missed, fmt.Sprintf("step %s (%s)", st.Step, st.Path))
 			}
-			if st.Conditional {
+			if st.Condition != "" {
 				branch(h.skipped, fmt.Sprintf("if false: step %s skipped (%s.if)", st.Step, st.Path))
 			}
-			if st.Retries {
+			if st.Retries > 1 {
 				branch(h.retried, fmt.Sprintf("retry: step %s run again (%s.retry)", st.Step, st.Path))
 			}
 		}

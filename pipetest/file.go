@@ -451,22 +451,36 @@ type stepKey struct{ pipeline, step string }
 // (those cannot be mocked: their own steps can).
 func stepIndex(p *engine.Pipeline) map[stepKey]*stepMeta {
 	idx := map[stepKey]*stepMeta{}
-	var mine []*stepMeta
-	for _, b := range p.Outline() {
-		for _, st := range b.Steps {
-			m := &stepMeta{connector: st.Connector, path: st.Path}
-			idx[stepKey{p.Name, st.Step}] = m
-			mine = append(mine, m)
-		}
-	}
-	for _, b := range p.Outline() {
-		for _, m := range mine {
-			if strings.HasPrefix(b.Path, m.path+".") {
-				m.container = true
-			}
+	for _, b := range blocks(p) {
+		for _, st := range b.steps {
+			idx[stepKey{p.Name, st.Step}] = &stepMeta{connector: st.Connector, path: st.Path, container: len(st.Blocks) > 0}
 		}
 	}
 	return idx
+}
+
+// block is a list of steps of a pipeline: its top-level steps, or the
+// nested steps of one step (a choice arm, a try's catch, a loop body).
+type block struct {
+	path  string // where it is in the file: steps, steps[1].choice[0].steps
+	steps []engine.OutlineStep
+}
+
+// blocks flattens p's outline (engine.Pipeline.Outline) into its blocks,
+// each parent before its children.
+func blocks(p *engine.Pipeline) []block {
+	var out []block
+	var walk func(path string, steps []engine.OutlineStep)
+	walk = func(path string, steps []engine.OutlineStep) {
+		out = append(out, block{path: path, steps: steps})
+		for _, st := range steps {
+			for _, b := range st.Blocks {
+				walk(st.Path+"."+b.Label, b.Steps)
+			}
+		}
+	}
+	walk("steps", p.Outline().Steps)
+	return out
 }
 
 // lazyLib is a library made on first use. It is an engine.Resolver.
