@@ -151,11 +151,10 @@ func RunCase(ctx context.Context, s *Suite, tc *TestCase, opts Options) Result {
 func runCase(ctx context.Context, s *Suite, tc *TestCase, opts Options, cov *collector) Result {
 	res := Result{File: s.File, Line: tc.Line, Pipeline: s.Pipeline.Name, Case: tc.Name}
 	r := newRun(tc)
-	var logs *logBuffer
+	var logs bytes.Buffer
 	var logger *slog.Logger
 	if len(tc.expect.logs) > 0 {
-		logs = &logBuffer{}
-		logger = slog.New(slog.NewTextHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug, ReplaceAttr: dropTime}))
+		logger = slog.New(slog.NewTextHandler(&logs, &slog.HandlerOptions{Level: slog.LevelDebug, ReplaceAttr: dropTime}))
 	} else {
 		logger = discard
 	}
@@ -188,7 +187,7 @@ func runCase(ctx context.Context, s *Suite, tc *TestCase, opts Options, cov *col
 	if cov != nil {
 		cov.add(ro.Trace)
 	}
-	r.check(tc.expect, out, err, vars, logs, res.Duration)
+	r.check(tc.expect, out, err, vars, logLines(&logs), res.Duration)
 	if tc.expect.response != nil {
 		r.checkResponse(tc.expect.response, resp)
 	}
@@ -206,30 +205,19 @@ func dropTime(groups []string, a slog.Attr) slog.Attr {
 	return a
 }
 
-// logBuffer collects the lines a run logs.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) lines() []string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	if b.buf.Len() == 0 {
+// logLines returns the lines logged into buf. The slog handler writing
+// them holds its own lock around each write (derived handlers share it), so
+// buf needs none; it is read once the run has ended.
+func logLines(buf *bytes.Buffer) []string {
+	if buf.Len() == 0 {
 		return nil
 	}
-	return strings.Split(strings.TrimRight(b.buf.String(), "\n"), "\n")
+	return strings.Split(strings.TrimRight(buf.String(), "\n"), "\n")
 }
 
 // check compares a run with what the case expects and records each
 // difference as a failure.
-func (r *run) check(x *expect, out any, err error, vars *value.Object, logs *logBuffer, d time.Duration) {
+func (r *run) check(x *expect, out any, err error, vars *value.Object, lines []string, d time.Duration) {
 	if err != nil {
 		e := engine.AsError(err)
 		if x.err == nil {
@@ -296,7 +284,6 @@ func (r *run) check(x *expect, out any, err error, vars *value.Object, logs *log
 		}
 	}
 	if len(x.logs) > 0 {
-		lines := logs.lines()
 		for _, re := range x.logs {
 			found := false
 			for _, l := range lines {
