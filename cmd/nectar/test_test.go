@@ -146,3 +146,79 @@ steps:
 		t.Errorf("recording over an existing file, or an unknown id, succeeded: %s", errOut)
 	}
 }
+
+// TestReplayFromServe is replay as a user meets it: nectar serve
+// --history-exchanges records an execution of a pipeline calling an API;
+// the management API serves it as a test case, and nectar test record
+// (through the running server) writes the same case; with the API gone,
+// nectar test passes offline. Without --history-exchanges the record holds
+// no answers, so the case cannot be made.
+func TestReplayFromServe(t *testing.T) {
+	api := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"amount":7}`)
+	}))
+	defer api.Close()
+	const adminKey = "replay-admin-key-0123456789abcdef"
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "price.yaml"), []byte(`name: price
+trigger:
+  http: {path: /price, methods: [POST]}
+steps:
+  - name: price list
+    rest: {url: "`+api.URL+`/items/{{ message.sku }}"}
+    to: vars.price
+  - set: {sku: "{{ message.sku }}", total: "{{ message.qty * vars.price.body.amount }}"}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, exchanges := range []bool{false, true} {
+		dataDir := t.TempDir()
+		var args []string
+		if exchanges {
+			args = []string{"--history-exchanges"}
+		}
+		base, logs := serveBinaryArgs(t, dir, dataDir, args, "NECTAR_ADMIN_KEY="+adminKey)
+		res, err := http.Post(base+"/price", "application/json", strings.NewReader(`{"sku":"A-1","qty":3}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		id := res.Header.Get("X-Execution-Id")
+		if res.StatusCode != 200 || !strings.Contains(string(body), `"total":21`) || id == "" {
+			t.Fatalf("POST /price: %d %s (id %q)\n%s", res.StatusCode, body, id, logs())
+		}
+		req, _ := http.NewRequest("GET", base+"/api/executions/"+id+"/test", nil)
+		req.Header.Set("Authorization", "Bearer "+adminKey)
+		res, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		apiCase, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		if !exchanges {
+			if res.StatusCode != http.StatusConflict {
+				t.Errorf("without --history-exchanges: GET …/test answered %d %s, want 409 (no answers to replay)", res.StatusCode, apiCase)
+			}
+			continue
+		}
+		if res.StatusCode != 200 || !strings.Contains(string(apiCase), "price list") {
+			t.Fatalf("GET /api/executions/%s/test: %d\n%s", id, res.StatusCode, apiCase)
+		}
+		testFile := filepath.Join(dir, "price.replay.test.yaml")
+		t.Setenv("NECTAR_ADMIN_KEY", adminKey)
+		if _, errOut, code := nectar(t, "", "--data-dir", dataDir, "test", "record", id, "-o", testFile); code != 0 {
+			t.Fatalf("nectar test record through serve: exit %d: %s", code, errOut)
+		}
+		written, _ := os.ReadFile(testFile)
+		if !strings.HasSuffix(string(written), string(apiCase)) { // the file adds the pipeline's name
+			t.Errorf("nectar test record wrote\n%s\nthe API served\n%s", written, apiCase)
+		}
+		api.Close()
+		out, errOut, code := nectar(t, "", "test", testFile, "-v")
+		if code != 0 || !strings.Contains(out, "ok    price/execution "+id) {
+			t.Errorf("the replay offline: exit %d\n%s%s", code, out, errOut)
+		}
+	}
+}
