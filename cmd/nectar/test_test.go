@@ -222,3 +222,29 @@ steps:
 		}
 	}
 }
+
+// TestValidateChecksTestFiles: nectar validate reports a test file's
+// problem as file:line:col like a pipeline's, by folder and by name, and
+// says ok for a good one (before, a folder's test files were skipped and a
+// test file given by name was loaded as a pipeline).
+func TestValidateChecksTestFiles(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile(filepath.Join("..", "..", "examples", "greet", "greet.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.WriteFile(filepath.Join(dir, "greet.yaml"), src, 0o644)
+	bad := filepath.Join(dir, "greet.test.yaml")
+	os.WriteFile(bad, []byte("cases:\n  - name: x\n    input: {}\n    expect:\n      not_ran: [no such step]\n"), 0o644)
+	for _, arg := range []string{dir, bad} {
+		out, errOut, code := nectar(t, "", "validate", arg)
+		if code != 2 || !strings.Contains(errOut, bad+`:5:17: cases[0].expect.not_ran[0]: no step "no such step" in pipeline greet`) {
+			t.Errorf("validate %s: exit %d\n%s%s", arg, code, out, errOut)
+		}
+	}
+	os.WriteFile(bad, []byte("cases:\n  - name: x\n    input: {}\n    expect:\n      ran: [build reply]\n"), 0o644)
+	out, errOut, code := nectar(t, "", "validate", dir)
+	if code != 0 || !strings.Contains(out, bad+": ok (tests of greet, 1 cases)") {
+		t.Errorf("validate a good test file: exit %d\n%s%s", code, out, errOut)
+	}
+}
