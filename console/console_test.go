@@ -245,3 +245,47 @@ func TestPagesAnswer(t *testing.T) {
 		}
 	}
 }
+
+// TestSaveExecutionAsTestCase: with the history's exchanges on, an
+// execution's page offers "Save as a test case", which downloads the case
+// nectar test record writes (the called pipeline's answer as a mock);
+// without them, the page offers nothing and the download is a 409 that
+// says why.
+func TestSaveExecutionAsTestCase(t *testing.T) {
+	for _, exchanges := range []bool{true, false} {
+		e := startConsole(t, func(o *server.Options) { o.History.Exchanges = exchanges })
+		c, _ := signIn(t, e)
+		resp, err := http.Post(e.url+"/orders", "application/json", strings.NewReader(`{"lines":[{"sku":"B-2","qty":3}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		id := resp.Header.Get("X-Execution-Id")
+		if resp.StatusCode != 200 || id == "" {
+			t.Fatalf("POST /orders: %d, id %q", resp.StatusCode, id)
+		}
+		get := func(path string) (int, http.Header, string) {
+			t.Helper()
+			resp, err := c.Get(e.url + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return resp.StatusCode, resp.Header, string(body)
+		}
+		_, _, page := get("/console/executions/" + id)
+		code, h, body := get("/console/executions/" + id + "/test")
+		hasLink := strings.Contains(page, `href="/console/executions/`+id+`/test"`)
+		if !exchanges {
+			if hasLink || code != http.StatusConflict || !strings.Contains(body, "exchanges option") {
+				t.Errorf("without exchanges: link %v, GET …/test %d\n%s", hasLink, code, body)
+			}
+			continue
+		}
+		if !hasLink || code != 200 || !strings.HasPrefix(h.Get("Content-Type"), "application/yaml") ||
+			!strings.Contains(body, `step: "stamp it"`) || !strings.Contains(body, "execution "+id) {
+			t.Errorf("with exchanges: link %v, GET …/test %d %s\n%s", hasLink, code, h.Get("Content-Type"), body)
+		}
+	}
+}
