@@ -577,3 +577,36 @@ func TestMockOfAStepAtTheSamePlaceAsAnotherPipelinesTry(t *testing.T) {
 		t.Errorf("failed: %q", r.Failures)
 	}
 }
+
+// TestUnmockedKeySetFetchIsRefused: a jwt verify step whose account's
+// JWKS URL is on another machine fetches it through the same guard as the
+// HTTP connectors: the case fails naming the step, and nothing goes out
+// (before, the key set was fetched with a client of its own, around the
+// guard).
+func TestUnmockedKeySetFetchIsRefused(t *testing.T) {
+	var hits atomic.Int32
+	proxy := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { hits.Add(1) }))
+	defer proxy.Close()
+	t.Setenv("HTTPS_PROXY", proxy.URL)
+	t.Setenv("NECTAR_JWT_GUARDED_PARTNER_JWKS_URL", "https://keys.example.com/jwks.json")
+	dir := writeFiles(t, map[string]string{"check.yaml": `name: check
+steps:
+  - name: verify the token
+    jwt:
+      operation: verify
+      account: guarded-partner
+      algorithm: RS256
+      token: "{{ message.token }}"
+`, "check.test.yaml": `
+cases:
+  - name: a token signed by the partner
+    input: {token: eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0.eyJzdWIiOiJhIn0.c2ln}
+    expect:
+      output_contains: {verified: true}
+`})
+	rep := runDir(t, dir, pipetest.Options{})
+	wantFail(t, rep, "a token signed by the partner", `step "verify the token" sends GET https://keys.example.com/jwks.json, which no mock answers`)
+	if n := hits.Load(); n != 0 {
+		t.Errorf("%d requests went out through the proxy", n)
+	}
+}
