@@ -202,6 +202,30 @@ func TestMissingRefreshTokenAdvice(t *testing.T) {
 	if !strings.Contains(string(page), "gave no refresh token") || !strings.Contains(string(page), "Renewable</dt><dd>no") {
 		t.Fatalf("the account page lacks the advice:\n%s", page)
 	}
+	if !strings.Contains(string(page), `id="last-refresh"><span class="status ok">ok</span>`) {
+		t.Fatalf("the account page lacks the last token request's outcome:\n%s", page)
+	}
+	// A token endpoint that fails: the page says when, how often and why.
+	fake.Set(func(p *accountstest.Provider) {
+		p.TokenHook = func(w http.ResponseWriter, r *http.Request) bool {
+			http.Error(w, `{"error":"server_error"}`, 500)
+			return true
+		}
+	})
+	if err := e.am.Put(ctx, &accounts.Account{Name: "crm", Type: accounts.TypeClientCredentials, TokenURL: fake.URL + "/token", ClientID: accountstest.ClientID,
+		ClientSecret: secret.New(accountstest.ClientSecret), BaseURL: fake.URL}); err != nil {
+		t.Fatal(err)
+	}
+	e.am.Test(ctx, "crm") // fails at the token request
+	resp, err = c.Get(e.url + "/console/accounts/crm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !regexp.MustCompile(`id="last-refresh"><span class="status failed">failed</span> <time[^>]*>[^<]+</time> \(1 in a row\): [^<]*500`).Match(page) {
+		t.Fatalf("the account page lacks the failed token request:\n%s", page)
+	}
 	for _, s := range append(fake.IssuedSecrets(), accountstest.ClientSecret) {
 		if strings.Contains(string(page), s) {
 			t.Fatalf("the account page shows a secret (%.6s…)", s)
