@@ -464,7 +464,8 @@ func timeline(rec *history.Record) []timelineStep {
 	return out
 }
 
-func (c *Console) executionPage(w http.ResponseWriter, r *http.Request, _ *session) {
+// record reads the execution the path names, or answers why it cannot.
+func (c *Console) record(w http.ResponseWriter, r *http.Request) (*history.Record, bool) {
 	rec, err := c.b.Execution(r.Context(), r.PathValue("id"))
 	if err != nil {
 		code := http.StatusServiceUnavailable
@@ -472,6 +473,14 @@ func (c *Console) executionPage(w http.ResponseWriter, r *http.Request, _ *sessi
 			code = http.StatusNotFound
 		}
 		c.fail(w, r, code, err.Error())
+		return nil, false
+	}
+	return rec, true
+}
+
+func (c *Console) executionPage(w http.ResponseWriter, r *http.Request, _ *session) {
+	rec, ok := c.record(w, r)
+	if !ok {
 		return
 	}
 	_, served := c.findPipeline(rec.Pipeline)
@@ -486,13 +495,8 @@ func (c *Console) executionPage(w http.ResponseWriter, r *http.Request, _ *sessi
 // 409 when the record holds no answers of its steps (the history's
 // exchanges option was off).
 func (c *Console) executionTest(w http.ResponseWriter, r *http.Request, _ *session) {
-	rec, err := c.b.Execution(r.Context(), r.PathValue("id"))
-	if err != nil {
-		code := http.StatusServiceUnavailable
-		if errors.Is(err, history.ErrNotFound) {
-			code = http.StatusNotFound
-		}
-		c.fail(w, r, code, err.Error())
+	rec, ok := c.record(w, r)
+	if !ok {
 		return
 	}
 	text, err := pipetest.RecordCase(rec)
