@@ -10,6 +10,7 @@ import (
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/store/postgres"
 	"github.com/nectar-run/nectar/store/postgres/pgtest"
+	"github.com/nectar-run/nectar/store/storetest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
@@ -24,17 +25,6 @@ func openPG(t *testing.T, dsn string) *postgres.Store {
 	}
 	t.Cleanup(func() { _ = st.Close() })
 	return st
-}
-
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
 }
 
 // TestWatchFollowsNotifications: two replicas on one PostgreSQL database.
@@ -57,7 +47,7 @@ func TestWatchFollowsNotifications(t *testing.T) {
 	// Watch subscribes when it starts, at a moment the test cannot see:
 	// create consumers until b has seen one.
 	probes := 0
-	waitFor(t, "b to reload after a write through a", func() bool {
+	storetest.Eventually(t, "b to reload after a write through a", func() bool {
 		probes++
 		if _, err := a.Create(ctx, consumers.Consumer{Name: fmt.Sprintf("probe-%d", probes)}); err != nil {
 			t.Fatal(err)
@@ -72,9 +62,9 @@ func TestWatchFollowsNotifications(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "b to accept the key issued through a", func() bool { _, ok := b.AuthenticateKey(key); return ok })
+	storetest.Eventually(t, "b to accept the key issued through a", func() bool { _, ok := b.AuthenticateKey(key); return ok })
 	if err := a.RemoveKey(ctx, "shop", key[:len(consumers.KeyPrefix)+6]); err != nil {
 		t.Fatal(err)
 	}
-	waitFor(t, "b to refuse the key revoked through a", func() bool { _, ok := b.AuthenticateKey(key); return !ok })
+	storetest.Eventually(t, "b to refuse the key revoked through a", func() bool { _, ok := b.AuthenticateKey(key); return !ok })
 }

@@ -35,20 +35,7 @@ func openWith(t testing.TB, dsn string, opts ...postgres.Option) *postgres.Store
 // then).
 func listening(t *testing.T, st *postgres.Store, after uint64) {
 	t.Helper()
-	waitFor(t, "the listener to connect", func() bool { return postgres.Listens(st) > after })
-}
-
-// waitFor polls cond until it holds; the deadline only keeps a regression
-// from hanging the suite.
-func waitFor(t *testing.T, what string, cond func() bool) {
-	t.Helper()
-	deadline := time.Now().Add(30 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	storetest.Eventually(t, "the listener to connect", func() bool { return postgres.Listens(st) > after })
 }
 
 // cacheKey reads key on st until st holds it in its cache. A read that
@@ -56,7 +43,7 @@ func waitFor(t *testing.T, what string, cond func() bool) {
 // by another replica) does not fill the cache, so it may take a few.
 func cacheKey(t *testing.T, st *postgres.Store, key, want string) {
 	t.Helper()
-	waitFor(t, key+" in the cache after a Get of a bucket declared with store.CacheReads", func() bool {
+	storetest.Eventually(t, key+" in the cache after a Get of a bucket declared with store.CacheReads", func() bool {
 		it, err := st.Get(t.Context(), cachedBucket, key)
 		if err != nil || string(it.Value) != want {
 			t.Fatalf("Get %s = %q, %v; want %q", key, it.Value, err, want)
@@ -137,7 +124,7 @@ func TestCacheWriteSeenByReplicaAtOnce(t *testing.T) {
 			if !check(r1) {
 				t.Fatalf("the writer does not read its own write at once")
 			}
-			waitFor(t, "replica 2 to see the write", func() bool { return check(r2) })
+			storetest.Eventually(t, "replica 2 to see the write", func() bool { return check(r2) })
 		})
 	}
 }

@@ -260,6 +260,13 @@ ON CONFLICT (bucket, key) DO UPDATE SET value = EXCLUDED.value, rev = EXCLUDED.r
 
 // Put implements store.Store.
 func (s *Store) Put(ctx context.Context, bucket, key string, val []byte, opts ...store.WriteOption) (uint64, error) {
+	return s.write(ctx, bucket, key, nil, upsert+` RETURNING rev`, nonNil(val), expiry(store.Options(opts).ExpiresAt))
+}
+
+// write is Put, Create and CompareAndSwap: it runs sql, a statement on
+// bucket $1 and key $2 (then args) returning the new revision, announced
+// (a declared bucket); a statement that writes no row returns none.
+func (s *Store) write(ctx context.Context, bucket, key string, none error, sql string, args ...any) (uint64, error) {
 	if err := s.check(ctx); err != nil {
 		return 0, err
 	}
@@ -268,9 +275,11 @@ func (s *Store) Put(ctx context.Context, bucket, key string, val []byte, opts ..
 	}
 	var rev int64
 	err := s.announced(ctx, bucket, key, func(q querier) error {
-		return q.QueryRow(ctx, upsert+` RETURNING rev`,
-			bucket, []byte(key), nonNil(val), expiry(store.Options(opts).ExpiresAt)).Scan(&rev)
+		return q.QueryRow(ctx, sql, append([]any{bucket, []byte(key)}, args...)...).Scan(&rev)
 	})
+	if errors.Is(err, pgx.ErrNoRows) && none != nil {
+		return 0, none
+	}
 	if err != nil {
 		return 0, s.wrap(err)
 	}
@@ -294,23 +303,7 @@ func (s *Store) Create(ctx context.Context, bucket, key string, val []byte, opts
 }
 
 func (s *Store) create(ctx context.Context, bucket, key string, val []byte, opts []store.WriteOption, exists error) (uint64, error) {
-	if err := s.check(ctx); err != nil {
-		return 0, err
-	}
-	if err := store.CheckKey(bucket, key); err != nil {
-		return 0, err
-	}
-	var rev int64
-	err := s.announced(ctx, bucket, key, func(q querier) error {
-		return q.QueryRow(ctx, createSQL, bucket, []byte(key), nonNil(val), expiry(store.Options(opts).ExpiresAt)).Scan(&rev)
-	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, exists
-	}
-	if err != nil {
-		return 0, s.wrap(err)
-	}
-	return uint64(rev), nil
+	return s.write(ctx, bucket, key, exists, createSQL, nonNil(val), expiry(store.Options(opts).ExpiresAt))
 }
 
 // CompareAndSwap implements store.Store.
@@ -318,25 +311,9 @@ func (s *Store) CompareAndSwap(ctx context.Context, bucket, key string, rev uint
 	if rev == 0 {
 		return s.create(ctx, bucket, key, val, opts, store.ErrConflict)
 	}
-	if err := s.check(ctx); err != nil {
-		return 0, err
-	}
-	if err := store.CheckKey(bucket, key); err != nil {
-		return 0, err
-	}
-	var next int64
-	err := s.announced(ctx, bucket, key, func(q querier) error {
-		return q.QueryRow(ctx, `UPDATE nectar_kv SET value = $3, rev = nextval('nectar_rev'), expires_at = $4
+	return s.write(ctx, bucket, key, store.ErrConflict, `UPDATE nectar_kv SET value = $3, rev = nextval('nectar_rev'), expires_at = $4
 WHERE bucket = $1 AND key = $2 AND rev = $5 AND `+live+` RETURNING rev`,
-			bucket, []byte(key), nonNil(val), expiry(store.Options(opts).ExpiresAt), int64(rev)).Scan(&next)
-	})
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, store.ErrConflict
-	}
-	if err != nil {
-		return 0, s.wrap(err)
-	}
-	return uint64(next), nil
+		nonNil(val), expiry(store.Options(opts).ExpiresAt), int64(rev))
 }
 
 // errRetry makes Update try again: a concurrent writer created the key
@@ -552,10 +529,8 @@ func (s *Store) Apply(ctx context.Context, ops ...store.Op) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	for _, op := range ops {
-		if err := store.CheckKey(op.Bucket, op.Key); err != nil {
-			return err
-		}
+	if err := store.CheckOps(ops); err != nil {
+		return err
 	}
 	if len(ops) == 0 {
 		return nil
