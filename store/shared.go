@@ -6,6 +6,7 @@ import (
 	"sync/atomic"
 )
 
+// bucketMode is what the declarations of a bucket asked for.
 type bucketMode uint8
 
 const (
@@ -13,6 +14,7 @@ const (
 	cacheReads
 )
 
+// declared holds the declarations, by bucket.
 var declared struct {
 	mu sync.Mutex
 	m  atomic.Pointer[map[string]bucketMode] // copied on write: read on every store call
