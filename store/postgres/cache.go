@@ -71,7 +71,8 @@ type cache struct {
 	epoch   uint64 // bumped by every invalidation
 	on      bool   // the listener is connected: fills are allowed
 
-	drop atomic.Bool // test hook: the listener ignores cache notifications
+	drop      atomic.Bool // test hook: the listener ignores cache notifications
+	afterRead func()      // test hook: runs between a read's query and its fill
 
 	wmu      sync.Mutex
 	watchers map[string]map[*func()]struct{}
@@ -270,6 +271,9 @@ func (s *Store) getCached(ctx context.Context, bucket, key string) (store.Item, 
 	}
 	epoch, start := s.cache.begin()
 	it, err := s.get(ctx, bucket, key)
+	if s.cache.afterRead != nil {
+		s.cache.afterRead()
+	}
 	if err == nil {
 		s.cache.fill(bucket, it, epoch, start)
 	}

@@ -216,3 +216,41 @@ func TestStoreCached(t *testing.T) {
 		return st
 	})
 }
+
+// TestCacheReadOverlappingWrite: replica 2 reads a client, and before its
+// read fills the cache, replica 1 deletes the client and the delete's
+// notification reaches replica 2. The read came back with the client as it
+// was; it must not be kept, else replica 2 would grant the deleted client
+// for the whole bound (an hour here).
+func TestCacheReadOverlappingWrite(t *testing.T) {
+	dsn := pgtest.Database(t)
+	r1 := openWith(t, dsn, postgres.WithCacheMaxAge(time.Hour))
+	r2 := openWith(t, dsn, postgres.WithCacheMaxAge(time.Hour))
+	listening(t, r2, 0)
+	ctx := t.Context()
+	if _, err := r1.Put(ctx, cachedBucket, "client", []byte("secret-hash")); err != nil {
+		t.Fatal(err)
+	}
+	once := true
+	postgres.AfterRead(r2, func() {
+		if !once {
+			return
+		}
+		once = false
+		epoch := postgres.Epoch(r2)
+		if err := r1.Delete(ctx, cachedBucket, "client"); err != nil {
+			t.Error(err)
+			return
+		}
+		storetest.Eventually(t, "replica 2 to receive the delete's notification", func() bool { return postgres.Epoch(r2) > epoch })
+	})
+	if it, err := r2.Get(ctx, cachedBucket, "client"); err != nil || string(it.Value) != "secret-hash" {
+		t.Fatalf("the overlapping read returned %q, %v; want the client as it was when read", it.Value, err)
+	}
+	if postgres.Cached(r2, cachedBucket, "client") {
+		t.Fatal("a read that overlapped the delete's notification filled the cache")
+	}
+	if _, err := r2.Get(ctx, cachedBucket, "client"); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("replica 2 reads the deleted client: %v", err)
+	}
+}

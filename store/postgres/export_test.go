@@ -27,3 +27,14 @@ const ListenerName = listenerName
 
 // ListenerPID returns the backend pid of s's listening connection.
 func ListenerPID(s *Store) uint32 { return s.listenPID.Load() }
+
+// AfterRead makes every read of a cached bucket on s call f between its
+// query and its fill of the cache. Set it before s is used concurrently.
+func AfterRead(s *Store, f func()) { s.cache.afterRead = f }
+
+// Epoch returns the count of s's cache invalidations.
+func Epoch(s *Store) uint64 {
+	s.cache.mu.RLock()
+	defer s.cache.mu.RUnlock()
+	return s.cache.epoch
+}
