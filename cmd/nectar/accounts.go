@@ -15,6 +15,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/nectar-run/nectar/accounts"
+	"github.com/nectar-run/nectar/internal/accountsapi"
 	"github.com/nectar-run/nectar/secret"
 	"github.com/nectar-run/nectar/store/open"
 )
@@ -239,26 +240,6 @@ func splitList(s string) []string {
 	return out
 }
 
-func tokenState(st accounts.TokenStatus, typ string) string {
-	switch {
-	case st.NeedsReauth:
-		return "needs authorization"
-	case typ == accounts.TypeOAuth2 && !st.HasToken:
-		return "not authorized"
-	case st.HasToken && !st.Expiry.IsZero():
-		s := "token until " + st.Expiry.Local().Format(time.DateTime)
-		if !st.Renewable {
-			s += " (not renewable)"
-		}
-		return s
-	case st.HasToken:
-		return "token"
-	case typ == accounts.TypeBasic || typ == accounts.TypeAPIKey || typ == accounts.TypeCustomHeader || typ == accounts.TypeBearer:
-		return "static"
-	}
-	return "no token yet"
-}
-
 func accountsListCmd(g *globals) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
@@ -345,14 +326,14 @@ func accountsShowCmd(g *globals) *cobra.Command {
 					Renewable   bool      `json:"renewable"`
 					TokenSHA256 string    `json:"token_sha256_prefix,omitempty"`
 					Hosts       []string  `json:"credentials_go_to"`
-				}{a, tokenState(st, a.Type), st.Expiry, st.Scope, st.Renewable, st.AccessTokenHash, append([]string{}, a.Hosts()...)})
+				}{a, accountsapi.TokenState(st, a.Type), st.Expiry, st.Scope, st.Renewable, st.AccessTokenHash, append([]string{}, a.Hosts()...)})
 			}
 			b, err := yaml.Marshal(a)
 			if err != nil {
 				return err
 			}
 			g.stdout.Write(b)
-			fmt.Fprintf(g.stdout, "state: %s\n", tokenState(st, a.Type))
+			fmt.Fprintf(g.stdout, "state: %s\n", accountsapi.TokenState(st, a.Type))
 			if h := a.Hosts(); len(h) > 0 {
 				fmt.Fprintf(g.stdout, "credentials_go_to: %s\n", strings.Join(h, ", "))
 			} else {
