@@ -14,6 +14,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/spf13/cobra"
+
 	"github.com/nectar-run/nectar/internal/app"
 )
 
@@ -28,6 +30,19 @@ import (
 // rotate-key, store check) refuse while the server runs. So the CLI never
 // races the server for the bbolt file, and never reads another data
 // directory's store by mistake.
+
+// withOps is the RunE of a command that works on what open opens (the
+// accounts or the consumers of --data-dir: the store, or the running
+// server's API): it opens them, then runs f with the command's context.
+func withOps[T any](open func(context.Context) (T, error), f func(ctx context.Context, ops T, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		ops, err := open(cmd.Context())
+		if err != nil {
+			return err
+		}
+		return f(cmd.Context(), ops, args)
+	}
+}
 
 // apiClient talks to a running nectar serve of the same data directory.
 type apiClient struct {
