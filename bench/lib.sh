@@ -1,7 +1,19 @@
 # Functions shared by the load scripts (bench/run.sh, bench/oauth/run.sh).
-# Source it from the repository root after setting DUR, CONN, THREADS and TMP;
-# the measurements go to $TMP/results, a line per measure:
+# Source it from the repository root and call setup "$@" first; the
+# measurements go to $TMP/results, a line per measure:
 #   name requests/s p99 non-2xx
+
+# setup [duration] [connections] [threads]: the script's arguments, as DUR
+# (default 15s), CONN (32) and THREADS (2); TMP, a temporary folder removed
+# at exit, when the servers the script started in the background are
+# stopped.
+setup() {
+  DUR=${1:-15s}
+  CONN=${2:-32}
+  THREADS=${3:-2}
+  TMP=$(mktemp -d)
+  trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$TMP"' EXIT
+}
 
 # measure NAME LUA URL: a 2 s warm-up, then DUR of load with wrk running the
 # Lua script; prints the line.

@@ -9,12 +9,8 @@
 # Needs wrk (apt-get install -y wrk). Not part of the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DUR=${1:-15s}
-CONN=${2:-32}
-THREADS=${3:-2}
-TMP=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$TMP"' EXIT
 source bench/lib.sh
+setup "$@"
 
 go build -o "$TMP/nectar" ./cmd/nectar
 go build -o "$TMP/baseline" ./bench/cmd/baseline
