@@ -233,6 +233,26 @@ type Trace struct {
 	// (StepRecord.Result): the execution history keeps the answers of the
 	// steps that call other systems, for nectar test record to replay.
 	KeepResult func(*StepInfo) bool
+	// KeepIO, when set, keeps every step's input (StepRecord.Input) and,
+	// for a step that succeeded, its result (StepRecord.Result), and the
+	// lines the log connector writes (Logs): the console shows them on an
+	// execution's timeline. Messages are immutable, so nothing is copied;
+	// the history masks and caps what it stores.
+	KeepIO bool
+	// Logs are the log lines the execution's log steps wrote, when KeepIO
+	// is set (see Exec.TraceLog).
+	Logs []LogLine
+}
+
+// LogLine is a line a log step wrote, as Trace.KeepIO keeps it.
+type LogLine struct {
+	Step    *StepInfo // the step that wrote it
+	Time    time.Time
+	Level   slog.Level
+	Message string
+	// Fields are the line's extra fields (nil when none), masked like the
+	// line.
+	Fields *value.Object
 }
 
 // StepInfo describes one step of a loaded pipeline. Trace records point to
@@ -255,9 +275,13 @@ type StepRecord struct {
 	// Code is the error's code when Outcome is error or continued.
 	Code int `json:"code,omitempty"`
 	// Result is what the step returned, when Trace.KeepResult asked for
-	// it (Kept): before `to` placed it.
+	// it or Trace.KeepIO is set (Kept): before `to` placed it.
 	Result any  `json:"result,omitempty"`
 	Kept   bool `json:"-"`
+	// Input is the step's input (after `from`), with Trace.KeepIO
+	// (KeptInput).
+	Input     any  `json:"input,omitempty"`
+	KeptInput bool `json:"-"`
 }
 
 func (t *Trace) add(r StepRecord) {
@@ -266,6 +290,23 @@ func (t *Trace) add(r StepRecord) {
 		t.Steps = make([]StepRecord, 0, 16)
 	}
 	t.Steps = append(t.Steps, r)
+	t.mu.Unlock()
+}
+
+// TraceLog adds a log line to the execution's trace when it keeps them
+// (Trace.KeepIO); msg and fields are already masked the way the log line
+// is. It is what the log connector calls; it costs nothing otherwise.
+func (x *Exec) TraceLog(level slog.Level, msg string, fields *value.Object) {
+	t := x.Trace
+	if t == nil || !t.KeepIO {
+		return
+	}
+	var info *StepInfo
+	if x.step != nil {
+		info = &x.step.info
+	}
+	t.mu.Lock()
+	t.Logs = append(t.Logs, LogLine{Step: info, Time: time.Now(), Level: level, Message: msg, Fields: fields})
 	t.mu.Unlock()
 }
 
@@ -572,7 +613,11 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any) (out any, err er
 		e := r.fail(x, err)
 		if !r.continueOnError {
 			if x.Trace != nil {
-				x.Trace.add(StepRecord{StepInfo: &r.info, Start: start, Duration: time.Since(start), Outcome: "error", Error: e.Message, Attempts: attempts, Code: e.Code})
+				rec := StepRecord{StepInfo: &r.info, Start: start, Duration: time.Since(start), Outcome: "error", Error: e.Message, Attempts: attempts, Code: e.Code}
+				if x.Trace.KeepIO {
+					rec.Input, rec.KeptInput = in, true
+				}
+				x.Trace.add(rec)
 			}
 			return nil, e
 		}
@@ -580,7 +625,7 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any) (out any, err er
 		code = e.Code
 	}
 	var kept any
-	keep := x.Trace != nil && x.Trace.KeepResult != nil && outcome == "ok" && x.Trace.KeepResult(&r.info)
+	keep := x.Trace != nil && outcome == "ok" && (x.Trace.KeepIO || x.Trace.KeepResult != nil && x.Trace.KeepResult(&r.info))
 	if keep {
 		kept = res
 	}
@@ -591,7 +636,11 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any) (out any, err er
 		}
 	}
 	if x.Trace != nil {
-		x.Trace.add(StepRecord{StepInfo: &r.info, Start: start, Duration: time.Since(start), Outcome: outcome, Attempts: attempts, Code: code, Result: kept, Kept: keep})
+		rec := StepRecord{StepInfo: &r.info, Start: start, Duration: time.Since(start), Outcome: outcome, Attempts: attempts, Code: code, Result: kept, Kept: keep}
+		if x.Trace.KeepIO {
+			rec.Input, rec.KeptInput = in, true
+		}
+		x.Trace.add(rec)
 	}
 	return res, nil
 }

@@ -4,7 +4,8 @@
 // carries the execution id; sensitive fields (engine.Exec.Sensitive: the
 // usual password, token, secret…, the pipeline's sensitive_fields and the
 // server's) are masked as *** in the fields and in objects the message
-// embeds, at any depth.
+// embeds, at any depth. When the execution's trace keeps log lines
+// (engine.Trace.KeepIO), the line is added to it too, masked the same way.
 package log
 
 import (
@@ -68,12 +69,13 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 		return nil, err
 	}
 	attrs := []slog.Attr{slog.String("step", x.StepName())}
+	var fields *value.Object
 	if s.fields.IsSet() {
 		v, err := s.fields.Eval(x, in)
 		if err != nil {
 			return nil, err
 		}
-		fields, _ := engine.Mask(v, mask).(*value.Object)
+		fields, _ = engine.Mask(v, mask).(*value.Object)
 		attrs = slices.Grow(attrs, fields.Len())
 		fields.Range(func(k string, v any) bool {
 			attrs = append(attrs, slog.Any(k, v))
@@ -81,5 +83,8 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 		})
 	}
 	x.Logger.LogAttrs(ctx, s.level, msg, attrs...)
+	// The execution's trace keeps the line when it asks for log lines
+	// (engine.Trace.KeepIO: the history shows them on the console).
+	x.TraceLog(s.level, msg, fields)
 	return in, nil
 }

@@ -160,3 +160,35 @@ steps:
 	}
 	// Output: level=WARN msg="large order A-1" step=received total=1200 execution_id=e1 pipeline=orders
 }
+
+// A trace that keeps steps' inputs and outputs (engine.Trace.KeepIO) keeps
+// the log lines too, masked like the written line, under the step that
+// wrote them; a trace that does not keeps none.
+func TestTraceKeepsLines(t *testing.T) {
+	p := enginetest.Load(t, "name: test\nsteps:\n  - {name: said, log: {level: warn, message: 'login {{ message }}', fields: {password: '{{ message.password }}', user: '{{ message.user }}'}}}\n")
+	logger, _ := enginetest.CaptureLog(slog.LevelInfo)
+	in := enginetest.Decode(t, `{"user":"ada","password":"hunter2-secret"}`)
+	tr := &engine.Trace{KeepIO: true}
+	if _, err := p.Run(context.Background(), &engine.Runtime{Logger: logger}, in, engine.RunOptions{Trace: tr}); err != nil {
+		t.Fatal(err)
+	}
+	if len(tr.Logs) != 1 {
+		t.Fatalf("trace logs = %d, want 1", len(tr.Logs))
+	}
+	l := tr.Logs[0]
+	fields, _ := value.Encode(l.Fields)
+	if l.Step == nil || l.Step.Step != "said" || l.Level != slog.LevelWarn || l.Time.IsZero() ||
+		l.Message != `login {"user":"ada","password":"***"}` || string(fields) != `{"password":"***","user":"ada"}` {
+		t.Fatalf("line = %+v, fields %s", l, fields)
+	}
+	if len(tr.Steps) != 1 || !tr.Steps[0].KeptInput || !tr.Steps[0].Kept {
+		t.Fatalf("step = %+v, want its input and result kept", tr.Steps)
+	}
+	plain := &engine.Trace{}
+	if _, err := p.Run(context.Background(), &engine.Runtime{Logger: logger}, in, engine.RunOptions{Trace: plain}); err != nil {
+		t.Fatal(err)
+	}
+	if len(plain.Logs) != 0 || plain.Steps[0].KeptInput || plain.Steps[0].Kept {
+		t.Fatalf("a trace without KeepIO kept %+v", plain)
+	}
+}
