@@ -155,6 +155,24 @@ type StepRecord struct {
 	// it was larger than Options.ExchangeBytes).
 	Code   int     `json:"code,omitempty"`
 	Result RawJSON `json:"result,omitempty"`
+	// Input and Output are the step's input and (when it succeeded) what
+	// it returned, in records that keep snapshots: masked like them, each
+	// cut at Options.StepBytes (a JSON string ending in TruncatedMark).
+	Input  RawJSON `json:"input,omitempty"`
+	Output RawJSON `json:"output,omitempty"`
+}
+
+// LogLine is a line a log step of the execution wrote, in records that
+// keep snapshots, masked like them.
+type LogLine struct {
+	OffsetUS int64  `json:"offset_us"` // from the execution's start
+	Level    string `json:"level"`     // DEBUG, INFO, WARN or ERROR
+	Step     string `json:"step"`
+	// Index is the index in Record.Steps of the step run that wrote the
+	// line (-1 when it is not there).
+	Index   int     `json:"index"`
+	Message string  `json:"message"`
+	Fields  RawJSON `json:"fields,omitempty"`
 }
 
 // RawJSON is JSON text kept as it is, in a comparable type.
@@ -192,6 +210,12 @@ type Record struct {
 	InputTruncated  bool            `json:"input_truncated,omitempty"`
 	Output          json.RawMessage `json:"output,omitempty"`
 	OutputTruncated bool            `json:"output_truncated,omitempty"`
+	// Logs are the lines the execution's log steps wrote, in records that
+	// keep snapshots.
+	Logs []LogLine `json:"logs,omitempty"`
+	// StepsTruncated says the record reached Options.StepRecordBytes: the
+	// steps' snapshots and log lines past it were not kept.
+	StepsTruncated bool `json:"steps_truncated,omitempty"`
 	// Records is set only when Status is "damaged": List found stored
 	// records it cannot read (a segment whose bytes went bad); ID and Start
 	// are the id and start of the segment's first record, Records how many
@@ -226,6 +250,13 @@ type Options struct {
 	// (the default), "failed" (only failed executions; the cheapest setting
 	// that still shows what broke) or "none".
 	Snapshots string
+	// StepBytes caps each step's input and output snapshot (default 4 KB);
+	// StepRecordBytes caps all the step snapshots and log lines of one
+	// record together (default 32 KB): past it they are left out and the
+	// record is marked StepsTruncated. Step snapshots and log lines follow
+	// Snapshots; the server asks the trace for them (engine.Trace.KeepIO)
+	// unless Snapshots is "none".
+	StepBytes, StepRecordBytes int
 	// Exchanges keeps, in each record's steps, the results of the steps that
 	// call other systems (ExchangeConnectors) and the codes of failed steps,
 	// so that nectar test record can turn an execution into a test case.
@@ -293,6 +324,12 @@ func New(ctx context.Context, st store.Store, opts Options) (*Recorder, error) {
 	}
 	if opts.ExchangeBytes <= 0 {
 		opts.ExchangeBytes = 8 << 10
+	}
+	if opts.StepBytes <= 0 {
+		opts.StepBytes = 4 << 10
+	}
+	if opts.StepRecordBytes <= 0 {
+		opts.StepRecordBytes = 32 << 10
 	}
 	r := &Recorder{st: st, opts: opts, queue: make(chan *Execution, opts.Queue), done: make(chan struct{}),
 		flushQ: make(chan chan struct{}), logger: opts.Logger}
@@ -843,6 +880,8 @@ type storedSegment struct {
 type storedRecord struct {
 	Record
 	Steps []json.RawMessage `json:"steps,omitempty"`
+	// IO holds the steps' snapshots: [index in Steps, input, output?].
+	IO []json.RawMessage `json:"io,omitempty"`
 }
 
 // segmentRecords returns the raw records of a segment's text and its step
@@ -875,6 +914,7 @@ func decodeRecord(raw json.RawMessage, table [][]string, steps bool) (*Record, e
 	}
 	rec := &sr.Record
 	if !steps {
+		rec.Logs = nil
 		return rec, nil
 	}
 	rec.Steps = make([]StepRecord, 0, len(sr.Steps))
@@ -918,6 +958,20 @@ func decodeRecord(raw json.RawMessage, table [][]string, steps bool) (*Record, e
 			}
 		}
 		rec.Steps = append(rec.Steps, st)
+	}
+	for _, s := range sr.IO {
+		var f []json.RawMessage
+		if err := json.Unmarshal(s, &f); err != nil {
+			return nil, err
+		}
+		var i int
+		if len(f) < 2 || json.Unmarshal(f[0], &i) != nil || i < 0 || i >= len(rec.Steps) {
+			return nil, fmt.Errorf("step snapshots %s of a record of %d steps", s, len(rec.Steps))
+		}
+		rec.Steps[i].Input = RawJSON(f[1])
+		if len(f) > 2 {
+			rec.Steps[i].Output = RawJSON(f[2])
+		}
 	}
 	return rec, nil
 }
@@ -1036,6 +1090,7 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 	dst = strconv.AppendInt(dst, int64(code), 10)
 	// Snapshots come first: the values of the input's sensitive fields are
 	// masked in the error and steps too.
+	snapshots := false
 	switch {
 	case r.opts.Snapshots == "none", r.opts.Snapshots == "failed" && e.Err == nil:
 		if e.Err != nil && (e.InputJSON == "" || !m.clean(e.InputJSON)) {
@@ -1044,6 +1099,7 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 			m.noting = false
 		}
 	default:
+		snapshots = true
 		m.noting = true
 		if b := e.InputBody; b != nil {
 			dst = r.appendBody(dst, m, b, e.Input)
@@ -1060,6 +1116,7 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 		dst, _ = value.AppendJSON(dst, m.apply(e.Err.Object()))
 	}
 	if e.Trace != nil && len(e.Trace.Steps) > 0 {
+		stepIO := snapshots
 		dst = append(dst, `,"steps":[`...)
 		for i := range e.Trace.Steps {
 			st := &e.Trace.Steps[i]
@@ -1074,7 +1131,8 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 			dst = strconv.AppendInt(dst, st.Duration.Microseconds(), 10)
 			dst = append(dst, ',')
 			dst = value.AppendString(dst, st.Outcome)
-			exchange := r.opts.Exchanges && (st.Kept || st.Code != 0)
+			kept := st.Kept && KeepResult(st.StepInfo) // not a result kept only for KeepIO
+			exchange := r.opts.Exchanges && (kept || st.Code != 0)
 			if st.Error != "" || st.Attempts > 1 || exchange {
 				dst = append(dst, ',')
 				dst = value.AppendString(dst, m.str(st.Error))
@@ -1086,15 +1144,108 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 			if exchange {
 				dst = append(dst, ',')
 				dst = strconv.AppendInt(dst, int64(st.Code), 10)
-				if st.Kept {
-					dst = r.appendResult(dst, m, st.Result)
+				if kept {
+					dst = r.appendResult(dst, m, st.Result, r.opts.ExchangeBytes)
 				}
 			}
 			dst = append(dst, ']')
 		}
 		dst = append(dst, ']')
+		if stepIO {
+			dst = r.appendStepIO(dst, m, e)
+		}
 	}
 	return append(dst, '}')
+}
+
+// appendStepIO writes the steps' snapshots (,"io":[[index, input,
+// output?],…]) and the log lines (,"logs":[…]) of e's trace, masked, each
+// cut at StepBytes, all of them within StepRecordBytes: what does not fit
+// is left out and the record says steps_truncated.
+func (r *Recorder) appendStepIO(dst []byte, m *masker, e *Execution) []byte {
+	budget, cut := len(dst)+r.opts.StepRecordBytes, false
+	steps := e.Trace.Steps
+	n := 0
+	for i := range steps {
+		st := &steps[i]
+		if !st.KeptInput {
+			continue
+		}
+		mark := len(dst)
+		if n == 0 {
+			dst = append(dst, `,"io":[`...)
+		} else {
+			dst = append(dst, ',')
+		}
+		dst = append(dst, '[')
+		dst = strconv.AppendInt(dst, int64(i), 10)
+		dst = r.appendResult(dst, m, st.Input, r.opts.StepBytes)
+		if st.Kept {
+			dst = r.appendResult(dst, m, st.Result, r.opts.StepBytes)
+		}
+		dst = append(dst, ']')
+		if len(dst) > budget { // taken back (with the list's start, if first)
+			dst, cut = dst[:mark], true
+			break
+		}
+		n++
+	}
+	if n > 0 {
+		dst = append(dst, ']')
+	}
+	n = 0
+	for _, l := range e.Trace.Logs {
+		if cut {
+			break
+		}
+		mark := len(dst)
+		if n == 0 {
+			dst = append(dst, `,"logs":[`...)
+		} else {
+			dst = append(dst, ',')
+		}
+		index, name := -1, ""
+		if l.Step != nil {
+			name = l.Step.Step
+		}
+		for i := range steps {
+			if steps[i].StepInfo == l.Step && !l.Time.Before(steps[i].Start) && !l.Time.After(steps[i].Start.Add(steps[i].Duration)) {
+				index = i
+				break
+			}
+		}
+		dst = append(dst, `{"offset_us":`...)
+		dst = strconv.AppendInt(dst, l.Time.Sub(e.Start).Microseconds(), 10)
+		dst = append(dst, `,"level":`...)
+		dst = value.AppendString(dst, l.Level.String())
+		dst = append(dst, `,"step":`...)
+		dst = value.AppendString(dst, name)
+		dst = append(dst, `,"index":`...)
+		dst = strconv.AppendInt(dst, int64(index), 10)
+		dst = append(dst, `,"message":`...)
+		msg := m.str(l.Message)
+		if len(msg) > r.opts.StepBytes {
+			msg = msg[:r.opts.StepBytes] + TruncatedMark
+		}
+		dst = value.AppendString(dst, msg)
+		if l.Fields != nil {
+			dst = append(dst, `,"fields":`...)
+			dst = r.appendCapped(dst, m, l.Fields, r.opts.StepBytes)
+		}
+		dst = append(dst, '}')
+		if len(dst) > budget {
+			dst, cut = dst[:mark], true
+			break
+		}
+		n++
+	}
+	if n > 0 {
+		dst = append(dst, ']')
+	}
+	if cut {
+		dst = append(dst, `,"steps_truncated":true`...)
+	}
+	return dst
 }
 
 // appendSnapshot writes ,"name":JSON, or the JSON cut at SnapshotBytes as a
@@ -1123,19 +1274,23 @@ func (r *Recorder) appendSnapshot(dst []byte, name string, m *masker, v any, raw
 	return append(dst, `_truncated":true`...)
 }
 
-// appendResult writes ,RESULT: a kept step result, masked, cut at
-// ExchangeBytes like a snapshot.
-func (r *Recorder) appendResult(dst []byte, m *masker, v any) []byte {
-	dst = append(dst, ',')
+// appendResult writes ,RESULT: a kept step result, masked, cut at limit
+// bytes like a snapshot.
+func (r *Recorder) appendResult(dst []byte, m *masker, v any, limit int) []byte {
+	return r.appendCapped(append(dst, ','), m, v, limit)
+}
+
+// appendCapped writes v masked, cut at limit bytes like a snapshot.
+func (r *Recorder) appendCapped(dst []byte, m *masker, v any, limit int) []byte {
 	mark := len(dst)
 	dst, err := value.AppendJSON(dst, m.apply(v))
 	if err != nil {
 		return value.AppendString(dst[:mark], "<not JSON: "+err.Error()+">")
 	}
-	if len(dst)-mark <= r.opts.ExchangeBytes {
+	if len(dst)-mark <= limit {
 		return dst
 	}
-	cut := string(dst[mark : mark+r.opts.ExchangeBytes])
+	cut := string(dst[mark : mark+limit])
 	return value.AppendString(dst[:mark], cut+TruncatedMark)
 }
 

@@ -310,12 +310,15 @@ func (s *Server) getExecution(ctx context.Context, id string) (*history.Record, 
 
 // newTrace is the trace of an execution the history records: with the
 // history's Exchanges option it keeps the results of the steps that call
-// other systems, for nectar test record.
+// other systems, for nectar test record; unless the history keeps no
+// snapshots, it keeps each step's input and output and the log lines, for
+// the console's timeline.
 func (s *Server) newTrace() *engine.Trace {
+	t := &engine.Trace{KeepIO: s.opts.History.Snapshots != "none"}
 	if s.opts.History.Exchanges {
-		return &engine.Trace{KeepResult: history.KeepResult}
+		t.KeepResult = history.KeepResult
 	}
-	return &engine.Trace{}
+	return t
 }
 
 func (s *Server) apiExecution(w http.ResponseWriter, r *http.Request) {
