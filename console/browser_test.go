@@ -107,6 +107,22 @@ steps:
   - log: { message: "order {{ message.id }}" }
 `
 
+// signupYAML logs who signs up: the timeline shows each step's masked
+// input and output and the line under the step that wrote it.
+const signupYAML = `name: signup
+trigger:
+  http: { path: /signup, methods: [POST] }
+steps:
+  - name: greet
+    log: { message: "signup {{ message.user }}", fields: { user: "{{ message.user }}", password: "{{ message.password }}" } }
+  - name: welcome
+    set: { user: "{{ message.user }}", welcomed: true }
+`
+
+// signupPassword is what a user of signup sends as a password: a secret no
+// page may show.
+const signupPassword = "correct-horse-battery-staple"
+
 const brokenYAML = `name: broken
 steps:
   - name: fine
@@ -167,7 +183,7 @@ func (l *pageLog) wrap(h http.Handler) http.Handler {
 func startConsole(t testing.TB, mod ...func(*server.Options)) *consoleEnv {
 	t.Helper()
 	dir := t.TempDir()
-	for name, src := range map[string]string{"orders.yaml": ordersYAML, "stamp.yaml": stampYAML, "broken.yaml": brokenYAML, "hourly.yaml": hourlyYAML, "audit.yaml": auditYAML} {
+	for name, src := range map[string]string{"orders.yaml": ordersYAML, "stamp.yaml": stampYAML, "broken.yaml": brokenYAML, "hourly.yaml": hourlyYAML, "audit.yaml": auditYAML, "signup.yaml": signupYAML} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o600); err != nil {
 			t.Fatal(err)
 		}
@@ -370,7 +386,7 @@ func TestConsoleInBrowser(t *testing.T) {
 	}
 	var issued []string // secrets created during the test
 	secrets := func() []string {
-		return append(append([]string{adminKey, accountstest.ClientSecret}, fake.IssuedSecrets()...), issued...)
+		return append(append([]string{adminKey, accountstest.ClientSecret, signupPassword}, fake.IssuedSecrets()...), issued...)
 	}
 	base := e.url + "/console"
 
@@ -486,6 +502,24 @@ func TestConsoleInBrowser(t *testing.T) {
 		if rerun := get(t, b, "read the input", chromedp.Value(chromedp.ID("run-input"))); !strings.Contains(rerun, "D-4") {
 			t.Errorf("the Run panel holds %q, not the execution's input", rerun)
 		}
+		// A step's masked input and output, and the log line under the
+		// step that wrote it.
+		id = postSignup(t, e)
+		do(t, b, "open the signup execution",
+			chromedp.Navigate(base+"/executions/"+id),
+			chromedp.WaitVisible(chromedp.ID("logs")),
+			chromedp.Click(chromedp.CSS(`#timeline li[data-step="greet"] details summary`)),
+			chromedp.WaitVisible(chromedp.CSS(`#timeline li[data-step="greet"] .step-input`)))
+		greet := text(t, b, `#timeline li[data-step="greet"]`)
+		for _, want := range []string{`"password": "***"`, `"user": "ada"`, "INFO", "signup ada"} {
+			if !strings.Contains(greet, want) {
+				t.Errorf("the greet step lacks %q:\n%s", want, greet)
+			}
+		}
+		if logs := text(t, b, "#logs"); !strings.Contains(logs, "signup ada") || !strings.Contains(logs, "greet") {
+			t.Errorf("the execution's log: %q", logs)
+		}
+		screenshot(t, b, "execution-steps", secrets)
 	})
 
 	t.Run("authorize an account in the browser", func(t *testing.T) {
@@ -623,4 +657,20 @@ func TestConsoleInBrowser(t *testing.T) {
 			}
 		}
 	}
+}
+
+// postSignup signs ada up with signupPassword and returns the execution's
+// id.
+func postSignup(t *testing.T, e *consoleEnv) string {
+	t.Helper()
+	resp, err := http.Post(e.url+"/signup", "application/json", strings.NewReader(`{"user":"ada","password":"`+signupPassword+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	id := resp.Header.Get("X-Execution-Id")
+	if resp.StatusCode != 200 || id == "" {
+		t.Fatalf("POST /signup: %d, id %q", resp.StatusCode, id)
+	}
+	return id
 }

@@ -2,6 +2,7 @@ package console_test
 
 import (
 	"context"
+	"html"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -311,5 +312,40 @@ func TestSaveExecutionAsTestCase(t *testing.T) {
 			!strings.Contains(body, `step: "stamp it"`) || !strings.Contains(body, "execution "+id) {
 			t.Errorf("with exchanges: link %v, GET …/test %d %s\n%s", hasLink, code, h.Get("Content-Type"), body)
 		}
+	}
+}
+
+// TestExecutionShowsStepsAndLogs checks that an execution's page shows,
+// per step, its input and output with a sensitive field masked, and the
+// log line under the step that wrote it and in the execution's log.
+func TestExecutionShowsStepsAndLogs(t *testing.T) {
+	e := startConsole(t)
+	c, _ := signIn(t, e)
+	id := postSignup(t, e)
+	resp, err := c.Get(e.url + "/console/executions/" + id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	page := html.UnescapeString(string(body))
+	if strings.Contains(page, signupPassword) {
+		t.Fatalf("the page shows the password:\n%s", page)
+	}
+	_, greet, _ := strings.Cut(page, `data-step="greet"`)
+	greet, _, _ = strings.Cut(greet, `data-step="welcome"`)
+	for _, want := range []string{`<pre class="json step-input">{
+  "user": "ada",
+  "password": "***"
+}</pre>`, `<pre class="json step-output">{`, `<span class="lvl">INFO</span> signup ada <code>{
+  "user": "ada",
+  "password": "***"
+}</code>`} {
+		if !strings.Contains(greet, want) {
+			t.Errorf("the greet step lacks %s:\n%s", want, greet)
+		}
+	}
+	if !regexp.MustCompile(`(?s)<ol class="logs" id="logs"><li class="log INFO">.*greet</small> signup ada`).MatchString(page) {
+		t.Errorf("no execution log:\n%s", page)
 	}
 }

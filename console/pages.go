@@ -33,6 +33,7 @@ var templates = template.Must(template.New("").Funcs(template.FuncMap{
 	"since":    since,
 	"ms":       func(f float64) string { return strconv.FormatFloat(f, 'f', 1, 64) + " ms" },
 	"pretty":   prettyJSON,
+	"rawjson":  func(j history.RawJSON) string { return prettyJSON(json.RawMessage(j)) },
 	"join":     strings.Join,
 	"lines":    func(b []byte) []string { return strings.Split(strings.TrimRight(string(b), "\n"), "\n") },
 	"row":      func(base string, r *history.Record) map[string]any { return map[string]any{"Base": base, "R": r} },
@@ -435,6 +436,7 @@ type timelineStep struct {
 	Depth       int
 	Left, Width float64 // percent of the execution's duration
 	Called      bool
+	Logs        []history.LogLine // the lines this step run wrote
 }
 
 func timeline(rec *history.Record) []timelineStep {
@@ -442,16 +444,27 @@ func timeline(rec *history.Record) []timelineStep {
 	for _, s := range rec.Steps {
 		total = max(total, float64(s.OffsetUS+s.DurationUS))
 	}
-	steps := slices.Clone(rec.Steps)
 	// By start; a block starts with its first step, and is listed first.
-	sort.SliceStable(steps, func(i, j int) bool {
-		if steps[i].OffsetUS != steps[j].OffsetUS {
-			return steps[i].OffsetUS < steps[j].OffsetUS
+	// Log lines name the step run that wrote them by its index in the
+	// record, so the order is sorted, not the steps.
+	order := make([]int, len(rec.Steps))
+	for i := range order {
+		order[i] = i
+	}
+	sort.SliceStable(order, func(i, j int) bool {
+		a, b := &rec.Steps[order[i]], &rec.Steps[order[j]]
+		if a.OffsetUS != b.OffsetUS {
+			return a.OffsetUS < b.OffsetUS
 		}
-		return len(steps[i].Path) < len(steps[j].Path)
+		return len(a.Path) < len(b.Path)
 	})
-	out := make([]timelineStep, len(steps))
-	for i, s := range steps {
+	logs := make(map[int][]history.LogLine, len(rec.Logs))
+	for _, l := range rec.Logs {
+		logs[l.Index] = append(logs[l.Index], l)
+	}
+	out := make([]timelineStep, len(order))
+	for i, k := range order {
+		s := rec.Steps[k]
 		called := s.Pipeline != "" && s.Pipeline != rec.Pipeline
 		depth := strings.Count(s.Path, "[") - 1
 		if called {
@@ -459,7 +472,7 @@ func timeline(rec *history.Record) []timelineStep {
 		}
 		left := 100 * float64(s.OffsetUS) / total
 		width := max(100*float64(s.DurationUS)/total, 0.5)
-		out[i] = timelineStep{StepRecord: s, Depth: max(depth, 0), Left: left, Width: min(width, 100-left), Called: called}
+		out[i] = timelineStep{StepRecord: s, Depth: max(depth, 0), Left: left, Width: min(width, 100-left), Called: called, Logs: logs[k]}
 	}
 	return out
 }
