@@ -292,6 +292,7 @@ type Recorder struct {
 	lastAgeTrim time.Time
 	segments    []string // keys of the stored (or pending) segments, oldest first
 	masker      masker
+	written     []writtenValue // appendStepIO's, reused
 
 	// What a failed write left to do, retried until it succeeds.
 	pending      []segmentWrite // segments not yet written, oldest first
@@ -1179,9 +1180,9 @@ func (r *Recorder) appendStepIO(dst []byte, m *masker, e *Execution) []byte {
 		}
 		dst = append(dst, '[')
 		dst = strconv.AppendInt(dst, int64(i), 10)
-		dst = r.appendResult(dst, m, st.Input, r.opts.StepBytes)
+		dst = r.appendStepValue(dst, m, st.Input)
 		if st.Kept {
-			dst = r.appendResult(dst, m, st.Result, r.opts.StepBytes)
+			dst = r.appendStepValue(dst, m, st.Result)
 		}
 		dst = append(dst, ']')
 		if len(dst) > budget { // taken back (with the list's start, if first)
@@ -1245,7 +1246,37 @@ func (r *Recorder) appendStepIO(dst []byte, m *masker, e *Execution) []byte {
 	if cut {
 		dst = append(dst, `,"steps_truncated":true`...)
 	}
+	clear(r.written) // no message kept alive
+	r.written = r.written[:0]
 	return dst
+}
+
+// writtenValue is a step snapshot appendStepIO wrote: where its text is in
+// the record being written.
+type writtenValue struct {
+	v          any
+	start, end int
+}
+
+// appendStepValue writes ,V: a step's input or output, masked, cut at
+// StepBytes. Steps pass messages on without changing them (values are
+// immutable and shared), so a value the record already holds (the same
+// object) is copied from there rather than masked and encoded again.
+func (r *Recorder) appendStepValue(dst []byte, m *masker, v any) []byte {
+	dst = append(dst, ',')
+	switch v.(type) {
+	case *value.Object, []any:
+		for i := len(r.written) - 1; i >= max(len(r.written)-8, 0); i-- {
+			if w := r.written[i]; value.Same(w.v, v) {
+				return append(dst, dst[w.start:w.end]...)
+			}
+		}
+		start := len(dst)
+		dst = r.appendCapped(dst, m, v, r.opts.StepBytes)
+		r.written = append(r.written, writtenValue{v: v, start: start, end: len(dst)})
+		return dst
+	}
+	return r.appendCapped(dst, m, v, r.opts.StepBytes)
 }
 
 // appendSnapshot writes ,"name":JSON, or the JSON cut at SnapshotBytes as a

@@ -151,7 +151,7 @@ func BenchmarkRecordWithSecrets(b *testing.B) {
 	for i := range secrets {
 		secrets[i] = fmt.Sprintf("secret-%02d-%s", i, strings.Repeat("x", 32))
 	}
-	benchmarkRecord(b, history.Options{Queue: 1024, SecretValues: func() []string { return secrets }})
+	benchmarkRecord(b, history.Options{Queue: 1024, SecretValues: func() []string { return secrets }}, false)
 }
 
 // TestSegments writes records in several batches and reads each back, lists
@@ -354,9 +354,14 @@ func TestUnknownFormatsListedAsDamaged(t *testing.T) {
 // BenchmarkRecord measures recording an execution of the shape of a token
 // request (16 steps, small input and output with masked tokens) through
 // to the bbolt file: the background cost of history per execution.
-func BenchmarkRecord(b *testing.B) { benchmarkRecord(b, history.Options{Queue: 1024}) }
+func BenchmarkRecord(b *testing.B) { benchmarkRecord(b, history.Options{Queue: 1024}, false) }
 
-func benchmarkRecord(b *testing.B, opts history.Options) {
+// BenchmarkRecordStepIO is BenchmarkRecord with each step's input and
+// output kept (engine.Trace.KeepIO, what nectar serve's traces ask for
+// when the history keeps snapshots).
+func BenchmarkRecordStepIO(b *testing.B) { benchmarkRecord(b, history.Options{Queue: 1024}, true) }
+
+func benchmarkRecord(b *testing.B, opts history.Options, stepIO bool) {
 	st := tempStore(b)
 	ctx := context.Background()
 	r := newRecorder(b, st, opts)
@@ -374,6 +379,10 @@ func benchmarkRecord(b *testing.B, opts history.Options) {
 		for j := range tr.Steps {
 			off = off.Add(time.Duration(rnd.IntN(20_000)))
 			tr.Steps[j].Start, tr.Steps[j].Duration = off, time.Duration(rnd.IntN(15_000))
+			if stepIO {
+				tr.Steps[j].Input, tr.Steps[j].KeptInput = in, true
+				tr.Steps[j].Result, tr.Steps[j].Kept = out, tr.Steps[j].Outcome == "ok"
+			}
 		}
 		execs[i] = history.Execution{Trigger: "http", Start: at, End: off.Add(time.Duration(rnd.IntN(10_000))), Input: in,
 			InputJSON: `{"grant_type":"client_credentials"}`, Output: out, Trace: tr, Request: "POST /oauth/token", Code: 200}
