@@ -67,7 +67,9 @@ bus, which connectors look up when they run. Exec.CallPipeline runs another
 pipeline inside the same execution (MaxCallDepth deep at most), and
 Exec.Fork gives a concurrent branch its own vars. RunOptions.Trace, when
 set, receives one StepRecord per step run, which the execution history
-stores.
+stores; with Trace.KeepIO it also keeps each step's input and result and the
+log connector's lines (Exec.TraceLog), for the console's timeline. A trace
+that does not ask for them costs nothing more.
 
 # Errors
 

@@ -1,6 +1,7 @@
 // Package history records every execution nectar serve runs — pipeline,
-// trigger, consumer, start, end, status, duration, error, the per-step trace
-// and size-capped input and output snapshots with sensitive fields masked —
+// trigger, consumer, start, end, status, duration, error, the per-step trace,
+// size-capped input and output snapshots (the execution's and each step's)
+// and the log steps' lines, with sensitive fields masked —
 // and reads the records back for `nectar executions` and the management API.
 //
 // # Recording
@@ -246,7 +247,8 @@ type Options struct {
 	// engine.MinSecretLen are skipped. The values of sensitive fields of a
 	// record's input are masked the same way in the rest of that record.
 	SecretValues func() []string
-	// Snapshots says which records keep input and output snapshots: "all"
+	// Snapshots says which records keep input and output snapshots (the
+	// execution's, each step's, and the log lines): "all"
 	// (the default), "failed" (only failed executions; the cheapest setting
 	// that still shows what broke) or "none".
 	Snapshots string

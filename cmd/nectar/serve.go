@@ -260,7 +260,7 @@ NECTAR_LOG_FORMAT) says text.`,
 	f.BoolVar(&noHistory, "no-history", false, "do not record executions")
 	f.IntVar(&histMax, "history-max", 10000, "execution records kept")
 	f.DurationVar(&histAge, "history-max-age", 7*24*time.Hour, "how long execution records are kept")
-	f.StringVar(&snapshots, "history-snapshots", "all", "which execution records keep input and output: all, failed or none")
+	f.StringVar(&snapshots, "history-snapshots", "all", "which execution records keep input and output (the execution's and each step's) and log lines: all, failed or none")
 	f.BoolVar(&exchanges, "history-exchanges", false, "keep in each execution record the (masked, capped) answers of its rest, google-drive, onedrive and pipeline steps, so that nectar test record can replay it offline")
 	f.DurationVar(&eventLease, "event-lease", 30*time.Second, "with a PostgreSQL store: how long an event being handled stays invisible to the other replicas without news from its replica (the redelivery delay when a replica dies)")
 	f.IntVar(&maxConns, "max-connections", 0, "connections served at once; more get 503 at once, and a few more are kept for /healthz and /readyz (0: half the open-file limit, at most 10000)")
