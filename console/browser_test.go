@@ -663,14 +663,21 @@ func TestConsoleInBrowser(t *testing.T) {
 // id.
 func postSignup(t *testing.T, e *consoleEnv) string {
 	t.Helper()
-	resp, err := http.Post(e.url+"/signup", "application/json", strings.NewReader(`{"user":"ada","password":"`+signupPassword+`"}`))
+	return postExecution(t, e, "/signup", `{"user":"ada","password":"`+signupPassword+`"}`)
+}
+
+// postExecution posts body to a pipeline's path and returns the id of the
+// execution, which must have answered 200.
+func postExecution(t *testing.T, e *consoleEnv, path, body string) string {
+	t.Helper()
+	resp, err := http.Post(e.url+path, "application/json", strings.NewReader(body))
 	if err != nil {
 		t.Fatal(err)
 	}
 	resp.Body.Close()
 	id := resp.Header.Get("X-Execution-Id")
 	if resp.StatusCode != 200 || id == "" {
-		t.Fatalf("POST /signup: %d, id %q", resp.StatusCode, id)
+		t.Fatalf("POST %s: %d, id %q", path, resp.StatusCode, id)
 	}
 	return id
 }

@@ -280,15 +280,7 @@ func TestSaveExecutionAsTestCase(t *testing.T) {
 	for _, exchanges := range []bool{true, false} {
 		e := startConsole(t, func(o *server.Options) { o.History.Exchanges = exchanges })
 		c, _ := signIn(t, e)
-		resp, err := http.Post(e.url+"/orders", "application/json", strings.NewReader(`{"lines":[{"sku":"B-2","qty":3}]}`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		resp.Body.Close()
-		id := resp.Header.Get("X-Execution-Id")
-		if resp.StatusCode != 200 || id == "" {
-			t.Fatalf("POST /orders: %d, id %q", resp.StatusCode, id)
-		}
+		id := postExecution(t, e, "/orders", `{"lines":[{"sku":"B-2","qty":3}]}`)
 		get := func(path string) (int, http.Header, string) {
 			t.Helper()
 			resp, err := c.Get(e.url + path)

@@ -1175,12 +1175,7 @@ func (r *Recorder) appendStepIO(dst []byte, m *masker, e *Execution) []byte {
 			continue
 		}
 		mark := len(dst)
-		if n == 0 {
-			dst = append(dst, `,"io":[`...)
-		} else {
-			dst = append(dst, ',')
-		}
-		dst = append(dst, '[')
+		dst = append(listItem(dst, n, `,"io":[`), '[')
 		dst = strconv.AppendInt(dst, int64(i), 10)
 		dst = r.appendStepValue(dst, m, st.Input)
 		if st.Kept {
@@ -1202,11 +1197,7 @@ func (r *Recorder) appendStepIO(dst []byte, m *masker, e *Execution) []byte {
 			break
 		}
 		mark := len(dst)
-		if n == 0 {
-			dst = append(dst, `,"logs":[`...)
-		} else {
-			dst = append(dst, ',')
-		}
+		dst = listItem(dst, n, `,"logs":[`)
 		index, name := -1, ""
 		if l.Step != nil {
 			name = l.Step.Step
@@ -1251,6 +1242,15 @@ func (r *Recorder) appendStepIO(dst []byte, m *masker, e *Execution) []byte {
 	clear(r.written) // no message kept alive
 	r.written = r.written[:0]
 	return dst
+}
+
+// listItem starts the item n of a list: after open (`,"name":[`) when it
+// is the first, after a comma otherwise.
+func listItem(dst []byte, n int, open string) []byte {
+	if n == 0 {
+		return append(dst, open...)
+	}
+	return append(dst, ',')
 }
 
 // writtenValue is a step snapshot appendStepIO wrote: where its text is in
