@@ -1154,7 +1154,7 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 			dst = append(dst, ']')
 		}
 		dst = append(dst, ']')
-		if stepIO {
+		if stepIO && e.Trace.KeepIO {
 			dst = r.appendStepIO(dst, m, e)
 		}
 	}
@@ -1168,6 +1168,23 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 func (r *Recorder) appendStepIO(dst []byte, m *masker, e *Execution) []byte {
 	budget, cut := len(dst)+r.opts.StepRecordBytes, false
 	steps := e.Trace.Steps
+	// A step often returns a secret bare (a signed token, a key) that a
+	// later step places under a sensitive name: the values of sensitive
+	// fields anywhere in the execution's output and the steps' messages are
+	// noted first, and masked wherever they appear in the snapshots.
+	m.noting = true
+	r.noteStepValue(m, e.Output)
+	for i := range steps {
+		if st := &steps[i]; st.KeptInput {
+			r.noteStepValue(m, st.Input)
+			if st.Kept {
+				r.noteStepValue(m, st.Result)
+			}
+		}
+	}
+	m.noting = false
+	clear(r.written)
+	r.written = r.written[:0]
 	n := 0
 	for i := range steps {
 		st := &steps[i]
@@ -1251,6 +1268,23 @@ func listItem(dst []byte, n int, open string) []byte {
 		return append(dst, open...)
 	}
 	return append(dst, ',')
+}
+
+// noteStepValue notes the values of v's sensitive fields as the record's
+// secrets (m.noting is set), once for a message several steps share.
+func (r *Recorder) noteStepValue(m *masker, v any) {
+	switch v.(type) {
+	case *value.Object, []any:
+	default:
+		return // a scalar has no field
+	}
+	for i := len(r.written) - 1; i >= max(len(r.written)-8, 0); i-- {
+		if value.Same(r.written[i].v, v) {
+			return
+		}
+	}
+	r.written = append(r.written, writtenValue{v: v})
+	m.apply(v)
 }
 
 // writtenValue is a step snapshot appendStepIO wrote: where its text is in

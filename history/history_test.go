@@ -375,6 +375,7 @@ func benchmarkRecord(b *testing.B, opts history.Options, stepIO bool) {
 	for i := range execs {
 		at = at.Add(time.Duration(rnd.IntN(100_000)))
 		tr := trace(at, 16)
+		tr.KeepIO = stepIO
 		off := at
 		for j := range tr.Steps {
 			off = off.Add(time.Duration(rnd.IntN(20_000)))

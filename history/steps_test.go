@@ -10,6 +10,7 @@ import (
 	"github.com/klauspost/compress/s2"
 
 	_ "github.com/nectar-run/nectar/connectors/log"
+	_ "github.com/nectar-run/nectar/connectors/set"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/enginetest"
 	"github.com/nectar-run/nectar/history"
@@ -114,5 +115,43 @@ func TestStepSnapshotsFollowSnapshots(t *testing.T) {
 				t.Fatalf("kept = %v, truncated = %v; want %v, %v (%+v)", kept, rec.StepsTruncated, tt.kept, tt.trunc, rec)
 			}
 		})
+	}
+}
+
+// TestStepSnapshotsMaskBareSecrets checks that a value a step returns bare
+// (a minted token) and a later step places under a sensitive name is
+// masked in the first step's snapshot too.
+func TestStepSnapshotsMaskBareSecrets(t *testing.T) {
+	p := enginetest.Load(t, `name: mint
+steps:
+  - name: mint
+    set: "tok-{{ message.user }}-0123456789"
+    to: vars.t
+  - name: answer
+    set: {user: "{{ message.user }}", token: "{{ vars.t }}"}
+`)
+	st := tempStore(t)
+	r := newRecorder(t, st, history.Options{})
+	tr := &engine.Trace{KeepIO: true}
+	in := enginetest.Decode(t, `{"user":"ada"}`)
+	start := time.Now()
+	out, err := p.Run(context.Background(), &engine.Runtime{}, in, engine.RunOptions{Trace: tr})
+	if err != nil {
+		t.Fatal(err)
+	}
+	id := history.NewID(start)
+	r.Record(&history.Execution{ID: id, Pipeline: p, Trigger: "http", Start: start, End: time.Now(), Input: in, Output: out, Trace: tr})
+	if err := r.Flush(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	rec, err := history.Get(context.Background(), st, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := string(rec.Steps[0].Output); got != `"***"` {
+		t.Errorf("the minted token's step output = %s, want \"***\"", got)
+	}
+	if got := string(rec.Steps[1].Output); got != `{"user":"ada","token":"***"}` {
+		t.Errorf("answer's output = %s", got)
 	}
 }

@@ -116,6 +116,13 @@ func TestLifecycle(t *testing.T) {
 		if strings.Contains(string(b), c.secret) || strings.Contains(string(b), adminKey) {
 			t.Errorf("execution record %s (%s) holds a secret: %s", rec.ID, rec.Pipeline, b)
 		}
+		// Nor a token issued: the steps' snapshots keep what each step
+		// returned, a signed token before it is placed under access_token.
+		for _, tok := range []string{first.access, first.refresh, second.access, second.refresh, third.access, third.refresh} {
+			if strings.Contains(string(b), tok) {
+				t.Errorf("execution record %s (%s) holds an issued token: %s", rec.ID, rec.Pipeline, b)
+			}
+		}
 		masked = masked || strings.Contains(string(b), `"clientSecret":"***"`)
 	}
 	if !masked {
