@@ -276,11 +276,15 @@ type StepRecord struct {
 	Code int `json:"code,omitempty"`
 	// Result is what the step returned, when Trace.KeepResult asked for
 	// it or Trace.KeepIO is set (Kept): before `to` placed it.
-	Result any  `json:"result,omitempty"`
+	Result any  `json:"-"`
 	Kept   bool `json:"-"`
 	// Input is the step's input (after `from`), with Trace.KeepIO
 	// (KeptInput).
-	Input     any  `json:"input,omitempty"`
+	//
+	// Result and Input are live, unmasked values: they are never written
+	// as JSON (a trace answered by POST /api/run says what each step did,
+	// not what it saw); the history masks what it keeps of them.
+	Input     any  `json:"-"`
 	KeptInput bool `json:"-"`
 }
 

@@ -68,3 +68,23 @@ steps:
 		t.Fatalf("an unknown pipeline: %d %s", code, body)
 	}
 }
+
+// TestAPIRunTraceHoldsNoStepValues: the trace POST /api/run answers says
+// what each step did, never what it received or returned (the history
+// keeps those, masked): a secret a step returns into vars stays out of the
+// answer.
+func TestAPIRunTraceHoldsNoStepValues(t *testing.T) {
+	const leaked = "s3cr3t-value-known-to-the-runtime"
+	e := start(t, nil, nil)
+	e.srv.Runtime().Secrets.Add(leaked)
+	src := "name: keeps\nsteps:\n  - set: \"" + leaked + "\"\n    to: vars.key\n  - set: {done: true}\n"
+	b, _ := json.Marshal(server.RunRequest{Source: src, File: "/tmp/keeps.yaml", Input: json.RawMessage(`{"password":"hunter2-hunter2"}`), Trace: true})
+	code, _, body := e.do(t, "POST", "/api/run", string(b), map[string]string{"Authorization": "Bearer admin-key", "Content-Type": "application/json"})
+	var res server.RunResult
+	if code != 200 || json.Unmarshal([]byte(body), &res) != nil || len(res.Trace) != 2 || string(res.Output) != `{"done":true}` {
+		t.Fatalf("POST /api/run: %d %s", code, body)
+	}
+	if strings.Contains(body, leaked) || strings.Contains(body, "hunter2") {
+		t.Fatalf("the trace shows a step's values: %s", body)
+	}
+}
