@@ -216,15 +216,6 @@ func (s *Store) check(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// checkKey is check, then store.CheckKey: what a call on one key verifies
-// first. checkOps is the same for Apply's ops.
-func (s *Store) checkKey(ctx context.Context, bucket, key string) error {
-	return cmp.Or(s.check(ctx), store.CheckKey(bucket, key))
-}
-func (s *Store) checkOps(ctx context.Context, ops []store.Op) error {
-	return cmp.Or(s.check(ctx), store.CheckOps(ops))
-}
-
 // wrap turns bbolt's errors into the store's.
 func wrap(err error) error {
 	switch {
@@ -330,7 +321,7 @@ func lookup(tx *bbolt.Tx, bucket, key string, now int64) (record, bool) {
 
 // Get implements store.Store.
 func (s *Store) Get(ctx context.Context, bucket, key string) (store.Item, error) {
-	if err := s.checkKey(ctx, bucket, key); err != nil {
+	if err := cmp.Or(s.check(ctx), store.CheckKey(bucket, key)); err != nil {
 		return store.Item{}, err
 	}
 	var it store.Item
@@ -435,7 +426,7 @@ func (s *Store) CompareAndSwap(ctx context.Context, bucket, key string, rev uint
 // swap writes key when its revision is want (0: absent), and returns
 // mismatch otherwise; a nil mismatch writes whatever the revision.
 func (s *Store) swap(ctx context.Context, bucket, key string, want uint64, val []byte, opts []store.WriteOption, mismatch error) (uint64, error) {
-	if err := s.checkKey(ctx, bucket, key); err != nil {
+	if err := cmp.Or(s.check(ctx), store.CheckKey(bucket, key)); err != nil {
 		return 0, err
 	}
 	exp := unixNano(store.Options(opts).ExpiresAt)
@@ -460,7 +451,7 @@ func (s *Store) swap(ctx context.Context, bucket, key string, want uint64, val [
 
 // Update implements store.Store.
 func (s *Store) Update(ctx context.Context, bucket, key string, fn store.UpdateFunc, opts ...store.WriteOption) (store.Item, error) {
-	if err := s.checkKey(ctx, bucket, key); err != nil {
+	if err := cmp.Or(s.check(ctx), store.CheckKey(bucket, key)); err != nil {
 		return store.Item{}, err
 	}
 	w := store.Options(opts)
@@ -522,7 +513,7 @@ func call(fn store.UpdateFunc, cur []byte, ok bool) (next []byte, err error) {
 
 // Delete implements store.Store.
 func (s *Store) Delete(ctx context.Context, bucket, key string) error {
-	if err := s.checkKey(ctx, bucket, key); err != nil {
+	if err := cmp.Or(s.check(ctx), store.CheckKey(bucket, key)); err != nil {
 		return err
 	}
 	var found bool
@@ -541,7 +532,7 @@ func (s *Store) Delete(ctx context.Context, bucket, key string) error {
 
 // Apply implements store.Store.
 func (s *Store) Apply(ctx context.Context, ops ...store.Op) error {
-	if err := s.checkOps(ctx, ops); err != nil || len(ops) == 0 {
+	if err := cmp.Or(s.check(ctx), store.CheckOps(ops)); err != nil || len(ops) == 0 {
 		return err
 	}
 	return s.commit.run(func(tx *bbolt.Tx) error {

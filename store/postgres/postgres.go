@@ -190,15 +190,6 @@ func (s *Store) check(ctx context.Context) error {
 	return ctx.Err()
 }
 
-// checkKey is check, then store.CheckKey: what a call on one key verifies
-// first. checkOps is the same for Apply's ops.
-func (s *Store) checkKey(ctx context.Context, bucket, key string) error {
-	return cmp.Or(s.check(ctx), store.CheckKey(bucket, key))
-}
-func (s *Store) checkOps(ctx context.Context, ops []store.Op) error {
-	return cmp.Or(s.check(ctx), store.CheckOps(ops))
-}
-
 // wrap turns pgx errors into the store's: every failure of the driver or
 // the database wraps store.ErrUnavailable, except a call its caller
 // cancelled.
@@ -238,7 +229,7 @@ func item(key string, val []byte, rev int64, exp *time.Time) store.Item {
 // answered from memory when this replica read the key within the cache's
 // bound (WithCacheMaxAge) and no write of it was announced since.
 func (s *Store) Get(ctx context.Context, bucket, key string) (store.Item, error) {
-	if err := s.checkKey(ctx, bucket, key); err != nil {
+	if err := cmp.Or(s.check(ctx), store.CheckKey(bucket, key)); err != nil {
 		return store.Item{}, err
 	}
 	if s.cache.maxAge > 0 && store.ReadsCached(bucket) {
@@ -275,7 +266,7 @@ func (s *Store) Put(ctx context.Context, bucket, key string, val []byte, opts ..
 // bucket $1 and key $2 (then args) returning the new revision, announced
 // (a declared bucket); a statement that writes no row returns none.
 func (s *Store) write(ctx context.Context, bucket, key string, none error, sql string, args ...any) (uint64, error) {
-	if err := s.checkKey(ctx, bucket, key); err != nil {
+	if err := cmp.Or(s.check(ctx), store.CheckKey(bucket, key)); err != nil {
 		return 0, err
 	}
 	var rev int64
@@ -329,7 +320,7 @@ var errRetry = errors.New("postgres: retry update")
 // UPDATE; a missing key cannot be locked, so a concurrent Create can win
 // the insert, and then fn runs again on the new value.
 func (s *Store) Update(ctx context.Context, bucket, key string, fn store.UpdateFunc, opts ...store.WriteOption) (store.Item, error) {
-	if err := s.checkKey(ctx, bucket, key); err != nil {
+	if err := cmp.Or(s.check(ctx), store.CheckKey(bucket, key)); err != nil {
 		return store.Item{}, err
 	}
 	w := store.Options(opts)
@@ -439,7 +430,7 @@ func call(fn store.UpdateFunc, cur []byte, ok bool) (next []byte, err error) {
 
 // Delete implements store.Store.
 func (s *Store) Delete(ctx context.Context, bucket, key string) error {
-	if err := s.checkKey(ctx, bucket, key); err != nil {
+	if err := cmp.Or(s.check(ctx), store.CheckKey(bucket, key)); err != nil {
 		return err
 	}
 	var alive bool
@@ -525,7 +516,7 @@ func prefixEnd(prefix string) []byte {
 // one transaction. When ops touch a key twice, the last op wins, as if they
 // ran in order.
 func (s *Store) Apply(ctx context.Context, ops ...store.Op) error {
-	if err := s.checkOps(ctx, ops); err != nil || len(ops) == 0 {
+	if err := cmp.Or(s.check(ctx), store.CheckOps(ops)); err != nil || len(ops) == 0 {
 		return err
 	}
 	type bk struct{ bucket, key string }
