@@ -25,6 +25,9 @@ steps:
     log: {message: 'signup {{ message.user }} with {{ message.password }}', fields: {user: '{{ message.user }}', password: '{{ message.password }}'}}
   - name: echoed
     log: {level: debug, message: not written at info}
+  - name: fail when asked
+    if: message.fail == true
+    set: "{{ message.user * 2 }}"
 `
 
 // runSteps runs stepsPipeline on input with a trace that keeps the steps'
@@ -59,11 +62,11 @@ func TestStepSnapshotsMasked(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(rec.Steps) != 2 {
+	if len(rec.Steps) != 3 || rec.Steps[2].Outcome != "skipped" || rec.Steps[2].Input != "" {
 		t.Fatalf("steps = %+v", rec.Steps)
 	}
 	want := `{"user":"ada","password":"***"}`
-	for i, s := range rec.Steps {
+	for i, s := range rec.Steps[:2] {
 		if string(s.Input) != want || string(s.Output) != want {
 			t.Errorf("step %d (%s): input %s, output %s; want both %s", i, s.Step, s.Input, s.Output, want)
 		}
@@ -101,6 +104,7 @@ func TestStepSnapshotsFollowSnapshots(t *testing.T) {
 		{name: "all keeps them", opts: history.Options{}, input: `{"user":"ada"}`, kept: true},
 		{name: "none keeps none", opts: history.Options{Snapshots: "none"}, input: `{"user":"ada"}`},
 		{name: "failed keeps none of an execution that succeeded", opts: history.Options{Snapshots: "failed"}, input: `{"user":"ada"}`},
+		{name: "failed keeps those of an execution that failed", opts: history.Options{Snapshots: "failed"}, input: `{"user":"ada","fail":true}`, kept: true},
 		{name: "a record past StepRecordBytes is cut and says so", opts: history.Options{StepRecordBytes: 60}, input: `{"user":"` + strings.Repeat("a", 40) + `"}`, trunc: true},
 	} {
 		t.Run(tt.name, func(t *testing.T) {
