@@ -37,6 +37,11 @@ func Decode(data []byte) (any, error) {
 // with s.
 func DecodeString(s string) (any, error) {
 	d := decoder{data: s}
+	if len(s) > 64 {
+		// Room for the members of a typical object and array up front,
+		// instead of growing the stacks by doubling.
+		d.fields, d.vals = make([]field, 0, 32), make([]any, 0, 16)
+	}
 	d.skipSpace()
 	v, err := d.value(0)
 	if err != nil {
@@ -58,6 +63,8 @@ type decoder struct {
 	// exact size, instead of growing its own slice by appending.
 	fields []field
 	vals   []any
+	// boxes holds the strings and numbers of the result (see slabs).
+	boxes slabs
 }
 
 func (d *decoder) errorf(format string, args ...any) error {
@@ -93,7 +100,11 @@ func (d *decoder) value(depth int) (any, error) {
 	case c == '[':
 		return d.array(depth + 1)
 	case c == '"':
-		return d.string()
+		s, err := d.string()
+		if err != nil {
+			return nil, err
+		}
+		return d.boxes.string(s), nil
 	case c == '-' || (c >= '0' && c <= '9'):
 		return d.number()
 	case c == 't':
@@ -222,15 +233,10 @@ func (d *decoder) array(depth int) (any, error) {
 }
 
 // key reads an object key.
-func (d *decoder) key() (string, error) {
-	v, err := d.string()
-	if err != nil {
-		return "", err
-	}
-	return v.(string), nil
-}
+func (d *decoder) key() (string, error) { return d.string() }
 
-func (d *decoder) string() (any, error) {
+// string reads a string; unboxed, so that a key costs no allocation.
+func (d *decoder) string() (string, error) {
 	d.pos++ // opening quote
 	start := d.pos
 	// Fast path: no escapes, valid UTF-8.
@@ -261,10 +267,10 @@ func (d *decoder) string() (any, error) {
 			d.pos++
 			return string(d.buf), nil
 		case c < 0x20:
-			return nil, d.errorf("control character %#02x in string", c)
+			return "", d.errorf("control character %#02x in string", c)
 		case c == '\\':
 			if d.pos+1 >= len(d.data) {
-				return nil, d.errorf("unexpected end of input in string escape")
+				return "", d.errorf("unexpected end of input in string escape")
 			}
 			e := d.data[d.pos+1]
 			d.pos += 2
@@ -284,7 +290,7 @@ func (d *decoder) string() (any, error) {
 			case 'u':
 				r, ok := d.hex4()
 				if !ok {
-					return nil, d.errorf("invalid \\u escape")
+					return "", d.errorf("invalid \\u escape")
 				}
 				if utf16.IsSurrogate(r) {
 					r2 := rune(-1)
@@ -310,7 +316,7 @@ func (d *decoder) string() (any, error) {
 				d.buf = utf8.AppendRune(d.buf, r)
 			default:
 				d.pos--
-				return nil, d.errorf("invalid escape %s", d.preview())
+				return "", d.errorf("invalid escape %s", d.preview())
 			}
 		case c < 0x80:
 			d.buf = append(d.buf, c)
@@ -325,7 +331,7 @@ func (d *decoder) string() (any, error) {
 			d.pos += size
 		}
 	}
-	return nil, d.errorf("unexpected end of input in string")
+	return "", d.errorf("unexpected end of input in string")
 }
 
 func (d *decoder) hex4() (rune, bool) {
@@ -406,11 +412,11 @@ func (d *decoder) number() (any, error) {
 			if neg {
 				n = -n
 			}
-			return n, nil
+			return d.boxes.int64(n), nil
 		}
 		s := text
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return n, nil
+			return d.boxes.int64(n), nil
 		}
 		if n, err := strconv.ParseUint(s, 10, 64); err == nil {
 			return n, nil
@@ -421,5 +427,5 @@ func (d *decoder) number() (any, error) {
 	if err != nil || math.IsInf(f, 0) {
 		return json.Number(text), nil
 	}
-	return f, nil
+	return d.boxes.float64(f), nil
 }
