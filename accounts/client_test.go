@@ -369,10 +369,19 @@ func TestRefreshStorms(t *testing.T) {
 		if got := tokenRequestsMetric(t, e.m, "crm", "error"); got != 2 {
 			t.Fatalf("metric counts %v failed token requests; want 2", got)
 		}
+		// The account's status tells the last failure, without a secret.
+		st, err := e.m.Status(context.Background(), "crm")
+		if err != nil || st.Failures != 2 || !strings.Contains(st.LastFailure, "500") || st.LastFailureAt.IsZero() || !st.Obtained.IsZero() {
+			t.Fatalf("status while failing: %+v %v", st, err)
+		}
 		e.fake.Set(func(p *accountstest.Provider) { fail = false })
 		e.clock.advance(2 * accounts.BackoffMin)
 		if status, _, err := e.get("crm"); err != nil || status != 200 {
 			t.Fatalf("after the endpoint recovered: %d %v", status, err)
+		}
+		st, err = e.m.Status(context.Background(), "crm")
+		if err != nil || st.LastFailure != "" || st.Failures != 0 || st.Obtained.IsZero() || !st.Obtained.Before(st.Expiry) {
+			t.Fatalf("status after the recovery: %+v %v", st, err)
 		}
 	})
 }

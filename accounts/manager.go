@@ -162,6 +162,7 @@ type breaker struct {
 	failures  int
 	openUntil time.Time
 	last      error // wraps ErrTokenRequest
+	lastAt    time.Time
 }
 
 // check returns an error while the circuit is open.
@@ -184,7 +185,18 @@ func (b *breaker) fail(now time.Time, err error) {
 		wait = min(BackoffMin<<(b.failures-1), BackoffMax)
 	}
 	b.openUntil = now.Add(wait)
-	b.last = err
+	b.last, b.lastAt = err, now
+}
+
+// failing returns the last failure while the endpoint keeps failing (nil
+// after a success).
+func (b *breaker) failing() (err error, at time.Time, failures int) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.failures == 0 {
+		return nil, time.Time{}, 0
+	}
+	return b.last, b.lastAt, b.failures
 }
 
 func (b *breaker) reset() {

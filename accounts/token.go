@@ -75,6 +75,15 @@ type TokenStatus struct {
 	NeedsReauth     bool
 	ReauthReason    string
 	AccessTokenHash string // first 8 hex digits of its SHA-256: compare without revealing
+	// Obtained is when the token was obtained or last renewed (zero when
+	// the endpoint gave no lifetime).
+	Obtained time.Time
+	// LastFailure is this process's last failed token request while the
+	// endpoint keeps failing (empty once a request succeeds), at
+	// LastFailureAt, the Failures-th in a row.
+	LastFailure   string
+	LastFailureAt time.Time
+	Failures      int
 }
 
 // shapeOf hashes what shapes an account's token, so a token obtained for
@@ -168,14 +177,22 @@ func (m *Manager) Status(ctx context.Context, name string) (TokenStatus, error) 
 	if err != nil {
 		return TokenStatus{}, err
 	}
+	var s TokenStatus
+	if v, ok := m.entries.Load(name); ok {
+		if err, at, n := v.(*entry).brk.failing(); err != nil {
+			s.LastFailure, s.LastFailureAt, s.Failures = err.Error(), at, n
+		}
+	}
 	t, _, err := m.loadToken(ctx, name)
 	if err != nil || t == nil {
-		return TokenStatus{Renewable: a.Type != TypeOAuth2}, err
+		s.Renewable = a.Type != TypeOAuth2
+		return s, err
 	}
-	s := TokenStatus{
-		HasToken: t.AccessToken != "", Expiry: t.Expiry, Scope: t.Scope,
-		Renewable:   a.Type != TypeOAuth2 || t.RefreshToken != "",
-		NeedsReauth: t.Reauth != "", ReauthReason: t.Reauth,
+	s.HasToken, s.Expiry, s.Scope = t.AccessToken != "", t.Expiry, t.Scope
+	s.Renewable = a.Type != TypeOAuth2 || t.RefreshToken != ""
+	s.NeedsReauth, s.ReauthReason = t.Reauth != "", t.Reauth
+	if t.Lifetime > 0 && !t.Expiry.IsZero() {
+		s.Obtained = t.Expiry.Add(-t.Lifetime)
 	}
 	if t.AccessToken != "" {
 		sum := sha256.Sum256([]byte(t.AccessToken))

@@ -202,6 +202,30 @@ func TestMissingRefreshTokenAdvice(t *testing.T) {
 	if !strings.Contains(string(page), "gave no refresh token") || !strings.Contains(string(page), "Renewable</dt><dd>no") {
 		t.Fatalf("the account page lacks the advice:\n%s", page)
 	}
+	if !strings.Contains(string(page), `id="last-refresh"><span class="status ok">ok</span>`) {
+		t.Fatalf("the account page lacks the last token request's outcome:\n%s", page)
+	}
+	// A token endpoint that fails: the page says when, how often and why.
+	fake.Set(func(p *accountstest.Provider) {
+		p.TokenHook = func(w http.ResponseWriter, r *http.Request) bool {
+			http.Error(w, `{"error":"server_error"}`, 500)
+			return true
+		}
+	})
+	if err := e.am.Put(ctx, &accounts.Account{Name: "crm", Type: accounts.TypeClientCredentials, TokenURL: fake.URL + "/token", ClientID: accountstest.ClientID,
+		ClientSecret: secret.New(accountstest.ClientSecret), BaseURL: fake.URL}); err != nil {
+		t.Fatal(err)
+	}
+	e.am.Test(ctx, "crm") // fails at the token request
+	resp, err = c.Get(e.url + "/console/accounts/crm")
+	if err != nil {
+		t.Fatal(err)
+	}
+	page, _ = io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if !regexp.MustCompile(`id="last-refresh"><span class="status failed">failed</span> <time[^>]*>[^<]+</time> \(1 in a row\): [^<]*500`).Match(page) {
+		t.Fatalf("the account page lacks the failed token request:\n%s", page)
+	}
 	for _, s := range append(fake.IssuedSecrets(), accountstest.ClientSecret) {
 		if strings.Contains(string(page), s) {
 			t.Fatalf("the account page shows a secret (%.6s…)", s)
@@ -242,6 +266,50 @@ func TestPagesAnswer(t *testing.T) {
 		}
 		if csp := resp.Header.Get("Content-Security-Policy"); !strings.Contains(csp, "frame-ancestors 'none'") {
 			t.Errorf("GET %s: CSP %q", path, csp)
+		}
+	}
+}
+
+// TestSaveExecutionAsTestCase: with the history's exchanges on, an
+// execution's page offers "Save as a test case", which downloads the case
+// nectar test record writes (the called pipeline's answer as a mock);
+// without them, the page offers nothing and the download is a 409 that
+// says why.
+func TestSaveExecutionAsTestCase(t *testing.T) {
+	for _, exchanges := range []bool{true, false} {
+		e := startConsole(t, func(o *server.Options) { o.History.Exchanges = exchanges })
+		c, _ := signIn(t, e)
+		resp, err := http.Post(e.url+"/orders", "application/json", strings.NewReader(`{"lines":[{"sku":"B-2","qty":3}]}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		id := resp.Header.Get("X-Execution-Id")
+		if resp.StatusCode != 200 || id == "" {
+			t.Fatalf("POST /orders: %d, id %q", resp.StatusCode, id)
+		}
+		get := func(path string) (int, http.Header, string) {
+			t.Helper()
+			resp, err := c.Get(e.url + path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(resp.Body)
+			resp.Body.Close()
+			return resp.StatusCode, resp.Header, string(body)
+		}
+		_, _, page := get("/console/executions/" + id)
+		code, h, body := get("/console/executions/" + id + "/test")
+		hasLink := strings.Contains(page, `href="/console/executions/`+id+`/test"`)
+		if !exchanges {
+			if hasLink || code != http.StatusConflict || !strings.Contains(body, "exchanges option") {
+				t.Errorf("without exchanges: link %v, GET …/test %d\n%s", hasLink, code, body)
+			}
+			continue
+		}
+		if !hasLink || code != 200 || !strings.HasPrefix(h.Get("Content-Type"), "application/yaml") ||
+			!strings.Contains(body, `step: "stamp it"`) || !strings.Contains(body, "execution "+id) {
+			t.Errorf("with exchanges: link %v, GET …/test %d %s\n%s", hasLink, code, h.Get("Content-Type"), body)
 		}
 	}
 }

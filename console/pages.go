@@ -20,6 +20,7 @@ import (
 	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/pipetest"
 )
 
 //go:embed templates/*.html
@@ -102,6 +103,7 @@ func (c *Console) routes() {
 	view(p+"/executions", c.executionsPage)
 	view(p+"/executions/live", c.live)
 	view(p+"/executions/{id}", c.executionPage)
+	view(p+"/executions/{id}/test", c.executionTest)
 	view(p+"/accounts", c.accountsPage)
 	view(p+"/accounts/{name}", c.accountPage)
 	change(p+"/accounts/{name}/authorize", c.startAuthorize)
@@ -462,7 +464,8 @@ func timeline(rec *history.Record) []timelineStep {
 	return out
 }
 
-func (c *Console) executionPage(w http.ResponseWriter, r *http.Request, _ *session) {
+// record reads the execution the path names, or answers why it cannot.
+func (c *Console) record(w http.ResponseWriter, r *http.Request) (*history.Record, bool) {
 	rec, err := c.b.Execution(r.Context(), r.PathValue("id"))
 	if err != nil {
 		code := http.StatusServiceUnavailable
@@ -470,12 +473,40 @@ func (c *Console) executionPage(w http.ResponseWriter, r *http.Request, _ *sessi
 			code = http.StatusNotFound
 		}
 		c.fail(w, r, code, err.Error())
+		return nil, false
+	}
+	return rec, true
+}
+
+func (c *Console) executionPage(w http.ResponseWriter, r *http.Request, _ *session) {
+	rec, ok := c.record(w, r)
+	if !ok {
 		return
 	}
 	_, served := c.findPipeline(rec.Pipeline)
+	_, replayErr := pipetest.RecordCase(rec)
 	c.render(w, r, http.StatusOK, "execution", page{Title: "Execution " + rec.ID, Nav: "executions", Data: map[string]any{
-		"R": rec, "Steps": timeline(rec), "Served": served,
+		"R": rec, "Steps": timeline(rec), "Served": served, "Replayable": replayErr == nil,
 	}})
+}
+
+// executionTest serves the test case that replays an execution (what
+// nectar test record writes) as a YAML file to save next to the pipeline:
+// 409 when the record holds no answers of its steps (the history's
+// exchanges option was off).
+func (c *Console) executionTest(w http.ResponseWriter, r *http.Request, _ *session) {
+	rec, ok := c.record(w, r)
+	if !ok {
+		return
+	}
+	text, err := pipetest.RecordCase(rec)
+	if err != nil {
+		c.fail(w, r, http.StatusConflict, err.Error())
+		return
+	}
+	w.Header().Set("Content-Type", "application/yaml; charset=utf-8")
+	w.Header().Set("Content-Disposition", `attachment; filename="`+rec.Pipeline+`.replay.test.yaml"`)
+	w.Write(text)
 }
 
 // --- accounts

@@ -180,10 +180,24 @@ type Runtime struct {
 	// secrets and tokens…), masked wherever they appear in log lines and
 	// execution records. Whatever reads a secret adds it.
 	Secrets Secrets
+	// Intercept, when set, is offered every step before its connector runs
+	// (nectar test answers mocked steps with it). Unset, it costs one nil
+	// check per step.
+	Intercept Interceptor
+	// SkipRetryWait makes retries (a step's retry, and the HTTP client's)
+	// run at once instead of after their backoff: nectar test sets it, so
+	// that a test of a retry takes no time.
+	SkipRetryWait bool
 	// services holds shared services by key (accounts, store, events, …),
 	// set with SetService; connectors look them up with Service.
 	services sync.Map
 }
+
+// Interceptor is offered a step's input before the step's connector runs,
+// inside the step's timeout, retries and panic recovery; x.Step() names the
+// step. When handled is true, out and err are the step's result and the
+// connector does not run.
+type Interceptor func(ctx context.Context, x *Exec, in any) (out any, err error, handled bool)
 
 // SetService registers a shared service under key.
 func (rt *Runtime) SetService(key, svc any) { rt.services.Store(key, svc) }
@@ -215,6 +229,10 @@ type RunOptions struct {
 type Trace struct {
 	mu    sync.Mutex
 	Steps []StepRecord
+	// KeepResult, when set, says which steps' records keep their result
+	// (StepRecord.Result): the execution history keeps the answers of the
+	// steps that call other systems, for nectar test record to replay.
+	KeepResult func(*StepInfo) bool
 }
 
 // StepInfo describes one step of a loaded pipeline. Trace records point to
@@ -234,6 +252,12 @@ type StepRecord struct {
 	Outcome  string        `json:"outcome"` // ok, skipped, error, continued
 	Error    string        `json:"error,omitempty"`
 	Attempts int           `json:"attempts,omitempty"`
+	// Code is the error's code when Outcome is error or continued.
+	Code int `json:"code,omitempty"`
+	// Result is what the step returned, when Trace.KeepResult asked for
+	// it (Kept): before `to` placed it.
+	Result any  `json:"result,omitempty"`
+	Kept   bool `json:"-"`
 }
 
 func (t *Trace) add(r StepRecord) {
@@ -404,6 +428,14 @@ func (x *Exec) StepName() string {
 	return x.step.info.Step
 }
 
+// Step returns the step being run (nil between steps).
+func (x *Exec) Step() *StepInfo {
+	if x.step == nil {
+		return nil
+	}
+	return &x.step.info
+}
+
 // SetAccountScope sets what `account.NAME.field` reads in header templates.
 func (x *Exec) SetAccountScope(v any) { x.scope.Account = v }
 
@@ -514,7 +546,11 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any) (out any, err er
 	res, err := r.execute(ctx, x, in)
 	if err != nil && r.retry != nil {
 		for attempts < r.retry.Attempts && r.retry.retries(AsError(err)) && ctx.Err() == nil {
-			t := time.NewTimer(r.retry.wait(attempts))
+			d := r.retry.wait(attempts)
+			if x.Runtime != nil && x.Runtime.SkipRetryWait {
+				d = 0
+			}
+			t := time.NewTimer(d)
 			select {
 			case <-ctx.Done():
 				t.Stop()
@@ -531,16 +567,22 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any) (out any, err er
 			}
 		}
 	}
-	outcome := "ok"
+	outcome, code := "ok", 0
 	if err != nil {
 		e := r.fail(x, err)
 		if !r.continueOnError {
 			if x.Trace != nil {
-				x.Trace.add(StepRecord{StepInfo: &r.info, Start: start, Duration: time.Since(start), Outcome: "error", Error: e.Message, Attempts: attempts})
+				x.Trace.add(StepRecord{StepInfo: &r.info, Start: start, Duration: time.Since(start), Outcome: "error", Error: e.Message, Attempts: attempts, Code: e.Code})
 			}
 			return nil, e
 		}
 		res, outcome = e.Object(), "continued"
+		code = e.Code
+	}
+	var kept any
+	keep := x.Trace != nil && x.Trace.KeepResult != nil && outcome == "ok" && x.Trace.KeepResult(&r.info)
+	if keep {
+		kept = res
 	}
 	if r.to != nil {
 		res, err = r.to.place(x, msg, res)
@@ -549,7 +591,7 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any) (out any, err er
 		}
 	}
 	if x.Trace != nil {
-		x.Trace.add(StepRecord{StepInfo: &r.info, Start: start, Duration: time.Since(start), Outcome: outcome, Attempts: attempts})
+		x.Trace.add(StepRecord{StepInfo: &r.info, Start: start, Duration: time.Since(start), Outcome: outcome, Attempts: attempts, Code: code, Result: kept, Kept: keep})
 	}
 	return res, nil
 }
@@ -571,7 +613,13 @@ func (r *stepRunner) execute(ctx context.Context, x *Exec, in any) (out any, err
 		stepCtx, cancel = context.WithTimeout(ctx, r.timeout)
 		defer cancel()
 	}
-	out, err = r.step.Execute(stepCtx, x, in)
+	handled := false
+	if rt := x.Runtime; rt != nil && rt.Intercept != nil {
+		out, err, handled = rt.Intercept(stepCtx, x, in)
+	}
+	if !handled {
+		out, err = r.step.Execute(stepCtx, x, in)
+	}
 	if err != nil && stepCtx.Err() == context.DeadlineExceeded {
 		return nil, r.timedOut(ctx, err)
 	}

@@ -95,11 +95,12 @@ func (lib *Library) All() []*Pipeline {
 }
 
 // PipelineFiles lists the pipeline files (*.yaml, *.yml) in dir, not
-// descending into folders whose name starts with "." or "_" or testdata.
-// dir itself may be a symbolic link to a folder.
+// descending into folders whose name starts with "." or "_", testdata or
+// tests. dir itself may be a symbolic link to a folder.
 // Globals files are not pipelines: a file named globals.yaml or
 // NAME.globals.yaml (or .yml) is left out (see IsGlobalsFile), so an
-// environment's --globals file can live next to its pipelines.
+// environment's --globals file can live next to its pipelines. Test files
+// (NAME.test.yaml, see IsTestFile) are not pipelines either.
 func PipelineFiles(dir string) ([]string, error) {
 	var files []string
 	root := dir
@@ -115,12 +116,12 @@ func PipelineFiles(dir string) ([]string, error) {
 		}
 		name := d.Name()
 		if d.IsDir() {
-			if path != root && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata") {
+			if path != root && (strings.HasPrefix(name, ".") || strings.HasPrefix(name, "_") || name == "testdata" || name == "tests") {
 				return filepath.SkipDir
 			}
 			return nil
 		}
-		if ext := filepath.Ext(name); (ext == ".yaml" || ext == ".yml") && !strings.HasPrefix(name, "_") && !IsGlobalsFile(name) {
+		if ext := filepath.Ext(name); (ext == ".yaml" || ext == ".yml") && !strings.HasPrefix(name, "_") && !IsGlobalsFile(name) && !IsTestFile(name) {
 			files = append(files, path)
 		}
 		return nil
@@ -139,6 +140,15 @@ func IsGlobalsFile(name string) bool {
 		}
 	}
 	return false
+}
+
+// IsTestFile reports whether a file of that name holds tests of a pipeline
+// (nectar test), not a pipeline: one ending in .test.yaml or .test.yml
+// (orders.test.yaml). PipelineFiles leaves such files out, and folders named
+// tests too.
+func IsTestFile(name string) bool {
+	base := strings.ToLower(filepath.Base(name))
+	return strings.HasSuffix(base, ".test.yaml") || strings.HasSuffix(base, ".test.yml")
 }
 
 // LoadDir loads every pipeline file in dir into the library. It returns the

@@ -75,3 +75,39 @@ func TestPipelineFilesThroughSymlink(t *testing.T) {
 		t.Fatalf("PipelineFiles(%s) = %q, want %q", link, files, want)
 	}
 }
+
+// TestTestFilesAreNotPipelines: nectar test's files (orders.test.yaml, and
+// any file in a tests folder) sit next to the pipelines that nectar serve
+// and nectar validate load from the folder; they are not listed as (broken)
+// pipelines, nor loaded by LoadDir.
+func TestTestFilesAreNotPipelines(t *testing.T) {
+	dir := t.TempDir()
+	files := map[string]string{
+		"orders.yaml":            "name: orders\nsteps:\n  - set: {ok: true}\n",
+		"orders.test.yaml":       "cases:\n  - name: a\n    expect: {output: {ok: true}}\n",
+		"sub/billing.yml":        "name: billing\nsteps:\n  - set: {ok: true}\n",
+		"sub/billing.Test.yml":   "cases: []\n",
+		"tests/orders.yaml":      "cases: []\n",
+		"sub/tests/billing.yaml": "cases: []\n",
+	}
+	for name, src := range files {
+		os.MkdirAll(filepath.Dir(filepath.Join(dir, name)), 0o755)
+		if err := os.WriteFile(filepath.Join(dir, name), []byte(src), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := engine.PipelineFiles(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range got {
+		got[i], _ = filepath.Rel(dir, got[i])
+	}
+	slices.Sort(got)
+	if want := []string{"orders.yaml", filepath.Join("sub", "billing.yml")}; !slices.Equal(got, want) {
+		t.Errorf("PipelineFiles = %q, want %q", got, want)
+	}
+	if err := engine.NewLibrary(engine.LoadOptions{}).LoadDir(dir); err != nil {
+		t.Errorf("LoadDir: %v", err)
+	}
+}

@@ -546,6 +546,44 @@ func (l *loader) dynamic(n *yaml.Node, path string, allowAccount bool) dynNode {
 	return constNode{}
 }
 
+// DecodeFile decodes the single YAML document data into v, a pointer to a
+// struct declared like a connector's Config (yaml, doc, required, default
+// and enum tags; Condition, Duration, Raw and *yaml.Node fields), as strictly
+// as a pipeline's options: every problem is a *LoadError at file:line:col,
+// joined and sorted like Load's. nectar test reads test files with it.
+func DecodeFile(file string, data []byte, v any) (err error) {
+	l := &loader{file: file, dir: filepath.Dir(file), src: data, errs: new([]*LoadError), globals: value.NewObject(0)}
+	if len(data) > MaxFileSize {
+		return &LoadError{File: file, Err: fmt.Errorf("file is larger than %d bytes", MaxFileSize)}
+	}
+	var doc yaml.Node
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	if err := dec.Decode(&doc); err != nil {
+		return yamlError(file, err)
+	}
+	var extra yaml.Node
+	if dec.Decode(&extra) == nil {
+		return &LoadError{File: file, Line: extra.Line, Col: extra.Column, Err: errors.New("the file holds one YAML document; found a second one")}
+	}
+	if len(doc.Content) == 0 {
+		return &LoadError{File: file, Line: 1, Col: 1, Err: errors.New("empty file")}
+	}
+	root := resolveAlias(doc.Content[0])
+	cc := &Compiler{l: l, node: root}
+	cc.decodeInto(root, reflect.ValueOf(v).Elem(), "")
+	for _, e := range *l.errs {
+		e.Path = strings.TrimPrefix(e.Path, ".")
+	}
+	return joinSorted(*l.errs)
+}
+
+// NodeError returns err positioned at n of file, as the loader reports
+// problems: file:line:col: path: what.
+func NodeError(file string, n *yaml.Node, path string, err error) *LoadError {
+	l := &loader{file: file}
+	return l.errorAt(n, path, err)
+}
+
 // LoadGlobals reads a globals file (YAML or JSON): an object of names and
 // values for one environment, as passed with --globals.
 func LoadGlobals(path string) (*value.Object, error) {

@@ -34,7 +34,11 @@ func exampleFiles(t *testing.T) []string {
 		if err != nil {
 			t.Fatal(err)
 		}
-		files = append(files, m...)
+		for _, f := range m {
+			if !engine.IsTestFile(f) { // NAME.test.yaml holds nectar test cases, not a pipeline
+				files = append(files, f)
+			}
+		}
 	}
 	if len(files) == 0 {
 		t.Fatal("no examples found")

@@ -150,6 +150,28 @@ type StepRecord struct {
 	Outcome    string `json:"outcome"`
 	Error      string `json:"error,omitempty"`
 	Attempts   int    `json:"attempts,omitempty"`
+	// With Options.Exchanges: the error's code, and the step's result
+	// (masked like snapshots; a JSON string ending in TruncatedMark when
+	// it was larger than Options.ExchangeBytes).
+	Code   int     `json:"code,omitempty"`
+	Result RawJSON `json:"result,omitempty"`
+}
+
+// RawJSON is JSON text kept as it is, in a comparable type.
+type RawJSON string
+
+// MarshalJSON returns the text.
+func (j RawJSON) MarshalJSON() ([]byte, error) {
+	if j == "" {
+		return []byte("null"), nil
+	}
+	return []byte(j), nil
+}
+
+// UnmarshalJSON keeps the text.
+func (j *RawJSON) UnmarshalJSON(b []byte) error {
+	*j = RawJSON(b)
+	return nil
 }
 
 // Record is a stored execution.
@@ -204,6 +226,14 @@ type Options struct {
 	// (the default), "failed" (only failed executions; the cheapest setting
 	// that still shows what broke) or "none".
 	Snapshots string
+	// Exchanges keeps, in each record's steps, the results of the steps that
+	// call other systems (ExchangeConnectors) and the codes of failed steps,
+	// so that nectar test record can turn an execution into a test case.
+	// Off by default. The server asks the trace for them with KeepResult.
+	Exchanges bool
+	// ExchangeBytes caps each kept result (default 8 KB); a larger one is
+	// cut like a snapshot.
+	ExchangeBytes int
 	// Queue is the number of executions waiting to be written (default 8192).
 	Queue int
 	// Observe, when set, is called on the background goroutine for every
@@ -260,6 +290,9 @@ func New(ctx context.Context, st store.Store, opts Options) (*Recorder, error) {
 	}
 	if opts.Queue <= 0 {
 		opts.Queue = 8192
+	}
+	if opts.ExchangeBytes <= 0 {
+		opts.ExchangeBytes = 8 << 10
 	}
 	r := &Recorder{st: st, opts: opts, queue: make(chan *Execution, opts.Queue), done: make(chan struct{}),
 		flushQ: make(chan chan struct{}), logger: opts.Logger}
@@ -874,6 +907,16 @@ func decodeRecord(raw json.RawMessage, table [][]string, steps bool) (*Record, e
 			a, _ := f[5].(float64)
 			st.Attempts = int(a)
 		}
+		if len(f) > 6 {
+			c, _ := f[6].(float64)
+			st.Code = int(c)
+		}
+		if len(f) > 7 {
+			var raw []json.RawMessage
+			if err := json.Unmarshal(s, &raw); err == nil && len(raw) > 7 {
+				st.Result = RawJSON(raw[7])
+			}
+		}
 		rec.Steps = append(rec.Steps, st)
 	}
 	return rec, nil
@@ -1031,13 +1074,21 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 			dst = strconv.AppendInt(dst, st.Duration.Microseconds(), 10)
 			dst = append(dst, ',')
 			dst = value.AppendString(dst, st.Outcome)
-			if st.Error != "" || st.Attempts > 1 {
+			exchange := r.opts.Exchanges && (st.Kept || st.Code != 0)
+			if st.Error != "" || st.Attempts > 1 || exchange {
 				dst = append(dst, ',')
 				dst = value.AppendString(dst, m.str(st.Error))
 			}
-			if st.Attempts > 1 {
+			if st.Attempts > 1 || exchange {
 				dst = append(dst, ',')
 				dst = strconv.AppendInt(dst, int64(st.Attempts), 10)
+			}
+			if exchange {
+				dst = append(dst, ',')
+				dst = strconv.AppendInt(dst, int64(st.Code), 10)
+				if st.Kept {
+					dst = r.appendResult(dst, m, st.Result)
+				}
 			}
 			dst = append(dst, ']')
 		}
@@ -1070,6 +1121,32 @@ func (r *Recorder) appendSnapshot(dst []byte, name string, m *masker, v any, raw
 	dst = append(dst, `,"`...)
 	dst = append(dst, name...)
 	return append(dst, `_truncated":true`...)
+}
+
+// appendResult writes ,RESULT: a kept step result, masked, cut at
+// ExchangeBytes like a snapshot.
+func (r *Recorder) appendResult(dst []byte, m *masker, v any) []byte {
+	dst = append(dst, ',')
+	mark := len(dst)
+	dst, err := value.AppendJSON(dst, m.apply(v))
+	if err != nil {
+		return value.AppendString(dst[:mark], "<not JSON: "+err.Error()+">")
+	}
+	if len(dst)-mark <= r.opts.ExchangeBytes {
+		return dst
+	}
+	cut := string(dst[mark : mark+r.opts.ExchangeBytes])
+	return value.AppendString(dst[:mark], cut+TruncatedMark)
+}
+
+// ExchangeConnectors are the connectors whose results Options.Exchanges
+// keeps: the steps that call other systems.
+var ExchangeConnectors = []string{"rest", "google-drive", "onedrive", "pipeline"}
+
+// KeepResult is the engine.Trace.KeepResult of a server whose history
+// keeps exchanges: the steps of ExchangeConnectors.
+func KeepResult(info *engine.StepInfo) bool {
+	return slices.Contains(ExchangeConnectors, info.Connector)
 }
 
 // appendBody writes the input snapshot of an execution whose input is a

@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/pprof"
@@ -19,6 +20,7 @@ import (
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/history"
 	"github.com/nectar-run/nectar/internal/httpjson"
+	"github.com/nectar-run/nectar/pipetest"
 	"github.com/nectar-run/nectar/store"
 )
 
@@ -75,6 +77,7 @@ func (s *Server) apiHandler() http.Handler {
 	admin("POST /api/run", s.apiRun)
 	admin("GET /api/executions", s.apiExecutions)
 	admin("GET /api/executions/{id}", s.apiExecution)
+	admin("GET /api/executions/{id}/test", pipetest.RecordHandler(s.getExecution).ServeHTTP)
 	admin("GET /api/consumers", func(w http.ResponseWriter, r *http.Request) {
 		if m := s.consumers(w); m != nil {
 			writeValue(w, http.StatusOK, m.List())
@@ -293,6 +296,26 @@ func (s *Server) apiExecutions(w http.ResponseWriter, r *http.Request) {
 		recs = []*history.Record{}
 	}
 	writeValue(w, http.StatusOK, recs)
+}
+
+// getExecution reads a record for the test-case endpoint (nectar test
+// record): the history's queue flushed first, as for apiExecution.
+func (s *Server) getExecution(ctx context.Context, id string) (*history.Record, error) {
+	if s.opts.Store == nil || s.opts.HistoryOff {
+		return nil, fmt.Errorf("%w: execution history is off", history.ErrNotFound)
+	}
+	s.flushHistory(ctx)
+	return history.Get(ctx, s.opts.Store, id)
+}
+
+// newTrace is the trace of an execution the history records: with the
+// history's Exchanges option it keeps the results of the steps that call
+// other systems, for nectar test record.
+func (s *Server) newTrace() *engine.Trace {
+	if s.opts.History.Exchanges {
+		return &engine.Trace{KeepResult: history.KeepResult}
+	}
+	return &engine.Trace{}
 }
 
 func (s *Server) apiExecution(w http.ResponseWriter, r *http.Request) {

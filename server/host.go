@@ -117,7 +117,7 @@ func (h *host) Run(ctx context.Context, x *engine.Execution) {
 		x.Metadata.Set("trigger", x.Trigger)
 	}
 	if !s.opts.HistoryOff {
-		x.Trace = &engine.Trace{}
+		x.Trace = s.newTrace()
 	}
 	out, err := v.p.Run(ctx, s.rt, x.Input, engine.RunOptions{ExecutionID: x.ID, Metadata: x.Metadata, Trace: x.Trace, Secrets: x.Secrets})
 	x.End, x.Output = time.Now(), out

@@ -132,7 +132,7 @@ func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
 	// The trace feeds the history and, when asked, the answer.
 	var trace *engine.Trace
 	if !s.opts.HistoryOff || req.Trace {
-		trace = &engine.Trace{}
+		trace = s.newTrace()
 	}
 	out, runErr := p.Run(r.Context(), s.rt, in, engine.RunOptions{ExecutionID: id, Metadata: md, Vars: vars, Trace: trace})
 	end := time.Now()

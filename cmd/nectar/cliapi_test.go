@@ -36,8 +36,14 @@ func servedBinary(t *testing.T) string {
 // bbolt store in dataDir, and returns its base URL once it serves.
 func serveBinary(t *testing.T, dir, dataDir string, env ...string) (base string, logs func() string) {
 	t.Helper()
+	return serveBinaryArgs(t, dir, dataDir, nil, env...)
+}
+
+// serveBinaryArgs is serveBinary with more serve flags.
+func serveBinaryArgs(t *testing.T, dir, dataDir string, args []string, env ...string) (base string, logs func() string) {
+	t.Helper()
 	bin := servedBinary(t)
-	cmd := exec.Command(bin, "serve", "--dir", dir, "--data-dir", dataDir, "--addr", "127.0.0.1:0", "--reload-interval", "0")
+	cmd := exec.Command(bin, append([]string{"serve", "--dir", dir, "--data-dir", dataDir, "--addr", "127.0.0.1:0", "--reload-interval", "0"}, args...)...)
 	cmd.Env = append(os.Environ(), env...)
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

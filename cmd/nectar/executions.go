@@ -84,19 +84,9 @@ otherwise they read the data directory.`,
 		Short: "Show one execution: error, steps, input and output (sensitive fields masked)",
 		Args:  cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			var rec *history.Record
-			if c := runningServer(g); c != nil {
-				if err := c.do(cmd.Context(), "GET", "/api/executions/"+url.PathEscape(args[0]), nil, &rec); err != nil {
-					return err
-				}
-			} else {
-				st, err := g.data().Store(cmd.Context())
-				if err != nil {
-					return err
-				}
-				if rec, err = history.Get(cmd.Context(), st, args[0]); err != nil {
-					return err
-				}
+			rec, err := executionRecord(cmd.Context(), g, args[0])
+			if err != nil {
+				return err
 			}
 			b, _ := json.MarshalIndent(rec, "", "  ")
 			fmt.Fprintln(g.stdout, string(b))

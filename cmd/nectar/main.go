@@ -135,6 +135,7 @@ whose OAuth tokens attach themselves, and answer.
 	root.AddCommand(
 		runCmd(g),
 		validateCmd(g),
+		testCmd(g),
 		serveCmd(g),
 		accountsCmd(g),
 		providersCmd(g),

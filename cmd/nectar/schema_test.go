@@ -128,6 +128,12 @@ func pipelineFiles(t *testing.T) []string {
 			if base == "globals.yaml" || strings.HasSuffix(base, ".globals.yaml") {
 				return nil // an environment's --globals file, not a pipeline
 			}
+			if d.IsDir() && base == "tests" {
+				return filepath.SkipDir // nectar test's files, not pipelines
+			}
+			if engine.IsTestFile(base) {
+				return nil // NAME.test.yaml: nectar test's cases, not a pipeline
+			}
 			if ext := filepath.Ext(path); !d.IsDir() && (ext == ".yaml" || ext == ".yml") {
 				files = append(files, path)
 			}

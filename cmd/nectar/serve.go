@@ -84,6 +84,7 @@ func serveCmd(g *globals) *cobra.Command {
 		histAge                time.Duration
 		sensitive              []string
 		snapshots              string
+		exchanges              bool
 		eventLease             time.Duration
 		maxConns               int
 		healthAddr             string
@@ -185,7 +186,7 @@ NECTAR_LOG_FORMAT) says text.`,
 			srv, err := server.New(ctx, server.Options{
 				Dir: dir, Shipped: pipelines.FS, Load: a.Load, Runtime: a.Runtime, Store: a.Store, Consumers: a.Consumers, Bus: a.Bus,
 				HistoryOff: noHistory,
-				History:    history.Options{MaxRecords: histMax, MaxAge: histAge, Snapshots: snapshots, Logger: log},
+				History:    history.Options{MaxRecords: histMax, MaxAge: histAge, Snapshots: snapshots, Exchanges: exchanges, Logger: log},
 				AdminKey:   adminKey, Mount: append(accountMounts(a.Accounts, log), serveMount()),
 				ReloadInterval: reload, Logger: log,
 			})
@@ -270,6 +271,7 @@ NECTAR_LOG_FORMAT) says text.`,
 	f.IntVar(&histMax, "history-max", 10000, "execution records kept")
 	f.DurationVar(&histAge, "history-max-age", 7*24*time.Hour, "how long execution records are kept")
 	f.StringVar(&snapshots, "history-snapshots", "all", "which execution records keep input and output: all, failed or none")
+	f.BoolVar(&exchanges, "history-exchanges", false, "keep in each execution record the (masked, capped) answers of its rest, google-drive, onedrive and pipeline steps, so that nectar test record can replay it offline")
 	f.DurationVar(&eventLease, "event-lease", 30*time.Second, "with a PostgreSQL store: how long an event being handled stays invisible to the other replicas without news from its replica (the redelivery delay when a replica dies)")
 	f.IntVar(&maxConns, "max-connections", 0, "connections served at once; more get 503 at once, and a few more are kept for /healthz and /readyz (0: half the open-file limit, at most 10000)")
 	f.StringVar(&healthAddr, "health-addr", envOr("NECTAR_HEALTH_ADDR", ""), "a second address serving only GET /healthz and /readyz, whose connections a flood on --addr cannot take (for load balancer and Kubernetes probes; keep it private)")

@@ -3,10 +3,12 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/pipetest"
 )
 
 func validateCmd(g *globals) *cobra.Command {
@@ -17,7 +19,9 @@ func validateCmd(g *globals) *cobra.Command {
 		Long: `Load and compile pipeline files without running them: every option is checked
 against its connector, every expression, jq program and JOLT spec is compiled.
 All problems of every file are printed, one per line, as file:line:col: path:
-what. The exit code is 2 when any file has a problem.`,
+what. Test files (NAME.test.yaml, tests/*.yaml) are checked as nectar test
+loads them, with the pipeline they test. The exit code is 2 when any file has
+a problem.`,
 		Args: cobra.MinimumNArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			opts, err := loadOptions(globalsFile)
@@ -31,7 +35,25 @@ what. The exit code is 2 when any file has a problem.`,
 				if list, err := engine.PipelineFiles(arg); err == nil && len(list) > 0 {
 					files = list
 				}
+				// A folder's test files are checked too, as nectar test
+				// would load them (a file given by name is taken as it is).
+				if st, err := os.Stat(arg); err == nil && st.IsDir() {
+					if tests, err := pipetest.Find(arg); err == nil {
+						files = append(files, tests...)
+					}
+				}
 				for _, f := range files {
+					if pipetest.IsTestFile(f) {
+						s, err := pipetest.LoadFile(f, pipetest.LoadOptions{Library: testLibrary})
+						if err != nil {
+							printLoadError(g.stderr, err)
+							bad++
+							continue
+						}
+						fmt.Fprintf(g.stdout, "%s: ok (tests of %s, %d cases)\n", f, s.Pipeline.Name, len(s.Cases))
+						s.Close()
+						continue
+					}
 					p, err := engine.LoadFile(f, opts)
 					if err != nil {
 						printLoadError(g.stderr, err)

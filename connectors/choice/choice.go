@@ -75,3 +75,15 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 	}
 	return in, nil
 }
+
+// Blocks lists the branches' steps, each with its when, then otherwise's.
+func (s *step) Blocks() []engine.Block {
+	out := make([]engine.Block, 0, len(s.branches)+1)
+	for _, b := range s.branches {
+		out = append(out, engine.Block{When: b.When, Steps: b.Steps})
+	}
+	if s.otherwise != nil {
+		out = append(out, engine.Block{Steps: *s.otherwise})
+	}
+	return out
+}

@@ -102,3 +102,6 @@ func isName(s string) bool {
 	}
 	return s != ""
 }
+
+// Blocks lists the loop's body.
+func (s *step) Blocks() []engine.Block { return []engine.Block{{Steps: s.cfg.Steps}} }

@@ -179,6 +179,11 @@ func (c *Client) HTTPClient(x *engine.Exec) (*http.Client, error) {
 		rt = x.Runtime
 	}
 	mgr, _ := accounts.FromRuntime(rt)
+	if rt != nil {
+		if w, ok := rt.Service(WrapKey{}); ok {
+			return c.wrapped(x, mgr, w.(Wrap))
+		}
+	}
 	if b := c.cur.Load(); b != nil && b.mgr == mgr {
 		return b.client, nil
 	}
@@ -195,6 +200,29 @@ func (c *Client) HTTPClient(x *engine.Exec) (*http.Client, error) {
 	b := &bound{mgr: mgr, client: &http.Client{Transport: tr, CheckRedirect: c.checkRedirect}}
 	c.cur.Store(b)
 	return b.client, nil
+}
+
+// WrapKey is the runtime service key (engine.Runtime.SetService) of a Wrap.
+type WrapKey struct{}
+
+// Wrap wraps the transport of every request an execution sends through a
+// Client, redirects included, outside the account: the wrapper sees the
+// request before any credential is attached. nectar test answers mocked
+// requests and refuses those that would leave the machine with it. A
+// runtime with a Wrap and no accounts manager sends requests without the
+// step's account (the wrapper answers or refuses them).
+type Wrap func(x *engine.Exec, next http.RoundTripper) http.RoundTripper
+
+// wrapped is HTTPClient for a runtime with a Wrap: a client per call.
+func (c *Client) wrapped(x *engine.Exec, mgr *accounts.Manager, w Wrap) (*http.Client, error) {
+	var tr http.RoundTripper = c.transport
+	if c.cfg.Account != "" && mgr != nil {
+		var err error
+		if tr, err = mgr.RoundTripper(c.cfg.Account, c.transport); err != nil {
+			return nil, err
+		}
+	}
+	return &http.Client{Transport: w(x, tr), CheckRedirect: c.checkRedirect}, nil
 }
 
 func (c *Client) checkRedirect(req *http.Request, via []*http.Request) error {
@@ -232,6 +260,7 @@ func (c *Client) Do(ctx context.Context, x *engine.Exec, req *http.Request) (*ht
 		return nil, err
 	}
 	idem := Idempotent(req)
+	noWait := x != nil && x.Runtime != nil && x.Runtime.SkipRetryWait
 	canResend := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
 	for attempt := 0; ; attempt++ {
 		try := req
@@ -247,7 +276,11 @@ func (c *Client) Do(ctx context.Context, x *engine.Exec, req *http.Request) (*ht
 			if last || !idem || !retryableError(ctx, err) {
 				return nil, err
 			}
-			if !wait.Sleep(ctx, c.backoff(attempt)) {
+			d := c.backoff(attempt)
+			if noWait {
+				d = 0
+			}
+			if !wait.Sleep(ctx, d) {
 				return nil, err
 			}
 			if x != nil {
@@ -262,6 +295,9 @@ func (c *Client) Do(ctx context.Context, x *engine.Exec, req *http.Request) (*ht
 		d, ok := c.retryAfter(resp, attempt)
 		if !ok {
 			return resp, nil
+		}
+		if noWait {
+			d = 0
 		}
 		io.Copy(io.Discard, io.LimitReader(resp.Body, 64<<10))
 		resp.Body.Close()

@@ -16,6 +16,9 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/nectar-run/nectar/connectors/httpclient"
+	"github.com/nectar-run/nectar/engine"
 )
 
 // jwk is one JSON Web Key (RFC 7517), public or symmetric.
@@ -153,6 +156,22 @@ func (k jwk) key() (any, error) {
 // execution's context does not.
 var jwksClient = &http.Client{Timeout: 10 * time.Second}
 
+// fetchClientKey is the context key of the client a step's fetches use
+// (fetchContext).
+type fetchClientKey struct{}
+
+// fetchContext makes the key-set fetches of a step go through the
+// runtime's httpclient.Wrap, as the step's other requests would: under
+// nectar test, a jwks_url no mock answers fails the test, naming the step,
+// instead of leaving the machine.
+func fetchContext(ctx context.Context, x *engine.Exec) context.Context {
+	w, ok := x.Runtime.Service(httpclient.WrapKey{})
+	if !ok {
+		return ctx
+	}
+	return context.WithValue(ctx, fetchClientKey{}, &http.Client{Timeout: jwksClient.Timeout, Transport: w.(httpclient.Wrap)(x, http.DefaultTransport)})
+}
+
 // maxJWKSSize bounds a fetched key set.
 const maxJWKSSize = 1 << 20
 
@@ -277,7 +296,11 @@ func (r *remoteJWKS) fetch(ctx context.Context) (jwkSet, error) {
 		return nil, fmt.Errorf("jwks_url: %w", err)
 	}
 	req.Header.Set("Accept", "application/jwk-set+json, application/json")
-	resp, err := jwksClient.Do(req)
+	client := jwksClient
+	if c, ok := ctx.Value(fetchClientKey{}).(*http.Client); ok {
+		client = c
+	}
+	resp, err := client.Do(req)
 	if err != nil {
 		return nil, fmt.Errorf("fetching the JWKS: %w", err)
 	}

@@ -106,6 +106,7 @@ func (s *verifyStep) Execute(ctx context.Context, x *engine.Exec, in any) (any, 
 	if err != nil {
 		return nil, err
 	}
+	ctx = fetchContext(ctx, x)
 	ks, err := s.keys.get(ctx, sourceOf(x.Runtime))
 	if err != nil {
 		return nil, keyError(s.keys.account, err)

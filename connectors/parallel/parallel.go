@@ -81,3 +81,12 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 	}
 	return out, nil
 }
+
+// Blocks lists each branch's steps.
+func (s *step) Blocks() []engine.Block {
+	out := make([]engine.Block, len(s.branches))
+	for i, b := range s.branches {
+		out[i] = engine.Block{Steps: b.Steps}
+	}
+	return out
+}

@@ -122,3 +122,11 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 	}
 	return x.CallPipeline(ctx, p, input, vars)
 }
+
+// Calls is the called pipeline's name, or its file.
+func (s *step) Calls() string {
+	if s.name != "" {
+		return s.name
+	}
+	return s.file
+}

@@ -54,3 +54,8 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (out any, er
 	}
 	return out, err
 }
+
+// Blocks lists steps, catch and finally.
+func (s *step) Blocks() []engine.Block {
+	return []engine.Block{{Steps: s.cfg.Steps}, {Steps: s.cfg.Catch}, {Steps: s.cfg.Finally}}
+}

@@ -177,7 +177,10 @@ func (e *Expr) Bool(env *Env) (bool, error) {
 	return false, &EvalError{Source: e.src, Err: fmt.Errorf("condition gave %s %s, expected true or false", value.TypeName(v), previewValue(v))}
 }
 
-// normalize turns what expr produces into the value model.
+// normalize turns what expr produces into the value model. A list may be
+// one the expression read (a global's, a var's): shared with other
+// executions, it is never written into; a copy is made when an element
+// changes.
 func normalize(v any) any {
 	switch t := v.(type) {
 	case nil, string, bool, int64, float64, *value.Object:
@@ -185,10 +188,21 @@ func normalize(v any) any {
 	case int:
 		return int64(t)
 	case []any:
+		var out []any
 		for i, x := range t {
-			t[i] = normalize(x)
+			n := normalize(x)
+			if out == nil && !value.Same(n, x) {
+				out = make([]any, len(t))
+				copy(out, t)
+			}
+			if out != nil {
+				out[i] = n
+			}
 		}
-		return t
+		if out == nil {
+			return t
+		}
+		return out
 	}
 	return value.FromGo(v)
 }

@@ -315,3 +315,31 @@ func TestTemplateText(t *testing.T) {
 		t.Errorf("got %s, want %s", got, want)
 	}
 }
+
+// TestEvalDoesNotModifyWhatItReads: a list an expression returns as it is
+// (a global's, a var's, the message's) is shared with every other execution
+// reading it: turning its numbers into the value model must copy it, never
+// write into it (concurrent runs of the shipped credential-provider raced
+// on globals.oauth_roles that way; go test -race ./pipetest found it).
+func TestEvalDoesNotModifyWhatItReads(t *testing.T) {
+	shared := []any{1, int64(2), []any{3}}
+	for _, src := range []string{"true ? vars.l : nil", "vars.l ?? []"} {
+		e, err := expression.Compile(src, expression.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, err := e.Eval(&expression.Env{Vars: value.ObjectOf("l", shared)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if value.MustEncodeString(got) != "[1,2,[3]]" {
+			t.Errorf("%s gave %s", src, value.MustEncodeString(got))
+		}
+		if _, still := shared[0].(int); !still {
+			t.Fatalf("%s wrote into the list it read: %#v", src, shared)
+		}
+		if _, still := shared[2].([]any)[0].(int); !still {
+			t.Fatalf("%s wrote into a list inside the list it read: %#v", src, shared)
+		}
+	}
+}
