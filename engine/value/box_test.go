@@ -99,3 +99,35 @@ func TestEncodeAllocations(t *testing.T) {
 
 // customer is the ~1 KB record of ../shared/limits (customer.json).
 const customer = `{"id":"c-000184223","first_name":"Margarethe","last_name":"Villanueva-Okonkwo","email":"m.villanueva.okonkwo@example.com","phone":"+44 20 7946 0958","created_at":"2023-04-18T09:27:41Z","status":"active","tier":"gold","marketing_opt_in":true,"lifetime_value":18422.75,"credit_limit":25000,"tags":["wholesale","priority","eu-vat","net-30"],"address":{"line1":"Flat 4, 221 Kingsland Road","line2":"Haggerston","city":"London","region":"Greater London","postal_code":"E2 8AN","country":"GB"},"billing":{"currency":"GBP","vat_number":"GB123456789","payment_terms_days":30,"iban_last4":"4821"},"preferences":{"language":"en-GB","timezone":"Europe/London","channels":["email","sms"],"newsletter":false},"orders":[{"order_id":"o-99120","total":412.5,"items":3,"placed_at":"2024-11-02T14:03:11Z"},{"order_id":"o-99533","total":87.2,"items":1,"placed_at":"2024-12-19T08:45:00Z"},{"order_id":"o-100871","total":1290,"items":12,"placed_at":"2025-01-07T17:22:36Z"}],"notes":"Prefers delivery before noon; loading bay at rear entrance."}`
+
+// TestDecodeRepeatedKeys: a repeated key keeps its first place and its
+// last value, in objects copied in one move (up to 32 keys) and in larger
+// ones built key by key.
+func TestDecodeRepeatedKeys(t *testing.T) {
+	for _, n := range []int{2, 20, 32, 40} {
+		var in, want strings.Builder
+		in.WriteByte('{')
+		want.WriteByte('{')
+		for i := range n {
+			if i > 0 {
+				in.WriteByte(',')
+				want.WriteByte(',')
+			}
+			fmt.Fprintf(&in, `"k%d":%d`, i, i)
+			v := i
+			if i == 1 {
+				v = -1 // the repeat below sets it
+			}
+			fmt.Fprintf(&want, `"k%d":%d`, i, v)
+		}
+		in.WriteString(`,"k1":-1}`)
+		want.WriteByte('}')
+		v, err := value.DecodeString(in.String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := value.MustEncodeString(v); got != want.String() {
+			t.Errorf("%d keys: got %s\nwant %s", n, got, want.String())
+		}
+	}
+}

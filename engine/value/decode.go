@@ -177,6 +177,14 @@ func (d *decoder) object(depth int) (any, error) {
 // above base, and pops them.
 func (d *decoder) finishObject(base int) *Object {
 	members := d.fields[base:]
+	if len(members) <= indexThreshold && !repeatsKey(members) {
+		// The common case: copied in one move, no lookups while building.
+		o := &Object{fields: make([]field, len(members))}
+		copy(o.fields, members)
+		clear(members)
+		d.fields = d.fields[:base]
+		return o
+	}
 	o := &Object{fields: make([]field, 0, len(members))}
 	for _, f := range members {
 		// A repeated key keeps its first position and its last value, as most decoders do.
@@ -192,6 +200,20 @@ func (d *decoder) finishObject(base int) *Object {
 	clear(members)
 	d.fields = d.fields[:base]
 	return o
+}
+
+// repeatsKey reports whether a key occurs twice in fs (compared by length
+// first; fs is short).
+func repeatsKey(fs []field) bool {
+	for i := 1; i < len(fs); i++ {
+		k := fs[i].k
+		for j := 0; j < i; j++ {
+			if len(fs[j].k) == len(k) && fs[j].k == k {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (d *decoder) array(depth int) (any, error) {
