@@ -9,11 +9,8 @@
 # Needs wrk (apt-get install -y wrk). Not part of the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DUR=${1:-15s}
-CONN=${2:-32}
-THREADS=${3:-2}
-TMP=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; rm -rf "$TMP"' EXIT
+source bench/lib.sh
+setup "$@"
 
 go build -o "$TMP/nectar" ./cmd/nectar
 go build -o "$TMP/baseline" ./bench/cmd/baseline
@@ -35,26 +32,14 @@ for port in 8090 8091; do
   done
 done
 
-measure() { # name url
-  wrk -t"$THREADS" -c"$CONN" -d2s -s "$TMP/post.lua" "$2" >/dev/null # warm up
-  wrk -t"$THREADS" -c"$CONN" -d"$DUR" --latency -s "$TMP/post.lua" "$2" > "$TMP/$1.txt"
-  rps=$(awk '/Requests\/sec/ {print $2}' "$TMP/$1.txt")
-  p99=$(awk '$1=="99%" {print $2}' "$TMP/$1.txt")
-  non2xx=$(awk '/Non-2xx/ {print $4}' "$TMP/$1.txt")
-  echo "$1 $rps $p99 ${non2xx:-0}"
-}
-
 # Rounds alternate the two handlers, so that load from anything else on the
 # machine falls on both alike; the medians are reported.
 ROUNDS=${ROUNDS:-3}
 : > "$TMP/results"
 for r in $(seq "$ROUNDS"); do
-  measure baseline http://127.0.0.1:8091/bench >> "$TMP/results"
-  measure nectar http://127.0.0.1:8090/bench >> "$TMP/results"
+  measure baseline "$TMP/post.lua" http://127.0.0.1:8091/bench >> "$TMP/results"
+  measure nectar "$TMP/post.lua" http://127.0.0.1:8090/bench >> "$TMP/results"
 done
-median() { # name column
-  awk -v n="$1" -v c="$2" '$1==n {print $c}' "$TMP/results" | sed 's/ms$//' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
-}
 printf '%-10s %12s %10s\n' handler "requests/s" "p99 (ms)"
 for h in baseline nectar; do
   printf '%-10s %12s %10s\n' "$h" "$(median $h 2)" "$(median $h 3)"

@@ -18,7 +18,10 @@
 // reloads the consumers when it moved, so that a consumer deleted or a key
 // revoked through one replica is refused by every replica sharing the store
 // within one Watch interval plus the time of a reload (nectar serve polls
-// every second).
+// every second). The generation bucket is declared with store.NotifyWrites:
+// on a store that announces writes (store.Watcher: PostgreSQL), Watch also
+// reloads as soon as the announcement arrives, normally milliseconds after
+// the write; the poll remains the bound when one is lost.
 package consumers
 
 import (
@@ -50,6 +53,8 @@ const (
 	GenerationBucket = "consumers-generation"
 	GenerationKey    = "generation"
 )
+
+func init() { store.NotifyWrites(GenerationBucket) }
 
 // KeyPrefix starts every API key Nectar issues, so that a leaked key is easy
 // to recognise in a scanner.
@@ -212,18 +217,30 @@ func (m *Manager) Refresh(ctx context.Context) (bool, error) {
 	return true, m.Reload(ctx)
 }
 
-// Watch calls Refresh every interval until ctx ends. A failing Refresh is
-// logged once, and its recovery once, on log (nil: not logged); the
-// consumers last loaded stay in use meanwhile.
+// Watch calls Refresh every interval until ctx ends, and also when the
+// store announces a write of the generation (store.Watcher). A failing
+// Refresh is logged once, and its recovery once, on log (nil: not logged);
+// the consumers last loaded stay in use meanwhile.
 func (m *Manager) Watch(ctx context.Context, every time.Duration, log *slog.Logger) {
 	t := time.NewTicker(every)
 	defer t.Stop()
+	changed := make(chan struct{}, 1)
+	if w, ok := m.st.(store.Watcher); ok {
+		cancel := w.Watch(GenerationBucket, func() {
+			select {
+			case changed <- struct{}{}:
+			default:
+			}
+		})
+		defer cancel()
+	}
 	failing := false
 	for {
 		select {
 		case <-ctx.Done():
 			return
 		case <-t.C:
+		case <-changed:
 		}
 		_, err := m.Refresh(ctx)
 		switch {

@@ -78,6 +78,23 @@ func (cc *Compiler) Errorf(option, format string, args ...any) error {
 	return cc.ErrorAt(option, fmt.Errorf(format, args...))
 }
 
+// CheckVarName checks that name, the value of option, can be read as
+// vars.NAME in an expression: letters, digits and _, not starting with a
+// digit. Steps that bind a variable (for-each's and do-while's index_var)
+// call it in their Compile.
+func (cc *Compiler) CheckVarName(option, name string) error {
+	ok := name != ""
+	for i, r := range name {
+		if r != '_' && !('a' <= r && r <= 'z') && !('A' <= r && r <= 'Z') && (i == 0 || !('0' <= r && r <= '9')) {
+			ok = false
+		}
+	}
+	if !ok {
+		return cc.Errorf(option, "expected a variable name (letters, digits and _), got %q", name)
+	}
+	return nil
+}
+
 // ErrorAtNode returns a load error at any node inside the step's options.
 func (cc *Compiler) ErrorAtNode(n *yaml.Node, path string, err error) error {
 	return cc.l.errorAt(n, cc.path+"."+path, err)

@@ -31,8 +31,9 @@ Option types with meaning to the engine are Template (a string with {{ }}),
 Condition and Expr (an expression), Dynamic (any JSON-like value whose
 strings may hold {{ }}), Raw (plain data), Duration and Steps (nested steps,
 as in choice or try). Trigger kinds are declared the same way with
-RegisterTrigger; the loader decodes and validates a pipeline's trigger block
-(Trigger), and serving it is the job of package triggers and the server.
+RegisterTrigger; the loader decodes a pipeline's trigger block (TriggerBlock)
+and compiles it into a Trigger, which a host (package server) starts through a
+Host.
 
 A message is a value of the value model (package value): nil, bool, string,
 int64, float64, []any and *value.Object, an object that keeps its keys in

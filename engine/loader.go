@@ -334,8 +334,8 @@ func (l *loader) step(n *yaml.Node, path string) *stepRunner {
 			}
 			continue
 		}
-		if _, ok := lookup(k.Value); !ok {
-			known := append(connectorNames(), stepOptionNames()...)
+		if _, ok := connectorRegistry.get(k.Value); !ok {
+			known := append(connectorRegistry.names(), stepOptionNames()...)
 			l.fail(k, path+"."+k.Value, unknownError("connector", k.Value, known))
 			bad = true
 			continue
@@ -349,7 +349,7 @@ func (l *loader) step(n *yaml.Node, path string) *stepRunner {
 	}
 	if connKey == nil {
 		if !bad {
-			l.fail(n, path, fmt.Errorf("a step needs a connector key (one of %s)", strings.Join(connectorNames(), ", ")))
+			l.fail(n, path, fmt.Errorf("a step needs a connector key (one of %s)", strings.Join(connectorRegistry.names(), ", ")))
 		}
 		return nil
 	}
@@ -357,7 +357,7 @@ func (l *loader) step(n *yaml.Node, path string) *stepRunner {
 	if r.info.Step == "" {
 		r.info.Step = fmt.Sprintf("%s#%d", connKey.Value, l.count)
 	}
-	def, _ := lookup(connKey.Value)
+	def, _ := connectorRegistry.get(connKey.Value)
 	cpath := path + "." + connKey.Value
 	connVal = resolveAlias(connVal)
 	cc := &Compiler{l: l, path: cpath, node: connVal, fields: map[string]*yaml.Node{}}

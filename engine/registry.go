@@ -71,10 +71,8 @@ func (c Connector[C]) compile(node *yaml.Node, cc *Compiler) (Step, error) {
 	return c.Compile(cfg, cc)
 }
 
-var (
-	registryMu sync.RWMutex
-	registry   = map[string]connectorDef{}
-)
+// connectorRegistry holds the connectors by name.
+var connectorRegistry = registry[connectorDef]{what: "connector"}
 
 // Register adds a connector. It is called from init functions and panics on
 // an empty or duplicate name, so two packages cannot claim one key.
@@ -86,26 +84,44 @@ func Register[C any](c Connector[C]) {
 		panic(fmt.Sprintf("engine: connector name %q is a step option", c.Name))
 	}
 	checkOps(c.configType())
-	registryMu.Lock()
-	defer registryMu.Unlock()
-	if _, dup := registry[c.Name]; dup {
-		panic(fmt.Sprintf("engine: connector %q registered twice", c.Name))
+	connectorRegistry.add(c.Name, c)
+}
+
+// registry is a set of definitions by name (connectors, trigger kinds),
+// filled by init functions and read by loaders on any goroutine.
+type registry[T any] struct {
+	what string // "connector": says what was registered twice
+	mu   sync.RWMutex
+	m    map[string]T
+}
+
+// add registers d as name; it panics when name is taken, so that two
+// packages cannot claim one key.
+func (r *registry[T]) add(name string, d T) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if _, dup := r.m[name]; dup {
+		panic(fmt.Sprintf("engine: %s %q registered twice", r.what, name))
 	}
-	registry[c.Name] = c
+	if r.m == nil {
+		r.m = map[string]T{}
+	}
+	r.m[name] = d
 }
 
-func lookup(name string) (connectorDef, bool) {
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	c, ok := registry[name]
-	return c, ok
+func (r *registry[T]) get(name string) (T, bool) {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	d, ok := r.m[name]
+	return d, ok
 }
 
-func connectorNames() []string {
-	registryMu.RLock()
-	defer registryMu.RUnlock()
-	names := make([]string, 0, len(registry))
-	for n := range registry {
+// names returns the registered names, sorted.
+func (r *registry[T]) names() []string {
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	names := make([]string, 0, len(r.m))
+	for n := range r.m {
 		names = append(names, n)
 	}
 	sort.Strings(names)
@@ -143,8 +159,8 @@ type OptionInfo struct {
 // Connectors describes every registered connector, sorted by name.
 func Connectors() []ConnectorInfo {
 	var out []ConnectorInfo
-	for _, n := range connectorNames() {
-		c, _ := lookup(n)
+	for _, n := range connectorRegistry.names() {
+		c, _ := connectorRegistry.get(n)
 		t := c.configType()
 		info := ConnectorInfo{Name: n, Summary: c.summary(), Doc: c.doc()}
 		if t.Kind() == reflect.Slice {

@@ -32,8 +32,8 @@ func Schema() *value.Object {
 		stepProps.Set(f.name, fieldSchema(stepCommonType, f))
 	}
 	var oneOf []any
-	for _, name := range connectorNames() {
-		c, _ := lookup(name)
+	for _, name := range connectorRegistry.names() {
+		c, _ := connectorRegistry.get(name)
 		t := c.configType()
 		s := typeSchema(t)
 		// `- log:` is `- log: {}`: the loader reads a connector left empty as
@@ -54,8 +54,8 @@ func Schema() *value.Object {
 	)
 
 	trig := value.NewObject(4)
-	for _, n := range triggerNames() {
-		d, _ := lookupTrigger(n)
+	for _, n := range triggerRegistry.names() {
+		d, _ := triggerRegistry.get(n)
 		t := d.configType()
 		// `event: orders.created` is the trigger's first option; a trigger
 		// left empty is one with no options.

@@ -75,15 +75,9 @@ func (s *Secrets) Values() []string {
 // (values shorter than MinSecretLen skipped) replaced by ***. Text holding
 // none is returned as it is, without allocating.
 func MaskSecrets(text string, lists ...[]string) string {
-	if len(text) < MinSecretLen {
-		return text
-	}
-	for _, l := range lists {
-		for _, v := range l {
-			if len(v) >= MinSecretLen && len(v) <= len(text) && strings.Contains(text, v) {
-				text = strings.ReplaceAll(text, v, "***")
-			}
-		}
+	// Each replacement shortens text, so this ends.
+	for v, ok := heldSecret(text, lists); ok; v, ok = heldSecret(text, lists) {
+		text = strings.ReplaceAll(text, v, "***")
 	}
 	return text
 }
@@ -91,17 +85,24 @@ func MaskSecrets(text string, lists ...[]string) string {
 // HoldsSecret reports whether text holds a value of lists (values shorter
 // than MinSecretLen skipped).
 func HoldsSecret(text string, lists ...[]string) bool {
+	_, ok := heldSecret(text, lists)
+	return ok
+}
+
+// heldSecret returns the first value of lists that text holds, values
+// shorter than MinSecretLen skipped.
+func heldSecret(text string, lists [][]string) (string, bool) {
 	if len(text) < MinSecretLen {
-		return false
+		return "", false
 	}
 	for _, l := range lists {
 		for _, v := range l {
 			if len(v) >= MinSecretLen && len(v) <= len(text) && strings.Contains(text, v) {
-				return true
+				return v, true
 			}
 		}
 	}
-	return false
+	return "", false
 }
 
 // Masked is what Mask puts in place of what it hides.

@@ -8,10 +8,8 @@ import (
 	"net/http"
 	"reflect"
 	"runtime"
-	"sort"
 	"strconv"
 	"strings"
-	"sync"
 	"time"
 
 	"gopkg.in/yaml.v3"
@@ -303,10 +301,8 @@ func funcPackage(f any) string {
 	return name
 }
 
-var (
-	triggerMu sync.RWMutex
-	triggers  = map[string]triggerDef{}
-)
+// triggerRegistry holds the trigger kinds by name.
+var triggerRegistry = registry[triggerDef]{what: "trigger"}
 
 // RegisterTrigger adds a trigger kind. It is called from init functions and
 // panics on an empty or duplicate name, or a missing Compile.
@@ -314,30 +310,7 @@ func RegisterTrigger[C any](k TriggerKind[C]) {
 	if k.Name == "" || k.Compile == nil {
 		panic("engine: RegisterTrigger needs a name and a Compile function")
 	}
-	triggerMu.Lock()
-	defer triggerMu.Unlock()
-	if _, dup := triggers[k.Name]; dup {
-		panic(fmt.Sprintf("engine: trigger %q registered twice", k.Name))
-	}
-	triggers[k.Name] = k
-}
-
-func lookupTrigger(name string) (triggerDef, bool) {
-	triggerMu.RLock()
-	defer triggerMu.RUnlock()
-	d, ok := triggers[name]
-	return d, ok
-}
-
-func triggerNames() []string {
-	triggerMu.RLock()
-	defer triggerMu.RUnlock()
-	names := make([]string, 0, len(triggers))
-	for n := range triggers {
-		names = append(names, n)
-	}
-	sort.Strings(names)
-	return names
+	triggerRegistry.add(k.Name, k)
 }
 
 // TriggerInfo describes a trigger kind for docs and schema.
@@ -354,8 +327,8 @@ type TriggerInfo struct {
 // Triggers describes every registered trigger kind, sorted by name.
 func Triggers() []TriggerInfo {
 	var out []TriggerInfo
-	for _, n := range triggerNames() {
-		d, _ := lookupTrigger(n)
+	for _, n := range triggerRegistry.names() {
+		d, _ := triggerRegistry.get(n)
 		out = append(out, TriggerInfo{Name: n, Summary: d.summary(), Options: describeOptions(d.configType()), Package: d.pkg()})
 	}
 	return out
@@ -364,14 +337,14 @@ func Triggers() []TriggerInfo {
 func (l *loader) trigger(n *yaml.Node) *TriggerBlock {
 	n = resolveAlias(n)
 	if n.Kind != yaml.MappingNode || len(n.Content) != 2 {
-		names := triggerNames()
+		names := triggerRegistry.names()
 		l.fail(n, "trigger", fmt.Errorf("expected one trigger kind (%s) with its options", strings.Join(names, ", ")))
 		return nil
 	}
 	k, v := n.Content[0], n.Content[1]
-	def, ok := lookupTrigger(k.Value)
+	def, ok := triggerRegistry.get(k.Value)
 	if !ok {
-		l.fail(k, "trigger."+k.Value, unknownError("trigger", k.Value, triggerNames()))
+		l.fail(k, "trigger."+k.Value, unknownError("trigger", k.Value, triggerRegistry.names()))
 		return nil
 	}
 	cc := &Compiler{l: l, path: "trigger." + k.Value, node: v, fields: map[string]*yaml.Node{}}

@@ -24,8 +24,20 @@ import (
 	"embed"
 	"io/fs"
 
+	"github.com/nectar-run/nectar/connectors/objectstore"
 	_ "github.com/nectar-run/nectar/connectors/verifykey" // the pipelines' verify-key steps
+	"github.com/nectar-run/nectar/store"
 )
+
+// ClientsCollection is the object-store collection of the OAuth2 clients
+// (the oauth_clients global's default): read on every token request,
+// written when a client is created or deleted. It is declared read-mostly
+// (store.CacheReads), so that a replica on PostgreSQL answers the read from
+// memory, and learns of a deleted client from the database's notification
+// (within postgres.DefaultCacheMaxAge in any case).
+const ClientsCollection = "oauth-clients"
+
+func init() { store.CacheReads(objectstore.BucketPrefix + ClientsCollection) }
 
 //go:embed *.yaml
 var files embed.FS

@@ -74,6 +74,31 @@
 // for several processes; its Lock is a lease row that expires, so a replica
 // that dies holding it cannot block the others for longer than the TTL.
 //
+// # Read-mostly buckets
+//
+// A store shared by several processes (PostgreSQL) pays a round trip for
+// every Get; for a bucket read on every request and written rarely (the
+// OAuth2 clients), a process may keep what it read in memory instead,
+// provided every process learns of the writes. The package that owns such
+// a bucket declares it once, from init:
+//
+//	func init() { store.CacheReads("objects/oauth-clients") }
+//
+// What a declaration changes is up to the implementation: the bbolt store
+// reads its memory map and ignores it; the PostgreSQL store announces every
+// write of a declared bucket to all the processes on the database
+// (LISTEN/NOTIFY, in the writing transaction) and, for CacheReads, answers
+// Get from memory. A cached Get is stale by at most the store's stated
+// bound (postgres.DefaultCacheMaxAge, 1 s), also when an announcement is
+// lost; within one process a write is seen by every Get that starts after
+// it returned. NotifyWrites declares a bucket whose writes are announced
+// (to a Watcher) without caching its reads.
+//
+// Declarations are process-wide and cannot be withdrawn. A process that
+// writes a declared bucket without having declared it (an older Nectar)
+// sends no announcement, and the readers then see its writes within the
+// bound.
+//
 // # Caveats
 //
 // An UpdateFunc may be called more than once and must not call the Store.

@@ -214,3 +214,44 @@ func CheckBucket(bucket string) error {
 	}
 	return nil
 }
+
+// CheckOps returns the error of the first op whose bucket or key CheckKey
+// refuses. Implementations of Apply call it before writing anything.
+func CheckOps(ops []Op) error {
+	for _, op := range ops {
+		if err := CheckKey(op.Bucket, op.Key); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// CheckLock returns the error Lock returns for the lock name when ready (an
+// implementation's check of ctx and of its own state) failed or ttl is not
+// positive. Implementations of Lock call it first.
+func CheckLock(name string, ttl time.Duration, ready error) error {
+	if ready != nil {
+		return fmt.Errorf("store: lock %q: %w", name, ready)
+	}
+	if ttl <= 0 {
+		return fmt.Errorf("%w: lock ttl %s is not positive", ErrInvalid, ttl)
+	}
+	return nil
+}
+
+// WaitLock waits, for an implementation of Lock, until the lock name may be
+// free: wake is closed, wait has passed, ctx is done (an error wrapping
+// ctx.Err()) or stop is closed (ErrClosed, the store is closing).
+func WaitLock(ctx context.Context, name string, wake <-chan struct{}, wait time.Duration, stop <-chan struct{}) error {
+	timer := time.NewTimer(wait)
+	defer timer.Stop()
+	select {
+	case <-wake:
+	case <-timer.C:
+	case <-ctx.Done():
+		return fmt.Errorf("store: lock %q: %w", name, ctx.Err())
+	case <-stop:
+		return ErrClosed
+	}
+	return nil
+}

@@ -11,21 +11,13 @@
 # Needs wrk (apt-get install -y wrk). Not part of the test suite.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-DUR=${1:-15s}
-CONN=${2:-32}
-THREADS=${3:-2}
-TMP=$(mktemp -d)
-trap 'kill $(jobs -p) 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$TMP"' EXIT
+source bench/lib.sh
+setup "$@"
 
 go build -o "$TMP/nectar" ./cmd/nectar
 go build -o "$TMP/baseline" ./bench/oauth/cmd/baseline
 export NECTAR_CREDENTIALS_APIKEY=bench-admin-key
 empty=$(mktemp -d -p "$TMP")
-
-wait_up() { # url
-  for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done
-  echo "nothing answers at $1" >&2; exit 1
-}
 
 # nectar: a fresh data directory, a client created through the credential provider.
 start_nectar() { # port data-dir extra-flags...
@@ -63,27 +55,15 @@ for s in baseline:8093 history:8094 nohistory:8095; do
   [ "$code" = 200 ] || { echo "${s%%:*}: a token request answered $code" >&2; exit 1; }
 done
 
-measure() { # name port
-  wrk -t"$THREADS" -c"$CONN" -d2s -s "$TMP/$1.lua" "http://127.0.0.1:$2/oauth/token" >/dev/null # warm up
-  wrk -t"$THREADS" -c"$CONN" -d"$DUR" --latency -s "$TMP/$1.lua" "http://127.0.0.1:$2/oauth/token" > "$TMP/$1.txt"
-  rps=$(awk '/Requests\/sec/ {print $2}' "$TMP/$1.txt")
-  p99=$(awk '$1=="99%" {print $2}' "$TMP/$1.txt")
-  non2xx=$(awk '/Non-2xx/ {print $4}' "$TMP/$1.txt")
-  echo "$1 $rps $p99 ${non2xx:-0}"
-}
-
 # Rounds alternate the servers, so that load from anything else on the
 # machine falls on all alike; the medians are reported.
 ROUNDS=${ROUNDS:-3}
 : > "$TMP/results"
 for r in $(seq "$ROUNDS"); do
-  measure baseline 8093 >> "$TMP/results"
-  measure history 8094 >> "$TMP/results"
-  measure nohistory 8095 >> "$TMP/results"
+  measure baseline "$TMP/baseline.lua" http://127.0.0.1:8093/oauth/token >> "$TMP/results"
+  measure history "$TMP/history.lua" http://127.0.0.1:8094/oauth/token >> "$TMP/results"
+  measure nohistory "$TMP/nohistory.lua" http://127.0.0.1:8095/oauth/token >> "$TMP/results"
 done
-median() { # name column
-  awk -v n="$1" -v c="$2" '$1==n {print $c}' "$TMP/results" | sed 's/ms$//' | sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'
-}
 printf '%-22s %12s %10s\n' "token endpoint" "requests/s" "p99 (ms)"
 printf '%-22s %12s %10s\n' "hand-written" "$(median baseline 2)" "$(median baseline 3)"
 printf '%-22s %12s %10s\n' "nectar" "$(median history 2)" "$(median history 3)"

@@ -1,15 +1,17 @@
 #!/usr/bin/env bash
-# Load script: the shipped OAuth2 token endpoint (POST /oauth/token,
-# client_credentials with HTTP Basic, execution history on) served by
+# Load script: CPU per token request (POST /oauth/token, client_credentials
+# in a form, ../shared/limits/token-form.lua; execution history on) in
 #   - one nectar serve on bbolt (the default store), and
-#   - two nectar serve replicas sharing one PostgreSQL database,
-# each measured with wrk; prints requests/s and p99 of each and the ratio.
-# The two replicas get half of wrk's threads and connections each (wrk's
-# Lua setup assigns each thread an address), which is what a round-robin
-# load balancer in front of them does, without a proxy's cost.
+#   - each of two nectar serve replicas sharing one PostgreSQL database,
+# each loaded alone, in turn, with the load of ../shared/limits/ratio.sh
+# (wrk -t1 -c32). Prints requests/s and p99 of each, the CPU time a request
+# costs in that nectar process and in PostgreSQL (every process of the
+# cluster, from /proc/PID/stat utime+stime over the requests served), and
+# each replica's nectar CPU per request divided by the bbolt process's.
 #
-#   bench/replicas/run.sh [duration] [connections] [threads]
+#   bench/replicas/run.sh [duration] [connections]
 #
+# NECTAR_BIN measures a nectar binary built elsewhere (another commit).
 # PG_PARAMS adds connection parameters to the replicas' DSN
 # (pool_max_conns=16); SERVE_ARGS adds flags to every nectar serve
 # (--no-history).
@@ -25,7 +27,6 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 DUR=${1:-15s}
 CONN=${2:-32}
-THREADS=${3:-2}
 PGBIN=${NECTAR_PG_BIN:-/usr/lib/postgresql/15/bin}
 TMP=$(mktemp -d)
 PGDIR=$(mktemp -d /tmp/nectar-bench-pg-XXXXXX)
@@ -49,7 +50,11 @@ PGPORT=$(free_port)
   -o "-p $PGPORT -k $PGDIR -c listen_addresses=127.0.0.1 -c max_connections=200" start >/dev/null
 DSN="postgres://postgres@127.0.0.1:$PGPORT/postgres?sslmode=disable${PG_PARAMS:+&$PG_PARAMS}"
 
-go build -o "$TMP/nectar" ./cmd/nectar
+if [ -n "${NECTAR_BIN:-}" ]; then # a nectar built elsewhere (another commit, to compare)
+  cp "$NECTAR_BIN" "$TMP/nectar"
+else
+  go build -o "$TMP/nectar" ./cmd/nectar
+fi
 mkdir -p "$TMP/pipelines" # only the shipped pipelines are served
 
 export NECTAR_CREDENTIALS_APIKEY=bench-credentials-key
@@ -61,9 +66,9 @@ serve() { # port data-dir [store]
 serve 8094 "$TMP/bolt"
 BOLT_PID=$!
 serve 8092 "$TMP/pg-a" "$DSN"
-PG_PIDS="$!"
+PG_A=$!
 serve 8093 "$TMP/pg-b" "$DSN"
-PG_PIDS="$PG_PIDS $!"
+PG_B=$!
 POSTMASTER=$(head -1 "$PGDIR/data/postmaster.pid")
 for port in 8092 8093 8094; do
   for _ in $(seq 200); do
@@ -72,42 +77,28 @@ for port in 8092 8093 8094; do
   done
 done
 
-# One client per store (the PostgreSQL one is shared by both replicas).
-basic() { # port -> Basic credentials of a new client
-  local out
+# One client per store (the PostgreSQL one is shared by both replicas); the
+# requests are ../shared/limits/token-form.lua's (client_secret_post form),
+# with the client's credentials.
+LUA=${TOKEN_LUA:-../shared/limits/token-form.lua}
+script() { # port file -> wrk script for a new client created through port
+  local out cid sec
   out=$(curl -fsS -X POST -H 'Content-Type: application/json' \
     --data "{\"partnerId\":\"bench\",\"executionType\":\"create\",\"apikey\":\"$NECTAR_CREDENTIALS_APIKEY\"}" \
     "http://127.0.0.1:$1/credential-provider")
-  printf '%s:%s' "$(jq -r .clientId <<<"$out")" "$(jq -r .clientSecret <<<"$out")" | base64 -w0
+  cid=$(jq -r .clientId <<<"$out" | jq -sRr @uri | sed 's/%0A$//')
+  sec=$(jq -r .clientSecret <<<"$out" | jq -sRr @uri | sed 's/%0A$//')
+  sed -e "s|client_id=bench-client|client_id=$cid|" -e "s|client_secret=bench-secret-0123456789|client_secret=$sec|" \
+    -e 's|&scope=read+write||' "$LUA" >"$2"
 }
-BOLT_BASIC=$(basic 8094)
-PG_BASIC=$(basic 8092)
+script 8094 "$TMP/bolt.lua"
+script 8092 "$TMP/pg.lua"
 
-script() { # file basic ports...
-  local file=$1 basic=$2
-  shift 2
-  {
-    echo 'wrk.method = "POST"'
-    echo 'wrk.headers["Content-Type"] = "application/x-www-form-urlencoded"'
-    echo "wrk.headers[\"Authorization\"] = \"Basic $basic\""
-    echo 'wrk.body = "grant_type=client_credentials"'
-    echo "local ports = {$(printf '"%s",' "$@")}"
-    echo 'local n = 0'
-    echo 'function setup(thread)'
-    echo '  n = n + 1'
-    echo '  thread.addr = wrk.lookup("127.0.0.1", ports[(n - 1) % #ports + 1])[1]'
-    echo 'end'
-  } >"$file"
-}
-script "$TMP/bolt.lua" "$BOLT_BASIC" 8094
-script "$TMP/pg.lua" "$PG_BASIC" 8092 8093
-
-for f in bolt pg; do # both answer before measuring
-  port=8094
-  [ $f = pg ] && port=8092
-  code=$(curl -s -o "$TMP/check.json" -w '%{http_code}' -X POST -H "Authorization: Basic $( [ $f = pg ] && echo "$PG_BASIC" || echo "$BOLT_BASIC")" \
-    --data grant_type=client_credentials "http://127.0.0.1:$port/oauth/token")
-  if [ "$code" != 200 ]; then echo "$f: /oauth/token answered $code: $(cat "$TMP/check.json")"; exit 1; fi
+for port in 8094 8092 8093; do # each answers before measuring
+  lua=$TMP/pg.lua
+  [ $port = 8094 ] && lua=$TMP/bolt.lua
+  line=$(wrk -t1 -c1 -d1s -s "$lua" "http://127.0.0.1:$port" | grep '^RESULT')
+  case "$line" in *non2xx=0*) ;; *) echo "port $port: /oauth/token does not answer 200: $line"; exit 1 ;; esac
 done
 
 # ticks: CPU time (user+system, in clock ticks) used so far by the pids.
@@ -115,33 +106,37 @@ ticks() { for p in "$@"; do cat "/proc/$p/stat" 2>/dev/null; done | awk '{ sub(/
 pg_pids() { echo "$POSTMASTER $(pgrep -P "$POSTMASTER" | tr '\n' ' ')"; }
 HZ=$(getconf CLK_TCK)
 
-measure() { # name script nectar-pids with-postgres
-  wrk -t"$THREADS" -c"$CONN" -d3s -s "$2" http://127.0.0.1:8094/oauth/token >/dev/null # warm up
-  local n0 p0
-  n0=$(ticks $3)
+# measure name port script nectar-pid with-postgres: one wrk (-t1 -c32, the
+# load of ratio.sh) on one process; prints requests/s, p99, non-2xx and the
+# CPU microseconds per request in that nectar process and in PostgreSQL.
+measure() {
+  wrk -t1 -c"$CONN" -d3s -s "$3" "http://127.0.0.1:$2" >/dev/null # warm up
+  local n0 p0 n1 p1 line reqs
+  n0=$(ticks "$4")
   p0=$(ticks $(pg_pids))
-  wrk -t"$THREADS" -c"$CONN" -d"$DUR" --latency -s "$2" http://127.0.0.1:8094/oauth/token >"$TMP/$1.txt"
-  local n1 p1 reqs
-  n1=$(ticks $3)
+  line=$(wrk -t1 -c"$CONN" -d"$DUR" --timeout 5s -s "$3" "http://127.0.0.1:$2" | grep '^RESULT')
+  n1=$(ticks "$4")
   p1=$(ticks $(pg_pids))
-  reqs=$(awk '/requests in/ {print $1}' "$TMP/$1.txt")
-  rps=$(awk '/Requests\/sec/ {print $2}' "$TMP/$1.txt")
-  p99=$(awk '$1=="99%" {print $2}' "$TMP/$1.txt")
-  non2xx=$(awk '/Non-2xx/ {print $4}' "$TMP/$1.txt")
-  # CPU microseconds per request, in nectar and in PostgreSQL.
+  reqs=$(sed -n 's/.*requests=\([0-9]*\).*/\1/p' <<<"$line")
+  rps=$(sed -n 's/.*rps=\([0-9.]*\).*/\1/p' <<<"$line")
+  p99=$(sed -n 's/.*p99_us=\([0-9]*\).*/\1/p' <<<"$line")
+  non2xx=$(sed -n 's/.*non2xx=\([0-9]*\).*/\1/p' <<<"$line")
   ncpu=$(awk -v d=$((n1 - n0)) -v r="$reqs" -v hz="$HZ" 'BEGIN { printf "%.0f", d / hz * 1e6 / r }')
   pcpu=0
-  [ "$4" = yes ] && pcpu=$(awk -v d=$((p1 - p0)) -v r="$reqs" -v hz="$HZ" 'BEGIN { printf "%.0f", d / hz * 1e6 / r }')
-  echo "$1 $rps $p99 ${non2xx:-0} $ncpu $pcpu"
+  [ "$5" = yes ] && pcpu=$(awk -v d=$((p1 - p0)) -v r="$reqs" -v hz="$HZ" 'BEGIN { printf "%.0f", d / hz * 1e6 / r }')
+  echo "$1 $rps ${p99}us ${non2xx:-0} $ncpu $pcpu"
 }
 
-b=$(measure bbolt-x1 "$TMP/bolt.lua" "$BOLT_PID" no)
-if [ -n "${PROFILE:-}" ]; then # a CPU profile of one replica under load, saved to $PROFILE
+if [ -n "${PROFILE:-}" ]; then # a CPU profile of replica a under load, saved to $PROFILE
   (sleep 5 && curl -fsS -o "$PROFILE" -H "Authorization: Bearer $(cat "$TMP/pg-a/admin.key")" \
     "http://127.0.0.1:8092/debug/pprof/profile?seconds=5") &
 fi
-p=$(measure postgres-x2 "$TMP/pg.lua" "$PG_PIDS" yes)
-printf '%-12s %12s %10s %8s %14s %16s\n' setup "requests/s" p99 non-2xx "nectar µs/req" "postgres µs/req"
-printf '%-12s %12s %10s %8s %14s %16s\n' $b
-printf '%-12s %12s %10s %8s %14s %16s\n' $p
-awk -v a="$(echo $p | cut -d' ' -f2)" -v b="$(echo $b | cut -d' ' -f2)" 'BEGIN {printf "postgres-x2/bbolt-x1 throughput: %.0f%%\n", 100*a/b}'
+b=$(measure bbolt 8094 "$TMP/bolt.lua" "$BOLT_PID" no)
+ra=$(measure replica-a 8092 "$TMP/pg.lua" "$PG_A" yes)
+rb=$(measure replica-b 8093 "$TMP/pg.lua" "$PG_B" yes)
+printf '%-10s %11s %10s %8s %14s %16s\n' setup "requests/s" p99 non-2xx "nectar µs/req" "postgres µs/req"
+for r in "$b" "$ra" "$rb"; do printf '%-10s %11s %10s %8s %14s %16s\n' $r; done
+for r in "$ra" "$rb"; do
+  awk -v n="$(cut -d' ' -f1 <<<"$r")" -v a="$(cut -d' ' -f5 <<<"$r")" -v b="$(cut -d' ' -f5 <<<"$b")" \
+    'BEGIN { printf "%s ÷ bbolt, nectar CPU per request: %.2f\n", n, a / b }'
+done

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
@@ -15,6 +16,7 @@ import (
 	"gopkg.in/yaml.v3"
 
 	"github.com/nectar-run/nectar/accounts"
+	"github.com/nectar-run/nectar/internal/accountsapi"
 	"github.com/nectar-run/nectar/secret"
 	"github.com/nectar-run/nectar/store/open"
 )
@@ -239,40 +241,16 @@ func splitList(s string) []string {
 	return out
 }
 
-func tokenState(st accounts.TokenStatus, typ string) string {
-	switch {
-	case st.NeedsReauth:
-		return "needs authorization"
-	case typ == accounts.TypeOAuth2 && !st.HasToken:
-		return "not authorized"
-	case st.HasToken && !st.Expiry.IsZero():
-		s := "token until " + st.Expiry.Local().Format(time.DateTime)
-		if !st.Renewable {
-			s += " (not renewable)"
-		}
-		return s
-	case st.HasToken:
-		return "token"
-	case typ == accounts.TypeBasic || typ == accounts.TypeAPIKey || typ == accounts.TypeCustomHeader || typ == accounts.TypeBearer:
-		return "static"
-	}
-	return "no token yet"
-}
-
 func accountsListCmd(g *globals) *cobra.Command {
 	var asJSON bool
 	cmd := &cobra.Command{
 		Use:   "list",
 		Short: "List accounts (never their secrets)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ops, err := g.accountOps(cmd.Context())
-			if err != nil {
-				return err
-			}
+		RunE: withOps(g.accountOps, func(ctx context.Context, ops accountOps, _ []string) error {
 			// One unreadable record does not hide the others: they are
 			// listed, and it is flagged.
-			rows, warning, err := ops.list(cmd.Context())
+			rows, warning, err := ops.list(ctx)
 			if err != nil {
 				return err
 			}
@@ -292,7 +270,7 @@ func accountsListCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\n", r.Name, r.Type, where(r.Account), r.State)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
@@ -326,13 +304,9 @@ func accountsShowCmd(g *globals) *cobra.Command {
 		Use:   "show NAME",
 		Short: "Show an account's definition and token state (secrets as ***)",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ops, err := g.accountOps(cmd.Context())
-			if err != nil {
-				return err
-			}
+		RunE: withOps(g.accountOps, func(ctx context.Context, ops accountOps, args []string) error {
 			// Masked: token_params and token_headers values too.
-			a, st, err := ops.get(cmd.Context(), args[0])
+			a, st, err := ops.get(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -345,14 +319,14 @@ func accountsShowCmd(g *globals) *cobra.Command {
 					Renewable   bool      `json:"renewable"`
 					TokenSHA256 string    `json:"token_sha256_prefix,omitempty"`
 					Hosts       []string  `json:"credentials_go_to"`
-				}{a, tokenState(st, a.Type), st.Expiry, st.Scope, st.Renewable, st.AccessTokenHash, append([]string{}, a.Hosts()...)})
+				}{a, accountsapi.TokenState(st, a.Type), st.Expiry, st.Scope, st.Renewable, st.AccessTokenHash, append([]string{}, a.Hosts()...)})
 			}
 			b, err := yaml.Marshal(a)
 			if err != nil {
 				return err
 			}
 			g.stdout.Write(b)
-			fmt.Fprintf(g.stdout, "state: %s\n", tokenState(st, a.Type))
+			fmt.Fprintf(g.stdout, "state: %s\n", accountsapi.TokenState(st, a.Type))
 			if h := a.Hosts(); len(h) > 0 {
 				fmt.Fprintf(g.stdout, "credentials_go_to: %s\n", strings.Join(h, ", "))
 			} else {
@@ -368,7 +342,7 @@ func accountsShowCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(g.stdout, "reason: %s\nfix: nectar accounts authorize %s\n", st.ReauthReason, a.Name)
 			}
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().BoolVar(&asJSON, "json", false, "print JSON")
 	return cmd
@@ -379,17 +353,13 @@ func accountsDeleteCmd(g *globals) *cobra.Command {
 		Use:   "delete NAME",
 		Short: "Delete an account and its tokens",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ops, err := g.accountOps(cmd.Context())
-			if err != nil {
-				return err
-			}
-			if err := ops.remove(cmd.Context(), args[0]); err != nil {
+		RunE: withOps(g.accountOps, func(ctx context.Context, ops accountOps, args []string) error {
+			if err := ops.remove(ctx, args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(g.stdout, "deleted account %s\n", args[0])
 			return nil
-		},
+		}),
 	}
 }
 
@@ -407,12 +377,8 @@ While nectar serve runs on the same --data-dir, the server runs the flow (its
 callback listener, on this host's loopback) and stores the tokens; this
 command prints the consent URL and waits for the outcome.`,
 		Args: cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ops, err := g.accountOps(cmd.Context())
-			if err != nil {
-				return err
-			}
-			res, err := ops.authorize(cmd.Context(), args[0], timeout, func(u string) {
+		RunE: withOps(g.accountOps, func(ctx context.Context, ops accountOps, args []string) error {
+			res, err := ops.authorize(ctx, args[0], timeout, func(u string) {
 				fmt.Fprintf(g.stdout, "Open this URL in a browser and consent:\n\n  %s\n\nWaiting for the provider to call back…\n", u)
 			})
 			if err != nil {
@@ -427,7 +393,7 @@ command prints the consent URL and waits for the outcome.`,
 				fmt.Fprintf(g.stderr, "warning: %s\n", res.Warning)
 			}
 			return nil
-		},
+		}),
 	}
 	cmd.Flags().DurationVar(&timeout, "timeout", 5*time.Minute, "how long to wait for the callback")
 	return cmd
@@ -438,12 +404,8 @@ func accountsTestCmd(g *globals) *cobra.Command {
 		Use:   "test NAME",
 		Short: "Get a token and send the account's test request; explain a failure",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ops, err := g.accountOps(cmd.Context())
-			if err != nil {
-				return err
-			}
-			res, err := ops.test(cmd.Context(), args[0])
+		RunE: withOps(g.accountOps, func(ctx context.Context, ops accountOps, args []string) error {
+			res, err := ops.test(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -462,7 +424,7 @@ func accountsTestCmd(g *globals) *cobra.Command {
 			}
 			fmt.Fprintf(g.stdout, "account %s works\n", args[0])
 			return nil
-		},
+		}),
 	}
 }
 
@@ -596,12 +558,8 @@ func providersListCmd(g *globals) *cobra.Command {
 		Use:   "list",
 		Short: "List providers: google, microsoft, mercadolivre and custom ones",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, _ []string) error {
-			ops, err := g.accountOps(cmd.Context())
-			if err != nil {
-				return err
-			}
-			list, err := ops.providers(cmd.Context())
+		RunE: withOps(g.accountOps, func(ctx context.Context, ops accountOps, _ []string) error {
+			list, err := ops.providers(ctx)
 			if err != nil {
 				return err
 			}
@@ -619,7 +577,7 @@ func providersListCmd(g *globals) *cobra.Command {
 				fmt.Fprintf(tw, "%s\t%s\t%s\n", p.Name, kind, p.AuthURL)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 }
 
@@ -628,12 +586,8 @@ func providersShowCmd(g *globals) *cobra.Command {
 		Use:   "show NAME",
 		Short: "Show a provider",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ops, err := g.accountOps(cmd.Context())
-			if err != nil {
-				return err
-			}
-			p, err := ops.provider(cmd.Context(), args[0])
+		RunE: withOps(g.accountOps, func(ctx context.Context, ops accountOps, args []string) error {
+			p, err := ops.provider(ctx, args[0])
 			if err != nil {
 				return err
 			}
@@ -646,7 +600,7 @@ func providersShowCmd(g *globals) *cobra.Command {
 				fmt.Fprintln(g.stdout, "builtin: true")
 			}
 			return nil
-		},
+		}),
 	}
 }
 

@@ -17,6 +17,7 @@ import (
 
 	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/accounts/accountstest"
+	"github.com/nectar-run/nectar/internal/accountsapi"
 	"github.com/nectar-run/nectar/secret"
 	"github.com/nectar-run/nectar/store/bolt"
 )
@@ -238,7 +239,7 @@ func TestAccountsListingMasksAndFlagsUnreadable(t *testing.T) {
 		t.Fatal(err)
 	}
 	rec := httptest.NewRecorder()
-	accountMounts(accounts.NewManager(st, sealer), slog.New(slog.DiscardHandler))[0].Handler.ServeHTTP(rec, httptest.NewRequest("GET", "/api/accounts", nil))
+	accountsapi.Mounts(accounts.NewManager(st, sealer), slog.New(slog.DiscardHandler))[0].Handler.ServeHTTP(rec, httptest.NewRequest("GET", "/api/accounts", nil))
 	api := rec.Body.String()
 	if rec.Code != 200 || !strings.Contains(api, `"crm"`) || !strings.Contains(api, `"broken"`) || !strings.Contains(api, "unreadable") {
 		t.Fatalf("GET /api/accounts: %d %s", rec.Code, api)

@@ -64,7 +64,7 @@ func (s storeConsumers) addBasic(ctx context.Context, name, user string) (string
 	return s.m.AddBasic(ctx, name, user)
 }
 
-func openConsumers(ctx context.Context, g *globals) (consumerOps, error) {
+func (g *globals) openConsumers(ctx context.Context) (consumerOps, error) {
 	if c := runningServer(g); c != nil {
 		return apiConsumers{c}, nil
 	}
@@ -101,11 +101,7 @@ through its management API, so changes apply at once.`,
 		Short:   "Create a consumer (and, with --key, its first API key)",
 		Example: "  nectar consumers create shop --pipelines orders,customers --rate 100/minute --key",
 		Args:    cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ops, err := openConsumers(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
+		RunE: withOps(g.openConsumers, func(ctx context.Context, ops consumerOps, args []string) error {
 			c := consumers.Consumer{Name: args[0], Description: desc, Pipelines: pipelines}
 			if rate != "" {
 				n, per, ok := strings.Cut(rate, "/")
@@ -115,19 +111,19 @@ through its management API, so changes apply at once.`,
 				}
 				c.RateLimit = &consumers.Limit{Requests: req, Per: per}
 			}
-			if _, err := ops.create(cmd.Context(), c); err != nil {
+			if _, err := ops.create(ctx, c); err != nil {
 				return err
 			}
 			fmt.Fprintf(g.stdout, "consumer %s created\n", args[0])
 			if withKey {
-				key, err := ops.addKey(cmd.Context(), args[0])
+				key, err := ops.addKey(ctx, args[0])
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(g.stdout, "API key (shown once; send it in the apikey header):\n%s\n", key)
 			}
 			return nil
-		},
+		}),
 	}
 	create.Flags().StringSliceVar(&pipelines, "pipelines", nil, "pipelines the consumer may call (* for all)")
 	create.Flags().StringVar(&desc, "description", "", "what the consumer is")
@@ -137,12 +133,8 @@ through its management API, so changes apply at once.`,
 		Use:   "list",
 		Short: "List consumers (key ids, never keys)",
 		Args:  cobra.NoArgs,
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ops, err := openConsumers(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			all, err := ops.list(cmd.Context())
+		RunE: withOps(g.openConsumers, func(ctx context.Context, ops consumerOps, args []string) error {
+			all, err := ops.list(ctx)
 			if err != nil {
 				return err
 			}
@@ -163,48 +155,40 @@ through its management API, so changes apply at once.`,
 				fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", c.Name, strings.Join(c.Pipelines, ","), strings.Join(keys, ","), strings.Join(users, ","), rl)
 			}
 			return tw.Flush()
-		},
+		}),
 	}
 	del := &cobra.Command{
 		Use:   "delete NAME",
 		Short: "Delete a consumer; its keys stop working",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ops, err := openConsumers(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
-			if err := ops.remove(cmd.Context(), args[0]); err != nil {
+		RunE: withOps(g.openConsumers, func(ctx context.Context, ops consumerOps, args []string) error {
+			if err := ops.remove(ctx, args[0]); err != nil {
 				return err
 			}
 			fmt.Fprintf(g.stdout, "consumer %s deleted\n", args[0])
 			return nil
-		},
+		}),
 	}
 	addKey := &cobra.Command{
 		Use:   "add-key NAME",
 		Short: "Issue an API key, or with --basic USER a Basic credential, for a consumer",
 		Args:  cobra.ExactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			ops, err := openConsumers(cmd.Context(), g)
-			if err != nil {
-				return err
-			}
+		RunE: withOps(g.openConsumers, func(ctx context.Context, ops consumerOps, args []string) error {
 			if basicUser != "" {
-				pwd, err := ops.addBasic(cmd.Context(), args[0], basicUser)
+				pwd, err := ops.addBasic(ctx, args[0], basicUser)
 				if err != nil {
 					return err
 				}
 				fmt.Fprintf(g.stdout, "Basic credential (password shown once):\nusername: %s\npassword: %s\n", basicUser, pwd)
 				return nil
 			}
-			key, err := ops.addKey(cmd.Context(), args[0])
+			key, err := ops.addKey(ctx, args[0])
 			if err != nil {
 				return err
 			}
 			fmt.Fprintf(g.stdout, "API key (shown once; send it in the apikey header):\n%s\n", key)
 			return nil
-		},
+		}),
 	}
 	addKey.Flags().StringVar(&basicUser, "basic", "", "issue a Basic credential with this username instead of an API key")
 	cmd.AddCommand(create, list, del, addKey)

@@ -9,13 +9,14 @@ import (
 	"io"
 	"net/http"
 	"os"
-	"path/filepath"
 	"runtime"
 	"strings"
 	"syscall"
 	"time"
 
-	"github.com/nectar-run/nectar/server"
+	"github.com/spf13/cobra"
+
+	"github.com/nectar-run/nectar/internal/app"
 )
 
 // The rule every command that reads or writes the store follows:
@@ -30,19 +31,17 @@ import (
 // races the server for the bbolt file, and never reads another data
 // directory's store by mistake.
 
-// serveInfo is the content of serve.json.
-type serveInfo struct {
-	Addr string `json:"addr"`
-	PID  int    `json:"pid"`
-}
-
-// serveMount answers GET /api/serve with the server's process id, so a
-// command can tell that the server at serve.json's address is the one that
-// wrote it (and not another one listening there since).
-func serveMount() server.Mount {
-	return server.Mount{Pattern: "GET /api/serve", Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		apiJSON(w, http.StatusOK, map[string]int{"pid": os.Getpid()})
-	})}
+// withOps is the RunE of a command that works on what open opens (the
+// accounts or the consumers of --data-dir: the store, or the running
+// server's API): it opens them, then runs f with the command's context.
+func withOps[T any](open func(context.Context) (T, error), f func(ctx context.Context, ops T, args []string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		ops, err := open(cmd.Context())
+		if err != nil {
+			return err
+		}
+		return f(cmd.Context(), ops, args)
+	}
 }
 
 // apiClient talks to a running nectar serve of the same data directory.
@@ -53,35 +52,18 @@ type apiClient struct {
 	dataDir string
 }
 
-// readAdminKey returns NECTAR_ADMIN_KEY, or the key in admin.key; unlike
-// loadAdminKey it never creates one ("" when there is none).
-func readAdminKey(dataDir string) string {
-	if k := os.Getenv("NECTAR_ADMIN_KEY"); k != "" {
-		return k
-	}
-	b, err := os.ReadFile(filepath.Join(dataDir, adminKeyFile))
-	if err != nil {
-		return ""
-	}
-	return strings.TrimSpace(string(b))
-}
-
 // runningServer returns a client for the nectar serve using --data-dir, or
 // nil when none runs: no serve.json, or nothing answering at its address,
 // or a server there that is not the process serve.json names.
 func runningServer(g *globals) *apiClient {
-	b, err := os.ReadFile(filepath.Join(g.dataDir, serveFile))
-	if err != nil {
-		return nil
-	}
-	var info serveInfo
-	if json.Unmarshal(b, &info) != nil || info.Addr == "" {
+	info, ok := app.ReadServeInfo(g.dataDir)
+	if !ok {
 		return nil
 	}
 	if info.PID != 0 && !processAlive(info.PID) {
 		return nil // left by a server that was killed
 	}
-	c := &apiClient{base: "http://" + info.Addr, key: readAdminKey(g.dataDir), pid: info.PID, dataDir: g.dataDir}
+	c := &apiClient{base: "http://" + info.Addr, key: app.ReadAdminKey(g.dataDir), pid: info.PID, dataDir: g.dataDir}
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 	defer cancel()
 	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, c.base+"/healthz", nil)

@@ -2,9 +2,6 @@ package main
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/base64"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -25,12 +22,6 @@ import (
 	"github.com/nectar-run/nectar/pipelines"
 	"github.com/nectar-run/nectar/server"
 )
-
-// adminKeyFile holds the generated admin key in the data directory.
-const adminKeyFile = "admin.key"
-
-// serveFile tells other nectar commands where the running server listens.
-const serveFile = "serve.json"
 
 // defaultDir is the pipelines folder nectar serve uses without --dir:
 // ./pipelines when it exists, else ./examples (a fresh checkout), else none
@@ -166,7 +157,7 @@ NECTAR_LOG_FORMAT) says text.`,
 				}
 			}()
 			log = a.Logger
-			adminKey, err := loadAdminKey(g.dataDir)
+			adminKey, err := app.LoadAdminKey(g.dataDir)
 			if err != nil {
 				return err
 			}
@@ -187,7 +178,7 @@ NECTAR_LOG_FORMAT) says text.`,
 				Dir: dir, Shipped: pipelines.FS, Load: a.Load, Runtime: a.Runtime, Store: a.Store, Consumers: a.Consumers, Bus: a.Bus,
 				HistoryOff: noHistory,
 				History:    history.Options{MaxRecords: histMax, MaxAge: histAge, Snapshots: snapshots, Exchanges: exchanges, Logger: log},
-				AdminKey:   adminKey, Mount: append(accountMounts(a.Accounts, log), serveMount()),
+				AdminKey:   adminKey, Mount: a.Mounts(),
 				ReloadInterval: reload, Logger: log,
 			})
 			if err != nil {
@@ -216,12 +207,11 @@ NECTAR_LOG_FORMAT) says text.`,
 				}()
 				log.Info("serving /healthz and /readyz", "health_addr", hln.Addr().String())
 			}
-			info, _ := json.Marshal(serveInfo{Addr: ln.Addr().String(), PID: os.Getpid()})
-			infoPath := filepath.Join(g.dataDir, serveFile)
-			if err := os.WriteFile(infoPath, info, 0o600); err != nil {
+			removeInfo, err := app.WriteServeInfo(g.dataDir, ln.Addr())
+			if err != nil {
 				log.Warn("cannot write serve.json; nectar executions will not find this server", "error", err.Error())
 			}
-			defer os.Remove(infoPath)
+			defer removeInfo()
 			srv.Start()
 			hup := make(chan os.Signal, 1)
 			signal.Notify(hup, syscall.SIGHUP)
@@ -290,42 +280,4 @@ func defaultMaxConnections(fds uint64) int {
 		return 10000
 	}
 	return int(max(16, min(10000, fds/2)))
-}
-
-// loadAdminKey returns NECTAR_ADMIN_KEY, or the key in admin.key, created
-// with mode 0600 on first use.
-func loadAdminKey(dataDir string) (string, error) {
-	if k := os.Getenv("NECTAR_ADMIN_KEY"); k != "" {
-		return k, nil
-	}
-	path := filepath.Join(dataDir, adminKeyFile)
-	b, err := os.ReadFile(path)
-	if err == nil {
-		if k := strings.TrimSpace(string(b)); k != "" {
-			return k, nil
-		}
-	} else if !errors.Is(err, fs.ErrNotExist) {
-		return "", fmt.Errorf("reading the admin key: %w", err)
-	}
-	raw := make([]byte, 32)
-	_, _ = rand.Read(raw)
-	k := "nka_" + base64.RawURLEncoding.EncodeToString(raw)
-	if err := os.MkdirAll(dataDir, 0o700); err != nil {
-		return "", err
-	}
-	if err := os.WriteFile(path, []byte(k+"\n"), 0o600); err != nil {
-		return "", fmt.Errorf("writing the admin key: %w", err)
-	}
-	return k, nil
-}
-
-func apiJSON(w http.ResponseWriter, code int, v any) {
-	b, _ := json.Marshal(v)
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	w.Write(b)
-}
-
-func apiError(w http.ResponseWriter, code int, msg string) {
-	apiJSON(w, code, map[string]any{"timestamp": time.Now().UnixMilli(), "error": msg, "code": code})
 }

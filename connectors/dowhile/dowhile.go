@@ -38,8 +38,8 @@ func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	if cfg.Until.IsSet() == cfg.While.IsSet() {
 		return nil, cc.Errorf("", "expected exactly one of until and while")
 	}
-	if !isName(cfg.IndexVar) {
-		return nil, cc.Errorf("index_var", "expected a variable name (letters, digits and _), got %q", cfg.IndexVar)
+	if err := cc.CheckVarName("index_var", cfg.IndexVar); err != nil {
+		return nil, err
 	}
 	if cfg.MaxIterations < 1 {
 		return nil, cc.Errorf("max_iterations", "expected at least 1, got %d", cfg.MaxIterations)
@@ -91,16 +91,6 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 		return nil, engine.NewError(508, "do-while: condition not met after %d iterations", s.cfg.MaxIterations)
 	}
 	return msg, nil
-}
-
-// isName reports whether s can be read as vars.s in an expression.
-func isName(s string) bool {
-	for i, r := range s {
-		if r != '_' && !('a' <= r && r <= 'z') && !('A' <= r && r <= 'Z') && (i == 0 || !('0' <= r && r <= '9')) {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // Blocks lists the loop's body.

@@ -34,8 +34,8 @@ type Config struct {
 type step struct{ cfg Config }
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
-	if !isName(cfg.IndexVar) {
-		return nil, cc.Errorf("index_var", "expected a variable name (letters, digits and _), got %q", cfg.IndexVar)
+	if err := cc.CheckVarName("index_var", cfg.IndexVar); err != nil {
+		return nil, err
 	}
 	if cfg.Parallel < 1 || cfg.Parallel > 1000 {
 		return nil, cc.Errorf("parallel", "expected a number from 1 to 1000, got %d", cfg.Parallel)
@@ -118,16 +118,6 @@ func parallel(ctx context.Context, n, limit int, fn func(context.Context, int) e
 		return err
 	}
 	return ctx.Err()
-}
-
-// isName reports whether s can be read as vars.s in an expression.
-func isName(s string) bool {
-	for i, r := range s {
-		if r != '_' && !('a' <= r && r <= 'z') && !('A' <= r && r <= 'Z') && (i == 0 || !('0' <= r && r <= '9')) {
-			return false
-		}
-	}
-	return s != ""
 }
 
 // Blocks lists the loop's body.

@@ -199,40 +199,33 @@ func (s *verifyStep) checkHeader(t *gojwt.Token) error {
 	return nil
 }
 
-func (s *verifyStep) checkClaims(x *engine.Exec, in any, claims *value.Object) error {
-	if len(s.issuer) > 0 {
-		iss, _ := claims.Get("iss")
-		ok := false
-		for _, t := range s.issuer {
-			want, err := t.String(x, in)
-			if err != nil {
-				return err
-			}
-			if iss == want {
-				ok = true
-				break
-			}
+// acceptOne checks a claim against the accepted values (templates; none:
+// anything is accepted): it passes when matches holds for one of them, and
+// is refused with "<what> not accepted" otherwise.
+func acceptOne(x *engine.Exec, in any, accepted []engine.Template, what string, matches func(want string) bool) error {
+	if len(accepted) == 0 {
+		return nil
+	}
+	for _, t := range accepted {
+		want, err := t.String(x, in)
+		if err != nil {
+			return err
 		}
-		if !ok {
-			return unauthorized(nil, "issuer not accepted")
+		if matches(want) {
+			return nil
 		}
 	}
-	if len(s.audience) > 0 {
-		aud, _ := claims.Get("aud")
-		ok := false
-		for _, t := range s.audience {
-			want, err := t.String(x, in)
-			if err != nil {
-				return err
-			}
-			if hasAudience(aud, want) {
-				ok = true
-				break
-			}
-		}
-		if !ok {
-			return unauthorized(nil, "audience not accepted")
-		}
+	return unauthorized(nil, "%s not accepted", what)
+}
+
+func (s *verifyStep) checkClaims(x *engine.Exec, in any, claims *value.Object) error {
+	iss, _ := claims.Get("iss")
+	if err := acceptOne(x, in, s.issuer, "issuer", func(want string) bool { return iss == want }); err != nil {
+		return err
+	}
+	aud, _ := claims.Get("aud")
+	if err := acceptOne(x, in, s.audience, "audience", func(want string) bool { return hasAudience(aud, want) }); err != nil {
+		return err
 	}
 	if s.subject.IsSet() {
 		want, err := s.subject.String(x, in)

@@ -87,31 +87,11 @@ func digibeeSource(src string) (string, []escapeEdit) {
 				j++
 			}
 			i = j
-		case c == '`':
-			j := strings.IndexByte(src[i+1:], '`')
-			if j < 0 {
-				write(src[i:])
-				i = len(src)
-			} else {
-				write(src[i : i+j+2])
-				i += j + 2
-			}
-		case c == '/' && strings.HasPrefix(src[i:], "//"):
-			j := strings.IndexByte(src[i:], '\n')
-			if j < 0 {
-				j = len(src) - i
-			}
-			write(src[i : i+j])
-			i += j
-		case c == '/' && strings.HasPrefix(src[i:], "/*"):
-			j := strings.Index(src[i+2:], "*/")
-			if j < 0 {
-				write(src[i:])
-				i = len(src)
-			} else {
-				write(src[i : i+j+4])
-				i += j + 4
-			}
+		// A raw string or a comment is copied as it is, through its end.
+		case c == '`', c == '/' && (strings.HasPrefix(src[i:], "//") || strings.HasPrefix(src[i:], "/*")):
+			n := throughEnd(src[i:])
+			write(src[i : i+n])
+			i += n
 		default:
 			_, size := utf8.DecodeRuneInString(src[i:])
 			write(src[i : i+size])
@@ -302,4 +282,21 @@ func concatSpelling(args ...any) (any, error) {
 		}
 	}
 	return out, nil
+}
+
+// throughEnd returns the length of the raw string or comment s starts with,
+// through its closing ` (raw string), line end (// comment) or */ (block
+// comment); all of s when it is not closed.
+func throughEnd(s string) int {
+	skip, end := 1, "`"
+	switch {
+	case strings.HasPrefix(s, "//"):
+		skip, end = 2, "\n"
+	case strings.HasPrefix(s, "/*"):
+		skip, end = 2, "*/"
+	}
+	if j := strings.Index(s[skip:], end); j >= 0 {
+		return skip + j + len(end)
+	}
+	return len(s)
 }

@@ -75,6 +75,8 @@ func TestDigibeeSyntax(t *testing.T) {
 		{"the other quote escaped", `"it\'s " + 'say \"hi\"'`, `"it's say \"hi\""`},
 		{"backslash before a multibyte character", `"\é"`, `"\\é"`},
 		{"raw strings are untouched", "`\\d`", `"\\d"`},
+		{"a quote in a block comment opens no string", `/* it's */ "a\'b"`, `"a'b"`},
+		{"a quote in a line comment opens no string", "// it's\n\"a\\'b\"", `"a'b"`},
 		{"escapes in a JSONPath regex", `JSONPATH({"a": [{"c": "12"}, {"c": "x"}]}, "$.a[?(@.c =~ /\d+/)].c")`, `["12"]`},
 
 		{"concat lower case", `concat("a", "b", 1)`, `"ab1"`},

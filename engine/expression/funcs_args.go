@@ -338,3 +338,50 @@ func (c *compiled[V]) get(src string, build func(string) (V, error)) (V, error) 
 var regexCache compiled[*regexp.Regexp]
 
 func compileRegex(src string) (*regexp.Regexp, error) { return regexCache.get(src, regexp.Compile) }
+
+// argReader reads the arguments of a call in order and keeps the first
+// problem, as bufio.Scanner keeps its error: once a read fails (or the
+// number of arguments is wrong), the later reads do nothing and return the
+// zero value, so a function reads what it needs and checks err once, and the
+// error is the one of the first bad argument.
+type argReader struct {
+	name string
+	args []any
+	err  error
+}
+
+// readArgs starts reading the arguments of a call of name, checking first
+// that there are lo to hi of them (hi < 0: no upper bound).
+func readArgs(name string, args []any, lo, hi int) argReader {
+	return argReader{name: name, args: args, err: arity(name, args, lo, hi)}
+}
+
+// readArg reads argument i with f unless a read before failed.
+func readArg[T any](r *argReader, i int, f func(name string, args []any, i int) (T, error)) T {
+	var v T
+	if r.err == nil {
+		v, r.err = f(r.name, r.args, i)
+	}
+	return v
+}
+
+func (r *argReader) text(i int) string     { return readArg(r, i, argText) }
+func (r *argReader) float(i int) float64   { return readArg(r, i, argFloat) }
+func (r *argReader) int(i int) int64       { return readArg(r, i, argInt) }
+func (r *argReader) array(i int) []any     { return readArg(r, i, argArray) }
+func (r *argReader) epoch(i int) int64     { return readArg(r, i, epochArg) }
+func (r *argReader) dateUnit(i int) string { return readArg(r, i, dateUnit) }
+
+func (r *argReader) optText(i int, def string) string {
+	return readArg(r, i, func(name string, args []any, i int) (string, error) { return optText(name, args, i, def) })
+}
+
+func (r *argReader) zone(i int, def zone) zone {
+	return readArg(r, i, func(name string, args []any, i int) (zone, error) { return zoneArg(name, args, i, def) })
+}
+
+func (r *argReader) regex(i int, prefix, suffix string) *regexp.Regexp {
+	return readArg(r, i, func(name string, args []any, i int) (*regexp.Regexp, error) {
+		return argRegex(name, args, i, prefix, suffix)
+	})
+}

@@ -114,16 +114,11 @@ func digestFn(name string, sum func(string) string) func(v any) (any, error) {
 
 func hmacFn(name string, h func() hash.Hash) func(args ...any) (any, error) {
 	return func(args ...any) (any, error) {
-		if err := arity(name, args, 2, 2); err != nil {
-			return nil, err
-		}
-		key, err := argText(name, args, 0)
-		if err != nil {
-			return nil, err
-		}
-		s, err := argText(name, args, 1)
-		if err != nil {
-			return nil, err
+		r := readArgs(name, args, 2, 2)
+		key := r.text(0)
+		s := r.text(1)
+		if r.err != nil {
+			return nil, r.err
 		}
 		m := hmac.New(h, []byte(key))
 		m.Write([]byte(s))
@@ -173,12 +168,10 @@ func fnRandomSecret(args ...any) (any, error) {
 var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
 
 func fnRandomID(args ...any) (any, error) {
-	if err := arity("RANDOMID", args, 0, 1); err != nil {
-		return nil, err
-	}
-	prefix, err := optText("RANDOMID", args, 0, "")
-	if err != nil {
-		return nil, err
+	r := readArgs("RANDOMID", args, 0, 1)
+	prefix := r.optText(0, "")
+	if r.err != nil {
+		return nil, r.err
 	}
 	var b [17]byte // 136 bits drawn; 26 base32 characters keep 130 of them
 	rand.Read(b[:])

@@ -914,24 +914,13 @@ func isoText(t time.Time) string {
 
 func fnFormatDate(args ...any) (any, error) {
 	const name = "FORMATDATE"
-	if err := arity(name, args, 3, 7); err != nil {
-		return nil, err
-	}
-	fromLocale, err := optText(name, args, 3, "en-us")
-	if err != nil {
-		return nil, err
-	}
-	fromZone, err := zoneArg(name, args, 4, utcZone)
-	if err != nil {
-		return nil, err
-	}
-	toLocale, err := optText(name, args, 5, fromLocale)
-	if err != nil {
-		return nil, err
-	}
-	toZone, err := zoneArg(name, args, 6, fromZone)
-	if err != nil {
-		return nil, err
+	r := readArgs(name, args, 3, 7)
+	fromLocale := r.optText(3, "en-us")
+	fromZone := r.zone(4, utcZone)
+	toLocale := r.optText(5, fromLocale)
+	toZone := r.zone(6, fromZone)
+	if r.err != nil {
+		return nil, r.err
 	}
 	var toks []dateToken
 	toTimestamp := false
@@ -975,16 +964,11 @@ func fnFormatDate(args ...any) (any, error) {
 
 func fnToISODate(args ...any) (any, error) {
 	const name = "TOISODATE"
-	if err := arity(name, args, 2, 4); err != nil {
-		return nil, err
-	}
-	locale, err := optText(name, args, 2, "en-us")
-	if err != nil {
-		return nil, err
-	}
-	z, err := zoneArg(name, args, 3, utcZone)
-	if err != nil {
-		return nil, err
+	r := readArgs(name, args, 2, 4)
+	locale := r.optText(2, "en-us")
+	z := r.zone(3, utcZone)
+	if r.err != nil {
+		return nil, r.err
 	}
 	if args[0] == nil {
 		return nil, nil
@@ -1014,24 +998,13 @@ func dateUnit(name string, args []any, i int) (string, error) {
 
 func fnSumDate(args ...any) (any, error) {
 	const name = "SUMDATE"
-	if err := arity(name, args, 3, 4); err != nil {
-		return nil, err
-	}
-	ms, err := epochArg(name, args, 0)
-	if err != nil {
-		return nil, err
-	}
-	unit, err := dateUnit(name, args, 1)
-	if err != nil {
-		return nil, err
-	}
-	amount, err := argInt(name, args, 2)
-	if err != nil {
-		return nil, err
-	}
-	z, err := zoneArg(name, args, 3, utcZone)
-	if err != nil {
-		return nil, err
+	r := readArgs(name, args, 3, 4)
+	ms := r.epoch(0)
+	unit := r.dateUnit(1)
+	amount := r.int(2)
+	z := r.zone(3, utcZone)
+	if r.err != nil {
+		return nil, r.err
 	}
 	const limit = 1 << 40 // beyond any calendar Go or Java can represent
 	if amount > limit || amount < -limit {
@@ -1076,20 +1049,12 @@ func addMonths(t time.Time, months int) time.Time {
 
 func fnDiffDate(args ...any) (any, error) {
 	const name = "DIFFDATE"
-	if err := arity(name, args, 3, 3); err != nil {
-		return nil, err
-	}
-	a, err := epochArg(name, args, 0)
-	if err != nil {
-		return nil, err
-	}
-	b, err := epochArg(name, args, 1)
-	if err != nil {
-		return nil, err
-	}
-	unit, err := dateUnit(name, args, 2)
-	if err != nil {
-		return nil, err
+	r := readArgs(name, args, 3, 3)
+	a := r.epoch(0)
+	b := r.epoch(1)
+	unit := r.dateUnit(2)
+	if r.err != nil {
+		return nil, r.err
 	}
 	d := b - a
 	switch unit {

@@ -106,12 +106,10 @@ func init() {
 var jsonPathCache compiled[*jsonpath.Path]
 
 func fnJSONPath(args ...any) (any, error) {
-	if err := arity("JSONPATH", args, 2, 2); err != nil {
-		return nil, err
-	}
-	src, err := argText("JSONPATH", args, 1)
-	if err != nil {
-		return nil, err
+	r := readArgs("JSONPATH", args, 2, 2)
+	src := r.text(1)
+	if r.err != nil {
+		return nil, r.err
 	}
 	path, err := jsonPathCache.get(src, jsonpath.Compile)
 	if err != nil {
@@ -169,16 +167,11 @@ func fnUnescapeJSON(args ...any) (any, error) {
 }
 
 func fnGetElementAt(args ...any) (any, error) {
-	if err := arity("GETELEMENTAT", args, 2, 2); err != nil {
-		return nil, err
-	}
-	a, err := argArray("GETELEMENTAT", args, 0)
-	if err != nil {
-		return nil, err
-	}
-	i, err := argInt("GETELEMENTAT", args, 1)
-	if err != nil {
-		return nil, err
+	r := readArgs("GETELEMENTAT", args, 2, 2)
+	a := r.array(0)
+	i := r.int(1)
+	if r.err != nil {
+		return nil, r.err
 	}
 	if i < 0 || i >= int64(len(a)) {
 		return nil, nil
@@ -187,12 +180,10 @@ func fnGetElementAt(args ...any) (any, error) {
 }
 
 func fnLastElement(args ...any) (any, error) {
-	if err := arity("LASTELEMENT", args, 1, 1); err != nil {
-		return nil, err
-	}
-	a, err := argArray("LASTELEMENT", args, 0)
-	if err != nil {
-		return nil, err
+	r := readArgs("LASTELEMENT", args, 1, 1)
+	a := r.array(0)
+	if r.err != nil {
+		return nil, r.err
 	}
 	if len(a) == 0 {
 		return nil, nil
@@ -201,16 +192,11 @@ func fnLastElement(args ...any) (any, error) {
 }
 
 func fnRemoveAt(args ...any) (any, error) {
-	if err := arity("REMOVEAT", args, 2, 2); err != nil {
-		return nil, err
-	}
-	a, err := argArray("REMOVEAT", args, 0)
-	if err != nil {
-		return nil, err
-	}
-	i, err := argInt("REMOVEAT", args, 1)
-	if err != nil {
-		return nil, err
+	r := readArgs("REMOVEAT", args, 2, 2)
+	a := r.array(0)
+	i := r.int(1)
+	if r.err != nil {
+		return nil, r.err
 	}
 	if i < 0 || i >= int64(len(a)) {
 		return a, nil
@@ -237,12 +223,10 @@ func fnPush(args ...any) (any, error) {
 }
 
 func fnPop(args ...any) (any, error) {
-	if err := arity("POP", args, 1, 1); err != nil {
-		return nil, err
-	}
-	a, err := argArray("POP", args, 0)
-	if err != nil {
-		return nil, err
+	r := readArgs("POP", args, 1, 1)
+	a := r.array(0)
+	if r.err != nil {
+		return nil, r.err
 	}
 	if len(a) == 0 {
 		return a, nil

@@ -39,12 +39,10 @@ func unaryMath(name, doc, example, result string, f func(float64) float64) Funct
 		Doc:     doc + " The result is a floating-point number, as in Digibee; numeric strings are accepted.",
 		Example: example, Result: result,
 		Fn: func(args ...any) (any, error) {
-			if err := arity(name, args, 1, 1); err != nil {
-				return nil, err
-			}
-			n, err := argFloat(name, args, 0)
-			if err != nil {
-				return nil, err
+			r := readArgs(name, args, 1, 1)
+			n := r.float(0)
+			if r.err != nil {
+				return nil, r.err
 			}
 			return finite(name, f(n))
 		},
@@ -57,16 +55,11 @@ func binaryMath(name, usage, doc, example, result string, f func(a, b float64) f
 		Doc:     doc + " The result is a floating-point number.",
 		Example: example, Result: result,
 		Fn: func(args ...any) (any, error) {
-			if err := arity(name, args, 2, 2); err != nil {
-				return nil, err
-			}
-			a, err := argFloat(name, args, 0)
-			if err != nil {
-				return nil, err
-			}
-			b, err := argFloat(name, args, 1)
-			if err != nil {
-				return nil, err
+			r := readArgs(name, args, 2, 2)
+			a := r.float(0)
+			b := r.float(1)
+			if r.err != nil {
+				return nil, r.err
 			}
 			if b == 0 && (name == "DIVIDE" || name == "MOD") {
 				return nil, argError(name, 1, "division by zero")

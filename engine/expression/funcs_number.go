@@ -837,16 +837,11 @@ func toIntegerFn(name string, lo, hi int64) func(args ...any) (any, error) {
 
 func fnRandomNumbers(args ...any) (any, error) {
 	const name = "RANDOMNUMBERS"
-	if err := arity(name, args, 2, 2); err != nil {
-		return nil, err
-	}
-	lo, err := argInt(name, args, 0)
-	if err != nil {
-		return nil, err
-	}
-	hi, err := argInt(name, args, 1)
-	if err != nil {
-		return nil, err
+	r := readArgs(name, args, 2, 2)
+	lo := r.int(0)
+	hi := r.int(1)
+	if r.err != nil {
+		return nil, r.err
 	}
 	if lo > hi {
 		return nil, argError(name, 1, "max %d is below min %d", hi, lo)

@@ -260,12 +260,10 @@ func concat(args []any, noTabs bool) string {
 }
 
 func fnJoin(args ...any) (any, error) {
-	if err := arity("JOIN", args, 1, -1); err != nil {
-		return nil, err
-	}
-	sep, err := argText("JOIN", args, 0)
-	if err != nil {
-		return nil, err
+	r := readArgs("JOIN", args, 1, -1)
+	sep := r.text(0)
+	if r.err != nil {
+		return nil, r.err
 	}
 	var b strings.Builder
 	first := true
@@ -387,12 +385,10 @@ func argRegex(name string, args []any, i int, prefix, suffix string) (*regexp.Re
 }
 
 func fnMatches(args ...any) (any, error) {
-	if err := arity("MATCHES", args, 2, 2); err != nil {
-		return nil, err
-	}
-	re, err := argRegex("MATCHES", args, 1, `^(?:`, `)$`)
-	if err != nil {
-		return nil, err
+	r := readArgs("MATCHES", args, 2, 2)
+	re := r.regex(1, `^(?:`, `)$`)
+	if r.err != nil {
+		return nil, r.err
 	}
 	if args[0] == nil {
 		return false, nil
@@ -520,17 +516,15 @@ func fnStringMatches(args ...any) (any, error) {
 
 func fnFuzzyMatch(args ...any) (any, error) {
 	const name = "FUZZYMATCH"
-	if err := arity(name, args, 2, 3); err != nil {
-		return nil, err
-	}
-	cands, err := argArray(name, args, 1)
-	if err != nil {
-		return nil, err
+	r := readArgs(name, args, 2, 3)
+	cands := r.array(1)
+	if r.err != nil {
+		return nil, r.err
 	}
 	minSim := 0.0
 	if opt(args, 2) != nil {
-		if minSim, err = argFloat(name, args, 2); err != nil {
-			return nil, err
+		if minSim = r.float(2); r.err != nil {
+			return nil, r.err
 		}
 	}
 	if args[0] == nil {
@@ -638,12 +632,10 @@ func javaReplacement(repl string, groups int) (string, error) {
 }
 
 func fnReplace(args ...any) (any, error) {
-	if err := arity("REPLACE", args, 3, 3); err != nil {
-		return nil, err
-	}
-	re, err := argRegex("REPLACE", args, 1, "", "")
-	if err != nil {
-		return nil, err
+	r := readArgs("REPLACE", args, 3, 3)
+	re := r.regex(1, "", "")
+	if r.err != nil {
+		return nil, r.err
 	}
 	repl, err := optText("REPLACE", args, 2, "")
 	if err != nil {
@@ -664,12 +656,10 @@ func fnReplace(args ...any) (any, error) {
 }
 
 func fnSplit(args ...any) (any, error) {
-	if err := arity("SPLIT", args, 2, 2); err != nil {
-		return nil, err
-	}
-	re, err := argRegex("SPLIT", args, 1, "", "")
-	if err != nil {
-		return nil, err
+	r := readArgs("SPLIT", args, 2, 2)
+	re := r.regex(1, "", "")
+	if r.err != nil {
+		return nil, r.err
 	}
 	if args[0] == nil {
 		return nil, nil
@@ -761,12 +751,10 @@ func padFn(name string, left bool) func(args ...any) (any, error) {
 
 func escapeFn(name string, escape bool) func(args ...any) (any, error) {
 	return func(args ...any) (any, error) {
-		if err := arity(name, args, 1, 2); err != nil {
-			return nil, err
-		}
-		kind, err := optText(name, args, 1, "JSON")
-		if err != nil {
-			return nil, err
+		r := readArgs(name, args, 1, 2)
+		kind := r.optText(1, "JSON")
+		if r.err != nil {
+			return nil, r.err
 		}
 		kind = strings.ToUpper(kind)
 		switch kind {
@@ -890,12 +878,10 @@ var charsets = map[string]string{
 
 func fnRandomStrings(args ...any) (any, error) {
 	const name = "RANDOMSTRINGS"
-	if err := arity(name, args, 2, 2); err != nil {
-		return nil, err
-	}
-	cs, err := argText(name, args, 0)
-	if err != nil {
-		return nil, err
+	r := readArgs(name, args, 2, 2)
+	cs := r.text(0)
+	if r.err != nil {
+		return nil, r.err
 	}
 	alphabet, ok := charsets[strings.ToUpper(cs)]
 	if !ok {

@@ -554,10 +554,8 @@ func (s *Store) Apply(ctx context.Context, ops ...store.Op) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	for _, op := range ops {
-		if err := store.CheckKey(op.Bucket, op.Key); err != nil {
-			return err
-		}
+	if err := store.CheckOps(ops); err != nil {
+		return err
 	}
 	if len(ops) == 0 {
 		return nil

@@ -2,7 +2,6 @@ package bolt
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/nectar-run/nectar/store"
@@ -19,11 +18,8 @@ type lease struct {
 // lease lives in this process's memory; it still expires after ttl, as the
 // PostgreSQL lease does, so code behaves the same on both stores.
 func (s *Store) Lock(ctx context.Context, name string, ttl time.Duration) (func(), error) {
-	if err := s.check(ctx); err != nil {
-		return nil, fmt.Errorf("store: lock %q: %w", name, err)
-	}
-	if ttl <= 0 {
-		return nil, fmt.Errorf("%w: lock ttl %s is not positive", store.ErrInvalid, ttl)
+	if err := store.CheckLock(name, ttl, s.check(ctx)); err != nil {
+		return nil, err
 	}
 	for {
 		now := time.Now()
@@ -41,18 +37,9 @@ func (s *Store) Lock(ctx context.Context, name string, ttl time.Duration) (func(
 		freed, wait := cur.freed, cur.expires.Sub(now)
 		s.lmu.Unlock()
 
-		timer := time.NewTimer(wait)
-		select {
-		case <-freed:
-		case <-timer.C:
-		case <-ctx.Done():
-			timer.Stop()
-			return nil, fmt.Errorf("store: lock %q: %w", name, ctx.Err())
-		case <-s.stop:
-			timer.Stop()
-			return nil, store.ErrClosed
+		if err := store.WaitLock(ctx, name, freed, wait, s.stop); err != nil {
+			return nil, err
 		}
-		timer.Stop()
 	}
 }
 

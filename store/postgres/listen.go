@@ -12,9 +12,12 @@ import (
 // failures, until Close. It LISTENs on every channel the store and its bus
 // use and hands each notification to its receiver by channel: a lock
 // release wakes that lock's waiters (Lock), a published event wakes the
-// bus's subscriptions of its name (Bus). After a reconnection everyone is
-// woken, since a notification may have been missed; the waiters' bounded
-// polls cover the gap meanwhile.
+// bus's subscriptions of its name (Bus), a write of a declared bucket drops
+// the key from the read cache and calls its watchers (cache.go). After a
+// reconnection everyone is woken, since a notification may have been
+// missed; the waiters' bounded polls cover the gap meanwhile. The read
+// cache is emptied when the connection is lost and fills again only once
+// it is back.
 func (s *Store) listen() {
 	defer s.wg.Done()
 	ctx, cancel := context.WithCancel(context.Background())
@@ -24,6 +27,7 @@ func (s *Store) listen() {
 	}()
 	for ctx.Err() == nil {
 		_ = s.listenOnce(ctx) // the waiters poll meanwhile; retry after a pause
+		s.cache.reset(false)
 		if ctx.Err() != nil {
 			return
 		}
@@ -37,16 +41,21 @@ func (s *Store) listen() {
 }
 
 func (s *Store) listenOnce(ctx context.Context) error {
-	conn, err := pgx.ConnectConfig(ctx, s.pool.Config().ConnConfig.Copy())
+	cfg := s.pool.Config().ConnConfig.Copy()
+	cfg.RuntimeParams["application_name"] = listenerName
+	conn, err := pgx.ConnectConfig(ctx, cfg)
 	if err != nil {
 		return err
 	}
 	defer conn.Close(context.Background())
-	for _, ch := range []string{lockChannel, busChannel} {
+	for _, ch := range []string{lockChannel, busChannel, cacheChannel} {
 		if _, err := conn.Exec(ctx, "LISTEN "+ch); err != nil {
 			return err
 		}
 	}
+	s.listenPID.Store(conn.PgConn().PID())
+	s.listens.Add(1)
+	s.cache.reset(true)
 	s.wakeEveryone() // what was notified before LISTEN took effect
 	for {
 		n, err := conn.WaitForNotification(ctx)
@@ -63,13 +72,21 @@ func (s *Store) listenOnce(ctx context.Context) error {
 			if b := s.bus.Load(); b != nil {
 				b.wakeAll(n.Payload)
 			}
+		case cacheChannel:
+			s.cache.notified(n.Payload)
 		}
 	}
 }
 
-// wakeEveryone wakes every lock waiter and every subscription of the bus.
+// listenerName is the application_name of the listening connection, as
+// pg_stat_activity shows it.
+const listenerName = "nectar listener"
+
+// wakeEveryone wakes every lock waiter, every subscription of the bus and
+// every watcher of a declared bucket.
 func (s *Store) wakeEveryone() {
 	s.wakeAll()
+	s.cache.notifyWatchers("")
 	if b := s.bus.Load(); b != nil {
 		b.wakeAll("")
 	}

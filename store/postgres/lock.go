@@ -22,11 +22,8 @@ const maxPoll = 250 * time.Millisecond
 // waiters retry when a release is notified, when the lease runs out, or
 // after a bounded poll.
 func (s *Store) Lock(ctx context.Context, name string, ttl time.Duration) (func(), error) {
-	if err := s.check(ctx); err != nil {
-		return nil, fmt.Errorf("store: lock %q: %w", name, err)
-	}
-	if ttl <= 0 {
-		return nil, fmt.Errorf("%w: lock ttl %s is not positive", store.ErrInvalid, ttl)
+	if err := store.CheckLock(name, ttl, s.check(ctx)); err != nil {
+		return nil, err
 	}
 	holder := token()
 	poll := 2 * time.Millisecond
@@ -55,18 +52,9 @@ SELECT coalesce((SELECT 0::bigint FROM took),
 		}
 		wait := min(left*time.Microsecond, poll)
 		poll = min(poll*2, maxPoll)
-		timer := time.NewTimer(wait)
-		select {
-		case <-wake:
-		case <-timer.C:
-		case <-ctx.Done():
-			timer.Stop()
-			return nil, fmt.Errorf("store: lock %q: %w", name, ctx.Err())
-		case <-s.stop:
-			timer.Stop()
-			return nil, store.ErrClosed
+		if err := store.WaitLock(ctx, name, wake, wait, s.stop); err != nil {
+			return nil, err
 		}
-		timer.Stop()
 	}
 }
 

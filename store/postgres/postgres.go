@@ -48,6 +48,7 @@ type options struct {
 	purgeInterval time.Duration
 	maxConns      int32
 	logger        *slog.Logger
+	cacheMaxAge   time.Duration
 }
 
 // WithPurgeInterval sets how often expired keys and leases are deleted
@@ -72,6 +73,10 @@ type Store struct {
 	waiters map[string]chan struct{} // closed when the lock may have been freed
 
 	bus atomic.Pointer[Bus] // the open event bus (Store.Bus), woken by listen
+
+	cache     *cache        // reads of the buckets declared with store.CacheReads (cache.go)
+	listens   atomic.Uint64 // times the listener connected
+	listenPID atomic.Uint32 // the listening connection's backend
 }
 
 var _ store.Store = (*Store)(nil)
@@ -100,7 +105,7 @@ func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l 
 // connect_timeout (DefaultConnectTimeout unless the DSN sets one): a server
 // that does not answer within it is an error wrapping store.ErrUnavailable.
 func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
-	o := options{purgeInterval: time.Minute}
+	o := options{purgeInterval: time.Minute, cacheMaxAge: DefaultCacheMaxAge}
 	for _, opt := range opts {
 		opt(&o)
 	}
@@ -141,7 +146,7 @@ func Open(ctx context.Context, dsn string, opts ...Option) (*Store, error) {
 		pool.Close()
 		return nil, err
 	}
-	s := &Store{pool: pool, stop: make(chan struct{}), waiters: make(map[string]chan struct{})}
+	s := &Store{pool: pool, stop: make(chan struct{}), waiters: make(map[string]chan struct{}), cache: newCache(o.cacheMaxAge)}
 	s.wg.Add(2)
 	go s.listen()
 	go s.purger(o.purgeInterval)
@@ -218,7 +223,9 @@ func item(key string, val []byte, rev int64, exp *time.Time) store.Item {
 	return it
 }
 
-// Get implements store.Store.
+// Get implements store.Store. A bucket declared with store.CacheReads is
+// answered from memory when this replica read the key within the cache's
+// bound (WithCacheMaxAge) and no write of it was announced since.
 func (s *Store) Get(ctx context.Context, bucket, key string) (store.Item, error) {
 	if err := s.check(ctx); err != nil {
 		return store.Item{}, err
@@ -226,6 +233,13 @@ func (s *Store) Get(ctx context.Context, bucket, key string) (store.Item, error)
 	if err := store.CheckKey(bucket, key); err != nil {
 		return store.Item{}, err
 	}
+	if s.cache.maxAge > 0 && store.ReadsCached(bucket) {
+		return s.getCached(ctx, bucket, key)
+	}
+	return s.get(ctx, bucket, key)
+}
+
+func (s *Store) get(ctx context.Context, bucket, key string) (store.Item, error) {
 	var val []byte
 	var rev int64
 	var exp *time.Time
@@ -246,6 +260,13 @@ ON CONFLICT (bucket, key) DO UPDATE SET value = EXCLUDED.value, rev = EXCLUDED.r
 
 // Put implements store.Store.
 func (s *Store) Put(ctx context.Context, bucket, key string, val []byte, opts ...store.WriteOption) (uint64, error) {
+	return s.write(ctx, bucket, key, nil, upsert+` RETURNING rev`, nonNil(val), expiry(store.Options(opts).ExpiresAt))
+}
+
+// write is Put, Create and CompareAndSwap: it runs sql, a statement on
+// bucket $1 and key $2 (then args) returning the new revision, announced
+// (a declared bucket); a statement that writes no row returns none.
+func (s *Store) write(ctx context.Context, bucket, key string, none error, sql string, args ...any) (uint64, error) {
 	if err := s.check(ctx); err != nil {
 		return 0, err
 	}
@@ -253,8 +274,12 @@ func (s *Store) Put(ctx context.Context, bucket, key string, val []byte, opts ..
 		return 0, err
 	}
 	var rev int64
-	err := s.pool.QueryRow(ctx, upsert+` RETURNING rev`,
-		bucket, []byte(key), nonNil(val), expiry(store.Options(opts).ExpiresAt)).Scan(&rev)
+	err := s.announced(ctx, bucket, key, func(q querier) error {
+		return q.QueryRow(ctx, sql, append([]any{bucket, []byte(key)}, args...)...).Scan(&rev)
+	})
+	if errors.Is(err, pgx.ErrNoRows) && none != nil {
+		return 0, none
+	}
 	if err != nil {
 		return 0, s.wrap(err)
 	}
@@ -278,21 +303,7 @@ func (s *Store) Create(ctx context.Context, bucket, key string, val []byte, opts
 }
 
 func (s *Store) create(ctx context.Context, bucket, key string, val []byte, opts []store.WriteOption, exists error) (uint64, error) {
-	if err := s.check(ctx); err != nil {
-		return 0, err
-	}
-	if err := store.CheckKey(bucket, key); err != nil {
-		return 0, err
-	}
-	var rev int64
-	err := s.pool.QueryRow(ctx, createSQL, bucket, []byte(key), nonNil(val), expiry(store.Options(opts).ExpiresAt)).Scan(&rev)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, exists
-	}
-	if err != nil {
-		return 0, s.wrap(err)
-	}
-	return uint64(rev), nil
+	return s.write(ctx, bucket, key, exists, createSQL, nonNil(val), expiry(store.Options(opts).ExpiresAt))
 }
 
 // CompareAndSwap implements store.Store.
@@ -300,23 +311,9 @@ func (s *Store) CompareAndSwap(ctx context.Context, bucket, key string, rev uint
 	if rev == 0 {
 		return s.create(ctx, bucket, key, val, opts, store.ErrConflict)
 	}
-	if err := s.check(ctx); err != nil {
-		return 0, err
-	}
-	if err := store.CheckKey(bucket, key); err != nil {
-		return 0, err
-	}
-	var next int64
-	err := s.pool.QueryRow(ctx, `UPDATE nectar_kv SET value = $3, rev = nextval('nectar_rev'), expires_at = $4
+	return s.write(ctx, bucket, key, store.ErrConflict, `UPDATE nectar_kv SET value = $3, rev = nextval('nectar_rev'), expires_at = $4
 WHERE bucket = $1 AND key = $2 AND rev = $5 AND `+live+` RETURNING rev`,
-		bucket, []byte(key), nonNil(val), expiry(store.Options(opts).ExpiresAt), int64(rev)).Scan(&next)
-	if errors.Is(err, pgx.ErrNoRows) {
-		return 0, store.ErrConflict
-	}
-	if err != nil {
-		return 0, s.wrap(err)
-	}
-	return uint64(next), nil
+		nonNil(val), expiry(store.Options(opts).ExpiresAt), int64(rev))
 }
 
 // errRetry makes Update try again: a concurrent writer created the key
@@ -337,6 +334,9 @@ func (s *Store) Update(ctx context.Context, bucket, key string, fn store.UpdateF
 	for attempt := 0; ; attempt++ {
 		it, err := s.update(ctx, bucket, key, fn, w)
 		if !retryable(err) || attempt == 20 {
+			if err == nil && store.WritesNotified(bucket) {
+				s.cache.invalidate(bucket, key)
+			}
 			return it, err
 		}
 	}
@@ -358,6 +358,15 @@ func (s *Store) update(ctx context.Context, bucket, key string, fn store.UpdateF
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx)) //nolint:errcheck // no-op after Commit
 	k := []byte(key)
+	// commit announces the write (a declared bucket) in the transaction.
+	commit := func() error {
+		if store.WritesNotified(bucket) {
+			if err := notify(ctx, tx, []string{bucket}, [][]byte{k}); err != nil {
+				return err
+			}
+		}
+		return tx.Commit(ctx)
+	}
 	var (
 		cur          []byte
 		rev          int64
@@ -388,7 +397,7 @@ func (s *Store) update(ctx context.Context, bucket, key string, fn store.UpdateF
 				return store.Item{}, s.wrap(err)
 			}
 		}
-		return store.Item{}, s.wrap(tx.Commit(ctx))
+		return store.Item{}, s.wrap(commit())
 	case err != nil:
 		return store.Item{}, err
 	}
@@ -410,7 +419,7 @@ VALUES ($1, $2, $3, nextval('nectar_rev'), $4) ON CONFLICT DO NOTHING RETURNING 
 	if err != nil {
 		return store.Item{}, s.wrap(err)
 	}
-	if err := tx.Commit(ctx); err != nil {
+	if err := commit(); err != nil {
 		return store.Item{}, s.wrap(err)
 	}
 	return item(key, next, rev, exp), nil
@@ -435,8 +444,10 @@ func (s *Store) Delete(ctx context.Context, bucket, key string) error {
 		return err
 	}
 	var alive bool
-	err := s.pool.QueryRow(ctx, `DELETE FROM nectar_kv WHERE bucket = $1 AND key = $2 RETURNING `+live,
-		bucket, []byte(key)).Scan(&alive)
+	err := s.announced(ctx, bucket, key, func(q querier) error {
+		return q.QueryRow(ctx, `DELETE FROM nectar_kv WHERE bucket = $1 AND key = $2 RETURNING `+live,
+			bucket, []byte(key)).Scan(&alive)
+	})
 	if errors.Is(err, pgx.ErrNoRows) || (err == nil && !alive) {
 		return store.ErrNotFound
 	}
@@ -518,10 +529,8 @@ func (s *Store) Apply(ctx context.Context, ops ...store.Op) error {
 	if err := s.check(ctx); err != nil {
 		return err
 	}
-	for _, op := range ops {
-		if err := store.CheckKey(op.Bucket, op.Key); err != nil {
-			return err
-		}
+	if err := store.CheckOps(ops); err != nil {
+		return err
 	}
 	if len(ops) == 0 {
 		return nil
@@ -535,10 +544,15 @@ func (s *Store) Apply(ctx context.Context, ops ...store.Op) error {
 		delBuckets, putBuckets []string
 		delKeys, putKeys, vals [][]byte
 		exps                   []*time.Time
+		ntfBuckets             []string // the ops on declared buckets, announced
+		ntfKeys                [][]byte
 	)
 	for i, op := range ops {
 		if last[bk{op.Bucket, op.Key}] != i {
 			continue
+		}
+		if store.WritesNotified(op.Bucket) {
+			ntfBuckets, ntfKeys = append(ntfBuckets, op.Bucket), append(ntfKeys, []byte(op.Key))
 		}
 		if op.Delete {
 			delBuckets, delKeys = append(delBuckets, op.Bucket), append(delKeys, []byte(op.Key))
@@ -551,7 +565,7 @@ func (s *Store) Apply(ctx context.Context, ops ...store.Op) error {
 		}
 		exps = append(exps, exp)
 	}
-	return s.wrap(pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+	err := pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
 		var b pgx.Batch
 		if len(delKeys) > 0 {
 			b.Queue(`DELETE FROM nectar_kv WHERE (bucket, key) IN (SELECT * FROM unnest($1::text[], $2::bytea[]))`, delBuckets, delKeys)
@@ -562,8 +576,17 @@ SELECT b, k, v, nextval('nectar_rev'), e FROM unnest($1::text[], $2::bytea[], $3
 ON CONFLICT (bucket, key) DO UPDATE SET value = EXCLUDED.value, rev = EXCLUDED.rev, expires_at = EXCLUDED.expires_at`,
 				putBuckets, putKeys, vals, exps)
 		}
+		if len(ntfKeys) > 0 {
+			b.Queue(notifySQL, ntfBuckets, ntfKeys)
+		}
 		return tx.SendBatch(ctx, &b).Close()
-	}))
+	})
+	if err == nil {
+		for i, k := range ntfKeys {
+			s.cache.invalidate(ntfBuckets[i], string(k))
+		}
+	}
+	return s.wrap(err)
 }
 
 // Purge deletes the keys and leases that have expired and returns how many

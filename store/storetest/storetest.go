@@ -577,9 +577,11 @@ func counterOrZero(cur []byte, ok bool) ([]byte, error) {
 	return counter(cur, ok)
 }
 
-// eventually polls cond until it holds or a generous deadline passes. It
-// waits for a state, it does not time anything.
-func eventually(t *testing.T, what string, cond func() bool) {
+// Eventually polls cond until it holds or a generous deadline passes,
+// failing t then. It waits for a state, it does not time anything: tests
+// of stores shared by several processes use it to wait for what another
+// process did.
+func Eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	deadline := time.Now().Add(10 * time.Second)
 	for !cond() {
@@ -594,7 +596,7 @@ func testExpiresLater(t *testing.T, st store.Store) {
 	ctx := t.Context()
 	mustPut(t, st, "b", "k", "v", store.TTL(50*time.Millisecond))
 	mustPut(t, st, "b", "keep", "v", store.TTL(time.Hour))
-	eventually(t, "expiry", func() bool {
+	Eventually(t, "expiry", func() bool {
 		_, err := st.Get(ctx, "b", "k")
 		return errors.Is(err, store.ErrNotFound)
 	})
