@@ -248,7 +248,9 @@ func TestShiftCopyingKeysSizesItsOutput(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	if allocs > 21 {
-		t.Errorf("the shift took %v allocations, want at most 21", allocs)
+	// 22, not 21: a garbage collection during the runs may empty the
+	// state pool once.
+	if allocs > 22 {
+		t.Errorf("the shift took %v allocations, want at most 22", allocs)
 	}
 }

@@ -92,7 +92,9 @@ func TestEncodeAllocations(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	if allocs > 1 {
+	// Below 2, not 1: a garbage collection during the runs may empty the
+	// pool once.
+	if allocs >= 2 {
 		t.Errorf("encoding the record took %v allocations, want 1", allocs)
 	}
 }
