@@ -18,6 +18,7 @@ import (
 
 	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/accounts/accountstest"
+	"github.com/nectar-run/nectar/engine/value"
 	"github.com/nectar-run/nectar/secret"
 	"github.com/nectar-run/nectar/store/bolt"
 )
@@ -586,5 +587,43 @@ func TestParseFileErrorsAreMatchable(t *testing.T) {
 	_, err := accounts.ParseFile([]byte("accounts:\n  - name: x\n    token: ${file:missing.txt}\n"), t.TempDir())
 	if !errors.Is(err, accounts.ErrInvalid) || !errors.Is(err, fs.ErrNotExist) {
 		t.Fatalf("got %v, want ErrInvalid wrapping fs.ErrNotExist", err)
+	}
+}
+
+// TestHeaderScope reads what {{ account.NAME.field }} sees for each type:
+// the main credential under its own field and under value, and no other
+// type's secret field.
+func TestHeaderScope(t *testing.T) {
+	e := newEnv(t)
+	for _, tt := range []struct {
+		a     accounts.Account
+		field string
+		want  string
+	}{
+		{accounts.Account{Name: "b", Type: "basic", Username: "ada", Password: secret.New("pw-1")}, "password", "pw-1"},
+		{accounts.Account{Name: "k", Type: "api-key", KeyName: "X-Api-Key", APIKey: secret.New("k-1")}, "api_key", "k-1"},
+		{accounts.Account{Name: "h", Type: "custom-header", HeaderName: "X-Token", HeaderValue: secret.New("h-1")}, "header_value", "h-1"},
+		{accounts.Account{Name: "t", Type: "bearer", Token: secret.New("tok-1")}, "token", "tok-1"},
+		{*e.clientCredentials("cc"), "access_token", ""},
+	} {
+		if tt.a.BaseURL == "" {
+			tt.a.BaseURL = "http://127.0.0.1:1"
+		}
+		e.create(&tt.a)
+		v, err := e.m.HeaderScope(context.Background(), tt.a.Name)
+		if err != nil {
+			t.Fatalf("%s: %v", tt.a.Type, err)
+		}
+		o := v.(*value.Object)
+		main, _ := o.Get("value")
+		got, _ := o.Get(tt.field)
+		if main == nil || main == "" || got != main || (tt.want != "" && got != tt.want) {
+			t.Errorf("%s: %s = %v, value = %v, want %q in both", tt.a.Type, tt.field, got, main, tt.want)
+		}
+		for _, other := range []string{"password", "api_key", "header_value", "token"} {
+			if _, ok := o.Get(other); ok && other != tt.field && !(tt.field == "access_token" && other == "token") {
+				t.Errorf("%s: the scope has %s", tt.a.Type, other)
+			}
+		}
 	}
 }

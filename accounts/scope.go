@@ -6,6 +6,13 @@ import (
 	"github.com/nectar-run/nectar/engine/value"
 )
 
+// scopeSecret names, by account type, the secret that is its main
+// credential in a header scope (its key in Account.secrets); the other
+// types' main credential is their current access token.
+var scopeSecret = map[string]string{
+	TypeBasic: "password", TypeAPIKey: "api_key", TypeCustomHeader: "header_value", TypeBearer: "token",
+}
+
 // HeaderScope returns what `{{ account.NAME.field }}` reads in header
 // templates for the account: an object with
 //
@@ -38,20 +45,10 @@ func (m *Manager) HeaderScope(ctx context.Context, account string) (any, error) 
 	set("header_name", a.HeaderName)
 	set("client_id", a.ClientID)
 	var main string
-	switch a.Type {
-	case TypeBasic:
-		main = a.Password.Reveal()
-		set("password", main)
-	case TypeAPIKey:
-		main = a.APIKey.Reveal()
-		set("api_key", main)
-	case TypeCustomHeader:
-		main = a.HeaderValue.Reveal()
-		set("header_value", main)
-	case TypeBearer:
-		main = a.Token.Reveal()
-		set("token", main)
-	default:
+	if field, ok := scopeSecret[a.Type]; ok {
+		main = a.secrets()[field].Reveal()
+		set(field, main)
+	} else {
 		t, err := m.accessToken(ctx, e, la, "")
 		if err != nil {
 			return nil, err

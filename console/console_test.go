@@ -15,6 +15,7 @@ import (
 	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/accounts/accountstest"
 	"github.com/nectar-run/nectar/console"
+	"github.com/nectar-run/nectar/consumers"
 	"github.com/nectar-run/nectar/history"
 	"github.com/nectar-run/nectar/secret"
 	"github.com/nectar-run/nectar/server"
@@ -310,6 +311,43 @@ func TestSaveExecutionAsTestCase(t *testing.T) {
 		if !hasLink || code != 200 || !strings.HasPrefix(h.Get("Content-Type"), "application/yaml") ||
 			!strings.Contains(body, `step: "stamp it"`) || !strings.Contains(body, "execution "+id) {
 			t.Errorf("with exchanges: link %v, GET …/test %d %s\n%s", hasLink, code, h.Get("Content-Type"), body)
+		}
+	}
+}
+
+// TestConsumerErrorsAnswerTheirStatus sends what a person sends from the
+// consumers page when the username is taken, the consumer does not exist,
+// or the name is invalid: each answers the status of its error, as the
+// management API does, not 500.
+func TestConsumerErrorsAnswerTheirStatus(t *testing.T) {
+	e := startConsole(t)
+	c, csrf := signIn(t, e)
+	if _, err := e.cm.Create(context.Background(), consumers.Consumer{Name: "partner", Pipelines: []string{"*"}}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := e.cm.AddBasic(context.Background(), "partner", "alice"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, path string
+		form       url.Values
+		want       int
+	}{
+		{"username taken", "/console/consumers/partner/basic", url.Values{"username": {"alice"}}, http.StatusConflict},
+		{"no such consumer", "/console/consumers/nobody/keys", nil, http.StatusNotFound},
+		{"name taken", "/console/consumers", url.Values{"name": {"partner"}, "pipelines": {"*"}}, http.StatusConflict},
+	} {
+		form := url.Values{"csrf": {csrf}}
+		for k, v := range tc.form {
+			form[k] = v
+		}
+		resp, err := c.PostForm(e.url+tc.path, form)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if resp.StatusCode != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, resp.StatusCode, tc.want)
 		}
 	}
 }

@@ -468,11 +468,7 @@ func timeline(rec *history.Record) []timelineStep {
 func (c *Console) record(w http.ResponseWriter, r *http.Request) (*history.Record, bool) {
 	rec, err := c.b.Execution(r.Context(), r.PathValue("id"))
 	if err != nil {
-		code := http.StatusServiceUnavailable
-		if errors.Is(err, history.ErrNotFound) {
-			code = http.StatusNotFound
-		}
-		c.fail(w, r, code, err.Error())
+		c.fail(w, r, errStatus(err, http.StatusServiceUnavailable), err.Error())
 		return nil, false
 	}
 	return rec, true
@@ -576,11 +572,7 @@ func (c *Console) showAccount(w http.ResponseWriter, r *http.Request, test *acco
 	}
 	a, err := am.Get(r.Context(), r.PathValue("name"))
 	if err != nil {
-		code := http.StatusInternalServerError
-		if errors.Is(err, accounts.ErrUnknownAccount) {
-			code = http.StatusNotFound
-		}
-		c.fail(w, r, code, err.Error())
+		c.fail(w, r, errStatus(err, http.StatusInternalServerError), err.Error())
 		return
 	}
 	if note == "" && r.URL.Query().Get("authorized") != "" {
@@ -628,26 +620,34 @@ func (c *Console) createConsumer(w http.ResponseWriter, r *http.Request, _ *sess
 		}
 	}
 	if _, err := cm.Create(r.Context(), in); err != nil {
-		code := http.StatusInternalServerError
-		if errors.Is(err, consumers.ErrInvalid) {
-			code = http.StatusBadRequest
-		} else if errors.Is(err, consumers.ErrExists) {
-			code = http.StatusConflict
-		}
-		c.render(w, r, code, "consumers", page{Title: "Consumers", Nav: "consumers", Error: err.Error(), Data: cm.List()})
+		c.render(w, r, errStatus(err, http.StatusInternalServerError), "consumers", page{Title: "Consumers", Nav: "consumers", Error: err.Error(), Data: cm.List()})
 		return
 	}
 	http.Redirect(w, r, c.path+"/consumers#consumer-"+url.PathEscape(in.Name), http.StatusSeeOther)
 }
 
-func consumerStatus(err error) int {
-	switch {
-	case errors.Is(err, consumers.ErrNotFound):
-		return http.StatusNotFound
-	case errors.Is(err, consumers.ErrInvalid):
-		return http.StatusBadRequest
+// errStatuses maps the errors a console page or call can meet to their
+// status, in one place for every page.
+var errStatuses = []struct {
+	err  error
+	code int
+}{
+	{history.ErrNotFound, http.StatusNotFound},
+	{accounts.ErrUnknownAccount, http.StatusNotFound},
+	{consumers.ErrNotFound, http.StatusNotFound},
+	{consumers.ErrInvalid, http.StatusBadRequest},
+	{consumers.ErrExists, http.StatusConflict},
+}
+
+// errStatus is the status for err: that of the first errStatuses entry it
+// wraps, else fallback (a failure of the server, not of the request).
+func errStatus(err error, fallback int) int {
+	for _, e := range errStatuses {
+		if errors.Is(err, e.err) {
+			return e.code
+		}
 	}
-	return http.StatusInternalServerError
+	return fallback
 }
 
 // issueKey answers the new key as JSON, for the script to show once: it
@@ -659,7 +659,7 @@ func (c *Console) issueKey(w http.ResponseWriter, r *http.Request, _ *session) {
 	}
 	key, err := cm.AddKey(r.Context(), r.PathValue("name"))
 	if err != nil {
-		jsonError(w, consumerStatus(err), err.Error())
+		jsonError(w, errStatus(err, http.StatusInternalServerError), err.Error())
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]string{"consumer": r.PathValue("name"), "secret": key, "what": "API key"})
@@ -673,7 +673,7 @@ func (c *Console) issueBasic(w http.ResponseWriter, r *http.Request, _ *session)
 	user := strings.TrimSpace(r.PostFormValue("username"))
 	pwd, err := cm.AddBasic(r.Context(), r.PathValue("name"), user)
 	if err != nil {
-		jsonError(w, consumerStatus(err), err.Error())
+		jsonError(w, errStatus(err, http.StatusInternalServerError), err.Error())
 		return
 	}
 	writeJSON(w, http.StatusCreated, map[string]string{"consumer": r.PathValue("name"), "secret": pwd, "what": "password of " + user})
@@ -685,7 +685,7 @@ func (c *Console) revokeKey(w http.ResponseWriter, r *http.Request, _ *session) 
 		return
 	}
 	if err := cm.RemoveKey(r.Context(), r.PathValue("name"), r.PathValue("id")); err != nil {
-		jsonError(w, consumerStatus(err), err.Error())
+		jsonError(w, errStatus(err, http.StatusInternalServerError), err.Error())
 		return
 	}
 	http.Redirect(w, r, c.path+"/consumers#consumer-"+url.PathEscape(r.PathValue("name")), http.StatusSeeOther)

@@ -29,6 +29,8 @@ import (
 	"fmt"
 	"sync"
 	"sync/atomic"
+
+	"github.com/nectar-run/nectar/internal/wait"
 )
 
 // Bus delivers named events to subscribers. Implementations are safe for
@@ -222,17 +224,10 @@ func (s *subscription) work() {
 // them; when ctx ends first, running handlers see their context cancelled.
 func (s *subscription) close(ctx context.Context) error {
 	s.once.Do(func() { close(s.stop) })
-	done := make(chan struct{})
-	go func() { s.wg.Wait(); close(done) }()
-	select {
-	case <-done:
-		s.abort()
-		return nil
-	case <-ctx.Done():
-		s.abort()
-		<-done
-		return fmt.Errorf("event subscription %s: %w", s.name, ctx.Err())
+	if err := wait.Group(ctx, &s.wg, s.abort); err != nil {
+		return fmt.Errorf("event subscription %s: %w", s.name, err)
 	}
+	return nil
 }
 
 // Close stops the bus: Publish fails from now on, and every subscription

@@ -17,6 +17,7 @@ import (
 	"github.com/nectar-run/nectar/connectors/httpclient"
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/internal/wait"
 )
 
 // mock is a checked Mock.
@@ -109,20 +110,6 @@ func (r *run) answer(m *mock) answer {
 	return m.answers[i]
 }
 
-func wait(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return nil
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
-}
-
 // intercept is the runtime's engine.Interceptor: it records every step's
 // call and answers those a mock replaces.
 func (r *run) intercept(ctx context.Context, x *engine.Exec, in any) (any, error, bool) {
@@ -144,8 +131,8 @@ func (r *run) intercept(ctx context.Context, x *engine.Exec, in any) (any, error
 		return nil, nil, false
 	}
 	a := r.answer(m)
-	if err := wait(ctx, a.delay); err != nil {
-		return nil, err, true
+	if a.delay > 0 && !wait.Sleep(ctx, a.delay) {
+		return nil, ctx.Err(), true
 	}
 	if a.err != nil {
 		return nil, &engine.Error{Timestamp: time.Now().UnixMilli(), Code: a.err.Code, Message: a.err.Error}, true
@@ -184,8 +171,8 @@ func (r *run) wrap(x *engine.Exec, next http.RoundTripper) http.RoundTripper {
 			r.checkRequest(info.Step, m.request, req)
 		}
 		a := r.answer(m)
-		if err := wait(req.Context(), a.delay); err != nil {
-			return nil, err
+		if a.delay > 0 && !wait.Sleep(req.Context(), a.delay) {
+			return nil, req.Context().Err()
 		}
 		return a.response.http(req)
 	})

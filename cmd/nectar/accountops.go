@@ -9,6 +9,7 @@ import (
 
 	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/internal/accountsapi"
+	"github.com/nectar-run/nectar/store"
 )
 
 // The accounts and providers commands work on an accountOps: the store
@@ -187,12 +188,12 @@ func (a apiAccounts) putProvider(ctx context.Context, p *accounts.Provider) erro
 // accountOps returns the accounts of --data-dir: through the running
 // server's API when one holds it, else from the store.
 func (g *globals) accountOps(ctx context.Context) (accountOps, error) {
-	if c := runningServer(g); c != nil {
-		return apiAccounts{c}, nil
-	}
-	m, err := g.data().Accounts(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return storeAccounts{m}, nil
+	return serverOr(ctx, g, func(c *apiClient) (accountOps, error) { return apiAccounts{c}, nil },
+		func(store.Store) (accountOps, error) {
+			m, err := g.data().Accounts(ctx) // over the store serverOr opened
+			if err != nil {
+				return nil, err
+			}
+			return storeAccounts{m}, nil
+		})
 }

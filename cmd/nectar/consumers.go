@@ -10,6 +10,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nectar-run/nectar/consumers"
+	"github.com/nectar-run/nectar/store"
 )
 
 // consumerOps is what the consumers commands need, from a running server's
@@ -65,18 +66,14 @@ func (s storeConsumers) addBasic(ctx context.Context, name, user string) (string
 }
 
 func (g *globals) openConsumers(ctx context.Context) (consumerOps, error) {
-	if c := runningServer(g); c != nil {
-		return apiConsumers{c}, nil
-	}
-	st, err := g.data().Store(ctx)
-	if err != nil {
-		return nil, err
-	}
-	m, err := consumers.New(ctx, st)
-	if err != nil {
-		return nil, err
-	}
-	return storeConsumers{m}, nil
+	return serverOr(ctx, g, func(c *apiClient) (consumerOps, error) { return apiConsumers{c}, nil },
+		func(st store.Store) (consumerOps, error) {
+			m, err := consumers.New(ctx, st)
+			if err != nil {
+				return nil, err
+			}
+			return storeConsumers{m}, nil
+		})
 }
 
 func consumersCmd(g *globals) *cobra.Command {

@@ -11,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/store"
 )
 
 // The execution history lives in the bbolt file, which one process opens at
@@ -38,8 +39,7 @@ otherwise they read the data directory.`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f := history.Filter{Pipeline: pipeline, Status: status, Trigger: trigger, Before: before, Limit: limit}
-			var recs []*history.Record
-			if c := runningServer(g); c != nil {
+			recs, err := serverOr(cmd.Context(), g, func(c *apiClient) (recs []*history.Record, err error) {
 				q := url.Values{}
 				for k, v := range map[string]string{"pipeline": pipeline, "status": status, "trigger": trigger, "before": before} {
 					if v != "" {
@@ -47,17 +47,11 @@ otherwise they read the data directory.`,
 					}
 				}
 				q.Set("limit", strconv.Itoa(limit))
-				if err := c.do(cmd.Context(), "GET", "/api/executions?"+q.Encode(), nil, &recs); err != nil {
-					return err
-				}
-			} else {
-				st, err := g.data().Store(cmd.Context())
-				if err != nil {
-					return err
-				}
-				if recs, err = history.List(cmd.Context(), st, f); err != nil {
-					return err
-				}
+				err = c.do(cmd.Context(), "GET", "/api/executions?"+q.Encode(), nil, &recs)
+				return recs, err
+			}, func(st store.Store) ([]*history.Record, error) { return history.List(cmd.Context(), st, f) })
+			if err != nil {
+				return err
 			}
 			if asJSON {
 				b, _ := json.MarshalIndent(recs, "", "  ")

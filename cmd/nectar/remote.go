@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/nectar-run/nectar/internal/app"
+	"github.com/nectar-run/nectar/store"
 )
 
 // The rule every command that reads or writes the store follows:
@@ -42,6 +43,20 @@ func withOps[T any](open func(context.Context) (T, error), f func(ctx context.Co
 		}
 		return f(cmd.Context(), ops, args)
 	}
+}
+
+// serverOr follows that rule for one command: remote with a client for
+// the nectar serve holding --data-dir, else local with its store.
+func serverOr[T any](ctx context.Context, g *globals, remote func(*apiClient) (T, error), local func(store.Store) (T, error)) (T, error) {
+	if c := runningServer(g); c != nil {
+		return remote(c)
+	}
+	st, err := g.data().Store(ctx)
+	if err != nil {
+		var zero T
+		return zero, err
+	}
+	return local(st)
 }
 
 // apiClient talks to a running nectar serve of the same data directory.

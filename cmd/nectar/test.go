@@ -15,6 +15,7 @@ import (
 	"github.com/nectar-run/nectar/history"
 	"github.com/nectar-run/nectar/internal/app"
 	"github.com/nectar-run/nectar/pipetest"
+	"github.com/nectar-run/nectar/store"
 )
 
 func testCmd(g *globals) *cobra.Command {
@@ -111,16 +112,10 @@ nectar validate), 64 on a bad flag. See docs/testing.md.`,
 // executionRecord reads an execution's record from the running server's
 // management API, or else from the store in --data-dir.
 func executionRecord(ctx context.Context, g *globals, id string) (*history.Record, error) {
-	var rec *history.Record
-	if c := runningServer(g); c != nil {
-		err := c.do(ctx, "GET", "/api/executions/"+url.PathEscape(id), nil, &rec)
+	return serverOr(ctx, g, func(c *apiClient) (rec *history.Record, err error) {
+		err = c.do(ctx, "GET", "/api/executions/"+url.PathEscape(id), nil, &rec)
 		return rec, err
-	}
-	st, err := g.data().Store(ctx)
-	if err != nil {
-		return nil, err
-	}
-	return history.Get(ctx, st, id)
+	}, func(st store.Store) (*history.Record, error) { return history.Get(ctx, st, id) })
 }
 
 // testLibrary is the library a tested pipeline calls others in: its folder

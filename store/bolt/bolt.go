@@ -12,6 +12,7 @@ package bolt
 
 import (
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/binary"
 	"errors"
@@ -27,6 +28,7 @@ import (
 	bbolt "go.etcd.io/bbolt"
 	bbolterrors "go.etcd.io/bbolt/errors"
 
+	"github.com/nectar-run/nectar/internal/wait"
 	"github.com/nectar-run/nectar/store"
 )
 
@@ -319,10 +321,7 @@ func lookup(tx *bbolt.Tx, bucket, key string, now int64) (record, bool) {
 
 // Get implements store.Store.
 func (s *Store) Get(ctx context.Context, bucket, key string) (store.Item, error) {
-	if err := s.check(ctx); err != nil {
-		return store.Item{}, err
-	}
-	if err := store.CheckKey(bucket, key); err != nil {
+	if err := cmp.Or(s.check(ctx), store.CheckKey(bucket, key)); err != nil {
 		return store.Item{}, err
 	}
 	var it store.Item
@@ -411,19 +410,7 @@ func expiryKey(exp int64, bucket, key string) []byte {
 
 // Put implements store.Store.
 func (s *Store) Put(ctx context.Context, bucket, key string, val []byte, opts ...store.WriteOption) (uint64, error) {
-	if err := s.check(ctx); err != nil {
-		return 0, err
-	}
-	if err := store.CheckKey(bucket, key); err != nil {
-		return 0, err
-	}
-	exp := unixNano(store.Options(opts).ExpiresAt)
-	var rev uint64
-	err := s.commit.run(func(tx *bbolt.Tx) (err error) {
-		rev, err = put(tx, bucket, key, val, exp)
-		return err
-	})
-	return rev, err
+	return s.swap(ctx, bucket, key, 0, val, opts, nil)
 }
 
 // Create implements store.Store.
@@ -436,11 +423,10 @@ func (s *Store) CompareAndSwap(ctx context.Context, bucket, key string, rev uint
 	return s.swap(ctx, bucket, key, rev, val, opts, store.ErrConflict)
 }
 
+// swap writes key when its revision is want (0: absent), and returns
+// mismatch otherwise; a nil mismatch writes whatever the revision.
 func (s *Store) swap(ctx context.Context, bucket, key string, want uint64, val []byte, opts []store.WriteOption, mismatch error) (uint64, error) {
-	if err := s.check(ctx); err != nil {
-		return 0, err
-	}
-	if err := store.CheckKey(bucket, key); err != nil {
+	if err := cmp.Or(s.check(ctx), store.CheckKey(bucket, key)); err != nil {
 		return 0, err
 	}
 	exp := unixNano(store.Options(opts).ExpiresAt)
@@ -448,10 +434,11 @@ func (s *Store) swap(ctx context.Context, bucket, key string, want uint64, val [
 	var result error
 	err := s.commit.run(func(tx *bbolt.Tx) (err error) {
 		rev, result = 0, nil
-		cur, _ := lookup(tx, bucket, key, time.Now().UnixNano())
-		if cur.rev != want {
-			result = mismatch
-			return nil
+		if mismatch != nil {
+			if cur, _ := lookup(tx, bucket, key, time.Now().UnixNano()); cur.rev != want {
+				result = mismatch
+				return nil
+			}
 		}
 		rev, err = put(tx, bucket, key, val, exp)
 		return err
@@ -464,10 +451,7 @@ func (s *Store) swap(ctx context.Context, bucket, key string, want uint64, val [
 
 // Update implements store.Store.
 func (s *Store) Update(ctx context.Context, bucket, key string, fn store.UpdateFunc, opts ...store.WriteOption) (store.Item, error) {
-	if err := s.check(ctx); err != nil {
-		return store.Item{}, err
-	}
-	if err := store.CheckKey(bucket, key); err != nil {
+	if err := cmp.Or(s.check(ctx), store.CheckKey(bucket, key)); err != nil {
 		return store.Item{}, err
 	}
 	w := store.Options(opts)
@@ -529,10 +513,7 @@ func call(fn store.UpdateFunc, cur []byte, ok bool) (next []byte, err error) {
 
 // Delete implements store.Store.
 func (s *Store) Delete(ctx context.Context, bucket, key string) error {
-	if err := s.check(ctx); err != nil {
-		return err
-	}
-	if err := store.CheckKey(bucket, key); err != nil {
+	if err := cmp.Or(s.check(ctx), store.CheckKey(bucket, key)); err != nil {
 		return err
 	}
 	var found bool
@@ -551,14 +532,8 @@ func (s *Store) Delete(ctx context.Context, bucket, key string) error {
 
 // Apply implements store.Store.
 func (s *Store) Apply(ctx context.Context, ops ...store.Op) error {
-	if err := s.check(ctx); err != nil {
+	if err := cmp.Or(s.check(ctx), store.CheckOps(ops)); err != nil || len(ops) == 0 {
 		return err
-	}
-	if err := store.CheckOps(ops); err != nil {
-		return err
-	}
-	if len(ops) == 0 {
-		return nil
 	}
 	return s.commit.run(func(tx *bbolt.Tx) error {
 		now := time.Now().UnixNano()
@@ -724,19 +699,9 @@ func (s *Store) Purge(ctx context.Context) (int, error) {
 
 func (s *Store) purger(every time.Duration) {
 	defer close(s.done)
-	if every <= 0 {
-		return
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			// A failed purge is retried at the next tick; expired keys stay
-			// invisible meanwhile, so there is nothing to report.
-			_, _ = s.Purge(context.Background())
-		}
-	}
+	wait.Every(s.stop, every, func() {
+		// A failed purge is retried at the next tick; expired keys stay
+		// invisible meanwhile, so there is nothing to report.
+		_, _ = s.Purge(context.Background())
+	})
 }

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nectar-run/nectar/engine/value"
 	"github.com/nectar-run/nectar/events"
+	"github.com/nectar-run/nectar/internal/wait"
 )
 
 // Bus is the events.Bus shared by several nectar serve replicas on one
@@ -535,34 +536,20 @@ func (s *pgSub) handle(ev pgEvent) {
 func (s *pgSub) close(ctx context.Context) error {
 	s.once.Do(func() { close(s.stop) })
 	<-s.done
-	finished := make(chan struct{})
-	go func() { s.wg.Wait(); close(finished) }()
-	select {
-	case <-finished:
-		s.abort()
-		return nil
-	case <-ctx.Done():
-		s.abort()
-		<-finished
-		return fmt.Errorf("event subscription %s: %w", s.name, ctx.Err())
+	if err := wait.Group(ctx, &s.wg, s.abort); err != nil {
+		return fmt.Errorf("event subscription %s: %w", s.name, err)
 	}
+	return nil
 }
 
 // every runs f every d until Close, skipping the ticks of a crashed bus.
 func (b *Bus) every(d time.Duration, f func()) {
 	defer b.bg.Done()
-	t := time.NewTicker(d)
-	defer t.Stop()
-	for {
-		select {
-		case <-b.stop:
-			return
-		case <-t.C:
-		}
+	wait.Every(b.stop, d, func() {
 		if !b.crashed.Load() {
 			f()
 		}
-	}
+	})
 }
 
 // extend renews the leases of the events handled here.

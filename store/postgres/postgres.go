@@ -21,6 +21,7 @@
 package postgres
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/hex"
@@ -38,6 +39,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
+	"github.com/nectar-run/nectar/internal/wait"
 	"github.com/nectar-run/nectar/store"
 )
 
@@ -227,10 +229,7 @@ func item(key string, val []byte, rev int64, exp *time.Time) store.Item {
 // answered from memory when this replica read the key within the cache's
 // bound (WithCacheMaxAge) and no write of it was announced since.
 func (s *Store) Get(ctx context.Context, bucket, key string) (store.Item, error) {
-	if err := s.check(ctx); err != nil {
-		return store.Item{}, err
-	}
-	if err := store.CheckKey(bucket, key); err != nil {
+	if err := cmp.Or(s.check(ctx), store.CheckKey(bucket, key)); err != nil {
 		return store.Item{}, err
 	}
 	if s.cache.maxAge > 0 && store.ReadsCached(bucket) {
@@ -267,10 +266,7 @@ func (s *Store) Put(ctx context.Context, bucket, key string, val []byte, opts ..
 // bucket $1 and key $2 (then args) returning the new revision, announced
 // (a declared bucket); a statement that writes no row returns none.
 func (s *Store) write(ctx context.Context, bucket, key string, none error, sql string, args ...any) (uint64, error) {
-	if err := s.check(ctx); err != nil {
-		return 0, err
-	}
-	if err := store.CheckKey(bucket, key); err != nil {
+	if err := cmp.Or(s.check(ctx), store.CheckKey(bucket, key)); err != nil {
 		return 0, err
 	}
 	var rev int64
@@ -324,10 +320,7 @@ var errRetry = errors.New("postgres: retry update")
 // UPDATE; a missing key cannot be locked, so a concurrent Create can win
 // the insert, and then fn runs again on the new value.
 func (s *Store) Update(ctx context.Context, bucket, key string, fn store.UpdateFunc, opts ...store.WriteOption) (store.Item, error) {
-	if err := s.check(ctx); err != nil {
-		return store.Item{}, err
-	}
-	if err := store.CheckKey(bucket, key); err != nil {
+	if err := cmp.Or(s.check(ctx), store.CheckKey(bucket, key)); err != nil {
 		return store.Item{}, err
 	}
 	w := store.Options(opts)
@@ -437,10 +430,7 @@ func call(fn store.UpdateFunc, cur []byte, ok bool) (next []byte, err error) {
 
 // Delete implements store.Store.
 func (s *Store) Delete(ctx context.Context, bucket, key string) error {
-	if err := s.check(ctx); err != nil {
-		return err
-	}
-	if err := store.CheckKey(bucket, key); err != nil {
+	if err := cmp.Or(s.check(ctx), store.CheckKey(bucket, key)); err != nil {
 		return err
 	}
 	var alive bool
@@ -526,14 +516,8 @@ func prefixEnd(prefix string) []byte {
 // one transaction. When ops touch a key twice, the last op wins, as if they
 // ran in order.
 func (s *Store) Apply(ctx context.Context, ops ...store.Op) error {
-	if err := s.check(ctx); err != nil {
+	if err := cmp.Or(s.check(ctx), store.CheckOps(ops)); err != nil || len(ops) == 0 {
 		return err
-	}
-	if err := store.CheckOps(ops); err != nil {
-		return err
-	}
-	if len(ops) == 0 {
-		return nil
 	}
 	type bk struct{ bucket, key string }
 	last := make(map[bk]int, len(ops))
@@ -613,23 +597,13 @@ func (s *Store) Purge(ctx context.Context) (int, error) {
 
 func (s *Store) purger(every time.Duration) {
 	defer s.wg.Done()
-	if every <= 0 {
-		return
-	}
-	t := time.NewTicker(every)
-	defer t.Stop()
-	for {
-		select {
-		case <-s.stop:
-			return
-		case <-t.C:
-			ctx, cancel := context.WithTimeout(context.Background(), every)
-			// A failed purge is retried at the next tick; expired keys stay
-			// invisible meanwhile, so there is nothing to report.
-			_, _ = s.Purge(ctx)
-			cancel()
-		}
-	}
+	wait.Every(s.stop, every, func() {
+		ctx, cancel := context.WithTimeout(context.Background(), every)
+		defer cancel()
+		// A failed purge is retried at the next tick; expired keys stay
+		// invisible meanwhile, so there is nothing to report.
+		_, _ = s.Purge(ctx)
+	})
 }
 
 func token() string {
