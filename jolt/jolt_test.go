@@ -224,3 +224,33 @@ func ExampleSpecError() {
 	// [0 spec rating *]
 	// jolt: spec[0].spec.rating["*"]: the value of a shift key must be an object, an output path or a list of them, got number
 }
+
+// TestShiftCopyingKeysSizesItsOutput: a shift whose output keys come from
+// the input ("*": "&") makes its output object with room for the input's
+// keys, instead of growing it four, eight, sixteen: ratio.sh's shift of a
+// 1 KB record took 23 allocations before, 21 now (counted, not timed).
+func TestShiftCopyingKeysSizesItsOutput(t *testing.T) {
+	tr, err := jolt.Compile("shift", mustDecode(t, renameRestSpec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := mustDecode(t, customerJSON)
+	out, err := tr.Apply(in, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := out.(*value.Object)
+	if o.Len() != 17 || o.Keys()[0] != "customerId" || o.Keys()[5] != "created_at" {
+		t.Fatalf("got keys %v", o.Keys())
+	}
+	allocs := testing.AllocsPerRun(20, func() {
+		if _, err := tr.Apply(in, nil); err != nil {
+			t.Fatal(err)
+		}
+	})
+	// 22, not 21: a garbage collection during the runs may empty the
+	// state pool once.
+	if allocs > 22 {
+		t.Errorf("the shift took %v allocations, want at most 22", allocs)
+	}
+}

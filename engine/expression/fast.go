@@ -25,17 +25,19 @@ func compileFast(n ast.Node) evalFn {
 	switch t := n.(type) {
 	case *ast.NilNode:
 		return func(*Env) (any, error) { return nil, nil }
+	// Literals are boxed once, here: a closure returning a string or a
+	// number would box it again on every evaluation.
 	case *ast.BoolNode:
-		v := t.Value
+		var v any = t.Value
 		return func(*Env) (any, error) { return v, nil }
 	case *ast.IntegerNode:
-		v := int64(t.Value)
+		var v any = int64(t.Value)
 		return func(*Env) (any, error) { return v, nil }
 	case *ast.FloatNode:
-		v := t.Value
+		var v any = t.Value
 		return func(*Env) (any, error) { return v, nil }
 	case *ast.StringNode:
-		v := t.Value
+		var v any = t.Value
 		return func(*Env) (any, error) { return v, nil }
 	case *ast.IdentifierNode:
 		switch t.Value {

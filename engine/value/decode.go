@@ -37,6 +37,11 @@ func Decode(data []byte) (any, error) {
 // with s.
 func DecodeString(s string) (any, error) {
 	d := decoder{data: s}
+	if len(s) > 64 {
+		// Room for the members of a typical object and array up front,
+		// instead of growing the stacks by doubling.
+		d.fields, d.vals = make([]field, 0, 32), make([]any, 0, 16)
+	}
 	d.skipSpace()
 	v, err := d.value(0)
 	if err != nil {
@@ -58,6 +63,8 @@ type decoder struct {
 	// exact size, instead of growing its own slice by appending.
 	fields []field
 	vals   []any
+	// boxes holds the strings and numbers of the result (see slabs).
+	boxes slabs
 }
 
 func (d *decoder) errorf(format string, args ...any) error {
@@ -93,7 +100,11 @@ func (d *decoder) value(depth int) (any, error) {
 	case c == '[':
 		return d.array(depth + 1)
 	case c == '"':
-		return d.string()
+		s, err := d.string()
+		if err != nil {
+			return nil, err
+		}
+		return d.boxes.string(s), nil
 	case c == '-' || (c >= '0' && c <= '9'):
 		return d.number()
 	case c == 't':
@@ -166,6 +177,14 @@ func (d *decoder) object(depth int) (any, error) {
 // above base, and pops them.
 func (d *decoder) finishObject(base int) *Object {
 	members := d.fields[base:]
+	if len(members) <= indexThreshold && !repeatsKey(members) {
+		// The common case: copied in one move, no lookups while building.
+		o := &Object{fields: make([]field, len(members))}
+		copy(o.fields, members)
+		clear(members)
+		d.fields = d.fields[:base]
+		return o
+	}
 	o := &Object{fields: make([]field, 0, len(members))}
 	for _, f := range members {
 		// A repeated key keeps its first position and its last value, as most decoders do.
@@ -181,6 +200,29 @@ func (d *decoder) finishObject(base int) *Object {
 	clear(members)
 	d.fields = d.fields[:base]
 	return o
+}
+
+// plain marks the bytes a string holds as they are: ASCII, not a quote, a
+// backslash or a control character.
+var plain = func() (t [256]bool) {
+	for c := 0x20; c < 0x80; c++ {
+		t[c] = c != '"' && c != '\\'
+	}
+	return t
+}()
+
+// repeatsKey reports whether a key occurs twice in fs (compared by length
+// first; fs is short).
+func repeatsKey(fs []field) bool {
+	for i := 1; i < len(fs); i++ {
+		k := fs[i].k
+		for j := 0; j < i; j++ {
+			if len(fs[j].k) == len(k) && fs[j].k == k {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 func (d *decoder) array(depth int) (any, error) {
@@ -222,20 +264,24 @@ func (d *decoder) array(depth int) (any, error) {
 }
 
 // key reads an object key.
-func (d *decoder) key() (string, error) {
-	v, err := d.string()
-	if err != nil {
-		return "", err
-	}
-	return v.(string), nil
-}
+func (d *decoder) key() (string, error) { return d.string() }
 
-func (d *decoder) string() (any, error) {
+// string reads a string; unboxed, so that a key costs no allocation.
+func (d *decoder) string() (string, error) {
 	d.pos++ // opening quote
 	start := d.pos
 	// Fast path: no escapes, valid UTF-8.
 	for d.pos < len(d.data) {
-		c := d.data[d.pos]
+		// Plain ASCII, one table lookup a byte.
+		data, i := d.data, d.pos
+		for i < len(data) && plain[data[i]] {
+			i++
+		}
+		d.pos = i
+		if i == len(data) {
+			break
+		}
+		c := data[i]
 		if c == '"' {
 			s := d.data[start:d.pos]
 			d.pos++
@@ -261,10 +307,10 @@ func (d *decoder) string() (any, error) {
 			d.pos++
 			return string(d.buf), nil
 		case c < 0x20:
-			return nil, d.errorf("control character %#02x in string", c)
+			return "", d.errorf("control character %#02x in string", c)
 		case c == '\\':
 			if d.pos+1 >= len(d.data) {
-				return nil, d.errorf("unexpected end of input in string escape")
+				return "", d.errorf("unexpected end of input in string escape")
 			}
 			e := d.data[d.pos+1]
 			d.pos += 2
@@ -284,7 +330,7 @@ func (d *decoder) string() (any, error) {
 			case 'u':
 				r, ok := d.hex4()
 				if !ok {
-					return nil, d.errorf("invalid \\u escape")
+					return "", d.errorf("invalid \\u escape")
 				}
 				if utf16.IsSurrogate(r) {
 					r2 := rune(-1)
@@ -310,7 +356,7 @@ func (d *decoder) string() (any, error) {
 				d.buf = utf8.AppendRune(d.buf, r)
 			default:
 				d.pos--
-				return nil, d.errorf("invalid escape %s", d.preview())
+				return "", d.errorf("invalid escape %s", d.preview())
 			}
 		case c < 0x80:
 			d.buf = append(d.buf, c)
@@ -325,7 +371,7 @@ func (d *decoder) string() (any, error) {
 			d.pos += size
 		}
 	}
-	return nil, d.errorf("unexpected end of input in string")
+	return "", d.errorf("unexpected end of input in string")
 }
 
 func (d *decoder) hex4() (rune, bool) {
@@ -406,11 +452,11 @@ func (d *decoder) number() (any, error) {
 			if neg {
 				n = -n
 			}
-			return n, nil
+			return d.boxes.int64(n), nil
 		}
 		s := text
 		if n, err := strconv.ParseInt(s, 10, 64); err == nil {
-			return n, nil
+			return d.boxes.int64(n), nil
 		}
 		if n, err := strconv.ParseUint(s, 10, 64); err == nil {
 			return n, nil
@@ -421,5 +467,5 @@ func (d *decoder) number() (any, error) {
 	if err != nil || math.IsInf(f, 0) {
 		return json.Number(text), nil
 	}
-	return f, nil
+	return d.boxes.float64(f), nil
 }

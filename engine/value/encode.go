@@ -7,12 +7,31 @@ import (
 	"math"
 	"reflect"
 	"strconv"
+	"sync"
 	"time"
 	"unicode/utf8"
 )
 
 // Encode returns the compact JSON encoding of v. See AppendJSON.
-func Encode(v any) ([]byte, error) { return AppendJSON(make([]byte, 0, 256), v) }
+// The text is written into a pooled buffer and copied out at its exact
+// size: one allocation, where growing a new slice took one per doubling.
+func Encode(v any) ([]byte, error) {
+	bp := encodeBufs.Get().(*[]byte)
+	b, err := AppendJSON((*bp)[:0], v)
+	out := make([]byte, len(b))
+	copy(out, b)
+	if cap(b) <= maxPooledEncode {
+		*bp = b[:0]
+		encodeBufs.Put(bp)
+	}
+	return out, err
+}
+
+// encodeBufs are Encode's scratch buffers; one that grew beyond
+// maxPooledEncode is left to the garbage collector.
+var encodeBufs = sync.Pool{New: func() any { b := make([]byte, 0, 1024); return &b }}
+
+const maxPooledEncode = 64 << 10
 
 // MustEncodeString encodes v and returns it as a string, or a quoted error for
 // values that cannot be encoded. It is meant for messages and logs.

@@ -186,7 +186,7 @@ type Env struct {
 // Start serves the pipeline files (name → YAML) from a temporary folder,
 // with a bbolt store, consumers and the admin key "admin-key"; mod changes
 // the options. The server shuts down when the test ends.
-func Start(t *testing.T, files map[string]string, mod func(*server.Options)) *Env {
+func Start(t testing.TB, files map[string]string, mod func(*server.Options)) *Env {
 	t.Helper()
 	dir := t.TempDir()
 	for name, src := range files {

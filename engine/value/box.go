@@ -1,0 +1,84 @@
+package value
+
+import "unsafe"
+
+// Boxing a string, an int64 or a float64 into an interface allocates a
+// small object per value (runtime.convTstring, convT64); a decoded message
+// has one per string and number. The decoder boxes them instead into
+// slabs: each value is written once into the next free slot of a slab it
+// allocates a few dozen slots at a time, and the interface points at that
+// slot. A slot is never written again (a full slab is left to the values
+// that point into it and a new one is started), so the values are as
+// immutable as the runtime's own boxes, and the garbage collector keeps a
+// slab alive as long as any value points into it. A slab holds at most
+// maxSlab values, so a value kept from a message keeps at most that many
+// others' boxes alive (their text is the message's own, shared anyway).
+
+// A decoder's first slab of a kind has minSlab slots, each next one twice
+// as many up to maxSlab: a small message pays little, a large one one
+// allocation per maxSlab values.
+const (
+	minSlab = 8
+	maxSlab = 64
+)
+
+func nextCap(c int) int { return min(max(2*c, minSlab), maxSlab) }
+
+// eface is the layout of an empty interface (runtime.eface).
+type eface struct {
+	typ  unsafe.Pointer
+	data unsafe.Pointer
+}
+
+func typeOf(v any) unsafe.Pointer { return (*eface)(unsafe.Pointer(&v)).typ }
+
+var (
+	stringType  = typeOf("")
+	int64Type   = typeOf(int64(0))
+	float64Type = typeOf(float64(0))
+)
+
+// slabs are the decoder's current slabs.
+type slabs struct {
+	strs   []string
+	ints   []int64
+	floats []float64
+}
+
+// box returns an interface of type typ whose value is at p.
+func box(typ, p unsafe.Pointer) any {
+	var v any
+	e := (*eface)(unsafe.Pointer(&v))
+	e.typ, e.data = typ, p
+	return v
+}
+
+func (s *slabs) string(x string) any {
+	if x == "" {
+		return "" // the runtime's zero-size box
+	}
+	if len(s.strs) == cap(s.strs) {
+		s.strs = make([]string, 0, nextCap(cap(s.strs)))
+	}
+	s.strs = append(s.strs, x)
+	return box(stringType, unsafe.Pointer(&s.strs[len(s.strs)-1]))
+}
+
+func (s *slabs) int64(x int64) any {
+	if x >= 0 && x < 256 {
+		return x // the runtime boxes these without allocating
+	}
+	if len(s.ints) == cap(s.ints) {
+		s.ints = make([]int64, 0, nextCap(cap(s.ints)))
+	}
+	s.ints = append(s.ints, x)
+	return box(int64Type, unsafe.Pointer(&s.ints[len(s.ints)-1]))
+}
+
+func (s *slabs) float64(x float64) any {
+	if len(s.floats) == cap(s.floats) {
+		s.floats = make([]float64, 0, nextCap(cap(s.floats)))
+	}
+	s.floats = append(s.floats, x)
+	return box(float64Type, unsafe.Pointer(&s.floats[len(s.floats)-1]))
+}
