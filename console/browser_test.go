@@ -206,6 +206,7 @@ func startConsole(t testing.TB, mod ...func(*server.Options)) *consoleEnv {
 	rt := &engine.Runtime{}
 	accounts.Install(rt, am)
 	opts := server.Options{Dir: dir, Store: st, Consumers: cm, Runtime: rt, AdminKey: adminKey, Logger: log}
+	opts.History.Steps = true // the timeline shows each step's input, output and log lines
 	for _, m := range mod {
 		m(&opts)
 	}

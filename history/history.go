@@ -256,9 +256,14 @@ type Options struct {
 	// StepRecordBytes caps all the step snapshots and log lines of one
 	// record together (default 32 KB): past it they are left out and the
 	// record is marked StepsTruncated. Step snapshots and log lines follow
-	// Snapshots; the server asks the trace for them (engine.Trace.KeepIO)
-	// unless Snapshots is "none".
+	// Snapshots, for the executions whose trace kept them (engine.Trace.KeepIO):
+	// the server asks for them with Steps.
 	StepBytes, StepRecordBytes int
+	// Steps keeps each step's input and output and the log lines (the
+	// server sets engine.Trace.KeepIO). Off by default: keeping every
+	// step's messages until the history writes them costs about an eighth
+	// of the throughput of a short pipeline (ratio.sh token and transform).
+	Steps bool
 	// Exchanges keeps, in each record's steps, the results of the steps that
 	// call other systems (ExchangeConnectors) and the codes of failed steps,
 	// so that nectar test record can turn an execution into a test case.

@@ -314,7 +314,7 @@ func (s *Server) getExecution(ctx context.Context, id string) (*history.Record, 
 // snapshots, it keeps each step's input and output and the log lines, for
 // the console's timeline.
 func (s *Server) newTrace() *engine.Trace {
-	t := &engine.Trace{KeepIO: s.opts.History.Snapshots != "none"}
+	t := &engine.Trace{KeepIO: s.opts.History.Steps && s.opts.History.Snapshots != "none"}
 	if s.opts.History.Exchanges {
 		t.KeepResult = history.KeepResult
 	}

@@ -75,7 +75,7 @@ steps:
 // answer.
 func TestAPIRunTraceHoldsNoStepValues(t *testing.T) {
 	const leaked = "s3cr3t-value-known-to-the-runtime"
-	e := start(t, nil, nil)
+	e := start(t, nil, func(o *server.Options) { o.History.Steps = true }) // the steps keep their values: none may leak
 	e.srv.Runtime().Secrets.Add(leaked)
 	src := "name: keeps\nsteps:\n  - set: \"" + leaked + "\"\n    to: vars.key\n  - set: {done: true}\n"
 	b, _ := json.Marshal(server.RunRequest{Source: src, File: "/tmp/keeps.yaml", Input: json.RawMessage(`{"password":"hunter2-hunter2"}`), Trace: true})

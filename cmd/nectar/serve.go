@@ -76,6 +76,7 @@ func serveCmd(g *globals) *cobra.Command {
 		sensitive              []string
 		snapshots              string
 		exchanges              bool
+		steps                  bool
 		eventLease             time.Duration
 		maxConns               int
 		healthAddr             string
@@ -177,7 +178,7 @@ NECTAR_LOG_FORMAT) says text.`,
 			srv, err := server.New(ctx, server.Options{
 				Dir: dir, Shipped: pipelines.FS, Load: a.Load, Runtime: a.Runtime, Store: a.Store, Consumers: a.Consumers, Bus: a.Bus,
 				HistoryOff: noHistory,
-				History:    history.Options{MaxRecords: histMax, MaxAge: histAge, Snapshots: snapshots, Exchanges: exchanges, Logger: log},
+				History:    history.Options{MaxRecords: histMax, MaxAge: histAge, Snapshots: snapshots, Exchanges: exchanges, Steps: steps, Logger: log},
 				AdminKey:   adminKey, Mount: a.Mounts(),
 				ReloadInterval: reload, Logger: log,
 			})
@@ -260,7 +261,8 @@ NECTAR_LOG_FORMAT) says text.`,
 	f.BoolVar(&noHistory, "no-history", false, "do not record executions")
 	f.IntVar(&histMax, "history-max", 10000, "execution records kept")
 	f.DurationVar(&histAge, "history-max-age", 7*24*time.Hour, "how long execution records are kept")
-	f.StringVar(&snapshots, "history-snapshots", "all", "which execution records keep input and output (the execution's and each step's) and log lines: all, failed or none")
+	f.StringVar(&snapshots, "history-snapshots", "all", "which execution records keep input and output (and, with --history-steps, each step's and the log lines): all, failed or none")
+	f.BoolVar(&steps, "history-steps", false, "also keep each step's (masked, capped) input and output and the log lines in the execution records, for the console's timeline; costs about an eighth of a short pipeline's throughput")
 	f.BoolVar(&exchanges, "history-exchanges", false, "keep in each execution record the (masked, capped) answers of its rest, google-drive, onedrive and pipeline steps, so that nectar test record can replay it offline")
 	f.DurationVar(&eventLease, "event-lease", 30*time.Second, "with a PostgreSQL store: how long an event being handled stays invisible to the other replicas without news from its replica (the redelivery delay when a replica dies)")
 	f.IntVar(&maxConns, "max-connections", 0, "connections served at once; more get 503 at once, and a few more are kept for /healthz and /readyz (0: half the open-file limit, at most 10000)")
