@@ -248,3 +248,47 @@ func TestValidateChecksTestFiles(t *testing.T) {
 		t.Errorf("validate a good test file: exit %d\n%s%s", code, out, errOut)
 	}
 }
+
+// TestServeHistorySteps: nectar serve keeps each step's masked input and
+// the log lines in the record only with --history-steps (off by default,
+// for its cost).
+func TestServeHistorySteps(t *testing.T) {
+	const adminKey = "steps-admin-key-0123456789abcdef"
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "signup.yaml"), []byte(`name: signup
+trigger:
+  http: {path: /signup, methods: [POST]}
+steps:
+  - name: note
+    log: {message: "signing up {{ message.user }}"}
+  - set: {user: "{{ message.user }}"}
+`), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, steps := range []bool{false, true} {
+		var args []string
+		if steps {
+			args = []string{"--history-steps"}
+		}
+		base, logs := serveBinaryArgs(t, dir, t.TempDir(), args, "NECTAR_ADMIN_KEY="+adminKey)
+		res, err := http.Post(base+"/signup", "application/json", strings.NewReader(`{"user":"ada","password":"hunter2-secret"}`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		id := res.Header.Get("X-Execution-Id")
+		req, _ := http.NewRequest("GET", base+"/api/executions/"+id, nil)
+		req.Header.Set("Authorization", "Bearer "+adminKey)
+		res, err = http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		res.Body.Close()
+		rec := string(body)
+		hasLog := strings.Contains(rec, "signing up ada")
+		if res.StatusCode != 200 || hasLog != steps || strings.Contains(rec, "hunter2-secret") {
+			t.Errorf("--history-steps %v: %d, log line kept %v\n%s\n%s", steps, res.StatusCode, hasLog, rec, logs())
+		}
+	}
+}
