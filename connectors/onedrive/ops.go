@@ -65,9 +65,9 @@ func (s *step) list(ctx context.Context, x *engine.Exec, in any) (any, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		o := asObject(v)
-		list, _ := get(o, "value").([]any)
-		next, _ := get(o, "@odata.nextLink").(string)
+		o := files.AsObject(v)
+		list, _ := files.Field(o, "value").([]any)
+		next, _ := files.Field(o, "@odata.nextLink").(string)
 		if next == u {
 			next = ""
 		}
@@ -113,13 +113,13 @@ func (s *step) download(ctx context.Context, x *engine.Exec, in any) (any, error
 	if err != nil {
 		return nil, err
 	}
-	meta := asObject(v)
-	if get(meta, "folder") != nil {
+	meta := files.AsObject(v)
+	if files.Field(meta, "folder") != nil {
 		return nil, engine.NewError(400, "onedrive: download: %s is a folder; list it and download its files", label)
 	}
-	id, _ := get(meta, "id").(string)
-	name, _ := get(meta, "name").(string)
-	mt, _ := get(asObject(get(meta, "file")), "mimeType").(string)
+	id, _ := files.Field(meta, "id").(string)
+	name, _ := files.Field(meta, "name").(string)
+	mt, _ := files.Field(files.AsObject(files.Field(meta, "file")), "mimeType").(string)
 	if localName != "" {
 		name = localName
 	}
@@ -216,9 +216,9 @@ func (s *step) destination(ctx context.Context, x *engine.Exec, in any) (*value.
 		if err != nil {
 			return nil, err
 		}
-		id, _ = get(asObject(v), "id").(string)
+		id, _ = files.Field(files.AsObject(v), "id").(string)
 		if driveID == "" {
-			driveID, _ = get(asObject(get(asObject(v), "parentReference")), "driveId").(string)
+			driveID, _ = files.Field(files.AsObject(files.Field(files.AsObject(v), "parentReference")), "driveId").(string)
 		}
 	}
 	if driveID != "" {
@@ -331,10 +331,10 @@ func (s *step) poll(ctx context.Context, x *engine.Exec, drive, monitor string) 
 	if err != nil {
 		return nil, nil, err
 	}
-	st := asObject(v)
-	switch get(st, "status") {
+	st := files.AsObject(v)
+	switch files.Field(st, "status") {
 	case "completed":
-		id, _ := get(st, "resourceId").(string)
+		id, _ := files.Field(st, "resourceId").(string)
 		if id == "" {
 			return st, nil, nil
 		}
@@ -342,8 +342,8 @@ func (s *step) poll(ctx context.Context, x *engine.Exec, drive, monitor string) 
 		return item, nil, err
 	case "failed":
 		msg := "the copy failed"
-		if eo, ok := get(st, "error").(*value.Object); ok {
-			if m, ok := get(eo, "message").(string); ok {
+		if eo, ok := files.Field(st, "error").(*value.Object); ok {
+			if m, ok := files.Field(eo, "message").(string); ok {
 				msg = m
 			}
 		}
