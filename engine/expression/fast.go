@@ -63,17 +63,7 @@ func compileFast(n ast.Node) evalFn {
 		if !ok || !strings.HasPrefix(t.Name, "__coalesce") {
 			return nil
 		}
-		a, b := compileFast(t.Value), compileFast(c.Exp2)
-		if a == nil || b == nil {
-			return nil
-		}
-		return func(e *Env) (any, error) {
-			v, err := a(e)
-			if err != nil || v != nil {
-				return v, err
-			}
-			return b(e)
-		}
+		return coalesce(compileFast(t.Value), compileFast(c.Exp2))
 	case *ast.BuiltinNode:
 		return compileBuiltin(t)
 	case *ast.SliceNode:
@@ -144,14 +134,11 @@ func compileFast(n ast.Node) evalFn {
 		}
 		switch t.Operator {
 		case "!", "not":
+			notBool := opNotBool("!")
 			return func(e *Env) (any, error) {
-				v, err := x(e)
+				b, err := evalBool(e, x, notBool)
 				if err != nil {
 					return nil, err
-				}
-				b, ok := v.(bool)
-				if !ok {
-					return nil, fmt.Errorf("invalid operation: ! on %s", value.TypeName(v))
 				}
 				return !b, nil
 			}
@@ -173,13 +160,9 @@ func compileFast(n ast.Node) evalFn {
 			return nil
 		}
 		return func(e *Env) (any, error) {
-			v, err := c(e)
+			cond, err := evalBool(e, c, condNotBool)
 			if err != nil {
 				return nil, err
-			}
-			cond, ok := v.(bool)
-			if !ok {
-				return nil, fmt.Errorf("non-bool expression (type %s) used as condition", value.TypeName(v))
 			}
 			if cond {
 				return a(e)
@@ -249,6 +232,58 @@ func sliceBound(e *Env, f evalFn, def int) (int, error) {
 	return int(i), nil
 }
 
+// coalesce is a ?? b: a's value unless it is null, then b's; nil when either
+// side has no fast form.
+func coalesce(a, b evalFn) evalFn {
+	if a == nil || b == nil {
+		return nil
+	}
+	return func(e *Env) (any, error) {
+		v, err := a(e)
+		if err != nil || v != nil {
+			return v, err
+		}
+		return b(e)
+	}
+}
+
+// eval2 evaluates the two operands of a binary operator (or the two
+// arguments of a call), left first; the right one is not evaluated when the
+// left one fails.
+func eval2(e *Env, l, r evalFn) (a, b any, err error) {
+	if a, err = l(e); err != nil {
+		return nil, nil, err
+	}
+	if b, err = r(e); err != nil {
+		return nil, nil, err
+	}
+	return a, b, nil
+}
+
+// evalBool evaluates f, whose value must be a bool; notBool makes the error
+// for any other value.
+func evalBool(e *Env, f evalFn, notBool func(v any) error) (bool, error) {
+	v, err := f(e)
+	if err != nil {
+		return false, err
+	}
+	b, ok := v.(bool)
+	if !ok {
+		return false, notBool(v)
+	}
+	return b, nil
+}
+
+// opNotBool makes the error of a boolean operator (!, &&, ||) given another value.
+func opNotBool(op string) func(v any) error {
+	return func(v any) error { return fmt.Errorf("invalid operation: %s on %s", op, value.TypeName(v)) }
+}
+
+// condNotBool is the error of a ?: whose condition is not a bool.
+func condNotBool(v any) error {
+	return fmt.Errorf("non-bool expression (type %s) used as condition", value.TypeName(v))
+}
+
 // evalAll evaluates the arguments of a call (or the items of an array), in order.
 func evalAll(e *Env, args []evalFn) ([]any, error) {
 	vals := make([]any, len(args))
@@ -311,11 +346,7 @@ func compileCall(t *ast.CallNode) evalFn {
 			f2 = func(v0, v1 any) (any, error) { return fn(v0, v1) }
 		}
 		return func(e *Env) (any, error) {
-			v0, err := a0(e)
-			if err != nil {
-				return nil, err
-			}
-			v1, err := a1(e)
+			v0, v1, err := eval2(e, a0, a1)
 			if err != nil {
 				return nil, err
 			}
@@ -365,42 +396,25 @@ func compileBinary(t *ast.BinaryNode) evalFn {
 	switch op {
 	case "&&", "and", "||", "or":
 		and := op == "&&" || op == "and"
+		notBool := opNotBool(op)
 		return func(e *Env) (any, error) {
-			v, err := l(e)
+			b, err := evalBool(e, l, notBool)
 			if err != nil {
 				return nil, err
-			}
-			b, ok := v.(bool)
-			if !ok {
-				return nil, fmt.Errorf("invalid operation: %s on %s", op, value.TypeName(v))
 			}
 			if b != and { // false && …, true || …: short-circuit
 				return b, nil
 			}
-			v, err = r(e)
-			if err != nil {
+			if b, err = evalBool(e, r, notBool); err != nil {
 				return nil, err
-			}
-			if b, ok = v.(bool); !ok {
-				return nil, fmt.Errorf("invalid operation: %s on %s", op, value.TypeName(v))
 			}
 			return b, nil
 		}
 	case "??":
-		return func(e *Env) (any, error) {
-			v, err := l(e)
-			if err != nil || v != nil {
-				return v, err
-			}
-			return r(e)
-		}
+		return coalesce(l, r)
 	case "+", "-", "*", "/", "%", "**", "^":
 		return func(e *Env) (any, error) {
-			a, err := l(e)
-			if err != nil {
-				return nil, err
-			}
-			b, err := r(e)
+			a, b, err := eval2(e, l, r)
 			if err != nil {
 				return nil, err
 			}
@@ -408,11 +422,7 @@ func compileBinary(t *ast.BinaryNode) evalFn {
 		}
 	case "contains", "startsWith", "endsWith":
 		return func(e *Env) (any, error) {
-			a, err := l(e)
-			if err != nil {
-				return nil, err
-			}
-			b, err := r(e)
+			a, b, err := eval2(e, l, r)
 			if err != nil {
 				return nil, err
 			}
