@@ -215,14 +215,27 @@ func toNumber(v any) (float64, bool) {
 
 // argFloat returns argument i as a float64; numeric strings are accepted.
 func argFloat(name string, args []any, i int) (float64, error) {
+	return argAs(name, args, i, "a number", toNumber)
+}
+
+// argAs returns argument i converted by conv; want says what conv accepts
+// ("a number"), for the error when it refuses the argument.
+func argAs[T any](name string, args []any, i int, want string, conv func(any) (T, bool)) (T, error) {
 	if i >= len(args) {
-		return 0, argError(name, i, "missing")
+		var zero T
+		return zero, argError(name, i, "missing")
 	}
-	f, ok := toNumber(args[i])
+	return convertArg(name, i, args[i], want, conv)
+}
+
+// convertArg converts v, argument i of a call of name, with conv.
+func convertArg[T any](name string, i int, v any, want string, conv func(any) (T, bool)) (T, error) {
+	t, ok := conv(v)
 	if !ok {
-		return 0, argError(name, i, "expected a number, got %s", describe(args[i]))
+		var zero T
+		return zero, argError(name, i, "expected %s, got %s", want, describe(v))
 	}
-	return f, nil
+	return t, nil
 }
 
 // toInteger converts a number or numeric string to int64, truncating fractions.
@@ -244,14 +257,7 @@ func toInteger(v any) (int64, bool) {
 
 // argInt returns argument i as an int64; fractions are truncated.
 func argInt(name string, args []any, i int) (int64, error) {
-	if i >= len(args) {
-		return 0, argError(name, i, "missing")
-	}
-	n, ok := toInteger(args[i])
-	if !ok {
-		return 0, argError(name, i, "expected an integer, got %s", describe(args[i]))
-	}
-	return n, nil
+	return argAs(name, args, i, "an integer", toInteger)
 }
 
 // optBool returns argument i as a bool, or def when absent or null.
@@ -272,14 +278,13 @@ func optBool(name string, args []any, i int, def bool) (bool, error) {
 
 // argArray returns argument i as an array.
 func argArray(name string, args []any, i int) ([]any, error) {
-	if i >= len(args) {
-		return nil, argError(name, i, "missing")
-	}
-	a, ok := norm(args[i]).([]any)
-	if !ok {
-		return nil, argError(name, i, "expected an array, got %s", describe(args[i]))
-	}
-	return a, nil
+	return argAs(name, args, i, "an array", toArray)
+}
+
+// toArray returns v as an array, converting a Go slice to the value model.
+func toArray(v any) ([]any, bool) {
+	a, ok := norm(v).([]any)
+	return a, ok
 }
 
 // describe names the type of a value for an error message, with a short preview of strings.
