@@ -372,40 +372,31 @@ func (p *jpParser) indexes() (jpSegment, error) {
 }
 
 func (p *jpParser) orExpr() (jpExpr, error) {
-	left, err := p.andExpr()
-	if err != nil {
-		return nil, err
-	}
-	for {
-		p.skipSpace()
-		if !strings.HasPrefix(p.s[p.pos:], "||") {
-			return left, nil
-		}
-		p.pos += 2
-		right, err := p.andExpr()
-		if err != nil {
-			return nil, err
-		}
-		left = jpOr{left, right}
-	}
+	return p.chain("||", p.andExpr, func(l, r jpExpr) jpExpr { return jpOr{l, r} })
 }
 
 func (p *jpParser) andExpr() (jpExpr, error) {
-	left, err := p.unary()
+	return p.chain("&&", p.unary, func(l, r jpExpr) jpExpr { return jpAnd{l, r} })
+}
+
+// chain parses operands joined by op, left to right: a op b op c is
+// join(join(a, b), c).
+func (p *jpParser) chain(op string, operand func() (jpExpr, error), join func(l, r jpExpr) jpExpr) (jpExpr, error) {
+	left, err := operand()
 	if err != nil {
 		return nil, err
 	}
 	for {
 		p.skipSpace()
-		if !strings.HasPrefix(p.s[p.pos:], "&&") {
+		if !strings.HasPrefix(p.s[p.pos:], op) {
 			return left, nil
 		}
-		p.pos += 2
-		right, err := p.unary()
+		p.pos += len(op)
+		right, err := operand()
 		if err != nil {
 			return nil, err
 		}
-		left = jpAnd{left, right}
+		left = join(left, right)
 	}
 }
 
