@@ -250,15 +250,10 @@ func (p *jpParser) bracket() (jpSegment, error) {
 			return seg, p.errorf("expected ( after ?")
 		}
 		p.pos++
-		e, err := p.orExpr()
+		e, err := p.parenthesized("expected ) to close the filter")
 		if err != nil {
 			return seg, err
 		}
-		p.skipSpace()
-		if p.peek() != ')' {
-			return seg, p.errorf("expected ) to close the filter")
-		}
-		p.pos++
 		seg = jpSegment{kind: segFilter, filter: e}
 	case c == '*':
 		p.pos++
@@ -414,18 +409,24 @@ func (p *jpParser) unary() (jpExpr, error) {
 		}
 	case '(':
 		p.pos++
-		e, err := p.orExpr()
-		if err != nil {
-			return nil, err
-		}
-		p.skipSpace()
-		if p.peek() != ')' {
-			return nil, p.errorf("expected )")
-		}
-		p.pos++
-		return e, nil
+		return p.parenthesized("expected )")
 	}
 	return p.comparison()
+}
+
+// parenthesized parses a filter expression and the ) that closes it (the (
+// is read); missing is the error when that ) is not there.
+func (p *jpParser) parenthesized(missing string) (jpExpr, error) {
+	e, err := p.orExpr()
+	if err != nil {
+		return nil, err
+	}
+	p.skipSpace()
+	if p.peek() != ')' {
+		return nil, p.errorf("%s", missing)
+	}
+	p.pos++
+	return e, nil
 }
 
 var jpOperators = []string{"==", "!=", "<>", "<=", ">=", "=~", "<", ">", " in ", " nin ", " subsetof ", " anyof ", " noneof ", " size ", " empty ", " contains "}
