@@ -23,11 +23,7 @@ type cardSpec struct {
 
 type cardinalityOp struct{ root *cardSpec }
 
-func compileCardinality(spec any, path []any) (*cardinalityOp, error) {
-	o, ok := spec.(*value.Object)
-	if !ok || o == nil {
-		return nil, specErr(path, "cardinality expects an object spec, got %s", value.TypeName(spec))
-	}
+func compileCardinality(o *value.Object, path []any) (*cardinalityOp, error) {
 	root, err := newCardComposite(&pathElem{kind: ekLiteral, key: "root", canon: "root"}, o, path)
 	if err != nil {
 		return nil, err

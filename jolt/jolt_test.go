@@ -57,6 +57,29 @@ func TestSpecErrorPath(t *testing.T) {
 	}
 }
 
+// TestSpecMustBeAnObject checks that every operation but sort refuses a spec
+// that is not an object, naming the operation and what it got.
+func TestSpecMustBeAnObject(t *testing.T) {
+	for _, op := range jolt.Operations {
+		for _, spec := range []string{`[]`, `"x"`, `null`} {
+			t.Run(op+" "+spec, func(t *testing.T) {
+				_, err := jolt.Compile(op, mustDecode(t, spec))
+				if op == jolt.OpSort {
+					if err != nil {
+						t.Fatalf("sort takes no spec, got %v", err)
+					}
+					return
+				}
+				want := fmt.Sprintf("%s expects an object spec, got %s", op, value.TypeName(mustDecode(t, spec)))
+				var se *jolt.SpecError
+				if !errors.As(err, &se) || !strings.Contains(err.Error(), want) {
+					t.Fatalf("got %v, want a *SpecError saying %q", err, want)
+				}
+			})
+		}
+	}
+}
+
 // TestSpecErrorPreviewCutsAtRuneBoundary checks that a long name quoted in a
 // spec error is shortened without splitting a multi-byte character.
 func TestSpecErrorPreviewCutsAtRuneBoundary(t *testing.T) {

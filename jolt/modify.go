@@ -66,11 +66,7 @@ const (
 
 type modifyOp struct{ root *modSpec }
 
-func compileModify(spec any, path []any, mode modifyMode) (*modifyOp, error) {
-	o, ok := spec.(*value.Object)
-	if !ok || o == nil {
-		return nil, specErr(path, "%s expects an object spec, got %s", mode, value.TypeName(spec))
-	}
+func compileModify(o *value.Object, path []any, mode modifyMode) (*modifyOp, error) {
 	root := &modSpec{pe: &pathElem{kind: ekLiteral, key: "root", canon: "root"}, mode: mode}
 	if err := root.buildComposite(o, path); err != nil {
 		return nil, err

@@ -48,11 +48,7 @@ type shiftOp struct {
 	inputKeys bool
 }
 
-func compileShift(spec any, path []any) (*shiftOp, error) {
-	o, ok := spec.(*value.Object)
-	if !ok || o == nil {
-		return nil, specErr(path, "shift expects an object spec, got %s", value.TypeName(spec))
-	}
+func compileShift(o *value.Object, path []any) (*shiftOp, error) {
 	root, err := newShiftComposite(&pathElem{kind: ekLiteral, key: "root", canon: "root"}, o, path)
 	if err != nil {
 		return nil, err
