@@ -117,6 +117,7 @@ func TestApply(t *testing.T) {
 		{"sort puts ~ keys first", "sort", `null`, `{"b": 1, "~a": 2, "a": {"d": 1, "c": 2}}`, ``, `{"~a": 2, "a": {"c": 2, "d": 1}, "b": 1}`},
 		{"remove from array by index", "remove", `{"l": {"0": ""}}`, `{"l": [1, 2, 3]}`, ``, `{"l": [2, 3]}`},
 		{"default array", "default", `{"l[]": {"2": "z"}}`, `{"l": ["a"]}`, ``, `{"l": ["a", null, "z"]}`},
+		{"escaped backslash and @ in a key", "shift", `{"a\\\\b": "x", "\\@c": "y", "d\\\\\\@": "z"}`, `{"a\\b": 1, "@c": 2, "d\\@": 3}`, ``, `{"x": 1, "y": 2, "z": 3}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
