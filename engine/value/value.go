@@ -300,13 +300,19 @@ func ToGo(v any) any {
 		}
 		return m
 	case []any:
-		out := make([]any, len(t))
-		for i, x := range t {
-			out[i] = ToGo(x)
-		}
-		return out
+		return MapArray(t, ToGo)
 	}
 	return v
+}
+
+// MapArray returns a new array of f applied to each element of a, in order:
+// the array step of a recursive conversion or copy.
+func MapArray(a []any, f func(any) any) []any {
+	out := make([]any, len(a))
+	for i, x := range a {
+		out[i] = f(x)
+	}
+	return out
 }
 
 // Truthy reports whether v counts as true in a condition: true, or any value
