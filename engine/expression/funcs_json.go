@@ -167,16 +167,22 @@ func fnUnescapeJSON(args ...any) (any, error) {
 }
 
 func fnGetElementAt(args ...any) (any, error) {
-	r := readArgs("GETELEMENTAT", args, 2, 2)
-	a := r.array(0)
-	i := r.int(1)
-	if r.err != nil {
-		return nil, r.err
-	}
-	if i < 0 || i >= int64(len(a)) {
-		return nil, nil
+	a, i, in, err := arrayAndIndex("GETELEMENTAT", args)
+	if err != nil || !in {
+		return nil, err
 	}
 	return a[i], nil
+}
+
+// arrayAndIndex reads the arguments (array, index) of a call of name; in
+// reports whether the index is one of the array's.
+func arrayAndIndex(name string, args []any) (a []any, i int64, in bool, err error) {
+	r := readArgs(name, args, 2, 2)
+	a, i = r.array(0), r.int(1)
+	if r.err != nil {
+		return nil, 0, false, r.err
+	}
+	return a, i, i >= 0 && i < int64(len(a)), nil
 }
 
 func fnLastElement(args ...any) (any, error) {
@@ -192,14 +198,9 @@ func fnLastElement(args ...any) (any, error) {
 }
 
 func fnRemoveAt(args ...any) (any, error) {
-	r := readArgs("REMOVEAT", args, 2, 2)
-	a := r.array(0)
-	i := r.int(1)
-	if r.err != nil {
-		return nil, r.err
-	}
-	if i < 0 || i >= int64(len(a)) {
-		return a, nil
+	a, i, in, err := arrayAndIndex("REMOVEAT", args)
+	if err != nil || !in {
+		return a, err
 	}
 	out := make([]any, 0, len(a)-1)
 	out = append(out, a[:i]...)
