@@ -458,14 +458,10 @@ func arith(op string, a, b any) (any, error) {
 	ai, aInt := intOf(a)
 	bi, bInt := intOf(b)
 	if aInt && bInt {
-		switch op {
-		case "+":
-			return ai + bi, nil
-		case "-":
-			return ai - bi, nil
-		case "*":
-			return ai * bi, nil
-		case "%":
+		if n, ok := addSubMul(op, ai, bi); ok {
+			return n, nil
+		}
+		if op == "%" {
 			if bi == 0 {
 				return nil, errDivZero
 			}
@@ -477,13 +473,10 @@ func arith(op string, a, b any) (any, error) {
 	if !aok || !bok || !value.IsNumber(a) || !value.IsNumber(b) {
 		return nil, fmt.Errorf("invalid operation: %s %s %s", value.TypeName(a), op, value.TypeName(b))
 	}
+	if f, ok := addSubMul(op, af, bf); ok {
+		return f, nil
+	}
 	switch op {
-	case "+":
-		return af + bf, nil
-	case "-":
-		return af - bf, nil
-	case "*":
-		return af * bf, nil
 	case "/":
 		return af / bf, nil
 	case "**", "^":
@@ -492,6 +485,20 @@ func arith(op string, a, b any) (any, error) {
 		return nil, fmt.Errorf("invalid operation: %s %% %s", value.TypeName(a), value.TypeName(b))
 	}
 	return nil, fmt.Errorf("unknown operator %s", op)
+}
+
+// addSubMul applies +, - or * to two integers or two floats; ok is false
+// for any other operator.
+func addSubMul[T int64 | float64](op string, a, b T) (r T, ok bool) {
+	switch op {
+	case "+":
+		return a + b, true
+	case "-":
+		return a - b, true
+	case "*":
+		return a * b, true
+	}
+	return 0, false
 }
 
 func intOf(v any) (int64, bool) {
