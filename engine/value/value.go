@@ -158,9 +158,15 @@ func Equal(a, b any) bool {
 // the value model. Map keys are sorted, since Go maps have no order. Values
 // already in the model are returned as they are, without copying.
 func FromGo(v any) any {
-	switch t := v.(type) {
+	switch v.(type) {
 	case nil, bool, string, int64, uint64, float64, json.Number, *Object:
-		return v
+		return v // small enough to inline: most values need no conversion
+	}
+	return fromGo(v)
+}
+
+func fromGo(v any) any {
+	switch t := v.(type) {
 	case int:
 		return int64(t)
 	case int32:
