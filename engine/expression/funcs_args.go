@@ -3,10 +3,8 @@ package expression
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 	"math"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -66,53 +64,6 @@ func plural(n int) string {
 	return "s"
 }
 
-// norm brings a value produced by expr (int, map[string]any, …) into the value
-// model, converting nested arrays and maps as well. Values already in the model
-// are returned as they are, without copying.
-func norm(v any) any {
-	switch t := v.(type) {
-	case nil, string, bool, int64, float64, *value.Object:
-		return v
-	case []any:
-		for i, x := range t {
-			if !inModel(x) {
-				out := make([]any, len(t))
-				copy(out, t[:i])
-				for j := i; j < len(t); j++ {
-					out[j] = norm(t[j])
-				}
-				return out
-			}
-		}
-		return t
-	case map[string]any:
-		keys := slices.Sorted(maps.Keys(t))
-		o := value.NewObject(len(keys))
-		for _, k := range keys {
-			o.Set(k, norm(t[k]))
-		}
-		return o
-	}
-	return value.FromGo(v)
-}
-
-// inModel reports whether v needs no conversion by norm. Objects are trusted
-// to hold model values; arrays are checked element by element.
-func inModel(v any) bool {
-	switch t := v.(type) {
-	case nil, string, bool, int64, float64, uint64, json.Number, *value.Object:
-		return true
-	case []any:
-		for _, x := range t {
-			if !inModel(x) {
-				return false
-			}
-		}
-		return true
-	}
-	return false
-}
-
 // opt returns args[i], or nil when the argument is absent.
 func opt(args []any, i int) any {
 	if i < len(args) {
@@ -139,7 +90,7 @@ func text(v any) (string, bool) {
 		return formatFloat(t), true
 	}
 	if value.IsNumber(v) {
-		return value.MustEncodeString(norm(v)), true
+		return value.MustEncodeString(value.FromGo(v)), true
 	}
 	return "", false
 }
@@ -159,7 +110,7 @@ func stringify(v any) string {
 	if s, ok := text(v); ok {
 		return s
 	}
-	return value.MustEncodeString(norm(v))
+	return value.MustEncodeString(value.FromGo(v))
 }
 
 // argText returns argument i as a string; numbers and booleans are converted.
@@ -188,7 +139,7 @@ func firstText(name string, args []any, min, max int) (s string, ok bool, err er
 func textAt(name string, i int, v any) (string, error) {
 	s, ok := text(v)
 	if !ok {
-		return "", argError(name, i, "expected a string, got %s", value.TypeName(norm(v)))
+		return "", argError(name, i, "expected a string, got %s", value.TypeName(value.FromGo(v)))
 	}
 	return s, nil
 }
@@ -283,13 +234,13 @@ func argArray(name string, args []any, i int) ([]any, error) {
 
 // toArray returns v as an array, converting a Go slice to the value model.
 func toArray(v any) ([]any, bool) {
-	a, ok := norm(v).([]any)
+	a, ok := value.FromGo(v).([]any)
 	return a, ok
 }
 
 // describe names the type of a value for an error message, with a short preview of strings.
 func describe(v any) string {
-	v = norm(v)
+	v = value.FromGo(v)
 	if s, ok := v.(string); ok {
 		if len(s) > 24 {
 			s = s[:24] + "…"

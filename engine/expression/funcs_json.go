@@ -115,7 +115,7 @@ func fnJSONPath(args ...any) (any, error) {
 	if err != nil {
 		return nil, argError("JSONPATH", 1, "%s", err.Error())
 	}
-	doc := norm(args[0])
+	doc := value.FromGo(args[0])
 	if s, ok := doc.(string); ok {
 		if v, err := value.DecodeString(s); err == nil {
 			doc = v
@@ -134,7 +134,7 @@ func fnToJSON(args ...any) (any, error) {
 	}
 	s, ok := args[0].(string)
 	if !ok {
-		return norm(args[0]), nil
+		return value.FromGo(args[0]), nil
 	}
 	if v, err := value.DecodeString(s); err == nil {
 		return v, nil
@@ -151,7 +151,7 @@ func fnUnescapeJSON(args ...any) (any, error) {
 	}
 	s, ok := args[0].(string)
 	if !ok {
-		return norm(args[0]), nil
+		return value.FromGo(args[0]), nil
 	}
 	u := strings.TrimSpace(unescapeJSONText(s))
 	// An escaped document is often still wrapped in the quotes of its string.
@@ -220,7 +220,7 @@ func fnPush(args ...any) (any, error) {
 	}
 	out := make([]any, len(a), len(a)+1)
 	copy(out, a)
-	return append(out, norm(opt(args, 1))), nil
+	return append(out, value.FromGo(opt(args, 1))), nil
 }
 
 func fnPop(args ...any) (any, error) {
@@ -239,7 +239,7 @@ func fnCardinalityOne(args ...any) (any, error) {
 	if err := arity("CARDINALITYONE", args, 1, 1); err != nil {
 		return nil, err
 	}
-	v := norm(args[0])
+	v := value.FromGo(args[0])
 	if a, ok := v.([]any); ok {
 		if len(a) == 0 {
 			return nil, nil
@@ -253,7 +253,7 @@ func fnCardinalityMany(args ...any) (any, error) {
 	if err := arity("CARDINALITYMANY", args, 1, 1); err != nil {
 		return nil, err
 	}
-	switch v := norm(args[0]).(type) {
+	switch v := value.FromGo(args[0]).(type) {
 	case []any:
 		return v, nil
 	case nil:

@@ -153,9 +153,9 @@ func init() {
 					return nil, err
 				}
 				if args[0] == nil {
-					return norm(args[1]), nil
+					return value.FromGo(args[1]), nil
 				}
-				return norm(args[0]), nil
+				return value.FromGo(args[0]), nil
 			},
 		},
 		Function{
@@ -279,7 +279,7 @@ func fnJoin(args ...any) (any, error) {
 		b.WriteString(stringify(v))
 	}
 	for _, a := range args[1:] {
-		if arr, ok := norm(a).([]any); ok {
+		if arr, ok := value.FromGo(a).([]any); ok {
 			for _, x := range arr {
 				add(x)
 			}
@@ -405,7 +405,7 @@ func fnMatches(args ...any) (any, error) {
 // comments ask for the pattern to be rewritten.
 func regexFlags(name string, v any, i int) (prefix string, literal, comments bool, err error) {
 	var names []string
-	switch t := norm(v).(type) {
+	switch t := value.FromGo(v).(type) {
 	case nil:
 		return "", false, false, nil
 	case string:
