@@ -278,3 +278,13 @@ func TestShiftCopyingKeysSizesItsOutput(t *testing.T) {
 		t.Errorf("the shift took %v allocations, want at most 22", allocs)
 	}
 }
+
+// TestFormatPath checks how a spec path is written in errors: indexes in
+// brackets, keys of letters, digits, - and _ after a dot, others quoted.
+func TestFormatPath(t *testing.T) {
+	got := jolt.FormatPath([]any{0, "spec", "a.b", "rat-ing_2", "", "é", "x y", 1.5})
+	want := `[0].spec["a.b"].rat-ing_2[""]["é"]["x y"][1.5]`
+	if got != want {
+		t.Fatalf("got %s, want %s", got, want)
+	}
+}
