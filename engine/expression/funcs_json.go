@@ -186,15 +186,19 @@ func arrayAndIndex(name string, args []any) (a []any, i int64, in bool, err erro
 }
 
 func fnLastElement(args ...any) (any, error) {
-	r := readArgs("LASTELEMENT", args, 1, 1)
-	a := r.array(0)
-	if r.err != nil {
-		return nil, r.err
-	}
-	if len(a) == 0 {
-		return nil, nil
+	a, ok, err := nonEmptyArray("LASTELEMENT", args)
+	if !ok {
+		return nil, err
 	}
 	return a[len(a)-1], nil
+}
+
+// nonEmptyArray reads the one argument, an array, of a call of name; ok is
+// false when it is empty (or on an error, when a is nil).
+func nonEmptyArray(name string, args []any) (a []any, ok bool, err error) {
+	r := readArgs(name, args, 1, 1)
+	a = r.array(0)
+	return a, r.err == nil && len(a) > 0, r.err
 }
 
 func fnRemoveAt(args ...any) (any, error) {
@@ -224,13 +228,9 @@ func fnPush(args ...any) (any, error) {
 }
 
 func fnPop(args ...any) (any, error) {
-	r := readArgs("POP", args, 1, 1)
-	a := r.array(0)
-	if r.err != nil {
-		return nil, r.err
-	}
-	if len(a) == 0 {
-		return a, nil
+	a, ok, err := nonEmptyArray("POP", args)
+	if !ok {
+		return a, err
 	}
 	return value.ObjectOf("array", slices.Clone(a[:len(a)-1]), "element", a[len(a)-1]), nil
 }
