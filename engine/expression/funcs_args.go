@@ -10,6 +10,7 @@ import (
 	"sync"
 
 	"github.com/nectar-run/nectar/engine/value"
+	ntext "github.com/nectar-run/nectar/internal/text"
 )
 
 // Categories of the function catalogue, in the order docs/functions.md lists them.
@@ -242,10 +243,7 @@ func toArray(v any) ([]any, bool) {
 func describe(v any) string {
 	v = value.FromGo(v)
 	if s, ok := v.(string); ok {
-		if len(s) > 24 {
-			s = s[:24] + "…"
-		}
-		return "string " + strconv.Quote(s)
+		return "string " + strconv.Quote(ntext.Preview(s, 24))
 	}
 	return value.TypeName(v)
 }
