@@ -136,19 +136,21 @@ func compileFast(n ast.Node) evalFn {
 		case "!", "not":
 			notBool := opNotBool("!")
 			return func(e *Env) (any, error) {
-				b, err := evalBool(e, x, notBool)
-				if err != nil {
-					return nil, err
+				v, err := x(e)
+				b, ok := v.(bool)
+				if err != nil || !ok {
+					return nil, boolErr(err, v, notBool)
 				}
 				return !b, nil
 			}
 		case "-":
+			sub := arithOp("-")
 			return func(e *Env) (any, error) {
 				v, err := x(e)
 				if err != nil {
 					return nil, err
 				}
-				return arith("-", int64(0), v)
+				return sub(int64(0), v)
 			}
 		}
 		return nil
@@ -160,9 +162,10 @@ func compileFast(n ast.Node) evalFn {
 			return nil
 		}
 		return func(e *Env) (any, error) {
-			cond, err := evalBool(e, c, condNotBool)
-			if err != nil {
-				return nil, err
+			v, err := c(e)
+			cond, ok := v.(bool)
+			if err != nil || !ok {
+				return nil, boolErr(err, v, condNotBool)
 			}
 			if cond {
 				return a(e)
@@ -247,31 +250,29 @@ func coalesce(a, b evalFn) evalFn {
 	}
 }
 
-// eval2 evaluates the two operands of a binary operator (or the two
-// arguments of a call), left first; the right one is not evaluated when the
-// left one fails.
-func eval2(e *Env, l, r evalFn) (a, b any, err error) {
-	if a, err = l(e); err != nil {
-		return nil, nil, err
+// apply2 evaluates l, then r, and gives both values to f: a binary operator
+// or a call of two arguments. r is not evaluated when l fails.
+func apply2(l, r evalFn, f func(a, b any) (any, error)) evalFn {
+	return func(e *Env) (any, error) {
+		a, err := l(e)
+		if err != nil {
+			return nil, err
+		}
+		b, err := r(e)
+		if err != nil {
+			return nil, err
+		}
+		return f(a, b)
 	}
-	if b, err = r(e); err != nil {
-		return nil, nil, err
-	}
-	return a, b, nil
 }
 
-// evalBool evaluates f, whose value must be a bool; notBool makes the error
-// for any other value.
-func evalBool(e *Env, f evalFn, notBool func(v any) error) (bool, error) {
-	v, err := f(e)
+// boolErr is the error of an operand that had to be a bool: err when
+// evaluating it failed, else notBool's for its value v.
+func boolErr(err error, v any, notBool func(v any) error) error {
 	if err != nil {
-		return false, err
+		return err
 	}
-	b, ok := v.(bool)
-	if !ok {
-		return false, notBool(v)
-	}
-	return b, nil
+	return notBool(v)
 }
 
 // opNotBool makes the error of a boolean operator (!, &&, ||) given another value.
@@ -340,18 +341,11 @@ func compileCall(t *ast.CallNode) evalFn {
 			return f1(v0)
 		}
 	case 2:
-		a0, a1 := args[0], args[1]
 		f2 := binaryDirect[id.Value]
 		if f2 == nil {
 			f2 = func(v0, v1 any) (any, error) { return fn(v0, v1) }
 		}
-		return func(e *Env) (any, error) {
-			v0, v1, err := eval2(e, a0, a1)
-			if err != nil {
-				return nil, err
-			}
-			return f2(v0, v1)
-		}
+		return apply2(args[0], args[1], f2)
 	}
 	return func(e *Env) (any, error) {
 		vals, err := evalAll(e, args)
@@ -398,34 +392,26 @@ func compileBinary(t *ast.BinaryNode) evalFn {
 		and := op == "&&" || op == "and"
 		notBool := opNotBool(op)
 		return func(e *Env) (any, error) {
-			b, err := evalBool(e, l, notBool)
-			if err != nil {
-				return nil, err
+			v, err := l(e)
+			b, ok := v.(bool)
+			if err != nil || !ok {
+				return nil, boolErr(err, v, notBool)
 			}
 			if b != and { // false && …, true || …: short-circuit
 				return b, nil
 			}
-			if b, err = evalBool(e, r, notBool); err != nil {
-				return nil, err
+			v, err = r(e)
+			if b, ok = v.(bool); err != nil || !ok {
+				return nil, boolErr(err, v, notBool)
 			}
 			return b, nil
 		}
 	case "??":
 		return coalesce(l, r)
 	case "+", "-", "*", "/", "%", "**", "^":
-		return func(e *Env) (any, error) {
-			a, b, err := eval2(e, l, r)
-			if err != nil {
-				return nil, err
-			}
-			return arith(op, a, b)
-		}
+		return apply2(l, r, arithOp(op))
 	case "contains", "startsWith", "endsWith":
-		return func(e *Env) (any, error) {
-			a, b, err := eval2(e, l, r)
-			if err != nil {
-				return nil, err
-			}
+		return apply2(l, r, func(a, b any) (any, error) {
 			as, ok1 := a.(string)
 			bs, ok2 := b.(string)
 			if !ok1 || !ok2 {
@@ -438,67 +424,63 @@ func compileBinary(t *ast.BinaryNode) evalFn {
 				return strings.HasPrefix(as, bs), nil
 			}
 			return strings.HasSuffix(as, bs), nil
-		}
+		})
 	}
 	return nil
 }
 
 var errDivZero = errors.New("integer divide by zero")
 
-// arith applies an arithmetic operator as expr does: integers stay integers
-// except for / and **, which give floats; + also joins strings.
-func arith(op string, a, b any) (any, error) {
-	if op == "+" {
-		if as, ok := a.(string); ok {
-			if bs, ok := b.(string); ok {
-				return as + bs, nil
+// arithOp returns the function of an arithmetic operator, applied as expr
+// does: integers stay integers except for / and **, which give floats; +
+// also joins strings.
+func arithOp(op string) func(a, b any) (any, error) {
+	return func(a, b any) (any, error) {
+		if op == "+" {
+			if as, ok := a.(string); ok {
+				if bs, ok := b.(string); ok {
+					return as + bs, nil
+				}
 			}
 		}
-	}
-	ai, aInt := intOf(a)
-	bi, bInt := intOf(b)
-	if aInt && bInt {
-		if n, ok := addSubMul(op, ai, bi); ok {
-			return n, nil
-		}
-		if op == "%" {
-			if bi == 0 {
-				return nil, errDivZero
+		ai, aInt := intOf(a)
+		bi, bInt := intOf(b)
+		if aInt && bInt {
+			switch op {
+			case "+":
+				return ai + bi, nil
+			case "-":
+				return ai - bi, nil
+			case "*":
+				return ai * bi, nil
+			case "%":
+				if bi == 0 {
+					return nil, errDivZero
+				}
+				return ai % bi, nil
 			}
-			return ai % bi, nil
 		}
+		af, aok := value.ToFloat(a)
+		bf, bok := value.ToFloat(b)
+		if !aok || !bok || !value.IsNumber(a) || !value.IsNumber(b) {
+			return nil, fmt.Errorf("invalid operation: %s %s %s", value.TypeName(a), op, value.TypeName(b))
+		}
+		switch op {
+		case "+":
+			return af + bf, nil
+		case "-":
+			return af - bf, nil
+		case "*":
+			return af * bf, nil
+		case "/":
+			return af / bf, nil
+		case "**", "^":
+			return math.Pow(af, bf), nil
+		case "%":
+			return nil, fmt.Errorf("invalid operation: %s %% %s", value.TypeName(a), value.TypeName(b))
+		}
+		return nil, fmt.Errorf("unknown operator %s", op)
 	}
-	af, aok := value.ToFloat(a)
-	bf, bok := value.ToFloat(b)
-	if !aok || !bok || !value.IsNumber(a) || !value.IsNumber(b) {
-		return nil, fmt.Errorf("invalid operation: %s %s %s", value.TypeName(a), op, value.TypeName(b))
-	}
-	if f, ok := addSubMul(op, af, bf); ok {
-		return f, nil
-	}
-	switch op {
-	case "/":
-		return af / bf, nil
-	case "**", "^":
-		return math.Pow(af, bf), nil
-	case "%":
-		return nil, fmt.Errorf("invalid operation: %s %% %s", value.TypeName(a), value.TypeName(b))
-	}
-	return nil, fmt.Errorf("unknown operator %s", op)
-}
-
-// addSubMul applies +, - or * to two integers or two floats; ok is false
-// for any other operator.
-func addSubMul[T int64 | float64](op string, a, b T) (r T, ok bool) {
-	switch op {
-	case "+":
-		return a + b, true
-	case "-":
-		return a - b, true
-	case "*":
-		return a * b, true
-	}
-	return 0, false
 }
 
 func intOf(v any) (int64, bool) {
