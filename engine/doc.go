@@ -20,12 +20,12 @@ timeout bound it, on_error: continue makes its error object its result,
 and to says where its result goes (vars.NAME, message.PATH, or by default
 in place of the message).
 
-A connector is declared once, with Register(Connector[C]{Name, Summary,
-Compile}), from an init function. The fields of C, with their yaml, doc,
-required, default and enum tags, are its options: the same declaration
-drives strict decoding (unknown options get a "did you mean"), nectar
+A connector is declared once, with Register(name, summary, compile) from an
+init function, as image.RegisterFormat declares an image format. The fields
+of C, compile's options type, with their yaml, doc, required, default and
+enum tags, are its options: the same declaration drives strict decoding (unknown options get a "did you mean"), nectar
 validate, nectar schema, nectar connectors and the options table of the
-connector's README. Compile runs once per step at load, with the decoded C
+connector's README. compile runs once per step at load, with the decoded C
 and a *Compiler; it returns the Step whose Execute runs on every message.
 Option types with meaning to the engine are Template (a string with {{ }}),
 Condition and Expr (an expression), Dynamic (any JSON-like value whose
@@ -80,7 +80,7 @@ connector fails with NewError (a %w keeps the cause for errors.Is); any other
 error it returns becomes a 500, or a 504 when a deadline passed (AsError).
 ErrCallDepth and ErrUnknownPipeline are wrapped in the errors of the
 pipeline calls they stop. A panic in a connector becomes a 500 error, and
-one during Compile a load error: neither takes the process down.
+one during compile a load error: neither takes the process down.
 
 # Masking
 

@@ -59,11 +59,11 @@ type testConfig struct {
 }
 
 func init() {
-	engine.Register(engine.Connector[testConfig]{Name: "test-panic", Summary: "panics", Compile: func(testConfig, *engine.Compiler) (engine.Step, error) { return panicky{}, nil }})
-	engine.Register(engine.Connector[testConfig]{Name: "test-sleep", Summary: "sleeps", Compile: func(c testConfig, _ *engine.Compiler) (engine.Step, error) {
+	engine.Register("test-panic", "panics", func(testConfig, *engine.Compiler) (engine.Step, error) { return panicky{}, nil })
+	engine.Register("test-sleep", "sleeps", func(c testConfig, _ *engine.Compiler) (engine.Step, error) {
 		return sleepy{c.Sleep.D(), c.Swallow}, nil
-	}})
-	engine.Register(engine.Connector[testConfig]{Name: "test-flaky", Summary: "fails until", Compile: func(c testConfig, _ *engine.Compiler) (engine.Step, error) { return flaky{c.Until}, nil }})
+	})
+	engine.Register("test-flaky", "fails until", func(c testConfig, _ *engine.Compiler) (engine.Step, error) { return flaky{c.Until}, nil })
 }
 
 func load(t testing.TB, src string) *engine.Pipeline {

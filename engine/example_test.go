@@ -31,11 +31,7 @@ func (s shout) Execute(_ context.Context, x *engine.Exec, in any) (any, error) {
 }
 
 func init() {
-	engine.Register(engine.Connector[shoutConfig]{
-		Name:    "shout",
-		Summary: "Says a text in capitals.",
-		Compile: func(cfg shoutConfig, _ *engine.Compiler) (engine.Step, error) { return shout{cfg.Text}, nil },
-	})
+	engine.Register("shout", "Says a text in capitals.", func(cfg shoutConfig, _ *engine.Compiler) (engine.Step, error) { return shout{cfg.Text}, nil })
 }
 
 // Example declares a connector, loads a pipeline that uses it next to a

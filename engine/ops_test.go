@@ -22,8 +22,7 @@ type Shared struct {
 }
 
 func init() {
-	engine.Register(engine.Connector[opsConfig]{Name: "test-ops", Summary: "has operations",
-		Compile: func(opsConfig, *engine.Compiler) (engine.Step, error) { return panicky{}, nil }})
+	engine.Register("test-ops", "has operations", func(opsConfig, *engine.Compiler) (engine.Step, error) { return panicky{}, nil })
 }
 
 // TestOpsTags loads steps giving options of another operation: each is an
@@ -71,10 +70,10 @@ func TestOpsTagMistakesPanic(t *testing.T) {
 		register()
 	}
 	mustPanic("an operation outside the enum", func() {
-		engine.Register(engine.Connector[badOps]{Name: "test-bad-ops", Compile: func(badOps, *engine.Compiler) (engine.Step, error) { return nil, nil }})
+		engine.Register("test-bad-ops", "", func(badOps, *engine.Compiler) (engine.Step, error) { return nil, nil })
 	})
 	mustPanic("no operation option", func() {
-		engine.Register(engine.Connector[opsWithoutOperation]{Name: "test-no-op", Compile: func(opsWithoutOperation, *engine.Compiler) (engine.Step, error) { return nil, nil }})
+		engine.Register("test-no-op", "", func(opsWithoutOperation, *engine.Compiler) (engine.Step, error) { return nil, nil })
 	})
 }
 

@@ -24,67 +24,76 @@ type Closer interface {
 	Close(ctx context.Context) error
 }
 
-// Connector declares a connector: its YAML key, a one-line summary, its
-// options (the fields of C, with yaml, doc, required, default, enum and ops
-// tags) and Compile, which turns decoded options into a Step once, at load.
-//
-// A connector with several operations has a string option "operation" with
-// an enum of them; an option that applies to some operations only says which
-// in an ops tag (`ops:"get,put"`; on an inline struct, for all its options).
-// The decoder then refuses that option, at its position, under another
-// operation; the schema and the README table say the same. Register panics
-// when an ops tag names an operation the enum does not hold.
-type Connector[C any] struct {
-	Name    string
-	Summary string
-	// Doc is an optional longer description in Markdown.
-	Doc     string
-	Compile func(cfg C, cc *Compiler) (Step, error)
+// connector is a registered connector: its YAML key, its one-line summary
+// and its compile function, whose options type C declares the options (the
+// fields of C, with yaml, doc, required, default, enum and ops tags).
+type connector[C any] struct {
+	key, text string
+	build     func(cfg C, cc *Compiler) (Step, error)
 }
 
-// connectorDef is the type-erased form of Connector[C] kept in the registry.
+// connectorDef is the type-erased form of connector[C] kept in the registry.
 type connectorDef interface {
 	name() string
 	summary() string
-	doc() string
 	configType() reflect.Type
 	pkg() string
 	compile(node *yaml.Node, cc *Compiler) (Step, error)
 }
 
-func (c Connector[C]) name() string             { return c.Name }
-func (c Connector[C]) summary() string          { return c.Summary }
-func (c Connector[C]) doc() string              { return c.Doc }
-func (c Connector[C]) configType() reflect.Type { return reflect.TypeFor[C]() }
+func (c connector[C]) name() string             { return c.key }
+func (c connector[C]) summary() string          { return c.text }
+func (c connector[C]) configType() reflect.Type { return reflect.TypeFor[C]() }
 
-// pkg returns the import path of the package Compile is in, from its symbol
-// name ("github.com/nectar-run/nectar/connectors/set.compile").
-func (c Connector[C]) pkg() string { return funcPackage(c.Compile) }
+// pkg returns the import path of the package the compile function is in,
+// from its symbol name ("github.com/nectar-run/nectar/connectors/set.compile").
+func (c connector[C]) pkg() string { return funcPackage(c.build) }
 
-func (c Connector[C]) compile(node *yaml.Node, cc *Compiler) (Step, error) {
+func (c connector[C]) compile(node *yaml.Node, cc *Compiler) (Step, error) {
 	var cfg C
 	before := len(*cc.l.errs)
 	cc.decodeInto(node, reflect.ValueOf(&cfg).Elem(), cc.path)
 	if len(*cc.l.errs) > before {
 		return nil, nil // decoding errors are already recorded
 	}
-	return c.Compile(cfg, cc)
+	return c.build(cfg, cc)
 }
 
 // connectorRegistry holds the connectors by name.
 var connectorRegistry = registry[connectorDef]{what: "connector"}
 
-// Register adds a connector. It is called from init functions and panics on
-// an empty or duplicate name, so two packages cannot claim one key.
-func Register[C any](c Connector[C]) {
-	if c.Name == "" || c.Compile == nil {
-		panic("engine: Register needs a name and a Compile function")
+// Register adds a connector: name is its YAML key, summary its one line in
+// docs and the CLI, and compile turns its decoded options into a Step once,
+// at load. The options are the fields of C, with yaml, doc, required,
+// default, enum and ops tags: one declaration drives strict decoding (every
+// problem at its file:line:col, "did you mean"), `nectar schema` and the
+// connector's README table.
+//
+// A connector with several operations has a string option "operation" with
+// an enum of them; an option that applies to some operations only says which
+// in an ops tag (`ops:"get,put"`; on an inline struct, for all its options).
+// The decoder then refuses that option, at its position, under another
+// operation; the schema and the README table say the same.
+//
+// Like image.RegisterFormat, Register is called from the init function of
+// the connector's package, next to the compile function it registers:
+//
+//	func init() {
+//		engine.Register("shout", "Upper-cases a field.", compile)
+//	}
+//
+// It panics on an empty or duplicate name, a name that is a step option, a
+// nil compile, or an ops tag naming an operation the enum does not hold.
+func Register[C any](name, summary string, compile func(cfg C, cc *Compiler) (Step, error)) {
+	if name == "" || compile == nil {
+		panic("engine: Register needs a name and a compile function")
 	}
-	if _, reserved := stepOptions[c.Name]; reserved {
-		panic(fmt.Sprintf("engine: connector name %q is a step option", c.Name))
+	if _, reserved := stepOptions[name]; reserved {
+		panic(fmt.Sprintf("engine: connector name %q is a step option", name))
 	}
+	c := connector[C]{key: name, text: summary, build: compile}
 	checkOps(c.configType())
-	connectorRegistry.add(c.Name, c)
+	connectorRegistry.add(name, c)
 }
 
 // registry is a set of definitions by name (connectors, trigger kinds),
@@ -132,7 +141,6 @@ func (r *registry[T]) names() []string {
 type ConnectorInfo struct {
 	Name    string
 	Summary string
-	Doc     string
 	Options []OptionInfo
 	// List is true when the connector's configuration is a list (like choice).
 	List bool
@@ -162,7 +170,7 @@ func Connectors() []ConnectorInfo {
 	for _, n := range connectorRegistry.names() {
 		c, _ := connectorRegistry.get(n)
 		t := c.configType()
-		info := ConnectorInfo{Name: n, Summary: c.summary(), Doc: c.doc()}
+		info := ConnectorInfo{Name: n, Summary: c.summary()}
 		if t.Kind() == reflect.Slice {
 			info.List = true
 			t = t.Elem()

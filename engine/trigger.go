@@ -18,8 +18,8 @@ import (
 )
 
 // TriggerBlock is a pipeline's parsed trigger block: its kind (http,
-// schedule, event, …), its decoded options (a *C of the kind's
-// TriggerKind[C]), where the block is in its file, and the Trigger its
+// schedule, event, …), its decoded options (the *C its kind's compile
+// function took), where the block is in its file, and the Trigger its
 // kind compiled.
 type TriggerBlock struct {
 	Kind    string
@@ -29,28 +29,11 @@ type TriggerBlock struct {
 	Trigger Trigger
 }
 
-// TriggerKind declares a trigger kind: its key, a one-line summary, its
-// options (the fields of C, with yaml, doc, required, default and enum
-// tags, as a connector's) and Compile, which checks the decoded options and
-// returns the Trigger, once, at load.
-//
-// A trigger kind is a module, declared once like a connector: its options
-// struct drives strict decoding (every problem at its file:line:col),
-// `nectar schema` and its README table. The loader never starts anything:
-// a host (package server, `nectar serve`) starts the Trigger of each
-// pipeline version it serves and stops it before retiring the version. A
-// kind lives in its own package under triggers/ and registers in init()
-// with RegisterTrigger; triggers/all imports every kind that ships with
-// Nectar.
-//
-// Compile reports each problem at its option: with cc.ErrorAt(option, err),
-// or as an *OptionError naming the option's dotted path; several problems
-// are joined with errors.Join, and each is positioned at its own option. A
-// problem that is neither is positioned at the trigger block.
-type TriggerKind[C any] struct {
-	Name    string
-	Summary string
-	Compile func(cfg *C, cc *Compiler) (Trigger, error)
+// triggerKind is a registered trigger kind: its key, its one-line summary
+// and its compile function, whose options type C declares the options.
+type triggerKind[C any] struct {
+	key, text string
+	build     func(cfg *C, cc *Compiler) (Trigger, error)
 }
 
 // Trigger is a compiled trigger: what starts the executions of one pipeline
@@ -254,12 +237,12 @@ type triggerDef interface {
 	compile(node *yaml.Node, cc *Compiler) (cfg any, t Trigger)
 }
 
-func (k TriggerKind[C]) name() string             { return k.Name }
-func (k TriggerKind[C]) summary() string          { return k.Summary }
-func (k TriggerKind[C]) configType() reflect.Type { return reflect.TypeFor[C]() }
-func (k TriggerKind[C]) pkg() string              { return funcPackage(k.Compile) }
+func (k triggerKind[C]) name() string             { return k.key }
+func (k triggerKind[C]) summary() string          { return k.text }
+func (k triggerKind[C]) configType() reflect.Type { return reflect.TypeFor[C]() }
+func (k triggerKind[C]) pkg() string              { return funcPackage(k.build) }
 
-func (k TriggerKind[C]) compile(node *yaml.Node, cc *Compiler) (any, Trigger) {
+func (k triggerKind[C]) compile(node *yaml.Node, cc *Compiler) (any, Trigger) {
 	cfg := new(C)
 	before := len(*cc.l.errs)
 	// A bare scalar is the trigger's main option: `event: orders.created`.
@@ -278,7 +261,7 @@ func (k TriggerKind[C]) compile(node *yaml.Node, cc *Compiler) (any, Trigger) {
 	if len(*cc.l.errs) > before {
 		return nil, nil
 	}
-	t, err := k.Compile(cfg, cc)
+	t, err := k.build(cfg, cc)
 	if err != nil {
 		cc.addOptionErrs(err)
 		return nil, nil
@@ -304,13 +287,30 @@ func funcPackage(f any) string {
 // triggerRegistry holds the trigger kinds by name.
 var triggerRegistry = registry[triggerDef]{what: "trigger"}
 
-// RegisterTrigger adds a trigger kind. It is called from init functions and
-// panics on an empty or duplicate name, or a missing Compile.
-func RegisterTrigger[C any](k TriggerKind[C]) {
-	if k.Name == "" || k.Compile == nil {
-		panic("engine: RegisterTrigger needs a name and a Compile function")
+// RegisterTrigger adds a trigger kind: name is its key in a pipeline's
+// trigger block, summary its one line in docs and the CLI, and compile
+// checks the decoded options and returns the Trigger, once, at load.
+//
+// A trigger kind is a module, declared once like a connector: its options
+// (the fields of C, with yaml, doc, required, default and enum tags) drive
+// strict decoding (every problem at its file:line:col), `nectar schema` and
+// its README table. The loader never starts anything: a host (package
+// server, `nectar serve`) starts the Trigger of each pipeline version it
+// serves and stops it before retiring the version. A kind lives in its own
+// package under triggers/, calls RegisterTrigger from init next to its
+// compile function, and triggers/all imports every kind that ships with
+// Nectar.
+//
+// compile reports each problem at its option: with cc.ErrorAt(option, err),
+// or as an *OptionError naming the option's dotted path; several problems
+// are joined with errors.Join, and each is positioned at its own option. A
+// problem that is neither is positioned at the trigger block.
+// RegisterTrigger panics on an empty or duplicate name or a nil compile.
+func RegisterTrigger[C any](name, summary string, compile func(cfg *C, cc *Compiler) (Trigger, error)) {
+	if name == "" || compile == nil {
+		panic("engine: RegisterTrigger needs a name and a compile function")
 	}
-	triggerRegistry.add(k.Name, k)
+	triggerRegistry.add(name, triggerKind[C]{key: name, text: summary, build: compile})
 }
 
 // TriggerInfo describes a trigger kind for docs and schema.

@@ -10,14 +10,6 @@ import (
 	"github.com/nectar-run/nectar/engine"
 )
 
-func init() {
-	engine.Register(engine.Connector[Config]{
-		Name:    "assert",
-		Summary: "Checks conditions; stops with an error and a status when one is false.",
-		Compile: compile,
-	})
-}
-
 // Config holds the options of an assert step.
 type Config struct {
 	That   []engine.Condition `yaml:"that" required:"true" doc:"a condition, or a list of conditions that must all be true"`
@@ -32,6 +24,10 @@ type step struct {
 }
 
 var _ engine.Step = (*step)(nil)
+
+func init() {
+	engine.Register("assert", "Checks conditions; stops with an error and a status when one is false.", compile)
+}
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	if len(cfg.That) == 0 {

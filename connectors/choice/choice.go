@@ -10,14 +10,6 @@ import (
 	"github.com/nectar-run/nectar/engine"
 )
 
-func init() {
-	engine.Register(engine.Connector[Config]{
-		Name:    "choice",
-		Summary: "Runs the steps of the first branch whose condition is true.",
-		Compile: compile,
-	})
-}
-
 // Config is the list of branches of a choice step.
 type Config []Branch
 
@@ -31,6 +23,10 @@ type Branch struct {
 type step struct {
 	branches  []Branch
 	otherwise *engine.Steps
+}
+
+func init() {
+	engine.Register("choice", "Runs the steps of the first branch whose condition is true.", compile)
 }
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {

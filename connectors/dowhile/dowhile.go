@@ -13,14 +13,6 @@ import (
 	"github.com/nectar-run/nectar/engine"
 )
 
-func init() {
-	engine.Register(engine.Connector[Config]{
-		Name:    "do-while",
-		Summary: "Repeats nested steps until a condition, with a maximum of iterations and a timeout.",
-		Compile: compile,
-	})
-}
-
 // Config holds the options of a do-while step.
 type Config struct {
 	Steps         engine.Steps     `yaml:"steps" required:"true" doc:"steps of one iteration; vars.iteration is 1, 2, 3…"`
@@ -33,6 +25,10 @@ type Config struct {
 }
 
 type step struct{ cfg Config }
+
+func init() {
+	engine.Register("do-while", "Repeats nested steps until a condition, with a maximum of iterations and a timeout.", compile)
+}
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	if cfg.Until.IsSet() == cfg.While.IsSet() {

@@ -34,10 +34,8 @@ type testConfig struct {
 }
 
 func init() {
-	engine.Register(engine.Connector[testConfig]{Name: "test-sleep", Summary: "sleeps",
-		Compile: func(c testConfig, _ *engine.Compiler) (engine.Step, error) { return sleep{c.For.D()}, nil }})
-	engine.Register(engine.Connector[testConfig]{Name: "test-wait", Summary: "blocks until cancelled",
-		Compile: func(testConfig, *engine.Compiler) (engine.Step, error) { return wait{}, nil }})
+	engine.Register("test-sleep", "sleeps", func(c testConfig, _ *engine.Compiler) (engine.Step, error) { return sleep{c.For.D()}, nil })
+	engine.Register("test-wait", "blocks until cancelled", func(testConfig, *engine.Compiler) (engine.Step, error) { return wait{}, nil })
 }
 
 func TestDoWhile(t *testing.T) {

@@ -16,14 +16,6 @@ import (
 	"github.com/nectar-run/nectar/triggers"
 )
 
-func init() {
-	engine.Register(engine.Connector[Config]{
-		Name:    "event",
-		Summary: "Publishes a named event for event-triggered pipelines; the message passes through.",
-		Compile: compile,
-	})
-}
-
 // Config holds the options of an event step.
 type Config struct {
 	Name    engine.Template `yaml:"name" required:"true" doc:"the event name (letters, digits, '.', '-', '_', ':'); may be an expression"`
@@ -33,6 +25,10 @@ type Config struct {
 type step struct{ cfg Config }
 
 var _ engine.Step = (*step)(nil)
+
+func init() {
+	engine.Register("event", "Publishes a named event for event-triggered pipelines; the message passes through.", compile)
+}
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	if lit, ok := cfg.Name.Literal(); ok {

@@ -20,12 +20,12 @@ import (
 func within(t *testing.T, fn func(x *engine.Exec)) string {
 	t.Helper()
 	var dir string
-	engine.Register(engine.Connector[struct{}]{Name: "test-files-" + strings.ReplaceAll(t.Name(), "/", "-"), Summary: "test", Compile: func(struct{}, *engine.Compiler) (engine.Step, error) {
+	engine.Register("test-files-"+strings.ReplaceAll(t.Name(), "/", "-"), "test", func(struct{}, *engine.Compiler) (engine.Step, error) {
 		return stepFunc(func(x *engine.Exec) {
 			dir, _ = x.WorkDir()
 			fn(x)
 		}), nil
-	}})
+	})
 	p, err := engine.Load("t.yaml", []byte("name: t\nsteps:\n  - test-files-"+strings.ReplaceAll(t.Name(), "/", "-")+": {}\n"), engine.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)

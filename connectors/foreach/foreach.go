@@ -14,14 +14,6 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-func init() {
-	engine.Register(engine.Connector[Config]{
-		Name:    "for-each",
-		Summary: "Runs nested steps for each element of a list; results in input order.",
-		Compile: compile,
-	})
-}
-
 // Config holds the options of a for-each step.
 type Config struct {
 	Items       engine.Expr  `yaml:"items" default:"message" doc:"expression giving the list; each element becomes the message of one run"`
@@ -32,6 +24,10 @@ type Config struct {
 }
 
 type step struct{ cfg Config }
+
+func init() {
+	engine.Register("for-each", "Runs nested steps for each element of a list; results in input order.", compile)
+}
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	if err := cc.CheckVarName("index_var", cfg.IndexVar); err != nil {

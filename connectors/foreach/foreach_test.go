@@ -55,8 +55,7 @@ func (barrierStep) Execute(ctx context.Context, _ *engine.Exec, in any) (any, er
 }
 
 func init() {
-	engine.Register(engine.Connector[struct{}]{Name: "test-barrier", Summary: "waits for the other elements",
-		Compile: func(struct{}, *engine.Compiler) (engine.Step, error) { return barrierStep{}, nil }})
+	engine.Register("test-barrier", "waits for the other elements", func(struct{}, *engine.Compiler) (engine.Step, error) { return barrierStep{}, nil })
 }
 
 // run runs a pipeline and returns its output and the log lines' messages.
@@ -201,8 +200,7 @@ func (startedStep) Execute(_ context.Context, _ *engine.Exec, in any) (any, erro
 }
 
 func init() {
-	engine.Register(engine.Connector[struct{}]{Name: "test-started", Summary: "counts the elements that reach it",
-		Compile: func(struct{}, *engine.Compiler) (engine.Step, error) { return startedStep{}, nil }})
+	engine.Register("test-started", "counts the elements that reach it", func(struct{}, *engine.Compiler) (engine.Step, error) { return startedStep{}, nil })
 }
 
 // TestParallelStopOnError checks that the first error fails the step,

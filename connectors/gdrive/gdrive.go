@@ -23,14 +23,6 @@ import (
 	"github.com/nectar-run/nectar/engine/value"
 )
 
-func init() {
-	engine.Register(engine.Connector[Config]{
-		Name:    "google-drive",
-		Summary: "Lists, downloads, uploads, copies, moves, deletes and shares Google Drive files, with an OAuth account.",
-		Compile: compile,
-	})
-}
-
 // Config holds the options of a google-drive step.
 type Config struct {
 	Operation string `yaml:"operation" required:"true" enum:"list,get,download,upload,create_folder,copy,move,delete,share" doc:"what to do"`
@@ -99,6 +91,10 @@ var (
 	_ engine.Step   = (*step)(nil)
 	_ engine.Closer = (*step)(nil)
 )
+
+func init() {
+	engine.Register("google-drive", "Lists, downloads, uploads, copies, moves, deletes and shares Google Drive files, with an OAuth account.", compile)
+}
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	s := &step{cfg: cfg, op: cfg.Operation, run: operations[cfg.Operation], fields: cfg.Fields}

@@ -18,14 +18,6 @@ import (
 	"github.com/nectar-run/nectar/engine/value"
 )
 
-func init() {
-	engine.Register(engine.Connector[Config]{
-		Name:    "jq",
-		Summary: "Runs a jq program over the message.",
-		Compile: compile,
-	})
-}
-
 // Config holds the options of a jq step.
 type Config struct {
 	Query string `yaml:"query" required:"true" doc:"jq program; $vars, $globals and $metadata are in scope"`
@@ -41,6 +33,10 @@ var _ engine.Step = (*step)(nil)
 type offsetError struct {
 	offset int
 	err    error
+}
+
+func init() {
+	engine.Register("jq", "Runs a jq program over the message.", compile)
 }
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {

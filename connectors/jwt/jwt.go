@@ -27,14 +27,6 @@ import (
 	"github.com/nectar-run/nectar/engine/value"
 )
 
-func init() {
-	engine.Register(engine.Connector[Config]{
-		Name:    "jwt",
-		Summary: "Signs, verifies or decodes JSON Web Tokens with keys from accounts.",
-		Compile: compile,
-	})
-}
-
 // Config holds the options of a jwt step. Which options apply depends on the
 // operation (their ops tags); giving one that does not apply is a load error.
 type Config struct {
@@ -63,6 +55,10 @@ type Config struct {
 // maxTokenSize bounds the tokens verify and decode read, so that a huge
 // Authorization header costs nothing to refuse.
 const maxTokenSize = 64 << 10
+
+func init() {
+	engine.Register("jwt", "Signs, verifies or decodes JSON Web Tokens with keys from accounts.", compile)
+}
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	switch cfg.Operation {

@@ -19,14 +19,6 @@ import (
 	"github.com/nectar-run/nectar/engine/value"
 )
 
-func init() {
-	engine.Register(engine.Connector[Config]{
-		Name:    "log",
-		Summary: "Writes a structured log line; the message passes through.",
-		Compile: compile,
-	})
-}
-
 // Config holds the options of a log step.
 type Config struct {
 	Message engine.Template `yaml:"message" required:"true" doc:"the log message"`
@@ -38,6 +30,10 @@ type step struct {
 	msg    engine.Template
 	level  slog.Level
 	fields engine.Dynamic
+}
+
+func init() {
+	engine.Register("log", "Writes a structured log line; the message passes through.", compile)
 }
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {

@@ -27,14 +27,6 @@ import (
 	"github.com/nectar-run/nectar/store"
 )
 
-func init() {
-	engine.Register(engine.Connector[Config]{
-		Name:    "object-store",
-		Summary: "Inserts, gets, updates, deletes and finds JSON documents in named collections of Nectar's store.",
-		Compile: compile,
-	})
-}
-
 // Config holds the options of an object-store step.
 type Config struct {
 	Operation  string          `yaml:"operation" required:"true" enum:"insert,get,update,delete,find" doc:"what to do"`
@@ -127,6 +119,10 @@ type step struct {
 }
 
 var _ engine.Step = (*step)(nil)
+
+func init() {
+	engine.Register("object-store", "Inserts, gets, updates, deletes and finds JSON documents in named collections of Nectar's store.", compile)
+}
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	var errs []error

@@ -25,14 +25,6 @@ import (
 	"github.com/nectar-run/nectar/engine/value"
 )
 
-func init() {
-	engine.Register(engine.Connector[Config]{
-		Name:    "onedrive",
-		Summary: "Lists, searches, downloads, uploads, copies, moves and deletes OneDrive files through Microsoft Graph, with an OAuth account.",
-		Compile: compile,
-	})
-}
-
 // Config holds the options of a onedrive step.
 type Config struct {
 	Operation string `yaml:"operation" required:"true" enum:"list,search,get,download,upload,create_folder,copy,move,delete" doc:"what to do"`
@@ -83,6 +75,10 @@ var (
 	_ engine.Step   = (*step)(nil)
 	_ engine.Closer = (*step)(nil)
 )
+
+func init() {
+	engine.Register("onedrive", "Lists, searches, downloads, uploads, copies, moves and deletes OneDrive files through Microsoft Graph, with an OAuth account.", compile)
+}
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	s := &step{cfg: cfg, op: cfg.Operation, run: operations[cfg.Operation], base: strings.TrimRight(cfg.BaseURL, "/")}

@@ -12,14 +12,6 @@ import (
 	"golang.org/x/sync/errgroup"
 )
 
-func init() {
-	engine.Register(engine.Connector[Config]{
-		Name:    "parallel",
-		Summary: "Runs branches concurrently on the same input and collects their results.",
-		Compile: compile,
-	})
-}
-
 // Config holds the options of a parallel step.
 type Config struct {
 	Branches []Branch `yaml:"branches" required:"true" doc:"the branches"`
@@ -34,6 +26,10 @@ type Branch struct {
 type step struct {
 	branches []Branch
 	named    bool
+}
+
+func init() {
+	engine.Register("parallel", "Runs branches concurrently on the same input and collects their results.", compile)
 }
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {

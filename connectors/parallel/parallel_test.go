@@ -53,10 +53,8 @@ func (wait) Execute(ctx context.Context, _ *engine.Exec, _ any) (any, error) {
 }
 
 func init() {
-	engine.Register(engine.Connector[struct{}]{Name: "test-meet", Summary: "waits for the other branches",
-		Compile: func(struct{}, *engine.Compiler) (engine.Step, error) { return meet{}, nil }})
-	engine.Register(engine.Connector[struct{}]{Name: "test-wait", Summary: "blocks until cancelled",
-		Compile: func(struct{}, *engine.Compiler) (engine.Step, error) { return wait{}, nil }})
+	engine.Register("test-meet", "waits for the other branches", func(struct{}, *engine.Compiler) (engine.Step, error) { return meet{}, nil })
+	engine.Register("test-wait", "blocks until cancelled", func(struct{}, *engine.Compiler) (engine.Step, error) { return wait{}, nil })
 }
 
 func run(t *testing.T, p *engine.Pipeline, input string) (string, error) {

@@ -16,14 +16,6 @@ import (
 	"github.com/nectar-run/nectar/engine/value"
 )
 
-func init() {
-	engine.Register(engine.Connector[Config]{
-		Name:    "pipeline",
-		Summary: "Calls another pipeline by name or file and returns its output.",
-		Compile: compile,
-	})
-}
-
 // Config holds the options of a pipeline step.
 type Config struct {
 	Name  string         `yaml:"name" doc:"the called pipeline's name (a shipped pipeline or one served from the same folder)"`
@@ -42,6 +34,10 @@ type step struct {
 	once    sync.Once
 	loaded  *engine.Pipeline
 	loadErr error
+}
+
+func init() {
+	engine.Register("pipeline", "Calls another pipeline by name or file and returns its output.", compile)
 }
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {

@@ -18,14 +18,6 @@ import (
 	"github.com/nectar-run/nectar/triggers"
 )
 
-func init() {
-	engine.Register(engine.Connector[Config]{
-		Name:    "respond",
-		Summary: "Sets the HTTP response (status, headers, body of any content type); the message passes through.",
-		Compile: compile,
-	})
-}
-
 // Config holds the options of a respond step.
 type Config struct {
 	Status      engine.Template            `yaml:"status" default:"200" doc:"the HTTP status (may be an expression)"`
@@ -46,6 +38,10 @@ type header struct {
 }
 
 var _ engine.Step = (*step)(nil)
+
+func init() {
+	engine.Register("respond", "Sets the HTTP response (status, headers, body of any content type); the message passes through.", compile)
+}
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	s := &step{cfg: cfg}

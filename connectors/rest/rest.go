@@ -36,14 +36,6 @@ import (
 	ntext "github.com/nectar-run/nectar/internal/text"
 )
 
-func init() {
-	engine.Register(engine.Connector[Config]{
-		Name:    "rest",
-		Summary: "Calls an HTTP API, with an account whose token attaches itself, retries and pagination.",
-		Compile: compile,
-	})
-}
-
 // Config holds the options of a rest step.
 type Config struct {
 	Method            string                     `yaml:"method" default:"GET" enum:"GET,POST,PUT,PATCH,DELETE,HEAD,OPTIONS" doc:"the HTTP method"`
@@ -110,6 +102,10 @@ var _ engine.Step = (*step)(nil)
 var _ engine.Closer = (*step)(nil)
 
 var accountRefRE = regexp.MustCompile(`account\s*(?:\.\s*([A-Za-z][A-Za-z0-9_]*)|\[\s*["']([^"']+)["']\s*\])`)
+
+func init() {
+	engine.Register("rest", "Calls an HTTP API, with an account whose token attaches itself, retries and pagination.", compile)
+}
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	s := &step{cfg: cfg, bodyType: cfg.BodyType, respMode: cfg.ResponseBody}

@@ -11,11 +11,7 @@ import (
 )
 
 func init() {
-	engine.Register(engine.Connector[engine.Dynamic]{
-		Name:    "set",
-		Summary: "Builds a new message from a JSON template with expressions.",
-		Compile: compile,
-	})
+	engine.Register("set", "Builds a new message from a JSON template with expressions.", compile)
 }
 
 type step struct{ tpl engine.Dynamic }

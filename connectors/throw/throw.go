@@ -13,14 +13,6 @@ import (
 	"github.com/nectar-run/nectar/engine/value"
 )
 
-func init() {
-	engine.Register(engine.Connector[Config]{
-		Name:    "throw",
-		Summary: "Raises an error with a status and a message, or a custom error object.",
-		Compile: compile,
-	})
-}
-
 // Config holds the options of a throw step.
 type Config struct {
 	Status engine.Template `yaml:"status" default:"500" doc:"the error's code (an HTTP status; may be an expression)"`
@@ -29,6 +21,10 @@ type Config struct {
 }
 
 type step struct{ cfg Config }
+
+func init() {
+	engine.Register("throw", "Raises an error with a status and a message, or a custom error object.", compile)
+}
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	if !cfg.Error.IsSet() && !cfg.Object.IsSet() {

@@ -20,14 +20,6 @@ import (
 	"github.com/nectar-run/nectar/jolt"
 )
 
-func init() {
-	engine.Register(engine.Connector[Config]{
-		Name:    "transform",
-		Summary: "Reshapes the message with a JOLT spec (shift, default, remove, sort, cardinality, modify).",
-		Compile: compile,
-	})
-}
-
 // Config holds the options of a transform step.
 type Config struct {
 	Spec     engine.Raw `yaml:"spec" doc:"a JOLT chain: a list of {operation, spec} (the JOLT demo's format)"`
@@ -40,6 +32,10 @@ type step struct {
 }
 
 var _ engine.Step = (*step)(nil)
+
+func init() {
+	engine.Register("transform", "Reshapes the message with a JOLT spec (shift, default, remove, sort, cardinality, modify).", compile)
+}
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	if cfg.Spec.IsSet() == (cfg.SpecFile != "") {

@@ -12,14 +12,6 @@ import (
 	"github.com/nectar-run/nectar/engine"
 )
 
-func init() {
-	engine.Register(engine.Connector[Config]{
-		Name:    "try",
-		Summary: "Runs steps; on error runs catch with the error object; finally always runs.",
-		Compile: compile,
-	})
-}
-
 // Config holds the options of a try step.
 type Config struct {
 	Steps   engine.Steps `yaml:"steps" required:"true" doc:"the steps to run"`
@@ -28,6 +20,10 @@ type Config struct {
 }
 
 type step struct{ cfg Config }
+
+func init() {
+	engine.Register("try", "Runs steps; on error runs catch with the error object; finally always runs.", compile)
+}
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	if cfg.Catch.Len() == 0 && cfg.Finally.Len() == 0 {

@@ -23,8 +23,7 @@ func (wait) Execute(ctx context.Context, _ *engine.Exec, _ any) (any, error) {
 }
 
 func init() {
-	engine.Register(engine.Connector[struct{}]{Name: "test-wait", Summary: "blocks until cancelled",
-		Compile: func(struct{}, *engine.Compiler) (engine.Step, error) { return wait{}, nil }})
+	engine.Register("test-wait", "blocks until cancelled", func(struct{}, *engine.Compiler) (engine.Step, error) { return wait{}, nil })
 }
 
 // run runs a pipeline and returns its output, its error and the messages of

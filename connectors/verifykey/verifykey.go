@@ -20,14 +20,6 @@ import (
 	"github.com/nectar-run/nectar/engine/value"
 )
 
-func init() {
-	engine.Register(engine.Connector[Config]{
-		Name:    "verify-key",
-		Summary: "Checks a key the caller presented against one held by an environment variable or an account, in constant time; the message passes through.",
-		Compile: compile,
-	})
-}
-
 // Config holds the options of a verify-key step. The expected key never
 // enters the message: the step only says yes (the message passes through) or
 // no (an error with status).
@@ -47,6 +39,10 @@ type step struct {
 }
 
 var _ engine.Step = (*step)(nil)
+
+func init() {
+	engine.Register("verify-key", "Checks a key the caller presented against one held by an environment variable or an account, in constant time; the message passes through.", compile)
+}
 
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	var errs []error

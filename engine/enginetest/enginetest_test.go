@@ -26,10 +26,8 @@ func (fail) Execute(context.Context, *engine.Exec, any) (any, error) {
 }
 
 func init() {
-	engine.Register(engine.Connector[struct{}]{Name: "enginetest-echo", Summary: "gives its input back",
-		Compile: func(struct{}, *engine.Compiler) (engine.Step, error) { return echo{}, nil }})
-	engine.Register(engine.Connector[struct{}]{Name: "enginetest-fail", Summary: "fails with 418",
-		Compile: func(struct{}, *engine.Compiler) (engine.Step, error) { return fail{}, nil }})
+	engine.Register("enginetest-echo", "gives its input back", func(struct{}, *engine.Compiler) (engine.Step, error) { return echo{}, nil })
+	engine.Register("enginetest-fail", "fails with 418", func(struct{}, *engine.Compiler) (engine.Step, error) { return fail{}, nil })
 }
 
 func TestRunAndWant(t *testing.T) {

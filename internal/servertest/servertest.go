@@ -32,19 +32,19 @@ import (
 )
 
 func init() {
-	engine.Register(engine.Connector[struct{}]{Name: "test-panic", Summary: "panics", Compile: func(struct{}, *engine.Compiler) (engine.Step, error) {
+	engine.Register("test-panic", "panics", func(struct{}, *engine.Compiler) (engine.Step, error) {
 		return StepFunc(func(ctx context.Context, x *engine.Exec, in any) (any, error) { panic("boom") }), nil
-	}})
-	engine.Register(engine.Connector[struct{}]{Name: "test-block", Summary: "waits for its context", Compile: func(struct{}, *engine.Compiler) (engine.Step, error) {
+	})
+	engine.Register("test-block", "waits for its context", func(struct{}, *engine.Compiler) (engine.Step, error) {
 		return StepFunc(func(ctx context.Context, x *engine.Exec, in any) (any, error) {
 			<-ctx.Done()
 			return nil, ctx.Err()
 		}), nil
-	}})
+	})
 	type notifyCfg struct {
 		Channel string `yaml:"channel" required:"true"`
 	}
-	engine.Register(engine.Connector[notifyCfg]{Name: "test-notify", Summary: "sends its input to a test", Compile: func(c notifyCfg, _ *engine.Compiler) (engine.Step, error) {
+	engine.Register("test-notify", "sends its input to a test", func(c notifyCfg, _ *engine.Compiler) (engine.Step, error) {
 		return StepFunc(func(ctx context.Context, x *engine.Exec, in any) (any, error) {
 			ch := Channel(c.Channel)
 			o := value.NewObject(2)
@@ -57,12 +57,12 @@ func init() {
 			}
 			return in, nil
 		}), nil
-	}})
+	})
 
 	type named struct {
 		Name string `yaml:"name" required:"true"`
 	}
-	engine.Register(engine.Connector[named]{Name: "test-hold", Summary: "waits for the test", Compile: func(c named, _ *engine.Compiler) (engine.Step, error) {
+	engine.Register("test-hold", "waits for the test", func(c named, _ *engine.Compiler) (engine.Step, error) {
 		l := Hold(c.Name)
 		return StepFunc(func(ctx context.Context, x *engine.Exec, in any) (any, error) {
 			l.Started <- struct{}{}
@@ -73,10 +73,10 @@ func init() {
 				return nil, ctx.Err()
 			}
 		}), nil
-	}})
-	engine.Register(engine.Connector[named]{Name: "test-closed", Summary: "tells the test when its pipeline closes", Compile: func(c named, _ *engine.Compiler) (engine.Step, error) {
+	})
+	engine.Register("test-closed", "tells the test when its pipeline closes", func(c named, _ *engine.Compiler) (engine.Step, error) {
 		return closedStep{Hold(c.Name)}, nil
-	}})
+	})
 }
 
 // Latch is what test-hold and test-closed steps of one name share with

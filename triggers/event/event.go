@@ -22,20 +22,16 @@ import (
 	"github.com/nectar-run/nectar/triggers"
 )
 
-func init() {
-	engine.RegisterTrigger(engine.TriggerKind[Event]{
-		Name:    "event",
-		Summary: "Runs the pipeline, asynchronously, for each event of a name published by the event connector.",
-		Compile: compile,
-	})
-}
-
 // Event holds the options of an event trigger.
 type Event struct {
 	Name        string          `yaml:"name" required:"true" doc:"the event name the event connector publishes (orders.created); several pipelines may subscribe to one name"`
 	Concurrency int             `yaml:"concurrency" default:"4" doc:"runs of this pipeline at once"`
 	Queue       int             `yaml:"queue" default:"100" doc:"events waiting for a free run; when full, publishers wait (back-pressure)"`
 	Timeout     engine.Duration `yaml:"timeout" default:"30s" doc:"a run fails with 504 when it lasts longer"`
+}
+
+func init() {
+	engine.RegisterTrigger("event", "Runs the pipeline, asynchronously, for each event of a name published by the event connector.", compile)
 }
 
 func compile(e *Event, cc *engine.Compiler) (engine.Trigger, error) {

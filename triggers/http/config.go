@@ -22,14 +22,6 @@ import (
 	"github.com/nectar-run/nectar/engine"
 )
 
-func init() {
-	engine.RegisterTrigger(engine.TriggerKind[HTTP]{
-		Name:    "http",
-		Summary: "Runs the pipeline for each HTTP request on a path; the final message is the response.",
-		Compile: compile,
-	})
-}
-
 // HTTP holds the options of an http trigger.
 type HTTP struct {
 	Path      string            `yaml:"path" required:"true" doc:"route, starting with /; {name} matches one segment (metadata.request.params.name), a final {name...} the rest of the path"`

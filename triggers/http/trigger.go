@@ -23,6 +23,10 @@ import (
 	"github.com/nectar-run/nectar/triggers"
 )
 
+func init() {
+	engine.RegisterTrigger("http", "Runs the pipeline for each HTTP request on a path; the final message is the response.", compile)
+}
+
 // compile checks the options; the trigger is served by the host as a route
 // (see Routes).
 func compile(cfg *HTTP, cc *engine.Compiler) (engine.Trigger, error) {

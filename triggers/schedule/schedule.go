@@ -24,14 +24,6 @@ import (
 	"github.com/nectar-run/nectar/triggers"
 )
 
-func init() {
-	engine.RegisterTrigger(engine.TriggerKind[Schedule]{
-		Name:    "schedule",
-		Summary: "Runs the pipeline on a cron schedule (seconds first) in a time zone.",
-		Compile: compile,
-	})
-}
-
 // Schedule holds the options of a schedule trigger.
 type Schedule struct {
 	Cron         string          `yaml:"cron" required:"true" doc:"when to run: six fields, seconds first (0 */5 * * * *), five fields (minutes first), or @every 30s, @hourly, @daily"`
@@ -42,6 +34,10 @@ type Schedule struct {
 }
 
 var cronParser = cron.NewParser(cron.SecondOptional | cron.Minute | cron.Hour | cron.Dom | cron.Month | cron.Dow | cron.Descriptor)
+
+func init() {
+	engine.RegisterTrigger("schedule", "Runs the pipeline on a cron schedule (seconds first) in a time zone.", compile)
+}
 
 func compile(s *Schedule, cc *engine.Compiler) (engine.Trigger, error) {
 	var errs []error

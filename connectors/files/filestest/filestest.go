@@ -102,9 +102,9 @@ func (e *Env) MustRun(p *engine.Pipeline, in string) *value.Object {
 // is gone once the run ends): the reference comes back with content and
 // in_workdir.
 func RegisterReadStep(name string) {
-	engine.Register(engine.Connector[struct{}]{Name: name, Summary: "test helper", Compile: func(struct{}, *engine.Compiler) (engine.Step, error) {
+	engine.Register(name, "test helper", func(struct{}, *engine.Compiler) (engine.Step, error) {
 		return readStep{}, nil
-	}})
+	})
 }
 
 type readStep struct{}
