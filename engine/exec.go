@@ -332,6 +332,10 @@ type Exec struct {
 	step    *stepRunner
 	shared  *execShared
 	account any
+	// logger and handler are where Logger points: kept in the Exec, they
+	// cost no allocation of their own.
+	logger  slog.Logger
+	handler execHandler
 }
 
 // execShared is what an execution and its forks have in common.
@@ -377,7 +381,7 @@ func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, caller *Exec) *Exec {
 		id = NewExecutionID()
 	}
 	now := time.Now()
-	md := value.NewObject(8)
+	md := value.NewObject(4 + opts.Metadata.Len())
 	md.Set("execution_id", id)
 	md.Set("pipeline", p.Name)
 	md.Set("start", now.UnixMilli())
@@ -387,7 +391,7 @@ func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, caller *Exec) *Exec {
 	opts.Metadata.Range(func(k string, v any) bool { md.Set(k, v); return true })
 	vars := opts.Vars
 	if vars == nil {
-		vars = value.NewObject(0)
+		vars = value.NewObject(4) // room for a few vars without growing
 	}
 	x := &Exec{ID: id, Pipeline: p, Runtime: rt, Vars: vars, Metadata: md, Trace: opts.Trace, Start: now}
 	var h slog.Handler
@@ -409,7 +413,9 @@ func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, caller *Exec) *Exec {
 		}
 		h, x.shared = maskExtra(logger.Handler(), rt, opts.Secrets), &execShared{}
 	}
-	x.Logger = slog.New(&execHandler{h: h, id: id, pipeline: p.Name})
+	x.handler = execHandler{h: h, id: id, pipeline: p.Name}
+	x.logger = *slog.New(&x.handler)
+	x.Logger = &x.logger
 	x.scope = expression.Env{Vars: vars, Globals: p.Globals, Global: p.Globals, Metadata: md}
 	return x
 }
