@@ -178,24 +178,26 @@ func (s *signStep) Execute(ctx context.Context, x *engine.Exec, in any) (any, er
 	if ks.sign == nil {
 		return nil, engine.NewError(500, "account %q has no key to sign %s tokens with (a secret or a private key)", s.keys.account, s.keys.alg.name)
 	}
-	var claims *value.Object
+	bp, cp := bufPool.Get().(*[]byte), bufPool.Get().(*[]byte)
+	defer bufPool.Put(bp)
+	defer bufPool.Put(cp)
+	// The claims option is written out first, as JSON members, into cp:
+	// straight from the pipeline's mapping when it is one, without building
+	// the object.
+	var c []byte
+	var encErr error // a claim that cannot be written, reported after the options' errors
 	if s.claims.IsSet() {
-		v, err := s.claims.Eval(x, in)
+		c, encErr, err = s.claimMembers((*cp)[:0], x, in)
+		*cp = c[:0]
 		if err != nil {
 			return nil, err
 		}
-		switch c := v.(type) {
-		case *value.Object:
-			claims = c
-		case nil:
-		default:
-			return nil, engine.NewError(500, "claims: expected an object, got %s", value.TypeName(v))
-		}
 	}
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	p, err := s.payload((*bp)[:0], x, in, claims, time.Now())
+	p, err := s.payload((*bp)[:0], x, in, c, time.Now())
 	*bp = p[:0]
+	if err == nil {
+		err = encErr
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -223,9 +225,52 @@ func (s *signStep) Execute(ctx context.Context, x *engine.Exec, in any) (any, er
 	return out, nil
 }
 
+// claimMembers appends the claims option's claims as JSON members
+// ("k":v,…), minus those the options set. It returns the first claim that
+// cannot be written as JSON apart (encErr), after evaluating every claim
+// (err): the errors come in the order they did when the claims object was
+// built first and written last.
+func (s *signStep) claimMembers(c []byte, x *engine.Exec, in any) (_ []byte, encErr, err error) {
+	member := func(k string, v any) error {
+		if s.set[k] || encErr != nil {
+			return nil
+		}
+		if len(c) > 0 {
+			c = append(c, ',')
+		}
+		c = value.AppendString(c, k)
+		c = append(c, ':')
+		var err error
+		if c, err = value.AppendJSON(c, v); err != nil {
+			encErr = engine.NewError(500, "claims: %s: %w", k, err)
+		}
+		return nil
+	}
+	done, err := s.claims.Fields(x, in, member)
+	if err != nil {
+		return c, nil, err
+	}
+	if !done {
+		v, err := s.claims.Eval(x, in)
+		if err != nil {
+			return c, nil, err
+		}
+		switch o := v.(type) {
+		case *value.Object:
+			for i := range o.Len() {
+				_ = member(o.At(i))
+			}
+		case nil:
+		default:
+			return c, nil, engine.NewError(500, "claims: expected an object, got %s", value.TypeName(v))
+		}
+	}
+	return c, encErr, nil
+}
+
 // payload appends the claims as JSON: the registered claims the options
-// set, then the claims option's, minus those the options override.
-func (s *signStep) payload(p []byte, x *engine.Exec, in any, claims *value.Object, now time.Time) ([]byte, error) {
+// set, then claims, the claims option's members (claimMembers).
+func (s *signStep) payload(p []byte, x *engine.Exec, in any, claims []byte, now time.Time) ([]byte, error) {
 	p = append(p, '{')
 	first := true
 	key := func(k string) {
@@ -301,16 +346,11 @@ func (s *signStep) payload(p []byte, x *engine.Exec, in any, claims *value.Objec
 		p = base64.RawURLEncoding.AppendEncode(p, b[:])
 		p = append(p, '"')
 	}
-	for i := 0; i < claims.Len(); i++ {
-		k, v := claims.At(i)
-		if s.set[k] {
-			continue
+	if len(claims) > 0 {
+		if !first {
+			p = append(p, ',')
 		}
-		key(k)
-		var err error
-		if p, err = value.AppendJSON(p, v); err != nil {
-			return p, engine.NewError(500, "claims: %s: %w", k, err)
-		}
+		p = append(p, claims...)
 	}
 	return append(p, '}'), nil
 }
