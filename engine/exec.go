@@ -542,12 +542,13 @@ func (x *Exec) CallPipeline(ctx context.Context, p *Pipeline, input any, vars *v
 // Run runs the steps in order over in and returns the final message.
 func (s Steps) Run(ctx context.Context, x *Exec, in any) (any, error) {
 	msg := in
+	var at time.Time // with a trace: when the step before ended, when the next starts
 	for _, r := range s.list {
 		if err := ctx.Err(); err != nil {
 			return nil, r.contextError(x, err)
 		}
 		var err error
-		msg, err = r.run(ctx, x, msg)
+		msg, at, err = r.run(ctx, x, msg, at)
 		if err != nil {
 			return nil, err
 		}
@@ -567,9 +568,11 @@ type stepRunner struct {
 	step            Step
 }
 
-func (r *stepRunner) run(ctx context.Context, x *Exec, msg any) (out any, err error) {
-	var start time.Time
-	if x.Trace != nil {
+// run runs the step over msg. With a trace, start is when the step starts
+// (zero: now), and end when it ended: the steps of a list share one clock
+// reading between two steps, and a skipped step reads none.
+func (r *stepRunner) run(ctx context.Context, x *Exec, msg any, start time.Time) (out any, end time.Time, err error) {
+	if x.Trace != nil && start.IsZero() {
 		start = time.Now()
 	}
 	prev := x.step
@@ -578,19 +581,19 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any) (out any, err er
 	if r.cond != nil {
 		ok, err := r.cond.Bool(x.env(msg))
 		if err != nil {
-			return nil, r.fail(x, x.exprError(err))
+			return nil, end, r.fail(x, x.exprError(err))
 		}
 		if !ok {
 			if x.Trace != nil {
 				x.Trace.add(StepRecord{StepInfo: &r.info, Start: start, Outcome: "skipped"})
 			}
-			return msg, nil
+			return msg, start, nil
 		}
 	}
 	in := msg
 	if r.from != nil {
 		if in, err = r.from.Eval(x.env(msg)); err != nil {
-			return nil, r.fail(x, x.exprError(err))
+			return nil, end, r.fail(x, x.exprError(err))
 		}
 	}
 	attempts := 1
@@ -629,7 +632,7 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any) (out any, err er
 				}
 				x.Trace.add(rec)
 			}
-			return nil, e
+			return nil, end, e
 		}
 		res, outcome = e.Object(), "continued"
 		code = e.Code
@@ -642,17 +645,18 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any) (out any, err er
 	if r.to != nil {
 		res, err = r.to.place(x, msg, res)
 		if err != nil {
-			return nil, r.fail(x, err)
+			return nil, end, r.fail(x, err)
 		}
 	}
 	if x.Trace != nil {
-		rec := StepRecord{StepInfo: &r.info, Start: start, Duration: time.Since(start), Outcome: outcome, Attempts: attempts, Code: code, Result: kept, Kept: keep}
+		end = time.Now()
+		rec := StepRecord{StepInfo: &r.info, Start: start, Duration: end.Sub(start), Outcome: outcome, Attempts: attempts, Code: code, Result: kept, Kept: keep}
 		if x.Trace.KeepIO {
 			rec.Input, rec.KeptInput = in, true
 		}
 		x.Trace.add(rec)
 	}
-	return res, nil
+	return res, end, nil
 }
 
 // execute runs the connector once, with the step timeout, turning a panic
