@@ -201,11 +201,12 @@ func (s *signStep) Execute(ctx context.Context, x *engine.Exec, in any) (any, er
 	if err != nil {
 		return nil, err
 	}
-	n := len(ks.header) + 1 + base64.RawURLEncoding.EncodedLen(len(p))
-	tok := make([]byte, n, n+1+base64.RawURLEncoding.EncodedLen(512/8*2))
-	copy(tok, ks.header)
-	tok[len(ks.header)] = '.'
-	base64.RawURLEncoding.Encode(tok[len(ks.header)+1:], p)
+	// The token is put together in cp, whose claims are in the payload now:
+	// the one allocation is the string returned.
+	tok := append((*cp)[:0], ks.header...)
+	tok = append(tok, '.')
+	tok = base64.RawURLEncoding.AppendEncode(tok, p)
+	defer func() { *cp = tok[:0] }()
 	var sig []byte
 	if ks.macs != nil {
 		// HMAC: a hash keyed once per key set, reset for each token.
