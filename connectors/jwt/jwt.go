@@ -167,7 +167,13 @@ func compileSign(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	return s, nil
 }
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+// signBufs are the two buffers a sign reuses: the payload (then the
+// signature), and the claims' members (then the token).
+type signBufs struct{ payload, token []byte }
+
+var bufPool = sync.Pool{New: func() any {
+	return &signBufs{payload: make([]byte, 0, 512), token: make([]byte, 0, 512)}
+}}
 
 // Execute signs a token and returns {"success": true, "jws": TOKEN}.
 func (s *signStep) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
@@ -178,52 +184,63 @@ func (s *signStep) Execute(ctx context.Context, x *engine.Exec, in any) (any, er
 	if ks.sign == nil {
 		return nil, engine.NewError(500, "account %q has no key to sign %s tokens with (a secret or a private key)", s.keys.account, s.keys.alg.name)
 	}
-	bp, cp := bufPool.Get().(*[]byte), bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	defer bufPool.Put(cp)
-	// The claims option is written out first, as JSON members, into cp:
-	// straight from the pipeline's mapping when it is one, without building
-	// the object.
+	b := bufPool.Get().(*signBufs)
+	jws, err := s.sign(x, in, ks, b)
+	bufPool.Put(b)
+	if err != nil {
+		return nil, err
+	}
+	out := value.NewObject(2)
+	out.Set("success", true)
+	out.Set("jws", jws)
+	return out, nil
+}
+
+// sign makes the token in b's buffers (keeping them, grown, in b): the one
+// allocation is the string returned.
+func (s *signStep) sign(x *engine.Exec, in any, ks *keySet, b *signBufs) (string, error) {
+	// The claims option is written out first, as JSON members: straight
+	// from the pipeline's mapping when it is one, without building the
+	// object.
 	var c []byte
 	var encErr error // a claim that cannot be written, reported after the options' errors
 	if s.claims.IsSet() {
-		c, encErr, err = s.claimMembers((*cp)[:0], x, in)
-		*cp = c[:0]
+		var err error
+		c, encErr, err = s.claimMembers(b.token[:0], x, in)
+		b.token = c[:0]
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 	}
-	p, err := s.payload((*bp)[:0], x, in, c, time.Now())
-	*bp = p[:0]
+	p, err := s.payload(b.payload[:0], x, in, c, time.Now())
+	b.payload = p[:0]
 	if err == nil {
 		err = encErr
 	}
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	// The token is put together in cp, whose claims are in the payload now:
-	// the one allocation is the string returned.
-	tok := append((*cp)[:0], ks.header...)
+	// The claims are in the payload now: the token takes their buffer.
+	tok := append(b.token[:0], ks.header...)
 	tok = append(tok, '.')
 	tok = base64.RawURLEncoding.AppendEncode(tok, p)
-	defer func() { *cp = tok[:0] }()
+	b.token = tok[:0]
 	var sig []byte
 	if ks.macs != nil {
 		// HMAC: a hash keyed once per key set, reset for each token.
 		h := ks.macs.Get().(hash.Hash)
 		h.Reset()
 		h.Write(tok)
-		sig = h.Sum((*bp)[:0])
+		sig = h.Sum(p[:0])
 		ks.macs.Put(h)
+		b.payload = sig[:0]
 	} else if sig, err = s.method.Sign(string(tok), ks.sign); err != nil {
-		return nil, engine.NewError(500, "signing the token: %w", err)
+		return "", engine.NewError(500, "signing the token: %w", err)
 	}
 	tok = append(tok, '.')
 	tok = base64.RawURLEncoding.AppendEncode(tok, sig)
-	out := value.NewObject(2)
-	out.Set("success", true)
-	out.Set("jws", string(tok))
-	return out, nil
+	b.token = tok[:0]
+	return string(tok), nil
 }
 
 // claimMembers appends the claims option's claims as JSON members
