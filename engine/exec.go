@@ -29,6 +29,18 @@ type Pipeline struct {
 	Timeout         time.Duration
 	steps           Steps
 	closers         []Closer
+	// nameBox is Name as an any, made at load: an execution's metadata
+	// holds it without boxing it again (boxed checks it is still Name).
+	nameBox any
+}
+
+// boxed returns s as an any, box itself when box holds s: a string put in
+// an object costs an allocation each time it is boxed anew.
+func boxed(box any, s string) any {
+	if b, ok := box.(string); ok && b == s {
+		return box
+	}
+	return s
 }
 
 // Close releases what the pipeline's steps hold.
@@ -336,6 +348,7 @@ type Exec struct {
 	// cost no allocation of their own.
 	logger  slog.Logger
 	handler execHandler
+	idBox   any // ID as an any, shared with the pipelines it calls
 }
 
 // execShared is what an execution and its forks have in common.
@@ -382,18 +395,22 @@ func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, caller *Exec) *Exec {
 	}
 	now := time.Now()
 	md := value.NewObject(4 + opts.Metadata.Len())
-	md.Set("execution_id", id)
-	md.Set("pipeline", p.Name)
+	var idBox any = id
+	if caller != nil {
+		idBox = boxed(caller.idBox, id) // a called pipeline runs under its caller's id
+	}
+	md.Set("execution_id", idBox)
+	md.Set("pipeline", boxed(p.nameBox, p.Name))
 	md.Set("start", now.UnixMilli())
 	if caller != nil {
-		md.Set("caller", caller.Pipeline.Name)
+		md.Set("caller", boxed(caller.Pipeline.nameBox, caller.Pipeline.Name))
 	}
 	opts.Metadata.Range(func(k string, v any) bool { md.Set(k, v); return true })
 	vars := opts.Vars
 	if vars == nil {
 		vars = value.NewObject(4) // room for a few vars without growing
 	}
-	x := &Exec{ID: id, Pipeline: p, Runtime: rt, Vars: vars, Metadata: md, Trace: opts.Trace, Start: now}
+	x := &Exec{ID: id, Pipeline: p, Runtime: rt, Vars: vars, Metadata: md, Trace: opts.Trace, Start: now, idBox: idBox}
 	var h slog.Handler
 	if caller != nil {
 		// The called pipeline logs where the caller does (RunOptions.Logger
