@@ -473,10 +473,12 @@ func (s *step) get(ctx context.Context, x *engine.Exec, in any, st store.Store, 
 // bytes are compared in full, so a document written since is decoded anew,
 // whatever its length or revision. A token request reads its client this way
 // and no longer pays for decoding it. The cache is bounded: documents over
-// maxCachedDoc bytes are not kept, and past maxCachedDocs ids it starts over.
+// maxCachedDoc bytes are not kept, and past maxCachedDocs ids or
+// maxCachedBytes bytes of JSON it starts over.
 type docCache struct {
-	mu sync.RWMutex
-	m  map[docKey]cachedDoc
+	mu    sync.RWMutex
+	m     map[docKey]cachedDoc
+	bytes int // of the raw documents kept
 }
 
 type docKey struct{ bucket, id string }
@@ -487,8 +489,9 @@ type cachedDoc struct {
 }
 
 const (
-	maxCachedDoc  = 16 << 10
-	maxCachedDocs = 1024
+	maxCachedDoc   = 16 << 10
+	maxCachedDocs  = 1024
+	maxCachedBytes = 1 << 20
 )
 
 // decode is decode(raw, id), given again for the same bytes.
@@ -505,9 +508,10 @@ func (c *docCache) decode(bucket, id string, raw []byte) (*value.Object, error) 
 		return doc, err
 	}
 	c.mu.Lock()
-	if c.m == nil || len(c.m) >= maxCachedDocs {
-		c.m = make(map[docKey]cachedDoc)
+	if c.m == nil || len(c.m) >= maxCachedDocs || c.bytes+len(raw) > maxCachedBytes {
+		c.m, c.bytes = make(map[docKey]cachedDoc), 0
 	}
+	c.bytes += len(raw) - len(c.m[k].raw)
 	c.m[k] = cachedDoc{raw: raw, doc: doc}
 	c.mu.Unlock()
 	return doc, nil

@@ -555,3 +555,41 @@ func TestGetConcurrentWithWrites(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestGetKeepsBoundedDocuments: a get step keeps what it decoded within a
+// bound (1024 ids, 1 MB of JSON): after 1100 other documents of 1 KB, the
+// first one read is decoded again, and every document is still right.
+func TestGetKeepsBoundedDocuments(t *testing.T) {
+	rt, st := newRuntime(t, bolt.WithNoSync())
+	ctx := context.Background()
+	var ops []store.Op
+	for i := range 1101 {
+		ops = append(ops, store.PutOp("objects/c", fmt.Sprint(i), fmt.Appendf(nil, `{"i":%d,"pad":%q}`, i, strings.Repeat("x", 1000))))
+	}
+	if err := st.Apply(ctx, ops...); err != nil {
+		t.Fatal(err)
+	}
+	p := load(t, "  - object-store: {operation: get, collection: c, id: \"{{ message.id }}\"}\n")
+	get := func(i int) *value.Object {
+		t.Helper()
+		out, err := p.Run(ctx, rt, value.ObjectOf("id", fmt.Sprint(i)), engine.RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := out.(*value.Object)
+		if n, _ := o.Get("i"); n != int64(i) {
+			t.Fatalf("document %d gave %s", i, value.MustEncodeString(o))
+		}
+		return o
+	}
+	first := get(0)
+	if get(0) != first {
+		t.Fatal("the document was not kept")
+	}
+	for i := 1; i <= 1100; i++ {
+		get(i)
+	}
+	if get(0) == first {
+		t.Error("the step kept more than its bound")
+	}
+}
