@@ -38,11 +38,7 @@ func (f *authFlows) get(name string) *authFlow {
 
 // startAuthorize is POST /accounts/{name}/authorize: it starts the flow and
 // shows the page that sends the person to the provider.
-func (c *Console) startAuthorize(w http.ResponseWriter, r *http.Request, _ *session) {
-	am := c.accounts(w)
-	if am == nil {
-		return
-	}
+func (c *Console) startAuthorize(w http.ResponseWriter, r *http.Request, am *accounts.Manager) {
 	name := r.PathValue("name")
 	consent := make(chan string, 1)
 	fl := &authFlow{done: make(chan struct{})}

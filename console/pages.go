@@ -2,6 +2,7 @@ package console
 
 import (
 	"bytes"
+	"context"
 	"embed"
 	"encoding/json"
 	"errors"
@@ -107,14 +108,14 @@ func (c *Console) routes() {
 	view(p+"/executions/{id}/test", c.executionTest)
 	view(p+"/accounts", c.accountsPage)
 	view(p+"/accounts/{name}", c.accountPage)
-	change(p+"/accounts/{name}/authorize", c.startAuthorize)
+	change(p+"/accounts/{name}/authorize", needs(c.b.Accounts, "accounts", c.startAuthorize))
 	view(p+"/accounts/{name}/authorize", c.authorizeState)
-	change(p+"/accounts/{name}/test", c.testAccount)
+	change(p+"/accounts/{name}/test", needs(c.b.Accounts, "accounts", c.testAccount))
 	view(p+"/consumers", c.consumersPage)
-	change(p+"/consumers", c.createConsumer)
-	change(p+"/consumers/{name}/keys", c.issueKey)
-	change(p+"/consumers/{name}/basic", c.issueBasic)
-	change(p+"/consumers/{name}/keys/{id}/revoke", c.revokeKey)
+	change(p+"/consumers", needs(c.b.Consumers, "consumers", c.createConsumer))
+	change(p+"/consumers/{name}/keys", needs(c.b.Consumers, "consumers", c.issueKey))
+	change(p+"/consumers/{name}/basic", needs(c.b.Consumers, "consumers", c.issueBasic))
+	change(p+"/consumers/{name}/keys/{id}/revoke", needs(c.b.Consumers, "consumers", c.revokeKey))
 	view(p+"/health", c.healthPage)
 	m.HandleFunc(p+"/", func(w http.ResponseWriter, r *http.Request) {
 		if c.session(r) == nil {
@@ -596,11 +597,7 @@ func (c *Console) showAccount(w http.ResponseWriter, r *http.Request, test *acco
 	}})
 }
 
-func (c *Console) testAccount(w http.ResponseWriter, r *http.Request, _ *session) {
-	am := c.accounts(w)
-	if am == nil {
-		return
-	}
+func (c *Console) testAccount(w http.ResponseWriter, r *http.Request, am *accounts.Manager) {
 	res, err := am.Test(r.Context(), r.PathValue("name"))
 	if err != nil {
 		res = &accounts.TestResult{Problem: err.Error()}
@@ -621,11 +618,7 @@ func (c *Console) consumersPage(w http.ResponseWriter, r *http.Request, _ *sessi
 	c.render(w, r, http.StatusOK, "consumers", pg)
 }
 
-func (c *Console) createConsumer(w http.ResponseWriter, r *http.Request, _ *session) {
-	cm := c.consumers(w)
-	if cm == nil {
-		return
-	}
+func (c *Console) createConsumer(w http.ResponseWriter, r *http.Request, cm *consumers.Manager) {
 	in := consumers.Consumer{Name: strings.TrimSpace(r.PostFormValue("name")), Description: r.PostFormValue("description")}
 	for _, p := range strings.Split(r.PostFormValue("pipelines"), ",") {
 		if p = strings.TrimSpace(p); p != "" {
@@ -663,40 +656,30 @@ func errStatus(err error, fallback int) int {
 	return fallback
 }
 
-// issueKey answers the new key as JSON, for the script to show once: it
-// is never part of a page.
-func (c *Console) issueKey(w http.ResponseWriter, r *http.Request, _ *session) {
-	cm := c.consumers(w)
-	if cm == nil {
-		return
-	}
-	key, err := cm.AddKey(r.Context(), r.PathValue("name"))
-	if err != nil {
-		jsonError(w, errStatus(err, http.StatusInternalServerError), err.Error())
-		return
-	}
-	writeJSON(w, http.StatusCreated, map[string]string{"consumer": r.PathValue("name"), "secret": key, "what": "API key"})
+// issueKey answers a new API key of the consumer.
+func (c *Console) issueKey(w http.ResponseWriter, r *http.Request, cm *consumers.Manager) {
+	issueSecret(w, r, "API key", func(ctx context.Context, name string) (string, error) { return cm.AddKey(ctx, name) })
 }
 
-func (c *Console) issueBasic(w http.ResponseWriter, r *http.Request, _ *session) {
-	cm := c.consumers(w)
-	if cm == nil {
-		return
-	}
+// issueBasic answers a new Basic password of the consumer for the user
+// posted.
+func (c *Console) issueBasic(w http.ResponseWriter, r *http.Request, cm *consumers.Manager) {
 	user := strings.TrimSpace(r.PostFormValue("username"))
-	pwd, err := cm.AddBasic(r.Context(), r.PathValue("name"), user)
+	issueSecret(w, r, "password of "+user, func(ctx context.Context, name string) (string, error) { return cm.AddBasic(ctx, name, user) })
+}
+
+// issueSecret answers the secret issue made for the consumer named in the
+// path as JSON, for the script to show once: it is never part of a page.
+func issueSecret(w http.ResponseWriter, r *http.Request, what string, issue func(ctx context.Context, consumer string) (string, error)) {
+	secret, err := issue(r.Context(), r.PathValue("name"))
 	if err != nil {
 		jsonError(w, errStatus(err, http.StatusInternalServerError), err.Error())
 		return
 	}
-	writeJSON(w, http.StatusCreated, map[string]string{"consumer": r.PathValue("name"), "secret": pwd, "what": "password of " + user})
+	writeJSON(w, http.StatusCreated, map[string]string{"consumer": r.PathValue("name"), "secret": secret, "what": what})
 }
 
-func (c *Console) revokeKey(w http.ResponseWriter, r *http.Request, _ *session) {
-	cm := c.consumers(w)
-	if cm == nil {
-		return
-	}
+func (c *Console) revokeKey(w http.ResponseWriter, r *http.Request, cm *consumers.Manager) {
 	if err := cm.RemoveKey(r.Context(), r.PathValue("name"), r.PathValue("id")); err != nil {
 		jsonError(w, errStatus(err, http.StatusInternalServerError), err.Error())
 		return
@@ -712,23 +695,18 @@ func (c *Console) healthPage(w http.ResponseWriter, r *http.Request, _ *session)
 
 // --- helpers
 
-// consumers returns the consumers manager, or answers 404 when there is
-// none (no store).
-func (c *Console) consumers(w http.ResponseWriter) *consumers.Manager {
-	cm := c.b.Consumers()
-	if cm == nil {
-		jsonError(w, http.StatusNotFound, "consumers need a store")
+// needs wraps a change that needs a manager (the accounts', the
+// consumers'): without a store there is none, and the change answers 404
+// "WHAT need a store".
+func needs[M any](manager func() *M, what string, h func(http.ResponseWriter, *http.Request, *M)) func(http.ResponseWriter, *http.Request, *session) {
+	return func(w http.ResponseWriter, r *http.Request, _ *session) {
+		m := manager()
+		if m == nil {
+			jsonError(w, http.StatusNotFound, what+" need a store")
+			return
+		}
+		h(w, r, m)
 	}
-	return cm
-}
-
-// accounts returns the accounts manager, or answers 404 when there is none.
-func (c *Console) accounts(w http.ResponseWriter) *accounts.Manager {
-	am := c.b.Accounts()
-	if am == nil {
-		jsonError(w, http.StatusNotFound, "accounts need a store")
-	}
-	return am
 }
 
 func since(t time.Time) string {

@@ -13,6 +13,7 @@ import (
 
 	"github.com/nectar-run/nectar/engine/expression"
 	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/internal/text"
 )
 
 // Compiler is handed to a connector's Compile function. It knows where the
@@ -652,7 +653,7 @@ func unknownError(what, name string, known []string) error {
 func suggest(name string, known []string) string {
 	best, bestD := "", 1<<30
 	for _, k := range known {
-		d := levenshtein(strings.ToLower(name), strings.ToLower(k))
+		d := text.Distance([]rune(strings.ToLower(name)), []rune(strings.ToLower(k)))
 		if d < bestD {
 			best, bestD = k, d
 		}
@@ -665,27 +666,6 @@ func suggest(name string, known []string) string {
 		return best
 	}
 	return ""
-}
-
-func levenshtein(a, b string) int {
-	ra, rb := []rune(a), []rune(b)
-	prev := make([]int, len(rb)+1)
-	cur := make([]int, len(rb)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(ra); i++ {
-		cur[0] = i
-		for j := 1; j <= len(rb); j++ {
-			cost := 1
-			if ra[i-1] == rb[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(rb)]
 }
 
 // describeOptions lists a struct's options for docs and schema.

@@ -52,8 +52,15 @@ func (t Template) Eval(x *Exec, msg any) (any, error) {
 		return nil, nil
 	}
 	v, err := t.t.Eval(x.env(msg))
+	return exprResult(x, v, err)
+}
+
+// exprResult returns what an expression or a template evaluated to: v, or
+// the zero value and err as a 500 *Error.
+func exprResult[T any](x *Exec, v T, err error) (T, error) {
 	if err != nil {
-		return nil, x.exprError(err)
+		var zero T
+		return zero, x.exprError(err)
 	}
 	return v, nil
 }
@@ -78,10 +85,7 @@ func (t Template) Text(x *Exec, msg any, mapValue func(any) any) (string, error)
 		return "", nil
 	}
 	s, err := t.t.Text(x.env(msg), mapValue)
-	if err != nil {
-		return "", x.exprError(err)
-	}
-	return s, nil
+	return exprResult(x, s, err)
 }
 
 // Condition is a boolean expression option (that, when, if), compiled at load.
@@ -112,10 +116,7 @@ func (c Condition) Source() string {
 // Eval evaluates the condition; nil counts as false, a non-boolean is an error.
 func (c Condition) Eval(x *Exec, msg any) (bool, error) {
 	ok, err := c.e.Bool(x.env(msg))
-	if err != nil {
-		return false, x.exprError(err)
-	}
-	return ok, nil
+	return exprResult(x, ok, err)
 }
 
 // Expr is an option holding a plain expression (no braces) that yields a value.
@@ -132,10 +133,7 @@ func (e Expr) Eval(x *Exec, msg any) (any, error) {
 		return nil, nil
 	}
 	v, err := e.e.Eval(x.env(msg))
-	if err != nil {
-		return nil, x.exprError(err)
-	}
-	return v, nil
+	return exprResult(x, v, err)
 }
 
 // Dynamic is an option holding any JSON-like value (object, list, scalar)
@@ -211,10 +209,7 @@ type tmplNode struct{ t *expression.Template }
 
 func (n tmplNode) eval(x *Exec, msg any) (any, error) {
 	v, err := n.t.Eval(x.env(msg))
-	if err != nil {
-		return nil, x.exprError(err)
-	}
-	return v, nil
+	return exprResult(x, v, err)
 }
 
 type objNode struct {

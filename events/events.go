@@ -121,13 +121,13 @@ var ErrClosed = errors.New("events: bus closed")
 // Memory is the in-process Bus.
 type Memory struct {
 	mu      sync.RWMutex
-	subs    map[string][]*subscription
+	subs    Subscriptions[*subscription]
 	closed  bool
 	Dropped atomic.Int64 // events published with no subscriber
 }
 
 // NewMemory returns an empty in-process bus.
-func NewMemory() *Memory { return &Memory{subs: map[string][]*subscription{}} }
+func NewMemory() *Memory { return &Memory{subs: Subscriptions[*subscription]{}} }
 
 type subscription struct {
 	name  string
@@ -181,20 +181,11 @@ func (m *Memory) Subscribe(name string, opts SubscribeOptions, h Handler) func(c
 		go s.work()
 	}
 	m.mu.Lock()
-	m.subs[name] = append(m.subs[name], s)
+	m.subs.Add(name, s)
 	m.mu.Unlock()
 	return func(ctx context.Context) error {
 		m.mu.Lock()
-		list := m.subs[name]
-		for i, x := range list {
-			if x == s {
-				m.subs[name] = append(list[:i:i], list[i+1:]...)
-				break
-			}
-		}
-		if len(m.subs[name]) == 0 {
-			delete(m.subs, name)
-		}
+		m.subs.Remove(name, s)
 		m.mu.Unlock()
 		return s.close(ctx)
 	}
@@ -235,11 +226,8 @@ func (s *subscription) close(ctx context.Context) error {
 func (m *Memory) Close(ctx context.Context) error {
 	m.mu.Lock()
 	m.closed = true
-	var all []*subscription
-	for _, l := range m.subs {
-		all = append(all, l...)
-	}
-	m.subs = map[string][]*subscription{}
+	all := m.subs.All()
+	clear(m.subs)
 	m.mu.Unlock()
 	var errs []error
 	for _, s := range all {

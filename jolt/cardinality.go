@@ -16,18 +16,15 @@ type cardSpec struct {
 	leaf bool
 	many bool
 
-	special  *cardSpec // the "@" leaf
-	litIndex map[string]*cardSpec
-	computed []*cardSpec
+	special *cardSpec // the "@" leaf
+	// Literal keys are found by name (literals stays empty), with no
+	// wildcard taking a key a literal has: esConflict.
+	children[*cardSpec, any]
 }
 
 type cardinalityOp struct{ root *cardSpec }
 
-func compileCardinality(spec any, path []any) (*cardinalityOp, error) {
-	o, ok := spec.(*value.Object)
-	if !ok || o == nil {
-		return nil, specErr(path, "cardinality expects an object spec, got %s", value.TypeName(spec))
-	}
+func compileCardinality(o *value.Object, path []any) (*cardinalityOp, error) {
 	root, err := newCardComposite(&pathElem{kind: ekLiteral, key: "root", canon: "root"}, o, path)
 	if err != nil {
 		return nil, err
@@ -57,7 +54,8 @@ func newCardComposite(pe *pathElem, o *value.Object, path []any) (*cardSpec, err
 	if o.Len() == 0 {
 		return nil, specErr(path, "a key with an empty {} as its value is not valid")
 	}
-	s := &cardSpec{pe: pe, litIndex: map[string]*cardSpec{}}
+	s := &cardSpec{pe: pe}
+	s.litIndex, s.strategy = map[string]*cardSpec{}, esConflict
 	seen := map[string]bool{}
 	for i := 0; i < o.Len(); i++ {
 		k, rhs := o.At(i)
@@ -206,23 +204,6 @@ func (s *cardSpec) process(st *state, in any) error {
 	case nil:
 	default:
 		return s.applyKey(st, javaString(in), nil, nil)
-	}
-	return nil
-}
-
-func (s *cardSpec) applyKey(st *state, k string, v any, parent any) error {
-	if c := s.litIndex[k]; c != nil {
-		_, err := c.apply(st, k, v, parent)
-		return err
-	}
-	for _, c := range s.computed {
-		ok, err := c.apply(st, k, v, parent)
-		if err != nil {
-			return err
-		}
-		if ok {
-			return nil
-		}
 	}
 	return nil
 }

@@ -38,11 +38,7 @@ type defaultOp struct {
 	arrayRoot *defaultKey // nil when the spec's top-level keys are not indexes
 }
 
-func compileDefault(spec any, path []any) (*defaultOp, error) {
-	o, ok := spec.(*value.Object)
-	if !ok || o == nil {
-		return nil, specErr(path, "default expects an object spec, got %s", value.TypeName(spec))
-	}
+func compileDefault(o *value.Object, path []any) (*defaultOp, error) {
 	mr, err := newDefaultKey("root", o, false, path, true)
 	if err != nil {
 		return nil, err

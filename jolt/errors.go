@@ -38,7 +38,7 @@ func FormatPath(path []any) string {
 			b.WriteString(strconv.Itoa(k))
 			b.WriteByte(']')
 		case string:
-			if plainKey(k) {
+			if text.IsName(k, "-_") {
 				b.WriteByte('.')
 				b.WriteString(k)
 			} else {
@@ -51,18 +51,6 @@ func FormatPath(path []any) string {
 		}
 	}
 	return b.String()
-}
-
-func plainKey(k string) bool {
-	if k == "" {
-		return false
-	}
-	for _, r := range k {
-		if !(r == '_' || r == '-' || r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9') {
-			return false
-		}
-	}
-	return true
 }
 
 // Errors returned by Apply. Data that does not fit the spec is not an error in

@@ -57,6 +57,29 @@ func TestSpecErrorPath(t *testing.T) {
 	}
 }
 
+// TestSpecMustBeAnObject checks that every operation but sort refuses a spec
+// that is not an object, naming the operation and what it got.
+func TestSpecMustBeAnObject(t *testing.T) {
+	for _, op := range jolt.Operations {
+		for _, spec := range []string{`[]`, `"x"`, `null`} {
+			t.Run(op+" "+spec, func(t *testing.T) {
+				_, err := jolt.Compile(op, mustDecode(t, spec))
+				if op == jolt.OpSort {
+					if err != nil {
+						t.Fatalf("sort takes no spec, got %v", err)
+					}
+					return
+				}
+				want := fmt.Sprintf("%s expects an object spec, got %s", op, value.TypeName(mustDecode(t, spec)))
+				var se *jolt.SpecError
+				if !errors.As(err, &se) || !strings.Contains(err.Error(), want) {
+					t.Fatalf("got %v, want a *SpecError saying %q", err, want)
+				}
+			})
+		}
+	}
+}
+
 // TestSpecErrorPreviewCutsAtRuneBoundary checks that a long name quoted in a
 // spec error is shortened without splitting a multi-byte character.
 func TestSpecErrorPreviewCutsAtRuneBoundary(t *testing.T) {
@@ -94,6 +117,7 @@ func TestApply(t *testing.T) {
 		{"sort puts ~ keys first", "sort", `null`, `{"b": 1, "~a": 2, "a": {"d": 1, "c": 2}}`, ``, `{"~a": 2, "a": {"c": 2, "d": 1}, "b": 1}`},
 		{"remove from array by index", "remove", `{"l": {"0": ""}}`, `{"l": [1, 2, 3]}`, ``, `{"l": [2, 3]}`},
 		{"default array", "default", `{"l[]": {"2": "z"}}`, `{"l": ["a"]}`, ``, `{"l": ["a", null, "z"]}`},
+		{"escaped backslash and @ in a key", "shift", `{"a\\\\b": "x", "\\@c": "y", "d\\\\\\@": "z"}`, `{"a\\b": 1, "@c": 2, "d\\@": 3}`, ``, `{"x": 1, "y": 2, "z": 3}`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -252,5 +276,15 @@ func TestShiftCopyingKeysSizesItsOutput(t *testing.T) {
 	// state pool once.
 	if allocs > 22 {
 		t.Errorf("the shift took %v allocations, want at most 22", allocs)
+	}
+}
+
+// TestFormatPath checks how a spec path is written in errors: indexes in
+// brackets, keys of letters, digits, - and _ after a dot, others quoted.
+func TestFormatPath(t *testing.T) {
+	got := jolt.FormatPath([]any{0, "spec", "a.b", "rat-ing_2", "", "é", "x y", 1.5})
+	want := `[0].spec["a.b"].rat-ing_2[""]["é"]["x y"][1.5]`
+	if got != want {
+		t.Fatalf("got %s, want %s", got, want)
 	}
 }

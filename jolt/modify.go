@@ -47,30 +47,17 @@ type modSpec struct {
 	evals []evaluator // the value, or a fallback list of values: first that gives one wins
 
 	dt       dataType
-	maxIndex int // dtList: highest [n] without "?", the array is grown to hold it
-	literals []*modSpec
-	litKeys  []string
-	litIndex map[string]*modSpec
-	computed []*modSpec
-	strategy modStrategy
+	maxIndex int      // dtList: highest [n] without "?", the array is grown to hold it
+	litKeys  []string // the input key of each literal: its name, or its index
+	// Literal children are visited even when their key is missing from the
+	// input (esLiterals, esLiteralsThenComputed); esConflict is used only by
+	// a define spec over an array.
+	children[*modSpec, bool]
 }
-
-type modStrategy uint8
-
-const (
-	msAllLiterals             modStrategy = iota // only literal children, visited even when missing
-	msComputed                                   // only wildcards
-	msConflict                                   // per input key: literal, else wildcards
-	msAllLiteralsThenComputed                    // literals, then wildcards over the input
-)
 
 type modifyOp struct{ root *modSpec }
 
-func compileModify(spec any, path []any, mode modifyMode) (*modifyOp, error) {
-	o, ok := spec.(*value.Object)
-	if !ok || o == nil {
-		return nil, specErr(path, "%s expects an object spec, got %s", mode, value.TypeName(spec))
-	}
+func compileModify(o *value.Object, path []any, mode modifyMode) (*modifyOp, error) {
 	root := &modSpec{pe: &pathElem{kind: ekLiteral, key: "root", canon: "root"}, mode: mode}
 	if err := root.buildComposite(o, path); err != nil {
 		return nil, err
@@ -179,13 +166,13 @@ func (s *modSpec) buildComposite(o *value.Object, path []any) error {
 	slices.SortStableFunc(s.computed, func(a, b *modSpec) int { return compareComputed(a.pe, b.pe) })
 	switch {
 	case len(s.computed) == 0:
-		s.strategy = msAllLiterals
+		s.strategy = esLiterals
 	case len(s.literals) == 0:
-		s.strategy = msComputed
+		s.strategy = esComputed
 	case s.mode == modeDefine && s.dt == dtList:
-		s.strategy = msConflict
+		s.strategy = esConflict
 	default:
-		s.strategy = msAllLiteralsThenComputed
+		s.strategy = esLiteralsThenComputed
 	}
 	return nil
 }
@@ -359,7 +346,7 @@ func (s *modSpec) applyComposite(st *state, key string, in any, m match) error {
 func (s *modSpec) process(st *state, in any) error {
 	switch t := in.(type) {
 	case *value.Object:
-		if s.strategy == msAllLiterals || s.strategy == msAllLiteralsThenComputed {
+		if s.strategy == esLiterals || s.strategy == esLiteralsThenComputed {
 			for i, c := range s.literals {
 				k := s.litKeys[i]
 				v, ok := t.Get(k)
@@ -367,7 +354,7 @@ func (s *modSpec) process(st *state, in any) error {
 					return err
 				}
 			}
-			if s.strategy == msAllLiterals {
+			if s.strategy == esLiterals {
 				return nil
 			}
 		}
@@ -379,7 +366,7 @@ func (s *modSpec) process(st *state, in any) error {
 		}
 	case []any:
 		orig := st.top().origSize
-		if s.strategy == msAllLiterals || s.strategy == msAllLiteralsThenComputed {
+		if s.strategy == esLiterals || s.strategy == esLiteralsThenComputed {
 			for i, c := range s.literals {
 				k := s.litKeys[i]
 				var v any
@@ -392,7 +379,7 @@ func (s *modSpec) process(st *state, in any) error {
 					return err
 				}
 			}
-			if s.strategy == msAllLiterals {
+			if s.strategy == esLiterals {
 				return nil
 			}
 		}
@@ -405,43 +392,7 @@ func (s *modSpec) process(st *state, in any) error {
 		}
 	case nil:
 	default:
-		key := javaString(in)
-		if s.strategy != msComputed {
-			if c := s.litIndex[key]; c != nil {
-				if _, err := c.apply(st, key, nil, false); err != nil {
-					return err
-				}
-				if s.strategy != msAllLiteralsThenComputed {
-					return nil
-				}
-			} else if s.strategy == msAllLiterals {
-				return nil
-			}
-		}
-		return s.applyComputed(st, key, nil, false)
-	}
-	return nil
-}
-
-func (s *modSpec) applyKey(st *state, k string, v any, present bool) error {
-	if s.strategy == msConflict {
-		if c := s.litIndex[k]; c != nil {
-			_, err := c.apply(st, k, v, present)
-			return err
-		}
-	}
-	return s.applyComputed(st, k, v, present)
-}
-
-func (s *modSpec) applyComputed(st *state, k string, v any, present bool) error {
-	for _, c := range s.computed {
-		ok, err := c.apply(st, k, v, present)
-		if err != nil {
-			return err
-		}
-		if ok {
-			return nil
-		}
+		return s.applyScalar(st, javaString(in), false)
 	}
 	return nil
 }

@@ -73,42 +73,23 @@ func (e *pathElem) isStar() bool {
 	return e.kind >= ekStarAll && e.kind <= ekStarRegex
 }
 
-// removeEscapedValues drops escaped characters: `\@pants` -> "pants". Used only
-// to decide which kind of element a key is.
-func removeEscapedValues(s string) string {
+// unescapeKey reads the backslash escapes of a key. The escape characters
+// are dropped; the characters they escape are kept when keep is true
+// (`\@pants` -> "@pants", the key itself) and dropped otherwise (-> "pants",
+// used only to decide which kind of element a key is).
+func unescapeKey(s string, keep bool) string {
 	var b strings.Builder
-	prev := false
+	escaped := false
 	for i := 0; i < len(s); i++ {
 		c := s[i]
-		if c == '\\' {
-			prev = !prev
+		if c == '\\' && !escaped {
+			escaped = true
 			continue
 		}
-		if !prev {
+		if keep || !escaped {
 			b.WriteByte(c)
 		}
-		prev = false
-	}
-	return b.String()
-}
-
-// removeEscapeChars drops the escape characters: `\@pants` -> "@pants".
-func removeEscapeChars(s string) string {
-	var b strings.Builder
-	prev := false
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '\\' {
-			if prev {
-				b.WriteByte(c)
-				prev = false
-			} else {
-				prev = true
-			}
-			continue
-		}
-		b.WriteByte(c)
-		prev = false
+		escaped = false
 	}
 	return b.String()
 }
@@ -118,8 +99,8 @@ func removeEscapeChars(s string) string {
 func parseKey(orig string) (*pathElem, string) {
 	inspect, elemKey := orig, orig
 	if strings.Contains(orig, `\`) {
-		inspect = removeEscapedValues(orig)
-		elemKey = removeEscapeChars(orig)
+		inspect = unescapeKey(orig, false)
+		elemKey = unescapeKey(orig, true)
 	}
 	switch {
 	case inspect == "@":

@@ -18,11 +18,7 @@ type removeSpec struct {
 
 type removeOp struct{ root *removeSpec }
 
-func compileRemove(spec any, path []any) (*removeOp, error) {
-	o, ok := spec.(*value.Object)
-	if !ok || o == nil {
-		return nil, specErr(path, "remove expects an object spec, got %s", value.TypeName(spec))
-	}
+func compileRemove(o *value.Object, path []any) (*removeOp, error) {
 	root, err := newRemoveComposite("root", o, path)
 	if err != nil {
 		return nil, err

@@ -15,26 +15,13 @@ type shiftSpec struct {
 	pe *pathElem
 
 	// composite
-	special  []*shiftSpec          // @, $, #, @(..): applied whenever the parent matches
-	literals []*shiftSpec          // in spec order
-	litIndex map[string]*shiftSpec // literal key -> spec
-	computed []*shiftSpec          // wildcards, in precedence order
-	strategy execStrategy
+	special []*shiftSpec // @, $, #, @(..): applied whenever the parent matches
+	children[*shiftSpec, *value.Object]
 
 	// leaf
 	leaf    bool
 	writers []*pathWriter
 }
-
-// execStrategy says how a composite visits its input (upstream's ExecutionStrategy).
-type execStrategy uint8
-
-const (
-	esLiterals             execStrategy = iota // only literal children: look them up
-	esComputed                                 // only wildcard children: try each input key
-	esConflict                                 // both, and a key could match both: per key, literal first
-	esLiteralsThenComputed                     // both, disjoint: literals first, then wildcards
-)
 
 type shiftOp struct {
 	root *shiftSpec
@@ -48,11 +35,7 @@ type shiftOp struct {
 	inputKeys bool
 }
 
-func compileShift(spec any, path []any) (*shiftOp, error) {
-	o, ok := spec.(*value.Object)
-	if !ok || o == nil {
-		return nil, specErr(path, "shift expects an object spec, got %s", value.TypeName(spec))
-	}
+func compileShift(o *value.Object, path []any) (*shiftOp, error) {
 	root, err := newShiftComposite(&pathElem{kind: ekLiteral, key: "root", canon: "root"}, o, path)
 	if err != nil {
 		return nil, err
@@ -113,7 +96,8 @@ func newShiftComposite(pe *pathElem, o *value.Object, path []any) (*shiftSpec, e
 	if o.Len() == 0 {
 		return nil, specErr(path, "a key with an empty {} as its value is not valid")
 	}
-	s := &shiftSpec{pe: pe, litIndex: map[string]*shiftSpec{}}
+	s := &shiftSpec{pe: pe}
+	s.litIndex = map[string]*shiftSpec{}
 	seen := map[string]bool{}
 	for i := 0; i < o.Len(); i++ {
 		raw, rhs := o.At(i)
@@ -336,7 +320,7 @@ func (s *shiftSpec) process(st *state, in any, out *value.Object) error {
 	case nil:
 		return nil
 	default:
-		return s.processScalar(st, javaString(in), out)
+		return s.applyScalar(st, javaString(in), out)
 	}
 }
 
@@ -378,47 +362,6 @@ func (s *shiftSpec) processList(st *state, l []any, out *value.Object) error {
 	for i, v := range l {
 		if err := s.applyKey(st, strconv.Itoa(i), v, out); err != nil {
 			return err
-		}
-	}
-	return nil
-}
-
-func (s *shiftSpec) processScalar(st *state, key string, out *value.Object) error {
-	if s.strategy != esComputed {
-		if c := s.litIndex[key]; c != nil {
-			if _, err := c.apply(st, key, nil, out); err != nil {
-				return err
-			}
-			if s.strategy != esLiteralsThenComputed {
-				return nil
-			}
-		} else if s.strategy == esLiterals {
-			return nil
-		}
-	}
-	return s.applyComputed(st, key, nil, out)
-}
-
-// applyKey handles one input key: the literal child if there is one (only
-// when a key could match both), else the first wildcard that takes it.
-func (s *shiftSpec) applyKey(st *state, k string, v any, out *value.Object) error {
-	if s.strategy == esConflict {
-		if c := s.litIndex[k]; c != nil {
-			_, err := c.apply(st, k, v, out)
-			return err
-		}
-	}
-	return s.applyComputed(st, k, v, out)
-}
-
-func (s *shiftSpec) applyComputed(st *state, k string, v any, out *value.Object) error {
-	for _, c := range s.computed {
-		ok, err := c.apply(st, k, v, out)
-		if err != nil {
-			return err
-		}
-		if ok {
-			return nil
 		}
 	}
 	return nil

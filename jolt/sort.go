@@ -31,11 +31,7 @@ func sortValue(v any) any {
 		}
 		return o
 	case []any:
-		out := make([]any, len(t))
-		for i, x := range t {
-			out[i] = sortValue(x)
-		}
-		return out
+		return value.MapArray(t, sortValue)
 	}
 	return v
 }

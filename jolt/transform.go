@@ -112,33 +112,38 @@ func compileStage(name string, spec any, path, opPath []any) (stage, error) {
 		err error
 	)
 	s := stage{name: name}
+	if !knownOperation(name) {
+		return s, specErr(opPath, "unknown operation %s; use one of %v", preview(name), Operations)
+	}
+	o, ok := spec.(*value.Object)
+	if (!ok || o == nil) && name != OpSort { // sort takes no spec
+		return s, specErr(path, "%s expects an object spec, got %s", name, value.TypeName(spec))
+	}
 	switch name {
 	case OpShift:
-		op, err = compileShift(spec, path)
+		op, err = compileShift(o, path)
 		s.fresh = true
 	case OpDefault:
-		op, err = compileDefault(spec, path)
+		op, err = compileDefault(o, path)
 		s.inPlace = true
 	case OpRemove:
-		op, err = compileRemove(spec, path)
+		op, err = compileRemove(o, path)
 		s.inPlace = true
 	case OpSort:
 		op = sortOp{}
 		s.fresh = true
 	case OpCardinality:
-		op, err = compileCardinality(spec, path)
+		op, err = compileCardinality(o, path)
 		s.inPlace = true
 	case OpModifyOverwrite:
-		op, err = compileModify(spec, path, modeOverwrite)
+		op, err = compileModify(o, path, modeOverwrite)
 		s.inPlace = true
 	case OpModifyDefault:
-		op, err = compileModify(spec, path, modeDefault)
+		op, err = compileModify(o, path, modeDefault)
 		s.inPlace = true
 	case OpModifyDefine:
-		op, err = compileModify(spec, path, modeDefine)
+		op, err = compileModify(o, path, modeDefine)
 		s.inPlace = true
-	default:
-		return s, specErr(opPath, "unknown operation %s; use one of %v", preview(name), Operations)
 	}
 	if err != nil {
 		return s, err

@@ -250,15 +250,10 @@ func (p *jpParser) bracket() (jpSegment, error) {
 			return seg, p.errorf("expected ( after ?")
 		}
 		p.pos++
-		e, err := p.orExpr()
+		e, err := p.parenthesized("expected ) to close the filter")
 		if err != nil {
 			return seg, err
 		}
-		p.skipSpace()
-		if p.peek() != ')' {
-			return seg, p.errorf("expected ) to close the filter")
-		}
-		p.pos++
 		seg = jpSegment{kind: segFilter, filter: e}
 	case c == '*':
 		p.pos++
@@ -372,40 +367,31 @@ func (p *jpParser) indexes() (jpSegment, error) {
 }
 
 func (p *jpParser) orExpr() (jpExpr, error) {
-	left, err := p.andExpr()
-	if err != nil {
-		return nil, err
-	}
-	for {
-		p.skipSpace()
-		if !strings.HasPrefix(p.s[p.pos:], "||") {
-			return left, nil
-		}
-		p.pos += 2
-		right, err := p.andExpr()
-		if err != nil {
-			return nil, err
-		}
-		left = jpOr{left, right}
-	}
+	return p.chain("||", p.andExpr, func(l, r jpExpr) jpExpr { return jpOr{l, r} })
 }
 
 func (p *jpParser) andExpr() (jpExpr, error) {
-	left, err := p.unary()
+	return p.chain("&&", p.unary, func(l, r jpExpr) jpExpr { return jpAnd{l, r} })
+}
+
+// chain parses operands joined by op, left to right: a op b op c is
+// join(join(a, b), c).
+func (p *jpParser) chain(op string, operand func() (jpExpr, error), join func(l, r jpExpr) jpExpr) (jpExpr, error) {
+	left, err := operand()
 	if err != nil {
 		return nil, err
 	}
 	for {
 		p.skipSpace()
-		if !strings.HasPrefix(p.s[p.pos:], "&&") {
+		if !strings.HasPrefix(p.s[p.pos:], op) {
 			return left, nil
 		}
-		p.pos += 2
-		right, err := p.unary()
+		p.pos += len(op)
+		right, err := operand()
 		if err != nil {
 			return nil, err
 		}
-		left = jpAnd{left, right}
+		left = join(left, right)
 	}
 }
 
@@ -423,18 +409,24 @@ func (p *jpParser) unary() (jpExpr, error) {
 		}
 	case '(':
 		p.pos++
-		e, err := p.orExpr()
-		if err != nil {
-			return nil, err
-		}
-		p.skipSpace()
-		if p.peek() != ')' {
-			return nil, p.errorf("expected )")
-		}
-		p.pos++
-		return e, nil
+		return p.parenthesized("expected )")
 	}
 	return p.comparison()
+}
+
+// parenthesized parses a filter expression and the ) that closes it (the (
+// is read); missing is the error when that ) is not there.
+func (p *jpParser) parenthesized(missing string) (jpExpr, error) {
+	e, err := p.orExpr()
+	if err != nil {
+		return nil, err
+	}
+	p.skipSpace()
+	if p.peek() != ')' {
+		return nil, p.errorf("%s", missing)
+	}
+	p.pos++
+	return e, nil
 }
 
 var jpOperators = []string{"==", "!=", "<>", "<=", ">=", "=~", "<", ">", " in ", " nin ", " subsetof ", " anyof ", " noneof ", " size ", " empty ", " contains "}

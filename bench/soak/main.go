@@ -12,7 +12,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -29,6 +28,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/nectar-run/nectar/internal/httpjson"
 )
 
 //go:embed customer.json
@@ -296,19 +297,10 @@ func (r *run) stopServer(cmd *exec.Cmd) string {
 // call sends a JSON request to nectar (with the admin key for /api/) and
 // decodes a 2xx answer into out.
 func (r *run) call(ctx context.Context, method, path string, in, out any) error {
-	var body io.Reader
-	if in != nil {
-		b, err := json.Marshal(in)
-		if err != nil {
-			return err
-		}
-		body = bytes.NewReader(b)
-	}
-	req, err := http.NewRequestWithContext(ctx, method, r.base+path, body)
+	req, err := httpjson.NewRequest(ctx, method, r.base+path, in)
 	if err != nil {
 		return err
 	}
-	req.Header.Set("Content-Type", "application/json")
 	if strings.HasPrefix(path, "/api/") {
 		req.Header.Set("Authorization", "Bearer "+r.adminKey)
 	}

@@ -22,34 +22,45 @@ import (
 )
 
 func accountsCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "accounts",
-		Short: "Create, authorize, test and list the accounts steps call APIs with",
-		Long: `Accounts are who Nectar is when it calls an API. They live sealed
+	return group("accounts", "Create, authorize, test and list the accounts steps call APIs with",
+		`Accounts are who Nectar is when it calls an API. They live sealed
 (AES-256-GCM) in the data directory; steps name them with account: NAME, and
 OAuth tokens are obtained, cached and renewed by themselves.
 
-Types: ` + strings.Join(accounts.Types, ", ") + `.
+Types: `+strings.Join(accounts.Types, ", ")+`.
 Secrets are never given on the command line: pass --X-file PATH or --X-env VAR.
 
 While nectar serve runs on the same --data-dir, these commands go through its
 management API (the admin key: NECTAR_ADMIN_KEY, or admin.key in --data-dir),
 so changes apply at once; rotate-key refuses until the server stops.`,
-	}
-	cmd.AddCommand(accountsCreateCmd(g), accountsListCmd(g), accountsShowCmd(g), accountsDeleteCmd(g),
+		accountsCreateCmd(g), accountsListCmd(g), accountsShowCmd(g), accountsDeleteCmd(g),
 		accountsAuthorizeCmd(g), accountsTestCmd(g), accountsImportCmd(g), accountsRotateKeyCmd(g))
-	return cmd
 }
 
-// secretFlag is a secret read from a file or an environment variable.
-type secretFlag struct{ file, env string }
-
-func (s *secretFlag) add(cmd *cobra.Command, name, what string) {
-	cmd.Flags().StringVar(&s.file, name+"-file", "", what+": read from this file (final newline dropped)")
-	cmd.Flags().StringVar(&s.env, name+"-env", "", what+": read from this environment variable")
+// secretFlag is a secret given as --NAME-file PATH or --NAME-env VAR
+// (never on the command line), read into to.
+type secretFlag struct {
+	name, help string
+	to         *secret.Secret
+	file, env  string
 }
 
-func (s *secretFlag) value(name string) (secret.Secret, error) {
+func (s *secretFlag) add(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&s.file, s.name+"-file", "", s.help+": read from this file (final newline dropped)")
+	cmd.Flags().StringVar(&s.env, s.name+"-env", "", s.help+": read from this environment variable")
+}
+
+// read sets *s.to from the file or the variable given, if any.
+func (s *secretFlag) read() error {
+	v, err := s.value()
+	if err == nil {
+		*s.to = v
+	}
+	return err
+}
+
+func (s *secretFlag) value() (secret.Secret, error) {
+	name := s.name
 	switch {
 	case s.file != "" && s.env != "":
 		return secret.Secret{}, fmt.Errorf("--%s-file and --%s-env: give one", name, name)
@@ -89,19 +100,26 @@ func parsePairs(flag string, kvs []string) (map[string]string, error) {
 
 func accountsCreateCmd(g *globals) *cobra.Command {
 	var (
-		a                                                         accounts.Account
-		password, apiKey, headerValue, token, clientSecret, saKey secretFlag
-		scopes, tokenReqParams, tokenReqHeaders, allowedHosts     []string
-		lifetime                                                  string
-		authStatus                                                int
-		authPath, authValues                                      string
-		test                                                      accounts.TestRequest
-		testValues                                                string
-		replace                                                   bool
-		refreshHeaders                                            []string
-		testErrorValues                                           string
-		noTest                                                    bool
+		a                                                     accounts.Account
+		scopes, tokenReqParams, tokenReqHeaders, allowedHosts []string
+		lifetime                                              string
+		authStatus                                            int
+		authPath, authValues                                  string
+		test                                                  accounts.TestRequest
+		testValues                                            string
+		replace                                               bool
+		refreshHeaders                                        []string
+		testErrorValues                                       string
+		noTest                                                bool
 	)
+	secrets := []*secretFlag{
+		{name: "password", help: "basic: the password", to: &a.Password},
+		{name: "api-key", help: "api-key: the key", to: &a.APIKey},
+		{name: "header-value", help: "custom-header: the header value", to: &a.HeaderValue},
+		{name: "token", help: "bearer: the token", to: &a.Token},
+		{name: "client-secret", help: "OAuth client secret", to: &a.ClientSecret},
+		{name: "service-account-key", help: "google-service-account: the JSON key", to: &a.ServiceAccountKey},
+	}
 	cmd := &cobra.Command{
 		Use:   "create NAME --type TYPE [options]",
 		Short: "Create an account",
@@ -120,17 +138,12 @@ An account with none of them is refused at every request.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			a.Name = args[0]
-			var err error
-			for _, s := range []struct {
-				name string
-				f    *secretFlag
-				to   *secret.Secret
-			}{{"password", &password, &a.Password}, {"api-key", &apiKey, &a.APIKey}, {"header-value", &headerValue, &a.HeaderValue},
-				{"token", &token, &a.Token}, {"client-secret", &clientSecret, &a.ClientSecret}, {"service-account-key", &saKey, &a.ServiceAccountKey}} {
-				if *s.to, err = s.f.value(s.name); err != nil {
+			for _, s := range secrets {
+				if err := s.read(); err != nil {
 					return err
 				}
 			}
+			var err error
 			for _, s := range scopes {
 				a.Scopes = append(a.Scopes, strings.Fields(s)...)
 			}
@@ -176,56 +189,60 @@ An account with none of them is refused at every request.`,
 			return nil
 		},
 	}
+	for _, s := range secrets {
+		s.add(cmd)
+	}
+	for _, o := range []struct {
+		to         *string
+		flag, help string
+	}{
+		{&a.Type, "type", "account type: " + strings.Join(accounts.Types, ", ")},
+		{&a.Description, "description", "what the account is for"},
+		{&a.Username, "username", "basic: the user name"},
+		{&a.KeyName, "key-name", "api-key: the header or query parameter name"},
+		{&a.KeyIn, "key-in", "api-key: header (default) or query"},
+		{&a.HeaderName, "header-name", "custom-header: the header name"},
+		{&a.Subject, "subject", "google-service-account: the user to impersonate (domain-wide delegation)"},
+		{&a.Provider, "provider", "oauth2: google, microsoft, mercadolivre or a custom provider"},
+		{&a.Tenant, "tenant", "oauth2 with microsoft: common (default), organizations, consumers or a tenant id"},
+		{&a.AuthURL, "auth-url", "oauth2: authorization URL (instead of a provider)"},
+		{&a.TokenURL, "token-url", "oauth2, oauth2-client-credentials: token URL"},
+		{&a.ClientID, "client-id", "OAuth client id"},
+		{&a.ScopeDelimiter, "scope-delimiter", "joins scopes in token requests (default a space)"},
+		{&a.ClientAuth, "client-auth", "client credentials in token requests: body (default) or basic"},
+		{&a.TokenBody, "token-request-body", "access-token request body template, with {{client_id}}, {{client_secret}}, {{scope}}… (JSON with a JSON Content-Type header)"},
+		{&a.RefreshBody, "refresh-request-body", "oauth2: refresh-request body template, with {{refresh_token}}, {{client_id}}…"},
+		{&a.RevokeURL, "revoke-url", "token revocation endpoint (RFC 7009), called when the account is deleted or authorized again"},
+		{&a.TokenLocation, "token-location", "where API requests carry the token: header (default), query or body"},
+		{&a.TokenHeader, "token-header", "header name for the token (default Authorization)"},
+		{&a.TokenScheme, "token-scheme", "scheme before the token (default Bearer; none for the bare token)"},
+		{&a.TokenParam, "token-param", "query or body field for the token (default access_token)"},
+		{&lifetime, "token-lifetime", "lifetime of tokens sent without expires_in (default 1h)"},
+		{&a.RedirectURI, "redirect-uri", "oauth2: fixed loopback callback, like http://127.0.0.1:8085/callback (default: a random port)"},
+		{&authPath, "auth-error-path", "JSON field of the response body that signals an auth error"},
+		{&authValues, "auth-error-values", "comma-separated values of --auth-error-path that mean auth failed"},
+		{&a.BaseURL, "base-url", "the API's base URL: its host (and port, if given) may receive the credentials; base of a relative --test-url"},
+		{&test.URL, "test-url", "URL of the test request (relative to --base-url, or absolute)"},
+		{&test.Method, "test-method", "method of the test request (default GET)"},
+		{&test.Body, "test-body", "JSON body of the test request"},
+		{&test.SuccessPath, "test-success-path", "JSON field of the test answer that shows success"},
+		{&testValues, "test-success-values", "comma-separated values of --test-success-path that mean success"},
+		{&test.ErrorPath, "test-error-path", "JSON field of the test answer that shows failure"},
+		{&testErrorValues, "test-error-values", "comma-separated values of --test-error-path that mean failure (default: any)"},
+		{&test.ErrorMessagePath, "test-error-message-path", "JSON field of the test answer whose text a failure quotes"},
+	} {
+		cmd.Flags().StringVar(o.to, o.flag, "", o.help)
+	}
 	f := cmd.Flags()
-	f.StringVar(&a.Type, "type", "", "account type: "+strings.Join(accounts.Types, ", "))
-	f.StringVar(&a.Description, "description", "", "what the account is for")
-	f.StringVar(&a.Username, "username", "", "basic: the user name")
-	password.add(cmd, "password", "basic: the password")
-	f.StringVar(&a.KeyName, "key-name", "", "api-key: the header or query parameter name")
-	f.StringVar(&a.KeyIn, "key-in", "", "api-key: header (default) or query")
-	apiKey.add(cmd, "api-key", "api-key: the key")
-	f.StringVar(&a.HeaderName, "header-name", "", "custom-header: the header name")
-	headerValue.add(cmd, "header-value", "custom-header: the header value")
-	token.add(cmd, "token", "bearer: the token")
-	saKey.add(cmd, "service-account-key", "google-service-account: the JSON key")
-	f.StringVar(&a.Subject, "subject", "", "google-service-account: the user to impersonate (domain-wide delegation)")
-	f.StringVar(&a.Provider, "provider", "", "oauth2: google, microsoft, mercadolivre or a custom provider")
-	f.StringVar(&a.Tenant, "tenant", "", "oauth2 with microsoft: common (default), organizations, consumers or a tenant id")
-	f.StringVar(&a.AuthURL, "auth-url", "", "oauth2: authorization URL (instead of a provider)")
-	f.StringVar(&a.TokenURL, "token-url", "", "oauth2, oauth2-client-credentials: token URL")
-	f.StringVar(&a.ClientID, "client-id", "", "OAuth client id")
-	clientSecret.add(cmd, "client-secret", "OAuth client secret")
 	f.StringArrayVar(&scopes, "scope", nil, "scopes (repeatable, or space-separated)")
-	f.StringVar(&a.ScopeDelimiter, "scope-delimiter", "", "joins scopes in token requests (default a space)")
-	f.StringVar(&a.ClientAuth, "client-auth", "", "client credentials in token requests: body (default) or basic")
 	f.StringArrayVar(&tokenReqParams, "token-request-param", nil, "extra token-request parameter key=value (audience, resource…; repeatable)")
 	f.StringArrayVar(&tokenReqHeaders, "token-request-header", nil, "token-request header key=value (repeatable; refreshes too)")
-	f.StringVar(&a.TokenBody, "token-request-body", "", "access-token request body template, with {{client_id}}, {{client_secret}}, {{scope}}… (JSON with a JSON Content-Type header)")
 	f.StringArrayVar(&refreshHeaders, "refresh-request-header", nil, "oauth2: refresh-request header key=value (repeatable)")
-	f.StringVar(&a.RefreshBody, "refresh-request-body", "", "oauth2: refresh-request body template, with {{refresh_token}}, {{client_id}}…")
-	f.StringVar(&a.RevokeURL, "revoke-url", "", "token revocation endpoint (RFC 7009), called when the account is deleted or authorized again")
-	f.StringVar(&a.TokenLocation, "token-location", "", "where API requests carry the token: header (default), query or body")
-	f.StringVar(&a.TokenHeader, "token-header", "", "header name for the token (default Authorization)")
-	f.StringVar(&a.TokenScheme, "token-scheme", "", "scheme before the token (default Bearer; none for the bare token)")
-	f.StringVar(&a.TokenParam, "token-param", "", "query or body field for the token (default access_token)")
-	f.StringVar(&lifetime, "token-lifetime", "", "lifetime of tokens sent without expires_in (default 1h)")
-	f.StringVar(&a.RedirectURI, "redirect-uri", "", "oauth2: fixed loopback callback, like http://127.0.0.1:8085/callback (default: a random port)")
+	f.StringArrayVar(&allowedHosts, "allowed-host", nil, "another host the credentials may go to: host, host:port or *.example.com (repeatable, or comma-separated)")
 	f.IntVar(&authStatus, "auth-error-status", 0, "status that means the token was refused, besides 401")
-	f.StringVar(&authPath, "auth-error-path", "", "JSON field of the response body that signals an auth error")
-	f.StringVar(&authValues, "auth-error-values", "", "comma-separated values of --auth-error-path that mean auth failed")
 	f.Float64Var(&a.RateLimit, "rate-limit", 0, "requests per second across all steps (0: none)")
 	f.IntVar(&a.Burst, "burst", 0, "burst of the rate limit (default 1)")
 	f.IntVar(&a.Concurrency, "concurrency", 0, "requests in flight at most (0: no limit)")
-	f.StringVar(&a.BaseURL, "base-url", "", "the API's base URL: its host (and port, if given) may receive the credentials; base of a relative --test-url")
-	f.StringArrayVar(&allowedHosts, "allowed-host", nil, "another host the credentials may go to: host, host:port or *.example.com (repeatable, or comma-separated)")
-	f.StringVar(&test.URL, "test-url", "", "URL of the test request (relative to --base-url, or absolute)")
-	f.StringVar(&test.Method, "test-method", "", "method of the test request (default GET)")
-	f.StringVar(&test.Body, "test-body", "", "JSON body of the test request")
-	f.StringVar(&test.SuccessPath, "test-success-path", "", "JSON field of the test answer that shows success")
-	f.StringVar(&testValues, "test-success-values", "", "comma-separated values of --test-success-path that mean success")
-	f.StringVar(&test.ErrorPath, "test-error-path", "", "JSON field of the test answer that shows failure")
-	f.StringVar(&testErrorValues, "test-error-values", "", "comma-separated values of --test-error-path that mean failure (default: any)")
-	f.StringVar(&test.ErrorMessagePath, "test-error-message-path", "", "JSON field of the test answer whose text a failure quotes")
 	f.BoolVar(&noTest, "no-test", false, "save without testing the account first (its token, its test request)")
 	f.BoolVar(&replace, "replace", false, "replace an account of the same name")
 	return cmd
@@ -545,12 +562,8 @@ An interrupted rotation can be run again.`,
 }
 
 func providersCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "providers",
-		Short: "List, add and show OAuth2 providers for oauth2 accounts",
-	}
-	cmd.AddCommand(providersListCmd(g), providersAddCmd(g), providersShowCmd(g))
-	return cmd
+	return group("providers", "List, add and show OAuth2 providers for oauth2 accounts", "",
+		providersListCmd(g), providersAddCmd(g), providersShowCmd(g))
 }
 
 func providersListCmd(g *globals) *cobra.Command {
@@ -612,6 +625,20 @@ func providersAddCmd(g *globals) *cobra.Command {
 		params []string
 		noPKCE bool
 	)
+	// The text options: each given one replaces the base's value.
+	texts := []struct {
+		flag, help string
+		field      func(*accounts.Provider) *string
+	}{
+		{"auth-url", "authorization (consent) URL; may hold {tenant}", func(p *accounts.Provider) *string { return &p.AuthURL }},
+		{"token-url", "token URL (code exchange); may hold {tenant}", func(p *accounts.Provider) *string { return &p.TokenURL }},
+		{"refresh-url", "refresh URL (default: the token URL)", func(p *accounts.Provider) *string { return &p.RefreshURL }},
+		{"prompt", "prompt parameter: consent, login, none or select_account", func(p *accounts.Provider) *string { return &p.Prompt }},
+		{"scope-delimiter", "joins scopes (default a space)", func(p *accounts.Provider) *string { return &p.ScopeDelimiter }},
+		{"token-location", "where API requests carry the token: header, query or body", func(p *accounts.Provider) *string { return &p.TokenLocation }},
+		{"token-param", "query or body field for the token", func(p *accounts.Provider) *string { return &p.TokenParam }},
+		{"default-tenant", "fills {tenant} when an account names none", func(p *accounts.Provider) *string { return &p.DefaultTenant }},
+	}
 	cmd := &cobra.Command{
 		Use:   "add NAME --auth-url URL --token-url URL [options]",
 		Short: "Add or replace a custom provider (--base copies a built-in one)",
@@ -629,19 +656,11 @@ func providersAddCmd(g *globals) *cobra.Command {
 				out.Name = args[0]
 			}
 			f := cmd.Flags()
-			set := func(flag string, dst *string, v string) {
-				if f.Changed(flag) {
-					*dst = v
+			for _, o := range texts {
+				if f.Changed(o.flag) {
+					*o.field(out) = *o.field(&p)
 				}
 			}
-			set("auth-url", &out.AuthURL, p.AuthURL)
-			set("token-url", &out.TokenURL, p.TokenURL)
-			set("refresh-url", &out.RefreshURL, p.RefreshURL)
-			set("prompt", &out.Prompt, p.Prompt)
-			set("scope-delimiter", &out.ScopeDelimiter, p.ScopeDelimiter)
-			set("token-location", &out.TokenLocation, p.TokenLocation)
-			set("token-param", &out.TokenParam, p.TokenParam)
-			set("default-tenant", &out.DefaultTenant, p.DefaultTenant)
 			for _, s := range scopes {
 				out.Scopes = append(out.Scopes, strings.Fields(s)...)
 			}
@@ -678,17 +697,12 @@ func providersAddCmd(g *globals) *cobra.Command {
 	}
 	f := cmd.Flags()
 	f.StringVar(&base, "base", "", "start from a built-in provider: google, microsoft or mercadolivre")
-	f.StringVar(&p.AuthURL, "auth-url", "", "authorization (consent) URL; may hold {tenant}")
-	f.StringVar(&p.TokenURL, "token-url", "", "token URL (code exchange); may hold {tenant}")
-	f.StringVar(&p.RefreshURL, "refresh-url", "", "refresh URL (default: the token URL)")
-	f.StringVar(&p.Prompt, "prompt", "", "prompt parameter: consent, login, none or select_account")
+	for _, o := range texts {
+		f.StringVar(o.field(&p), o.flag, "", o.help)
+	}
 	f.StringArrayVar(&scopes, "scope", nil, "scopes every account of this provider gets (repeatable)")
-	f.StringVar(&p.ScopeDelimiter, "scope-delimiter", "", "joins scopes (default a space)")
 	f.StringArrayVar(&params, "param", nil, "extra consent-URL parameter key=value (repeatable; not response_type, client_id, redirect_uri, state, code_challenge, code_challenge_method)")
 	f.BoolVar(&noPKCE, "no-pkce", false, "do not send a PKCE challenge (servers that reject it)")
 	f.BoolVar(&p.RedirectOnRefresh, "redirect-on-refresh", false, "send redirect_uri with refresh requests too")
-	f.StringVar(&p.TokenLocation, "token-location", "", "where API requests carry the token: header, query or body")
-	f.StringVar(&p.TokenParam, "token-param", "", "query or body field for the token")
-	f.StringVar(&p.DefaultTenant, "default-tenant", "", "fills {tenant} when an account names none")
 	return cmd
 }

@@ -77,15 +77,6 @@ func (g *globals) openConsumers(ctx context.Context) (consumerOps, error) {
 }
 
 func consumersCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "consumers",
-		Short: "Manage the consumers that call HTTP-triggered pipelines",
-		Long: `A consumer is a named caller of pipelines, as in Digibee: it owns API keys
-(sent in the apikey header) and Basic credentials, is allowed on given
-pipelines, and may have a rate limit. Keys and passwords are shown once and
-stored hashed. While nectar serve runs on the same --data-dir, the commands go
-through its management API, so changes apply at once.`,
-	}
 	var (
 		pipelines []string
 		desc      string
@@ -188,6 +179,11 @@ through its management API, so changes apply at once.`,
 		}),
 	}
 	addKey.Flags().StringVar(&basicUser, "basic", "", "issue a Basic credential with this username instead of an API key")
-	cmd.AddCommand(create, list, del, addKey)
-	return cmd
+	return group("consumers", "Manage the consumers that call HTTP-triggered pipelines",
+		`A consumer is a named caller of pipelines, as in Digibee: it owns API keys
+(sent in the apikey header) and Basic credentials, is allowed on given
+pipelines, and may have a rate limit. Keys and passwords are shown once and
+stored hashed. While nectar serve runs on the same --data-dir, the commands go
+through its management API, so changes apply at once.`,
+		create, list, del, addKey)
 }

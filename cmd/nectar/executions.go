@@ -19,13 +19,6 @@ import (
 // read through its management API (found in serve.json, with the admin
 // key); otherwise they open the store themselves.
 func executionsCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "executions",
-		Short: "List and show recorded executions",
-		Long: `List and show the executions nectar serve recorded. While the server runs on
-the same --data-dir the commands ask it (through the management API);
-otherwise they read the data directory.`,
-	}
 	var (
 		pipeline, status, trigger, before string
 		limit                             int
@@ -87,6 +80,9 @@ otherwise they read the data directory.`,
 			return nil
 		},
 	}
-	cmd.AddCommand(list, show)
-	return cmd
+	return group("executions", "List and show recorded executions",
+		`List and show the executions nectar serve recorded. While the server runs on
+the same --data-dir the commands ask it (through the management API);
+otherwise they read the data directory.`,
+		list, show)
 }

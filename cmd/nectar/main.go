@@ -153,6 +153,15 @@ whose OAuth tokens attach themselves, and answer.
 	return root
 }
 
+// group returns a command that only groups subcommands (nectar accounts,
+// nectar store…): alone it prints its help, and an unknown subcommand is a
+// usage error (see typeUsageErrors).
+func group(use, short, long string, subs ...*cobra.Command) *cobra.Command {
+	cmd := &cobra.Command{Use: use, Short: short, Long: long}
+	cmd.AddCommand(subs...)
+	return cmd
+}
+
 // typeUsageErrors makes every argument error of cmd and its subcommands a
 // usageError, and a command that only groups subcommands (root, accounts,
 // store…) refuse an unknown one as a usage error; alone, it prints its

@@ -16,12 +16,7 @@ import (
 )
 
 func storeCmd(g *globals) *cobra.Command {
-	cmd := &cobra.Command{
-		Use:   "store",
-		Short: "Check the store in the data directory: its file and its master key",
-	}
-	cmd.AddCommand(storeCheckCmd(g))
-	return cmd
+	return group("store", "Check the store in the data directory: its file and its master key", "", storeCheckCmd(g))
 }
 
 func storeCheckCmd(g *globals) *cobra.Command {

@@ -118,16 +118,16 @@ func (a *API) APIError(status int, data []byte) error {
 	msg, detail := http.StatusText(status), ""
 	v, err := value.Decode(data)
 	if o, ok := v.(*value.Object); ok && err == nil {
-		if eo, ok := field(o, "error").(*value.Object); ok {
-			if m, ok := field(eo, "message").(string); ok && m != "" {
+		if eo, ok := Field(o, "error").(*value.Object); ok {
+			if m, ok := Field(eo, "message").(string); ok && m != "" {
 				msg = m
 			}
 			if a.Detail != nil {
 				detail = a.Detail(eo)
 			}
-		} else if m, ok := field(o, "error").(string); ok {
+		} else if m, ok := Field(o, "error").(string); ok {
 			msg = m
-			if d, ok := field(o, "error_description").(string); ok {
+			if d, ok := Field(o, "error_description").(string); ok {
 				msg += ": " + d
 			}
 		}
@@ -171,13 +171,20 @@ func (a *API) TransportError(ctx context.Context, req *http.Request, err error) 
 	return &engine.Error{Code: code, Message: fmt.Sprintf("%s: %s %s: %v", a.Connector, a.Op, httpclient.Redact(req.URL), err), Cause: err, Timestamp: now}
 }
 
-// field returns o's value at k (nil when o is nil or has no k).
-func field(o *value.Object, k string) any {
+// Field returns o's value at k (nil when o is nil or has no k), for
+// reading the JSON answers of a file service.
+func Field(o *value.Object, k string) any {
 	if o == nil {
 		return nil
 	}
 	v, _ := o.Get(k)
 	return v
+}
+
+// AsObject returns v when it is an object, else nil (which Field takes).
+func AsObject(v any) *value.Object {
+	o, _ := v.(*value.Object)
+	return o
 }
 
 // Pages gathers a listing page by page. fetch gets one page of at most size

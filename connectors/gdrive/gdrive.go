@@ -201,19 +201,11 @@ func (s *step) fileURL(id, sub string, q url.Values) string {
 // "File not found: x.", "errors": [{"reason": "notFound", …}]}} gives
 // "google-drive: get: File not found: x. (notFound)".
 func reason(eo *value.Object) string {
-	if list, ok := get(eo, "errors").([]any); ok && len(list) > 0 {
-		r, _ := get(asObject(list[0]), "reason").(string)
+	if list, ok := files.Field(eo, "errors").([]any); ok && len(list) > 0 {
+		r, _ := files.Field(files.AsObject(list[0]), "reason").(string)
 		return r
 	}
 	return ""
-}
-
-func get(o *value.Object, k string) any {
-	if o == nil {
-		return nil
-	}
-	v, _ := o.Get(k)
-	return v
 }
 
 // quote writes s as a string literal of Drive's query language.

@@ -63,11 +63,11 @@ func (s *step) list(ctx context.Context, x *engine.Exec, in any) (any, error) {
 			return nil, "", err
 		}
 		o, _ := v.(*value.Object)
-		list, _ := get(o, "files").([]any)
-		if b, _ := get(o, "incompleteSearch").(bool); b {
+		list, _ := files.Field(o, "files").([]any)
+		if b, _ := files.Field(o, "incompleteSearch").(bool); b {
 			incomplete = true
 		}
-		next, _ := get(o, "nextPageToken").(string)
+		next, _ := files.Field(o, "nextPageToken").(string)
 		return list, next, nil
 	})
 	if err != nil {
@@ -153,8 +153,8 @@ func (s *step) download(ctx context.Context, x *engine.Exec, in any) (any, error
 		return nil, err
 	}
 	meta, _ := v.(*value.Object)
-	name, _ := get(meta, "name").(string)
-	mt, _ := get(meta, "mimeType").(string)
+	name, _ := files.Field(meta, "name").(string)
+	mt, _ := files.Field(meta, "mimeType").(string)
 	var u string
 	switch {
 	case mt == folderType:
@@ -268,7 +268,7 @@ func (s *step) move(ctx context.Context, x *engine.Exec, in any) (any, error) {
 			return nil, err
 		}
 		var old []string
-		if list, ok := get(asObject(v), "parents").([]any); ok {
+		if list, ok := files.Field(files.AsObject(v), "parents").([]any); ok {
 			for _, p := range list {
 				if ps, ok := p.(string); ok && ps != parent {
 					old = append(old, ps)
@@ -349,9 +349,4 @@ func (s *step) share(ctx context.Context, x *engine.Exec, in any) (any, error) {
 		q.Set("transferOwnership", "true")
 	}
 	return s.Call(ctx, x, http.MethodPost, s.fileURL(id, "/permissions", q), body)
-}
-
-func asObject(v any) *value.Object {
-	o, _ := v.(*value.Object)
-	return o
 }

@@ -84,11 +84,11 @@ func (s *step) findByName(ctx context.Context, x *engine.Exec, name, folder stri
 	if err != nil {
 		return "", err
 	}
-	list, _ := get(asObject(v), "files").([]any)
+	list, _ := files.Field(files.AsObject(v), "files").([]any)
 	if len(list) == 0 {
 		return "", nil
 	}
-	id, _ := get(asObject(list[0]), "id").(string)
+	id, _ := files.Field(files.AsObject(list[0]), "id").(string)
 	return id, nil
 }
 

@@ -118,11 +118,7 @@ func ToJQ(v any) any {
 		t.Range(func(k string, v any) bool { m[k] = ToJQ(v); return true })
 		return m
 	case []any:
-		out := make([]any, len(t))
-		for i, x := range t {
-			out[i] = ToJQ(x)
-		}
-		return out
+		return value.MapArray(t, ToJQ)
 	case int64:
 		return int(t)
 	case uint64:
@@ -144,11 +140,7 @@ func FromJQ(v any) any {
 		o := value.FromGo(t).(*value.Object)
 		return o
 	case []any:
-		out := make([]any, len(t))
-		for i, x := range t {
-			out[i] = FromJQ(x)
-		}
-		return out
+		return value.MapArray(t, FromJQ)
 	case int:
 		return int64(t)
 	case *big.Int:

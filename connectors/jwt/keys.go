@@ -402,6 +402,27 @@ func decodeBase64(s string) ([]byte, error) {
 	return base64.RawStdEncoding.DecodeString(s)
 }
 
+// privatePEM and publicPEM parse the DER bytes of each PEM block type
+// that holds a private key, or a public key (a certificate's).
+var (
+	privatePEM = map[string]func([]byte) (any, error){
+		"PRIVATE KEY":     x509.ParsePKCS8PrivateKey,
+		"RSA PRIVATE KEY": func(b []byte) (any, error) { return x509.ParsePKCS1PrivateKey(b) },
+		"EC PRIVATE KEY":  func(b []byte) (any, error) { return x509.ParseECPrivateKey(b) },
+	}
+	publicPEM = map[string]func([]byte) (any, error){
+		"PUBLIC KEY":     x509.ParsePKIXPublicKey,
+		"RSA PUBLIC KEY": func(b []byte) (any, error) { return x509.ParsePKCS1PublicKey(b) },
+		"CERTIFICATE": func(b []byte) (any, error) {
+			c, err := x509.ParseCertificate(b)
+			if err != nil {
+				return nil, err
+			}
+			return c.PublicKey, nil
+		},
+	}
+)
+
 // parsePrivateKey reads the first PEM block of s.
 func parsePrivateKey(s string) (crypto.Signer, error) {
 	block, _ := pem.Decode([]byte(s))
@@ -411,18 +432,11 @@ func parsePrivateKey(s string) (crypto.Signer, error) {
 	if x509.IsEncryptedPEMBlock(block) { //nolint:staticcheck // detecting, not decrypting
 		return nil, errors.New("the private key is encrypted; store it unencrypted in the account (the account store seals it)")
 	}
-	var key any
-	var err error
-	switch block.Type {
-	case "PRIVATE KEY":
-		key, err = x509.ParsePKCS8PrivateKey(block.Bytes)
-	case "RSA PRIVATE KEY":
-		key, err = x509.ParsePKCS1PrivateKey(block.Bytes)
-	case "EC PRIVATE KEY":
-		key, err = x509.ParseECPrivateKey(block.Bytes)
-	default:
+	parse, ok := privatePEM[block.Type]
+	if !ok {
 		return nil, fmt.Errorf("a PEM block of type %q is not a private key", block.Type)
 	}
+	key, err := parse(block.Bytes)
 	if err != nil {
 		return nil, errors.New("the private key cannot be parsed")
 	}
@@ -443,21 +457,11 @@ func parsePublicKeys(s string) ([]any, error) {
 		if block == nil {
 			break
 		}
-		var key any
-		var err error
-		switch block.Type {
-		case "PUBLIC KEY":
-			key, err = x509.ParsePKIXPublicKey(block.Bytes)
-		case "RSA PUBLIC KEY":
-			key, err = x509.ParsePKCS1PublicKey(block.Bytes)
-		case "CERTIFICATE":
-			var c *x509.Certificate
-			if c, err = x509.ParseCertificate(block.Bytes); err == nil {
-				key = c.PublicKey
-			}
-		default:
+		parse, ok := publicPEM[block.Type]
+		if !ok {
 			return nil, fmt.Errorf("a PEM block of type %q is not a public key or certificate", block.Type)
 		}
+		key, err := parse(block.Bytes)
 		if err != nil {
 			return nil, fmt.Errorf("the public key (PEM block %d) cannot be parsed", len(out)+1)
 		}

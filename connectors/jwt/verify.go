@@ -154,20 +154,27 @@ func refusal(t *gojwt.Token, err error, account string, accepted []string, expec
 		return unauthorized(err, "no key matches its kid")
 	case errors.Is(err, errKeyFetch):
 		return &engine.Error{Timestamp: time.Now().UnixMilli(), Code: 503, Message: fmt.Sprintf("account %q: the JWKS cannot be fetched", account), Cause: err}
-	case errors.Is(err, gojwt.ErrTokenSignatureInvalid):
-		return unauthorized(err, "signature does not match")
-	case errors.Is(err, gojwt.ErrTokenExpired):
-		return unauthorized(err, "expired")
-	case errors.Is(err, gojwt.ErrTokenNotValidYet):
-		return unauthorized(err, "not valid yet (nbf)")
-	case errors.Is(err, gojwt.ErrTokenUsedBeforeIssued):
-		return unauthorized(err, "issued in the future (iat)")
-	case errors.Is(err, gojwt.ErrTokenRequiredClaimMissing):
-		return unauthorized(err, "exp claim missing")
-	case errors.Is(err, gojwt.ErrTokenInvalidClaims):
-		return unauthorized(err, "a registered claim has the wrong type")
+	}
+	for _, r := range libraryRefusals {
+		if errors.Is(err, r.err) {
+			return unauthorized(err, "%s", r.what)
+		}
 	}
 	return unauthorized(err, "cannot be verified")
+}
+
+// libraryRefusals say why the library refused a token, first match wins
+// (a token can fail several checks at once).
+var libraryRefusals = []struct {
+	err  error
+	what string
+}{
+	{gojwt.ErrTokenSignatureInvalid, "signature does not match"},
+	{gojwt.ErrTokenExpired, "expired"},
+	{gojwt.ErrTokenNotValidYet, "not valid yet (nbf)"},
+	{gojwt.ErrTokenUsedBeforeIssued, "issued in the future (iat)"},
+	{gojwt.ErrTokenRequiredClaimMissing, "exp claim missing"},
+	{gojwt.ErrTokenInvalidClaims, "a registered claim has the wrong type"},
 }
 
 // previewAlg returns the token's alg header for a message, cut short: it

@@ -239,19 +239,6 @@ func (s *step) item(x *engine.Exec, in any) (string, string, error) {
 // "message": "Item does not exist"}} gives "onedrive: get: Item does not
 // exist (itemNotFound)".
 func code(eo *value.Object) string {
-	c, _ := get(eo, "code").(string)
+	c, _ := files.Field(eo, "code").(string)
 	return c
-}
-
-func get(o *value.Object, k string) any {
-	if o == nil {
-		return nil
-	}
-	v, _ := o.Get(k)
-	return v
-}
-
-func asObject(v any) *value.Object {
-	o, _ := v.(*value.Object)
-	return o
 }

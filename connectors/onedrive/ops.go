@@ -50,11 +50,7 @@ func (s *step) list(ctx context.Context, x *engine.Exec, in any) (any, error) {
 		if s.cfg.Limit > 0 && s.cfg.Limit < top {
 			top = s.cfg.Limit
 		}
-		if s.cfg.Select != "" {
-			u += odata("$select", s.cfg.Select) + "&" + odata("$top", strconv.Itoa(top))[1:]
-		} else {
-			u += odata("$top", strconv.Itoa(top))
-		}
+		u += odata("$select", s.cfg.Select, "$top", strconv.Itoa(top))
 	}
 	items, pages, u, err := files.Pages(s.cfg.Limit, s.cfg.PageSize, u, func(u string, size int) ([]any, string, error) {
 		if size < s.cfg.PageSize {
@@ -65,9 +61,9 @@ func (s *step) list(ctx context.Context, x *engine.Exec, in any) (any, error) {
 		if err != nil {
 			return nil, "", err
 		}
-		o := asObject(v)
-		list, _ := get(o, "value").([]any)
-		next, _ := get(o, "@odata.nextLink").(string)
+		o := files.AsObject(v)
+		list, _ := files.Field(o, "value").([]any)
+		next, _ := files.Field(o, "@odata.nextLink").(string)
 		if next == u {
 			next = ""
 		}
@@ -90,11 +86,7 @@ func (s *step) get(ctx context.Context, x *engine.Exec, in any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.cfg.Select != "" {
-		u += odata("$select", s.cfg.Select)
-	}
-	v, err := s.Call(ctx, x, http.MethodGet, u, nil)
-	return v, err
+	return s.Call(ctx, x, http.MethodGet, u+odata("$select", s.cfg.Select), nil)
 }
 
 // download reads the item's name and type, then GETs /content, which
@@ -113,13 +105,13 @@ func (s *step) download(ctx context.Context, x *engine.Exec, in any) (any, error
 	if err != nil {
 		return nil, err
 	}
-	meta := asObject(v)
-	if get(meta, "folder") != nil {
+	meta := files.AsObject(v)
+	if files.Field(meta, "folder") != nil {
 		return nil, engine.NewError(400, "onedrive: download: %s is a folder; list it and download its files", label)
 	}
-	id, _ := get(meta, "id").(string)
-	name, _ := get(meta, "name").(string)
-	mt, _ := get(asObject(get(meta, "file")), "mimeType").(string)
+	id, _ := files.Field(meta, "id").(string)
+	name, _ := files.Field(meta, "name").(string)
+	mt, _ := files.Field(files.AsObject(files.Field(meta, "file")), "mimeType").(string)
 	if localName != "" {
 		name = localName
 	}
@@ -216,9 +208,9 @@ func (s *step) destination(ctx context.Context, x *engine.Exec, in any) (*value.
 		if err != nil {
 			return nil, err
 		}
-		id, _ = get(asObject(v), "id").(string)
+		id, _ = files.Field(files.AsObject(v), "id").(string)
 		if driveID == "" {
-			driveID, _ = get(asObject(get(asObject(v), "parentReference")), "driveId").(string)
+			driveID, _ = files.Field(files.AsObject(files.Field(files.AsObject(v), "parentReference")), "driveId").(string)
 		}
 	}
 	if driveID != "" {
@@ -260,10 +252,7 @@ func (s *step) copy(ctx context.Context, x *engine.Exec, in any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	u += "/copy"
-	if s.cfg.ConflictBehavior != "" {
-		u += odata("@microsoft.graph.conflictBehavior", s.cfg.ConflictBehavior)
-	}
+	u += "/copy" + odata("@microsoft.graph.conflictBehavior", s.cfg.ConflictBehavior)
 	_, resp, err := s.CallResponse(ctx, x, http.MethodPost, u, body)
 	if err != nil {
 		return nil, err
@@ -331,10 +320,10 @@ func (s *step) poll(ctx context.Context, x *engine.Exec, drive, monitor string) 
 	if err != nil {
 		return nil, nil, err
 	}
-	st := asObject(v)
-	switch get(st, "status") {
+	st := files.AsObject(v)
+	switch files.Field(st, "status") {
 	case "completed":
-		id, _ := get(st, "resourceId").(string)
+		id, _ := files.Field(st, "resourceId").(string)
 		if id == "" {
 			return st, nil, nil
 		}
@@ -342,8 +331,8 @@ func (s *step) poll(ctx context.Context, x *engine.Exec, drive, monitor string) 
 		return item, nil, err
 	case "failed":
 		msg := "the copy failed"
-		if eo, ok := get(st, "error").(*value.Object); ok {
-			if m, ok := get(eo, "message").(string); ok {
+		if eo, ok := files.Field(st, "error").(*value.Object); ok {
+			if m, ok := files.Field(eo, "message").(string); ok {
 				msg = m
 			}
 		}
@@ -361,11 +350,7 @@ func (s *step) move(ctx context.Context, x *engine.Exec, in any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	if s.cfg.ConflictBehavior != "" {
-		u += odata("@microsoft.graph.conflictBehavior", s.cfg.ConflictBehavior)
-	}
-	v, err := s.Call(ctx, x, http.MethodPatch, u, body)
-	return v, err
+	return s.Call(ctx, x, http.MethodPatch, u+odata("@microsoft.graph.conflictBehavior", s.cfg.ConflictBehavior), body)
 }
 
 func (s *step) delete(ctx context.Context, x *engine.Exec, in any) (any, error) {
@@ -386,8 +371,22 @@ func (s *step) delete(ctx context.Context, x *engine.Exec, in any) (any, error) 
 // topRE finds the $top parameter of a nextLink.
 var topRE = regexp.MustCompile(`([?&])(\$|%24)top=\d+`)
 
-// odata writes "?key=value" with the key as Graph documents it ($top,
-// @microsoft.graph.conflictBehavior) and the value escaped.
-func odata(key, val string) string {
-	return "?" + key + "=" + url.QueryEscape(val)
+// odata writes the query of its key, value pairs, like
+// "?$select=id,name&$top=200": the keys as Graph documents them ($top,
+// @microsoft.graph.conflictBehavior), the values escaped, and the pairs
+// with an empty value (an option not given) left out; "" when none is left.
+func odata(pairs ...string) string {
+	var b strings.Builder
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if pairs[i+1] == "" {
+			continue
+		}
+		if b.Len() == 0 {
+			b.WriteByte('?')
+		} else {
+			b.WriteByte('&')
+		}
+		b.WriteString(pairs[i] + "=" + url.QueryEscape(pairs[i+1]))
+	}
+	return b.String()
 }

@@ -69,7 +69,7 @@ func (s *step) session(ctx context.Context, x *engine.Exec, target, cb string, s
 		if err != nil {
 			return "", err
 		}
-		u, _ := get(asObject(v), "uploadUrl").(string)
+		u, _ := files.Field(files.AsObject(v), "uploadUrl").(string)
 		if u == "" {
 			return "", engine.NewError(502, "onedrive: upload: Graph gave no uploadUrl")
 		}
@@ -131,7 +131,7 @@ func (s *step) putChunk(ctx context.Context, hc *http.Client, upload string, src
 		if err != nil {
 			return nil, 0, false, err
 		}
-		next, err := nextExpected(asObject(v))
+		next, err := nextExpected(files.AsObject(v))
 		return nil, next, false, err
 	}
 	return nil, 0, false, s.ReadError(resp)
@@ -151,13 +151,13 @@ func (s *step) status(ctx context.Context, hc *http.Client, upload string) (int6
 	if err != nil {
 		return 0, err
 	}
-	return nextExpected(asObject(v))
+	return nextExpected(files.AsObject(v))
 }
 
 // nextExpected reads the start of the first of nextExpectedRanges
 // ("26-", "0-25").
 func nextExpected(o *value.Object) (int64, error) {
-	list, _ := get(o, "nextExpectedRanges").([]any)
+	list, _ := files.Field(o, "nextExpectedRanges").([]any)
 	if len(list) == 0 {
 		return 0, engine.NewError(502, "onedrive: upload: the session lists no nextExpectedRanges")
 	}

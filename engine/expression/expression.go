@@ -120,7 +120,9 @@ var vmOnly = false
 var vmPool = sync.Pool{New: func() any { return new(vm.VM) }}
 
 // Eval evaluates the expression in env. Integers come back as int64 and
-// objects as *value.Object, whatever expr produced.
+// objects as *value.Object, whatever expr produced: value.FromGo converts the
+// result, and a list the expression read (a global's, a var's, shared with
+// other executions) is copied when an element changes, never written into.
 func (e *Expr) Eval(env *Env) (out any, err error) {
 	if e.path != nil {
 		out, err = e.path.eval(env)
@@ -138,7 +140,7 @@ func (e *Expr) Eval(env *Env) (out any, err error) {
 		}()
 		out, err = e.fast(env)
 		if err == nil {
-			return normalize(out), nil
+			return value.FromGo(out), nil
 		}
 		if err != errUseVM {
 			return nil, &EvalError{Source: e.src, Err: err}
@@ -153,7 +155,7 @@ func (e *Expr) Eval(env *Env) (out any, err error) {
 	if err != nil {
 		return nil, &EvalError{Source: e.src, Err: cleanError(err)}
 	}
-	return normalize(out), nil
+	return value.FromGo(out), nil
 }
 
 // cleanError drops expr's snippet, which repeats the source the caller names anyway.
@@ -184,36 +186,6 @@ func (e *Expr) Bool(env *Env) (bool, error) {
 		return false, nil
 	}
 	return false, &EvalError{Source: e.src, Err: fmt.Errorf("condition gave %s %s, expected true or false", value.TypeName(v), previewValue(v))}
-}
-
-// normalize turns what expr produces into the value model. A list may be
-// one the expression read (a global's, a var's): shared with other
-// executions, it is never written into; a copy is made when an element
-// changes.
-func normalize(v any) any {
-	switch t := v.(type) {
-	case nil, string, bool, int64, float64, *value.Object:
-		return v
-	case int:
-		return int64(t)
-	case []any:
-		var out []any
-		for i, x := range t {
-			n := normalize(x)
-			if out == nil && !value.Same(n, x) {
-				out = make([]any, len(t))
-				copy(out, t)
-			}
-			if out != nil {
-				out[i] = n
-			}
-		}
-		if out == nil {
-			return t
-		}
-		return out
-	}
-	return value.FromGo(v)
 }
 
 // previewValue writes v as JSON, cut short: a string shows once quoted, an

@@ -63,17 +63,7 @@ func compileFast(n ast.Node) evalFn {
 		if !ok || !strings.HasPrefix(t.Name, "__coalesce") {
 			return nil
 		}
-		a, b := compileFast(t.Value), compileFast(c.Exp2)
-		if a == nil || b == nil {
-			return nil
-		}
-		return func(e *Env) (any, error) {
-			v, err := a(e)
-			if err != nil || v != nil {
-				return v, err
-			}
-			return b(e)
-		}
+		return coalesce(compileFast(t.Value), compileFast(c.Exp2))
 	case *ast.BuiltinNode:
 		if f := compilePredicate(t); f != nil {
 			return f
@@ -152,24 +142,23 @@ func compileFast(n ast.Node) evalFn {
 		}
 		switch t.Operator {
 		case "!", "not":
+			notBool := opNotBool("!")
 			return func(e *Env) (any, error) {
 				v, err := x(e)
-				if err != nil {
-					return nil, err
-				}
 				b, ok := v.(bool)
-				if !ok {
-					return nil, fmt.Errorf("invalid operation: ! on %s", value.TypeName(v))
+				if err != nil || !ok {
+					return nil, boolErr(err, v, notBool)
 				}
 				return !b, nil
 			}
 		case "-":
+			sub := arithOp("-")
 			return func(e *Env) (any, error) {
 				v, err := x(e)
 				if err != nil {
 					return nil, err
 				}
-				return arith("-", int64(0), v)
+				return sub(int64(0), v)
 			}
 		}
 		return nil
@@ -182,12 +171,9 @@ func compileFast(n ast.Node) evalFn {
 		}
 		return func(e *Env) (any, error) {
 			v, err := c(e)
-			if err != nil {
-				return nil, err
-			}
 			cond, ok := v.(bool)
-			if !ok {
-				return nil, fmt.Errorf("non-bool expression (type %s) used as condition", value.TypeName(v))
+			if err != nil || !ok {
+				return nil, boolErr(err, v, condNotBool)
 			}
 			if cond {
 				return a(e)
@@ -363,6 +349,56 @@ func sliceBound(e *Env, f evalFn, def int) (int, error) {
 	return int(i), nil
 }
 
+// coalesce is a ?? b: a's value unless it is null, then b's; nil when either
+// side has no fast form.
+func coalesce(a, b evalFn) evalFn {
+	if a == nil || b == nil {
+		return nil
+	}
+	return func(e *Env) (any, error) {
+		v, err := a(e)
+		if err != nil || v != nil {
+			return v, err
+		}
+		return b(e)
+	}
+}
+
+// apply2 evaluates l, then r, and gives both values to f: a binary operator
+// or a call of two arguments. r is not evaluated when l fails.
+func apply2(l, r evalFn, f func(a, b any) (any, error)) evalFn {
+	return func(e *Env) (any, error) {
+		a, err := l(e)
+		if err != nil {
+			return nil, err
+		}
+		b, err := r(e)
+		if err != nil {
+			return nil, err
+		}
+		return f(a, b)
+	}
+}
+
+// boolErr is the error of an operand that had to be a bool: err when
+// evaluating it failed, else notBool's for its value v.
+func boolErr(err error, v any, notBool func(v any) error) error {
+	if err != nil {
+		return err
+	}
+	return notBool(v)
+}
+
+// opNotBool makes the error of a boolean operator (!, &&, ||) given another value.
+func opNotBool(op string) func(v any) error {
+	return func(v any) error { return fmt.Errorf("invalid operation: %s on %s", op, value.TypeName(v)) }
+}
+
+// condNotBool is the error of a ?: whose condition is not a bool.
+func condNotBool(v any) error {
+	return fmt.Errorf("non-bool expression (type %s) used as condition", value.TypeName(v))
+}
+
 // evalAll evaluates the arguments of a call (or the items of an array), in order.
 func evalAll(e *Env, args []evalFn) ([]any, error) {
 	vals := make([]any, len(args))
@@ -419,22 +455,11 @@ func compileCall(t *ast.CallNode) evalFn {
 			return f1(v0)
 		}
 	case 2:
-		a0, a1 := args[0], args[1]
 		f2 := binaryDirect[id.Value]
 		if f2 == nil {
 			f2 = func(v0, v1 any) (any, error) { return fn(v0, v1) }
 		}
-		return func(e *Env) (any, error) {
-			v0, err := a0(e)
-			if err != nil {
-				return nil, err
-			}
-			v1, err := a1(e)
-			if err != nil {
-				return nil, err
-			}
-			return f2(v0, v1)
-		}
+		return apply2(args[0], args[1], f2)
 	}
 	return func(e *Env) (any, error) {
 		vals, err := evalAll(e, args)
@@ -479,57 +504,28 @@ func compileBinary(t *ast.BinaryNode) evalFn {
 	switch op {
 	case "&&", "and", "||", "or":
 		and := op == "&&" || op == "and"
+		notBool := opNotBool(op)
 		return func(e *Env) (any, error) {
 			v, err := l(e)
-			if err != nil {
-				return nil, err
-			}
 			b, ok := v.(bool)
-			if !ok {
-				return nil, fmt.Errorf("invalid operation: %s on %s", op, value.TypeName(v))
+			if err != nil || !ok {
+				return nil, boolErr(err, v, notBool)
 			}
 			if b != and { // false && …, true || …: short-circuit
 				return b, nil
 			}
 			v, err = r(e)
-			if err != nil {
-				return nil, err
-			}
-			if b, ok = v.(bool); !ok {
-				return nil, fmt.Errorf("invalid operation: %s on %s", op, value.TypeName(v))
+			if b, ok = v.(bool); err != nil || !ok {
+				return nil, boolErr(err, v, notBool)
 			}
 			return b, nil
 		}
 	case "??":
-		return func(e *Env) (any, error) {
-			v, err := l(e)
-			if err != nil || v != nil {
-				return v, err
-			}
-			return r(e)
-		}
+		return coalesce(l, r)
 	case "+", "-", "*", "/", "%", "**", "^":
-		return func(e *Env) (any, error) {
-			a, err := l(e)
-			if err != nil {
-				return nil, err
-			}
-			b, err := r(e)
-			if err != nil {
-				return nil, err
-			}
-			return arith(op, a, b)
-		}
+		return apply2(l, r, arithOp(op))
 	case "contains", "startsWith", "endsWith":
-		return func(e *Env) (any, error) {
-			a, err := l(e)
-			if err != nil {
-				return nil, err
-			}
-			b, err := r(e)
-			if err != nil {
-				return nil, err
-			}
+		return apply2(l, r, func(a, b any) (any, error) {
 			as, ok1 := a.(string)
 			bs, ok2 := b.(string)
 			if !ok1 || !ok2 {
@@ -542,60 +538,63 @@ func compileBinary(t *ast.BinaryNode) evalFn {
 				return strings.HasPrefix(as, bs), nil
 			}
 			return strings.HasSuffix(as, bs), nil
-		}
+		})
 	}
 	return nil
 }
 
 var errDivZero = errors.New("integer divide by zero")
 
-// arith applies an arithmetic operator as expr does: integers stay integers
-// except for / and **, which give floats; + also joins strings.
-func arith(op string, a, b any) (any, error) {
-	if op == "+" {
-		if as, ok := a.(string); ok {
-			if bs, ok := b.(string); ok {
-				return as + bs, nil
+// arithOp returns the function of an arithmetic operator, applied as expr
+// does: integers stay integers except for / and **, which give floats; +
+// also joins strings.
+func arithOp(op string) func(a, b any) (any, error) {
+	return func(a, b any) (any, error) {
+		if op == "+" {
+			if as, ok := a.(string); ok {
+				if bs, ok := b.(string); ok {
+					return as + bs, nil
+				}
 			}
 		}
-	}
-	ai, aInt := intOf(a)
-	bi, bInt := intOf(b)
-	if aInt && bInt {
+		ai, aInt := intOf(a)
+		bi, bInt := intOf(b)
+		if aInt && bInt {
+			switch op {
+			case "+":
+				return ai + bi, nil
+			case "-":
+				return ai - bi, nil
+			case "*":
+				return ai * bi, nil
+			case "%":
+				if bi == 0 {
+					return nil, errDivZero
+				}
+				return ai % bi, nil
+			}
+		}
+		af, aok := value.ToFloat(a)
+		bf, bok := value.ToFloat(b)
+		if !aok || !bok || !value.IsNumber(a) || !value.IsNumber(b) {
+			return nil, fmt.Errorf("invalid operation: %s %s %s", value.TypeName(a), op, value.TypeName(b))
+		}
 		switch op {
 		case "+":
-			return ai + bi, nil
+			return af + bf, nil
 		case "-":
-			return ai - bi, nil
+			return af - bf, nil
 		case "*":
-			return ai * bi, nil
+			return af * bf, nil
+		case "/":
+			return af / bf, nil
+		case "**", "^":
+			return math.Pow(af, bf), nil
 		case "%":
-			if bi == 0 {
-				return nil, errDivZero
-			}
-			return ai % bi, nil
+			return nil, fmt.Errorf("invalid operation: %s %% %s", value.TypeName(a), value.TypeName(b))
 		}
+		return nil, fmt.Errorf("unknown operator %s", op)
 	}
-	af, aok := value.ToFloat(a)
-	bf, bok := value.ToFloat(b)
-	if !aok || !bok || !value.IsNumber(a) || !value.IsNumber(b) {
-		return nil, fmt.Errorf("invalid operation: %s %s %s", value.TypeName(a), op, value.TypeName(b))
-	}
-	switch op {
-	case "+":
-		return af + bf, nil
-	case "-":
-		return af - bf, nil
-	case "*":
-		return af * bf, nil
-	case "/":
-		return af / bf, nil
-	case "**", "^":
-		return math.Pow(af, bf), nil
-	case "%":
-		return nil, fmt.Errorf("invalid operation: %s %% %s", value.TypeName(a), value.TypeName(b))
-	}
-	return nil, fmt.Errorf("unknown operator %s", op)
 }
 
 func intOf(v any) (int64, bool) {

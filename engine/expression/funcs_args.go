@@ -3,15 +3,14 @@ package expression
 import (
 	"encoding/json"
 	"fmt"
-	"maps"
 	"math"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"sync"
 
 	"github.com/nectar-run/nectar/engine/value"
+	ntext "github.com/nectar-run/nectar/internal/text"
 )
 
 // Categories of the function catalogue, in the order docs/functions.md lists them.
@@ -66,53 +65,6 @@ func plural(n int) string {
 	return "s"
 }
 
-// norm brings a value produced by expr (int, map[string]any, …) into the value
-// model, converting nested arrays and maps as well. Values already in the model
-// are returned as they are, without copying.
-func norm(v any) any {
-	switch t := v.(type) {
-	case nil, string, bool, int64, float64, *value.Object:
-		return v
-	case []any:
-		for i, x := range t {
-			if !inModel(x) {
-				out := make([]any, len(t))
-				copy(out, t[:i])
-				for j := i; j < len(t); j++ {
-					out[j] = norm(t[j])
-				}
-				return out
-			}
-		}
-		return t
-	case map[string]any:
-		keys := slices.Sorted(maps.Keys(t))
-		o := value.NewObject(len(keys))
-		for _, k := range keys {
-			o.Set(k, norm(t[k]))
-		}
-		return o
-	}
-	return value.FromGo(v)
-}
-
-// inModel reports whether v needs no conversion by norm. Objects are trusted
-// to hold model values; arrays are checked element by element.
-func inModel(v any) bool {
-	switch t := v.(type) {
-	case nil, string, bool, int64, float64, uint64, json.Number, *value.Object:
-		return true
-	case []any:
-		for _, x := range t {
-			if !inModel(x) {
-				return false
-			}
-		}
-		return true
-	}
-	return false
-}
-
 // opt returns args[i], or nil when the argument is absent.
 func opt(args []any, i int) any {
 	if i < len(args) {
@@ -139,7 +91,7 @@ func text(v any) (string, bool) {
 		return formatFloat(t), true
 	}
 	if value.IsNumber(v) {
-		return value.MustEncodeString(norm(v)), true
+		return value.MustEncodeString(value.FromGo(v)), true
 	}
 	return "", false
 }
@@ -159,7 +111,7 @@ func stringify(v any) string {
 	if s, ok := text(v); ok {
 		return s
 	}
-	return value.MustEncodeString(norm(v))
+	return value.MustEncodeString(value.FromGo(v))
 }
 
 // argText returns argument i as a string; numbers and booleans are converted.
@@ -188,7 +140,7 @@ func firstText(name string, args []any, min, max int) (s string, ok bool, err er
 func textAt(name string, i int, v any) (string, error) {
 	s, ok := text(v)
 	if !ok {
-		return "", argError(name, i, "expected a string, got %s", value.TypeName(norm(v)))
+		return "", argError(name, i, "expected a string, got %s", value.TypeName(value.FromGo(v)))
 	}
 	return s, nil
 }
@@ -215,14 +167,27 @@ func toNumber(v any) (float64, bool) {
 
 // argFloat returns argument i as a float64; numeric strings are accepted.
 func argFloat(name string, args []any, i int) (float64, error) {
+	return argAs(name, args, i, "a number", toNumber)
+}
+
+// argAs returns argument i converted by conv; want says what conv accepts
+// ("a number"), for the error when it refuses the argument.
+func argAs[T any](name string, args []any, i int, want string, conv func(any) (T, bool)) (T, error) {
 	if i >= len(args) {
-		return 0, argError(name, i, "missing")
+		var zero T
+		return zero, argError(name, i, "missing")
 	}
-	f, ok := toNumber(args[i])
+	return convertArg(name, i, args[i], want, conv)
+}
+
+// convertArg converts v, argument i of a call of name, with conv.
+func convertArg[T any](name string, i int, v any, want string, conv func(any) (T, bool)) (T, error) {
+	t, ok := conv(v)
 	if !ok {
-		return 0, argError(name, i, "expected a number, got %s", describe(args[i]))
+		var zero T
+		return zero, argError(name, i, "expected %s, got %s", want, describe(v))
 	}
-	return f, nil
+	return t, nil
 }
 
 // toInteger converts a number or numeric string to int64, truncating fractions.
@@ -244,14 +209,7 @@ func toInteger(v any) (int64, bool) {
 
 // argInt returns argument i as an int64; fractions are truncated.
 func argInt(name string, args []any, i int) (int64, error) {
-	if i >= len(args) {
-		return 0, argError(name, i, "missing")
-	}
-	n, ok := toInteger(args[i])
-	if !ok {
-		return 0, argError(name, i, "expected an integer, got %s", describe(args[i]))
-	}
-	return n, nil
+	return argAs(name, args, i, "an integer", toInteger)
 }
 
 // optBool returns argument i as a bool, or def when absent or null.
@@ -272,24 +230,20 @@ func optBool(name string, args []any, i int, def bool) (bool, error) {
 
 // argArray returns argument i as an array.
 func argArray(name string, args []any, i int) ([]any, error) {
-	if i >= len(args) {
-		return nil, argError(name, i, "missing")
-	}
-	a, ok := norm(args[i]).([]any)
-	if !ok {
-		return nil, argError(name, i, "expected an array, got %s", describe(args[i]))
-	}
-	return a, nil
+	return argAs(name, args, i, "an array", toArray)
+}
+
+// toArray returns v as an array, converting a Go slice to the value model.
+func toArray(v any) ([]any, bool) {
+	a, ok := value.FromGo(v).([]any)
+	return a, ok
 }
 
 // describe names the type of a value for an error message, with a short preview of strings.
 func describe(v any) string {
-	v = norm(v)
+	v = value.FromGo(v)
 	if s, ok := v.(string); ok {
-		if len(s) > 24 {
-			s = s[:24] + "…"
-		}
-		return "string " + strconv.Quote(s)
+		return "string " + strconv.Quote(ntext.Preview(s, 24))
 	}
 	return value.TypeName(v)
 }

@@ -835,16 +835,14 @@ func daysIn(year, month int) int {
 	return time.Date(year, time.Month(month)+1, 0, 0, 0, 0, 0, time.UTC).Day()
 }
 
-// epochArg reads epoch milliseconds from a number or numeric string.
+// epochArg reads epoch milliseconds from a number or numeric string; an
+// absent argument is null.
 func epochArg(name string, args []any, i int) (int64, error) {
-	if i >= len(args) || args[i] == nil {
-		return 0, argError(name, i, "expected epoch milliseconds, got null")
+	var v any
+	if i < len(args) {
+		v = args[i]
 	}
-	n, ok := toInteger(args[i])
-	if !ok {
-		return 0, argError(name, i, "expected epoch milliseconds, got %s", describe(args[i]))
-	}
-	return n, nil
+	return convertArg(name, i, v, "epoch milliseconds", toInteger)
 }
 
 func zoneArg(name string, args []any, i int, def zone) (zone, error) {

@@ -115,7 +115,7 @@ func fnJSONPath(args ...any) (any, error) {
 	if err != nil {
 		return nil, argError("JSONPATH", 1, "%s", err.Error())
 	}
-	doc := norm(args[0])
+	doc := value.FromGo(args[0])
 	if s, ok := doc.(string); ok {
 		if v, err := value.DecodeString(s); err == nil {
 			doc = v
@@ -134,7 +134,7 @@ func fnToJSON(args ...any) (any, error) {
 	}
 	s, ok := args[0].(string)
 	if !ok {
-		return norm(args[0]), nil
+		return value.FromGo(args[0]), nil
 	}
 	if v, err := value.DecodeString(s); err == nil {
 		return v, nil
@@ -151,7 +151,7 @@ func fnUnescapeJSON(args ...any) (any, error) {
 	}
 	s, ok := args[0].(string)
 	if !ok {
-		return norm(args[0]), nil
+		return value.FromGo(args[0]), nil
 	}
 	u := strings.TrimSpace(unescapeJSONText(s))
 	// An escaped document is often still wrapped in the quotes of its string.
@@ -167,39 +167,44 @@ func fnUnescapeJSON(args ...any) (any, error) {
 }
 
 func fnGetElementAt(args ...any) (any, error) {
-	r := readArgs("GETELEMENTAT", args, 2, 2)
-	a := r.array(0)
-	i := r.int(1)
-	if r.err != nil {
-		return nil, r.err
-	}
-	if i < 0 || i >= int64(len(a)) {
-		return nil, nil
+	a, i, in, err := arrayAndIndex("GETELEMENTAT", args)
+	if err != nil || !in {
+		return nil, err
 	}
 	return a[i], nil
 }
 
-func fnLastElement(args ...any) (any, error) {
-	r := readArgs("LASTELEMENT", args, 1, 1)
-	a := r.array(0)
+// arrayAndIndex reads the arguments (array, index) of a call of name; in
+// reports whether the index is one of the array's.
+func arrayAndIndex(name string, args []any) (a []any, i int64, in bool, err error) {
+	r := readArgs(name, args, 2, 2)
+	a, i = r.array(0), r.int(1)
 	if r.err != nil {
-		return nil, r.err
+		return nil, 0, false, r.err
 	}
-	if len(a) == 0 {
-		return nil, nil
+	return a, i, i >= 0 && i < int64(len(a)), nil
+}
+
+func fnLastElement(args ...any) (any, error) {
+	a, ok, err := nonEmptyArray("LASTELEMENT", args)
+	if !ok {
+		return nil, err
 	}
 	return a[len(a)-1], nil
 }
 
+// nonEmptyArray reads the one argument, an array, of a call of name; ok is
+// false when it is empty (or on an error, when a is nil).
+func nonEmptyArray(name string, args []any) (a []any, ok bool, err error) {
+	r := readArgs(name, args, 1, 1)
+	a = r.array(0)
+	return a, r.err == nil && len(a) > 0, r.err
+}
+
 func fnRemoveAt(args ...any) (any, error) {
-	r := readArgs("REMOVEAT", args, 2, 2)
-	a := r.array(0)
-	i := r.int(1)
-	if r.err != nil {
-		return nil, r.err
-	}
-	if i < 0 || i >= int64(len(a)) {
-		return a, nil
+	a, i, in, err := arrayAndIndex("REMOVEAT", args)
+	if err != nil || !in {
+		return a, err
 	}
 	out := make([]any, 0, len(a)-1)
 	out = append(out, a[:i]...)
@@ -219,17 +224,13 @@ func fnPush(args ...any) (any, error) {
 	}
 	out := make([]any, len(a), len(a)+1)
 	copy(out, a)
-	return append(out, norm(opt(args, 1))), nil
+	return append(out, value.FromGo(opt(args, 1))), nil
 }
 
 func fnPop(args ...any) (any, error) {
-	r := readArgs("POP", args, 1, 1)
-	a := r.array(0)
-	if r.err != nil {
-		return nil, r.err
-	}
-	if len(a) == 0 {
-		return a, nil
+	a, ok, err := nonEmptyArray("POP", args)
+	if !ok {
+		return a, err
 	}
 	return value.ObjectOf("array", slices.Clone(a[:len(a)-1]), "element", a[len(a)-1]), nil
 }
@@ -238,7 +239,7 @@ func fnCardinalityOne(args ...any) (any, error) {
 	if err := arity("CARDINALITYONE", args, 1, 1); err != nil {
 		return nil, err
 	}
-	v := norm(args[0])
+	v := value.FromGo(args[0])
 	if a, ok := v.([]any); ok {
 		if len(a) == 0 {
 			return nil, nil
@@ -252,7 +253,7 @@ func fnCardinalityMany(args ...any) (any, error) {
 	if err := arity("CARDINALITYMANY", args, 1, 1); err != nil {
 		return nil, err
 	}
-	switch v := norm(args[0]).(type) {
+	switch v := value.FromGo(args[0]).(type) {
 	case []any:
 		return v, nil
 	case nil:

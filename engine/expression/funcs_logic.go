@@ -128,7 +128,7 @@ func fnEqualTo(args ...any) (any, error) {
 	if err := arity("EQUALTO", args, 2, 2); err != nil {
 		return nil, err
 	}
-	return value.Equal(norm(args[0]), norm(args[1])), nil
+	return value.Equal(value.FromGo(args[0]), value.FromGo(args[1])), nil
 }
 
 // numeric returns a number, or a string holding a number, as int64 or float64.
@@ -200,9 +200,9 @@ func fnIf(args ...any) (any, error) {
 		return nil, err
 	}
 	if c {
-		return norm(args[1]), nil
+		return value.FromGo(args[1]), nil
 	}
-	return norm(args[2]), nil
+	return value.FromGo(args[2]), nil
 }
 
 func fnSwitchCase(args ...any) (any, error) {
@@ -218,10 +218,10 @@ func fnSwitchCase(args ...any) (any, error) {
 			return nil, err
 		}
 		if c {
-			return norm(args[i+1]), nil
+			return value.FromGo(args[i+1]), nil
 		}
 	}
-	return norm(args[0]), nil
+	return value.FromGo(args[0]), nil
 }
 
 func typeTest(name, what, example string, test func(any) bool) Function {
@@ -229,6 +229,6 @@ func typeTest(name, what, example string, test func(any) bool) Function {
 		Name: name, Usage: name + "(v)",
 		Doc:     "True when v is " + what + ".",
 		Example: example, Result: "true",
-		Unary: func(v any) (any, error) { return test(norm(v)), nil },
+		Unary: func(v any) (any, error) { return test(value.FromGo(v)), nil },
 	}
 }

@@ -3,6 +3,8 @@ package expression
 import (
 	"fmt"
 	"math"
+
+	"github.com/nectar-run/nectar/engine/value"
 )
 
 func init() {
@@ -81,7 +83,7 @@ func foldMath(name, doc, example, result string, start float64, f func(a, b floa
 			acc, seen := start, 0
 			for i, a := range args {
 				items := []any{a}
-				if arr, ok := norm(a).([]any); ok {
+				if arr, ok := value.FromGo(a).([]any); ok {
 					items = arr
 				}
 				for _, x := range items {

@@ -652,7 +652,7 @@ func fnFormatNumber(args ...any) (any, error) {
 	if args[0] == nil {
 		return nil, nil
 	}
-	x, ok := toDecimal(norm(args[0]))
+	x, ok := toDecimal(value.FromGo(args[0]))
 	if !ok {
 		return nil, argError(name, 0, "expected a number, got %s", describe(args[0]))
 	}
@@ -684,7 +684,7 @@ func fnToNumber(args ...any) (any, error) {
 		}
 	} else {
 		var ok bool
-		if x, ok = toDecimal(norm(args[0])); !ok {
+		if x, ok = toDecimal(value.FromGo(args[0])); !ok {
 			return nil, argError(name, 0, "expected a string, got %s", describe(args[0]))
 		}
 	}

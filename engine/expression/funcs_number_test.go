@@ -4,7 +4,9 @@ import (
 	"encoding/json"
 	"math"
 	"regexp"
+	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 func TestFuncFormatNumber(t *testing.T) {
@@ -198,5 +200,20 @@ func TestFuncCrypto(t *testing.T) {
 	id2, _ := lookup(t, "RANDOMID")()
 	if len(id2.(string)) != 26 || id2 == id {
 		t.Fatalf("RANDOMID() = %v", id2)
+	}
+}
+
+// TestArgErrorPreviewCutsAtRuneBoundary checks that a long string quoted in
+// an argument error is shortened without splitting a multi-byte character.
+func TestArgErrorPreviewCutsAtRuneBoundary(t *testing.T) {
+	fn := lookup(t, "ABS")
+	arg := "a" + strings.Repeat("é", 20) // byte 24 is inside an é
+	_, err := fn(arg)
+	want := `expected a number, got string "a` + strings.Repeat("é", 11) + `…"`
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Fatalf("got %v, want an error saying %s", err, want)
+	}
+	if !utf8.ValidString(err.Error()) {
+		t.Fatalf("the message is not valid UTF-8: %q", err)
 	}
 }

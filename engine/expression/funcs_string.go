@@ -13,6 +13,7 @@ import (
 	unorm "golang.org/x/text/unicode/norm"
 
 	"github.com/nectar-run/nectar/engine/value"
+	ntext "github.com/nectar-run/nectar/internal/text"
 )
 
 // maxBuilt bounds strings that functions build from a length argument
@@ -152,9 +153,9 @@ func init() {
 					return nil, err
 				}
 				if args[0] == nil {
-					return norm(args[1]), nil
+					return value.FromGo(args[1]), nil
 				}
-				return norm(args[0]), nil
+				return value.FromGo(args[0]), nil
 			},
 		},
 		Function{
@@ -278,7 +279,7 @@ func fnJoin(args ...any) (any, error) {
 		b.WriteString(stringify(v))
 	}
 	for _, a := range args[1:] {
-		if arr, ok := norm(a).([]any); ok {
+		if arr, ok := value.FromGo(a).([]any); ok {
 			for _, x := range arr {
 				add(x)
 			}
@@ -404,7 +405,7 @@ func fnMatches(args ...any) (any, error) {
 // comments ask for the pattern to be rewritten.
 func regexFlags(name string, v any, i int) (prefix string, literal, comments bool, err error) {
 	var names []string
-	switch t := norm(v).(type) {
+	switch t := value.FromGo(v).(type) {
 	case nil:
 		return "", false, false, nil
 	case string:
@@ -546,33 +547,13 @@ func fnFuzzyMatch(args ...any) (any, error) {
 		longer := max(len(key), len(cr))
 		sim := 1.0
 		if longer > 0 {
-			sim = 1 - float64(levenshtein(key, cr))/float64(longer)
+			sim = 1 - float64(ntext.Distance(key, cr))/float64(longer)
 		}
 		if sim > bestSim && sim >= minSim {
 			best, bestSim = c, sim
 		}
 	}
 	return best, nil
-}
-
-func levenshtein(a, b []rune) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // javaReplacement rewrites a Java replacement string ($1, ${name}, \$) into

@@ -312,7 +312,7 @@ func fnSize(args ...any) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	switch t := norm(args[0]).(type) {
+	switch t := value.FromGo(args[0]).(type) {
 	case string:
 		return int64(utf8.RuneCountInString(t)), nil
 	case []any:

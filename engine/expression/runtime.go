@@ -146,7 +146,7 @@ func get(base0, key any) (any, error) {
 			if i < 0 || i >= int64(rv.Len()) {
 				return nil, nil
 			}
-			return normalize(rv.Index(int(i)).Interface()), nil
+			return value.FromGo(rv.Index(int(i)).Interface()), nil
 		}
 		return nil, fmt.Errorf("cannot read field %s of %s", preview(fmt.Sprint(key)), TypeWithArticle(base0))
 	}
@@ -159,7 +159,7 @@ func object(a ...any) (any, error) {
 		if !ok {
 			k = fmt.Sprint(a[i])
 		}
-		o.Set(k, normalize(a[i+1]))
+		o.Set(k, value.FromGo(a[i+1]))
 	}
 	return o, nil
 }

@@ -204,11 +204,7 @@ func DeepCopy(v any) any {
 		}
 		return c
 	case []any:
-		c := make([]any, len(t))
-		for i, x := range t {
-			c[i] = DeepCopy(x)
-		}
-		return c
+		return MapArray(t, DeepCopy)
 	default:
 		return v
 	}

@@ -158,9 +158,15 @@ func Equal(a, b any) bool {
 // the value model. Map keys are sorted, since Go maps have no order. Values
 // already in the model are returned as they are, without copying.
 func FromGo(v any) any {
-	switch t := v.(type) {
+	switch v.(type) {
 	case nil, bool, string, int64, uint64, float64, json.Number, *Object:
-		return v
+		return v // small enough to inline: most values need no conversion
+	}
+	return fromGo(v)
+}
+
+func fromGo(v any) any {
+	switch t := v.(type) {
 	case int:
 		return int64(t)
 	case int32:
@@ -300,13 +306,19 @@ func ToGo(v any) any {
 		}
 		return m
 	case []any:
-		out := make([]any, len(t))
-		for i, x := range t {
-			out[i] = ToGo(x)
-		}
-		return out
+		return MapArray(t, ToGo)
 	}
 	return v
+}
+
+// MapArray returns a new array of f applied to each element of a, in order:
+// the array step of a recursive conversion or copy.
+func MapArray(a []any, f func(any) any) []any {
+	out := make([]any, len(a))
+	for i, x := range a {
+		out[i] = f(x)
+	}
+	return out
 }
 
 // Truthy reports whether v counts as true in a condition: true, or any value

@@ -26,17 +26,23 @@ type Data struct {
 	dir, dsn string
 	log      *slog.Logger
 
-	storeOnce sync.Once
-	st        store.Store
-	stErr     error
+	store    lazy[store.Store]
+	sealer   lazy[*secret.Sealer]
+	accounts lazy[*accounts.Manager]
+}
 
-	sealerOnce sync.Once
-	sealer     *secret.Sealer
-	sealerErr  error
+// lazy is a value made on first use: the value and the error of that one
+// making are what every later get returns.
+type lazy[T any] struct {
+	once sync.Once
+	v    T
+	err  error
+}
 
-	accountsOnce sync.Once
-	accounts     *accounts.Manager
-	accountsErr  error
+// get returns the value, calling mk on the first call only.
+func (l *lazy[T]) get(mk func() (T, error)) (T, error) {
+	l.once.Do(func() { l.v, l.err = mk() })
+	return l.v, l.err
 }
 
 // NewData returns the Data of dir (open.DefaultDataDir when empty) and dsn
@@ -71,22 +77,19 @@ func (d *Data) Exists() bool {
 // file; see open.Open). A damaged bbolt file's error says which command
 // lists the damage.
 func (d *Data) Store(ctx context.Context) (store.Store, error) {
-	d.storeOnce.Do(func() {
+	return d.store.get(func() (store.Store, error) {
 		if err := ctx.Err(); err != nil {
-			d.stErr = err
-			return
+			return nil, err
 		}
 		st, _, err := open.Open(ctx, d.dir, d.dsn, open.WithLogger(d.log))
 		if errors.Is(err, bolt.ErrCorrupt) {
 			err = fmt.Errorf("%w (nectar store check --data-dir %s lists the damage)", err, d.dir)
 		}
 		if err != nil {
-			d.stErr = fmt.Errorf("opening the store: %w", err)
-			return
+			return nil, fmt.Errorf("opening the store: %w", err)
 		}
-		d.st = st
+		return st, nil
 	})
-	return d.st, d.stErr
 }
 
 // Sealer returns the sealer of the master key (NECTAR_MASTER_KEY, or the
@@ -95,49 +98,43 @@ func (d *Data) Store(ctx context.Context) (store.Store, error) {
 // refused, and a key file is generated only for a store that holds no
 // sealed value (see open.Sealer).
 func (d *Data) Sealer(ctx context.Context) (*secret.Sealer, error) {
-	d.sealerOnce.Do(func() {
+	return d.sealer.get(func() (*secret.Sealer, error) {
 		kind, _, err := open.Choose(d.dsn)
 		if err != nil {
-			d.sealerErr = err
-			return
+			return nil, err
 		}
 		st, err := d.Store(ctx)
 		if err != nil {
-			d.sealerErr = err
-			return
+			return nil, err
 		}
 		s, _, err := open.Sealer(ctx, st, kind, d.dir, accounts.SealedBuckets...)
 		if err != nil {
-			d.sealerErr = fmt.Errorf("loading the master key: %w", err)
-			return
+			return nil, fmt.Errorf("loading the master key: %w", err)
 		}
-		d.sealer = s
+		return s, nil
 	})
-	return d.sealer, d.sealerErr
 }
 
 // Accounts returns the accounts manager over the store and the sealer,
 // made on first use.
 func (d *Data) Accounts(ctx context.Context) (*accounts.Manager, error) {
-	d.accountsOnce.Do(func() {
-		// Sealer opens the store first: d.st is set when it succeeds.
+	return d.accounts.get(func() (*accounts.Manager, error) {
+		// Sealer opens the store first: d.store.v is set when it succeeds.
 		s, err := d.Sealer(ctx)
 		if err != nil {
-			d.accountsErr = err
-			return
+			return nil, err
 		}
-		d.accounts = accounts.NewManager(d.st, s, accounts.WithLogger(d.log))
+		return accounts.NewManager(d.store.v, s, accounts.WithLogger(d.log)), nil
 	})
-	return d.accounts, d.accountsErr
 }
 
 // Close closes the store if it was opened. Call it once, when nothing uses
 // the store any more.
 func (d *Data) Close() error {
 	// Settle the Once: a Store call after Close opens nothing.
-	d.storeOnce.Do(func() { d.stErr = store.ErrClosed })
-	if d.st == nil {
+	st, _ := d.store.get(func() (store.Store, error) { return nil, store.ErrClosed })
+	if st == nil {
 		return nil
 	}
-	return d.st.Close()
+	return st.Close()
 }

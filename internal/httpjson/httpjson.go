@@ -1,11 +1,15 @@
 // Package httpjson writes the JSON answers nectar serve gives itself: the
 // standard error object {timestamp, error, code}, a value, a pipeline's
 // response. The server (management API, routing) and the http trigger share
-// it, so that every error a client gets from Nectar has one shape.
+// it, so that every error a client gets from Nectar has one shape. Its
+// NewRequest builds the JSON requests of the management API's clients.
 package httpjson
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"io"
 	"net/http"
 	"strconv"
 	"sync"
@@ -80,4 +84,26 @@ func Status(code int) int {
 		return http.StatusInternalServerError
 	}
 	return code
+}
+
+// NewRequest returns a request to url whose body, when body is not nil, is
+// body in JSON with a JSON Content-Type (the management API's clients:
+// nectar's commands and bench/soak).
+func NewRequest(ctx context.Context, method, url string, body any) (*http.Request, error) {
+	var rd io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return nil, err
+		}
+		rd = bytes.NewReader(b)
+	}
+	req, err := http.NewRequestWithContext(ctx, method, url, rd)
+	if err != nil {
+		return nil, err
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	return req, nil
 }

@@ -1,4 +1,5 @@
-// Package text holds small helpers for the text Nectar puts in messages. It
+// Package text holds small helpers for the text Nectar puts in messages and
+// the names it checks: Preview, Distance (for "did you mean"), IsName. It
 // imports only the standard library, so any package can use it.
 package text
 

@@ -59,7 +59,7 @@ type Bus struct {
 	replica string
 
 	mu     sync.Mutex
-	subs   map[string][]*pgSub // by event name
+	subs   events.Subscriptions[*pgSub]
 	closed bool
 
 	fmu      sync.Mutex
@@ -168,7 +168,7 @@ func (s *Store) Bus(ctx context.Context, opts BusOptions) (*Bus, error) {
 		return nil, fmt.Errorf("postgres: opening the event bus: %w", err)
 	}
 	opts.defaults()
-	b := &Bus{st: s, pool: s.pool, o: opts, replica: token(), subs: map[string][]*pgSub{}, inflight: map[int64]int{}, stop: make(chan struct{})}
+	b := &Bus{st: s, pool: s.pool, o: opts, replica: token(), subs: events.Subscriptions[*pgSub]{}, inflight: map[int64]int{}, stop: make(chan struct{})}
 	if !s.bus.CompareAndSwap(nil, b) {
 		return nil, ErrBusOpen
 	}
@@ -255,7 +255,7 @@ func (b *Bus) Subscribe(name string, opts events.SubscribeOptions, h events.Hand
 		close(s.done)
 		return func(context.Context) error { return nil }
 	}
-	b.subs[name] = append(b.subs[name], s)
+	b.subs.Add(name, s)
 	b.mu.Unlock()
 	// Register before returning, so that an event published after Subscribe
 	// returns is kept for this group. A failure is retried by housekeeping.
@@ -267,13 +267,7 @@ func (b *Bus) Subscribe(name string, opts events.SubscribeOptions, h events.Hand
 	go s.claimLoop()
 	return func(ctx context.Context) error {
 		b.mu.Lock()
-		list := b.subs[name]
-		if i := slices.Index(list, s); i >= 0 {
-			b.subs[name] = slices.Delete(slices.Clone(list), i, i+1)
-		}
-		if len(b.subs[name]) == 0 {
-			delete(b.subs, name)
-		}
+		b.subs.Remove(name, s)
 		b.mu.Unlock()
 		err := s.close(ctx)
 		b.unregister(s)
@@ -576,10 +570,7 @@ func (b *Bus) extend() {
 // subscriptions and events past the retention.
 func (b *Bus) housekeep() {
 	b.mu.Lock()
-	var all []*pgSub
-	for _, l := range b.subs {
-		all = append(all, l...)
-	}
+	all := b.subs.All()
 	b.mu.Unlock()
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -604,10 +595,8 @@ func (b *Bus) wakeAll(name string) {
 		}
 		return
 	}
-	for _, l := range b.subs {
-		for _, s := range l {
-			s.signal()
-		}
+	for _, s := range b.subs.All() {
+		s.signal()
 	}
 }
 
@@ -623,11 +612,8 @@ func (b *Bus) Close(ctx context.Context) error {
 		return nil
 	}
 	b.closed = true
-	var all []*pgSub
-	for _, l := range b.subs {
-		all = append(all, l...)
-	}
-	b.subs = map[string][]*pgSub{}
+	all := b.subs.All()
+	clear(b.subs)
 	b.mu.Unlock()
 	var errs []error
 	for _, s := range all {
