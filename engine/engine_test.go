@@ -318,6 +318,48 @@ func TestTrace(t *testing.T) {
 	}
 }
 
+// TestTraceTimesFollowEachOther: in a list of steps, a step's record starts
+// where the one before ended (one clock reading between two steps), a
+// skipped step takes no time, and a nested step runs inside its parent.
+func TestTraceTimesFollowEachOther(t *testing.T) {
+	p := load(t, `name: t
+steps:
+  - set: {a: 1}
+  - if: 'false'
+    set: {b: 2}
+  - try:
+      steps:
+        - test-sleep: {sleep: 1ms}
+        - set: {c: 3}
+      catch:
+        - set: {d: 4}
+  - set: {e: 5}
+`)
+	tr := &engine.Trace{}
+	if _, err := p.Run(context.Background(), nil, value.NewObject(0), engine.RunOptions{Trace: tr}); err != nil {
+		t.Fatal(err)
+	}
+	rec := map[string]engine.StepRecord{}
+	for _, s := range tr.Steps {
+		rec[s.Path] = s
+	}
+	end := func(path string) time.Time { return rec[path].Start.Add(rec[path].Duration) }
+	if r := rec["steps[1]"]; r.Outcome != "skipped" || r.Duration != 0 || !r.Start.Equal(end("steps[0]")) {
+		t.Errorf("skipped step: %+v, want it at the end of steps[0] (%v) and no time long", r, end("steps[0]"))
+	}
+	if !rec["steps[2]"].Start.Equal(end("steps[1]")) || !rec["steps[3]"].Start.Equal(end("steps[2]")) {
+		t.Errorf("steps[2] starts %v, steps[1] ends %v; steps[3] starts %v, steps[2] ends %v",
+			rec["steps[2]"].Start, end("steps[1]"), rec["steps[3]"].Start, end("steps[2]"))
+	}
+	inner, second := rec["steps[2].try.steps[0]"], rec["steps[2].try.steps[1]"]
+	if inner.Start.Before(rec["steps[2]"].Start) || end("steps[2].try.steps[1]").After(end("steps[2]")) || !second.Start.Equal(end("steps[2].try.steps[0]")) {
+		t.Errorf("nested steps %+v %+v outside their try %+v", inner, second, rec["steps[2]"])
+	}
+	if inner.Duration < time.Millisecond {
+		t.Errorf("the sleeping step took %v", inner.Duration)
+	}
+}
+
 func TestCalledPipelineKeepsItsTimeout(t *testing.T) {
 	inner := load(t, "name: inner\ntimeout: 20ms\nsteps:\n  - test-sleep: {sleep: 1m}\n")
 	outer := load(t, "name: outer\nsteps:\n  - pipeline: {name: inner}\n")

@@ -29,6 +29,18 @@ type Pipeline struct {
 	Timeout         time.Duration
 	steps           Steps
 	closers         []Closer
+	// nameBox is Name as an any, made at load: an execution's metadata
+	// holds it without boxing it again (boxed checks it is still Name).
+	nameBox any
+}
+
+// boxed returns s as an any, box itself when box holds s: a string put in
+// an object costs an allocation each time it is boxed anew.
+func boxed(box any, s string) any {
+	if b, ok := box.(string); ok && b == s {
+		return box
+	}
+	return s
 }
 
 // Close releases what the pipeline's steps hold.
@@ -332,6 +344,11 @@ type Exec struct {
 	step    *stepRunner
 	shared  *execShared
 	account any
+	// logger and handler are where Logger points: kept in the Exec, they
+	// cost no allocation of their own.
+	logger  slog.Logger
+	handler execHandler
+	idBox   any // ID as an any, shared with the pipelines it calls
 }
 
 // execShared is what an execution and its forks have in common.
@@ -377,19 +394,23 @@ func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, caller *Exec) *Exec {
 		id = NewExecutionID()
 	}
 	now := time.Now()
-	md := value.NewObject(8)
-	md.Set("execution_id", id)
-	md.Set("pipeline", p.Name)
+	md := value.NewObject(4 + opts.Metadata.Len())
+	var idBox any = id
+	if caller != nil {
+		idBox = boxed(caller.idBox, id) // a called pipeline runs under its caller's id
+	}
+	md.Set("execution_id", idBox)
+	md.Set("pipeline", boxed(p.nameBox, p.Name))
 	md.Set("start", now.UnixMilli())
 	if caller != nil {
-		md.Set("caller", caller.Pipeline.Name)
+		md.Set("caller", boxed(caller.Pipeline.nameBox, caller.Pipeline.Name))
 	}
 	opts.Metadata.Range(func(k string, v any) bool { md.Set(k, v); return true })
 	vars := opts.Vars
 	if vars == nil {
-		vars = value.NewObject(0)
+		vars = value.NewObject(4) // room for a few vars without growing
 	}
-	x := &Exec{ID: id, Pipeline: p, Runtime: rt, Vars: vars, Metadata: md, Trace: opts.Trace, Start: now}
+	x := &Exec{ID: id, Pipeline: p, Runtime: rt, Vars: vars, Metadata: md, Trace: opts.Trace, Start: now, idBox: idBox}
 	var h slog.Handler
 	if caller != nil {
 		// The called pipeline logs where the caller does (RunOptions.Logger
@@ -409,7 +430,9 @@ func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, caller *Exec) *Exec {
 		}
 		h, x.shared = maskExtra(logger.Handler(), rt, opts.Secrets), &execShared{}
 	}
-	x.Logger = slog.New(&execHandler{h: h, id: id, pipeline: p.Name})
+	x.handler = execHandler{h: h, id: id, pipeline: p.Name}
+	x.logger = *slog.New(&x.handler)
+	x.Logger = &x.logger
 	x.scope = expression.Env{Vars: vars, Globals: p.Globals, Global: p.Globals, Metadata: md}
 	return x
 }
@@ -536,12 +559,13 @@ func (x *Exec) CallPipeline(ctx context.Context, p *Pipeline, input any, vars *v
 // Run runs the steps in order over in and returns the final message.
 func (s Steps) Run(ctx context.Context, x *Exec, in any) (any, error) {
 	msg := in
+	var at time.Time // with a trace: when the step before ended, when the next starts
 	for _, r := range s.list {
 		if err := ctx.Err(); err != nil {
 			return nil, r.contextError(x, err)
 		}
 		var err error
-		msg, err = r.run(ctx, x, msg)
+		msg, at, err = r.run(ctx, x, msg, at)
 		if err != nil {
 			return nil, err
 		}
@@ -561,9 +585,11 @@ type stepRunner struct {
 	step            Step
 }
 
-func (r *stepRunner) run(ctx context.Context, x *Exec, msg any) (out any, err error) {
-	var start time.Time
-	if x.Trace != nil {
+// run runs the step over msg. With a trace, start is when the step starts
+// (zero: now), and end when it ended: the steps of a list share one clock
+// reading between two steps, and a skipped step reads none.
+func (r *stepRunner) run(ctx context.Context, x *Exec, msg any, start time.Time) (out any, end time.Time, err error) {
+	if x.Trace != nil && start.IsZero() {
 		start = time.Now()
 	}
 	prev := x.step
@@ -572,19 +598,19 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any) (out any, err er
 	if r.cond != nil {
 		ok, err := r.cond.Bool(x.env(msg))
 		if err != nil {
-			return nil, r.fail(x, x.exprError(err))
+			return nil, end, r.fail(x, x.exprError(err))
 		}
 		if !ok {
 			if x.Trace != nil {
 				x.Trace.add(StepRecord{StepInfo: &r.info, Start: start, Outcome: "skipped"})
 			}
-			return msg, nil
+			return msg, start, nil
 		}
 	}
 	in := msg
 	if r.from != nil {
 		if in, err = r.from.Eval(x.env(msg)); err != nil {
-			return nil, r.fail(x, x.exprError(err))
+			return nil, end, r.fail(x, x.exprError(err))
 		}
 	}
 	attempts := 1
@@ -623,7 +649,7 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any) (out any, err er
 				}
 				x.Trace.add(rec)
 			}
-			return nil, e
+			return nil, end, e
 		}
 		res, outcome = e.Object(), "continued"
 		code = e.Code
@@ -636,17 +662,18 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any) (out any, err er
 	if r.to != nil {
 		res, err = r.to.place(x, msg, res)
 		if err != nil {
-			return nil, r.fail(x, err)
+			return nil, end, r.fail(x, err)
 		}
 	}
 	if x.Trace != nil {
-		rec := StepRecord{StepInfo: &r.info, Start: start, Duration: time.Since(start), Outcome: outcome, Attempts: attempts, Code: code, Result: kept, Kept: keep}
+		end = time.Now()
+		rec := StepRecord{StepInfo: &r.info, Start: start, Duration: end.Sub(start), Outcome: outcome, Attempts: attempts, Code: code, Result: kept, Kept: keep}
 		if x.Trace.KeepIO {
 			rec.Input, rec.KeptInput = in, true
 		}
 		x.Trace.add(rec)
 	}
-	return res, nil
+	return res, end, nil
 }
 
 // execute runs the connector once, with the step timeout, turning a panic

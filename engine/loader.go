@@ -206,6 +206,7 @@ func (l *loader) pipeline(doc *yaml.Node, opts LoadOptions) *Pipeline {
 			l.fail(n, "name", err)
 		}
 		p.Name = n.Value
+		p.nameBox = p.Name
 	} else {
 		l.fail(root, "", errors.New("missing required key \"name\""))
 	}

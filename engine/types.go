@@ -155,6 +155,40 @@ func (d Dynamic) Eval(x *Exec, msg any) (any, error) {
 	return d.n.eval(x, msg)
 }
 
+// Fields evaluates an object written out in the pipeline (a YAML mapping)
+// for msg, calling fn with each key and value in order instead of building
+// the object: a step that writes the object out at once (the jwt connector's
+// claims) spares the object. It reports false, calling nothing, for any
+// other value (an expression that gives an object, a list, a scalar): Eval
+// that one. Keys are unique, as in the object Eval would build.
+func (d Dynamic) Fields(x *Exec, msg any, fn func(k string, v any) error) (bool, error) {
+	switch n := d.n.(type) {
+	case *objNode:
+		for i, k := range n.keys {
+			v, err := n.nodes[i].eval(x, msg)
+			if err != nil {
+				return true, err
+			}
+			if err := fn(k, v); err != nil {
+				return true, err
+			}
+		}
+		return true, nil
+	case constNode:
+		o, ok := n.v.(*value.Object)
+		if !ok {
+			return false, nil
+		}
+		for i := range o.Len() {
+			if err := fn(o.At(i)); err != nil {
+				return true, err
+			}
+		}
+		return true, nil
+	}
+	return false, nil
+}
+
 // Constant returns the value when it holds no expression.
 func (d Dynamic) Constant() (any, bool) {
 	if c, ok := d.n.(constNode); ok {

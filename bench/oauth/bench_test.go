@@ -143,6 +143,7 @@ func BenchmarkClientCredentials(b *testing.B) {
 		{"basic/pipeline", withHistory, true},
 		{"basic/pipeline-no-history", noHistory, true},
 		{"body/baseline", base, false},
+		{"body/pipeline", withHistory, false},
 		{"body/pipeline-no-history", noHistory, false},
 	} {
 		b.Run(bc.name, func(b *testing.B) {

@@ -163,7 +163,13 @@ func compileSign(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	return s, nil
 }
 
-var bufPool = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
+// signBufs are the two buffers a sign reuses: the payload (then the
+// signature), and the claims' members (then the token).
+type signBufs struct{ payload, token []byte }
+
+var bufPool = sync.Pool{New: func() any {
+	return &signBufs{payload: make([]byte, 0, 512), token: make([]byte, 0, 512)}
+}}
 
 // Execute signs a token and returns {"success": true, "jws": TOKEN}.
 func (s *signStep) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
@@ -174,54 +180,111 @@ func (s *signStep) Execute(ctx context.Context, x *engine.Exec, in any) (any, er
 	if ks.sign == nil {
 		return nil, engine.NewError(500, "account %q has no key to sign %s tokens with (a secret or a private key)", s.keys.account, s.keys.alg.name)
 	}
-	var claims *value.Object
-	if s.claims.IsSet() {
-		v, err := s.claims.Eval(x, in)
-		if err != nil {
-			return nil, err
-		}
-		switch c := v.(type) {
-		case *value.Object:
-			claims = c
-		case nil:
-		default:
-			return nil, engine.NewError(500, "claims: expected an object, got %s", value.TypeName(v))
-		}
-	}
-	bp := bufPool.Get().(*[]byte)
-	defer bufPool.Put(bp)
-	p, err := s.payload((*bp)[:0], x, in, claims, time.Now())
-	*bp = p[:0]
+	b := bufPool.Get().(*signBufs)
+	jws, err := s.sign(x, in, ks, b)
+	bufPool.Put(b)
 	if err != nil {
 		return nil, err
 	}
-	n := len(ks.header) + 1 + base64.RawURLEncoding.EncodedLen(len(p))
-	tok := make([]byte, n, n+1+base64.RawURLEncoding.EncodedLen(512/8*2))
-	copy(tok, ks.header)
-	tok[len(ks.header)] = '.'
-	base64.RawURLEncoding.Encode(tok[len(ks.header)+1:], p)
+	out := value.NewObject(2)
+	out.Set("success", true)
+	out.Set("jws", jws)
+	return out, nil
+}
+
+// sign makes the token in b's buffers (keeping them, grown, in b): the one
+// allocation is the string returned.
+func (s *signStep) sign(x *engine.Exec, in any, ks *keySet, b *signBufs) (string, error) {
+	// The claims option is written out first, as JSON members: straight
+	// from the pipeline's mapping when it is one, without building the
+	// object.
+	var c []byte
+	var encErr error // a claim that cannot be written, reported after the options' errors
+	if s.claims.IsSet() {
+		var err error
+		c, encErr, err = s.claimMembers(b.token[:0], x, in)
+		b.token = c[:0]
+		if err != nil {
+			return "", err
+		}
+	}
+	p, err := s.payload(b.payload[:0], x, in, c, time.Now())
+	b.payload = p[:0]
+	if err == nil {
+		err = encErr
+	}
+	if err != nil {
+		return "", err
+	}
+	// The claims are in the payload now: the token takes their buffer.
+	tok := append(b.token[:0], ks.header...)
+	tok = append(tok, '.')
+	tok = base64.RawURLEncoding.AppendEncode(tok, p)
+	b.token = tok[:0]
 	var sig []byte
 	if ks.macs != nil {
 		// HMAC: a hash keyed once per key set, reset for each token.
 		h := ks.macs.Get().(hash.Hash)
 		h.Reset()
 		h.Write(tok)
-		sig = h.Sum((*bp)[:0])
+		sig = h.Sum(p[:0])
 		ks.macs.Put(h)
+		b.payload = sig[:0]
 	} else if sig, err = s.method.Sign(string(tok), ks.sign); err != nil {
-		return nil, engine.NewError(500, "signing the token: %w", err)
+		return "", engine.NewError(500, "signing the token: %w", err)
 	}
 	tok = append(tok, '.')
 	tok = base64.RawURLEncoding.AppendEncode(tok, sig)
-	out := value.NewObject(2)
-	out.Set("success", true)
-	out.Set("jws", string(tok))
-	return out, nil
+	b.token = tok[:0]
+	return string(tok), nil
+}
+
+// claimMembers appends the claims option's claims as JSON members
+// ("k":v,…), minus those the options set. It returns the first claim that
+// cannot be written as JSON apart (encErr), after evaluating every claim
+// (err): the errors come in the order they did when the claims object was
+// built first and written last.
+func (s *signStep) claimMembers(c []byte, x *engine.Exec, in any) (_ []byte, encErr, err error) {
+	member := func(k string, v any) error {
+		if s.set[k] || encErr != nil {
+			return nil
+		}
+		if len(c) > 0 {
+			c = append(c, ',')
+		}
+		c = value.AppendString(c, k)
+		c = append(c, ':')
+		var err error
+		if c, err = value.AppendJSON(c, v); err != nil {
+			encErr = engine.NewError(500, "claims: %s: %w", k, err)
+		}
+		return nil
+	}
+	done, err := s.claims.Fields(x, in, member)
+	if err != nil {
+		return c, nil, err
+	}
+	if !done {
+		v, err := s.claims.Eval(x, in)
+		if err != nil {
+			return c, nil, err
+		}
+		switch o := v.(type) {
+		case *value.Object:
+			for i := range o.Len() {
+				_ = member(o.At(i))
+			}
+		case nil:
+		default:
+			return c, nil, engine.NewError(500, "claims: expected an object, got %s", value.TypeName(v))
+		}
+	}
+	return c, encErr, nil
 }
 
 // payload appends the claims as JSON: the registered claims the options
-// set, then the claims option's, minus those the options override.
-func (s *signStep) payload(p []byte, x *engine.Exec, in any, claims *value.Object, now time.Time) ([]byte, error) {
+// set, then claims, the claims option's members (claimMembers).
+func (s *signStep) payload(p []byte, x *engine.Exec, in any, claims []byte, now time.Time) ([]byte, error) {
 	p = append(p, '{')
 	first := true
 	key := func(k string) {
@@ -297,16 +360,11 @@ func (s *signStep) payload(p []byte, x *engine.Exec, in any, claims *value.Objec
 		p = base64.RawURLEncoding.AppendEncode(p, b[:])
 		p = append(p, '"')
 	}
-	for i := 0; i < claims.Len(); i++ {
-		k, v := claims.At(i)
-		if s.set[k] {
-			continue
+	if len(claims) > 0 {
+		if !first {
+			p = append(p, ',')
 		}
-		key(k)
-		var err error
-		if p, err = value.AppendJSON(p, v); err != nil {
-			return p, engine.NewError(500, "claims: %s: %w", k, err)
-		}
+		p = append(p, claims...)
 	}
 	return append(p, '}'), nil
 }

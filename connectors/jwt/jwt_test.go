@@ -754,3 +754,49 @@ func BenchmarkVerify(b *testing.B) {
 		})
 	}
 }
+
+// TestSignClaimsForms signs with the claims option in each form it takes
+// (a mapping with expressions, a mapping of constants, an expression giving
+// an object, null) and reads the token back: the same claims in the same
+// order, the options' claims first and winning over the claims option's.
+// Failures keep their order: a claim that fails to evaluate, then the
+// options' templates, then a claim that cannot be written as JSON.
+func TestSignClaimsForms(t *testing.T) {
+	rt, _ := newRuntime(t)
+	tests := []struct{ name, opts, want, wantErr string }{
+		{"a mapping with expressions", `subject: "{{ message.user }}", claims: {scope: "{{ message.scope }}", n: 42, sub: overridden, o: {a: "{{ message.user }}"}, l: [1, "{{ message.n }}"]}`,
+			`{"sub":"ada","scope":"profile","n":42,"o":{"a":"ada"},"l":[1,7]}`, ""},
+		{"a mapping of constants", `claims: {a: 1, b: [true, null]}`, `{"a":1,"b":[true,null]}`, ""},
+		{"an expression giving an object", `issuer: nectar, claims: "{{ message.extra }}"`, `{"iss":"nectar","x":1,"y":"z"}`, ""},
+		{"an expression giving null", `claims: "{{ message.none }}"`, `{}`, ""},
+		{"only claims the options set", `subject: s, claims: {sub: t}`, `{"sub":"s"}`, ""},
+		{"an expression giving a list", `claims: "{{ [1] }}"`, "", "500: claims: expected an object, got array"},
+		{"a claim that fails", `subject: "{{ message.user + 1 }}", claims: {a: "{{ message.n + message.extra }}"}`, "", "500: evaluating \"message.n + message.extra\": invalid operation: number + object"},
+		{"an unwritable claim", `claims: {a: 1, b: "{{ message.n / 0.0 }}", c: "{{ message.user + 1 }}"}`, "", "500: evaluating \"message.user + 1\": invalid operation: string + number"},
+		{"an unwritable claim alone", `claims: {a: 1, b: "{{ message.n / 0.0 }}"}`, "", "500: claims: b: cannot encode +Inf as JSON"},
+		{"an option that fails before an unwritable claim", `subject: "{{ message.user + 1 }}", claims: {a: "{{ message.n / 0.0 }}"}`, "", "500: evaluating \"message.user + 1\": invalid operation: string + number"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			p := enginetest.Load(t, `name: c
+steps:
+  - jwt: {operation: sign, account: hmac, algorithm: HS256, issued_at: false, `+tt.opts+`}
+  - jwt: {operation: decode, token: "{{ message.jws }}"}
+`)
+			out, err := run(t, rt, p, `{"user":"ada","scope":"profile","n":7,"extra":{"x":1,"y":"z"}}`)
+			if tt.wantErr != "" {
+				e := engine.AsError(err)
+				if err == nil || fmt.Sprintf("%d: %s", e.Code, e.Message) != tt.wantErr {
+					t.Fatalf("got %v, want %s", err, tt.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := value.MustEncodeString(get(out, "unverified_claims")); got != tt.want {
+				t.Errorf("claims %s, want %s", got, tt.want)
+			}
+		})
+	}
+}

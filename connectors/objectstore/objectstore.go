@@ -10,6 +10,7 @@
 package objectstore
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/binary"
@@ -116,6 +117,7 @@ type step struct {
 	skip       int
 	ttl        engine.Template
 	ttlConst   time.Duration // when ttl is a literal
+	docs       docCache      // what get decoded
 }
 
 var _ engine.Step = (*step)(nil)
@@ -457,7 +459,58 @@ func (s *step) get(ctx context.Context, x *engine.Exec, in any, st store.Store, 
 	if err != nil {
 		return nil, storeError(err, "get")
 	}
-	return decode(it.Value, id)
+	return s.docs.decode(bucket, id, it.Value)
+}
+
+// docCache keeps the documents a get step decoded, with the bytes each came
+// from: a get whose stored bytes are those of the last one of the same
+// document gives the document decoded then. Documents, like every message,
+// are shared and never changed, so the decoded one can be given again; the
+// bytes are compared in full, so a document written since is decoded anew,
+// whatever its length or revision. A token request reads its client this way
+// and no longer pays for decoding it. The cache is bounded: documents over
+// maxCachedDoc bytes are not kept, and past maxCachedDocs ids or
+// maxCachedBytes bytes of JSON it starts over.
+type docCache struct {
+	mu    sync.RWMutex
+	m     map[docKey]cachedDoc
+	bytes int // of the raw documents kept
+}
+
+type docKey struct{ bucket, id string }
+
+type cachedDoc struct {
+	raw []byte // the store's copy, ours: Get returns fresh bytes
+	doc *value.Object
+}
+
+const (
+	maxCachedDoc   = 16 << 10
+	maxCachedDocs  = 1024
+	maxCachedBytes = 1 << 20
+)
+
+// decode is decode(raw, id), given again for the same bytes.
+func (c *docCache) decode(bucket, id string, raw []byte) (*value.Object, error) {
+	k := docKey{bucket, id}
+	c.mu.RLock()
+	d, ok := c.m[k]
+	c.mu.RUnlock()
+	if ok && bytes.Equal(d.raw, raw) {
+		return d.doc, nil
+	}
+	doc, err := decode(raw, id)
+	if err != nil || len(raw) > maxCachedDoc {
+		return doc, err
+	}
+	c.mu.Lock()
+	if c.m == nil || len(c.m) >= maxCachedDocs || c.bytes+len(raw) > maxCachedBytes {
+		c.m, c.bytes = make(map[docKey]cachedDoc), 0
+	}
+	c.bytes += len(raw) - len(c.m[k].raw)
+	c.m[k] = cachedDoc{raw: raw, doc: doc}
+	c.mu.Unlock()
+	return doc, nil
 }
 
 // These errors carry an update's outcome out of the store's UpdateFunc.

@@ -424,3 +424,172 @@ func TestStoreOpenErrorIsMatchable(t *testing.T) {
 		t.Fatalf("got %#v, want a 503 wrapping bolt.ErrLocked", err)
 	}
 }
+
+// TestGetSeesEveryWrite runs one compiled get step (so that whatever it
+// keeps between runs is kept) over a document changed behind it in every
+// way the store allows: rewritten with other bytes, with bytes of the same
+// length, deleted, re-created, given a ttl that expires. Each get gives
+// what the store holds at that moment.
+func TestGetSeesEveryWrite(t *testing.T) {
+	rt, st := newRuntime(t)
+	ctx := context.Background()
+	p := load(t, "  - object-store: {operation: get, collection: c, id: \"{{ message.id }}\", not_found: \"null\"}\n")
+	get := func() string {
+		t.Helper()
+		out, err := p.Run(ctx, rt, value.ObjectOf("id", "a1"), engine.RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return value.MustEncodeString(out)
+	}
+	put := func(doc string, opts ...store.WriteOption) {
+		t.Helper()
+		if _, err := st.Put(ctx, "objects/c", "a1", []byte(doc), opts...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	put(`{"n":1,"s":"abc"}`)
+	for i, c := range []struct {
+		write func()
+		want  string
+	}{
+		{func() {}, `{"n":1,"s":"abc","_oId":"a1"}`},
+		{func() {}, `{"n":1,"s":"abc","_oId":"a1"}`},
+		{func() { put(`{"n":2,"s":"abd"}`) }, `{"n":2,"s":"abd","_oId":"a1"}`}, // same length
+		{func() { put(`{"n":2}`) }, `{"n":2,"_oId":"a1"}`},
+		{func() {
+			if err := st.Delete(ctx, "objects/c", "a1"); err != nil {
+				t.Fatal(err)
+			}
+		}, `null`},
+		{func() { put(`{"n":2}`) }, `{"n":2,"_oId":"a1"}`}, // the same bytes again
+		{func() { put(`{"n":2}`, store.TTL(time.Millisecond)); time.Sleep(5 * time.Millisecond) }, `null`},
+	} {
+		c.write()
+		if got := get(); got != c.want {
+			t.Fatalf("get %d: got %s, want %s", i, got, c.want)
+		}
+	}
+}
+
+// TestGetDecodesOncePerVersion: a get step whose document has not changed
+// since its last run gives the document it decoded then (documents are
+// shared, never changed, like every message), and a new one once the stored
+// bytes change; another id is never given it.
+func TestGetDecodesOncePerVersion(t *testing.T) {
+	rt, st := newRuntime(t)
+	ctx := context.Background()
+	for _, id := range []string{"a1", "a2"} {
+		if _, err := st.Put(ctx, "objects/c", id, []byte(`{"n":1}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := load(t, "  - object-store: {operation: get, collection: c, id: \"{{ message.id }}\"}\n")
+	get := func(id string) *value.Object {
+		t.Helper()
+		out, err := p.Run(ctx, rt, value.ObjectOf("id", id), engine.RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return out.(*value.Object)
+	}
+	first := get("a1")
+	if again := get("a1"); again != first {
+		t.Errorf("the unchanged document was decoded again")
+	}
+	if other := get("a2"); other == first || value.MustEncodeString(other) != `{"n":1,"_oId":"a2"}` {
+		t.Errorf("a2 gave %s", value.MustEncodeString(other))
+	}
+	if _, err := st.Put(ctx, "objects/c", "a1", []byte(`{"n":3}`)); err != nil {
+		t.Fatal(err)
+	}
+	if changed := get("a1"); changed == first || value.MustEncodeString(changed) != `{"n":3,"_oId":"a1"}` {
+		t.Errorf("after a write, got %s", value.MustEncodeString(changed))
+	}
+	if value.MustEncodeString(first) != `{"n":1,"_oId":"a1"}` {
+		t.Errorf("the first document changed: %s", value.MustEncodeString(first))
+	}
+}
+
+// TestGetConcurrentWithWrites gets and rewrites one document from several
+// goroutines (go test -race checks what the get step shares between runs);
+// every get gives one of the versions written, whole.
+func TestGetConcurrentWithWrites(t *testing.T) {
+	rt, st := newRuntime(t, bolt.WithNoSync())
+	ctx := context.Background()
+	if _, err := st.Put(ctx, "objects/c", "a1", []byte(`{"v":0,"pad":"x"}`)); err != nil {
+		t.Fatal(err)
+	}
+	p := load(t, "  - object-store: {operation: get, collection: c, id: a1}\n")
+	valid := regexp.MustCompile(`^\{"v":[0-9]+,"pad":"x+","_oId":"a1"\}$`)
+	var wg sync.WaitGroup
+	errs := make(chan error, 8)
+	for g := range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 100 {
+				if g == 0 {
+					doc := fmt.Sprintf(`{"v":%d,"pad":%q}`, i, strings.Repeat("x", 1+i%7))
+					if _, err := st.Put(ctx, "objects/c", "a1", []byte(doc)); err != nil {
+						errs <- err
+						return
+					}
+					continue
+				}
+				out, err := p.Run(ctx, rt, value.NewObject(0), engine.RunOptions{})
+				if err != nil {
+					errs <- err
+					return
+				}
+				if s := value.MustEncodeString(out); !valid.MatchString(s) {
+					errs <- fmt.Errorf("get gave %s", s)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Fatal(err)
+	}
+}
+
+// TestGetKeepsBoundedDocuments: a get step keeps what it decoded within a
+// bound (1024 ids, 1 MB of JSON): after 1100 other documents of 1 KB, the
+// first one read is decoded again, and every document is still right.
+func TestGetKeepsBoundedDocuments(t *testing.T) {
+	rt, st := newRuntime(t, bolt.WithNoSync())
+	ctx := context.Background()
+	var ops []store.Op
+	for i := range 1101 {
+		ops = append(ops, store.PutOp("objects/c", fmt.Sprint(i), fmt.Appendf(nil, `{"i":%d,"pad":%q}`, i, strings.Repeat("x", 1000))))
+	}
+	if err := st.Apply(ctx, ops...); err != nil {
+		t.Fatal(err)
+	}
+	p := load(t, "  - object-store: {operation: get, collection: c, id: \"{{ message.id }}\"}\n")
+	get := func(i int) *value.Object {
+		t.Helper()
+		out, err := p.Run(ctx, rt, value.ObjectOf("id", fmt.Sprint(i)), engine.RunOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o := out.(*value.Object)
+		if n, _ := o.Get("i"); n != int64(i) {
+			t.Fatalf("document %d gave %s", i, value.MustEncodeString(o))
+		}
+		return o
+	}
+	first := get(0)
+	if get(0) != first {
+		t.Fatal("the document was not kept")
+	}
+	for i := 1; i <= 1100; i++ {
+		get(i)
+	}
+	if get(0) == first {
+		t.Error("the step kept more than its bound")
+	}
+}

@@ -91,6 +91,20 @@ func TestPipeline(t *testing.T) {
 	}
 }
 
+// TestCalledPipelineMetadata: a pipeline called two levels deep sees its
+// own name, its caller's and the execution's id in metadata; its caller's
+// metadata is its own.
+func TestCalledPipelineMetadata(t *testing.T) {
+	meta := `{id: "{{ metadata.execution_id }}", pipeline: "{{ metadata.pipeline }}", caller: "{{ metadata.caller }}"}`
+	lib := library(t,
+		"name: inner\nsteps:\n  - set: "+meta+"\n",
+		"name: middle\nsteps:\n  - pipeline: {name: inner}\n    to: vars.inner\n  - set: {inner: \"{{ vars.inner }}\", middle: "+meta+"}\n",
+	)
+	p := enginetest.Load(t, "name: outer\nsteps:\n  - pipeline: {name: middle}\n    to: vars.m\n  - set: {m: \"{{ vars.m }}\", outer: "+meta+"}\n")
+	got, err := enginetest.RunWith(context.Background(), t, p, &engine.Runtime{Pipelines: lib}, `{}`, engine.RunOptions{ExecutionID: "exec-7"})
+	enginetest.Want(t, got, err, `{"m":{"inner":{"id":"exec-7","pipeline":"inner","caller":"middle"},"middle":{"id":"exec-7","pipeline":"middle","caller":"outer"}},"outer":{"id":"exec-7","pipeline":"outer","caller":null}}`, "")
+}
+
 // TestUnknownPipelineIsMatchable checks that the 404 of an unknown name
 // wraps ErrUnknownPipeline, so that callers can match it with errors.Is.
 func TestUnknownPipelineIsMatchable(t *testing.T) {

@@ -27,6 +27,10 @@ type Env struct {
 	Global   any `expr:"global"`
 	Metadata any `expr:"metadata"`
 	Account  any `expr:"account"`
+
+	// elem is what # is in the predicate being evaluated by the closure
+	// form (all, any, filter, map…); expr sees no unexported field.
+	elem any
 }
 
 // Options change what an expression may reference.
@@ -135,10 +139,15 @@ func (e *Expr) Eval(env *Env) (out any, err error) {
 			}
 		}()
 		out, err = e.fast(env)
-		if err != nil {
+		if err == nil {
+			return value.FromGo(out), nil
+		}
+		if err != errUseVM {
 			return nil, &EvalError{Source: e.src, Err: err}
 		}
-		return value.FromGo(out), nil
+		// A case the closures leave to the VM (a predicate over something
+		// other than an array, giving something other than a boolean): the
+		// VM runs the whole expression and gives its result or its error.
 	}
 	m := vmPool.Get().(*vm.VM)
 	out, err = m.Run(e.prog, env)

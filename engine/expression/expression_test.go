@@ -148,6 +148,28 @@ func BenchmarkCondition(b *testing.B) {
 	}
 }
 
+// BenchmarkScopeCheck evaluates the token endpoint's scope check
+// (pipelines/oauth-grant.yaml) when the scope asked for differs from the
+// one granted, so that its predicate runs.
+func BenchmarkScopeCheck(b *testing.B) {
+	b.Run("same", func(b *testing.B) { benchmarkScopeCheck(b, "read write admin") })
+	b.Run("narrower", func(b *testing.B) { benchmarkScopeCheck(b, "read write") })
+}
+
+func benchmarkScopeCheck(b *testing.B, scope string) {
+	e, err := expression.Compile(`vars.grant.scope != vars.grant.allowed && (!ISSTRING(vars.grant.scope) || !all(split(vars.grant.scope, ' '), {(' ' + vars.grant.allowed + ' ') contains (' ' + # + ' ')}))`, expression.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	env := &expression.Env{Vars: mustDecode(b, `{"grant":{"scope":"`+scope+`","allowed":"read write admin"}}`)}
+	b.ReportAllocs()
+	for b.Loop() {
+		if ok, err := e.Bool(env); err != nil || ok {
+			b.Fatal(ok, err)
+		}
+	}
+}
+
 func TestBooleanOperators(t *testing.T) {
 	tests := []struct{ name, src, message, want, wantErr string }{
 		{"not null is true", `!message.x`, `{}`, `true`, ""},

@@ -65,7 +65,15 @@ func compileFast(n ast.Node) evalFn {
 		}
 		return coalesce(compileFast(t.Value), compileFast(c.Exp2))
 	case *ast.BuiltinNode:
+		if f := compilePredicate(t); f != nil {
+			return f
+		}
 		return compileBuiltin(t)
+	case *ast.PointerNode:
+		if t.Name != "" { // #index, #acc: left to the VM
+			return nil
+		}
+		return func(e *Env) (any, error) { return e.elem, nil }
 	case *ast.SliceNode:
 		x := compileFast(t.Node)
 		var from, to evalFn
@@ -216,6 +224,112 @@ func compileBuiltin(t *ast.BuiltinNode) evalFn {
 			return f.Func(vals...)
 		}
 		return nil, fmt.Errorf("%s: wrong number of arguments", t.Name)
+	}
+}
+
+// errUseVM is what a closure returns for a case it leaves to expr's VM:
+// Eval then runs the whole expression with the VM, which gives the result or
+// the error expr gives. Expressions have no side effects, so running the
+// part already evaluated again changes nothing.
+var errUseVM = errors.New("left to the VM")
+
+// compilePredicate compiles all, any, none, one, filter, map and count over
+// a predicate ({…} or an expression with #), as the VM runs them, for an
+// array (or split's strings) and a predicate giving booleans (map: any value); anything else
+// (another collection, another result) is left to the VM by errUseVM. In
+// the token endpoint's scope check, `all(split(scope, ' '), {…})`, this
+// spares the VM run, which reads the environment by reflection.
+func compilePredicate(t *ast.BuiltinNode) evalFn {
+	if len(t.Arguments) != 2 || t.Map != nil || t.Threshold != nil {
+		return nil // the optimizer's fused forms stay with the VM
+	}
+	pred, ok := t.Arguments[1].(*ast.PredicateNode)
+	if !ok {
+		return nil
+	}
+	var stop, want bool // all: stop at the first false, giving false; any: at the first true
+	switch t.Name {
+	case "all":
+		stop, want = false, false
+	case "any":
+		stop, want = true, true
+	case "none":
+		stop, want = true, false
+	case "one", "filter", "map", "count":
+	default:
+		return nil
+	}
+	coll, body := compileFast(t.Arguments[0]), compileFast(pred.Node)
+	if coll == nil || body == nil {
+		return nil
+	}
+	name := t.Name
+	return func(e *Env) (any, error) {
+		v, err := coll(e)
+		if err != nil {
+			return nil, err
+		}
+		var list []any
+		var strs []string // split gives strings
+		switch l := v.(type) {
+		case []any:
+			list = l
+		case []string:
+			strs = l
+		default:
+			return nil, errUseVM
+		}
+		outer := e.elem
+		defer func() { e.elem = outer }()
+		var out []any
+		n := 0
+		for i := range len(list) + len(strs) {
+			var x any
+			if strs != nil {
+				x = strs[i]
+			} else {
+				x = list[i]
+			}
+			e.elem = x
+			r, err := body(e)
+			if err != nil {
+				return nil, err
+			}
+			if name == "map" {
+				out = append(out, r)
+				continue
+			}
+			b, ok := r.(bool)
+			if !ok {
+				return nil, errUseVM
+			}
+			switch name {
+			case "all", "any", "none":
+				if b == stop {
+					return want, nil
+				}
+			case "filter":
+				if b {
+					out = append(out, x)
+				}
+			default: // one, count
+				if b {
+					n++
+				}
+			}
+		}
+		switch name {
+		case "all", "any", "none":
+			return !want, nil
+		case "one":
+			return n == 1, nil
+		case "count":
+			return int64(n), nil
+		}
+		if out == nil {
+			out = []any{}
+		}
+		return out, nil
 	}
 }
 

@@ -34,7 +34,20 @@ func TestFastPathMatchesVM(t *testing.T) {
 		{`lower(message.s)`, true}, {`upper(message.s)`, true}, {`trim("  a ")`, true}, {`split("a,b,c", ",", 2)`, true},
 		{`first(split("a:b", ":"))`, true}, {`last(split("a:b", ":"))`, true}, {`fromBase64("eDp5")`, true},
 		{`lower(message.a)`, true}, {`message.s[message.o]`, true}, {`max(1, message.a, 1.5)`, true},
-		{`map(message.o.x, # == 1)`, false},
+		// Predicates: the closures take arrays and boolean predicates, and
+		// leave the rest to the VM at run time (same results and failures).
+		{`map(message.o.x, # == 1)`, true}, {`filter(message.o.x, # == 1)`, true}, {`count(message.o.x, # != 2)`, true},
+		{`all(message.o.x, # != 5)`, true}, {`all(message.o.x, # == 1)`, true}, {`any(message.o.x, # == 2)`, true},
+		{`any(message.o.x, # == 7)`, true}, {`none(message.o.x, # == 7)`, true}, {`none(message.o.x, # == 1)`, true},
+		{`one(message.o.x, # == 1)`, true}, {`one(message.o.x, # != 7)`, true}, {`map([], #)`, true}, {`filter([], true)`, true},
+		{`map(message.o.x, #.y ?? #)`, true}, {`filter(message.o.x, .y == "z")`, true},
+		{`all(split(vars.client.scope, " "), {(" " + "read write admin" + " ") contains (" " + # + " ")})`, true},
+		{`all(split(vars.client.scope, " "), {(" read " contains (" " + # + " "))})`, true}, {`map(split("a b", " "), # + "!")`, true}, {`filter(split(vars.client.scope, " "), # != "read")`, true},
+		{`map([[message.a, 1], [message.b]], map(#, # * 10))`, true}, {`map([[message.a, 1], [message.b]], count(#, # > 1))`, true},
+		{`any(message.o.x, #)`, true}, {`all(message.o.x, # + 1)`, true}, {`all(message.n, # == 1)`, true},
+		{`all(message.o, # == 1)`, true}, {`all(message.s, # == 1)`, true}, {`map(message.a, #)`, true},
+		{`any(message.o.x, # + message.o > 1)`, true}, {`all([message.t, message.n], #)`, true},
+		{`map(message.o.x, #index)`, false}, {`len(filter(message.o.x, # == 1))`, true}, {`filter(message.o.x, # == 1)[0]`, true},
 	}
 	for _, tt := range exprs {
 		t.Run(tt.src, func(t *testing.T) {

@@ -71,6 +71,9 @@ func guard(fn func() error) (err error) {
 // damaged returns err as an error wrapping ErrCorrupt when it says the file
 // is damaged (a panic caught by guard, or bbolt's own verdict), else err.
 func damaged(path string, err error) error {
+	if err == nil {
+		return nil // every read: errors.As would allocate d for nothing
+	}
 	var d damage
 	if errors.As(err, &d) || isCorrupt(err) {
 		return corrupt(path, err)
