@@ -1,0 +1,176 @@
+package history
+
+import (
+	"math/bits"
+
+	"github.com/nectar-run/nectar/engine"
+)
+
+// nameTable answers engine.SensitiveField for one set of names (the
+// defaults, the server's and a pipeline's sensitive_fields) without
+// normalizing the key into a new string or hashing it again in a map: one
+// pass over the key's bytes computes the hash of its normalized form, and
+// one probe of an open-addressed table (mostly an empty slot) decides. A
+// record asks for every key of its input and output, so this runs for every
+// key of every request.
+type nameTable struct {
+	slots []string // normalized names; "" is a free slot
+	mask  uint32
+	// empty is set when a name normalizes to "" ("_", "-"): every key
+	// made only of ignored bytes is then sensitive, as with sameField.
+	empty bool
+	// first marks the first bytes of the names: most keys are told apart
+	// by their first byte, before any hashing.
+	first [256]bool
+}
+
+// normByte maps a byte to its form in a normalized name: ASCII capitals
+// lowered, skip for the bytes engine.NormalizeField drops.
+var normByte = func() (t [256]int16) {
+	for c := range t {
+		switch {
+		case c == '_' || c == '-' || c == ' ' || c == '\t':
+			t[c] = skip
+		case c >= 'A' && c <= 'Z':
+			t[c] = int16(c + 'a' - 'A')
+		default:
+			t[c] = int16(c)
+		}
+	}
+	return t
+}()
+
+const skip = -1
+
+// nameHash returns a hash of k's normalized form and that form's length. A
+// rotate and a xor a byte: the table holds a few dozen names, and a
+// multiplication a byte would cost more than the rare extra probe.
+func nameHash(k string) (uint32, int) {
+	h, n := uint32(0), 0
+	for i := 0; i < len(k); i++ {
+		c := normByte[k[i]]
+		if c == skip {
+			continue
+		}
+		h = bits.RotateLeft32(h, 5) ^ uint32(c)
+		n++
+	}
+	return h ^ h>>11, n
+}
+
+// newNameTable builds the table of engine.DefaultSensitiveFields and lists.
+func newNameTable(lists ...[]string) *nameTable {
+	names := make([]string, 0, len(engine.DefaultSensitiveFields))
+	for _, l := range append([][]string{engine.DefaultSensitiveFields}, lists...) {
+		for _, f := range l {
+			names = append(names, engine.NormalizeField(f))
+		}
+	}
+	size := 16
+	for size < 3*len(names) { // at most a third full: a miss mostly meets a free slot
+		size *= 2
+	}
+	t := &nameTable{slots: make([]string, size), mask: uint32(size - 1)}
+	for _, n := range names {
+		if n == "" {
+			t.empty = true
+			continue
+		}
+		t.first[n[0]] = true
+		h, _ := nameHash(n)
+		for i := h & t.mask; ; i = (i + 1) & t.mask {
+			if t.slots[i] == n {
+				break
+			}
+			if t.slots[i] == "" {
+				t.slots[i] = n
+				break
+			}
+		}
+	}
+	return t
+}
+
+// has reports whether k is one of the table's names, compared as
+// engine.SensitiveField compares them.
+func (t *nameTable) has(k string) bool {
+	for i := 0; i < len(k); i++ {
+		if c := normByte[k[i]]; c != skip {
+			if !t.first[c] {
+				return false
+			}
+			break
+		}
+	}
+	h, n := nameHash(k)
+	if n == 0 {
+		return t.empty
+	}
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		s := t.slots[i]
+		if s == "" {
+			return false
+		}
+		if len(s) == n && normalEqual(k, s) {
+			return true
+		}
+	}
+}
+
+// normalEqual reports whether k normalizes to s, a normalized name of k's
+// normalized length.
+func normalEqual(k, s string) bool {
+	j := 0
+	for i := 0; i < len(k); i++ {
+		c := normByte[k[i]]
+		if c == skip {
+			continue
+		}
+		if byte(c) != s[j] {
+			return false
+		}
+		j++
+	}
+	return true
+}
+
+// defaultNames is the table of engine.DefaultSensitiveFields alone.
+var defaultNames = newNameTable()
+
+// maxNameTables bounds the tables a recorder keeps, one per pipeline
+// version with sensitive_fields (reloads make new versions).
+const maxNameTables = 256
+
+// namesFor returns the table of the names sensitive in p's records: the
+// defaults, the recorder's SensitiveFields and p's sensitive_fields. It is
+// built once per pipeline version; write runs on one goroutine.
+func (r *Recorder) namesFor(p *engine.Pipeline) *nameTable {
+	var local []string
+	if p != nil {
+		local = p.SensitiveFields
+	}
+	if len(local) == 0 && len(r.opts.SensitiveFields) == 0 {
+		return defaultNames
+	}
+	// Keyed by the list itself (its array, not the pipeline: a retired
+	// version is not kept alive by its table).
+	key := nameList{n: len(local)}
+	if len(local) > 0 {
+		key.first = &local[0]
+	}
+	if t, ok := r.names[key]; ok {
+		return t
+	}
+	if r.names == nil || len(r.names) >= maxNameTables {
+		r.names = make(map[nameList]*nameTable)
+	}
+	t := newNameTable(r.opts.SensitiveFields, local)
+	r.names[key] = t
+	return t
+}
+
+// nameList identifies a pipeline's sensitive_fields: its array and length.
+type nameList struct {
+	first *string
+	n     int
+}
