@@ -43,6 +43,9 @@ type slabs struct {
 	strs   []string
 	ints   []int64
 	floats []float64
+	// strHint is the size of the first string slab (clamped to minSlab,
+	// maxSlab): the decoder's guess from the document's length.
+	strHint int
 }
 
 // box returns an interface of type typ whose value is at p.
@@ -58,7 +61,11 @@ func (s *slabs) string(x string) any {
 		return "" // the runtime's zero-size box
 	}
 	if len(s.strs) == cap(s.strs) {
-		s.strs = make([]string, 0, nextCap(cap(s.strs)))
+		c := cap(s.strs)
+		if c == 0 {
+			c = s.strHint / 2 // nextCap doubles it
+		}
+		s.strs = make([]string, 0, nextCap(c))
 	}
 	s.strs = append(s.strs, x)
 	return box(stringType, unsafe.Pointer(&s.strs[len(s.strs)-1]))
@@ -81,4 +88,41 @@ func (s *slabs) float64(x float64) any {
 	}
 	s.floats = append(s.floats, x)
 	return box(float64Type, unsafe.Pointer(&s.floats[len(s.floats)-1]))
+}
+
+// newObjectSized returns an object of n zero fields (length and capacity
+// n, as make would give). Up to 16 fields, the object and its fields are
+// one allocation instead of two.
+func newObjectSized(n int) *Object {
+	switch {
+	case n <= 2:
+		p := new(struct {
+			o Object
+			f [2]field
+		})
+		p.o.fields = p.f[:n:n]
+		return &p.o
+	case n <= 4:
+		p := new(struct {
+			o Object
+			f [4]field
+		})
+		p.o.fields = p.f[:n:n]
+		return &p.o
+	case n <= 8:
+		p := new(struct {
+			o Object
+			f [8]field
+		})
+		p.o.fields = p.f[:n:n]
+		return &p.o
+	case n <= 16:
+		p := new(struct {
+			o Object
+			f [16]field
+		})
+		p.o.fields = p.f[:n:n]
+		return &p.o
+	}
+	return &Object{fields: make([]field, n)}
 }
