@@ -87,7 +87,9 @@ func requestSecrets(r *http.Request, req *value.Object, lists ...[]string) []str
 
 // requestMetadata builds metadata.request.
 func requestMetadata(r *http.Request, params []string, cfg *HTTP, ctype string) *value.Object {
-	req := value.NewObject(7)
+	// Room for its eight fields and the two parseBody may add
+	// (body_encoding, body_error): the object is not grown.
+	req := value.NewObject(10)
 	req.Set("method", r.Method)
 	req.Set("host", r.Host)
 	req.Set("path", r.URL.Path)
