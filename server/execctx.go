@@ -29,6 +29,10 @@ type execContext struct {
 	err   atomic.Pointer[error]        // the end seen before arm, or cancel's
 }
 
+// errCanceled is what cancel stores (never written: shared by every
+// context, it costs no allocation).
+var errCanceled = context.Canceled
+
 // armedContext is what arm sets up.
 type armedContext struct {
 	ctx    context.Context
@@ -139,8 +143,7 @@ func (c *execContext) cancel() {
 	c.mu.Lock()
 	in := c.inner.Load()
 	if in == nil && c.err.Load() == nil {
-		err := context.Canceled
-		c.err.Store(&err)
+		c.err.Store(&errCanceled)
 	}
 	c.mu.Unlock()
 	if in != nil {

@@ -126,3 +126,12 @@ func newObjectSized(n int) *Object {
 	}
 	return &Object{fields: make([]field, n)}
 }
+
+// A Boxer makes values of strings a few per allocation, as the decoder
+// does (see slabs), for code that builds an object of many strings (an
+// HTTP request's metadata). The zero value is ready to use; a Boxer is not
+// safe for concurrent use.
+type Boxer struct{ s slabs }
+
+// String returns s as a value.
+func (b *Boxer) String(s string) any { return b.s.string(s) }
