@@ -1431,37 +1431,20 @@ func (m *masker) clean(raw string, v any) bool {
 	if strings.IndexByte(raw, '\\') >= 0 {
 		return false
 	}
-	return !m.sensitiveKey(v) && !engine.HoldsSecret(raw, m.secrets, m.seen)
-}
-
-// sensitiveKey reports whether v has a field with a sensitive name, at any
-// depth.
-func (m *masker) sensitiveKey(v any) bool {
-	switch t := v.(type) {
-	case *value.Object:
-		for i := range t.Len() {
-			k, c := t.At(i)
-			if m.sensitive(k) || m.sensitiveKey(c) {
-				return true
-			}
-		}
-	case []any:
-		for _, c := range t {
-			if m.sensitiveKey(c) {
-				return true
-			}
-		}
+	names := m.names
+	if names == nil {
+		names = newNameTable(m.local, m.global)
 	}
-	return false
+	return !names.inKeys(v) && !engine.HoldsSecret(raw, m.secrets, m.seen)
 }
 
 // sensitive reports whether k is a sensitive name, as
 // engine.SensitiveField(k, m.local, m.global) says.
 func (m *masker) sensitive(k string) bool {
-	if m.names == nil {
-		return engine.SensitiveField(k, m.local, m.global)
+	if m.names != nil {
+		return m.names.has(k)
 	}
-	return m.names.has(k)
+	return engine.SensitiveField(k, m.local, m.global)
 }
 
 // str returns s with the secrets masked.

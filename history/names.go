@@ -4,6 +4,7 @@ import (
 	"math/bits"
 
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/value"
 )
 
 // nameTable answers engine.SensitiveField for one set of names (the
@@ -20,8 +21,10 @@ type nameTable struct {
 	// made only of ignored bytes is then sensitive, as with sameField.
 	empty bool
 	// first marks the first bytes of the names: most keys are told apart
-	// by their first byte, before any hashing.
-	first [256]bool
+	// by their first byte, before any hashing. maybe marks the bytes a key
+	// may start with and still be a name: a byte of first in any case, or
+	// one normalization drops.
+	first, maybe [256]bool
 }
 
 // normByte maps a byte to its form in a normalized name: ASCII capitals
@@ -88,12 +91,25 @@ func newNameTable(lists ...[]string) *nameTable {
 			}
 		}
 	}
+	for b := range t.maybe {
+		c := normByte[b]
+		t.maybe[b] = c == skip || t.first[c]
+	}
 	return t
 }
 
 // has reports whether k is one of the table's names, compared as
 // engine.SensitiveField compares them.
 func (t *nameTable) has(k string) bool {
+	// Inlined where it is called: most keys stop at their first byte.
+	if len(k) > 0 && !t.maybe[k[0]] {
+		return false
+	}
+	return t.lookup(k)
+}
+
+// lookup is has past the first byte's filter.
+func (t *nameTable) lookup(k string) bool {
 	for i := 0; i < len(k); i++ {
 		if c := normByte[k[i]]; c != skip {
 			if !t.first[c] {
@@ -173,4 +189,35 @@ func (r *Recorder) namesFor(p *engine.Pipeline) *nameTable {
 type nameList struct {
 	first *string
 	n     int
+}
+
+// inKeys reports whether v has a field with one of the table's names, at
+// any depth.
+func (t *nameTable) inKeys(v any) bool {
+	switch o := v.(type) {
+	case *value.Object:
+		for i := range o.Len() {
+			k, c := o.At(i)
+			if t.has(k) || composite(c) && t.inKeys(c) {
+				return true
+			}
+		}
+	case []any:
+		for _, c := range o {
+			if composite(c) && t.inKeys(c) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// composite reports whether v is an object or a list (a scalar has no
+// key: no call to look).
+func composite(v any) bool {
+	switch v.(type) {
+	case *value.Object, []any:
+		return true
+	}
+	return false
 }
