@@ -25,6 +25,12 @@ type nameTable struct {
 	// may start with and still be a name: a byte of first in any case, or
 	// one normalization drops.
 	first, maybe [256]bool
+	// pairs marks the first two bytes of the names longer than one byte
+	// (a bit per pair): a key whose first two bytes are kept by
+	// normalization and pair no name's is not one.
+	pairs [256 * 256 / 64]uint64
+	// short is set when a name is one byte long.
+	short bool
 }
 
 // normByte maps a byte to its form in a normalized name: ASCII capitals
@@ -80,6 +86,12 @@ func newNameTable(lists ...[]string) *nameTable {
 			continue
 		}
 		t.first[n[0]] = true
+		if len(n) > 1 {
+			i := int(n[0])<<8 | int(n[1])
+			t.pairs[i/64] |= 1 << (i % 64)
+		} else {
+			t.short = true
+		}
 		h, _ := nameHash(n)
 		for i := h & t.mask; ; i = (i + 1) & t.mask {
 			if t.slots[i] == n {
@@ -110,6 +122,13 @@ func (t *nameTable) has(k string) bool {
 
 // lookup is has past the first byte's filter.
 func (t *nameTable) lookup(k string) bool {
+	if len(k) >= 2 && !t.short {
+		if c0, c1 := normByte[k[0]], normByte[k[1]]; c0 != skip && c1 != skip {
+			if i := int(c0)<<8 | int(c1); t.pairs[i/64]&(1<<(i%64)) == 0 {
+				return false
+			}
+		}
+	}
 	for i := 0; i < len(k); i++ {
 		if c := normByte[k[i]]; c != skip {
 			if !t.first[c] {

@@ -14,7 +14,7 @@ func nameCases() []string {
 	keys := []string{"", "_", "-", " \t", "id", "first_name", "tokens", "tok_en", "Token", "TOKEN", "access-Token",
 		" api key ", "apiKey", "X-Api-Key", "x_api_keys", "passwor", "password1", "pass_word", "clientSecret",
 		"set-cookie", "Set-Cookie", "cookies", "otp", "OTP", "o_t_p", "ot", "pin_code", "PinCode", "pin", "iban",
-		"IBAN_number", "ibannumber", "é", "tokén", "tok\x00en", "\xff", "credentials", "credential", "Credential_S"}
+		"IBAN_number", "ibannumber", "x", "X-", "-x", "xy", "i_d", "Id", "é", "tokén", "tok\x00en", "\xff", "credentials", "credential", "Credential_S"}
 	for _, f := range engine.DefaultSensitiveFields {
 		keys = append(keys, f, strings.ToUpper(f), strings.ReplaceAll(f, "_", "-"), strings.ReplaceAll(f, "_", ""), f+"x", "x"+f, f[1:])
 	}
@@ -31,6 +31,7 @@ func TestNameTable(t *testing.T) {
 		{{"pin_code"}, {"iban", "ot"}},
 		{nil, {"_"}},
 		{{"Token", "token"}}, // a default name again
+		{{"x", "ID"}},        // names of one and two bytes
 	} {
 		tab := newNameTable(lists...)
 		for _, k := range nameCases() {
