@@ -96,35 +96,26 @@ func (s *slabs) float64(x float64) any {
 func newObjectSized(n int) *Object {
 	switch {
 	case n <= 2:
-		p := new(struct {
-			o Object
-			f [2]field
-		})
-		p.o.fields = p.f[:n:n]
-		return &p.o
+		return objectIn[[2]field](n)
 	case n <= 4:
-		p := new(struct {
-			o Object
-			f [4]field
-		})
-		p.o.fields = p.f[:n:n]
-		return &p.o
+		return objectIn[[4]field](n)
 	case n <= 8:
-		p := new(struct {
-			o Object
-			f [8]field
-		})
-		p.o.fields = p.f[:n:n]
-		return &p.o
+		return objectIn[[8]field](n)
 	case n <= 16:
-		p := new(struct {
-			o Object
-			f [16]field
-		})
-		p.o.fields = p.f[:n:n]
-		return &p.o
+		return objectIn[[16]field](n)
 	}
 	return &Object{fields: make([]field, n)}
+}
+
+// objectIn allocates an object with its fields' array A in one block, and
+// gives it n of them.
+func objectIn[A [2]field | [4]field | [8]field | [16]field](n int) *Object {
+	p := new(struct {
+		o Object
+		f A
+	})
+	p.o.fields = unsafe.Slice(&p.f[0], n)
+	return &p.o
 }
 
 // A Boxer makes values of strings a few per allocation, as the decoder
