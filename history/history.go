@@ -299,7 +299,8 @@ type Recorder struct {
 	lastAgeTrim time.Time
 	segments    []string // keys of the stored (or pending) segments, oldest first
 	masker      masker
-	written     []writtenValue // appendStepIO's, reused
+	names       map[nameList]*nameTable // namesFor's
+	written     []writtenValue          // appendStepIO's, reused
 
 	// What a failed write left to do, retried until it succeeds.
 	pending      []segmentWrite // segments not yet written, oldest first
@@ -1059,10 +1060,7 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 	m := &r.masker
 	clear(m.seen[:cap(m.seen)]) // the last record's secrets are not kept
 	seen := append(m.seen[:0], e.Secrets...)
-	if m.known == nil {
-		m.known = make(map[string]bool, 64)
-	}
-	*m = masker{global: r.opts.SensitiveFields, local: fields, secrets: secrets, seen: seen, known: m.known, mask: m.mask}
+	*m = masker{global: r.opts.SensitiveFields, local: fields, names: r.namesFor(e.Pipeline), secrets: secrets, seen: seen, mask: m.mask}
 	status, code := StatusOK, e.Code
 	if e.Err != nil {
 		status = StatusFailed
@@ -1101,7 +1099,7 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 	snapshots := false
 	switch {
 	case r.opts.Snapshots == "none", r.opts.Snapshots == "failed" && e.Err == nil:
-		if e.Err != nil && (e.InputJSON == "" || !m.clean(e.InputJSON)) {
+		if e.Err != nil && (e.InputJSON == "" || !m.clean(e.InputJSON, e.Input)) {
 			m.noting = true
 			m.apply(e.Input) // only to note the input's sensitive values
 			m.noting = false
@@ -1327,7 +1325,7 @@ func (r *Recorder) appendSnapshot(dst []byte, name string, m *masker, v any, raw
 	dst = append(dst, name...)
 	dst = append(dst, '"', ':')
 	mark := len(dst)
-	if raw != "" && m.clean(raw) {
+	if raw != "" && m.clean(raw, v) {
 		dst = append(dst, raw...)
 	} else {
 		var err error
@@ -1418,64 +1416,36 @@ type masker struct {
 	// values of the input's sensitive fields, noted while noting is set.
 	seen   []string
 	noting bool
-	// known remembers which keys are default sensitive names (the
-	// recorder's, kept across records).
-	known map[string]bool
+	// names are the sensitive names: the defaults, global and local.
+	names *nameTable
 	mask  *engine.Masking // the recorder's, reused
 }
 
-// clean reports whether JSON text certainly holds no sensitive field and no
-// secret, so that it can be stored as it is. It reads the text once, looking
-// up every object key. Text with escapes is never clean: an escaped key could
-// spell a sensitive name.
-func (m *masker) clean(raw string) bool {
+// clean reports whether raw, the JSON text of v, certainly holds no
+// sensitive field and no secret, so that it can be stored as it is. The
+// keys are read from v (decoded already: no scan of the text for them, and
+// an escaped key is read as what it spells); the text is searched for
+// secrets. Text with escapes is never clean: a secret could be written
+// escaped, and would not be found in the text.
+func (m *masker) clean(raw string, v any) bool {
 	if strings.IndexByte(raw, '\\') >= 0 {
 		return false
 	}
-	for i := 0; i < len(raw); i++ {
-		if raw[i] != '"' {
-			continue
-		}
-		end := strings.IndexByte(raw[i+1:], '"')
-		if end < 0 {
-			return false
-		}
-		key := raw[i+1 : i+1+end]
-		i += end + 1
-		j := i + 1
-		for j < len(raw) && (raw[j] == ' ' || raw[j] == '\t' || raw[j] == '\n' || raw[j] == '\r') {
-			j++
-		}
-		if j < len(raw) && raw[j] == ':' && m.sensitive(key) {
-			return false
-		}
+	names := m.names
+	if names == nil {
+		names = newNameTable(m.local, m.global)
 	}
-	return !engine.HoldsSecret(raw, m.secrets, m.seen)
+	return !names.inKeys(v) && !engine.HoldsSecret(raw, m.secrets, m.seen)
 }
 
-// sensitive reports whether k is a sensitive name. Whether it is one of
-// engine.DefaultSensitiveFields is remembered per key (records repeat their
-// keys): one map lookup, where deciding costs a normalization.
+// sensitive reports whether k is a sensitive name, as
+// engine.SensitiveField(k, m.local, m.global) says.
 func (m *masker) sensitive(k string) bool {
-	if len(m.local) > 0 || len(m.global) > 0 {
-		return engine.SensitiveField(k, m.local, m.global)
+	if m.names != nil {
+		return m.names.has(k)
 	}
-	if m.known == nil {
-		return engine.SensitiveField(k)
-	}
-	is, ok := m.known[k]
-	if !ok {
-		if len(m.known) >= maxKnownKeys {
-			clear(m.known)
-		}
-		is = engine.SensitiveField(k)
-		m.known[k] = is
-	}
-	return is
+	return engine.SensitiveField(k, m.local, m.global)
 }
-
-// maxKnownKeys bounds the keys whose sensitivity a recorder remembers.
-const maxKnownKeys = 4096
 
 // str returns s with the secrets masked.
 func (m *masker) str(s string) string {

@@ -14,6 +14,7 @@ import (
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
 	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/internal/benchcpu"
 	"github.com/nectar-run/nectar/store"
 	"github.com/nectar-run/nectar/store/bolt"
 )
@@ -356,25 +357,56 @@ func TestUnknownFormatsListedAsDamaged(t *testing.T) {
 // to the bbolt file: the background cost of history per execution.
 func BenchmarkRecord(b *testing.B) { benchmarkRecord(b, history.Options{Queue: 1024}, false) }
 
+// BenchmarkRecordTransform measures recording an execution of the shape of
+// ratio.sh's transform request: a ~1 KB JSON body (its text kept as the
+// input snapshot), the pipeline's answer (the text the server wrote) and two
+// steps.
+func BenchmarkRecordTransform(b *testing.B) {
+	benchmarkShape(b, history.Options{Queue: 1024}, false, recordShape{in: benchCustomer, out: benchCustomerOut, outJSON: true, steps: 2, request: "POST /transform"})
+}
+
 // BenchmarkRecordStepIO is BenchmarkRecord with each step's input and
 // output kept (engine.Trace.KeepIO, what nectar serve's traces ask for
 // when the history keeps snapshots).
 func BenchmarkRecordStepIO(b *testing.B) { benchmarkRecord(b, history.Options{Queue: 1024}, true) }
 
+// recordShape is what benchmarkShape records: the input and output texts,
+// the steps, the request line.
+type recordShape struct {
+	in, out, request string
+	steps            int
+	outJSON          bool // the output's text is the answer the server wrote (OutputJSON)
+}
+
+// Executions as a token endpoint records them: the same steps, input and
+// masked output, with their own times and step durations.
 func benchmarkRecord(b *testing.B, opts history.Options, stepIO bool) {
+	benchmarkShape(b, opts, stepIO, recordShape{in: `{"grant_type":"client_credentials"}`, steps: 16, request: "POST /oauth/token",
+		out: `{"access_token":"eyJhbGciOiJIUzI1NiJ9.e30.x","token_type":"Bearer","expires_in":3600,"refresh_token":"eyJhbGciOiJIUzUxMiJ9.e30.y","scope":"profile"}`})
+}
+
+// The ~1 KB record ratio.sh's transform sends, and what its pipeline answers.
+const (
+	benchCustomer    = `{"id":"c-000184223","first_name":"Margarethe","last_name":"Villanueva-Okonkwo","email":"m.villanueva.okonkwo@example.com","phone":"+44 20 7946 0958","created_at":"2023-04-18T09:27:41Z","status":"active","tier":"gold","marketing_opt_in":true,"lifetime_value":18422.75,"credit_limit":25000,"tags":["wholesale","priority","eu-vat","net-30"],"address":{"line1":"Flat 4, 221 Kingsland Road","line2":"Haggerston","city":"London","region":"Greater London","postal_code":"E2 8AN","country":"GB"},"billing":{"currency":"GBP","vat_number":"GB123456789","payment_terms_days":30,"iban_last4":"4821"},"preferences":{"language":"en-GB","timezone":"Europe/London","channels":["email","sms"],"newsletter":false},"orders":[{"order_id":"o-99120","total":412.5,"items":3,"placed_at":"2024-11-02T14:03:11Z"},{"order_id":"o-99533","total":87.2,"items":1,"placed_at":"2024-12-19T08:45:00Z"},{"order_id":"o-100871","total":1290,"items":12,"placed_at":"2025-01-07T17:22:36Z"}],"notes":"Prefers delivery before noon; loading bay at rear entrance."}`
+	benchCustomerOut = `{"customerId":"c-000184223","firstName":"Margarethe","lastName":"Villanueva-Okonkwo","emailAddress":"m.villanueva.okonkwo@example.com","phoneNumber":"+44 20 7946 0958","created_at":"2023-04-18T09:27:41Z","status":"active","tier":"gold","marketing_opt_in":true,"lifetime_value":18422.75,"credit_limit":25000,"tags":["wholesale","priority","eu-vat","net-30"],"address":{"line1":"Flat 4, 221 Kingsland Road","line2":"Haggerston","city":"London","region":"Greater London","postal_code":"E2 8AN","country":"GB"},"billing":{"currency":"GBP","vat_number":"GB123456789","payment_terms_days":30,"iban_last4":"4821"},"preferences":{"language":"en-GB","timezone":"Europe/London","channels":["email","sms"],"newsletter":false},"orders":[{"order_id":"o-99120","total":412.5,"items":3,"placed_at":"2024-11-02T14:03:11Z"},{"order_id":"o-99533","total":87.2,"items":1,"placed_at":"2024-12-19T08:45:00Z"},{"order_id":"o-100871","total":1290,"items":12,"placed_at":"2025-01-07T17:22:36Z"}],"notes":"Prefers delivery before noon; loading bay at rear entrance."}`
+)
+
+func benchmarkShape(b *testing.B, opts history.Options, stepIO bool, shape recordShape) {
 	st := tempStore(b)
 	ctx := context.Background()
 	r := newRecorder(b, st, opts)
-	// Executions as a token endpoint records them: the same steps, input
-	// and masked output, with their own times and step durations.
-	in, _ := value.DecodeString(`{"grant_type":"client_credentials"}`)
-	out, _ := value.DecodeString(`{"access_token":"eyJhbGciOiJIUzI1NiJ9.e30.x","token_type":"Bearer","expires_in":3600,"refresh_token":"eyJhbGciOiJIUzUxMiJ9.e30.y","scope":"profile"}`)
+	in, _ := value.DecodeString(shape.in)
+	out, _ := value.DecodeString(shape.out)
+	outJSON := ""
+	if shape.outJSON {
+		outJSON = shape.out
+	}
 	rnd := rand.New(rand.NewPCG(1, 2))
 	execs := make([]history.Execution, 256)
 	at := time.Now()
 	for i := range execs {
 		at = at.Add(time.Duration(rnd.IntN(100_000)))
-		tr := trace(at, 16)
+		tr := trace(at, shape.steps)
 		tr.KeepIO = stepIO
 		off := at
 		for j := range tr.Steps {
@@ -386,9 +418,10 @@ func benchmarkRecord(b *testing.B, opts history.Options, stepIO bool) {
 			}
 		}
 		execs[i] = history.Execution{Trigger: "http", Start: at, End: off.Add(time.Duration(rnd.IntN(10_000))), Input: in,
-			InputJSON: `{"grant_type":"client_credentials"}`, Output: out, Trace: tr, Request: "POST /oauth/token", Code: 200}
+			InputJSON: shape.in, Output: out, OutputJSON: outJSON, Trace: tr, Request: shape.request, Code: 200}
 	}
 	b.ReportAllocs()
+	stop := benchcpu.Start(b)
 	for i := 0; b.Loop(); i++ {
 		e := execs[i%len(execs)]
 		e.ID = history.NewID(e.Start)
@@ -402,6 +435,7 @@ func benchmarkRecord(b *testing.B, opts history.Options, stepIO bool) {
 	if err := r.Flush(ctx); err != nil {
 		b.Fatal(err)
 	}
+	stop()
 	b.StopTimer()
 	r.Close(ctx)
 	segs, err := st.List(ctx, history.Bucket, store.ListOptions{})

@@ -6,6 +6,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/nectar-run/nectar/internal/benchcpu"
 	"github.com/nectar-run/nectar/internal/servertest"
 	"github.com/nectar-run/nectar/server"
 )
@@ -48,6 +49,7 @@ func BenchmarkTransformRequest(b *testing.B) {
 // serveBench answers body on path through h, b.N times.
 func serveBench(b *testing.B, h http.Handler, path, body string) {
 	b.ReportAllocs()
+	defer benchcpu.Start(b)()
 	for b.Loop() {
 		req := httptest.NewRequest(http.MethodPost, path, strings.NewReader(body))
 		req.Header.Set("Content-Type", "application/json")

@@ -89,11 +89,10 @@ func (h *host) Logger() *slog.Logger       { return h.s.log }
 var errRetired = engine.NewError(503, "the pipeline version was replaced; retry")
 
 // Context is parent with timeout, cancelled too when a shutdown whose
-// drain ran out of time cuts what still runs.
+// drain ran out of time cuts what still runs. Its timer and registrations
+// are set up only if something waits on it (see execContext).
 func (h *host) Context(parent context.Context, timeout time.Duration) (context.Context, context.CancelFunc) {
-	ctx, cancel := context.WithTimeout(parent, timeout)
-	stop := context.AfterFunc(h.s.execCtx, cancel)
-	return ctx, func() { stop(); cancel() }
+	return newExecContext(parent, h.s.execCtx, timeout)
 }
 
 // Run runs the version's pipeline once, counted in flight for the version

@@ -13,7 +13,15 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		s.api.ServeHTTP(w, r)
 		return
 	}
-	s.gen.Load().mux.ServeHTTP(w, r)
+	g := s.gen.Load()
+	if rt := g.exact[p]; rt != nil && r.URL.RawPath == "" && r.Method != http.MethodConnect {
+		// What the router would find, without walking its tree (see
+		// generation.exact); it would set the pattern too.
+		r.Pattern = rt.pattern
+		rt.ServeHTTP(w, r)
+		return
+	}
+	g.mux.ServeHTTP(w, r)
 }
 
 // Handler returns the server's http.Handler.

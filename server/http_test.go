@@ -3,11 +3,14 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/internal/servertest"
 	"github.com/nectar-run/nectar/server"
 )
 
@@ -140,5 +143,49 @@ steps:
 	rec := e.record(t, hdr)
 	if got := string(rec.Input) + string(rec.Output); strings.Contains(got, "4321") || !strings.Contains(string(rec.Output), `"pin":"***"`) {
 		t.Errorf("pin not masked: input %s output %s", rec.Input, rec.Output)
+	}
+}
+
+// TestLiteralRouteSpellings checks how requests reach a pipeline on a
+// literal path (looked up by path, not through the router's tree) and its
+// neighbours: the exact path and an escaped spelling of it are served;
+// the path with a trailing slash, another case, or a longer path are not;
+// an unclean spelling is redirected to the clean path, as the router does;
+// a wildcard route beside it keeps its own requests and path values.
+func TestLiteralRouteSpellings(t *testing.T) {
+	const literal = "name: literal\ntrigger:\n  http:\n    path: /orders/export\n    methods: [GET]\nsteps:\n  - set:\n      message:\n        by: literal\n        pattern: '{{ metadata.request.path }}'\n"
+	const wild = "name: wild\ntrigger:\n  http:\n    path: /orders/{id}\n    methods: [GET]\nsteps:\n  - set:\n      message:\n        by: wild\n        id: '{{ metadata.request.params.id }}'\n"
+	e := servertest.Start(t, map[string]string{"literal.yaml": literal, "wild.yaml": wild}, nil)
+	h := e.Srv.Handler()
+	for _, c := range []struct {
+		target string
+		code   int
+		body   string // a part of the answer
+	}{
+		{"/orders/export", 200, `"by":"literal"`},
+		{"/orders/expor%74", 200, `"by":"literal"`},
+		{"/orders/export?x=1", 200, `"by":"literal"`},
+		{"/orders/42", 200, `"id":"42"`},
+		{"/orders/Export", 200, `"id":"Export"`},
+		{"/orders/export/", 404, `no pipeline serves`},
+		{"/orders/export/x", 404, `no pipeline serves`},
+		{"/orders/./export", 307, ``},
+		{"/orders/x/../export", 307, ``},
+	} {
+		req := httptest.NewRequest(http.MethodGet, c.target, nil)
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, req)
+		if w.Code != c.code || !strings.Contains(w.Body.String(), c.body) {
+			t.Errorf("GET %s: %d %s, want %d with %s", c.target, w.Code, w.Body, c.code, c.body)
+		}
+		if c.code == 307 && w.Header().Get("Location") != "/orders/export" {
+			t.Errorf("GET %s: redirected to %q, want /orders/export", c.target, w.Header().Get("Location"))
+		}
+	}
+	req := httptest.NewRequest(http.MethodPost, "/orders/export", strings.NewReader("{}"))
+	w := httptest.NewRecorder()
+	h.ServeHTTP(w, req)
+	if w.Code != http.StatusMethodNotAllowed || w.Header().Get("Allow") != "GET, HEAD" && w.Header().Get("Allow") != "GET" {
+		t.Errorf("POST /orders/export: %d, Allow %q; want 405", w.Code, w.Header().Get("Allow"))
 	}
 }

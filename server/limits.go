@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"io"
 	"log/slog"
 	"net"
@@ -252,18 +253,83 @@ func refuse(c net.Conn, max int64) {
 // limitedConn counts itself out of its listener when closed; a probe
 // connection never outlives its deadline, whatever the server sets, and
 // must prove it is a probe with its first bytes.
+//
+// Its deadlines are applied lazily (see lazyDeadline): net/http and the
+// server set a read deadline eight times a request and a write deadline
+// three times, and most of those are replaced before any read or write
+// waits on them.
 type limitedConn struct {
 	net.Conn
 	l      *limitListener
 	probe  bool
 	until  time.Time
 	closed sync.Once
-	// For a probe connection: whether its first bytes were checked, those
-	// bytes (handed to the server before the rest), and the read deadline
-	// the server last set (Unix nanoseconds, 0 for none).
+	// For a probe connection: whether its first bytes were checked, and
+	// those bytes (handed to the server before the rest).
 	proved bool
 	head   []byte
-	rd     atomic.Int64
+	rd, wd lazyDeadline
+}
+
+// lazyDeadline is a deadline of one direction of a connection as the
+// server set it. It reaches the connection only when a read (write) starts
+// or is in progress: a deadline only bounds I/O, so one replaced before
+// any I/O needs never be set. A deadline set during a read (net/http
+// aborting its background read) is applied at once.
+type lazyDeadline struct {
+	mu      sync.Mutex
+	busy    int       // reads (writes) in progress
+	want    time.Time // what the server set last
+	applied time.Time // what the connection has
+	stale   bool      // the connection's deadline was changed behind applied
+}
+
+// set records t, applying it when I/O is in progress.
+func (d *lazyDeadline) set(t time.Time, apply func(time.Time) error) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.want = t
+	if d.busy > 0 {
+		return d.sync(apply)
+	}
+	return nil
+}
+
+// begin counts an I/O in and applies the deadline it must run under.
+func (d *lazyDeadline) begin(apply func(time.Time) error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.busy++
+	_ = d.sync(apply) // a failure (a closed connection) is the I/O's to report
+}
+
+func (d *lazyDeadline) end() {
+	d.mu.Lock()
+	d.busy--
+	d.mu.Unlock()
+}
+
+func (d *lazyDeadline) sync(apply func(time.Time) error) error {
+	if !d.stale && d.want.Equal(d.applied) {
+		return nil
+	}
+	d.applied, d.stale = d.want, false
+	return apply(d.want)
+}
+
+// current returns the deadline the server set last.
+func (d *lazyDeadline) current() time.Time {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return d.want
+}
+
+// forget marks the connection's deadline as changed behind d's back (by
+// prove): the next I/O applies d's again.
+func (d *lazyDeadline) forget() {
+	d.mu.Lock()
+	d.stale = true
+	d.mu.Unlock()
 }
 
 // probeStarts are the starts of the only requests a reserved connection
@@ -298,14 +364,26 @@ func (c *limitedConn) Read(p []byte) (int, error) {
 		c.head = c.head[n:]
 		return n, nil
 	}
+	c.rd.begin(c.applyRead)
+	defer c.rd.end()
 	return c.Conn.Read(p)
 }
+
+func (c *limitedConn) Write(p []byte) (int, error) {
+	c.wd.begin(c.applyWrite)
+	defer c.wd.end()
+	return c.Conn.Write(p)
+}
+
+func (c *limitedConn) applyRead(t time.Time) error  { return c.Conn.SetReadDeadline(c.clamp(t)) }
+func (c *limitedConn) applyWrite(t time.Time) error { return c.Conn.SetWriteDeadline(c.clamp(t)) }
 
 // prove reads the first bytes of a reserved connection, waiting at most
 // the listener's probeProof. A connection that sends nothing by then is
 // closed; one whose bytes start another request is answered 503 and
 // closed. Either frees its reserved place at once.
 func (c *limitedConn) prove() error {
+	c.rd.forget()
 	_ = c.Conn.SetReadDeadline(c.clamp(time.Now().Add(c.l.probeProof)))
 	var buf [16]byte
 	n := 0
@@ -316,8 +394,7 @@ func (c *limitedConn) prove() error {
 		switch {
 		case yes:
 			c.head = append([]byte(nil), buf[:n]...)
-			_ = c.Conn.SetReadDeadline(c.clamp(c.readDeadline()))
-			return nil
+			return nil // the server's deadline is applied again at the next read
 		case no:
 			c.release()
 			refuse(c.Conn, c.l.max)
@@ -326,23 +403,6 @@ func (c *limitedConn) prove() error {
 			c.Close()
 			return err
 		}
-	}
-}
-
-func (c *limitedConn) readDeadline() time.Time {
-	if ns := c.rd.Load(); ns != 0 {
-		return time.Unix(0, ns)
-	}
-	return time.Time{}
-}
-
-func (c *limitedConn) noteRead(t time.Time) {
-	if c.probe {
-		ns := int64(0)
-		if !t.IsZero() {
-			ns = t.UnixNano()
-		}
-		c.rd.Store(ns)
 	}
 }
 
@@ -372,17 +432,11 @@ func (c *limitedConn) clamp(t time.Time) time.Time {
 }
 
 func (c *limitedConn) SetDeadline(t time.Time) error {
-	c.noteRead(t)
-	return c.Conn.SetDeadline(c.clamp(t))
+	return errors.Join(c.SetReadDeadline(t), c.SetWriteDeadline(t))
 }
 
-func (c *limitedConn) SetReadDeadline(t time.Time) error {
-	c.noteRead(t)
-	return c.Conn.SetReadDeadline(c.clamp(t))
-}
-func (c *limitedConn) SetWriteDeadline(t time.Time) error {
-	return c.Conn.SetWriteDeadline(c.clamp(t))
-}
+func (c *limitedConn) SetReadDeadline(t time.Time) error  { return c.rd.set(t, c.applyRead) }
+func (c *limitedConn) SetWriteDeadline(t time.Time) error { return c.wd.set(t, c.applyWrite) }
 
 // bodyDeadline bounds the arrival of a pipeline request's body by the
 // trigger's timeout, counted from the request's start; once the body is

@@ -210,3 +210,79 @@ steps:
 	}
 	checkError(t, "long pipeline", b, http.StatusGatewayTimeout)
 }
+
+// TestConnDeadlines checks the deadlines of a connection LimitListener
+// returns, which reach the socket only when a read or write needs them: a
+// deadline set between reads bounds the next read, one set during a
+// blocked read (how net/http aborts its background read) ends it at once,
+// a deadline lifted before a read does not bound it, and a write deadline
+// bounds the next write.
+func TestConnDeadlines(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lim := server.Limits{MaxConnections: 4}
+	lln := server.LimitListener(ln, lim)
+	defer lln.Close()
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer client.Close()
+	c, err := lln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	buf := make([]byte, 8)
+	timedOut := func(err error) bool {
+		ne, ok := err.(net.Error)
+		return ok && ne.Timeout()
+	}
+
+	// Set, then read: the read is bounded.
+	c.SetReadDeadline(time.Now().Add(-time.Second))
+	if _, err := c.Read(buf); !timedOut(err) {
+		t.Fatalf("a read after a past deadline: %v, want a timeout", err)
+	}
+	// Lifted before the read: the read waits for the data.
+	c.SetReadDeadline(time.Now().Add(-time.Second))
+	c.SetReadDeadline(time.Time{})
+	go client.Write([]byte("ping"))
+	if n, err := c.Read(buf); err != nil || string(buf[:n]) != "ping" {
+		t.Fatalf("a read after the deadline was lifted: %q, %v", buf[:n], err)
+	}
+	// Set while a read waits: the read ends.
+	done := make(chan error, 1)
+	go func() {
+		_, err := c.Read(buf)
+		done <- err
+	}()
+	for cut := false; !cut; {
+		// Set until the read has started and is cut (the read may start
+		// after the first set, which it then applies itself).
+		c.SetReadDeadline(time.Now().Add(-time.Second))
+		select {
+		case err := <-done:
+			if !timedOut(err) {
+				t.Fatalf("a read cut by a deadline set meanwhile: %v, want a timeout", err)
+			}
+			cut = true
+		case <-time.After(10 * time.Millisecond):
+		}
+	}
+	c.SetReadDeadline(time.Time{})
+	c.SetWriteDeadline(time.Now().Add(-time.Second))
+	if _, err := c.Write([]byte("pong")); !timedOut(err) {
+		t.Fatalf("a write after a past deadline: %v, want a timeout", err)
+	}
+	c.SetWriteDeadline(time.Time{})
+	if _, err := c.Write([]byte("pong")); err != nil {
+		t.Fatalf("a write after the deadline was lifted: %v", err)
+	}
+	client.SetReadDeadline(time.Now().Add(5 * time.Second)) // a hang, not a timing assertion
+	if n, err := io.ReadFull(client, buf[:4]); err != nil || string(buf[:n]) != "pong" {
+		t.Fatalf("the client read %q, %v", buf[:n], err)
+	}
+}

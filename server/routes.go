@@ -3,6 +3,7 @@ package server
 import (
 	"fmt"
 	"net/http"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -20,6 +21,12 @@ type generation struct {
 	byName   map[string]*version
 	mux      *http.ServeMux
 	routes   []*route
+	// exact are the routes of literal patterns (no wildcard, clean, only
+	// characters a path never escapes) by their path: a request for exactly
+	// that path is theirs whatever else is registered (the router prefers a
+	// literal pattern to any wildcard or prefix one), so it is looked up
+	// in a map instead of the router's tree.
+	exact map[string]*route
 }
 
 // route is one path pattern and the pipeline versions serving its
@@ -101,6 +108,12 @@ func (s *Server) build(versions []*version) (*generation, []rejection) {
 			continue
 		}
 		g.routes = append(g.routes, r)
+		if literalPattern(p) {
+			if g.exact == nil {
+				g.exact = map[string]*route{}
+			}
+			g.exact[p] = r
+		}
 	}
 	if _, taken := byPattern["/{$}"]; !taken {
 		g.mux.Handle("/{$}", http.HandlerFunc(notFound))
@@ -154,6 +167,25 @@ func (s *Server) addRoutes(v *version, byPattern map[string]*route, patterns *[]
 		}
 	}
 	return ""
+}
+
+// literalPattern reports whether the router matches p, a route's
+// pattern, to exactly one request path, p itself, spelled the same way
+// escaped or not: no wildcard, no trailing slash (a subtree), a clean path
+// (the router redirects other spellings), and only letters, digits and
+// "-._~/".
+func literalPattern(p string) bool {
+	if p == "" || p[0] != '/' || strings.HasSuffix(p, "/") || path.Clean(p) != p {
+		return false
+	}
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case c >= 'a' && c <= 'z', c >= 'A' && c <= 'Z', c >= '0' && c <= '9', c == '-', c == '.', c == '_', c == '~', c == '/':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // register adds a route, turning the router's panic on a conflicting

@@ -7,6 +7,7 @@ import (
 	"testing"
 
 	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/internal/benchcpu"
 )
 
 func record(i int) string {
@@ -35,6 +36,7 @@ func BenchmarkDecode(b *testing.B) {
 		b.Run(size.name, func(b *testing.B) {
 			b.SetBytes(int64(len(data)))
 			b.ReportAllocs()
+			defer benchcpu.Start(b)()
 			for b.Loop() {
 				if _, err := value.Decode(data); err != nil {
 					b.Fatal(err)

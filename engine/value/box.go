@@ -43,6 +43,9 @@ type slabs struct {
 	strs   []string
 	ints   []int64
 	floats []float64
+	// strHint is the size of the first string slab (clamped to minSlab,
+	// maxSlab): the decoder's guess from the document's length.
+	strHint int
 }
 
 // box returns an interface of type typ whose value is at p.
@@ -58,7 +61,11 @@ func (s *slabs) string(x string) any {
 		return "" // the runtime's zero-size box
 	}
 	if len(s.strs) == cap(s.strs) {
-		s.strs = make([]string, 0, nextCap(cap(s.strs)))
+		c := cap(s.strs)
+		if c == 0 {
+			c = s.strHint / 2 // nextCap doubles it
+		}
+		s.strs = make([]string, 0, nextCap(c))
 	}
 	s.strs = append(s.strs, x)
 	return box(stringType, unsafe.Pointer(&s.strs[len(s.strs)-1]))
@@ -82,3 +89,40 @@ func (s *slabs) float64(x float64) any {
 	s.floats = append(s.floats, x)
 	return box(float64Type, unsafe.Pointer(&s.floats[len(s.floats)-1]))
 }
+
+// newObjectSized returns an object of n zero fields (length and capacity
+// n, as make would give). Up to 16 fields, the object and its fields are
+// one allocation instead of two.
+func newObjectSized(n int) *Object {
+	switch {
+	case n <= 2:
+		return objectIn[[2]field](n)
+	case n <= 4:
+		return objectIn[[4]field](n)
+	case n <= 8:
+		return objectIn[[8]field](n)
+	case n <= 16:
+		return objectIn[[16]field](n)
+	}
+	return &Object{fields: make([]field, n)}
+}
+
+// objectIn allocates an object with its fields' array A in one block, and
+// gives it n of them.
+func objectIn[A [2]field | [4]field | [8]field | [16]field](n int) *Object {
+	p := new(struct {
+		o Object
+		f A
+	})
+	p.o.fields = unsafe.Slice(&p.f[0], n)
+	return &p.o
+}
+
+// A Boxer makes values of strings a few per allocation, as the decoder
+// does (see slabs), for code that builds an object of many strings (an
+// HTTP request's metadata). The zero value is ready to use; a Boxer is not
+// safe for concurrent use.
+type Boxer struct{ s slabs }
+
+// String returns s as a value.
+func (b *Boxer) String(s string) any { return b.s.string(s) }

@@ -3,6 +3,7 @@ package value_test
 import (
 	"fmt"
 	"runtime"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -131,5 +132,24 @@ func TestDecodeRepeatedKeys(t *testing.T) {
 		if got := value.MustEncodeString(v); got != want.String() {
 			t.Errorf("%d keys: got %s\nwant %s", n, got, want.String())
 		}
+	}
+}
+
+// TestBoxer checks that a Boxer's values hold their strings, across slabs,
+// and stay as they were while more are boxed.
+func TestBoxer(t *testing.T) {
+	var bx value.Boxer
+	var got []any
+	for i := range 200 {
+		got = append(got, bx.String(strconv.Itoa(i)))
+	}
+	got = append(got, bx.String(""))
+	for i := range 200 {
+		if s, ok := got[i].(string); !ok || s != strconv.Itoa(i) {
+			t.Fatalf("value %d = %#v", i, got[i])
+		}
+	}
+	if got[200] != "" {
+		t.Errorf("empty string boxed as %#v", got[200])
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"sync"
 	"unicode/utf16"
 	"unicode/utf8"
 )
@@ -36,12 +37,12 @@ func Decode(data []byte) (any, error) {
 // DecodeString is Decode for a string. Strings in the result share memory
 // with s.
 func DecodeString(s string) (any, error) {
-	d := decoder{data: s}
-	if len(s) > 64 {
-		// Room for the members of a typical object and array up front,
-		// instead of growing the stacks by doubling.
-		d.fields, d.vals = make([]field, 0, 32), make([]any, 0, 16)
-	}
+	d := decoders.Get().(*decoder)
+	defer d.release()
+	d.data = s
+	// A string slab sized for the document's strings (a few dozen bytes
+	// each), rather than grown from minSlab by doubling.
+	d.boxes.strHint = len(s) / 24
 	d.skipSpace()
 	v, err := d.value(0)
 	if err != nil {
@@ -52,6 +53,31 @@ func DecodeString(s string) (any, error) {
 		return nil, d.errorf("unexpected %s after the value", d.preview())
 	}
 	return v, nil
+}
+
+// decoders keep the scratch stacks (and escape buffer) of finished
+// decodes, so that a decode allocates only its result.
+var decoders = sync.Pool{New: func() any {
+	// Room for the members of a typical object and array up front.
+	return &decoder{fields: make([]field, 0, 32), vals: make([]any, 0, 16)}
+}}
+
+// maxPooledScratch bounds the stacks a pooled decoder keeps: a huge
+// document's are left to the garbage collector.
+const maxPooledScratch = 4096
+
+// release returns d to the pool, holding nothing of the document: the
+// stacks are empty (each level clears what it pops; an error leaves them
+// to be cleared here) and the slabs, which the result points into, are
+// dropped.
+func (d *decoder) release() {
+	if cap(d.fields) > maxPooledScratch || cap(d.vals) > maxPooledScratch || cap(d.buf) > maxPooledScratch {
+		return
+	}
+	clear(d.fields[:cap(d.fields)])
+	clear(d.vals[:cap(d.vals)])
+	*d = decoder{fields: d.fields[:0], vals: d.vals[:0], buf: d.buf[:0]}
+	decoders.Put(d)
 }
 
 type decoder struct {
@@ -179,7 +205,7 @@ func (d *decoder) finishObject(base int) *Object {
 	members := d.fields[base:]
 	if len(members) <= indexThreshold && !repeatsKey(members) {
 		// The common case: copied in one move, no lookups while building.
-		o := &Object{fields: make([]field, len(members))}
+		o := newObjectSized(len(members))
 		copy(o.fields, members)
 		clear(members)
 		d.fields = d.fields[:base]

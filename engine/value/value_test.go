@@ -148,3 +148,38 @@ func TestFromGoConvertsNestedMaps(t *testing.T) {
 		t.Fatal("nested map not converted")
 	}
 }
+
+// TestDecodesShareNothing checks that a decoded value owns its memory:
+// decodes reuse the decoder's scratch stacks and buffers, and a later
+// decode (one that fails half-way too) must not change an earlier result.
+func TestDecodesShareNothing(t *testing.T) {
+	docs := []string{
+		`{"a":[1,"x\n",{"b":null,"c":[true,2.5,"\u00e9"]}],"d":{"e":"f"}}`,
+		`[{"k":"v","n":-300},{"k":"w"},[],{},"s\"q"]`,
+		`{"z":[9,8,7],"y":{"x":{"w":"deep \\ text"}}}`,
+	}
+	var kept []any
+	for _, d := range docs {
+		v, err := value.DecodeString(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		kept = append(kept, v)
+	}
+	for range 50 {
+		for _, d := range docs {
+			if _, err := value.DecodeString(d); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := value.DecodeString(d[:len(d)/2]); err == nil {
+				t.Fatalf("a cut document decoded: %s", d[:len(d)/2])
+			}
+		}
+	}
+	for i, d := range docs {
+		want, _ := value.DecodeString(d)
+		if got := value.MustEncodeString(kept[i]); got != value.MustEncodeString(want) {
+			t.Errorf("decoded %s, later reads %s", d, got)
+		}
+	}
+}

@@ -33,11 +33,16 @@ func PutBuf(b *[]byte) {
 	}
 }
 
-// JSON writes body, a JSON document, with code.
+// jsonType is the Content-Type of JSON answers, one slice shared by all:
+// net/http only reads a header's values, and Add or Set replace the slice.
+var jsonType = []string{"application/json"}
+
+// JSON writes body, a JSON document, with code. The headers are set by
+// their canonical names, without Header.Set's checking and allocation.
 func JSON(w http.ResponseWriter, code int, body []byte) {
 	h := w.Header()
-	h.Set("Content-Type", "application/json")
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h["Content-Type"] = jsonType
+	h["Content-Length"] = []string{strconv.Itoa(len(body))}
 	w.WriteHeader(code)
 	_, _ = w.Write(body)
 }

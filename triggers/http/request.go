@@ -85,15 +85,19 @@ func requestSecrets(r *http.Request, req *value.Object, lists ...[]string) []str
 	return out
 }
 
-// requestMetadata builds metadata.request.
+// requestMetadata builds metadata.request. Its strings are boxed a few
+// per allocation (value.Boxer): a request has a dozen.
 func requestMetadata(r *http.Request, params []string, cfg *HTTP, ctype string) *value.Object {
-	req := value.NewObject(7)
-	req.Set("method", r.Method)
-	req.Set("host", r.Host)
-	req.Set("path", r.URL.Path)
+	var bx value.Boxer
+	// Room for its eight fields and the two parseBody may add
+	// (body_encoding, body_error): the object is not grown.
+	req := value.NewObject(10)
+	req.Set("method", bx.String(r.Method))
+	req.Set("host", bx.String(r.Host))
+	req.Set("path", bx.String(r.URL.Path))
 	po := value.NewObject(len(params))
 	for _, p := range params {
-		po.Set(p, r.PathValue(p))
+		po.Set(p, bx.String(r.PathValue(p)))
 	}
 	req.Set("params", po)
 	var q *value.Object
@@ -120,14 +124,14 @@ func requestMetadata(r *http.Request, params []string, cfg *HTTP, ctype string) 
 			continue // the consumer is in metadata.consumer; the credential stays out of the pipeline
 		}
 		if len(vals) == 1 {
-			hdr.Set(lk, vals[0])
+			hdr.Set(lk, bx.String(vals[0]))
 		} else {
-			hdr.Set(lk, strings.Join(vals, ", "))
+			hdr.Set(lk, bx.String(strings.Join(vals, ", ")))
 		}
 	}
 	req.Set("headers", hdr)
-	req.Set("content_type", ctype)
-	req.Set("remote_addr", r.RemoteAddr)
+	req.Set("content_type", bx.String(ctype))
+	req.Set("remote_addr", bx.String(r.RemoteAddr))
 	return req
 }
 

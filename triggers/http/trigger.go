@@ -261,7 +261,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	})
 	ctx = triggers.WithResponse(ctx, resp)
-	h.Set("X-Execution-Id", x.ID)
+	h["X-Execution-Id"] = []string{x.ID} // canonical already: no Header.Set check
 	s.h.Run(ctx, x)
 	e := x.Err
 	if e != nil {

@@ -1,0 +1,242 @@
+package history
+
+import (
+	"math/bits"
+
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+// nameTable answers engine.SensitiveField for one set of names (the
+// defaults, the server's and a pipeline's sensitive_fields) without
+// normalizing the key into a new string or hashing it again in a map: one
+// pass over the key's bytes computes the hash of its normalized form, and
+// one probe of an open-addressed table (mostly an empty slot) decides. A
+// record asks for every key of its input and output, so this runs for every
+// key of every request.
+type nameTable struct {
+	slots []string // normalized names; "" is a free slot
+	mask  uint32
+	// empty is set when a name normalizes to "" ("_", "-"): every key
+	// made only of ignored bytes is then sensitive, as with sameField.
+	empty bool
+	// first marks the first bytes of the names: most keys are told apart
+	// by their first byte, before any hashing. maybe marks the bytes a key
+	// may start with and still be a name: a byte of first in any case, or
+	// one normalization drops.
+	first, maybe [256]bool
+	// pairs marks the first two bytes of the names longer than one byte
+	// (a bit per pair): a key whose first two bytes are kept by
+	// normalization and pair no name's is not one.
+	pairs [256 * 256 / 64]uint64
+	// short is set when a name is one byte long.
+	short bool
+}
+
+// normByte maps a byte to its form in a normalized name: ASCII capitals
+// lowered, skip for the bytes engine.NormalizeField drops.
+var normByte = func() (t [256]int16) {
+	for c := range t {
+		switch {
+		case c == '_' || c == '-' || c == ' ' || c == '\t':
+			t[c] = skip
+		case c >= 'A' && c <= 'Z':
+			t[c] = int16(c + 'a' - 'A')
+		default:
+			t[c] = int16(c)
+		}
+	}
+	return t
+}()
+
+const skip = -1
+
+// nameHash returns a hash of k's normalized form and that form's length. A
+// rotate and a xor a byte: the table holds a few dozen names, and a
+// multiplication a byte would cost more than the rare extra probe.
+func nameHash(k string) (uint32, int) {
+	h, n := uint32(0), 0
+	for i := 0; i < len(k); i++ {
+		c := normByte[k[i]]
+		if c == skip {
+			continue
+		}
+		h = bits.RotateLeft32(h, 5) ^ uint32(c)
+		n++
+	}
+	return h ^ h>>11, n
+}
+
+// newNameTable builds the table of engine.DefaultSensitiveFields and lists.
+func newNameTable(lists ...[]string) *nameTable {
+	names := make([]string, 0, len(engine.DefaultSensitiveFields))
+	for _, l := range append([][]string{engine.DefaultSensitiveFields}, lists...) {
+		for _, f := range l {
+			names = append(names, engine.NormalizeField(f))
+		}
+	}
+	size := 16
+	for size < 3*len(names) { // at most a third full: a miss mostly meets a free slot
+		size *= 2
+	}
+	t := &nameTable{slots: make([]string, size), mask: uint32(size - 1)}
+	for _, n := range names {
+		if n == "" {
+			t.empty = true
+			continue
+		}
+		t.first[n[0]] = true
+		if len(n) > 1 {
+			i := int(n[0])<<8 | int(n[1])
+			t.pairs[i/64] |= 1 << (i % 64)
+		} else {
+			t.short = true
+		}
+		h, _ := nameHash(n)
+		for i := h & t.mask; ; i = (i + 1) & t.mask {
+			if t.slots[i] == n {
+				break
+			}
+			if t.slots[i] == "" {
+				t.slots[i] = n
+				break
+			}
+		}
+	}
+	for b := range t.maybe {
+		c := normByte[b]
+		t.maybe[b] = c == skip || t.first[c]
+	}
+	return t
+}
+
+// has reports whether k is one of the table's names, compared as
+// engine.SensitiveField compares them.
+func (t *nameTable) has(k string) bool {
+	// Inlined where it is called: most keys stop at their first byte.
+	if len(k) > 0 && !t.maybe[k[0]] {
+		return false
+	}
+	return t.lookup(k)
+}
+
+// lookup is has past the first byte's filter.
+func (t *nameTable) lookup(k string) bool {
+	if len(k) >= 2 && !t.short {
+		if c0, c1 := normByte[k[0]], normByte[k[1]]; c0 != skip && c1 != skip {
+			if i := int(c0)<<8 | int(c1); t.pairs[i/64]&(1<<(i%64)) == 0 {
+				return false
+			}
+		}
+	}
+	for i := 0; i < len(k); i++ {
+		if c := normByte[k[i]]; c != skip {
+			if !t.first[c] {
+				return false
+			}
+			break
+		}
+	}
+	h, n := nameHash(k)
+	if n == 0 {
+		return t.empty
+	}
+	for i := h & t.mask; ; i = (i + 1) & t.mask {
+		s := t.slots[i]
+		if s == "" {
+			return false
+		}
+		if len(s) == n && normalEqual(k, s) {
+			return true
+		}
+	}
+}
+
+// normalEqual reports whether k normalizes to s, a normalized name of k's
+// normalized length.
+func normalEqual(k, s string) bool {
+	j := 0
+	for i := 0; i < len(k); i++ {
+		c := normByte[k[i]]
+		if c == skip {
+			continue
+		}
+		if byte(c) != s[j] {
+			return false
+		}
+		j++
+	}
+	return true
+}
+
+// defaultNames is the table of engine.DefaultSensitiveFields alone.
+var defaultNames = newNameTable()
+
+// maxNameTables bounds the tables a recorder keeps, one per pipeline
+// version with sensitive_fields (reloads make new versions).
+const maxNameTables = 256
+
+// namesFor returns the table of the names sensitive in p's records: the
+// defaults, the recorder's SensitiveFields and p's sensitive_fields. It is
+// built once per pipeline version; write runs on one goroutine.
+func (r *Recorder) namesFor(p *engine.Pipeline) *nameTable {
+	var local []string
+	if p != nil {
+		local = p.SensitiveFields
+	}
+	if len(local) == 0 && len(r.opts.SensitiveFields) == 0 {
+		return defaultNames
+	}
+	// Keyed by the list itself (its array, not the pipeline: a retired
+	// version is not kept alive by its table).
+	key := nameList{n: len(local)}
+	if len(local) > 0 {
+		key.first = &local[0]
+	}
+	if t, ok := r.names[key]; ok {
+		return t
+	}
+	if r.names == nil || len(r.names) >= maxNameTables {
+		r.names = make(map[nameList]*nameTable)
+	}
+	t := newNameTable(r.opts.SensitiveFields, local)
+	r.names[key] = t
+	return t
+}
+
+// nameList identifies a pipeline's sensitive_fields: its array and length.
+type nameList struct {
+	first *string
+	n     int
+}
+
+// inKeys reports whether v has a field with one of the table's names, at
+// any depth.
+func (t *nameTable) inKeys(v any) bool {
+	switch o := v.(type) {
+	case *value.Object:
+		for i := range o.Len() {
+			k, c := o.At(i)
+			if t.has(k) || composite(c) && t.inKeys(c) {
+				return true
+			}
+		}
+	case []any:
+		for _, c := range o {
+			if composite(c) && t.inKeys(c) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// composite reports whether v is an object or a list (a scalar has no
+// key: no call to look).
+func composite(v any) bool {
+	switch v.(type) {
+	case *value.Object, []any:
+		return true
+	}
+	return false
+}

@@ -1,0 +1,148 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"testing"
+	"time"
+)
+
+type ctxKey struct{}
+
+// TestExecContext checks the execution context against what
+// context.WithTimeout plus context.AfterFunc(cut, cancel) gave: each way it
+// can end (deadline, the request's context, a shutdown's cut, cancel), seen
+// by Err alone, by Done, by contexts derived from it and by context.Cause,
+// before and after something waits on it.
+func TestExecContext(t *testing.T) {
+	type ends struct {
+		name    string
+		timeout time.Duration
+		end     func(parent, cut context.CancelFunc, cancel context.CancelFunc)
+		want    error
+	}
+	for _, c := range []ends{
+		{"deadline", -time.Second, func(_, _, _ context.CancelFunc) {}, context.DeadlineExceeded},
+		{"request context", time.Hour, func(p, _, _ context.CancelFunc) { p() }, context.Canceled},
+		{"shutdown cut", time.Hour, func(_, cut, _ context.CancelFunc) { cut() }, context.Canceled},
+		{"cancel", time.Hour, func(_, _, cancel context.CancelFunc) { cancel() }, context.Canceled},
+	} {
+		for _, armed := range []bool{false, true} {
+			name := c.name
+			if armed {
+				name += ", waited on before"
+			}
+			t.Run(name, func(t *testing.T) {
+				parent, cancelParent := context.WithCancel(context.WithValue(context.Background(), ctxKey{}, "v"))
+				defer cancelParent()
+				cut, cutAll := context.WithCancel(context.Background())
+				defer cutAll()
+				ctx, cancel := newExecContext(parent, cut, c.timeout)
+				defer cancel()
+				if got := ctx.Value(ctxKey{}); got != "v" {
+					t.Errorf("Value = %v, want the request's", got)
+				}
+				var child context.Context
+				if armed {
+					_ = ctx.Done()
+					var stop context.CancelFunc
+					child, stop = context.WithCancel(ctx)
+					defer stop()
+				}
+				c.end(cancelParent, cutAll, cancel)
+				if armed {
+					// A cut reaches an armed context from a goroutine of
+					// context.AfterFunc, as it reached the one of
+					// context.WithTimeout.
+					<-ctx.Done()
+				}
+				if err := ctx.Err(); !errors.Is(err, c.want) {
+					t.Fatalf("Err = %v, want %v", err, c.want)
+				}
+				<-ctx.Done() // closed: a test that hangs here fails by its timeout
+				if err := ctx.Err(); !errors.Is(err, c.want) {
+					t.Errorf("Err after Done = %v, want %v", err, c.want)
+				}
+				if cause := context.Cause(ctx); !errors.Is(cause, c.want) {
+					t.Errorf("Cause = %v, want %v", cause, c.want)
+				}
+				if child == nil {
+					var stop context.CancelFunc
+					child, stop = context.WithCancel(ctx)
+					defer stop()
+				}
+				<-child.Done()
+				if err := child.Err(); !errors.Is(err, c.want) {
+					t.Errorf("a derived context's Err = %v, want %v", err, c.want)
+				}
+				if got := ctx.Value(ctxKey{}); got != "v" {
+					t.Errorf("Value after the end = %v, want the request's", got)
+				}
+			})
+		}
+	}
+}
+
+// TestExecContextRunning checks a context that has not ended: no error,
+// its deadline (the request's when earlier), an open Done, and AfterFunc
+// that waits for the end.
+func TestExecContextRunning(t *testing.T) {
+	parent, stop := context.WithDeadline(context.Background(), time.Now().Add(time.Minute))
+	defer stop()
+	ctx, cancel := newExecContext(parent, context.Background(), time.Hour)
+	if err := ctx.Err(); err != nil {
+		t.Fatalf("Err = %v", err)
+	}
+	if d, ok := ctx.Deadline(); !ok || d.After(time.Now().Add(time.Minute)) {
+		t.Errorf("Deadline = %v, %v; want the request's, within a minute", d, ok)
+	}
+	called := make(chan struct{})
+	ctx.AfterFunc(func() { close(called) })
+	select {
+	case <-ctx.Done():
+		t.Fatal("Done is closed before the end")
+	case <-called:
+		t.Fatal("AfterFunc ran before the end")
+	default:
+	}
+	cancel()
+	<-called
+	if err := ctx.Err(); err != context.Canceled {
+		t.Errorf("Err after cancel = %v", err)
+	}
+}
+
+// BenchmarkExecContext measures an execution's context as the http
+// trigger uses it: made from the request's, polled between steps,
+// cancelled; against context.WithTimeout and context.AfterFunc, what
+// host.Context did before.
+func BenchmarkExecContext(b *testing.B) {
+	cut, stop := context.WithCancel(context.Background())
+	defer stop()
+	for _, c := range []struct {
+		name string
+		make func(parent context.Context) (context.Context, context.CancelFunc)
+	}{
+		{"execContext", func(parent context.Context) (context.Context, context.CancelFunc) {
+			return newExecContext(parent, cut, 30*time.Second)
+		}},
+		{"WithTimeout+AfterFunc", func(parent context.Context) (context.Context, context.CancelFunc) {
+			ctx, cancel := context.WithTimeout(parent, 30*time.Second)
+			stop := context.AfterFunc(cut, cancel)
+			return ctx, func() { stop(); cancel() }
+		}},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				parent, cancelParent := context.WithCancel(context.Background())
+				ctx, cancel := c.make(parent)
+				for range 3 {
+					_ = ctx.Err()
+				}
+				cancel()
+				cancelParent()
+			}
+		})
+	}
+}
