@@ -66,6 +66,10 @@ type Expr struct {
 	prog *vm.Program
 	path *pathExpr // set when the expression is a plain path: evaluated without the VM
 	fast evalFn    // set when the expression compiles to closures: evaluated without the VM
+	// vmErrors: the expression holds a predicate (all, any, filter, map…),
+	// which only expr's VM ran until the closures took them over; a failure
+	// is run again by the VM, so that it keeps the VM's message.
+	vmErrors bool
 }
 
 // Source returns the expression's source text.
@@ -90,6 +94,7 @@ func Compile(src string, opts Options) (*Expr, error) {
 	e := &Expr{src: strings.TrimSpace(src), prog: prog, path: simplePath(read)}
 	if e.path == nil && !vmOnly {
 		e.fast = compileFast(prog.Node())
+		e.vmErrors = e.fast != nil && ast.Find(prog.Node(), isPredicate) != nil
 	}
 	return e, nil
 }
@@ -142,12 +147,13 @@ func (e *Expr) Eval(env *Env) (out any, err error) {
 		if err == nil {
 			return value.FromGo(out), nil
 		}
-		if err != errUseVM {
+		if err != errUseVM && !e.vmErrors {
 			return nil, &EvalError{Source: e.src, Err: err}
 		}
 		// A case the closures leave to the VM (a predicate over something
-		// other than an array, giving something other than a boolean): the
-		// VM runs the whole expression and gives its result or its error.
+		// other than an array, giving something other than a boolean), or
+		// a failure of an expression with a predicate: the VM runs the whole
+		// expression and gives its result or its error.
 	}
 	m := vmPool.Get().(*vm.VM)
 	out, err = m.Run(e.prog, env)

@@ -333,6 +333,12 @@ func compilePredicate(t *ast.BuiltinNode) evalFn {
 	}
 }
 
+// isPredicate reports whether n is a predicate ({…} or an expression with #).
+func isPredicate(n ast.Node) bool {
+	_, ok := n.(*ast.PredicateNode)
+	return ok
+}
+
 // sliceBound evaluates one end of a slice, def when it is not written.
 func sliceBound(e *Env, f evalFn, def int) (int, error) {
 	if f == nil {
