@@ -33,6 +33,11 @@ type shiftOp struct {
 	// room for at least as many keys as the input has, not growing by
 	// doubling as they are written.
 	inputKeys bool
+	// copyWrites is set when the next stage of a chain changes the output
+	// in place: each value is then copied as it is written, and the output
+	// shares nothing with the input. Otherwise values are written by
+	// reference (see state.share).
+	copyWrites bool
 }
 
 func compileShift(o *value.Object, path []any) (*shiftOp, error) {
@@ -214,6 +219,7 @@ func (op *shiftOp) apply(st *state, input any) (any, error) {
 		}
 		holder.Set("root", value.NewObject(n))
 	}
+	st.copyWrites = op.copyWrites
 	if err := st.push(input, match{key: "root"}); err != nil {
 		return nil, err
 	}
@@ -286,17 +292,17 @@ func (s *shiftSpec) applyLeaf(st *state, m match, in any, out *value.Object) (bo
 		data = in
 		real = true
 	}
-	if len(s.writers) > 0 {
-		// The output must share nothing with the input: later operations of
-		// a chain change it in place.
-		data = value.DeepCopy(data)
+	if !st.copyWrites {
+		// Written by reference (see state.share): a shift copies only
+		// what it changes afterwards.
+		data = st.share(data)
 	}
 	if err := st.push(in, m); err != nil {
 		return false, err
 	}
-	for i, w := range s.writers {
+	for _, w := range s.writers {
 		d := data
-		if i > 0 {
+		if st.copyWrites {
 			d = value.DeepCopy(data)
 		}
 		if err := st.write(w, out, d); err != nil {
