@@ -102,7 +102,6 @@ func newShiftComposite(pe *pathElem, o *value.Object, path []any) (*shiftSpec, e
 		return nil, specErr(path, "a key with an empty {} as its value is not valid")
 	}
 	s := &shiftSpec{pe: pe}
-	s.litIndex = map[string]*shiftSpec{}
 	seen := map[string]bool{}
 	for i := 0; i < o.Len(); i++ {
 		raw, rhs := o.At(i)
@@ -118,8 +117,7 @@ func newShiftComposite(pe *pathElem, o *value.Object, path []any) (*shiftSpec, e
 			seen[c.pe.canon] = true
 			switch c.pe.kind {
 			case ekLiteral:
-				s.literals = append(s.literals, c)
-				s.litIndex[c.pe.key] = c
+				s.addLiteral(c.pe.key, c)
 			case ekAt, ekHash, ekDollar, ekTranspose:
 				s.special = append(s.special, c)
 			default:
