@@ -55,7 +55,7 @@ func newCardComposite(pe *pathElem, o *value.Object, path []any) (*cardSpec, err
 		return nil, specErr(path, "a key with an empty {} as its value is not valid")
 	}
 	s := &cardSpec{pe: pe}
-	s.litIndex, s.strategy = map[string]*cardSpec{}, esConflict
+	s.strategy = esConflict
 	seen := map[string]bool{}
 	for i := 0; i < o.Len(); i++ {
 		k, rhs := o.At(i)
@@ -86,7 +86,7 @@ func newCardComposite(pe *pathElem, o *value.Object, path []any) (*cardSpec, err
 		seen[cpe.canon] = true
 		switch cpe.kind {
 		case ekLiteral:
-			s.litIndex[cpe.key] = c
+			s.addLiteral(cpe.key, c)
 		case ekAt:
 			s.special = c
 		default:

@@ -26,8 +26,10 @@
 // # Concurrency
 //
 // A *Transform holds no per-call state: one compiled transform may be applied
-// from many goroutines at once. Apply never changes its input or context; the
-// result shares no object or array with them.
+// from many goroutines at once. Apply never changes its input or context. The
+// result may hold objects and arrays of the input by reference (a shift writes
+// values as they are, and copies one only before changing it): treat it as
+// read-only, as Nectar treats every message.
 //
 // # Errors
 //

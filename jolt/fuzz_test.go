@@ -38,7 +38,7 @@ func FuzzCompile(f *testing.F) {
 }
 
 // FuzzApply compiles a spec and runs it on an input: no panic, no hang, and
-// the input is left as it was.
+// the input, the context and the first output are left as they were.
 func FuzzApply(f *testing.F) {
 	addConformanceSeeds(f)
 	f.Fuzz(func(t *testing.T, op, spec, input string) {
@@ -61,16 +61,24 @@ func FuzzApply(f *testing.F) {
 		}
 		before := value.DeepCopy(in)
 		ctx := value.ObjectOf("value", "ctx", "list", []any{int64(1), nil})
+		ctxBefore := value.DeepCopy(ctx)
 		out1, err1 := tr.Apply(in, ctx)
 		if !value.Equal(in, before) {
 			t.Fatalf("Apply changed its input")
 		}
+		if !value.Equal(ctx, ctxBefore) {
+			t.Fatalf("Apply changed its context")
+		}
 		if err1 != nil && strings.Contains(err1.Error(), "internal error") {
 			t.Fatalf("Apply panicked: %v", err1)
 		}
+		out1Before := value.DeepCopy(out1)
 		out2, err2 := tr.Apply(in, ctx)
 		if (err1 == nil) != (err2 == nil) || !value.Equal(out1, out2) {
 			t.Fatalf("two runs differ: %v / %v", err1, err2)
+		}
+		if !value.Equal(out1, out1Before) {
+			t.Fatalf("the second run changed the first output")
 		}
 		if err1 == nil {
 			if _, err := value.Encode(out1); err != nil {

@@ -141,8 +141,9 @@ func TestApply(t *testing.T) {
 	}
 }
 
-// TestApplyIsolation checks that the output shares nothing with the input or
-// the context: changing the output changes neither.
+// TestApplyIsolation checks that the output of a chain whose shift is followed
+// by an operation that works in place shares nothing with the input or the
+// context: changing the output changes neither.
 func TestApplyIsolation(t *testing.T) {
 	in := mustDecode(t, `{"a": {"b": [1, 2]}}`)
 	ctx := mustDecode(t, `{"c": {"d": 1}}`).(*value.Object)

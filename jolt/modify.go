@@ -47,8 +47,7 @@ type modSpec struct {
 	evals []evaluator // the value, or a fallback list of values: first that gives one wins
 
 	dt       dataType
-	maxIndex int      // dtList: highest [n] without "?", the array is grown to hold it
-	litKeys  []string // the input key of each literal: its name, or its index
+	maxIndex int // dtList: highest [n] without "?", the array is grown to hold it
 	// Literal children are visited even when their key is missing from the
 	// input (esLiterals, esLiteralsThenComputed); esConflict is used only by
 	// a define spec over an array.
@@ -114,7 +113,6 @@ func newModSpec(rawKey string, rhs any, mode modifyMode, path []any) (*modSpec, 
 
 func (s *modSpec) buildComposite(o *value.Object, path []any) error {
 	s.maxIndex = -1
-	s.litIndex = map[string]*modSpec{}
 	seen := map[string]bool{}
 	mapAt, listAt := "", ""
 	for i := 0; i < o.Len(); i++ {
@@ -132,18 +130,13 @@ func (s *modSpec) buildComposite(o *value.Object, path []any) error {
 			switch {
 			case c.pe.kind == ekLiteral:
 				mapAt = raw
-				s.literals = append(s.literals, c)
-				s.litKeys = append(s.litKeys, c.pe.key)
-				s.litIndex[c.pe.key] = c
+				s.addLiteral(c.pe.key, c)
 			case c.pe.kind == ekArray:
 				listAt = raw
 				if !c.check && c.pe.index > s.maxIndex {
 					s.maxIndex = c.pe.index
 				}
-				ks := strconv.Itoa(c.pe.index)
-				s.literals = append(s.literals, c)
-				s.litKeys = append(s.litKeys, ks)
-				s.litIndex[ks] = c
+				s.addLiteral(strconv.Itoa(c.pe.index), c)
 			default:
 				if c.pe.kind != ekStarAll {
 					mapAt = raw

@@ -33,6 +33,11 @@ type shiftOp struct {
 	// room for at least as many keys as the input has, not growing by
 	// doubling as they are written.
 	inputKeys bool
+	// copyWrites is set when the next stage of a chain changes the output
+	// in place: each value is then copied as it is written, and the output
+	// shares nothing with the input. Otherwise values are written by
+	// reference (see state.share).
+	copyWrites bool
 }
 
 func compileShift(o *value.Object, path []any) (*shiftOp, error) {
@@ -97,7 +102,6 @@ func newShiftComposite(pe *pathElem, o *value.Object, path []any) (*shiftSpec, e
 		return nil, specErr(path, "a key with an empty {} as its value is not valid")
 	}
 	s := &shiftSpec{pe: pe}
-	s.litIndex = map[string]*shiftSpec{}
 	seen := map[string]bool{}
 	for i := 0; i < o.Len(); i++ {
 		raw, rhs := o.At(i)
@@ -113,8 +117,7 @@ func newShiftComposite(pe *pathElem, o *value.Object, path []any) (*shiftSpec, e
 			seen[c.pe.canon] = true
 			switch c.pe.kind {
 			case ekLiteral:
-				s.literals = append(s.literals, c)
-				s.litIndex[c.pe.key] = c
+				s.addLiteral(c.pe.key, c)
 			case ekAt, ekHash, ekDollar, ekTranspose:
 				s.special = append(s.special, c)
 			default:
@@ -214,6 +217,7 @@ func (op *shiftOp) apply(st *state, input any) (any, error) {
 		}
 		holder.Set("root", value.NewObject(n))
 	}
+	st.copyWrites = op.copyWrites
 	if err := st.push(input, match{key: "root"}); err != nil {
 		return nil, err
 	}
@@ -286,17 +290,17 @@ func (s *shiftSpec) applyLeaf(st *state, m match, in any, out *value.Object) (bo
 		data = in
 		real = true
 	}
-	if len(s.writers) > 0 {
-		// The output must share nothing with the input: later operations of
-		// a chain change it in place.
-		data = value.DeepCopy(data)
+	if !st.copyWrites {
+		// Written by reference (see state.share): a shift copies only
+		// what it changes afterwards.
+		data = st.share(data)
 	}
 	if err := st.push(in, m); err != nil {
 		return false, err
 	}
-	for i, w := range s.writers {
+	for _, w := range s.writers {
 		d := data
-		if i > 0 {
+		if st.copyWrites {
 			d = value.DeepCopy(data)
 		}
 		if err := st.write(w, out, d); err != nil {

@@ -2,6 +2,7 @@ package jolt
 
 import (
 	"strings"
+	"unsafe"
 
 	"github.com/nectar-run/nectar/engine/value"
 )
@@ -273,7 +274,7 @@ func (st *state) write(w *pathWriter, holder *value.Object, data any) error {
 			}
 		}
 	}
-	setPath(holder, w.types, keys, data)
+	st.setPath(holder, w.types, keys, data)
 	st.arena = st.arena[:mark]
 	return nil
 }
@@ -288,8 +289,10 @@ func newContainer(t stepType) any {
 // setPath sets data under tree. When tree is an array that had to grow, it
 // returns the new slice and true, and the caller stores it in place of the
 // old one; otherwise nothing needs storing (and no slice is boxed into an
-// interface, which would allocate). A container of the wrong type stops the write.
-func setPath(tree any, types []stepType, keys []string, data any) ([]any, bool) {
+// interface, which would allocate). A container of the wrong type stops the
+// write. A container already in the output is made the run's own (st.own)
+// before anything is written into it.
+func (st *state) setPath(tree any, types []stepType, keys []string, data any) ([]any, bool) {
 	last := len(keys) == 1
 	switch types[0] {
 	case stMap:
@@ -300,19 +303,26 @@ func setPath(tree any, types []stepType, keys []string, data any) ([]any, bool) 
 		k := keys[0]
 		sub, _ := o.Get(k)
 		if last {
-			o.Set(k, merge(sub, data))
+			if sub != nil {
+				data = st.merge(sub, data)
+			}
+			o.Set(k, data)
 			return nil, false
 		}
 		if sub == nil {
 			sub = newContainer(types[1])
-			if nl, grew := setPath(sub, types[1:], keys[1:], data); grew {
+			if nl, grew := st.setPath(sub, types[1:], keys[1:], data); grew {
 				o.Set(k, nl)
 			} else {
 				o.Set(k, sub)
 			}
 			return nil, false
 		}
-		if nl, grew := setPath(sub, types[1:], keys[1:], data); grew {
+		if c, copied := st.own(sub); copied {
+			sub = c
+			o.Set(k, c)
+		}
+		if nl, grew := st.setPath(sub, types[1:], keys[1:], data); grew {
 			o.Set(k, nl)
 		}
 		return nil, false
@@ -328,15 +338,21 @@ func setPath(tree any, types []stepType, keys []string, data any) ([]any, bool) 
 			grew = true
 		}
 		if last {
-			a[n] = merge(a[n], data)
+			if a[n] != nil {
+				data = st.merge(a[n], data)
+			}
+			a[n] = data
 			return a, grew
 		}
 		sub := a[n]
 		if sub == nil {
 			sub = newContainer(types[1])
 			a[n] = sub
+		} else if c, copied := st.own(sub); copied {
+			sub = c
+			a[n] = c
 		}
-		if nl, g := setPath(sub, types[1:], keys[1:], data); g {
+		if nl, g := st.setPath(sub, types[1:], keys[1:], data); g {
 			a[n] = nl
 		}
 		return a, grew
@@ -349,21 +365,110 @@ func setPath(tree any, types []stepType, keys []string, data any) ([]any, bool) 
 			return append(a, data), true
 		}
 		sub := newContainer(types[1])
-		if nl, g := setPath(sub, types[1:], keys[1:], data); g {
+		if nl, g := st.setPath(sub, types[1:], keys[1:], data); g {
 			sub = nl
 		}
 		return append(a, sub), true
 	}
 }
 
-// merge is what lands at a place that may already hold a value: the data if
-// empty, else both in a list (appending if it already is one).
-func merge(existing, data any) any {
-	if existing == nil {
-		return data
-	}
+// merge is what lands at a place that already holds a value: both in a
+// list (appending if it already is one).
+func (st *state) merge(existing, data any) any {
 	if l, ok := existing.([]any); ok {
+		if c, copied := st.own(l); copied {
+			l = c.([]any)
+		}
 		return append(l, data)
 	}
 	return []any{existing, data}
+}
+
+// share prepares data, a value of the input, to be written into the output
+// by reference: a container is remembered as shared, so that st.own copies it
+// before the run changes it (a second write onto it, a write into it), and an
+// array loses its spare capacity, so that an append cannot land in the
+// input's backing array. Scalars are immutable and need nothing.
+func (st *state) share(data any) any {
+	switch t := data.(type) {
+	case *value.Object:
+		if t != nil {
+			st.shared.add(unsafe.Pointer(t))
+		}
+	case []any:
+		if len(t) > 0 {
+			t = t[:len(t):len(t)]
+			st.shared.add(unsafe.Pointer(unsafe.SliceData(t)))
+			return t
+		}
+	}
+	return data
+}
+
+// own returns v ready to be changed in place: v itself when this run built
+// it, else (a container written by reference, see share) a deep copy, which
+// the caller stores in v's place (copied is then true).
+func (st *state) own(v any) (_ any, copied bool) {
+	if len(st.shared.list) == 0 { // nothing shared (a map is made only from a full list)
+		return v, false
+	}
+	return st.ownShared(v)
+}
+
+func (st *state) ownShared(v any) (_ any, copied bool) {
+	var p unsafe.Pointer
+	switch t := v.(type) {
+	case *value.Object:
+		p = unsafe.Pointer(t)
+	case []any:
+		p = unsafe.Pointer(unsafe.SliceData(t))
+	}
+	if p == nil || !st.shared.has(p) {
+		return v, false
+	}
+	return value.DeepCopy(v), true
+}
+
+// ptrSet is a set of addresses: a short list, a map once it grows (a shift
+// may write many containers, and each later write into one looks it up).
+type ptrSet struct {
+	list []unsafe.Pointer
+	big  map[unsafe.Pointer]struct{}
+}
+
+const ptrSetListMax = 16
+
+func (s *ptrSet) add(p unsafe.Pointer) {
+	if s.big != nil {
+		s.big[p] = struct{}{}
+		return
+	}
+	s.list = append(s.list, p)
+	if len(s.list) > ptrSetListMax {
+		s.big = make(map[unsafe.Pointer]struct{}, 2*len(s.list))
+		for _, q := range s.list {
+			s.big[q] = struct{}{}
+		}
+	}
+}
+
+func (s *ptrSet) has(p unsafe.Pointer) bool {
+	if s.big != nil {
+		_, ok := s.big[p]
+		return ok
+	}
+	for _, q := range s.list {
+		if q == p {
+			return true
+		}
+	}
+	return false
+}
+
+// reset empties the set, keeping no address (a pooled state must not keep
+// an input alive).
+func (s *ptrSet) reset() {
+	clear(s.list)
+	s.list = s.list[:0]
+	s.big = nil
 }

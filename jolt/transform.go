@@ -94,6 +94,14 @@ func CompileChain(spec any) (*Transform, error) {
 		}
 		t.stages = append(t.stages, s)
 	}
+	for i, s := range t.stages[:len(t.stages)-1] {
+		if sh, ok := s.op.(*shiftOp); ok && t.stages[i+1].inPlace {
+			// The next stage changes this one's output in place: a copy of
+			// each written value costs less than a copy of the whole output.
+			sh.copyWrites = true
+			t.stages[i].fresh = true
+		}
+	}
 	return t, nil
 }
 
@@ -121,8 +129,7 @@ func compileStage(name string, spec any, path, opPath []any) (stage, error) {
 	}
 	switch name {
 	case OpShift:
-		op, err = compileShift(o, path)
-		s.fresh = true
+		op, err = compileShift(o, path) // writes input values by reference (unless copyWrites): not fresh
 	case OpDefault:
 		op, err = compileDefault(o, path)
 		s.inPlace = true
@@ -154,9 +161,11 @@ func compileStage(name string, spec any, path, opPath []any) (stage, error) {
 
 // Apply runs the transform on input and returns the result. input is never
 // changed: operations that work in place (default, remove, cardinality,
-// modify) run on a private copy. context is what "^" arguments of modify
-// specs read; it may be nil, and is not changed either. The result shares no
-// mutable object or array with input or context.
+// modify) run on a private copy, and a shift copies a value it wrote before
+// changing it. context is what "^" arguments of modify specs read; it may be
+// nil, and is not changed either. The result may hold objects and arrays of
+// input by reference (a shift writes them as they are): like input, it is to
+// be read, not changed in place, as Nectar treats every message.
 //
 // Data that does not fit the spec is not an error: that part of the spec does
 // nothing, as in JOLT. Errors are ErrTooDeep, ErrOutputTooLarge,
@@ -185,6 +194,7 @@ func (t *Transform) Apply(input any, context *value.Object) (out any, err error)
 		}
 		st.steps = st.steps[:0]
 		st.arena = st.arena[:0]
+		st.shared.reset()
 		cur, err = s.op.apply(st, cur)
 		if err != nil {
 			if len(t.stages) > 1 {
@@ -192,9 +202,9 @@ func (t *Transform) Apply(input any, context *value.Object) (out any, err error)
 			}
 			return nil, err
 		}
-		if s.fresh {
-			owned = true
-		}
+		// An in-place stage leaves the value it owned; a fresh one builds a
+		// new one; any other (shift) may hold its input's values.
+		owned = s.inPlace || s.fresh
 	}
 	return cur, nil
 }

@@ -28,6 +28,9 @@ type state struct {
 	writes int
 	ctx    any // the context for ^ reads
 	sb     strings.Builder
+	shared ptrSet // containers a shift wrote by reference (see share)
+	// copyWrites: the running shift copies what it writes (shiftOp.copyWrites)
+	copyWrites bool
 }
 
 var statePool = sync.Pool{New: func() any { return &state{steps: make([]step, 0, 16), arena: make([]string, 0, 64)} }}
@@ -38,6 +41,7 @@ func getState() *state {
 	st.arena = st.arena[:0]
 	st.writes = 0
 	st.ctx = nil
+	st.shared.reset()
 	return st
 }
 
@@ -48,6 +52,7 @@ func putState(st *state) {
 	clear(st.steps[:cap(st.steps)])
 	clear(st.arena[:cap(st.arena)])
 	st.ctx = nil
+	st.shared.reset()
 	statePool.Put(st)
 }
 
