@@ -1,0 +1,41 @@
+#!/usr/bin/env bash
+# CPU time per request of one `nectar serve`, the measure that stays steady on a shared machine
+# where requests per second move with whatever else runs: process CPU (user + sys, from
+# /proc/PID/stat) over the requests wrk got answered, in microseconds.
+# Run from the repository root:   bench/cpu.sh token|transform [ROUNDS] [SECONDS]
+#   token      POST /oauth/token, client_credentials in the form body (ratio.sh token's request)
+#   transform  POST /transform, assert + JOLT shift of customer.json (ratio.sh transform's request,
+#              bench/soak/pipelines/soak-transform.yaml)
+# Compare two builds by running it in each checkout in turn, on the same machine, in one session.
+# Needs wrk (apt-get install -y wrk) and ../shared/limits for the wrk scripts.
+set -u
+what=${1:?usage: bench/cpu.sh token|transform [ROUNDS] [SECONDS]}; rounds=${2:-3}; secs=${3:-8}
+limits=$(cd "$(dirname "$0")/../../shared/limits" && pwd) || { echo "../shared/limits missing"; exit 1; }
+command -v wrk >/dev/null || { echo "wrk missing (apt-get install -y wrk)"; exit 1; }
+t=$(mktemp -d); pid=
+trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$t"' EXIT
+go build -o "$t/nectar" ./cmd/nectar || exit 1
+port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()')
+mkdir -p "$t/pipes"
+case "$what" in
+  token) lua=token-form.lua ;;
+  transform) lua=transform.lua; cp bench/soak/pipelines/soak-transform.yaml "$t/pipes/" ;;
+  *) echo "unknown measure $what"; exit 2 ;;
+esac
+NECTAR_CREDENTIALS_APIKEY=cpu-admin-key "$t/nectar" serve --addr 127.0.0.1:$port --dir "$t/pipes" --data-dir "$t/data" >"$t/log" 2>&1 &
+pid=$!
+for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
+cp "$limits/$lua" "$t/w.lua"
+if [ "$what" = token ]; then
+  creds=$(curl -s -H 'Content-Type: application/json' -d '{"partnerId":"bench","executionType":"create","apikey":"cpu-admin-key"}' http://127.0.0.1:$port/credential-provider)
+  read -r cid sec < <(echo "$creds" | python3 -c 'import json,sys,urllib.parse as u; d=json.load(sys.stdin); print(u.quote(d["clientId"]), u.quote(d["clientSecret"]))') || { echo "no client: $creds"; exit 1; }
+  sed -e "s|client_id=bench-client|client_id=$cid|" -e "s|client_secret=bench-secret-0123456789|client_secret=$sec|" -e 's|&scope=read+write||' "$limits/$lua" >"$t/w.lua"
+fi
+cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; } # clock ticks (1/100 s)
+wrk -t1 -c32 -d2s -s "$t/w.lua" "http://127.0.0.1:$port" >/dev/null 2>&1 # warm up
+for i in $(seq 1 "$rounds"); do
+  a=$(cpu); line=$(wrk -t1 -c32 -d"${secs}s" -s "$t/w.lua" "http://127.0.0.1:$port" 2>&1 | grep '^RESULT'); b=$(cpu)
+  case "$line" in *non2xx=0*) ;; *) echo "round $i: error answers: $line"; exit 1 ;; esac
+  req=$(echo "$line" | sed -n 's/.*requests=\([0-9]*\).*/\1/p')
+  echo "round $i: $req requests, $(python3 -c "print(round(($b - $a) * 10000 / $req, 1))") µs CPU per request"
+done
