@@ -2,6 +2,7 @@ package server
 
 import (
 	"context"
+	"errors"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -75,7 +76,7 @@ func (c *execContext) Err() error {
 	switch {
 	case c.parent.Err() != nil:
 		err = c.parent.Err()
-	case c.cut.Err() != nil:
+	case c.cut.Err() != nil && cutBefore(c.cut, c.deadline):
 		err = context.Canceled
 	case !time.Now().Before(c.deadline):
 		err = context.DeadlineExceeded
@@ -112,18 +113,24 @@ func (c *execContext) arm() *armedContext {
 	if in := c.inner.Load(); in != nil {
 		return in
 	}
+	end := c.Err() // the end already come, if any (Err records it)
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if in := c.inner.Load(); in != nil {
 		return in
 	}
-	ctx, cancel := context.WithDeadline(c.parent, c.deadline)
-	in := &armedContext{ctx: ctx, cancel: cancel}
-	if c.err.Load() != nil || c.cut.Err() != nil {
+	var in *armedContext
+	switch {
+	case end == nil:
+		ctx, cancel := context.WithDeadline(c.parent, c.deadline)
+		in = &armedContext{ctx: ctx, cancel: cancel, stop: context.AfterFunc(c.cut, cancel)}
+	case end == context.DeadlineExceeded:
+		ctx, cancel := context.WithDeadline(c.parent, c.deadline) // passed: ended
+		in = &armedContext{ctx: ctx, cancel: cancel, stop: func() bool { return false }}
+	default: // cancelled (a cut before the deadline, a cancel, the request)
+		ctx, cancel := context.WithCancel(c.parent)
 		cancel()
-		in.stop = func() bool { return false }
-	} else {
-		in.stop = context.AfterFunc(c.cut, cancel)
+		in = &armedContext{ctx: ctx, cancel: cancel, stop: func() bool { return false }}
 	}
 	c.inner.Store(in)
 	return in
@@ -153,3 +160,21 @@ func (c *execContext) cancel() {
 }
 
 func (c *execContext) String() string { return "server.execContext" }
+
+// shutdownCut is the cause the server cuts the executions still running
+// with: when the cut came. An execution first asked for its end after both
+// its deadline and the cut ends as whichever came first, as a timer would
+// have ended it.
+type shutdownCut struct{ at time.Time }
+
+func (shutdownCut) Error() string { return "cut by shutdown" }
+
+// cutBefore reports whether the cut (already done) came before deadline;
+// a cut that does not say when counts as first.
+func cutBefore(cut context.Context, deadline time.Time) bool {
+	var sc shutdownCut
+	if errors.As(context.Cause(cut), &sc) {
+		return sc.at.Before(deadline)
+	}
+	return true
+}

@@ -3,6 +3,7 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"testing"
 	"time"
 )
@@ -144,5 +145,37 @@ func BenchmarkExecContext(b *testing.B) {
 				cancelParent()
 			}
 		})
+	}
+}
+
+// TestDeadlineBeforeShutdownCut: an execution nothing waited on, whose
+// deadline passed before the shutdown's cut, ends with DeadlineExceeded
+// (504), as the timer of context.WithTimeout would have ended it; one cut
+// before its deadline ends with Canceled.
+func TestDeadlineBeforeShutdownCut(t *testing.T) {
+	for _, c := range []struct {
+		name     string
+		deadline time.Duration // from now
+		cutAt    time.Duration // from now
+		want     error
+	}{
+		{"deadline first", -time.Minute, -time.Second, context.DeadlineExceeded},
+		{"cut first, deadline passed since", -time.Second, -time.Minute, context.Canceled},
+		{"cut before the deadline", time.Hour, -time.Second, context.Canceled},
+	} {
+		for _, waited := range []bool{false, true} {
+			t.Run(fmt.Sprintf("%s, waited on after: %v", c.name, waited), func(t *testing.T) {
+				cut, cutAll := context.WithCancelCause(context.Background())
+				ctx, cancel := newExecContext(context.Background(), cut, c.deadline)
+				defer cancel()
+				cutAll(shutdownCut{at: time.Now().Add(c.cutAt)})
+				if waited {
+					<-ctx.Done()
+				}
+				if err := ctx.Err(); !errors.Is(err, c.want) {
+					t.Errorf("Err = %v, want %v", err, c.want)
+				}
+			})
+		}
 	}
 }

@@ -160,7 +160,7 @@ type Server struct {
 	hs        atomic.Pointer[http.Server] // made by HTTPServer; shut down by Shutdown
 	active    tracker                     // running executions: requests, schedules, events
 	execCtx   context.Context             // cancelled when Shutdown cuts what still runs
-	abortExec context.CancelFunc
+	abortExec context.CancelCauseFunc     // with a shutdownCut: when the cut came
 
 	bg       sync.WaitGroup     // the file poller
 	stopBg   context.CancelFunc // ends the intake: triggers' Start context
@@ -214,7 +214,7 @@ func New(ctx context.Context, opts Options) (*Server, error) {
 	}
 	s.metrics = newMetrics(s.reg)
 	s.bgCtx, s.stopBg = context.WithCancel(context.Background())
-	s.execCtx, s.abortExec = context.WithCancel(context.Background())
+	s.execCtx, s.abortExec = context.WithCancelCause(context.Background())
 	hopts := opts.History
 	// What the runtime masks in log lines, the history masks too.
 	hopts.SensitiveFields = append(slices.Clip(hopts.SensitiveFields), s.rt.SensitiveFields...)
@@ -540,7 +540,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		// Cut: what still runs is cancelled and records itself.
 		s.log.Warn("shutdown: the drain ran out of time; cancelling the executions still running (an HTTP caller gets 503, an event goes back to the bus)",
 			"executions", s.active.count())
-		s.abortExec()
+		s.abortExec(shutdownCut{at: time.Now()})
 	}
 	var errs []error
 	select {
