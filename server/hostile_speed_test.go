@@ -1,0 +1,138 @@
+package server_test
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/server"
+)
+
+// TestHistoryMasksEverySpellingOfASensitiveKey sends one body whose secret
+// values sit under every spelling of a sensitive name the masking
+// normalises (case, _, -, spaces; a tab needs an escape, which takes the slow path), nested in objects and arrays, under
+// a pipeline's sensitive_fields and the server's --sensitive-fields, with
+// no escape in the text (the record's raw-text fast path): no secret may
+// reach the stored record, and a key that only looks like a name (Cyrillic
+// letters) stays in clear, as engine.SensitiveField says.
+func TestHistoryMasksEverySpellingOfASensitiveKey(t *testing.T) {
+	e := start(t, map[string]string{"keys.yaml": `
+name: keys
+trigger:
+  http: {path: /keys}
+sensitive_fields: ["pin code"]
+steps:
+  - set: "{{ message }}"
+`}, func(o *server.Options) { o.Runtime = &engine.Runtime{SensitiveFields: []string{"member-no"}} })
+	secrets := map[string]string{
+		"api_key": "s3cret-api-under", "API-KEY": "s3cret-api-dash", "apiKey": "s3cret-api-camel",
+		"API KEY": "s3cret-api-space", "x_Api_KEY": "s3cret-x-api", " pass word ": "s3cret-space-pass",
+		"PassWord": "s3cret-pass-case", "client-secret": "s3cret-client", "Pin_Code": "s3cret-pin-local",
+		"MemberNo": "s3cret-member-global",
+	}
+	body := value.NewObject(0)
+	nested := value.NewObject(0)
+	for k, v := range secrets {
+		nested.Set(k, v)
+	}
+	long := strings.Repeat("x", 4096)
+	body.Set("list", []any{[]any{nested}})
+	body.Set("tоken", "cyrillic-o-in-clear") // о is U+043E: not a sensitive name
+	body.Set(long, "a-long-key-in-clear")
+	text := value.MustEncodeString(body)
+	if strings.Contains(text, `\`) {
+		t.Fatalf("the body must hold no escape (the raw-text path)")
+	}
+	code, hdr, answer := e.do(t, "POST", "/keys", text, map[string]string{"Content-Type": "application/json"})
+	if code != 200 {
+		t.Fatalf("%d %s", code, answer)
+	}
+	rec := e.record(t, hdr)
+	stored := string(rec.Input) + string(rec.Output)
+	for k, v := range secrets {
+		if strings.Contains(stored, v) {
+			t.Errorf("the value of %q is stored in clear: input %s output %s", k, rec.Input, rec.Output)
+		}
+	}
+	for _, clear := range []string{"cyrillic-o-in-clear", "a-long-key-in-clear"} {
+		if !strings.Contains(string(rec.Input), clear) {
+			t.Errorf("%s was masked: %s", clear, rec.Input)
+		}
+	}
+}
+
+// TestShiftOutputSharedWithLaterSteps runs a JOLT shift (which writes the
+// input's objects and arrays into its output by reference) and hands its
+// output to a set at message.x, another transform that changes in place
+// (default, modify, remove) and jq: the answer is what each step says, and
+// the message as it was sent (kept in vars by the first step) is unchanged
+// at the end, and the history's snapshots are what was sent and answered.
+func TestShiftOutputSharedWithLaterSteps(t *testing.T) {
+	e := start(t, map[string]string{"share.yaml": `
+name: share
+trigger:
+  http: {path: /share}
+steps:
+  - set: "{{ message }}"
+    to: vars.sent
+  - transform:
+      spec:
+        - operation: shift
+          spec:
+            order: order
+            lines: lines
+            order2: copy
+        - operation: default
+          spec: {copy: {seen: true}}
+  - set: {flag: true}
+    to: message.order.audit
+  - transform:
+      spec:
+        - operation: default
+          spec: {order: {currency: EUR}, copy: {currency: USD}}
+        - operation: modify-overwrite-beta
+          spec: {lines: {"*": {sku: "=toUpper"}}}
+        - operation: remove
+          spec: {order: {id: ""}}
+  - jq:
+      query: '{order, copy, lines, first: .lines[0].sku}'
+  - set: {result: "{{ message }}", sent: "{{ vars.sent }}"}
+`}, nil)
+	const sent = `{"order2":{"id":7,"tags":["a","b"]},"order":{"id":7,"tags":["a","b"]},"lines":[{"sku":"ab"},{"sku":"cd"}]}`
+	code, hdr, answer := e.do(t, "POST", "/share", sent, map[string]string{"Content-Type": "application/json"})
+	if code != 200 {
+		t.Fatalf("%d %s", code, answer)
+	}
+	want := `{"result":{"copy":{"currency":"USD","id":7,"seen":true,"tags":["a","b"]},"first":"AB","lines":[{"sku":"AB"},{"sku":"CD"}],"order":{"audit":{"flag":true},"currency":"EUR","tags":["a","b"]}},"sent":` + sent + `}`
+	if !jsonEqual(t, answer, want) {
+		t.Errorf("answer %s\nwant   %s", answer, want)
+	}
+	rec := e.record(t, hdr)
+	if !jsonEqual(t, string(rec.Input), sent) {
+		t.Errorf("input snapshot %s\nsent           %s", rec.Input, sent)
+	}
+	if !jsonEqual(t, string(rec.Output), answer) {
+		t.Errorf("output snapshot %s\nanswered        %s", rec.Output, answer)
+	}
+	// A second request gets the same answer: nothing of the first run's
+	// output was changed in place and reused.
+	if _, _, again := e.do(t, "POST", "/share", sent, map[string]string{"Content-Type": "application/json"}); again != answer {
+		t.Errorf("second answer %s\nfirst         %s", again, answer)
+	}
+}
+
+func jsonEqual(t *testing.T, a, b string) bool {
+	t.Helper()
+	var x, y any
+	if err := json.Unmarshal([]byte(a), &x); err != nil {
+		t.Fatalf("%v: %s", err, a)
+	}
+	if err := json.Unmarshal([]byte(b), &y); err != nil {
+		t.Fatalf("%v: %s", err, b)
+	}
+	xs, _ := json.Marshal(x)
+	ys, _ := json.Marshal(y)
+	return string(xs) == string(ys)
+}
