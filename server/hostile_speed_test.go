@@ -2,7 +2,10 @@ package server_test
 
 import (
 	"encoding/json"
+	"fmt"
+	"net/http"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/nectar-run/nectar/engine"
@@ -135,4 +138,70 @@ func jsonEqual(t *testing.T, a, b string) bool {
 	xs, _ := json.Marshal(x)
 	ys, _ := json.Marshal(y)
 	return string(xs) == string(ys)
+}
+
+// TestConcurrentDecodesKeepTheirValues sends, from 8 clients at once,
+// bodies that use every part of the pooled decoder (escapes, deep nesting,
+// an array past the pooled stacks' bound, objects of 1 to 20 fields)
+// between malformed ones that fail half way: each answer echoes its own
+// body, and each record, written later by the history's goroutine from the
+// decoded value (the escapes keep the raw-text path off), still holds it.
+func TestConcurrentDecodesKeepTheirValues(t *testing.T) {
+	e := start(t, map[string]string{"echo.yaml": "name: echo\ntrigger:\n  http: {path: /echo}\nsteps:\n  - set: \"{{ message }}\"\n"},
+		func(o *server.Options) { o.History.SnapshotBytes = 1 << 20 })
+	body := func(c, i int) string {
+		var b strings.Builder
+		fmt.Fprintf(&b, `{"c":%d,"i":%d,"s":"caf\u00e9 \"%d-%d\"\n","deep":`, c, i, c, i)
+		b.WriteString(strings.Repeat(`[`, 60) + fmt.Sprintf(`"%d"`, i) + strings.Repeat(`]`, 60))
+		b.WriteString(`,"big":[`)
+		for j := range 5000 {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `"%d.%d.%d"`, c, i, j)
+		}
+		b.WriteString(`],"obj":{`)
+		for j := range i%20 + 1 {
+			if j > 0 {
+				b.WriteByte(',')
+			}
+			fmt.Fprintf(&b, `"k%d":"v%d-%d"`, j, c, i)
+		}
+		b.WriteString(`}}`)
+		return b.String()
+	}
+	type sent struct{ body, id string }
+	var (
+		mu   sync.Mutex
+		all  []sent
+		wg   sync.WaitGroup
+		json = map[string]string{"Content-Type": "application/json"}
+	)
+	for c := range 8 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 4 {
+				b := body(c, i)
+				if code, _, answer := e.do(t, "POST", "/echo", b[:len(b)/2], json); code != 400 {
+					t.Errorf("a cut body: %d %s", code, answer)
+				}
+				code, hdr, answer := e.do(t, "POST", "/echo", b, json)
+				if code != 200 || !jsonEqual(t, answer, b) {
+					t.Errorf("client %d request %d: %d, answer differs from the body", c, i, code)
+					continue
+				}
+				mu.Lock()
+				all = append(all, sent{b, hdr.Get("X-Execution-Id")})
+				mu.Unlock()
+			}
+		}()
+	}
+	wg.Wait()
+	for _, s := range all {
+		rec := e.record(t, http.Header{"X-Execution-Id": {s.id}})
+		if !jsonEqual(t, string(rec.Input), s.body) {
+			t.Errorf("record %s: input differs from the body sent", s.id)
+		}
+	}
 }
