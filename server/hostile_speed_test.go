@@ -4,9 +4,11 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
@@ -203,5 +205,37 @@ func TestConcurrentDecodesKeepTheirValues(t *testing.T) {
 		if !jsonEqual(t, string(rec.Input), s.body) {
 			t.Errorf("record %s: input differs from the body sent", s.id)
 		}
+	}
+}
+
+// TestTimeoutReachesARestCallInFlight runs a pipeline whose rest step waits
+// on an upstream that never answers: the trigger's timeout (the execution
+// context, armed only when something waits on it) must end the call, cancel
+// the upstream request, and answer 504.
+func TestTimeoutReachesARestCallInFlight(t *testing.T) {
+	cancelled := make(chan struct{}, 1)
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		select {
+		case <-r.Context().Done():
+			cancelled <- struct{}{}
+		case <-time.After(10 * time.Second): // a bound on a hang, not a measure
+		}
+	}))
+	defer up.Close()
+	e := start(t, map[string]string{"slow.yaml": `
+name: slow
+trigger:
+  http: {path: /slow, timeout: 300ms}
+steps:
+  - rest: {method: GET, url: "` + up.URL + `/never"}
+`}, nil)
+	code, _, answer := e.do(t, "POST", "/slow", `{}`, map[string]string{"Content-Type": "application/json"})
+	if code != http.StatusGatewayTimeout || !strings.Contains(answer, "timed out") {
+		t.Errorf("%d %s; want 504 timed out", code, answer)
+	}
+	select {
+	case <-cancelled:
+	case <-time.After(10 * time.Second): // a bound on a hang, not a measure
+		t.Fatal("the upstream request was never cancelled")
 	}
 }
