@@ -1,8 +1,11 @@
 package server_test
 
 import (
+	"bufio"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -237,5 +240,50 @@ steps:
 	case <-cancelled:
 	case <-time.After(10 * time.Second): // a bound on a hang, not a measure
 		t.Fatal("the upstream request was never cancelled")
+	}
+}
+
+// TestSlowHeadersCutOnAKeptAliveConnection serves one request on a
+// connection, then trickles the headers of a second one, a line at a time,
+// never ending them: the header deadline (set between requests, reaching
+// the socket only when a read starts) must close the connection, as it
+// closes a new one.
+func TestSlowHeadersCutOnAKeptAliveConnection(t *testing.T) {
+	e := start(t, map[string]string{"ok.yaml": "name: ok\ntrigger:\n  http: {path: /ok, methods: [GET]}\nsteps:\n  - set: {ok: true}\n"}, nil)
+	addr := serveLimited(t, e, server.Limits{MaxConnections: 10, ReadHeaderTimeout: 300 * time.Millisecond})
+	for _, first := range []bool{false, true} {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if first {
+			if _, err := io.WriteString(c, "GET /ok HTTP/1.1\r\nHost: nectar.test\r\n\r\n"); err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil || resp.StatusCode != 200 {
+				t.Fatalf("first request: %v %v", resp, err)
+			}
+			resp.Body.Close()
+		}
+		closed := make(chan error, 1)
+		go func() {
+			_, err := io.Copy(io.Discard, c) // returns when the server closes
+			closed <- err
+		}()
+		_, _ = io.WriteString(c, "GET /ok HTTP/1.1\r\nHost: nectar.test\r\n")
+		bound := time.After(10 * time.Second) // a bound on a hang, not a measure
+	trickle:
+		for {
+			select {
+			case <-closed:
+				break trickle
+			case <-bound:
+				t.Fatalf("after a first request %v: the server kept a connection sending headers for ever", first)
+			case <-time.After(50 * time.Millisecond):
+				_, _ = io.WriteString(c, "X-Slow: 1\r\n")
+			}
+		}
 	}
 }
