@@ -2,12 +2,14 @@ package server_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"fmt"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/history"
 	"github.com/nectar-run/nectar/server"
 )
 
@@ -285,5 +288,49 @@ func TestSlowHeadersCutOnAKeptAliveConnection(t *testing.T) {
 				_, _ = io.WriteString(c, "X-Slow: 1\r\n")
 			}
 		}
+	}
+}
+
+// TestClientThatNeverReadsTheAnswer sends a request whose answer (16 MB)
+// is far more than the socket buffers hold, and never reads it: the write
+// deadline (the trigger's timeout plus the write grace, reaching the socket
+// only when a write starts) must end the blocked write, so that the
+// execution finishes and is recorded.
+func TestClientThatNeverReadsTheAnswer(t *testing.T) {
+	e := start(t, map[string]string{"big.yaml": `
+name: big
+trigger:
+  http: {path: /big, timeout: 300ms, max_body: 8MB}
+steps:
+  - set: {a: "{{ message.s }}", b: "{{ message.s }}", c: "{{ message.s }}", d: "{{ message.s }}"}
+`}, nil)
+	addr := serveLimited(t, e, server.Limits{MaxConnections: 10, WriteGrace: 200 * time.Millisecond})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	body := `{"s":"` + strings.Repeat("x", 4<<20) + `"}`
+	req := "POST /big HTTP/1.1\r\nHost: nectar.test\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+	if _, err := io.WriteString(c, req); err != nil {
+		t.Fatal(err)
+	}
+	// The answer is never read. The execution ends when its write is cut.
+	ctx := context.Background()
+	for bound := time.Now().Add(10 * time.Second); ; { // a bound on a hang, not a measure
+		if err := e.srv.History().Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		recs, err := history.List(ctx, e.st, history.Filter{Pipeline: "big"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) > 0 {
+			return
+		}
+		if time.Now().After(bound) {
+			t.Fatal("the execution whose answer is never read never ended")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
