@@ -1,31 +1,17 @@
 package consumers_test
 
 import (
-	"context"
 	"fmt"
 	"os"
 	"testing"
 	"time"
 
 	"github.com/nectar-run/nectar/consumers"
-	"github.com/nectar-run/nectar/store/postgres"
 	"github.com/nectar-run/nectar/store/postgres/pgtest"
 	"github.com/nectar-run/nectar/store/storetest"
 )
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
-
-func openPG(t *testing.T, dsn string) *postgres.Store {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	st, err := postgres.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st
-}
 
 // TestWatchFollowsNotifications: two replicas on one PostgreSQL database.
 // Replica b watches with a poll interval of an hour, so only the
@@ -35,11 +21,11 @@ func openPG(t *testing.T, dsn string) *postgres.Store {
 func TestWatchFollowsNotifications(t *testing.T) {
 	dsn := pgtest.Database(t)
 	ctx := t.Context()
-	a, err := consumers.New(ctx, openPG(t, dsn))
+	a, err := consumers.New(ctx, pgtest.Open(t, dsn))
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := consumers.New(ctx, openPG(t, dsn))
+	b, err := consumers.New(ctx, pgtest.Open(t, dsn))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -18,7 +18,7 @@ var record = []byte(`{"pipeline":"orders","trigger":"http","status":"ok","starte
 // the round trip and the server's work, not the disk.
 
 func BenchmarkGet(b *testing.B) {
-	st := open(b, pgtest.Database(b))
+	st := pgtest.Open(b, pgtest.Database(b))
 	ctx := b.Context()
 	if _, err := st.Put(ctx, "tokens", "crm", record); err != nil {
 		b.Fatal(err)
@@ -32,7 +32,7 @@ func BenchmarkGet(b *testing.B) {
 }
 
 func BenchmarkPut(b *testing.B) {
-	st := open(b, pgtest.Database(b))
+	st := pgtest.Open(b, pgtest.Database(b))
 	ctx := b.Context()
 	b.ReportAllocs()
 	i := 0
@@ -45,7 +45,7 @@ func BenchmarkPut(b *testing.B) {
 }
 
 func BenchmarkPutParallel(b *testing.B) {
-	st := open(b, pgtest.Database(b))
+	st := pgtest.Open(b, pgtest.Database(b))
 	ctx := b.Context()
 	var n atomic.Int64
 	b.ReportAllocs()
@@ -61,7 +61,7 @@ func BenchmarkPutParallel(b *testing.B) {
 }
 
 func BenchmarkUpdate(b *testing.B) {
-	st := open(b, pgtest.Database(b))
+	st := pgtest.Open(b, pgtest.Database(b))
 	ctx := b.Context()
 	fn := func(cur []byte, ok bool) ([]byte, error) {
 		n, _ := strconv.Atoi(string(cur))
@@ -76,7 +76,7 @@ func BenchmarkUpdate(b *testing.B) {
 }
 
 func BenchmarkApply100(b *testing.B) {
-	st := open(b, pgtest.Database(b))
+	st := pgtest.Open(b, pgtest.Database(b))
 	ctx := b.Context()
 	ops := make([]store.Op, 100)
 	b.ReportAllocs()
@@ -93,7 +93,7 @@ func BenchmarkApply100(b *testing.B) {
 }
 
 func BenchmarkLock(b *testing.B) {
-	st := open(b, pgtest.Database(b))
+	st := pgtest.Open(b, pgtest.Database(b))
 	ctx := b.Context()
 	b.ReportAllocs()
 	for b.Loop() {

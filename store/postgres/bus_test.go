@@ -21,7 +21,7 @@ import (
 // closed when t ends, the bus first.
 func openBus(t testing.TB, dsn string, o postgres.BusOptions) *postgres.Bus {
 	t.Helper()
-	st := open(t, dsn)
+	st := pgtest.Open(t, dsn)
 	b, err := st.Bus(context.Background(), o)
 	if err != nil {
 		t.Fatal(err)
@@ -329,7 +329,7 @@ func TestPostgresStopIntake(t *testing.T) {
 // pool), and a store has one bus at a time.
 func TestBusSharesTheStoresListener(t *testing.T) {
 	dsn := pgtest.Database(t)
-	st := open(t, dsn)
+	st := pgtest.Open(t, dsn)
 	b, err := st.Bus(context.Background(), postgres.BusOptions{Poll: time.Hour})
 	if err != nil {
 		t.Fatal(err)

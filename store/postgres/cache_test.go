@@ -19,18 +19,6 @@ const cachedBucket = "cached-clients"
 
 func init() { store.CacheReads(cachedBucket) }
 
-func openWith(t testing.TB, dsn string, opts ...postgres.Option) *postgres.Store {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	st, err := postgres.Open(ctx, dsn, opts...)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st
-}
-
 // listening waits until st's listener is connected (the cache fills only
 // then).
 func listening(t *testing.T, st *postgres.Store, after uint64) {
@@ -60,8 +48,8 @@ func cacheKey(t *testing.T, st *postgres.Store, key, want string) {
 // at once, notification or not.
 func TestCacheWriteSeenByReplicaAtOnce(t *testing.T) {
 	dsn := pgtest.Database(t)
-	r1 := openWith(t, dsn, postgres.WithCacheMaxAge(time.Hour))
-	r2 := openWith(t, dsn, postgres.WithCacheMaxAge(time.Hour))
+	r1 := pgtest.Open(t, dsn, postgres.WithCacheMaxAge(time.Hour))
+	r2 := pgtest.Open(t, dsn, postgres.WithCacheMaxAge(time.Hour))
 	listening(t, r1, 0)
 	listening(t, r2, 0)
 	ctx := t.Context()
@@ -136,8 +124,8 @@ func TestCacheWriteSeenByReplicaAtOnce(t *testing.T) {
 func TestCacheBoundWithoutNotifications(t *testing.T) {
 	const bound = 300 * time.Millisecond
 	dsn := pgtest.Database(t)
-	r1 := openWith(t, dsn, postgres.WithCacheMaxAge(bound))
-	r2 := openWith(t, dsn, postgres.WithCacheMaxAge(bound))
+	r1 := pgtest.Open(t, dsn, postgres.WithCacheMaxAge(bound))
+	r2 := pgtest.Open(t, dsn, postgres.WithCacheMaxAge(bound))
 	listening(t, r2, 0)
 	postgres.DropNotifications(r2, true)
 	ctx := t.Context()
@@ -169,8 +157,8 @@ func TestCacheBoundWithoutNotifications(t *testing.T) {
 // once it is back, whatever the bound (an hour here).
 func TestCacheEmptiedOnReconnect(t *testing.T) {
 	dsn := pgtest.Database(t)
-	r1 := openWith(t, dsn, postgres.WithCacheMaxAge(time.Hour))
-	r2 := openWith(t, dsn, postgres.WithCacheMaxAge(time.Hour))
+	r1 := pgtest.Open(t, dsn, postgres.WithCacheMaxAge(time.Hour))
+	r2 := pgtest.Open(t, dsn, postgres.WithCacheMaxAge(time.Hour))
 	listening(t, r2, 0)
 	ctx := t.Context()
 	if _, err := r1.Put(ctx, cachedBucket, "client", []byte("v1")); err != nil {
@@ -211,7 +199,7 @@ func TestStoreCached(t *testing.T) {
 		store.CacheReads(b)
 	}
 	storetest.Run(t, func(t *testing.T) store.Store {
-		st := open(t, pgtest.Database(t))
+		st := pgtest.Open(t, pgtest.Database(t))
 		listening(t, st, 0)
 		return st
 	})
@@ -224,8 +212,8 @@ func TestStoreCached(t *testing.T) {
 // for the whole bound (an hour here).
 func TestCacheReadOverlappingWrite(t *testing.T) {
 	dsn := pgtest.Database(t)
-	r1 := openWith(t, dsn, postgres.WithCacheMaxAge(time.Hour))
-	r2 := openWith(t, dsn, postgres.WithCacheMaxAge(time.Hour))
+	r1 := pgtest.Open(t, dsn, postgres.WithCacheMaxAge(time.Hour))
+	r2 := pgtest.Open(t, dsn, postgres.WithCacheMaxAge(time.Hour))
 	listening(t, r2, 0)
 	ctx := t.Context()
 	if _, err := r1.Put(ctx, cachedBucket, "client", []byte("secret-hash")); err != nil {

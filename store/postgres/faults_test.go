@@ -71,7 +71,7 @@ func TestOpenFrozenServer(t *testing.T) {
 		t.Fatalf("error %q: want ErrUnavailable after connect_timeout 1s", err)
 	}
 	c.Thaw()
-	st = open(t, c.DSN)
+	st = pgtest.Open(t, c.DSN)
 	if err := st.Ping(ctx); err != nil {
 		t.Fatalf("thawed server: Ping: %v", err)
 	}
@@ -89,7 +89,7 @@ func TestPingOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = c.Stop() })
-	st := open(t, c.DSN)
+	st := pgtest.Open(t, c.DSN)
 	ping := func() error {
 		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
 		defer cancel()

@@ -1,7 +1,6 @@
 package postgres_test
 
 import (
-	"context"
 	"os"
 	"strings"
 	"sync"
@@ -16,20 +15,8 @@ import (
 
 func TestMain(m *testing.M) { os.Exit(pgtest.Main(m)) }
 
-func open(t testing.TB, dsn string) *postgres.Store {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
-	st, err := postgres.Open(ctx, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = st.Close() })
-	return st
-}
-
 func TestStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return open(t, pgtest.Database(t)) })
+	storetest.Run(t, func(t *testing.T) store.Store { return pgtest.Open(t, pgtest.Database(t)) })
 }
 
 // TestReplicas opens several stores on one database, as replicas do: they
@@ -40,7 +27,7 @@ func TestReplicas(t *testing.T) {
 	stores := make([]*postgres.Store, 3)
 	var wg sync.WaitGroup
 	for i := range stores {
-		wg.Go(func() { stores[i] = open(t, dsn) })
+		wg.Go(func() { stores[i] = pgtest.Open(t, dsn) })
 	}
 	wg.Wait()
 	if t.Failed() {
@@ -86,19 +73,19 @@ func TestReplicas(t *testing.T) {
 
 func TestMigrationIsIdempotent(t *testing.T) {
 	dsn := pgtest.Database(t)
-	a := open(t, dsn)
+	a := pgtest.Open(t, dsn)
 	if _, err := a.Put(t.Context(), "b", "k", []byte("v")); err != nil {
 		t.Fatal(err)
 	}
 	a.Close()
-	b := open(t, dsn)
+	b := pgtest.Open(t, dsn)
 	if it, err := b.Get(t.Context(), "b", "k"); err != nil || string(it.Value) != "v" {
 		t.Fatalf("after reopening: %q, %v", it.Value, err)
 	}
 }
 
 func TestPurge(t *testing.T) {
-	st := open(t, pgtest.Database(t))
+	st := pgtest.Open(t, pgtest.Database(t))
 	ctx := t.Context()
 	for _, k := range []string{"a", "b"} {
 		if _, err := st.Put(ctx, "b", k, []byte("v"), store.ExpireAt(time.Now().Add(-time.Minute))); err != nil {

@@ -48,6 +48,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nectar-run/nectar/store/postgres"
+
 	"github.com/jackc/pgx/v5"
 )
 
@@ -397,4 +399,18 @@ func (c *Cluster) processes() ([]int, error) {
 		}
 	}
 	return pids, nil
+}
+
+// Open opens a store on dsn with opts, closed when t ends; a failure to
+// open fails t.
+func Open(t testing.TB, dsn string, opts ...postgres.Option) *postgres.Store {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	st, err := postgres.Open(ctx, dsn, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = st.Close() })
+	return st
 }
