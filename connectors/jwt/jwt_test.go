@@ -385,15 +385,8 @@ func TestDecode(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			out, err := p.Run(context.Background(), rt, value.ObjectOf("token", tt.token), engine.RunOptions{})
-			if tt.wantErr != "" {
-				e := engine.AsError(err)
-				if err == nil || fmt.Sprintf("%d: %s", e.Code, e.Message) != tt.wantErr {
-					t.Fatalf("got %v, want %s", err, tt.wantErr)
-				}
+			if ended(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got := value.MustEncodeString(out); got != tt.want {
 				t.Errorf("got  %s\nwant %s", got, tt.want)
@@ -784,19 +777,30 @@ steps:
   - jwt: {operation: decode, token: "{{ message.jws }}"}
 `)
 			out, err := run(t, rt, p, `{"user":"ada","scope":"profile","n":7,"extra":{"x":1,"y":"z"}}`)
-			if tt.wantErr != "" {
-				e := engine.AsError(err)
-				if err == nil || fmt.Sprintf("%d: %s", e.Code, e.Message) != tt.wantErr {
-					t.Fatalf("got %v, want %s", err, tt.wantErr)
-				}
+			if ended(t, err, tt.wantErr) {
 				return
-			}
-			if err != nil {
-				t.Fatal(err)
 			}
 			if got := value.MustEncodeString(get(out, "unverified_claims")); got != tt.want {
 				t.Errorf("claims %s, want %s", got, tt.want)
 			}
 		})
 	}
+}
+
+// ended checks a run's error: with want set ("400: message"), that the run
+// failed with exactly that code and message, and reports true (the case
+// ends there); otherwise that it did not fail.
+func ended(t *testing.T, err error, want string) bool {
+	t.Helper()
+	if want != "" {
+		e := engine.AsError(err)
+		if err == nil || fmt.Sprintf("%d: %s", e.Code, e.Message) != want {
+			t.Fatalf("got %v, want %s", err, want)
+		}
+		return true
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	return false
 }
