@@ -97,13 +97,23 @@ func normal(k string) bool {
 // ignored reports whether c is left out of field names compared.
 func ignored(c byte) bool { return c == '_' || c == '-' || c == ' ' || c == '\t' }
 
+// NormalFieldByte is NormalizeField for one byte: c's form in a
+// normalized name (ASCII capitals lowered), or keep false for a byte left
+// out. Code that normalizes names its own way (the history's name table)
+// builds on it, so that there is one rule.
+func NormalFieldByte(c byte) (n byte, keep bool) {
+	switch {
+	case ignored(c):
+		return 0, false
+	case c >= 'A' && c <= 'Z':
+		return c + 'a' - 'A', true
+	}
+	return c, true
+}
+
 func appendNormal(b []byte, k string) []byte {
 	for i := 0; i < len(k); i++ {
-		switch c := k[i]; {
-		case ignored(c):
-		case c >= 'A' && c <= 'Z':
-			b = append(b, c+'a'-'A')
-		default:
+		if c, keep := NormalFieldByte(k[i]); keep {
 			b = append(b, c)
 		}
 	}

@@ -33,17 +33,13 @@ type nameTable struct {
 	short bool
 }
 
-// normByte maps a byte to its form in a normalized name: ASCII capitals
-// lowered, skip for the bytes engine.NormalizeField drops.
+// normByte maps a byte to its form in a normalized name
+// (engine.NormalFieldByte), skip for the bytes engine.NormalizeField drops.
 var normByte = func() (t [256]int16) {
 	for c := range t {
-		switch {
-		case c == '_' || c == '-' || c == ' ' || c == '\t':
-			t[c] = skip
-		case c >= 'A' && c <= 'Z':
-			t[c] = int16(c + 'a' - 'A')
-		default:
-			t[c] = int16(c)
+		t[c] = skip
+		if n, keep := engine.NormalFieldByte(byte(c)); keep {
+			t[c] = int16(n)
 		}
 	}
 	return t
