@@ -406,10 +406,12 @@ func (c *limitedConn) prove() error {
 	}
 }
 
+// Close frees c's place before closing it, as the refusals do: a client
+// that sees its connection closed and reconnects at once finds the place
+// free.
 func (c *limitedConn) Close() error {
-	err := c.Conn.Close()
 	c.release()
-	return err
+	return c.Conn.Close()
 }
 
 // CloseWrite half-closes a TCP connection, as net/http does before closing
