@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/json"
+	"io"
 	"log/slog"
 	"net"
 	"strconv"
@@ -158,12 +159,18 @@ func TestProbeReserveServesOnlyProbes(t *testing.T) {
 				time.Sleep(10 * time.Millisecond) // separate segments, not a timing assertion
 			}
 			conn.SetReadDeadline(time.Now().Add(20 * time.Second)) // a hang, not a timing assertion
-			line, err := bufio.NewReader(conn).ReadString('\n')
+			r := bufio.NewReader(conn)
+			line, err := r.ReadString('\n')
 			if err != nil {
 				t.Fatalf("no answer: %v", err)
 			}
 			if want := "HTTP/1.1 " + strconv.Itoa(c.code) + " "; !strings.HasPrefix(line, want) {
 				t.Fatalf("answer %q, want %s", line, want)
+			}
+			// A reserved connection closes after its answer, and its place
+			// is free once it has: the next case's connection needs it.
+			if _, err := io.Copy(io.Discard, r); err != nil {
+				t.Fatalf("the reserved connection was not closed after its answer: %v", err)
 			}
 		})
 	}
