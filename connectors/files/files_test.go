@@ -15,31 +15,40 @@ import (
 	"github.com/nectar-run/nectar/engine/value"
 )
 
+// The step within runs: it calls the function the run's context carries.
+// Registered once, so that the tests can run more than once in a process
+// (go test -count).
+func init() {
+	engine.Register("test-files-within", "runs the test's function", func(struct{}, *engine.Compiler) (engine.Step, error) {
+		return stepFunc(func(ctx context.Context, x *engine.Exec) { ctx.Value(withinKey{}).(func(*engine.Exec))(x) }), nil
+	})
+}
+
+type withinKey struct{}
+
 // within runs fn inside an execution (files need its working directory)
 // and returns the directory, removed by then.
 func within(t *testing.T, fn func(x *engine.Exec)) string {
 	t.Helper()
 	var dir string
-	engine.Register("test-files-"+strings.ReplaceAll(t.Name(), "/", "-"), "test", func(struct{}, *engine.Compiler) (engine.Step, error) {
-		return stepFunc(func(x *engine.Exec) {
-			dir, _ = x.WorkDir()
-			fn(x)
-		}), nil
-	})
-	p, err := engine.Load("t.yaml", []byte("name: t\nsteps:\n  - test-files-"+strings.ReplaceAll(t.Name(), "/", "-")+": {}\n"), engine.LoadOptions{})
+	p, err := engine.Load("t.yaml", []byte("name: t\nsteps:\n  - test-files-within: {}\n"), engine.LoadOptions{})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := p.Run(context.Background(), &engine.Runtime{}, value.NewObject(0), engine.RunOptions{}); err != nil {
+	ctx := context.WithValue(context.Background(), withinKey{}, func(x *engine.Exec) {
+		dir, _ = x.WorkDir()
+		fn(x)
+	})
+	if _, err := p.Run(ctx, &engine.Runtime{}, value.NewObject(0), engine.RunOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	return dir
 }
 
-type stepFunc func(x *engine.Exec)
+type stepFunc func(ctx context.Context, x *engine.Exec)
 
-func (f stepFunc) Execute(_ context.Context, x *engine.Exec, in any) (any, error) {
-	f(x)
+func (f stepFunc) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
+	f(ctx, x)
 	return in, nil
 }
 
