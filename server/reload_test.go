@@ -34,7 +34,7 @@ func TestRetiredVersionClosesWithItsLastRun(t *testing.T) {
 	hs := httptest.NewServer(srv.Handler())
 	defer hs.Close()
 	e := &servertest.Env{Srv: srv, HTTP: hs, Dir: dir}
-	old, run := servertest.Hold("reload-v1"), servertest.Hold("reload-run")
+	old, run := servertest.Hold(t, "reload-v1"), servertest.Hold(t, "reload-run")
 
 	answered := make(chan string, 1)
 	go func() {
@@ -70,7 +70,7 @@ func TestRetiredVersionClosesWithItsLastRun(t *testing.T) {
 	if !old.WasClosed() {
 		t.Fatal("Shutdown returned with the replaced version 1 still open")
 	}
-	if !servertest.Hold("reload-v2").WasClosed() {
+	if !servertest.Hold(t, "reload-v2").WasClosed() {
 		t.Fatal("Shutdown returned with version 2 still open")
 	}
 }

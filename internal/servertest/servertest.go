@@ -63,7 +63,7 @@ func init() {
 		Name string `yaml:"name" required:"true"`
 	}
 	engine.Register("test-hold", "waits for the test", func(c named, _ *engine.Compiler) (engine.Step, error) {
-		l := Hold(c.Name)
+		l := latch(c.Name)
 		return StepFunc(func(ctx context.Context, x *engine.Exec, in any) (any, error) {
 			l.Started <- struct{}{}
 			select {
@@ -75,7 +75,7 @@ func init() {
 		}), nil
 	})
 	engine.Register("test-closed", "tells the test when its pipeline closes", func(c named, _ *engine.Compiler) (engine.Step, error) {
-		return closedStep{Hold(c.Name)}, nil
+		return closedStep{latch(c.Name)}, nil
 	})
 }
 
@@ -94,8 +94,25 @@ var latches = struct {
 	m map[string]*Latch
 }{m: map[string]*Latch{}}
 
-// Hold returns the latch of a name.
-func Hold(name string) *Latch {
+// Hold returns the latch of a name, which the test-hold and test-closed
+// steps of that name compiled during tb share with it, before or after the
+// call. The latch is forgotten when tb ends, so that a test run again in
+// one process (go test -count) gets new channels, not the ones its first
+// run released and filled.
+func Hold(tb testing.TB, name string) *Latch {
+	l := latch(name)
+	tb.Cleanup(func() {
+		latches.Lock()
+		defer latches.Unlock()
+		if latches.m[name] == l {
+			delete(latches.m, name)
+		}
+	})
+	return l
+}
+
+// latch returns the latch of a name, made on first use.
+func latch(name string) *Latch {
 	latches.Lock()
 	defer latches.Unlock()
 	l := latches.m[name]

@@ -57,7 +57,7 @@ func skippedTicks(t *testing.T, srv *server.Server, pipeline string) int64 {
 // run starts while the first one runs. Without the no-overlap guard a
 // second run starts at the next tick and nothing is skipped.
 func TestTickWhileRunningIsSkipped(t *testing.T) {
-	h := servertest.Hold("overlap")
+	h := servertest.Hold(t, "overlap")
 	srv, log := serve(t, "long.yaml", `
 name: long
 trigger:
