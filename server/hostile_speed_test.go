@@ -296,13 +296,23 @@ func TestSlowHeadersCutOnAKeptAliveConnection(t *testing.T) {
 // deadline (the trigger's timeout plus the write grace, reaching the socket
 // only when a write starts) must end the blocked write, so that the
 // execution finishes and is recorded.
+//
+// The trigger's timeout also bounds the arrival of the body, and the run:
+// it is far beyond what both take on a loaded machine (a 1 MB body, copied
+// 16 times into the answer), so that the execution is the one under test,
+// answered 200 (a 408 for a body still arriving leaves no record, and a 504
+// for a run cut short has nothing big to write).
 func TestClientThatNeverReadsTheAnswer(t *testing.T) {
+	var fields []string
+	for i := range 16 {
+		fields = append(fields, "f"+strconv.Itoa(i)+`: "{{ message.s }}"`)
+	}
 	e := start(t, map[string]string{"big.yaml": `
 name: big
 trigger:
-  http: {path: /big, timeout: 300ms, max_body: 8MB}
+  http: {path: /big, timeout: 2s, max_body: 8MB}
 steps:
-  - set: {a: "{{ message.s }}", b: "{{ message.s }}", c: "{{ message.s }}", d: "{{ message.s }}"}
+  - set: {` + strings.Join(fields, ", ") + `}
 `}, nil)
 	addr := serveLimited(t, e, server.Limits{MaxConnections: 10, WriteGrace: 200 * time.Millisecond})
 	c, err := net.Dial("tcp", addr)
@@ -310,7 +320,7 @@ steps:
 		t.Fatal(err)
 	}
 	defer c.Close()
-	body := `{"s":"` + strings.Repeat("x", 4<<20) + `"}`
+	body := `{"s":"` + strings.Repeat("x", 1<<20) + `"}`
 	req := "POST /big HTTP/1.1\r\nHost: nectar.test\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
 	if _, err := io.WriteString(c, req); err != nil {
 		t.Fatal(err)
@@ -326,6 +336,9 @@ steps:
 			t.Fatal(err)
 		}
 		if len(recs) > 0 {
+			if r := recs[0]; r.Code != http.StatusOK {
+				t.Fatalf("the execution answered %d (%s %s), want 200: not the big answer under test", r.Code, r.Status, r.Error)
+			}
 			return
 		}
 		if time.Now().After(bound) {
