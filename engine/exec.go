@@ -359,6 +359,19 @@ type Exec struct {
 	logger  slog.Logger
 	handler execHandler
 	idBox   any // ID as an any, shared with the pipelines it calls
+	// startBox is metadata.start as an any, shared with the pipelines it
+	// calls that start in the same millisecond.
+	startBox any
+}
+
+// execAlloc is what newExec allocates at once: the Exec, and what it
+// points to (its shared state, unused by a called pipeline, which shares
+// its caller's; its metadata; its vars, unless given).
+type execAlloc struct {
+	x      Exec
+	shared execShared
+	md     value.Object
+	vars   value.Object
 }
 
 // execShared is what an execution and its forks have in common.
@@ -404,23 +417,38 @@ func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, caller *Exec) *Exec {
 		id = NewExecutionID()
 	}
 	now := time.Now()
-	md := value.NewObject(4 + opts.Metadata.Len())
-	var idBox any = id
+	// The Exec, its shared state, its metadata and vars objects are one
+	// allocation: a subpipeline call costs little more than its steps.
+	a := &execAlloc{}
+	x := &a.x
+	a.md = *value.NewObject(4 + opts.Metadata.Len())
+	md := &a.md
+	ms := now.UnixMilli()
+	var idBox, startBox any
 	if caller != nil {
-		idBox = boxed(caller.idBox, id) // a called pipeline runs under its caller's id
+		// A called pipeline runs under its caller's id, and most often
+		// starts in the millisecond its caller did.
+		idBox = boxed(caller.idBox, id)
+		startBox = caller.startBox
+		if b, ok := startBox.(int64); !ok || b != ms {
+			startBox = ms
+		}
+	} else {
+		idBox, startBox = id, ms
 	}
 	md.Set("execution_id", idBox)
 	md.Set("pipeline", boxed(p.nameBox, p.Name))
-	md.Set("start", now.UnixMilli())
+	md.Set("start", startBox)
 	if caller != nil {
 		md.Set("caller", boxed(caller.Pipeline.nameBox, caller.Pipeline.Name))
 	}
 	opts.Metadata.Range(func(k string, v any) bool { md.Set(k, v); return true })
 	vars := opts.Vars
 	if vars == nil {
-		vars = value.NewObject(4) // room for a few vars without growing
+		a.vars = *value.NewObject(4) // room for a few vars without growing
+		vars = &a.vars
 	}
-	x := &Exec{ID: id, Pipeline: p, Runtime: rt, Vars: vars, Metadata: md, Trace: opts.Trace, Start: now, idBox: idBox}
+	*x = Exec{ID: id, Pipeline: p, Runtime: rt, Vars: vars, Metadata: md, Trace: opts.Trace, Start: now, idBox: idBox, startBox: startBox}
 	var h slog.Handler
 	if caller != nil {
 		// The called pipeline logs where the caller does (RunOptions.Logger
@@ -438,7 +466,7 @@ func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, caller *Exec) *Exec {
 		if logger == nil {
 			logger = slog.Default()
 		}
-		h, x.shared = maskExtra(logger.Handler(), rt, opts.Secrets), &execShared{}
+		h, x.shared = maskExtra(logger.Handler(), rt, opts.Secrets), &a.shared
 	}
 	x.handler = execHandler{h: h, id: id, pipeline: p.Name}
 	x.logger = *slog.New(&x.handler)
