@@ -62,11 +62,7 @@ func TestGetSeesEveryWrite(t *testing.T) {
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			st, err := bolt.Open(t.TempDir(), bolt.WithNoSync())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer st.Close()
+			st := openStore(t, bolt.WithNoSync())
 			ctx := t.Context()
 			if _, err := st.Put(ctx, "b", "k", []byte("old")); err != nil {
 				t.Fatal(err)
@@ -95,11 +91,7 @@ func TestGetSeesEveryWrite(t *testing.T) {
 // a Get sees that write or a later one, never an older one. Go's race
 // detector runs it too.
 func TestGetAfterWriteUnderLoad(t *testing.T) {
-	st, err := bolt.Open(t.TempDir(), bolt.WithNoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t, bolt.WithNoSync())
 	ctx := t.Context()
 	if _, err := st.Put(ctx, "b", "k", []byte("0")); err != nil {
 		t.Fatal(err)
@@ -137,11 +129,7 @@ func TestGetAfterWriteUnderLoad(t *testing.T) {
 // TestGetFromMemoryExpires: a key read (and kept in memory) while it was
 // live is not found once its expiry has passed, with no write between.
 func TestGetFromMemoryExpires(t *testing.T) {
-	st, err := bolt.Open(t.TempDir(), bolt.WithNoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
+	st := openStore(t, bolt.WithNoSync())
 	ctx := t.Context()
 	exp := time.Now().Add(50 * time.Millisecond)
 	if _, err := st.Put(ctx, "b", "k", []byte("v"), store.ExpireAt(exp)); err != nil {
