@@ -72,3 +72,48 @@ func BenchmarkAssert(b *testing.B) {
 func BenchmarkJQ1KB(b *testing.B) {
 	benchPipeline(b, steps(1, `jq: {query: '.items | map(.price * .qty) | add'}`), order1KB())
 }
+
+// BenchmarkCallPipeline measures what the token endpoint's shape costs
+// apart from its connectors' work: a try around a call of another pipeline,
+// whose choice picks a branch, steps skipped by their if, and small sets.
+func BenchmarkCallPipeline(b *testing.B) {
+	lib := engine.NewLibrary(engine.LoadOptions{})
+	for _, src := range []string{`name: outer
+steps:
+  - try:
+      steps:
+        - if: "!ISOBJECT(message)"
+          throw: {status: 400, error: not an object}
+        - pipeline: {name: inner, input: {id: "{{ message.id }}"}}
+      catch:
+        - throw: {status: 500, error: failed}
+`, `name: inner
+steps:
+  - choice:
+      - when: message.id == "a"
+        steps:
+          - if: message.id == nil
+            throw: {status: 400, error: no id}
+          - set: {id: "{{ message.id }}"}
+            to: vars.grant
+      - otherwise:
+          - throw: {status: 400, error: unknown}
+  - set: {id: "{{ vars.grant.id }}", ok: true}
+`} {
+		p, err := engine.Load("bench.yaml", []byte(src), engine.LoadOptions{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		lib.Add(p)
+	}
+	outer, _ := lib.Pipeline("outer")
+	in, _ := value.DecodeString(`{"id":"a"}`)
+	rt := &engine.Runtime{Pipelines: lib, Logger: slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))}
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := outer.Run(ctx, rt, in, engine.RunOptions{ExecutionID: "bench"}); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

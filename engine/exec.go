@@ -359,6 +359,22 @@ type Exec struct {
 	logger  slog.Logger
 	handler execHandler
 	idBox   any // ID as an any, shared with the pipelines it calls
+	// startBox is metadata.start as an any, shared with the pipelines it
+	// calls that start in the same millisecond.
+	startBox any
+	// flowChecked is set while a ControlFlow step starts: its first nested
+	// step needs no context check of its own (see Steps.Run).
+	flowChecked bool
+}
+
+// execAlloc is what newExec allocates at once: the Exec, and what it
+// points to (its shared state, unused by a called pipeline, which shares
+// its caller's; its metadata; its vars, unless given).
+type execAlloc struct {
+	x      Exec
+	shared execShared
+	md     value.Object
+	vars   value.Object
 }
 
 // execShared is what an execution and its forks have in common.
@@ -404,23 +420,38 @@ func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, caller *Exec) *Exec {
 		id = NewExecutionID()
 	}
 	now := time.Now()
-	md := value.NewObject(4 + opts.Metadata.Len())
-	var idBox any = id
+	// The Exec, its shared state, its metadata and vars objects are one
+	// allocation: a subpipeline call costs little more than its steps.
+	a := &execAlloc{}
+	x := &a.x
+	a.md = *value.NewObject(4 + opts.Metadata.Len())
+	md := &a.md
+	ms := now.UnixMilli()
+	var idBox, startBox any
 	if caller != nil {
-		idBox = boxed(caller.idBox, id) // a called pipeline runs under its caller's id
+		// A called pipeline runs under its caller's id, and most often
+		// starts in the millisecond its caller did.
+		idBox = boxed(caller.idBox, id)
+		startBox = caller.startBox
+		if b, ok := startBox.(int64); !ok || b != ms {
+			startBox = ms
+		}
+	} else {
+		idBox, startBox = id, ms
 	}
 	md.Set("execution_id", idBox)
 	md.Set("pipeline", boxed(p.nameBox, p.Name))
-	md.Set("start", now.UnixMilli())
+	md.Set("start", startBox)
 	if caller != nil {
 		md.Set("caller", boxed(caller.Pipeline.nameBox, caller.Pipeline.Name))
 	}
 	opts.Metadata.Range(func(k string, v any) bool { md.Set(k, v); return true })
 	vars := opts.Vars
 	if vars == nil {
-		vars = value.NewObject(4) // room for a few vars without growing
+		a.vars = *value.NewObject(4) // room for a few vars without growing
+		vars = &a.vars
 	}
-	x := &Exec{ID: id, Pipeline: p, Runtime: rt, Vars: vars, Metadata: md, Trace: opts.Trace, Start: now, idBox: idBox}
+	*x = Exec{ID: id, Pipeline: p, Runtime: rt, Vars: vars, Metadata: md, Trace: opts.Trace, Start: now, idBox: idBox, startBox: startBox}
 	var h slog.Handler
 	if caller != nil {
 		// The called pipeline logs where the caller does (RunOptions.Logger
@@ -438,7 +469,7 @@ func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, caller *Exec) *Exec {
 		if logger == nil {
 			logger = slog.Default()
 		}
-		h, x.shared = maskExtra(logger.Handler(), rt, opts.Secrets), &execShared{}
+		h, x.shared = maskExtra(logger.Handler(), rt, opts.Secrets), &a.shared
 	}
 	x.handler = execHandler{h: h, id: id, pipeline: p.Name}
 	x.logger = *slog.New(&x.handler)
@@ -465,6 +496,7 @@ func (x *Exec) finish() {
 // (a copy of the current ones), own expression scope.
 func (x *Exec) Fork() *Exec {
 	c := *x
+	c.flowChecked = false
 	c.Vars = x.Vars.Clone()
 	if c.Vars == nil {
 		c.Vars = value.NewObject(0)
@@ -554,6 +586,8 @@ func (x *Exec) CallPipeline(ctx context.Context, p *Pipeline, input any, vars *v
 		return nil, NewError(508, "%w: %s calls %s %d levels deep", ErrCallDepth, x.Pipeline.Name, p.Name, x.depth+1)
 	}
 	c := p.newExec(x.Runtime, RunOptions{ExecutionID: x.ID, Vars: vars, Trace: x.Trace}, x)
+	c.flowChecked = x.flowChecked && p.Timeout == 0
+	x.flowChecked = false
 	if p.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.Timeout)
@@ -570,12 +604,19 @@ func (x *Exec) CallPipeline(ctx context.Context, p *Pipeline, input any, vars *v
 func (s Steps) Run(ctx context.Context, x *Exec, in any) (any, error) {
 	msg := in
 	var at time.Time // with a trace: when the step before ended, when the next starts
+	// The context is checked before each step, unless no step has run
+	// since it was last found alive: only conditions were evaluated (steps
+	// skipped by their if), or a ControlFlow step is starting this list.
+	checked := x.flowChecked
+	x.flowChecked = false
 	for _, r := range s.list {
-		if err := ctx.Err(); err != nil {
-			return nil, r.contextError(x, err)
+		if !checked {
+			if err := ctx.Err(); err != nil {
+				return nil, r.contextError(x, err)
+			}
 		}
 		var err error
-		msg, at, err = r.run(ctx, x, msg, at)
+		msg, at, checked, err = r.run(ctx, x, msg, at)
 		if err != nil {
 			return nil, err
 		}
@@ -593,12 +634,14 @@ type stepRunner struct {
 	retry           *RetryPolicy
 	timeout         time.Duration
 	step            Step
+	flow            bool // step is a ControlFlow
 }
 
 // run runs the step over msg. With a trace, start is when the step starts
 // (zero: now), and end when it ended: the steps of a list share one clock
-// reading between two steps, and a skipped step reads none.
-func (r *stepRunner) run(ctx context.Context, x *Exec, msg any, start time.Time) (out any, end time.Time, err error) {
+// reading between two steps, and a skipped step reads none. skipped
+// reports that the step's condition was false.
+func (r *stepRunner) run(ctx context.Context, x *Exec, msg any, start time.Time) (out any, end time.Time, skipped bool, err error) {
 	if x.Trace != nil && start.IsZero() {
 		start = time.Now()
 	}
@@ -608,19 +651,19 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any, start time.Time)
 	if r.cond != nil {
 		ok, err := r.cond.Bool(x.env(msg))
 		if err != nil {
-			return nil, end, r.fail(x, x.exprError(err))
+			return nil, end, false, r.fail(x, x.exprError(err))
 		}
 		if !ok {
 			if x.Trace != nil {
 				x.Trace.add(StepRecord{StepInfo: &r.info, Start: start, Outcome: "skipped"})
 			}
-			return msg, start, nil
+			return msg, start, true, nil
 		}
 	}
 	in := msg
 	if r.from != nil {
 		if in, err = r.from.Eval(x.env(msg)); err != nil {
-			return nil, end, r.fail(x, x.exprError(err))
+			return nil, end, false, r.fail(x, x.exprError(err))
 		}
 	}
 	attempts := 1
@@ -659,7 +702,7 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any, start time.Time)
 				}
 				x.Trace.add(rec)
 			}
-			return nil, end, e
+			return nil, end, false, e
 		}
 		res, outcome = e.Object(), "continued"
 		code = e.Code
@@ -672,7 +715,7 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any, start time.Time)
 	if r.to != nil {
 		res, err = r.to.place(x, msg, res)
 		if err != nil {
-			return nil, end, r.fail(x, err)
+			return nil, end, false, r.fail(x, err)
 		}
 	}
 	if x.Trace != nil {
@@ -683,7 +726,7 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any, start time.Time)
 		}
 		x.Trace.add(rec)
 	}
-	return res, end, nil
+	return res, end, false, nil
 }
 
 // execute runs the connector once, with the step timeout, turning a panic
@@ -692,6 +735,7 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any, start time.Time)
 // connector made of the cancellation.
 func (r *stepRunner) execute(ctx context.Context, x *Exec, in any) (out any, err error) {
 	defer func() {
+		x.flowChecked = false
 		if p := recover(); p != nil {
 			x.Logger.Error("connector panicked", "step", r.info.Step, "connector", r.info.Connector, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			out, err = nil, NewError(500, "connector %s failed unexpectedly: %v", r.info.Connector, p)
@@ -708,6 +752,8 @@ func (r *stepRunner) execute(ctx context.Context, x *Exec, in any) (out any, err
 		out, err, handled = rt.Intercept(stepCtx, x, in)
 	}
 	if !handled {
+		// A step with its own timeout has a context not checked yet.
+		x.flowChecked = r.flow && r.timeout == 0
 		out, err = r.step.Execute(stepCtx, x, in)
 	}
 	if err != nil && stepCtx.Err() == context.DeadlineExceeded {

@@ -389,6 +389,7 @@ func (l *loader) step(n *yaml.Node, path string) *stepRunner {
 		l.closers = append(l.closers, c)
 	}
 	r.step = st
+	_, r.flow = st.(ControlFlow)
 	return r
 }
 

@@ -18,6 +18,15 @@ type Step interface {
 	Execute(ctx context.Context, x *Exec, in any) (any, error)
 }
 
+// ControlFlow is implemented by a step that only picks which of its nested
+// steps run and runs them at once (try, choice, pipeline): it waits for
+// nothing and calls nothing between its start and its first nested step.
+// The engine checks the context before every step; before the first nested
+// step of such a step, the check it made before the step itself stands.
+type ControlFlow interface {
+	ControlFlow()
+}
+
 // Closer is implemented by steps that hold resources. Close runs when the
 // pipeline is unloaded, and after a failed load.
 type Closer interface {

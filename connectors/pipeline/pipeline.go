@@ -92,6 +92,9 @@ func (s *step) target(x *engine.Exec) (*engine.Pipeline, error) {
 	return nil, engine.NewError(404, "%w %q", engine.ErrUnknownPipeline, s.name)
 }
 
+// ControlFlow marks the call as one that runs the called pipeline at once (engine.ControlFlow).
+func (s *step) ControlFlow() {}
+
 // Execute calls the pipeline.
 func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
 	p, err := s.target(x)

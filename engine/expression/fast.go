@@ -439,6 +439,11 @@ func compileCall(t *ast.CallNode) evalFn {
 			return nil
 		}
 	}
+	if id.Value == "__get" && len(args) == 2 {
+		if key, ok := t.Arguments[1].(*ast.StringNode); ok {
+			return getField(args[0], key.Value)
+		}
+	}
 	switch len(args) {
 	case 0:
 		return func(*Env) (any, error) { return fn() }
@@ -473,6 +478,24 @@ func compileCall(t *ast.CallNode) evalFn {
 			return nil, err
 		}
 		return fn(vals...)
+	}
+}
+
+// getField is base.key, the key written in the expression (a member
+// access, message.client_id): an object's field is read at once, without
+// evaluating the key or boxing it; anything else goes through get.
+func getField(base evalFn, key string) evalFn {
+	var boxedKey any = key
+	return func(e *Env) (any, error) {
+		b, err := base(e)
+		if err != nil {
+			return nil, err
+		}
+		if o, ok := b.(*value.Object); ok && key != "$" {
+			v, _ := o.Get(key)
+			return v, nil
+		}
+		return get(b, boxedKey)
 	}
 }
 

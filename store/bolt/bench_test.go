@@ -13,18 +13,20 @@ import (
 // record is the size of a small execution record or token.
 var record = []byte(`{"pipeline":"orders","trigger":"http","status":"ok","started":"2024-05-01T10:00:00Z","duration_ms":12,"steps":[{"name":"assert","ms":1},{"name":"transform","ms":2}]}`)
 
-func openBench(b *testing.B, opts ...bolt.Option) *bolt.Store {
-	b.Helper()
-	st, err := bolt.Open(b.TempDir(), opts...)
+// openStore opens a store in a temporary directory, closed when the test
+// or benchmark ends.
+func openStore(tb testing.TB, opts ...bolt.Option) *bolt.Store {
+	tb.Helper()
+	st, err := bolt.Open(tb.TempDir(), opts...)
 	if err != nil {
-		b.Fatal(err)
+		tb.Fatal(err)
 	}
-	b.Cleanup(func() { _ = st.Close() })
+	tb.Cleanup(func() { _ = st.Close() })
 	return st
 }
 
 func BenchmarkGet(b *testing.B) {
-	st := openBench(b)
+	st := openStore(b)
 	ctx := b.Context()
 	for i := range 1000 {
 		if _, err := st.Put(ctx, "tokens", strconv.Itoa(i), record); err != nil {
@@ -49,7 +51,7 @@ func BenchmarkPut(b *testing.B) {
 			name, opts = "nosync", []bolt.Option{bolt.WithNoSync()}
 		}
 		b.Run(name, func(b *testing.B) {
-			st := openBench(b, opts...)
+			st := openStore(b, opts...)
 			ctx := b.Context()
 			b.ReportAllocs()
 			i := 0
@@ -61,7 +63,7 @@ func BenchmarkPut(b *testing.B) {
 			}
 		})
 		b.Run(name+"/parallel", func(b *testing.B) {
-			st := openBench(b, opts...)
+			st := openStore(b, opts...)
 			ctx := b.Context()
 			var n atomic.Int64
 			b.ReportAllocs()
@@ -79,7 +81,7 @@ func BenchmarkPut(b *testing.B) {
 }
 
 func BenchmarkUpdate(b *testing.B) {
-	st := openBench(b)
+	st := openStore(b)
 	ctx := b.Context()
 	fn := func(cur []byte, ok bool) ([]byte, error) {
 		n, _ := strconv.Atoi(string(cur))
@@ -95,7 +97,7 @@ func BenchmarkUpdate(b *testing.B) {
 
 // BenchmarkApply100 writes 100 execution records in one transaction.
 func BenchmarkApply100(b *testing.B) {
-	st := openBench(b)
+	st := openStore(b)
 	ctx := b.Context()
 	ops := make([]store.Op, 100)
 	b.ReportAllocs()

@@ -100,6 +100,7 @@ type Store struct {
 	once   sync.Once
 
 	commit committer
+	cache  readCache
 
 	lmu    sync.Mutex
 	leases map[string]*lease
@@ -184,7 +185,7 @@ func Open(dir string, opts ...Option) (*Store, error) {
 		done:   make(chan struct{}),
 		leases: make(map[string]*lease),
 	}
-	s.commit.db, s.commit.path = db, path
+	s.commit.db, s.commit.path, s.commit.cache = db, path, &s.cache
 	go s.purger(o.purgeInterval)
 	return s, nil
 }
@@ -324,10 +325,27 @@ func (s *Store) Get(ctx context.Context, bucket, key string) (store.Item, error)
 	if err := cmp.Or(s.check(ctx), store.CheckKey(bucket, key)); err != nil {
 		return store.Item{}, err
 	}
+	if r, ok := s.cache.get(bucket, key); ok {
+		if !r.live(time.Now().UnixNano()) {
+			return store.Item{}, store.ErrNotFound
+		}
+		return r.item(key), nil
+	}
+	gen := s.cache.gen.Load() // before the transaction: see readCache
 	var it store.Item
 	found := false
 	err := s.view(func(tx *bbolt.Tx) error {
-		if r, ok := lookup(tx, bucket, key, time.Now().UnixNano()); ok {
+		b := tx.Bucket(dataBucket).Bucket([]byte(bucket))
+		if b == nil {
+			return nil
+		}
+		r, ok := decode(b.Get([]byte(key)))
+		if !ok {
+			return nil
+		}
+		r.value = bytes.Clone(r.value) // the cache's own copy, out of bbolt's memory
+		s.cache.put(gen, bucket, key, r)
+		if r.live(time.Now().UnixNano()) {
 			it, found = r.item(key), true
 		}
 		return nil

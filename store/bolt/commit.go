@@ -20,7 +20,8 @@ import (
 // cannot fail the others.
 type committer struct {
 	db      *bbolt.DB
-	path    string // for errors
+	path    string     // for errors
+	cache   *readCache // made stale by every write transaction
 	mu      sync.Mutex
 	running bool
 	queue   []*pending
@@ -123,7 +124,11 @@ func (c *committer) commit(batch []*pending) {
 // update runs fn in a write transaction; a panic of bbolt's on a damaged
 // page (while committing, say) is an error wrapping ErrCorrupt.
 func (c *committer) update(fn func(*bbolt.Tx) error) error {
-	return c.note(wrap(damaged(c.path, guard(func() error { return c.db.Update(fn) }))))
+	err := guard(func() error { return c.db.Update(fn) })
+	if c.cache != nil {
+		c.cache.written() // once committed (or rolled back): see readCache
+	}
+	return c.note(wrap(damaged(c.path, err)))
 }
 
 // safely turns a panic in fn into an error, so that the leader goes on to
