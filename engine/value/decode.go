@@ -228,15 +228,6 @@ func (d *decoder) finishObject(base int) *Object {
 	return o
 }
 
-// plain marks the bytes a string holds as they are: ASCII, not a quote, a
-// backslash or a control character.
-var plain = func() (t [256]bool) {
-	for c := 0x20; c < 0x80; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
 // repeatsKey reports whether a key occurs twice in fs (compared by length
 // first; fs is short).
 func repeatsKey(fs []field) bool {
@@ -298,11 +289,9 @@ func (d *decoder) string() (string, error) {
 	start := d.pos
 	// Fast path: no escapes, valid UTF-8.
 	for d.pos < len(d.data) {
-		// Plain ASCII, one table lookup a byte.
-		data, i := d.data, d.pos
-		for i < len(data) && plain[data[i]] {
-			i++
-		}
+		// Plain ASCII, eight bytes a step.
+		data := d.data
+		i := skipPlain(data, d.pos)
 		d.pos = i
 		if i == len(data) {
 			break
