@@ -298,11 +298,11 @@ func (d *decoder) array(depth int) (any, error) {
 			d.pos++
 		case ']':
 			d.pos++
-			a := make([]any, len(d.vals)-base)
+			v, a := newArray(len(d.vals) - base)
 			copy(a, d.vals[base:])
 			clear(d.vals[base:])
 			d.vals = d.vals[:base]
-			return a, nil
+			return v, nil
 		default:
 			return nil, d.errorf("unexpected %s, expected ',' or ']'", d.preview())
 		}
