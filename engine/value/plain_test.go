@@ -2,6 +2,7 @@ package value_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -19,8 +20,12 @@ func TestStringScanEveryByteAtEveryOffset(t *testing.T) {
 	for c := 0; c < 256; c++ {
 		inserts = append(inserts, string([]byte{byte(c)}))
 	}
-	inserts = append(inserts, "é", "€", "😀", "\u2028", "\xe2\x82", `\"`, `\\`, `\n`, `\u00e9`, `\ud83d\ude00`)
-	for _, n := range []int{7, 8, 9, 16, 19} {
+	inserts = append(inserts, "é", "€", "😀", "\u2028", "\xe2\x82", `\"`, `\\`, `\n`, `\u00e9`, `\ud83d\ude00`,
+		// A byte the word tests borrow out of, then the byte that borrow
+		// would flag by mistake: the scan after an escape must not stop
+		// at the second.
+		`"#`, `\]`, "\x01 ", "\x1f ", `\"#`, `\\]`)
+	for n := range 24 { // every tail length, after zero to two words
 		for pos := 0; pos <= n; pos++ {
 			for _, ins := range inserts {
 				body := strings.Repeat("a", pos) + ins + strings.Repeat("b", n-pos)
@@ -49,6 +54,9 @@ func TestStringScanEveryByteAtEveryOffset(t *testing.T) {
 					if back != validUTF8(s) {
 						t.Fatalf("%q encoded as %s, read back as %q", s, out, back)
 					}
+					if want := quote(s); out != want {
+						t.Fatalf("%q encoded as %s, want %s", s, out, want)
+					}
 				}
 			}
 		}
@@ -64,5 +72,34 @@ func validUTF8(s string) string {
 		sb.WriteRune(r) // utf8.RuneError for an invalid byte
 		i += size
 	}
+	return sb.String()
+}
+
+// quote is AppendString's documented output, a rune at a time: quote,
+// backslash, \n, \r, \t escaped short, other control characters as
+// \u00XX, U+2028 and U+2029 as \u escapes, each invalid byte as \ufffd,
+// everything else as it is.
+func quote(s string) string {
+	var sb strings.Builder
+	sb.WriteByte('"')
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == '"' || r == '\\':
+			sb.WriteString(`\` + string(r))
+		case r == '\n':
+			sb.WriteString(`\n`)
+		case r == '\r':
+			sb.WriteString(`\r`)
+		case r == '\t':
+			sb.WriteString(`\t`)
+		case r < 0x20, r == '\u2028', r == '\u2029', r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&sb, `\u%04x`, r)
+		default:
+			sb.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	sb.WriteByte('"')
 	return sb.String()
 }
