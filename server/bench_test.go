@@ -1,8 +1,12 @@
 package server_test
 
 import (
+	"bufio"
+	"io"
+	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -64,4 +68,44 @@ func serveBench(b *testing.B, h http.Handler, path, body string) {
 func BenchmarkTransformRequestNoHistory(b *testing.B) {
 	e := servertest.Start(b, map[string]string{"bench-transform.yaml": benchTransform}, func(o *server.Options) { o.HistoryOff = true })
 	serveBench(b, e.Srv.Handler(), "/transform", benchCustomer)
+}
+
+// BenchmarkTransformRequestWire is BenchmarkTransformRequest over a real
+// loopback connection kept alive, served as nectar serve serves (the
+// server's http.Server on its limited listener): what wrk measures,
+// net/http's reading and writing included. The client writes the bytes
+// wrk writes and reads each answer with http.ReadResponse.
+func BenchmarkTransformRequestWire(b *testing.B) {
+	e := servertest.Start(b, map[string]string{"bench-transform.yaml": benchTransform}, nil)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	hs := e.Srv.HTTPServer(server.Limits{})
+	go hs.Serve(server.LimitListener(ln, server.Limits{}))
+	b.Cleanup(func() { hs.Close() })
+	c, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer c.Close()
+	req := []byte("POST /transform HTTP/1.1\r\nHost: " + ln.Addr().String() + "\r\nContent-Type: application/json\r\nContent-Length: " +
+		strconv.Itoa(len(benchCustomer)) + "\r\n\r\n" + benchCustomer)
+	br := bufio.NewReader(c)
+	b.ReportAllocs()
+	defer benchcpu.Start(b)()
+	for b.Loop() {
+		if _, err := c.Write(req); err != nil {
+			b.Fatal(err)
+		}
+		resp, err := http.ReadResponse(br, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		_, err = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if err != nil || resp.StatusCode != http.StatusOK {
+			b.Fatalf("status %d, %v", resp.StatusCode, err)
+		}
+	}
 }

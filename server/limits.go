@@ -461,9 +461,14 @@ func (s *Server) bodyDeadline(w http.ResponseWriter, r *http.Request, timeout ti
 		_ = rc.SetWriteDeadline(time.Now().Add(timeout + grace))
 		return
 	}
-	r.Body = &deadlineBody{ReadCloser: r.Body, done: func() {
+	orig := r.Body
+	r.Body = &deadlineBody{ReadCloser: orig, done: func() {
 		_ = rc.SetReadDeadline(time.Time{})
 		_ = rc.SetWriteDeadline(time.Now().Add(timeout + grace))
+		// The request holds net/http's own body again: once the handler
+		// closes it, net/http sees a body read to its end and closed, and
+		// does not read it again (io.CopyN to io.Discard) before answering.
+		r.Body = orig
 	}}
 }
 

@@ -105,3 +105,34 @@ func BenchmarkEncodeNew(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkDecodeCustomer decodes the transform request's body (customer,
+// in box_test.go).
+func BenchmarkDecodeCustomer(b *testing.B) {
+	b.SetBytes(int64(len(customer)))
+	b.ReportAllocs()
+	defer benchcpu.Start(b)()
+	for b.Loop() {
+		if _, err := value.DecodeString(customer); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEncodeCustomer encodes it into a reused buffer, as the http
+// trigger writes its answer.
+func BenchmarkEncodeCustomer(b *testing.B) {
+	v, err := value.DecodeString(customer)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(customer)))
+	b.ReportAllocs()
+	buf := make([]byte, 0, 2048)
+	defer benchcpu.Start(b)()
+	for b.Loop() {
+		if buf, err = value.AppendJSON(buf[:0], v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

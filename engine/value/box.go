@@ -90,32 +90,71 @@ func (s *slabs) float64(x float64) any {
 	return box(float64Type, unsafe.Pointer(&s.floats[len(s.floats)-1]))
 }
 
-// newObjectSized returns an object of n zero fields (length and capacity
-// n, as make would give). Up to 16 fields, the object and its fields are
-// one allocation instead of two.
+// newObjectSized returns an object of n zero fields (length n, as make
+// would give). Up to 16 fields, the object and its fields are one
+// allocation instead of two.
 func newObjectSized(n int) *Object {
-	switch {
-	case n <= 2:
-		return objectIn[[2]field](n)
-	case n <= 4:
-		return objectIn[[4]field](n)
-	case n <= 8:
-		return objectIn[[8]field](n)
-	case n <= 16:
-		return objectIn[[16]field](n)
-	}
-	return &Object{fields: make([]field, n)}
+	o := objectWithRoom(n)
+	o.fields = o.fields[:n]
+	return o
 }
 
-// objectIn allocates an object with its fields' array A in one block, and
-// gives it n of them.
-func objectIn[A [2]field | [4]field | [8]field | [16]field](n int) *Object {
+// objectWithRoom returns an empty object with room for n fields: up to 16,
+// in the same allocation as the object (its capacity is then the next of
+// 2, 4, 8, 16, and appends use it before they reallocate).
+func objectWithRoom(n int) *Object {
+	switch {
+	case n <= 2:
+		return objectIn[[2]field]()
+	case n <= 4:
+		return objectIn[[4]field]()
+	case n <= 8:
+		return objectIn[[8]field]()
+	case n <= 16:
+		return objectIn[[16]field]()
+	}
+	return &Object{fields: make([]field, 0, n)}
+}
+
+// objectIn allocates an object with its fields' array A in one block.
+func objectIn[A [2]field | [4]field | [8]field | [16]field]() *Object {
 	p := new(struct {
 		o Object
 		f A
 	})
-	p.o.fields = unsafe.Slice(&p.f[0], n)
+	p.o.fields = unsafe.Slice(&p.f[0], len(p.f))[:0]
 	return &p.o
+}
+
+var arrayType = typeOf([]any(nil))
+
+// newArray returns an array of n nil elements, both as a value and as the
+// slice to fill (length and capacity n). Boxing a slice into an interface
+// allocates its header (runtime.convTslice); up to 16 elements, the
+// header and the elements are one allocation instead of two. The boxed
+// header is never written again, like the runtime's own.
+func newArray(n int) (any, []any) {
+	switch {
+	case n <= 2:
+		return arrayIn[[2]any](n)
+	case n <= 4:
+		return arrayIn[[4]any](n)
+	case n <= 8:
+		return arrayIn[[8]any](n)
+	case n <= 16:
+		return arrayIn[[16]any](n)
+	}
+	a := make([]any, n)
+	return a, a
+}
+
+func arrayIn[A [2]any | [4]any | [8]any | [16]any](n int) (any, []any) {
+	p := new(struct {
+		s []any
+		a A
+	})
+	p.s = unsafe.Slice(&p.a[0], n)
+	return box(arrayType, unsafe.Pointer(&p.s)), p.s
 }
 
 // A Boxer makes values of strings a few per allocation, as the decoder

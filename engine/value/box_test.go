@@ -153,3 +153,84 @@ func TestBoxer(t *testing.T) {
 		t.Errorf("empty string boxed as %#v", got[200])
 	}
 }
+
+// TestSmallArraysAndObjectsAreKept decodes arrays and objects of every
+// size around the one-allocation classes (header or object and elements
+// in one block, up to 16), keeps only the inner values, collects the
+// garbage, and checks each still holds its elements and that appending to
+// one or setting a key in one leaves the others as they were.
+func TestSmallArraysAndObjectsAreKept(t *testing.T) {
+	var sb strings.Builder
+	sb.WriteByte('[')
+	for n := range 20 {
+		if n > 0 {
+			sb.WriteByte(',')
+		}
+		sb.WriteString(`[[`)
+		for i := range n {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			fmt.Fprintf(&sb, `"a%d-%d"`, n, i)
+		}
+		sb.WriteString(`],{`)
+		for i := range n {
+			if i > 0 {
+				sb.WriteByte(',')
+			}
+			fmt.Fprintf(&sb, `"k%d":%d`, i, 1000*n+i)
+		}
+		sb.WriteString(`}]`)
+	}
+	sb.WriteByte(']')
+	v, err := value.DecodeString(sb.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var arrays []any
+	var objects []*value.Object
+	for _, pair := range v.([]any) {
+		p := pair.([]any)
+		arrays = append(arrays, p[0])
+		objects = append(objects, p[1].(*value.Object))
+	}
+	v = nil
+	runtime.GC()
+	for n, a := range arrays {
+		grown := append(a.([]any), "more")
+		objects[n].Set("new", "x")
+		objects[n].Set("k0", "changed")
+		_ = grown
+	}
+	runtime.GC()
+	for n := range arrays {
+		a := arrays[n].([]any)
+		if len(a) != n || cap(a) != n {
+			t.Fatalf("array %d: len %d cap %d", n, len(a), cap(a))
+		}
+		for i, x := range a {
+			if want := fmt.Sprintf("a%d-%d", n, i); x != want {
+				t.Fatalf("array %d element %d: %#v, want %q", n, i, x, want)
+			}
+		}
+		o := objects[n]
+		want := max(n, 1) + 1 // k0 was there, or is new
+		if o.Len() != want {
+			t.Fatalf("object %d has %d keys, want %d", n, o.Len(), want)
+		}
+		for i := 1; i < n; i++ {
+			if got, _ := o.Get(fmt.Sprintf("k%d", i)); got != int64(1000*n+i) {
+				t.Fatalf("object %d key k%d: %#v", n, i, got)
+			}
+		}
+	}
+	for n := range 20 {
+		o := value.NewObject(n)
+		for i := range n + 3 {
+			o.Set(strconv.Itoa(i), int64(i))
+		}
+		if got := value.MustEncodeString(o); !strings.HasPrefix(got, `{"0":0,`) || o.Len() != n+3 {
+			t.Fatalf("NewObject(%d) after %d sets: %s", n, n+3, got)
+		}
+	}
+}

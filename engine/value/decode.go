@@ -105,7 +105,16 @@ func (d *decoder) preview() string {
 	return strconv.QuoteRune(r)
 }
 
+// skipSpace skips white space. Compact JSON has none between tokens: a
+// byte above ' ', which no white space is, returns at once (inlined).
 func (d *decoder) skipSpace() {
+	if d.pos < len(d.data) && d.data[d.pos] > ' ' {
+		return
+	}
+	d.skipSpaceRun()
+}
+
+func (d *decoder) skipSpaceRun() {
 	for d.pos < len(d.data) {
 		switch d.data[d.pos] {
 		case ' ', '\t', '\n', '\r':
@@ -228,27 +237,38 @@ func (d *decoder) finishObject(base int) *Object {
 	return o
 }
 
-// plain marks the bytes a string holds as they are: ASCII, not a quote, a
-// backslash or a control character.
-var plain = func() (t [256]bool) {
-	for c := 0x20; c < 0x80; c++ {
-		t[c] = c != '"' && c != '\\'
-	}
-	return t
-}()
-
-// repeatsKey reports whether a key occurs twice in fs (compared by length
-// first; fs is short).
+// repeatsKey reports whether a key occurs twice in fs (at most
+// indexThreshold keys). A key is compared with the ones before it only
+// when its hash (keyHash, one of 256) was seen already: distinct keys
+// mostly cost a few instructions each, where comparing every pair cost
+// n²/2 comparisons.
 func repeatsKey(fs []field) bool {
-	for i := 1; i < len(fs); i++ {
+	var seen [4]uint64
+	for i := range fs {
 		k := fs[i].k
+		h := keyHash(k)
+		if bit := uint64(1) << (h & 63); seen[h>>6]&bit == 0 {
+			seen[h>>6] |= bit
+			continue
+		}
 		for j := 0; j < i; j++ {
-			if len(fs[j].k) == len(k) && fs[j].k == k {
+			if fs[j].k == k {
 				return true
 			}
 		}
 	}
 	return false
+}
+
+// keyHash is a cheap hash of k in [0, 256): its length and its first,
+// middle and last bytes, which tell apart most keys of one object
+// (line1, line2; id, order_id).
+func keyHash(k string) uint {
+	n := uint(len(k))
+	if n == 0 {
+		return 0
+	}
+	return (n*151 + uint(k[0])*7 + uint(k[n/2])*3 + uint(k[n-1])*31) & 255
 }
 
 func (d *decoder) array(depth int) (any, error) {
@@ -278,11 +298,11 @@ func (d *decoder) array(depth int) (any, error) {
 			d.pos++
 		case ']':
 			d.pos++
-			a := make([]any, len(d.vals)-base)
+			v, a := newArray(len(d.vals) - base)
 			copy(a, d.vals[base:])
 			clear(d.vals[base:])
 			d.vals = d.vals[:base]
-			return a, nil
+			return v, nil
 		default:
 			return nil, d.errorf("unexpected %s, expected ',' or ']'", d.preview())
 		}
@@ -298,11 +318,9 @@ func (d *decoder) string() (string, error) {
 	start := d.pos
 	// Fast path: no escapes, valid UTF-8.
 	for d.pos < len(d.data) {
-		// Plain ASCII, one table lookup a byte.
-		data, i := d.data, d.pos
-		for i < len(data) && plain[data[i]] {
-			i++
-		}
+		// Plain ASCII, eight bytes a step.
+		data := d.data
+		i := skipPlain(data, d.pos)
 		d.pos = i
 		if i == len(data) {
 			break
@@ -489,9 +507,53 @@ func (d *decoder) number() (any, error) {
 		}
 		return json.Number(s), nil
 	}
+	if f, ok := exactDecimal(text); ok {
+		return d.boxes.float64(f), nil
+	}
 	f, err := strconv.ParseFloat(text, 64)
 	if err != nil || math.IsInf(f, 0) {
 		return json.Number(text), nil
 	}
 	return d.boxes.float64(f), nil
+}
+
+// pow10 are the powers of ten a float64 holds exactly.
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// exactDecimal reads a valid JSON number with a fraction and no exponent
+// (-123.45) of at most 15 digits, without strconv: its digits make an
+// integer m below 2^53 and it is m / 10^k with 10^k exact, so one float
+// division, correctly rounded, gives what ParseFloat gives (Clinger's fast
+// path, which ParseFloat takes too after reading the text more slowly).
+// It reports false for anything else.
+func exactDecimal(text string) (float64, bool) {
+	neg := text[0] == '-'
+	if neg {
+		text = text[1:]
+	}
+	if len(text) > 16 { // 15 digits and the point
+		return 0, false
+	}
+	var m uint64
+	frac := -1
+	for i := 0; i < len(text); i++ {
+		c := text[i]
+		switch {
+		case c >= '0' && c <= '9':
+			m = m*10 + uint64(c-'0')
+		case c == '.' && frac < 0:
+			frac = len(text) - i - 1
+		default:
+			return 0, false // an exponent
+		}
+	}
+	if frac < 0 {
+		return 0, false
+	}
+	f := float64(m) / pow10[frac]
+	if neg {
+		f = -f
+	}
+	return f, true
 }

@@ -24,9 +24,13 @@ type field struct {
 	v any
 }
 
-// NewObject returns an empty object with room for n keys.
+// NewObject returns an empty object with room for at least n keys (up to
+// 16, in the object's own allocation: see objectWithRoom).
 func NewObject(n int) *Object {
-	return &Object{fields: make([]field, 0, n)}
+	if n <= 0 {
+		return &Object{}
+	}
+	return objectWithRoom(n)
 }
 
 // ObjectOf builds an object from alternating keys and values, in that order.

@@ -3,6 +3,9 @@ package value_test
 import (
 	"bytes"
 	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -180,6 +183,50 @@ func TestDecodesShareNothing(t *testing.T) {
 		want, _ := value.DecodeString(d)
 		if got := value.MustEncodeString(kept[i]); got != value.MustEncodeString(want) {
 			t.Errorf("decoded %s, later reads %s", d, got)
+		}
+	}
+}
+
+// TestDecimalsMatchParseFloat decodes numbers with a fraction (of every
+// length around the 15 digits the decoder reads itself, the point at
+// every place, signs, zeros, exponents) and checks each float is the one
+// strconv.ParseFloat gives, to the bit.
+func TestDecimalsMatchParseFloat(t *testing.T) {
+	nums := []string{"0.0", "-0.0", "0.1", "-0.5", "1.25", "18422.75", "87.2", "412.5", "0.000001", "123456789012345.6",
+		"1234567890123456.7", "999999999999999.9", "9007199254740993.0", "0.30000000000000004", "1.5e3", "-2.5E-3"}
+	rng := rand.New(rand.NewPCG(1, 17))
+	for digits := 1; digits <= 18; digits++ {
+		for range 200 {
+			ds := make([]byte, digits)
+			for i := range ds {
+				ds[i] = byte('0' + rng.IntN(10))
+			}
+			if digits > 1 && ds[0] == '0' {
+				ds[0] = '1'
+			}
+			at := 1 + rng.IntN(digits) // digits before the point
+			n := string(ds[:at]) + "." + string(ds[at:])
+			if at == digits {
+				n += "0"
+			}
+			if rng.IntN(2) == 0 {
+				n = "-" + n
+			}
+			nums = append(nums, n)
+		}
+	}
+	v, err := value.DecodeString("[" + strings.Join(nums, ",") + "]")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, got := range v.([]any) {
+		want, err := strconv.ParseFloat(nums[i], 64)
+		if err != nil {
+			t.Fatal(err)
+		}
+		f, ok := got.(float64)
+		if !ok || math.Float64bits(f) != math.Float64bits(want) {
+			t.Errorf("%s decoded as %#v, want %v", nums[i], got, want)
 		}
 	}
 }

@@ -1,0 +1,105 @@
+package value_test
+
+import (
+	"encoding/json"
+	"fmt"
+	"strings"
+	"testing"
+	"unicode/utf8"
+
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+// TestStringScanEveryByteAtEveryOffset puts each byte value (and a few
+// multi-byte characters, whole or cut) at each offset of strings longer
+// than a word, so that it falls in every lane of the eight-byte scan and
+// in the tail, and checks the decoder against encoding/json (same
+// acceptance, same string) and the encoder by reading its output back.
+func TestStringScanEveryByteAtEveryOffset(t *testing.T) {
+	var inserts []string
+	for c := 0; c < 256; c++ {
+		inserts = append(inserts, string([]byte{byte(c)}))
+	}
+	inserts = append(inserts, "é", "€", "😀", "\u2028", "\xe2\x82", `\"`, `\\`, `\n`, `\u00e9`, `\ud83d\ude00`,
+		// A byte the word tests borrow out of, then the byte that borrow
+		// would flag by mistake: the scan after an escape must not stop
+		// at the second.
+		`"#`, `\]`, "\x01 ", "\x1f ", `\"#`, `\\]`)
+	for n := range 24 { // every tail length, after zero to two words
+		for pos := 0; pos <= n; pos++ {
+			for _, ins := range inserts {
+				body := strings.Repeat("a", pos) + ins + strings.Repeat("b", n-pos)
+				doc := `"` + body + `"`
+				got, err := value.DecodeString(doc)
+				var want string
+				jerr := json.Unmarshal([]byte(doc), &want)
+				if (err == nil) != (jerr == nil) {
+					t.Fatalf("%q: Decode err=%v, encoding/json err=%v", doc, err, jerr)
+				}
+				if err != nil {
+					continue
+				}
+				if got != want {
+					t.Fatalf("%q: decoded %q, encoding/json %q", doc, got, want)
+				}
+				// The decoded string (valid UTF-8) and the raw insert (maybe
+				// not) must both encode to JSON that reads back as the
+				// string, each invalid byte as U+FFFD.
+				for _, s := range []string{want, body} {
+					out := string(value.AppendString(nil, s))
+					var back string
+					if err := json.Unmarshal([]byte(out), &back); err != nil {
+						t.Fatalf("%q encoded as %s, which does not parse: %v", s, out, err)
+					}
+					if back != validUTF8(s) {
+						t.Fatalf("%q encoded as %s, read back as %q", s, out, back)
+					}
+					if want := quote(s); out != want {
+						t.Fatalf("%q encoded as %s, want %s", s, out, want)
+					}
+				}
+			}
+		}
+	}
+}
+
+// validUTF8 is s with each byte that is not part of a valid UTF-8
+// sequence replaced by U+FFFD.
+func validUTF8(s string) string {
+	var sb strings.Builder
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		sb.WriteRune(r) // utf8.RuneError for an invalid byte
+		i += size
+	}
+	return sb.String()
+}
+
+// quote is AppendString's documented output, a rune at a time: quote,
+// backslash, \n, \r, \t escaped short, other control characters as
+// \u00XX, U+2028 and U+2029 as \u escapes, each invalid byte as \ufffd,
+// everything else as it is.
+func quote(s string) string {
+	var sb strings.Builder
+	sb.WriteByte('"')
+	for i := 0; i < len(s); {
+		r, size := utf8.DecodeRuneInString(s[i:])
+		switch {
+		case r == '"' || r == '\\':
+			sb.WriteString(`\` + string(r))
+		case r == '\n':
+			sb.WriteString(`\n`)
+		case r == '\r':
+			sb.WriteString(`\r`)
+		case r == '\t':
+			sb.WriteString(`\t`)
+		case r < 0x20, r == '\u2028', r == '\u2029', r == utf8.RuneError && size == 1:
+			fmt.Fprintf(&sb, `\u%04x`, r)
+		default:
+			sb.WriteString(s[i : i+size])
+		}
+		i += size
+	}
+	sb.WriteByte('"')
+	return sb.String()
+}
