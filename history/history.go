@@ -1123,7 +1123,7 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 	case r.opts.Snapshots == "none", r.opts.Snapshots == "failed" && e.Err == nil:
 		if e.Err != nil && (e.InputJSON == "" || !m.clean(e.InputJSON, e.Input)) {
 			m.noting = true
-			m.apply(e.Input) // only to note the input's sensitive values
+			m.noteValue(e.Input) // only to note the input's sensitive values
 			m.noting = false
 		}
 	default:
@@ -1141,7 +1141,7 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 	}
 	if e.Err != nil {
 		dst = append(dst, `,"error":`...)
-		dst, _ = value.AppendJSON(dst, m.apply(e.Err.Object()))
+		dst, _ = m.appendJSON(dst, e.Err.Object())
 	}
 	if e.Trace != nil && len(e.Trace.Steps) > 0 {
 		stepIO := snapshots
@@ -1309,7 +1309,7 @@ func (r *Recorder) noteStepValue(m *masker, v any) {
 		}
 	}
 	r.written = append(r.written, writtenValue{v: v})
-	m.apply(v)
+	m.noteValue(v)
 }
 
 // writtenValue is a step snapshot appendStepIO wrote: where its text is in
@@ -1351,7 +1351,7 @@ func (r *Recorder) appendSnapshot(dst []byte, name string, m *masker, v any, raw
 		dst = append(dst, raw...)
 	} else {
 		var err error
-		dst, err = value.AppendJSON(dst, m.apply(v))
+		dst, err = m.appendJSON(dst, v)
 		if err != nil {
 			dst = value.AppendString(dst[:mark], "<not JSON: "+err.Error()+">")
 		}
@@ -1375,7 +1375,7 @@ func (r *Recorder) appendResult(dst []byte, m *masker, v any, limit int) []byte 
 // appendCapped writes v masked, cut at limit bytes like a snapshot.
 func (r *Recorder) appendCapped(dst []byte, m *masker, v any, limit int) []byte {
 	mark := len(dst)
-	dst, err := value.AppendJSON(dst, m.apply(v))
+	dst, err := m.appendJSON(dst, v)
 	if err != nil {
 		return value.AppendString(dst[:mark], "<not JSON: "+err.Error()+">")
 	}
@@ -1482,18 +1482,127 @@ func (m *masker) str(s string) string {
 // added to the record's secrets, and so masked in the rest of the record.
 func (m *masker) apply(v any) any {
 	if m.mask == nil {
-		m.mask = &engine.Masking{Field: m.sensitive, Hidden: m.note}
+		m.mask = &engine.Masking{Field: m.sensitive, Hidden: func(s string) {
+			if m.note(s) {
+				m.mask.Secrets[1] = m.seen // Mask reads them as it goes
+			}
+		}}
 	}
 	m.mask.Secrets = append(m.mask.Secrets[:0], m.secrets, m.seen)
 	return engine.Mask(v, m.mask)
 }
 
 // note adds s, a string of a sensitive field's value, to the record's
-// secrets while noting.
-func (m *masker) note(s string) {
+// secrets while noting, and reports whether it did.
+func (m *masker) note(s string) bool {
 	if m.noting && len(s) >= engine.MinSecretLen && !slices.Contains(m.seen, s) {
 		m.seen = append(m.seen, s)
-		m.mask.Secrets[1] = m.seen
+		return true
+	}
+	return false
+}
+
+// appendJSON appends v masked: the text value.AppendJSON(dst, m.apply(v))
+// appends, with the same values noted in the same order, but written as
+// the walk goes instead of from a masked copy (a record masks every
+// message it keeps: the copy's objects cost more than the encoding). An
+// object with a secret in a field name, rare, is masked by apply; so is a
+// value AppendJSON refuses, again from the start, for apply's error.
+func (m *masker) appendJSON(dst []byte, v any) ([]byte, error) {
+	mark, seen := len(dst), len(m.seen)
+	if out, ok := m.appendMasked(dst, v); ok {
+		return out, nil
+	}
+	clear(m.seen[seen:]) // noted by the walk given up: noted again by apply
+	m.seen = m.seen[:seen]
+	return value.AppendJSON(dst[:mark], m.apply(v))
+}
+
+// appendMasked is appendJSON's walk; false when AppendJSON refused a
+// value.
+func (m *masker) appendMasked(dst []byte, v any) ([]byte, bool) {
+	switch t := v.(type) {
+	case string:
+		return value.AppendString(dst, m.str(t)), true
+	case *value.Object:
+		if t == nil {
+			break
+		}
+		for i := range t.Len() {
+			if k, _ := t.At(i); engine.HoldsSecret(k, m.secrets, m.seen) {
+				out, err := value.AppendJSON(dst, m.apply(t)) // names to mask: engine.Mask rebuilds it
+				return out, err == nil
+			}
+		}
+		dst = append(dst, '{')
+		for i := range t.Len() {
+			k, c := t.At(i)
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(value.AppendString(dst, k), ':')
+			if c != nil && k != "" && m.sensitive(k) {
+				m.reveal(c)
+				dst = append(dst, `"`+engine.Masked+`"`...)
+				continue
+			}
+			var ok bool
+			if dst, ok = m.appendMasked(dst, c); !ok {
+				return dst, false
+			}
+		}
+		return append(dst, '}'), true
+	case []any:
+		dst = append(dst, '[')
+		for i, c := range t {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			var ok bool
+			if dst, ok = m.appendMasked(dst, c); !ok {
+				return dst, false
+			}
+		}
+		return append(dst, ']'), true
+	}
+	out, err := value.AppendJSON(dst, v) // a scalar: engine.Mask keeps it
+	return out, err == nil
+}
+
+// noteValue notes the values of v's sensitive fields as apply(v) would,
+// in the same order, without masking anything.
+func (m *masker) noteValue(v any) {
+	switch t := v.(type) {
+	case *value.Object:
+		for i := range t.Len() {
+			if k, c := t.At(i); c != nil && k != "" && m.sensitive(k) {
+				m.reveal(c)
+			} else {
+				m.noteValue(c)
+			}
+		}
+	case []any:
+		for _, c := range t {
+			m.noteValue(c)
+		}
+	}
+}
+
+// reveal notes every string of v, the value of a sensitive field (what
+// engine.Mask hands its Masking.Hidden).
+func (m *masker) reveal(v any) {
+	switch t := v.(type) {
+	case string:
+		m.note(t)
+	case *value.Object:
+		for i := range t.Len() {
+			_, c := t.At(i)
+			m.reveal(c)
+		}
+	case []any:
+		for _, c := range t {
+			m.reveal(c)
+		}
 	}
 }
 
