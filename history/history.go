@@ -285,6 +285,8 @@ type Recorder struct {
 	st     store.Store
 	opts   Options
 	queue  chan *Execution
+	full   chan struct{} // a nudge from Record: a batch's worth is queued
+	stop   chan struct{} // closed by Close
 	done   chan struct{}
 	flushQ chan chan struct{}
 	once   sync.Once
@@ -340,7 +342,7 @@ func New(ctx context.Context, st store.Store, opts Options) (*Recorder, error) {
 		opts.StepRecordBytes = 32 << 10
 	}
 	r := &Recorder{st: st, opts: opts, queue: make(chan *Execution, opts.Queue), done: make(chan struct{}),
-		flushQ: make(chan chan struct{}), logger: opts.Logger}
+		full: make(chan struct{}, 1), stop: make(chan struct{}), flushQ: make(chan chan struct{}), logger: opts.Logger}
 	if r.logger == nil {
 		r.logger = slog.Default()
 	}
@@ -401,6 +403,12 @@ func (r *Recorder) Record(e *Execution) {
 		return
 	}
 	r.queue <- e
+	if len(r.queue) >= maxBatch {
+		select {
+		case r.full <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // Flush waits until everything queued so far is written.
@@ -430,6 +438,7 @@ func (r *Recorder) Close(ctx context.Context) error {
 		r.closed = true
 		r.closeCtx = ctx // read by loop after the queue is closed
 		close(r.queue)
+		close(r.stop)
 		r.mu.Unlock()
 	})
 	select {
@@ -467,25 +476,33 @@ func (r *Recorder) loop() {
 				return
 			}
 			batch = append(batch, e)
-			// Gather what comes within linger: one commit for all.
-			timer.Reset(linger)
-		gather:
-			for len(batch) < maxBatch {
+			// Gather what comes within linger: one commit for all. What
+			// comes waits in the queue meanwhile and is taken at once,
+			// not each as it comes: that cost every Record the wake-up
+			// of this goroutine.
+			if len(r.queue) < maxBatch-1 {
+				timer.Reset(linger)
+				select {
+				case <-timer.C:
+				case <-r.full:
+				case ack = <-r.flushQ:
+				case <-r.stop:
+				}
+				timer.Stop()
+			}
+			for len(batch) < maxBatch && ack == nil {
 				select {
 				case e, ok := <-r.queue:
 					if !ok {
-						timer.Stop()
 						r.write(batch)
 						return
 					}
 					batch = append(batch, e)
-				case ack = <-r.flushQ:
-					break gather
-				case <-timer.C:
-					break gather
+					continue
+				default:
 				}
+				break
 			}
-			timer.Stop()
 		case ack = <-r.flushQ:
 		}
 		if ack != nil {
