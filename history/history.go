@@ -895,6 +895,10 @@ func segmentText(v []byte) ([]byte, error) {
 type stepTable struct {
 	index map[*engine.StepInfo]int
 	keys  []*engine.StepInfo
+	// hint is the number given last to the step at each position of a
+	// trace: a pipeline's runs mostly run the same steps in the same
+	// order, and checking the hint costs less than the map.
+	hint []int
 }
 
 func (t *stepTable) reset() {
@@ -906,15 +910,32 @@ func (t *stepTable) reset() {
 	t.keys = t.keys[:0]
 }
 
-// id returns the index of a step, adding it when new.
-func (t *stepTable) id(s *engine.StepRecord) int {
-	if i, ok := t.index[s.StepInfo]; ok {
-		return i
+// id returns the index of a step, the pos-th of its trace, adding it
+// when new.
+func (t *stepTable) id(pos int, s *engine.StepRecord) int {
+	if pos < len(t.hint) {
+		if i := t.hint[pos]; uint(i) < uint(len(t.keys)) && t.keys[i] == s.StepInfo {
+			return i
+		}
 	}
-	t.index[s.StepInfo] = len(t.keys)
-	t.keys = append(t.keys, s.StepInfo)
-	return len(t.keys) - 1
+	i, ok := t.index[s.StepInfo]
+	if !ok {
+		i = len(t.keys)
+		t.index[s.StepInfo] = i
+		t.keys = append(t.keys, s.StepInfo)
+	}
+	if pos < maxHints {
+		for len(t.hint) <= pos {
+			t.hint = append(t.hint, -1)
+		}
+		t.hint[pos] = i
+	}
+	return i
 }
+
+// maxHints bounds stepTable.hint: the positions of a long trace past it
+// use the map.
+const maxHints = 256
 
 // storedSegment is a segment as stored. Its step table holds [step, path,
 // connector, pipeline]; records hold their steps as [table index,
@@ -1169,7 +1190,7 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 				dst = append(dst, ',')
 			}
 			dst = append(dst, '[')
-			dst = strconv.AppendInt(dst, int64(r.table.id(st)), 10)
+			dst = strconv.AppendInt(dst, int64(r.table.id(i, st)), 10)
 			dst = append(dst, ',')
 			dst = strconv.AppendInt(dst, st.Start.Sub(e.Start).Microseconds(), 10)
 			dst = append(dst, ',')

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -653,4 +654,46 @@ func newRecorder(tb testing.TB, st store.Store, opts history.Options) *history.R
 		tb.Fatal(err)
 	}
 	return r
+}
+
+// TestStepsInAnyOrder checks that records whose traces run the same steps
+// in different orders, skip some or repeat one (a pipeline's branches and
+// retries; a segment numbers each step once) read back with each step in
+// its place.
+func TestStepsInAnyOrder(t *testing.T) {
+	st := tempStore(t)
+	ctx := context.Background()
+	r := newRecorder(t, st, history.Options{})
+	start := time.Now()
+	orders := [][]int{{0, 1, 2, 3}, {1, 0, 2, 3}, {3}, {0, 1, 2, 3}, {2, 2, 2, 0, 5, 1}, {0, 1, 2, 3, 4, 5}, {5, 4, 3, 2, 1, 0}, {0, 1}}
+	ids := make([]string, len(orders))
+	for i, order := range orders {
+		at := start.Add(time.Duration(i) * time.Second)
+		tr := &engine.Trace{}
+		for _, j := range order {
+			tr.Steps = append(tr.Steps, engine.StepRecord{StepInfo: stepInfos[j], Start: at, Outcome: "ok"})
+		}
+		ids[i] = history.NewID(at)
+		r.Record(&history.Execution{ID: ids[i], Trigger: "http", Start: at, End: at.Add(time.Second), Trace: tr})
+	}
+	if err := r.Flush(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for i, order := range orders {
+		rec, err := history.Get(ctx, st, ids[i])
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got, want []string
+		for _, s := range rec.Steps {
+			got = append(got, s.Step)
+		}
+		for _, j := range order {
+			want = append(want, stepInfos[j].Step)
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("record %d: steps %q, want %q", i, got, want)
+		}
+	}
+	r.Close(ctx)
 }
