@@ -42,3 +42,30 @@ func BenchmarkAppendRecord(b *testing.B) {
 		buf = r.appendRecord(append(buf, ','), e, secrets)
 	}
 }
+
+// TestAppendTime checks appendTime against time.Time.AppendFormat on
+// times around the ends of days, months, leap years and centuries, before
+// 1970, at the ends of the years it writes itself, and beyond them.
+func TestAppendTime(t *testing.T) {
+	var times []time.Time
+	for _, y := range []int{-1, 0, 1, 4, 99, 100, 400, 1600, 1899, 1900, 1969, 1970, 1971, 2000, 2024, 2026, 2100, 2400, 9999, 10000, 12345} {
+		for _, m := range []time.Month{1, 2, 3, 12} {
+			for _, d := range []int{1, 28, 29, 31} {
+				for _, ns := range []int{0, 1, 10, 999_999_999, 123_456_789, 500_000_000, 100} {
+					times = append(times, time.Date(y, m, d, 23, 59, 59, ns, time.UTC), time.Date(y, m, d, 0, 0, 0, ns, time.UTC))
+				}
+			}
+		}
+	}
+	east := time.FixedZone("east", 5*3600+1800)
+	times = append(times, time.Now(), time.Now().In(east), time.Unix(0, 0), time.Unix(-1, 0), time.Unix(-86401, 999), time.Time{},
+		time.Date(2026, 12, 6, 23, 30, 0, 0, time.FixedZone("west", -7200)))
+	for i := int64(-1 << 40); i < 1<<40; i += 1<<40/1000 + 12345 {
+		times = append(times, time.Unix(i, i%1_000_000_000).In(east))
+	}
+	for _, tm := range times {
+		if got, want := string(appendTime([]byte("x"), tm)), "x"+tm.UTC().Format(time.RFC3339Nano); got != want {
+			t.Errorf("appendTime(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}
