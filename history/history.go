@@ -1552,8 +1552,8 @@ func (m *masker) clean(raw string, v any) bool {
 // sensitive reports whether k is a sensitive name, as
 // engine.SensitiveField(k, m.local, m.global) says.
 func (m *masker) sensitive(k string) bool {
-	if m.names != nil {
-		return m.names.has(k)
+	if t := m.names; t != nil {
+		return !t.ruledOut(k) && t.lookup(k) // has, inlined
 	}
 	return engine.SensitiveField(k, m.local, m.global)
 }
