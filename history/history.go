@@ -57,14 +57,13 @@ import (
 	"bytes"
 	"cmp"
 	"context"
-	"crypto/rand"
+	crand "crypto/rand"
 	"encoding/base64"
-	"encoding/binary"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
+	"math/rand/v2"
 	"slices"
 	"strconv"
 	"strings"
@@ -286,6 +285,8 @@ type Recorder struct {
 	st     store.Store
 	opts   Options
 	queue  chan *Execution
+	full   chan struct{} // a nudge from Record: a batch's worth is queued
+	stop   chan struct{} // closed by Close
 	done   chan struct{}
 	flushQ chan chan struct{}
 	once   sync.Once
@@ -341,7 +342,7 @@ func New(ctx context.Context, st store.Store, opts Options) (*Recorder, error) {
 		opts.StepRecordBytes = 32 << 10
 	}
 	r := &Recorder{st: st, opts: opts, queue: make(chan *Execution, opts.Queue), done: make(chan struct{}),
-		flushQ: make(chan chan struct{}), logger: opts.Logger}
+		full: make(chan struct{}, 1), stop: make(chan struct{}), flushQ: make(chan chan struct{}), logger: opts.Logger}
 	if r.logger == nil {
 		r.logger = slog.Default()
 	}
@@ -362,12 +363,35 @@ func New(ctx context.Context, st store.Store, opts Options) (*Recorder, error) {
 
 // NewID returns a new execution id: 12 hex digits of the time in
 // milliseconds, then 12 random hex digits, so ids sort by start time.
+//
+// The random digits are as unpredictable as crypto/rand's (a pipeline may
+// use its execution_id as a nonce), but drawn from a ChaCha8 generator
+// (math/rand/v2's, a cryptographically strong one) seeded from crypto/rand,
+// one per P through a sync.Pool: a getrandom system call per id cost about
+// 1 µs of every request.
 func NewID(t time.Time) string {
-	var b [12]byte
-	binary.BigEndian.PutUint64(b[:8], uint64(t.UnixMilli())<<16)
-	_, _ = rand.Read(b[6:])
-	return hex.EncodeToString(b[:])
+	g := idRand.Get().(*rand.ChaCha8)
+	r := g.Uint64()
+	idRand.Put(g)
+	var h [24]byte
+	ms := uint64(t.UnixMilli())
+	for i := 11; i >= 0; i-- { // the low 48 bits of each, as 12 hex digits
+		h[i], h[12+i] = hexDigits[ms&0xf], hexDigits[r&0xf]
+		ms, r = ms>>4, r>>4
+	}
+	return string(h[:])
 }
+
+const hexDigits = "0123456789abcdef"
+
+// idRand holds NewID's generators, each seeded from crypto/rand.
+var idRand = sync.Pool{New: func() any {
+	var seed [32]byte
+	if _, err := crand.Read(seed[:]); err != nil {
+		panic("history: no system randomness for execution ids: " + err.Error()) // crypto/rand never fails on Linux
+	}
+	return rand.NewChaCha8(seed)
+}}
 
 // Record queues an execution. It waits while the queue is full and drops
 // the record (logging it) only after Close.
@@ -379,6 +403,12 @@ func (r *Recorder) Record(e *Execution) {
 		return
 	}
 	r.queue <- e
+	if len(r.queue) >= maxBatch {
+		select {
+		case r.full <- struct{}{}:
+		default:
+		}
+	}
 }
 
 // Flush waits until everything queued so far is written.
@@ -408,6 +438,7 @@ func (r *Recorder) Close(ctx context.Context) error {
 		r.closed = true
 		r.closeCtx = ctx // read by loop after the queue is closed
 		close(r.queue)
+		close(r.stop)
 		r.mu.Unlock()
 	})
 	select {
@@ -445,25 +476,33 @@ func (r *Recorder) loop() {
 				return
 			}
 			batch = append(batch, e)
-			// Gather what comes within linger: one commit for all.
-			timer.Reset(linger)
-		gather:
-			for len(batch) < maxBatch {
+			// Gather what comes within linger: one commit for all. What
+			// comes waits in the queue meanwhile and is taken at once,
+			// not each as it comes: that cost every Record the wake-up
+			// of this goroutine.
+			if len(r.queue) < maxBatch-1 {
+				timer.Reset(linger)
+				select {
+				case <-timer.C:
+				case <-r.full:
+				case ack = <-r.flushQ:
+				case <-r.stop:
+				}
+				timer.Stop()
+			}
+			for len(batch) < maxBatch && ack == nil {
 				select {
 				case e, ok := <-r.queue:
 					if !ok {
-						timer.Stop()
 						r.write(batch)
 						return
 					}
 					batch = append(batch, e)
-				case ack = <-r.flushQ:
-					break gather
-				case <-timer.C:
-					break gather
+					continue
+				default:
 				}
+				break
 			}
-			timer.Stop()
 		case ack = <-r.flushQ:
 		}
 		if ack != nil {
@@ -856,6 +895,10 @@ func segmentText(v []byte) ([]byte, error) {
 type stepTable struct {
 	index map[*engine.StepInfo]int
 	keys  []*engine.StepInfo
+	// hint is the number given last to the step at each position of a
+	// trace: a pipeline's runs mostly run the same steps in the same
+	// order, and checking the hint costs less than the map.
+	hint []int
 }
 
 func (t *stepTable) reset() {
@@ -867,15 +910,32 @@ func (t *stepTable) reset() {
 	t.keys = t.keys[:0]
 }
 
-// id returns the index of a step, adding it when new.
-func (t *stepTable) id(s *engine.StepRecord) int {
-	if i, ok := t.index[s.StepInfo]; ok {
-		return i
+// id returns the index of a step, the pos-th of its trace, adding it
+// when new.
+func (t *stepTable) id(pos int, s *engine.StepRecord) int {
+	if pos < len(t.hint) {
+		if i := t.hint[pos]; uint(i) < uint(len(t.keys)) && t.keys[i] == s.StepInfo {
+			return i
+		}
 	}
-	t.index[s.StepInfo] = len(t.keys)
-	t.keys = append(t.keys, s.StepInfo)
-	return len(t.keys) - 1
+	i, ok := t.index[s.StepInfo]
+	if !ok {
+		i = len(t.keys)
+		t.index[s.StepInfo] = i
+		t.keys = append(t.keys, s.StepInfo)
+	}
+	if pos < maxHints {
+		for len(t.hint) <= pos {
+			t.hint = append(t.hint, -1)
+		}
+		t.hint[pos] = i
+	}
+	return i
 }
+
+// maxHints bounds stepTable.hint: the positions of a long trace past it
+// use the map.
+const maxHints = 256
 
 // storedSegment is a segment as stored. Its step table holds [step, path,
 // connector, pipeline]; records hold their steps as [table index,
@@ -1085,9 +1145,9 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 		dst = value.AppendString(dst, m.str(e.Request))
 	}
 	dst = append(dst, `,"start":"`...)
-	dst = e.Start.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = appendTime(dst, e.Start)
 	dst = append(dst, `","end":"`...)
-	dst = e.End.UTC().AppendFormat(dst, time.RFC3339Nano)
+	dst = appendTime(dst, e.End)
 	dst = append(dst, `","duration_ms":`...)
 	dst = strconv.AppendFloat(dst, float64(e.End.Sub(e.Start).Microseconds())/1000, 'f', -1, 64)
 	dst = append(dst, `,"status":"`...)
@@ -1101,7 +1161,7 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 	case r.opts.Snapshots == "none", r.opts.Snapshots == "failed" && e.Err == nil:
 		if e.Err != nil && (e.InputJSON == "" || !m.clean(e.InputJSON, e.Input)) {
 			m.noting = true
-			m.apply(e.Input) // only to note the input's sensitive values
+			m.noteValue(e.Input) // only to note the input's sensitive values
 			m.noting = false
 		}
 	default:
@@ -1119,7 +1179,7 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 	}
 	if e.Err != nil {
 		dst = append(dst, `,"error":`...)
-		dst, _ = value.AppendJSON(dst, m.apply(e.Err.Object()))
+		dst, _ = m.appendJSON(dst, e.Err.Object())
 	}
 	if e.Trace != nil && len(e.Trace.Steps) > 0 {
 		stepIO := snapshots
@@ -1130,7 +1190,7 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 				dst = append(dst, ',')
 			}
 			dst = append(dst, '[')
-			dst = strconv.AppendInt(dst, int64(r.table.id(st)), 10)
+			dst = strconv.AppendInt(dst, int64(r.table.id(i, st)), 10)
 			dst = append(dst, ',')
 			dst = strconv.AppendInt(dst, st.Start.Sub(e.Start).Microseconds(), 10)
 			dst = append(dst, ',')
@@ -1264,6 +1324,57 @@ func (r *Recorder) appendStepIO(dst []byte, m *masker, e *Execution) []byte {
 	return dst
 }
 
+// appendTime appends t in UTC as t.UTC().AppendFormat(dst,
+// time.RFC3339Nano) does, from its Unix time: two per record, and the
+// general formatter costs several times more.
+func appendTime(dst []byte, t time.Time) []byte {
+	sec, ns := t.Unix(), t.Nanosecond()
+	days, rem := sec/86400, sec%86400
+	if rem < 0 {
+		days, rem = days-1, rem+86400
+	}
+	// Civil date from days since 1970-01-01 (Howard Hinnant's
+	// days_from_civil, inverted), for years 0 to 9999; others (which
+	// AppendFormat writes its own way) are left to it.
+	z := days + 719468
+	era := z / 146097
+	if z < 0 {
+		era = (z - 146096) / 146097
+	}
+	doe := z - era*146097
+	yoe := (doe - doe/1460 + doe/36524 - doe/146096) / 365
+	doy := doe - (365*yoe + yoe/4 - yoe/100)
+	mp := (5*doy + 2) / 153
+	day, month, year := doy-(153*mp+2)/5+1, mp+3, yoe+era*400
+	if month > 12 {
+		month -= 12
+	}
+	if month <= 2 {
+		year++
+	}
+	if year < 0 || year > 9999 {
+		return t.UTC().AppendFormat(dst, time.RFC3339Nano)
+	}
+	dst = append(dst, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
+		byte('0'+month/10), byte('0'+month%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
+		byte('0'+rem/36000), byte('0'+rem/3600%10), ':', byte('0'+rem%3600/600), byte('0'+rem%3600/60%10), ':',
+		byte('0'+rem%60/10), byte('0'+rem%10))
+	if ns != 0 {
+		var f [10]byte
+		f[0] = '.'
+		n := 10
+		for i := 9; i >= 1; i-- {
+			f[i] = byte('0' + ns%10)
+			ns /= 10
+		}
+		for f[n-1] == '0' {
+			n--
+		}
+		dst = append(dst, f[:n]...)
+	}
+	return append(dst, 'Z')
+}
+
 // listItem starts the item n of a list: after open (`,"name":[`) when it
 // is the first, after a comma otherwise.
 func listItem(dst []byte, n int, open string) []byte {
@@ -1287,7 +1398,7 @@ func (r *Recorder) noteStepValue(m *masker, v any) {
 		}
 	}
 	r.written = append(r.written, writtenValue{v: v})
-	m.apply(v)
+	m.noteValue(v)
 }
 
 // writtenValue is a step snapshot appendStepIO wrote: where its text is in
@@ -1329,7 +1440,7 @@ func (r *Recorder) appendSnapshot(dst []byte, name string, m *masker, v any, raw
 		dst = append(dst, raw...)
 	} else {
 		var err error
-		dst, err = value.AppendJSON(dst, m.apply(v))
+		dst, err = m.appendJSON(dst, v)
 		if err != nil {
 			dst = value.AppendString(dst[:mark], "<not JSON: "+err.Error()+">")
 		}
@@ -1353,7 +1464,7 @@ func (r *Recorder) appendResult(dst []byte, m *masker, v any, limit int) []byte 
 // appendCapped writes v masked, cut at limit bytes like a snapshot.
 func (r *Recorder) appendCapped(dst []byte, m *masker, v any, limit int) []byte {
 	mark := len(dst)
-	dst, err := value.AppendJSON(dst, m.apply(v))
+	dst, err := m.appendJSON(dst, v)
 	if err != nil {
 		return value.AppendString(dst[:mark], "<not JSON: "+err.Error()+">")
 	}
@@ -1441,8 +1552,8 @@ func (m *masker) clean(raw string, v any) bool {
 // sensitive reports whether k is a sensitive name, as
 // engine.SensitiveField(k, m.local, m.global) says.
 func (m *masker) sensitive(k string) bool {
-	if m.names != nil {
-		return m.names.has(k)
+	if t := m.names; t != nil {
+		return !t.ruledOut(k) && t.lookup(k) // has, inlined
 	}
 	return engine.SensitiveField(k, m.local, m.global)
 }
@@ -1460,18 +1571,127 @@ func (m *masker) str(s string) string {
 // added to the record's secrets, and so masked in the rest of the record.
 func (m *masker) apply(v any) any {
 	if m.mask == nil {
-		m.mask = &engine.Masking{Field: m.sensitive, Hidden: m.note}
+		m.mask = &engine.Masking{Field: m.sensitive, Hidden: func(s string) {
+			if m.note(s) {
+				m.mask.Secrets[1] = m.seen // Mask reads them as it goes
+			}
+		}}
 	}
 	m.mask.Secrets = append(m.mask.Secrets[:0], m.secrets, m.seen)
 	return engine.Mask(v, m.mask)
 }
 
 // note adds s, a string of a sensitive field's value, to the record's
-// secrets while noting.
-func (m *masker) note(s string) {
+// secrets while noting, and reports whether it did.
+func (m *masker) note(s string) bool {
 	if m.noting && len(s) >= engine.MinSecretLen && !slices.Contains(m.seen, s) {
 		m.seen = append(m.seen, s)
-		m.mask.Secrets[1] = m.seen
+		return true
+	}
+	return false
+}
+
+// appendJSON appends v masked: the text value.AppendJSON(dst, m.apply(v))
+// appends, with the same values noted in the same order, but written as
+// the walk goes instead of from a masked copy (a record masks every
+// message it keeps: the copy's objects cost more than the encoding). An
+// object with a secret in a field name, rare, is masked by apply; so is a
+// value AppendJSON refuses, again from the start, for apply's error.
+func (m *masker) appendJSON(dst []byte, v any) ([]byte, error) {
+	mark, seen := len(dst), len(m.seen)
+	if out, ok := m.appendMasked(dst, v); ok {
+		return out, nil
+	}
+	clear(m.seen[seen:]) // noted by the walk given up: noted again by apply
+	m.seen = m.seen[:seen]
+	return value.AppendJSON(dst[:mark], m.apply(v))
+}
+
+// appendMasked is appendJSON's walk; false when AppendJSON refused a
+// value.
+func (m *masker) appendMasked(dst []byte, v any) ([]byte, bool) {
+	switch t := v.(type) {
+	case string:
+		return value.AppendString(dst, m.str(t)), true
+	case *value.Object:
+		if t == nil {
+			break
+		}
+		for i := range t.Len() {
+			if k, _ := t.At(i); engine.HoldsSecret(k, m.secrets, m.seen) {
+				out, err := value.AppendJSON(dst, m.apply(t)) // names to mask: engine.Mask rebuilds it
+				return out, err == nil
+			}
+		}
+		dst = append(dst, '{')
+		for i := range t.Len() {
+			k, c := t.At(i)
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			dst = append(value.AppendString(dst, k), ':')
+			if c != nil && k != "" && m.sensitive(k) {
+				m.reveal(c)
+				dst = append(dst, `"`+engine.Masked+`"`...)
+				continue
+			}
+			var ok bool
+			if dst, ok = m.appendMasked(dst, c); !ok {
+				return dst, false
+			}
+		}
+		return append(dst, '}'), true
+	case []any:
+		dst = append(dst, '[')
+		for i, c := range t {
+			if i > 0 {
+				dst = append(dst, ',')
+			}
+			var ok bool
+			if dst, ok = m.appendMasked(dst, c); !ok {
+				return dst, false
+			}
+		}
+		return append(dst, ']'), true
+	}
+	out, err := value.AppendJSON(dst, v) // a scalar: engine.Mask keeps it
+	return out, err == nil
+}
+
+// noteValue notes the values of v's sensitive fields as apply(v) would,
+// in the same order, without masking anything.
+func (m *masker) noteValue(v any) {
+	switch t := v.(type) {
+	case *value.Object:
+		for i := range t.Len() {
+			if k, c := t.At(i); c != nil && k != "" && m.sensitive(k) {
+				m.reveal(c)
+			} else {
+				m.noteValue(c)
+			}
+		}
+	case []any:
+		for _, c := range t {
+			m.noteValue(c)
+		}
+	}
+}
+
+// reveal notes every string of v, the value of a sensitive field (what
+// engine.Mask hands its Masking.Hidden).
+func (m *masker) reveal(v any) {
+	switch t := v.(type) {
+	case string:
+		m.note(t)
+	case *value.Object:
+		for i := range t.Len() {
+			_, c := t.At(i)
+			m.reveal(c)
+		}
+	case []any:
+		for _, c := range t {
+			m.reveal(c)
+		}
 	}
 }
 

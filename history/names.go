@@ -20,17 +20,15 @@ type nameTable struct {
 	// empty is set when a name normalizes to "" ("_", "-"): every key
 	// made only of ignored bytes is then sensitive, as with sameField.
 	empty bool
-	// first marks the first bytes of the names: most keys are told apart
-	// by their first byte, before any hashing. maybe marks the bytes a key
-	// may start with and still be a name: a byte of first in any case, or
-	// one normalization drops.
-	first, maybe [256]bool
-	// pairs marks the first two bytes of the names longer than one byte
-	// (a bit per pair): a key whose first two bytes are kept by
-	// normalization and pair no name's is not one.
-	pairs [256 * 256 / 64]uint64
-	// short is set when a name is one byte long.
-	short bool
+	// first marks the first bytes of the names: a key whose first byte
+	// normalization keeps is not in first is not a name.
+	first [256]bool
+	// lead marks, for each two bytes a key may start with as they are
+	// (bit b0<<8|b1), those with which it may still be a name: after
+	// normalization, the first two bytes of a name (or, when a name is one
+	// byte long, its first byte), or a byte normalization drops. Most keys
+	// are told apart by this one bit.
+	lead [256 * 256 / 64]uint64
 }
 
 // normByte maps a byte to its form in a normalized name
@@ -76,6 +74,9 @@ func newNameTable(lists ...[]string) *nameTable {
 		size *= 2
 	}
 	t := &nameTable{slots: make([]string, size), mask: uint32(size - 1)}
+	// pairs marks the first two bytes of the names longer than one byte.
+	var pairs [256 * 256 / 64]uint64
+	short := false // a name is one byte long
 	for _, n := range names {
 		if n == "" {
 			t.empty = true
@@ -84,9 +85,9 @@ func newNameTable(lists ...[]string) *nameTable {
 		t.first[n[0]] = true
 		if len(n) > 1 {
 			i := int(n[0])<<8 | int(n[1])
-			t.pairs[i/64] |= 1 << (i % 64)
+			pairs[i/64] |= 1 << (i % 64)
 		} else {
-			t.short = true
+			short = true
 		}
 		h, _ := nameHash(n)
 		for i := h & t.mask; ; i = (i + 1) & t.mask {
@@ -99,9 +100,21 @@ func newNameTable(lists ...[]string) *nameTable {
 			}
 		}
 	}
-	for b := range t.maybe {
-		c := normByte[b]
-		t.maybe[b] = c == skip || t.first[c]
+	for b0 := range 256 {
+		row := t.lead[b0*4 : b0*4+4] // the bits of b0<<8|b1
+		c0 := normByte[b0]
+		switch {
+		case c0 == skip || t.first[c0] && short: // a name may start after it; or be one byte
+			row[0], row[1], row[2], row[3] = ^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)
+		case t.first[c0]:
+			for b1 := range 256 {
+				c1 := normByte[b1]
+				i := int(c0)<<8 | int(c1)
+				if c1 == skip || pairs[i/64]&(1<<(i%64)) != 0 {
+					row[b1/64] |= 1 << (b1 % 64)
+				}
+			}
+		}
 	}
 	return t
 }
@@ -109,22 +122,18 @@ func newNameTable(lists ...[]string) *nameTable {
 // has reports whether k is one of the table's names, compared as
 // engine.SensitiveField compares them.
 func (t *nameTable) has(k string) bool {
-	// Inlined where it is called: most keys stop at their first byte.
-	if len(k) > 0 && !t.maybe[k[0]] {
-		return false
-	}
-	return t.lookup(k)
+	return !t.ruledOut(k) && t.lookup(k)
 }
 
-// lookup is has past the first byte's filter.
+// ruledOut reports that k is certainly not a name, from its first two
+// bytes (bit k[0]<<8|k[1] of lead): most keys stop here. It is inlined
+// where it is called, has is not.
+func (t *nameTable) ruledOut(k string) bool {
+	return len(k) >= 2 && t.lead[uint(k[0])<<2|uint(k[1]>>6)]&(1<<(k[1]&63)) == 0
+}
+
+// lookup is has past the first bytes' filter.
 func (t *nameTable) lookup(k string) bool {
-	if len(k) >= 2 && !t.short {
-		if c0, c1 := normByte[k[0]], normByte[k[1]]; c0 != skip && c1 != skip {
-			if i := int(c0)<<8 | int(c1); t.pairs[i/64]&(1<<(i%64)) == 0 {
-				return false
-			}
-		}
-	}
 	for i := 0; i < len(k); i++ {
 		if c := normByte[k[i]]; c != skip {
 			if !t.first[c] {
@@ -211,15 +220,28 @@ type nameList struct {
 func (t *nameTable) inKeys(v any) bool {
 	switch o := v.(type) {
 	case *value.Object:
-		for i := range o.Len() {
-			k, c := o.At(i)
-			if t.has(k) || composite(c) && t.inKeys(c) {
+		return t.inObject(o)
+	case []any:
+		return t.inList(o)
+	}
+	return false
+}
+
+// inObject is inKeys of an object; a scalar field is not looked into
+// (no call for it).
+func (t *nameTable) inObject(o *value.Object) bool {
+	for i := range o.Len() {
+		k, c := o.At(i)
+		if !t.ruledOut(k) && t.lookup(k) { // has, inlined
+			return true
+		}
+		switch c := c.(type) {
+		case *value.Object:
+			if t.inObject(c) {
 				return true
 			}
-		}
-	case []any:
-		for _, c := range o {
-			if composite(c) && t.inKeys(c) {
+		case []any:
+			if t.inList(c) {
 				return true
 			}
 		}
@@ -227,12 +249,19 @@ func (t *nameTable) inKeys(v any) bool {
 	return false
 }
 
-// composite reports whether v is an object or a list (a scalar has no
-// key: no call to look).
-func composite(v any) bool {
-	switch v.(type) {
-	case *value.Object, []any:
-		return true
+// inList is inKeys of a list.
+func (t *nameTable) inList(l []any) bool {
+	for _, c := range l {
+		switch c := c.(type) {
+		case *value.Object:
+			if t.inObject(c) {
+				return true
+			}
+		case []any:
+			if t.inList(c) {
+				return true
+			}
+		}
 	}
 	return false
 }

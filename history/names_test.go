@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/value"
 )
 
 // nameCases are keys in the spellings records hold: the default names as
@@ -80,3 +81,27 @@ func TestNamesForPipelines(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkInKeys measures the key scan that lets a record keep a
+// message's text as it is: the 1 KB customer document ratio.sh's
+// transform sends (its input) and the pipeline's answer, with the default
+// names, once each per op.
+func BenchmarkInKeys(b *testing.B) {
+	in, err := value.DecodeString(benchCustomerIn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	out, err := value.DecodeString(strings.NewReplacer(`"id"`, `"customerId"`, `"first_name"`, `"firstName"`, `"last_name"`, `"lastName"`,
+		`"email"`, `"emailAddress"`, `"phone"`, `"phoneNumber"`).Replace(benchCustomerIn))
+	if err != nil {
+		b.Fatal(err)
+	}
+	for b.Loop() {
+		if defaultNames.inKeys(in) || defaultNames.inKeys(out) {
+			b.Fatal("a sensitive name found")
+		}
+	}
+}
+
+// benchCustomerIn is the customer document of ratio.sh's transform.
+const benchCustomerIn = `{"id":"c-000184223","first_name":"Margarethe","last_name":"Villanueva-Okonkwo","email":"m.villanueva.okonkwo@example.com","phone":"+44 20 7946 0958","created_at":"2023-04-18T09:27:41Z","status":"active","tier":"gold","marketing_opt_in":true,"lifetime_value":18422.75,"credit_limit":25000,"tags":["wholesale","priority","eu-vat","net-30"],"address":{"line1":"Flat 4, 221 Kingsland Road","line2":"Haggerston","city":"London","region":"Greater London","postal_code":"E2 8AN","country":"GB"},"billing":{"currency":"GBP","vat_number":"GB123456789","payment_terms_days":30,"iban_last4":"4821"},"preferences":{"language":"en-GB","timezone":"Europe/London","channels":["email","sms"],"newsletter":false},"orders":[{"order_id":"o-99120","total":412.5,"items":3,"placed_at":"2024-11-02T14:03:11Z"},{"order_id":"o-99533","total":87.2,"items":1,"placed_at":"2024-12-19T08:45:00Z"},{"order_id":"o-100871","total":1290,"items":12,"placed_at":"2025-01-07T17:22:36Z"}],"notes":"Prefers delivery before noon; loading bay at rear entrance."}`

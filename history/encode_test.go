@@ -1,0 +1,71 @@
+package history
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/value"
+)
+
+// BenchmarkAppendRecord measures encoding one record of the shape of a
+// token request (16 steps, the input's text kept, an output with two
+// tokens to mask) into a segment, on one goroutine: what the recorder does
+// per execution before compression and the store, without the timing of
+// batches (which makes whole-recorder instruction counts move).
+func BenchmarkAppendRecord(b *testing.B) {
+	r := &Recorder{opts: Options{SnapshotBytes: 32 << 10, StepBytes: 4 << 10, StepRecordBytes: 32 << 10, ExchangeBytes: 8 << 10}}
+	const in = `{"grant_type":"client_credentials"}`
+	inV, _ := value.DecodeString(in)
+	out, _ := value.DecodeString(`{"access_token":"eyJhbGciOiJIUzI1NiJ9.e30.x","token_type":"Bearer","expires_in":3600,"refresh_token":"eyJhbGciOiJIUzUxMiJ9.e30.y","scope":"profile"}`)
+	infos := make([]*engine.StepInfo, 16)
+	for i := range infos {
+		infos[i] = &engine.StepInfo{Step: fmt.Sprintf("step %d", i), Path: fmt.Sprintf("steps[%d]", i), Connector: "set"}
+	}
+	start := time.Now() // with a monotonic reading, as the server's
+	tr := &engine.Trace{}
+	for i, info := range infos {
+		tr.Steps = append(tr.Steps, engine.StepRecord{StepInfo: info, Start: start.Add(time.Duration(i) * 37 * time.Microsecond),
+			Duration: time.Duration(i) * 11 * time.Microsecond, Outcome: "ok"})
+	}
+	e := &Execution{ID: "019af1c2d3e4a1b2c3d4e5f6", Pipeline: &engine.Pipeline{Name: "oauth-token"}, Trigger: "http", Start: start,
+		End: start.Add(812 * time.Microsecond), Input: inV, InputJSON: in, Output: out, Trace: tr, Request: "POST /oauth/token", Code: 200}
+	secrets := []string{"admin-key-0123456789", "account-secret-abcdef"}
+	buf := make([]byte, 0, 1<<20)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if i%256 == 0 {
+			buf = buf[:0]
+			r.table.reset()
+		}
+		buf = r.appendRecord(append(buf, ','), e, secrets)
+	}
+}
+
+// TestAppendTime checks appendTime against time.Time.AppendFormat on
+// times around the ends of days, months, leap years and centuries, before
+// 1970, at the ends of the years it writes itself, and beyond them.
+func TestAppendTime(t *testing.T) {
+	var times []time.Time
+	for _, y := range []int{-1, 0, 1, 4, 99, 100, 400, 1600, 1899, 1900, 1969, 1970, 1971, 2000, 2024, 2026, 2100, 2400, 9999, 10000, 12345} {
+		for _, m := range []time.Month{1, 2, 3, 12} {
+			for _, d := range []int{1, 28, 29, 31} {
+				for _, ns := range []int{0, 1, 10, 999_999_999, 123_456_789, 500_000_000, 100} {
+					times = append(times, time.Date(y, m, d, 23, 59, 59, ns, time.UTC), time.Date(y, m, d, 0, 0, 0, ns, time.UTC))
+				}
+			}
+		}
+	}
+	east := time.FixedZone("east", 5*3600+1800)
+	times = append(times, time.Now(), time.Now().In(east), time.Unix(0, 0), time.Unix(-1, 0), time.Unix(-86401, 999), time.Time{},
+		time.Date(2026, 12, 6, 23, 30, 0, 0, time.FixedZone("west", -7200)))
+	for i := int64(-1 << 40); i < 1<<40; i += 1<<40/1000 + 12345 {
+		times = append(times, time.Unix(i, i%1_000_000_000).In(east))
+	}
+	for _, tm := range times {
+		if got, want := string(appendTime([]byte("x"), tm)), "x"+tm.UTC().Format(time.RFC3339Nano); got != want {
+			t.Errorf("appendTime(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}
