@@ -2,6 +2,7 @@ package history
 
 import (
 	"fmt"
+	"strconv"
 	"testing"
 	"time"
 
@@ -66,6 +67,25 @@ func TestAppendTime(t *testing.T) {
 	for _, tm := range times {
 		if got, want := string(appendTime([]byte("x"), tm)), "x"+tm.UTC().Format(time.RFC3339Nano); got != want {
 			t.Errorf("appendTime(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}
+
+// TestAppendMillis checks appendMillis against the float formatting it
+// replaces for every duration under 0.3 s, around 1000 s where it hands
+// over, and a spread of others up to 1000 s.
+func TestAppendMillis(t *testing.T) {
+	var us []int64
+	for n := int64(-3); n < 300_000; n++ {
+		us = append(us, n)
+	}
+	for n := int64(300_000); n < 1e9; n += 99_991 {
+		us = append(us, n, n+1, n+10, n+100)
+	}
+	us = append(us, 1e9-1, 1e9, 1e9+1, 1e12+7, -1e9)
+	for _, n := range us {
+		if got, want := string(appendMillis(nil, n)), string(strconv.AppendFloat(nil, float64(n)/1000, 'f', -1, 64)); got != want {
+			t.Fatalf("appendMillis(%d) = %s, want %s", n, got, want)
 		}
 	}
 }

@@ -1149,7 +1149,7 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 	dst = append(dst, `","end":"`...)
 	dst = appendTime(dst, e.End)
 	dst = append(dst, `","duration_ms":`...)
-	dst = strconv.AppendFloat(dst, float64(e.End.Sub(e.Start).Microseconds())/1000, 'f', -1, 64)
+	dst = appendMillis(dst, e.End.Sub(e.Start).Microseconds())
 	dst = append(dst, `,"status":"`...)
 	dst = append(dst, status...)
 	dst = append(dst, `","code":`...)
@@ -1321,6 +1321,28 @@ func (r *Recorder) appendStepIO(dst []byte, m *masker, e *Execution) []byte {
 	}
 	clear(r.written) // no message kept alive
 	r.written = r.written[:0]
+	return dst
+}
+
+// appendMillis appends us microseconds in milliseconds, as
+// strconv.AppendFloat(dst, float64(us)/1000, 'f', -1, 64) does. Under 1000
+// s the shortest form of that float is the exact decimal us/1000 (three
+// decimals tell apart floats whose spacing is under 10⁻⁹), written here
+// without the float formatter.
+func appendMillis(dst []byte, us int64) []byte {
+	if us < 0 || us >= 1e9 {
+		return strconv.AppendFloat(dst, float64(us)/1000, 'f', -1, 64)
+	}
+	dst = strconv.AppendInt(dst, us/1000, 10)
+	if f := us % 1000; f != 0 {
+		dst = append(dst, '.', byte('0'+f/100))
+		if f%100 != 0 {
+			dst = append(dst, byte('0'+f/10%10))
+			if f%10 != 0 {
+				dst = append(dst, byte('0'+f%10))
+			}
+		}
+	}
 	return dst
 }
 
