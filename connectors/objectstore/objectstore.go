@@ -20,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nectar-run/nectar/engine"
@@ -118,6 +119,7 @@ type step struct {
 	ttl        engine.Template
 	ttlConst   time.Duration // when ttl is a literal
 	docs       docCache      // what get decoded
+	lastBucket atomic.Pointer[bucketName]
 }
 
 var _ engine.Step = (*step)(nil)
@@ -240,11 +242,21 @@ func (s *step) bucketFor(x *engine.Exec, in any) (bucket, coll string, err error
 	if err != nil {
 		return "", "", err
 	}
+	if last := s.lastBucket.Load(); last != nil && last.coll == coll {
+		return last.bucket, coll, nil // checked when it was kept
+	}
 	if err := checkCollection(coll); err != nil {
 		return "", "", engine.NewError(400, "collection: %w", err)
 	}
-	return BucketPrefix + coll, coll, nil
+	bucket = BucketPrefix + coll
+	s.lastBucket.Store(&bucketName{coll: coll, bucket: bucket})
+	return bucket, coll, nil
 }
+
+// bucketName is a collection name computed by a template, checked, and its
+// bucket: a step whose collection comes from globals (oauth-grant's
+// "{{ globals.oauth_clients }}") computes the same one on every run.
+type bucketName struct{ coll, bucket string }
 
 func (s *step) idFor(x *engine.Exec, in any) (string, error) {
 	id, err := s.id.String(x, in)

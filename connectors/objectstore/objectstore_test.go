@@ -593,3 +593,32 @@ func TestGetKeepsBoundedDocuments(t *testing.T) {
 		t.Error("the step kept more than its bound")
 	}
 }
+
+// TestCollectionFromTemplateEachRun: one step whose collection comes from
+// the message reads the collection each run names, and refuses a bad name
+// every time, also right after a good one (the step keeps the last name it
+// checked).
+func TestCollectionFromTemplateEachRun(t *testing.T) {
+	rt, st := newRuntime(t)
+	for _, c := range []string{"one", "two"} {
+		if _, err := st.Put(t.Context(), objectstore.BucketPrefix+c, "x", []byte(`{"in":"`+c+`"}`)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p := load(t, `  - object-store: {operation: get, collection: "{{ message.c }}", id: x}`+"\n")
+	const bad = `400: collection: a collection name may hold letters, digits, '-', '_' and '.', not '/'`
+	for i, c := range []struct{ coll, want string }{
+		{"one", `{"in":"one","_oId":"x"}`}, {"one", `{"in":"one","_oId":"x"}`}, {"two", `{"in":"two","_oId":"x"}`},
+		{"a/b", bad}, {"one", `{"in":"one","_oId":"x"}`}, {"a/b", bad}, {"a/b", bad},
+	} {
+		out, err := p.Run(t.Context(), rt, value.ObjectOf("c", c.coll), engine.RunOptions{})
+		got := value.MustEncodeString(out)
+		if err != nil {
+			e := engine.AsError(err)
+			got = fmt.Sprintf("%d: %s", e.Code, e.Message)
+		}
+		if got != c.want {
+			t.Errorf("run %d (collection %q): got %s, want %s", i, c.coll, got, c.want)
+		}
+	}
+}
