@@ -19,13 +19,13 @@ import (
 // are distinct, and no key the "*" copies is one of them. Otherwise the
 // generic walk runs, and the result is the same either way.
 type renamePlan struct {
-	lits     []planLiteral // in spec order
-	star     bool          // a "*" leaf takes every key no literal takes
-	starOut  bool          // ... and writes it under its own name ("&"); else it drops it
-	outputs  []string      // every literal output key, for the "*" collision check
-	outLens  uint64        // bit n set when some output key has length n (n < 64): a quick reject
-	longOuts bool          // some output key is 64 bytes or longer
-	maxKeys  int           // distinct output keys of the literals (the generic rootKeys)
+	lits    []planLiteral // in spec order
+	star    bool          // a "*" leaf takes every key no literal takes
+	starOut bool          // ... and writes it under its own name ("&"); else it drops it
+	outputs []string      // every literal output key, for the "*" collision check
+	outLens keyLens       // lengths of the output keys: a quick reject
+	inLens  keyLens       // lengths of the literals' input keys
+	maxKeys int           // distinct output keys of the literals (the generic rootKeys)
 }
 
 type planLiteral struct {
@@ -46,6 +46,7 @@ func compileRenamePlan(root *shiftSpec) *renamePlan {
 			return nil
 		}
 		l := planLiteral{in: c.pe.key}
+		p.inLens.add(l.in)
 		for _, w := range c.writers {
 			k, ok := planOutKey(w, c.pe.key)
 			if !ok {
@@ -57,11 +58,7 @@ func compileRenamePlan(root *shiftSpec) *renamePlan {
 			seen[k] = true
 			l.outs = append(l.outs, k)
 			p.outputs = append(p.outputs, k)
-			if len(k) < 64 {
-				p.outLens |= 1 << len(k)
-			} else {
-				p.longOuts = true
-			}
+			p.outLens.add(k)
 		}
 		p.lits = append(p.lits, l)
 	}
@@ -101,8 +98,21 @@ func planOutKey(w *pathWriter, self string) (string, bool) {
 	return "", false
 }
 
+// keyLens is a set of key lengths, a quick reject before comparing keys:
+// bit n is set when some key has length n, the top bit for 63 and longer.
+type keyLens uint64
+
+func lenBit(k string) keyLens { return 1 << min(len(k), 63) }
+
+func (m *keyLens) add(k string) { *m |= lenBit(k) }
+
+func (m keyLens) mayHave(k string) bool { return m&lenBit(k) != 0 }
+
 // literal returns the literal for input key k.
 func (p *renamePlan) literal(k string) (*planLiteral, bool) {
+	if !p.inLens.mayHave(k) {
+		return nil, false
+	}
 	for i := range p.lits {
 		if l := &p.lits[i]; len(l.in) == len(k) && l.in == k {
 			return l, true
@@ -113,11 +123,7 @@ func (p *renamePlan) literal(k string) (*planLiteral, bool) {
 
 // isOutput reports whether k is the output key of some literal.
 func (p *renamePlan) isOutput(k string) bool {
-	if len(k) < 64 {
-		if p.outLens&(1<<len(k)) == 0 {
-			return false
-		}
-	} else if !p.longOuts {
+	if !p.outLens.mayHave(k) {
 		return false
 	}
 	for _, o := range p.outputs {
