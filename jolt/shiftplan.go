@@ -201,7 +201,9 @@ func (st *state) planWrite(out *value.Object, keys []string, v any) error {
 
 // planWriteOne writes v under k, a key nothing else writes: by reference, as
 // the generic walk does, or a copy when the shift copies what it writes. No
-// later write of this shift lands on k or inside v, so v needs no share.
+// later write of this shift lands on k or inside v, so v is not remembered
+// as shared (state.share); an array still loses its spare capacity, as
+// there, so that an append to the output cannot reach the input's array.
 func (st *state) planWriteOne(out *value.Object, k string, v any) error {
 	st.writes++
 	if st.writes > MaxWrites {
@@ -209,6 +211,8 @@ func (st *state) planWriteOne(out *value.Object, k string, v any) error {
 	}
 	if st.copyWrites {
 		v = value.DeepCopy(v)
+	} else if a, ok := v.([]any); ok && cap(a) > len(a) {
+		v = a[:len(a):len(a)]
 	}
 	out.Set(k, v)
 	return nil

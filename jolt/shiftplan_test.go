@@ -147,6 +147,13 @@ func TestRenamePlanMatchesGenericShift(t *testing.T) {
 			if g, w := value.MustEncodeString(gotPlan), value.MustEncodeString(want); g != w {
 				t.Fatalf("spec %s, input %s, copyWrites %v:\n plan: %s\n walk: %s", value.MustEncodeString(spec), inBefore, copyWrites, g, w)
 			}
+			if o, ok := gotPlan.(*value.Object); ok && !copyWrites {
+				for j := 0; j < o.Len(); j++ {
+					if k, x := o.At(j); spareCap(x) {
+						t.Fatalf("spec %s: %s is an array written with spare capacity", value.MustEncodeString(spec), k)
+					}
+				}
+			}
 			if copyWrites {
 				scribble(gotPlan) // the output is the next stage's to change
 			}
@@ -241,6 +248,11 @@ func scribble(v any) {
 			t[i] = "scribbled"
 		}
 	}
+}
+
+func spareCap(v any) bool {
+	a, ok := v.([]any)
+	return ok && cap(a) > len(a)
 }
 
 func mustDecodeInternal(tb testing.TB, s string) any {
