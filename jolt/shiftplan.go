@@ -145,22 +145,21 @@ func (p *renamePlan) apply(st *state, in any) (_ any, ok bool, err error) {
 	n := p.maxKeys
 	if p.star {
 		if p.starOut {
-			for i := 0; i < o.Len(); i++ {
-				k, _ := o.At(i)
-				if p.isOutput(k) {
-					if _, lit := p.literal(k); !lit {
-						return nil, false, nil // the "*" copy and a literal write meet
-					}
-				}
-			}
 			n = max(n, o.Len())
 		}
+		writes := st.writes
 		out := value.NewObject(n)
 		for i := 0; i < o.Len(); i++ {
 			k, v := o.At(i)
 			if l, lit := p.literal(k); lit {
 				err = st.planWrite(out, l.outs, v)
 			} else if p.starOut {
+				if p.isOutput(k) {
+					// The "*" copy and a literal's write meet (before or
+					// after this key): start again on the generic walk.
+					st.writes = writes
+					return nil, false, nil
+				}
 				err = st.planWriteOne(out, k, v)
 			}
 			if err != nil {
