@@ -253,7 +253,9 @@ func ExampleSpecError() {
 // TestShiftCopyingKeysSizesItsOutput: a shift whose output keys come from
 // the input ("*": "&") makes its output object with room for the input's
 // keys, instead of growing it four, eight, sixteen: ratio.sh's shift of a
-// 1 KB record took 23 allocations before, 21 now (counted, not timed).
+// 1 KB record took 23 allocations before, 21 then; since it runs as a
+// rename plan (shiftplan.go: no holder, no levels, no share list) it takes
+// 2, the output object and its members (counted, not timed).
 func TestShiftCopyingKeysSizesItsOutput(t *testing.T) {
 	tr, err := jolt.Compile("shift", mustDecode(t, renameRestSpec))
 	if err != nil {
@@ -273,10 +275,10 @@ func TestShiftCopyingKeysSizesItsOutput(t *testing.T) {
 			t.Fatal(err)
 		}
 	})
-	// 22, not 21: a garbage collection during the runs may empty the
-	// state pool once.
-	if allocs > 22 {
-		t.Errorf("the shift took %v allocations, want at most 22", allocs)
+	// 3, not 2: a garbage collection during the runs may empty the state
+	// pool once (3 allocations, averaged over 20 runs).
+	if allocs > 3 {
+		t.Errorf("the shift took %v allocations, want at most 3", allocs)
 	}
 }
 

@@ -38,6 +38,9 @@ type shiftOp struct {
 	// shares nothing with the input. Otherwise values are written by
 	// reference (see state.share).
 	copyWrites bool
+	// plan is the fast path for a one-level shift of renames (renamePlan);
+	// nil when the spec has another shape.
+	plan *renamePlan
 }
 
 func compileShift(o *value.Object, path []any) (*shiftOp, error) {
@@ -61,6 +64,7 @@ func compileShift(o *value.Object, path []any) (*shiftOp, error) {
 	if objectRoot {
 		op.rootKeys = max(len(keys), 1)
 	}
+	op.plan = compileRenamePlan(root)
 	return op, nil
 }
 
@@ -209,6 +213,17 @@ func newShiftLeaf(pe *pathElem, rhs any, path []any) (*shiftSpec, error) {
 }
 
 func (op *shiftOp) apply(st *state, input any) (any, error) {
+	st.copyWrites = op.copyWrites
+	if op.plan != nil {
+		if out, ok, err := op.plan.apply(st, input); ok {
+			return out, err
+		}
+	}
+	return op.applyGeneric(st, input)
+}
+
+// applyGeneric walks spec and input together (upstream's Shiftr).
+func (op *shiftOp) applyGeneric(st *state, input any) (any, error) {
 	holder := value.NewObject(1)
 	if op.rootKeys > 0 {
 		n := op.rootKeys
@@ -217,7 +232,6 @@ func (op *shiftOp) apply(st *state, input any) (any, error) {
 		}
 		holder.Set("root", value.NewObject(n))
 	}
-	st.copyWrites = op.copyWrites
 	if err := st.push(input, match{key: "root"}); err != nil {
 		return nil, err
 	}
