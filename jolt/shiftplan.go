@@ -213,6 +213,6 @@ func (st *state) planWriteOne(out *value.Object, k string, v any) error {
 	} else if a, ok := v.([]any); ok && cap(a) > len(a) {
 		v = a[:len(a):len(a)]
 	}
-	out.Set(k, v)
+	out.AppendNew(k, v) // k is new: see renamePlan
 	return nil
 }

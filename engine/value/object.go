@@ -88,6 +88,14 @@ func (o *Object) Set(k string, v any) {
 		o.fields[i].v = v
 		return
 	}
+	o.AppendNew(k, v)
+}
+
+// AppendNew adds k, which the caller knows o does not hold, after the last
+// key, without looking for it first (Set looks). A writer that proves its
+// keys distinct, such as JOLT's rename plan, uses it; a k already in o would
+// be held twice.
+func (o *Object) AppendNew(k string, v any) {
 	o.fields = append(o.fields, field{k, v})
 	if o.idx != nil {
 		o.idx[k] = len(o.fields) - 1

@@ -3,6 +3,7 @@ package value_test
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"strconv"
@@ -227,6 +228,34 @@ func TestDecimalsMatchParseFloat(t *testing.T) {
 		f, ok := got.(float64)
 		if !ok || math.Float64bits(f) != math.Float64bits(want) {
 			t.Errorf("%s decoded as %#v, want %v", nums[i], got, want)
+		}
+	}
+}
+
+// TestAppendNewKeepsLookups: keys added by AppendNew are found by Get, Has
+// and Set on both sides of the index threshold, in the order they came.
+func TestAppendNewKeepsLookups(t *testing.T) {
+	// 32: the size past which an object keeps an index of its keys.
+	for _, n := range []int{1, 32, 33, 96} {
+		o := value.NewObject(0)
+		for i := range n {
+			o.AppendNew(fmt.Sprintf("k%d", i), i)
+		}
+		if o.Len() != n {
+			t.Fatalf("n=%d: Len() = %d", n, o.Len())
+		}
+		for i := range n {
+			k := fmt.Sprintf("k%d", i)
+			if v, ok := o.Get(k); !ok || v != i {
+				t.Fatalf("n=%d: Get(%q) = %v, %v; want %d", n, k, v, ok, i)
+			}
+			if got, _ := o.At(i); got != k {
+				t.Fatalf("n=%d: key %d is %q, want %q", n, i, got, k)
+			}
+		}
+		o.Set("k0", "again") // an existing key keeps its place
+		if v, _ := o.Get("k0"); v != "again" || o.Len() != n {
+			t.Fatalf("n=%d: after Set, k0 = %v and Len() = %d", n, v, o.Len())
 		}
 	}
 }
