@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nectar-run/nectar/internal/servertest"
 )
@@ -80,5 +81,33 @@ func TestPipelinedBodiesOnOneConnection(t *testing.T) {
 		if resp.StatusCode != want.code || !strings.Contains(string(b), want.body) || strings.Contains(string(b), "smuggled") {
 			t.Fatalf("answer %d %s, want %d with %s", resp.StatusCode, b, want.code, want.body)
 		}
+	}
+}
+
+// TestRefusalAfterExpectContinue sends a request with "Expect: 100-continue"
+// and its headers only to a pipeline that refuses it without reading its
+// body (401: no credential). The refusal comes without the body: the
+// server neither asks an unauthenticated client for its body nor waits for
+// it until the trigger's timeout (a minute here; the test gives up after
+// 10 s), and closes the connection, whose next bytes may be that body.
+func TestRefusalAfterExpectContinue(t *testing.T) {
+	const locked = "name: locked\ntrigger:\n  http: {path: /locked, auth: [apikey], timeout: 1m}\nsteps:\n  - set: {ok: true}\n"
+	e := servertest.Start(t, map[string]string{"locked.yaml": locked}, nil)
+	c, err := net.Dial("tcp", e.HTTP.Listener.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "POST /locked HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nExpect: 100-continue\r\nContent-Length: 100000\r\n\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	_ = c.SetReadDeadline(time.Now().Add(10 * time.Second)) // a hang detector, not a measure
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil {
+		t.Fatalf("no answer without the body: %v", err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusUnauthorized || !resp.Close {
+		t.Fatalf("first answer %d (close %v), want 401 and the connection closed", resp.StatusCode, resp.Close)
 	}
 }
