@@ -230,10 +230,17 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer s.active.done()
 	s.metrics.inflight.Inc()
 	defer s.metrics.inflight.Dec()
+	body := r.Body
 	s.bodyDeadline(w, r, t.timeout)
 	sw := statusWriters.Get().(*statusWriter)
 	sw.ResponseWriter, sw.code = w, 0
 	defer func() {
+		// net/http's own body again, whatever the handler read of it:
+		// net/http then tells a body left unread (a refusal's) from one
+		// it may read to its end before answering, as without the
+		// deadline's wrapper; it does not ask a client that sent
+		// "Expect: 100-continue" for a body the answer did not need.
+		r.Body = body
 		t.v.pm.request(sw.status())
 		sw.ResponseWriter = nil
 		statusWriters.Put(sw)

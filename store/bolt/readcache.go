@@ -16,19 +16,22 @@ import (
 // against the record's own expiry time.
 //
 // The cache is bounded: values over maxCachedValue bytes are not kept, and
-// past maxCachedKeys keys it starts over. A file damaged under a running
-// process (see TestReadCorruptPage) is noticed by the reads the cache does
-// not answer, and by the first after a write.
+// past maxCachedKeys keys or maxCachedBytes bytes of values it starts over
+// (the key bound alone would let 4096 values of 16 KiB pin 64 MiB). A file
+// damaged under a running process (see TestReadCorruptPage) is noticed by
+// the reads the cache does not answer, and by the first after a write.
 type readCache struct {
 	gen atomic.Uint64
 	mu  sync.RWMutex
 	m   map[string]map[string]cachedRecord // bucket, key
 	n   int                                // keys in m
+	b   int                                // bytes of the values in m
 }
 
 const (
 	maxCachedKeys  = 4096
 	maxCachedValue = 16 << 10
+	maxCachedBytes = 4 << 20
 )
 
 type cachedRecord struct {
@@ -60,16 +63,18 @@ func (c *readCache) put(gen uint64, bucket, key string, r record) {
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
-	if c.n >= maxCachedKeys || c.m == nil {
-		c.m, c.n = make(map[string]map[string]cachedRecord), 0
+	if c.n >= maxCachedKeys || c.b+len(r.value) > maxCachedBytes || c.m == nil {
+		c.m, c.n, c.b = make(map[string]map[string]cachedRecord), 0, 0
 	}
 	b := c.m[bucket]
 	if b == nil {
 		b = make(map[string]cachedRecord)
 		c.m[bucket] = b
 	}
-	if _, ok := b[key]; !ok {
+	old, ok := b[key]
+	if !ok {
 		c.n++
 	}
+	c.b += len(r.value) - len(old.rec.value)
 	b[key] = cachedRecord{gen: gen, rec: r}
 }

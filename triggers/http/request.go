@@ -19,7 +19,9 @@ import (
 	"github.com/nectar-run/nectar/engine/value"
 )
 
-// readBody reads at most max bytes into buf.
+// readBody reads at most max bytes into buf. A body read to its end is
+// closed, so that net/http need not look for more of it before answering;
+// a request made by http.NewRequest without a body has none (nil) to close.
 func readBody(body io.ReadCloser, buf []byte, max int64) ([]byte, error) {
 	if body == nil || body == http.NoBody {
 		return buf[:0], nil
@@ -32,6 +34,7 @@ func readBody(body io.ReadCloser, buf []byte, max int64) ([]byte, error) {
 	if int64(b.Len()) > max {
 		return b.Bytes(), &http.MaxBytesError{Limit: max}
 	}
+	body.Close()
 	return b.Bytes(), nil
 }
 

@@ -205,11 +205,6 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer httpjson.PutBuf(body)
 	data, err := readBody(r.Body, *body, max)
 	*body = data[:0]
-	if err == nil {
-		// Read to its end: closed now, net/http need not look for more
-		// of it before answering.
-		r.Body.Close()
-	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
