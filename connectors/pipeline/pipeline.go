@@ -55,10 +55,26 @@ func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 				return nil, cc.ErrorAt("file", err)
 			}
 			s.once.Do(func() { s.loaded = p })
+		} else {
+			return lazyStep{s}, nil
 		}
 	}
 	return s, nil
 }
+
+// lazyStep is a call of the pipeline's own file, loaded on first use: the
+// load (or the wait for another run's) comes between the step's start and
+// the called pipeline's first step, so it is not an engine.ControlFlow
+// step, and the engine checks the context again before that first step.
+type lazyStep struct{ s *step }
+
+func (l lazyStep) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
+	return l.s.Execute(ctx, x, in)
+}
+
+func (l lazyStep) Close(ctx context.Context) error { return l.s.Close(ctx) }
+
+func (l lazyStep) Calls() string { return l.s.Calls() }
 
 func abs(p string) string {
 	a, err := filepath.Abs(p)
