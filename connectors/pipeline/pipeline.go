@@ -55,26 +55,10 @@ func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 				return nil, cc.ErrorAt("file", err)
 			}
 			s.once.Do(func() { s.loaded = p })
-		} else {
-			return lazyStep{s}, nil
 		}
 	}
 	return s, nil
 }
-
-// lazyStep is a call of the pipeline's own file, loaded on first use: the
-// load (or the wait for another run's) comes between the step's start and
-// the called pipeline's first step, so it is not an engine.ControlFlow
-// step, and the engine checks the context again before that first step.
-type lazyStep struct{ s *step }
-
-func (l lazyStep) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
-	return l.s.Execute(ctx, x, in)
-}
-
-func (l lazyStep) Close(ctx context.Context) error { return l.s.Close(ctx) }
-
-func (l lazyStep) Calls() string { return l.s.Calls() }
 
 func abs(p string) string {
 	a, err := filepath.Abs(p)
@@ -108,10 +92,12 @@ func (s *step) target(x *engine.Exec) (*engine.Pipeline, error) {
 	return nil, engine.NewError(404, "%w %q", engine.ErrUnknownPipeline, s.name)
 }
 
-// ControlFlow marks the call as one that runs the called pipeline at once (engine.ControlFlow).
-func (s *step) ControlFlow() {}
-
-// Execute calls the pipeline.
+// Execute calls the pipeline. The step is not an engine.ControlFlow step:
+// finding the called pipeline may load it (a file calling itself, loaded on
+// first use; a name found in a library's folders, Library.Pipeline), or
+// wait for another run's load, between the step's start and the called
+// pipeline's first step, so the engine checks the context again before
+// that first step.
 func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
 	p, err := s.target(x)
 	if err != nil {
