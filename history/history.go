@@ -403,7 +403,7 @@ func (r *Recorder) Record(e *Execution) {
 		return
 	}
 	r.queue <- e
-	if len(r.queue) >= maxBatch {
+	if len(r.queue) >= r.batchWorth() {
 		select {
 		case r.full <- struct{}{}:
 		default:
@@ -451,6 +451,12 @@ func (r *Recorder) Close(ctx context.Context) error {
 
 const maxBatch = 512
 
+// batchWorth is how many queued executions end the linger at once (Record
+// nudges the recorder): a batch's worth, or a full queue when the queue is
+// smaller than a batch, since a Record waiting on a full queue must not
+// wait out the linger too.
+func (r *Recorder) batchWorth() int { return min(maxBatch, cap(r.queue)) }
+
 // linger is how long the recorder waits for more executions after the first
 // of a batch: records written together share one commit, which costs far
 // less than a commit each. It delays only the history, never a response.
@@ -480,7 +486,7 @@ func (r *Recorder) loop() {
 			// comes waits in the queue meanwhile and is taken at once,
 			// not each as it comes: that cost every Record the wake-up
 			// of this goroutine.
-			if len(r.queue) < maxBatch-1 {
+			if len(r.queue) < r.batchWorth()-1 {
 				timer.Reset(linger)
 				select {
 				case <-timer.C:

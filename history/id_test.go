@@ -2,6 +2,7 @@ package history_test
 
 import (
 	"regexp"
+	"sync"
 	"testing"
 	"time"
 
@@ -41,5 +42,42 @@ func BenchmarkNewID(b *testing.B) {
 	at := time.Now()
 	for b.Loop() {
 		_ = history.NewID(at)
+	}
+}
+
+// TestNewIDConcurrent makes ids for one millisecond from many goroutines
+// at once (go test -race; NewID's generators come from a sync.Pool, one
+// per P): none repeats, and no two goroutines draw the same random
+// sequence (a generator shared or seeded alike would).
+func TestNewIDConcurrent(t *testing.T) {
+	at := time.UnixMilli(1_765_000_000_123)
+	const workers, each = 8, 2000
+	ids := make([][]string, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for range each {
+				ids[w] = append(ids[w], history.NewID(at))
+			}
+		}()
+	}
+	wg.Wait()
+	seen := map[string]bool{}
+	for _, l := range ids {
+		for _, id := range l {
+			if seen[id] {
+				t.Fatalf("id %q made twice", id)
+			}
+			seen[id] = true
+		}
+	}
+	firsts := map[string]bool{}
+	for _, l := range ids {
+		if firsts[l[0][12:]+l[1][12:]] {
+			t.Fatalf("two goroutines drew the same sequence %q", l[:2])
+		}
+		firsts[l[0][12:]+l[1][12:]] = true
 	}
 }
