@@ -1,7 +1,7 @@
 package main_test
 
 import (
-	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -46,31 +46,29 @@ func startServe(t *testing.T, bin, dir, dataDir string, env ...string) *servePro
 	os.Remove(filepath.Join(dataDir, "serve.json"))
 	cmd := exec.Command(bin, "serve", "--dir", dir, "--data-dir", dataDir, "--addr", "127.0.0.1:0", "--reload-interval", "0")
 	cmd.Env = append(os.Environ(), env...)
-	stderr, err := cmd.StderrPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
+	// Stderr is a writer, not a pipe read by a goroutine of ours: Wait
+	// returns only once everything the process wrote has been handed to
+	// it, so a test that reads p.log() after Wait sees the last lines.
+	p := &serveProc{cmd: cmd, logs: &strings.Builder{}}
+	addr := make(chan string, 1)
+	cmd.Stderr = &lineWriter{line: func(line string) {
+		p.mu.Lock()
+		p.logs.WriteString(line + "\n")
+		p.mu.Unlock()
+		var l struct {
+			Msg  string `json:"msg"`
+			Addr string `json:"addr"`
+		}
+		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "nectar serving" {
+			select {
+			case addr <- l.Addr:
+			default:
+			}
+		}
+	}}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	p := &serveProc{cmd: cmd, logs: &strings.Builder{}}
-	addr := make(chan string, 1)
-	go func() {
-		sc := bufio.NewScanner(stderr)
-		for sc.Scan() {
-			line := sc.Text()
-			p.mu.Lock()
-			p.logs.WriteString(line + "\n")
-			p.mu.Unlock()
-			var l struct {
-				Msg  string `json:"msg"`
-				Addr string `json:"addr"`
-			}
-			if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "nectar serving" {
-				addr <- l.Addr
-			}
-		}
-	}()
 	t.Cleanup(func() {
 		if cmd.ProcessState == nil {
 			cmd.Process.Kill()
@@ -84,6 +82,24 @@ func startServe(t *testing.T, bin, dir, dataDir string, env ...string) *servePro
 		t.Fatalf("nectar serve did not start:\n%s", p.log())
 	}
 	return p
+}
+
+// lineWriter hands each complete line written to it to line.
+type lineWriter struct {
+	partial []byte
+	line    func(string)
+}
+
+func (w *lineWriter) Write(b []byte) (int, error) {
+	w.partial = append(w.partial, b...)
+	for {
+		i := bytes.IndexByte(w.partial, '\n')
+		if i < 0 {
+			return len(b), nil
+		}
+		w.line(string(w.partial[:i]))
+		w.partial = w.partial[i+1:]
+	}
 }
 
 func (p *serveProc) log() string {
