@@ -67,9 +67,10 @@ var decoders = sync.Pool{New: func() any {
 const maxPooledScratch = 4096
 
 // release returns d to the pool, holding nothing of the document: the
-// stacks are empty (each level clears what it pops; an error leaves them
-// to be cleared here) and the slabs, which the result points into, are
-// dropped.
+// stacks are cleared to their capacity here, once (a level pops what it
+// built without clearing it: the result holds those values anyway, and
+// the next push overwrites them), and the slabs, which the result points
+// into, are dropped.
 func (d *decoder) release() {
 	if cap(d.fields) > maxPooledScratch || cap(d.vals) > maxPooledScratch || cap(d.buf) > maxPooledScratch {
 		return
@@ -216,7 +217,6 @@ func (d *decoder) finishObject(base int) *Object {
 		// The common case: copied in one move, no lookups while building.
 		o := newObjectSized(len(members))
 		copy(o.fields, members)
-		clear(members)
 		d.fields = d.fields[:base]
 		return o
 	}
@@ -232,7 +232,6 @@ func (d *decoder) finishObject(base int) *Object {
 	if len(o.fields) > indexThreshold && o.idx == nil {
 		o.reindex()
 	}
-	clear(members)
 	d.fields = d.fields[:base]
 	return o
 }
@@ -300,7 +299,6 @@ func (d *decoder) array(depth int) (any, error) {
 			d.pos++
 			v, a := newArray(len(d.vals) - base)
 			copy(a, d.vals[base:])
-			clear(d.vals[base:])
 			d.vals = d.vals[:base]
 			return v, nil
 		default:
