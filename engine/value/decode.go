@@ -115,6 +115,19 @@ func (d *decoder) skipSpace() {
 	d.skipSpaceRun()
 }
 
+// next skips white space and returns the byte there, or 0 at the end
+// of the input (a 0 byte in the input is never a token either).
+func (d *decoder) next() byte {
+	if d.pos < len(d.data) && d.data[d.pos] > ' ' {
+		return d.data[d.pos]
+	}
+	d.skipSpaceRun()
+	if d.pos < len(d.data) {
+		return d.data[d.pos]
+	}
+	return 0
+}
+
 func (d *decoder) skipSpaceRun() {
 	for d.pos < len(d.data) {
 		switch d.data[d.pos] {
@@ -167,23 +180,21 @@ func (d *decoder) object(depth int) (any, error) {
 		return nil, d.errorf("nesting deeper than %d", MaxDepth)
 	}
 	d.pos++ // {
-	d.skipSpace()
-	if d.pos < len(d.data) && d.data[d.pos] == '}' {
+	c := d.next()
+	if c == '}' {
 		d.pos++
 		return &Object{}, nil
 	}
 	base := len(d.fields)
 	for {
-		d.skipSpace()
-		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
+		if c != '"' {
 			return nil, d.errorf("unexpected %s, expected a string key", d.preview())
 		}
 		k, err := d.key()
 		if err != nil {
 			return nil, err
 		}
-		d.skipSpace()
-		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
+		if d.next() != ':' {
 			return nil, d.errorf("unexpected %s, expected ':' after key", d.preview())
 		}
 		d.pos++
@@ -193,17 +204,14 @@ func (d *decoder) object(depth int) (any, error) {
 			return nil, err
 		}
 		d.fields = append(d.fields, field{k, v})
-		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return nil, d.errorf("unexpected end of input, expected ',' or '}'")
-		}
-		switch d.data[d.pos] {
+		switch d.next() {
 		case ',':
 			d.pos++
+			c = d.next()
 		case '}':
 			d.pos++
 			return d.finishObject(base), nil
-		default:
+		default: // at the end, preview says "end of input"
 			return nil, d.errorf("unexpected %s, expected ',' or '}'", d.preview())
 		}
 	}
@@ -275,33 +283,28 @@ func (d *decoder) array(depth int) (any, error) {
 		return nil, d.errorf("nesting deeper than %d", MaxDepth)
 	}
 	d.pos++ // [
-	d.skipSpace()
-	if d.pos < len(d.data) && d.data[d.pos] == ']' {
+	if d.next() == ']' {
 		d.pos++
 		return []any{}, nil
 	}
 	base := len(d.vals)
 	for {
-		d.skipSpace()
 		v, err := d.value(depth)
 		if err != nil {
 			return nil, err
 		}
 		d.vals = append(d.vals, v)
-		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return nil, d.errorf("unexpected end of input, expected ',' or ']'")
-		}
-		switch d.data[d.pos] {
+		switch d.next() {
 		case ',':
 			d.pos++
+			d.skipSpace()
 		case ']':
 			d.pos++
 			v, a := newArray(len(d.vals) - base)
 			copy(a, d.vals[base:])
 			d.vals = d.vals[:base]
 			return v, nil
-		default:
+		default: // at the end, preview says "end of input"
 			return nil, d.errorf("unexpected %s, expected ',' or ']'", d.preview())
 		}
 	}
