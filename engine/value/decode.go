@@ -441,60 +441,61 @@ func (d *decoder) hex4() (rune, bool) {
 }
 
 func (d *decoder) number() (any, error) {
-	start := d.pos
-	if d.data[d.pos] == '-' {
-		d.pos++
+	// The scan works on locals (d.pos is stored once, or where an error
+	// is reported), and the integer part's value is read as it goes.
+	data, pos := d.data, d.pos
+	start := pos
+	if data[pos] == '-' {
+		pos++
 	}
-	digits := d.pos
-	for d.pos < len(d.data) && d.data[d.pos] >= '0' && d.data[d.pos] <= '9' {
-		d.pos++
+	digits := pos
+	var m uint64 // the integer part, wrapped past 19 digits (unused then)
+	for pos < len(data) && data[pos]-'0' <= 9 {
+		m = m*10 + uint64(data[pos]-'0')
+		pos++
 	}
-	if d.pos == digits {
+	if pos == digits {
+		d.pos = pos
 		return nil, d.errorf("invalid number, expected a digit")
 	}
-	if d.data[digits] == '0' && d.pos-digits > 1 {
+	if data[digits] == '0' && pos-digits > 1 {
 		d.pos = digits + 1
 		return nil, d.errorf("invalid number, leading zero")
 	}
 	isInt := true
-	if d.pos < len(d.data) && d.data[d.pos] == '.' {
+	if pos < len(data) && data[pos] == '.' {
 		isInt = false
-		d.pos++
-		f := d.pos
-		for d.pos < len(d.data) && d.data[d.pos] >= '0' && d.data[d.pos] <= '9' {
-			d.pos++
+		pos++
+		f := pos
+		for pos < len(data) && data[pos]-'0' <= 9 {
+			pos++
 		}
-		if d.pos == f {
+		if pos == f {
+			d.pos = pos
 			return nil, d.errorf("invalid number, expected a digit after '.'")
 		}
 	}
-	if d.pos < len(d.data) && (d.data[d.pos] == 'e' || d.data[d.pos] == 'E') {
+	if pos < len(data) && (data[pos] == 'e' || data[pos] == 'E') {
 		isInt = false
-		d.pos++
-		if d.pos < len(d.data) && (d.data[d.pos] == '+' || d.data[d.pos] == '-') {
-			d.pos++
+		pos++
+		if pos < len(data) && (data[pos] == '+' || data[pos] == '-') {
+			pos++
 		}
-		e := d.pos
-		for d.pos < len(d.data) && d.data[d.pos] >= '0' && d.data[d.pos] <= '9' {
-			d.pos++
+		e := pos
+		for pos < len(data) && data[pos]-'0' <= 9 {
+			pos++
 		}
-		if d.pos == e {
+		if pos == e {
+			d.pos = pos
 			return nil, d.errorf("invalid number, expected a digit in exponent")
 		}
 	}
-	text := d.data[start:d.pos]
+	d.pos = pos
+	text := data[start:pos]
 	if isInt {
-		if len(text) < 19 { // fits int64 for sure: parse without strconv's allocation-free but slower path
-			var n int64
-			neg := text[0] == '-'
-			t := text
-			if neg {
-				t = t[1:]
-			}
-			for _, c := range t {
-				n = n*10 + int64(c-'0')
-			}
-			if neg {
+		if len(text) < 19 { // fits int64 for sure: m is the value
+			n := int64(m)
+			if start != digits {
 				n = -n
 			}
 			return d.boxes.int64(n), nil
