@@ -315,26 +315,25 @@ func (d *decoder) key() (string, error) { return d.string() }
 
 // string reads a string; unboxed, so that a key costs no allocation.
 func (d *decoder) string() (string, error) {
-	d.pos++ // opening quote
-	start := d.pos
-	// Fast path: no escapes, valid UTF-8.
-	for d.pos < len(d.data) {
+	// Fast path: no escapes, valid UTF-8, scanned on locals (d.pos is
+	// stored once).
+	data := d.data
+	start := d.pos + 1 // after the opening quote
+	pos := start
+	for pos < len(data) {
 		// Plain ASCII, eight bytes a step.
-		data := d.data
-		i := skipPlain(data, d.pos)
-		d.pos = i
-		if i == len(data) {
+		pos = skipPlain(data, pos)
+		if pos == len(data) {
 			break
 		}
-		c := data[i]
+		c := data[pos]
 		if c == '"' {
-			s := d.data[start:d.pos]
-			d.pos++
-			return s, nil
+			d.pos = pos + 1
+			return data[start:pos], nil
 		}
 		if c >= 0x80 {
-			if r, size := utf8.DecodeRuneInString(d.data[d.pos:]); r != utf8.RuneError || size > 1 {
-				d.pos += size
+			if r, size := utf8.DecodeRuneInString(data[pos:]); r != utf8.RuneError || size > 1 {
+				pos += size
 				continue
 			}
 			break
@@ -342,8 +341,9 @@ func (d *decoder) string() (string, error) {
 		if c == '\\' || c < 0x20 {
 			break
 		}
-		d.pos++
+		pos++
 	}
+	d.pos = pos
 	d.buf = append(d.buf[:0], d.data[start:d.pos]...)
 	for d.pos < len(d.data) {
 		c := d.data[d.pos]
