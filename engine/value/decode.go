@@ -43,7 +43,6 @@ func DecodeString(s string) (any, error) {
 	// A string slab sized for the document's strings (a few dozen bytes
 	// each), rather than grown from minSlab by doubling.
 	d.boxes.strHint = len(s) / 24
-	d.skipSpace()
 	v, err := d.value(0)
 	if err != nil {
 		return nil, err
@@ -139,11 +138,9 @@ func (d *decoder) skipSpaceRun() {
 	}
 }
 
+// value reads a value, white space before it skipped.
 func (d *decoder) value(depth int) (any, error) {
-	if d.pos >= len(d.data) {
-		return nil, d.errorf("unexpected end of input, expected a value")
-	}
-	switch c := d.data[d.pos]; {
+	switch c := d.next(); {
 	case c == '{':
 		return d.object(depth + 1)
 	case c == '[':
@@ -162,7 +159,7 @@ func (d *decoder) value(depth int) (any, error) {
 		return d.literal("false", false)
 	case c == 'n':
 		return d.literal("null", nil)
-	default:
+	default: // at the end, preview says "end of input"
 		return nil, d.errorf("unexpected %s, expected a value", d.preview())
 	}
 }
@@ -198,7 +195,6 @@ func (d *decoder) object(depth int) (any, error) {
 			return nil, d.errorf("unexpected %s, expected ':' after key", d.preview())
 		}
 		d.pos++
-		d.skipSpace()
 		v, err := d.value(depth)
 		if err != nil {
 			return nil, err
@@ -297,7 +293,6 @@ func (d *decoder) array(depth int) (any, error) {
 		switch d.next() {
 		case ',':
 			d.pos++
-			d.skipSpace()
 		case ']':
 			d.pos++
 			v, a := newArray(len(d.vals) - base)
