@@ -435,6 +435,15 @@ func (d *decoder) hex4() (rune, bool) {
 	return r, true
 }
 
+// skipDigits returns the index of the first byte of s at or after i
+// that is not a decimal digit, or len(s).
+func skipDigits(s string, i int) int {
+	for i < len(s) && s[i]-'0' <= 9 {
+		i++
+	}
+	return i
+}
+
 func (d *decoder) number() (any, error) {
 	// The scan works on locals (d.pos is stored once, or where an error
 	// is reported), and the integer part's value is read as it goes.
@@ -460,12 +469,8 @@ func (d *decoder) number() (any, error) {
 	isInt := true
 	if pos < len(data) && data[pos] == '.' {
 		isInt = false
-		pos++
-		f := pos
-		for pos < len(data) && data[pos]-'0' <= 9 {
-			pos++
-		}
-		if pos == f {
+		f := pos + 1
+		if pos = skipDigits(data, f); pos == f {
 			d.pos = pos
 			return nil, d.errorf("invalid number, expected a digit after '.'")
 		}
@@ -477,10 +482,7 @@ func (d *decoder) number() (any, error) {
 			pos++
 		}
 		e := pos
-		for pos < len(data) && data[pos]-'0' <= 9 {
-			pos++
-		}
-		if pos == e {
+		if pos = skipDigits(data, e); pos == e {
 			d.pos = pos
 			return nil, d.errorf("invalid number, expected a digit in exponent")
 		}
