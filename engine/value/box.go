@@ -67,8 +67,11 @@ func (s *slabs) string(x string) any {
 		}
 		s.strs = make([]string, 0, nextCap(c))
 	}
-	s.strs = append(s.strs, x)
-	return box(stringType, unsafe.Pointer(&s.strs[len(s.strs)-1]))
+	n := len(s.strs)
+	s.strs = s.strs[:n+1]
+	p := &s.strs[n]
+	*p = x
+	return box(stringType, unsafe.Pointer(p))
 }
 
 func (s *slabs) int64(x int64) any {

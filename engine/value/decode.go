@@ -43,7 +43,6 @@ func DecodeString(s string) (any, error) {
 	// A string slab sized for the document's strings (a few dozen bytes
 	// each), rather than grown from minSlab by doubling.
 	d.boxes.strHint = len(s) / 24
-	d.skipSpace()
 	v, err := d.value(0)
 	if err != nil {
 		return nil, err
@@ -67,9 +66,10 @@ var decoders = sync.Pool{New: func() any {
 const maxPooledScratch = 4096
 
 // release returns d to the pool, holding nothing of the document: the
-// stacks are empty (each level clears what it pops; an error leaves them
-// to be cleared here) and the slabs, which the result points into, are
-// dropped.
+// stacks are cleared to their capacity here, once (a level pops what it
+// built without clearing it: the result holds those values anyway, and
+// the next push overwrites them), and the slabs, which the result points
+// into, are dropped.
 func (d *decoder) release() {
 	if cap(d.fields) > maxPooledScratch || cap(d.vals) > maxPooledScratch || cap(d.buf) > maxPooledScratch {
 		return
@@ -114,6 +114,19 @@ func (d *decoder) skipSpace() {
 	d.skipSpaceRun()
 }
 
+// next skips white space and returns the byte there, or 0 at the end
+// of the input (a 0 byte in the input is never a token either).
+func (d *decoder) next() byte {
+	if d.pos < len(d.data) && d.data[d.pos] > ' ' {
+		return d.data[d.pos]
+	}
+	d.skipSpaceRun()
+	if d.pos < len(d.data) {
+		return d.data[d.pos]
+	}
+	return 0
+}
+
 func (d *decoder) skipSpaceRun() {
 	for d.pos < len(d.data) {
 		switch d.data[d.pos] {
@@ -125,11 +138,9 @@ func (d *decoder) skipSpaceRun() {
 	}
 }
 
+// value reads a value, white space before it skipped.
 func (d *decoder) value(depth int) (any, error) {
-	if d.pos >= len(d.data) {
-		return nil, d.errorf("unexpected end of input, expected a value")
-	}
-	switch c := d.data[d.pos]; {
+	switch c := d.next(); {
 	case c == '{':
 		return d.object(depth + 1)
 	case c == '[':
@@ -148,7 +159,7 @@ func (d *decoder) value(depth int) (any, error) {
 		return d.literal("false", false)
 	case c == 'n':
 		return d.literal("null", nil)
-	default:
+	default: // at the end, preview says "end of input"
 		return nil, d.errorf("unexpected %s, expected a value", d.preview())
 	}
 }
@@ -166,43 +177,37 @@ func (d *decoder) object(depth int) (any, error) {
 		return nil, d.errorf("nesting deeper than %d", MaxDepth)
 	}
 	d.pos++ // {
-	d.skipSpace()
-	if d.pos < len(d.data) && d.data[d.pos] == '}' {
+	c := d.next()
+	if c == '}' {
 		d.pos++
 		return &Object{}, nil
 	}
 	base := len(d.fields)
 	for {
-		d.skipSpace()
-		if d.pos >= len(d.data) || d.data[d.pos] != '"' {
+		if c != '"' {
 			return nil, d.errorf("unexpected %s, expected a string key", d.preview())
 		}
 		k, err := d.key()
 		if err != nil {
 			return nil, err
 		}
-		d.skipSpace()
-		if d.pos >= len(d.data) || d.data[d.pos] != ':' {
+		if d.next() != ':' {
 			return nil, d.errorf("unexpected %s, expected ':' after key", d.preview())
 		}
 		d.pos++
-		d.skipSpace()
 		v, err := d.value(depth)
 		if err != nil {
 			return nil, err
 		}
 		d.fields = append(d.fields, field{k, v})
-		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return nil, d.errorf("unexpected end of input, expected ',' or '}'")
-		}
-		switch d.data[d.pos] {
+		switch d.next() {
 		case ',':
 			d.pos++
+			c = d.next()
 		case '}':
 			d.pos++
 			return d.finishObject(base), nil
-		default:
+		default: // at the end, preview says "end of input"
 			return nil, d.errorf("unexpected %s, expected ',' or '}'", d.preview())
 		}
 	}
@@ -216,7 +221,6 @@ func (d *decoder) finishObject(base int) *Object {
 		// The common case: copied in one move, no lookups while building.
 		o := newObjectSized(len(members))
 		copy(o.fields, members)
-		clear(members)
 		d.fields = d.fields[:base]
 		return o
 	}
@@ -232,7 +236,6 @@ func (d *decoder) finishObject(base int) *Object {
 	if len(o.fields) > indexThreshold && o.idx == nil {
 		o.reindex()
 	}
-	clear(members)
 	d.fields = d.fields[:base]
 	return o
 }
@@ -276,34 +279,27 @@ func (d *decoder) array(depth int) (any, error) {
 		return nil, d.errorf("nesting deeper than %d", MaxDepth)
 	}
 	d.pos++ // [
-	d.skipSpace()
-	if d.pos < len(d.data) && d.data[d.pos] == ']' {
+	if d.next() == ']' {
 		d.pos++
 		return []any{}, nil
 	}
 	base := len(d.vals)
 	for {
-		d.skipSpace()
 		v, err := d.value(depth)
 		if err != nil {
 			return nil, err
 		}
 		d.vals = append(d.vals, v)
-		d.skipSpace()
-		if d.pos >= len(d.data) {
-			return nil, d.errorf("unexpected end of input, expected ',' or ']'")
-		}
-		switch d.data[d.pos] {
+		switch d.next() {
 		case ',':
 			d.pos++
 		case ']':
 			d.pos++
 			v, a := newArray(len(d.vals) - base)
 			copy(a, d.vals[base:])
-			clear(d.vals[base:])
 			d.vals = d.vals[:base]
 			return v, nil
-		default:
+		default: // at the end, preview says "end of input"
 			return nil, d.errorf("unexpected %s, expected ',' or ']'", d.preview())
 		}
 	}
@@ -314,26 +310,25 @@ func (d *decoder) key() (string, error) { return d.string() }
 
 // string reads a string; unboxed, so that a key costs no allocation.
 func (d *decoder) string() (string, error) {
-	d.pos++ // opening quote
-	start := d.pos
-	// Fast path: no escapes, valid UTF-8.
-	for d.pos < len(d.data) {
+	// Fast path: no escapes, valid UTF-8, scanned on locals (d.pos is
+	// stored once).
+	data := d.data
+	start := d.pos + 1 // after the opening quote
+	pos := start
+	for pos < len(data) {
 		// Plain ASCII, eight bytes a step.
-		data := d.data
-		i := skipPlain(data, d.pos)
-		d.pos = i
-		if i == len(data) {
+		pos = skipPlain(data, pos)
+		if pos == len(data) {
 			break
 		}
-		c := data[i]
+		c := data[pos]
 		if c == '"' {
-			s := d.data[start:d.pos]
-			d.pos++
-			return s, nil
+			d.pos = pos + 1
+			return data[start:pos], nil
 		}
 		if c >= 0x80 {
-			if r, size := utf8.DecodeRuneInString(d.data[d.pos:]); r != utf8.RuneError || size > 1 {
-				d.pos += size
+			if r, size := utf8.DecodeRuneInString(data[pos:]); r != utf8.RuneError || size > 1 {
+				pos += size
 				continue
 			}
 			break
@@ -341,8 +336,9 @@ func (d *decoder) string() (string, error) {
 		if c == '\\' || c < 0x20 {
 			break
 		}
-		d.pos++
+		pos++
 	}
+	d.pos = pos
 	d.buf = append(d.buf[:0], d.data[start:d.pos]...)
 	for d.pos < len(d.data) {
 		c := d.data[d.pos]
@@ -439,61 +435,64 @@ func (d *decoder) hex4() (rune, bool) {
 	return r, true
 }
 
+// skipDigits returns the index of the first byte of s at or after i
+// that is not a decimal digit, or len(s).
+func skipDigits(s string, i int) int {
+	for i < len(s) && s[i]-'0' <= 9 {
+		i++
+	}
+	return i
+}
+
 func (d *decoder) number() (any, error) {
-	start := d.pos
-	if d.data[d.pos] == '-' {
-		d.pos++
+	// The scan works on locals (d.pos is stored once, or where an error
+	// is reported), and the integer part's value is read as it goes.
+	data, pos := d.data, d.pos
+	start := pos
+	if data[pos] == '-' {
+		pos++
 	}
-	digits := d.pos
-	for d.pos < len(d.data) && d.data[d.pos] >= '0' && d.data[d.pos] <= '9' {
-		d.pos++
+	digits := pos
+	var m uint64 // the integer part, wrapped past 19 digits (unused then)
+	for pos < len(data) && data[pos]-'0' <= 9 {
+		m = m*10 + uint64(data[pos]-'0')
+		pos++
 	}
-	if d.pos == digits {
+	if pos == digits {
+		d.pos = pos
 		return nil, d.errorf("invalid number, expected a digit")
 	}
-	if d.data[digits] == '0' && d.pos-digits > 1 {
+	if data[digits] == '0' && pos-digits > 1 {
 		d.pos = digits + 1
 		return nil, d.errorf("invalid number, leading zero")
 	}
 	isInt := true
-	if d.pos < len(d.data) && d.data[d.pos] == '.' {
+	if pos < len(data) && data[pos] == '.' {
 		isInt = false
-		d.pos++
-		f := d.pos
-		for d.pos < len(d.data) && d.data[d.pos] >= '0' && d.data[d.pos] <= '9' {
-			d.pos++
-		}
-		if d.pos == f {
+		f := pos + 1
+		if pos = skipDigits(data, f); pos == f {
+			d.pos = pos
 			return nil, d.errorf("invalid number, expected a digit after '.'")
 		}
 	}
-	if d.pos < len(d.data) && (d.data[d.pos] == 'e' || d.data[d.pos] == 'E') {
+	if pos < len(data) && (data[pos] == 'e' || data[pos] == 'E') {
 		isInt = false
-		d.pos++
-		if d.pos < len(d.data) && (d.data[d.pos] == '+' || d.data[d.pos] == '-') {
-			d.pos++
+		pos++
+		if pos < len(data) && (data[pos] == '+' || data[pos] == '-') {
+			pos++
 		}
-		e := d.pos
-		for d.pos < len(d.data) && d.data[d.pos] >= '0' && d.data[d.pos] <= '9' {
-			d.pos++
-		}
-		if d.pos == e {
+		e := pos
+		if pos = skipDigits(data, e); pos == e {
+			d.pos = pos
 			return nil, d.errorf("invalid number, expected a digit in exponent")
 		}
 	}
-	text := d.data[start:d.pos]
+	d.pos = pos
+	text := data[start:pos]
 	if isInt {
-		if len(text) < 19 { // fits int64 for sure: parse without strconv's allocation-free but slower path
-			var n int64
-			neg := text[0] == '-'
-			t := text
-			if neg {
-				t = t[1:]
-			}
-			for _, c := range t {
-				n = n*10 + int64(c-'0')
-			}
-			if neg {
+		if len(text) < 19 { // fits int64 for sure: m is the value
+			n := int64(m)
+			if start != digits {
 				n = -n
 			}
 			return d.boxes.int64(n), nil

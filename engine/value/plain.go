@@ -28,6 +28,20 @@ func skipPlain(s string, i int) int {
 			return i + bits.TrailingZeros64(m)>>3
 		}
 	}
+	if len(s)-i >= 4 {
+		// Four to seven bytes left: two four-byte halves that overlap,
+		// [i, i+4) low and [len-4, len) high, in one word. Both hold only
+		// bytes of s at or after i, in order, so the lowest flagged byte is
+		// still the first that is not plain.
+		m := notPlain(uint64(load32(s, i)) | uint64(load32(s, len(s)-4))<<32)
+		if m == 0 {
+			return len(s)
+		}
+		if p := bits.TrailingZeros64(m) >> 3; p < 4 {
+			return i + p
+		}
+		return len(s) - 8 + bits.TrailingZeros64(m)>>3
+	}
 	for i < len(s) && plain[s[i]] {
 		i++
 	}
@@ -46,6 +60,12 @@ func notPlain(w uint64) uint64 {
 	b := w ^ '\\'*ones
 	bsl := (b - ones) &^ b                 // a byte equal to '\\'
 	return (ctl | quote | bsl | w) & highs // w: a byte of 0x80 or more
+}
+
+// load32 reads the four bytes of s at i as a little-endian word.
+func load32(s string, i int) uint32 {
+	s = s[i : i+4]
+	return uint32(s[0]) | uint32(s[1])<<8 | uint32(s[2])<<16 | uint32(s[3])<<24
 }
 
 // load64 reads the eight bytes of s at i as a little-endian word (one

@@ -93,23 +93,25 @@ func requestSecrets(r *http.Request, req *value.Object, lists ...[]string) []str
 func requestMetadata(r *http.Request, params []string, cfg *HTTP, ctype string) *value.Object {
 	var bx value.Boxer
 	// Room for its eight fields and the two parseBody may add
-	// (body_encoding, body_error): the object is not grown.
+	// (body_encoding, body_error): the object is not grown. Its eight keys
+	// are the distinct constants below, so each is added without Set's
+	// search (AppendNew).
 	req := value.NewObject(10)
-	req.Set("method", bx.String(r.Method))
-	req.Set("host", bx.String(r.Host))
-	req.Set("path", bx.String(r.URL.Path))
+	req.AppendNew("method", bx.String(r.Method))
+	req.AppendNew("host", bx.String(r.Host))
+	req.AppendNew("path", bx.String(r.URL.Path))
 	po := value.NewObject(len(params))
 	for _, p := range params {
 		po.Set(p, bx.String(r.PathValue(p)))
 	}
-	req.Set("params", po)
+	req.AppendNew("params", po)
 	var q *value.Object
 	if r.URL.RawQuery != "" {
 		q, _ = queryObject(r.URL.RawQuery)
 	} else {
 		q = value.NewObject(0)
 	}
-	req.Set("query", q)
+	req.AppendNew("query", q)
 	hdr := value.NewObject(len(r.Header))
 	authed := len(cfg.Auth) > 0 && cfg.Auth[0] != "none"
 	// Headers in name order, so that metadata (and any output built from it)
@@ -132,9 +134,9 @@ func requestMetadata(r *http.Request, params []string, cfg *HTTP, ctype string) 
 			hdr.Set(lk, bx.String(strings.Join(vals, ", ")))
 		}
 	}
-	req.Set("headers", hdr)
-	req.Set("content_type", bx.String(ctype))
-	req.Set("remote_addr", bx.String(r.RemoteAddr))
+	req.AppendNew("headers", hdr)
+	req.AppendNew("content_type", bx.String(ctype))
+	req.AppendNew("remote_addr", bx.String(r.RemoteAddr))
 	return req
 }
 
