@@ -439,13 +439,24 @@ func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, caller *Exec) *Exec {
 	} else {
 		idBox, startBox = id, ms
 	}
-	md.Set("execution_id", idBox)
-	md.Set("pipeline", boxed(p.nameBox, p.Name))
-	md.Set("start", startBox)
+	// The object is new: its own keys are distinct, and so are the keys of
+	// opts.Metadata among themselves. Only those of them named as one of
+	// the own keys need Set's search, to replace its value in place.
+	md.AppendNew("execution_id", idBox)
+	md.AppendNew("pipeline", boxed(p.nameBox, p.Name))
+	md.AppendNew("start", startBox)
 	if caller != nil {
-		md.Set("caller", boxed(caller.Pipeline.nameBox, caller.Pipeline.Name))
+		md.AppendNew("caller", boxed(caller.Pipeline.nameBox, caller.Pipeline.Name))
 	}
-	opts.Metadata.Range(func(k string, v any) bool { md.Set(k, v); return true })
+	opts.Metadata.Range(func(k string, v any) bool {
+		switch k {
+		case "execution_id", "pipeline", "start", "caller":
+			md.Set(k, v)
+		default:
+			md.AppendNew(k, v)
+		}
+		return true
+	})
 	vars := opts.Vars
 	if vars == nil {
 		a.vars = *value.NewObject(4) // room for a few vars without growing
