@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nectar-run/nectar/engine/expression"
@@ -213,6 +214,9 @@ type Runtime struct {
 	// services holds shared services by key (accounts, store, events, …),
 	// set with SetService; connectors look them up with Service.
 	services sync.Map
+	// serviceGen counts SetService calls, so that a ServiceCache knows
+	// when what it remembers may be stale.
+	serviceGen atomic.Uint64
 }
 
 // Interceptor is offered a step's input before the step's connector runs,
@@ -222,7 +226,10 @@ type Runtime struct {
 type Interceptor func(ctx context.Context, x *Exec, in any) (out any, err error, handled bool)
 
 // SetService registers a shared service under key.
-func (rt *Runtime) SetService(key, svc any) { rt.services.Store(key, svc) }
+func (rt *Runtime) SetService(key, svc any) {
+	rt.services.Store(key, svc)
+	rt.serviceGen.Add(1)
+}
 
 // Service returns the shared service under key.
 func (rt *Runtime) Service(key any) (any, bool) { return rt.services.Load(key) }
@@ -439,13 +446,24 @@ func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, caller *Exec) *Exec {
 	} else {
 		idBox, startBox = id, ms
 	}
-	md.Set("execution_id", idBox)
-	md.Set("pipeline", boxed(p.nameBox, p.Name))
-	md.Set("start", startBox)
+	// The object is new: its own keys are distinct, and so are the keys of
+	// opts.Metadata among themselves. Only those of them named as one of
+	// the own keys need Set's search, to replace its value in place.
+	md.AppendNew("execution_id", idBox)
+	md.AppendNew("pipeline", boxed(p.nameBox, p.Name))
+	md.AppendNew("start", startBox)
 	if caller != nil {
-		md.Set("caller", boxed(caller.Pipeline.nameBox, caller.Pipeline.Name))
+		md.AppendNew("caller", boxed(caller.Pipeline.nameBox, caller.Pipeline.Name))
 	}
-	opts.Metadata.Range(func(k string, v any) bool { md.Set(k, v); return true })
+	opts.Metadata.Range(func(k string, v any) bool {
+		switch k {
+		case "execution_id", "pipeline", "start", "caller":
+			md.Set(k, v)
+		default:
+			md.AppendNew(k, v)
+		}
+		return true
+	})
 	vars := opts.Vars
 	if vars == nil {
 		a.vars = *value.NewObject(4) // room for a few vars without growing

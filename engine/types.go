@@ -224,7 +224,7 @@ func (n *objNode) eval(x *Exec, msg any) (any, error) {
 		if err != nil {
 			return nil, err
 		}
-		o.Set(k, v)
+		o.AppendNew(k, v) // the loader refuses a mapping's repeated key
 	}
 	return o, nil
 }

@@ -13,7 +13,6 @@ package jwt
 import (
 	"context"
 	"crypto/rand"
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"hash"
@@ -173,7 +172,7 @@ var bufPool = sync.Pool{New: func() any {
 
 // Execute signs a token and returns {"success": true, "jws": TOKEN}.
 func (s *signStep) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
-	ks, err := s.keys.get(ctx, sourceOf(x.Runtime))
+	ks, err := s.keys.get(ctx, sourceOf(x.Runtime, &s.keys.src))
 	if err != nil {
 		return nil, keyError(s.keys.account, err)
 	}
@@ -219,7 +218,7 @@ func (s *signStep) sign(x *engine.Exec, in any, ks *keySet, b *signBufs) (string
 	// The claims are in the payload now: the token takes their buffer.
 	tok := append(b.token[:0], ks.header...)
 	tok = append(tok, '.')
-	tok = base64.RawURLEncoding.AppendEncode(tok, p)
+	tok = appendB64(tok, p)
 	b.token = tok[:0]
 	var sig []byte
 	if ks.macs != nil {
@@ -234,7 +233,7 @@ func (s *signStep) sign(x *engine.Exec, in any, ks *keySet, b *signBufs) (string
 		return "", engine.NewError(500, "signing the token: %w", err)
 	}
 	tok = append(tok, '.')
-	tok = base64.RawURLEncoding.AppendEncode(tok, sig)
+	tok = appendB64(tok, sig)
 	b.token = tok[:0]
 	return string(tok), nil
 }
@@ -357,7 +356,7 @@ func (s *signStep) payload(p []byte, x *engine.Exec, in any, claims []byte, now 
 		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
 		key("jti")
 		p = append(p, '"')
-		p = base64.RawURLEncoding.AppendEncode(p, b[:])
+		p = appendB64(p, b[:])
 		p = append(p, '"')
 	}
 	if len(claims) > 0 {

@@ -20,6 +20,7 @@ func BenchmarkFastPath(b *testing.B) {
 		`message.s startsWith "A"`,
 		`UPPERCASE(message.s)`,
 		`message.l[1:]`,
+		`int(NOW() / 1000) + message.a`,
 	} {
 		e, err := expression.Compile(src, expression.Options{})
 		if err != nil {

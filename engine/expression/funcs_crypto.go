@@ -12,6 +12,7 @@ import (
 	"hash"
 	"net/url"
 	"strings"
+	"unsafe"
 )
 
 // maxRandomBytes bounds RANDOMSECRET.
@@ -23,13 +24,13 @@ func init() {
 			Name: "SHA256", Usage: "SHA256(s)",
 			Doc:     "Hex-encoded SHA-256 digest of the UTF-8 bytes of s (numbers and booleans are hashed as text).",
 			Example: `SHA256("abc")`, Result: `"ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"`,
-			Unary: digestFn("SHA256", func(s string) string { d := sha256.Sum256([]byte(s)); return hex.EncodeToString(d[:]) }),
+			Unary: digestFn("SHA256", func(s string) string { d := sha256.Sum256(textBytes(s)); return hexString(d[:]) }),
 		},
 		Function{
 			Name: "SHA512", Usage: "SHA512(s)",
 			Doc:     "Hex-encoded SHA-512 digest of the UTF-8 bytes of s.",
 			Example: `SHA512("abc")`, Result: `"ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"`,
-			Unary: digestFn("SHA512", func(s string) string { d := sha512.Sum512([]byte(s)); return hex.EncodeToString(d[:]) }),
+			Unary: digestFn("SHA512", func(s string) string { d := sha512.Sum512(textBytes(s)); return hexString(d[:]) }),
 		},
 		Function{
 			Name: "HMACSHA256", Usage: "HMACSHA256(key, s)",
@@ -110,6 +111,17 @@ func digestFn(name string, sum func(string) string) func(v any) (any, error) {
 		}
 		return sum(s), nil
 	}
+}
+
+// textBytes is s's bytes, not copied, for a function that only reads them
+// (a digest): converting a text of more than 32 bytes would allocate a copy.
+func textBytes(s string) []byte { return unsafe.Slice(unsafe.StringData(s), len(s)) }
+
+// hexString is a digest of at most 64 bytes in hex, its one allocation the
+// string returned (hex.EncodeToString makes a buffer too).
+func hexString(d []byte) string {
+	var buf [128]byte
+	return string(buf[:hex.Encode(buf[:], d)])
 }
 
 func hmacFn(name string, h func() hash.Hash) func(args ...any) (any, error) {

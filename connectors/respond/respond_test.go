@@ -1,0 +1,60 @@
+package respond_test
+
+import (
+	"context"
+	"net/http"
+	"reflect"
+	"testing"
+
+	_ "github.com/nectar-run/nectar/connectors/respond"
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/triggers"
+)
+
+// TestRespondHeaders runs respond steps with headers (templated, written in
+// any case, one naming Content-Type) and reads the response they set: each
+// header holds its one value under its canonical name, the content_type
+// option and a Content-Type header override the default, and a header
+// value appended to later is not written into another header's.
+func TestRespondHeaders(t *testing.T) {
+	tests := []struct {
+		name, step string
+		want       http.Header
+	}{
+		{"json body", "respond: {status: 201, headers: {cache-control: no-store, X-Id: '{{ message.id }}'}}",
+			http.Header{"Content-Type": {"application/json"}, "Cache-Control": {"no-store"}, "X-Id": {"7"}}},
+		{"text body", "respond: {body: '{{ TOSTRING(message.id) }}', headers: {pragma: no-cache}}",
+			http.Header{"Content-Type": {"text/plain; charset=utf-8"}, "Pragma": {"no-cache"}}},
+		{"content_type option", "respond: {content_type: application/jwt, headers: {a: '1', b: '2'}}",
+			http.Header{"Content-Type": {"application/jwt"}, "A": {"1"}, "B": {"2"}}},
+		{"Content-Type header", "respond: {headers: {content-type: text/csv}}",
+			http.Header{"Content-Type": {"text/csv"}}},
+		{"no headers", "respond: {}", http.Header{"Content-Type": {"application/json"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := engine.Load("t.yaml", []byte("name: t\nsteps:\n  - "+tc.step+"\n"), engine.LoadOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := triggers.NewResponse(nil)
+			ctx := triggers.WithResponse(context.Background(), r)
+			if _, err := p.Run(ctx, &engine.Runtime{}, value.ObjectOf("id", int64(7)), engine.RunOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			_, h, _, set, _ := r.Get()
+			if !set || !reflect.DeepEqual(h, tc.want) {
+				t.Fatalf("got %v (set %v), want %v", h, set, tc.want)
+			}
+			for k := range h {
+				h.Add(k, "later")
+			}
+			for k, v := range h {
+				if len(v) != 2 || v[0] != tc.want[k][0] {
+					t.Fatalf("after Add, %s = %q", k, v)
+				}
+			}
+		})
+	}
+}
