@@ -11,7 +11,6 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/nectar-run/nectar/engine/expression"
@@ -214,9 +213,6 @@ type Runtime struct {
 	// services holds shared services by key (accounts, store, events, …),
 	// set with SetService; connectors look them up with Service.
 	services sync.Map
-	// serviceGen counts SetService calls, so that a ServiceCache knows
-	// when what it remembers may be stale.
-	serviceGen atomic.Uint64
 }
 
 // Interceptor is offered a step's input before the step's connector runs,
@@ -226,10 +222,7 @@ type Runtime struct {
 type Interceptor func(ctx context.Context, x *Exec, in any) (out any, err error, handled bool)
 
 // SetService registers a shared service under key.
-func (rt *Runtime) SetService(key, svc any) {
-	rt.services.Store(key, svc)
-	rt.serviceGen.Add(1)
-}
+func (rt *Runtime) SetService(key, svc any) { rt.services.Store(key, svc) }
 
 // Service returns the shared service under key.
 func (rt *Runtime) Service(key any) (any, bool) { return rt.services.Load(key) }

@@ -172,7 +172,7 @@ var bufPool = sync.Pool{New: func() any {
 
 // Execute signs a token and returns {"success": true, "jws": TOKEN}.
 func (s *signStep) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
-	ks, err := s.keys.get(ctx, sourceOf(x.Runtime, &s.keys.src))
+	ks, err := s.keys.get(ctx, sourceOf(x.Runtime))
 	if err != nil {
 		return nil, keyError(s.keys.account, err)
 	}

@@ -105,11 +105,9 @@ type sourceKey struct{}
 // Without one, steps use the process's EnvSource.
 func SetKeySource(rt *engine.Runtime, src KeySource) { rt.SetService(sourceKey{}, src) }
 
-// sourceOf returns rt's key source, looked up through c (nil: looked up
-// each time).
-func sourceOf(rt *engine.Runtime, c *engine.ServiceCache) KeySource {
+func sourceOf(rt *engine.Runtime) KeySource {
 	if rt != nil {
-		if v, ok := c.Service(rt, sourceKey{}); ok {
+		if v, ok := rt.Service(sourceKey{}); ok {
 			if src, ok := v.(KeySource); ok {
 				return src
 			}
@@ -500,7 +498,6 @@ type keyCache struct {
 	refresh time.Duration // of a remote JWKS
 	mu      sync.Mutex    // serialises rebuilds
 	cur     atomic.Pointer[keySet]
-	src     engine.ServiceCache // the runtime's key source, for the steps
 }
 
 func (c *keyCache) get(ctx context.Context, src KeySource) (*keySet, error) {

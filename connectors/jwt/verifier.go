@@ -84,7 +84,7 @@ func (v *Verifier) Verify(ctx context.Context, account, token string, o VerifyOp
 	if len(token) > maxTokenSize {
 		return nil, engine.NewError(401, "invalid token: longer than %d bytes", maxTokenSize)
 	}
-	m, err := sourceOf(v.rt, nil).JWTKey(ctx, account)
+	m, err := sourceOf(v.rt).JWTKey(ctx, account)
 	if err != nil {
 		return nil, keyError(account, err)
 	}

@@ -107,7 +107,7 @@ func (s *verifyStep) Execute(ctx context.Context, x *engine.Exec, in any) (any, 
 		return nil, err
 	}
 	ctx = fetchContext(ctx, x)
-	ks, err := s.keys.get(ctx, sourceOf(x.Runtime, &s.keys.src))
+	ks, err := s.keys.get(ctx, sourceOf(x.Runtime))
 	if err != nil {
 		return nil, keyError(s.keys.account, err)
 	}

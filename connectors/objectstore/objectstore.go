@@ -82,17 +82,15 @@ func (l *lazyStore) get() (store.Store, error) {
 
 // FromRuntime returns the store installed in rt, if any.
 func FromRuntime(rt *engine.Runtime) (store.Store, bool) {
-	st, err := storeOf(rt, nil)
+	st, err := storeOf(rt)
 	return st, err == nil && st != nil
 }
 
-// storeOf returns the store installed in rt, looked up through c (nil:
-// looked up each time).
-func storeOf(rt *engine.Runtime, c *engine.ServiceCache) (store.Store, error) {
+func storeOf(rt *engine.Runtime) (store.Store, error) {
 	if rt == nil {
 		return nil, nil
 	}
-	v, ok := c.Service(rt, serviceKey{})
+	v, ok := rt.Service(serviceKey{})
 	if !ok {
 		return nil, nil
 	}
@@ -122,7 +120,6 @@ type step struct {
 	ttlConst   time.Duration // when ttl is a literal
 	docs       docCache      // what get decoded
 	lastBucket atomic.Pointer[bucketName]
-	store      engine.ServiceCache // the runtime's store
 }
 
 var _ engine.Step = (*step)(nil)
@@ -213,7 +210,7 @@ func preview(s string) string { return text.Preview(s, 40) }
 // Execute runs the operation. It is safe for concurrent use; writes to one
 // document are atomic in the store.
 func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
-	st, err := storeOf(x.Runtime, &s.store)
+	st, err := storeOf(x.Runtime)
 	if err != nil {
 		return nil, engine.NewError(503, "object-store: opening Nectar's store: %w", err)
 	}
