@@ -118,17 +118,7 @@ func (c *cluster) start(name, dir string, args ...string) *serveProc {
 		sc := bufio.NewScanner(stderr)
 		sc.Buffer(make([]byte, 64<<10), 1<<20)
 		for sc.Scan() {
-			line := sc.Text()
-			p.mu.Lock()
-			p.logs.WriteString(line + "\n")
-			p.mu.Unlock()
-			var l struct {
-				Msg  string `json:"msg"`
-				Addr string `json:"addr"`
-			}
-			if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "nectar serving" {
-				addr <- l.Addr
-			}
+			p.note(sc.Text(), addr)
 		}
 	}()
 	t.Cleanup(func() {

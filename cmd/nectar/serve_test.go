@@ -51,21 +51,7 @@ func startServe(t *testing.T, bin, dir, dataDir string, env ...string) *servePro
 	// it, so a test that reads p.log() after Wait sees the last lines.
 	p := &serveProc{cmd: cmd, logs: &strings.Builder{}}
 	addr := make(chan string, 1)
-	cmd.Stderr = &lineWriter{line: func(line string) {
-		p.mu.Lock()
-		p.logs.WriteString(line + "\n")
-		p.mu.Unlock()
-		var l struct {
-			Msg  string `json:"msg"`
-			Addr string `json:"addr"`
-		}
-		if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "nectar serving" {
-			select {
-			case addr <- l.Addr:
-			default:
-			}
-		}
-	}}
+	cmd.Stderr = &lineWriter{line: func(line string) { p.note(line, addr) }}
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -99,6 +85,24 @@ func (w *lineWriter) Write(b []byte) (int, error) {
 		}
 		w.line(string(w.partial[:i]))
 		w.partial = w.partial[i+1:]
+	}
+}
+
+// note keeps a line of the server's log and sends the address it serves on
+// to addr when the line says so.
+func (p *serveProc) note(line string, addr chan<- string) {
+	p.mu.Lock()
+	p.logs.WriteString(line + "\n")
+	p.mu.Unlock()
+	var l struct {
+		Msg  string `json:"msg"`
+		Addr string `json:"addr"`
+	}
+	if json.Unmarshal([]byte(line), &l) == nil && l.Msg == "nectar serving" {
+		select {
+		case addr <- l.Addr:
+		default:
+		}
 	}
 }
 
