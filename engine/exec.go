@@ -362,9 +362,6 @@ type Exec struct {
 	// startBox is metadata.start as an any, shared with the pipelines it
 	// calls that start in the same millisecond.
 	startBox any
-	// flowChecked is set while a ControlFlow step starts: its first nested
-	// step needs no context check of its own (see Steps.Run).
-	flowChecked bool
 }
 
 // execAlloc is what newExec allocates at once: the Exec, and what it
@@ -507,7 +504,6 @@ func (x *Exec) finish() {
 // (a copy of the current ones), own expression scope.
 func (x *Exec) Fork() *Exec {
 	c := *x
-	c.flowChecked = false
 	c.Vars = x.Vars.Clone()
 	if c.Vars == nil {
 		c.Vars = value.NewObject(0)
@@ -597,8 +593,6 @@ func (x *Exec) CallPipeline(ctx context.Context, p *Pipeline, input any, vars *v
 		return nil, NewError(508, "%w: %s calls %s %d levels deep", ErrCallDepth, x.Pipeline.Name, p.Name, x.depth+1)
 	}
 	c := p.newExec(x.Runtime, RunOptions{ExecutionID: x.ID, Vars: vars, Trace: x.Trace}, x)
-	c.flowChecked = x.flowChecked && p.Timeout == 0
-	x.flowChecked = false
 	if p.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.Timeout)
@@ -617,9 +611,8 @@ func (s Steps) Run(ctx context.Context, x *Exec, in any) (any, error) {
 	var at time.Time // with a trace: when the step before ended, when the next starts
 	// The context is checked before each step, unless no step has run
 	// since it was last found alive: only conditions were evaluated (steps
-	// skipped by their if), or a ControlFlow step is starting this list.
-	checked := x.flowChecked
-	x.flowChecked = false
+	// skipped by their if).
+	checked := false
 	for _, r := range s.list {
 		if !checked {
 			if err := ctx.Err(); err != nil {
@@ -645,7 +638,6 @@ type stepRunner struct {
 	retry           *RetryPolicy
 	timeout         time.Duration
 	step            Step
-	flow            bool // step is a ControlFlow
 }
 
 // run runs the step over msg. With a trace, start is when the step starts
@@ -746,7 +738,6 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any, start time.Time)
 // connector made of the cancellation.
 func (r *stepRunner) execute(ctx context.Context, x *Exec, in any) (out any, err error) {
 	defer func() {
-		x.flowChecked = false
 		if p := recover(); p != nil {
 			x.Logger.Error("connector panicked", "step", r.info.Step, "connector", r.info.Connector, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			out, err = nil, NewError(500, "connector %s failed unexpectedly: %v", r.info.Connector, p)
@@ -763,8 +754,6 @@ func (r *stepRunner) execute(ctx context.Context, x *Exec, in any) (out any, err
 		out, err, handled = rt.Intercept(stepCtx, x, in)
 	}
 	if !handled {
-		// A step with its own timeout has a context not checked yet.
-		x.flowChecked = r.flow && r.timeout == 0
 		out, err = r.step.Execute(stepCtx, x, in)
 	}
 	if err != nil && stepCtx.Err() == context.DeadlineExceeded {

@@ -389,7 +389,6 @@ func (l *loader) step(n *yaml.Node, path string) *stepRunner {
 		l.closers = append(l.closers, c)
 	}
 	r.step = st
-	_, r.flow = st.(ControlFlow)
 	return r
 }
 

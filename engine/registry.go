@@ -18,17 +18,6 @@ type Step interface {
 	Execute(ctx context.Context, x *Exec, in any) (any, error)
 }
 
-// ControlFlow is implemented by a step that only picks which of its nested
-// steps run and runs them at once (try, choice): it waits for nothing,
-// loads nothing and calls nothing between its start and its first nested
-// step. The engine checks the context before every step; before the first
-// nested step of such a step, the check it made before the step itself
-// stands. The pipeline connector is not one: finding the called pipeline
-// may load it from a file first.
-type ControlFlow interface {
-	ControlFlow()
-}
-
 // Closer is implemented by steps that hold resources. Close runs when the
 // pipeline is unloaded, and after a failed load.
 type Closer interface {

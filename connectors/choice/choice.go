@@ -55,9 +55,6 @@ func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	return s, nil
 }
 
-// ControlFlow marks choice as a step that only picks the steps it runs (engine.ControlFlow).
-func (s *step) ControlFlow() {}
-
 // Execute runs the first matching branch.
 func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
 	for i := range s.branches {

@@ -92,12 +92,10 @@ func (s *step) target(x *engine.Exec) (*engine.Pipeline, error) {
 	return nil, engine.NewError(404, "%w %q", engine.ErrUnknownPipeline, s.name)
 }
 
-// Execute calls the pipeline. The step is not an engine.ControlFlow step:
-// finding the called pipeline may load it (a file calling itself, loaded on
-// first use; a name found in a library's folders, Library.Pipeline), or
-// wait for another run's load, between the step's start and the called
-// pipeline's first step, so the engine checks the context again before
-// that first step.
+// Execute calls the pipeline. Finding it may load it (a file calling
+// itself, loaded on first use; a name found in a library's folders), and
+// the engine checks the context again before the called pipeline's first
+// step, as before every step.
 func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
 	p, err := s.target(x)
 	if err != nil {

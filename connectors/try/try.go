@@ -32,9 +32,6 @@ func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	return &step{cfg: cfg}, nil
 }
 
-// ControlFlow marks try as a step that runs its steps at once (engine.ControlFlow).
-func (s *step) ControlFlow() {}
-
 // Execute runs the block.
 func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (out any, err error) {
 	out, err = s.cfg.Steps.Run(ctx, x, in)
