@@ -146,6 +146,8 @@ func appendFloat(dst []byte, f float64) ([]byte, error) {
 	format := byte('f')
 	if abs < 1e-6 || abs >= 1e21 {
 		format = 'e'
+	} else if out, ok := appendShortDecimal(dst, f, abs); ok {
+		return out, nil
 	}
 	start := len(dst)
 	dst = strconv.AppendFloat(dst, f, format, -1, 64)
@@ -157,6 +159,50 @@ func appendFloat(dst []byte, f float64) ([]byte, error) {
 		}
 	}
 	return dst, nil
+}
+
+// appendShortDecimal appends f, which is not integral and has abs =
+// |f| in [1e-6, 1e21), as strconv.AppendFloat(f, 'f', -1, 64) writes it,
+// when f is the double nearest a decimal m / 10^k below 2^50 / 10^k with
+// k <= 15 (what a message's prices, totals and rates mostly are; the
+// inverse of the decoder's exactDecimal). It reports false otherwise, and
+// the caller asks strconv, whose shortest-digit search costs some 600
+// instructions a number where this costs a few dozen.
+//
+// Why it is strconv's text: for each k from 1 it tries m = round(abs·10^k)
+// and keeps it when float64(m) / 10^k, one correctly rounded division of
+// exact operands (ParseFloat's own fast path), gives abs back. Below 2^50
+// the product is within 2^-4 of the exact abs·10^k, and a decimal m'/10^k
+// that reads back as abs is within abs·10^k·2^-53 < 2^-3 of it, so if one
+// exists it is m, and it is the only one. The first k that works is then
+// the fewest fraction digits any decimal reading back as abs has, so m's
+// digits are the shortest, and unique at that length: strconv's answer.
+func appendShortDecimal(dst []byte, f, abs float64) ([]byte, bool) {
+	for k := 1; k <= 15; k++ {
+		x := abs * pow10[k]
+		if x >= 1<<50 {
+			return dst, false
+		}
+		m := math.Round(x)
+		if m/pow10[k] != abs {
+			continue
+		}
+		if f < 0 {
+			dst = append(dst, '-')
+		}
+		// m's digits, the point k digits from the right, zeros before
+		// them when m < 10^k (0.005).
+		var buf [24]byte
+		i := len(buf)
+		for u := uint64(m); u > 0 || len(buf)-i <= k; u /= 10 {
+			i--
+			buf[i] = byte('0' + u%10)
+		}
+		dst = append(dst, buf[i:len(buf)-k]...)
+		dst = append(dst, '.')
+		return append(dst, buf[len(buf)-k:]...), true
+	}
+	return dst, false
 }
 
 const hexDigits = "0123456789abcdef"
