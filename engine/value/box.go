@@ -93,15 +93,6 @@ func (s *slabs) float64(x float64) any {
 	return box(float64Type, unsafe.Pointer(&s.floats[len(s.floats)-1]))
 }
 
-// newObjectSized returns an object of n zero fields (length n, as make
-// would give). Up to 16 fields, the object and its fields are one
-// allocation instead of two.
-func newObjectSized(n int) *Object {
-	o := objectWithRoom(n)
-	o.fields = o.fields[:n]
-	return o
-}
-
 // objectWithRoom returns an empty object with room for n fields: up to 16,
 // in the same allocation as the object (its capacity is then the next of
 // 2, 4, 8, 16, and appends use it before they reallocate).
@@ -119,6 +110,21 @@ func objectWithRoom(n int) *Object {
 	return &Object{fields: make([]field, 0, n)}
 }
 
+// room is the capacity objectWithRoom gives n fields.
+func room(n int) int {
+	switch {
+	case n <= 2:
+		return 2
+	case n <= 4:
+		return 4
+	case n <= 8:
+		return 8
+	case n <= 16:
+		return 16
+	}
+	return n
+}
+
 // objectIn allocates an object with its fields' array A in one block.
 func objectIn[A [2]field | [4]field | [8]field | [16]field]() *Object {
 	p := new(struct {
@@ -129,36 +135,68 @@ func objectIn[A [2]field | [4]field | [8]field | [16]field]() *Object {
 	return &p.o
 }
 
-var arrayType = typeOf([]any(nil))
+// The decoder takes the objects and arrays of a document from slabs too,
+// as it does strings and numbers: the Object structs from one, their
+// fields from another, an array's elements and its boxed slice header
+// from two more. Each object or array gets its own region of a slab, at
+// the capacity it had as an allocation of its own (objectWithRoom's for
+// an object, exactly its length for an array), through a full slice
+// expression, so that an append past it reallocates instead of writing
+// into a neighbour. A decoded message of a few kilobytes then costs a
+// handful of allocations however many objects it holds (the 1 KB
+// customer record: 14 -> 7). A slab's first size is guessed from the
+// document's length; the next ones double up to a bound (maxStructSlab
+// slots), so that a value kept from a large message keeps at most that
+// many of its neighbours' slots alive with it; a single object or array
+// larger than the bound has an allocation of its own.
+const maxStructSlab = 256
 
-// newArray returns an array of n nil elements, both as a value and as the
-// slice to fill (length and capacity n). Boxing a slice into an interface
-// allocates its header (runtime.convTslice); up to 16 elements, the
-// header and the elements are one allocation instead of two. The boxed
-// header is never written again, like the runtime's own.
-func newArray(n int) (any, []any) {
-	switch {
-	case n <= 2:
-		return arrayIn[[2]any](n)
-	case n <= 4:
-		return arrayIn[[4]any](n)
-	case n <= 8:
-		return arrayIn[[8]any](n)
-	case n <= 16:
-		return arrayIn[[16]any](n)
+// carve returns n zero slots (length and capacity n) from *slab, first
+// replacing it with a new slab of at least first slots (then twice the
+// last one's, up to maxStructSlab) when it has fewer than n left.
+func carve[T any](slab *[]T, n, first int) []T {
+	s := *slab
+	if cap(s)-len(s) < n {
+		if n > maxStructSlab {
+			return make([]T, n)
+		}
+		c := max(min(max(2*cap(s), first), maxStructSlab), n)
+		s = make([]T, 0, c)
 	}
-	a := make([]any, n)
-	return a, a
+	l := len(s)
+	*slab = s[:l+n]
+	return s[l : l+n : l+n]
 }
 
-func arrayIn[A [2]any | [4]any | [8]any | [16]any](n int) (any, []any) {
-	p := new(struct {
-		s []any
-		a A
-	})
-	p.s = unsafe.Slice(&p.a[0], n)
-	return box(arrayType, unsafe.Pointer(&p.s)), p.s
+// structSlabs are the decoder's current slabs of objects and arrays.
+type structSlabs struct {
+	objs   []Object
+	fields []field
+	elems  []any
+	hdrs   [][]any
+	// size is the document's length in bytes, from which the first
+	// slab of each kind is sized (clamped to [2, maxStructSlab]).
+	size int
 }
+
+// object returns an object holding a copy of members, with the room
+// objectWithRoom would give it.
+func (s *structSlabs) object(members []field) *Object {
+	o := &carve(&s.objs, 1, s.size/128+1)[0]
+	o.fields = carve(&s.fields, room(len(members)), s.size/22+2)[:len(members)]
+	copy(o.fields, members)
+	return o
+}
+
+// array returns an array holding a copy of elems, as a value.
+func (s *structSlabs) array(elems []any) any {
+	h := &carve(&s.hdrs, 1, s.size/320+1)[0]
+	*h = carve(&s.elems, len(elems), s.size/96+2)
+	copy(*h, elems)
+	return box(arrayType, unsafe.Pointer(h))
+}
+
+var arrayType = typeOf([]any(nil))
 
 // A Boxer makes values of strings a few per allocation, as the decoder
 // does (see slabs), for code that builds an object of many strings (an

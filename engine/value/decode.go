@@ -43,6 +43,7 @@ func DecodeString(s string) (any, error) {
 	// A string slab sized for the document's strings (a few dozen bytes
 	// each), rather than grown from minSlab by doubling.
 	d.boxes.strHint = len(s) / 24
+	d.structs.size = len(s)
 	v, err := d.value(0)
 	if err != nil {
 		return nil, err
@@ -89,8 +90,10 @@ type decoder struct {
 	// exact size, instead of growing its own slice by appending.
 	fields []field
 	vals   []any
-	// boxes holds the strings and numbers of the result (see slabs).
-	boxes slabs
+	// boxes holds the strings and numbers of the result (see slabs),
+	// structs its objects and arrays (see structSlabs).
+	boxes   slabs
+	structs structSlabs
 }
 
 func (d *decoder) errorf(format string, args ...any) error {
@@ -219,8 +222,7 @@ func (d *decoder) finishObject(base int) *Object {
 	members := d.fields[base:]
 	if len(members) <= indexThreshold && !repeatsKey(members) {
 		// The common case: copied in one move, no lookups while building.
-		o := newObjectSized(len(members))
-		copy(o.fields, members)
+		o := d.structs.object(members)
 		d.fields = d.fields[:base]
 		return o
 	}
@@ -295,8 +297,7 @@ func (d *decoder) array(depth int) (any, error) {
 			d.pos++
 		case ']':
 			d.pos++
-			v, a := newArray(len(d.vals) - base)
-			copy(a, d.vals[base:])
+			v := d.structs.array(d.vals[base:])
 			d.vals = d.vals[:base]
 			return v, nil
 		default: // at the end, preview says "end of input"
