@@ -1,6 +1,9 @@
 package value
 
-import "unsafe"
+import (
+	"math"
+	"unsafe"
+)
 
 // Boxing a string, an int64 or a float64 into an interface allocates a
 // small object per value (runtime.convTstring, convT64); a decoded message
@@ -40,9 +43,11 @@ var (
 
 // slabs are the decoder's current slabs.
 type slabs struct {
-	strs   []string
-	ints   []int64
-	floats []float64
+	strs []string
+	// nums holds int64s and float64s alike, as their 64 bits: both are
+	// 8 bytes without pointers, so a box of either type may point at a
+	// slot (math.Float64bits is the identity on memory).
+	nums []uint64
 	// strHint is the size of the first string slab (clamped to minSlab,
 	// maxSlab): the decoder's guess from the document's length.
 	strHint int
@@ -78,19 +83,20 @@ func (s *slabs) int64(x int64) any {
 	if x >= 0 && x < 256 {
 		return x // the runtime boxes these without allocating
 	}
-	if len(s.ints) == cap(s.ints) {
-		s.ints = make([]int64, 0, nextCap(cap(s.ints)))
-	}
-	s.ints = append(s.ints, x)
-	return box(int64Type, unsafe.Pointer(&s.ints[len(s.ints)-1]))
+	return box(int64Type, s.num(uint64(x)))
 }
 
 func (s *slabs) float64(x float64) any {
-	if len(s.floats) == cap(s.floats) {
-		s.floats = make([]float64, 0, nextCap(cap(s.floats)))
+	return box(float64Type, s.num(math.Float64bits(x)))
+}
+
+// num stores x in the next slot of the numbers' slab and returns its address.
+func (s *slabs) num(x uint64) unsafe.Pointer {
+	if len(s.nums) == cap(s.nums) {
+		s.nums = make([]uint64, 0, nextCap(cap(s.nums)))
 	}
-	s.floats = append(s.floats, x)
-	return box(float64Type, unsafe.Pointer(&s.floats[len(s.floats)-1]))
+	s.nums = append(s.nums, x)
+	return unsafe.Pointer(&s.nums[len(s.nums)-1])
 }
 
 // objectWithRoom returns an empty object with room for n fields: up to 16,
@@ -144,7 +150,7 @@ func objectIn[A [2]field | [4]field | [8]field | [16]field]() *Object {
 // expression, so that an append past it reallocates instead of writing
 // into a neighbour. A decoded message of a few kilobytes then costs a
 // handful of allocations however many objects it holds (the 1 KB
-// customer record: 14 -> 7). A slab's first size is guessed from the
+// customer record: 14 -> 6). A slab's first size is guessed from the
 // document's length; the next ones double up to a bound (maxStructSlab
 // slots), so that a value kept from a large message keeps at most that
 // many of its neighbours' slots alive with it; a single object or array
