@@ -2,6 +2,7 @@ package value
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"math"
@@ -55,13 +56,15 @@ func AppendJSON(dst []byte, v any) ([]byte, error) {
 		if t == nil {
 			return append(dst, "null"...), nil
 		}
-		dst = append(dst, '{')
+		if len(t.fields) == 0 {
+			return append(dst, "{}"...), nil
+		}
 		for i := range t.fields {
-			if i > 0 {
-				dst = append(dst, ',')
+			sep := byte(',')
+			if i == 0 {
+				sep = '{'
 			}
-			dst = AppendString(dst, t.fields[i].k)
-			dst = append(dst, ':')
+			dst = appendKey(dst, sep, t.fields[i].k)
 			var err error
 			if dst, err = AppendJSON(dst, t.fields[i].v); err != nil {
 				return dst, err
@@ -207,8 +210,77 @@ func appendShortDecimal(dst []byte, f, abs float64) ([]byte, bool) {
 
 const hexDigits = "0123456789abcdef"
 
+// appendKey appends sep, then k quoted, then a colon: an object's member
+// up to its value. A plain key (see plain) that fits in dst's spare
+// capacity is written in one pass (copyPlain); any other goes through
+// AppendString.
+func appendKey(dst []byte, sep byte, k string) []byte {
+	if n := len(dst) + len(k) + 4; n <= cap(dst) {
+		dst = dst[:n]
+		d := dst[n-len(k)-4:]
+		d[0], d[1], d[len(d)-2], d[len(d)-1] = sep, '"', '"', ':'
+		if copyPlain(d[2:len(d)-2], k) {
+			return dst
+		}
+		dst = dst[:n-len(k)-4]
+	}
+	dst = append(dst, sep)
+	dst = AppendString(dst, k)
+	return append(dst, ':')
+}
+
+// copyPlain copies s into d, of the same length, eight bytes a step, and
+// reports whether every byte of s is plain (see plain); when one is not,
+// it stops there and d holds a part of s.
+func copyPlain(d []byte, s string) bool {
+	d = d[:len(s)]
+	i := 0
+	for ; i+8 <= len(s); i += 8 {
+		w := load64(s, i)
+		if notPlain(w) != 0 {
+			return false
+		}
+		binary.LittleEndian.PutUint64(d[i:], w)
+	}
+	switch {
+	case i == len(s):
+	case len(s) >= 8: // the last eight bytes, overlapping the ones done
+		w := load64(s, len(s)-8)
+		if notPlain(w) != 0 {
+			return false
+		}
+		binary.LittleEndian.PutUint64(d[len(s)-8:], w)
+	case len(s) >= 4: // two four-byte halves, overlapping
+		lo, hi := load32(s, 0), load32(s, len(s)-4)
+		if notPlain(uint64(lo)|uint64(hi)<<32) != 0 {
+			return false
+		}
+		binary.LittleEndian.PutUint32(d, lo)
+		binary.LittleEndian.PutUint32(d[len(s)-4:], hi)
+	default:
+		for j := 0; j < len(s); j++ {
+			if !plain[s[j]] {
+				return false
+			}
+			d[j] = s[j]
+		}
+	}
+	return true
+}
+
 // AppendString appends s as a quoted JSON string. HTML characters are not escaped.
 func AppendString(dst []byte, s string) []byte {
+	// A plain string that fits in dst's spare capacity: copied in one
+	// pass, where the general loop below scans it, then copies it.
+	if n := len(dst) + len(s) + 2; n <= cap(dst) {
+		dst = dst[:n]
+		d := dst[n-len(s)-2:]
+		d[0], d[len(d)-1] = '"', '"'
+		if copyPlain(d[1:len(d)-1], s) {
+			return dst
+		}
+		dst = dst[:n-len(s)-2]
+	}
 	dst = append(dst, '"')
 	start := 0
 	for i := 0; i < len(s); {
