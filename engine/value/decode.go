@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"math/bits"
 	"strconv"
 	"sync"
 	"unicode/utf16"
@@ -316,6 +317,22 @@ func (d *decoder) string() (string, error) {
 	data := d.data
 	start := d.pos + 1 // after the opening quote
 	pos := start
+	// The commonest string, ASCII up to its quote, scanned here a word
+	// at a time, inlined: skipPlain's call and its tail cases cost more
+	// than the scan of a short string. Within the last eight bytes of the
+	// input, or at any other byte that is not plain, the loop below goes
+	// on from pos.
+	for pos+8 <= len(data) {
+		if m := notPlain(load64(data, pos)); m != 0 {
+			pos += bits.TrailingZeros64(m) >> 3
+			if data[pos] == '"' {
+				d.pos = pos + 1
+				return data[start:pos], nil
+			}
+			break
+		}
+		pos += 8
+	}
 	for pos < len(data) {
 		// Plain ASCII, eight bytes a step.
 		pos = skipPlain(data, pos)
