@@ -42,6 +42,12 @@ func TestStringScanEveryByteAtEveryOffset(t *testing.T) {
 				if got != want {
 					t.Fatalf("%q: decoded %q, encoding/json %q", doc, got, want)
 				}
+				// Followed by more input, so that the decoder's word scan
+				// reaches the closing quote too (not only its byte loop,
+				// within the last eight bytes).
+				if v, err := value.DecodeString("[" + doc + `,"more input after it"]`); err != nil || v.([]any)[0] != want {
+					t.Fatalf("%q in an array: decoded %#v, %v; want %q", doc, v, err, want)
+				}
 				// The decoded string (valid UTF-8) and the raw insert (maybe
 				// not) must both encode to JSON that reads back as the
 				// string, each invalid byte as U+FFFD.
