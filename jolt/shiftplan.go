@@ -23,8 +23,8 @@ type renamePlan struct {
 	star    bool          // a "*" leaf takes every key no literal takes
 	starOut bool          // ... and writes it under its own name ("&"); else it drops it
 	outputs []string      // every literal output key, for the "*" collision check
-	outLens keyLens       // lengths of the output keys: a quick reject
-	inLens  keyLens       // lengths of the literals' input keys
+	outTab  keyTable      // finds a key in outputs
+	inTab   keyTable      // finds a key among the literals' input keys
 	maxKeys int           // distinct output keys of the literals (the generic rootKeys)
 }
 
@@ -46,7 +46,7 @@ func compileRenamePlan(root *shiftSpec) *renamePlan {
 			return nil
 		}
 		l := planLiteral{in: c.pe.key}
-		p.inLens.add(l.in)
+		p.inTab.add(l.in, len(p.lits))
 		for _, w := range c.writers {
 			k, ok := planOutKey(w, c.pe.key)
 			if !ok {
@@ -57,8 +57,8 @@ func compileRenamePlan(root *shiftSpec) *renamePlan {
 			}
 			seen[k] = true
 			l.outs = append(l.outs, k)
+			p.outTab.add(k, len(p.outputs))
 			p.outputs = append(p.outputs, k)
-			p.outLens.add(k)
 		}
 		p.lits = append(p.lits, l)
 	}
@@ -98,40 +98,80 @@ func planOutKey(w *pathWriter, self string) (string, bool) {
 	return "", false
 }
 
-// keyLens is a set of key lengths, a quick reject before comparing keys:
-// bit n is set when some key has length n, the top bit for 63 and longer.
-type keyLens uint64
+// keyTable finds a key among a compiled list of keys with a table lookup and
+// at most one comparison, where a loop over the list compared every key of
+// the same length: slot[keyHash(k)] is 0 when no key of the list has k's
+// hash, i+1 when list[i] is the only one, and several when more than one has
+// it (or i+1 would not fit): the caller then looks through the whole list.
+type keyTable struct{ slot [256]uint8 }
 
-func lenBit(k string) keyLens { return 1 << min(len(k), 63) }
+const several = 255
 
-func (m *keyLens) add(k string) { *m |= lenBit(k) }
+// keyHash is a cheap hash of k in [0, 256): its length and its first,
+// middle and last bytes, which tell apart most keys of one spec
+// (first_name, last_name; id, order_id).
+func keyHash(k string) uint8 {
+	n := len(k)
+	if n == 0 {
+		return 0
+	}
+	return uint8(n*151 + int(k[0])*7 + int(k[n/2])*3 + int(k[n-1])*31)
+}
 
-func (m keyLens) mayHave(k string) bool { return m&lenBit(k) != 0 }
+// add records that list[i] is k.
+func (t *keyTable) add(k string, i int) {
+	h := keyHash(k)
+	if t.slot[h] != 0 || i+1 >= several {
+		t.slot[h] = several
+		return
+	}
+	t.slot[h] = uint8(i + 1)
+}
+
+// find returns the index of k in list (the list the table was built from),
+// or -1.
+func (t *keyTable) find(list []string, k string) int {
+	switch s := t.slot[keyHash(k)]; s {
+	case 0:
+		return -1
+	case several:
+		for i, x := range list {
+			if len(x) == len(k) && x == k {
+				return i
+			}
+		}
+		return -1
+	default:
+		if x := list[s-1]; len(x) == len(k) && x == k {
+			return int(s - 1)
+		}
+		return -1
+	}
+}
 
 // literal returns the literal for input key k.
 func (p *renamePlan) literal(k string) (*planLiteral, bool) {
-	if !p.inLens.mayHave(k) {
+	switch s := p.inTab.slot[keyHash(k)]; s {
+	case 0:
 		return nil, false
-	}
-	for i := range p.lits {
-		if l := &p.lits[i]; len(l.in) == len(k) && l.in == k {
+	case several:
+		for i := range p.lits {
+			if l := &p.lits[i]; len(l.in) == len(k) && l.in == k {
+				return l, true
+			}
+		}
+		return nil, false
+	default:
+		if l := &p.lits[s-1]; len(l.in) == len(k) && l.in == k {
 			return l, true
 		}
+		return nil, false
 	}
-	return nil, false
 }
 
 // isOutput reports whether k is the output key of some literal.
 func (p *renamePlan) isOutput(k string) bool {
-	if !p.outLens.mayHave(k) {
-		return false
-	}
-	for _, o := range p.outputs {
-		if len(o) == len(k) && o == k {
-			return true
-		}
-	}
-	return false
+	return p.outTab.find(p.outputs, k) >= 0
 }
 
 // apply runs the plan on in. ok is false when the plan does not apply to this
