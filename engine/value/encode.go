@@ -65,6 +65,12 @@ func AppendJSON(dst []byte, v any) ([]byte, error) {
 				sep = '{'
 			}
 			dst = appendKey(dst, sep, t.fields[i].k)
+			// A string member, the commonest, without a call and a
+			// type switch of its own.
+			if s, ok := t.fields[i].v.(string); ok {
+				dst = AppendString(dst, s)
+				continue
+			}
 			var err error
 			if dst, err = AppendJSON(dst, t.fields[i].v); err != nil {
 				return dst, err
@@ -76,6 +82,10 @@ func AppendJSON(dst []byte, v any) ([]byte, error) {
 		for i, x := range t {
 			if i > 0 {
 				dst = append(dst, ',')
+			}
+			if s, ok := x.(string); ok { // as in an object
+				dst = AppendString(dst, s)
+				continue
 			}
 			var err error
 			if dst, err = AppendJSON(dst, x); err != nil {

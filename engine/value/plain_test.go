@@ -64,13 +64,14 @@ func TestStringScanEveryByteAtEveryOffset(t *testing.T) {
 						t.Fatalf("%q encoded as %s, want %s", s, out, want)
 					}
 					// Into a buffer with room (the plain-string fast
-					// path's case), and as an object's keys.
+					// path's case), and as an object's keys and values
+					// and an array's elements.
 					roomy := append(make([]byte, 0, 128), "xy"...)
 					if got := string(value.AppendString(roomy, s)); got != "xy"+out {
 						t.Fatalf("%q encoded after xy as %s, want xy%s", s, got, out)
 					}
-					obj := value.ObjectOf(s, int64(1), s+"2", true)
-					wantObj := "{" + out + ":1," + quote(s+"2") + ":true}"
+					obj := value.ObjectOf(s, int64(1), s+"2", []any{s, true, s + "3"}, s+"4", s)
+					wantObj := "{" + out + ":1," + quote(s+"2") + ":[" + out + ",true," + quote(s+"3") + `],` + quote(s+"4") + ":" + out + "}"
 					for _, buf := range [][]byte{nil, make([]byte, 0, 128), make([]byte, 0, len(wantObj)-1)} {
 						if got, _ := value.AppendJSON(buf, obj); string(got) != wantObj {
 							t.Fatalf("%q as keys encoded as %s, want %s", s, got, wantObj)
