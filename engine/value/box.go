@@ -189,7 +189,7 @@ type structSlabs struct {
 // objectWithRoom would give it.
 func (s *structSlabs) object(members []field) *Object {
 	o := &carve(&s.objs, 1, s.size/128+1)[0]
-	o.fields = carve(&s.fields, room(len(members)), s.size/22+2)[:len(members)]
+	o.fields = carve(&s.fields, room(len(members)), s.size/23+2)[:len(members)]
 	copy(o.fields, members)
 	return o
 }
