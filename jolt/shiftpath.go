@@ -202,7 +202,7 @@ func (st *state) evalKeys(elems []*pathElem) ([]string, bool, error) {
 			st.arena = st.arena[:base]
 			return nil, false, err
 		}
-		st.arena = append(st.arena, s)
+		st.appendArena(s)
 	}
 	return st.arena[base:], true, nil
 }

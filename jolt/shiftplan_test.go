@@ -268,3 +268,39 @@ func mustDecodeInternal(tb testing.TB, s string) any {
 	}
 	return v
 }
+
+// TestPooledStateKeepsNothing: putState clears what a walk left in the
+// state's steps and arena (inputs, keys, captures), so that a pooled state
+// keeps no message alive, now that it clears only as far as the walk went.
+// The walk here pushes levels and captures with "*" and "a-*-*" keys and
+// evaluates output paths onto the arena; the state is then grown again by a
+// deeper walk, so that the second clear must reach past the first's marks.
+func TestPooledStateKeepsNothing(t *testing.T) {
+	for _, c := range []struct{ spec, in string }{
+		{`{"*":{"a-*-*":"out.&(0,1).&(0,2).&1","*":"rest.&1.&"}}`, `{"x":{"a-1-2":1,"b":2},"y":{"a-3-4":3}}`},
+		{`{"*":{"*":{"*":{"k-*":"deep.&3.&2.&1.&(0,1)"}}}}`, `{"a":{"b":{"c":{"k-1":1,"k-2":2}}},"d":{"e":{"f":{"k-3":3}}}}`},
+	} {
+		op, err := compileShift(mustDecodeInternal(t, c.spec).(*value.Object), nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := getState()
+		if _, err := op.applyGeneric(st, mustDecodeInternal(t, c.in)); err != nil {
+			t.Fatal(err)
+		}
+		if st.stepsHigh == 0 || st.arenaHigh == 0 {
+			t.Fatalf("spec %s: the walk left no marks (steps %d, arena %d)", c.spec, st.stepsHigh, st.arenaHigh)
+		}
+		putState(st) // st stays ours to look at: the pool may hand it out, but not in this test
+		for i, s := range st.steps[:cap(st.steps)] {
+			if s.tree != nil || s.key != "" || s.subs != nil {
+				t.Fatalf("spec %s: pooled state keeps step %d: %+v", c.spec, i, s)
+			}
+		}
+		for i, s := range st.arena[:cap(st.arena)] {
+			if s != "" {
+				t.Fatalf("spec %s: pooled state keeps arena entry %d: %q", c.spec, i, s)
+			}
+		}
+	}
+}

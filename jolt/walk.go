@@ -31,6 +31,10 @@ type state struct {
 	shared ptrSet // containers a shift wrote by reference (see share)
 	// copyWrites: the running shift copies what it writes (shiftOp.copyWrites)
 	copyWrites bool
+	// stepsHigh and arenaHigh are the most steps and arena entries held
+	// at once during this Apply: putState clears that much, not the whole
+	// capacity, and nothing when the walk never ran (a rename plan).
+	stepsHigh, arenaHigh int
 }
 
 var statePool = sync.Pool{New: func() any { return &state{steps: make([]step, 0, 16), arena: make([]string, 0, 64)} }}
@@ -49,8 +53,9 @@ func putState(st *state) {
 	if cap(st.arena) > 1<<16 || cap(st.steps) > 1<<12 {
 		return
 	}
-	clear(st.steps[:cap(st.steps)])
-	clear(st.arena[:cap(st.arena)])
+	clear(st.steps[:st.stepsHigh])
+	clear(st.arena[:st.arenaHigh])
+	st.stepsHigh, st.arenaHigh = 0, 0
 	st.ctx = nil
 	st.shared.reset()
 	statePool.Put(st)
@@ -66,10 +71,22 @@ func (st *state) push(tree any, m match) error {
 		owner = st.steps[owner-1].owner
 	}
 	st.steps = append(st.steps, step{tree: tree, key: m.key, subs: m.subs, owner: owner, origSize: -1})
+	if len(st.steps) > st.stepsHigh {
+		st.stepsHigh = len(st.steps)
+	}
 	return nil
 }
 
 func (st *state) pop() { st.steps = st.steps[:len(st.steps)-1] }
+
+// appendArena pushes s on the arena; every push goes through it, so that
+// arenaHigh covers what putState must clear.
+func (st *state) appendArena(s string) {
+	st.arena = append(st.arena, s)
+	if len(st.arena) > st.arenaHigh {
+		st.arenaHigh = len(st.arena)
+	}
+}
 
 // countMatch increments the match counter of the top level (upstream's incrementHashCount).
 func (st *state) countMatch() {
@@ -132,14 +149,15 @@ func (st *state) matchKey(e *pathElem, dataKey string) (m match, ok bool, err er
 		if !e.starMatch(dataKey) {
 			return match{}, false, nil
 		}
-		st.arena = append(st.arena, dataKey[len(e.prefix):len(dataKey)-len(e.suffix)])
+		st.appendArena(dataKey[len(e.prefix) : len(dataKey)-len(e.suffix)])
 		return match{key: dataKey, subs: st.arena[len(st.arena)-1:]}, true, nil
 	case ekStarDouble:
 		if !e.starMatch(dataKey) {
 			return match{}, false, nil
 		}
 		mi := e.midIndex(dataKey)
-		st.arena = append(st.arena, dataKey[len(e.prefix):mi], dataKey[mi+len(e.mid):len(dataKey)-len(e.suffix)])
+		st.appendArena(dataKey[len(e.prefix):mi])
+		st.appendArena(dataKey[mi+len(e.mid) : len(dataKey)-len(e.suffix)])
 		return match{key: dataKey, subs: st.arena[len(st.arena)-2:]}, true, nil
 	case ekStarRegex:
 		sm := e.re.FindStringSubmatch(dataKey)
