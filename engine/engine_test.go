@@ -3,6 +3,8 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -357,6 +359,84 @@ steps:
 	}
 	if inner.Duration < time.Millisecond {
 		t.Errorf("the sleeping step took %v", inner.Duration)
+	}
+}
+
+// TestTraceTimesReadTheClock: a traced execution times its steps from one
+// full clock reading (its start) and the monotonic clock after it. The
+// times it records must be the clock's: the first step starts with the
+// execution, every step (of the pipeline and of the one it calls) lies
+// between readings of time.Now taken before and after the run, in the
+// order they ran, a called pipeline's steps inside the step that called it,
+// a log line inside its step, and a sleeping step lasts its sleep; the
+// wall clock readings agree too (within a second, for a clock adjusted
+// during the test).
+func TestTraceTimesReadTheClock(t *testing.T) {
+	lib := engine.NewLibrary(engine.LoadOptions{})
+	lib.Add(load(t, `name: outer
+steps:
+  - set: {a: 1}
+  - pipeline: {name: inner}
+  - set: {b: 2}
+`))
+	lib.Add(load(t, `name: inner
+steps:
+  - test-sleep: {sleep: 2ms}
+  - log: {message: inside}
+  - if: 'false'
+    set: {c: 3}
+`))
+	outer, _ := lib.Pipeline("outer")
+	tr := &engine.Trace{KeepIO: true}
+	before := time.Now()
+	rt := &engine.Runtime{Pipelines: lib, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if _, err := outer.Run(context.Background(), rt, value.NewObject(0), engine.RunOptions{Trace: tr}); err != nil {
+		t.Fatal(err)
+	}
+	after := time.Now()
+	rec := map[string]engine.StepRecord{}
+	var order []string
+	for _, s := range tr.Steps {
+		rec[s.Pipeline+"/"+s.Path] = s
+		order = append(order, s.Pipeline+"/"+s.Path)
+	}
+	// A step is recorded when it ends: the call after the steps it ran.
+	want := "outer/steps[0] inner/steps[0] inner/steps[1] inner/steps[2] outer/steps[1] outer/steps[2]"
+	if strings.Join(order, " ") != want {
+		t.Fatalf("records %v, want %s", order, want)
+	}
+	end := func(r engine.StepRecord) time.Time { return r.Start.Add(r.Duration) }
+	wall := func(a, b time.Time) time.Duration { return a.Round(0).Sub(b.Round(0)) }
+	for _, k := range order {
+		r := rec[k]
+		if r.Start.Before(before) || end(r).After(after) || r.Duration < 0 {
+			t.Errorf("%s: %v for %v, outside the run (%v to %v)", k, r.Start, r.Duration, before, after)
+		}
+		if d := wall(r.Start, before); d < -time.Second || wall(r.Start, after) > time.Second {
+			t.Errorf("%s: wall clock %v, not between %v and %v", k, r.Start.Round(0), before.Round(0), after.Round(0))
+		}
+	}
+	for _, list := range [][]string{{"outer/steps[0]", "outer/steps[1]", "outer/steps[2]"}, {"inner/steps[0]", "inner/steps[1]", "inner/steps[2]"}} {
+		for i := 1; i < len(list); i++ {
+			if a, b := rec[list[i-1]], rec[list[i]]; !b.Start.Equal(end(a)) {
+				t.Errorf("%s starts at %v, not where %s ends (%v)", list[i], b.Start, list[i-1], end(a))
+			}
+		}
+	}
+	call := rec["outer/steps[1]"]
+	for _, k := range []string{"inner/steps[0]", "inner/steps[1]", "inner/steps[2]"} {
+		if r := rec[k]; r.Start.Before(call.Start) || end(r).After(end(call)) {
+			t.Errorf("%s (%v for %v) outside the step that called it (%v for %v)", k, r.Start, r.Duration, call.Start, call.Duration)
+		}
+	}
+	if r := rec["inner/steps[0]"]; r.Duration < 2*time.Millisecond {
+		t.Errorf("the sleeping step took %v", r.Duration)
+	}
+	if len(tr.Logs) != 1 {
+		t.Fatalf("logs %+v, want one line", tr.Logs)
+	}
+	if l, r := tr.Logs[0], rec["inner/steps[1]"]; l.Time.Before(r.Start) || l.Time.After(end(r)) {
+		t.Errorf("log line at %v, outside its step (%v for %v)", l.Time, r.Start, r.Duration)
 	}
 }
 
