@@ -364,14 +364,14 @@ type Exec struct {
 	startBox any
 }
 
-// execAlloc is what newExec allocates at once: the Exec, and what it
-// points to (its shared state, unused by a called pipeline, which shares
-// its caller's; its metadata; its vars, unless given).
+// execAlloc is what newExec allocates at once for a top-level execution:
+// the Exec and its shared state. A called pipeline shares its caller's and
+// allocates the Exec alone. (Its metadata and vars objects are allocated
+// by value.NewObject, each with its fields in one block: copying the
+// object into this block would only leave the one it came in unused.)
 type execAlloc struct {
 	x      Exec
 	shared execShared
-	md     value.Object
-	vars   value.Object
 }
 
 // execShared is what an execution and its forks have in common.
@@ -422,12 +422,17 @@ func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, caller *Exec) *Exec {
 	} else {
 		now = time.Now()
 	}
-	// The Exec, its shared state, its metadata and vars objects are one
-	// allocation: a subpipeline call costs little more than its steps.
-	a := &execAlloc{}
-	x := &a.x
-	a.md = *value.NewObject(4 + opts.Metadata.Len())
-	md := &a.md
+	// A top-level Exec and its shared state are one allocation; a called
+	// pipeline's Exec shares its caller's.
+	var x *Exec
+	var shared *execShared
+	if caller != nil {
+		x, shared = new(Exec), caller.shared
+	} else {
+		a := &execAlloc{}
+		x, shared = &a.x, &a.shared
+	}
+	md := value.NewObject(4 + opts.Metadata.Len())
 	ms := now.UnixMilli()
 	var idBox, startBox any
 	if caller != nil {
@@ -461,10 +466,12 @@ func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, caller *Exec) *Exec {
 	})
 	vars := opts.Vars
 	if vars == nil {
-		a.vars = *value.NewObject(4) // room for a few vars without growing
-		vars = &a.vars
+		vars = value.NewObject(4) // room for a few vars without growing
 	}
-	*x = Exec{ID: id, Pipeline: p, Runtime: rt, Vars: vars, Metadata: md, Trace: opts.Trace, Start: now, idBox: idBox, startBox: startBox}
+	// x is new (zero): its fields are set one by one, which writes only
+	// those, where a composite literal would write (and copy) all of it.
+	x.ID, x.Pipeline, x.Runtime, x.Vars, x.Metadata, x.Trace, x.Start = id, p, rt, vars, md, opts.Trace, now
+	x.idBox, x.startBox, x.shared = idBox, startBox, shared
 	var h slog.Handler
 	if caller != nil {
 		// The called pipeline logs where the caller does (RunOptions.Logger
@@ -473,7 +480,7 @@ func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, caller *Exec) *Exec {
 		if eh, ok := h.(*execHandler); ok {
 			h = eh.h
 		}
-		x.depth, x.shared = caller.depth+1, caller.shared
+		x.depth = caller.depth + 1
 	} else {
 		logger := opts.Logger
 		if logger == nil {
@@ -482,12 +489,12 @@ func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, caller *Exec) *Exec {
 		if logger == nil {
 			logger = slog.Default()
 		}
-		h, x.shared = maskExtra(logger.Handler(), rt, opts.Secrets), &a.shared
+		h = maskExtra(logger.Handler(), rt, opts.Secrets)
 	}
-	x.handler = execHandler{h: h, id: id, pipeline: p.Name}
+	x.handler.h, x.handler.id, x.handler.pipeline = h, id, p.Name
 	x.logger = *slog.New(&x.handler)
 	x.Logger = &x.logger
-	x.scope = expression.Env{Vars: vars, Globals: p.Globals, Global: p.Globals, Metadata: md}
+	x.scope.Vars, x.scope.Globals, x.scope.Global, x.scope.Metadata = vars, p.Globals, p.Globals, md
 	return x
 }
 
