@@ -440,6 +440,61 @@ steps:
 	}
 }
 
+// TestTraceRoomFollowsTheLastRun: a traced execution starts its records
+// with room for as many as the pipeline's last traced execution made; one
+// that makes more (a longer loop) still records every step, in order, and
+// the next one starts with room for those. The records are the same
+// whatever room the trace started with.
+func TestTraceRoomFollowsTheLastRun(t *testing.T) {
+	p := load(t, `name: t
+steps:
+  - set: {a: 1}
+    to: vars.a
+  - for-each:
+      items: message.items
+      steps:
+        - set: {b: 2}
+  - set: {c: 3}
+`)
+	runWith := func(items int) *engine.Trace {
+		t.Helper()
+		list := make([]any, items)
+		for i := range list {
+			list[i] = int64(i)
+		}
+		tr := &engine.Trace{}
+		if _, err := p.Run(context.Background(), nil, value.ObjectOf("items", list), engine.RunOptions{Trace: tr}); err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	paths := func(tr *engine.Trace) string {
+		var got []string
+		for _, s := range tr.Steps {
+			got = append(got, s.Path+":"+s.Outcome)
+		}
+		return strings.Join(got, " ")
+	}
+	want := func(items int) string {
+		got := []string{"steps[0]:ok"}
+		for range items {
+			got = append(got, "steps[1].for-each.steps[0]:ok")
+		}
+		return strings.Join(append(got, "steps[1]:ok", "steps[2]:ok"), " ")
+	}
+	last := -1
+	for _, items := range []int{1, 1, 40, 40, 0, 3} {
+		tr := runWith(items)
+		if got := paths(tr); got != want(items) {
+			t.Fatalf("%d items: records %s, want %s", items, got, want(items))
+		}
+		if last > 0 && len(tr.Steps) <= last && cap(tr.Steps) != last {
+			t.Errorf("%d items: room for %d records, want %d (the last run's)", items, cap(tr.Steps), last)
+		}
+		last = len(tr.Steps)
+	}
+}
+
 func TestCalledPipelineKeepsItsTimeout(t *testing.T) {
 	inner := load(t, "name: inner\ntimeout: 20ms\nsteps:\n  - test-sleep: {sleep: 1m}\n")
 	outer := load(t, "name: outer\nsteps:\n  - pipeline: {name: inner}\n")
