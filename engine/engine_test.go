@@ -495,6 +495,50 @@ steps:
 	}
 }
 
+// TestTraceOfParallelBranches: an execution's steps append to its trace
+// without a lock until it forks; from the fork on (parallel branches, a
+// parallel for-each) every append locks it. Steps before, inside and after
+// the branches, and the lines they log, are all recorded (go test -race
+// reports an append that did not lock).
+func TestTraceOfParallelBranches(t *testing.T) {
+	p := load(t, `name: t
+steps:
+  - set: {items: [1, 2, 3, 4, 5, 6, 7, 8]}
+  - log: {message: before}
+  - parallel:
+      branches:
+        - name: a
+          steps: [{log: {message: a}}, {set: {a: 1}}, {set: {a: 2}}]
+        - name: b
+          steps: [{log: {message: b}}, {set: {b: 1}}, {set: {b: 2}}]
+        - name: c
+          steps: [{log: {message: c}}, {set: {c: 1}}, {set: {c: 2}}]
+  - set: {items: [1, 2, 3, 4, 5, 6, 7, 8]}
+  - for-each:
+      items: message.items
+      parallel: 4
+      steps: [{log: {message: item}}, {set: {x: 1}}]
+  - log: {message: after}
+`)
+	rt := &engine.Runtime{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for range 20 {
+		tr := &engine.Trace{KeepIO: true}
+		if _, err := p.Run(context.Background(), rt, value.NewObject(0), engine.RunOptions{Trace: tr}); err != nil {
+			t.Fatal(err)
+		}
+		// 6 steps, 3 branches of 3, 8 items of 2.
+		if want := 6 + 3*3 + 8*2; len(tr.Steps) != want {
+			t.Fatalf("%d records, want %d", len(tr.Steps), want)
+		}
+		if want := 2 + 3 + 8; len(tr.Logs) != want {
+			t.Fatalf("%d log lines, want %d", len(tr.Logs), want)
+		}
+		if s := tr.Steps[0]; s.Path != "steps[0]" || tr.Steps[len(tr.Steps)-1].Path != "steps[5]" {
+			t.Errorf("records from %s to %s, want steps[0] to steps[5]", s.Path, tr.Steps[len(tr.Steps)-1].Path)
+		}
+	}
+}
+
 func TestCalledPipelineKeepsItsTimeout(t *testing.T) {
 	inner := load(t, "name: inner\ntimeout: 20ms\nsteps:\n  - test-sleep: {sleep: 1m}\n")
 	outer := load(t, "name: outer\nsteps:\n  - pipeline: {name: inner}\n")

@@ -254,8 +254,13 @@ type RunOptions struct {
 // concurrent use (parallel branches append to it); read Steps once the
 // execution has ended.
 type Trace struct {
-	mu    sync.Mutex
-	Steps []StepRecord
+	mu sync.Mutex
+	// forked is set when an Exec of the execution is forked (Exec.Fork):
+	// from then on branches may append at once, and every append locks
+	// mu. Until then the execution's one goroutine appends, in order,
+	// and an append takes no lock (a token request appends 13 records).
+	forked atomic.Bool
+	Steps  []StepRecord
 	// KeepResult, when set, says which steps' records keep their result
 	// (StepRecord.Result): the execution history keeps the answers of the
 	// steps that call other systems, for nectar test record to replay.
@@ -317,13 +322,29 @@ type StepRecord struct {
 	KeptInput bool `json:"-"`
 }
 
-func (t *Trace) add(r StepRecord) {
-	t.mu.Lock()
+// lock locks t when its execution has forked (see Trace.forked), and
+// reports whether it did, for unlock.
+func (t *Trace) lock() bool {
+	if t.forked.Load() {
+		t.mu.Lock()
+		return true
+	}
+	return false
+}
+
+func (t *Trace) unlock(locked bool) {
+	if locked {
+		t.mu.Unlock()
+	}
+}
+
+func (t *Trace) add(r *StepRecord) {
+	l := t.lock()
 	if t.Steps == nil {
 		t.Steps = make([]StepRecord, 0, 16)
 	}
-	t.Steps = append(t.Steps, r)
-	t.mu.Unlock()
+	t.Steps = append(t.Steps, *r)
+	t.unlock(l)
 }
 
 // reserve makes room for n records in a trace that has none yet: as many
@@ -335,18 +356,19 @@ func (t *Trace) reserve(n int32) {
 	if n <= 0 {
 		return
 	}
-	t.mu.Lock()
+	l := t.lock()
 	if t.Steps == nil {
 		t.Steps = make([]StepRecord, 0, n)
 	}
-	t.mu.Unlock()
+	t.unlock(l)
 }
 
 // len returns how many records t holds.
 func (t *Trace) len() int32 {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return int32(len(t.Steps))
+	l := t.lock()
+	n := len(t.Steps)
+	t.unlock(l)
+	return int32(n)
 }
 
 // TraceLog adds a log line to the execution's trace when it keeps them
@@ -361,9 +383,9 @@ func (x *Exec) TraceLog(level slog.Level, msg string, fields *value.Object) {
 	if x.step != nil {
 		info = &x.step.info
 	}
-	t.mu.Lock()
+	l := t.lock()
 	t.Logs = append(t.Logs, LogLine{Step: info, Time: x.now(), Level: level, Message: msg, Fields: fields})
-	t.mu.Unlock()
+	t.unlock(l)
 }
 
 // Exec is the state of one execution: its vars, metadata, logger and trace
@@ -566,6 +588,11 @@ func (x *Exec) now() time.Time {
 // Fork returns an Exec for a concurrent branch: same execution, own vars
 // (a copy of the current ones), own expression scope.
 func (x *Exec) Fork() *Exec {
+	if t := x.Trace; t != nil && !t.forked.Load() {
+		// Before the branch runs: its appends, and those of the
+		// execution from now on, lock the trace.
+		t.forked.Store(true)
+	}
 	c := *x
 	c.Vars = x.Vars.Clone()
 	if c.Vars == nil {
@@ -737,7 +764,7 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any, start time.Time)
 		}
 		if !ok {
 			if x.Trace != nil {
-				x.Trace.add(StepRecord{StepInfo: &r.info, Start: start, Outcome: "skipped"})
+				x.Trace.add(&StepRecord{StepInfo: &r.info, Start: start, Outcome: "skipped"})
 			}
 			return msg, start, true, nil
 		}
@@ -782,7 +809,7 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any, start time.Time)
 				if x.Trace.KeepIO {
 					rec.Input, rec.KeptInput = in, true
 				}
-				x.Trace.add(rec)
+				x.Trace.add(&rec)
 			}
 			return nil, end, false, e
 		}
@@ -806,7 +833,7 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any, start time.Time)
 		if x.Trace.KeepIO {
 			rec.Input, rec.KeptInput = in, true
 		}
-		x.Trace.add(rec)
+		x.Trace.add(&rec)
 	}
 	return res, end, false, nil
 }
