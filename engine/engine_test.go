@@ -539,6 +539,51 @@ steps:
 	}
 }
 
+// TestStepNamedWhileItRuns: x.Step() names the step whose connector runs
+// (what an interceptor and the log connector see), inside nested lists,
+// after a nested step panicked, and in a called pipeline; between steps it
+// is the step running the list, or none at the top.
+func TestStepNamedWhileItRuns(t *testing.T) {
+	lib := engine.NewLibrary(engine.LoadOptions{})
+	lib.Add(load(t, `name: outer
+steps:
+  - if: 'true'
+    log: {message: first}
+  - try:
+      steps:
+        - log: {message: in try}
+        - test-panic: {}
+      catch:
+        - log: {message: in catch}
+  - pipeline: {name: inner}
+  - log: {message: last}
+`))
+	lib.Add(load(t, "name: inner\nsteps:\n  - log: {message: called}\n"))
+	outer, _ := lib.Pipeline("outer")
+	var seen []string
+	rt := &engine.Runtime{Pipelines: lib, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Intercept: func(_ context.Context, x *engine.Exec, _ any) (any, error, bool) {
+			seen = append(seen, x.Step().Pipeline+"/"+x.Step().Path)
+			return nil, nil, false
+		}}
+	tr := &engine.Trace{KeepIO: true}
+	if _, err := outer.Run(context.Background(), rt, value.NewObject(0), engine.RunOptions{Trace: tr}); err != nil {
+		t.Fatal(err)
+	}
+	want := "outer/steps[0] outer/steps[1] outer/steps[1].try.steps[0] outer/steps[1].try.steps[1] outer/steps[1].try.catch[0] outer/steps[2] inner/steps[0] outer/steps[3]"
+	if got := strings.Join(seen, " "); got != want {
+		t.Errorf("interceptor saw %s\nwant %s", got, want)
+	}
+	var lines []string
+	for _, l := range tr.Logs {
+		lines = append(lines, l.Message+"@"+l.Step.Pipeline+"/"+l.Step.Path)
+	}
+	want = "first@outer/steps[0] in try@outer/steps[1].try.steps[0] in catch@outer/steps[1].try.catch[0] called@inner/steps[0] last@outer/steps[3]"
+	if got := strings.Join(lines, " "); got != want {
+		t.Errorf("log lines %s\nwant %s", got, want)
+	}
+}
+
 func TestCalledPipelineKeepsItsTimeout(t *testing.T) {
 	inner := load(t, "name: inner\ntimeout: 20ms\nsteps:\n  - test-sleep: {sleep: 1m}\n")
 	outer := load(t, "name: outer\nsteps:\n  - pipeline: {name: inner}\n")

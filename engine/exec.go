@@ -754,9 +754,6 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any, start time.Time)
 	if x.Trace != nil && start.IsZero() {
 		start = x.now()
 	}
-	prev := x.step
-	x.step = r
-	defer func() { x.step = prev }()
 	if r.cond != nil {
 		ok, err := r.cond.Bool(x.env(msg))
 		if err != nil {
@@ -842,8 +839,16 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any, start time.Time)
 // into an error. A step that fails once its deadline has passed (its own
 // timeout, the pipeline's, or the caller's) fails with 504, whatever error the
 // connector made of the cancellation.
+//
+// x.Step() is the step while its connector runs (an interceptor, the log
+// connector and any connector may ask); execute sets it and, in the
+// deferred function that recovers a panic, puts back the one before (the
+// step that runs this one's list, or none).
 func (r *stepRunner) execute(ctx context.Context, x *Exec, in any) (out any, err error) {
+	prev := x.step
+	x.step = r
 	defer func() {
+		x.step = prev
 		if p := recover(); p != nil {
 			x.Logger.Error("connector panicked", "step", r.info.Step, "connector", r.info.Connector, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			out, err = nil, NewError(500, "connector %s failed unexpectedly: %v", r.info.Connector, p)
