@@ -347,15 +347,21 @@ func (t *Trace) add(r *StepRecord) {
 	t.unlock(l)
 }
 
-// reserve makes room for n records in a trace that has none yet: as many
-// as the pipeline's last traced execution made, most often what this one
-// makes too. (A fixed 16 took 2.3 KB for the three records of a
-// transform; a run that makes more records grows the slice as append
-// does.)
+// maxReserved bounds what reserve makes room for (8 KB of records): a
+// pipeline whose last run looped over thousands of items does not make
+// the next, short, run allocate as much.
+const maxReserved = 64
+
+// reserve makes room for n records (at most maxReserved) in a trace that
+// has none yet: as many as the pipeline's last traced execution made,
+// most often what this one makes too. (A fixed 16 took 2.3 KB for the
+// three records of a transform; a run that makes more records grows the
+// slice as append does.)
 func (t *Trace) reserve(n int32) {
 	if n <= 0 {
 		return
 	}
+	n = min(n, maxReserved)
 	l := t.lock()
 	if t.Steps == nil {
 		t.Steps = make([]StepRecord, 0, n)
