@@ -110,10 +110,24 @@ steps:
 	in, _ := value.DecodeString(`{"id":"a"}`)
 	rt := &engine.Runtime{Pipelines: lib, Logger: slog.New(slog.NewTextHandler(io.Discard, &slog.HandlerOptions{Level: slog.LevelInfo}))}
 	ctx := context.Background()
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := outer.Run(ctx, rt, in, engine.RunOptions{ExecutionID: "bench"}); err != nil {
-			b.Fatal(err)
+	b.Run("no-trace", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if _, err := outer.Run(ctx, rt, in, engine.RunOptions{ExecutionID: "bench"}); err != nil {
+				b.Fatal(err)
+			}
 		}
-	}
+	})
+	// With a trace, as the execution history sets one on every triggered
+	// execution: each step is timed and recorded.
+	b.Run("trace", func(b *testing.B) {
+		b.ReportAllocs()
+		keep := func(*engine.StepInfo) bool { return false }
+		for b.Loop() {
+			tr := &engine.Trace{KeepResult: keep}
+			if _, err := outer.Run(ctx, rt, in, engine.RunOptions{ExecutionID: "bench", Trace: tr}); err != nil {
+				b.Fatal(err)
+			}
+		}
+	})
 }

@@ -3,6 +3,8 @@ package engine_test
 import (
 	"context"
 	"errors"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -357,6 +359,231 @@ steps:
 	}
 	if inner.Duration < time.Millisecond {
 		t.Errorf("the sleeping step took %v", inner.Duration)
+	}
+}
+
+// TestTraceTimesReadTheClock: a traced execution times its steps from one
+// full clock reading (its start) and the monotonic clock after it. The
+// times it records must be the clock's: the first step starts with the
+// execution, every step (of the pipeline and of the one it calls) lies
+// between readings of time.Now taken before and after the run, in the
+// order they ran, a called pipeline's steps inside the step that called it,
+// a log line inside its step, and a sleeping step lasts its sleep; the
+// wall clock readings agree too (within a second, for a clock adjusted
+// during the test).
+func TestTraceTimesReadTheClock(t *testing.T) {
+	lib := engine.NewLibrary(engine.LoadOptions{})
+	lib.Add(load(t, `name: outer
+steps:
+  - set: {a: 1}
+  - pipeline: {name: inner}
+  - set: {b: 2}
+`))
+	lib.Add(load(t, `name: inner
+steps:
+  - test-sleep: {sleep: 2ms}
+  - log: {message: inside}
+  - if: 'false'
+    set: {c: 3}
+`))
+	outer, _ := lib.Pipeline("outer")
+	tr := &engine.Trace{KeepIO: true}
+	before := time.Now()
+	rt := &engine.Runtime{Pipelines: lib, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if _, err := outer.Run(context.Background(), rt, value.NewObject(0), engine.RunOptions{Trace: tr}); err != nil {
+		t.Fatal(err)
+	}
+	after := time.Now()
+	rec := map[string]engine.StepRecord{}
+	var order []string
+	for _, s := range tr.Steps {
+		rec[s.Pipeline+"/"+s.Path] = s
+		order = append(order, s.Pipeline+"/"+s.Path)
+	}
+	// A step is recorded when it ends: the call after the steps it ran.
+	want := "outer/steps[0] inner/steps[0] inner/steps[1] inner/steps[2] outer/steps[1] outer/steps[2]"
+	if strings.Join(order, " ") != want {
+		t.Fatalf("records %v, want %s", order, want)
+	}
+	end := func(r engine.StepRecord) time.Time { return r.Start.Add(r.Duration) }
+	wall := func(a, b time.Time) time.Duration { return a.Round(0).Sub(b.Round(0)) }
+	for _, k := range order {
+		r := rec[k]
+		if r.Start.Before(before) || end(r).After(after) || r.Duration < 0 {
+			t.Errorf("%s: %v for %v, outside the run (%v to %v)", k, r.Start, r.Duration, before, after)
+		}
+		if d := wall(r.Start, before); d < -time.Second || wall(r.Start, after) > time.Second {
+			t.Errorf("%s: wall clock %v, not between %v and %v", k, r.Start.Round(0), before.Round(0), after.Round(0))
+		}
+	}
+	for _, list := range [][]string{{"outer/steps[0]", "outer/steps[1]", "outer/steps[2]"}, {"inner/steps[0]", "inner/steps[1]", "inner/steps[2]"}} {
+		for i := 1; i < len(list); i++ {
+			if a, b := rec[list[i-1]], rec[list[i]]; !b.Start.Equal(end(a)) {
+				t.Errorf("%s starts at %v, not where %s ends (%v)", list[i], b.Start, list[i-1], end(a))
+			}
+		}
+	}
+	call := rec["outer/steps[1]"]
+	for _, k := range []string{"inner/steps[0]", "inner/steps[1]", "inner/steps[2]"} {
+		if r := rec[k]; r.Start.Before(call.Start) || end(r).After(end(call)) {
+			t.Errorf("%s (%v for %v) outside the step that called it (%v for %v)", k, r.Start, r.Duration, call.Start, call.Duration)
+		}
+	}
+	if r := rec["inner/steps[0]"]; r.Duration < 2*time.Millisecond {
+		t.Errorf("the sleeping step took %v", r.Duration)
+	}
+	if len(tr.Logs) != 1 {
+		t.Fatalf("logs %+v, want one line", tr.Logs)
+	}
+	if l, r := tr.Logs[0], rec["inner/steps[1]"]; l.Time.Before(r.Start) || l.Time.After(end(r)) {
+		t.Errorf("log line at %v, outside its step (%v for %v)", l.Time, r.Start, r.Duration)
+	}
+}
+
+// TestTraceRoomFollowsTheLastRun: a traced execution starts its records
+// with room for as many as the pipeline's last traced execution made (at
+// most 64); one
+// that makes more (a longer loop) still records every step, in order, and
+// the next one starts with room for those. The records are the same
+// whatever room the trace started with.
+func TestTraceRoomFollowsTheLastRun(t *testing.T) {
+	p := load(t, `name: t
+steps:
+  - set: {a: 1}
+    to: vars.a
+  - for-each:
+      items: message.items
+      steps:
+        - set: {b: 2}
+  - set: {c: 3}
+`)
+	runWith := func(items int) *engine.Trace {
+		t.Helper()
+		list := make([]any, items)
+		for i := range list {
+			list[i] = int64(i)
+		}
+		tr := &engine.Trace{}
+		if _, err := p.Run(context.Background(), nil, value.ObjectOf("items", list), engine.RunOptions{Trace: tr}); err != nil {
+			t.Fatal(err)
+		}
+		return tr
+	}
+	paths := func(tr *engine.Trace) string {
+		var got []string
+		for _, s := range tr.Steps {
+			got = append(got, s.Path+":"+s.Outcome)
+		}
+		return strings.Join(got, " ")
+	}
+	want := func(items int) string {
+		got := []string{"steps[0]:ok"}
+		for range items {
+			got = append(got, "steps[1].for-each.steps[0]:ok")
+		}
+		return strings.Join(append(got, "steps[1]:ok", "steps[2]:ok"), " ")
+	}
+	last := -1
+	for _, items := range []int{1, 1, 40, 40, 0, 3, 1000, 1, 3} {
+		tr := runWith(items)
+		if got := paths(tr); got != want(items) {
+			t.Fatalf("%d items: records %s, want %s", items, got, want(items))
+		}
+		// Room for the last run's records, up to 64: a run after a long
+		// loop does not start with room for all of its records.
+		if room := min(last, 64); last > 0 && len(tr.Steps) <= room && cap(tr.Steps) != room {
+			t.Errorf("%d items: room for %d records, want %d (the last run's %d, at most 64)", items, cap(tr.Steps), room, last)
+		}
+		last = len(tr.Steps)
+	}
+}
+
+// TestTraceOfParallelBranches: an execution's steps append to its trace
+// without a lock until it forks; from the fork on (parallel branches, a
+// parallel for-each) every append locks it. Steps before, inside and after
+// the branches, and the lines they log, are all recorded (go test -race
+// reports an append that did not lock).
+func TestTraceOfParallelBranches(t *testing.T) {
+	p := load(t, `name: t
+steps:
+  - set: {items: [1, 2, 3, 4, 5, 6, 7, 8]}
+  - log: {message: before}
+  - parallel:
+      branches:
+        - name: a
+          steps: [{log: {message: a}}, {set: {a: 1}}, {set: {a: 2}}]
+        - name: b
+          steps: [{log: {message: b}}, {set: {b: 1}}, {set: {b: 2}}]
+        - name: c
+          steps: [{log: {message: c}}, {set: {c: 1}}, {set: {c: 2}}]
+  - set: {items: [1, 2, 3, 4, 5, 6, 7, 8]}
+  - for-each:
+      items: message.items
+      parallel: 4
+      steps: [{log: {message: item}}, {set: {x: 1}}]
+  - log: {message: after}
+`)
+	rt := &engine.Runtime{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	for range 20 {
+		tr := &engine.Trace{KeepIO: true}
+		if _, err := p.Run(context.Background(), rt, value.NewObject(0), engine.RunOptions{Trace: tr}); err != nil {
+			t.Fatal(err)
+		}
+		// 6 steps, 3 branches of 3, 8 items of 2.
+		if want := 6 + 3*3 + 8*2; len(tr.Steps) != want {
+			t.Fatalf("%d records, want %d", len(tr.Steps), want)
+		}
+		if want := 2 + 3 + 8; len(tr.Logs) != want {
+			t.Fatalf("%d log lines, want %d", len(tr.Logs), want)
+		}
+		if s := tr.Steps[0]; s.Path != "steps[0]" || tr.Steps[len(tr.Steps)-1].Path != "steps[5]" {
+			t.Errorf("records from %s to %s, want steps[0] to steps[5]", s.Path, tr.Steps[len(tr.Steps)-1].Path)
+		}
+	}
+}
+
+// TestStepNamedWhileItRuns: x.Step() names the step whose connector runs
+// (what an interceptor and the log connector see), inside nested lists,
+// after a nested step panicked, and in a called pipeline; between steps it
+// is the step running the list, or none at the top.
+func TestStepNamedWhileItRuns(t *testing.T) {
+	lib := engine.NewLibrary(engine.LoadOptions{})
+	lib.Add(load(t, `name: outer
+steps:
+  - if: 'true'
+    log: {message: first}
+  - try:
+      steps:
+        - log: {message: in try}
+        - test-panic: {}
+      catch:
+        - log: {message: in catch}
+  - pipeline: {name: inner}
+  - log: {message: last}
+`))
+	lib.Add(load(t, "name: inner\nsteps:\n  - log: {message: called}\n"))
+	outer, _ := lib.Pipeline("outer")
+	var seen []string
+	rt := &engine.Runtime{Pipelines: lib, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		Intercept: func(_ context.Context, x *engine.Exec, _ any) (any, error, bool) {
+			seen = append(seen, x.Step().Pipeline+"/"+x.Step().Path)
+			return nil, nil, false
+		}}
+	tr := &engine.Trace{KeepIO: true}
+	if _, err := outer.Run(context.Background(), rt, value.NewObject(0), engine.RunOptions{Trace: tr}); err != nil {
+		t.Fatal(err)
+	}
+	want := "outer/steps[0] outer/steps[1] outer/steps[1].try.steps[0] outer/steps[1].try.steps[1] outer/steps[1].try.catch[0] outer/steps[2] inner/steps[0] outer/steps[3]"
+	if got := strings.Join(seen, " "); got != want {
+		t.Errorf("interceptor saw %s\nwant %s", got, want)
+	}
+	var lines []string
+	for _, l := range tr.Logs {
+		lines = append(lines, l.Message+"@"+l.Step.Pipeline+"/"+l.Step.Path)
+	}
+	want = "first@outer/steps[0] in try@outer/steps[1].try.steps[0] in catch@outer/steps[1].try.catch[0] called@inner/steps[0] last@outer/steps[3]"
+	if got := strings.Join(lines, " "); got != want {
+		t.Errorf("log lines %s\nwant %s", got, want)
 	}
 }
 

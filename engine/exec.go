@@ -11,6 +11,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nectar-run/nectar/engine/expression"
@@ -32,6 +33,10 @@ type Pipeline struct {
 	// nameBox is Name as an any, made at load: an execution's metadata
 	// holds it without boxing it again (boxed checks it is still Name).
 	nameBox any
+	// traced is how many step records the last traced execution of the
+	// pipeline made: the next one's trace starts with room for as many
+	// (see Trace.reserve).
+	traced atomic.Int32
 }
 
 // boxed returns s as an any, box itself when box holds s: a string put in
@@ -249,8 +254,13 @@ type RunOptions struct {
 // concurrent use (parallel branches append to it); read Steps once the
 // execution has ended.
 type Trace struct {
-	mu    sync.Mutex
-	Steps []StepRecord
+	mu sync.Mutex
+	// forked is set when an Exec of the execution is forked (Exec.Fork):
+	// from then on branches may append at once, and every append locks
+	// mu. Until then the execution's one goroutine appends, in order,
+	// and an append takes no lock (a token request appends 13 records).
+	forked atomic.Bool
+	Steps  []StepRecord
 	// KeepResult, when set, says which steps' records keep their result
 	// (StepRecord.Result): the execution history keeps the answers of the
 	// steps that call other systems, for nectar test record to replay.
@@ -298,25 +308,73 @@ type StepRecord struct {
 	Code int `json:"code,omitempty"`
 	// Result is what the step returned, when Trace.KeepResult asked for
 	// it or Trace.KeepIO is set (Kept): before `to` placed it.
-	Result any  `json:"-"`
-	Kept   bool `json:"-"`
+	Result any `json:"-"`
 	// Input is the step's input (after `from`), with Trace.KeepIO
 	// (KeptInput).
 	//
 	// Result and Input are live, unmasked values: they are never written
 	// as JSON (a trace answered by POST /api/run says what each step did,
 	// not what it saw); the history masks what it keeps of them.
-	Input     any  `json:"-"`
+	Input any `json:"-"`
+	// Kept and KeptInput sit side by side: a record is 128 bytes, not 136,
+	// and a trace's first 16 records one 2 KB block.
+	Kept      bool `json:"-"`
 	KeptInput bool `json:"-"`
 }
 
-func (t *Trace) add(r StepRecord) {
-	t.mu.Lock()
+// lock locks t when its execution has forked (see Trace.forked), and
+// reports whether it did, for unlock.
+func (t *Trace) lock() bool {
+	if t.forked.Load() {
+		t.mu.Lock()
+		return true
+	}
+	return false
+}
+
+func (t *Trace) unlock(locked bool) {
+	if locked {
+		t.mu.Unlock()
+	}
+}
+
+func (t *Trace) add(r *StepRecord) {
+	l := t.lock()
 	if t.Steps == nil {
 		t.Steps = make([]StepRecord, 0, 16)
 	}
-	t.Steps = append(t.Steps, r)
-	t.mu.Unlock()
+	t.Steps = append(t.Steps, *r)
+	t.unlock(l)
+}
+
+// maxReserved bounds what reserve makes room for (8 KB of records): a
+// pipeline whose last run looped over thousands of items does not make
+// the next, short, run allocate as much.
+const maxReserved = 64
+
+// reserve makes room for n records (at most maxReserved) in a trace that
+// has none yet: as many as the pipeline's last traced execution made,
+// most often what this one makes too. (A fixed 16 took 2.3 KB for the
+// three records of a transform; a run that makes more records grows the
+// slice as append does.)
+func (t *Trace) reserve(n int32) {
+	if n <= 0 {
+		return
+	}
+	n = min(n, maxReserved)
+	l := t.lock()
+	if t.Steps == nil {
+		t.Steps = make([]StepRecord, 0, n)
+	}
+	t.unlock(l)
+}
+
+// len returns how many records t holds.
+func (t *Trace) len() int32 {
+	l := t.lock()
+	n := len(t.Steps)
+	t.unlock(l)
+	return int32(n)
 }
 
 // TraceLog adds a log line to the execution's trace when it keeps them
@@ -331,9 +389,9 @@ func (x *Exec) TraceLog(level slog.Level, msg string, fields *value.Object) {
 	if x.step != nil {
 		info = &x.step.info
 	}
-	t.mu.Lock()
-	t.Logs = append(t.Logs, LogLine{Step: info, Time: time.Now(), Level: level, Message: msg, Fields: fields})
-	t.mu.Unlock()
+	l := t.lock()
+	t.Logs = append(t.Logs, LogLine{Step: info, Time: x.now(), Level: level, Message: msg, Fields: fields})
+	t.unlock(l)
 }
 
 // Exec is the state of one execution: its vars, metadata, logger and trace
@@ -364,14 +422,14 @@ type Exec struct {
 	startBox any
 }
 
-// execAlloc is what newExec allocates at once: the Exec, and what it
-// points to (its shared state, unused by a called pipeline, which shares
-// its caller's; its metadata; its vars, unless given).
+// execAlloc is what newExec allocates at once for a top-level execution:
+// the Exec and its shared state. A called pipeline shares its caller's and
+// allocates the Exec alone. (Its metadata and vars objects are allocated
+// by value.NewObject, each with its fields in one block: copying the
+// object into this block would only leave the one it came in unused.)
 type execAlloc struct {
 	x      Exec
 	shared execShared
-	md     value.Object
-	vars   value.Object
 }
 
 // execShared is what an execution and its forks have in common.
@@ -393,12 +451,20 @@ func NewExecutionID() string {
 func (p *Pipeline) Run(ctx context.Context, rt *Runtime, input any, opts RunOptions) (any, error) {
 	x := p.newExec(rt, opts, nil)
 	defer x.finish()
+	if t := opts.Trace; t != nil {
+		t.reserve(p.traced.Load())
+	}
 	if p.Timeout > 0 {
 		var cancel context.CancelFunc
 		ctx, cancel = context.WithTimeout(ctx, p.Timeout)
 		defer cancel()
 	}
-	out, err := p.steps.Run(ctx, x, input)
+	out, err := p.steps.run(ctx, x, input, x.traceStart())
+	if t := opts.Trace; t != nil {
+		if n := t.len(); n != p.traced.Load() {
+			p.traced.Store(n)
+		}
+	}
 	if err != nil {
 		return nil, x.fillError(err)
 	}
@@ -416,13 +482,23 @@ func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, caller *Exec) *Exec {
 	if id == "" {
 		id = NewExecutionID()
 	}
-	now := time.Now()
-	// The Exec, its shared state, its metadata and vars objects are one
-	// allocation: a subpipeline call costs little more than its steps.
-	a := &execAlloc{}
-	x := &a.x
-	a.md = *value.NewObject(4 + opts.Metadata.Len())
-	md := &a.md
+	var now time.Time
+	if caller != nil {
+		now = caller.now()
+	} else {
+		now = time.Now()
+	}
+	// A top-level Exec and its shared state are one allocation; a called
+	// pipeline's Exec shares its caller's.
+	var x *Exec
+	var shared *execShared
+	if caller != nil {
+		x, shared = new(Exec), caller.shared
+	} else {
+		a := &execAlloc{}
+		x, shared = &a.x, &a.shared
+	}
+	md := value.NewObject(4 + opts.Metadata.Len())
 	ms := now.UnixMilli()
 	var idBox, startBox any
 	if caller != nil {
@@ -456,10 +532,12 @@ func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, caller *Exec) *Exec {
 	})
 	vars := opts.Vars
 	if vars == nil {
-		a.vars = *value.NewObject(4) // room for a few vars without growing
-		vars = &a.vars
+		vars = value.NewObject(4) // room for a few vars without growing
 	}
-	*x = Exec{ID: id, Pipeline: p, Runtime: rt, Vars: vars, Metadata: md, Trace: opts.Trace, Start: now, idBox: idBox, startBox: startBox}
+	// x is new (zero): its fields are set one by one, which writes only
+	// those, where a composite literal would write (and copy) all of it.
+	x.ID, x.Pipeline, x.Runtime, x.Vars, x.Metadata, x.Trace, x.Start = id, p, rt, vars, md, opts.Trace, now
+	x.idBox, x.startBox, x.shared = idBox, startBox, shared
 	var h slog.Handler
 	if caller != nil {
 		// The called pipeline logs where the caller does (RunOptions.Logger
@@ -468,7 +546,7 @@ func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, caller *Exec) *Exec {
 		if eh, ok := h.(*execHandler); ok {
 			h = eh.h
 		}
-		x.depth, x.shared = caller.depth+1, caller.shared
+		x.depth = caller.depth + 1
 	} else {
 		logger := opts.Logger
 		if logger == nil {
@@ -477,12 +555,12 @@ func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, caller *Exec) *Exec {
 		if logger == nil {
 			logger = slog.Default()
 		}
-		h, x.shared = maskExtra(logger.Handler(), rt, opts.Secrets), &a.shared
+		h = maskExtra(logger.Handler(), rt, opts.Secrets)
 	}
-	x.handler = execHandler{h: h, id: id, pipeline: p.Name}
+	x.handler.h, x.handler.id, x.handler.pipeline = h, id, p.Name
 	x.logger = *slog.New(&x.handler)
 	x.Logger = &x.logger
-	x.scope = expression.Env{Vars: vars, Globals: p.Globals, Global: p.Globals, Metadata: md}
+	x.scope.Vars, x.scope.Globals, x.scope.Global, x.scope.Metadata = vars, p.Globals, p.Globals, md
 	return x
 }
 
@@ -500,9 +578,27 @@ func (x *Exec) finish() {
 	}
 }
 
+// now returns the time as the execution's clock reads it: its Start plus
+// the monotonic time elapsed since. It reads only the monotonic clock, half
+// what time.Now reads (one clock_gettime instead of two, on Linux); a step
+// is timed with one or two readings, and a request runs dozens of steps.
+// The times it gives are ordered as time.Now's are, and compare with them
+// the same way (they carry the monotonic reading).
+func (x *Exec) now() time.Time {
+	if x.Start.IsZero() {
+		return time.Now()
+	}
+	return x.Start.Add(time.Since(x.Start))
+}
+
 // Fork returns an Exec for a concurrent branch: same execution, own vars
 // (a copy of the current ones), own expression scope.
 func (x *Exec) Fork() *Exec {
+	if t := x.Trace; t != nil && !t.forked.Load() {
+		// Before the branch runs: its appends, and those of the
+		// execution from now on, lock the trace.
+		t.forked.Store(true)
+	}
 	c := *x
 	c.Vars = x.Vars.Clone()
 	if c.Vars == nil {
@@ -598,7 +694,7 @@ func (x *Exec) CallPipeline(ctx context.Context, p *Pipeline, input any, vars *v
 		ctx, cancel = context.WithTimeout(ctx, p.Timeout)
 		defer cancel()
 	}
-	out, err := p.steps.Run(ctx, c, input)
+	out, err := p.steps.run(ctx, c, input, c.traceStart())
 	if err != nil {
 		return nil, c.fillError(err)
 	}
@@ -607,8 +703,24 @@ func (x *Exec) CallPipeline(ctx context.Context, p *Pipeline, input any, vars *v
 
 // Run runs the steps in order over in and returns the final message.
 func (s Steps) Run(ctx context.Context, x *Exec, in any) (any, error) {
+	return s.run(ctx, x, in, time.Time{})
+}
+
+// traceStart is when the first step of the execution's pipeline starts, as
+// its trace records it: when the execution started, a clock reading that
+// serves for both. Without a trace it is zero (no step is timed).
+func (x *Exec) traceStart() time.Time {
+	if x.Trace == nil {
+		return time.Time{}
+	}
+	return x.Start
+}
+
+// run is Run, with a trace, from at: when the first step starts (zero: when
+// it is run).
+func (s Steps) run(ctx context.Context, x *Exec, in any, at time.Time) (any, error) {
 	msg := in
-	var at time.Time // with a trace: when the step before ended, when the next starts
+	// at, with a trace: when the step before ended, when the next starts.
 	// The context is checked before each step, unless no step has run
 	// since it was last found alive: only conditions were evaluated (steps
 	// skipped by their if).
@@ -646,11 +758,8 @@ type stepRunner struct {
 // reports that the step's condition was false.
 func (r *stepRunner) run(ctx context.Context, x *Exec, msg any, start time.Time) (out any, end time.Time, skipped bool, err error) {
 	if x.Trace != nil && start.IsZero() {
-		start = time.Now()
+		start = x.now()
 	}
-	prev := x.step
-	x.step = r
-	defer func() { x.step = prev }()
 	if r.cond != nil {
 		ok, err := r.cond.Bool(x.env(msg))
 		if err != nil {
@@ -658,7 +767,7 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any, start time.Time)
 		}
 		if !ok {
 			if x.Trace != nil {
-				x.Trace.add(StepRecord{StepInfo: &r.info, Start: start, Outcome: "skipped"})
+				x.Trace.add(&StepRecord{StepInfo: &r.info, Start: start, Outcome: "skipped"})
 			}
 			return msg, start, true, nil
 		}
@@ -703,7 +812,7 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any, start time.Time)
 				if x.Trace.KeepIO {
 					rec.Input, rec.KeptInput = in, true
 				}
-				x.Trace.add(rec)
+				x.Trace.add(&rec)
 			}
 			return nil, end, false, e
 		}
@@ -722,12 +831,12 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any, start time.Time)
 		}
 	}
 	if x.Trace != nil {
-		end = time.Now()
+		end = x.now()
 		rec := StepRecord{StepInfo: &r.info, Start: start, Duration: end.Sub(start), Outcome: outcome, Attempts: attempts, Code: code, Result: kept, Kept: keep}
 		if x.Trace.KeepIO {
 			rec.Input, rec.KeptInput = in, true
 		}
-		x.Trace.add(rec)
+		x.Trace.add(&rec)
 	}
 	return res, end, false, nil
 }
@@ -736,8 +845,16 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any, start time.Time)
 // into an error. A step that fails once its deadline has passed (its own
 // timeout, the pipeline's, or the caller's) fails with 504, whatever error the
 // connector made of the cancellation.
+//
+// x.Step() is the step while its connector runs (an interceptor, the log
+// connector and any connector may ask); execute sets it and, in the
+// deferred function that recovers a panic, puts back the one before (the
+// step that runs this one's list, or none).
 func (r *stepRunner) execute(ctx context.Context, x *Exec, in any) (out any, err error) {
+	prev := x.step
+	x.step = r
 	defer func() {
+		x.step = prev
 		if p := recover(); p != nil {
 			x.Logger.Error("connector panicked", "step", r.info.Step, "connector", r.info.Connector, "panic", fmt.Sprint(p), "stack", string(debug.Stack()))
 			out, err = nil, NewError(500, "connector %s failed unexpectedly: %v", r.info.Connector, p)

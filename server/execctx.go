@@ -16,7 +16,7 @@ import (
 // every request: a timer, an entry in the request context's children and
 // one in the server's, each taken down again at the end. Most executions
 // never wait on Done: the engine polls Err between steps, and Err needs
-// only the clock and two atomic loads. So nothing is set up until Done,
+// only the monotonic clock and two atomic loads. So nothing is set up until Done,
 // AfterFunc or a derived context asks for a channel; then it is a
 // context.WithDeadline of the request's context, cancelled when cut is,
 // and everything is answered from it, the same way as before.
@@ -78,7 +78,11 @@ func (c *execContext) Err() error {
 		err = c.parent.Err()
 	case c.cut.Err() != nil && cutBefore(c.cut, c.deadline):
 		err = context.Canceled
-	case !time.Now().Before(c.deadline):
+	case time.Until(c.deadline) <= 0:
+		// Until reads only the monotonic clock (the deadline carries a
+		// monotonic reading when it comes from newExecContext's or from
+		// a parent's timeout): one clock_gettime per step instead of the
+		// two of time.Now.
 		err = context.DeadlineExceeded
 	default:
 		return nil

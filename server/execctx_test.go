@@ -179,3 +179,39 @@ func TestDeadlineBeforeShutdownCut(t *testing.T) {
 		}
 	}
 }
+
+// wallDeadline is a request context whose deadline is a wall clock time
+// (no monotonic reading, like one parsed or sent over the wire) that has
+// not ended by itself.
+type wallDeadline struct {
+	context.Context
+	d time.Time
+}
+
+func (w wallDeadline) Deadline() (time.Time, bool) { return w.d, true }
+
+// TestExecContextWallClockDeadline: a deadline taken from the request's
+// context without a monotonic reading is compared with the wall clock, and
+// ends the execution once passed, as one with a reading does.
+func TestExecContextWallClockDeadline(t *testing.T) {
+	for _, c := range []struct {
+		name string
+		d    time.Duration // from now
+		want error
+	}{
+		{"passed", -time.Millisecond, context.DeadlineExceeded},
+		{"to come", time.Hour, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			parent := wallDeadline{context.Background(), time.Now().Add(c.d).Round(0)}
+			ctx, cancel := newExecContext(parent, context.Background(), 2*time.Hour)
+			defer cancel()
+			if d, _ := ctx.Deadline(); !d.Equal(parent.d) {
+				t.Errorf("Deadline = %v, want the request's %v", d, parent.d)
+			}
+			if err := ctx.Err(); err != c.want {
+				t.Errorf("Err = %v, want %v", err, c.want)
+			}
+		})
+	}
+}
