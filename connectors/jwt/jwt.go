@@ -188,7 +188,9 @@ var bufPool = sync.Pool{New: func() any {
 
 // Execute signs a token and returns {"success": true, "jws": TOKEN}.
 func (s *signStep) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
-	ks, err := s.keys.get(ctx, sourceOf(x.Runtime))
+	// One clock read for the key source's cache and the token's dates.
+	now := time.Now()
+	ks, err := s.keys.getAt(ctx, sourceOf(x.Runtime), now)
 	if err != nil {
 		return nil, keyError(s.keys.account, err)
 	}
@@ -196,7 +198,7 @@ func (s *signStep) Execute(ctx context.Context, x *engine.Exec, in any) (any, er
 		return nil, engine.NewError(500, "account %q has no key to sign %s tokens with (a secret or a private key)", s.keys.account, s.keys.alg.name)
 	}
 	b := bufPool.Get().(*signBufs)
-	jws, err := s.sign(x, in, ks, b)
+	jws, err := s.sign(x, in, ks, b, now)
 	bufPool.Put(b)
 	if err != nil {
 		return nil, err
@@ -209,7 +211,7 @@ func (s *signStep) Execute(ctx context.Context, x *engine.Exec, in any) (any, er
 
 // sign makes the token in b's buffers (keeping them, grown, in b): the one
 // allocation is the string returned.
-func (s *signStep) sign(x *engine.Exec, in any, ks *keySet, b *signBufs) (string, error) {
+func (s *signStep) sign(x *engine.Exec, in any, ks *keySet, b *signBufs, now time.Time) (string, error) {
 	// The claims option is written out first, as JSON members: straight
 	// from the pipeline's mapping when it is one, without building the
 	// object.
@@ -223,7 +225,7 @@ func (s *signStep) sign(x *engine.Exec, in any, ks *keySet, b *signBufs) (string
 			return "", err
 		}
 	}
-	p, err := s.payload(b.payload[:0], x, in, c, time.Now())
+	p, err := s.payload(b.payload[:0], x, in, c, now)
 	b.payload = p[:0]
 	if err == nil {
 		err = encErr
