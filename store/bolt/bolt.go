@@ -285,6 +285,11 @@ func decode(raw []byte) (record, bool) {
 
 func (r record) live(now int64) bool { return r.exp == 0 || r.exp > now }
 
+// liveNow is live at the current time, read only for a record that
+// expires: a Get of a record without expiry (a token request's client)
+// reads no clock.
+func (r record) liveNow() bool { return r.exp == 0 || r.live(time.Now().UnixNano()) }
+
 func (r record) item(key string) store.Item {
 	it := store.Item{Key: key, Value: bytes.Clone(r.value), Rev: r.rev}
 	if it.Value == nil {
@@ -326,7 +331,7 @@ func (s *Store) Get(ctx context.Context, bucket, key string) (store.Item, error)
 		return store.Item{}, err
 	}
 	if r, ok := s.cache.get(bucket, key); ok {
-		if !r.live(time.Now().UnixNano()) {
+		if !r.liveNow() {
 			return store.Item{}, store.ErrNotFound
 		}
 		return r.item(key), nil
@@ -345,7 +350,7 @@ func (s *Store) Get(ctx context.Context, bucket, key string) (store.Item, error)
 		}
 		r.value = bytes.Clone(r.value) // the cache's own copy, out of bbolt's memory
 		s.cache.put(gen, bucket, key, r)
-		if r.live(time.Now().UnixNano()) {
+		if r.liveNow() {
 			it, found = r.item(key), true
 		}
 		return nil
