@@ -156,12 +156,13 @@ func (d Dynamic) Eval(x *Exec, msg any) (any, error) {
 }
 
 // Fields evaluates an object written out in the pipeline (a YAML mapping)
-// for msg, calling fn with each key and value in order instead of building
-// the object: a step that writes the object out at once (the jwt connector's
-// claims) spares the object. It reports false, calling nothing, for any
-// other value (an expression that gives an object, a list, a scalar): Eval
-// that one. Keys are unique, as in the object Eval would build.
-func (d Dynamic) Fields(x *Exec, msg any, fn func(k string, v any) error) (bool, error) {
+// for msg, calling fn with each field's index, key and value in order
+// instead of building the object: a step that writes the object out at
+// once (the jwt connector's claims) spares the object. It reports false,
+// calling nothing, for any other value (an expression that gives an object,
+// a list, a scalar): Eval that one. Keys are unique, as in the object Eval
+// would build, and the index of a key is its index in Keys.
+func (d Dynamic) Fields(x *Exec, msg any, fn func(i int, k string, v any) error) (bool, error) {
 	switch n := d.n.(type) {
 	case *objNode:
 		for i, k := range n.keys {
@@ -169,7 +170,7 @@ func (d Dynamic) Fields(x *Exec, msg any, fn func(k string, v any) error) (bool,
 			if err != nil {
 				return true, err
 			}
-			if err := fn(k, v); err != nil {
+			if err := fn(i, k, v); err != nil {
 				return true, err
 			}
 		}
@@ -180,13 +181,30 @@ func (d Dynamic) Fields(x *Exec, msg any, fn func(k string, v any) error) (bool,
 			return false, nil
 		}
 		for i := range o.Len() {
-			if err := fn(o.At(i)); err != nil {
+			k, v := o.At(i)
+			if err := fn(i, k, v); err != nil {
 				return true, err
 			}
 		}
 		return true, nil
 	}
 	return false, nil
+}
+
+// Keys returns the keys, in order, of an object written out in the pipeline
+// (the objects Fields walks), so that a step can prepare, at load, what it
+// does with each field; false for any other value. The slice is shared:
+// the caller must not change it.
+func (d Dynamic) Keys() ([]string, bool) {
+	switch n := d.n.(type) {
+	case *objNode:
+		return n.keys, true
+	case constNode:
+		if o, ok := n.v.(*value.Object); ok {
+			return o.Keys(), true
+		}
+	}
+	return nil, false
 }
 
 // Constant returns the value when it holds no expression.

@@ -71,9 +71,16 @@ func InstallKeys(rt *engine.Runtime) {
 	jwt.SetKeySource(rt, NewAccountKeys(rt))
 }
 
+var _ jwt.KeySourceAt = (*AccountKeys)(nil)
+
 // JWTKey implements jwt.KeySource.
 func (k *AccountKeys) JWTKey(ctx context.Context, account string) (jwt.KeyMaterial, error) {
-	now := k.now()
+	return k.JWTKeyAt(ctx, account, k.now())
+}
+
+// JWTKeyAt implements jwt.KeySourceAt: JWTKey at the time a sign step read
+// for its token, which spares a clock read on every token.
+func (k *AccountKeys) JWTKeyAt(ctx context.Context, account string, now time.Time) (jwt.KeyMaterial, error) {
 	k.mu.RLock()
 	c, ok := k.cache[account]
 	k.mu.RUnlock()

@@ -103,6 +103,16 @@ type signStep struct {
 	// set names the registered claims the options write, which claims
 	// from the claims option give way to.
 	set map[string]bool
+	// members holds, for each key of a claims option written out in the
+	// pipeline (engine.Dynamic.Keys), what is decided at load: whether an
+	// option overrides it, and the key as JSON with its colon.
+	members []member
+}
+
+// member is one key of the claims option, prepared at load.
+type member struct {
+	skip   bool   // an option sets this claim
+	prefix []byte // "key":
 }
 
 var _ engine.Step = (*signStep)(nil)
@@ -159,6 +169,12 @@ func compileSign(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	if s.id.IsSet() || s.genID {
 		s.set["jti"] = true
 	}
+	if keys, ok := s.claims.Keys(); ok {
+		s.members = make([]member, len(keys))
+		for i, k := range keys {
+			s.members[i] = member{skip: s.set[k], prefix: append(value.AppendString(nil, k), ':')}
+		}
+	}
 	return s, nil
 }
 
@@ -172,7 +188,9 @@ var bufPool = sync.Pool{New: func() any {
 
 // Execute signs a token and returns {"success": true, "jws": TOKEN}.
 func (s *signStep) Execute(ctx context.Context, x *engine.Exec, in any) (any, error) {
-	ks, err := s.keys.get(ctx, sourceOf(x.Runtime))
+	// One clock read for the key source's cache and the token's dates.
+	now := time.Now()
+	ks, err := s.keys.getAt(ctx, sourceOf(x.Runtime), now)
 	if err != nil {
 		return nil, keyError(s.keys.account, err)
 	}
@@ -180,7 +198,7 @@ func (s *signStep) Execute(ctx context.Context, x *engine.Exec, in any) (any, er
 		return nil, engine.NewError(500, "account %q has no key to sign %s tokens with (a secret or a private key)", s.keys.account, s.keys.alg.name)
 	}
 	b := bufPool.Get().(*signBufs)
-	jws, err := s.sign(x, in, ks, b)
+	jws, err := s.sign(x, in, ks, b, now)
 	bufPool.Put(b)
 	if err != nil {
 		return nil, err
@@ -193,7 +211,7 @@ func (s *signStep) Execute(ctx context.Context, x *engine.Exec, in any) (any, er
 
 // sign makes the token in b's buffers (keeping them, grown, in b): the one
 // allocation is the string returned.
-func (s *signStep) sign(x *engine.Exec, in any, ks *keySet, b *signBufs) (string, error) {
+func (s *signStep) sign(x *engine.Exec, in any, ks *keySet, b *signBufs, now time.Time) (string, error) {
 	// The claims option is written out first, as JSON members: straight
 	// from the pipeline's mapping when it is one, without building the
 	// object.
@@ -207,7 +225,7 @@ func (s *signStep) sign(x *engine.Exec, in any, ks *keySet, b *signBufs) (string
 			return "", err
 		}
 	}
-	p, err := s.payload(b.payload[:0], x, in, c, time.Now())
+	p, err := s.payload(b.payload[:0], x, in, c, now)
 	b.payload = p[:0]
 	if err == nil {
 		err = encErr
@@ -244,15 +262,30 @@ func (s *signStep) sign(x *engine.Exec, in any, ks *keySet, b *signBufs) (string
 // (err): the errors come in the order they did when the claims object was
 // built first and written last.
 func (s *signStep) claimMembers(c []byte, x *engine.Exec, in any) (_ []byte, encErr, err error) {
-	member := func(k string, v any) error {
-		if s.set[k] || encErr != nil {
+	// i is the index of k in s.members, -1 for the members of an object
+	// the claims option evaluates to.
+	member := func(i int, k string, v any) error {
+		if encErr != nil {
 			return nil
 		}
-		if len(c) > 0 {
-			c = append(c, ',')
+		if i >= 0 {
+			if s.members[i].skip {
+				return nil
+			}
+			if len(c) > 0 {
+				c = append(c, ',')
+			}
+			c = append(c, s.members[i].prefix...)
+		} else {
+			if s.set[k] {
+				return nil
+			}
+			if len(c) > 0 {
+				c = append(c, ',')
+			}
+			c = value.AppendString(c, k)
+			c = append(c, ':')
 		}
-		c = value.AppendString(c, k)
-		c = append(c, ':')
 		var err error
 		if c, err = value.AppendJSON(c, v); err != nil {
 			encErr = engine.NewError(500, "claims: %s: %w", k, err)
@@ -271,7 +304,8 @@ func (s *signStep) claimMembers(c []byte, x *engine.Exec, in any) (_ []byte, enc
 		switch o := v.(type) {
 		case *value.Object:
 			for i := range o.Len() {
-				_ = member(o.At(i))
+				k, v := o.At(i)
+				_ = member(-1, k, v)
 			}
 		case nil:
 		default:
@@ -286,13 +320,14 @@ func (s *signStep) claimMembers(c []byte, x *engine.Exec, in any) (_ []byte, enc
 func (s *signStep) payload(p []byte, x *engine.Exec, in any, claims []byte, now time.Time) ([]byte, error) {
 	p = append(p, '{')
 	first := true
+	// key appends a registered claim's key, written as JSON with its
+	// colon ("iss":): these need no escaping.
 	key := func(k string) {
 		if !first {
 			p = append(p, ',')
 		}
 		first = false
-		p = value.AppendString(p, k)
-		p = append(p, ':')
+		p = append(p, k...)
 	}
 	str := func(k string, t engine.Template) error {
 		v, err := t.String(x, in)
@@ -304,23 +339,23 @@ func (s *signStep) payload(p []byte, x *engine.Exec, in any, claims []byte, now 
 		return nil
 	}
 	if s.issuer.IsSet() {
-		if err := str("iss", s.issuer); err != nil {
+		if err := str(`"iss":`, s.issuer); err != nil {
 			return p, err
 		}
 	}
 	if s.subject.IsSet() {
-		if err := str("sub", s.subject); err != nil {
+		if err := str(`"sub":`, s.subject); err != nil {
 			return p, err
 		}
 	}
 	switch len(s.audience) {
 	case 0:
 	case 1:
-		if err := str("aud", s.audience[0]); err != nil {
+		if err := str(`"aud":`, s.audience[0]); err != nil {
 			return p, err
 		}
 	default:
-		key("aud")
+		key(`"aud":`)
 		p = append(p, '[')
 		for i, t := range s.audience {
 			v, err := t.String(x, in)
@@ -336,25 +371,25 @@ func (s *signStep) payload(p []byte, x *engine.Exec, in any, claims []byte, now 
 	}
 	unix := now.Unix()
 	if s.hasExp {
-		key("exp")
+		key(`"exp":`)
 		p = appendInt(p, now.Add(s.expiresIn).Unix())
 	}
 	if s.hasNbf {
-		key("nbf")
+		key(`"nbf":`)
 		p = appendInt(p, now.Add(s.nbfIn).Unix())
 	}
 	if s.issuedAt {
-		key("iat")
+		key(`"iat":`)
 		p = appendInt(p, unix)
 	}
 	if s.id.IsSet() {
-		if err := str("jti", s.id); err != nil {
+		if err := str(`"jti":`, s.id); err != nil {
 			return p, err
 		}
 	} else if s.genID {
 		var b [16]byte
 		_, _ = rand.Read(b[:]) // crypto/rand.Read never fails
-		key("jti")
+		key(`"jti":`)
 		p = append(p, '"')
 		p = appendB64(p, b[:])
 		p = append(p, '"')

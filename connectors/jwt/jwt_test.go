@@ -763,6 +763,10 @@ func TestSignClaimsForms(t *testing.T) {
 		{"an expression giving an object", `issuer: nectar, claims: "{{ message.extra }}"`, `{"iss":"nectar","x":1,"y":"z"}`, ""},
 		{"an expression giving null", `claims: "{{ message.none }}"`, `{}`, ""},
 		{"only claims the options set", `subject: s, claims: {sub: t}`, `{"sub":"s"}`, ""},
+		{"a mapping of constants, one overridden", `subject: s, claims: {a: 1, sub: t, b: 2}`, `{"sub":"s","a":1,"b":2}`, ""},
+		{"a mapping with expressions, options overriding", `subject: s, generate_id: false, id: j, claims: {jti: "{{ message.user }}", a: "{{ message.n }}", sub: "{{ message.user }}"}`, `{"sub":"s","jti":"j","a":7}`, ""},
+		{"an expression giving an object, one overridden", `subject: s, claims: "{{ {sub: 't', b: message.n} }}"`, `{"sub":"s","b":7}`, ""},
+		{"keys to escape", `claims: {"q\"k": "{{ message.n }}", "<é>": 1, "a\\b": "{{ message.user }}"}`, `{"q\"k":7,"<é>":1,"a\\b":"ada"}`, ""},
 		{"an expression giving a list", `claims: "{{ [1] }}"`, "", "500: claims: expected an object, got array"},
 		{"a claim that fails", `subject: "{{ message.user + 1 }}", claims: {a: "{{ message.n + message.extra }}"}`, "", "500: evaluating \"message.n + message.extra\": invalid operation: number + object"},
 		{"an unwritable claim", `claims: {a: 1, b: "{{ message.n / 0.0 }}", c: "{{ message.user + 1 }}"}`, "", "500: evaluating \"message.user + 1\": invalid operation: string + number"},
@@ -803,4 +807,50 @@ func ended(t *testing.T, err error, want string) bool {
 		t.Fatal(err)
 	}
 	return false
+}
+
+// clockedSource is a KeySourceAt recording the times it is given.
+type clockedSource struct {
+	mu    sync.Mutex
+	times []time.Time
+}
+
+func (c *clockedSource) JWTKey(ctx context.Context, account string) (jwt.KeyMaterial, error) {
+	return jwt.KeyMaterial{}, errors.New("JWTKey called: a sign step must give its time to a KeySourceAt")
+}
+
+func (c *clockedSource) JWTKeyAt(ctx context.Context, account string, now time.Time) (jwt.KeyMaterial, error) {
+	c.mu.Lock()
+	c.times = append(c.times, now)
+	c.mu.Unlock()
+	return jwt.KeyMaterial{Secret: secret.New(hmacSecret)}, nil
+}
+
+// TestSignGivesItsTimeToTheKeySource checks that a sign step reads the
+// clock once: a KeySourceAt is given the time the token's iat, exp and nbf
+// come from. A source that is not one (Sources, EnvSource) is asked with
+// JWTKey, as before (the other tests).
+func TestSignGivesItsTimeToTheKeySource(t *testing.T) {
+	src := &clockedSource{}
+	rt := &engine.Runtime{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	jwt.SetKeySource(rt, src)
+	p := enginetest.Load(t, `name: s
+steps:
+  - jwt: {operation: sign, account: any, algorithm: HS256, expires_in: 1h, not_before_in: 1m}
+  - jwt: {operation: decode, token: "{{ message.jws }}"}
+`)
+	out, err := run(t, rt, p, `{}`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(src.times) != 1 {
+		t.Fatalf("JWTKeyAt called %d times, want 1", len(src.times))
+	}
+	now := src.times[0].Unix()
+	claims := get(out, "unverified_claims")
+	for k, want := range map[string]int64{"iat": now, "exp": now + 3600, "nbf": now + 60} {
+		if got := get(claims, k); got != want {
+			t.Errorf("%s = %v, want %d (the time given to the key source)", k, got, want)
+		}
+	}
 }

@@ -71,6 +71,15 @@ type KeySource interface {
 	JWTKey(ctx context.Context, account string) (KeyMaterial, error)
 }
 
+// KeySourceAt is a KeySource that can be told the time of the execution
+// asking, so that a cache with an expiry needs no clock read of its own:
+// a sign step reads the clock once, for its iat, exp and nbf and for its
+// key. now is the time.Now() of the step, with its monotonic reading.
+type KeySourceAt interface {
+	KeySource
+	JWTKeyAt(ctx context.Context, account string, now time.Time) (KeyMaterial, error)
+}
+
 // KeySourceFunc adapts a function to KeySource.
 type KeySourceFunc func(ctx context.Context, account string) (KeyMaterial, error)
 
@@ -502,6 +511,20 @@ type keyCache struct {
 
 func (c *keyCache) get(ctx context.Context, src KeySource) (*keySet, error) {
 	m, err := src.JWTKey(ctx, c.account)
+	if err != nil {
+		return nil, err
+	}
+	return c.of(m)
+}
+
+// getAt is get for a step that has read the clock: a KeySourceAt is given
+// the time.
+func (c *keyCache) getAt(ctx context.Context, src KeySource, now time.Time) (*keySet, error) {
+	at, ok := src.(KeySourceAt)
+	if !ok {
+		return c.get(ctx, src)
+	}
+	m, err := at.JWTKeyAt(ctx, c.account, now)
 	if err != nil {
 		return nil, err
 	}

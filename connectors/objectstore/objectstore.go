@@ -461,7 +461,12 @@ func (s *step) get(ctx context.Context, x *engine.Exec, in any, st store.Store, 
 	if err != nil {
 		return nil, err
 	}
-	it, err := st.Get(ctx, bucket, id)
+	var it store.Item
+	if sg, ok := st.(sharedGetter); ok {
+		it, err = sg.GetShared(ctx, bucket, id)
+	} else {
+		it, err = st.Get(ctx, bucket, id)
+	}
 	if errors.Is(err, store.ErrNotFound) {
 		if s.nullOnMiss {
 			return nil, nil
@@ -472,6 +477,13 @@ func (s *step) get(ctx context.Context, x *engine.Exec, in any, st store.Store, 
 		return nil, storeError(err, "get")
 	}
 	return s.docs.decode(bucket, id, it.Value)
+}
+
+// sharedGetter is a store that can give a value without copying it
+// (store/bolt's GetShared): get only decodes the bytes (value.Decode copies
+// them first) and keeps them in docCache to compare, never changing them.
+type sharedGetter interface {
+	GetShared(ctx context.Context, bucket, key string) (store.Item, error)
 }
 
 // docCache keeps the documents a get step decoded, with the bytes each came
@@ -492,7 +504,7 @@ type docCache struct {
 type docKey struct{ bucket, id string }
 
 type cachedDoc struct {
-	raw []byte // the store's copy, ours: Get returns fresh bytes
+	raw []byte // the store's bytes: fresh from Get, or the read cache's own, never changed, from GetShared
 	doc *value.Object
 }
 

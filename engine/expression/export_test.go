@@ -11,3 +11,12 @@ func SetVMOnly(on bool) func() {
 
 // HasFastPath reports whether an expression runs without the VM.
 func (e *Expr) HasFastPath() bool { return e.fast != nil || e.path != nil }
+
+// SetGeneralArith makes Compile build arithmetic as general closures, which
+// box every intermediate value, instead of numeric ones, so tests can
+// compare them. It returns a function restoring the previous setting.
+func SetGeneralArith(on bool) func() {
+	prev := generalArith
+	generalArith = on
+	return func() { generalArith = prev }
+}

@@ -525,6 +525,9 @@ var (
 )
 
 func compileBinary(t *ast.BinaryNode) evalFn {
+	if isArith(t.Operator) && !generalArith {
+		return compileArith(t)
+	}
 	l, r := compileFast(t.Left), compileFast(t.Right)
 	if l == nil || r == nil {
 		return nil

@@ -285,8 +285,19 @@ func decode(raw []byte) (record, bool) {
 
 func (r record) live(now int64) bool { return r.exp == 0 || r.exp > now }
 
+// liveNow is live at the current time, read only for a record that
+// expires: a Get of a record without expiry (a token request's client)
+// reads no clock.
+func (r record) liveNow() bool { return r.exp == 0 || r.live(time.Now().UnixNano()) }
+
 func (r record) item(key string) store.Item {
-	it := store.Item{Key: key, Value: bytes.Clone(r.value), Rev: r.rev}
+	r.value = bytes.Clone(r.value)
+	return r.sharedItem(key)
+}
+
+// sharedItem is item without copying the value (GetShared).
+func (r record) sharedItem(key string) store.Item {
+	it := store.Item{Key: key, Value: r.value, Rev: r.rev}
 	if it.Value == nil {
 		it.Value = []byte{}
 	}
@@ -322,12 +333,30 @@ func lookup(tx *bbolt.Tx, bucket, key string, now int64) (record, bool) {
 
 // Get implements store.Store.
 func (s *Store) Get(ctx context.Context, bucket, key string) (store.Item, error) {
+	return s.get(ctx, bucket, key, false)
+}
+
+// GetShared is Get without copying the value: Item.Value is the store's own
+// copy, kept in its read cache and given to every GetShared of the key until
+// a write replaces it. The caller must only read it, and must not hand it to
+// code that could change it. The objectstore connector's get, which decodes
+// and compares the bytes only, reads documents this way and spares a copy
+// of each.
+func (s *Store) GetShared(ctx context.Context, bucket, key string) (store.Item, error) {
+	return s.get(ctx, bucket, key, true)
+}
+
+// get is Get, with the value shared (GetShared) or copied.
+func (s *Store) get(ctx context.Context, bucket, key string, shared bool) (store.Item, error) {
 	if err := cmp.Or(s.check(ctx), store.CheckKey(bucket, key)); err != nil {
 		return store.Item{}, err
 	}
 	if r, ok := s.cache.get(bucket, key); ok {
-		if !r.live(time.Now().UnixNano()) {
+		if !r.liveNow() {
 			return store.Item{}, store.ErrNotFound
+		}
+		if shared {
+			return r.sharedItem(key), nil
 		}
 		return r.item(key), nil
 	}
@@ -345,8 +374,12 @@ func (s *Store) Get(ctx context.Context, bucket, key string) (store.Item, error)
 		}
 		r.value = bytes.Clone(r.value) // the cache's own copy, out of bbolt's memory
 		s.cache.put(gen, bucket, key, r)
-		if r.live(time.Now().UnixNano()) {
-			it, found = r.item(key), true
+		if r.liveNow() {
+			if shared {
+				it, found = r.sharedItem(key), true
+			} else {
+				it, found = r.item(key), true
+			}
 		}
 		return nil
 	})

@@ -36,7 +36,7 @@ const (
 
 type cachedRecord struct {
 	gen uint64
-	rec record // value is the cache's own copy, never handed out
+	rec record // value is the cache's own copy, never changed; only GetShared hands it out, to be read
 }
 
 // written moves the generation on: what was read before is stale.

@@ -61,28 +61,71 @@ func TestGetSeesEveryWrite(t *testing.T) {
 		}, ""},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			st := openStore(t, bolt.WithNoSync())
-			ctx := t.Context()
-			if _, err := st.Put(ctx, "b", "k", []byte("old")); err != nil {
-				t.Fatal(err)
-			}
-			for range 2 { // the second is answered from memory
-				if it, err := st.Get(ctx, "b", "k"); err != nil || string(it.Value) != "old" {
-					t.Fatalf("Get before the write: %q, %v", it.Value, err)
-				}
-			}
-			if err := tc.write(ctx, st); err != nil {
-				t.Fatal(err)
-			}
-			it, err := st.Get(ctx, "b", "k")
-			switch {
-			case tc.want == "" && !errors.Is(err, store.ErrNotFound):
-				t.Fatalf("Get after %s: %q, %v; want not found", tc.name, it.Value, err)
-			case tc.want != "" && (err != nil || string(it.Value) != tc.want):
-				t.Fatalf("Get after %s: %q, %v; want %q", tc.name, it.Value, err, tc.want)
-			}
-		})
+		for _, shared := range []bool{false, true} { // Get, and GetShared: the same answers
+			t.Run(fmt.Sprintf("%s/shared=%v", tc.name, shared), func(t *testing.T) {
+				getWriteSeen(t, tc.write, tc.want, shared)
+			})
+		}
+	}
+}
+
+func getWriteSeen(t *testing.T, write func(ctx context.Context, st *bolt.Store) error, want string, shared bool) {
+	st := openStore(t, bolt.WithNoSync())
+	ctx := t.Context()
+	get := st.Get
+	if shared {
+		get = st.GetShared
+	}
+	if _, err := st.Put(ctx, "b", "k", []byte("old")); err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // the second is answered from memory
+		if it, err := get(ctx, "b", "k"); err != nil || string(it.Value) != "old" {
+			t.Fatalf("Get before the write: %q, %v", it.Value, err)
+		}
+	}
+	if err := write(ctx, st); err != nil {
+		t.Fatal(err)
+	}
+	it, err := get(ctx, "b", "k")
+	switch {
+	case want == "" && !errors.Is(err, store.ErrNotFound):
+		t.Fatalf("Get after the write: %q, %v; want not found", it.Value, err)
+	case want != "" && (err != nil || string(it.Value) != want):
+		t.Fatalf("Get after the write: %q, %v; want %q", it.Value, err, want)
+	}
+}
+
+// TestGetSharedBytesNeverChange: the bytes GetShared gives are the read
+// cache's, which nothing writes into: a write replaces them (the bytes given
+// before keep the old value), and changing what Get gave changes neither.
+func TestGetSharedBytesNeverChange(t *testing.T) {
+	st := openStore(t, bolt.WithNoSync())
+	ctx := t.Context()
+	if _, err := st.Put(ctx, "b", "k", []byte("old")); err != nil {
+		t.Fatal(err)
+	}
+	before, err := st.GetShared(ctx, "b", "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine, err := st.Get(ctx, "b", "k")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mine.Value[0] = 'X'
+	if again, err := st.GetShared(ctx, "b", "k"); err != nil || string(again.Value) != "old" {
+		t.Fatalf("GetShared after changing Get's copy: %q, %v; want old", again.Value, err)
+	}
+	if _, err := st.Put(ctx, "b", "k", []byte("new")); err != nil {
+		t.Fatal(err)
+	}
+	after, err := st.GetShared(ctx, "b", "k")
+	if err != nil || string(after.Value) != "new" {
+		t.Fatalf("GetShared after the write: %q, %v; want new", after.Value, err)
+	}
+	if string(before.Value) != "old" {
+		t.Fatalf("bytes given before the write became %q; want old", before.Value)
 	}
 }
 
