@@ -14,27 +14,84 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
 )
 
-// readBody reads at most max bytes into buf. A body read to its end is
+// readBody reads the body, at most max bytes. A body read to its end is
 // closed, so that net/http need not look for more of it before answering;
 // a request made by http.NewRequest without a body has none (nil) to close.
-func readBody(body io.ReadCloser, buf []byte, max int64) ([]byte, error) {
+//
+// A body whose length the request declares (Content-Length, size), of at
+// most exactMax bytes, is read into a buffer of its own of exactly that
+// size (owned: the caller may keep it, and its strings share it, see
+// parseBody); any other body is read into buf, whose bytes the caller
+// must copy to keep.
+func readBody(body io.ReadCloser, size int64, buf []byte, max int64) (data []byte, owned bool, err error) {
 	if body == nil || body == http.NoBody {
-		return buf[:0], nil
+		return buf[:0], false, nil
 	}
-	lr := io.LimitReader(body, max+1)
+	if size > 0 && size <= min(max, exactMax) {
+		data = make([]byte, size)
+		for n := 0; n < len(data); {
+			m, err := body.Read(data[n:])
+			n += m
+			if err == io.EOF {
+				// Shorter than it declared (not one of net/http's, which
+				// report that as io.ErrUnexpectedEOF): what arrived, as
+				// the general path reads it.
+				body.Close()
+				return data[:n], true, nil
+			}
+			if err != nil {
+				return data[:n], true, err
+			}
+		}
+		// The declared length is in: the body must end there. A body
+		// longer than it declared (not one of net/http's, which stop at
+		// Content-Length) is read again by the general path.
+		var one [1]byte
+		for {
+			n, err := body.Read(one[:])
+			if n > 0 {
+				data, err := readAll(io.MultiReader(bytes.NewReader(data), bytes.NewReader(one[:n]), body), buf, max)
+				if err == nil {
+					body.Close()
+				}
+				return data, false, err
+			}
+			if err == io.EOF {
+				body.Close()
+				return data, true, nil
+			}
+			if err != nil {
+				return data, true, err
+			}
+		}
+	}
+	data, err = readAll(body, buf, max)
+	if err == nil {
+		body.Close()
+	}
+	return data, false, err
+}
+
+// exactMax is the largest declared body read into a buffer of its exact
+// size before it arrives: a larger one grows with what arrives, so that
+// clients declaring large bodies they do not send hold no memory for them.
+const exactMax = 64 << 10
+
+// readAll reads r into buf, at most max bytes (more is an error).
+func readAll(r io.Reader, buf []byte, max int64) ([]byte, error) {
 	b := bytes.NewBuffer(buf[:0])
-	if _, err := b.ReadFrom(lr); err != nil {
+	if _, err := b.ReadFrom(io.LimitReader(r, max+1)); err != nil {
 		return b.Bytes(), err
 	}
 	if int64(b.Len()) > max {
 		return b.Bytes(), &http.MaxBytesError{Limit: max}
 	}
-	body.Close()
 	return b.Bytes(), nil
 }
 
@@ -223,7 +280,10 @@ type body struct {
 //
 // A form (or multipart) body of more than MaxFormFields fields is refused:
 // each field costs far more memory than its bytes.
-func parseBody(data []byte, ctype string, req *value.Object) body {
+//
+// When owned, data is the request's own buffer, never written again: a
+// JSON body's text shares it instead of being copied.
+func parseBody(data []byte, owned bool, ctype string, req *value.Object) body {
 	t := trimLead(data)
 	if len(bytes.TrimSpace(t)) == 0 {
 		return body{msg: value.NewObject(0)}
@@ -235,7 +295,7 @@ func parseBody(data []byte, ctype string, req *value.Object) body {
 	mt = strings.ToLower(strings.TrimSpace(mt))
 	switch {
 	case mt == "application/json" || strings.HasSuffix(mt, "+json") || mt == "" && looksJSON(t):
-		text := string(t) // the one copy: the message's strings share it
+		text := bodyText(t, owned) // the message's strings share it
 		v, err := value.DecodeString(text)
 		if err != nil {
 			return body{bad: "malformed JSON: " + err.Error()}
@@ -243,7 +303,7 @@ func parseBody(data []byte, ctype string, req *value.Object) body {
 		return body{msg: v, raw: text}
 	case mt == "application/x-www-form-urlencoded":
 		if looksJSON(t) {
-			text := string(t)
+			text := bodyText(t, owned)
 			v, err := value.DecodeString(text)
 			if err != nil {
 				return body{bad: "the body looks like JSON (it starts with " + string(t[0]) + ") but is sent as " +
@@ -268,6 +328,15 @@ func parseBody(data []byte, ctype string, req *value.Object) body {
 	}
 	req.Set("body_encoding", "base64")
 	return body{msg: base64.StdEncoding.EncodeToString(data), unparsed: &engine.UnparsedBody{ContentType: mt, Size: len(data), Base64: true}}
+}
+
+// bodyText returns t as a string: t itself when owned (a buffer of the
+// request's own, never written again), else a copy.
+func bodyText(t []byte, owned bool) string {
+	if owned && len(t) > 0 {
+		return unsafe.String(unsafe.SliceData(t), len(t))
+	}
+	return string(t)
 }
 
 // MaxFormFields is the most fields a form or multipart body, or a query

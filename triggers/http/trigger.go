@@ -203,8 +203,10 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body := httpjson.GetBuf()
 	defer httpjson.PutBuf(body)
-	data, err := readBody(r.Body, *body, max)
-	*body = data[:0]
+	data, owned, err := readBody(r.Body, r.ContentLength, *body, max)
+	if !owned {
+		*body = data[:0] // the pool keeps the buffer as it grew
+	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -224,7 +226,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctype := r.Header.Get("Content-Type")
 	req := requestMetadata(r, s.params, cfg, ctype)
-	in := parseBody(data, ctype, req)
+	in := parseBody(data, owned, ctype, req)
 	if in.bad != "" {
 		if cfg.MalformedBody != "pass" {
 			code = http.StatusBadRequest
