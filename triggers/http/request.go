@@ -281,8 +281,9 @@ type body struct {
 // A form (or multipart) body of more than MaxFormFields fields is refused:
 // each field costs far more memory than its bytes.
 //
-// When owned, data is the request's own buffer, never written again: a
-// JSON body's text shares it instead of being copied.
+// When owned, data is the request's own buffer, never written again: the
+// message's strings (a JSON body's text, a form's values, a text body)
+// share it instead of copying it.
 func parseBody(data []byte, owned bool, ctype string, req *value.Object) body {
 	t := trimLead(data)
 	if len(bytes.TrimSpace(t)) == 0 {
@@ -315,7 +316,7 @@ func parseBody(data []byte, owned bool, ctype string, req *value.Object) body {
 		if n := fieldCount(data); n > MaxFormFields {
 			return body{bad: "the form body has " + strconv.Itoa(n) + " fields; at most " + strconv.Itoa(MaxFormFields) + " are accepted"}
 		}
-		form, err := queryObject(string(data))
+		form, err := queryObject(bodyText(data, owned))
 		if err != nil {
 			return body{bad: "malformed form: " + err.Error()}
 		}
@@ -324,7 +325,7 @@ func parseBody(data []byte, owned bool, ctype string, req *value.Object) body {
 		v, err := parseMultipart(data, ctype)
 		return body{msg: v, bad: err}
 	case strings.HasPrefix(mt, "text/") || strings.HasSuffix(mt, "xml") || mt == "" || utf8.Valid(data) && !strings.HasPrefix(mt, "application/octet-stream"):
-		return body{msg: string(data), unparsed: &engine.UnparsedBody{ContentType: mt, Size: len(data)}}
+		return body{msg: bodyText(data, owned), unparsed: &engine.UnparsedBody{ContentType: mt, Size: len(data)}}
 	}
 	req.Set("body_encoding", "base64")
 	return body{msg: base64.StdEncoding.EncodeToString(data), unparsed: &engine.UnparsedBody{ContentType: mt, Size: len(data), Base64: true}}
