@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,13 +35,37 @@ func compile(cfg *HTTP, cc *engine.Compiler) (engine.Trigger, error) {
 	if errs := cfg.check(); len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	return &trigger{cfg: cfg, params: pathParams(cfg.Path)}, nil
+	return &trigger{cfg: cfg, params: pathParams(cfg.Path), headers: fixedHeaders(cfg.Headers)}, nil
 }
 
 // trigger is a compiled http trigger: a route of the host's listener.
 type trigger struct {
-	cfg    *HTTP
-	params []string // the path's {name} wildcards
+	cfg     *HTTP
+	params  []string // the path's {name} wildcards
+	headers []fixedHeader
+}
+
+// fixedHeader is one of the trigger's headers option, by its canonical
+// name, with its value as a header's one-value slice.
+type fixedHeader struct {
+	name string
+	vals []string
+}
+
+// fixedHeaders turns the headers option into what ServeHTTP puts in each
+// answer's header map as it is, without Header.Set's canonicalizing and
+// allocating per request. The slices are shared by every answer: net/http
+// only reads them, and Header.Set or Add (a respond step's) replace them
+// (each has room for its one value only, so an append copies it). Names
+// are in sorted order, so that of two spellings of one header (allowed by
+// the loader) the same one is sent every time.
+func fixedHeaders(hd map[string]string) []fixedHeader {
+	names := slices.Sorted(maps.Keys(hd))
+	out := make([]fixedHeader, 0, len(names))
+	for _, k := range names {
+		out = append(out, fixedHeader{name: http.CanonicalHeaderKey(k), vals: []string{hd[k]}[:1:1]})
+	}
+	return out
 }
 
 var (
@@ -172,8 +198,8 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if cfg.CORS != nil {
 		setOrigin(h, cfg.CORS, r.Header.Get("Origin"))
 	}
-	for k, val := range cfg.Headers {
-		h.Set(k, val)
+	for _, fh := range s.headers {
+		h[fh.name] = fh.vals
 	}
 	who, status, reason := s.authenticate(r, p.Name)
 	if status != 0 {
