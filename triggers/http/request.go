@@ -173,15 +173,16 @@ func requestMetadata(r *http.Request, params []string, cfg *HTTP, ctype string) 
 	authed := len(cfg.Auth) > 0 && cfg.Auth[0] != "none"
 	// Headers in name order, so that metadata (and any output built from it)
 	// is the same for the same request.
-	var stack [32]string
-	names := stack[:0]
-	for k := range r.Header {
-		names = append(names, k)
+	// Name and values together, so that each is not looked up again.
+	var stack [32]headerField
+	fields := stack[:0]
+	for k, vals := range r.Header {
+		fields = append(fields, headerField{k, vals})
 	}
-	slices.Sort(names)
-	for _, k := range names {
-		vals := r.Header[k]
-		lk := lowerHeader(k)
+	slices.SortFunc(fields, func(a, b headerField) int { return strings.Compare(a.name, b.name) })
+	for _, f := range fields {
+		vals := f.vals
+		lk := lowerHeader(f.name)
 		if authed && (lk == "apikey" || lk == "authorization") {
 			continue // the consumer is in metadata.consumer; the credential stays out of the pipeline
 		}
@@ -195,6 +196,11 @@ func requestMetadata(r *http.Request, params []string, cfg *HTTP, ctype string) 
 	req.AppendNew("content_type", bx.String(ctype))
 	req.AppendNew("remote_addr", bx.String(r.RemoteAddr))
 	return req
+}
+
+type headerField struct {
+	name string
+	vals []string
 }
 
 // commonHeaders maps canonical header names to lower case without
