@@ -35,7 +35,25 @@ func compile(cfg *HTTP, cc *engine.Compiler) (engine.Trigger, error) {
 	if errs := cfg.check(); len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	return &trigger{cfg: cfg, params: pathParams(cfg.Path), headers: fixedHeaders(cfg.Headers)}, nil
+	t := &trigger{cfg: cfg, params: pathParams(cfg.Path), headers: fixedHeaders(cfg.Headers)}
+	for _, m := range cfg.Methods {
+		t.lines = append(t.lines, m+" "+cfg.Path)
+	}
+	return t, nil
+}
+
+// requestLine returns r's method and path as the execution's record keeps
+// them ("POST /orders"): for a request to the trigger's path itself, with
+// one of its methods, the text made at compile; else one made now.
+func (t *trigger) requestLine(r *http.Request) string {
+	if r.URL.Path == t.cfg.Path {
+		for _, l := range t.lines {
+			if len(l) > len(r.Method) && l[len(r.Method)] == ' ' && l[:len(r.Method)] == r.Method {
+				return l
+			}
+		}
+	}
+	return r.Method + " " + r.URL.Path
 }
 
 // trigger is a compiled http trigger: a route of the host's listener.
@@ -43,6 +61,7 @@ type trigger struct {
 	cfg     *HTTP
 	params  []string // the path's {name} wildcards
 	headers []fixedHeader
+	lines   []string // "METHOD path" for each of the methods (requestLine)
 }
 
 // fixedHeader is one of the trigger's headers option, by its canonical
@@ -263,8 +282,8 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		in.msg, in.raw = nil, ""
 	}
 	md := value.NewObject(3)
-	md.Set("trigger", "http")
-	md.Set("request", req)
+	md.AppendNew("trigger", "http") // distinct keys: no search
+	md.AppendNew("request", req)
 	x := &engine.Execution{
 		Trigger: "http", Input: in.msg, Metadata: md, Start: start, ID: history.NewID(start),
 		Secrets: requestSecrets(r, req, p.SensitiveFields, s.h.Runtime().SensitiveFields),
@@ -345,7 +364,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		httpjson.PutBuf(b)
 	}
-	x.Request, x.Code, x.InputJSON, x.InputBody = r.Method+" "+r.URL.Path, code, in.raw, in.unparsed
+	x.Request, x.Code, x.InputJSON, x.InputBody = s.requestLine(r), code, in.raw, in.unparsed
 	s.h.Record(x)
 }
 
