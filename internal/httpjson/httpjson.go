@@ -56,7 +56,7 @@ func Response(w http.ResponseWriter, code int, hd http.Header, body []byte) {
 	for k, vs := range hd {
 		h[k] = vs
 	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h["Content-Length"] = []string{strconv.Itoa(len(body))} // canonical already: no Header.Set check
 	setDate(h)
 	w.WriteHeader(code)
 	_, _ = w.Write(body)
