@@ -19,6 +19,9 @@ import (
 // or longer than the body, a reader giving a byte at a time, a read
 // error), each gives the same bytes and the same error, and closes the
 // body exactly when the general path does.
+//
+// TestReadBodyDeclaredLargeSentSmall covers the memory a declared length
+// may hold before its bytes arrive.
 func TestReadBodyExactIsReadAll(t *testing.T) {
 	const max = 100
 	type body struct {
@@ -103,3 +106,23 @@ type closeCount struct {
 }
 
 func (c *closeCount) Close() error { c.n++; return c.ReadCloser.Close() }
+
+// TestReadBodyDeclaredLargeSentSmall: a client that declares a large body
+// (within max_body) and sends a few bytes, as a slow or stalled sender
+// does, holds no buffer of the declared size: only what the general path
+// holds (bodies above exactMax grow with what arrives).
+func TestReadBodyDeclaredLargeSentSmall(t *testing.T) {
+	const max = 10 << 20
+	for _, size := range []int64{exactMax + 1, 64 << 10, max} {
+		raw := "POST /x HTTP/1.1\r\nHost: h\r\nContent-Length: " + strconv.FormatInt(size, 10) + "\r\n\r\n" + `{"a":1}`
+		r, err := http.ReadRequest(bufio.NewReader(strings.NewReader(raw)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, owned, err := readBody(r.Body, r.ContentLength, make([]byte, 0, 4096), max)
+		if err == nil || owned || cap(got) > 4096 {
+			t.Errorf("declared %d, sent 7 bytes: error %v, owned %v, buffer of %d bytes; want the short body's error "+
+				"from the pooled buffer of 4096 bytes", size, err, owned, cap(got))
+		}
+	}
+}

@@ -79,9 +79,11 @@ func readBody(body io.ReadCloser, size int64, buf []byte, max int64) (data []byt
 }
 
 // exactMax is the largest declared body read into a buffer of its exact
-// size before it arrives: a larger one grows with what arrives, so that
-// clients declaring large bodies they do not send hold no memory for them.
-const exactMax = 64 << 10
+// size before it arrives: no more than the pooled buffer (4 KiB) the
+// general path holds while a body arrives. A larger one grows with what
+// arrives, so that clients declaring large bodies they then send slowly,
+// or not at all, hold no more memory than before.
+const exactMax = 4 << 10
 
 // readAll reads r into buf, at most max bytes (more is an error).
 func readAll(r io.Reader, buf []byte, max int64) ([]byte, error) {
