@@ -284,10 +284,13 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	md := value.NewObject(3)
 	md.AppendNew("trigger", "http") // distinct keys: no search
 	md.AppendNew("request", req)
-	x := &engine.Execution{
+	// The execution and its id's header value in one allocation.
+	ex := &execution{Execution: engine.Execution{
 		Trigger: "http", Input: in.msg, Metadata: md, Start: start, ID: history.NewID(start),
 		Secrets: requestSecrets(r, req, p.SensitiveFields, s.h.Runtime().SensitiveFields),
-	}
+	}}
+	x := &ex.Execution
+	ex.idHeader[0] = x.ID
 	if who != nil {
 		co := value.NewObject(3)
 		co.Set("name", who.subject)
@@ -308,7 +311,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	})
 	ctx = triggers.WithResponse(ctx, resp)
-	h["X-Execution-Id"] = []string{x.ID} // canonical already: no Header.Set check
+	h["X-Execution-Id"] = ex.idHeader[:] // canonical already: no Header.Set check
 	s.h.Run(ctx, x)
 	e := x.Err
 	if e != nil {
@@ -366,6 +369,14 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	x.Request, x.Code, x.InputJSON, x.InputBody = s.requestLine(r), code, in.raw, in.unparsed
 	s.h.Record(x)
+}
+
+// execution is an HTTP-triggered execution with the X-Execution-Id
+// header's value, allocated together. The header's slice has room for its
+// one value only: an Add copies it.
+type execution struct {
+	engine.Execution
+	idHeader [1]string
 }
 
 // generic returns what the caller of an HTTP trigger gets instead of e
