@@ -159,16 +159,27 @@ func requestMetadata(r *http.Request, params []string, cfg *HTTP, ctype string) 
 	req.AppendNew("method", bx.String(r.Method))
 	req.AppendNew("host", bx.String(r.Host))
 	req.AppendNew("path", bx.String(r.URL.Path))
-	po := value.NewObject(len(params))
-	for _, p := range params {
-		po.Set(p, bx.String(r.PathValue(p)))
+	// Empty params and query objects (most requests have neither) are
+	// made in one allocation: an Object's zero value is an empty object.
+	var empty *[2]value.Object
+	if len(params) == 0 || r.URL.RawQuery == "" {
+		empty = new([2]value.Object)
+	}
+	var po *value.Object
+	if len(params) == 0 {
+		po = &empty[0]
+	} else {
+		po = value.NewObject(len(params))
+		for _, p := range params {
+			po.Set(p, bx.String(r.PathValue(p)))
+		}
 	}
 	req.AppendNew("params", po)
 	var q *value.Object
 	if r.URL.RawQuery != "" {
 		q, _ = queryObject(r.URL.RawQuery)
 	} else {
-		q = value.NewObject(0)
+		q = &empty[1]
 	}
 	req.AppendNew("query", q)
 	hdr := value.NewObject(len(r.Header))
