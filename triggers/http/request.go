@@ -238,8 +238,11 @@ func lowerHeader(k string) string {
 // queryObject parses a query string or a form body into an object whose
 // keys keep the order of the text; a repeated name gives a list. Like
 // url.ParseQuery, it keeps what parses and reports the first bad part.
+//
+// Its values are boxed a few per allocation (value.Boxer).
 func queryObject(raw string) (*value.Object, error) {
 	o := value.NewObject(4)
+	var bx value.Boxer
 	var firstErr error
 	for raw != "" {
 		var kv string
@@ -258,11 +261,11 @@ func queryObject(raw string) (*value.Object, error) {
 		}
 		switch prev, ok := o.Get(k); {
 		case !ok:
-			o.Set(k, v)
+			o.Set(k, bx.String(v))
 		case isList(prev):
-			o.Set(k, append(prev.([]any), v))
+			o.Set(k, append(prev.([]any), bx.String(v)))
 		default:
-			o.Set(k, []any{prev, v})
+			o.Set(k, []any{prev, bx.String(v)})
 		}
 	}
 	return o, firstErr
