@@ -76,13 +76,24 @@ func BenchmarkTransformRequestNoHistory(b *testing.B) {
 // net/http's reading and writing included. The client writes the bytes
 // wrk writes and reads each answer with http.ReadResponse.
 func BenchmarkTransformRequestWire(b *testing.B) {
+	wireBench(b, server.Limits{})
+}
+
+// BenchmarkTransformRequestWireLimited is BenchmarkTransformRequestWire
+// with a connection cap, as nectar serve always has one: the connections
+// are the limited listener's (lazy deadlines, the probe reserve).
+func BenchmarkTransformRequestWireLimited(b *testing.B) {
+	wireBench(b, server.Limits{MaxConnections: 1024})
+}
+
+func wireBench(b *testing.B, lim server.Limits) {
 	e := servertest.Start(b, map[string]string{"bench-transform.yaml": benchTransform}, nil)
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		b.Fatal(err)
 	}
-	hs := e.Srv.HTTPServer(server.Limits{})
-	go hs.Serve(server.LimitListener(ln, server.Limits{}))
+	hs := e.Srv.HTTPServer(lim)
+	go hs.Serve(server.LimitListener(ln, lim))
 	b.Cleanup(func() { hs.Close() })
 	c, err := net.Dial("tcp", ln.Addr().String())
 	if err != nil {

@@ -285,22 +285,26 @@ type lazyDeadline struct {
 }
 
 // set records t, applying it when I/O is in progress.
+// (No defer for the unlocks here and in begin: they run about fifteen
+// times a request, and apply, a net.Conn's SetReadDeadline or
+// SetWriteDeadline, does not panic.)
 func (d *lazyDeadline) set(t time.Time, apply func(time.Time) error) error {
+	var err error
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	d.want = t
 	if d.busy > 0 {
-		return d.sync(apply)
+		err = d.sync(apply)
 	}
-	return nil
+	d.mu.Unlock()
+	return err
 }
 
 // begin counts an I/O in and applies the deadline it must run under.
 func (d *lazyDeadline) begin(apply func(time.Time) error) {
 	d.mu.Lock()
-	defer d.mu.Unlock()
 	d.busy++
 	_ = d.sync(apply) // a failure (a closed connection) is the I/O's to report
+	d.mu.Unlock()
 }
 
 func (d *lazyDeadline) end() {
@@ -445,44 +449,63 @@ func (c *limitedConn) SetWriteDeadline(t time.Time) error { return c.wd.set(t, c
 // in, it lifts the read deadline (so that the server's watch for a client
 // hanging up does not cancel the running execution) and gives the answer
 // the timeout plus the write grace.
+//
+// The deadlines are set on w itself when it has them (net/http's own
+// writer, which bodyDeadline is handed), else through an
+// http.ResponseController (which finds them behind wrappers), allocated
+// only then.
 func (s *Server) bodyDeadline(w http.ResponseWriter, r *http.Request, timeout time.Duration) {
-	rc := http.NewResponseController(w)
+	var d deadliner
+	if wd, ok := w.(deadliner); ok {
+		d = wd
+	} else {
+		d = http.NewResponseController(w)
+	}
 	now := time.Now()
 	grace := time.Duration(s.writeGrace.Load())
 	if grace <= 0 {
 		grace = 10 * time.Second
 	}
-	if rc.SetReadDeadline(now.Add(timeout)) != nil {
+	if d.SetReadDeadline(now.Add(timeout)) != nil {
 		return // not a connection of an http.Server (a test recorder)
 	}
-	_ = rc.SetWriteDeadline(now.Add(timeout + timeout + grace))
+	_ = d.SetWriteDeadline(now.Add(timeout + timeout + grace))
 	if r.Body == nil || r.Body == http.NoBody {
-		_ = rc.SetReadDeadline(time.Time{})
-		_ = rc.SetWriteDeadline(time.Now().Add(timeout + grace))
+		_ = d.SetReadDeadline(time.Time{})
+		_ = d.SetWriteDeadline(time.Now().Add(timeout + grace))
 		return
 	}
-	orig := r.Body
-	r.Body = &deadlineBody{ReadCloser: orig, done: func() {
-		_ = rc.SetReadDeadline(time.Time{})
-		_ = rc.SetWriteDeadline(time.Now().Add(timeout + grace))
-		// The request holds net/http's own body again: once the handler
-		// closes it, net/http sees a body read to its end and closed, and
-		// does not read it again (io.CopyN to io.Discard) before answering.
-		r.Body = orig
-	}}
+	r.Body = &deadlineBody{ReadCloser: r.Body, d: d, r: r, answer: timeout + grace}
 }
 
-// deadlineBody calls done once, when the body has been read to its end.
+// deadliner sets a connection's deadlines: net/http's ResponseWriter, or
+// an http.ResponseController.
+type deadliner interface {
+	SetReadDeadline(time.Time) error
+	SetWriteDeadline(time.Time) error
+}
+
+// deadlineBody is a request's body until it has been read to its end:
+// then it lifts the read deadline, gives the answer its time (answer from
+// now), and puts net/http's own body back in the request (r), once.
 type deadlineBody struct {
 	io.ReadCloser
-	done func()
+	d      deadliner
+	r      *http.Request
+	answer time.Duration
+	done   bool
 }
 
 func (b *deadlineBody) Read(p []byte) (int, error) {
 	n, err := b.ReadCloser.Read(p)
-	if err == io.EOF && b.done != nil {
-		b.done()
-		b.done = nil
+	if err == io.EOF && !b.done {
+		b.done = true
+		_ = b.d.SetReadDeadline(time.Time{})
+		_ = b.d.SetWriteDeadline(time.Now().Add(b.answer))
+		// The request holds net/http's own body again: once the handler
+		// closes it, net/http sees a body read to its end and closed, and
+		// does not read it again (io.CopyN to io.Discard) before answering.
+		b.r.Body = b.ReadCloser
 	}
 	return n, err
 }

@@ -566,41 +566,43 @@ func (s *Server) Shutdown(ctx context.Context) error {
 }
 
 // tracker counts running executions and lets Shutdown wait for none.
+// Counting in and out is an atomic add; the channel a waiter waits on is
+// made only when one waits (not each time the count leaves 0), and closed
+// by the done that brings the count to 0 after it.
 type tracker struct {
+	n    atomic.Int64
 	mu   sync.Mutex
-	n    int
-	idle chan struct{} // closed when n drops to 0
+	idle chan struct{} // a waiter's, closed when n drops to 0; nil: none waits
 }
 
-func (t *tracker) add() {
-	t.mu.Lock()
-	if t.n == 0 {
-		t.idle = make(chan struct{})
-	}
-	t.n++
-	t.mu.Unlock()
-}
+func (t *tracker) add() { t.n.Add(1) }
 
 func (t *tracker) done() {
+	if t.n.Add(-1) != 0 {
+		return
+	}
+	// Under mu, so that a waiter that saw a count above 0 made its channel
+	// before this looks: either this closes it, or the count rose again
+	// and a later done brings it back to 0 and closes it.
 	t.mu.Lock()
-	if t.n--; t.n == 0 {
+	if t.idle != nil && t.n.Load() == 0 {
 		close(t.idle)
+		t.idle = nil
 	}
 	t.mu.Unlock()
 }
 
-func (t *tracker) count() int {
-	t.mu.Lock()
-	defer t.mu.Unlock()
-	return t.n
-}
+func (t *tracker) count() int { return int(t.n.Load()) }
 
 // wait returns nil when no execution runs, or ctx's error.
 func (t *tracker) wait(ctx context.Context) error {
 	t.mu.Lock()
-	if t.n == 0 {
+	if t.n.Load() == 0 {
 		t.mu.Unlock()
 		return nil
+	}
+	if t.idle == nil {
+		t.idle = make(chan struct{})
 	}
 	idle := t.idle
 	t.mu.Unlock()

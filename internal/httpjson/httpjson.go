@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nectar-run/nectar/engine/value"
@@ -43,6 +44,7 @@ func JSON(w http.ResponseWriter, code int, body []byte) {
 	h := w.Header()
 	h["Content-Type"] = jsonType
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	setDate(h)
 	w.WriteHeader(code)
 	_, _ = w.Write(body)
 }
@@ -54,9 +56,42 @@ func Response(w http.ResponseWriter, code int, hd http.Header, body []byte) {
 	for k, vs := range hd {
 		h[k] = vs
 	}
-	h.Set("Content-Length", strconv.Itoa(len(body)))
+	h["Content-Length"] = []string{strconv.Itoa(len(body))} // canonical already: no Header.Set check
+	setDate(h)
 	w.WriteHeader(code)
 	_, _ = w.Write(body)
+}
+
+// setDate sets the Date header net/http would add (RFC 9110 §6.6.1: the
+// time now, in http.TimeFormat), unless h has one: the text is formatted
+// once a second (see date) instead of by net/http for each answer. A Date
+// the handler or the pipeline set is kept, as net/http keeps it.
+func setDate(h http.Header) {
+	if _, ok := h["Date"]; !ok {
+		h["Date"] = date(time.Now())
+	}
+}
+
+// dateText is the Date header's value for one second of the wall clock.
+// The slice is shared by every answer of that second, as jsonType is:
+// net/http only reads it, and Set or Add replace it.
+type dateText struct {
+	sec int64
+	v   []string
+}
+
+var lastDate atomic.Pointer[dateText]
+
+// date returns the Date header's value for now, formatted again only
+// when the second changed.
+func date(now time.Time) []string {
+	sec := now.Unix()
+	if d := lastDate.Load(); d != nil && d.sec == sec {
+		return d.v
+	}
+	d := &dateText{sec: sec, v: []string{now.UTC().Format(http.TimeFormat)}}
+	lastDate.Store(d)
+	return d.v
 }
 
 // Value writes v encoded by encoding/json with code.

@@ -39,7 +39,7 @@ func FuzzParseBody(f *testing.F) {
 	}
 	f.Fuzz(func(t *testing.T, data []byte, ctype string) {
 		req := value.NewObject(2)
-		b := parseBody(data, ctype, req)
+		b := parseBody(data, false, ctype, req)
 		if b.bad != "" {
 			if b.msg != nil && b.raw != "" {
 				t.Fatalf("both a message and an error: %q", b.bad)

@@ -14,27 +14,86 @@ import (
 	"strings"
 	"unicode"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
 )
 
-// readBody reads at most max bytes into buf. A body read to its end is
+// readBody reads the body, at most max bytes. A body read to its end is
 // closed, so that net/http need not look for more of it before answering;
 // a request made by http.NewRequest without a body has none (nil) to close.
-func readBody(body io.ReadCloser, buf []byte, max int64) ([]byte, error) {
+//
+// A body whose length the request declares (Content-Length, size), of at
+// most exactMax bytes, is read into a buffer of its own of exactly that
+// size (owned: the caller may keep it, and its strings share it, see
+// parseBody); any other body is read into buf, whose bytes the caller
+// must copy to keep.
+func readBody(body io.ReadCloser, size int64, buf []byte, max int64) (data []byte, owned bool, err error) {
 	if body == nil || body == http.NoBody {
-		return buf[:0], nil
+		return buf[:0], false, nil
 	}
-	lr := io.LimitReader(body, max+1)
+	if size > 0 && size <= min(max, exactMax) {
+		data = make([]byte, size)
+		for n := 0; n < len(data); {
+			m, err := body.Read(data[n:])
+			n += m
+			if err == io.EOF {
+				// Shorter than it declared (not one of net/http's, which
+				// report that as io.ErrUnexpectedEOF): what arrived, as
+				// the general path reads it.
+				body.Close()
+				return data[:n], true, nil
+			}
+			if err != nil {
+				return data[:n], true, err
+			}
+		}
+		// The declared length is in: the body must end there. A body
+		// longer than it declared (not one of net/http's, which stop at
+		// Content-Length) is read again by the general path.
+		var one [1]byte
+		for {
+			n, err := body.Read(one[:])
+			if n > 0 {
+				data, err := readAll(io.MultiReader(bytes.NewReader(data), bytes.NewReader(one[:n]), body), buf, max)
+				if err == nil {
+					body.Close()
+				}
+				return data, false, err
+			}
+			if err == io.EOF {
+				body.Close()
+				return data, true, nil
+			}
+			if err != nil {
+				return data, true, err
+			}
+		}
+	}
+	data, err = readAll(body, buf, max)
+	if err == nil {
+		body.Close()
+	}
+	return data, false, err
+}
+
+// exactMax is the largest declared body read into a buffer of its exact
+// size before it arrives: no more than the pooled buffer (4 KiB) the
+// general path holds while a body arrives. A larger one grows with what
+// arrives, so that clients declaring large bodies they then send slowly,
+// or not at all, hold no more memory than before.
+const exactMax = 4 << 10
+
+// readAll reads r into buf, at most max bytes (more is an error).
+func readAll(r io.Reader, buf []byte, max int64) ([]byte, error) {
 	b := bytes.NewBuffer(buf[:0])
-	if _, err := b.ReadFrom(lr); err != nil {
+	if _, err := b.ReadFrom(io.LimitReader(r, max+1)); err != nil {
 		return b.Bytes(), err
 	}
 	if int64(b.Len()) > max {
 		return b.Bytes(), &http.MaxBytesError{Limit: max}
 	}
-	body.Close()
 	return b.Bytes(), nil
 }
 
@@ -100,31 +159,43 @@ func requestMetadata(r *http.Request, params []string, cfg *HTTP, ctype string) 
 	req.AppendNew("method", bx.String(r.Method))
 	req.AppendNew("host", bx.String(r.Host))
 	req.AppendNew("path", bx.String(r.URL.Path))
-	po := value.NewObject(len(params))
-	for _, p := range params {
-		po.Set(p, bx.String(r.PathValue(p)))
+	// Empty params and query objects (most requests have neither) are
+	// made in one allocation: an Object's zero value is an empty object.
+	var empty *[2]value.Object
+	if len(params) == 0 || r.URL.RawQuery == "" {
+		empty = new([2]value.Object)
+	}
+	var po *value.Object
+	if len(params) == 0 {
+		po = &empty[0]
+	} else {
+		po = value.NewObject(len(params))
+		for _, p := range params {
+			po.Set(p, bx.String(r.PathValue(p)))
+		}
 	}
 	req.AppendNew("params", po)
 	var q *value.Object
 	if r.URL.RawQuery != "" {
 		q, _ = queryObject(r.URL.RawQuery)
 	} else {
-		q = value.NewObject(0)
+		q = &empty[1]
 	}
 	req.AppendNew("query", q)
 	hdr := value.NewObject(len(r.Header))
 	authed := len(cfg.Auth) > 0 && cfg.Auth[0] != "none"
 	// Headers in name order, so that metadata (and any output built from it)
 	// is the same for the same request.
-	var stack [32]string
-	names := stack[:0]
-	for k := range r.Header {
-		names = append(names, k)
+	// Name and values together, so that each is not looked up again.
+	var stack [32]headerField
+	fields := stack[:0]
+	for k, vals := range r.Header {
+		fields = append(fields, headerField{k, vals})
 	}
-	slices.Sort(names)
-	for _, k := range names {
-		vals := r.Header[k]
-		lk := lowerHeader(k)
+	slices.SortFunc(fields, func(a, b headerField) int { return strings.Compare(a.name, b.name) })
+	for _, f := range fields {
+		vals := f.vals
+		lk := lowerHeader(f.name)
 		if authed && (lk == "apikey" || lk == "authorization") {
 			continue // the consumer is in metadata.consumer; the credential stays out of the pipeline
 		}
@@ -138,6 +209,11 @@ func requestMetadata(r *http.Request, params []string, cfg *HTTP, ctype string) 
 	req.AppendNew("content_type", bx.String(ctype))
 	req.AppendNew("remote_addr", bx.String(r.RemoteAddr))
 	return req
+}
+
+type headerField struct {
+	name string
+	vals []string
 }
 
 // commonHeaders maps canonical header names to lower case without
@@ -162,8 +238,11 @@ func lowerHeader(k string) string {
 // queryObject parses a query string or a form body into an object whose
 // keys keep the order of the text; a repeated name gives a list. Like
 // url.ParseQuery, it keeps what parses and reports the first bad part.
+//
+// Its values are boxed a few per allocation (value.Boxer).
 func queryObject(raw string) (*value.Object, error) {
 	o := value.NewObject(4)
+	var bx value.Boxer
 	var firstErr error
 	for raw != "" {
 		var kv string
@@ -182,11 +261,11 @@ func queryObject(raw string) (*value.Object, error) {
 		}
 		switch prev, ok := o.Get(k); {
 		case !ok:
-			o.Set(k, v)
+			o.Set(k, bx.String(v))
 		case isList(prev):
-			o.Set(k, append(prev.([]any), v))
+			o.Set(k, append(prev.([]any), bx.String(v)))
 		default:
-			o.Set(k, []any{prev, v})
+			o.Set(k, []any{prev, bx.String(v)})
 		}
 	}
 	return o, firstErr
@@ -223,7 +302,11 @@ type body struct {
 //
 // A form (or multipart) body of more than MaxFormFields fields is refused:
 // each field costs far more memory than its bytes.
-func parseBody(data []byte, ctype string, req *value.Object) body {
+//
+// When owned, data is the request's own buffer, never written again: the
+// message's strings (a JSON body's text, a form's values, a text body)
+// share it instead of copying it.
+func parseBody(data []byte, owned bool, ctype string, req *value.Object) body {
 	t := trimLead(data)
 	if len(bytes.TrimSpace(t)) == 0 {
 		return body{msg: value.NewObject(0)}
@@ -235,7 +318,7 @@ func parseBody(data []byte, ctype string, req *value.Object) body {
 	mt = strings.ToLower(strings.TrimSpace(mt))
 	switch {
 	case mt == "application/json" || strings.HasSuffix(mt, "+json") || mt == "" && looksJSON(t):
-		text := string(t) // the one copy: the message's strings share it
+		text := bodyText(t, owned) // the message's strings share it
 		v, err := value.DecodeString(text)
 		if err != nil {
 			return body{bad: "malformed JSON: " + err.Error()}
@@ -243,7 +326,7 @@ func parseBody(data []byte, ctype string, req *value.Object) body {
 		return body{msg: v, raw: text}
 	case mt == "application/x-www-form-urlencoded":
 		if looksJSON(t) {
-			text := string(t)
+			text := bodyText(t, owned)
 			v, err := value.DecodeString(text)
 			if err != nil {
 				return body{bad: "the body looks like JSON (it starts with " + string(t[0]) + ") but is sent as " +
@@ -255,7 +338,7 @@ func parseBody(data []byte, ctype string, req *value.Object) body {
 		if n := fieldCount(data); n > MaxFormFields {
 			return body{bad: "the form body has " + strconv.Itoa(n) + " fields; at most " + strconv.Itoa(MaxFormFields) + " are accepted"}
 		}
-		form, err := queryObject(string(data))
+		form, err := queryObject(bodyText(data, owned))
 		if err != nil {
 			return body{bad: "malformed form: " + err.Error()}
 		}
@@ -264,10 +347,19 @@ func parseBody(data []byte, ctype string, req *value.Object) body {
 		v, err := parseMultipart(data, ctype)
 		return body{msg: v, bad: err}
 	case strings.HasPrefix(mt, "text/") || strings.HasSuffix(mt, "xml") || mt == "" || utf8.Valid(data) && !strings.HasPrefix(mt, "application/octet-stream"):
-		return body{msg: string(data), unparsed: &engine.UnparsedBody{ContentType: mt, Size: len(data)}}
+		return body{msg: bodyText(data, owned), unparsed: &engine.UnparsedBody{ContentType: mt, Size: len(data)}}
 	}
 	req.Set("body_encoding", "base64")
 	return body{msg: base64.StdEncoding.EncodeToString(data), unparsed: &engine.UnparsedBody{ContentType: mt, Size: len(data), Base64: true}}
+}
+
+// bodyText returns t as a string: t itself when owned (a buffer of the
+// request's own, never written again), else a copy.
+func bodyText(t []byte, owned bool) string {
+	if owned && len(t) > 0 {
+		return unsafe.String(unsafe.SliceData(t), len(t))
+	}
+	return string(t)
 }
 
 // MaxFormFields is the most fields a form or multipart body, or a query

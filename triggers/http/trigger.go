@@ -4,10 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"net"
 	"net/http"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -33,13 +35,56 @@ func compile(cfg *HTTP, cc *engine.Compiler) (engine.Trigger, error) {
 	if errs := cfg.check(); len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	return &trigger{cfg: cfg, params: pathParams(cfg.Path)}, nil
+	t := &trigger{cfg: cfg, params: pathParams(cfg.Path), headers: fixedHeaders(cfg.Headers)}
+	for _, m := range cfg.Methods {
+		t.lines = append(t.lines, m+" "+cfg.Path)
+	}
+	return t, nil
+}
+
+// requestLine returns r's method and path as the execution's record keeps
+// them ("POST /orders"): for a request to the trigger's path itself, with
+// one of its methods, the text made at compile; else one made now.
+func (t *trigger) requestLine(r *http.Request) string {
+	if r.URL.Path == t.cfg.Path {
+		for _, l := range t.lines {
+			if len(l) > len(r.Method) && l[len(r.Method)] == ' ' && l[:len(r.Method)] == r.Method {
+				return l
+			}
+		}
+	}
+	return r.Method + " " + r.URL.Path
 }
 
 // trigger is a compiled http trigger: a route of the host's listener.
 type trigger struct {
-	cfg    *HTTP
-	params []string // the path's {name} wildcards
+	cfg     *HTTP
+	params  []string // the path's {name} wildcards
+	headers []fixedHeader
+	lines   []string // "METHOD path" for each of the methods (requestLine)
+}
+
+// fixedHeader is one of the trigger's headers option, by its canonical
+// name, with its value as a header's one-value slice.
+type fixedHeader struct {
+	name string
+	vals []string
+}
+
+// fixedHeaders turns the headers option into what ServeHTTP puts in each
+// answer's header map as it is, without Header.Set's canonicalizing and
+// allocating per request. The slices are shared by every answer: net/http
+// only reads them, and Header.Set or Add (a respond step's) replace them
+// (each has room for its one value only, so an append copies it). Names
+// are in sorted order, so that of two spellings of one header (allowed by
+// the loader) the same one is sent every time.
+func fixedHeaders(hd map[string]string) []fixedHeader {
+	names := slices.Sorted(maps.Keys(hd))
+	out := make([]fixedHeader, 0, len(names))
+	for _, k := range names {
+		out = append(out, fixedHeader{name: http.CanonicalHeaderKey(k), vals: []string{hd[k]}[:1:1]})
+	}
+	return out
 }
 
 var (
@@ -172,8 +217,8 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if cfg.CORS != nil {
 		setOrigin(h, cfg.CORS, r.Header.Get("Origin"))
 	}
-	for k, val := range cfg.Headers {
-		h.Set(k, val)
+	for _, fh := range s.headers {
+		h[fh.name] = fh.vals
 	}
 	who, status, reason := s.authenticate(r, p.Name)
 	if status != 0 {
@@ -203,8 +248,10 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	body := httpjson.GetBuf()
 	defer httpjson.PutBuf(body)
-	data, err := readBody(r.Body, *body, max)
-	*body = data[:0]
+	data, owned, err := readBody(r.Body, r.ContentLength, *body, max)
+	if !owned {
+		*body = data[:0] // the pool keeps the buffer as it grew
+	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
@@ -224,7 +271,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	ctype := r.Header.Get("Content-Type")
 	req := requestMetadata(r, s.params, cfg, ctype)
-	in := parseBody(data, ctype, req)
+	in := parseBody(data, owned, ctype, req)
 	if in.bad != "" {
 		if cfg.MalformedBody != "pass" {
 			code = http.StatusBadRequest
@@ -235,12 +282,15 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		in.msg, in.raw = nil, ""
 	}
 	md := value.NewObject(3)
-	md.Set("trigger", "http")
-	md.Set("request", req)
-	x := &engine.Execution{
+	md.AppendNew("trigger", "http") // distinct keys: no search
+	md.AppendNew("request", req)
+	// The execution and its id's header value in one allocation.
+	ex := &execution{Execution: engine.Execution{
 		Trigger: "http", Input: in.msg, Metadata: md, Start: start, ID: history.NewID(start),
 		Secrets: requestSecrets(r, req, p.SensitiveFields, s.h.Runtime().SensitiveFields),
-	}
+	}}
+	x := &ex.Execution
+	ex.idHeader[0] = x.ID
 	if who != nil {
 		co := value.NewObject(3)
 		co.Set("name", who.subject)
@@ -261,7 +311,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 	})
 	ctx = triggers.WithResponse(ctx, resp)
-	h["X-Execution-Id"] = []string{x.ID} // canonical already: no Header.Set check
+	h["X-Execution-Id"] = ex.idHeader[:] // canonical already: no Header.Set check
 	s.h.Run(ctx, x)
 	e := x.Err
 	if e != nil {
@@ -317,8 +367,16 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		httpjson.PutBuf(b)
 	}
-	x.Request, x.Code, x.InputJSON, x.InputBody = r.Method+" "+r.URL.Path, code, in.raw, in.unparsed
+	x.Request, x.Code, x.InputJSON, x.InputBody = s.requestLine(r), code, in.raw, in.unparsed
 	s.h.Record(x)
+}
+
+// execution is an HTTP-triggered execution with the X-Execution-Id
+// header's value, allocated together. The header's slice has room for its
+// one value only: an Add copies it.
+type execution struct {
+	engine.Execution
+	idHeader [1]string
 }
 
 // generic returns what the caller of an HTTP trigger gets instead of e
