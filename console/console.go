@@ -188,7 +188,9 @@ func (c *Console) Close() { c.close() }
 // other path to next.
 func Route(c *Console, next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r.URL.Path == c.path || strings.HasPrefix(r.URL.Path, c.path+"/") {
+		// The console's path itself or a path under it, without building
+		// c.path+"/" for every request.
+		if p := r.URL.Path; strings.HasPrefix(p, c.path) && (len(p) == len(c.path) || p[len(c.path)] == '/') {
 			c.ServeHTTP(w, r)
 			return
 		}

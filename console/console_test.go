@@ -385,3 +385,28 @@ func TestConsumerErrorsAnswerTheirStatus(t *testing.T) {
 		}
 	}
 }
+
+// TestRouteSendsOnlyTheConsolesPaths: the console's path and the paths
+// under it reach the console; a pipeline path that only starts with the
+// same letters ("/consoles", "/console-x") reaches the next handler.
+func TestRouteSendsOnlyTheConsolesPaths(t *testing.T) {
+	e := startConsole(t)
+	c := console.New(console.Options{Backend: e.srv.ConsoleBackend(server.ConsoleOptions{})})
+	t.Cleanup(c.Close)
+	next := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusTeapot) })
+	hs := httptest.NewServer(console.Route(c, next))
+	t.Cleanup(hs.Close)
+	for path, toConsole := range map[string]bool{
+		"/console": true, "/console/": true, "/console/login": true, "/console/pipelines": true,
+		"/consoles": false, "/console-x": false, "/consolex/login": false, "/": false, "/transform": false, "/consol": false,
+	} {
+		resp, err := http.Get(hs.URL + path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		if got := resp.StatusCode != http.StatusTeapot; got != toConsole {
+			t.Errorf("%s: status %d, to the console %v, want %v", path, resp.StatusCode, got, toConsole)
+		}
+	}
+}
