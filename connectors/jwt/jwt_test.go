@@ -854,3 +854,64 @@ steps:
 		}
 	}
 }
+
+// TestSignClaimsMappingEveryRegisteredKey signs with a claims option that
+// writes every registered claim (iss, sub, aud, exp, nbf, iat, jti) and
+// keys needing escapes (empty, quote, backslash, control characters,
+// U+2028, non-ASCII), as a constant mapping, a mapping with expressions and
+// an expression giving an object, while the options set every registered
+// claim: the payload, compared byte for byte, holds the options' values
+// first, in their order, then the other keys as written, escaped as JSON.
+// The sign step prepares the mapping's keys at load (which are overridden,
+// each key as JSON); this checks every registered key and the escaping.
+func TestSignClaimsMappingEveryRegisteredKey(t *testing.T) {
+	const registered = `iss: x, sub: x, aud: x, exp: 1, nbf: 2, iat: 3, jti: x`
+	tests := []struct{ name, claims string }{
+		{"a constant mapping", `{` + registered + `, "": 1, "q\"k": 2, "a\\b": 3, "\t\u0001": 4, "\u2028": 5, "é😀": 6}`},
+		{"a mapping with expressions", `{iss: "{{ message.v }}", sub: x, aud: "{{ [message.v] }}", exp: "{{ message.n }}", nbf: 2, iat: "{{ message.n }}", jti: "{{ message.v }}", "": "{{ message.n - 6 }}", "q\"k": 2, "a\\b": "{{ message.n - 4 }}", "\t\u0001": 4, "\u2028": "{{ message.n - 2 }}", "é😀": 6}`},
+		{"an expression giving an object", `"{{ {iss: 'x', sub: 'x', aud: 'x', exp: 1, nbf: 2, iat: 3, jti: 'x', '': 1, 'q\"k': 2, 'a\\\\b': 3, '\t\u0001': 4, '\u2028': 5, 'é😀': 6} }}"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			src := &clockedSource{}
+			rt := &engine.Runtime{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+			jwt.SetKeySource(rt, src)
+			p := enginetest.Load(t, `name: s
+steps:
+  - jwt:
+      operation: sign
+      account: any
+      algorithm: HS256
+      issuer: I
+      subject: S
+      audience: [A, B]
+      expires_in: 1h
+      not_before_in: 1m
+      id: J
+      claims: `+tt.claims+`
+`)
+			out, err := run(t, rt, p, `{"v":"x","n":7}`)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(src.times) != 1 {
+				t.Fatalf("JWTKeyAt called %d times, want 1", len(src.times))
+			}
+			now := src.times[0].Unix()
+			want := fmt.Sprintf(`{"iss":"I","sub":"S","aud":["A","B"],"exp":%d,"nbf":%d,"iat":%d,"jti":"J",`+
+				`"":1,"q\"k":2,"a\\b":3,"\t\u0001":4,"\u2028":5,"é😀":6}`, now+3600, now+60, now)
+			jws, _ := get(out, "jws").(string)
+			parts := strings.Split(jws, ".")
+			if len(parts) != 3 {
+				t.Fatalf("token %q", jws)
+			}
+			payload, err := base64.RawURLEncoding.DecodeString(parts[1])
+			if err != nil {
+				t.Fatal(err)
+			}
+			if string(payload) != want {
+				t.Errorf("payload\n %s\nwant\n %s", payload, want)
+			}
+		})
+	}
+}
