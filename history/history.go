@@ -300,6 +300,7 @@ type Recorder struct {
 	lastAgeTrim time.Time
 	segments    []string // keys of the stored (or pending) segments, oldest first
 	masker      masker
+	free        freeParts               // the masker's notes (masker.free)
 	names       map[nameList]*nameTable // namesFor's
 	written     []writtenValue          // appendStepIO's, reused
 
@@ -601,6 +602,7 @@ func (r *Recorder) write(batch []*Execution) {
 		}
 	}
 	flush(len(batch))
+	r.free = freeParts{} // the batch's messages are not kept
 	// Segments are stored compressed (S2): records of one pipeline repeat
 	// their keys, steps and much of their snapshots, and writing fewer bytes
 	// costs the store less than compressing them costs here.
@@ -1126,7 +1128,8 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 	m := &r.masker
 	clear(m.seen[:cap(m.seen)]) // the last record's secrets are not kept
 	seen := append(m.seen[:0], e.Secrets...)
-	*m = masker{global: r.opts.SensitiveFields, local: fields, names: r.namesFor(e.Pipeline), secrets: secrets, seen: seen, mask: m.mask}
+	r.free.nobjects, r.free.nlists = 0, 0 // found in this record's messages only
+	*m = masker{global: r.opts.SensitiveFields, local: fields, names: r.namesFor(e.Pipeline), secrets: secrets, seen: seen, mask: m.mask, free: &r.free}
 	status, code := StatusOK, e.Code
 	if e.Err != nil {
 		status = StatusFailed
@@ -1558,6 +1561,9 @@ type masker struct {
 	// names are the sensitive names: the defaults, global and local.
 	names *nameTable
 	mask  *engine.Masking // the recorder's, reused
+	// free, when set, notes the objects and lists directly under a
+	// message clean looked at found without a sensitive name (see keysIn).
+	free *freeParts
 }
 
 // clean reports whether raw, the JSON text of v, certainly holds no
@@ -1574,7 +1580,101 @@ func (m *masker) clean(raw string, v any) bool {
 	if names == nil {
 		names = newNameTable(m.local, m.global)
 	}
-	return !names.inKeys(v) && !engine.HoldsSecret(raw, m.secrets, m.seen)
+	return !m.keysIn(names, v) && !engine.HoldsSecret(raw, m.secrets, m.seen)
+}
+
+// keysIn reports names.inKeys(v) for a message of the record. The objects
+// and lists directly under v found without a sensitive name are noted (in
+// m.free), and one noted already is not walked again: an output mostly
+// shares them with the input (a transform moves them to new names), and
+// values are not changed once made.
+func (m *masker) keysIn(names *nameTable, v any) bool {
+	if m.free == nil {
+		return names.inKeys(v)
+	}
+	switch t := v.(type) {
+	case *value.Object:
+		for i := range t.Len() {
+			k, c := t.At(i)
+			if !names.ruledOut(k) && names.lookup(k) { // has, inlined
+				return true
+			}
+			switch c := c.(type) {
+			case *value.Object:
+				if m.keysInObject(names, c) {
+					return true
+				}
+			case []any:
+				if m.keysInList(names, c) {
+					return true
+				}
+			}
+		}
+	case []any:
+		for _, c := range t {
+			switch c := c.(type) {
+			case *value.Object:
+				if m.keysInObject(names, c) {
+					return true
+				}
+			case []any:
+				if m.keysInList(names, c) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// keysInObject is names.inObject(o) for o directly under a message, false
+// at once when o is noted free.
+func (m *masker) keysInObject(names *nameTable, o *value.Object) bool {
+	f := m.free
+	for _, p := range f.objects[:f.nobjects] {
+		if p == o {
+			return false
+		}
+	}
+	if names.inObject(o) {
+		return true
+	}
+	if f.nobjects < len(f.objects) {
+		f.objects[f.nobjects] = o
+		f.nobjects++
+	}
+	return false
+}
+
+// keysInList is names.inList(l) for l directly under a message, false at
+// once when l is noted free (the same items: the same array and length).
+func (m *masker) keysInList(names *nameTable, l []any) bool {
+	if len(l) == 0 {
+		return false
+	}
+	f := m.free
+	for _, p := range f.lists[:f.nlists] {
+		if &p[0] == &l[0] && len(p) == len(l) {
+			return false
+		}
+	}
+	if names.inList(l) {
+		return true
+	}
+	if f.nlists < len(f.lists) {
+		f.lists[f.nlists] = l
+		f.nlists++
+	}
+	return false
+}
+
+// freeParts are the objects and lists directly under the record's
+// messages found without a sensitive name.
+type freeParts struct {
+	objects  [8]*value.Object
+	lists    [4][]any
+	nobjects int
+	nlists   int
 }
 
 // sensitive reports whether k is a sensitive name, as
