@@ -1386,18 +1386,23 @@ func appendTime(dst []byte, t time.Time) []byte {
 	if year < 0 || year > 9999 {
 		return t.UTC().AppendFormat(dst, time.RFC3339Nano)
 	}
-	dst = append(dst, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
-		byte('0'+month/10), byte('0'+month%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
-		byte('0'+rem/36000), byte('0'+rem/3600%10), ':', byte('0'+rem%3600/600), byte('0'+rem%3600/60%10), ':',
-		byte('0'+rem%60/10), byte('0'+rem%10))
+	h, mi, se := rem/3600, rem%3600/60, rem%60
+	y0, y1 := 2*(year/100), 2*(year%100)
+	mo, d := 2*month, 2*day
+	h, mi, se = 2*h, 2*mi, 2*se
+	dst = append(dst, digitPairs[y0], digitPairs[y0+1], digitPairs[y1], digitPairs[y1+1], '-',
+		digitPairs[mo], digitPairs[mo+1], '-', digitPairs[d], digitPairs[d+1], 'T',
+		digitPairs[h], digitPairs[h+1], ':', digitPairs[mi], digitPairs[mi+1], ':', digitPairs[se], digitPairs[se+1])
 	if ns != 0 {
+		// .ddddddddd, then trailing zeros cut: two digits a step.
 		var f [10]byte
 		f[0] = '.'
-		n := 10
-		for i := 9; i >= 1; i-- {
-			f[i] = byte('0' + ns%10)
-			ns /= 10
+		f[9] = byte('0' + ns%10)
+		for i, q := 7, ns/10; i >= 1; i, q = i-2, q/100 {
+			p := 2 * (q % 100)
+			f[i], f[i+1] = digitPairs[p], digitPairs[p+1]
 		}
+		n := 10
 		for f[n-1] == '0' {
 			n--
 		}
@@ -1405,6 +1410,11 @@ func appendTime(dst []byte, t time.Time) []byte {
 	}
 	return append(dst, 'Z')
 }
+
+// digitPairs holds "00" to "99": the two digits of n at 2n.
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
 
 // listItem starts the item n of a list: after open (`,"name":[`) when it
 // is the first, after a comma otherwise.
