@@ -16,7 +16,11 @@ import (
 // key of every request.
 type nameTable struct {
 	slots []string // normalized names; "" is a free slot
-	mask  uint32
+	// spelled holds, for each slot, its name as first written in the
+	// lists ("access_token"): a key spelled so is the name without
+	// comparing its normalized form byte by byte.
+	spelled []string
+	mask    uint32
 	// empty is set when a name normalizes to "" ("_", "-"): every key
 	// made only of ignored bytes is then sensitive, as with sameField.
 	empty bool
@@ -85,20 +89,22 @@ func nameHash(k string) (uint32, int) {
 // newNameTable builds the table of engine.DefaultSensitiveFields and lists.
 func newNameTable(lists ...[]string) *nameTable {
 	names := make([]string, 0, len(engine.DefaultSensitiveFields))
+	var spellings []string
 	for _, l := range append([][]string{engine.DefaultSensitiveFields}, lists...) {
 		for _, f := range l {
 			names = append(names, engine.NormalizeField(f))
+			spellings = append(spellings, f)
 		}
 	}
 	size := 16
 	for size < 3*len(names) { // at most a third full: a miss mostly meets a free slot
 		size *= 2
 	}
-	t := &nameTable{slots: make([]string, size), mask: uint32(size - 1)}
+	t := &nameTable{slots: make([]string, size), spelled: make([]string, size), mask: uint32(size - 1)}
 	// pairs marks the first two bytes of the names longer than one byte.
 	var pairs [256 * 256 / 64]uint64
 	short := false // a name is one byte long
-	for _, n := range names {
+	for j, n := range names {
 		if n == "" {
 			t.empty = true
 			continue
@@ -122,7 +128,7 @@ func newNameTable(lists ...[]string) *nameTable {
 				break
 			}
 			if t.slots[i] == "" {
-				t.slots[i] = n
+				t.slots[i], t.spelled[i] = n, spellings[j]
 				break
 			}
 		}
@@ -192,7 +198,7 @@ func (t *nameTable) lookup(k string) bool {
 		if s == "" {
 			return false
 		}
-		if len(s) == n && normalEqual(k, s) {
+		if len(s) == n && (k == t.spelled[i] || normalEqual(k, s)) {
 			return true
 		}
 	}
