@@ -145,18 +145,21 @@ const benchText = `{"id":"c-000184223","first_name":"Margarethe","last_name":"Vi
 
 // BenchmarkHoldsSecret searches benchText, which holds none, for the
 // admin key (the one secret of server's benchmarks), then for a few
-// secrets of the kinds Nectar holds (keys, client secrets, tokens).
+// secrets of the kinds Nectar holds (keys, client secrets, tokens); then
+// a short string for them.
 func BenchmarkHoldsSecret(b *testing.B) {
+	four := []string{"admin-key", "s3cr3t-client-secret-0001", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig", "4f9c2d1e8a7b6c5d"}
 	for _, c := range []struct {
-		name    string
-		secrets []string
+		name, text string
+		secrets    []string
 	}{
-		{"admin-key", []string{"admin-key"}},
-		{"four", []string{"admin-key", "s3cr3t-client-secret-0001", "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.sig", "4f9c2d1e8a7b6c5d"}},
+		{"admin-key", benchText, []string{"admin-key"}},
+		{"four", benchText, four},
+		{"short", "client_credentials read write", four}, // a string field of a token request
 	} {
 		b.Run(c.name, func(b *testing.B) {
 			for b.Loop() {
-				if engine.HoldsSecret(benchText, c.secrets) {
+				if engine.HoldsSecret(c.text, c.secrets) {
 					b.Fatal("found")
 				}
 			}
