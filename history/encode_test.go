@@ -89,3 +89,49 @@ func TestAppendMillis(t *testing.T) {
 		}
 	}
 }
+
+// BenchmarkAppendRecordTransform measures encoding the record of ratio.sh's
+// transform request (server's BenchmarkTransformRequest): the 1 KB
+// customer as input and its text, the output a new object holding the
+// input's values under five new names (what the JOLT shift answers: the
+// nested objects and lists are the input's) and its text, two steps, the
+// admin key as the one secret.
+func BenchmarkAppendRecordTransform(b *testing.B) {
+	r := &Recorder{opts: Options{SnapshotBytes: 32 << 10, StepBytes: 4 << 10, StepRecordBytes: 32 << 10, ExchangeBytes: 8 << 10}}
+	in, err := value.DecodeString(benchCustomerIn)
+	if err != nil {
+		b.Fatal(err)
+	}
+	rename := map[string]string{"id": "customerId", "first_name": "firstName", "last_name": "lastName", "email": "emailAddress", "phone": "phoneNumber"}
+	inObj := in.(*value.Object)
+	out := value.NewObject(inObj.Len())
+	for i := range inObj.Len() {
+		k, v := inObj.At(i)
+		if n, ok := rename[k]; ok {
+			k = n
+		}
+		out.Set(k, v)
+	}
+	outJSON, err := value.AppendJSON(nil, out)
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	tr := &engine.Trace{Steps: []engine.StepRecord{
+		{StepInfo: &engine.StepInfo{Step: "assert", Path: "steps[0]", Connector: "assert"}, Start: start.Add(3 * time.Microsecond), Duration: 2 * time.Microsecond, Outcome: "ok"},
+		{StepInfo: &engine.StepInfo{Step: "transform", Path: "steps[1]", Connector: "transform"}, Start: start.Add(6 * time.Microsecond), Duration: 9 * time.Microsecond, Outcome: "ok"},
+	}}
+	e := &Execution{ID: "019af1c2d3e4a1b2c3d4e5f6", Pipeline: &engine.Pipeline{Name: "bench-transform"}, Trigger: "http", Start: start,
+		End: start.Add(61 * time.Microsecond), Input: in, InputJSON: benchCustomerIn, Output: out, OutputJSON: string(outJSON), Trace: tr,
+		Request: "POST /transform", Code: 200}
+	secrets := []string{"admin-key"}
+	buf := make([]byte, 0, 1<<20)
+	b.ReportAllocs()
+	for i := 0; b.Loop(); i++ {
+		if i%256 == 0 {
+			buf = buf[:0]
+			r.table.reset()
+		}
+		buf = r.appendRecord(append(buf, ','), e, secrets)
+	}
+}

@@ -300,6 +300,7 @@ type Recorder struct {
 	lastAgeTrim time.Time
 	segments    []string // keys of the stored (or pending) segments, oldest first
 	masker      masker
+	free        freeParts               // the masker's notes (masker.free)
 	names       map[nameList]*nameTable // namesFor's
 	written     []writtenValue          // appendStepIO's, reused
 
@@ -601,6 +602,7 @@ func (r *Recorder) write(batch []*Execution) {
 		}
 	}
 	flush(len(batch))
+	r.free = freeParts{} // the batch's messages are not kept
 	// Segments are stored compressed (S2): records of one pipeline repeat
 	// their keys, steps and much of their snapshots, and writing fewer bytes
 	// costs the store less than compressing them costs here.
@@ -1126,7 +1128,8 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 	m := &r.masker
 	clear(m.seen[:cap(m.seen)]) // the last record's secrets are not kept
 	seen := append(m.seen[:0], e.Secrets...)
-	*m = masker{global: r.opts.SensitiveFields, local: fields, names: r.namesFor(e.Pipeline), secrets: secrets, seen: seen, mask: m.mask}
+	r.free.nobjects, r.free.nlists = 0, 0 // found in this record's messages only
+	*m = masker{global: r.opts.SensitiveFields, local: fields, names: r.namesFor(e.Pipeline), secrets: secrets, seen: seen, mask: m.mask, free: &r.free}
 	status, code := StatusOK, e.Code
 	if e.Err != nil {
 		status = StatusFailed
@@ -1383,18 +1386,23 @@ func appendTime(dst []byte, t time.Time) []byte {
 	if year < 0 || year > 9999 {
 		return t.UTC().AppendFormat(dst, time.RFC3339Nano)
 	}
-	dst = append(dst, byte('0'+year/1000), byte('0'+year/100%10), byte('0'+year/10%10), byte('0'+year%10), '-',
-		byte('0'+month/10), byte('0'+month%10), '-', byte('0'+day/10), byte('0'+day%10), 'T',
-		byte('0'+rem/36000), byte('0'+rem/3600%10), ':', byte('0'+rem%3600/600), byte('0'+rem%3600/60%10), ':',
-		byte('0'+rem%60/10), byte('0'+rem%10))
+	h, mi, se := rem/3600, rem%3600/60, rem%60
+	y0, y1 := 2*(year/100), 2*(year%100)
+	mo, d := 2*month, 2*day
+	h, mi, se = 2*h, 2*mi, 2*se
+	dst = append(dst, digitPairs[y0], digitPairs[y0+1], digitPairs[y1], digitPairs[y1+1], '-',
+		digitPairs[mo], digitPairs[mo+1], '-', digitPairs[d], digitPairs[d+1], 'T',
+		digitPairs[h], digitPairs[h+1], ':', digitPairs[mi], digitPairs[mi+1], ':', digitPairs[se], digitPairs[se+1])
 	if ns != 0 {
+		// .ddddddddd, then trailing zeros cut: two digits a step.
 		var f [10]byte
 		f[0] = '.'
-		n := 10
-		for i := 9; i >= 1; i-- {
-			f[i] = byte('0' + ns%10)
-			ns /= 10
+		f[9] = byte('0' + ns%10)
+		for i, q := 7, ns/10; i >= 1; i, q = i-2, q/100 {
+			p := 2 * (q % 100)
+			f[i], f[i+1] = digitPairs[p], digitPairs[p+1]
 		}
+		n := 10
 		for f[n-1] == '0' {
 			n--
 		}
@@ -1402,6 +1410,11 @@ func appendTime(dst []byte, t time.Time) []byte {
 	}
 	return append(dst, 'Z')
 }
+
+// digitPairs holds "00" to "99": the two digits of n at 2n.
+const digitPairs = "00010203040506070809101112131415161718192021222324252627282930313233343536373839" +
+	"40414243444546474849505152535455565758596061626364656667686970717273747576777879" +
+	"8081828384858687888990919293949596979899"
 
 // listItem starts the item n of a list: after open (`,"name":[`) when it
 // is the first, after a comma otherwise.
@@ -1558,6 +1571,9 @@ type masker struct {
 	// names are the sensitive names: the defaults, global and local.
 	names *nameTable
 	mask  *engine.Masking // the recorder's, reused
+	// free, when set, notes the objects and lists directly under a
+	// message clean looked at found without a sensitive name (see keysIn).
+	free *freeParts
 }
 
 // clean reports whether raw, the JSON text of v, certainly holds no
@@ -1574,7 +1590,101 @@ func (m *masker) clean(raw string, v any) bool {
 	if names == nil {
 		names = newNameTable(m.local, m.global)
 	}
-	return !names.inKeys(v) && !engine.HoldsSecret(raw, m.secrets, m.seen)
+	return !m.keysIn(names, v) && !engine.HoldsSecret(raw, m.secrets, m.seen)
+}
+
+// keysIn reports names.inKeys(v) for a message of the record. The objects
+// and lists directly under v found without a sensitive name are noted (in
+// m.free), and one noted already is not walked again: an output mostly
+// shares them with the input (a transform moves them to new names), and
+// values are not changed once made.
+func (m *masker) keysIn(names *nameTable, v any) bool {
+	if m.free == nil {
+		return names.inKeys(v)
+	}
+	switch t := v.(type) {
+	case *value.Object:
+		for i := range t.Len() {
+			k, c := t.At(i)
+			if !names.ruledOut(k) && names.lookup(k) { // has, inlined
+				return true
+			}
+			switch c := c.(type) {
+			case *value.Object:
+				if m.keysInObject(names, c) {
+					return true
+				}
+			case []any:
+				if m.keysInList(names, c) {
+					return true
+				}
+			}
+		}
+	case []any:
+		for _, c := range t {
+			switch c := c.(type) {
+			case *value.Object:
+				if m.keysInObject(names, c) {
+					return true
+				}
+			case []any:
+				if m.keysInList(names, c) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+// keysInObject is names.inObject(o) for o directly under a message, false
+// at once when o is noted free.
+func (m *masker) keysInObject(names *nameTable, o *value.Object) bool {
+	f := m.free
+	for _, p := range f.objects[:f.nobjects] {
+		if p == o {
+			return false
+		}
+	}
+	if names.inObject(o) {
+		return true
+	}
+	if f.nobjects < len(f.objects) {
+		f.objects[f.nobjects] = o
+		f.nobjects++
+	}
+	return false
+}
+
+// keysInList is names.inList(l) for l directly under a message, false at
+// once when l is noted free (the same items: the same array and length).
+func (m *masker) keysInList(names *nameTable, l []any) bool {
+	if len(l) == 0 {
+		return false
+	}
+	f := m.free
+	for _, p := range f.lists[:f.nlists] {
+		if &p[0] == &l[0] && len(p) == len(l) {
+			return false
+		}
+	}
+	if names.inList(l) {
+		return true
+	}
+	if f.nlists < len(f.lists) {
+		f.lists[f.nlists] = l
+		f.nlists++
+	}
+	return false
+}
+
+// freeParts are the objects and lists directly under the record's
+// messages found without a sensitive name.
+type freeParts struct {
+	objects  [8]*value.Object
+	lists    [4][]any
+	nobjects int
+	nlists   int
 }
 
 // sensitive reports whether k is a sensitive name, as

@@ -16,7 +16,11 @@ import (
 // key of every request.
 type nameTable struct {
 	slots []string // normalized names; "" is a free slot
-	mask  uint32
+	// spelled holds, for each slot, its name as first written in the
+	// lists ("access_token"): a key spelled so is the name without
+	// comparing its normalized form byte by byte.
+	spelled []string
+	mask    uint32
 	// empty is set when a name normalizes to "" ("_", "-"): every key
 	// made only of ignored bytes is then sensitive, as with sameField.
 	empty bool
@@ -29,7 +33,20 @@ type nameTable struct {
 	// byte long, its first byte), or a byte normalization drops. Most keys
 	// are told apart by this one bit.
 	lead [256 * 256 / 64]uint64
+	// tri marks the first three bytes of the names three bytes long or
+	// more (bit triBit): a key that gets past lead is mostly told apart by
+	// them (total, token), before its whole length is hashed. tiny is set
+	// when a name is shorter: only then may a key shorter be a name.
+	tri  [1 << triBits / 64]uint64
+	tiny bool
 }
+
+// triBits is the size of nameTable.tri: 4096 bits for a few dozen names.
+const triBits = 12
+
+// triBit returns the bit of tri for g, three normalized bytes c0<<16 |
+// c1<<8 | c2.
+func triBit(g uint32) uint32 { return g * 0x9e3779b1 >> (32 - triBits) }
 
 // normByte maps a byte to its form in a normalized name
 // (engine.NormalFieldByte), skip for the bytes engine.NormalizeField drops.
@@ -44,6 +61,14 @@ var normByte = func() (t [256]int16) {
 }()
 
 const skip = -1
+
+// normAt is normByte[k[i]], skip past the end of k.
+func normAt(k string, i int) int16 {
+	if i < len(k) {
+		return normByte[k[i]]
+	}
+	return skip
+}
 
 // nameHash returns a hash of k's normalized form and that form's length. A
 // rotate and a xor a byte: the table holds a few dozen names, and a
@@ -64,25 +89,33 @@ func nameHash(k string) (uint32, int) {
 // newNameTable builds the table of engine.DefaultSensitiveFields and lists.
 func newNameTable(lists ...[]string) *nameTable {
 	names := make([]string, 0, len(engine.DefaultSensitiveFields))
+	var spellings []string
 	for _, l := range append([][]string{engine.DefaultSensitiveFields}, lists...) {
 		for _, f := range l {
 			names = append(names, engine.NormalizeField(f))
+			spellings = append(spellings, f)
 		}
 	}
 	size := 16
 	for size < 3*len(names) { // at most a third full: a miss mostly meets a free slot
 		size *= 2
 	}
-	t := &nameTable{slots: make([]string, size), mask: uint32(size - 1)}
+	t := &nameTable{slots: make([]string, size), spelled: make([]string, size), mask: uint32(size - 1)}
 	// pairs marks the first two bytes of the names longer than one byte.
 	var pairs [256 * 256 / 64]uint64
 	short := false // a name is one byte long
-	for _, n := range names {
+	for j, n := range names {
 		if n == "" {
 			t.empty = true
 			continue
 		}
 		t.first[n[0]] = true
+		if len(n) >= 3 {
+			b := triBit(uint32(n[0])<<16 | uint32(n[1])<<8 | uint32(n[2]))
+			t.tri[b/64] |= 1 << (b % 64)
+		} else {
+			t.tiny = true
+		}
 		if len(n) > 1 {
 			i := int(n[0])<<8 | int(n[1])
 			pairs[i/64] |= 1 << (i % 64)
@@ -95,7 +128,7 @@ func newNameTable(lists ...[]string) *nameTable {
 				break
 			}
 			if t.slots[i] == "" {
-				t.slots[i] = n
+				t.slots[i], t.spelled[i] = n, spellings[j]
 				break
 			}
 		}
@@ -134,24 +167,38 @@ func (t *nameTable) ruledOut(k string) bool {
 
 // lookup is has past the first bytes' filter.
 func (t *nameTable) lookup(k string) bool {
-	for i := 0; i < len(k); i++ {
-		if c := normByte[k[i]]; c != skip {
-			if !t.first[c] {
-				return false
+	// The first three bytes of k's normalized form, in tri: mostly k's
+	// first three bytes, none of them dropped (skip is negative).
+	g, n := uint32(0), 0
+	if c0, c1, c2 := normAt(k, 0), normAt(k, 1), normAt(k, 2); c0|c1|c2 >= 0 {
+		g, n = uint32(c0)<<16|uint32(c1)<<8|uint32(c2), 3
+	} else {
+		for i := 0; i < len(k) && n < 3; i++ {
+			if c := normByte[k[i]]; c != skip {
+				g = g<<8 | uint32(c)
+				n++
 			}
-			break
+		}
+	}
+	switch {
+	case n == 0:
+		return t.empty
+	case n < 3:
+		if !t.tiny {
+			return false
+		}
+	default:
+		if b := triBit(g); t.tri[b/64]&(1<<(b%64)) == 0 {
+			return false
 		}
 	}
 	h, n := nameHash(k)
-	if n == 0 {
-		return t.empty
-	}
 	for i := h & t.mask; ; i = (i + 1) & t.mask {
 		s := t.slots[i]
 		if s == "" {
 			return false
 		}
-		if len(s) == n && normalEqual(k, s) {
+		if len(s) == n && (k == t.spelled[i] || normalEqual(k, s)) {
 			return true
 		}
 	}

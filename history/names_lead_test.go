@@ -1,6 +1,7 @@
 package history
 
 import (
+	"strings"
 	"testing"
 
 	"github.com/nectar-run/nectar/engine"
@@ -33,6 +34,35 @@ func TestNameTableEveryLead(t *testing.T) {
 				if got, want := tab.has(k), engine.SensitiveField(k, lists...); got != want {
 					t.Fatalf("lists %q: has(%q) = %v, SensitiveField = %v", lists, k, got, want)
 				}
+			}
+		}
+	}
+}
+
+// TestNameTableFirstThree checks the filter on the first three normalized
+// bytes (nameTable.tri) against engine.SensitiveField: every name with each
+// of its first four bytes changed to every letter, digit and separator,
+// with separators and capitals among its first bytes, cut to its first one,
+// two and three bytes; with and without names shorter than three bytes
+// (only then may a key shorter be a name).
+func TestNameTableFirstThree(t *testing.T) {
+	for _, lists := range [][][]string{nil, {{"pin", "ab"}}, {{"x"}}, {{"to_kex", "tok"}}} {
+		tab := newNameTable(lists...)
+		var keys []string
+		for _, l := range append([][]string{engine.DefaultSensitiveFields}, lists...) {
+			for _, n := range l {
+				n = engine.NormalizeField(n)
+				for i := 0; i < 4 && i < len(n); i++ {
+					for _, c := range []byte("abcdefghijklmnopqrstuvwxyzA0_- .") {
+						keys = append(keys, n[:i]+string(c)+n[i+1:], n[:i]+string(c)+n[i:])
+					}
+					keys = append(keys, n[:i], n[:i]+"_", "_"+n[:i], strings.ToUpper(n[:i+1])+n[i+1:])
+				}
+			}
+		}
+		for _, k := range keys {
+			if got, want := tab.has(k), engine.SensitiveField(k, lists...); got != want {
+				t.Fatalf("lists %q: has(%q) = %v, SensitiveField = %v", lists, k, got, want)
 			}
 		}
 	}

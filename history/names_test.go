@@ -105,3 +105,24 @@ func BenchmarkInKeys(b *testing.B) {
 
 // benchCustomerIn is the customer document of ratio.sh's transform.
 const benchCustomerIn = `{"id":"c-000184223","first_name":"Margarethe","last_name":"Villanueva-Okonkwo","email":"m.villanueva.okonkwo@example.com","phone":"+44 20 7946 0958","created_at":"2023-04-18T09:27:41Z","status":"active","tier":"gold","marketing_opt_in":true,"lifetime_value":18422.75,"credit_limit":25000,"tags":["wholesale","priority","eu-vat","net-30"],"address":{"line1":"Flat 4, 221 Kingsland Road","line2":"Haggerston","city":"London","region":"Greater London","postal_code":"E2 8AN","country":"GB"},"billing":{"currency":"GBP","vat_number":"GB123456789","payment_terms_days":30,"iban_last4":"4821"},"preferences":{"language":"en-GB","timezone":"Europe/London","channels":["email","sms"],"newsletter":false},"orders":[{"order_id":"o-99120","total":412.5,"items":3,"placed_at":"2024-11-02T14:03:11Z"},{"order_id":"o-99533","total":87.2,"items":1,"placed_at":"2024-12-19T08:45:00Z"},{"order_id":"o-100871","total":1290,"items":12,"placed_at":"2025-01-07T17:22:36Z"}],"notes":"Prefers delivery before noon; loading bay at rear entrance."}`
+
+// TestNameTableSpelled: each slot's spelling (which lookup takes as the
+// name without comparing normalized bytes) normalizes to the slot's name,
+// and every name as written in the lists is found.
+func TestNameTableSpelled(t *testing.T) {
+	for _, lists := range [][][]string{nil, {{"pin_code", "IBAN number", "Access-Token"}}, {{"x", "ID"}, {"_"}}} {
+		tab := newNameTable(lists...)
+		for i, s := range tab.slots {
+			if got := engine.NormalizeField(tab.spelled[i]); got != s {
+				t.Errorf("lists %q: slot %d holds %q spelled %q, which normalizes to %q", lists, i, s, tab.spelled[i], got)
+			}
+		}
+		for _, l := range append([][]string{engine.DefaultSensitiveFields}, lists...) {
+			for _, n := range l {
+				if !tab.has(n) {
+					t.Errorf("lists %q: has(%q) = false", lists, n)
+				}
+			}
+		}
+	}
+}
