@@ -529,6 +529,10 @@ func (r *Recorder) loop() {
 			}
 		}
 		r.write(batch)
+		// The slice is reused for the next batch: clear it first, or it
+		// keeps the written executions (inputs, outputs, traces) reachable
+		// until overwritten.
+		clear(batch)
 		batch = batch[:0]
 		if ack != nil {
 			// Flush returns once what it waited for is written (or dropped).
