@@ -30,12 +30,25 @@ type Config struct {
 type step struct {
 	cfg     Config
 	headers []header
+	// ctype is the content_type option's value, nil when not set.
+	ctype []string
 }
 
+// header is a headers entry. vals is its value when the template has no
+// expression, prepared at compile.
 type header struct {
 	name string
 	tpl  engine.Template
+	vals []string
 }
+
+// The default Content-Types. Like every value prepared at compile, each is
+// one slice of length and capacity 1 shared by all responses: net/http and
+// the response's readers only read it, and an Add to a header copies it.
+var (
+	textType = []string{"text/plain; charset=utf-8"}
+	jsonType = []string{"application/json"}
+)
 
 var _ engine.Step = (*step)(nil)
 
@@ -50,8 +63,15 @@ func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 			return nil, cc.Errorf("status", "expected an HTTP status between 100 and 599, got %q", lit)
 		}
 	}
+	if cfg.ContentType != "" {
+		s.ctype = []string{cfg.ContentType}
+	}
 	for k, t := range cfg.Headers {
-		s.headers = append(s.headers, header{http.CanonicalHeaderKey(k), t})
+		hd := header{name: http.CanonicalHeaderKey(k), tpl: t}
+		if lit, ok := t.Literal(); ok {
+			hd.vals = []string{lit}
+		}
+		s.headers = append(s.headers, hd)
 	}
 	return s, nil
 }
@@ -81,17 +101,21 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 	var data []byte
 	if str, ok := body.(string); ok {
 		data = []byte(str)
-		h.Set("Content-Type", "text/plain; charset=utf-8")
+		h["Content-Type"] = textType // canonical already: no Header.Set check
 	} else {
 		if data, err = value.Encode(body); err != nil {
 			return nil, engine.NewError(500, "respond: the body cannot be written as JSON: %w", err)
 		}
-		h.Set("Content-Type", "application/json")
+		h["Content-Type"] = jsonType
 	}
-	if s.cfg.ContentType != "" {
-		h.Set("Content-Type", s.cfg.ContentType)
+	if s.ctype != nil {
+		h["Content-Type"] = s.ctype
 	}
 	for _, hd := range s.headers {
+		if hd.vals != nil {
+			h[hd.name] = hd.vals // name canonical since compile
+			continue
+		}
 		v, err := hd.tpl.String(x, in)
 		if err != nil {
 			return nil, err

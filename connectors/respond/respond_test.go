@@ -58,3 +58,39 @@ func TestRespondHeaders(t *testing.T) {
 		})
 	}
 }
+
+// TestRespondHeadersSharedValuesStayPut runs one respond step (literal
+// headers, the default and the content_type Content-Types, whose values are
+// prepared at compile and shared) twice and writes into the first
+// response's header with Add and Set: the second response's header is
+// still exactly what the step sets.
+func TestRespondHeadersSharedValuesStayPut(t *testing.T) {
+	for _, step := range []string{
+		"respond: {status: 201, headers: {cache-control: no-store, X-A: '1'}}",
+		"respond: {body: text, headers: {pragma: no-cache}}",
+		"respond: {content_type: application/jwt, headers: {X-B: ''}}",
+	} {
+		p, err := engine.Load("t.yaml", []byte("name: t\nsteps:\n  - "+step+"\n"), engine.LoadOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		run := func() http.Header {
+			r := triggers.NewResponse(nil)
+			ctx := triggers.WithResponse(context.Background(), r)
+			if _, err := p.Run(ctx, &engine.Runtime{}, value.ObjectOf("id", int64(7)), engine.RunOptions{}); err != nil {
+				t.Fatal(err)
+			}
+			_, h, _, _, _ := r.Get()
+			return h
+		}
+		first := run()
+		want := first.Clone()
+		for k := range first {
+			first.Add(k, "later")
+		}
+		first.Set("Content-Type", "x/y")
+		if second := run(); !reflect.DeepEqual(second, want) {
+			t.Fatalf("%s: second response's header %v, want %v", step, second, want)
+		}
+	}
+}

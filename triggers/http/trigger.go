@@ -198,21 +198,51 @@ func setOrigin(h http.Header, c *CORS, origin string) bool {
 
 // ServeHTTP runs one HTTP-triggered execution: auth, rate limit, body,
 // run, answer, record.
+//
+// Its work is split in three functions so that each has few defers times
+// returns: the compiler open-codes their defers (a deferprocStack and
+// deferreturn each cost ≈500 instructions per request otherwise), and code
+// stays on the stack (the response's send function, which escapes, writes
+// the execution's sent status instead; see serving).
 func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	var st serving
+	defer s.recoverPanic(w, &st)
+	s.serve(w, r, &st)
+}
+
+// serving is what ServeHTTP's recovery needs to know of a request: the
+// status answered by the trigger (0 while none) and the response a
+// pipeline may have sent early.
+type serving struct {
+	code int
+	resp *triggers.Response
+}
+
+// recoverPanic logs a panic of the request's handler and, when nothing was
+// answered yet, answers 500.
+func (s *server) recoverPanic(w http.ResponseWriter, st *serving) {
+	rec := recover()
+	if rec == nil {
+		return
+	}
+	s.h.Logger().Error("request handler panicked", "pipeline", s.h.Pipeline().Name, "panic", fmt.Sprint(rec), "stack", string(debug.Stack()))
+	if st.code != 0 {
+		return
+	}
+	if st.resp != nil {
+		if _, _, _, _, sent := st.resp.Get(); sent {
+			return
+		}
+	}
+	st.code = http.StatusInternalServerError
+	writeErrorAs(w, s.cfg, st.code, "internal error")
+}
+
+// serve admits the request (auth, rate limit, body) and runs it.
+func (s *server) serve(w http.ResponseWriter, r *http.Request, st *serving) {
 	start := time.Now()
 	cfg := s.cfg
 	p := s.h.Pipeline()
-	log := s.h.Logger()
-	code := 0
-	defer func() {
-		if rec := recover(); rec != nil {
-			log.Error("request handler panicked", "pipeline", p.Name, "panic", fmt.Sprint(rec), "stack", string(debug.Stack()))
-			if code == 0 {
-				code = http.StatusInternalServerError
-				writeErrorAs(w, cfg, code, "internal error")
-			}
-		}
-	}()
 	h := w.Header()
 	if cfg.CORS != nil {
 		setOrigin(h, cfg.CORS, r.Header.Get("Origin"))
@@ -225,25 +255,25 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		if status == http.StatusUnauthorized {
 			h.Set("WWW-Authenticate", challenge(cfg))
 		}
-		code = status
+		st.code = status
 		writeErrorAs(w, cfg, status, reason)
 		return
 	}
 	if wait, limited := s.rateLimited(r, p.Name, who, start); limited {
 		h.Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
-		code = http.StatusTooManyRequests
-		writeErrorAs(w, cfg, code, "rate limit exceeded; retry in "+strconv.Itoa(int(math.Ceil(wait.Seconds())))+"s")
+		st.code = http.StatusTooManyRequests
+		writeErrorAs(w, cfg, st.code, "rate limit exceeded; retry in "+strconv.Itoa(int(math.Ceil(wait.Seconds())))+"s")
 		return
 	}
 	if n := fieldCount(r.URL.RawQuery); n > MaxFormFields {
-		code = http.StatusBadRequest
-		httpjson.Error(w, code, "the query string has "+strconv.Itoa(n)+" parameters; at most "+strconv.Itoa(MaxFormFields)+" are accepted")
+		st.code = http.StatusBadRequest
+		httpjson.Error(w, st.code, "the query string has "+strconv.Itoa(n)+" parameters; at most "+strconv.Itoa(MaxFormFields)+" are accepted")
 		return
 	}
 	max := cfg.MaxBodyBytes()
 	if r.ContentLength > max {
-		code = http.StatusRequestEntityTooLarge
-		writeErrorAs(w, cfg, code, "request body is larger than "+cfg.MaxBody)
+		st.code = http.StatusRequestEntityTooLarge
+		writeErrorAs(w, cfg, st.code, "request body is larger than "+cfg.MaxBody)
 		return
 	}
 	body := httpjson.GetBuf()
@@ -255,18 +285,18 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	if err != nil {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
-			code = http.StatusRequestEntityTooLarge
-			writeErrorAs(w, cfg, code, "request body is larger than "+cfg.MaxBody)
+			st.code = http.StatusRequestEntityTooLarge
+			writeErrorAs(w, cfg, st.code, "request body is larger than "+cfg.MaxBody)
 			return
 		}
 		if ne, ok := errors.AsType[net.Error](err); ok && ne.Timeout() {
-			code = http.StatusRequestTimeout
+			st.code = http.StatusRequestTimeout
 			h.Set("Connection", "close")
-			writeErrorAs(w, cfg, code, "the request body did not arrive within the trigger's timeout of "+cfg.Timeout.D().String())
+			writeErrorAs(w, cfg, st.code, "the request body did not arrive within the trigger's timeout of "+cfg.Timeout.D().String())
 			return
 		}
-		code = http.StatusBadRequest
-		writeErrorAs(w, cfg, code, "reading the request body: "+err.Error())
+		st.code = http.StatusBadRequest
+		writeErrorAs(w, cfg, st.code, "reading the request body: "+err.Error())
 		return
 	}
 	ctype := r.Header.Get("Content-Type")
@@ -274,8 +304,8 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	in := parseBody(data, owned, ctype, req)
 	if in.bad != "" {
 		if cfg.MalformedBody != "pass" {
-			code = http.StatusBadRequest
-			writeErrorAs(w, cfg, code, in.bad)
+			st.code = http.StatusBadRequest
+			writeErrorAs(w, cfg, st.code, in.bad)
 			return
 		}
 		req.Set("body_error", in.bad) // the pipeline answers it in its own format
@@ -301,15 +331,24 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		md.Set("consumer", co)
 		x.Consumer = who.subject
 	}
+	s.run(w, r, st, ex, in.raw, in.unparsed)
+}
+
+// run runs the execution of an admitted request, answers and records it.
+func (s *server) run(w http.ResponseWriter, r *http.Request, st *serving, ex *execution, inRaw string, inUnparsed *engine.UnparsedBody) {
+	cfg := s.cfg
+	x := &ex.Execution
+	h := w.Header()
 	ctx, cancel := s.h.Context(r.Context(), cfg.Timeout.D())
 	defer cancel()
 	resp := triggers.NewResponse(func(status int, hd http.Header, b []byte) {
-		code = status
+		ex.sent = status
 		httpjson.Response(w, status, hd, b)
 		if f, ok := w.(http.Flusher); ok {
 			f.Flush()
 		}
 	})
+	st.resp = resp
 	ctx = triggers.WithResponse(ctx, resp)
 	h["X-Execution-Id"] = ex.idHeader[:] // canonical already: no Header.Set check
 	s.h.Run(ctx, x)
@@ -326,48 +365,49 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			e.Message = triggers.CutMessage + ": " + e.Message
 		}
 		if e.Code >= 500 {
-			log.Warn("execution failed", "execution_id", x.ID, "pipeline", p.Name, "code", e.Code, "error", engine.MaskSecrets(e.Message, x.Secrets))
+			s.h.Logger().Warn("execution failed", "execution_id", x.ID, "pipeline", s.h.Pipeline().Name, "code", e.Code, "error", engine.MaskSecrets(e.Message, x.Secrets))
 		}
 	}
 	rs, rh, rb, set, sent := resp.Get()
 	switch {
 	case sent:
 		// answered early by respond send: true
+		st.code = ex.sent
 	case e != nil:
-		code = httpjson.Status(e.Code)
+		st.code = httpjson.Status(e.Code)
 		pub := e
 		if g := generic(e, x.ID); g != nil {
 			pub = g
-			code = g.Code
+			st.code = g.Code
 		}
 		if cfg.ErrorFormat == ErrorFormatOAuth2 {
-			writeErrorAs(w, cfg, code, pub.Message)
+			writeErrorAs(w, cfg, st.code, pub.Message)
 			break
 		}
 		b := httpjson.GetBuf()
 		*b, _ = value.AppendJSON((*b)[:0], pub.Object())
-		httpjson.JSON(w, code, *b)
+		httpjson.JSON(w, st.code, *b)
 		httpjson.PutBuf(b)
 	case set:
-		code = rs
+		st.code = rs
 		httpjson.Response(w, rs, rh, rb)
 	default:
-		code = http.StatusOK
+		st.code = http.StatusOK
 		b := httpjson.GetBuf()
 		var encErr error
 		*b, encErr = value.AppendJSON((*b)[:0], x.Output)
 		if encErr != nil {
-			code = http.StatusInternalServerError
-			writeErrorAs(w, cfg, code, "the final message cannot be written as JSON: "+encErr.Error())
+			st.code = http.StatusInternalServerError
+			writeErrorAs(w, cfg, st.code, "the final message cannot be written as JSON: "+encErr.Error())
 		} else {
-			httpjson.JSON(w, code, *b)
+			httpjson.JSON(w, st.code, *b)
 			if x.Trace != nil {
 				x.OutputJSON = string(*b) // the history keeps what was answered
 			}
 		}
 		httpjson.PutBuf(b)
 	}
-	x.Request, x.Code, x.InputJSON, x.InputBody = s.requestLine(r), code, in.raw, in.unparsed
+	x.Request, x.Code, x.InputJSON, x.InputBody = s.requestLine(r), st.code, inRaw, inUnparsed
 	s.h.Record(x)
 }
 
@@ -377,6 +417,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type execution struct {
 	engine.Execution
 	idHeader [1]string
+	sent     int // the status a respond step sent early (send: true)
 }
 
 // generic returns what the caller of an HTTP trigger gets instead of e
