@@ -44,7 +44,7 @@ func JSON(w http.ResponseWriter, code int, body []byte) {
 	h := w.Header()
 	h["Content-Type"] = jsonType
 	h["Content-Length"] = []string{strconv.Itoa(len(body))}
-	setDate(h)
+	setDate(h, code)
 	w.WriteHeader(code)
 	_, _ = w.Write(body)
 }
@@ -57,7 +57,7 @@ func Response(w http.ResponseWriter, code int, hd http.Header, body []byte) {
 		h[k] = vs
 	}
 	h["Content-Length"] = []string{strconv.Itoa(len(body))} // canonical already: no Header.Set check
-	setDate(h)
+	setDate(h, code)
 	w.WriteHeader(code)
 	_, _ = w.Write(body)
 }
@@ -66,7 +66,14 @@ func Response(w http.ResponseWriter, code int, hd http.Header, body []byte) {
 // time now, in http.TimeFormat), unless h has one: the text is formatted
 // once a second (see date) instead of by net/http for each answer. A Date
 // the handler or the pipeline set is kept, as net/http keeps it.
-func setDate(h http.Header) {
+//
+// An informational code (1xx but 101) gets none: net/http writes such an
+// answer at once, with the handler's headers and no Date, then the final
+// answer (at the first Write) with a Date of its own.
+func setDate(h http.Header, code int) {
+	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
+		return
+	}
 	if _, ok := h["Date"]; !ok {
 		h["Date"] = date(time.Now())
 	}

@@ -78,7 +78,7 @@ func TestReadBodyExactIsReadAll(t *testing.T) {
 			}
 			rc, size = b.mk()
 			c := &closeCount{ReadCloser: rc}
-			got, owned, err := readBody(c, size, make([]byte, 0, 16), max)
+			got, owned, err := readBody(c, size, func() []byte { return make([]byte, 0, 16) }, max)
 			if string(got) != string(want) || errText(err) != errText(wantErr) || c.n != gc.n {
 				t.Errorf("readBody = %q, %v, closed %d times; readAll gives %q, %v, closed %d times",
 					got, err, c.n, want, wantErr, gc.n)
@@ -119,7 +119,7 @@ func TestReadBodyDeclaredLargeSentSmall(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		got, owned, err := readBody(r.Body, r.ContentLength, make([]byte, 0, 4096), max)
+		got, owned, err := readBody(r.Body, r.ContentLength, func() []byte { return make([]byte, 0, 4096) }, max)
 		if err == nil || owned || cap(got) > 4096 {
 			t.Errorf("declared %d, sent 7 bytes: error %v, owned %v, buffer of %d bytes; want the short body's error "+
 				"from the pooled buffer of 4096 bytes", size, err, owned, cap(got))

@@ -27,11 +27,13 @@ import (
 // A body whose length the request declares (Content-Length, size), of at
 // most exactMax bytes, is read into a buffer of its own of exactly that
 // size (owned: the caller may keep it, and its strings share it, see
-// parseBody); any other body is read into buf, whose bytes the caller
+// parseBody); any other body is read into the buffer buf returns (the
+// caller's pooled one, taken only then: a request reading into its own
+// buffer holds no other while its body arrives), whose bytes the caller
 // must copy to keep.
-func readBody(body io.ReadCloser, size int64, buf []byte, max int64) (data []byte, owned bool, err error) {
+func readBody(body io.ReadCloser, size int64, buf func() []byte, max int64) (data []byte, owned bool, err error) {
 	if body == nil || body == http.NoBody {
-		return buf[:0], false, nil
+		return nil, false, nil
 	}
 	if size > 0 && size <= min(max, exactMax) {
 		data = make([]byte, size)
@@ -56,7 +58,7 @@ func readBody(body io.ReadCloser, size int64, buf []byte, max int64) (data []byt
 		for {
 			n, err := body.Read(one[:])
 			if n > 0 {
-				data, err := readAll(io.MultiReader(bytes.NewReader(data), bytes.NewReader(one[:n]), body), buf, max)
+				data, err := readAll(io.MultiReader(bytes.NewReader(data), bytes.NewReader(one[:n]), body), buf(), max)
 				if err == nil {
 					body.Close()
 				}
@@ -71,7 +73,7 @@ func readBody(body io.ReadCloser, size int64, buf []byte, max int64) (data []byt
 			}
 		}
 	}
-	data, err = readAll(body, buf, max)
+	data, err = readAll(body, buf(), max)
 	if err == nil {
 		body.Close()
 	}

@@ -276,11 +276,21 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request, st *serving) {
 		writeErrorAs(w, cfg, st.code, "request body is larger than "+cfg.MaxBody)
 		return
 	}
-	body := httpjson.GetBuf()
-	defer httpjson.PutBuf(body)
-	data, owned, err := readBody(r.Body, r.ContentLength, *body, max)
-	if !owned {
-		*body = data[:0] // the pool keeps the buffer as it grew
+	// The pooled buffer is taken only for a body not read into a buffer
+	// of its own (readBody), so that a request whose declared body is
+	// still arriving holds one buffer, not two.
+	var pooled *[]byte
+	defer func() {
+		if pooled != nil {
+			httpjson.PutBuf(pooled)
+		}
+	}()
+	data, owned, err := readBody(r.Body, r.ContentLength, func() []byte {
+		pooled = httpjson.GetBuf()
+		return *pooled
+	}, max)
+	if pooled != nil && !owned {
+		*pooled = data[:0] // the pool keeps the buffer as it grew
 	}
 	if err != nil {
 		var tooBig *http.MaxBytesError
