@@ -111,3 +111,57 @@ func TestRefusalAfterExpectContinue(t *testing.T) {
 		t.Fatalf("first answer %d (close %v), want 401 and the connection closed", resp.StatusCode, resp.Close)
 	}
 }
+
+// TestDeclaredBodyTooLargeAnsweredAtOnce: a request declaring a body over
+// the trigger's max_body is refused with 413 before its body is read, and
+// the refusal reaches a client that sends nothing more at once, with the
+// connection closed. Before, net/http went on to read (and discard) the
+// declared body before writing the answer, so a client that never sent it
+// got its 413 only at the trigger's timeout.
+func TestDeclaredBodyTooLargeAnsweredAtOnce(t *testing.T) {
+	const small = "name: small\ntrigger:\n  http: {path: /small, max_body: 10KB, timeout: 5m}\nsteps:\n  - set: {ok: true}\n"
+	e := servertest.Start(t, map[string]string{"small.yaml": small}, nil)
+	for _, declared := range []string{"10241", "20000", "200000", "10000000"} {
+		c, err := net.Dial("tcp", e.HTTP.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.WriteString(c, "POST /small HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "+declared+"\r\n\r\n"); err != nil {
+			t.Fatal(err)
+		}
+		_ = c.SetReadDeadline(time.Now().Add(20 * time.Second)) // a hang detector: the trigger's timeout is 5 minutes
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			c.Close()
+			t.Fatalf("Content-Length %s: no answer before the trigger's timeout: %v", declared, err)
+		}
+		resp.Body.Close()
+		c.Close()
+		if resp.StatusCode != http.StatusRequestEntityTooLarge || !resp.Close {
+			t.Fatalf("Content-Length %s: answer %d (close %v), want 413 and the connection closed", declared, resp.StatusCode, resp.Close)
+		}
+	}
+	// A client that sends its whole body at once still reads a clean 413
+	// (the body is drained after the answer, not cut with a reset).
+	for _, n := range []int{20000, 200000} {
+		c, err := net.Dial("tcp", e.HTTP.Listener.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		go func() {
+			_, _ = io.WriteString(c, "POST /small HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: "+strconv.Itoa(n)+"\r\n\r\n"+strings.Repeat(" ", n))
+		}()
+		_ = c.SetReadDeadline(time.Now().Add(20 * time.Second))
+		resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			c.Close()
+			t.Fatalf("a %d-byte body sent whole: %v", n, err)
+		}
+		body, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		c.Close()
+		if err != nil || resp.StatusCode != http.StatusRequestEntityTooLarge || !strings.Contains(string(body), "larger than 10KB") {
+			t.Fatalf("a %d-byte body sent whole: %d %q %v", n, resp.StatusCode, body, err)
+		}
+	}
+}

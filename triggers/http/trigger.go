@@ -273,6 +273,11 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request, st *serving) {
 	max := cfg.MaxBodyBytes()
 	if r.ContentLength > max {
 		st.code = http.StatusRequestEntityTooLarge
+		// The declared body is not wanted: close the connection after the
+		// answer. Otherwise net/http reads it to its end (up to 256 KiB)
+		// before writing the answer, and a client that waits for the
+		// answer before sending gets it only at the timeout.
+		h.Set("Connection", "close")
 		writeErrorAs(w, cfg, st.code, "request body is larger than "+cfg.MaxBody)
 		return
 	}
@@ -296,6 +301,7 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request, st *serving) {
 		var tooBig *http.MaxBytesError
 		if errors.As(err, &tooBig) {
 			st.code = http.StatusRequestEntityTooLarge
+			h.Set("Connection", "close") // the rest is not wanted either
 			writeErrorAs(w, cfg, st.code, "request body is larger than "+cfg.MaxBody)
 			return
 		}
