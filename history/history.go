@@ -1180,14 +1180,27 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 	default:
 		snapshots = true
 		m.noting = true
+		// The output's sensitive values are noted before the input is
+		// written: a value the client sent under a plain name that the
+		// output holds under a sensitive one (a shift of "pw" to
+		// "password") is masked in the input too, as in the steps'
+		// snapshots. Its keys are looked at once, for both.
+		outKeys := keysUnknown
+		if e.Err == nil {
+			outKeys = keysNone
+			if m.keysIn(m.nameTable(), e.Output) {
+				outKeys = keysSome
+				m.noteValue(e.Output)
+			}
+		}
 		if b := e.InputBody; b != nil {
 			dst = r.appendBody(dst, m, b, e.Input)
 		} else {
-			dst = r.appendSnapshot(dst, "input", m, e.Input, e.InputJSON)
+			dst = r.appendSnapshot(dst, "input", m, e.Input, e.InputJSON, keysUnknown)
 		}
 		m.noting = false
 		if e.Err == nil {
-			dst = r.appendSnapshot(dst, "output", m, e.Output, e.OutputJSON)
+			dst = r.appendSnapshot(dst, "output", m, e.Output, e.OutputJSON, outKeys)
 		}
 	}
 	if e.Err != nil {
@@ -1476,12 +1489,12 @@ func (r *Recorder) appendStepValue(dst []byte, m *masker, v any) []byte {
 
 // appendSnapshot writes ,"name":JSON, or the JSON cut at SnapshotBytes as a
 // string ending in TruncatedMark with ,"name_truncated":true.
-func (r *Recorder) appendSnapshot(dst []byte, name string, m *masker, v any, raw string) []byte {
+func (r *Recorder) appendSnapshot(dst []byte, name string, m *masker, v any, raw string, keys keysFound) []byte {
 	dst = append(dst, ',', '"')
 	dst = append(dst, name...)
 	dst = append(dst, '"', ':')
 	mark := len(dst)
-	if raw != "" && m.clean(raw, v) {
+	if raw != "" && m.cleanKnown(raw, v, keys) {
 		dst = append(dst, raw...)
 	} else {
 		var err error
@@ -1547,7 +1560,7 @@ func (r *Recorder) appendBody(dst []byte, m *masker, b *Body, in any) []byte {
 		}
 	}
 	if reason == "" {
-		return r.appendSnapshot(dst, "input", m, in, "")
+		return r.appendSnapshot(dst, "input", m, in, "", keysUnknown)
 	}
 	// Not stored here, nor where the pipeline copied it.
 	if len(text) >= engine.MinSecretLen {
@@ -1587,14 +1600,36 @@ type masker struct {
 // secrets. Text with escapes is never clean: a secret could be written
 // escaped, and would not be found in the text.
 func (m *masker) clean(raw string, v any) bool {
-	if strings.IndexByte(raw, '\\') >= 0 {
+	return m.cleanKnown(raw, v, keysUnknown)
+}
+
+// keysFound is what is known of a message's sensitive names: unknown, none
+// or some.
+type keysFound int8
+
+const (
+	keysUnknown keysFound = iota
+	keysNone
+	keysSome
+)
+
+// cleanKnown is clean, with what is known of v's sensitive names already.
+func (m *masker) cleanKnown(raw string, v any, keys keysFound) bool {
+	if keys == keysSome || strings.IndexByte(raw, '\\') >= 0 {
 		return false
 	}
-	names := m.names
-	if names == nil {
-		names = newNameTable(m.local, m.global)
+	if keys == keysUnknown && m.keysIn(m.nameTable(), v) {
+		return false
 	}
-	return !m.keysIn(names, v) && !engine.HoldsSecret(raw, m.secrets, m.seen)
+	return !engine.HoldsSecret(raw, m.secrets, m.seen)
+}
+
+// nameTable returns the record's table of sensitive names.
+func (m *masker) nameTable() *nameTable {
+	if m.names == nil {
+		m.names = newNameTable(m.local, m.global)
+	}
+	return m.names
 }
 
 // keysIn reports names.inKeys(v) for a message of the record. The objects
