@@ -20,3 +20,9 @@ func SetGeneralArith(on bool) func() {
 	generalArith = on
 	return func() { generalArith = prev }
 }
+
+// RandomID is RANDOMID's encoding of b under prefix.
+func RandomID(prefix string, b *[17]byte) string { return randomID(prefix, b) }
+
+// IDEncoding is RANDOMID's alphabet.
+var IDEncoding = idEncoding

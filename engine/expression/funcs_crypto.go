@@ -187,7 +187,19 @@ func fnRandomID(args ...any) (any, error) {
 	}
 	var b [17]byte // 136 bits drawn; 26 base32 characters keep 130 of them
 	rand.Read(b[:])
-	return prefix + idEncoding.EncodeToString(b[:])[:26], nil
+	return randomID(prefix, &b), nil
+}
+
+// randomID is prefix and the first 26 characters of b in idEncoding, encoded
+// on the stack: its one allocation is the string returned (EncodeToString
+// would allocate the encoding, and the concatenation a second string).
+func randomID(prefix string, b *[17]byte) string {
+	var enc [28]byte // 17 bytes are 28 base32 characters without padding
+	idEncoding.Encode(enc[:], b[:])
+	if prefix == "" {
+		return string(enc[:26])
+	}
+	return prefix + string(enc[:26])
 }
 
 func fnHexDecode(args ...any) (any, error) {
