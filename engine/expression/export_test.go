@@ -26,3 +26,13 @@ func RandomID(prefix string, b *[17]byte) string { return randomID(prefix, b) }
 
 // IDEncoding is RANDOMID's alphabet.
 var IDEncoding = idEncoding
+
+// PathWalk evaluates a plain path expression by its general form (get at
+// every step), and reports whether e is one and takes the keys-only form.
+func (e *Expr) PathWalk(env *Env) (out any, err error, keysOnly bool) {
+	if e.path == nil {
+		return nil, nil, false
+	}
+	out, err = e.path.walk(e.path.start(env))
+	return out, err, e.path.keys != nil
+}

@@ -3,6 +3,8 @@ package expression
 import (
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/parser"
+
+	"github.com/nectar-run/nectar/engine/value"
 )
 
 // pathExpr is the fast form of the most common expression: a scope name
@@ -10,9 +12,24 @@ import (
 // vars.items[0]. It is evaluated by walking the values directly, without the
 // expr virtual machine, and gives exactly what the general form gives.
 type pathExpr struct {
-	root  string
+	root  int   // which scope name: rootMessage…
 	steps []any // string keys and int indexes
+	// keys holds the steps when all are object keys other than "$" (the
+	// most common path, message.client_id): eval then reads objects
+	// directly, and leaves any other value to get with the boxed step.
+	keys []string
 }
+
+// The scope names a path starts from.
+const (
+	rootMessage = iota
+	rootVars
+	rootGlobals
+	rootGlobal
+	rootMetadata
+)
+
+var roots = map[string]int{"message": rootMessage, "vars": rootVars, "globals": rootGlobals, "global": rootGlobal, "metadata": rootMetadata}
 
 // simplePath recognises a path expression in src.
 func simplePath(src string) *pathExpr {
@@ -39,34 +56,71 @@ func simplePath(src string) *pathExpr {
 			n = t.Node
 			continue
 		case *ast.IdentifierNode:
-			switch t.Value {
-			case "message", "vars", "globals", "global", "metadata":
-			default:
+			root, ok := roots[t.Value]
+			if !ok {
 				return nil
 			}
 			for i, j := 0, len(steps)-1; i < j; i, j = i+1, j-1 {
 				steps[i], steps[j] = steps[j], steps[i]
 			}
-			return &pathExpr{root: t.Value, steps: steps}
+			p := &pathExpr{root: root, steps: steps}
+			keys := make([]string, 0, len(steps))
+			for _, s := range steps {
+				if k, ok := s.(string); ok && k != "$" {
+					keys = append(keys, k)
+				}
+			}
+			if len(keys) == len(steps) {
+				p.keys = keys
+			}
+			return p
 		}
 		return nil
 	}
 }
 
-func (p *pathExpr) eval(env *Env) (any, error) {
-	var cur any
+// start is the value of the scope name the path starts from.
+func (p *pathExpr) start(env *Env) any {
 	switch p.root {
-	case "message":
-		cur = env.Message
-	case "vars":
-		cur = env.Vars
-	case "globals":
-		cur = env.Globals
-	case "global":
-		cur = env.Global
-	case "metadata":
-		cur = env.Metadata
+	case rootMessage:
+		return env.Message
+	case rootVars:
+		return env.Vars
+	case rootGlobals:
+		return env.Globals
+	case rootGlobal:
+		return env.Global
+	case rootMetadata:
+		return env.Metadata
 	}
+	return nil
+}
+
+func (p *pathExpr) eval(env *Env) (any, error) {
+	cur := p.start(env)
+	if p.keys != nil {
+		// What get does for an object and a key other than "$", and for
+		// null (null, to the end of the path), without its type switches.
+		for i, k := range p.keys {
+			switch o := cur.(type) {
+			case *value.Object:
+				cur, _ = o.Get(k)
+			case nil:
+				return nil, nil
+			default:
+				var err error
+				if cur, err = get(cur, p.steps[i]); err != nil {
+					return nil, err
+				}
+			}
+		}
+		return cur, nil
+	}
+	return p.walk(cur)
+}
+
+// walk follows every step from cur with get: the general form.
+func (p *pathExpr) walk(cur any) (any, error) {
 	for _, s := range p.steps {
 		var err error
 		if cur, err = get(cur, s); err != nil {
