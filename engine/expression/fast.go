@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"strings"
+	"sync/atomic"
 
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/builtin"
@@ -486,14 +487,23 @@ func compileCall(t *ast.CallNode) evalFn {
 // evaluating the key or boxing it; anything else goes through get.
 func getField(base evalFn, key string) evalFn {
 	var boxedKey any = key
+	if key == "$" {
+		return func(e *Env) (any, error) {
+			b, err := base(e)
+			if err != nil {
+				return nil, err
+			}
+			return get(b, boxedKey)
+		}
+	}
+	var hint atomic.Int32 // where key was last found (see lookup)
 	return func(e *Env) (any, error) {
 		b, err := base(e)
 		if err != nil {
 			return nil, err
 		}
-		if o, ok := b.(*value.Object); ok && key != "$" {
-			v, _ := o.Get(key)
-			return v, nil
+		if o, ok := b.(*value.Object); ok {
+			return lookup(o, key, &hint), nil
 		}
 		return get(b, boxedKey)
 	}

@@ -1,6 +1,8 @@
 package expression
 
 import (
+	"sync/atomic"
+
 	"github.com/expr-lang/expr/ast"
 	"github.com/expr-lang/expr/parser"
 
@@ -18,6 +20,9 @@ type pathExpr struct {
 	// most common path, message.client_id): eval then reads objects
 	// directly, and leaves any other value to get with the boxed step.
 	keys []string
+	// hints holds, for each key, where it was last found in its object
+	// (see lookup).
+	hints []atomic.Int32
 }
 
 // The scope names a path starts from.
@@ -71,7 +76,7 @@ func simplePath(src string) *pathExpr {
 				}
 			}
 			if len(keys) == len(steps) {
-				p.keys = keys
+				p.keys, p.hints = keys, make([]atomic.Int32, len(keys))
 			}
 			return p
 		}
@@ -104,7 +109,7 @@ func (p *pathExpr) eval(env *Env) (any, error) {
 		for i, k := range p.keys {
 			switch o := cur.(type) {
 			case *value.Object:
-				cur, _ = o.Get(k)
+				cur = lookup(o, k, &p.hints[i])
 			case nil:
 				return nil, nil
 			default:
@@ -128,4 +133,35 @@ func (p *pathExpr) walk(cur any) (any, error) {
 		}
 	}
 	return cur, nil
+}
+
+// hintScan is the largest object lookup scans itself; a larger one may be
+// indexed by a map, and is read with Get.
+const hintScan = 16
+
+// lookup returns what o.Get(k) returns, trying first the position where k
+// was found last time (hint): a path is evaluated over objects built the
+// same way request after request (a decoded body, a step's result, vars),
+// whose keys come in the same order. An object's keys are distinct, so a
+// key found at the hint is the one Get finds. The hint is shared by the
+// executions evaluating the path, hence atomic; it is written only when it
+// missed.
+func lookup(o *value.Object, k string, hint *atomic.Int32) any {
+	n := o.Len()
+	if h := int(hint.Load()); h < n {
+		if hk, v := o.At(h); hk == k {
+			return v
+		}
+	}
+	if n > hintScan {
+		v, _ := o.Get(k)
+		return v
+	}
+	for i := range n {
+		if hk, v := o.At(i); hk == k {
+			hint.Store(int32(i))
+			return v
+		}
+	}
+	return nil
 }
