@@ -1,5 +1,7 @@
 package expression
 
+import "crypto/subtle"
+
 // SetVMOnly makes Compile leave every expression to expr's virtual machine,
 // so tests can check that both forms give the same results. It returns a
 // function restoring the previous setting.
@@ -35,4 +37,25 @@ func (e *Expr) PathWalk(env *Env) (out any, err error, keysOnly bool) {
 	}
 	out, err = e.path.walk(e.path.start(env))
 	return out, err, e.path.keys != nil
+}
+
+// ConstantTimeEqualsBefore is CONSTANTTIMEEQUALS as it was written before
+// it had a Binary form, for a differential test.
+func ConstantTimeEqualsBefore(args ...any) (any, error) {
+	const name = "CONSTANTTIMEEQUALS"
+	if err := arity(name, args, 2, 2); err != nil {
+		return nil, err
+	}
+	if args[0] == nil || args[1] == nil {
+		return false, nil
+	}
+	a, err := argText(name, args, 0)
+	if err != nil {
+		return nil, err
+	}
+	b, err := argText(name, args, 1)
+	if err != nil {
+		return nil, err
+	}
+	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1, nil
 }

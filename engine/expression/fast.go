@@ -426,9 +426,10 @@ func compileCall(t *ast.CallNode) evalFn {
 	}
 	fn := ownFuncs[id.Value]
 	var unary func(any) (any, error)
+	var binary func(a, b any) (any, error)
 	if fn == nil {
 		if f, ok := catalogue[id.Value]; ok {
-			fn, unary = f.Fn, f.Unary
+			fn, unary, binary = f.Fn, f.Unary, f.Binary
 		}
 	}
 	if fn == nil {
@@ -468,6 +469,9 @@ func compileCall(t *ast.CallNode) evalFn {
 		}
 	case 2:
 		f2 := binaryDirect[id.Value]
+		if f2 == nil {
+			f2 = binary
+		}
 		if f2 == nil {
 			f2 = func(v0, v1 any) (any, error) { return fn(v0, v1) }
 		}
@@ -522,6 +526,7 @@ var (
 		"__ge":  compare2(func(c int) bool { return c >= 0 }),
 	}
 	unaryDirect = map[string]func(a any) (any, error){
+		"len": length1,
 		"__bool": func(a any) (any, error) {
 			switch b := a.(type) {
 			case bool:

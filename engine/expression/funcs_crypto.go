@@ -48,7 +48,7 @@ func init() {
 			Name: "CONSTANTTIMEEQUALS", Usage: "CONSTANTTIMEEQUALS(a, b)",
 			Doc:     "True when the strings are equal, compared in time that does not depend on where they differ; use it to check signatures and tokens. Null equals nothing.",
 			Example: `CONSTANTTIMEEQUALS("abc", "abc")`, Result: `true`,
-			Fn: fnConstantTimeEquals,
+			Binary: constantTimeEquals,
 		},
 		Function{
 			Name: "RANDOMSECRET", Usage: "RANDOMSECRET(bytes?=32)",
@@ -138,23 +138,22 @@ func hmacFn(name string, h func() hash.Hash) func(args ...any) (any, error) {
 	}
 }
 
-func fnConstantTimeEquals(args ...any) (any, error) {
+// constantTimeEquals is CONSTANTTIMEEQUALS (Binary: a compiled call passes
+// its two arguments without packing them into a slice).
+func constantTimeEquals(x, y any) (any, error) {
 	const name = "CONSTANTTIMEEQUALS"
-	if err := arity(name, args, 2, 2); err != nil {
-		return nil, err
-	}
-	if args[0] == nil || args[1] == nil {
+	if x == nil || y == nil {
 		return false, nil
 	}
-	a, err := argText(name, args, 0)
+	a, err := textAt(name, 0, x)
 	if err != nil {
 		return nil, err
 	}
-	b, err := argText(name, args, 1)
+	b, err := textAt(name, 1, y)
 	if err != nil {
 		return nil, err
 	}
-	return subtle.ConstantTimeCompare([]byte(a), []byte(b)) == 1, nil
+	return subtle.ConstantTimeCompare(textBytes(a), textBytes(b)) == 1, nil
 }
 
 func fnRandomSecret(args ...any) (any, error) {

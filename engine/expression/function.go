@@ -26,6 +26,8 @@ type Function struct {
 	// of Fn (which register then derives from it): compiled calls use it
 	// directly, without packing the argument into a slice.
 	Unary func(v any) (any, error)
+	// Binary, for a function of exactly two arguments, is Unary's like.
+	Binary func(a, b any) (any, error)
 }
 
 var catalogue = map[string]*Function{}
@@ -51,6 +53,18 @@ func register(fs ...Function) {
 					return nil, err
 				}
 				return u(args[0])
+			}
+		}
+		if b := f.Binary; b != nil {
+			if f.Fn != nil {
+				panic(fmt.Sprintf("expression: function %s has both Fn and Binary", f.Name))
+			}
+			name := f.Name
+			f.Fn = func(args ...any) (any, error) {
+				if err := arity(name, args, 2, 2); err != nil {
+					return nil, err
+				}
+				return b(args[0], args[1])
 			}
 		}
 		catalogue[f.Name] = &f

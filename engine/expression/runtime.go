@@ -278,8 +278,11 @@ func cmpInt(a, b int64) int {
 	return 0
 }
 
-func length(a ...any) (any, error) {
-	switch v := arg(a, 0).(type) {
+func length(a ...any) (any, error) { return length1(arg(a, 0)) }
+
+// length1 is len of one value: compiled calls use it directly (unaryDirect).
+func length1(x any) (any, error) {
+	switch v := x.(type) {
 	case string:
 		return int64(len([]rune(v))), nil
 	case []any:
@@ -289,10 +292,10 @@ func length(a ...any) (any, error) {
 	case nil:
 		return int64(0), nil
 	}
-	if rv, ok := list(arg(a, 0)); ok {
+	if rv, ok := list(x); ok {
 		return int64(rv.Len()), nil
 	}
-	return nil, fmt.Errorf("len: cannot take the length of %s", TypeWithArticle(arg(a, 0)))
+	return nil, fmt.Errorf("len: cannot take the length of %s", TypeWithArticle(x))
 }
 
 func keys(a ...any) (any, error) {
