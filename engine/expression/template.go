@@ -12,6 +12,9 @@ type Template struct {
 	src    string
 	parts  []part
 	single *Expr // the template is exactly one {{ }}: its value keeps its type
+	// lit is the text of a template without {{ }}, boxed once: Eval gives
+	// it without boxing the text again every time.
+	lit any
 }
 
 type part struct {
@@ -66,6 +69,10 @@ func CompileTemplate(src string, opts Options) (*Template, error) {
 	if len(t.parts) == 1 && t.parts[0].expr != nil {
 		t.single = t.parts[0].expr
 	}
+	if t.IsLiteral() {
+		text, _ := t.Text(nil, nil) // no expression: nothing is evaluated
+		t.lit = text
+	}
 	return t, nil
 }
 
@@ -116,6 +123,9 @@ func (t *Template) IsLiteral() bool {
 func (t *Template) Eval(env *Env) (any, error) {
 	if t.single != nil {
 		return t.single.Eval(env)
+	}
+	if t.lit != nil {
+		return t.lit, nil
 	}
 	s, err := t.Text(env, nil)
 	if err != nil {
