@@ -32,6 +32,9 @@ type step struct {
 	headers []header
 	// ctype is the content_type option's value, nil when not set.
 	ctype []string
+	// status is the status option's value when it has no expression (it
+	// defaults to 200), checked and converted at compile; 0 when it has.
+	status int
 }
 
 // header is a headers entry. vals is its value when the template has no
@@ -59,9 +62,11 @@ func init() {
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	s := &step{cfg: cfg}
 	if lit, ok := cfg.Status.Literal(); ok {
-		if _, ok := toStatus(lit); !ok {
+		status, ok := toStatus(lit)
+		if !ok {
 			return nil, cc.Errorf("status", "expected an HTTP status between 100 and 599, got %q", lit)
 		}
+		s.status = status
 	}
 	if cfg.ContentType != "" {
 		s.ctype = []string{cfg.ContentType}
@@ -83,15 +88,19 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 		x.Logger.Debug("respond: not an HTTP execution; nothing to answer")
 		return in, nil
 	}
-	sv, err := s.cfg.Status.Eval(x, in)
-	if err != nil {
-		return nil, err
-	}
-	status, ok := toStatus(sv)
-	if !ok {
-		return nil, engine.NewError(500, "respond: status gave %s, expected a number between 100 and 599", value.MustEncodeString(sv))
+	status := s.status
+	if status == 0 {
+		sv, err := s.cfg.Status.Eval(x, in)
+		if err != nil {
+			return nil, err
+		}
+		var ok bool
+		if status, ok = toStatus(sv); !ok {
+			return nil, engine.NewError(500, "respond: status gave %s, expected a number between 100 and 599", value.MustEncodeString(sv))
+		}
 	}
 	body := in
+	var err error
 	if s.cfg.Body.IsSet() {
 		if body, err = s.cfg.Body.Eval(x, in); err != nil {
 			return nil, err

@@ -94,3 +94,56 @@ func TestRespondHeadersSharedValuesStayPut(t *testing.T) {
 		}
 	}
 }
+
+// TestRespondStatus runs respond steps whose status is written out (read
+// at load), left to its default, or an expression (read per execution):
+// the status set is the same either way, and a bad one is refused (at load
+// when written out, at run otherwise).
+func TestRespondStatus(t *testing.T) {
+	tests := []struct {
+		name, step string
+		want       int
+		loadErr    bool
+		runErr     bool
+	}{
+		{"written out", "respond: {status: 201}", 201, false, false},
+		{"quoted", "respond: {status: '202'}", 202, false, false},
+		{"default", "respond: {}", 200, false, false},
+		{"expression", "respond: {status: '{{ message.id + 194 }}'}", 201, false, false},
+		{"expression text", "respond: {status: '{{ \"203\" }}'}", 203, false, false},
+		{"out of range", "respond: {status: 600}", 0, true, false},
+		{"not a number", "respond: {status: abc}", 0, true, false},
+		{"expression out of range", "respond: {status: '{{ message.id * 100 }}'}", 0, false, true},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p, err := engine.Load("t.yaml", []byte("name: t\nsteps:\n  - "+tc.step+"\n"), engine.LoadOptions{})
+			if tc.loadErr {
+				if err == nil {
+					t.Fatal("loaded")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			for range 2 { // the status read at load serves every execution
+				r := triggers.NewResponse(nil)
+				ctx := triggers.WithResponse(context.Background(), r)
+				_, err = p.Run(ctx, &engine.Runtime{}, value.ObjectOf("id", int64(7)), engine.RunOptions{})
+				if tc.runErr {
+					if err == nil {
+						t.Fatal("ran")
+					}
+					return
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				if status, _, _, set, _ := r.Get(); !set || status != tc.want {
+					t.Fatalf("status %d (set %v), want %d", status, set, tc.want)
+				}
+			}
+		})
+	}
+}
