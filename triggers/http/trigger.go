@@ -316,7 +316,7 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request, st *serving) {
 		return
 	}
 	ctype := r.Header.Get("Content-Type")
-	req := requestMetadata(r, s.params, cfg, ctype)
+	req, credHeaders := requestMetadata(r, s.params, cfg, ctype)
 	in := parseBody(data, owned, ctype, req)
 	if in.bad != "" {
 		if cfg.MalformedBody != "pass" {
@@ -333,7 +333,7 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request, st *serving) {
 	// The execution and its id's header value in one allocation.
 	ex := &execution{Execution: engine.Execution{
 		Trigger: "http", Input: in.msg, Metadata: md, Start: start, ID: history.NewID(start),
-		Secrets: requestSecrets(r, req, p.SensitiveFields, s.h.Runtime().SensitiveFields),
+		Secrets: requestSecrets(r, req, credHeaders, p.SensitiveFields, s.h.Runtime().SensitiveFields),
 	}}
 	x := &ex.Execution
 	ex.idHeader[0] = x.ID
