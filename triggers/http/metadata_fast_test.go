@@ -40,6 +40,8 @@ func TestRequestMetadataHeadersAndCredentials(t *testing.T) {
 		"wrk":             "Content-Type: application/json\r\nContent-Length: 2\r\n",
 		"reversed":        "Z-Last: 1\r\nY-Next: 2\r\nContent-Type: application/json\r\nAccept: */*\r\nA: 3\r\n",
 		"repeated":        "Accept: a\r\nX-Multi: 1\r\nX-Multi: 2\r\nAccept: b\r\n",
+		"six":             "F: 6\r\nE: 5\r\nD: 4\r\nC: 3\r\nB: 2\r\nA: 1\r\n",
+		"seven":           "G: 7\r\nF: 6\r\nE: 5\r\nD: 4\r\nC: 3\r\nB: 2\r\nA: 1\r\n",
 		"many":            many + "Authorization: Bearer tok-0123456789abcdef\r\n",
 		"apikey":          "Apikey: key-0123456789abcdef\r\n",
 		"x-api-key":       "X-Api-Key: key-0123456789abcdef\r\nAccept: */*\r\n",

@@ -159,38 +159,36 @@ func requestSecrets(r *http.Request, req *value.Object, credHeaders bool, lists 
 // (see requestSecrets), seen as the headers are gone through.
 func requestMetadata(r *http.Request, params []string, cfg *HTTP, ctype string) (req *value.Object, credHeaders bool) {
 	var bx value.Boxer
-	// Room for its eight fields and the two parseBody may add
-	// (body_encoding, body_error): the object is not grown. Its eight keys
-	// are the distinct constants below, so each is added without Set's
-	// search (AppendNew).
-	req = value.NewObject(10)
+	// The request object, its headers, params and query objects are made
+	// in one allocation (value.NewObjectGroup). The request has room for
+	// its eight fields and the two parseBody may add (body_encoding,
+	// body_error): it is not grown. Its eight keys are the distinct
+	// constants below, so each is added without Set's search (AppendNew).
+	// The headers have room for six, the params for none: more headers,
+	// and path parameters, have an object of their own, as a query string
+	// does (queryObject); the group's objects are then left empty.
+	objs := value.NewObjectGroup()
+	req = &objs[0]
 	req.AppendNew("method", bx.String(r.Method))
 	req.AppendNew("host", bx.String(r.Host))
 	req.AppendNew("path", bx.String(r.URL.Path))
-	// Empty params and query objects (most requests have neither) are
-	// made in one allocation: an Object's zero value is an empty object.
-	var empty *[2]value.Object
-	if len(params) == 0 || r.URL.RawQuery == "" {
-		empty = new([2]value.Object)
-	}
-	var po *value.Object
-	if len(params) == 0 {
-		po = &empty[0]
-	} else {
+	po := &objs[2]
+	if len(params) > 0 {
 		po = value.NewObject(len(params))
 		for _, p := range params {
 			po.Set(p, bx.String(r.PathValue(p)))
 		}
 	}
 	req.AppendNew("params", po)
-	var q *value.Object
+	q := &objs[3]
 	if r.URL.RawQuery != "" {
 		q, _ = queryObject(r.URL.RawQuery)
-	} else {
-		q = &empty[1]
 	}
 	req.AppendNew("query", q)
-	hdr := value.NewObject(len(r.Header))
+	hdr := &objs[1]
+	if len(r.Header) > 6 {
+		hdr = value.NewObject(len(r.Header))
+	}
 	authed := len(cfg.Auth) > 0 && cfg.Auth[0] != "none"
 	// Headers in name order, so that metadata (and any output built from it)
 	// is the same for the same request.
