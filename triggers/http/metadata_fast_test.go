@@ -61,7 +61,7 @@ func TestRequestMetadataHeadersAndCredentials(t *testing.T) {
 				r.Header["apikey"] = []string{"key-cccccccccccccccc"}
 			}
 			cfg := &HTTP{Auth: auth}
-			req, cred := requestMetadata(r, nil, cfg, "")
+			req, cred := requestMetadata(r, nil, cfg, "", value.NewObjectGroup())
 			hv, _ := req.Get("headers")
 			got := value.MustEncodeString(hv)
 			want := value.NewObject(len(r.Header))

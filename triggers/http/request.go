@@ -157,22 +157,23 @@ func requestSecrets(r *http.Request, req *value.Object, credHeaders bool, lists 
 // per allocation (value.Boxer): a request has a dozen. credHeaders reports
 // whether the request has an Apikey, X-Api-Key or Authorization header
 // (see requestSecrets), seen as the headers are gone through.
-func requestMetadata(r *http.Request, params []string, cfg *HTTP, ctype string) (req *value.Object, credHeaders bool) {
+//
+// Its objects are g's (value.NewObjectGroup, made by the caller, who
+// takes the metadata object, g[2], from it too): the request, g[0], has
+// room for its eight fields and the two parseBody may add (body_encoding,
+// body_error), and is not grown. Its eight keys are the distinct constants
+// below, so each is added without Set's search (AppendNew). The headers,
+// g[1], have room for six, the params, g[3], for none: more headers, and
+// path parameters, have an object of their own, as a query string does
+// (queryObject); the group's objects are then left empty. g[4] is the
+// empty query of a request without one.
+func requestMetadata(r *http.Request, params []string, cfg *HTTP, ctype string, g *[5]value.Object) (req *value.Object, credHeaders bool) {
 	var bx value.Boxer
-	// The request object, its headers, params and query objects are made
-	// in one allocation (value.NewObjectGroup). The request has room for
-	// its eight fields and the two parseBody may add (body_encoding,
-	// body_error): it is not grown. Its eight keys are the distinct
-	// constants below, so each is added without Set's search (AppendNew).
-	// The headers have room for six, the params for none: more headers,
-	// and path parameters, have an object of their own, as a query string
-	// does (queryObject); the group's objects are then left empty.
-	objs := value.NewObjectGroup()
-	req = &objs[0]
+	req = &g[0]
 	req.AppendNew("method", bx.String(r.Method))
 	req.AppendNew("host", bx.String(r.Host))
 	req.AppendNew("path", bx.String(r.URL.Path))
-	po := &objs[2]
+	po := &g[3]
 	if len(params) > 0 {
 		po = value.NewObject(len(params))
 		for _, p := range params {
@@ -180,12 +181,12 @@ func requestMetadata(r *http.Request, params []string, cfg *HTTP, ctype string) 
 		}
 	}
 	req.AppendNew("params", po)
-	q := &objs[3]
+	q := &g[4]
 	if r.URL.RawQuery != "" {
 		q, _ = queryObject(r.URL.RawQuery)
 	}
 	req.AppendNew("query", q)
-	hdr := &objs[1]
+	hdr := &g[1]
 	if len(r.Header) > 6 {
 		hdr = value.NewObject(len(r.Header))
 	}
