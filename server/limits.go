@@ -258,7 +258,8 @@ func refuse(c net.Conn, max int64) {
 // Its deadlines are applied lazily (see lazyDeadline): net/http and the
 // server set a read deadline eight times a request and a write deadline
 // three times, and most of those are replaced before any read or write
-// waits on them.
+// waits on them; of the others, most are stood for by the deadline the
+// connection has already (two of a request's four reach it).
 type limitedConn struct {
 	net.Conn
 	l      *limitListener
