@@ -128,10 +128,10 @@ func (t *keyTable) add(k string, i int) {
 	t.slot[h] = uint8(i + 1)
 }
 
-// find returns the index of k in list (the list the table was built from),
-// or -1.
-func (t *keyTable) find(list []string, k string) int {
-	switch s := t.slot[keyHash(k)]; s {
+// find returns the index of k, whose keyHash is h, in list (the list the
+// table was built from), or -1.
+func (t *keyTable) find(list []string, k string, h uint8) int {
+	switch s := t.slot[h]; s {
 	case 0:
 		return -1
 	case several:
@@ -149,9 +149,9 @@ func (t *keyTable) find(list []string, k string) int {
 	}
 }
 
-// literal returns the literal for input key k.
-func (p *renamePlan) literal(k string) (*planLiteral, bool) {
-	switch s := p.inTab.slot[keyHash(k)]; s {
+// literal returns the literal for input key k, whose keyHash is h.
+func (p *renamePlan) literal(k string, h uint8) (*planLiteral, bool) {
+	switch s := p.inTab.slot[h]; s {
 	case 0:
 		return nil, false
 	case several:
@@ -169,9 +169,10 @@ func (p *renamePlan) literal(k string) (*planLiteral, bool) {
 	}
 }
 
-// isOutput reports whether k is the output key of some literal.
-func (p *renamePlan) isOutput(k string) bool {
-	return p.outTab.find(p.outputs, k) >= 0
+// isOutput reports whether k, whose keyHash is h, is the output key of
+// some literal.
+func (p *renamePlan) isOutput(k string, h uint8) bool {
+	return p.outTab.find(p.outputs, k, h) >= 0
 }
 
 // apply runs the plan on in. ok is false when the plan does not apply to this
@@ -191,10 +192,11 @@ func (p *renamePlan) apply(st *state, in any) (_ any, ok bool, err error) {
 		out := value.NewObject(n)
 		for i := 0; i < o.Len(); i++ {
 			k, v := o.At(i)
-			if l, lit := p.literal(k); lit {
+			h := keyHash(k) // for both tables
+			if l, lit := p.literal(k, h); lit {
 				err = st.planWrite(out, l.outs, v)
 			} else if p.starOut {
-				if p.isOutput(k) {
+				if p.isOutput(k, h) {
 					// The "*" copy and a literal's write meet (before or
 					// after this key): start again on the generic walk.
 					st.writes = writes

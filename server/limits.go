@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -257,7 +258,8 @@ func refuse(c net.Conn, max int64) {
 // Its deadlines are applied lazily (see lazyDeadline): net/http and the
 // server set a read deadline eight times a request and a write deadline
 // three times, and most of those are replaced before any read or write
-// waits on them.
+// waits on them; of the others, most are stood for by the deadline the
+// connection has already (two of a request's four reach it).
 type limitedConn struct {
 	net.Conn
 	l      *limitListener
@@ -276,13 +278,30 @@ type limitedConn struct {
 // or is in progress: a deadline only bounds I/O, so one replaced before
 // any I/O needs never be set. A deadline set during a read (net/http
 // aborting its background read) is applied at once.
+//
+// The connection's deadline need not be the one set last, only one that
+// stands for it: no later (an I/O never outlives its deadline) and at
+// most deadlineSlack earlier (see covers). net/http moves a deadline a
+// little later on every request of a keep-alive connection (now plus its
+// timeout), and lifts the read deadline for its background read: the
+// connection's deadline, a little earlier, stands for both, and is not
+// changed a few times a request. An I/O that a deadline earlier than the
+// one set ends is resumed under the one set (renew): Read and Write
+// return a timeout only once the deadline set last has passed.
 type lazyDeadline struct {
 	mu      sync.Mutex
 	busy    int       // reads (writes) in progress
 	want    time.Time // what the server set last
 	applied time.Time // what the connection has
 	stale   bool      // the connection's deadline was changed behind applied
+	// finite is the last deadline set that was not zero (none): the
+	// reference a lifted deadline's stand-in is held to (see covers).
+	finite time.Time
 }
+
+// deadlineSlack is how much earlier than the deadline set the
+// connection's may be (see lazyDeadline).
+const deadlineSlack = time.Second
 
 // set records t, applying it when I/O is in progress.
 // (No defer for the unlocks here and in begin: they run about fifteen
@@ -292,6 +311,9 @@ func (d *lazyDeadline) set(t time.Time, apply func(time.Time) error) error {
 	var err error
 	d.mu.Lock()
 	d.want = t
+	if !t.IsZero() {
+		d.finite = t
+	}
 	if d.busy > 0 {
 		err = d.sync(apply)
 	}
@@ -314,11 +336,51 @@ func (d *lazyDeadline) end() {
 }
 
 func (d *lazyDeadline) sync(apply func(time.Time) error) error {
-	if !d.stale && d.want.Equal(d.applied) {
+	if !d.stale && d.covers() {
 		return nil
 	}
 	d.applied, d.stale = d.want, false
 	return apply(d.want)
+}
+
+// covers reports whether the connection's deadline (applied) may stand
+// for the one set (want): it is the same, or it is no later and at most
+// deadlineSlack earlier. A lifted deadline (zero) is stood for by one no
+// earlier than deadlineSlack before the last deadline set (finite), which
+// net/http sets a moment before it lifts the read deadline for its
+// background read. An applied deadline that is too early costs an extra
+// wake-up (renew), never a timeout.
+func (d *lazyDeadline) covers() bool {
+	a, w := d.applied, d.want
+	switch {
+	case a.Equal(w):
+		return true
+	case a.IsZero(): // no deadline stands only for none
+		return false
+	case w.IsZero():
+		w = d.finite
+	case a.After(w):
+		return false
+	}
+	return !a.Before(w.Add(-deadlineSlack))
+}
+
+// renew is called when an I/O ended in a timeout of the connection's
+// deadline. It reports false when that timeout is the one set (the
+// deadline the connection has is the one set, or the one set, as clamp
+// makes it, has passed); otherwise it applies the one set and reports
+// true: the I/O goes on under it.
+func (d *lazyDeadline) renew(apply func(time.Time) error, clamp func(time.Time) time.Time) bool {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !d.stale && d.applied.Equal(d.want) {
+		return false
+	}
+	if t := clamp(d.want); !t.IsZero() && !time.Now().Before(t) {
+		return false
+	}
+	d.applied, d.stale = d.want, false
+	return apply(d.want) == nil
 }
 
 // current returns the deadline the server set last.
@@ -370,13 +432,27 @@ func (c *limitedConn) Read(p []byte) (int, error) {
 	}
 	c.rd.begin(c.applyRead)
 	defer c.rd.end()
-	return c.Conn.Read(p)
+	n, err := c.Conn.Read(p)
+	for err != nil && errors.Is(err, os.ErrDeadlineExceeded) && c.rd.renew(c.applyRead, c.clamp) {
+		// The connection's deadline was earlier than the one set.
+		if n > 0 {
+			return n, nil
+		}
+		n, err = c.Conn.Read(p)
+	}
+	return n, err
 }
 
 func (c *limitedConn) Write(p []byte) (int, error) {
 	c.wd.begin(c.applyWrite)
 	defer c.wd.end()
-	return c.Conn.Write(p)
+	n, err := c.Conn.Write(p)
+	for n < len(p) && err != nil && errors.Is(err, os.ErrDeadlineExceeded) && c.wd.renew(c.applyWrite, c.clamp) {
+		var m int
+		m, err = c.Conn.Write(p[n:]) // the connection's deadline was earlier than the one set
+		n += m
+	}
+	return n, err
 }
 
 func (c *limitedConn) applyRead(t time.Time) error  { return c.Conn.SetReadDeadline(c.clamp(t)) }

@@ -38,12 +38,36 @@ func PutBuf(b *[]byte) {
 // net/http only reads a header's values, and Add or Set replace the slice.
 var jsonType = []string{"application/json"}
 
+// maxCachedLength is the largest body length whose Content-Length value
+// contentLength keeps.
+const maxCachedLength = 4096
+
+// contentLengths are the Content-Length values of the body lengths
+// answered so far, up to maxCachedLength, each one slice shared by all
+// answers of that length, as jsonType is (at most some 200 KB in all).
+var contentLengths [maxCachedLength + 1]atomic.Pointer[[]string]
+
+// contentLength returns the Content-Length header's value for a body of
+// n bytes: for most answers a slice made once (two allocations, and
+// strconv's, each answer before).
+func contentLength(n int) []string {
+	if n < 0 || n > maxCachedLength {
+		return []string{strconv.Itoa(n)}
+	}
+	if p := contentLengths[n].Load(); p != nil {
+		return *p
+	}
+	v := []string{strconv.Itoa(n)} // capacity 1: an Add copies it
+	contentLengths[n].Store(&v)
+	return v
+}
+
 // JSON writes body, a JSON document, with code. The headers are set by
 // their canonical names, without Header.Set's checking and allocation.
 func JSON(w http.ResponseWriter, code int, body []byte) {
 	h := w.Header()
 	h["Content-Type"] = jsonType
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	h["Content-Length"] = contentLength(len(body))
 	setDate(h, code)
 	w.WriteHeader(code)
 	_, _ = w.Write(body)
@@ -56,7 +80,7 @@ func Response(w http.ResponseWriter, code int, hd http.Header, body []byte) {
 	for k, vs := range hd {
 		h[k] = vs
 	}
-	h["Content-Length"] = []string{strconv.Itoa(len(body))} // canonical already: no Header.Set check
+	h["Content-Length"] = contentLength(len(body)) // canonical already: no Header.Set check
 	setDate(h, code)
 	w.WriteHeader(code)
 	_, _ = w.Write(body)

@@ -1,11 +1,14 @@
 package httpjson_test
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -103,5 +106,30 @@ func TestDateHeader(t *testing.T) {
 				t.Errorf("Date %v is not between the request (%v) and its answer (%v)", at, before, after)
 			}
 		})
+	}
+}
+
+// TestContentLengthShared: the Content-Length of every answer is its
+// body's length, for lengths in the cache (0, 1, 4096) and past it (4097),
+// answered twice each; an Add to one answer's shared value, which copies
+// it, leaves the next answer of that length as it was.
+func TestContentLengthShared(t *testing.T) {
+	for _, n := range []int{0, 1, 9, 10, 99, 100, 1023, 4096, 4097, 70000} {
+		body := bytes.Repeat([]byte("1"), n)
+		first := httptest.NewRecorder()
+		httpjson.JSON(first, http.StatusOK, body)
+		first.Header().Add("Content-Length", "tampered")
+		second := httptest.NewRecorder()
+		httpjson.JSON(second, http.StatusOK, body)
+		third := httptest.NewRecorder()
+		httpjson.Response(third, http.StatusOK, nil, body)
+		for i, w := range []*httptest.ResponseRecorder{second, third} {
+			if got, want := w.Header()["Content-Length"], []string{strconv.Itoa(n)}; !slices.Equal(got, want) {
+				t.Errorf("length %d, answer %d: Content-Length %q, want %q", n, i+2, got, want)
+			}
+			if w.Body.Len() != n {
+				t.Errorf("length %d, answer %d: body of %d bytes", n, i+2, w.Body.Len())
+			}
+		}
 	}
 }

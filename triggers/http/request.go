@@ -103,27 +103,31 @@ func readAll(r io.Reader, buf []byte, max int64) ([]byte, error) {
 // the API key (apikey, X-Api-Key), the Authorization credential (a bearer
 // token; a Basic credential and its password), and query parameters with a
 // sensitive name. The execution's record masks them wherever they appear.
-// Values shorter than engine.MinSecretLen are left out.
-func requestSecrets(r *http.Request, req *value.Object, lists ...[]string) []string {
+// Values shorter than engine.MinSecretLen are left out. credHeaders is
+// requestMetadata's answer: whether the request has any of those headers
+// (when not, they are not looked up).
+func requestSecrets(r *http.Request, req *value.Object, credHeaders bool, lists ...[]string) []string {
 	var out []string
 	add := func(v string) {
 		if len(v) >= engine.MinSecretLen && !slices.Contains(out, v) {
 			out = append(out, v)
 		}
 	}
-	for _, h := range [...]string{"Apikey", "X-Api-Key"} {
-		for _, v := range r.Header[h] {
-			add(strings.TrimSpace(v))
+	if credHeaders {
+		for _, h := range [...]string{"Apikey", "X-Api-Key"} {
+			for _, v := range r.Header[h] {
+				add(strings.TrimSpace(v))
+			}
 		}
-	}
-	for _, v := range r.Header["Authorization"] {
-		scheme, cred, _ := strings.Cut(strings.TrimSpace(v), " ")
-		cred = strings.TrimSpace(cred)
-		add(cred)
-		if strings.EqualFold(scheme, "basic") {
-			if raw, err := base64.StdEncoding.DecodeString(cred); err == nil {
-				_, pass, _ := strings.Cut(string(raw), ":")
-				add(pass)
+		for _, v := range r.Header["Authorization"] {
+			scheme, cred, _ := strings.Cut(strings.TrimSpace(v), " ")
+			cred = strings.TrimSpace(cred)
+			add(cred)
+			if strings.EqualFold(scheme, "basic") {
+				if raw, err := base64.StdEncoding.DecodeString(cred); err == nil {
+					_, pass, _ := strings.Cut(string(raw), ":")
+					add(pass)
+				}
 			}
 		}
 	}
@@ -150,41 +154,42 @@ func requestSecrets(r *http.Request, req *value.Object, lists ...[]string) []str
 }
 
 // requestMetadata builds metadata.request. Its strings are boxed a few
-// per allocation (value.Boxer): a request has a dozen.
-func requestMetadata(r *http.Request, params []string, cfg *HTTP, ctype string) *value.Object {
+// per allocation (value.Boxer): a request has a dozen. credHeaders reports
+// whether the request has an Apikey, X-Api-Key or Authorization header
+// (see requestSecrets), seen as the headers are gone through.
+//
+// Its objects are g's (value.NewObjectGroup, made by the caller, who
+// takes the metadata object, g[2], from it too): the request, g[0], has
+// room for its eight fields and the two parseBody may add (body_encoding,
+// body_error), and is not grown. Its eight keys are the distinct constants
+// below, so each is added without Set's search (AppendNew). The headers,
+// g[1], have room for six, the params, g[3], for none: more headers, and
+// path parameters, have an object of their own, as a query string does
+// (queryObject); the group's objects are then left empty. g[4] is the
+// empty query of a request without one.
+func requestMetadata(r *http.Request, params []string, cfg *HTTP, ctype string, g *[5]value.Object) (req *value.Object, credHeaders bool) {
 	var bx value.Boxer
-	// Room for its eight fields and the two parseBody may add
-	// (body_encoding, body_error): the object is not grown. Its eight keys
-	// are the distinct constants below, so each is added without Set's
-	// search (AppendNew).
-	req := value.NewObject(10)
+	req = &g[0]
 	req.AppendNew("method", bx.String(r.Method))
 	req.AppendNew("host", bx.String(r.Host))
 	req.AppendNew("path", bx.String(r.URL.Path))
-	// Empty params and query objects (most requests have neither) are
-	// made in one allocation: an Object's zero value is an empty object.
-	var empty *[2]value.Object
-	if len(params) == 0 || r.URL.RawQuery == "" {
-		empty = new([2]value.Object)
-	}
-	var po *value.Object
-	if len(params) == 0 {
-		po = &empty[0]
-	} else {
+	po := &g[3]
+	if len(params) > 0 {
 		po = value.NewObject(len(params))
 		for _, p := range params {
 			po.Set(p, bx.String(r.PathValue(p)))
 		}
 	}
 	req.AppendNew("params", po)
-	var q *value.Object
+	q := &g[4]
 	if r.URL.RawQuery != "" {
 		q, _ = queryObject(r.URL.RawQuery)
-	} else {
-		q = &empty[1]
 	}
 	req.AppendNew("query", q)
-	hdr := value.NewObject(len(r.Header))
+	hdr := &g[1]
+	if len(r.Header) > 6 {
+		hdr = value.NewObject(len(r.Header))
+	}
 	authed := len(cfg.Auth) > 0 && cfg.Auth[0] != "none"
 	// Headers in name order, so that metadata (and any output built from it)
 	// is the same for the same request.
@@ -193,8 +198,22 @@ func requestMetadata(r *http.Request, params []string, cfg *HTTP, ctype string) 
 	fields := stack[:0]
 	for k, vals := range r.Header {
 		fields = append(fields, headerField{k, vals})
+		switch k {
+		case "Apikey", "X-Api-Key", "Authorization":
+			credHeaders = true
+		}
 	}
-	slices.SortFunc(fields, func(a, b headerField) int { return strings.Compare(a.name, b.name) })
+	if len(fields) <= len(stack) {
+		// A request's few headers: an insertion sort, inlined, where
+		// slices.SortFunc costs a call per comparison.
+		for i := 1; i < len(fields); i++ {
+			for j := i; j > 0 && fields[j].name < fields[j-1].name; j-- {
+				fields[j], fields[j-1] = fields[j-1], fields[j]
+			}
+		}
+	} else {
+		slices.SortFunc(fields, func(a, b headerField) int { return strings.Compare(a.name, b.name) })
+	}
 	for _, f := range fields {
 		vals := f.vals
 		lk := lowerHeader(f.name)
@@ -210,7 +229,7 @@ func requestMetadata(r *http.Request, params []string, cfg *HTTP, ctype string) 
 	req.AppendNew("headers", hdr)
 	req.AppendNew("content_type", bx.String(ctype))
 	req.AppendNew("remote_addr", bx.String(r.RemoteAddr))
-	return req
+	return req, credHeaders
 }
 
 type headerField struct {
@@ -218,21 +237,55 @@ type headerField struct {
 	vals []string
 }
 
-// commonHeaders maps canonical header names to lower case without
-// allocating a new string per request.
-var commonHeaders = func() map[string]string {
-	m := map[string]string{}
-	for _, h := range []string{"Accept", "Accept-Encoding", "Accept-Language", "Apikey", "Authorization", "Cache-Control",
-		"Connection", "Content-Length", "Content-Type", "Cookie", "Host", "Origin", "Referer", "User-Agent",
-		"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Request-Id", "Traceparent"} {
-		m[h] = strings.ToLower(h)
-	}
-	return m
-}()
+// commonHeaders are the canonical header names lowerHeader maps to lower
+// case without allocating a new string per request.
+var commonHeaders = []string{"Accept", "Accept-Encoding", "Accept-Language", "Apikey", "Authorization", "Cache-Control",
+	"Connection", "Content-Length", "Content-Type", "Cookie", "Host", "Origin", "Referer", "User-Agent",
+	"X-Forwarded-For", "X-Forwarded-Host", "X-Forwarded-Proto", "X-Request-Id", "Traceparent"}
 
+// lowerHeader returns k in lower case: a constant for one of
+// commonHeaders (a switch, which the compiler turns into a search by
+// length and value, where a map lookup hashes k first).
 func lowerHeader(k string) string {
-	if l, ok := commonHeaders[k]; ok {
-		return l
+	switch k {
+	case "Accept":
+		return "accept"
+	case "Accept-Encoding":
+		return "accept-encoding"
+	case "Accept-Language":
+		return "accept-language"
+	case "Apikey":
+		return "apikey"
+	case "Authorization":
+		return "authorization"
+	case "Cache-Control":
+		return "cache-control"
+	case "Connection":
+		return "connection"
+	case "Content-Length":
+		return "content-length"
+	case "Content-Type":
+		return "content-type"
+	case "Cookie":
+		return "cookie"
+	case "Host":
+		return "host"
+	case "Origin":
+		return "origin"
+	case "Referer":
+		return "referer"
+	case "User-Agent":
+		return "user-agent"
+	case "X-Forwarded-For":
+		return "x-forwarded-for"
+	case "X-Forwarded-Host":
+		return "x-forwarded-host"
+	case "X-Forwarded-Proto":
+		return "x-forwarded-proto"
+	case "X-Request-Id":
+		return "x-request-id"
+	case "Traceparent":
+		return "traceparent"
 	}
 	return strings.ToLower(k)
 }

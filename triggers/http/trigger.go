@@ -316,7 +316,8 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request, st *serving) {
 		return
 	}
 	ctype := r.Header.Get("Content-Type")
-	req := requestMetadata(r, s.params, cfg, ctype)
+	g := value.NewObjectGroup() // metadata's objects, made together
+	req, credHeaders := requestMetadata(r, s.params, cfg, ctype, g)
 	in := parseBody(data, owned, ctype, req)
 	if in.bad != "" {
 		if cfg.MalformedBody != "pass" {
@@ -327,13 +328,15 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request, st *serving) {
 		req.Set("body_error", in.bad) // the pipeline answers it in its own format
 		in.msg, in.raw = nil, ""
 	}
-	md := value.NewObject(3)
+	// The metadata object, from the group requestMetadata took its own
+	// from: room for trigger, request and consumer.
+	md := &g[2]
 	md.AppendNew("trigger", "http") // distinct keys: no search
 	md.AppendNew("request", req)
 	// The execution and its id's header value in one allocation.
 	ex := &execution{Execution: engine.Execution{
 		Trigger: "http", Input: in.msg, Metadata: md, Start: start, ID: history.NewID(start),
-		Secrets: requestSecrets(r, req, p.SensitiveFields, s.h.Runtime().SensitiveFields),
+		Secrets: requestSecrets(r, req, credHeaders, p.SensitiveFields, s.h.Runtime().SensitiveFields),
 	}}
 	x := &ex.Execution
 	ex.idHeader[0] = x.ID

@@ -1,0 +1,167 @@
+package server_test
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/nectar-run/nectar/server"
+)
+
+// limitedPair returns a connection accepted by a limited listener (a
+// regular one, not a probe) and its client end.
+func limitedPair(t *testing.T) (c, client net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	lln := server.LimitListener(ln, server.Limits{MaxConnections: 4})
+	t.Cleanup(func() { lln.Close() })
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	c, err = lln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, client
+}
+
+// TestConnDeadlineMovedLater: a deadline moved a little later than the one
+// a read ran under (as net/http moves it on every request of a keep-alive
+// connection) bounds the next read exactly: the read times out not before
+// it, and data arriving after the earlier deadline but before the later
+// one is read. The same for a lifted deadline, and for writes. (The
+// connection may keep the earlier deadline and resume an I/O it ends:
+// that must not show.)
+func TestConnDeadlineMovedLater(t *testing.T) {
+	t.Run("read times out at the later deadline", func(t *testing.T) {
+		t.Parallel()
+		c, client := limitedPair(t)
+		buf := make([]byte, 8)
+		d1 := time.Now().Add(100 * time.Millisecond)
+		c.SetReadDeadline(d1)
+		client.Write([]byte("a"))
+		if _, err := c.Read(buf); err != nil { // runs under d1
+			t.Fatal(err)
+		}
+		d2 := d1.Add(500 * time.Millisecond)
+		c.SetReadDeadline(d2)
+		_, err := c.Read(buf)
+		if at := time.Now(); !errors.Is(err, os.ErrDeadlineExceeded) || at.Before(d2) {
+			t.Fatalf("the read ended %v before its deadline with %v, want a timeout at the deadline", d2.Sub(at), err)
+		}
+	})
+	t.Run("read gets data arriving before the later deadline", func(t *testing.T) {
+		t.Parallel()
+		c, client := limitedPair(t)
+		buf := make([]byte, 8)
+		d1 := time.Now().Add(50 * time.Millisecond)
+		c.SetReadDeadline(d1)
+		client.Write([]byte("a"))
+		if _, err := c.Read(buf); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(d1.Add(time.Second))
+		got := make(chan error, 1)
+		go func() {
+			n, err := c.Read(buf)
+			if err == nil && string(buf[:n]) != "late" {
+				err = errors.New("read " + string(buf[:n]))
+			}
+			got <- err
+		}()
+		time.Sleep(time.Until(d1) + 20*time.Millisecond) // past the earlier deadline
+		client.Write([]byte("late"))
+		if err := <-got; err != nil {
+			t.Fatalf("a read under a deadline moved later, data sent after the earlier one: %v", err)
+		}
+	})
+	t.Run("read gets data after a lifted deadline", func(t *testing.T) {
+		t.Parallel()
+		c, client := limitedPair(t)
+		buf := make([]byte, 8)
+		d1 := time.Now().Add(50 * time.Millisecond)
+		c.SetReadDeadline(d1)
+		client.Write([]byte("a"))
+		if _, err := c.Read(buf); err != nil {
+			t.Fatal(err)
+		}
+		c.SetReadDeadline(time.Time{}) // net/http, before its background read
+		got := make(chan error, 1)
+		go func() {
+			n, err := c.Read(buf)
+			if err == nil && string(buf[:n]) != "late" {
+				err = errors.New("read " + string(buf[:n]))
+			}
+			got <- err
+		}()
+		time.Sleep(time.Until(d1) + 20*time.Millisecond)
+		client.Write([]byte("late"))
+		if err := <-got; err != nil {
+			t.Fatalf("a read after the deadline was lifted, data sent after the old deadline: %v", err)
+		}
+	})
+	// A write that the client does not read blocks once the socket's
+	// buffers are full.
+	big := bytes.Repeat([]byte("x"), 64<<20)
+	t.Run("write times out at the later deadline", func(t *testing.T) {
+		t.Parallel()
+		c, _ := limitedPair(t)
+		d1 := time.Now().Add(100 * time.Millisecond)
+		c.SetWriteDeadline(d1)
+		if _, err := c.Write([]byte("a")); err != nil { // runs under d1
+			t.Fatal(err)
+		}
+		d2 := d1.Add(500 * time.Millisecond)
+		c.SetWriteDeadline(d2)
+		// Written until the socket's buffers are full (however large they
+		// are) and the write waits.
+		var err error
+		for sent := 0; err == nil && sent < 1<<30; sent += len(big) {
+			_, err = c.Write(big)
+		}
+		if at := time.Now(); !errors.Is(err, os.ErrDeadlineExceeded) || at.Before(d2) {
+			t.Fatalf("the write ended %v before its deadline with %v; want a timeout at the deadline", d2.Sub(at), err)
+		}
+	})
+	t.Run("write completes after a lifted deadline", func(t *testing.T) {
+		t.Parallel()
+		c, client := limitedPair(t)
+		d1 := time.Now().Add(50 * time.Millisecond)
+		c.SetWriteDeadline(d1)
+		if _, err := c.Write([]byte("a")); err != nil {
+			t.Fatal(err)
+		}
+		c.SetWriteDeadline(time.Time{})
+		type result struct {
+			n   int
+			err error
+		}
+		got := make(chan result, 1)
+		go func() {
+			n, err := c.Write(big)
+			got <- result{n, err}
+		}()
+		time.Sleep(time.Until(d1) + 20*time.Millisecond) // the write is blocked past the old deadline
+		read := make(chan int64, 1)
+		go func() {
+			n, _ := io.CopyN(io.Discard, client, int64(1+len(big)))
+			read <- n
+		}()
+		if r := <-got; r.err != nil || r.n != len(big) {
+			t.Fatalf("a write after the deadline was lifted: %d of %d bytes, %v", r.n, len(big), r.err)
+		}
+		if n := <-read; n != int64(1+len(big)) {
+			t.Fatalf("the client read %d bytes, want %d", n, 1+len(big))
+		}
+	})
+}
