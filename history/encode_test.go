@@ -2,6 +2,7 @@ package history
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"testing"
 	"time"
@@ -133,5 +134,32 @@ func BenchmarkAppendRecordTransform(b *testing.B) {
 			r.table.reset()
 		}
 		buf = r.appendRecord(append(buf, ','), e, secrets)
+	}
+}
+
+// TestAppendInt checks appendInt against strconv.AppendInt for every
+// number from -20000 to 200000 (all its own cases and the hand-overs to
+// strconv), and the ends of int64.
+func TestAppendInt(t *testing.T) {
+	check := func(n int64) {
+		if got, want := string(appendInt([]byte("x"), n)), string(strconv.AppendInt([]byte("x"), n, 10)); got != want {
+			t.Fatalf("appendInt(%d) = %s, want %s", n, got, want)
+		}
+	}
+	for n := int64(-20000); n <= 200000; n++ {
+		check(n)
+	}
+	for _, n := range []int64{math.MinInt64, math.MinInt64 + 1, math.MaxInt64, math.MaxInt64 - 1, 1e9, 1e12 + 7} {
+		check(n)
+	}
+}
+
+// TestAppendOutcome checks appendOutcome against value.AppendString for
+// the engine's outcomes and strings that are not one of them.
+func TestAppendOutcome(t *testing.T) {
+	for _, o := range []string{"ok", "skipped", "error", "continued", "", "OK", "ok ", "skipped\"", "<ok>", "é", "\x00"} {
+		if got, want := string(appendOutcome([]byte("x"), o)), string(value.AppendString([]byte("x"), o)); got != want {
+			t.Errorf("appendOutcome(%q) = %s, want %s", o, got, want)
+		}
 	}
 }

@@ -1216,13 +1216,13 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 				dst = append(dst, ',')
 			}
 			dst = append(dst, '[')
-			dst = strconv.AppendInt(dst, int64(r.table.id(i, st)), 10)
+			dst = appendInt(dst, int64(r.table.id(i, st)))
 			dst = append(dst, ',')
-			dst = strconv.AppendInt(dst, st.Start.Sub(e.Start).Microseconds(), 10)
+			dst = appendInt(dst, st.Start.Sub(e.Start).Microseconds())
 			dst = append(dst, ',')
-			dst = strconv.AppendInt(dst, st.Duration.Microseconds(), 10)
+			dst = appendInt(dst, st.Duration.Microseconds())
 			dst = append(dst, ',')
-			dst = value.AppendString(dst, st.Outcome)
+			dst = appendOutcome(dst, st.Outcome)
 			kept := st.Kept && KeepResult(st.StepInfo) // not a result kept only for KeepIO
 			exchange := r.opts.Exchanges && (kept || st.Code != 0)
 			if st.Error != "" || st.Attempts > 1 || exchange {
@@ -1348,6 +1348,39 @@ func (r *Recorder) appendStepIO(dst []byte, m *masker, e *Execution) []byte {
 	clear(r.written) // no message kept alive
 	r.written = r.written[:0]
 	return dst
+}
+
+// appendInt appends n in decimal, as strconv.AppendInt(dst, n, 10) does:
+// a record writes three numbers a step (its index, offset and duration),
+// mostly under 10000, which are written here two digits at a time without
+// the general formatter's call.
+func appendInt(dst []byte, n int64) []byte {
+	switch {
+	case n < 0 || n >= 10000:
+		return strconv.AppendInt(dst, n, 10)
+	case n < 10:
+		return append(dst, byte('0'+n))
+	case n < 100:
+		return append(dst, digitPairs[2*n], digitPairs[2*n+1])
+	case n < 1000:
+		p := 2 * (n % 100)
+		return append(dst, byte('0'+n/100), digitPairs[p], digitPairs[p+1])
+	}
+	p, q := 2*(n/100), 2*(n%100)
+	return append(dst, digitPairs[p], digitPairs[p+1], digitPairs[q], digitPairs[q+1])
+}
+
+// appendOutcome appends a step's outcome as a JSON string, as
+// value.AppendString does: the engine's outcomes are a few words, written
+// here from their quoted form.
+func appendOutcome(dst []byte, o string) []byte {
+	switch o {
+	case "ok":
+		return append(dst, `"ok"`...)
+	case "skipped":
+		return append(dst, `"skipped"`...)
+	}
+	return value.AppendString(dst, o)
 }
 
 // appendMillis appends us microseconds in milliseconds, as
