@@ -45,7 +45,8 @@ func BenchmarkAppendRecord(b *testing.B) {
 	}
 }
 
-// TestAppendTime checks appendTime against time.Time.AppendFormat on
+// TestAppendTime checks secondText.appendTime, alone and reusing the text
+// of the last second it wrote, against time.Time.AppendFormat on
 // times around the ends of days, months, leap years and centuries, before
 // 1970, at the ends of the years it writes itself, and beyond them.
 func TestAppendTime(t *testing.T) {
@@ -65,9 +66,24 @@ func TestAppendTime(t *testing.T) {
 	for i := int64(-1 << 40); i < 1<<40; i += 1<<40/1000 + 12345 {
 		times = append(times, time.Unix(i, i%1_000_000_000).In(east))
 	}
+	// Then in runs within one second, as a batch's records mostly are,
+	// and with years appendSecond leaves to AppendFormat between them.
+	base := time.Date(2026, 12, 7, 1, 41, 59, 0, time.UTC)
+	for i := range 3000 {
+		times = append(times, base.Add(time.Duration(i)*time.Millisecond+time.Duration(i%7)*time.Nanosecond))
+		if i%500 == 0 {
+			times = append(times, time.Date(10000, 1, 1, 0, 0, 0, 5, time.UTC), time.Date(-3, 1, 1, 0, 0, 0, 0, time.UTC),
+				base.Add(time.Duration(i)*time.Millisecond).In(east))
+		}
+	}
+	var second secondText
 	for _, tm := range times {
-		if got, want := string(appendTime([]byte("x"), tm)), "x"+tm.UTC().Format(time.RFC3339Nano); got != want {
+		want := "x" + tm.UTC().Format(time.RFC3339Nano)
+		if got := string(new(secondText).appendTime([]byte("x"), tm)); got != want {
 			t.Errorf("appendTime(%v) = %s, want %s", tm, got, want)
+		}
+		if got := string(second.appendTime([]byte("x"), tm)); got != want {
+			t.Errorf("secondText.appendTime(%v) = %s, want %s", tm, got, want)
 		}
 	}
 }

@@ -303,6 +303,7 @@ type Recorder struct {
 	free        freeParts               // the masker's notes (masker.free)
 	names       map[nameList]*nameTable // namesFor's
 	written     []writtenValue          // appendStepIO's, reused
+	second      secondText              // appendRecord's times
 
 	// What a failed write left to do, retried until it succeeds.
 	pending      []segmentWrite // segments not yet written, oldest first
@@ -1158,9 +1159,9 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 		dst = value.AppendString(dst, m.str(e.Request))
 	}
 	dst = append(dst, `,"start":"`...)
-	dst = appendTime(dst, e.Start)
+	dst = r.second.appendTime(dst, e.Start)
 	dst = append(dst, `","end":"`...)
-	dst = appendTime(dst, e.End)
+	dst = r.second.appendTime(dst, e.End)
 	dst = append(dst, `","duration_ms":`...)
 	dst = appendMillis(dst, e.End.Sub(e.Start).Microseconds())
 	dst = append(dst, `,"status":"`...)
@@ -1405,18 +1406,41 @@ func appendMillis(dst []byte, us int64) []byte {
 	return dst
 }
 
+// secondText is the text of the last second appendTime wrote: a record's
+// start and end, and the records of a batch, mostly fall in the same
+// second, whose date and time are then copied rather than computed again.
+type secondText struct {
+	sec  int64
+	n    int // 0: none yet
+	text [19]byte
+}
+
 // appendTime appends t in UTC as t.UTC().AppendFormat(dst,
 // time.RFC3339Nano) does, from its Unix time: two per record, and the
 // general formatter costs several times more.
-func appendTime(dst []byte, t time.Time) []byte {
-	sec, ns := t.Unix(), t.Nanosecond()
+func (c *secondText) appendTime(dst []byte, t time.Time) []byte {
+	if sec := t.Unix(); c.n == 0 || sec != c.sec {
+		b, ok := appendSecond(c.text[:0], sec)
+		if !ok || len(b) != len(c.text) {
+			c.n = 0
+			return t.UTC().AppendFormat(dst, time.RFC3339Nano)
+		}
+		c.sec, c.n = sec, len(b)
+	}
+	return appendNanos(append(dst, c.text[:c.n]...), t.Nanosecond())
+}
+
+// appendSecond appends the UTC date and time of sec (seconds since 1970)
+// as RFC 3339 writes them, without the fraction and zone
+// (2006-01-02T15:04:05), for years 0 to 9999; false for others, which
+// AppendFormat writes its own way.
+func appendSecond(dst []byte, sec int64) ([]byte, bool) {
 	days, rem := sec/86400, sec%86400
 	if rem < 0 {
 		days, rem = days-1, rem+86400
 	}
 	// Civil date from days since 1970-01-01 (Howard Hinnant's
-	// days_from_civil, inverted), for years 0 to 9999; others (which
-	// AppendFormat writes its own way) are left to it.
+	// days_from_civil, inverted).
 	z := days + 719468
 	era := z / 146097
 	if z < 0 {
@@ -1434,15 +1458,21 @@ func appendTime(dst []byte, t time.Time) []byte {
 		year++
 	}
 	if year < 0 || year > 9999 {
-		return t.UTC().AppendFormat(dst, time.RFC3339Nano)
+		return dst, false
 	}
 	h, mi, se := rem/3600, rem%3600/60, rem%60
 	y0, y1 := 2*(year/100), 2*(year%100)
 	mo, d := 2*month, 2*day
 	h, mi, se = 2*h, 2*mi, 2*se
-	dst = append(dst, digitPairs[y0], digitPairs[y0+1], digitPairs[y1], digitPairs[y1+1], '-',
+	return append(dst, digitPairs[y0], digitPairs[y0+1], digitPairs[y1], digitPairs[y1+1], '-',
 		digitPairs[mo], digitPairs[mo+1], '-', digitPairs[d], digitPairs[d+1], 'T',
-		digitPairs[h], digitPairs[h+1], ':', digitPairs[mi], digitPairs[mi+1], ':', digitPairs[se], digitPairs[se+1])
+		digitPairs[h], digitPairs[h+1], ':', digitPairs[mi], digitPairs[mi+1], ':', digitPairs[se], digitPairs[se+1]), true
+}
+
+// appendNanos appends ns nanoseconds as RFC3339Nano writes them after the
+// seconds (.ddddddddd, trailing zeros cut; nothing for 0), then the zone
+// Z.
+func appendNanos(dst []byte, ns int) []byte {
 	if ns != 0 {
 		// .ddddddddd, then trailing zeros cut: two digits a step.
 		var f [10]byte
