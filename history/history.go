@@ -70,6 +70,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/klauspost/compress/s2"
 
@@ -1654,6 +1655,9 @@ type masker struct {
 	// free, when set, notes the objects and lists directly under a
 	// message clean looked at found without a sensitive name (see keysIn).
 	free *freeParts
+	// known are the keys lookup answered in this record (with names).
+	known  [8]knownKey
+	nknown int
 }
 
 // clean reports whether raw, the JSON text of v, certainly holds no
@@ -1708,7 +1712,7 @@ func (m *masker) keysIn(names *nameTable, v any) bool {
 	case *value.Object:
 		for i := range t.Len() {
 			k, c := t.At(i)
-			if !names.ruledOut(k) && names.lookup(k) { // has, inlined
+			if !names.ruledOut(k) && m.lookup(names, k) { // has, inlined
 				return true
 			}
 			switch c := c.(type) {
@@ -1793,9 +1797,42 @@ type freeParts struct {
 // engine.SensitiveField(k, m.local, m.global) says.
 func (m *masker) sensitive(k string) bool {
 	if t := m.names; t != nil {
-		return !t.ruledOut(k) && t.lookup(k) // has, inlined
+		return !t.ruledOut(k) && m.lookup(t, k) // has, inlined
 	}
 	return engine.SensitiveField(k, m.local, m.global)
+}
+
+// lookup is names.lookup(k), answered again from m.known for a key of the
+// record asked about already (the same string: its bytes and length),
+// names being the record's table (m.names): a record looks at the keys of
+// its output and input several times (whether any is sensitive, the values
+// to note, the snapshot), and the messages share their keys' strings.
+// Strings are not changed once made, and the record's messages are alive
+// while it is written, so the same bytes are the same key.
+func (m *masker) lookup(names *nameTable, k string) bool {
+	if names != m.names {
+		return names.lookup(k)
+	}
+	p := unsafe.StringData(k)
+	for _, e := range m.known[:m.nknown] {
+		if e.p == p && e.n == len(k) {
+			return e.yes
+		}
+	}
+	yes := names.lookup(k)
+	if m.nknown < len(m.known) {
+		m.known[m.nknown] = knownKey{p: p, n: len(k), yes: yes}
+		m.nknown++
+	}
+	return yes
+}
+
+// knownKey is a key masker.lookup answered: its string's bytes and
+// length, and the answer.
+type knownKey struct {
+	p   *byte
+	n   int
+	yes bool
 }
 
 // str returns s with the secrets masked.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
 )
 
@@ -112,4 +113,39 @@ func FuzzAppendJSON(f *testing.F) {
 			t.Errorf("%q: noteValue noted %q, apply %q", text, n.seen, wantSeen[1:])
 		}
 	})
+}
+
+// TestKnownKeysAnswerAsSensitiveField: masker.lookup answers a key asked
+// about again from what it answered before (the same string bytes). Keys
+// cut from one string (the same first byte, other lengths; the same length,
+// other bytes), their copies, more keys than it keeps, and a table other
+// than the record's, asked in turn and again, get engine.SensitiveField's
+// answer every time.
+func TestKnownKeysAnswerAsSensitiveField(t *testing.T) {
+	base := "access_token_type_secret_x_api_key_pwd"
+	var keys []string
+	for i := 0; i < len(base); i += 3 {
+		for j := i; j <= len(base); j += 2 {
+			keys = append(keys, base[i:j])
+		}
+	}
+	for _, k := range slices.Clone(keys) {
+		keys = append(keys, string([]byte(k))) // the same text, other bytes
+	}
+	local := []string{"type_sec"}
+	m := &masker{local: local, names: newNameTable(local)}
+	other := newNameTable([]string{"access"})
+	for round := range 3 {
+		for i, k := range keys {
+			if round == 1 {
+				k = keys[len(keys)-1-i]
+			}
+			if got, want := m.sensitive(k), engine.SensitiveField(k, local, nil); got != want {
+				t.Fatalf("round %d: sensitive(%q) = %v, want %v", round, k, got, want)
+			}
+			if got, want := m.lookup(other, k), other.lookup(k); got != want {
+				t.Fatalf("round %d: lookup(other, %q) = %v, want %v", round, k, got, want)
+			}
+		}
+	}
 }
