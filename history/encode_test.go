@@ -1,6 +1,7 @@
 package history
 
 import (
+	"bytes"
 	"fmt"
 	"math"
 	"strconv"
@@ -176,6 +177,29 @@ func TestAppendOutcome(t *testing.T) {
 	for _, o := range []string{"ok", "skipped", "error", "continued", "", "OK", "ok ", "skipped\"", "<ok>", "é", "\x00"} {
 		if got, want := string(appendOutcome([]byte("x"), o)), string(value.AppendString([]byte("x"), o)); got != want {
 			t.Errorf("appendOutcome(%q) = %s, want %s", o, got, want)
+		}
+	}
+}
+
+// TestFixedText checks fixedText.append against the text written field by
+// field with value.AppendString, for pipelines and triggers that come
+// back, more of them than it keeps, names that need escapes, one name in
+// two strings, and names that differ only in their trigger.
+func TestFixedText(t *testing.T) {
+	names := []string{"bench-transform", "oauth-token", "", "a \"quoted\" <name>\n", "é", "bench-" + "transform"[:4] + "sform"}
+	triggers := []string{"http", "schedule", "event", ""}
+	var c fixedText
+	for round := range 3 {
+		for i, n := range names {
+			for j, tr := range triggers {
+				if round == 1 && (i+j)%2 == 0 {
+					continue // other orders: entries replaced in between
+				}
+				want := value.AppendString(append(value.AppendString([]byte(`x,"pipeline":`), n), `,"trigger":`...), tr)
+				if got := c.append([]byte("x"), n, tr); !bytes.Equal(got, want) {
+					t.Fatalf("append(%q, %q) = %s, want %s", n, tr, got, want)
+				}
+			}
 		}
 	}
 }

@@ -305,6 +305,7 @@ type Recorder struct {
 	names       map[nameList]*nameTable // namesFor's
 	written     []writtenValue          // appendStepIO's, reused
 	second      secondText              // appendRecord's times
+	fixed       fixedText               // appendRecord's pipeline and trigger
 
 	// What a failed write left to do, retried until it succeeds.
 	pending      []segmentWrite // segments not yet written, oldest first
@@ -1147,10 +1148,7 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 	}
 	dst = append(dst, `{"id":`...)
 	dst = value.AppendString(dst, e.ID)
-	dst = append(dst, `,"pipeline":`...)
-	dst = value.AppendString(dst, name)
-	dst = append(dst, `,"trigger":`...)
-	dst = value.AppendString(dst, e.Trigger)
+	dst = r.fixed.append(dst, name, e.Trigger)
 	if e.Consumer != "" {
 		dst = append(dst, `,"consumer":`...)
 		dst = value.AppendString(dst, e.Consumer)
@@ -1405,6 +1403,38 @@ func appendMillis(dst []byte, us int64) []byte {
 		}
 	}
 	return dst
+}
+
+// fixedText holds the text of a record's fixed fields
+// (,"pipeline":NAME,"trigger":TRIGGER) for the last few pipelines and
+// triggers written: a batch's records mostly come from a few, and writing
+// the text again costs more than finding it.
+type fixedText struct {
+	entries [4]fixedEntry
+	next    int // the entry replaced next
+}
+
+type fixedEntry struct {
+	name, trigger string
+	text          []byte // nil: unused
+}
+
+// append appends ,"pipeline":name,"trigger":trigger as
+// value.AppendString writes the strings.
+func (c *fixedText) append(dst []byte, name, trigger string) []byte {
+	for i := range c.entries {
+		if e := &c.entries[i]; e.text != nil && e.name == name && e.trigger == trigger {
+			return append(dst, e.text...)
+		}
+	}
+	e := &c.entries[c.next]
+	c.next = (c.next + 1) % len(c.entries)
+	t := append(e.text[:0], `,"pipeline":`...)
+	t = value.AppendString(t, name)
+	t = append(t, `,"trigger":`...)
+	t = value.AppendString(t, trigger)
+	e.name, e.trigger, e.text = name, trigger, t
+	return append(dst, t...)
 }
 
 // secondText is the text of the last second appendTime wrote: a record's
