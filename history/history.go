@@ -70,7 +70,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
-	"unsafe"
 
 	"github.com/klauspost/compress/s2"
 
@@ -306,6 +305,7 @@ type Recorder struct {
 	written     []writtenValue          // appendStepIO's, reused
 	second      secondText              // appendRecord's times
 	fixed       fixedText               // appendRecord's pipeline and trigger
+	keys        keyCache                // the masker's answers for keys
 
 	// What a failed write left to do, retried until it succeeds.
 	pending      []segmentWrite // segments not yet written, oldest first
@@ -1136,7 +1136,7 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 	clear(m.seen[:cap(m.seen)]) // the last record's secrets are not kept
 	seen := append(m.seen[:0], e.Secrets...)
 	r.free.nobjects, r.free.nlists = 0, 0 // found in this record's messages only
-	*m = masker{global: r.opts.SensitiveFields, local: fields, names: r.namesFor(e.Pipeline), secrets: secrets, seen: seen, mask: m.mask, free: &r.free}
+	*m = masker{global: r.opts.SensitiveFields, local: fields, names: r.namesFor(e.Pipeline), secrets: secrets, seen: seen, mask: m.mask, free: &r.free, keys: &r.keys}
 	status, code := StatusOK, e.Code
 	if e.Err != nil {
 		status = StatusFailed
@@ -1685,9 +1685,8 @@ type masker struct {
 	// free, when set, notes the objects and lists directly under a
 	// message clean looked at found without a sensitive name (see keysIn).
 	free *freeParts
-	// known are the keys lookup answered in this record (with names).
-	known  [8]knownKey
-	nknown int
+	// keys, when set, caches the answers of names.lookup (see lookup).
+	keys *keyCache
 }
 
 // clean reports whether raw, the JSON text of v, certainly holds no
@@ -1832,37 +1831,47 @@ func (m *masker) sensitive(k string) bool {
 	return engine.SensitiveField(k, m.local, m.global)
 }
 
-// lookup is names.lookup(k), answered again from m.known for a key of the
-// record asked about already (the same string: its bytes and length),
-// names being the record's table (m.names): a record looks at the keys of
-// its output and input several times (whether any is sensitive, the values
-// to note, the snapshot), and the messages share their keys' strings.
-// Strings are not changed once made, and the record's messages are alive
-// while it is written, so the same bytes are the same key.
+// lookup is names.lookup(k), answered from m.keys (the recorder's cache of
+// answers) when it has k for names.
 func (m *masker) lookup(names *nameTable, k string) bool {
-	if names != m.names {
+	if m.keys == nil {
 		return names.lookup(k)
 	}
-	p := unsafe.StringData(k)
-	for _, e := range m.known[:m.nknown] {
-		if e.p == p && e.n == len(k) {
-			return e.yes
-		}
-	}
-	yes := names.lookup(k)
-	if m.nknown < len(m.known) {
-		m.known[m.nknown] = knownKey{p: p, n: len(k), yes: yes}
-		m.nknown++
-	}
-	return yes
+	return m.keys.lookup(names, k)
 }
 
-// knownKey is a key masker.lookup answered: its string's bytes and
-// length, and the answer.
-type knownKey struct {
-	p   *byte
-	n   int
-	yes bool
+// keyCache holds answers of nameTable.lookup for the keys a recorder met
+// last, by their text: requests to one pipeline send and answer the same
+// keys (client_secret, access_token), each of which cost ~230 instructions
+// a lookup (its normalized form hashed and compared), and a record looks
+// at its output's keys up to three times (any sensitive? the values to
+// note, the snapshot). Keys of up to 32 bytes are kept, copied (a key's
+// string may hold a whole decoded body alive), in a direct-mapped table.
+// It is used by one goroutine (the recorder's write).
+type keyCache struct {
+	entries [64]keyCacheEntry
+}
+
+type keyCacheEntry struct {
+	names *nameTable // nil: unused
+	n     uint8
+	yes   bool
+	text  [32]byte
+}
+
+// lookup is names.lookup(k), from the cache when it holds k for names.
+func (c *keyCache) lookup(names *nameTable, k string) bool {
+	if len(k) == 0 || len(k) > len(c.entries[0].text) {
+		return names.lookup(k)
+	}
+	e := &c.entries[(uint(len(k))*31+uint(k[0])*7+uint(k[len(k)-1]))%uint(len(c.entries))]
+	if e.names == names && int(e.n) == len(k) && string(e.text[:len(k)]) == k {
+		return e.yes
+	}
+	yes := names.lookup(k)
+	e.names, e.n, e.yes = names, uint8(len(k)), yes
+	copy(e.text[:], k)
+	return yes
 }
 
 // str returns s with the secrets masked.
