@@ -1,7 +1,9 @@
 package history
 
 import (
+	"bytes"
 	"fmt"
+	"math"
 	"strconv"
 	"testing"
 	"time"
@@ -44,7 +46,8 @@ func BenchmarkAppendRecord(b *testing.B) {
 	}
 }
 
-// TestAppendTime checks appendTime against time.Time.AppendFormat on
+// TestAppendTime checks secondText.appendTime, alone and reusing the text
+// of the last second it wrote, against time.Time.AppendFormat on
 // times around the ends of days, months, leap years and centuries, before
 // 1970, at the ends of the years it writes itself, and beyond them.
 func TestAppendTime(t *testing.T) {
@@ -64,9 +67,24 @@ func TestAppendTime(t *testing.T) {
 	for i := int64(-1 << 40); i < 1<<40; i += 1<<40/1000 + 12345 {
 		times = append(times, time.Unix(i, i%1_000_000_000).In(east))
 	}
+	// Then in runs within one second, as a batch's records mostly are,
+	// and with years appendSecond leaves to AppendFormat between them.
+	base := time.Date(2026, 12, 7, 1, 41, 59, 0, time.UTC)
+	for i := range 3000 {
+		times = append(times, base.Add(time.Duration(i)*time.Millisecond+time.Duration(i%7)*time.Nanosecond))
+		if i%500 == 0 {
+			times = append(times, time.Date(10000, 1, 1, 0, 0, 0, 5, time.UTC), time.Date(-3, 1, 1, 0, 0, 0, 0, time.UTC),
+				base.Add(time.Duration(i)*time.Millisecond).In(east))
+		}
+	}
+	var second secondText
 	for _, tm := range times {
-		if got, want := string(appendTime([]byte("x"), tm)), "x"+tm.UTC().Format(time.RFC3339Nano); got != want {
+		want := "x" + tm.UTC().Format(time.RFC3339Nano)
+		if got := string(new(secondText).appendTime([]byte("x"), tm)); got != want {
 			t.Errorf("appendTime(%v) = %s, want %s", tm, got, want)
+		}
+		if got := string(second.appendTime([]byte("x"), tm)); got != want {
+			t.Errorf("secondText.appendTime(%v) = %s, want %s", tm, got, want)
 		}
 	}
 }
@@ -133,5 +151,55 @@ func BenchmarkAppendRecordTransform(b *testing.B) {
 			r.table.reset()
 		}
 		buf = r.appendRecord(append(buf, ','), e, secrets)
+	}
+}
+
+// TestAppendInt checks appendInt against strconv.AppendInt for every
+// number from -20000 to 200000 (all its own cases and the hand-overs to
+// strconv), and the ends of int64.
+func TestAppendInt(t *testing.T) {
+	check := func(n int64) {
+		if got, want := string(appendInt([]byte("x"), n)), string(strconv.AppendInt([]byte("x"), n, 10)); got != want {
+			t.Fatalf("appendInt(%d) = %s, want %s", n, got, want)
+		}
+	}
+	for n := int64(-20000); n <= 200000; n++ {
+		check(n)
+	}
+	for _, n := range []int64{math.MinInt64, math.MinInt64 + 1, math.MaxInt64, math.MaxInt64 - 1, 1e9, 1e12 + 7} {
+		check(n)
+	}
+}
+
+// TestAppendOutcome checks appendOutcome against value.AppendString for
+// the engine's outcomes and strings that are not one of them.
+func TestAppendOutcome(t *testing.T) {
+	for _, o := range []string{"ok", "skipped", "error", "continued", "", "OK", "ok ", "skipped\"", "<ok>", "é", "\x00"} {
+		if got, want := string(appendOutcome([]byte("x"), o)), string(value.AppendString([]byte("x"), o)); got != want {
+			t.Errorf("appendOutcome(%q) = %s, want %s", o, got, want)
+		}
+	}
+}
+
+// TestFixedText checks fixedText.append against the text written field by
+// field with value.AppendString, for pipelines and triggers that come
+// back, more of them than it keeps, names that need escapes, one name in
+// two strings, and names that differ only in their trigger.
+func TestFixedText(t *testing.T) {
+	names := []string{"bench-transform", "oauth-token", "", "a \"quoted\" <name>\n", "é", "bench-" + "transform"[:4] + "sform"}
+	triggers := []string{"http", "schedule", "event", ""}
+	var c fixedText
+	for round := range 3 {
+		for i, n := range names {
+			for j, tr := range triggers {
+				if round == 1 && (i+j)%2 == 0 {
+					continue // other orders: entries replaced in between
+				}
+				want := value.AppendString(append(value.AppendString([]byte(`x,"pipeline":`), n), `,"trigger":`...), tr)
+				if got := c.append([]byte("x"), n, tr); !bytes.Equal(got, want) {
+					t.Fatalf("append(%q, %q) = %s, want %s", n, tr, got, want)
+				}
+			}
+		}
 	}
 }

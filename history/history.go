@@ -303,6 +303,9 @@ type Recorder struct {
 	free        freeParts               // the masker's notes (masker.free)
 	names       map[nameList]*nameTable // namesFor's
 	written     []writtenValue          // appendStepIO's, reused
+	second      secondText              // appendRecord's times
+	fixed       fixedText               // appendRecord's pipeline and trigger
+	keys        keyCache                // the masker's answers for keys
 
 	// What a failed write left to do, retried until it succeeds.
 	pending      []segmentWrite // segments not yet written, oldest first
@@ -1133,7 +1136,7 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 	clear(m.seen[:cap(m.seen)]) // the last record's secrets are not kept
 	seen := append(m.seen[:0], e.Secrets...)
 	r.free.nobjects, r.free.nlists = 0, 0 // found in this record's messages only
-	*m = masker{global: r.opts.SensitiveFields, local: fields, names: r.namesFor(e.Pipeline), secrets: secrets, seen: seen, mask: m.mask, free: &r.free}
+	*m = masker{global: r.opts.SensitiveFields, local: fields, names: r.namesFor(e.Pipeline), secrets: secrets, seen: seen, mask: m.mask, free: &r.free, keys: &r.keys}
 	status, code := StatusOK, e.Code
 	if e.Err != nil {
 		status = StatusFailed
@@ -1145,10 +1148,7 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 	}
 	dst = append(dst, `{"id":`...)
 	dst = value.AppendString(dst, e.ID)
-	dst = append(dst, `,"pipeline":`...)
-	dst = value.AppendString(dst, name)
-	dst = append(dst, `,"trigger":`...)
-	dst = value.AppendString(dst, e.Trigger)
+	dst = r.fixed.append(dst, name, e.Trigger)
 	if e.Consumer != "" {
 		dst = append(dst, `,"consumer":`...)
 		dst = value.AppendString(dst, e.Consumer)
@@ -1158,9 +1158,9 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 		dst = value.AppendString(dst, m.str(e.Request))
 	}
 	dst = append(dst, `,"start":"`...)
-	dst = appendTime(dst, e.Start)
+	dst = r.second.appendTime(dst, e.Start)
 	dst = append(dst, `","end":"`...)
-	dst = appendTime(dst, e.End)
+	dst = r.second.appendTime(dst, e.End)
 	dst = append(dst, `","duration_ms":`...)
 	dst = appendMillis(dst, e.End.Sub(e.Start).Microseconds())
 	dst = append(dst, `,"status":"`...)
@@ -1216,13 +1216,13 @@ func (r *Recorder) appendRecord(dst []byte, e *Execution, secrets []string) []by
 				dst = append(dst, ',')
 			}
 			dst = append(dst, '[')
-			dst = strconv.AppendInt(dst, int64(r.table.id(i, st)), 10)
+			dst = appendInt(dst, int64(r.table.id(i, st)))
 			dst = append(dst, ',')
-			dst = strconv.AppendInt(dst, st.Start.Sub(e.Start).Microseconds(), 10)
+			dst = appendInt(dst, st.Start.Sub(e.Start).Microseconds())
 			dst = append(dst, ',')
-			dst = strconv.AppendInt(dst, st.Duration.Microseconds(), 10)
+			dst = appendInt(dst, st.Duration.Microseconds())
 			dst = append(dst, ',')
-			dst = value.AppendString(dst, st.Outcome)
+			dst = appendOutcome(dst, st.Outcome)
 			kept := st.Kept && KeepResult(st.StepInfo) // not a result kept only for KeepIO
 			exchange := r.opts.Exchanges && (kept || st.Code != 0)
 			if st.Error != "" || st.Attempts > 1 || exchange {
@@ -1350,6 +1350,39 @@ func (r *Recorder) appendStepIO(dst []byte, m *masker, e *Execution) []byte {
 	return dst
 }
 
+// appendInt appends n in decimal, as strconv.AppendInt(dst, n, 10) does:
+// a record writes three numbers a step (its index, offset and duration),
+// mostly under 10000, which are written here two digits at a time without
+// the general formatter's call.
+func appendInt(dst []byte, n int64) []byte {
+	switch {
+	case n < 0 || n >= 10000:
+		return strconv.AppendInt(dst, n, 10)
+	case n < 10:
+		return append(dst, byte('0'+n))
+	case n < 100:
+		return append(dst, digitPairs[2*n], digitPairs[2*n+1])
+	case n < 1000:
+		p := 2 * (n % 100)
+		return append(dst, byte('0'+n/100), digitPairs[p], digitPairs[p+1])
+	}
+	p, q := 2*(n/100), 2*(n%100)
+	return append(dst, digitPairs[p], digitPairs[p+1], digitPairs[q], digitPairs[q+1])
+}
+
+// appendOutcome appends a step's outcome as a JSON string, as
+// value.AppendString does: the engine's outcomes are a few words, written
+// here from their quoted form.
+func appendOutcome(dst []byte, o string) []byte {
+	switch o {
+	case "ok":
+		return append(dst, `"ok"`...)
+	case "skipped":
+		return append(dst, `"skipped"`...)
+	}
+	return value.AppendString(dst, o)
+}
+
 // appendMillis appends us microseconds in milliseconds, as
 // strconv.AppendFloat(dst, float64(us)/1000, 'f', -1, 64) does. Under 1000
 // s the shortest form of that float is the exact decimal us/1000 (three
@@ -1372,18 +1405,73 @@ func appendMillis(dst []byte, us int64) []byte {
 	return dst
 }
 
+// fixedText holds the text of a record's fixed fields
+// (,"pipeline":NAME,"trigger":TRIGGER) for the last few pipelines and
+// triggers written: a batch's records mostly come from a few, and writing
+// the text again costs more than finding it.
+type fixedText struct {
+	entries [4]fixedEntry
+	next    int // the entry replaced next
+}
+
+type fixedEntry struct {
+	name, trigger string
+	text          []byte // nil: unused
+}
+
+// append appends ,"pipeline":name,"trigger":trigger as
+// value.AppendString writes the strings.
+func (c *fixedText) append(dst []byte, name, trigger string) []byte {
+	for i := range c.entries {
+		if e := &c.entries[i]; e.text != nil && e.name == name && e.trigger == trigger {
+			return append(dst, e.text...)
+		}
+	}
+	e := &c.entries[c.next]
+	c.next = (c.next + 1) % len(c.entries)
+	t := append(e.text[:0], `,"pipeline":`...)
+	t = value.AppendString(t, name)
+	t = append(t, `,"trigger":`...)
+	t = value.AppendString(t, trigger)
+	e.name, e.trigger, e.text = name, trigger, t
+	return append(dst, t...)
+}
+
+// secondText is the text of the last second appendTime wrote: a record's
+// start and end, and the records of a batch, mostly fall in the same
+// second, whose date and time are then copied rather than computed again.
+type secondText struct {
+	sec  int64
+	n    int // 0: none yet
+	text [19]byte
+}
+
 // appendTime appends t in UTC as t.UTC().AppendFormat(dst,
 // time.RFC3339Nano) does, from its Unix time: two per record, and the
 // general formatter costs several times more.
-func appendTime(dst []byte, t time.Time) []byte {
-	sec, ns := t.Unix(), t.Nanosecond()
+func (c *secondText) appendTime(dst []byte, t time.Time) []byte {
+	if sec := t.Unix(); c.n == 0 || sec != c.sec {
+		b, ok := appendSecond(c.text[:0], sec)
+		if !ok || len(b) != len(c.text) {
+			c.n = 0
+			return t.UTC().AppendFormat(dst, time.RFC3339Nano)
+		}
+		c.sec, c.n = sec, len(b)
+	}
+	return appendNanos(append(dst, c.text[:c.n]...), t.Nanosecond())
+}
+
+// appendSecond appends the UTC date and time of sec (seconds since 1970)
+// as RFC 3339 writes them, without the fraction and zone
+// (2006-01-02T15:04:05), for years 0 to 9999; false for others, which
+// AppendFormat writes its own way.
+func appendSecond(dst []byte, sec int64) ([]byte, bool) {
 	days, rem := sec/86400, sec%86400
 	if rem < 0 {
 		days, rem = days-1, rem+86400
 	}
 	// Civil date from days since 1970-01-01 (Howard Hinnant's
-	// days_from_civil, inverted), for years 0 to 9999; others (which
-	// AppendFormat writes its own way) are left to it.
+	// days_from_civil, inverted).
 	z := days + 719468
 	era := z / 146097
 	if z < 0 {
@@ -1401,15 +1489,21 @@ func appendTime(dst []byte, t time.Time) []byte {
 		year++
 	}
 	if year < 0 || year > 9999 {
-		return t.UTC().AppendFormat(dst, time.RFC3339Nano)
+		return dst, false
 	}
 	h, mi, se := rem/3600, rem%3600/60, rem%60
 	y0, y1 := 2*(year/100), 2*(year%100)
 	mo, d := 2*month, 2*day
 	h, mi, se = 2*h, 2*mi, 2*se
-	dst = append(dst, digitPairs[y0], digitPairs[y0+1], digitPairs[y1], digitPairs[y1+1], '-',
+	return append(dst, digitPairs[y0], digitPairs[y0+1], digitPairs[y1], digitPairs[y1+1], '-',
 		digitPairs[mo], digitPairs[mo+1], '-', digitPairs[d], digitPairs[d+1], 'T',
-		digitPairs[h], digitPairs[h+1], ':', digitPairs[mi], digitPairs[mi+1], ':', digitPairs[se], digitPairs[se+1])
+		digitPairs[h], digitPairs[h+1], ':', digitPairs[mi], digitPairs[mi+1], ':', digitPairs[se], digitPairs[se+1]), true
+}
+
+// appendNanos appends ns nanoseconds as RFC3339Nano writes them after the
+// seconds (.ddddddddd, trailing zeros cut; nothing for 0), then the zone
+// Z.
+func appendNanos(dst []byte, ns int) []byte {
 	if ns != 0 {
 		// .ddddddddd, then trailing zeros cut: two digits a step.
 		var f [10]byte
@@ -1591,6 +1685,8 @@ type masker struct {
 	// free, when set, notes the objects and lists directly under a
 	// message clean looked at found without a sensitive name (see keysIn).
 	free *freeParts
+	// keys, when set, caches the answers of names.lookup (see lookup).
+	keys *keyCache
 }
 
 // clean reports whether raw, the JSON text of v, certainly holds no
@@ -1645,7 +1741,7 @@ func (m *masker) keysIn(names *nameTable, v any) bool {
 	case *value.Object:
 		for i := range t.Len() {
 			k, c := t.At(i)
-			if !names.ruledOut(k) && names.lookup(k) { // has, inlined
+			if !names.ruledOut(k) && m.lookup(names, k) { // has, inlined
 				return true
 			}
 			switch c := c.(type) {
@@ -1730,9 +1826,52 @@ type freeParts struct {
 // engine.SensitiveField(k, m.local, m.global) says.
 func (m *masker) sensitive(k string) bool {
 	if t := m.names; t != nil {
-		return !t.ruledOut(k) && t.lookup(k) // has, inlined
+		return !t.ruledOut(k) && m.lookup(t, k) // has, inlined
 	}
 	return engine.SensitiveField(k, m.local, m.global)
+}
+
+// lookup is names.lookup(k), answered from m.keys (the recorder's cache of
+// answers) when it has k for names.
+func (m *masker) lookup(names *nameTable, k string) bool {
+	if m.keys == nil {
+		return names.lookup(k)
+	}
+	return m.keys.lookup(names, k)
+}
+
+// keyCache holds answers of nameTable.lookup for the keys a recorder met
+// last, by their text: requests to one pipeline send and answer the same
+// keys (client_secret, access_token), each of which cost ~230 instructions
+// a lookup (its normalized form hashed and compared), and a record looks
+// at its output's keys up to three times (any sensitive? the values to
+// note, the snapshot). Keys of up to 32 bytes are kept, copied (a key's
+// string may hold a whole decoded body alive), in a direct-mapped table.
+// It is used by one goroutine (the recorder's write).
+type keyCache struct {
+	entries [64]keyCacheEntry
+}
+
+type keyCacheEntry struct {
+	names *nameTable // nil: unused
+	n     uint8
+	yes   bool
+	text  [32]byte
+}
+
+// lookup is names.lookup(k), from the cache when it holds k for names.
+func (c *keyCache) lookup(names *nameTable, k string) bool {
+	if len(k) == 0 || len(k) > len(c.entries[0].text) {
+		return names.lookup(k)
+	}
+	e := &c.entries[(uint(len(k))*31+uint(k[0])*7+uint(k[len(k)-1]))%uint(len(c.entries))]
+	if e.names == names && int(e.n) == len(k) && string(e.text[:len(k)]) == k {
+		return e.yes
+	}
+	yes := names.lookup(k)
+	e.names, e.n, e.yes = names, uint8(len(k)), yes
+	copy(e.text[:], k)
+	return yes
 }
 
 // str returns s with the secrets masked.

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
 )
 
@@ -112,4 +113,41 @@ func FuzzAppendJSON(f *testing.F) {
 			t.Errorf("%q: noteValue noted %q, apply %q", text, n.seen, wantSeen[1:])
 		}
 	})
+}
+
+// TestKnownKeysAnswerAsSensitiveField: masker.lookup answers a key from
+// the recorder's cache when it met the key before (keyCache). Keys cut from
+// one string (the same first byte, other lengths; the same length, other
+// bytes; the same first and last bytes and length, which share a slot),
+// their copies, keys over the 32 bytes kept, more keys than the cache
+// holds, and two tables (one the other's names with one more), asked in
+// turn and again, get engine.SensitiveField's answer every time.
+func TestKnownKeysAnswerAsSensitiveField(t *testing.T) {
+	base := "access_token_type_secret_x_api_key_pwd_client_secret_refresh_token"
+	var keys []string
+	for i := 0; i < len(base); i += 3 {
+		for j := i; j <= len(base); j += 2 {
+			keys = append(keys, base[i:j])
+		}
+	}
+	keys = append(keys, "tokenXtoken", "tokenYtoken", "passwordX", "passwordY", "pXssword", "password", "pass_word", "PASSWORD")
+	for _, k := range slices.Clone(keys) {
+		keys = append(keys, string([]byte(k))) // the same text, other bytes
+	}
+	local := []string{"type_sec"}
+	m := &masker{local: local, names: newNameTable(local), keys: &keyCache{}}
+	other := newNameTable([]string{"type_sec", "access"})
+	for round := range 3 {
+		for i, k := range keys {
+			if round == 1 {
+				k = keys[len(keys)-1-i]
+			}
+			if got, want := m.sensitive(k), engine.SensitiveField(k, local, nil); got != want {
+				t.Fatalf("round %d: sensitive(%q) = %v, want %v", round, k, got, want)
+			}
+			if got, want := m.lookup(other, k), engine.SensitiveField(k, local, []string{"access"}); got != want {
+				t.Fatalf("round %d: lookup(other, %q) = %v, want %v", round, k, got, want)
+			}
+		}
+	}
 }

@@ -250,6 +250,7 @@ func (r *Recorder) namesFor(p *engine.Pipeline) *nameTable {
 	}
 	if r.names == nil || len(r.names) >= maxNameTables {
 		r.names = make(map[nameList]*nameTable)
+		r.keys = keyCache{} // nor by the cache's answers
 	}
 	t := newNameTable(r.opts.SensitiveFields, local)
 	r.names[key] = t
