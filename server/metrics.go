@@ -6,6 +6,7 @@ import (
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/history"
 )
 
@@ -20,10 +21,16 @@ type metrics struct {
 	eventsQueued prometheus.Counter
 	ticksSkipped *prometheus.CounterVec
 
-	// stepSeries caches the step histograms by pipeline and connector; only
-	// observe (the history goroutine) uses it.
+	// stepSeries caches the step histograms by pipeline and connector, and
+	// stepObs the same by the loaded step, whose pointer hashes for less than
+	// two strings. Only observe (the history goroutine) uses them. stepObs
+	// is emptied when it reaches maxStepObs: reloads make new steps, and the
+	// cache must not keep old generations' alive.
 	stepSeries map[[2]string]prometheus.Observer
+	stepObs    map[*engine.StepInfo]prometheus.Observer
 }
+
+const maxStepObs = 4096
 
 var durationBuckets = []float64{.0005, .001, .0025, .005, .01, .025, .05, .1, .25, .5, 1, 2.5, 5, 10, 30, 60}
 
@@ -54,6 +61,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Name: "nectar_schedule_ticks_skipped_total", Help: "Schedule ticks not run because the store could not record their claim (it was down, frozen or full), by pipeline.",
 		}, []string{"pipeline"}),
 		stepSeries: map[[2]string]prometheus.Observer{},
+		stepObs:    map[*engine.StepInfo]prometheus.Observer{},
 	}
 	reg.MustRegister(m.executions, m.duration, m.steps, m.requests, m.inflight, m.reloads, m.eventsQueued, m.ticksSkipped)
 	return m
@@ -79,14 +87,27 @@ func (m *metrics) observe(e *history.Execution) {
 		if s.Outcome == "skipped" {
 			continue
 		}
-		k := [2]string{s.Pipeline, s.Connector} // a called pipeline's steps count under its name
-		o, ok := m.stepSeries[k]
+		o, ok := m.stepObs[s.StepInfo]
 		if !ok {
-			o = m.steps.WithLabelValues(k[0], k[1])
-			m.stepSeries[k] = o
+			o = m.stepHistogram(s.Pipeline, s.Connector) // a called pipeline's steps count under its name
+			if len(m.stepObs) >= maxStepObs {
+				clear(m.stepObs)
+			}
+			m.stepObs[s.StepInfo] = o
 		}
 		o.Observe(s.Duration.Seconds())
 	}
+}
+
+// stepHistogram is the step histogram of a pipeline and connector.
+func (m *metrics) stepHistogram(pipeline, connector string) prometheus.Observer {
+	k := [2]string{pipeline, connector}
+	o, ok := m.stepSeries[k]
+	if !ok {
+		o = m.steps.WithLabelValues(pipeline, connector)
+		m.stepSeries[k] = o
+	}
+	return o
 }
 
 // pipelineMetrics are one pipeline's series, resolved once per load so that
