@@ -483,7 +483,16 @@ func (l *loader) dynamic(n *yaml.Node, path string, allowAccount bool) dynNode {
 		allConst := true
 		seen := map[string]bool{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := n.Content[i], n.Content[i+1]
+			k, v := resolveAlias(n.Content[i]), n.Content[i+1]
+			if k.Kind != yaml.ScalarNode {
+				// A YAML list or mapping as a key has no JSON key to become.
+				l.fail(n.Content[i], path, fmt.Errorf("object keys must be strings, not %s", kindName(k)))
+				continue
+			}
+			if k.Tag == "!!merge" {
+				l.fail(k, path+"."+k.Value, errors.New("merge keys (<<) are not supported"))
+				continue
+			}
 			if seen[k.Value] {
 				l.fail(k, path+"."+k.Value, errors.New("duplicate key"))
 				continue

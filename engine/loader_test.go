@@ -51,6 +51,16 @@ func TestLoadErrors(t *testing.T) {
 			want: []string{`f.yaml:2:1: name: duplicate key`, `f.yaml:4:23: steps[0].log.message: duplicate key`},
 		},
 		{
+			name: "a list or an object as a key of a message template",
+			src:  "name: a\nsteps:\n  - set:\n      ? [1, 2]\n      : x\n      ok: y\n      ? {k: v}\n      : z\n",
+			want: []string{`f.yaml:4:9: steps[0].set: object keys must be strings, not a list`, `f.yaml:7:9: steps[0].set: object keys must be strings, not an object`},
+		},
+		{
+			name: "merge key in a message template",
+			src:  "name: a\nsteps:\n  - set:\n      base: &b {k: v}\n      <<: *b\n",
+			want: []string{`f.yaml:5:7: steps[0].set.<<: merge keys (<<) are not supported`},
+		},
+		{
 			name: "unknown top-level key",
 			src:  "name: a\nstep:\n  - log: {message: x}\n",
 			want: []string{`f.yaml:1:1: missing required key "steps"`, `f.yaml:2:1: step: unknown key; did you mean "steps"?`},
