@@ -1,6 +1,7 @@
 package http_test
 
 import (
+	"encoding/base64"
 	"encoding/json"
 	"fmt"
 	"net/http"
@@ -154,4 +155,51 @@ steps:
 		}
 	}
 	wg.Wait()
+}
+
+// TestCredentialHeadersMaskedWhateverTheirCompany: requestMetadata notes
+// whether the request carries an Apikey, X-Api-Key or Authorization header
+// (requestSecrets looks them up only then). Sent lowercased or upper-cased,
+// alone, among 6, 7, 32 and 40 others, each credential the pipeline copies
+// into its answer under a name that says nothing is masked in the
+// execution's record.
+func TestCredentialHeadersMaskedWhateverTheirCompany(t *testing.T) {
+	e := servertest.Start(t, map[string]string{"c.yaml": `
+name: c
+trigger:
+  http: {path: /c, methods: [POST]}
+steps:
+  - set:
+      a: "seen {{ metadata.request.headers['x-api-key'] }}"
+      b: "seen {{ metadata.request.headers.apikey }}"
+      c: "seen {{ metadata.request.headers.authorization }}"
+`}, nil)
+	const key, tok, pass = "key-0123456789abcdef", "tok-0123456789abcdef", "pw-0123456789abcdef"
+	basic := "Basic " + base64.StdEncoding.EncodeToString([]byte("user:"+pass))
+	creds := []map[string]string{
+		{"x-api-key": key}, {"APIKEY": key}, {"authorization": "Bearer " + tok}, {"AUTHORIZATION": basic},
+		{"X-API-KEY": key, "authorization": "bearer " + tok},
+	}
+	for _, others := range []int{0, 2, 3, 28, 36} {
+		for _, c := range creds {
+			hdr := map[string]string{"Content-Type": "application/json"}
+			for i := range others {
+				hdr[fmt.Sprintf("A-%02d", i)] = "v"
+			}
+			for k, v := range c {
+				hdr[k] = v
+			}
+			code, rh, body := e.Do(t, http.MethodPost, "/c", `{}`, hdr)
+			if code != 200 {
+				t.Fatalf("%v: %d %s", c, code, body)
+			}
+			rec := e.Record(t, rh)
+			b, _ := json.Marshal(rec)
+			for _, s := range []string{key, tok, pass} {
+				if strings.Contains(string(b), s) {
+					t.Errorf("%d other headers, %v: the record holds %q: %s", others, c, s, b)
+				}
+			}
+		}
+	}
 }
