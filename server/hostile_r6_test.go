@@ -2,15 +2,18 @@ package server_test
 
 import (
 	"bufio"
+	"context"
 	"encoding/json"
 	"io"
 	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/nectar-run/nectar/history"
 	"github.com/nectar-run/nectar/server"
 )
 
@@ -220,5 +223,70 @@ func TestAPIRunOutlivesTheReadTimeout(t *testing.T) {
 		if resp.StatusCode != 200 || !strings.Contains(string(body), `"held":true`) || strings.Contains(string(body), `"error"`) {
 			t.Fatalf("run %d: %d %s, want 200 with the upstream's answer", i, resp.StatusCode, body)
 		}
+	}
+}
+
+// TestKeptAliveClientThatNeverReadsTheAnswer: the answer to the second
+// request of a kept-alive connection (16 MB, never read) is written under
+// the first answer's write deadline, which stands for its own (set a few
+// milliseconds later): the blocked write must still end at the deadline
+// set (the trigger's timeout plus the write grace), so that the execution
+// finishes and is recorded, 200.
+func TestKeptAliveClientThatNeverReadsTheAnswer(t *testing.T) {
+	var fields []string
+	for i := range 16 {
+		fields = append(fields, "f"+strconv.Itoa(i)+`: "{{ message.s }}"`)
+	}
+	e := start(t, map[string]string{"big.yaml": `
+name: big
+trigger:
+  http: {path: /big, timeout: 2s, max_body: 8MB}
+steps:
+  - if: message.s != nil
+    set: {` + strings.Join(fields, ", ") + `}
+`}, nil)
+	addr := serveLimited(t, e, server.Limits{MaxConnections: 10, WriteGrace: 200 * time.Millisecond})
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	post := func(body string) {
+		req := "POST /big HTTP/1.1\r\nHost: nectar.test\r\nContent-Type: application/json\r\nContent-Length: " + strconv.Itoa(len(body)) + "\r\n\r\n" + body
+		if _, err := io.WriteString(c, req); err != nil {
+			t.Fatal(err)
+		}
+	}
+	post(`{}`)
+	c.SetReadDeadline(time.Now().Add(20 * time.Second)) // a hang, not a measure
+	resp, err := http.ReadResponse(bufio.NewReader(c), nil)
+	if err != nil || resp.StatusCode != 200 {
+		t.Fatalf("first request: %v %v", resp, err)
+	}
+	resp.Body.Close()
+	post(`{"s":"` + strings.Repeat("x", 1<<20) + `"}`)
+	// The second answer is never read. Its execution ends when its write
+	// is cut.
+	ctx := context.Background()
+	for bound := time.Now().Add(15 * time.Second); ; { // a bound on a hang, not a measure
+		if err := e.srv.History().Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+		recs, err := history.List(ctx, e.st, history.Filter{Pipeline: "big"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(recs) > 1 {
+			for _, r := range recs {
+				if r.Code != http.StatusOK {
+					t.Fatalf("an execution answered %d (%s %s), want 200", r.Code, r.Status, r.Error)
+				}
+			}
+			return
+		}
+		if time.Now().After(bound) {
+			t.Fatal("the execution whose answer is never read never ended")
+		}
+		time.Sleep(20 * time.Millisecond)
 	}
 }
