@@ -290,3 +290,26 @@ steps:
 		time.Sleep(20 * time.Millisecond)
 	}
 }
+
+// TestProbeConnectionTricklingHeadersIsCapped: a reserved (probe)
+// connection lives at most ProbeTimeout (1500 ms here), whatever deadline
+// the server sets or the socket keeps standing for it: one that proves it
+// is a probe ("GET /healthz") and then trickles header lines for ever,
+// each well within the header timeout (10 s), is closed all the same.
+func TestProbeConnectionTricklingHeadersIsCapped(t *testing.T) {
+	e := start(t, map[string]string{"ok.yaml": okPipeline}, nil)
+	addr := serveLimited(t, e, server.Limits{MaxConnections: 1, ProbeReserve: 1, ProbeTimeout: 1500 * time.Millisecond, ReadHeaderTimeout: 10 * time.Second})
+	hold, _ := keptAlive(t, addr) // the one regular place, held
+	_ = hold
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := io.WriteString(c, "GET /healthz HTTP/1.1\r\nHost: nectar.test\r\n"); err != nil {
+		t.Fatal(err)
+	}
+	if !closedWithin(c, 15*time.Second, func() { _, _ = io.WriteString(c, "X-Slow: 1\r\n") }) {
+		t.Fatal("a probe connection trickling its headers outlived its cap")
+	}
+}
