@@ -18,15 +18,36 @@ type Response struct {
 	status int
 	header http.Header
 	body   []byte
-	send   func(status int, header http.Header, body []byte)
+	send   Sender
 }
+
+// A Sender writes a response to the client at once: Response.Send calls it,
+// once.
+type Sender interface {
+	SendNow(status int, header http.Header, body []byte)
+}
+
+type sendFunc func(status int, header http.Header, body []byte)
+
+func (f sendFunc) SendNow(status int, header http.Header, body []byte) { f(status, header, body) }
 
 type responseKey struct{}
 
 // NewResponse returns an empty Response. send, when not nil, writes a
 // response to the client at once (Send calls it once).
 func NewResponse(send func(status int, header http.Header, body []byte)) *Response {
-	return &Response{send: send}
+	r := &Response{}
+	if send != nil {
+		r.send = sendFunc(send)
+	}
+	return r
+}
+
+// Init makes r an empty Response that Send writes through s (nil: none): for
+// a Response kept inside the caller's own per-request struct, which saves
+// NewResponse's two allocations.
+func (r *Response) Init(s Sender) {
+	r.set, r.sent, r.status, r.header, r.body, r.send = false, false, 0, nil, nil, s
 }
 
 // WithResponse returns ctx carrying r.
@@ -62,7 +83,7 @@ func (r *Response) Send(status int, header http.Header, body []byte) bool {
 	r.set, r.sent, r.status, r.header, r.body = true, true, status, header, body
 	send := r.send
 	r.mu.Unlock()
-	send(status, header, body)
+	send.SendNow(status, header, body)
 	return true
 }
 

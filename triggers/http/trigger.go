@@ -360,13 +360,9 @@ func (s *server) run(w http.ResponseWriter, r *http.Request, st *serving, ex *ex
 	h := w.Header()
 	ctx, cancel := s.h.Context(r.Context(), cfg.Timeout.D())
 	defer cancel()
-	resp := triggers.NewResponse(func(status int, hd http.Header, b []byte) {
-		ex.sent = status
-		httpjson.Response(w, status, hd, b)
-		if f, ok := w.(http.Flusher); ok {
-			f.Flush()
-		}
-	})
+	ex.w = w
+	resp := &ex.resp
+	resp.Init(ex)
 	st.resp = resp
 	ctx = triggers.WithResponse(ctx, resp)
 	h["X-Execution-Id"] = ex.idHeader[:] // canonical already: no Header.Set check
@@ -437,6 +433,19 @@ type execution struct {
 	engine.Execution
 	idHeader [1]string
 	sent     int // the status a respond step sent early (send: true)
+	// resp is the response respond steps shape; it sends early (SendNow)
+	// through w. Kept here, it costs the request no allocation of its own.
+	resp triggers.Response
+	w    http.ResponseWriter
+}
+
+// SendNow writes the response a respond step sends early (send: true).
+func (ex *execution) SendNow(status int, hd http.Header, b []byte) {
+	ex.sent = status
+	httpjson.Response(ex.w, status, hd, b)
+	if f, ok := ex.w.(http.Flusher); ok {
+		f.Flush()
+	}
 }
 
 // generic returns what the caller of an HTTP trigger gets instead of e
