@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"testing/synctest"
 	"time"
 
 	"github.com/nectar-run/nectar/engine"
@@ -160,71 +161,74 @@ func BenchmarkRecordWithSecrets(b *testing.B) {
 // TestSegments writes records in several batches and reads each back, lists
 // them newest first across segments, and trims whole segments.
 func TestSegments(t *testing.T) {
-	dir := t.TempDir()
-	st, err := bolt.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	r := newRecorder(t, st, history.Options{MaxRecords: 40})
-	var ids []string
-	start := time.Now().Add(-time.Hour)
-	for batch := 0; batch < 5; batch++ {
-		for i := 0; i < 10; i++ {
-			at := start.Add(time.Duration(batch*10+i) * time.Second)
-			id := history.NewID(at)
-			ids = append(ids, id)
-			pipeline := "even"
-			if i%2 == 1 {
-				pipeline = "odd"
-			}
-			r.Record(&history.Execution{ID: id, Pipeline: nil, Trigger: pipeline, Start: at, End: at.Add(time.Millisecond), Input: value.ObjectOf("n", int64(batch*10+i))})
-		}
-		if err := r.Flush(ctx); err != nil {
+	// In a synctest bubble: one segment a Flush (see record).
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		st, err := bolt.Open(dir)
+		if err != nil {
 			t.Fatal(err)
 		}
-	}
-	// 50 records with MaxRecords 40: trimming starts above 44, by whole segments.
-	recs, err := history.List(ctx, st, history.Filter{Limit: 100})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if len(recs) != 40 || recs[0].ID != ids[49] || recs[39].ID != ids[10] {
-		t.Fatalf("listed %d records, first %s last %s; want 40 from %s down to %s", len(recs), recs[0].ID, recs[len(recs)-1].ID, ids[49], ids[10])
-	}
-	for i := 1; i < len(recs); i++ {
-		if recs[i].ID >= recs[i-1].ID {
-			t.Fatalf("not newest first at %d", i)
+		ctx := context.Background()
+		r := newRecorder(t, st, history.Options{MaxRecords: 40})
+		var ids []string
+		start := time.Now().Add(-time.Hour)
+		for batch := 0; batch < 5; batch++ {
+			for i := 0; i < 10; i++ {
+				at := start.Add(time.Duration(batch*10+i) * time.Second)
+				id := history.NewID(at)
+				ids = append(ids, id)
+				pipeline := "even"
+				if i%2 == 1 {
+					pipeline = "odd"
+				}
+				r.Record(&history.Execution{ID: id, Pipeline: nil, Trigger: pipeline, Start: at, End: at.Add(time.Millisecond), Input: value.ObjectOf("n", int64(batch*10+i))})
+			}
+			if err := r.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
 		}
-	}
-	if _, err := history.Get(ctx, st, ids[3]); err == nil {
-		t.Errorf("a trimmed record is still there")
-	}
-	for _, id := range ids[10:] {
-		rec, err := history.Get(ctx, st, id)
-		if err != nil || rec.ID != id {
-			t.Fatalf("get %s: %v", id, err)
+		// 50 records with MaxRecords 40: trimming starts above 44, by whole segments.
+		recs, err := history.List(ctx, st, history.Filter{Limit: 100})
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	page, err := history.List(ctx, st, history.Filter{Trigger: "odd", Before: ids[30], Limit: 3})
-	if err != nil || len(page) != 3 || page[0].ID != ids[29] || page[2].ID != ids[25] {
-		t.Fatalf("filtered page: %v %v", page, err)
-	}
-	r.Close(ctx)
-	st.Close()
-	// The count survives a restart: no trim until the history grows again.
-	st, err = bolt.Open(dir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer st.Close()
-	r = newRecorder(t, st, history.Options{MaxRecords: 40})
-	r.Record(&history.Execution{ID: history.NewID(time.Now()), Trigger: "x", Start: time.Now(), End: time.Now()})
-	r.Close(ctx)
-	recs, _ = history.List(ctx, st, history.Filter{Limit: 100})
-	if len(recs) != 41 {
-		t.Fatalf("after restart: %d records, want 41", len(recs))
-	}
+		if len(recs) != 40 || recs[0].ID != ids[49] || recs[39].ID != ids[10] {
+			t.Fatalf("listed %d records, first %s last %s; want 40 from %s down to %s", len(recs), recs[0].ID, recs[len(recs)-1].ID, ids[49], ids[10])
+		}
+		for i := 1; i < len(recs); i++ {
+			if recs[i].ID >= recs[i-1].ID {
+				t.Fatalf("not newest first at %d", i)
+			}
+		}
+		if _, err := history.Get(ctx, st, ids[3]); err == nil {
+			t.Errorf("a trimmed record is still there")
+		}
+		for _, id := range ids[10:] {
+			rec, err := history.Get(ctx, st, id)
+			if err != nil || rec.ID != id {
+				t.Fatalf("get %s: %v", id, err)
+			}
+		}
+		page, err := history.List(ctx, st, history.Filter{Trigger: "odd", Before: ids[30], Limit: 3})
+		if err != nil || len(page) != 3 || page[0].ID != ids[29] || page[2].ID != ids[25] {
+			t.Fatalf("filtered page: %v %v", page, err)
+		}
+		r.Close(ctx)
+		st.Close()
+		// The count survives a restart: no trim until the history grows again.
+		st, err = bolt.Open(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		r = newRecorder(t, st, history.Options{MaxRecords: 40})
+		r.Record(&history.Execution{ID: history.NewID(time.Now()), Trigger: "x", Start: time.Now(), End: time.Now()})
+		r.Close(ctx)
+		recs, _ = history.List(ctx, st, history.Filter{Limit: 100})
+		if len(recs) != 41 {
+			t.Fatalf("after restart: %d records, want 41", len(recs))
+		}
+	})
 }
 
 // tempStore opens a bbolt store in a temporary directory, closed at the
@@ -517,6 +521,14 @@ func BenchmarkGet(b *testing.B) {
 
 // record writes n batches of per records each (one segment a batch) and
 // returns their ids, oldest first.
+//
+// One segment a batch holds only in a synctest bubble, where the tests that
+// count segments run: the recorder ends a batch when the linger (25 ms)
+// runs out as well as at Flush, and outside a bubble a loaded machine that
+// deschedules the test for 25 ms between two Records splits a batch in two
+// (TestListReportsDamagedSegments then saw 4 segments, TestIndexFollowsTrim
+// a record of a trimmed batch still there). In the bubble the linger's
+// clock moves only when the test and the recorder both wait.
 func record(t *testing.T, r *history.Recorder, start time.Time, n, per int) []string {
 	t.Helper()
 	var ids []string
@@ -539,47 +551,50 @@ func record(t *testing.T, r *history.Recorder, start time.Time, n, per int) []st
 // its place among the others, and Get of one of its records says the
 // same; before, List skipped it without a word.
 func TestListReportsDamagedSegments(t *testing.T) {
-	st := tempStore(t)
-	ctx := context.Background()
-	r := newRecorder(t, st, history.Options{})
-	ids := record(t, r, time.Now().Add(-time.Hour), 3, 2)
-	r.Close(ctx)
-	segs, err := st.List(ctx, history.Bucket, store.ListOptions{})
-	if err != nil || len(segs) != 3 {
-		t.Fatalf("%d segments, %v", len(segs), err)
-	}
-	// The middle segment's bytes go bad: a compressed block cut short.
-	mid := segs[1]
-	if _, err := st.Put(ctx, history.Bucket, mid.Key, mid.Value[:len(mid.Value)/2]); err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range []history.Filter{{}, {Status: "failed"}, {Pipeline: "p"}} {
-		recs, err := history.List(ctx, st, f)
-		if err != nil {
+	// In a synctest bubble: one segment a Flush (see record).
+	synctest.Test(t, func(t *testing.T) {
+		st := tempStore(t)
+		ctx := context.Background()
+		r := newRecorder(t, st, history.Options{})
+		ids := record(t, r, time.Now().Add(-time.Hour), 3, 2)
+		r.Close(ctx)
+		segs, err := st.List(ctx, history.Bucket, store.ListOptions{})
+		if err != nil || len(segs) != 3 {
+			t.Fatalf("%d segments, %v", len(segs), err)
+		}
+		// The middle segment's bytes go bad: a compressed block cut short.
+		mid := segs[1]
+		if _, err := st.Put(ctx, history.Bucket, mid.Key, mid.Value[:len(mid.Value)/2]); err != nil {
 			t.Fatal(err)
 		}
-		var got []string
-		for _, rec := range recs {
-			got = append(got, rec.ID+"/"+rec.Status)
+		for _, f := range []history.Filter{{}, {Status: "failed"}, {Pipeline: "p"}} {
+			recs, err := history.List(ctx, st, f)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got []string
+			for _, rec := range recs {
+				got = append(got, rec.ID+"/"+rec.Status)
+			}
+			want := ids[5] + "/ok " + ids[4] + "/ok " + ids[2] + "/damaged " + ids[1] + "/ok " + ids[0] + "/ok"
+			if f.Status != "" || f.Pipeline != "" {
+				want = ids[2] + "/damaged" // it may hold records of any pipeline and status
+			}
+			if strings.Join(got, " ") != want {
+				t.Fatalf("List(%+v) = %v, want %s", f, got, want)
+			}
+			d := recs[0]
+			if f == (history.Filter{}) {
+				d = recs[2]
+			}
+			if at, _ := history.IDTime(ids[2]); d.Records != 2 || !d.Start.Equal(at) || !strings.Contains(string(d.Error), "decompressing a segment") || !strings.Contains(string(d.Error), mid.Key) {
+				t.Errorf("damaged entry: %d records, start %s, error %s", d.Records, d.Start, d.Error)
+			}
 		}
-		want := ids[5] + "/ok " + ids[4] + "/ok " + ids[2] + "/damaged " + ids[1] + "/ok " + ids[0] + "/ok"
-		if f.Status != "" || f.Pipeline != "" {
-			want = ids[2] + "/damaged" // it may hold records of any pipeline and status
+		if _, err := history.Get(ctx, st, ids[3]); err == nil || !strings.Contains(err.Error(), "decompressing a segment") {
+			t.Errorf("Get of a record of the damaged segment: %v", err)
 		}
-		if strings.Join(got, " ") != want {
-			t.Fatalf("List(%+v) = %v, want %s", f, got, want)
-		}
-		d := recs[0]
-		if f == (history.Filter{}) {
-			d = recs[2]
-		}
-		if at, _ := history.IDTime(ids[2]); d.Records != 2 || !d.Start.Equal(at) || !strings.Contains(string(d.Error), "decompressing a segment") || !strings.Contains(string(d.Error), mid.Key) {
-			t.Errorf("damaged entry: %d records, start %s, error %s", d.Records, d.Start, d.Error)
-		}
-	}
-	if _, err := history.Get(ctx, st, ids[3]); err == nil || !strings.Contains(err.Error(), "decompressing a segment") {
-		t.Errorf("Get of a record of the damaged segment: %v", err)
-	}
+	})
 }
 
 // TestIndexFollowsTrim: the index Get reads (execution id → segment) loses
@@ -588,62 +603,65 @@ func TestListReportsDamagedSegments(t *testing.T) {
 // however long the history runs; a store written without the index (or
 // whose index was lost) is indexed again by Get once, and by New.
 func TestIndexFollowsTrim(t *testing.T) {
-	dir := t.TempDir()
-	st, err := bolt.Open(dir, bolt.WithNoSync())
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	r := newRecorder(t, st, history.Options{MaxRecords: 20})
-	ids := record(t, r, time.Now().Add(-time.Hour), 20, 5)
-	r.Close(ctx)
-	check := func(when string) {
-		t.Helper()
-		for i, id := range ids {
-			rec, err := history.Get(ctx, st, id)
-			switch {
-			case i < 80 && !errors.Is(err, history.ErrNotFound):
-				t.Fatalf("%s: trimmed record %d: %v, %v", when, i, rec, err)
-			case i >= 80 && (err != nil || rec.ID != id):
-				t.Fatalf("%s: record %d: %v, %v", when, i, rec, err)
-			}
-		}
-		segs, err := st.List(ctx, history.Bucket, store.ListOptions{})
+	// In a synctest bubble: one segment a Flush (see record).
+	synctest.Test(t, func(t *testing.T) {
+		dir := t.TempDir()
+		st, err := bolt.Open(dir, bolt.WithNoSync())
 		if err != nil {
 			t.Fatal(err)
 		}
-		index, err := st.List(ctx, history.IndexBucket, store.ListOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(segs) != 4 || len(index) != len(segs) {
-			t.Fatalf("%s: %d segments, %d index entries; want 4 of each", when, len(segs), len(index))
-		}
-		for i := range segs {
-			if index[i].Key != segs[i].Key {
-				t.Fatalf("%s: index entry %s for segment %s", when, index[i].Key, segs[i].Key)
+		ctx := context.Background()
+		r := newRecorder(t, st, history.Options{MaxRecords: 20})
+		ids := record(t, r, time.Now().Add(-time.Hour), 20, 5)
+		r.Close(ctx)
+		check := func(when string) {
+			t.Helper()
+			for i, id := range ids {
+				rec, err := history.Get(ctx, st, id)
+				switch {
+				case i < 80 && !errors.Is(err, history.ErrNotFound):
+					t.Fatalf("%s: trimmed record %d: %v, %v", when, i, rec, err)
+				case i >= 80 && (err != nil || rec.ID != id):
+					t.Fatalf("%s: record %d: %v, %v", when, i, rec, err)
+				}
+			}
+			segs, err := st.List(ctx, history.Bucket, store.ListOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			index, err := st.List(ctx, history.IndexBucket, store.ListOptions{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(segs) != 4 || len(index) != len(segs) {
+				t.Fatalf("%s: %d segments, %d index entries; want 4 of each", when, len(segs), len(index))
+			}
+			for i := range segs {
+				if index[i].Key != segs[i].Key {
+					t.Fatalf("%s: index entry %s for segment %s", when, index[i].Key, segs[i].Key)
+				}
 			}
 		}
-	}
-	check("after trimming")
-	// The index is lost (or was never written): Get builds it once.
-	index, _ := st.List(ctx, history.IndexBucket, store.ListOptions{})
-	for _, it := range index {
-		if err := st.Delete(ctx, history.IndexBucket, it.Key); err != nil {
+		check("after trimming")
+		// The index is lost (or was never written): Get builds it once.
+		index, _ := st.List(ctx, history.IndexBucket, store.ListOptions{})
+		for _, it := range index {
+			if err := st.Delete(ctx, history.IndexBucket, it.Key); err != nil {
+				t.Fatal(err)
+			}
+		}
+		check("without an index")
+		// New indexes a segment whose entry is missing, and drops an entry
+		// whose segment is gone.
+		if err := st.Apply(ctx, store.DeleteOp(history.IndexBucket, index[3].Key),
+			store.PutOp(history.IndexBucket, index[0].Key[:12]+"000000000000:5", index[0].Value)); err != nil {
 			t.Fatal(err)
 		}
-	}
-	check("without an index")
-	// New indexes a segment whose entry is missing, and drops an entry
-	// whose segment is gone.
-	if err := st.Apply(ctx, store.DeleteOp(history.IndexBucket, index[3].Key),
-		store.PutOp(history.IndexBucket, index[0].Key[:12]+"000000000000:5", index[0].Value)); err != nil {
-		t.Fatal(err)
-	}
-	r = newRecorder(t, st, history.Options{MaxRecords: 20})
-	r.Close(ctx)
-	check("after New")
-	st.Close()
+		r = newRecorder(t, st, history.Options{MaxRecords: 20})
+		r.Close(ctx)
+		check("after New")
+		st.Close()
+	})
 }
 
 // newRecorder starts a recorder writing to st.
