@@ -526,6 +526,20 @@ func describe(n *yaml.Node) string {
 	return kindName(n)
 }
 
+// mappingKey returns the JSON key a YAML mapping key becomes: a string
+// (an alias of one too). A list or mapping as a key has no JSON key to
+// become, and merge keys (<<) are not supported.
+func mappingKey(k *yaml.Node) (string, error) {
+	r := resolveAlias(k)
+	if r.Kind != yaml.ScalarNode {
+		return "", fmt.Errorf("object keys must be strings, not %s", kindName(r))
+	}
+	if r.Tag == "!!merge" {
+		return "", errors.New("merge keys (<<) are not supported")
+	}
+	return r.Value, nil
+}
+
 // nodeValue converts a YAML node into the value model, keeping key order and
 // exact integers.
 func nodeValue(n *yaml.Node) (any, error) {
@@ -539,21 +553,18 @@ func nodeValue(n *yaml.Node) (any, error) {
 	case yaml.MappingNode:
 		o := value.NewObject(len(n.Content) / 2)
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			k := n.Content[i]
-			if k.Kind != yaml.ScalarNode {
-				return nil, errors.New("object keys must be strings")
+			k, err := mappingKey(n.Content[i])
+			if err != nil {
+				return nil, err
 			}
-			if k.Tag == "!!merge" {
-				return nil, errors.New("merge keys (<<) are not supported")
-			}
-			if o.Has(k.Value) {
-				return nil, fmt.Errorf("duplicate key %q", k.Value)
+			if o.Has(k) {
+				return nil, fmt.Errorf("duplicate key %q", k)
 			}
 			v, err := nodeValue(n.Content[i+1])
 			if err != nil {
 				return nil, err
 			}
-			o.Set(k.Value, v)
+			o.Set(k, v)
 		}
 		return o, nil
 	case yaml.SequenceNode:

@@ -483,29 +483,29 @@ func (l *loader) dynamic(n *yaml.Node, path string, allowAccount bool) dynNode {
 		allConst := true
 		seen := map[string]bool{}
 		for i := 0; i+1 < len(n.Content); i += 2 {
-			k, v := resolveAlias(n.Content[i]), n.Content[i+1]
-			if k.Kind != yaml.ScalarNode {
-				// A YAML list or mapping as a key has no JSON key to become.
-				l.fail(n.Content[i], path, fmt.Errorf("object keys must be strings, not %s", kindName(k)))
+			kn, v := n.Content[i], n.Content[i+1]
+			k, err := mappingKey(kn)
+			if err != nil {
+				at := path
+				if resolveAlias(kn).Kind == yaml.ScalarNode {
+					at += "." + kn.Value // the << member
+				}
+				l.fail(kn, at, err)
 				continue
 			}
-			if k.Tag == "!!merge" {
-				l.fail(k, path+"."+k.Value, errors.New("merge keys (<<) are not supported"))
+			if seen[k] {
+				l.fail(kn, path+"."+k, errors.New("duplicate key"))
 				continue
 			}
-			if seen[k.Value] {
-				l.fail(k, path+"."+k.Value, errors.New("duplicate key"))
-				continue
-			}
-			seen[k.Value] = true
-			c := l.dynamic(v, path+"."+k.Value, allowAccount)
+			seen[k] = true
+			c := l.dynamic(v, path+"."+k, allowAccount)
 			if c == nil {
 				c = constNode{}
 			}
 			if _, ok := c.(constNode); !ok {
 				allConst = false
 			}
-			on.keys = append(on.keys, k.Value)
+			on.keys = append(on.keys, k)
 			on.nodes = append(on.nodes, c)
 		}
 		if allConst {
