@@ -21,13 +21,13 @@ type metrics struct {
 	eventsQueued prometheus.Counter
 	ticksSkipped *prometheus.CounterVec
 
-	// stepSeries caches the step histograms by pipeline and connector, and
-	// stepObs the same by the loaded step, whose pointer hashes for less than
-	// two strings. Only observe (the history goroutine) uses them. stepObs
-	// is emptied when it reaches maxStepObs: reloads make new steps, and the
-	// cache must not keep old generations' alive.
-	stepSeries map[[2]string]prometheus.Observer
-	stepObs    map[*engine.StepInfo]prometheus.Observer
+	// stepObs caches the step histograms by the loaded step, whose pointer
+	// hashes for less than its pipeline's and connector's names; a miss
+	// (a step's first run, a reload) asks the vector. Only observe (the
+	// history goroutine) uses it. It is emptied when it reaches maxStepObs:
+	// reloads make new steps, and the cache must not keep old generations'
+	// alive.
+	stepObs map[*engine.StepInfo]prometheus.Observer
 }
 
 const maxStepObs = 4096
@@ -60,8 +60,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 		ticksSkipped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "nectar_schedule_ticks_skipped_total", Help: "Schedule ticks not run because the store could not record their claim (it was down, frozen or full), by pipeline.",
 		}, []string{"pipeline"}),
-		stepSeries: map[[2]string]prometheus.Observer{},
-		stepObs:    map[*engine.StepInfo]prometheus.Observer{},
+		stepObs: map[*engine.StepInfo]prometheus.Observer{},
 	}
 	reg.MustRegister(m.executions, m.duration, m.steps, m.requests, m.inflight, m.reloads, m.eventsQueued, m.ticksSkipped)
 	return m
@@ -89,7 +88,7 @@ func (m *metrics) observe(e *history.Execution) {
 		}
 		o, ok := m.stepObs[s.StepInfo]
 		if !ok {
-			o = m.stepHistogram(s.Pipeline, s.Connector) // a called pipeline's steps count under its name
+			o = m.steps.WithLabelValues(s.Pipeline, s.Connector) // a called pipeline's steps count under its name
 			if len(m.stepObs) >= maxStepObs {
 				clear(m.stepObs)
 			}
@@ -97,17 +96,6 @@ func (m *metrics) observe(e *history.Execution) {
 		}
 		o.Observe(s.Duration.Seconds())
 	}
-}
-
-// stepHistogram is the step histogram of a pipeline and connector.
-func (m *metrics) stepHistogram(pipeline, connector string) prometheus.Observer {
-	k := [2]string{pipeline, connector}
-	o, ok := m.stepSeries[k]
-	if !ok {
-		o = m.steps.WithLabelValues(pipeline, connector)
-		m.stepSeries[k] = o
-	}
-	return o
 }
 
 // pipelineMetrics are one pipeline's series, resolved once per load so that
