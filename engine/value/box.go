@@ -212,3 +212,87 @@ type Boxer struct{ s slabs }
 
 // String returns s as a value.
 func (b *Boxer) String(s string) any { return b.s.string(s) }
+
+// A decode's first slabs of strings, objects, fields, array elements and
+// array headers are carved from one block, allocated once with room for
+// what a document of its length typically holds (the sizes the separate
+// first slabs had, at the top of the block's range of lengths): one
+// allocation where there were five. A document of at most
+// minBlockDoc bytes (too small to fill a block) or of more than
+// maxBlockDoc (whose slabs are replaced within the document anyway) gets
+// its slabs one by one as before. Slabs started when a first slab is full
+// are allocated as before. The block is kept alive, as a slab is, while a
+// value points into it: a value kept from a message of up to maxBlockDoc
+// bytes keeps at most one block (about nine kilobytes at most) alive.
+const (
+	minBlockDoc = 256
+	maxBlockDoc = 4096
+)
+
+// The blocks, by the longest document each is for (the separate slabs'
+// formulas at that length: strings len/24 clamped to [minSlab, maxSlab],
+// objects len/128+1, fields len/23+2, elements len/96+2, array headers
+// len/320+1), each fitted with the runtime's 8-byte header (objects of
+// more than 512 bytes with pointers have one) to its allocation size class
+// (1536, 2688, 5376 and 9472 bytes: TestBlockSizes): the room the class
+// rounds up to is given to fields, and block1k has three strings fewer so
+// as not to take the next class (3072) for 40 bytes.
+type (
+	block512 struct {
+		s [21]string
+		o [5]Object
+		f [27]field
+		e [7]any
+		h [2][]any
+	}
+	block1k struct {
+		s [39]string
+		o [9]Object
+		f [46]field
+		e [12]any
+		h [4][]any
+	}
+	block2k struct {
+		s [maxSlab]string
+		o [17]Object
+		f [102]field
+		e [23]any
+		h [7][]any
+	}
+	block4k struct {
+		s [maxSlab]string
+		o [33]Object
+		f [199]field
+		e [44]any
+		h [13][]any
+	}
+)
+
+// firstSlabs gives d's empty slabs their first room from one block sized
+// for a document of n bytes (none outside (minBlockDoc, maxBlockDoc]).
+// Each slab is the block's array of its kind at length 0: the slabs fill
+// them as they would a slab of their own (never writing a slot twice,
+// each object or array its own region), and start a slab of their own
+// when one is full.
+func (d *decoder) firstSlabs(n int) {
+	switch {
+	case n <= minBlockDoc || n > maxBlockDoc:
+	case n <= 512:
+		b := new(block512)
+		d.useBlock(b.s[:0], b.o[:0], b.f[:0], b.e[:0], b.h[:0])
+	case n <= 1024:
+		b := new(block1k)
+		d.useBlock(b.s[:0], b.o[:0], b.f[:0], b.e[:0], b.h[:0])
+	case n <= 2048:
+		b := new(block2k)
+		d.useBlock(b.s[:0], b.o[:0], b.f[:0], b.e[:0], b.h[:0])
+	default:
+		b := new(block4k)
+		d.useBlock(b.s[:0], b.o[:0], b.f[:0], b.e[:0], b.h[:0])
+	}
+}
+
+func (d *decoder) useBlock(s []string, o []Object, f []field, e []any, h [][]any) {
+	d.boxes.strs = s
+	d.structs.objs, d.structs.fields, d.structs.elems, d.structs.hdrs = o, f, e, h
+}

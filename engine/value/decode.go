@@ -45,6 +45,7 @@ func DecodeString(s string) (any, error) {
 	// each), rather than grown from minSlab by doubling.
 	d.boxes.strHint = len(s) / 24
 	d.structs.size = len(s)
+	d.firstSlabs(len(s)) // most documents: one allocation for five slabs
 	v, err := d.value(0)
 	if err != nil {
 		return nil, err
