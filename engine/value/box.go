@@ -213,6 +213,15 @@ type Boxer struct{ s slabs }
 // String returns s as a value.
 func (b *Boxer) String(s string) any { return b.s.string(s) }
 
+// Room gives b slots as its first slab: the next len(slots) strings are
+// boxed into them, without an allocation, and later ones into slabs of
+// b's own, as before. The slots must be used by nothing else: each is
+// written once and the values point into it. A caller that allocates a
+// struct per task anyway (an HTTP request's execution) holds the slots
+// there, so that its strings cost no allocation of their own; the struct
+// is then kept alive while any of those values is.
+func (b *Boxer) Room(slots []string) { b.s.strs = slots[:0:len(slots)] }
+
 // A decode's first slabs of strings, objects, fields, array elements and
 // array headers are carved from one block, allocated once with room for
 // what a document of its length typically holds (the sizes the separate

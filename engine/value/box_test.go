@@ -156,6 +156,58 @@ func TestBoxer(t *testing.T) {
 	}
 }
 
+// TestBoxerRoom: a Boxer given room boxes that many strings into it
+// without allocating, then goes on in slabs of its own; every value keeps
+// its string, across a garbage collection, and the room's neighbours in
+// their holder are not written.
+func TestBoxerRoom(t *testing.T) {
+	holder := new(struct {
+		before string
+		room   [16]string
+		after  string
+	})
+	holder.before, holder.after = "b", "a"
+	sink := make([]any, len(holder.room))
+	n := testing.AllocsPerRun(10, func() {
+		var bx value.Boxer
+		bx.Room(holder.room[:])
+		for i := range holder.room {
+			sink[i] = bx.String(strs[i])
+		}
+	})
+	if n != 0 {
+		t.Errorf("boxing %d strings into a room of %d took %v allocations, want 0", len(holder.room), len(holder.room), n)
+	}
+	holder.room = [16]string{}
+	var bx value.Boxer
+	bx.Room(holder.room[:])
+	var boxed []any
+	for _, s := range strs {
+		boxed = append(boxed, bx.String(s))
+	}
+	runtime.GC()
+	for i, v := range boxed {
+		if s, ok := v.(string); !ok || s != strs[i] {
+			t.Fatalf("value %d = %#v, want %q", i, v, strs[i])
+		}
+	}
+	if holder.before != "b" || holder.after != "a" {
+		t.Errorf("the room's neighbours were written: %q %q", holder.before, holder.after)
+	}
+	if holder.room[3] != strs[3] {
+		t.Errorf("room slot 3 holds %q, want %q", holder.room[3], strs[3])
+	}
+}
+
+// strs are the strings TestBoxerRoom boxes.
+var strs = func() []string {
+	var out []string
+	for i := range 100 {
+		out = append(out, "s"+strconv.Itoa(i))
+	}
+	return out
+}()
+
 // TestSmallArraysAndObjectsAreKept decodes arrays and objects of every
 // size around the one-allocation classes (header or object and elements
 // in one block, up to 16), keeps only the inner values, collects the

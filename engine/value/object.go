@@ -40,11 +40,20 @@ func NewObject(n int) *Object {
 // the second for 6 and the third for 3, in that allocation; the others
 // have none. Each object is independent of the others, as NewObject's
 // are: an append past its room reallocates its fields alone.
-func NewObjectGroup() *[5]Object {
-	g := new(struct {
-		objs [5]Object
-		f    [19]field
-	})
+func NewObjectGroup() *[5]Object { return new(ObjectGroup).Objects() }
+
+// An ObjectGroup is the five objects of NewObjectGroup and their room, as
+// a value: a struct allocated per task anyway may hold one, so that the
+// objects cost no allocation of their own (the struct is then kept alive
+// while any of them is). The zero value is ready for Objects.
+type ObjectGroup struct {
+	objs [5]Object
+	f    [19]field
+}
+
+// Objects returns g's five empty objects, with the room NewObjectGroup
+// gives them. Call it once per group: the objects are then the caller's.
+func (g *ObjectGroup) Objects() *[5]Object {
 	g.objs[0].fields = g.f[0:0:10]
 	g.objs[1].fields = g.f[10:10:16]
 	g.objs[2].fields = g.f[16:16:19]

@@ -11,7 +11,30 @@ import (
 // turns past their room (10, 6, 3, 0, 0 fields), each hold their own
 // fields only: an append past one's room never writes into another's.
 func TestNewObjectGroupIndependent(t *testing.T) {
-	g := value.NewObjectGroup()
+	testGroupIndependent(t, value.NewObjectGroup)
+}
+
+// TestObjectGroupInAStruct: the objects of an ObjectGroup held in a
+// struct of the caller's are independent as NewObjectGroup's are.
+func TestObjectGroupInAStruct(t *testing.T) {
+	testGroupIndependent(t, func() *[5]value.Object {
+		holder := new(struct {
+			before string
+			g      value.ObjectGroup
+			after  [4]string
+		})
+		holder.before, holder.after = "b", [4]string{"a", "a", "a", "a"}
+		t.Cleanup(func() {
+			if holder.before != "b" || holder.after != [4]string{"a", "a", "a", "a"} {
+				t.Errorf("the group's neighbours in its holder were written: %q %q", holder.before, holder.after)
+			}
+		})
+		return holder.g.Objects()
+	})
+}
+
+func testGroupIndependent(t *testing.T, newGroup func() *[5]value.Object) {
+	g := newGroup()
 	const n = 40
 	for i := range n {
 		for j := range g {
@@ -30,7 +53,7 @@ func TestNewObjectGroupIndependent(t *testing.T) {
 	}
 	// Each filled to its room, then the first and the second far past
 	// it: the others keep theirs.
-	g = value.NewObjectGroup()
+	g = newGroup()
 	for i := range 6 {
 		g[1].Set("h"+strconv.Itoa(i), i)
 	}
@@ -50,7 +73,7 @@ func TestNewObjectGroupIndependent(t *testing.T) {
 		t.Errorf("the third object is %s after the second grew, want %s", got, want)
 	}
 	// Within their room too: a fresh group, a few fields each.
-	g = value.NewObjectGroup()
+	g = newGroup()
 	for j := range g {
 		g[j].Set("a", strconv.Itoa(j))
 	}

@@ -21,7 +21,7 @@ func BenchmarkRequestMetadata(b *testing.B) {
 	cfg := &HTTP{}
 	b.ReportAllocs()
 	for b.Loop() {
-		requestMetadata(r, nil, cfg, "application/json", value.NewObjectGroup())
+		requestMetadata(r, nil, cfg, "application/json", value.NewObjectGroup(), nil)
 	}
 }
 
@@ -49,7 +49,7 @@ func TestRequestMetadataEmptyParamsAndQuery(t *testing.T) {
 		if len(tc.params) > 0 {
 			r.SetPathValue("id", "42") // as the router does for /o/{id}
 		}
-		req, _ := requestMetadata(r, tc.params, cfg, "", value.NewObjectGroup())
+		req, _ := requestMetadata(r, tc.params, cfg, "", value.NewObjectGroup(), nil)
 		pv, _ := req.Get("params")
 		qv, _ := req.Get("query")
 		po, _ := pv.(*value.Object)

@@ -29,7 +29,8 @@ func TestLowerHeaderIsToLower(t *testing.T) {
 // requestSecrets given requestMetadata's credHeaders with requestSecrets
 // looking every credential header up: the same for requests with no
 // header, a few, more than the sort's inline room (32), credential headers
-// under their canonical names or not, and with auth on.
+// under their canonical names or not, and with auth on; and the same
+// metadata built with an execution's room for its strings and without.
 func TestRequestMetadataHeadersAndCredentials(t *testing.T) {
 	many := ""
 	for i := 40; i > 0; i-- {
@@ -61,7 +62,14 @@ func TestRequestMetadataHeadersAndCredentials(t *testing.T) {
 				r.Header["apikey"] = []string{"key-cccccccccccccccc"}
 			}
 			cfg := &HTTP{Auth: auth}
-			req, cred := requestMetadata(r, nil, cfg, "", value.NewObjectGroup())
+			req, cred := requestMetadata(r, nil, cfg, "", value.NewObjectGroup(), nil)
+			// With the room an execution gives it (metaStrings), the same
+			// metadata, whether the strings fit there or not.
+			var room [metaStrings]string
+			inRoom, credInRoom := requestMetadata(r, nil, cfg, "", value.NewObjectGroup(), room[:])
+			if a, b := value.MustEncodeString(inRoom), value.MustEncodeString(req); a != b || credInRoom != cred {
+				t.Errorf("%s (auth %v): with room %s %v, without %s %v", name, auth, a, credInRoom, b, cred)
+			}
 			hv, _ := req.Get("headers")
 			got := value.MustEncodeString(hv)
 			want := value.NewObject(len(r.Header))

@@ -154,7 +154,9 @@ func requestSecrets(r *http.Request, req *value.Object, credHeaders bool, lists 
 }
 
 // requestMetadata builds metadata.request. Its strings are boxed a few
-// per allocation (value.Boxer): a request has a dozen. credHeaders reports
+// per allocation (value.Boxer), the first into strs (room the caller
+// allocated with g, the execution's: none when nil): a request has a
+// dozen. credHeaders reports
 // whether the request has an Apikey, X-Api-Key or Authorization header
 // (see requestSecrets), seen as the headers are gone through.
 //
@@ -167,8 +169,9 @@ func requestSecrets(r *http.Request, req *value.Object, credHeaders bool, lists 
 // path parameters, have an object of their own, as a query string does
 // (queryObject); the group's objects are then left empty. g[4] is the
 // empty query of a request without one.
-func requestMetadata(r *http.Request, params []string, cfg *HTTP, ctype string, g *[5]value.Object) (req *value.Object, credHeaders bool) {
+func requestMetadata(r *http.Request, params []string, cfg *HTTP, ctype string, g *[5]value.Object, strs []string) (req *value.Object, credHeaders bool) {
 	var bx value.Boxer
+	bx.Room(strs)
 	req = &g[0]
 	req.AppendNew("method", bx.String(r.Method))
 	req.AppendNew("host", bx.String(r.Host))

@@ -316,8 +316,11 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request, st *serving) {
 		return
 	}
 	ctype := r.Header.Get("Content-Type")
-	g := value.NewObjectGroup() // metadata's objects, made together
-	req, credHeaders := requestMetadata(r, s.params, cfg, ctype, g)
+	// The execution, its id's header value, and its metadata's objects
+	// and first strings, in one allocation.
+	ex := new(execution)
+	g := ex.meta.Objects()
+	req, credHeaders := requestMetadata(r, s.params, cfg, ctype, g, ex.strs[:])
 	in := parseBody(data, owned, ctype, req)
 	if in.bad != "" {
 		if cfg.MalformedBody != "pass" {
@@ -333,12 +336,9 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request, st *serving) {
 	md := &g[2]
 	md.AppendNew("trigger", "http") // distinct keys: no search
 	md.AppendNew("request", req)
-	// The execution and its id's header value in one allocation.
-	ex := &execution{Execution: engine.Execution{
-		Trigger: "http", Input: in.msg, Metadata: md, Start: start, ID: history.NewID(start),
-		Secrets: requestSecrets(r, req, credHeaders, p.SensitiveFields, s.h.Runtime().SensitiveFields),
-	}}
 	x := &ex.Execution
+	x.Trigger, x.Input, x.Metadata, x.Start, x.ID = "http", in.msg, md, start, history.NewID(start)
+	x.Secrets = requestSecrets(r, req, credHeaders, p.SensitiveFields, s.h.Runtime().SensitiveFields)
 	ex.idHeader[0] = x.ID
 	if who != nil {
 		co := value.NewObject(3)
@@ -437,7 +437,19 @@ type execution struct {
 	// through w. Kept here, it costs the request no allocation of its own.
 	resp triggers.Response
 	w    http.ResponseWriter
+	// meta holds the objects of the execution's metadata, and strs the
+	// first of its strings (requestMetadata), allocated with it: a value
+	// kept from metadata beyond the request keeps the execution alive.
+	meta value.ObjectGroup
+	strs [metaStrings]string
 }
+
+// metaStrings is the room an execution has for the strings of its
+// metadata (method, host, path, content type, remote address and the
+// headers' values): a request of up to 12 headers boxes them all there.
+// With it the execution is 1400 bytes, 1408 with the runtime's header: a
+// size class (the three allocations it replaces took 1408 bytes too).
+const metaStrings = 17
 
 // SendNow writes the response a respond step sends early (send: true).
 func (ex *execution) SendNow(status int, hd http.Header, b []byte) {
