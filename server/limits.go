@@ -529,8 +529,9 @@ func (c *limitedConn) SetWriteDeadline(t time.Time) error { return c.wd.set(t, c
 // The deadlines are set on w itself when it has them (net/http's own
 // writer, which bodyDeadline is handed), else through an
 // http.ResponseController (which finds them behind wrappers), allocated
-// only then.
-func (s *Server) bodyDeadline(w http.ResponseWriter, r *http.Request, timeout time.Duration) {
+// only then. The body's wrapper is b, the caller's (held with the
+// request's statusWriter, which lives as long as the handler runs).
+func (s *Server) bodyDeadline(w http.ResponseWriter, r *http.Request, timeout time.Duration, b *deadlineBody) {
 	var d deadliner
 	if wd, ok := w.(deadliner); ok {
 		d = wd
@@ -551,7 +552,8 @@ func (s *Server) bodyDeadline(w http.ResponseWriter, r *http.Request, timeout ti
 		_ = d.SetWriteDeadline(time.Now().Add(timeout + grace))
 		return
 	}
-	r.Body = &deadlineBody{ReadCloser: r.Body, d: d, r: r, answer: timeout + grace}
+	*b = deadlineBody{ReadCloser: r.Body, d: d, r: r, answer: timeout + grace}
+	r.Body = b
 }
 
 // deadliner sets a connection's deadlines: net/http's ResponseWriter, or

@@ -231,9 +231,9 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	s.metrics.inflight.Inc()
 	defer s.metrics.inflight.Dec()
 	body := r.Body
-	s.bodyDeadline(w, r, t.timeout)
 	sw := statusWriters.Get().(*statusWriter)
 	sw.ResponseWriter, sw.code = w, 0
+	s.bodyDeadline(w, r, t.timeout, &sw.body)
 	defer func() {
 		// net/http's own body again, whatever the handler read of it:
 		// net/http then tells a body left unread (a refusal's) from one
@@ -242,7 +242,7 @@ func (rt *route) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// "Expect: 100-continue" for a body the answer did not need.
 		r.Body = body
 		t.v.pm.request(sw.status())
-		sw.ResponseWriter = nil
+		sw.ResponseWriter, sw.body = nil, deadlineBody{}
 		statusWriters.Put(sw)
 	}()
 	t.h.ServeHTTP(sw, r)
@@ -260,6 +260,10 @@ var statusWriters = sync.Pool{New: func() any { return new(statusWriter) }}
 type statusWriter struct {
 	http.ResponseWriter
 	code int
+	// body is the request's body while it arrives (bodyDeadline), kept
+	// here so that it costs the request no allocation of its own: the
+	// request holds it only until the handler returns, as it does w.
+	body deadlineBody
 }
 
 func (w *statusWriter) WriteHeader(code int) {
