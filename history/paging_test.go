@@ -1,0 +1,225 @@
+package history_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"testing/synctest"
+	"time"
+
+	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/store"
+)
+
+// overlappingHistory records n batches of 10 executions, one segment a
+// batch (in a synctest bubble), as a server under load writes them: each
+// batch holds nine executions started within the second it ended and one
+// that ran long, started ten batches earlier (ended with this batch). So
+// every segment's id range overlaps those of the segments written before
+// it, and a segment's key (its oldest id) is older than the keys of
+// segments written earlier. It returns every id written, by the status
+// and trigger they were given.
+func overlappingHistory(t *testing.T, st store.Store, start time.Time, n int) []string {
+	t.Helper()
+	ctx := context.Background()
+	r := newRecorder(t, st, history.Options{MaxRecords: 100000})
+	defer r.Close(ctx)
+	var ids []string
+	for b := range n {
+		for i := range 10 {
+			at := start.Add(time.Duration(100*b+i) * time.Second)
+			if i == 9 {
+				at = start.Add(time.Duration(100*(b-10)) * time.Second) // the long one
+			}
+			id := history.NewID(at)
+			ids = append(ids, id)
+			e := &history.Execution{ID: id, Trigger: []string{"http", "event", "schedule"}[len(ids)%3], Start: at, End: at.Add(time.Millisecond)}
+			if len(ids)%4 == 0 {
+				e.Err = engine.NewError(500, "failed %d", len(ids))
+			}
+			r.Record(e)
+		}
+		if err := r.Flush(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return ids
+}
+
+// pageAll lists f page by page, limit records a page, following the next
+// page mechanism until a page says there is none, and returns the ids in
+// the order listed.
+func pageAll(t *testing.T, st store.Store, f history.Filter, scan int) []string {
+	t.Helper()
+	var got []string
+	for pages := 0; ; pages++ {
+		if pages > 100000 {
+			t.Fatalf("paging does not end")
+		}
+		recs, next, err := history.ListScan(context.Background(), st, f, scan)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, rec := range recs {
+			got = append(got, rec.ID)
+		}
+		if next == "" {
+			return got
+		}
+		f.Cursor = next
+	}
+}
+
+// exactlyOnce fails unless got holds each of want once and nothing else.
+func exactlyOnce(t *testing.T, what string, got, want []string) {
+	t.Helper()
+	seen := map[string]int{}
+	for _, id := range got {
+		seen[id]++
+	}
+	var missing, twice, extra []string
+	for _, id := range want {
+		switch seen[id] {
+		case 0:
+			missing = append(missing, id)
+		case 1:
+		default:
+			twice = append(twice, id)
+		}
+		delete(seen, id)
+	}
+	for id := range seen {
+		extra = append(extra, id)
+	}
+	if len(missing)+len(twice)+len(extra) > 0 {
+		t.Fatalf("%s: listed %d of %d records: %d missing, %d more than once, %d not asked for (first missing %v)",
+			what, len(got), len(want), len(missing), len(twice), len(extra), missing[:min(3, len(missing))])
+	}
+}
+
+// TestPagingOverlappingSegments is the reproduction of the paging bug:
+// 60 segments whose id ranges overlap (a long execution ending in each),
+// paged at limits 1, 2, 3, 7 and 50, with and without filters and a scan
+// bound: every record is listed exactly once. Paging by the last id of a
+// page (before=<id>) skipped the records of segments not yet read that are
+// newer than that id, and repeated none only by luck.
+func TestPagingOverlappingSegments(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := tempStore(t)
+		ids := overlappingHistory(t, st, time.Now().Add(-24*time.Hour), 60)
+		all, err := history.List(context.Background(), st, history.Filter{Limit: 100000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs := map[string]*history.Record{}
+		for _, rec := range all {
+			recs[rec.ID] = rec
+		}
+		exactlyOnce(t, "one page", keys(all), ids)
+		for _, f := range []history.Filter{{}, {Trigger: "event"}, {Status: "failed"}, {Pipeline: "none"},
+			{Since: ids[300]}, {Before: ids[400]}, {Since: ids[200], Before: ids[500], Trigger: "http"}} {
+			var want []string
+			for _, id := range ids {
+				rec := recs[id]
+				if f.Trigger != "" && rec.Trigger != f.Trigger || f.Status != "" && rec.Status != f.Status ||
+					f.Pipeline != "" && rec.Pipeline != f.Pipeline || f.Since != "" && id < f.Since || f.Before != "" && id >= f.Before {
+					continue
+				}
+				want = append(want, id)
+			}
+			for _, limit := range []int{1, 2, 3, 7, 50} {
+				for _, scan := range []int{0, 5} {
+					f.Limit = limit
+					exactlyOnce(t, fmt.Sprintf("%+v scan %d", f, scan), pageAll(t, st, f, scan), want)
+				}
+			}
+		}
+	})
+}
+
+func keys(recs []*history.Record) []string {
+	var ids []string
+	for _, rec := range recs {
+		ids = append(ids, rec.ID)
+	}
+	return ids
+}
+
+// TestPagingWhileWriting pages through a history of overlapping segments
+// while writers add more (late segments whose keys fall among those
+// already listed, and new ones): every record present when paging began
+// is listed exactly once; records written meanwhile at most once.
+func TestPagingWhileWriting(t *testing.T) {
+	st := tempStore(t)
+	// Started an hour ago (the recorder trims records older than its
+	// MaxAge, 7 days by default), after the writers' old records.
+	var ids []string
+	start := time.Now().Add(-time.Hour)
+	synctest.Test(t, func(t *testing.T) { ids = overlappingHistory(t, st, start, 30) })
+	ctx := context.Background()
+	r := newRecorder(t, st, history.Options{MaxRecords: 100000})
+	defer r.Close(ctx)
+	done := make(chan struct{})
+	stop := make(chan struct{})
+	base := start.Add(-time.Hour)
+	var written []string
+	go func() {
+		defer close(done)
+		for i := 0; ; i++ {
+			select {
+			case <-stop:
+				return
+			default:
+			}
+			// Alternately a record as old as the history's oldest (a late
+			// segment among those already listed) and a new one.
+			at := base.Add(time.Duration(i%3000) * time.Second)
+			if i%2 == 1 {
+				at = time.Now()
+			}
+			id := history.NewID(at)
+			written = append(written, id)
+			r.Record(&history.Execution{ID: id, Trigger: "http", Start: at, End: at})
+			if i%7 == 0 {
+				r.Flush(ctx)
+			}
+		}
+	}()
+	var got []string
+	f := history.Filter{Limit: 7}
+	for {
+		recs, next, err := history.ListScan(ctx, st, f, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got = append(got, keys(recs)...)
+		if next == "" {
+			break
+		}
+		f.Cursor = next
+		r.Flush(ctx) // a segment written between every two pages
+	}
+	close(stop)
+	<-done
+	seen := map[string]int{}
+	for _, id := range got {
+		seen[id]++
+	}
+	for _, id := range written {
+		if seen[id] > 1 {
+			t.Fatalf("a record written while paging listed %d times", seen[id])
+		}
+		delete(seen, id)
+	}
+	var oldGot []string
+	for _, id := range got {
+		if _, ok := seen[id]; ok {
+			oldGot = append(oldGot, id)
+		}
+	}
+	exactlyOnce(t, "while writing", oldGot, ids)
+	if len(written) == 0 {
+		t.Fatal("no record written while paging")
+	}
+}
