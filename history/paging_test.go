@@ -3,9 +3,12 @@ package history_test
 import (
 	"context"
 	"fmt"
+	"slices"
 	"testing"
 	"testing/synctest"
 	"time"
+
+	"github.com/klauspost/compress/s2"
 
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/history"
@@ -222,4 +225,86 @@ func TestPagingWhileWriting(t *testing.T) {
 	if len(written) == 0 {
 		t.Fatal("no record written while paging")
 	}
+}
+
+// TestSinceReadsLateSegments: a segment whose key (its oldest record) is
+// far below Since may still hold records at or after it, when an
+// execution that ran long ended with them. List with Since lists them: it
+// stopped at the first segments below Since, and so missed the newest
+// record of such a segment once more than 50 segments lay between.
+func TestSinceReadsLateSegments(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := tempStore(t)
+		start := time.Now().Add(-24 * time.Hour)
+		overlappingHistory(t, st, start, 80)
+		ctx := context.Background()
+		r := newRecorder(t, st, history.Options{MaxRecords: 100000})
+		old, late := history.NewID(start.Add(-time.Hour)), history.NewID(start.Add(8000*time.Second))
+		for _, id := range []string{old, late} {
+			at, _ := history.IDTime(id)
+			r.Record(&history.Execution{ID: id, Trigger: "late", Start: at, End: at})
+		}
+		r.Close(ctx)
+		since := history.IDPrefix(start.Add(7000 * time.Second))
+		for _, limit := range []int{1000, 1, 7} {
+			got := pageAll(t, st, history.Filter{Trigger: "late", Since: since, Limit: limit}, 0)
+			exactlyOnce(t, fmt.Sprintf("since, limit %d", limit), got, []string{late})
+		}
+	})
+}
+
+// TestPagingDamagedSegments: a segment that cannot be read at all and one
+// with a record that cannot be read are each listed once, in their place,
+// as one "damaged" entry, at any page size.
+func TestPagingDamagedSegments(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := tempStore(t)
+		start := time.Now().Add(-24 * time.Hour)
+		ids := overlappingHistory(t, st, start, 20)
+		ctx := context.Background()
+		// Between the segments: one whose bytes went bad, and one whose
+		// second record is not a record.
+		bad := history.NewID(start.Add(550 * time.Second))
+		a, c := history.NewID(start.Add(1250*time.Second)), history.NewID(start.Add(1260*time.Second))
+		text := `{"records":[{"id":"` + a + `","status":"ok"},{"id":5},{"id":"` + c + `","status":"ok"}],"steps":[]}`
+		seg := append([]byte{1}, s2.Encode(nil, []byte(text))...)
+		if err := st.Apply(ctx,
+			store.PutOp(history.Bucket, bad+":4", []byte("\x01garbage")), store.PutOp(history.IndexBucket, bad+":4", nil),
+			store.PutOp(history.Bucket, a+":3", seg), store.PutOp(history.IndexBucket, a+":3", []byte(a+"\n"+c+"\n")),
+		); err != nil {
+			t.Fatal(err)
+		}
+		// The damaged entry of a segment takes the id of its key: a's.
+		want := append(slices.Clone(ids), a, c)
+		for _, limit := range []int{1, 2, 3, 7, 50} {
+			for _, trigger := range []string{"", "nothing"} {
+				var got []string
+				damaged := map[string]int{}
+				f := history.Filter{Limit: limit, Trigger: trigger}
+				for {
+					recs, next, err := history.ListScan(ctx, st, f, 0)
+					if err != nil {
+						t.Fatal(err)
+					}
+					for _, rec := range recs {
+						if rec.Status == history.StatusDamaged {
+							damaged[rec.ID] += rec.Records
+						} else {
+							got = append(got, rec.ID)
+						}
+					}
+					if next == "" {
+						break
+					}
+					f.Cursor = next
+				}
+				if len(damaged) != 2 || damaged[bad] != 4 || damaged[a] != 1 {
+					t.Fatalf("limit %d, trigger %q: damaged entries %v, want %s: 4 and %s: 1", limit, trigger, damaged, bad, a)
+				}
+				if trigger == "" {
+					exactlyOnce(t, fmt.Sprintf("limit %d", limit), got, want)
+				}
+			}
+		}
+	})
 }
