@@ -2221,10 +2221,13 @@ type segmentScan struct {
 	items        []store.Item
 	i            int
 	index, end   bool
+	reads        int
 }
 
-// segmentPage is how many segments or index entries a store read returns.
-const segmentPage = 50
+// segmentPage is how many segments or index entries a store read returns:
+// 2 for the first, doubling up to 64, so that a small page copies few
+// segments it does not read out of the store.
+func (s *segmentScan) segmentPage() int { return 2 << min(s.reads, 5) }
 
 // next returns the next segment ("" at the end), or an index entry passed
 // over (its key with a nil value).
@@ -2238,11 +2241,13 @@ func (s *segmentScan) next() (key string, val []byte, err error) {
 			if s.index {
 				bucket = IndexBucket
 			}
-			s.items, err = s.st.List(s.ctx, bucket, store.ListOptions{Reverse: true, After: s.below, Limit: segmentPage})
+			n := s.segmentPage()
+			s.reads++
+			s.items, err = s.st.List(s.ctx, bucket, store.ListOptions{Reverse: true, After: s.below, Limit: n})
 			if err != nil {
 				return "", nil, fmt.Errorf("listing executions: %w", err)
 			}
-			s.i, s.end = 0, len(s.items) < segmentPage
+			s.i, s.end = 0, len(s.items) < n
 			if len(s.items) == 0 {
 				return "", nil, nil
 			}

@@ -308,3 +308,100 @@ func TestPagingDamagedSegments(t *testing.T) {
 		}
 	})
 }
+
+// TestPagingPostgres pages the history of overlapping segments, and the
+// late segment below Since, stored in PostgreSQL (copied key for key from
+// the bbolt store the recorder wrote): the same listing, exactly once.
+func TestPagingPostgres(t *testing.T) {
+	_, pg := pgCluster(t)
+	bolt := tempStore(t)
+	ctx := context.Background()
+	start := time.Now().Add(-time.Hour)
+	var ids []string
+	synctest.Test(t, func(t *testing.T) { ids = overlappingHistory(t, bolt, start, 30) })
+	var ops []store.Op
+	for _, bucket := range []string{history.Bucket, history.IndexBucket} {
+		items, err := bolt.List(ctx, bucket, store.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			ops = append(ops, store.PutOp(bucket, it.Key, it.Value))
+		}
+	}
+	if err := pg.Apply(ctx, ops...); err != nil {
+		t.Fatal(err)
+	}
+	var since []string
+	for _, id := range ids {
+		if id >= ids[150] {
+			since = append(since, id)
+		}
+	}
+	for _, limit := range []int{1, 7, 50} {
+		exactlyOnce(t, fmt.Sprintf("limit %d", limit), pageAll(t, pg, history.Filter{Limit: limit}, 0), ids)
+		exactlyOnce(t, fmt.Sprintf("since, limit %d", limit), pageAll(t, pg, history.Filter{Since: ids[150], Limit: limit}, 3), since)
+	}
+}
+
+// BenchmarkListPage lists pages of 50 from a history of 100,000 records
+// in 1,000 segments of 100 whose id ranges overlap (as overlappingHistory):
+// the first page, a page in the middle (by cursor, or on older versions
+// by before=<id>), a page before an id, a filter few records match with a scan bound of 1,000,
+// and Since an hour into the history, whose last page reads the index
+// below it.
+func BenchmarkListPage(b *testing.B) {
+	st := tempStore(b)
+	ctx := context.Background()
+	start := time.Now().Add(-48 * time.Hour)
+	r := newRecorder(b, st, history.Options{MaxRecords: 200000})
+	var ids []string
+	for seg := range 1000 {
+		for i := range 100 {
+			at := start.Add(time.Duration(100*seg+i) * time.Second)
+			if i == 99 {
+				at = start.Add(time.Duration(100*(seg-30)) * time.Second)
+			}
+			id := history.NewID(at)
+			ids = append(ids, id)
+			r.Record(&history.Execution{ID: id, Trigger: []string{"http", "event"}[min(i%50, 1)], Start: at, End: at})
+		}
+		if err := r.Flush(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+	r.Close(ctx)
+	first, next, err := history.ListScan(ctx, st, history.Filter{Limit: 50}, 0)
+	if err != nil || len(first) != 50 {
+		b.Fatal(len(first), err)
+	}
+	// The cursor 500 pages in.
+	f := history.Filter{Limit: 50, Cursor: next}
+	for range 1000 {
+		_, next, err = history.ListScan(ctx, st, f, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		f.Cursor = next
+	}
+	middle := f
+	for _, c := range []struct {
+		name string
+		f    history.Filter
+		scan int
+	}{
+		{"first", history.Filter{Limit: 50}, 0},
+		{"middle", middle, 0},
+		{"rare-scan1000", history.Filter{Limit: 50, Trigger: "http", Cursor: middle.Cursor}, 1000},
+		{"before-middle", history.Filter{Limit: 50, Before: ids[50000]}, 0},
+		{"since-last-page", history.Filter{Limit: 50, Since: history.IDPrefix(start.Add(99970 * time.Second))}, 0},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, _, err := history.ListScan(ctx, st, c.f, c.scan); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
