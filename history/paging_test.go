@@ -375,7 +375,7 @@ func BenchmarkListPage(b *testing.B) {
 	if err != nil || len(first) != 50 {
 		b.Fatal(len(first), err)
 	}
-	// The cursor 500 pages in.
+	// The cursor 1,000 pages (50,000 records) in.
 	f := history.Filter{Limit: 50, Cursor: next}
 	for range 1000 {
 		_, next, err = history.ListScan(ctx, st, f, 0)
