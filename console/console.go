@@ -56,10 +56,11 @@ type Backend interface {
 	// Problems returns the pipeline files that do not load now, each with
 	// its source and errors.
 	Problems(ctx context.Context) []Pipeline
-	// Executions lists execution records, newest first, without snapshots
-	// (history.ListScan): at most f.Scan records are read (0: no bound);
-	// resume is where to go on when that bound stopped the listing.
-	Executions(ctx context.Context, f Filter) (recs []*history.Record, resume string, err error)
+	// Executions lists a page of execution records in the history's list
+	// order, without snapshots (history.ListScan): at most f.Scan records
+	// are read (0: no bound); next is the cursor of the page after it
+	// (f.Cursor; "" at the end), history.ErrCursor for a cursor no page gave.
+	Executions(ctx context.Context, f Filter) (recs []*history.Record, next string, err error)
 	// Execution returns one record with its steps and snapshots
 	// (history.ErrNotFound when unknown).
 	Execution(ctx context.Context, id string) (*history.Record, error)

@@ -376,7 +376,7 @@ func parseTime(s string) (time.Time, bool) {
 
 // executionsQuery reads the filters of the executions list.
 func executionsQuery(q url.Values) (Filter, error) {
-	f := Filter{Filter: history.Filter{Pipeline: q.Get("pipeline"), Status: q.Get("status"), Trigger: q.Get("trigger"), Before: q.Get("before"), Limit: pageSize}, Scan: pageScan}
+	f := Filter{Filter: history.Filter{Pipeline: q.Get("pipeline"), Status: q.Get("status"), Trigger: q.Get("trigger"), Before: q.Get("before"), Cursor: q.Get("cursor"), Limit: pageSize}, Scan: pageScan}
 	if f.Status != "" && f.Status != history.StatusOK && f.Status != history.StatusFailed {
 		return f, fmt.Errorf("status must be ok or failed, not %q", f.Status)
 	}
@@ -407,27 +407,34 @@ func (c *Console) executionsPage(w http.ResponseWriter, r *http.Request, _ *sess
 		c.render(w, r, http.StatusBadRequest, "executions", page{Title: "Executions", Nav: "executions", Error: err.Error(), Data: data})
 		return
 	}
-	recs, resume, err := c.b.Executions(r.Context(), f)
+	recs, next, err := c.b.Executions(r.Context(), f)
+	if errors.Is(err, history.ErrCursor) {
+		c.render(w, r, http.StatusBadRequest, "executions", page{Title: "Executions", Nav: "executions",
+			Error: "cursor: not one an executions page gave (follow its Older executions link)", Data: data})
+		return
+	}
 	if err != nil {
 		c.render(w, r, http.StatusServiceUnavailable, "executions", page{Title: "Executions", Nav: "executions", Error: err.Error(), Data: data})
 		return
 	}
 	data["Records"] = recs
-	if len(recs) == pageSize || resume != "" {
-		next := url.Values{}
+	if next != "" {
+		// The cursor goes on where this page ended, with the same filters:
+		// following it lists each execution once (history.ListScan).
+		older := url.Values{}
 		for k, v := range q {
-			next[k] = v
+			older[k] = v
 		}
-		if resume != "" {
-			next.Set("before", resume)
-			data["Partial"] = pageScan
-		} else {
-			next.Set("before", recs[len(recs)-1].ID)
+		older.Set("cursor", next)
+		// A query string as the template's URL, or it escapes the = and &
+		// of the query (then the link went to the first page again).
+		data["Older"] = template.URL(older.Encode())
+		if len(recs) < pageSize {
+			data["Partial"] = pageScan // the scan bound stopped the page
 		}
-		data["Older"] = next.Encode()
 	}
 	// The live stream adds new executions only to an unfiltered first page.
-	data["Live"] = f.Before == "" && f.Pipeline == "" && f.Status == "" && f.Trigger == "" && f.Since.IsZero()
+	data["Live"] = f.Before == "" && f.Cursor == "" && f.Pipeline == "" && f.Status == "" && f.Trigger == "" && f.Since.IsZero()
 	c.render(w, r, http.StatusOK, "executions", page{Title: "Executions", Nav: "executions", Data: data})
 }
 

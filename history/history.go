@@ -2016,90 +2016,268 @@ type Filter struct {
 	Pipeline string
 	Status   string // ok or failed
 	Trigger  string
-	// Before lists records older than this id (the last id of a page).
+	// Before lists only records whose id is below this: ids start with
+	// their start time (IDPrefix), so it bounds the start time. It is a
+	// filter, not a way to page: to go on where a page ended, pass the
+	// page's next cursor as Cursor (an execution's record is written when
+	// it ends, so a page's last id does not say what was listed).
 	Before string
-	// Since lists only records whose id is at least this: ids start with
-	// their start time (IDPrefix), so Since bounds the start time, and
-	// List stops reading at the first segment older than it.
+	// Since lists only records whose id is at least this (a start time,
+	// IDPrefix).
 	Since string
+	// Cursor goes on with the listing where the page that returned it
+	// ended (ListScan's next); "" starts at the newest segment. It names a
+	// place in the stored history, not the filter: pass the same filter
+	// with it.
+	Cursor string
 	// Limit caps the result (default 50).
 	Limit int
 }
 
-// List returns records matching f, newest first, without snapshots and
-// steps. Records are read segment by segment, newest segment first; within
-// a segment they are in id (start time) order, so an execution that ran far
-// longer than those around it may be listed a little out of place.
-//
-// Stored records List cannot read are not skipped: they are listed, in
-// their place and whatever the filter, as one Record of Status "damaged"
-// per segment (see Record.Records).
+// List returns the first page of records matching f, without snapshots and
+// steps, in list order (see ListScan).
 func List(ctx context.Context, st store.Store, f Filter) ([]*Record, error) {
 	out, _, err := ListScan(ctx, st, f, 0)
 	return out, err
 }
 
-// ListScan is List reading at most scan records (0: no bound), so that a
-// filter few records match answers in bounded time. When it stops at the
-// bound, resume is the id of the last record it read: pass it as Before to
-// go on from there ("" when the history was read to its end or the page
-// is full).
-func ListScan(ctx context.Context, st store.Store, f Filter, scan int) (out []*Record, resume string, err error) {
+// ErrCursor is returned by ListScan for a Filter.Cursor it did not give.
+var ErrCursor = errors.New("history: not a cursor of the execution list")
+
+// ListScan returns a page of at most f.Limit records matching f, without
+// snapshots and steps, and next, the cursor of the page after it ("" when
+// the listing reached the end of the history; a page may be empty and
+// still give a next when the scan bound stopped it).
+//
+// # Order
+//
+// The history is a list of segments, the records of one batch each, sorted
+// by key (the id of the segment's oldest record). The list order is
+// segment by segment, newest key first, and within a segment newest id
+// first. Records are written when their execution ends, so a batch holds
+// what ended together: an execution that ran long is listed with those it
+// ended with, after records of later segments that started after it. (A
+// true newest-first order would need every segment's newest id, which
+// segment keys do not hold: each page would read the index of the whole
+// history.)
+//
+// # Paging
+//
+// The cursor names a segment and a position in it. Segments never change
+// once written, and a segment written later takes its own place in the key
+// order without moving the others, so following next from "" lists every
+// record that was stored when paging began exactly once, for any limit and
+// filter, with or without a scan bound; records written meanwhile are
+// listed at most once (those in segments whose keys sort below the
+// cursor's are listed, the others not). Records the history trims while
+// paging (its oldest) are not listed once trimmed.
+//
+// # Filters and cost
+//
+// Before starts the listing at the segments that can hold older ids (keys
+// below it); Since stops reading segments at the first whose key is below
+// it, and below that reads only the index entries (small, uncompressed;
+// IndexBucket) to find the older segments that still hold a record at or
+// after Since: one entry a segment, but for the last page of such a
+// listing that is the index of the rest of the history. scan bounds the
+// records read (0: no bound), index entries passed over included, so that
+// a filter few records match answers in bounded time: when the bound
+// stops the page, next goes on from there.
+//
+// # Damage
+//
+// Stored records ListScan cannot read are not skipped: they are listed,
+// in their segment's place (after its readable records) and whatever the
+// filter, as one Record of Status "damaged" per segment (see
+// Record.Records), once.
+func ListScan(ctx context.Context, st store.Store, f Filter, scan int) (out []*Record, next string, err error) {
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
-	read := 0
-	add := func(rec *Record) bool {
-		if f.Before != "" && rec.ID >= f.Before || f.Since != "" && rec.ID < f.Since && rec.Status != StatusDamaged {
-			return false
+	var at cursor
+	if f.Cursor != "" {
+		if at, err = parseCursor(f.Cursor); err != nil {
+			return nil, "", err
 		}
-		if rec.Status != StatusDamaged && (f.Pipeline != "" && rec.Pipeline != f.Pipeline ||
-			f.Status != "" && rec.Status != f.Status || f.Trigger != "" && rec.Trigger != f.Trigger) {
-			return false
-		}
-		out = append(out, rec)
-		return len(out) == f.Limit
 	}
-	after := f.Before
-	for len(out) < f.Limit {
-		items, err := st.List(ctx, Bucket, store.ListOptions{Reverse: true, After: after, Limit: 50})
+	sc := segmentScan{ctx: ctx, st: st, since: f.Since, below: f.Before}
+	if at.key != "" && (sc.below == "" || at.key < sc.below) {
+		sc.below = at.key + "\x00" // the cursor's segment, then those below
+	}
+	inWindow := func(id string) bool {
+		return (f.Before == "" || id < f.Before) && (f.Since == "" || id >= f.Since)
+	}
+	read := 0
+	for {
+		key, val, err := sc.next()
 		if err != nil {
-			return nil, "", fmt.Errorf("listing executions: %w", err)
+			return nil, "", err
 		}
-		for _, it := range items {
-			raws, table, err := readSegment(it.Value)
-			lost := 0
-			if err != nil {
-				raws, lost = nil, segmentCount(it.Key)
+		if key == "" {
+			return out, "", nil
+		}
+		if val == nil { // an index entry passed over, below Since
+			if read++; scan > 0 && read >= scan {
+				return out, cursor{key, -1}.String(), nil
 			}
-			for k := len(raws) - 1; k >= 0; k-- {
-				rec, rerr := decodeRecord(raws[k], table, false)
-				if rerr != nil {
+			continue
+		}
+		raws, table, err := readSegment(val)
+		lost := 0
+		if err != nil {
+			raws, lost = nil, segmentCount(key)
+		}
+		k := len(raws)
+		if key == at.key {
+			if at.k > k {
+				return nil, "", fmt.Errorf("%w: segment %s holds %d records, not %d", ErrCursor, key, k, at.k)
+			}
+			k = at.k
+			// The records listed before: those that could not be read
+			// count in the segment's damaged entry, still to come.
+			for _, raw := range raws[max(k, 0):] {
+				if _, rerr := decodeRecord(raw, table, false); rerr != nil {
 					err = cmp.Or(err, rerr)
 					lost++
-					continue
-				}
-				if f.Before != "" && rec.ID >= f.Before || f.Since != "" && rec.ID < f.Since {
-					continue // outside the window: not counted as read
-				}
-				rec.Steps, rec.Input, rec.Output = nil, nil, nil
-				if add(rec) {
-					return out, "", nil
-				}
-				if read++; scan > 0 && read >= scan {
-					return out, rec.ID, nil
 				}
 			}
-			if err != nil && add(damaged(it.Key, lost, err)) {
-				return out, "", nil
+		}
+		for k > 0 {
+			k--
+			rec, rerr := decodeRecord(raws[k], table, false)
+			if rerr != nil {
+				err = cmp.Or(err, rerr)
+				lost++
+				continue
+			}
+			if !inWindow(rec.ID) {
+				continue // not counted as read
+			}
+			read++
+			if f.Pipeline != "" && rec.Pipeline != f.Pipeline ||
+				f.Status != "" && rec.Status != f.Status || f.Trigger != "" && rec.Trigger != f.Trigger {
+				if scan > 0 && read >= scan {
+					return out, cursor{key, k}.String(), nil
+				}
+				continue
+			}
+			rec.Steps, rec.Input, rec.Output = nil, nil, nil
+			if out = append(out, rec); len(out) == f.Limit || scan > 0 && read >= scan {
+				return out, cursor{key, k}.String(), nil
 			}
 		}
-		if len(items) < 50 || f.Since != "" && items[len(items)-1].Key < f.Since {
-			break // a segment's key is its oldest id: the rest is older
+		if k == 0 && err != nil {
+			if out = append(out, damaged(key, lost, err)); len(out) == f.Limit {
+				return out, cursor{key, -1}.String(), nil
+			}
 		}
-		after = items[len(items)-1].Key
 	}
-	return out, "", nil
+}
+
+// cursor is a place in the list order: the records of segment key at
+// indexes below k (in id order) are still to list, then the segment's
+// damaged entry if it has one (k is -1 once that is listed too), then the
+// segments of lower keys.
+type cursor struct {
+	key string
+	k   int
+}
+
+// String returns the cursor as an opaque, URL-safe string.
+func (c cursor) String() string {
+	return base64.RawURLEncoding.EncodeToString([]byte(c.key + "/" + strconv.Itoa(c.k)))
+}
+
+// parseCursor reads a cursor String returned.
+func parseCursor(s string) (cursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(s) > 256 {
+		return cursor{}, fmt.Errorf("%w: %q", ErrCursor, preview(s))
+	}
+	key, ks, _ := strings.Cut(string(b), "/")
+	k, err := strconv.Atoi(ks)
+	if n := segmentCount(key); err != nil || n == 0 || k < -1 || k > n || strings.ContainsAny(key, "\x00\n") {
+		return cursor{}, fmt.Errorf("%w: %q", ErrCursor, preview(s))
+	}
+	return cursor{key, k}, nil
+}
+
+// preview cuts a string quoted in an error.
+func preview(s string) string {
+	if len(s) > 64 {
+		return s[:64] + "…"
+	}
+	return s
+}
+
+// segmentScan reads the segments below a key, newest key first: from the
+// executions bucket while keys are at least since, then, below since,
+// from the index, passing over the segments whose newest id (the last of
+// their entry) is below since.
+type segmentScan struct {
+	ctx          context.Context
+	st           store.Store
+	since, below string // below: list keys below it ("": from the newest)
+	items        []store.Item
+	i            int
+	index, end   bool
+	reads        int
+}
+
+// segmentPage is how many segments or index entries a store read returns:
+// 2 for the first, doubling up to 64, so that a small page copies few
+// segments it does not read out of the store.
+func (s *segmentScan) segmentPage() int { return 2 << min(s.reads, 5) }
+
+// next returns the next segment ("" at the end), or an index entry passed
+// over (its key with a nil value).
+func (s *segmentScan) next() (key string, val []byte, err error) {
+	for {
+		if s.i == len(s.items) {
+			if s.end {
+				return "", nil, nil
+			}
+			bucket := Bucket
+			if s.index {
+				bucket = IndexBucket
+			}
+			n := s.segmentPage()
+			s.reads++
+			s.items, err = s.st.List(s.ctx, bucket, store.ListOptions{Reverse: true, After: s.below, Limit: n})
+			if err != nil {
+				return "", nil, fmt.Errorf("listing executions: %w", err)
+			}
+			s.i, s.end = 0, len(s.items) < n
+			if len(s.items) == 0 {
+				return "", nil, nil
+			}
+			s.below = s.items[len(s.items)-1].Key
+		}
+		it := s.items[s.i]
+		s.i++
+		if !s.index {
+			if s.since == "" || it.Key >= s.since {
+				return it.Key, it.Value, nil
+			}
+			// Below since: the index says which segments to read.
+			s.index, s.end, s.items, s.i, s.below = true, false, nil, 0, it.Key+"\x00"
+			continue
+		}
+		entry := bytes.TrimSuffix(it.Value, []byte("\n"))
+		if newest := entry[bytes.LastIndexByte(entry, '\n')+1:]; len(newest) > 0 && string(newest) < s.since {
+			return it.Key, nil, nil
+		}
+		// It holds a record at or after since, or cannot say (the entry of
+		// a segment that could not be read when indexed): read it.
+		sg, err := s.st.Get(s.ctx, Bucket, it.Key)
+		if errors.Is(err, store.ErrNotFound) {
+			continue // trimmed since it was listed
+		}
+		if err != nil {
+			return "", nil, fmt.Errorf("listing executions: %w", err)
+		}
+		return it.Key, sg.Value, nil
+	}
 }
 
 // damaged returns the entry List gives for n records of segment key that

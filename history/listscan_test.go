@@ -11,7 +11,8 @@ import (
 // TestListScanAndSince records 300 executions in segments of 30, every
 // tenth on trigger "event": Since stops at the start time asked for,
 // and a scan bound returns the matches among the records read, and where
-// to resume, until the pages together hold every match once.
+// to go on (the next page's cursor), until the pages together hold every
+// match once.
 func TestListScanAndSince(t *testing.T) {
 	st := tempStore(t)
 	ctx := context.Background()
@@ -52,9 +53,9 @@ func TestListScanAndSince(t *testing.T) {
 	// Scan 40 at a time for the 30 event records: each page holds the
 	// matches among 40 records and says where to resume.
 	var found []string
-	before, pages := "", 0
+	cursor, pages := "", 0
 	for {
-		recs, resume, err := history.ListScan(ctx, st, history.Filter{Trigger: "event", Before: before, Limit: 50}, 40)
+		recs, next, err := history.ListScan(ctx, st, history.Filter{Trigger: "event", Cursor: cursor, Limit: 50}, 40)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -65,10 +66,10 @@ func TestListScanAndSince(t *testing.T) {
 		for _, rec := range recs {
 			found = append(found, rec.ID)
 		}
-		if resume == "" {
+		if next == "" {
 			break
 		}
-		before = resume
+		cursor = next
 	}
 	if len(found) != 30 || pages != 8 {
 		t.Fatalf("%d matches in %d pages, want 30 in 8", len(found), pages)

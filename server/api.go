@@ -273,6 +273,11 @@ func (s *Server) apiValidate(w http.ResponseWriter, r *http.Request) {
 	writeValue(w, http.StatusOK, map[string]any{"valid": true, "name": p.Name})
 }
 
+// apiExecutions answers GET /api/executions: a JSON array of records in
+// the history's list order (history.ListScan), and, when there may be more,
+// a Link header (RFC 8288) to the next page: the same query with cursor
+// set. Following it lists every record stored when paging began exactly
+// once; before, since, pipeline, status and trigger are filters.
 func (s *Server) apiExecutions(w http.ResponseWriter, r *http.Request) {
 	if s.opts.Store == nil || s.opts.HistoryOff {
 		writeError(w, http.StatusNotFound, "execution history is off")
@@ -283,17 +288,35 @@ func (s *Server) apiExecutions(w http.ResponseWriter, r *http.Request) {
 	if limit > 1000 {
 		limit = 1000
 	}
+	f := history.Filter{
+		Pipeline: q.Get("pipeline"), Status: q.Get("status"), Trigger: q.Get("trigger"),
+		Before: q.Get("before"), Cursor: q.Get("cursor"), Limit: limit,
+	}
+	if v := q.Get("since"); v != "" {
+		t, err := time.Parse(time.RFC3339Nano, v)
+		if err != nil {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("since: %q is not an RFC 3339 time (2026-12-07T04:00:00Z)", v))
+			return
+		}
+		f.Since = history.IDPrefix(t)
+	}
 	// Records still queued are written first, so a caller sees its own runs.
 	s.flushHistory(r.Context())
-	recs, err := history.List(r.Context(), s.opts.Store, history.Filter{
-		Pipeline: q.Get("pipeline"), Status: q.Get("status"), Trigger: q.Get("trigger"), Before: q.Get("before"), Limit: limit,
-	})
+	recs, next, err := history.ListScan(r.Context(), s.opts.Store, f, 0)
+	if errors.Is(err, history.ErrCursor) {
+		writeError(w, http.StatusBadRequest, "cursor: not one a page of GET /api/executions gave (take it from the Link header)")
+		return
+	}
 	if err != nil {
 		s.storeFailed(w, "listing executions", err)
 		return
 	}
 	if recs == nil {
 		recs = []*history.Record{}
+	}
+	if next != "" {
+		q.Set("cursor", next)
+		w.Header().Set("Link", "<"+r.URL.Path+"?"+q.Encode()+`>; rel="next"`)
 	}
 	writeValue(w, http.StatusOK, recs)
 }

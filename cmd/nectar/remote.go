@@ -136,23 +136,29 @@ func refuseWhileServing(g *globals, command string) error {
 
 // do sends a management request and decodes a 2xx JSON answer into out.
 func (c *apiClient) do(ctx context.Context, method, path string, body, out any) error {
+	_, err := c.doHeader(ctx, method, path, body, out)
+	return err
+}
+
+// doHeader is do, returning the answer's header too (the Link of a page).
+func (c *apiClient) doHeader(ctx context.Context, method, path string, body, out any) (http.Header, error) {
 	req, err := httpjson.NewRequest(ctx, method, c.base+path, body)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	req.Header.Set("Authorization", "Bearer "+c.key)
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
-		return fmt.Errorf("asking the running nectar serve at %s: %w", c.base, err)
+		return nil, fmt.Errorf("asking the running nectar serve at %s: %w", c.base, err)
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 64<<20))
 	if err != nil {
-		return fmt.Errorf("reading the answer of nectar serve at %s: %w", c.base, err)
+		return nil, fmt.Errorf("reading the answer of nectar serve at %s: %w", c.base, err)
 	}
 	if resp.StatusCode/100 != 2 {
 		if resp.StatusCode == http.StatusUnauthorized && path != "/api/serve" {
-			return &apiStatusError{resp.StatusCode, fmt.Sprintf(
+			return nil, &apiStatusError{resp.StatusCode, fmt.Sprintf(
 				"nectar serve at %s (serve.json in %s) refused the admin key: set NECTAR_ADMIN_KEY to the key it runs with, or stop it to use the data directory directly",
 				strings.TrimPrefix(c.base, "http://"), c.dataDir), data}
 		}
@@ -160,14 +166,14 @@ func (c *apiClient) do(ctx context.Context, method, path string, body, out any) 
 			Error string `json:"error"`
 		}
 		if json.Unmarshal(data, &e) == nil && e.Error != "" {
-			return &apiStatusError{resp.StatusCode, e.Error, data}
+			return nil, &apiStatusError{resp.StatusCode, e.Error, data}
 		}
-		return &apiStatusError{resp.StatusCode, strings.TrimSpace(string(data)), data}
+		return nil, &apiStatusError{resp.StatusCode, strings.TrimSpace(string(data)), data}
 	}
 	if out == nil {
-		return nil
+		return resp.Header, nil
 	}
-	return json.Unmarshal(data, out)
+	return resp.Header, json.Unmarshal(data, out)
 }
 
 // apiStatusError is a management API answer other than 2xx.
