@@ -111,6 +111,12 @@ type Execution struct {
 	// copies the text instead of encoding the value again, unless a
 	// sensitive field or a secret may be in it.
 	InputJSON, OutputJSON string
+	// OutputBuf, when set, is the buffer OutputJSON's text is in, handed
+	// over with the execution instead of copied: Record owns it, and gives
+	// it to PutBuf once the record is written (or dropped). Its bytes must
+	// not change until then.
+	OutputBuf *[]byte
+	PutBuf    func(*[]byte)
 	// InputBody, when set, says Input is a request body that was not parsed
 	// into fields (text, or its bytes as base64), where a secret cannot be
 	// told by its field name. Its snapshot is then {"content_type", "size",
@@ -404,6 +410,7 @@ func (r *Recorder) Record(e *Execution) {
 	defer r.mu.RUnlock()
 	if r.closed {
 		r.logger.Warn("execution not recorded: history is closed", "execution_id", e.ID)
+		e.release()
 		return
 	}
 	r.queue <- e
@@ -412,6 +419,24 @@ func (r *Recorder) Record(e *Execution) {
 		case r.full <- struct{}{}:
 		default:
 		}
+	}
+}
+
+// release gives e's OutputBuf back, once e's record is written or
+// dropped; OutputJSON is then cleared, as it is the buffer's text.
+func (e *Execution) release() {
+	if e.OutputBuf != nil {
+		b := e.OutputBuf
+		e.OutputBuf, e.OutputJSON = nil, ""
+		if e.PutBuf != nil {
+			e.PutBuf(b)
+		}
+	}
+}
+
+func releaseAll(batch []*Execution) {
+	for _, e := range batch {
+		e.release()
 	}
 }
 
@@ -555,6 +580,7 @@ func (r *Recorder) write(batch []*Execution) {
 		}
 	}
 	if r.st == nil {
+		releaseAll(batch)
 		return
 	}
 	var secrets []string
@@ -610,6 +636,7 @@ func (r *Recorder) write(batch []*Execution) {
 	}
 	flush(len(batch))
 	r.free = freeParts{} // the batch's messages are not kept
+	releaseAll(batch)    // their text is in buf now
 	// Segments are stored compressed (S2): records of one pipeline repeat
 	// their keys, steps and much of their snapshots, and writing fewer bytes
 	// costs the store less than compressing them costs here.
