@@ -7,7 +7,9 @@
 // # Recording
 //
 // Record is called on the request path, so it only queues the execution's
-// values (messages are immutable and shared, so nothing is copied); one
+// values (messages are immutable and shared, so nothing is copied; the
+// answer's JSON text comes in the server's pooled buffer, Execution.OutputBuf,
+// given back once the record is written); one
 // background goroutine masks, encodes and writes them in batches with one
 // store.Apply per batch. When the queue is full Record waits, so a slow disk
 // slows callers down rather than losing records. Close flushes what is
