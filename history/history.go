@@ -11,9 +11,11 @@
 // answer's JSON text comes in the server's pooled buffer, Execution.OutputBuf,
 // given back once the record is written); one
 // background goroutine masks, encodes and writes them in batches with one
-// store.Apply per batch. When the queue is full Record waits, so a slow disk
-// slows callers down rather than losing records. Close flushes what is
-// queued.
+// store.Apply per batch — under load, per several batches: a busy
+// recorder's encoded batches wait up to 100 ms for others to share their
+// commit (see holdFor). When the queue is full Record waits, so a slow disk
+// slows callers down rather than losing records. Flush writes what is
+// queued or held at once; Close flushes and stops.
 //
 // # When the store fails
 //
