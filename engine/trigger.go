@@ -143,6 +143,11 @@ type Execution struct {
 	Request               string // "METHOD /path"
 	Code                  int
 	InputJSON, OutputJSON string
+	// OutputBuf, when set, is the pooled buffer (internal/httpjson's) that
+	// OutputJSON's text is in: the answer's own bytes, not a copy. Record
+	// takes it over and gives it back to the pool once the record is
+	// written; nothing may read OutputJSON after Record.
+	OutputBuf *[]byte
 	// InputBody describes an Input that is a request body not parsed into
 	// fields (text, or bytes as base64).
 	InputBody *UnparsedBody

@@ -10,6 +10,7 @@ import (
 
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/internal/httpjson"
 	"github.com/nectar-run/nectar/store"
 )
 
@@ -139,6 +140,10 @@ func (h *host) Record(x *engine.Execution) {
 		ID: x.ID, Pipeline: h.v.p, Trigger: x.Trigger, Consumer: x.Consumer, Start: x.Start, End: x.End,
 		Input: x.Input, Output: x.Output, Err: x.Err, Trace: x.Trace, Request: x.Request, Code: x.Code,
 		InputJSON: x.InputJSON, OutputJSON: x.OutputJSON, Secrets: x.Secrets,
+	}
+	if x.OutputBuf != nil { // the history owns it now (see engine.Execution.OutputBuf)
+		rec.OutputBuf, rec.PutBuf = x.OutputBuf, httpjson.PutBuf
+		x.OutputBuf, x.OutputJSON = nil, ""
 	}
 	if b := x.InputBody; b != nil {
 		rec.InputBody = &history.Body{ContentType: b.ContentType, Size: b.Size, Base64: b.Base64}

@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/nectar-run/nectar/accounts"
 	"github.com/nectar-run/nectar/connectors/jwt"
@@ -417,10 +418,15 @@ func (s *server) run(w http.ResponseWriter, r *http.Request, st *serving, ex *ex
 		} else {
 			httpjson.JSON(w, st.code, *b)
 			if x.Trace != nil {
-				x.OutputJSON = string(*b) // the history keeps what was answered
+				// The history keeps what was answered: the buffer itself,
+				// not a copy. Record takes it over (see OutputBuf).
+				x.OutputJSON, x.OutputBuf = unsafe.String(unsafe.SliceData(*b), len(*b)), b
+				b = nil
 			}
 		}
-		httpjson.PutBuf(b)
+		if b != nil {
+			httpjson.PutBuf(b)
+		}
 	}
 	x.Request, x.Code, x.InputJSON, x.InputBody = s.requestLine(r), st.code, inRaw, inUnparsed
 	s.h.Record(x)
