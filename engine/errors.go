@@ -1,9 +1,12 @@
 package engine
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"sort"
+	"strconv"
 	"strings"
 	"time"
 
@@ -182,3 +185,39 @@ type OffsetError struct {
 
 func (e *OffsetError) Error() string { return e.Err.Error() }
 func (e *OffsetError) Unwrap() error { return e.Err }
+
+// HTTPStatus reads v, the result of a status option (respond's status,
+// throw's status or an error object's code), as an HTTP status: a whole
+// number from 100 to 599, or a string of one written in decimal. A
+// fraction ("200.5" or 200.5), trailing text ("404abc"), a bool, null or
+// a number out of range is refused, so a mistaken expression fails at its
+// step instead of answering a status nobody wrote.
+func HTTPStatus(v any) (int, bool) {
+	switch t := v.(type) {
+	case string:
+		i, err := strconv.ParseInt(t, 10, 64)
+		if err != nil {
+			return 0, false
+		}
+		v = i
+	case float64:
+		if t != math.Trunc(t) {
+			return 0, false
+		}
+	case float32:
+		if f := float64(t); f != math.Trunc(f) {
+			return 0, false
+		}
+	case json.Number:
+		i, err := t.Int64()
+		if err != nil {
+			return 0, false
+		}
+		v = i
+	}
+	n, ok := value.ToInt(v)
+	if !ok || n < 100 || n > 599 {
+		return 0, false
+	}
+	return int(n), true
+}

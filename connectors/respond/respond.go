@@ -11,7 +11,6 @@ import (
 	"context"
 	"fmt"
 	"net/http"
-	"strconv"
 
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
@@ -62,7 +61,7 @@ func init() {
 func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	s := &step{cfg: cfg}
 	if lit, ok := cfg.Status.Literal(); ok {
-		status, ok := toStatus(lit)
+		status, ok := engine.HTTPStatus(lit)
 		if !ok {
 			return nil, cc.Errorf("status", "expected an HTTP status between 100 and 599, got %q", lit)
 		}
@@ -95,7 +94,7 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 			return nil, err
 		}
 		var ok bool
-		if status, ok = toStatus(sv); !ok {
+		if status, ok = engine.HTTPStatus(sv); !ok {
 			return nil, engine.NewError(500, "respond: status gave %s, expected a number between 100 and 599", value.MustEncodeString(sv))
 		}
 	}
@@ -139,27 +138,6 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 		r.Set(status, h, data)
 	}
 	return in, nil
-}
-
-func toStatus(v any) (int, bool) {
-	var n int64
-	switch t := v.(type) {
-	case string:
-		i, err := strconv.Atoi(t)
-		if err != nil {
-			return 0, false
-		}
-		n = int64(i)
-	default:
-		var ok bool
-		if n, ok = value.ToInt(v); !ok {
-			return 0, false
-		}
-	}
-	if n < 100 || n > 599 {
-		return 0, false
-	}
-	return int(n), true
 }
 
 // String describes the step for debugging.

@@ -114,6 +114,11 @@ func TestRespondStatus(t *testing.T) {
 		{"out of range", "respond: {status: 600}", 0, true, false},
 		{"not a number", "respond: {status: abc}", 0, true, false},
 		{"expression out of range", "respond: {status: '{{ message.id * 100 }}'}", 0, false, true},
+		{"expression with a fraction", "respond: {status: '{{ 200.5 }}'}", 0, false, true},
+		{"expression text with a fraction", "respond: {status: '{{ \"200.5\" }}'}", 0, false, true},
+		{"expression text with trailing text", "respond: {status: '{{ \"404abc\" }}'}", 0, false, true},
+		{"expression of a whole float", "respond: {status: '{{ 201.0 }}'}", 201, false, false},
+		{"written out with a fraction", "respond: {status: 200.5}", 0, true, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -5,7 +5,6 @@ package throw
 
 import (
 	"context"
-	"fmt"
 	"time"
 
 	"github.com/nectar-run/nectar/engine"
@@ -30,6 +29,11 @@ func compile(cfg Config, cc *engine.Compiler) (engine.Step, error) {
 	if !cfg.Error.IsSet() && !cfg.Object.IsSet() {
 		return nil, cc.Errorf("", "expected error (a message) or object (a custom error object)")
 	}
+	if lit, ok := cfg.Status.Literal(); ok {
+		if _, ok := engine.HTTPStatus(lit); !ok {
+			return nil, cc.Errorf("status", "expected an HTTP status between 100 and 599, got %q", lit)
+		}
+	}
 	return &step{cfg: cfg}, nil
 }
 
@@ -40,7 +44,7 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 	if err != nil {
 		return nil, err
 	}
-	if code, ok := toCode(sv); ok {
+	if code, ok := engine.HTTPStatus(sv); ok {
 		e.Code = code
 	} else {
 		return nil, engine.NewError(500, "throw: status gave %s, expected a number between 100 and 599", value.MustEncodeString(sv))
@@ -67,26 +71,11 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 			}
 		}
 		if c, ok := obj.Get("code"); ok {
-			if code, ok := toCode(c); ok {
+			if code, ok := engine.HTTPStatus(c); ok {
 				e.Code = code
 			}
 		}
 		e.Fields = obj
 	}
 	return nil, e
-}
-
-func toCode(v any) (int, bool) {
-	if s, ok := v.(string); ok {
-		var n int
-		if _, err := fmt.Sscanf(s, "%d", &n); err != nil {
-			return 0, false
-		}
-		v = int64(n)
-	}
-	n, ok := value.ToInt(v)
-	if !ok || n < 100 || n > 599 {
-		return 0, false
-	}
-	return int(n), true
 }

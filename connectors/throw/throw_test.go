@@ -43,6 +43,18 @@ func TestThrow(t *testing.T) {
 			input: `{"code":99}`, want: `{"error":"throw: status gave 99, expected a number between 100 and 599","code":500,"pipeline":"test","step":"t"}`,
 		},
 		{
+			name: "a status with a fraction fails with 500", step: `{name: t, throw: {status: "{{ message.code }}", error: x}}`,
+			input: `{"code":404.5}`, want: `{"error":"throw: status gave 404.5, expected a number between 100 and 599","code":500,"pipeline":"test","step":"t"}`,
+		},
+		{
+			name: "a status string with trailing text fails with 500", step: `{name: t, throw: {status: "{{ message.code }}", error: x}}`,
+			input: `{"code":"404abc"}`, want: `{"error":"throw: status gave \"404abc\", expected a number between 100 and 599","code":500,"pipeline":"test","step":"t"}`,
+		},
+		{
+			name: "an object's code with a fraction is not taken", step: `{name: t, throw: {status: 400, object: {error: e, code: 422.5}}}`,
+			input: `{}`, want: `{"error":"e","code":400,"pipeline":"test","step":"t"}`,
+		},
+		{
 			name: "a custom object keeps its fields after the standard ones", step: `{name: t, throw: {status: 400, object: {error: "invalid {{ message.field }}", code: 422, field: "{{ message.field }}", details: {max: 10}}}}`,
 			input: `{"field":"qty"}`, want: `{"error":"invalid qty","code":422,"pipeline":"test","step":"t","field":"qty","details":{"max":10}}`,
 		},
@@ -109,6 +121,9 @@ func TestLoadErrors(t *testing.T) {
 		{"neither error nor object", `{throw: {status: 400}}`, "test.yaml:3:13: steps[0].throw: expected error (a message) or object (a custom error object)"},
 		{"bad template", `{throw: {error: "{{ message. }}"}}`, "steps[0].throw.error:"},
 		{"unknown option", `{throw: {message: x}}`, "steps[0].throw.message: unknown option"},
+		{"status not a number", `{throw: {status: abc, error: x}}`, `test.yaml:3:22: steps[0].throw.status: expected an HTTP status between 100 and 599, got "abc"`},
+		{"status with a fraction", `{throw: {status: 404.5, error: x}}`, `steps[0].throw.status: expected an HTTP status between 100 and 599, got "404.5"`},
+		{"status out of range", `{throw: {status: 99, error: x}}`, `steps[0].throw.status: expected an HTTP status between 100 and 599, got "99"`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
