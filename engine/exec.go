@@ -78,9 +78,9 @@ var defaultSensitive = func() map[string]bool {
 }()
 
 // NormalizeField returns the form in which field names are compared:
-// ASCII letters lowered, _, -, spaces and tabs dropped, so that
-// client_secret, clientSecret, client-secret, CLIENT_SECRET and
-// "client_secret " are one name.
+// ASCII letters lowered, _, -, dots, spaces and tabs dropped, so that
+// client_secret, clientSecret, client-secret, client.secret, CLIENT_SECRET
+// and "client_secret " are one name.
 func NormalizeField(k string) string {
 	if normal(k) {
 		return k
@@ -100,7 +100,7 @@ func normal(k string) bool {
 }
 
 // ignored reports whether c is left out of field names compared.
-func ignored(c byte) bool { return c == '_' || c == '-' || c == ' ' || c == '\t' }
+func ignored(c byte) bool { return c == '_' || c == '-' || c == '.' || c == ' ' || c == '\t' }
 
 // NormalFieldByte is NormalizeField for one byte: c's form in a
 // normalized name (ASCII capitals lowered), or keep false for a byte left
@@ -156,7 +156,7 @@ func sameField(a, b string) bool {
 
 // SensitiveField reports whether the values of field k are masked as ***:
 // k is one of DefaultSensitiveFields or in one of lists, compared after
-// NormalizeField (case-insensitive, _, -, spaces and tabs ignored). Log lines and
+// NormalizeField (case-insensitive, _, -, dots, spaces and tabs ignored). Log lines and
 // execution records both decide with it.
 func SensitiveField(k string, lists ...[]string) bool {
 	if normal(k) {

@@ -67,3 +67,23 @@ func TestSensitiveFieldNamesOfOtherAPIs(t *testing.T) {
 		t.Error(`SensitiveField("card number ", [card_number]) = false, want true`)
 	}
 }
+
+// TestSensitiveFieldDottedNames: systems configured in the properties style
+// send client.secret, api.key or access.token; a dot joins words as _ and -
+// do, so these are the sensitive names they spell (they were stored in
+// clear), and a pipeline's own names match dotted spellings both ways.
+func TestSensitiveFieldDottedNames(t *testing.T) {
+	for _, k := range []string{"client.secret", "Client.Secret", "api.key", "x.api.key", "access.token", "refresh.token", "private.key", "pass.word"} {
+		if !engine.SensitiveField(k) {
+			t.Errorf("SensitiveField(%q) = false, want true", k)
+		}
+	}
+	for _, k := range []string{".", "..", "token.count", "key.id", "secret.santa"} {
+		if engine.SensitiveField(k) {
+			t.Errorf("SensitiveField(%q) = true, want false", k)
+		}
+	}
+	if !engine.SensitiveField("card.number", []string{"card_number"}) || !engine.SensitiveField("card_number", []string{"card.number"}) {
+		t.Error("card.number and card_number are not one name")
+	}
+}

@@ -14,7 +14,7 @@ import (
 )
 
 // sensitiveSpellings are keys a message may carry for sensitive names, as
-// they appear in JSON text: every casing, separator (_ - space tab) and
+// they appear in JSON text: every casing, separator (_ - . space tab) and
 // escape (\u0061 for a, \t) engine.SensitiveField treats as the name.
 var sensitiveSpellings = []string{
 	`password`, `Password`, `PASSWORD`, `pass_word`, `pass-word`, `pass word`, `_password_`, `PassWord`,
@@ -22,6 +22,7 @@ var sensitiveSpellings = []string{
 	`client_secret`, `clientSecret`, `Client-Secret`, `CLIENT SECRET`, `client\u005fsecret`,
 	`x-api-key`, `X_API_KEY`, `xApiKey`, `Authorization`, `\u0041uthorization`, `Set-Cookie`,
 	`refresh_token`, `RefreshToken`, `id-token`, `PRIVATE_KEY`, `credentials`, `pin code`, `Pin-Code`,
+	`client.secret`, `Api.Key`, `access.token`, `pin.code`,
 }
 
 // sensitiveDoc is a JSON document holding the secret value of each
