@@ -61,3 +61,78 @@ func TestPagingScanBoundBelowSince(t *testing.T) {
 		}
 	})
 }
+
+// TestPagingWhileTrimming: a small history (MaxRecords 40) trims its
+// oldest segments while a listing pages down through them, the cursor's
+// own segment included: paging ends, lists no record twice, and lists
+// every record that outlived the paging.
+func TestPagingWhileTrimming(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := tempStore(t)
+		ctx := context.Background()
+		r := newRecorder(t, st, history.Options{MaxRecords: 40})
+		defer r.Close(ctx)
+		start := time.Now().Add(-time.Hour)
+		n := 0
+		write := func(k int) {
+			for range k {
+				at := start.Add(time.Duration(n) * time.Second)
+				n++
+				r.Record(&history.Execution{ID: history.NewID(at), Trigger: "http", Start: at, End: at})
+			}
+			if err := r.Flush(ctx); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for range 8 {
+			write(5)
+		}
+		initial, err := history.List(ctx, st, history.Filter{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, limit := range []int{1, 3} {
+			seen := map[string]int{}
+			f := history.Filter{Limit: limit}
+			for pages := 0; ; pages++ {
+				if pages > 1000 {
+					t.Fatalf("limit %d: paging does not end", limit)
+				}
+				recs, next, err := history.ListScan(ctx, st, f, 0)
+				if err != nil {
+					t.Fatal(err)
+				}
+				for _, rec := range recs {
+					if seen[rec.ID]++; seen[rec.ID] > 1 {
+						t.Fatalf("limit %d: %s listed twice", limit, rec.ID)
+					}
+				}
+				if next == "" {
+					break
+				}
+				f.Cursor = next
+				write(5) // trims the oldest segments
+			}
+			left, err := history.List(ctx, st, history.Filter{Limit: 1000})
+			if err != nil {
+				t.Fatal(err)
+			}
+			still := map[string]bool{}
+			for _, rec := range left {
+				still[rec.ID] = true
+			}
+			trimmed := 0
+			for _, rec := range initial {
+				if !still[rec.ID] {
+					trimmed++
+				} else if seen[rec.ID] != 1 {
+					t.Fatalf("limit %d: %s, stored throughout, listed %d times", limit, rec.ID, seen[rec.ID])
+				}
+			}
+			if trimmed == 0 {
+				t.Fatalf("limit %d: nothing trimmed while paging", limit)
+			}
+			initial = left
+		}
+	})
+}
