@@ -136,3 +136,68 @@ func TestPagingWhileTrimming(t *testing.T) {
 		}
 	})
 }
+
+// TestPagingPostgresSameAsBolt: the same stored history (overlapping
+// segments, a segment that cannot be read, one with a record that cannot
+// be read, a late segment far below Since) in bbolt and in PostgreSQL
+// answers every page the same: the same records and the same next
+// cursor, with filters, Since, Before and scan bounds.
+func TestPagingPostgresSameAsBolt(t *testing.T) {
+	_, pg := pgCluster(t)
+	bolt := tempStore(t)
+	ctx := context.Background()
+	start := time.Now().Add(-time.Hour)
+	var ids []string
+	synctest.Test(t, func(t *testing.T) { ids = overlappingHistory(t, bolt, start, 30) })
+	bad := history.NewID(start.Add(550 * time.Second))
+	a, c := history.NewID(start.Add(1250*time.Second)), history.NewID(start.Add(1260*time.Second))
+	text := `{"records":[{"id":"` + a + `","status":"ok"},{"id":5},{"id":"` + c + `","status":"ok"}],"steps":[]}`
+	late := history.NewID(start.Add(-2 * time.Hour))
+	lateSeg := `{"records":[{"id":"` + late + `","status":"ok","trigger":"http"},{"id":"` + ids[290] + `x","status":"ok","trigger":"http"}],"steps":[]}`
+	ops := []store.Op{
+		store.PutOp(history.Bucket, bad+":4", []byte("\x01garbage")), store.PutOp(history.IndexBucket, bad+":4", nil),
+		store.PutOp(history.Bucket, a+":3", []byte(text)), store.PutOp(history.IndexBucket, a+":3", []byte(a+"\n"+c+"\n")),
+		store.PutOp(history.Bucket, late+":2", []byte(lateSeg)), store.PutOp(history.IndexBucket, late+":2", []byte(late+"\n"+ids[290]+"x\n")),
+	}
+	if err := bolt.Apply(ctx, ops...); err != nil {
+		t.Fatal(err)
+	}
+	ops = nil
+	for _, bucket := range []string{history.Bucket, history.IndexBucket} {
+		items, err := bolt.List(ctx, bucket, store.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			ops = append(ops, store.PutOp(bucket, it.Key, it.Value))
+		}
+	}
+	if err := pg.Apply(ctx, ops...); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []history.Filter{{}, {Trigger: "event"}, {Since: ids[200]}, {Since: ids[200], Status: "failed"}, {Before: ids[150]}, {Since: ids[100], Before: ids[250], Trigger: "http"}} {
+		for _, limit := range []int{2, 50} {
+			for _, scan := range []int{0, 1, 5} {
+				fb, fp := f, f
+				fb.Limit, fp.Limit = limit, limit
+				for pages := 0; ; pages++ {
+					if pages > 2000 {
+						t.Fatalf("%+v scan %d: paging does not end", f, scan)
+					}
+					rb, nb, errb := history.ListScan(ctx, bolt, fb, scan)
+					rp, np, errp := history.ListScan(ctx, pg, fp, scan)
+					if errb != nil || errp != nil {
+						t.Fatalf("%+v scan %d: %v / %v", fb, scan, errb, errp)
+					}
+					if gb, gp := fmt.Sprint(keys(rb), nb), fmt.Sprint(keys(rp), np); gb != gp {
+						t.Fatalf("%+v scan %d, page %d:\nbbolt %s\npostgres %s", fb, scan, pages, gb, gp)
+					}
+					if nb == "" {
+						break
+					}
+					fb.Cursor, fp.Cursor = nb, np
+				}
+			}
+		}
+	}
+}
