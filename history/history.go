@@ -2116,7 +2116,11 @@ func List(ctx context.Context, st store.Store, f Filter) ([]*Record, error) {
 	return out, err
 }
 
-// ErrCursor is returned by ListScan for a Filter.Cursor it did not give.
+// ErrCursor is returned by ListScan for a Filter.Cursor that is not one
+// it could give (not base64url, longer than 256 characters, not a segment
+// key and a position in it). A well-formed cursor naming a segment that is
+// not stored (trimmed since, or made up) is a place: the listing goes on
+// with the segments below it.
 var ErrCursor = errors.New("history: not a cursor of the execution list")
 
 // ListScan returns a page of at most f.Limit records matching f, without

@@ -2,7 +2,11 @@ package history_test
 
 import (
 	"context"
+	"encoding/base64"
+	"errors"
 	"fmt"
+	"slices"
+	"strings"
 	"testing"
 	"testing/synctest"
 	"time"
@@ -200,4 +204,44 @@ func TestPagingPostgresSameAsBolt(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestCursorForged: strings that are not cursors are refused with
+// ErrCursor (not base64url, longer than 256 characters, no segment key,
+// a position out of range, a path); a well-formed cursor naming a place
+// where no segment is stored (as one whose segment was trimmed) is a
+// place, not an error: the listing goes on with the segments below it.
+func TestCursorForged(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		st := tempStore(t)
+		ctx := context.Background()
+		ids := overlappingHistory(t, st, time.Now().Add(-24*time.Hour), 5)
+		all, err := history.List(ctx, st, history.Filter{Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		enc := func(s string) string { return base64.RawURLEncoding.EncodeToString([]byte(s)) }
+		for _, bad := range []string{"nope!", "%00", enc("../x/1"), enc("/3"), enc(ids[0] + ":3/-2"), enc(ids[0] + ":3/4"),
+			enc(ids[0] + ":3/99999999999999999999"), enc(ids[0] + ":0/0"), enc(ids[0] + ":3"), enc(ids[0] + "\n:3/1"),
+			base64.StdEncoding.EncodeToString([]byte(ids[0] + ":3/1")), enc(strings.Repeat("a", 190) + ":3/1")} {
+			if _, _, err := history.ListScan(ctx, st, history.Filter{Cursor: bad}, 0); !errors.Is(err, history.ErrCursor) {
+				t.Errorf("cursor %q: %v, want ErrCursor", bad, err)
+			}
+		}
+		// A place between segments (just below the middle one's key):
+		// the listing goes on with the segments below it, as from a cursor
+		// whose segment was trimmed.
+		segs, err := st.List(ctx, history.Bucket, store.ListOptions{})
+		if err != nil || len(segs) != 5 {
+			t.Fatal(len(segs), err)
+		}
+		id, _, _ := strings.Cut(segs[2].Key, ":")
+		got, next, err := history.ListScan(ctx, st, history.Filter{Cursor: enc(id + "0:1/1"), Limit: 1000}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !slices.Equal(keys(got), keys(all[30:])) || next != "" {
+			t.Fatalf("a cursor between segments listed %d records (next %q), want the last 20 of the listing", len(got), next)
+		}
+	})
 }
