@@ -15,12 +15,13 @@ import (
 	"github.com/nectar-run/nectar/store/bolt"
 )
 
-// listBefore is ListScan as it was before the cursor (ce58ad1), without a
-// scan bound: the reference of TestPagingSameAsBefore.
-func listBefore(ctx context.Context, st store.Store, f Filter) ([]*Record, error) {
+// listBefore is ListScan as it was before the cursor (ce58ad1): the
+// reference of TestPagingSameAsBefore.
+func listBefore(ctx context.Context, st store.Store, f Filter, scan int) ([]*Record, error) {
 	if f.Limit <= 0 {
 		f.Limit = 50
 	}
+	read := 0
 	var out []*Record
 	add := func(rec *Record) bool {
 		if f.Before != "" && rec.ID >= f.Before || f.Since != "" && rec.ID < f.Since && rec.Status != StatusDamaged {
@@ -58,6 +59,9 @@ func listBefore(ctx context.Context, st store.Store, f Filter) ([]*Record, error
 				if add(rec) {
 					return out, nil
 				}
+				if read++; scan > 0 && read >= scan {
+					return out, nil
+				}
 			}
 			if err != nil && add(damaged(it.Key, lost, err)) {
 				return out, nil
@@ -74,7 +78,7 @@ func listBefore(ctx context.Context, st store.Store, f Filter) ([]*Record, error
 // TestPagingSameAsBefore: on a history whose segments do not overlap (the
 // common case: executions as short as the batching), the cursor's listing
 // is the listing of before, record for record and in the same order: the
-// first page at every limit and filter, and the pages followed by cursor
+// first page at every limit, filter and scan bound, and the pages followed by cursor
 // together. The segments are 150 of 1 to 6 records, written by a
 // recorder (more than the 50 keys a store read used to return, so that
 // Since's stop after a read of 50 is crossed).
@@ -145,20 +149,25 @@ func pagingSameAsBefore(t *testing.T, damage bool) {
 			}
 			var whole []string
 			for _, limit := range []int{1, 2, 5, 17, 50, 100000} {
-				f.Limit = limit
-				want, err := listBefore(ctx, st, f)
-				if err != nil {
-					t.Fatal(err)
-				}
-				got, err := List(ctx, st, f)
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !slices.Equal(recIDs(got), recIDs(want)) {
-					t.Fatalf("%+v: first page differs: %s", f, diffIDs(recIDs(got), recIDs(want)))
-				}
-				if limit == 100000 {
-					whole = recIDs(want)
+				for _, scan := range []int{0, 7, 40} {
+					if scan > 0 && f.Since != "" {
+						continue // below Since, index entries count against the bound now
+					}
+					f.Limit = limit
+					want, err := listBefore(ctx, st, f, scan)
+					if err != nil {
+						t.Fatal(err)
+					}
+					got, _, err := ListScan(ctx, st, f, scan)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if !slices.Equal(recIDs(got), recIDs(want)) {
+						t.Fatalf("%+v scan %d: first page differs: %s", f, scan, diffIDs(recIDs(got), recIDs(want)))
+					}
+					if limit == 100000 && scan == 0 {
+						whole = recIDs(want)
+					}
 				}
 			}
 			for _, limit := range []int{1, 3, 50} {
