@@ -2116,7 +2116,11 @@ func List(ctx context.Context, st store.Store, f Filter) ([]*Record, error) {
 	return out, err
 }
 
-// ErrCursor is returned by ListScan for a Filter.Cursor it did not give.
+// ErrCursor is returned by ListScan for a Filter.Cursor that is not one
+// it could give (not base64url, longer than 256 characters, not a segment
+// key and a position in it). A well-formed cursor naming a segment that is
+// not stored (trimmed since, or made up) is a place: the listing goes on
+// with the segments below it.
 var ErrCursor = errors.New("history: not a cursor of the execution list")
 
 // ListScan returns a page of at most f.Limit records matching f, without
@@ -2176,8 +2180,19 @@ func ListScan(ctx context.Context, st store.Store, f Filter, scan int) (out []*R
 		}
 	}
 	sc := segmentScan{ctx: ctx, st: st, since: f.Since, below: f.Before}
-	if at.key != "" && (sc.below == "" || at.key < sc.below) {
-		sc.below = at.key + "\x00" // the cursor's segment, then those below
+	if at.key != "" {
+		// The cursor's segment, then those below; once its damaged entry is
+		// listed (k == -1), or it was an index entry passed over below
+		// Since, only those below: reading it again would count that entry
+		// against the scan bound again, and at a bound of 1 give back the
+		// same cursor forever.
+		below := at.key + "\x00"
+		if at.k == -1 {
+			below = at.key
+		}
+		if sc.below == "" || below < sc.below {
+			sc.below = below
+		}
 	}
 	inWindow := func(id string) bool {
 		return (f.Before == "" || id < f.Before) && (f.Since == "" || id >= f.Since)
