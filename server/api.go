@@ -284,9 +284,14 @@ func (s *Server) apiExecutions(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	q := r.URL.Query()
-	limit, _ := strconv.Atoi(q.Get("limit"))
-	if limit > 1000 {
-		limit = 1000
+	limit := 50
+	if v, ok := q["limit"]; ok {
+		n, err := strconv.Atoi(v[0])
+		if err != nil || n < 1 {
+			writeError(w, http.StatusBadRequest, fmt.Sprintf("limit: %q is not a number from 1 to 1000 (default 50)", v[0]))
+			return
+		}
+		limit = min(n, 1000) // the largest page, as documented
 	}
 	f := history.Filter{
 		Pipeline: q.Get("pipeline"), Status: q.Get("status"), Trigger: q.Get("trigger"),

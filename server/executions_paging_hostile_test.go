@@ -13,8 +13,7 @@ import (
 // the query it was asked with; values holding >, ;, ", a comma, a line
 // break and non-ASCII text stay inside one link target that a standard
 // reading (RFC 8288: <target>; rel="next") finds whole, and give the same
-// values back. Malformed limit, since and cursor values are refused or
-// read as before.
+// values back. Malformed limit, since and cursor values are refused.
 func TestExecutionsAPIHostileQuery(t *testing.T) {
 	e := start(t, map[string]string{"fast.yaml": `name: fast
 trigger:
@@ -58,12 +57,25 @@ steps:
 	if got.Get("before") != hostile || got.Get("x") != hostile || got.Get("limit") != "1" || got.Get("cursor") == "" {
 		t.Fatalf("Link query %v", got)
 	}
-	// limit: as before the cursor, not a number or below 1 is 50, above
-	// 1000 is 1000.
-	for _, c := range []struct{ limit, want string }{{"0", "3"}, {"-1", "3"}, {"abc", "3"}, {"1001", "3"}, {"2", "2"}} {
+	// limit: not a number, or below 1, is refused with a 400 saying so
+	// (it used to be read as 50 without a word); above 1000 is 1000, the
+	// largest page.
+	for _, c := range []struct {
+		limit string
+		code  int
+		want  string
+	}{{"0", 400, ""}, {"-1", 400, ""}, {"abc", 400, ""}, {"", 400, ""}, {"1.5", 400, ""}, {"1001", 200, "3"}, {"2", 200, "2"}} {
 		code, _, body := e.do(t, "GET", "/api/executions?limit="+c.limit, "", admin)
-		if n := strings.Count(body, `"id":`); code != 200 || fmt.Sprint(n) != c.want {
-			t.Errorf("limit=%s: %d, %d records: %s", c.limit, code, n, body)
+		if code != c.code {
+			t.Errorf("limit=%s: %d, want %d: %s", c.limit, code, c.code, body)
+			continue
+		}
+		if code == 400 {
+			if !strings.Contains(body, `"error":"limit: `) {
+				t.Errorf("limit=%s: the 400 does not say limit: %s", c.limit, body)
+			}
+		} else if n := strings.Count(body, `"id":`); fmt.Sprint(n) != c.want {
+			t.Errorf("limit=%s: %d records, want %s: %s", c.limit, n, c.want, body)
 		}
 	}
 	for _, c := range []struct{ query, want string }{
