@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/internal/idtest"
 )
 
 // TestExecutionsPaging: 30 writes of 10 executions, each holding one that
@@ -74,24 +75,7 @@ func TestExecutionsPaging(t *testing.T) {
 				path = strings.TrimPrefix(html.UnescapeString(string(m[1])), e.url)
 			}
 		}
-		seen := map[string]int{}
-		for _, id := range got {
-			seen[id]++
-		}
-		missing, twice := 0, 0
-		for _, id := range c2.want {
-			switch seen[id] {
-			case 0:
-				missing++
-			case 1:
-			default:
-				twice++
-			}
-			delete(seen, id)
-		}
-		if missing+twice+len(seen) > 0 {
-			t.Fatalf("%q: listed %d of %d executions: %d missing, %d more than once, %d others", c2.query, len(got), len(c2.want), missing, twice, len(seen))
-		}
+		idtest.ExactlyOnce(t, fmt.Sprintf("%q", c2.query), got, c2.want)
 	}
 	resp, err := c.Get(e.url + "/console/executions?cursor=nope")
 	if err != nil {

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/internal/idtest"
 	"github.com/nectar-run/nectar/store"
 )
 
@@ -60,7 +61,7 @@ func TestPagingScanBoundBelowSince(t *testing.T) {
 		for _, scan := range []int{1, 2, 3} {
 			for _, limit := range []int{1, 50} {
 				got := pageBounded(t, st, history.Filter{Since: ids[300], Limit: limit}, scan, 4*len(ids))
-				exactlyOnce(t, fmt.Sprintf("since, limit %d, scan %d", limit, scan), got, want)
+				idtest.ExactlyOnce(t, fmt.Sprintf("since, limit %d, scan %d", limit, scan), got, want)
 			}
 		}
 	})

@@ -12,6 +12,7 @@ import (
 
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/internal/idtest"
 	"github.com/nectar-run/nectar/store"
 )
 
@@ -74,33 +75,6 @@ func pageAll(t *testing.T, st store.Store, f history.Filter, scan int) []string 
 	}
 }
 
-// exactlyOnce fails unless got holds each of want once and nothing else.
-func exactlyOnce(t *testing.T, what string, got, want []string) {
-	t.Helper()
-	seen := map[string]int{}
-	for _, id := range got {
-		seen[id]++
-	}
-	var missing, twice, extra []string
-	for _, id := range want {
-		switch seen[id] {
-		case 0:
-			missing = append(missing, id)
-		case 1:
-		default:
-			twice = append(twice, id)
-		}
-		delete(seen, id)
-	}
-	for id := range seen {
-		extra = append(extra, id)
-	}
-	if len(missing)+len(twice)+len(extra) > 0 {
-		t.Fatalf("%s: listed %d of %d records: %d missing, %d more than once, %d not asked for (first missing %v)",
-			what, len(got), len(want), len(missing), len(twice), len(extra), missing[:min(3, len(missing))])
-	}
-}
-
 // TestPagingOverlappingSegments is the reproduction of the paging bug:
 // 60 segments whose id ranges overlap (a long execution ending in each),
 // paged at limits 1, 2, 3, 7 and 50, with and without filters and a scan
@@ -119,7 +93,7 @@ func TestPagingOverlappingSegments(t *testing.T) {
 		for _, rec := range all {
 			recs[rec.ID] = rec
 		}
-		exactlyOnce(t, "one page", keys(all), ids)
+		idtest.ExactlyOnce(t, "one page", keys(all), ids)
 		for _, f := range []history.Filter{{}, {Trigger: "event"}, {Status: "failed"}, {Pipeline: "none"},
 			{Since: ids[300]}, {Before: ids[400]}, {Since: ids[200], Before: ids[500], Trigger: "http"}} {
 			var want []string
@@ -134,7 +108,7 @@ func TestPagingOverlappingSegments(t *testing.T) {
 			for _, limit := range []int{1, 2, 3, 7, 50} {
 				for _, scan := range []int{0, 5} {
 					f.Limit = limit
-					exactlyOnce(t, fmt.Sprintf("%+v scan %d", f, scan), pageAll(t, st, f, scan), want)
+					idtest.ExactlyOnce(t, fmt.Sprintf("%+v scan %d", f, scan), pageAll(t, st, f, scan), want)
 				}
 			}
 		}
@@ -221,7 +195,7 @@ func TestPagingWhileWriting(t *testing.T) {
 			oldGot = append(oldGot, id)
 		}
 	}
-	exactlyOnce(t, "while writing", oldGot, ids)
+	idtest.ExactlyOnce(t, "while writing", oldGot, ids)
 	if len(written) == 0 {
 		t.Fatal("no record written while paging")
 	}
@@ -248,7 +222,7 @@ func TestSinceReadsLateSegments(t *testing.T) {
 		since := history.IDPrefix(start.Add(7000 * time.Second))
 		for _, limit := range []int{1000, 1, 7} {
 			got := pageAll(t, st, history.Filter{Trigger: "late", Since: since, Limit: limit}, 0)
-			exactlyOnce(t, fmt.Sprintf("since, limit %d", limit), got, []string{late})
+			idtest.ExactlyOnce(t, fmt.Sprintf("since, limit %d", limit), got, []string{late})
 		}
 	})
 }
@@ -302,7 +276,7 @@ func TestPagingDamagedSegments(t *testing.T) {
 					t.Fatalf("limit %d, trigger %q: damaged entries %v, want %s: 4 and %s: 1", limit, trigger, damaged, bad, a)
 				}
 				if trigger == "" {
-					exactlyOnce(t, fmt.Sprintf("limit %d", limit), got, want)
+					idtest.ExactlyOnce(t, fmt.Sprintf("limit %d", limit), got, want)
 				}
 			}
 		}
@@ -339,8 +313,8 @@ func TestPagingPostgres(t *testing.T) {
 		}
 	}
 	for _, limit := range []int{1, 7, 50} {
-		exactlyOnce(t, fmt.Sprintf("limit %d", limit), pageAll(t, pg, history.Filter{Limit: limit}, 0), ids)
-		exactlyOnce(t, fmt.Sprintf("since, limit %d", limit), pageAll(t, pg, history.Filter{Since: ids[150], Limit: limit}, 3), since)
+		idtest.ExactlyOnce(t, fmt.Sprintf("limit %d", limit), pageAll(t, pg, history.Filter{Limit: limit}, 0), ids)
+		idtest.ExactlyOnce(t, fmt.Sprintf("since, limit %d", limit), pageAll(t, pg, history.Filter{Since: ids[150], Limit: limit}, 3), since)
 	}
 }
 

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/internal/idtest"
 	"github.com/nectar-run/nectar/internal/servertest"
 )
 
@@ -106,7 +107,7 @@ steps:
 					path = fmt.Sprintf("/api/executions?%slimit=%d&before=%s", query, limit, recs[len(recs)-1].ID)
 				}
 			}
-			exactlyOnce(t, fmt.Sprintf("%slimit=%d", query, limit), got, want)
+			idtest.ExactlyOnce(t, fmt.Sprintf("%slimit=%d", query, limit), got, want)
 		}
 	}
 	// A cursor that no page gave: 400, saying so.
@@ -133,27 +134,4 @@ func nextLink(t *testing.T, links []string) string {
 		return u.RequestURI()
 	}
 	return ""
-}
-
-// exactlyOnce fails unless got holds each of want once and nothing else.
-func exactlyOnce(t *testing.T, what string, got, want []string) {
-	t.Helper()
-	seen := map[string]int{}
-	for _, id := range got {
-		seen[id]++
-	}
-	missing, twice := 0, 0
-	for _, id := range want {
-		switch seen[id] {
-		case 0:
-			missing++
-		case 1:
-		default:
-			twice++
-		}
-		delete(seen, id)
-	}
-	if missing+twice+len(seen) > 0 {
-		t.Fatalf("%s: listed %d of %d executions: %d missing, %d more than once, %d not asked for", what, len(got), len(want), missing, twice, len(seen))
-	}
 }

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/internal/idtest"
 	"github.com/nectar-run/nectar/store/bolt"
 )
 
@@ -120,34 +121,11 @@ func pageCLI(t *testing.T, data string, ids []string, limits []int) {
 				break
 			}
 		}
-		exactlyOnce(t, fmt.Sprintf("limit %d", limit), got, ids)
+		idtest.ExactlyOnce(t, fmt.Sprintf("limit %d", limit), got, ids)
 	}
 	got, next := list("--limit", "4", "--all")
-	exactlyOnce(t, "--all", got, ids)
+	idtest.ExactlyOnce(t, "--all", got, ids)
 	if next != "" {
 		t.Errorf("--all printed a next page: %s", next)
-	}
-}
-
-// exactlyOnce fails unless got holds each of want once and nothing else.
-func exactlyOnce(t *testing.T, what string, got, want []string) {
-	t.Helper()
-	seen := map[string]int{}
-	for _, id := range got {
-		seen[id]++
-	}
-	missing, twice := 0, 0
-	for _, id := range want {
-		switch seen[id] {
-		case 0:
-			missing++
-		case 1:
-		default:
-			twice++
-		}
-		delete(seen, id)
-	}
-	if missing+twice+len(seen) > 0 {
-		t.Fatalf("%s: listed %d of %d executions: %d missing, %d more than once, %d not asked for", what, len(got), len(want), missing, twice, len(seen))
 	}
 }
