@@ -330,6 +330,13 @@ type Recorder struct {
 	dropped      atomic.Int64
 	report       faultReport
 
+	// Executions answered before they ended (Answered), until their
+	// Record: FlushFor waits for them. earlyN is len(early), read by
+	// Record without the lock.
+	earlyMu sync.Mutex
+	early   map[string]chan struct{}
+	earlyN  atomic.Int32
+
 	mu     sync.RWMutex // held for reading while sending, so Close cannot close the queue under a sender
 	closed bool
 }
@@ -416,10 +423,14 @@ func (r *Recorder) Record(e *Execution) {
 	defer r.mu.RUnlock()
 	if r.closed {
 		r.logger.Warn("execution not recorded: history is closed", "execution_id", e.ID)
+		r.ended(e.ID)
 		e.release()
 		return
 	}
 	r.queue <- e
+	if r.earlyN.Load() != 0 {
+		r.ended(e.ID) // queued: a Flush from now on writes it
+	}
 	if len(r.queue) >= r.batchWorth() {
 		select {
 		case r.full <- struct{}{}:
@@ -444,6 +455,57 @@ func releaseAll(batch []*Execution) {
 	for _, e := range batch {
 		e.release()
 	}
+}
+
+// Answered notes that execution id was answered before it ended (an HTTP
+// pipeline's respond step with send: true): its caller holds the id while
+// the pipeline still runs, and may ask for the record before Record
+// queues it. FlushFor waits for it. Every Answered must be followed by a
+// Record of the execution or an Abandon.
+func (r *Recorder) Answered(id string) {
+	r.earlyMu.Lock()
+	if r.early == nil {
+		r.early = map[string]chan struct{}{}
+	}
+	if _, ok := r.early[id]; !ok {
+		r.early[id] = make(chan struct{})
+		r.earlyN.Add(1)
+	}
+	r.earlyMu.Unlock()
+}
+
+// Abandon says execution id, noted by Answered, will not be recorded:
+// FlushFor stops waiting for it.
+func (r *Recorder) Abandon(id string) { r.ended(id) }
+
+// ended tells FlushFor's waiters that id was queued (or dropped).
+func (r *Recorder) ended(id string) {
+	r.earlyMu.Lock()
+	if ch, ok := r.early[id]; ok {
+		delete(r.early, id)
+		r.earlyN.Add(-1)
+		close(ch)
+	}
+	r.earlyMu.Unlock()
+}
+
+// FlushFor is Flush for a caller about to read execution id's record:
+// when the execution was answered early (Answered) and still runs, it
+// first waits for its Record, then for the write.
+func (r *Recorder) FlushFor(ctx context.Context, id string) error {
+	if r.earlyN.Load() != 0 {
+		r.earlyMu.Lock()
+		ch := r.early[id]
+		r.earlyMu.Unlock()
+		if ch != nil {
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	return r.Flush(ctx)
 }
 
 // Flush waits until everything queued so far is written.
