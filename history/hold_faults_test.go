@@ -108,4 +108,3 @@ func TestHeldBatchesSurviveAFailingCommit(t *testing.T) {
 		}
 	})
 }
-
