@@ -323,8 +323,10 @@ type Recorder struct {
 	deletes      []store.Op      // trim deletions not yet applied
 	acks         []chan struct{} // Flush callers waiting for pending
 	retry        *time.Timer
-	hold         *time.Timer // holdFor after the first held batch
-	held         int         // records of the pending segments held (see holdFor), not failed
+	hold         *time.Timer   // holdFor after the first held batch
+	held         int           // records of the pending segments held (see holdFor), not failed
+	holding      atomic.Bool   // held > 0, for Close
+	lastWrite    chan struct{} // closed once the queue's last batch and what was held are written (or kept for a retry)
 	backoff      time.Duration
 	closeCtx     context.Context // set by Close: how long to keep retrying
 	dropped      atomic.Int64
@@ -365,7 +367,7 @@ func New(ctx context.Context, st store.Store, opts Options) (*Recorder, error) {
 		opts.StepRecordBytes = 32 << 10
 	}
 	r := &Recorder{st: st, opts: opts, queue: make(chan *Execution, opts.Queue), done: make(chan struct{}),
-		full: make(chan struct{}, 1), stop: make(chan struct{}), flushQ: make(chan chan struct{}), logger: opts.Logger}
+		lastWrite: make(chan struct{}), full: make(chan struct{}, 1), stop: make(chan struct{}), flushQ: make(chan chan struct{}), logger: opts.Logger}
 	if r.logger == nil {
 		r.logger = slog.Default()
 	}
@@ -528,7 +530,8 @@ func (r *Recorder) Flush(ctx context.Context) error {
 
 // Close writes what is queued and stops the recorder. Records after Close
 // are dropped; so are records the store still refuses when ctx ends (counted
-// by Dropped).
+// by Dropped). What a busy recorder holds for a shared commit is written
+// even when ctx has ended (one write, bounded by writeTimeout).
 func (r *Recorder) Close(ctx context.Context) error {
 	r.once.Do(func() {
 		r.mu.Lock()
@@ -542,8 +545,20 @@ func (r *Recorder) Close(ctx context.Context) error {
 	case <-r.done:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("flushing execution history: %w", ctx.Err())
 	}
+	if r.holding.Load() {
+		// Records held for a shared commit (holdFor) are ones the
+		// recorder would have committed at the end of their linger
+		// without the hold: their write is not cut by ctx (it is bounded
+		// by writeTimeout), only the retries of a failed one are.
+		<-r.lastWrite
+		select {
+		case <-r.done:
+			return nil
+		default:
+		}
+	}
+	return fmt.Errorf("flushing execution history: %w", ctx.Err())
 }
 
 const maxBatch = 512
@@ -582,7 +597,7 @@ func (r *Recorder) loop() {
 			continue
 		case e, ok := <-r.queue:
 			if !ok {
-				r.write(batch)
+				r.writeLast(batch)
 				return
 			}
 			batch = append(batch, e)
@@ -604,7 +619,7 @@ func (r *Recorder) loop() {
 				select {
 				case e, ok := <-r.queue:
 					if !ok {
-						r.write(batch)
+						r.writeLast(batch)
 						return
 					}
 					batch = append(batch, e)
@@ -621,7 +636,7 @@ func (r *Recorder) loop() {
 				select {
 				case e, ok := <-r.queue:
 					if !ok {
-						r.write(batch)
+						r.writeLast(batch)
 						r.acks = append(r.acks, ack)
 						return
 					}
@@ -646,6 +661,12 @@ func (r *Recorder) loop() {
 }
 
 func (r *Recorder) write(batch []*Execution) { r.writeNow(batch, true) }
+
+// writeLast writes the batch the closed queue ends with, and what is held.
+func (r *Recorder) writeLast(batch []*Execution) {
+	r.writeNow(batch, true)
+	close(r.lastWrite)
+}
 
 // writeNow writes batch; unless now is set, a batch of a busy recorder may
 // wait for more before its commit (see holdFor).
@@ -755,6 +776,7 @@ func (r *Recorder) writeNow(batch []*Execution, now bool) {
 		r.keep(puts)
 		if r.held == 0 {
 			r.hold.Reset(holdFor)
+			r.holding.Store(true)
 		}
 		r.held += len(batch)
 	} else {
@@ -827,6 +849,7 @@ func (r *Recorder) commit(puts []segmentWrite) {
 	cancel()
 	if r.held > 0 { // written, or pending for the retry
 		r.held = 0
+		r.holding.Store(false)
 		r.hold.Stop()
 	}
 	if err == nil {

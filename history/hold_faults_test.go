@@ -108,3 +108,44 @@ func TestHeldBatchesSurviveAFailingCommit(t *testing.T) {
 		}
 	})
 }
+
+// TestHeldBatchesWrittenByALateClose: a busy batch held for a shared
+// commit is written by Close even when Close's time has already run out
+// (a shutdown whose drain took it all): those records would have been
+// committed at the end of their linger without the hold, before Close.
+// Close returned at once and the process exited, losing them uncounted.
+func TestHeldBatchesWrittenByALateClose(t *testing.T) {
+	synctest.Test(t, func(t *testing.T) {
+		ctx := context.Background()
+		st, err := bolt.Open(t.TempDir(), bolt.WithNoSync())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer st.Close()
+		r, err := history.New(ctx, st, history.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var ids []string
+		for range 100 {
+			now := time.Now()
+			id := history.NewID(now)
+			ids = append(ids, id)
+			r.Record(&history.Execution{ID: id, Trigger: "http", Start: now, End: now, Input: map[string]any{"n": len(ids)}})
+		}
+		time.Sleep(30 * time.Millisecond) // the linger ends: held
+		synctest.Wait()
+		late, cancel := context.WithCancel(ctx)
+		cancel()
+		r.Close(late)
+		for _, id := range ids { // as soon as Close returns: the process exits next
+			if _, err := history.Get(ctx, st, id); err != nil {
+				t.Fatalf("%s after Close: %v", id, err)
+			}
+		}
+		synctest.Wait()
+		if d := r.Dropped(); d != 0 {
+			t.Fatalf("dropped %d", d)
+		}
+	})
+}
