@@ -104,6 +104,13 @@ type Host interface {
 	// Record counts x in the pipeline's metrics and writes it to the
 	// execution history (off the caller's path).
 	Record(x *Execution)
+	// AnsweredEarly tells the history that x was answered before its end
+	// (a respond step with send: true), so that a reader of its record
+	// given its id waits for its Record. Called before the answer leaves.
+	AnsweredEarly(x *Execution)
+	// Abandoned says x, answered early, will not be recorded (its
+	// trigger's handler panicked): nobody waits for its record.
+	Abandoned(x *Execution)
 	// ClaimTick reports whether this process runs the schedule tick: the
 	// first process sharing the store to claim it does. When the store
 	// cannot record the claim, the tick is skipped, logged and counted

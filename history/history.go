@@ -323,12 +323,21 @@ type Recorder struct {
 	deletes      []store.Op      // trim deletions not yet applied
 	acks         []chan struct{} // Flush callers waiting for pending
 	retry        *time.Timer
-	hold         *time.Timer // holdFor after the first held batch
-	held         int         // records of the pending segments held (see holdFor), not failed
+	hold         *time.Timer   // holdFor after the first held batch
+	held         int           // records of the pending segments held (see holdFor), not failed
+	holding      atomic.Bool   // held > 0, for Close
+	lastWrite    chan struct{} // closed once the queue's last batch and what was held are written (or kept for a retry)
 	backoff      time.Duration
 	closeCtx     context.Context // set by Close: how long to keep retrying
 	dropped      atomic.Int64
 	report       faultReport
+
+	// Executions answered before they ended (Answered), until their
+	// Record: FlushFor waits for them. earlyN is len(early), read by
+	// Record without the lock.
+	earlyMu sync.Mutex
+	early   map[string]chan struct{}
+	earlyN  atomic.Int32
 
 	mu     sync.RWMutex // held for reading while sending, so Close cannot close the queue under a sender
 	closed bool
@@ -358,7 +367,7 @@ func New(ctx context.Context, st store.Store, opts Options) (*Recorder, error) {
 		opts.StepRecordBytes = 32 << 10
 	}
 	r := &Recorder{st: st, opts: opts, queue: make(chan *Execution, opts.Queue), done: make(chan struct{}),
-		full: make(chan struct{}, 1), stop: make(chan struct{}), flushQ: make(chan chan struct{}), logger: opts.Logger}
+		lastWrite: make(chan struct{}), full: make(chan struct{}, 1), stop: make(chan struct{}), flushQ: make(chan chan struct{}), logger: opts.Logger}
 	if r.logger == nil {
 		r.logger = slog.Default()
 	}
@@ -416,10 +425,14 @@ func (r *Recorder) Record(e *Execution) {
 	defer r.mu.RUnlock()
 	if r.closed {
 		r.logger.Warn("execution not recorded: history is closed", "execution_id", e.ID)
+		r.ended(e.ID)
 		e.release()
 		return
 	}
 	r.queue <- e
+	if r.earlyN.Load() != 0 {
+		r.ended(e.ID) // queued: a Flush from now on writes it
+	}
 	if len(r.queue) >= r.batchWorth() {
 		select {
 		case r.full <- struct{}{}:
@@ -446,6 +459,57 @@ func releaseAll(batch []*Execution) {
 	}
 }
 
+// Answered notes that execution id was answered before it ended (an HTTP
+// pipeline's respond step with send: true): its caller holds the id while
+// the pipeline still runs, and may ask for the record before Record
+// queues it. FlushFor waits for it. Every Answered must be followed by a
+// Record of the execution or an Abandon.
+func (r *Recorder) Answered(id string) {
+	r.earlyMu.Lock()
+	if r.early == nil {
+		r.early = map[string]chan struct{}{}
+	}
+	if _, ok := r.early[id]; !ok {
+		r.early[id] = make(chan struct{})
+		r.earlyN.Add(1)
+	}
+	r.earlyMu.Unlock()
+}
+
+// Abandon says execution id, noted by Answered, will not be recorded:
+// FlushFor stops waiting for it.
+func (r *Recorder) Abandon(id string) { r.ended(id) }
+
+// ended tells FlushFor's waiters that id was queued (or dropped).
+func (r *Recorder) ended(id string) {
+	r.earlyMu.Lock()
+	if ch, ok := r.early[id]; ok {
+		delete(r.early, id)
+		r.earlyN.Add(-1)
+		close(ch)
+	}
+	r.earlyMu.Unlock()
+}
+
+// FlushFor is Flush for a caller about to read execution id's record:
+// when the execution was answered early (Answered) and still runs, it
+// first waits for its Record, then for the write.
+func (r *Recorder) FlushFor(ctx context.Context, id string) error {
+	if r.earlyN.Load() != 0 {
+		r.earlyMu.Lock()
+		ch := r.early[id]
+		r.earlyMu.Unlock()
+		if ch != nil {
+			select {
+			case <-ch:
+			case <-ctx.Done():
+				return ctx.Err()
+			}
+		}
+	}
+	return r.Flush(ctx)
+}
+
 // Flush waits until everything queued so far is written.
 func (r *Recorder) Flush(ctx context.Context) error {
 	ack := make(chan struct{})
@@ -466,7 +530,8 @@ func (r *Recorder) Flush(ctx context.Context) error {
 
 // Close writes what is queued and stops the recorder. Records after Close
 // are dropped; so are records the store still refuses when ctx ends (counted
-// by Dropped).
+// by Dropped). What a busy recorder holds for a shared commit is written
+// even when ctx has ended (one write, bounded by writeTimeout).
 func (r *Recorder) Close(ctx context.Context) error {
 	r.once.Do(func() {
 		r.mu.Lock()
@@ -480,8 +545,20 @@ func (r *Recorder) Close(ctx context.Context) error {
 	case <-r.done:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("flushing execution history: %w", ctx.Err())
 	}
+	if r.holding.Load() {
+		// Records held for a shared commit (holdFor) are ones the
+		// recorder would have committed at the end of their linger
+		// without the hold: their write is not cut by ctx (it is bounded
+		// by writeTimeout), only the retries of a failed one are.
+		<-r.lastWrite
+		select {
+		case <-r.done:
+			return nil
+		default:
+		}
+	}
+	return fmt.Errorf("flushing execution history: %w", ctx.Err())
 }
 
 const maxBatch = 512
@@ -520,7 +597,7 @@ func (r *Recorder) loop() {
 			continue
 		case e, ok := <-r.queue:
 			if !ok {
-				r.write(batch)
+				r.writeLast(batch)
 				return
 			}
 			batch = append(batch, e)
@@ -542,7 +619,7 @@ func (r *Recorder) loop() {
 				select {
 				case e, ok := <-r.queue:
 					if !ok {
-						r.write(batch)
+						r.writeLast(batch)
 						return
 					}
 					batch = append(batch, e)
@@ -559,7 +636,7 @@ func (r *Recorder) loop() {
 				select {
 				case e, ok := <-r.queue:
 					if !ok {
-						r.write(batch)
+						r.writeLast(batch)
 						r.acks = append(r.acks, ack)
 						return
 					}
@@ -584,6 +661,12 @@ func (r *Recorder) loop() {
 }
 
 func (r *Recorder) write(batch []*Execution) { r.writeNow(batch, true) }
+
+// writeLast writes the batch the closed queue ends with, and what is held.
+func (r *Recorder) writeLast(batch []*Execution) {
+	r.writeNow(batch, true)
+	close(r.lastWrite)
+}
 
 // writeNow writes batch; unless now is set, a batch of a busy recorder may
 // wait for more before its commit (see holdFor).
@@ -693,6 +776,7 @@ func (r *Recorder) writeNow(batch []*Execution, now bool) {
 		r.keep(puts)
 		if r.held == 0 {
 			r.hold.Reset(holdFor)
+			r.holding.Store(true)
 		}
 		r.held += len(batch)
 	} else {
@@ -765,6 +849,7 @@ func (r *Recorder) commit(puts []segmentWrite) {
 	cancel()
 	if r.held > 0 { // written, or pending for the retry
 		r.held = 0
+		r.holding.Store(false)
 		r.hold.Stop()
 	}
 	if err == nil {

@@ -354,8 +354,9 @@ func (s *Server) apiExecution(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "execution history is off")
 		return
 	}
-	s.flushHistory(r.Context())
-	rec, err := history.Get(r.Context(), s.opts.Store, r.PathValue("id"))
+	id := r.PathValue("id")
+	s.flushHistoryFor(r.Context(), id)
+	rec, err := history.Get(r.Context(), s.opts.Store, id)
 	if err != nil {
 		if errors.Is(err, history.ErrNotFound) {
 			writeError(w, http.StatusNotFound, err.Error())
@@ -374,6 +375,15 @@ func (s *Server) flushHistory(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	_ = s.hist.Flush(ctx)
+}
+
+// flushHistoryFor is flushHistory before a read of execution id's record:
+// when id was answered early (respond send: true) and its pipeline still
+// runs, it waits for its record too (within the same 2 s).
+func (s *Server) flushHistoryFor(ctx context.Context, id string) {
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_ = s.hist.FlushFor(ctx, id)
 }
 
 // storeFailed answers a failed read of the store: 503 and a generic message

@@ -205,7 +205,7 @@ func (b *consoleBackend) Execution(ctx context.Context, id string) (*history.Rec
 	if b.s.opts.Store == nil || b.s.opts.HistoryOff {
 		return nil, errHistoryOff
 	}
-	b.s.flushHistory(ctx)
+	b.s.flushHistoryFor(ctx, id)
 	return history.Get(ctx, b.s.opts.Store, id)
 }
 

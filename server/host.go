@@ -151,6 +151,14 @@ func (h *host) Record(x *engine.Execution) {
 	h.s.hist.Record(rec)
 }
 
+// AnsweredEarly notes x's id in the history, which a reader of its record
+// waits for (history.Recorder.FlushFor).
+func (h *host) AnsweredEarly(x *engine.Execution) { h.s.hist.Answered(x.ID) }
+
+// Abandoned tells the history that x, answered early, will not be
+// recorded.
+func (h *host) Abandoned(x *engine.Execution) { h.s.hist.Abandon(x.ID) }
+
 // claimTimeout bounds the claim of a tick: a store that hangs (a frozen
 // database) skips the tick rather than holding the schedule.
 const claimTimeout = 5 * time.Second

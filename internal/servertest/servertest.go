@@ -248,10 +248,13 @@ func Start(t testing.TB, files map[string]string, mod func(*server.Options)) *En
 func (e *Env) Record(t *testing.T, hdr http.Header) *history.Record {
 	t.Helper()
 	ctx := context.Background()
-	if err := e.Srv.History().Flush(ctx); err != nil {
+	id := hdr.Get("X-Execution-Id")
+	// FlushFor, not Flush: an execution answered early (respond send:
+	// true) may still run, its record not yet queued.
+	if err := e.Srv.History().FlushFor(ctx, id); err != nil {
 		t.Fatal(err)
 	}
-	rec, err := history.Get(ctx, e.Store, hdr.Get("X-Execution-Id"))
+	rec, err := history.Get(ctx, e.Store, id)
 	if err != nil {
 		t.Fatal(err)
 	}

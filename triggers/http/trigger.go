@@ -217,6 +217,7 @@ func (s *server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 type serving struct {
 	code int
 	resp *triggers.Response
+	ex   *execution // once run: abandoned when it panics after an early answer
 }
 
 // recoverPanic logs a panic of the request's handler and, when nothing was
@@ -229,6 +230,9 @@ func (s *server) recoverPanic(w http.ResponseWriter, st *serving) {
 	s.h.Logger().Error("request handler panicked", "pipeline", s.h.Pipeline().Name, "panic", fmt.Sprint(rec), "stack", string(debug.Stack()))
 	if st.code != 0 {
 		return
+	}
+	if st.ex != nil && st.ex.sent != 0 {
+		s.h.Abandoned(&st.ex.Execution) // not recorded: nobody waits for it
 	}
 	if st.resp != nil {
 		if _, _, _, _, sent := st.resp.Get(); sent {
@@ -361,10 +365,10 @@ func (s *server) run(w http.ResponseWriter, r *http.Request, st *serving, ex *ex
 	h := w.Header()
 	ctx, cancel := s.h.Context(r.Context(), cfg.Timeout.D())
 	defer cancel()
-	ex.w = w
+	ex.w, ex.s = w, s
 	resp := &ex.resp
 	resp.Init(ex)
-	st.resp = resp
+	st.resp, st.ex = resp, ex
 	ctx = triggers.WithResponse(ctx, resp)
 	h["X-Execution-Id"] = ex.idHeader[:] // canonical already: no Header.Set check
 	s.h.Run(ctx, x)
@@ -439,6 +443,7 @@ type execution struct {
 	engine.Execution
 	idHeader [1]string
 	sent     int // the status a respond step sent early (send: true)
+	s        *server
 	// resp is the response respond steps shape; it sends early (SendNow)
 	// through w. Kept here, it costs the request no allocation of its own.
 	resp triggers.Response
@@ -460,6 +465,9 @@ const metaStrings = 16
 
 // SendNow writes the response a respond step sends early (send: true).
 func (ex *execution) SendNow(status int, hd http.Header, b []byte) {
+	if ex.sent == 0 {
+		ex.s.h.AnsweredEarly(&ex.Execution) // before its caller can ask for the record
+	}
 	ex.sent = status
 	httpjson.Response(ex.w, status, hd, b)
 	if f, ok := ex.w.(http.Flusher); ok {
