@@ -216,10 +216,12 @@ func (b *Boxer) String(s string) any { return b.s.string(s) }
 // Room gives b slots as its first slab: the next len(slots) strings are
 // boxed into them, without an allocation, and later ones into slabs of
 // b's own, as before. The slots must be used by nothing else: each is
-// written once and the values point into it. A caller that allocates a
-// struct per task anyway (an HTTP request's execution) holds the slots
-// there, so that its strings cost no allocation of their own; the struct
-// is then kept alive while any of those values is.
+// written once and the values point into it. A caller may hold the slots
+// in a struct with other boxes (an HTTP request's metadata holds them
+// with its objects), so that its strings cost no allocation of their own;
+// the struct is then kept alive while any of those values is, with all it
+// points to, so it should hold nothing large that a kept value must not
+// pin.
 func (b *Boxer) Room(slots []string) { b.s.strs = slots[:0:len(slots)] }
 
 // A decode's first slabs of strings, objects, fields, array elements and

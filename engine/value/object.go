@@ -44,8 +44,11 @@ func NewObjectGroup() *[5]Object { return new(ObjectGroup).Objects() }
 
 // An ObjectGroup is the five objects of NewObjectGroup and their room, as
 // a value: a struct allocated per task anyway may hold one, so that the
-// objects cost no allocation of their own (the struct is then kept alive
-// while any of them is). The zero value is ready for Objects.
+// objects cost no allocation of their own. The struct is then kept alive
+// while any of them is, with all it points to: the holder should hold
+// nothing large that a value kept from the objects must not pin (an HTTP
+// request's metadata is held apart from its execution, which holds the
+// message). The zero value is ready for Objects.
 type ObjectGroup struct {
 	objs [5]Object
 	f    [19]field

@@ -63,7 +63,7 @@ func TestRequestMetadataHeadersAndCredentials(t *testing.T) {
 			}
 			cfg := &HTTP{Auth: auth}
 			req, cred := requestMetadata(r, nil, cfg, "", value.NewObjectGroup(), nil)
-			// With the room an execution gives it (metaStrings), the same
+			// With the room a requestMeta gives it (metaStrings), the same
 			// metadata, whether the strings fit there or not.
 			var room [metaStrings]string
 			inRoom, credInRoom := requestMetadata(r, nil, cfg, "", value.NewObjectGroup(), room[:])
