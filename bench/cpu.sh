@@ -2,14 +2,17 @@
 # CPU time per request of one `nectar serve`, the measure that stays steady on a shared machine
 # where requests per second move with whatever else runs: process CPU (user + sys, from
 # /proc/PID/stat) over the requests wrk got answered, in microseconds.
-# Run from the repository root:   bench/cpu.sh token|transform [ROUNDS] [SECONDS]
+# Run from the repository root:   bench/cpu.sh token|transform|transform-assert [ROUNDS] [SECONDS]
 #   token      POST /oauth/token, client_credentials in the form body (ratio.sh token's request)
 #   transform  POST /transform, assert + JOLT shift of customer.json (ratio.sh transform's request,
 #              bench/soak/pipelines/soak-transform.yaml)
+#   transform-assert  the same request served without the JOLT step (bench/pipelines/transform-assert.yaml):
+#              what the engine costs around a pipeline's steps
+# SERVE_ARGS adds flags to nectar serve (SERVE_ARGS=--no-history: the same without the history).
 # Compare two builds by running it in each checkout in turn, on the same machine, in one session.
 # Needs wrk (apt-get install -y wrk) and ../shared/limits for the wrk scripts.
 set -u
-what=${1:?usage: bench/cpu.sh token|transform [ROUNDS] [SECONDS]}; rounds=${2:-3}; secs=${3:-8}
+what=${1:?usage: bench/cpu.sh token|transform|transform-assert [ROUNDS] [SECONDS]}; rounds=${2:-3}; secs=${3:-8}
 limits=$(cd "$(dirname "$0")/../../shared/limits" && pwd) || { echo "../shared/limits missing"; exit 1; }
 command -v wrk >/dev/null || { echo "wrk missing (apt-get install -y wrk)"; exit 1; }
 t=$(mktemp -d); pid=
@@ -20,9 +23,10 @@ mkdir -p "$t/pipes"
 case "$what" in
   token) lua=token-form.lua ;;
   transform) lua=transform.lua; cp bench/soak/pipelines/soak-transform.yaml "$t/pipes/" ;;
+  transform-assert) lua=transform.lua; cp bench/pipelines/transform-assert.yaml "$t/pipes/" ;;
   *) echo "unknown measure $what"; exit 2 ;;
 esac
-NECTAR_CREDENTIALS_APIKEY=cpu-admin-key "$t/nectar" serve --addr 127.0.0.1:$port --dir "$t/pipes" --data-dir "$t/data" >"$t/log" 2>&1 &
+NECTAR_CREDENTIALS_APIKEY=cpu-admin-key "$t/nectar" serve ${SERVE_ARGS:-} --addr 127.0.0.1:$port --dir "$t/pipes" --data-dir "$t/data" >"$t/log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
 cp "$limits/$lua" "$t/w.lua"

@@ -119,7 +119,7 @@ func pipelineFiles(t *testing.T) []string {
 	t.Helper()
 	root := filepath.Join("..", "..")
 	var files []string
-	for _, dir := range []string{"pipelines", "examples", "connectors", filepath.Join("cmd", "nectar", "testdata")} {
+	for _, dir := range []string{"pipelines", "examples", "connectors", "bench", filepath.Join("cmd", "nectar", "testdata")} {
 		err := filepath.WalkDir(filepath.Join(root, dir), func(path string, d fs.DirEntry, err error) error {
 			if err != nil {
 				return err
@@ -148,8 +148,8 @@ func pipelineFiles(t *testing.T) []string {
 }
 
 // TestSchemaAcceptsShippedPipelines validates every pipeline of pipelines/,
-// examples/, the connectors' examples and golden cases and this command's
-// testdata with the schema `nectar schema` prints: a file Nectar loads must
+// examples/, bench/ (the load scripts'), the connectors' examples and
+// golden cases and this command's testdata with the schema `nectar schema` prints: a file Nectar loads must
 // not be marked wrong in an editor.
 func TestSchemaAcceptsShippedPipelines(t *testing.T) {
 	schemas := cliSchemas(t)
