@@ -137,12 +137,14 @@ type listPage struct {
 }
 
 // nextCursor returns the cursor of the Link rel="next" of an answer of
-// GET /api/executions ("" for none).
+// GET /api/executions ("" for none). It reads the header as RFC 8288
+// writes it, not only as nectar serve does: a proxy may join links with
+// commas, leave rel unquoted or give it several types (rel="next last").
 func nextCursor(hdr http.Header) string {
 	for _, link := range hdr.Values("Link") {
 		for l := range strings.SplitSeq(link, ",") {
 			target, params, ok := strings.Cut(strings.TrimSpace(l), ";")
-			if !ok || !strings.Contains(params, `rel="next"`) {
+			if !ok || !relNext(params) {
 				continue
 			}
 			u, err := url.Parse(strings.Trim(strings.TrimSpace(target), "<>"))
@@ -152,4 +154,22 @@ func nextCursor(hdr http.Header) string {
 		}
 	}
 	return ""
+}
+
+// relNext reports whether a link's parameters (`rel="next"; title=x`)
+// give it the relation type next: rel quoted or not, any case, among
+// other types.
+func relNext(params string) bool {
+	for p := range strings.SplitSeq(params, ";") {
+		name, v, ok := strings.Cut(strings.TrimSpace(p), "=")
+		if !ok || !strings.EqualFold(strings.TrimSpace(name), "rel") {
+			continue
+		}
+		for _, typ := range strings.Fields(strings.Trim(strings.TrimSpace(v), `"`)) {
+			if strings.EqualFold(typ, "next") {
+				return true
+			}
+		}
+	}
+	return false
 }
