@@ -10,7 +10,6 @@ import (
 
 	"github.com/nectar-run/nectar/history"
 	"github.com/nectar-run/nectar/store"
-	"github.com/nectar-run/nectar/store/bolt"
 )
 
 // failingStore is a real store whose commits fail while down is set.
@@ -35,11 +34,7 @@ func (f *failingStore) Apply(ctx context.Context, ops ...store.Op) error {
 func TestHeldBatchesSurviveAFailingCommit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		bst, err := bolt.Open(t.TempDir(), bolt.WithNoSync())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer bst.Close()
+		bst := tempStore(t) // closed as the bubble ends
 		fs := &failingStore{Store: bst}
 		r, err := history.New(ctx, fs, history.Options{MaxRecords: 1000})
 		if err != nil {
@@ -117,11 +112,7 @@ func TestHeldBatchesSurviveAFailingCommit(t *testing.T) {
 func TestHeldBatchesWrittenByALateClose(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		st, err := bolt.Open(t.TempDir(), bolt.WithNoSync())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
+		st := tempStore(t) // closed as the bubble ends
 		r, err := history.New(ctx, st, history.Options{})
 		if err != nil {
 			t.Fatal(err)

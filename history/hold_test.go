@@ -9,7 +9,6 @@ import (
 
 	"github.com/nectar-run/nectar/history"
 	"github.com/nectar-run/nectar/store"
-	"github.com/nectar-run/nectar/store/bolt"
 )
 
 // countingStore is a real store whose commits (Apply calls) are counted.
@@ -33,11 +32,7 @@ func (c *countingStore) Apply(ctx context.Context, ops ...store.Op) error {
 func TestBusyBatchesShareACommit(t *testing.T) {
 	synctest.Test(t, func(t *testing.T) {
 		ctx := context.Background()
-		st, err := bolt.Open(t.TempDir(), bolt.WithNoSync())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer st.Close()
+		st := tempStore(t) // closed as the bubble ends
 		cs := &countingStore{Store: st}
 		r, err := history.New(ctx, cs, history.Options{})
 		if err != nil {

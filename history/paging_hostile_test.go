@@ -167,19 +167,7 @@ func TestPagingPostgresSameAsBolt(t *testing.T) {
 	if err := bolt.Apply(ctx, ops...); err != nil {
 		t.Fatal(err)
 	}
-	ops = nil
-	for _, bucket := range []string{history.Bucket, history.IndexBucket} {
-		items, err := bolt.List(ctx, bucket, store.ListOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, it := range items {
-			ops = append(ops, store.PutOp(bucket, it.Key, it.Value))
-		}
-	}
-	if err := pg.Apply(ctx, ops...); err != nil {
-		t.Fatal(err)
-	}
+	copyHistory(t, bolt, pg)
 	for _, f := range []history.Filter{{}, {Trigger: "event"}, {Since: ids[200]}, {Since: ids[200], Status: "failed"}, {Before: ids[150]}, {Since: ids[100], Before: ids[250], Trigger: "http"}} {
 		for _, limit := range []int{2, 50} {
 			for _, scan := range []int{0, 1, 5} {

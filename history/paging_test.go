@@ -289,23 +289,10 @@ func TestPagingDamagedSegments(t *testing.T) {
 func TestPagingPostgres(t *testing.T) {
 	_, pg := pgCluster(t)
 	bolt := tempStore(t)
-	ctx := context.Background()
 	start := time.Now().Add(-time.Hour)
 	var ids []string
 	synctest.Test(t, func(t *testing.T) { ids = overlappingHistory(t, bolt, start, 30) })
-	var ops []store.Op
-	for _, bucket := range []string{history.Bucket, history.IndexBucket} {
-		items, err := bolt.List(ctx, bucket, store.ListOptions{})
-		if err != nil {
-			t.Fatal(err)
-		}
-		for _, it := range items {
-			ops = append(ops, store.PutOp(bucket, it.Key, it.Value))
-		}
-	}
-	if err := pg.Apply(ctx, ops...); err != nil {
-		t.Fatal(err)
-	}
+	copyHistory(t, bolt, pg)
 	var since []string
 	for _, id := range ids {
 		if id >= ids[150] {
@@ -377,5 +364,25 @@ func BenchmarkListPage(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// copyHistory stores from's history (its segments and their index) in to
+// as it is, so that one history can be listed from both stores.
+func copyHistory(t *testing.T, from, to store.Store) {
+	t.Helper()
+	ctx := context.Background()
+	var ops []store.Op
+	for _, bucket := range []string{history.Bucket, history.IndexBucket} {
+		items, err := from.List(ctx, bucket, store.ListOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, it := range items {
+			ops = append(ops, store.PutOp(bucket, it.Key, it.Value))
+		}
+	}
+	if err := to.Apply(ctx, ops...); err != nil {
+		t.Fatal(err)
 	}
 }

@@ -13,6 +13,22 @@ import (
 )
 
 // limitedPair returns a connection accepted by a limited listener (a
+// readUnder returns a limited connection and its client after one read
+// of c under the read deadline d1, after from now: the deadline the tests
+// then move; buf is the read's buffer.
+func readUnder(t *testing.T, after time.Duration) (c, client net.Conn, buf []byte, d1 time.Time) {
+	t.Helper()
+	c, client = limitedPair(t)
+	buf = make([]byte, 8)
+	d1 = time.Now().Add(after)
+	c.SetReadDeadline(d1)
+	client.Write([]byte("a"))
+	if _, err := c.Read(buf); err != nil {
+		t.Fatal(err)
+	}
+	return c, client, buf, d1
+}
+
 // regular one, not a probe) and its client end.
 func limitedPair(t *testing.T) (c, client net.Conn) {
 	t.Helper()
@@ -45,14 +61,7 @@ func limitedPair(t *testing.T) (c, client net.Conn) {
 func TestConnDeadlineMovedLater(t *testing.T) {
 	t.Run("read times out at the later deadline", func(t *testing.T) {
 		t.Parallel()
-		c, client := limitedPair(t)
-		buf := make([]byte, 8)
-		d1 := time.Now().Add(100 * time.Millisecond)
-		c.SetReadDeadline(d1)
-		client.Write([]byte("a"))
-		if _, err := c.Read(buf); err != nil { // runs under d1
-			t.Fatal(err)
-		}
+		c, _, buf, d1 := readUnder(t, 100*time.Millisecond) // a read runs under d1
 		d2 := d1.Add(500 * time.Millisecond)
 		c.SetReadDeadline(d2)
 		_, err := c.Read(buf)
@@ -62,14 +71,7 @@ func TestConnDeadlineMovedLater(t *testing.T) {
 	})
 	t.Run("read gets data arriving before the later deadline", func(t *testing.T) {
 		t.Parallel()
-		c, client := limitedPair(t)
-		buf := make([]byte, 8)
-		d1 := time.Now().Add(50 * time.Millisecond)
-		c.SetReadDeadline(d1)
-		client.Write([]byte("a"))
-		if _, err := c.Read(buf); err != nil {
-			t.Fatal(err)
-		}
+		c, client, buf, d1 := readUnder(t, 50*time.Millisecond) // a read runs under d1
 		c.SetReadDeadline(d1.Add(time.Second))
 		got := make(chan error, 1)
 		go func() {
@@ -87,15 +89,8 @@ func TestConnDeadlineMovedLater(t *testing.T) {
 	})
 	t.Run("read gets data after a lifted deadline", func(t *testing.T) {
 		t.Parallel()
-		c, client := limitedPair(t)
-		buf := make([]byte, 8)
-		d1 := time.Now().Add(50 * time.Millisecond)
-		c.SetReadDeadline(d1)
-		client.Write([]byte("a"))
-		if _, err := c.Read(buf); err != nil {
-			t.Fatal(err)
-		}
-		c.SetReadDeadline(time.Time{}) // net/http, before its background read
+		c, client, buf, d1 := readUnder(t, 50*time.Millisecond) // a read runs under d1
+		c.SetReadDeadline(time.Time{})                          // net/http, before its background read
 		got := make(chan error, 1)
 		go func() {
 			n, err := c.Read(buf)

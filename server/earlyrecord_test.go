@@ -51,6 +51,17 @@ func releaseAfter(release chan struct{}, done chan struct{}) {
 	}()
 }
 
+// postEarly calls earlyThenHeld's pipeline, which answers 202 early and
+// goes on, and returns the execution's id.
+func postEarly(t *testing.T, e *env) string {
+	t.Helper()
+	code, hdr, raw := e.do(t, "POST", "/early", `{"id":1}`, map[string]string{"Content-Type": "application/json"})
+	if code != http.StatusAccepted {
+		t.Fatalf("status %d, want 202: %s", code, raw)
+	}
+	return hdr.Get("X-Execution-Id")
+}
+
 // TestEarlyAnswerRecordFoundByAPI: a caller answered early reads its
 // execution with GET /api/executions/{id} while the pipeline still runs.
 // The API's flush waits for that execution's record (within its 2 s), so the
@@ -58,15 +69,12 @@ func releaseAfter(release chan struct{}, done chan struct{}) {
 // made TestEarlySendRecordsTheSentStatus fail 5 runs in 200).
 func TestEarlyAnswerRecordFoundByAPI(t *testing.T) {
 	e, release := earlyThenHeld(t)
-	code, hdr, raw := e.do(t, "POST", "/early", `{"id":1}`, map[string]string{"Content-Type": "application/json"})
-	if code != http.StatusAccepted {
-		t.Fatalf("status %d, want 202: %s", code, raw)
-	}
+	id := postEarly(t, e)
 	done := make(chan struct{})
 	releaseAfter(release, done)
 	// On a connection of its own: the early answer's connection serves its
 	// next request only once the pipeline ends.
-	req, _ := http.NewRequest("GET", e.http.URL+"/api/executions/"+hdr.Get("X-Execution-Id"), nil)
+	req, _ := http.NewRequest("GET", e.http.URL+"/api/executions/"+id, nil)
 	req.Header.Set("Authorization", "Bearer admin-key")
 	tr := &http.Transport{}
 	defer tr.CloseIdleConnections()
@@ -77,7 +85,7 @@ func TestEarlyAnswerRecordFoundByAPI(t *testing.T) {
 	}
 	b, _ := io.ReadAll(resp.Body)
 	resp.Body.Close()
-	code, raw = resp.StatusCode, string(b)
+	code, raw := resp.StatusCode, string(b)
 	if code != http.StatusOK {
 		t.Fatalf("GET /api/executions/{id}: %d %s, want 200 with the record", code, raw)
 	}
@@ -95,14 +103,10 @@ func TestEarlyAnswerRecordFoundByAPI(t *testing.T) {
 // the early-answered execution's record is written.
 func TestEarlyAnswerRecordFoundByFlushFor(t *testing.T) {
 	e, release := earlyThenHeld(t)
-	code, hdr, raw := e.do(t, "POST", "/early", `{"id":1}`, map[string]string{"Content-Type": "application/json"})
-	if code != http.StatusAccepted {
-		t.Fatalf("status %d, want 202: %s", code, raw)
-	}
+	id := postEarly(t, e)
 	done := make(chan struct{})
 	releaseAfter(release, done)
 	ctx := context.Background()
-	id := hdr.Get("X-Execution-Id")
 	err := e.srv.History().FlushFor(ctx, id)
 	close(done)
 	if err != nil {
