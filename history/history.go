@@ -494,6 +494,7 @@ func (r *Recorder) ended(id string) {
 // FlushFor is Flush for a caller about to read execution id's record:
 // when the execution was answered early (Answered) and still runs, it
 // first waits for its Record, then for the write.
+// With an id no execution has ("" for a list), it is Flush.
 func (r *Recorder) FlushFor(ctx context.Context, id string) error {
 	if r.earlyN.Load() != 0 {
 		r.earlyMu.Lock()

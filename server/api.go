@@ -306,7 +306,7 @@ func (s *Server) apiExecutions(w http.ResponseWriter, r *http.Request) {
 		f.Since = history.IDPrefix(t)
 	}
 	// Records still queued are written first, so a caller sees its own runs.
-	s.flushHistory(r.Context())
+	s.flushHistory(r.Context(), "")
 	recs, next, err := history.ListScan(r.Context(), s.opts.Store, f, 0)
 	if errors.Is(err, history.ErrCursor) {
 		writeError(w, http.StatusBadRequest, "cursor: not one a page of GET /api/executions gave (take it from the Link header)")
@@ -332,7 +332,7 @@ func (s *Server) getExecution(ctx context.Context, id string) (*history.Record, 
 	if s.opts.Store == nil || s.opts.HistoryOff {
 		return nil, fmt.Errorf("%w: execution history is off", history.ErrNotFound)
 	}
-	s.flushHistory(ctx)
+	s.flushHistory(ctx, id)
 	return history.Get(ctx, s.opts.Store, id)
 }
 
@@ -355,7 +355,7 @@ func (s *Server) apiExecution(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	id := r.PathValue("id")
-	s.flushHistoryFor(r.Context(), id)
+	s.flushHistory(r.Context(), id)
 	rec, err := history.Get(r.Context(), s.opts.Store, id)
 	if err != nil {
 		if errors.Is(err, history.ErrNotFound) {
@@ -370,17 +370,11 @@ func (s *Server) apiExecution(w http.ResponseWriter, r *http.Request) {
 
 // flushHistory writes what the history queued before an API call reads it,
 // waiting at most 2 s: while the store refuses writes, the records stay
-// queued and the call reads what is stored.
-func (s *Server) flushHistory(ctx context.Context) {
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	_ = s.hist.Flush(ctx)
-}
-
-// flushHistoryFor is flushHistory before a read of execution id's record:
-// when id was answered early (respond send: true) and its pipeline still
-// runs, it waits for its record too (within the same 2 s).
-func (s *Server) flushHistoryFor(ctx context.Context, id string) {
+// queued and the call reads what is stored. Before a read of execution
+// id's record ("" for a list), when id was answered early (respond send:
+// true) and its pipeline still runs, it waits for its record too, within
+// the same 2 s (history.Recorder.FlushFor).
+func (s *Server) flushHistory(ctx context.Context, id string) {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
 	defer cancel()
 	_ = s.hist.FlushFor(ctx, id)

@@ -193,7 +193,7 @@ func (b *consoleBackend) Executions(ctx context.Context, f console.Filter) ([]*h
 	if b.s.opts.Store == nil || b.s.opts.HistoryOff {
 		return nil, "", errHistoryOff
 	}
-	b.s.flushHistory(ctx)
+	b.s.flushHistory(ctx, "")
 	hf := f.Filter
 	if !f.Since.IsZero() {
 		hf.Since = history.IDPrefix(f.Since)
@@ -205,7 +205,7 @@ func (b *consoleBackend) Execution(ctx context.Context, id string) (*history.Rec
 	if b.s.opts.Store == nil || b.s.opts.HistoryOff {
 		return nil, errHistoryOff
 	}
-	b.s.flushHistoryFor(ctx, id)
+	b.s.flushHistory(ctx, id)
 	return history.Get(ctx, b.s.opts.Store, id)
 }
 

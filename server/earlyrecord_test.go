@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -114,5 +115,31 @@ func TestEarlyAnswerRecordFoundByFlushFor(t *testing.T) {
 	}
 	if _, err := history.Get(ctx, e.st, id); err != nil {
 		t.Fatalf("after FlushFor: %v", err)
+	}
+}
+
+// TestEarlyAnswerTestCaseFound: GET /api/executions/{id}/test (nectar test
+// record) reads the record of an execution answered early as
+// GET /api/executions/{id} does: it waits for it rather than answering 404
+// while the pipeline still runs. (This server keeps no exchanges, so the
+// record found is answered with the 409 that says so.)
+func TestEarlyAnswerTestCaseFound(t *testing.T) {
+	e, release := earlyThenHeld(t)
+	id := postEarly(t, e)
+	done := make(chan struct{})
+	releaseAfter(release, done)
+	req, _ := http.NewRequest("GET", e.http.URL+"/api/executions/"+id+"/test", nil)
+	req.Header.Set("Authorization", "Bearer admin-key")
+	tr := &http.Transport{} // a connection of its own, as above
+	defer tr.CloseIdleConnections()
+	resp, err := (&http.Client{Transport: tr}).Do(req)
+	close(done)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusConflict || !strings.Contains(string(b), "record holds no answers of its steps") {
+		t.Fatalf("GET /api/executions/{id}/test: %d %s, want the record found (409: no exchanges kept)", resp.StatusCode, b)
 	}
 }
