@@ -43,29 +43,25 @@ func register(fs ...Function) {
 		if _, dup := catalogue[f.Name]; dup {
 			panic(fmt.Sprintf("expression: function %s registered twice", f.Name))
 		}
-		if u := f.Unary; u != nil {
+		// Fn for a function given as Unary or Binary: the argument count
+		// checked, then the arguments passed as they are.
+		fixed := func(kind string, n int, call func(args []any) (any, error)) {
 			if f.Fn != nil {
-				panic(fmt.Sprintf("expression: function %s has both Fn and Unary", f.Name))
+				panic(fmt.Sprintf("expression: function %s has both Fn and %s", f.Name, kind))
 			}
 			name := f.Name
 			f.Fn = func(args ...any) (any, error) {
-				if err := arity(name, args, 1, 1); err != nil {
+				if err := arity(name, args, n, n); err != nil {
 					return nil, err
 				}
-				return u(args[0])
+				return call(args)
 			}
 		}
+		if u := f.Unary; u != nil {
+			fixed("Unary", 1, func(args []any) (any, error) { return u(args[0]) })
+		}
 		if b := f.Binary; b != nil {
-			if f.Fn != nil {
-				panic(fmt.Sprintf("expression: function %s has both Fn and Binary", f.Name))
-			}
-			name := f.Name
-			f.Fn = func(args ...any) (any, error) {
-				if err := arity(name, args, 2, 2); err != nil {
-					return nil, err
-				}
-				return b(args[0], args[1])
-			}
+			fixed("Binary", 2, func(args []any) (any, error) { return b(args[0], args[1]) })
 		}
 		catalogue[f.Name] = &f
 	}
