@@ -7,13 +7,13 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/spf13/cobra"
 
 	"github.com/nectar-run/nectar/history"
+	"github.com/nectar-run/nectar/internal/linkheader"
 	"github.com/nectar-run/nectar/store"
 )
 
@@ -137,39 +137,11 @@ type listPage struct {
 }
 
 // nextCursor returns the cursor of the Link rel="next" of an answer of
-// GET /api/executions ("" for none). It reads the header as RFC 8288
-// writes it, not only as nectar serve does: a proxy may join links with
-// commas, leave rel unquoted or give it several types (rel="next last").
+// GET /api/executions ("" for none), read as RFC 8288 allows: a proxy may
+// rewrite the header nectar serve wrote.
 func nextCursor(hdr http.Header) string {
-	for _, link := range hdr.Values("Link") {
-		for l := range strings.SplitSeq(link, ",") {
-			target, params, ok := strings.Cut(strings.TrimSpace(l), ";")
-			if !ok || !relNext(params) {
-				continue
-			}
-			u, err := url.Parse(strings.Trim(strings.TrimSpace(target), "<>"))
-			if err == nil {
-				return u.Query().Get("cursor")
-			}
-		}
+	if u := linkheader.Next(&url.URL{}, hdr.Values("Link")); u != nil {
+		return u.Query().Get("cursor")
 	}
 	return ""
-}
-
-// relNext reports whether a link's parameters (`rel="next"; title=x`)
-// give it the relation type next: rel quoted or not, any case, among
-// other types.
-func relNext(params string) bool {
-	for p := range strings.SplitSeq(params, ";") {
-		name, v, ok := strings.Cut(strings.TrimSpace(p), "=")
-		if !ok || !strings.EqualFold(strings.TrimSpace(name), "rel") {
-			continue
-		}
-		for _, typ := range strings.Fields(strings.Trim(strings.TrimSpace(v), `"`)) {
-			if strings.EqualFold(typ, "next") {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -5,10 +5,10 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/nectar-run/nectar/engine"
+	"github.com/nectar-run/nectar/internal/linkheader"
 )
 
 func nowMillis() int64 { return time.Now().UnixMilli() }
@@ -53,7 +53,7 @@ func (s *step) paginate(ctx context.Context, x *engine.Exec, u *url.URL, hdr htt
 		var next *url.URL
 		switch p.Type {
 		case "link_header":
-			next = nextLink(u, resp.Header.Values("Link"))
+			next = linkheader.Next(u, resp.Header.Values("Link"))
 		case "next_url":
 			if v, ok := lookup(res.body, s.nextPath); ok {
 				if str, ok := v.(string); ok && str != "" {
@@ -90,34 +90,4 @@ func withParam(u *url.URL, k, v string) *url.URL {
 	q.Set(k, v)
 	c.RawQuery = q.Encode()
 	return &c
-}
-
-// nextLink finds rel="next" in Link headers (RFC 8288).
-func nextLink(base *url.URL, links []string) *url.URL {
-	for _, h := range links {
-		for _, part := range strings.Split(h, ",") {
-			part = strings.TrimSpace(part)
-			if !strings.HasPrefix(part, "<") {
-				continue
-			}
-			end := strings.IndexByte(part, '>')
-			if end < 0 {
-				continue
-			}
-			target := part[1:end]
-			for _, attr := range strings.Split(part[end+1:], ";") {
-				k, v, _ := strings.Cut(strings.TrimSpace(attr), "=")
-				if strings.EqualFold(k, "rel") {
-					for _, rel := range strings.Fields(strings.Trim(v, `"`)) {
-						if strings.EqualFold(rel, "next") {
-							if n, err := base.Parse(target); err == nil {
-								return n
-							}
-						}
-					}
-				}
-			}
-		}
-	}
-	return nil
 }
