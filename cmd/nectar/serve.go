@@ -226,9 +226,14 @@ NECTAR_LOG_FORMAT) says text.`,
 			served := make(chan error, 1)
 			go func() { served <- hs.Serve(ln) }()
 			log.Info("nectar serving", "addr", ln.Addr().String(), "dir", dir, "pipelines", len(srv.Library().All()), "data_dir", g.dataDir, "max_connections", maxConns)
+			var serveErr error
 			select {
-			case err := <-served:
-				return fmt.Errorf("serving: %w", err)
+			case serveErr = <-served:
+				// The listener failed (not a signal): nothing more is
+				// accepted, but what was is answered, and the rest is
+				// SIGTERM's shutdown; then the exit status says it failed.
+				serveErr = fmt.Errorf("serving on %s: %w", ln.Addr(), serveErr)
+				log.Error("the listener failed; shutting down", "error", serveErr.Error())
 			case <-ctx.Done():
 			}
 			// One sequence (server.Server.Shutdown): stop the intake of
@@ -249,7 +254,7 @@ NECTAR_LOG_FORMAT) says text.`,
 				return &exitError{1}
 			}
 			log.Info("stopped")
-			return nil
+			return serveErr
 		},
 	}
 	f := cmd.Flags()

@@ -1,0 +1,186 @@
+//go:build linux
+
+package main_test
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+const listenerSlow = `name: slow
+globals: {upstream: ""}
+trigger:
+  http: {path: /slow, methods: [POST]}
+steps:
+  - rest:
+      url: "{{ globals.upstream }}/slow"
+    to: vars.answer
+  - set: {done: "{{ vars.answer.body.done }}"}
+`
+
+// TestServeListenerFailure: the listening socket fails under a running
+// server (here it is shut down from outside, through a duplicate of its
+// descriptor, as a socket torn down under a process would be). nectar serve
+// must not exit at once as it did: what it accepted is answered, the
+// running execution finishes and is recorded, and it exits 1 saying why.
+//
+// Before, the listener's error returned from the serve command straight
+// away: the request in flight was cut off (EOF) and its execution never
+// reached the history.
+func TestServeListenerFailure(t *testing.T) {
+	bin := buildNectar(t)
+	started, release := make(chan struct{}, 1), make(chan struct{})
+	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		started <- struct{}{}
+		<-release
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"done":true}`)
+	}))
+	defer upstream.Close()
+	defer func() {
+		select {
+		case <-release:
+		default:
+			close(release)
+		}
+	}()
+	dir, data := t.TempDir(), t.TempDir()
+	os.WriteFile(filepath.Join(dir, "slow.yaml"), []byte(strings.Replace(listenerSlow, `upstream: ""`, `upstream: "`+upstream.URL+`"`, 1)), 0o600)
+	p := startServe(t, bin, dir, data)
+
+	type answer struct {
+		status int
+		body   string
+		err    error
+	}
+	answered := make(chan answer, 1)
+	go func() {
+		resp, err := http.Post(p.base+"/slow", "application/json", strings.NewReader(`{}`))
+		if err != nil {
+			answered <- answer{err: err}
+			return
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		answered <- answer{resp.StatusCode, string(b), err}
+	}()
+	select {
+	case <-started:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("the slow execution did not reach the upstream:\n%s", p.log())
+	}
+
+	exited := make(chan error, 1)
+	go func() { exited <- p.cmd.Wait() }()
+	shutDownListener(t, p.cmd.Process.Pid, p.base)
+	var err error
+	waited := false
+	deadline := time.After(30 * time.Second)
+	for !strings.Contains(p.log(), "the listener failed") && !waited {
+		select {
+		case err = <-exited:
+			waited = true
+		case <-deadline:
+			t.Fatalf("no word of the listener's failure:\n%s", p.log())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+	close(release)
+
+	a := <-answered
+	if a.err != nil || a.status != 200 || !strings.Contains(a.body, `"done":true`) {
+		t.Errorf("the request in flight when the listener failed: %d %q %v (want 200 with done)\n%s", a.status, a.body, a.err, p.log())
+	}
+	if !waited {
+		err = <-exited
+	}
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Errorf("exit: %v, want exit status 1\n%s", err, p.log())
+	}
+	log := p.log()
+	for _, want := range []string{`"msg":"shutting down"`, `"msg":"stopped"`, "serving on 127.0.0.1:", "invalid argument"} {
+		if !strings.Contains(log, want) {
+			t.Errorf("the log lacks %s:\n%s", want, log)
+		}
+	}
+
+	out, err := exec.Command(bin, "--data-dir", data, "executions", "list", "--json").Output()
+	var records []struct{ Pipeline, Status string }
+	if err := json.Unmarshal(out, &records); err != nil {
+		t.Fatalf("nectar executions list --json: %v\n%s", err, out)
+	}
+	if len(records) != 1 || records[0].Pipeline != "slow" || records[0].Status != "ok" {
+		t.Errorf("the execution in flight is not in the history as it ended: %v %+v", err, records)
+	}
+}
+
+// shutDownListener shuts down, from outside the process, the listening TCP
+// socket of process pid that serves base: it finds the socket's descriptor
+// by its inode (/proc/PID/net/tcp, /proc/PID/fd), takes a duplicate with
+// pidfd_getfd and shuts it down, so the process's accept fails (EINVAL).
+func shutDownListener(t *testing.T, pid int, base string) {
+	t.Helper()
+	_, portText, _ := strings.Cut(strings.TrimPrefix(base, "http://"), ":")
+	port, err := strconv.Atoi(portText)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := os.Open(fmt.Sprintf("/proc/%d/net/tcp", pid))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	inode := ""
+	local := fmt.Sprintf("0100007F:%04X", port)
+	for s := bufio.NewScanner(f); s.Scan(); {
+		fields := strings.Fields(s.Text())
+		if len(fields) > 9 && fields[1] == local && fields[3] == "0A" { // 0A: LISTEN
+			inode = fields[9]
+		}
+	}
+	if inode == "" {
+		t.Fatalf("no listening socket on %s in /proc/%d/net/tcp", local, pid)
+	}
+	fdDir := fmt.Sprintf("/proc/%d/fd", pid)
+	entries, err := os.ReadDir(fdDir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	target := -1
+	for _, e := range entries {
+		if link, _ := os.Readlink(filepath.Join(fdDir, e.Name())); link == "socket:["+inode+"]" {
+			target, _ = strconv.Atoi(e.Name())
+		}
+	}
+	if target < 0 {
+		t.Fatalf("no descriptor of socket %s in %s", inode, fdDir)
+	}
+	pidfd, err := unix.PidfdOpen(pid, 0)
+	if err != nil {
+		t.Skipf("pidfd_open: %v", err)
+	}
+	defer unix.Close(pidfd)
+	fd, err := unix.PidfdGetfd(pidfd, target, 0)
+	if err != nil {
+		t.Skipf("pidfd_getfd: %v", err)
+	}
+	defer unix.Close(fd)
+	if err := unix.Shutdown(fd, unix.SHUT_RDWR); err != nil {
+		t.Fatalf("shutdown of the listening socket: %v", err)
+	}
+}
