@@ -326,6 +326,9 @@ type Recorder struct {
 	hold         *time.Timer   // holdFor after the first held batch
 	held         int           // records of the pending segments held (see holdFor), not failed
 	holding      atomic.Bool   // held > 0, for Close
+	closing      chan struct{} // closed by Closing: commit what is held, hold no more
+	closingOnce  sync.Once
+	closingSet   atomic.Bool   // Closing was called
 	lastWrite    chan struct{} // closed once the queue's last batch and what was held are written (or kept for a retry)
 	backoff      time.Duration
 	closeCtx     context.Context // set by Close: how long to keep retrying
@@ -367,7 +370,7 @@ func New(ctx context.Context, st store.Store, opts Options) (*Recorder, error) {
 		opts.StepRecordBytes = 32 << 10
 	}
 	r := &Recorder{st: st, opts: opts, queue: make(chan *Execution, opts.Queue), done: make(chan struct{}),
-		lastWrite: make(chan struct{}), full: make(chan struct{}, 1), stop: make(chan struct{}), flushQ: make(chan chan struct{}), logger: opts.Logger}
+		lastWrite: make(chan struct{}), closing: make(chan struct{}), full: make(chan struct{}, 1), stop: make(chan struct{}), flushQ: make(chan chan struct{}), logger: opts.Logger}
 	if r.logger == nil {
 		r.logger = slog.Default()
 	}
@@ -529,10 +532,22 @@ func (r *Recorder) Flush(ctx context.Context) error {
 	}
 }
 
+// Closing tells the recorder that its Close is coming (a shutdown began):
+// what it holds for a shared commit (holdFor) is committed now, and nothing
+// is held from now on, so Close never waits for a held write past its
+// context, even when the store hangs.
+func (r *Recorder) Closing() {
+	r.closingOnce.Do(func() {
+		r.closingSet.Store(true)
+		close(r.closing)
+	})
+}
+
 // Close writes what is queued and stops the recorder. Records after Close
 // are dropped; so are records the store still refuses when ctx ends (counted
-// by Dropped). What a busy recorder holds for a shared commit is written
-// even when ctx has ended (one write, bounded by writeTimeout).
+// by Dropped). Without Closing first, what a busy recorder holds for a
+// shared commit is written even when ctx has ended: Close waits for that
+// write at most writeTimeout more.
 func (r *Recorder) Close(ctx context.Context) error {
 	r.once.Do(func() {
 		r.mu.Lock()
@@ -547,12 +562,16 @@ func (r *Recorder) Close(ctx context.Context) error {
 		return nil
 	case <-ctx.Done():
 	}
-	if r.holding.Load() {
+	if r.holding.Load() && !r.closingSet.Load() {
 		// Records held for a shared commit (holdFor) are ones the
 		// recorder would have committed at the end of their linger
 		// without the hold: their write is not cut by ctx (it is bounded
-		// by writeTimeout), only the retries of a failed one are.
-		<-r.lastWrite
+		// by writeTimeout, also for a store that ignores its context),
+		// only the retries of a failed one are.
+		select {
+		case <-r.lastWrite:
+		case <-time.After(writeTimeout):
+		}
 		select {
 		case <-r.done:
 			return nil
@@ -585,11 +604,18 @@ func (r *Recorder) loop() {
 	r.retry.Stop()
 	r.hold = time.NewTimer(time.Hour)
 	r.hold.Stop()
+	closing := r.closing
 	for {
 		var ack chan struct{}
 		select {
 		case <-r.retry.C:
 			r.commit(nil)
+			continue
+		case <-closing:
+			closing = nil // once
+			if r.held > 0 {
+				r.commit(nil)
+			}
 			continue
 		case <-r.hold.C:
 			if r.held > 0 {
@@ -771,7 +797,7 @@ func (r *Recorder) writeNow(batch []*Execution, now bool) {
 	}
 	r.count += len(batch)
 	r.size.Store(int64(r.count))
-	if !now && r.backoff == 0 && len(batch) >= holdMin && r.held+len(batch) < holdRecords {
+	if !now && r.backoff == 0 && len(batch) >= holdMin && r.held+len(batch) < holdRecords && !r.closingSet.Load() {
 		// Held: encoded (the executions are not kept), committed with
 		// the next batches.
 		r.keep(puts)

@@ -3,6 +3,7 @@ package history_test
 import (
 	"context"
 	"errors"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -139,4 +140,78 @@ func TestHeldBatchesWrittenByALateClose(t *testing.T) {
 			t.Fatalf("dropped %d", d)
 		}
 	})
+}
+
+// hungStore is a real store whose commits, once hang is set, block until
+// release is closed, whatever their context says (a disk stuck in a
+// synced write, a driver that ignores cancellation); then they fail.
+type hungStore struct {
+	store.Store
+	hang    atomic.Bool
+	release chan struct{}
+}
+
+func (h *hungStore) Apply(ctx context.Context, ops ...store.Op) error {
+	if h.hang.Load() {
+		<-h.release
+		return store.ErrUnavailable
+	}
+	return h.Store.Apply(ctx, ops...)
+}
+
+// TestCloseOnAHungStore: a busy recorder holds a batch for a shared commit
+// when the store hangs. After Closing (what the server calls as its
+// shutdown begins), Close returns when its context ends; without it,
+// Close waits for the held write at most writeTimeout (10 s) more. Before,
+// Close waited for that write without bound: a hung disk at shutdown held
+// the process past --shutdown-timeout for as long as it hung (here: until
+// the store is let go after a minute). A synctest bubble: the durations are its clock's.
+func TestCloseOnAHungStore(t *testing.T) {
+	for _, closing := range []bool{true, false} {
+		t.Run(map[bool]string{true: "after Closing", false: "without Closing"}[closing], func(t *testing.T) {
+			synctest.Test(t, func(t *testing.T) {
+				ctx := context.Background()
+				hs := &hungStore{Store: tempStore(t), release: make(chan struct{})}
+				r, err := history.New(ctx, hs, history.Options{})
+				if err != nil {
+					t.Fatal(err)
+				}
+				for range 100 {
+					now := time.Now()
+					r.Record(&history.Execution{ID: history.NewID(now), Trigger: "http", Start: now, End: now})
+				}
+				time.Sleep(30 * time.Millisecond) // the linger ends: held
+				synctest.Wait()
+				hs.hang.Store(true)
+				var once sync.Once
+				release := func() { once.Do(func() { close(hs.release) }) }
+				done := make(chan struct{})
+				defer close(done)
+				go func() { // a hang that never ends would leave the bubble stuck
+					select {
+					case <-time.After(time.Minute):
+						release()
+					case <-done:
+					}
+				}()
+				if closing {
+					r.Closing() // commits what is held: that commit hangs
+					synctest.Wait()
+				}
+				cctx, cancel := context.WithTimeout(ctx, time.Second)
+				defer cancel()
+				start := time.Now()
+				err = r.Close(cctx)
+				took := time.Since(start)
+				want := time.Second
+				if !closing {
+					want += 10 * time.Second // writeTimeout
+				}
+				if err == nil || took > want {
+					t.Errorf("Close on a hung store: %v after %v, want an error by %v", err, took, want)
+				}
+				release()
+			})
+		})
+	}
 }

@@ -506,6 +506,7 @@ const (
 // waits for every execution.
 func (s *Server) Shutdown(ctx context.Context) error {
 	s.StopIntake()
+	s.hist.Closing() // nothing held for a shared commit past this point
 	drainCtx := ctx
 	if deadline, ok := ctx.Deadline(); ok {
 		reserve := min(time.Until(deadline)/flushShare, maxFlushReserve)
