@@ -3,7 +3,6 @@ package history_test
 import (
 	"context"
 	"errors"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"testing/synctest"
@@ -11,6 +10,7 @@ import (
 
 	"github.com/nectar-run/nectar/history"
 	"github.com/nectar-run/nectar/store"
+	"github.com/nectar-run/nectar/store/storetest"
 )
 
 // failingStore is a real store whose commits fail while down is set.
@@ -142,23 +142,6 @@ func TestHeldBatchesWrittenByALateClose(t *testing.T) {
 	})
 }
 
-// hungStore is a real store whose commits, once hang is set, block until
-// release is closed, whatever their context says (a disk stuck in a
-// synced write, a driver that ignores cancellation); then they fail.
-type hungStore struct {
-	store.Store
-	hang    atomic.Bool
-	release chan struct{}
-}
-
-func (h *hungStore) Apply(ctx context.Context, ops ...store.Op) error {
-	if h.hang.Load() {
-		<-h.release
-		return store.ErrUnavailable
-	}
-	return h.Store.Apply(ctx, ops...)
-}
-
 // TestCloseOnAHungStore: a busy recorder holds a batch for a shared commit
 // when the store hangs. After Closing (what the server calls as its
 // shutdown begins), Close returns when its context ends; without it,
@@ -171,7 +154,7 @@ func TestCloseOnAHungStore(t *testing.T) {
 		t.Run(map[bool]string{true: "after Closing", false: "without Closing"}[closing], func(t *testing.T) {
 			synctest.Test(t, func(t *testing.T) {
 				ctx := context.Background()
-				hs := &hungStore{Store: tempStore(t), release: make(chan struct{})}
+				hs := storetest.NewHung(tempStore(t))
 				r, err := history.New(ctx, hs, history.Options{})
 				if err != nil {
 					t.Fatal(err)
@@ -182,9 +165,8 @@ func TestCloseOnAHungStore(t *testing.T) {
 				}
 				time.Sleep(30 * time.Millisecond) // the linger ends: held
 				synctest.Wait()
-				hs.hang.Store(true)
-				var once sync.Once
-				release := func() { once.Do(func() { close(hs.release) }) }
+				hs.Hang()
+				release := hs.Release
 				done := make(chan struct{})
 				defer close(done)
 				go func() { // a hang that never ends would leave the bubble stuck

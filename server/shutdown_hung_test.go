@@ -7,32 +7,14 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"sync/atomic"
 	"testing"
 	"testing/synctest"
 	"time"
 
 	"github.com/nectar-run/nectar/server"
-	"github.com/nectar-run/nectar/store"
 	"github.com/nectar-run/nectar/store/bolt"
+	"github.com/nectar-run/nectar/store/storetest"
 )
-
-// hungStore is a real store whose commits, once hang is set, block until
-// release is closed, whatever their context says (a disk stuck in a synced
-// write, a driver that ignores cancellation); then they fail.
-type hungStore struct {
-	store.Store
-	hang    atomic.Bool
-	release chan struct{}
-}
-
-func (h *hungStore) Apply(ctx context.Context, ops ...store.Op) error {
-	if h.hang.Load() {
-		<-h.release
-		return store.ErrUnavailable
-	}
-	return h.Store.Apply(ctx, ops...)
-}
 
 // TestShutdownOnAHungStore: a burst's records are held for a shared commit
 // (the history is busy) when the store hangs, and the server shuts down
@@ -51,10 +33,8 @@ func TestShutdownOnAHungStore(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer st.Close()
-		hs := &hungStore{Store: st, release: make(chan struct{})}
-		var once sync.Once
-		release := func() { once.Do(func() { close(hs.release) }) }
-		defer release()
+		hs := storetest.NewHung(st)
+		defer hs.Release()
 		ctx := context.Background()
 		srv, err := server.New(ctx, server.Options{Dir: dir, Store: hs, Logger: quietLogger()})
 		if err != nil {
@@ -77,13 +57,13 @@ func TestShutdownOnAHungStore(t *testing.T) {
 		wg.Wait()
 		time.Sleep(30 * time.Millisecond) // the history's linger ends: the burst is held
 		synctest.Wait()
-		hs.hang.Store(true)
+		hs.Hang()
 		done := make(chan struct{})
 		defer close(done)
 		go func() { // a hang that never ends would leave the bubble stuck
 			select {
 			case <-time.After(time.Minute):
-				release()
+				hs.Release()
 			case <-done:
 			}
 		}()
