@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -66,7 +67,7 @@ var DefaultSensitiveFields = []string{
 	"password", "passwd", "pwd", "passphrase", "secret", "client_secret", "secret_key", "access_key",
 	"token", "access_token", "refresh_token", "id_token", "session_token", "x_auth_token", "otp",
 	"api_key", "x_api_key", "authorization", "proxy_authorization", "private_key", "credential", "credentials",
-	"cookie", "set_cookie",
+	"cookie", "set_cookie", "jws", "client_assertion", "assertion", "code_verifier",
 }
 
 var defaultSensitive = func() map[string]bool {
@@ -248,6 +249,12 @@ type RunOptions struct {
 	// request carried), masked as *** in its log lines like the runtime's
 	// Secrets, without joining the runtime's set.
 	Secrets []string
+	// Learned, when set, receives the secret values the execution's steps
+	// learned as they ran (Exec.AddSecret: a token a step signed, a
+	// credential a step sent), appended once Run returns, so that the
+	// execution's record and the caller's own log lines mask them like
+	// Secrets. It may point to Secrets.
+	Learned *[]string
 }
 
 // Trace collects per-step records of one execution. Appending is safe for
@@ -437,6 +444,11 @@ type execShared struct {
 	mu       sync.Mutex
 	workDir  string
 	cleanups []func()
+	// learned are the secrets the execution's steps learned
+	// (Exec.AddSecret): written under mu, read without it from the
+	// snapshot its log lines mask.
+	learned     []string
+	learnedSnap atomic.Pointer[[]string]
 }
 
 // NewExecutionID returns a random execution id.
@@ -463,6 +475,11 @@ func (p *Pipeline) Run(ctx context.Context, rt *Runtime, input any, opts RunOpti
 	if t := opts.Trace; t != nil {
 		if n := t.len(); n != p.traced.Load() {
 			p.traced.Store(n)
+		}
+	}
+	if opts.Learned != nil {
+		if l := x.shared.learnedSnap.Load(); l != nil {
+			*opts.Learned = append(*opts.Learned, *l...)
 		}
 	}
 	if err != nil {
@@ -557,7 +574,7 @@ func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, caller *Exec) *Exec {
 		}
 		h = maskExtra(logger.Handler(), rt, opts.Secrets)
 	}
-	x.handler.h, x.handler.id, x.handler.pipeline = h, id, p.Name
+	x.handler.h, x.handler.id, x.handler.pipeline, x.handler.shared = h, id, p.Name, shared
 	x.logger = *slog.New(&x.handler)
 	x.Logger = &x.logger
 	x.scope.Vars, x.scope.Globals, x.scope.Global, x.scope.Metadata = vars, p.Globals, p.Globals, md
@@ -996,19 +1013,65 @@ func setPath(root any, path []string, v any) (any, error) {
 type execHandler struct {
 	h            slog.Handler
 	id, pipeline string
+	// shared holds the secrets the execution's steps learned
+	// (Exec.AddSecret), masked in its lines as its own Secrets are.
+	shared *execShared
 }
 
 func (e *execHandler) Enabled(ctx context.Context, l slog.Level) bool { return e.h.Enabled(ctx, l) }
 
 func (e *execHandler) Handle(ctx context.Context, r slog.Record) error {
 	r.AddAttrs(slog.String("execution_id", e.id), slog.String("pipeline", e.pipeline))
-	return e.h.Handle(ctx, r)
+	return e.masking().Handle(ctx, r)
+}
+
+// masking returns e.h, masking the secrets the execution learned too
+// when it has learned some.
+func (e *execHandler) masking() slog.Handler {
+	if e.shared == nil {
+		return e.h
+	}
+	l := e.shared.learnedSnap.Load()
+	if l == nil {
+		return e.h
+	}
+	m, ok := e.h.(*maskHandler)
+	if !ok {
+		return e.h // no runtime to mask with: a handler of a test
+	}
+	return maskExtra(m, m.rt, *l)
 }
 
 func (e *execHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return &execHandler{h: e.h.WithAttrs(as), id: e.id, pipeline: e.pipeline}
+	return &execHandler{h: e.masking().WithAttrs(as), id: e.id, pipeline: e.pipeline, shared: e.shared}
 }
 
 func (e *execHandler) WithGroup(name string) slog.Handler {
-	return slog.New(e.h).With("execution_id", e.id, "pipeline", e.pipeline).WithGroup(name).Handler()
+	return slog.New(e.masking()).With("execution_id", e.id, "pipeline", e.pipeline).WithGroup(name).Handler()
+}
+
+// AddSecret makes values secrets of the execution: masked as *** wherever
+// they appear in its log lines and its record, as the credentials its
+// request carried are (values shorter than MinSecretLen are skipped, as
+// Secrets does). A step calls it with a secret it made or sent that is not
+// under a sensitive name where it goes next: a token it signed, a
+// credential it put in a URL or a header. Safe for concurrent branches.
+func (x *Exec) AddSecret(values ...string) {
+	sh := x.shared
+	if sh == nil {
+		return
+	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	changed := false
+	for _, v := range values {
+		if len(v) >= MinSecretLen && !slices.Contains(sh.learned, v) && len(sh.learned) < maxSecrets {
+			sh.learned = append(sh.learned, v)
+			changed = true
+		}
+	}
+	if changed {
+		snap := slices.Clip(sh.learned) // appends after this copy, never into it
+		sh.learnedSnap.Store(&snap)
+	}
 }

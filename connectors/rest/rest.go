@@ -201,7 +201,7 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, engine.NewError(500, "rest: url gave %q, expected an http or https URL", preview(rawURL))
+		return nil, engine.NewError(500, "rest: url gave %q, expected an http or https URL", preview(httpclient.RedactText(rawURL)))
 	}
 	if len(s.query) > 0 {
 		q := u.Query()

@@ -1,0 +1,270 @@
+package server_test
+
+import (
+	"encoding/base64"
+	"encoding/json"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+
+	"github.com/nectar-run/nectar/internal/servertest"
+	"github.com/nectar-run/nectar/server"
+)
+
+// secretsServer serves files with a JSON log in logs and a history that
+// keeps everything: snapshots, steps' inputs and outputs, log lines and
+// exchanges.
+func secretsServer(t *testing.T, logs *lockedBuffer, files map[string]string) *servertest.Env {
+	t.Helper()
+	return servertest.Start(t, files, func(o *server.Options) {
+		o.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
+		o.History.Steps = true
+		o.History.Snapshots = "all"
+		o.History.Exchanges = true
+	})
+}
+
+// assertNowhere fails when the stored record of the execution answered
+// with hdr, as `nectar executions show` reads it (JSON text and decoded
+// strings), or the server's log holds one of secrets, in clear, JSON-escaped
+// or base64.
+func assertNowhere(t *testing.T, e *servertest.Env, logs *lockedBuffer, hdr http.Header, secrets ...string) {
+	t.Helper()
+	rec := e.Record(t, hdr)
+	raw, err := json.Marshal(rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var v any
+	if err := json.Unmarshal(raw, &v); err != nil {
+		t.Fatal(err)
+	}
+	texts := append(stringsOf(v, nil), string(raw))
+	for _, line := range strings.Split(logs.String(), "\n") {
+		texts = append(texts, line)
+		var lv any
+		if json.Unmarshal([]byte(line), &lv) == nil {
+			texts = append(texts, stringsOf(lv, nil)...)
+		}
+	}
+	for _, s := range secrets {
+		if s == "" {
+			t.Fatal("an empty secret: the test lost what it looks for")
+		}
+	search:
+		for _, form := range []string{s, base64.StdEncoding.EncodeToString([]byte(s)), base64.RawURLEncoding.EncodeToString([]byte(s))} {
+			for _, text := range texts {
+				if i := strings.Index(text, form); i >= 0 {
+					t.Errorf("%q is stored or logged: …%s…", s, text[max(0, i-120):min(len(text), i+len(form)+40)])
+					break search
+				}
+			}
+		}
+	}
+}
+
+func postSecrets(t *testing.T, e *servertest.Env, path, body string) (int, http.Header, string) {
+	t.Helper()
+	return e.Do(t, "POST", path, body, map[string]string{"Content-Type": "application/json"})
+}
+
+// TestHostileSignedTokenNotStored: a user's pipeline signs a JWT with the
+// jwt connector and answers it, as a token endpoint of their own does. The
+// caller gets the token; the record (output, the jwt step's output) and the
+// log hold it nowhere. Before, jws was not a sensitive name and the signed
+// bearer token was stored in clear.
+func TestHostileSignedTokenNotStored(t *testing.T) {
+	t.Setenv("NECTAR_JWT_T2_SIGNED_SECRET", strings.Repeat("s3cr3t-", 8))
+	var logs lockedBuffer
+	e := secretsServer(t, &logs, map[string]string{"token.yaml": `
+name: token
+trigger: {http: {path: /token}}
+steps:
+  - jwt: {operation: sign, account: t2-signed, algorithm: HS256, subject: "{{ message.user }}", expires_in: 15m}
+`})
+	code, hdr, body := postSecrets(t, e, "/token", `{"user":"ada"}`)
+	var out struct{ JWS string }
+	if err := json.Unmarshal([]byte(body), &out); err != nil || code != 200 || out.JWS == "" {
+		t.Fatalf("%d %s", code, body)
+	}
+	assertNowhere(t, e, &logs, hdr, out.JWS)
+}
+
+// TestHostileSignedTokenInTextNotStored: the signed token is not under
+// any name at all when a step puts it in text: a log line ("made TOKEN"),
+// a header value built from it ("Bearer TOKEN"), a throw message. A value a
+// step made that is secret (a token the jwt connector signed) is a secret
+// of its execution: masked in its log lines and record wherever it appears.
+func TestHostileSignedTokenInTextNotStored(t *testing.T) {
+	t.Setenv("NECTAR_JWT_T2_TEXT_SECRET", strings.Repeat("k3y-", 12))
+	var logs lockedBuffer
+	e := secretsServer(t, &logs, map[string]string{
+		"logged.yaml": `
+name: logged
+trigger: {http: {path: /logged}}
+steps:
+  - jwt: {operation: sign, account: t2-text, algorithm: HS256, subject: bob}
+    to: vars.sig
+  - log: {level: warn, message: "made {{ vars.sig.jws }}"}
+  - set: {header: "Bearer {{ vars.sig.jws }}"}
+`,
+		"thrown.yaml": `
+name: thrown
+trigger: {http: {path: /thrown}}
+steps:
+  - jwt: {operation: sign, account: t2-text, algorithm: HS256, subject: eve}
+    to: vars.sig
+  - throw: {status: 502, error: "upstream refused {{ vars.sig.jws }}"}
+`,
+	})
+	code, hdr, body := postSecrets(t, e, "/logged", `{}`)
+	var out struct{ Header string }
+	if err := json.Unmarshal([]byte(body), &out); err != nil || code != 200 || !strings.HasPrefix(out.Header, "Bearer ey") {
+		t.Fatalf("%d %s", code, body)
+	}
+	if !strings.Contains(logs.String(), `"made `) {
+		t.Fatalf("the log step's line is not in the log: %s", logs.String())
+	}
+	assertNowhere(t, e, &logs, hdr, strings.TrimPrefix(out.Header, "Bearer "))
+
+	code, hdr, body = postSecrets(t, e, "/thrown", `{}`)
+	var failed struct{ Error string }
+	if err := json.Unmarshal([]byte(body), &failed); err != nil || code != 502 {
+		t.Fatalf("%d %s", code, body)
+	}
+	// The caller gets the message the pipeline built (its author's choice);
+	// the record and the log do not.
+	jws, ok := strings.CutPrefix(failed.Error, "upstream refused ")
+	if !ok || !strings.HasPrefix(jws, "ey") {
+		t.Fatalf("%d %s", code, body)
+	}
+	assertNowhere(t, e, &logs, hdr, jws)
+}
+
+// TestHostileOAuthFieldNamesMasked: the client_assertion of a JWT-bearer
+// client authentication (RFC 7523), the PKCE code_verifier (RFC 7636), and
+// jws, sent to a pipeline of the user's own, are masked by name like
+// client_secret.
+func TestHostileOAuthFieldNamesMasked(t *testing.T) {
+	var logs lockedBuffer
+	e := secretsServer(t, &logs, map[string]string{"echo.yaml": `
+name: echo
+trigger: {http: {path: /echo}}
+steps:
+  - log: {message: "got", fields: {form: "{{ message }}"}}
+  - set: {got: "{{ message }}"}
+`})
+	assertion := "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJjbGllbnQifQ.assertion-signature-1"
+	verifier := "dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"
+	jws := "eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiJ4In0.jws-signature-2"
+	_, hdr, _ := postSecrets(t, e, "/echo", fmt.Sprintf(`{"grant_type":"authorization_code","client_assertion":%q,"client_assertion_type":"urn:ietf:params:oauth:client-assertion-type:jwt-bearer","codeVerifier":%q,"JWS":%q}`, assertion, verifier, jws))
+	assertNowhere(t, e, &logs, hdr, assertion, verifier, jws)
+}
+
+// TestHostileSentCredentialsEchoedBack: a rest step sends credentials the
+// pipeline built from plain fields of the message: a sensitive query
+// parameter (?api_key=), the password of the URL's user info
+// (https://user:pass@host) and a sensitive header (X-Api-Key,
+// Authorization). The upstream echoes what it received, in its body and its
+// headers, as many APIs do in their errors. What a step sent as a
+// credential is a secret of its execution: masked in the step's result,
+// the error, the record and the log.
+func TestHostileSentCredentialsEchoedBack(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		user, pass, _ := r.BasicAuth()
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("X-Echo-Query", r.URL.RawQuery)
+		w.WriteHeader(http.StatusUnauthorized)
+		b, _ := io.ReadAll(r.Body)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": "bad credentials",
+			"query": r.URL.RawQuery, "user": user, "pass": pass, "key": r.Header.Get("X-Api-Key"),
+			"auth": r.Header.Get("Authorization"), "body": string(b)})
+	}))
+	defer up.Close()
+	host := strings.TrimPrefix(up.URL, "http://")
+	var logs lockedBuffer
+	e := secretsServer(t, &logs, map[string]string{
+		"query.yaml": `
+name: query
+trigger: {http: {path: /query}}
+steps:
+  - rest: {method: GET, url: "` + up.URL + `/v1/items?api_key={{ message.k }}"}
+  - log: {message: "answered {{ message.body }}"}
+`,
+		"userinfo.yaml": `
+name: userinfo
+trigger: {http: {path: /userinfo}}
+steps:
+  - rest: {method: GET, url: "http://{{ message.user }}:{{ message.pw }}@` + host + `/v1/items", stop_on_client_error: true}
+`,
+		"header.yaml": `
+name: header
+trigger: {http: {path: /header}}
+steps:
+  - rest:
+      method: GET
+      url: "` + up.URL + `/v1/items"
+      query: {access_token: "{{ message.t }}"}
+      headers: {x-api-key: "{{ message.k }}", Authorization: "Bearer {{ message.b }}"}
+`,
+	})
+	key := "live-key-query-0001"
+	code, hdr, body := postSecrets(t, e, "/query", `{"k":"`+key+`"}`)
+	if code != 200 || !strings.Contains(body, key) {
+		t.Fatalf("the upstream did not echo the key: %d %s", code, body)
+	}
+	assertNowhere(t, e, &logs, hdr, key)
+
+	pw := "live-pass-userinfo-0002"
+	code, hdr, body = postSecrets(t, e, "/userinfo", `{"user":"ada","pw":"`+pw+`"}`)
+	if code != 401 {
+		t.Fatalf("%d %s", code, body)
+	}
+	assertNowhere(t, e, &logs, hdr, pw)
+
+	tok, hkey, bearer := "live-token-query-0003", "live-key-header-0004", "live-bearer-header-0005"
+	code, hdr, body = postSecrets(t, e, "/header", `{"t":"`+tok+`","k":"`+hkey+`","b":"`+bearer+`"}`)
+	if code != 200 || !strings.Contains(body, bearer) {
+		t.Fatalf("the upstream did not echo the credentials: %d %s", code, body)
+	}
+	assertNowhere(t, e, &logs, hdr, tok, hkey, bearer)
+}
+
+// TestHostileBadURLErrorHidesCredentials: a rest step's URL that is not
+// an http(s) URL (a base URL missing from the message, a typo in the
+// scheme, a broken host) is quoted in the error without its user info,
+// query and fragment: the error reaches the caller, the record's error and
+// step, and the log. (The message itself, which holds the parts under plain
+// names, is the caller's and is recorded as sent.)
+func TestHostileBadURLErrorHidesCredentials(t *testing.T) {
+	var logs lockedBuffer
+	e := secretsServer(t, &logs, map[string]string{"bad.yaml": `
+name: bad
+trigger: {http: {path: /bad}}
+steps:
+  - rest: {method: GET, url: "{{ message.base }}/v1/items?api_key={{ message.k }}#{{ message.k }}"}
+`})
+	key, pw := "live-key-bad-url-0001", "live-pass-bad-url-0002"
+	for _, base := range []string{"", "htps://ada:" + pw + "@api.example", "http://ada:" + pw + "@", "http://[::1", "ada:" + pw + "@api.example"} {
+		code, hdr, body := postSecrets(t, e, "/bad", fmt.Sprintf(`{"base":%q,"k":%q}`, base, key))
+		if code != 500 || !strings.Contains(body, "expected an http or https URL") {
+			t.Fatalf("%q: %d %s", base, code, body)
+		}
+		rec := e.Record(t, hdr)
+		texts := []string{body, string(rec.Error), logs.String()}
+		for _, st := range rec.Steps {
+			texts = append(texts, st.Error)
+		}
+		for _, text := range texts {
+			for _, s := range []string{key, pw} {
+				if strings.Contains(text, s) {
+					t.Errorf("%q: %q in %s", base, s, text)
+				}
+			}
+		}
+	}
+}
