@@ -449,6 +449,28 @@ type execShared struct {
 	// snapshot its log lines mask.
 	learned     []string
 	learnedSnap atomic.Pointer[[]string]
+	// top is the top-level Exec and input its input, whose sensitive
+	// values are learned (learnInput) when the execution first logs or
+	// fails, not for every execution.
+	top          *Exec
+	input        any
+	inputLearned atomic.Bool
+}
+
+// learnInput makes the values of the sensitive fields of the execution's
+// input secrets of the execution (once): a log line or an error message
+// that repeats one in text ("pw is {{ message.password }}") masks it.
+func (sh *execShared) learnInput() {
+	if sh.inputLearned.Load() {
+		return
+	}
+	sh.mu.Lock()
+	x, in := sh.top, sh.input
+	first := x != nil && !sh.inputLearned.Swap(true)
+	sh.mu.Unlock()
+	if first {
+		x.LearnSensitive(in)
+	}
 }
 
 // NewExecutionID returns a random execution id.
@@ -471,11 +493,19 @@ func (p *Pipeline) Run(ctx context.Context, rt *Runtime, input any, opts RunOpti
 		ctx, cancel = context.WithTimeout(ctx, p.Timeout)
 		defer cancel()
 	}
+	x.shared.mu.Lock() // branches of the execution read them under mu
+	x.shared.top, x.shared.input = x, input
+	x.shared.mu.Unlock()
 	out, err := p.steps.run(ctx, x, input, x.traceStart())
 	if t := opts.Trace; t != nil {
 		if n := t.len(); n != p.traced.Load() {
 			p.traced.Store(n)
 		}
+	}
+	if err != nil {
+		// The error's message may quote an input value (an expression's
+		// argument): whoever logs it masks the input's sensitive values.
+		x.shared.learnInput()
 	}
 	if opts.Learned != nil {
 		if l := x.shared.learnedSnap.Load(); l != nil {
@@ -1031,6 +1061,7 @@ func (e *execHandler) masking() slog.Handler {
 	if e.shared == nil {
 		return e.h
 	}
+	e.shared.learnInput()
 	l := e.shared.learnedSnap.Load()
 	if l == nil {
 		return e.h
@@ -1048,6 +1079,28 @@ func (e *execHandler) WithAttrs(as []slog.Attr) slog.Handler {
 
 func (e *execHandler) WithGroup(name string) slog.Handler {
 	return slog.New(e.masking()).With("execution_id", e.id, "pipeline", e.pipeline).WithGroup(name).Handler()
+}
+
+// LearnSensitive makes the values of v's sensitive fields (x.Sensitive),
+// at any depth, secrets of x's execution (AddSecret): a step calls it with
+// what came from outside (an API's answer) whose values a later step may
+// repeat in text that is not under their name.
+func (x *Exec) LearnSensitive(v any) {
+	switch t := v.(type) {
+	case *value.Object:
+		t.Range(func(k string, c any) bool {
+			if x.Sensitive(k) {
+				reveal(c, func(s string) { x.AddSecret(s) })
+			} else {
+				x.LearnSensitive(c)
+			}
+			return true
+		})
+	case []any:
+		for _, c := range t {
+			x.LearnSensitive(c)
+		}
+	}
 }
 
 // AddSecret makes values secrets of the execution: masked as *** wherever

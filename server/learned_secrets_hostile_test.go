@@ -268,3 +268,83 @@ steps:
 		}
 	}
 }
+
+// TestHostileInputSecretRepeatedInText: a value the caller sent under a
+// sensitive name (password in a JSON body) that a step repeats in text —
+// a log line ("pw is {{ message.password }}"), an expression error quoting
+// its argument — is masked in the log and in the record, with or without
+// snapshots. Before, the server's log held it in clear: only the request's
+// headers and query were secrets of the execution.
+func TestHostileInputSecretRepeatedInText(t *testing.T) {
+	files := map[string]string{"body.yaml": `
+name: body
+trigger: {http: {path: /body}}
+steps:
+  - log: {message: "pw is {{ message.password }}"}
+  - set: {n: "{{ toInt(message.password) }}"}
+`}
+	for _, keep := range []bool{false, true} {
+		t.Run(fmt.Sprint("snapshots=", keep), func(t *testing.T) {
+			var logs lockedBuffer
+			e := servertest.Start(t, files, func(o *server.Options) {
+				o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+				if keep {
+					o.History.Steps, o.History.Snapshots = true, "all"
+				}
+			})
+			pw := "hunter2-in-the-body-0006"
+			code, hdr, body := postSecrets(t, e, "/body", `{"password":"`+pw+`"}`)
+			if code != 500 || !strings.Contains(body, "TOINT") {
+				t.Fatalf("%d %s", code, body)
+			}
+			if !strings.Contains(logs.String(), "pw is ***") || !strings.Contains(logs.String(), "execution failed") {
+				t.Fatalf("the lines are not in the log: %s", logs.String())
+			}
+			assertNowhere(t, e, &logs, hdr, pw)
+		})
+	}
+}
+
+// TestHostileAnsweredSecretRepeatedInText: an API answers a token under a
+// sensitive name (access_token, apiKey in its body; a Set-Cookie header),
+// as a token endpoint does; a later step repeats it in text: a log line, a
+// throw message. What a rest step received under a sensitive name is a
+// secret of the execution: masked in the log and the record (the error,
+// the log lines), with or without snapshots.
+func TestHostileAnsweredSecretRepeatedInText(t *testing.T) {
+	tok, key, cookie := "answered-token-0007", "answered-key-0008", "answered-cookie-0009"
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.Header().Set("Set-Cookie", "sid="+cookie+"; HttpOnly")
+		fmt.Fprintf(w, `{"access_token":%q,"token_type":"Bearer","data":{"apiKey":%q}}`, tok, key)
+	}))
+	defer up.Close()
+	files := map[string]string{"login.yaml": `
+name: login
+trigger: {http: {path: /login}}
+steps:
+  - rest: {method: POST, url: "` + up.URL + `/token", body: {grant_type: client_credentials}}
+    to: vars.r
+  - log: {level: warn, message: "logged in: {{ vars.r.body.access_token }} {{ vars.r.body.data.apiKey }} {{ vars.r.headers['Set-Cookie'] }}"}
+  - throw: {status: 502, error: "the API refused {{ vars.r.body.access_token }}"}
+`}
+	for _, keep := range []bool{false, true} {
+		t.Run(fmt.Sprint("snapshots=", keep), func(t *testing.T) {
+			var logs lockedBuffer
+			e := servertest.Start(t, files, func(o *server.Options) {
+				o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+				if keep {
+					o.History.Steps, o.History.Snapshots, o.History.Exchanges = true, "all", true
+				}
+			})
+			code, hdr, body := postSecrets(t, e, "/login", `{}`)
+			if code != 502 || !strings.Contains(body, "the API refused") {
+				t.Fatalf("%d %s", code, body)
+			}
+			if !strings.Contains(logs.String(), "logged in: ") {
+				t.Fatalf("the log step's line is not in the log: %s", logs.String())
+			}
+			assertNowhere(t, e, &logs, hdr, tok, key, cookie)
+		})
+	}
+}

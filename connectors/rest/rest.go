@@ -483,6 +483,11 @@ func (s *step) call(ctx context.Context, x *engine.Exec, u *url.URL, hdr http.He
 	}
 	r := &result{status: resp.StatusCode, message: statusMessage(resp), headers: headerObject(resp.Header)}
 	r.body = s.decodeBody(resp, data)
+	// What the API answered under a sensitive name (an access_token, a
+	// Set-Cookie) is a secret of the execution: masked where a later step
+	// repeats it in text (a log line, an error message).
+	x.LearnSensitive(r.headers)
+	x.LearnSensitive(r.body)
 	if (resp.StatusCode >= 400 && resp.StatusCode < 500 && s.cfg.StopOnClientError) || (resp.StatusCode >= 500 && s.cfg.StopOnServerError) {
 		e := engine.NewError(resp.StatusCode, "rest: %s %s answered %d %s", s.cfg.Method, httpclient.Redact(u), resp.StatusCode, r.message)
 		e.Fields = value.NewObject(3)
