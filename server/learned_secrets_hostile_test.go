@@ -348,3 +348,26 @@ steps:
 		})
 	}
 }
+
+// TestHostilePathTokenNotStored: a webhook whose secret is a segment of its
+// path (path: /hooks/{token}, as chat bots and payment providers call
+// them). The record's request line ("POST /hooks/TOKEN"), its metadata and a
+// log line repeating the parameter hold it nowhere: a path parameter with a
+// sensitive name is a credential of the request like a sensitive query
+// parameter.
+func TestHostilePathTokenNotStored(t *testing.T) {
+	var logs lockedBuffer
+	e := secretsServer(t, &logs, map[string]string{"hook.yaml": `
+name: hook
+trigger: {http: {path: "/hooks/{token}/{apiKey...}"}}
+steps:
+  - log: {message: "hook {{ metadata.request.params.token }} {{ metadata.request.params.apiKey }}"}
+  - set: {ok: true, seen: "{{ metadata.request }}"}
+`})
+	tok, key := "wh-token-in-path-0010", "wh-key-in-path-0011"
+	code, hdr, body := postSecrets(t, e, "/hooks/"+tok+"/"+key, `{}`)
+	if code != 200 || !strings.Contains(body, `"ok":true`) {
+		t.Fatalf("%d %s", code, body)
+	}
+	assertNowhere(t, e, &logs, hdr, tok, key)
+}
