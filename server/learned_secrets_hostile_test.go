@@ -371,3 +371,61 @@ steps:
 	}
 	assertNowhere(t, e, &logs, hdr, tok, key)
 }
+
+// TestHostileAPIRunMasksLearnedSecrets: POST /api/run (nectar run against
+// a server) answers a failed execution's error and trace: a token a jwt
+// step signed, repeated in a throw message, and a key a rest step sent in a
+// header that the API echoed in its error body (the error's body field)
+// are masked there and in the record, as the runtime's secrets were.
+func TestHostileAPIRunMasksLearnedSecrets(t *testing.T) {
+	t.Setenv("NECTAR_JWT_T2_APIRUN_SECRET", strings.Repeat("api-run-", 6))
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusForbidden)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": "unknown key " + r.Header.Get("X-Api-Key")})
+	}))
+	defer up.Close()
+	var logs lockedBuffer
+	e := secretsServer(t, &logs, nil)
+	admin := map[string]string{"Authorization": "Bearer admin-key", "Content-Type": "application/json"}
+	run := func(src, input string) (server.RunResult, http.Header) {
+		t.Helper()
+		b, _ := json.Marshal(server.RunRequest{Source: src, Input: json.RawMessage(input), Trace: true})
+		code, hdr, body := e.Do(t, "POST", "/api/run", string(b), admin)
+		var res server.RunResult
+		if err := json.Unmarshal([]byte(body), &res); err != nil || code != 200 || res.Error == nil {
+			t.Fatalf("%d %s", code, body)
+		}
+		hdr.Set("X-Execution-Id", res.ExecutionID)
+		return res, hdr
+	}
+	res, hdr := run(`name: thrown
+steps:
+  - jwt: {operation: sign, account: t2-apirun, algorithm: HS256, subject: ada}
+    to: vars.sig
+  - set: {bearer: "{{ vars.sig.jws }}"}
+  - throw: {status: 502, error: "refused {{ message.bearer }}"}
+`, `{}`)
+	shown, _ := json.Marshal(res)
+	if !strings.Contains(string(shown), "refused ***") {
+		t.Errorf("the signed token is not masked in the answer: %s", shown)
+	}
+	rec := e.Record(t, hdr)
+	if raw, _ := json.Marshal(rec); strings.Contains(string(raw), "refused ey") {
+		t.Errorf("the record holds the signed token: %s", raw)
+	}
+
+	key := "api-run-sent-key-0014"
+	res, hdr = run(`name: refused
+steps:
+  - rest: {url: "`+up.URL+`/v1", headers: {X-Api-Key: "{{ message.k }}"}, stop_on_client_error: true}
+`, `{"k":"`+key+`"}`)
+	shown, _ = json.Marshal(res)
+	if !strings.Contains(string(shown), "unknown key ***") || strings.Contains(string(shown), key) {
+		t.Errorf("the key the step sent is not masked in the answer: %s", shown)
+	}
+	rec = e.Record(t, hdr)
+	if raw, _ := json.Marshal(rec.Error); strings.Contains(string(raw), key) {
+		t.Errorf("the record's error holds the key: %s", raw)
+	}
+}
