@@ -429,3 +429,44 @@ steps:
 		t.Errorf("the record's error holds the key: %s", raw)
 	}
 }
+
+// TestHostileRetryLogHidesPresignedURL: a rest step fetches a
+// pre-signed URL (the signature is the credential, under a name no list
+// holds: sig, X-Amz-Signature) from a server that drops the connection; the
+// client retries and logs why at debug level. The line names the URL
+// without its query, as every message of the HTTP client does
+// (httpclient.Redact); before, it quoted Go's *url.Error, whole URL
+// included.
+func TestHostileRetryLogHidesPresignedURL(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, _, err := w.(http.Hijacker).Hijack()
+		if err == nil {
+			c.Close() // a connection error: retried
+		}
+	}))
+	defer up.Close()
+	var logs lockedBuffer
+	e := secretsServer(t, &logs, map[string]string{"presigned.yaml": `
+name: presigned
+trigger: {http: {path: /presigned}}
+steps:
+  - rest: {url: "{{ message.url }}", retries: 1, retry_backoff: 1ms}
+`})
+	sig := "presigned-signature-0015"
+	code, hdr, body := postSecrets(t, e, "/presigned", `{"url":"`+up.URL+`/bucket/report.csv?X-Amz-Signature=`+sig+`&sig=`+sig+`"}`)
+	if code == 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	if !strings.Contains(logs.String(), "retrying request") || !strings.Contains(logs.String(), "/bucket/report.csv") {
+		t.Fatalf("the retry is not logged with its URL: %s", logs.String())
+	}
+	for _, text := range []string{logs.String(), body} {
+		if strings.Contains(text, sig) {
+			t.Errorf("the signature is logged or answered: %s", text)
+		}
+	}
+	rec := e.Record(t, hdr)
+	if raw, _ := json.Marshal(rec.Error); strings.Contains(string(raw), sig) {
+		t.Errorf("the record's error holds the signature: %s", raw)
+	}
+}

@@ -286,7 +286,9 @@ func (c *Client) Do(ctx context.Context, x *engine.Exec, req *http.Request) (*ht
 				return nil, err
 			}
 			if x != nil {
-				x.Logger.Debug("retrying request", "attempt", attempt+2, "error", err)
+				// Named through Redact, as in every message: a URL may
+				// be pre-signed (its query is the credential).
+				x.Logger.Debug("retrying request", "url", Redact(req.URL), "attempt", attempt+2, "error", WithoutURL(err))
 			}
 			continue
 		}
