@@ -493,9 +493,8 @@ func (p *Pipeline) Run(ctx context.Context, rt *Runtime, input any, opts RunOpti
 		ctx, cancel = context.WithTimeout(ctx, p.Timeout)
 		defer cancel()
 	}
-	x.shared.mu.Lock() // branches of the execution read them under mu
+	// Set before any branch of the execution starts: no lock.
 	x.shared.top, x.shared.input = x, input
-	x.shared.mu.Unlock()
 	out, err := p.steps.run(ctx, x, input, x.traceStart())
 	if t := opts.Trace; t != nil {
 		if n := t.len(); n != p.traced.Load() {
