@@ -14,6 +14,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/nectar-run/nectar/engine/expression"
 	"github.com/nectar-run/nectar/engine/value"
@@ -455,6 +456,7 @@ type execShared struct {
 	top          *Exec
 	input        any
 	inputLearned atomic.Bool
+	walked       map[walkedKey]struct{} // LearnSensitive's large values, under mu
 }
 
 // learnInput makes the values of the sensitive fields of the execution's
@@ -809,7 +811,7 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any, start time.Time)
 	if r.cond != nil {
 		ok, err := r.cond.Bool(x.env(msg))
 		if err != nil {
-			return nil, end, false, r.fail(x, x.exprError(err))
+			return nil, end, false, r.fail(x, msg, x.exprError(err))
 		}
 		if !ok {
 			if x.Trace != nil {
@@ -821,7 +823,7 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any, start time.Time)
 	in := msg
 	if r.from != nil {
 		if in, err = r.from.Eval(x.env(msg)); err != nil {
-			return nil, end, false, r.fail(x, x.exprError(err))
+			return nil, end, false, r.fail(x, msg, x.exprError(err))
 		}
 	}
 	attempts := 1
@@ -851,7 +853,7 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any, start time.Time)
 	}
 	outcome, code := "ok", 0
 	if err != nil {
-		e := r.fail(x, err)
+		e := r.fail(x, in, err)
 		if !r.continueOnError {
 			if x.Trace != nil {
 				rec := StepRecord{StepInfo: &r.info, Start: start, Duration: time.Since(start), Outcome: "error", Error: e.Message, Attempts: attempts, Code: e.Code}
@@ -873,7 +875,7 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any, start time.Time)
 	if r.to != nil {
 		res, err = r.to.place(x, msg, res)
 		if err != nil {
-			return nil, end, false, r.fail(x, err)
+			return nil, end, false, r.fail(x, msg, err)
 		}
 	}
 	if x.Trace != nil {
@@ -941,7 +943,15 @@ func (r *stepRunner) timedOut(parent context.Context, err error) error {
 
 // fail names the step in an error raised inside it (an error from a nested
 // step or pipeline keeps its own, innermost, step).
-func (r *stepRunner) fail(x *Exec, err error) *Error {
+//
+// The step's message and the vars are where a message built from a secret
+// took it ("could not store {{ message.refresh_token }}"; an expression
+// error quoting its argument): the values of their sensitive fields become
+// secrets of the execution (LearnSensitive), masked in its record and log
+// lines, whoever reads the error.
+func (r *stepRunner) fail(x *Exec, msg any, err error) *Error {
+	x.LearnSensitive(msg)
+	x.LearnSensitive(x.Vars)
 	e := AsError(err)
 	if e.Step == "" {
 		e.Step = r.info.Step
@@ -961,7 +971,7 @@ func (r *stepRunner) contextError(x *Exec, err error) *Error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		code, msg = 504, "execution timed out"
 	}
-	return r.fail(x, &Error{Timestamp: time.Now().UnixMilli(), Code: code, Message: msg, Cause: err})
+	return r.fail(x, nil, &Error{Timestamp: time.Now().UnixMilli(), Code: code, Message: msg, Cause: err})
 }
 
 func isDeadline(err error) bool { return errors.Is(err, context.DeadlineExceeded) }
@@ -1083,10 +1093,15 @@ func (e *execHandler) WithGroup(name string) slog.Handler {
 // LearnSensitive makes the values of v's sensitive fields (x.Sensitive),
 // at any depth, secrets of x's execution (AddSecret): a step calls it with
 // what came from outside (an API's answer) whose values a later step may
-// repeat in text that is not under their name.
+// repeat in text that is not under their name. Values are immutable: a
+// large object or list walked once in the execution is not walked again
+// (a step failing for each item of a loop walks the vars each time).
 func (x *Exec) LearnSensitive(v any) {
 	switch t := v.(type) {
 	case *value.Object:
+		if t.Len() >= walkedLen && !x.firstWalk(walkedKey{unsafe.Pointer(t), 0}) {
+			return
+		}
 		t.Range(func(k string, c any) bool {
 			if x.Sensitive(k) {
 				reveal(c, func(s string) { x.AddSecret(s) })
@@ -1096,10 +1111,42 @@ func (x *Exec) LearnSensitive(v any) {
 			return true
 		})
 	case []any:
+		if len(t) >= walkedLen && !x.firstWalk(walkedKey{unsafe.Pointer(unsafe.SliceData(t)), len(t)}) {
+			return
+		}
 		for _, c := range t {
 			x.LearnSensitive(c)
 		}
 	}
+}
+
+// walkedLen is the size from which LearnSensitive notes the objects and
+// lists it walked: smaller ones cost less to walk again than to note.
+const walkedLen = 8
+
+// walkedKey names an object (n 0) or a list (its elements and length).
+type walkedKey struct {
+	p unsafe.Pointer
+	n int
+}
+
+// firstWalk reports whether LearnSensitive walks k for the first time in
+// the execution, and notes it.
+func (x *Exec) firstWalk(k walkedKey) bool {
+	sh := x.shared
+	if sh == nil {
+		return true
+	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if _, ok := sh.walked[k]; ok {
+		return false
+	}
+	if sh.walked == nil {
+		sh.walked = map[walkedKey]struct{}{}
+	}
+	sh.walked[k] = struct{}{}
+	return true
 }
 
 // AddSecret makes values secrets of the execution: masked as *** wherever

@@ -118,6 +118,7 @@ trigger: {http: {path: /thrown}}
 steps:
   - jwt: {operation: sign, account: t2-text, algorithm: HS256, subject: eve}
     to: vars.sig
+  - respond: {body: {jws: "{{ vars.sig.jws }}"}, send: true}
   - throw: {status: 502, error: "upstream refused {{ vars.sig.jws }}"}
 `,
 	})
@@ -131,18 +132,17 @@ steps:
 	}
 	assertNowhere(t, e, &logs, hdr, strings.TrimPrefix(out.Header, "Bearer "))
 
+	// The pipeline answers the token early, then fails with a message
+	// that repeats it: the record's error and the log do not hold it.
 	code, hdr, body = postSecrets(t, e, "/thrown", `{}`)
-	var failed struct{ Error string }
-	if err := json.Unmarshal([]byte(body), &failed); err != nil || code != 502 {
+	var answered struct{ JWS string }
+	if err := json.Unmarshal([]byte(body), &answered); err != nil || code != 200 || !strings.HasPrefix(answered.JWS, "ey") {
 		t.Fatalf("%d %s", code, body)
 	}
-	// The caller gets the message the pipeline built (its author's choice);
-	// the record and the log do not.
-	jws, ok := strings.CutPrefix(failed.Error, "upstream refused ")
-	if !ok || !strings.HasPrefix(jws, "ey") {
-		t.Fatalf("%d %s", code, body)
+	if rec := e.Record(t, hdr); !strings.Contains(string(rec.Error), "upstream refused ***") {
+		t.Fatalf("the record's error: %s", rec.Error)
 	}
-	assertNowhere(t, e, &logs, hdr, jws)
+	assertNowhere(t, e, &logs, hdr, answered.JWS)
 }
 
 // TestHostileOAuthFieldNamesMasked: the client_assertion of a JWT-bearer
@@ -468,5 +468,63 @@ steps:
 	rec := e.Record(t, hdr)
 	if raw, _ := json.Marshal(rec.Error); strings.Contains(string(raw), sig) {
 		t.Errorf("the record's error holds the signature: %s", raw)
+	}
+}
+
+// TestHostileGeneratedSecretRepeatedInText: a pipeline makes a secret
+// (as the credential provider makes client secrets; here from parts of the
+// message, so that the test knows it) and puts it under a sensitive name,
+// in the message or in the vars; a later step repeats it in text: a log
+// line, a throw message, an expression error quoting it (cut: "got string
+// \"…\""). The record (its error, its log lines), the log and the error
+// answered hold it nowhere, whole or cut, with or without snapshots: a step
+// that writes text (log) or fails first makes the values of the sensitive
+// fields of its message and of the vars secrets of the execution, and a
+// prefix of a secret cut for a message is masked as the secret is. Before,
+// the record's error, the server's log and the answer held it in clear.
+func TestHostileGeneratedSecretRepeatedInText(t *testing.T) {
+	files := map[string]string{
+		"gen.yaml": `
+name: gen
+trigger: {http: {path: /gen}}
+steps:
+  - set: {refresh_token: "{{ message.a + '-' + message.b }}"}
+  - log: {message: "issued {{ message.refresh_token }}"}
+  - throw: {status: 500, error: "could not store {{ message.refresh_token }}"}
+`,
+		"vars.yaml": `
+name: vars
+trigger: {http: {path: /vars}}
+steps:
+  - set: {client: {client_secret: "{{ message.a + '-' + message.b }}"}}
+    to: vars.made
+  - set: {n: "{{ toInt(vars.made.client.client_secret) }}"}
+`,
+	}
+	for _, keep := range []bool{false, true} {
+		t.Run(fmt.Sprint("snapshots=", keep), func(t *testing.T) {
+			var logs lockedBuffer
+			e := servertest.Start(t, files, func(o *server.Options) {
+				o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+				if keep {
+					o.History.Steps, o.History.Snapshots = true, "all"
+				}
+			})
+			made := "Zq7Hn2Kd9Lp4Wx6T-b3Rf8Ys1Vm5Jc0Gu"
+			in := `{"a":"Zq7Hn2Kd9Lp4Wx6T","b":"b3Rf8Ys1Vm5Jc0Gu"}`
+			for _, path := range []string{"/gen", "/vars"} {
+				code, hdr, body := postSecrets(t, e, path, in)
+				if code != 500 {
+					t.Fatalf("%s: %d %s", path, code, body)
+				}
+				if strings.Contains(body, made[:20]) {
+					t.Errorf("%s: the answer holds the secret: %s", path, body)
+				}
+				assertNowhere(t, e, &logs, hdr, made, made[:24])
+			}
+			if !strings.Contains(logs.String(), "issued ***") {
+				t.Fatalf("the log line is not masked: %s", logs.String())
+			}
+		})
 	}
 }
