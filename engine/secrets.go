@@ -107,6 +107,13 @@ const ellipsis = "…"
 // before an ellipsis: text[start:end]. Text without an ellipsis (nearly
 // all) costs one search.
 func cutSecret(text string, lists [][]string) (start, end int, ok bool) {
+	n := 0
+	for _, l := range lists {
+		n += len(l)
+	}
+	if n == 0 || len(text) < MinSecretLen+len(ellipsis) {
+		return 0, 0, false
+	}
 	for from := 0; ; {
 		i := strings.Index(text[from:], ellipsis)
 		if i < 0 {
