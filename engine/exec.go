@@ -69,6 +69,10 @@ var DefaultSensitiveFields = []string{
 	"token", "access_token", "refresh_token", "id_token", "session_token", "x_auth_token", "otp",
 	"api_key", "x_api_key", "authorization", "proxy_authorization", "private_key", "credential", "credentials",
 	"cookie", "set_cookie", "jws", "client_assertion", "assertion", "code_verifier",
+	// Credential headers of well-known APIs (AWS, Google, Azure API
+	// Management, GitLab, Vault, Shopify, and others').
+	"x_amz_security_token", "x_goog_api_key", "ocp_apim_subscription_key", "private_token", "x_vault_token",
+	"x_shopify_access_token", "x_access_token",
 }
 
 var defaultSensitive = func() map[string]bool {

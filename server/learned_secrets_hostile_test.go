@@ -528,3 +528,57 @@ steps:
 		})
 	}
 }
+
+// TestHostileCredentialHeadersOfKnownAPIs: the credential headers of
+// well-known APIs, as a rest step sends them (AWS's X-Amz-Security-Token,
+// Google's X-Goog-Api-Key, Azure's Ocp-Apim-Subscription-Key, GitLab's
+// PRIVATE-TOKEN, Vault's X-Vault-Token, Shopify's X-Shopify-Access-Token,
+// X-Access-Token), in any casing, from plain fields of the message. The
+// upstream echoes them in its answer's headers and body (the step's
+// result, kept as an exchange): the record and the log hold none.
+func TestHostileCredentialHeadersOfKnownAPIs(t *testing.T) {
+	names := []string{"X-Amz-Security-Token", "x-goog-api-key", "OCP-APIM-SUBSCRIPTION-KEY", "Private-Token", "X-Vault-Token", "X-Shopify-Access-Token", "x-access-token"}
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		echo := map[string]string{}
+		for _, n := range names {
+			w.Header().Set(n, r.Header.Get(n))
+			echo[n] = r.Header.Get(n)
+		}
+		w.Header().Set("Content-Type", "application/json")
+		_ = json.NewEncoder(w).Encode(echo)
+	}))
+	defer up.Close()
+	var hdrs, in []string
+	var values []string
+	for i, n := range names {
+		hdrs = append(hdrs, fmt.Sprintf("%q: \"{{ message.v%d }}\"", n, i))
+		v := fmt.Sprintf("known-api-credential-%04d", 20+i)
+		values = append(values, v)
+		in = append(in, fmt.Sprintf(`"v%d":%q`, i, v))
+	}
+	var logs lockedBuffer
+	e := secretsServer(t, &logs, map[string]string{"apis.yaml": `
+name: apis
+trigger: {http: {path: /apis}}
+steps:
+  - rest: {url: "` + up.URL + `/v1", headers: {` + strings.Join(hdrs, ", ") + `}}
+  - set: {answered: "{{ message }}"}
+`})
+	code, hdr, body := postSecrets(t, e, "/apis", "{"+strings.Join(in, ",")+"}")
+	if code != 200 || !strings.Contains(body, values[0]) {
+		t.Fatalf("%d %s", code, body)
+	}
+	rec := e.Record(t, hdr)
+	for _, st := range rec.Steps {
+		for _, v := range values {
+			for _, part := range []string{string(st.Result), string(st.Output)} {
+				if strings.Contains(part, v) {
+					t.Errorf("step %s holds %q: %s", st.Step, v, part)
+				}
+			}
+		}
+	}
+	if raw, _ := json.Marshal(rec.Output); strings.Contains(string(raw), values[0]) {
+		t.Errorf("the record's output holds a credential: %s", raw)
+	}
+}
