@@ -10,6 +10,7 @@ import (
 	"net/http/httptest"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/nectar-run/nectar/internal/servertest"
 	"github.com/nectar-run/nectar/server"
@@ -580,5 +581,75 @@ steps:
 	}
 	if raw, _ := json.Marshal(rec.Output); strings.Contains(string(raw), values[0]) {
 		t.Errorf("the record's output holds a credential: %s", raw)
+	}
+}
+
+// TestHostileEventRunFailureLogMasksSecrets: a pipeline run by an event
+// fails with a message that repeats a secret: the payload's password,
+// quoted by an expression error, and a token a jwt step signed. The
+// "execution failed" line of a run that answers nobody (event, schedule)
+// masks the execution's secrets as the http trigger's line does; before, it
+// wrote the message as it was.
+func TestHostileEventRunFailureLogMasksSecrets(t *testing.T) {
+	t.Setenv("NECTAR_JWT_T2_EVENT_SECRET", strings.Repeat("ev-key-", 7))
+	var logs lockedBuffer
+	e := secretsServer(t, &logs, map[string]string{
+		"publish.yaml": `
+name: publish
+trigger: {http: {path: /publish}}
+steps:
+  - event: {name: t2.signup}
+`,
+		"consume.yaml": `
+name: consume
+trigger: {event: {name: t2.signup}}
+steps:
+  - jwt: {operation: sign, account: t2-event, algorithm: HS256, subject: ada}
+    to: vars.sig
+  - test-notify: {channel: t2-event-signed}
+    from: vars.sig
+    to: vars.noted
+  - set: {n: "{{ toInt(message.password) }} {{ vars.sig.jws }}"}
+`,
+		"consume2.yaml": `
+name: consume2
+trigger: {event: {name: t2.signup}}
+steps:
+  - jwt: {operation: sign, account: t2-event, algorithm: HS256, subject: bob}
+    to: vars.sig
+  - test-notify: {channel: t2-event-signed2}
+    from: vars.sig
+    to: vars.noted
+  - throw: {status: 500, error: "cannot welcome {{ vars.sig.jws }}"}
+`,
+	})
+	pw := "event-payload-password-0030"
+	if code, _, body := postSecrets(t, e, "/publish", `{"user":"ada","password":"`+pw+`"}`); code != 200 {
+		t.Fatalf("%d %s", code, body)
+	}
+	var jws []string
+	for _, ch := range []string{"t2-event-signed", "t2-event-signed2"} {
+		got := servertest.Receive(t, ch)
+		m, _ := got.Get("message")
+		j, _ := m.(interface{ Get(string) (any, bool) }).Get("jws")
+		s, _ := j.(string)
+		if !strings.HasPrefix(s, "ey") {
+			t.Fatalf("%s: no token: %v", ch, servertest.MustJSON(got))
+		}
+		jws = append(jws, s)
+	}
+	// The runs end after the tokens are handed over: wait for their lines
+	// (a hang guard, not a timed assertion).
+	for deadline := time.Now().Add(20 * time.Second); strings.Count(logs.String(), "execution failed") < 2; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the failed runs are not logged:\n%s", logs.String())
+		}
+	}
+	for _, s := range append(jws, pw) {
+		for _, line := range strings.Split(logs.String(), "\n") {
+			if strings.Contains(line, s) || strings.Contains(line, s[:24]) {
+				t.Errorf("logged: %s", line)
+			}
+		}
 	}
 }
