@@ -371,6 +371,17 @@ steps:
 		t.Fatalf("%d %s", code, body)
 	}
 	assertNowhere(t, e, &logs, hdr, tok, key)
+	// /metrics (no key needed) labels the route by its pattern, never
+	// by the path a request took.
+	code, _, metrics := e.Do(t, "GET", "/metrics", "", nil)
+	if code != 200 || !strings.Contains(metrics, `route="/hooks/{token}/{apiKey...}"`) {
+		t.Fatalf("/metrics: %d, no route label for the hook:\n%s", code, metrics)
+	}
+	for _, s := range []string{tok, key} {
+		if strings.Contains(metrics, s) {
+			t.Errorf("/metrics holds %q", s)
+		}
+	}
 }
 
 // TestHostileAPIRunMasksLearnedSecrets: POST /api/run (nectar run against
