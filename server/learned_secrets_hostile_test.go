@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"net/url"
 	"strings"
 	"testing"
 	"time"
@@ -662,5 +663,54 @@ steps:
 				t.Errorf("logged: %s", line)
 			}
 		}
+	}
+}
+
+// TestHostileSentBodyCredentialsEchoedBack: a rest step sends a token
+// request of its own (client_secret and password in a form body, from
+// plain fields of the message), and the token endpoint echoes the body in
+// its error, as some do. What a step sent under a sensitive name in its
+// body is a secret of its execution, as what it sent in the URL or a header
+// is: the step's result, the record and the log hold it nowhere.
+func TestHostileSentBodyCredentialsEchoedBack(t *testing.T) {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": "invalid_client", "error_description": "refused: " + string(b)})
+	}))
+	defer up.Close()
+	var logs lockedBuffer
+	e := secretsServer(t, &logs, map[string]string{"login.yaml": `
+name: login
+trigger: {http: {path: /login}}
+steps:
+  - rest:
+      method: POST
+      url: "` + up.URL + `/token"
+      body_type: form
+      body: {grant_type: password, username: "{{ message.user }}", password: "{{ message.p }}", client_secret: "{{ message.s }}"}
+  - log: {message: "the token endpoint said {{ message.body.error_description }}"}
+`})
+	pw, cs := "sent-form-password-0040", "sent-form-client-secret-0041"
+	code, hdr, body := postSecrets(t, e, "/login", `{"user":"ada","p":"`+pw+`","s":"`+cs+`"}`)
+	if code != 200 || !strings.Contains(body, "refused: ") {
+		t.Fatalf("%d %s", code, body)
+	}
+	rec := e.Record(t, hdr)
+	for _, st := range rec.Steps {
+		for _, s := range []string{pw, cs, url.QueryEscape(pw)} {
+			if strings.Contains(string(st.Result)+string(st.Output), s) {
+				t.Errorf("step %s holds %q: %s", st.Step, s, st.Result)
+			}
+		}
+	}
+	for _, l := range rec.Logs {
+		if strings.Contains(l.Message, pw) || strings.Contains(l.Message, cs) {
+			t.Errorf("the record's log line holds a credential: %s", l.Message)
+		}
+	}
+	if strings.Contains(logs.String(), pw) || strings.Contains(logs.String(), cs) {
+		t.Errorf("the log holds a credential:\n%s", logs.String())
 	}
 }

@@ -287,6 +287,11 @@ func (s *step) buildBody(x *engine.Exec, in any, ctHeader string) ([]byte, strin
 	if err != nil {
 		return nil, "", err
 	}
+	// What the body sends under a sensitive name (a form's client_secret
+	// or password) is a secret of the execution, as what the URL and the
+	// headers send is (httpclient.LearnSent): an API echoing it back does
+	// not put it in the record.
+	x.LearnSensitive(v)
 	kind := s.bodyType
 	if kind == "" {
 		kind = bodyTypeOf(ctHeader)
