@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"runtime/debug"
 	"slices"
@@ -1158,7 +1159,8 @@ func (x *Exec) firstWalk(k walkedKey) bool {
 // request carried are (values shorter than MinSecretLen are skipped, as
 // Secrets does). A step calls it with a secret it made or sent that is not
 // under a sensitive name where it goes next: a token it signed, a
-// credential it put in a URL or a header. Safe for concurrent branches.
+// credential it put in a URL or a header. A value is masked as it is and
+// in its URL-escaped form. Safe for concurrent branches.
 func (x *Exec) AddSecret(values ...string) {
 	sh := x.shared
 	if sh == nil {
@@ -1167,10 +1169,18 @@ func (x *Exec) AddSecret(values ...string) {
 	sh.mu.Lock()
 	defer sh.mu.Unlock()
 	changed := false
-	for _, v := range values {
+	add := func(v string) {
 		if len(v) >= MinSecretLen && !slices.Contains(sh.learned, v) && len(sh.learned) < maxSecrets {
 			sh.learned = append(sh.learned, v)
 			changed = true
+		}
+	}
+	for _, v := range values {
+		add(v)
+		// As a query or a form carries it, and an API echoes it back
+		// (no copy when nothing is escaped: a token mostly).
+		if q := url.QueryEscape(v); q != v {
+			add(q)
 		}
 	}
 	if changed {

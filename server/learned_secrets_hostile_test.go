@@ -234,6 +234,15 @@ steps:
 		t.Fatalf("the upstream did not echo the credentials: %d %s", code, body)
 	}
 	assertNowhere(t, e, &logs, hdr, tok, hkey, bearer)
+
+	// A value with bytes a query escapes is echoed escaped, as the API
+	// received it: masked in that form too.
+	tok = "live+token/query=0006&x"
+	code, hdr, body = postSecrets(t, e, "/header", `{"t":"`+tok+`","k":"`+hkey+`","b":"`+bearer+`"}`)
+	if escaped := url.QueryEscape(tok); code != 200 || !strings.Contains(body, escaped) {
+		t.Fatalf("the upstream did not echo the escaped token: %d %s", code, body)
+	}
+	assertNowhere(t, e, &logs, hdr, tok, url.QueryEscape(tok))
 }
 
 // TestHostileBadURLErrorHidesCredentials: a rest step's URL that is not
