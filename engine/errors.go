@@ -148,6 +148,20 @@ func (e *Error) Object() *value.Object {
 	return o
 }
 
+// Shown returns a copy of e to show whoever ran the pipeline (nectar run,
+// POST /api/run): the values of lists (secret values: the runtime's, the
+// execution's own) masked wherever they appear in its message and fields,
+// and the values of the fields that sensitive names (nil: none) masked
+// at any depth of its fields. e is not changed.
+func (e *Error) Shown(sensitive func(string) bool, lists ...[]string) *Error {
+	c := *e
+	c.Message = MaskSecrets(e.Message, lists...)
+	if e.Fields != nil {
+		c.Fields, _ = Mask(e.Fields, &Masking{Field: sensitive, Secrets: lists}).(*value.Object)
+	}
+	return &c
+}
+
 // MarshalJSON writes the error object.
 func (e *Error) MarshalJSON() ([]byte, error) { return value.Encode(e.Object()) }
 

@@ -7,12 +7,15 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net/url"
 	"os"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
+	"unsafe"
 
 	"github.com/nectar-run/nectar/engine/expression"
 	"github.com/nectar-run/nectar/engine/value"
@@ -66,7 +69,11 @@ var DefaultSensitiveFields = []string{
 	"password", "passwd", "pwd", "passphrase", "secret", "client_secret", "secret_key", "access_key",
 	"token", "access_token", "refresh_token", "id_token", "session_token", "x_auth_token", "otp",
 	"api_key", "x_api_key", "authorization", "proxy_authorization", "private_key", "credential", "credentials",
-	"cookie", "set_cookie",
+	"cookie", "set_cookie", "jws", "client_assertion", "assertion", "code_verifier",
+	// Credential headers of well-known APIs (AWS, Google, Azure API
+	// Management, GitLab, Vault, Shopify, and others').
+	"x_amz_security_token", "x_goog_api_key", "ocp_apim_subscription_key", "private_token", "x_vault_token",
+	"x_shopify_access_token", "x_access_token",
 }
 
 var defaultSensitive = func() map[string]bool {
@@ -248,6 +255,12 @@ type RunOptions struct {
 	// request carried), masked as *** in its log lines like the runtime's
 	// Secrets, without joining the runtime's set.
 	Secrets []string
+	// Learned, when set, receives the secret values the execution's steps
+	// learned as they ran (Exec.AddSecret: a token a step signed, a
+	// credential a step sent), appended once Run returns, so that the
+	// execution's record and the caller's own log lines mask them like
+	// Secrets. It may point to Secrets.
+	Learned *[]string
 }
 
 // Trace collects per-step records of one execution. Appending is safe for
@@ -437,6 +450,34 @@ type execShared struct {
 	mu       sync.Mutex
 	workDir  string
 	cleanups []func()
+	// learned are the secrets the execution's steps learned
+	// (Exec.AddSecret): written under mu, read without it from the
+	// snapshot its log lines mask.
+	learned     []string
+	learnedSnap atomic.Pointer[[]string]
+	// top is the top-level Exec and input its input, whose sensitive
+	// values are learned (learnInput) when the execution first logs or
+	// fails, not for every execution.
+	top          *Exec
+	input        any
+	inputLearned atomic.Bool
+	walked       map[walkedKey]struct{} // LearnSensitive's large values, under mu
+}
+
+// learnInput makes the values of the sensitive fields of the execution's
+// input secrets of the execution (once): a log line or an error message
+// that repeats one in text ("pw is {{ message.password }}") masks it.
+func (sh *execShared) learnInput() {
+	if sh.inputLearned.Load() {
+		return
+	}
+	sh.mu.Lock()
+	x, in := sh.top, sh.input
+	first := x != nil && !sh.inputLearned.Swap(true)
+	sh.mu.Unlock()
+	if first {
+		x.LearnSensitive(in)
+	}
 }
 
 // NewExecutionID returns a random execution id.
@@ -459,10 +500,22 @@ func (p *Pipeline) Run(ctx context.Context, rt *Runtime, input any, opts RunOpti
 		ctx, cancel = context.WithTimeout(ctx, p.Timeout)
 		defer cancel()
 	}
+	// Set before any branch of the execution starts: no lock.
+	x.shared.top, x.shared.input = x, input
 	out, err := p.steps.run(ctx, x, input, x.traceStart())
 	if t := opts.Trace; t != nil {
 		if n := t.len(); n != p.traced.Load() {
 			p.traced.Store(n)
+		}
+	}
+	if err != nil {
+		// The error's message may quote an input value (an expression's
+		// argument): whoever logs it masks the input's sensitive values.
+		x.shared.learnInput()
+	}
+	if opts.Learned != nil {
+		if l := x.shared.learnedSnap.Load(); l != nil {
+			*opts.Learned = append(*opts.Learned, *l...)
 		}
 	}
 	if err != nil {
@@ -557,7 +610,7 @@ func (p *Pipeline) newExec(rt *Runtime, opts RunOptions, caller *Exec) *Exec {
 		}
 		h = maskExtra(logger.Handler(), rt, opts.Secrets)
 	}
-	x.handler.h, x.handler.id, x.handler.pipeline = h, id, p.Name
+	x.handler.h, x.handler.id, x.handler.pipeline, x.handler.shared = h, id, p.Name, shared
 	x.logger = *slog.New(&x.handler)
 	x.Logger = &x.logger
 	x.scope.Vars, x.scope.Globals, x.scope.Global, x.scope.Metadata = vars, p.Globals, p.Globals, md
@@ -763,7 +816,7 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any, start time.Time)
 	if r.cond != nil {
 		ok, err := r.cond.Bool(x.env(msg))
 		if err != nil {
-			return nil, end, false, r.fail(x, x.exprError(err))
+			return nil, end, false, r.fail(x, msg, x.exprError(err))
 		}
 		if !ok {
 			if x.Trace != nil {
@@ -775,7 +828,7 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any, start time.Time)
 	in := msg
 	if r.from != nil {
 		if in, err = r.from.Eval(x.env(msg)); err != nil {
-			return nil, end, false, r.fail(x, x.exprError(err))
+			return nil, end, false, r.fail(x, msg, x.exprError(err))
 		}
 	}
 	attempts := 1
@@ -805,7 +858,7 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any, start time.Time)
 	}
 	outcome, code := "ok", 0
 	if err != nil {
-		e := r.fail(x, err)
+		e := r.fail(x, in, err)
 		if !r.continueOnError {
 			if x.Trace != nil {
 				rec := StepRecord{StepInfo: &r.info, Start: start, Duration: time.Since(start), Outcome: "error", Error: e.Message, Attempts: attempts, Code: e.Code}
@@ -827,7 +880,7 @@ func (r *stepRunner) run(ctx context.Context, x *Exec, msg any, start time.Time)
 	if r.to != nil {
 		res, err = r.to.place(x, msg, res)
 		if err != nil {
-			return nil, end, false, r.fail(x, err)
+			return nil, end, false, r.fail(x, msg, err)
 		}
 	}
 	if x.Trace != nil {
@@ -895,7 +948,15 @@ func (r *stepRunner) timedOut(parent context.Context, err error) error {
 
 // fail names the step in an error raised inside it (an error from a nested
 // step or pipeline keeps its own, innermost, step).
-func (r *stepRunner) fail(x *Exec, err error) *Error {
+//
+// The step's message and the vars are where a message built from a secret
+// took it ("could not store {{ message.refresh_token }}"; an expression
+// error quoting its argument): the values of their sensitive fields become
+// secrets of the execution (LearnSensitive), masked in its record and log
+// lines, whoever reads the error.
+func (r *stepRunner) fail(x *Exec, msg any, err error) *Error {
+	x.LearnSensitive(msg)
+	x.LearnSensitive(x.Vars)
 	e := AsError(err)
 	if e.Step == "" {
 		e.Step = r.info.Step
@@ -915,7 +976,7 @@ func (r *stepRunner) contextError(x *Exec, err error) *Error {
 	if errors.Is(err, context.DeadlineExceeded) {
 		code, msg = 504, "execution timed out"
 	}
-	return r.fail(x, &Error{Timestamp: time.Now().UnixMilli(), Code: code, Message: msg, Cause: err})
+	return r.fail(x, nil, &Error{Timestamp: time.Now().UnixMilli(), Code: code, Message: msg, Cause: err})
 }
 
 func isDeadline(err error) bool { return errors.Is(err, context.DeadlineExceeded) }
@@ -996,19 +1057,134 @@ func setPath(root any, path []string, v any) (any, error) {
 type execHandler struct {
 	h            slog.Handler
 	id, pipeline string
+	// shared holds the secrets the execution's steps learned
+	// (Exec.AddSecret), masked in its lines as its own Secrets are.
+	shared *execShared
 }
 
 func (e *execHandler) Enabled(ctx context.Context, l slog.Level) bool { return e.h.Enabled(ctx, l) }
 
 func (e *execHandler) Handle(ctx context.Context, r slog.Record) error {
 	r.AddAttrs(slog.String("execution_id", e.id), slog.String("pipeline", e.pipeline))
-	return e.h.Handle(ctx, r)
+	return e.masking().Handle(ctx, r)
+}
+
+// masking returns e.h, masking the secrets the execution learned too
+// when it has learned some.
+func (e *execHandler) masking() slog.Handler {
+	if e.shared == nil {
+		return e.h
+	}
+	e.shared.learnInput()
+	l := e.shared.learnedSnap.Load()
+	if l == nil {
+		return e.h
+	}
+	m, ok := e.h.(*maskHandler)
+	if !ok {
+		return e.h // no runtime to mask with: a handler of a test
+	}
+	return maskExtra(m, m.rt, *l)
 }
 
 func (e *execHandler) WithAttrs(as []slog.Attr) slog.Handler {
-	return &execHandler{h: e.h.WithAttrs(as), id: e.id, pipeline: e.pipeline}
+	return &execHandler{h: e.masking().WithAttrs(as), id: e.id, pipeline: e.pipeline, shared: e.shared}
 }
 
 func (e *execHandler) WithGroup(name string) slog.Handler {
-	return slog.New(e.h).With("execution_id", e.id, "pipeline", e.pipeline).WithGroup(name).Handler()
+	return slog.New(e.masking()).With("execution_id", e.id, "pipeline", e.pipeline).WithGroup(name).Handler()
+}
+
+// LearnSensitive makes the values of v's sensitive fields (x.Sensitive),
+// at any depth, secrets of x's execution (AddSecret): a step calls it with
+// what came from outside (an API's answer) whose values a later step may
+// repeat in text that is not under their name. Values are immutable: a
+// large object or list walked once in the execution is not walked again
+// (a step failing for each item of a loop walks the vars each time).
+func (x *Exec) LearnSensitive(v any) {
+	switch t := v.(type) {
+	case *value.Object:
+		if t.Len() >= walkedLen && !x.firstWalk(walkedKey{unsafe.Pointer(t), 0}) {
+			return
+		}
+		t.Range(func(k string, c any) bool {
+			if x.Sensitive(k) {
+				reveal(c, func(s string) { x.AddSecret(s) })
+			} else {
+				x.LearnSensitive(c)
+			}
+			return true
+		})
+	case []any:
+		if len(t) >= walkedLen && !x.firstWalk(walkedKey{unsafe.Pointer(unsafe.SliceData(t)), len(t)}) {
+			return
+		}
+		for _, c := range t {
+			x.LearnSensitive(c)
+		}
+	}
+}
+
+// walkedLen is the size from which LearnSensitive notes the objects and
+// lists it walked: smaller ones cost less to walk again than to note.
+const walkedLen = 8
+
+// walkedKey names an object (n 0) or a list (its elements and length).
+type walkedKey struct {
+	p unsafe.Pointer
+	n int
+}
+
+// firstWalk reports whether LearnSensitive walks k for the first time in
+// the execution, and notes it.
+func (x *Exec) firstWalk(k walkedKey) bool {
+	sh := x.shared
+	if sh == nil {
+		return true
+	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	if _, ok := sh.walked[k]; ok {
+		return false
+	}
+	if sh.walked == nil {
+		sh.walked = map[walkedKey]struct{}{}
+	}
+	sh.walked[k] = struct{}{}
+	return true
+}
+
+// AddSecret makes values secrets of the execution: masked as *** wherever
+// they appear in its log lines and its record, as the credentials its
+// request carried are (values shorter than MinSecretLen are skipped, as
+// Secrets does). A step calls it with a secret it made or sent that is not
+// under a sensitive name where it goes next: a token it signed, a
+// credential it put in a URL or a header. A value is masked as it is and
+// in its URL-escaped form. Safe for concurrent branches.
+func (x *Exec) AddSecret(values ...string) {
+	sh := x.shared
+	if sh == nil {
+		return
+	}
+	sh.mu.Lock()
+	defer sh.mu.Unlock()
+	changed := false
+	add := func(v string) {
+		if len(v) >= MinSecretLen && !slices.Contains(sh.learned, v) && len(sh.learned) < maxSecrets {
+			sh.learned = append(sh.learned, v)
+			changed = true
+		}
+	}
+	for _, v := range values {
+		add(v)
+		// As a query or a form carries it, and an API echoes it back
+		// (no copy when nothing is escaped: a token mostly).
+		if q := url.QueryEscape(v); q != v {
+			add(q)
+		}
+	}
+	if changed {
+		snap := slices.Clip(sh.learned) // appends after this copy, never into it
+		sh.learnedSnap.Store(&snap)
+	}
 }

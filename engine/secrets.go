@@ -74,19 +74,76 @@ func (s *Secrets) Values() []string {
 // MaskSecrets returns text with every occurrence of a value of lists
 // (values shorter than MinSecretLen skipped) replaced by ***. Text holding
 // none is returned as it is, without allocating.
+//
+// A value cut for a message (text.Preview: "got string \"3msT38pivUyx…\"")
+// is masked as the value is: a prefix of a value, of MinSecretLen bytes or
+// more, right before an ellipsis (…) is replaced by *** too.
 func MaskSecrets(text string, lists ...[]string) string {
 	// Each replacement shortens text, so this ends.
 	for v, ok := heldSecret(text, lists); ok; v, ok = heldSecret(text, lists) {
 		text = strings.ReplaceAll(text, v, "***")
 	}
+	for start, end, ok := cutSecret(text, lists); ok; start, end, ok = cutSecret(text, lists) {
+		text = text[:start] + "***" + text[end:]
+	}
 	return text
 }
 
 // HoldsSecret reports whether text holds a value of lists (values shorter
-// than MinSecretLen skipped).
+// than MinSecretLen skipped), whole or cut (see MaskSecrets).
 func HoldsSecret(text string, lists ...[]string) bool {
-	_, ok := heldSecret(text, lists)
+	if _, ok := heldSecret(text, lists); ok {
+		return true
+	}
+	_, _, ok := cutSecret(text, lists)
 	return ok
+}
+
+// ellipsis is what text.Preview puts after a value it cut.
+const ellipsis = "…"
+
+// cutSecret finds in text a prefix of a value of lists, at least
+// MinSecretLen bytes long and shorter than the value, that ends right
+// before an ellipsis: text[start:end]. Text without an ellipsis (nearly
+// all) costs one search.
+func cutSecret(text string, lists [][]string) (start, end int, ok bool) {
+	n := 0
+	for _, l := range lists {
+		n += len(l)
+	}
+	if n == 0 || len(text) < MinSecretLen+len(ellipsis) {
+		return 0, 0, false
+	}
+	for from := 0; ; {
+		i := strings.Index(text[from:], ellipsis)
+		if i < 0 {
+			return 0, 0, false
+		}
+		end = from + i
+		for _, l := range lists {
+			for _, v := range l {
+				if len(v) <= MinSecretLen || end < MinSecretLen {
+					continue
+				}
+				// The prefix starts where v's first MinSecretLen bytes
+				// are, at most len(v)-1 bytes before the ellipsis.
+				lo := max(0, end-(len(v)-1))
+				head := v[:MinSecretLen]
+				for s := lo; s <= end-MinSecretLen; {
+					j := strings.Index(text[s:end], head)
+					if j < 0 {
+						break
+					}
+					s += j
+					if text[s:end] == v[:end-s] {
+						return s, end, true
+					}
+					s++
+				}
+			}
+		}
+		from = end + len(ellipsis)
+	}
 }
 
 // heldSecret returns the first value of lists that text holds, values

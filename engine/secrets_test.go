@@ -112,3 +112,26 @@ func TestMask(t *testing.T) {
 		t.Error("nothing to mask, but a copy came back")
 	}
 }
+
+// TestMaskSecretsCutValue: a value cut for a message (text.Preview: a
+// prefix, then …) is masked as the value is, when the prefix is at least
+// engine.MinSecretLen bytes; text that is not a cut secret is left.
+func TestMaskSecretsCutValue(t *testing.T) {
+	secrets := []string{"Zq7Hn2Kd9Lp4Wx6T-b3Rf8Ys1Vm5Jc0Gu", "another-long-secret"}
+	for _, c := range []struct{ in, want string }{
+		{`got string "Zq7Hn2Kd9Lp4Wx6T-b3Rf8Ys…"`, `got string "***…"`},
+		{`a "Zq7Hn2Kd…" and "another-long…" and "another-long-secret"`, `a "***…" and "***…" and "***"`},
+		{`xZq7Hn2Kd9Lp4…`, `x***…`},                // the prefix starts inside a word
+		{`got "Zq7Hn2K…"`, `got "Zq7Hn2K…"`},       // 7 bytes: too short to tell
+		{`got "Zq7Hn2Kd9L"…`, `got "Zq7Hn2Kd9L"…`}, // not right before the ellipsis
+		{`got "Zq7Hn2Kd9LX…"`, `got "Zq7Hn2Kd9LX…"`},
+		{`nothing … here`, `nothing … here`},
+	} {
+		if got := engine.MaskSecrets(c.in, secrets); got != c.want {
+			t.Errorf("MaskSecrets(%q) = %q, want %q", c.in, got, c.want)
+		}
+		if got := engine.HoldsSecret(c.in, secrets); got != (c.in != c.want) {
+			t.Errorf("HoldsSecret(%q) = %v", c.in, got)
+		}
+	}
+}

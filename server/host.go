@@ -119,7 +119,7 @@ func (h *host) Run(ctx context.Context, x *engine.Execution) {
 	if !s.opts.HistoryOff {
 		x.Trace = s.newTrace()
 	}
-	out, err := v.p.Run(ctx, s.rt, x.Input, engine.RunOptions{ExecutionID: x.ID, Metadata: x.Metadata, Trace: x.Trace, Secrets: x.Secrets})
+	out, err := v.p.Run(ctx, s.rt, x.Input, engine.RunOptions{ExecutionID: x.ID, Metadata: x.Metadata, Trace: x.Trace, Secrets: x.Secrets, Learned: &x.Secrets})
 	x.End, x.Output = time.Now(), out
 	if err != nil {
 		x.Err = engine.AsError(err)

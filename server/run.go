@@ -134,16 +134,16 @@ func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
 	if !s.opts.HistoryOff || req.Trace {
 		trace = s.newTrace()
 	}
-	out, runErr := p.Run(r.Context(), s.rt, in, engine.RunOptions{ExecutionID: id, Metadata: md, Vars: vars, Trace: trace})
+	var learned []string // what the steps learned is secret (engine.Exec.AddSecret)
+	out, runErr := p.Run(r.Context(), s.rt, in, engine.RunOptions{ExecutionID: id, Metadata: md, Vars: vars, Trace: trace, Learned: &learned})
 	end := time.Now()
 	res := RunResult{ExecutionID: id, Pipeline: p.Name}
 	var e *engine.Error
 	secrets := s.rt.Secrets.Values()
 	if runErr != nil {
 		e = engine.AsError(runErr)
-		shown := *e
-		shown.Message = engine.MaskSecrets(e.Message, secrets)
-		res.Error, _ = value.Encode(shown.Object())
+		sensitive := func(k string) bool { return engine.SensitiveField(k, p.SensitiveFields, s.rt.SensitiveFields) }
+		res.Error, _ = value.Encode(e.Shown(sensitive, secrets, learned).Object())
 	} else if res.Output, err = value.Encode(out); err != nil {
 		e = engine.NewError(http.StatusInternalServerError, "the final message cannot be written as JSON: %v", err)
 		res.Error, _ = value.Encode(e.Object())
@@ -159,12 +159,12 @@ func (s *Server) apiRun(w http.ResponseWriter, r *http.Request) {
 	if req.Trace && trace != nil {
 		res.Trace = make([]engine.StepRecord, len(trace.Steps))
 		for i, st := range trace.Steps {
-			st.Error = engine.MaskSecrets(st.Error, secrets)
+			st.Error = engine.MaskSecrets(st.Error, secrets, learned)
 			res.Trace[i] = st
 		}
 	}
 	if !s.opts.HistoryOff {
-		s.hist.Record(&history.Execution{ID: id, Pipeline: p, Trigger: "run", Start: start, End: end, Input: in, Output: out, Err: e, Trace: trace})
+		s.hist.Record(&history.Execution{ID: id, Pipeline: p, Trigger: "run", Start: start, End: end, Input: in, Output: out, Err: e, Trace: trace, Secrets: learned})
 	}
 	// Not writeValue: the output goes out as the pipeline wrote it, without
 	// encoding/json's HTML escaping, as a local nectar run prints it.

@@ -62,7 +62,10 @@ func RunBackground(ctx context.Context, h engine.Host, kind string, input any, m
 			e.Code = http.StatusServiceUnavailable
 			e.Message = CutMessage + ": " + e.Message
 		}
-		h.Logger().Warn("execution failed", "execution_id", x.ID, "pipeline", h.Pipeline().Name, "trigger", kind, "code", e.Code, "error", e.Message)
+		// The execution's own secrets (what its steps learned: a token
+		// signed, the input's sensitive values) are masked as the http
+		// trigger's line masks them; the logger masks the runtime's.
+		h.Logger().Warn("execution failed", "execution_id", x.ID, "pipeline", h.Pipeline().Name, "trigger", kind, "code", e.Code, "error", engine.MaskSecrets(e.Message, x.Secrets))
 	}
 	h.Record(x)
 }

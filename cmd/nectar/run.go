@@ -79,16 +79,20 @@ sent as it is; a NAME must be a pipeline the server serves.`,
 			}
 			defer a.Close(context.Background())
 			rt := a.Runtime
-			ro := engine.RunOptions{Vars: vs}
+			var learned []string // what the steps learned is secret (engine.Exec.AddSecret)
+			ro := engine.RunOptions{Vars: vs, Learned: &learned}
 			if trace {
 				ro.Trace = &engine.Trace{}
 			}
 			out, err := p.Run(ctx, rt, in, ro)
+			// Printed as POST /api/run answers: secrets masked.
+			secrets := [][]string{rt.Secrets.Values(), learned}
 			if trace {
-				printTrace(g.stderr, ro.Trace)
+				printTrace(g.stderr, ro.Trace, secrets...)
 			}
 			if err != nil {
-				b, _ := value.Encode(engine.AsError(err).Object())
+				sensitive := func(k string) bool { return engine.SensitiveField(k, p.SensitiveFields, rt.SensitiveFields) }
+				b, _ := value.Encode(engine.AsError(err).Shown(sensitive, secrets...).Object())
 				fmt.Fprintf(g.stderr, "%s\n", b)
 				return &exitError{1}
 			}
@@ -212,11 +216,11 @@ func printLoadError(w io.Writer, err error) {
 	}
 }
 
-func printTrace(w io.Writer, t *engine.Trace) {
+func printTrace(w io.Writer, t *engine.Trace, secrets ...[]string) {
 	for _, s := range t.Steps {
 		line := fmt.Sprintf("trace: %-24s %-10s %-9s %s", s.Step, s.Connector, s.Outcome, s.Duration)
 		if s.Error != "" {
-			line += " " + s.Error
+			line += " " + engine.MaskSecrets(s.Error, secrets...)
 		}
 		fmt.Fprintln(w, line)
 	}

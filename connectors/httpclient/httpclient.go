@@ -26,6 +26,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
@@ -259,6 +260,7 @@ func (c *Client) Do(ctx context.Context, x *engine.Exec, req *http.Request) (*ht
 	if err != nil {
 		return nil, err
 	}
+	LearnSent(x, req)
 	idem := Idempotent(req)
 	noWait := x != nil && x.Runtime != nil && x.Runtime.SkipRetryWait
 	canResend := req.Body == nil || req.Body == http.NoBody || req.GetBody != nil
@@ -284,7 +286,9 @@ func (c *Client) Do(ctx context.Context, x *engine.Exec, req *http.Request) (*ht
 				return nil, err
 			}
 			if x != nil {
-				x.Logger.Debug("retrying request", "attempt", attempt+2, "error", err)
+				// Named through Redact, as in every message: a URL may
+				// be pre-signed (its query is the credential).
+				x.Logger.Debug("retrying request", "url", Redact(req.URL), "attempt", attempt+2, "error", WithoutURL(err))
 			}
 			continue
 		}
@@ -411,6 +415,60 @@ func (c *Client) ReadBody(resp *http.Response) ([]byte, error) {
 	return w.Bytes(), nil
 }
 
+// LearnSent makes the credentials req carries secrets of x's execution
+// (engine.Exec.AddSecret), so that an upstream echoing them back (in an
+// error body, a header, a next link) or a later step repeating them does
+// not put them in the execution's record or log lines: the password of the
+// URL's user info, the values of query parameters and of headers with a
+// sensitive name (x.Sensitive: api_key, access_token, X-Api-Key,
+// Authorization, Cookie…), and of a credential header its credential after
+// the scheme (Bearer, Basic) and a Basic password. The account's own
+// credentials, added later by its transport, are secrets of the runtime
+// already. Connectors call it through Do; one that sends otherwise calls it
+// itself.
+func LearnSent(x *engine.Exec, req *http.Request) {
+	if x == nil || req == nil || req.URL == nil {
+		return
+	}
+	u := req.URL
+	if u.User != nil {
+		if pw, ok := u.User.Password(); ok {
+			// net/http sends it as Basic base64(user:password).
+			x.AddSecret(pw, base64.StdEncoding.EncodeToString([]byte(u.User.Username()+":"+pw)))
+		}
+	}
+	if u.RawQuery != "" {
+		q, _ := url.ParseQuery(u.RawQuery)
+		for k, vs := range q {
+			if x.Sensitive(k) {
+				x.AddSecret(vs...)
+			}
+		}
+	}
+	for k, vs := range req.Header {
+		if !x.Sensitive(k) {
+			continue
+		}
+		for _, v := range vs {
+			v = strings.TrimSpace(v)
+			x.AddSecret(v)
+			scheme, cred, ok := strings.Cut(v, " ")
+			if !ok {
+				continue
+			}
+			cred = strings.TrimSpace(cred)
+			x.AddSecret(cred)
+			if strings.EqualFold(scheme, "basic") {
+				if raw, err := base64.StdEncoding.DecodeString(cred); err == nil {
+					if _, pw, ok := strings.Cut(string(raw), ":"); ok {
+						x.AddSecret(pw)
+					}
+				}
+			}
+		}
+	}
+}
+
 // WithoutURL returns err without the URL a *url.Error (from url.Parse,
 // http.NewRequest or a client's Do) quotes in its message: that error's own
 // cause. A URL may carry a token in its query or user info, or be
@@ -422,6 +480,27 @@ func WithoutURL(err error) error {
 		return ue.Err
 	}
 	return err
+}
+
+// RedactText is Redact for text that may not parse as a URL (a template
+// that gave "htps://user:pass@host/x?api_key=…" or "/x?token=…"): the text
+// without its query, fragment and user info.
+func RedactText(s string) string {
+	if i := strings.IndexAny(s, "?#"); i >= 0 {
+		s = s[:i]
+	}
+	prefix, rest := "", s
+	if i := strings.Index(s, "//"); i >= 0 {
+		prefix, rest = s[:i+2], s[i+2:]
+	}
+	authority := rest
+	if j := strings.IndexByte(rest, '/'); j >= 0 {
+		authority = rest[:j]
+	}
+	if k := strings.LastIndexByte(authority, '@'); k >= 0 {
+		rest = rest[k+1:]
+	}
+	return prefix + rest
 }
 
 // Redact returns a URL for messages: no user info, no query, no fragment.

@@ -203,6 +203,10 @@ func (s *signStep) Execute(ctx context.Context, x *engine.Exec, in any) (any, er
 	if err != nil {
 		return nil, err
 	}
+	// A bearer credential: masked wherever the execution's record and log
+	// lines show it, also where a later step puts it in text ("Bearer
+	// …", a log line, an error message) rather than under jws.
+	x.AddSecret(jws)
 	out := value.NewObject(2)
 	out.Set("success", true)
 	out.Set("jws", jws)

@@ -59,6 +59,12 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 	if !x.Logger.Enabled(ctx, s.level) {
 		return in, nil
 	}
+	// A sensitive value the line repeats in text ("issued {{
+	// message.refresh_token }}") has no name there: the values of the
+	// sensitive fields of the message and the vars are made secrets of the
+	// execution first, which its log lines and record mask.
+	x.LearnSensitive(in)
+	x.LearnSensitive(x.Vars)
 	mask := &engine.Masking{Field: x.Sensitive}
 	msg, err := s.msg.Text(x, in, func(v any) any { return engine.Mask(v, mask) })
 	if err != nil {

@@ -201,7 +201,7 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 	}
 	u, err := url.Parse(rawURL)
 	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		return nil, engine.NewError(500, "rest: url gave %q, expected an http or https URL", preview(rawURL))
+		return nil, engine.NewError(500, "rest: url gave %q, expected an http or https URL", preview(httpclient.RedactText(rawURL)))
 	}
 	if len(s.query) > 0 {
 		q := u.Query()
@@ -287,6 +287,11 @@ func (s *step) buildBody(x *engine.Exec, in any, ctHeader string) ([]byte, strin
 	if err != nil {
 		return nil, "", err
 	}
+	// What the body sends under a sensitive name (a form's client_secret
+	// or password) is a secret of the execution, as what the URL and the
+	// headers send is (httpclient.LearnSent): an API echoing it back does
+	// not put it in the record.
+	x.LearnSensitive(v)
 	kind := s.bodyType
 	if kind == "" {
 		kind = bodyTypeOf(ctHeader)
@@ -483,6 +488,11 @@ func (s *step) call(ctx context.Context, x *engine.Exec, u *url.URL, hdr http.He
 	}
 	r := &result{status: resp.StatusCode, message: statusMessage(resp), headers: headerObject(resp.Header)}
 	r.body = s.decodeBody(resp, data)
+	// What the API answered under a sensitive name (an access_token, a
+	// Set-Cookie) is a secret of the execution: masked where a later step
+	// repeats it in text (a log line, an error message).
+	x.LearnSensitive(r.headers)
+	x.LearnSensitive(r.body)
 	if (resp.StatusCode >= 400 && resp.StatusCode < 500 && s.cfg.StopOnClientError) || (resp.StatusCode >= 500 && s.cfg.StopOnServerError) {
 		e := engine.NewError(resp.StatusCode, "rest: %s %s answered %d %s", s.cfg.Method, httpclient.Redact(u), resp.StatusCode, r.message)
 		e.Fields = value.NewObject(3)

@@ -101,9 +101,9 @@ func readAll(r io.Reader, buf []byte, max int64) ([]byte, error) {
 
 // requestSecrets returns the secrets a request carries outside its body:
 // the API key (apikey, X-Api-Key), the Authorization credential (a bearer
-// token; a Basic credential and its password), and query parameters with a
-// sensitive name. The execution's record masks them wherever they appear.
-// Values shorter than engine.MinSecretLen are left out. credHeaders is
+// token; a Basic credential and its password), and path and query
+// parameters with a sensitive name. The execution's record masks them
+// wherever they appear. Values shorter than engine.MinSecretLen are left out. credHeaders is
 // requestMetadata's answer: whether the request has any of those headers
 // (when not, they are not looked up).
 func requestSecrets(r *http.Request, req *value.Object, credHeaders bool, lists ...[]string) []string {
@@ -129,6 +129,19 @@ func requestSecrets(r *http.Request, req *value.Object, credHeaders bool, lists 
 					add(pass)
 				}
 			}
+		}
+	}
+	// A path parameter with a sensitive name (path: /hooks/{token}) is a
+	// credential in the URL as a query parameter is: the request line
+	// ("POST /hooks/…") and the metadata hold it.
+	if p, _ := req.Get("params"); p != nil {
+		if p, ok := p.(*value.Object); ok && p.Len() > 0 {
+			p.Range(func(k string, v any) bool {
+				if s, ok := v.(string); ok && engine.SensitiveField(k, lists...) {
+					add(s)
+				}
+				return true
+			})
 		}
 	}
 	if r.URL.RawQuery != "" {

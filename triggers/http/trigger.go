@@ -396,7 +396,11 @@ func (s *server) run(w http.ResponseWriter, r *http.Request, st *serving, ex *ex
 		st.code = ex.sent
 	case e != nil:
 		st.code = httpjson.Status(e.Code)
-		pub := e
+		// What Nectar knows is secret (the runtime's secrets, the
+		// request's credentials, what the steps learned) is masked in the
+		// error answered, as in the record: an expression error quoting a
+		// value, an upstream's answer echoing a token.
+		pub := e.Shown(nil, s.h.Runtime().Secrets.Values(), x.Secrets)
 		if g := generic(e, x.ID); g != nil {
 			pub = g
 			st.code = g.Code
