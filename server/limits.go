@@ -358,14 +358,21 @@ func (d *lazyDeadline) begin(apply func(time.Time) error) bool {
 // initialization).
 var processStart = time.Now()
 
-// pastDeadline reports whether t, a deadline being set, has passed, as the
-// runtime's poller decides it (t before the clock's now), for a t before
-// the process started: the past deadlines that interrupt I/O (net/http's
-// aLongTimeAgo, time.Unix(1, 0)). The clock is read for those only, not
-// for the deadlines a request sets ahead of now, a dozen times a request.
-// A past deadline after processStart is applied like any other.
+// pastDeadline reports whether t, a deadline being set, is before the
+// process started, and so has passed: the past deadlines that interrupt
+// I/O (net/http's aLongTimeAgo, time.Unix(1, 0)). It reads no clock (a
+// clock read costs more under load than the rest of a deadline's setting);
+// a deadline that passed after processStart is applied like any other, and
+// its I/O fails as the connection fails it.
+//
+// A t with a monotonic reading (time.Now's) is compared by it: exact. One
+// without (time.Unix, time.Date) is compared by the wall clock, as the
+// runtime compares it with now; the two differ only if the wall clock was
+// set back to before processStart, for a t between the clock's now and
+// processStart: such an I/O would fail at once instead of at t, at most
+// as much earlier as the clock went back.
 func pastDeadline(t time.Time) bool {
-	return !t.IsZero() && t.Before(processStart) && time.Until(t) <= 0
+	return !t.IsZero() && t.Before(processStart)
 }
 
 func (d *lazyDeadline) end() {
