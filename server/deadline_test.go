@@ -228,6 +228,10 @@ func TestConnPastDeadline(t *testing.T) {
 				n, err := p.c.Read(buf)
 				got = append(got, same(t, p.name+" read", p.c, n, err))
 			}
+			// A read of nothing returns at once, without an error.
+			if n, err := p.c.Read(buf[:0]); n != 0 || err != nil {
+				t.Fatalf("%s: a read of nothing under a past deadline: %d, %v; want 0, nil", p.name, n, err)
+			}
 			p.c.SetReadDeadline(time.Time{})
 			n, err := io.ReadFull(p.c, buf[:4])
 			if err != nil || string(buf[:n]) != "data" {
@@ -259,6 +263,24 @@ func TestConnPastDeadline(t *testing.T) {
 		}
 		if got[0].Op != got[1].Op || got[0].Net != got[1].Net || got[0].Err != got[1].Err {
 			t.Errorf("write errors differ: %#v and %#v", got[0], got[1])
+		}
+	})
+	t.Run("reads at once", func(t *testing.T) {
+		// A net.Conn may be read from several goroutines at once (go
+		// test -race checks the errors the limited connection keeps).
+		t.Parallel()
+		for _, p := range pairs(t) {
+			p.c.SetDeadline(past)
+			errs := make(chan error, 8)
+			for range cap(errs) / 2 {
+				go func() { _, err := p.c.Read(make([]byte, 8)); errs <- err }()
+				go func() { _, err := p.c.Write([]byte("x")); errs <- err }()
+			}
+			for range cap(errs) {
+				if err := <-errs; !errors.Is(err, os.ErrDeadlineExceeded) {
+					t.Fatalf("%s: %v, want a timeout", p.name, err)
+				}
+			}
 		}
 	})
 	t.Run("read in progress", func(t *testing.T) {

@@ -275,9 +275,8 @@ type limitedConn struct {
 	// an expired deadline then gets the connection's own error.
 	isClosed atomic.Bool
 	// The errors of a read and of a write under an expired deadline
-	// (expired), each used by one goroutine at a time: net/http reads (and
-	// writes) a connection from one goroutine at a time.
-	expiredRead, expiredWrite *net.OpError
+	// (expired), made at the first of each.
+	expiredRead, expiredWrite atomic.Pointer[net.OpError]
 }
 
 // lazyDeadline is a deadline of one direction of a connection as the
@@ -477,8 +476,11 @@ func (c *limitedConn) Read(p []byte) (int, error) {
 		return n, nil
 	}
 	if !c.rd.begin(c.applyRead) {
-		if c.isClosed.Load() {
-			return c.Conn.Read(p) // closed: the error says so, not a timeout
+		if len(p) == 0 || c.isClosed.Load() {
+			// A read of nothing returns at once whatever the deadline,
+			// and a closed connection says it is closed, not timed out:
+			// as the connection itself does.
+			return c.Conn.Read(p)
 		}
 		return 0, c.expired("read")
 	}
@@ -514,23 +516,26 @@ func (c *limitedConn) Write(p []byte) (int, error) {
 // expired returns the error of a read (op "read") or write ("write") under
 // a deadline already passed, as net's connection returns it: a *net.OpError
 // with os.ErrDeadlineExceeded, a timeout. Each is made once for the
-// connection, at its first use (once a request for reads), and returned
-// again: an OpError is not changed by those who get it (net/http checks its
-// Timeout).
+// connection, at its first use (a read's once a request), and returned
+// again: those who get an OpError read it (net/http checks its Timeout).
+// Reads (writes) from several goroutines at once may each make one; one
+// is kept.
 func (c *limitedConn) expired(op string) error {
 	e := &c.expiredRead
 	if op == "write" {
 		e = &c.expiredWrite
 	}
-	if *e == nil {
-		la := c.Conn.LocalAddr()
-		var network string
-		if la != nil {
-			network = la.Network()
-		}
-		*e = &net.OpError{Op: op, Net: network, Source: la, Addr: c.Conn.RemoteAddr(), Err: os.ErrDeadlineExceeded}
+	if oe := e.Load(); oe != nil {
+		return oe
 	}
-	return *e
+	la := c.Conn.LocalAddr()
+	var network string
+	if la != nil {
+		network = la.Network()
+	}
+	oe := &net.OpError{Op: op, Net: network, Source: la, Addr: c.Conn.RemoteAddr(), Err: os.ErrDeadlineExceeded}
+	e.CompareAndSwap(nil, oe)
+	return oe
 }
 
 func (c *limitedConn) applyRead(t time.Time) error  { return c.Conn.SetReadDeadline(c.clamp(t)) }
