@@ -160,3 +160,155 @@ func TestConnDeadlineMovedLater(t *testing.T) {
 		}
 	})
 }
+
+// plainPair returns a connection accepted by a plain TCP listener and its
+// client end: what a limited connection must behave as.
+func plainPair(t *testing.T) (c, client net.Conn) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { ln.Close() })
+	client, err = net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	c, err = ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, client
+}
+
+// TestConnPastDeadline: a read or write that starts under a deadline long
+// past (net/http's abort of its background read) fails at once on a
+// limited connection as on a plain one: n 0, a *net.OpError of the same
+// operation and network, from the connection's own addresses, with
+// os.ErrDeadlineExceeded, a timeout; nothing is read or written, and once
+// the deadline is lifted the data is read (written) whole. A read in
+// progress is ended by such a deadline; a closed connection says it is
+// closed, not timed out. (The limited connection answers the first ones
+// without the deadline reaching the socket.)
+func TestConnPastDeadline(t *testing.T) {
+	past := time.Unix(1, 0)
+	type pair struct {
+		name      string
+		c, client net.Conn
+	}
+	pairs := func(t *testing.T) []pair {
+		pc, pcl := plainPair(t)
+		lc, lcl := limitedPair(t)
+		return []pair{{"plain", pc, pcl}, {"limited", lc, lcl}}
+	}
+	same := func(t *testing.T, what string, c net.Conn, n int, err error) *net.OpError {
+		t.Helper()
+		var oe *net.OpError
+		if n != 0 || !errors.As(err, &oe) || !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("%s: %d, %v; want 0 and a deadline's *net.OpError", what, n, err)
+		}
+		if ne, ok := err.(net.Error); !ok || !ne.Timeout() {
+			t.Fatalf("%s: %v is not a net.Error timeout", what, err)
+		}
+		if oe.Source.String() != c.LocalAddr().String() || oe.Addr.String() != c.RemoteAddr().String() {
+			t.Fatalf("%s: %v: addresses %v, %v; the connection's are %v, %v", what, err, oe.Source, oe.Addr, c.LocalAddr(), c.RemoteAddr())
+		}
+		return oe
+	}
+	t.Run("read", func(t *testing.T) {
+		t.Parallel()
+		var got []*net.OpError
+		for _, p := range pairs(t) {
+			p.client.Write([]byte("data"))
+			p.c.SetReadDeadline(past)
+			buf := make([]byte, 8)
+			for range 2 { // and again: still expired
+				n, err := p.c.Read(buf)
+				got = append(got, same(t, p.name+" read", p.c, n, err))
+			}
+			// A read of nothing returns at once, without an error.
+			if n, err := p.c.Read(buf[:0]); n != 0 || err != nil {
+				t.Fatalf("%s: a read of nothing under a past deadline: %d, %v; want 0, nil", p.name, n, err)
+			}
+			p.c.SetReadDeadline(time.Time{})
+			n, err := io.ReadFull(p.c, buf[:4])
+			if err != nil || string(buf[:n]) != "data" {
+				t.Fatalf("%s: after the deadline was lifted: %q, %v; want the data sent before", p.name, buf[:n], err)
+			}
+		}
+		for _, oe := range got[1:] {
+			if oe.Op != got[0].Op || oe.Net != got[0].Net || oe.Err != got[0].Err {
+				t.Errorf("read errors differ: %#v and %#v", oe, got[0])
+			}
+		}
+	})
+	t.Run("write", func(t *testing.T) {
+		t.Parallel()
+		var got []*net.OpError
+		for _, p := range pairs(t) {
+			p.c.SetWriteDeadline(past)
+			n, err := p.c.Write([]byte("lost"))
+			got = append(got, same(t, p.name+" write", p.c, n, err))
+			p.c.SetWriteDeadline(time.Time{})
+			if _, err := p.c.Write([]byte("sent")); err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 4)
+			p.client.SetReadDeadline(time.Now().Add(5 * time.Second))
+			if n, err := io.ReadFull(p.client, buf); err != nil || string(buf[:n]) != "sent" {
+				t.Fatalf("%s: the client read %q, %v; want only what was written after the deadline was lifted", p.name, buf[:n], err)
+			}
+		}
+		if got[0].Op != got[1].Op || got[0].Net != got[1].Net || got[0].Err != got[1].Err {
+			t.Errorf("write errors differ: %#v and %#v", got[0], got[1])
+		}
+	})
+	t.Run("reads at once", func(t *testing.T) {
+		// A net.Conn may be read from several goroutines at once (go
+		// test -race checks the errors the limited connection keeps).
+		t.Parallel()
+		for _, p := range pairs(t) {
+			p.c.SetDeadline(past)
+			errs := make(chan error, 8)
+			for range cap(errs) / 2 {
+				go func() { _, err := p.c.Read(make([]byte, 8)); errs <- err }()
+				go func() { _, err := p.c.Write([]byte("x")); errs <- err }()
+			}
+			for range cap(errs) {
+				if err := <-errs; !errors.Is(err, os.ErrDeadlineExceeded) {
+					t.Fatalf("%s: %v, want a timeout", p.name, err)
+				}
+			}
+		}
+	})
+	t.Run("read in progress", func(t *testing.T) {
+		t.Parallel()
+		for _, p := range pairs(t) {
+			done := make(chan error, 1)
+			go func() {
+				_, err := p.c.Read(make([]byte, 8))
+				done <- err
+			}()
+			time.Sleep(20 * time.Millisecond) // the read waits (or is about to)
+			p.c.SetReadDeadline(past)
+			if err := <-done; !errors.Is(err, os.ErrDeadlineExceeded) {
+				t.Fatalf("%s: a read in progress under a deadline set long past ended with %v", p.name, err)
+			}
+		}
+	})
+	t.Run("closed", func(t *testing.T) {
+		t.Parallel()
+		for _, p := range pairs(t) {
+			p.c.SetDeadline(past)
+			p.c.Close()
+			if _, err := p.c.Read(make([]byte, 8)); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("%s: a read on a closed connection: %v, want net.ErrClosed", p.name, err)
+			}
+			if _, err := p.c.Write([]byte("x")); !errors.Is(err, net.ErrClosed) {
+				t.Errorf("%s: a write on a closed connection: %v, want net.ErrClosed", p.name, err)
+			}
+		}
+	})
+}

@@ -271,6 +271,12 @@ type limitedConn struct {
 	proved bool
 	head   []byte
 	rd, wd lazyDeadline
+	// isClosed is set once Close has closed the connection: an I/O under
+	// an expired deadline then gets the connection's own error.
+	isClosed atomic.Bool
+	// The errors of a read and of a write under an expired deadline
+	// (expired), made at the first of each.
+	expiredRead, expiredWrite atomic.Pointer[net.OpError]
 }
 
 // lazyDeadline is a deadline of one direction of a connection as the
@@ -288,12 +294,23 @@ type limitedConn struct {
 // changed a few times a request. An I/O that a deadline earlier than the
 // one set ends is resumed under the one set (renew): Read and Write
 // return a timeout only once the deadline set last has passed.
+//
+// A deadline that had passed when it was set (net/http's abort of its
+// background read sets one long past) is applied only to an I/O in
+// progress, which it must end. An I/O that starts under it fails at once
+// with the timeout the connection would give (see expired), without the
+// deadline reaching the connection, and without a system call: the
+// connection keeps its earlier deadline, which stands again for the next
+// one set, a little later (the idle wait's). Two deadlines that reached
+// the connection on every request of a keep-alive connection do not.
 type lazyDeadline struct {
 	mu      sync.Mutex
 	busy    int       // reads (writes) in progress
 	want    time.Time // what the server set last
 	applied time.Time // what the connection has
 	stale   bool      // the connection's deadline was changed behind applied
+	// expired: want had passed when it was set (see pastDeadline).
+	expired bool
 	// finite is the last deadline set that was not zero (none): the
 	// reference a lifted deadline's stand-in is held to (see covers).
 	finite time.Time
@@ -310,7 +327,7 @@ const deadlineSlack = time.Second
 func (d *lazyDeadline) set(t time.Time, apply func(time.Time) error) error {
 	var err error
 	d.mu.Lock()
-	d.want = t
+	d.want, d.expired = t, pastDeadline(t)
 	if !t.IsZero() {
 		d.finite = t
 	}
@@ -321,12 +338,40 @@ func (d *lazyDeadline) set(t time.Time, apply func(time.Time) error) error {
 	return err
 }
 
-// begin counts an I/O in and applies the deadline it must run under.
-func (d *lazyDeadline) begin(apply func(time.Time) error) {
+// begin counts an I/O in and applies the deadline it must run under. It
+// reports false, counting nothing in, when that deadline had passed when it
+// was set: the I/O is not started, and fails with a timeout (see expired).
+func (d *lazyDeadline) begin(apply func(time.Time) error) bool {
 	d.mu.Lock()
+	if d.expired {
+		d.mu.Unlock()
+		return false
+	}
 	d.busy++
 	_ = d.sync(apply) // a failure (a closed connection) is the I/O's to report
 	d.mu.Unlock()
+	return true
+}
+
+// processStart is when the process started (its package's
+// initialization).
+var processStart = time.Now()
+
+// pastDeadline reports whether t, a deadline being set, is before the
+// process started, and so has passed: the past deadlines that interrupt
+// I/O (net/http's aLongTimeAgo, time.Unix(1, 0)). It reads no clock (a
+// clock read costs more under load than the rest of a deadline's setting);
+// a deadline that passed after processStart is applied like any other, and
+// its I/O fails as the connection fails it.
+//
+// A t with a monotonic reading (time.Now's) is compared by it: exact. One
+// without (time.Unix, time.Date) is compared by the wall clock, as the
+// runtime compares it with now; the two differ only if the wall clock was
+// set back to before processStart, for a t between the clock's now and
+// processStart: such an I/O would fail at once instead of at t, at most
+// as much earlier as the clock went back.
+func pastDeadline(t time.Time) bool {
+	return !t.IsZero() && t.Before(processStart)
 }
 
 func (d *lazyDeadline) end() {
@@ -430,7 +475,15 @@ func (c *limitedConn) Read(p []byte) (int, error) {
 		c.head = c.head[n:]
 		return n, nil
 	}
-	c.rd.begin(c.applyRead)
+	if !c.rd.begin(c.applyRead) {
+		if len(p) == 0 || c.isClosed.Load() {
+			// A read of nothing returns at once whatever the deadline,
+			// and a closed connection says it is closed, not timed out:
+			// as the connection itself does.
+			return c.Conn.Read(p)
+		}
+		return 0, c.expired("read")
+	}
 	defer c.rd.end()
 	n, err := c.Conn.Read(p)
 	for err != nil && errors.Is(err, os.ErrDeadlineExceeded) && c.rd.renew(c.applyRead, c.clamp) {
@@ -444,7 +497,12 @@ func (c *limitedConn) Read(p []byte) (int, error) {
 }
 
 func (c *limitedConn) Write(p []byte) (int, error) {
-	c.wd.begin(c.applyWrite)
+	if !c.wd.begin(c.applyWrite) {
+		if c.isClosed.Load() {
+			return c.Conn.Write(p) // closed: the error says so, not a timeout
+		}
+		return 0, c.expired("write")
+	}
 	defer c.wd.end()
 	n, err := c.Conn.Write(p)
 	for n < len(p) && err != nil && errors.Is(err, os.ErrDeadlineExceeded) && c.wd.renew(c.applyWrite, c.clamp) {
@@ -453,6 +511,31 @@ func (c *limitedConn) Write(p []byte) (int, error) {
 		n += m
 	}
 	return n, err
+}
+
+// expired returns the error of a read (op "read") or write ("write") under
+// a deadline already passed, as net's connection returns it: a *net.OpError
+// with os.ErrDeadlineExceeded, a timeout. Each is made once for the
+// connection, at its first use (a read's once a request), and returned
+// again: those who get an OpError read it (net/http checks its Timeout).
+// Reads (writes) from several goroutines at once may each make one; one
+// is kept.
+func (c *limitedConn) expired(op string) error {
+	e := &c.expiredRead
+	if op == "write" {
+		e = &c.expiredWrite
+	}
+	if oe := e.Load(); oe != nil {
+		return oe
+	}
+	la := c.Conn.LocalAddr()
+	var network string
+	if la != nil {
+		network = la.Network()
+	}
+	oe := &net.OpError{Op: op, Net: network, Source: la, Addr: c.Conn.RemoteAddr(), Err: os.ErrDeadlineExceeded}
+	e.CompareAndSwap(nil, oe)
+	return oe
 }
 
 func (c *limitedConn) applyRead(t time.Time) error  { return c.Conn.SetReadDeadline(c.clamp(t)) }
@@ -491,7 +574,9 @@ func (c *limitedConn) prove() error {
 // free.
 func (c *limitedConn) Close() error {
 	c.release()
-	return c.Conn.Close()
+	err := c.Conn.Close()
+	c.isClosed.Store(true) // after: a Read or Write then fails as closed at once
+	return err
 }
 
 // CloseWrite half-closes a TCP connection, as net/http does before closing
