@@ -455,6 +455,9 @@ type execShared struct {
 	// snapshot its log lines mask.
 	learned     []string
 	learnedSnap atomic.Pointer[[]string]
+	// few holds the first values learned and their snapshots, in one
+	// allocation (a token endpoint learns one or two per execution).
+	few *fewLearned
 	// top is the top-level Exec and input its input, whose sensitive
 	// values are learned (learnInput) when the execution first logs or
 	// fails, not for every execution.
@@ -515,7 +518,13 @@ func (p *Pipeline) Run(ctx context.Context, rt *Runtime, input any, opts RunOpti
 	}
 	if opts.Learned != nil {
 		if l := x.shared.learnedSnap.Load(); l != nil {
-			*opts.Learned = append(*opts.Learned, *l...)
+			if len(*opts.Learned) == 0 {
+				// The snapshot is never written again and its capacity
+				// is its length: the caller's appends copy it.
+				*opts.Learned = *l
+			} else {
+				*opts.Learned = append(*opts.Learned, *l...)
+			}
 		}
 	}
 	if err != nil {
@@ -1171,6 +1180,10 @@ func (x *Exec) AddSecret(values ...string) {
 	changed := false
 	add := func(v string) {
 		if len(v) >= MinSecretLen && !slices.Contains(sh.learned, v) && len(sh.learned) < maxSecrets {
+			if sh.learned == nil {
+				sh.few = new(fewLearned)
+				sh.learned = sh.few.values[:0:len(sh.few.values)]
+			}
 			sh.learned = append(sh.learned, v)
 			changed = true
 		}
@@ -1183,8 +1196,25 @@ func (x *Exec) AddSecret(values ...string) {
 			add(q)
 		}
 	}
-	if changed {
-		snap := slices.Clip(sh.learned) // appends after this copy, never into it
-		sh.learnedSnap.Store(&snap)
+	if !changed {
+		return
 	}
+	if n := len(sh.learned); n <= len(sh.few.values) {
+		// Still in few.values: snapshot n is published once (the length
+		// only grows), and appends write past it.
+		sn := &sh.few.snaps[n-1]
+		*sn = sh.learned[:n:n]
+		sh.learnedSnap.Store(sn)
+		return
+	}
+	snap := slices.Clip(sh.learned) // appends after this copy, never into it
+	sh.learnedSnap.Store(&snap)
+}
+
+// fewLearned holds an execution's first learned secrets and the snapshots
+// of them its log lines read, so that learning them costs one allocation,
+// not two per value.
+type fewLearned struct {
+	values [4]string
+	snaps  [4][]string
 }

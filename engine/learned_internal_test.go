@@ -1,0 +1,102 @@
+package engine
+
+import (
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+)
+
+// TestAddSecretParallelSnapshots: parallel branches learn secrets while
+// log lines read the snapshot (execHandler.masking). Every snapshot read is
+// a prefix of the final list, never changed after it is read (a reader
+// keeps using it), across the first values' block and past it; every
+// value is learned once. Run with -race.
+func TestAddSecretParallelSnapshots(t *testing.T) {
+	x := &Exec{shared: &execShared{}}
+	const branches, each = 8, 40
+	var wg sync.WaitGroup
+	stop := make(chan struct{})
+	type seen struct{ snap, copy []string }
+	var reads []seen
+	var rmu sync.Mutex
+	for range 2 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				if p := x.shared.learnedSnap.Load(); p != nil {
+					s := *p
+					rmu.Lock()
+					reads = append(reads, seen{s, slices.Clone(s)})
+					rmu.Unlock()
+				}
+			}
+		}()
+	}
+	var adders sync.WaitGroup
+	for b := range branches {
+		adders.Add(1)
+		go func() {
+			defer adders.Done()
+			for i := range each {
+				// Each branch learns its own values and a shared one.
+				x.AddSecret(fmt.Sprintf("branch-%d-secret-%03d", b, i), "shared-secret-value")
+			}
+		}()
+	}
+	adders.Wait()
+	close(stop)
+	wg.Wait()
+	final := *x.shared.learnedSnap.Load()
+	if len(final) != branches*each+1 {
+		t.Fatalf("learned %d values, want %d", len(final), branches*each+1)
+	}
+	seenVals := map[string]bool{}
+	for _, v := range final {
+		if seenVals[v] {
+			t.Fatalf("%q learned twice", v)
+		}
+		seenVals[v] = true
+	}
+	for _, r := range reads {
+		if !slices.Equal(r.snap, r.copy) {
+			t.Fatalf("a snapshot changed after it was read: %q, then %q", r.copy, r.snap)
+		}
+		if !slices.Equal(r.snap, final[:len(r.snap)]) {
+			t.Fatalf("a snapshot is not a prefix of what was learned: %q", r.snap)
+		}
+		if cap(r.snap) != len(r.snap) {
+			t.Fatalf("a snapshot of %d values has capacity %d: an append to it would write into the next", len(r.snap), cap(r.snap))
+		}
+	}
+}
+
+// TestAddSecretSnapshotsAcrossBlock: values learned one by one, up to and
+// past the first values' block: after each, the snapshot is exactly what
+// was learned so far, and the earlier snapshots are unchanged.
+func TestAddSecretSnapshotsAcrossBlock(t *testing.T) {
+	x := &Exec{shared: &execShared{}}
+	var want []string
+	var snaps [][]string
+	for i := range 10 {
+		v := fmt.Sprintf("learned-value-%02d", i)
+		x.AddSecret(v, "short") // short values are not kept
+		want = append(want, v)
+		got := *x.shared.learnedSnap.Load()
+		if !slices.Equal(got, want) {
+			t.Fatalf("after %d values the snapshot is %q", i+1, got)
+		}
+		snaps = append(snaps, got)
+	}
+	for i, s := range snaps {
+		if !slices.Equal(s, want[:i+1]) {
+			t.Fatalf("snapshot %d changed: %q", i+1, s)
+		}
+	}
+}
