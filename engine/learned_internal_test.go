@@ -2,7 +2,9 @@ package engine
 
 import (
 	"fmt"
+	"net/url"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 )
@@ -97,6 +99,28 @@ func TestAddSecretSnapshotsAcrossBlock(t *testing.T) {
 	for i, s := range snaps {
 		if !slices.Equal(s, want[:i+1]) {
 			t.Fatalf("snapshot %d changed: %q", i+1, s)
+		}
+	}
+}
+
+// TestQueryUnescaped: queryUnescaped, AddSecret's shortcut, says a value is
+// left as it is exactly when url.QueryEscape leaves it so, for every byte
+// alone and among others.
+func TestQueryUnescaped(t *testing.T) {
+	for c := range 256 {
+		for _, v := range []string{string(rune(0))[:0] + string([]byte{byte(c)}), "eyJhbGciOi" + string([]byte{byte(c)}) + "J9.x-y_z~"} {
+			if got, want := queryUnescaped(v), url.QueryEscape(v) == v; got != want {
+				t.Errorf("queryUnescaped(%q) = %v, url.QueryEscape says %v", v, got, want)
+			}
+		}
+	}
+}
+
+func BenchmarkQueryUnescaped(b *testing.B) {
+	v := "eyJhbGciOiJSUzI1NiIsImtpZCI6ImsxIiwidHlwIjoiSldUIn0." + strings.Repeat("eyJzdWIiOiJjbGllbnQtMSIsInNjb3BlIjoicmVhZCJ9", 8) + ".sig_-"
+	for b.Loop() {
+		if !queryUnescaped(v) {
+			b.Fatal("escaped")
 		}
 	}
 }
