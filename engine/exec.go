@@ -1168,8 +1168,9 @@ func (x *Exec) firstWalk(k walkedKey) bool {
 // request carried are (values shorter than MinSecretLen are skipped, as
 // Secrets does). A step calls it with a secret it made or sent that is not
 // under a sensitive name where it goes next: a token it signed, a
-// credential it put in a URL or a header. A value is masked as it is and
-// in its URL-escaped form. Safe for concurrent branches.
+// credential it put in a URL or a header. A value is masked as it is, in
+// its URL-escaped form and in its JSON-escaped forms (an API quoting a
+// body it got inside a JSON string). Safe for concurrent branches.
 func (x *Exec) AddSecret(values ...string) {
 	sh := x.shared
 	if sh == nil {
@@ -1193,10 +1194,21 @@ func (x *Exec) AddSecret(values ...string) {
 		// As a query or a form carries it, and an API echoes it back
 		// (no copy when nothing is escaped: a token mostly).
 		// queryUnescaped first: a token is mostly base64url, and
-		// url.QueryEscape's own scan costs twice as much.
+		// url.QueryEscape's own scan costs twice as much; a value it
+		// leaves as it is needs no JSON escape either.
 		if !queryUnescaped(v) {
 			if q := url.QueryEscape(v); q != v {
 				add(q)
+			}
+			// As an API quotes what it got inside a JSON string ("bad
+			// body: {\"password\":\"p\\\"w\"}"): decoded, the text holds
+			// the value JSON-escaped, by Nectar's encoder or Go's (which
+			// escapes <, > and & too).
+			if j := jsonEscaped(v); j != v {
+				add(j)
+				if h := htmlEscaper.Replace(j); h != j {
+					add(h)
+				}
 			}
 		}
 	}
@@ -1214,6 +1226,16 @@ func (x *Exec) AddSecret(values ...string) {
 	snap := slices.Clip(sh.learned) // appends after this copy, never into it
 	sh.learnedSnap.Store(&snap)
 }
+
+// jsonEscaped returns v as it is inside a JSON string.
+func jsonEscaped(v string) string {
+	b := value.AppendString(make([]byte, 0, len(v)+8), v)
+	return string(b[1 : len(b)-1])
+}
+
+// htmlEscaper escapes what encoding/json escapes in a string besides
+// what JSON needs.
+var htmlEscaper = strings.NewReplacer("<", `\u003c`, ">", `\u003e`, "&", `\u0026`)
 
 // queryUnescaped reports whether url.QueryEscape returns v as it is: v
 // holds only letters, digits and -_.~ (RFC 3986's unreserved bytes).

@@ -1,6 +1,7 @@
 package engine
 
 import (
+	"encoding/json"
 	"fmt"
 	"net/url"
 	"slices"
@@ -122,5 +123,28 @@ func BenchmarkQueryUnescaped(b *testing.B) {
 		if !queryUnescaped(v) {
 			b.Fatal("escaped")
 		}
+	}
+}
+
+// TestAddSecretEscapedForms: a value with bytes that URL and JSON escape
+// is learned in each form an API may echo it back in: as sent, URL-escaped
+// (a form, a query), JSON-escaped by Nectar's encoder and by Go's
+// encoding/json (which escapes <, > and & as well).
+func TestAddSecretEscapedForms(t *testing.T) {
+	x := &Exec{shared: &execShared{}}
+	v := `pa<ss"wo\rd&1 x`
+	x.AddSecret(v)
+	got := *x.shared.learnedSnap.Load()
+	goJSON, _ := json.Marshal(v)
+	for _, want := range []string{v, url.QueryEscape(v), `pa<ss\"wo\\rd&1 x`, strings.Trim(string(goJSON), `"`)} {
+		if !slices.Contains(got, want) {
+			t.Errorf("%q is not learned: %q", want, got)
+		}
+	}
+	// A token needs no escaped form.
+	y := &Exec{shared: &execShared{}}
+	y.AddSecret("eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxIn0.sig-_~")
+	if got := *y.shared.learnedSnap.Load(); len(got) != 1 {
+		t.Errorf("a token is learned in %d forms: %q", len(got), got)
 	}
 }
