@@ -458,6 +458,10 @@ type execShared struct {
 	// few holds the first values learned and their snapshots, in one
 	// allocation (a token endpoint learns one or two per execution).
 	few *fewLearned
+	// learnedSet holds learned's values once there are many (a loop
+	// learning a value per item), so that a value is not compared with
+	// each one learned before it.
+	learnedSet map[string]struct{}
 	// top is the top-level Exec and input its input, whose sensitive
 	// values are learned (learnInput) when the execution first logs or
 	// fails, not for every execution.
@@ -1180,14 +1184,18 @@ func (x *Exec) AddSecret(values ...string) {
 	defer sh.mu.Unlock()
 	changed := false
 	add := func(v string) {
-		if len(v) >= MinSecretLen && !slices.Contains(sh.learned, v) && len(sh.learned) < maxSecrets {
-			if sh.learned == nil {
-				sh.few = new(fewLearned)
-				sh.learned = sh.few.values[:0:len(sh.few.values)]
-			}
-			sh.learned = append(sh.learned, v)
-			changed = true
+		if len(v) < MinSecretLen || len(sh.learned) >= maxSecrets || sh.isLearned(v) {
+			return
 		}
+		if sh.learned == nil {
+			sh.few = new(fewLearned)
+			sh.learned = sh.few.values[:0:len(sh.few.values)]
+		}
+		sh.learned = append(sh.learned, v)
+		if sh.learnedSet != nil {
+			sh.learnedSet[v] = struct{}{}
+		}
+		changed = true
 	}
 	for _, v := range values {
 		add(v)
@@ -1264,6 +1272,25 @@ var unreserved = func() (t [256]byte) {
 	}
 	return t
 }()
+
+// learnedSetFrom is the number of learned values from which they are
+// looked up in a map rather than compared one by one.
+const learnedSetFrom = 16
+
+// isLearned reports whether v is learned already; under sh.mu.
+func (sh *execShared) isLearned(v string) bool {
+	if sh.learnedSet == nil {
+		if len(sh.learned) < learnedSetFrom {
+			return slices.Contains(sh.learned, v)
+		}
+		sh.learnedSet = make(map[string]struct{}, 2*len(sh.learned))
+		for _, l := range sh.learned {
+			sh.learnedSet[l] = struct{}{}
+		}
+	}
+	_, ok := sh.learnedSet[v]
+	return ok
+}
 
 // fewLearned holds an execution's first learned secrets and the snapshots
 // of them its log lines read, so that learning them costs one allocation,

@@ -148,3 +148,40 @@ func TestAddSecretEscapedForms(t *testing.T) {
 		t.Errorf("a token is learned in %d forms: %q", len(got), got)
 	}
 }
+
+// BenchmarkAddSecretLoop: a for-each whose every item learns a value of
+// its own (a per-item token), 2000 items: the cost of an item must not
+// grow with the values learned before it.
+func BenchmarkAddSecretLoop(b *testing.B) {
+	vals := make([]string, 2000)
+	for i := range vals {
+		vals[i] = fmt.Sprintf("per-item-token-%06d", i)
+	}
+	for b.Loop() {
+		x := &Exec{shared: &execShared{}}
+		for _, v := range vals {
+			x.AddSecret(v)
+			x.AddSecret(v) // learned again: a later step repeats it
+		}
+	}
+}
+
+// TestAddSecretBound: past learnedSetFrom values are looked up in a map,
+// still learned once each; the list stops at maxSecrets.
+func TestAddSecretBound(t *testing.T) {
+	x := &Exec{shared: &execShared{}}
+	for range 2 {
+		for i := range maxSecrets + 100 {
+			x.AddSecret(fmt.Sprintf("bound-value-%05d", i))
+		}
+	}
+	got := *x.shared.learnedSnap.Load()
+	if len(got) != maxSecrets {
+		t.Fatalf("learned %d values, want %d", len(got), maxSecrets)
+	}
+	for i, v := range got {
+		if want := fmt.Sprintf("bound-value-%05d", i); v != want {
+			t.Fatalf("value %d is %q, want %q", i, v, want)
+		}
+	}
+}
