@@ -1108,6 +1108,22 @@ func (e *execHandler) WithGroup(name string) slog.Handler {
 	return slog.New(e.masking()).With("execution_id", e.id, "pipeline", e.pipeline).WithGroup(name).Handler()
 }
 
+// Learned returns the secret values x's execution learned so far
+// (AddSecret, LearnSensitive, its input's sensitive values), for a step
+// that hands data to another execution (an event) whose record must mask
+// them too. The slice is shared and must not be changed.
+func (x *Exec) Learned() []string {
+	sh := x.shared
+	if sh == nil {
+		return nil
+	}
+	sh.learnInput()
+	if l := sh.learnedSnap.Load(); l != nil {
+		return *l
+	}
+	return nil
+}
+
 // LearnSensitive makes the values of v's sensitive fields (x.Sensitive),
 // at any depth, secrets of x's execution (AddSecret): a step calls it with
 // what came from outside (an API's answer) whose values a later step may
