@@ -1200,7 +1200,7 @@ func (x *Exec) AddSecret(values ...string) {
 	defer sh.mu.Unlock()
 	changed := false
 	add := func(v string) {
-		if len(v) < MinSecretLen || len(sh.learned) >= maxSecrets || sh.isLearned(v) {
+		if len(v) < MinSecretLen || len(sh.learned) >= maxSecrets || Placeholder(v) || sh.isLearned(v) {
 			return
 		}
 		if sh.learned == nil {
@@ -1288,6 +1288,24 @@ var unreserved = func() (t [256]byte) {
 	}
 	return t
 }()
+
+// Placeholder reports whether v is one byte repeated ("00000000",
+// "********", spaces): what an API shows under a sensitive name for a key
+// not set or not shown. It hides nothing, and masked inside text it would
+// eat every run of zeros, stars or spaces (an order number in the error
+// answered, an indentation): such a value is not learned as a secret, nor
+// noted by the history's masking.
+func Placeholder(v string) bool {
+	if v == "" {
+		return false
+	}
+	for i := 1; i < len(v); i++ {
+		if v[i] != v[0] {
+			return false
+		}
+	}
+	return true
+}
 
 // learnedSetFrom is the number of learned values from which they are
 // looked up in a map rather than compared one by one.
