@@ -54,3 +54,31 @@ steps:
 		t.Errorf("the log line is changed:\n%s", logs.String())
 	}
 }
+
+// TestHostilePlaceholderRequestKeyNotMasked: a caller sends a placeholder
+// key (X-Api-Key: 00000000, as a client not configured yet does). The
+// request's credentials are masked wherever they appear; a placeholder,
+// one byte repeated, would eat the zeros of the error answered ("order
+// 3000000001 not found") and of the record's log line.
+func TestHostilePlaceholderRequestKeyNotMasked(t *testing.T) {
+	var logs lockedBuffer
+	e := secretsServer(t, &logs, map[string]string{"orders.yaml": `
+name: orders
+trigger: {http: {path: /orders}}
+steps:
+  - log: {message: "looking up order {{ message.order }}"}
+  - throw: {status: 404, error: "order {{ message.order }} not found"}
+`})
+	code, hdr, body := e.Do(t, "POST", "/orders", `{"order":"3000000001"}`, map[string]string{"Content-Type": "application/json", "X-Api-Key": "00000000"})
+	if code != 404 || !strings.Contains(body, `order 3000000001 not found`) {
+		t.Fatalf("the error answered is changed: %d %s", code, body)
+	}
+	rec := e.Record(t, hdr)
+	logged := false
+	for _, l := range rec.Logs {
+		logged = logged || strings.Contains(l.Message, "looking up order 3000000001")
+	}
+	if !logged || !strings.Contains(string(rec.Error), "order 3000000001 not found") {
+		t.Errorf("the record is changed: %s %+v", rec.Error, rec.Logs)
+	}
+}
