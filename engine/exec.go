@@ -455,6 +455,13 @@ type execShared struct {
 	// snapshot its log lines mask.
 	learned     []string
 	learnedSnap atomic.Pointer[[]string]
+	// few holds the first values learned and their snapshots, in one
+	// allocation (a token endpoint learns one or two per execution).
+	few *fewLearned
+	// learnedSet holds learned's values once there are many (a loop
+	// learning a value per item), so that a value is not compared with
+	// each one learned before it.
+	learnedSet map[string]struct{}
 	// top is the top-level Exec and input its input, whose sensitive
 	// values are learned (learnInput) when the execution first logs or
 	// fails, not for every execution.
@@ -515,7 +522,13 @@ func (p *Pipeline) Run(ctx context.Context, rt *Runtime, input any, opts RunOpti
 	}
 	if opts.Learned != nil {
 		if l := x.shared.learnedSnap.Load(); l != nil {
-			*opts.Learned = append(*opts.Learned, *l...)
+			if len(*opts.Learned) == 0 {
+				// The snapshot is never written again and its capacity
+				// is its length: the caller's appends copy it.
+				*opts.Learned = *l
+			} else {
+				*opts.Learned = append(*opts.Learned, *l...)
+			}
 		}
 	}
 	if err != nil {
@@ -1095,6 +1108,22 @@ func (e *execHandler) WithGroup(name string) slog.Handler {
 	return slog.New(e.masking()).With("execution_id", e.id, "pipeline", e.pipeline).WithGroup(name).Handler()
 }
 
+// Learned returns the secret values x's execution learned so far
+// (AddSecret, LearnSensitive, its input's sensitive values), for a step
+// that hands data to another execution (an event) whose record must mask
+// them too. The slice is shared and must not be changed.
+func (x *Exec) Learned() []string {
+	sh := x.shared
+	if sh == nil {
+		return nil
+	}
+	sh.learnInput()
+	if l := sh.learnedSnap.Load(); l != nil {
+		return *l
+	}
+	return nil
+}
+
 // LearnSensitive makes the values of v's sensitive fields (x.Sensitive),
 // at any depth, secrets of x's execution (AddSecret): a step calls it with
 // what came from outside (an API's answer) whose values a later step may
@@ -1159,8 +1188,9 @@ func (x *Exec) firstWalk(k walkedKey) bool {
 // request carried are (values shorter than MinSecretLen are skipped, as
 // Secrets does). A step calls it with a secret it made or sent that is not
 // under a sensitive name where it goes next: a token it signed, a
-// credential it put in a URL or a header. A value is masked as it is and
-// in its URL-escaped form. Safe for concurrent branches.
+// credential it put in a URL or a header. A value is masked as it is, in
+// its URL-escaped form and in its JSON-escaped forms (an API quoting a
+// body it got inside a JSON string). Safe for concurrent branches.
 func (x *Exec) AddSecret(values ...string) {
 	sh := x.shared
 	if sh == nil {
@@ -1170,21 +1200,136 @@ func (x *Exec) AddSecret(values ...string) {
 	defer sh.mu.Unlock()
 	changed := false
 	add := func(v string) {
-		if len(v) >= MinSecretLen && !slices.Contains(sh.learned, v) && len(sh.learned) < maxSecrets {
-			sh.learned = append(sh.learned, v)
-			changed = true
+		if len(v) < MinSecretLen || len(sh.learned) >= maxSecrets || Placeholder(v) || sh.isLearned(v) {
+			return
 		}
+		if sh.learned == nil {
+			sh.few = new(fewLearned)
+			sh.learned = sh.few.values[:0:len(sh.few.values)]
+		}
+		sh.learned = append(sh.learned, v)
+		if sh.learnedSet != nil {
+			sh.learnedSet[v] = struct{}{}
+		}
+		changed = true
 	}
 	for _, v := range values {
 		add(v)
 		// As a query or a form carries it, and an API echoes it back
 		// (no copy when nothing is escaped: a token mostly).
-		if q := url.QueryEscape(v); q != v {
-			add(q)
+		// queryUnescaped first: a token is mostly base64url, and
+		// url.QueryEscape's own scan costs twice as much; a value it
+		// leaves as it is needs no JSON escape either.
+		if !queryUnescaped(v) {
+			if q := url.QueryEscape(v); q != v {
+				add(q)
+			}
+			// As an API quotes what it got inside a JSON string ("bad
+			// body: {\"password\":\"p\\\"w\"}"): decoded, the text holds
+			// the value JSON-escaped, by Nectar's encoder or Go's (which
+			// escapes <, > and & too).
+			if j := jsonEscaped(v); j != v {
+				add(j)
+				if h := htmlEscaper.Replace(j); h != j {
+					add(h)
+				}
+			}
 		}
 	}
-	if changed {
-		snap := slices.Clip(sh.learned) // appends after this copy, never into it
-		sh.learnedSnap.Store(&snap)
+	if !changed {
+		return
 	}
+	if n := len(sh.learned); n <= len(sh.few.values) {
+		// Still in few.values: snapshot n is published once (the length
+		// only grows), and appends write past it.
+		sn := &sh.few.snaps[n-1]
+		*sn = sh.learned[:n:n]
+		sh.learnedSnap.Store(sn)
+		return
+	}
+	snap := slices.Clip(sh.learned) // appends after this copy, never into it
+	sh.learnedSnap.Store(&snap)
+}
+
+// jsonEscaped returns v as it is inside a JSON string.
+func jsonEscaped(v string) string {
+	b := value.AppendString(make([]byte, 0, len(v)+8), v)
+	return string(b[1 : len(b)-1])
+}
+
+// htmlEscaper escapes what encoding/json escapes in a string besides
+// what JSON needs.
+var htmlEscaper = strings.NewReplacer("<", `\u003c`, ">", `\u003e`, "&", `\u0026`)
+
+// queryUnescaped reports whether url.QueryEscape returns v as it is: v
+// holds only letters, digits and -_.~ (RFC 3986's unreserved bytes).
+func queryUnescaped(v string) bool {
+	i := 0
+	// Four bytes a test: a token is hundreds of bytes.
+	for ; i+4 <= len(v); i += 4 {
+		if unreserved[v[i]]&unreserved[v[i+1]]&unreserved[v[i+2]]&unreserved[v[i+3]] == 0 {
+			return false
+		}
+	}
+	for ; i < len(v); i++ {
+		if unreserved[v[i]] == 0 {
+			return false
+		}
+	}
+	return true
+}
+
+// unreserved is 1 for the bytes url.QueryEscape leaves as they are.
+var unreserved = func() (t [256]byte) {
+	for c := range 256 {
+		if 'a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '-' || c == '_' || c == '.' || c == '~' {
+			t[c] = 1
+		}
+	}
+	return t
+}()
+
+// Placeholder reports whether v is one byte repeated ("00000000",
+// "********", spaces): what an API shows under a sensitive name for a key
+// not set or not shown. It hides nothing, and masked inside text it would
+// eat every run of zeros, stars or spaces (an order number in the error
+// answered, an indentation): such a value is not learned as a secret, nor
+// noted by the history's masking.
+func Placeholder(v string) bool {
+	if v == "" {
+		return false
+	}
+	for i := 1; i < len(v); i++ {
+		if v[i] != v[0] {
+			return false
+		}
+	}
+	return true
+}
+
+// learnedSetFrom is the number of learned values from which they are
+// looked up in a map rather than compared one by one.
+const learnedSetFrom = 16
+
+// isLearned reports whether v is learned already; under sh.mu.
+func (sh *execShared) isLearned(v string) bool {
+	if sh.learnedSet == nil {
+		if len(sh.learned) < learnedSetFrom {
+			return slices.Contains(sh.learned, v)
+		}
+		sh.learnedSet = make(map[string]struct{}, 2*len(sh.learned))
+		for _, l := range sh.learned {
+			sh.learnedSet[l] = struct{}{}
+		}
+	}
+	_, ok := sh.learnedSet[v]
+	return ok
+}
+
+// fewLearned holds an execution's first learned secrets and the snapshots
+// of them its log lines read, so that learning them costs one allocation,
+// not two per value.
+type fewLearned struct {
+	values [4]string
+	snaps  [4][]string
 }

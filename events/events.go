@@ -58,6 +58,12 @@ type Event struct {
 	Payload any
 	// Source is the execution that published it, if any.
 	Source string
+	// Secrets are the secret values the publishing execution learned (a
+	// token an API answered it, a credential it sent), which the payload
+	// may repeat in text: the subscriber's run masks them in its record
+	// and log lines as its own (WithSecrets). Memory carries them; the
+	// PostgreSQL bus does not store them.
+	Secrets []string
 	// ID names the published event: every subscriber of it sees the same
 	// ID, and so does every redelivery of it (the PostgreSQL bus delivers
 	// at least once). A handler that must act once keys its effect on it.
@@ -115,6 +121,24 @@ func SourceOf(ctx context.Context) string {
 	return src
 }
 
+type secretsKey struct{}
+
+// WithSecrets returns ctx carrying the publishing execution's secret
+// values (engine.Exec.Learned): a Bus publishing with ctx hands them to
+// the subscribers as the events' Secrets. secrets is shared, not copied.
+func WithSecrets(ctx context.Context, secrets []string) context.Context {
+	if len(secrets) == 0 {
+		return ctx
+	}
+	return context.WithValue(ctx, secretsKey{}, secrets)
+}
+
+// SecretsOf returns the values WithSecrets put in ctx, or nil.
+func SecretsOf(ctx context.Context) []string {
+	s, _ := ctx.Value(secretsKey{}).([]string)
+	return s
+}
+
 // ErrClosed is returned by Publish after Close.
 var ErrClosed = errors.New("events: bus closed")
 
@@ -153,7 +177,7 @@ func (m *Memory) Publish(ctx context.Context, name string, payload any) error {
 		m.Dropped.Add(1)
 		return nil
 	}
-	ev := Event{Name: name, Payload: payload, Source: SourceOf(ctx), ID: NewID(), Attempt: 1}
+	ev := Event{Name: name, Payload: payload, Source: SourceOf(ctx), Secrets: SecretsOf(ctx), ID: NewID(), Attempt: 1}
 	for _, s := range subs {
 		select {
 		case s.queue <- ev:

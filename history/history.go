@@ -2085,9 +2085,11 @@ func (m *masker) apply(v any) any {
 }
 
 // note adds s, a string of a sensitive field's value, to the record's
-// secrets while noting, and reports whether it did.
+// secrets while noting, and reports whether it did. A placeholder
+// (engine.Placeholder: "********", "00000000") is masked where it is, under
+// its name, but not noted: it would eat every run of its byte elsewhere.
 func (m *masker) note(s string) bool {
-	if m.noting && len(s) >= engine.MinSecretLen && !slices.Contains(m.seen, s) {
+	if m.noting && len(s) >= engine.MinSecretLen && !engine.Placeholder(s) && !slices.Contains(m.seen, s) {
 		m.seen = append(m.seen, s)
 		return true
 	}

@@ -22,6 +22,7 @@ import (
 	"context"
 	"errors"
 	"net/http"
+	"slices"
 	"time"
 
 	"github.com/nectar-run/nectar/engine"
@@ -46,11 +47,16 @@ const CutMessage = "execution cancelled: the server shut down before it ended (-
 // an event) within timeout, and records it. A run past its timeout fails
 // with 504; one cut by a shutdown (or whose ctx ended: an event goes back
 // to a shared bus) with 503. kind is the trigger's name; md the metadata
-// (metadata.trigger is added).
-func RunBackground(ctx context.Context, h engine.Host, kind string, input any, md *value.Object, timeout time.Duration) {
+// (metadata.trigger is added); secrets are values its record and log
+// lines mask as the credentials of a request (an event's publisher's).
+func RunBackground(ctx context.Context, h engine.Host, kind string, input any, md *value.Object, timeout time.Duration, secrets ...string) {
 	ctx, cancel := h.Context(ctx, timeout)
 	defer cancel()
 	x := &engine.Execution{Trigger: kind, Input: input, Metadata: md}
+	if len(secrets) > 0 {
+		// Copied: the run appends what its steps learn (Learned).
+		x.Secrets = slices.Clone(secrets)
+	}
 	h.Run(ctx, x)
 	if e := x.Err; e != nil {
 		switch {

@@ -60,7 +60,9 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 		x.Logger.Warn("event not delivered: no event bus runs here (events are delivered by nectar serve)", "event", name)
 		return in, nil
 	}
-	if err := bus.Publish(events.WithSource(ctx, x.ID), name, payload); err != nil {
+	// What the execution learned is secret where the payload carries it
+	// too: the subscriber's record and log lines mask it.
+	if err := bus.Publish(events.WithSecrets(events.WithSource(ctx, x.ID), x.Learned()), name, payload); err != nil {
 		code := 503
 		if errors.Is(err, context.DeadlineExceeded) {
 			code = 504

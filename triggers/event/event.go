@@ -91,7 +91,9 @@ func (t *trigger) Start(ctx context.Context, h engine.Host) error {
 			em.Set("source_execution_id", ev.Source)
 		}
 		md.Set("event", em)
-		triggers.RunBackground(ctx, h, "event", ev.Payload, md, t.cfg.Timeout.D())
+		// The publisher's secrets (ev.Secrets) are the run's own: the
+		// payload may repeat them in text.
+		triggers.RunBackground(ctx, h, "event", ev.Payload, md, t.cfg.Timeout.D(), ev.Secrets...)
 	})
 	t.mu.Lock()
 	t.unsubscribe = cancel

@@ -109,7 +109,9 @@ func readAll(r io.Reader, buf []byte, max int64) ([]byte, error) {
 func requestSecrets(r *http.Request, req *value.Object, credHeaders bool, lists ...[]string) []string {
 	var out []string
 	add := func(v string) {
-		if len(v) >= engine.MinSecretLen && !slices.Contains(out, v) {
+		// A placeholder (engine.Placeholder: 00000000) hides nothing
+		// and would eat every run of its byte in the error answered.
+		if len(v) >= engine.MinSecretLen && !engine.Placeholder(v) && !slices.Contains(out, v) {
 			out = append(out, v)
 		}
 	}
