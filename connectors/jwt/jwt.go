@@ -205,8 +205,9 @@ func (s *signStep) Execute(ctx context.Context, x *engine.Exec, in any) (any, er
 	}
 	// A bearer credential: masked wherever the execution's record and log
 	// lines show it, also where a later step puts it in text ("Bearer
-	// …", a log line, an error message) rather than under jws.
-	x.AddSecret(jws)
+	// …", a log line, an error message) rather than under jws. Its bytes
+	// are base64url and dots: no escaped form to look for.
+	x.AddTokenSecret(jws)
 	out := value.NewObject(2)
 	out.Set("success", true)
 	out.Set("jws", jws)

@@ -915,3 +915,36 @@ steps:
 		})
 	}
 }
+
+// TestSignedTokensAreTokenBytes: what the sign step makes is letters,
+// digits, '-', '_' and '.' only, whatever its claims hold (quotes, <, &,
+// non-ASCII), for every algorithm family: the sign step hands it to
+// engine.Exec.AddTokenSecret, which looks for no URL- or JSON-escaped form.
+func TestSignedTokensAreTokenBytes(t *testing.T) {
+	rt, _ := newRuntime(t)
+	for _, c := range []struct{ alg, account string }{{"HS256", "hmac"}, {"HS512", "hmac"}, {"RS256", "rsa"}, {"PS256", "rsa"}, {"ES256", "ec"}, {"EdDSA", "ed"}} {
+		p := enginetest.Load(t, fmt.Sprintf(`name: sign
+steps:
+  - jwt:
+      operation: sign
+      account: %s
+      algorithm: %s
+      subject: "{{ message.user }}"
+      generate_id: true
+      claims: {note: "{{ message.note }}"}
+`, c.account, c.alg))
+		out, err := run(t, rt, p, `{"user":"a\"b<c>&d é","note":"\u2028 ?#%+ /="}`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		jws, _ := get(out, "jws").(string)
+		if jws == "" {
+			t.Fatalf("%s: no jws in %s", c.alg, value.MustEncodeString(out))
+		}
+		for i := 0; i < len(jws); i++ {
+			if b := jws[i]; !('a' <= b && b <= 'z' || 'A' <= b && b <= 'Z' || '0' <= b && b <= '9' || b == '-' || b == '_' || b == '.') {
+				t.Fatalf("%s: byte %q at %d of %s", c.alg, b, i, jws)
+			}
+		}
+	}
+}
