@@ -89,8 +89,8 @@ func TestRequestMetadataHeadersAndCredentials(t *testing.T) {
 			if w := value.MustEncodeString(want); got != w {
 				t.Errorf("%s (auth %v): headers %s, want %s", name, auth, got, w)
 			}
-			gotS := requestSecrets(r, req, cred)
-			wantS := requestSecrets(r, req, true)
+			gotS := requestSecrets(r, req, cred, false)
+			wantS := requestSecrets(r, req, true, true)
 			if !slices.Equal(gotS, wantS) {
 				t.Errorf("%s (auth %v): secrets %q, want %q", name, auth, gotS, wantS)
 			}

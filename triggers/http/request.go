@@ -105,8 +105,9 @@ func readAll(r io.Reader, buf []byte, max int64) ([]byte, error) {
 // parameters with a sensitive name. The execution's record masks them
 // wherever they appear. Values shorter than engine.MinSecretLen are left out. credHeaders is
 // requestMetadata's answer: whether the request has any of those headers
-// (when not, they are not looked up).
-func requestSecrets(r *http.Request, req *value.Object, credHeaders bool, lists ...[]string) []string {
+// (when not, they are not looked up); params, whether its route has path
+// parameters (when not, they are not looked up either).
+func requestSecrets(r *http.Request, req *value.Object, credHeaders, params bool, lists ...[]string) []string {
 	var out []string
 	add := func(v string) {
 		// A placeholder (engine.Placeholder: 00000000) hides nothing
@@ -136,14 +137,16 @@ func requestSecrets(r *http.Request, req *value.Object, credHeaders bool, lists 
 	// A path parameter with a sensitive name (path: /hooks/{token}) is a
 	// credential in the URL as a query parameter is: the request line
 	// ("POST /hooks/…") and the metadata hold it.
-	if p, _ := req.Get("params"); p != nil {
-		if p, ok := p.(*value.Object); ok && p.Len() > 0 {
-			p.Range(func(k string, v any) bool {
-				if s, ok := v.(string); ok && engine.SensitiveField(k, lists...) {
-					add(s)
-				}
-				return true
-			})
+	if params {
+		if p, ok := req.Get("params"); ok {
+			if p, ok := p.(*value.Object); ok {
+				p.Range(func(k string, v any) bool {
+					if s, ok := v.(string); ok && engine.SensitiveField(k, lists...) {
+						add(s)
+					}
+					return true
+				})
+			}
 		}
 	}
 	if r.URL.RawQuery != "" {

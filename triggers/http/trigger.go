@@ -344,7 +344,7 @@ func (s *server) serve(w http.ResponseWriter, r *http.Request, st *serving) {
 	ex := new(execution) // with its id's header value
 	x := &ex.Execution
 	x.Trigger, x.Input, x.Metadata, x.Start, x.ID = "http", in.msg, md, start, history.NewID(start)
-	x.Secrets = requestSecrets(r, req, credHeaders, p.SensitiveFields, s.h.Runtime().SensitiveFields)
+	x.Secrets = requestSecrets(r, req, credHeaders, len(s.params) > 0, p.SensitiveFields, s.h.Runtime().SensitiveFields)
 	ex.idHeader[0] = x.ID
 	if who != nil {
 		co := value.NewObject(3)
