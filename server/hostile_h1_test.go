@@ -178,3 +178,45 @@ func TestHangUpCancelsAfterA100Continue(t *testing.T) {
 	fmt.Fprint(c, "{}")
 	hangUp(t, c, started, cancelled, "after a 100 Continue")
 }
+
+// TestHugeTriggerTimeoutAnswersA100Continue: a trigger's timeout so long
+// (1300000h, 148 years; 2562047h, the longest) that the deadline of the
+// answer while the body arrives (twice the timeout plus the write grace)
+// overflowed a time.Duration: it wrapped round to a deadline long past, the
+// 100 Continue could not be written, net/http's writer kept the error, and
+// the answer never came (the client saw its connection closed). Deadlines
+// are saturated instead: the body and the answer are as good as unbounded.
+func TestHugeTriggerTimeoutAnswersA100Continue(t *testing.T) {
+	for _, timeout := range []string{"1300000h", "2562047h"} {
+		t.Run(timeout, func(t *testing.T) {
+			e := start(t, map[string]string{"long.yaml": "name: long\ntrigger:\n  http: {path: /long, timeout: " + timeout + "}\nsteps:\n  - set: {ok: true}\n"}, nil)
+			addr := serveLimited(t, e, server.Limits{MaxConnections: 10})
+			c, err := net.Dial("tcp", addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			br := bufio.NewReader(c)
+			for i, expect := range []string{"", "Expect: 100-continue\r\n", "Expect: 100-continue\r\n"} {
+				fmt.Fprintf(c, "POST /long HTTP/1.1\r\nHost: nectar.test\r\n%sContent-Type: application/json\r\nContent-Length: 2\r\n\r\n", expect)
+				c.SetReadDeadline(time.Now().Add(20 * time.Second)) // a hang, not a measure
+				if expect != "" {
+					resp, err := http.ReadResponse(br, nil)
+					if err != nil || resp.StatusCode != http.StatusContinue {
+						t.Fatalf("request %d: want a 100 Continue, got %v, %v", i+1, resp, err)
+					}
+				}
+				fmt.Fprint(c, "{}")
+				resp, err := http.ReadResponse(br, nil)
+				if err != nil {
+					t.Fatalf("request %d (%q): no answer: %v", i+1, expect, err)
+				}
+				b, _ := io.ReadAll(resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode != 200 || !strings.Contains(string(b), `"ok":true`) {
+					t.Fatalf("request %d: %d %s", i+1, resp.StatusCode, b)
+				}
+			}
+		})
+	}
+}

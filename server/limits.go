@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -636,14 +637,26 @@ func (s *Server) bodyDeadline(w http.ResponseWriter, r *http.Request, timeout ti
 	if d.SetReadDeadline(now.Add(timeout)) != nil {
 		return // not a connection of an http.Server (a test recorder)
 	}
-	_ = d.SetWriteDeadline(now.Add(timeout + timeout + grace))
+	answer := addSaturated(timeout, grace)
+	_ = d.SetWriteDeadline(now.Add(addSaturated(timeout, answer)))
 	if r.Body == nil || r.Body == http.NoBody {
 		_ = d.SetReadDeadline(time.Time{})
-		_ = d.SetWriteDeadline(time.Now().Add(timeout + grace))
+		_ = d.SetWriteDeadline(time.Now().Add(answer))
 		return
 	}
-	*b = deadlineBody{ReadCloser: r.Body, d: d, r: r, answer: timeout + grace}
+	*b = deadlineBody{ReadCloser: r.Body, d: d, r: r, answer: answer}
 	r.Body = b
+}
+
+// addSaturated returns a+b (both positive), or the longest duration when
+// that overflows: a trigger's timeout may be as long as a duration can be,
+// and twice it plus the write grace must not wrap round to a deadline long
+// past.
+func addSaturated(a, b time.Duration) time.Duration {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // deadliner sets a connection's deadlines: net/http's ResponseWriter, or
