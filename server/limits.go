@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -357,22 +358,27 @@ func (d *lazyDeadline) begin(apply func(time.Time) error) bool {
 // initialization).
 var processStart = time.Now()
 
-// pastDeadline reports whether t, a deadline being set, is before the
-// process started, and so has passed: the past deadlines that interrupt
-// I/O (net/http's aLongTimeAgo, time.Unix(1, 0)). It reads no clock (a
-// clock read costs more under load than the rest of a deadline's setting);
-// a deadline that passed after processStart is applied like any other, and
-// its I/O fails as the connection fails it.
+// pastDeadline reports whether t, a deadline being set, has certainly
+// passed without reading a clock (a clock read costs more under load than
+// the rest of a deadline's setting): the past deadlines that interrupt I/O
+// (net/http's aLongTimeAgo, time.Unix(1, 0)). Any other deadline is
+// applied like any other, and its I/O fails as the connection fails it.
 //
-// A t with a monotonic reading (time.Now's) is compared by it: exact. One
-// without (time.Unix, time.Date) is compared by the wall clock, as the
-// runtime compares it with now; the two differ only if the wall clock was
-// set back to before processStart, for a t between the clock's now and
-// processStart: such an I/O would fail at once instead of at t, at most
-// as much earlier as the clock went back.
+// A t with a monotonic reading (time.Now's) has passed if it is before
+// processStart, compared by that reading: exact. One without (time.Unix,
+// time.Date, a time through Round(0) or UTC()) can be compared only by the
+// wall clock, which may have been set back since processStart: such a t
+// before processStart may still be ahead of now (the runtime, which
+// compares it with now, waits for it). It has passed only if it is also
+// before wallLongAgo, which no wall clock is set back past.
 func pastDeadline(t time.Time) bool {
-	return !t.IsZero() && t.Before(processStart)
+	return !t.IsZero() && t.Before(processStart) && (t.Before(wallLongAgo) || t != t.Round(0))
 }
+
+// wallLongAgo is the start of 2000: a deadline without a monotonic reading
+// before it has passed, whatever the wall clock was set to (see
+// pastDeadline).
+var wallLongAgo = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC)
 
 func (d *lazyDeadline) end() {
 	d.mu.Lock()
@@ -631,14 +637,26 @@ func (s *Server) bodyDeadline(w http.ResponseWriter, r *http.Request, timeout ti
 	if d.SetReadDeadline(now.Add(timeout)) != nil {
 		return // not a connection of an http.Server (a test recorder)
 	}
-	_ = d.SetWriteDeadline(now.Add(timeout + timeout + grace))
+	answer := addSaturated(timeout, grace)
+	_ = d.SetWriteDeadline(now.Add(addSaturated(timeout, answer)))
 	if r.Body == nil || r.Body == http.NoBody {
 		_ = d.SetReadDeadline(time.Time{})
-		_ = d.SetWriteDeadline(time.Now().Add(timeout + grace))
+		_ = d.SetWriteDeadline(time.Now().Add(answer))
 		return
 	}
-	*b = deadlineBody{ReadCloser: r.Body, d: d, r: r, answer: timeout + grace}
+	*b = deadlineBody{ReadCloser: r.Body, d: d, r: r, answer: answer}
 	r.Body = b
+}
+
+// addSaturated returns a+b (both positive), or the longest duration when
+// that overflows: a trigger's timeout may be as long as a duration can be,
+// and twice it plus the write grace must not wrap round to a deadline long
+// past.
+func addSaturated(a, b time.Duration) time.Duration {
+	if a > math.MaxInt64-b {
+		return math.MaxInt64
+	}
+	return a + b
 }
 
 // deadliner sets a connection's deadlines: net/http's ResponseWriter, or
