@@ -15,6 +15,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -43,46 +44,12 @@ steps:
 // reached the history.
 func TestServeListenerFailure(t *testing.T) {
 	bin := buildNectar(t)
-	started, release := make(chan struct{}, 1), make(chan struct{})
-	upstream := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		started <- struct{}{}
-		<-release
-		w.Header().Set("Content-Type", "application/json")
-		io.WriteString(w, `{"done":true}`)
-	}))
-	defer upstream.Close()
-	defer func() {
-		select {
-		case <-release:
-		default:
-			close(release)
-		}
-	}()
+	up := holdUpstream(t)
 	dir, data := t.TempDir(), t.TempDir()
-	os.WriteFile(filepath.Join(dir, "slow.yaml"), []byte(strings.Replace(listenerSlow, `upstream: ""`, `upstream: "`+upstream.URL+`"`, 1)), 0o600)
+	os.WriteFile(filepath.Join(dir, "slow.yaml"), []byte(strings.Replace(listenerSlow, `upstream: ""`, `upstream: "`+up.url+`"`, 1)), 0o600)
 	p := startServe(t, bin, dir, data)
-
-	type answer struct {
-		status int
-		body   string
-		err    error
-	}
-	answered := make(chan answer, 1)
-	go func() {
-		resp, err := http.Post(p.base+"/slow", "application/json", strings.NewReader(`{}`))
-		if err != nil {
-			answered <- answer{err: err}
-			return
-		}
-		b, err := io.ReadAll(resp.Body)
-		resp.Body.Close()
-		answered <- answer{resp.StatusCode, string(b), err}
-	}()
-	select {
-	case <-started:
-	case <-time.After(30 * time.Second):
-		t.Fatalf("the slow execution did not reach the upstream:\n%s", p.log())
-	}
+	answered := postInBackground(p.base + "/slow")
+	up.waitStarted(t, p)
 
 	exited := make(chan error, 1)
 	go func() { exited <- p.cmd.Wait() }()
@@ -99,7 +66,7 @@ func TestServeListenerFailure(t *testing.T) {
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
-	close(release)
+	up.release()
 
 	a := <-answered
 	if a.err != nil || a.status != 200 || !strings.Contains(a.body, `"done":true`) {
@@ -108,25 +75,117 @@ func TestServeListenerFailure(t *testing.T) {
 	if !waited {
 		err = <-exited
 	}
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
-		t.Errorf("exit: %v, want exit status 1\n%s", err, p.log())
-	}
+	wantExit1(t, err, p)
 	log := p.log()
 	for _, want := range []string{`"msg":"shutting down"`, `"msg":"stopped"`, "serving on 127.0.0.1:", "invalid argument"} {
 		if !strings.Contains(log, want) {
 			t.Errorf("the log lacks %s:\n%s", want, log)
 		}
 	}
+	if records := listExecutions(t, bin, data); len(records) != 1 || records[0].Pipeline != "slow" || records[0].Status != "ok" {
+		t.Errorf("the execution in flight is not in the history as it ended: %+v", records)
+	}
+}
 
+// heldUpstream is an upstream API whose answers ({"done":true}) wait until
+// the test releases them; started receives a value per request it holds.
+type heldUpstream struct {
+	url      string
+	started  chan struct{}
+	release  func()
+	released chan struct{}
+}
+
+// holdUpstream starts a heldUpstream, released (if the test did not) and
+// closed at the test's end.
+func holdUpstream(t *testing.T) *heldUpstream {
+	u := &heldUpstream{started: make(chan struct{}, 64), released: make(chan struct{})}
+	var once sync.Once
+	u.release = func() { once.Do(func() { close(u.released) }) }
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		u.started <- struct{}{}
+		<-u.released
+		w.Header().Set("Content-Type", "application/json")
+		io.WriteString(w, `{"done":true}`)
+	}))
+	u.url = srv.URL
+	t.Cleanup(srv.Close)
+	t.Cleanup(u.release) // runs first: the held handlers return before the server closes
+	return u
+}
+
+// waitStarted waits until the upstream holds a request.
+func (u *heldUpstream) waitStarted(t *testing.T, p *serveProc) {
+	t.Helper()
+	select {
+	case <-u.started:
+	case <-time.After(30 * time.Second): // a bound on a hang
+		t.Fatalf("no execution reached the upstream:\n%s", p.log())
+	}
+}
+
+// answer is what a client got for its request.
+type answer struct {
+	status int
+	body   string
+	err    error
+}
+
+// postInBackground POSTs {} to url and delivers the answer.
+func postInBackground(url string) <-chan answer {
+	answered := make(chan answer, 1)
+	go func() {
+		resp, err := http.Post(url, "application/json", strings.NewReader(`{}`))
+		if err != nil {
+			answered <- answer{err: err}
+			return
+		}
+		b, err := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		answered <- answer{resp.StatusCode, string(b), err}
+	}()
+	return answered
+}
+
+// waitShuttingDown waits until the server logs its shutdown, failing the
+// test if it exits first.
+func waitShuttingDown(t *testing.T, p *serveProc, exited <-chan error) {
+	t.Helper()
+	deadline := time.After(30 * time.Second) // a bound on a hang
+	for !strings.Contains(p.log(), `"msg":"shutting down"`) {
+		select {
+		case err := <-exited:
+			t.Fatalf("exited (%v) before what was running ended:\n%s", err, p.log())
+		case <-deadline:
+			t.Fatalf("no shutdown after the listener failed:\n%s", p.log())
+		case <-time.After(20 * time.Millisecond):
+		}
+	}
+}
+
+// wantExit1 fails the test unless err is an exit with status 1 (the
+// listener failed).
+func wantExit1(t *testing.T, err error, p *serveProc) {
+	t.Helper()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != 1 {
+		t.Errorf("exit: %v, want exit status 1 (the listener failed)\n%s", err, p.log())
+	}
+}
+
+// execution is a line of nectar executions list --json.
+type execution struct{ Pipeline, Status string }
+
+// listExecutions reads the history of the data directory with nectar
+// executions list --json.
+func listExecutions(t *testing.T, bin, data string) []execution {
+	t.Helper()
 	out, err := exec.Command(bin, "--data-dir", data, "executions", "list", "--json").Output()
-	var records []struct{ Pipeline, Status string }
-	if err := json.Unmarshal(out, &records); err != nil {
-		t.Fatalf("nectar executions list --json: %v\n%s", err, out)
+	var records []execution
+	if jerr := json.Unmarshal(out, &records); jerr != nil {
+		t.Fatalf("nectar executions list --json: %v %v\n%s", err, jerr, out)
 	}
-	if len(records) != 1 || records[0].Pipeline != "slow" || records[0].Status != "ok" {
-		t.Errorf("the execution in flight is not in the history as it ended: %v %+v", err, records)
-	}
+	return records
 }
 
 // shutDownListener shuts down, from outside the process, the listening TCP
