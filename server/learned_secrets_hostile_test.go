@@ -30,6 +30,24 @@ func secretsServer(t *testing.T, logs *lockedBuffer, files map[string]string) *s
 	})
 }
 
+// eachHistory runs check on a server of files with a JSON log, twice:
+// with the default history, and with one that keeps everything (steps,
+// snapshots, exchanges). A secret must be masked either way.
+func eachHistory(t *testing.T, files map[string]string, check func(t *testing.T, e *servertest.Env, logs *lockedBuffer)) {
+	for _, keep := range []bool{false, true} {
+		t.Run(fmt.Sprint("snapshots=", keep), func(t *testing.T) {
+			var logs lockedBuffer
+			e := servertest.Start(t, files, func(o *server.Options) {
+				o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
+				if keep {
+					o.History.Steps, o.History.Snapshots, o.History.Exchanges = true, "all", true
+				}
+			})
+			check(t, e, &logs)
+		})
+	}
+}
+
 // assertNowhere fails when the stored record of the execution answered
 // with hdr, as `nectar executions show` reads it (JSON text and decoded
 // strings), or the server's log holds one of secrets, in clear, JSON-escaped
@@ -294,26 +312,17 @@ steps:
   - log: {message: "pw is {{ message.password }}"}
   - set: {n: "{{ toInt(message.password) }}"}
 `}
-	for _, keep := range []bool{false, true} {
-		t.Run(fmt.Sprint("snapshots=", keep), func(t *testing.T) {
-			var logs lockedBuffer
-			e := servertest.Start(t, files, func(o *server.Options) {
-				o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
-				if keep {
-					o.History.Steps, o.History.Snapshots = true, "all"
-				}
-			})
-			pw := "hunter2-in-the-body-0006"
-			code, hdr, body := postSecrets(t, e, "/body", `{"password":"`+pw+`"}`)
-			if code != 500 || !strings.Contains(body, "TOINT") {
-				t.Fatalf("%d %s", code, body)
-			}
-			if !strings.Contains(logs.String(), "pw is ***") || !strings.Contains(logs.String(), "execution failed") {
-				t.Fatalf("the lines are not in the log: %s", logs.String())
-			}
-			assertNowhere(t, e, &logs, hdr, pw)
-		})
-	}
+	eachHistory(t, files, func(t *testing.T, e *servertest.Env, logs *lockedBuffer) {
+		pw := "hunter2-in-the-body-0006"
+		code, hdr, body := postSecrets(t, e, "/body", `{"password":"`+pw+`"}`)
+		if code != 500 || !strings.Contains(body, "TOINT") {
+			t.Fatalf("%d %s", code, body)
+		}
+		if !strings.Contains(logs.String(), "pw is ***") || !strings.Contains(logs.String(), "execution failed") {
+			t.Fatalf("the lines are not in the log: %s", logs.String())
+		}
+		assertNowhere(t, e, logs, hdr, pw)
+	})
 }
 
 // TestHostileAnsweredSecretRepeatedInText: an API answers a token under a
@@ -339,25 +348,16 @@ steps:
   - log: {level: warn, message: "logged in: {{ vars.r.body.access_token }} {{ vars.r.body.data.apiKey }} {{ vars.r.headers['Set-Cookie'] }}"}
   - throw: {status: 502, error: "the API refused {{ vars.r.body.access_token }}"}
 `}
-	for _, keep := range []bool{false, true} {
-		t.Run(fmt.Sprint("snapshots=", keep), func(t *testing.T) {
-			var logs lockedBuffer
-			e := servertest.Start(t, files, func(o *server.Options) {
-				o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
-				if keep {
-					o.History.Steps, o.History.Snapshots, o.History.Exchanges = true, "all", true
-				}
-			})
-			code, hdr, body := postSecrets(t, e, "/login", `{}`)
-			if code != 502 || !strings.Contains(body, "the API refused") {
-				t.Fatalf("%d %s", code, body)
-			}
-			if !strings.Contains(logs.String(), "logged in: ") {
-				t.Fatalf("the log step's line is not in the log: %s", logs.String())
-			}
-			assertNowhere(t, e, &logs, hdr, tok, key, cookie)
-		})
-	}
+	eachHistory(t, files, func(t *testing.T, e *servertest.Env, logs *lockedBuffer) {
+		code, hdr, body := postSecrets(t, e, "/login", `{}`)
+		if code != 502 || !strings.Contains(body, "the API refused") {
+			t.Fatalf("%d %s", code, body)
+		}
+		if !strings.Contains(logs.String(), "logged in: ") {
+			t.Fatalf("the log step's line is not in the log: %s", logs.String())
+		}
+		assertNowhere(t, e, logs, hdr, tok, key, cookie)
+	})
 }
 
 // TestHostilePathTokenNotStored: a webhook whose secret is a segment of its
@@ -523,32 +523,23 @@ steps:
   - set: {n: "{{ toInt(vars.made.client.client_secret) }}"}
 `,
 	}
-	for _, keep := range []bool{false, true} {
-		t.Run(fmt.Sprint("snapshots=", keep), func(t *testing.T) {
-			var logs lockedBuffer
-			e := servertest.Start(t, files, func(o *server.Options) {
-				o.Logger = slog.New(slog.NewJSONHandler(&logs, nil))
-				if keep {
-					o.History.Steps, o.History.Snapshots = true, "all"
-				}
-			})
-			made := "Zq7Hn2Kd9Lp4Wx6T-b3Rf8Ys1Vm5Jc0Gu"
-			in := `{"a":"Zq7Hn2Kd9Lp4Wx6T","b":"b3Rf8Ys1Vm5Jc0Gu"}`
-			for _, path := range []string{"/gen", "/vars"} {
-				code, hdr, body := postSecrets(t, e, path, in)
-				if code != 500 {
-					t.Fatalf("%s: %d %s", path, code, body)
-				}
-				if strings.Contains(body, made[:20]) {
-					t.Errorf("%s: the answer holds the secret: %s", path, body)
-				}
-				assertNowhere(t, e, &logs, hdr, made, made[:24])
+	eachHistory(t, files, func(t *testing.T, e *servertest.Env, logs *lockedBuffer) {
+		made := "Zq7Hn2Kd9Lp4Wx6T-b3Rf8Ys1Vm5Jc0Gu"
+		in := `{"a":"Zq7Hn2Kd9Lp4Wx6T","b":"b3Rf8Ys1Vm5Jc0Gu"}`
+		for _, path := range []string{"/gen", "/vars"} {
+			code, hdr, body := postSecrets(t, e, path, in)
+			if code != 500 {
+				t.Fatalf("%s: %d %s", path, code, body)
 			}
-			if !strings.Contains(logs.String(), "issued ***") {
-				t.Fatalf("the log line is not masked: %s", logs.String())
+			if strings.Contains(body, made[:20]) {
+				t.Errorf("%s: the answer holds the secret: %s", path, body)
 			}
-		})
-	}
+			assertNowhere(t, e, logs, hdr, made, made[:24])
+		}
+		if !strings.Contains(logs.String(), "issued ***") {
+			t.Fatalf("the log line is not masked: %s", logs.String())
+		}
+	})
 }
 
 // TestHostileCredentialHeadersOfKnownAPIs: the credential headers of
