@@ -91,6 +91,17 @@ func readAnswers(t *testing.T, c net.Conn, br *bufio.Reader, n int) {
 	c.SetReadDeadline(time.Time{})
 }
 
+// dialHangUp connects to addr, closed at the test's end.
+func dialHangUp(t *testing.T, addr string) (net.Conn, *bufio.Reader) {
+	t.Helper()
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	return c, bufio.NewReader(c)
+}
+
 // TestHangUpCancelsOnAKeptAliveConnection: the client sends some requests
 // on one connection (one at a time, or all in one write), then one to
 // /slow, and hangs up while it runs.
@@ -117,12 +128,7 @@ func TestHangUpCancelsOnAKeptAliveConnection(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			c, err := net.Dial("tcp", addr)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer c.Close()
-			br := bufio.NewReader(c)
+			c, br := dialHangUp(t, addr)
 			for _, req := range tc.before {
 				if _, err := io.WriteString(c, req); err != nil {
 					t.Fatal(err)
@@ -143,12 +149,7 @@ func TestHangUpCancelsOnAKeptAliveConnection(t *testing.T) {
 // the second runs.
 func TestHangUpCancelsAfterTheNextRequestIsRead(t *testing.T) {
 	addr, started, cancelled := hangUpEnv(t)
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	br := bufio.NewReader(c)
+	c, br := dialHangUp(t, addr)
 	fmt.Fprint(c, postOK)
 	time.Sleep(10 * time.Millisecond) // not a measure: only lets the answer start
 	fmt.Fprint(c, postSlo)
@@ -161,12 +162,7 @@ func TestHangUpCancelsAfterTheNextRequestIsRead(t *testing.T) {
 // request of its connection), then hangs up while the execution runs.
 func TestHangUpCancelsAfterA100Continue(t *testing.T) {
 	addr, started, cancelled := hangUpEnv(t)
-	c, err := net.Dial("tcp", addr)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
-	br := bufio.NewReader(c)
+	c, br := dialHangUp(t, addr)
 	fmt.Fprint(c, postOK)
 	readAnswers(t, c, br, 1)
 	fmt.Fprint(c, "POST /slow HTTP/1.1\r\nHost: nectar.test\r\nExpect: 100-continue\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n")
