@@ -2,9 +2,6 @@ package server_test
 
 import (
 	"encoding/json"
-	"io"
-	"net/http"
-	"net/http/httptest"
 	"strings"
 	"testing"
 )
@@ -18,13 +15,7 @@ import (
 // exchanges, log lines) and the log. Before, only the raw and URL-escaped
 // forms were learned, and the escaped password was stored in clear.
 func TestHostileSentJSONCredentialsEchoedEscaped(t *testing.T) {
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		_ = json.NewEncoder(w).Encode(map[string]string{"error": "invalid_request", "error_description": "invalid request body: " + string(b)})
-	}))
-	defer up.Close()
+	up := refusingAPI(t, "invalid_request", "invalid request body: ")
 	var logs lockedBuffer
 	e := secretsServer(t, &logs, map[string]string{"login.yaml": `
 name: login

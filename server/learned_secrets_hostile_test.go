@@ -48,6 +48,20 @@ func eachHistory(t *testing.T, files map[string]string, check func(t *testing.T,
 	}
 }
 
+// refusingAPI is an API that answers every request 400 with an RFC 6749
+// error whose description quotes the body it got after prefix, as many
+// APIs do.
+func refusingAPI(t *testing.T, code, prefix string) *httptest.Server {
+	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		w.Header().Set("Content-Type", "application/json")
+		w.WriteHeader(http.StatusBadRequest)
+		_ = json.NewEncoder(w).Encode(map[string]string{"error": code, "error_description": prefix + string(b)})
+	}))
+	t.Cleanup(up.Close)
+	return up
+}
+
 // assertNowhere fails when the stored record of the execution answered
 // with hdr, as `nectar executions show` reads it (JSON text and decoded
 // strings), or the server's log holds one of secrets, in clear, JSON-escaped
@@ -673,13 +687,7 @@ steps:
 // body is a secret of its execution, as what it sent in the URL or a header
 // is: the step's result, the record and the log hold it nowhere.
 func TestHostileSentBodyCredentialsEchoedBack(t *testing.T) {
-	up := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		b, _ := io.ReadAll(r.Body)
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusBadRequest)
-		_ = json.NewEncoder(w).Encode(map[string]string{"error": "invalid_client", "error_description": "refused: " + string(b)})
-	}))
-	defer up.Close()
+	up := refusingAPI(t, "invalid_client", "refused: ")
 	var logs lockedBuffer
 	e := secretsServer(t, &logs, map[string]string{"login.yaml": `
 name: login
