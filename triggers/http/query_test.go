@@ -138,3 +138,18 @@ func BenchmarkFormBody(b *testing.B) {
 		}
 	}
 }
+
+// TestLowerMediaTypeIsToLower: lowerMediaType answers strings.ToLower's
+// text, for the types it knows and for others, in any case.
+func TestLowerMediaTypeIsToLower(t *testing.T) {
+	for _, mt := range []string{
+		"", "application/json", "application/x-www-form-urlencoded", "Application/JSON",
+		"APPLICATION/X-WWW-FORM-URLENCODED", "application/Json", "text/plain", "Text/Plain",
+		"multipart/form-data", "application/vnd.api+json", "application/jsonx", "application/jso",
+		"ÀPPLICATION/JSON", "application/json\xff",
+	} {
+		if got, want := lowerMediaType(mt), strings.ToLower(mt); got != want {
+			t.Errorf("%q: lowerMediaType %q, strings.ToLower %q", mt, got, want)
+		}
+	}
+}

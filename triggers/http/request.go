@@ -402,7 +402,7 @@ func parseBody(data []byte, owned bool, ctype string, req *value.Object) body {
 	if i := strings.IndexByte(mt, ';'); i >= 0 {
 		mt = mt[:i]
 	}
-	mt = strings.ToLower(strings.TrimSpace(mt))
+	mt = lowerMediaType(strings.TrimSpace(mt))
 	switch {
 	case mt == "application/json" || strings.HasSuffix(mt, "+json") || mt == "" && looksJSON(t):
 		text := bodyText(t, owned) // the message's strings share it
@@ -439,6 +439,17 @@ func parseBody(data []byte, owned bool, ctype string, req *value.Object) body {
 	}
 	req.Set("body_encoding", "base64")
 	return body{msg: base64.StdEncoding.EncodeToString(data), unparsed: &engine.UnparsedBody{ContentType: mt, Size: len(data), Base64: true}}
+}
+
+// lowerMediaType is strings.ToLower(mt): the media types requests send
+// most, written in lower case already, are compared whole instead of
+// scanned byte by byte for capitals.
+func lowerMediaType(mt string) string {
+	switch mt {
+	case "application/json", "application/x-www-form-urlencoded":
+		return mt
+	}
+	return strings.ToLower(mt)
 }
 
 // bodyText returns t as a string: t itself when owned (a buffer of the
