@@ -136,3 +136,23 @@ func BenchmarkEncodeCustomer(b *testing.B) {
 		}
 	}
 }
+
+// tokenAnswer is the token request's answer (bench/cpu.sh token): two
+// signed tokens, base64url and dots, and three short members.
+const tokenAnswer = `{"access_token":"eyJhbGciOiJIUzI1NiIsInR5cCI6ImF0K2p3dCJ9.eyJpc3MiOiJodHRwOi8vMTI3LjAuMC4xOjQ4NjU1Iiwic3ViIjoiaGZ6ZXVkaDZiZXVpYzI0a21hMmNjYTJydWwiLCJpYXQiOjE3OTY2MzUwNTgsImp0aSI6ImlrZlRFaHduUkJ0bEFXUlNJRUpXa3ciLCJleHAiOjE3OTY2Mzg2NTgsImNsaWVudF9pZCI6ImhmemV1ZGg2YmV1aWMyNGttYTJjY2EycnVsIiwic2NvcGUiOiJwcm9maWxlIiwiZmFtIjoibG1ncDZma2xrM2lqZTdieWp6aGxhNzVnM2MifQ.V8B_SKC1KoYylmgwaG2pquhAkaRWzmdmANoU5OchUck","token_type":"Bearer","expires_in":3600,"refresh_token":"eyJhbGciOiJIUzUxMiIsInR5cCI6InJlZnJlc2grand0In0.eyJpc3MiOiJodHRwOi8vMTI3LjAuMC4xOjQ4NjU1Iiwic3ViIjoiaGZ6ZXVkaDZiZXVpYzI0a21hMmNjYTJydWwiLCJpYXQiOjE3OTY2MzUwNTgsImp0aSI6IndIQ0FlRkQ4MDBYUkxrc0lGVlNGRlEiLCJleHAiOjE3OTkyMjcwNTgsImNsaWVudF9pZCI6ImhmemV1ZGg2YmV1aWMyNGttYTJjY2EycnVsIiwic2NvcGUiOiJwcm9maWxlIiwiZmFtIjoibG1ncDZma2xrM2lqZTdieWp6aGxhNzVnM2MiLCJnZW4iOjB9.D8bGXBbaJRhmYVJ8H1l9LsW_el2cyWVLFCLg-zJhq1ibrY9eJNBUyckDnpcuS3uGC7p9hMKAEX5fxRXFPwdjeQ","scope":"profile"}`
+
+// BenchmarkEncodeTokenAnswer encodes the token request's answer as the
+// respond step does (Encode: a new slice).
+func BenchmarkEncodeTokenAnswer(b *testing.B) {
+	v, err := value.DecodeString(tokenAnswer)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(tokenAnswer)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := value.Encode(v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -123,3 +123,33 @@ func quote(s string) string {
 	sb.WriteByte('"')
 	return sb.String()
 }
+
+// TestEncodeEveryByteAtEveryOffsetOfLongStrings puts each byte value at
+// each offset of strings of up to 56 bytes, so that it falls in every lane
+// of both words of the encoder's sixteen-byte steps (the first and a
+// later one), of its eight-byte step and of its tail, and checks the
+// encoder's output, as a string and as an object's key, into a buffer
+// with room (the one-pass copy) and without.
+func TestEncodeEveryByteAtEveryOffsetOfLongStrings(t *testing.T) {
+	for n := 1; n <= 56; n++ {
+		for pos := 0; pos < n; pos++ {
+			for c := 0; c < 256; c++ {
+				b := []byte(strings.Repeat("a", n))
+				b[pos] = byte(c)
+				s := string(b)
+				want := quote(s)
+				roomy := append(make([]byte, 0, 128), "xy"...)
+				if got := string(value.AppendString(roomy, s)); got != "xy"+want {
+					t.Fatalf("%q encoded after xy as %s, want xy%s", s, got, want)
+				}
+				if got := string(value.AppendString(nil, s)); got != want {
+					t.Fatalf("%q encoded as %s, want %s", s, got, want)
+				}
+				obj := value.ObjectOf(s, int64(1))
+				if got, _ := value.AppendJSON(make([]byte, 0, 256), obj); string(got) != "{"+want+":1}" {
+					t.Fatalf("%q as a key encoded as %s, want {%s:1}", s, got, want)
+				}
+			}
+		}
+	}
+}

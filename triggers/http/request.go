@@ -327,8 +327,8 @@ func queryObject(raw string) (*value.Object, error) {
 			continue
 		}
 		k, v, _ := strings.Cut(kv, "=")
-		k, err1 := url.QueryUnescape(k)
-		v, err2 := url.QueryUnescape(v)
+		k, err1 := queryUnescape(k)
+		v, err2 := queryUnescape(v)
 		if err := errors.Join(err1, err2); err != nil {
 			if firstErr == nil {
 				firstErr = err
@@ -348,6 +348,17 @@ func queryObject(raw string) (*value.Object, error) {
 }
 
 func isList(v any) bool { _, ok := v.([]any); return ok }
+
+// queryUnescape is url.QueryUnescape: a text without '%' or '+' is its own
+// unescaped form, found with two IndexByte scans where url.QueryUnescape
+// looks at each byte in turn (a token request's client secret, id and
+// grant type are such texts).
+func queryUnescape(s string) (string, error) {
+	if strings.IndexByte(s, '%') < 0 && strings.IndexByte(s, '+') < 0 {
+		return s, nil
+	}
+	return url.QueryUnescape(s)
+}
 
 // body is a request body turned into the message.
 type body struct {
@@ -391,7 +402,7 @@ func parseBody(data []byte, owned bool, ctype string, req *value.Object) body {
 	if i := strings.IndexByte(mt, ';'); i >= 0 {
 		mt = mt[:i]
 	}
-	mt = strings.ToLower(strings.TrimSpace(mt))
+	mt = lowerMediaType(strings.TrimSpace(mt))
 	switch {
 	case mt == "application/json" || strings.HasSuffix(mt, "+json") || mt == "" && looksJSON(t):
 		text := bodyText(t, owned) // the message's strings share it
@@ -411,7 +422,8 @@ func parseBody(data []byte, owned bool, ctype string, req *value.Object) body {
 			}
 			return body{msg: v, raw: text}
 		}
-		if n := fieldCount(data); n > MaxFormFields {
+		// data's bytes as a string, not copied: fieldCount only reads them.
+		if n := fieldCount(unsafe.String(unsafe.SliceData(data), len(data))); n > MaxFormFields {
 			return body{bad: "the form body has " + strconv.Itoa(n) + " fields; at most " + strconv.Itoa(MaxFormFields) + " are accepted"}
 		}
 		form, err := queryObject(bodyText(data, owned))
@@ -429,6 +441,17 @@ func parseBody(data []byte, owned bool, ctype string, req *value.Object) body {
 	return body{msg: base64.StdEncoding.EncodeToString(data), unparsed: &engine.UnparsedBody{ContentType: mt, Size: len(data), Base64: true}}
 }
 
+// lowerMediaType is strings.ToLower(mt): the media types requests send
+// most, written in lower case already, are compared whole instead of
+// scanned byte by byte for capitals.
+func lowerMediaType(mt string) string {
+	switch mt {
+	case "application/json", "application/x-www-form-urlencoded":
+		return mt
+	}
+	return strings.ToLower(mt)
+}
+
 // bodyText returns t as a string: t itself when owned (a buffer of the
 // request's own, never written again), else a copy.
 func bodyText(t []byte, owned bool) string {
@@ -443,16 +466,18 @@ func bodyText(t []byte, owned bool) string {
 const MaxFormFields = 10000
 
 // fieldCount counts the non-empty &-separated parts of a form or query,
-// without allocating.
-func fieldCount[T string | []byte](raw T) int {
-	n, start := 0, 0
-	for i := 0; i <= len(raw); i++ {
-		if i == len(raw) || raw[i] == '&' {
-			if i > start {
-				n++
-			}
-			start = i + 1
+// without allocating, going from one '&' to the next with IndexByte.
+func fieldCount(raw string) int {
+	n := 0
+	for raw != "" {
+		i := strings.IndexByte(raw, '&')
+		if i < 0 {
+			return n + 1
 		}
+		if i > 0 {
+			n++
+		}
+		raw = raw[i+1:]
 	}
 	return n
 }
