@@ -156,3 +156,50 @@ func BenchmarkEncodeTokenAnswer(b *testing.B) {
 		}
 	}
 }
+
+// stringDoc is a record of short string members and items (an export's
+// rows, a form's fields): the strings' scan and their path through the
+// object and array loops, without numbers or nesting to speak of.
+var stringDoc = func() string {
+	var sb strings.Builder
+	sb.WriteString(`{`)
+	for i := range 24 {
+		fmt.Fprintf(&sb, `"field_%02d":"value %d of the row",`, i, i)
+	}
+	sb.WriteString(`"labels":[`)
+	for i := range 24 {
+		if i > 0 {
+			sb.WriteByte(',')
+		}
+		fmt.Fprintf(&sb, `"label-%d"`, i)
+	}
+	sb.WriteString(`]}`)
+	return sb.String()
+}()
+
+// BenchmarkDecodeStrings decodes stringDoc.
+func BenchmarkDecodeStrings(b *testing.B) {
+	b.SetBytes(int64(len(stringDoc)))
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := value.DecodeString(stringDoc); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkEncodeStrings encodes stringDoc into a reused buffer.
+func BenchmarkEncodeStrings(b *testing.B) {
+	v, err := value.DecodeString(stringDoc)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.SetBytes(int64(len(stringDoc)))
+	b.ReportAllocs()
+	buf := make([]byte, 0, 2*len(stringDoc))
+	for b.Loop() {
+		if buf, err = value.AppendJSON(buf[:0], v); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

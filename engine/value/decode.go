@@ -200,8 +200,17 @@ func (d *decoder) object(depth int) (any, error) {
 			return nil, d.errorf("unexpected %s, expected ':' after key", d.preview())
 		}
 		d.pos++
-		v, err := d.value(depth)
-		if err != nil {
+		// A string member, the commonest, is read here, without value's
+		// call and its switch over the other kinds (about 7 instructions
+		// a string).
+		var v any
+		if d.next() == '"' {
+			s, err := d.string()
+			if err != nil {
+				return nil, err
+			}
+			v = d.boxes.string(s)
+		} else if v, err = d.value(depth); err != nil {
 			return nil, err
 		}
 		d.fields = append(d.fields, field{k, v})
@@ -289,9 +298,19 @@ func (d *decoder) array(depth int) (any, error) {
 	}
 	base := len(d.vals)
 	for {
-		v, err := d.value(depth)
-		if err != nil {
-			return nil, err
+		// A string item read here, as an object's string member is.
+		var v any
+		if d.next() == '"' {
+			s, err := d.string()
+			if err != nil {
+				return nil, err
+			}
+			v = d.boxes.string(s)
+		} else {
+			var err error
+			if v, err = d.value(depth); err != nil {
+				return nil, err
+			}
 		}
 		d.vals = append(d.vals, v)
 		switch d.next() {
