@@ -791,9 +791,16 @@ func (s Steps) run(ctx context.Context, x *Exec, in any, at time.Time) (any, err
 	// since it was last found alive: only conditions were evaluated (steps
 	// skipped by their if).
 	checked := false
+	if at.IsZero() && x.Trace != nil && len(s.list) > 0 {
+		if _, ok := ctx.(errAter); ok {
+			// The first step's start, read before the check rather
+			// than after it: one reading serves both.
+			at = x.now()
+		}
+	}
 	for _, r := range s.list {
 		if !checked {
-			if err := ctx.Err(); err != nil {
+			if err := ctxErr(ctx, at); err != nil {
 				return nil, r.contextError(x, err)
 			}
 		}
@@ -804,6 +811,24 @@ func (s Steps) run(ctx context.Context, x *Exec, in any, at time.Time) (any, err
 		}
 	}
 	return msg, nil
+}
+
+// errAter is a context that can answer Err as of a clock reading its
+// caller has just taken (the server's execution context).
+type errAter interface {
+	ErrAt(now time.Time) error
+}
+
+// ctxErr is ctx.Err() before a step, at (with a trace) the end of the step
+// before: a context that can take that reading as the time to check its
+// deadline against is asked with it, which spares it reading the clock.
+func ctxErr(ctx context.Context, at time.Time) error {
+	if !at.IsZero() {
+		if c, ok := ctx.(errAter); ok {
+			return c.ErrAt(at)
+		}
+	}
+	return ctx.Err()
 }
 
 // stepRunner wraps a connector step with the options every step has.

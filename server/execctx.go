@@ -65,7 +65,22 @@ func (c *execContext) Deadline() (time.Time, bool) { return c.deadline, true }
 
 func (c *execContext) Done() <-chan struct{} { return c.arm().ctx.Done() }
 
-func (c *execContext) Err() error {
+func (c *execContext) Err() error { return c.errAt(time.Time{}) }
+
+// ErrAt is Err with now, a clock reading its caller has just taken (the
+// engine's, at the end of the step before), as the time the deadline is
+// checked against: the check a step list makes before each step, without
+// reading the clock again. A reading without a monotonic clock is not
+// used (Err reads the clock then).
+func (c *execContext) ErrAt(now time.Time) error {
+	if now == now.Round(0) { // no monotonic reading (or zero)
+		now = time.Time{}
+	}
+	return c.errAt(now)
+}
+
+// errAt is Err as of now, or as of the clock when now is zero.
+func (c *execContext) errAt(now time.Time) error {
 	if in := c.inner.Load(); in != nil {
 		return in.ctx.Err()
 	}
@@ -78,11 +93,7 @@ func (c *execContext) Err() error {
 		err = c.parent.Err()
 	case c.cut.Err() != nil && cutBefore(c.cut, c.deadline):
 		err = context.Canceled
-	case time.Until(c.deadline) <= 0:
-		// Until reads only the monotonic clock (the deadline carries a
-		// monotonic reading when it comes from newExecContext's or from
-		// a parent's timeout): one clock_gettime per step instead of the
-		// two of time.Now.
+	case passed(c.deadline, now):
 		err = context.DeadlineExceeded
 	default:
 		return nil
@@ -138,6 +149,19 @@ func (c *execContext) arm() *armedContext {
 	}
 	c.inner.Store(in)
 	return in
+}
+
+// passed reports whether deadline has passed at now, or when now is zero,
+// at the clock's reading. Until reads only the monotonic clock (the
+// deadline carries a monotonic reading when it comes from newExecContext's
+// or from a parent's timeout): one clock_gettime per step instead of the
+// two of time.Now. A now with a monotonic reading compares by it, as
+// Until does.
+func passed(deadline, now time.Time) bool {
+	if now.IsZero() {
+		return time.Until(deadline) <= 0
+	}
+	return !now.Before(deadline)
 }
 
 // end records err, the first end seen, when c is not armed; an armed

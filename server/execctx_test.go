@@ -215,3 +215,48 @@ func TestExecContextWallClockDeadline(t *testing.T) {
 		})
 	}
 }
+
+// TestExecContextErrAt checks ErrAt, Err as of a clock reading the engine
+// has just taken: the deadline is checked against that reading (one with a
+// monotonic clock), an end already seen is answered whatever the reading,
+// and a reading without a monotonic clock is not used.
+func TestExecContextErrAt(t *testing.T) {
+	parent, cut := context.Background(), context.Background()
+	ctx, cancel := newExecContext(parent, cut, time.Hour)
+	defer cancel()
+	d, _ := ctx.Deadline()
+	now := time.Now()
+	if err := ctx.ErrAt(now); err != nil {
+		t.Fatalf("ErrAt(now) = %v, want nil", err)
+	}
+	if err := ctx.ErrAt(d.Add(-time.Nanosecond)); err != nil {
+		t.Fatalf("ErrAt(just before the deadline) = %v, want nil", err)
+	}
+	if err := ctx.ErrAt(d.Round(0)); err != nil {
+		t.Fatalf("ErrAt(the deadline without a monotonic reading) = %v, want nil (read from the clock)", err)
+	}
+	if err := ctx.ErrAt(d); err != context.DeadlineExceeded {
+		t.Fatalf("ErrAt(the deadline) = %v, want DeadlineExceeded", err)
+	}
+	// The end is recorded: Err and ErrAt answer it from now on.
+	if err := ctx.Err(); err != context.DeadlineExceeded {
+		t.Fatalf("Err after ErrAt(the deadline) = %v, want DeadlineExceeded", err)
+	}
+	if err := ctx.ErrAt(now); err != context.DeadlineExceeded {
+		t.Fatalf("ErrAt(before) after the end = %v, want DeadlineExceeded", err)
+	}
+
+	// Cancelled: ErrAt answers it before the deadline.
+	ctx2, cancel2 := newExecContext(parent, cut, time.Hour)
+	cancel2()
+	if err := ctx2.ErrAt(time.Now()); err != context.Canceled {
+		t.Fatalf("ErrAt after cancel = %v, want Canceled", err)
+	}
+	// Armed: answered by the armed context.
+	ctx3, cancel3 := newExecContext(parent, cut, -time.Second)
+	defer cancel3()
+	<-ctx3.Done()
+	if err := ctx3.ErrAt(time.Now().Add(-time.Hour)); err != context.DeadlineExceeded {
+		t.Fatalf("ErrAt of an armed, ended context = %v, want DeadlineExceeded", err)
+	}
+}
