@@ -65,22 +65,20 @@ func (c *execContext) Deadline() (time.Time, bool) { return c.deadline, true }
 
 func (c *execContext) Done() <-chan struct{} { return c.arm().ctx.Done() }
 
-func (c *execContext) Err() error { return c.errAt(time.Time{}) }
-
 // ErrAt is Err with now, a clock reading its caller has just taken (the
-// engine's, at the end of the step before), as the time the deadline is
-// checked against: the check a step list makes before each step, without
-// reading the clock again. A reading without a monotonic clock is not
-// used (Err reads the clock then).
+// engine's, at the end of the step before; with a monotonic reading), as
+// the time the deadline is checked against: the check a step list makes
+// before each step, without reading the clock again. While nothing has
+// ended it is a few loads and a comparison; otherwise it is Err.
 func (c *execContext) ErrAt(now time.Time) error {
-	if now == now.Round(0) { // no monotonic reading (or zero)
-		now = time.Time{}
+	if c.inner.Load() == nil && c.err.Load() == nil && c.parent.Err() == nil && c.cut.Err() == nil && now.Before(c.deadline) {
+		return nil
 	}
-	return c.errAt(now)
+	// Ended (or the deadline passed at now, and so at Err's own reading).
+	return c.Err()
 }
 
-// errAt is Err as of now, or as of the clock when now is zero.
-func (c *execContext) errAt(now time.Time) error {
+func (c *execContext) Err() error {
 	if in := c.inner.Load(); in != nil {
 		return in.ctx.Err()
 	}
@@ -93,7 +91,11 @@ func (c *execContext) errAt(now time.Time) error {
 		err = c.parent.Err()
 	case c.cut.Err() != nil && cutBefore(c.cut, c.deadline):
 		err = context.Canceled
-	case passed(c.deadline, now):
+	case time.Until(c.deadline) <= 0:
+		// Until reads only the monotonic clock (the deadline carries a
+		// monotonic reading when it comes from newExecContext's or from
+		// a parent's timeout): one clock_gettime per step instead of the
+		// two of time.Now.
 		err = context.DeadlineExceeded
 	default:
 		return nil
@@ -149,19 +151,6 @@ func (c *execContext) arm() *armedContext {
 	}
 	c.inner.Store(in)
 	return in
-}
-
-// passed reports whether deadline has passed at now, or when now is zero,
-// at the clock's reading. Until reads only the monotonic clock (the
-// deadline carries a monotonic reading when it comes from newExecContext's
-// or from a parent's timeout): one clock_gettime per step instead of the
-// two of time.Now. A now with a monotonic reading compares by it, as
-// Until does.
-func passed(deadline, now time.Time) bool {
-	if now.IsZero() {
-		return time.Until(deadline) <= 0
-	}
-	return !now.Before(deadline)
 }
 
 // end records err, the first end seen, when c is not armed; an armed
