@@ -364,15 +364,13 @@ func (s *server) run(w http.ResponseWriter, r *http.Request, st *serving, ex *ex
 	cfg := s.cfg
 	x := &ex.Execution
 	h := w.Header()
+	ctx, cancel := s.h.Context(r.Context(), cfg.Timeout.D())
+	defer cancel()
 	ex.w, ex.s = w, s
 	resp := &ex.resp
 	resp.Init(ex)
 	st.resp, st.ex = resp, ex
-	// The response under the execution's context, not over it: the steps
-	// get the execution's context itself, which the engine can ask about
-	// its deadline with the clock reading it has just taken (ErrAt).
-	ctx, cancel := s.h.Context(triggers.WithResponse(r.Context(), resp), cfg.Timeout.D())
-	defer cancel()
+	ctx = triggers.WithResponse(ctx, resp)
 	h["X-Execution-Id"] = ex.idHeader[:] // canonical already: no Header.Set check
 	s.h.Run(ctx, x)
 	e := x.Err
