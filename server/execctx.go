@@ -71,10 +71,11 @@ func (c *execContext) Done() <-chan struct{} { return c.arm().ctx.Done() }
 // before each step, without reading the clock again. While nothing has
 // ended it is a few loads and a comparison; otherwise it is Err.
 func (c *execContext) ErrAt(now time.Time) error {
-	if c.inner.Load() == nil && c.err.Load() == nil && c.parent.Err() == nil && c.cut.Err() == nil && now.Before(c.deadline) {
+	if !now.IsZero() && c.inner.Load() == nil && c.err.Load() == nil && c.parent.Err() == nil && c.cut.Err() == nil && now.Before(c.deadline) {
 		return nil
 	}
-	// Ended (or the deadline passed at now, and so at Err's own reading).
+	// Ended (or the deadline passed at now, and so at Err's own
+	// reading), or no reading: Err.
 	return c.Err()
 }
 

@@ -233,6 +233,10 @@ func TestExecContextErrAt(t *testing.T) {
 	if err := ctx.ErrAt(before); err != nil {
 		t.Fatalf("ErrAt(a reading before the deadline) = %v, want nil", err)
 	}
+	// No reading: the clock's.
+	if err := ctx.ErrAt(time.Time{}); err != context.DeadlineExceeded {
+		t.Fatalf("ErrAt(zero) after the deadline = %v, want DeadlineExceeded", err)
+	}
 	if err := ctx.ErrAt(time.Now()); err != context.DeadlineExceeded {
 		t.Fatalf("ErrAt(a reading after the deadline) = %v, want DeadlineExceeded", err)
 	}
