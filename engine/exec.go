@@ -791,9 +791,26 @@ func (s Steps) run(ctx context.Context, x *Exec, in any, at time.Time) (any, err
 	// since it was last found alive: only conditions were evaluated (steps
 	// skipped by their if).
 	checked := false
+	// With a trace, a context that can take the step's clock reading
+	// (ErrAt) is asked with it: at is a reading (the start of the step
+	// about to run, the end of the one before). A list run without a
+	// start (a connector's) reads the first step's start before the
+	// check rather than after it: one reading serves both.
+	var ea errAter
+	if x.Trace != nil {
+		if ea, _ = ctx.(errAter); ea != nil && at.IsZero() && len(s.list) > 0 {
+			at = x.now()
+		}
+	}
 	for _, r := range s.list {
 		if !checked {
-			if err := ctx.Err(); err != nil {
+			var err error
+			if ea != nil {
+				err = ea.ErrAt(at)
+			} else {
+				err = ctx.Err()
+			}
+			if err != nil {
 				return nil, r.contextError(x, err)
 			}
 		}
@@ -804,6 +821,13 @@ func (s Steps) run(ctx context.Context, x *Exec, in any, at time.Time) (any, err
 		}
 	}
 	return msg, nil
+}
+
+// errAter is a context that can answer Err as of a clock reading its
+// caller has just taken (the server's execution context): Steps.run asks
+// it with the reading a step starts at, which spares it reading the clock.
+type errAter interface {
+	ErrAt(now time.Time) error
 }
 
 // stepRunner wraps a connector step with the options every step has.

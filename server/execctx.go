@@ -65,6 +65,20 @@ func (c *execContext) Deadline() (time.Time, bool) { return c.deadline, true }
 
 func (c *execContext) Done() <-chan struct{} { return c.arm().ctx.Done() }
 
+// ErrAt is Err with now, a clock reading its caller has just taken (the
+// engine's, at the end of the step before; with a monotonic reading), as
+// the time the deadline is checked against: the check a step list makes
+// before each step, without reading the clock again. While nothing has
+// ended it is a few loads and a comparison; otherwise it is Err.
+func (c *execContext) ErrAt(now time.Time) error {
+	if !now.IsZero() && c.inner.Load() == nil && c.err.Load() == nil && c.parent.Err() == nil && c.cut.Err() == nil && now.Before(c.deadline) {
+		return nil
+	}
+	// Ended (or the deadline passed at now, and so at Err's own
+	// reading), or no reading: Err.
+	return c.Err()
+}
+
 func (c *execContext) Err() error {
 	if in := c.inner.Load(); in != nil {
 		return in.ctx.Err()

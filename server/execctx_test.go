@@ -215,3 +215,77 @@ func TestExecContextWallClockDeadline(t *testing.T) {
 		})
 	}
 }
+
+// TestExecContextErrAt checks ErrAt, Err as of a clock reading the engine
+// has just taken: the deadline is checked against that reading, and an end
+// already seen is answered whatever the reading.
+func TestExecContextErrAt(t *testing.T) {
+	parent, cut := context.Background(), context.Background()
+	ctx, cancel := newExecContext(parent, cut, 20*time.Millisecond)
+	defer cancel()
+	d, _ := ctx.Deadline()
+	before := time.Now()
+	if err := ctx.ErrAt(before); err != nil {
+		t.Fatalf("ErrAt(now) = %v, want nil", err)
+	}
+	time.Sleep(time.Until(d) + time.Millisecond)
+	// The deadline has passed, but not at the reading asked with.
+	if err := ctx.ErrAt(before); err != nil {
+		t.Fatalf("ErrAt(a reading before the deadline) = %v, want nil", err)
+	}
+	// No reading: the clock's.
+	if err := ctx.ErrAt(time.Time{}); err != context.DeadlineExceeded {
+		t.Fatalf("ErrAt(zero) after the deadline = %v, want DeadlineExceeded", err)
+	}
+	if err := ctx.ErrAt(time.Now()); err != context.DeadlineExceeded {
+		t.Fatalf("ErrAt(a reading after the deadline) = %v, want DeadlineExceeded", err)
+	}
+	// The end is recorded: Err and ErrAt answer it from now on.
+	if err := ctx.Err(); err != context.DeadlineExceeded {
+		t.Fatalf("Err after the end = %v, want DeadlineExceeded", err)
+	}
+	if err := ctx.ErrAt(before); err != context.DeadlineExceeded {
+		t.Fatalf("ErrAt(a reading before the deadline) after the end = %v, want DeadlineExceeded", err)
+	}
+
+	// Cancelled: ErrAt answers it before the deadline.
+	ctx2, cancel2 := newExecContext(parent, cut, time.Hour)
+	cancel2()
+	if err := ctx2.ErrAt(time.Now()); err != context.Canceled {
+		t.Fatalf("ErrAt after cancel = %v, want Canceled", err)
+	}
+	// Armed: answered by the armed context.
+	ctx3, cancel3 := newExecContext(parent, cut, -time.Second)
+	defer cancel3()
+	<-ctx3.Done()
+	if err := ctx3.ErrAt(time.Now().Add(-time.Hour)); err != context.DeadlineExceeded {
+		t.Fatalf("ErrAt of an armed, ended context = %v, want DeadlineExceeded", err)
+	}
+}
+
+// BenchmarkExecContextCheck is the check a step list makes before each
+// step, on a live execution context: Err reads the monotonic clock, ErrAt
+// takes the reading the engine has just taken for the step's record.
+func BenchmarkExecContextCheck(b *testing.B) {
+	parent, cancelParent := context.WithCancel(context.Background())
+	defer cancelParent()
+	cut, cutAll := context.WithCancel(context.Background())
+	defer cutAll()
+	ctx, cancel := newExecContext(parent, cut, time.Hour)
+	defer cancel()
+	b.Run("Err", func(b *testing.B) {
+		for b.Loop() {
+			if ctx.Err() != nil {
+				b.Fatal("ended")
+			}
+		}
+	})
+	b.Run("ErrAt", func(b *testing.B) {
+		now := time.Now()
+		for b.Loop() {
+			if ctx.ErrAt(now) != nil {
+				b.Fatal("ended")
+			}
+		}
+	})
+}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"sync"
+	"time"
 )
 
 // Response is the HTTP response a pipeline shapes with the respond
@@ -52,8 +53,36 @@ func (r *Response) Init(s Sender) {
 
 // WithResponse returns ctx carrying r.
 func WithResponse(ctx context.Context, r *Response) context.Context {
-	return context.WithValue(ctx, responseKey{}, r)
+	return &responseCtx{Context: ctx, r: r}
 }
+
+// responseCtx is ctx carrying a Response, as context.WithValue would carry
+// it, and which passes ErrAt on to ctx: the engine asks a context that can
+// take it with the clock reading it has just taken (see engine's errAter),
+// and the server's execution context can, under the Response.
+type responseCtx struct {
+	context.Context
+	r *Response
+}
+
+// Value is r for ResponseFrom's key, otherwise ctx's value.
+func (c *responseCtx) Value(key any) any {
+	if _, ok := key.(responseKey); ok {
+		return c.r
+	}
+	return c.Context.Value(key)
+}
+
+// ErrAt is ctx's ErrAt, or its Err when it has none (which reads the clock
+// itself, after now).
+func (c *responseCtx) ErrAt(now time.Time) error {
+	if ea, ok := c.Context.(interface{ ErrAt(time.Time) error }); ok {
+		return ea.ErrAt(now)
+	}
+	return c.Context.Err()
+}
+
+func (c *responseCtx) String() string { return "triggers.WithResponse" }
 
 // ResponseFrom returns the Response of the HTTP request that started the
 // execution, or nil when it was not started by one.

@@ -1,8 +1,10 @@
 package triggers_test
 
 import (
+	"context"
 	"net/http"
 	"testing"
+	"time"
 
 	"github.com/nectar-run/nectar/triggers"
 )
@@ -47,5 +49,58 @@ func TestResponseInit(t *testing.T) {
 	// NewResponse(nil) has no sender either: a nil func is not called.
 	if !triggers.NewResponse(nil).Send(200, nil, nil) {
 		t.Fatal("NewResponse(nil).Send reported not set")
+	}
+}
+
+type otherKey struct{}
+
+// errAtParent is a context with ErrAt (as the server's execution context).
+type errAtParent struct {
+	context.Context
+	asked time.Time
+}
+
+func (p *errAtParent) ErrAt(now time.Time) error { p.asked = now; return p.Err() }
+
+// WithResponse's context answers as context.WithValue's did: ResponseFrom
+// finds the Response, other values, the deadline, Done and Err are the
+// parent's, a context derived from it ends with the parent; ErrAt goes to
+// a parent that has it, and is Err otherwise.
+func TestWithResponse(t *testing.T) {
+	parent, cancel := context.WithTimeout(context.WithValue(context.Background(), otherKey{}, "v"), time.Hour)
+	var r triggers.Response
+	ctx := triggers.WithResponse(parent, &r)
+	if got := triggers.ResponseFrom(ctx); got != &r {
+		t.Fatalf("ResponseFrom = %p, want %p", got, &r)
+	}
+	if got := ctx.Value(otherKey{}); got != "v" {
+		t.Fatalf("Value(other) = %v, want the parent's", got)
+	}
+	pd, _ := parent.Deadline()
+	if d, ok := ctx.Deadline(); !ok || !d.Equal(pd) {
+		t.Fatalf("Deadline = %v %v, want the parent's %v", d, ok, pd)
+	}
+	type errAter interface{ ErrAt(time.Time) error }
+	if err := ctx.(errAter).ErrAt(time.Now()); err != nil {
+		t.Fatalf("ErrAt of a live context without ErrAt = %v", err)
+	}
+	child, stop := context.WithCancel(ctx)
+	defer stop()
+	if triggers.ResponseFrom(child) != &r {
+		t.Fatal("a derived context does not carry the Response")
+	}
+	cancel()
+	<-child.Done()
+	if ctx.Err() != context.Canceled || child.Err() != context.Canceled || ctx.(errAter).ErrAt(time.Now()) != context.Canceled {
+		t.Fatalf("after the parent's cancel: Err %v, child's %v", ctx.Err(), child.Err())
+	}
+	if triggers.ResponseFrom(context.Background()) != nil {
+		t.Fatal("ResponseFrom of a context without one is not nil")
+	}
+
+	p := &errAtParent{Context: context.Background()}
+	at := time.Now()
+	if err := triggers.WithResponse(p, &r).(errAter).ErrAt(at); err != nil || !p.asked.Equal(at) {
+		t.Fatalf("ErrAt = %v, the parent asked with %v; want nil, %v", err, p.asked, at)
 	}
 }
