@@ -14,41 +14,7 @@ import (
 // deadlines and one write deadline a request applied before, two must be
 // left: the background read's lifted deadline and the answer's.
 func TestLazyDeadlineKeepAliveSequence(t *testing.T) {
-	var rd, wd lazyDeadline
-	var reads, writes int
-	var conn struct{ r, w time.Time } // what the connection has
-	applyR := func(t time.Time) error { reads++; conn.r = t; return nil }
-	applyW := func(t time.Time) error { writes++; conn.w = t; return nil }
-	// An I/O runs under conn's deadline, which must be no later than the
-	// one set (zero: none) and, if earlier, by at most deadlineSlack unless
-	// the one set is lifted.
-	check := func(what string, have, want time.Time) {
-		t.Helper()
-		switch {
-		case have.IsZero() && !want.IsZero():
-			t.Fatalf("%s: the connection has no deadline, %v was set", what, want)
-		case !want.IsZero() && have.After(want):
-			t.Fatalf("%s: the connection's deadline %v is later than the one set, %v", what, have, want)
-		case !want.IsZero() && have.Before(want.Add(-deadlineSlack)):
-			t.Fatalf("%s: the connection's deadline %v is more than %v before the one set, %v", what, have, deadlineSlack, want)
-		}
-	}
-	read := func(what string) {
-		t.Helper()
-		if !rd.begin(applyR) {
-			t.Fatalf("%s: did not run under %v", what, rd.want)
-		}
-		check(what, conn.r, rd.want)
-		rd.end()
-	}
-	write := func(what string) {
-		t.Helper()
-		if !wd.begin(applyW) {
-			t.Fatalf("%s: did not run under %v", what, wd.want)
-		}
-		check(what, conn.w, wd.want)
-		wd.end()
-	}
+	c := newReplayConn(t)
 	aLongTimeAgo := time.Unix(1, 0)
 	// Ahead of the clock: a deadline already past is not applied to an I/O
 	// that starts under it (TestLazyDeadlineAbortBeforeBackgroundRead).
@@ -56,40 +22,94 @@ func TestLazyDeadlineKeepAliveSequence(t *testing.T) {
 	const requests = 100
 	for i := range requests {
 		now = now.Add(time.Millisecond)
-		// Idle: wait for the next request under the idle timeout.
-		rd.set(now.Add(2*time.Minute), applyR)
-		read("the idle wait")
-		// readRequest: header and whole-request deadlines, the write
-		// timeout; the pipeline route's body deadline, lifted once the
-		// body is in (all read from net/http's buffer: no read).
-		rd.set(now.Add(10*time.Second), applyR)
-		rd.set(now.Add(30*time.Second), applyR)
-		wd.set(now.Add(60*time.Second), applyW)
-		rd.set(now.Add(30*time.Second), applyR)
-		wd.set(now.Add(70*time.Second), applyW)
-		rd.set(time.Time{}, applyR)
-		wd.set(now.Add(40*time.Second), applyW)
+		c.readRequest(now)
 		// The background read, under no deadline.
-		if !rd.begin(applyR) {
+		if !c.rd.begin(c.applyR) {
 			t.Fatal("the background read did not run")
 		}
-		check("the background read", conn.r, rd.want)
+		c.check("the background read", c.conn.r, c.rd.want)
 		// The answer is written while it waits.
-		write("the answer")
+		c.write("the answer")
 		// finishRequest aborts the background read: applied at once.
-		before := reads
-		rd.set(aLongTimeAgo, applyR)
-		if reads != before+1 || !conn.r.Equal(aLongTimeAgo) {
+		before := c.reads
+		c.rd.set(aLongTimeAgo, c.applyR)
+		if c.reads != before+1 || !c.conn.r.Equal(aLongTimeAgo) {
 			t.Fatalf("request %d: the abort of the background read did not reach the connection", i)
 		}
-		rd.end()
-		rd.set(time.Time{}, applyR)
+		c.rd.end()
+		c.rd.set(time.Time{}, c.applyR)
 	}
 	// Every request applies the idle wait's and the abort's read
 	// deadlines; the first one the answer's write deadline too.
-	if want := 2*requests + 1; reads+writes != want {
-		t.Errorf("%d read and %d write deadlines reached the connection over %d requests, want %d in all", reads, writes, requests, want)
+	if want := 2*requests + 1; c.reads+c.writes != want {
+		t.Errorf("%d read and %d write deadlines reached the connection over %d requests, want %d in all", c.reads, c.writes, requests, want)
 	}
+}
+
+// replayConn replays a connection's deadlines through two lazyDeadlines,
+// as a limited connection sets them, and checks every I/O it runs against
+// the deadline set last.
+type replayConn struct {
+	t             *testing.T
+	rd, wd        lazyDeadline
+	reads, writes int                      // deadlines that reached the connection
+	conn          struct{ r, w time.Time } // what the connection has
+}
+
+func newReplayConn(t *testing.T) *replayConn { return &replayConn{t: t} }
+
+func (c *replayConn) applyR(d time.Time) error { c.reads++; c.conn.r = d; return nil }
+func (c *replayConn) applyW(d time.Time) error { c.writes++; c.conn.w = d; return nil }
+
+// check fails unless an I/O runs under have, the connection's deadline,
+// no later than want, the one set (zero: none) and, if earlier, by at
+// most deadlineSlack unless want is lifted.
+func (c *replayConn) check(what string, have, want time.Time) {
+	c.t.Helper()
+	switch {
+	case have.IsZero() && !want.IsZero():
+		c.t.Fatalf("%s: the connection has no deadline, %v was set", what, want)
+	case !want.IsZero() && have.After(want):
+		c.t.Fatalf("%s: the connection's deadline %v is later than the one set, %v", what, have, want)
+	case !want.IsZero() && have.Before(want.Add(-deadlineSlack)):
+		c.t.Fatalf("%s: the connection's deadline %v is more than %v before the one set, %v", what, have, deadlineSlack, want)
+	}
+}
+
+// read and write run one I/O and check its deadline.
+func (c *replayConn) read(what string) {
+	c.t.Helper()
+	if !c.rd.begin(c.applyR) {
+		c.t.Fatalf("%s: did not run under %v", what, c.rd.want)
+	}
+	c.check(what, c.conn.r, c.rd.want)
+	c.rd.end()
+}
+
+func (c *replayConn) write(what string) {
+	c.t.Helper()
+	if !c.wd.begin(c.applyW) {
+		c.t.Fatalf("%s: did not run under %v", what, c.wd.want)
+	}
+	c.check(what, c.conn.w, c.wd.want)
+	c.wd.end()
+}
+
+// readRequest replays a request up to its answer: the idle wait for it
+// under the idle timeout; readRequest's header and whole-request deadlines
+// and the write timeout; the pipeline route's body deadline, lifted once
+// the body is in (all read from net/http's buffer: no read).
+func (c *replayConn) readRequest(now time.Time) {
+	c.t.Helper()
+	c.rd.set(now.Add(2*time.Minute), c.applyR)
+	c.read("the idle wait")
+	c.rd.set(now.Add(10*time.Second), c.applyR)
+	c.rd.set(now.Add(30*time.Second), c.applyR)
+	c.wd.set(now.Add(60*time.Second), c.applyW)
+	c.rd.set(now.Add(30*time.Second), c.applyR)
+	c.wd.set(now.Add(70*time.Second), c.applyW)
+	c.rd.set(time.Time{}, c.applyR)
+	c.wd.set(now.Add(40*time.Second), c.applyW)
 }
 
 // TestLazyDeadlineAbortBeforeBackgroundRead replays the keep-alive sequence
@@ -102,63 +122,32 @@ func TestLazyDeadlineKeepAliveSequence(t *testing.T) {
 // as in TestLazyDeadlineKeepAliveSequence. Before, each request applied the
 // abort's deadline at the background read and the idle wait's after it.
 func TestLazyDeadlineAbortBeforeBackgroundRead(t *testing.T) {
-	var rd, wd lazyDeadline
-	var reads, writes int
-	var conn struct{ r, w time.Time }
-	applyR := func(t time.Time) error { reads++; conn.r = t; return nil }
-	applyW := func(t time.Time) error { writes++; conn.w = t; return nil }
-	check := func(what string, have, want time.Time) {
-		t.Helper()
-		switch {
-		case have.IsZero() && !want.IsZero():
-			t.Fatalf("%s: the connection has no deadline, %v was set", what, want)
-		case !want.IsZero() && have.After(want):
-			t.Fatalf("%s: the connection's deadline %v is later than the one set, %v", what, have, want)
-		case !want.IsZero() && have.Before(want.Add(-deadlineSlack)):
-			t.Fatalf("%s: the connection's deadline %v is more than %v before the one set, %v", what, have, deadlineSlack, want)
-		}
-	}
-	io := func(what string, d *lazyDeadline, apply func(time.Time) error, have *time.Time) {
-		t.Helper()
-		if !d.begin(apply) {
-			t.Fatalf("%s: did not run under %v", what, d.want)
-		}
-		check(what, *have, d.want)
-		d.end()
-	}
+	c := newReplayConn(t)
 	aLongTimeAgo := time.Unix(1, 0)
 	now := time.Now()
 	const requests = 100
 	for i := range requests {
 		now = now.Add(time.Millisecond)
-		rd.set(now.Add(2*time.Minute), applyR)
-		io("the idle wait", &rd, applyR, &conn.r)
-		rd.set(now.Add(10*time.Second), applyR)
-		rd.set(now.Add(30*time.Second), applyR)
-		wd.set(now.Add(60*time.Second), applyW)
-		rd.set(now.Add(30*time.Second), applyR)
-		wd.set(now.Add(70*time.Second), applyW)
-		rd.set(time.Time{}, applyR)
-		wd.set(now.Add(40*time.Second), applyW)
-		io("the answer", &wd, applyW, &conn.w)
+		c.readRequest(now)
+		c.write("the answer")
 		// finishRequest aborts the background read before it started.
-		before, had := reads, conn.r
-		rd.set(aLongTimeAgo, applyR)
-		if rd.begin(applyR) {
+		before, had := c.reads, c.conn.r
+		c.rd.set(aLongTimeAgo, c.applyR)
+		if c.rd.begin(c.applyR) {
 			t.Fatalf("request %d: the background read started under a deadline long past", i)
 		}
-		if reads != before || !conn.r.Equal(had) {
-			t.Fatalf("request %d: the past deadline reached the connection (%v)", i, conn.r)
+		if c.reads != before || !c.conn.r.Equal(had) {
+			t.Fatalf("request %d: the past deadline reached the connection (%v)", i, c.conn.r)
 		}
-		if rd.busy != 0 {
-			t.Fatalf("request %d: the refused read was counted in (%d)", i, rd.busy)
+		if c.rd.busy != 0 {
+			t.Fatalf("request %d: the refused read was counted in (%d)", i, c.rd.busy)
 		}
-		rd.set(time.Time{}, applyR)
+		c.rd.set(time.Time{}, c.applyR)
 	}
 	// The first request applies the idle wait's and the answer's deadlines;
 	// the others none.
-	if reads+writes != 2 {
-		t.Errorf("%d read and %d write deadlines reached the connection over %d requests, want 2 in all", reads, writes, requests)
+	if c.reads+c.writes != 2 {
+		t.Errorf("%d read and %d write deadlines reached the connection over %d requests, want 2 in all", c.reads, c.writes, requests)
 	}
 }
 
