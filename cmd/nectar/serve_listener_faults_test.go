@@ -18,13 +18,7 @@ import (
 // flight is answered 200 and recorded, the log says why, and the exit
 // status is still 1 (the listener failed), not 0.
 func TestServeListenerFailureThenSIGTERM(t *testing.T) {
-	bin := buildNectar(t)
-	up := holdUpstream(t)
-	dir, data := t.TempDir(), t.TempDir()
-	os.WriteFile(filepath.Join(dir, "slow.yaml"), []byte(strings.Replace(listenerSlow, `upstream: ""`, `upstream: "`+up.url+`"`, 1)), 0o600)
-	p := startServe(t, bin, dir, data)
-	answered := postInBackground(p.base + "/slow")
-	up.waitStarted(t, p)
+	bin, data, up, p, answered := serveSlowRequest(t)
 
 	exited := make(chan error, 1)
 	go func() { exited <- p.cmd.Wait() }()

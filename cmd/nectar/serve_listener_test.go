@@ -43,13 +43,7 @@ steps:
 // away: the request in flight was cut off (EOF) and its execution never
 // reached the history.
 func TestServeListenerFailure(t *testing.T) {
-	bin := buildNectar(t)
-	up := holdUpstream(t)
-	dir, data := t.TempDir(), t.TempDir()
-	os.WriteFile(filepath.Join(dir, "slow.yaml"), []byte(strings.Replace(listenerSlow, `upstream: ""`, `upstream: "`+up.url+`"`, 1)), 0o600)
-	p := startServe(t, bin, dir, data)
-	answered := postInBackground(p.base + "/slow")
-	up.waitStarted(t, p)
+	bin, data, up, p, answered := serveSlowRequest(t)
 
 	exited := make(chan error, 1)
 	go func() { exited <- p.cmd.Wait() }()
@@ -85,6 +79,21 @@ func TestServeListenerFailure(t *testing.T) {
 	if records := listExecutions(t, bin, data); len(records) != 1 || records[0].Pipeline != "slow" || records[0].Status != "ok" {
 		t.Errorf("the execution in flight is not in the history as it ended: %+v", records)
 	}
+}
+
+// serveSlowRequest starts nectar serve with the slow pipeline, whose
+// upstream holds its answer, and a request to it, and waits until the
+// execution is held there.
+func serveSlowRequest(t *testing.T) (bin, data string, up *heldUpstream, p *serveProc, answered <-chan answer) {
+	bin = buildNectar(t)
+	up = holdUpstream(t)
+	dir := t.TempDir()
+	data = t.TempDir()
+	os.WriteFile(filepath.Join(dir, "slow.yaml"), []byte(strings.Replace(listenerSlow, `upstream: ""`, `upstream: "`+up.url+`"`, 1)), 0o600)
+	p = startServe(t, bin, dir, data)
+	answered = postInBackground(p.base + "/slow")
+	up.waitStarted(t, p)
+	return bin, data, up, p, answered
 }
 
 // heldUpstream is an upstream API whose answers ({"done":true}) wait until
