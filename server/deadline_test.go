@@ -12,13 +12,12 @@ import (
 	"github.com/nectar-run/nectar/server"
 )
 
-// limitedPair returns a connection accepted by a limited listener (a
 // readUnder returns a limited connection and its client after one read
 // of c under the read deadline d1, after from now: the deadline the tests
 // then move; buf is the read's buffer.
 func readUnder(t *testing.T, after time.Duration) (c, client net.Conn, buf []byte, d1 time.Time) {
 	t.Helper()
-	c, client = limitedPair(t)
+	c, client = server.LimitedPair(t)
 	buf = make([]byte, 8)
 	d1 = time.Now().Add(after)
 	c.SetReadDeadline(d1)
@@ -27,28 +26,6 @@ func readUnder(t *testing.T, after time.Duration) (c, client net.Conn, buf []byt
 		t.Fatal(err)
 	}
 	return c, client, buf, d1
-}
-
-// regular one, not a probe) and its client end.
-func limitedPair(t *testing.T) (c, client net.Conn) {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	lln := server.LimitListener(ln, server.Limits{MaxConnections: 4})
-	t.Cleanup(func() { lln.Close() })
-	client, err = net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { client.Close() })
-	c, err = lln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { c.Close() })
-	return c, client
 }
 
 // TestConnDeadlineMovedLater: a deadline moved a little later than the one
@@ -110,7 +87,7 @@ func TestConnDeadlineMovedLater(t *testing.T) {
 	big := bytes.Repeat([]byte("x"), 64<<20)
 	t.Run("write times out at the later deadline", func(t *testing.T) {
 		t.Parallel()
-		c, _ := limitedPair(t)
+		c, _ := server.LimitedPair(t)
 		d1 := time.Now().Add(100 * time.Millisecond)
 		c.SetWriteDeadline(d1)
 		if _, err := c.Write([]byte("a")); err != nil { // runs under d1
@@ -130,7 +107,7 @@ func TestConnDeadlineMovedLater(t *testing.T) {
 	})
 	t.Run("write completes after a lifted deadline", func(t *testing.T) {
 		t.Parallel()
-		c, client := limitedPair(t)
+		c, client := server.LimitedPair(t)
 		d1 := time.Now().Add(50 * time.Millisecond)
 		c.SetWriteDeadline(d1)
 		if _, err := c.Write([]byte("a")); err != nil {
@@ -200,7 +177,7 @@ func TestConnPastDeadline(t *testing.T) {
 	}
 	pairs := func(t *testing.T) []pair {
 		pc, pcl := plainPair(t)
-		lc, lcl := limitedPair(t)
+		lc, lcl := server.LimitedPair(t)
 		return []pair{{"plain", pc, pcl}, {"limited", lc, lcl}}
 	}
 	same := func(t *testing.T, what string, c net.Conn, n int, err error) *net.OpError {

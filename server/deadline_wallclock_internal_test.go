@@ -2,7 +2,6 @@ package server
 
 import (
 	"io"
-	"net"
 	"testing"
 	"time"
 )
@@ -30,22 +29,7 @@ func TestFutureWallClockDeadlineAfterTheClockWentBack(t *testing.T) {
 		}
 	}
 
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	lln := LimitListener(ln, Limits{MaxConnections: 2})
-	defer lln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	c, err := lln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, client := LimitedPair(t)
 	for _, set := range []func(time.Time) error{c.SetReadDeadline, c.SetDeadline} {
 		if err := set(ahead); err != nil {
 			t.Fatal(err)

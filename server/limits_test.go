@@ -218,23 +218,7 @@ steps:
 // a deadline lifted before a read does not bound it, and a write deadline
 // bounds the next write.
 func TestConnDeadlines(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	lim := server.Limits{MaxConnections: 4}
-	lln := server.LimitListener(ln, lim)
-	defer lln.Close()
-	client, err := net.Dial("tcp", ln.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer client.Close()
-	c, err := lln.Accept()
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close()
+	c, client := server.LimitedPair(t)
 	buf := make([]byte, 8)
 	timedOut := func(err error) bool {
 		ne, ok := err.(net.Error)
