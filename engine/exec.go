@@ -796,9 +796,9 @@ func (s Steps) run(ctx context.Context, x *Exec, in any, at time.Time) (any, err
 	// about to run, the end of the one before). A list run without a
 	// start (a connector's) reads the first step's start before the
 	// check rather than after it: one reading serves both.
-	var ea errAter
+	var ea ErrAter
 	if x.Trace != nil {
-		if ea, _ = ctx.(errAter); ea != nil && at.IsZero() && len(s.list) > 0 {
+		if ea, _ = ctx.(ErrAter); ea != nil && at.IsZero() && len(s.list) > 0 {
 			at = x.now()
 		}
 	}
@@ -823,10 +823,11 @@ func (s Steps) run(ctx context.Context, x *Exec, in any, at time.Time) (any, err
 	return msg, nil
 }
 
-// errAter is a context that can answer Err as of a clock reading its
-// caller has just taken (the server's execution context): Steps.run asks
-// it with the reading a step starts at, which spares it reading the clock.
-type errAter interface {
+// ErrAter is a context that can answer Err as of a clock reading its
+// caller has just taken (the server's execution context, and a context
+// wrapping it that passes ErrAt on): Steps.run asks it with the reading a
+// step starts at, which spares it reading the clock.
+type ErrAter interface {
 	ErrAt(now time.Time) error
 }
 

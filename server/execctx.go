@@ -6,6 +6,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/nectar-run/nectar/engine"
 )
 
 // execContext is the context of one triggered execution: the request's
@@ -43,6 +45,8 @@ type armedContext struct {
 
 var (
 	_ context.Context = (*execContext)(nil)
+	// Steps.run asks it with the step's clock reading.
+	_ engine.ErrAter = (*execContext)(nil)
 	// context.WithCancel and its kin register with an AfterFunc method
 	// instead of starting a goroutine per derived context.
 	_ interface {

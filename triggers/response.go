@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"sync"
 	"time"
+
+	"github.com/nectar-run/nectar/engine"
 )
 
 // Response is the HTTP response a pipeline shapes with the respond
@@ -58,7 +60,7 @@ func WithResponse(ctx context.Context, r *Response) context.Context {
 
 // responseCtx is ctx carrying a Response, as context.WithValue would carry
 // it, and which passes ErrAt on to ctx: the engine asks a context that can
-// take it with the clock reading it has just taken (see engine's errAter),
+// take it with the clock reading it has just taken (engine.ErrAter),
 // and the server's execution context can, under the Response.
 type responseCtx struct {
 	context.Context
@@ -76,11 +78,13 @@ func (c *responseCtx) Value(key any) any {
 // ErrAt is ctx's ErrAt, or its Err when it has none (which reads the clock
 // itself, after now).
 func (c *responseCtx) ErrAt(now time.Time) error {
-	if ea, ok := c.Context.(interface{ ErrAt(time.Time) error }); ok {
+	if ea, ok := c.Context.(engine.ErrAter); ok {
 		return ea.ErrAt(now)
 	}
 	return c.Context.Err()
 }
+
+var _ engine.ErrAter = (*responseCtx)(nil)
 
 func (c *responseCtx) String() string { return "triggers.WithResponse" }
 

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/triggers"
 )
 
@@ -80,8 +81,7 @@ func TestWithResponse(t *testing.T) {
 	if d, ok := ctx.Deadline(); !ok || !d.Equal(pd) {
 		t.Fatalf("Deadline = %v %v, want the parent's %v", d, ok, pd)
 	}
-	type errAter interface{ ErrAt(time.Time) error }
-	if err := ctx.(errAter).ErrAt(time.Now()); err != nil {
+	if err := ctx.(engine.ErrAter).ErrAt(time.Now()); err != nil {
 		t.Fatalf("ErrAt of a live context without ErrAt = %v", err)
 	}
 	child, stop := context.WithCancel(ctx)
@@ -91,7 +91,7 @@ func TestWithResponse(t *testing.T) {
 	}
 	cancel()
 	<-child.Done()
-	if ctx.Err() != context.Canceled || child.Err() != context.Canceled || ctx.(errAter).ErrAt(time.Now()) != context.Canceled {
+	if ctx.Err() != context.Canceled || child.Err() != context.Canceled || ctx.(engine.ErrAter).ErrAt(time.Now()) != context.Canceled {
 		t.Fatalf("after the parent's cancel: Err %v, child's %v", ctx.Err(), child.Err())
 	}
 	if triggers.ResponseFrom(context.Background()) != nil {
@@ -100,7 +100,7 @@ func TestWithResponse(t *testing.T) {
 
 	p := &errAtParent{Context: context.Background()}
 	at := time.Now()
-	if err := triggers.WithResponse(p, &r).(errAter).ErrAt(at); err != nil || !p.asked.Equal(at) {
+	if err := triggers.WithResponse(p, &r).(engine.ErrAter).ErrAt(at); err != nil || !p.asked.Equal(at) {
 		t.Fatalf("ErrAt = %v, the parent asked with %v; want nil, %v", err, p.asked, at)
 	}
 }
