@@ -327,8 +327,7 @@ type Recorder struct {
 	held         int           // records of the pending segments held (see holdFor), not failed
 	holding      atomic.Bool   // held > 0, for Close
 	closing      chan struct{} // closed by Closing: commit what is held, hold no more
-	closingOnce  sync.Once
-	closingSet   atomic.Bool   // Closing was called
+	closingSet   atomic.Bool   // Closing was called (and closes closing once)
 	lastWrite    chan struct{} // closed once the queue's last batch and what was held are written (or kept for a retry)
 	backoff      time.Duration
 	closeCtx     context.Context // set by Close: how long to keep retrying
@@ -537,10 +536,9 @@ func (r *Recorder) Flush(ctx context.Context) error {
 // is held from now on, so Close never waits for a held write past its
 // context, even when the store hangs.
 func (r *Recorder) Closing() {
-	r.closingOnce.Do(func() {
-		r.closingSet.Store(true)
+	if !r.closingSet.Swap(true) {
 		close(r.closing)
-	})
+	}
 }
 
 // Close writes what is queued and stops the recorder. Records after Close
