@@ -9,6 +9,8 @@
 #   transform-assert  the same request served without the JOLT step (bench/pipelines/transform-assert.yaml):
 #              what the engine costs around a pipeline's steps
 # SERVE_ARGS adds flags to nectar serve (SERVE_ARGS=--no-history: the same without the history).
+# LIMIT=1 measures the hand-written limit instead, the same way (limit-token for token, limit-raw for
+# transform): how much CPU net/http and the kernel take for the same request with no engine.
 # Compare two builds by running it in each checkout in turn, on the same machine, in one session.
 # Needs wrk (apt-get install -y wrk) and ../shared/limits for the wrk scripts.
 set -u
@@ -26,11 +28,17 @@ case "$what" in
   transform-assert) lua=transform.lua; cp bench/pipelines/transform-assert.yaml "$t/pipes/" ;;
   *) echo "unknown measure $what"; exit 2 ;;
 esac
-NECTAR_CREDENTIALS_APIKEY=cpu-admin-key "$t/nectar" serve ${SERVE_ARGS:-} --addr 127.0.0.1:$port --dir "$t/pipes" --data-dir "$t/data" >"$t/log" 2>&1 &
+if [ -n "${LIMIT:-}" ]; then
+  case "$what" in token) limit=limit-token ;; transform) limit=limit-raw ;; *) echo "no limit server for $what"; exit 2 ;; esac
+  (cd "$limits/$limit" && go build -o "$t/limit" .) || exit 1
+  "$t/limit" -addr 127.0.0.1:$port >"$t/log" 2>&1 &
+else
+  NECTAR_CREDENTIALS_APIKEY=cpu-admin-key "$t/nectar" serve ${SERVE_ARGS:-} --addr 127.0.0.1:$port --dir "$t/pipes" --data-dir "$t/data" >"$t/log" 2>&1 &
+fi
 pid=$!
 for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
-cp "$limits/$lua" "$t/w.lua"
-if [ "$what" = token ]; then
+sed -e 's|&scope=read+write||' "$limits/$lua" >"$t/w.lua"
+if [ "$what" = token ] && [ -z "${LIMIT:-}" ]; then
   creds=$(curl -s -H 'Content-Type: application/json' -d '{"partnerId":"bench","executionType":"create","apikey":"cpu-admin-key"}' http://127.0.0.1:$port/credential-provider)
   read -r cid sec < <(echo "$creds" | python3 -c 'import json,sys,urllib.parse as u; d=json.load(sys.stdin); print(u.quote(d["clientId"]), u.quote(d["clientSecret"]))') || { echo "no client: $creds"; exit 1; }
   sed -e "s|client_id=bench-client|client_id=$cid|" -e "s|client_secret=bench-secret-0123456789|client_secret=$sec|" -e 's|&scope=read+write||' "$limits/$lua" >"$t/w.lua"
