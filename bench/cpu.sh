@@ -14,6 +14,7 @@
 # Compare two builds by running it in each checkout in turn, on the same machine, in one session.
 # Needs wrk (apt-get install -y wrk) and ../shared/limits for the wrk scripts.
 set -u
+source "$(dirname "$0")/lib.sh"
 what=${1:?usage: bench/cpu.sh token|transform|transform-assert [ROUNDS] [SECONDS]}; rounds=${2:-3}; secs=${3:-8}
 limits=$(cd "$(dirname "$0")/../../shared/limits" && pwd) || { echo "../shared/limits missing"; exit 1; }
 command -v wrk >/dev/null || { echo "wrk missing (apt-get install -y wrk)"; exit 1; }
@@ -38,11 +39,7 @@ fi
 pid=$!
 for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
 sed -e 's|&scope=read+write||' "$limits/$lua" >"$t/w.lua"
-if [ "$what" = token ] && [ -z "${LIMIT:-}" ]; then
-  creds=$(curl -s -H 'Content-Type: application/json' -d '{"partnerId":"bench","executionType":"create","apikey":"cpu-admin-key"}' http://127.0.0.1:$port/credential-provider)
-  read -r cid sec < <(echo "$creds" | python3 -c 'import json,sys,urllib.parse as u; d=json.load(sys.stdin); print(u.quote(d["clientId"]), u.quote(d["clientSecret"]))') || { echo "no client: $creds"; exit 1; }
-  sed -e "s|client_id=bench-client|client_id=$cid|" -e "s|client_secret=bench-secret-0123456789|client_secret=$sec|" -e 's|&scope=read+write||' "$limits/$lua" >"$t/w.lua"
-fi
+if [ "$what" = token ] && [ -z "${LIMIT:-}" ]; then token_lua "$port" cpu-admin-key "$limits" "$t/w.lua" || exit 1; fi
 cpu() { awk '{print $14 + $15}' "/proc/$pid/stat"; } # clock ticks (1/100 s)
 wrk -t1 -c32 -d2s -s "$t/w.lua" "http://127.0.0.1:$port" >/dev/null 2>&1 # warm up
 for i in $(seq 1 "$rounds"); do

@@ -16,6 +16,7 @@
 # request, the requests per second are not a measure. A run moves by 1–2 %: compare over several.
 # Needs valgrind, wrk and ../shared/limits.
 set -u
+source "$(dirname "$0")/lib.sh"
 what=${1:?usage: bench/ir-load.sh token|transform [SECONDS]}; secs=${2:-15}
 limits=$(cd "$(dirname "$0")/../../shared/limits" && pwd) || { echo "../shared/limits missing"; exit 1; }
 command -v valgrind >/dev/null || { echo "needs valgrind"; exit 1; }
@@ -44,11 +45,7 @@ fi
 pid=$!
 for _ in $(seq 1 600); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.2; done
 sed -e 's|&scope=read+write||' "$limits/$lua" >"$t/w.lua"
-if [ "$what" = token ] && [ -z "${LIMIT:-}" ]; then
-  creds=$(curl -s -H 'Content-Type: application/json' -d '{"partnerId":"bench","executionType":"create","apikey":"ir-admin-key"}' http://127.0.0.1:$port/credential-provider)
-  read -r cid sec < <(echo "$creds" | python3 -c 'import json,sys,urllib.parse as u; d=json.load(sys.stdin); print(u.quote(d["clientId"]), u.quote(d["clientSecret"]))') || { echo "no client: $creds"; exit 1; }
-  sed -i -e "s|client_id=bench-client|client_id=$cid|" -e "s|client_secret=bench-secret-0123456789|client_secret=$sec|" "$t/w.lua"
-fi
+if [ "$what" = token ] && [ -z "${LIMIT:-}" ]; then token_lua "$port" ir-admin-key "$limits" "$t/w.lua" || exit 1; fi
 wrk -t1 -c32 -d5s --timeout 10s -s "$t/w.lua" "http://127.0.0.1:$port" >/dev/null 2>&1 # warm up
 sleep 0.5; callgrind_control -d "$pid" >/dev/null 2>&1 # counters restart here
 line=$(wrk -t1 -c32 -d"${secs}s" --timeout 10s -s "$t/w.lua" "http://127.0.0.1:$port" 2>&1 | grep '^RESULT')

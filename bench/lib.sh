@@ -1,6 +1,8 @@
-# Functions shared by the load scripts (bench/run.sh, bench/oauth/run.sh).
-# Source it from the repository root and call setup "$@" first; the
-# measurements go to $TMP/results, a line per measure:
+# Functions shared by the load scripts (bench/run.sh, bench/oauth/run.sh;
+# token_lua by bench/cpu.sh, bench/ir-load.sh and bench/pgo.sh, which need
+# none of the others). For setup, measure and median, source it from the
+# repository root and call setup "$@" first; the measurements go to
+# $TMP/results, a line per measure:
 #   name requests/s p99 non-2xx
 
 # setup [duration] [connections] [threads]: the script's arguments, as DUR
@@ -36,4 +38,18 @@ median() {
 wait_up() {
   for _ in $(seq 100); do curl -s -o /dev/null "$1" && return 0; sleep 0.1; done
   echo "nothing answers at $1" >&2; exit 1
+}
+
+# token_lua PORT APIKEY LIMITS OUT: makes a client of the credential provider
+# of the nectar serve on PORT (started with NECTAR_CREDENTIALS_APIKEY=APIKEY)
+# and writes OUT, ratio.sh's token request (LIMITS/token-form.lua) with that
+# client's id and secret and without the scope, as ratio.sh sends it.
+token_lua() {
+  local creds cid sec
+  creds=$(curl -s -H 'Content-Type: application/json' \
+    -d "{\"partnerId\":\"bench\",\"executionType\":\"create\",\"apikey\":\"$2\"}" "http://127.0.0.1:$1/credential-provider")
+  read -r cid sec < <(echo "$creds" | python3 -c 'import json,sys,urllib.parse as u; d=json.load(sys.stdin); print(u.quote(d["clientId"]), u.quote(d["clientSecret"]))') ||
+    { echo "no client: $creds"; return 1; }
+  sed -e "s|client_id=bench-client|client_id=$cid|" -e "s|client_secret=bench-secret-0123456789|client_secret=$sec|" \
+    -e 's|&scope=read+write||' "$3/token-form.lua" >"$4"
 }

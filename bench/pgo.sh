@@ -7,6 +7,7 @@
 # profile still builds (the compiler ignores what no longer matches) and only optimizes less.
 # Run from the repository root:   bench/pgo.sh [SECONDS]     (needs wrk and ../shared/limits)
 set -u
+source "$(dirname "$0")/lib.sh"
 secs=${1:-20}
 limits=$(cd "$(dirname "$0")/../../shared/limits" && pwd) || { echo "../shared/limits missing"; exit 1; }
 command -v wrk >/dev/null || { echo "wrk missing (apt-get install -y wrk)"; exit 1; }
@@ -19,9 +20,7 @@ NECTAR_ADMIN_KEY=pgo-admin-key NECTAR_CREDENTIALS_APIKEY=pgo-cred-key "$t/nectar
   --dir "$t/pipes" --data-dir "$t/data" >"$t/log" 2>&1 &
 pid=$!
 for _ in $(seq 1 100); do curl -s -o /dev/null "http://127.0.0.1:$port/" && break; sleep 0.1; done
-creds=$(curl -s -H 'Content-Type: application/json' -d '{"partnerId":"pgo","executionType":"create","apikey":"pgo-cred-key"}' http://127.0.0.1:$port/credential-provider)
-read -r cid sec < <(echo "$creds" | python3 -c 'import json,sys,urllib.parse as u; d=json.load(sys.stdin); print(u.quote(d["clientId"]), u.quote(d["clientSecret"]))') || { echo "no client: $creds"; exit 1; }
-sed -e "s|client_id=bench-client|client_id=$cid|" -e "s|client_secret=bench-secret-0123456789|client_secret=$sec|" -e 's|&scope=read+write||' "$limits/token-form.lua" >"$t/token.lua"
+token_lua "$port" pgo-cred-key "$limits" "$t/token.lua" || exit 1
 cp "$limits/transform.lua" "$t/transform.lua"
 for w in token transform; do
   wrk -t1 -c32 -d2s -s "$t/$w.lua" "http://127.0.0.1:$port" >/dev/null 2>&1 # warm up
