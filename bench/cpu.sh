@@ -2,7 +2,7 @@
 # CPU time per request of one `nectar serve`, the measure that stays steady on a shared machine
 # where requests per second move with whatever else runs: process CPU (user + sys, from
 # /proc/PID/stat) over the requests wrk got answered, in microseconds.
-# Run from the repository root:   bench/cpu.sh token|transform|transform-assert [ROUNDS] [SECONDS]
+# Run it from anywhere:   bench/cpu.sh token|transform|transform-assert [ROUNDS] [SECONDS]
 #   token      POST /oauth/token, client_credentials in the form body (ratio.sh token's request)
 #   transform  POST /transform, assert + JOLT shift of customer.json (ratio.sh transform's request,
 #              bench/soak/pipelines/soak-transform.yaml)
@@ -17,6 +17,7 @@ set -u
 source "$(dirname "$0")/lib.sh"
 what=${1:?usage: bench/cpu.sh token|transform|transform-assert [ROUNDS] [SECONDS]}; rounds=${2:-3}; secs=${3:-8}
 limits=$(cd "$(dirname "$0")/../../shared/limits" && pwd) || { echo "../shared/limits missing"; exit 1; }
+cd "$(dirname "$0")/.." || exit 1 # the repository root, wherever it is run from
 command -v wrk >/dev/null || { echo "wrk missing (apt-get install -y wrk)"; exit 1; }
 t=$(mktemp -d); pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$t"' EXIT

@@ -7,11 +7,12 @@
 #   assert-no-history    the same, nectar serve --no-history: parse, one condition, answer
 # The last is the engine's floor for this request: what parsing the body into a message, running
 # a pipeline and encoding the answer cost over net/http's own work.
-# Run from the repository root:   bench/floor.sh [ROUNDS]      (default 4; WRK_D seconds per round, default 6s)
+# Run it from anywhere:   bench/floor.sh [ROUNDS]      (default 4; WRK_D seconds per round, default 6s)
 # Needs wrk (apt-get install -y wrk) and ../shared/limits.
 set -u
 rounds=${1:-4}
 limits=$(cd "$(dirname "$0")/../../shared/limits" && pwd) || { echo "../shared/limits missing"; exit 1; }
+cd "$(dirname "$0")/.." || exit 1 # the repository root, wherever it is run from
 command -v wrk >/dev/null || { echo "wrk missing (apt-get install -y wrk)"; exit 1; }
 t=$(mktemp -d); pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null; done; wait 2>/dev/null; rm -rf "$t"' EXIT

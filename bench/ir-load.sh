@@ -3,7 +3,7 @@
 # callgrind: Nectar's and the hand-written limit's, side by side, with the collector, the history's
 # batched commits and the scheduler included as they run under concurrent requests. Steadier than
 # CPU time on a shared machine, where other work moves requests per second by ±10 %.
-# Run from the repository root:   bench/ir-load.sh token|transform [SECONDS]      (default 15)
+# Run it from anywhere:   bench/ir-load.sh token|transform [SECONDS]      (default 15)
 #   token      POST /oauth/token through the shipped pipelines (a real client), or limit-token
 #   transform  POST /transform, the assert + JOLT pipeline over customer.json, or limit-raw
 # LIMIT=1 measures the limit server instead of nectar (limit-token, limit-raw).
@@ -19,6 +19,7 @@ set -u
 source "$(dirname "$0")/lib.sh"
 what=${1:?usage: bench/ir-load.sh token|transform [SECONDS]}; secs=${2:-15}
 limits=$(cd "$(dirname "$0")/../../shared/limits" && pwd) || { echo "../shared/limits missing"; exit 1; }
+cd "$(dirname "$0")/.." || exit 1 # the repository root, wherever it is run from
 command -v valgrind >/dev/null || { echo "needs valgrind"; exit 1; }
 command -v wrk >/dev/null || { echo "wrk missing (apt-get install -y wrk)"; exit 1; }
 case "$what" in

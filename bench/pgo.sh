@@ -5,11 +5,12 @@
 # pipeline (assert + JOLT shift) over customer.json, each under wrk for SECONDS, taken from the
 # server's own /debug/pprof/profile and merged. Refresh it when the hot path changes much; a stale
 # profile still builds (the compiler ignores what no longer matches) and only optimizes less.
-# Run from the repository root:   bench/pgo.sh [SECONDS]     (needs wrk and ../shared/limits)
+# Run it from anywhere:   bench/pgo.sh [SECONDS]     (needs wrk and ../shared/limits)
 set -u
 source "$(dirname "$0")/lib.sh"
 secs=${1:-20}
 limits=$(cd "$(dirname "$0")/../../shared/limits" && pwd) || { echo "../shared/limits missing"; exit 1; }
+cd "$(dirname "$0")/.." || exit 1 # the repository root, wherever it is run from
 command -v wrk >/dev/null || { echo "wrk missing (apt-get install -y wrk)"; exit 1; }
 t=$(mktemp -d); pid=
 trap '[ -n "$pid" ] && kill "$pid" 2>/dev/null; wait 2>/dev/null; rm -rf "$t"' EXIT
