@@ -4,7 +4,9 @@
 # is measured by: the token request through the shipped /oauth/token pipelines and the transform
 # pipeline (assert + JOLT shift) over customer.json, each under wrk for SECONDS, taken from the
 # server's own /debug/pprof/profile and merged. Refresh it when the hot path changes much; a stale
-# profile still builds (the compiler ignores what no longer matches) and only optimizes less.
+# profile still builds (the compiler ignores what no longer matches) and only optimizes less. A new
+# profile is not always a better one: build with the old and the new and compare them with
+# bench/ab.sh before committing it (bench/README.md, "The profile the binary is built with").
 # Run it from anywhere:   bench/pgo.sh [SECONDS]     (needs wrk and ../shared/limits)
 set -u
 source "$(dirname "$0")/lib.sh"
