@@ -19,6 +19,7 @@ set -u
 source "$(dirname "$0")/lib.sh"
 what=${1:?usage: bench/ir-load.sh token|transform [SECONDS]}; secs=${2:-15}
 limits=$(cd "$(dirname "$0")/../../shared/limits" && pwd) || { echo "../shared/limits missing"; exit 1; }
+bin=${BIN:+$(realpath "$BIN")}
 cd "$(dirname "$0")/.." || exit 1 # the repository root, wherever it is run from
 command -v valgrind >/dev/null || { echo "needs valgrind"; exit 1; }
 command -v wrk >/dev/null || { echo "wrk missing (apt-get install -y wrk)"; exit 1; }
@@ -37,7 +38,6 @@ if [ -n "${LIMIT:-}" ]; then
   (cd "$limits/$limit" && go build -o "$t/server" .) || exit 1
   GODEBUG=asyncpreemptoff=1 "${cg[@]}" "$t/server" -addr 127.0.0.1:$port >"$t/log" 2>&1 &
 else
-  bin=${BIN:-}
   if [ -z "$bin" ]; then go build -o "$t/nectar" ./cmd/nectar || exit 1; bin=$t/nectar; fi
   mkdir -p "$t/pipes"; cp bench/soak/pipelines/soak-transform.yaml "$t/pipes/"
   GODEBUG=asyncpreemptoff=1 NECTAR_CREDENTIALS_APIKEY=ir-admin-key "${cg[@]}" "$bin" serve --addr 127.0.0.1:$port \
