@@ -79,20 +79,23 @@ func (c *replayConn) check(what string, have, want time.Time) {
 // read and write run one I/O and check its deadline.
 func (c *replayConn) read(what string) {
 	c.t.Helper()
-	if !c.rd.begin(c.applyR) {
-		c.t.Fatalf("%s: did not run under %v", what, c.rd.want)
-	}
-	c.check(what, c.conn.r, c.rd.want)
-	c.rd.end()
+	c.io(what, &c.rd, c.applyR, &c.conn.r)
 }
 
 func (c *replayConn) write(what string) {
 	c.t.Helper()
-	if !c.wd.begin(c.applyW) {
-		c.t.Fatalf("%s: did not run under %v", what, c.wd.want)
+	c.io(what, &c.wd, c.applyW, &c.conn.w)
+}
+
+// io runs one I/O under d, whose deadline apply puts on the connection as
+// *have, and checks it.
+func (c *replayConn) io(what string, d *lazyDeadline, apply func(time.Time) error, have *time.Time) {
+	c.t.Helper()
+	if !d.begin(apply) {
+		c.t.Fatalf("%s: did not run under %v", what, d.want)
 	}
-	c.check(what, c.conn.w, c.wd.want)
-	c.wd.end()
+	c.check(what, *have, d.want)
+	d.end()
 }
 
 // readRequest replays a request up to its answer: the idle wait for it
