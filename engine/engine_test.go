@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -495,6 +496,58 @@ steps:
 			t.Errorf("%d items: room for %d records, want %d (the last run's %d, at most 64)", items, cap(tr.Steps), room, last)
 		}
 		last = len(tr.Steps)
+	}
+}
+
+// TestTraceReset: a trace reused after Reset records the next execution's
+// steps alone, starting with the room the last one's took (up to 64
+// records: a trace of a long loop gives its room up), and keeps KeepIO.
+func TestTraceReset(t *testing.T) {
+	p := load(t, `name: t
+steps:
+  - for-each:
+      items: message.items
+      parallel: 2
+      steps:
+        - log: {message: "{{ message }}"}
+`)
+	rt := &engine.Runtime{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	tr := &engine.Trace{KeepIO: true}
+	for _, items := range []int{3, 40, 0, 1000, 2, 5} {
+		list := make([]any, items)
+		for i := range list {
+			list[i] = int64(i)
+		}
+		room := cap(tr.Steps)
+		if _, err := p.Run(context.Background(), rt, value.ObjectOf("items", list), engine.RunOptions{Trace: tr}); err != nil {
+			t.Fatal(err)
+		}
+		if len(tr.Steps) != items+1 || len(tr.Logs) != items {
+			t.Fatalf("%d items: %d records and %d log lines, want %d and %d", items, len(tr.Steps), len(tr.Logs), items+1, items)
+		}
+		seen := map[int64]bool{}
+		for _, l := range tr.Logs {
+			n, err := strconv.ParseInt(l.Message, 10, 64)
+			if err != nil || n >= int64(items) || seen[n] {
+				t.Fatalf("%d items: log line %q is not one of this run's items, once", items, l.Message)
+			}
+			seen[n] = true
+		}
+		if room > 0 && items+1 <= room && cap(tr.Steps) != room {
+			t.Errorf("%d items: the reset trace's room for %d records was not used (now %d)", items, room, cap(tr.Steps))
+		}
+		tr.Reset()
+		if len(tr.Steps) != 0 || len(tr.Logs) != 0 || !tr.KeepIO {
+			t.Fatalf("after Reset: %d records, %d log lines, KeepIO %v", len(tr.Steps), len(tr.Logs), tr.KeepIO)
+		}
+		if items+1 > 64 && (cap(tr.Steps) != 0 || cap(tr.Logs) != 0) {
+			t.Errorf("after a run of %d records, Reset kept room for %d records and %d lines, want none", items+1, cap(tr.Steps), cap(tr.Logs))
+		}
+		for _, r := range tr.Steps[:cap(tr.Steps)] {
+			if r.StepInfo != nil || r.Input != nil || r.Result != nil {
+				t.Fatalf("after Reset a record's room still points at %v", r.StepInfo)
+			}
+		}
 	}
 }
 

@@ -366,7 +366,7 @@ func (t *Trace) add(r *StepRecord) {
 const maxReserved = 64
 
 // reserve makes room for n records (at most maxReserved) in a trace that
-// has none yet: as many as the pipeline's last traced execution made,
+// has none yet, or less room than that (a reused one, see Reset): as many as the pipeline's last traced execution made,
 // most often what this one makes too. (A fixed 16 took 2.3 KB for the
 // three records of a transform; a run that makes more records grows the
 // slice as append does.)
@@ -376,10 +376,32 @@ func (t *Trace) reserve(n int32) {
 	}
 	n = min(n, maxReserved)
 	l := t.lock()
-	if t.Steps == nil {
+	if len(t.Steps) == 0 && cap(t.Steps) < int(n) {
 		t.Steps = make([]StepRecord, 0, n)
 	}
 	t.unlock(l)
+}
+
+// Reset empties t for another execution, keeping the room its records
+// took when that is at most maxReserved records (a trace of a long loop
+// gives its room back to the garbage collector): a server reuses the
+// traces the history has written, instead of allocating a trace and its
+// records for every execution. KeepResult and KeepIO are kept. The caller
+// must be the trace's only holder: nothing may read its records after.
+func (t *Trace) Reset() {
+	if cap(t.Steps) > maxReserved {
+		t.Steps = nil
+	} else {
+		clear(t.Steps) // the records point at steps' inputs and results
+		t.Steps = t.Steps[:0]
+	}
+	if cap(t.Logs) > maxReserved {
+		t.Logs = nil
+	} else {
+		clear(t.Logs)
+		t.Logs = t.Logs[:0]
+	}
+	t.forked.Store(false)
 }
 
 // len returns how many records t holds.

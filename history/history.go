@@ -121,6 +121,10 @@ type Execution struct {
 	// not change until then.
 	OutputBuf *[]byte
 	PutBuf    func(*[]byte)
+	// PutTrace, when set, is given Trace once the record is written (or
+	// dropped), like PutBuf its OutputBuf: the caller may reuse the trace
+	// (engine.Trace.Reset), which nothing here reads after.
+	PutTrace func(*engine.Trace)
 	// InputBody, when set, says Input is a request body that was not parsed
 	// into fields (text, or its bytes as base64), where a secret cannot be
 	// told by its field name. Its snapshot is then {"content_type", "size",
@@ -443,8 +447,8 @@ func (r *Recorder) Record(e *Execution) {
 	}
 }
 
-// release gives e's OutputBuf back, once e's record is written or
-// dropped; OutputJSON is then cleared, as it is the buffer's text.
+// release gives e's OutputBuf and Trace back, once e's record is written
+// or dropped; OutputJSON is then cleared, as it is the buffer's text.
 func (e *Execution) release() {
 	if e.OutputBuf != nil {
 		b := e.OutputBuf
@@ -452,6 +456,11 @@ func (e *Execution) release() {
 		if e.PutBuf != nil {
 			e.PutBuf(b)
 		}
+	}
+	if e.PutTrace != nil && e.Trace != nil {
+		t := e.Trace
+		e.Trace = nil
+		e.PutTrace(t)
 	}
 }
 

@@ -141,6 +141,10 @@ func (h *host) Record(x *engine.Execution) {
 		Input: x.Input, Output: x.Output, Err: x.Err, Trace: x.Trace, Request: x.Request, Code: x.Code,
 		InputJSON: x.InputJSON, OutputJSON: x.OutputJSON, Secrets: x.Secrets,
 	}
+	if x.Trace != nil { // Run's (newTrace): the history gives it back once written
+		rec.PutTrace = putTrace
+		x.Trace = nil
+	}
 	if x.OutputBuf != nil { // the history owns it now (see engine.Execution.OutputBuf)
 		rec.OutputBuf, rec.PutBuf = x.OutputBuf, httpjson.PutBuf
 		x.OutputBuf, x.OutputJSON = nil, ""
