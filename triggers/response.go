@@ -21,7 +21,10 @@ type Response struct {
 	status int
 	header http.Header
 	body   []byte
-	send   Sender
+	// buf is the pooled buffer body is in, when a respond step set it
+	// with SetBuf or SendBuf (see Release).
+	buf  *[]byte
+	send Sender
 }
 
 // A Sender writes a response to the client at once: Response.Send calls it,
@@ -50,7 +53,7 @@ func NewResponse(send func(status int, header http.Header, body []byte)) *Respon
 // a Response kept inside the caller's own per-request struct, which saves
 // NewResponse's two allocations.
 func (r *Response) Init(s Sender) {
-	r.set, r.sent, r.status, r.header, r.body, r.send = false, false, 0, nil, nil, s
+	r.set, r.sent, r.status, r.header, r.body, r.buf, r.send = false, false, 0, nil, nil, nil, s
 }
 
 // WithResponse returns ctx carrying r.
@@ -97,8 +100,18 @@ func ResponseFrom(ctx context.Context) *Response {
 
 // Set replaces the response; a later Set wins. header may be nil.
 func (r *Response) Set(status int, header http.Header, body []byte) {
+	r.SetBuf(status, header, body, nil)
+}
+
+// SetBuf is Set of a body that is buf's bytes, buf a buffer of
+// internal/httpjson's pool (nil: none) that r then holds: the trigger
+// gives it back with Release once it has written the response. A buffer
+// that a later response replaces is left to the garbage collector, as the
+// client may still be being sent it (a respond step of a parallel branch
+// sending early).
+func (r *Response) SetBuf(status int, header http.Header, body []byte, buf *[]byte) {
 	r.mu.Lock()
-	r.set, r.status, r.header, r.body = true, status, header, body
+	r.set, r.status, r.header, r.body, r.buf = true, status, header, body, buf
 	r.mu.Unlock()
 }
 
@@ -106,18 +119,35 @@ func (r *Response) Set(status int, header http.Header, body []byte) {
 // when a response was already sent; later responses and errors of the
 // execution then reach only the execution history.
 func (r *Response) Send(status int, header http.Header, body []byte) bool {
+	return r.SendBuf(status, header, body, nil)
+}
+
+// SendBuf is Send of a body in a pooled buffer, held as SetBuf holds it.
+func (r *Response) SendBuf(status int, header http.Header, body []byte, buf *[]byte) bool {
 	r.mu.Lock()
 	if r.sent || r.send == nil {
-		r.set, r.status, r.header, r.body = true, status, header, body
+		r.set, r.status, r.header, r.body, r.buf = true, status, header, body, buf
 		sent := r.sent
 		r.mu.Unlock()
 		return !sent && r.send == nil
 	}
-	r.set, r.sent, r.status, r.header, r.body = true, true, status, header, body
+	r.set, r.sent, r.status, r.header, r.body, r.buf = true, true, status, header, body, buf
 	send := r.send
 	r.mu.Unlock()
 	send.SendNow(status, header, body)
 	return true
+}
+
+// Release returns the pooled buffer the response's body is in (nil when
+// it is in none), and forgets the body: for the trigger, once the
+// execution has ended and the response is written, to give the buffer
+// back to its pool. Only one Release returns a given buffer.
+func (r *Response) Release() *[]byte {
+	r.mu.Lock()
+	b := r.buf
+	r.body, r.buf = nil, nil
+	r.mu.Unlock()
+	return b
 }
 
 // Get returns the response set by Set or Send, and whether one was set and

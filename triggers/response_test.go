@@ -53,6 +53,43 @@ func TestResponseInit(t *testing.T) {
 	}
 }
 
+// Release returns the pooled buffer the last response's body is in, once:
+// a buffer a later response replaced, sent or not, is not returned (the
+// client may still be being sent it), and neither is one Init forgot.
+func TestResponseRelease(t *testing.T) {
+	var r triggers.Response
+	s := &sends{}
+	r.Init(s)
+	a, b := []byte("a"), []byte("b")
+	r.SetBuf(200, nil, a, &a)
+	if got := r.Release(); got != &a {
+		t.Fatalf("Release after SetBuf gave %p, want the buffer %p", got, &a)
+	}
+	if got := r.Release(); got != nil {
+		t.Fatal("a second Release gave the buffer again")
+	}
+	if _, _, body, _, _ := r.Get(); body != nil {
+		t.Fatalf("after Release the body is still %q", body)
+	}
+	r.Init(s)
+	r.SendBuf(201, nil, a, &a) // written to the client now
+	r.SendBuf(202, nil, b, &b) // only kept
+	if got := r.Release(); got != &b {
+		t.Fatalf("Release gave %p, want the last body's buffer %p", got, &b)
+	}
+	r.Init(s)
+	r.SetBuf(200, nil, a, &a)
+	r.Set(200, nil, b) // replaces a: its buffer is left alone
+	if got := r.Release(); got != nil {
+		t.Fatal("Release gave a replaced body's buffer")
+	}
+	r.SetBuf(200, nil, a, &a)
+	r.Init(nil)
+	if got := r.Release(); got != nil {
+		t.Fatal("Release gave a buffer Init forgot")
+	}
+}
+
 type otherKey struct{}
 
 // errAtParent is a context with ErrAt (as the server's execution context).

@@ -14,6 +14,7 @@ import (
 
 	"github.com/nectar-run/nectar/engine"
 	"github.com/nectar-run/nectar/engine/value"
+	"github.com/nectar-run/nectar/internal/httpjson"
 	"github.com/nectar-run/nectar/triggers"
 )
 
@@ -106,16 +107,20 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 		}
 	}
 	h := make(http.Header, len(s.headers)+1)
-	var data []byte
+	// The body is written into a pooled buffer, which the trigger gives
+	// back once it has answered (triggers.Response.Release).
+	buf := httpjson.GetBuf()
 	if str, ok := body.(string); ok {
-		data = []byte(str)
+		*buf = append((*buf)[:0], str...)
 		h["Content-Type"] = textType // canonical already: no Header.Set check
 	} else {
-		if data, err = value.Encode(body); err != nil {
+		if *buf, err = value.AppendJSON((*buf)[:0], body); err != nil {
+			httpjson.PutBuf(buf)
 			return nil, engine.NewError(500, "respond: the body cannot be written as JSON: %w", err)
 		}
 		h["Content-Type"] = jsonType
 	}
+	data := *buf
 	if s.ctype != nil {
 		h["Content-Type"] = s.ctype
 	}
@@ -126,16 +131,17 @@ func (s *step) Execute(ctx context.Context, x *engine.Exec, in any) (any, error)
 		}
 		v, err := hd.tpl.String(x, in)
 		if err != nil {
+			httpjson.PutBuf(buf)
 			return nil, err
 		}
 		h.Set(hd.name, v)
 	}
 	if s.cfg.Send {
-		if !r.Send(status, h, data) {
+		if !r.SendBuf(status, h, data, buf) {
 			x.Logger.Warn("respond: the response was already sent; this one is not", "status", status)
 		}
 	} else {
-		r.Set(status, h, data)
+		r.SetBuf(status, h, data, buf)
 	}
 	return in, nil
 }

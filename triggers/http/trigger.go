@@ -439,6 +439,9 @@ func (s *server) run(w http.ResponseWriter, r *http.Request, st *serving, ex *ex
 	}
 	x.Request, x.Code, x.InputJSON, x.InputBody = s.requestLine(r), st.code, inRaw, inUnparsed
 	s.h.Record(x)
+	if b := resp.Release(); b != nil { // written: the respond step's buffer
+		httpjson.PutBuf(b)
+	}
 }
 
 // execution is an HTTP-triggered execution with the X-Execution-Id
