@@ -366,10 +366,11 @@ func (t *Trace) add(r *StepRecord) {
 const maxReserved = 64
 
 // reserve makes room for n records (at most maxReserved) in a trace that
-// has none yet, or less room than that (a reused one, see Reset): as many as the pipeline's last traced execution made,
-// most often what this one makes too. (A fixed 16 took 2.3 KB for the
-// three records of a transform; a run that makes more records grows the
-// slice as append does.)
+// has none yet, or less room than that (a reused one, see Reset): as many
+// as the pipeline's last traced execution made, most often what this one
+// makes too. (A fixed 16 took 2.3 KB for the three records of a
+// transform; a run that makes more records grows the slice as append
+// does.)
 func (t *Trace) reserve(n int32) {
 	if n <= 0 {
 		return
