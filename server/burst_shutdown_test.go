@@ -3,10 +3,8 @@ package server_test
 import (
 	"context"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -28,38 +26,12 @@ steps:
   - respond: {status: 202, send: true}
   - set: {after: "{{ message.id }}"}
 `}, nil)
-	type answer struct {
-		id, body string
-		code     int
-	}
-	var mu sync.Mutex
-	var got []answer
-	var wg sync.WaitGroup
-	for w := range 8 {
-		wg.Go(func() {
-			for i := range 40 {
-				path, body := "/transform", strings.Replace(benchCustomer, `"c-000184223"`, fmt.Sprintf(`"c-%d-%d"`, w, i), 1)
-				if i%5 == 0 {
-					path, body = "/early", fmt.Sprintf(`{"id":"e-%d-%d"}`, w, i)
-				}
-				resp, err := http.Post(e.http.URL+path, "application/json", strings.NewReader(body))
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				b, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				mu.Lock()
-				got = append(got, answer{resp.Header.Get("X-Execution-Id"), string(b), resp.StatusCode})
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
+	got := postAll(t, e.http.URL, 8, 40, func(w, i int) (string, string) {
+		if i%5 == 0 {
+			return "/early", fmt.Sprintf(`{"id":"e-%d-%d"}`, w, i)
+		}
+		return "/transform", strings.Replace(benchCustomer, `"c-000184223"`, fmt.Sprintf(`"c-%d-%d"`, w, i), 1)
+	})
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
 	if err := e.srv.Shutdown(ctx); err != nil {

@@ -2,10 +2,8 @@ package server_test
 
 import (
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/nectar-run/nectar/internal/servertest"
@@ -44,31 +42,22 @@ steps:
 // would carry another request's answer.
 func TestRespondedBodyIsTheRequestsOwn(t *testing.T) {
 	e := servertest.Start(t, map[string]string{"respond-echo.yaml": respondEcho}, nil)
-	var wg sync.WaitGroup
-	for w := range 8 {
-		wg.Go(func() {
-			for i := range 40 {
-				tag := fmt.Sprintf("w%d-r%d", w, i)
-				early := i%3 == 0
-				pad := strings.Repeat("p", (w*40+i)*13%3000)
-				body := fmt.Sprintf(`{"tag":%q,"pad":%q,"early":%v}`, tag, pad, early)
-				resp, err := http.Post(e.HTTP.URL+"/respond", "application/json", strings.NewReader(body))
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				b, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				want, status := fmt.Sprintf(`{"tag":%q,"pad":%q}`, tag, pad), http.StatusOK
-				if early {
-					status = http.StatusCreated
-				}
-				if err != nil || resp.StatusCode != status || string(b) != want {
-					t.Errorf("request %s: %d %v\n%.200s\nwant %d\n%.200s", tag, resp.StatusCode, err, b, status, want)
-					return
-				}
-			}
-		})
+	// Request i of worker w: tagged w<w>-r<i>, answered early when i%3 == 0.
+	tag := func(w, i int) string { return fmt.Sprintf("w%d-r%d", w, i) }
+	pad := func(w, i int) string { return strings.Repeat("p", (w*40+i)*13%3000) }
+	got := postAll(t, e.HTTP.URL, 8, 40, func(w, i int) (string, string) {
+		return "/respond", fmt.Sprintf(`{"tag":%q,"pad":%q,"early":%v}`, tag(w, i), pad(w, i), i%3 == 0)
+	})
+	if len(got) != 8*40 {
+		t.Fatalf("%d answers, want %d", len(got), 8*40)
 	}
-	wg.Wait()
+	for _, a := range got {
+		want, status := fmt.Sprintf(`{"tag":%q,"pad":%q}`, tag(a.w, a.i), pad(a.w, a.i)), http.StatusOK
+		if a.i%3 == 0 {
+			status = http.StatusCreated
+		}
+		if a.code != status || a.body != want {
+			t.Errorf("request %s: %d\n%.200s\nwant %d\n%.200s", tag(a.w, a.i), a.code, a.body, status, want)
+		}
+	}
 }

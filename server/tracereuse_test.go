@@ -4,9 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"net/http"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/nectar-run/nectar/history"
@@ -40,41 +38,26 @@ steps:
 // of more than 64 records is not kept for reuse.
 func TestRecordedStepsAreTheExecutionsOwn(t *testing.T) {
 	e := servertest.Start(t, map[string]string{"steps-n.yaml": stepsN}, nil)
-	type sent struct {
-		id, tag string
-		n       int
-	}
-	var mu sync.Mutex
-	var got []sent
-	var wg sync.WaitGroup
-	for w := range 4 {
-		wg.Go(func() {
-			for i := range 30 {
-				tag := fmt.Sprintf("w%d-r%d", w, i)
-				n := (w*30 + i*7) % 81
-				items := make([]string, n)
-				for k := range items {
-					items[k] = fmt.Sprintf("%s-e%d", tag, k)
-				}
-				body, _ := json.Marshal(map[string]any{"items": items})
-				resp, err := http.Post(e.HTTP.URL+"/steps", "application/json", strings.NewReader(string(body)))
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				resp.Body.Close()
-				mu.Lock()
-				got = append(got, sent{resp.Header.Get("X-Execution-Id"), tag, n})
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
+	// Request i of worker w: tagged w<w>-r<i>, over (w*30 + i*7) % 81 elements.
+	tag := func(w, i int) string { return fmt.Sprintf("w%d-r%d", w, i) }
+	count := func(w, i int) int { return (w*30 + i*7) % 81 }
+	got := postAll(t, e.HTTP.URL, 4, 30, func(w, i int) (string, string) {
+		items := make([]string, count(w, i))
+		for k := range items {
+			items[k] = fmt.Sprintf("%s-e%d", tag(w, i), k)
+		}
+		body, _ := json.Marshal(map[string]any{"items": items})
+		return "/steps", string(body)
+	})
 	ctx := context.Background()
 	if err := e.Srv.History().Flush(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, s := range got {
+	for _, a := range got {
+		s := struct {
+			id, tag string
+			n       int
+		}{a.id, tag(a.w, a.i), count(a.w, a.i)}
 		rec, err := history.Get(ctx, e.Store, s.id)
 		if err != nil {
 			t.Fatalf("%s: %v", s.id, err)
