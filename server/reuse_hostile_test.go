@@ -97,6 +97,32 @@ steps:
   - log: {message: "end {{ message.tag }}", fields: {t: "{{ message.tag }}"}}
 `
 
+// hrItems are the n items of a request tagged tag: each holds the tag.
+func hrItems(tag string, n int) []string {
+	items := make([]string, n)
+	for k := range items {
+		items[k] = fmt.Sprintf("%s-e%d", tag, k)
+	}
+	return items
+}
+
+// hrPostMix posts to hr-mix's /mix the request tagged tag over n items and
+// checks that the answer is exactly its own; it returns the execution id.
+func hrPostMix(c *http.Client, base, tag string, n int) (string, error) {
+	body, _ := json.Marshal(map[string]any{"tag": tag, "items": hrItems(tag, n)})
+	resp, err := c.Post(base+"/mix", "application/json", strings.NewReader(string(body)))
+	if err != nil {
+		return "", err
+	}
+	b, err := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	want := fmt.Sprintf(`{"tag":%q,"n":%d}`, tag, n)
+	if err != nil || resp.StatusCode != 200 || string(b) != want {
+		return "", fmt.Errorf("%s: %d %v %s, want 200 %s", tag, resp.StatusCode, err, b, want)
+	}
+	return resp.Header.Get("X-Execution-Id"), nil
+}
+
 // hrCheckMix checks that rec is exactly the record of the hr-mix
 // execution tagged tag over n items: its steps, their inputs, outputs,
 // errors and codes (code: what the history keeps of a failed step's code,
@@ -238,24 +264,11 @@ func TestHostileTraceReuseStepsLogsIO(t *testing.T) {
 			for i := range 12 {
 				tag := hrTag(w, i)
 				n := ns[(w*5+i)%len(ns)]
-				items := make([]string, n)
-				for k := range items {
-					items[k] = fmt.Sprintf("%s-e%d", tag, k)
-				}
-				body, _ := json.Marshal(map[string]any{"tag": tag, "items": items})
-				resp, err := c.Post(e.HTTP.URL+"/mix", "application/json", strings.NewReader(string(body)))
+				id, err := hrPostMix(c, e.HTTP.URL, tag, n)
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				b, err := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				want := fmt.Sprintf(`{"tag":%q,"n":%d}`, tag, n)
-				if err != nil || resp.StatusCode != 200 || string(b) != want {
-					t.Errorf("%s: %d %v %s, want 200 %s", tag, resp.StatusCode, err, b, want)
-					return
-				}
-				id := resp.Header.Get("X-Execution-Id")
 				if i%4 == 1 { // read back now, while the others run
 					rec, raw, err := hrAdmin(c, e.HTTP.URL, id)
 					if err != nil {
@@ -283,11 +296,7 @@ func TestHostileTraceReuseStepsLogsIO(t *testing.T) {
 			for i := range 8 {
 				tag := hrTag(500+w, i)
 				n := ns[(w*3+i)%len(ns)]
-				items := make([]string, n)
-				for k := range items {
-					items[k] = fmt.Sprintf("%s-e%d", tag, k)
-				}
-				in, _ := json.Marshal(map[string]any{"tag": tag, "items": items})
+				in, _ := json.Marshal(map[string]any{"tag": tag, "items": hrItems(tag, n)})
 				body, _ := json.Marshal(server.RunRequest{Pipeline: "hr-mix", Input: in, Trace: true})
 				req, _ := http.NewRequest("POST", e.HTTP.URL+"/api/run", strings.NewReader(string(body)))
 				req.Header.Set("Authorization", "Bearer admin-key")
@@ -748,12 +757,8 @@ func TestHostileTraceReuseShutdownInFlight(t *testing.T) {
 		wg.Go(func() {
 			tag := hrTag(w, 0)
 			n := w * 7 % 40
-			items := make([]string, n)
-			for k := range items {
-				items[k] = fmt.Sprintf("%s-e%d", tag, k)
-			}
 			pad := hrPad(tag, w*997%5000)
-			body, _ := json.Marshal(map[string]any{"tag": tag, "items": items, "pad": pad})
+			body, _ := json.Marshal(map[string]any{"tag": tag, "items": hrItems(tag, n), "pad": pad})
 			resp, err := http.Post(e.HTTP.URL+"/held", "application/json", strings.NewReader(string(body)))
 			if err != nil {
 				t.Error(err)
@@ -784,24 +789,13 @@ func TestHostileTraceReuseShutdownInFlight(t *testing.T) {
 			for i := range 4 {
 				tag := hrTag(200+w, i)
 				n := []int{70, 0, 33, 2}[i]
-				items := make([]string, n)
-				for k := range items {
-					items[k] = fmt.Sprintf("%s-e%d", tag, k)
-				}
-				body, _ := json.Marshal(map[string]any{"tag": tag, "items": items})
-				resp, err := http.Post(e.HTTP.URL+"/mix", "application/json", strings.NewReader(string(body)))
+				id, err := hrPostMix(http.DefaultClient, e.HTTP.URL, tag, n)
 				if err != nil {
 					t.Error(err)
 					return
 				}
-				b, _ := io.ReadAll(resp.Body)
-				resp.Body.Close()
-				if want := fmt.Sprintf(`{"tag":%q,"n":%d}`, tag, n); resp.StatusCode != 200 || string(b) != want {
-					t.Errorf("%s: %d %s, want %s", tag, resp.StatusCode, b, want)
-					return
-				}
 				mu.Lock()
-				got = append(got, sent{resp.Header.Get("X-Execution-Id"), tag, n, false})
+				got = append(got, sent{id, tag, n, false})
 				mu.Unlock()
 			}
 		})
